@@ -1,0 +1,57 @@
+"""Alembic environment: the same settings and metadata as the app, worker and bridge."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlmodel import SQLModel
+
+import leadapp.core.models  # noqa: F401  (registers every table)
+from leadapp.core.db import engine_for
+from leadapp.core.settings import get_settings
+
+config = context.config
+target_metadata = SQLModel.metadata
+
+
+def _url() -> str:
+    return config.attributes.get("database_url") or get_settings().database_url
+
+
+def run_migrations_offline() -> None:
+    url = _url()
+    context.configure(
+        url=url,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=url.startswith("sqlite"),
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    url = _url()
+    connectable = config.attributes.get("connection") or engine_for(url)
+    if hasattr(connectable, "connect"):
+        with connectable.connect() as connection:
+            _run(connection, url)
+    else:
+        _run(connectable, url)
+
+
+def _run(connection, url: str) -> None:  # noqa: ANN001
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=url.startswith("sqlite"),
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

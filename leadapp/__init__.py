@@ -1,0 +1,1 @@
+"""LeadApp: a reverse marketplace for local services."""

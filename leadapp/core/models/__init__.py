@@ -1,0 +1,32 @@
+"""All tables; importing this package registers them on `SQLModel.metadata`."""
+
+from leadapp.core.models.accounts import AuthSession, PasswordReset, User
+from leadapp.core.models.admin import AuditEvent, AuditReport, ContactMessage, Invitation, PlatformRules, Prospect
+from leadapp.core.models.base import utcnow
+from leadapp.core.models.businesses import Business
+from leadapp.core.models.calls import Call, DoNotCall, TranscriptLine
+from leadapp.core.models.leads import Conversion, InterviewSession, Lead, Match
+from leadapp.core.models.notifications import Notification, SmsOptOut
+
+__all__ = [
+    "AuditEvent",
+    "AuditReport",
+    "AuthSession",
+    "Business",
+    "Call",
+    "ContactMessage",
+    "Conversion",
+    "DoNotCall",
+    "InterviewSession",
+    "Invitation",
+    "Lead",
+    "Match",
+    "Notification",
+    "PasswordReset",
+    "PlatformRules",
+    "Prospect",
+    "SmsOptOut",
+    "TranscriptLine",
+    "User",
+    "utcnow",
+]

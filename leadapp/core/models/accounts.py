@@ -1,0 +1,56 @@
+"""Users, their sessions and password resets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index
+from sqlmodel import Field, SQLModel
+
+from leadapp.core.models.base import created_at_field, utcnow
+from leadapp.core.vocab import Role
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(default=Role.CONSUMER.value, max_length=32, index=True)
+    full_name: str = Field(default="", max_length=200)
+    phone: str = Field(default="", max_length=32)
+    is_active: bool = Field(default=True)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+    disabled_at: datetime | None = None
+
+
+class AuthSession(SQLModel, table=True):
+    """A login: the browser holds a random token, the database only its SHA-256."""
+
+    __tablename__ = "auth_sessions"
+    __table_args__ = (Index("ix_auth_sessions_user_active", "user_id", "revoked_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    user_agent: str = Field(default="", max_length=400)
+    ip: str = Field(default="", max_length=64)
+
+
+class PasswordReset(SQLModel, table=True):
+    __tablename__ = "password_resets"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime
+    used_at: datetime | None = None
+    requested_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")

@@ -1,0 +1,87 @@
+"""AI phone calls, their transcript lines and the do-not-call list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from leadapp.core.models.base import created_at_field, json_nullable_field, utcnow
+from leadapp.core.vocab import CallDirection, CallStatus, CallType
+
+
+class Call(SQLModel, table=True):
+    __tablename__ = "calls"
+    __table_args__ = (
+        Index("ix_calls_business_created", "business_id", "created_at"),
+        Index("ix_calls_number_created", "to_number_hash", "created_at"),
+        Index("ix_calls_status_scheduled", "status", "scheduled_for"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int | None = Field(default=None, foreign_key="leads.id", ondelete="SET NULL", index=True)
+    business_id: int | None = Field(default=None, foreign_key="businesses.id", ondelete="SET NULL")
+    requested_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    call_type: str = Field(default=CallType.QUALIFY_LEAD.value, max_length=32)
+    direction: str = Field(default=CallDirection.OUTBOUND.value, max_length=16)
+    objective: str = Field(default="", max_length=2000)
+    to_number_enc: str = Field(default="", max_length=512)
+    to_number_hash: str = Field(default="", max_length=64)
+    from_number: str = Field(default="", max_length=32)
+    status: str = Field(default=CallStatus.REQUESTED.value, max_length=16)
+    outcome: str | None = Field(default=None, max_length=16)
+    answered_by: str | None = Field(default=None, max_length=32)
+    provider: str = Field(default="", max_length=16, description="twilio | simulated")
+    provider_call_sid: str | None = Field(default=None, max_length=64, unique=True)
+    consent_at: datetime | None = Field(default=None, description="The consent this call relied on")
+    consent_lead_id: int | None = Field(default=None, foreign_key="leads.id", ondelete="SET NULL")
+    attempt: int = Field(default=1)
+    retry_of_id: int | None = Field(default=None, foreign_key="calls.id", ondelete="SET NULL")
+    scheduled_for: datetime | None = None
+    started_at: datetime | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    duration_seconds: int | None = None
+    summary: str = Field(default="", max_length=8000)
+    qualification: dict[str, Any] | None = json_nullable_field()
+    human_callback_requested: bool = False
+    recording_ref: str = Field(default="", max_length=500)
+    recording_seconds: int | None = None
+    cost_carrier_cents: float = 0.0
+    cost_realtime_cents: float = 0.0
+    cost_summary_cents: float = 0.0
+    cost_total_cents: float = 0.0
+    error: str = Field(default="", max_length=1000)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TranscriptLine(SQLModel, table=True):
+    __tablename__ = "transcript_lines"
+    __table_args__ = (
+        Index("ix_transcript_call_seq", "call_id", "seq"),
+        UniqueConstraint("call_id", "item_id", name="uq_transcript_call_item"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: int = Field(foreign_key="calls.id", ondelete="CASCADE")
+    seq: int
+    speaker: str = Field(max_length=16)
+    item_id: str | None = Field(default=None, max_length=64)
+    text: str = Field(max_length=8000)
+    heard_ms: int | None = Field(default=None, description="Set when the caller interrupted this line")
+    created_at: datetime = created_at_field()
+
+
+class DoNotCall(SQLModel, table=True):
+    __tablename__ = "do_not_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    phone_hash: str = Field(max_length=64, unique=True)
+    phone_display: str = Field(default="", max_length=32, description="Masked, e.g. +1•••••••4567")
+    reason: str = Field(default="", max_length=500)
+    source: str = Field(default="admin", max_length=32)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = created_at_field()

@@ -1,0 +1,118 @@
+"""Leads, their matches, conversions and guided-interview sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from leadapp.core.models.base import created_at_field, json_field, json_nullable_field, utcnow
+from leadapp.core.vocab import ContactPreference, LeadSource, LeadStatus, MatchStatus
+
+
+class Lead(SQLModel, table=True):
+    __tablename__ = "leads"
+    __table_args__ = (
+        Index("ix_leads_status_created", "status", "created_at"),
+        Index("ix_leads_consumer_created", "consumer_id", "created_at"),
+        Index("ix_leads_phone_hash", "contact_phone_hash"),
+        Index("ix_leads_flagged", "flagged", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    consumer_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    business_id: int | None = Field(
+        default=None, foreign_key="businesses.id", ondelete="SET NULL", description="Set for inbound calls"
+    )
+    source: str = Field(default=LeadSource.FORM.value, max_length=16)
+    raw_text: str = Field(max_length=5000)
+    contact_name: str = Field(default="", max_length=200)
+    contact_email: str = Field(default="", max_length=320)
+    contact_phone_enc: str = Field(default="", max_length=512, description="Encrypted E.164 number")
+    contact_phone_hash: str = Field(default="", max_length=64, description="Keyed hash for look-ups")
+    contact_phone_last4: str = Field(default="", max_length=4)
+    preferred_contact: str = Field(default=ContactPreference.EMAIL.value, max_length=16)
+    zip: str = Field(default="", max_length=10)
+    consent_ai_calls: bool = False
+    consent_at: datetime | None = None
+    consent_text: str = Field(default="", max_length=1000)
+    client_ip: str = Field(default="", max_length=64)
+    idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+    # Classification
+    category: str | None = Field(default=None, max_length=32, index=True)
+    urgency: str | None = Field(default=None, max_length=16)
+    budget_min: int | None = None
+    budget_max: int | None = None
+    location_zip: str | None = Field(default=None, max_length=10)
+    key_requirements: list[str] = json_field(list)
+    sentiment: str | None = Field(default=None, max_length=16)
+    quality_score: float | None = None
+    is_spam: bool = False
+    spam_reason: str = Field(default="", max_length=500)
+    flagged: bool = False
+    flag_reason: str = Field(default="", max_length=500)
+    classifier: str = Field(default="", max_length=32)
+    rules_version: int | None = None
+    qualification: dict[str, Any] | None = json_nullable_field()
+    status: str = Field(default=LeadStatus.RECEIVED.value, max_length=16)
+    attempts: int = Field(default=0, description="Pipeline runs started (sweeper bookkeeping)")
+    created_at: datetime = created_at_field()
+    updated_at: datetime = Field(default_factory=utcnow)
+    classified_at: datetime | None = None
+    matched_at: datetime | None = None
+    withdrawn_at: datetime | None = None
+    deleted_at: datetime | None = Field(default=None, description="Hidden everywhere from this moment")
+    purge_after: datetime | None = None
+
+
+class Match(SQLModel, table=True):
+    __tablename__ = "matches"
+    __table_args__ = (
+        UniqueConstraint("lead_id", "business_id", name="uq_matches_lead_business"),
+        Index("ix_matches_business_status_created", "business_id", "status", "created_at"),
+        Index("ix_matches_business_created", "business_id", "created_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE", index=True)
+    business_id: int = Field(foreign_key="businesses.id", ondelete="CASCADE")
+    score: float
+    distance_miles: float | None = None
+    reasons: list[str] = json_field(list)
+    status: str = Field(default=MatchStatus.NEW.value, max_length=16)
+    decline_message: str = Field(default="", max_length=1000)
+    created_at: datetime = created_at_field()
+    notified_at: datetime | None = None
+    viewed_at: datetime | None = None
+    responded_at: datetime | None = None
+
+
+class Conversion(SQLModel, table=True):
+    __tablename__ = "conversions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", ondelete="CASCADE", index=True)
+    business_id: int = Field(foreign_key="businesses.id", ondelete="CASCADE", index=True)
+    match_id: int | None = Field(default=None, foreign_key="matches.id", ondelete="SET NULL")
+    job_value_cents: int = 0
+    note: str = Field(default="", max_length=1000)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = created_at_field()
+
+
+class InterviewSession(SQLModel, table=True):
+    """A guided AI interview in progress, owned by the browser (token hash) or an account."""
+
+    __tablename__ = "interview_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    owner_token_hash: str = Field(max_length=64, index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL", index=True)
+    messages: list[dict[str, Any]] = json_field(list)
+    extracted: dict[str, Any] = json_field(dict)
+    status: str = Field(default="open", max_length=16)
+    lead_id: int | None = Field(default=None, foreign_key="leads.id", ondelete="SET NULL")
+    created_at: datetime = created_at_field()
+    updated_at: datetime = Field(default_factory=utcnow)

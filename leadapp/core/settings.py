@@ -1,0 +1,82 @@
+"""Every setting LeadApp reads, in one place (mirrored in .env.example)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Configuration from environment variables (and an optional `.env` file)."""
+
+    model_config = SettingsConfigDict(env_file=ROOT / ".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Core
+    environment: str = Field("development", description="development | test | production")
+    secret_key: str = Field("dev-insecure-change-me", description="Signs tokens and links; set in production")
+    database_url: str = Field(f"sqlite:///{ROOT / 'var' / 'leadapp.db'}")
+    redis_url: str = Field("redis://127.0.0.1:6379/0")
+    redis_prefix: str = Field("leadapp", description="Prefix of every Redis key and channel")
+    log_level: str = "INFO"
+    log_json: bool = False
+    sentry_dsn: str = ""
+
+    # Public addresses
+    app_url: str = Field("http://localhost:3000", description="Where users reach the web app")
+    api_url: str = Field("http://localhost:8000", description="Where the Reflex backend answers (dev)")
+    voice_bridge_url: str = Field("http://127.0.0.1:8765", description="Bridge address for health checks")
+    voice_bridge_public_url: str = Field("https://voice.example.invalid", description="Public URL Twilio calls")
+    voice_bridge_port: int = 8765
+
+    # Accounts
+    session_ttl_hours: int = 24 * 14
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    trusted_proxy_header: str = Field("", description="e.g. X-Forwarded-For; empty = use the socket peer")
+
+    # Worker
+    worker_heartbeat_seconds: int = 30
+    worker_heartbeat_stale_seconds: int = 120
+
+    # Providers (empty = local stand-in)
+    anthropic_api_key: str = ""
+    anthropic_base_url: str = ""
+    anthropic_model: str = "claude-sonnet-4-5"
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    openai_realtime_model: str = "gpt-realtime"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_from_number: str = ""
+    twilio_api_base: str = ""
+    sendgrid_api_key: str = ""
+    sendgrid_host: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_use_tls: bool = False
+    email_from: str = "LeadApp <no-reply@leadapp.local>"
+    google_places_api_key: str = ""
+    google_places_base_url: str = "https://places.googleapis.com"
+    turnstile_site_key: str = ""
+    turnstile_secret_key: str = ""
+
+    # Demo data
+    seed_demo: bool = True
+    demo_password: str = Field("demo-password-123", description="Password of the seeded demo accounts")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests call `get_settings.cache_clear()`)."""
+    return Settings()
