@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from alembic import context
 from sqlmodel import SQLModel
 
 import leadapp.core.models  # noqa: F401  (registers every table)
+from alembic import context
 from leadapp.core.db import engine_for
 from leadapp.core.settings import get_settings
 
@@ -40,7 +40,7 @@ def run_migrations_online() -> None:
         _run(connectable, url)
 
 
-def _run(connection, url: str) -> None:  # noqa: ANN001
+def _run(connection, url: str) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

@@ -28,7 +28,9 @@ class Settings(BaseSettings):
 
     # Public addresses
     app_url: str = Field("http://localhost:3000", description="Where users reach the web app")
-    api_url: str = Field("http://localhost:8000", description="Where the Reflex backend answers (dev)")
+    web_port: int = Field(3000, description="Front end (and, in prod mode, the whole app)")
+    backend_port: int = Field(8000, description="Reflex backend in dev mode")
+    reflex_state_in_redis: bool = Field(False, description="Keep Reflex page state in Redis (several web workers)")
     voice_bridge_url: str = Field("http://127.0.0.1:8765", description="Bridge address for health checks")
     voice_bridge_public_url: str = Field("https://voice.example.invalid", description="Public URL Twilio calls")
     voice_bridge_port: int = 8765

@@ -1,0 +1,67 @@
+"""Operator commands: `python -m leadapp.cli migrate | seed | admin --email E --password P`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from alembic.config import Config
+
+from alembic import command
+from leadapp.core.db import session_scope
+from leadapp.core.errors import UserError
+from leadapp.core.settings import ROOT, get_settings
+
+
+def migrate() -> None:
+    """Upgrade the database at DATABASE_URL to the newest migration."""
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+
+
+def seed(force: bool) -> None:
+    from leadapp.core.seed import is_seeded, seed_demo
+
+    settings = get_settings()
+    with session_scope() as session:
+        if is_seeded(session) and not force:
+            print("Demo data already present.")
+        logins = seed_demo(session, settings.demo_password)
+    print(f"Demo logins (password for all: {settings.demo_password}):")
+    for login in logins:
+        print(f"  {login.role:<48} {login.email}")
+
+
+def admin(email: str, password: str) -> int:
+    from leadapp.core.services.accounts import ensure_admin
+
+    try:
+        with session_scope() as session:
+            user = ensure_admin(session, email, password)
+            print(f"Admin ready: {user.email}")
+    except UserError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m leadapp.cli")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("migrate", help="alembic upgrade head on DATABASE_URL")
+    seed_parser = sub.add_parser("seed", help="create the demo accounts and businesses (idempotent)")
+    seed_parser.add_argument("--force", action="store_true")
+    admin_parser = sub.add_parser("admin", help="create (or promote) an admin account")
+    admin_parser.add_argument("--email", required=True)
+    admin_parser.add_argument("--password", required=True)
+    args = parser.parse_args(argv)
+    if args.cmd == "migrate":
+        migrate()
+    elif args.cmd == "seed":
+        seed(args.force)
+    elif args.cmd == "admin":
+        return admin(args.email, args.password)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""The page frame: navigation per role, color-mode switch, footer; works from 390 px wide up."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.state.auth import AuthState
+
+PUBLIC_LINKS = [
+    ("Home", routes.HOME),
+    ("For businesses", routes.FOR_BUSINESSES),
+    ("Pricing", routes.PRICING),
+    ("About", routes.ABOUT),
+    ("Contact", routes.CONTACT),
+]
+
+
+def _role_links() -> list[tuple[str, str, rx.Var]]:
+    return [
+        ("My requests", routes.PORTAL, AuthState.user_role == "consumer"),
+        ("Dashboard", routes.DASHBOARD, AuthState.user_role == "business_owner"),
+        ("Admin", routes.ADMIN, AuthState.user_role == "admin"),
+        ("Health", routes.ADMIN_HEALTH, AuthState.user_role == "admin"),
+    ]
+
+
+def _nav_link(label: str, href: str) -> rx.Component:
+    return rx.link(label, href=href, size="3", weight="medium", underline="hover", high_contrast=True)
+
+
+def _account_area() -> rx.Component:
+    return rx.cond(
+        AuthState.logged_in,
+        rx.hstack(
+            rx.text(AuthState.display_name, size="2", color_scheme="gray", id="nav-user"),
+            rx.button("Log out", on_click=AuthState.logout, variant="soft", size="2", id="logout-button"),
+            align="center",
+            spacing="2",
+        ),
+        rx.hstack(
+            rx.link(rx.button("Log in", variant="soft", size="2"), href=routes.LOGIN),
+            rx.link(rx.button("Sign up", size="2"), href=routes.REGISTER),
+            spacing="2",
+        ),
+    )
+
+
+def _desktop_nav() -> rx.Component:
+    return rx.hstack(
+        *[_nav_link(label, href) for label, href in PUBLIC_LINKS],
+        *[rx.cond(show, _nav_link(label, href)) for label, href, show in _role_links()],
+        spacing="5",
+        align="center",
+    )
+
+
+def _mobile_menu() -> rx.Component:
+    items = [rx.menu.item(rx.link(label, href=href, width="100%")) for label, href in PUBLIC_LINKS]
+    items += [
+        rx.cond(show, rx.menu.item(rx.link(label, href=href, width="100%"))) for label, href, show in _role_links()
+    ]
+    items.append(rx.menu.separator())
+    items.append(
+        rx.cond(
+            AuthState.logged_in,
+            rx.menu.item("Log out", on_click=AuthState.logout),
+            rx.menu.item(rx.link("Log in", href=routes.LOGIN, width="100%")),
+        )
+    )
+    items.append(rx.cond(~AuthState.logged_in, rx.menu.item(rx.link("Sign up", href=routes.REGISTER, width="100%"))))
+    return rx.menu.root(
+        rx.menu.trigger(rx.icon_button(rx.icon("menu"), variant="soft", aria_label="Menu", id="mobile-menu")),
+        rx.menu.content(*items),
+    )
+
+
+def navbar() -> rx.Component:
+    brand = rx.link(
+        rx.hstack(rx.icon("zap", color=rx.color("accent", 9)), rx.heading("LeadApp", size="5"), align="center"),
+        href=routes.HOME,
+        underline="none",
+        high_contrast=True,
+    )
+    return rx.box(
+        rx.desktop_only(
+            rx.hstack(
+                brand,
+                _desktop_nav(),
+                rx.hstack(_account_area(), rx.color_mode.button(), align="center", spacing="3"),
+                justify="between",
+                align="center",
+                width="100%",
+            ),
+        ),
+        rx.mobile_and_tablet(
+            rx.hstack(
+                brand,
+                rx.hstack(rx.color_mode.button(), _mobile_menu(), align="center", spacing="2"),
+                justify="between",
+                align="center",
+                width="100%",
+            ),
+        ),
+        as_="nav",
+        padding_x=["1em", "1.5em", "2em"],
+        padding_y="0.75em",
+        border_bottom=f"1px solid {rx.color('gray', 5)}",
+        background_color=rx.color("gray", 1),
+        position="sticky",
+        top="0",
+        z_index="10",
+        width="100%",
+    )
+
+
+def footer() -> rx.Component:
+    return rx.box(
+        rx.flex(
+            rx.text("© LeadApp — local services, matched in seconds.", size="2", color_scheme="gray"),
+            rx.hstack(
+                _nav_link("Privacy", routes.ABOUT),
+                _nav_link("Contact", routes.CONTACT),
+                spacing="4",
+            ),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            justify="between",
+            gap="2",
+        ),
+        as_="footer",
+        padding="1.5em 2em",
+        border_top=f"1px solid {rx.color('gray', 5)}",
+        margin_top="3em",
+    )
+
+
+def page(*children: rx.Component, max_width: str = "72em") -> rx.Component:
+    """A page in the site frame."""
+    return rx.box(
+        navbar(),
+        rx.box(
+            *children,
+            as_="main",
+            padding_x=["1em", "1.5em", "2em"],
+            padding_y="1.5em",
+            max_width=max_width,
+            margin_x="auto",
+            width="100%",
+        ),
+        footer(),
+        min_height="100vh",
+    )
+
+
+def not_allowed() -> rx.Component:
+    return rx.callout(
+        "You are not allowed to open this page with your account.",
+        icon="shield-alert",
+        color_scheme="red",
+        id="not-allowed",
+        size="3",
+    )
+
+
+def guarded(area: str, *children: rx.Component) -> rx.Component:
+    """Show the children only once the server-side guard admitted this tab to `area`."""
+    return rx.cond(
+        AuthState.allowed_area == area,
+        rx.fragment(*children),
+        rx.cond(AuthState.denied, not_allowed(), rx.center(rx.spinner(size="3"), padding="3em")),
+    )

@@ -1,0 +1,26 @@
+"""Errors a user can cause: each carries a message fit to show, and optionally the field it concerns."""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Bad input or a refused action; the message is safe to show (form field or 4xx JSON)."""
+
+    status_code = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotAllowed(UserError):
+    status_code = 403
+
+
+class NotFound(UserError):
+    status_code = 404
+
+
+class TooManyAttempts(UserError):
+    status_code = 429

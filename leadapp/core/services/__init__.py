@@ -1,0 +1,1 @@
+"""The domain services: plain functions over a session and ids."""

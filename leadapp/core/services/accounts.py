@@ -1,0 +1,271 @@
+"""Accounts: registration, Argon2id passwords, hashed session tokens, login throttling, enable/disable."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from functools import lru_cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from limits import RateLimitItemPerMinute
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlmodel import Session, select
+
+from leadapp.core.errors import NotAllowed, TooManyAttempts, UserError
+from leadapp.core.models import AuthSession, User, utcnow
+from leadapp.core.observability import get_logger
+from leadapp.core.services import audit
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import Role
+
+log = get_logger(__name__)
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+SELF_SERVICE_ROLES = (Role.CONSUMER, Role.BUSINESS_OWNER)
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# A hash of a random password: verifying against it keeps "no such user" as slow as "wrong password".
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    """SHA-256 of a random token: what the database stores instead of the token itself."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalize_email(email: str) -> str:
+    """The canonical form of an address, or a UserError on the `email` field."""
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise UserError(f"Enter a valid email address ({exc}).", field="email") from exc
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise UserError(f"Use at most {MAX_PASSWORD_LENGTH} characters.", field="password")
+
+
+def register(session: Session, email: str, password: str, role: str, full_name: str = "") -> User:
+    """Create an active account with a self-service role; refuses duplicates and weak passwords."""
+    if role not in {r.value for r in SELF_SERVICE_ROLES}:
+        raise UserError("Choose whether you are a consumer or a business owner.", field="role")
+    email = normalize_email(email)
+    check_password_rules(password)
+    if session.exec(select(User).where(User.email == email)).first():
+        raise UserError("An account with this email already exists; log in instead.", field="email")
+    user = User(email=email, password_hash=hash_password(password), role=role, full_name=full_name.strip()[:200])
+    session.add(user)
+    session.flush()
+    audit.record(session, actor_id=user.id, action="user.register", target=user, after={"role": role})
+    return user
+
+
+def ensure_admin(session: Session, email: str, password: str) -> User:
+    """Create the admin account, or make an existing account an active admin with this password."""
+    email = normalize_email(email)
+    check_password_rules(password)
+    user = session.exec(select(User).where(User.email == email)).first()
+    before = {"role": user.role, "is_active": user.is_active} if user else None
+    if user is None:
+        user = User(email=email, password_hash=hash_password(password), role=Role.ADMIN.value, full_name="Admin")
+        session.add(user)
+    else:
+        user.role, user.is_active, user.disabled_at = Role.ADMIN.value, True, None
+        user.password_hash, user.updated_at = hash_password(password), utcnow()
+    session.flush()
+    audit.record(session, actor_id=None, action="user.make_admin", target=user, before=before, after={"role": "admin"})
+    return user
+
+
+# --- login throttling -------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _throttle_storage(url: str) -> Storage:
+    try:
+        storage = storage_from_string(url)
+        if storage.check():
+            return storage
+    except Exception as exc:  # noqa: BLE001 - Redis down must not stop logins; throttle per process instead
+        log.warning("login_throttle_fallback", error=repr(exc))
+    return MemoryStorage()
+
+
+def _limiter() -> tuple[MovingWindowRateLimiter, RateLimitItemPerMinute]:
+    settings = get_settings()
+    storage = _throttle_storage(settings.redis_url)
+    item = RateLimitItemPerMinute(settings.login_max_failures, settings.login_window_minutes)
+    return MovingWindowRateLimiter(storage), item
+
+
+def _throttle_keys(email: str, ip: str) -> list[tuple[str, str]]:
+    keys = [(get_settings().redis_prefix, "login", "email", email)]
+    if ip:
+        keys.append((get_settings().redis_prefix, "login", "ip", ip))
+    return [tuple(k) for k in keys]  # type: ignore[misc]
+
+
+def _check_throttle(email: str, ip: str) -> None:
+    limiter, item = _limiter()
+    for parts in _throttle_keys(email, ip):
+        if not limiter.test(item, *parts):
+            minutes = get_settings().login_window_minutes
+            raise TooManyAttempts(f"Too many failed log-ins. Try again in {minutes} minutes.", field="email")
+
+
+def _record_failure(email: str, ip: str) -> None:
+    limiter, item = _limiter()
+    for parts in _throttle_keys(email, ip):
+        limiter.hit(item, *parts)
+
+
+def _clear_failures(email: str) -> None:
+    limiter, item = _limiter()
+    limiter.clear(item, *_throttle_keys(email, "")[0])
+
+
+# --- sessions ---------------------------------------------------------------------------------
+
+
+def login(session: Session, email: str, password: str, ip: str = "", user_agent: str = "") -> tuple[User, str]:
+    """Check credentials (throttled per email and per IP) and open a session; returns the user and the raw token.
+
+    The same message answers an unknown email, a wrong password and a disabled account's wrong password,
+    so the form never tells which addresses exist.
+    """
+    try:
+        email = normalize_email(email)
+    except UserError:
+        raise UserError("Email or password is incorrect.", field="password") from None
+    _check_throttle(email, ip)
+    user = session.exec(select(User).where(User.email == email)).first()
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    if not ok or user is None:
+        _record_failure(email, ip)
+        raise UserError("Email or password is incorrect.", field="password")
+    if not user.is_active:
+        raise NotAllowed("This account is disabled. Contact support.", field="email")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    _clear_failures(email)
+    token = open_session(session, user, ip=ip, user_agent=user_agent)
+    user.last_login_at = utcnow()
+    session.add(user)
+    return user, token
+
+
+def open_session(session: Session, user: User, ip: str = "", user_agent: str = "") -> str:
+    """Store a new session (only its hash) and return the raw token for the browser."""
+    token = secrets.token_urlsafe(32)
+    ttl = timedelta(hours=get_settings().session_ttl_hours)
+    session.add(
+        AuthSession(
+            user_id=user.id,
+            token_hash=token_digest(token),
+            expires_at=utcnow() + ttl,
+            ip=ip[:64],
+            user_agent=user_agent[:400],
+        )
+    )
+    session.flush()
+    return token
+
+
+def user_for_token(session: Session, token: str | None) -> User | None:
+    """The active user behind a live session token, or None (unknown, expired, revoked, or user disabled).
+
+    Checked against the database on every call, so revocation and disabling take effect at once.
+    """
+    if not token:
+        return None
+    now = utcnow()
+    row = session.exec(
+        select(AuthSession, User)
+        .join(User, User.id == AuthSession.user_id)
+        .where(AuthSession.token_hash == token_digest(token))
+    ).first()
+    if row is None:
+        return None
+    auth, user = row
+    if auth.revoked_at is not None or auth.expires_at <= now or not user.is_active:
+        return None
+    if now - auth.last_seen_at > timedelta(minutes=5):
+        auth.last_seen_at = now
+        session.add(auth)
+    return user
+
+
+def logout(session: Session, token: str | None) -> None:
+    """Revoke the session behind this token (no-op for an unknown token)."""
+    if not token:
+        return
+    auth = session.exec(select(AuthSession).where(AuthSession.token_hash == token_digest(token))).first()
+    if auth and auth.revoked_at is None:
+        auth.revoked_at = utcnow()
+        session.add(auth)
+
+
+def revoke_all_sessions(session: Session, user_id: int) -> int:
+    """Revoke every open session of a user; returns how many were open."""
+    now = utcnow()
+    open_sessions = session.exec(
+        select(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))  # type: ignore[union-attr]
+    ).all()
+    for auth in open_sessions:
+        auth.revoked_at = now
+        session.add(auth)
+    return len(open_sessions)
+
+
+def set_active(session: Session, actor: User, user_id: int, active: bool) -> User:
+    """Enable or disable an account (admins only); disabling revokes its sessions at once.
+
+    The last active admin cannot be disabled.
+    """
+    from leadapp.core.services import access
+
+    access.require_admin(actor)
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserError("No such user.")
+    if not active and user.role == Role.ADMIN.value and _active_admin_count(session) <= 1 and user.is_active:
+        raise UserError("This is the last active admin; make another admin first.")
+    before = {"is_active": user.is_active}
+    user.is_active = active
+    user.disabled_at = None if active else utcnow()
+    user.updated_at = utcnow()
+    session.add(user)
+    if not active:
+        revoke_all_sessions(session, user.id)  # type: ignore[arg-type]
+    audit.record(
+        session,
+        actor_id=actor.id,
+        action="user.enable" if active else "user.disable",
+        target=user,
+        before=before,
+        after={"is_active": active},
+    )
+    return user
+
+
+def _active_admin_count(session: Session) -> int:
+    return len(session.exec(select(User.id).where(User.role == Role.ADMIN.value, User.is_active.is_(True))).all())  # type: ignore[attr-defined]

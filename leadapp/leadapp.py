@@ -1,0 +1,42 @@
+"""Creates the Reflex app and mounts its pages and the public API; nothing else."""
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.api.app import api
+from leadapp.core.observability import configure
+from leadapp.pages.admin.home import HealthState, MessagesState, admin_home_page, health_page, messages_page
+from leadapp.pages.auth import login_page, register_page
+from leadapp.pages.business.dashboard import dashboard_page
+from leadapp.pages.consumer.portal import portal_page
+from leadapp.pages.public.contact import contact_page
+from leadapp.pages.public.marketing import about, for_businesses, home, pricing
+from leadapp.state.auth import AuthState
+
+configure("web")
+
+app = rx.App(api_transformer=api)
+
+public = AuthState.load_public
+app.add_page(home, route=routes.HOME, title="LeadApp — local help, fast", on_load=public)
+app.add_page(for_businesses, route=routes.FOR_BUSINESSES, title="LeadApp for businesses", on_load=public)
+app.add_page(pricing, route=routes.PRICING, title="Pricing — LeadApp", on_load=public)
+app.add_page(about, route=routes.ABOUT, title="About — LeadApp", on_load=public)
+app.add_page(contact_page, route=routes.CONTACT, title="Contact — LeadApp", on_load=public)
+app.add_page(login_page, route=routes.LOGIN, title="Log in — LeadApp", on_load=public)
+app.add_page(register_page, route=routes.REGISTER, title="Sign up — LeadApp", on_load=public)
+app.add_page(portal_page, route=routes.PORTAL, title="My requests — LeadApp", on_load=AuthState.guard("consumer"))
+app.add_page(dashboard_page, route=routes.DASHBOARD, title="Dashboard — LeadApp", on_load=AuthState.guard("business"))
+app.add_page(admin_home_page, route=routes.ADMIN, title="Admin — LeadApp", on_load=AuthState.guard("admin"))
+app.add_page(
+    health_page,
+    route=routes.ADMIN_HEALTH,
+    title="Health — LeadApp",
+    on_load=[AuthState.guard("admin"), HealthState.load],
+)
+app.add_page(
+    messages_page,
+    route=routes.ADMIN_MESSAGES,
+    title="Messages — LeadApp",
+    on_load=[AuthState.guard("admin"), MessagesState.load],
+)

@@ -1,0 +1,195 @@
+"""Admin area: overview, service health and contact messages."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.layout import guarded, page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.services import access, contact, health
+from leadapp.state.auth import AuthState
+
+
+def admin_home_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            rx.heading("Admin", size="8", id="admin-heading"),
+            rx.grid(
+                rx.link(
+                    rx.card(rx.heading("Health", size="4"), rx.text("Database, Redis, worker, voice bridge.")),
+                    href=routes.ADMIN_HEALTH,
+                    underline="none",
+                ),
+                rx.link(
+                    rx.card(rx.heading("Contact messages", size="4"), rx.text("What visitors wrote to us.")),
+                    href=routes.ADMIN_MESSAGES,
+                    underline="none",
+                ),
+                columns=rx.breakpoints(initial="1", sm="2", md="3"),
+                spacing="4",
+                margin_top="1em",
+            ),
+        )
+    )
+
+
+class HealthState(AuthState):
+    checks: list[dict[str, str]] = []
+    all_ok: bool = False
+    loading: bool = False
+
+    @rx.event
+    async def load(self):
+        try:
+            with session_scope() as session:
+                self._require(session, access.Area.ADMIN)
+        except NotAllowed:
+            self.checks, self.all_ok = [], False
+            return
+        self.loading = True
+        yield
+        results = await asyncio.to_thread(health.run_all_checks)
+        self.checks = [{"name": c.name, "ok": "yes" if c.ok else "no", "detail": c.detail} for c in results]
+        self.all_ok = all(c.ok for c in results)
+        self.loading = False
+
+
+def _check_row(check: rx.Var) -> rx.Component:
+    ok = check["ok"] == "yes"
+    return rx.table.row(
+        rx.table.cell(rx.text(check["name"], weight="medium")),
+        rx.table.cell(
+            rx.badge(rx.cond(ok, "OK", "FAILING"), color_scheme=rx.cond(ok, "green", "red"), size="2"),
+            data_check=check["name"],
+            data_ok=check["ok"],
+        ),
+        rx.table.cell(rx.text(check["detail"], size="2", color_scheme="gray")),
+    )
+
+
+def health_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            rx.hstack(
+                rx.heading("Service health", size="8"),
+                rx.button(
+                    rx.icon("refresh-cw"),
+                    "Check again",
+                    on_click=HealthState.load,
+                    loading=HealthState.loading,
+                    variant="soft",
+                    id="health-refresh",
+                ),
+                justify="between",
+                align="center",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.cond(
+                HealthState.all_ok,
+                rx.callout("Every check is green.", icon="circle-check", color_scheme="green", id="health-all-ok"),
+            ),
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        rx.table.column_header_cell("Service"),
+                        rx.table.column_header_cell("Status"),
+                        rx.table.column_header_cell("Detail"),
+                    )
+                ),
+                rx.table.body(rx.foreach(HealthState.checks, _check_row)),
+                width="100%",
+                margin_top="1em",
+                id="health-table",
+            ),
+        )
+    )
+
+
+class MessagesState(AuthState):
+    messages: list[dict[str, str]] = []
+    error: str = ""
+
+    def _reload(self, session) -> None:
+        user = self._require(session, access.Area.ADMIN)
+        self.messages = [
+            {
+                "id": str(m.id),
+                "name": m.name,
+                "email": m.email,
+                "subject": m.subject,
+                "body": m.body,
+                "status": m.status,
+                "created_at": m.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            }
+            for m in contact.list_messages(session, user)
+        ]
+
+    @rx.event
+    def load(self):
+        self.error = ""
+        try:
+            with session_scope() as session:
+                self._reload(session)
+        except NotAllowed:
+            self.messages = []
+
+    @rx.event
+    def mark(self, message_id: str, status: str):
+        self.error = ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                contact.set_status(session, user, int(message_id), status)
+                session.flush()
+                self._reload(session)
+        except NotAllowed:
+            self.messages = []
+        except (UserError, ValueError) as exc:
+            self.error = str(exc)
+
+
+def _message_card(m: rx.Var) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(m["name"], weight="bold"),
+                rx.text(m["email"], color_scheme="gray"),
+                rx.badge(m["status"]),
+                rx.spacer(),
+                rx.text(m["created_at"], size="1", color_scheme="gray"),
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.text(m["subject"], weight="medium"),
+            rx.text(m["body"], white_space="pre-wrap"),
+            rx.hstack(
+                rx.button("Mark read", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "read")),
+                rx.button("Mark answered", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "answered")),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def messages_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            rx.heading("Contact messages", size="8", margin_bottom="0.5em"),
+            rx.cond(MessagesState.error != "", rx.callout(MessagesState.error, color_scheme="red")),
+            rx.cond(
+                MessagesState.messages.length() > 0,
+                rx.vstack(rx.foreach(MessagesState.messages, _message_card), spacing="3", width="100%"),
+                rx.text("No messages yet.", color_scheme="gray"),
+            ),
+        )
+    )

@@ -1,0 +1,172 @@
+"""Log in and sign up."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.forms import field, form_error
+from leadapp.components.layout import page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import UserError
+from leadapp.core.services import access, accounts
+from leadapp.state.auth import AuthState, field_errors
+
+
+def _safe_next(target: str, fallback: str) -> str:
+    """Only same-site paths are followed after login (no open redirect)."""
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return fallback
+
+
+class LoginState(AuthState):
+    errors: dict[str, str] = {}
+
+    @rx.event
+    def submit(self, form_data: dict):
+        self.errors = {}
+        try:
+            with session_scope() as session:
+                user, token = accounts.login(
+                    session,
+                    str(form_data.get("email", "")),
+                    str(form_data.get("password", "")),
+                    ip=self.client_ip(),
+                    user_agent=self.router.headers.user_agent,
+                )
+                landing = access.home_path(user)
+        except UserError as exc:
+            self.errors = field_errors(exc)
+            return None
+        self.session_token = token
+        target = self.router.url.query_parameters.get("next", "")
+        return rx.redirect(_safe_next(target, landing))
+
+
+class RegisterState(AuthState):
+    errors: dict[str, str] = {}
+
+    @rx.var
+    def default_role(self) -> str:
+        role = self.router.url.query_parameters.get("role", "")
+        return role if role in ("consumer", "business_owner") else "consumer"
+
+    @rx.event
+    def submit(self, form_data: dict):
+        self.errors = {}
+        if form_data.get("password", "") != form_data.get("password_confirm", ""):
+            self.errors = {"password_confirm": "The two passwords differ."}
+            return None
+        try:
+            with session_scope() as session:
+                user = accounts.register(
+                    session,
+                    email=str(form_data.get("email", "")),
+                    password=str(form_data.get("password", "")),
+                    role=str(form_data.get("role", "")),
+                    full_name=str(form_data.get("full_name", "")),
+                )
+                token = accounts.open_session(
+                    session, user, ip=self.client_ip(), user_agent=self.router.headers.user_agent
+                )
+                landing = access.home_path(user)
+        except UserError as exc:
+            self.errors = field_errors(exc)
+            return None
+        self.session_token = token
+        return rx.redirect(landing)
+
+
+def login_page() -> rx.Component:
+    errors = LoginState.errors
+    return page(
+        rx.card(
+            rx.form(
+                rx.vstack(
+                    rx.heading("Log in", size="7"),
+                    form_error(errors),
+                    field("Email", "email", errors, type="email", required=True, autocomplete="username"),
+                    field(
+                        "Password", "password", errors, type="password", required=True, autocomplete="current-password"
+                    ),
+                    rx.button("Log in", type="submit", size="3", width="100%", id="login-submit"),
+                    rx.text("No account yet? ", rx.link("Sign up", href=routes.REGISTER), size="2"),
+                    spacing="4",
+                    width="100%",
+                ),
+                on_submit=LoginState.submit,
+                reset_on_submit=False,
+            ),
+            max_width="28em",
+            margin_x="auto",
+            width="100%",
+        ),
+    )
+
+
+def register_page() -> rx.Component:
+    errors = RegisterState.errors
+    return page(
+        rx.card(
+            rx.form(
+                rx.vstack(
+                    rx.heading("Create your account", size="7"),
+                    form_error(errors),
+                    rx.vstack(
+                        rx.el.label("I am", html_for="field-role", style={"fontWeight": "500"}),
+                        rx.radio_group.root(
+                            rx.flex(
+                                rx.el.label(
+                                    rx.radio_group.item(value="consumer", id="role-consumer"),
+                                    " Looking for help",
+                                    style={"display": "flex", "gap": "0.5em"},
+                                ),
+                                rx.el.label(
+                                    rx.radio_group.item(value="business_owner", id="role-business"),
+                                    " A business owner",
+                                    style={"display": "flex", "gap": "0.5em"},
+                                ),
+                                direction="column",
+                                gap="2",
+                            ),
+                            name="role",
+                            id="field-role",
+                            default_value=RegisterState.default_role,
+                            key=RegisterState.default_role,
+                        ),
+                        rx.cond(errors.contains("role"), rx.text(errors["role"], color_scheme="red", size="2")),
+                        spacing="1",
+                    ),
+                    field("Full name", "full_name", errors, autocomplete="name"),
+                    field("Email", "email", errors, type="email", required=True, autocomplete="email"),
+                    field(
+                        "Password",
+                        "password",
+                        errors,
+                        type="password",
+                        required=True,
+                        autocomplete="new-password",
+                        hint=f"At least {accounts.MIN_PASSWORD_LENGTH} characters.",
+                    ),
+                    field(
+                        "Repeat the password",
+                        "password_confirm",
+                        errors,
+                        type="password",
+                        required=True,
+                        autocomplete="new-password",
+                    ),
+                    rx.button("Create account", type="submit", size="3", width="100%", id="register-submit"),
+                    rx.text("Already registered? ", rx.link("Log in", href=routes.LOGIN), size="2"),
+                    spacing="4",
+                    width="100%",
+                ),
+                on_submit=RegisterState.submit,
+                reset_on_submit=False,
+            ),
+            max_width="28em",
+            margin_x="auto",
+            width="100%",
+        ),
+    )

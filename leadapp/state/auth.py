@@ -1,0 +1,101 @@
+"""Who is looking: the session cookie, the current user, and the server-side page guard."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import reflex as rx
+from sqlmodel import Session
+
+from leadapp import routes
+from leadapp.core.db import session_scope
+from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.models import User
+from leadapp.core.services import access, accounts
+from leadapp.core.settings import get_settings
+
+SESSION_COOKIE = "leadapp_session"
+
+
+class AuthState(rx.State):
+    """Root of every page state. The cookie holds a random token; the database decides what it is worth."""
+
+    session_token: str = rx.Cookie(
+        "", name=SESSION_COOKIE, max_age=get_settings().session_ttl_hours * 3600, same_site="lax"
+    )
+    user_id: int = 0
+    user_email: str = ""
+    user_name: str = ""
+    user_role: str = ""
+    # The area the guard last admitted this tab to ("" while checking or when refused).
+    allowed_area: str = ""
+    denied: bool = False
+
+    @rx.var
+    def logged_in(self) -> bool:
+        return self.user_id > 0
+
+    @rx.var
+    def display_name(self) -> str:
+        return self.user_name or self.user_email
+
+    def client_ip(self) -> str:
+        header = get_settings().trusted_proxy_header
+        if header:
+            forwarded = self.router.headers.raw_headers.get(header.lower(), "")
+            if forwarded:
+                return forwarded.split(",")[0].strip()
+        return self.router.session.client_ip or ""
+
+    def _load_user(self, session: Session) -> User | None:
+        """Re-read the user behind the cookie from the database (never cached) and mirror it in the vars."""
+        user = accounts.user_for_token(session, self.session_token)
+        if user is None:
+            self.user_id, self.user_email, self.user_name, self.user_role = 0, "", "", ""
+        else:
+            self.user_id, self.user_email = user.id or 0, user.email
+            self.user_name, self.user_role = user.full_name, user.role
+        return user
+
+    def _require(self, session: Session, area: access.Area) -> User | None:
+        """The current user if they may act in `area`; raises NotAllowed (or NotLoggedIn) otherwise."""
+        user = self._load_user(session)
+        access.require_area(user, area)
+        return user
+
+    @rx.event
+    def load_public(self):
+        """on_load of public pages: refresh who is logged in (for the navigation)."""
+        with session_scope() as session:
+            self._load_user(session)
+        self.allowed_area, self.denied = access.Area.PUBLIC.value, False
+
+    @rx.event
+    def guard(self, area: str):
+        """on_load of every protected page: admit, refuse ("not allowed" page) or send to the login page."""
+        self.allowed_area, self.denied = "", False
+        with session_scope() as session:
+            try:
+                self._require(session, access.Area(area))
+            except access.NotLoggedIn:
+                target = self.router.url.path or "/"
+                return rx.redirect(f"{routes.LOGIN}?next={quote(target)}")
+            except NotAllowed:
+                self.denied = True
+                return None
+        self.allowed_area = area
+        return None
+
+    @rx.event
+    def logout(self):
+        with session_scope() as session:
+            accounts.logout(session, self.session_token)
+        self.session_token = ""
+        self.user_id, self.user_email, self.user_name, self.user_role = 0, "", "", ""
+        self.allowed_area, self.denied = "", False
+        return rx.redirect(routes.HOME)
+
+
+def field_errors(exc: UserError, default_field: str = "form") -> dict[str, str]:
+    """A UserError as {field: message} for a form."""
+    return {exc.field or default_field: exc.message}

@@ -1,0 +1,49 @@
+"""The voice bridge's HTTP application (routes stay thin: parse, call one service, answer)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from leadapp.core.observability import configure, get_logger
+from leadapp.core.services.health import check_database
+from voice_bridge import __version__
+
+SERVICE = "voice_bridge"
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """Configure logging and error reporting before the first request is served."""
+    configure(SERVICE)
+    log = get_logger(SERVICE)
+    log.info("voice_bridge_started", version=__version__)
+    yield
+    log.info("voice_bridge_stopped")
+
+
+app = FastAPI(title="LeadApp voice bridge", version=__version__, lifespan=lifespan)
+
+
+@app.get("/health")
+async def health() -> JSONResponse:
+    """Whether this bridge can do its job: 200 with status "ok" when its database is usable.
+
+    A bridge that cannot reach a migrated database cannot save transcripts or outcomes, so it answers
+    503 with status "degraded" and `database: false` (and a reason), letting a load balancer route
+    calls elsewhere.
+    """
+    database = await run_in_threadpool(check_database)
+    body: dict[str, object] = {
+        "status": "ok" if database.ok else "degraded",
+        "service": SERVICE,
+        "version": __version__,
+        "database": database.ok,
+    }
+    if not database.ok:
+        body["database_detail"] = database.detail
+    return JSONResponse(body, status_code=200 if database.ok else 503)

@@ -1,0 +1,26 @@
+"""Every periodic job, registered in one place.
+
+RQ's cron scheduler (`rq.cron.CronScheduler`) enqueues these; the workers run them. Interval jobs
+run once as soon as the scheduler starts, then every `interval` seconds; `cron=` expressions are
+evaluated in the machine's local time zone (e.g. `cron="0 2 * * 0"` is Sunday 02:00 local time).
+"""
+
+from __future__ import annotations
+
+from rq.cron import CronScheduler
+
+from leadapp.core.settings import get_settings
+from worker import jobs
+from worker.queues import MAINTENANCE
+
+
+def register(cron_scheduler: CronScheduler) -> CronScheduler:
+    """Register LeadApp's periodic jobs on `cron_scheduler` and return it.
+
+    Guarantees the worker heartbeat is enqueued on the maintenance queue every
+    `WORKER_HEARTBEAT_SECONDS` seconds, expiring if no worker picks it up before the next one is due
+    (so a stopped worker does not leave a pile of stale heartbeats behind).
+    """
+    interval = get_settings().worker_heartbeat_seconds
+    cron_scheduler.register(jobs.heartbeat, MAINTENANCE, interval=interval, ttl=max(interval, 1))
+    return cron_scheduler
