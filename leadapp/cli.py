@@ -18,10 +18,14 @@ def migrate() -> None:
     command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
 
 
-def seed(force: bool) -> None:
+def seed(force: bool, if_enabled: bool) -> None:
+    """Create the demo data on first start (or again with --force); print the demo logins."""
     from leadapp.core.seed import is_seeded, seed_demo
 
     settings = get_settings()
+    if if_enabled and not settings.seed_demo:
+        print("SEED_DEMO is off: no demo data.")
+        return
     with session_scope() as session:
         if is_seeded(session) and not force:
             print("Demo data already present.")
@@ -49,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("migrate", help="alembic upgrade head on DATABASE_URL")
     seed_parser = sub.add_parser("seed", help="create the demo accounts and businesses (idempotent)")
-    seed_parser.add_argument("--force", action="store_true")
+    seed_parser.add_argument("--force", action="store_true", help="re-create missing demo rows")
+    seed_parser.add_argument("--if-enabled", action="store_true", help="do nothing when SEED_DEMO=false")
     admin_parser = sub.add_parser("admin", help="create (or promote) an admin account")
     admin_parser.add_argument("--email", required=True)
     admin_parser.add_argument("--password", required=True)
@@ -57,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd == "migrate":
         migrate()
     elif args.cmd == "seed":
-        seed(args.force)
+        seed(args.force, args.if_enabled)
     elif args.cmd == "admin":
         return admin(args.email, args.password)
     return 0

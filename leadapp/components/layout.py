@@ -75,6 +75,16 @@ def _mobile_menu() -> rx.Component:
     )
 
 
+def theme_toggle() -> rx.Component:
+    return rx.icon_button(
+        rx.color_mode_cond(light=rx.icon("moon"), dark=rx.icon("sun")),
+        on_click=rx.toggle_color_mode,
+        variant="ghost",
+        aria_label="Switch light/dark theme",
+        title="Switch light/dark theme",
+    )
+
+
 def navbar() -> rx.Component:
     brand = rx.link(
         rx.hstack(rx.icon("zap", color=rx.color("accent", 9)), rx.heading("LeadApp", size="5"), align="center"),
@@ -87,7 +97,7 @@ def navbar() -> rx.Component:
             rx.hstack(
                 brand,
                 _desktop_nav(),
-                rx.hstack(_account_area(), rx.color_mode.button(), align="center", spacing="3"),
+                rx.hstack(_account_area(), theme_toggle(), align="center", spacing="3"),
                 justify="between",
                 align="center",
                 width="100%",
@@ -96,7 +106,7 @@ def navbar() -> rx.Component:
         rx.mobile_and_tablet(
             rx.hstack(
                 brand,
-                rx.hstack(rx.color_mode.button(), _mobile_menu(), align="center", spacing="2"),
+                rx.hstack(theme_toggle(), _mobile_menu(), align="center", spacing="2"),
                 justify="between",
                 align="center",
                 width="100%",

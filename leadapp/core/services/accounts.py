@@ -105,7 +105,7 @@ def _throttle_storage(url: str) -> Storage:
         storage = storage_from_string(url)
         if storage.check():
             return storage
-    except Exception as exc:  # noqa: BLE001 - Redis down must not stop logins; throttle per process instead
+    except Exception as exc:
         log.warning("login_throttle_fallback", error=repr(exc))
     return MemoryStorage()
 

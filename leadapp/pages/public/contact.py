@@ -67,6 +67,7 @@ def contact_page() -> rx.Component:
                 ),
                 on_submit=ContactState.submit,
                 reset_on_submit=False,
+                no_validate=True,
                 max_width="36em",
             ),
         ),

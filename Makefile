@@ -1,0 +1,91 @@
+# LeadApp: `make run` starts everything, `make test` runs the whole suite. Both install what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON      ?= python3
+VENV        := .venv
+PY          := $(VENV)/bin/python
+TOOLS       := .tools
+BUN_VERSION := 1.4.5
+REQ_STAMP   := $(VENV)/.requirements-$(shell sha1sum requirements.txt 2>/dev/null | cut -c1-12)
+BUN         := $(TOOLS)/node_modules/.bin/bun
+export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export REFLEX_USE_SYSTEM_BUN := 1
+export REFLEX_TELEMETRY_ENABLED := false
+
+.PHONY: help setup run test test-unit e2e admin migrate seed bench lint format freeze services clean
+
+help:
+	@echo "make run                      install what is missing, migrate, seed, start web + worker + voice bridge"
+	@echo "make test                     install test needs, start services, run the whole suite"
+	@echo "make e2e [BASE_URL=http://…]  browser suite (default: starts the app locally)"
+	@echo "make admin EMAIL=… PASSWORD=… create (or promote) an admin"
+	@echo "make bench                    benchmarks (print their figures)"
+	@echo "make lint | format | freeze | migrate | seed"
+
+# --- installation -------------------------------------------------------------------------------
+$(REQ_STAMP): requirements.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	@rm -f $(VENV)/.requirements-* && touch $@
+
+$(BUN):
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS) bun@$(BUN_VERSION)
+
+setup: $(REQ_STAMP) $(BUN)
+	@if [ -z "$$REDIS_URL" ] && ! command -v redis-server >/dev/null; then \
+	  echo "Installing redis-server from Debian…"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null; fi
+
+# Test needs: Chromium from Debian, PostgreSQL and Redis running (started when installed but down).
+services:
+	@command -v chromium >/dev/null || { echo "Installing Chromium from Debian…"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
+	@command -v redis-server >/dev/null || { echo "Installing redis-server from Debian…"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null; }
+	@bash .ci/postgres.sh
+
+# --- everyday commands --------------------------------------------------------------------------
+run: setup
+	$(PY) -m leadapp.launch $(if $(filter dev,$(MODE)),--dev,)
+
+test: setup services
+	$(PY) -m pytest tests -q --durations=10
+	@echo "Browser suite again, on PostgreSQL:"
+	E2E_DATABASE=postgres $(PY) -m pytest tests/e2e -q
+
+test-unit: setup
+	$(PY) -m pytest tests/unit tests/migrations -q
+
+e2e: setup services
+	BASE_URL="$(BASE_URL)" $(PY) -m pytest tests/e2e -q
+
+admin: setup
+	@test -n "$(EMAIL)" -a -n "$(PASSWORD)" || { echo "usage: make admin EMAIL=you@example.com PASSWORD=…"; exit 2; }
+	$(PY) -m leadapp.cli migrate
+	$(PY) -m leadapp.cli admin --email "$(EMAIL)" --password "$(PASSWORD)"
+
+migrate: setup
+	$(PY) -m leadapp.cli migrate
+
+seed: setup
+	$(PY) -m leadapp.cli seed
+
+bench: setup
+	@echo "No benchmarks yet."
+
+lint: $(REQ_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check leadapp worker voice_bridge tests bench rxconfig.py
+
+format: $(REQ_STAMP)
+	$(PY) -m ruff format leadapp worker voice_bridge tests bench rxconfig.py
+	$(PY) -m ruff check --fix .
+
+freeze:
+	(echo "# Pinned: runtime and test dependencies of web, worker, voice bridge (regenerate with: make freeze)"; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v '^pip==' | sort -f) > requirements.txt
+
+clean:
+	rm -rf .web .states var/*.db

@@ -1,0 +1,161 @@
+"""`python -m leadapp.launch` (what `make run` starts): every LeadApp program, together.
+
+Starts a private Redis when REDIS_URL is not configured, migrates the database, seeds the demo data
+on first start, then runs the voice bridge, the worker and the web app until Ctrl-C, which stops
+them all. If one program dies, the others are stopped too and the exit code says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from leadapp.core.settings import ROOT
+
+STOP_GRACE_SECONDS = 15
+PRIVATE_REDIS_PORT = 6390
+
+
+def _redis_configured() -> bool:
+    if os.environ.get("REDIS_URL"):
+        return True
+    env_file = ROOT / ".env"
+    return env_file.exists() and any(
+        line.strip().startswith("REDIS_URL=") for line in env_file.read_text().splitlines()
+    )
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def _wait_for_port(host: str, port: int, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _port_open(host, port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _start(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    print(f"[launch] starting {name}: {' '.join(argv)}", flush=True)
+    return subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+
+
+def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
+    """Stop the programs in reverse start order (so the private Redis outlives the worker)."""
+    for name, proc in reversed(list(procs.items())):
+        if proc.poll() is None:
+            print(f"[launch] stopping {name}", flush=True)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m leadapp.launch")
+    parser.add_argument("--dev", action="store_true", help="Reflex dev mode: hot reload, backend on its own port")
+    parser.add_argument("--web-port", type=int, default=int(os.environ.get("WEB_PORT", "3000")))
+    parser.add_argument("--backend-port", type=int, default=int(os.environ.get("BACKEND_PORT", "8000")))
+    parser.add_argument("--workers", type=int, default=2, help="RQ worker processes")
+    args = parser.parse_args(argv)
+
+    env = dict(os.environ)
+    env.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+    env["REFLEX_USE_SYSTEM_BUN"] = "1"
+    tools_bin = ROOT / ".tools" / "node_modules" / ".bin"
+    venv_bin = Path(sys.executable).parent
+    env["PATH"] = os.pathsep.join([str(tools_bin), str(venv_bin), env.get("PATH", "")])
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    if not _redis_configured():
+        redis_dir = ROOT / "var" / "redis"
+        redis_dir.mkdir(parents=True, exist_ok=True)
+        if _port_open("127.0.0.1", PRIVATE_REDIS_PORT):
+            print(f"[launch] reusing the Redis already on 127.0.0.1:{PRIVATE_REDIS_PORT}", flush=True)
+        else:
+            server = shutil.which("redis-server")
+            if server is None:
+                print("[launch] redis-server is not installed; run `make run` (it installs it) or set REDIS_URL.")
+                return 2
+            procs["redis"] = _start(
+                "private redis",
+                [server, "--port", str(PRIVATE_REDIS_PORT), "--bind", "127.0.0.1", "--dir", str(redis_dir),
+                 "--save", "60 1", "--appendonly", "no"],
+                env,
+            )
+            if not _wait_for_port("127.0.0.1", PRIVATE_REDIS_PORT, 15):
+                _stop(procs)
+                print("[launch] the private Redis did not start")
+                return 2
+        env["REDIS_URL"] = f"redis://127.0.0.1:{PRIVATE_REDIS_PORT}/0"
+
+    python = sys.executable
+    # Migrate and seed in a child so it sees exactly the environment the programs will see.
+    step = subprocess.run([python, "-m", "leadapp.cli", "migrate"], cwd=ROOT, env=env)
+    if step.returncode != 0:
+        _stop(procs)
+        return step.returncode
+    seed = subprocess.run([python, "-m", "leadapp.cli", "seed", "--if-enabled"], cwd=ROOT, env=env)
+    if seed.returncode != 0:
+        _stop(procs)
+        return seed.returncode
+
+    env.setdefault("APP_URL", f"http://localhost:{args.web_port}")
+    procs["voice bridge"] = _start("voice bridge", [python, "-m", "voice_bridge"], env)
+    procs["worker"] = _start("worker", [python, "-m", "worker", "--workers", str(args.workers)], env)
+    web = [python, "-m", "reflex", "run", "--frontend-port", str(args.web_port)]
+    if args.dev:
+        web += ["--backend-port", str(args.backend_port)]
+    else:
+        web += ["--env", "prod"]
+    procs["web"] = _start("web", web, env)
+
+    stopping = False
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+
+    announced = False
+    code = 0
+    while not stopping:
+        for name, proc in procs.items():
+            if proc.poll() is not None:
+                print(f"[launch] {name} exited with code {proc.returncode}; stopping everything", flush=True)
+                code = proc.returncode or 1
+                stopping = True
+                break
+        if not announced and _port_open("127.0.0.1", args.web_port):
+            announced = True
+            print(
+                f"\n[launch] LeadApp is up: open http://localhost:{args.web_port}/ and log in with a demo account "
+                "listed above. Ctrl-C stops everything.\n",
+                flush=True,
+            )
+        time.sleep(0.5)
+    _stop(procs)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

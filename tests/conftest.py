@@ -1,0 +1,252 @@
+"""Fixtures shared by every test: a private Redis, migrated SQLite and PostgreSQL databases, the app environment.
+
+Everything runs on loopback, every wait is bounded, and each fixture removes what it created
+(the Redis process, the temporary SQLite file, the PostgreSQL database it created — nothing else).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from alembic.config import Config
+from sqlmodel import Session
+
+from alembic import command
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the app is not installed as a package; tests import it from the checkout
+    sys.path.insert(0, str(ROOT))
+ALEMBIC_INI = ROOT / "alembic.ini"
+
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+PG_ADMIN_DSN = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres"
+REDIS_START_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clear_app_caches() -> None:
+    """Forget every process-wide cache that depends on environment variables."""
+    from leadapp.core import broker
+    from leadapp.core.services import accounts
+    from leadapp.core.settings import get_settings
+
+    get_settings.cache_clear()
+    broker.redis_for.cache_clear()
+    accounts._throttle_storage.cache_clear()
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """The project's Alembic config; with `url`, migrate that database whatever DATABASE_URL says."""
+    config = Config(str(ALEMBIC_INI))
+    if url:
+        config.attributes["database_url"] = url
+    return config
+
+
+def dispose_engine(url: str) -> None:
+    """Close the pooled connections of the app's cached engine for `url` (so the database can be removed)."""
+    from leadapp.core.db import engine_for
+
+    engine_for(url).dispose()
+
+
+# --- Redis ----------------------------------------------------------------------------------------
+
+
+def _start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
+    """Start redis-server on `port` (or a free one) and wait for PING; fails the test if it never answers."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.fail("redis-server is not installed (needed for the private test Redis)")
+    # A free port can be taken between probing and binding: with no fixed port, try another one.
+    candidates = [port] if port else [free_port() for _ in range(3)]
+    last_error = ""
+    for candidate in candidates:
+        proc = subprocess.Popen(
+            [exe, "--port", str(candidate), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            + ["--dir", str(workdir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        client = redis.Redis(host="127.0.0.1", port=candidate, socket_connect_timeout=0.5, socket_timeout=0.5)
+        deadline = time.monotonic() + REDIS_START_TIMEOUT
+        try:
+            while time.monotonic() < deadline and proc.poll() is None:
+                try:
+                    if client.ping():
+                        return proc, candidate
+                except redis.RedisError as exc:
+                    last_error = repr(exc)
+                time.sleep(0.05)
+        finally:
+            client.close()
+        _stop(proc)
+        if proc.stderr is not None:
+            last_error = proc.stderr.read().decode(errors="replace") or last_error
+            proc.stderr.close()
+    pytest.fail(f"redis-server did not answer PING: {last_error}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def private_redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of a redis-server started for this test session only (no persistence, loopback only)."""
+    proc, port = _start_redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(proc)
+
+
+class RedisProcess:
+    """A redis-server this test owns: its URL, and a way to stop it mid-test (an outage)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], port: int) -> None:
+        self.proc, self.port = proc, port
+        self.url = f"redis://127.0.0.1:{port}/0"
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+    def start_again(self, workdir: Path) -> None:
+        """Bring Redis back on the same port after `stop()` (the end of an outage)."""
+        self.proc, _ = _start_redis(workdir, self.port)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
+    """A redis-server for one test only, which the test may stop to simulate Redis going down."""
+    server = RedisProcess(*_start_redis(tmp_path))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- databases ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A temporary SQLite file migrated to head; DATABASE_URL points at it for the test."""
+    url = f"sqlite:///{tmp_path / 'leadapp-test.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    clear_app_caches()
+    command.upgrade(Config(str(ALEMBIC_INI)), "head")
+    try:
+        yield url
+    finally:
+        dispose_engine(url)
+        clear_app_caches()
+
+
+def _pg_admin_connection():
+    import psycopg
+
+    return psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=3)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A freshly created, empty PostgreSQL database (dropped afterwards); skips when PostgreSQL is unreachable.
+
+    With LEADAPP_REQUIRE_POSTGRES=1 an unreachable server fails the test instead of skipping it.
+    """
+    import psycopg
+
+    try:
+        admin = _pg_admin_connection()
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as {PG_USER}: {exc}"
+        if os.environ.get("LEADAPP_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message + " (LEADAPP_REQUIRE_POSTGRES=1)")
+        pytest.skip(message + " (set LEADAPP_REQUIRE_POSTGRES=1 to make this a failure)")
+    name = f"leadapp_test_{secrets.token_hex(6)}"
+    url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url
+    finally:
+        dispose_engine(url)
+        with _pg_admin_connection() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def migrated_pg_url(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh PostgreSQL database migrated to head; DATABASE_URL points at it for the test."""
+    monkeypatch.setenv("DATABASE_URL", pg_url)
+    clear_app_caches()
+    command.upgrade(Config(str(ALEMBIC_INI)), "head")
+    return pg_url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_db_url(request: pytest.FixtureRequest) -> str:
+    """A migrated database, once on SQLite and once on PostgreSQL."""
+    return request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "migrated_pg_url")
+
+
+# --- the application's environment ----------------------------------------------------------------
+
+
+@pytest.fixture
+def app_env(monkeypatch: pytest.MonkeyPatch, any_db_url: str, private_redis_url: str) -> Iterator[dict[str, str]]:
+    """Environment variables of a test deployment: its own database, the private Redis, a random key prefix."""
+    values = {
+        "DATABASE_URL": any_db_url,
+        "REDIS_URL": private_redis_url,
+        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
+        "SECRET_KEY": secrets.token_hex(16),
+        "ENVIRONMENT": "test",
+        "SENTRY_DSN": "",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    clear_app_caches()
+    try:
+        yield values
+    finally:
+        client = redis.Redis.from_url(private_redis_url, socket_connect_timeout=2, socket_timeout=5)
+        try:
+            stale = list(client.scan_iter(match=f"*{values['REDIS_PREFIX']}*"))
+            if stale:
+                client.delete(*stale)
+        finally:
+            client.close()
+        clear_app_caches()
+
+
+@pytest.fixture
+def db_session(app_env: dict[str, str]) -> Iterator[Session]:
+    """A session on the test database (the app's own engine); the test commits what it wants to keep."""
+    from leadapp.core.db import get_engine
+
+    with Session(get_engine(), expire_on_commit=False) as session:
+        yield session

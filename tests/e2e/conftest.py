@@ -1,0 +1,172 @@
+"""The browser suite's app: a running deployment (BASE_URL) or the whole stack started here.
+
+`make e2e BASE_URL=https://staging.example` runs the same tests against any deployment, with logins
+from E2E_ADMIN_EMAIL / E2E_ADMIN_PASSWORD (default: the demo admin). Without BASE_URL, the stack is
+started exactly as `make run` starts it (`python -m leadapp.launch`): a private Redis, a fresh database
+(SQLite, or PostgreSQL with E2E_DATABASE=postgres), the worker, the voice bridge and the production web
+build, all on free loopback ports; it is stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from leadapp.core.seed import ADMIN_EMAIL, CONSUMER_EMAIL
+from leadapp.core.settings import ROOT
+
+START_TIMEOUT = 300.0
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+pytestmark = pytest.mark.e2e
+
+
+@dataclass(frozen=True)
+class Deployment:
+    url: str
+    admin_email: str
+    admin_password: str
+    consumer_email: str
+    consumer_password: str
+    local: bool
+    database_url: str = ""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes] | None, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the app exited with code {proc.returncode} before serving {url}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {seconds:.0f} s")
+
+
+def _postgres_database() -> tuple[str, object]:
+    import psycopg
+
+    admin_url = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    name = f"leadapp_e2e_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+    return f"{base}/{name}", drop
+
+
+@pytest.fixture(scope="session")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    base_url = os.environ.get("BASE_URL", "").rstrip("/")
+    password = os.environ.get("DEMO_PASSWORD", "demo-password-123")
+    if base_url:
+        yield Deployment(
+            url=base_url,
+            admin_email=os.environ.get("E2E_ADMIN_EMAIL", ADMIN_EMAIL),
+            admin_password=os.environ.get("E2E_ADMIN_PASSWORD", password),
+            consumer_email=os.environ.get("E2E_CONSUMER_EMAIL", CONSUMER_EMAIL),
+            consumer_password=os.environ.get("E2E_CONSUMER_PASSWORD", password),
+            local=False,
+        )
+        return
+
+    workdir = tmp_path_factory.mktemp("e2e")
+    drop_db = None
+    if os.environ.get("E2E_DATABASE", "sqlite") == "postgres":
+        database_url, drop_db = _postgres_database()
+    else:
+        database_url = f"sqlite:///{workdir / 'e2e.db'}"
+    redis_port, bridge_port, web_port = _free_port(), _free_port(), _free_port()
+    redis_proc = subprocess.Popen(
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        VOICE_BRIDGE_PORT=str(bridge_port),
+        VOICE_BRIDGE_URL=f"http://127.0.0.1:{bridge_port}",
+        APP_URL=f"http://localhost:{web_port}",
+        DEMO_PASSWORD=password,
+        SEED_DEMO="true",
+        WORKER_HEARTBEAT_SECONDS="5",
+    )
+    log_path = Path(workdir) / "app.log"
+    with log_path.open("wb") as log:
+        app = subprocess.Popen(
+            [sys.executable, "-m", "leadapp.launch", "--web-port", str(web_port), "--workers", "1"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_http(f"http://127.0.0.1:{web_port}/", app, START_TIMEOUT)
+        _wait_http(f"http://127.0.0.1:{bridge_port}/health", app, 30)
+        yield Deployment(
+            url=f"http://localhost:{web_port}",
+            admin_email=ADMIN_EMAIL,
+            admin_password=password,
+            consumer_email=CONSUMER_EMAIL,
+            consumer_password=password,
+            local=True,
+            database_url=database_url,
+        )
+    except BaseException:
+        print(log_path.read_text(errors="replace")[-5000:])
+        raise
+    finally:
+        if app.poll() is None:
+            os.killpg(app.pid, signal.SIGINT)
+            try:
+                app.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(app.pid, signal.SIGKILL)
+                app.wait()
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        if drop_db is not None:
+            drop_db()
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Debian's Chromium, never a downloaded one, with the flags this closed network needs."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

@@ -1,0 +1,165 @@
+"""The walking skeleton as a person uses it: sign up, log in, role gates, health, contact, phone screens."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from tests.e2e.conftest import Deployment
+
+pytestmark = pytest.mark.e2e
+TIMEOUT = 20_000
+
+
+def _path(deployment: Deployment, path: str) -> re.Pattern[str]:
+    return re.compile(re.escape(deployment.url) + re.escape(path.rstrip("/")) + r"/?(\?.*)?$")
+
+
+def login(page: Page, deployment: Deployment, email: str, password: str) -> None:
+    page.goto(f"{deployment.url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.locator("#login-submit").click()
+
+
+def test_business_owner_registers_logs_in_sees_dashboard_and_is_refused_admin(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    email = f"owner-{secrets.token_hex(4)}@example.com"
+    password = "a long enough password"
+    page.goto(f"{deployment.url}/register?role=business_owner")
+    expect(page.locator("#role-business")).to_be_checked()
+    page.get_by_label("Full name").fill("Olive Owner")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Repeat the password").fill(password)
+    page.locator("#register-submit").click()
+    page.wait_for_url(_path(deployment, "/dashboard"))
+    expect(page.locator("#dashboard-heading")).to_be_visible()
+
+    # Log out, then log in again with the new account.
+    page.locator("#logout-button").click()
+    page.wait_for_url(_path(deployment, "/"))
+    expect(page.get_by_role("link", name="Log in")).to_be_visible()
+    login(page, deployment, email, password)
+    page.wait_for_url(_path(deployment, "/dashboard"))
+    expect(page.locator("#dashboard-heading")).to_be_visible()
+
+    # The admin area refuses a business owner, and shows none of its content.
+    page.goto(f"{deployment.url}/admin/health")
+    expect(page.locator("#not-allowed")).to_be_visible()
+    expect(page.locator("#health-table")).to_have_count(0)
+    page.goto(f"{deployment.url}/admin")
+    expect(page.locator("#not-allowed")).to_be_visible()
+    expect(page.locator("#admin-heading")).to_have_count(0)
+
+
+def test_registration_shows_field_errors(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{deployment.url}/register")
+    page.get_by_label("Email").fill(f"someone-{secrets.token_hex(3)}@example.com")
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_label("Repeat the password").fill("short")
+    page.locator("#register-submit").click()
+    expect(page.locator("#error-password")).to_contain_text("at least 10 characters")
+    assert "/register" in page.url
+
+
+def test_wrong_password_is_refused(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    login(page, deployment, deployment.consumer_email, "not the password at all")
+    expect(page.locator("#error-password")).to_contain_text("incorrect")
+    assert "/login" in page.url
+
+
+def test_anonymous_visitor_is_sent_to_login(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{deployment.url}/admin/health")
+    page.wait_for_url(re.compile(r".*/login/?\?next=.*admin.*health.*"))
+    expect(page.locator("#health-table")).to_have_count(0)
+
+
+def test_admin_sees_every_health_check_green(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    login(page, deployment, deployment.admin_email, deployment.admin_password)
+    page.wait_for_url(_path(deployment, "/admin"))
+    page.goto(f"{deployment.url}/admin/health")
+    for name in ("database", "redis", "worker", "voice_bridge"):
+        expect(page.locator(f'[data-check="{name}"]')).to_have_attribute("data-ok", "yes", timeout=40_000)
+    expect(page.locator("#health-all-ok")).to_be_visible()
+
+
+def test_consumer_lands_in_portal_and_is_refused_business_and_admin(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
+    page.wait_for_url(_path(deployment, "/portal"))
+    expect(page.locator("#portal-heading")).to_be_visible()
+    for path in ("/dashboard", "/admin", "/admin/messages"):
+        page.goto(f"{deployment.url}{path}")
+        expect(page.locator("#not-allowed")).to_be_visible()
+
+
+def test_contact_message_validated_stored_and_read_by_admin(page: Page, context: BrowserContext,
+                                                           deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    marker = f"marker-{secrets.token_hex(4)}"
+    page.goto(f"{deployment.url}/contact")
+    page.get_by_label("Your name").fill("Vera Visitor")
+    page.get_by_label("Email").fill("not-an-email@")
+    page.get_by_label("Message").fill(f"Do you cover Zionsville? {marker}")
+    page.locator("#contact-submit").click()
+    expect(page.locator("#error-email")).to_be_visible()
+    page.get_by_label("Email").fill("vera@example.com")
+    page.locator("#contact-submit").click()
+    expect(page.locator("#contact-sent")).to_be_visible()
+
+    admin = context.new_page()
+    admin.set_default_timeout(TIMEOUT)
+    login(admin, deployment, deployment.admin_email, deployment.admin_password)
+    admin.wait_for_url(_path(deployment, "/admin"))
+    admin.goto(f"{deployment.url}/admin/messages")
+    expect(admin.get_by_text(marker)).to_be_visible()
+
+
+@pytest.mark.parametrize("path", ["/", "/pricing", "/contact", "/login"])
+def test_phone_sized_screen_has_no_sideways_scroll_and_a_menu(browser, deployment: Deployment, path: str):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{deployment.url}{path}")
+    expect(page.locator("#mobile-menu")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a 390px screen"
+    page.locator("#mobile-menu").click()
+    expect(page.get_by_role("menuitem", name="Pricing")).to_be_visible()
+    context.close()
+
+
+def test_every_form_field_has_a_visible_label(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    for path in ("/login", "/register", "/contact"):
+        page.goto(f"{deployment.url}{path}")
+        page.wait_for_selector("form input")
+        unlabeled = page.evaluate(
+            """() => [...document.querySelectorAll('form input:not([type=hidden]), form textarea')]
+                 .filter(el => !el.closest('[role=radiogroup]') && el.getAttribute('aria-hidden') !== 'true')
+                 .filter(el => {
+                   const label = el.id && document.querySelector(`label[for="${el.id}"]`);
+                   return !label || label.offsetParent === null || !label.textContent.trim();
+                 }).map(el => el.name || el.id)"""
+        )
+        assert unlabeled == [], f"{path}: fields without a visible label: {unlabeled}"
+
+
+def test_dark_theme_switch(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    page.emulate_media(color_scheme="light")
+    page.goto(f"{deployment.url}/")
+    expect(page.locator("#home-hero")).to_be_visible()
+    html = page.locator("html")
+    before = "dark" in (html.get_attribute("class") or "")
+    page.get_by_role("button", name="Switch light/dark theme").first.click()
+    expect(html).to_have_class(re.compile(r"\blight\b") if before else re.compile(r"\bdark\b"))

@@ -1,0 +1,125 @@
+"""Fixtures for tests that run the real programs: the worker and the voice bridge as subprocesses.
+
+They build on the session-wide private Redis (`private_redis_url`) and the migrated temporary SQLite
+database (`sqlite_url`) from `tests/conftest.py`. Everything listens on 127.0.0.1 and every wait is
+bounded.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from tests.integration.programs import (
+    PROCESS_START_TIMEOUT,
+    clear_settings_caches,
+    program_env,
+    program_output,
+    start_program,
+    stop_program,
+    unused_port,
+)
+
+
+def _delete_rq_keys(client: redis.Redis) -> None:
+    # RQ's keys are not under REDIS_PREFIX (queue and worker names are global in a Redis database), so a
+    # test that runs workers starts and ends with none of them in the private Redis.
+    stale = list(client.scan_iter(match="rq:*", count=500))
+    if stale:
+        client.delete(*stale)
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port with nothing listening on it."""
+    return unused_port()
+
+
+@pytest.fixture
+def use_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """`use_env(REDIS_URL=..., ...)` sets environment variables for the test and makes settings see them."""
+
+    def apply(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        clear_settings_caches()
+
+    try:
+        yield apply
+    finally:
+        monkeypatch.undo()
+        clear_settings_caches()
+
+
+@pytest.fixture
+def redis_env(private_redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[redis.Redis]:
+    """REDIS_URL points at the private Redis under a random key prefix; yields a client to inspect it.
+
+    Removes the prefix's keys and every RQ key before and after the test.
+    """
+    prefix = f"test-{secrets.token_hex(4)}"
+    monkeypatch.setenv("REDIS_URL", private_redis_url)
+    monkeypatch.setenv("REDIS_PREFIX", prefix)
+    clear_settings_caches()
+    client = redis.Redis.from_url(private_redis_url, socket_connect_timeout=2, socket_timeout=5)
+    _delete_rq_keys(client)
+    try:
+        yield client
+    finally:
+        _delete_rq_keys(client)
+        mine = list(client.scan_iter(match=f"{prefix}:*", count=500))
+        if mine:
+            client.delete(*mine)
+        client.close()
+        clear_settings_caches()
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """DATABASE_URL points at a new, empty (never migrated) SQLite file."""
+    from leadapp.core.db import engine_for
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    clear_settings_caches()
+    try:
+        yield url
+    finally:
+        engine_for(url).dispose()
+        clear_settings_caches()
+
+
+@pytest.fixture
+def voice_bridge_url(sqlite_url: str, redis_env: redis.Redis, tmp_path: Path) -> Iterator[str]:
+    """Base URL of the real voice bridge (`python -m voice_bridge`) on a free loopback port.
+
+    The bridge uses the test's migrated database; it is stopped (SIGTERM) after the test.
+    """
+    port = unused_port()
+    log_path = tmp_path / "voice_bridge.log"
+    proc = start_program(["-m", "voice_bridge", "--host", "127.0.0.1", "--port", str(port)], log_path, program_env())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + PROCESS_START_TIMEOUT
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"voice bridge exited with {proc.returncode}:\n{program_output(log_path)}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1.0).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"voice bridge did not answer within {PROCESS_START_TIMEOUT} s:\n{program_output(log_path)}"
+                )
+            time.sleep(0.1)
+        yield url
+    finally:
+        stop_program(proc)

@@ -1,0 +1,96 @@
+"""Helpers for tests that run LeadApp's programs (worker, voice bridge) as real subprocesses.
+
+Everything listens on 127.0.0.1 and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from leadapp.core import broker
+from leadapp.core.settings import ROOT, get_settings
+
+PROCESS_START_TIMEOUT = 30.0
+PROCESS_STOP_TIMEOUT = 30.0
+
+
+def unused_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (also serves as a "closed port")."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clear_settings_caches() -> None:
+    """Forget cached settings and Redis clients so a changed environment takes effect."""
+    get_settings.cache_clear()
+    broker.redis_for.cache_clear()
+
+
+def program_env(**overrides: str) -> dict[str, str]:
+    """The environment for a child program: this process's (with the test's settings) plus `overrides`."""
+    env = dict(os.environ)
+    env.update({"SENTRY_DSN": "", "ENVIRONMENT": "test", "PYTHONUNBUFFERED": "1"})
+    env.update(overrides)
+    return env
+
+
+def start_program(args: list[str], log_path: Path, env: dict[str, str], new_session: bool = False) -> subprocess.Popen:
+    """Start `python <args>` in the project root with output going to `log_path`."""
+    log_file = log_path.open("wb")
+    try:
+        return subprocess.Popen(
+            [sys.executable, *args],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
+        )
+    finally:
+        log_file.close()  # the child keeps its own descriptor
+
+
+def stop_program(proc: subprocess.Popen, timeout: float = PROCESS_STOP_TIMEOUT) -> None:
+    """SIGTERM `proc` and wait; SIGKILL it (and its process group when it leads one) if it hangs."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            if os.getpgid(proc.pid) == proc.pid:
+                os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def program_output(log_path: Path) -> str:
+    """The last part of a program's output, for assertion messages."""
+    try:
+        return log_path.read_text(errors="replace")[-6000:]
+    except OSError:
+        return ""
+
+
+def wait_until(
+    condition: Callable[[], object], what: str, log_path: Path, timeout: float = PROCESS_START_TIMEOUT
+) -> None:
+    """Poll `condition` every 0.1 s until it is truthy; fail with the program's output after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}; program output:\n{program_output(log_path)}")
+        time.sleep(0.1)

@@ -1,0 +1,136 @@
+"""The processes behind `python -m worker`: RQ workers whose stop signals always land, and a pool
+that also supervises RQ's cron scheduler."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import time
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import redis
+from rq import Worker
+from rq.cron import CronScheduler
+from rq.exceptions import StopRequested
+from rq.worker_pool import WorkerPool
+
+from leadapp.core.broker import get_redis
+from leadapp.core.observability import get_logger, report_exception
+from worker import schedule
+
+CRON_RETRY_SECONDS = 5
+"""Pause before the cron scheduler retries after losing Redis."""
+
+log = get_logger("worker")
+
+
+class LeadWorker(Worker):
+    """RQ's forking `Worker`, except that SIGINT/SIGTERM are always handled by its main thread.
+
+    RQ listens for commands on a pub/sub thread. When the kernel delivers a stop signal to that
+    thread, the main thread stays blocked in BLPOP until the dequeue timeout (about 400 s) before
+    Python runs the handler, so a warm shutdown could take minutes. Threads inherit their creator's
+    signal mask, so the stop signals are blocked while the pub/sub thread is created.
+    Usable with the CLI too: `rq worker -w worker.pool.LeadWorker ...`.
+    """
+
+    def subscribe(self) -> None:
+        stop_signals = {signal.SIGINT, signal.SIGTERM}
+        previous = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        try:
+            super().subscribe()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def run_cron_scheduler(logging_level: str) -> None:
+    """Run RQ's cron scheduler with `worker.schedule`'s jobs until SIGINT/SIGTERM (child process body).
+
+    Survives Redis outages: the same scheduler restarts after a pause, keeping its timing, so
+    interval jobs are not fired again just because Redis blinked.
+    """
+    # Forked from the pool after it installed its handlers: drop them, they act on the pool's children.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    scheduler = schedule.register(CronScheduler(connection=get_redis(), logging_level=logging_level))
+    while True:
+        try:
+            scheduler.start()  # installs its own SIGINT/SIGTERM handlers; returns once asked to stop
+            return
+        except (StopRequested, KeyboardInterrupt):  # a signal that arrived before start() took over
+            return
+        except redis.exceptions.RedisError as exc:
+            log.error("cron_scheduler_lost_redis", error=repr(exc), retry_in_seconds=CRON_RETRY_SECONDS)
+        except Exception as exc:
+            report_exception(exc, where="cron_scheduler")
+            raise
+        try:
+            time.sleep(CRON_RETRY_SECONDS)
+        except (StopRequested, KeyboardInterrupt):  # the scheduler's handlers are still installed
+            return
+
+
+class CronWorkerPool(WorkerPool):
+    """RQ's `WorkerPool` of `LeadWorker`s that also keeps one cron scheduler process alive and stops it
+    with the workers: `start()` returns only once every worker and the scheduler have exited."""
+
+    def __init__(self, *args: Any, logging_level: str = "INFO", **kwargs: Any) -> None:
+        kwargs.setdefault("worker_class", LeadWorker)
+        super().__init__(*args, **kwargs)
+        self._logging_level = logging_level
+        self._cron_process: BaseProcess | None = None
+
+    def _cron_alive(self) -> bool:
+        if self._cron_process is None:
+            return False
+        self._cron_process.join(0)
+        return self._cron_process.is_alive()
+
+    def start_cron(self) -> None:
+        """Fork the cron scheduler process (replacing a dead one)."""
+        process = multiprocessing.get_context("fork").Process(
+            target=run_cron_scheduler, args=(self._logging_level,), name=f"rq cron scheduler (WorkerPool {self.name})"
+        )
+        process.start()
+        self._cron_process = process
+        log.info("cron_scheduler_started", pid=process.pid)
+
+    def check_workers(self, respawn: bool = True) -> None:
+        """Respawn dead workers (RQ) and, unless stopping, a dead cron scheduler."""
+        super().check_workers(respawn=respawn)
+        if respawn and self.status != self.Status.STOPPED and not self._cron_alive():
+            if self._cron_process is not None:
+                log.warning("cron_scheduler_died", exitcode=self._cron_process.exitcode)
+            self.start_cron()
+
+    def stop_workers(self) -> None:
+        """Ask every worker (SIGINT, warm shutdown) and the cron scheduler (SIGTERM) to stop."""
+        super().stop_workers()
+        if self._cron_alive() and self._cron_process is not None and self._cron_process.pid is not None:
+            with contextlib.suppress(ProcessLookupError):  # it exited since we looked
+                os.kill(self._cron_process.pid, signal.SIGTERM)
+
+    def all_workers_have_stopped(self) -> bool:
+        """True once every worker and the cron scheduler have exited."""
+        workers_stopped = super().all_workers_have_stopped()
+        return workers_stopped and not self._cron_alive()
+
+    def shutdown(self, grace_seconds: float) -> None:
+        """Stop whatever is still running, killing it after `grace_seconds` (no-op after a normal stop)."""
+        if self.all_workers_have_stopped():
+            return
+        self.status = self.Status.STOPPED
+        self.stop_workers()
+        deadline = time.monotonic() + grace_seconds
+        while time.monotonic() < deadline and not self.all_workers_have_stopped():
+            time.sleep(0.2)
+        leftovers = [data.process for data in self.worker_dict.values()]
+        if self._cron_alive() and self._cron_process is not None:
+            leftovers.append(self._cron_process)
+        for process in leftovers:
+            log.warning("killing_child", pid=process.pid, name=process.name)
+            process.kill()
+            process.join(5)
