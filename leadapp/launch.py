@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from leadapp.core.settings import ROOT
+from leadapp.core.settings import ROOT, get_settings
 
 STOP_GRACE_SECONDS = 15
 PRIVATE_REDIS_PORT = 6390
@@ -71,8 +71,8 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m leadapp.launch")
     parser.add_argument("--dev", action="store_true", help="Reflex dev mode: hot reload, backend on its own port")
-    parser.add_argument("--web-port", type=int, default=int(os.environ.get("WEB_PORT", "3000")))
-    parser.add_argument("--backend-port", type=int, default=int(os.environ.get("BACKEND_PORT", "8000")))
+    parser.add_argument("--web-port", type=int, default=get_settings().web_port)
+    parser.add_argument("--backend-port", type=int, default=get_settings().backend_port)
     parser.add_argument("--workers", type=int, default=2, help="RQ worker processes")
     args = parser.parse_args(argv)
 
