@@ -79,8 +79,19 @@ def _start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Pop
     last_error = ""
     for candidate in candidates:
         proc = subprocess.Popen(
-            [exe, "--port", str(candidate), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            + ["--dir", str(workdir)],
+            [
+                exe,
+                "--port",
+                str(candidate),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

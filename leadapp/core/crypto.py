@@ -1,0 +1,78 @@
+"""Keyed protection of personal data: phone numbers encrypted at rest, keyed hashes for look-ups,
+and signed, expiring tokens for links. Every key is derived from SECRET_KEY."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from functools import lru_cache
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from leadapp.core.settings import get_settings
+
+
+def _derive(purpose: str) -> bytes:
+    return hmac.new(get_settings().secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+@lru_cache(maxsize=4)
+def _fernet(secret: str) -> Fernet:
+    key = hmac.new(secret.encode(), b"leadapp:phone-encryption", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt_phone(e164: str) -> str:
+    """Encrypt an E.164 number for storage ("" stays "")."""
+    if not e164:
+        return ""
+    return _fernet(get_settings().secret_key).encrypt(e164.encode()).decode()
+
+
+def decrypt_phone(token: str) -> str:
+    """The stored number in clear, or "" when absent or not decryptable with the current key."""
+    if not token:
+        return ""
+    try:
+        return _fernet(get_settings().secret_key).decrypt(token.encode()).decode()
+    except InvalidToken:
+        return ""
+
+
+def phone_hash(e164: str) -> str:
+    """Keyed hash of an E.164 number: equal numbers hash equal, the hash reveals nothing without the key."""
+    if not e164:
+        return ""
+    return hmac.new(_derive("phone-lookup"), e164.encode(), hashlib.sha256).hexdigest()
+
+
+def mask_phone(e164: str) -> str:
+    return f"{e164[:2]}•••••••{e164[-4:]}" if len(e164) > 6 else "•••"
+
+
+def sign(purpose: str, payload: dict, ttl_seconds: int) -> str:
+    """A URL-safe token carrying `payload`, valid for `ttl_seconds`, only for `purpose`."""
+    body = json.dumps({"p": payload, "exp": int(time.time()) + ttl_seconds}, separators=(",", ":")).encode()
+    encoded = base64.urlsafe_b64encode(body).rstrip(b"=")
+    mac = hmac.new(_derive(f"sign:{purpose}"), encoded, hashlib.sha256).digest()[:20]
+    return f"{encoded.decode()}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
+
+
+def unsign(purpose: str, token: str) -> dict | None:
+    """The payload of a valid, unexpired token for `purpose`; None for anything else."""
+    try:
+        encoded, mac_text = token.split(".", 1)
+        expected = hmac.new(_derive(f"sign:{purpose}"), encoded.encode(), hashlib.sha256).digest()[:20]
+        given = base64.urlsafe_b64decode(mac_text + "=" * (-len(mac_text) % 4))
+        if not hmac.compare_digest(expected, given):
+            return None
+        body = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(body, dict) or int(body.get("exp", 0)) < time.time():
+        return None
+    payload = body.get("p")
+    return payload if isinstance(payload, dict) else None
