@@ -96,8 +96,19 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             procs["redis"] = _start(
                 "private redis",
-                [server, "--port", str(PRIVATE_REDIS_PORT), "--bind", "127.0.0.1", "--dir", str(redis_dir),
-                 "--save", "60 1", "--appendonly", "no"],
+                [
+                    server,
+                    "--port",
+                    str(PRIVATE_REDIS_PORT),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(redis_dir),
+                    "--save",
+                    "60 1",
+                    "--appendonly",
+                    "no",
+                ],
                 env,
             )
             if not _wait_for_port("127.0.0.1", PRIVATE_REDIS_PORT, 15):

@@ -8,7 +8,9 @@ from leadapp.core.observability import configure
 from leadapp.pages.admin.home import HealthState, MessagesState, admin_home_page, health_page, messages_page
 from leadapp.pages.auth import login_page, register_page
 from leadapp.pages.business.dashboard import dashboard_page
-from leadapp.pages.consumer.portal import portal_page
+from leadapp.pages.consumer.interview import InterviewState, interview_page
+from leadapp.pages.consumer.portal import PortalState, portal_page
+from leadapp.pages.consumer.request import request_page
 from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
 from leadapp.state.auth import AuthState
@@ -25,7 +27,19 @@ app.add_page(about, route=routes.ABOUT, title="About — LeadApp", on_load=publi
 app.add_page(contact_page, route=routes.CONTACT, title="Contact — LeadApp", on_load=public)
 app.add_page(login_page, route=routes.LOGIN, title="Log in — LeadApp", on_load=public)
 app.add_page(register_page, route=routes.REGISTER, title="Sign up — LeadApp", on_load=public)
-app.add_page(portal_page, route=routes.PORTAL, title="My requests — LeadApp", on_load=AuthState.guard("consumer"))
+app.add_page(
+    portal_page,
+    route=routes.PORTAL,
+    title="My requests — LeadApp",
+    on_load=[AuthState.guard("consumer"), PortalState.load],
+)
+app.add_page(request_page, route=routes.REQUEST, title="Get help — LeadApp", on_load=public)
+app.add_page(
+    interview_page,
+    route=routes.INTERVIEW,
+    title="Guided request — LeadApp",
+    on_load=[public, InterviewState.open],
+)
 app.add_page(dashboard_page, route=routes.DASHBOARD, title="Dashboard — LeadApp", on_load=AuthState.guard("business"))
 app.add_page(admin_home_page, route=routes.ADMIN, title="Admin — LeadApp", on_load=AuthState.guard("admin"))
 app.add_page(

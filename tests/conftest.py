@@ -51,14 +51,6 @@ def clear_app_caches() -> None:
     accounts._throttle_storage.cache_clear()
 
 
-def alembic_config(url: str | None = None) -> Config:
-    """The project's Alembic config; with `url`, migrate that database whatever DATABASE_URL says."""
-    config = Config(str(ALEMBIC_INI))
-    if url:
-        config.attributes["database_url"] = url
-    return config
-
-
 def dispose_engine(url: str) -> None:
     """Close the pooled connections of the app's cached engine for `url` (so the database can be removed)."""
     from leadapp.core.db import engine_for
@@ -204,9 +196,11 @@ def pg_url() -> Iterator[str]:
     try:
         yield url
     finally:
-        dispose_engine(url)
-        with _pg_admin_connection() as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        try:
+            dispose_engine(url)
+        finally:  # FORCE ends any connection still open, so the database goes whatever the test left
+            with _pg_admin_connection() as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from multiprocessing.process import BaseProcess
+from types import FrameType
 from typing import Any
 
 import redis
@@ -46,6 +47,19 @@ class LeadWorker(Worker):
             signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+class LeadCronScheduler(CronScheduler):
+    """RQ's `CronScheduler`, except that once asked to stop it ignores further stop signals.
+
+    On Ctrl-C the scheduler gets SIGINT from the terminal and, moments later, SIGTERM from the pool;
+    in plain RQ the second signal interrupts `register_death`, leaving a dead scheduler listed in Redis.
+    """
+
+    def _request_stop(self, signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        super()._request_stop(signum, frame)
+
+
 def run_cron_scheduler(logging_level: str) -> None:
     """Run RQ's cron scheduler with `worker.schedule`'s jobs until SIGINT/SIGTERM (child process body).
 
@@ -55,7 +69,7 @@ def run_cron_scheduler(logging_level: str) -> None:
     # Forked from the pool after it installed its handlers: drop them, they act on the pool's children.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    scheduler = schedule.register(CronScheduler(connection=get_redis(), logging_level=logging_level))
+    scheduler = schedule.register(LeadCronScheduler(connection=get_redis(), logging_level=logging_level))
     while True:
         try:
             scheduler.start()  # installs its own SIGINT/SIGTERM handlers; returns once asked to stop

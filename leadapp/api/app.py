@@ -1,15 +1,116 @@
-"""The public JSON API, mounted into the Reflex backend through `api_transformer`."""
+"""The public JSON API, mounted into the Reflex backend through `api_transformer`.
+
+Every route: validation in, one service call, JSON out. User errors are 4xx JSON with a reason.
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from sqlmodel import Session
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+
+from leadapp.core.db import get_engine
+from leadapp.core.errors import UserError
+from leadapp.core.observability import report_exception
+from leadapp.core.services import intake
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import LeadSource
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+def client_ip(request: Request) -> str:
+    """The caller's IP: from the configured trusted-proxy header when set, else the socket peer."""
+    header = get_settings().trusted_proxy_header
+    if header:
+        value = request.headers.get(header, "")
+        if value:
+            return value.split(",")[0].strip()[:64]
+    return request.client.host if request.client else ""
+
+
+def error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return JSONResponse(body, status_code=status)
 
 
 async def api_health(_request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "service": "web"})
 
 
-api = Starlette(routes=[Route("/api/v1/health", api_health, methods=["GET"])])
+def _text(payload: dict[str, Any], name: str) -> str:
+    value = payload.get(name, "")
+    if value is None:
+        return ""
+    if not isinstance(value, str | int):
+        raise UserError(f"'{name}' must be a string.", field=name)
+    return str(value)
+
+
+async def create_lead(request: Request) -> JSONResponse:
+    """POST /api/v1/leads — accept a service request (see README: "Public API")."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        return error(413, "too_large", f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
+    try:
+        payload = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return error(400, "invalid_json", "The body is not valid JSON.")
+    if not isinstance(payload, dict):
+        return error(400, "invalid_json", "The body must be a JSON object.")
+    consent = payload.get("consent_ai_calls", False)
+    if not isinstance(consent, bool):
+        return error(
+            422,
+            "validation_failed",
+            "'consent_ai_calls' must be true or false.",
+            {"consent_ai_calls": "Must be true or false."},
+        )
+    try:
+        submission = intake.Submission(
+            text=_text(payload, "text"),
+            zip=_text(payload, "zip"),
+            phone=_text(payload, "phone"),
+            email=_text(payload, "email"),
+            name=_text(payload, "name"),
+            preferred_contact=_text(payload, "preferred_contact") or "email",
+            consent_ai_calls=consent,
+            source=LeadSource.API.value,
+            idempotency_key=request.headers.get("idempotency-key"),
+            client_ip=client_ip(request),
+            turnstile_token=_text(payload, "turnstile_token"),
+        )
+        accepted = await run_in_threadpool(_submit, submission)
+    except intake.SubmissionInvalid as exc:
+        return error(422, "validation_failed", exc.message, exc.errors)
+    except UserError as exc:
+        code = {429: "rate_limited", 403: "forbidden"}.get(exc.status_code, "invalid_request")
+        return error(exc.status_code, code, exc.message, {exc.field: exc.message} if exc.field else None)
+    except Exception as exc:  # our fault: log, report, answer with JSON
+        report_exception(exc, route="POST /api/v1/leads")
+        return error(500, "internal_error", "Something went wrong on our side; the request was not accepted.")
+    return JSONResponse(
+        {"id": accepted.lead_id, "status": accepted.status, "created": accepted.created},
+        status_code=201 if accepted.created else 200,
+    )
+
+
+def _submit(submission: intake.Submission) -> intake.Accepted:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        return intake.submit(session, submission)
+
+
+api = Starlette(
+    routes=[
+        Route("/api/v1/health", api_health, methods=["GET"]),
+        Route("/api/v1/leads", create_lead, methods=["POST"]),
+    ]
+)

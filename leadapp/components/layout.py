@@ -9,6 +9,7 @@ from leadapp.state.auth import AuthState
 
 PUBLIC_LINKS = [
     ("Home", routes.HOME),
+    ("Get help", routes.REQUEST),
     ("For businesses", routes.FOR_BUSINESSES),
     ("Pricing", routes.PRICING),
     ("About", routes.ABOUT),

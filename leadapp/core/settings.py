@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     google_places_base_url: str = "https://places.googleapis.com"
     turnstile_site_key: str = ""
     turnstile_secret_key: str = ""
+    turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
 
     # Demo data
     seed_demo: bool = True

@@ -106,13 +106,14 @@ def test_history_is_linear_with_one_head() -> None:
     assert len(script.get_bases()) == 1
 
 
-def _cli(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"SENTRY_DSN", "REDIS_URL"}}
-    env.update({"DATABASE_URL": url, "ENVIRONMENT": "test", "PYTHONPATH": str(ROOT)})
+def _cli(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m leadapp.cli ARGS` against `url` in a child process; it must exit 0."""
+    child_env = {k: v for k, v in os.environ.items() if k not in {"SENTRY_DSN", "REDIS_URL", "SEED_DEMO"}}
+    child_env.update({"DATABASE_URL": url, "ENVIRONMENT": "test", "PYTHONPATH": str(ROOT), **(env or {})})
     result = subprocess.run(
         [sys.executable, "-m", "leadapp.cli", *args],
         cwd=ROOT,
-        env=env,
+        env=child_env,
         capture_output=True,
         text=True,
         timeout=CLI_TIMEOUT,
@@ -136,3 +137,29 @@ def test_cli_migrate_then_seed_twice_is_idempotent(empty_db_url: str, engine: En
     assert admins == ["admin@leadapp.demo"]
     assert users == 4
     assert businesses == 2
+
+
+def test_cli_seed_if_enabled_respects_seed_demo_false(empty_db_url: str, engine: Engine) -> None:
+    _cli(empty_db_url, "migrate")
+    result = _cli(empty_db_url, "seed", "--if-enabled", env={"SEED_DEMO": "false"})
+    assert "SEED_DEMO is off" in result.stdout
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 0
+
+
+def test_cli_seed_without_force_leaves_an_already_seeded_database_alone(empty_db_url: str, engine: Engine) -> None:
+    """`seed` says 'Demo data already present.'; only `--force` re-creates missing demo rows (cli.py help).
+
+    `make run` seeds on every start, so without this a demo business an admin removed comes back each time.
+    """
+    _cli(empty_db_url, "migrate")
+    _cli(empty_db_url, "seed")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM businesses WHERE name = 'Midtown Electric & Air'"))
+    again = _cli(empty_db_url, "seed")
+    assert "Demo data already present." in again.stdout
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM businesses")).scalar_one() == 1
+    _cli(empty_db_url, "seed", "--force")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM businesses")).scalar_one() == 2

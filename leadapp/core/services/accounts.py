@@ -105,7 +105,7 @@ def _throttle_storage(url: str) -> Storage:
         storage = storage_from_string(url)
         if storage.check():
             return storage
-    except Exception as exc:
+    except Exception as exc:  # Redis down must not stop logins: throttle per process instead
         log.warning("login_throttle_fallback", error=repr(exc))
     return MemoryStorage()
 

@@ -1,0 +1,1 @@
+"""Adapters for outside services, one module each, each with its local stand-in (llm, email, sms, ...)."""

@@ -1,0 +1,359 @@
+"""Compose (the Response Generator): the words of every lead notification, for email and SMS.
+
+Guarantees, whatever the input:
+- a business is never shown the consumer's phone number or email address (the lead is not accepted
+  yet): they are not part of the message, and any the consumer typed into their own words are
+  redacted from the quote;
+- every piece of text that is not ours (the consumer's words, names) is HTML-escaped in `html`, and
+  `html` is only ever built from escaped text, also when Claude wrote the words;
+- `sms` is at most `SMS_MAX_CHARS` characters and ends with the link when the link fits at all.
+
+The business message comes from Claude when ANTHROPIC_API_KEY is set and from the template
+otherwise, or whenever Claude fails or answers something unusable.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+import phonenumbers
+
+from leadapp.core.models import Business, Lead, Match
+from leadapp.core.observability import get_logger
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import CATEGORY_LABELS, Category
+
+log = get_logger(__name__)
+
+SMS_MAX_CHARS = 320
+"""Two concatenated SMS segments' worth of characters."""
+QUOTE_MAX_CHARS = 600
+"""How much of the consumer's own words an email quotes."""
+SUBJECT_MAX_CHARS = 200
+REDACTED = "[contact details hidden]"
+
+URGENCY_LABELS: dict[str, str] = {
+    "emergency": "Emergency",
+    "high": "High",
+    "normal": "Normal",
+    "low": "Low (flexible timing)",
+}
+
+# Good enough to find an address someone typed into free text; redaction errs on the side of hiding.
+_EMAIL_IN_TEXT = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class ComposedMessage:
+    """One message in every form a channel needs: email subject, plain text, HTML, and SMS body."""
+
+    subject: str
+    text: str
+    html: str
+    sms: str
+
+
+# --- small pieces ---------------------------------------------------------------------------------
+
+
+def _one_line(text: str) -> str:
+    return _SPACES.sub(" ", text or "").strip()
+
+
+def _truncate(text: str, limit: int) -> str:
+    """`text` on one line, cut to `limit` characters with an ellipsis when it is longer."""
+    text = _one_line(text)
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)].rstrip() + "…"
+
+
+def redact_contact_details(text: str, *known: str) -> str:
+    """`text` with phone numbers, email addresses and the `known` contact values replaced by a marker."""
+    for value in known:
+        if value:
+            text = re.sub(re.escape(value), REDACTED, text, flags=re.IGNORECASE)
+    text = _EMAIL_IN_TEXT.sub(REDACTED, text)
+    found = [
+        (m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE)
+    ]
+    for start, end in reversed(found):
+        text = text[:start] + REDACTED + text[end:]
+    return text
+
+
+def _consumer_words(lead: Lead) -> str:
+    """The consumer's own description with any contact details removed (never more than the model holds)."""
+    known = [lead.contact_email]
+    if lead.contact_phone_enc:
+        from leadapp.core.crypto import decrypt_phone
+
+        phone = decrypt_phone(lead.contact_phone_enc)
+        known += [phone, phone[2:] if phone.startswith("+1") else ""]
+    return redact_contact_details(lead.raw_text or "", *known)
+
+
+def category_label(value: str | None) -> str:
+    try:
+        return CATEGORY_LABELS[Category(value)]
+    except ValueError:
+        return "Home service"
+
+
+def urgency_label(value: str | None) -> str:
+    return URGENCY_LABELS.get(value or "", "Not stated")
+
+
+def budget_text(low: int | None, high: int | None) -> str:
+    """A budget range in words: "$300–$500", "up to $500", "from $300" or "not stated"."""
+    if low and high:
+        return f"${high:,}" if low == high else f"${low:,}–${high:,}"
+    if high:
+        return f"up to ${high:,}"
+    if low:
+        return f"from ${low:,}"
+    return "not stated"
+
+
+def _distance_text(miles: float | None) -> str:
+    return "" if miles is None else f"{miles:.1f} miles"
+
+
+def _rating_text(business: Business) -> str:
+    if not business.rating:
+        return "not rated yet"
+    reviews = f", {business.review_count} reviews" if business.review_count else ""
+    return f"{business.rating:.1f}★{reviews}"
+
+
+def _zip(lead: Lead) -> str:
+    return lead.location_zip or lead.zip or ""
+
+
+def lead_link(lead: Lead) -> str:
+    return f"{get_settings().app_url.rstrip('/')}/dashboard?lead={lead.id}"
+
+
+def portal_link() -> str:
+    return f"{get_settings().app_url.rstrip('/')}/portal"
+
+
+def _fit_sms(head: str, tail: str, quote: str = "") -> str:
+    """`head "quote" tail` cut to SMS_MAX_CHARS: the quote shrinks first, then the head; the tail (link) stays."""
+    head, tail = _one_line(head), _one_line(tail)
+    tail_part = f" {tail}" if tail else ""
+    room = SMS_MAX_CHARS - len(head) - len(tail_part)
+    if quote and room >= 15:
+        return f'{head} "{_truncate(quote, room - 3)}"{tail_part}'
+    if len(head) + len(tail_part) <= SMS_MAX_CHARS:
+        return head + tail_part
+    if len(tail_part) < SMS_MAX_CHARS - 20:
+        return _truncate(head, SMS_MAX_CHARS - len(tail_part)) + tail_part
+    return _truncate(head + tail_part, SMS_MAX_CHARS)
+
+
+def html_from_text(text: str, link: str = "") -> str:
+    """Escaped paragraphs of `text` (blank lines split them); the one `link` we built becomes an anchor."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+    parts = []
+    for paragraph in paragraphs:
+        body = "<br>".join(escape(line) for line in paragraph.splitlines())
+        if link:
+            safe_link = escape(link)
+            body = body.replace(safe_link, f'<a href="{safe_link}">{safe_link}</a>')
+        parts.append(f"<p>{body}</p>")
+    return _html_page("".join(parts))
+
+
+def _html_page(inner: str) -> str:
+    return (
+        '<!doctype html><html><body style="font-family:Arial,Helvetica,sans-serif;'
+        f'font-size:15px;line-height:1.5;color:#1a1a1a">{inner}</body></html>'
+    )
+
+
+# --- business: a new lead -------------------------------------------------------------------------
+
+
+def lead_facts(lead: Lead, business: Business, match: Match) -> dict[str, Any]:
+    """What a business may know about a lead before accepting it (the input of the template and of Claude)."""
+    return {
+        "business_name": business.name,
+        "category": lead.category or "",
+        "category_label": category_label(lead.category),
+        "urgency": urgency_label(lead.urgency),
+        "budget": budget_text(lead.budget_min, lead.budget_max),
+        "zip": _zip(lead),
+        "distance": _distance_text(match.distance_miles),
+        "match_score": round(float(match.score)),
+        "match_reasons": [str(r) for r in (match.reasons or [])],
+        "key_requirements": [str(r) for r in (lead.key_requirements or [])],
+        "consumer_words": _truncate(_consumer_words(lead), QUOTE_MAX_CHARS),
+        "lead_url": lead_link(lead),
+        "sms_max_chars": SMS_MAX_CHARS,
+        "contact_details": "shared once the business accepts the lead",
+    }
+
+
+def _template_business_message(facts: dict[str, Any]) -> ComposedMessage:
+    name, label, link = facts["business_name"], facts["category_label"], facts["lead_url"]
+    place = f"ZIP {facts['zip']}" if facts["zip"] else "your area"
+    where = f"{place} ({facts['distance']} from you)" if facts["distance"] else place
+    urgency = f" — {facts['urgency'].lower()} urgency" if facts["urgency"] != urgency_label(None) else ""
+    subject = _truncate(f"New {label.lower()} lead in {place}{urgency}", SUBJECT_MAX_CHARS)
+    reasons = facts["match_reasons"]
+    quote = facts["consumer_words"]
+
+    lines = [
+        f"Hi {name},",
+        "",
+        f"A new {label.lower()} request matches your business.",
+        "",
+        f"Urgency: {facts['urgency']}",
+        f"Budget: {facts['budget']}",
+        f"Location: {where}",
+    ]
+    if reasons:
+        lines += ["", "Why it matched:", *(f"- {r}" for r in reasons)]
+    if quote:
+        lines += ["", "In the customer's words:", f'"{quote}"']
+    lines += [
+        "",
+        "The customer's contact details are shared once you accept the lead.",
+        f"View and respond: {link}",
+    ]
+    text = "\n".join(lines)
+
+    rows = [("Urgency", facts["urgency"]), ("Budget", facts["budget"]), ("Location", where)]
+    html_parts = [
+        f"<p>Hi {escape(name)},</p>",
+        f"<p>A new {escape(label.lower())} request matches your business.</p>",
+        "<table>"
+        + "".join(
+            f'<tr><td style="padding-right:12px;color:#555">{escape(k)}</td><td>{escape(v)}</td></tr>' for k, v in rows
+        )
+        + "</table>",
+    ]
+    if reasons:
+        html_parts.append("<p>Why it matched:</p><ul>" + "".join(f"<li>{escape(r)}</li>" for r in reasons) + "</ul>")
+    if quote:
+        html_parts.append(
+            "<p>In the customer's words:</p>"
+            f'<blockquote style="border-left:3px solid #ccc;margin:0;padding-left:12px">{escape(quote)}</blockquote>'
+        )
+    html_parts.append("<p>The customer's contact details are shared once you accept the lead.</p>")
+    html_parts.append(f'<p><a href="{escape(link)}">View and respond</a></p>')
+
+    head = f"LeadApp: new {label.lower()} lead for {name}. {facts['urgency']}, {where}, budget {facts['budget']}."
+    sms = _fit_sms(head, link, quote)
+    return ComposedMessage(subject=subject, text=text, html=_html_page("".join(html_parts)), sms=sms)
+
+
+def _claude_business_message(facts: dict[str, Any]) -> ComposedMessage:
+    """Claude's wording, checked: strings only, no contact details, the link present, HTML from escaped text."""
+    from leadapp.core.providers.llm import claude_compose
+
+    answer = claude_compose(dict(facts))
+    subject, text, sms = (answer.get(k) for k in ("subject", "text", "sms"))
+    if not all(isinstance(v, str) and v.strip() for v in (subject, text, sms)):
+        raise ValueError("Claude's answer lacks subject, text or sms")
+    link = facts["lead_url"]
+    subject = _truncate(redact_contact_details(subject), SUBJECT_MAX_CHARS)
+    text = redact_contact_details(text.strip())
+    if link not in text:
+        text += f"\n\nView and respond: {link}"
+    sms = redact_contact_details(sms)
+    sms = _fit_sms(sms.replace(link, ""), link)
+    return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link), sms=sms)
+
+
+def compose_business_message(lead: Lead, business: Business, match: Match) -> ComposedMessage:
+    """The new-lead message for one matched business: personalised, short, without the consumer's contact."""
+    facts = lead_facts(lead, business, match)
+    if get_settings().anthropic_api_key:
+        try:
+            return _claude_business_message(facts)
+        except Exception as exc:  # any failure of the model path falls back to the template
+            log.warning("compose_claude_failed", lead_id=lead.id, business_id=business.id, error=repr(exc))
+    return _template_business_message(facts)
+
+
+# --- consumer: the result of matching -------------------------------------------------------------
+
+
+def compose_consumer_matched(lead: Lead, matches_with_business: Sequence[tuple[Match, Business]]) -> ComposedMessage:
+    """Tell the consumer who was matched: names, ratings and distances only (never a business's contact)."""
+    label = category_label(lead.category).lower()
+    link = portal_link()
+    pairs = list(matches_with_business)
+    count = len(pairs)
+    noun = "business" if count == 1 else "businesses"
+    subject = f"Your {label} request was matched with {count} local {noun}"
+    entries = []
+    for match, business in pairs:
+        details = [_rating_text(business)]
+        if match.distance_miles is not None:
+            details.append(f"{_distance_text(match.distance_miles)} away")
+        entries.append((business.name, ", ".join(details)))
+
+    greeting = f"Hi {lead.contact_name.split()[0]}," if lead.contact_name.strip() else "Hello,"
+    lines = [
+        greeting,
+        "",
+        f"Good news: your {label} request matches {count} local {noun}:",
+        *(f"- {name} ({details})" for name, details in entries),
+        "",
+        "We have sent them your request. A business that wants the job accepts it and then gets in touch "
+        "with you; your contact details go only to the businesses that accept.",
+        "",
+        f"Follow your request: {link}",
+    ]
+    html = _html_page(
+        f"<p>{escape(greeting)}</p>"
+        f"<p>Good news: your {escape(label)} request matches {count} local {noun}:</p>"
+        "<ul>" + "".join(f"<li><strong>{escape(n)}</strong> ({escape(d)})</li>" for n, d in entries) + "</ul>"
+        "<p>We have sent them your request. A business that wants the job accepts it and then gets in touch "
+        "with you; your contact details go only to the businesses that accept.</p>"
+        f'<p><a href="{escape(link)}">Follow your request</a></p>'
+    )
+
+    head = f"LeadApp: your {label} request matched {count} {noun}:"
+    listed: list[str] = []
+    for name, details in entries:
+        candidate = f"{head} {'; '.join([*listed, f'{name} ({details})'])}."
+        if len(candidate) + len(link) + 1 > SMS_MAX_CHARS:
+            break
+        listed.append(f"{name} ({details})")
+    sms_head = f"{head} {'; '.join(listed)}." if listed else head
+    return ComposedMessage(subject=subject, text="\n".join(lines), html=html, sms=_fit_sms(sms_head, link))
+
+
+def compose_consumer_no_match(lead: Lead) -> ComposedMessage:
+    """Tell the consumer honestly that no business matched yet, that nobody got their details, and what they can do."""
+    label = category_label(lead.category).lower()
+    where = f" in {_zip(lead)}" if _zip(lead) else ""
+    link = portal_link()
+    subject = f"No business has matched your {label} request yet"
+    greeting = f"Hi {lead.contact_name.split()[0]}," if lead.contact_name.strip() else "Hello,"
+    paragraphs = [
+        greeting,
+        f"We received your {label} request{where}, but no business in our network matched it yet, "
+        "so it has not been sent to anyone and your contact details have not been shared.",
+        "Your request stays on file in your portal, where you can follow it or withdraw it at any time. "
+        "If the job is urgent, please do not wait for us: contact a local provider directly.",
+        f"Your request: {link}",
+    ]
+    text = "\n\n".join(paragraphs)
+    sms = _fit_sms(
+        f"LeadApp: no business has matched your {label} request{where} yet; your details were not shared. "
+        "Follow or withdraw it:",
+        link,
+    )
+    return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link), sms=sms)

@@ -1,0 +1,297 @@
+"""Intake: the one door every lead comes through (form, guided interview, public API, inbound call).
+
+Guarantees: a submission is validated completely before anything is written; an accepted lead is
+committed before its pipeline job is enqueued (Redis being down only delays it: the sweeper
+re-enqueues it); the same Idempotency-Key always yields the same lead.
+
+Spam policy: a phone number matching a blocked pattern of the platform rules is refused here with a
+clear message; spam keywords are not refused but make the classifier flag the lead for the admins'
+spam queue (a false positive there costs a review, not a lost customer).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import httpx
+import phonenumbers
+import zipcodes
+from email_validator import EmailNotValidError, validate_email
+from limits import RateLimitItemPerHour
+from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from leadapp.core import crypto, tasks
+from leadapp.core.errors import TooManyAttempts, UserError
+from leadapp.core.models import Lead, utcnow
+from leadapp.core.observability import get_logger
+from leadapp.core.services.rules import RulesSnapshot, current_rules
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import ContactPreference, LeadSource, LeadStatus
+
+log = get_logger(__name__)
+
+CONSENT_TEXT = (
+    "I agree that an AI assistant may call me on behalf of the businesses matched to this request to "
+    "discuss it. Calls say they are AI, are recorded, and I can ask for a human or opt out at any time."
+)
+MAX_TEXT_CHARS = 5000
+SUBMISSIONS_PER_HOUR = 5
+_WORD = re.compile(r"[\w'’-]+", re.UNICODE)
+
+
+class SubmissionInvalid(UserError):
+    """One or more fields are wrong; `errors` maps each field to its message."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        first_field, first_message = next(iter(errors.items()))
+        super().__init__(first_message, field=first_field)
+        self.errors = errors
+
+
+@dataclass
+class Submission:
+    """What a consumer sent, as typed (strings are cleaned by `validate`)."""
+
+    text: str
+    zip: str = ""
+    phone: str = ""
+    email: str = ""
+    name: str = ""
+    preferred_contact: str = ContactPreference.EMAIL.value
+    consent_ai_calls: bool = False
+    source: str = LeadSource.FORM.value
+    idempotency_key: str | None = None
+    client_ip: str = ""
+    consumer_id: int | None = None
+    turnstile_token: str = ""
+    business_id: int | None = None
+
+
+@dataclass
+class ValidSubmission:
+    text: str
+    zip: str
+    phone_e164: str
+    email: str
+    name: str
+    preferred_contact: str
+    consent_ai_calls: bool
+    warnings: list[str] = field(default_factory=list)
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def validate(sub: Submission, rules: RulesSnapshot) -> ValidSubmission:
+    """Check every field and return the cleaned values; raises SubmissionInvalid listing each bad field."""
+    errors: dict[str, str] = {}
+    text = (sub.text or "").strip()
+    min_words = int(rules.get("min_words"))
+    if word_count(text) < min_words:
+        errors["text"] = f"Describe the problem in at least {min_words} words (what, where, how urgent)."
+    elif len(text) > MAX_TEXT_CHARS:
+        errors["text"] = f"Keep the description under {MAX_TEXT_CHARS} characters."
+
+    zip_code = (sub.zip or "").strip()
+    if not re.fullmatch(r"[0-9]{5}", zip_code):
+        errors["zip"] = "Enter a 5-digit US ZIP code."
+    elif not _zip_is_real(zip_code):
+        errors["zip"] = f"We don't know the ZIP code {zip_code}."
+
+    phone_e164 = ""
+    if (sub.phone or "").strip():
+        try:
+            parsed = phonenumbers.parse(sub.phone.strip(), "US")
+            if not phonenumbers.is_valid_number(parsed):
+                raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, "invalid")
+            phone_e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        except phonenumbers.NumberParseException:
+            errors["phone"] = "Enter a valid phone number, e.g. (317) 846-2200."
+        else:
+            if any(re.search(p, phone_e164) for p in rules.get("blocked_phone_patterns") or []):
+                errors["phone"] = "This phone number can't be used. Enter the number we can reach you on."
+
+    email = ""
+    if (sub.email or "").strip():
+        try:
+            email = validate_email(sub.email.strip(), check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            errors["email"] = f"Enter a valid email address ({exc})."
+
+    if "phone" not in errors and "email" not in errors and not phone_e164 and not email:
+        errors["email"] = "Give an email address or a phone number so businesses can reach you."
+
+    preferred = (sub.preferred_contact or ContactPreference.EMAIL.value).strip().lower()
+    if preferred not in {p.value for p in ContactPreference}:
+        errors["preferred_contact"] = "Choose email, phone or text message."
+    elif preferred in (ContactPreference.PHONE, ContactPreference.SMS) and not phone_e164 and "phone" not in errors:
+        errors["phone"] = "Give a phone number to be contacted by phone or text."
+    elif preferred == ContactPreference.EMAIL and not email and "email" not in errors:
+        errors["email"] = "Give an email address to be contacted by email."
+
+    if sub.consent_ai_calls and not phone_e164 and "phone" not in errors:
+        errors["phone"] = "Give a phone number if you agree to AI calls."
+
+    name = (sub.name or "").strip()
+    if len(name) > 200:
+        errors["name"] = "Use at most 200 characters."
+    if sub.idempotency_key is not None and not (1 <= len(sub.idempotency_key) <= 200):
+        errors["idempotency_key"] = "Idempotency-Key must be 1 to 200 characters."
+    if errors:
+        raise SubmissionInvalid(errors)
+    return ValidSubmission(
+        text=text,
+        zip=zip_code,
+        phone_e164=phone_e164,
+        email=email,
+        name=name,
+        preferred_contact=preferred,
+        consent_ai_calls=bool(sub.consent_ai_calls),
+    )
+
+
+@lru_cache(maxsize=50_000)
+def _zip_is_real(zip_code: str) -> bool:
+    return bool(zipcodes.is_real(zip_code))
+
+
+# --- abuse protection ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _limit_storage(url: str) -> Storage:
+    try:
+        storage = storage_from_string(url)
+        if storage.check():
+            return storage
+    except Exception as exc:  # Redis down must not stop intake: limit per process instead
+        log.warning("intake_rate_limit_fallback", error=repr(exc))
+    return MemoryStorage()
+
+
+def check_rate_limit(client_ip: str) -> None:
+    """At most SUBMISSIONS_PER_HOUR accepted submissions per client IP per hour (moving window, in Redis)."""
+    if not client_ip:
+        return
+    settings = get_settings()
+    limiter = MovingWindowRateLimiter(_limit_storage(settings.redis_url))
+    item = RateLimitItemPerHour(SUBMISSIONS_PER_HOUR)
+    if not limiter.hit(item, settings.redis_prefix, "intake", client_ip):
+        raise TooManyAttempts(
+            f"Too many requests from your network: at most {SUBMISSIONS_PER_HOUR} an hour. Try again later."
+        )
+
+
+def check_turnstile(token: str, client_ip: str) -> None:
+    """Verify a Cloudflare Turnstile token when Turnstile is configured (no-op otherwise)."""
+    settings = get_settings()
+    if not settings.turnstile_secret_key:
+        return
+    if not token:
+        raise UserError("Please complete the anti-robot check.", field="turnstile")
+    try:
+        reply = httpx.post(
+            settings.turnstile_verify_url,
+            data={"secret": settings.turnstile_secret_key, "response": token, "remoteip": client_ip},
+            timeout=5,
+        ).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        log.warning("turnstile_unreachable", error=repr(exc))
+        raise UserError(
+            "The anti-robot check is unavailable right now; try again in a minute.", field="turnstile"
+        ) from exc
+    if not reply.get("success"):
+        raise UserError("The anti-robot check failed; please try again.", field="turnstile")
+
+
+# --- submission ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Accepted:
+    lead_id: int
+    created: bool
+    enqueued: bool
+    status: str
+
+
+def submit(session: Session, sub: Submission) -> Accepted:
+    """Validate, persist (commit) and enqueue a lead; returns its id. Raises UserError for bad input.
+
+    With an Idempotency-Key already used, returns the existing lead (created=False) and writes nothing.
+    The session must not hold other pending work: this commits.
+    """
+    if sub.idempotency_key:
+        existing = session.exec(select(Lead).where(Lead.idempotency_key == sub.idempotency_key)).first()
+        if existing is not None:
+            return Accepted(existing.id, False, True, existing.status)  # type: ignore[arg-type]
+    rules = current_rules(session)
+    valid = validate(sub, rules)
+    check_turnstile(sub.turnstile_token, sub.client_ip)
+    check_rate_limit(sub.client_ip)
+    now = utcnow()
+    lead = Lead(
+        consumer_id=sub.consumer_id,
+        business_id=sub.business_id,
+        source=sub.source,
+        raw_text=valid.text,
+        contact_name=valid.name,
+        contact_email=valid.email,
+        contact_phone_enc=crypto.encrypt_phone(valid.phone_e164),
+        contact_phone_hash=crypto.phone_hash(valid.phone_e164),
+        contact_phone_last4=valid.phone_e164[-4:] if valid.phone_e164 else "",
+        preferred_contact=valid.preferred_contact,
+        zip=valid.zip,
+        consent_ai_calls=valid.consent_ai_calls,
+        consent_at=now if valid.consent_ai_calls else None,
+        consent_text=CONSENT_TEXT if valid.consent_ai_calls else "",
+        client_ip=sub.client_ip[:64],
+        idempotency_key=sub.idempotency_key,
+        status=LeadStatus.RECEIVED.value,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(lead)
+    try:
+        session.commit()
+    except IntegrityError:
+        # Another request with the same Idempotency-Key won the race: answer with its lead.
+        session.rollback()
+        existing = session.exec(select(Lead).where(Lead.idempotency_key == sub.idempotency_key)).first()
+        if existing is None:
+            raise
+        return Accepted(existing.id, False, True, existing.status)  # type: ignore[arg-type]
+    enqueued = enqueue_pipeline(lead.id)  # type: ignore[arg-type]
+    log.info("lead_accepted", lead_id=lead.id, source=lead.source, enqueued=enqueued)
+    return Accepted(lead.id, True, enqueued, lead.status)  # type: ignore[arg-type]
+
+
+def enqueue_pipeline(lead_id: int) -> bool:
+    """Hand a committed lead to the pipeline worker (False when Redis is down: the sweeper retries)."""
+    return tasks.enqueue(tasks.PIPELINE, "worker.jobs.process_lead", lead_id, job_id=f"lead-{lead_id}")
+
+
+def stuck_lead_ids(session: Session, older_than_seconds: int = 60, limit: int = 500) -> list[int]:
+    """Leads still waiting for the pipeline (received/classified) for longer than `older_than_seconds`."""
+    from datetime import timedelta
+
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    rows = session.exec(
+        select(Lead.id)
+        .where(
+            Lead.status.in_([LeadStatus.RECEIVED.value, LeadStatus.CLASSIFIED.value]),  # type: ignore[attr-defined]
+            Lead.updated_at < cutoff,
+            Lead.deleted_at.is_(None),  # type: ignore[union-attr]
+        )
+        .order_by(Lead.id)
+        .limit(limit)
+    ).all()
+    return [int(r) for r in rows]

@@ -1,0 +1,294 @@
+"""The guided interview: one question per turn until the request is complete, then the same intake.
+
+A session belongs to the browser tab that started it (a random token, stored hashed) and, when logged
+in, to the consumer; nobody else can read or continue it. Without ANTHROPIC_API_KEY a scripted
+interviewer asks for the fields and extracts them with the local classifier; with a key Claude writes
+the next question and a structured extraction step fills the same fields.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from sqlmodel import Session, select
+
+from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.models import InterviewSession, User, utcnow
+from leadapp.core.observability import get_logger
+from leadapp.core.services import classify, intake
+from leadapp.core.services.accounts import token_digest
+from leadapp.core.services.rules import RulesSnapshot, current_rules
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadSource
+
+log = get_logger(__name__)
+
+GREETING = (
+    "Hi! I'll ask a few quick questions so the right local pros can help. "
+    "First: what's going on? Describe the problem in your own words."
+)
+MAX_MESSAGE_CHARS = 2000
+MAX_TURNS = 40
+
+# Diagnostic follow-ups for common problems: (topic, trigger pattern, question).
+DIAGNOSTICS: list[tuple[str, re.Pattern[str], str]] = [
+    (
+        "water",
+        re.compile(r"\b(leak\w*|water|drip\w*|flood\w*|pipe|burst|toilet|faucet|drain|sewer)\b", re.I),
+        "Where exactly is the water coming from, and is it still leaking right now? "
+        "Have you been able to shut off the water supply?",
+    ),
+    (
+        "electrical",
+        re.compile(r"\b(spark\w*|breaker|outlet|wiring|electric\w*|power|lights?|panel|shock)\b", re.I),
+        "Is anything sparking, smoking or hot to the touch? (If so, switch off that circuit at the breaker.) "
+        "Which rooms or appliances are affected?",
+    ),
+    (
+        "hvac",
+        re.compile(r"\b(furnace|heat\w*|a/?c|air ?condition\w*|hvac|thermostat|cooling|boiler|heat pump)\b", re.I),
+        "Is it not heating, not cooling, or something else? Roughly how old is the system, and what brand if you know?",
+    ),
+    (
+        "noise",
+        re.compile(r"\b(nois\w*|bang\w*|rattl\w*|squeal\w*|grind\w*|hum\w*|click\w*|knock\w*|whistl\w*)\b", re.I),
+        "What does the noise sound like (banging, hissing, grinding, clicking), where does it come from, "
+        "and when does it happen?",
+    ),
+]
+
+FIELD_QUESTIONS: dict[str, str] = {
+    "zip": "What's the ZIP code where the work is needed?",
+    "urgency": "How soon do you need someone: is it an emergency, today, this week, or no rush?",
+    "budget": "Do you have a budget in mind? A rough figure or range is fine — or say 'not sure'.",
+    "availability": "When are you available for a visit or a call (days and times)?",
+    "contact": "What's the best email or phone number for the businesses to reach you?",
+}
+FIELD_ORDER = ["zip", "urgency", "budget", "availability", "contact"]
+REQUIRED = ("description", "category", "zip", "urgency", "availability", "contact")
+
+
+@dataclass
+class Turn:
+    """What the page shows after a turn."""
+
+    messages: list[dict[str, str]]
+    fields: dict[str, str]
+    complete: bool
+    lead_id: int | None
+
+
+def _fields_view(extracted: dict[str, Any]) -> dict[str, str]:
+    category = extracted.get("category") or ""
+    label = CATEGORY_LABELS.get(Category(category), category) if category in Category._value2member_map_ else ""
+    budget = extracted.get("budget") or ""
+    return {
+        "category": label,
+        "urgency": extracted.get("urgency") or "",
+        "zip": extracted.get("zip") or "",
+        "budget": budget,
+        "contact": extracted.get("email") or extracted.get("phone") or "",
+        "availability": extracted.get("availability") or "",
+    }
+
+
+def _is_complete(extracted: dict[str, Any]) -> bool:
+    has = {
+        "description": bool(extracted.get("description")),
+        "category": bool(extracted.get("category")),
+        "zip": bool(extracted.get("zip")),
+        "urgency": bool(extracted.get("urgency")),
+        "availability": bool(extracted.get("availability")),
+        "contact": bool(extracted.get("email") or extracted.get("phone")),
+    }
+    return all(has[f] for f in REQUIRED)
+
+
+def _turn(row: InterviewSession) -> Turn:
+    return Turn(
+        messages=[{"role": m["role"], "text": m["text"]} for m in row.messages],
+        fields=_fields_view(row.extracted),
+        complete=_is_complete(row.extracted),
+        lead_id=row.lead_id,
+    )
+
+
+def start(session: Session, user: User | None) -> tuple[str, Turn]:
+    """Open a new interview; returns the owner token (keep it server-side) and the first turn."""
+    token = secrets.token_urlsafe(24)
+    row = InterviewSession(
+        owner_token_hash=token_digest(token),
+        user_id=user.id if user else None,
+        messages=[{"role": "assistant", "text": GREETING}],
+        extracted={"asked": [], "diagnosed": []},
+    )
+    session.add(row)
+    session.flush()
+    return f"{row.id}.{token}", _turn(row)
+
+
+def _owned(session: Session, owner_token: str, user: User | None) -> InterviewSession:
+    """The interview this token opened; NotAllowed for any other token (or another account's interview)."""
+    try:
+        raw_id, token = owner_token.split(".", 1)
+        row = session.get(InterviewSession, int(raw_id))
+    except (ValueError, TypeError):
+        row = None
+    if row is None or not secrets.compare_digest(row.owner_token_hash, token_digest(token)):
+        raise NotAllowed("This interview is not yours.")
+    if row.user_id is not None and (user is None or user.id != row.user_id):
+        raise NotAllowed("This interview is not yours.")
+    return row
+
+
+def load(session: Session, owner_token: str, user: User | None) -> Turn:
+    return _turn(_owned(session, owner_token, user))
+
+
+# --- extraction ----------------------------------------------------------------------------------
+
+_ZIP = re.compile(r"\b([0-9]{5})(?:-[0-9]{4})?\b")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_NOT_SURE = re.compile(r"\b(not sure|no idea|don'?t know|unsure|no budget|whatever it costs)\b", re.I)
+
+
+def _extract(extracted: dict[str, Any], message: str, rules: RulesSnapshot) -> None:
+    """Fold what one consumer message says into the extracted fields (never erasing a known field)."""
+    asked = extracted.get("asking")
+    if not extracted.get("description"):
+        extracted["description"] = message
+    else:
+        extracted.setdefault("details", []).append(message)
+    full_text = " ".join([extracted["description"], *extracted.get("details", [])])
+    result = classify.classify_local(full_text, zip_code=extracted.get("zip", ""), rules=rules)
+    if result.service_category.value != "other" or not extracted.get("category"):
+        extracted["category"] = result.service_category.value
+    zip_match = _ZIP.search(message)
+    if zip_match and intake._zip_is_real(zip_match.group(1)):
+        extracted["zip"] = zip_match.group(1)
+    elif asked == "zip":
+        extracted["zip_error"] = "That doesn't look like a US ZIP code."
+    if asked == "urgency" or result.urgency.value != "normal" or re.search(r"\b(this week|whenever)\b", message, re.I):
+        extracted["urgency"] = result.urgency.value
+    if result.budget_max:
+        low, high = result.budget_min or result.budget_max, result.budget_max
+        extracted["budget"] = f"${low:,}" if low == high else f"${low:,}–${high:,}"
+    elif asked == "budget" and _NOT_SURE.search(message):
+        extracted["budget"] = "not sure"
+    if asked == "availability" and message.strip():
+        extracted["availability"] = message.strip()[:200]
+    email_match = _EMAIL.search(message)
+    if email_match:
+        try:
+            extracted["email"] = validate_email(email_match.group(0), check_deliverability=False).normalized
+        except EmailNotValidError:
+            pass
+    for match in phonenumbers.PhoneNumberMatcher(message, "US"):
+        extracted["phone"] = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        break
+
+
+def _next_question(extracted: dict[str, Any]) -> str | None:
+    """One question per turn: a diagnostic follow-up first (once per topic), then the missing fields."""
+    text = " ".join([extracted.get("description", ""), *extracted.get("details", [])])
+    diagnosed = extracted.setdefault("diagnosed", [])
+    for topic, pattern, question in DIAGNOSTICS:
+        if topic not in diagnosed and pattern.search(text) and len(diagnosed) < 2:
+            diagnosed.append(topic)
+            extracted["asking"] = f"diagnostic:{topic}"
+            return question
+    asked = extracted.setdefault("asked", [])
+    for name in FIELD_ORDER:
+        known = extracted.get("email") or extracted.get("phone") if name == "contact" else extracted.get(name)
+        if not known and asked.count(name) < 2:
+            asked.append(name)
+            extracted["asking"] = name
+            prefix = extracted.pop(f"{name}_error", "")
+            return f"{prefix} {FIELD_QUESTIONS[name]}".strip()
+    extracted["asking"] = None
+    return None
+
+
+def reply(session: Session, owner_token: str, user: User | None, message: str) -> Turn:
+    """Take the consumer's answer, extract what it says, and ask the next single question."""
+    row = _owned(session, owner_token, user)
+    if row.lead_id is not None:
+        raise UserError("This request was already sent.")
+    message = (message or "").strip()
+    if not message:
+        raise UserError("Type an answer first.", field="message")
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise UserError(f"Keep answers under {MAX_MESSAGE_CHARS} characters.", field="message")
+    if len(row.messages) >= MAX_TURNS * 2:
+        raise UserError("This interview is long enough: submit it or start again.", field="message")
+    extracted = dict(row.extracted)
+    rules = current_rules(session)
+    _extract(extracted, message, rules)
+    messages = [*row.messages, {"role": "user", "text": message}]
+    question = _claude_question(messages, extracted) if get_settings().anthropic_api_key else None
+    question = question or _next_question(extracted)
+    if question is None:
+        question = (
+            "Thanks, that's everything I need. Check the summary and press “Submit request” — "
+            "or add anything else you'd like the businesses to know."
+        )
+    messages.append({"role": "assistant", "text": question})
+    row.messages, row.extracted, row.updated_at = messages, extracted, utcnow()
+    session.add(row)
+    session.flush()
+    return _turn(row)
+
+
+def _claude_question(messages: list[dict[str, str]], extracted: dict[str, Any]) -> str | None:
+    """Claude's next single question (extraction stays structured and local-checked); None on any failure."""
+    try:
+        from leadapp.core.providers import llm
+
+        return llm.claude_interview_question(messages, _fields_view(extracted))
+    except Exception as exc:  # any provider failure: the scripted interviewer asks instead
+        log.warning("interview_claude_failed", error=repr(exc))
+        return None
+
+
+def submit(session: Session, owner_token: str, user: User | None, client_ip: str, consent: bool) -> intake.Accepted:
+    """Send a complete interview through intake (the same validation, persistence and pipeline)."""
+    row = _owned(session, owner_token, user)
+    if row.lead_id is not None:
+        return intake.Accepted(row.lead_id, False, True, "received")
+    extracted = row.extracted
+    if not _is_complete(extracted):
+        raise UserError("A few answers are still missing; answer the last question first.")
+    parts = [extracted["description"], *extracted.get("details", [])]
+    if extracted.get("budget") and extracted["budget"] != "not sure":
+        parts.append(f"Budget: {extracted['budget']}.")
+    parts.append(f"Available: {extracted['availability']}.")
+    accepted = intake.submit(
+        session,
+        intake.Submission(
+            text=" ".join(parts),
+            zip=extracted["zip"],
+            phone=extracted.get("phone", ""),
+            email=extracted.get("email", ""),
+            preferred_contact="email" if extracted.get("email") else "phone",
+            consent_ai_calls=consent,
+            source=LeadSource.INTERVIEW.value,
+            client_ip=client_ip,
+            consumer_id=user.id if user is not None and user.role == "consumer" else None,
+            idempotency_key=f"interview-{row.id}",
+        ),
+    )
+    row = session.get(InterviewSession, row.id)
+    assert row is not None
+    row.lead_id, row.status, row.updated_at = accepted.lead_id, "submitted", utcnow()
+    session.add(row)
+    session.commit()
+    return accepted
+
+
+def owned_by(session: Session, user: User) -> list[InterviewSession]:
+    return list(session.exec(select(InterviewSession).where(InterviewSession.user_id == user.id)).all())

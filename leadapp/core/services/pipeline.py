@@ -1,0 +1,108 @@
+"""The lead pipeline after intake: classify → score → match → compose → notify.
+
+`process_lead` is safe to run twice or concurrently for one lead: each stage moves the lead's status
+forward only from the status it expects (a compare-and-set UPDATE), matches are unique per
+(lead, business) and notifications per purpose, so a repeat creates nothing new.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import Session
+
+from leadapp.core.db import session_scope
+from leadapp.core.events import publish_after_commit
+from leadapp.core.models import Lead, Match, utcnow
+from leadapp.core.observability import get_logger
+from leadapp.core.services import classify, match, notify
+from leadapp.core.services.rules import RulesSnapshot, current_rules
+from leadapp.core.vocab import LeadStatus
+
+log = get_logger(__name__)
+
+
+def apply_classification(lead: Lead, result: classify.Classification, classifier: str, rules: RulesSnapshot) -> None:
+    """Copy a classification onto the lead and decide its status by the quality thresholds in the rules."""
+    quality = rules.get("quality")
+    lead.category = result.service_category.value
+    lead.urgency = result.urgency.value
+    lead.budget_min, lead.budget_max = result.budget_min, result.budget_max
+    lead.location_zip = result.location_zip or lead.zip
+    lead.key_requirements = list(result.key_requirements)
+    lead.sentiment = result.sentiment
+    lead.quality_score = round(float(result.quality_score), 1)
+    lead.is_spam, lead.spam_reason = result.spam, result.spam_reason[:500]
+    lead.classifier, lead.rules_version = classifier, rules.version
+    lead.classified_at = lead.updated_at = utcnow()
+    reasons = []
+    if result.spam:
+        reasons.append(f"spam: {result.spam_reason}")
+    if lead.quality_score < float(quality["flag_below"]):
+        reasons.append(f"quality {lead.quality_score} below {quality['flag_below']}")
+    if reasons:
+        lead.flagged, lead.flag_reason = True, "; ".join(reasons)[:500]
+        lead.status = LeadStatus.FLAGGED.value
+    elif lead.quality_score < float(quality["low_quality_below"]):
+        lead.status = LeadStatus.LOW_QUALITY.value
+    else:
+        lead.status = LeadStatus.CLASSIFIED.value
+
+
+def _claim(session: Session, lead_id: int, expected: str) -> bool:
+    """Touch the lead only if it is still in `expected` status (guards against concurrent runs)."""
+    result = session.execute(
+        update(Lead).where(Lead.id == lead_id, Lead.status == expected).values(updated_at=utcnow())
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined]
+
+
+def process_lead(lead_id: int) -> str:
+    """Run the pipeline for one lead as far as it goes; returns the lead's final status.
+
+    Notifications are committed before they are enqueued; a lead whose run dies half-way stays in an
+    early status and the sweeper runs it again.
+    """
+    with session_scope() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None or lead.deleted_at is not None:
+            return "missing"
+        if lead.status == LeadStatus.RECEIVED.value:
+            rules = current_rules(session)
+            phone = ""
+            if lead.contact_phone_enc:
+                from leadapp.core.crypto import decrypt_phone
+
+                phone = decrypt_phone(lead.contact_phone_enc)
+            result, classifier = classify.classify(
+                lead.raw_text, zip_code=lead.zip, phone_e164=phone, email=lead.contact_email, rules=rules
+            )
+            if not _claim(session, lead_id, LeadStatus.RECEIVED.value):
+                return lead.status
+            apply_classification(lead, result, classifier, rules)
+            session.add(lead)
+            publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status)
+        if lead.status != LeadStatus.CLASSIFIED.value:
+            return lead.status
+
+    notification_ids: list[int] = []
+    with session_scope() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None or lead.status != LeadStatus.CLASSIFIED.value:
+            return lead.status if lead else "missing"
+        if not _claim(session, lead_id, LeadStatus.CLASSIFIED.value):
+            return lead.status
+        rules = current_rules(session)
+        matches: list[Match] = match.create_matches(session, lead, rules)
+        lead.status = LeadStatus.MATCHED.value if matches else LeadStatus.NO_MATCH.value
+        lead.matched_at = lead.updated_at = utcnow()
+        session.add(lead)
+        rows = notify.notify_businesses(session, lead, matches) + notify.notify_consumer_result(session, lead, matches)
+        session.flush()
+        notification_ids = [n.id for n in rows if n.id is not None]
+        for m in matches:
+            publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
+        publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status)
+        status = lead.status
+    notify.enqueue_sends(notification_ids)
+    log.info("lead_processed", lead_id=lead_id, status=status, notifications=len(notification_ids))
+    return status

@@ -1,0 +1,238 @@
+"""The consumer's request form: free text, ZIP, contact, consent — into the same intake as every door."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.forms import field, form_error
+from leadapp.components.layout import page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import UserError
+from leadapp.core.services import intake, portal
+from leadapp.state.auth import AuthState, field_errors
+
+POLL_SECONDS = 1.0
+POLL_LIMIT = 60
+
+
+class RequestState(AuthState):
+    errors: dict[str, str] = {}
+    lead_id: int = 0
+    lead: dict[str, str] = {}
+    matches: list[dict[str, str]] = []
+    submitting: bool = False
+
+    @rx.event
+    def reset_form(self):
+        self.errors, self.lead_id, self.lead, self.matches = {}, 0, {}, []
+
+    @rx.event
+    def submit(self, form_data: dict):
+        self.errors = {}
+        consumer_id = None
+        try:
+            with session_scope() as session:
+                user = self._load_user(session)
+                if user is not None and user.role == "consumer":
+                    consumer_id = user.id
+                accepted = intake.submit(
+                    session,
+                    intake.Submission(
+                        text=str(form_data.get("text", "")),
+                        zip=str(form_data.get("zip", "")),
+                        phone=str(form_data.get("phone", "")),
+                        email=str(form_data.get("email", "")),
+                        name=str(form_data.get("name", "")),
+                        preferred_contact=str(form_data.get("preferred_contact", "email")),
+                        consent_ai_calls=form_data.get("consent_ai_calls") in (True, "on", "true"),
+                        client_ip=self.client_ip(),
+                        consumer_id=consumer_id,
+                        turnstile_token=str(form_data.get("cf-turnstile-response", "")),
+                    ),
+                )
+        except intake.SubmissionInvalid as exc:
+            self.errors = exc.errors
+            return None
+        except UserError as exc:
+            self.errors = field_errors(exc)
+            return None
+        self.lead_id = accepted.lead_id
+        self.lead = {"status": accepted.status}
+        return RequestState.follow
+
+    def _refresh(self) -> bool:
+        with session_scope() as session:
+            view = portal.lead_status_for_submitter(session, self.lead_id)
+        if view is None:
+            return True
+        self.lead, self.matches = view["lead"], view["matches"]
+        return view["lead"]["status"] not in ("received", "classified")
+
+    @rx.event(background=True)
+    async def follow(self):
+        """Follow the new request until the pipeline has decided (matched, no match, held for review)."""
+        for _ in range(POLL_LIMIT):
+            async with self:
+                if not self.lead_id or self._refresh():
+                    return
+            await asyncio.sleep(POLL_SECONDS)
+
+
+def _match_row(m: rx.Var) -> rx.Component:
+    return rx.card(
+        rx.hstack(
+            rx.icon("store"),
+            rx.vstack(
+                rx.text(m["name"], weight="bold", class_name="matched-business"),
+                rx.text(m["city"], " · ", m["distance"], " · rated ", m["rating"], size="2", color_scheme="gray"),
+                spacing="0",
+            ),
+            align="center",
+        ),
+        width="100%",
+    )
+
+
+def _result() -> rx.Component:
+    status = RequestState.lead["status"]
+    return rx.vstack(
+        rx.callout(
+            "Thank you — your request has been received.",
+            icon="circle-check",
+            color_scheme="green",
+            id="request-received",
+        ),
+        rx.hstack(rx.text("Status:"), rx.badge(status, id="request-status", size="2"), align="center"),
+        rx.cond(
+            (status == "received") | (status == "classified"),
+            rx.hstack(rx.spinner(), rx.text("Finding businesses near you…"), align="center"),
+        ),
+        rx.cond(
+            RequestState.lead.contains("category"),
+            rx.text(
+                "We read it as: ",
+                rx.text.strong(RequestState.lead["category_label"]),
+                ", urgency ",
+                rx.text.strong(RequestState.lead["urgency"]),
+                id="request-classification",
+            ),
+        ),
+        rx.cond(
+            status == "matched",
+            rx.vstack(
+                rx.heading("Matched businesses", size="5"),
+                rx.text("They have been notified and will answer soon.", color_scheme="gray"),
+                rx.foreach(RequestState.matches, _match_row),
+                width="100%",
+                id="request-matches",
+            ),
+        ),
+        rx.cond(
+            status == "no_match",
+            rx.callout(
+                "No business near you covers this yet. We keep your request and tell you when one does.",
+                icon="info",
+                id="request-no-match",
+            ),
+        ),
+        rx.cond(
+            (status == "flagged") | (status == "low_quality"),
+            rx.callout(
+                "We need a closer look at this request before sending it to businesses. "
+                "Adding details (what, where, how urgent) helps.",
+                icon="info",
+                color_scheme="amber",
+                id="request-held",
+            ),
+        ),
+        rx.hstack(
+            rx.button("Submit another request", on_click=RequestState.reset_form, variant="soft"),
+            rx.cond(AuthState.user_role == "consumer", rx.link(rx.button("My requests"), href=routes.PORTAL)),
+        ),
+        spacing="4",
+        width="100%",
+        max_width="40em",
+    )
+
+
+def _form() -> rx.Component:
+    errors = RequestState.errors
+    return rx.form(
+        rx.vstack(
+            form_error(errors),
+            field(
+                "What do you need help with?",
+                "text",
+                errors,
+                multiline=True,
+                required=True,
+                placeholder="e.g. My water heater is leaking all over the garage floor, need someone today, "
+                "budget around $500",
+                hint="At least 10 words: what is wrong, where, how urgent, your budget if you have one.",
+            ),
+            field("ZIP code", "zip", errors, required=True, autocomplete="postal-code"),
+            field("Your name", "name", errors, autocomplete="name"),
+            field("Email", "email", errors, type="email", autocomplete="email"),
+            field("Phone", "phone", errors, type="tel", autocomplete="tel"),
+            rx.vstack(
+                rx.el.label(
+                    "How should businesses contact you?",
+                    html_for="field-preferred_contact",
+                    style={"fontWeight": "500"},
+                ),
+                rx.radio_group.root(
+                    rx.flex(
+                        rx.el.label(
+                            rx.radio_group.item(value="email"), " Email", style={"display": "flex", "gap": "0.5em"}
+                        ),
+                        rx.el.label(
+                            rx.radio_group.item(value="phone"), " Phone call", style={"display": "flex", "gap": "0.5em"}
+                        ),
+                        rx.el.label(
+                            rx.radio_group.item(value="sms"), " Text message", style={"display": "flex", "gap": "0.5em"}
+                        ),
+                        gap="4",
+                        wrap="wrap",
+                    ),
+                    name="preferred_contact",
+                    default_value="email",
+                    id="field-preferred_contact",
+                ),
+                rx.cond(
+                    errors.contains("preferred_contact"),
+                    rx.text(errors["preferred_contact"], color_scheme="red", size="2"),
+                ),
+                spacing="1",
+            ),
+            rx.el.label(
+                rx.checkbox(name="consent_ai_calls", id="field-consent_ai_calls"),
+                rx.text(intake.CONSENT_TEXT, size="2"),
+                html_for="field-consent_ai_calls",
+                style={"display": "flex", "gap": "0.6em", "alignItems": "flex-start"},
+            ),
+            rx.button("Send my request", type="submit", size="3", id="request-submit", width="100%"),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=RequestState.submit,
+        reset_on_submit=False,
+        no_validate=True,
+        max_width="40em",
+    )
+
+
+def request_page() -> rx.Component:
+    return page(
+        rx.heading("Get help from a local pro", size="8", margin_bottom="0.25em"),
+        rx.text(
+            "Describe the problem in your own words. Prefer a conversation? ",
+            rx.link("Answer a few questions instead", href=routes.INTERVIEW),
+            ".",
+            color_scheme="gray",
+            margin_bottom="1.5em",
+        ),
+        rx.cond(RequestState.lead_id > 0, _result(), _form()),
+    )
