@@ -20,7 +20,7 @@ def migrate() -> None:
 
 def seed(force: bool, if_enabled: bool) -> None:
     """Create the demo data on first start (or again with --force); print the demo logins."""
-    from leadapp.core.seed import is_seeded, seed_demo
+    from leadapp.core.seed import demo_logins, is_seeded, seed_demo
 
     settings = get_settings()
     if if_enabled and not settings.seed_demo:
@@ -28,8 +28,10 @@ def seed(force: bool, if_enabled: bool) -> None:
         return
     with session_scope() as session:
         if is_seeded(session) and not force:
-            print("Demo data already present.")
-        logins = seed_demo(session, settings.demo_password)
+            print("Demo data already present. Re-create missing demo rows with --force.")
+            logins = demo_logins(settings.demo_password)
+        else:
+            logins = seed_demo(session, settings.demo_password)
     print(f"Demo logins (password for all: {settings.demo_password}):")
     for login in logins:
         print(f"  {login.role:<48} {login.email}")

@@ -42,13 +42,20 @@ def free_port() -> int:
 
 def clear_app_caches() -> None:
     """Forget every process-wide cache that depends on environment variables."""
-    from leadapp.core import broker
-    from leadapp.core.services import accounts
+    from leadapp.core import broker, ratelimit
     from leadapp.core.settings import get_settings
 
     get_settings.cache_clear()
     broker.redis_for.cache_clear()
-    accounts._throttle_storage.cache_clear()
+    ratelimit.reset_caches()
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """The project's Alembic config; with `url`, migrate that database whatever DATABASE_URL says."""
+    config = Config(str(ALEMBIC_INI))
+    if url:
+        config.attributes["database_url"] = url
+    return config
 
 
 def dispose_engine(url: str) -> None:
@@ -154,13 +161,23 @@ def own_redis(tmp_path: Path) -> Iterator[RedisProcess]:
 # --- databases ------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One SQLite file migrated to head per test session; each test gets a copy (migrating is the slow part)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    command.upgrade(alembic_config(f"sqlite:///{path}"), "head")
+    dispose_engine(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _sqlite_template: Path) -> Iterator[str]:
     """A temporary SQLite file migrated to head; DATABASE_URL points at it for the test."""
-    url = f"sqlite:///{tmp_path / 'leadapp-test.db'}"
+    target = tmp_path / "leadapp-test.db"
+    shutil.copyfile(_sqlite_template, target)
+    url = f"sqlite:///{target}"
     monkeypatch.setenv("DATABASE_URL", url)
     clear_app_caches()
-    command.upgrade(Config(str(ALEMBIC_INI)), "head")
     try:
         yield url
     finally:
@@ -203,13 +220,48 @@ def pg_url() -> Iterator[str]:
                 admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture(scope="session")
+def _pg_template() -> Iterator[str]:
+    """A PostgreSQL database migrated to head once per session, used as the template of each test's database."""
+    import psycopg
+
+    try:
+        admin = _pg_admin_connection()
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as {PG_USER}: {exc}"
+        if os.environ.get("LEADAPP_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message + " (LEADAPP_REQUIRE_POSTGRES=1)")
+        pytest.skip(message + " (set LEADAPP_REQUIRE_POSTGRES=1 to make this a failure)")
+    name = f"leadapp_template_{secrets.token_hex(6)}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    try:
+        command.upgrade(alembic_config(url), "head")
+        dispose_engine(url)
+        yield name
+    finally:
+        dispose_engine(url)
+        with _pg_admin_connection() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
-def migrated_pg_url(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh PostgreSQL database migrated to head; DATABASE_URL points at it for the test."""
-    monkeypatch.setenv("DATABASE_URL", pg_url)
+def migrated_pg_url(_pg_template: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh PostgreSQL database at head (a copy of the session's template); dropped afterwards."""
+    name = f"leadapp_test_{secrets.token_hex(6)}"
+    with _pg_admin_connection() as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}"')
+    url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+    monkeypatch.setenv("DATABASE_URL", url)
     clear_app_caches()
-    command.upgrade(Config(str(ALEMBIC_INI)), "head")
-    return pg_url
+    try:
+        yield url
+    finally:
+        dispose_engine(url)
+        clear_app_caches()
+        with _pg_admin_connection() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -231,6 +283,9 @@ def app_env(monkeypatch: pytest.MonkeyPatch, any_db_url: str, private_redis_url:
         "SECRET_KEY": secrets.token_hex(16),
         "ENVIRONMENT": "test",
         "SENTRY_DSN": "",
+        # Cheaper Argon2id in tests (production keeps the defaults; test_passwords checks those).
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
+        "PASSWORD_HASH_TIME_COST": "1",
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)

@@ -7,12 +7,14 @@ supervisor exits 0. A second signal while a job is still running kills that job 
 
 `--burst` is for tests and one-off runs: enqueue whatever periodic jobs are due now, work every
 queue until it is empty, and exit.
+
+RQ's cron scheduler has no leader election: with several worker machines, run it on one of them and
+start the others with `--no-cron`, or every periodic job is enqueued once per machine.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 import time
@@ -67,11 +69,13 @@ def run_burst(connection: redis.Redis, workers: int, logging_level: str) -> None
     pool.start(burst=True, logging_level=logging_level)
 
 
-def run_forever(connection: redis.Redis, workers: int, logging_level: str) -> None:
-    """Run `workers` RQ workers and the cron scheduler until SIGINT/SIGTERM; return once all have exited."""
+def run_forever(connection: redis.Redis, workers: int, logging_level: str, with_cron: bool = True) -> None:
+    """Run `workers` RQ workers (and the cron scheduler) until SIGINT/SIGTERM; return once all have exited."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, _exit_cleanly)
-    pool = CronWorkerPool(ALL_QUEUES, connection=connection, num_workers=workers, logging_level=logging_level)
+    pool = CronWorkerPool(
+        ALL_QUEUES, connection=connection, num_workers=workers, logging_level=logging_level, with_cron=with_cron
+    )
     try:
         pool.start(burst=False, logging_level=logging_level)
     finally:
@@ -91,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m worker", description="Run LeadApp's RQ workers and scheduler.")
     parser.add_argument("--workers", type=_positive_int, default=2, help="worker processes (default: %(default)s)")
     parser.add_argument("--burst", action="store_true", help="enqueue due periodic jobs, drain the queues, exit")
+    parser.add_argument("--no-cron", action="store_true", help="no cron scheduler (another worker machine runs it)")
     args = parser.parse_args(argv)
 
     configure(PROGRAM)
@@ -101,11 +106,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     # The health page turns green at once instead of after the first scheduled beat.
     record_worker_heartbeat()
-    log.info("worker_starting", queues=list(ALL_QUEUES), workers=args.workers, burst=args.burst, pid=os.getpid())
+    log.info("worker_starting", queues=list(ALL_QUEUES), workers=args.workers, burst=args.burst, cron=not args.no_cron)
     if args.burst:
         run_burst(connection, args.workers, logging_level)
     else:
-        run_forever(connection, args.workers, logging_level)
+        run_forever(connection, args.workers, logging_level, with_cron=not args.no_cron)
     return 0
 
 

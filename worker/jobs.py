@@ -5,6 +5,7 @@ Every job must be safe to run twice: RQ may retry it, and a sweeper may enqueue 
 
 from __future__ import annotations
 
+from leadapp.core.services import notify
 from leadapp.core.services.health import record_worker_heartbeat
 
 
@@ -14,3 +15,17 @@ def heartbeat() -> str:
     Idempotent: running it again only moves the heartbeat forward.
     """
     return record_worker_heartbeat().isoformat()
+
+
+def send_notification(notification_id: int) -> str:
+    """Send one notification; returns its status afterwards (see `notify.send_notification`).
+
+    Safe to run twice: an already sent or suppressed notification, or one another live run has
+    claimed, is not sent again. A transient provider error re-raises so RQ's Retry runs it again.
+    """
+    return notify.send_notification(notification_id)
+
+
+def sweep_pending_notifications() -> int:
+    """Re-enqueue notifications pending for over a minute (or abandoned mid-send); returns how many."""
+    return notify.sweep_notifications(notify.SWEEP_AFTER_SECONDS)

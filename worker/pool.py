@@ -91,10 +91,11 @@ class CronWorkerPool(WorkerPool):
     """RQ's `WorkerPool` of `LeadWorker`s that also keeps one cron scheduler process alive and stops it
     with the workers: `start()` returns only once every worker and the scheduler have exited."""
 
-    def __init__(self, *args: Any, logging_level: str = "INFO", **kwargs: Any) -> None:
+    def __init__(self, *args: Any, logging_level: str = "INFO", with_cron: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("worker_class", LeadWorker)
         super().__init__(*args, **kwargs)
         self._logging_level = logging_level
+        self._with_cron = with_cron
         self._cron_process: BaseProcess | None = None
 
     def _cron_alive(self) -> bool:
@@ -115,7 +116,7 @@ class CronWorkerPool(WorkerPool):
     def check_workers(self, respawn: bool = True) -> None:
         """Respawn dead workers (RQ) and, unless stopping, a dead cron scheduler."""
         super().check_workers(respawn=respawn)
-        if respawn and self.status != self.Status.STOPPED and not self._cron_alive():
+        if self._with_cron and respawn and self.status != self.Status.STOPPED and not self._cron_alive():
             if self._cron_process is not None:
                 log.warning("cron_scheduler_died", exitcode=self._cron_process.exitcode)
             self.start_cron()

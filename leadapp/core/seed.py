@@ -99,6 +99,10 @@ def seed_demo(session: Session, password: str) -> list[DemoLogin]:
             )
         )
     session.flush()
+    return demo_logins(password)
+
+
+def demo_logins(password: str) -> list[DemoLogin]:
     return [
         DemoLogin("admin", ADMIN_EMAIL, password),
         DemoLogin("business owner (plumber, Carmel IN 46032)", PLUMBER_EMAIL, password),

@@ -37,6 +37,8 @@ class Settings(BaseSettings):
 
     # Accounts
     session_ttl_hours: int = 24 * 14
+    password_hash_time_cost: int = Field(3, description="Argon2id passes (RFC 9106 / argon2-cffi default: 3)")
+    password_hash_memory_kib: int = Field(65536, description="Argon2id memory in KiB (default 64 MiB)")
     login_max_failures: int = 5
     login_window_minutes: int = 15
     trusted_proxy_header: str = Field("", description="e.g. X-Forwarded-For; empty = use the socket peer")
@@ -48,7 +50,7 @@ class Settings(BaseSettings):
     # Providers (empty = local stand-in)
     anthropic_api_key: str = ""
     anthropic_base_url: str = ""
-    anthropic_model: str = "claude-sonnet-4-5"
+    anthropic_model: str = "claude-sonnet-5-5"
     openai_api_key: str = ""
     openai_base_url: str = ""
     openai_realtime_model: str = "gpt-realtime"

@@ -6,8 +6,8 @@ import socket
 
 import pytest
 import redis
-from limits.storage import MemoryStorage, RedisStorage
 
+from leadapp.core import ratelimit
 from leadapp.core.db import session_scope
 from leadapp.core.errors import TooManyAttempts, UserError
 from leadapp.core.services import accounts
@@ -99,7 +99,6 @@ def test_throttle_state_lives_in_the_private_redis_under_the_prefix(
     prefix = app_env["REDIS_PREFIX"]
     assert _throttle_keys(private_redis_url, prefix) == []
     _fail("ann@example.com", ip="192.0.2.10")
-    assert isinstance(accounts._throttle_storage(get_settings().redis_url), RedisStorage)
     keys = _throttle_keys(private_redis_url, prefix)
     assert any("ann@example.com" in key for key in keys), keys
     assert any("192.0.2.10" in key for key in keys), keys
@@ -118,7 +117,7 @@ def test_counters_survive_a_new_process_view_of_the_storage(app_env: dict[str, s
     """Failures are shared through Redis, not kept in one process's memory (several web workers)."""
     _register("ann@example.com")
     _fail("ann@example.com", times=_limit())
-    accounts._throttle_storage.cache_clear()  # as if another worker process handled the next attempt
+    ratelimit.reset_caches()  # as if another worker process handled the next attempt
     with pytest.raises(TooManyAttempts):
         _attempt("ann@example.com")
 
@@ -133,9 +132,8 @@ def test_login_works_when_redis_is_unreachable(app_env: dict[str, str], monkeypa
     _register("ann@example.com")
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{_closed_port()}/0")
     get_settings.cache_clear()
-    accounts._throttle_storage.cache_clear()
+    ratelimit.reset_caches()
     assert _attempt("ann@example.com", ip="10.0.0.1")
-    assert isinstance(accounts._throttle_storage(get_settings().redis_url), MemoryStorage)
     # The in-memory fallback still throttles.
     _fail("ann@example.com", ip="10.0.0.1", times=_limit())
     with pytest.raises(TooManyAttempts):
@@ -145,13 +143,12 @@ def test_login_works_when_redis_is_unreachable(app_env: dict[str, str], monkeypa
 def test_login_works_when_redis_goes_down_after_the_first_login(
     app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, own_redis
 ) -> None:
-    """'Redis down must not stop logins' (accounts._throttle_storage) — also when it fails after start-up."""
+    """'Redis down must not stop logins' (leadapp.core.ratelimit) — also when it fails after start-up."""
     monkeypatch.setenv("REDIS_URL", own_redis.url)
     get_settings.cache_clear()
-    accounts._throttle_storage.cache_clear()
+    ratelimit.reset_caches()
     _register("ann@example.com")
     assert _attempt("ann@example.com", ip="10.0.0.1")
-    assert isinstance(accounts._throttle_storage(get_settings().redis_url), RedisStorage)
     own_redis.stop()
     assert _attempt("ann@example.com", ip="10.0.0.1")
 
@@ -163,7 +160,7 @@ def test_throttle_returns_to_redis_once_redis_is_back(
     (SPEC: rate limits live in Redis; nothing keeps state in process memory that another instance needs)."""
     monkeypatch.setenv("REDIS_URL", own_redis.url)
     get_settings.cache_clear()
-    accounts._throttle_storage.cache_clear()
+    ratelimit.reset_caches()
     _register("ann@example.com")
     own_redis.stop()
     assert _attempt("ann@example.com", ip="10.0.0.1")  # works during the outage (memory fallback)

@@ -15,6 +15,7 @@ from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import AuditEvent, AuthSession, User, utcnow
 from leadapp.core.services import accounts
 from leadapp.core.services.access import NotLoggedIn
+from leadapp.core.settings import get_settings
 
 PASSWORD = "correct horse battery"
 
@@ -44,6 +45,16 @@ def _user_for(token: str | None) -> User | None:
 
 
 # --- hashing (no database) ----------------------------------------------------------------------
+
+
+def test_production_hashes_use_argon2id_at_the_recommended_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PASSWORD_HASH_MEMORY_KIB", "PASSWORD_HASH_TIME_COST"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    try:
+        assert "$argon2id$v=19$m=65536,t=3,p=4$" in accounts.hash_password(PASSWORD)
+    finally:
+        get_settings.cache_clear()
 
 
 def test_hash_is_argon2id_and_verifies() -> None:
@@ -381,7 +392,7 @@ def test_ensure_admin_refuses_a_weak_password(app_env: dict[str, str]) -> None:
 def test_login_rehashes_a_password_hashed_with_outdated_parameters(app_env: dict[str, str]) -> None:
     user_id = _register("ann@example.com")
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
-    assert accounts._hasher.check_needs_rehash(weak)
+    assert accounts._hasher().check_needs_rehash(weak)
     with session_scope() as session:
         user = session.get(User, user_id)
         assert user is not None
@@ -393,7 +404,7 @@ def test_login_rehashes_a_password_hashed_with_outdated_parameters(app_env: dict
         assert user is not None
         assert user.password_hash != weak
         assert user.password_hash.startswith("$argon2id$")
-        assert not accounts._hasher.check_needs_rehash(user.password_hash)
+        assert not accounts._hasher().check_needs_rehash(user.password_hash)
         assert accounts.verify_password(user.password_hash, PASSWORD)
 
 

@@ -11,10 +11,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from limits import RateLimitItemPerMinute
-from limits.storage import MemoryStorage, Storage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from sqlmodel import Session, select
 
+from leadapp.core import ratelimit
 from leadapp.core.errors import NotAllowed, TooManyAttempts, UserError
 from leadapp.core.models import AuthSession, User, utcnow
 from leadapp.core.observability import get_logger
@@ -28,18 +27,28 @@ MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 SELF_SERVICE_ROLES = (Role.CONSUMER, Role.BUSINESS_OWNER)
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-# A hash of a random password: verifying against it keeps "no such user" as slow as "wrong password".
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@lru_cache(maxsize=4)
+def _hasher_for(time_cost: int, memory_kib: int) -> tuple[PasswordHasher, str]:
+    """Argon2id with the given cost, and a hash of a random password: verifying against it keeps
+    "no such user" as slow as "wrong password"."""
+    hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+    return hasher, hasher.hash(secrets.token_urlsafe(16))
+
+
+def _hasher() -> PasswordHasher:
+    settings = get_settings()
+    return _hasher_for(settings.password_hash_time_cost, settings.password_hash_memory_kib)[0]
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -99,48 +108,32 @@ def ensure_admin(session: Session, email: str, password: str) -> User:
 # --- login throttling -------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _throttle_storage(url: str) -> Storage:
-    try:
-        storage = storage_from_string(url)
-        if storage.check():
-            return storage
-    except Exception as exc:  # Redis down must not stop logins: throttle per process instead
-        log.warning("login_throttle_fallback", error=repr(exc))
-    return MemoryStorage()
-
-
-def _limiter() -> tuple[MovingWindowRateLimiter, RateLimitItemPerMinute]:
+def _item() -> RateLimitItemPerMinute:
     settings = get_settings()
-    storage = _throttle_storage(settings.redis_url)
-    item = RateLimitItemPerMinute(settings.login_max_failures, settings.login_window_minutes)
-    return MovingWindowRateLimiter(storage), item
+    return RateLimitItemPerMinute(settings.login_max_failures, settings.login_window_minutes)
 
 
-def _throttle_keys(email: str, ip: str) -> list[tuple[str, str]]:
-    keys = [(get_settings().redis_prefix, "login", "email", email)]
+def _throttle_keys(email: str, ip: str) -> list[tuple[str, ...]]:
+    keys: list[tuple[str, ...]] = [("login", "email", email)]
     if ip:
-        keys.append((get_settings().redis_prefix, "login", "ip", ip))
-    return [tuple(k) for k in keys]  # type: ignore[misc]
+        keys.append(("login", "ip", ip))
+    return keys
 
 
 def _check_throttle(email: str, ip: str) -> None:
-    limiter, item = _limiter()
     for parts in _throttle_keys(email, ip):
-        if not limiter.test(item, *parts):
+        if not ratelimit.test(_item(), *parts):
             minutes = get_settings().login_window_minutes
             raise TooManyAttempts(f"Too many failed log-ins. Try again in {minutes} minutes.", field="email")
 
 
 def _record_failure(email: str, ip: str) -> None:
-    limiter, item = _limiter()
     for parts in _throttle_keys(email, ip):
-        limiter.hit(item, *parts)
+        ratelimit.hit(_item(), *parts)
 
 
 def _clear_failures(email: str) -> None:
-    limiter, item = _limiter()
-    limiter.clear(item, *_throttle_keys(email, "")[0])
+    ratelimit.clear(_item(), *_throttle_keys(email, "")[0])
 
 
 # --- sessions ---------------------------------------------------------------------------------
@@ -158,13 +151,15 @@ def login(session: Session, email: str, password: str, ip: str = "", user_agent:
         raise UserError("Email or password is incorrect.", field="password") from None
     _check_throttle(email, ip)
     user = session.exec(select(User).where(User.email == email)).first()
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    settings = get_settings()
+    dummy = _hasher_for(settings.password_hash_time_cost, settings.password_hash_memory_kib)[1]
+    ok = verify_password(user.password_hash if user else dummy, password)
     if not ok or user is None:
         _record_failure(email, ip)
         raise UserError("Email or password is incorrect.", field="password")
     if not user.is_active:
         raise NotAllowed("This account is disabled. Contact support.", field="email")
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     _clear_failures(email)
     token = open_session(session, user, ip=ip, user_agent=user_agent)

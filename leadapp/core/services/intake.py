@@ -20,12 +20,10 @@ import phonenumbers
 import zipcodes
 from email_validator import EmailNotValidError, validate_email
 from limits import RateLimitItemPerHour
-from limits.storage import MemoryStorage, Storage, storage_from_string
-from limits.strategies import MovingWindowRateLimiter
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from leadapp.core import crypto, tasks
+from leadapp.core import crypto, ratelimit, tasks
 from leadapp.core.errors import TooManyAttempts, UserError
 from leadapp.core.models import Lead, utcnow
 from leadapp.core.observability import get_logger
@@ -166,25 +164,11 @@ def _zip_is_real(zip_code: str) -> bool:
 # --- abuse protection ---------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4)
-def _limit_storage(url: str) -> Storage:
-    try:
-        storage = storage_from_string(url)
-        if storage.check():
-            return storage
-    except Exception as exc:  # Redis down must not stop intake: limit per process instead
-        log.warning("intake_rate_limit_fallback", error=repr(exc))
-    return MemoryStorage()
-
-
 def check_rate_limit(client_ip: str) -> None:
     """At most SUBMISSIONS_PER_HOUR accepted submissions per client IP per hour (moving window, in Redis)."""
     if not client_ip:
         return
-    settings = get_settings()
-    limiter = MovingWindowRateLimiter(_limit_storage(settings.redis_url))
-    item = RateLimitItemPerHour(SUBMISSIONS_PER_HOUR)
-    if not limiter.hit(item, settings.redis_prefix, "intake", client_ip):
+    if not ratelimit.hit(RateLimitItemPerHour(SUBMISSIONS_PER_HOUR), "intake", client_ip):
         raise TooManyAttempts(
             f"Too many requests from your network: at most {SUBMISSIONS_PER_HOUR} an hour. Try again later."
         )

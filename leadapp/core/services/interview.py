@@ -8,6 +8,7 @@ the next question and a structured extraction step fills the same fields.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -184,10 +185,8 @@ def _extract(extracted: dict[str, Any], message: str, rules: RulesSnapshot) -> N
         extracted["availability"] = message.strip()[:200]
     email_match = _EMAIL.search(message)
     if email_match:
-        try:
+        with contextlib.suppress(EmailNotValidError):
             extracted["email"] = validate_email(email_match.group(0), check_deliverability=False).normalized
-        except EmailNotValidError:
-            pass
     for match in phonenumbers.PhoneNumberMatcher(message, "US"):
         extracted["phone"] = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
         break

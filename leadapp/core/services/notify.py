@@ -1,0 +1,555 @@
+"""Notify: every email and SMS is a `Notification` row first, and sending it is an RQ job with retries.
+
+Life of a notification::
+
+    pending ──claim──▶ sending ──provider accepted──▶ sent
+       ▲                  │ transient error, retries left → pending (RQ's Retry runs the job again)
+       │                  │ permanent error, or no retries left → failed ──admin retry──▶ pending
+       │                  └ SMS to a number that replied STOP → suppressed
+       └── the sweeper re-enqueues pending rows (Redis was down, worker lost) and abandoned claims
+
+Guarantees:
+- One row per purpose: `dedupe_key` is unique and `create_notification` returns the existing row,
+  also when a concurrent transaction inserts the same key first.
+- Rows are committed before their jobs are enqueued (callers commit, then `enqueue_sends`); when
+  Redis is down they stay pending and the sweeper enqueues them later, so none is lost.
+- A job run twice (RQ retry, sweeper, a duplicate enqueue) sends once: see "Claims" below.
+
+Claims (the schema is fixed: no claim-time column). A run sends only after two things succeed:
+1. a lease in Redis, `<prefix>:notification:<id>:claim`, taken with SET NX and a
+   `CLAIM_LEASE_SECONDS` expiry (redis-py's `Lock`), which says "a live run is on it";
+2. a compare-and-set UPDATE in the database: `status = 'sending', attempts = attempts + 1 WHERE
+   id = ? AND status IN ('pending', 'failed')`, the atomic, durable claim.
+A run that finds the lease taken returns at once without sending. A row left in 'sending' by a run
+that died has no lease any more once it expires (5 minutes, longer than the job timeout and any
+provider call), so the run that next takes the lease may claim it back (`status IN ('pending',
+'failed', 'sending')`). When Redis cannot be reached a run still claims pending/failed rows through
+the database but never takes back a 'sending' one: it errs towards not sending twice.
+The lease is released once the outcome is recorded; if recording fails after the provider accepted
+the message, the lease is kept until it expires, so no immediate re-run sends it again.
+`attempts` counts claims, i.e. provider calls started, so a crash mid-send still counts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+from typing import Any
+
+import phonenumbers
+from redis.exceptions import LockError, RedisError
+from redis.lock import Lock
+from rq import Retry, get_current_job
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from leadapp.core.broker import get_redis, key
+from leadapp.core.crypto import decrypt_phone, phone_hash
+from leadapp.core.db import get_engine, session_scope
+from leadapp.core.errors import NotFound, UserError
+from leadapp.core.models import Business, Lead, Match, Notification, SmsOptOut, User, utcnow
+from leadapp.core.observability import get_logger, report_exception
+from leadapp.core.providers import email as email_provider
+from leadapp.core.providers import sms as sms_provider
+from leadapp.core.providers.email import SendError, SendResult
+from leadapp.core.services import access, audit
+from leadapp.core.services.compose import (
+    ComposedMessage,
+    compose_business_message,
+    compose_consumer_matched,
+    compose_consumer_no_match,
+)
+from leadapp.core.tasks import NOTIFICATIONS, enqueue
+from leadapp.core.vocab import Channel, ContactPreference, NotificationKind, NotificationStatus
+
+log = get_logger(__name__)
+
+SEND_JOB = "worker.jobs.send_notification"
+RETRY_INTERVALS: list[int] = [2, 10, 30, 120]
+"""Seconds between attempts (exponential backoff); one retry per interval. Tests may shorten them."""
+CLAIM_LEASE_SECONDS = 300
+"""How long a run's claim stays live without being released (longer than the RQ job timeout)."""
+SWEEP_AFTER_SECONDS = 60
+"""A row pending this long without a queued job is re-enqueued by the sweeper."""
+SWEEP_BATCH = 500
+OPTED_OUT_ERROR = "recipient opted out (STOP)"
+DONE: frozenset[str] = frozenset({NotificationStatus.SENT.value, NotificationStatus.SUPPRESSED.value})
+
+_PENDING = NotificationStatus.PENDING.value
+_SENDING = NotificationStatus.SENDING.value
+_SENT = NotificationStatus.SENT.value
+_FAILED = NotificationStatus.FAILED.value
+_SUPPRESSED = NotificationStatus.SUPPRESSED.value
+
+
+def retry_policy() -> Retry:
+    """RQ's Retry for a send job: one retry per entry of `RETRY_INTERVALS`."""
+    return Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
+
+
+def max_attempts() -> int:
+    """Provider calls a notification gets from one enqueue: the first run plus every retry."""
+    return 1 + len(RETRY_INTERVALS)
+
+
+# --- creating rows --------------------------------------------------------------------------------
+
+
+def _insert_once(session: Session, row: Any, existing: Any) -> Any:
+    """Insert `row` inside a SAVEPOINT; if a unique key says another transaction won, return its row instead."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = session.exec(existing).first()
+        if found is None:  # the conflict was about something else
+            raise
+        return found
+    return row
+
+
+def create_notification(
+    session: Session,
+    *,
+    kind: str,
+    channel: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    dedupe_key: str,
+    lead_id: int | None = None,
+    match_id: int | None = None,
+    business_id: int | None = None,
+    user_id: int | None = None,
+) -> Notification:
+    """The pending notification for `dedupe_key`: created once, returned as it is on every later call.
+
+    Safe against a concurrent insert of the same key (the loser's SAVEPOINT rolls back and it returns
+    the winner's row). Does not commit; the row has an id when this returns.
+    """
+    lookup = select(Notification).where(Notification.dedupe_key == dedupe_key)
+    found = session.exec(lookup).first()
+    if found is not None:
+        return found
+    row = Notification(
+        kind=str(kind),
+        channel=str(channel),
+        recipient=recipient[:320],
+        subject=subject[:300],
+        body_text=text[:10000],
+        body_html=html[:40000],
+        dedupe_key=dedupe_key[:200],
+        lead_id=lead_id,
+        match_id=match_id,
+        business_id=business_id,
+        user_id=user_id,
+    )
+    return _insert_once(session, row, lookup)
+
+
+def normalize_phone(phone: str) -> str:
+    """A phone number in E.164 when it parses (US by default), else the trimmed input ("" stays "")."""
+    phone = (phone or "").strip()
+    if not phone:
+        return ""
+    try:
+        parsed = phonenumbers.parse(phone, "US")
+    except phonenumbers.NumberParseException:
+        return phone
+    if not phonenumbers.is_possible_number(parsed):
+        return phone
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _business_targets(session: Session, business: Business) -> list[tuple[str, str]]:
+    """(channel, recipient) for each channel the business chose and has an address for."""
+    targets: list[tuple[str, str]] = []
+    for channel in dict.fromkeys(business.notify_channels or [Channel.EMAIL.value]):
+        if channel == Channel.EMAIL:
+            recipient = business.notify_email.strip()
+            if not recipient:
+                owner = session.get(User, business.owner_id)
+                recipient = owner.email if owner is not None else ""
+        elif channel == Channel.SMS:
+            recipient = normalize_phone(business.notify_phone)
+        else:
+            log.warning("unknown_notify_channel", business_id=business.id, channel=channel)
+            continue
+        if recipient:
+            targets.append((str(channel), recipient))
+        else:
+            log.info("notify_channel_without_address", business_id=business.id, channel=channel)
+    return targets
+
+
+def _existing(session: Session, keys: Iterable[str]) -> dict[str, Notification]:
+    rows = session.exec(select(Notification).where(col(Notification.dedupe_key).in_(list(keys)))).all()
+    return {row.dedupe_key: row for row in rows}
+
+
+def _rows_for(
+    session: Session,
+    targets: Sequence[tuple[str, str]],
+    keys: dict[str, str],
+    compose: Any,
+    **fields: Any,
+) -> list[Notification]:
+    """One row per target; composes the message only when some row does not exist yet."""
+    existing = _existing(session, keys.values())
+    if len(existing) == len(keys):
+        return [existing[keys[channel]] for channel, _ in targets]
+    message: ComposedMessage = compose()
+    rows = []
+    for channel, recipient in targets:
+        is_sms = channel == Channel.SMS
+        rows.append(
+            create_notification(
+                session,
+                channel=channel,
+                recipient=recipient,
+                subject="" if is_sms else message.subject,
+                text=message.sms if is_sms else message.text,
+                html="" if is_sms else message.html,
+                dedupe_key=keys[channel],
+                **fields,
+            )
+        )
+    return rows
+
+
+def business_dedupe_key(lead_id: int | None, business_id: int | None, channel: str) -> str:
+    return f"lead:{lead_id}:biz:{business_id}:{channel}"
+
+
+def notify_businesses(session: Session, lead: Lead, matches: Sequence[Match]) -> list[Notification]:
+    """A new-lead notification per match and per channel the business chose (email, SMS).
+
+    Email goes to the business's notification email, else its owner's account email; SMS to its
+    notification phone when set. Idempotent (one row per lead, business and channel); creates rows only
+    (the caller commits, then calls `enqueue_sends`).
+    """
+    rows: list[Notification] = []
+    for match in matches:
+        business = session.get(Business, match.business_id)
+        if business is None:
+            continue
+        targets = _business_targets(session, business)
+        if not targets:
+            log.warning("business_has_no_notification_address", business_id=business.id, lead_id=lead.id)
+            continue
+        keys = {channel: business_dedupe_key(lead.id, business.id, channel) for channel, _ in targets}
+        rows += _rows_for(
+            session,
+            targets,
+            keys,
+            lambda business=business, match=match: compose_business_message(lead, business, match),
+            kind=NotificationKind.BUSINESS_NEW_LEAD.value,
+            lead_id=lead.id,
+            match_id=match.id,
+            business_id=business.id,
+            user_id=business.owner_id,
+        )
+    return rows
+
+
+def notify_consumer_result(session: Session, lead: Lead, matches: Sequence[Match]) -> list[Notification]:
+    """Tell the consumer the outcome of matching: matched (with whom) or not matched yet.
+
+    By email when the lead has one; by SMS when they prefer SMS or phone and their number is known.
+    Idempotent per lead, outcome and channel; creates rows only (the caller commits, then enqueues).
+    """
+    kind = NotificationKind.CONSUMER_MATCHED if matches else NotificationKind.CONSUMER_NO_MATCH
+    targets: list[tuple[str, str]] = []
+    if lead.contact_email:
+        targets.append((Channel.EMAIL.value, lead.contact_email))
+    if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE):
+        phone = normalize_phone(decrypt_phone(lead.contact_phone_enc))
+        if phone:
+            targets.append((Channel.SMS.value, phone))
+    if not targets:
+        return []
+
+    def compose() -> ComposedMessage:
+        if not matches:
+            return compose_consumer_no_match(lead)
+        pairs = [(m, session.get(Business, m.business_id)) for m in sorted(matches, key=lambda m: -m.score)]
+        return compose_consumer_matched(lead, [(m, b) for m, b in pairs if b is not None])
+
+    keys = {channel: f"lead:{lead.id}:{kind.value}:{channel}" for channel, _ in targets}
+    return _rows_for(session, targets, keys, compose, kind=kind.value, lead_id=lead.id, user_id=lead.consumer_id)
+
+
+# --- enqueueing and the sweeper -------------------------------------------------------------------
+
+
+def enqueue_sends(notification_ids: Iterable[int]) -> int:
+    """Enqueue a send job (with `retry_policy()`, job id `notify-<id>`) per id; returns how many are queued.
+
+    Call after committing the rows. Stops at the first Redis failure (the rest would fail the same
+    way); rows not enqueued stay pending and the sweeper enqueues them later.
+    """
+    count = 0
+    for notification_id in notification_ids:
+        if not enqueue(
+            NOTIFICATIONS, SEND_JOB, notification_id, job_id=f"notify-{notification_id}", retry=retry_policy()
+        ):
+            log.warning("notification_enqueue_failed", notification_id=notification_id)
+            break
+        count += 1
+    return count
+
+
+def pending_notification_ids(session: Session, older_than_seconds: float) -> list[int]:
+    """Ids of rows still pending that were created more than `older_than_seconds` ago, oldest first."""
+    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    query = (
+        select(Notification.id)
+        .where(Notification.status == _PENDING, Notification.created_at < cutoff)
+        .order_by(col(Notification.id))
+        .limit(SWEEP_BATCH)
+    )
+    return [i for i in session.exec(query).all() if i is not None]
+
+
+def abandoned_notification_ids(session: Session) -> list[int]:
+    """Ids of rows left in 'sending' whose claim lease has expired (the run that claimed them died).
+
+    Empty when Redis cannot be reached: without the lease nobody can tell a live claim from a dead one.
+    """
+    query = select(Notification.id).where(Notification.status == _SENDING).order_by(col(Notification.id))
+    ids = [i for i in session.exec(query.limit(SWEEP_BATCH)).all() if i is not None]
+    if not ids:
+        return []
+    try:
+        client = get_redis()
+        return [i for i in ids if not client.exists(_lease_key(i))]
+    except RedisError as exc:
+        log.warning("abandoned_claims_unknown", error=repr(exc))
+        return []
+
+
+def sweep_notifications(older_than_seconds: float = SWEEP_AFTER_SECONDS) -> int:
+    """Re-enqueue what waits too long (pending rows, abandoned claims); returns how many were enqueued.
+
+    Safe to run any time and often: a row whose job is still queued or scheduled is not enqueued twice,
+    and a run of a job whose row is already handled sends nothing.
+    """
+    with session_scope() as session:
+        ids = pending_notification_ids(session, older_than_seconds) + abandoned_notification_ids(session)
+    if not ids:
+        return 0
+    count = enqueue_sends(ids)
+    log.info("notifications_swept", found=len(ids), enqueued=count)
+    return count
+
+
+# --- sending --------------------------------------------------------------------------------------
+
+
+def _lease_key(notification_id: int) -> str:
+    return key("notification", notification_id, "claim")
+
+
+def _take_lease(notification_id: int) -> tuple[Lock | None, str]:
+    """("held", lock) when this run now holds the lease; "busy" when a live run does; "unavailable" without Redis."""
+    try:
+        lock = get_redis().lock(
+            _lease_key(notification_id), timeout=CLAIM_LEASE_SECONDS, blocking=False, thread_local=False
+        )
+        if lock.acquire(blocking=False):
+            return lock, "held"
+        return None, "busy"
+    except RedisError as exc:
+        log.warning("notification_lease_unavailable", notification_id=notification_id, error=repr(exc))
+        return None, "unavailable"
+
+
+def _release(lock: Lock) -> None:
+    try:
+        lock.release()
+    except (LockError, RedisError) as exc:  # expired meanwhile, or Redis went away: the lease expires anyway
+        log.warning("notification_lease_release_failed", lock=lock.name, error=repr(exc))
+
+
+def _set(session: Session, notification_id: int, from_statuses: Iterable[str], **values: Any) -> int:
+    """UPDATE the row only while its status is one of `from_statuses`; returns the number of rows changed."""
+    result = session.exec(
+        update(Notification)
+        .where(col(Notification.id) == notification_id, col(Notification.status).in_(list(from_statuses)))
+        .values(**values)
+    )
+    return int(result.rowcount)
+
+
+def _retries_left() -> int:
+    """Retries RQ still has for the running job (0 outside RQ or when the job has no Retry)."""
+    job = get_current_job()
+    return int(job.retries_left or 0) if job is not None else 0
+
+
+def _deliver(row: Notification) -> SendResult:
+    if row.channel == Channel.EMAIL:
+        return email_provider.send_email(row.recipient, row.subject, row.body_text, row.body_html)
+    if row.channel == Channel.SMS:
+        return sms_provider.send_sms(row.recipient, row.body_text)
+    raise SendError(f"unknown channel {row.channel!r}", permanent=True)
+
+
+def send_notification(notification_id: int) -> str:
+    """Send one notification (the RQ job body); returns its status afterwards.
+
+    - Already sent or suppressed, or claimed by another live run: returns at once, sends nothing.
+    - SMS to a number that replied STOP: 'suppressed', nothing sent.
+    - Provider accepted: 'sent' with provider, provider id and time.
+    - Provider failed permanently, or RQ has no retries left (always the case outside RQ): 'failed'
+      with the error. Otherwise the row goes back to 'pending' and the `SendError` is re-raised so that
+      RQ's Retry schedules the next attempt.
+    """
+    with Session(get_engine(), expire_on_commit=False) as session:
+        row = session.get(Notification, notification_id)
+        if row is None:
+            log.warning("notification_missing", notification_id=notification_id)
+            return "missing"
+        if row.status in DONE:
+            return row.status
+        lock, lease = _take_lease(notification_id)
+        if lease == "busy":
+            log.info("notification_claimed_elsewhere", notification_id=notification_id, status=row.status)
+            return row.status
+        recorded = False
+        try:
+            status = _claim_and_send(session, row, reclaim=lease == "held")
+            recorded = True
+            return status
+        except SendError:
+            recorded = True  # the row is back to pending; RQ retries
+            raise
+        finally:
+            if lock is not None and recorded:
+                _release(lock)
+
+
+def _claim_and_send(session: Session, row: Notification, *, reclaim: bool) -> str:
+    notification_id = row.id
+    assert notification_id is not None
+    claimable = [_PENDING, _FAILED, *([_SENDING] if reclaim else [])]
+
+    if row.channel == Channel.SMS and is_opted_out(session, row.recipient):
+        _set(session, notification_id, claimable, status=_SUPPRESSED, last_error=OPTED_OUT_ERROR)
+        session.commit()
+        session.refresh(row)
+        log.info("notification_suppressed", notification_id=notification_id, status=row.status)
+        return row.status
+
+    claimed = _set(session, notification_id, claimable, status=_SENDING, attempts=col(Notification.attempts) + 1)
+    session.commit()
+    session.refresh(row)
+    if claimed != 1:
+        log.info("notification_not_claimable", notification_id=notification_id, status=row.status)
+        return row.status
+
+    try:
+        result = _deliver(row)
+    except SendError as exc:
+        error = exc
+    except Exception as exc:  # a bug of ours: record it, report it, let RQ retry
+        report_exception(exc, notification_id=notification_id)
+        error = SendError(f"unexpected error: {exc!r}", permanent=False)
+    else:
+        _set(
+            session,
+            notification_id,
+            [_SENDING],
+            status=_SENT,
+            provider=result.provider[:16],
+            provider_id=result.provider_id[:200],
+            sent_at=utcnow(),
+            last_error="",
+        )
+        session.commit()
+        log.info("notification_sent", notification_id=notification_id, provider=result.provider, attempts=row.attempts)
+        return _SENT
+
+    final = error.permanent or _retries_left() <= 0
+    status = _FAILED if final else _PENDING
+    _set(session, notification_id, [_SENDING], status=status, last_error=error.message[:2000])
+    session.commit()
+    log.warning(
+        "notification_send_failed",
+        notification_id=notification_id,
+        attempts=row.attempts,
+        permanent=error.permanent,
+        final=final,
+        error=error.message,
+    )
+    if final:
+        return _FAILED
+    raise error
+
+
+def retry_notification(session: Session, actor: User | None, notification_id: int) -> Notification:
+    """Admins only: put a failed notification back to pending, audit it, commit and enqueue its send.
+
+    Commits (the job must find the row pending); if Redis is down the row stays pending for the sweeper.
+    Raises NotAllowed for anyone but an admin, NotFound for an unknown id, UserError unless it failed.
+    """
+    admin = access.require_admin(actor)
+    row = session.get(Notification, notification_id)
+    if row is None:
+        raise NotFound("No such notification.")
+    if row.status != _FAILED:
+        raise UserError("Only a failed notification can be retried.")
+    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
+    if _set(session, notification_id, [_FAILED], status=_PENDING) != 1:
+        session.rollback()
+        raise UserError("This notification changed meanwhile; reload and try again.")
+    audit.record(
+        session,
+        actor_id=admin.id,
+        action="notification.retry",
+        target=row,
+        target_id=notification_id,
+        before=before,
+        after={"status": _PENDING},
+    )
+    session.commit()
+    session.refresh(row)
+    enqueue_sends([notification_id])
+    return row
+
+
+# --- SMS opt-outs ---------------------------------------------------------------------------------
+
+
+def _opt_out_lookup(phone_e164: str) -> Any:
+    return select(SmsOptOut).where(SmsOptOut.phone_hash == phone_hash(normalize_phone(phone_e164)))
+
+
+def record_sms_opt_out(session: Session, phone_e164: str) -> SmsOptOut | None:
+    """Remember that this number replied STOP (idempotent; only a keyed hash is stored). Does not commit."""
+    digest = phone_hash(normalize_phone(phone_e164))
+    if not digest:
+        return None
+    lookup = _opt_out_lookup(phone_e164)
+    found = session.exec(lookup).first()
+    if found is not None:
+        return found
+    return _insert_once(session, SmsOptOut(phone_hash=digest), lookup)
+
+
+def clear_sms_opt_out(session: Session, phone_e164: str) -> bool:
+    """Forget a STOP after START; True when there was one. Does not commit."""
+    digest = phone_hash(normalize_phone(phone_e164))
+    if not digest:
+        return False
+    result = session.exec(delete(SmsOptOut).where(col(SmsOptOut.phone_hash) == digest))
+    return int(result.rowcount) > 0
+
+
+def is_opted_out(session: Session, phone_e164: str) -> bool:
+    """True when this number replied STOP and has not sent START since."""
+    if not normalize_phone(phone_e164):
+        return False
+    return session.exec(_opt_out_lookup(phone_e164)).first() is not None

@@ -1,0 +1,229 @@
+"""The inbound SMS webhook: only Twilio-signed requests count; STOP silences later SMS, START lifts it.
+
+Requests are signed the way Twilio signs them (`RequestValidator.compute_signature`) for the bridge's
+PUBLIC url, while they reach the app at another address, as behind a TLS-terminating proxy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlmodel import Session, func, select
+from twilio.request_validator import RequestValidator
+
+from leadapp.core.db import get_engine
+from leadapp.core.models import Notification, SmsOptOut
+from leadapp.core.services import notify
+from leadapp.core.settings import get_settings
+from tests.fakes.twilio_api import FakeTwilio, fake_twilio  # noqa: F401
+from voice_bridge.app import app
+from voice_bridge.sms import opt_action
+
+PUBLIC_BASE = "https://voice.leads.example.test"
+PUBLIC_URL = f"{PUBLIC_BASE}/twilio/sms"
+SENDER = "+13175550142"
+
+
+def inbound(body: str, sender: str = SENDER) -> dict[str, str]:
+    """The form fields Twilio posts for an incoming message."""
+    return {
+        "MessageSid": "SM" + "a" * 32,
+        "AccountSid": "AC" + "b" * 32,
+        "From": sender,
+        "To": "+13175550100",
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+    }
+
+
+def signature(token: str, params: dict[str, str], url: str = PUBLIC_URL) -> str:
+    return RequestValidator(token).compute_signature(url, params)
+
+
+@pytest.fixture
+def twilio(
+    db_session: Session,
+    redis_env: redis.Redis,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+) -> FakeTwilio:
+    """The fake Twilio as the app's SMS provider; the bridge's public URL is PUBLIC_BASE."""
+    fake: FakeTwilio = request.getfixturevalue("fake_twilio")
+    for name, value in {
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_FROM_NUMBER": fake.from_number,
+        "TWILIO_API_BASE": fake.url,
+        "VOICE_BRIDGE_PUBLIC_URL": PUBLIC_BASE,
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return fake
+
+
+@pytest.fixture
+def bridge(twilio: FakeTwilio) -> Iterator[TestClient]:
+    """The voice bridge app in-process (it sees http://testserver/..., not the public URL)."""
+    with TestClient(app) as client:
+        yield client
+
+
+def post_sms(client: TestClient, params: dict[str, str], sig: str | None) -> httpx.Response:
+    headers = {} if sig is None else {"X-Twilio-Signature": sig}
+    return client.post("/twilio/sms", data=params, headers=headers)
+
+
+def opted_out(session: Session, phone: str = SENDER) -> bool:
+    session.commit()  # see what the bridge committed
+    return notify.is_opted_out(session, phone)
+
+
+def send_sms_to(session: Session, phone: str, key: str) -> Notification:
+    row = notify.create_notification(
+        session,
+        kind="business_new_lead",
+        channel="sms",
+        recipient=phone,
+        subject="",
+        text="LeadApp: a new lead matches your business.",
+        html="",
+        dedupe_key=key,
+    )
+    session.commit()
+    assert row.id is not None
+    notify.send_notification(row.id)
+    session.commit()
+    found = session.get(Notification, row.id, populate_existing=True)
+    assert found is not None
+    return found
+
+
+def test_stop_suppresses_every_later_sms(bridge: TestClient, twilio: FakeTwilio, db_session: Session) -> None:
+    params = inbound("STOP")
+    response = post_sms(bridge, params, signature(twilio.auth_token, params))
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    assert response.text.endswith("<Response/>")
+    assert opted_out(db_session)
+
+    row = send_sms_to(db_session, SENDER, "after-stop")
+    assert (row.status, row.last_error, row.provider_id) == ("suppressed", "recipient opted out (STOP)", "")
+    assert twilio.requests == []
+
+
+def test_start_lifts_the_opt_out(bridge: TestClient, twilio: FakeTwilio, db_session: Session) -> None:
+    for body in ("STOP", "start"):
+        params = inbound(body)
+        assert post_sms(bridge, params, signature(twilio.auth_token, params)).status_code == 200
+    assert not opted_out(db_session)
+
+    row = send_sms_to(db_session, SENDER, "after-start")
+    assert row.status == "sent"
+    assert [r["form"]["To"] for r in twilio.requests] == [SENDER]
+
+
+@pytest.mark.parametrize("body", ["STOP", " stop ", "StopAll", "unsubscribe", "CANCEL", "end", "Quit\n"])
+def test_every_stop_keyword_opts_out(bridge: TestClient, twilio: FakeTwilio, db_session: Session, body: str) -> None:
+    params = inbound(body)
+    assert post_sms(bridge, params, signature(twilio.auth_token, params)).status_code == 200
+    assert opted_out(db_session)
+
+
+@pytest.mark.parametrize("body", ["stop please", "I want to stop", "Hello", "", "STOP STOP"])
+def test_other_messages_change_nothing(bridge: TestClient, twilio: FakeTwilio, db_session: Session, body: str) -> None:
+    params = inbound(body)
+    response = post_sms(bridge, params, signature(twilio.auth_token, params))
+    assert response.status_code == 200 and response.text.endswith("<Response/>")
+    assert not opted_out(db_session)
+
+
+def test_a_repeated_stop_keeps_one_opt_out(bridge: TestClient, twilio: FakeTwilio, db_session: Session) -> None:
+    for _ in range(2):
+        params = inbound("STOP")
+        assert post_sms(bridge, params, signature(twilio.auth_token, params)).status_code == 200
+    db_session.commit()
+    assert db_session.exec(select(func.count()).select_from(SmsOptOut)).one() == 1
+
+
+@pytest.mark.parametrize(
+    "forge",
+    ["missing", "wrong-token", "internal-url", "tampered-body", "empty"],
+)
+def test_unsigned_or_badly_signed_requests_are_refused(
+    bridge: TestClient, twilio: FakeTwilio, db_session: Session, forge: str
+) -> None:
+    params = inbound("STOP")
+    sig: str | None
+    if forge == "missing":
+        sig = None
+    elif forge == "wrong-token":
+        sig = signature("not-the-auth-token", params)
+    elif forge == "internal-url":  # what the app sees; Twilio signs the public URL
+        sig = signature(twilio.auth_token, params, url="http://testserver/twilio/sms")
+    elif forge == "tampered-body":
+        sig = signature(twilio.auth_token, inbound("Hello"))
+    else:
+        sig = ""
+
+    response = post_sms(bridge, params, sig)
+
+    assert response.status_code == 403
+    assert response.json() == {"error": "invalid signature"}
+    assert not opted_out(db_session)
+
+
+def test_refused_when_no_auth_token_is_configured(
+    bridge: TestClient, db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "")
+    get_settings.cache_clear()
+    params = inbound("STOP")
+
+    response = post_sms(bridge, params, signature("", params))  # "signed" with the empty token
+
+    assert response.status_code == 403 and response.json() == {"error": "invalid signature"}
+    assert not opted_out(db_session)
+
+
+@pytest.mark.parametrize(
+    ("body", "action"),
+    [("STOP", "stop"), ("stopall", "stop"), ("  End ", "stop"), ("UNSTOP", "start"), ("yes", "start"), ("no", None)],
+)
+def test_opt_action(body: str, action: str | None) -> None:
+    assert opt_action(body) == action
+
+
+# --- the real bridge process ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def bridge_process(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> str:
+    """`python -m voice_bridge` on loopback, with an auth token and PUBLIC_BASE as its public URL."""
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "process-auth-token")
+    monkeypatch.setenv("VOICE_BRIDGE_PUBLIC_URL", PUBLIC_BASE)
+    get_settings.cache_clear()
+    return request.getfixturevalue("voice_bridge_url")
+
+
+def test_the_running_bridge_verifies_and_records(bridge_process: str) -> None:
+    params = inbound("STOP", sender="+13175550177")
+
+    forged = httpx.post(
+        f"{bridge_process}/twilio/sms", data=params, headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"}
+    )
+    accepted = httpx.post(
+        f"{bridge_process}/twilio/sms",
+        data=params,
+        headers={"X-Twilio-Signature": signature("process-auth-token", params)},
+    )
+
+    assert forged.status_code == 403 and forged.json() == {"error": "invalid signature"}
+    assert accepted.status_code == 200 and accepted.text.endswith("<Response/>")
+    with Session(get_engine()) as session:
+        assert notify.is_opted_out(session, "+13175550177")

@@ -1,0 +1,329 @@
+"""Compose: what a business and a consumer are told, escaped for HTML, short for SMS, never leaking contacts."""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadapp.core.crypto import encrypt_phone
+from leadapp.core.models import Business, Lead, Match
+from leadapp.core.services import compose
+from leadapp.core.services.compose import (
+    REDACTED,
+    SMS_MAX_CHARS,
+    ComposedMessage,
+    compose_business_message,
+    compose_consumer_matched,
+    compose_consumer_no_match,
+)
+from leadapp.core.settings import get_settings
+
+APP_URL = "https://leads.example.test"
+CONSUMER_EMAIL = "jane.doe@example.com"
+CONSUMER_PHONE = "+13175550123"
+BUSINESS_EMAIL = "office@smithplumbing.example"
+BUSINESS_PHONE = "+13175550999"
+
+
+@pytest.fixture(autouse=True)
+def app_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("APP_URL", APP_URL)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "")
+    monkeypatch.setenv("SECRET_KEY", "unit-test-secret")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def _lead(**overrides: Any) -> Lead:
+    values: dict[str, Any] = {
+        "id": 42,
+        "raw_text": "My water heater is leaking all over the basement floor, please come today. Budget $300-$500.",
+        "contact_name": "Jane Doe",
+        "contact_email": CONSUMER_EMAIL,
+        "contact_phone_enc": encrypt_phone(CONSUMER_PHONE),
+        "contact_phone_last4": "0123",
+        "zip": "46032",
+        "location_zip": "46032",
+        "category": "plumbing",
+        "urgency": "emergency",
+        "budget_min": 300,
+        "budget_max": 500,
+    }
+    values.update(overrides)
+    return Lead(**values)
+
+
+def _business(**overrides: Any) -> Business:
+    values: dict[str, Any] = {
+        "id": 7,
+        "owner_id": 3,
+        "name": "Smith Plumbing",
+        "zip": "46032",
+        "rating": 4.8,
+        "review_count": 120,
+        "notify_email": BUSINESS_EMAIL,
+        "notify_phone": BUSINESS_PHONE,
+        "inbound_number": "+13175550888",
+    }
+    values.update(overrides)
+    return Business(**values)
+
+
+def _match(**overrides: Any) -> Match:
+    values: dict[str, Any] = {
+        "id": 9,
+        "lead_id": 42,
+        "business_id": 7,
+        "score": 87.5,
+        "distance_miles": 3.44,
+        "reasons": ["Within your 25-mile service area", "Exact category: plumbing", "Offers emergency service"],
+    }
+    values.update(overrides)
+    return Match(**values)
+
+
+def _all_parts(message: ComposedMessage) -> str:
+    return "\n".join([message.subject, message.text, message.html, message.sms])
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+# --- the business message -------------------------------------------------------------------------
+
+
+def test_business_message_carries_the_facts_and_the_link() -> None:
+    message = compose_business_message(_lead(), _business(), _match())
+
+    assert message.text.startswith("Hi Smith Plumbing,")
+    for expected in (
+        "plumbing",
+        "Emergency",
+        "$300–$500",
+        "ZIP 46032",
+        "3.4 miles",
+        "Within your 25-mile service area",
+        "Offers emergency service",
+        '"My water heater is leaking all over the basement floor',
+        f"{APP_URL}/dashboard?lead=42",
+    ):
+        assert expected in message.text, expected
+    assert "46032" in message.subject and "plumbing" in message.subject.lower()
+    assert f'href="{APP_URL}/dashboard?lead=42"' in message.html
+    assert message.sms.endswith(f"{APP_URL}/dashboard?lead=42")
+    assert len(message.sms) <= SMS_MAX_CHARS
+
+
+def test_consumer_text_is_html_escaped() -> None:
+    lead = _lead(raw_text='Fix my sink <script>alert("x")</script> & the tap, Tom & Jerry <b>now</b>')
+    business = _business(name="Smith & Sons <Plumbing>")
+    message = compose_business_message(lead, business, _match(reasons=["<i>close</i> & fast"]))
+
+    assert "<script" not in message.html.lower()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in message.html
+    assert "&amp; the tap, Tom &amp; Jerry &lt;b&gt;now&lt;/b&gt;" in message.html
+    assert "Smith &amp; Sons &lt;Plumbing&gt;" in message.html
+    assert "&lt;i&gt;close&lt;/i&gt; &amp; fast" in message.html
+    assert "<b>" not in message.html and "<i>" not in message.html
+    # The plain text and SMS keep the words as written.
+    assert '<script>alert("x")</script>' in message.text
+
+
+def test_business_message_never_contains_the_consumer_contact_details() -> None:
+    lead = _lead(
+        raw_text=(
+            "Leaking pipe under the kitchen sink. Call me at (317) 555-0123 or 317.555.0123, "
+            f"text +1 317 555 0123, or mail {CONSUMER_EMAIL} / JANE.DOE@EXAMPLE.COM or backup jd+home@mail.example.org"
+        )
+    )
+    message = compose_business_message(lead, _business(), _match())
+    everything = _all_parts(message)
+
+    assert "jane.doe" not in everything.lower()
+    assert "@example.com" not in everything.lower()
+    assert "jd+home" not in everything
+    assert "5550123" not in _digits(everything)
+    assert "0123" not in everything  # not even the last four digits
+    assert REDACTED in message.text
+    assert "Leaking pipe under the kitchen sink." in message.text
+
+
+def test_sms_fits_even_with_long_names_and_words() -> None:
+    lead = _lead(raw_text="word " * 900, budget_min=12_000, budget_max=95_000)
+    business = _business(name="A" * 200)
+    message = compose_business_message(lead, business, _match())
+
+    assert len(message.sms) <= SMS_MAX_CHARS
+    assert message.sms.endswith(f"{APP_URL}/dashboard?lead=42")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw_text=st.text(min_size=0, max_size=3000), name=st.text(min_size=1, max_size=250))
+def test_any_input_gives_a_short_sms_and_escaped_html(raw_text: str, name: str) -> None:
+    message = compose_business_message(_lead(raw_text=raw_text), _business(name=name), _match())
+
+    assert len(message.sms) <= SMS_MAX_CHARS
+    lowered = message.html.lower()
+    assert "<script" not in lowered
+    # The only tags are our own: every "<" in the page opens one of them.
+    assert set(re.findall(r"<\s*/?\s*([a-z!]+)", lowered)) <= {
+        "!doctype", "html", "body", "p", "br", "table", "tr", "td", "ul", "li", "blockquote", "a",
+    }  # fmt: skip
+
+
+def test_missing_facts_are_said_plainly() -> None:
+    lead = _lead(category=None, urgency=None, budget_min=None, budget_max=None, location_zip=None, zip="")
+    message = compose_business_message(lead, _business(), _match(distance_miles=None, reasons=[]))
+
+    assert "Budget: not stated" in message.text
+    assert "Location: your area" in message.text
+    assert "Why it matched" not in message.text
+    assert len(message.sms) <= SMS_MAX_CHARS
+
+
+# --- Claude, when keyed ---------------------------------------------------------------------------
+
+
+class _ProviderError(Exception):
+    pass
+
+
+@pytest.fixture
+def claude(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """Stand-in for `leadapp.core.providers.llm` (another module's job): records facts, answers as told."""
+    state: dict[str, Any] = {"calls": [], "answer": None, "error": None}
+
+    def claude_compose(facts: dict) -> dict:
+        state["calls"].append(facts)
+        if state["error"] is not None:
+            raise state["error"]
+        return state["answer"]
+
+    stub = types.ModuleType("leadapp.core.providers.llm")
+    stub.claude_compose = claude_compose  # type: ignore[attr-defined]
+    stub.ProviderError = _ProviderError  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "leadapp.core.providers.llm", stub)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
+    get_settings.cache_clear()
+    yield state
+
+
+def test_claude_words_are_used_checked_and_escaped(claude: dict[str, Any]) -> None:
+    claude["answer"] = {
+        "subject": "Emergency leak <b>near you</b>",
+        "text": "Hi Smith Plumbing,\n\nA basement is flooding & needs you <script>x</script>.\nCall 317-555-0123.",
+        "sms": "Flooding basement in 46032, emergency. " + "x" * 400,
+    }
+    message = compose_business_message(_lead(), _business(), _match())
+
+    facts = claude["calls"][0]
+    assert facts["business_name"] == "Smith Plumbing"
+    assert facts["lead_url"] == f"{APP_URL}/dashboard?lead=42"
+    assert CONSUMER_EMAIL not in str(facts) and "5550123" not in _digits(str(facts))
+    assert message.subject.startswith("Emergency leak")
+    assert "A basement is flooding & needs you" in message.text
+    assert f"{APP_URL}/dashboard?lead=42" in message.text  # added when the model left it out
+    assert "5550123" not in _digits(_all_parts(message))
+    assert "&amp; needs you &lt;script&gt;x&lt;/script&gt;" in message.html
+    assert "<script" not in message.html
+    assert f'<a href="{APP_URL}/dashboard?lead=42">' in message.html
+    assert len(message.sms) <= SMS_MAX_CHARS and message.sms.endswith(f"{APP_URL}/dashboard?lead=42")
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        {"error": _ProviderError("rate limited")},
+        {"error": RuntimeError("boom")},
+        {"answer": {"subject": "only a subject"}},
+        {"answer": "not a dict"},
+        {"answer": {"subject": "", "text": "t", "sms": "s"}},
+    ],
+    ids=["provider-error", "any-exception", "missing-keys", "not-a-dict", "empty-subject"],
+)
+def test_claude_failures_fall_back_to_the_template(claude: dict[str, Any], failure: dict[str, Any]) -> None:
+    claude.update(failure)
+    message = compose_business_message(_lead(), _business(), _match())
+
+    assert len(claude["calls"]) == 1
+    assert message.text.startswith("Hi Smith Plumbing,")
+    assert "Why it matched:" in message.text
+
+
+def test_claude_is_not_asked_without_a_key(claude: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "")
+    get_settings.cache_clear()
+    compose_business_message(_lead(), _business(), _match())
+    assert claude["calls"] == []
+
+
+# --- the consumer messages ------------------------------------------------------------------------
+
+
+def test_consumer_matched_lists_names_ratings_distances_never_business_contacts() -> None:
+    pairs = [
+        (_match(distance_miles=3.44), _business()),
+        (
+            _match(id=10, business_id=8, distance_miles=11.0),
+            _business(
+                id=8,
+                name="Quick & <Reliable> Drains",
+                rating=0.0,
+                review_count=0,
+                notify_email="drains@quick.example",
+                notify_phone="+13175550777",
+                inbound_number=None,
+            ),
+        ),
+    ]
+    message = compose_consumer_matched(_lead(), pairs)
+    everything = _all_parts(message)
+
+    assert "2 local businesses" in message.text
+    assert "Smith Plumbing (4.8★, 120 reviews, 3.4 miles away)" in message.text
+    assert "Quick & <Reliable> Drains (not rated yet, 11.0 miles away)" in message.text
+    assert "Quick &amp; &lt;Reliable&gt; Drains" in message.html
+    assert f"{APP_URL}/portal" in message.text and f'href="{APP_URL}/portal"' in message.html
+    for secret in (BUSINESS_EMAIL, "drains@quick.example"):
+        assert secret not in everything
+    for number in (BUSINESS_PHONE, "+13175550777", "+13175550888"):
+        assert _digits(number)[1:] not in _digits(everything)
+    assert len(message.sms) <= SMS_MAX_CHARS and message.sms.endswith(f"{APP_URL}/portal")
+    assert "Smith Plumbing" in message.sms
+
+
+def test_consumer_matched_sms_stays_short_with_many_businesses() -> None:
+    pairs = [(_match(id=i, business_id=i), _business(id=i, name=f"Business number {i} " * 3)) for i in range(10)]
+    message = compose_consumer_matched(_lead(), pairs)
+    assert len(message.sms) <= SMS_MAX_CHARS
+    assert message.sms.endswith(f"{APP_URL}/portal")
+    assert "10 businesses" in message.sms
+
+
+def test_consumer_no_match_is_honest() -> None:
+    message = compose_consumer_no_match(_lead(contact_name="<Jane> & co"))
+
+    assert "no business" in message.text.lower()
+    assert "not been sent to anyone" in message.text
+    assert "contact details have not been shared" in message.text
+    assert "withdraw" in message.text
+    assert f"{APP_URL}/portal" in message.text
+    assert "&lt;Jane&gt;" in message.html and "<Jane>" not in message.html
+    assert len(message.sms) <= SMS_MAX_CHARS and message.sms.endswith(f"{APP_URL}/portal")
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [(300, 500, "$300–$500"), (None, 500, "up to $500"), (300, None, "from $300"), (None, None, "not stated")],
+)
+def test_budget_text(low: int | None, high: int | None, expected: str) -> None:
+    assert compose.budget_text(low, high) == expected
