@@ -5,7 +5,8 @@ Every job must be safe to run twice: RQ may retry it, and a sweeper may enqueue 
 
 from __future__ import annotations
 
-from leadapp.core.services import notify
+from leadapp.core.db import session_scope
+from leadapp.core.services import intake, notify, pipeline
 from leadapp.core.services.health import record_worker_heartbeat
 
 
@@ -29,3 +30,15 @@ def send_notification(notification_id: int) -> str:
 def sweep_pending_notifications() -> int:
     """Re-enqueue notifications pending for over a minute (or abandoned mid-send); returns how many."""
     return notify.sweep_notifications(notify.SWEEP_AFTER_SECONDS)
+
+
+def process_lead(lead_id: int) -> str:
+    """Classify, match and notify one lead; returns its status (safe to run twice, see `pipeline`)."""
+    return pipeline.process_lead(lead_id)
+
+
+def sweep_stuck_leads() -> int:
+    """Re-enqueue leads waiting in an early status for over a minute (Redis was down, a worker died)."""
+    with session_scope() as session:
+        lead_ids = intake.stuck_lead_ids(session, older_than_seconds=60)
+    return sum(1 for lead_id in lead_ids if intake.enqueue_pipeline(lead_id))

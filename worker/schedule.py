@@ -24,4 +24,5 @@ def register(cron_scheduler: CronScheduler) -> CronScheduler:
     interval = get_settings().worker_heartbeat_seconds
     cron_scheduler.register(jobs.heartbeat, MAINTENANCE, interval=interval, ttl=max(interval, 1))
     cron_scheduler.register(jobs.sweep_pending_notifications, MAINTENANCE, interval=60, ttl=60)
+    cron_scheduler.register(jobs.sweep_stuck_leads, MAINTENANCE, interval=60, ttl=60)
     return cron_scheduler

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 02:21:53.208864
+Create Date: 2026-11-26 02:51:27.251528
 """
 
 from collections.abc import Sequence
@@ -153,7 +153,7 @@ def upgrade() -> None:
     sa.Column('max_open_leads', sa.Integer(), nullable=True),
     sa.Column('paused', sa.Boolean(), nullable=False),
     sa.Column('is_active', sa.Boolean(), nullable=False),
-    sa.Column('response_rate', sa.Float(), nullable=False),
+    sa.Column('response_rate', sa.Float(), nullable=True),
     sa.Column('avg_response_minutes', sa.Float(), nullable=True),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
     sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
@@ -163,6 +163,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('businesses', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_businesses_created_at'), ['created_at'], unique=False)
+        batch_op.create_index('ix_businesses_location', ['latitude', 'longitude'], unique=False)
         batch_op.create_index('ix_businesses_matchable', ['is_active', 'paused', 'zip'], unique=False)
         batch_op.create_index(batch_op.f('ix_businesses_owner_id'), ['owner_id'], unique=False)
 
@@ -562,6 +563,7 @@ def downgrade() -> None:
     with op.batch_alter_table('businesses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_businesses_owner_id'))
         batch_op.drop_index('ix_businesses_matchable')
+        batch_op.drop_index('ix_businesses_location')
         batch_op.drop_index(batch_op.f('ix_businesses_created_at'))
 
     op.drop_table('businesses')

@@ -309,7 +309,7 @@ def test_refresh_response_rate(session: Session) -> None:
 
     newcomer = business(session, "Newcomer", "46032", ["plumbing"], response_rate=0.0)
     assert refresh_response_rate(session, newcomer.id, now=NOW) == 0.0
-    assert newcomer.response_rate == 0.0 and newcomer.avg_response_minutes is None
+    assert newcomer.response_rate is None and newcomer.avg_response_minutes is None  # no history yet
 
     silent = business(session, "Silent", "46032", ["plumbing"])
     match(session, silent, NOW - 2 * day)

@@ -340,7 +340,6 @@ def test_sendgrid_through_the_sdk(session: Session, configure: Callable[..., Non
 
 def test_sendgrid_down_smtp_backup_delivers(
     session: Session,
-    configure: Callable[..., None],
     sendgrid_api: FakeSendGrid,
     smtp_server: FakeSmtp,
 ) -> None:
@@ -360,6 +359,7 @@ def test_sendgrid_down_smtp_backup_delivers(
     assert row.provider_id == mail.message["Message-ID"].strip("<>")
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # loopback only
 def test_smtp_with_login(
     session: Session,
     configure: Callable[..., None],
@@ -372,6 +372,7 @@ def test_smtp_with_login(
     assert [m.login for m in smtp_server_with_login.messages] == ["mailer"]
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")  # loopback only
 def test_smtp_wrong_password_fails_permanently(
     session: Session,
     configure: Callable[..., None],
@@ -386,7 +387,7 @@ def test_smtp_wrong_password_fails_permanently(
     assert smtp_server_with_login.messages == []
 
 
-def test_twilio_through_the_sdk(session: Session, configure: Callable[..., None], twilio_api: FakeTwilio) -> None:
+def test_twilio_through_the_sdk(session: Session, twilio_api: FakeTwilio) -> None:
     notification_id = make_notification(session, "sms")
 
     assert notify.send_notification(notification_id) == "sent"
@@ -408,7 +409,6 @@ def test_twilio_through_the_sdk(session: Session, configure: Callable[..., None]
 
 def test_two_failures_then_success_with_scheduled_retries(
     session: Session,
-    configure: Callable[..., None],
     sendgrid_api: FakeSendGrid,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -428,7 +428,6 @@ def test_two_failures_then_success_with_scheduled_retries(
 
 def test_always_failing_provider_ends_failed_after_every_attempt(
     session: Session,
-    configure: Callable[..., None],
     sendgrid_api: FakeSendGrid,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -449,7 +448,6 @@ def test_always_failing_provider_ends_failed_after_every_attempt(
 
 def test_permanent_error_fails_after_one_attempt(
     session: Session,
-    configure: Callable[..., None],
     twilio_api: FakeTwilio,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -468,7 +466,6 @@ def test_permanent_error_fails_after_one_attempt(
 
 def test_the_same_job_run_twice_sends_once(
     session: Session,
-    configure: Callable[..., None],
     twilio_api: FakeTwilio,
 ) -> None:
     notification_id = make_notification(session, "sms")
@@ -485,7 +482,6 @@ def test_the_same_job_run_twice_sends_once(
 
 def test_concurrent_runs_send_once(
     session: Session,
-    configure: Callable[..., None],
     twilio_api: FakeTwilio,
 ) -> None:
     twilio_api.delay_seconds = 1.0
@@ -508,7 +504,6 @@ def test_concurrent_runs_send_once(
 
 def test_an_abandoned_claim_is_taken_back_but_a_live_one_is_not(
     session: Session,
-    configure: Callable[..., None],
     twilio_api: FakeTwilio,
 ) -> None:
     notification_id = make_notification(session, "sms")
@@ -537,7 +532,6 @@ def test_an_abandoned_claim_is_taken_back_but_a_live_one_is_not(
 
 def test_sms_to_an_opted_out_number_is_suppressed(
     session: Session,
-    configure: Callable[..., None],
     twilio_api: FakeTwilio,
 ) -> None:
     notify.record_sms_opt_out(session, "(317) 555-0999")  # stored by keyed hash, whatever the format
@@ -573,9 +567,6 @@ def test_redis_down_leaves_rows_pending_for_the_sweeper(
     session: Session, own_redis: RedisProcess, configure: Callable[..., None], tmp_path: Path
 ) -> None:
     configure(REDIS_URL=own_redis.url)
-    from leadapp.core import broker
-
-    broker.redis_for.cache_clear()
     notification_id = make_notification(session)
     own_redis.stop()
 
@@ -612,7 +603,6 @@ def test_retry_is_refused_to_non_admins(session: Session, role: str | None) -> N
 
 def test_admin_retry_resets_audits_and_sends(
     session: Session,
-    configure: Callable[..., None],
     twilio_api: FakeTwilio,
 ) -> None:
     twilio_api.always_fail = True

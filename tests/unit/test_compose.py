@@ -24,6 +24,7 @@ from leadapp.core.services.compose import (
     compose_consumer_no_match,
 )
 from leadapp.core.settings import get_settings
+from tests.fakes.anthropic_api import FakeAnthropicAPI, fake_anthropic, server_error, tool_use  # noqa: F401
 
 APP_URL = "https://leads.example.test"
 CONSUMER_EMAIL = "jane.doe@example.com"
@@ -264,6 +265,41 @@ def test_claude_is_not_asked_without_a_key(claude: dict[str, Any], monkeypatch: 
     get_settings.cache_clear()
     compose_business_message(_lead(), _business(), _match())
     assert claude["calls"] == []
+
+
+def test_claude_through_the_real_sdk_against_the_fake_api(request: pytest.FixtureRequest) -> None:
+    fake: FakeAnthropicAPI = request.getfixturevalue("fake_anthropic")
+    fake.script(
+        [
+            tool_use(
+                {
+                    "subject": "Basement flooding in 46032",
+                    "text": "Hi Smith Plumbing & team,\n\nA basement <b>floods</b> near you.",
+                    "sms": "Basement flooding in 46032, emergency.",
+                }
+            )
+        ]
+    )
+
+    message = compose_business_message(_lead(), _business(), _match())
+
+    assert message.subject == "Basement flooding in 46032"
+    assert message.text.startswith("Hi Smith Plumbing & team,")
+    assert "Smith Plumbing &amp; team" in message.html and "&lt;b&gt;floods&lt;/b&gt;" in message.html
+    assert f"{APP_URL}/dashboard?lead=42" in message.text
+    assert message.sms.startswith("Basement flooding") and message.sms.endswith(f"{APP_URL}/dashboard?lead=42")
+    (sent,) = fake.requests
+    assert CONSUMER_EMAIL not in sent.text and "5550123" not in _digits(sent.text)
+
+
+def test_claude_down_falls_back_to_the_template(request: pytest.FixtureRequest) -> None:
+    fake: FakeAnthropicAPI = request.getfixturevalue("fake_anthropic")
+    fake.script([server_error(), server_error()])
+
+    message = compose_business_message(_lead(), _business(), _match())
+
+    assert len(fake.requests) >= 1 and fake.remaining == 0
+    assert message.text.startswith("Hi Smith Plumbing,") and "Why it matched:" in message.text
 
 
 # --- the consumer messages ------------------------------------------------------------------------

@@ -14,7 +14,10 @@ from leadapp.core.vocab import Plan, PriceTier
 
 class Business(SQLModel, table=True):
     __tablename__ = "businesses"
-    __table_args__ = (Index("ix_businesses_matchable", "is_active", "paused", "zip"),)
+    __table_args__ = (
+        Index("ix_businesses_matchable", "is_active", "paused", "zip"),
+        Index("ix_businesses_location", "latitude", "longitude"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     owner_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
@@ -48,7 +51,7 @@ class Business(SQLModel, table=True):
     max_open_leads: int | None = None
     paused: bool = False
     is_active: bool = True
-    response_rate: float = Field(default=0.0, description="Share of matches answered (0-1), kept up to date")
+    response_rate: float | None = Field(default=None, description="Share of matches answered (0-1); None = no history")
     avg_response_minutes: float | None = None
     created_at: datetime = created_at_field()
     updated_at: datetime = Field(default_factory=utcnow)

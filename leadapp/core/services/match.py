@@ -76,7 +76,7 @@ from functools import lru_cache
 from typing import Any
 
 import zipcodes
-from sqlalchemy import and_, case, exists, false, func, or_
+from sqlalchemy import and_, case, false, func, or_
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
@@ -507,15 +507,6 @@ def candidate_businesses(
     )
     matches_this_month = func.coalesce(load.c.this_month, 0)
     open_now = func.coalesce(load.c.open_now, 0)
-    has_history = (
-        exists()
-        .where(
-            col(Match.business_id) == col(Business.id),
-            or_(created_at < now - RESPONSE_WINDOW, col(Match.responded_at).is_not(None)),
-        )
-        .label("has_history")
-    )
-
     latitude, longitude, radius = col(Business.latitude), col(Business.longitude), col(Business.radius_miles)
     lat_span = radius * (_BOX_MARGIN / _MILES_PER_DEGREE)
     in_box = [latitude.is_not(None), longitude.is_not(None), latitude.between(lat - lat_span, lat + lat_span)]
@@ -549,7 +540,6 @@ def candidate_businesses(
             Business.insured,
             Business.tags,
             Business.avg_response_minutes,
-            has_history,
         )
         .outerjoin(load, load.c.business_id == col(Business.id))
         .where(
@@ -567,7 +557,6 @@ def candidate_businesses(
             location: tuple[float, float] | None = (row.latitude, row.longitude)
         else:
             location = zip_centroid(row.zip)
-        rate = row.response_rate
         candidates.append(
             BusinessFeatures(
                 id=row.id,
@@ -577,7 +566,7 @@ def candidate_businesses(
                 radius_miles=row.radius_miles,
                 rating=row.rating,
                 review_count=row.review_count,
-                response_rate=rate if row.has_history or rate > 0 else None,
+                response_rate=row.response_rate,
                 price_tier=row.price_tier,
                 emergency_service=row.emergency_service,
                 licensed=row.licensed,
@@ -611,7 +600,7 @@ def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: d
     if lead.id is None:
         raise ValueError("create_matches needs a stored lead (flush it first)")
     existing = _lead_matches(session, lead.id)
-    if False:
+    if existing:
         return existing
     now = now or utcnow()
     features = lead_features(lead)
@@ -636,13 +625,9 @@ def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: d
         ).model_dump(exclude={"id"})
         for result in ranked
     ]
-    dialect = session.get_bind().dialect.name
-    if dialect in ("sqlite", "postgresql"):
-        insert = sqlite_insert if dialect == "sqlite" else postgresql_insert
-        session.exec(insert(Match).values(rows).on_conflict_do_nothing(index_elements=["lead_id", "business_id"]))
-    else:  # no portable upsert: rely on the check above
-        session.add_all(Match(**row) for row in rows)
-        session.flush()
+    # LeadApp runs on SQLite and PostgreSQL; both spell the upsert the same way.
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.exec(insert(Match).values(rows).on_conflict_do_nothing(index_elements=["lead_id", "business_id"]))
     return _lead_matches(session, lead.id)
 
 
@@ -650,9 +635,9 @@ def refresh_response_rate(session: Session, business_id: int, *, now: datetime |
     """Recompute and store the business's ``response_rate`` and ``avg_response_minutes``; returns the rate.
 
     The rate is answered matches (``responded_at`` set) over the matches that are answered or older
-    than 24 h (a newer unanswered match is not held against the business yet); 0.0 when there is none
-    of either. ``avg_response_minutes`` is the *median* of created→responded minutes over answered
-    matches (a median, so one forgotten weekend does not dominate), None when nothing was answered.
+    than 24 h (a newer unanswered match is not held against the business yet); stored as None (no
+    history yet, scored in the new-business band) and returned as 0.0 when there is none of either.
+    ``avg_response_minutes`` is the *median* of created→responded minutes over answered matches (a median, so one forgotten weekend does not dominate), None when nothing was answered.
     Flushes, does not commit. Raises NotFound for an unknown business.
     """
     business = session.get(Business, business_id)
@@ -666,7 +651,7 @@ def refresh_response_rate(session: Session, business_id: int, *, now: datetime |
             Match.business_id == business_id, counted
         )
     ).one()
-    rate = answered / total if total else 0.0
+    rate = answered / total if total else None
     pairs = session.exec(
         select(Match.created_at, Match.responded_at).where(Match.business_id == business_id, responded)
     )
@@ -676,4 +661,4 @@ def refresh_response_rate(session: Session, business_id: int, *, now: datetime |
     business.updated_at = now
     session.add(business)
     session.flush()
-    return rate
+    return rate or 0.0

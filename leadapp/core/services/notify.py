@@ -25,14 +25,17 @@ that died has no lease any more once it expires (5 minutes, longer than the job 
 provider call), so the run that next takes the lease may claim it back (`status IN ('pending',
 'failed', 'sending')`). When Redis cannot be reached a run still claims pending/failed rows through
 the database but never takes back a 'sending' one: it errs towards not sending twice.
-The lease is released once the outcome is recorded; if recording fails after the provider accepted
-the message, the lease is kept until it expires, so no immediate re-run sends it again.
+The lease is released when the run ends, except after a claim whose outcome could not be recorded
+(the provider may have accepted the message): then it is kept until it expires, so no re-run sends
+it again at once; the sweeper picks the row up after that (at least once: had the provider taken it,
+that message goes out twice, the one case where the database cannot know).
 `attempts` counts claims, i.e. provider calls started, so a crash mid-send still counts.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -418,20 +421,23 @@ def send_notification(notification_id: int) -> str:
         if lease == "busy":
             log.info("notification_claimed_elsewhere", notification_id=notification_id, status=row.status)
             return row.status
-        recorded = False
+        run = _Run()
         try:
-            status = _claim_and_send(session, row, reclaim=lease == "held")
-            recorded = True
-            return status
-        except SendError:
-            recorded = True  # the row is back to pending; RQ retries
-            raise
+            return _claim_and_send(session, row, run, reclaim=lease == "held")
         finally:
-            if lock is not None and recorded:
+            # A claim whose outcome could not be recorded may have been delivered: keep the lease until it
+            # expires so no other run sends it again at once.
+            if lock is not None and not run.in_flight:
                 _release(lock)
 
 
-def _claim_and_send(session: Session, row: Notification, *, reclaim: bool) -> str:
+@dataclass
+class _Run:
+    in_flight: bool = False
+    """True from a successful claim until the outcome is committed."""
+
+
+def _claim_and_send(session: Session, row: Notification, run: _Run, *, reclaim: bool) -> str:
     notification_id = row.id
     assert notification_id is not None
     claimable = [_PENDING, _FAILED, *([_SENDING] if reclaim else [])]
@@ -446,9 +452,11 @@ def _claim_and_send(session: Session, row: Notification, *, reclaim: bool) -> st
     claimed = _set(session, notification_id, claimable, status=_SENDING, attempts=col(Notification.attempts) + 1)
     session.commit()
     session.refresh(row)
+    session.commit()  # hold no transaction open while the provider is called
     if claimed != 1:
         log.info("notification_not_claimable", notification_id=notification_id, status=row.status)
         return row.status
+    run.in_flight = True
 
     try:
         result = _deliver(row)
@@ -469,6 +477,7 @@ def _claim_and_send(session: Session, row: Notification, *, reclaim: bool) -> st
             last_error="",
         )
         session.commit()
+        run.in_flight = False
         log.info("notification_sent", notification_id=notification_id, provider=result.provider, attempts=row.attempts)
         return _SENT
 
@@ -476,6 +485,7 @@ def _claim_and_send(session: Session, row: Notification, *, reclaim: bool) -> st
     status = _FAILED if final else _PENDING
     _set(session, notification_id, [_SENDING], status=status, last_error=error.message[:2000])
     session.commit()
+    run.in_flight = False
     log.warning(
         "notification_send_failed",
         notification_id=notification_id,
