@@ -1,0 +1,98 @@
+"""A consumer's request, from the browser to the matched plumber's outbox."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Deployment
+from tests.e2e.test_shell import TIMEOUT, login
+
+pytestmark = pytest.mark.e2e
+WATER_HEATER = (
+    "My water heater is leaking all over the garage floor, need someone today in Carmel 46032, budget around $500"
+)
+
+
+def test_demo_consumer_request_is_matched_to_the_carmel_plumber(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
+    page.wait_for_url(re.compile(r".*/portal/?$"))
+    page.get_by_role("link", name="New request").click()
+    page.wait_for_url(re.compile(r".*/request/?$"))
+    page.get_by_label("What do you need help with?").fill(WATER_HEATER)
+    page.get_by_label("ZIP code").fill("46032")
+    page.locator("#field-email").fill("casey@example.com")
+    page.locator("#field-phone").fill("(317) 846-2200")
+    page.locator("#field-consent_ai_calls").click()
+    page.locator("#request-submit").click()
+    expect(page.locator("#request-received")).to_be_visible()
+    expect(page.locator("#request-status")).to_have_text("matched", timeout=30_000)
+    expect(page.locator("#request-matches")).to_contain_text("Carmel Plumbing Co")
+    expect(page.locator("#request-classification")).to_contain_text("Plumbing")
+
+    # The portal lists it too, with the matched business and never its phone or email.
+    page.goto(f"{deployment.url}/portal")
+    first = page.locator(".portal-request").first
+    expect(first).to_contain_text("Carmel Plumbing Co")
+    expect(first).not_to_contain_text("plumber@leadapp.demo")
+
+    if deployment.local:
+        from sqlmodel import Session, create_engine, select
+
+        from leadapp.core.models import Lead, Notification
+
+        engine = create_engine(deployment.database_url)
+        with Session(engine) as session:
+            lead = session.exec(select(Lead).order_by(Lead.id.desc())).first()
+            notes = session.exec(select(Notification).where(Notification.lead_id == lead.id)).all()
+            outbox = [(n.recipient, n.provider, n.status) for n in notes if n.kind == "business_new_lead"]
+            assert ("plumber@leadapp.demo", "outbox", "sent") in outbox
+        engine.dispose()
+
+
+def test_form_errors_are_shown_next_to_their_fields(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{deployment.url}/request")
+    page.get_by_label("What do you need help with?").fill("help me")
+    page.get_by_label("ZIP code").fill("00000")
+    page.locator("#field-email").fill("nope@")
+    page.locator("#request-submit").click()
+    expect(page.locator("#error-text")).to_contain_text("at least 10 words")
+    expect(page.locator("#error-zip")).to_be_visible()
+    expect(page.locator("#error-email")).to_be_visible()
+
+
+def test_guided_interview_collects_the_fields_then_submits(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{deployment.url}/request/interview")
+    expect(page.locator(".chat-assistant").first).to_be_visible()
+    submit_button = page.locator("#interview-submit")
+    expect(submit_button).to_be_disabled()
+    answers = [
+        "My air conditioner stopped cooling and makes a grinding noise when it runs",
+        "It's a 12 year old Carrier unit, not cooling at all",
+        "The grinding comes from the outside unit whenever it starts",
+        "46032",
+        "This week would be great",
+        "not sure",
+        "Weekdays after 5pm",
+        "casey@example.com",
+    ]
+    for answer in answers:
+        count = page.locator(".chat-assistant").count()
+        page.get_by_label("Your answer").fill(answer)
+        page.locator("#interview-send").click()
+        expect(page.locator(".chat-assistant")).to_have_count(count + 1)
+        if submit_button.is_enabled():
+            break
+    expect(page.locator("#panel-category")).to_contain_text("HVAC")
+    expect(page.locator("#panel-zip")).to_have_text("46032")
+    expect(page.locator("#panel-contact")).to_have_text("casey@example.com")
+    expect(submit_button).to_be_enabled()
+    submit_button.click()
+    page.wait_for_url(re.compile(r".*/request/?$"))
+    expect(page.locator("#request-received")).to_be_visible()
+    expect(page.locator("#request-status")).not_to_have_text("received", timeout=30_000)
