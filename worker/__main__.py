@@ -83,6 +83,15 @@ def run_forever(connection: redis.Redis, workers: int, logging_level: str, with_
     log.info("worker_stopped")
 
 
+def warm_up() -> None:
+    """Load what every pipeline job needs (the ZIP database, the classifier's tables) once, before the
+    workers fork, so they inherit it instead of each paying for it on its first job."""
+    from leadapp.core.services import match
+
+    match.zip_centroid("10001")
+    match.haversine_miles((40.0, -86.0), (40.1, -86.1))
+
+
 def _positive_int(value: str) -> int:
     number = int(value)
     if number < 1:
@@ -106,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     # The health page turns green at once instead of after the first scheduled beat.
     record_worker_heartbeat()
+    warm_up()
     log.info("worker_starting", queues=list(ALL_QUEUES), workers=args.workers, burst=args.burst, cron=not args.no_cron)
     if args.burst:
         run_burst(connection, args.workers, logging_level)

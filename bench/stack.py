@@ -1,0 +1,136 @@
+"""Start and stop the pieces a benchmark needs: a private Redis, a fresh database, the programs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(check, seconds: float, what: str) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} did not come up within {seconds:.0f} s")
+
+
+class Stack:
+    """Processes and temporary resources, stopped and removed (in reverse order) on exit."""
+
+    def __init__(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix="leadapp-bench-"))
+        self.env = dict(os.environ)
+        self.env.update(ENVIRONMENT="bench", LOG_LEVEL="WARNING", SEED_DEMO="true", SENTRY_DSN="")
+        self.env.pop("ANTHROPIC_API_KEY", None)
+        self._procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self._cleanups: list = []
+
+    def start(self, name: str, argv: list[str], **env: str) -> subprocess.Popen[bytes]:
+        log = (self.workdir / f"{name}.log").open("wb")
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self._procs.append((name, proc))
+        return proc
+
+    def redis(self) -> str:
+        port = free_port()
+        self.start("redis", [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
+                             "127.0.0.1", "--save", "", "--appendonly", "no"])
+        import redis as redis_lib
+
+        client = redis_lib.Redis(port=port, socket_connect_timeout=1)
+        wait_for(client.ping, 15, "redis")
+        url = f"redis://127.0.0.1:{port}/0"
+        self.env["REDIS_URL"] = url
+        return url
+
+    def database(self, kind: str) -> str:
+        if kind == "postgres":
+            import psycopg
+
+            name = f"leadapp_bench_{secrets.token_hex(4)}"
+            with psycopg.connect(ADMIN_POSTGRES_URL, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+
+            def drop() -> None:
+                with psycopg.connect(ADMIN_POSTGRES_URL, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+            self._cleanups.append(drop)
+            base = ADMIN_POSTGRES_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
+            url = f"{base}/{name}"
+        else:
+            url = f"sqlite:///{self.workdir / 'bench.db'}"
+        self.env["DATABASE_URL"] = url
+        for step in (["migrate"], ["seed"]):
+            subprocess.run([sys.executable, "-m", "leadapp.cli", *step], cwd=ROOT, env=self.env, check=True,
+                           stdout=subprocess.DEVNULL)
+        return url
+
+    def api(self) -> str:
+        port = free_port()
+        self.start("api", [sys.executable, "-m", "uvicorn", "leadapp.api.app:api", "--host", "127.0.0.1", "--port",
+                           str(port), "--log-level", "warning", "--no-access-log"],
+                   TRUSTED_PROXY_HEADER="X-Forwarded-For")
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200, 30, "api")
+        return url
+
+    def worker(self, workers: int) -> None:
+        self.start("worker", [sys.executable, "-m", "worker", "--workers", str(workers), "--no-cron"])
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        path = self.workdir / f"{name}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def stop(self) -> None:
+        for _name, proc in reversed(self._procs):
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        for _name, proc in reversed(self._procs):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        for cleanup in reversed(self._cleanups):
+            with contextlib.suppress(Exception):
+                cleanup()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def stack() -> Iterator[Stack]:
+    s = Stack()
+    try:
+        yield s
+    finally:
+        s.stop()
