@@ -153,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             api_url = _prepare(s, args.db, args.workers)
             if not args.find_max:
+                before = s.cpu_seconds()
                 run = run_once(s, api_url, args.leads, args.rate, 0)
+                after = s.cpu_seconds()
+                per_lead = {k: (after[k] - before.get(k, 0)) * 1000 / max(1, args.leads) for k in after}
+                print("cpu_ms_per_lead " + " ".join(f"{k}={v:.1f}" for k, v in per_lead.items()))
                 if run.lost:
                     print(f"--- worker log ---\n{s.log_tail('worker')}", file=sys.stderr)
                 print(f"pipeline leads={run.leads} rate={run.rate:g} lost={run.lost} "

@@ -39,6 +39,23 @@ def wait_for(check, seconds: float, what: str) -> None:  # noqa: ANN001
     raise TimeoutError(f"{what} did not come up within {seconds:.0f} s")
 
 
+def _process_tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return tree
+
+
 class Stack:
     """Processes and temporary resources, stopped and removed (in reverse order) on exit."""
 
@@ -104,6 +121,23 @@ class Stack:
 
     def worker(self, workers: int) -> None:
         self.start("worker", [sys.executable, "-m", "worker", "--workers", str(workers), "--no-cron"])
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each started program and its child processes (Linux /proc)."""
+        import os as _os
+
+        tick = _os.sysconf("SC_CLK_TCK")
+        out: dict[str, float] = {}
+        for name, proc in self._procs:
+            total = 0.0
+            for pid in _process_tree(proc.pid):
+                try:
+                    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) / tick
+                except (OSError, IndexError, ValueError):
+                    continue
+            out[name] = out.get(name, 0.0) + total
+        return out
 
     def log_tail(self, name: str, chars: int = 3000) -> str:
         path = self.workdir / f"{name}.log"

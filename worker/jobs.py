@@ -27,6 +27,11 @@ def send_notification(notification_id: int) -> str:
     return notify.send_notification(notification_id)
 
 
+def send_notifications(notification_ids: list[int]) -> dict[int, str]:
+    """First attempt for a lead's batch of notifications (see `notify.send_batch`); safe to run twice."""
+    return notify.send_batch(notification_ids)
+
+
 def sweep_pending_notifications() -> int:
     """Re-enqueue notifications pending for over a minute (or abandoned mid-send); returns how many."""
     return notify.sweep_notifications(notify.SWEEP_AFTER_SECONDS)

@@ -32,7 +32,9 @@ def engine_for(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No pre-ping (a round trip per checkout); connections are recycled instead, and a job that meets a
+    # dropped connection fails and is retried.
+    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=20)
 
 
 def get_engine() -> Engine:

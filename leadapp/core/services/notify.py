@@ -69,6 +69,7 @@ from leadapp.core.vocab import Channel, ContactPreference, NotificationKind, Not
 log = get_logger(__name__)
 
 SEND_JOB = "worker.jobs.send_notification"
+BATCH_JOB = "worker.jobs.send_notifications"
 RETRY_INTERVALS: list[int] = [2, 10, 30, 120]
 """Seconds between attempts (exponential backoff); one retry per interval. Tests may shorten them."""
 CLAIM_LEASE_SECONDS = 300
@@ -400,8 +401,40 @@ def _deliver(row: Notification) -> SendResult:
     raise SendError(f"unknown channel {row.channel!r}", permanent=True)
 
 
-def send_notification(notification_id: int) -> str:
+def send_batch(notification_ids: Iterable[int]) -> dict[int, str]:
+    """First attempt for a batch of committed notifications (one RQ job for a lead's whole batch).
+
+    Each is sent exactly as `send_notification` sends it; one whose provider fails transiently goes back
+    to 'pending' and gets its own send job with RQ's exponential-backoff Retry. Returns id → status.
+    """
+    statuses: dict[int, str] = {}
+    for notification_id in notification_ids:
+        try:
+            statuses[notification_id] = send_notification(notification_id, final_on_failure=False)
+        except SendError:
+            statuses[notification_id] = _PENDING
+            enqueue_sends([notification_id])
+    return statuses
+
+
+def enqueue_batch(lead_id: int, notification_ids: list[int]) -> bool:
+    """Enqueue one `send_batch` job for a lead's new notifications (call after committing them).
+
+    False when Redis is down: the rows stay pending and the sweeper enqueues them one by one.
+    """
+    if not notification_ids:
+        return True
+    ok = enqueue(NOTIFICATIONS, BATCH_JOB, notification_ids, job_id=f"notify-lead-{lead_id}-{notification_ids[0]}")
+    if not ok:
+        log.warning("notification_batch_enqueue_failed", lead_id=lead_id, notification_ids=notification_ids)
+    return ok
+
+
+def send_notification(notification_id: int, *, final_on_failure: bool | None = None) -> str:
     """Send one notification (the RQ job body); returns its status afterwards.
+
+    `final_on_failure=False` (batch first attempts) treats a transient failure as not final whatever RQ
+    says; by default a failure is final when RQ has no retries left for the running job.
 
     - Already sent or suppressed, or claimed by another live run: returns at once, sends nothing.
     - SMS to a number that replied STOP: 'suppressed', nothing sent.
@@ -423,7 +456,7 @@ def send_notification(notification_id: int) -> str:
             return row.status
         run = _Run()
         try:
-            return _claim_and_send(session, row, run, reclaim=lease == "held")
+            return _claim_and_send(session, row, run, reclaim=lease == "held", final_on_failure=final_on_failure)
         finally:
             # A claim whose outcome could not be recorded may have been delivered: keep the lease until it
             # expires so no other run sends it again at once.
@@ -437,7 +470,9 @@ class _Run:
     """True from a successful claim until the outcome is committed."""
 
 
-def _claim_and_send(session: Session, row: Notification, run: _Run, *, reclaim: bool) -> str:
+def _claim_and_send(
+    session: Session, row: Notification, run: _Run, *, reclaim: bool, final_on_failure: bool | None = None
+) -> str:
     notification_id = row.id
     assert notification_id is not None
     claimable = [_PENDING, _FAILED, *([_SENDING] if reclaim else [])]
@@ -481,7 +516,7 @@ def _claim_and_send(session: Session, row: Notification, run: _Run, *, reclaim: 
         log.info("notification_sent", notification_id=notification_id, provider=result.provider, attempts=row.attempts)
         return _SENT
 
-    final = error.permanent or _retries_left() <= 0
+    final = error.permanent or (_retries_left() <= 0 if final_on_failure is None else final_on_failure)
     status = _FAILED if final else _PENDING
     _set(session, notification_id, [_SENDING], status=status, last_error=error.message[:2000])
     session.commit()

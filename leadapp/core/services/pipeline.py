@@ -59,15 +59,15 @@ def _claim(session: Session, lead_id: int, expected: str) -> bool:
 def process_lead(lead_id: int) -> str:
     """Run the pipeline for one lead as far as it goes; returns the lead's final status.
 
-    Notifications are committed before they are enqueued; a lead whose run dies half-way stays in an
-    early status and the sweeper runs it again.
+    Notifications are committed before they are sent; a lead whose run dies half-way stays in an early
+    status and the lead sweeper runs it again (a repeat creates no new matches or notifications).
     """
     with session_scope() as session:
         lead = session.get(Lead, lead_id)
         if lead is None or lead.deleted_at is not None:
             return "missing"
+        rules = current_rules(session)
         if lead.status == LeadStatus.RECEIVED.value:
-            rules = current_rules(session)
             phone = ""
             if lead.contact_phone_enc:
                 from leadapp.core.crypto import decrypt_phone
@@ -91,7 +91,6 @@ def process_lead(lead_id: int) -> str:
             return lead.status if lead else "missing"
         if not _claim(session, lead_id, LeadStatus.CLASSIFIED.value):
             return lead.status
-        rules = current_rules(session)
         matches: list[Match] = match.create_matches(session, lead, rules)
         lead.status = LeadStatus.MATCHED.value if matches else LeadStatus.NO_MATCH.value
         lead.matched_at = lead.updated_at = utcnow()
@@ -103,6 +102,9 @@ def process_lead(lead_id: int) -> str:
             publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
         publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status)
         status = lead.status
-    notify.enqueue_sends(notification_ids)
-    log.info("lead_processed", lead_id=lead_id, status=status, notifications=len(notification_ids))
+    # First attempt right here, in the pipeline job (one job per lead, no queue hop before the businesses
+    # hear of it); a transient provider failure gets its own send job with RQ's backoff Retry, and rows
+    # left pending by a crash are re-enqueued by the notification sweeper.
+    statuses = notify.send_batch(notification_ids)
+    log.info("lead_processed", lead_id=lead_id, status=status, notifications=statuses)
     return status
