@@ -72,8 +72,10 @@ migrate: setup
 seed: setup
 	$(PY) -m leadapp.cli seed
 
-bench: setup
-	@echo "No benchmarks yet."
+bench: setup services
+	$(PY) -m bench.pipeline --leads 600 --rate 10 --db sqlite
+	$(PY) -m bench.pipeline --leads 600 --rate 10 --db postgres
+	$(PY) -m bench.pipeline --find-max --db postgres
 
 lint: $(REQ_STAMP)
 	$(PY) -m ruff check .

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import sys
 import time
 from dataclasses import dataclass
 
 import httpx
-from sqlalchemy import create_engine, func, text
+from sqlalchemy import create_engine, text
 
 from bench.stack import Stack, stack
 
@@ -160,8 +159,10 @@ def main(argv: list[str] | None = None) -> int:
                 print("cpu_ms_per_lead " + " ".join(f"{k}={v:.1f}" for k, v in per_lead.items()))
                 if run.lost:
                     print(f"--- worker log ---\n{s.log_tail('worker')}", file=sys.stderr)
-                print(f"pipeline leads={run.leads} rate={run.rate:g} lost={run.lost} "
-                      f"p50_ms={run.p50_ms:.0f} p95_ms={run.p95_ms:.0f}")
+                print(
+                    f"pipeline leads={run.leads} rate={run.rate:g} lost={run.lost} "
+                    f"p50_ms={run.p50_ms:.0f} p95_ms={run.p95_ms:.0f}"
+                )
                 return 0
             best: Run | None = None
             offset = 0
@@ -170,12 +171,14 @@ def main(argv: list[str] | None = None) -> int:
                 leads = max(50, int(rate * args.step_seconds))
                 run = run_once(s, api_url, leads, rate, offset)
                 offset += leads
-                print(f"step rate={rate:g} leads={leads} lost={run.lost} p50_ms={run.p50_ms:.0f} "
-                      f"p95_ms={run.p95_ms:.0f}", flush=True)
+                print(
+                    f"step rate={rate:g} leads={leads} lost={run.lost} p50_ms={run.p50_ms:.0f} p95_ms={run.p95_ms:.0f}",
+                    flush=True,
+                )
                 if run.lost or not run.p95_ms <= P95_LIMIT_MS:
                     break
                 best = run
-                rate += 10 if rate < 50 else 25
+                rate += 10
             if best is None:
                 print("pipeline_max rate=0 p95_ms=nan")
             else:

@@ -27,13 +27,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(check, seconds: float, what: str) -> None:  # noqa: ANN001
+def wait_for(check, seconds: float, what: str) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             if check():
                 return
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:
             pass
         time.sleep(0.2)
     raise TimeoutError(f"{what} did not come up within {seconds:.0f} s")
@@ -77,8 +77,20 @@ class Stack:
 
     def redis(self) -> str:
         port = free_port()
-        self.start("redis", [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-                             "127.0.0.1", "--save", "", "--appendonly", "no"])
+        self.start(
+            "redis",
+            [
+                shutil.which("redis-server") or "redis-server",
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+        )
         import redis as redis_lib
 
         client = redis_lib.Redis(port=port, socket_connect_timeout=1)
@@ -106,15 +118,34 @@ class Stack:
             url = f"sqlite:///{self.workdir / 'bench.db'}"
         self.env["DATABASE_URL"] = url
         for step in (["migrate"], ["seed"]):
-            subprocess.run([sys.executable, "-m", "leadapp.cli", *step], cwd=ROOT, env=self.env, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "leadapp.cli", *step],
+                cwd=ROOT,
+                env=self.env,
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
         return url
 
     def api(self) -> str:
         port = free_port()
-        self.start("api", [sys.executable, "-m", "uvicorn", "leadapp.api.app:api", "--host", "127.0.0.1", "--port",
-                           str(port), "--log-level", "warning", "--no-access-log"],
-                   TRUSTED_PROXY_HEADER="X-Forwarded-For")
+        self.start(
+            "api",
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "leadapp.api.app:api",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            TRUSTED_PROXY_HEADER="X-Forwarded-For",
+        )
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200, 30, "api")
         return url

@@ -5,9 +5,10 @@ import reflex as rx
 from leadapp import routes
 from leadapp.api.app import api
 from leadapp.core.observability import configure
+from leadapp.live import listen
 from leadapp.pages.admin.home import HealthState, MessagesState, admin_home_page, health_page, messages_page
 from leadapp.pages.auth import login_page, register_page
-from leadapp.pages.business.dashboard import dashboard_page
+from leadapp.pages.business.dashboard import DashboardState, dashboard_page
 from leadapp.pages.consumer.interview import InterviewState, interview_page
 from leadapp.pages.consumer.portal import PortalState, portal_page
 from leadapp.pages.consumer.request import request_page
@@ -18,6 +19,7 @@ from leadapp.state.auth import AuthState
 configure("web")
 
 app = rx.App(api_transformer=api)
+app.register_lifespan_task(listen)
 
 public = AuthState.load_public
 app.add_page(home, route=routes.HOME, title="LeadApp — local help, fast", on_load=public)
@@ -40,7 +42,12 @@ app.add_page(
     title="Guided request — LeadApp",
     on_load=[public, InterviewState.open],
 )
-app.add_page(dashboard_page, route=routes.DASHBOARD, title="Dashboard — LeadApp", on_load=AuthState.guard("business"))
+app.add_page(
+    dashboard_page,
+    route=routes.DASHBOARD,
+    title="Dashboard — LeadApp",
+    on_load=[AuthState.guard("business"), DashboardState.load],
+)
 app.add_page(admin_home_page, route=routes.ADMIN, title="Admin — LeadApp", on_load=AuthState.guard("admin"))
 app.add_page(
     health_page,

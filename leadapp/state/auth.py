@@ -13,6 +13,7 @@ from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
 from leadapp.core.services import access, accounts
 from leadapp.core.settings import get_settings
+from leadapp.live import remember_tab
 
 SESSION_COOKIE = "leadapp_session"
 
@@ -84,6 +85,7 @@ class AuthState(rx.State):
                 self.denied = True
                 return None
         self.allowed_area = area
+        remember_tab(self.user_id, self.router.session.client_token)
         return None
 
     @rx.event

@@ -40,6 +40,7 @@ class Deployment:
     consumer_password: str
     local: bool
     database_url: str = ""
+    redis_url: str = ""
 
 
 def _free_port() -> int:
@@ -137,6 +138,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             consumer_password=password,
             local=True,
             database_url=database_url,
+            redis_url=env["REDIS_URL"],
         )
     except BaseException:
         print(log_path.read_text(errors="replace")[-5000:])

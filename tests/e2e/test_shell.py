@@ -101,8 +101,9 @@ def test_consumer_lands_in_portal_and_is_refused_business_and_admin(page: Page, 
         expect(page.locator("#not-allowed")).to_be_visible()
 
 
-def test_contact_message_validated_stored_and_read_by_admin(page: Page, context: BrowserContext,
-                                                           deployment: Deployment):
+def test_contact_message_validated_stored_and_read_by_admin(
+    page: Page, context: BrowserContext, deployment: Deployment
+):
     page.set_default_timeout(TIMEOUT)
     marker = f"marker-{secrets.token_hex(4)}"
     page.goto(f"{deployment.url}/contact")
@@ -163,3 +164,41 @@ def test_dark_theme_switch(page: Page, deployment: Deployment):
     before = "dark" in (html.get_attribute("class") or "")
     page.get_by_role("button", name="Switch light/dark theme").first.click()
     expect(html).to_have_class(re.compile(r"\blight\b") if before else re.compile(r"\bdark\b"))
+
+
+def test_a_disabled_user_loses_access_at_once_open_tab_included(page: Page, deployment: Deployment, monkeypatch):
+    if not deployment.local:
+        pytest.skip("disables an account through the services: local deployment only")
+    page.set_default_timeout(TIMEOUT)
+    email = f"soon-disabled-{secrets.token_hex(4)}@example.com"
+    password = "a long enough password"
+    page.goto(f"{deployment.url}/register")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Repeat the password").fill(password)
+    page.locator("#register-submit").click()
+    page.wait_for_url(_path(deployment, "/portal"))
+    expect(page.locator("#portal-heading")).to_be_visible()
+
+    monkeypatch.setenv("DATABASE_URL", deployment.database_url)
+    monkeypatch.setenv("REDIS_URL", deployment.redis_url)
+    from sqlmodel import select
+
+    from leadapp.core.db import session_scope
+    from leadapp.core.models import User
+    from leadapp.core.services import accounts
+    from tests.conftest import clear_app_caches
+
+    clear_app_caches()
+    try:
+        with session_scope() as session:
+            admin = session.exec(select(User).where(User.email == deployment.admin_email)).one()
+            user = session.exec(select(User).where(User.email == email)).one()
+            accounts.set_active(session, admin, user.id, False)
+    finally:
+        clear_app_caches()
+    # The open tab drops the portal without any click or reload.
+    expect(page.locator("#not-allowed")).to_be_visible(timeout=10_000)
+    expect(page.locator("#portal-heading")).to_have_count(0)
+    page.reload()
+    page.wait_for_url(re.compile(r".*/login.*"))

@@ -26,7 +26,9 @@ def test_scripted_interview_asks_one_question_per_turn_until_complete(db_session
     question = turn.messages[-1]["text"]
     assert "water" in question.lower() and question.count("?") <= 2  # the water diagnostic, one question
 
-    turn = interview.reply(db_session, token, None, "It comes from the toilet supply line, still dripping, water off now")
+    turn = interview.reply(
+        db_session, token, None, "It comes from the toilet supply line, still dripping, water off now"
+    )
     assert "ZIP" in turn.messages[-1]["text"]
     turn = interview.reply(db_session, token, None, "It's 46032")
     assert turn.fields["zip"] == "46032"

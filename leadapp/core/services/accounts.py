@@ -15,6 +15,7 @@ from sqlmodel import Session, select
 
 from leadapp.core import ratelimit
 from leadapp.core.errors import NotAllowed, TooManyAttempts, UserError
+from leadapp.core.events import publish_after_commit
 from leadapp.core.models import AuthSession, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import audit
@@ -26,7 +27,6 @@ log = get_logger(__name__)
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 SELF_SERVICE_ROLES = (Role.CONSUMER, Role.BUSINESS_OWNER)
-
 
 
 @lru_cache(maxsize=4)
@@ -251,6 +251,8 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
     session.add(user)
     if not active:
         revoke_all_sessions(session, user.id)  # type: ignore[arg-type]
+        # Open tabs of this user drop what they show as soon as this commits (leadapp.live).
+        publish_after_commit(session, "user_revoked", user_id=user.id)
     audit.record(
         session,
         actor_id=actor.id,

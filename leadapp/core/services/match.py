@@ -637,7 +637,8 @@ def refresh_response_rate(session: Session, business_id: int, *, now: datetime |
     The rate is answered matches (``responded_at`` set) over the matches that are answered or older
     than 24 h (a newer unanswered match is not held against the business yet); stored as None (no
     history yet, scored in the new-business band) and returned as 0.0 when there is none of either.
-    ``avg_response_minutes`` is the *median* of created→responded minutes over answered matches (a median, so one forgotten weekend does not dominate), None when nothing was answered.
+    ``avg_response_minutes`` is the *median* of created→responded minutes over answered matches (a
+    median, so one forgotten weekend does not dominate), None when nothing was answered.
     Flushes, does not commit. Raises NotFound for an unknown business.
     """
     business = session.get(Business, business_id)

@@ -80,7 +80,7 @@ def process_lead(lead_id: int) -> str:
                 return lead.status
             apply_classification(lead, result, classifier, rules)
             session.add(lead)
-            publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status)
+            publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
         if lead.status != LeadStatus.CLASSIFIED.value:
             return lead.status
 
@@ -100,7 +100,7 @@ def process_lead(lead_id: int) -> str:
         notification_ids = [n.id for n in rows if n.id is not None]
         for m in matches:
             publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
-        publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status)
+        publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
         status = lead.status
     # First attempt right here, in the pipeline job (one job per lead, no queue hop before the businesses
     # hear of it); a transient provider failure gets its own send job with RQ's backoff Retry, and rows

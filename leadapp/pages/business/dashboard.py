@@ -1,22 +1,371 @@
-"""The business dashboard (the live lead inbox comes with the dashboard work)."""
+"""The business dashboard: a live lead inbox (paged and filtered on the server), lead detail, actions."""
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
+from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.services import access, inbox
+from leadapp.core.vocab import CATEGORY_LABELS, MatchStatus, Urgency
+from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
+
+
+class DashboardState(AuthState):
+    business_id: int = 0
+    business_name: str = ""
+    paused: bool = False
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    status_filter: str = ""
+    urgency_filter: str = ""
+    category_filter: str = ""
+    search: str = ""
+    detail: dict[str, str] = {}
+    reasons: list[str] = []
+    error: str = ""
+
+    @rx.var
+    def pages(self) -> int:
+        return max(1, -(-self.total // inbox.PAGE_SIZE))
+
+    def _filters(self) -> inbox.InboxFilters:
+        return inbox.InboxFilters(
+            status=self.status_filter, urgency=self.urgency_filter, category=self.category_filter, search=self.search
+        )
+
+    def _fetch(self) -> None:
+        """Reload the visible page (and the open detail) from the database, as the current user."""
+        with session_scope() as session:
+            user = self._require(session, access.Area.BUSINESS)
+            business = inbox.business_of(session, user)
+            if business is None:
+                self.business_id, self.business_name, self.rows, self.total = 0, "", [], 0
+                return
+            self.business_id, self.business_name, self.paused = business.id or 0, business.name, business.paused
+            self.rows, self.total = inbox.inbox(session, user, self.business_id, self._filters(), self.page)
+            if self.detail.get("match_id"):
+                self._show_detail(inbox.lead_detail(session, user, int(self.detail["match_id"])))
+
+    def _show_detail(self, detail: dict) -> None:
+        self.reasons = list(detail.pop("reasons", []))
+        self.detail = {k: str(v) if not isinstance(v, bool) else ("yes" if v else "") for k, v in detail.items()}
+
+    def refresh_from_event(self) -> None:
+        """Called by the live listener when something changed for this business."""
+        try:
+            self._fetch()
+        except (NotAllowed, UserError):
+            self.rows, self.detail = [], {}
+
+    @rx.event
+    def load(self):
+        self.error = ""
+        try:
+            self._fetch()
+        except NotAllowed:
+            self.rows, self.detail = [], {}
+            return
+        remember_business_tab(self.business_id, self.router.session.client_token)
+
+    @rx.event
+    def apply_filters(self, form_data: dict):
+        self.status_filter = str(form_data.get("status", "")).replace("all", "")
+        self.urgency_filter = str(form_data.get("urgency", "")).replace("all", "")
+        self.category_filter = str(form_data.get("category", "")).replace("all", "")
+        self.search = str(form_data.get("search", ""))[:100]
+        self.page = 1
+        return DashboardState.load
+
+    @rx.event
+    def go_page(self, delta: int):
+        self.page = max(1, min(self.pages, self.page + delta))
+        return DashboardState.load
+
+    @rx.event
+    def open_detail(self, match_id: str):
+        self.error = ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                self._show_detail(inbox.lead_detail(session, user, int(match_id)))
+        except (UserError, ValueError) as exc:
+            self.error = str(getattr(exc, "message", exc))
+
+    @rx.event
+    def close_detail(self):
+        self.detail, self.reasons = {}, []
+
+    def _act(self, action) -> None:
+        self.error = ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                action(session, user)
+        except (UserError, ValueError) as exc:
+            self.error = str(getattr(exc, "message", exc))
+            return
+        self._fetch()
+
+    @rx.event
+    def accept(self):
+        match_id = int(self.detail.get("match_id", "0"))
+        self._act(lambda s, u: inbox.respond(s, u, match_id, accept=True))
+
+    @rx.event
+    def decline(self, form_data: dict):
+        match_id = int(self.detail.get("match_id", "0"))
+        self._act(lambda s, u: inbox.respond(s, u, match_id, accept=False, message=str(form_data.get("message", ""))))
+
+    @rx.event
+    def convert(self, form_data: dict):
+        match_id = int(self.detail.get("match_id", "0"))
+        self._act(lambda s, u: inbox.mark_converted(s, u, match_id, str(form_data.get("job_value", ""))))
+
+
+def _select(name: str, label: str, options: list[tuple[str, str]]) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=f"filter-{name}", style={"fontWeight": "500", "fontSize": "0.9em"}),
+        rx.select.root(
+            rx.select.trigger(id=f"filter-{name}", placeholder="All"),
+            rx.select.content(rx.select.item("All", value="all"), *[rx.select.item(t, value=v) for v, t in options]),
+            name=name,
+            default_value="all",
+        ),
+        spacing="1",
+    )
+
+
+def _filters() -> rx.Component:
+    return rx.form(
+        rx.flex(
+            _select("status", "Status", [(s.value, s.value.title()) for s in MatchStatus]),
+            _select("urgency", "Urgency", [(u.value, u.value.title()) for u in Urgency]),
+            _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
+            rx.vstack(
+                rx.el.label("Search", html_for="filter-search", style={"fontWeight": "500", "fontSize": "0.9em"}),
+                rx.input(name="search", id="filter-search", placeholder="words or ZIP"),
+                spacing="1",
+            ),
+            rx.button("Apply", type="submit", id="filter-apply"),
+            gap="3",
+            wrap="wrap",
+            align="end",
+        ),
+        on_submit=DashboardState.apply_filters,
+        reset_on_submit=False,
+        no_validate=True,
+    )
+
+
+def _lead_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["created_at"]),
+        rx.table.cell(
+            rx.text(row["category"], weight="medium"), rx.text(row["snippet"], size="1", color_scheme="gray")
+        ),
+        rx.table.cell(rx.badge(row["urgency"])),
+        rx.table.cell(row["distance"]),
+        rx.table.cell(row["score"]),
+        rx.table.cell(rx.badge(row["status"], class_name="lead-status", variant="soft")),
+        on_click=DashboardState.open_detail(row["match_id"]),
+        cursor="pointer",
+        class_name="lead-row",
+        data_lead=row["lead_id"],
+    )
+
+
+def _detail() -> rx.Component:
+    d = DashboardState.detail
+    contact = rx.cond(
+        d["contact_visible"] == "yes",
+        rx.vstack(
+            rx.text("Contact", weight="bold"),
+            rx.text(d["contact_name"]),
+            rx.text(d["contact_email"], id="detail-email"),
+            rx.text(d["contact_phone"], id="detail-phone"),
+            rx.text("Prefers: ", d["preferred_contact"], size="2", color_scheme="gray"),
+            spacing="1",
+        ),
+        rx.callout("The consumer's email and phone appear once you accept.", icon="lock", id="detail-contact-hidden"),
+    )
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(d["category"], size="5"),
+                rx.badge(d["urgency"]),
+                rx.badge(d["status"], id="detail-status"),
+                rx.spacer(),
+                rx.icon_button(rx.icon("x"), on_click=DashboardState.close_detail, variant="ghost", aria_label="Close"),
+                width="100%",
+                wrap="wrap",
+            ),
+            rx.text(d["text"], white_space="pre-wrap", id="detail-text"),
+            rx.text(
+                "ZIP ",
+                d["zip"],
+                " · ",
+                d["distance"],
+                " · budget ",
+                d["budget"],
+                " · score ",
+                d["score"],
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.cond(d["requirements"] != "", rx.text("Needs: ", d["requirements"], size="2")),
+            rx.vstack(
+                rx.text("Why it matched you", weight="bold", size="2"),
+                rx.foreach(DashboardState.reasons, lambda r: rx.text("• ", r, size="2")),
+                spacing="0",
+            ),
+            contact,
+            rx.cond(
+                (d["status"] != "accepted") & (d["status"] != "converted"),
+                rx.flex(
+                    rx.button("Accept", on_click=DashboardState.accept, id="accept-lead", color_scheme="green"),
+                    rx.form(
+                        rx.hstack(
+                            rx.el.label(
+                                "Message (optional)",
+                                html_for="decline-message",
+                                class_name="rt-Text",
+                                style={"fontSize": "0.85em"},
+                            ),
+                            rx.input(name="message", id="decline-message"),
+                            rx.button("Decline", type="submit", variant="soft", color_scheme="red", id="decline-lead"),
+                            align="center",
+                            wrap="wrap",
+                        ),
+                        on_submit=DashboardState.decline,
+                        no_validate=True,
+                    ),
+                    gap="3",
+                    wrap="wrap",
+                ),
+            ),
+            rx.cond(
+                d["status"] == "accepted",
+                rx.form(
+                    rx.hstack(
+                        rx.el.label("Job value ($)", html_for="job-value"),
+                        rx.input(name="job_value", id="job-value", width="8em"),
+                        rx.button("Mark converted", type="submit", id="convert-lead"),
+                        align="center",
+                        wrap="wrap",
+                    ),
+                    on_submit=DashboardState.convert,
+                    no_validate=True,
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="lead-detail",
+    )
 
 
 def dashboard_page() -> rx.Component:
     return page(
         guarded(
             "business",
-            rx.heading("Dashboard", size="8", id="dashboard-heading"),
-            rx.text("Signed in as ", AuthState.display_name, ".", color_scheme="gray"),
-            rx.card(
-                rx.text("No leads yet. Matched requests will appear here as they arrive."),
-                margin_top="1em",
+            rx.hstack(
+                rx.vstack(
+                    rx.heading("Dashboard", size="8", id="dashboard-heading"),
+                    rx.text(DashboardState.business_name, color_scheme="gray"),
+                    spacing="0",
+                ),
+                rx.link(rx.button("Business settings", variant="soft"), href=routes.DASHBOARD + "/settings"),
+                justify="between",
+                align="center",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.cond(
+                DashboardState.paused,
+                rx.callout("Paused: you receive no new leads.", icon="pause", color_scheme="amber"),
+            ),
+            rx.cond(DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")),
+            rx.cond(
+                DashboardState.business_id > 0,
+                rx.vstack(
+                    _filters(),
+                    rx.cond(DashboardState.detail.contains("match_id"), _detail()),
+                    rx.box(
+                        rx.table.root(
+                            rx.table.header(
+                                rx.table.row(
+                                    *[
+                                        rx.table.column_header_cell(h)
+                                        for h in ("Received", "Request", "Urgency", "Distance", "Score", "Status")
+                                    ]
+                                )
+                            ),
+                            rx.table.body(rx.foreach(DashboardState.rows, _lead_row)),
+                            width="100%",
+                            id="lead-table",
+                        ),
+                        overflow_x="auto",
+                        width="100%",
+                    ),
+                    rx.cond(
+                        DashboardState.total == 0,
+                        rx.text(
+                            "No leads yet. Matched requests appear here as they arrive.",
+                            color_scheme="gray",
+                            id="inbox-empty",
+                        ),
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            "Previous",
+                            on_click=DashboardState.go_page(-1),
+                            variant="soft",
+                            disabled=DashboardState.page <= 1,
+                        ),
+                        rx.text(
+                            "Page ",
+                            DashboardState.page,
+                            " of ",
+                            DashboardState.pages,
+                            " · ",
+                            DashboardState.total,
+                            " leads",
+                            id="inbox-count",
+                        ),
+                        rx.button(
+                            "Next",
+                            on_click=DashboardState.go_page(1),
+                            variant="soft",
+                            disabled=DashboardState.page >= DashboardState.pages,
+                        ),
+                        align="center",
+                    ),
+                    spacing="4",
+                    width="100%",
+                    margin_top="1em",
+                ),
+                rx.card(
+                    rx.text("Create your business profile to start receiving leads. "),
+                    rx.link("Set up your business", href=routes.DASHBOARD + "/settings"),
+                    margin_top="1em",
+                    id="dashboard-no-business",
+                ),
             ),
         )
     )
+
+
+async def refresh_tab(app, token: str) -> None:
+    """Push a fresh inbox page into one open dashboard tab (from the live listener)."""
+    async with app.modify_state(rx.BaseStateToken(ident=token, cls=DashboardState)) as root:
+        dashboard = await root.get_state(DashboardState)
+        if dashboard.business_id:
+            await asyncio.to_thread(dashboard.refresh_from_event)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import reflex as rx
@@ -11,6 +12,7 @@ from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
 from leadapp.core.services import access, portal
+from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
 
@@ -40,6 +42,12 @@ class PortalState(AuthState):
 
     @rx.event
     def load(self):
+        self.refresh_from_event()
+        if self.user_id:
+            remember_tab(self.user_id, self.router.session.client_token)
+
+    def refresh_from_event(self) -> None:
+        """Reload this consumer's requests (also called by the live listener when one of them changed)."""
         try:
             with session_scope() as session:
                 user = self._require(session, access.Area.CONSUMER)
@@ -124,3 +132,11 @@ def portal_page() -> rx.Component:
             ),
         )
     )
+
+
+async def refresh_tab(app, token: str) -> None:
+    """Push fresh request statuses into one open portal tab (from the live listener)."""
+    async with app.modify_state(rx.BaseStateToken(ident=token, cls=PortalState)) as root:
+        portal_state = await root.get_state(PortalState)
+        if portal_state.user_id:
+            await asyncio.to_thread(portal_state.refresh_from_event)

@@ -12,6 +12,7 @@ from leadapp.components.layout import page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.services import intake, portal
+from leadapp.core.settings import get_settings
 from leadapp.state.auth import AuthState, field_errors
 
 POLL_SECONDS = 1.0
@@ -158,6 +159,21 @@ def _result() -> rx.Component:
     )
 
 
+def _turnstile() -> list[rx.Component]:
+    """Cloudflare Turnstile's widget when its keys are configured (its token arrives as a form field)."""
+    site_key = get_settings().turnstile_site_key
+    if not site_key:
+        return []
+    return [
+        rx.script(src="https://challenges.cloudflare.com/turnstile/v0/api.js", custom_attrs={"async": True}),
+        rx.el.div(class_name="cf-turnstile", custom_attrs={"data-sitekey": site_key}),
+        rx.cond(
+            RequestState.errors.contains("turnstile"),
+            rx.text(RequestState.errors["turnstile"], color_scheme="red", size="2", id="error-turnstile"),
+        ),
+    ]
+
+
 def _form() -> rx.Component:
     errors = RequestState.errors
     return rx.form(
@@ -213,6 +229,7 @@ def _form() -> rx.Component:
                 html_for="field-consent_ai_calls",
                 style={"display": "flex", "gap": "0.6em", "alignItems": "flex-start"},
             ),
+            *_turnstile(),
             rx.button("Send my request", type="submit", size="3", id="request-submit", width="100%"),
             spacing="4",
             width="100%",

@@ -1,0 +1,133 @@
+"""The web side of live updates: a lifespan task in every Reflex backend worker listens to the Redis
+event channel (see `leadapp.core.events`) and pushes changes into the open tabs they concern.
+
+Which tabs are open, and whose, is kept in Redis (never in this process), so any backend worker can
+reach any tab: Reflex relays a push to the worker that holds the tab's websocket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import redis.asyncio as aioredis
+import reflex as rx
+
+from leadapp.core.broker import get_redis, key
+from leadapp.core.events import channel
+from leadapp.core.observability import get_logger, report_exception
+from leadapp.core.settings import get_settings
+
+log = get_logger(__name__)
+TAB_TTL_SECONDS = 24 * 3600
+RECONNECT_SECONDS = 2.0
+
+
+def _user_tabs_key(user_id: int) -> str:
+    return key("tabs", "user", user_id)
+
+
+def _business_tabs_key(business_id: int) -> str:
+    return key("tabs", "business", business_id)
+
+
+def _remember(set_key: str, client_token: str) -> None:
+    try:
+        client = get_redis()
+        pipe = client.pipeline()
+        pipe.sadd(set_key, client_token)
+        pipe.expire(set_key, TAB_TTL_SECONDS)
+        pipe.execute()
+    except Exception as exc:  # live updates are a convenience: never fail a page load over them
+        log.warning("remember_tab_failed", error=repr(exc))
+
+
+def remember_tab(user_id: int, client_token: str) -> None:
+    """Note that this browser tab shows pages of this user (so a revocation or an update can reach it)."""
+    if user_id and client_token:
+        _remember(_user_tabs_key(user_id), client_token)
+
+
+def remember_business_tab(business_id: int, client_token: str) -> None:
+    """Note that this tab shows the dashboard of this business (new leads and changes are pushed to it)."""
+    if business_id and client_token:
+        _remember(_business_tabs_key(business_id), client_token)
+
+
+async def _tokens(set_key: str) -> list[str]:
+    raw = await asyncio.to_thread(get_redis().smembers, set_key)
+    return [t.decode() if isinstance(t, bytes) else str(t) for t in raw]
+
+
+async def _revoke_user_tabs(app: Any, user_id: int) -> None:
+    from leadapp.state.auth import AuthState
+
+    for token in await _tokens(_user_tabs_key(user_id)):
+        try:
+            async with app.modify_state(rx.BaseStateToken(ident=token, cls=AuthState)) as root:
+                auth = await root.get_state(AuthState)
+                if auth.user_id == user_id:
+                    auth.session_token = ""
+                    auth.user_id, auth.user_email, auth.user_name, auth.user_role = 0, "", "", ""
+                    auth.allowed_area, auth.denied = "", True
+        except Exception as exc:  # a tab that went away meanwhile
+            log.info("revoke_tab_skipped", error=repr(exc))
+
+
+async def _refresh_business(app: Any, business_id: int) -> None:
+    from leadapp.pages.business.dashboard import refresh_tab
+
+    for token in await _tokens(_business_tabs_key(business_id)):
+        try:
+            await refresh_tab(app, token)
+        except Exception as exc:  # a tab that went away meanwhile
+            log.info("business_tab_skipped", error=repr(exc))
+
+
+async def _refresh_consumer(app: Any, consumer_id: int) -> None:
+    from leadapp.pages.consumer.portal import refresh_tab
+
+    for token in await _tokens(_user_tabs_key(consumer_id)):
+        try:
+            await refresh_tab(app, token)
+        except Exception as exc:  # a tab that went away meanwhile
+            log.info("consumer_tab_skipped", error=repr(exc))
+
+
+async def dispatch(app: Any, event: dict[str, Any]) -> None:
+    """Route one event to the tabs it concerns."""
+    kind = event.get("kind")
+    if kind == "user_revoked" and event.get("user_id"):
+        await _revoke_user_tabs(app, int(event["user_id"]))
+        return
+    if kind == "match" and event.get("business_id"):
+        await _refresh_business(app, int(event["business_id"]))
+    if kind in ("match", "lead") and event.get("consumer_id"):
+        await _refresh_consumer(app, int(event["consumer_id"]))
+
+
+async def listen() -> None:
+    """Lifespan task: follow the event channel for as long as the backend runs, reconnecting after errors."""
+    from reflex_base.registry import RegistrationContext
+
+    app = RegistrationContext.get().app
+    while True:
+        connection = aioredis.from_url(get_settings().redis_url)
+        try:
+            pubsub = connection.pubsub()
+            await pubsub.subscribe(channel())
+            async for message in pubsub.listen():
+                if message.get("type") != "message":
+                    continue
+                try:
+                    await dispatch(app, json.loads(message["data"]))
+                except Exception as exc:
+                    report_exception(exc, where="live.dispatch")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("live_listener_reconnecting", error=repr(exc))
+            await asyncio.sleep(RECONNECT_SECONDS)
+        finally:
+            await connection.aclose()

@@ -1,0 +1,446 @@
+"""Business settings: the owner's profile (created here the first time) and pausing new leads."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.forms import form_error
+from leadapp.components.layout import guarded, page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.models import Business
+from leadapp.core.services import access, businesses
+from leadapp.core.services.businesses import WEEKDAYS, ProfileInput
+from leadapp.core.vocab import (
+    CATEGORY_LABELS,
+    PLAN_CALL_QUOTA,
+    PLAN_LABELS,
+    REALTIME_VOICES,
+    Channel,
+    Plan,
+    PriceTier,
+)
+from leadapp.state.auth import AuthState, field_errors
+
+ROUTE = f"{routes.DASHBOARD}/settings"  # to move into leadapp.routes as DASHBOARD_SETTINGS
+TEXT_FIELDS = (
+    "name",
+    "address",
+    "zip",
+    "radius_miles",
+    "rating",
+    "years_in_business",
+    "price_tier",
+    "tags",
+    "notify_email",
+    "notify_phone",
+    "voice",
+    "call_objective_notes",
+    "plan",
+    "monthly_lead_cap",
+)
+FLAGS = {"licensed": "Licensed", "insured": "Insured", "emergency_service": "Emergency service (24/7 call-outs)"}
+CHANNEL_LABELS = {Channel.EMAIL.value: "Email", Channel.SMS.value: "Text message (SMS)"}
+PRICE_LABELS = {
+    PriceTier.BUDGET.value: "Budget",
+    PriceTier.STANDARD.value: "Standard",
+    PriceTier.PREMIUM.value: "Premium",
+}
+
+
+def _plan_label(plan: Plan) -> str:
+    quota = PLAN_CALL_QUOTA[plan]
+    return f"{PLAN_LABELS[plan]} — {f'{quota} AI calls a month' if quota else 'notifications only, no AI calls'}"
+
+
+def profile_from_form(form_data: Mapping[str, Any]) -> ProfileInput:
+    """What the settings form sent, as the service's input (repeated names give the checked boxes)."""
+
+    def values(name: str) -> list[str]:
+        getlist = getattr(form_data, "getlist", None)
+        found = getlist(name) if getlist else ([form_data[name]] if name in form_data else [])
+        return [str(v) for v in found]
+
+    def text(name: str) -> str:
+        return str(form_data.get(name, "") or "")
+
+    return ProfileInput(
+        **{name: text(name) for name in TEXT_FIELDS},
+        categories=values("categories"),
+        notify_channels=values("notify_channels"),
+        hours={day: text(f"hours_{day}") for day in WEEKDAYS},
+        **{flag: name_checked for flag, name_checked in ((f, bool(values(f))) for f in FLAGS)},
+    )
+
+
+class BusinessSettingsState(AuthState):
+    business_id: int = 0
+    loaded: bool = False
+    # What the inputs show: text per input name, and the checked boxes as "<name>:<value>" (flags as "<name>").
+    values: dict[str, str] = {}
+    checked: list[str] = []
+    location: str = ""
+    paused: bool = False
+    errors: dict[str, str] = {}
+    saved: bool = False
+    # Changing it remounts the form, so the inputs show the values just loaded or saved.
+    form_key: int = 0
+
+    @rx.var
+    def plan_summary(self) -> str:
+        plan = self.values.get("plan", "")
+        return _plan_label(Plan(plan)) if plan in {p.value for p in Plan} else ""
+
+    def _show(self, business: Business | None) -> None:
+        data = ProfileInput.from_business(business) if business is not None else ProfileInput()
+        self.business_id = business.id or 0 if business is not None else 0
+        self.values = {name: str(getattr(data, name)) for name in TEXT_FIELDS}
+        self.values.update({f"hours_{day}": data.hours.get(day, "") for day in WEEKDAYS})
+        self.checked = [f"categories:{c}" for c in data.categories]
+        self.checked += [f"notify_channels:{c}" for c in data.notify_channels]
+        self.checked += [flag for flag in FLAGS if getattr(data, flag)]
+        self.location = f"{business.city}, {business.state}" if business is not None and business.city else ""
+        self.paused = bool(business.paused) if business is not None else False
+        self.form_key += 1
+
+    @rx.event
+    def load(self):
+        """Show the owner's business (an admin may open any with ?business=<id>), or an empty create form."""
+        self.errors, self.saved, self.loaded = {}, False, False
+        wanted = self.router.url.query_parameters.get("business", "")
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                if wanted:
+                    business = businesses.get_business(session, user, int(wanted) if wanted.isdigit() else 0)
+                else:
+                    business = businesses.my_business(session, user)
+                self._show(business)
+        except NotAllowed:
+            self.business_id, self.allowed_area, self.denied = 0, "", True
+            return
+        self.loaded = True
+
+    @rx.event
+    def save(self, form_data: rx.form.FormData):
+        self.errors, self.saved = {}, False
+        data = profile_from_form(form_data)
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                if self.business_id:
+                    business = businesses.update_business(session, user, self.business_id, data)
+                else:
+                    business = businesses.create_business(session, user, data)
+        except businesses.ProfileInvalid as exc:
+            self.errors = exc.errors
+            return None
+        except access.NotLoggedIn:
+            return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
+        except UserError as exc:
+            self.errors = field_errors(exc)
+            return None
+        self._show(business)
+        self.saved = True
+        return None
+
+    @rx.event
+    def toggle_pause(self):
+        self.errors, self.saved = {}, False
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                business = businesses.set_paused(session, user, self.business_id, not self.paused)
+        except access.NotLoggedIn:
+            return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
+        except UserError as exc:
+            self.errors = field_errors(exc)
+            return None
+        self.paused = business.paused
+        return None
+
+
+S = BusinessSettingsState
+
+
+# --- form pieces --------------------------------------------------------------------------------
+
+
+def _error(name: str) -> rx.Component:
+    return rx.cond(
+        S.errors.contains(name),
+        rx.text(S.errors[name], color_scheme="red", size="2", id=f"error-{name}", role="alert"),
+    )
+
+
+def _label(text: str, input_id: str) -> rx.Component:
+    return rx.el.label(text, html_for=input_id, style={"fontWeight": "500"})
+
+
+def _text(
+    label: str,
+    name: str,
+    *,
+    hint: str = "",
+    placeholder: str = "",
+    type: str = "text",
+    input_mode: str = "",
+    autocomplete: str | None = None,
+    multiline: bool = False,
+) -> rx.Component:
+    input_id = f"field-{name}"
+    extra = {"inputMode": input_mode} if input_mode else {}
+    control = (
+        rx.text_area(name=name, id=input_id, default_value=S.values[name], rows="5", width="100%")
+        if multiline
+        else rx.input(
+            name=name,
+            id=input_id,
+            type=type,
+            default_value=S.values[name],
+            placeholder=placeholder,
+            auto_complete=autocomplete,
+            custom_attrs=extra,
+            width="100%",
+            size="3",
+        )
+    )
+    return rx.vstack(
+        _label(label, input_id),
+        control,
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        _error(name),
+        spacing="1",
+        width="100%",
+        align="stretch",
+    )
+
+
+def _select(label: str, name: str, options: list[tuple[str, str]]) -> rx.Component:
+    input_id = f"field-{name}"
+    return rx.vstack(
+        _label(label, input_id),
+        rx.select.root(
+            rx.select.trigger(id=input_id, width="100%"),
+            rx.select.content(*[rx.select.item(text, value=value) for value, text in options]),
+            name=name,
+            default_value=S.values[name],
+            size="3",
+        ),
+        _error(name),
+        spacing="1",
+        width="100%",
+        align="stretch",
+    )
+
+
+def _checkboxes(legend: str, name: str, options: list[tuple[str, str]], hint: str = "") -> rx.Component:
+    return rx.el.fieldset(
+        rx.el.legend(legend, style={"fontWeight": "500", "marginBottom": "0.25em"}),
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        rx.flex(
+            *[
+                rx.checkbox(
+                    text,
+                    name=name,
+                    value=value,
+                    id=f"field-{name}-{value}",
+                    default_checked=S.checked.contains(f"{name}:{value}"),
+                    size="2",
+                )
+                for value, text in options
+            ],
+            wrap="wrap",
+            gap="3",
+            padding_y="0.25em",
+        ),
+        _error(name),
+        id=f"group-{name}",
+        style={"border": "none", "padding": "0", "margin": "0", "minWidth": "0"},
+    )
+
+
+def _flag(name: str, text: str) -> rx.Component:
+    return rx.checkbox(text, name=name, id=f"field-{name}", default_checked=S.checked.contains(name), size="2")
+
+
+def _section(title: str, *children: rx.Component) -> rx.Component:
+    return rx.card(
+        rx.vstack(rx.heading(title, size="4"), *children, spacing="4", width="100%"),
+        width="100%",
+    )
+
+
+def _two_columns(*children: rx.Component) -> rx.Component:
+    return rx.grid(*children, columns=rx.breakpoints(initial="1", sm="2"), gap="4", width="100%")
+
+
+def _form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            form_error(S.errors),
+            _section(
+                "Your business",
+                _text("Business name", "name", autocomplete="organization"),
+                _checkboxes(
+                    "Service categories",
+                    "categories",
+                    [(c.value, label) for c, label in CATEGORY_LABELS.items()],
+                    hint="Leads are matched to these categories (and to closely related ones).",
+                ),
+                _two_columns(
+                    _text("Years in business", "years_in_business", input_mode="numeric"),
+                    _text("Rating (0–5)", "rating", input_mode="decimal"),
+                ),
+                _select("Price range", "price_tier", list(PRICE_LABELS.items())),
+                rx.flex(*[_flag(n, t) for n, t in FLAGS.items()], wrap="wrap", gap="4"),
+                _text(
+                    "Tags",
+                    "tags",
+                    hint="Comma-separated, at most 20, e.g. water heaters, leak repair, 24/7.",
+                ),
+            ),
+            _section(
+                "Service area",
+                _text("Street address", "address", autocomplete="street-address"),
+                _two_columns(
+                    _text("ZIP code", "zip", input_mode="numeric", autocomplete="postal-code"),
+                    _text("Service radius (miles)", "radius_miles", input_mode="decimal", hint="From 1 to 200."),
+                ),
+                rx.cond(
+                    S.location != "",
+                    rx.text("Location: ", rx.text.strong(S.location), size="2", id="settings-location"),
+                ),
+            ),
+            _section(
+                "Lead notifications",
+                _checkboxes("Notify me by", "notify_channels", list(CHANNEL_LABELS.items())),
+                _two_columns(
+                    _text(
+                        "Notification email",
+                        "notify_email",
+                        type="email",
+                        autocomplete="email",
+                        hint="Leave blank to use your account email.",
+                    ),
+                    _text("Mobile number for texts", "notify_phone", type="tel", autocomplete="tel"),
+                ),
+                _text("Monthly lead cap", "monthly_lead_cap", input_mode="numeric", hint="From 1 to 10,000 leads."),
+            ),
+            _section(
+                "Opening hours",
+                rx.text("Like 09:00-17:00, or closed; leave a day blank if it varies.", size="2", color_scheme="gray"),
+                _error("hours"),
+                rx.grid(
+                    *[_text(label, f"hours_{day}", placeholder="09:00-17:00") for day, label in WEEKDAYS.items()],
+                    columns=rx.breakpoints(initial="1", sm="2", md="4"),
+                    gap="3",
+                    width="100%",
+                ),
+            ),
+            _section(
+                "AI calls",
+                _two_columns(
+                    _select("AI voice", "voice", [(v, v.title()) for v in REALTIME_VOICES]),
+                    _select("Plan", "plan", [(p.value, _plan_label(p)) for p in Plan]),
+                ),
+                rx.cond(S.plan_summary != "", rx.text("Current plan: ", S.plan_summary, size="2", id="plan-quota")),
+                _text(
+                    "Call objective and script notes",
+                    "call_objective_notes",
+                    multiline=True,
+                    hint="What the AI assistant should find out or say when it calls a customer for you.",
+                ),
+            ),
+            rx.button(
+                rx.cond(S.business_id > 0, "Save changes", "Create profile"),
+                type="submit",
+                size="3",
+                id="settings-save",
+                width=rx.breakpoints(initial="100%", sm="auto"),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=S.save,
+        reset_on_submit=False,
+        no_validate=True,
+        key=S.form_key,
+        width="100%",
+    )
+
+
+def _pause_card() -> rx.Component:
+    return rx.card(
+        rx.flex(
+            rx.cond(
+                S.paused,
+                rx.callout(
+                    "Paused: you receive no new leads",
+                    icon="circle-pause",
+                    color_scheme="orange",
+                    id="pause-state",
+                    data_paused="yes",
+                ),
+                rx.callout(
+                    "Active: new leads are matched to you",
+                    icon="circle-play",
+                    color_scheme="green",
+                    id="pause-state",
+                    data_paused="no",
+                ),
+            ),
+            rx.button(
+                rx.cond(S.paused, "Resume new leads", "Pause new leads"),
+                on_click=S.toggle_pause,
+                variant="soft",
+                color_scheme=rx.cond(S.paused, "green", "orange"),
+                size="3",
+                id="pause-toggle",
+            ),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            justify="between",
+            align=rx.breakpoints(initial="stretch", sm="center"),
+            gap="3",
+        ),
+        width="100%",
+    )
+
+
+def settings_page() -> rx.Component:
+    return page(
+        guarded(
+            "business",
+            rx.cond(
+                S.loaded,
+                rx.vstack(
+                    rx.heading(
+                        rx.cond(S.business_id > 0, "Business settings", "Create your business profile"),
+                        size="8",
+                        id="settings-heading",
+                    ),
+                    rx.cond(
+                        S.business_id > 0,
+                        _pause_card(),
+                        rx.text(
+                            "Tell us what you do and where: matching leads start arriving once you save.",
+                            color_scheme="gray",
+                        ),
+                    ),
+                    rx.cond(
+                        S.saved,
+                        rx.callout("Saved.", icon="circle-check", color_scheme="green", id="settings-saved"),
+                    ),
+                    _form(),
+                    spacing="4",
+                    width="100%",
+                ),
+                rx.center(rx.spinner(size="3"), padding="3em"),
+            ),
+        ),
+        max_width="56em",
+    )

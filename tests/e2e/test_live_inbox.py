@@ -1,0 +1,70 @@
+"""Live updates across browsers: a consumer's request appears in the plumber's open dashboard without a
+reload; the plumber accepts; the consumer's open portal shows it; another business never sees it."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import Deployment
+from tests.e2e.test_shell import TIMEOUT, login
+
+pytestmark = pytest.mark.e2e
+ELECTRICIAN = "electrician@leadapp.demo"
+PLUMBER = "plumber@leadapp.demo"
+
+
+def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Browser, deployment: Deployment):
+    marker = secrets.token_hex(3)
+    text = (
+        f"The water heater in my basement is leaking from the bottom, need a plumber today please, "
+        f"budget about $400 (ref {marker})"
+    )
+    contexts = [browser.new_context() for _ in range(3)]
+    owner, consumer, other = (c.new_page() for c in contexts)
+    for p in (owner, consumer, other):
+        p.set_default_timeout(TIMEOUT)
+
+    login(owner, deployment, PLUMBER, deployment.consumer_password)
+    owner.wait_for_url(re.compile(r".*/dashboard/?$"))
+    expect(owner.locator("#inbox-count")).to_be_visible()
+    login(other, deployment, ELECTRICIAN, deployment.consumer_password)
+    other.wait_for_url(re.compile(r".*/dashboard/?$"))
+    expect(other.locator("#inbox-count")).to_be_visible()
+
+    login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)
+    consumer.wait_for_url(re.compile(r".*/portal/?$"))
+    consumer.goto(f"{deployment.url}/request")
+    consumer.get_by_label("What do you need help with?").fill(text)
+    consumer.get_by_label("ZIP code").fill("46032")
+    consumer.locator("#field-email").fill("casey@example.com")
+    consumer.locator("#field-phone").fill("(317) 846-2200")
+    consumer.locator("#request-submit").click()
+    expect(consumer.locator("#request-received")).to_be_visible()
+
+    # Without any reload, the plumber's open dashboard shows the new lead within 2 seconds.
+    row = owner.locator(".lead-row", has_text=marker)
+    expect(row).to_be_visible(timeout=2_000)
+    consumer.goto(f"{deployment.url}/portal")
+    request_card = consumer.locator(".portal-request", has_text=marker)
+    expect(request_card.locator(".request-status")).to_have_text("Matched")
+
+    row.click()
+    expect(owner.locator("#detail-contact-hidden")).to_be_visible()
+    expect(owner.locator("#lead-detail")).not_to_contain_text("casey@example.com")
+    owner.locator("#accept-lead").click()
+    expect(owner.locator("#detail-email")).to_have_text("casey@example.com")
+    expect(owner.locator("#detail-phone")).to_have_text("+13178462200")
+
+    # The consumer's open portal shows the acceptance without a reload.
+    expect(request_card.locator(".request-status")).to_have_text("Accepted", timeout=5_000)
+
+    # The electrician in New York never sees it, even after a reload.
+    other.reload()
+    expect(other.locator("#inbox-count")).to_be_visible()
+    expect(other.locator(".lead-row", has_text=marker)).to_have_count(0)
+    for c in contexts:
+        c.close()
