@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from leadapp.core.errors import NotAllowed
-from leadapp.core.models import User
+from leadapp.core.models import Business, Lead, User
 from leadapp.core.vocab import Role
 
 
@@ -61,6 +61,37 @@ def require_area(user: User | None, area: Area) -> User | None:
 
 def require_admin(user: User | None) -> User:
     require_area(user, Area.ADMIN)
+    assert user is not None
+    return user
+
+
+def can_manage_business(user: User | None, business: Business) -> bool:
+    """The business's owner, or an admin."""
+    role = role_of(user)
+    return role == Role.ADMIN or (role == Role.BUSINESS_OWNER and user is not None and business.owner_id == user.id)
+
+
+def require_business(user: User | None, business: Business) -> User:
+    """The user when they manage `business`; NotLoggedIn / NotAllowed otherwise."""
+    require_area(user, Area.BUSINESS)
+    if not can_manage_business(user, business):
+        raise NotAllowed("This is not your business.")
+    assert user is not None
+    return user
+
+
+def can_see_consumer_lead(user: User | None, lead: Lead) -> bool:
+    """A consumer sees their own (not deleted) requests; admins see every request."""
+    role = role_of(user)
+    if role == Role.ADMIN:
+        return True
+    return role == Role.CONSUMER and user is not None and lead.consumer_id == user.id and lead.deleted_at is None
+
+
+def require_consumer_lead(user: User | None, lead: Lead) -> User:
+    require_area(user, Area.CONSUMER)
+    if not can_see_consumer_lead(user, lead):
+        raise NotAllowed("This request is not yours.")
     assert user is not None
     return user
 

@@ -165,7 +165,7 @@ def _zip_place(zip_code: str) -> dict[str, Any] | None:
 
 
 def _hours_of(raw: str) -> str | None:
-    """"HH:MM-HH:MM" (normalized) or "closed" for what was typed, "" when blank, None when invalid."""
+    """The normalized "HH:MM-HH:MM" or "closed" for what was typed; "" when blank, None when invalid."""
     text = (raw or "").strip()
     if not text:
         return ""

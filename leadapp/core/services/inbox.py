@@ -15,10 +15,10 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
-from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.errors import NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Conversion, Lead, Match, User, utcnow
-from leadapp.core.services import access, audit
+from leadapp.core.services import access, audit, calls
 from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadStatus, MatchStatus, Role
 
 PAGE_SIZE = 25
@@ -55,8 +55,7 @@ def _managed_match(session: Session, user: User | None, match_id: int) -> tuple[
     if row is None or row[1].deleted_at is not None:
         raise NotFound("No such lead.")
     match, lead, business = row
-    if user.role != Role.ADMIN.value and business.owner_id != user.id:
-        raise NotAllowed("This lead was not matched to your business.")
+    access.require_business(user, business)
     return match, lead, business
 
 
@@ -97,10 +96,7 @@ def inbox(
     business = session.get(Business, business_id)
     if business is None:
         raise NotFound("No such business.")
-    access.require_area(user, access.Area.BUSINESS)
-    assert user is not None
-    if user.role != Role.ADMIN.value and business.owner_id != user.id:
-        raise NotAllowed("Not your business.")
+    access.require_business(user, business)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
     conditions: list[Any] = [col(Match.business_id) == business_id, col(Lead.deleted_at).is_(None)]
     if filters.status:
@@ -152,6 +148,9 @@ def lead_detail(session: Session, user: User | None, match_id: int) -> dict[str,
         "decline_message": match.decline_message,
         "business_name": business.name,
     }
+    verdict = calls.eligibility(session, lead, business, match)
+    detail["call_allowed"], detail["call_reason"] = verdict.allowed, verdict.reason
+    detail["calls_left"] = str(calls.quota_left(session, business))
     if detail["contact_visible"]:
         detail["contact_name"] = lead.contact_name
         detail["contact_email"] = lead.contact_email

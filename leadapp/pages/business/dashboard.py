@@ -10,7 +10,7 @@ from leadapp import routes
 from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.services import access, inbox
+from leadapp.core.services import access, calls, inbox
 from leadapp.core.vocab import CATEGORY_LABELS, MatchStatus, Urgency
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
@@ -30,6 +30,7 @@ class DashboardState(AuthState):
     detail: dict[str, str] = {}
     reasons: list[str] = []
     error: str = ""
+    notice: str = ""
 
     @rx.var
     def pages(self) -> int:
@@ -122,6 +123,13 @@ class DashboardState(AuthState):
     def decline(self, form_data: dict):
         match_id = int(self.detail.get("match_id", "0"))
         self._act(lambda s, u: inbox.respond(s, u, match_id, accept=False, message=str(form_data.get("message", ""))))
+
+    @rx.event
+    def request_call(self, form_data: dict):
+        match_id = int(self.detail.get("match_id", "0"))
+        self._act(lambda s, u: calls.request_call(s, u, match_id, objective=str(form_data.get("objective", ""))))
+        if not self.error:
+            self.notice = "AI call requested. It will be placed within the consumer's calling hours."
 
     @rx.event
     def convert(self, form_data: dict):
@@ -250,6 +258,32 @@ def _detail() -> rx.Component:
                     wrap="wrap",
                 ),
             ),
+            rx.form(
+                rx.hstack(
+                    rx.el.label("Call objective", html_for="call-objective"),
+                    rx.input(
+                        name="objective", id="call-objective", placeholder="e.g. confirm the leak and book a visit"
+                    ),
+                    rx.button(
+                        rx.icon("phone-call"),
+                        "AI call",
+                        type="submit",
+                        id="ai-call",
+                        disabled=d["call_allowed"] != "yes",
+                        title=d["call_reason"],
+                    ),
+                    align="center",
+                    wrap="wrap",
+                ),
+                rx.cond(
+                    d["call_allowed"] != "yes",
+                    rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
+                ),
+                rx.text(d["calls_left"], " AI calls left this month", size="1", color_scheme="gray"),
+                on_submit=DashboardState.request_call,
+                no_validate=True,
+            ),
+            rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
             rx.cond(
                 d["status"] == "accepted",
                 rx.form(

@@ -73,7 +73,7 @@ def profile_from_form(form_data: Mapping[str, Any]) -> ProfileInput:
         categories=values("categories"),
         notify_channels=values("notify_channels"),
         hours={day: text(f"hours_{day}") for day in WEEKDAYS},
-        **{flag: name_checked for flag, name_checked in ((f, bool(values(f))) for f in FLAGS)},
+        **{flag: bool(values(flag)) for flag in FLAGS},
     )
 
 
@@ -97,7 +97,7 @@ class BusinessSettingsState(AuthState):
 
     def _show(self, business: Business | None) -> None:
         data = ProfileInput.from_business(business) if business is not None else ProfileInput()
-        self.business_id = business.id or 0 if business is not None else 0
+        self.business_id = (business.id or 0) if business is not None else 0
         self.values = {name: str(getattr(data, name)) for name in TEXT_FIELDS}
         self.values.update({f"hours_{day}": data.hours.get(day, "") for day in WEEKDAYS})
         self.checked = [f"categories:{c}" for c in data.categories]
@@ -111,6 +111,8 @@ class BusinessSettingsState(AuthState):
     def load(self):
         """Show the owner's business (an admin may open any with ?business=<id>), or an empty create form."""
         self.errors, self.saved, self.loaded = {}, False, False
+        # Nothing of a previously shown business stays in the tab if this user may not see it.
+        self.business_id, self.values, self.checked, self.location, self.paused = 0, {}, [], "", False
         wanted = self.router.url.query_parameters.get("business", "")
         try:
             with session_scope() as session:
@@ -120,8 +122,10 @@ class BusinessSettingsState(AuthState):
                 else:
                     business = businesses.my_business(session, user)
                 self._show(business)
+        except access.NotLoggedIn:
+            return  # the guard before this handler already sends the tab to the login page
         except NotAllowed:
-            self.business_id, self.allowed_area, self.denied = 0, "", True
+            self.allowed_area, self.denied = "", True
             return
         self.loaded = True
 

@@ -1,0 +1,265 @@
+"""A business's figures over a period: leads per week, response, acceptance and conversion, calls and costs.
+
+Everything is counted in SQL (GROUP BY and aggregates), the same on SQLite and PostgreSQL; only the
+median response time is taken in Python, from the response durations fetched in one query.
+
+Definitions (the dashboard shows exactly these):
+- The period is whole UTC days: `since` 00:00 UTC up to the end of `until` (both included), at most 366 days.
+- A lead is a match of this business created in the period, whose request the consumer has not deleted.
+  Every other lead figure is about that cohort: a lead counts as accepted, declined or converted in the
+  week it arrived, even when the business answered later.
+- Weeks are ISO weeks (Monday to Sunday) in UTC. The database computes each match's week start (see
+  `iso_week_start`), the query groups by it, and the weeks with no lead are filled in with zeros, so the
+  chart has one point per week from the week of `since` to the week of `until` (at most 54).
+- Accepted = accepted or converted (converting requires accepting first). Decided = accepted + declined.
+- Acceptance rate = accepted / decided: of the leads the business answered, the share it took. Leads it
+  never answered (new, notified, viewed, expired) are not in it; the response rate (decided / leads) is.
+- Conversion rate = converted / accepted: of the leads it took, the share that became a job.
+- A rate is None when its denominator is 0 (nothing to divide; the page shows "—").
+- Job value = the sum of the conversions recorded for the cohort's matches, in cents.
+- Median response time = the median of (responded_at - created_at) over the cohort's answered matches,
+  in minutes.
+- Calls are the business's calls created in the period, counted by outcome (calls still running or
+  cancelled have no outcome and are counted apart), with the sum of their recorded cost.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import Date, func
+from sqlalchemy.exc import CompileError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import Session, col, select
+
+from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.models import Business, Call, Conversion, Lead, Match, User
+from leadapp.core.services import access
+from leadapp.core.vocab import CallOutcome, MatchStatus, Role
+
+MAX_PERIOD_DAYS = 366
+WEEK_CHOICES: tuple[int, ...] = (4, 12, 26, 52)
+ACCEPTED_STATUSES = (MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.value)
+
+
+class iso_week_start(FunctionElement):  # noqa: N801 — a SQL function, named like one
+    """The Monday (UTC) of the ISO week of a timestamp column, as a DATE.
+
+    SQLite stores our timestamps as UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"): `date(x, 'weekday 0', '-6 days')`
+    moves to the coming Sunday (the same day when it is one) then back six days, to that week's Monday.
+    PostgreSQL stores `timestamptz`: it is read in UTC (whatever the session's TimeZone) and truncated to
+    the week, which PostgreSQL starts on Monday. Both render without bound parameters, so the expression
+    can be repeated in GROUP BY.
+    """
+
+    type = Date()
+    name = "iso_week_start"
+    inherit_cache = True
+
+
+@compiles(iso_week_start, "sqlite")
+def _iso_week_start_sqlite(element: iso_week_start, compiler: Any, **kw: Any) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, 'weekday 0', '-6 days')"
+
+
+@compiles(iso_week_start, "postgresql")
+def _iso_week_start_postgresql(element: iso_week_start, compiler: Any, **kw: Any) -> str:
+    return f"CAST(date_trunc('week', ({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC') AS DATE)"
+
+
+@compiles(iso_week_start)
+def _iso_week_start_other(element: iso_week_start, compiler: Any, **kw: Any) -> str:
+    raise CompileError(f"iso_week_start is written for SQLite and PostgreSQL, not {compiler.dialect.name}")
+
+
+def week_start(day: date) -> date:
+    """The Monday of `day`'s ISO week."""
+    return day - timedelta(days=day.weekday())
+
+
+def period_of_weeks(weeks: int, today: date) -> tuple[date, date]:
+    """The last `weeks` ISO weeks up to `today` (the current week so far is the last one), as (since, until)."""
+    if weeks not in WEEK_CHOICES:
+        raise UserError(f"Choose a period of {', '.join(map(str, WEEK_CHOICES))} weeks.", field="period")
+    return week_start(today) - timedelta(weeks=weeks - 1), today
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    week_start: date
+    leads: int = 0
+    accepted: int = 0
+    declined: int = 0
+    converted: int = 0
+
+    @property
+    def label(self) -> str:
+        """The ISO week, e.g. "2026-W05"."""
+        year, week, _ = self.week_start.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True)
+class BusinessStats:
+    business_id: int
+    business_name: str
+    since: date
+    until: date
+    weeks: list[WeekFigures]
+    leads: int
+    accepted: int
+    declined: int
+    converted: int
+    acceptance_rate: float | None
+    conversion_rate: float | None
+    response_rate: float | None
+    median_response_minutes: float | None
+    job_value_cents: int
+    calls_total: int
+    calls_by_outcome: dict[str, int] = field(default_factory=dict)
+    calls_without_outcome: int = 0
+    call_cost_cents: float = 0.0
+
+    @property
+    def decided(self) -> int:
+        return self.accepted + self.declined
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _as_date(value: Any) -> date:
+    # Date() already parses SQLite's text on most paths; keep the fallback for drivers that hand back text.
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _managed_business(session: Session, user: User | None, business_id: int) -> Business:
+    access.require_area(user, access.Area.BUSINESS)
+    assert user is not None
+    business = session.get(Business, business_id)
+    is_admin = user.role == Role.ADMIN.value
+    if business is None and is_admin:
+        raise NotFound("No such business.")
+    # Someone else's business and a missing one answer the same to owners, so ids reveal nothing.
+    if business is None or (not is_admin and business.owner_id != user.id):
+        raise NotAllowed("You can only see the figures of your own business.")
+    return business
+
+
+def _validate_period(since: date, until: date) -> tuple[datetime, datetime]:
+    """The period as [start, end) aware UTC datetimes; UserError when it is reversed or too long."""
+    if isinstance(since, datetime) or isinstance(until, datetime):
+        raise UserError("Give the period as dates, not times.", field="period")
+    if since > until:
+        raise UserError("The period must start on or before its last day.", field="period")
+    if (until - since).days + 1 > MAX_PERIOD_DAYS:
+        raise UserError(f"Choose a period of at most {MAX_PERIOD_DAYS} days.", field="period")
+    return datetime.combine(since, time.min, UTC), datetime.combine(until + timedelta(days=1), time.min, UTC)
+
+
+def business_stats(session: Session, user: User | None, business_id: int, since: date, until: date) -> BusinessStats:
+    """The figures of one business for the days `since`..`until` (UTC, both included); see the module doc.
+
+    Only the business's owner or an admin may read them: anonymous users get NotLoggedIn, everyone else
+    NotAllowed (an admin asking for a missing business gets NotFound). A reversed period or one longer
+    than 366 days is a UserError. Reads only; four aggregate queries and one of response durations.
+    """
+    business = _managed_business(session, user, business_id)
+    start, end = _validate_period(since, until)
+    cohort = (
+        col(Match.business_id) == business_id,
+        col(Match.created_at) >= start,
+        col(Match.created_at) < end,
+        col(Lead.deleted_at).is_(None),
+    )
+
+    week = iso_week_start(col(Match.created_at))
+    per_week_status = session.exec(
+        select(week, col(Match.status), func.count())
+        .select_from(Match)
+        .join(Lead, col(Lead.id) == col(Match.lead_id))
+        .where(*cohort)
+        .group_by(week, col(Match.status))
+    ).all()
+    counts: dict[date, dict[str, int]] = {}
+    for week_value, status, count in per_week_status:
+        counts.setdefault(_as_date(week_value), {})[status] = int(count)
+    weeks: list[WeekFigures] = []
+    monday = week_start(since)
+    while monday <= until:
+        by_status = counts.get(monday, {})
+        weeks.append(
+            WeekFigures(
+                week_start=monday,
+                leads=sum(by_status.values()),
+                accepted=sum(by_status.get(s, 0) for s in ACCEPTED_STATUSES),
+                declined=by_status.get(MatchStatus.DECLINED.value, 0),
+                converted=by_status.get(MatchStatus.CONVERTED.value, 0),
+            )
+        )
+        monday += timedelta(weeks=1)
+    leads = sum(w.leads for w in weeks)
+    accepted = sum(w.accepted for w in weeks)
+    declined = sum(w.declined for w in weeks)
+    converted = sum(w.converted for w in weeks)
+
+    answered = session.exec(
+        select(col(Match.created_at), col(Match.responded_at))
+        .join(Lead, col(Lead.id) == col(Match.lead_id))
+        .where(*cohort, col(Match.responded_at).is_not(None))
+    ).all()
+    durations = [(responded - created).total_seconds() / 60 for created, responded in answered]
+    median_minutes = statistics.median(durations) if durations else None
+
+    job_value = session.exec(
+        select(func.coalesce(func.sum(Conversion.job_value_cents), 0))
+        .select_from(Conversion)
+        .join(Match, col(Match.id) == col(Conversion.match_id))
+        .join(Lead, col(Lead.id) == col(Match.lead_id))
+        .where(*cohort, col(Conversion.business_id) == business_id)
+    ).one()
+
+    per_outcome = session.exec(
+        select(
+            col(Call.outcome),
+            func.count(),
+            func.coalesce(func.sum(col(Call.cost_total_cents)), 0),
+        )
+        .where(col(Call.business_id) == business_id, col(Call.created_at) >= start, col(Call.created_at) < end)
+        .group_by(col(Call.outcome))
+    ).all()
+    calls_by_outcome = {outcome.value: 0 for outcome in CallOutcome}
+    calls_total, calls_without_outcome, call_cost = 0, 0, 0.0
+    for outcome, count, cost in per_outcome:
+        calls_total += int(count)
+        call_cost += float(cost)
+        if outcome in calls_by_outcome:
+            calls_by_outcome[outcome] = int(count)
+        else:
+            calls_without_outcome += int(count)
+
+    return BusinessStats(
+        business_id=business_id,
+        business_name=business.name,
+        since=since,
+        until=until,
+        weeks=weeks,
+        leads=leads,
+        accepted=accepted,
+        declined=declined,
+        converted=converted,
+        acceptance_rate=_ratio(accepted, accepted + declined),
+        conversion_rate=_ratio(converted, accepted),
+        response_rate=_ratio(accepted + declined, leads),
+        median_response_minutes=median_minutes,
+        job_value_cents=int(job_value),
+        calls_total=calls_total,
+        calls_by_outcome=calls_by_outcome,
+        calls_without_outcome=calls_without_outcome,
+        call_cost_cents=round(call_cost, 4),
+    )

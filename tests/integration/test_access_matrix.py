@@ -1,0 +1,168 @@
+"""Tenant isolation, enumerated: every page's server-side guard, and every data-reading or data-changing
+service the pages, API routes and jobs call, tried by anonymous, consumer A, consumer B, business X,
+business Y and an admin on seeded data. Each sees and changes exactly what it should."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlmodel import Session, select
+
+from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.models import Business, Call, Lead, Match, User
+from leadapp.core.services import accounts, calls, contact, inbox, portal
+from leadapp.core.services.access import Area
+from leadapp.core.services.pipeline import process_lead
+from leadapp.core.services.intake import Submission, submit
+
+ROLES = ("anonymous", "consumer_a", "consumer_b", "business_x", "business_y", "admin")
+
+
+@dataclass
+class World:
+    users: dict[str, User | None]
+    business_x: Business
+    business_y: Business
+    lead_a: Lead
+    match_x: Match
+
+
+@pytest.fixture
+def world(db_session: Session, monkeypatch) -> World:
+    monkeypatch.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})  # no sending needed here
+    s = db_session
+    users: dict[str, User | None] = {"anonymous": None}
+    for role, kind in [("consumer_a", "consumer"), ("consumer_b", "consumer"), ("business_x", "business_owner"),
+                       ("business_y", "business_owner")]:
+        users[role] = accounts.register(s, f"{role}@example.com", "a long enough password", kind)
+    users["admin"] = accounts.ensure_admin(s, "admin@example.com", "a long enough password")
+    x = Business(owner_id=users["business_x"].id, name="X Plumbing", categories=["plumbing"], zip="46032",
+                 latitude=39.97, longitude=-86.12, radius_miles=30, rating=4.8, review_count=10, plan="pro",
+                 monthly_lead_cap=100, notify_email="x@example.com")
+    y = Business(owner_id=users["business_y"].id, name="Y Plumbing", categories=["plumbing"], zip="10001",
+                 latitude=40.75, longitude=-73.99, radius_miles=10, rating=4.8, review_count=10, plan="pro",
+                 monthly_lead_cap=100, notify_email="y@example.com")
+    s.add_all([x, y])
+    s.commit()
+    accepted = submit(s, Submission(
+        text="My water heater is leaking all over the garage floor, need someone today, budget around $500",
+        zip="46032", email="a@example.com", phone="(317) 846-2200", consent_ai_calls=True,
+        consumer_id=users["consumer_a"].id, client_ip="",
+    ))
+    assert process_lead(accepted.lead_id) == "matched"
+    s.expire_all()
+    lead = s.get(Lead, accepted.lead_id)
+    match = s.exec(select(Match).where(Match.lead_id == lead.id)).one()
+    assert match.business_id == x.id
+    return World(users, x, y, lead, match)
+
+
+def outcome(fn: Callable[[], object]) -> str:
+    try:
+        fn()
+    except (NotAllowed, NotFound):
+        return "refused"
+    except UserError:
+        return "refused"
+    return "ok"
+
+
+def test_inbox_lists_a_lead_only_for_its_business(world: World, db_session: Session):
+    expected = {"anonymous": "refused", "consumer_a": "refused", "consumer_b": "refused", "business_x": "ok",
+                "business_y": "refused", "admin": "ok"}
+    for role in ROLES:
+        user = world.users[role]
+        got = outcome(lambda: inbox.inbox(db_session, user, world.business_x.id, inbox.InboxFilters()))
+        assert got == expected[role], role
+    rows_y, _ = inbox.inbox(db_session, world.users["business_y"], world.business_y.id, inbox.InboxFilters())
+    assert rows_y == []
+
+
+@pytest.mark.parametrize(
+    ("action", "allowed"),
+    [
+        ("lead_detail", {"business_x", "admin"}),
+        ("accept", {"business_x", "admin"}),
+        ("decline", {"business_x", "admin"}),
+    ],
+)
+def test_lead_detail_and_responses(world: World, db_session: Session, action: str, allowed: set[str]):
+    for role in ROLES:
+        user = world.users[role]
+        if action == "lead_detail":
+            fn = lambda: inbox.lead_detail(db_session, user, world.match_x.id)  # noqa: E731
+        else:
+            fn = lambda: inbox.respond(db_session, user, world.match_x.id, accept=action == "accept")  # noqa: E731
+        got = outcome(fn)
+        db_session.rollback()
+        assert got == ("ok" if role in allowed else "refused"), (action, role)
+
+
+def test_contact_is_hidden_until_accepted(world: World, db_session: Session):
+    owner = world.users["business_x"]
+    before = inbox.lead_detail(db_session, owner, world.match_x.id)
+    assert before["contact_email"] == "" and before["contact_phone"] == "" and not before["contact_visible"]
+    inbox.respond(db_session, owner, world.match_x.id, accept=True)
+    after = inbox.lead_detail(db_session, owner, world.match_x.id)
+    assert after["contact_email"] == "a@example.com" and after["contact_phone"] == "+13178462200"
+
+
+def test_ai_call_request_only_by_the_matched_business_and_only_after_acceptance(world: World, db_session: Session):
+    owner = world.users["business_x"]
+    with pytest.raises(UserError, match="Accept the lead first"):
+        calls.request_call(db_session, owner, world.match_x.id)
+    inbox.respond(db_session, owner, world.match_x.id, accept=True)
+    db_session.commit()
+    for role in ("anonymous", "consumer_a", "consumer_b", "business_y"):
+        assert outcome(lambda: calls.request_call(db_session, world.users[role], world.match_x.id)) == "refused"
+        db_session.rollback()
+    call = calls.request_call(db_session, owner, world.match_x.id, objective="confirm the leak")
+    assert call.consent_at == world.lead_a.consent_at and call.status == "requested"
+    with pytest.raises(UserError, match="already requested"):
+        calls.request_call(db_session, owner, world.match_x.id)
+    assert len(db_session.exec(select(Call)).all()) == 1
+
+
+def test_consumer_sees_only_their_own_requests(world: World, db_session: Session):
+    assert [r["lead"]["id"] for r in portal.consumer_leads(db_session, world.users["consumer_a"])] == [
+        str(world.lead_a.id)
+    ]
+    assert portal.consumer_leads(db_session, world.users["consumer_b"]) == []
+    for role in ("anonymous", "business_x", "business_y"):
+        assert outcome(lambda: portal.consumer_leads(db_session, world.users[role])) == "refused", role
+    matched = portal.consumer_leads(db_session, world.users["consumer_a"])[0]["matches"]
+    assert matched and all("email" not in m and "phone" not in m for m in matched)
+
+
+def test_admin_only_reads(world: World, db_session: Session):
+    for role in ROLES:
+        got = outcome(lambda: contact.list_messages(db_session, world.users[role]))
+        assert got == ("ok" if role == "admin" else "refused"), role
+
+
+def test_every_protected_page_has_a_server_side_guard():
+    """Walk the app's pages: each one outside the public set runs AuthState.guard(<area>) on load."""
+    from leadapp import routes
+    from leadapp.leadapp import app
+
+    public = {routes.HOME, routes.FOR_BUSINESSES, routes.PRICING, routes.ABOUT, routes.CONTACT, routes.LOGIN,
+              routes.REGISTER, routes.REQUEST, routes.INTERVIEW, "/portal/track/[token]"}
+    expected_area = {"/portal": Area.CONSUMER, "/dashboard": Area.BUSINESS, "/admin": Area.ADMIN}
+    seen = []
+    for route, unevaluated in app._unevaluated_pages.items():
+        path = "/" + route.strip("/") if route != "index" else "/"
+        path = "/" if path in ("/index", "/") else path
+        on_load = unevaluated.on_load
+        events = on_load if isinstance(on_load, list) else [on_load] if on_load is not None else []
+        guards = [e for e in events if getattr(getattr(e, "handler", None), "fn", None) is not None
+                  and e.handler.fn.__name__ == "guard"]
+        if path in public:
+            continue
+        seen.append(path)
+        assert guards, f"{path} has no server-side guard"
+        area = str(guards[0].args[0][1]).strip('"')
+        prefix = next(p for p in expected_area if path.startswith(p))
+        assert area == expected_area[prefix].value, (path, area)
+    assert {"/portal", "/dashboard", "/admin", "/admin/health"} <= set(seen)
