@@ -76,6 +76,8 @@ bench: setup services
 	$(PY) -m bench.pipeline --leads 600 --rate 10 --db sqlite
 	$(PY) -m bench.pipeline --leads 600 --rate 10 --db postgres
 	$(PY) -m bench.pipeline --find-max --db postgres
+	$(PY) -m bench.live --events 100 --tabs 4
+	$(PY) -m bench.dashboard --leads 10000
 
 lint: $(REQ_STAMP)
 	$(PY) -m ruff check .

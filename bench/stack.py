@@ -117,7 +117,7 @@ class Stack:
         else:
             url = f"sqlite:///{self.workdir / 'bench.db'}"
         self.env["DATABASE_URL"] = url
-        for step in (["migrate"], ["seed"]):
+        for step in (["migrate"], ["seed", "--if-enabled"]):
             subprocess.run(
                 [sys.executable, "-m", "leadapp.cli", *step],
                 cwd=ROOT,
@@ -169,6 +169,20 @@ class Stack:
                     continue
             out[name] = out.get(name, 0.0) + total
         return out
+
+    def app(self, workers: int = 1) -> str:
+        """The whole product as `make run` starts it (production web build), on free ports; returns its URL."""
+        web_port, bridge_port = free_port(), free_port()
+        self.start(
+            "app",
+            [sys.executable, "-m", "leadapp.launch", "--web-port", str(web_port), "--workers", str(workers)],
+            VOICE_BRIDGE_PORT=str(bridge_port),
+            VOICE_BRIDGE_URL=f"http://127.0.0.1:{bridge_port}",
+            APP_URL=f"http://localhost:{web_port}",
+        )
+        url = f"http://localhost:{web_port}"
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{web_port}/", timeout=2).status_code == 200, 300, "web app")
+        return url
 
     def log_tail(self, name: str, chars: int = 3000) -> str:
         path = self.workdir / f"{name}.log"

@@ -47,3 +47,19 @@ def sweep_stuck_leads() -> int:
     with session_scope() as session:
         lead_ids = intake.stuck_lead_ids(session, older_than_seconds=60)
     return sum(1 for lead_id in lead_ids if intake.enqueue_pipeline(lead_id))
+
+
+def purge_deleted_leads() -> int:
+    """Remove for good the leads deleted more than 30 days ago, a batch per transaction; returns how many.
+
+    Safe to run twice: a purged lead is gone, so a second run finds nothing more to do.
+    """
+    from leadapp.core.services import portal
+
+    purged = 0
+    while True:
+        with session_scope() as session:
+            batch = portal.purge_deleted(session)
+        purged += batch
+        if batch < portal.PURGE_BATCH:
+            return purged

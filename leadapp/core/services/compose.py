@@ -24,6 +24,7 @@ import phonenumbers
 
 from leadapp.core.models import Business, Lead, Match
 from leadapp.core.observability import get_logger
+from leadapp.core.services.portal import magic_link
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CATEGORY_LABELS, Category
 
@@ -145,6 +146,11 @@ def portal_link() -> str:
     return f"{get_settings().app_url.rstrip('/')}/portal"
 
 
+def tracking_link(lead: Lead) -> str:
+    """The lead's magic link (follow it without an account), or "" for a lead not saved yet."""
+    return magic_link(lead.id) if lead.id is not None else ""
+
+
 def _fit_sms(head: str, tail: str, quote: str = "") -> str:
     """`head "quote" tail` cut to SMS_MAX_CHARS: the quote shrinks first, then the head; the tail (link) stays."""
     head, tail = _one_line(head), _one_line(tail)
@@ -159,15 +165,17 @@ def _fit_sms(head: str, tail: str, quote: str = "") -> str:
     return _truncate(head + tail_part, SMS_MAX_CHARS)
 
 
-def html_from_text(text: str, link: str = "") -> str:
-    """Escaped paragraphs of `text` (blank lines split them); the one `link` we built becomes an anchor."""
+def html_from_text(text: str, link: str = "", *more_links: str) -> str:
+    """Escaped paragraphs of `text` (blank lines split them); the links we built become anchors."""
     paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text or "") if p.strip()]
+    # One pass, longest link first: a link that starts with another one stays whole.
+    safe_links = sorted({escape(u) for u in (link, *more_links) if u}, key=len, reverse=True)
+    pattern = re.compile("|".join(re.escape(u) for u in safe_links)) if safe_links else None
     parts = []
     for paragraph in paragraphs:
         body = "<br>".join(escape(line) for line in paragraph.splitlines())
-        if link:
-            safe_link = escape(link)
-            body = body.replace(safe_link, f'<a href="{safe_link}">{safe_link}</a>')
+        if pattern is not None:
+            body = pattern.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', body)
         parts.append(f"<p>{body}</p>")
     return _html_page("".join(parts))
 
@@ -315,6 +323,9 @@ def compose_consumer_matched(lead: Lead, matches_with_business: Sequence[tuple[M
         "",
         f"Follow your request: {link}",
     ]
+    track = tracking_link(lead)
+    if track:
+        lines.append(f"Or without logging in: {track}")
     html = _html_page(
         f"<p>{escape(greeting)}</p>"
         f"<p>Good news: your {escape(label)} request matches {count} local {noun}:</p>"
@@ -322,6 +333,7 @@ def compose_consumer_matched(lead: Lead, matches_with_business: Sequence[tuple[M
         "<p>We have sent them your request. A business that wants the job accepts it and then gets in touch "
         "with you; your contact details go only to the businesses that accept.</p>"
         f'<p><a href="{escape(link)}">Follow your request</a></p>'
+        + (f'<p><a href="{escape(track)}">Follow it without logging in</a></p>' if track else "")
     )
 
     head = f"LeadApp: your {label} request matched {count} {noun}:"
@@ -350,10 +362,13 @@ def compose_consumer_no_match(lead: Lead) -> ComposedMessage:
         "If the job is urgent, please do not wait for us: contact a local provider directly.",
         f"Your request: {link}",
     ]
+    track = tracking_link(lead)
+    if track:
+        paragraphs.append(f"Or without logging in: {track}")
     text = "\n\n".join(paragraphs)
     sms = _fit_sms(
         f"LeadApp: no business has matched your {label} request{where} yet; your details were not shared. "
         "Follow or withdraw it:",
         link,
     )
-    return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link), sms=sms)
+    return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link, track), sms=sms)

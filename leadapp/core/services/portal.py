@@ -1,17 +1,52 @@
-"""What a consumer sees of their own requests: status, classification, matched businesses.
+"""What a consumer sees of their own requests, and what they may do with them.
 
-Never a business's phone or email; never another consumer's request.
+Guarantees:
+- a consumer sees and acts on their own requests only; an admin may read any request but not act for
+  the consumer; a magic link (a signed token for one lead, `magic_link`) stands in for an account, for
+  that one lead only, and is checked again on every action;
+- never a business's phone or email; never another consumer's request; never a deleted request
+  (`deleted_at` hides it everywhere at once, `purge_deleted` removes it for good 30 days later);
+- every change is published to open pages after it commits (portal tabs, dashboards, tracking tabs).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlalchemy import String, cast, delete, literal, null, update
+from sqlmodel import Session, col, select
 
-from leadapp.core.models import Business, Lead, Match, User
-from leadapp.core.services import access
-from leadapp.core.vocab import CATEGORY_LABELS, Category
+from leadapp.core import crypto
+from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.events import publish_after_commit
+from leadapp.core.models import (
+    Business,
+    Call,
+    DoNotCall,
+    InterviewSession,
+    Lead,
+    Match,
+    Notification,
+    TranscriptLine,
+    User,
+    utcnow,
+)
+from leadapp.core.services import access, audit
+from leadapp.core.services.calls import OPEN_STATUSES as OPEN_CALL_STATUSES
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import (
+    CATEGORY_LABELS,
+    CallStatus,
+    CallType,
+    Category,
+    LeadStatus,
+    MatchStatus,
+    NotificationStatus,
+)
 
 STATUS_LABELS = {
     "received": "Received",
@@ -24,7 +59,130 @@ STATUS_LABELS = {
     "accepted": "Accepted",
     "converted": "Done",
     "withdrawn": "Withdrawn",
+    "deleted": "Deleted",
 }
+
+MAGIC_PURPOSE = "portal-lead"
+MAGIC_TTL_SECONDS = 30 * 24 * 3600
+MAGIC_CLOCK_SLACK_SECONDS = 300
+"""A token older than its lead (beyond clock skew) was made for another lead that had the same id."""
+PURGE_AFTER = timedelta(days=30)
+PURGE_BATCH = 500
+
+# A request can be withdrawn until the job is done or it was turned down.
+WITHDRAWABLE = (
+    LeadStatus.RECEIVED.value,
+    LeadStatus.CLASSIFIED.value,
+    LeadStatus.MATCHED.value,
+    LeadStatus.NO_MATCH.value,
+    LeadStatus.LOW_QUALITY.value,
+    LeadStatus.FLAGGED.value,
+    LeadStatus.ACCEPTED.value,
+)
+NOT_WITHDRAWABLE_REASONS = {
+    LeadStatus.WITHDRAWN.value: "This request is already withdrawn.",
+    LeadStatus.CONVERTED.value: "This request is done: a business took the job.",
+    LeadStatus.REJECTED.value: "This request was turned down.",
+    LeadStatus.DELETED.value: "This request was deleted.",
+}
+# No callback for a request that is no longer open.
+CLOSED_REASONS = {
+    LeadStatus.WITHDRAWN.value: "This request was withdrawn.",
+    LeadStatus.REJECTED.value: "This request was turned down.",
+    LeadStatus.DELETED.value: "This request was deleted.",
+}
+OPEN_MATCH_STATUSES = (MatchStatus.NEW.value, MatchStatus.NOTIFIED.value, MatchStatus.VIEWED.value)
+# Calls not yet dialled can still be stopped when the request goes away.
+CANCELLABLE_CALL_STATUSES = (CallStatus.REQUESTED.value, CallStatus.SCHEDULED.value)
+UNSENT_NOTIFICATION_STATUSES = (NotificationStatus.PENDING.value, NotificationStatus.FAILED.value)
+CALLBACK_OBJECTIVE = "The consumer asked to be called back about their request."
+
+
+# --- magic links ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MagicGrant:
+    """What a magic-link holder presents: the token itself, verified again by every service call."""
+
+    token: str
+
+
+Actor = User | MagicGrant | None
+
+
+def magic_token(lead_id: int) -> str:
+    """A signed token that lets its holder follow and act on this one lead for 30 days."""
+    return crypto.sign(MAGIC_PURPOSE, {"lead": int(lead_id), "iat": int(time.time())}, MAGIC_TTL_SECONDS)
+
+
+def magic_link(lead_id: int) -> str:
+    """The tracking page of one lead, usable without an account: `{APP_URL}/portal/track/<token>`."""
+    return f"{get_settings().app_url.rstrip('/')}/portal/track/{magic_token(lead_id)}"
+
+
+def _token_claims(token: str) -> tuple[int, int] | None:
+    """(lead id, issued-at) of a valid, unexpired portal-lead token; None for anything else."""
+    payload = crypto.unsign(MAGIC_PURPOSE, (token or "").strip())
+    if payload is None:
+        return None
+    lead_id, issued = payload.get("lead"), payload.get("iat")
+    if not isinstance(lead_id, int) or not isinstance(issued, int) or lead_id <= 0:
+        return None
+    return lead_id, issued
+
+
+def _lead_matching_claims(session: Session, claims: tuple[int, int] | None) -> Lead | None:
+    if claims is None:
+        return None
+    lead = session.get(Lead, claims[0])
+    if lead is None or lead.deleted_at is not None:
+        return None
+    # SQLite may give a purged lead's id to a new lead; a token can never predate the lead it was made for.
+    if lead.created_at.timestamp() > claims[1] + MAGIC_CLOCK_SLACK_SECONDS:
+        return None
+    return lead
+
+
+def lead_for_magic_token(session: Session, token: str) -> Lead | None:
+    """The lead a magic-link token was made for, if the token is genuine, unexpired and the lead not deleted."""
+    return _lead_matching_claims(session, _token_claims(token))
+
+
+# --- ownership ------------------------------------------------------------------------------------
+
+
+def _lead_for(session: Session, actor: Actor, lead_id: int, *, act: bool) -> Lead:
+    """The lead, if `actor` may read it (`act=False`) or act on it (`act=True`); NotFound / NotAllowed otherwise.
+
+    The consumer who owns it may do both; an admin may only read; a magic link works for its own lead only.
+    """
+    if isinstance(actor, MagicGrant):
+        claims = _token_claims(actor.token)
+        if claims is None:
+            raise NotAllowed("This link is invalid or has expired.")
+        if claims[0] != lead_id:
+            raise NotAllowed("This link is for another request.")
+        lead = _lead_matching_claims(session, claims)
+        if lead is None:
+            raise NotFound("This request no longer exists.")
+        return lead
+    access.require_area(actor, access.Area.CONSUMER)
+    assert actor is not None
+    lead = session.get(Lead, lead_id)
+    if lead is None or lead.deleted_at is not None:
+        raise NotFound("No such request.")
+    access.require_consumer_lead(actor, lead)
+    if act and lead.consumer_id != actor.id:
+        raise NotAllowed("Only the consumer who made this request can change it.")
+    return lead
+
+
+def _actor_id(actor: Actor) -> int | None:
+    return actor.id if isinstance(actor, User) else None
+
+
+# --- views ----------------------------------------------------------------------------------------
 
 
 def lead_view(lead: Lead) -> dict[str, str]:
@@ -43,23 +201,95 @@ def lead_view(lead: Lead) -> dict[str, str]:
     return view
 
 
-def matched_businesses(session: Session, lead_id: int) -> list[dict[str, str]]:
+def _match_view(m: Match, b: Business) -> dict[str, str]:
+    return {
+        "business_id": str(b.id),
+        "name": b.name,
+        "city": f"{b.city}, {b.state}".strip(", "),
+        "rating": f"{b.rating:.1f}",
+        "distance": f"{m.distance_miles:.1f} mi" if m.distance_miles is not None else "",
+        "status": m.status,
+    }
+
+
+def _matches_by_lead(session: Session, lead_ids: Sequence[int]) -> dict[int, list[dict[str, str]]]:
+    """Matched businesses of several leads in one query, best score first."""
+    found: dict[int, list[dict[str, str]]] = {lead_id: [] for lead_id in lead_ids}
+    if not lead_ids:
+        return found
     rows = session.exec(
         select(Match, Business)
-        .join(Business, Business.id == Match.business_id)
-        .where(Match.lead_id == lead_id)
-        .order_by(Match.score.desc())  # type: ignore[attr-defined]
+        .join(Business, col(Business.id) == col(Match.business_id))
+        .where(col(Match.lead_id).in_(list(lead_ids)))
+        .order_by(col(Match.score).desc(), col(Match.id))
     ).all()
+    for m, b in rows:
+        found[m.lead_id].append(_match_view(m, b))
+    return found
+
+
+def matched_businesses(session: Session, lead_id: int) -> list[dict[str, str]]:
+    return _matches_by_lead(session, [lead_id])[lead_id]
+
+
+def _withdraw_refusal(lead: Lead) -> str:
+    if lead.status in WITHDRAWABLE:
+        return ""
+    return NOT_WITHDRAWABLE_REASONS.get(lead.status, "This request can no longer be withdrawn.")
+
+
+def _callback_refusals(session: Session, leads: Sequence[Lead]) -> dict[int, str]:
+    """Why a callback cannot be requested for each lead ("" when it can), in two queries for all of them."""
+    lead_ids = [lead.id for lead in leads if lead.id is not None]
+    hashes = [lead.contact_phone_hash for lead in leads if lead.contact_phone_hash]
+    open_callbacks = (
+        set(
+            session.exec(
+                select(Call.lead_id).where(
+                    col(Call.lead_id).in_(lead_ids),
+                    Call.call_type == CallType.CONSUMER_CALLBACK.value,
+                    col(Call.status).in_(OPEN_CALL_STATUSES),
+                )
+            ).all()
+        )
+        if lead_ids
+        else set()
+    )
+    blocked = (
+        set(session.exec(select(DoNotCall.phone_hash).where(col(DoNotCall.phone_hash).in_(hashes))).all())
+        if hashes
+        else set()
+    )
+    reasons: dict[int, str] = {}
+    for lead in leads:
+        if lead.status in CLOSED_REASONS:
+            reason = CLOSED_REASONS[lead.status]
+        elif not lead.consent_ai_calls or lead.consent_at is None:
+            reason = "You did not agree to AI calls on this request."
+        elif not lead.contact_phone_hash or not lead.contact_phone_enc:
+            reason = "This request has no phone number to call."
+        elif lead.contact_phone_hash in blocked:
+            reason = "This number is on the do-not-call list."
+        elif lead.id in open_callbacks:
+            reason = "A callback is already requested."
+        else:
+            reason = ""
+        reasons[lead.id] = reason  # type: ignore[index]
+    return reasons
+
+
+def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, Any]]:
+    lead_ids = [lead.id for lead in leads if lead.id is not None]
+    matches = _matches_by_lead(session, lead_ids)
+    callbacks = _callback_refusals(session, leads)
     return [
         {
-            "business_id": str(b.id),
-            "name": b.name,
-            "city": f"{b.city}, {b.state}".strip(", "),
-            "rating": f"{b.rating:.1f}",
-            "distance": f"{m.distance_miles:.1f} mi" if m.distance_miles is not None else "",
-            "status": m.status,
+            "lead": lead_view(lead),
+            "matches": matches[lead.id],  # type: ignore[index]
+            "withdraw_reason": _withdraw_refusal(lead),
+            "callback_reason": callbacks[lead.id],  # type: ignore[index]
         }
-        for m, b in rows
+        for lead in leads
     ]
 
 
@@ -72,13 +302,223 @@ def lead_status_for_submitter(session: Session, lead_id: int) -> dict[str, Any] 
 
 
 def consumer_leads(session: Session, user: User | None, limit: int = 50) -> list[dict[str, Any]]:
-    """A consumer's own requests, newest first, each with its matched businesses."""
+    """A consumer's own requests, newest first, each with its matched businesses and what may be done with it.
+
+    `withdraw_reason` / `callback_reason` are "" when the action is possible, else why not (shown on the button).
+    """
     access.require_area(user, access.Area.CONSUMER)
     assert user is not None
     leads = session.exec(
         select(Lead)
-        .where(Lead.consumer_id == user.id, Lead.deleted_at.is_(None))  # type: ignore[union-attr]
-        .order_by(Lead.created_at.desc())  # type: ignore[attr-defined]
+        .where(Lead.consumer_id == user.id, col(Lead.deleted_at).is_(None))
+        .order_by(col(Lead.created_at).desc(), col(Lead.id).desc())
         .limit(min(limit, 100))
     ).all()
-    return [{"lead": lead_view(lead), "matches": matched_businesses(session, lead.id)} for lead in leads]  # type: ignore[arg-type]
+    return _request_views(session, leads)
+
+
+def request_view(session: Session, actor: Actor, lead_id: int) -> dict[str, Any]:
+    """One request as its consumer (or an admin, or its magic-link holder) sees it; same shape as `consumer_leads`."""
+    lead = _lead_for(session, actor, lead_id, act=False)
+    return _request_views(session, [lead])[0]
+
+
+# --- actions --------------------------------------------------------------------------------------
+
+
+def _stop_pending_work(session: Session, lead_ids: Sequence[int], why: str) -> set[int]:
+    """Expire open matches, cancel calls not yet dialled, hold unsent notifications; returns the businesses touched."""
+    if not lead_ids:
+        return set()
+    ids = list(lead_ids)
+    session.execute(
+        update(Match)
+        .where(col(Match.lead_id).in_(ids), col(Match.status).in_(OPEN_MATCH_STATUSES))
+        .values(status=MatchStatus.EXPIRED.value)
+    )
+    session.execute(
+        update(Call)
+        .where(col(Call.lead_id).in_(ids), col(Call.status).in_(CANCELLABLE_CALL_STATUSES))
+        .values(status=CallStatus.CANCELED.value, error=why, updated_at=utcnow())
+    )
+    session.execute(
+        update(Notification)
+        .where(col(Notification.lead_id).in_(ids), col(Notification.status).in_(UNSENT_NOTIFICATION_STATUSES))
+        .values(status=NotificationStatus.SUPPRESSED.value, last_error=why)
+    )
+    return set(session.exec(select(Match.business_id).where(col(Match.lead_id).in_(ids))).all())
+
+
+def withdraw_request(session: Session, actor: Actor, lead_id: int) -> Lead:
+    """Withdraw one request: status `withdrawn` with its time; open matches expire, calls not yet dialled are
+    cancelled and unsent notifications held back. Refused with the reason when it is done, rejected or already
+    withdrawn. Safe against the pipeline running at the same moment (the status changes by compare-and-set).
+    """
+    lead = _lead_for(session, actor, lead_id, act=True)
+    refusal = _withdraw_refusal(lead)
+    if refusal:
+        raise UserError(refusal, field="withdraw")
+    before = {"status": lead.status}
+    now = utcnow()
+    changed = session.execute(
+        update(Lead)
+        .where(col(Lead.id) == lead_id, col(Lead.status).in_(WITHDRAWABLE), col(Lead.deleted_at).is_(None))
+        .values(status=LeadStatus.WITHDRAWN.value, withdrawn_at=now, updated_at=now)
+    )
+    session.refresh(lead)
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise UserError(_withdraw_refusal(lead) or "This request changed meanwhile; try again.", field="withdraw")
+    businesses = _stop_pending_work(session, [lead_id], "request withdrawn")
+    audit.record(
+        session,
+        actor_id=_actor_id(actor),
+        action="lead.withdraw",
+        target=lead,
+        before=before,
+        after={"status": lead.status, "via": "magic_link" if isinstance(actor, MagicGrant) else "account"},
+    )
+    for business_id in sorted(businesses):
+        publish_after_commit(session, "match", business_id=business_id, lead_id=lead_id)
+    publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
+    return lead
+
+
+def delete_my_data(session: Session, user: User | None) -> int:
+    """Delete every request of this consumer: hidden everywhere from this commit on (`deleted_at`), status
+    `deleted`, purged for good after 30 days (`purge_deleted`). Open matches expire, calls not yet dialled
+    are cancelled, unsent notifications held back. The account itself stays. Returns how many requests.
+    """
+    access.require_area(user, access.Area.CONSUMER)
+    assert user is not None
+    lead_ids = list(
+        session.exec(
+            select(Lead.id).where(Lead.consumer_id == user.id, col(Lead.deleted_at).is_(None)).order_by(col(Lead.id))
+        ).all()
+    )
+    if not lead_ids:
+        return 0
+    now = utcnow()
+    session.execute(
+        update(Lead)
+        .where(col(Lead.id).in_(lead_ids), col(Lead.deleted_at).is_(None))
+        .values(status=LeadStatus.DELETED.value, deleted_at=now, purge_after=now + PURGE_AFTER, updated_at=now)
+    )
+    businesses = _stop_pending_work(session, lead_ids, "request deleted by the consumer")
+    audit.record(
+        session,
+        actor_id=user.id,
+        action="consumer.delete_data",
+        target_type="users",
+        target_id=user.id or "",
+        after={"leads": len(lead_ids), "purge_after": (now + PURGE_AFTER).isoformat()},
+    )
+    for business_id in sorted(businesses):
+        publish_after_commit(session, "match", business_id=business_id)
+    for lead_id in lead_ids:
+        publish_after_commit(session, "lead", lead_id=lead_id, status=LeadStatus.DELETED.value, consumer_id=user.id)
+    return len(lead_ids)
+
+
+def purge_deleted(session: Session, now: datetime | None = None, limit: int = PURGE_BATCH) -> int:
+    """Remove for good up to `limit` leads whose `purge_after` has passed; returns how many.
+
+    With each lead go (foreign-key cascade) its matches and conversions, and explicitly its interview
+    sessions and call transcripts. Rows kept for accounting lose every personal detail: notifications
+    (recipient, subject, bodies; their dedupe key is freed so a later lead reusing the id is notified) and
+    calls (number, summary, qualification, recording reference; the cost stays in the totals and quotas).
+    Running it again purges nothing twice.
+    """
+    now = now or utcnow()
+    lead_ids = list(
+        session.exec(
+            select(Lead.id)
+            .where(col(Lead.deleted_at).is_not(None), col(Lead.purge_after) <= now)
+            .order_by(col(Lead.id))
+            .limit(limit)
+        ).all()
+    )
+    if not lead_ids:
+        return 0
+    session.execute(
+        update(Notification)
+        .where(col(Notification.lead_id).in_(lead_ids))
+        .values(
+            recipient="",
+            subject="",
+            body_text="",
+            body_html="",
+            last_error="",
+            dedupe_key=literal("purged:", String) + cast(col(Notification.id), String),
+            status=NotificationStatus.SUPPRESSED.value,
+        )
+    )
+    call_ids = list(
+        session.exec(
+            select(Call.id).where(col(Call.lead_id).in_(lead_ids) | col(Call.consent_lead_id).in_(lead_ids))
+        ).all()
+    )
+    if call_ids:
+        session.execute(delete(TranscriptLine).where(col(TranscriptLine.call_id).in_(call_ids)))
+        session.execute(
+            update(Call)
+            .where(col(Call.id).in_(call_ids))
+            .values(
+                to_number_enc="",
+                to_number_hash="",
+                objective="",
+                summary="",
+                qualification=null(),
+                recording_ref="",
+                error="",
+                updated_at=now,
+            )
+        )
+    session.execute(delete(InterviewSession).where(col(InterviewSession.lead_id).in_(lead_ids)))
+    session.execute(delete(Lead).where(col(Lead.id).in_(lead_ids)))
+    audit.record(session, actor_id=None, action="lead.purge", target_type="leads", after={"purged": len(lead_ids)})
+    return len(lead_ids)
+
+
+def request_callback(session: Session, actor: Actor, lead_id: int) -> Call:
+    """Ask for an AI callback about one request: a `consumer_callback` call in `requested` status that relies
+    on the consent recorded with the lead. Refused with the reason when the lead has no AI-call consent or no
+    phone, the number is on the do-not-call list, the request was withdrawn, or a callback is still open.
+    The call is on behalf of the business that accepted the lead, if any.
+    """
+    lead = _lead_for(session, actor, lead_id, act=True)
+    refusal = _callback_refusals(session, [lead])[lead_id]
+    if refusal:
+        raise UserError(refusal, field="callback")
+    accepted = session.exec(
+        select(Match)
+        .where(
+            Match.lead_id == lead_id,
+            col(Match.status).in_([MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.value]),
+        )
+        .order_by(col(Match.score).desc(), col(Match.id))
+    ).first()
+    call = Call(
+        lead_id=lead_id,
+        business_id=accepted.business_id if accepted else None,
+        requested_by_id=_actor_id(actor),
+        call_type=CallType.CONSUMER_CALLBACK.value,
+        objective=CALLBACK_OBJECTIVE,
+        to_number_enc=lead.contact_phone_enc,
+        to_number_hash=lead.contact_phone_hash,
+        status=CallStatus.REQUESTED.value,
+        consent_at=lead.consent_at,
+        consent_lead_id=lead_id,
+    )
+    session.add(call)
+    session.flush()
+    audit.record(
+        session,
+        actor_id=_actor_id(actor),
+        action="call.request_callback",
+        target=call,
+        after={"lead_id": lead_id, "via": "magic_link" if isinstance(actor, MagicGrant) else "account"},
+    )
+    if accepted is not None:
+        publish_after_commit(session, "match", business_id=accepted.business_id, match_id=accepted.id, lead_id=lead_id)
+    publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
+    return call

@@ -246,7 +246,7 @@ def _checkboxes(legend: str, name: str, options: list[tuple[str, str]], hint: st
     return rx.el.fieldset(
         rx.el.legend(legend, style={"fontWeight": "500", "marginBottom": "0.25em"}),
         rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
-        rx.flex(
+        rx.grid(
             *[
                 rx.checkbox(
                     text,
@@ -258,9 +258,10 @@ def _checkboxes(legend: str, name: str, options: list[tuple[str, str]], hint: st
                 )
                 for value, text in options
             ],
-            wrap="wrap",
-            gap="3",
-            padding_y="0.25em",
+            columns=rx.breakpoints(initial="2", sm="3", md="4") if len(options) > 2 else "2",
+            spacing_x="4",
+            spacing_y="2",
+            padding_y="0.5em",
         ),
         _error(name),
         id=f"group-{name}",
@@ -280,7 +281,7 @@ def _section(title: str, *children: rx.Component) -> rx.Component:
 
 
 def _two_columns(*children: rx.Component) -> rx.Component:
-    return rx.grid(*children, columns=rx.breakpoints(initial="1", sm="2"), gap="4", width="100%")
+    return rx.grid(*children, columns=rx.breakpoints(initial="1", sm="2"), spacing="4", width="100%")
 
 
 def _form() -> rx.Component:
@@ -301,7 +302,7 @@ def _form() -> rx.Component:
                     _text("Rating (0–5)", "rating", input_mode="decimal"),
                 ),
                 _select("Price range", "price_tier", list(PRICE_LABELS.items())),
-                rx.flex(*[_flag(n, t) for n, t in FLAGS.items()], wrap="wrap", gap="4"),
+                rx.flex(*[_flag(n, t) for n, t in FLAGS.items()], wrap="wrap", spacing="5"),
                 _text(
                     "Tags",
                     "tags",
@@ -341,8 +342,8 @@ def _form() -> rx.Component:
                 _error("hours"),
                 rx.grid(
                     *[_text(label, f"hours_{day}", placeholder="09:00-17:00") for day, label in WEEKDAYS.items()],
-                    columns=rx.breakpoints(initial="1", sm="2", md="4"),
-                    gap="3",
+                    columns=rx.breakpoints(initial="2", md="4"),
+                    spacing="3",
                     width="100%",
                 ),
             ),
@@ -409,7 +410,7 @@ def _pause_card() -> rx.Component:
             direction=rx.breakpoints(initial="column", sm="row"),
             justify="between",
             align=rx.breakpoints(initial="stretch", sm="center"),
-            gap="3",
+            spacing="3",
         ),
         width="100%",
     )

@@ -1,0 +1,40 @@
+"""Chromium for the browser benchmarks (Debian's, with the flags this closed network needs)."""
+
+from __future__ import annotations
+
+import os
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+]
+
+# Records, in each page, when each lead row is first seen (Date.now(), ms) — read back after the run.
+SEEN_ROWS_JS = """
+(() => {
+  window.__seen = {};
+  const scan = () => {
+    for (const el of document.querySelectorAll('.lead-row')) {
+      const id = el.getAttribute('data-lead');
+      if (id && !(id in window.__seen)) window.__seen[id] = Date.now();
+    }
+  };
+  new MutationObserver(scan).observe(document.documentElement, {childList: true, subtree: true});
+  scan();
+})();
+"""
+
+
+def login(page, url: str, email: str, password: str) -> None:
+    page.goto(f"{url}/login")
+    page.locator("#field-email").fill(email)
+    page.locator("#field-password").fill(password)
+    page.locator("#login-submit").click()

@@ -1,0 +1,114 @@
+"""`python -m bench.live --events N [--tabs K]`: commit → row visible in K open dashboards.
+
+Starts the product (as `make run` does) on a fresh database, opens K dashboard tabs of the demo plumber
+in Chromium (separate browser contexts), then N times: commits a new matched lead for that business and
+publishes the change through the real path (`leadapp.core.events`, Redis pub/sub → each web backend's
+listener → the tabs). Each tab records when each new row appears. Prints last
+`live events=N p50_ms=A p95_ms=B` over every (event, tab) pair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+
+from bench.browser import ARGS, CHROMIUM, SEEN_ROWS_JS, login
+from bench.stack import stack
+
+PLUMBER = "plumber@leadapp.demo"
+
+
+def _commit_lead(index: int) -> tuple[int, float]:
+    from sqlmodel import select
+
+    from leadapp.core.db import session_scope
+    from leadapp.core.events import publish_after_commit
+    from leadapp.core.models import Business, Lead, Match, User, utcnow
+
+    with session_scope() as session:
+        owner = session.exec(select(User).where(User.email == PLUMBER)).one()
+        business = session.exec(select(Business).where(Business.owner_id == owner.id)).one()
+        lead = Lead(
+            raw_text=f"Live benchmark lead {index}: the kitchen faucet drips all day and night, please help",
+            zip="46032",
+            location_zip="46032",
+            category="plumbing",
+            urgency="normal",
+            status="matched",
+            contact_email="bench@example.com",
+            quality_score=7,
+        )
+        session.add(lead)
+        session.flush()
+        match = Match(
+            lead_id=lead.id,
+            business_id=business.id,
+            score=80,
+            distance_miles=2.0,
+            reasons=["benchmark"],
+            created_at=utcnow(),
+        )
+        session.add(match)
+        session.flush()
+        publish_after_commit(session, "match", business_id=business.id, match_id=match.id, lead_id=lead.id)
+        lead_id = lead.id
+    return lead_id, time.time() * 1000  # committed (and published right after the commit)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.live")
+    parser.add_argument("--events", type=int, default=50)
+    parser.add_argument("--tabs", type=int, default=4)
+    parser.add_argument("--interval", type=float, default=0.25, help="seconds between events")
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    with stack() as s:
+        s.redis()
+        s.database("sqlite")
+        url = s.app()
+        os.environ.update(DATABASE_URL=s.env["DATABASE_URL"], REDIS_URL=s.env["REDIS_URL"])
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            pages = []
+            for _ in range(args.tabs):
+                page = browser.new_context().new_page()
+                login(page, url, PLUMBER, s.env.get("DEMO_PASSWORD", "demo-password-123"))
+                page.wait_for_selector("#inbox-count", timeout=60_000)
+                page.evaluate(SEEN_ROWS_JS)
+                pages.append(page)
+            committed: dict[str, float] = {}
+            for i in range(args.events):
+                lead_id, at = _commit_lead(i)
+                committed[str(lead_id)] = at
+                deadline = time.monotonic() + args.interval
+                while time.monotonic() < deadline:
+                    pages[0].wait_for_timeout(20)
+            deadline = time.monotonic() + 10
+            latencies: list[float] = []
+            while time.monotonic() < deadline:
+                seen = [page.evaluate("window.__seen") for page in pages]
+                if all(all(k in tab for k in committed) for tab in seen):
+                    break
+                pages[0].wait_for_timeout(100)
+            missing = 0
+            for tab in seen:
+                for lead_id, at in committed.items():
+                    if lead_id in tab:
+                        latencies.append(tab[lead_id] - at)
+                    else:
+                        missing += 1
+            browser.close()
+    latencies.sort()
+    p50 = statistics.median(latencies) if latencies else float("nan")
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))] if latencies else float("nan")
+    if missing:
+        print(f"missing={missing} (event, tab) pairs never showed the row")
+    print(f"live events={args.events} p50_ms={p50:.0f} p95_ms={p95:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

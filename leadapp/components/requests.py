@@ -1,0 +1,136 @@
+"""A consumer's request as a card: status, classification, matched businesses and the consumer's actions.
+
+Shared by the portal (logged in) and the tracking page (magic link); each passes its own event handlers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import reflex as rx
+
+
+@dataclasses.dataclass
+class MatchView:
+    name: str = ""
+    city: str = ""
+    rating: str = ""
+    distance: str = ""
+    status: str = ""
+
+
+@dataclasses.dataclass
+class RequestView:
+    id: str = ""
+    status: str = ""
+    status_label: str = ""
+    text: str = ""
+    created_at: str = ""
+    category_label: str = ""
+    urgency: str = ""
+    # "" when the action is possible, else why not (shown on the disabled button).
+    withdraw_reason: str = ""
+    callback_reason: str = ""
+    matches: list[MatchView] = dataclasses.field(default_factory=list)
+
+
+def request_view(row: dict[str, Any]) -> RequestView:
+    """A row of `portal.consumer_leads` / `portal.request_view` as the card shows it (no contact details)."""
+    lead = row["lead"]
+    return RequestView(
+        id=lead["id"],
+        status=lead["status"],
+        status_label=lead["status_label"],
+        text=lead["text"],
+        created_at=lead["created_at"],
+        category_label=lead.get("category_label", ""),
+        urgency=lead.get("urgency", ""),
+        withdraw_reason=row.get("withdraw_reason", ""),
+        callback_reason=row.get("callback_reason", ""),
+        matches=[
+            MatchView(name=m["name"], city=m["city"], rating=m["rating"], distance=m["distance"], status=m["status"])
+            for m in row["matches"]
+        ],
+    )
+
+
+def _match(m: MatchView) -> rx.Component:
+    return rx.hstack(
+        rx.icon("store", size=16),
+        rx.text(m.name, weight="medium", class_name="matched-business"),
+        rx.text(m.city, " · ", m.distance, " · rated ", m.rating, size="2", color_scheme="gray"),
+        wrap="wrap",
+        align="center",
+    )
+
+
+def _actions(r: RequestView, withdraw: Callable[[Any], Any], callback: Callable[[Any], Any]) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.button(
+                rx.icon("phone-incoming", size=16),
+                "Request a callback",
+                on_click=callback(r.id),
+                disabled=r.callback_reason != "",
+                title=r.callback_reason,
+                variant="soft",
+                class_name="request-callback",
+            ),
+            rx.button(
+                rx.icon("undo-2", size=16),
+                "Withdraw",
+                on_click=withdraw(r.id),
+                disabled=r.withdraw_reason != "",
+                title=r.withdraw_reason,
+                variant="soft",
+                color_scheme="red",
+                class_name="withdraw-request",
+            ),
+            wrap="wrap",
+            spacing="2",
+        ),
+        rx.cond(
+            r.callback_reason != "",
+            rx.text(r.callback_reason, size="1", color_scheme="gray", class_name="callback-reason"),
+        ),
+        spacing="1",
+    )
+
+
+def request_card(r: RequestView, *, withdraw: Callable[[Any], Any], callback: Callable[[Any], Any]) -> rx.Component:
+    """One request; `withdraw(id)` / `callback(id)` give the event the buttons fire."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.badge(r.status_label, size="2", class_name="request-status"),
+                rx.cond(r.category_label != "", rx.badge(r.category_label, variant="outline")),
+                rx.cond(r.urgency != "", rx.badge(r.urgency, variant="outline")),
+                rx.spacer(),
+                rx.text(r.created_at, size="1", color_scheme="gray"),
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.text(r.text),
+            rx.cond(
+                r.matches.length() > 0,
+                rx.vstack(
+                    rx.text("Matched businesses", weight="bold", size="2"), rx.foreach(r.matches, _match), spacing="1"
+                ),
+            ),
+            _actions(r, withdraw, callback),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        class_name="portal-request",
+    )
+
+
+def action_messages(notice: rx.Var, error: rx.Var, prefix: str) -> rx.Component:
+    """The outcome of the last action: `#<prefix>-notice` or `#<prefix>-error`."""
+    return rx.fragment(
+        rx.cond(notice != "", rx.callout(notice, icon="circle-check", color_scheme="green", id=f"{prefix}-notice")),
+        rx.cond(error != "", rx.callout(error, icon="triangle-alert", color_scheme="red", id=f"{prefix}-error")),
+    )

@@ -1,0 +1,170 @@
+"""Follow one request without an account, through the magic link from the confirmation email.
+
+The token in the URL is verified on load; the state then keeps it server-side (a backend-only var) and
+every action hands it to the service again, which verifies it once more. No lead id from the browser is
+ever used. The page shows what the portal shows: status, classification, matched businesses (name,
+rating, distance — never a business's phone or email).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.layout import page
+from leadapp.components.requests import RequestView, action_messages, request_card, request_view
+from leadapp.core.broker import get_redis, key
+from leadapp.core.db import session_scope
+from leadapp.core.errors import UserError
+from leadapp.core.observability import get_logger
+from leadapp.core.services import portal
+from leadapp.live import TAB_TTL_SECONDS
+from leadapp.state.auth import AuthState
+
+log = get_logger(__name__)
+ROUTE = "/portal/track/[token]"
+INVALID_MESSAGE = (
+    "This tracking link is invalid or has expired, or the request was deleted. "
+    "Links work for 30 days; log in to see all your requests."
+)
+
+
+def _lead_tabs_key(lead_id: int) -> str:
+    return key("tabs", "lead", lead_id)
+
+
+def remember_track_tab(lead_id: int, client_token: str) -> None:
+    """Note that this tab follows this lead (so a change of the lead can be pushed to it)."""
+    if not lead_id or not client_token:
+        return
+    try:
+        pipe = get_redis().pipeline()
+        pipe.sadd(_lead_tabs_key(lead_id), client_token)
+        pipe.expire(_lead_tabs_key(lead_id), TAB_TTL_SECONDS)
+        pipe.execute()
+    except Exception as exc:  # live updates are a convenience: never fail a page load over them
+        log.warning("remember_track_tab_failed", error=repr(exc))
+
+
+def _token_from_path(path: str) -> str:
+    """The last path segment of /portal/track/<token> (tokens are URL-safe: no decoding needed)."""
+    return (path or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+class TrackState(AuthState):
+    # "checking" until the token was looked at, then "ok" or "invalid".
+    track_status: str = "checking"
+    tracked: RequestView = RequestView()
+    notice: str = ""
+    error: str = ""
+    _token: str = ""  # backend only: never sent to the browser, never taken back from it
+    _lead_id: int = 0
+
+    def _load(self) -> bool:
+        """Re-read the request with the held token; False (and the invalid view) when it no longer works."""
+        try:
+            with session_scope() as session:
+                lead = portal.lead_for_magic_token(session, self._token)
+                if lead is None or lead.id is None:
+                    raise UserError(INVALID_MESSAGE)
+                row = portal.request_view(session, portal.MagicGrant(self._token), lead.id)
+                self._lead_id = lead.id
+        except UserError:
+            self.track_status, self.tracked, self._lead_id = "invalid", RequestView(), 0
+            return False
+        self.track_status, self.tracked = "ok", request_view(row)
+        return True
+
+    @rx.event
+    def open(self):
+        self.notice, self.error, self.track_status = "", "", "checking"
+        self._token = _token_from_path(self.router.url.path)
+        if self._load():
+            remember_track_tab(self._lead_id, self.router.session.client_token)
+
+    def refresh_from_event(self) -> None:
+        """Reload the request (called by the live listener when it changed)."""
+        if self._token:
+            self._load()
+
+    def _act(self, action: Any, done: str) -> None:
+        self.notice, self.error = "", ""
+        if not self._token or not self._lead_id:
+            self.error = INVALID_MESSAGE
+            return
+        try:
+            with session_scope() as session:
+                action(session, portal.MagicGrant(self._token), self._lead_id)
+        except UserError as exc:
+            self.error = exc.message
+        else:
+            self.notice = done
+        self._load()
+
+    @rx.event
+    def withdraw(self, shown_id: str = ""):
+        # The button passes the id it shows; it is ignored: the lead acted on is always the one the token names.
+        self._act(portal.withdraw_request, "Your request was withdrawn. Businesses will no longer receive it.")
+
+    @rx.event
+    def request_callback(self, shown_id: str = ""):
+        self._act(
+            portal.request_callback,
+            "Callback requested: we will call you at the number you gave, within calling hours (9:00–21:00).",
+        )
+
+
+def track_page() -> rx.Component:
+    return page(
+        rx.heading("Your request", size="8", id="track-heading", margin_bottom="0.25em"),
+        rx.match(
+            TrackState.track_status,
+            (
+                "ok",
+                rx.vstack(
+                    rx.text(
+                        "You opened this page with the link from your confirmation message; keep it private.",
+                        color_scheme="gray",
+                    ),
+                    action_messages(TrackState.notice, TrackState.error, "track"),
+                    request_card(
+                        TrackState.tracked, withdraw=TrackState.withdraw, callback=TrackState.request_callback
+                    ),
+                    spacing="3",
+                    width="100%",
+                    id="track-request",
+                ),
+            ),
+            (
+                "invalid",
+                rx.vstack(
+                    rx.callout(INVALID_MESSAGE, icon="link-2-off", color_scheme="amber", id="track-invalid"),
+                    rx.link(rx.button("Log in", variant="soft"), href=routes.LOGIN),
+                    spacing="3",
+                ),
+            ),
+            rx.center(rx.spinner(size="3"), padding="3em"),
+        ),
+        max_width="48em",
+    )
+
+
+async def refresh_tab(app: Any, token: str) -> None:
+    """Push the fresh status into one open tracking tab (from the live listener)."""
+    async with app.modify_state(rx.BaseStateToken(ident=token, cls=TrackState)) as root:
+        track_state = await root.get_state(TrackState)
+        if track_state.track_status == "ok":
+            await asyncio.to_thread(track_state.refresh_from_event)
+
+
+async def refresh_lead_tabs(app: Any, lead_id: int) -> None:
+    """Push a change of this lead into every open tracking tab that follows it."""
+    raw = await asyncio.to_thread(get_redis().smembers, _lead_tabs_key(lead_id))
+    for tab in raw:
+        try:
+            await refresh_tab(app, tab.decode() if isinstance(tab, bytes) else str(tab))
+        except Exception as exc:  # a tab that went away meanwhile
+            log.info("track_tab_skipped", error=repr(exc))
