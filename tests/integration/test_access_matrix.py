@@ -14,8 +14,8 @@ from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import Business, Call, Lead, Match, User
 from leadapp.core.services import accounts, calls, contact, inbox, portal
 from leadapp.core.services.access import Area
-from leadapp.core.services.pipeline import process_lead
 from leadapp.core.services.intake import Submission, submit
+from leadapp.core.services.pipeline import process_lead
 
 ROLES = ("anonymous", "consumer_a", "consumer_b", "business_x", "business_y", "admin")
 
