@@ -9,6 +9,8 @@ from leadapp.live import listen
 from leadapp.pages.admin.home import HealthState, MessagesState, admin_home_page, health_page, messages_page
 from leadapp.pages.auth import login_page, register_page
 from leadapp.pages.business.dashboard import DashboardState, dashboard_page
+from leadapp.pages.business.settings import BusinessSettingsState, settings_page
+from leadapp.pages.business.stats import StatsState, stats_page
 from leadapp.pages.consumer.interview import InterviewState, interview_page
 from leadapp.pages.consumer.portal import PortalState, portal_page
 from leadapp.pages.consumer.request import request_page
@@ -47,6 +49,18 @@ app.add_page(
     route=routes.DASHBOARD,
     title="Dashboard — LeadApp",
     on_load=[AuthState.guard("business"), DashboardState.load],
+)
+app.add_page(
+    settings_page,
+    route=routes.DASHBOARD_SETTINGS,
+    title="Business settings — LeadApp",
+    on_load=[AuthState.guard("business"), BusinessSettingsState.load],
+)
+app.add_page(
+    stats_page,
+    route=routes.DASHBOARD_STATS,
+    title="Stats — LeadApp",
+    on_load=[AuthState.guard("business"), StatsState.load],
 )
 app.add_page(admin_home_page, route=routes.ADMIN, title="Admin — LeadApp", on_load=AuthState.guard("admin"))
 app.add_page(

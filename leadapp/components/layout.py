@@ -136,7 +136,7 @@ def footer() -> rx.Component:
             ),
             direction=rx.breakpoints(initial="column", sm="row"),
             justify="between",
-            gap="2",
+            spacing="2",
         ),
         as_="footer",
         padding="1.5em 2em",

@@ -129,7 +129,7 @@ def register_page() -> rx.Component:
                                     style={"display": "flex", "gap": "0.5em"},
                                 ),
                                 direction="column",
-                                gap="2",
+                                spacing="2",
                             ),
                             name="role",
                             id="field-role",

@@ -13,8 +13,7 @@ from sqlmodel import Session, select
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import AuditEvent, Business, User
 from leadapp.core.services import accounts, businesses
-from leadapp.core.services.access import NotLoggedIn
-from leadapp.core.services.business_access import can_manage_business
+from leadapp.core.services.access import NotLoggedIn, can_manage_business
 from leadapp.core.services.businesses import ProfileInput, ProfileInvalid, validate_profile
 
 PASSWORD = "a long enough password"

@@ -65,8 +65,10 @@ def require_admin(user: User | None) -> User:
     return user
 
 
-def can_manage_business(user: User | None, business: Business) -> bool:
-    """The business's owner, or an admin."""
+def can_manage_business(user: User | None, business: Business | None) -> bool:
+    """The business's owner, or an admin (False for a missing business)."""
+    if business is None:
+        return False
     role = role_of(user)
     return role == Role.ADMIN or (role == Role.BUSINESS_OWNER and user is not None and business.owner_id == user.id)
 

@@ -20,8 +20,7 @@ from sqlmodel import Session, select
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import Business, User, utcnow
 from leadapp.core.services import audit
-from leadapp.core.services.access import Area, NotLoggedIn, require_area, role_of
-from leadapp.core.services.business_access import can_manage_business
+from leadapp.core.services.access import Area, NotLoggedIn, can_manage_business, require_area, role_of
 from leadapp.core.vocab import REALTIME_VOICES, Category, Channel, Plan, PriceTier, Role
 
 MAX_NAME = 200

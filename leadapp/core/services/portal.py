@@ -449,8 +449,8 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
             body_html="",
             last_error="",
             dedupe_key=literal("purged:", String) + cast(col(Notification.id), String),
-            status=NotificationStatus.SUPPRESSED.value,
         )
+        .execution_options(synchronize_session=False)
     )
     call_ids = list(
         session.exec(
@@ -472,6 +472,7 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
                 error="",
                 updated_at=now,
             )
+            .execution_options(synchronize_session=False)
         )
     session.execute(delete(InterviewSession).where(col(InterviewSession.lead_id).in_(lead_ids)))
     session.execute(delete(Lead).where(col(Lead.id).in_(lead_ids)))

@@ -142,11 +142,10 @@ def _managed_business(session: Session, user: User | None, business_id: int) -> 
     access.require_area(user, access.Area.BUSINESS)
     assert user is not None
     business = session.get(Business, business_id)
-    is_admin = user.role == Role.ADMIN.value
-    if business is None and is_admin:
+    if business is None and user.role == Role.ADMIN.value:
         raise NotFound("No such business.")
     # Someone else's business and a missing one answer the same to owners, so ids reveal nothing.
-    if business is None or (not is_admin and business.owner_id != user.id):
+    if business is None or not access.can_manage_business(user, business):
         raise NotAllowed("You can only see the figures of your own business.")
     return business
 

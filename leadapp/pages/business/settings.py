@@ -26,7 +26,7 @@ from leadapp.core.vocab import (
 )
 from leadapp.state.auth import AuthState, field_errors
 
-ROUTE = f"{routes.DASHBOARD}/settings"  # to move into leadapp.routes as DASHBOARD_SETTINGS
+ROUTE = routes.DASHBOARD_SETTINGS
 TEXT_FIELDS = (
     "name",
     "address",

@@ -19,7 +19,7 @@ from leadapp.core.services import access, inbox, stats
 from leadapp.core.vocab import CallOutcome
 from leadapp.state.auth import AuthState
 
-ROUTE = f"{routes.DASHBOARD}/stats"  # to move into leadapp.routes as DASHBOARD_STATS
+ROUTE = routes.DASHBOARD_STATS
 DEFAULT_WEEKS = "12"
 PERIOD_OPTIONS = [(str(weeks), f"Last {weeks} weeks") for weeks in stats.WEEK_CHOICES]
 OUTCOME_LABELS = {
@@ -280,7 +280,7 @@ def stats_page() -> rx.Component:
                     rx.card(
                         rx.cond(
                             S.user_role == "admin",
-                            rx.text("Open a business's stats from its admin page (?business=<id>)."),
+                            rx.text("Add ?business=<id> to this page's address to see that business's stats."),
                             rx.fragment(
                                 rx.text("Create your business profile to see its stats. "),
                                 rx.link("Set up your business", href=routes.DASHBOARD + "/settings"),

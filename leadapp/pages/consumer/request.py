@@ -210,7 +210,7 @@ def _form() -> rx.Component:
                         rx.el.label(
                             rx.radio_group.item(value="sms"), " Text message", style={"display": "flex", "gap": "0.5em"}
                         ),
-                        gap="4",
+                        spacing="4",
                         wrap="wrap",
                     ),
                     name="preferred_contact",

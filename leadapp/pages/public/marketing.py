@@ -38,7 +38,7 @@ def home() -> rx.Component:
             rx.flex(
                 rx.link(rx.button("Get help now", size="4"), href=routes.REQUEST),
                 rx.link(rx.button("I run a business", size="4", variant="outline"), href=routes.FOR_BUSINESSES),
-                gap="3",
+                spacing="3",
                 wrap="wrap",
             ),
             spacing="5",

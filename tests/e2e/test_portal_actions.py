@@ -1,0 +1,122 @@
+"""A consumer's own actions in the browser: follow a request by magic link without logging in, ask for a
+callback there, withdraw the request from the portal, and a forged link opens nothing."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import Deployment
+from tests.e2e.test_shell import TIMEOUT, login
+
+pytestmark = pytest.mark.e2e
+# Not the number the other browser tests use: a callback counts towards the per-number daily call limit.
+PHONE = "(317) 846-2211"
+
+
+def _lead_id(deployment: Deployment, marker: str) -> int:
+    from sqlmodel import Session, create_engine, select
+
+    from leadapp.core.models import Lead
+
+    engine = create_engine(deployment.database_url)
+    try:
+        with Session(engine) as session:
+            lead = session.exec(select(Lead).where(Lead.raw_text.contains(marker))).one()  # type: ignore[attr-defined]
+            return int(lead.id)  # type: ignore[arg-type]
+    finally:
+        engine.dispose()
+
+
+def _request_state(deployment: Deployment, lead_id: int) -> tuple[str, list[str], list[tuple[str, str, bool]]]:
+    """(lead status, its match statuses, its calls as (type, status, consent on file)) straight from the database."""
+    from sqlmodel import Session, create_engine, select
+
+    from leadapp.core.models import Call, Lead, Match
+
+    engine = create_engine(deployment.database_url)
+    try:
+        with Session(engine) as session:
+            lead = session.get(Lead, lead_id)
+            matches = session.exec(select(Match.status).where(Match.lead_id == lead_id)).all()
+            calls = session.exec(select(Call).where(Call.lead_id == lead_id)).all()
+            return lead.status, list(matches), [(c.call_type, c.status, c.consent_at is not None) for c in calls]
+    finally:
+        engine.dispose()
+
+
+def test_magic_link_callback_and_withdraw(browser: Browser, deployment: Deployment, monkeypatch: pytest.MonkeyPatch):
+    if not deployment.local:
+        pytest.skip("the magic link is signed here with the local stack's SECRET_KEY")
+    from leadapp.core.services import portal
+    from leadapp.core.settings import get_settings
+
+    marker = secrets.token_hex(3)
+    text = (
+        "The drain under my kitchen sink is leaking into the cabinet and the floor is getting wet, "
+        f"need a plumber this week, budget about $300 (ref {marker})"
+    )
+    contexts = [browser.new_context() for _ in range(2)]
+    consumer, visitor = (c.new_page() for c in contexts)
+    for p in (consumer, visitor):
+        p.set_default_timeout(TIMEOUT)
+
+    login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)
+    consumer.wait_for_url(re.compile(r".*/portal/?$"))
+    consumer.goto(f"{deployment.url}/request")
+    consumer.get_by_label("What do you need help with?").fill(text)
+    consumer.get_by_label("ZIP code").fill("46032")
+    consumer.locator("#field-email").fill("casey@example.com")
+    consumer.locator("#field-phone").fill(PHONE)
+    consumer.locator("#field-consent_ai_calls").click()
+    consumer.locator("#request-submit").click()
+    expect(consumer.locator("#request-status")).to_have_text("matched", timeout=30_000)
+
+    # The link from the confirmation email, made as the stack makes it (same SECRET_KEY, its APP_URL).
+    lead_id = _lead_id(deployment, marker)
+    monkeypatch.setenv("APP_URL", deployment.url)
+    get_settings.cache_clear()
+    link = portal.magic_link(lead_id)
+    get_settings.cache_clear()
+
+    # Someone who is not logged in follows the request with the link alone.
+    visitor.goto(link)
+    tracked = visitor.locator("#track-request .portal-request")
+    expect(tracked.locator(".request-status")).to_have_text("Matched")
+    expect(tracked).to_contain_text(marker)
+    expect(tracked.locator(".matched-business").first).to_have_text("Carmel Plumbing Co")
+    expect(tracked).not_to_contain_text("plumber@leadapp.demo")
+    expect(visitor.locator("#nav-user")).to_have_count(0)
+    tracked.locator(".request-callback").click()
+    expect(visitor.locator("#track-notice")).to_contain_text("Callback requested")
+    expect(tracked.locator(".request-callback")).to_be_disabled()
+    expect(tracked.locator(".callback-reason")).to_have_text("A callback is already requested.")
+
+    # The consumer withdraws it from the portal.
+    consumer.goto(f"{deployment.url}/portal")
+    card = consumer.locator(".portal-request", has_text=marker)
+    expect(card.locator(".request-status")).to_have_text("Matched")
+    card.locator(".withdraw-request").click()
+    expect(card.locator(".request-status")).to_have_text("Withdrawn")
+    expect(consumer.locator("#portal-notice")).to_contain_text("withdrawn")
+    expect(card.locator(".withdraw-request")).to_be_disabled()
+
+    visitor.reload()
+    expect(tracked.locator(".request-status")).to_have_text("Withdrawn")
+    expect(tracked.locator(".withdraw-request")).to_be_disabled()
+
+    status, match_statuses, calls = _request_state(deployment, lead_id)
+    assert status == "withdrawn"
+    assert match_statuses and all(s == "expired" for s in match_statuses)
+    assert calls == [("consumer_callback", "canceled", True)]  # asked for, then stopped by the withdrawal
+
+    # A tampered link opens nothing.
+    token = link.rsplit("/", 1)[1]
+    visitor.goto(f"{deployment.url}/portal/track/{token[:-3]}{'AAA' if not token.endswith('AAA') else 'BBB'}")
+    expect(visitor.locator("#track-invalid")).to_be_visible()
+    expect(visitor.locator(".portal-request")).to_have_count(0)
+    for c in contexts:
+        c.close()

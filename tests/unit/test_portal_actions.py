@@ -1,0 +1,482 @@
+"""The consumer's actions on their requests, on SQLite and PostgreSQL: withdraw, delete my data (hidden at once,
+purged after 30 days), ask for a callback, and magic links that stand in for an account for one request."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from itertools import count
+from typing import Any
+
+import pytest
+import redis
+from sqlmodel import Session, select
+
+from leadapp.core import crypto, events
+from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.models import (
+    Business,
+    Call,
+    DoNotCall,
+    InterviewSession,
+    Lead,
+    Match,
+    Notification,
+    TranscriptLine,
+    User,
+    utcnow,
+)
+from leadapp.core.services import accounts, compose, inbox, notify, portal
+from leadapp.core.services.access import NotLoggedIn
+from leadapp.core.services.portal import MagicGrant
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import CallStatus, CallType, LeadStatus, MatchStatus, NotificationStatus
+
+PASSWORD = "a long enough password"
+PHONE = "+13178462200"
+_serial = count(1)
+
+
+@dataclass
+class World:
+    consumer: User
+    other_consumer: User
+    owner: User
+    other_owner: User
+    admin: User
+    business: Business
+    other_business: Business
+
+
+@pytest.fixture
+def world(db_session: Session) -> World:
+    s = db_session
+    consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer")
+    other_consumer = accounts.register(s, "robin@example.com", PASSWORD, "consumer")
+    owner = accounts.register(s, "plumber@example.com", PASSWORD, "business_owner")
+    other_owner = accounts.register(s, "drains@example.com", PASSWORD, "business_owner")
+    admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
+    business = Business(owner_id=owner.id, name="Carmel Plumbing", zip="46032", rating=4.8, city="Carmel", state="IN")
+    other_business = Business(owner_id=other_owner.id, name="Quick Drains", zip="46033", rating=4.1)
+    s.add_all([business, other_business])
+    s.commit()
+    return World(consumer, other_consumer, owner, other_owner, admin, business, other_business)
+
+
+def make_lead(s: Session, consumer: User | None, *, consent: bool = True, phone: str = PHONE, **fields: Any) -> Lead:
+    now = utcnow()
+    values: dict[str, Any] = {
+        "consumer_id": consumer.id if consumer else None,
+        "raw_text": f"My water heater is leaking all over the garage floor, need someone today #{next(_serial)}",
+        "zip": "46032",
+        "category": "plumbing",
+        "urgency": "high",
+        "contact_name": "Casey Consumer",
+        "contact_email": "casey@example.com",
+        "contact_phone_enc": crypto.encrypt_phone(phone),
+        "contact_phone_hash": crypto.phone_hash(phone),
+        "contact_phone_last4": phone[-4:],
+        "consent_ai_calls": consent,
+        "consent_at": now if consent else None,
+        "status": LeadStatus.MATCHED.value,
+    }
+    lead = Lead(**{**values, **fields})
+    s.add(lead)
+    s.flush()
+    return lead
+
+
+def make_match(s: Session, lead: Lead, business: Business, status: str = MatchStatus.NOTIFIED.value) -> Match:
+    match = Match(lead_id=lead.id, business_id=business.id, score=80.0, distance_miles=2.5, status=status)
+    s.add(match)
+    s.flush()
+    return match
+
+
+def make_notification(s: Session, lead: Lead, status: str = NotificationStatus.PENDING.value) -> Notification:
+    row = notify.create_notification(
+        s,
+        kind="business_new_lead",
+        channel="email",
+        recipient="plumber@example.com",
+        subject="New plumbing lead",
+        text=f"In the customer's words: {lead.raw_text}",
+        html=f"<p>{lead.raw_text}</p>",
+        dedupe_key=notify.business_dedupe_key(lead.id, 1, "email"),
+        lead_id=lead.id,
+    )
+    row.status = status
+    s.add(row)
+    s.flush()
+    return row
+
+
+@pytest.fixture
+def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """`published()`: the live events published since the previous call (read from the test's private Redis)."""
+    client = redis.Redis.from_url(app_env["REDIS_URL"])
+    pubsub = client.pubsub()
+    pubsub.subscribe(events.channel())
+    pubsub.get_message(timeout=2)  # the subscription confirmation
+
+    def drain() -> list[dict[str, Any]]:
+        got = []
+        while (message := pubsub.get_message(timeout=0.5)) is not None:
+            if message["type"] == "message":
+                got.append(json.loads(message["data"]))
+        return got
+
+    try:
+        yield drain
+    finally:
+        pubsub.close()
+        client.close()
+
+
+# --- withdraw -------------------------------------------------------------------------------------
+
+
+def test_consumer_withdraws_own_request_open_matches_expire_and_pages_are_told(
+    world: World, db_session: Session, published
+):
+    s = db_session
+    lead = make_lead(s, world.consumer)
+    open_match = make_match(s, lead, world.business, MatchStatus.VIEWED.value)
+    declined = make_match(s, lead, world.other_business, MatchStatus.DECLINED.value)
+    pending = make_notification(s, lead)
+    queued_call = Call(lead_id=lead.id, business_id=world.business.id, status=CallStatus.REQUESTED.value)
+    s.add(queued_call)
+    s.commit()
+
+    portal.withdraw_request(s, world.consumer, lead.id)
+    s.commit()
+    s.expire_all()
+
+    lead = s.get(Lead, lead.id)
+    assert lead.status == LeadStatus.WITHDRAWN.value and lead.withdrawn_at is not None
+    assert s.get(Match, open_match.id).status == MatchStatus.EXPIRED.value
+    assert s.get(Match, declined.id).status == MatchStatus.DECLINED.value  # an answer already given stays
+    assert s.get(Notification, pending.id).status == NotificationStatus.SUPPRESSED.value
+    assert s.get(Call, queued_call.id).status == CallStatus.CANCELED.value
+    (row,) = portal.consumer_leads(s, world.consumer)
+    assert row["lead"]["status_label"] == "Withdrawn"
+    assert row["withdraw_reason"] == "This request is already withdrawn."
+    assert row["callback_reason"] == "This request was withdrawn."
+
+    got = published()
+    assert {e["business_id"] for e in got if e["kind"] == "match"} == {world.business.id, world.other_business.id}
+    assert {"kind": "lead", "lead_id": lead.id, "status": "withdrawn", "consumer_id": world.consumer.id} in got
+
+    with pytest.raises(UserError, match="already withdrawn"):
+        portal.withdraw_request(s, world.consumer, lead.id)
+
+
+@pytest.mark.parametrize("who", ["other_consumer", "owner", "admin", "anonymous"])
+def test_nobody_else_may_withdraw(world: World, db_session: Session, who: str):
+    s = db_session
+    lead = make_lead(s, world.consumer)
+    make_match(s, lead, world.business)
+    s.commit()
+    actor = None if who == "anonymous" else getattr(world, who)
+
+    expected = NotLoggedIn if who == "anonymous" else NotAllowed
+    with pytest.raises(expected):
+        portal.withdraw_request(s, actor, lead.id)
+    with pytest.raises(expected):
+        portal.request_callback(s, actor, lead.id)
+    s.rollback()
+    assert s.get(Lead, lead.id).status == LeadStatus.MATCHED.value
+    assert s.exec(select(Call)).all() == []
+
+
+def test_admin_reads_any_request_the_owner_reads_theirs_others_are_refused(world: World, db_session: Session):
+    s = db_session
+    lead = make_lead(s, world.consumer)
+    make_match(s, lead, world.business)
+    s.commit()
+
+    for reader in (world.consumer, world.admin):
+        view = portal.request_view(s, reader, lead.id)
+        assert view["lead"]["id"] == str(lead.id)
+        assert [m["name"] for m in view["matches"]] == ["Carmel Plumbing"]
+        assert all("email" not in m and "phone" not in m for m in view["matches"])
+    for stranger in (world.other_consumer, world.owner):
+        with pytest.raises(NotAllowed):
+            portal.request_view(s, stranger, lead.id)
+
+
+def test_a_converted_request_cannot_be_withdrawn(world: World, db_session: Session):
+    lead = make_lead(db_session, world.consumer, status=LeadStatus.CONVERTED.value)
+    db_session.commit()
+    with pytest.raises(UserError, match="done"):
+        portal.withdraw_request(db_session, world.consumer, lead.id)
+
+
+# --- delete my data and purge ---------------------------------------------------------------------
+
+
+def test_delete_hides_every_request_at_once_from_portal_and_inbox_and_keeps_the_account(
+    world: World, db_session: Session, published
+):
+    s = db_session
+    mine = [make_lead(s, world.consumer), make_lead(s, world.consumer)]
+    matches = [make_match(s, lead, world.business) for lead in mine]
+    theirs = make_lead(s, world.other_consumer)
+    make_match(s, theirs, world.business)
+    s.commit()
+    token = portal.magic_token(mine[0].id)
+    rows, total = inbox.inbox(s, world.owner, world.business.id, inbox.InboxFilters())
+    assert total == 3 and {r["lead_id"] for r in rows} == {str(mine[0].id), str(mine[1].id), str(theirs.id)}
+
+    assert portal.delete_my_data(s, world.consumer) == 2
+    s.commit()
+    s.expire_all()
+
+    assert portal.consumer_leads(s, world.consumer) == []
+    rows, total = inbox.inbox(s, world.owner, world.business.id, inbox.InboxFilters())
+    assert total == 1 and [r["lead_id"] for r in rows] == [str(theirs.id)]
+    with pytest.raises(NotFound):
+        inbox.lead_detail(s, world.owner, matches[0].id)
+    assert portal.lead_status_for_submitter(s, mine[0].id) is None
+    assert portal.lead_for_magic_token(s, token) is None
+    with pytest.raises(NotFound):
+        portal.withdraw_request(s, MagicGrant(token), mine[0].id)
+    for lead in mine:
+        lead = s.get(Lead, lead.id)
+        assert lead.status == LeadStatus.DELETED.value
+        assert lead.purge_after - lead.deleted_at == timedelta(days=30)
+    assert len(portal.consumer_leads(s, world.other_consumer)) == 1
+    assert s.get(User, world.consumer.id).is_active  # the account stays, only the data goes
+
+    got = published()
+    assert {"kind": "match", "business_id": world.business.id} in got
+    assert {e["lead_id"] for e in got if e["kind"] == "lead"} == {mine[0].id, mine[1].id}
+
+
+def test_purge_removes_deleted_requests_after_30_days_with_everything_personal(world: World, db_session: Session):
+    s = db_session
+    lead = make_lead(s, world.consumer)
+    match = make_match(s, lead, world.business, MatchStatus.ACCEPTED.value)
+    note = make_notification(s, lead, NotificationStatus.SENT.value)
+    call = Call(
+        lead_id=lead.id,
+        business_id=world.business.id,
+        status=CallStatus.COMPLETED.value,
+        to_number_enc=lead.contact_phone_enc,
+        to_number_hash=lead.contact_phone_hash,
+        summary="Casey needs the water heater replaced at 12 Elm St",
+        qualification={"address": "12 Elm St"},
+        recording_ref="RE123",
+        cost_total_cents=42.0,
+        consent_lead_id=lead.id,
+    )
+    s.add(call)
+    s.flush()
+    s.add(TranscriptLine(call_id=call.id, seq=1, speaker="caller", text="I live at 12 Elm St"))
+    s.add(InterviewSession(owner_token_hash="x" * 64, lead_id=lead.id, messages=[{"role": "user", "content": "hi"}]))
+    kept = make_lead(s, world.other_consumer)
+    s.commit()
+    lead_id, dedupe_key = lead.id, note.dedupe_key
+
+    portal.delete_my_data(s, world.consumer)
+    s.commit()
+    deleted_at = s.get(Lead, lead_id).deleted_at
+
+    assert portal.purge_deleted(s, deleted_at + timedelta(days=29, hours=23)) == 0
+    s.commit()
+    assert s.get(Lead, lead_id) is not None
+
+    assert portal.purge_deleted(s, deleted_at + timedelta(days=30, seconds=1)) == 1
+    s.commit()
+    s.expunge_all()
+    assert s.get(Lead, lead_id) is None
+    assert s.get(Match, match.id) is None
+    assert s.exec(select(TranscriptLine)).all() == []
+    assert s.exec(select(InterviewSession)).all() == []
+    note = s.get(Notification, note.id)
+    assert (note.lead_id, note.recipient, note.subject, note.body_text, note.body_html) == (None, "", "", "", "")
+    assert note.dedupe_key != dedupe_key
+    call = s.get(Call, call.id)
+    assert (call.lead_id, call.to_number_enc, call.to_number_hash, call.summary, call.recording_ref) == (
+        None, "", "", "", "",
+    )  # fmt: skip
+    assert call.qualification is None and call.cost_total_cents == 42.0  # the cost stays in the totals
+    assert s.get(Lead, kept.id) is not None
+    # The freed dedupe key serves a later lead that reuses the id (SQLite may reuse it).
+    fresh = notify.create_notification(
+        s, kind="business_new_lead", channel="email", recipient="x@example.com", subject="s", text="t", html="h",
+        dedupe_key=dedupe_key,
+    )  # fmt: skip
+    assert fresh.id != note.id
+    assert portal.purge_deleted(s, deleted_at + timedelta(days=31)) == 0  # nothing twice
+
+
+def test_the_daily_job_purges_and_is_scheduled(world: World, db_session: Session, app_env: dict[str, str]):
+    from rq.cron import CronScheduler
+
+    from worker import jobs, schedule
+
+    s = db_session
+    lead = make_lead(s, world.consumer)
+    s.commit()
+    portal.delete_my_data(s, world.consumer)
+    s.commit()
+    assert jobs.purge_deleted_leads() == 0  # not yet 30 days
+    s.get(Lead, lead.id).purge_after = utcnow() - timedelta(seconds=1)
+    s.commit()
+    assert jobs.purge_deleted_leads() == 1
+    assert jobs.purge_deleted_leads() == 0
+
+    connection = redis.Redis.from_url(app_env["REDIS_URL"])
+    try:
+        scheduled = schedule.register(CronScheduler(connection=connection)).get_jobs()
+        assert "worker.jobs.purge_deleted_leads" in [job.func_name for job in scheduled]
+    finally:
+        connection.close()
+
+
+# --- callbacks ------------------------------------------------------------------------------------
+
+
+def test_callback_refused_without_consent_or_phone_or_on_the_do_not_call_list(world: World, db_session: Session):
+    s = db_session
+    no_consent = make_lead(s, world.consumer, consent=False)
+    no_phone = make_lead(s, world.consumer, phone="")
+    blocked = make_lead(s, world.consumer, phone="+13175550142")
+    s.add(DoNotCall(phone_hash=crypto.phone_hash("+13175550142")))
+    s.commit()
+
+    for lead, reason in [
+        (no_consent, "did not agree to AI calls"),
+        (no_phone, "no phone number"),
+        (blocked, "do-not-call"),
+    ]:
+        with pytest.raises(UserError, match=reason):
+            portal.request_callback(s, world.consumer, lead.id)
+    s.rollback()
+    assert s.exec(select(Call)).all() == []
+    reasons = {r["lead"]["id"]: r["callback_reason"] for r in portal.consumer_leads(s, world.consumer)}
+    assert "did not agree" in reasons[str(no_consent.id)] and "no phone" in reasons[str(no_phone.id)]
+
+
+def test_callback_with_consent_records_a_call_relying_on_that_consent(world: World, db_session: Session, published):
+    s = db_session
+    lead = make_lead(s, world.consumer)
+    make_match(s, lead, world.other_business, MatchStatus.NOTIFIED.value)
+    accepted = make_match(s, lead, world.business, MatchStatus.ACCEPTED.value)
+    s.commit()
+    assert portal.consumer_leads(s, world.consumer)[0]["callback_reason"] == ""
+
+    call = portal.request_callback(s, world.consumer, lead.id)
+    s.commit()
+
+    call = s.get(Call, call.id)
+    assert call.call_type == CallType.CONSUMER_CALLBACK.value and call.status == CallStatus.REQUESTED.value
+    assert call.consent_at == lead.consent_at and call.consent_at is not None
+    assert call.consent_lead_id == lead.id and call.lead_id == lead.id
+    assert call.requested_by_id == world.consumer.id
+    assert call.business_id == accepted.business_id  # on behalf of the business that took the lead
+    assert crypto.decrypt_phone(call.to_number_enc) == PHONE and call.to_number_hash == lead.contact_phone_hash
+    got = published()
+    assert {"kind": "match", "business_id": world.business.id, "match_id": accepted.id, "lead_id": lead.id} in got
+    assert any(e["kind"] == "lead" and e["consumer_id"] == world.consumer.id for e in got)
+
+    with pytest.raises(UserError, match="already requested"):
+        portal.request_callback(s, world.consumer, lead.id)
+    s.rollback()
+    call.status = CallStatus.COMPLETED.value  # once that callback is over, another may be asked for
+    s.add(call)
+    s.commit()
+    assert portal.request_callback(s, world.consumer, lead.id).id != call.id
+
+
+# --- magic links ----------------------------------------------------------------------------------
+
+
+def test_magic_link_opens_its_own_request_and_acts_on_it(world: World, db_session: Session, monkeypatch):
+    s = db_session
+    lead = make_lead(s, None)  # submitted without an account
+    other = make_lead(s, world.other_consumer)
+    make_match(s, lead, world.business)
+    s.commit()
+    monkeypatch.setenv("APP_URL", "https://leads.example.test/")
+    get_settings.cache_clear()
+
+    link = portal.magic_link(lead.id)
+    prefix = "https://leads.example.test/portal/track/"
+    assert link.startswith(prefix)
+    token = link.removeprefix(prefix)
+    assert portal.lead_for_magic_token(s, token).id == lead.id
+    grant = MagicGrant(token)
+    assert portal.request_view(s, grant, lead.id)["matches"][0]["name"] == "Carmel Plumbing"
+    with pytest.raises(NotAllowed):  # a link opens its own request only
+        portal.request_view(s, grant, other.id)
+    with pytest.raises(NotAllowed):
+        portal.withdraw_request(s, grant, other.id)
+
+    call = portal.request_callback(s, grant, lead.id)
+    assert call.requested_by_id is None and call.consent_at == lead.consent_at
+    portal.withdraw_request(s, grant, lead.id)
+    s.commit()
+    assert s.get(Lead, lead.id).status == LeadStatus.WITHDRAWN.value
+    assert s.get(Lead, other.id).status == LeadStatus.MATCHED.value
+
+
+def test_forged_expired_or_foreign_tokens_open_nothing(world: World, db_session: Session, monkeypatch):
+    s = db_session
+    lead = make_lead(s, world.consumer, created_at=utcnow() - timedelta(days=40))
+    s.commit()
+    good = portal.magic_token(lead.id)
+    assert portal.lead_for_magic_token(s, good).id == lead.id
+
+    body, mac = good.split(".")
+    forged_mac = body + "." + ("A" if mac[0] != "A" else "B") + mac[1:]
+    other_body = crypto.sign("portal-lead", {"lead": lead.id + 1, "iat": int(time.time())}, 60).split(".")[0]
+    swapped_body = other_body + "." + mac
+    with monkeypatch.context() as m:
+        m.setenv("SECRET_KEY", "another-secret")
+        get_settings.cache_clear()
+        other_secret = portal.magic_token(lead.id)
+    get_settings.cache_clear()
+    issued = (utcnow() - timedelta(days=31)).timestamp()  # after the lead was created; expired yesterday
+    with monkeypatch.context() as m:
+        m.setattr(time, "time", lambda: issued)
+        expired = portal.magic_token(lead.id)
+    other_purpose = crypto.sign("recording", {"lead": lead.id, "iat": int(time.time())}, 3600)
+
+    for token in (forged_mac, swapped_body, other_secret, expired, other_purpose, "", "garbage", "a.b.c"):
+        assert portal.lead_for_magic_token(s, token) is None, token
+        with pytest.raises(NotAllowed):
+            portal.withdraw_request(s, MagicGrant(token), lead.id)
+    assert s.get(Lead, lead.id).status == LeadStatus.MATCHED.value
+
+
+def test_a_token_older_than_its_lead_opens_nothing(world: World, db_session: Session):
+    """SQLite can give a purged lead's id to a new lead: a link made before that lead existed is not for it."""
+    s = db_session
+    lead = make_lead(s, world.consumer, created_at=utcnow() + timedelta(hours=1))
+    s.commit()
+    assert portal.lead_for_magic_token(s, portal.magic_token(lead.id)) is None
+
+
+def test_confirmation_messages_carry_a_working_tracking_link(world: World, db_session: Session, monkeypatch):
+    s = db_session
+    lead = make_lead(s, None)
+    match = make_match(s, lead, world.business)
+    s.commit()
+    monkeypatch.setenv("APP_URL", "https://leads.example.test")
+    get_settings.cache_clear()
+
+    for message in (
+        compose.compose_consumer_matched(lead, [(match, world.business)]),
+        compose.compose_consumer_no_match(lead),
+    ):
+        (line,) = [line for line in message.text.splitlines() if "/portal/track/" in line]
+        link = line.split(": ", 1)[1].strip()
+        token = link.rsplit("/", 1)[1]
+        assert portal.lead_for_magic_token(s, token).id == lead.id
+        assert f'href="{link}"' in message.html  # the whole link is the anchor, not just its /portal prefix
+        assert "https://leads.example.test/portal" in message.text
