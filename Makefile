@@ -52,8 +52,8 @@ run: setup
 
 test: setup services
 	$(PY) -m pytest tests -q --durations=10
-	@echo "Browser suite again, on PostgreSQL:"
-	E2E_DATABASE=postgres $(PY) -m pytest tests/e2e -q
+	@echo "Browser suite again: PostgreSQL, web app scaled out (state in Redis, several backend workers):"
+	E2E_DATABASE=postgres REFLEX_STATE_IN_REDIS=true $(PY) -m pytest tests/e2e -q
 
 test-unit: setup
 	$(PY) -m pytest tests/unit tests/migrations -q

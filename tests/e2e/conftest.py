@@ -4,7 +4,8 @@
 from E2E_ADMIN_EMAIL / E2E_ADMIN_PASSWORD (default: the demo admin). Without BASE_URL, the stack is
 started exactly as `make run` starts it (`python -m leadapp.launch`): a private Redis, a fresh database
 (SQLite, or PostgreSQL with E2E_DATABASE=postgres), the worker, the voice bridge and the production web
-build, all on free loopback ports; it is stopped at the end.
+build, all on free loopback ports; it is stopped at the end. With REFLEX_STATE_IN_REDIS=true the web app
+runs scaled out: page state in Redis and several backend workers.
 """
 
 from __future__ import annotations

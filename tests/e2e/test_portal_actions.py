@@ -1,5 +1,8 @@
 """A consumer's own actions in the browser: follow a request by magic link without logging in, ask for a
-callback there, withdraw the request from the portal, and a forged link opens nothing."""
+callback there, withdraw the request from the portal, a forged link opens nothing, delete my data.
+
+Local stack only: the link is signed with the stack's SECRET_KEY, and deleting the demo consumer's data is
+not something to do to a shared deployment."""
 
 from __future__ import annotations
 
@@ -48,7 +51,9 @@ def _request_state(deployment: Deployment, lead_id: int) -> tuple[str, list[str]
         engine.dispose()
 
 
-def test_magic_link_callback_and_withdraw(browser: Browser, deployment: Deployment, monkeypatch: pytest.MonkeyPatch):
+def test_magic_link_callback_withdraw_and_delete_my_data(
+    browser: Browser, deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+):
     if not deployment.local:
         pytest.skip("the magic link is signed here with the local stack's SECRET_KEY")
     from leadapp.core.services import portal
@@ -118,5 +123,15 @@ def test_magic_link_callback_and_withdraw(browser: Browser, deployment: Deployme
     visitor.goto(f"{deployment.url}/portal/track/{token[:-3]}{'AAA' if not token.endswith('AAA') else 'BBB'}")
     expect(visitor.locator("#track-invalid")).to_be_visible()
     expect(visitor.locator(".portal-request")).to_have_count(0)
+
+    # Delete my data: asked to confirm, then every request is gone from the portal, and the link is dead.
+    consumer.locator("#delete-my-data").click()
+    consumer.locator("#confirm-delete").click()
+    expect(consumer.locator("#portal-notice")).to_contain_text("deleted")
+    expect(consumer.locator("#portal-empty")).to_be_visible()
+    expect(consumer.locator(".portal-request")).to_have_count(0)
+    visitor.goto(link)
+    expect(visitor.locator("#track-invalid")).to_be_visible()
+    assert _request_state(deployment, lead_id)[0] == "deleted"
     for c in contexts:
         c.close()
