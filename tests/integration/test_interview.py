@@ -91,9 +91,43 @@ def test_with_a_key_claude_asks_the_next_question(db_session: Session, fake_anth
     token, _ = interview.start(db_session, None)
     turn = interview.reply(db_session, token, None, "Water everywhere under my kitchen sink, call 317-846-2200")
     assert turn.messages[-1]["text"] == "Is the water still running right now?"
-    assert turn.fields["category"] == "Plumbing"  # extraction stays structured and local
+    assert turn.fields["category"] == "Plumbing"
+    assert turn.fields["contact"] == "+13178462200"  # contact details are extracted locally...
     sent = fake_anthropic.requests[-1].body
-    assert "846-2200" not in str(sent)  # contact details are redacted before they leave
+    assert "846-2200" not in str(sent)  # ...and redacted before anything leaves
+
+
+def test_claudes_structured_extraction_fills_the_panel_when_valid(db_session: Session, fake_anthropic):  # noqa: F811
+    fake_anthropic.script(
+        [
+            tool_use(
+                {
+                    "question": "When are you free for a visit?",
+                    "done": False,
+                    "extracted": {
+                        "service_category": "hvac",
+                        "urgency": "high",
+                        "zip": "10001",
+                        "budget": "a few hundred dollars",
+                        "availability": None,
+                    },
+                }
+            ),
+            tool_use({"question": "Anything else?", "done": False, "extracted": {"zip": "99999"}}),
+        ]
+    )
+    token, _ = interview.start(db_session, None)
+    turn = interview.reply(db_session, token, None, "The thing in the hallway closet stopped making the flat warm")
+    assert turn.fields["category"] == "Heating & cooling (HVAC)"
+    assert (turn.fields["urgency"], turn.fields["zip"], turn.fields["budget"]) == (
+        "high",
+        "10001",
+        "a few hundred dollars",
+    )
+    assert turn.messages[-1]["text"] == "When are you free for a visit?"
+    token2, _ = interview.start(db_session, None)
+    turn2 = interview.reply(db_session, token2, None, "My furnace is making a loud banging noise every morning")
+    assert turn2.fields["zip"] == ""  # an unknown ZIP from the model is not taken
 
 
 def test_when_claude_fails_the_scripted_interviewer_asks(db_session: Session, fake_anthropic):  # noqa: F811

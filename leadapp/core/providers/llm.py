@@ -444,27 +444,38 @@ When nothing is missing, set done=true and thank them, telling them to press "Su
 """
 
 
-class InterviewQuestion(BaseModel):
+class InterviewExtraction(BaseModel):
+    """What the conversation says so far (contact details are redacted before sending, so never here)."""
+
+    service_category: Category | None = None
+    urgency: Urgency | None = None
+    zip: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
+    budget: str | None = Field(default=None, max_length=40)
+    availability: str | None = Field(default=None, max_length=200)
+
+
+class InterviewTurn(BaseModel):
     question: str = Field(min_length=2, max_length=400)
     done: bool = False
+    extracted: InterviewExtraction = Field(default_factory=InterviewExtraction)
 
 
-def claude_interview_question(messages: list[dict[str, str]], known_fields: dict[str, str]) -> str:
-    """Claude's next single interview question, given the conversation and the fields already extracted.
+def claude_interview_turn(messages: list[dict[str, str]], known_fields: dict[str, str]) -> InterviewTurn:
+    """Claude's next single interview question plus a structured extraction of the fields so far.
 
-    The structured extraction itself stays local (the caller fills the fields from the consumer's words);
-    contact details in the conversation are redacted before sending. Raises ProviderError on failure.
+    Contact details in the conversation are redacted before sending (the caller extracts those
+    locally); the extraction is validated against the vocabulary. Raises ProviderError on failure.
     """
     transcript = [{"role": m["role"], "text": redact_contact(m["text"])} for m in messages[-20:]]
-    asked = _call_tool(
+    return _call_tool(
         purpose="interview",
         system=[{"type": "text", "text": INTERVIEW_INSTRUCTIONS}],
         user=json.dumps(
             {"conversation": transcript, "known_fields": _without_contact(known_fields)}, ensure_ascii=False
         ),
         tool_name=INTERVIEW_TOOL,
-        tool_description="Ask the consumer the next single question (or close the interview when done).",
-        model_cls=InterviewQuestion,
-        max_tokens=300,
+        tool_description="Record what the consumer said so far and ask the next single question "
+        "(or close the interview when nothing is missing).",
+        model_cls=InterviewTurn,
+        max_tokens=500,
     )
-    return asked.question

@@ -229,7 +229,7 @@ def reply(session: Session, owner_token: str, user: User | None, message: str) -
     rules = current_rules(session)
     _extract(extracted, message, rules)
     messages = [*row.messages, {"role": "user", "text": message}]
-    question = _claude_question(messages, extracted) if get_settings().anthropic_api_key else None
+    question = _claude_turn(messages, extracted) if get_settings().anthropic_api_key else None
     question = question or _next_question(extracted)
     if question is None:
         question = (
@@ -243,15 +243,30 @@ def reply(session: Session, owner_token: str, user: User | None, message: str) -
     return _turn(row)
 
 
-def _claude_question(messages: list[dict[str, str]], extracted: dict[str, Any]) -> str | None:
-    """Claude's next single question (extraction stays structured and local-checked); None on any failure."""
+def _claude_turn(messages: list[dict[str, str]], extracted: dict[str, Any]) -> str | None:
+    """Claude's structured extraction folded into the fields (checked against the vocabulary and the ZIP
+    database; contact details stay local), and its next single question; None on any provider failure."""
     try:
         from leadapp.core.providers import llm
 
-        return llm.claude_interview_question(messages, _fields_view(extracted))
+        turn = llm.claude_interview_turn(messages, _fields_view(extracted))
     except Exception as exc:  # any provider failure: the scripted interviewer asks instead
         log.warning("interview_claude_failed", error=repr(exc))
         return None
+    found = turn.extracted
+    if found.service_category is not None and extracted.get("category") in (None, "", "other"):
+        extracted["category"] = found.service_category.value
+    if found.urgency is not None and not extracted.get("urgency"):
+        extracted["urgency"] = found.urgency.value
+    if found.zip and not extracted.get("zip") and intake._zip_is_real(found.zip):
+        extracted["zip"] = found.zip
+    if found.budget and not extracted.get("budget"):
+        extracted["budget"] = found.budget.strip()[:40]
+    if found.availability and not extracted.get("availability"):
+        extracted["availability"] = found.availability.strip()[:200]
+    if turn.done and not _is_complete(extracted):
+        return None  # Claude thinks it is done but a field is missing: the script asks for it
+    return turn.question
 
 
 def submit(session: Session, owner_token: str, user: User | None, client_ip: str, consent: bool) -> intake.Accepted:
