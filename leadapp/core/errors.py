@@ -24,3 +24,14 @@ class NotFound(UserError):
 
 class TooManyAttempts(UserError):
     status_code = 429
+
+
+class FieldErrors(UserError):
+    """One or more form fields are wrong; `errors` maps each field to its message (422)."""
+
+    status_code = 422
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        first_field, first_message = next(iter(errors.items()))
+        super().__init__(first_message, field=first_field)
+        self.errors = errors

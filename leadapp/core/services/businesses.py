@@ -17,7 +17,7 @@ import zipcodes
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
-from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.errors import FieldErrors, NotAllowed, NotFound, UserError
 from leadapp.core.models import Business, User, utcnow
 from leadapp.core.services import audit
 from leadapp.core.services.access import Area, NotLoggedIn, can_manage_business, require_area, role_of
@@ -74,15 +74,8 @@ PROFILE_FIELDS: tuple[str, ...] = (
 )
 
 
-class ProfileInvalid(UserError):
+class ProfileInvalid(FieldErrors):
     """One or more profile fields are wrong; `errors` maps each field to its message."""
-
-    status_code = 422
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        first_field, first_message = next(iter(errors.items()))
-        super().__init__(first_message, field=first_field)
-        self.errors = errors
 
 
 @dataclass

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from leadapp.core import crypto, ratelimit, tasks
-from leadapp.core.errors import TooManyAttempts, UserError
+from leadapp.core.errors import FieldErrors, TooManyAttempts, UserError
 from leadapp.core.models import Lead, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services.rules import RulesSnapshot, current_rules
@@ -42,15 +42,8 @@ SUBMISSIONS_PER_HOUR = 5
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 
 
-class SubmissionInvalid(UserError):
-    """One or more fields are wrong; `errors` maps each field to its message."""
-
-    status_code = 422
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        first_field, first_message = next(iter(errors.items()))
-        super().__init__(first_message, field=first_field)
-        self.errors = errors
+class SubmissionInvalid(FieldErrors):
+    """One or more submission fields are wrong; `errors` maps each field to its message."""
 
 
 @dataclass
