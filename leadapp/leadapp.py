@@ -14,6 +14,7 @@ from leadapp.pages.business.stats import StatsState, stats_page
 from leadapp.pages.consumer.interview import InterviewState, interview_page
 from leadapp.pages.consumer.portal import PortalState, portal_page
 from leadapp.pages.consumer.request import request_page
+from leadapp.pages.consumer.track import TrackState, track_page
 from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
 from leadapp.state.auth import AuthState
@@ -36,6 +37,12 @@ app.add_page(
     route=routes.PORTAL,
     title="My requests — LeadApp",
     on_load=[AuthState.guard("consumer"), PortalState.load],
+)
+app.add_page(
+    track_page,
+    route=routes.PORTAL_TRACK,
+    title="Your request — LeadApp",
+    on_load=[public, TrackState.open],
 )
 app.add_page(request_page, route=routes.REQUEST, title="Get help — LeadApp", on_load=public)
 app.add_page(

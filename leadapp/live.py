@@ -105,6 +105,10 @@ async def dispatch(app: Any, event: dict[str, Any]) -> None:
         await _refresh_business(app, int(event["business_id"]))
     if kind in ("match", "lead") and event.get("consumer_id"):
         await _refresh_consumer(app, int(event["consumer_id"]))
+    if kind in ("match", "lead") and event.get("lead_id"):
+        from leadapp.pages.consumer.track import refresh_lead_tabs
+
+        await refresh_lead_tabs(app, int(event["lead_id"]))
 
 
 async def listen() -> None:

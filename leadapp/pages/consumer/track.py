@@ -25,7 +25,7 @@ from leadapp.live import TAB_TTL_SECONDS
 from leadapp.state.auth import AuthState
 
 log = get_logger(__name__)
-ROUTE = "/portal/track/[token]"
+ROUTE = routes.PORTAL_TRACK
 INVALID_MESSAGE = (
     "This tracking link is invalid or has expired, or the request was deleted. "
     "Links work for 30 days; log in to see all your requests."
