@@ -34,23 +34,56 @@ def world(db_session: Session, monkeypatch) -> World:
     monkeypatch.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})  # no sending needed here
     s = db_session
     users: dict[str, User | None] = {"anonymous": None}
-    for role, kind in [("consumer_a", "consumer"), ("consumer_b", "consumer"), ("business_x", "business_owner"),
-                       ("business_y", "business_owner")]:
+    for role, kind in [
+        ("consumer_a", "consumer"),
+        ("consumer_b", "consumer"),
+        ("business_x", "business_owner"),
+        ("business_y", "business_owner"),
+    ]:
         users[role] = accounts.register(s, f"{role}@example.com", "a long enough password", kind)
     users["admin"] = accounts.ensure_admin(s, "admin@example.com", "a long enough password")
-    x = Business(owner_id=users["business_x"].id, name="X Plumbing", categories=["plumbing"], zip="46032",
-                 latitude=39.97, longitude=-86.12, radius_miles=30, rating=4.8, review_count=10, plan="pro",
-                 monthly_lead_cap=100, notify_email="x@example.com")
-    y = Business(owner_id=users["business_y"].id, name="Y Plumbing", categories=["plumbing"], zip="10001",
-                 latitude=40.75, longitude=-73.99, radius_miles=10, rating=4.8, review_count=10, plan="pro",
-                 monthly_lead_cap=100, notify_email="y@example.com")
+    x = Business(
+        owner_id=users["business_x"].id,
+        name="X Plumbing",
+        categories=["plumbing"],
+        zip="46032",
+        latitude=39.97,
+        longitude=-86.12,
+        radius_miles=30,
+        rating=4.8,
+        review_count=10,
+        plan="pro",
+        monthly_lead_cap=100,
+        notify_email="x@example.com",
+    )
+    y = Business(
+        owner_id=users["business_y"].id,
+        name="Y Plumbing",
+        categories=["plumbing"],
+        zip="10001",
+        latitude=40.75,
+        longitude=-73.99,
+        radius_miles=10,
+        rating=4.8,
+        review_count=10,
+        plan="pro",
+        monthly_lead_cap=100,
+        notify_email="y@example.com",
+    )
     s.add_all([x, y])
     s.commit()
-    accepted = submit(s, Submission(
-        text="My water heater is leaking all over the garage floor, need someone today, budget around $500",
-        zip="46032", email="a@example.com", phone="(317) 846-2200", consent_ai_calls=True,
-        consumer_id=users["consumer_a"].id, client_ip="",
-    ))
+    accepted = submit(
+        s,
+        Submission(
+            text="My water heater is leaking all over the garage floor, need someone today, budget around $500",
+            zip="46032",
+            email="a@example.com",
+            phone="(317) 846-2200",
+            consent_ai_calls=True,
+            consumer_id=users["consumer_a"].id,
+            client_ip="",
+        ),
+    )
     assert process_lead(accepted.lead_id) == "matched"
     s.expire_all()
     lead = s.get(Lead, accepted.lead_id)
@@ -70,8 +103,14 @@ def outcome(fn: Callable[[], object]) -> str:
 
 
 def test_inbox_lists_a_lead_only_for_its_business(world: World, db_session: Session):
-    expected = {"anonymous": "refused", "consumer_a": "refused", "consumer_b": "refused", "business_x": "ok",
-                "business_y": "refused", "admin": "ok"}
+    expected = {
+        "anonymous": "refused",
+        "consumer_a": "refused",
+        "consumer_b": "refused",
+        "business_x": "ok",
+        "business_y": "refused",
+        "admin": "ok",
+    }
     for role in ROLES:
         user = world.users[role]
         got = outcome(lambda: inbox.inbox(db_session, user, world.business_x.id, inbox.InboxFilters()))
@@ -147,8 +186,18 @@ def test_every_protected_page_has_a_server_side_guard():
     from leadapp import routes
     from leadapp.leadapp import app
 
-    public = {routes.HOME, routes.FOR_BUSINESSES, routes.PRICING, routes.ABOUT, routes.CONTACT, routes.LOGIN,
-              routes.REGISTER, routes.REQUEST, routes.INTERVIEW, "/portal/track/[token]"}
+    public = {
+        routes.HOME,
+        routes.FOR_BUSINESSES,
+        routes.PRICING,
+        routes.ABOUT,
+        routes.CONTACT,
+        routes.LOGIN,
+        routes.REGISTER,
+        routes.REQUEST,
+        routes.INTERVIEW,
+        "/portal/track/[token]",
+    }
     expected_area = {"/portal": Area.CONSUMER, "/dashboard": Area.BUSINESS, "/admin": Area.ADMIN}
     seen = []
     for route, unevaluated in app._unevaluated_pages.items():
@@ -156,8 +205,11 @@ def test_every_protected_page_has_a_server_side_guard():
         path = "/" if path in ("/index", "/") else path
         on_load = unevaluated.on_load
         events = on_load if isinstance(on_load, list) else [on_load] if on_load is not None else []
-        guards = [e for e in events if getattr(getattr(e, "handler", None), "fn", None) is not None
-                  and e.handler.fn.__name__ == "guard"]
+        guards = [
+            e
+            for e in events
+            if getattr(getattr(e, "handler", None), "fn", None) is not None and e.handler.fn.__name__ == "guard"
+        ]
         if path in public:
             continue
         seen.append(path)

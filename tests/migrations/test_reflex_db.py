@@ -35,7 +35,8 @@ def test_reflex_db_migrate_builds_the_same_schema_as_alembic(tmp_path):
 
     engine = create_engine(url)
     with engine.connect() as conn:
-        assert MigrationContext.configure(conn).get_current_revision() == ScriptDirectory.from_config(
-            alembic_config()
-        ).get_current_head()
+        assert (
+            MigrationContext.configure(conn).get_current_revision()
+            == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        )
     engine.dispose()
