@@ -7,6 +7,20 @@ from leadapp.api.app import api
 from leadapp.core.observability import configure
 from leadapp.live import listen
 from leadapp.pages.admin.home import HealthState, MessagesState, admin_home_page, health_page, messages_page
+from leadapp.pages.admin.leads import BusinessesState, LeadsState, businesses_page, leads_page
+from leadapp.pages.admin.ops import (
+    AuditState,
+    CallsState,
+    DncState,
+    OutboxState,
+    QueuesState,
+    audit_page,
+    calls_page,
+    dnc_page,
+    outbox_page,
+    queues_page,
+)
+from leadapp.pages.admin.users import UsersState, users_page
 from leadapp.pages.auth import login_page, register_page
 from leadapp.pages.business.dashboard import DashboardState, dashboard_page
 from leadapp.pages.business.settings import BusinessSettingsState, settings_page
@@ -17,6 +31,7 @@ from leadapp.pages.consumer.request import request_page
 from leadapp.pages.consumer.track import TrackState, track_page
 from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
+from leadapp.pages.public.reset_password import ResetPasswordState, reset_password_page
 from leadapp.state.auth import AuthState
 
 configure("web")
@@ -81,4 +96,49 @@ app.add_page(
     route=routes.ADMIN_MESSAGES,
     title="Messages — LeadApp",
     on_load=[AuthState.guard("admin"), MessagesState.load],
+)
+app.add_page(
+    users_page, route=routes.ADMIN_USERS, title="Users — LeadApp", on_load=[AuthState.guard("admin"), UsersState.load]
+)
+app.add_page(
+    leads_page, route=routes.ADMIN_LEADS, title="Leads — LeadApp", on_load=[AuthState.guard("admin"), LeadsState.load]
+)
+app.add_page(
+    businesses_page,
+    route=routes.ADMIN_BUSINESSES,
+    title="Businesses — LeadApp",
+    on_load=[AuthState.guard("admin"), BusinessesState.load],
+)
+app.add_page(
+    reset_password_page,
+    route=routes.RESET_PASSWORD,
+    title="Choose a new password — LeadApp",
+    on_load=[public, ResetPasswordState.open],
+)
+app.add_page(
+    outbox_page,
+    route=routes.ADMIN_OUTBOX,
+    title="Outbox — LeadApp",
+    on_load=[AuthState.guard("admin"), OutboxState.load],
+)
+app.add_page(
+    queues_page,
+    route=routes.ADMIN_QUEUES,
+    title="Queues — LeadApp",
+    on_load=[AuthState.guard("admin"), QueuesState.load],
+)
+app.add_page(
+    calls_page, route=routes.ADMIN_CALLS, title="Calls — LeadApp", on_load=[AuthState.guard("admin"), CallsState.load]
+)
+app.add_page(
+    dnc_page,
+    route=routes.ADMIN_DNC,
+    title="Do-not-call list — LeadApp",
+    on_load=[AuthState.guard("admin"), DncState.load],
+)
+app.add_page(
+    audit_page,
+    route=routes.ADMIN_AUDIT,
+    title="Audit trail — LeadApp",
+    on_load=[AuthState.guard("admin"), AuditState.load],
 )

@@ -196,7 +196,9 @@ def test_every_protected_page_has_a_server_side_guard():
         routes.REGISTER,
         routes.REQUEST,
         routes.INTERVIEW,
-        "/portal/track/[token]",
+        routes.PORTAL_TRACK,
+        routes.RESET_PASSWORD,
+        routes.UNSUBSCRIBE,
     }
     expected_area = {"/portal": Area.CONSUMER, "/dashboard": Area.BUSINESS, "/admin": Area.ADMIN}
     seen = []

@@ -13,6 +13,18 @@ from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, contact, health
 from leadapp.state.auth import AuthState
 
+# Admin sections shown on the admin home page (title, what it is for, route); added as they exist.
+ADMIN_SECTIONS: list[tuple[str, str, str]] = [
+    ("Users", "Roles, access, password resets.", routes.ADMIN_USERS),
+    ("Leads", "Every request and the flag queue.", routes.ADMIN_LEADS),
+    ("Businesses", "Deactivate or reactivate.", routes.ADMIN_BUSINESSES),
+    ("Outbox", "Every email and SMS; retry failures.", routes.ADMIN_OUTBOX),
+    ("Queues", "Queued, running and failed jobs.", routes.ADMIN_QUEUES),
+    ("Calls", "Calls log, outcomes and costs.", routes.ADMIN_CALLS),
+    ("Do-not-call", "Numbers the AI never calls.", routes.ADMIN_DNC),
+    ("Audit trail", "Every privileged action.", routes.ADMIN_AUDIT),
+]
+
 
 def admin_home_page() -> rx.Component:
     return page(

@@ -1,0 +1,332 @@
+"""Admin work on accounts: list and search users, change a role, send a password reset, see a user's data.
+
+Guarantees:
+- every function but `reset_password` and `reset_token_problem` (the public reset page) is for admins
+  only: anyone else, anonymous included, gets NotLoggedIn / NotAllowed before anything is read;
+- the platform never loses its last active admin: a role change may not demote them (and
+  `accounts.set_active`, the one enable/disable, may not disable them);
+- a role change and a password reset revoke the user's open sessions and publish "user_revoked" once
+  committed, so every open tab of that user loses its access at once and the new role or password
+  applies from the next log-in;
+- every privileged action is in the audit trail with its actor and before/after;
+- a reset link is a random token of which only the SHA-256 is stored; it works once, for
+  `RESET_TTL`, and a newer link for the same user cancels the older ones.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from html import escape
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlmodel import Session, col, select
+
+from leadapp.core.errors import NotFound, UserError
+from leadapp.core.events import publish_after_commit
+from leadapp.core.models import Business, Lead, Notification, PasswordReset, User, utcnow
+from leadapp.core.services import access, accounts, audit, notify
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import Channel, NotificationKind, Role
+
+PAGE_SIZE = 25
+MAX_PAGE_SIZE = 100
+OVERVIEW_LEADS = 50
+RESET_TTL = timedelta(hours=24)
+ROLE_LABELS: dict[str, str] = {
+    Role.CONSUMER.value: "Consumer",
+    Role.BUSINESS_OWNER.value: "Business owner",
+    Role.ADMIN.value: "Admin",
+}
+INVALID_LINK = "This reset link is not valid. Ask an admin for a new one."
+USED_LINK = "This reset link was already used, or a newer one replaced it. Ask an admin for a new one."
+EXPIRED_LINK = "This reset link has expired. Ask an admin for a new one."
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for a case-insensitive LIKE, with the user's own `%`, `_` and `\\` matched literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def _user_row(user: User) -> dict[str, str]:
+    return {
+        "id": str(user.id),
+        "email": user.email,
+        "full_name": user.full_name,
+        "role": user.role,
+        "role_label": ROLE_LABELS.get(user.role, user.role),
+        "active": "yes" if user.is_active else "",
+        "created_at": _when(user.created_at),
+        "last_login_at": _when(user.last_login_at),
+    }
+
+
+def _user(session: Session, user_id: int, *, lock: bool = False) -> User:
+    user = session.get(User, user_id, populate_existing=lock, with_for_update=lock)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def list_users(
+    session: Session,
+    actor: User | None,
+    search: str = "",
+    role: str = "",
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+) -> tuple[list[dict[str, str]], int]:
+    """One page of users (newest first, at most `MAX_PAGE_SIZE` rows) and the total, filtered in SQL.
+
+    `search` matches part of the email or the name, ignoring case; `role` keeps one role ("" = all).
+    Admins only.
+    """
+    access.require_admin(actor)
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    conditions: list[Any] = []
+    if role:
+        if role not in ROLE_LABELS:
+            raise UserError("Choose a known role.", field="role")
+        conditions.append(col(User.role) == role)
+    text = search.strip()[:100]
+    if text:
+        pattern = like_pattern(text.lower())
+        conditions.append(
+            or_(
+                func.lower(col(User.email)).like(pattern, escape="\\"),
+                func.lower(col(User.full_name)).like(pattern, escape="\\"),
+            )
+        )
+    total = session.exec(select(func.count()).select_from(User).where(*conditions)).one()
+    users = session.exec(
+        select(User)
+        .where(*conditions)
+        .order_by(col(User.created_at).desc(), col(User.id).desc())
+        .offset((max(1, int(page)) - 1) * page_size)
+        .limit(page_size)
+    ).all()
+    return [_user_row(u) for u in users], int(total)
+
+
+def _revoke(session: Session, user: User) -> int:
+    """Revoke the user's sessions; their open tabs drop what they show once this commits."""
+    revoked = accounts.revoke_all_sessions(session, user.id)  # type: ignore[arg-type]
+    publish_after_commit(session, "user_revoked", user_id=user.id)
+    return revoked
+
+
+def _locked_active_admin_count(session: Session) -> int:
+    """Active admins, their rows locked on PostgreSQL: two admins demoting each other at the same moment
+    cannot leave none (the second waits, then counts again)."""
+    query = select(User.id).where(User.role == Role.ADMIN.value, col(User.is_active).is_(True)).with_for_update()
+    return len(session.exec(query).all())
+
+
+def change_role(session: Session, actor: User | None, user_id: int, role: str) -> User:
+    """Give a user another role (admins only); audited, and their sessions are revoked so it applies at once.
+
+    Refuses an unknown role and demoting the last active admin. Choosing the role the user already has
+    changes nothing (and records nothing). Does not commit.
+    """
+    admin = access.require_admin(actor)
+    if role not in ROLE_LABELS:
+        raise UserError("Choose a known role.", field="role")
+    user = _user(session, user_id, lock=True)
+    if user.role == role:
+        return user
+    demotes_admin = user.role == Role.ADMIN.value and user.is_active
+    if demotes_admin and _locked_active_admin_count(session) <= 1:
+        raise UserError("This is the last active admin; make another admin first.", field="role")
+    before = {"role": user.role}
+    user.role = role
+    user.updated_at = utcnow()
+    session.add(user)
+    revoked = _revoke(session, user)
+    audit.record(
+        session,
+        actor_id=admin.id,
+        action="user.role_change",
+        target=user,
+        before=before,
+        after={"role": role, "sessions_revoked": revoked},
+    )
+    session.flush()
+    return user
+
+
+def reset_link(token: str) -> str:
+    """The public page where the holder of `token` chooses a new password."""
+    return f"{get_settings().app_url.rstrip('/')}/reset-password/{token}"
+
+
+def _reset_message(user: User, link: str) -> tuple[str, str, str]:
+    hours = int(RESET_TTL.total_seconds() // 3600)
+    greeting = f"Hello {user.full_name}," if user.full_name else "Hello,"
+    subject = "Reset your LeadApp password"
+    text = (
+        f"{greeting}\n\n"
+        "An administrator of LeadApp sent you this link to choose a new password:\n\n"
+        f"{link}\n\n"
+        f"The link works once, within {hours} hours. If you did not expect it, ignore this email: "
+        "your password stays as it is.\n\n— LeadApp"
+    )
+    html = (
+        f"<p>{escape(greeting)}</p>"
+        "<p>An administrator of LeadApp sent you this link to choose a new password:</p>"
+        f'<p><a href="{escape(link, quote=True)}">Choose a new password</a></p>'
+        f"<p>The link works once, within {hours} hours. If you did not expect it, ignore this email: "
+        "your password stays as it is.</p><p>— LeadApp</p>"
+    )
+    return subject, text, html
+
+
+def send_password_reset(session: Session, actor: User | None, user_id: int) -> Notification:
+    """Email the user a single-use link to choose a new password (admins only); returns its notification.
+
+    Stores a `PasswordReset` with the token's hash (valid `RESET_TTL`), cancels the user's older unused
+    links, queues an email with `{APP_URL}/reset-password/<token>`, audits it, COMMITS, then enqueues
+    the send (if Redis is down the row stays pending and the notification sweeper sends it later).
+    The current password keeps working until the link is used.
+    """
+    admin = access.require_admin(actor)
+    user = _user(session, user_id)
+    now = utcnow()
+    superseded = session.execute(
+        update(PasswordReset)
+        .where(col(PasswordReset.user_id) == user.id, col(PasswordReset.used_at).is_(None))
+        .values(used_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    token = secrets.token_urlsafe(32)
+    reset = PasswordReset(
+        user_id=user.id,  # type: ignore[arg-type]
+        token_hash=accounts.token_digest(token),
+        expires_at=now + RESET_TTL,
+        requested_by_id=admin.id,
+    )
+    session.add(reset)
+    session.flush()
+    subject, text, html = _reset_message(user, reset_link(token))
+    notification = notify.create_notification(
+        session,
+        kind=NotificationKind.PASSWORD_RESET.value,
+        channel=Channel.EMAIL.value,
+        recipient=user.email,
+        subject=subject,
+        text=text,
+        html=html,
+        dedupe_key=f"password-reset:{reset.id}",
+        user_id=user.id,
+    )
+    audit.record(
+        session,
+        actor_id=admin.id,
+        action="user.password_reset_sent",
+        target=user,
+        before={"open_reset_links": int(superseded or 0)},
+        after={"reset_id": reset.id, "expires_at": reset.expires_at.isoformat(), "notification_id": notification.id},
+    )
+    session.commit()
+    notify.enqueue_sends([notification.id])  # type: ignore[list-item]
+    return notification
+
+
+def _reset_for(session: Session, token: str) -> PasswordReset | None:
+    token = (token or "").strip()
+    if not token or len(token) > 200:
+        return None
+    return session.exec(select(PasswordReset).where(PasswordReset.token_hash == accounts.token_digest(token))).first()
+
+
+def reset_token_problem(session: Session, token: str) -> str:
+    """Why this reset link cannot be used ("" when it can): unknown, already used or expired."""
+    reset = _reset_for(session, token)
+    if reset is None or session.get(User, reset.user_id) is None:
+        return INVALID_LINK
+    if reset.used_at is not None:
+        return USED_LINK
+    if reset.expires_at <= utcnow():
+        return EXPIRED_LINK
+    return ""
+
+
+def reset_password(session: Session, token: str, new_password: str) -> User:
+    """Set a new password with a reset link (public: the token is the credential); returns the user.
+
+    Checks the token (UserError with field "token": unknown, used, expired) and the password rules of
+    `accounts` (field "password"). The token works once, also when two requests race (compare-and-set);
+    every open session of the user is revoked. Audited. Does not commit.
+    """
+    problem = reset_token_problem(session, token)
+    if problem:
+        raise UserError(problem, field="token")
+    accounts.check_password_rules(new_password)
+    reset = _reset_for(session, token)
+    assert reset is not None
+    now = utcnow()
+    claimed = session.execute(
+        update(PasswordReset)
+        .where(col(PasswordReset.id) == reset.id, col(PasswordReset.used_at).is_(None))
+        .values(used_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    if claimed != 1:
+        raise UserError(USED_LINK, field="token")
+    user = _user(session, reset.user_id)
+    user.password_hash = accounts.hash_password(new_password)
+    user.updated_at = now
+    session.add(user)
+    revoked = _revoke(session, user)
+    audit.record(
+        session,
+        actor_id=user.id,
+        action="user.password_reset",
+        target=user,
+        before={"reset_id": reset.id, "used": False},
+        after={"reset_id": reset.id, "used": True, "sessions_revoked": revoked},
+    )
+    session.flush()
+    return user
+
+
+def user_overview(session: Session, actor: User | None, user_id: int) -> dict[str, Any]:
+    """What an admin sees of one user: the account, their newest requests (not deleted) and their businesses."""
+    access.require_admin(actor)
+    user = _user(session, user_id)
+    leads = session.exec(
+        select(Lead)
+        .where(Lead.consumer_id == user.id, col(Lead.deleted_at).is_(None))
+        .order_by(col(Lead.created_at).desc(), col(Lead.id).desc())
+        .limit(OVERVIEW_LEADS)
+    ).all()
+    businesses = session.exec(select(Business).where(Business.owner_id == user.id).order_by(col(Business.id))).all()
+    return {
+        "user": {**_user_row(user), "phone": user.phone, "disabled_at": _when(user.disabled_at)},
+        "leads": [
+            {
+                "id": str(lead.id),
+                "created_at": _when(lead.created_at),
+                "category": lead.category or "",
+                "zip": lead.zip,
+                "status": lead.status,
+                "snippet": lead.raw_text[:120] + ("…" if len(lead.raw_text) > 120 else ""),
+            }
+            for lead in leads
+        ],
+        "businesses": [
+            {
+                "id": str(b.id),
+                "name": b.name,
+                "zip": b.zip,
+                "city": b.city,
+                "categories": ", ".join(b.categories),
+                "active": "yes" if b.is_active else "",
+                "plan": b.plan,
+            }
+            for b in businesses
+        ],
+    }

@@ -1,0 +1,637 @@
+"""Admin: every lead (filtered, paged on the server) with the spam/flag queue, and every business.
+
+Flag and reject ask for a reason in a dialog; unflag approves a lead and sends it back to matching (the
+pipeline worker matches it within moments: "Refresh" shows the outcome). Every handler asks the
+services, which check that the current user is an admin again.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from leadapp.components.layout import guarded, page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.services import access, moderation
+from leadapp.core.vocab import CATEGORY_LABELS, LeadStatus
+from leadapp.state.auth import AuthState
+
+ACTION_TITLES = {"flag": "Flag this request", "reject": "Reject this request"}
+
+
+def _message(exc: Exception) -> str:
+    return str(getattr(exc, "message", exc))
+
+
+class LeadsState(AuthState):
+    tab: str = "all"
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    queue_rows: list[dict[str, str]] = []
+    queue_total: int = 0
+    queue_page: int = 1
+    status_filter: str = ""
+    category_filter: str = ""
+    flagged_filter: str = ""
+    since: str = ""
+    until: str = ""
+    search: str = ""
+    filter_errors: dict[str, str] = {}
+    action_open: bool = False
+    action_kind: str = ""
+    action_lead_id: str = ""
+    action_error: str = ""
+    error: str = ""
+    notice: str = ""
+
+    @rx.var
+    def pages(self) -> int:
+        return max(1, -(-self.total // moderation.PAGE_SIZE))
+
+    @rx.var
+    def queue_pages(self) -> int:
+        return max(1, -(-self.queue_total // moderation.PAGE_SIZE))
+
+    @rx.var
+    def action_title(self) -> str:
+        return ACTION_TITLES.get(self.action_kind, "")
+
+    def _filters(self) -> moderation.LeadFilters:
+        return moderation.lead_filters(
+            status=self.status_filter,
+            category=self.category_filter,
+            flagged=self.flagged_filter,
+            since=self.since,
+            until=self.until,
+            search=self.search,
+        )
+
+    def _reload(self) -> None:
+        with session_scope() as session:
+            admin = self._require(session, access.Area.ADMIN)
+            self.rows, self.total = moderation.list_leads(session, admin, self._filters(), self.page)
+            self.queue_rows, self.queue_total = moderation.flag_queue(session, admin, self.queue_page)
+
+    def _clear(self) -> None:
+        self.rows, self.total, self.queue_rows, self.queue_total = [], 0, [], 0
+        self.action_open = False
+
+    @rx.event
+    def load(self):
+        self.error, self.notice = "", ""
+        try:
+            self._reload()
+        except NotAllowed:
+            self._clear()
+        except UserError as exc:
+            self.error = exc.message
+
+    @rx.event
+    def refresh(self):
+        self.notice = ""
+        return LeadsState.load
+
+    @rx.event
+    def set_tab(self, tab: str):
+        self.tab = tab if tab in ("all", "queue") else "all"
+
+    @rx.event
+    def apply_filters(self, form_data: dict):
+        values = {name: str(form_data.get(name, "")) for name in ("status", "category", "flagged")}
+        values = {name: "" if value in ("all", "any") else value for name, value in values.items()}
+        since, until = str(form_data.get("since", "")), str(form_data.get("until", ""))
+        search = str(form_data.get("search", ""))[:100]
+        try:
+            moderation.lead_filters(**values, since=since, until=until, search=search)
+        except UserError as exc:
+            self.filter_errors = {exc.field or "search": exc.message}
+            return None
+        self.filter_errors = {}
+        self.status_filter, self.category_filter, self.flagged_filter = (
+            values["status"],
+            values["category"],
+            values["flagged"],
+        )
+        self.since, self.until, self.search, self.page = since, until, search, 1
+        return LeadsState.load
+
+    @rx.event
+    def go_page(self, delta: int):
+        self.page = max(1, min(self.pages, self.page + delta))
+        return LeadsState.load
+
+    @rx.event
+    def go_queue_page(self, delta: int):
+        self.queue_page = max(1, min(self.queue_pages, self.queue_page + delta))
+        return LeadsState.load
+
+    @rx.event
+    def ask(self, kind: str, lead_id: str):
+        """Open the reason dialog for flagging or rejecting one lead."""
+        if kind not in ACTION_TITLES:
+            return
+        self.action_kind, self.action_lead_id, self.action_error = kind, lead_id, ""
+        self.action_open = True
+
+    @rx.event
+    def set_action_open(self, is_open: bool):
+        self.action_open = is_open
+        if not is_open:
+            self.action_error = ""
+
+    def _act(self, action, done: str) -> bool:
+        self.error, self.notice = "", ""
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                action(session, admin)
+        except NotAllowed:
+            self._clear()
+            self.error = "You are not allowed to do this."
+            return False
+        except (UserError, ValueError) as exc:
+            self.error = _message(exc)
+            return False
+        self.notice = done
+        try:
+            self._reload()
+        except UserError as exc:
+            self.error = exc.message
+        return True
+
+    @rx.event
+    def confirm_action(self, form_data: dict):
+        reason, kind = str(form_data.get("reason", "")), self.action_kind
+        try:
+            lead_id = int(self.action_lead_id)
+        except ValueError:
+            self.action_open = False
+            return
+        if kind == "flag":
+            ok = self._act(
+                lambda s, admin: moderation.flag(s, admin, lead_id, reason),
+                f"Request #{lead_id} is flagged and held back for review.",
+            )
+        elif kind == "reject":
+            ok = self._act(
+                lambda s, admin: moderation.reject(s, admin, lead_id, reason),
+                f"Request #{lead_id} is rejected; nothing more of it is sent.",
+            )
+        else:
+            return
+        if ok:
+            self.action_open, self.action_error = False, ""
+        else:  # keep the dialog open with the reason the service gave
+            self.action_error, self.error = self.error, ""
+
+    @rx.event
+    def unflag(self, lead_id: str):
+        self._act(
+            lambda s, admin: moderation.unflag(s, admin, int(lead_id)),
+            f"Request #{lead_id} is approved and being matched again; refresh to see the result.",
+        )
+
+
+def _label(text: str, html_for: str) -> rx.Component:
+    return rx.el.label(text, html_for=html_for, style={"fontWeight": "500", "fontSize": "0.9em"})
+
+
+def _select(name: str, label: str, options: list[tuple[str, str]], any_value: str = "all") -> rx.Component:
+    return rx.vstack(
+        _label(label, f"leads-{name}"),
+        rx.select.root(
+            rx.select.trigger(id=f"leads-{name}", placeholder="All"),
+            rx.select.content(
+                rx.select.item("All", value=any_value), *[rx.select.item(t, value=v) for v, t in options]
+            ),
+            name=name,
+            default_value=any_value,
+        ),
+        spacing="1",
+    )
+
+
+def _text_input(name: str, label: str, **props) -> rx.Component:
+    errors = LeadsState.filter_errors
+    return rx.vstack(
+        _label(label, f"leads-{name}"),
+        rx.input(name=name, id=f"leads-{name}", **props),
+        rx.cond(
+            errors.contains(name),
+            rx.text(errors[name], color_scheme="red", size="1", id=f"leads-error-{name}", role="alert"),
+        ),
+        spacing="1",
+    )
+
+
+def _filters() -> rx.Component:
+    return rx.form(
+        rx.flex(
+            _select("status", "Status", [(s.value, s.value.replace("_", " ").title()) for s in LeadStatus]),
+            _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
+            _select("flagged", "Flagged", [("yes", "Flagged"), ("no", "Not flagged")], any_value="any"),
+            _text_input("since", "From", type="date"),
+            _text_input("until", "To", type="date"),
+            _text_input("search", "Search", placeholder="words, ZIP, email or #id"),
+            rx.button("Apply", type="submit", id="leads-apply"),
+            spacing="3",
+            wrap="wrap",
+            align="end",
+        ),
+        on_submit=LeadsState.apply_filters,
+        reset_on_submit=False,
+        no_validate=True,
+    )
+
+
+def _request_cell(row: rx.Var) -> rx.Component:
+    return rx.table.cell(
+        rx.text(row["category"], weight="medium"),
+        rx.text(row["snippet"], size="1", color_scheme="gray"),
+        rx.text(row["contact"], size="1"),
+        min_width="14em",
+    )
+
+
+def _lead_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text("#", row["id"]), rx.text(row["created_at"], size="1", color_scheme="gray")),
+        _request_cell(row),
+        rx.table.cell(row["zip"]),
+        rx.table.cell(rx.badge(row["status"], variant="soft", class_name="lead-status")),
+        rx.table.cell(row["quality"]),
+        rx.table.cell(rx.text(row["matches"], class_name="lead-matches")),
+        rx.table.cell(
+            rx.cond(
+                row["flagged"] == "yes",
+                rx.text(row["flag_reason"], size="1", color_scheme="red"),
+                rx.button(
+                    "Flag",
+                    size="1",
+                    variant="soft",
+                    color_scheme="orange",
+                    on_click=LeadsState.ask("flag", row["id"]),
+                    class_name="flag-lead",
+                ),
+            )
+        ),
+        class_name="admin-lead-row",
+        data_lead_id=row["id"],
+        data_status=row["status"],
+    )
+
+
+def _flag_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text("#", row["id"]), rx.text(row["created_at"], size="1", color_scheme="gray")),
+        _request_cell(row),
+        rx.table.cell(rx.badge(row["status"], variant="soft", class_name="lead-status")),
+        rx.table.cell(
+            rx.cond(row["flag_reason"] != "", rx.text(row["flag_reason"], size="2", class_name="flag-reason")),
+            rx.cond(row["spam"] == "yes", rx.text("Spam: ", row["spam_reason"], size="1", color_scheme="red")),
+            rx.cond(row["quality"] != "", rx.text("Quality ", row["quality"], " / 10", size="1", color_scheme="gray")),
+            min_width="12em",
+        ),
+        rx.table.cell(
+            rx.flex(
+                rx.button(
+                    "Unflag",
+                    size="1",
+                    color_scheme="green",
+                    on_click=LeadsState.unflag(row["id"]),
+                    class_name="unflag-lead",
+                    title="Approve and send it to matching again",
+                ),
+                rx.button(
+                    "Reject",
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=LeadsState.ask("reject", row["id"]),
+                    class_name="reject-lead",
+                ),
+                spacing="2",
+                wrap="wrap",
+            )
+        ),
+        class_name="flag-row",
+        data_lead_id=row["id"],
+        data_status=row["status"],
+    )
+
+
+def _pager(page_var, pages_var, total_var, noun: str, handler, id_: str) -> rx.Component:
+    return rx.hstack(
+        rx.button("Previous", on_click=handler(-1), variant="soft", disabled=page_var <= 1),
+        rx.text("Page ", page_var, " of ", pages_var, " · ", total_var, f" {noun}", id=id_),
+        rx.button("Next", on_click=handler(1), variant="soft", disabled=page_var >= pages_var),
+        align="center",
+        wrap="wrap",
+    )
+
+
+def _table(headers: tuple[str, ...], rows, row_fn, id_: str) -> rx.Component:
+    return rx.box(
+        rx.table.root(
+            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+            rx.table.body(rx.foreach(rows, row_fn)),
+            width="100%",
+            id=id_,
+        ),
+        overflow_x="auto",
+        width="100%",
+    )
+
+
+def _action_dialog() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(LeadsState.action_title),
+            rx.dialog.description("Request #", LeadsState.action_lead_id, ". The reason is kept in the audit trail."),
+            rx.form(
+                rx.vstack(
+                    _label("Reason", "action-reason"),
+                    rx.text_area(name="reason", id="action-reason", rows="3", width="100%", required=True),
+                    rx.cond(
+                        LeadsState.action_error != "",
+                        rx.text(LeadsState.action_error, color_scheme="red", size="2", role="alert", id="action-error"),
+                    ),
+                    rx.flex(
+                        rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
+                        rx.button(
+                            rx.cond(LeadsState.action_kind == "reject", "Reject", "Flag"),
+                            type="submit",
+                            color_scheme=rx.cond(LeadsState.action_kind == "reject", "red", "orange"),
+                            id="confirm-lead-action",
+                        ),
+                        spacing="3",
+                        justify="end",
+                        width="100%",
+                    ),
+                    spacing="2",
+                    width="100%",
+                ),
+                on_submit=LeadsState.confirm_action,
+                reset_on_submit=True,
+                no_validate=True,
+            ),
+            max_width="30em",
+        ),
+        open=LeadsState.action_open,
+        on_open_change=LeadsState.set_action_open,
+    )
+
+
+def leads_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            rx.hstack(
+                rx.heading("Leads", size="8", id="leads-heading"),
+                rx.button(
+                    rx.icon("refresh-cw"), "Refresh", on_click=LeadsState.refresh, variant="soft", id="leads-refresh"
+                ),
+                justify="between",
+                align="center",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.cond(
+                LeadsState.error != "", rx.callout(LeadsState.error, color_scheme="red", role="alert", id="leads-error")
+            ),
+            rx.cond(
+                LeadsState.notice != "",
+                rx.callout(LeadsState.notice, icon="check", color_scheme="green", id="leads-notice"),
+            ),
+            rx.tabs.root(
+                rx.tabs.list(
+                    rx.tabs.trigger("All leads", value="all", id="tab-all-leads"),
+                    rx.tabs.trigger(
+                        rx.hstack(
+                            rx.text("Flag queue"), rx.badge(LeadsState.queue_total, variant="solid"), spacing="2"
+                        ),
+                        value="queue",
+                        id="tab-flag-queue",
+                    ),
+                ),
+                rx.tabs.content(
+                    rx.vstack(
+                        _filters(),
+                        _table(
+                            ("Lead", "Request", "ZIP", "Status", "Quality", "Matches", "Flag"),
+                            LeadsState.rows,
+                            _lead_row,
+                            "leads-table",
+                        ),
+                        rx.cond(LeadsState.total == 0, rx.text("No lead matches.", color_scheme="gray")),
+                        _pager(
+                            LeadsState.page,
+                            LeadsState.pages,
+                            LeadsState.total,
+                            "leads",
+                            LeadsState.go_page,
+                            "leads-count",
+                        ),
+                        spacing="4",
+                        width="100%",
+                        padding_top="1em",
+                    ),
+                    value="all",
+                ),
+                rx.tabs.content(
+                    rx.vstack(
+                        rx.text(
+                            "Flagged and low-quality requests wait here; nothing of them reaches a business until "
+                            "an admin unflags them.",
+                            size="2",
+                            color_scheme="gray",
+                        ),
+                        _table(
+                            ("Lead", "Request", "Status", "Reasons", "Decision"),
+                            LeadsState.queue_rows,
+                            _flag_row,
+                            "flag-table",
+                        ),
+                        rx.cond(
+                            LeadsState.queue_total == 0,
+                            rx.text("The queue is empty.", color_scheme="gray", id="flag-queue-empty"),
+                        ),
+                        _pager(
+                            LeadsState.queue_page,
+                            LeadsState.queue_pages,
+                            LeadsState.queue_total,
+                            "waiting",
+                            LeadsState.go_queue_page,
+                            "flag-count",
+                        ),
+                        spacing="4",
+                        width="100%",
+                        padding_top="1em",
+                    ),
+                    value="queue",
+                ),
+                value=LeadsState.tab,
+                on_change=LeadsState.set_tab,
+                width="100%",
+                margin_top="1em",
+            ),
+            _action_dialog(),
+        )
+    )
+
+
+# --- businesses -----------------------------------------------------------------------------------
+
+
+class BusinessesState(AuthState):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    search: str = ""
+    error: str = ""
+    notice: str = ""
+
+    @rx.var
+    def pages(self) -> int:
+        return max(1, -(-self.total // moderation.PAGE_SIZE))
+
+    def _reload(self) -> None:
+        with session_scope() as session:
+            admin = self._require(session, access.Area.ADMIN)
+            self.rows, self.total = moderation.list_businesses(session, admin, self.search, self.page)
+
+    @rx.event
+    def load(self):
+        self.error, self.notice = "", ""
+        try:
+            self._reload()
+        except NotAllowed:
+            self.rows, self.total = [], 0
+
+    @rx.event
+    def apply_search(self, form_data: dict):
+        self.search, self.page = str(form_data.get("search", ""))[:100], 1
+        return BusinessesState.load
+
+    @rx.event
+    def go_page(self, delta: int):
+        self.page = max(1, min(self.pages, self.page + delta))
+        return BusinessesState.load
+
+    @rx.event
+    def set_active(self, business_id: str, active: bool):
+        self.error, self.notice = "", ""
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                business = moderation.set_business_active(session, admin, int(business_id), active)
+                name = business.name
+            self._reload()
+        except NotAllowed:
+            self.rows, self.total = [], 0
+            self.error = "You are not allowed to do this."
+            return
+        except (UserError, ValueError) as exc:
+            self.error = _message(exc)
+            return
+        self.notice = f"{name} is active again." if active else f"{name} is deactivated: it gets no new leads."
+
+
+def _business_row(row: rx.Var) -> rx.Component:
+    active = row["active"] == "yes"
+    return rx.table.row(
+        rx.table.cell(
+            rx.text(row["name"], weight="medium", class_name="business-name"),
+            rx.text(row["owner_email"], size="1", color_scheme="gray"),
+        ),
+        rx.table.cell(row["categories"]),
+        rx.table.cell(row["city"], " ", row["zip"]),
+        rx.table.cell(row["plan"]),
+        rx.table.cell(
+            rx.badge(
+                rx.cond(active, rx.cond(row["paused"] == "yes", "Paused", "Active"), "Deactivated"),
+                color_scheme=rx.cond(active, "green", "red"),
+                class_name="business-active",
+            )
+        ),
+        rx.table.cell(
+            rx.cond(
+                active,
+                rx.button(
+                    "Deactivate",
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=BusinessesState.set_active(row["id"], False),
+                    class_name="toggle-business",
+                ),
+                rx.button(
+                    "Activate",
+                    size="1",
+                    variant="soft",
+                    color_scheme="green",
+                    on_click=BusinessesState.set_active(row["id"], True),
+                    class_name="toggle-business",
+                ),
+            )
+        ),
+        class_name="business-row",
+        data_business_id=row["id"],
+        data_active=row["active"],
+    )
+
+
+def businesses_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            rx.heading("Businesses", size="8", id="businesses-heading"),
+            rx.cond(
+                BusinessesState.error != "",
+                rx.callout(BusinessesState.error, color_scheme="red", role="alert", id="businesses-error"),
+            ),
+            rx.cond(
+                BusinessesState.notice != "",
+                rx.callout(BusinessesState.notice, icon="check", color_scheme="green", id="businesses-notice"),
+            ),
+            rx.vstack(
+                rx.form(
+                    rx.flex(
+                        rx.vstack(
+                            _label("Search", "businesses-search"),
+                            rx.input(
+                                name="search", id="businesses-search", placeholder="name, city, ZIP or owner email"
+                            ),
+                            spacing="1",
+                        ),
+                        rx.button("Search", type="submit", id="businesses-apply"),
+                        spacing="3",
+                        wrap="wrap",
+                        align="end",
+                    ),
+                    on_submit=BusinessesState.apply_search,
+                    reset_on_submit=False,
+                    no_validate=True,
+                ),
+                _table(
+                    ("Business", "Services", "Where", "Plan", "Status", ""),
+                    BusinessesState.rows,
+                    _business_row,
+                    "businesses-table",
+                ),
+                rx.cond(BusinessesState.total == 0, rx.text("No business matches.", color_scheme="gray")),
+                _pager(
+                    BusinessesState.page,
+                    BusinessesState.pages,
+                    BusinessesState.total,
+                    "businesses",
+                    BusinessesState.go_page,
+                    "businesses-count",
+                ),
+                spacing="4",
+                width="100%",
+                margin_top="1em",
+            ),
+        )
+    )

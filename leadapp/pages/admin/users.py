@@ -1,0 +1,419 @@
+"""Admin: users — search and page through accounts, change a role (confirmed), enable/disable, send a
+password reset, and see a user's requests and business. Every handler asks the services, which check
+that the current user is an admin again."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from leadapp.components.layout import guarded, page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.services import access, accounts, admin_users
+from leadapp.state.auth import AuthState
+
+ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
+
+
+class UsersState(AuthState):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    search: str = ""
+    role_filter: str = ""
+    selected: dict[str, str] = {}
+    selected_leads: list[dict[str, str]] = []
+    selected_businesses: list[dict[str, str]] = []
+    new_role: str = ""
+    confirm_open: bool = False
+    error: str = ""
+    notice: str = ""
+
+    @rx.var
+    def pages(self) -> int:
+        return max(1, -(-self.total // admin_users.PAGE_SIZE))
+
+    @rx.var
+    def new_role_label(self) -> str:
+        return admin_users.ROLE_LABELS.get(self.new_role, self.new_role)
+
+    def _clear(self) -> None:
+        self.rows, self.total, self.selected, self.selected_leads, self.selected_businesses = [], 0, {}, [], []
+        self.confirm_open = False
+
+    def _reload(self, session) -> None:
+        """The visible page (and the open user) again from the database, as the current user."""
+        admin = self._require(session, access.Area.ADMIN)
+        self.rows, self.total = admin_users.list_users(session, admin, self.search, self.role_filter, self.page)
+        if self.selected.get("id"):
+            self._show(admin_users.user_overview(session, admin, int(self.selected["id"])))
+
+    def _show(self, overview: dict) -> None:
+        self.selected = overview["user"]
+        self.selected_leads = overview["leads"]
+        self.selected_businesses = overview["businesses"]
+        self.new_role = self.selected.get("role", "")
+
+    def _run(self, action, done: str = "") -> None:
+        """Run one admin action in a transaction, then show the fresh data (or the refusal)."""
+        self.error, self.notice = "", ""
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                action(session, admin)
+        except NotAllowed:
+            self._clear()
+            self.error = "You are not allowed to do this."
+            return
+        except (UserError, ValueError) as exc:
+            self.error = str(getattr(exc, "message", exc))
+            return
+        self.notice = done
+        try:
+            with session_scope() as session:
+                self._reload(session)
+        except NotAllowed:  # an admin who just changed their own role or account
+            self._clear()
+        except UserError as exc:
+            self.selected, self.error = {}, exc.message
+
+    @rx.event
+    def load(self):
+        self.error, self.notice = "", ""
+        try:
+            with session_scope() as session:
+                self._reload(session)
+        except NotAllowed:
+            self._clear()
+        except UserError as exc:  # the open user went away meanwhile
+            self.selected, self.error = {}, exc.message
+
+    @rx.event
+    def apply_filters(self, form_data: dict):
+        self.search = str(form_data.get("search", ""))[:100]
+        role = str(form_data.get("role", ""))
+        self.role_filter = role if role in admin_users.ROLE_LABELS else ""
+        self.page = 1
+        return UsersState.load
+
+    @rx.event
+    def go_page(self, delta: int):
+        self.page = max(1, min(self.pages, self.page + delta))
+        return UsersState.load
+
+    @rx.event
+    def open_user(self, user_id: str):
+        self.error, self.notice = "", ""
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                self._show(admin_users.user_overview(session, admin, int(user_id)))
+        except NotAllowed:
+            self._clear()
+        except (UserError, ValueError) as exc:
+            self.error = str(getattr(exc, "message", exc))
+
+    @rx.event
+    def close_user(self):
+        self.selected, self.selected_leads, self.selected_businesses = {}, [], []
+        self.confirm_open, self.error, self.notice = False, "", ""
+
+    @rx.event
+    def choose_role(self, role: str):
+        self.new_role = role if role in admin_users.ROLE_LABELS else self.selected.get("role", "")
+
+    @rx.event
+    def ask_role_change(self):
+        self.error, self.notice = "", ""
+        if not self.selected.get("id"):
+            return
+        if self.new_role == self.selected.get("role"):
+            self.error = "Choose a different role first."
+            return
+        self.confirm_open = True
+
+    @rx.event
+    def set_confirm_open(self, is_open: bool):
+        self.confirm_open = is_open
+        if not is_open:
+            self.new_role = self.selected.get("role", "")
+
+    @rx.event
+    def confirm_role_change(self):
+        self.confirm_open = False
+        user_id, role = int(self.selected.get("id", "0") or 0), self.new_role
+        email = self.selected.get("email", "")
+        self._run(
+            lambda s, admin: admin_users.change_role(s, admin, user_id, role),
+            f"{email} is now {admin_users.ROLE_LABELS.get(role, role)}; their open sessions were ended.",
+        )
+
+    @rx.event
+    def set_active(self, active: bool):
+        user_id, email = int(self.selected.get("id", "0") or 0), self.selected.get("email", "")
+        self._run(
+            lambda s, admin: accounts.set_active(s, admin, user_id, active),
+            f"{email} is enabled." if active else f"{email} is disabled; their open sessions were ended.",
+        )
+
+    @rx.event
+    def send_reset(self):
+        user_id, email = int(self.selected.get("id", "0") or 0), self.selected.get("email", "")
+        self._run(
+            lambda s, admin: admin_users.send_password_reset(s, admin, user_id),
+            f"A password reset link was emailed to {email} (valid 24 hours).",
+        )
+
+
+def _label(text: str, html_for: str) -> rx.Component:
+    return rx.el.label(text, html_for=html_for, style={"fontWeight": "500", "fontSize": "0.9em"})
+
+
+def _filters() -> rx.Component:
+    return rx.form(
+        rx.flex(
+            rx.vstack(
+                _label("Search", "users-search"),
+                rx.input(name="search", id="users-search", placeholder="email or name"),
+                spacing="1",
+            ),
+            rx.vstack(
+                _label("Role", "users-role"),
+                rx.select.root(
+                    rx.select.trigger(id="users-role", placeholder="All"),
+                    rx.select.content(
+                        rx.select.item("All", value="all"), *[rx.select.item(t, value=v) for v, t in ROLE_OPTIONS]
+                    ),
+                    name="role",
+                    default_value="all",
+                ),
+                spacing="1",
+            ),
+            rx.button("Apply", type="submit", id="users-apply"),
+            spacing="3",
+            wrap="wrap",
+            align="end",
+        ),
+        on_submit=UsersState.apply_filters,
+        reset_on_submit=False,
+        no_validate=True,
+    )
+
+
+def _user_row(row: rx.Var) -> rx.Component:
+    active = row["active"] == "yes"
+    return rx.table.row(
+        rx.table.cell(
+            rx.text(row["email"], weight="medium", class_name="user-email"),
+            rx.text(row["full_name"], size="1", color_scheme="gray"),
+        ),
+        rx.table.cell(rx.badge(row["role_label"], class_name="user-role", variant="soft")),
+        rx.table.cell(
+            rx.badge(
+                rx.cond(active, "Active", "Disabled"),
+                color_scheme=rx.cond(active, "green", "red"),
+                class_name="user-active",
+            )
+        ),
+        rx.table.cell(rx.text(row["last_login_at"], size="1")),
+        rx.table.cell(
+            rx.button(
+                "Open", size="1", variant="soft", on_click=UsersState.open_user(row["id"]), class_name="open-user"
+            )
+        ),
+        class_name="user-row",
+        data_user_id=row["id"],
+        data_email=row["email"],
+    )
+
+
+def _role_dialog() -> rx.Component:
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Change the role?"),
+            rx.alert_dialog.description(
+                "Give ",
+                rx.text.strong(UsersState.selected["email"]),
+                " the role ",
+                rx.text.strong(UsersState.new_role_label),
+                " instead of ",
+                rx.text.strong(UsersState.selected["role_label"]),
+                "? Their open sessions end now; they log in again with the new role.",
+            ),
+            rx.flex(
+                rx.alert_dialog.cancel(
+                    rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-role-change")
+                ),
+                rx.alert_dialog.action(
+                    rx.button("Change role", on_click=UsersState.confirm_role_change, id="confirm-role-change")
+                ),
+                spacing="3",
+                justify="end",
+                margin_top="1em",
+            ),
+            max_width="28em",
+        ),
+        open=UsersState.confirm_open,
+        on_open_change=UsersState.set_confirm_open,
+    )
+
+
+def _user_lead(lead: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.text("#", lead["id"], size="1", color_scheme="gray"),
+        rx.badge(lead["status"], variant="soft"),
+        rx.text(lead["category"], weight="medium", size="2"),
+        rx.text(lead["snippet"], size="1", color_scheme="gray"),
+        wrap="wrap",
+        spacing="2",
+        class_name="user-lead",
+        data_lead_id=lead["id"],
+    )
+
+
+def _user_business(b: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.text(b["name"], weight="medium"),
+        rx.text(b["city"], " ", b["zip"], size="2", color_scheme="gray"),
+        rx.text(b["categories"], size="2"),
+        rx.badge(rx.cond(b["active"] == "yes", "Active", "Deactivated"), variant="soft"),
+        wrap="wrap",
+        spacing="2",
+        class_name="user-business",
+        data_business_id=b["id"],
+    )
+
+
+def _detail() -> rx.Component:
+    u = UsersState.selected
+    active = u["active"] == "yes"
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(u["email"], size="5", id="user-detail-email"),
+                rx.badge(u["role_label"], id="user-detail-role"),
+                rx.badge(
+                    rx.cond(active, "Active", "Disabled"),
+                    color_scheme=rx.cond(active, "green", "red"),
+                    id="user-detail-active",
+                ),
+                rx.spacer(),
+                rx.icon_button(rx.icon("x"), on_click=UsersState.close_user, variant="ghost", aria_label="Close"),
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.text(u["full_name"], " · joined ", u["created_at"], " · last log-in ", u["last_login_at"], size="2"),
+            rx.flex(
+                rx.vstack(
+                    _label("Role", "user-role-select"),
+                    rx.select.root(
+                        rx.select.trigger(id="user-role-select"),
+                        rx.select.content(*[rx.select.item(t, value=v) for v, t in ROLE_OPTIONS]),
+                        value=UsersState.new_role,
+                        on_change=UsersState.choose_role,
+                    ),
+                    spacing="1",
+                ),
+                rx.button("Change role…", on_click=UsersState.ask_role_change, id="change-role"),
+                rx.cond(
+                    active,
+                    rx.button(
+                        "Disable account",
+                        on_click=UsersState.set_active(False),
+                        color_scheme="red",
+                        variant="soft",
+                        id="toggle-active",
+                    ),
+                    rx.button(
+                        "Enable account",
+                        on_click=UsersState.set_active(True),
+                        color_scheme="green",
+                        variant="soft",
+                        id="toggle-active",
+                    ),
+                ),
+                rx.button("Send password reset", on_click=UsersState.send_reset, variant="soft", id="send-reset"),
+                spacing="3",
+                wrap="wrap",
+                align="end",
+            ),
+            rx.heading("Business", size="3", margin_top="0.5em"),
+            rx.cond(
+                UsersState.selected_businesses.length() > 0,
+                rx.vstack(rx.foreach(UsersState.selected_businesses, _user_business), spacing="1"),
+                rx.text("No business.", size="2", color_scheme="gray"),
+            ),
+            rx.heading("Requests", size="3", margin_top="0.5em"),
+            rx.cond(
+                UsersState.selected_leads.length() > 0,
+                rx.vstack(rx.foreach(UsersState.selected_leads, _user_lead), spacing="1", width="100%"),
+                rx.text("No requests.", size="2", color_scheme="gray"),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="user-detail",
+    )
+
+
+def users_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            rx.heading("Users", size="8", id="users-heading"),
+            rx.cond(
+                UsersState.error != "", rx.callout(UsersState.error, color_scheme="red", role="alert", id="users-error")
+            ),
+            rx.cond(
+                UsersState.notice != "",
+                rx.callout(UsersState.notice, icon="check", color_scheme="green", id="users-notice"),
+            ),
+            rx.vstack(
+                _filters(),
+                rx.cond(UsersState.selected.contains("id"), _detail()),
+                rx.box(
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                *[rx.table.column_header_cell(h) for h in ("User", "Role", "Status", "Last log-in", "")]
+                            )
+                        ),
+                        rx.table.body(rx.foreach(UsersState.rows, _user_row)),
+                        width="100%",
+                        id="users-table",
+                    ),
+                    overflow_x="auto",
+                    width="100%",
+                ),
+                rx.cond(UsersState.total == 0, rx.text("No user matches.", color_scheme="gray", id="users-empty")),
+                rx.hstack(
+                    rx.button(
+                        "Previous", on_click=UsersState.go_page(-1), variant="soft", disabled=UsersState.page <= 1
+                    ),
+                    rx.text(
+                        "Page ",
+                        UsersState.page,
+                        " of ",
+                        UsersState.pages,
+                        " · ",
+                        UsersState.total,
+                        " users",
+                        id="users-count",
+                    ),
+                    rx.button(
+                        "Next",
+                        on_click=UsersState.go_page(1),
+                        variant="soft",
+                        disabled=UsersState.page >= UsersState.pages,
+                    ),
+                    align="center",
+                    wrap="wrap",
+                ),
+                spacing="4",
+                width="100%",
+                margin_top="1em",
+            ),
+            _role_dialog(),
+        )
+    )

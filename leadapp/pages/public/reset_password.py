@@ -1,0 +1,139 @@
+"""Choose a new password with the single-use link an admin emailed (/reset-password/<token>).
+
+The token in the URL is checked on load and kept server-side (a backend-only var); the service checks
+it again when the form is sent. Unknown, used and expired links each get a clear message.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.forms import field, form_error
+from leadapp.components.layout import page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import UserError
+from leadapp.core.services import accounts, admin_users
+from leadapp.state.auth import AuthState, field_errors
+
+ROUTE = "/reset-password/[token]"
+
+
+def _token_from_path(path: str) -> str:
+    """The last path segment of /reset-password/<token> (tokens are URL-safe: no decoding needed)."""
+    return (path or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+class ResetPasswordState(AuthState):
+    # "checking" until the link was looked at, then "ok", "invalid" or "done".
+    reset_status: str = "checking"
+    link_problem: str = ""
+    errors: dict[str, str] = {}
+    _token: str = ""  # backend only: never sent to the browser, never taken back from it
+
+    @rx.event
+    def open(self):
+        self.errors, self.link_problem, self.reset_status = {}, "", "checking"
+        self._token = _token_from_path(self.router.url.path)
+        with session_scope() as session:
+            problem = admin_users.reset_token_problem(session, self._token)
+        self.link_problem = problem
+        self.reset_status = "invalid" if problem else "ok"
+
+    @rx.event
+    def submit(self, form_data: dict):
+        self.errors = {}
+        password = str(form_data.get("password", ""))
+        if password != str(form_data.get("password_confirm", "")):
+            self.errors = {"password_confirm": "The two passwords differ."}
+            return
+        try:
+            with session_scope() as session:
+                user = admin_users.reset_password(session, self._token, password)
+                user_id = user.id
+        except UserError as exc:
+            if exc.field == "token":
+                self.link_problem, self.reset_status = exc.message, "invalid"
+            else:
+                self.errors = field_errors(exc)
+            return
+        if self.user_id == user_id:  # this tab's own session was just revoked with all the others
+            self.session_token = ""
+            self.user_id, self.user_email, self.user_name, self.user_role = 0, "", "", ""
+        self._token, self.reset_status = "", "done"
+
+
+def reset_password_page() -> rx.Component:
+    errors = ResetPasswordState.errors
+    form = rx.form(
+        rx.vstack(
+            form_error(errors),
+            field(
+                "New password",
+                "password",
+                errors,
+                type="password",
+                required=True,
+                autocomplete="new-password",
+                hint=f"At least {accounts.MIN_PASSWORD_LENGTH} characters.",
+            ),
+            field(
+                "Repeat the new password",
+                "password_confirm",
+                errors,
+                type="password",
+                required=True,
+                autocomplete="new-password",
+            ),
+            rx.button("Set the new password", type="submit", size="3", width="100%", id="reset-submit"),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=ResetPasswordState.submit,
+        reset_on_submit=False,
+        no_validate=True,
+    )
+    return page(
+        rx.card(
+            rx.vstack(
+                rx.heading("Choose a new password", size="7", id="reset-heading"),
+                rx.match(
+                    ResetPasswordState.reset_status,
+                    ("ok", form),
+                    (
+                        "invalid",
+                        rx.vstack(
+                            rx.callout(
+                                ResetPasswordState.link_problem,
+                                icon="triangle-alert",
+                                color_scheme="red",
+                                role="alert",
+                                id="reset-link-problem",
+                            ),
+                            rx.link("Go to the log-in page", href=routes.LOGIN),
+                            spacing="3",
+                        ),
+                    ),
+                    (
+                        "done",
+                        rx.vstack(
+                            rx.callout(
+                                "Your password is changed; every device was logged out. Log in with the new password.",
+                                icon="circle-check",
+                                color_scheme="green",
+                                id="reset-done",
+                            ),
+                            rx.link(rx.button("Log in", size="3"), href=routes.LOGIN, id="reset-login"),
+                            spacing="3",
+                        ),
+                    ),
+                    rx.center(rx.spinner(size="3"), padding="2em"),
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            max_width="28em",
+            margin_x="auto",
+            width="100%",
+        )
+    )
