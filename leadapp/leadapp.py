@@ -6,6 +6,7 @@ from leadapp import routes
 from leadapp.api.app import api
 from leadapp.core.observability import configure
 from leadapp.live import listen
+from leadapp.pages.admin.discovery import DiscoveryState, discovery_page
 from leadapp.pages.admin.home import HealthState, MessagesState, admin_home_page, health_page, messages_page
 from leadapp.pages.admin.leads import BusinessesState, LeadsState, businesses_page, leads_page
 from leadapp.pages.admin.ops import (
@@ -32,6 +33,7 @@ from leadapp.pages.consumer.track import TrackState, track_page
 from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
 from leadapp.pages.public.reset_password import ResetPasswordState, reset_password_page
+from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, unsubscribe_page
 from leadapp.state.auth import AuthState
 
 configure("web")
@@ -46,7 +48,9 @@ app.add_page(pricing, route=routes.PRICING, title="Pricing — LeadApp", on_load
 app.add_page(about, route=routes.ABOUT, title="About — LeadApp", on_load=public)
 app.add_page(contact_page, route=routes.CONTACT, title="Contact — LeadApp", on_load=public)
 app.add_page(login_page, route=routes.LOGIN, title="Log in — LeadApp", on_load=public)
-app.add_page(register_page, route=routes.REGISTER, title="Sign up — LeadApp", on_load=public)
+app.add_page(
+    register_page, route=routes.REGISTER, title="Sign up — LeadApp", on_load=[public, InviteLinkState.record_click]
+)
 app.add_page(
     portal_page,
     route=routes.PORTAL,
@@ -141,4 +145,13 @@ app.add_page(
     route=routes.ADMIN_AUDIT,
     title="Audit trail — LeadApp",
     on_load=[AuthState.guard("admin"), AuditState.load],
+)
+app.add_page(
+    discovery_page,
+    route=routes.ADMIN_DISCOVERY,
+    title="Business discovery — LeadApp",
+    on_load=[AuthState.guard("admin"), DiscoveryState.load],
+)
+app.add_page(
+    unsubscribe_page, route=routes.UNSUBSCRIBE, title="Unsubscribe — LeadApp", on_load=[public, UnsubscribeState.open]
 )

@@ -63,3 +63,18 @@ def purge_deleted_leads() -> int:
         purged += batch
         if batch < portal.PURGE_BATCH:
             return purged
+
+
+def invitation_followup(invitation_id: int, number: int) -> str:
+    """Send follow-up `number` (1–3) of a business invitation unless it was stopped (signed up,
+    disqualified, unsubscribed); safe to run twice (see `discovery.invitation_followup`)."""
+    from leadapp.core.services import discovery
+
+    return discovery.invitation_followup(invitation_id, number)
+
+
+def sweep_invitation_followups() -> int:
+    """Enqueue invitation follow-ups whose scheduled job was lost (Redis down at invite time); returns how many."""
+    from leadapp.core.services import discovery
+
+    return discovery.sweep_followups()

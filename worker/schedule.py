@@ -27,4 +27,6 @@ def register(cron_scheduler: CronScheduler) -> CronScheduler:
     cron_scheduler.register(jobs.sweep_stuck_leads, MAINTENANCE, interval=60, ttl=60)
     # Daily, and once at every scheduler start (a scheduler restarted often still purges).
     cron_scheduler.register(jobs.purge_deleted_leads, MAINTENANCE, interval=24 * 3600, ttl=3600)
+    # Follow-ups are RQ scheduled jobs; this only catches those lost while Redis was down.
+    cron_scheduler.register(jobs.sweep_invitation_followups, MAINTENANCE, interval=3600, ttl=3600)
     return cron_scheduler

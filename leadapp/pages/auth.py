@@ -9,7 +9,7 @@ from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
-from leadapp.core.services import access, accounts
+from leadapp.core.services import access, accounts, discovery
 from leadapp.state.auth import AuthState, field_errors
 
 
@@ -70,6 +70,9 @@ class RegisterState(AuthState):
                 token = accounts.open_session(
                     session, user, ip=self.client_ip(), user_agent=self.router.headers.user_agent
                 )
+                invite = self.router.url.query_parameters.get("invite", "")
+                if invite:  # signed up through a business invitation's link (admin discovery)
+                    discovery.activate_invitation(session, invite, user)
                 landing = access.home_path(user)
         except UserError as exc:
             self.errors = field_errors(exc)

@@ -23,6 +23,7 @@ ADMIN_SECTIONS: list[tuple[str, str, str]] = [
     ("Calls", "Calls log, outcomes and costs.", routes.ADMIN_CALLS),
     ("Do-not-call", "Numbers the AI never calls.", routes.ADMIN_DNC),
     ("Audit trail", "Every privileged action.", routes.ADMIN_AUDIT),
+    ("Business discovery", "Find, qualify and invite local businesses.", routes.ADMIN_DISCOVERY),
 ]
 
 

@@ -1,0 +1,415 @@
+"""Admin: business discovery — search a ZIP + category through the places provider, see who qualifies
+(and why the others do not), invite a business by email, and follow the funnel found → invited →
+clicked → activated per ZIP and category. Every handler asks the services, which check that the
+current user is an admin again."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import phonenumbers
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.layout import guarded, page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.models import Invitation, Prospect
+from leadapp.core.services import access, accounts, discovery
+from leadapp.core.services.discovery import FunnelRow
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import CATEGORY_LABELS, Category, ProspectStatus
+from leadapp.state.auth import AuthState
+
+ROUTE = routes.ADMIN_DISCOVERY
+CATEGORY_OPTIONS = [(c.value, label) for c, label in CATEGORY_LABELS.items() if c != Category.OTHER]
+STATUS_COLORS = {
+    ProspectStatus.FOUND.value: "green",
+    ProspectStatus.DISQUALIFIED.value: "gray",
+    ProspectStatus.INVITED.value: "blue",
+    ProspectStatus.CLICKED.value: "iris",
+    ProspectStatus.ACTIVATED.value: "teal",
+    ProspectStatus.UNSUBSCRIBED.value: "amber",
+}
+FUNNEL_COLUMNS = ("found", "qualified", "invited", "clicked", "activated", "unsubscribed")
+
+
+def _display_phone(phone: str) -> str:
+    """A stored E.164 number as people write it, e.g. "(317) 555-0101" ("" for none)."""
+    if not phone:
+        return ""
+    try:
+        parsed = phonenumbers.parse(phone, "US")
+    except phonenumbers.NumberParseException:
+        return phone
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if parsed.country_code == 1
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(parsed, fmt)
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d") if value is not None else ""
+
+
+def prospect_row(prospect: Prospect, invitation: Invitation | None) -> dict[str, str]:
+    """What one result card shows (strings only: the page state is sent to the browser as JSON)."""
+    progress = ""
+    if invitation is not None:
+        progress = f"Invited {_when(invitation.sent_at)} · follow-ups sent: {invitation.followups_sent} of 3"
+        if invitation.clicked_at:
+            progress += f" · link opened {_when(invitation.clicked_at)}"
+        if invitation.activated_at:
+            progress += f" · signed up {_when(invitation.activated_at)}"
+        if invitation.stopped_reason:
+            progress += f" · follow-ups stopped ({invitation.stopped_reason.replace('_', ' ')})"
+    return {
+        "id": str(prospect.id),
+        "name": prospect.name,
+        "address": prospect.address,
+        "phone": _display_phone(prospect.phone) or "no phone",
+        "website": prospect.website,
+        "rating": f"{prospect.rating:.1f}★" if prospect.rating is not None else "no rating",
+        "reviews": f"{prospect.review_count} reviews",
+        "open": {True: "open", False: "closed", None: "hours unknown"}[prospect.open_now],
+        "status": prospect.status,
+        "color": STATUS_COLORS.get(prospect.status, "gray"),
+        "reason": prospect.disqualify_reason,
+        "can_invite": "yes" if prospect.status == ProspectStatus.FOUND.value else "",
+        "email": invitation.email if invitation is not None else prospect.email,
+        "progress": progress,
+        "source": prospect.source,
+    }
+
+
+def funnel_row(row: FunnelRow) -> dict[str, str]:
+    return {
+        "zip": row.zip or "All",
+        "category": CATEGORY_LABELS.get(row.category, row.category) or "All",  # type: ignore[call-overload]
+        **{name: str(getattr(row, name)) for name in FUNNEL_COLUMNS},
+    }
+
+
+class DiscoveryState(AuthState):
+    search_zip: str = ""
+    search_category: str = Category.PLUMBING.value
+    rows: list[dict[str, str]] = []
+    funnel: list[dict[str, str]] = []
+    funnel_total: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    invite_errors: dict[str, str] = {}
+    error: str = ""
+    notice: str = ""
+    searching: bool = False
+    searched: bool = False
+    _prospect_ids: list[int] = []  # backend only: the results shown
+
+    @rx.var
+    def provider_label(self) -> str:
+        return "Google Places" if get_settings().google_places_api_key else "the local directory (no Google key set)"
+
+    @rx.var
+    def qualified_count(self) -> int:
+        return sum(1 for row in self.rows if row["status"] != ProspectStatus.DISQUALIFIED.value)
+
+    def _refused(self) -> None:
+        self.rows, self.funnel, self.funnel_total, self._prospect_ids = [], [], {}, []
+        self.searched = False
+        self.error = "You are not allowed to do this."
+
+    def _reload(self) -> None:
+        """The shown results and the funnel again from the database, as the current user."""
+        with session_scope() as session:
+            admin = self._require(session, access.Area.ADMIN)
+            prospects = discovery.get_prospects(session, admin, self._prospect_ids)
+            invitations = discovery.invitations_for(session, admin, [p.id for p in prospects if p.id is not None])
+            self.rows = [prospect_row(p, invitations.get(p.id or 0)) for p in prospects]
+            self.funnel = [funnel_row(r) for r in discovery.funnel(session, admin)]
+            self.funnel_total = funnel_row(discovery.funnel_total(session, admin))
+
+    @rx.event
+    def load(self):
+        self.error, self.notice, self.errors, self.invite_errors = "", "", {}, {}
+        try:
+            self._reload()
+        except NotAllowed:
+            self._refused()
+
+    @rx.event
+    async def search(self, form_data: dict):
+        self.error, self.notice, self.errors, self.invite_errors = "", "", {}, {}
+        self.search_zip = str(form_data.get("zip", "")).strip()[:10]
+        self.search_category = str(form_data.get("category", "") or self.search_category)
+        self.searching = True
+        yield
+        zip_code, category, session_token = self.search_zip, self.search_category, self.session_token
+
+        def find() -> list[int]:
+            with session_scope() as session:
+                actor = accounts.user_for_token(session, session_token)  # the service checks it is an admin
+                found = discovery.discover(session, actor, zip_code, category)
+                return [p.id for p in found if p.id is not None]
+
+        try:
+            # The provider is a network call: off the event loop.
+            self._prospect_ids = await asyncio.to_thread(find)
+            self.searched = True
+            self._reload()
+        except NotAllowed:
+            self._refused()
+        except FieldErrors as exc:
+            self.errors = exc.errors
+        except UserError as exc:
+            self.error = exc.message
+        finally:
+            self.searching = False
+
+    @rx.event
+    def invite(self, form_data: dict):
+        self.error, self.notice, self.invite_errors = "", "", {}
+        prospect_id = str(form_data.get("prospect_id", ""))
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                invitation = discovery.invite(
+                    session, admin, int(prospect_id) if prospect_id.isdigit() else 0, str(form_data.get("email", ""))
+                )
+                address = invitation.email
+            self._reload()
+        except NotAllowed:
+            self._refused()
+            return
+        except UserError as exc:
+            self.invite_errors = {prospect_id: exc.message}
+            return
+        self.notice = f"Invitation sent to {address}; follow-ups are scheduled for day 3, 7 and 14."
+
+
+# --- view -------------------------------------------------------------------------------------------
+
+
+def _label(text: str, input_id: str | rx.Var) -> rx.Component:
+    return rx.el.label(text, html_for=input_id, style={"fontWeight": "500"})
+
+
+def _field_error(name: str) -> rx.Component:
+    errors = DiscoveryState.errors
+    return rx.cond(
+        errors.contains(name),
+        rx.text(errors[name], color_scheme="red", size="2", id=f"error-{name}", role="alert"),
+    )
+
+
+def _search_form() -> rx.Component:
+    return rx.form(
+        rx.flex(
+            rx.vstack(
+                _label("ZIP code", "field-zip"),
+                rx.input(
+                    name="zip",
+                    id="field-zip",
+                    default_value=DiscoveryState.search_zip,
+                    placeholder="46032",
+                    custom_attrs={"inputMode": "numeric"},
+                    max_length=5,
+                    size="3",
+                    width="100%",
+                ),
+                _field_error("zip"),
+                spacing="1",
+                width="100%",
+                max_width=["100%", "12em"],
+            ),
+            rx.vstack(
+                _label("Category", "field-category"),
+                rx.select.root(
+                    rx.select.trigger(id="field-category", width="100%"),
+                    rx.select.content(*[rx.select.item(text, value=value) for value, text in CATEGORY_OPTIONS]),
+                    name="category",
+                    default_value=DiscoveryState.search_category,
+                    size="3",
+                ),
+                _field_error("category"),
+                spacing="1",
+                width="100%",
+                max_width=["100%", "18em"],
+            ),
+            rx.button(
+                rx.icon("search"),
+                "Find businesses",
+                type="submit",
+                size="3",
+                loading=DiscoveryState.searching,
+                id="discovery-search",
+            ),
+            direction=rx.breakpoints(initial="column", sm="row"),
+            align=rx.breakpoints(initial="stretch", sm="end"),
+            spacing="3",
+            wrap="wrap",
+            width="100%",
+        ),
+        on_submit=DiscoveryState.search,
+        reset_on_submit=False,
+        no_validate=True,
+    )
+
+
+def _invite_form(row: rx.Var) -> rx.Component:
+    input_id = "invite-email-" + row["id"]
+    return rx.form(
+        rx.el.input(type="hidden", name="prospect_id", default_value=row["id"]),
+        rx.vstack(
+            _label("Owner's email", input_id),
+            rx.flex(
+                rx.input(
+                    name="email",
+                    id=input_id,
+                    type="email",
+                    default_value=row["email"],
+                    placeholder="owner@business.com",
+                    auto_complete="off",
+                    size="2",
+                    width="100%",
+                ),
+                rx.button("Invite", type="submit", size="2", data_testid="invite-" + row["id"]),
+                spacing="2",
+                width="100%",
+            ),
+            rx.cond(
+                DiscoveryState.invite_errors.contains(row["id"]),
+                rx.text(DiscoveryState.invite_errors[row["id"]], color_scheme="red", size="2", role="alert"),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        on_submit=DiscoveryState.invite,
+        reset_on_submit=False,
+        no_validate=True,
+        width="100%",
+    )
+
+
+def _result_card(row: rx.Var) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.flex(
+                rx.text(row["name"], weight="bold", size="3"),
+                rx.badge(row["status"], color_scheme=row["color"], data_status=row["status"]),
+                justify="between",
+                align="center",
+                wrap="wrap",
+                spacing="2",
+                width="100%",
+            ),
+            rx.text(row["address"], size="2", color_scheme="gray"),
+            rx.flex(
+                rx.text(row["rating"], size="2"),
+                rx.text(row["reviews"], size="2"),
+                rx.text(row["phone"], size="2"),
+                rx.text(row["open"], size="2"),
+                spacing="3",
+                wrap="wrap",
+            ),
+            rx.cond(
+                row["reason"] != "",
+                rx.text("Not qualified: ", row["reason"], size="2", color_scheme="red", class_name="disqualify-reason"),
+            ),
+            rx.cond(row["progress"] != "", rx.text(row["progress"], size="2", color_scheme="blue")),
+            rx.cond(row["can_invite"] == "yes", _invite_form(row)),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        key=row["id"] + row["status"],
+        data_prospect=row["id"],
+    )
+
+
+def _funnel_cells(row: rx.Var, header: bool = False) -> list[rx.Component]:
+    cell = rx.table.row_header_cell if header else rx.table.cell
+    return [cell(row["zip"]), rx.table.cell(row["category"])] + [rx.table.cell(row[c]) for c in FUNNEL_COLUMNS]
+
+
+def _funnel_table() -> rx.Component:
+    return rx.box(
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(h)
+                        for h in ("ZIP", "Category", "Found", "Qualified", "Invited", "Clicked", "Activated", "Unsub.")
+                    ]
+                )
+            ),
+            rx.table.body(
+                rx.foreach(DiscoveryState.funnel, lambda row: rx.table.row(*_funnel_cells(row))),
+                rx.cond(
+                    DiscoveryState.funnel.length() > 1,
+                    rx.table.row(*_funnel_cells(DiscoveryState.funnel_total, header=True), font_weight="bold"),
+                ),
+            ),
+            size="1",
+            width="100%",
+            id="funnel-table",
+        ),
+        overflow_x="auto",
+        width="100%",
+    )
+
+
+def discovery_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            rx.vstack(
+                rx.heading("Business discovery", size="8", id="discovery-heading"),
+                rx.text(
+                    "Find businesses for a ZIP code and category through ",
+                    DiscoveryState.provider_label,
+                    ". Qualified: rating ≥ 3.5, at least 5 reviews, a phone number, open. Invited businesses get "
+                    "follow-ups on day 3, 7 and 14 until they sign up or unsubscribe.",
+                    color_scheme="gray",
+                    size="2",
+                ),
+                rx.cond(
+                    DiscoveryState.error != "",
+                    rx.callout(DiscoveryState.error, color_scheme="red", role="alert", id="discovery-error"),
+                ),
+                rx.cond(
+                    DiscoveryState.notice != "",
+                    rx.callout(DiscoveryState.notice, icon="check", color_scheme="green", id="discovery-notice"),
+                ),
+                rx.card(_search_form(), width="100%"),
+                rx.cond(
+                    DiscoveryState.searched,
+                    rx.vstack(
+                        rx.heading("Results", size="5"),
+                        rx.text(
+                            DiscoveryState.rows.length(),
+                            " found, ",
+                            DiscoveryState.qualified_count,
+                            " qualified.",
+                            size="2",
+                            id="discovery-summary",
+                        ),
+                        rx.vstack(rx.foreach(DiscoveryState.rows, _result_card), spacing="3", width="100%"),
+                        spacing="2",
+                        width="100%",
+                        id="discovery-results",
+                    ),
+                ),
+                rx.heading("Funnel", size="5", margin_top="1em"),
+                rx.cond(
+                    DiscoveryState.funnel.length() > 0,
+                    _funnel_table(),
+                    rx.text("Nothing discovered yet.", color_scheme="gray"),
+                ),
+                spacing="4",
+                width="100%",
+            ),
+        ),
+        max_width="60em",
+    )
