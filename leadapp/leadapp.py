@@ -21,6 +21,8 @@ from leadapp.pages.admin.ops import (
     outbox_page,
     queues_page,
 )
+from leadapp.pages.admin.reports import ReportsState, reports_page
+from leadapp.pages.admin.rules import RulesState, rules_page
 from leadapp.pages.admin.users import UsersState, users_page
 from leadapp.pages.auth import login_page, register_page
 from leadapp.pages.business.dashboard import DashboardState, dashboard_page
@@ -154,4 +156,16 @@ app.add_page(
 )
 app.add_page(
     unsubscribe_page, route=routes.UNSUBSCRIBE, title="Unsubscribe — LeadApp", on_load=[public, UnsubscribeState.open]
+)
+app.add_page(
+    rules_page,
+    route=routes.ADMIN_RULES,
+    title="Platform rules — LeadApp",
+    on_load=[AuthState.guard("admin"), RulesState.load],
+)
+app.add_page(
+    reports_page,
+    route=routes.ADMIN_REPORTS,
+    title="Weekly audit — LeadApp",
+    on_load=[AuthState.guard("admin"), ReportsState.load],
 )

@@ -23,6 +23,8 @@ ADMIN_SECTIONS: list[tuple[str, str, str]] = [
     ("Calls", "Calls log, outcomes and costs.", routes.ADMIN_CALLS),
     ("Do-not-call", "Numbers the AI never calls.", routes.ADMIN_DNC),
     ("Audit trail", "Every privileged action.", routes.ADMIN_AUDIT),
+    ("Platform rules", "Spam keywords, thresholds, boosts, weights; versions.", routes.ADMIN_RULES),
+    ("Weekly audit", "Reports, flags, proposed rule changes.", routes.ADMIN_REPORTS),
     ("Business discovery", "Find, qualify and invite local businesses.", routes.ADMIN_DISCOVERY),
 ]
 

@@ -1,0 +1,381 @@
+"""Weekly audit reports: the list, "Run now", one report rendered from its Markdown with its flags and the
+proposed rule changes (each applied only when an admin presses "Accept"), and a Markdown download.
+
+The report is written by `services.weekly_audit` (the Sunday 02:00 cron job writes the same report); this
+page only calls it and shows the result. Every handler re-checks that the tab belongs to an active admin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.layout import guarded, page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.models import AuditReport, User
+from leadapp.core.services import access, weekly_audit
+from leadapp.state.auth import AuthState
+
+ROUTE = routes.ADMIN_REPORTS
+LIST_PAGE = 20
+# The report's Markdown tables, ruled like the app's own tables.
+REPORT_STYLE = {
+    "& table": {"borderCollapse": "collapse", "margin": "0.5em 0 1em"},
+    "& th, & td": {"padding": "0.3em 0.9em", "borderBottom": "1px solid var(--gray-5)", "textAlign": "left"},
+}
+
+
+def _when(report: AuditReport) -> str:
+    return report.created_at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _period(report: AuditReport) -> str:
+    return f"{report.period_start:%Y-%m-%d %H:%M} to {report.period_end:%Y-%m-%d %H:%M} UTC"
+
+
+def run_audit_now(user_id: int) -> int:
+    """Write a report as the admin `user_id` (in its own transaction); returns the report's id."""
+    with session_scope() as session:
+        report = weekly_audit.run_weekly_audit(session, actor=session.get(User, user_id))
+        session.flush()
+        assert report.id is not None
+        return report.id
+
+
+class ReportsState(AuthState):
+    reports: list[dict[str, str]] = []
+    offset: int = 0
+    total: int = 0
+    # The report on show (0: none).
+    report_id: int = 0
+    title: str = ""
+    markdown: str = ""
+    narrator: str = ""
+    flags: list[dict[str, str]] = []
+    recommendations: list[dict[str, str]] = []
+    running: bool = False
+    message: str = ""
+    error: str = ""
+
+    @rx.var
+    def has_older(self) -> bool:
+        return self.offset + LIST_PAGE < self.total
+
+    @rx.var
+    def has_newer(self) -> bool:
+        return self.offset > 0
+
+    def _refused(self) -> None:
+        self.reports, self.report_id, self.markdown, self.flags, self.recommendations = [], 0, "", [], []
+        self.allowed_area, self.denied = "", True
+
+    def _list(self, session, user) -> None:
+        rows, self.total = weekly_audit.list_reports(session, user, offset=self.offset, limit=LIST_PAGE)
+        self.reports = [
+            {
+                "id": str(r.id),
+                "created": _when(r),
+                "period": _period(r),
+                "by": "schedule" if r.created_by_id is None else "run now",
+                "narrator": r.narrator,
+                "flags": ", ".join(f["severity"] for f in r.flags) or "none",
+            }
+            for r in rows
+        ]
+
+    def _show(self, report: AuditReport) -> None:
+        self.report_id = report.id or 0
+        self.title = f"Report #{report.id}: {_period(report)}"
+        self.markdown = report.markdown
+        self.narrator = report.narrator
+        self.flags = [{"severity": f["severity"], "message": f["message"]} for f in report.flags]
+        self.recommendations = [
+            {
+                "index": str(i),
+                "summary": r.get("summary", ""),
+                "reason": r.get("reason", ""),
+                "status": r.get("status", "proposed"),
+                "version": str(r.get("accepted_version", "")),
+            }
+            for i, r in enumerate(report.recommendations)
+        ]
+
+    @rx.event
+    def load(self):
+        """List the reports; show the one named by ?report=<id>, else the newest."""
+        self.message, self.error, self.offset, self.running = "", "", 0, False
+        wanted = self.router.url.query_parameters.get("report", "")
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                self._list(session, user)
+                target = int(wanted) if wanted.isdigit() else int(self.reports[0]["id"]) if self.reports else 0
+                self.report_id, self.markdown, self.flags, self.recommendations = 0, "", [], []
+                if target:
+                    self._show(weekly_audit.get_report(session, user, target))
+        except access.NotLoggedIn:
+            return  # the guard before this handler sends the tab to the login page
+        except NotAllowed:
+            self._refused()
+        except NotFound as exc:
+            self.error = exc.message
+
+    @rx.event
+    def open_report(self, report_id: str):
+        self.message, self.error = "", ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                self._show(weekly_audit.get_report(session, user, int(report_id)))
+        except NotAllowed:
+            self._refused()
+        except (NotFound, ValueError):
+            self.error = "No such audit report."
+
+    @rx.event
+    async def run_now(self):
+        """Write a report for the last 7 days now (Claude writes the summary when configured: seconds)."""
+        self.message, self.error = "", ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                assert user is not None
+                user_id = user.id or 0
+        except access.NotLoggedIn:
+            yield rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
+            return
+        except NotAllowed:
+            self._refused()
+            return
+        self.running = True
+        yield
+        try:
+            report_id = await asyncio.to_thread(run_audit_now, user_id)
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                self.offset = 0
+                self._list(session, user)
+                self._show(weekly_audit.get_report(session, user, report_id))
+        except NotAllowed:
+            self._refused()
+        except UserError as exc:
+            self.error = exc.message
+        else:
+            self.message = f"Report #{report_id} written."
+        finally:
+            self.running = False
+
+    @rx.event
+    def accept(self, index: str):
+        """Apply one proposed change as a new rules version."""
+        self.message, self.error = "", ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                row = weekly_audit.accept_recommendation(session, user, self.report_id, int(index))
+                self._show(weekly_audit.get_report(session, user, self.report_id))
+        except access.NotLoggedIn:
+            return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
+        except NotAllowed:
+            self._refused()
+            return None
+        except UserError as exc:
+            self.error = exc.message
+            return None
+        self.message = f"Accepted: rules version {row.version} is in force."
+        return None
+
+    @rx.event
+    def download(self):
+        """The report on show as a Markdown file."""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                report = weekly_audit.get_report(session, user, self.report_id)
+        except NotAllowed:
+            self._refused()
+            return None
+        except NotFound as exc:
+            self.error = exc.message
+            return None
+        return rx.download(
+            data=report.markdown,
+            filename=f"leadapp-weekly-audit-{report.id}-{report.period_end:%Y-%m-%d}.md",
+            mime_type="text/markdown",
+        )
+
+    def _page(self, offset: int) -> None:
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                self.offset = max(0, offset)
+                self._list(session, user)
+        except NotAllowed:
+            self._refused()
+
+    @rx.event
+    def older(self):
+        self._page(self.offset + LIST_PAGE)
+
+    @rx.event
+    def newer(self):
+        self._page(self.offset - LIST_PAGE)
+
+
+S = ReportsState
+
+
+def _report_row(r: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.button(
+                f"#{r['id']}", on_click=S.open_report(r["id"]), variant="ghost", size="1", class_name="report-link"
+            )
+        ),
+        rx.table.cell(rx.text(r["period"], size="2")),
+        rx.table.cell(rx.text(r["by"], size="2")),
+        rx.table.cell(rx.text(r["narrator"], size="2")),
+        rx.table.cell(rx.text(r["flags"], size="2")),
+        data_id=r["id"],
+    )
+
+
+def _list() -> rx.Component:
+    return rx.vstack(
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    rx.table.column_header_cell("Report"),
+                    rx.table.column_header_cell("Period"),
+                    rx.table.column_header_cell("Written by"),
+                    rx.table.column_header_cell("Summary"),
+                    rx.table.column_header_cell("Flags"),
+                )
+            ),
+            rx.table.body(rx.foreach(S.reports, _report_row)),
+            width="100%",
+            id="reports-table",
+        ),
+        rx.hstack(
+            rx.button("Newer", on_click=S.newer, disabled=~S.has_newer, variant="soft", size="1"),
+            rx.button("Older", on_click=S.older, disabled=~S.has_older, variant="soft", size="1"),
+            spacing="2",
+        ),
+        width="100%",
+    )
+
+
+def _flag(f: rx.Var) -> rx.Component:
+    return rx.callout(
+        f["message"],
+        icon="triangle-alert",
+        color_scheme=rx.cond(f["severity"] == "critical", "red", "orange"),
+        width="100%",
+        class_name="report-flag",
+        data_severity=f["severity"],
+    )
+
+
+def _recommendation(r: rx.Var) -> rx.Component:
+    accepted = r["status"] == "accepted"
+    return rx.card(
+        rx.vstack(
+            rx.text(r["summary"], weight="bold"),
+            rx.text(r["reason"], size="2", color_scheme="gray"),
+            rx.cond(
+                accepted,
+                rx.badge(f"accepted: rules version {r['version']}", color_scheme="green"),
+                rx.button(
+                    "Accept",
+                    on_click=S.accept(r["index"]),
+                    size="1",
+                    class_name="accept-recommendation",
+                    data_index=r["index"],
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        class_name="recommendation",
+        data_index=r["index"],
+        data_status=r["status"],
+    )
+
+
+def _report() -> rx.Component:
+    return rx.cond(
+        S.report_id > 0,
+        rx.vstack(
+            rx.hstack(
+                rx.heading(S.title, size="5", id="report-title"),
+                rx.spacer(),
+                rx.button(
+                    rx.icon("download"), "Download Markdown", on_click=S.download, variant="soft", id="report-download"
+                ),
+                wrap="wrap",
+                align="center",
+                width="100%",
+            ),
+            rx.foreach(S.flags, _flag),
+            rx.cond(
+                S.recommendations.length() > 0,
+                rx.vstack(
+                    rx.heading("Proposed rule changes", size="4"),
+                    rx.text("Nothing changes until you accept; each acceptance saves a new rules version.", size="2"),
+                    rx.foreach(S.recommendations, _recommendation),
+                    spacing="2",
+                    width="100%",
+                    id="report-recommendations",
+                ),
+            ),
+            rx.card(
+                # Consumer text in the report is escaped when it is written; raw HTML and math stay off.
+                rx.markdown(S.markdown, use_raw=False, use_math=False, use_katex=False),
+                width="100%",
+                id="report-markdown",
+                style=REPORT_STYLE,
+            ),
+            spacing="3",
+            width="100%",
+            margin_top="1em",
+        ),
+        rx.text('No report yet: press "Run now" or wait for Sunday 02:00.', color_scheme="gray", id="no-report"),
+    )
+
+
+def reports_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            rx.hstack(
+                rx.heading("Weekly audit", size="8"),
+                rx.button(
+                    rx.icon("play"),
+                    "Run now",
+                    on_click=S.run_now,
+                    loading=S.running,
+                    disabled=S.running,
+                    id="run-audit",
+                ),
+                justify="between",
+                align="center",
+                wrap="wrap",
+                width="100%",
+            ),
+            rx.text(
+                "Written every Sunday at 02:00 for the 7 days before; flags, patterns and proposed rule changes.",
+                color_scheme="gray",
+                margin_bottom="1em",
+            ),
+            rx.cond(
+                S.message != "", rx.callout(S.message, icon="circle-check", color_scheme="green", id="reports-message")
+            ),
+            rx.cond(S.error != "", rx.callout(S.error, icon="triangle-alert", color_scheme="red", id="reports-error")),
+            _list(),
+            _report(),
+        )
+    )

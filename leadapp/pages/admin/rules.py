@@ -1,0 +1,435 @@
+"""Platform rules: edit the rules in force (a new version on every save), see each version's changes, roll back.
+
+Validation, versioning, diffs and the audit trail live in `services.rules`; this page turns the form into
+a call and shows the answer. Every handler re-checks that the tab belongs to an active admin.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.forms import form_error
+from leadapp.components.layout import guarded, page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.services import access, rules
+from leadapp.core.vocab import Category
+from leadapp.state.auth import AuthState, field_errors
+
+ROUTE = routes.ADMIN_RULES
+HISTORY_PAGE = 10
+
+
+@dataclasses.dataclass
+class VersionRow:
+    """One version in the history list, as the page shows it."""
+
+    version: int = 0
+    author: str = ""
+    when: str = ""
+    note: str = ""
+    rolled_back_from: str = ""
+    changes: list[str] = dataclasses.field(default_factory=list)
+    current: bool = False
+
+
+class RulesState(AuthState):
+    # What each input shows (the rules in force), by form field name.
+    values: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    version: int = 0
+    saved_message: str = ""
+    history: list[VersionRow] = []
+    history_offset: int = 0
+    history_total: int = 0
+    # The version an admin asked to roll back to, waiting for confirmation (-1: none).
+    confirm_version: int = -1
+    history_error: str = ""
+    # Changing it remounts the form, so the inputs show the values just loaded or saved.
+    form_key: int = 0
+
+    @rx.var
+    def has_older(self) -> bool:
+        return self.history_offset + HISTORY_PAGE < self.history_total
+
+    @rx.var
+    def has_newer(self) -> bool:
+        return self.history_offset > 0
+
+    def _show(self, session) -> None:
+        in_force = rules.current_rules(session)
+        self.values = rules.rules_to_form(in_force.rules)
+        self.version = in_force.version
+        self.form_key += 1
+
+    def _load_history(self, session, user) -> None:
+        history = rules.rules_history(session, user, offset=self.history_offset, limit=HISTORY_PAGE)
+        self.history_total = history.total
+        self.history = [
+            VersionRow(
+                version=entry.version,
+                author=entry.author,
+                when=entry.created_at.strftime("%Y-%m-%d %H:%M UTC") if entry.created_at else "",
+                note=entry.note,
+                rolled_back_from="" if entry.rolled_back_from is None else str(entry.rolled_back_from),
+                changes=entry.changes,
+                current=entry.current,
+            )
+            for entry in history.entries
+        ]
+
+    def _refused(self) -> None:
+        self.values, self.history, self.errors = {}, [], {}
+        self.allowed_area, self.denied = "", True
+
+    @rx.event
+    def load(self):
+        self.errors, self.saved_message, self.confirm_version, self.history_offset = {}, "", -1, 0
+        self.history_error = ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                self._show(session)
+                self._load_history(session, user)
+        except access.NotLoggedIn:
+            return  # the guard before this handler sends the tab to the login page
+        except NotAllowed:
+            self._refused()
+
+    @rx.event
+    def save(self, form_data: dict[str, str]):
+        self.errors, self.saved_message, self.confirm_version = {}, "", -1
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                new_rules = rules.rules_from_form(form_data, rules.current_rules(session).rules)
+                row = rules.save_rules(session, user, new_rules, note=str(form_data.get("note", "")))
+                session.flush()
+                self.history_offset = 0
+                self._show(session)
+                self._load_history(session, user)
+        except FieldErrors as exc:
+            self.errors = exc.errors
+            return None
+        except access.NotLoggedIn:
+            return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
+        except NotAllowed:
+            self._refused()
+            return None
+        except UserError as exc:
+            self.errors = field_errors(exc)
+            return None
+        self.saved_message = f"Saved as version {row.version}; it applies to the next lead."
+        return None
+
+    @rx.event
+    def ask_rollback(self, version: int):
+        self.confirm_version, self.saved_message, self.history_error = version, "", ""
+
+    @rx.event
+    def cancel_rollback(self):
+        self.confirm_version = -1
+
+    @rx.event
+    def roll_back(self):
+        version, self.confirm_version = self.confirm_version, -1
+        self.errors, self.saved_message, self.history_error = {}, "", ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                row = rules.rollback(session, user, version)
+                session.flush()
+                self.history_offset = 0
+                self._show(session)
+                self._load_history(session, user)
+        except access.NotLoggedIn:
+            return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
+        except NotAllowed:
+            self._refused()
+            return None
+        except UserError as exc:
+            self.history_error = exc.message
+            return None
+        self.saved_message = f"Rolled back: version {row.version} (a copy of version {version}) is in force."
+        return None
+
+    def _page_history(self, offset: int):
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                self.history_offset = max(0, offset)
+                self._load_history(session, user)
+        except NotAllowed:
+            self._refused()
+
+    @rx.event
+    def older(self):
+        self._page_history(self.history_offset + HISTORY_PAGE)
+
+    @rx.event
+    def newer(self):
+        self._page_history(self.history_offset - HISTORY_PAGE)
+
+
+S = RulesState
+
+
+# --- form pieces ------------------------------------------------------------------------------------
+
+
+def _error(name: str) -> rx.Component:
+    return rx.cond(
+        S.errors.contains(name),
+        rx.text(S.errors[name], color_scheme="red", size="2", id=f"error-{name}", role="alert"),
+    )
+
+
+def _field(label: str, name: str, *, hint: str = "", lines: int = 0, numeric: bool = False) -> rx.Component:
+    input_id = f"field-{name}"
+    control = (
+        rx.text_area(
+            name=name,
+            id=input_id,
+            default_value=S.values[name],
+            rows=str(lines),
+            width="100%",
+            spell_check=False,
+            style={"fontFamily": "var(--code-font-family)"},
+        )
+        if lines
+        else rx.input(
+            name=name,
+            id=input_id,
+            default_value=S.values[name],
+            custom_attrs={"inputMode": "decimal"} if numeric else {},
+            width="100%",
+            size="2",
+        )
+    )
+    return rx.vstack(
+        rx.el.label(label, html_for=input_id, style={"fontWeight": "500"}),
+        control,
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        _error(name),
+        spacing="1",
+        width="100%",
+        align="stretch",
+    )
+
+
+def _section(title: str, *children: rx.Component) -> rx.Component:
+    return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="4", width="100%"), width="100%")
+
+
+def _grid(*children: rx.Component, md: str = "3") -> rx.Component:
+    return rx.grid(*children, columns=rx.breakpoints(initial="1", sm="2", md=md), spacing="4", width="100%")
+
+
+def _form() -> rx.Component:
+    low, high = rules.WEIGHT_RANGE
+    categories = ", ".join(c.value for c in Category)
+    return rx.form(
+        rx.vstack(
+            form_error(S.errors),
+            _section(
+                "Spam",
+                _grid(
+                    _field(
+                        "Spam keywords",
+                        "spam_keywords",
+                        lines=10,
+                        hint="One a line; whole words, any case. A lead containing one is spam.",
+                    ),
+                    _field(
+                        "Blocked phone patterns",
+                        "blocked_phone_patterns",
+                        lines=10,
+                        hint="One regular expression a line, matched against the E.164 number, "
+                        "e.g. ^\\+1\\d{3}555\\d{4}$.",
+                    ),
+                    md="2",
+                ),
+            ),
+            _section(
+                "Lead quality",
+                _grid(
+                    _field("Minimum words", "min_words", numeric=True, hint="1 to 100; shorter requests are refused."),
+                    _field(
+                        "Auto-flag below quality",
+                        "flag_below",
+                        numeric=True,
+                        hint="0 to 10; flagged leads wait for an admin.",
+                    ),
+                    _field(
+                        "Low quality below",
+                        "low_quality_below",
+                        numeric=True,
+                        hint="0 to 10; low-quality leads are not sent to businesses.",
+                    ),
+                ),
+            ),
+            _section(
+                "Seasonal category boosts",
+                _field(
+                    "Boosts (month:category:points)",
+                    "seasonal_boosts",
+                    lines=8,
+                    hint=f"One a line, e.g. 7:hvac:3 or july:pool_spa:2; points -20 to 20 added to the match score. "
+                    f"Categories: {categories}.",
+                ),
+            ),
+            _section(
+                "Matching",
+                rx.text(
+                    f"Each weight is a number from {low} to {high}; "
+                    "the score stays out of 100 whatever they add up to.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                _grid(
+                    *[
+                        _field(f"Weight: {rules.WEIGHT_LABELS[name]}", f"weight_{name}", numeric=True)
+                        for name in rules.WEIGHT_NAMES
+                    ],
+                    md="4",
+                ),
+                _grid(
+                    _field("Minimum match score", "min_score", numeric=True, hint="0 to 100."),
+                    _field("Maximum matches per lead", "max_matches", numeric=True, hint="1 to 50."),
+                    md="2",
+                ),
+            ),
+            _section(
+                "Save",
+                _field("Note (what changed and why)", "note"),
+                rx.button("Save as a new version", type="submit", size="3", id="rules-save"),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        on_submit=S.save,
+        reset_on_submit=False,
+        no_validate=True,
+        key=S.form_key,
+        width="100%",
+    )
+
+
+# --- history ----------------------------------------------------------------------------------------
+
+
+def _version_card(row: rx.Var) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(rx.cond(row.version == 0, "Defaults", f"Version {row.version}"), size="3"),
+                rx.cond(row.current, rx.badge("in force", color_scheme="green")),
+                rx.cond(
+                    row.rolled_back_from != "",
+                    rx.badge(f"rollback to version {row.rolled_back_from}", color_scheme="orange"),
+                ),
+                rx.spacer(),
+                rx.text(row.author, size="2", color_scheme="gray"),
+                rx.text(row.when, size="2", color_scheme="gray"),
+                wrap="wrap",
+                align="center",
+                width="100%",
+            ),
+            rx.cond(row.note != "", rx.text(row.note, size="2", style={"fontStyle": "italic"})),
+            rx.cond(
+                row.changes.length() > 0,
+                rx.el.ul(
+                    rx.foreach(row.changes, lambda change: rx.el.li(rx.text(change, size="2"))),
+                    style={"paddingLeft": "1.25em", "margin": "0"},
+                ),
+                rx.cond(row.version > 0, rx.text("No change from the version before.", size="2", color_scheme="gray")),
+            ),
+            rx.cond(
+                ~row.current,
+                rx.button(
+                    "Roll back to this version",
+                    on_click=S.ask_rollback(row.version),
+                    size="1",
+                    variant="soft",
+                    color_scheme="orange",
+                    data_version=row.version,
+                    class_name="rollback-button",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        data_version=row.version,
+        class_name="rules-version",
+    )
+
+
+def _confirm_rollback() -> rx.Component:
+    return rx.cond(
+        S.confirm_version >= 0,
+        rx.callout(
+            rx.hstack(
+                rx.text(
+                    f"Roll back to version {S.confirm_version}? "
+                    "A new version equal to it will be saved and used at once."
+                ),
+                rx.button("Roll back", on_click=S.roll_back, color_scheme="orange", size="1", id="rollback-confirm"),
+                rx.button("Cancel", on_click=S.cancel_rollback, variant="soft", size="1"),
+                wrap="wrap",
+                align="center",
+            ),
+            icon="history",
+            color_scheme="orange",
+            width="100%",
+        ),
+    )
+
+
+def _history() -> rx.Component:
+    return rx.vstack(
+        rx.heading("History", size="6", margin_top="1em"),
+        _confirm_rollback(),
+        rx.cond(
+            S.history_error != "",
+            rx.callout(S.history_error, icon="triangle-alert", color_scheme="red", id="rollback-error", width="100%"),
+        ),
+        rx.foreach(S.history, _version_card),
+        rx.hstack(
+            rx.button("Newer", on_click=S.newer, disabled=~S.has_newer, variant="soft", size="2"),
+            rx.button("Older", on_click=S.older, disabled=~S.has_older, variant="soft", size="2"),
+            spacing="2",
+        ),
+        spacing="3",
+        width="100%",
+        id="rules-history",
+    )
+
+
+def rules_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            rx.hstack(
+                rx.heading("Platform rules", size="8"),
+                rx.badge(f"version {S.version} in force", size="2", id="rules-version"),
+                align="center",
+                wrap="wrap",
+                spacing="3",
+            ),
+            rx.text(
+                "The classifier and the matcher read the newest version for every lead: a save applies at once.",
+                color_scheme="gray",
+                margin_bottom="1em",
+            ),
+            rx.cond(
+                S.saved_message != "",
+                rx.callout(S.saved_message, icon="circle-check", color_scheme="green", id="rules-saved", width="100%"),
+            ),
+            _form(),
+            _history(),
+        )
+    )
