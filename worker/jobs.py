@@ -78,3 +78,20 @@ def sweep_invitation_followups() -> int:
     from leadapp.core.services import discovery
 
     return discovery.sweep_followups()
+
+
+def weekly_audit() -> int:
+    """Write the weekly audit report for the 7 days up to the start of the current hour (UTC); returns its id.
+
+    Safe to run twice: the period ends on the hour, and a second run within that hour returns the report
+    the first one wrote (see `weekly_audit.run_weekly_audit`).
+    """
+    from leadapp.core.models import utcnow
+    from leadapp.core.services import weekly_audit as audit_report
+
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    with session_scope() as session:
+        report = audit_report.run_weekly_audit(session, actor=None, now=now)
+        session.flush()
+        assert report.id is not None
+        return report.id

@@ -13,6 +13,10 @@ from leadapp.core.settings import get_settings
 from worker import jobs
 from worker.queues import MAINTENANCE
 
+# Sunday 02:00 in the LOCAL time zone of the machine running the cron scheduler (RQ evaluates cron
+# expressions in local time; set TZ=UTC for the scheduler to run it at 02:00 UTC).
+WEEKLY_AUDIT_CRON = "0 2 * * 0"
+
 
 def register(cron_scheduler: CronScheduler) -> CronScheduler:
     """Register LeadApp's periodic jobs on `cron_scheduler` and return it.
@@ -27,6 +31,8 @@ def register(cron_scheduler: CronScheduler) -> CronScheduler:
     cron_scheduler.register(jobs.sweep_stuck_leads, MAINTENANCE, interval=60, ttl=60)
     # Daily, and once at every scheduler start (a scheduler restarted often still purges).
     cron_scheduler.register(jobs.purge_deleted_leads, MAINTENANCE, interval=24 * 3600, ttl=3600)
+    # Weekly audit report; a job not picked up within 6 hours is dropped (the next Sunday writes a new one).
+    cron_scheduler.register(jobs.weekly_audit, MAINTENANCE, cron=WEEKLY_AUDIT_CRON, ttl=6 * 3600, job_timeout=600)
     # Follow-ups are RQ scheduled jobs; this only catches those lost while Redis was down.
     cron_scheduler.register(jobs.sweep_invitation_followups, MAINTENANCE, interval=3600, ttl=3600)
     return cron_scheduler
