@@ -23,9 +23,9 @@ def admin_states() -> list[type[AuthState]]:
     for module_info in pkgutil.iter_modules(admin_pages.__path__):
         module = importlib.import_module(f"{admin_pages.__name__}.{module_info.name}")
         for value in vars(module).values():
-            if inspect.isclass(value) and issubclass(value, AuthState) and value is not AuthState:
-                if value.__module__ == module.__name__:
-                    states.append(value)
+            is_state = inspect.isclass(value) and issubclass(value, AuthState) and value is not AuthState
+            if is_state and value.__module__ == module.__name__:
+                states.append(value)
     return states
 
 
