@@ -12,18 +12,17 @@ Guarantees:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
-from twilio.request_validator import RequestValidator
 
 from leadapp.core.db import session_scope
 from leadapp.core.observability import get_logger
 from leadapp.core.services import notify
 from leadapp.core.settings import get_settings
+from voice_bridge.signatures import SIGNATURE_HEADER, is_signed, public_url, rejected
 
 SMS_PATH = "/twilio/sms"
 STOP_WORDS: frozenset[str] = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -38,18 +37,7 @@ router = APIRouter()
 
 def public_sms_url(public_base: str) -> str:
     """The URL Twilio signs: the bridge's public address plus the webhook path."""
-    return public_base.rstrip("/") + SMS_PATH
-
-
-def is_signed(auth_token: str, url: str, params: Mapping[str, object], signature: str) -> bool:
-    """True only when a token is configured and `signature` is Twilio's signature of `url` and `params`."""
-    if not auth_token or not signature:
-        return False
-    try:
-        # A multi-dict (Starlette's FormData) is signed value by value, as Twilio does for repeated fields.
-        return bool(RequestValidator(auth_token).validate(url, params, signature))
-    except (TypeError, ValueError):  # e.g. a file upload where only form text can be
-        return False
+    return public_url(SMS_PATH, public_base)
 
 
 def opt_action(body: str) -> OptAction | None:
@@ -76,10 +64,10 @@ async def inbound_sms(request: Request) -> Response:
     """Twilio's incoming-message webhook: verify the signature, apply STOP/START, answer empty TwiML."""
     settings = get_settings()
     form = await request.form()
-    signature = request.headers.get("X-Twilio-Signature", "")
+    signature = request.headers.get(SIGNATURE_HEADER, "")
     if not is_signed(settings.twilio_auth_token, public_sms_url(settings.voice_bridge_public_url), form, signature):
         log.warning("sms_webhook_rejected", reason="invalid signature" if signature else "missing signature")
-        return JSONResponse({"error": "invalid signature"}, status_code=403)
+        return rejected()
     sender = str(form.get("From", "")).strip()
     action = opt_action(str(form.get("Body", "")))
     if action is not None and sender:

@@ -95,3 +95,21 @@ def weekly_audit() -> int:
         session.flush()
         assert report.id is not None
         return report.id
+
+
+def place_call(call_id: int) -> str:
+    """Dial one AI call when its rules and the recipient's calling hours allow (see `calls.place_call`).
+
+    Safe to run twice: only the run that claims the row dials, and a call with a provider id is never redialled.
+    """
+    from leadapp.core.services import calls
+
+    return calls.place_call(call_id)
+
+
+def sweep_calls() -> int:
+    """Enqueue overdue calls whose job was lost and end calls stranded mid-dial; returns how many (see
+    `calls.sweep_calls`)."""
+    from leadapp.core.services import calls
+
+    return calls.sweep_calls()

@@ -35,4 +35,6 @@ def register(cron_scheduler: CronScheduler) -> CronScheduler:
     cron_scheduler.register(jobs.weekly_audit, MAINTENANCE, cron=WEEKLY_AUDIT_CRON, ttl=6 * 3600, job_timeout=600)
     # Follow-ups are RQ scheduled jobs; this only catches those lost while Redis was down.
     cron_scheduler.register(jobs.sweep_invitation_followups, MAINTENANCE, interval=3600, ttl=3600)
+    # Calls are RQ (scheduled) jobs; this only catches those lost while Redis was down, or stranded mid-dial.
+    cron_scheduler.register(jobs.sweep_calls, MAINTENANCE, interval=60, ttl=60)
     return cron_scheduler

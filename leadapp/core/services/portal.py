@@ -35,7 +35,7 @@ from leadapp.core.models import (
     User,
     utcnow,
 )
-from leadapp.core.services import access, audit
+from leadapp.core.services import access, audit, calls
 from leadapp.core.services.calls import OPEN_STATUSES as OPEN_CALL_STATUSES
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import (
@@ -238,8 +238,9 @@ def _withdraw_refusal(lead: Lead) -> str:
     return NOT_WITHDRAWABLE_REASONS.get(lead.status, "This request can no longer be withdrawn.")
 
 
-def _callback_refusals(session: Session, leads: Sequence[Lead]) -> dict[int, str]:
-    """Why a callback cannot be requested for each lead ("" when it can), in two queries for all of them."""
+def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | None = None) -> dict[int, str]:
+    """Why a callback cannot be requested for each lead ("" when it can), in three queries for all of them
+    (the rules of `calls`: consent, phone, do-not-call list, three calls a day, one open callback)."""
     lead_ids = [lead.id for lead in leads if lead.id is not None]
     hashes = [lead.contact_phone_hash for lead in leads if lead.contact_phone_hash]
     open_callbacks = (
@@ -260,6 +261,7 @@ def _callback_refusals(session: Session, leads: Sequence[Lead]) -> dict[int, str
         if hashes
         else set()
     )
+    calls_today = calls.attempts_today_by_number(session, hashes, now)
     reasons: dict[int, str] = {}
     for lead in leads:
         if lead.status in CLOSED_REASONS:
@@ -272,6 +274,8 @@ def _callback_refusals(session: Session, leads: Sequence[Lead]) -> dict[int, str
             reason = "This number is on the do-not-call list."
         elif lead.id in open_callbacks:
             reason = "A callback is already requested."
+        elif calls_today.get(lead.contact_phone_hash, 0) >= calls.MAX_CALLS_PER_NUMBER_PER_DAY:
+            reason = "Three calls were already made to this number today; please try again tomorrow."
         else:
             reason = ""
         reasons[lead.id] = reason  # type: ignore[index]
@@ -480,14 +484,19 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
     return len(lead_ids)
 
 
-def request_callback(session: Session, actor: Actor, lead_id: int) -> Call:
-    """Ask for an AI callback about one request: a `consumer_callback` call in `requested` status that relies
-    on the consent recorded with the lead. Refused with the reason when the lead has no AI-call consent or no
-    phone, the number is on the do-not-call list, the request was withdrawn, or a callback is still open.
-    The call is on behalf of the business that accepted the lead, if any.
+def request_callback(
+    session: Session, actor: Actor, lead_id: int, *, when: datetime | None = None, now: datetime | None = None
+) -> Call:
+    """Ask for an AI callback about one request: a `consumer_callback` call that relies on the consent recorded
+    with the lead, under the same rules as every AI call (`calls`): refused with the reason when the lead has
+    no AI-call consent or no phone, the number is on the do-not-call list, three calls were made to it in the
+    last 24 hours, the request was withdrawn, or a callback is still open. Within the consumer's calling hours
+    it is `requested` and placed at once; outside them (or with `when`) it is `scheduled` for the next window.
+    The call is on behalf of the business that accepted the lead, if any (it does not use that business's
+    plan quota: the consumer asked for it).
     """
     lead = _lead_for(session, actor, lead_id, act=True)
-    refusal = _callback_refusals(session, [lead])[lead_id]
+    refusal = _callback_refusals(session, [lead], now)[lead_id]
     if refusal:
         raise UserError(refusal, field="callback")
     accepted = session.exec(
@@ -498,26 +507,26 @@ def request_callback(session: Session, actor: Actor, lead_id: int) -> Call:
         )
         .order_by(col(Match.score).desc(), col(Match.id))
     ).first()
-    call = Call(
-        lead_id=lead_id,
+    call = calls.new_outbound_call(
+        session,
+        lead,
         business_id=accepted.business_id if accepted else None,
         requested_by_id=_actor_id(actor),
         call_type=CallType.CONSUMER_CALLBACK.value,
         objective=CALLBACK_OBJECTIVE,
-        to_number_enc=lead.contact_phone_enc,
-        to_number_hash=lead.contact_phone_hash,
-        status=CallStatus.REQUESTED.value,
-        consent_at=lead.consent_at,
-        consent_lead_id=lead_id,
+        when=when,
+        now=now,
     )
-    session.add(call)
-    session.flush()
     audit.record(
         session,
         actor_id=_actor_id(actor),
         action="call.request_callback",
         target=call,
-        after={"lead_id": lead_id, "via": "magic_link" if isinstance(actor, MagicGrant) else "account"},
+        after={
+            "lead_id": lead_id,
+            "via": "magic_link" if isinstance(actor, MagicGrant) else "account",
+            "status": call.status,
+        },
     )
     if accepted is not None:
         publish_after_commit(session, "match", business_id=accepted.business_id, match_id=accepted.id, lead_id=lead_id)

@@ -1,0 +1,186 @@
+"""Outbound phone calls: Twilio's Voice API through the official `twilio` SDK, or a simulated line.
+
+- TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER set: `client.calls.create(...)` with inline
+  TwiML that connects a bidirectional Media Stream to the bridge (`<Connect><Stream url="wss://…/media">`
+  with the call id as a `<Parameter>`: the Stream url takes no query string), status callbacks for every
+  event, asynchronous answering-machine detection and recording. TWILIO_API_BASE (tests, a stand-in) sends
+  the SDK's requests there instead of https://api.twilio.com (the same rebasing client as SMS).
+- Otherwise the provider is "simulated": dialling returns a "SIM…" id and does nothing else here; the
+  bridge's simulated call (a local scripted callee) drives such a call. `hangup`, `play_voicemail_and_hangup`
+  and `transfer_to_human` do nothing for a simulated call id.
+
+Failures raise `TelephonyError` (permanent for Twilio's 4xx answers, transient otherwise).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from twilio.http.http_client import TwilioHttpClient
+from twilio.twiml.voice_response import Connect, VoiceResponse
+
+from leadapp.core.observability import get_logger
+from leadapp.core.providers.email import SEND_TIMEOUT_SECONDS, is_permanent_status
+from leadapp.core.providers.sms import RebasedTwilioHttpClient, twilio_configured
+from leadapp.core.settings import get_settings
+
+__all__ = [
+    "PROVIDER_SIMULATED",
+    "PROVIDER_TWILIO",
+    "STATUS_CALLBACK_EVENTS",
+    "TelephonyError",
+    "hangup",
+    "is_simulated",
+    "place_outbound_call",
+    "play_voicemail_and_hangup",
+    "provider_name",
+    "stream_twiml",
+    "transfer_to_human",
+]
+
+log = get_logger(__name__)
+
+PROVIDER_TWILIO = "twilio"
+PROVIDER_SIMULATED = "simulated"
+SIMULATED_SID_PREFIX = "SIM"
+STATUS_CALLBACK_EVENTS: tuple[str, ...] = ("initiated", "ringing", "answered", "completed")
+CALL_ID_PARAMETER = "call_id"
+MACHINE_DETECTION = "DetectMessageEnd"
+"""Wait for the greeting's end (the beep), so a voicemail message is recorded whole."""
+CALL_TIME_LIMIT_SECONDS = 1800
+"""Twilio ends any call after this long: a runaway call cannot run up minutes."""
+MAX_TWIML_CHARS = 4000
+
+
+class TelephonyError(Exception):
+    """The provider did not take the request; `permanent` when trying again cannot help."""
+
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def is_simulated() -> bool:
+    """True when no Twilio account is configured: calls go to the local simulated line."""
+    return not twilio_configured()
+
+
+def provider_name() -> str:
+    return PROVIDER_SIMULATED if is_simulated() else PROVIDER_TWILIO
+
+
+def _is_simulated_sid(sid: str) -> bool:
+    return sid.startswith(SIMULATED_SID_PREFIX)
+
+
+def _client() -> Any:
+    from twilio.rest import Client
+
+    settings = get_settings()
+    if settings.twilio_api_base:
+        http_client: TwilioHttpClient = RebasedTwilioHttpClient(settings.twilio_api_base)
+    else:
+        http_client = TwilioHttpClient(timeout=SEND_TIMEOUT_SECONDS)
+    return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
+
+
+def _checked(twiml: str) -> str:
+    if len(twiml) > MAX_TWIML_CHARS:  # Twilio refuses longer inline TwiML
+        raise TelephonyError(f"TwiML of {len(twiml)} characters exceeds {MAX_TWIML_CHARS}", permanent=True)
+    return twiml
+
+
+def stream_twiml(stream_url: str, call_id: int) -> str:
+    """`<Connect><Stream url><Parameter name="call_id" value/></Stream></Connect>`: the bridge gets the call id
+    back as `start.customParameters.call_id` (the url itself must not carry a query string)."""
+    if "?" in stream_url:
+        raise ValueError("a Media Stream url takes no query string; pass values as <Parameter>")
+    response = VoiceResponse()
+    connect = Connect()
+    connect.stream(url=stream_url).parameter(name=CALL_ID_PARAMETER, value=str(call_id))
+    response.append(connect)
+    return _checked(response.to_xml())
+
+
+def voicemail_twiml(text: str) -> str:
+    response = VoiceResponse()
+    response.say(text)
+    response.hangup()
+    return _checked(response.to_xml())
+
+
+def transfer_twiml(number: str) -> str:
+    response = VoiceResponse()
+    response.dial(number)
+    return _checked(response.to_xml())
+
+
+def _rest_error(action: str, exc: Exception) -> TelephonyError:
+    from twilio.base.exceptions import TwilioRestException
+
+    if isinstance(exc, TwilioRestException):
+        code = f" (Twilio error {exc.code})" if exc.code else ""
+        return TelephonyError(
+            f"twilio {action}: HTTP {exc.status}{code}: {exc.msg}"[:1000], permanent=is_permanent_status(exc.status)
+        )
+    return TelephonyError(f"twilio {action}: {exc!r}"[:1000], permanent=False)  # connection refused, timeout ...
+
+
+def place_outbound_call(
+    call_id: int, to: str, from_: str, stream_url: str, status_callback: str, amd_callback: str
+) -> str:
+    """Start an outbound call to `to` whose audio is streamed to `stream_url`; returns the provider call id.
+
+    Twilio posts every status change (initiated, ringing, answered, completed) to `status_callback` and the
+    answering-machine verdict to `amd_callback`; the call is recorded. Simulated: returns "SIM…" at once.
+    """
+    if is_simulated():
+        return SIMULATED_SID_PREFIX + secrets.token_hex(16)
+    twiml = stream_twiml(stream_url, call_id)
+    try:
+        created = _client().calls.create(
+            to=to,
+            from_=from_,
+            twiml=twiml,  # no `url`: with both, Twilio ignores the TwiML
+            status_callback=status_callback,
+            status_callback_event=list(STATUS_CALLBACK_EVENTS),
+            status_callback_method="POST",
+            machine_detection=MACHINE_DETECTION,
+            async_amd="true",
+            async_amd_status_callback=amd_callback,
+            async_amd_status_callback_method="POST",
+            record=True,
+            time_limit=CALL_TIME_LIMIT_SECONDS,
+        )
+    except Exception as exc:
+        raise _rest_error("create call", exc) from exc
+    sid = str(created.sid or "")
+    if not sid:
+        raise TelephonyError("twilio create call: no call sid in the answer", permanent=False)
+    log.info("call_created", call_id=call_id, call_sid=sid)
+    return sid
+
+
+def _update(sid: str, action: str, **changes: Any) -> None:
+    if _is_simulated_sid(sid):
+        return
+    try:
+        _client().calls(sid).update(**changes)
+    except Exception as exc:
+        raise _rest_error(action, exc) from exc
+
+
+def hangup(sid: str) -> None:
+    """End the call now (the media stream stops and the `completed` status callback follows)."""
+    _update(sid, "hang up", status="completed")
+
+
+def play_voicemail_and_hangup(sid: str, text: str) -> None:
+    """Replace the call's TwiML with `<Say>text</Say><Hangup/>` (ends the media stream)."""
+    _update(sid, "voicemail", twiml=voicemail_twiml(text))
+
+
+def transfer_to_human(sid: str, number: str) -> None:
+    """Replace the call's TwiML with `<Dial>number</Dial>` (ends the media stream, connects the person)."""
+    _update(sid, "transfer", twiml=transfer_twiml(number))

@@ -1,0 +1,771 @@
+"""Outbound AI calls through the real `twilio` SDK against a fake Twilio on loopback, with Twilio's signed
+callbacks delivered to the real voice bridge (uvicorn on a free port), on SQLite and PostgreSQL.
+
+What a call goes through: requested (or scheduled outside 9:00–21:00 in the consumer's ZIP) → `place_call`
+creates it with our TwiML (`<Connect><Stream>` to the bridge with the call id as a `<Parameter>`), status
+callbacks for all four events, async AMD and recording → callbacks move it on → an outcome, the carrier
+cost, one retry for no_answer / error, notifications, and a recording link that is signed and expires.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import count
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import redis
+import uvicorn
+from rq.registry import ScheduledJobRegistry
+from sqlmodel import Session, select
+
+from leadapp.core import crypto
+from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Lead, Match, Notification, User, utcnow
+from leadapp.core.services import accounts, calls, portal
+from leadapp.core.settings import get_settings
+from leadapp.core.tasks import CALLS, NOTIFICATIONS, queue
+from leadapp.core.vocab import CallOutcome, CallStatus, LeadStatus, MatchStatus
+from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice, fake_twilio_voice, parse_stream  # noqa: F401
+
+PUBLIC_BASE = "https://voice.leads.example.test"
+PASSWORD = "a long enough password"
+PHONE = "+13178462200"
+ZIP = "46032"  # Carmel, Indiana: America/Indiana/Indianapolis
+INDIANA = ZoneInfo("America/Indiana/Indianapolis")
+# Noon in Indiana today (EST or EDT): inside calling hours whenever the tests run.
+DAYTIME = datetime.now(UTC).replace(hour=17, minute=0, second=0, microsecond=0)
+_serial = count(1)
+
+
+# --- fixtures -------------------------------------------------------------------------------------
+
+
+def _delete_rq_keys(client: redis.Redis) -> None:
+    stale = list(client.scan_iter(match="rq:*", count=500))
+    if stale:
+        client.delete(*stale)
+
+
+@pytest.fixture
+def twilio(
+    app_env: dict[str, str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeTwilioVoice]:
+    """The fake Twilio as the app's telephony provider; the bridge's public URL is PUBLIC_BASE; no RQ leftovers."""
+    fake: FakeTwilioVoice = request.getfixturevalue("fake_twilio_voice")
+    for name, value in {
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_FROM_NUMBER": fake.from_number,
+        "TWILIO_API_BASE": fake.url,
+        "VOICE_BRIDGE_PUBLIC_URL": PUBLIC_BASE,
+        "APP_URL": "https://leads.example.test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    client = redis.Redis.from_url(app_env["REDIS_URL"])
+    _delete_rq_keys(client)
+    try:
+        yield fake
+    finally:
+        _delete_rq_keys(client)
+        client.close()
+
+
+@pytest.fixture
+def bridge_url(twilio: FakeTwilioVoice) -> Iterator[str]:
+    """The real voice bridge app served by uvicorn on a free loopback port (a thread of this process)."""
+    from voice_bridge.app import app
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the bridge did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+def simulator(twilio: FakeTwilioVoice, bridge_url: str) -> Iterator[CallSimulator]:
+    sim = CallSimulator(twilio, bridge_url, PUBLIC_BASE)
+    try:
+        yield sim
+    finally:
+        sim.close()
+
+
+@dataclass
+class World:
+    consumer: User
+    owner: User
+    other_owner: User
+    admin: User
+    business: Business
+    other_business: Business
+    lead: Lead
+    match: Match
+
+
+def make_lead(s: Session, consumer: User | None, *, phone: str = PHONE, consent: bool = True, **fields: Any) -> Lead:
+    values: dict[str, Any] = {
+        "consumer_id": consumer.id if consumer else None,
+        "raw_text": f"My water heater is leaking all over the garage floor, need someone today #{next(_serial)}",
+        "zip": ZIP,
+        "category": "plumbing",
+        "urgency": "high",
+        "contact_name": "Casey Consumer",
+        "contact_email": "casey@example.com",
+        "contact_phone_enc": crypto.encrypt_phone(phone) if phone else "",
+        "contact_phone_hash": crypto.phone_hash(phone) if phone else "",
+        "contact_phone_last4": phone[-4:],
+        "consent_ai_calls": consent,
+        "consent_at": utcnow() if consent else None,
+        "status": LeadStatus.ACCEPTED.value,
+    }
+    lead = Lead(**{**values, **fields})
+    s.add(lead)
+    s.flush()
+    return lead
+
+
+def accept(s: Session, lead: Lead, business: Business) -> Match:
+    match = Match(lead_id=lead.id, business_id=business.id, score=80.0, status=MatchStatus.ACCEPTED.value)
+    s.add(match)
+    s.flush()
+    return match
+
+
+@pytest.fixture
+def world(db_session: Session, twilio: FakeTwilioVoice) -> World:
+    s = db_session
+    consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer")
+    owner = accounts.register(s, "plumber@example.com", PASSWORD, "business_owner")
+    other_owner = accounts.register(s, "drains@example.com", PASSWORD, "business_owner")
+    admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
+    business = Business(owner_id=owner.id, name="Carmel Plumbing", zip=ZIP, plan="pro")
+    other_business = Business(owner_id=other_owner.id, name="Quick Drains", zip="46033", plan="pro")
+    s.add_all([business, other_business])
+    s.flush()
+    lead = make_lead(s, consumer)
+    match = accept(s, lead, business)
+    s.commit()
+    return World(consumer, owner, other_owner, admin, business, other_business, lead, match)
+
+
+def fresh(s: Session, call_id: int) -> Call:
+    s.expire_all()
+    call = s.get(Call, call_id)
+    assert call is not None
+    return call
+
+
+def all_calls(s: Session) -> list[Call]:
+    s.expire_all()
+    return list(s.exec(select(Call).order_by(Call.id)).all())
+
+
+def requested_and_dialled(s: Session, w: World, simulator: CallSimulator) -> tuple[Call, Any]:
+    """A call asked for in the day, placed by its job: (the call row, the simulated Twilio call)."""
+    call = calls.request_call(s, w.owner, w.match.id, "Qualify the water heater job", now=DAYTIME)
+    s.commit()
+    assert calls.place_call(call.id, now=DAYTIME) == "dialled"
+    return fresh(s, call.id), simulator.call()
+
+
+def assert_204(responses: list[httpx.Response]) -> None:
+    assert [r.status_code for r in responses] == [204] * len(responses), [r.text for r in responses]
+
+
+def scheduled_jobs() -> dict[str, datetime]:
+    registry = ScheduledJobRegistry(queue=queue(CALLS))
+    return {job_id: registry.get_scheduled_time(job_id) for job_id in registry.get_job_ids()}
+
+
+# --- calling hours (no database) ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("zip_code", "now", "expected"),
+    [
+        # Indiana in winter (EST, UTC-5): 8:59 is closed until 9:00, 9:00 opens, 21:00 closes until 9:00 next day.
+        ("46032", datetime(2026, 1, 15, 13, 59, tzinfo=UTC), (False, datetime(2026, 1, 15, 14, 0, tzinfo=UTC))),
+        ("46032", datetime(2026, 1, 15, 14, 0, tzinfo=UTC), (True, datetime(2026, 1, 15, 14, 0, tzinfo=UTC))),
+        ("46032", datetime(2026, 1, 16, 1, 59, tzinfo=UTC), (True, datetime(2026, 1, 16, 1, 59, tzinfo=UTC))),
+        ("46032", datetime(2026, 1, 16, 2, 0, tzinfo=UTC), (False, datetime(2026, 1, 16, 14, 0, tzinfo=UTC))),
+        # Summer (EDT, UTC-4): the same 9:00 local is an hour earlier in UTC.
+        ("46032", datetime(2026, 7, 15, 3, 0, tzinfo=UTC), (False, datetime(2026, 7, 15, 13, 0, tzinfo=UTC))),
+        # Honolulu (no DST, UTC-10) and Phoenix (no DST, UTC-7) at the same instant.
+        ("96813", datetime(2026, 7, 15, 18, 0, tzinfo=UTC), (False, datetime(2026, 7, 15, 19, 0, tzinfo=UTC))),
+        ("85004", datetime(2026, 7, 15, 18, 0, tzinfo=UTC), (True, datetime(2026, 7, 15, 18, 0, tzinfo=UTC))),
+        # The day daylight saving starts (8 March 2026): 9:00 EDT is 13:00 UTC.
+        ("46032", datetime(2026, 3, 8, 6, 0, tzinfo=UTC), (False, datetime(2026, 3, 8, 13, 0, tzinfo=UTC))),
+        # Unknown ZIP: open only when it is 9:00–21:00 in both New York and Los Angeles.
+        ("00000", datetime(2026, 1, 15, 15, 0, tzinfo=UTC), (False, datetime(2026, 1, 15, 17, 0, tzinfo=UTC))),
+        ("00000", datetime(2026, 1, 16, 1, 30, tzinfo=UTC), (True, datetime(2026, 1, 16, 1, 30, tzinfo=UTC))),
+    ],
+)
+def test_calling_window_is_9_to_21_in_the_zip_time_zone(zip_code: str, now: datetime, expected: tuple) -> None:
+    assert calls.calling_window(zip_code, now) == expected
+
+
+# --- placing the call -----------------------------------------------------------------------------
+
+
+def test_a_call_in_calling_hours_is_enqueued_and_dialled_with_our_twiml_then_callbacks_make_it_goal_achieved(
+    db_session: Session, world: World, twilio: FakeTwilioVoice, simulator: CallSimulator
+) -> None:
+    s = db_session
+    call = calls.request_call(s, world.owner, world.match.id, "Qualify the water heater job", now=DAYTIME)
+    s.commit()
+    assert call.status == CallStatus.REQUESTED.value and call.scheduled_for is None
+    job = queue(CALLS).fetch_job(f"call-{call.id}")
+    assert job is not None and job.func_name == "worker.jobs.place_call" and job.args == (call.id,)
+    assert job.get_status() == "queued"
+
+    assert calls.place_call(call.id, now=DAYTIME) == "dialled"
+
+    (created,) = twilio.creates
+    assert created["To"] == PHONE and created["From"] == twilio.from_number
+    assert "Url" not in created  # with a Url, Twilio would ignore our TwiML
+    stream = parse_stream(created["Twiml"])
+    assert stream.url == "wss://voice.leads.example.test/media" and "?" not in stream.url
+    assert stream.parameters == {"call_id": str(call.id)}
+    assert created["StatusCallback"] == f"{PUBLIC_BASE}/twilio/calls/{call.id}/status"
+    assert created["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
+    assert created["StatusCallbackMethod"] == "POST"
+    assert created["MachineDetection"] == "DetectMessageEnd" and created["AsyncAmd"] == "true"
+    assert created["AsyncAmdStatusCallback"] == f"{PUBLIC_BASE}/twilio/calls/{call.id}/amd"
+    assert created["Record"] == "true"
+    sim = simulator.call()
+    dialled = fresh(s, call.id)
+    assert (dialled.status, dialled.provider, dialled.provider_call_sid) == ("dialing", "twilio", sim.sid)
+    assert dialled.from_number == twilio.from_number and dialled.started_at is not None
+
+    assert_204(sim.answer("human"))
+    live = fresh(s, call.id)
+    assert (live.status, live.answered_by, live.outcome) == ("in_progress", "human", None)
+    assert live.answered_at is not None
+
+    assert_204([sim.completed(95)])
+    done = fresh(s, call.id)
+    assert (done.status, done.outcome, done.duration_seconds) == ("completed", "goal_achieved", 95)
+    assert done.recording_ref.startswith("https://api.twilio.com/") and done.recording_seconds == 94
+    assert done.cost_carrier_cents == pytest.approx(2 * calls.CARRIER_CENTS_PER_MINUTE)  # 95 s = 2 started minutes
+    assert done.cost_total_cents == pytest.approx(done.cost_carrier_cents)
+    assert done.ended_at is not None
+    assert [c.id for c in all_calls(s)] == [call.id]  # no retry for a call that reached the consumer
+
+    (note,) = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    assert (note.channel, note.recipient, note.business_id) == ("email", "plumber@example.com", world.business.id)
+    assert "Qualified" in note.subject and "Outcome: Qualified" in note.body_text
+    assert queue(NOTIFICATIONS).fetch_job(f"notify-{note.id}") is not None
+
+    # Twilio repeating the final callback changes nothing and notifies nobody twice.
+    assert_204([sim.completed(95)])
+    assert len(s.exec(select(Notification).where(Notification.kind == "call_summary")).all()) == 1
+    actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
+    assert actions.count("call.end") == 1 and "call.request" in actions
+
+
+def test_an_outcome_set_by_the_conversation_is_kept_and_the_summary_it_wrote_is_sent(
+    db_session: Session, world: World, simulator: CallSimulator
+) -> None:
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    assert_204(sim.answer("human"))
+    # What the bridge does when the model calls end_call("declined") and writes the summary.
+    row = fresh(s, call.id)
+    row.outcome, row.summary = CallOutcome.DECLINED.value, "The consumer already found a plumber."
+    s.add(row)
+    s.commit()
+
+    assert_204([sim.completed(40)])
+    done = fresh(s, call.id)
+    assert (done.status, done.outcome) == ("completed", "declined")
+    (note,) = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    assert "already found a plumber" in note.body_text and "Declined" in note.subject
+    assert len(all_calls(s)) == 1  # declined is not retried
+
+
+def test_without_a_summary_the_notification_carries_one_from_the_qualification(
+    db_session: Session, world: World, simulator: CallSimulator
+) -> None:
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    assert_204(sim.answer("human"))
+    row = fresh(s, call.id)
+    row.qualification = {"need": "replace 40 gal water heater", "budget": "$1,200", "timing": "this week"}
+    s.add(row)
+    s.commit()
+    assert_204([sim.completed(200)])
+    (note,) = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    assert "Qualified. need: replace 40 gal water heater; budget: $1,200; timing: this week" in note.body_text
+
+
+@pytest.mark.parametrize("final", ["no-answer", "busy"])
+def test_no_answer_and_busy_end_as_no_answer_and_are_retried_once_two_hours_later_in_calling_hours(
+    db_session: Session, world: World, twilio: FakeTwilioVoice, simulator: CallSimulator, final: str
+) -> None:
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    assert_204(sim.unanswered(final))
+
+    done = fresh(s, call.id)
+    assert (done.status, done.outcome, done.error) == ("completed", "no_answer", f"twilio: {final}")
+    first, retry = all_calls(s)
+    assert (retry.attempt, retry.retry_of_id, retry.status) == (2, call.id, "scheduled")
+    assert retry.scheduled_for >= done.ended_at + timedelta(hours=2)
+    assert calls.calling_window(ZIP, retry.scheduled_for)[0]
+    assert retry.to_number_hash == first.to_number_hash and retry.consent_at == first.consent_at
+    assert scheduled_jobs()[f"call-{retry.id}"] == retry.scheduled_for.replace(microsecond=0)
+    (note,) = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    assert "No answer" in note.subject and "We will try once more at" in note.body_text
+    assert_204([sim.status(final)])  # a repeated callback makes no second retry
+    assert len(all_calls(s)) == 2
+
+    # The retry is the last try: when it is not answered either, nothing more is scheduled.
+    assert calls.place_call(retry.id, now=retry.scheduled_for) == "dialled"
+    assert len(twilio.creates) == 2
+    assert_204(simulator.call().unanswered(final))
+    assert fresh(s, retry.id).outcome == "no_answer"
+    assert len(all_calls(s)) == 2
+    # The plan's quota counted the call once, not its retry.
+    assert calls.calls_this_month(s, world.business.id) == 1
+
+
+def test_a_machine_gets_a_short_voicemail_message_and_the_call_ends_as_voicemail(
+    db_session: Session, world: World, twilio: FakeTwilioVoice, simulator: CallSimulator
+) -> None:
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    assert_204(sim.answer("machine_end_beep"))
+
+    twilio.wait_for(lambda: sim.fake_call.updates)
+    (update,) = sim.fake_call.updates
+    assert update["Twiml"].startswith('<?xml version="1.0" encoding="UTF-8"?><Response><Say>')
+    assert update["Twiml"].endswith("</Say><Hangup /></Response>")
+    assert "AI assistant calling on behalf of Carmel Plumbing" in update["Twiml"]
+    assert PHONE not in update["Twiml"] and "Casey" not in update["Twiml"]  # anyone may hear a voicemail
+    assert sim.fake_call.stream_ended.is_set()
+    row = fresh(s, call.id)
+    assert (row.answered_by, row.outcome) == ("machine_end_beep", "voicemail")
+
+    assert_204([sim.amd("machine_end_beep")])  # a repeated verdict plays nothing twice
+    assert len(sim.fake_call.updates) == 1
+    assert_204([sim.completed(31)])
+    done = fresh(s, call.id)
+    assert (done.status, done.outcome) == ("completed", "voicemail")
+    assert len(all_calls(s)) == 1  # voicemail is not retried
+
+
+def test_a_failed_call_is_an_error_and_is_retried(db_session: Session, world: World, simulator: CallSimulator) -> None:
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    assert_204([sim.status("initiated"), sim.status("failed")])
+    done = fresh(s, call.id)
+    assert (done.status, done.outcome) == ("failed", "error")
+    _, retry = all_calls(s)
+    assert (retry.attempt, retry.retry_of_id, retry.status) == (2, call.id, "scheduled")
+
+
+def test_twilio_refusing_the_call_is_an_error_and_is_retried(
+    db_session: Session, world: World, twilio: FakeTwilioVoice
+) -> None:
+    s = db_session
+    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
+    s.commit()
+    twilio.fail_next(1, status=500)
+    assert calls.place_call(call.id, now=DAYTIME) == "failed"
+    done = fresh(s, call.id)
+    assert (done.status, done.outcome, done.provider_call_sid) == ("failed", "error", None)
+    assert "HTTP 500" in done.error
+    assert [c.attempt for c in all_calls(s)] == [1, 2]
+
+
+def test_callbacks_without_a_valid_signature_are_refused_and_change_nothing(
+    db_session: Session, world: World, twilio: FakeTwilioVoice, simulator: CallSimulator, bridge_url: str
+) -> None:
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    status_url = f"{PUBLIC_BASE}/twilio/calls/{call.id}/status"
+    amd_url = f"{PUBLIC_BASE}/twilio/calls/{call.id}/amd"
+    fields = {"CallSid": sim.sid, "AccountSid": twilio.account_sid, "CallStatus": "completed", "CallDuration": "60"}
+    machine = {"CallSid": sim.sid, "AccountSid": twilio.account_sid, "AnsweredBy": "machine_start"}
+    local_url = f"{bridge_url}/twilio/calls/{call.id}/status"
+    attempts = [
+        simulator.post(status_url, fields, signature=""),  # none
+        simulator.post(status_url, fields, signature="bm90IGEgc2lnbmF0dXJl"),  # wrong
+        simulator.post(status_url, fields, signature=simulator.signature(local_url, fields)),  # not the public URL
+        simulator.post(
+            status_url, {**fields, "CallStatus": "failed"}, signature=simulator.signature(status_url, fields)
+        ),
+        simulator.post(amd_url, machine, signature=simulator.signature(status_url, machine)),  # another hook's URL
+        httpx.post(local_url, data=fields),  # no header at all
+    ]
+    assert [r.status_code for r in attempts] == [403] * len(attempts)
+    assert all(r.json() == {"error": "invalid signature"} for r in attempts)
+
+    row = fresh(s, call.id)
+    assert (row.status, row.outcome, row.answered_by, row.duration_seconds) == ("dialing", None, None, None)
+    assert sim.fake_call.updates == [] and len(all_calls(s)) == 1
+    assert s.exec(select(Notification)).all() == []
+
+
+def test_a_callback_for_an_unknown_call_is_404_and_one_for_another_call_sid_is_ignored(
+    db_session: Session, world: World, simulator: CallSimulator
+) -> None:
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    fields = {"CallSid": sim.sid, "CallStatus": "completed"}
+    assert simulator.post(f"{PUBLIC_BASE}/twilio/calls/999999/status", fields).status_code == 404
+    other = {"CallSid": "CA" + "f" * 32, "CallStatus": "completed", "CallDuration": "60"}
+    assert simulator.post(f"{PUBLIC_BASE}/twilio/calls/{call.id}/status", other).status_code == 204
+    assert fresh(s, call.id).status == "dialing"
+
+
+def test_a_status_callback_before_the_sid_is_stored_records_it(db_session: Session, world: World) -> None:
+    s = db_session
+    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
+    s.commit()
+    call.status = CallStatus.DIALING.value  # claimed; the create has not returned yet
+    s.add(call)
+    s.commit()
+    assert calls.record_provider_status(call.id, "initiated", call_sid="CA" + "1" * 32) == "stale"
+    assert calls.record_provider_status(call.id, "ringing", call_sid="CA" + "1" * 32) == "ringing"
+    assert fresh(s, call.id).provider_call_sid == "CA" + "1" * 32
+    assert calls.record_provider_status(call.id, "initiated", call_sid="CA" + "1" * 32) == "stale"  # never back
+    assert fresh(s, call.id).status == "ringing"
+
+
+# --- the rules ------------------------------------------------------------------------------------
+
+
+def test_a_call_asked_for_outside_calling_hours_is_scheduled_for_9_am_local_next_window(
+    db_session: Session, world: World, twilio: FakeTwilioVoice
+) -> None:
+    s = db_session
+    night = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=0, microsecond=0)
+    nine_am = datetime(night.year, night.month, night.day, 9, 0, tzinfo=INDIANA)  # 22:30/23:30 the evening before
+    call = calls.request_call(s, world.owner, world.match.id, now=night)
+    s.commit()
+
+    row = fresh(s, call.id)
+    assert row.status == "scheduled" and row.scheduled_for == nine_am.astimezone(UTC)
+    assert row.scheduled_for.astimezone(INDIANA).hour == 9
+    assert scheduled_jobs() == {f"call-{call.id}": nine_am.astimezone(UTC)}
+    assert queue(CALLS).fetch_job(f"call-{call.id}").args == (call.id,)
+
+    # Run early (e.g. by hand), the job dials nothing and waits for the window.
+    assert calls.place_call(call.id, now=night) == "rescheduled"
+    assert twilio.creates == [] and fresh(s, call.id).status == "scheduled"
+    # At 9:00 local it dials.
+    assert calls.place_call(call.id, now=nine_am) == "dialled"
+    assert len(twilio.creates) == 1
+
+
+def test_a_call_for_a_later_time_waits_for_it(db_session: Session, world: World, twilio: FakeTwilioVoice) -> None:
+    s = db_session
+    later = DAYTIME + timedelta(hours=2)
+    call = calls.request_call(s, world.owner, world.match.id, when=later, now=DAYTIME)
+    s.commit()
+    assert (call.status, call.scheduled_for) == ("scheduled", later)
+    assert calls.place_call(call.id, now=DAYTIME) == "rescheduled"
+    assert twilio.creates == []
+    assert calls.place_call(call.id, now=later) == "dialled"
+
+
+def test_requests_are_refused_with_the_reason(db_session: Session, world: World) -> None:
+    s = db_session
+    no_consent = make_lead(s, world.consumer, consent=False)
+    no_phone = make_lead(s, world.consumer, phone="")
+    listed = make_lead(s, world.consumer, phone="+13175550142")
+    s.add(DoNotCall(phone_hash=crypto.phone_hash("+13175550142")))
+    cases = [
+        (accept(s, lead, world.business), reason)
+        for lead, reason in [
+            (no_consent, "did not consent to AI calls"),
+            (no_phone, "gave no phone number"),
+            (listed, "do-not-call list"),
+        ]
+    ]
+    s.commit()
+    for match, reason in cases:
+        with pytest.raises(UserError, match=reason):
+            calls.request_call(s, world.owner, match.id, now=DAYTIME)
+        s.rollback()
+
+    # Three calls to the number in 24 hours (whoever asked) is the most.
+    for _ in range(3):
+        s.add(
+            Call(
+                lead_id=world.lead.id,
+                business_id=world.other_business.id,
+                to_number_hash=world.lead.contact_phone_hash,
+                status=CallStatus.COMPLETED.value,
+                started_at=utcnow() - timedelta(hours=3),
+            )
+        )
+    s.commit()
+    with pytest.raises(UserError, match="Three calls were already made to this number today"):
+        calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
+    s.rollback()
+    with pytest.raises(UserError, match="Three calls were already made"):
+        portal.request_callback(s, world.consumer, world.lead.id, now=DAYTIME)
+    s.rollback()
+    assert len(all_calls(s)) == 3
+
+
+def test_the_plan_quota_is_enforced(db_session: Session, world: World) -> None:
+    s = db_session
+    world.business.plan = "free"
+    s.add(world.business)
+    s.commit()
+    with pytest.raises(UserError, match="Your plan has no AI calls"):
+        calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
+    s.rollback()
+
+    world.business.plan = "starter"
+    s.add(world.business)
+    for _ in range(20):
+        s.add(Call(business_id=world.business.id, status=CallStatus.COMPLETED.value, to_number_hash="x"))
+    s.commit()
+    with pytest.raises(UserError, match="This month's 20 AI calls are used"):
+        calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
+    s.rollback()
+    assert len(all_calls(s)) == 20
+
+
+def test_rules_are_checked_again_when_the_job_runs(db_session: Session, world: World, twilio: FakeTwilioVoice) -> None:
+    s = db_session
+    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
+    s.commit()
+    s.add(DoNotCall(phone_hash=world.lead.contact_phone_hash, reason="asked us to stop"))
+    s.commit()
+
+    assert calls.place_call(call.id, now=DAYTIME) == "refused"
+    row = fresh(s, call.id)
+    assert (row.status, row.error) == ("canceled", "This number is on the do-not-call list.")
+    assert twilio.creates == []
+    assert calls.place_call(call.id, now=DAYTIME) == "skipped:canceled"
+
+
+def test_place_call_run_twice_or_at_once_dials_once(db_session: Session, world: World, twilio: FakeTwilioVoice) -> None:
+    s = db_session
+    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
+    s.commit()
+    assert calls.place_call(call.id, now=DAYTIME) == "dialled"
+    assert calls.place_call(call.id, now=DAYTIME) == "already_dialled"
+    assert len(twilio.creates) == 1
+
+    # Four runs of another call's job at the same moment: one claims and dials, the others do nothing.
+    other_lead = make_lead(s, world.consumer, phone="+13178462201")
+    other = calls.request_call(s, world.owner, accept(s, other_lead, world.business).id, now=DAYTIME)
+    s.commit()
+    results: list[str] = []
+    barrier = threading.Barrier(4)
+
+    def run() -> None:
+        barrier.wait()
+        results.append(calls.place_call(other.id, now=DAYTIME))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(results).count("dialled") == 1, results
+    assert len(twilio.creates) == 2
+    assert fresh(s, other.id).provider_call_sid == list(twilio.calls)[1]
+
+
+def test_a_scheduled_call_can_be_cancelled_by_its_business_and_then_dials_nothing(
+    db_session: Session, world: World, twilio: FakeTwilioVoice
+) -> None:
+    s = db_session
+    night = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=0, microsecond=0)
+    call = calls.request_call(s, world.owner, world.match.id, now=night)
+    s.commit()
+    assert fresh(s, call.id).status == "scheduled"
+
+    for stranger in (world.other_owner, world.consumer):  # the consumer did not ask for this one
+        with pytest.raises(NotAllowed):
+            calls.cancel_call(s, stranger, call.id)
+        s.rollback()
+    calls.cancel_call(s, world.owner, call.id)
+    s.commit()
+
+    assert fresh(s, call.id).status == "canceled"
+    assert f"call-{call.id}" not in scheduled_jobs()
+    assert calls.place_call(call.id, now=nine_am_after(night)) == "skipped:canceled"
+    assert twilio.creates == []
+    with pytest.raises(UserError, match="can no longer be canceled"):
+        calls.cancel_call(s, world.owner, call.id)
+    s.rollback()
+    assert calls.calls_this_month(s, world.business.id) == 0  # a cancelled call uses no quota
+
+
+def nine_am_after(moment: datetime) -> datetime:
+    return calls.calling_window(ZIP, moment)[1]
+
+
+def test_a_consumer_callback_follows_the_same_rules_and_the_consumer_may_cancel_it(
+    db_session: Session, world: World, twilio: FakeTwilioVoice
+) -> None:
+    s = db_session
+    night = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=0, microsecond=0)
+    call = portal.request_callback(s, world.consumer, world.lead.id, now=night)
+    s.commit()
+    row = fresh(s, call.id)
+    assert (row.call_type, row.status, row.business_id) == ("consumer_callback", "scheduled", world.business.id)
+    assert row.scheduled_for == nine_am_after(night)
+    assert f"call-{call.id}" in scheduled_jobs()
+    assert calls.calls_this_month(s, world.business.id) == 0  # the business did not ask for it
+
+    calls.cancel_call(s, world.consumer, call.id)
+    s.commit()
+    assert fresh(s, call.id).status == "canceled"
+
+    daytime_callback = portal.request_callback(s, world.consumer, world.lead.id, now=DAYTIME)
+    s.commit()
+    assert daytime_callback.status == "requested"
+    assert calls.place_call(daytime_callback.id, now=DAYTIME) == "dialled"
+    assert parse_stream(twilio.creates[0]["Twiml"]).parameters == {"call_id": str(daytime_callback.id)}
+
+
+def test_a_callback_that_ends_notifies_the_consumer_too(
+    db_session: Session, world: World, simulator: CallSimulator
+) -> None:
+    s = db_session
+    callback = portal.request_callback(s, world.consumer, world.lead.id, now=DAYTIME)
+    s.commit()
+    assert calls.place_call(callback.id, now=DAYTIME) == "dialled"
+    sim = simulator.call()
+    assert_204(sim.answer("human"))
+    assert_204([sim.completed(61)])
+    notes = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    assert {(n.recipient, n.user_id) for n in notes} == {
+        ("plumber@example.com", world.owner.id),
+        ("casey@example.com", world.consumer.id),
+    }
+
+
+# --- recordings -----------------------------------------------------------------------------------
+
+
+def test_recording_links_are_for_the_owner_the_consumer_and_admins_and_expire(
+    db_session: Session, world: World, simulator: CallSimulator, bridge_url: str
+) -> None:
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    assert_204(sim.answer("human"))
+    assert_204([sim.completed(120)])
+    recording = fresh(s, call.id).recording_ref
+    assert recording
+
+    def open_link(link: str) -> httpx.Response:
+        assert link.startswith(f"{PUBLIC_BASE}/recordings/")
+        return httpx.get(bridge_url + link.removeprefix(PUBLIC_BASE), follow_redirects=False)
+
+    for viewer in (world.owner, world.consumer, world.admin):
+        opened = open_link(calls.recording_link(s, viewer, call.id))
+        assert opened.status_code == 302 and opened.headers["location"] == recording
+    with pytest.raises(NotAllowed):
+        calls.recording_link(s, world.other_owner, call.id)
+
+    link = calls.recording_link(s, world.owner, call.id)
+    token = link.rsplit("/", 1)[1]
+    assert (
+        calls.open_recording(token, now=utcnow() + timedelta(seconds=calls.RECORDING_LINK_TTL_SECONDS + 5)).status
+        == 410
+    )
+    expired = open_link(calls.recording_link(s, world.owner, call.id, ttl=-5))
+    assert expired.status_code == 410 and "expired" in expired.json()["error"]
+    forged = open_link(link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB"))
+    assert forged.status_code == 403
+    other_purpose = crypto.sign("portal-lead", {"call": call.id, "viewer": world.owner.id, "exp": 2**40}, 600)
+    assert open_link(f"{PUBLIC_BASE}/recordings/{other_purpose}").status_code == 403
+
+    # Rights are checked again when the link is opened: a disabled owner's link stops working.
+    owner = s.get(User, world.owner.id)
+    owner.is_active = False
+    s.add(owner)
+    s.commit()
+    assert open_link(link).status_code == 403
+    assert all("location" not in r.headers for r in [expired, forged])
+
+
+# --- the sweeper ----------------------------------------------------------------------------------
+
+
+def test_the_sweeper_enqueues_overdue_calls_and_ends_calls_stranded_mid_dial(
+    db_session: Session, world: World, twilio: FakeTwilioVoice
+) -> None:
+    s = db_session
+    past = utcnow() - timedelta(minutes=15)
+    overdue = Call(
+        lead_id=world.lead.id,
+        business_id=world.business.id,
+        to_number_enc=world.lead.contact_phone_enc,
+        to_number_hash=world.lead.contact_phone_hash,
+        status=CallStatus.SCHEDULED.value,
+        scheduled_for=past,
+    )
+    stranded = Call(
+        lead_id=world.lead.id,
+        business_id=world.business.id,
+        to_number_enc=world.lead.contact_phone_enc,
+        to_number_hash=world.lead.contact_phone_hash,
+        status=CallStatus.DIALING.value,
+        started_at=past,
+    )
+    waiting = Call(
+        lead_id=world.lead.id, status=CallStatus.SCHEDULED.value, scheduled_for=utcnow() + timedelta(hours=1)
+    )
+    s.add_all([overdue, stranded, waiting])
+    s.commit()  # written directly: no job was ever enqueued for them (as when Redis was down)
+
+    assert calls.sweep_calls() == 2
+    job = queue(CALLS).fetch_job(f"call-{overdue.id}")
+    assert job is not None and job.args == (overdue.id,) and job.get_status() == "queued"
+    assert queue(CALLS).fetch_job(f"call-{waiting.id}") is None  # not due yet
+    ended = fresh(s, stranded.id)
+    assert (ended.status, ended.outcome, ended.error) == ("failed", "error", "lost while dialling")
+    assert [c.retry_of_id for c in all_calls(s)].count(stranded.id) == 1
+    assert calls.sweep_calls() == 1  # the overdue call's job is still waiting: not enqueued twice
+    assert len(queue(CALLS).get_job_ids()) == 1
+    assert twilio.creates == []
+
+
+def test_without_twilio_keys_the_call_goes_to_the_simulated_line(
+    db_session: Session, world: World, twilio: FakeTwilioVoice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = db_session
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "")
+    get_settings.cache_clear()
+    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
+    s.commit()
+    assert calls.place_call(call.id, now=DAYTIME) == "dialled"
+    row = fresh(s, call.id)
+    assert (row.status, row.provider) == ("dialing", "simulated") and row.provider_call_sid.startswith("SIM")
+    assert twilio.requests == []
+    # The simulated line reports progress through the same service the webhooks use.
+    assert calls.record_provider_status(call.id, "in-progress", call_sid=row.provider_call_sid) == "in_progress"
+    assert calls.record_answered_by(call.id, "machine_start", call_sid=row.provider_call_sid) == "voicemail"
+    assert twilio.requests == []  # nothing to play on a simulated line here
+    assert calls.record_provider_status(call.id, "completed", call_sid=row.provider_call_sid, duration_seconds=20) == (
+        "completed"
+    )
+    assert fresh(s, call.id).outcome == "voicemail"
