@@ -101,7 +101,7 @@ async def dispatch(app: Any, event: dict[str, Any]) -> None:
     if kind == "user_revoked" and event.get("user_id"):
         await _revoke_user_tabs(app, int(event["user_id"]))
         return
-    if kind == "match" and event.get("business_id"):
+    if kind in ("match", "call", "transcript") and event.get("business_id"):
         await _refresh_business(app, int(event["business_id"]))
     if kind in ("match", "lead") and event.get("consumer_id"):
         await _refresh_consumer(app, int(event["consumer_id"]))

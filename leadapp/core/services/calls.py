@@ -1038,3 +1038,42 @@ def sweep_calls(now: datetime | None = None) -> int:
     if due or stuck:
         log.info("calls_swept", overdue=len(due), stuck=len(stuck), acted=acted)
     return acted
+
+
+def calls_for_lead(session: Session, user: User | None, lead_id: int, business_id: int) -> list[dict[str, Any]]:
+    """The calls about a lead placed for one business, newest first, each with its transcript lines so far.
+
+    Only for someone who may view those calls (the business's owner, the lead's consumer, an admin).
+    """
+    rows = session.exec(
+        select(Call)
+        .where(Call.lead_id == lead_id, Call.business_id == business_id)
+        .order_by(col(Call.created_at).desc())
+        .limit(10)
+    ).all()
+    views: list[dict[str, Any]] = []
+    for call in rows:
+        if not _may_act_on_call(session, user, call, view=True):
+            continue
+        lines = session.exec(
+            select(TranscriptLine).where(TranscriptLine.call_id == call.id).order_by(col(TranscriptLine.seq))
+        ).all()
+        views.append(
+            {
+                "id": str(call.id),
+                "type": call.call_type,
+                "status": call.status,
+                "outcome": call.outcome or "",
+                "scheduled_for": call.scheduled_for.strftime("%Y-%m-%d %H:%M UTC") if call.scheduled_for else "",
+                "summary": call.summary,
+                "has_recording": "yes" if call.recording_ref else "",
+                "transcript": [
+                    {
+                        "speaker": line.speaker,
+                        "text": line.text + (f" (heard up to {line.heard_ms} ms)" if line.heard_ms else ""),
+                    }
+                    for line in lines
+                ],
+            }
+        )
+    return views

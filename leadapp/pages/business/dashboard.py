@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import reflex as rx
 
@@ -14,6 +15,24 @@ from leadapp.core.services import access, calls, inbox
 from leadapp.core.vocab import CATEGORY_LABELS, MatchStatus, Urgency
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
+
+
+@dataclasses.dataclass
+class TranscriptView:
+    speaker: str = ""
+    text: str = ""
+
+
+@dataclasses.dataclass
+class CallView:
+    id: str = ""
+    type: str = ""
+    status: str = ""
+    outcome: str = ""
+    scheduled_for: str = ""
+    summary: str = ""
+    has_recording: str = ""
+    transcript: list[TranscriptView] = dataclasses.field(default_factory=list)
 
 
 class DashboardState(AuthState):
@@ -29,6 +48,7 @@ class DashboardState(AuthState):
     search: str = ""
     detail: dict[str, str] = {}
     reasons: list[str] = []
+    calls: list[CallView] = []
     error: str = ""
     notice: str = ""
 
@@ -52,11 +72,18 @@ class DashboardState(AuthState):
             self.business_id, self.business_name, self.paused = business.id or 0, business.name, business.paused
             self.rows, self.total = inbox.inbox(session, user, self.business_id, self._filters(), self.page)
             if self.detail.get("match_id"):
-                self._show_detail(inbox.lead_detail(session, user, int(self.detail["match_id"])))
+                self._show_detail(session, user, inbox.lead_detail(session, user, int(self.detail["match_id"])))
 
-    def _show_detail(self, detail: dict) -> None:
+    def _show_detail(self, session, user, detail: dict) -> None:
         self.reasons = list(detail.pop("reasons", []))
         self.detail = {k: str(v) if not isinstance(v, bool) else ("yes" if v else "") for k, v in detail.items()}
+        self.calls = [
+            CallView(
+                **{k: v for k, v in c.items() if k != "transcript"},
+                transcript=[TranscriptView(**line) for line in c["transcript"]],
+            )
+            for c in calls.calls_for_lead(session, user, int(detail["lead_id"]), self.business_id)
+        ]
 
     def refresh_from_event(self) -> None:
         """Called by the live listener when something changed for this business."""
@@ -95,13 +122,29 @@ class DashboardState(AuthState):
         try:
             with session_scope() as session:
                 user = self._require(session, access.Area.BUSINESS)
-                self._show_detail(inbox.lead_detail(session, user, int(match_id)))
+                self._show_detail(session, user, inbox.lead_detail(session, user, int(match_id)))
         except (UserError, ValueError) as exc:
             self.error = str(getattr(exc, "message", exc))
 
     @rx.event
     def close_detail(self):
-        self.detail, self.reasons = {}, []
+        self.detail, self.reasons, self.calls = {}, [], []
+
+    @rx.event
+    def cancel_call(self, call_id: str):
+        self._act(lambda s, u: calls.cancel_call(s, u, int(call_id)))
+
+    @rx.event
+    def open_recording(self, call_id: str):
+        self.error = ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                link = calls.recording_link(session, user, int(call_id))
+        except (UserError, ValueError) as exc:
+            self.error = str(getattr(exc, "message", exc))
+            return None
+        return rx.redirect(link, is_external=True)
 
     def _act(self, action) -> None:
         self.error = ""
@@ -186,6 +229,46 @@ def _lead_row(row: rx.Var) -> rx.Component:
         cursor="pointer",
         class_name="lead-row",
         data_lead=row["lead_id"],
+    )
+
+
+def _call_panel(call: CallView) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.icon("phone", size=16),
+                rx.text("AI call", weight="bold"),
+                rx.badge(call.status, class_name="call-status"),
+                rx.cond(call.outcome != "", rx.badge(call.outcome, color_scheme="green", class_name="call-outcome")),
+                rx.cond(call.scheduled_for != "", rx.text("scheduled for ", call.scheduled_for, size="1")),
+                rx.spacer(),
+                rx.cond(
+                    (call.status == "requested") | (call.status == "scheduled"),
+                    rx.button("Cancel", size="1", variant="soft", on_click=DashboardState.cancel_call(call.id)),
+                ),
+                rx.cond(
+                    call.has_recording == "yes",
+                    rx.button("Recording", size="1", variant="soft", on_click=DashboardState.open_recording(call.id)),
+                ),
+                wrap="wrap",
+                width="100%",
+                align="center",
+            ),
+            rx.foreach(
+                call.transcript,
+                lambda line: rx.text(
+                    rx.text.strong(line.speaker, ": "), line.text, size="2", class_name="transcript-line"
+                ),
+            ),
+            rx.cond(
+                call.summary != "",
+                rx.text(rx.text.strong("Summary: "), call.summary, size="2", class_name="call-summary"),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        width="100%",
+        class_name="call-panel",
     )
 
 
@@ -284,6 +367,7 @@ def _detail() -> rx.Component:
                 no_validate=True,
             ),
             rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
+            rx.foreach(DashboardState.calls, _call_panel),
             rx.cond(
                 d["status"] == "accepted",
                 rx.form(

@@ -1,0 +1,50 @@
+"""The owner asks for an AI call on an accepted lead and sees it in the lead's detail, live."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import Deployment
+from tests.e2e.test_shell import TIMEOUT, login
+
+pytestmark = pytest.mark.e2e
+
+
+def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, deployment: Deployment):
+    marker = secrets.token_hex(3)
+    consumer = browser.new_context().new_page()
+    owner = browser.new_context().new_page()
+    for p in (consumer, owner):
+        p.set_default_timeout(TIMEOUT)
+    consumer.goto(f"{deployment.url}/request")
+    consumer.get_by_label("What do you need help with?").fill(
+        f"Our toilet keeps running and the shutoff valve leaks under the tank, need a plumber this week ({marker})"
+    )
+    consumer.get_by_label("ZIP code").fill("46032")
+    consumer.locator("#field-email").fill("casey@example.com")
+    consumer.locator("#field-phone").fill("(317) 846-2200")
+    consumer.locator("#field-consent_ai_calls").click()
+    consumer.locator("#request-submit").click()
+    expect(consumer.locator("#request-status")).to_have_text("matched", timeout=30_000)
+
+    login(owner, deployment, "plumber@leadapp.demo", deployment.consumer_password)
+    owner.wait_for_url(re.compile(r".*/dashboard/?$"))
+    owner.locator(".lead-row", has_text=marker).click()
+    # Before accepting, the AI call is refused with the reason.
+    expect(owner.locator("#ai-call")).to_be_disabled()
+    expect(owner.locator("#ai-call-reason")).to_contain_text("Accept the lead first")
+    owner.locator("#accept-lead").click()
+    expect(owner.locator("#detail-status")).to_have_text("accepted")
+    expect(owner.locator("#ai-call")).to_be_enabled()
+    owner.locator("#call-objective").fill("Confirm the leak and book a visit")
+    owner.locator("#ai-call").click()
+    expect(owner.locator("#call-notice")).to_be_visible()
+    panel = owner.locator(".call-panel").first
+    expect(panel).to_be_visible()
+    expect(panel.locator(".call-status")).to_have_text(
+        re.compile(r"requested|scheduled|dialing|ringing|in_progress|completed")
+    )
