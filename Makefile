@@ -50,8 +50,12 @@ services:
 run: setup
 	$(PY) -m leadapp.launch $(if $(filter dev,$(MODE)),--dev,)
 
+# The browser suite runs in its own pytest process: Playwright's sync API keeps an event loop running
+# for the rest of a session, which async tests after it cannot share.
 test: setup services
-	$(PY) -m pytest tests -q --durations=10
+	$(PY) -m pytest tests -q --ignore=tests/e2e --durations=10
+	@echo "Browser suite (SQLite):"
+	$(PY) -m pytest tests/e2e -q
 	@echo "Browser suite again: PostgreSQL, web app scaled out (state in Redis, several backend workers):"
 	E2E_DATABASE=postgres REFLEX_STATE_IN_REDIS=true $(PY) -m pytest tests/e2e -q
 
