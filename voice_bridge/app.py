@@ -13,6 +13,7 @@ from leadapp.core.observability import configure, get_logger
 from leadapp.core.services.health import check_database
 from voice_bridge import __version__
 from voice_bridge.calls_webhooks import router as calls_router
+from voice_bridge.media import router as media_router
 from voice_bridge.sms import router as sms_router
 
 SERVICE = "voice_bridge"
@@ -31,6 +32,7 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 app = FastAPI(title="LeadApp voice bridge", version=__version__, lifespan=lifespan)
 app.include_router(sms_router)
 app.include_router(calls_router)
+app.include_router(media_router)
 
 
 @app.get("/health")

@@ -102,9 +102,22 @@ def place_call(call_id: int) -> str:
 
     Safe to run twice: only the run that claims the row dials, and a call with a provider id is never redialled.
     """
+    from leadapp.core.providers import telephony
     from leadapp.core.services import calls
+    from leadapp.core.tasks import CALLS, enqueue
 
-    return calls.place_call(call_id)
+    result = calls.place_call(call_id)
+    if result == "dialled" and telephony.is_simulated():
+        # No phone accounts: the local callee and realtime peer run the call through the same bridge code.
+        enqueue(CALLS, "worker.jobs.run_simulated_call", call_id, job_id=f"simulated-call-{call_id}")
+    return result
+
+
+def run_simulated_call(call_id: int) -> str:
+    """Run a simulated call (no Twilio/OpenAI accounts) to its end; returns its outcome."""
+    from voice_bridge.simulated import run_simulated_call as simulate
+
+    return simulate(call_id)
 
 
 def sweep_calls() -> int:

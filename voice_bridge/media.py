@@ -1,0 +1,177 @@
+"""The media-stream socket and the inbound-call webhook (routes stay thin: verify, then hand over).
+
+- `WS /media`: Twilio's bidirectional Media Stream for a call. The upgrade must carry Twilio's
+  `X-Twilio-Signature` of the PUBLIC wss url (VOICE_BRIDGE_PUBLIC_URL with https→wss, plus "/media",
+  signed with no parameters); anything else is refused with HTTP 403 before OpenAI is dialled. The call
+  id arrives later, as `start.customParameters.call_id`. The socket is then served by one `CallSession`.
+- `POST /twilio/inbound`: the voice webhook of a business's own number. Signed like every webhook. For
+  the business whose `inbound_number` is the `To` number, a call record is opened (direction and type
+  inbound; the caller's number encrypted) and the answer is TwiML `<Connect><Stream>` to /media with the
+  call id as a `<Parameter>`. When that call ends, its qualification becomes a lead for the business
+  (see `session.finish_call`). An unknown number gets a short spoken apology and a hang-up. A webhook
+  retried by Twilio (same CallSid) reuses the same call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import phonenumbers
+from fastapi import APIRouter, Request, WebSocket
+from fastapi.responses import Response
+from sqlmodel import select
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect
+from twilio.twiml.voice_response import VoiceResponse
+
+from leadapp.core import crypto
+from leadapp.core.db import session_scope
+from leadapp.core.events import publish_after_commit
+from leadapp.core.models import Business, Call, utcnow
+from leadapp.core.observability import get_logger
+from leadapp.core.providers import telephony
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import CallDirection, CallStatus, CallType
+from voice_bridge.session import CallSession
+from voice_bridge.signatures import SIGNATURE_HEADER, is_signed, rejected, signed_form
+
+MEDIA_PATH = "/media"
+INBOUND_PATH = "/twilio/inbound"
+NOT_IN_SERVICE = "Sorry, this number is not taking calls right now. Goodbye."
+
+log = get_logger("voice_bridge.media")
+router = APIRouter()
+
+
+def public_media_url(public_base: str) -> str:
+    """The wss url Twilio connects to and signs: the public base with https→wss (http→ws) plus /media."""
+    base = public_base.rstrip("/")
+    if base.startswith("https://"):
+        base = "wss://" + base.removeprefix("https://")
+    elif base.startswith("http://"):
+        base = "ws://" + base.removeprefix("http://")
+    return base + MEDIA_PATH
+
+
+class StarletteMediaSocket:
+    """A Starlette websocket as the session's `MediaSocket` (errors of a gone peer become "closed").
+
+    uvicorn reports a vanished client as `ClientDisconnected`, an OSError; Starlette as WebSocketDisconnect
+    or, after a close, RuntimeError.
+    """
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._ws = websocket
+        self._closed = False
+
+    async def receive(self) -> str | None:
+        if self._closed:
+            return None
+        try:
+            message = await self._ws.receive()
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self._closed = True
+            return None
+        if message["type"] == "websocket.disconnect":
+            self._closed = True
+            return None
+        text = message.get("text")
+        if text is None:
+            data = message.get("bytes") or b""
+            text = data.decode("utf-8", errors="replace")
+        return text
+
+    async def send(self, text: str) -> None:
+        if self._closed:
+            return
+        try:
+            await self._ws.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self._closed = True
+
+    async def close(self, code: int = 1000) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+            await self._ws.close(code)
+
+
+@router.websocket(MEDIA_PATH)
+async def media_stream(websocket: WebSocket) -> None:
+    """Twilio's Media Stream: verify the upgrade's signature, then serve the call."""
+    settings = get_settings()
+    signature = websocket.headers.get(SIGNATURE_HEADER, "")
+    if not is_signed(settings.twilio_auth_token, public_media_url(settings.voice_bridge_public_url), {}, signature):
+        log.warning("media_stream_rejected", reason="invalid signature" if signature else "missing signature")
+        await websocket.close(code=1008)  # before accept: the upgrade is answered HTTP 403
+        return
+    await websocket.accept()
+    await CallSession(StarletteMediaSocket(websocket)).run()
+
+
+def _e164(number: str) -> str:
+    try:
+        parsed = phonenumbers.parse((number or "").strip(), "US")
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(parsed):
+        return ""
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def open_inbound_call(to_number: str, from_number: str, call_sid: str) -> int | None:
+    """The call record of an incoming call to a business's number (created once per CallSid); None if no business.
+
+    The caller's number is stored encrypted (with its keyed hash), like every consumer number.
+    """
+    to_e164 = _e164(to_number) or to_number.strip()
+    caller = _e164(from_number)
+    with session_scope() as session:
+        if call_sid:
+            existing = session.exec(select(Call.id).where(Call.provider_call_sid == call_sid)).first()
+            if existing is not None:
+                return existing
+        business = session.exec(select(Business).where(Business.inbound_number == to_e164)).first()
+        if business is None or not business.is_active:
+            return None
+        now = utcnow()
+        call = Call(
+            business_id=business.id,
+            call_type=CallType.INBOUND.value,
+            direction=CallDirection.INBOUND.value,
+            objective="Answer as the business's receptionist and take the job details.",
+            to_number_enc=crypto.encrypt_phone(caller) if caller else "",
+            to_number_hash=crypto.phone_hash(caller) if caller else "",
+            from_number=to_e164[:32],
+            status=CallStatus.IN_PROGRESS.value,
+            provider=telephony.PROVIDER_TWILIO,
+            provider_call_sid=call_sid or None,
+            started_at=now,
+            answered_at=now,
+        )
+        session.add(call)
+        session.flush()
+        publish_after_commit(session, "call", call_id=call.id, business_id=business.id)
+        log.info("inbound_call_opened", call_id=call.id, business_id=business.id, call_sid=call_sid)
+        return call.id
+
+
+@router.post(INBOUND_PATH)
+async def inbound_call(request: Request) -> Response:
+    """A call to a business's number: connect it to the bridge as that business's AI receptionist."""
+    form = await signed_form(request)
+    if form is None:
+        log.warning("inbound_webhook_rejected")
+        return rejected()
+    call_id = await run_in_threadpool(
+        open_inbound_call, str(form.get("To", "")), str(form.get("From", "")), str(form.get("CallSid", ""))
+    )
+    if call_id is None:
+        log.info("inbound_call_unknown_number", to=str(form.get("To", "")))
+        response = VoiceResponse()
+        response.say(NOT_IN_SERVICE)
+        response.hangup()
+        return Response(response.to_xml(), media_type="application/xml")
+    stream_url = public_media_url(get_settings().voice_bridge_public_url)
+    return Response(telephony.stream_twiml(stream_url, call_id), media_type="application/xml")

@@ -1,0 +1,980 @@
+"""One phone call: a Twilio Media Stream joined to an OpenAI Realtime session.
+
+The session moves frames and events and nothing else: the wire formats are `twilio_wire` and
+`realtime_wire`, the words `instructions`, and the database work runs on a writer task (in a thread) so
+neither audio direction ever waits for the database.
+
+Tasks: the Twilio reader (caller audio → `input_audio_buffer.append`, marks, DTMF, stop), the OpenAI
+reader (assistant audio → Twilio `media` + `mark`, transcripts, tools, barge-in), and the writer
+(transcript lines, qualification, outcome; in order). OpenAI is dialled as soon as the websocket is
+accepted, before Twilio's `start` (VOICE.md rule 7); the session is configured once both the link and
+the call are known, and the greeting is requested only after `start` and `session.updated` (rule 4).
+
+Guarantees:
+- μ-law passes through untouched both ways (rule 1); every chunk sent to Twilio is followed by a mark
+  naming `(counter, item, cumulative bytes)` (rule 2).
+- Barge-in: on `speech_started`, Twilio's buffer is cleared first, then each assistant item with unplayed
+  audio is truncated at what the caller heard (rule 3), computed from the echoed marks and Twilio's
+  real-time playout since the last one, clamped to the bytes sent. Audio of an interrupted item that
+  arrives afterwards is dropped.
+- Transcript lines are saved as they complete (caller: transcription completed; assistant: transcript
+  done, or the partial text when a reply is cut off), ordered by where their item sits in the
+  conversation, each followed by a "transcript" live event. A line cut off by the caller stores
+  `heard_ms`. Nothing saved is ever removed, whatever ends the call.
+- Tools: record_qualification merges into the call's (and the lead's) qualification;
+  request_human (or the caller pressing 0) flags a human callback, says goodbye and hangs up;
+  end_call(outcome) stores the outcome and hangs up once the goodbye has played.
+- The SDK's automatic reconnect is not used: it would land in a new session without the conversation,
+  so a lost realtime connection ends the call instead (with what was said kept).
+- Ends: Twilio `stop` or a dropped socket; OpenAI closing (1011 and other failures → outcome error
+  unless one was already recorded; the call is hung up); `error` events are logged and the call goes
+  on; the 60-minute session expiry ends the call the same way. At the end the summary (Claude when
+  keyed, local otherwise), the outcome when none was recorded, `ended_at` and, for an inbound call, its
+  lead (through `intake.submit`) are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any, Protocol
+
+from sqlmodel import select
+from websockets.exceptions import ConnectionClosed
+
+from leadapp.core import crypto
+from leadapp.core.db import session_scope
+from leadapp.core.errors import UserError
+from leadapp.core.events import publish_after_commit
+from leadapp.core.models import Business, Call, Lead, TranscriptLine, utcnow
+from leadapp.core.observability import get_logger
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import (
+    REALTIME_VOICES,
+    CallDirection,
+    CallOutcome,
+    CallStatus,
+    ContactPreference,
+    LeadSource,
+    Speaker,
+)
+from voice_bridge import instructions as words
+from voice_bridge import realtime_wire as rt
+from voice_bridge import twilio_wire as tw
+
+log = get_logger("voice_bridge.session")
+
+EARLY_AUDIO_FRAMES = 500  # caller audio kept while OpenAI is still connecting (10 s)
+PLAYOUT_MARGIN_MS = 2000  # how long past the expected end of playout a hang-up waits for the last mark
+MAX_PLAYOUT_WAIT_MS = 30_000
+STOP_WAIT_SECONDS = 5.0  # after a hang-up, how long Twilio gets to send `stop` before we close the socket
+EXPIRY_CLOSE_CODE = 1001
+ANSWERABLE_STATUSES = (CallStatus.REQUESTED.value, CallStatus.DIALING.value, CallStatus.RINGING.value)
+SIMULATED_PROVIDER = "simulated"
+
+
+def now_ms() -> float:
+    return time.monotonic() * 1000.0
+
+
+# --- transports -------------------------------------------------------------------------------------
+
+
+class MediaSocket(Protocol):
+    """Twilio's side of the call: one text message at a time (None once the socket is closed)."""
+
+    async def receive(self) -> str | None: ...
+
+    async def send(self, text: str) -> None: ...
+
+    async def close(self, code: int = 1000) -> None: ...
+
+
+class RealtimeLink(Protocol):
+    """The parts of the SDK's `AsyncRealtimeConnection` the session uses."""
+
+    async def send_raw(self, data: str) -> None: ...
+
+    async def recv_bytes(self) -> bytes: ...
+
+    async def close(self, *, code: int = 1000, reason: str = "") -> None: ...
+
+
+RealtimeDialer = Callable[[], Awaitable[RealtimeLink]]
+Hangup = Callable[[str], Awaitable[None]]
+
+
+async def dial_openai() -> RealtimeLink:
+    """Connect to OpenAI Realtime through the SDK (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_REALTIME_MODEL)."""
+    from openai import AsyncOpenAI
+
+    settings = get_settings()
+    client = AsyncOpenAI(
+        api_key=settings.openai_api_key or "not-configured", base_url=settings.openai_base_url or None, max_retries=0
+    )
+    return await client.realtime.connect(model=settings.openai_realtime_model).enter()
+
+
+def hangup_call(call_sid: str) -> None:
+    """Hang up a live call through the telephony provider's REST API (Twilio then stops the stream)."""
+    from leadapp.core.providers import telephony
+
+    telephony.hangup(call_sid)
+
+
+async def hangup_via_provider(call_sid: str) -> None:
+    """The default hang-up: the provider's REST call, in a thread (looked up at call time, so tests can swap it)."""
+    await asyncio.to_thread(hangup_call, call_sid)
+
+
+# --- playout: what the caller has heard -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Chunk:
+    counter: int
+    item_id: str
+    end: int
+    size: int
+    sent_at: float
+
+
+class Playout:
+    """Twilio's playback of our audio, from what we sent and the marks it echoed.
+
+    Twilio plays buffered audio at 8 bytes/ms and echoes a mark once the audio before it has played (or
+    `clear` dropped it). Between echoes, the position is modelled: the chunk after the last echo started
+    when the previous one ended, or when it was sent if the buffer had run dry.
+    """
+
+    def __init__(self) -> None:
+        self.counter = 0
+        self.pending: deque[_Chunk] = deque()
+        self.sent_bytes: dict[str, int] = {}
+        self.played_bytes: dict[str, int] = {}
+        self.last_echo_at: float | None = None
+        self.cleared_through = 0
+
+    def sent(self, item_id: str, n_bytes: int, at_ms: float) -> str:
+        """Record a chunk sent to Twilio; returns the mark name to send right after it."""
+        self.counter += 1
+        total = self.sent_bytes.get(item_id, 0) + n_bytes
+        self.sent_bytes[item_id] = total
+        self.pending.append(_Chunk(self.counter, item_id, total, n_bytes, at_ms))
+        return tw.mark_name(self.counter, item_id, total)
+
+    def echoed(self, name: str, at_ms: float) -> None:
+        """Twilio echoed a mark: everything up to it has played (unless `clear` dropped it)."""
+        parsed = tw.parse_mark_name(name)
+        if parsed is None:
+            return
+        counter, item_id, end = parsed
+        if counter <= self.cleared_through:
+            return
+        while self.pending and self.pending[0].counter <= counter:
+            self.pending.popleft()
+        self.played_bytes[item_id] = max(self.played_bytes.get(item_id, 0), end)
+        self.last_echo_at = at_ms
+
+    def busy(self) -> bool:
+        """True while some sent audio has not been confirmed played."""
+        return bool(self.pending)
+
+    def pending_ms(self) -> int:
+        return sum(c.size for c in self.pending) // tw.MULAW_BYTES_PER_MS
+
+    def positions(self, at_ms: float) -> list[tuple[str, int, int]]:
+        """`(item_id, played bytes, sent bytes)` of each item with unconfirmed audio, in playing order."""
+        out: dict[str, int] = {}
+        clock = self.last_echo_at
+        playing = True
+        for chunk in self.pending:
+            begin = chunk.end - chunk.size
+            if not playing:  # queued behind the chunk playing now: its item got no further than this chunk
+                out.setdefault(chunk.item_id, begin)
+                continue
+            start = chunk.sent_at if clock is None else max(clock, chunk.sent_at)
+            duration = chunk.size / tw.MULAW_BYTES_PER_MS
+            if at_ms >= start + duration:  # played already; its mark is still on its way back
+                out[chunk.item_id], clock = chunk.end, start + duration
+            else:
+                out[chunk.item_id] = begin + max(0, int((at_ms - start) * tw.MULAW_BYTES_PER_MS))
+                playing = False
+        return [(item_id, played, self.sent_bytes[item_id]) for item_id, played in out.items()]
+
+    def clear(self) -> None:
+        """Twilio dropped its buffer: the marks it echoes for it say nothing about playback."""
+        self.cleared_through = self.counter
+        self.pending.clear()
+
+
+# --- what the call is about -------------------------------------------------------------------------
+
+
+@dataclass
+class CallContext:
+    call_id: int
+    business_id: int | None
+    lead_id: int | None
+    call_type: str
+    direction: str
+    business: Business
+    lead: Lead | None
+    objective: str
+    voice: str
+
+
+@dataclass
+class _AssistantItem:
+    response_id: str
+    parts: list[str] = field(default_factory=list)
+    saved: bool = False
+    heard_ms: int | None = None
+
+
+@dataclass
+class CallResult:
+    call_id: int | None
+    outcome: str | None = None
+    lines_saved: int = 0
+    ai_failure: str = ""
+    human_requested: bool = False
+    hung_up: bool = False
+
+
+# --- database work (runs in a thread, one operation at a time per call) -----------------------------
+
+
+def load_call(call_id: int | None, call_sid: str) -> CallContext | None:
+    """The call, its business and lead; marks the call in progress (answered, provider SID recorded)."""
+    with session_scope() as session:
+        call = session.get(Call, call_id) if call_id else None
+        if call is None and call_sid:
+            call = session.exec(select(Call).where(Call.provider_call_sid == call_sid)).first()
+        if call is None or call.business_id is None:
+            return None
+        business = session.get(Business, call.business_id)
+        if business is None:
+            return None
+        lead = session.get(Lead, call.lead_id) if call.lead_id else None
+        now = utcnow()
+        if call.status in ANSWERABLE_STATUSES:  # never moves a call that a status callback already ended
+            call.status = CallStatus.IN_PROGRESS.value
+        call.started_at = call.started_at or now
+        call.answered_at = call.answered_at or now
+        if call_sid and not call.provider_call_sid:
+            taken = session.exec(select(Call.id).where(Call.provider_call_sid == call_sid)).first()
+            if taken is None:
+                call.provider_call_sid = call_sid
+        call.updated_at = now
+        publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+        session.flush()
+        voice = business.voice if business.voice in REALTIME_VOICES else "marin"
+        return CallContext(
+            call_id=call.id,  # type: ignore[arg-type]
+            business_id=call.business_id,
+            lead_id=call.lead_id,
+            call_type=call.call_type,
+            direction=call.direction,
+            business=business,
+            lead=lead,
+            objective=call.objective,
+            voice=voice,
+        )
+
+
+def save_line(
+    call_id: int, business_id: int | None, seq: int, speaker: str, item_id: str | None, text: str, heard_ms: int | None
+) -> None:
+    """Insert (or, for the same item, update) one transcript line; a "transcript" event follows the commit."""
+    with session_scope() as session:
+        row = None
+        if item_id:
+            row = session.exec(
+                select(TranscriptLine).where(TranscriptLine.call_id == call_id, TranscriptLine.item_id == item_id)
+            ).first()
+        if row is None:
+            row = TranscriptLine(call_id=call_id, seq=seq, speaker=speaker, item_id=item_id, text=text[:8000])
+            session.add(row)
+        else:
+            row.text = text[:8000] or row.text
+        if heard_ms is not None:
+            row.heard_ms = heard_ms
+        session.flush()
+        publish_after_commit(session, "transcript", call_id=call_id, business_id=business_id, line_id=row.id, seq=seq)
+
+
+def set_heard(call_id: int, business_id: int | None, item_id: str, heard_ms: int) -> None:
+    """Mark a saved assistant line as cut off after `heard_ms`."""
+    with session_scope() as session:
+        row = session.exec(
+            select(TranscriptLine).where(TranscriptLine.call_id == call_id, TranscriptLine.item_id == item_id)
+        ).first()
+        if row is not None:
+            row.heard_ms = heard_ms
+            publish_after_commit(session, "transcript", call_id=call_id, business_id=business_id, line_id=row.id)
+
+
+def merge_qualification(call_id: int, fields: dict[str, str]) -> None:
+    """Merge recorded fields into the call's qualification and its lead's."""
+    if not fields:
+        return
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is None:
+            return
+        call.qualification = {**(call.qualification or {}), **fields}
+        call.updated_at = utcnow()
+        if call.lead_id:
+            lead = session.get(Lead, call.lead_id)
+            if lead is not None:
+                lead.qualification = {**(lead.qualification or {}), **fields}
+                lead.updated_at = utcnow()
+        publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+
+
+def flag_human_callback(call_id: int) -> None:
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is not None:
+            call.human_callback_requested = True
+            call.updated_at = utcnow()
+            publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+
+
+def record_outcome(call_id: int, outcome: str) -> None:
+    """The outcome the conversation reached (the model's end_call)."""
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is not None:
+            call.outcome = outcome
+            call.updated_at = utcnow()
+            publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+
+
+def local_summary(qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]]) -> str:
+    """A plain summary from the recorded qualification (no model needed)."""
+    labels = {
+        "need": "Need",
+        "urgency": "Urgency",
+        "budget": "Budget",
+        "timing": "Timing",
+        "address_details": "Address",
+        "zip": "ZIP",
+        "appointment_time": "Appointment",
+        "quote": "Quote",
+        "caller_name": "Caller",
+    }
+    parts = [f"{label}: {qualification[key]}" for key, label in labels.items() if qualification.get(key)]
+    text = ("; ".join(parts) + ".") if parts else "No job details were recorded."
+    if outcome:
+        text = f"Outcome: {outcome.replace('_', ' ')}. " + text
+    if human:
+        text += " The caller asked for a human callback."
+    caller_lines = [line["text"] for line in lines if line["speaker"] == Speaker.CALLER.value and line["text"]]
+    if caller_lines:
+        return f"{text} {len(lines)} transcript lines; the caller last said: “{caller_lines[-1][:200]}”"
+    return f"{text} {len(lines)} transcript lines."
+
+
+def write_summary(qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]]) -> str:
+    """Claude's summary when ANTHROPIC_API_KEY is set, the local one otherwise (or when Claude fails)."""
+    if get_settings().anthropic_api_key and lines:
+        from leadapp.core.providers import llm
+
+        try:
+            return llm.claude_call_summary(lines, {**qualification, "outcome": outcome, "human_callback": human})
+        except llm.ProviderError as exc:
+            log.warning("call_summary_fallback", error=str(exc))
+    return local_summary(qualification, outcome, human, lines)
+
+
+_ZIP = re.compile(r"\b(\d{5})\b")
+
+
+def conversation_outcome(qualification: dict[str, Any], human: bool, answered_by: str | None) -> str:
+    """The outcome of a call that ended without the model's end_call (the caller hung up, say).
+
+    A machine that answered (AMD) means voicemail. A recorded qualification or a human-callback request
+    counts as reaching the goal (the business has something to act on); anything else as declined.
+    """
+    if (answered_by or "").startswith(("machine", "fax")):
+        return CallOutcome.VOICEMAIL.value
+    if human or any(qualification.values()):
+        return CallOutcome.GOAL_ACHIEVED.value
+    return CallOutcome.DECLINED.value
+
+
+def _inbound_lead(
+    call_id: int, caller_enc: str, qualification: dict[str, Any], business: Business, lines: list[dict[str, Any]]
+) -> int:
+    """Turn an inbound call into a lead for its business through intake (the same door as every lead)."""
+    from leadapp.core.services import intake
+
+    phone = crypto.decrypt_phone(caller_enc) if caller_enc else ""
+    zip_code = str(qualification.get("zip") or "")
+    if not _ZIP.fullmatch(zip_code):
+        found = _ZIP.search(str(qualification.get("address_details") or ""))
+        zip_code = found.group(1) if found else business.zip  # the business's own area when the caller gave none
+    said = " ".join(line["text"] for line in lines if line["speaker"] == Speaker.CALLER.value)
+    details = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in qualification.items() if v)
+    text = f"Phone call to {business.name}. {details}. The caller said: {said}".strip()[: intake.MAX_TEXT_CHARS]
+    submission = intake.Submission(
+        text=text,
+        zip=zip_code,
+        phone=phone,
+        name=str(qualification.get("caller_name") or ""),
+        preferred_contact=ContactPreference.PHONE.value if phone else ContactPreference.EMAIL.value,
+        source=LeadSource.PHONE.value,
+        business_id=business.id,
+        idempotency_key=f"inbound-call-{call_id}",
+    )
+    with session_scope() as session:
+        accepted = intake.submit(session, submission)
+    with session_scope() as session:
+        lead = session.get(Lead, accepted.lead_id)
+        if lead is not None and qualification:
+            lead.qualification = {**(lead.qualification or {}), **qualification}
+        stored = session.get(Call, call_id)
+        if stored is not None:
+            stored.lead_id = accepted.lead_id
+    return accepted.lead_id
+
+
+def finish_call(call_id: int, ai_failure: str, *, decides_outcome: bool = False) -> str | None:
+    """Close the call's record: outcome (when none yet), summary, ended_at; an inbound call's lead.
+
+    The outcome already recorded (the model's end_call, a status callback) is kept; otherwise an AI
+    failure makes it `error`, and `conversation_outcome` decides the rest. Returns the outcome.
+    """
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is None:
+            return None
+        business = session.get(Business, call.business_id) if call.business_id else None
+        rows = session.exec(
+            select(TranscriptLine).where(TranscriptLine.call_id == call_id).order_by(TranscriptLine.seq)
+        ).all()
+        lines = [{"speaker": r.speaker, "text": r.text, "heard_ms": r.heard_ms} for r in rows]
+        qualification = dict(call.qualification or {})
+        human = call.human_callback_requested
+        inbound = call.direction == CallDirection.INBOUND.value
+        # Twilio's status callback ends an outbound call (status, carrier cost, retry, notifications) and
+        # decides its outcome when the conversation did not; inbound and simulated calls get none.
+        no_status_callback = decides_outcome or inbound or call.provider == SIMULATED_PROVIDER
+        if call.outcome is None and ai_failure:
+            call.outcome = CallOutcome.ERROR.value
+        elif call.outcome is None and no_status_callback:
+            call.outcome = conversation_outcome(qualification, human, call.answered_by)
+        if ai_failure and not call.error:
+            call.error = ai_failure[:1000]
+        now = utcnow()
+        call.ended_at = call.ended_at or now
+        if inbound and call.status == CallStatus.IN_PROGRESS.value:
+            call.status = CallStatus.COMPLETED.value
+        if call.duration_seconds is None and call.answered_at is not None:
+            answered = call.answered_at if call.answered_at.tzinfo else call.answered_at.replace(tzinfo=UTC)
+            call.duration_seconds = max(0, int((now - answered).total_seconds()))
+        call.updated_at = now
+        outcome = call.outcome
+        inbound = inbound and call.lead_id is None
+        caller_enc = call.to_number_enc
+    summary = write_summary(qualification, outcome, human, lines)
+    lead_error = ""
+    if inbound and business is not None:
+        try:
+            _inbound_lead(call_id, caller_enc, qualification, business, lines)
+        except UserError as exc:
+            lead_error = f"no lead from this call: {exc}"
+            log.warning("inbound_lead_refused", call_id=call_id, error=str(exc))
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is not None:
+            call.summary = summary[:8000]
+            if lead_error and not call.error:
+                call.error = lead_error[:1000]
+            call.updated_at = utcnow()
+            publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+    return outcome
+
+
+# --- the session ------------------------------------------------------------------------------------
+
+
+class CallSession:
+    """Joins one Twilio media socket to one OpenAI Realtime connection for the length of a call."""
+
+    def __init__(
+        self,
+        twilio: MediaSocket,
+        *,
+        dial: RealtimeDialer = dial_openai,
+        hangup: Hangup = hangup_via_provider,
+        model: str | None = None,
+        decides_outcome: bool = False,
+    ) -> None:
+        self._twilio = twilio
+        self._decides_outcome = decides_outcome
+        self._dial_realtime = dial
+        self._hangup_fn = hangup
+        self._model = model or get_settings().openai_realtime_model
+        self._link: RealtimeLink | None = None
+        self._link_dead = False
+        self._ctx: CallContext | None = None
+        self._stream_sid = ""
+        self._call_sid = ""
+        self._playout = Playout()
+        self._early_audio: deque[str] = deque(maxlen=EARLY_AUDIO_FRAMES)
+        self._configuring = False
+        self._configured = False
+        self._session_updated = False
+        self._started = False
+        self._greeted = False
+        self._ending = False
+        self._caller_gone = False
+        self._ai_failure = ""
+        self._order: dict[str, int] = {}
+        self._next_order = 0
+        self._assistant: dict[str, _AssistantItem] = {}
+        self._interrupted: set[str] = set()
+        self._active_response: str | None = None
+        self._needs_response = False
+        self._goodbye_pending = False
+        self._goodbye_sent = False
+        self._goodbye_response: str | None = None
+        self._hangup_after_response: str | None = None
+        self._human_requested = False
+        self._writes: asyncio.Queue[Callable[[], Any] | None] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._twilio_done = asyncio.Event()
+        self._hangup_task: asyncio.Task[None] | None = None
+        self._hung_up = False
+        self._reader: asyncio.Task[None] | None = None
+        self._gone_at: float | None = None
+        self._outcome: str | None = None
+        self.lines_saved = 0
+        self.log = log
+
+    # -- lifecycle --
+
+    async def run(self) -> CallResult:
+        """Serve the call until the media stream ends; then save what remains and close the record."""
+        writer = asyncio.create_task(self._write_loop())
+        dialing = asyncio.create_task(self._dial())
+        self._tasks.append(dialing)
+        reader = self._reader = asyncio.create_task(self._twilio_loop())
+        try:
+            await asyncio.wait({reader})
+        finally:
+            if not reader.done():
+                reader.cancel()
+            self._twilio_done.set()
+            await self._shutdown(writer)
+        return CallResult(
+            call_id=self._ctx.call_id if self._ctx else None,
+            outcome=self._outcome,
+            lines_saved=self.lines_saved,
+            ai_failure=self._ai_failure,
+            human_requested=self._human_requested,
+            hung_up=self._hung_up,
+        )
+
+    async def _dial(self) -> None:
+        try:
+            link = await self._dial_realtime()
+        except Exception as exc:  # the SDK raises several kinds; any of them means no assistant
+            await self._ai_lost(f"could not connect to the realtime service: {exc!r}")
+            return
+        if self._ending:
+            await self._close_link(link)
+            return
+        self._link = link
+        self._tasks.append(asyncio.create_task(self._openai_loop(link)))
+        await self._maybe_configure()
+
+    async def _shutdown(self, writer: asyncio.Task[Any]) -> None:
+        self._ending = True
+        if self._hangup_task is not None and not self._hangup_task.done():
+            self._hangup_task.cancel()
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._link is not None:
+            await self._close_link(self._link)
+        at = self._gone_at or now_ms()
+        for item_id, played, sent in self._playout.positions(at):
+            if played < sent:  # the caller hung up (or the call ended) in the middle of this reply
+                self._heard(item_id, rt.audio_end_ms(played, sent))
+        for item_id, item in self._assistant.items():
+            if not item.saved and "".join(item.parts).strip():
+                self._save_assistant(item_id, "".join(item.parts))
+        if self._ctx is not None:
+            ctx, failure, decides = self._ctx, self._ai_failure, self._decides_outcome
+            self._write(lambda: self._set_outcome_result(finish_call(ctx.call_id, failure, decides_outcome=decides)))
+        self._writes.put_nowait(None)
+        await writer
+        await self._twilio.close()
+
+    def _set_outcome_result(self, outcome: str | None) -> None:
+        self._outcome = outcome
+
+    async def _close_link(self, link: RealtimeLink) -> None:
+        try:
+            await link.close()
+        except Exception as exc:  # closing a dead socket
+            self.log.debug("realtime_close_failed", error=repr(exc))
+
+    # -- writer --
+
+    def _write(self, operation: Callable[[], Any]) -> None:
+        self._writes.put_nowait(operation)
+
+    async def _write_loop(self) -> None:
+        while True:
+            operation = await self._writes.get()
+            if operation is None:
+                return
+            try:
+                await asyncio.to_thread(operation)
+            except Exception as exc:  # one failed write must not lose the ones after it
+                self.log.error("call_write_failed", call_id=self._ctx and self._ctx.call_id, error=repr(exc))
+
+    # -- Twilio side --
+
+    async def _twilio_loop(self) -> None:
+        twilio = self._twilio
+        try:
+            while True:
+                text = await twilio.receive()
+                if text is None:
+                    break
+                try:
+                    event = tw.parse(text)
+                except tw.WireError as exc:
+                    self.log.warning("twilio_bad_message", error=str(exc))
+                    continue
+                if type(event) is tw.Media:
+                    if self._configured:
+                        await self._to_ai(rt.audio_append(event.payload))
+                    else:
+                        self._early_audio.append(event.payload)
+                elif type(event) is tw.Mark:
+                    self._playout.echoed(event.name, now_ms())
+                elif type(event) is tw.Start:
+                    await self._on_start(event)
+                elif type(event) is tw.Dtmf:
+                    if event.digit == "0":
+                        await self._request_human("dtmf")
+                elif type(event) is tw.Stop:
+                    self.log.info("twilio_stop", call_sid=event.call_sid)
+                    break
+        finally:
+            self._caller_gone = True
+            self._gone_at = now_ms()
+            self._twilio_done.set()
+
+    async def _to_ai(self, text: str) -> None:
+        """Send one event to OpenAI; a dead link is left to the OpenAI reader, which ends the call."""
+        link = self._link
+        if link is None or self._link_dead:
+            return
+        try:
+            await link.send_raw(text)
+        except Exception as exc:  # closed socket (any of the SDK's or websockets' errors)
+            self._link_dead = True
+            self.log.warning("realtime_send_failed", error=repr(exc))
+
+    async def _on_start(self, start: tw.Start) -> None:
+        self._stream_sid = start.stream_sid
+        self._call_sid = start.call_sid
+        raw_id = start.custom_parameters.get("call_id", "")
+        call_id = int(raw_id) if raw_id.isdigit() else None
+        ctx = await asyncio.to_thread(load_call, call_id, start.call_sid)
+        if ctx is None:
+            self.log.warning("media_stream_unknown_call", call_id=raw_id, call_sid=start.call_sid)
+            self._schedule_hangup(wait_for_playout=False)
+            return
+        self._ctx = ctx
+        self._started = True
+        self.log = log.bind(call_id=ctx.call_id, call_sid=start.call_sid)
+        self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
+        if self._ai_failure:
+            self._add_system_line("The AI assistant could not be reached; the call was ended.")
+            self._schedule_hangup(wait_for_playout=False)
+            return
+        await self._maybe_configure()
+
+    async def _maybe_configure(self) -> None:
+        link, ctx = self._link, self._ctx
+        if self._configuring or link is None or ctx is None:
+            return
+        self._configuring = True
+        instructions = words.session_instructions(ctx.business, ctx.lead, ctx.objective, ctx.call_type)
+        await self._to_ai(rt.session_update(model=self._model, instructions=instructions, voice=ctx.voice))
+        # Caller audio keeps arriving during these awaits; it queues behind the configuration, in order.
+        while self._early_audio:
+            await self._to_ai(rt.audio_append(self._early_audio.popleft()))
+        self._configured = True
+
+    # -- OpenAI side --
+
+    async def _openai_loop(self, link: RealtimeLink) -> None:
+        try:
+            while True:
+                raw = await link.recv_bytes()
+                await self._on_event(rt.parse_event(raw))
+        except ConnectionClosed as exc:
+            if self._ending:
+                return
+            code = exc.rcvd.code if exc.rcvd is not None else 1006
+            reason = exc.rcvd.reason if exc.rcvd is not None else ""
+            if code == EXPIRY_CLOSE_CODE:
+                await self._ai_lost(f"realtime session ended (close {code} {reason})".strip(), expired=True)
+            else:
+                await self._ai_lost(f"realtime connection closed (close {code} {reason})".strip())
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug of ours or the SDK's: end the call cleanly, keep what was said
+            self.log.exception("realtime_loop_failed")
+            await self._ai_lost(f"realtime loop failed: {exc!r}")
+
+    async def _on_event(self, event: rt.ServerEvent) -> None:
+        match event:
+            case rt.AudioDelta():
+                await self._on_audio(event)
+            case rt.TranscriptDelta():
+                item = self._assistant.get(event.item_id)
+                if item is not None:
+                    item.parts.append(event.delta)
+            case rt.SpeechStarted():
+                self._position(event.item_id)
+                await self._interrupt()
+            case rt.Committed():
+                self._position(event.item_id)
+            case rt.InputTranscriptCompleted():
+                self._on_caller_line(event)
+            case rt.OutputItemAdded():
+                if event.item_type == "message":
+                    self._position(event.item_id)
+                    self._assistant[event.item_id] = _AssistantItem(event.response_id)
+            case rt.TranscriptDone():
+                self._on_assistant_done(event)
+            case rt.ResponseCreated():
+                self._active_response = event.response_id
+                if self._goodbye_sent and self._goodbye_response is None:
+                    self._goodbye_response = event.response_id
+            case rt.ResponseDone():
+                await self._on_response_done(event)
+            case rt.FunctionCall():
+                await self._on_function_call(event)
+            case rt.SessionUpdated():
+                if self._configuring:  # the answer to our session.update, not an earlier default
+                    self._session_updated = True
+                    await self._maybe_greet()
+            case rt.Error():
+                self._on_error(event)
+            case rt.InputTranscriptFailed():
+                self.log.warning("caller_transcription_failed", item_id=event.item_id, error=event.message)
+
+    async def _maybe_greet(self) -> None:
+        ctx, link = self._ctx, self._link
+        if self._greeted or not self._started or not self._session_updated or ctx is None or link is None:
+            return
+        self._greeted = True
+        await self._to_ai(rt.response_create(words.greeting_instructions(ctx.business, ctx.lead, ctx.call_type)))
+
+    async def _on_audio(self, event: rt.AudioDelta) -> None:
+        if event.item_id in self._interrupted or self._caller_gone:
+            return
+        n_bytes = tw.b64_len_to_bytes(event.delta)
+        if n_bytes <= 0:
+            return
+        name = self._playout.sent(event.item_id, n_bytes, now_ms())
+        await self._twilio.send(tw.media(self._stream_sid, event.delta))
+        await self._twilio.send(tw.mark(self._stream_sid, name))
+
+    async def _interrupt(self) -> None:
+        """The caller spoke over the assistant: clear Twilio's buffer first, then truncate what was not heard."""
+        if not self._playout.busy():
+            return
+        at = now_ms()
+        positions = self._playout.positions(at)
+        await self._twilio.send(tw.clear(self._stream_sid))
+        self._playout.clear()
+        link = self._link
+        for item_id, played, sent in positions:
+            if played >= sent:
+                continue  # heard in full; only its last mark was still on its way
+            heard = rt.audio_end_ms(played, sent)
+            self._interrupted.add(item_id)
+            if link is not None:
+                await self._to_ai(rt.truncate(item_id, heard))
+            self._heard(item_id, heard)
+            self.log.info("barge_in", item_id=item_id, heard_ms=heard, sent_ms=sent // tw.MULAW_BYTES_PER_MS)
+
+    # -- transcript --
+
+    def _position(self, item_id: str) -> int:
+        """The item's place in the conversation (first seen, first placed)."""
+        order = self._order.get(item_id)
+        if order is None:
+            self._next_order += 1
+            order = self._order[item_id] = self._next_order
+        return order
+
+    def _queue_line(self, speaker: str, item_id: str | None, text: str, heard_ms: int | None) -> None:
+        ctx = self._ctx
+        if ctx is None:
+            return
+        seq = self._position(item_id) if item_id else self._position(f"system-{self._next_order + 1}")
+        self.lines_saved += 1
+        self._write(lambda: save_line(ctx.call_id, ctx.business_id, seq, speaker, item_id, text, heard_ms))
+
+    def _on_caller_line(self, event: rt.InputTranscriptCompleted) -> None:
+        text = event.transcript.strip()
+        if text:
+            self._queue_line(Speaker.CALLER.value, event.item_id, text, None)
+
+    def _on_assistant_done(self, event: rt.TranscriptDone) -> None:
+        item = self._assistant.setdefault(event.item_id, _AssistantItem(event.response_id))
+        self._position(event.item_id)
+        text = event.transcript.strip() or "".join(item.parts).strip()
+        if text and not item.saved:
+            self._save_assistant(event.item_id, text)
+
+    def _save_assistant(self, item_id: str, text: str) -> None:
+        item = self._assistant[item_id]
+        item.saved = True
+        self._queue_line(Speaker.ASSISTANT.value, item_id, text.strip(), item.heard_ms)
+
+    def _heard(self, item_id: str, heard_ms: int) -> None:
+        item = self._assistant.setdefault(item_id, _AssistantItem(""))
+        item.heard_ms = heard_ms
+        ctx = self._ctx
+        if item.saved and ctx is not None:
+            self._write(lambda: set_heard(ctx.call_id, ctx.business_id, item_id, heard_ms))
+
+    def _add_system_line(self, text: str) -> None:
+        self._queue_line(Speaker.SYSTEM.value, None, text, None)
+
+    # -- responses and tools --
+
+    async def _on_response_done(self, event: rt.ResponseDone) -> None:
+        if self._active_response == event.response_id:
+            self._active_response = None
+        for item_id, item in self._assistant.items():
+            if item.response_id == event.response_id and not item.saved and "".join(item.parts).strip():
+                self._save_assistant(item_id, "".join(item.parts))
+        link = self._link
+        if link is None:
+            return
+        if event.response_id and event.response_id in (self._hangup_after_response, self._goodbye_response):
+            self._schedule_hangup(wait_for_playout=True)
+        elif self._goodbye_pending and not self._goodbye_sent:
+            await self._send_goodbye()
+        elif self._needs_response and self._hangup_after_response is None and not self._goodbye_pending:
+            self._needs_response = False
+            await self._to_ai(rt.response_create())
+
+    async def _on_function_call(self, event: rt.FunctionCall) -> None:
+        link, ctx = self._link, self._ctx
+        if link is None or ctx is None:
+            return
+        arguments = rt.parse_arguments(event.arguments)
+        self.log.info("tool_call", tool=event.name, arguments=arguments)
+        if event.name == rt.RECORD_QUALIFICATION:
+            fields = rt.clean_qualification(arguments)
+            self._write(lambda: merge_qualification(ctx.call_id, fields))
+            await self._to_ai(rt.function_call_output(event.call_id, {"saved": sorted(fields)}))
+            self._needs_response = True
+        elif event.name == rt.REQUEST_HUMAN:
+            await self._to_ai(rt.function_call_output(event.call_id, {"ok": True, "next": "say goodbye"}))
+            await self._request_human("tool")
+        elif event.name == rt.END_CALL:
+            outcome = str(arguments.get("outcome") or "")
+            if outcome in rt.MODEL_OUTCOMES:
+                self._write(lambda: record_outcome(ctx.call_id, outcome))
+            await self._to_ai(rt.function_call_output(event.call_id, {"ok": True}))
+            self._hangup_after_response = event.response_id or "?"
+        else:
+            await self._to_ai(rt.function_call_output(event.call_id, {"error": f"unknown tool {event.name}"}))
+            self._needs_response = True
+
+    async def _request_human(self, source: str) -> None:
+        """Flag a human callback, say goodbye, and hang up once it has played (the tool or key 0)."""
+        ctx, link = self._ctx, self._link
+        if ctx is None or self._human_requested:
+            return
+        self._human_requested = True
+        self._goodbye_pending = True
+        self.log.info("human_requested", source=source)
+        self._write(lambda: flag_human_callback(ctx.call_id))
+        if source == "dtmf":
+            self._add_system_line("The caller pressed 0 to ask for a person.")
+        if link is None:
+            self._schedule_hangup(wait_for_playout=False)
+            return
+        if self._active_response is not None:
+            if source != "dtmf":
+                return  # the tool's own response is still running: the goodbye follows its response.done
+            await self._interrupt()
+            await self._to_ai(rt.response_cancel())
+        await self._send_goodbye()
+
+    async def _send_goodbye(self) -> None:
+        ctx = self._ctx
+        if ctx is None or self._goodbye_sent:
+            return
+        self._goodbye_sent = True
+        await self._to_ai(rt.response_create(words.goodbye_for_human_instructions(ctx.business)))
+
+    def _on_error(self, event: rt.Error) -> None:
+        self.log.warning("realtime_error", code=event.code, message=event.message, error_type=event.error_type)
+        if event.code == "session_expired":
+            self._ai_failure = self._ai_failure or f"realtime session expired: {event.message}"
+
+    # -- ending --
+
+    async def _ai_lost(self, reason: str, expired: bool = False) -> None:
+        """The assistant is gone (connect failure, close, expiry): keep what was said and end the call."""
+        if self._ending:
+            return
+        self.log.warning("realtime_lost", reason=reason)
+        self._ai_failure = self._ai_failure or reason
+        if self._started:
+            note = "The AI session expired" if expired else "The AI assistant was disconnected"
+            self._add_system_line(f"{note}; the call was ended.")
+            self._schedule_hangup(wait_for_playout=False)
+
+    def _schedule_hangup(self, *, wait_for_playout: bool) -> None:
+        if self._hangup_task is None and not self._ending:
+            self._hangup_task = asyncio.create_task(self._hangup_when_ready(wait_for_playout))
+
+    async def _hangup_when_ready(self, wait_for_playout: bool) -> None:
+        if wait_for_playout:
+            deadline = now_ms() + min(MAX_PLAYOUT_WAIT_MS, self._playout.pending_ms() + PLAYOUT_MARGIN_MS)
+            while self._playout.busy() and now_ms() < deadline and not self._caller_gone:
+                await asyncio.sleep(0.02)
+        if self._caller_gone:
+            return
+        if self._call_sid:
+            self._hung_up = True
+            self.log.info("call_hangup", call_sid=self._call_sid)
+            try:
+                await self._hangup_fn(self._call_sid)
+            except Exception as exc:  # the provider refused: closing the stream below still ends our side
+                self.log.error("call_hangup_failed", error=repr(exc))
+        try:
+            await asyncio.wait_for(self._twilio_done.wait(), STOP_WAIT_SECONDS)
+        except TimeoutError:
+            self.log.warning("twilio_stop_missing", waited_seconds=STOP_WAIT_SECONDS)
+            await self._twilio.close()
+            await asyncio.sleep(1.0)
+            if self._reader is not None and not self._reader.done():
+                self._reader.cancel()
