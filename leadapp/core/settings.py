@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: int = 30
     worker_heartbeat_stale_seconds: int = 120
 
+    # Calls
+    calling_hours_start: int = Field(9, description="Local hour calls may start (the consumer's ZIP time zone)")
+    calling_hours_end: int = Field(21, description="Local hour calls must end by (24 = midnight)")
+
     # Providers (empty = local stand-in)
     anthropic_api_key: str = ""
     anthropic_base_url: str = ""

@@ -117,6 +117,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         DEMO_PASSWORD=password,
         SEED_DEMO="true",
         WORKER_HEARTBEAT_SECONDS="5",
+        # Calls may be placed at any hour here, so the simulated AI call runs whatever the time of the run.
+        CALLING_HOURS_START="0",
+        CALLING_HOURS_END="24",
     )
     log_path = Path(workdir) / "app.log"
     with log_path.open("wb") as log:

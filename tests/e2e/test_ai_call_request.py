@@ -1,4 +1,5 @@
-"""The owner asks for an AI call on an accepted lead and sees it in the lead's detail, live."""
+"""The owner asks for an AI call on an accepted lead and watches it live: without phone accounts the call is
+simulated through the real bridge code, its transcript appears line by line, then the outcome and summary."""
 
 from __future__ import annotations
 
@@ -48,3 +49,12 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     expect(panel.locator(".call-status")).to_have_text(
         re.compile(r"requested|scheduled|dialing|ringing|in_progress|completed")
     )
+    if not deployment.local:
+        return  # a real deployment dials a real phone: stop at the request
+    # Without any reload: the first lines (the AI disclosure first), then more, then the outcome and summary.
+    first = panel.locator(".transcript-line").first
+    expect(first).to_contain_text("AI assistant", timeout=60_000)
+    expect(panel.locator(".transcript-line").nth(2)).to_be_visible(timeout=60_000)
+    expect(panel.locator(".call-outcome")).to_have_text("goal_achieved", timeout=120_000)
+    expect(panel.locator(".call-summary")).to_be_visible()
+    expect(panel.locator(".call-status")).to_have_text("completed")

@@ -80,7 +80,12 @@ OPEN_STATUSES = (
 CANCELLABLE_STATUSES = (CallStatus.REQUESTED.value, CallStatus.SCHEDULED.value)
 TERMINAL_STATUSES = (CallStatus.COMPLETED.value, CallStatus.CANCELED.value, CallStatus.FAILED.value)
 
-CALLING_HOURS = (time(9, 0), time(21, 0))
+def calling_hours() -> tuple[time, time]:
+    """The local hours calls may be placed in (CALLING_HOURS_START to CALLING_HOURS_END, default 9 to 21)."""
+    settings = get_settings()
+    start = time(min(max(settings.calling_hours_start, 0), 23), 0)
+    end = time.max if settings.calling_hours_end >= 24 else time(max(settings.calling_hours_end, 1), 0)
+    return start, end
 """Local time in the recipient's ZIP: a call starts at or after the first and before the second."""
 UNKNOWN_ZIP_ZONES = ("America/New_York", "America/Los_Angeles")
 """Without a known ZIP a call must be inside calling hours on both coasts at once."""
@@ -201,14 +206,15 @@ def _zones(zip_code: str) -> tuple[ZoneInfo, ...]:
 
 def _open_in(zone: ZoneInfo, moment: datetime) -> bool:
     local = moment.astimezone(zone).time()
-    return CALLING_HOURS[0] <= local < CALLING_HOURS[1]
+    start, end = calling_hours()
+    return start <= local < end
 
 
 def _openings(zone: ZoneInfo, moment: datetime) -> list[datetime]:
     """The window openings in `zone` from the day before `moment` to three days after, in UTC."""
     today: date = moment.astimezone(zone).date()
     return [
-        datetime.combine(today + timedelta(days=offset), CALLING_HOURS[0], tzinfo=zone).astimezone(UTC)
+        datetime.combine(today + timedelta(days=offset), calling_hours()[0], tzinfo=zone).astimezone(UTC)
         for offset in range(-1, 4)
     ]
 
