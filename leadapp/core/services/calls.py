@@ -80,12 +80,15 @@ OPEN_STATUSES = (
 CANCELLABLE_STATUSES = (CallStatus.REQUESTED.value, CallStatus.SCHEDULED.value)
 TERMINAL_STATUSES = (CallStatus.COMPLETED.value, CallStatus.CANCELED.value, CallStatus.FAILED.value)
 
+
 def calling_hours() -> tuple[time, time]:
     """The local hours calls may be placed in (CALLING_HOURS_START to CALLING_HOURS_END, default 9 to 21)."""
     settings = get_settings()
     start = time(min(max(settings.calling_hours_start, 0), 23), 0)
     end = time.max if settings.calling_hours_end >= 24 else time(max(settings.calling_hours_end, 1), 0)
     return start, end
+
+
 """Local time in the recipient's ZIP: a call starts at or after the first and before the second."""
 UNKNOWN_ZIP_ZONES = ("America/New_York", "America/Los_Angeles")
 """Without a known ZIP a call must be inside calling hours on both coasts at once."""
