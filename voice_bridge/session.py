@@ -446,6 +446,25 @@ def _inbound_lead(
     return accepted.lead_id
 
 
+# Model costs recorded per call (cents): realtime audio per started minute, one summary request.
+REALTIME_CENTS_PER_MINUTE = 18.0
+SUMMARY_CENTS = 0.5
+
+
+def record_ai_costs(call: Call, *, summarized_by_claude: bool) -> None:
+    """Realtime minutes (from answer, or start, to end) and the summary's cost, added to the carrier cost."""
+    began = call.answered_at or call.started_at
+    seconds = call.duration_seconds
+    if seconds is None and began is not None and call.ended_at is not None:
+        start = began if began.tzinfo else began.replace(tzinfo=UTC)
+        end = call.ended_at if call.ended_at.tzinfo else call.ended_at.replace(tzinfo=UTC)
+        seconds = max(0, int((end - start).total_seconds()))
+    minutes = -(-(seconds or 0) // 60)
+    call.cost_realtime_cents = round(minutes * REALTIME_CENTS_PER_MINUTE, 2)
+    call.cost_summary_cents = SUMMARY_CENTS if summarized_by_claude else 0.0
+    call.cost_total_cents = round(call.cost_carrier_cents + call.cost_realtime_cents + call.cost_summary_cents, 2)
+
+
 def finish_call(call_id: int, ai_failure: str, *, decides_outcome: bool = False) -> str | None:
     """Close the call's record: outcome (when none yet), summary, ended_at; an inbound call's lead.
 
@@ -496,6 +515,7 @@ def finish_call(call_id: int, ai_failure: str, *, decides_outcome: bool = False)
         call = session.get(Call, call_id)
         if call is not None:
             call.summary = summary[:8000]
+            record_ai_costs(call, summarized_by_claude=bool(get_settings().anthropic_api_key and lines))
             if lead_error and not call.error:
                 call.error = lead_error[:1000]
             call.updated_at = utcnow()

@@ -33,6 +33,7 @@ class RequestView:
     # "" when the action is possible, else why not (shown on the disabled button).
     withdraw_reason: str = ""
     callback_reason: str = ""
+    call_status: str = ""
     matches: list[MatchView] = dataclasses.field(default_factory=list)
 
 
@@ -49,6 +50,7 @@ def request_view(row: dict[str, Any]) -> RequestView:
         urgency=lead.get("urgency", ""),
         withdraw_reason=row.get("withdraw_reason", ""),
         callback_reason=row.get("callback_reason", ""),
+        call_status=row.get("call_status", ""),
         matches=[
             MatchView(name=m["name"], city=m["city"], rating=m["rating"], distance=m["distance"], status=m["status"])
             for m in row["matches"]
@@ -113,6 +115,10 @@ def request_card(r: RequestView, *, withdraw: Callable[[Any], Any], callback: Ca
                 width="100%",
             ),
             rx.text(r.text),
+            rx.cond(
+                r.call_status != "",
+                rx.text(rx.icon("phone", size=14), " ", r.call_status, size="2", class_name="request-call"),
+            ),
             rx.cond(
                 r.matches.length() > 0,
                 rx.vstack(

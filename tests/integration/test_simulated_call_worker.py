@@ -58,6 +58,9 @@ def test_ai_call_on_a_demo_lead_runs_as_a_simulated_call(db_session: Session, mo
     assert done.provider == "simulated" and done.provider_call_sid.startswith("SIM")
     assert (done.status, done.outcome) == ("completed", "goal_achieved")
     assert done.summary and done.ended_at is not None
+    # Costs: realtime minutes (a started minute at least) and no summary cost without Claude; total adds up.
+    assert done.cost_realtime_cents > 0 and done.cost_summary_cents == 0
+    assert done.cost_total_cents == round(done.cost_carrier_cents + done.cost_realtime_cents, 2)
     lines = s.exec(select(TranscriptLine).where(TranscriptLine.call_id == call.id)).all()
     assert len(lines) >= 3 and any(line.speaker == "caller" for line in lines)
     assert "AI assistant" in sorted(lines, key=lambda line: line.seq)[0].text

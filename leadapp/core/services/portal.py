@@ -282,16 +282,39 @@ def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | 
     return reasons
 
 
+def _call_lines(session: Session, lead_ids: list[int]) -> dict[int, str]:
+    """One line per request about its latest AI call (scheduled, in progress, or its outcome), in one query."""
+    if not lead_ids:
+        return {}
+    rows = session.exec(select(Call).where(col(Call.lead_id).in_(lead_ids)).order_by(col(Call.created_at).desc())).all()
+    lines: dict[int, str] = {}
+    for call in rows:
+        if call.lead_id is None or call.lead_id in lines:
+            continue
+        if call.status == "scheduled" and call.scheduled_for is not None:
+            text = f"AI call scheduled for {call.scheduled_for.strftime('%Y-%m-%d %H:%M UTC')}"
+        elif call.outcome:
+            text = f"AI call finished: {call.outcome.replace('_', ' ')}"
+        elif call.status == "canceled":
+            text = "AI call canceled"
+        else:
+            text = f"AI call {call.status.replace('_', ' ')}"
+        lines[call.lead_id] = text
+    return lines
+
+
 def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, Any]]:
     lead_ids = [lead.id for lead in leads if lead.id is not None]
     matches = _matches_by_lead(session, lead_ids)
     callbacks = _callback_refusals(session, leads)
+    call_lines = _call_lines(session, lead_ids)
     return [
         {
             "lead": lead_view(lead),
             "matches": matches[lead.id],  # type: ignore[index]
             "withdraw_reason": _withdraw_refusal(lead),
             "callback_reason": callbacks[lead.id],  # type: ignore[index]
+            "call_status": call_lines.get(lead.id, ""),  # type: ignore[arg-type]
         }
         for lead in leads
     ]
