@@ -268,14 +268,22 @@ def test_a_call_in_calling_hours_is_enqueued_and_dialled_with_our_twiml_then_cal
     assert done.ended_at is not None
     assert [c.id for c in all_calls(s)] == [call.id]  # no retry for a call that reached the consumer
 
-    (note,) = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    (note,) = s.exec(
+        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
+    ).all()
     assert (note.channel, note.recipient, note.business_id) == ("email", "plumber@example.com", world.business.id)
     assert "Qualified" in note.subject and "Outcome: Qualified" in note.body_text
     assert queue(NOTIFICATIONS).fetch_job(f"notify-{note.id}") is not None
+    # The consumer, who spoke with the assistant, hears back too (never with the business's contact).
+    consumer_notes = s.exec(
+        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_(None))
+    ).all()
+    assert consumer_notes and all("Qualified" in n.subject or n.channel == "sms" for n in consumer_notes)
 
     # Twilio repeating the final callback changes nothing and notifies nobody twice.
+    before = len(s.exec(select(Notification).where(Notification.kind == "call_summary")).all())
     assert_204([sim.completed(95)])
-    assert len(s.exec(select(Notification).where(Notification.kind == "call_summary")).all()) == 1
+    assert len(s.exec(select(Notification).where(Notification.kind == "call_summary")).all()) == before
     actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
     assert actions.count("call.end") == 1 and "call.request" in actions
 
@@ -295,7 +303,9 @@ def test_an_outcome_set_by_the_conversation_is_kept_and_the_summary_it_wrote_is_
     assert_204([sim.completed(40)])
     done = fresh(s, call.id)
     assert (done.status, done.outcome) == ("completed", "declined")
-    (note,) = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    (note,) = s.exec(
+        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
+    ).all()
     assert "already found a plumber" in note.body_text and "Declined" in note.subject
     assert len(all_calls(s)) == 1  # declined is not retried
 
@@ -311,7 +321,9 @@ def test_without_a_summary_the_notification_carries_one_from_the_qualification(
     s.add(row)
     s.commit()
     assert_204([sim.completed(200)])
-    (note,) = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    (note,) = s.exec(
+        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
+    ).all()
     assert "Qualified. need: replace 40 gal water heater; budget: $1,200; timing: this week" in note.body_text
 
 
@@ -331,7 +343,9 @@ def test_no_answer_and_busy_end_as_no_answer_and_are_retried_once_two_hours_late
     assert calls.calling_window(ZIP, retry.scheduled_for)[0]
     assert retry.to_number_hash == first.to_number_hash and retry.consent_at == first.consent_at
     assert scheduled_jobs()[f"call-{retry.id}"] == retry.scheduled_for.replace(microsecond=0)
-    (note,) = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    (note,) = s.exec(
+        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
+    ).all()
     assert "No answer" in note.subject and "We will try once more at" in note.body_text
     assert_204([sim.status(final)])  # a repeated callback makes no second retry
     assert len(all_calls(s)) == 2

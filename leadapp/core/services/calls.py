@@ -931,7 +931,9 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
                 user_id=business.owner_id,
             )
             ids.append(row.id)  # type: ignore[arg-type]
-    if call.call_type == CallType.CONSUMER_CALLBACK.value:
+    # The consumer hears back after a callback they asked for, and after any call where they spoke with the AI.
+    spoke = call.outcome in (CallOutcome.GOAL_ACHIEVED.value, CallOutcome.DECLINED.value)
+    if call.call_type == CallType.CONSUMER_CALLBACK.value or spoke:
         link = compose.tracking_link(lead) if lead.consumer_id is None else compose.portal_link()
         text = _summary_text(call, retry, link)
         targets = [(Channel.EMAIL.value, lead.contact_email)] if lead.contact_email else []
@@ -946,7 +948,7 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
                 kind=NotificationKind.CALL_SUMMARY.value,
                 channel=channel,
                 recipient=recipient,
-                subject="" if sms else f"Your callback about your {service.lower()} request: {outcome}",
+                subject="" if sms else f"Your call about your {service.lower()} request: {outcome}",
                 text=compose._fit_sms(f"Your LeadApp callback: {outcome}.", link) if sms else text,
                 html="" if sms else compose.html_from_text(text, link),
                 dedupe_key=f"call:{call.id}:summary:consumer:{channel}",
