@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(65536, description="Argon2id memory in KiB (default 64 MiB)")
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    intake_per_ip_per_hour: int = Field(5, description="Accepted service requests per client IP per hour")
     trusted_proxy_header: str = Field("", description="e.g. X-Forwarded-For; empty = use the socket peer")
 
     # Worker

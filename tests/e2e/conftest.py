@@ -120,6 +120,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         # Calls may be placed at any hour here, so the simulated AI call runs whatever the time of the run.
         CALLING_HOURS_START="0",
         CALLING_HOURS_END="24",
+        # Every browser here submits from 127.0.0.1; the 5-an-hour limit itself is tested in the API tests.
+        INTAKE_PER_IP_PER_HOUR="1000",
     )
     log_path = Path(workdir) / "app.log"
     with log_path.open("wb") as log:

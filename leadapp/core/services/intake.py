@@ -38,7 +38,6 @@ CONSENT_TEXT = (
     "discuss it. Calls say they are AI, are recorded, and I can ask for a human or opt out at any time."
 )
 MAX_TEXT_CHARS = 5000
-SUBMISSIONS_PER_HOUR = 5
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 
 
@@ -158,13 +157,13 @@ def _zip_is_real(zip_code: str) -> bool:
 
 
 def check_rate_limit(client_ip: str) -> None:
-    """At most SUBMISSIONS_PER_HOUR accepted submissions per client IP per hour (moving window, in Redis)."""
+    """At most INTAKE_PER_IP_PER_HOUR (default 5) accepted submissions per client IP per hour (moving window,
+    in Redis)."""
     if not client_ip:
         return
-    if not ratelimit.hit(RateLimitItemPerHour(SUBMISSIONS_PER_HOUR), "intake", client_ip):
-        raise TooManyAttempts(
-            f"Too many requests from your network: at most {SUBMISSIONS_PER_HOUR} an hour. Try again later."
-        )
+    per_hour = get_settings().intake_per_ip_per_hour
+    if not ratelimit.hit(RateLimitItemPerHour(per_hour), "intake", client_ip):
+        raise TooManyAttempts(f"Too many requests from your network: at most {per_hour} an hour. Try again later.")
 
 
 def check_turnstile(token: str, client_ip: str) -> None:
