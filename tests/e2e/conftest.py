@@ -124,9 +124,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         INTAKE_PER_IP_PER_HOUR="1000",
     )
     log_path = Path(workdir) / "app.log"
+    # Three workers: a simulated AI call keeps one busy for its whole (real-time) conversation.
     with log_path.open("wb") as log:
         app = subprocess.Popen(
-            [sys.executable, "-m", "leadapp.launch", "--web-port", str(web_port), "--workers", "1"],
+            [sys.executable, "-m", "leadapp.launch", "--web-port", str(web_port), "--workers", "3"],
             cwd=ROOT,
             env=env,
             stdout=log,
