@@ -27,7 +27,9 @@ SEEN_ROWS_JS = """
       if (id && !(id in window.__seen)) window.__seen[id] = Date.now();
     }
   };
-  new MutationObserver(scan).observe(document.documentElement, {childList: true, subtree: true});
+  // React reuses row elements (rows are keyed by position), so a new lead may only change attributes.
+  new MutationObserver(scan).observe(document.documentElement,
+    {childList: true, subtree: true, attributes: true, attributeFilter: ['data-lead']});
   scan();
 })();
 """

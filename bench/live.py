@@ -94,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
                     break
                 pages[0].wait_for_timeout(100)
             missing = 0
+            print("rows seen per tab: " + " ".join(str(sum(1 for k in committed if k in tab)) for tab in seen))
             for tab in seen:
                 for lead_id, at in committed.items():
                     if lead_id in tab:
@@ -101,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
                     else:
                         missing += 1
             browser.close()
+        if missing:
+            print(s.log_tail("app", 4000))
     latencies.sort()
     p50 = statistics.median(latencies) if latencies else float("nan")
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))] if latencies else float("nan")
