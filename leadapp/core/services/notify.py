@@ -45,6 +45,7 @@ from redis.lock import Lock
 from rq import Retry, get_current_job
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from leadapp.core.broker import get_redis, key
@@ -484,13 +485,17 @@ def _claim_and_send(
         log.info("notification_suppressed", notification_id=notification_id, status=row.status)
         return row.status
 
+    attempts_before = row.attempts
     claimed = _set(session, notification_id, claimable, status=_SENDING, attempts=col(Notification.attempts) + 1)
-    session.commit()
-    session.refresh(row)
     session.commit()  # hold no transaction open while the provider is called
     if claimed != 1:
+        session.refresh(row)
+        session.commit()
         log.info("notification_not_claimable", notification_id=notification_id, status=row.status)
         return row.status
+    # Our claim won: mirror it on the loaded row without marking it dirty (no extra UPDATE later).
+    set_committed_value(row, "status", _SENDING)
+    set_committed_value(row, "attempts", attempts_before + 1)
     run.in_flight = True
 
     try:

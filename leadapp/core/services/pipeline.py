@@ -59,14 +59,17 @@ def _claim(session: Session, lead_id: int, expected: str) -> bool:
 def process_lead(lead_id: int) -> str:
     """Run the pipeline for one lead as far as it goes; returns the lead's final status.
 
-    Notifications are committed before they are sent; a lead whose run dies half-way stays in an early
-    status and the lead sweeper runs it again (a repeat creates no new matches or notifications).
+    Classification and matching commit together (one transaction per run); notifications are committed
+    before they are sent. A lead whose run dies half-way stays in its early status and the lead sweeper
+    runs it again (a repeat creates no new matches or notifications).
     """
+    notification_ids: list[int] = []
     with session_scope() as session:
         lead = session.get(Lead, lead_id)
         if lead is None or lead.deleted_at is not None:
             return "missing"
         rules = current_rules(session)
+        classified_here = False
         if lead.status == LeadStatus.RECEIVED.value:
             phone = ""
             if lead.contact_phone_enc:
@@ -80,16 +83,13 @@ def process_lead(lead_id: int) -> str:
                 return lead.status
             apply_classification(lead, result, classifier, rules)
             session.add(lead)
-            publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
+            classified_here = True
         if lead.status != LeadStatus.CLASSIFIED.value:
+            if classified_here:  # held back (flagged, low quality): tell the open pages
+                publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
             return lead.status
-
-    notification_ids: list[int] = []
-    with session_scope() as session:
-        lead = session.get(Lead, lead_id)
-        if lead is None or lead.status != LeadStatus.CLASSIFIED.value:
-            return lead.status if lead else "missing"
-        if not _claim(session, lead_id, LeadStatus.CLASSIFIED.value):
+        # A lead classified by an earlier run (or put back by an admin) is claimed here.
+        if not classified_here and not _claim(session, lead_id, LeadStatus.CLASSIFIED.value):
             return lead.status
         matches: list[Match] = match.create_matches(session, lead, rules)
         lead.status = LeadStatus.MATCHED.value if matches else LeadStatus.NO_MATCH.value
