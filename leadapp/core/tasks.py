@@ -36,15 +36,19 @@ def enqueue(
     job_id: str | None = None,
     retry: Retry | None = None,
     at_front: bool = False,
+    fresh: bool = False,
+    keep_result: bool = True,
     **kwargs: Any,
 ) -> bool:
     """Enqueue `func` (a dotted path in `worker.jobs`) with plain arguments; False if Redis is unreachable.
 
-    With `job_id`, a job already waiting under that id is not enqueued twice.
+    With `job_id`, a job already waiting under that id is not enqueued twice — unless `fresh` says the
+    caller knows none can exist yet (a row it has just created), which saves the look-up. `keep_result`
+    False stores no return value (jobs whose effect is in the database).
     """
     try:
         q = queue(queue_name)
-        if job_id is not None:
+        if job_id is not None and not fresh:
             existing = q.fetch_job(job_id)
             if existing is not None and existing.get_status(refresh=True) in ("queued", "scheduled", "deferred"):
                 return True
@@ -55,7 +59,7 @@ def enqueue(
             job_id=job_id,
             retry=retry,
             at_front=at_front,
-            result_ttl=300,
+            result_ttl=300 if keep_result else 0,
             failure_ttl=7 * 24 * 3600,
         )
         return True

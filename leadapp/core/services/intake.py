@@ -245,14 +245,19 @@ def submit(session: Session, sub: Submission) -> Accepted:
         if existing is None:
             raise
         return Accepted(existing.id, False, True, existing.status)  # type: ignore[arg-type]
-    enqueued = enqueue_pipeline(lead.id)  # type: ignore[arg-type]
+    enqueued = enqueue_pipeline(lead.id, fresh=True)  # type: ignore[arg-type]
     log.info("lead_accepted", lead_id=lead.id, source=lead.source, enqueued=enqueued)
     return Accepted(lead.id, True, enqueued, lead.status)  # type: ignore[arg-type]
 
 
-def enqueue_pipeline(lead_id: int) -> bool:
-    """Hand a committed lead to the pipeline worker (False when Redis is down: the sweeper retries)."""
-    return tasks.enqueue(tasks.PIPELINE, "worker.jobs.process_lead", lead_id, job_id=f"lead-{lead_id}")
+def enqueue_pipeline(lead_id: int, fresh: bool = False) -> bool:
+    """Hand a committed lead to the pipeline worker (False when Redis is down: the sweeper retries).
+
+    `fresh`: the lead was just created, so no job for it can be waiting (skips the duplicate check).
+    """
+    return tasks.enqueue(
+        tasks.PIPELINE, "worker.jobs.process_lead", lead_id, job_id=f"lead-{lead_id}", keep_result=False, fresh=fresh
+    )
 
 
 def stuck_lead_ids(session: Session, older_than_seconds: int = 60, limit: int = 500) -> list[int]:
