@@ -7,6 +7,7 @@ only delays a page: pages also reload their data when opened, so events carry id
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -14,10 +15,10 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
 from leadapp.core.broker import get_redis, key
-from leadapp.core.observability import get_logger
+from leadapp.core.observability import get_logger, report_exception
 
 log = get_logger(__name__)
-_PENDING = "leadapp_pending_events"
+_PENDING = "leadapp_after_commit"
 
 
 def channel() -> str:
@@ -34,19 +35,35 @@ def publish(kind: str, **data: Any) -> bool:
         return False
 
 
+def run_after_commit(session: OrmSession, work: Callable[..., object], *args: object) -> None:
+    """Run `work(*args)` once this session's transaction commits (never if it rolls back).
+
+    For what must follow committed data: live events, enqueueing jobs. A failure is reported, not
+    raised (the data is committed; the sweepers catch up with what did not run).
+    """
+    session.info.setdefault(_PENDING, []).append((work, args))
+
+
+def _publish_later(kind: str, data: dict[str, Any]) -> None:
+    publish(kind, **data)
+
+
 def publish_after_commit(session: OrmSession, kind: str, **data: Any) -> None:
     """Queue an event on this session; it is published once the transaction commits (dropped on rollback)."""
-    session.info.setdefault(_PENDING, []).append((kind, data))
+    run_after_commit(session, _publish_later, kind, data)
 
 
 @event.listens_for(OrmSession, "after_commit")
-def _flush_events(session: OrmSession) -> None:
-    for kind, data in session.info.pop(_PENDING, []):
-        publish(kind, **data)
+def _run_pending(session: OrmSession) -> None:
+    for work, args in session.info.pop(_PENDING, []):
+        try:
+            work(*args)
+        except Exception as exc:  # the data is committed; sweepers catch up with what did not run
+            report_exception(exc, where="after_commit", work=getattr(work, "__name__", repr(work)))
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")
-def _drop_events(session: OrmSession, previous_transaction: Any) -> None:
-    # A rolled-back SAVEPOINT keeps the outer transaction's events; only the outermost rollback drops them.
+def _drop_pending(session: OrmSession, previous_transaction: Any) -> None:
+    # A rolled-back SAVEPOINT keeps the outer transaction's work; only the outermost rollback drops it.
     if previous_transaction.parent is None and not previous_transaction.nested:
         session.info.pop(_PENDING, None)

@@ -31,7 +31,7 @@ Guarantees:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -40,14 +40,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import zipcodes
 from redis.exceptions import RedisError
-from sqlalchemy import event, func, or_, update
-from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.events import publish_after_commit
+from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Business, Call, DoNotCall, Lead, Match, TranscriptLine, User, utcnow
 from leadapp.core.observability import get_logger, report_exception
 from leadapp.core.providers import telephony
@@ -154,31 +153,6 @@ class Eligibility:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-# --- work after commit ----------------------------------------------------------------------------
-
-_AFTER_COMMIT = "leadapp_calls_after_commit"
-
-
-def _after_commit(session: OrmSession, work: Callable[..., object], *args: object) -> None:
-    """Run `work(*args)` once this session's transaction commits (never if it rolls back)."""
-    session.info.setdefault(_AFTER_COMMIT, []).append((work, args))
-
-
-@event.listens_for(OrmSession, "after_commit")
-def _run_after_commit(session: OrmSession) -> None:
-    for work, args in session.info.pop(_AFTER_COMMIT, []):
-        try:
-            work(*args)
-        except Exception as exc:  # the data is committed; sweepers catch up with what did not run
-            report_exception(exc, where="calls.after_commit", work=getattr(work, "__name__", repr(work)))
-
-
-@event.listens_for(OrmSession, "after_soft_rollback")
-def _drop_after_commit(session: OrmSession, previous_transaction: Any) -> None:
-    if previous_transaction.parent is None and not previous_transaction.nested:
-        session.info.pop(_AFTER_COMMIT, None)
 
 
 # --- calling hours --------------------------------------------------------------------------------
@@ -424,7 +398,7 @@ def new_outbound_call(
     )
     session.add(call)
     session.flush()
-    _after_commit(session, enqueue_place_call, call.id, scheduled_for)
+    run_after_commit(session, enqueue_place_call, call.id, scheduled_for)
     return call
 
 
@@ -525,7 +499,7 @@ def cancel_call(session: Session, actor: User | None, call_id: int) -> Call:
         raise UserError(f"This call can no longer be canceled (it is {call.status}).", field="call")
     audit.record(session, actor_id=actor.id, action="call.cancel", target=call, after={"status": call.status})
     _publish_call(session, call)
-    _after_commit(session, _drop_waiting_job, call_id)
+    run_after_commit(session, _drop_waiting_job, call_id)
     return call
 
 
@@ -615,7 +589,9 @@ def place_call(call_id: int, now: datetime | None = None) -> str:
         if not is_open or start > now + DIAL_NOW_SLACK:
             if _set_if(session, call_id, CANCELLABLE_STATUSES, status=CallStatus.SCHEDULED.value, scheduled_for=start):
                 # A new job id: this very job (`call-<id>`) is still running and must not be overwritten.
-                _after_commit(session, enqueue_place_call, call_id, start, f"call-{call_id}-{int(start.timestamp())}")
+                run_after_commit(
+                    session, enqueue_place_call, call_id, start, f"call-{call_id}-{int(start.timestamp())}"
+                )
                 _publish_call(session, call)
             return "rescheduled"
         from_number = get_settings().twilio_from_number
@@ -760,7 +736,7 @@ def schedule_retry(session: Session, call: Call, now: datetime | None = None) ->
     )
     session.add(retry)
     session.flush()
-    _after_commit(session, enqueue_place_call, retry.id, start)
+    run_after_commit(session, enqueue_place_call, retry.id, start)
     return retry
 
 
@@ -915,7 +891,7 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
     if business is not None:
         link = compose.lead_link(lead)
         text = _summary_text(call, retry, link)
-        for channel, recipient in notify._business_targets(session, business):
+        for channel, recipient in notify.business_targets(session, business):
             sms = channel == Channel.SMS.value
             row = notify.create_notification(
                 session,
@@ -923,7 +899,7 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
                 channel=channel,
                 recipient=recipient,
                 subject="" if sms else f"AI call: {outcome} · {service} lead #{lead.id}",
-                text=compose._fit_sms(f"AI call about your {service} lead: {outcome}.", link) if sms else text,
+                text=compose.fit_sms(f"AI call about your {service} lead: {outcome}.", link) if sms else text,
                 html="" if sms else compose.html_from_text(text, link),
                 dedupe_key=f"call:{call.id}:summary:business:{channel}",
                 lead_id=lead.id,
@@ -949,7 +925,7 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
                 channel=channel,
                 recipient=recipient,
                 subject="" if sms else f"Your call about your {service.lower()} request: {outcome}",
-                text=compose._fit_sms(f"Your LeadApp callback: {outcome}.", link) if sms else text,
+                text=compose.fit_sms(f"Your LeadApp callback: {outcome}.", link) if sms else text,
                 html="" if sms else compose.html_from_text(text, link),
                 dedupe_key=f"call:{call.id}:summary:consumer:{channel}",
                 lead_id=lead.id,
@@ -957,7 +933,7 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
             )
             ids.append(row.id)  # type: ignore[arg-type]
     if ids:
-        _after_commit(session, notify.enqueue_sends, list(ids))
+        run_after_commit(session, notify.enqueue_sends, list(ids))
     return ids
 
 

@@ -151,7 +151,7 @@ def tracking_link(lead: Lead) -> str:
     return magic_link(lead.id) if lead.id is not None else ""
 
 
-def _fit_sms(head: str, tail: str, quote: str = "") -> str:
+def fit_sms(head: str, tail: str, quote: str = "") -> str:
     """`head "quote" tail` cut to SMS_MAX_CHARS: the quote shrinks first, then the head; the tail (link) stays."""
     head, tail = _one_line(head), _one_line(tail)
     tail_part = f" {tail}" if tail else ""
@@ -260,7 +260,7 @@ def _template_business_message(facts: dict[str, Any]) -> ComposedMessage:
     html_parts.append(f'<p><a href="{escape(link)}">View and respond</a></p>')
 
     head = f"LeadApp: new {label.lower()} lead for {name}. {facts['urgency']}, {where}, budget {facts['budget']}."
-    sms = _fit_sms(head, link, quote)
+    sms = fit_sms(head, link, quote)
     return ComposedMessage(subject=subject, text=text, html=_html_page("".join(html_parts)), sms=sms)
 
 
@@ -278,7 +278,7 @@ def _claude_business_message(facts: dict[str, Any]) -> ComposedMessage:
     if link not in text:
         text += f"\n\nView and respond: {link}"
     sms = redact_contact_details(sms)
-    sms = _fit_sms(sms.replace(link, ""), link)
+    sms = fit_sms(sms.replace(link, ""), link)
     return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link), sms=sms)
 
 
@@ -344,7 +344,7 @@ def compose_consumer_matched(lead: Lead, matches_with_business: Sequence[tuple[M
             break
         listed.append(f"{name} ({details})")
     sms_head = f"{head} {'; '.join(listed)}." if listed else head
-    return ComposedMessage(subject=subject, text="\n".join(lines), html=html, sms=_fit_sms(sms_head, link))
+    return ComposedMessage(subject=subject, text="\n".join(lines), html=html, sms=fit_sms(sms_head, link))
 
 
 def compose_consumer_no_match(lead: Lead) -> ComposedMessage:
@@ -366,7 +366,7 @@ def compose_consumer_no_match(lead: Lead) -> ComposedMessage:
     if track:
         paragraphs.append(f"Or without logging in: {track}")
     text = "\n\n".join(paragraphs)
-    sms = _fit_sms(
+    sms = fit_sms(
         f"LeadApp: no business has matched your {label} request{where} yet; your details were not shared. "
         "Follow or withdraw it:",
         link,

@@ -16,7 +16,7 @@ from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import InterviewSession, User, utcnow
@@ -302,7 +302,3 @@ def submit(session: Session, owner_token: str, user: User | None, client_ip: str
     session.add(row)
     session.commit()
     return accepted
-
-
-def owned_by(session: Session, user: User) -> list[InterviewSession]:
-    return list(session.exec(select(InterviewSession).where(InterviewSession.user_id == user.id)).all())

@@ -32,7 +32,7 @@ from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Lead, Match, User, utcnow
 from leadapp.core.services import access, audit, intake
 from leadapp.core.services.admin_users import like_pattern
-from leadapp.core.services.portal import _stop_pending_work  # the same "stop what is not delivered yet" as withdraw
+from leadapp.core.services.portal import stop_pending_work  # the same "stop what is not delivered yet" as withdraw
 from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadStatus
 
 PAGE_SIZE = 25
@@ -318,7 +318,7 @@ def reject(session: Session, actor: User | None, lead_id: int, reason: str) -> L
         status=LeadStatus.REJECTED.value,
         flag_reason=reason,
     )
-    businesses = _stop_pending_work(session, [lead.id], "request rejected by an admin")  # type: ignore[list-item]
+    businesses = stop_pending_work(session, [lead.id], "request rejected by an admin")  # type: ignore[list-item]
     audit.record(
         session,
         actor_id=admin.id,

@@ -168,7 +168,7 @@ def normalize_phone(phone: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _business_targets(session: Session, business: Business) -> list[tuple[str, str]]:
+def business_targets(session: Session, business: Business) -> list[tuple[str, str]]:
     """(channel, recipient) for each channel the business chose and has an address for."""
     targets: list[tuple[str, str]] = []
     for channel in dict.fromkeys(business.notify_channels or [Channel.EMAIL.value]):
@@ -240,7 +240,7 @@ def notify_businesses(session: Session, lead: Lead, matches: Sequence[Match]) ->
         business = session.get(Business, match.business_id)
         if business is None:
             continue
-        targets = _business_targets(session, business)
+        targets = business_targets(session, business)
         if not targets:
             log.warning("business_has_no_notification_address", business_id=business.id, lead_id=lead.id)
             continue

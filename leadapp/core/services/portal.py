@@ -353,7 +353,7 @@ def request_view(session: Session, actor: Actor, lead_id: int) -> dict[str, Any]
 # --- actions --------------------------------------------------------------------------------------
 
 
-def _stop_pending_work(session: Session, lead_ids: Sequence[int], why: str) -> set[int]:
+def stop_pending_work(session: Session, lead_ids: Sequence[int], why: str) -> set[int]:
     """Expire open matches, cancel calls not yet dialled, hold unsent notifications; returns the businesses touched."""
     if not lead_ids:
         return set()
@@ -395,7 +395,7 @@ def withdraw_request(session: Session, actor: Actor, lead_id: int) -> Lead:
     session.refresh(lead)
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise UserError(_withdraw_refusal(lead) or "This request changed meanwhile; try again.", field="withdraw")
-    businesses = _stop_pending_work(session, [lead_id], "request withdrawn")
+    businesses = stop_pending_work(session, [lead_id], "request withdrawn")
     audit.record(
         session,
         actor_id=_actor_id(actor),
@@ -430,7 +430,7 @@ def delete_my_data(session: Session, user: User | None) -> int:
         .where(col(Lead.id).in_(lead_ids), col(Lead.deleted_at).is_(None))
         .values(status=LeadStatus.DELETED.value, deleted_at=now, purge_after=now + PURGE_AFTER, updated_at=now)
     )
-    businesses = _stop_pending_work(session, lead_ids, "request deleted by the consumer")
+    businesses = stop_pending_work(session, lead_ids, "request deleted by the consumer")
     audit.record(
         session,
         actor_id=user.id,
