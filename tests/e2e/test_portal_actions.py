@@ -124,7 +124,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     # A tampered link opens nothing.
     token = link.rsplit("/", 1)[1]
     visitor.goto(f"{deployment.url}/portal/track/{token[:-3]}{'AAA' if not token.endswith('AAA') else 'BBB'}")
-    expect(visitor.locator("#track-invalid")).to_be_visible()
+    expect(visitor.locator("#track-invalid")).to_be_visible(timeout=20_000)
     expect(visitor.locator(".portal-request")).to_have_count(0)
 
     # Delete my data: asked to confirm, then every request is gone from the portal, and the link is dead.
@@ -134,7 +134,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     expect(consumer.locator("#portal-empty")).to_be_visible()
     expect(consumer.locator(".portal-request")).to_have_count(0)
     visitor.goto(link)
-    expect(visitor.locator("#track-invalid")).to_be_visible()
+    expect(visitor.locator("#track-invalid")).to_be_visible(timeout=20_000)
     assert _request_state(deployment, lead_id)[0] == "deleted"
     for c in contexts:
         c.close()
