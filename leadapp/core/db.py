@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
@@ -51,3 +54,18 @@ def session_scope() -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_new(session: Session, model: Any, rows: Sequence[dict[str, Any]], unique: Sequence[str]) -> None:
+    """INSERT `rows` in one statement, skipping any that a unique key on `unique` already holds.
+
+    ON CONFLICT DO NOTHING, spelled the same way on SQLite and PostgreSQL: concurrent transactions inserting
+    the same key neither fail nor duplicate it, and no SAVEPOINT is needed. `rows` are complete column
+    values (e.g. `Model(...).model_dump(exclude={"id"})`, so the model's Python-side defaults are included).
+    Does not commit; reads the rows back by their unique key when their ids are needed.
+    """
+    if not rows:
+        return
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # executemany of one cached statement (SQLAlchemy sends it as a single multi-row INSERT)
+    session.execute(insert(model.__table__).on_conflict_do_nothing(index_elements=list(unique)), list(rows))

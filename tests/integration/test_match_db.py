@@ -162,7 +162,8 @@ def test_candidates_come_from_a_single_query(session: Session) -> None:
     finally:
         event.remove(engine, "before_cursor_execute", record)
     assert len(found) == 31
-    assert len(statements) == 1 and "GROUP BY" in statements[0]
+    # One statement: the caps and open-lead limits are counted inside it, not per business in Python.
+    assert len(statements) == 1 and "count(" in statements[0].lower()
 
 
 def test_paused_inactive_and_own_businesses_are_never_matched(session: Session) -> None:

@@ -77,10 +77,9 @@ from typing import Any
 
 import zipcodes
 from sqlalchemy import and_, case, false, func, or_
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from leadapp.core.db import insert_new
 from leadapp.core.errors import NotFound
 from leadapp.core.models import Business, Lead, Match, utcnow
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
@@ -492,21 +491,18 @@ def candidate_businesses(
     now = now or utcnow()
     month_start = _month_start(now)
 
-    created_at, status = col(Match.created_at), col(Match.status)
-    this_month = created_at >= month_start
-    is_open = status.in_(OPEN_MATCH_STATUSES)
-    load = (
-        select(
-            col(Match.business_id).label("business_id"),
-            func.sum(case((this_month, 1), else_=0)).label("this_month"),
-            func.sum(case((is_open, 1), else_=0)).label("open_now"),
-        )
-        .where(or_(this_month, is_open))
-        .group_by(col(Match.business_id))
-        .subquery()
+    # Correlated counts (index range scans on matches by business): evaluated only for the businesses that
+    # pass the cheaper conditions, so the cost follows the nearby businesses' volume, not the whole table's.
+    matches_this_month = (
+        select(func.count())
+        .where(col(Match.business_id) == col(Business.id), col(Match.created_at) >= month_start)
+        .scalar_subquery()
     )
-    matches_this_month = func.coalesce(load.c.this_month, 0)
-    open_now = func.coalesce(load.c.open_now, 0)
+    open_now = (
+        select(func.count())
+        .where(col(Match.business_id) == col(Business.id), col(Match.status).in_(OPEN_MATCH_STATUSES))
+        .scalar_subquery()
+    )
     latitude, longitude, radius = col(Business.latitude), col(Business.longitude), col(Business.radius_miles)
     lat_span = radius * (_BOX_MARGIN / _MILES_PER_DEGREE)
     in_box = [latitude.is_not(None), longitude.is_not(None), latitude.between(lat - lat_span, lat + lat_span)]
@@ -541,7 +537,6 @@ def candidate_businesses(
             Business.tags,
             Business.avg_response_minutes,
         )
-        .outerjoin(load, load.c.business_id == col(Business.id))
         .where(
             col(Business.is_active).is_(True),
             col(Business.paused).is_(False),
@@ -625,9 +620,7 @@ def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: d
         ).model_dump(exclude={"id"})
         for result in ranked
     ]
-    # LeadApp runs on SQLite and PostgreSQL; both spell the upsert the same way.
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.exec(insert(Match).values(rows).on_conflict_do_nothing(index_elements=["lead_id", "business_id"]))
+    insert_new(session, Match, rows, ["lead_id", "business_id"])
     return _lead_matches(session, lead.id)
 
 

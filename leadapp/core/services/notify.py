@@ -34,23 +34,22 @@ that message goes out twice, the one case where the database cannot know).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
+from functools import cache, partial
 from typing import Any
 
 import phonenumbers
-from redis.exceptions import LockError, RedisError
-from redis.lock import Lock
+from redis.exceptions import RedisError
 from rq import Retry, get_current_job
-from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from leadapp.core.broker import get_redis, key
 from leadapp.core.crypto import decrypt_phone, phone_hash
-from leadapp.core.db import get_engine, session_scope
+from leadapp.core.db import get_engine, insert_new, session_scope
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.models import Business, Lead, Match, Notification, SmsOptOut, User, utcnow
 from leadapp.core.observability import get_logger, report_exception
@@ -101,17 +100,62 @@ def max_attempts() -> int:
 # --- creating rows --------------------------------------------------------------------------------
 
 
-def _insert_once(session: Session, row: Any, existing: Any) -> Any:
-    """Insert `row` inside a SAVEPOINT; if a unique key says another transaction won, return its row instead."""
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        found = session.exec(existing).first()
-        if found is None:  # the conflict was about something else
-            raise
-        return found
-    return row
+_Wanted = list[tuple[str, Callable[[], dict[str, Any]]]]
+"""(dedupe key, factory of the row's values) for each notification a caller wants to exist."""
+
+
+def _values(
+    *,
+    kind: str,
+    channel: str,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    dedupe_key: str,
+    lead_id: int | None = None,
+    match_id: int | None = None,
+    business_id: int | None = None,
+    user_id: int | None = None,
+) -> dict[str, Any]:
+    """A new pending row's column values (the model's defaults included), cut to the columns' sizes."""
+    row = Notification(
+        kind=str(kind),
+        channel=str(channel),
+        recipient=recipient[:320],
+        subject=subject[:300],
+        body_text=text[:10000],
+        body_html=html[:40000],
+        dedupe_key=dedupe_key,
+        lead_id=lead_id,
+        match_id=match_id,
+        business_id=business_id,
+        user_id=user_id,
+    )
+    return row.model_dump(exclude={"id"})
+
+
+def _existing(session: Session, keys: Iterable[str]) -> dict[str, Notification]:
+    rows = session.exec(select(Notification).where(col(Notification.dedupe_key).in_(list(keys)))).all()
+    return {row.dedupe_key: row for row in rows}
+
+
+def _store(session: Session, wanted: _Wanted) -> list[Notification]:
+    """The row for each (dedupe key, values factory), in order: existing rows as they are, the rest inserted.
+
+    Three statements whatever the count: look the keys up, insert the missing rows in one INSERT … ON
+    CONFLICT DO NOTHING (a concurrent transaction that inserted a key first wins; nothing fails), read
+    them back. A factory runs only for a key that has no row yet. Does not commit.
+    """
+    keys = list(dict.fromkeys(k for k, _ in wanted))
+    if not keys:
+        return []
+    found = _existing(session, keys)
+    new_rows = {k: make() for k, make in wanted if k not in found}
+    if new_rows:
+        insert_new(session, Notification, list(new_rows.values()), ["dedupe_key"])
+        found.update(_existing(session, new_rows))
+    return [found[k] for k, _ in wanted]
 
 
 def create_notification(
@@ -131,27 +175,25 @@ def create_notification(
 ) -> Notification:
     """The pending notification for `dedupe_key`: created once, returned as it is on every later call.
 
-    Safe against a concurrent insert of the same key (the loser's SAVEPOINT rolls back and it returns
-    the winner's row). Does not commit; the row has an id when this returns.
+    Safe against a concurrent insert of the same key (ON CONFLICT DO NOTHING; the loser gets the
+    winner's row). Does not commit; the row has an id when this returns.
     """
-    lookup = select(Notification).where(Notification.dedupe_key == dedupe_key)
-    found = session.exec(lookup).first()
-    if found is not None:
-        return found
-    row = Notification(
-        kind=str(kind),
-        channel=str(channel),
-        recipient=recipient[:320],
-        subject=subject[:300],
-        body_text=text[:10000],
-        body_html=html[:40000],
-        dedupe_key=dedupe_key[:200],
+    key_ = dedupe_key[:200]
+    values = partial(
+        _values,
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        text=text,
+        html=html,
+        dedupe_key=key_,
         lead_id=lead_id,
         match_id=match_id,
         business_id=business_id,
         user_id=user_id,
     )
-    return _insert_once(session, row, lookup)
+    return _store(session, [(key_, values)])[0]
 
 
 def normalize_phone(phone: str) -> str:
@@ -189,43 +231,76 @@ def business_targets(session: Session, business: Business) -> list[tuple[str, st
     return targets
 
 
-def _existing(session: Session, keys: Iterable[str]) -> dict[str, Notification]:
-    rows = session.exec(select(Notification).where(col(Notification.dedupe_key).in_(list(keys)))).all()
-    return {row.dedupe_key: row for row in rows}
+def _per_target(
+    targets: Sequence[tuple[str, str]], keys: dict[str, str], compose: Callable[[], ComposedMessage], **fields: Any
+) -> _Wanted:
+    """(dedupe key, values factory) per target of one message; the message is composed at most once, and
+    only when some target has no row yet."""
+    message = cache(compose)
 
-
-def _rows_for(
-    session: Session,
-    targets: Sequence[tuple[str, str]],
-    keys: dict[str, str],
-    compose: Any,
-    **fields: Any,
-) -> list[Notification]:
-    """One row per target; composes the message only when some row does not exist yet."""
-    existing = _existing(session, keys.values())
-    if len(existing) == len(keys):
-        return [existing[keys[channel]] for channel, _ in targets]
-    message: ComposedMessage = compose()
-    rows = []
-    for channel, recipient in targets:
-        is_sms = channel == Channel.SMS
-        rows.append(
-            create_notification(
-                session,
-                channel=channel,
-                recipient=recipient,
-                subject="" if is_sms else message.subject,
-                text=message.sms if is_sms else message.text,
-                html="" if is_sms else message.html,
-                dedupe_key=keys[channel],
-                **fields,
-            )
+    def values(channel: str, recipient: str) -> dict[str, Any]:
+        composed, is_sms = message(), channel == Channel.SMS
+        return _values(
+            channel=channel,
+            recipient=recipient,
+            subject="" if is_sms else composed.subject,
+            text=composed.sms if is_sms else composed.text,
+            html="" if is_sms else composed.html,
+            dedupe_key=keys[channel],
+            **fields,
         )
-    return rows
+
+    return [(keys[channel], partial(values, channel, recipient)) for channel, recipient in targets]
 
 
 def business_dedupe_key(lead_id: int | None, business_id: int | None, channel: str) -> str:
     return f"lead:{lead_id}:biz:{business_id}:{channel}"
+
+
+def _businesses_wanted(session: Session, lead: Lead, matches: Sequence[Match]) -> _Wanted:
+    wanted: _Wanted = []
+    ids = list(dict.fromkeys(m.business_id for m in matches))
+    businesses = {b.id: b for b in session.exec(select(Business).where(col(Business.id).in_(ids))).all()} if ids else {}
+    for match in matches:
+        business = businesses.get(match.business_id)
+        if business is None:
+            continue
+        targets = business_targets(session, business)
+        if not targets:
+            log.warning("business_has_no_notification_address", business_id=business.id, lead_id=lead.id)
+            continue
+        keys = {channel: business_dedupe_key(lead.id, business.id, channel) for channel, _ in targets}
+        wanted += _per_target(
+            targets,
+            keys,
+            partial(compose_business_message, lead, business, match),
+            kind=NotificationKind.BUSINESS_NEW_LEAD.value,
+            lead_id=lead.id,
+            match_id=match.id,
+            business_id=business.id,
+            user_id=business.owner_id,
+        )
+    return wanted
+
+
+def _consumer_wanted(session: Session, lead: Lead, matches: Sequence[Match]) -> _Wanted:
+    kind = NotificationKind.CONSUMER_MATCHED if matches else NotificationKind.CONSUMER_NO_MATCH
+    targets: list[tuple[str, str]] = []
+    if lead.contact_email:
+        targets.append((Channel.EMAIL.value, lead.contact_email))
+    if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE):
+        phone = normalize_phone(decrypt_phone(lead.contact_phone_enc))
+        if phone:
+            targets.append((Channel.SMS.value, phone))
+
+    def compose() -> ComposedMessage:
+        if not matches:
+            return compose_consumer_no_match(lead)
+        pairs = [(m, session.get(Business, m.business_id)) for m in sorted(matches, key=lambda m: -m.score)]
+        return compose_consumer_matched(lead, [(m, b) for m, b in pairs if b is not None])
+
+    keys = {channel: f"lead:{lead.id}:{kind.value}:{channel}" for channel, _ in targets}
+    return _per_target(targets, keys, compose, kind=kind.value, lead_id=lead.id, user_id=lead.consumer_id)
 
 
 def notify_businesses(session: Session, lead: Lead, matches: Sequence[Match]) -> list[Notification]:
@@ -235,28 +310,7 @@ def notify_businesses(session: Session, lead: Lead, matches: Sequence[Match]) ->
     notification phone when set. Idempotent (one row per lead, business and channel); creates rows only
     (the caller commits, then calls `enqueue_sends`).
     """
-    rows: list[Notification] = []
-    for match in matches:
-        business = session.get(Business, match.business_id)
-        if business is None:
-            continue
-        targets = business_targets(session, business)
-        if not targets:
-            log.warning("business_has_no_notification_address", business_id=business.id, lead_id=lead.id)
-            continue
-        keys = {channel: business_dedupe_key(lead.id, business.id, channel) for channel, _ in targets}
-        rows += _rows_for(
-            session,
-            targets,
-            keys,
-            lambda business=business, match=match: compose_business_message(lead, business, match),
-            kind=NotificationKind.BUSINESS_NEW_LEAD.value,
-            lead_id=lead.id,
-            match_id=match.id,
-            business_id=business.id,
-            user_id=business.owner_id,
-        )
-    return rows
+    return _store(session, _businesses_wanted(session, lead, matches))
 
 
 def notify_consumer_result(session: Session, lead: Lead, matches: Sequence[Match]) -> list[Notification]:
@@ -265,25 +319,12 @@ def notify_consumer_result(session: Session, lead: Lead, matches: Sequence[Match
     By email when the lead has one; by SMS when they prefer SMS or phone and their number is known.
     Idempotent per lead, outcome and channel; creates rows only (the caller commits, then enqueues).
     """
-    kind = NotificationKind.CONSUMER_MATCHED if matches else NotificationKind.CONSUMER_NO_MATCH
-    targets: list[tuple[str, str]] = []
-    if lead.contact_email:
-        targets.append((Channel.EMAIL.value, lead.contact_email))
-    if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE):
-        phone = normalize_phone(decrypt_phone(lead.contact_phone_enc))
-        if phone:
-            targets.append((Channel.SMS.value, phone))
-    if not targets:
-        return []
+    return _store(session, _consumer_wanted(session, lead, matches))
 
-    def compose() -> ComposedMessage:
-        if not matches:
-            return compose_consumer_no_match(lead)
-        pairs = [(m, session.get(Business, m.business_id)) for m in sorted(matches, key=lambda m: -m.score)]
-        return compose_consumer_matched(lead, [(m, b) for m, b in pairs if b is not None])
 
-    keys = {channel: f"lead:{lead.id}:{kind.value}:{channel}" for channel, _ in targets}
-    return _rows_for(session, targets, keys, compose, kind=kind.value, lead_id=lead.id, user_id=lead.consumer_id)
+def notify_matched_lead(session: Session, lead: Lead, matches: Sequence[Match]) -> list[Notification]:
+    """`notify_businesses` and then `notify_consumer_result` for a lead just matched, in one round of statements."""
+    return _store(session, _businesses_wanted(session, lead, matches) + _consumer_wanted(session, lead, matches))
 
 
 # --- enqueueing and the sweeper -------------------------------------------------------------------
@@ -357,25 +398,46 @@ def _lease_key(notification_id: int) -> str:
     return key("notification", notification_id, "claim")
 
 
-def _take_lease(notification_id: int) -> tuple[Lock | None, str]:
-    """("held", lock) when this run now holds the lease; "busy" when a live run does; "unavailable" without Redis."""
-    try:
-        lock = get_redis().lock(
-            _lease_key(notification_id), timeout=CLAIM_LEASE_SECONDS, blocking=False, thread_local=False
-        )
-        if lock.acquire(blocking=False):
-            return lock, "held"
-        return None, "busy"
-    except RedisError as exc:
-        log.warning("notification_lease_unavailable", notification_id=notification_id, error=repr(exc))
-        return None, "unavailable"
+_RELEASE_LEASES = """
+local released = 0
+for i, name in ipairs(KEYS) do
+  if redis.call('get', name) == ARGV[1] then released = released + redis.call('del', name) end
+end
+return released
+"""
 
 
-def _release(lock: Lock) -> None:
-    try:
-        lock.release()
-    except (LockError, RedisError) as exc:  # expired meanwhile, or Redis went away: the lease expires anyway
-        log.warning("notification_lease_release_failed", lock=lock.name, error=repr(exc))
+class _Leases:
+    """This run's leases on a batch of notifications, taken and released in one Redis round trip each.
+
+    A lease is `SET <prefix>:notification:<id>:claim <token> NX EX CLAIM_LEASE_SECONDS`, the same key a
+    redis-py `Lock` would use; it is released only while it still holds this run's token.
+    """
+
+    def __init__(self, ids: Sequence[int]) -> None:
+        self.token = uuid.uuid4().hex
+        self.held: set[int] = set()
+        self.busy: set[int] = set()
+        self.keep: set[int] = set()
+        """Claimed ids whose outcome is not committed yet: their leases outlive this run."""
+        try:
+            pipe = get_redis().pipeline(transaction=False)
+            for notification_id in ids:
+                pipe.set(_lease_key(notification_id), self.token, nx=True, ex=CLAIM_LEASE_SECONDS)
+            for notification_id, taken in zip(ids, pipe.execute(), strict=True):
+                (self.held if taken else self.busy).add(notification_id)
+        except RedisError as exc:
+            log.warning("notification_lease_unavailable", notification_ids=list(ids), error=repr(exc))
+            self.held, self.busy = set(), set()
+
+    def release(self) -> None:
+        names = [_lease_key(i) for i in sorted(self.held - self.keep)]
+        if not names:
+            return
+        try:
+            get_redis().register_script(_RELEASE_LEASES)(keys=names, args=[self.token])
+        except RedisError as exc:  # Redis went away: the leases expire anyway
+            log.warning("notification_lease_release_failed", leases=names, error=repr(exc))
 
 
 def _set(session: Session, notification_id: int, from_statuses: Iterable[str], **values: Any) -> int:
@@ -405,16 +467,13 @@ def _deliver(row: Notification) -> SendResult:
 def send_batch(notification_ids: Iterable[int]) -> dict[int, str]:
     """First attempt for a batch of committed notifications (one RQ job for a lead's whole batch).
 
-    Each is sent exactly as `send_notification` sends it; one whose provider fails transiently goes back
-    to 'pending' and gets its own send job with RQ's exponential-backoff Retry. Returns id → status.
+    Each is sent exactly as `send_notification` sends it, with the batch's database and Redis work done in
+    a few round trips; one whose provider fails transiently goes back to 'pending' and gets its own send
+    job with RQ's exponential-backoff Retry. Returns id → status.
     """
-    statuses: dict[int, str] = {}
-    for notification_id in notification_ids:
-        try:
-            statuses[notification_id] = send_notification(notification_id, final_on_failure=False)
-        except SendError:
-            statuses[notification_id] = _PENDING
-            enqueue_sends([notification_id])
+    statuses, transient = _send(list(notification_ids), final_on_failure=False)
+    if transient:
+        enqueue_sends(transient)
     return statuses
 
 
@@ -444,99 +503,153 @@ def send_notification(notification_id: int, *, final_on_failure: bool | None = N
       with the error. Otherwise the row goes back to 'pending' and the `SendError` is re-raised so that
       RQ's Retry schedules the next attempt.
     """
+    statuses, transient = _send([notification_id], final_on_failure=final_on_failure)
+    if notification_id in transient:
+        raise transient[notification_id]
+    return statuses[notification_id]
+
+
+def _send(notification_ids: list[int], *, final_on_failure: bool | None) -> tuple[dict[int, str], dict[int, SendError]]:
+    """Claim, send and record each notification (see "Claims" above); returns the statuses afterwards and
+    the errors of those put back to 'pending' for another attempt."""
+    ids = list(dict.fromkeys(notification_ids))
+    statuses: dict[int, str] = {}
     with Session(get_engine(), expire_on_commit=False) as session:
-        row = session.get(Notification, notification_id)
-        if row is None:
-            log.warning("notification_missing", notification_id=notification_id)
-            return "missing"
-        if row.status in DONE:
-            return row.status
-        lock, lease = _take_lease(notification_id)
-        if lease == "busy":
-            log.info("notification_claimed_elsewhere", notification_id=notification_id, status=row.status)
-            return row.status
-        run = _Run()
+        rows = {row.id: row for row in session.exec(select(Notification).where(col(Notification.id).in_(ids)))}
+        live: list[Notification] = []
+        for notification_id in ids:
+            row = rows.get(notification_id)
+            if row is None:
+                log.warning("notification_missing", notification_id=notification_id)
+                statuses[notification_id] = "missing"
+            elif row.status in DONE:
+                statuses[notification_id] = row.status
+            else:
+                live.append(row)
+        if not live:
+            return statuses, {}
+        leases = _Leases([row.id for row in live if row.id is not None])
         try:
-            return _claim_and_send(session, row, run, reclaim=lease == "held", final_on_failure=final_on_failure)
+            for row in live:
+                if row.id in leases.busy:
+                    log.info("notification_claimed_elsewhere", notification_id=row.id, status=row.status)
+                    statuses[row.id] = row.status  # type: ignore[index]
+            live = [row for row in live if row.id not in leases.busy]
+            return statuses, _claim_and_send(session, live, leases, statuses, final_on_failure)
         finally:
-            # A claim whose outcome could not be recorded may have been delivered: keep the lease until it
-            # expires so no other run sends it again at once.
-            if lock is not None and not run.in_flight:
-                _release(lock)
+            leases.release()
 
 
-@dataclass
-class _Run:
-    in_flight: bool = False
-    """True from a successful claim until the outcome is committed."""
+def _claimable(notification_id: int, leases: _Leases) -> list[str]:
+    """Statuses a run may claim from: a 'sending' row too while this run holds its lease (its claimer died)."""
+    return [_PENDING, _FAILED, *([_SENDING] if notification_id in leases.held else [])]
 
 
 def _claim_and_send(
-    session: Session, row: Notification, run: _Run, *, reclaim: bool, final_on_failure: bool | None = None
-) -> str:
-    notification_id = row.id
-    assert notification_id is not None
-    claimable = [_PENDING, _FAILED, *([_SENDING] if reclaim else [])]
-
-    if row.channel == Channel.SMS and is_opted_out(session, row.recipient):
-        _set(session, notification_id, claimable, status=_SUPPRESSED, last_error=OPTED_OUT_ERROR)
-        session.commit()
-        session.refresh(row)
-        log.info("notification_suppressed", notification_id=notification_id, status=row.status)
-        return row.status
-
-    attempts_before = row.attempts
-    claimed = _set(session, notification_id, claimable, status=_SENDING, attempts=col(Notification.attempts) + 1)
-    session.commit()  # hold no transaction open while the provider is called
-    if claimed != 1:
-        session.refresh(row)
-        session.commit()
-        log.info("notification_not_claimable", notification_id=notification_id, status=row.status)
-        return row.status
-    # Our claim won: mirror it on the loaded row without marking it dirty (no extra UPDATE later).
-    set_committed_value(row, "status", _SENDING)
-    set_committed_value(row, "attempts", attempts_before + 1)
-    run.in_flight = True
-
-    try:
-        result = _deliver(row)
-    except SendError as exc:
-        error = exc
-    except Exception as exc:  # a bug of ours: record it, report it, let RQ retry
-        report_exception(exc, notification_id=notification_id)
-        error = SendError(f"unexpected error: {exc!r}", permanent=False)
-    else:
-        _set(
-            session,
-            notification_id,
-            [_SENDING],
-            status=_SENT,
-            provider=result.provider[:16],
-            provider_id=result.provider_id[:200],
-            sent_at=utcnow(),
-            last_error="",
+    session: Session,
+    rows: list[Notification],
+    leases: _Leases,
+    statuses: dict[int, str],
+    final_on_failure: bool | None,
+) -> dict[int, SendError]:
+    by_id = {row.id: row for row in rows if row.id is not None}
+    for row in rows:  # SMS to a number that replied STOP: suppressed, never claimed
+        if row.channel == Channel.SMS and row.id is not None and is_opted_out(session, row.recipient):
+            _set(session, row.id, _claimable(row.id, leases), status=_SUPPRESSED, last_error=OPTED_OUT_ERROR)
+            del by_id[row.id]
+            statuses[row.id] = _SUPPRESSED
+            log.info("notification_suppressed", notification_id=row.id)
+    claimed: set[int] = set()
+    groups: dict[bool, list[int]] = {}  # by whether this run holds the lease (a claim may differ between them)
+    for notification_id in by_id:
+        groups.setdefault(notification_id in leases.held, []).append(notification_id)
+    for group in groups.values():
+        claim = (
+            update(Notification)
+            .where(col(Notification.id).in_(group), col(Notification.status).in_(_claimable(group[0], leases)))
+            .values(status=_SENDING, attempts=col(Notification.attempts) + 1)
+            .returning(col(Notification.id))
+            .execution_options(synchronize_session=False)
+        )
+        claimed.update(session.execute(claim).scalars())
+    leases.keep |= claimed  # until the outcome is committed, a crash leaves the claim to its lease's expiry
+    session.commit()  # hold no transaction open while the providers are called
+    not_claimed = [i for i in by_id if i not in claimed]
+    if not_claimed:
+        now = dict(
+            session.execute(
+                select(Notification.id, Notification.status).where(col(Notification.id).in_(not_claimed))
+            ).all()
         )
         session.commit()
-        run.in_flight = False
-        log.info("notification_sent", notification_id=notification_id, provider=result.provider, attempts=row.attempts)
-        return _SENT
+        for notification_id in not_claimed:
+            statuses[notification_id] = now.get(notification_id, "missing")
+            log.info("notification_not_claimable", notification_id=notification_id, status=statuses[notification_id])
 
-    final = error.permanent or (_retries_left() <= 0 if final_on_failure is None else final_on_failure)
-    status = _FAILED if final else _PENDING
-    _set(session, notification_id, [_SENDING], status=status, last_error=error.message[:2000])
+    sent: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    transient: dict[int, SendError] = {}
+    for notification_id in sorted(claimed, key=list(by_id).index):
+        row = by_id[notification_id]
+        attempts = row.attempts + 1
+        set_committed_value(row, "status", _SENDING)
+        set_committed_value(row, "attempts", attempts)
+        try:
+            result = _deliver(row)
+        except SendError as exc:
+            error = exc
+        except Exception as exc:  # a bug of ours: record it, report it, let RQ retry
+            report_exception(exc, notification_id=notification_id)
+            error = SendError(f"unexpected error: {exc!r}", permanent=False)
+        else:
+            sent.append(
+                {
+                    "nid": notification_id,
+                    "provider": result.provider[:16],
+                    "provider_id": result.provider_id[:200],
+                    "sent_at": utcnow(),
+                }
+            )
+            statuses[notification_id] = _SENT
+            log.info("notification_sent", notification_id=notification_id, provider=result.provider, attempts=attempts)
+            continue
+        final = error.permanent or (_retries_left() <= 0 if final_on_failure is None else final_on_failure)
+        statuses[notification_id] = _FAILED if final else _PENDING
+        failed.append({"nid": notification_id, "new_status": statuses[notification_id], "error": error.message[:2000]})
+        if not final:
+            transient[notification_id] = error
+        log.warning(
+            "notification_send_failed",
+            notification_id=notification_id,
+            attempts=attempts,
+            permanent=error.permanent,
+            final=final,
+            error=error.message,
+        )
+    table = Notification.__table__  # type: ignore[attr-defined]
+    if sent:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("nid"), table.c.status == _SENDING)
+            .values(
+                status=_SENT,
+                provider=bindparam("provider"),
+                provider_id=bindparam("provider_id"),
+                sent_at=bindparam("sent_at"),
+                last_error="",
+            ),
+            sent,
+        )
+    if failed:
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("nid"), table.c.status == _SENDING)
+            .values(status=bindparam("new_status"), last_error=bindparam("error")),
+            failed,
+        )
     session.commit()
-    run.in_flight = False
-    log.warning(
-        "notification_send_failed",
-        notification_id=notification_id,
-        attempts=row.attempts,
-        permanent=error.permanent,
-        final=final,
-        error=error.message,
-    )
-    if final:
-        return _FAILED
-    raise error
+    leases.keep -= claimed
+    return transient
 
 
 def retry_notification(session: Session, actor: User | None, notification_id: int) -> Notification:
@@ -584,9 +697,10 @@ def record_sms_opt_out(session: Session, phone_e164: str) -> SmsOptOut | None:
         return None
     lookup = _opt_out_lookup(phone_e164)
     found = session.exec(lookup).first()
-    if found is not None:
-        return found
-    return _insert_once(session, SmsOptOut(phone_hash=digest), lookup)
+    if found is None:
+        insert_new(session, SmsOptOut, [SmsOptOut(phone_hash=digest).model_dump(exclude={"id"})], ["phone_hash"])
+        found = session.exec(lookup).one()
+    return found
 
 
 def clear_sms_opt_out(session: Session, phone_e164: str) -> bool:

@@ -95,7 +95,7 @@ def process_lead(lead_id: int) -> str:
         lead.status = LeadStatus.MATCHED.value if matches else LeadStatus.NO_MATCH.value
         lead.matched_at = lead.updated_at = utcnow()
         session.add(lead)
-        rows = notify.notify_businesses(session, lead, matches) + notify.notify_consumer_result(session, lead, matches)
+        rows = notify.notify_matched_lead(session, lead, matches)
         session.flush()
         notification_ids = [n.id for n in rows if n.id is not None]
         for m in matches:
