@@ -3,10 +3,11 @@
 Starts a private Redis and a fresh SQLite database with the demo data plus N outbound calls (provider
 "twilio", status "ringing", each with its lead) for the demo plumber's business, a fake OpenAI Realtime
 server, and the real bridge as its own process pinned to core 0
-(`taskset -c 0 python -m uvicorn voice_bridge.app:app`, configured with OPENAI_API_KEY/OPENAI_BASE_URL of
-the fake, TWILIO_AUTH_TOKEN, VOICE_BRIDGE_PUBLIC_URL, DATABASE_URL, REDIS_URL). This process, pinned to
-core 1, is both Twilio (N signed media streams opened at once) and OpenAI (the fake); everything listens
-on 127.0.0.1 and is stopped at the end, also on errors and Ctrl-C.
+(`taskset -c 0 python -m uvicorn voice_bridge.app:app --ws WS`, WS being the websocket protocol that
+`python -m voice_bridge` serves with; configured with OPENAI_API_KEY/OPENAI_BASE_URL of the fake,
+TWILIO_AUTH_TOKEN, VOICE_BRIDGE_PUBLIC_URL, DATABASE_URL, REDIS_URL). This process, pinned to core 1,
+is both Twilio (N signed media streams opened at once) and OpenAI (the fake); everything listens on
+127.0.0.1 and is stopped at the end, also on errors and Ctrl-C.
 
 Per call:
 - up: a 20 ms μ-law frame every 20 ms (phases spread over the 20 ms). The first 14 bytes of every frame
@@ -98,6 +99,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from bench.stack import Stack, _process_tree, free_port, stack, wait_for
+from voice_bridge import WS_PROTOCOL
 
 PUBLIC_BASE = "https://voice.bench.example.invalid"
 PUBLIC_WSS = "wss://voice.bench.example.invalid/media"  # what the bridge checks the upgrade's signature against
@@ -1064,6 +1066,7 @@ async def bench(s: Stack, args: argparse.Namespace) -> tuple[Phase, Phase | None
     try:
         port = free_port()
         argv = [sys.executable, "-m", "uvicorn", "voice_bridge.app:app", "--host", "127.0.0.1", "--port", str(port)]
+        argv += ["--ws", WS_PROTOCOL]  # as `python -m voice_bridge` serves it
         proc = s.start(
             "bridge",
             pin_command(program_core, [*argv, "--log-level", "warning"]),

@@ -7,6 +7,7 @@ import argparse
 import uvicorn
 
 from leadapp.core.settings import get_settings
+from voice_bridge import WS_PROTOCOL
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,7 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=get_settings().voice_bridge_port, help="default: VOICE_BRIDGE_PORT")
     args = parser.parse_args(argv)
-    uvicorn.run("voice_bridge.app:app", host=args.host, port=args.port)
+    uvicorn.run("voice_bridge.app:app", host=args.host, port=args.port, ws=WS_PROTOCOL)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from leadapp.core.services.health import check_database
 from voice_bridge import __version__
 from voice_bridge.calls_webhooks import router as calls_router
 from voice_bridge.media import router as media_router
+from voice_bridge.session import drain_lines, realtime_client
 from voice_bridge.sms import router as sms_router
 
 SERVICE = "voice_bridge"
@@ -21,11 +22,16 @@ SERVICE = "voice_bridge"
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """Configure logging and error reporting before the first request is served."""
+    """Configure logging and error reporting, and build the realtime client, before the first request is served.
+
+    At the end, write the transcript lines still pending.
+    """
     configure(SERVICE)
+    await run_in_threadpool(realtime_client)
     log = get_logger(SERVICE)
     log.info("voice_bridge_started", version=__version__)
     yield
+    await drain_lines()
     log.info("voice_bridge_stopped")
 
 

@@ -2,13 +2,15 @@
 
 The session moves frames and events and nothing else: the wire formats are `twilio_wire` and
 `realtime_wire`, the words `instructions`, and the database work runs on a writer task (in a thread) so
-neither audio direction ever waits for the database.
+neither audio direction ever waits for the database. Transcript lines go to the process's batched
+writer (`transcripts.LineWriter`: one transaction for the lines of every call, every ~200 ms).
 
 Tasks: the Twilio reader (caller audio → `input_audio_buffer.append`, marks, DTMF, stop), the OpenAI
 reader (assistant audio → Twilio `media` + `mark`, transcripts, tools, barge-in), and the writer
-(transcript lines, qualification, outcome; in order). OpenAI is dialled as soon as the websocket is
-accepted, before Twilio's `start` (VOICE.md rule 7); the session is configured once both the link and
-the call are known, and the greeting is requested only after `start` and `session.updated` (rule 4).
+(qualification, outcome, summary; in order, each after the transcript lines queued before it). OpenAI is
+dialled as soon as the websocket is accepted, before Twilio's `start` (VOICE.md rule 7); the session is
+configured once both the link and the call are known, and the greeting is requested only after `start`
+and `session.updated` (rule 4).
 
 Guarantees:
 - μ-law passes through untouched both ways (rule 1); every chunk sent to Twilio is followed by a mark
@@ -19,8 +21,9 @@ Guarantees:
   arrives afterwards is dropped.
 - Transcript lines are saved as they complete (caller: transcription completed; assistant: transcript
   done, or the partial text when a reply is cut off), ordered by where their item sits in the
-  conversation, each followed by a "transcript" live event. A line cut off by the caller stores
-  `heard_ms`. Nothing saved is ever removed, whatever ends the call.
+  conversation, each followed by a "transcript" live event; they are written with the lines of the other
+  calls within ~200 ms, at once when the call ends, and before the call's outcome and summary. A line cut
+  off by the caller stores `heard_ms`. Nothing saved is ever removed, whatever ends the call.
 - Tools: record_qualification merges into the call's (and the lead's) qualification;
   request_human (or the caller pressing 0) flags a human callback, says goodbye and hangs up;
   end_call(outcome) stores the outcome and hangs up once the goodbye has played.
@@ -39,9 +42,10 @@ import asyncio
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
+from functools import lru_cache
 from typing import Any, Protocol
 
 from sqlmodel import select
@@ -66,6 +70,7 @@ from leadapp.core.vocab import (
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
+from voice_bridge.transcripts import LineWrite, LineWriter, save_batch
 
 log = get_logger("voice_bridge.session")
 
@@ -109,15 +114,30 @@ RealtimeDialer = Callable[[], Awaitable[RealtimeLink]]
 Hangup = Callable[[str], Awaitable[None]]
 
 
-async def dial_openai() -> RealtimeLink:
-    """Connect to OpenAI Realtime through the SDK (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_REALTIME_MODEL)."""
+@lru_cache(maxsize=4)
+def _openai_client(api_key: str, base_url: str | None) -> Any:
+    """One SDK client per configuration, shared by every call of the process.
+
+    Building one loads the TLS trust store and, the first time, imports the SDK's realtime types: tens of
+    milliseconds of event-loop time that, paid per call, stalled the audio of every other call.
+    """
     from openai import AsyncOpenAI
 
+    client = AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+    _ = client.realtime  # the realtime resources load now, not during a call
+    return client
+
+
+def realtime_client() -> Any:
+    """The shared SDK client for OPENAI_API_KEY and OPENAI_BASE_URL (built on first use)."""
     settings = get_settings()
-    client = AsyncOpenAI(
-        api_key=settings.openai_api_key or "not-configured", base_url=settings.openai_base_url or None, max_retries=0
-    )
-    return await client.realtime.connect(model=settings.openai_realtime_model).enter()
+    return _openai_client(settings.openai_api_key or "not-configured", settings.openai_base_url or None)
+
+
+async def dial_openai() -> RealtimeLink:
+    """Connect to OpenAI Realtime through the SDK (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_REALTIME_MODEL)."""
+    client = realtime_client()
+    return await client.realtime.connect(model=get_settings().openai_realtime_model).enter()
 
 
 def hangup_call(call_sid: str) -> None:
@@ -318,6 +338,43 @@ def set_heard(call_id: int, business_id: int | None, item_id: str, heard_ms: int
         if row is not None:
             row.heard_ms = heard_ms
             publish_after_commit(session, "transcript", call_id=call_id, business_id=business_id, line_id=row.id)
+
+
+def save_lines(writes: Sequence[LineWrite]) -> None:
+    """Transcript writes of any number of calls in one transaction, then their "transcript" events."""
+    save_batch(writes)
+
+
+def save_one(write: LineWrite) -> None:
+    """One transcript write on its own (`save_line` or `set_heard`): when a batch holding it keeps failing."""
+    if write.is_heard:
+        if write.item_id and write.heard_ms is not None:
+            set_heard(write.call_id, write.business_id, write.item_id, write.heard_ms)
+    else:
+        save_line(
+            write.call_id, write.business_id, write.seq or 0, write.speaker, write.item_id, write.text, write.heard_ms
+        )
+
+
+_line_writer: LineWriter | None = None
+_line_writer_loop: asyncio.AbstractEventLoop | None = None
+
+
+def line_writer() -> LineWriter:
+    """The process's transcript writer (one per event loop), shared by every call."""
+    global _line_writer, _line_writer_loop
+    loop = asyncio.get_running_loop()
+    if _line_writer is None or _line_writer_loop is not loop:
+        # Looked up at write time, so tests can replace `save_lines` / `save_one`.
+        _line_writer = LineWriter(lambda writes: save_lines(writes), lambda write: save_one(write))
+        _line_writer_loop = loop
+    return _line_writer
+
+
+async def drain_lines() -> None:
+    """Write every transcript line still pending in this process (the app's shutdown)."""
+    if _line_writer is not None and _line_writer_loop is asyncio.get_running_loop():
+        await _line_writer.drain()
 
 
 def merge_qualification(call_id: int, fields: dict[str, str]) -> None:
@@ -569,7 +626,8 @@ class CallSession:
         self._goodbye_response: str | None = None
         self._hangup_after_response: str | None = None
         self._human_requested = False
-        self._writes: asyncio.Queue[Callable[[], Any] | None] = asyncio.Queue()
+        self._writes: asyncio.Queue[tuple[Callable[[], Any], asyncio.Future[None] | None] | None] = asyncio.Queue()
+        self._last_line: asyncio.Future[None] | None = None
         self._tasks: list[asyncio.Task[Any]] = []
         self._twilio_done = asyncio.Event()
         self._hangup_task: asyncio.Task[None] | None = None
@@ -653,13 +711,23 @@ class CallSession:
     # -- writer --
 
     def _write(self, operation: Callable[[], Any]) -> None:
-        self._writes.put_nowait(operation)
+        """Queue database work of this call; it runs after the transcript lines queued before it are written."""
+        self._writes.put_nowait((operation, self._last_line))
+
+    def _write_line(self, write: LineWrite) -> None:
+        """Hand a transcript write to the process's batched writer (at once when the call is ending)."""
+        self._last_line = line_writer().submit(write, now=self._ending)
 
     async def _write_loop(self) -> None:
         while True:
-            operation = await self._writes.get()
-            if operation is None:
+            queued = await self._writes.get()
+            if queued is None:
+                if self._last_line is not None:  # the call's last lines are written before `run` returns
+                    await asyncio.shield(self._last_line)
                 return
+            operation, lines_before = queued
+            if lines_before is not None and not lines_before.done():
+                await asyncio.shield(lines_before)
             try:
                 await asyncio.to_thread(operation)
             except Exception as exc:  # one failed write must not lose the ones after it
@@ -674,6 +742,18 @@ class CallSession:
                 text = await twilio.receive()
                 if text is None:
                     break
+                # The two messages of every moment of a call (caller audio, echoed marks) skip the full parse.
+                payload = tw.media_payload(text)
+                if payload is not None:
+                    if self._configured:
+                        await self._to_ai(rt.audio_append(payload))
+                    else:
+                        self._early_audio.append(payload)
+                    continue
+                echoed = tw.mark_echo(text)
+                if echoed is not None:
+                    self._playout.echoed(echoed, now_ms())
+                    continue
                 try:
                     event = tw.parse(text)
                 except tw.WireError as exc:
@@ -854,7 +934,7 @@ class CallSession:
             return
         seq = self._position(item_id) if item_id else self._position(f"system-{self._next_order + 1}")
         self.lines_saved += 1
-        self._write(lambda: save_line(ctx.call_id, ctx.business_id, seq, speaker, item_id, text, heard_ms))
+        self._write_line(LineWrite(ctx.call_id, ctx.business_id, item_id, seq, speaker, text, heard_ms))
 
     def _on_caller_line(self, event: rt.InputTranscriptCompleted) -> None:
         text = event.transcript.strip()
@@ -878,7 +958,7 @@ class CallSession:
         item.heard_ms = heard_ms
         ctx = self._ctx
         if item.saved and ctx is not None:
-            self._write(lambda: set_heard(ctx.call_id, ctx.business_id, item_id, heard_ms))
+            self._write_line(LineWrite(ctx.call_id, ctx.business_id, item_id, None, heard_ms=heard_ms))
 
     def _add_system_line(self, text: str) -> None:
         self._queue_line(Speaker.SYSTEM.value, None, text, None)

@@ -466,6 +466,16 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]
         "finish_call",
     ):
         monkeypatch.setattr(session, name, lambda *args, _name=name, **kwargs: writes.append((_name, args)))
+
+    def save_lines(batch: list[session.LineWrite]) -> None:  # the batched transcript writer, recorded per write
+        for w in batch:
+            if w.is_heard:
+                writes.append(("set_heard", (w.call_id, w.business_id, w.item_id, w.heard_ms)))
+            else:
+                line = (w.call_id, w.business_id, w.seq, w.speaker, w.item_id, w.text, w.heard_ms)
+                writes.append(("save_line", line))
+
+    monkeypatch.setattr(session, "save_lines", save_lines)
     return writes
 
 
