@@ -113,12 +113,11 @@ def _values(
     text: str,
     html: str,
     dedupe_key: str,
-    lead_id: int | None = None,
-    match_id: int | None = None,
-    business_id: int | None = None,
-    user_id: int | None = None,
+    **links: int | None,
 ) -> dict[str, Any]:
-    """A new pending row's column values (the model's defaults included), cut to the columns' sizes."""
+    """A new pending row's column values (the model's defaults included), cut to the columns' sizes.
+
+    `links`: lead_id, match_id, business_id, user_id."""
     row = Notification(
         kind=str(kind),
         channel=str(channel),
@@ -127,10 +126,7 @@ def _values(
         body_text=text[:10000],
         body_html=html[:40000],
         dedupe_key=dedupe_key,
-        lead_id=lead_id,
-        match_id=match_id,
-        business_id=business_id,
-        user_id=user_id,
+        **links,
     )
     return row.model_dump(exclude={"id"})
 
@@ -168,15 +164,13 @@ def create_notification(
     text: str,
     html: str,
     dedupe_key: str,
-    lead_id: int | None = None,
-    match_id: int | None = None,
-    business_id: int | None = None,
-    user_id: int | None = None,
+    **links: int | None,
 ) -> Notification:
     """The pending notification for `dedupe_key`: created once, returned as it is on every later call.
 
     Safe against a concurrent insert of the same key (ON CONFLICT DO NOTHING; the loser gets the
-    winner's row). Does not commit; the row has an id when this returns.
+    winner's row). `links`: lead_id, match_id, business_id, user_id. Does not commit; the row has an id
+    when this returns.
     """
     key_ = dedupe_key[:200]
     values = partial(
@@ -188,10 +182,7 @@ def create_notification(
         text=text,
         html=html,
         dedupe_key=key_,
-        lead_id=lead_id,
-        match_id=match_id,
-        business_id=business_id,
-        user_id=user_id,
+        **links,
     )
     return _store(session, [(key_, values)])[0]
 
@@ -589,7 +580,7 @@ def _claim_and_send(
     sent: list[dict[str, Any]] = []
     failed: list[dict[str, Any]] = []
     transient: dict[int, SendError] = {}
-    for notification_id in sorted(claimed, key=list(by_id).index):
+    for notification_id in [i for i in by_id if i in claimed]:  # in the caller's order
         row = by_id[notification_id]
         attempts = row.attempts + 1
         set_committed_value(row, "status", _SENDING)
