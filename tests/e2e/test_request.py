@@ -88,6 +88,7 @@ def test_guided_interview_collects_the_fields_then_submits(page: Page, deploymen
         expect(page.locator(".chat-assistant")).to_have_count(count + 1)
         if submit_button.is_enabled():
             break
+    expect(page.locator("#interview-error")).to_have_count(0)
     expect(page.locator("#panel-category")).to_contain_text("HVAC")
     expect(page.locator("#panel-zip")).to_have_text("46032")
     expect(page.locator("#panel-contact")).to_have_text("casey@example.com")
@@ -96,3 +97,35 @@ def test_guided_interview_collects_the_fields_then_submits(page: Page, deploymen
     page.wait_for_url(re.compile(r".*/request/?$"))
     expect(page.locator("#request-received")).to_be_visible()
     expect(page.locator("#request-status")).not_to_have_text("received", timeout=30_000)
+
+
+def test_interview_answer_box_empties_on_send_and_keeps_a_rejected_answer(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{deployment.url}/request/interview")
+    expect(page.locator(".chat-assistant").first).to_be_visible()
+    box = page.get_by_label("Your answer")
+
+    # Nothing typed: a clear message, no new question.
+    page.locator("#interview-send").click()
+    expect(page.locator("#interview-error")).to_contain_text("Type an answer first")
+    expect(page.locator(".chat-assistant")).to_have_count(1)
+
+    # Too long: rejected with the reason, and what was typed is given back rather than lost.
+    too_long = "leak " * 401
+    box.fill(too_long)
+    page.locator("#interview-send").click()
+    expect(page.locator("#interview-error")).to_contain_text("under 2000 characters")
+    expect(box).to_have_value(too_long)
+    expect(page.locator(".chat-assistant")).to_have_count(1)
+
+    # Accepted: the box is empty at once, the next answer typed straight away is not wiped by the reply.
+    box.fill("My kitchen sink drain is clogged and the water will not go down at all")
+    page.locator("#interview-send").click()
+    box.fill("46032")
+    expect(page.locator(".chat-assistant")).to_have_count(2)
+    expect(page.locator("#interview-error")).to_have_count(0)
+    expect(box).to_have_value("46032")
+    page.locator("#interview-send").click()
+    expect(page.locator(".chat-assistant")).to_have_count(3)
+    expect(page.locator("#panel-zip")).to_have_text("46032")
+    expect(box).to_have_value("")

@@ -55,15 +55,18 @@ class InterviewState(AuthState):
 
     @rx.event
     def answer(self, form_data: dict):
+        # The browser empties the box the moment the answer is sent (reset_on_submit), so the next answer can be
+        # typed at once; clearing it from here instead would arrive late and could wipe what was typed since.
         self.error = ""
+        message = str(form_data.get("message", ""))
         try:
             with session_scope() as session:
                 user = self._load_user(session)
-                self._show(interview.reply(session, self._owner_token, user, str(form_data.get("message", ""))))
+                self._show(interview.reply(session, self._owner_token, user, message))
         except UserError as exc:
             self.error = exc.message
-            return None
-        return rx.set_value("interview-message", "")
+            return rx.set_value("interview-message", message) if message.strip() else None  # keep what was typed
+        return None
 
     @rx.event
     async def send(self, form_data: dict):
