@@ -12,20 +12,28 @@ BUN         := $(TOOLS)/node_modules/.bin/bun
 export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export REFLEX_USE_SYSTEM_BUN := 1
 export REFLEX_TELEMETRY_ENABLED := false
+# Debian packages are installed as root, or through sudo when not root (and sudo exists).
+SUDO        := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
+apt_install = ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1)) >/dev/null
 
-.PHONY: help setup run test test-unit e2e admin migrate seed bench lint format freeze services clean
+.PHONY: help setup run test test-unit e2e admin migrate seed bench lint format freeze services chromium clean
 
 help:
 	@echo "make run                      install what is missing, migrate, seed, start web + worker + voice bridge"
 	@echo "make test                     install test needs, start services, run the whole suite"
-	@echo "make e2e [BASE_URL=http://…]  browser suite (default: starts the app locally)"
+	@echo "make e2e [BASE_URL=http://…]  browser suite (default: starts the app locally; with BASE_URL: only Chromium)"
 	@echo "make admin EMAIL=… PASSWORD=… create (or promote) an admin"
 	@echo "make bench                    benchmarks (print their figures)"
 	@echo "make lint | format | freeze | migrate | seed"
 
 # --- installation -------------------------------------------------------------------------------
+# Stock Debian's python3 has no ensurepip (so no `-m venv`) until python3-venv is installed. A venv
+# left without pip by such a failed attempt is made again.
 $(REQ_STAMP): requirements.txt
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if ! $(PY) -m pip --version >/dev/null 2>&1; then \
+	  $(PYTHON) -c 'import ensurepip' 2>/dev/null || { echo "Installing python3-venv from Debian…"; \
+	    $(call apt_install,python3-venv); }; \
+	  $(PYTHON) -m venv --clear $(VENV); fi
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	@rm -f $(VENV)/.requirements-* && touch $@
@@ -35,15 +43,16 @@ $(BUN):
 
 setup: $(REQ_STAMP) $(BUN)
 	@if [ -z "$$REDIS_URL" ] && ! command -v redis-server >/dev/null; then \
-	  echo "Installing redis-server from Debian…"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null; fi
+	  echo "Installing redis-server from Debian…"; $(call apt_install,redis-server); fi
+
+# The browser: Debian's Chromium (never a downloaded one).
+chromium:
+	@command -v chromium >/dev/null || { echo "Installing Chromium from Debian…"; $(call apt_install,chromium); }
 
 # Test needs: Chromium from Debian, PostgreSQL and Redis running (started when installed but down).
-services:
-	@command -v chromium >/dev/null || { echo "Installing Chromium from Debian…"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
+services: chromium
 	@command -v redis-server >/dev/null || { echo "Installing redis-server from Debian…"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server) >/dev/null; }
+	  $(call apt_install,redis-server); }
 	@bash .ci/postgres.sh
 
 # --- everyday commands --------------------------------------------------------------------------
@@ -62,7 +71,8 @@ test: setup services
 test-unit: setup
 	$(PY) -m pytest tests/unit tests/migrations -q
 
-e2e: setup services
+# Against a deployment (BASE_URL) only the Python packages and Chromium are needed: no local services.
+e2e: $(if $(BASE_URL),$(REQ_STAMP) chromium,setup services)
 	BASE_URL="$(BASE_URL)" $(PY) -m pytest tests/e2e -q
 
 admin: setup

@@ -7,14 +7,15 @@ from sqlmodel import SQLModel
 import leadapp.core.models  # noqa: F401  (registers every table)
 from alembic import context
 from leadapp.core.db import engine_for
-from leadapp.core.settings import get_settings
+from leadapp.core.settings import get_settings, psycopg_url
 
 config = context.config
 target_metadata = SQLModel.metadata
 
 
 def _url() -> str:
-    return config.attributes.get("database_url") or get_settings().database_url
+    # A URL handed in by a caller gets the same driver rewrite as DATABASE_URL does in the settings.
+    return psycopg_url(config.attributes.get("database_url") or get_settings().database_url)
 
 
 def run_migrations_offline() -> None:

@@ -3,6 +3,9 @@
 Starts a private Redis when REDIS_URL is not configured, migrates the database, seeds the demo data
 on first start, then runs the voice bridge, the worker and the web app until Ctrl-C, which stops
 them all. If one program dies, the others are stopped too and the exit code says so.
+
+`--no-web` runs only the worker and the voice bridge (a machine that serves no web app; the launcher's tests).
+The private Redis listens on 127.0.0.1:PRIVATE_REDIS_PORT and keeps its data in `--redis-dir` (var/redis).
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from pathlib import Path
 from leadapp.core.settings import ROOT, get_settings
 
 STOP_GRACE_SECONDS = 15
-PRIVATE_REDIS_PORT = 6390
 
 
 def _redis_configured() -> bool:
@@ -68,14 +70,44 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             proc.wait()
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    settings = get_settings()
     parser = argparse.ArgumentParser(prog="python -m leadapp.launch")
     parser.add_argument("--dev", action="store_true", help="Reflex dev mode: hot reload, backend on its own port")
-    parser.add_argument("--web-port", type=int, default=get_settings().web_port)
-    parser.add_argument("--backend-port", type=int, default=get_settings().backend_port)
+    parser.add_argument("--web-port", type=int, default=settings.web_port)
+    parser.add_argument("--backend-port", type=int, default=settings.backend_port)
     parser.add_argument("--workers", type=int, default=2, help="RQ worker processes")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--no-web", action="store_true", help="only the worker and the voice bridge (a machine serving no web app)"
+    )
+    parser.add_argument(
+        "--redis-dir", type=Path, default=ROOT / "var" / "redis", help="data folder of the private Redis"
+    )
+    return parser.parse_args(argv)
 
+
+def _start_private_redis(
+    port: int, data_dir: Path, env: dict[str, str], procs: dict[str, subprocess.Popen[bytes]]
+) -> bool:
+    """Start redis-server on 127.0.0.1:`port` (or reuse one already there); False if that fails."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if _port_open("127.0.0.1", port):
+        print(f"[launch] reusing the Redis already on 127.0.0.1:{port}", flush=True)
+        return True
+    server = shutil.which("redis-server")
+    if server is None:
+        print("[launch] redis-server is not installed; run `make run` (it installs it) or set REDIS_URL.")
+        return False
+    argv = [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir)]
+    procs["redis"] = _start("private redis", [*argv, "--save", "60 1", "--appendonly", "no"], env)
+    if not _wait_for_port("127.0.0.1", port, 15):
+        print("[launch] the private Redis did not start")
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
     env = dict(os.environ)
     env.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
     env["REFLEX_USE_SYSTEM_BUN"] = "1"
@@ -83,60 +115,42 @@ def main(argv: list[str] | None = None) -> int:
     venv_bin = Path(sys.executable).parent
     env["PATH"] = os.pathsep.join([str(tools_bin), str(venv_bin), env.get("PATH", "")])
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    # Every program runs in its own session (so a terminal's Ctrl-C reaches only this process, which then
+    # stops them in order): whatever happens here, including a Ctrl-C during start-up, they are stopped.
+    try:
+        return _run(args, env, procs)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        _stop(procs)
 
+
+def _run(args: argparse.Namespace, env: dict[str, str], procs: dict[str, subprocess.Popen[bytes]]) -> int:
     if not _redis_configured():
-        redis_dir = ROOT / "var" / "redis"
-        redis_dir.mkdir(parents=True, exist_ok=True)
-        if _port_open("127.0.0.1", PRIVATE_REDIS_PORT):
-            print(f"[launch] reusing the Redis already on 127.0.0.1:{PRIVATE_REDIS_PORT}", flush=True)
-        else:
-            server = shutil.which("redis-server")
-            if server is None:
-                print("[launch] redis-server is not installed; run `make run` (it installs it) or set REDIS_URL.")
-                return 2
-            procs["redis"] = _start(
-                "private redis",
-                [
-                    server,
-                    "--port",
-                    str(PRIVATE_REDIS_PORT),
-                    "--bind",
-                    "127.0.0.1",
-                    "--dir",
-                    str(redis_dir),
-                    "--save",
-                    "60 1",
-                    "--appendonly",
-                    "no",
-                ],
-                env,
-            )
-            if not _wait_for_port("127.0.0.1", PRIVATE_REDIS_PORT, 15):
-                _stop(procs)
-                print("[launch] the private Redis did not start")
-                return 2
-        env["REDIS_URL"] = f"redis://127.0.0.1:{PRIVATE_REDIS_PORT}/0"
+        port = get_settings().private_redis_port
+        if not _start_private_redis(port, args.redis_dir.resolve(), env, procs):
+            return 2
+        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
 
     python = sys.executable
     # Migrate and seed in a child so it sees exactly the environment the programs will see.
     step = subprocess.run([python, "-m", "leadapp.cli", "migrate"], cwd=ROOT, env=env)
     if step.returncode != 0:
-        _stop(procs)
         return step.returncode
     seed = subprocess.run([python, "-m", "leadapp.cli", "seed", "--if-enabled"], cwd=ROOT, env=env)
     if seed.returncode != 0:
-        _stop(procs)
         return seed.returncode
 
     env.setdefault("APP_URL", f"http://localhost:{args.web_port}")
     procs["voice bridge"] = _start("voice bridge", [python, "-m", "voice_bridge"], env)
     procs["worker"] = _start("worker", [python, "-m", "worker", "--workers", str(args.workers)], env)
-    web = [python, "-m", "reflex", "run", "--frontend-port", str(args.web_port)]
-    if args.dev:
-        web += ["--backend-port", str(args.backend_port)]
-    else:
-        web += ["--env", "prod"]
-    procs["web"] = _start("web", web, env)
+    if not args.no_web:
+        web = [python, "-m", "reflex", "run", "--frontend-port", str(args.web_port)]
+        if args.dev:
+            web += ["--backend-port", str(args.backend_port)]
+        else:
+            web += ["--env", "prod"]
+        procs["web"] = _start("web", web, env)
 
     stopping = False
 
@@ -153,9 +167,13 @@ def main(argv: list[str] | None = None) -> int:
         for name, proc in procs.items():
             if proc.poll() is not None:
                 print(f"[launch] {name} exited with code {proc.returncode}; stopping everything", flush=True)
-                code = proc.returncode or 1
+                # A program killed by a signal has a negative return code; the launcher still exits non-zero.
+                code = proc.returncode if proc.returncode > 0 else 1
                 stopping = True
                 break
+        if not announced and args.no_web:
+            announced = True
+            print("\n[launch] the worker and the voice bridge are running. Ctrl-C stops everything.\n", flush=True)
         if not announced and _port_open("127.0.0.1", args.web_port):
             announced = True
             print(
@@ -164,7 +182,6 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         time.sleep(0.5)
-    _stop(procs)
     return code
 
 

@@ -5,10 +5,24 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
+
+# The PostgreSQL driver LeadApp installs (psycopg 3). SQLAlchemy reads a bare `postgresql://` URL as
+# psycopg2, which is not installed, and does not know `postgres://` (Heroku/Render style) at all.
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_PSYCOPG_SCHEME = "postgresql+psycopg://"
+
+
+def psycopg_url(url: str) -> str:
+    """`url` with a bare `postgresql://` or `postgres://` scheme turned into `postgresql+psycopg://`;
+    any other URL (SQLite, an explicit driver) unchanged."""
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return _PSYCOPG_SCHEME + url[len(scheme) :]
+    return url
 
 
 class Settings(BaseSettings):
@@ -21,6 +35,7 @@ class Settings(BaseSettings):
     secret_key: str = Field("dev-insecure-change-me", description="Signs tokens and links; set in production")
     database_url: str = Field(f"sqlite:///{ROOT / 'var' / 'leadapp.db'}")
     redis_url: str = Field("redis://127.0.0.1:6379/0")
+    private_redis_port: int = Field(6390, description="Port of the Redis `make run` starts when REDIS_URL is unset")
     redis_prefix: str = Field("leadapp", description="Prefix of every Redis key and channel")
     log_level: str = "INFO"
     log_json: bool = False
@@ -80,6 +95,11 @@ class Settings(BaseSettings):
     # Demo data
     seed_demo: bool = True
     demo_password: str = Field("demo-password-123", description="Password of the seeded demo accounts")
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg(cls, url: str) -> str:
+        return psycopg_url(url)
 
     @property
     def is_sqlite(self) -> bool:

@@ -8,6 +8,7 @@ import secrets
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from leadapp.core.seed import PLUMBER_EMAIL
 from tests.e2e.conftest import Deployment
 
 pytestmark = pytest.mark.e2e
@@ -139,20 +140,97 @@ def test_phone_sized_screen_has_no_sideways_scroll_and_a_menu(browser, deploymen
     context.close()
 
 
+_UNLABELED_FIELDS = """() => [...document.querySelectorAll('form input:not([type=hidden]), form textarea')]
+     .filter(el => !el.closest('[role=radiogroup]') && el.getAttribute('aria-hidden') !== 'true')
+     .filter(el => {
+       const label = el.id && document.querySelector(`label[for="${el.id}"]`);
+       return !label || label.offsetParent === null || !label.textContent.trim();
+     }).map(el => el.name || el.id)"""
+
+
 def test_every_form_field_has_a_visible_label(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
-    for path in ("/login", "/register", "/contact"):
+    for path in ("/login", "/register", "/contact", "/request"):
         page.goto(f"{deployment.url}{path}")
         page.wait_for_selector("form input")
-        unlabeled = page.evaluate(
-            """() => [...document.querySelectorAll('form input:not([type=hidden]), form textarea')]
-                 .filter(el => !el.closest('[role=radiogroup]') && el.getAttribute('aria-hidden') !== 'true')
-                 .filter(el => {
-                   const label = el.id && document.querySelector(`label[for="${el.id}"]`);
-                   return !label || label.offsetParent === null || !label.textContent.trim();
-                 }).map(el => el.name || el.id)"""
-        )
+        unlabeled = page.evaluate(_UNLABELED_FIELDS)
         assert unlabeled == [], f"{path}: fields without a visible label: {unlabeled}"
+
+
+def test_business_settings_form_fields_have_visible_labels(page: Page, deployment: Deployment):
+    if not deployment.local:
+        pytest.skip("logs in as the demo plumber: local deployment only")
+    page.set_default_timeout(TIMEOUT)
+    login(page, deployment, PLUMBER_EMAIL, deployment.consumer_password)
+    page.wait_for_url(_path(deployment, "/dashboard"))
+    page.goto(f"{deployment.url}/dashboard/settings")
+    expect(page.locator("#settings-heading")).to_be_visible()
+    page.wait_for_selector("form input")
+    unlabeled = page.evaluate(_UNLABELED_FIELDS)
+    assert unlabeled == [], f"/dashboard/settings: fields without a visible label: {unlabeled}"
+
+
+def test_pricing_shows_each_plan_and_its_ai_call_quota(page: Page, deployment: Deployment):
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{deployment.url}/pricing")
+    for plan, label, quota in (
+        ("free", "Free", "Notifications only"),
+        ("starter", "Starter", "20 AI calls a month"),
+        ("pro", "Pro", "100 AI calls a month"),
+    ):
+        card = page.locator(f"#plan-{plan}")
+        expect(card).to_contain_text(label)
+        expect(card).to_contain_text(quota)
+
+
+@pytest.mark.parametrize(
+    ("path", "heading", "text"),
+    [
+        ("/for-businesses", "Leads that are ready to talk", "Create a business account"),
+        ("/about", "About LeadApp", "Privacy"),
+    ],
+)
+def test_public_information_pages_render(page: Page, deployment: Deployment, path: str, heading: str, text: str):
+    page.set_default_timeout(TIMEOUT)
+    page.goto(f"{deployment.url}{path}")
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    expect(page.get_by_text(text, exact=True).first).to_be_visible()
+
+
+@pytest.mark.parametrize(
+    ("path", "who", "heading"),
+    [
+        ("/portal", "consumer", "#portal-heading"),
+        ("/dashboard", "owner", "#dashboard-heading"),
+        ("/admin", "admin", "#admin-heading"),
+    ],
+)
+def test_signed_in_pages_fit_a_phone_sized_screen(browser, deployment: Deployment, path: str, who: str, heading: str):
+    email, password = {
+        "consumer": (deployment.consumer_email, deployment.consumer_password),
+        "owner": (PLUMBER_EMAIL, deployment.consumer_password),
+        "admin": (deployment.admin_email, deployment.admin_password),
+    }[who]
+    if who == "owner" and not deployment.local:
+        pytest.skip("logs in as the demo plumber: local deployment only")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    login(page, deployment, email, password)
+    page.wait_for_url(_path(deployment, path))
+    page.goto(f"{deployment.url}{path}")
+    expect(page.locator(heading)).to_be_visible()
+    expect(page.locator("#mobile-menu")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a 390px screen"
+    context.close()
+
+
+def test_the_favicon_is_served(page: Page, deployment: Deployment):
+    response = page.request.get(f"{deployment.url}/favicon.ico")
+    assert response.status == 200
+    assert response.body()[:4] == b"\x00\x00\x01\x00"  # an ICO file (assets/favicon.ico)
 
 
 def test_dark_theme_switch(page: Page, deployment: Deployment):
