@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from leadapp.core.db import get_engine
+from leadapp.core.db import get_engine, session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.observability import report_exception
-from leadapp.core.services import intake
+from leadapp.core.services import discovery, intake
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import LeadSource
 
@@ -108,9 +108,33 @@ def _submit(submission: intake.Submission) -> intake.Accepted:
         return intake.submit(session, submission)
 
 
+async def one_click_unsubscribe(request: Request) -> JSONResponse:
+    """POST /api/v1/unsubscribe/<token> — RFC 8058 one-click unsubscribe from a business invitation.
+
+    What a mail client sends from the email's `List-Unsubscribe` header (body `List-Unsubscribe=One-Click`,
+    no cookies): unsubscribes at once, idempotently. POST only, so link scanners that GET cannot trigger it.
+    An unknown or altered token is a 404 and changes nothing.
+    """
+    token = str(request.path_params.get("token", ""))
+    try:
+        done = await run_in_threadpool(_unsubscribe, token)
+    except Exception as exc:  # our fault: log, report, answer with JSON
+        report_exception(exc, route="POST /api/v1/unsubscribe")
+        return error(500, "internal_error", "Something went wrong on our side; you are not unsubscribed yet.")
+    if not done:
+        return error(404, "invalid_link", "This unsubscribe link is not valid.")
+    return JSONResponse({"status": "unsubscribed"})
+
+
+def _unsubscribe(token: str) -> bool:
+    with session_scope() as session:
+        return discovery.unsubscribe(session, token) is not None
+
+
 api = Starlette(
     routes=[
         Route("/api/v1/health", api_health, methods=["GET"]),
         Route("/api/v1/leads", create_lead, methods=["POST"]),
+        Route("/api/v1/unsubscribe/{token}", one_click_unsubscribe, methods=["POST"]),
     ]
 )

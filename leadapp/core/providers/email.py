@@ -16,6 +16,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
@@ -58,10 +59,10 @@ def outbox_result() -> SendResult:
     return SendResult(OUTBOX, f"outbox-{uuid.uuid4()}")
 
 
-def _sendgrid(to: str, subject: str, text: str, html: str) -> SendResult:
+def _sendgrid(to: str, subject: str, text: str, html: str, headers: Mapping[str, str]) -> SendResult:
     from python_http_client.exceptions import HTTPError
     from sendgrid import SendGridAPIClient
-    from sendgrid.helpers.mail import Mail
+    from sendgrid.helpers.mail import Header, Mail
 
     settings = get_settings()
     message = Mail(
@@ -71,6 +72,8 @@ def _sendgrid(to: str, subject: str, text: str, html: str) -> SendResult:
         plain_text_content=text,
         html_content=html or None,
     )
+    if headers:
+        message.header = [Header(name, value) for name, value in headers.items()]
     client = SendGridAPIClient(settings.sendgrid_api_key, host=settings.sendgrid_host or SENDGRID_DEFAULT_HOST)
     client.client.timeout = SEND_TIMEOUT_SECONDS  # the SDK waits forever by default
     try:
@@ -88,7 +91,7 @@ def _sendgrid(to: str, subject: str, text: str, html: str) -> SendResult:
     return SendResult("sendgrid", str(message_id or ""))
 
 
-def _smtp(to: str, subject: str, text: str, html: str) -> SendResult:
+def _smtp(to: str, subject: str, text: str, html: str, headers: Mapping[str, str]) -> SendResult:
     settings = get_settings()
     _, from_address = parseaddr(settings.email_from)
     domain = from_address.rpartition("@")[2] or "leadapp.local"
@@ -98,6 +101,8 @@ def _smtp(to: str, subject: str, text: str, html: str) -> SendResult:
     message["To"] = to
     message["Subject"] = subject
     message["Message-ID"] = message_id
+    for name, value in headers.items():
+        message[name] = value
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
@@ -121,8 +126,10 @@ def _smtp(to: str, subject: str, text: str, html: str) -> SendResult:
     return SendResult("smtp", message_id.strip("<>"))
 
 
-def send_email(to: str, subject: str, text: str, html: str) -> SendResult:
+def send_email(to: str, subject: str, text: str, html: str, headers: Mapping[str, str] | None = None) -> SendResult:
     """Deliver one email through the configured provider(s); raises `SendError` when none took it.
+
+    `headers` are extra message headers (e.g. `List-Unsubscribe`), passed on by SendGrid and SMTP alike.
 
     SendGrid first when keyed; on any SendGrid error the SMTP backup when configured (the error is
     permanent only if both providers failed permanently); the local outbox when neither is configured.
@@ -133,7 +140,7 @@ def send_email(to: str, subject: str, text: str, html: str) -> SendResult:
     primary_error: SendError | None = None
     if settings.sendgrid_api_key:
         try:
-            return _sendgrid(to, subject, text, html)
+            return _sendgrid(to, subject, text, html, headers or {})
         except SendError as exc:
             if not settings.smtp_host:
                 raise
@@ -141,7 +148,7 @@ def send_email(to: str, subject: str, text: str, html: str) -> SendResult:
             primary_error = exc
     if settings.smtp_host:
         try:
-            return _smtp(to, subject, text, html)
+            return _smtp(to, subject, text, html, headers or {})
         except SendError as exc:
             if primary_error is None:
                 raise

@@ -231,19 +231,64 @@ def revoke_all_sessions(session: Session, user_id: int) -> int:
     return len(open_sessions)
 
 
+LAST_ADMIN_MESSAGE = "This is the last active admin; make another admin first."
+
+
+def user_for_admin_change(session: Session, user_id: int) -> User | None:
+    """The user, re-read and its row locked (PostgreSQL) for a change of role or of `is_active`; None if unknown.
+
+    When the user is an active admin, every active admin's row is locked first, in id order, so that
+    `refuse_last_active_admin` decides on committed data: of two requests removing the last two admins
+    at the same moment (disable or demote, in any mix), the second waits for the first to commit, then
+    counts again. One lock order for every caller means such requests queue instead of deadlocking.
+    """
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    if user.role == Role.ADMIN.value and user.is_active:
+        _lock_active_admins(session)
+    session.refresh(user, with_for_update=True)
+    return user
+
+
+def refuse_last_active_admin(session: Session, user: User, *, field: str | None = None) -> None:
+    """Raise UserError when `user` is the only active admin (call before disabling or demoting them).
+
+    `user` must come from `user_for_admin_change` in the same transaction, so the count below cannot
+    change until it commits.
+    """
+    if user.role != Role.ADMIN.value or not user.is_active:
+        return
+    if not [admin_id for admin_id in _lock_active_admins(session) if admin_id != user.id]:
+        raise UserError(LAST_ADMIN_MESSAGE, field=field)
+
+
+def _lock_active_admins(session: Session) -> list[int]:
+    """The ids of the active admins, their rows locked until the transaction ends (a no-op lock on SQLite,
+    where the database-wide write lock serializes writers anyway)."""
+    query = (
+        select(User.id)
+        .where(User.role == Role.ADMIN.value, User.is_active.is_(True))  # type: ignore[attr-defined]
+        .order_by(User.id)
+        .with_for_update()
+    )
+    return [admin_id for admin_id in session.exec(query).all() if admin_id is not None]
+
+
 def set_active(session: Session, actor: User, user_id: int, active: bool) -> User:
     """Enable or disable an account (admins only); disabling revokes its sessions at once.
 
-    The last active admin cannot be disabled.
+    The last active admin cannot be disabled, not even by two admins disabling each other at the same
+    moment (see `user_for_admin_change`). Does not commit.
     """
     from leadapp.core.services import access
 
     access.require_admin(actor)
-    user = session.get(User, user_id)
+    user = user_for_admin_change(session, user_id)
     if user is None:
         raise UserError("No such user.")
-    if not active and user.role == Role.ADMIN.value and _active_admin_count(session) <= 1 and user.is_active:
-        raise UserError("This is the last active admin; make another admin first.")
+    if not active:
+        refuse_last_active_admin(session, user)
     before = {"is_active": user.is_active}
     user.is_active = active
     user.disabled_at = None if active else utcnow()
@@ -262,7 +307,3 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
         after={"is_active": active},
     )
     return user
-
-
-def _active_admin_count(session: Session) -> int:
-    return len(session.exec(select(User.id).where(User.role == Role.ADMIN.value, User.is_active.is_(True))).all())  # type: ignore[attr-defined]

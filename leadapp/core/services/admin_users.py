@@ -67,8 +67,8 @@ def _user_row(user: User) -> dict[str, str]:
     }
 
 
-def _user(session: Session, user_id: int, *, lock: bool = False) -> User:
-    user = session.get(User, user_id, populate_existing=lock, with_for_update=lock)
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
     return user
@@ -121,13 +121,6 @@ def _revoke(session: Session, user: User) -> int:
     return revoked
 
 
-def _locked_active_admin_count(session: Session) -> int:
-    """Active admins, their rows locked on PostgreSQL: two admins demoting each other at the same moment
-    cannot leave none (the second waits, then counts again)."""
-    query = select(User.id).where(User.role == Role.ADMIN.value, col(User.is_active).is_(True)).with_for_update()
-    return len(session.exec(query).all())
-
-
 def change_role(session: Session, actor: User | None, user_id: int, role: str) -> User:
     """Give a user another role (admins only); audited, and their sessions are revoked so it applies at once.
 
@@ -137,12 +130,13 @@ def change_role(session: Session, actor: User | None, user_id: int, role: str) -
     admin = access.require_admin(actor)
     if role not in ROLE_LABELS:
         raise UserError("Choose a known role.", field="role")
-    user = _user(session, user_id, lock=True)
+    # Locked like `accounts.set_active`: a demotion racing another demotion or a disable cannot leave no admin.
+    user = accounts.user_for_admin_change(session, user_id)
+    if user is None:
+        raise NotFound("No such user.")
     if user.role == role:
         return user
-    demotes_admin = user.role == Role.ADMIN.value and user.is_active
-    if demotes_admin and _locked_active_admin_count(session) <= 1:
-        raise UserError("This is the last active admin; make another admin first.", field="role")
+    accounts.refuse_last_active_admin(session, user, field="role")
     before = {"role": user.role}
     user.role = role
     user.updated_at = utcnow()

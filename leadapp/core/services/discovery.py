@@ -263,7 +263,25 @@ def signup_link(token: str) -> str:
 
 
 def unsubscribe_link(token: str) -> str:
+    """The page a person opens from the email: it shows whom it concerns and asks for one click."""
     return f"{get_settings().app_url.rstrip('/')}/unsubscribe/{token}"
+
+
+def one_click_unsubscribe_url(token: str) -> str:
+    """The RFC 8058 endpoint a mail client POSTs to from the List-Unsubscribe header (served by leadapp.api)."""
+    return f"{get_settings().app_url.rstrip('/')}/api/v1/unsubscribe/{token}"
+
+
+def list_unsubscribe_headers(token: str) -> dict[str, str]:
+    """`List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 2369, RFC 8058) for an invitation email.
+
+    Mail clients show their own "Unsubscribe" button and POST to the URL: no page, no confirm click.
+    The link in the body stays a page, because link scanners open (GET) every link in an email.
+    """
+    return {
+        "List-Unsubscribe": f"<{one_click_unsubscribe_url(token)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
 
 
 def invitation_for_token(session: Session, token: str) -> Invitation | None:

@@ -447,9 +447,28 @@ def _retries_left() -> int:
     return int(job.retries_left or 0) if job is not None else 0
 
 
+def _extra_headers(row: Notification) -> dict[str, str] | None:
+    """One-click unsubscribe headers for an invitation email (its dedupe key is `invitation:<id>:…`)."""
+    if row.kind not in (NotificationKind.INVITATION, NotificationKind.INVITATION_FOLLOWUP):
+        return None
+    _, _, rest = (row.dedupe_key or "").partition(":")
+    invitation_id = rest.partition(":")[0]
+    if not invitation_id.isdigit():
+        return None
+    from leadapp.core.models import Invitation
+    from leadapp.core.services import discovery  # discovery imports this module
+
+    with session_scope() as session:
+        invitation = session.get(Invitation, int(invitation_id))
+        if invitation is None:
+            return None
+        return discovery.list_unsubscribe_headers(discovery.invitation_token(invitation))
+
+
 def _deliver(row: Notification) -> SendResult:
     if row.channel == Channel.EMAIL:
-        return email_provider.send_email(row.recipient, row.subject, row.body_text, row.body_html)
+        headers = _extra_headers(row)
+        return email_provider.send_email(row.recipient, row.subject, row.body_text, row.body_html, headers)
     if row.channel == Channel.SMS:
         return sms_provider.send_sms(row.recipient, row.body_text)
     raise SendError(f"unknown channel {row.channel!r}", permanent=True)

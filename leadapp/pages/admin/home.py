@@ -127,8 +127,13 @@ def health_page() -> rx.Component:
     )
 
 
+# The inbox filter: (value, label); "" shows every message.
+MESSAGE_FILTERS: list[tuple[str, str]] = [("", "All"), ("new", "New"), ("read", "Read"), ("answered", "Answered")]
+
+
 class MessagesState(AuthState):
     messages: list[dict[str, str]] = []
+    status_filter: str = ""
     error: str = ""
 
     def _reload(self, session) -> None:
@@ -143,40 +148,53 @@ class MessagesState(AuthState):
                 "status": m.status,
                 "created_at": m.created_at.strftime("%Y-%m-%d %H:%M UTC"),
             }
-            for m in contact.list_messages(session, user)
+            for m in contact.list_messages(session, user, status=self.status_filter)
         ]
 
-    @rx.event
-    def load(self):
-        self.error = ""
-        try:
-            with session_scope() as session:
-                self._reload(session)
-        except NotAllowed:
-            self.messages = []
-
-    @rx.event
-    def mark(self, message_id: str, status: str):
+    def _act(self, action) -> None:
+        """Run `action(session, user)` as an admin, then show the list again; refusals clear what is shown."""
         self.error = ""
         try:
             with session_scope() as session:
                 user = self._require(session, access.Area.ADMIN)
-                contact.set_status(session, user, int(message_id), status)
-                session.flush()
+                if action is not None:
+                    action(session, user)
+                    session.flush()
                 self._reload(session)
         except NotAllowed:
             self.messages = []
         except (UserError, ValueError) as exc:
             self.error = str(exc)
 
+    @rx.event
+    def load(self):
+        self._act(None)
+
+    @rx.event
+    def filter_by(self, status: str | list[str]):
+        # The control's "all" item stands for no filter (a segmented control item needs a non-empty value).
+        known = {value for value, _ in MESSAGE_FILTERS}
+        self.status_filter = status if isinstance(status, str) and status in known else ""
+        self._act(None)
+
+    @rx.event
+    def mark(self, message_id: str, status: str):
+        """Mark a message read or answered; marking an answered message read keeps it answered (contact.set_status)."""
+        self._act(lambda session, user: contact.set_status(session, user, int(message_id), status))
+
+    @rx.event
+    def reopen(self, message_id: str):
+        self._act(lambda session, user: contact.reopen(session, user, int(message_id)))
+
 
 def _message_card(m: rx.Var) -> rx.Component:
+    status = m["status"]
     return rx.card(
         rx.vstack(
             rx.hstack(
                 rx.text(m["name"], weight="bold"),
                 rx.text(m["email"], color_scheme="gray"),
-                rx.badge(m["status"]),
+                rx.badge(status),
                 rx.spacer(),
                 rx.text(m["created_at"], size="1", color_scheme="gray"),
                 wrap="wrap",
@@ -185,8 +203,17 @@ def _message_card(m: rx.Var) -> rx.Component:
             rx.text(m["subject"], weight="medium"),
             rx.text(m["body"], white_space="pre-wrap"),
             rx.hstack(
-                rx.button("Mark read", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "read")),
-                rx.button("Mark answered", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "answered")),
+                rx.cond(
+                    status == "new",
+                    rx.button("Mark read", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "read")),
+                ),
+                rx.cond(
+                    status == "answered",
+                    rx.button("Reopen", size="1", variant="soft", on_click=MessagesState.reopen(m["id"])),
+                    rx.button(
+                        "Mark answered", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "answered")
+                    ),
+                ),
             ),
             spacing="2",
             width="100%",
@@ -200,11 +227,18 @@ def messages_page() -> rx.Component:
         guarded(
             "admin",
             rx.heading("Contact messages", size="8", margin_bottom="0.5em"),
+            rx.segmented_control.root(
+                *[rx.segmented_control.item(label, value=value or "all") for value, label in MESSAGE_FILTERS],
+                value=rx.cond(MessagesState.status_filter == "", "all", MessagesState.status_filter),
+                on_change=MessagesState.filter_by,
+                margin_bottom="0.5em",
+                id="messages-filter",
+            ),
             rx.cond(MessagesState.error != "", rx.callout(MessagesState.error, color_scheme="red")),
             rx.cond(
                 MessagesState.messages.length() > 0,
                 rx.vstack(rx.foreach(MessagesState.messages, _message_card), spacing="3", width="100%"),
-                rx.text("No messages yet.", color_scheme="gray"),
+                rx.text("No messages here.", color_scheme="gray"),
             ),
         )
     )
