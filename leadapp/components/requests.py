@@ -34,6 +34,9 @@ class RequestView:
     withdraw_reason: str = ""
     callback_reason: str = ""
     call_status: str = ""
+    # How many matched businesses took the request, and the line saying so ("" when none yet).
+    accepted_count: int = 0
+    accepted_label: str = ""
     matches: list[MatchView] = dataclasses.field(default_factory=list)
 
 
@@ -51,6 +54,8 @@ def request_view(row: dict[str, Any]) -> RequestView:
         withdraw_reason=row.get("withdraw_reason", ""),
         callback_reason=row.get("callback_reason", ""),
         call_status=row.get("call_status", ""),
+        accepted_count=int(row.get("accepted_count", 0)),
+        accepted_label=row.get("accepted_label", ""),
         matches=[
             MatchView(name=m["name"], city=m["city"], rating=m["rating"], distance=m["distance"], status=m["status"])
             for m in row["matches"]
@@ -63,6 +68,10 @@ def _match(m: MatchView) -> rx.Component:
         rx.icon("store", size=16),
         rx.text(m.name, weight="medium", class_name="matched-business"),
         rx.text(m.city, " · ", m.distance, " · rated ", m.rating, size="2", color_scheme="gray"),
+        rx.cond(
+            (m.status == "accepted") | (m.status == "converted"),
+            rx.badge("Accepted", color_scheme="green", variant="soft", class_name="match-accepted"),
+        ),
         wrap="wrap",
         align="center",
     )
@@ -118,6 +127,17 @@ def request_card(r: RequestView, *, withdraw: Callable[[Any], Any], callback: Ca
             rx.cond(
                 r.call_status != "",
                 rx.text(rx.icon("phone", size=14), " ", r.call_status, size="2", class_name="request-call"),
+            ),
+            rx.cond(
+                r.accepted_label != "",
+                rx.text(
+                    rx.icon("circle-check", size=14),
+                    " ",
+                    r.accepted_label,
+                    size="2",
+                    color_scheme="green",
+                    class_name="request-accepted",
+                ),
             ),
             rx.cond(
                 r.matches.length() > 0,

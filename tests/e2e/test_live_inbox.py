@@ -31,6 +31,11 @@ def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Brow
     login(owner, deployment, PLUMBER, deployment.consumer_password)
     owner.wait_for_url(re.compile(r".*/dashboard/?$"))
     expect(owner.locator("#inbox-count")).to_be_visible()
+    # A second tab of the same owner (same browser, same session) follows the same business.
+    owner_tab2 = contexts[0].new_page()
+    owner_tab2.set_default_timeout(TIMEOUT)
+    owner_tab2.goto(f"{deployment.url}/dashboard")
+    expect(owner_tab2.locator("#inbox-count")).to_be_visible()
     login(other, deployment, ELECTRICIAN, deployment.consumer_password)
     other.wait_for_url(re.compile(r".*/dashboard/?$"))
     expect(other.locator("#inbox-count")).to_be_visible()
@@ -52,6 +57,8 @@ def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Brow
     request_card = consumer.locator(".portal-request", has_text=marker)
     expect(request_card.locator(".request-status")).to_have_text("Matched")
 
+    row2 = owner_tab2.locator(".lead-row", has_text=marker)
+    expect(row2).to_be_visible(timeout=2_000)
     row.click()
     expect(owner.locator("#detail-contact-hidden")).to_be_visible()
     expect(owner.locator("#lead-detail")).not_to_contain_text("casey@example.com")
@@ -59,6 +66,8 @@ def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Brow
     expect(owner.locator("#detail-email")).to_have_text("casey@example.com")
     expect(owner.locator("#detail-phone")).to_have_text("+13178462200")
 
+    # The owner's other tab shows the new status without a reload.
+    expect(row2.locator(".lead-status")).to_have_text("accepted", timeout=5_000)
     # The consumer's open portal shows the acceptance without a reload.
     expect(request_card.locator(".request-status")).to_have_text("Accepted", timeout=5_000)
 

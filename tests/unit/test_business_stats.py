@@ -280,3 +280,27 @@ def test_the_period_chooser_gives_whole_iso_weeks(weeks: int) -> None:
 def test_the_period_chooser_refuses_other_lengths() -> None:
     with pytest.raises(UserError):
         stats.period_of_weeks(5, date(2026, 2, 4))
+
+
+def test_the_median_response_time_of_an_odd_and_an_even_count(db_session: Session, world: World) -> None:
+    # W02 and the first W03 lead: 30, 10 and 90 minutes, an odd count.
+    odd = stats.business_stats(db_session, world.owner, world.business.id, SINCE, date(2026, 1, 13))
+    assert odd.median_response_minutes == pytest.approx(30.0)
+
+    # A business of its own, answered out of order and to the second: the database must sort them.
+    owner = _user(db_session, Role.BUSINESS_OWNER)
+    business = _business(db_session, owner, "Median Drains")
+    day = date(2026, 3, 2)
+    for hour, minutes in enumerate([100.0, 1.0, 7.5, 3.0, 3.0]):
+        _match(db_session, business, at(day.isoformat(), f"{hour + 8:02d}:00:00"), A, response_minutes=minutes)
+    _match(db_session, business, at(day.isoformat(), "20:00:00"), MatchStatus.NEW)  # not answered: not counted
+    five = stats.business_stats(db_session, owner, business.id, day, day)
+    assert five.median_response_minutes == pytest.approx(3.0)  # 1, 3, [3], 7.5, 100
+
+    _match(db_session, business, at(day.isoformat(), "21:00:00"), D, response_minutes=50.25)
+    six = stats.business_stats(db_session, owner, business.id, day, day)
+    assert six.median_response_minutes == pytest.approx((3.0 + 7.5) / 2)  # 1, 3, [3, 7.5], 50.25, 100
+
+    _match(db_session, business, at(day.isoformat(), "22:00:00"), D, response_minutes=0.5)
+    seven = stats.business_stats(db_session, owner, business.id, day, day)
+    assert seven.median_response_minutes == pytest.approx(3.0)  # 0.5, 1, 3, [3], 7.5, 50.25, 100

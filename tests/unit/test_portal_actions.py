@@ -208,6 +208,53 @@ def test_admin_reads_any_request_the_owner_reads_theirs_others_are_refused(world
             portal.request_view(s, stranger, lead.id)
 
 
+def test_each_request_says_how_many_businesses_accepted_it(world: World, db_session: Session):
+    from leadapp.components.requests import request_view
+
+    s = db_session
+    lead = make_lead(s, world.consumer)
+    mine = make_match(s, lead, world.business)
+    theirs = make_match(s, lead, world.other_business)
+    untouched = make_lead(s, world.consumer)
+    make_match(s, untouched, world.business)
+    s.commit()
+
+    def accepted(actor: Any = world.consumer) -> dict[str, tuple[int, str, list[str]]]:
+        rows = (
+            portal.consumer_leads(s, world.consumer)
+            if actor is world.consumer
+            else [portal.request_view(s, actor, lead.id)]
+        )
+        return {
+            r["lead"]["id"]: (r["accepted_count"], r["accepted_label"], [m["status"] for m in r["matches"]])
+            for r in rows
+        }
+
+    assert accepted()[str(lead.id)] == (0, "", ["notified", "notified"])
+    inbox.respond(s, world.other_owner, theirs.id, accept=False, message="Too far")  # a decline is not counted
+    inbox.respond(s, world.owner, mine.id, accept=True)
+    s.commit()
+    assert accepted()[str(lead.id)] == (1, "Accepted by 1 business", ["accepted", "declined"])
+    inbox.respond(s, world.other_owner, theirs.id, accept=True)  # it changed its mind
+    s.commit()
+    assert accepted()[str(lead.id)] == (2, "Accepted by 2 businesses", ["accepted", "accepted"])
+    inbox.mark_converted(s, world.owner, mine.id, "$450")  # a business that did the job still accepted it
+    s.commit()
+    assert accepted()[str(lead.id)] == (2, "Accepted by 2 businesses", ["converted", "accepted"])
+    assert accepted()[str(untouched.id)] == (0, "", ["notified"])
+    # The tracking page (magic link) and an admin read the same count.
+    assert accepted(MagicGrant(portal.magic_token(lead.id)))[str(lead.id)][:2] == (2, "Accepted by 2 businesses")
+    assert accepted(world.admin)[str(lead.id)][:2] == (2, "Accepted by 2 businesses")
+
+    # The card shows it: the line and a badge on each business that accepted.
+    card = request_view(portal.request_view(s, world.consumer, lead.id))
+    assert (card.accepted_count, card.accepted_label) == (2, "Accepted by 2 businesses")
+    assert [(m.name, m.status) for m in card.matches] == [
+        ("Carmel Plumbing", "converted"),
+        ("Quick Drains", "accepted"),
+    ]
+
+
 def test_a_converted_request_cannot_be_withdrawn(world: World, db_session: Session):
     lead = make_lead(db_session, world.consumer, status=LeadStatus.CONVERTED.value)
     db_session.commit()

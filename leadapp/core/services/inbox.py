@@ -1,21 +1,24 @@
 """A business's lead inbox: its matches, paged and filtered in SQL, and the actions on them.
 
 Every function takes the acting user and checks, through `access`, that the match belongs to a business
-this user manages (or that the user is an admin); ids from a URL or a form are never trusted alone.
+this user manages (or that the user is an admin); ids from a URL or a form are never trusted alone: to a
+business owner, a missing match and another business's match get the same refusal, so ids reveal nothing.
 A consumer's email and phone are shown only once the business has accepted the lead.
+The inbox's date filter is in whole UTC days, like the stats page.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
-from leadapp.core.errors import NotFound, UserError
+from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Conversion, Lead, Match, User, utcnow
 from leadapp.core.services import access, audit, calls
@@ -24,6 +27,10 @@ from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadStatus, MatchStatu
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 CONTACT_VISIBLE = (MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.value)
+NOT_YOUR_LEAD = "This lead is not in your inbox."
+"""The one refusal a business owner gets for a match id that is missing or another business's."""
+MAX_JOB_VALUE_CENTS = 100_000_000
+FIRST_FILTER_YEAR, LAST_FILTER_YEAR = 2000, 2100
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,35 @@ class InboxFilters:
     search: str = ""
 
 
+def _filter_day(text: str, field: str) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise UserError("Enter a date as YYYY-MM-DD, e.g. 2026-01-31.", field=field) from None
+    if not FIRST_FILTER_YEAR <= day.year <= LAST_FILTER_YEAR:
+        raise UserError(f"Enter a date between {FIRST_FILTER_YEAR} and {LAST_FILTER_YEAR}.", field=field)
+    return day
+
+
+def received_between(since: str, until: str) -> tuple[datetime | None, datetime | None]:
+    """The inbox's date filter from the form's "from" and "to" days (YYYY-MM-DD, both included, UTC; either
+    may be empty) as `InboxFilters.since` / `until`: [since 00:00 UTC, the day after `until` 00:00 UTC).
+
+    A day that is not a date, is outside 2000-2100, or a "to" before "from" is a UserError on its field
+    (`since` or `until`).
+    """
+    first, last = _filter_day(since, "since"), _filter_day(until, "until")
+    if first and last and last < first:
+        raise UserError("The last day must be on or after the first day.", field="until")
+    return (
+        datetime.combine(first, time.min, UTC) if first else None,
+        datetime.combine(last + timedelta(days=1), time.min, UTC) if last else None,
+    )
+
+
 def business_of(session: Session, user: User | None) -> Business | None:
     """The business a business owner manages (None when they have not created it yet)."""
     access.require_area(user, access.Area.BUSINESS)
@@ -44,6 +80,11 @@ def business_of(session: Session, user: User | None) -> Business | None:
 
 
 def _managed_match(session: Session, user: User | None, match_id: int) -> tuple[Match, Lead, Business]:
+    """The match, its lead and business when `user` manages that business; NotLoggedIn / NotAllowed otherwise.
+
+    To an owner, a missing match and another business's answer the same (NOT_YOUR_LEAD); a lead of their own
+    that the consumer deleted, and anything missing asked for by an admin, is NotFound.
+    """
     access.require_area(user, access.Area.BUSINESS)
     assert user is not None
     row = session.exec(
@@ -52,10 +93,13 @@ def _managed_match(session: Session, user: User | None, match_id: int) -> tuple[
         .join(Business, col(Business.id) == col(Match.business_id))
         .where(col(Match.id) == match_id)
     ).first()
-    if row is None or row[1].deleted_at is not None:
-        raise NotFound("No such lead.")
+    if row is None or not access.can_manage_business(user, row[2]):
+        if row is None and user.role == Role.ADMIN.value:
+            raise NotFound("No such lead.")
+        raise NotAllowed(NOT_YOUR_LEAD)
     match, lead, business = row
-    access.require_business(user, business)
+    if lead.deleted_at is not None:
+        raise NotFound("No such lead.")
     return match, lead, business
 
 
@@ -192,17 +236,35 @@ def respond(session: Session, user: User | None, match_id: int, accept: bool, me
     return match
 
 
+def job_value_cents(job_value_dollars: str) -> int:
+    """A job value typed in dollars ("450", "$1,200", "99.95") in whole cents (half a cent rounds up).
+
+    Anything else (empty, words, "inf", "nan") is a UserError on `job_value`, and so is a value outside
+    $0 to $1,000,000.
+    """
+    text = str(job_value_dollars).replace(",", "").replace("$", "").strip()
+    try:
+        dollars = Decimal(text)
+    except InvalidOperation:
+        dollars = Decimal("NaN")
+    if not dollars.is_finite():
+        raise UserError("Enter the job value in dollars, e.g. 450.", field="job_value")
+    # Bounded before any arithmetic: multiplying or rounding "1e999999" would overflow Decimal.
+    if not 0 <= dollars <= Decimal(MAX_JOB_VALUE_CENTS) / 100:
+        raise UserError("Enter a job value from $0 to $1,000,000.", field="job_value")
+    return int((dollars * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
 def mark_converted(session: Session, user: User | None, match_id: int, job_value_dollars: str) -> Conversion:
-    """Record that an accepted lead became a job, with its value."""
+    """Record that an accepted lead became a job, with its value in cents (see `job_value_cents`).
+
+    Refused (UserError on `job_value`) until the business has accepted the lead; marking it again replaces
+    the value. The match and the lead become `converted`, which the stats count from then on.
+    """
     match, lead, business = _managed_match(session, user, match_id)
     if match.status not in CONTACT_VISIBLE:
         raise UserError("Accept the lead before marking it converted.", field="job_value")
-    try:
-        cents = round(float(str(job_value_dollars).replace(",", "").replace("$", "").strip()) * 100)
-    except ValueError:
-        raise UserError("Enter the job value in dollars, e.g. 450.", field="job_value") from None
-    if not 0 <= cents <= 100_000_000:
-        raise UserError("Enter a job value from $0 to $1,000,000.", field="job_value")
+    cents = job_value_cents(job_value_dollars)
     existing = session.exec(select(Conversion).where(Conversion.match_id == match.id)).first()
     conversion = existing or Conversion(lead_id=lead.id, business_id=business.id, match_id=match.id)  # type: ignore[arg-type]
     conversion.job_value_cents, conversion.created_by_id = cents, user.id if user else None

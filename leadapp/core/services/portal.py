@@ -92,6 +92,8 @@ CLOSED_REASONS = {
     LeadStatus.DELETED.value: "This request was deleted.",
 }
 OPEN_MATCH_STATUSES = (MatchStatus.NEW.value, MatchStatus.NOTIFIED.value, MatchStatus.VIEWED.value)
+# A business that took the request: it accepted it (and maybe already did the job).
+ACCEPTED_MATCH_STATUSES = (MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.value)
 # Calls not yet dialled can still be stopped when the request goes away.
 CANCELLABLE_CALL_STATUSES = (CallStatus.REQUESTED.value, CallStatus.SCHEDULED.value)
 UNSENT_NOTIFICATION_STATUSES = (NotificationStatus.PENDING.value, NotificationStatus.FAILED.value)
@@ -303,15 +305,29 @@ def _call_lines(session: Session, lead_ids: list[int]) -> dict[int, str]:
     return lines
 
 
+def accepted_label(count: int) -> str:
+    """The line telling the consumer how many businesses took the request, e.g. "Accepted by 2 businesses"."""
+    if count <= 0:
+        return ""
+    return f"Accepted by {count} business" + ("" if count == 1 else "es")
+
+
 def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, Any]]:
+    """Each lead's view, its matched businesses, how many of them accepted it (`accepted_count`,
+    `accepted_label`), the latest AI call, and why withdraw / callback are refused ("" when allowed)."""
     lead_ids = [lead.id for lead in leads if lead.id is not None]
     matches = _matches_by_lead(session, lead_ids)
     callbacks = _callback_refusals(session, leads)
     call_lines = _call_lines(session, lead_ids)
+    accepted = {
+        lead_id: sum(1 for m in found if m["status"] in ACCEPTED_MATCH_STATUSES) for lead_id, found in matches.items()
+    }
     return [
         {
             "lead": lead_view(lead),
             "matches": matches[lead.id],  # type: ignore[index]
+            "accepted_count": accepted[lead.id],  # type: ignore[index]
+            "accepted_label": accepted_label(accepted[lead.id]),  # type: ignore[index]
             "withdraw_reason": _withdraw_refusal(lead),
             "callback_reason": callbacks[lead.id],  # type: ignore[index]
             "call_status": call_lines.get(lead.id, ""),  # type: ignore[arg-type]

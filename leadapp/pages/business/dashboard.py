@@ -46,6 +46,11 @@ class DashboardState(AuthState):
     urgency_filter: str = ""
     category_filter: str = ""
     search: str = ""
+    # The date filter as typed (YYYY-MM-DD, UTC days, both included) and what is wrong with it.
+    since_filter: str = ""
+    until_filter: str = ""
+    since_error: str = ""
+    until_error: str = ""
     detail: dict[str, str] = {}
     reasons: list[str] = []
     calls: list[CallView] = []
@@ -57,8 +62,14 @@ class DashboardState(AuthState):
         return max(1, -(-self.total // inbox.PAGE_SIZE))
 
     def _filters(self) -> inbox.InboxFilters:
+        since, until = inbox.received_between(self.since_filter, self.until_filter)
         return inbox.InboxFilters(
-            status=self.status_filter, urgency=self.urgency_filter, category=self.category_filter, search=self.search
+            status=self.status_filter,
+            urgency=self.urgency_filter,
+            category=self.category_filter,
+            since=since,
+            until=until,
+            search=self.search,
         )
 
     def _fetch(self) -> None:
@@ -104,6 +115,18 @@ class DashboardState(AuthState):
 
     @rx.event
     def apply_filters(self, form_data: dict):
+        since, until = str(form_data.get("since", ""))[:20], str(form_data.get("until", ""))[:20]
+        self.since_error = self.until_error = ""
+        try:
+            inbox.received_between(since, until)
+        except UserError as exc:
+            # Keep showing the last good page; the message goes under the field that is wrong.
+            if exc.field == "until":
+                self.until_error = exc.message
+            else:
+                self.since_error = exc.message
+            return None
+        self.since_filter, self.until_filter = since, until
         self.status_filter = str(form_data.get("status", "")).replace("all", "")
         self.urgency_filter = str(form_data.get("urgency", "")).replace("all", "")
         self.category_filter = str(form_data.get("category", "")).replace("all", "")
@@ -193,12 +216,29 @@ def _select(name: str, label: str, options: list[tuple[str, str]]) -> rx.Compone
     )
 
 
+def _date_input(name: str, label: str, error: rx.Var) -> rx.Component:
+    return rx.vstack(
+        rx.el.label(label, html_for=f"filter-{name}", style={"fontWeight": "500", "fontSize": "0.9em"}),
+        rx.input(
+            name=name,
+            id=f"filter-{name}",
+            type="date",
+            aria_invalid=rx.cond(error != "", "true", "false"),
+            aria_describedby=f"filter-{name}-error",
+        ),
+        rx.cond(error != "", rx.text(error, size="1", color_scheme="red", id=f"filter-{name}-error", role="alert")),
+        spacing="1",
+    )
+
+
 def _filters() -> rx.Component:
     return rx.form(
         rx.flex(
             _select("status", "Status", [(s.value, s.value.title()) for s in MatchStatus]),
             _select("urgency", "Urgency", [(u.value, u.value.title()) for u in Urgency]),
             _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
+            _date_input("since", "Received from (UTC)", DashboardState.since_error),
+            _date_input("until", "Received to (UTC)", DashboardState.until_error),
             rx.vstack(
                 rx.el.label("Search", html_for="filter-search", style={"fontWeight": "500", "fontSize": "0.9em"}),
                 rx.input(name="search", id="filter-search", placeholder="words or ZIP"),
