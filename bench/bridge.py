@@ -36,6 +36,12 @@ Then the same load goes through `bench.relay` (a raw `websockets` pass-through, 
 pinned to core 0, with a fresh fake: its CPU per uplink frame is the floor. Every client event the fake
 receives, appends included, is validated against `openai.types.realtime.RealtimeClientEvent`.
 
+The two alternate for `--rounds` rounds (bridge, relay, bridge, relay, …; each bridge round with N fresh
+calls), so that both meet the machine in the same moments: on a shared machine the CPU time per frame of
+one program drifts by ±20 % from one minute to the next, and one bridge phase followed by one relay phase
+compared two different moments. The figures pool the rounds (CPU and frames summed, latency samples
+together); the ratio of each round is printed too.
+
 Last line: `bridge calls=N up_p50_us=A up_p99_us=B down_p99_us=C cpu_us_per_frame=D
 floor_cpu_us_per_frame=E clear_p99_ms=F lost=G`; one `phase=…` line per phase above it has the details.
 """
@@ -1050,17 +1056,32 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-async def bench(s: Stack, args: argparse.Namespace) -> tuple[Phase, Phase | None]:
-    cores = sorted(os.sched_getaffinity(0))
-    program_core, loadgen_core = (cores[0], cores[1]) if len(cores) >= 2 else (None, None)
-    if program_core is None:
-        print("warning: fewer than 2 usable cores, nothing is pinned", file=sys.stderr)
-    await asyncio.to_thread(s.redis)
-    await asyncio.to_thread(s.database, "sqlite")
-    targets = await asyncio.to_thread(seed_calls, s.env["DATABASE_URL"], s.env["REDIS_URL"], args.calls)
-    if loadgen_core is not None:
-        os.sched_setaffinity(0, {loadgen_core})
+def pooled(phases: list[Phase]) -> Phase:
+    """The rounds of one program as one phase: counters and CPU summed, latency samples put together."""
+    first = phases[0]
+    stats = Stats()
+    for phase in phases:
+        for name, value in vars(phase.stats).items():
+            if isinstance(value, int) and name not in ("w0", "w1"):
+                setattr(stats, name, getattr(stats, name) + value)
+            elif isinstance(value, list):
+                getattr(stats, name).extend(value)
+    return Phase(
+        first.name.partition("#")[0],
+        first.calls,
+        stats,
+        sum(p.cpu_seconds for p in phases),
+        sum(p.loadgen_cpu_seconds for p in phases),
+        sum(p.seconds for p in phases),
+        sum(p.runqueue_wait_seconds for p in phases),
+        sum(p.loadgen_runqueue_wait_seconds for p in phases),
+    )
 
+
+async def bridge_phase(
+    s: Stack, args: argparse.Namespace, targets: list[tuple[int, str]], core: int | None, name: str
+) -> Phase:
+    """One measured phase through the real bridge, started for it and stopped after it (with its fake)."""
     stats = Stats()
     fake = await FakeRealtime(stats, turn_ms=args.turn_ms, delta_ms=args.delta_ms).start()
     try:
@@ -1069,7 +1090,7 @@ async def bench(s: Stack, args: argparse.Namespace) -> tuple[Phase, Phase | None
         argv += ["--ws", WS_PROTOCOL]  # as `python -m voice_bridge` serves it
         proc = s.start(
             "bridge",
-            pin_command(program_core, [*argv, "--log-level", "warning"]),
+            pin_command(core, [*argv, "--log-level", "warning"]),
             OPENAI_API_KEY=API_KEY,
             OPENAI_BASE_URL=fake.base_url,
             TWILIO_AUTH_TOKEN=AUTH_TOKEN,
@@ -1077,41 +1098,61 @@ async def bench(s: Stack, args: argparse.Namespace) -> tuple[Phase, Phase | None
             VOICE_BRIDGE_PUBLIC_URL=PUBLIC_BASE,
             PYTHONUNBUFFERED="1",
         )
-        pin_process(program_core, proc.pid)
+        pin_process(core, proc.pid)
         health = f"http://127.0.0.1:{port}/health"
         await asyncio.to_thread(wait_for, lambda: httpx.get(health, timeout=1).status_code == 200, 60, "voice bridge")
-        bridge = await run_phase("bridge", f"ws://127.0.0.1:{port}/media", targets, stats, proc.pid, args)
+        phase = await run_phase(name, f"ws://127.0.0.1:{port}/media", targets, stats, proc.pid, args)
         if fake.problems:
             raise RuntimeError(f"the bridge's handshakes with the fake OpenAI failed: {sorted(set(fake.problems))}")
-        await asyncio.to_thread(stop_process, proc)  # core 0 quiet again before the floor is measured
+        await asyncio.to_thread(stop_process, proc)  # the core is quiet again before the next phase
+        return phase
     finally:
         await fake.stop()
-    if not args.floor:
-        return bridge, None
 
+
+async def relay_phase(
+    s: Stack, args: argparse.Namespace, targets: list[tuple[int, str]], core: int | None, name: str
+) -> Phase:
+    """The same load through `bench.relay` (the floor), started for it and stopped after it (with its fake)."""
     stats = Stats()
     fake = await FakeRealtime(stats, turn_ms=args.turn_ms, delta_ms=args.delta_ms).start()
     try:
         port = free_port()
-        argv = [
-            sys.executable,
-            "-m",
-            "bench.relay",
-            "--port",
-            str(port),
-            "--upstream",
-            fake.ws_url,
-            "--api-key",
-            API_KEY,
-        ]
-        proc = s.start("relay", pin_command(program_core, argv))
-        pin_process(program_core, proc.pid)
+        argv = [sys.executable, "-m", "bench.relay", "--port", str(port), "--upstream", fake.ws_url]
+        proc = s.start("relay", pin_command(core, [*argv, "--api-key", API_KEY]))
+        pin_process(core, proc.pid)
         await asyncio.to_thread(wait_for, lambda: port_open(port), 30, "relay")
-        relay = await run_phase("relay", f"ws://127.0.0.1:{port}/media", targets, stats, proc.pid, args)
+        phase = await run_phase(name, f"ws://127.0.0.1:{port}/media", targets, stats, proc.pid, args)
         await asyncio.to_thread(stop_process, proc)
+        return phase
     finally:
         await fake.stop()
-    return bridge, relay
+
+
+async def bench(s: Stack, args: argparse.Namespace) -> tuple[list[Phase], list[Phase]]:
+    """`--rounds` rounds of (bridge phase, relay phase), alternating, so both see the machine at the same moments.
+
+    Each bridge round serves its own N fresh calls (a finished call is not served twice).
+    """
+    cores = sorted(os.sched_getaffinity(0))
+    program_core, loadgen_core = (cores[0], cores[1]) if len(cores) >= 2 else (None, None)
+    if program_core is None:
+        print("warning: fewer than 2 usable cores, nothing is pinned", file=sys.stderr)
+    await asyncio.to_thread(s.redis)
+    await asyncio.to_thread(s.database, "sqlite")
+    targets = await asyncio.to_thread(seed_calls, s.env["DATABASE_URL"], s.env["REDIS_URL"], args.calls * args.rounds)
+    if loadgen_core is not None:
+        os.sched_setaffinity(0, {loadgen_core})
+    bridges: list[Phase] = []
+    relays: list[Phase] = []
+    for r in range(args.rounds):
+        round_targets = targets[r * args.calls : (r + 1) * args.calls]
+        bridges.append(await bridge_phase(s, args, round_targets, program_core, f"bridge#{r + 1}"))
+        print(bridges[-1].describe(), flush=True)
+        if args.floor:
+            relays.append(await relay_phase(s, args, round_targets, program_core, f"relay#{r + 1}"))
+            print(relays[-1].describe(), flush=True)
+    return bridges, relays
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1124,28 +1165,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--delta-ms", type=int, default=100, help="audio per delta, sent at real rate (default: 100)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the callers' timing")
     parser.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True, help="also run the relay")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="bridge/relay phases, alternating; figures pooled (default: 3)"
+    )
     args = parser.parse_args(argv)
+    if not 1 <= args.rounds <= 20:
+        parser.error("need 1 <= --rounds <= 20")
     if not 1 <= args.calls <= 60000 or args.seconds <= 0 or args.delta_ms < 20 or args.turn_ms % args.delta_ms:
         parser.error("need 1 <= --calls <= 60000, --seconds > 0, --delta-ms >= 20, --turn-ms a multiple of it")
 
     with stack() as s:
         try:
-            bridge, relay = asyncio.run(bench(s, args))
+            bridges, relays = asyncio.run(bench(s, args))
         except BaseException:
             for name in ("bridge", "relay"):
                 tail = s.log_tail(name)
                 if tail:
                     print(f"--- {name} log ---\n{tail}", file=sys.stderr)
             raise
+        bridge = pooled(bridges)
         log = s.log_tail("bridge", 200_000)
         problems = [line for line in log.splitlines() if any(w in line.lower() for w in ("error", "warn", "fail"))]
         if problems or bridge.lost or bridge.stats.invalid_events or bridge.stats.truncates_bad:
             print(f"--- bridge log: {len(problems)} error/warning lines ---\n{log[-3000:]}", file=sys.stderr)
     print(bridge.describe())
     floor = float("nan")
-    if relay is not None:
+    if relays:
+        relay = pooled(relays)
         print(relay.describe())
         floor = relay.cpu_us_per_frame
+        rounds = zip(bridges, relays, strict=True)
+        ratios = " ".join(f"{b.cpu_us_per_frame / r.cpu_us_per_frame:.2f}" for b, r in rounds)
+        print(f"cpu_ratio per round (bridge/floor): {ratios}; pooled {bridge.cpu_us_per_frame / floor:.2f}")
     b = bridge.stats
     print(
         f"bridge calls={bridge.calls} up_p50_us={bridge.us(b.up_ns, 0.5):.0f} up_p99_us={bridge.us(b.up_ns, 0.99):.0f} "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -30,6 +31,10 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(realtime_client)
     log = get_logger(SERVICE)
     log.info("voice_bridge_started", version=__version__)
+    # Everything loaded so far (the SDKs, their types, the ORM) lives as long as the process: keep it out of the
+    # collector's sweeps, which otherwise walk it again and again while calls allocate their small objects.
+    gc.collect()
+    gc.freeze()
     yield
     await drain_lines()
     log.info("voice_bridge_stopped")

@@ -17,11 +17,13 @@ from __future__ import annotations
 import contextlib
 
 import phonenumbers
-from fastapi import APIRouter, Request, WebSocket
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlmodel import select
 from starlette.concurrency import run_in_threadpool
-from starlette.websockets import WebSocketDisconnect
+from starlette.datastructures import Headers
+from starlette.routing import WebSocketRoute
+from starlette.types import Receive, Scope, Send
 from twilio.twiml.voice_response import VoiceResponse
 
 from leadapp.core import crypto
@@ -53,61 +55,69 @@ def public_media_url(public_base: str) -> str:
     return base + MEDIA_PATH
 
 
-class StarletteMediaSocket:
-    """A Starlette websocket as the session's `MediaSocket` (errors of a gone peer become "closed").
+class AsgiMediaSocket:
+    """The media websocket's ASGI `receive`/`send` as the session's `MediaSocket` (a gone peer becomes "closed").
 
-    uvicorn reports a vanished client as `ClientDisconnected`, an OSError; Starlette as WebSocketDisconnect
-    or, after a close, RuntimeError.
+    The caller's audio crosses this socket 50 times a second per call, so it talks ASGI messages directly
+    rather than through Starlette's `WebSocket` wrapper. uvicorn reports a vanished client as
+    `ClientDisconnected` (an OSError) and a message after the close as RuntimeError.
     """
 
-    def __init__(self, websocket: WebSocket) -> None:
-        self._ws = websocket
+    def __init__(self, receive: Receive, send: Send) -> None:
+        self._receive = receive
+        self._send = send
         self._closed = False
 
     async def receive(self) -> str | None:
         if self._closed:
             return None
         try:
-            message = await self._ws.receive()
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            self._closed = True
-            return None
-        if message["type"] == "websocket.disconnect":
+            message = await self._receive()
+        except (RuntimeError, OSError):
             self._closed = True
             return None
         text = message.get("text")
-        if text is None:
-            data = message.get("bytes") or b""
-            text = data.decode("utf-8", errors="replace")
-        return text
+        if text is not None:
+            return text
+        if message["type"] != "websocket.receive":  # websocket.disconnect
+            self._closed = True
+            return None
+        return (message.get("bytes") or b"").decode("utf-8", errors="replace")
 
     async def send(self, text: str) -> None:
         if self._closed:
             return
         try:
-            await self._ws.send_text(text)
-        except (WebSocketDisconnect, RuntimeError, OSError):
+            await self._send({"type": "websocket.send", "text": text})
+        except (RuntimeError, OSError):
             self._closed = True
 
     async def close(self, code: int = 1000) -> None:
         if self._closed:
             return
         self._closed = True
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
-            await self._ws.close(code)
+        with contextlib.suppress(RuntimeError, OSError):
+            await self._send({"type": "websocket.close", "code": code})
 
 
-@router.websocket(MEDIA_PATH)
-async def media_stream(websocket: WebSocket) -> None:
-    """Twilio's Media Stream: verify the upgrade's signature, then serve the call."""
-    settings = get_settings()
-    signature = websocket.headers.get(SIGNATURE_HEADER, "")
-    if not is_signed(settings.twilio_auth_token, public_media_url(settings.voice_bridge_public_url), {}, signature):
-        log.warning("media_stream_rejected", reason="invalid signature" if signature else "missing signature")
-        await websocket.close(code=1008)  # before accept: the upgrade is answered HTTP 403
-        return
-    await websocket.accept()
-    await CallSession(StarletteMediaSocket(websocket)).run()
+class MediaStreamEndpoint:
+    """`WS /media`, Twilio's Media Stream: verify the upgrade's signature, then serve the call (plain ASGI)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = await receive()
+        if message["type"] != "websocket.connect":
+            return
+        settings = get_settings()
+        signature = Headers(scope=scope).get(SIGNATURE_HEADER, "")
+        if not is_signed(settings.twilio_auth_token, public_media_url(settings.voice_bridge_public_url), {}, signature):
+            log.warning("media_stream_rejected", reason="invalid signature" if signature else "missing signature")
+            await send({"type": "websocket.close", "code": 1008})  # before accept: the upgrade is answered HTTP 403
+            return
+        await send({"type": "websocket.accept"})
+        await CallSession(AsgiMediaSocket(receive, send)).run()
+
+
+router.routes.append(WebSocketRoute(MEDIA_PATH, MediaStreamEndpoint()))
 
 
 def _e164(number: str) -> str:
