@@ -33,6 +33,7 @@ from leadapp.core.settings import get_settings
 from leadapp.core.tasks import CALLS, NOTIFICATIONS, queue
 from leadapp.core.vocab import CallOutcome, CallStatus, LeadStatus, MatchStatus
 from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice, fake_twilio_voice, parse_stream  # noqa: F401
+from voice_bridge import WS_PROTOCOL
 
 PUBLIC_BASE = "https://voice.leads.example.test"
 PASSWORD = "a long enough password"
@@ -83,7 +84,9 @@ def bridge_url(twilio: FakeTwilioVoice) -> Iterator[str]:
     """The real voice bridge app served by uvicorn on a free loopback port (a thread of this process)."""
     from voice_bridge.app import app
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws=WS_PROTOCOL)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

@@ -34,6 +34,7 @@ from tests.fakes.anthropic_api import FakeAnthropicAPI, fake_anthropic, tool_use
 from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.integration.programs import clear_settings_caches
+from voice_bridge import WS_PROTOCOL
 from voice_bridge import realtime_wire as rt
 from voice_bridge import session as call_session
 from voice_bridge.app import app
@@ -109,7 +110,9 @@ async def bridge(
         monkeypatch.setenv(name, value)
     clear_settings_caches()
     loop = asyncio.get_running_loop()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws=WS_PROTOCOL)
+    )
     running = asyncio.create_task(server.serve())
     deadline = time.monotonic() + 10
     while not server.started:
