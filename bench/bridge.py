@@ -30,7 +30,10 @@ Measured over a window of S seconds, after every call has heard its first audio 
 - lost: frames sent up in the window that never reached the fake, plus deltas sent in the window that
   never reached the caller (counted after `--drain` seconds more of traffic);
 - CPU: the bridge process tree's CPU time (/proc, user + system) in the window / uplink frames sent.
-Both clocks are CLOCK_MONOTONIC of one process, so no clock skew enters the numbers.
+Both clocks are CLOCK_MONOTONIC of one process, so no clock skew enters the numbers. That process keeps its
+garbage collector off from the window to the end of the drain (it collects just before), so that its own
+pauses are not stamped onto the program measured; `loadgen_lag_p99_ms`/`loadgen_lag_max_ms` say how late its
+event loop ran a 5 ms timer in the window (a busy load generator delays the stamps too).
 
 Then the same load goes through `bench.relay` (a raw `websockets` pass-through, no SDK, no logic), also
 pinned to core 0, with a fresh fake: its CPU per uplink frame is the floor. Every client event the fake
@@ -52,6 +55,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import gc
 import json
 import math
 import os
@@ -190,6 +194,7 @@ class Stats:
     invalid_events: int = 0
     errors_sent: int = 0
     sessions: int = 0
+    loadgen_lag_ns: list[int] = field(default_factory=list)
 
     def window(self, ts: int) -> bool:
         return self.w0 <= ts < self.w1
@@ -885,7 +890,9 @@ class Phase:
             f"cpu_us_per_frame={self.cpu_us_per_frame:.1f} "
             f"runq_wait_ms={1000 * self.runqueue_wait_seconds:.0f} "
             f"loadgen_cpu_pct={100 * self.loadgen_cpu_seconds / self.seconds:.0f} "
-            f"loadgen_runq_wait_ms={1000 * self.loadgen_runqueue_wait_seconds:.0f}"
+            f"loadgen_runq_wait_ms={1000 * self.loadgen_runqueue_wait_seconds:.0f} "
+            f"loadgen_lag_p99_ms={self.us(s.loadgen_lag_ns, 0.99) / 1000:.2f} "
+            f"loadgen_lag_max_ms={self.us(s.loadgen_lag_ns, 1.0) / 1000:.2f}"
         )
 
 
@@ -918,6 +925,21 @@ def own_cpu_seconds() -> float:
     return times.user + times.system
 
 
+LAG_TICK_S = 0.005
+
+
+async def watch_loop_lag(stats: Stats) -> None:
+    """How late this process's event loop (callers and fake alike) wakes a 5 ms timer, sampled in the window.
+
+    The latencies are stamped here, so a busy load generator shows up in them too; this says how much.
+    """
+    while True:
+        start = time.monotonic_ns()
+        await asyncio.sleep(LAG_TICK_S)
+        if stats.window(start):
+            stats.loadgen_lag_ns.append(max(0, time.monotonic_ns() - start - int(LAG_TICK_S * 1e9)))
+
+
 async def run_phase(
     name: str,
     media_url: str,
@@ -948,6 +970,12 @@ async def run_phase(
             silent = sum(1 for c in callers if not c.ready.is_set())
             raise RuntimeError(f"{name}: {silent} of {n} calls heard no audio within {READY_TIMEOUT_S:.0f} s") from None
         await asyncio.sleep(args.warmup)
+        # This process stamps the latencies: a full collection of its heap (over 100 ms once the phases' samples
+        # pile up) would stall every call at once and be counted against the program measured. It collects
+        # now, and not again until the window and the drain are over.
+        gc.collect()
+        gc.disable()
+        lag_watch = asyncio.create_task(watch_loop_lag(stats))
         pids = await asyncio.to_thread(_process_tree, program_pid)
         cpu0, own0 = tree_cpu_seconds(pids), own_cpu_seconds()
         wait0, own_wait0 = runqueue_wait_seconds(program_pid), runqueue_wait_seconds(os.getpid())
@@ -956,8 +984,10 @@ async def run_phase(
         await asyncio.sleep(max(0.0, (stats.w1 - time.monotonic_ns()) / 1e9))
         cpu1, own1 = tree_cpu_seconds(pids), own_cpu_seconds()
         wait1, own_wait1 = runqueue_wait_seconds(program_pid), runqueue_wait_seconds(os.getpid())
+        lag_watch.cancel()
         await asyncio.sleep(args.drain)  # traffic goes on; what is still missing after this counts as lost
     finally:
+        gc.enable()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
                 asyncio.gather(*(c.close() for c in callers), return_exceptions=True), CLOSE_TIMEOUT_S
