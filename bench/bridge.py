@@ -959,6 +959,7 @@ async def run_phase(
     loop = asyncio.get_running_loop()
     total_s = READY_TIMEOUT_S + args.warmup + args.seconds + args.drain + 5
     max_frames = int(total_s * 1000 / FRAME_MS)
+    lag_watch: asyncio.Task[None] | None = None
     try:
         await asyncio.wait_for(asyncio.gather(*(c.open() for c in callers)), CONNECT_TIMEOUT_S)
         begin = loop.time() + 0.05
@@ -988,6 +989,8 @@ async def run_phase(
         await asyncio.sleep(args.drain)  # traffic goes on; what is still missing after this counts as lost
     finally:
         gc.enable()
+        if lag_watch is not None:
+            lag_watch.cancel()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
                 asyncio.gather(*(c.close() for c in callers), return_exceptions=True), CLOSE_TIMEOUT_S

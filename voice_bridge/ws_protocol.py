@@ -10,7 +10,9 @@ Two changes to `WebSocketsSansIOProtocol`, each measured under `bench.bridge`, e
 - **A queue bound to its loop.** `asyncio.Queue` looks the running loop up each time its reader waits, which
   on Python 3.11 makes a `getpid` system call per message; `MessageQueue` is given the protocol's loop.
 
-Served as `--ws voice_bridge.ws_protocol:MediaStreamProtocol` (`voice_bridge.WS_PROTOCOL`).
+Served as `--ws voice_bridge.ws_protocol:MediaStreamProtocol` (`voice_bridge.WS_PROTOCOL`). It leans on the
+parent's attributes (`queue`, `read_paused`, `close_sent`, `transport`): uvicorn is pinned in requirements.txt,
+and tests/integration/test_ws_protocol.py fails if a new uvicorn moves them.
 """
 
 from __future__ import annotations
