@@ -985,7 +985,6 @@ async def run_phase(
         await asyncio.sleep(max(0.0, (stats.w1 - time.monotonic_ns()) / 1e9))
         cpu1, own1 = tree_cpu_seconds(pids), own_cpu_seconds()
         wait1, own_wait1 = runqueue_wait_seconds(program_pid), runqueue_wait_seconds(os.getpid())
-        lag_watch.cancel()
         await asyncio.sleep(args.drain)  # traffic goes on; what is still missing after this counts as lost
     finally:
         gc.enable()

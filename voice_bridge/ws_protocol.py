@@ -31,7 +31,7 @@ LOW_WATER = 8
 
 
 class MessageQueue:
-    """First in, first out, unbounded: `put_nowait`, `get`, `qsize` and `empty` as `asyncio.Queue` has them.
+    """First in, first out, unbounded: `put_nowait`, `get` and `qsize` as `asyncio.Queue` has them.
 
     Readers wait in order; a reader cancelled after being woken passes its turn on, as in `asyncio.Queue`.
     """
@@ -45,9 +45,6 @@ class MessageQueue:
 
     def qsize(self) -> int:
         return len(self._items)
-
-    def empty(self) -> bool:
-        return not self._items
 
     def put_nowait(self, item: Any) -> None:
         self._items.append(item)
@@ -81,7 +78,7 @@ class MediaStreamProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.queue = MessageQueue(self.loop)  # type: ignore[assignment]  # the same four methods are used
+        self.queue = MessageQueue(self.loop)  # type: ignore[assignment]  # uvicorn's protocol uses only these three
 
     def send_receive_event_to_app(self) -> None:
         paused = self.read_paused

@@ -5,16 +5,20 @@ Everything listens on 127.0.0.1 and every wait is bounded.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 
 from leadapp.core import broker
 from leadapp.core.settings import ROOT, get_settings
@@ -94,3 +98,19 @@ def wait_until(
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout} s waiting for {what}; program output:\n{program_output(log_path)}")
         time.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def served_in_loop(app: Any, **config: Any) -> AsyncIterator[tuple[uvicorn.Server, int]]:
+    """`app` under uvicorn in the running event loop on a free loopback port: (server, port); stopped on exit."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", **config))
+    running = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline and not running.done(), "uvicorn did not start"
+        await asyncio.sleep(0.01)
+    try:
+        yield server, server.servers[0].sockets[0].getsockname()[1]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(running, 10)

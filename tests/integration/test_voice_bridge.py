@@ -22,7 +22,6 @@ from xml.etree import ElementTree
 import httpx
 import pytest
 import redis
-import uvicorn
 from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 from websockets.exceptions import InvalidStatus
@@ -33,7 +32,7 @@ from leadapp.core.models import Business, Call, Lead, TranscriptLine, User
 from tests.fakes.anthropic_api import FakeAnthropicAPI, fake_anthropic, tool_use  # noqa: F401
 from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
-from tests.integration.programs import clear_settings_caches
+from tests.integration.programs import clear_settings_caches, served_in_loop
 from voice_bridge import WS_PROTOCOL
 from voice_bridge import realtime_wire as rt
 from voice_bridge import session as call_session
@@ -110,31 +109,21 @@ async def bridge(
         monkeypatch.setenv(name, value)
     clear_settings_caches()
     loop = asyncio.get_running_loop()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws=WS_PROTOCOL)
-    )
-    running = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and not running.done(), "uvicorn did not start"
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    state = Bridge(port=port, fake=fake_openai)
+    async with served_in_loop(app, lifespan="on", ws=WS_PROTOCOL) as (_server, port):
+        state = Bridge(port=port, fake=fake_openai)
 
-    def hang_up(call_sid: str) -> None:  # runs in the bridge's worker thread, like the REST call
-        state.hangups.append(call_sid)
-        media = state.lines.get(call_sid)
-        if media is not None:
-            asyncio.run_coroutine_threadsafe(media.hang_up(), loop)
+        def hang_up(call_sid: str) -> None:  # runs in the bridge's worker thread, like the REST call
+            state.hangups.append(call_sid)
+            media = state.lines.get(call_sid)
+            if media is not None:
+                asyncio.run_coroutine_threadsafe(media.hang_up(), loop)
 
-    monkeypatch.setattr(call_session, "hangup_call", hang_up)
-    try:
-        yield state
-    finally:
-        for media in state.lines.values():
-            await media.close()
-        server.should_exit = True
-        await asyncio.wait_for(running, 10)
+        monkeypatch.setattr(call_session, "hangup_call", hang_up)
+        try:
+            yield state
+        finally:
+            for media in state.lines.values():
+                await media.close()
 
 
 @dataclass

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 import uvicorn
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
+from tests.integration.programs import served_in_loop
 from voice_bridge import WS_PROTOCOL
 from voice_bridge.ws_protocol import HIGH_WATER, LOW_WATER, MediaStreamProtocol, MessageQueue
 
@@ -57,7 +58,9 @@ class Served:
     server: uvicorn.Server
     url: str
 
-    def protocol(self) -> MediaStreamProtocol:
+    async def protocol(self) -> MediaStreamProtocol:
+        """The server side of the one connection, once it is there."""
+        await wait_until(lambda: len(self.server.server_state.connections) == 1, "the connection")
         (only,) = self.server.server_state.connections
         assert isinstance(only, MediaStreamProtocol)
         return only
@@ -66,18 +69,8 @@ class Served:
 @pytest.fixture
 async def served() -> AsyncIterator[Served]:
     app = App()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", ws=WS_PROTOCOL))
-    running = asyncio.create_task(server.serve())
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline and not running.done(), "uvicorn did not start"
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
+    async with served_in_loop(app, ws=WS_PROTOCOL) as (server, port):
         yield Served(app, server, f"ws://127.0.0.1:{port}/media")
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(running, 10)
 
 
 async def wait_until(condition: Any, what: str, seconds: float = 10) -> None:
@@ -87,11 +80,15 @@ async def wait_until(condition: Any, what: str, seconds: float = 10) -> None:
         await asyncio.sleep(0.005)
 
 
+async def send_all(ws: ClientConnection, messages: list[str]) -> None:
+    for message in messages:
+        await ws.send(message)
+
+
 async def test_an_app_that_keeps_up_is_never_paused(served: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     served.app.reading.set()
     async with connect(served.url, compression=None) as ws:
-        await wait_until(lambda: len(served.server.server_state.connections) == 1, "the connection")
-        protocol = served.protocol()
+        protocol = await served.protocol()
         pauses: list[float] = []
         real_pause = protocol.transport.pause_reading
         monkeypatch.setattr(protocol.transport, "pause_reading", lambda: (pauses.append(1), real_pause()))
@@ -107,14 +104,8 @@ async def test_a_slow_app_pushes_back_with_a_bounded_backlog_and_loses_nothing(s
     messages = [f"{n:06d}" + "x" * (MESSAGE_BYTES - 6) for n in range(400)]  # 3.2 MB: far more than the socket holds
 
     async with connect(served.url, compression=None, max_size=None) as ws:
-        await wait_until(lambda: len(served.server.server_state.connections) == 1, "the connection")
-        protocol = served.protocol()
-
-        async def send_all() -> None:
-            for message in messages:
-                await ws.send(message)
-
-        sender = asyncio.create_task(send_all())
+        protocol = await served.protocol()
+        sender = asyncio.create_task(send_all(ws, messages))
         await wait_until(lambda: protocol.read_paused, "reading to stop while the app does not read")
         backlog = protocol.queue.qsize()
         assert HIGH_WATER <= backlog < HIGH_WATER + PER_READ_MAX
@@ -131,14 +122,8 @@ async def test_a_slow_app_pushes_back_with_a_bounded_backlog_and_loses_nothing(s
 async def test_reading_starts_again_at_the_low_water_mark(served: Served) -> None:
     messages = [f"{n:06d}" + "y" * (MESSAGE_BYTES - 6) for n in range(200)]
     async with connect(served.url, compression=None, max_size=None) as ws:
-        await wait_until(lambda: len(served.server.server_state.connections) == 1, "the connection")
-        protocol = served.protocol()
-
-        async def send_all() -> None:
-            for message in messages:
-                await ws.send(message)
-
-        sender = asyncio.create_task(send_all())
+        protocol = await served.protocol()
+        sender = asyncio.create_task(send_all(ws, messages))
         await wait_until(lambda: protocol.read_paused, "reading to stop")
         seen: list[int] = []
         while protocol.read_paused:  # the app takes one message at a time, as the call session does
@@ -157,12 +142,12 @@ async def test_the_queue_keeps_order_and_wakes_readers_in_turn() -> None:
     first = asyncio.create_task(queue.get())
     second = asyncio.create_task(queue.get())
     await asyncio.sleep(0)
-    assert queue.empty() and not first.done()
+    assert queue.qsize() == 0 and not first.done()
     queue.put_nowait("a")
     queue.put_nowait("b")
     queue.put_nowait("c")
     assert (await first, await second) == ("a", "b")
-    assert queue.qsize() == 1 and await queue.get() == "c" and queue.empty()
+    assert queue.qsize() == 1 and await queue.get() == "c" and queue.qsize() == 0
 
 
 async def test_a_reader_cancelled_after_its_wake_up_passes_the_item_on() -> None:
@@ -175,7 +160,7 @@ async def test_a_reader_cancelled_after_its_wake_up_passes_the_item_on() -> None
     assert await asyncio.wait_for(waiting, 1) == "only"
     with pytest.raises(asyncio.CancelledError):
         await cancelled
-    assert queue.empty()
+    assert queue.qsize() == 0
 
 
 async def test_a_reader_cancelled_while_waiting_leaves_no_trace() -> None:
