@@ -1,6 +1,6 @@
 """uvicorn's sans-I/O websocket protocol, lightened for the media stream (a message every 20 ms per call).
 
-Two changes to `WebSocketsSansIOProtocol`, each measured under `bench.bridge`, everything else uvicorn's:
+Two changes to `WebSocketsSansIOProtocol` (found with `perf` under `bench.bridge`), everything else uvicorn's:
 
 - **Read flow control by backlog.** uvicorn stops reading the socket after every message it queues for the
   app and starts again once the app has taken it: a stop and a start of the read watcher (`epoll_ctl`, through
