@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 
 import leadapp.core.models  # noqa: F401  (registers every table)
 from alembic import context
+from leadapp.core import rls
 from leadapp.core.db import engine_for
 from leadapp.core.settings import get_settings, psycopg_url
 
@@ -14,8 +15,9 @@ target_metadata = SQLModel.metadata
 
 
 def _url() -> str:
-    # A URL handed in by a caller gets the same driver rewrite as DATABASE_URL does in the settings.
-    return psycopg_url(config.attributes.get("database_url") or get_settings().database_url)
+    # A URL handed in by a caller gets the same driver rewrite as DATABASE_URL does in the settings. Migrations
+    # connect as the tables' owner (DATABASE_OWNER_URL) when one is set.
+    return psycopg_url(config.attributes.get("database_url") or get_settings().migration_url)
 
 
 def run_migrations_offline() -> None:
@@ -49,6 +51,8 @@ def _run(connection, url: str) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        # Row-level security is forced on the owner too: a data migration acts as the system.
+        rls.apply(connection, rls.system("migrations"))
         context.run_migrations()
 
 

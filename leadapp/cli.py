@@ -6,16 +6,24 @@ import argparse
 import sys
 
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 from alembic import command
+from leadapp.core import db_roles, rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.settings import ROOT, get_settings
 
 
 def migrate() -> None:
-    """Upgrade the database at DATABASE_URL to the newest migration."""
+    """Upgrade the database to the newest migration, as the tables' owner (DATABASE_OWNER_URL, else
+    DATABASE_URL); with a separate owner, then let DATABASE_URL's role use the tables (and nothing more)."""
     command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    settings = get_settings()
+    if settings.database_owner_url and db_roles.is_postgres(settings.database_url):
+        owner, app = make_url(settings.database_owner_url).username, make_url(settings.database_url).username
+        if app and app != owner:
+            db_roles.grant_app(settings.database_owner_url, app)
 
 
 def seed(force: bool, if_enabled: bool) -> None:
@@ -26,7 +34,7 @@ def seed(force: bool, if_enabled: bool) -> None:
     if if_enabled and not settings.seed_demo:
         print("SEED_DEMO is off: no demo data.")
         return
-    with session_scope() as session:
+    with session_scope(rls.system("cli: seed the demo data")) as session:
         if is_seeded(session) and not force:
             print("Demo data already present. Re-create missing demo rows with --force.")
             logins = demo_logins(settings.demo_password)
@@ -41,7 +49,7 @@ def admin(email: str, password: str) -> int:
     from leadapp.core.services.accounts import ensure_admin
 
     try:
-        with session_scope() as session:
+        with session_scope(rls.system("cli: create an admin")) as session:
             user = ensure_admin(session, email, password)
             print(f"Admin ready: {user.email}")
     except UserError as exc:

@@ -21,6 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
+from leadapp.core import db_roles
 from leadapp.core.settings import ROOT, get_settings
 
 STOP_GRACE_SECONDS = 15
@@ -106,6 +109,40 @@ def _start_private_redis(
     return True
 
 
+def _database_roles(env: dict[str, str]) -> int:
+    """PostgreSQL: make the programs connect as a role row-level security applies to.
+
+    With a superuser in DATABASE_URL (and no DATABASE_OWNER_URL), create `<db>_owner` and `<db>_app` and use
+    them: migrations as the owner, the programs as the application role. Otherwise check the role the programs
+    will use, and refuse to start in production if row-level security would not apply to it.
+    """
+    settings = get_settings()
+    url = settings.database_url
+    if not db_roles.is_postgres(url):
+        return 0
+    if not settings.database_owner_url and settings.database_manage_roles and db_roles.is_privileged(url):
+        roles = db_roles.provision(url)
+        env["DATABASE_OWNER_URL"], env["DATABASE_URL"] = roles.owner_url, roles.app_url
+        owner, app = db_roles.role_names(make_url(url).database or "postgres")
+        print(
+            f"[launch] PostgreSQL: migrations run as {owner}, the programs connect as {app} "
+            "(owns no table, no BYPASSRLS: row-level security applies)",
+            flush=True,
+        )
+        return 0
+    problems = db_roles.app_role_problems(url)
+    for problem in problems:
+        print(f"[launch] DATABASE_URL: {problem}", flush=True)
+    if problems and settings.environment == "production":
+        print(
+            "[launch] refusing to start in production: set DATABASE_URL to a role that owns no table and has no "
+            "BYPASSRLS, and DATABASE_OWNER_URL to the tables' owner (see README, PostgreSQL roles)",
+            flush=True,
+        )
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse(argv)
     env = dict(os.environ)
@@ -131,6 +168,10 @@ def _run(args: argparse.Namespace, env: dict[str, str], procs: dict[str, subproc
         if not _start_private_redis(port, args.redis_dir.resolve(), env, procs):
             return 2
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+
+    code = _database_roles(env)
+    if code:
+        return code
 
     python = sys.executable
     # Migrate and seed in a child so it sees exactly the environment the programs will see.

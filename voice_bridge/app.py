@@ -9,7 +9,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from leadapp.core import rls
 from leadapp.core.observability import configure, get_logger
 from leadapp.core.services.health import check_database
 from voice_bridge import __version__
@@ -40,7 +42,25 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     log.info("voice_bridge_stopped")
 
 
+class SystemContext:
+    """Every request and media stream the bridge serves acts on the database as the system, logged with its
+    route (Twilio's webhooks are signature-checked, and a recording link enters its viewer's own context)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        # The first path segment only: a recording link's token must not reach the logs.
+        route = "/" + str(scope.get("path", "")).strip("/").split("/", 1)[0]
+        with rls.system_context(f"voice bridge {scope['type']} {route}"):
+            await self.app(scope, receive, send)
+
+
 app = FastAPI(title="LeadApp voice bridge", version=__version__, lifespan=lifespan)
+app.add_middleware(SystemContext)
 app.include_router(sms_router)
 app.include_router(calls_router)
 app.include_router(media_router)

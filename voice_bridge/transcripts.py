@@ -32,7 +32,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, insert, select, update
 
 from leadapp.core.broker import get_redis
-from leadapp.core.db import get_engine
+from leadapp.core.db import connection_scope
 from leadapp.core.events import channel
 from leadapp.core.models import TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
@@ -91,7 +91,7 @@ def write_lines(writes: Sequence[LineWrite]) -> list[dict[str, Any]]:
     rows: dict[tuple[int, str], _Row] = {}
     new_rows: list[_Row] = []
     applied: list[tuple[LineWrite, _Row]] = []
-    with get_engine().begin() as conn:
+    with connection_scope() as conn:
         items = sorted({w.item_id for w in writes if w.item_id})
         calls = sorted({w.call_id for w in writes if w.item_id})
         for start in range(0, len(items), PREFETCH_CHUNK):

@@ -18,6 +18,7 @@ from rq.cron import CronScheduler
 from rq.exceptions import StopRequested
 from rq.worker_pool import WorkerPool
 
+from leadapp.core import rls
 from leadapp.core.broker import get_redis
 from leadapp.core.observability import get_logger, report_exception
 from worker import schedule
@@ -40,6 +41,11 @@ class LeadWorker(SimpleWorker):
     signal mask, so the stop signals are blocked while the pub/sub thread is created.
     Usable with the CLI too: `rq worker -w worker.pool.LeadWorker ...`.
     """
+
+    def perform_job(self, job: Any, queue: Any, *args: Any, **kwargs: Any) -> bool:
+        """Run the job as the system (every row), logged with the job's name."""
+        with rls.system_context(f"job {job.func_name}"):
+            return super().perform_job(job, queue, *args, **kwargs)
 
     def subscribe(self) -> None:
         stop_signals = {signal.SIGINT, signal.SIGTERM}

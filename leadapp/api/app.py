@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from leadapp.core.db import get_engine, session_scope
+from leadapp.core import rls
+from leadapp.core.db import get_engine, session_scope, use_context
 from leadapp.core.errors import UserError
 from leadapp.core.observability import report_exception
 from leadapp.core.services import discovery, intake
@@ -104,7 +105,9 @@ async def create_lead(request: Request) -> JSONResponse:
 
 
 def _submit(submission: intake.Submission) -> intake.Accepted:
+    # The API authenticates nobody: every caller is an anonymous visitor (who may reach the lead it creates).
     with Session(get_engine(), expire_on_commit=False) as session:
+        use_context(session, rls.ANONYMOUS_CONTEXT, now=False)
         return intake.submit(session, submission)
 
 
@@ -127,7 +130,7 @@ async def one_click_unsubscribe(request: Request) -> JSONResponse:
 
 
 def _unsubscribe(token: str) -> bool:
-    with session_scope() as session:
+    with session_scope(rls.ANONYMOUS_CONTEXT) as session:
         return discovery.unsubscribe(session, token) is not None
 
 

@@ -1,5 +1,6 @@
-"""Keyed protection of personal data: phone numbers encrypted at rest, keyed hashes for look-ups,
-and signed, expiring tokens for links. Every key is derived from SECRET_KEY."""
+"""Keyed protection of personal data: phone numbers and other secrets encrypted at rest, keyed hashes for
+look-ups, signed, expiring tokens for links, and links shown with their tokens hidden. Every key is derived
+from SECRET_KEY."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import time
 from functools import lru_cache
 
@@ -40,6 +42,29 @@ def decrypt_phone(token: str) -> str:
         return _fernet(get_settings().secret_key).decrypt(token.encode()).decode()
     except InvalidToken:
         return ""
+
+
+@lru_cache(maxsize=16)
+def _fernet_for(secret: str, purpose: str) -> Fernet:
+    key = hmac.new(secret.encode(), f"leadapp:encryption:{purpose}".encode(), hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def encrypt_text(purpose: str, value: str) -> str:
+    """`value` encrypted (authenticated, randomised) with the key for `purpose`; "" stays ""."""
+    if not value:
+        return ""
+    return _fernet_for(get_settings().secret_key, purpose).encrypt(value.encode()).decode()
+
+
+def decrypt_text(purpose: str, token: str) -> str | None:
+    """What `encrypt_text(purpose, ...)` encrypted; "" for ""; None when it cannot be decrypted (another key)."""
+    if not token:
+        return ""
+    try:
+        return _fernet_for(get_settings().secret_key, purpose).decrypt(token.encode()).decode()
+    except (InvalidToken, ValueError):
+        return None
 
 
 def phone_hash(e164: str) -> str:
@@ -76,3 +101,17 @@ def unsign(purpose: str, token: str) -> dict | None:
         return None
     payload = body.get("p")
     return payload if isinstance(payload, dict) else None
+
+
+# A token in a link: a path segment or query value of 16+ URL-safe characters (signed tokens, random tokens).
+_LINK = re.compile(r"https?://[^\s\"'<>]+")
+_TOKEN_PART = re.compile(r"(?<=[/=])[A-Za-z0-9_\-.~%]{16,}(?=$|[/?&#])")
+REDACTED = "[hidden]"
+
+
+def redact_links(text: str) -> str:
+    """`text` with the token of every link replaced by "[hidden]": what someone who must not use the links
+    (an admin reading the outbox) may see. `https://app/reset-password/AbC…` → `https://app/reset-password/[hidden]`."""
+    if not text:
+        return text
+    return _LINK.sub(lambda m: _TOKEN_PART.sub(REDACTED, m.group(0)), text)

@@ -11,10 +11,16 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, create_engine
 
+from leadapp.core import rls
+from leadapp.core.rls import DbContext
 from leadapp.core.settings import get_settings
+
+CONTEXT = "leadapp_db_context"
 
 
 @lru_cache(maxsize=8)
@@ -44,16 +50,57 @@ def get_engine() -> Engine:
     return engine_for(get_settings().database_url)
 
 
+def context_of(session: OrmSession) -> DbContext:
+    """The context `session`'s transactions run under: its own, else the ambient one (a system block), else nobody."""
+    return session.info.get(CONTEXT) or rls.ambient() or rls.NOBODY
+
+
+@event.listens_for(OrmSession, "after_begin")
+def _set_context(session: OrmSession, _transaction: SessionTransaction, connection: Connection) -> None:
+    # Every transaction starts by saying whom it acts for (PostgreSQL row-level security reads it); a session
+    # nobody gave a context to acts for nobody and sees no tenant row.
+    rls.apply(connection, context_of(session))
+
+
+def use_context(session: OrmSession, context: DbContext, *, now: bool = True) -> None:
+    """From now on `session` acts for `context`: the transaction in progress at once (unless `now` is False),
+    and every later one.
+
+    Called by the access layer (`access.enter`), not by pages or services directly.
+    """
+    session.info[CONTEXT] = context
+    if not now or session.get_bind().dialect.name != "postgresql":
+        return
+    connection = session.connection()  # begins the transaction if none is open (which applies the context)
+    if rls.applied(connection) != context:
+        rls.apply(connection, context)
+
+
 @contextmanager
-def session_scope() -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
+def session_scope(context: DbContext | None = None) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error.
+
+    `context`: whom it acts for (see `rls`); without one it acts for the ambient context (a worker job,
+    the bridge) or, in pages and API routes, for nobody until the access layer says who is asking.
+    """
     with Session(get_engine(), expire_on_commit=False) as session:
+        if context is not None:
+            session.info[CONTEXT] = context
         try:
             yield session
             session.commit()
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def connection_scope() -> Iterator[Connection]:
+    """A Core connection in a transaction (committed on success), acting for the ambient context (nobody
+    outside a system block), for bulk work below the ORM."""
+    with get_engine().begin() as connection:
+        rls.apply(connection, rls.ambient() or rls.NOBODY)
+        yield connection
 
 
 def insert_new(session: Session, model: Any, rows: Sequence[dict[str, Any]], unique: Sequence[str]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     environment: str = Field("development", description="development | test | production")
     secret_key: str = Field("dev-insecure-change-me", description="Signs tokens and links; set in production")
     database_url: str = Field(f"sqlite:///{ROOT / 'var' / 'leadapp.db'}")
+    database_owner_url: str = Field(
+        "", description="PostgreSQL: migrations connect as this role (it owns the tables); empty = DATABASE_URL"
+    )
+    database_manage_roles: bool = Field(
+        True,
+        description="PostgreSQL: when DATABASE_URL is a superuser and DATABASE_OWNER_URL is empty, `make run` creates "
+        "<db>_owner (migrations) and <db>_app (the programs: owns no table, no BYPASSRLS) and uses them",
+    )
     redis_url: str = Field("redis://127.0.0.1:6379/0")
     private_redis_port: int = Field(6390, description="Port of the Redis `make run` starts when REDIS_URL is unset")
     redis_prefix: str = Field("leadapp", description="Prefix of every Redis key and channel")
@@ -58,6 +66,11 @@ class Settings(BaseSettings):
     login_window_minutes: int = 15
     intake_per_ip_per_hour: int = Field(5, description="Accepted service requests per client IP per hour")
     trusted_proxy_header: str = Field("", description="e.g. X-Forwarded-For; empty = use the socket peer")
+    access_row_checks_off: bool = Field(
+        False,
+        description="TEST ONLY (refused unless ENVIRONMENT=test): skip the access layer's row checks, to show that "
+        "PostgreSQL row-level security alone keeps tenants apart",
+    )
 
     # Worker
     worker_heartbeat_seconds: int = 30
@@ -96,10 +109,24 @@ class Settings(BaseSettings):
     seed_demo: bool = True
     demo_password: str = Field("demo-password-123", description="Password of the seeded demo accounts")
 
-    @field_validator("database_url")
+    @field_validator("database_url", "database_owner_url")
     @classmethod
     def _use_psycopg(cls, url: str) -> str:
         return psycopg_url(url)
+
+    @model_validator(mode="after")
+    def _row_checks_only_off_in_tests(self) -> Settings:
+        if self.access_row_checks_off and self.environment != "test":
+            raise ValueError(
+                "ACCESS_ROW_CHECKS_OFF=true is for tests only (it turns the access layer's row checks off); "
+                "remove it, or set ENVIRONMENT=test in a test deployment"
+            )
+        return self
+
+    @property
+    def migration_url(self) -> str:
+        """Where migrations connect: the tables' owner (DATABASE_OWNER_URL), else DATABASE_URL."""
+        return self.database_owner_url or self.database_url
 
     @property
     def is_sqlite(self) -> bool:

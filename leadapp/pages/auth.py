@@ -7,6 +7,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
+from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.services import access, accounts, discovery
@@ -27,7 +28,7 @@ class LoginState(AuthState):
     def submit(self, form_data: dict):
         self.errors = {}
         try:
-            with session_scope() as session:
+            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
                 user, token = accounts.login(
                     session,
                     str(form_data.get("email", "")),
@@ -59,7 +60,7 @@ class RegisterState(AuthState):
             self.errors = {"password_confirm": "The two passwords differ."}
             return None
         try:
-            with session_scope() as session:
+            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
                 user = accounts.register(
                     session,
                     email=str(form_data.get("email", "")),
@@ -67,6 +68,7 @@ class RegisterState(AuthState):
                     role=str(form_data.get("role", "")),
                     full_name=str(form_data.get("full_name", "")),
                 )
+                access.enter(session, user)  # what follows is the new account's own doing
                 token = accounts.open_session(
                     session, user, ip=self.client_ip(), user_agent=self.router.headers.user_agent
                 )

@@ -8,6 +8,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import routes
+from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
@@ -49,8 +50,10 @@ class AuthState(rx.State):
         return self.router.session.client_ip or ""
 
     def _load_user(self, session: Session) -> User | None:
-        """Re-read the user behind the cookie from the database (never cached) and mirror it in the vars."""
+        """Re-read the user behind the cookie from the database (never cached), mirror it in the vars, and make
+        `session` act for that user (or for an anonymous visitor) from now on."""
         user = accounts.user_for_token(session, self.session_token)
+        access.enter(session, user)
         if user is None:
             self.user_id, self.user_email, self.user_name, self.user_role = 0, "", "", ""
         else:
@@ -90,7 +93,7 @@ class AuthState(rx.State):
 
     @rx.event
     def logout(self):
-        with session_scope() as session:
+        with session_scope(rls.ANONYMOUS_CONTEXT) as session:
             accounts.logout(session, self.session_token)
         self.session_token = ""
         self.user_id, self.user_email, self.user_name, self.user_role = 0, "", "", ""

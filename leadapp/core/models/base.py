@@ -1,12 +1,17 @@
-"""Shared column helpers: aware-UTC timestamps and JSON columns that work on SQLite and PostgreSQL."""
+"""Shared column helpers: aware-UTC timestamps, JSON columns that work on SQLite and PostgreSQL, and columns
+encrypted at rest."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, Text
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field
+
+from leadapp.core import crypto
 
 
 def utcnow() -> datetime:
@@ -24,3 +29,48 @@ def json_field(default_factory: Any = dict) -> Any:
 
 def json_nullable_field() -> Any:
     return Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class EncryptedText(TypeDecorator[str]):
+    """A string stored encrypted (Fernet, key derived from SECRET_KEY for `purpose`): a database dump shows no
+    plaintext. Randomised, so it cannot be compared or searched in SQL; a value the key cannot decrypt reads
+    as ""."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else crypto.encrypt_text(self.purpose, value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else crypto.decrypt_text(self.purpose, value) or ""
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON value stored encrypted, like `EncryptedText` (unreadable values read as None)."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else crypto.encrypt_text(self.purpose, json.dumps(value, separators=(",", ":")))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        plain = crypto.decrypt_text(self.purpose, value or "")
+        return json.loads(plain) if plain else None
+
+
+def encrypted_field(purpose: str, default: str = "") -> Any:
+    return Field(default=default, sa_column=Column(EncryptedText(purpose), nullable=False))
+
+
+def encrypted_json_field(purpose: str, default_factory: Any = dict) -> Any:
+    return Field(default_factory=default_factory, sa_column=Column(EncryptedJSON(purpose), nullable=False))

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from leadapp.core.models.base import created_at_field, json_field, json_nullable_field, utcnow
+from leadapp.core.models.base import created_at_field, encrypted_json_field, json_field, json_nullable_field, utcnow
 from leadapp.core.vocab import ContactPreference, LeadSource, LeadStatus, MatchStatus
 
 
@@ -110,8 +110,9 @@ class InterviewSession(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     owner_token_hash: str = Field(max_length=64, index=True)
     user_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL", index=True)
-    messages: list[dict[str, Any]] = json_field(list)
-    extracted: dict[str, Any] = json_field(dict)
+    # Encrypted at rest: the answers hold the consumer's phone number and email address.
+    messages: list[dict[str, Any]] = encrypted_json_field("interview", list)
+    extracted: dict[str, Any] = encrypted_json_field("interview", dict)
     status: str = Field(default="open", max_length=16)
     lead_id: int | None = Field(default=None, foreign_key="leads.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()

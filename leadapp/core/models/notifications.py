@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from leadapp.core.models.base import created_at_field
+from leadapp.core.models.base import created_at_field, encrypted_field
 from leadapp.core.vocab import NotificationStatus
 
 
@@ -22,13 +22,14 @@ class Notification(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32)
     channel: str = Field(max_length=8)
-    recipient: str = Field(max_length=320)
+    # Encrypted at rest: addresses and numbers are personal data, and bodies hold reset and tracking links.
+    recipient: str = encrypted_field("notification")
     subject: str = Field(default="", max_length=300)
-    body_text: str = Field(default="", max_length=10000)
-    body_html: str = Field(default="", max_length=40000)
+    body_text: str = encrypted_field("notification")
+    body_html: str = encrypted_field("notification")
     status: str = Field(default=NotificationStatus.PENDING.value, max_length=16)
     attempts: int = 0
-    last_error: str = Field(default="", max_length=2000)
+    last_error: str = encrypted_field("notification")  # a provider's error may quote the address
     provider: str = Field(default="", max_length=16, description="sendgrid | smtp | twilio | outbox")
     provider_id: str = Field(default="", max_length=200)
     dedupe_key: str = Field(max_length=200, unique=True, description="One notification per purpose")

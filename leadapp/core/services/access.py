@@ -1,14 +1,25 @@
 """The one access layer: who may open which area and act on which data.
 
-Every page, API route, job and webhook asks here; nothing else decides.
+Every page, API route, job and webhook asks here; nothing else decides. It also tells the database whom
+each session acts for (`enter`), so that on PostgreSQL row-level security checks every query a second time
+(see `leadapp.core.rls`): a session nobody entered sees no tenant row.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from enum import StrEnum
 
+from sqlmodel import Session, col, select
+
+from leadapp.core import rls
+from leadapp.core.db import context_of, use_context
 from leadapp.core.errors import NotAllowed
 from leadapp.core.models import Business, Lead, User
+from leadapp.core.rls import DbContext
+from leadapp.core.settings import get_settings
 from leadapp.core.vocab import Role
 
 
@@ -65,11 +76,19 @@ def require_admin(user: User | None) -> User:
     return user
 
 
+def row_checks_on() -> bool:
+    """False only in tests that switch the row checks below off (ACCESS_ROW_CHECKS_OFF, refused outside
+    ENVIRONMENT=test) to show that PostgreSQL's row-level security alone keeps every tenant's rows apart."""
+    return not get_settings().access_row_checks_off
+
+
 def can_manage_business(user: User | None, business: Business | None) -> bool:
     """The business's owner, or an admin (False for a missing business)."""
     if business is None:
         return False
     role = role_of(user)
+    if role == Role.BUSINESS_OWNER and not row_checks_on():
+        return True
     return role == Role.ADMIN or (role == Role.BUSINESS_OWNER and user is not None and business.owner_id == user.id)
 
 
@@ -87,7 +106,14 @@ def can_see_consumer_lead(user: User | None, lead: Lead) -> bool:
     role = role_of(user)
     if role == Role.ADMIN:
         return True
-    return role == Role.CONSUMER and user is not None and lead.consumer_id == user.id and lead.deleted_at is None
+    return role == Role.CONSUMER and lead.deleted_at is None and is_lead_owner(user, lead)
+
+
+def is_lead_owner(user: User | None, lead: Lead) -> bool:
+    """The consumer account that made `lead` (only they may act on it; an admin may read it)."""
+    if role_of(user) == Role.CONSUMER and not row_checks_on():
+        return True
+    return user is not None and lead.consumer_id is not None and lead.consumer_id == user.id
 
 
 def require_consumer_lead(user: User | None, lead: Lead) -> User:
@@ -108,3 +134,65 @@ def home_path(user: User | None) -> str:
     if role == Role.CONSUMER:
         return "/portal"
     return "/"
+
+
+# --- whom the database session acts for -----------------------------------------------------------
+
+
+def context_for(session: Session, user: User | None) -> DbContext:
+    """The database context of `user` (None or disabled: an anonymous visitor). A business owner's context
+    lists the businesses they own (read under their own context: only theirs can be found)."""
+    role = role_of(user)
+    if role is None or user is None:
+        return rls.ANONYMOUS_CONTEXT
+    context = DbContext(role=role.value, user_id=user.id)
+    if role == Role.BUSINESS_OWNER and session.get_bind().dialect.name == "postgresql":
+        use_context(session, context)
+        owned = session.exec(select(Business.id).where(Business.owner_id == user.id).order_by(col(Business.id)))  # type: ignore[attr-defined]
+        context = replace(context, business_ids=tuple(int(i) for i in owned.all()))
+    return context
+
+
+def enter(session: Session, user: User | None) -> DbContext:
+    """From now on `session` acts for `user` (None: an anonymous visitor). Every page handler, API route and
+    public link does this once it knows who is asking (the session cookie, the bearer token, or nobody).
+    Keeps the links the session already holds (`allow_leads`)."""
+    held = context_of(session)
+    context = context_for(session, user)
+    if held.lead_ids:
+        context = context.with_leads(held.lead_ids)
+    if held.interview:
+        context = replace(context, interview=held.interview)
+    use_context(session, context)
+    return context
+
+
+def allow_leads(session: Session, lead_ids: Iterable[int]) -> None:
+    """Let `session` reach these leads too: the caller verified a signed link for each, or has just created it
+    (the visitor who submitted a request may follow it). Anonymous when nobody entered the session yet."""
+    held = context_of(session)
+    base = held if held.role else rls.ANONYMOUS_CONTEXT
+    use_context(session, base.with_leads(lead_ids))
+
+
+def allow_interview(session: Session, owner_token_hash: str) -> None:
+    """Let `session` reach the guided interview whose owner token hashes to `owner_token_hash` (the browser
+    presented that token)."""
+    held = context_of(session)
+    base = held if held.role else rls.ANONYMOUS_CONTEXT
+    use_context(session, replace(base, interview=owner_token_hash))
+
+
+@contextlib.contextmanager
+def as_system(session: Session, reason: str) -> Iterator[None]:
+    """Run one narrow step of a page or API route as the system (every row), for `reason` (logged), then go
+    back to whom the session acted for. Each use is a deliberate hole in the second wall: the step must return
+    nothing the caller may not see (e.g. a count, or the id a client's own Idempotency-Key names). The uses
+    are listed in `tests/security/test_rls.py` (a new one fails that test until it is reviewed there)."""
+    held = context_of(session)
+    rls.log.info("db_system_step", reason=reason, acting_for=held.describe())
+    use_context(session, rls.system(reason))
+    try:
+        yield
+    finally:
+        use_context(session, held, now=session.is_active)

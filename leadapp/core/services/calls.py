@@ -476,7 +476,7 @@ def _may_act_on_call(session: Session, user: User | None, call: Call, *, view: b
         return access.can_manage_business(user, session.get(Business, call.business_id))
     if role == Role.CONSUMER and call.lead_id is not None:
         lead = session.get(Lead, call.lead_id)
-        if lead is None or lead.deleted_at is not None or lead.consumer_id != user.id:
+        if lead is None or lead.deleted_at is not None or not access.is_lead_owner(user, lead):
             return False
         return view or call.call_type == CallType.CONSUMER_CALLBACK.value
     return False
@@ -986,8 +986,10 @@ def open_recording(token: str, now: datetime | None = None) -> RecordingAccess:
     if expires < _aware(now or utcnow()).timestamp():
         return RecordingAccess(410, reason="This link has expired; open the call again for a new one.")
     with session_scope() as session:
-        call = session.get(Call, call_id)
+        # The link stands for its viewer: the call is looked up as them (whatever context the server runs in).
         viewer = session.get(User, viewer_id)
+        access.enter(session, viewer)
+        call = session.get(Call, call_id)
         if call is None or not _may_act_on_call(session, viewer, call, view=True):
             return RecordingAccess(403, reason="You may not hear this recording.")
         if not call.recording_ref:

@@ -20,6 +20,7 @@ import phonenumbers
 import zipcodes
 from email_validator import EmailNotValidError, validate_email
 from limits import RateLimitItemPerHour
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -27,6 +28,7 @@ from leadapp.core import crypto, ratelimit, tasks
 from leadapp.core.errors import FieldErrors, TooManyAttempts, UserError
 from leadapp.core.models import Lead, utcnow
 from leadapp.core.observability import get_logger
+from leadapp.core.services import access
 from leadapp.core.services.rules import RulesSnapshot, current_rules
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import ContactPreference, LeadSource, LeadStatus
@@ -206,15 +208,16 @@ def submit(session: Session, sub: Submission) -> Accepted:
     The session must not hold other pending work: this commits.
     """
     if sub.idempotency_key:
-        existing = session.exec(select(Lead).where(Lead.idempotency_key == sub.idempotency_key)).first()
+        existing = _lead_for_key(session, sub.idempotency_key)
         if existing is not None:
-            return Accepted(existing.id, False, True, existing.status)  # type: ignore[arg-type]
+            return existing
     rules = current_rules(session)
     valid = validate(sub, rules)
     check_turnstile(sub.turnstile_token, sub.client_ip)
     check_rate_limit(sub.client_ip)
     now = utcnow()
     lead = Lead(
+        id=_new_lead_id(session),
         consumer_id=sub.consumer_id,
         business_id=sub.business_id,
         source=sub.source,
@@ -241,13 +244,34 @@ def submit(session: Session, sub: Submission) -> Accepted:
     except IntegrityError:
         # Another request with the same Idempotency-Key won the race: answer with its lead.
         session.rollback()
-        existing = session.exec(select(Lead).where(Lead.idempotency_key == sub.idempotency_key)).first()
+        existing = _lead_for_key(session, sub.idempotency_key or "")
         if existing is None:
             raise
-        return Accepted(existing.id, False, True, existing.status)  # type: ignore[arg-type]
+        return existing
     enqueued = enqueue_pipeline(lead.id, fresh=True)  # type: ignore[arg-type]
     log.info("lead_accepted", lead_id=lead.id, source=lead.source, enqueued=enqueued)
     return Accepted(lead.id, True, enqueued, lead.status)  # type: ignore[arg-type]
+
+
+def _lead_for_key(session: Session, idempotency_key: str) -> Accepted | None:
+    """The lead an Idempotency-Key already made (its id and status only), whoever's context this is: the key
+    is all the caller presents, and it learns nothing but what its first submission was answered."""
+    with access.as_system(session, "intake: the lead an Idempotency-Key made"):
+        row = session.exec(select(Lead.id, Lead.status).where(Lead.idempotency_key == idempotency_key)).first()
+    if row is None:
+        return None
+    return Accepted(int(row[0]), False, True, str(row[1]))
+
+
+def _new_lead_id(session: Session) -> int | None:
+    """PostgreSQL: the new lead's id, drawn before the INSERT and granted to the submitter's context, so that
+    row-level security lets a visitor write (and then follow) the request it makes. SQLite: None (assigned on
+    insert)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return None
+    lead_id = int(session.execute(text("SELECT nextval(pg_get_serial_sequence('leads', 'id'))")).scalar_one())
+    access.allow_leads(session, [lead_id])
+    return lead_id
 
 
 def enqueue_pipeline(lead_id: int, fresh: bool = False) -> bool:

@@ -21,7 +21,7 @@ from sqlmodel import Session
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import InterviewSession, User, utcnow
 from leadapp.core.observability import get_logger
-from leadapp.core.services import classify, intake
+from leadapp.core.services import access, classify, intake
 from leadapp.core.services.accounts import token_digest
 from leadapp.core.services.rules import RulesSnapshot, current_rules
 from leadapp.core.settings import get_settings
@@ -122,6 +122,7 @@ def _turn(row: InterviewSession) -> Turn:
 def start(session: Session, user: User | None) -> tuple[str, Turn]:
     """Open a new interview; returns the owner token (keep it server-side) and the first turn."""
     token = secrets.token_urlsafe(24)
+    access.allow_interview(session, token_digest(token))
     row = InterviewSession(
         owner_token_hash=token_digest(token),
         user_id=user.id if user else None,
@@ -137,6 +138,7 @@ def _owned(session: Session, owner_token: str, user: User | None) -> InterviewSe
     """The interview this token opened; NotAllowed for any other token (or another account's interview)."""
     try:
         raw_id, token = owner_token.split(".", 1)
+        access.allow_interview(session, token_digest(token))  # the database checks the token a second time
         row = session.get(InterviewSession, int(raw_id))
     except (ValueError, TypeError):
         row = None

@@ -137,6 +137,7 @@ def _token_claims(token: str) -> tuple[int, int] | None:
 def _lead_matching_claims(session: Session, claims: tuple[int, int] | None) -> Lead | None:
     if claims is None:
         return None
+    access.allow_leads(session, [claims[0]])  # a genuine link reaches its own lead, and only that one
     lead = session.get(Lead, claims[0])
     if lead is None or lead.deleted_at is not None:
         return None
@@ -175,7 +176,7 @@ def _lead_for(session: Session, actor: Actor, lead_id: int, *, act: bool) -> Lea
     if lead is None or lead.deleted_at is not None:
         raise NotFound("No such request.")
     access.require_consumer_lead(actor, lead)
-    if act and lead.consumer_id != actor.id:
+    if act and not access.is_lead_owner(actor, lead):
         raise NotAllowed("Only the consumer who made this request can change it.")
     return lead
 

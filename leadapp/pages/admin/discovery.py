@@ -150,6 +150,7 @@ class DiscoveryState(AuthState):
         def find() -> list[int]:
             with session_scope() as session:
                 actor = accounts.user_for_token(session, session_token)  # the service checks it is an admin
+                access.enter(session, actor)
                 found = discovery.discover(session, actor, zip_code, category)
                 return [p.id for p in found if p.id is not None]
 

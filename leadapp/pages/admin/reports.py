@@ -39,7 +39,9 @@ def _period(report: AuditReport) -> str:
 def run_audit_now(user_id: int) -> int:
     """Write a report as the admin `user_id` (in its own transaction); returns the report's id."""
     with session_scope() as session:
-        report = weekly_audit.run_weekly_audit(session, actor=session.get(User, user_id))
+        actor = session.get(User, user_id)
+        access.enter(session, actor)
+        report = weekly_audit.run_weekly_audit(session, actor=actor)
         session.flush()
         assert report.id is not None
         return report.id

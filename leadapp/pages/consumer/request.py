@@ -11,7 +11,7 @@ from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
-from leadapp.core.services import intake, portal
+from leadapp.core.services import access, intake, portal
 from leadapp.core.settings import get_settings
 from leadapp.state.auth import AuthState, field_errors
 
@@ -66,6 +66,9 @@ class RequestState(AuthState):
 
     def _refresh(self) -> bool:
         with session_scope() as session:
+            self._load_user(session)
+            # The id was set by this tab's own submit (a var no event can set from the browser).
+            access.allow_leads(session, [self.lead_id])
             view = portal.lead_status_for_submitter(session, self.lead_id)
         if view is None:
             return True

@@ -6,6 +6,7 @@ import reflex as rx
 
 from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
+from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.services import contact
@@ -20,7 +21,7 @@ class ContactState(AuthState):
     def submit(self, form_data: dict):
         self.errors = {}
         try:
-            with session_scope() as session:
+            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
                 contact.submit_message(
                     session,
                     name=str(form_data.get("name", "")),

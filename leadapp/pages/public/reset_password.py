@@ -11,6 +11,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
+from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.services import accounts, admin_users
@@ -35,7 +36,7 @@ class ResetPasswordState(AuthState):
     def open(self):
         self.errors, self.link_problem, self.reset_status = {}, "", "checking"
         self._token = _token_from_path(self.router.url.path)
-        with session_scope() as session:
+        with session_scope(rls.ANONYMOUS_CONTEXT) as session:
             problem = admin_users.reset_token_problem(session, self._token)
         self.link_problem = problem
         self.reset_status = "invalid" if problem else "ok"
@@ -48,7 +49,7 @@ class ResetPasswordState(AuthState):
             self.errors = {"password_confirm": "The two passwords differ."}
             return
         try:
-            with session_scope() as session:
+            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
                 user = admin_users.reset_password(session, self._token, password)
                 user_id = user.id
         except UserError as exc:

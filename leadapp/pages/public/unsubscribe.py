@@ -11,6 +11,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import page
+from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.observability import get_logger
 from leadapp.core.services import discovery
@@ -45,7 +46,7 @@ class UnsubscribeState(AuthState):
     def open(self):
         self.unsubscribe_status, self.business_name, self.masked_email = "checking", "", ""
         self._token = _token_from_path(self.router.url.path)
-        with session_scope() as session:
+        with session_scope(rls.ANONYMOUS_CONTEXT) as session:
             invitation = discovery.invitation_for_token(session, self._token)
             if invitation is None:
                 self.unsubscribe_status, self._token = "invalid", ""
@@ -57,7 +58,7 @@ class UnsubscribeState(AuthState):
 
     @rx.event
     def confirm(self):
-        with session_scope() as session:
+        with session_scope(rls.ANONYMOUS_CONTEXT) as session:
             invitation = discovery.unsubscribe(session, self._token)
         self.unsubscribe_status = "done" if invitation is not None else "invalid"
 
@@ -71,7 +72,7 @@ class InviteLinkState(AuthState):
         if not token:
             return
         try:
-            with session_scope() as session:
+            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
                 discovery.click(session, token)
         except Exception as exc:  # attribution is a statistic: never fail the sign-up page over it
             log.warning("invitation_click_not_recorded", error=repr(exc))
