@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -262,6 +263,103 @@ def migrated_pg_url(_pg_template: str, monkeypatch: pytest.MonkeyPatch) -> Itera
         clear_app_caches()
         with _pg_admin_connection() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# --- PostgreSQL with row-level security in force -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WalledDatabase:
+    """A PostgreSQL database as production runs it: migrated by an owner role, used by the application role
+    (no table, no BYPASSRLS), so row-level security applies to the app. `admin_url` (a superuser) sees past it."""
+
+    name: str
+    admin_url: str
+    owner_url: str
+    app_url: str
+
+
+@dataclass(frozen=True)
+class WalledRoles:
+    owner: str
+    app: str
+    template: str  # a database migrated to head, owned by `owner`
+
+
+def _pg_url(name: str, user: str = PG_USER) -> str:
+    return f"postgresql+psycopg://{user}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def clone_walled(roles: WalledRoles, name: str, template: str | None = None) -> WalledDatabase:
+    """A new database `name`, copied from `template` (default: the migrated one), owned by the owner role."""
+    with _pg_admin_connection() as admin:
+        admin.execute(
+            f"CREATE DATABASE {_quote(name)} TEMPLATE {_quote(template or roles.template)} OWNER {_quote(roles.owner)}"
+        )
+        admin.execute(f"GRANT CONNECT ON DATABASE {_quote(name)} TO {_quote(roles.app)}")
+    return WalledDatabase(name, _pg_url(name), _pg_url(name, roles.owner), _pg_url(name, roles.app))
+
+
+def drop_walled(db: WalledDatabase) -> None:
+    """Close the app's pooled connections to `db` and drop it."""
+    for url in (db.admin_url, db.owner_url, db.app_url):
+        dispose_engine(url)
+    with _pg_admin_connection() as admin:
+        admin.execute(f"DROP DATABASE IF EXISTS {_quote(db.name)} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def walled_roles() -> Iterator[WalledRoles]:
+    """Two roles for this test session (`lt<hex>_owner`, `lt<hex>_app`, made by `db_roles.provision`) and a
+    database migrated to head by the owner, the template of every walled database; all removed at the end."""
+    import psycopg
+
+    from leadapp.core import db_roles
+
+    try:
+        admin = _pg_admin_connection()
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as {PG_USER}: {exc}"
+        if os.environ.get("LEADAPP_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message + " (LEADAPP_REQUIRE_POSTGRES=1)")
+        pytest.skip(message + " (set LEADAPP_REQUIRE_POSTGRES=1 to make this a failure)")
+    tag = f"lt{secrets.token_hex(5)}"
+    owner, app, template = f"{tag}_owner", f"{tag}_app", f"{tag}_template"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{template}"')
+    try:
+        urls = db_roles.provision(_pg_url(template), names=(owner, app))
+        command.upgrade(alembic_config(urls.owner_url), "head")
+        db_roles.grant_app(urls.owner_url, app)
+        for url in (urls.owner_url, _pg_url(template)):
+            dispose_engine(url)
+        yield WalledRoles(owner, app, template)
+    finally:
+        with _pg_admin_connection() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)')
+            for role in (app, owner):
+                try:
+                    admin.execute(f'DROP ROLE IF EXISTS "{role}"')
+                except psycopg.Error as exc:  # a database of a failed test still uses it: say so, leave it
+                    print(f"role {role} not dropped: {exc}")
+
+
+@pytest.fixture
+def walled_db(walled_roles: WalledRoles, monkeypatch: pytest.MonkeyPatch) -> Iterator[WalledDatabase]:
+    """A fresh walled database at head; DATABASE_URL is its application role, DATABASE_OWNER_URL its owner."""
+    db = clone_walled(walled_roles, f"{walled_roles.owner[:-6]}_{secrets.token_hex(4)}")
+    monkeypatch.setenv("DATABASE_URL", db.app_url)
+    monkeypatch.setenv("DATABASE_OWNER_URL", db.owner_url)
+    clear_app_caches()
+    try:
+        yield db
+    finally:
+        clear_app_caches()
+        drop_walled(db)
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -65,6 +65,15 @@ def purge_deleted_leads() -> int:
             return purged
 
 
+def purge_abandoned_interviews() -> int:
+    """Delete guided interviews nobody touched for INTERVIEW_RETENTION_HOURS (their answers hold contact
+    details); returns how many. Safe to run twice: a second run finds only what has aged since."""
+    from leadapp.core.services import interview
+
+    with session_scope() as session:
+        return interview.purge_abandoned(session)
+
+
 def invitation_followup(invitation_id: int, number: int) -> str:
     """Send follow-up `number` (1–3) of a business invitation unless it was stopped (signed up,
     disqualified, unsubscribed); safe to run twice (see `discovery.invitation_followup`)."""

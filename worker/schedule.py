@@ -31,6 +31,8 @@ def register(cron_scheduler: CronScheduler) -> CronScheduler:
     cron_scheduler.register(jobs.sweep_stuck_leads, MAINTENANCE, interval=60, ttl=60)
     # Daily, and once at every scheduler start (a scheduler restarted often still purges).
     cron_scheduler.register(jobs.purge_deleted_leads, MAINTENANCE, interval=24 * 3600, ttl=3600)
+    # Abandoned guided interviews hold contact details: gone within an hour of INTERVIEW_RETENTION_HOURS.
+    cron_scheduler.register(jobs.purge_abandoned_interviews, MAINTENANCE, interval=3600, ttl=3600)
     # Weekly audit report; a job not picked up within 6 hours is dropped (the next Sunday writes a new one).
     cron_scheduler.register(jobs.weekly_audit, MAINTENANCE, cron=WEEKLY_AUDIT_CRON, ttl=6 * 3600, job_timeout=600)
     # Follow-ups are RQ scheduled jobs; this only catches those lost while Redis was down.

@@ -63,12 +63,13 @@ def is_privileged(url: str) -> bool:
         engine.dispose()
 
 
-def provision(admin_url: str) -> RoleUrls:
-    """Create (or update) `<db>_owner` and `<db>_app` for the database of `admin_url` (a superuser), make the
-    owner own the database and every object in its public schema, and return both roles' URLs. Idempotent."""
+def provision(admin_url: str, names: tuple[str, str] | None = None) -> RoleUrls:
+    """Create (or update) `<db>_owner` and `<db>_app` (or the two `names`) for the database of `admin_url` (a
+    superuser), make the owner own the database and every object in its public schema, and return both roles'
+    URLs. Idempotent."""
     url = make_url(psycopg_url(admin_url))
     database = url.database or "postgres"
-    owner, app = role_names(database)
+    owner, app = names or role_names(database)
     engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:

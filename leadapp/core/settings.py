@@ -72,6 +72,10 @@ class Settings(BaseSettings):
         "PostgreSQL row-level security alone keeps tenants apart",
     )
 
+    interview_retention_hours: int = Field(
+        24, description="Guided interviews untouched this long are deleted (their answers hold contact details)"
+    )
+
     # Worker
     worker_heartbeat_seconds: int = 30
     worker_heartbeat_stale_seconds: int = 120

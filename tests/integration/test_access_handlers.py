@@ -11,7 +11,12 @@ fails `test_every_handler_has_a_plan` until it is given arguments and a write po
   into each actor's private data; an actor may only see the markers it is entitled to;
 - an exception is a failure: a refusal is a clean outcome (a redirect, an error var, or nothing).
 
-One seeded SQLite file per module; it is copied back from a template after any call that wrote something.
+The whole matrix runs three times: on SQLite (the access layer's filters are the only wall); on PostgreSQL as
+the application role, with row-level security in force; and on PostgreSQL again with the access layer's row
+checks switched off (ACCESS_ROW_CHECKS_OFF, a test-only setting), to show that row-level security alone keeps
+each side's rows apart.
+
+One seeded database per run; it is put back from a seeded copy after any call that wrote something.
 """
 
 from __future__ import annotations
@@ -35,13 +40,14 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 from starlette.testclient import TestClient
 
+from leadapp.core import rls
 from leadapp.core.models import Business, Call, Match, Notification, Prospect, User
 from leadapp.core.models.base import utcnow
 from leadapp.core.services import accounts, admin_ops, contact, rules, weekly_audit
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
 from leadapp.state.auth import SESSION_COOKIE, AuthState
-from tests.conftest import clear_app_caches, dispose_engine
+from tests.conftest import WalledDatabase, WalledRoles, clear_app_caches, clone_walled, dispose_engine, drop_walled
 
 ACTORS = ("anonymous", "consumer_a", "consumer_b", "business_x", "business_y", "admin")
 PASSWORD = "a long enough password"
@@ -90,10 +96,20 @@ for _marker in CONTACT_B:
     MARKERS[_marker] = {"consumer_b", "admin"}
 
 
+# The three runs of the matrix.
+BACKENDS = {
+    "sqlite": "SQLite: the access layer's filters are the only wall",
+    "postgres": "PostgreSQL as the application role: the access layer's filters, then row-level security",
+    "rls-alone": "PostgreSQL with the access layer's row checks switched off: row-level security alone",
+}
+
+
 @dataclasses.dataclass
 class World:
-    db_path: Path
-    template: Path
+    backend: str
+    url: str  # what the app connects to
+    inspect_url: str  # what the test reads every row with (past row-level security)
+    reset: Callable[[], None]  # puts the seeded database back
     redis_url: str
     redis_prefix: str
     users: dict[str, int]
@@ -209,56 +225,110 @@ def _settings_form(values: dict[str, str], checked: list[str]) -> dict[str, str]
     return form
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory, _sqlite_template: Path, private_redis_url: str) -> Iterator[World]:
+def _sqlite_backend(tmp_path_factory, template: Path) -> tuple[str, str, Callable[[], None], Callable[[], None]]:
+    """(url, inspect url, keep-as-seeded, reset) of a SQLite copy of the migrated template."""
+    folder = tmp_path_factory.mktemp("access-matrix")
+    db_path, seeded = folder / "leadapp.db", folder / "seeded.db"
+    shutil.copyfile(template, db_path)
+    url = f"sqlite:///{db_path}"
+
+    def keep() -> None:
+        dispose_engine(url)
+        shutil.copyfile(db_path, seeded)
+
+    def reset() -> None:
+        dispose_engine(url)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(seeded, db_path)
+
+    return url, url, keep, reset
+
+
+def _postgres_backend(roles: WalledRoles) -> tuple[WalledDatabase, Callable[[], None], Callable[[], None]]:
+    """A walled PostgreSQL database (the app as its application role), with keep-as-seeded and reset."""
     import secrets
 
-    folder = tmp_path_factory.mktemp("access-matrix")
-    db_path, template = folder / "leadapp.db", folder / "seeded.db"
-    shutil.copyfile(_sqlite_template, db_path)
-    url = f"sqlite:///{db_path}"
-    prefix = f"test-{secrets.token_hex(4)}"
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in {
-            "DATABASE_URL": url,
-            "REDIS_URL": private_redis_url,
-            "REDIS_PREFIX": prefix,
-            "SECRET_KEY": secrets.token_hex(16),
-            "ENVIRONMENT": "test",
-            "SENTRY_DSN": "",
-            "PASSWORD_HASH_MEMORY_KIB": "1024",
-            "PASSWORD_HASH_TIME_COST": "1",
-        }.items():
-            mp.setenv(key, value)
-        mp.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})  # nothing is sent in this module
-        clear_app_caches()
-        from leadapp.core.db import get_engine
+    name = f"{roles.owner[:-6]}_m{secrets.token_hex(3)}"
+    db = clone_walled(roles, name)
+    seeded: list[WalledDatabase] = []
 
-        with Session(get_engine(), expire_on_commit=False) as s:
-            users, ids = _seed(s)
-            tokens = {"anonymous": ""}
-            for actor in ACTORS[1:]:
-                tokens[actor] = accounts.open_session(s, s.get(User, users[actor]))
-            s.commit()
-            rules_form = rules.rules_to_form(rules.current_rules(s).rules)
-        w = World(db_path, template, private_redis_url, prefix, users, tokens, ids, {}, rules_form)
-        from leadapp.pages.business.settings import BusinessSettingsState
-
-        for side in SIDES:
-            _, state = _state(
-                w, BusinessSettingsState, "admin", path=f"/dashboard/settings?business={ids[f'biz_{side}']}"
-            )
-            _run(BusinessSettingsState.event_handlers["load"], state, ())
-            assert state.business_id == ids[f"biz_{side}"], state.errors
-            w.settings_form[side] = _settings_form(dict(state.values), list(state.checked))
-        dispose_engine(url)
-        shutil.copyfile(db_path, template)
-        w.baseline = snapshot(w)
-        try:
-            yield w
-        finally:
+    def keep() -> None:
+        for url in (db.app_url, db.admin_url):
             dispose_engine(url)
+        seeded.append(clone_walled(roles, f"{name}_seeded", template=name))
+
+    def reset() -> None:
+        drop_walled(db)
+        clone_walled(roles, name, template=seeded[0].name)
+
+    def drop() -> None:
+        drop_walled(db)
+        for copy in seeded:
+            drop_walled(copy)
+
+    reset.drop = drop  # type: ignore[attr-defined]
+    return db, keep, reset
+
+
+@pytest.fixture(scope="module", params=list(BACKENDS))
+def world(request: pytest.FixtureRequest, tmp_path_factory, private_redis_url: str) -> Iterator[World]:
+    import secrets
+
+    backend = request.param
+    if backend == "sqlite":
+        url, inspect_url, keep, reset = _sqlite_backend(tmp_path_factory, request.getfixturevalue("_sqlite_template"))
+    else:
+        db, keep, reset = _postgres_backend(request.getfixturevalue("walled_roles"))
+        url, inspect_url = db.app_url, db.admin_url
+    prefix = f"test-{secrets.token_hex(4)}"
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in {
+                "DATABASE_URL": url,
+                "REDIS_URL": private_redis_url,
+                "REDIS_PREFIX": prefix,
+                "SECRET_KEY": secrets.token_hex(16),
+                "ENVIRONMENT": "test",
+                "SENTRY_DSN": "",
+                "PASSWORD_HASH_MEMORY_KIB": "1024",
+                "PASSWORD_HASH_TIME_COST": "1",
+                "ACCESS_ROW_CHECKS_OFF": "true" if backend == "rls-alone" else "false",
+            }.items():
+                mp.setenv(key, value)
+            mp.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})  # nothing is sent in this module
             clear_app_caches()
+            from leadapp.core.db import get_engine
+
+            # The world is seeded the way the platform makes it: as the system (the worker's pipeline).
+            with rls.system_context("test: seed the access matrix"), Session(get_engine(), expire_on_commit=False) as s:
+                users, ids = _seed(s)
+                tokens = {"anonymous": ""}
+                for actor in ACTORS[1:]:
+                    tokens[actor] = accounts.open_session(s, s.get(User, users[actor]))
+                s.commit()
+                rules_form = rules.rules_to_form(rules.current_rules(s).rules)
+            w = World(backend, url, inspect_url, reset, private_redis_url, prefix, users, tokens, ids, {}, rules_form)
+            from leadapp.pages.business.settings import BusinessSettingsState
+
+            for side in SIDES:
+                _, state = _state(
+                    w, BusinessSettingsState, "admin", path=f"/dashboard/settings?business={ids[f'biz_{side}']}"
+                )
+                _run(BusinessSettingsState.event_handlers["load"], state, ())
+                assert state.business_id == ids[f"biz_{side}"], state.errors
+                w.settings_form[side] = _settings_form(dict(state.values), list(state.checked))
+            keep()
+            w.baseline = snapshot(w)
+            try:
+                yield w
+            finally:
+                dispose_engine(url)
+                dispose_engine(inspect_url)
+                clear_app_caches()
+    finally:
+        if backend != "sqlite":
+            reset.drop()  # type: ignore[attr-defined]
 
 
 # --- database snapshots ---------------------------------------------------------------------------
@@ -268,11 +338,12 @@ VOLATILE = {("auth_sessions", "last_seen_at")}
 
 
 def snapshot(w: World) -> dict[str, dict[Any, tuple]]:
-    """Every row of every table, by primary key, as a tuple of (column, value) pairs."""
-    from leadapp.core.db import get_engine
+    """Every row of every table, by primary key, as a tuple of (column, value) pairs (read past row-level
+    security; encrypted columns decrypted)."""
+    from leadapp.core.db import engine_for
 
     out: dict[str, dict[Any, tuple]] = {}
-    with get_engine().connect() as conn:
+    with engine_for(w.inspect_url).connect() as conn:
         for table in SQLModel.metadata.sorted_tables:
             cols = [c for c in table.columns if (table.name, c.name) not in VOLATILE]
             pk = [c.name for c in table.primary_key.columns]
@@ -318,10 +389,9 @@ def diff(before: dict[str, dict[Any, tuple]], after: dict[str, dict[Any, tuple]]
 def restore(w: World) -> None:
     """Put the seeded database back (only after a call that wrote) and forget this module's Redis keys."""
     if w.dirty:
-        dispose_engine(f"sqlite:///{w.db_path}")
-        for suffix in ("-wal", "-shm"):
-            Path(f"{w.db_path}{suffix}").unlink(missing_ok=True)
-        shutil.copyfile(w.template, w.db_path)
+        dispose_engine(w.url)
+        dispose_engine(w.inspect_url)
+        w.reset()
         w.dirty = False
     client = redis.Redis.from_url(w.redis_url, socket_connect_timeout=2, socket_timeout=5)
     try:
@@ -962,3 +1032,63 @@ def test_api_route_against_every_actor(world: World, path: str, method: str):
                 problems.append(f"{where}: a request filed into a consumer's portal: {owned}")
     restore(world)
     assert not problems, "\n".join(problems)
+
+
+# --- the runs mean what they say -------------------------------------------------------------------
+
+# Attacks the access layer's row checks stop on their own: (handler, attacker, the victim's side).
+ROW_CHECKED_ATTACKS = [
+    ("DashboardState.accept", "business_y", "A"),  # accept another business's lead (and see its contact)
+    ("DashboardState.open_detail", "business_y", "A"),  # read another business's lead
+    ("PortalState.withdraw", "consumer_b", "A"),  # withdraw another consumer's request
+    ("BusinessSettingsState.load", "business_y", "A"),  # read another business's settings
+]
+
+
+def _attack(world: World, key: str, actor: str, side: str) -> list[str]:
+    cls = next(c for c in app_states() if c.__name__ == key.split(".")[0])
+    return check_call(world, cls, key.split(".")[1], actor, side)
+
+
+def test_with_the_row_checks_off_only_row_level_security_stops_the_attacks(
+    world: World, monkeypatch: pytest.MonkeyPatch
+):
+    """Proof that the `rls-alone` run tests the database alone: with the row checks off, these attacks succeed on
+    SQLite (no second wall) and fail on PostgreSQL (row-level security refuses what the application let through)."""
+    from leadapp.core.settings import get_settings
+
+    if world.backend == "postgres":
+        pytest.skip("the run with the row checks on")
+    monkeypatch.setenv("ACCESS_ROW_CHECKS_OFF", "true")
+    get_settings.cache_clear()
+    try:
+        outcomes = {attack: _attack(world, *attack) for attack in ROW_CHECKED_ATTACKS}
+        restore(world)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    if world.backend == "sqlite":
+        assert all(outcomes.values()), f"an attack failed without the row checks: {outcomes}"
+    else:
+        assert not any(outcomes.values()), outcomes
+
+
+def test_the_database_itself_walls_the_rows(world: World):
+    """On PostgreSQL the app's role is walled: a session nobody entered sees no tenant row, a consumer only theirs;
+    the superuser (the test's inspection) sees both sides."""
+    from leadapp.core import db_roles
+    from leadapp.core.db import get_engine
+    from leadapp.core.models import Lead
+    from leadapp.core.services import access
+
+    if world.backend == "sqlite":
+        pytest.skip("SQLite has no row-level security")
+    assert db_roles.app_role_problems(world.url) == []
+    leads = {dict(r)["id"] for r in snapshot(world)["leads"].values()}
+    assert leads == {world.ids["lead_A"], world.ids["lead_B"]}
+    with Session(get_engine()) as s:
+        assert s.exec(select(Lead)).all() == [] and s.exec(select(Match)).all() == []
+        access.enter(s, s.get(User, world.users["consumer_a"]))
+        assert [lead.id for lead in s.exec(select(Lead)).all()] == [world.ids["lead_A"]]
+        access.enter(s, s.get(User, world.users["business_y"]))
+        assert [m.id for m in s.exec(select(Match)).all()] == [world.ids["match_B"]]

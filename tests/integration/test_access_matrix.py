@@ -1,38 +1,93 @@
 """Tenant isolation, enumerated: every page's server-side guard, and every data-reading or data-changing
 service the pages, API routes and jobs call, tried by anonymous, consumer A, consumer B, business X,
-business Y and an admin on seeded data. Each sees and changes exactly what it should."""
+business Y and an admin on seeded data. Each sees and changes exactly what it should.
+
+Each test runs three times: on SQLite (the access layer's filters only), on PostgreSQL as the application role
+(the filters, then row-level security), and on PostgreSQL with the access layer's row checks switched off
+(row-level security alone). Before each call the session acts for the caller, as a page's handler does."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
+import redis
 from sqlmodel import Session, select
 
+from leadapp.core import rls
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import Business, Call, Lead, Match, User
-from leadapp.core.services import accounts, calls, contact, inbox, portal
+from leadapp.core.services import access, accounts, calls, contact, inbox, portal
 from leadapp.core.services.access import Area
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
+from tests.conftest import clear_app_caches
 
 ROLES = ("anonymous", "consumer_a", "consumer_b", "business_x", "business_y", "admin")
 
 
 @dataclass
 class World:
+    session: Session
     users: dict[str, User | None]
-    business_x: Business
-    business_y: Business
-    lead_a: Lead
-    match_x: Match
+    business_x: int
+    business_y: int
+    lead_a: int
+    match_x: int
+    consent_at: datetime | None
+
+    def as_(self, role: str) -> User | None:
+        """The session acts for `role` from now on (what `AuthState._load_user` does); returns its user."""
+        user = self.users[role]
+        access.enter(self.session, user)
+        return user
+
+
+@pytest.fixture(params=["sqlite", "postgres", "rls-alone"])
+def matrix_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, private_redis_url: str) -> Iterator[str]:
+    """The database of one run: SQLite, walled PostgreSQL, or walled PostgreSQL with the row checks off."""
+    url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "walled_db")
+    url = url if isinstance(url, str) else url.app_url
+    prefix = f"test-{secrets.token_hex(4)}"
+    for key, value in {
+        "REDIS_URL": private_redis_url,
+        "REDIS_PREFIX": prefix,
+        "SECRET_KEY": secrets.token_hex(16),
+        "ENVIRONMENT": "test",
+        "SENTRY_DSN": "",
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
+        "PASSWORD_HASH_TIME_COST": "1",
+        "ACCESS_ROW_CHECKS_OFF": "true" if request.param == "rls-alone" else "false",
+    }.items():
+        monkeypatch.setenv(key, value)
+    clear_app_caches()
+    yield url
+    client = redis.Redis.from_url(private_redis_url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        stale = list(client.scan_iter(match=f"*{prefix}*"))
+        if stale:
+            client.delete(*stale)
+    finally:
+        client.close()
+    clear_app_caches()
 
 
 @pytest.fixture
-def world(db_session: Session, monkeypatch) -> World:
+def world(matrix_db: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    from leadapp.core.db import get_engine
+
     monkeypatch.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})  # no sending needed here
-    s = db_session
+    with Session(get_engine(), expire_on_commit=False) as s:
+        with rls.system_context("test: seed the service matrix"):
+            world = _seed(s)
+            s.commit()
+        yield world
+
+
+def _seed(s: Session) -> World:
     users: dict[str, User | None] = {"anonymous": None}
     for role, kind in [
         ("consumer_a", "consumer"),
@@ -89,7 +144,7 @@ def world(db_session: Session, monkeypatch) -> World:
     lead = s.get(Lead, accepted.lead_id)
     match = s.exec(select(Match).where(Match.lead_id == lead.id)).one()
     assert match.business_id == x.id
-    return World(users, x, y, lead, match)
+    return World(s, users, x.id, y.id, lead.id, match.id, lead.consent_at)
 
 
 def outcome(fn: Callable[[], object]) -> str:
@@ -102,7 +157,8 @@ def outcome(fn: Callable[[], object]) -> str:
     return "ok"
 
 
-def test_inbox_lists_a_lead_only_for_its_business(world: World, db_session: Session):
+def test_inbox_lists_a_lead_only_for_its_business(world: World):
+    s = world.session
     expected = {
         "anonymous": "refused",
         "consumer_a": "refused",
@@ -112,10 +168,10 @@ def test_inbox_lists_a_lead_only_for_its_business(world: World, db_session: Sess
         "admin": "ok",
     }
     for role in ROLES:
-        user = world.users[role]
-        got = outcome(lambda: inbox.inbox(db_session, user, world.business_x.id, inbox.InboxFilters()))
+        user = world.as_(role)
+        got = outcome(lambda: inbox.inbox(s, user, world.business_x, inbox.InboxFilters()))
         assert got == expected[role], role
-    rows_y, _ = inbox.inbox(db_session, world.users["business_y"], world.business_y.id, inbox.InboxFilters())
+    rows_y, _ = inbox.inbox(s, world.as_("business_y"), world.business_y, inbox.InboxFilters())
     assert rows_y == []
 
 
@@ -127,57 +183,65 @@ def test_inbox_lists_a_lead_only_for_its_business(world: World, db_session: Sess
         ("decline", {"business_x", "admin"}),
     ],
 )
-def test_lead_detail_and_responses(world: World, db_session: Session, action: str, allowed: set[str]):
+def test_lead_detail_and_responses(world: World, action: str, allowed: set[str]):
+    s = world.session
     for role in ROLES:
-        user = world.users[role]
+        user = world.as_(role)
         if action == "lead_detail":
-            fn = lambda: inbox.lead_detail(db_session, user, world.match_x.id)  # noqa: E731
+            fn = lambda: inbox.lead_detail(s, user, world.match_x)  # noqa: E731
         else:
-            fn = lambda: inbox.respond(db_session, user, world.match_x.id, accept=action == "accept")  # noqa: E731
+            fn = lambda: inbox.respond(s, user, world.match_x, accept=action == "accept")  # noqa: E731
         got = outcome(fn)
-        db_session.rollback()
+        s.rollback()
         assert got == ("ok" if role in allowed else "refused"), (action, role)
 
 
-def test_contact_is_hidden_until_accepted(world: World, db_session: Session):
-    owner = world.users["business_x"]
-    before = inbox.lead_detail(db_session, owner, world.match_x.id)
+def test_contact_is_hidden_until_accepted(world: World):
+    s = world.session
+    owner = world.as_("business_x")
+    before = inbox.lead_detail(s, owner, world.match_x)
     assert before["contact_email"] == "" and before["contact_phone"] == "" and not before["contact_visible"]
-    inbox.respond(db_session, owner, world.match_x.id, accept=True)
-    after = inbox.lead_detail(db_session, owner, world.match_x.id)
+    inbox.respond(s, owner, world.match_x, accept=True)
+    after = inbox.lead_detail(s, owner, world.match_x)
     assert after["contact_email"] == "a@example.com" and after["contact_phone"] == "+13178462200"
 
 
-def test_ai_call_request_only_by_the_matched_business_and_only_after_acceptance(world: World, db_session: Session):
-    owner = world.users["business_x"]
+def test_ai_call_request_only_by_the_matched_business_and_only_after_acceptance(world: World):
+    s = world.session
+    owner = world.as_("business_x")
     with pytest.raises(UserError, match="Accept the lead first"):
-        calls.request_call(db_session, owner, world.match_x.id)
-    inbox.respond(db_session, owner, world.match_x.id, accept=True)
-    db_session.commit()
+        calls.request_call(s, owner, world.match_x)
+    inbox.respond(s, owner, world.match_x, accept=True)
+    s.commit()
     for role in ("anonymous", "consumer_a", "consumer_b", "business_y"):
-        assert outcome(lambda: calls.request_call(db_session, world.users[role], world.match_x.id)) == "refused"
-        db_session.rollback()
-    call = calls.request_call(db_session, owner, world.match_x.id, objective="confirm the leak")
-    assert call.consent_at == world.lead_a.consent_at and call.status in ("requested", "scheduled")
+        user = world.as_(role)
+        assert outcome(lambda: calls.request_call(s, user, world.match_x)) == "refused"
+        s.rollback()
+    owner = world.as_("business_x")
+    call = calls.request_call(s, owner, world.match_x, objective="confirm the leak")
+    assert call.consent_at == world.consent_at and call.status in ("requested", "scheduled")
     with pytest.raises(UserError, match="already requested"):
-        calls.request_call(db_session, owner, world.match_x.id)
-    assert len(db_session.exec(select(Call)).all()) == 1
+        calls.request_call(s, owner, world.match_x)
+    world.as_("admin")
+    assert len(s.exec(select(Call)).all()) == 1
 
 
-def test_consumer_sees_only_their_own_requests(world: World, db_session: Session):
-    assert [r["lead"]["id"] for r in portal.consumer_leads(db_session, world.users["consumer_a"])] == [
-        str(world.lead_a.id)
-    ]
-    assert portal.consumer_leads(db_session, world.users["consumer_b"]) == []
+def test_consumer_sees_only_their_own_requests(world: World):
+    s = world.session
+    assert [r["lead"]["id"] for r in portal.consumer_leads(s, world.as_("consumer_a"))] == [str(world.lead_a)]
+    assert portal.consumer_leads(s, world.as_("consumer_b")) == []
     for role in ("anonymous", "business_x", "business_y"):
-        assert outcome(lambda: portal.consumer_leads(db_session, world.users[role])) == "refused", role
-    matched = portal.consumer_leads(db_session, world.users["consumer_a"])[0]["matches"]
+        user = world.as_(role)
+        assert outcome(lambda: portal.consumer_leads(s, user)) == "refused", role
+    matched = portal.consumer_leads(s, world.as_("consumer_a"))[0]["matches"]
     assert matched and all("email" not in m and "phone" not in m for m in matched)
 
 
-def test_admin_only_reads(world: World, db_session: Session):
+def test_admin_only_reads(world: World):
+    s = world.session
     for role in ROLES:
-        got = outcome(lambda: contact.list_messages(db_session, world.users[role]))
+        user = world.as_(role)
+        got = outcome(lambda: contact.list_messages(s, user))
         assert got == ("ok" if role == "admin" else "refused"), role
 
 

@@ -154,15 +154,10 @@ def context_for(session: Session, user: User | None) -> DbContext:
 
 
 def enter(session: Session, user: User | None) -> DbContext:
-    """From now on `session` acts for `user` (None: an anonymous visitor). Every page handler, API route and
-    public link does this once it knows who is asking (the session cookie, the bearer token, or nobody).
-    Keeps the links the session already holds (`allow_leads`)."""
-    held = context_of(session)
+    """From now on `session` acts for `user` (None: an anonymous visitor), and for nothing else: links it held
+    before (`allow_leads`, `allow_interview`) are dropped. Every page handler, API route and public link does
+    this once it knows who is asking (the session cookie, or nobody), before granting links."""
     context = context_for(session, user)
-    if held.lead_ids:
-        context = context.with_leads(held.lead_ids)
-    if held.interview:
-        context = replace(context, interview=held.interview)
     use_context(session, context)
     return context
 

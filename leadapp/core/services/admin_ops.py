@@ -48,6 +48,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 from sqlmodel import Session, col, select
 
+from leadapp.core import crypto
 from leadapp.core.crypto import decrypt_phone, mask_phone, phone_hash
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Notification, User
@@ -125,7 +126,8 @@ def viewer_document(html: str) -> str:
 
 
 def _notification_row(row: Notification) -> dict[str, str]:
-    preview = row.subject or row.body_text[:80]
+    # Links are shown with their tokens hidden: a reset or tracking link would let the admin act as its recipient.
+    preview = row.subject or crypto.redact_links(row.body_text)[:80]
     return {
         "id": str(row.id),
         "created_at": _when(row.created_at),
@@ -175,19 +177,22 @@ def list_notifications(
 def notification_detail(session: Session, actor: User | None, notification_id: int) -> dict[str, str]:
     """One notification as it was rendered: subject, text and HTML body, plus its delivery record.
 
-    `html` is the stored body as is (show it as text or inside `html_document`); `html_document` wraps it
-    for a sandboxed iframe (see `viewer_document`). Raises NotFound for an unknown id.
+    `html` is the stored body (show it as text or inside `html_document`); `html_document` wraps it for a
+    sandboxed iframe (see `viewer_document`). Every link's token is hidden (`crypto.redact_links`): a password
+    reset or tracking link is its recipient's key, which an admin must not hold (only the sender sends it).
+    Raises NotFound for an unknown id.
     """
     access.require_admin(actor)
     row = session.get(Notification, notification_id)
     if row is None:
         raise NotFound("No such notification.")
     detail = _notification_row(row)
+    text, html = crypto.redact_links(row.body_text), crypto.redact_links(row.body_html)
     detail.update(
         subject=row.subject,
-        text=row.body_text,
-        html=row.body_html,
-        html_document=viewer_document(row.body_html) if row.body_html else "",
+        text=text,
+        html=html,
+        html_document=viewer_document(html) if html else "",
         last_error=row.last_error,
         dedupe_key=row.dedupe_key,
         lead_id=str(row.lead_id or ""),

@@ -1,9 +1,11 @@
 """The guided interview: one question per turn until the request is complete, then the same intake.
 
 A session belongs to the browser tab that started it (a random token, stored hashed) and, when logged
-in, to the consumer; nobody else can read or continue it. Without ANTHROPIC_API_KEY a scripted
-interviewer asks for the fields and extracts them with the local classifier; with a key Claude writes
-the next question and a structured extraction step fills the same fields.
+in, to the consumer; nobody else can read or continue it. Its messages and answers are encrypted at rest
+(they hold the consumer's phone number and email address), and a session nobody touched for
+INTERVIEW_RETENTION_HOURS is deleted (`purge_abandoned`, hourly): a submitted one lives on as its lead.
+Without ANTHROPIC_API_KEY a scripted interviewer asks for the fields and extracts them with the local
+classifier; with a key Claude writes the next question and a structured extraction step fills the same fields.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import contextlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
-from sqlmodel import Session
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
 
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import InterviewSession, User, utcnow
@@ -147,6 +151,32 @@ def _owned(session: Session, owner_token: str, user: User | None) -> InterviewSe
     if row.user_id is not None and (user is None or user.id != row.user_id):
         raise NotAllowed("This interview is not yours.")
     return row
+
+
+PURGE_BATCH = 500
+
+
+def purge_abandoned(session: Session, now: datetime | None = None) -> int:
+    """Delete the interviews nobody touched for INTERVIEW_RETENTION_HOURS (abandoned mid-way, or submitted:
+    the lead holds what they produced), a batch at a time; returns how many. Commits each batch. Safe to run
+    twice: a second run finds only what has aged since."""
+    cutoff = (now or utcnow()) - timedelta(hours=get_settings().interview_retention_hours)
+    purged = 0
+    while True:
+        ids = session.exec(
+            select(InterviewSession.id)
+            .where(col(InterviewSession.updated_at) < cutoff)
+            .order_by(col(InterviewSession.id))
+            .limit(PURGE_BATCH)
+        ).all()
+        if ids:
+            session.execute(delete(InterviewSession).where(col(InterviewSession.id).in_(list(ids))))
+            session.commit()
+        purged += len(ids)
+        if len(ids) < PURGE_BATCH:
+            if purged:
+                log.info("interviews_purged", purged=purged)
+            return purged
 
 
 def load(session: Session, owner_token: str, user: User | None) -> Turn:
