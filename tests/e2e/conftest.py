@@ -71,7 +71,11 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes] | None, seconds: float) -
 
 
 def _postgres_database() -> tuple[str, object]:
+    """A new database, reached as a superuser: the launcher then makes `<db>_owner` (migrations) and `<db>_app`
+    (the programs, walled by row-level security), as `make run` does. Both roles are dropped with the database."""
     import psycopg
+
+    from leadapp.core.db_roles import role_names
 
     admin_url = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
     name = f"leadapp_e2e_{secrets.token_hex(4)}"
@@ -81,6 +85,8 @@ def _postgres_database() -> tuple[str, object]:
     def drop() -> None:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for role in role_names(name):
+                conn.execute(f'DROP ROLE IF EXISTS "{role}"')
 
     base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://", 1)
     return f"{base}/{name}", drop
