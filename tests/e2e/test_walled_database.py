@@ -3,6 +3,7 @@ application role `make run` made (it owns no table and has no BYPASSRLS), never 
 
 from __future__ import annotations
 
+import psutil
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
@@ -24,14 +25,15 @@ def test_the_programs_connect_as_the_walled_application_role(deployment: Deploym
     engine = create_engine(deployment.database_url)
     try:
         with engine.connect() as conn:
-            users = set(
-                conn.execute(
-                    text("SELECT usename FROM pg_stat_activity WHERE datname = :d AND pid <> pg_backend_pid()"),
-                    {"d": database},
-                ).scalars()
-            )
+            # Every connection but this test process's own (the suite reads the outbox as the superuser).
+            ours = {c.laddr.port for c in psutil.Process().net_connections(kind="tcp") if c.laddr}
+            rows = conn.execute(
+                text("SELECT usename, client_port FROM pg_stat_activity WHERE datname = :d AND client_port > 0"),
+                {"d": database},
+            ).all()
     finally:
         engine.dispose()
+    users = {user for user, port in rows if port not in ours}
     assert users == {app}, users
     app_url = make_url(deployment.database_url).set(username=app, password=db_roles.role_password(app))
     assert db_roles.app_role_problems(app_url.render_as_string(hide_password=False)) == []
