@@ -1006,7 +1006,7 @@ def seed_calls(database_url: str, redis_url: str, n: int) -> list[tuple[int, str
     os.environ["REDIS_URL"] = redis_url
     from sqlmodel import select
 
-    from leadapp.core import crypto
+    from leadapp.core import crypto, rls
     from leadapp.core.db import engine_for, session_scope
     from leadapp.core.models import Business, Call, Lead, User
     from leadapp.core.seed import PLUMBER_EMAIL
@@ -1014,7 +1014,7 @@ def seed_calls(database_url: str, redis_url: str, n: int) -> list[tuple[int, str
 
     get_settings.cache_clear()
     targets: list[tuple[int, str]] = []
-    with session_scope() as session:
+    with session_scope(rls.system("bench.bridge: seed calls")) as session:
         owner = session.exec(select(User).where(User.email == PLUMBER_EMAIL)).one()
         business = session.exec(select(Business).where(Business.owner_id == owner.id)).one()
         for i in range(n):

@@ -23,11 +23,12 @@ PLUMBER = "plumber@leadapp.demo"
 def _commit_lead(index: int) -> tuple[int, float]:
     from sqlmodel import select
 
+    from leadapp.core import rls
     from leadapp.core.db import session_scope
     from leadapp.core.events import publish_after_commit
     from leadapp.core.models import Business, Lead, Match, User, utcnow
 
-    with session_scope() as session:
+    with session_scope(rls.system("bench.live: commit a lead")) as session:
         owner = session.exec(select(User).where(User.email == PLUMBER)).one()
         business = session.exec(select(Business).where(Business.owner_id == owner.id)).one()
         lead = Lead(
