@@ -92,6 +92,7 @@ bench: setup services
 	$(PY) -m bench.pipeline --find-max --db postgres
 	$(PY) -m bench.live --events 100 --tabs 4
 	$(PY) -m bench.dashboard --leads 10000
+	$(PY) -m bench.rls --leads 10000
 	$(PY) -m bench.bridge --calls 50 --seconds 10
 
 lint: $(REQ_STAMP)
