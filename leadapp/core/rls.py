@@ -220,6 +220,16 @@ def by_business(business: str = "business_id") -> Policy:
     return _same(f"by_business({business})", f"{STAFF} OR {_business_side(business)}")
 
 
+def by_lead(lead: str = "lead_id") -> Policy:
+    """A row of one lead only, never shown to businesses (e.g. a phone verification): the lead's side."""
+    return _same(f"by_lead({lead})", f"{STAFF} OR {_lead_side(lead)}")
+
+
+def by_user(user: str = "user_id") -> Policy:
+    """A row of one account (e.g. its settings): that user."""
+    return _same(f"by_user({user})", f"{STAFF} OR ({user} IS NOT NULL AND {user} = {USER_ID})")
+
+
 def by_call(call: str = "call_id") -> Policy:
     """A row of one call (transcript lines, recordings): whoever sees the call."""
     return _same(f"by_call({call})", f"{STAFF} OR EXISTS (SELECT 1 FROM calls c WHERE c.id = {call})")
@@ -246,7 +256,8 @@ BUSINESS = Policy(
 )
 """A business: its owner writes it; whoever sees one of its matches (the lead's consumer) may read it."""
 
-# Every tenant table and its policy kind: one line each.
+# Every tenant table and its policy kind: one line each. The kinds: `LEAD`, `by_lead_and_business`, `by_lead`,
+# `by_business`, `by_user`, `by_call`, `NOTIFICATION`, `INTERVIEW`, `BUSINESS`.
 TENANT_TABLES: dict[str, Policy] = {
     "leads": LEAD,
     "matches": by_lead_and_business(),
