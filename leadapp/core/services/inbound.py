@@ -394,9 +394,13 @@ def start_simulated_call(session: Session, actor: User | None, business_id: int)
     sid = telephony.SIMULATED_SID_PREFIX + secrets.token_hex(16)
     call = _new_inbound_call(session, business, SIMULATED_CALLER, sid, telephony.PROVIDER_SIMULATED)
     assert call.id is not None
-    run_after_commit(session, enqueue, CALLS, SIMULATED_CALL_JOB, call.id, job_id=f"simulated-inbound-{call.id}")
+    run_after_commit(session, _enqueue_simulated_call, call.id)
     log.info("simulated_inbound_call_started", call_id=call.id, business_id=business.id)
     return call.id
+
+
+def _enqueue_simulated_call(call_id: int) -> bool:
+    return enqueue(CALLS, SIMULATED_CALL_JOB, call_id, job_id=f"simulated-inbound-{call_id}", keep_result=False)
 
 
 def record_inbound_status(call_sid: str, twilio_status: str, duration_seconds: int | None) -> str:
