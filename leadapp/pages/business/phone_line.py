@@ -51,6 +51,8 @@ class PhoneLineState(AuthState):
                 self._show(inbound.phone_line(session, user, self.business_id))
         except NotAllowed:  # NotLoggedIn included: the page guard handles the tab
             self.business_id = 0
+        except UserError as exc:  # an admin asking for a business that does not exist
+            self.business_id, self.error = 0, exc.message
 
     def _act(self, action, notice: str) -> None:
         self.error, self.notice = "", ""
