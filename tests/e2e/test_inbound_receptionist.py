@@ -1,6 +1,7 @@
-"""The owner sets up the AI receptionist and takes a call, by clicks from the dashboard: settings → connect the
-local number → simulate an inbound call → the caller's request appears in the open inbox without a reload,
-marked "called you" → its detail (the score factor by factor) → release it to the marketplace, keeping it.
+"""The owner sets up the AI receptionist and takes a call, by clicks from the inbox: Settings (the navigation) →
+connect the local number → simulate an inbound call → back to the Inbox → the caller's request appears there
+without a reload, marked "called you" → its detail (the score factor by factor) → release it to the
+marketplace, keeping it.
 
 Without phone accounts the call runs through the real bridge session against the local realtime peer and a
 scripted caller (the same path as a real call, minus the telephone network)."""
@@ -13,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.test_shell import TIMEOUT, login
+from tests.e2e.journeys import TIMEOUT, go_to, login
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -28,8 +29,7 @@ def test_owner_connects_the_line_takes_a_simulated_call_and_releases_the_lead(pa
     page.wait_for_url(re.compile(r".*/dashboard/?$"))
     expect(page.locator("#inbox-count")).to_be_visible()
 
-    page.get_by_role("link", name="Business settings").click()
-    page.wait_for_url(re.compile(r".*/dashboard/settings/?$"))
+    go_to(page, "Settings")
     line = page.locator("#phone-line")
     expect(line).to_be_visible()
     if page.locator("#disconnect-number").count():  # left connected by an earlier run against this deployment
@@ -48,8 +48,7 @@ def test_owner_connects_the_line_takes_a_simulated_call_and_releases_the_lead(pa
     expect(page.locator("#phone-line-error")).to_have_count(0)
 
     # Back to the inbox through the navigation, and wait there: the lead arrives live when the call ends.
-    page.get_by_role("link", name="Dashboard", exact=True).first.click()
-    page.wait_for_url(re.compile(r".*/dashboard/?$"))
+    go_to(page, "Inbox")
     expect(page.locator("#inbox-count")).to_be_visible()
     called = page.locator(".lead-row", has=page.locator(".called-you"))
     before = called.count()
