@@ -48,6 +48,8 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     "status of the lead the caller's own key made (an anonymous caller cannot otherwise see it)",
     ("leadapp/core/services/calls.py", "calls: the daily cap of calls to one number"): "a count of calls to one "
     "number (keyed hash) over every tenant: the cap protects the person called, whoever asked",
+    ("leadapp/core/services/inbound.py", "phone line: the numbers other businesses use"): "which of some phone "
+    "numbers are taken (they are unique across businesses), nothing else of the other businesses",
 }
 _SYSTEM_CALL = re.compile(r"\b(?:as_system|system_context|rls\.system)\(\s*(?:session,\s*)?f?\"([^\"{]*)")
 
@@ -396,3 +398,23 @@ def test_every_policy_kind_compiles_on_postgresql(walled_db: WalledDatabase):
                 conn.execute(statement.replace("leads.id", "scratch.id").replace("businesses.id", "scratch.id"))
             for name in kind.names():
                 conn.execute(f"DROP POLICY {name} ON scratch")
+
+
+def test_a_second_business_gets_a_free_local_number_though_it_cannot_see_the_first(
+    seeded: dict[str, int], monkeypatch: pytest.MonkeyPatch
+):
+    """Line numbers are unique across businesses: the one business b is given is not the one a already has,
+    though b's context sees nothing of business a (the listed system step looks the numbers up)."""
+    from leadapp.core.services import inbound
+
+    for side in ("a", "b"):
+        with Session(get_engine(), expire_on_commit=False) as s:
+            owner = s.get(User, seeded[f"owner_{side}"])
+            access.enter(s, owner)
+            # Each owner sees only its own business (and those its leads were matched to: none here but its own).
+            assert [b.id for b in s.exec(select(Business))] == [seeded[f"business_{side}"]]
+            inbound.connect_local_number(s, owner, seeded[f"business_{side}"])
+            s.commit()
+    with rls.system_context("test: look"), session_scope() as s:
+        numbers = [s.get(Business, seeded[f"business_{side}"]).inbound_number for side in ("a", "b")]
+    assert all(numbers) and numbers[0] != numbers[1], numbers

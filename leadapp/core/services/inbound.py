@@ -157,13 +157,7 @@ def available_numbers(session: Session, actor: User | None, business_id: int) ->
     except telephony.TelephonyError as exc:
         raise _twilio_failure("list the numbers", exc) from exc
     listed = [e164(n.phone_number) for n in numbers]
-    taken = set(
-        session.exec(
-            select(Business.inbound_number).where(
-                col(Business.inbound_number).in_([n for n in listed if n]), Business.id != business.id
-            )
-        ).all()
-    )
+    taken = _numbers_in_use(session, [n for n in listed if n], business)
     choices = []
     for number, e164_number in zip(numbers, listed, strict=True):
         if not e164_number or e164_number in taken:
@@ -179,9 +173,20 @@ def available_numbers(session: Session, actor: User | None, business_id: int) ->
     return choices
 
 
+def _numbers_in_use(session: Session, numbers: list[str], business: Business | None = None) -> set[str]:
+    """Which of `numbers` another business's line uses. Numbers are unique across businesses, whose rows a
+    business owner cannot see (row-level security): looked up as the system, and nothing but the numbers returned."""
+    if not numbers:
+        return set()
+    query = select(Business.inbound_number).where(col(Business.inbound_number).in_(numbers))
+    if business is not None:
+        query = query.where(Business.id != business.id)
+    with access.as_system(session, "phone line: the numbers other businesses use"):
+        return {n for n in session.exec(query).all() if n}
+
+
 def _check_free(session: Session, business: Business, number: str) -> None:
-    other = session.exec(select(Business.id).where(Business.inbound_number == number, Business.id != business.id))
-    if other.first() is not None:
+    if _numbers_in_use(session, [number], business):
         raise UserError("This number is already connected to another business.", field="number")
 
 
@@ -267,7 +272,7 @@ def connect_local_number(session: Session, actor: User | None, business_id: int)
         raise UserError("A phone account is configured: choose one of its numbers.", field="number")
     _refuse_when_connected(business)
     candidates = [f"+1{area}55501{n:02d}" for area in LOCAL_AREA_CODES for n in range(100)]
-    used = set(session.exec(select(Business.inbound_number).where(col(Business.inbound_number).in_(candidates))))
+    used = _numbers_in_use(session, candidates)
     number = next((c for c in candidates if c not in used), None)
     if number is None:
         raise UserError("No local number is free; ask LeadApp to add more.", field="number")
