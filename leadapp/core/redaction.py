@@ -187,10 +187,11 @@ def redact_values(value: Any, *known: str, keep_addresses: bool = False) -> Any:
     return value
 
 
-def only_contact(text: str, *known: str) -> bool:
+def only_contact(text: str, *known: str, keep_addresses: bool = False) -> bool:
     """True when `text` says nothing once its contact details are gone (e.g. an answer "jane@example.com,
-    317 846 2200"): what is left is punctuation and small connecting words."""
-    rest = redact_contact(text, *known)
+    317 846 2200"): what is left is punctuation and small connecting words. With `keep_addresses`, a street
+    address counts as something said."""
+    rest = redact_contact(text, *known, keep_addresses=keep_addresses)
     for marker in MARKERS:
         rest = rest.replace(marker, " ")
     words = re.findall(r"[^\W_]+", rest)

@@ -198,6 +198,14 @@ class DashboardState(AuthState):
             self.notice = "AI call requested. It will be placed within the consumer's calling hours."
 
     @rx.event
+    def mark_callback_handled(self):
+        """The owner called the consumer back (they asked for a person on an AI call): clear the badge."""
+        match_id = int(self.detail.get("match_id", "0") or 0)
+        self._act(lambda s, u: inbox.mark_callback_handled(s, u, match_id))
+        if not self.error:
+            self.notice = "Marked handled."
+
+    @rx.event
     def convert(self, form_data: dict):
         match_id = int(self.detail.get("match_id", "0"))
         self._act(lambda s, u: inbox.mark_converted(s, u, match_id, str(form_data.get("job_value", ""))))
@@ -264,7 +272,27 @@ def _lead_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.badge(row["urgency"])),
         rx.table.cell(row["distance"]),
         rx.table.cell(row["score"]),
-        rx.table.cell(rx.badge(row["status"], class_name="lead-status", variant="soft")),
+        rx.table.cell(
+            rx.flex(
+                rx.badge(row["status"], class_name="lead-status", variant="soft"),
+                rx.cond(
+                    row["closed"] != "",
+                    rx.badge(row["closed"], color_scheme="gray", class_name="lead-closed"),
+                ),
+                rx.cond(
+                    row["callback"] == "yes",
+                    rx.badge(
+                        rx.icon("phone-incoming", size=12),
+                        "Call back",
+                        color_scheme="orange",
+                        class_name="callback-badge",
+                        title="The consumer asked to speak with a person on the AI call",
+                    ),
+                ),
+                spacing="1",
+                wrap="wrap",
+            )
+        ),
         on_click=DashboardState.open_detail(row["match_id"]),
         cursor="pointer",
         class_name="lead-row",
@@ -314,6 +342,7 @@ def _call_panel(call: CallView) -> rx.Component:
 
 def _detail() -> rx.Component:
     d = DashboardState.detail
+    closed = d["closed_reason"] != ""
     contact = rx.cond(
         d["contact_visible"] == "yes",
         rx.vstack(
@@ -324,7 +353,39 @@ def _detail() -> rx.Component:
             rx.text("Prefers: ", d["preferred_contact"], size="2", color_scheme="gray"),
             spacing="1",
         ),
-        rx.callout("The consumer's email and phone appear once you accept.", icon="lock", id="detail-contact-hidden"),
+        rx.cond(
+            closed,
+            rx.callout(d["closed_reason"], icon="archive", color_scheme="gray", id="detail-closed"),
+            rx.callout(
+                "The consumer's name, email, phone and street address appear once you accept.",
+                icon="lock",
+                id="detail-contact-hidden",
+            ),
+        ),
+    )
+    callback = rx.cond(
+        d["callback"] == "yes",
+        rx.callout(
+            rx.hstack(
+                rx.text(
+                    "The consumer asked to speak with a person on the AI call",
+                    rx.cond(d["callback_since"] != "", rx.text.span(" (", d["callback_since"], ")")),
+                    ". Call them back.",
+                ),
+                rx.button(
+                    "Mark handled",
+                    size="1",
+                    variant="soft",
+                    on_click=DashboardState.mark_callback_handled,
+                    id="mark-callback-handled",
+                ),
+                align="center",
+                wrap="wrap",
+            ),
+            icon="phone-incoming",
+            color_scheme="orange",
+            id="detail-callback",
+        ),
     )
     return rx.card(
         rx.vstack(
@@ -356,9 +417,10 @@ def _detail() -> rx.Component:
                 rx.foreach(DashboardState.reasons, lambda r: rx.text("• ", r, size="2")),
                 spacing="0",
             ),
+            callback,
             contact,
             rx.cond(
-                (d["status"] != "accepted") & (d["status"] != "converted"),
+                (d["status"] != "accepted") & (d["status"] != "converted") & ~closed,
                 rx.flex(
                     rx.button("Accept", on_click=DashboardState.accept, id="accept-lead", color_scheme="green"),
                     rx.form(
@@ -381,35 +443,38 @@ def _detail() -> rx.Component:
                     wrap="wrap",
                 ),
             ),
-            rx.form(
-                rx.hstack(
-                    rx.el.label("Call objective", html_for="call-objective"),
-                    rx.input(
-                        name="objective", id="call-objective", placeholder="e.g. confirm the leak and book a visit"
+            rx.cond(
+                ~closed,
+                rx.form(
+                    rx.hstack(
+                        rx.el.label("Call objective", html_for="call-objective"),
+                        rx.input(
+                            name="objective", id="call-objective", placeholder="e.g. confirm the leak and book a visit"
+                        ),
+                        rx.button(
+                            rx.icon("phone-call"),
+                            "AI call",
+                            type="submit",
+                            id="ai-call",
+                            disabled=d["call_allowed"] != "yes",
+                            title=d["call_reason"],
+                        ),
+                        align="center",
+                        wrap="wrap",
                     ),
-                    rx.button(
-                        rx.icon("phone-call"),
-                        "AI call",
-                        type="submit",
-                        id="ai-call",
-                        disabled=d["call_allowed"] != "yes",
-                        title=d["call_reason"],
+                    rx.cond(
+                        d["call_allowed"] != "yes",
+                        rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
                     ),
-                    align="center",
-                    wrap="wrap",
+                    rx.text(d["calls_left"], " AI calls left this month", size="1", color_scheme="gray"),
+                    on_submit=DashboardState.request_call,
+                    no_validate=True,
                 ),
-                rx.cond(
-                    d["call_allowed"] != "yes",
-                    rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
-                ),
-                rx.text(d["calls_left"], " AI calls left this month", size="1", color_scheme="gray"),
-                on_submit=DashboardState.request_call,
-                no_validate=True,
             ),
             rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
             rx.foreach(DashboardState.calls, _call_panel),
             rx.cond(
-                d["status"] == "accepted",
+                (d["status"] == "accepted") & ~closed,
                 rx.form(
                     rx.hstack(
                         rx.el.label("Job value ($)", html_for="job-value"),
