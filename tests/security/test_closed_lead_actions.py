@@ -143,10 +143,12 @@ def test_a_closed_request_leaves_the_inbox_and_its_detail_is_refused(
 ) -> None:
     tab = OwnerTab(world.owner.id)  # type: ignore[arg-type]
     tab.run("load")
-    assert tab.state.total == 1  # open: in the inbox
+    tab.run("open_detail", str(world.match_id))
+    assert tab.state.total == 1 and tab.state.detail["match_id"] == str(world.match_id)  # open: in the inbox
     _close(db_session, world, how)
-    tab.run("load")
+    tab.run("load")  # what the live update does
     assert tab.state.total == 0 and tab.state.rows == []
+    assert tab.state.detail == {} and tab.state.gone  # the open detail closed itself, saying why
     tab.run("open_detail", str(world.match_id))
     assert tab.state.error == inbox.NOT_YOUR_LEAD and "match_id" not in tab.state.detail
     assert EMAIL not in tab.browser_text()

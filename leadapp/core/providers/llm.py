@@ -29,6 +29,7 @@ import anthropic
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import status as provider_status
 from leadapp.core.redaction import redact_contact
 from leadapp.core.services.classify import (
     ALL_CAPS_MIN_LETTERS,
@@ -216,6 +217,7 @@ def _call_tool(
                         where = ".".join(str(part) for part in first["loc"]) or "input"
                         failure = f"malformed {tool_name} input ({exc.error_count()} errors): {where}: {first['msg']}"
                 retryable = True
+            provider_status.record_failure(provider_status.ANTHROPIC, f"{purpose}: {failure}")
             log.warning(
                 "claude_attempt_failed",
                 purpose=purpose,

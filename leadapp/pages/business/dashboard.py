@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 
 import reflex as rx
@@ -35,6 +36,9 @@ class CallView:
     transcript: list[TranscriptView] = dataclasses.field(default_factory=list)
 
 
+GONE = "That request is no longer in your inbox: the consumer withdrew or deleted it, or LeadApp closed it."
+
+
 class DashboardState(AuthState):
     business_id: int = 0
     business_name: str = ""
@@ -56,6 +60,8 @@ class DashboardState(AuthState):
     calls: list[CallView] = []
     error: str = ""
     notice: str = ""
+    # Why the open detail closed by itself (its request closed meanwhile); shown above the inbox.
+    gone: str = ""
 
     @rx.var
     def pages(self) -> int:
@@ -83,7 +89,15 @@ class DashboardState(AuthState):
             self.business_id, self.business_name, self.paused = business.id or 0, business.name, business.paused
             self.rows, self.total = inbox.inbox(session, user, self.business_id, self._filters(), self.page)
             if self.detail.get("match_id"):
-                self._show_detail(session, user, inbox.lead_detail(session, user, int(self.detail["match_id"])))
+                try:
+                    detail = inbox.lead_detail(session, user, int(self.detail["match_id"]))
+                except (NotAllowed, ValueError):
+                    # The request closed (withdrawn, rejected, deleted) while its detail was open: the detail
+                    # goes, the rest of the inbox stays.
+                    self.detail, self.reasons, self.calls = {}, [], []
+                    self.gone = GONE
+                    return
+                self._show_detail(session, user, detail)
 
     def _show_detail(self, session, user, detail: dict) -> None:
         self.reasons = list(detail.pop("reasons", []))
@@ -141,7 +155,7 @@ class DashboardState(AuthState):
 
     @rx.event
     def open_detail(self, match_id: str):
-        self.error = ""
+        self.error = self.notice = self.gone = ""
         try:
             with session_scope() as session:
                 user = self._require(session, access.Area.BUSINESS)
@@ -151,7 +165,7 @@ class DashboardState(AuthState):
 
     @rx.event
     def close_detail(self):
-        self.detail, self.reasons, self.calls = {}, [], []
+        self.detail, self.reasons, self.calls, self.notice = {}, [], [], ""
 
     @rx.event
     def cancel_call(self, call_id: str):
@@ -175,6 +189,13 @@ class DashboardState(AuthState):
             with session_scope() as session:
                 user = self._require(session, access.Area.BUSINESS)
                 action(session, user)
+        except NotAllowed as exc:
+            self.error = exc.message
+            # Refused because the lead is no longer this business's to act on (e.g. withdrawn meanwhile): show
+            # the inbox as it is now, which closes a detail that is gone.
+            with contextlib.suppress(UserError):
+                self._fetch()
+            return
         except (UserError, ValueError) as exc:
             self.error = str(getattr(exc, "message", exc))
             return
@@ -519,6 +540,10 @@ def dashboard_page() -> rx.Component:
                 rx.callout("Paused: you receive no new leads.", icon="pause", color_scheme="amber"),
             ),
             rx.cond(DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")),
+            rx.cond(
+                DashboardState.gone != "",
+                rx.callout(DashboardState.gone, icon="archive", color_scheme="gray", id="detail-gone"),
+            ),
             rx.cond(
                 DashboardState.business_id > 0,
                 rx.vstack(
