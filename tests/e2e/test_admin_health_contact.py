@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.test_shell import TIMEOUT, login
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start
 
 pytestmark = pytest.mark.e2e
 PROVIDERS = ["anthropic", "openai_realtime", "twilio", "email", "google_places", "turnstile"]
@@ -28,8 +28,7 @@ def _admin(browser: Browser, deployment: Deployment) -> Page:
 
 def test_health_shows_each_provider_configured_or_local(browser: Browser, deployment: Deployment):
     admin = _admin(browser, deployment)
-    admin.get_by_role("link", name="Health").first.click()
-    admin.wait_for_url(re.compile(r".*/admin/health/?$"))
+    go_to(admin, "Health")
     table = admin.locator("#providers-table")
     for name in PROVIDERS:
         expect(table.locator(f'[data-provider="{name}"]')).to_be_visible()
@@ -71,14 +70,13 @@ def test_a_contact_message_reaches_the_admins_email_and_the_sixth_in_an_hour_is_
     marker = secrets.token_hex(3)
     visitor = browser.new_context().new_page()
     visitor.set_default_timeout(TIMEOUT)
-    visitor.goto(f"{deployment.url}/")
-    visitor.get_by_role("link", name="Contact").first.click()
+    start(visitor, deployment)
+    click_link(visitor, deployment, "Contact", "/contact")
     _send(visitor, marker, 1)
     expect(visitor.locator("#contact-sent")).to_be_visible()
 
     admin = _admin(browser, deployment)
-    admin.get_by_role("link", name="Outbox").first.click()
-    admin.wait_for_url(re.compile(r".*/admin/outbox/?$"))
+    go_to(admin, "Outbox")
     row = admin.locator(".outbox-row", has_text=f"Question 1 {marker}").filter(has_text=deployment.admin_email)
     expect(row).to_be_visible()
     for _ in range(20):  # the worker sends it through the local outbox

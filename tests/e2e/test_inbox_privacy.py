@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, WebSocket, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.test_shell import TIMEOUT, login
+from tests.e2e.journeys import TIMEOUT, go_to, login, start
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -44,7 +44,7 @@ def _owner(browser: Browser, deployment: Deployment) -> tuple[Page, Frames]:
 
 def _interview(page: Page, deployment: Deployment, marker: str, email: str) -> None:
     """A visitor's guided interview, answered as people answer: the street in one answer, the contact in another."""
-    page.goto(f"{deployment.url}/request/interview")
+    start(page, deployment, "/request/interview")  # a visitor's journey starts on the guided request
     expect(page.locator(".chat-assistant").first).to_be_visible()
     submit = page.locator("#interview-submit")
     answers = [
@@ -103,7 +103,7 @@ def test_a_withdrawn_request_leaves_the_open_inbox_and_cannot_be_accepted(browse
     consumer.set_default_timeout(TIMEOUT)
     login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)
     consumer.wait_for_url(re.compile(r".*/portal/?$"))
-    consumer.get_by_role("link", name="New request").click()
+    go_to(consumer, "New request")
     consumer.get_by_label("What do you need help with?").fill(
         f"The drain under my kitchen sink leaks into the cabinet, need a plumber this week, budget $300 ({marker})"
     )
@@ -117,7 +117,7 @@ def test_a_withdrawn_request_leaves_the_open_inbox_and_cannot_be_accepted(browse
     row.click()
     expect(owner.locator("#accept-lead")).to_be_visible()  # the owner is about to accept...
 
-    consumer.get_by_role("link", name="My requests").first.click()
+    go_to(consumer, "My requests")
     card = consumer.locator(".portal-request", has_text=marker)
     card.locator(".withdraw-request").click()
     expect(card.locator(".request-status")).to_have_text("Withdrawn")
