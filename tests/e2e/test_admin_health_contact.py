@@ -67,6 +67,13 @@ def test_a_contact_message_reaches_the_admins_email_and_the_sixth_in_an_hour_is_
     if not deployment.local:
         pytest.skip("sends six messages and resets the hourly limit: local deployment only")
     _forget_contact_limit(deployment)
+    try:
+        _contact_journey(browser, deployment)
+    finally:  # the other browser tests of the session write to us from the same network
+        _forget_contact_limit(deployment)
+
+
+def _contact_journey(browser: Browser, deployment: Deployment) -> None:
     marker = secrets.token_hex(3)
     visitor = browser.new_context().new_page()
     visitor.set_default_timeout(TIMEOUT)
