@@ -143,3 +143,29 @@ def test_only_the_owner_or_an_admin_marks_it_handled(db_session: Session, world:
     s.rollback()
     assert s.get(Call, call.id).human_callback_handled_at is None
     assert inbox.mark_callback_handled(s, world.admin, world.match.id) == 1
+
+
+def test_calls_of_a_request_closed_after_accepting_hide_what_was_said_of_the_contact(
+    db_session: Session, world: World
+) -> None:
+    from leadapp.core.models import TranscriptLine
+    from leadapp.core.services import portal
+
+    s = db_session
+    consumer = accounts.register(s, "casey-cb@example.com", PASSWORD, "consumer")
+    world.lead.consumer_id = consumer.id
+    s.add(world.lead)
+    inbox.respond(s, world.owner, world.match.id, accept=True)
+    call = _call(s, world, human=False)
+    call.summary = "Confirmed the leak at 742 Evergreen Terrace; call back on 317-846-2200."
+    s.add(call)
+    s.add(TranscriptLine(call_id=call.id, seq=1, speaker="caller", text="I'm at 742 Evergreen Terrace"))
+    s.commit()
+    seen = inbox.calls_for_match(s, world.owner, world.match.id)
+    assert "Evergreen" in seen[0]["summary"] and "Evergreen" in seen[0]["transcript"][0]["text"]
+
+    portal.withdraw_request(s, consumer, world.lead.id)
+    s.commit()
+    seen = inbox.calls_for_match(s, world.owner, world.match.id)
+    assert seen[0]["summary"] == f"Confirmed the leak at {ADDRESS}; call back on {PHONE}."
+    assert seen[0]["transcript"][0]["text"] == f"I'm at {ADDRESS}"

@@ -271,6 +271,21 @@ def lead_detail(session: Session, user: User | None, match_id: int) -> dict[str,
     return detail
 
 
+def calls_for_match(session: Session, user: User | None, match_id: int) -> list[dict[str, Any]]:
+    """The AI calls about this match's lead placed for its business (`calls.calls_for_lead`), with the contact
+    details said on them hidden from the summary and transcript while the business may not see the contact (a
+    request closed after it was accepted)."""
+    match, lead, business = _managed_match(session, user, match_id, act=False)
+    views = calls.calls_for_lead(session, user, lead.id, business.id)  # type: ignore[arg-type]
+    if access.business_sees_contact(match, lead):
+        return views
+    known = (lead.contact_email,)
+    for view in views:
+        view["summary"] = redact_contact(view["summary"], *known)
+        view["transcript"] = [{**line, "text": redact_contact(line["text"], *known)} for line in view["transcript"]]
+    return views
+
+
 def mark_callback_handled(session: Session, user: User | None, match_id: int) -> int:
     """Mark the consumer's request for a person (asked on an AI call about this lead) handled: every pending one
     of this business's calls about the lead, stamped now. Returns how many; 0 when none was pending (marking

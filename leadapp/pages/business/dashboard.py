@@ -107,7 +107,7 @@ class DashboardState(AuthState):
                 **{k: v for k, v in c.items() if k != "transcript"},
                 transcript=[TranscriptView(**line) for line in c["transcript"]],
             )
-            for c in calls.calls_for_lead(session, user, int(detail["lead_id"]), self.business_id)
+            for c in inbox.calls_for_match(session, user, int(detail["match_id"]))
         ]
 
     def refresh_from_event(self) -> None:
