@@ -19,7 +19,6 @@ from leadapp.core.providers.sms import SendError, send_sms
 from leadapp.core.services import health, intake
 from leadapp.core.settings import ROOT, get_settings
 from tests.fakes.anthropic_api import fake_anthropic, server_error  # noqa: F401
-from tests.fakes.places_api import fake_places  # noqa: F401
 from tests.fakes.sendgrid_api import FakeSendGrid, fake_sendgrid  # noqa: F401
 from tests.fakes.twilio_api import FakeTwilio, fake_twilio  # noqa: F401
 
@@ -103,16 +102,18 @@ def test_claude_failures_are_recorded(app_env: dict[str, str], fake_anthropic) -
 
 
 def test_google_places_failures_are_recorded(
-    app_env: dict[str, str],
-    fake_places,  # noqa: F811
-    monkeypatch: pytest.MonkeyPatch,
+    app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, closed_port: int
 ) -> None:
-    _setenv(monkeypatch, GOOGLE_PLACES_API_KEY="AIza-not-the-key-of-this-project")
+    _setenv(
+        monkeypatch,
+        GOOGLE_PLACES_API_KEY="AIza-the-key-of-this-project",
+        GOOGLE_PLACES_BASE_URL=f"http://127.0.0.1:{closed_port}",
+    )
     with pytest.raises(PlacesError):
         find_places("46032", "plumbing")
     row = _rows()["google_places"]
-    assert row["configured"] == "yes" and row["last_error"].startswith("Google Places answered 4")
-    assert "AIza-not-the-key-of-this-project" not in row["last_error"]
+    assert row["configured"] == "yes" and row["last_error"].startswith("Google Places could not be reached")
+    assert "AIza-the-key-of-this-project" not in row["last_error"]
 
 
 def test_an_unreachable_turnstile_is_recorded(
