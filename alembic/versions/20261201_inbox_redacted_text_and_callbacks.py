@@ -1,7 +1,7 @@
 """leads.redacted_text (what a business sees before accepting) and calls.human_callback_handled_at
 
 Revision ID: inbox
-Revises: 0001
+Revises: inbound (0001 on the branch; re-chained after merging main)
 Create Date: 2026-12-01 10:00:00
 
 Existing leads get their redacted text here, with the application's one redaction
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "inbox"
-down_revision: str | None = "0001"
+down_revision: str | None = "inbound"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
