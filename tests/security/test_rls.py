@@ -50,6 +50,8 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     "number (keyed hash) over every tenant: the cap protects the person called, whoever asked",
     ("leadapp/core/services/inbound.py", "phone line: the numbers other businesses use"): "which of some phone "
     "numbers are taken (they are unique across businesses), nothing else of the other businesses",
+    ("leadapp/core/services/contact.py", "contact form: queue the admins' emails"): "a visitor's message queued "
+    "to each admin (rows addressed to them); only their ids are read back",
 }
 _SYSTEM_CALL = re.compile(r"\b(?:as_system|system_context|rls\.system)\(\s*(?:session,\s*)?f?\"([^\"{]*)")
 
