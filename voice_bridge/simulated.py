@@ -37,6 +37,7 @@ from functools import partial
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 from openai.types.realtime import (
     ConversationItemAdded,
@@ -71,6 +72,8 @@ from websockets.http11 import Request, Response
 
 from leadapp.core.models import Business, Call, Lead
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import telephony
+from leadapp.core.services import calls
 from leadapp.core.vocab import CATEGORY_LABELS, CallOutcome, CallStatus, Category
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
@@ -1188,9 +1191,10 @@ async def simulate_call(call_id: int, script: Script | None = None, *, ms_per_ch
         async with serve(serve_media, "127.0.0.1", 0, max_size=None, compression=None) as server:
             port = next(iter(server.sockets)).getsockname()[1]
             sid = await asyncio.to_thread(_call_sid, call_id)
-            callee = ScriptedCallee(f"ws://127.0.0.1:{port}{MEDIA_PATH}", call_id=call_id, call_sid=sid)
+            callee = ScriptedCallee(f"ws://127.0.0.1:{port}{MEDIA_PATH}", call_id=None, call_sid=sid)
             await callee.connect()
-            await callee.start()
+            # What Twilio would hand back in `start`: the <Parameter>s of the TwiML LeadApp makes for the call.
+            await callee.start(stream_parameters(telephony.stream_twiml(calls.bridge_urls(call_id)[0], call_id)))
             try:
                 await asyncio.wait_for(callee.converse(script), MAX_SIMULATED_SECONDS)
             except TimeoutError:
@@ -1202,14 +1206,33 @@ async def simulate_call(call_id: int, script: Script | None = None, *, ms_per_ch
     return outcome
 
 
+def stream_parameters(twiml: str) -> dict[str, str]:
+    """The `<Parameter>`s of `<Connect><Stream>` in a TwiML document (Twilio's `start.customParameters`)."""
+    stream = ElementTree.fromstring(twiml).find("./Connect/Stream")
+    if stream is None:
+        return {}
+    return {str(p.get("name", "")): str(p.get("value", "")) for p in stream.findall("./Parameter")}
+
+
 def _call_sid(call_id: int) -> str:
+    """The simulated line's call SID, as `place_call` stored it (stored here when it was not: the media stream
+    is checked against the stored SID like any other)."""
+    from sqlalchemy import update
+    from sqlmodel import col
+
     from leadapp.core.db import session_scope
 
     with session_scope() as session:
         call = session.get(Call, call_id)
         if call is not None and call.provider_call_sid:
             return call.provider_call_sid
-    return "SIM" + secrets.token_hex(16)
+        sid = telephony.SIMULATED_SID_PREFIX + secrets.token_hex(16)
+        session.execute(
+            update(Call)
+            .where(col(Call.id) == call_id, col(Call.provider_call_sid).is_(None))
+            .values(provider_call_sid=sid)
+        )
+    return sid
 
 
 def _end_call(call_id: int, result: CallResult) -> None:

@@ -245,7 +245,8 @@ def test_a_call_in_calling_hours_is_enqueued_and_dialled_with_our_twiml_then_cal
     assert "Url" not in created  # with a Url, Twilio would ignore our TwiML
     stream = parse_stream(created["Twiml"])
     assert stream.url == "wss://voice.leads.example.test/media" and "?" not in stream.url
-    assert stream.parameters == {"call_id": str(call.id)}
+    assert stream.parameters.keys() == {"call_id", "token"} and stream.parameters["call_id"] == str(call.id)
+    assert crypto.media_stream_token_problem(call.id, stream.parameters["token"]) == ""  # the stream may start
     assert created["StatusCallback"] == f"{PUBLIC_BASE}/twilio/calls/{call.id}/status"
     assert created["StatusCallbackEvent"] == ["initiated", "ringing", "answered", "completed"]
     assert created["StatusCallbackMethod"] == "POST"
@@ -659,7 +660,7 @@ def test_a_consumer_callback_follows_the_same_rules_and_the_consumer_may_cancel_
     s.commit()
     assert daytime_callback.status == "requested"
     assert calls.place_call(daytime_callback.id, now=DAYTIME) == "dialled"
-    assert parse_stream(twilio.creates[0]["Twiml"]).parameters == {"call_id": str(daytime_callback.id)}
+    assert parse_stream(twilio.creates[0]["Twiml"]).parameters["call_id"] == str(daytime_callback.id)
 
 
 def test_a_callback_that_ends_notifies_the_consumer_too(

@@ -29,9 +29,11 @@ from websockets.exceptions import InvalidStatus
 from leadapp.core import crypto, events
 from leadapp.core.db import get_engine, session_scope
 from leadapp.core.models import Business, Call, Lead, TranscriptLine, User
+from leadapp.core.providers import telephony
 from tests.fakes.anthropic_api import FakeAnthropicAPI, fake_anthropic, tool_use  # noqa: F401
 from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
+from tests.fakes.twilio_voice import parse_stream
 from tests.integration.programs import clear_settings_caches, served_in_loop
 from voice_bridge import WS_PROTOCOL
 from voice_bridge import realtime_wire as rt
@@ -81,15 +83,17 @@ class Bridge:
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def dial(self, call_id: int | None, call_sid: str, *, start: bool = True) -> FakeTwilioMedia:
-        """Twilio opening the signed media stream of a call (and sending `start` unless told not to)."""
+    async def dial(self, call_id: int, call_sid: str, *, start: bool = True) -> FakeTwilioMedia:
+        """Twilio opening the signed media stream of a call (and sending `start` unless told not to), with the
+        `<Parameter>`s of the TwiML LeadApp makes for that call (its id and media-stream token)."""
         media = FakeTwilioMedia.signed(
-            self.media_url, public_wss_url=PUBLIC_WSS, auth_token=AUTH_TOKEN, call_id=call_id, call_sid=call_sid
+            self.media_url, public_wss_url=PUBLIC_WSS, auth_token=AUTH_TOKEN, call_id=None, call_sid=call_sid
         )
+        media.parameters = parse_stream(telephony.stream_twiml(PUBLIC_WSS, call_id)).parameters
         self.lines[call_sid] = media
         await media.connect()
         if start:
-            await media.start()
+            await media.start(media.parameters)
         return media
 
 
@@ -134,8 +138,8 @@ class Seeded:
     call_sid: str
 
 
-def seed(*, provider: str = "twilio", status: str = "ringing") -> Seeded:
-    """A business with an inbound number, a consenting lead, and an outbound call about it."""
+def seed(*, provider: str = "twilio", status: str = "ringing", inbound_number: str | None = INBOUND_NUMBER) -> Seeded:
+    """A business (with an inbound number unless None), a consenting lead, and an outbound call about it."""
     sid = ("SIM" if provider == "simulated" else "CA") + secrets.token_hex(16)
     with session_scope() as session:
         owner = User(email=f"owner-{secrets.token_hex(3)}@smith.example", password_hash="x", role="business_owner")
@@ -150,7 +154,7 @@ def seed(*, provider: str = "twilio", status: str = "ringing") -> Seeded:
             categories=["plumbing"],
             voice="cedar",
             licensed=True,
-            inbound_number=INBOUND_NUMBER,
+            inbound_number=inbound_number,
             call_objective_notes="Ask whether they want a same-week visit.",
         )
         lead = Lead(
@@ -297,11 +301,11 @@ async def test_happy_path_qualifies_the_job_and_hangs_up_with_goal_achieved(
     fake.use(qualify_script())
     media = await bridge.dial(seeded.call_id, seeded.call_sid, start=False)
 
-    # OpenAI is dialled as soon as the stream is accepted, before Twilio's `start` ...
-    peer = await fake.wait_for_session()
+    # OpenAI is dialled only once Twilio's `start` has proved the stream may hold the call ...
     await asyncio.sleep(0.3)
-    assert peer.received("session.update") == [] and peer.received("response.create") == []
-    await media.start()
+    assert fake.handshakes == []
+    await media.start(media.parameters)
+    peer = await fake.wait_for_session()
 
     # ... and the greeting is asked for only after `start` and `session.updated`, with the disclosures.
     await listen(media)
@@ -319,7 +323,12 @@ async def test_happy_path_qualifies_the_job_and_hangs_up_with_goal_achieved(
     assert session["audio"]["output"] == {"format": {"type": "audio/pcmu"}, "voice": "cedar"}
     assert session["audio"]["input"]["turn_detection"]["type"] == "server_vad"
     assert session["audio"]["input"]["transcription"]["model"]
-    assert {tool["name"] for tool in session["tools"]} == {rt.RECORD_QUALIFICATION, rt.REQUEST_HUMAN, rt.END_CALL}
+    assert {tool["name"] for tool in session["tools"]} == {
+        rt.RECORD_QUALIFICATION,
+        rt.REQUEST_HUMAN,
+        rt.DO_NOT_CALL,
+        rt.END_CALL,
+    }
     instructions = session["instructions"]
     assert BUSINESS in instructions and "Confirm the job and get a budget." in instructions
     assert CONSUMER_EMAIL not in instructions and "555-0123" not in instructions and "[phone]" in instructions
@@ -615,9 +624,9 @@ async def test_an_inbound_call_is_answered_as_receptionist_and_becomes_a_lead(br
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/xml")
     stream = ElementTree.fromstring(answer.text).find("./Connect/Stream")
     assert stream is not None and stream.get("url") == PUBLIC_WSS
-    parameter = stream.find("Parameter")
-    assert parameter is not None and parameter.get("name") == "call_id"
-    call_id = int(parameter.get("value") or 0)
+    parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    assert set(parameters) == {"call_id", "token"}
+    call_id = int(parameters["call_id"] or 0)
     again = await post_inbound(bridge, form)  # Twilio retrying the webhook: the same call
     assert f'value="{call_id}"' in again.text
 
@@ -630,7 +639,7 @@ async def test_an_inbound_call_is_answered_as_receptionist_and_becomes_a_lead(br
     )
     bridge.lines[form["CallSid"]] = media
     await media.connect()
-    await media.start({parameter.get("name") or "": parameter.get("value") or ""})
+    await media.start({str(k): str(v) for k, v in parameters.items()})
     await listen(media)
     media.say(1200)
     await asyncio.wait_for(media.closed.wait(), WAIT)

@@ -20,6 +20,7 @@ from typing import Any
 from twilio.http.http_client import TwilioHttpClient
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
+from leadapp.core.crypto import media_stream_token
 from leadapp.core.observability import get_logger
 from leadapp.core.providers.email import SEND_TIMEOUT_SECONDS, is_permanent_status
 from leadapp.core.providers.sms import RebasedTwilioHttpClient, twilio_configured
@@ -46,6 +47,7 @@ PROVIDER_SIMULATED = "simulated"
 SIMULATED_SID_PREFIX = "SIM"
 STATUS_CALLBACK_EVENTS: tuple[str, ...] = ("initiated", "ringing", "answered", "completed")
 CALL_ID_PARAMETER = "call_id"
+TOKEN_PARAMETER = "token"
 MACHINE_DETECTION = "DetectMessageEnd"
 """Wait for the greeting's end (the beep), so a voicemail message is recorded whole."""
 CALL_TIME_LIMIT_SECONDS = 1800
@@ -92,13 +94,17 @@ def _checked(twiml: str) -> str:
 
 
 def stream_twiml(stream_url: str, call_id: int) -> str:
-    """`<Connect><Stream url><Parameter name="call_id" value/></Stream></Connect>`: the bridge gets the call id
-    back as `start.customParameters.call_id` (the url itself must not carry a query string)."""
+    """`<Connect><Stream url><Parameter name="call_id"/><Parameter name="token"/></Stream></Connect>`: the bridge
+    gets both back in `start.customParameters` (the url itself must not carry a query string). The token
+    (`crypto.media_stream_token`) is what lets a stream start for this call, and only for a while: the
+    upgrade's signature covers the bare url, so it alone would open any call."""
     if "?" in stream_url:
         raise ValueError("a Media Stream url takes no query string; pass values as <Parameter>")
     response = VoiceResponse()
     connect = Connect()
-    connect.stream(url=stream_url).parameter(name=CALL_ID_PARAMETER, value=str(call_id))
+    stream = connect.stream(url=stream_url)
+    stream.parameter(name=CALL_ID_PARAMETER, value=str(call_id))
+    stream.parameter(name=TOKEN_PARAMETER, value=media_stream_token(call_id))
     response.append(connect)
     return _checked(response.to_xml())
 
