@@ -57,7 +57,7 @@ from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Lead, TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
-from leadapp.core.services import calls, optouts
+from leadapp.core.services import calls, concierge, optouts
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import (
     REALTIME_VOICES,
@@ -605,6 +605,9 @@ def finish_call(call_id: int, ai_failure: str, *, decides_outcome: bool = False)
                 call.error = lead_error[:1000]
             call.updated_at = utcnow()
             publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+            _publish_lead(session, call)
+            if call.outcome != CallOutcome.DECLINED.value:  # a consumer who declined confirmed nothing
+                concierge.complete_request(session, call)
     return outcome
 
 

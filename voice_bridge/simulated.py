@@ -1141,20 +1141,63 @@ async def dial_peer(base_url: str, model: str = "gpt-realtime") -> RealtimeLink:
     return await client.realtime.connect(model=model).enter()
 
 
+def concierge_script(first_name: str = "", service: str = "your request", zip_code: str = "46032") -> Script:
+    """A LeadApp concierge call: the assistant speaks for LeadApp, goes over the request and completes it."""
+    hello = f"Hi {first_name}" if first_name else "Hi"
+    return Script(
+        greeting=Reply(
+            f"{hello}, this is an AI assistant from LeadApp, returning your call about {service}. "
+            "Just so you know, this call is recorded. Is now a good moment to go over the details?"
+        ),
+        turns=[
+            Turn("Yes, go ahead.", Reply("Thanks. What exactly needs doing, and how soon do you need someone?")),
+            Turn(
+                "The pipe under the kitchen sink is leaking into the cabinet, I'd like someone this week.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={
+                        "need": "leaking pipe under the kitchen sink",
+                        "urgency": "high",
+                        "timing": "this week",
+                    },
+                    then=Reply("Got it. What budget do you have in mind, and what's the ZIP code of the job?"),
+                ),
+            ),
+            Turn(
+                f"About three hundred dollars. It's 12 Main Street, {zip_code}.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"budget": "about $300", "address_details": "12 Main Street", "zip": zip_code},
+                    then=Reply(
+                        "Thank you, I have everything. LeadApp will now look for businesses again with your "
+                        "completed request, and you'll hear by email or text when one responds. Goodbye!",
+                        tool=rt.END_CALL,
+                        arguments={"outcome": "goal_achieved", "reason": "request completed"},
+                    ),
+                ),
+            ),
+        ],
+    )
+
+
 def script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:
-    """The scripted conversation for a call: the business's name, the consumer's first name, the service."""
+    """The scripted conversation for a call: the business's name (or LeadApp's concierge script for a call
+    without a business), the consumer's first name, the service."""
     from leadapp.core.db import session_scope
 
     with session_scope() as session:
         call = session.get(Call, call_id)
         business = session.get(Business, call.business_id) if call and call.business_id else None
         lead = session.get(Lead, call.lead_id) if call and call.lead_id else None
-        name = business.name if business else "the business"
         first = (lead.contact_name or "").split(" ")[0] if lead else ""
         service = "your request"
         if lead and lead.category in Category._value2member_map_:
             service = f"your {CATEGORY_LABELS[Category(lead.category)].lower()} request"
-        script = qualify_script(name, first, service)
+        if call is not None and call.business_id is None:
+            zip_code = (lead.location_zip or lead.zip or "46032") if lead else "46032"
+            script = concierge_script(first, service, zip_code)
+        else:
+            script = qualify_script(business.name if business else "the business", first, service)
     if ms_per_char:
         script.ms_per_char = ms_per_char
     return script
@@ -1239,6 +1282,9 @@ def _end_call(call_id: int, result: CallResult) -> None:
     """End the simulated call the way Twilio's `completed` status callback ends a real one."""
     from leadapp.core.services import calls
 
+    if result.call_id is None:  # the bridge refused the stream: the call never started
+        calls.end_call(call_id, CallStatus.FAILED.value, CallOutcome.ERROR.value, error="media stream refused")
+        return
     outcome = result.outcome or CallOutcome.ERROR.value  # None only when closing the record itself failed
     calls.end_call(call_id, CallStatus.COMPLETED.value, outcome, error=result.ai_failure)
 

@@ -42,6 +42,14 @@ def process_lead(lead_id: int) -> str:
     return pipeline.process_lead(lead_id)
 
 
+def rematch_after_concierge(lead_id: int) -> str:
+    """Match a lead again after a LeadApp concierge call completed its details (see `pipeline.rematch_lead`).
+
+    Safe to run twice: a repeat finds the businesses already matched, creates and notifies nothing new.
+    """
+    return pipeline.rematch_lead(lead_id, details_confirmed=True)
+
+
 def sweep_stuck_leads() -> int:
     """Re-enqueue leads waiting in an early status for over a minute (Redis was down, a worker died)."""
     with session_scope() as session:
