@@ -614,6 +614,7 @@ PLANS: dict[str, Plan] = {
     "PortalState.withdraw": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.request_callback": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.delete_my_data": Plan(writers="self"),
+    "PortalState.set_no_ai_calls": Plan(writers="self", args=lambda c: (True,)),
     "InterviewState.open": Plan(writers="public"),
     "InterviewState.restart": Plan(writers="public"),
     "InterviewState.answer": Plan(writers="public", args=lambda c: ({"message": "my sink is blocked"},)),

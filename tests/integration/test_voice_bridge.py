@@ -28,8 +28,9 @@ from websockets.exceptions import InvalidStatus
 
 from leadapp.core import crypto, events
 from leadapp.core.db import get_engine, session_scope
-from leadapp.core.models import Business, Call, Lead, TranscriptLine, User
+from leadapp.core.models import Business, Call, DoNotCall, Lead, TranscriptLine, User
 from leadapp.core.providers import telephony
+from leadapp.core.services import calls
 from tests.fakes.anthropic_api import FakeAnthropicAPI, fake_anthropic, tool_use  # noqa: F401
 from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
@@ -690,3 +691,48 @@ async def test_a_simulated_call_runs_end_to_end_without_accounts(
     published = [e for e in live_events() if e["kind"] == "transcript" and e["call_id"] == seeded.call_id]
     assert len(published) >= len(lines)
     assert bridge.fake.sessions == []  # the simulated peer, not OpenAI (nor its fake), answered
+
+
+async def test_a_caller_who_says_dont_call_me_again_is_put_on_the_do_not_call_list(
+    bridge: Bridge, seeded: Seeded
+) -> None:
+    words = "Please take me off your list and don't call me again."
+    goodbye = Reply("Of course, you won't be called again. Sorry for the trouble, goodbye!", audio_ms=700)
+    bridge.fake.use(
+        Script(
+            greeting=Reply(GREETING, audio_ms=600),
+            turns=[Turn(words, Reply(tool=rt.DO_NOT_CALL, arguments={"caller_words": words}))],
+            goodbye=goodbye,
+        )
+    )
+    media = await bridge.dial(seeded.call_id, seeded.call_sid)
+    await listen(media)
+    media.say(900)
+    await asyncio.wait_for(media.closed.wait(), WAIT)  # the assistant confirmed, then hung up
+
+    call = await ended(seeded.call_id)
+    assert call.outcome == "declined" and bridge.hangups == [seeded.call_sid]
+    peer = bridge.fake.session
+    _, confirm = peer.received("response.create")[-1]
+    assert "do-not-call list" in confirm["response"]["instructions"]
+    said = list(peer.assistant_audio.values())[-1]
+    assert media.heard_ms(said.tag) == said.ms_sent == 700  # the confirmation was heard to the end
+    assert transcript(seeded.call_id)[-1].text == goodbye.text
+    with Session(get_engine()) as session:
+        entry = session.exec(select(DoNotCall).where(DoNotCall.phone_hash == crypto.phone_hash(CONSUMER_PHONE))).one()
+        assert (entry.source, entry.wording, entry.call_id, entry.lead_id) == (
+            "call",
+            words,
+            seeded.call_id,
+            seeded.lead_id,
+        )
+        assert entry.phone_display == "+1•••••••0123"
+    # The call worker refuses the number from now on (a call to it not dialled yet, consent on file otherwise).
+    later = seed(inbound_number=None, status="requested")
+    with session_scope() as session:
+        call_row, lead = session.get(Call, later.call_id), session.get(Lead, later.lead_id)
+        assert call_row is not None and lead is not None
+        call_row.provider_call_sid, lead.consent_at = None, lead.created_at
+    assert calls.place_call(later.call_id) == "refused"
+    assert load_call(later.call_id).error == "This number is on the do-not-call list."
+    assert bridge.fake.invalid_events == []
