@@ -57,6 +57,7 @@ from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Lead, TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import telephony
 from leadapp.core.services import calls, concierge, optouts
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import (
@@ -146,8 +147,6 @@ async def dial_openai() -> RealtimeLink:
 
 def hangup_call(call_sid: str) -> None:
     """Hang up a live call through the telephony provider's REST API (Twilio then stops the stream)."""
-    from leadapp.core.providers import telephony
-
     telephony.hangup(call_sid)
 
 
@@ -252,6 +251,7 @@ class CallContext:
     lead: Lead | None
     objective: str
     voice: str
+    provider: str = ""
 
 
 @dataclass
@@ -312,7 +312,17 @@ def load_call(raw_call_id: str, token: str, call_sid: str, stream_sid: str) -> C
             lead=lead,
             objective=call.objective,
             voice=voice,
+            provider=call.provider,
         )
+
+
+def start_inbound_recording(call_id: int, call_sid: str) -> None:
+    """Record an inbound call from the start of its stream: its greeting tells the caller the call is recorded
+    (an outbound call is recorded from the answer by `calls.create(record=True)`)."""
+    try:
+        telephony.start_recording(call_sid, calls.recording_callback_url(call_id))
+    except telephony.TelephonyError as exc:  # the call goes on unrecorded rather than not at all
+        log.error("inbound_recording_not_started", call_id=call_id, error=str(exc))
 
 
 def release_stream(call_id: int, stream_sid: str) -> None:
@@ -845,6 +855,14 @@ class CallSession:
         self.log = log.bind(call_id=ctx.call_id, call_sid=start.call_sid)
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
         self._tasks.append(asyncio.create_task(self._dial()))
+        if (
+            ctx.direction == CallDirection.INBOUND.value
+            and ctx.provider != SIMULATED_PROVIDER
+            and not telephony.is_simulated()
+        ):
+            self._tasks.append(
+                asyncio.create_task(asyncio.to_thread(start_inbound_recording, ctx.call_id, start.call_sid))
+            )
 
     async def _close_unless_started(self) -> None:
         """A socket that never starts a stream (or whose `start` is still being checked) does not stay open."""

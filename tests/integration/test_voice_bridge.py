@@ -14,8 +14,10 @@ import asyncio
 import json
 import secrets
 import time
+import wave
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -23,18 +25,21 @@ import httpx
 import pytest
 import redis
 from sqlmodel import Session, select
+from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 from websockets.exceptions import InvalidStatus
 
+from leadapp.api.app import api
 from leadapp.core import crypto, events
 from leadapp.core.db import get_engine, session_scope
 from leadapp.core.models import Business, Call, DoNotCall, Lead, TranscriptLine, User
 from leadapp.core.providers import telephony
 from leadapp.core.services import calls
+from leadapp.core.settings import get_settings
 from tests.fakes.anthropic_api import FakeAnthropicAPI, fake_anthropic, tool_use  # noqa: F401
 from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
-from tests.fakes.twilio_voice import parse_stream
+from tests.fakes.twilio_voice import FakeTwilioVoice, fake_twilio_voice, parse_stream  # noqa: F401
 from tests.integration.programs import clear_settings_caches, served_in_loop
 from voice_bridge import WS_PROTOCOL
 from voice_bridge import realtime_wire as rt
@@ -675,8 +680,13 @@ async def test_inbound_calls_to_unknown_numbers_or_unsigned_are_not_connected(br
 
 
 async def test_a_simulated_call_runs_end_to_end_without_accounts(
-    bridge: Bridge, live_events: Callable[[], list[dict[str, Any]]]
+    bridge: Bridge,
+    live_events: Callable[[], list[dict[str, Any]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("RECORDINGS_DIR", str(tmp_path / "recordings"))
+    clear_settings_caches()
     seeded = seed(provider="simulated", status="dialing")
     outcome = await asyncio.wait_for(asyncio.to_thread(run_simulated_call, seeded.call_id, 8.0), 90)
 
@@ -691,6 +701,22 @@ async def test_a_simulated_call_runs_end_to_end_without_accounts(
     published = [e for e in live_events() if e["kind"] == "transcript" and e["call_id"] == seeded.call_id]
     assert len(published) >= len(lines)
     assert bridge.fake.sessions == []  # the simulated peer, not OpenAI (nor its fake), answered
+
+    # The simulated line records the call like Twilio would: both sides, as a WAV file the app streams.
+    assert call.recording_ref.startswith("local:") and call.recording_seconds and call.recording_seconds >= 2
+    path = tmp_path / "recordings" / call.recording_ref.removeprefix("local:")
+    with wave.open(str(path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        frames = wav.readframes(wav.getnframes())
+        assert wav.getnframes() // 8000 == call.recording_seconds
+    assert len(set(frames)) > 16  # the caller's speech is in it, not just silence
+    with Session(get_engine()) as session:
+        owner = session.get(User, session.get(Business, seeded.business_id).owner_id)  # type: ignore[union-attr]
+        link = calls.recording_link(session, owner, seeded.call_id)
+    with TestClient(api) as web:
+        part = web.get(link.removeprefix(get_settings().app_url), headers={"Range": "bytes=44-1043"})
+    assert part.status_code == 206 and part.headers["content-type"] == "audio/wav"
+    assert part.content == path.read_bytes()[44:1044]
 
 
 async def test_a_caller_who_says_dont_call_me_again_is_put_on_the_do_not_call_list(
@@ -736,3 +762,41 @@ async def test_a_caller_who_says_dont_call_me_again_is_put_on_the_do_not_call_li
     assert calls.place_call(later.call_id) == "refused"
     assert load_call(later.call_id).error == "This number is on the do-not-call list."
     assert bridge.fake.invalid_events == []
+
+
+async def test_an_inbound_call_whose_greeting_says_it_is_recorded_is_recorded(
+    bridge: Bridge, seeded: Seeded, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    twilio: FakeTwilioVoice = request.getfixturevalue("fake_twilio_voice")
+    twilio.auth_token = AUTH_TOKEN  # one account: its token signs the webhooks and authenticates the REST calls
+    for name, value in {
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_FROM_NUMBER": twilio.from_number,
+        "TWILIO_API_BASE": twilio.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    clear_settings_caches()
+    bridge.fake.use(Script(greeting=Reply("Thank you for calling. This call is recorded.", audio_ms=400)))
+    form = inbound_form()
+    answer = await post_inbound(bridge, form)
+    stream = ElementTree.fromstring(answer.text).find("./Connect/Stream")
+    assert stream is not None
+    parameters = {str(p.get("name")): str(p.get("value")) for p in stream.findall("Parameter")}
+    call_id = int(parameters["call_id"])
+    media = FakeTwilioMedia.signed(
+        bridge.media_url, public_wss_url=PUBLIC_WSS, auth_token=AUTH_TOKEN, call_id=None, call_sid=form["CallSid"]
+    )
+    bridge.lines[form["CallSid"]] = media
+    await media.connect()
+    await media.start(parameters)
+    await listen(media)
+
+    _, greet = bridge.fake.session.received("response.create")[0]
+    assert "this call is recorded" in greet["response"]["instructions"]  # what the caller is told ...
+    await eventually(lambda: twilio.recording_starts, "the recording to start")  # ... is what happens
+    (started,) = twilio.recording_starts
+    assert started["call_sid"] == form["CallSid"]
+    assert started["RecordingStatusCallback"] == f"{PUBLIC_BASE}/twilio/calls/{call_id}/recording"
+    assert started["RecordingStatusCallbackEvent"] == "completed"
+    await media.hang_up()
+    await ended(call_id)

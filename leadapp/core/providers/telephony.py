@@ -36,6 +36,7 @@ __all__ = [
     "place_outbound_call",
     "play_voicemail_and_hangup",
     "provider_name",
+    "start_recording",
     "stream_twiml",
     "transfer_to_human",
 ]
@@ -134,16 +135,30 @@ def _rest_error(action: str, exc: Exception) -> TelephonyError:
 
 
 def place_outbound_call(
-    call_id: int, to: str, from_: str, stream_url: str, status_callback: str, amd_callback: str
+    call_id: int,
+    to: str,
+    from_: str,
+    stream_url: str,
+    status_callback: str,
+    amd_callback: str,
+    recording_callback: str = "",
 ) -> str:
     """Start an outbound call to `to` whose audio is streamed to `stream_url`; returns the provider call id.
 
     Twilio posts every status change (initiated, ringing, answered, completed) to `status_callback` and the
-    answering-machine verdict to `amd_callback`; the call is recorded. Simulated: returns "SIM…" at once.
+    answering-machine verdict to `amd_callback`; the call is recorded, and the recording's SID and URL are
+    posted to `recording_callback` once it is available. Simulated: returns "SIM…" at once.
     """
     if is_simulated():
         return SIMULATED_SID_PREFIX + secrets.token_hex(16)
     twiml = stream_twiml(stream_url, call_id)
+    recording: dict[str, Any] = {}
+    if recording_callback:
+        recording = {
+            "recording_status_callback": recording_callback,
+            "recording_status_callback_event": ["completed"],
+            "recording_status_callback_method": "POST",
+        }
     try:
         created = _client().calls.create(
             to=to,
@@ -158,6 +173,7 @@ def place_outbound_call(
             async_amd_status_callback_method="POST",
             record=True,
             time_limit=CALL_TIME_LIMIT_SECONDS,
+            **recording,
         )
     except Exception as exc:
         raise _rest_error("create call", exc) from exc
@@ -175,6 +191,26 @@ def _update(sid: str, action: str, **changes: Any) -> None:
         _client().calls(sid).update(**changes)
     except Exception as exc:
         raise _rest_error(action, exc) from exc
+
+
+def start_recording(sid: str, recording_callback: str) -> str:
+    """Record a live call from now on (an inbound call, whose greeting says it is recorded); returns the
+    recording SID ("" for a simulated call). Twilio posts the finished recording to `recording_callback`."""
+    if _is_simulated_sid(sid):
+        return ""
+    try:
+        created = (
+            _client()
+            .calls(sid)
+            .recordings.create(
+                recording_status_callback=recording_callback,
+                recording_status_callback_event=["completed"],
+                recording_status_callback_method="POST",
+            )
+        )
+    except Exception as exc:
+        raise _rest_error("start recording", exc) from exc
+    return str(created.sid or "")
 
 
 def hangup(sid: str) -> None:

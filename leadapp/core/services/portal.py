@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.events import publish_after_commit
+from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import (
     Business,
     Call,
@@ -534,7 +534,8 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
     With each lead go (foreign-key cascade) its matches and conversions, and explicitly its interview
     sessions and call transcripts. Rows kept for accounting lose every personal detail: notifications
     (recipient, subject, bodies; their dedupe key is freed so a later lead reusing the id is notified) and
-    calls (number, summary, qualification, recording reference; the cost stays in the totals and quotas).
+    calls (number, summary, qualification; the cost stays in the totals and quotas). Call recordings are
+    deleted at the provider after the commit (`calls.delete_recording`); until then no link opens them.
     Running it again purges nothing twice.
     """
     now = now or utcnow()
@@ -577,10 +578,27 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
                 objective="",
                 summary="",
                 qualification=null(),
-                recording_ref="",
                 error="",
                 updated_at=now,
             )
+            .execution_options(synchronize_session=False)
+        )
+        # The recording itself is at the provider: its reference stays until it is deleted there (a job per
+        # call once this commits, and the daily purge catches up with any that failed). From now on no link
+        # opens it (`calls.open_recording`), and a recording that arrives later is deleted on arrival.
+        recorded = session.execute(
+            update(Call)
+            .where(col(Call.id).in_(call_ids), Call.recording_ref != "", col(Call.recording_purge_at).is_(None))
+            .values(recording_purge_at=now)
+            .returning(Call.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        for (call_id,) in recorded:
+            run_after_commit(session, calls.enqueue_recording_deletion, call_id)
+        session.execute(
+            update(Call)
+            .where(col(Call.id).in_(call_ids), Call.recording_ref == "", col(Call.recording_purge_at).is_(None))
+            .values(recording_purge_at=now)  # a recording still on its way is deleted when it arrives
             .execution_options(synchronize_session=False)
         )
     session.execute(delete(InterviewSession).where(col(InterviewSession.lead_id).in_(lead_ids)))
