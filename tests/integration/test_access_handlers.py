@@ -917,6 +917,11 @@ ROUTE_PLANS: dict[tuple[str, str], RoutePlan] = {
         url=lambda c: f"/api/v1/unsubscribe/{c.w.ids['prospect']}-guessed",
         allowed=frozenset(),
     ),
+    # a recording opens with its signed link only (checked against the viewer it was made for); a session
+    # cookie, a bearer token or a guessed token plays nothing
+    ("/api/v1/recordings/{token}", "GET"): RoutePlan(
+        lambda c: {}, url=lambda c: f"/api/v1/recordings/{c.call}.guessed", allowed=frozenset()
+    ),
 }
 
 
