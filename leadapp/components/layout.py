@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.nav import role_nav
 from leadapp.state.auth import AuthState
 
 PUBLIC_LINKS = [
@@ -18,11 +19,11 @@ PUBLIC_LINKS = [
 
 
 def _role_links() -> list[tuple[str, str, rx.Var]]:
+    """Each role's home; the role's other pages are in its own bar (`nav.role_nav`)."""
     return [
         ("My requests", routes.PORTAL, AuthState.user_role == "consumer"),
         ("Dashboard", routes.DASHBOARD, AuthState.user_role == "business_owner"),
         ("Admin", routes.ADMIN, AuthState.user_role == "admin"),
-        ("Health", routes.ADMIN_HEALTH, AuthState.user_role == "admin"),
     ]
 
 
@@ -93,7 +94,7 @@ def navbar() -> rx.Component:
         underline="none",
         high_contrast=True,
     )
-    return rx.box(
+    return rx.el.nav(
         rx.desktop_only(
             rx.hstack(
                 brand,
@@ -113,20 +114,16 @@ def navbar() -> rx.Component:
                 width="100%",
             ),
         ),
-        as_="nav",
+        aria_label="Site",
         padding_x=["1em", "1.5em", "2em"],
         padding_y="0.75em",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         background_color=rx.color("gray", 1),
-        position="sticky",
-        top="0",
-        z_index="10",
-        width="100%",
     )
 
 
 def footer() -> rx.Component:
-    return rx.box(
+    return rx.el.footer(
         rx.flex(
             rx.text("© LeadApp — local services, matched in seconds.", size="2", color_scheme="gray"),
             rx.hstack(
@@ -138,7 +135,6 @@ def footer() -> rx.Component:
             justify="between",
             spacing="2",
         ),
-        as_="footer",
         padding="1.5em 2em",
         border_top=f"1px solid {rx.color('gray', 5)}",
         margin_top="3em",
@@ -148,10 +144,10 @@ def footer() -> rx.Component:
 def page(*children: rx.Component, max_width: str = "72em") -> rx.Component:
     """A page in the site frame."""
     return rx.box(
-        navbar(),
-        rx.box(
+        rx.el.header(navbar(), role_nav(), position="sticky", top="0", z_index="10"),
+        rx.el.main(
             *children,
-            as_="main",
+            id="main",
             padding_x=["1em", "1.5em", "2em"],
             padding_y="1.5em",
             max_width=max_width,

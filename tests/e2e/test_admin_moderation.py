@@ -15,14 +15,15 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.test_shell import TIMEOUT, login
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, open_emailed_link, start, type_address
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"
 
 
 def _register(page: Page, deployment: Deployment, email: str) -> None:
-    page.goto(f"{deployment.url}/register")
+    start(page, deployment)
+    click_link(page, deployment, "Sign up", "/register")
     page.get_by_label("Full name").fill("Fresh User")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
@@ -77,7 +78,7 @@ def test_admin_changes_a_role_with_confirmation_and_the_users_open_tab_loses_acc
     _register(user_page, deployment, email)
 
     admin = _admin(browser, deployment)
-    admin.goto(f"{deployment.url}/admin/users")
+    go_to(admin, "Users")
     admin.get_by_label("Search").fill(email)
     admin.locator("#users-apply").click()
     row = admin.locator(f'.user-row[data-email="{email}"]')
@@ -145,7 +146,7 @@ def test_admin_flags_a_lead_then_unflags_it_and_it_is_matched_again(browser: Bro
     lead_id = reply.json()["id"]
 
     admin = _admin(browser, deployment)
-    admin.goto(f"{deployment.url}/admin/leads")
+    go_to(admin, "Leads")
     admin.get_by_label("Search").fill(marker)
     admin.locator("#leads-apply").click()
     row = _lead_row_with_status(admin, marker, "matched")
@@ -194,7 +195,7 @@ def test_admin_deactivates_and_reactivates_a_business(browser: Browser, deployme
     if not deployment.local:
         pytest.skip("deactivates a demo business for a moment: local stack only")
     admin = _admin(browser, deployment)
-    admin.goto(f"{deployment.url}/admin/businesses")
+    go_to(admin, "Businesses")
     admin.get_by_label("Search").fill("Midtown Electric")
     admin.locator("#businesses-apply").click()
     row = admin.locator(".business-row", has_text="Midtown Electric")
@@ -238,7 +239,7 @@ def test_a_password_reset_link_sets_a_new_password_once(browser: Browser, deploy
     _register(user_page, deployment, email)
 
     admin = _admin(browser, deployment)
-    admin.goto(f"{deployment.url}/admin/users")
+    go_to(admin, "Users")
     admin.get_by_label("Search").fill(email)
     admin.locator("#users-apply").click()
     admin.locator(f'.user-row[data-email="{email}"] .open-user').click()
@@ -255,11 +256,10 @@ def test_a_password_reset_link_sets_a_new_password_once(browser: Browser, deploy
     finally:
         engine.dispose()
     link = re.search(r"https?://\S+/reset-password/[A-Za-z0-9_-]+", note.body_text).group(0)
-    path = link.split("/reset-password/", 1)[1]
 
     page = browser.new_context().new_page()
     page.set_default_timeout(TIMEOUT)
-    page.goto(f"{deployment.url}/reset-password/{path}")
+    open_emailed_link(page, link)
     page.get_by_label("New password", exact=True).fill("short")
     page.get_by_label("Repeat the new password").fill("short")
     page.locator("#reset-submit").click()
@@ -278,9 +278,9 @@ def test_a_password_reset_link_sets_a_new_password_once(browser: Browser, deploy
     page.wait_for_url(re.compile(r".*/portal/?$"))
 
     # The link works once.
-    page.goto(f"{deployment.url}/reset-password/{path}")
+    open_emailed_link(page, link)
     expect(page.locator("#reset-link-problem")).to_contain_text("already used")
-    page.goto(f"{deployment.url}/reset-password/not-a-real-token")
+    type_address(page, deployment, "/reset-password/not-a-real-token")
     expect(page.locator("#reset-link-problem")).to_contain_text("not valid")
     for p in (page, user_page, admin):
         p.context.close()
@@ -292,13 +292,13 @@ def test_admin_pages_fit_a_phone_and_label_every_field(browser: Browser, deploym
     page.set_default_timeout(TIMEOUT)
     login(page, deployment, deployment.admin_email, deployment.admin_password)
     page.wait_for_url(re.compile(r".*/admin/?$"))
-    for path, ready in [
-        ("/admin/users", "#users-count"),
-        ("/admin/leads", "#leads-count"),
-        ("/admin/businesses", "#businesses-count"),
-        ("/reset-password/not-a-real-token", "#reset-link-problem"),
+    for label, ready in [
+        ("Users", "#users-count"),
+        ("Leads", "#leads-count"),
+        ("Businesses", "#businesses-count"),
     ]:
-        page.goto(f"{deployment.url}{path}")
+        go_to(page, label)
+        path = label
         expect(page.locator(ready)).to_be_visible()
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a 390px screen"

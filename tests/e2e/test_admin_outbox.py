@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.test_shell import TIMEOUT, login
+from tests.e2e.journeys import TIMEOUT, go_to, login
 
 pytestmark = pytest.mark.e2e
 
@@ -48,7 +48,7 @@ def test_admin_retries_a_failed_notification_and_the_audit_trail_records_it(page
 
     login(page, deployment, deployment.admin_email, deployment.admin_password)
     page.wait_for_url(re.compile(r".*/admin/?$"))
-    page.goto(f"{deployment.url}/admin/outbox")
+    go_to(page, "Outbox")
     row = page.locator(f'.outbox-row[data-notification="{notification_id}"]')
     expect(row).to_have_attribute("data-status", "failed")
     expect(row.locator(".notification-error")).to_contain_text("503")
@@ -63,7 +63,7 @@ def test_admin_retries_a_failed_notification_and_the_audit_trail_records_it(page
         page.wait_for_timeout(500)
     expect(row).to_have_attribute("data-status", "sent")
 
-    page.goto(f"{deployment.url}/admin/audit")
+    go_to(page, "Audit trail")
     entry = page.locator('.audit-row[data-action="notification.retry"]', has_text=str(notification_id)).first
     expect(entry).to_be_visible()
     expect(entry.locator(".audit-actor")).to_contain_text(deployment.admin_email)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.test_shell import TIMEOUT, login
+from tests.e2e.journeys import TIMEOUT, click_link, login, start
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,8 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     owner = browser.new_context().new_page()
     for p in (consumer, owner):
         p.set_default_timeout(TIMEOUT)
-    consumer.goto(f"{deployment.url}/request")
+    start(consumer, deployment)
+    click_link(consumer, deployment, "Get help", "/request")
     consumer.get_by_label("What do you need help with?").fill(
         f"Our toilet keeps running and the shutoff valve leaks under the tank, need a plumber this week ({marker})"
     )

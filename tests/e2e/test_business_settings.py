@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.test_shell import TIMEOUT, login
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start, type_address
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"
@@ -18,7 +18,9 @@ SETTINGS = "/dashboard/settings"
 
 def _register_owner(page: Page, deployment: Deployment) -> str:
     email = f"owner-{secrets.token_hex(4)}@example.com"
-    page.goto(f"{deployment.url}/register?role=business_owner")
+    start(page, deployment)
+    click_link(page, deployment, "For businesses", "/for-businesses")
+    page.get_by_role("link", name="Create a business account").first.click()
     expect(page.locator("#role-business")).to_be_checked()
     page.get_by_label("Full name").fill("Sam Settings")
     page.get_by_label("Email").fill(email)
@@ -32,7 +34,7 @@ def _register_owner(page: Page, deployment: Deployment) -> str:
 def test_owner_creates_fixes_saves_reloads_and_pauses(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
     _register_owner(page, deployment)
-    page.goto(f"{deployment.url}{SETTINGS}")
+    go_to(page, "Settings")
     expect(page.locator("#settings-heading")).to_have_text("Create your business profile")
     expect(page.locator("#pause-toggle")).to_have_count(0)
 
@@ -94,7 +96,7 @@ def test_every_settings_field_has_a_visible_label_and_fits_a_phone(browser, depl
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
     _register_owner(page, deployment)
-    page.goto(f"{deployment.url}{SETTINGS}")
+    go_to(page, "Settings")
     expect(page.locator("#settings-save")).to_be_visible()
     unlabeled = page.evaluate(
         """() => [...document.querySelectorAll('form input:not([type=hidden]), form textarea, form button[role]')]
@@ -115,7 +117,7 @@ def test_a_consumer_is_refused_the_settings_page(page: Page, deployment: Deploym
     page.set_default_timeout(TIMEOUT)
     login(page, deployment, deployment.consumer_email, deployment.consumer_password)
     page.wait_for_url(re.compile(r".*/portal/?$"))
-    page.goto(f"{deployment.url}{SETTINGS}")
+    type_address(page, deployment, SETTINGS)
     expect(page.locator("#not-allowed")).to_be_visible()
     expect(page.locator("#settings-heading")).to_have_count(0)
     expect(page.locator("form")).to_have_count(0)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.test_shell import TIMEOUT, login
+from tests.e2e.journeys import TIMEOUT, go_to, login, start
 
 pytestmark = pytest.mark.e2e
 ELECTRICIAN = "electrician@leadapp.demo"
@@ -34,7 +34,7 @@ def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Brow
     # A second tab of the same owner (same browser, same session) follows the same business.
     owner_tab2 = contexts[0].new_page()
     owner_tab2.set_default_timeout(TIMEOUT)
-    owner_tab2.goto(f"{deployment.url}/dashboard")
+    start(owner_tab2, deployment, "/dashboard")  # a bookmark, in a second tab
     expect(owner_tab2.locator("#inbox-count")).to_be_visible()
     login(other, deployment, ELECTRICIAN, deployment.consumer_password)
     other.wait_for_url(re.compile(r".*/dashboard/?$"))
@@ -42,7 +42,7 @@ def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Brow
 
     login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)
     consumer.wait_for_url(re.compile(r".*/portal/?$"))
-    consumer.goto(f"{deployment.url}/request")
+    go_to(consumer, "New request")
     consumer.get_by_label("What do you need help with?").fill(text)
     consumer.get_by_label("ZIP code").fill("46032")
     consumer.locator("#field-email").fill("casey@example.com")
@@ -53,7 +53,7 @@ def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Brow
     # Without any reload, the plumber's open dashboard shows the new lead within 2 seconds.
     row = owner.locator(".lead-row", has_text=marker)
     expect(row).to_be_visible(timeout=2_000)
-    consumer.goto(f"{deployment.url}/portal")
+    go_to(consumer, "My requests")
     request_card = consumer.locator(".portal-request", has_text=marker)
     expect(request_card.locator(".request-status")).to_have_text("Matched")
 

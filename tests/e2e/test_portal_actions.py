@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.test_shell import TIMEOUT, login
+from tests.e2e.journeys import TIMEOUT, go_to, login, open_emailed_link, type_address
 
 pytestmark = pytest.mark.e2e
 # Not the number the other browser tests use: a callback counts towards the per-number daily call limit.
@@ -71,7 +71,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
 
     login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)
     consumer.wait_for_url(re.compile(r".*/portal/?$"))
-    consumer.goto(f"{deployment.url}/request")
+    go_to(consumer, "New request")
     consumer.get_by_label("What do you need help with?").fill(text)
     consumer.get_by_label("ZIP code").fill("46032")
     consumer.locator("#field-email").fill("casey@example.com")
@@ -88,7 +88,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     get_settings.cache_clear()
 
     # Someone who is not logged in follows the request with the link alone.
-    visitor.goto(link)
+    open_emailed_link(visitor, link)
     tracked = visitor.locator("#track-request .portal-request")
     expect(tracked.locator(".request-status")).to_have_text("Matched")
     expect(tracked).to_contain_text(marker)
@@ -101,7 +101,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     expect(tracked.locator(".callback-reason")).to_have_text("A callback is already requested.")
 
     # The consumer withdraws it from the portal.
-    consumer.goto(f"{deployment.url}/portal")
+    go_to(consumer, "My requests")
     card = consumer.locator(".portal-request", has_text=marker)
     expect(card.locator(".request-status")).to_have_text("Matched")
     card.locator(".withdraw-request").click()
@@ -123,7 +123,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
 
     # A tampered link opens nothing.
     token = link.rsplit("/", 1)[1]
-    visitor.goto(f"{deployment.url}/portal/track/{token[:-3]}{'AAA' if not token.endswith('AAA') else 'BBB'}")
+    type_address(visitor, deployment, f"/portal/track/{token[:-3]}{'AAA' if not token.endswith('AAA') else 'BBB'}")
     expect(visitor.locator("#track-invalid")).to_be_visible(timeout=20_000)
     expect(visitor.locator(".portal-request")).to_have_count(0)
 
@@ -133,7 +133,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     expect(consumer.locator("#portal-notice")).to_contain_text("deleted")
     expect(consumer.locator("#portal-empty")).to_be_visible()
     expect(consumer.locator(".portal-request")).to_have_count(0)
-    visitor.goto(link)
+    open_emailed_link(visitor, link)
     expect(visitor.locator("#track-invalid")).to_be_visible(timeout=20_000)
     assert _request_state(deployment, lead_id)[0] == "deleted"
     for c in contexts:

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.test_shell import TIMEOUT, login
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start
 
 pytestmark = pytest.mark.e2e
 WATER_HEATER = (
@@ -20,8 +20,7 @@ def test_demo_consumer_request_is_matched_to_the_carmel_plumber(page: Page, depl
     page.set_default_timeout(TIMEOUT)
     login(page, deployment, deployment.consumer_email, deployment.consumer_password)
     page.wait_for_url(re.compile(r".*/portal/?$"))
-    page.get_by_role("link", name="New request").click()
-    page.wait_for_url(re.compile(r".*/request/?$"))
+    go_to(page, "New request")
     page.get_by_label("What do you need help with?").fill(WATER_HEATER)
     page.get_by_label("ZIP code").fill("46032")
     page.locator("#field-email").fill("casey@example.com")
@@ -34,7 +33,7 @@ def test_demo_consumer_request_is_matched_to_the_carmel_plumber(page: Page, depl
     expect(page.locator("#request-classification")).to_contain_text("Plumbing")
 
     # The portal lists it too, with the matched business and never its phone or email.
-    page.goto(f"{deployment.url}/portal")
+    go_to(page, "My requests")
     first = page.locator(".portal-request").first
     expect(first).to_contain_text("Carmel Plumbing Co")
     expect(first).not_to_contain_text("plumber@leadapp.demo")
@@ -55,7 +54,8 @@ def test_demo_consumer_request_is_matched_to_the_carmel_plumber(page: Page, depl
 
 def test_form_errors_are_shown_next_to_their_fields(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
-    page.goto(f"{deployment.url}/request")
+    start(page, deployment)
+    click_link(page, deployment, "Get help", "/request")
     page.get_by_label("What do you need help with?").fill("help me")
     page.get_by_label("ZIP code").fill("00000")
     page.locator("#field-email").fill("nope@")
@@ -67,7 +67,9 @@ def test_form_errors_are_shown_next_to_their_fields(page: Page, deployment: Depl
 
 def test_guided_interview_collects_the_fields_then_submits(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
-    page.goto(f"{deployment.url}/request/interview")
+    start(page, deployment, "/request")
+    page.get_by_role("link", name="Answer a few questions instead").click()
+    page.wait_for_url(re.compile(r".*/request/interview/?$"))
     expect(page.locator(".chat-assistant").first).to_be_visible()
     submit_button = page.locator("#interview-submit")
     expect(submit_button).to_be_disabled()
@@ -101,7 +103,9 @@ def test_guided_interview_collects_the_fields_then_submits(page: Page, deploymen
 
 def test_interview_answer_box_empties_on_send_and_keeps_a_rejected_answer(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
-    page.goto(f"{deployment.url}/request/interview")
+    start(page, deployment, "/request")
+    page.get_by_role("link", name="Answer a few questions instead").click()
+    page.wait_for_url(re.compile(r".*/request/interview/?$"))
     expect(page.locator(".chat-assistant").first).to_be_visible()
     box = page.get_by_label("Your answer")
 

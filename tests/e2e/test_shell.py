@@ -10,27 +10,21 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from leadapp.core.seed import PLUMBER_EMAIL
 from tests.e2e.conftest import Deployment
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start, type_address
+from tests.e2e.journeys import path_re as _path
 
 pytestmark = pytest.mark.e2e
-TIMEOUT = 20_000
-
-
-def _path(deployment: Deployment, path: str) -> re.Pattern[str]:
-    return re.compile(re.escape(deployment.url) + re.escape(path.rstrip("/")) + r"/?(\?.*)?$")
-
-
-def login(page: Page, deployment: Deployment, email: str, password: str) -> None:
-    page.goto(f"{deployment.url}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.locator("#login-submit").click()
+__all__ = ["TIMEOUT", "login"]  # other browser tests still import these from here
 
 
 def test_business_owner_registers_logs_in_sees_dashboard_and_is_refused_admin(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
     email = f"owner-{secrets.token_hex(4)}@example.com"
     password = "a long enough password"
-    page.goto(f"{deployment.url}/register?role=business_owner")
+    start(page, deployment)
+    click_link(page, deployment, "For businesses", "/for-businesses")
+    page.get_by_role("link", name="Create a business account").first.click()
+    page.wait_for_url(re.compile(r".*/register\?role=business_owner$"))
     expect(page.locator("#role-business")).to_be_checked()
     page.get_by_label("Full name").fill("Olive Owner")
     page.get_by_label("Email").fill(email)
@@ -48,18 +42,19 @@ def test_business_owner_registers_logs_in_sees_dashboard_and_is_refused_admin(pa
     page.wait_for_url(_path(deployment, "/dashboard"))
     expect(page.locator("#dashboard-heading")).to_be_visible()
 
-    # The admin area refuses a business owner, and shows none of its content.
-    page.goto(f"{deployment.url}/admin/health")
+    # The admin area refuses a business owner who types its address, and shows none of its content.
+    type_address(page, deployment, "/admin/health")
     expect(page.locator("#not-allowed")).to_be_visible()
     expect(page.locator("#health-table")).to_have_count(0)
-    page.goto(f"{deployment.url}/admin")
+    type_address(page, deployment, "/admin")
     expect(page.locator("#not-allowed")).to_be_visible()
     expect(page.locator("#admin-heading")).to_have_count(0)
 
 
 def test_registration_shows_field_errors(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
-    page.goto(f"{deployment.url}/register")
+    start(page, deployment)
+    click_link(page, deployment, "Sign up", "/register")
     page.get_by_label("Email").fill(f"someone-{secrets.token_hex(3)}@example.com")
     page.get_by_label("Password", exact=True).fill("short")
     page.get_by_label("Repeat the password").fill("short")
@@ -77,7 +72,7 @@ def test_wrong_password_is_refused(page: Page, deployment: Deployment):
 
 def test_anonymous_visitor_is_sent_to_login(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
-    page.goto(f"{deployment.url}/admin/health")
+    type_address(page, deployment, "/admin/health")
     page.wait_for_url(re.compile(r".*/login/?\?next=.*admin.*health.*"))
     expect(page.locator("#health-table")).to_have_count(0)
 
@@ -86,7 +81,7 @@ def test_admin_sees_every_health_check_green(page: Page, deployment: Deployment)
     page.set_default_timeout(TIMEOUT)
     login(page, deployment, deployment.admin_email, deployment.admin_password)
     page.wait_for_url(_path(deployment, "/admin"))
-    page.goto(f"{deployment.url}/admin/health")
+    go_to(page, "Health")
     for name in ("database", "redis", "worker", "voice_bridge"):
         expect(page.locator(f'[data-check="{name}"]')).to_have_attribute("data-ok", "yes", timeout=40_000)
     expect(page.locator("#health-all-ok")).to_be_visible()
@@ -98,7 +93,7 @@ def test_consumer_lands_in_portal_and_is_refused_business_and_admin(page: Page, 
     page.wait_for_url(_path(deployment, "/portal"))
     expect(page.locator("#portal-heading")).to_be_visible()
     for path in ("/dashboard", "/admin", "/admin/messages"):
-        page.goto(f"{deployment.url}{path}")
+        type_address(page, deployment, path)
         expect(page.locator("#not-allowed")).to_be_visible()
 
 
@@ -107,7 +102,8 @@ def test_contact_message_validated_stored_and_read_by_admin(
 ):
     page.set_default_timeout(TIMEOUT)
     marker = f"marker-{secrets.token_hex(4)}"
-    page.goto(f"{deployment.url}/contact")
+    start(page, deployment)
+    click_link(page, deployment, "Contact", "/contact")
     page.get_by_label("Your name").fill("Vera Visitor")
     page.get_by_label("Email").fill("not-an-email@")
     page.get_by_label("Message").fill(f"Do you cover Zionsville? {marker}")
@@ -121,7 +117,7 @@ def test_contact_message_validated_stored_and_read_by_admin(
     admin.set_default_timeout(TIMEOUT)
     login(admin, deployment, deployment.admin_email, deployment.admin_password)
     admin.wait_for_url(_path(deployment, "/admin"))
-    admin.goto(f"{deployment.url}/admin/messages")
+    go_to(admin, "Messages")
     expect(admin.get_by_text(marker)).to_be_visible()
 
 
@@ -130,7 +126,7 @@ def test_phone_sized_screen_has_no_sideways_scroll_and_a_menu(browser, deploymen
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
-    page.goto(f"{deployment.url}{path}")
+    start(page, deployment, path)
     expect(page.locator("#mobile-menu")).to_be_visible()
     page.wait_for_load_state("networkidle")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
@@ -150,8 +146,14 @@ _UNLABELED_FIELDS = """() => [...document.querySelectorAll('form input:not([type
 
 def test_every_form_field_has_a_visible_label(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
-    for path in ("/login", "/register", "/contact", "/request"):
-        page.goto(f"{deployment.url}{path}")
+    start(page, deployment)
+    for name, path in (
+        ("Log in", "/login"),
+        ("Sign up", "/register"),
+        ("Contact", "/contact"),
+        ("Get help", "/request"),
+    ):
+        click_link(page, deployment, name, path)
         page.wait_for_selector("form input")
         unlabeled = page.evaluate(_UNLABELED_FIELDS)
         assert unlabeled == [], f"{path}: fields without a visible label: {unlabeled}"
@@ -163,7 +165,7 @@ def test_business_settings_form_fields_have_visible_labels(page: Page, deploymen
     page.set_default_timeout(TIMEOUT)
     login(page, deployment, PLUMBER_EMAIL, deployment.consumer_password)
     page.wait_for_url(_path(deployment, "/dashboard"))
-    page.goto(f"{deployment.url}/dashboard/settings")
+    go_to(page, "Settings")
     expect(page.locator("#settings-heading")).to_be_visible()
     page.wait_for_selector("form input")
     unlabeled = page.evaluate(_UNLABELED_FIELDS)
@@ -172,7 +174,8 @@ def test_business_settings_form_fields_have_visible_labels(page: Page, deploymen
 
 def test_pricing_shows_each_plan_and_its_ai_call_quota(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
-    page.goto(f"{deployment.url}/pricing")
+    start(page, deployment)
+    click_link(page, deployment, "Pricing", "/pricing")
     for plan, label, quota in (
         ("free", "Free", "Notifications only"),
         ("starter", "Starter", "20 AI calls a month"),
@@ -184,15 +187,18 @@ def test_pricing_shows_each_plan_and_its_ai_call_quota(page: Page, deployment: D
 
 
 @pytest.mark.parametrize(
-    ("path", "heading", "text"),
+    ("link", "path", "heading", "text"),
     [
-        ("/for-businesses", "Leads that are ready to talk", "Create a business account"),
-        ("/about", "About LeadApp", "Privacy"),
+        ("For businesses", "/for-businesses", "Leads that are ready to talk", "Create a business account"),
+        ("About", "/about", "About LeadApp", "Privacy"),
     ],
 )
-def test_public_information_pages_render(page: Page, deployment: Deployment, path: str, heading: str, text: str):
+def test_public_information_pages_render(
+    page: Page, deployment: Deployment, link: str, path: str, heading: str, text: str
+):
     page.set_default_timeout(TIMEOUT)
-    page.goto(f"{deployment.url}{path}")
+    start(page, deployment)
+    click_link(page, deployment, link, path)
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
     expect(page.get_by_text(text, exact=True).first).to_be_visible()
 
@@ -218,7 +224,6 @@ def test_signed_in_pages_fit_a_phone_sized_screen(browser, deployment: Deploymen
     page.set_default_timeout(TIMEOUT)
     login(page, deployment, email, password)
     page.wait_for_url(_path(deployment, path))
-    page.goto(f"{deployment.url}{path}")
     expect(page.locator(heading)).to_be_visible()
     expect(page.locator("#mobile-menu")).to_be_visible()
     page.wait_for_load_state("networkidle")
@@ -236,7 +241,7 @@ def test_the_favicon_is_served(page: Page, deployment: Deployment):
 def test_dark_theme_switch(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
     page.emulate_media(color_scheme="light")
-    page.goto(f"{deployment.url}/")
+    start(page, deployment)
     expect(page.locator("#home-hero")).to_be_visible()
     html = page.locator("html")
     before = "dark" in (html.get_attribute("class") or "")
@@ -250,7 +255,8 @@ def test_a_disabled_user_loses_access_at_once_open_tab_included(page: Page, depl
     page.set_default_timeout(TIMEOUT)
     email = f"soon-disabled-{secrets.token_hex(4)}@example.com"
     password = "a long enough password"
-    page.goto(f"{deployment.url}/register")
+    start(page, deployment)
+    click_link(page, deployment, "Sign up", "/register")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Repeat the password").fill(password)

@@ -6,27 +6,12 @@ import asyncio
 
 import reflex as rx
 
-from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.components.nav import ADMIN_NAV, section_cards
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, contact, health
 from leadapp.state.auth import AuthState
-
-# Admin sections shown on the admin home page (title, what it is for, route); added as they exist.
-ADMIN_SECTIONS: list[tuple[str, str, str]] = [
-    ("Users", "Roles, access, password resets.", routes.ADMIN_USERS),
-    ("Leads", "Every request and the flag queue.", routes.ADMIN_LEADS),
-    ("Businesses", "Deactivate or reactivate.", routes.ADMIN_BUSINESSES),
-    ("Outbox", "Every email and SMS; retry failures.", routes.ADMIN_OUTBOX),
-    ("Queues", "Queued, running and failed jobs.", routes.ADMIN_QUEUES),
-    ("Calls", "Calls log, outcomes and costs.", routes.ADMIN_CALLS),
-    ("Do-not-call", "Numbers the AI never calls.", routes.ADMIN_DNC),
-    ("Audit trail", "Every privileged action.", routes.ADMIN_AUDIT),
-    ("Platform rules", "Spam keywords, thresholds, boosts, weights; versions.", routes.ADMIN_RULES),
-    ("Weekly audit", "Reports, flags, proposed rule changes.", routes.ADMIN_REPORTS),
-    ("Business discovery", "Find, qualify and invite local businesses.", routes.ADMIN_DISCOVERY),
-]
 
 
 def admin_home_page() -> rx.Component:
@@ -34,21 +19,8 @@ def admin_home_page() -> rx.Component:
         guarded(
             "admin",
             rx.heading("Admin", size="8", id="admin-heading"),
-            rx.grid(
-                rx.link(
-                    rx.card(rx.heading("Health", size="4"), rx.text("Database, Redis, worker, voice bridge.")),
-                    href=routes.ADMIN_HEALTH,
-                    underline="none",
-                ),
-                rx.link(
-                    rx.card(rx.heading("Contact messages", size="4"), rx.text("What visitors wrote to us.")),
-                    href=routes.ADMIN_MESSAGES,
-                    underline="none",
-                ),
-                columns=rx.breakpoints(initial="1", sm="2", md="3"),
-                spacing="4",
-                margin_top="1em",
-            ),
+            rx.text("Every admin page; the bar above reaches each of them from anywhere.", color_scheme="gray"),
+            rx.box(section_cards(ADMIN_NAV[1:]), id="admin-sections"),
         )
     )
 
@@ -232,6 +204,8 @@ def messages_page() -> rx.Component:
                 value=rx.cond(MessagesState.status_filter == "", "all", MessagesState.status_filter),
                 on_change=MessagesState.filter_by,
                 margin_bottom="0.5em",
+                # Four equal columns as wide as the widest label: the small size fits a 390 px phone.
+                size=rx.breakpoints(initial="1", sm="2"),
                 id="messages-filter",
             ),
             rx.cond(MessagesState.error != "", rx.callout(MessagesState.error, color_scheme="red")),

@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
-from leadapp import routes
 from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
@@ -23,14 +22,6 @@ from leadapp.state.auth import AuthState
 
 T = TypeVar("T")
 
-OPS_LINKS = [
-    ("Admin", routes.ADMIN),
-    ("Outbox", routes.ADMIN_OUTBOX),
-    ("Queues", routes.ADMIN_QUEUES),
-    ("Calls", routes.ADMIN_CALLS),
-    ("Do-not-call", routes.ADMIN_DNC),
-    ("Audit trail", routes.ADMIN_AUDIT),
-]
 ALL = "all"
 
 
@@ -54,17 +45,6 @@ def _choice(value: Any) -> str:
 
 
 # --- shared pieces --------------------------------------------------------------------------------
-
-
-def _ops_nav() -> rx.Component:
-    return rx.flex(
-        *[rx.link(label, href=href, size="2", weight="medium") for label, href in OPS_LINKS],
-        spacing="4",
-        wrap="wrap",
-        margin_bottom="0.75em",
-        as_="nav",
-        aria_label="Admin operations",
-    )
 
 
 def _label(text: str, html_for: str) -> rx.Component:
@@ -121,7 +101,6 @@ def _pager(state: Any, noun: str, pager_id: str) -> rx.Component:
 
 def _header(title: str, heading_id: str, *actions: rx.Component) -> rx.Component:
     return rx.vstack(
-        _ops_nav(),
         rx.hstack(rx.heading(title, size="7", id=heading_id), *actions, justify="between", align="center", wrap="wrap"),
         spacing="1",
         width="100%",

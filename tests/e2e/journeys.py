@@ -1,0 +1,78 @@
+"""How a browser test gets around: the way a person does, by clicks from the role's home.
+
+A journey starts with one typed address (`start`: the home page, or a page a person would open from a
+bookmark) or with a link taken from the outbox (`open_emailed_link`); every other page is reached by
+clicking the site's links (`go_to` for the role's navigation bar).
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Deployment
+
+TIMEOUT = 20_000
+
+
+def path_re(deployment: Deployment, path: str) -> re.Pattern[str]:
+    """The deployment's URL for `path` (a trailing slash and a query string allowed)."""
+    return re.compile(re.escape(deployment.url) + re.escape(path.rstrip("/")) + r"/?(\?.*)?$")
+
+
+def start(page: Page, deployment: Deployment, path: str = "/") -> None:
+    """Open the first page of a journey (typed into the address bar, as its user would)."""
+    page.goto(f"{deployment.url}{path}")
+
+
+def open_emailed_link(page: Page, url: str) -> None:
+    """Open a link taken from an email or SMS in the outbox."""
+    page.goto(url)
+
+
+def login(page: Page, deployment: Deployment, email: str, password: str) -> None:
+    """From the home page, click "Log in" and sign in; the role's home opens."""
+    start(page, deployment)
+    expect(page.locator("header nav").first).to_be_visible()
+    desktop = page.locator("header").get_by_role("link", name="Log in").locator("visible=true")
+    if desktop.count():
+        desktop.first.click()
+    else:  # a phone: the site's links are in the menu
+        page.locator("#mobile-menu").click()
+        page.get_by_role("menuitem", name="Log in").click()
+    page.wait_for_url(path_re(deployment, "/login"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.locator("#login-submit").click()
+
+
+def role_nav(page: Page):
+    """The logged-in role's navigation bar."""
+    return page.locator("nav[id^='role-nav-']")
+
+
+def go_to(page: Page, label: str) -> None:
+    """Click `label` in the role's navigation bar and wait until its page is the current one."""
+    link = role_nav(page).get_by_role("link", name=label, exact=True)
+    href = link.get_attribute("href") or ""
+    link.click()
+    page.wait_for_url(re.compile(re.escape(href.rstrip("/")) + r"/?(\?.*)?$"))
+    expect(link).to_have_attribute("aria-current", "page")
+
+
+def type_address(page: Page, deployment: Deployment, path: str) -> None:
+    """Type an address by hand: what an attacker (or a curious user) does to reach a page not offered to them."""
+    page.goto(f"{deployment.url}{path}")
+
+
+def click_link(page: Page, deployment: Deployment, name: str, path: str) -> None:
+    """Click the visible site link called `name` (in the menu on a phone) and wait for `path` to open."""
+    expect(page.locator("header nav").first).to_be_visible()
+    link = page.get_by_role("link", name=name, exact=True).locator("visible=true")
+    if link.count():
+        link.first.click()
+    else:
+        page.locator("#mobile-menu").click()
+        page.get_by_role("menuitem", name=name).click()
+    page.wait_for_url(path_re(deployment, path))
