@@ -315,11 +315,12 @@ def _call_lines(session: Session, lead_ids: list[int]) -> dict[int, str]:
         if call.lead_id is None or call.lead_id in lines:
             continue
         what = "LeadApp concierge call" if concierge.is_concierge(call) else "AI call"
+        ended = call.status in calls.TERMINAL_STATUSES  # the outcome may be known a moment before the call ends
         if call.status == "scheduled" and call.scheduled_for is not None:
             text = f"{what} scheduled for {call.scheduled_for.strftime('%Y-%m-%d %H:%M UTC')}"
-        elif call.outcome and concierge.is_concierge(call):
+        elif ended and call.outcome and concierge.is_concierge(call):
             text = f"{what} finished: {CONCIERGE_OUTCOMES.get(call.outcome, call.outcome.replace('_', ' '))}"
-        elif call.outcome:
+        elif ended and call.outcome:
             text = f"{what} finished: {call.outcome.replace('_', ' ')}"
         elif call.status == "canceled":
             text = f"{what} canceled"
