@@ -7,10 +7,15 @@ writer (`transcripts.LineWriter`: one transaction for the lines of every call, e
 
 Tasks: the Twilio reader (caller audio → `input_audio_buffer.append`, marks, DTMF, stop), the OpenAI
 reader (assistant audio → Twilio `media` + `mark`, transcripts, tools, barge-in), and the writer
-(qualification, outcome, summary; in order, each after the transcript lines queued before it). OpenAI is
-dialled as soon as the websocket is accepted, before Twilio's `start` (VOICE.md rule 7); the session is
-configured once both the link and the call are known, and the greeting is requested only after `start`
-and `session.updated` (rule 4).
+(qualification, outcome, summary; in order, each after the transcript lines queued before it).
+
+The stream must earn its call first: on `start`, `calls.claim_media_stream` checks the call's media-stream
+token (from the TwiML), its status, the stored CallSid and that no other stream holds it (compare-and-set),
+for outbound and inbound calls alike. Only then is OpenAI dialled (Twilio sends `start` right after
+`connected`, so VOICE.md rule 7's early connect gains almost nothing, and dialling before the check would
+let any replayed upgrade open a model session); a refused or silent socket is closed with nothing written
+and nobody hung up. The session is configured once the link is up, and the greeting is requested only
+after `start` and `session.updated` (rule 4). The hold on the call is released when the stream ends.
 
 Guarantees:
 - μ-law passes through untouched both ways (rule 1); every chunk sent to Twilio is followed by a mark
@@ -26,7 +31,13 @@ Guarantees:
   off by the caller stores `heard_ms`. Nothing saved is ever removed, whatever ends the call.
 - Tools: record_qualification merges into the call's (and the lead's) qualification;
   request_human (or the caller pressing 0) flags a human callback, says goodbye and hangs up;
+  do_not_call puts the number on the do-not-call list with the caller's words (outcome declined), has the
+  assistant confirm it, and hangs up once that has played;
   end_call(outcome) stores the outcome and hangs up once the goodbye has played.
+- A call without a business is LeadApp's concierge call (a callback asked for before any business accepted):
+  LeadApp's instructions and voice; when it ends, what the consumer confirmed is written onto the lead and
+  the lead is matched again (`concierge.complete_request`). An inbound call is recorded from its start
+  (its greeting says so).
 - The SDK's automatic reconnect is not used: it would land in a new session without the conversation,
   so a lost realtime connection ends the call instead (with what was said kept).
 - Ends: Twilio `stop` or a dropped socket; OpenAI closing (1011 and other failures → outcome error

@@ -93,6 +93,19 @@ def test_a_callback_before_acceptance_is_a_concierge_call_that_succeeds_then_no_
     go_to(page, "My requests")
     expect(page.locator("#no-ai-calls")).to_have_attribute("aria-checked", "true")  # it stays
 
+    # The admin's do-not-call list shows where the entry came from, with the words and the request.
+    admin = browser.new_context().new_page()
+    admin.set_default_timeout(TIMEOUT)
+    login(admin, deployment, deployment.admin_email, deployment.admin_password)
+    admin.wait_for_url(re.compile(r".*/admin/?$"))
+    go_to(admin, "Do-not-call")
+    entry = admin.locator(".dnc-row", has_text=PHONE[-4:])
+    expect(entry.locator(".dnc-source")).to_have_text("Consumer portal switch")
+    expect(entry.locator(".dnc-wording")).to_contain_text('Turned on "No AI calls" in the LeadApp portal')
+    expect(entry.locator(".dnc-where")).to_contain_text("request #")
+    expect(entry).not_to_contain_text(PHONE)  # masked
+    admin.context.close()
+
     # And back on: callbacks are possible again (the consent given with each request counts again).
     page.locator("#no-ai-calls").click()
     expect(page.locator("#portal-notice")).to_contain_text("AI calls are back on")

@@ -139,6 +139,7 @@ def test_a_callback_before_any_acceptance_is_a_leadapp_concierge_call_that_compl
         select(Notification).where(Notification.lead_id == lead.id, Notification.kind == "call_summary")
     ).all()
     assert summaries and all(n.business_id is None for n in summaries)  # the consumer hears how it went
+    assert all(calls.CONCIERGE_DONE in n.body_text for n in summaries if n.channel == "email")
 
     # The re-match is safe twice: nothing new.
     before = len(s.exec(select(Notification)).all())

@@ -433,7 +433,8 @@ def _call_row(call: Call, business_name: str | None) -> dict[str, str]:
         "id": str(call.id),
         "created_at": _when(call.created_at),
         "business_id": str(call.business_id or ""),
-        "business": business_name or "—",
+        "business": business_name
+        or ("LeadApp concierge" if call.business_id is None and call.call_type == "consumer_callback" else "—"),
         "lead_id": str(call.lead_id or ""),
         "call_type": call.call_type,
         "direction": call.direction,

@@ -942,11 +942,16 @@ def local_summary(call: Call) -> str:
     return f"{label}. " + "; ".join(facts)[:600]
 
 
-def _summary_text(call: Call, retry: Call | None, link: str) -> str:
+CONCIERGE_DONE = "We added what you told us to your request and are looking for businesses again."
+
+
+def _summary_text(call: Call, retry: Call | None, link: str, next_step: str = "") -> str:
     lines = [f"Outcome: {OUTCOME_LABELS.get(call.outcome or '', call.outcome or 'ended')}"]
     if call.duration_seconds:
         lines.append(f"Duration: {call.duration_seconds // 60} min {call.duration_seconds % 60} s")
     lines += ["", (call.summary or "").strip() or local_summary(call)]
+    if next_step:
+        lines += ["", next_step]
     if call.human_callback_requested:
         lines += ["", "The consumer asked to speak with a person: please call them back."]
     if retry is not None and retry.scheduled_for is not None:
@@ -994,7 +999,8 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
     spoke = call.outcome in (CallOutcome.GOAL_ACHIEVED.value, CallOutcome.DECLINED.value)
     if call.call_type == CallType.CONSUMER_CALLBACK.value or spoke:
         link = compose.tracking_link(lead) if lead.consumer_id is None else compose.portal_link()
-        text = _summary_text(call, retry, link)
+        completed = business is None and call.outcome == CallOutcome.GOAL_ACHIEVED.value  # LeadApp's concierge call
+        text = _summary_text(call, retry, link, CONCIERGE_DONE if completed else "")
         targets = [(Channel.EMAIL.value, lead.contact_email)] if lead.contact_email else []
         if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE):
             phone = notify.normalize_phone(crypto.decrypt_phone(lead.contact_phone_enc))
