@@ -35,7 +35,9 @@ from tests.integration.test_voice_bridge import (  # noqa: F401  (fixtures)
     database,
     eventually,
     fake_openai,
+    inbound_form,
     load_call,
+    post_inbound,
     qualify_script,
     seed,
     transcript,
@@ -173,3 +175,20 @@ async def test_the_genuine_stream_of_the_twiml_is_served(bridge: Bridge) -> None
     with Session(get_engine()) as session:
         assert session.get(Call, call.call_id).status == "in_progress"  # type: ignore[union-attr]
     await media.hang_up()
+
+
+async def test_an_inbound_calls_stream_is_checked_the_same_way(bridge: Bridge) -> None:
+    """The receptionist's calls go through the same claim: its TwiML's token, and Twilio's CallSid for it."""
+    seed()  # the business whose number is called
+    form = inbound_form()
+    answer = await post_inbound(bridge, form)
+    parameters = parse_stream(answer.text).parameters
+    call_id = int(parameters["call_id"])
+    before = snapshot(call_id)
+    media = await attack(bridge, parameters, "CA" + secrets.token_hex(16))  # the webhook's token, another CallSid
+    await assert_refused(bridge, media, call_id, before)
+
+    genuine = await attack(bridge, parameters, form["CallSid"])
+    await bridge.fake.wait_for_session()
+    assert load_call(call_id).media_stream_sid == genuine.stream_sid
+    await genuine.hang_up()
