@@ -59,7 +59,7 @@ from datetime import UTC
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlmodel import select
+from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 
 from leadapp.core import crypto
@@ -342,7 +342,7 @@ def release_stream(call_id: int, stream_sid: str) -> None:
         calls.release_media_stream(session, call_id, stream_sid)
 
 
-def _publish_lead(session: Any, call: Call) -> None:
+def _publish_lead(session: Session, call: Call) -> None:
     """A consumer's portal follows its callbacks (a concierge call has no business dashboard to tell)."""
     if call.lead_id is not None:
         lead = session.get(Lead, call.lead_id)
