@@ -26,6 +26,7 @@ from leadapp.pages.admin.rules import RulesState, rules_page
 from leadapp.pages.admin.users import UsersState, users_page
 from leadapp.pages.auth import login_page, register_page
 from leadapp.pages.business.dashboard import DashboardState, dashboard_page
+from leadapp.pages.business.phone_line import PhoneLineState
 from leadapp.pages.business.settings import BusinessSettingsState, settings_page
 from leadapp.pages.business.stats import StatsState, stats_page
 from leadapp.pages.consumer.interview import InterviewState, interview_page
@@ -82,7 +83,7 @@ app.add_page(
     settings_page,
     route=routes.DASHBOARD_SETTINGS,
     title="Business settings — LeadApp",
-    on_load=[AuthState.guard("business"), BusinessSettingsState.load],
+    on_load=[AuthState.guard("business"), BusinessSettingsState.load, PhoneLineState.load],
 )
 app.add_page(
     stats_page,

@@ -9,38 +9,33 @@
 - `POST /twilio/inbound`: the voice webhook of a business's own number. Signed like every webhook. For
   the business whose `inbound_number` is the `To` number, a call record is opened (direction and type
   inbound; the caller's number encrypted) and the answer is TwiML `<Connect><Stream>` to /media with the
-  call id and its media-stream token as `<Parameter>`s (`telephony.stream_twiml`). When that call ends,
-  its qualification becomes a lead for the business (see `session.finish_call`). An unknown number gets a
-  short spoken apology and a hang-up. A webhook retried by Twilio (same CallSid) reuses the same call.
+  call id and its media-stream token as `<Parameter>`s (`telephony.stream_twiml`; the record:
+  `inbound.open_inbound_call`). When that call ends, its qualification becomes the business's own lead (see
+  `session.finish_call`). An unknown number gets a short spoken apology and a hang-up. A webhook retried by
+  Twilio (same CallSid) reuses the same call.
+- `POST /twilio/inbound/status`: the status callback of the business's number → `inbound.record_inbound_status`.
 """
 
 from __future__ import annotations
 
 import contextlib
 
-import phonenumbers
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from sqlmodel import select
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.routing import WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from twilio.twiml.voice_response import VoiceResponse
 
-from leadapp.core import crypto
-from leadapp.core.db import session_scope
-from leadapp.core.events import publish_after_commit
-from leadapp.core.models import Business, Call, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import telephony
+from leadapp.core.services.inbound import INBOUND_PATH, INBOUND_STATUS_PATH, open_inbound_call, record_inbound_status
 from leadapp.core.settings import get_settings
-from leadapp.core.vocab import CallDirection, CallStatus, CallType
 from voice_bridge.session import CallSession
 from voice_bridge.signatures import SIGNATURE_HEADER, is_signed, rejected, signed_form
 
 MEDIA_PATH = "/media"
-INBOUND_PATH = "/twilio/inbound"
 NOT_IN_SERVICE = "Sorry, this number is not taking calls right now. Goodbye."
 
 log = get_logger("voice_bridge.media")
@@ -122,53 +117,6 @@ class MediaStreamEndpoint:
 router.routes.append(WebSocketRoute(MEDIA_PATH, MediaStreamEndpoint()))
 
 
-def _e164(number: str) -> str:
-    try:
-        parsed = phonenumbers.parse((number or "").strip(), "US")
-    except phonenumbers.NumberParseException:
-        return ""
-    if not phonenumbers.is_valid_number(parsed):
-        return ""
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
-def open_inbound_call(to_number: str, from_number: str, call_sid: str) -> int | None:
-    """The call record of an incoming call to a business's number (created once per CallSid); None if no business.
-
-    The caller's number is stored encrypted (with its keyed hash), like every consumer number.
-    """
-    to_e164 = _e164(to_number) or to_number.strip()
-    caller = _e164(from_number)
-    with session_scope() as session:
-        if call_sid:
-            existing = session.exec(select(Call.id).where(Call.provider_call_sid == call_sid)).first()
-            if existing is not None:
-                return existing
-        business = session.exec(select(Business).where(Business.inbound_number == to_e164)).first()
-        if business is None or not business.is_active:
-            return None
-        now = utcnow()
-        call = Call(
-            business_id=business.id,
-            call_type=CallType.INBOUND.value,
-            direction=CallDirection.INBOUND.value,
-            objective="Answer as the business's receptionist and take the job details.",
-            to_number_enc=crypto.encrypt_phone(caller) if caller else "",
-            to_number_hash=crypto.phone_hash(caller) if caller else "",
-            from_number=to_e164[:32],
-            status=CallStatus.IN_PROGRESS.value,
-            provider=telephony.PROVIDER_TWILIO,
-            provider_call_sid=call_sid or None,
-            started_at=now,
-            answered_at=now,
-        )
-        session.add(call)
-        session.flush()
-        publish_after_commit(session, "call", call_id=call.id, business_id=business.id)
-        log.info("inbound_call_opened", call_id=call.id, business_id=business.id, call_sid=call_sid)
-        return call.id
-
-
 @router.post(INBOUND_PATH)
 async def inbound_call(request: Request) -> Response:
     """A call to a business's number: connect it to the bridge as that business's AI receptionist."""
@@ -187,3 +135,23 @@ async def inbound_call(request: Request) -> Response:
         return Response(response.to_xml(), media_type="application/xml")
     stream_url = public_media_url(get_settings().voice_bridge_public_url)
     return Response(telephony.stream_twiml(stream_url, call_id), media_type="application/xml")
+
+
+@router.post(INBOUND_STATUS_PATH)
+async def inbound_call_status(request: Request) -> Response:
+    """Twilio's status callback for a call to a business's number (carrier minutes; calls never streamed end)."""
+    form = await signed_form(request)
+    if form is None:
+        log.warning("inbound_status_rejected")
+        return rejected()
+    duration = str(form.get("CallDuration", ""))
+    result = await run_in_threadpool(
+        record_inbound_status,
+        str(form.get("CallSid", "")),
+        str(form.get("CallStatus", "")),
+        int(duration) if duration.isdigit() else None,
+    )
+    log.info("inbound_call_status", call_sid=str(form.get("CallSid", "")), result=result)
+    if result == "unknown_call":
+        return JSONResponse({"error": "no such call"}, status_code=404)
+    return Response(status_code=204)

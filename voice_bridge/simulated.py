@@ -1346,19 +1346,11 @@ def _end_call(call_id: int, result: CallResult, recording: tuple[str, int] | Non
         calls.end_call(call_id, CallStatus.FAILED.value, CallOutcome.ERROR.value, error="media stream refused")
         return
     outcome = result.outcome or CallOutcome.ERROR.value  # None only when closing the record itself failed
-    ref, seconds = recording or ("", None)
-    if (
-        not calls.end_call(
-            call_id,
-            CallStatus.COMPLETED.value,
-            outcome,
-            error=result.ai_failure,
-            recording_url=ref,
-            recording_seconds=seconds,
-        )
-        and ref
-    ):
-        recordings.delete(ref)  # the call had ended some other way: keep no orphan file
+    calls.end_call(call_id, CallStatus.COMPLETED.value, outcome, error=result.ai_failure)
+    # What Twilio's recording status callback does for a real call (an inbound call was already completed by
+    # the bridge: its recording is kept all the same).
+    if recording is not None and calls.record_local_recording(call_id, *recording) != "stored":
+        recordings.delete(recording[0])  # the call is gone or its lead purged: keep no orphan file
 
 
 def run_simulated_call(call_id: int, ms_per_char: float | None = None) -> str:
@@ -1367,3 +1359,86 @@ def run_simulated_call(call_id: int, ms_per_char: float | None = None) -> str:
     `ms_per_char` sets how fast both sides talk (tests speed the demo conversation up).
     """
     return asyncio.run(simulate_call(call_id, ms_per_char=ms_per_char)).outcome or ""
+
+
+# --- a simulated call to a business's own number (inbound) -------------------------------------------
+
+CALLER_NEEDS: dict[str, str] = {
+    Category.PLUMBING.value: "my kitchen sink is leaking under the cabinet and the shutoff valve is stuck, "
+    "so I need a plumber to come and fix it",
+    Category.ELECTRICAL.value: "half of the outlets in my living room stopped working and the breaker keeps "
+    "tripping, so I need an electrician to take a look",
+    Category.HVAC.value: "my furnace is blowing cold air and the house is getting cold, so I need someone to "
+    "repair the heating",
+}
+
+
+def receptionist_script(business_name: str, category: str, zip_code: str) -> Script:
+    """A caller phoning the business: the receptionist greets with the disclosures, takes the job, ends the call."""
+    label = CATEGORY_LABELS[Category(category)].lower() if category in Category._value2member_map_ else "repair"
+    need = CALLER_NEEDS.get(category, f"I have a {label} job at my house and need someone to come out this week")
+    return Script(
+        greeting=Reply(
+            f"Thank you for calling {business_name}. I'm an AI assistant answering for the team, and this call "
+            "is recorded. How can I help you today?"
+        ),
+        turns=[
+            Turn(
+                f"Hi, this is Alex Morgan. {need[0].upper()}{need[1:]}. I'm at 12 Main Street, {zip_code}.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={
+                        "caller_name": "Alex Morgan",
+                        "need": need,
+                        "address_details": f"12 Main Street, {zip_code}",
+                        "zip": zip_code,
+                    },
+                    then=Reply("Thanks Alex. When would suit you for a visit, and do you have a budget in mind?"),
+                ),
+            ),
+            Turn(
+                "Tomorrow morning if possible, and around four hundred dollars.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"timing": "tomorrow morning", "budget": "about $400", "urgency": "high"},
+                    then=Reply(
+                        f"Perfect, I've passed this on to {business_name}; they will call you back shortly. Goodbye!",
+                        tool=rt.END_CALL,
+                        arguments={"outcome": "goal_achieved", "reason": "job details taken"},
+                    ),
+                ),
+            ),
+        ],
+    )
+
+
+def receptionist_script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:
+    """The scripted caller of an inbound call: a job in the business's first category, in its own ZIP."""
+    from leadapp.core.db import session_scope
+
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        business = session.get(Business, call.business_id) if call and call.business_id else None
+        name = business.name if business else "the business"
+        category = (business.categories or [""])[0] if business else ""
+        script = receptionist_script(name, category, business.zip if business else "")
+    if ms_per_char:
+        script.ms_per_char = ms_per_char
+    return script
+
+
+def run_simulated_inbound_call(call_id: int, ms_per_char: float | None = None) -> str:
+    """For the calls worker: a simulated caller rings a business's local line; returns the call's outcome.
+
+    The call row exists already (`inbound.start_simulated_call`); the same `simulate_call` as for outbound calls
+    runs the real `CallSession` against the local realtime peer. When the session ends, `finish_call` turns the
+    call into the business's own lead, as for a real call.
+    """
+    from leadapp.core.db import session_scope
+
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is None or call.status != CallStatus.IN_PROGRESS.value:  # gone, or served by an earlier run
+            return (call.outcome or "") if call is not None else ""
+    script = receptionist_script_for_call(call_id, ms_per_char)
+    return asyncio.run(simulate_call(call_id, script)).outcome or ""

@@ -155,6 +155,27 @@ def run_simulated_call(call_id: int) -> str:
     return simulate(call_id)
 
 
+def run_simulated_inbound_call(call_id: int) -> str:
+    """Run a simulated call to a business's local line to its end; returns its outcome.
+
+    Safe to run twice: a call that is no longer in progress (served by an earlier run) is not answered again,
+    and a call makes one lead at most (`session.finish_call`).
+    """
+    from voice_bridge.simulated import run_simulated_inbound_call as simulate
+
+    return simulate(call_id)
+
+
+def refresh_response_rates() -> int:
+    """Nightly: recompute every business's response rate and median response time; returns how many.
+
+    Safe to run twice: the figures come from the matches, so a second run writes the same values.
+    """
+    from leadapp.core.services import match
+
+    return match.refresh_all_response_rates()
+
+
 def sweep_calls() -> int:
     """Enqueue overdue calls whose job was lost and end calls stranded mid-dial; returns how many (see
     `calls.sweep_calls`)."""

@@ -16,6 +16,8 @@ from worker.queues import MAINTENANCE
 # Sunday 02:00 in the LOCAL time zone of the machine running the cron scheduler (RQ evaluates cron
 # expressions in local time; set TZ=UTC for the scheduler to run it at 02:00 UTC).
 WEEKLY_AUDIT_CRON = "0 2 * * 0"
+# Every night at 03:30 local time: unanswered matches age into the response rate without anyone acting.
+RESPONSE_RATES_CRON = "30 3 * * *"
 
 
 def register(cron_scheduler: CronScheduler) -> CronScheduler:
@@ -33,6 +35,10 @@ def register(cron_scheduler: CronScheduler) -> CronScheduler:
     cron_scheduler.register(jobs.purge_deleted_leads, MAINTENANCE, interval=24 * 3600, ttl=3600)
     # Weekly audit report; a job not picked up within 6 hours is dropped (the next Sunday writes a new one).
     cron_scheduler.register(jobs.weekly_audit, MAINTENANCE, cron=WEEKLY_AUDIT_CRON, ttl=6 * 3600, job_timeout=600)
+    # Matching signals: refreshed on every accept/decline, and nightly for matches that aged unanswered.
+    cron_scheduler.register(
+        jobs.refresh_response_rates, MAINTENANCE, cron=RESPONSE_RATES_CRON, ttl=6 * 3600, job_timeout=1800
+    )
     # Follow-ups are RQ scheduled jobs; this only catches those lost while Redis was down.
     cron_scheduler.register(jobs.sweep_invitation_followups, MAINTENANCE, interval=3600, ttl=3600)
     # Calls are RQ (scheduled) jobs; this only catches those lost while Redis was down, or stranded mid-dial.

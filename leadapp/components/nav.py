@@ -36,7 +36,9 @@ CONSUMER_NAV: list[NavLink] = [
 BUSINESS_NAV: list[NavLink] = [
     NavLink("Inbox", routes.DASHBOARD, "inbox", "New leads, live.", prefixes=(routes.DASHBOARD + "/leads",)),
     NavLink("Stats", routes.DASHBOARD_STATS, "chart-column", "Leads, response time, conversions, calls."),
-    NavLink("Settings", routes.DASHBOARD_SETTINGS, "settings", "Profile, service area, notifications, AI voice."),
+    NavLink(
+        "Settings", routes.DASHBOARD_SETTINGS, "settings", "Profile, phone line, service area, notifications, AI voice."
+    ),
 ]
 
 ADMIN_NAV: list[NavLink] = [
@@ -44,7 +46,7 @@ ADMIN_NAV: list[NavLink] = [
     NavLink("Health", routes.ADMIN_HEALTH, "heart-pulse", "Database, Redis, worker, voice bridge, providers."),
     NavLink("Users", routes.ADMIN_USERS, "users", "Roles, access, password resets."),
     NavLink("Leads", routes.ADMIN_LEADS, "list-checks", "Every request and the flag queue."),
-    NavLink("Businesses", routes.ADMIN_BUSINESSES, "store", "Deactivate or reactivate businesses."),
+    NavLink("Businesses", routes.ADMIN_BUSINESSES, "store", "Ratings, deactivation and reactivation."),
     NavLink("Platform rules", routes.ADMIN_RULES, "sliders-horizontal", "Spam keywords, thresholds, boosts, weights."),
     NavLink("Weekly audit", routes.ADMIN_REPORTS, "file-text", "Reports, flags, proposed rule changes."),
     NavLink("Discovery", routes.ADMIN_DISCOVERY, "search", "Find, qualify and invite local businesses."),

@@ -497,6 +497,9 @@ PLANS: dict[str, Plan] = {
     "BusinessesState.apply_search": Plan(args=lambda c: ({"search": "q7"},)),
     "BusinessesState.go_page": Plan(args=lambda c: (1,)),
     "BusinessesState.set_active": Plan(writers="admin", args=lambda c: (S(c.biz), False)),
+    "BusinessesState.set_rating": Plan(
+        writers="admin", args=lambda c: ({"business_id": S(c.biz), "rating": "4.2", "review_count": "12"},)
+    ),
     "LeadsState.load": Plan(),
     "LeadsState.refresh": Plan(),
     "LeadsState.set_tab": Plan(args=lambda c: ("flagged",)),
@@ -596,6 +599,7 @@ PLANS: dict[str, Plan] = {
     "DashboardState.request_call": Plan(
         writers="business", args=lambda c: ({"objective": "confirm"},), preset=lambda c: _detail(c)
     ),
+    "DashboardState.release": Plan(writers="business", preset=lambda c: _detail(c)),
     "DashboardState.convert": Plan(
         writers="business", args=lambda c: ({"job_value": "500"},), preset=lambda c: _detail(c)
     ),
@@ -606,6 +610,14 @@ PLANS: dict[str, Plan] = {
         preset=lambda c: {"business_id": c.biz},
     ),
     "BusinessSettingsState.toggle_pause": Plan(writers="business", preset=lambda c: {"business_id": c.biz}),
+    "PhoneLineState.load": Plan(path=lambda c: f"/dashboard/settings?business={c.biz}"),
+    "PhoneLineState.list_numbers": Plan(preset=lambda c: {"business_id": c.biz}),
+    "PhoneLineState.connect_number": Plan(
+        writers="business", args=lambda c: ("PN" + "0" * 32,), preset=lambda c: {"business_id": c.biz}
+    ),
+    "PhoneLineState.connect_local": Plan(writers="business", preset=lambda c: {"business_id": c.biz}),
+    "PhoneLineState.disconnect": Plan(writers="business", preset=lambda c: {"business_id": c.biz}),
+    "PhoneLineState.simulate_call": Plan(writers="business", preset=lambda c: {"business_id": c.biz}),
     "StatsState.load": Plan(path=lambda c: f"/dashboard/stats?business={c.biz}"),
     "StatsState.set_period": Plan(args=lambda c: ("4",), path=lambda c: f"/dashboard/stats?business={c.biz}"),
     # consumer
@@ -815,6 +827,8 @@ OWNER_ACTIONS = [
     ("DiscoveryState.invite", "admin", "A", "invitations"),
     ("MessagesState.mark", "admin", "A", "contact_messages"),
     ("BusinessesState.set_active", "admin", "B", "businesses"),
+    ("BusinessesState.set_rating", "admin", "A", "businesses"),
+    ("PhoneLineState.connect_local", "business_x", "A", "businesses"),
     ("LeadsState.confirm_action", "admin", "B", "leads"),
     ("DncState.add", "admin", "A", "do_not_call"),
     ("OutboxState.retry", "admin", "B", "notifications"),

@@ -26,7 +26,6 @@ def profile(**changes) -> ProfileInput:
         address="1 Civic Sq",
         zip="46032",
         radius_miles="30",
-        rating="4.8",
         years_in_business="14",
         price_tier="standard",
         licensed=True,
@@ -67,7 +66,8 @@ def test_a_good_profile_is_cleaned_and_the_zip_fills_the_place():
     assert values["notify_channels"] == ["email", "sms"]
     assert values["tags"] == ["water heaters", "leak repair", "24/7"]
     assert values["hours"] == {"mon": "09:00-17:00", "tue": "09:00-17:30", "sun": "closed"}
-    assert (values["radius_miles"], values["rating"], values["years_in_business"]) == (30.0, 4.8, 14)
+    assert (values["radius_miles"], values["years_in_business"]) == (30.0, 14)
+    assert "rating" not in values and "review_count" not in values  # admins set them, never the owner's form
     assert (values["voice"], values["plan"], values["monthly_lead_cap"]) == ("coral", "starter", 40)
     assert (values["licensed"], values["insured"], values["emergency_service"]) == (True, True, False)
     assert set(values) == set(businesses.PROFILE_FIELDS)
@@ -78,7 +78,6 @@ def test_limits_are_inclusive():
         profile(
             name="n" * 200,
             radius_miles="1",
-            rating="5",
             years_in_business="200",
             monthly_lead_cap="10000",
             tags=", ".join(f"{i:02d}" + "t" * 38 for i in range(20)),
@@ -87,7 +86,7 @@ def test_limits_are_inclusive():
             hours={"mon": "00:00-24:00"},
         )
     )
-    validate_profile(profile(radius_miles="200", rating="0", years_in_business="0", monthly_lead_cap="1"))
+    validate_profile(profile(radius_miles="200", years_in_business="0", monthly_lead_cap="1"))
 
 
 @pytest.mark.parametrize(
@@ -109,9 +108,6 @@ def test_limits_are_inclusive():
         ({"radius_miles": "far"}, "radius_miles", "from 1 to 200 miles"),
         ({"radius_miles": "nan"}, "radius_miles", "from 1 to 200 miles"),
         ({"radius_miles": ""}, "radius_miles", "from 1 to 200 miles"),
-        ({"rating": "5.1"}, "rating", "from 0 to 5"),
-        ({"rating": "-1"}, "rating", "from 0 to 5"),
-        ({"rating": "inf"}, "rating", "from 0 to 5"),
         ({"years_in_business": "201"}, "years_in_business", "from 0 to 200"),
         ({"years_in_business": "-1"}, "years_in_business", "from 0 to 200"),
         ({"years_in_business": "2.5"}, "years_in_business", "whole years"),
@@ -310,7 +306,7 @@ def test_a_saved_business_shows_in_the_form_as_it_was_entered(db_session: Sessio
         "sat": "",
         "sun": "closed",
     }
-    assert (shown.tags, shown.radius_miles, shown.rating) == ("water heaters, leak repair, 24/7", "30", "4.8")
+    assert (shown.tags, shown.radius_miles) == ("water heaters, leak repair, 24/7", "30")
     assert validate_profile(shown, owner_email=owner.email) == {
         name: getattr(business, name) for name in businesses.PROFILE_FIELDS
     }

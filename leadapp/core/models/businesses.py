@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from leadapp.core.models.base import created_at_field, json_field, utcnow
+from leadapp.core.models.base import created_at_field, json_field, json_nullable_field, utcnow
 from leadapp.core.vocab import Plan, PriceTier
 
 
@@ -31,7 +31,7 @@ class Business(SQLModel, table=True):
     latitude: float | None = None
     longitude: float | None = None
     radius_miles: float = Field(default=25.0)
-    rating: float = Field(default=0.0)
+    rating: float = Field(default=0.0, description="Set by admins until verified reviews exist; never by the owner")
     review_count: int = Field(default=0)
     years_in_business: int = Field(default=0)
     price_tier: str = Field(default=PriceTier.STANDARD.value, max_length=16)
@@ -46,6 +46,12 @@ class Business(SQLModel, table=True):
     voice: str = Field(default="marin", max_length=32)
     call_objective_notes: str = Field(default="", max_length=4000)
     inbound_number: str | None = Field(default=None, max_length=32, unique=True)
+    inbound_number_sid: str | None = Field(
+        default=None, max_length=64, description="Twilio IncomingPhoneNumber SID (PN…); None for the local line"
+    )
+    inbound_previous: dict[str, Any] | None = json_nullable_field()
+    """The number's voice settings before it was pointed at the bridge (restored when it is disconnected)."""
+    inbound_connected_at: datetime | None = None
     plan: str = Field(default=Plan.FREE.value, max_length=16)
     monthly_lead_cap: int = Field(default=50)
     max_open_leads: int | None = None

@@ -63,6 +63,9 @@ class Lead(SQLModel, table=True):
     classified_at: datetime | None = None
     matched_at: datetime | None = None
     withdrawn_at: datetime | None = None
+    released_at: datetime | None = Field(
+        default=None, description="When the business it called released it to the marketplace (inbound calls)"
+    )
     deleted_at: datetime | None = Field(default=None, description="Hidden everywhere from this moment")
     purge_after: datetime | None = None
 
@@ -81,6 +84,8 @@ class Match(SQLModel, table=True):
     score: float
     distance_miles: float | None = None
     reasons: list[str] = json_field(list)
+    points: list[dict[str, Any]] | None = json_nullable_field()
+    """Each factor's share of `score`: [{"factor", "points", "max"}, …] (None for matches scored before it was kept)."""
     status: str = Field(default=MatchStatus.NEW.value, max_length=16)
     decline_message: str = Field(default="", max_length=1000)
     created_at: datetime = created_at_field()

@@ -9,12 +9,17 @@
   bridge's simulated call (a local scripted callee) drives such a call. `hangup`, `play_voicemail_and_hangup`
   and `transfer_to_human` do nothing for a simulated call id.
 
+A business's own number: `list_incoming_numbers`, `fetch_incoming_number` and `configure_incoming_number` read
+the account's IncomingPhoneNumbers and point one number's voice url and status callback at the bridge
+(and back). They need the account: without one they raise a permanent TelephonyError.
+
 Failures raise `TelephonyError` (permanent for Twilio's 4xx answers, transient otherwise).
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from twilio.http.http_client import TwilioHttpClient
@@ -30,9 +35,13 @@ __all__ = [
     "PROVIDER_SIMULATED",
     "PROVIDER_TWILIO",
     "STATUS_CALLBACK_EVENTS",
+    "IncomingNumber",
     "TelephonyError",
+    "configure_incoming_number",
+    "fetch_incoming_number",
     "hangup",
     "is_simulated",
+    "list_incoming_numbers",
     "place_outbound_call",
     "play_voicemail_and_hangup",
     "provider_name",
@@ -226,3 +235,90 @@ def play_voicemail_and_hangup(sid: str, text: str) -> None:
 def transfer_to_human(sid: str, number: str) -> None:
     """Replace the call's TwiML with `<Dial>number</Dial>` (ends the media stream, connects the person)."""
     _update(sid, "transfer", twiml=transfer_twiml(number))
+
+
+# --- a business's own number (inbound calls) ----------------------------------------------------------
+
+MAX_LISTED_NUMBERS = 500
+"""At most this many of the account's numbers are listed (Twilio pages them 50 at a time)."""
+
+
+@dataclass(frozen=True)
+class IncomingNumber:
+    """One of the Twilio account's phone numbers (an IncomingPhoneNumber resource), as far as calls go."""
+
+    sid: str
+    phone_number: str
+    friendly_name: str
+    voice_url: str
+    voice_method: str
+    status_callback: str
+    status_callback_method: str
+    voice_application_sid: str
+    trunk_sid: str
+    voice_capable: bool
+
+    def voice_settings(self) -> dict[str, str]:
+        """What decides where its calls go (kept when it is pointed at the bridge, restored when it is let go)."""
+        return {
+            "voice_url": self.voice_url,
+            "voice_method": self.voice_method,
+            "status_callback": self.status_callback,
+            "status_callback_method": self.status_callback_method,
+            "voice_application_sid": self.voice_application_sid,
+        }
+
+
+def _incoming_number(instance: Any) -> IncomingNumber:
+    capabilities = instance.capabilities if isinstance(instance.capabilities, dict) else {}
+    return IncomingNumber(
+        sid=str(instance.sid or ""),
+        phone_number=str(instance.phone_number or ""),
+        friendly_name=str(instance.friendly_name or ""),
+        voice_url=str(instance.voice_url or ""),
+        voice_method=str(instance.voice_method or ""),
+        status_callback=str(instance.status_callback or ""),
+        status_callback_method=str(instance.status_callback_method or ""),
+        voice_application_sid=str(instance.voice_application_sid or ""),
+        trunk_sid=str(instance.trunk_sid or ""),
+        voice_capable=bool(capabilities.get("voice", False)),
+    )
+
+
+def _require_account(action: str) -> None:
+    if is_simulated():
+        raise TelephonyError(f"twilio {action}: no Twilio account is configured", permanent=True)
+
+
+def list_incoming_numbers() -> list[IncomingNumber]:
+    """The account's phone numbers (`client.incoming_phone_numbers.list`), at most MAX_LISTED_NUMBERS."""
+    _require_account("list numbers")
+    try:
+        found = _client().incoming_phone_numbers.list(limit=MAX_LISTED_NUMBERS, page_size=50)
+    except Exception as exc:
+        raise _rest_error("list numbers", exc) from exc
+    return [_incoming_number(instance) for instance in found]
+
+
+def fetch_incoming_number(sid: str) -> IncomingNumber:
+    """One of the account's numbers by its SID (a 404 from Twilio is a permanent TelephonyError)."""
+    _require_account("fetch number")
+    try:
+        return _incoming_number(_client().incoming_phone_numbers(sid).fetch())
+    except Exception as exc:
+        raise _rest_error("fetch number", exc) from exc
+
+
+def configure_incoming_number(sid: str, settings: dict[str, str]) -> IncomingNumber:
+    """Set where the number's calls and call statuses go (`incoming_phone_numbers(sid).update`); returns it after.
+
+    `settings` holds the keys of `IncomingNumber.voice_settings`; an empty value clears that setting at Twilio
+    (an empty `voice_application_sid` detaches an application, so the voice url is used).
+    """
+    _require_account("update number")
+    try:
+        updated = _client().incoming_phone_numbers(sid).update(**settings)
+    except Exception as exc:
+        raise _rest_error("update number", exc) from exc
+    log.info("incoming_number_configured", number_sid=sid, voice_url=settings.get("voice_url", ""))
+    return _incoming_number(updated)

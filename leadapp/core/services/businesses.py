@@ -29,7 +29,6 @@ MAX_TAGS = 20
 MAX_TAG_CHARS = 40
 MAX_NOTES = 4000
 RADIUS_MILES = (1, 200)
-RATING = (0, 5)
 YEARS = (0, 200)
 LEAD_CAP = (1, 10_000)
 
@@ -45,7 +44,9 @@ WEEKDAYS: dict[str, str] = {
 CLOSED = "closed"
 _HOURS = re.compile(r"([0-9]{1,2}):([0-9]{2})\s*[-–]\s*([0-9]{1,2}):([0-9]{2})")
 
-# The Business columns a profile sets; everything else (paused, is_active, stats) has its own path.
+# The Business columns a profile sets; everything else (paused, is_active, stats) has its own path. The rating
+# and review count are not the owner's to type: admins set them until verified reviews exist
+# (`moderation.set_business_rating`), so the matcher's rating factor is not self-declared.
 PROFILE_FIELDS: tuple[str, ...] = (
     "name",
     "categories",
@@ -56,7 +57,6 @@ PROFILE_FIELDS: tuple[str, ...] = (
     "latitude",
     "longitude",
     "radius_miles",
-    "rating",
     "years_in_business",
     "price_tier",
     "licensed",
@@ -90,7 +90,6 @@ class ProfileInput:
     address: str = ""
     zip: str = ""
     radius_miles: str = "25"
-    rating: str = "0"
     years_in_business: str = "0"
     price_tier: str = PriceTier.STANDARD.value
     licensed: bool = False
@@ -115,7 +114,6 @@ class ProfileInput:
             address=business.address,
             zip=business.zip,
             radius_miles=_number_text(business.radius_miles),
-            rating=_number_text(business.rating),
             years_in_business=str(business.years_in_business),
             price_tier=business.price_tier,
             licensed=business.licensed,
@@ -230,11 +228,6 @@ def validate_profile(data: ProfileInput, *, owner_email: str = "") -> dict[str, 
     if radius is None:
         errors["radius_miles"] = f"Enter a service radius from {RADIUS_MILES[0]} to {RADIUS_MILES[1]} miles."
     out["radius_miles"] = float(radius or 0)
-
-    rating = _number(data.rating, *RATING, integer=False)
-    if rating is None:
-        errors["rating"] = f"Enter a rating from {RATING[0]} to {RATING[1]}."
-    out["rating"] = float(rating or 0)
 
     years = _number(data.years_in_business, *YEARS, integer=True)
     if years is None:

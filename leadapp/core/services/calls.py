@@ -1053,16 +1053,34 @@ def record_recording(
             return "other_call_sid"
         if call.recording_ref == recording_sid:
             return "duplicate"
-        call.recording_ref = recording_sid
-        call.recording_seconds = duration_seconds
-        call.updated_at = utcnow()
-        session.add(call)
-        purged = call.recording_purge_at is not None
-        if purged:
-            run_after_commit(session, enqueue_recording_deletion, call_id)
-        else:
-            _publish_call(session, call)
-    return "purge" if purged else "stored"
+        return _store_recording(session, call, recording_sid, duration_seconds)
+
+
+def record_local_recording(call_id: int, ref: str, seconds: int | None) -> str:
+    """Keep the local recording of a simulated call (what the recording callback does for a Twilio call).
+
+    "stored"; "purge" when the lead was purged meanwhile (it is deleted); "taken" when the call already has one;
+    "unknown_call".
+    """
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is None:
+            return "unknown_call"
+        if call.recording_ref:
+            return "taken"
+        return _store_recording(session, call, ref, seconds)
+
+
+def _store_recording(session: Session, call: Call, ref: str, seconds: int | None) -> str:
+    call.recording_ref = ref[:500]
+    call.recording_seconds = seconds
+    call.updated_at = utcnow()
+    session.add(call)
+    if call.recording_purge_at is not None:
+        run_after_commit(session, enqueue_recording_deletion, call.id)
+        return "purge"
+    _publish_call(session, call)
+    return "stored"
 
 
 def recording_callback_url(call_id: int) -> str:

@@ -22,6 +22,7 @@ from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Conversion, Lead, Match, User, utcnow
 from leadapp.core.services import access, audit, calls
+from leadapp.core.services import match as match_service
 from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadStatus, MatchStatus, Role
 
 PAGE_SIZE = 25
@@ -118,6 +119,7 @@ def _row(match: Match, lead: Lead) -> dict[str, str]:
         "status": match.status,
         "budget": _budget(lead),
         "snippet": lead.raw_text[:140] + ("…" if len(lead.raw_text) > 140 else ""),
+        "called_you": "yes" if lead.business_id is not None and lead.business_id == match.business_id else "",
     }
 
 
@@ -191,7 +193,13 @@ def lead_detail(session: Session, user: User | None, match_id: int) -> dict[str,
         "contact_phone": "",
         "decline_message": match.decline_message,
         "business_name": business.name,
+        "points": match_service.points_shown(match.points, match.score),
+        "score_exact": f"{match.score:.1f}",
+        "released_at": lead.released_at.strftime("%Y-%m-%d %H:%M UTC") if lead.released_at else "",
     }
+    detail["can_release"] = (
+        detail["called_you"] == "yes" and not lead.released_at and match.status not in CONTACT_VISIBLE
+    )
     verdict = calls.eligibility(session, lead, business, match)
     detail["call_allowed"], detail["call_reason"] = verdict.allowed, verdict.reason
     detail["calls_left"] = str(calls.quota_left(session, business))
@@ -207,6 +215,7 @@ def respond(session: Session, user: User | None, match_id: int, accept: bool, me
 
     Accepting reveals the consumer's contact to this business, moves the lead to `accepted` and tells
     the consumer; the change is pushed live to every open dashboard of the business and to the consumer.
+    The business's response rate and median response time are recomputed in the same transaction.
     """
     match, lead, business = _managed_match(session, user, match_id)
     if match.status in CONTACT_VISIBLE and not accept:
@@ -219,6 +228,9 @@ def respond(session: Session, user: User | None, match_id: int, accept: bool, me
     match.responded_at = match.responded_at or now
     match.decline_message = "" if accept else message.strip()[:1000]
     session.add(match)
+    session.flush()
+    # The business's response rate and median response time move with every answer, not only nightly.
+    match_service.refresh_response_rate(session, business.id, now=now)  # type: ignore[arg-type]
     if accept and lead.status in (LeadStatus.MATCHED.value, LeadStatus.NO_MATCH.value):
         lead.status, lead.updated_at = LeadStatus.ACCEPTED.value, now
         session.add(lead)

@@ -1,8 +1,12 @@
 """The Business Matcher: which businesses get a lead, with a score out of 100 and the reasons behind it.
 
 The pure half (``zip_centroid`` … ``rank_matches``) works on plain frozen dataclasses and needs no
-database; the database half (``lead_features`` … ``refresh_response_rate``) turns rows into those
-dataclasses, finds the candidates in one query and stores the matches.
+database; the database half (``lead_features`` … ``refresh_all_response_rates``) turns rows into those
+dataclasses, finds the candidates in one query and stores the matches with each factor's points.
+
+A lead from a phone call to a business's own number (``lead.business_id``) is that business's lead: it
+gets one *direct* match (`create_direct_match`, scored by the same bands but never disqualified) and no
+marketplace matches until the business releases it; then `create_matches` runs as for any lead.
 
 Scoring bands
 =============
@@ -79,7 +83,7 @@ import zipcodes
 from sqlalchemy import and_, case, false, func, or_
 from sqlmodel import Session, col, select
 
-from leadapp.core.db import insert_new
+from leadapp.core.db import insert_new, session_scope
 from leadapp.core.errors import NotFound
 from leadapp.core.models import Business, Lead, Match, utcnow
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
@@ -126,13 +130,33 @@ class BusinessFeatures:
 
 
 @dataclass(frozen=True)
+class FactorPoints:
+    """One factor's part of a match score, on the 0–100 scale of the score.
+
+    ``max`` is what the factor could have earned (its weight scaled so the weights add up to 100); None for
+    the lines that are not factors: the seasonal boost and the cut that keeps a boosted score at 100.
+    """
+
+    factor: str
+    points: float
+    max: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"factor": self.factor, "points": self.points, "max": self.max}
+
+
+@dataclass(frozen=True)
 class MatchResult:
-    """A business that qualifies for a lead: its score (0–100, one decimal), distance and reasons."""
+    """A business that qualifies for a lead: its score (0–100, one decimal), distance, reasons and points.
+
+    ``points`` are unrounded and add up to ``score`` before its rounding to one decimal.
+    """
 
     business_id: int
     score: float
-    distance_miles: float
+    distance_miles: float | None
     reasons: tuple[str, ...]
+    points: tuple[FactorPoints, ...] = ()
 
 
 # --- geography ------------------------------------------------------------------------------------
@@ -331,33 +355,75 @@ def _requirements_share(lead: LeadFeatures, business: BusinessFeatures) -> tuple
     return len(met) / len(requested), reasons
 
 
+FACTORS: tuple[str, ...] = ("distance", "category", "rating", "response_rate", "price", "urgency", "requirements")
+SEASONAL, CAPPED = "seasonal", "capped"
+FACTOR_LABELS: dict[str, str] = {
+    "distance": "Distance",
+    "category": "Category",
+    "rating": "Rating",
+    "response_rate": "Response rate",
+    "price": "Price range",
+    "urgency": "Urgency fit",
+    "requirements": "Requirements",
+    SEASONAL: "Seasonal demand",
+    CAPPED: "Capped at 100",
+}
+
+
 def score_match(lead: LeadFeatures, business: BusinessFeatures, rules: RulesSnapshot) -> MatchResult | None:
     """Score `business` for `lead` by the bands in the module docstring.
 
     Returns None when the business cannot take the lead (outside its radius, a location unknown, no
     shared or related category, or a lead without category); otherwise a score in [0, 100] rounded to
-    one decimal, the distance in miles (rounded to 0.1) and the reasons shown to the owner (distance
-    and category first).
+    one decimal, the distance in miles (rounded to 0.1), the reasons shown to the owner (distance
+    and category first) and each factor's points.
     """
-    if lead.location is None or business.location is None or not lead.category:
-        return None
+    return _score(lead, business, rules, strict=True)
+
+
+def score_direct(lead: LeadFeatures, business: BusinessFeatures, rules: RulesSnapshot) -> MatchResult:
+    """Score the business a lead phoned directly: the same bands, but nothing disqualifies.
+
+    The caller chose the business, so a lead outside its radius, of another category or without a known
+    location is still its lead; those factors simply earn nothing (distance None when unknown).
+    """
+    result = _score(lead, business, rules, strict=False)
+    assert result is not None
+    return result
+
+
+def _score(lead: LeadFeatures, business: BusinessFeatures, rules: RulesSnapshot, *, strict: bool) -> MatchResult | None:
     radius = _number(business.radius_miles, 0.0)
-    distance = haversine_miles(lead.location, business.location)
-    if not distance <= radius:  # also rejects a NaN distance
+    distance: float | None = None
+    if lead.location is not None and business.location is not None:
+        distance = haversine_miles(lead.location, business.location)
+    if strict and (distance is None or not lead.category or not distance <= radius):  # `not <=` rejects NaN
         return None
     weights = _weights(rules)
     category = lead.category
-    if category in business.categories:
+    related = RELATED_CATEGORIES.get(category, frozenset()) if category else frozenset()  # type: ignore[call-overload]
+    shared = sorted(c for c in business.categories if c in related)
+    if category and category in business.categories:
         category_points = weights["category"]
         category_reason = f"Exact category: {_category_words(category)}"
-    else:
+    elif shared:
         # StrEnum keys hash and compare like their values, so a plain string finds them.
-        related = RELATED_CATEGORIES.get(category, frozenset())  # type: ignore[call-overload]
-        shared = sorted(c for c in business.categories if c in related)
-        if not shared:
-            return None
         category_points = weights["related_category"]
-        category_reason = f"Related category: {_category_words(shared[0])} (lead is {_category_words(category)})"
+        category_reason = f"Related category: {_category_words(shared[0])} (lead is {_category_words(category or '')})"
+    elif strict:
+        return None
+    else:
+        category_points = 0.0
+        category_reason = (
+            f"Not one of your categories: {_category_words(category)}" if category else "Category not recognised"
+        )
+    if distance is not None and distance <= radius:
+        distance_share = _distance_share(distance, radius)
+        distance_reason = f"{distance:.1f} mi away (within your {radius:g} mi radius)"
+    elif distance is not None:
+        distance_share, distance_reason = 0.0, f"{distance:.1f} mi away (outside your {radius:g} mi radius)"
+    else:
+        distance_share, distance_reason = 0.0, "Distance unknown"
 
     rating_share, rating_reason = _rating_share(_number(business.rating, 0.0), business.review_count)
     response_share, response_reason = _response_share(business.response_rate)
@@ -365,41 +431,69 @@ def score_match(lead: LeadFeatures, business: BusinessFeatures, rules: RulesSnap
     urgency_share, urgency_reason = _urgency_share(lead, business)
     requirements_share, requirement_reasons = _requirements_share(lead, business)
 
-    earned = (
-        weights["distance"] * _distance_share(distance, radius)
-        + category_points
-        + weights["rating"] * rating_share
-        + weights["response_rate"] * response_share
-        + weights["price"] * price_share
-        + weights["urgency"] * urgency_share
-        + weights["requirements"] * requirements_share
-    )
-    possible = (
-        weights["distance"]
-        + max(weights["category"], weights["related_category"])
-        + weights["rating"]
-        + weights["response_rate"]
-        + weights["price"]
-        + weights["urgency"]
-        + weights["requirements"]
-    )
+    earned_by = {
+        "distance": weights["distance"] * distance_share,
+        "category": category_points,
+        "rating": weights["rating"] * rating_share,
+        "response_rate": weights["response_rate"] * response_share,
+        "price": weights["price"] * price_share,
+        "urgency": weights["urgency"] * urgency_share,
+        "requirements": weights["requirements"] * requirements_share,
+    }
+    possible_by = {name: weights[name] for name in FACTORS if name != "category"}
+    possible_by["category"] = max(weights["category"], weights["related_category"])
+    earned, possible = sum(earned_by.values()), sum(possible_by.values())
     boost = seasonal_boost(rules, lead.month, category)
-    score = (100.0 * earned / possible if possible > 0 else 0.0) + boost
-    score = round(min(100.0, max(0.0, score)), 1)
+    raw = (100.0 * earned / possible if possible > 0 else 0.0) + boost
+    score = round(min(100.0, max(0.0, raw)), 1)
 
-    reasons = [
-        f"{distance:.1f} mi away (within your {radius:g} mi radius)",
-        category_reason,
-        rating_reason,
-        response_reason,
-        price_reason,
-    ]
+    scale = 100.0 / possible if possible > 0 else 0.0
+    points = [FactorPoints(name, earned_by[name] * scale, possible_by[name] * scale) for name in FACTORS]
+    if boost:
+        points.append(FactorPoints(SEASONAL, boost, None))
+    if raw != min(100.0, max(0.0, raw)):
+        points.append(FactorPoints(CAPPED, min(100.0, max(0.0, raw)) - raw, None))
+
+    reasons = [distance_reason, category_reason, rating_reason, response_reason, price_reason]
     if urgency_reason:
         reasons.append(urgency_reason)
     reasons.extend(requirement_reasons)
-    if boost:
+    if boost and category:
         reasons.append(f"Seasonal demand: {_category_words(category)} {boost:+g}")
-    return MatchResult(business.id, score, round(distance, 1), tuple(reasons))
+    return MatchResult(
+        business.id, score, round(distance, 1) if distance is not None else None, tuple(reasons), tuple(points)
+    )
+
+
+def points_shown(points: list[dict[str, Any]] | None, score: float) -> list[dict[str, str]]:
+    """A stored match's points as the owner sees them: one line per factor, in tenths that add up to `score`.
+
+    Each line is {"factor", "label", "points", "max"} (max "" for the seasonal boost and the cap). The
+    stored points are exact; rounding each to one decimal on its own could miss the score by a few tenths,
+    so the tenths are apportioned by largest remainder. Returns [] for a match stored without points.
+    """
+    rows = [p for p in points or [] if isinstance(p, Mapping) and isinstance(p.get("points"), int | float)]
+    if not rows:
+        return []
+    exact = [float(p["points"]) * 10 for p in rows]
+    tenths = [math.floor(x) for x in exact]
+    short = round(score * 10) - sum(tenths)
+    by_remainder = sorted(range(len(rows)), key=lambda i: (-(exact[i] - tenths[i]), i))
+    for i in by_remainder[: max(0, min(short, len(rows)))]:
+        tenths[i] += 1
+    shown = []
+    for row, value in zip(rows, tenths, strict=True):
+        factor = str(row.get("factor", ""))
+        top = row.get("max")
+        shown.append(
+            {
+                "factor": factor,
+                "label": FACTOR_LABELS.get(factor, factor.replace("_", " ").capitalize()),
+                "points": f"{value / 10:+.1f}" if top is None else f"{value / 10:.1f}",
+                "max": f"{float(top):.1f}" if isinstance(top, int | float) else "",
+            }
+        )
+    return shown
 
 
 def rank_matches(lead: LeadFeatures, businesses: Iterable[BusinessFeatures], rules: RulesSnapshot) -> list[MatchResult]:
@@ -546,55 +640,56 @@ def candidate_businesses(
         )
         .order_by(col(Business.id))
     )
-    candidates = []
-    for row in session.exec(query):
-        if row.latitude is not None and row.longitude is not None:
-            location: tuple[float, float] | None = (row.latitude, row.longitude)
-        else:
-            location = zip_centroid(row.zip)
-        candidates.append(
-            BusinessFeatures(
-                id=row.id,
-                name=row.name,
-                categories=tuple(str(c) for c in row.categories or []),
-                location=location,
-                radius_miles=row.radius_miles,
-                rating=row.rating,
-                review_count=row.review_count,
-                response_rate=row.response_rate,
-                price_tier=row.price_tier,
-                emergency_service=row.emergency_service,
-                licensed=row.licensed,
-                insured=row.insured,
-                tags=tuple(str(t) for t in row.tags or []),
-                avg_response_minutes=row.avg_response_minutes,
-            )
-        )
-    return candidates
+    return [business_features(row) for row in session.exec(query)]
 
 
-def _lead_matches(session: Session, lead_id: int) -> list[Match]:
-    query = (
-        select(Match)
-        .where(Match.lead_id == lead_id)
-        .order_by(col(Match.score).desc(), col(Match.distance_miles).asc(), col(Match.business_id).asc())
+def business_features(row: Any) -> BusinessFeatures:
+    """The matcher's view of a business row (a `Business` or a row of its columns); no coordinates → ZIP centroid."""
+    if row.latitude is not None and row.longitude is not None:
+        location: tuple[float, float] | None = (row.latitude, row.longitude)
+    else:
+        location = zip_centroid(row.zip)
+    return BusinessFeatures(
+        id=row.id,
+        name=row.name,
+        categories=tuple(str(c) for c in row.categories or []),
+        location=location,
+        radius_miles=row.radius_miles,
+        rating=row.rating,
+        review_count=row.review_count,
+        response_rate=row.response_rate,
+        price_tier=row.price_tier,
+        emergency_service=row.emergency_service,
+        licensed=row.licensed,
+        insured=row.insured,
+        tags=tuple(str(t) for t in row.tags or []),
+        avg_response_minutes=row.avg_response_minutes,
     )
+
+
+def _lead_matches(session: Session, lead: Lead) -> list[Match]:
+    """The lead's marketplace matches, best first (never the match of the business an inbound lead called)."""
+    query = select(Match).where(Match.lead_id == lead.id)
+    if lead.business_id is not None:
+        query = query.where(Match.business_id != lead.business_id)
+    query = query.order_by(col(Match.score).desc(), col(Match.distance_miles).asc(), col(Match.business_id).asc())
     return list(session.exec(query).all())
 
 
 def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: datetime | None = None) -> list[Match]:
-    """Store the lead's ranked matches (status "new") and return them, best first. Does not commit.
+    """Store the lead's ranked marketplace matches (status "new") and return them, best first. Does not commit.
 
-    Idempotent: when the lead already has matches they are returned unchanged and nothing is
+    Idempotent: when the lead already has marketplace matches they are returned unchanged and nothing is
     recomputed; the insert itself skips any (lead, business) pair that already exists (ON CONFLICT DO
-    NOTHING), so two concurrent runs cannot fail on the unique constraint or duplicate a row. Never
-    matches the lead to the business it came in for (``lead.business_id``) or to a business owned by
-    the consumer who sent it; inactive, paused and capped businesses are excluded by
-    `candidate_businesses`. The lead must have been flushed (it needs an id).
+    NOTHING), so two concurrent runs cannot fail on the unique constraint or duplicate a row. The business
+    an inbound lead called (``lead.business_id``) has its own match (`create_direct_match`), which is neither
+    counted nor returned here nor offered a second one; a business owned by the consumer who sent the lead
+    is never matched; inactive, paused and capped businesses are excluded by `candidate_businesses`.
+    Each match stores its points per factor. The lead must have been flushed (it needs an id).
     """
     if lead.id is None:
         raise ValueError("create_matches needs a stored lead (flush it first)")
-    existing = _lead_matches(session, lead.id)
+    existing = _lead_matches(session, lead)
     if existing:
         return existing
     now = now or utcnow()
@@ -615,13 +710,47 @@ def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: d
             score=result.score,
             distance_miles=result.distance_miles,
             reasons=list(result.reasons),
+            points=[p.as_dict() for p in result.points],
             status=MatchStatus.NEW.value,
             created_at=now,
         ).model_dump(exclude={"id"})
         for result in ranked
     ]
     insert_new(session, Match, rows, ["lead_id", "business_id"])
-    return _lead_matches(session, lead.id)
+    return _lead_matches(session, lead)
+
+
+CALLED_YOU = "Called your number"
+"""The first reason of a direct match: the lead is a phone call to the business's own number."""
+
+
+def create_direct_match(session: Session, lead: Lead, rules: RulesSnapshot, *, now: datetime | None = None) -> Match:
+    """The match of an inbound-call lead to the business it called (``lead.business_id``), stored once. Does not commit.
+
+    The caller chose that business, so the match is made whatever the matcher would say (radius, category,
+    pause and lead caps do not apply: it is the business's own call); its points are scored by the same
+    bands (`score_direct`), with "Called your number" as the first reason. Idempotent like
+    `create_matches` (ON CONFLICT DO NOTHING on (lead, business)): the existing match is returned unchanged.
+    Raises ValueError for a lead without id or business, NotFound when that business no longer exists.
+    """
+    if lead.id is None or lead.business_id is None:
+        raise ValueError("create_direct_match needs a stored lead with the business it called")
+    business = session.get(Business, lead.business_id)
+    if business is None:
+        raise NotFound("The business this lead called no longer exists.")
+    result = score_direct(lead_features(lead), business_features(business), rules)
+    row = Match(
+        lead_id=lead.id,
+        business_id=business.id,  # type: ignore[arg-type]
+        score=result.score,
+        distance_miles=result.distance_miles,
+        reasons=[CALLED_YOU, *result.reasons],
+        points=[p.as_dict() for p in result.points],
+        status=MatchStatus.NEW.value,
+        created_at=now or utcnow(),
+    )
+    insert_new(session, Match, [row.model_dump(exclude={"id"})], ["lead_id", "business_id"])
+    return session.exec(select(Match).where(Match.lead_id == lead.id, Match.business_id == business.id)).one()
 
 
 def add_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: datetime | None = None) -> list[Match]:
@@ -651,6 +780,7 @@ def add_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: date
             score=result.score,
             distance_miles=result.distance_miles,
             reasons=list(result.reasons),
+            points=[p.as_dict() for p in result.points],
             status=MatchStatus.NEW.value,
             created_at=now,
         ).model_dump(exclude={"id"})
@@ -658,7 +788,7 @@ def add_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: date
     ]
     insert_new(session, Match, rows, ["lead_id", "business_id"])
     wanted = [r.business_id for r in fresh]
-    return [m for m in _lead_matches(session, lead.id) if m.business_id in wanted and m.business_id not in existing]
+    return [m for m in _lead_matches(session, lead) if m.business_id in wanted and m.business_id not in existing]
 
 
 def refresh_response_rate(session: Session, business_id: int, *, now: datetime | None = None) -> float:
@@ -693,3 +823,28 @@ def refresh_response_rate(session: Session, business_id: int, *, now: datetime |
     session.add(business)
     session.flush()
     return rate or 0.0
+
+
+RESPONSE_RATE_BATCH = 200
+
+
+def refresh_all_response_rates(*, now: datetime | None = None) -> int:
+    """Recompute every business's response rate and median response time (`refresh_response_rate`); returns how many.
+
+    The nightly job: a match left unanswered for 24 hours starts counting against its business without
+    anyone acting, so the stored rates would otherwise only move when the business responds. Businesses are
+    refreshed a batch per transaction (ids in order), so a long run holds no lock for long and a failure
+    loses one batch at most. Safe to run twice or concurrently: each run writes the same figures.
+    """
+    now = now or utcnow()
+    refreshed, after = 0, 0
+    while True:
+        with session_scope() as session:
+            query = select(Business.id).where(col(Business.id) > after).order_by(col(Business.id))
+            ids = session.exec(query.limit(RESPONSE_RATE_BATCH)).all()
+            for business_id in ids:
+                refresh_response_rate(session, int(business_id), now=now)  # type: ignore[arg-type]
+        refreshed += len(ids)
+        if len(ids) < RESPONSE_RATE_BATCH:
+            return refreshed
+        after = int(ids[-1])  # type: ignore[arg-type]

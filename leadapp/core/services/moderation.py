@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from leadapp.core.errors import NotFound, UserError
+from leadapp.core.errors import FieldErrors, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Lead, Match, User, utcnow
 from leadapp.core.services import access, audit, intake
@@ -346,6 +346,7 @@ def _business_row(business: Business, owner_email: str) -> dict[str, str]:
         "city": business.city,
         "plan": business.plan,
         "rating": f"{business.rating:.1f}" if business.review_count else "",
+        "review_count": str(business.review_count),
         "active": "yes" if business.is_active else "",
         "paused": "yes" if business.paused else "",
     }
@@ -401,6 +402,65 @@ def set_business_active(session: Session, actor: User | None, business_id: int, 
         target=business,
         before=before,
         after={"is_active": active},
+    )
+    session.flush()
+    return business
+
+
+RATING_STARS = (1.0, 5.0)
+MAX_REVIEWS = 1_000_000
+
+
+class RatingInvalid(FieldErrors):
+    """The rating or the review count typed by an admin is wrong; `errors` names each field."""
+
+
+def set_business_rating(session: Session, actor: User | None, business_id: int, rating: str, reviews: str) -> Business:
+    """Set a business's rating and review count (admins only; owners never set their own); audited. Does not commit.
+
+    Until verified reviews exist, this is where the matcher's rating factor comes from. `rating` is 1 to 5
+    stars (one decimal kept) when `reviews` is at least 1; with 0 reviews the rating must be 0 (a rating
+    nobody gave is not a rating). Raises RatingInvalid naming the bad field, writing nothing; setting the
+    values the business already has changes and records nothing.
+    """
+    admin = access.require_admin(actor)
+    errors: dict[str, str] = {}
+    try:
+        count = int((reviews or "").strip())
+    except ValueError:
+        count = -1
+    if not 0 <= count <= MAX_REVIEWS:
+        errors["review_count"] = f"Enter a whole number of reviews from 0 to {MAX_REVIEWS:,}."
+    try:
+        stars = float((rating or "").strip() or "0")
+    except ValueError:
+        stars = float("nan")
+    stars_text = f"Enter a rating from {RATING_STARS[0]:g} to {RATING_STARS[1]:g} stars."
+    if not (stars == 0 or RATING_STARS[0] <= stars <= RATING_STARS[1]):  # also refuses nan and inf
+        errors["rating"] = stars_text
+    elif count == 0 and stars != 0:
+        errors["review_count"] = "A rating needs the number of reviews it comes from (or set the rating to 0)."
+    elif count > 0 and stars == 0:
+        errors["rating"] = stars_text
+    if errors:
+        raise RatingInvalid(errors)
+    business = session.get(Business, business_id, populate_existing=True, with_for_update=True)
+    if business is None:
+        raise NotFound("No such business.")
+    stars = round(stars, 1)
+    if (business.rating, business.review_count) == (stars, count):
+        return business
+    before = {"rating": business.rating, "review_count": business.review_count}
+    business.rating, business.review_count = stars, count
+    business.updated_at = utcnow()
+    session.add(business)
+    audit.record(
+        session,
+        actor_id=admin.id,
+        action="business.rating",
+        target=business,
+        before=before,
+        after={"rating": stars, "review_count": count},
     )
     session.flush()
     return business

@@ -1,5 +1,8 @@
 """The lead pipeline after intake: classify → score → match → compose → notify.
 
+A lead from a call to a business's own number (`lead.business_id`) is matched to that business alone and
+it is told at once; once that business releases it (`lead.released_at`), it is matched like any lead.
+
 `process_lead` is safe to run twice or concurrently for one lead: each stage moves the lead's status
 forward only from the status it expects (a compare-and-set UPDATE), matches are unique per
 (lead, business) and notifications per purpose, so a repeat creates nothing new.
@@ -84,30 +87,56 @@ def process_lead(lead_id: int) -> str:
             apply_classification(lead, result, classifier, rules)
             session.add(lead)
             classified_here = True
-        if lead.status != LeadStatus.CLASSIFIED.value:
+        if lead.business_id is not None and lead.released_at is None:
+            notification_ids = _deliver_to_called_business(session, lead, rules)
+            status = lead.status
+        elif lead.status != LeadStatus.CLASSIFIED.value:
             if classified_here:  # held back (flagged, low quality): tell the open pages
                 publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
             return lead.status
-        # A lead classified by an earlier run (or put back by an admin) is claimed here.
-        if not classified_here and not _claim(session, lead_id, LeadStatus.CLASSIFIED.value):
-            return lead.status
-        matches: list[Match] = match.create_matches(session, lead, rules)
-        lead.status = LeadStatus.MATCHED.value if matches else LeadStatus.NO_MATCH.value
-        lead.matched_at = lead.updated_at = utcnow()
-        session.add(lead)
-        rows = notify.notify_matched_lead(session, lead, matches)
-        session.flush()
-        notification_ids = [n.id for n in rows if n.id is not None]
-        for m in matches:
-            publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
-        publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
-        status = lead.status
+        else:
+            # A lead classified by an earlier run (or put back by an admin, or released by the business it
+            # called) is claimed here.
+            if not classified_here and not _claim(session, lead_id, LeadStatus.CLASSIFIED.value):
+                return lead.status
+            matches: list[Match] = match.create_matches(session, lead, rules)
+            lead.status = LeadStatus.MATCHED.value if matches else LeadStatus.NO_MATCH.value
+            lead.matched_at = lead.updated_at = utcnow()
+            session.add(lead)
+            rows = notify.notify_matched_lead(session, lead, matches)
+            session.flush()
+            notification_ids = [n.id for n in rows if n.id is not None]
+            for m in matches:
+                publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
+            publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
+            status = lead.status
     # First attempt right here, in the pipeline job (one job per lead, no queue hop before the businesses
     # hear of it); a transient provider failure gets its own send job with RQ's backoff Retry, and rows
     # left pending by a crash are re-enqueued by the notification sweeper.
     statuses = notify.send_batch(notification_ids)
     log.info("lead_processed", lead_id=lead_id, status=status, notifications=statuses)
     return status
+
+
+def _deliver_to_called_business(session: Session, lead: Lead, rules: RulesSnapshot) -> list[int]:
+    """An inbound call's lead goes to the business it called, and to no one else (until that business releases it).
+
+    Its direct match is created (whatever the quality: the business took the call, so it is told of it at once);
+    the lead becomes `matched` unless the classifier held it back (flagged or low quality: then it keeps that
+    status, which also keeps it out of the marketplace if it is released). Returns the business's new-lead
+    notifications to send; idempotent (one match per lead and business, one notification per channel).
+    """
+    direct = match.create_direct_match(session, lead, rules)
+    if lead.status in (LeadStatus.RECEIVED.value, LeadStatus.CLASSIFIED.value):
+        lead.status = LeadStatus.MATCHED.value
+    lead.matched_at = lead.matched_at or utcnow()
+    lead.updated_at = utcnow()
+    session.add(lead)
+    rows = notify.notify_businesses(session, lead, [direct])
+    session.flush()
+    publish_after_commit(session, "match", lead_id=lead.id, business_id=direct.business_id, match_id=direct.id)
+    publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
+    return [n.id for n in rows if n.id is not None]
 
 
 REMATCHABLE = (
@@ -136,6 +165,8 @@ def rematch_lead(lead_id: int, *, details_confirmed: bool = False) -> str:
         allowed = REMATCHABLE if details_confirmed else tuple(s for s in REMATCHABLE if s != LeadStatus.LOW_QUALITY)
         if lead.status not in allowed:
             return f"skipped:{lead.status}"
+        if lead.business_id is not None and lead.released_at is None:
+            return "skipped:called_in"  # a call to a business is that business's lead until it releases it
         if not _claim(session, lead_id, lead.status):
             return lead.status
         accepted = session.exec(

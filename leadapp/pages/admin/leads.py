@@ -537,6 +537,74 @@ class BusinessesState(AuthState):
             return
         self.notice = f"{name} is active again." if active else f"{name} is deactivated: it gets no new leads."
 
+    @rx.event
+    def set_rating(self, form_data: dict):
+        """Set a business's rating and review count (owners cannot: it feeds the matcher)."""
+        self.error, self.notice = "", ""
+        business_id = str(form_data.get("business_id", ""))
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                business = moderation.set_business_rating(
+                    session,
+                    admin,
+                    int(business_id) if business_id.isdigit() else 0,
+                    str(form_data.get("rating", ""))[:20],
+                    str(form_data.get("review_count", ""))[:20],
+                )
+                name, rating, reviews = business.name, business.rating, business.review_count
+            self._reload()
+        except NotAllowed:
+            self.rows, self.total = [], 0
+            self.error = "You are not allowed to do this."
+            return
+        except UserError as exc:
+            self.error = _message(exc)
+            return
+        self.notice = (
+            f"{name} is now rated {rating:.1f} from {reviews:,} reviews." if reviews else f"{name} has no rating."
+        )
+
+
+def _rating_form(row: rx.Var) -> rx.Component:
+    """Rating and review count of one business, set by an admin (until verified reviews exist)."""
+    rating_id, reviews_id = f"rating-{row['id']}", f"reviews-{row['id']}"
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="business_id", value=row["id"]),
+            rx.vstack(
+                _label("Stars", rating_id),
+                rx.input(
+                    name="rating",
+                    id=rating_id,
+                    default_value=row["rating"],
+                    width="4.5em",
+                    custom_attrs={"inputMode": "decimal"},
+                ),
+                spacing="0",
+            ),
+            rx.vstack(
+                _label("Reviews", reviews_id),
+                rx.input(
+                    name="review_count",
+                    id=reviews_id,
+                    default_value=row["review_count"],
+                    width="6em",
+                    input_mode="numeric",
+                ),
+                spacing="0",
+            ),
+            rx.button("Save", type="submit", size="1", variant="soft", class_name="save-rating"),
+            align="end",
+            spacing="2",
+        ),
+        on_submit=BusinessesState.set_rating,
+        reset_on_submit=False,
+        no_validate=True,
+        class_name="rating-form",
+        key=f"{row['id']}-{row['rating']}-{row['review_count']}",
+    )
+
 
 def _business_row(row: rx.Var) -> rx.Component:
     active = row["active"] == "yes"
@@ -548,6 +616,7 @@ def _business_row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["categories"]),
         rx.table.cell(row["city"], " ", row["zip"]),
         rx.table.cell(row["plan"]),
+        rx.table.cell(_rating_form(row)),
         rx.table.cell(
             rx.badge(
                 rx.cond(active, rx.cond(row["paused"] == "yes", "Paused", "Active"), "Deactivated"),
@@ -615,7 +684,7 @@ def businesses_page() -> rx.Component:
                     no_validate=True,
                 ),
                 _table(
-                    ("Business", "Services", "Where", "Plan", "Status", ""),
+                    ("Business", "Services", "Where", "Plan", "Rating", "Status", ""),
                     BusinessesState.rows,
                     _business_row,
                     "businesses-table",

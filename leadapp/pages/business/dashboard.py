@@ -11,7 +11,7 @@ from leadapp import routes
 from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.services import access, calls, inbox
+from leadapp.core.services import access, calls, inbound, inbox
 from leadapp.core.vocab import CATEGORY_LABELS, MatchStatus, Urgency
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
@@ -53,6 +53,7 @@ class DashboardState(AuthState):
     until_error: str = ""
     detail: dict[str, str] = {}
     reasons: list[str] = []
+    points: list[dict[str, str]] = []
     calls: list[CallView] = []
     # Signed, expiring links to the recordings the owner chose to play, by call id (kept while the detail is
     # open, so a live refresh never reloads a playing recording).
@@ -90,6 +91,7 @@ class DashboardState(AuthState):
 
     def _show_detail(self, session, user, detail: dict) -> None:
         self.reasons = list(detail.pop("reasons", []))
+        self.points = list(detail.pop("points", []))
         self.detail = {k: str(v) if not isinstance(v, bool) else ("yes" if v else "") for k, v in detail.items()}
         self.calls = [
             CallView(
@@ -154,7 +156,14 @@ class DashboardState(AuthState):
 
     @rx.event
     def close_detail(self):
-        self.detail, self.reasons, self.calls, self.recording_links = {}, [], [], {}
+        self.detail, self.reasons, self.points, self.calls, self.recording_links = {}, [], [], [], {}
+
+    @rx.event
+    def release(self):
+        match_id = int(self.detail.get("match_id", "0"))
+        self._act(lambda s, u: inbound.release_lead(s, u, match_id))
+        if not self.error:
+            self.notice = "Released: other businesses nearby are offered this request too. It stays in your inbox."
 
     @rx.event
     def cancel_call(self, call_id: str):
@@ -259,11 +268,27 @@ def _filters() -> rx.Component:
     )
 
 
+def _called_you_badge(**props: str) -> rx.Component:
+    return rx.badge(rx.icon("phone-incoming", size=12), "called you", color_scheme="iris", **props)
+
+
 def _lead_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row["created_at"]),
         rx.table.cell(
-            rx.text(row["category"], weight="medium"), rx.text(row["snippet"], size="1", color_scheme="gray")
+            rx.hstack(
+                rx.text(row["category"], weight="medium"),
+                rx.cond(
+                    row["called_you"] == "yes",
+                    rx.badge(
+                        rx.icon("phone-incoming", size=12), "called you", color_scheme="iris", class_name="called-you"
+                    ),
+                ),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
+            rx.text(row["snippet"], size="1", color_scheme="gray"),
         ),
         rx.table.cell(rx.badge(row["urgency"])),
         rx.table.cell(row["distance"]),
@@ -334,6 +359,38 @@ def _call_panel(call: CallView) -> rx.Component:
     )
 
 
+def _point_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["label"]),
+        rx.table.cell(row["points"], class_name="factor-points", text_align="right"),
+        rx.table.cell(rx.cond(row["max"] != "", rx.text("of ", row["max"], color_scheme="gray"), "")),
+        class_name="score-factor",
+        data_factor=row["factor"],
+    )
+
+
+def _points_table() -> rx.Component:
+    return rx.vstack(
+        rx.text("Score, factor by factor", weight="bold", size="2"),
+        rx.table.root(
+            rx.table.body(
+                rx.foreach(DashboardState.points, _point_row),
+                rx.table.row(
+                    rx.table.row_header_cell("Match score"),
+                    rx.table.cell(
+                        DashboardState.detail["score_exact"], id="score-total", text_align="right", font_weight="bold"
+                    ),
+                    rx.table.cell("of 100.0", color_scheme="gray"),
+                ),
+            ),
+            size="1",
+            variant="ghost",
+            id="score-breakdown",
+        ),
+        spacing="1",
+    )
+
+
 def _detail() -> rx.Component:
     d = DashboardState.detail
     contact = rx.cond(
@@ -354,6 +411,12 @@ def _detail() -> rx.Component:
                 rx.heading(d["category"], size="5"),
                 rx.badge(d["urgency"]),
                 rx.badge(d["status"], id="detail-status"),
+                rx.cond(
+                    d["called_you"] == "yes",
+                    rx.badge(
+                        rx.icon("phone-incoming", size=12), "called you", color_scheme="iris", id="detail-called-you"
+                    ),
+                ),
                 rx.spacer(),
                 rx.icon_button(rx.icon("x"), on_click=DashboardState.close_detail, variant="ghost", aria_label="Close"),
                 width="100%",
@@ -373,12 +436,49 @@ def _detail() -> rx.Component:
                 color_scheme="gray",
             ),
             rx.cond(d["requirements"] != "", rx.text("Needs: ", d["requirements"], size="2")),
+            rx.cond(
+                d["called_you"] == "yes",
+                rx.callout(
+                    rx.cond(
+                        d["released_at"] != "",
+                        rx.text(
+                            "You released this call to the marketplace on ", d["released_at"], "; it stays yours too."
+                        ),
+                        "This caller phoned your number: the request is yours alone until you release it.",
+                    ),
+                    icon="phone-incoming",
+                    color_scheme="iris",
+                    id="detail-call-origin",
+                    data_released=rx.cond(d["released_at"] != "", "yes", "no"),
+                ),
+            ),
             rx.vstack(
                 rx.text("Why it matched you", weight="bold", size="2"),
                 rx.foreach(DashboardState.reasons, lambda r: rx.text("• ", r, size="2")),
                 spacing="0",
             ),
+            rx.cond(DashboardState.points.length() > 0, _points_table()),
             contact,
+            rx.cond(
+                d["can_release"] == "yes",
+                rx.flex(
+                    rx.button(
+                        rx.icon("share-2"),
+                        "Release to the marketplace",
+                        on_click=DashboardState.release,
+                        variant="soft",
+                        id="release-lead",
+                    ),
+                    rx.text(
+                        "Other businesses nearby are offered it too; you keep it in your inbox.",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    spacing="3",
+                    align="center",
+                    wrap="wrap",
+                ),
+            ),
             rx.cond(
                 (d["status"] != "accepted") & (d["status"] != "converted"),
                 rx.flex(

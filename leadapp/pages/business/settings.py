@@ -24,6 +24,7 @@ from leadapp.core.vocab import (
     Plan,
     PriceTier,
 )
+from leadapp.pages.business.phone_line import phone_line_card
 from leadapp.state.auth import AuthState, field_errors
 
 ROUTE = routes.DASHBOARD_SETTINGS
@@ -32,7 +33,6 @@ TEXT_FIELDS = (
     "address",
     "zip",
     "radius_miles",
-    "rating",
     "years_in_business",
     "price_tier",
     "tags",
@@ -55,6 +55,13 @@ PRICE_LABELS = {
 def _plan_label(plan: Plan) -> str:
     quota = PLAN_CALL_QUOTA[plan]
     return f"{PLAN_LABELS[plan]} — {f'{quota} AI calls a month' if quota else 'notifications only, no AI calls'}"
+
+
+def _rating_text(business: Business | None) -> str:
+    if business is None or not business.review_count:
+        return "No reviews yet"
+    plural = "s" if business.review_count != 1 else ""
+    return f"{business.rating:.1f} from {business.review_count:,} review{plural}"
 
 
 def profile_from_form(form_data: Mapping[str, Any]) -> ProfileInput:
@@ -85,6 +92,7 @@ class BusinessSettingsState(AuthState):
     checked: list[str] = []
     location: str = ""
     paused: bool = False
+    rating_text: str = ""
     errors: dict[str, str] = {}
     saved: bool = False
     # Changing it remounts the form, so the inputs show the values just loaded or saved.
@@ -105,6 +113,7 @@ class BusinessSettingsState(AuthState):
         self.checked += [flag for flag in FLAGS if getattr(data, flag)]
         self.location = f"{business.city}, {business.state}" if business is not None and business.city else ""
         self.paused = bool(business.paused) if business is not None else False
+        self.rating_text = _rating_text(business)
         self.form_key += 1
 
     @rx.event
@@ -299,7 +308,16 @@ def _form() -> rx.Component:
                 ),
                 _two_columns(
                     _text("Years in business", "years_in_business", input_mode="numeric"),
-                    _text("Rating (0–5)", "rating", input_mode="decimal"),
+                    rx.vstack(
+                        rx.text("Rating", weight="medium"),
+                        rx.text(S.rating_text, size="2", id="settings-rating"),
+                        rx.text(
+                            "Set by LeadApp from verified reviews (owners cannot type their own).",
+                            size="1",
+                            color_scheme="gray",
+                        ),
+                        spacing="1",
+                    ),
                 ),
                 _select("Price range", "price_tier", list(PRICE_LABELS.items())),
                 rx.flex(*[_flag(n, t) for n, t in FLAGS.items()], wrap="wrap", spacing="5"),
@@ -428,6 +446,7 @@ def settings_page() -> rx.Component:
                         size="8",
                         id="settings-heading",
                     ),
+                    phone_line_card(),
                     rx.cond(
                         S.business_id > 0,
                         _pause_card(),
