@@ -2,7 +2,8 @@
 
 Guarantees:
 - The consumer's phone number and email address never reach the model: only the lead's classified
-  fields, the first name, and the request text with contact details redacted (`llm.redact_contact`).
+  fields, the first name, and the request text with phones, emails and street addresses redacted
+  (`redaction.redact_contact`, the same redaction a business sees before it accepts).
 - Every greeting discloses that the caller is talking to an AI assistant and that the call is recorded
   (VOICE.md rule 4); the disclosure sits in the greeting's per-response instructions, so it is said
   first whatever the session instructions say.
@@ -15,7 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from leadapp.core.models import Business, Lead
-from leadapp.core.providers.llm import redact_contact
+from leadapp.core.redaction import redact_contact
 from leadapp.core.vocab import CATEGORY_LABELS, CallType, Category
 
 AI_DISCLOSURE = "an AI assistant"
@@ -124,7 +125,7 @@ def lead_facts(lead: Lead | None) -> str:
         facts.append("requirements: " + ", ".join(str(r) for r in lead.key_requirements[:12]))
     qualification: dict[str, Any] = lead.qualification or {}
     known = "; ".join(f"{k}: {v}" for k, v in qualification.items() if v and isinstance(v, str | int | float))
-    text = redact_contact((lead.raw_text or "").strip())[:MAX_REQUEST_CHARS]
+    text = redact_contact((lead.raw_text or "").strip(), lead.contact_email)[:MAX_REQUEST_CHARS]
     parts = ["What the consumer's written request says (classified): " + ("; ".join(facts) or "nothing classified")]
     if known:
         parts.append(f"Already confirmed on an earlier call: {known}.")

@@ -68,6 +68,7 @@ from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Lead, TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import status as provider_status
 from leadapp.core.providers import telephony
 from leadapp.core.services import calls, concierge, optouts
 from leadapp.core.settings import get_settings
@@ -1134,6 +1135,11 @@ class CallSession:
             return
         self.log.warning("realtime_lost", reason=reason)
         self._ai_failure = self._ai_failure or reason
+        # For the admin health page; in a worker thread, not awaited: a slow Redis must not hold up this call's
+        # ending or the audio of other calls (record_failure never raises).
+        asyncio.get_running_loop().run_in_executor(
+            None, provider_status.record_failure, provider_status.OPENAI_REALTIME, reason
+        )
         if self._started:
             note = "The AI session expired" if expired else "The AI assistant was disconnected"
             if unreachable:

@@ -1,7 +1,7 @@
 """calls: one media stream per call, recordings deleted with their lead, where each do-not-call entry came from
 
 Revision ID: calls
-Revises: inbound (merged into main before this branch; written against 0001, chained here for one head)
+Revises: inbox (merged into main before this branch; written against 0001, chained here for one head)
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "calls"
-down_revision: str | None = "inbound"
+down_revision: str | None = "inbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_minutes: int = 15
     intake_per_ip_per_hour: int = Field(5, description="Accepted service requests per client IP per hour")
+    contact_per_ip_per_hour: int = Field(5, description="Contact-form messages per client IP per hour")
     trusted_proxy_header: str = Field("", description="e.g. X-Forwarded-For; empty = use the socket peer")
 
     # Worker

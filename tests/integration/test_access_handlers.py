@@ -603,6 +603,7 @@ PLANS: dict[str, Plan] = {
     "DashboardState.convert": Plan(
         writers="business", args=lambda c: ({"job_value": "500"},), preset=lambda c: _detail(c)
     ),
+    "DashboardState.mark_callback_handled": Plan(writers="business", preset=lambda c: _detail(c)),
     "BusinessSettingsState.load": Plan(path=lambda c: f"/dashboard/settings?business={c.biz}"),
     "BusinessSettingsState.save": Plan(
         writers="business",

@@ -134,3 +134,25 @@ def test_when_claude_fails_the_scripted_interviewer_asks(db_session: Session, fa
     token, _ = interview.start(db_session, None)  # the fake's empty script answers 500
     turn = interview.reply(db_session, token, None, "Water everywhere under my kitchen sink since this morning")
     assert "water" in turn.messages[-1]["text"].lower()
+
+
+def test_contact_answers_stay_out_of_the_request_text_other_words_stay_in(db_session: Session):
+    token, _ = interview.start(db_session, None)
+    for answer in (
+        "My kitchen sink drain is clogged and the water will not go down, email me at jo@example.com",
+        "46032",
+        "This week",
+        "not sure",
+        "Weekdays after 4pm",
+        "My email is jo@example.com, my cell is (317) 846-2200",  # only contact: nothing of it in the text
+        "317 846 2201, best after 6pm",  # contact and more: the more stays
+    ):
+        turn = interview.reply(db_session, token, None, answer)
+    assert turn.complete and turn.fields["contact"] == "jo@example.com"
+    db_session.commit()
+    lead = db_session.get(Lead, interview.submit(db_session, token, None, "198.51.100.2", consent=False).lead_id)
+    assert lead is not None and lead.contact_email == "jo@example.com"
+    first = "My kitchen sink drain is clogged and the water will not go down, email me at [email]"
+    assert lead.raw_text.startswith(first)
+    assert "[phone], best after 6pm" in lead.raw_text
+    assert "jo@example.com" not in lead.raw_text and "846" not in lead.raw_text and "My email is" not in lead.raw_text

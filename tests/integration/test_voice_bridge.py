@@ -33,6 +33,7 @@ from leadapp.api.app import api
 from leadapp.core import crypto, events
 from leadapp.core.db import get_engine, session_scope
 from leadapp.core.models import Business, Call, DoNotCall, Lead, TranscriptLine, User
+from leadapp.core.providers import status as provider_status
 from leadapp.core.providers import telephony
 from leadapp.core.services import calls
 from leadapp.core.settings import get_settings
@@ -504,6 +505,11 @@ async def test_openai_closing_with_1011_ends_the_call_as_error_and_keeps_the_lin
     lines = transcript(seeded.call_id)
     assert [line.speaker for line in lines] == ["assistant", "caller", "assistant", "system"]
     assert lines[1].text == "I need a plumber." and "disconnected" in lines[-1].text
+    # The admin health page shows it as the realtime provider's last error (kept in Redis).
+    await eventually(
+        lambda: "1011" in getattr(provider_status.last_failure(provider_status.OPENAI_REALTIME), "error", ""),
+        "the realtime failure recorded",
+    )
 
 
 async def test_the_summary_is_claudes_when_keyed_and_never_carries_contact_details(

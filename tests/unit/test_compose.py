@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 
 from leadapp.core.crypto import encrypt_phone
 from leadapp.core.models import Business, Lead, Match
+from leadapp.core.redaction import ADDRESS, EMAIL, PHONE
 from leadapp.core.services import compose
 from leadapp.core.services.compose import (
-    REDACTED,
     SMS_MAX_CHARS,
     ComposedMessage,
     compose_business_message,
@@ -143,7 +143,8 @@ def test_business_message_never_contains_the_consumer_contact_details() -> None:
     lead = _lead(
         raw_text=(
             "Leaking pipe under the kitchen sink. Call me at (317) 555-0123 or 317.555.0123, "
-            f"text +1 317 555 0123, or mail {CONSUMER_EMAIL} / JANE.DOE@EXAMPLE.COM or backup jd+home@mail.example.org"
+            f"text +1 317 555 0123, or mail {CONSUMER_EMAIL} / JANE.DOE@EXAMPLE.COM or backup jd+home@mail.example.org."
+            " The house is 742 Evergreen Terrace, Carmel 46032."
         )
     )
     message = compose_business_message(lead, _business(), _match())
@@ -154,7 +155,8 @@ def test_business_message_never_contains_the_consumer_contact_details() -> None:
     assert "jd+home" not in everything
     assert "5550123" not in _digits(everything)
     assert "0123" not in everything  # not even the last four digits
-    assert REDACTED in message.text
+    assert "Evergreen" not in everything  # the street goes, the town and ZIP stay
+    assert PHONE in message.text and EMAIL in message.text and f"{ADDRESS}, Carmel 46032" in message.text
     assert "Leaking pipe under the kitchen sink." in message.text
 
 

@@ -255,8 +255,10 @@ def test_a_request_its_consumer_deleted_is_gone_for_its_business(db_session: Ses
     world.lead.deleted_at = utcnow()
     s.add(world.lead)
     s.commit()
-    with pytest.raises(NotFound):
+    with pytest.raises(NotAllowed) as own:  # to its own business: the refusal of a foreign lead (issue 11)
         ACTIONS[action](s, world.owner, world.match.id)
     with pytest.raises(NotAllowed) as other:  # to another owner it is as unknown as ever
         ACTIONS[action](s, world.other_owner, world.match.id)
-    assert other.value.message == inbox.NOT_YOUR_LEAD
+    assert own.value.message == other.value.message == inbox.NOT_YOUR_LEAD
+    with pytest.raises(NotFound):  # an admin is told it is gone
+        ACTIONS[action](s, world.admin, world.match.id)

@@ -285,8 +285,9 @@ def test_delete_hides_every_request_at_once_from_portal_and_inbox_and_keeps_the_
     assert portal.consumer_leads(s, world.consumer) == []
     rows, total = inbox.inbox(s, world.owner, world.business.id, inbox.InboxFilters())
     assert total == 1 and [r["lead_id"] for r in rows] == [str(theirs.id)]
-    with pytest.raises(NotFound):
+    with pytest.raises(NotAllowed) as refused:  # the refusal of a lead that is not theirs (issue 11)
         inbox.lead_detail(s, world.owner, matches[0].id)
+    assert refused.value.message == inbox.NOT_YOUR_LEAD
     assert portal.lead_status_for_submitter(s, mine[0].id) is None
     assert portal.lead_for_magic_token(s, token) is None
     with pytest.raises(NotFound):

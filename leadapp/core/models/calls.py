@@ -47,6 +47,9 @@ class Call(SQLModel, table=True):
     summary: str = Field(default="", max_length=8000)
     qualification: dict[str, Any] | None = json_nullable_field()
     human_callback_requested: bool = False
+    human_callback_handled_at: datetime | None = Field(
+        default=None, description="When the business marked the caller's request for a person handled"
+    )
     recording_ref: str = Field(
         default="", max_length=500, description="Twilio recording SID (RE…), or local:<file> for a simulated call"
     )

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint, event, inspect
 from sqlmodel import Field, SQLModel
 
 from leadapp.core.models.base import created_at_field, json_field, json_nullable_field, utcnow
+from leadapp.core.redaction import redact_contact
 from leadapp.core.vocab import ContactPreference, LeadSource, LeadStatus, MatchStatus
+
+REDACTED_TEXT_MAX = 10000
+"""Room for `raw_text` (5000) with its contact details replaced by markers, which can be longer than them."""
 
 
 class Lead(SQLModel, table=True):
@@ -28,6 +32,11 @@ class Lead(SQLModel, table=True):
     )
     source: str = Field(default=LeadSource.FORM.value, max_length=16)
     raw_text: str = Field(max_length=5000)
+    redacted_text: str = Field(
+        default="",
+        max_length=REDACTED_TEXT_MAX,
+        description="raw_text with contact details hidden: what a business sees (and searches) before accepting",
+    )
     contact_name: str = Field(default="", max_length=200)
     contact_email: str = Field(default="", max_length=320)
     contact_phone_enc: str = Field(default="", max_length=512, description="Encrypted E.164 number")
@@ -68,6 +77,17 @@ class Lead(SQLModel, table=True):
     )
     deleted_at: datetime | None = Field(default=None, description="Hidden everywhere from this moment")
     purge_after: datetime | None = None
+
+
+@event.listens_for(Lead, "before_insert")
+@event.listens_for(Lead, "before_update")
+def _keep_redacted_text(_mapper: object, _connection: object, lead: Lead) -> None:
+    """`redacted_text` follows `raw_text` whoever writes it (intake, an inbound call, a concierge call), so no
+    writer can forget it; a row from before the column (empty) is filled on its next update.
+    (Bulk `UPDATE ... SET raw_text` statements bypass this; there are none.)"""
+    changed = inspect(lead).attrs.raw_text.history.has_changes()
+    if changed or (lead.raw_text and not lead.redacted_text):
+        lead.redacted_text = redact_contact(lead.raw_text or "", lead.contact_email)[:REDACTED_TEXT_MAX]
 
 
 class Match(SQLModel, table=True):

@@ -22,6 +22,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid, parseaddr
 
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import status as provider_status
 from leadapp.core.settings import get_settings
 
 log = get_logger(__name__)
@@ -142,6 +143,7 @@ def send_email(to: str, subject: str, text: str, html: str, headers: Mapping[str
         try:
             return _sendgrid(to, subject, text, html, headers or {})
         except SendError as exc:
+            provider_status.record_failure(provider_status.EMAIL, exc.message)
             if not settings.smtp_host:
                 raise
             log.warning("sendgrid_failed_trying_smtp", error=exc.message, permanent=exc.permanent)
@@ -150,6 +152,7 @@ def send_email(to: str, subject: str, text: str, html: str, headers: Mapping[str
         try:
             return _smtp(to, subject, text, html, headers or {})
         except SendError as exc:
+            provider_status.record_failure(provider_status.EMAIL, exc.message)
             if primary_error is None:
                 raise
             raise SendError(

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import status as provider_status
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CATEGORY_LABELS, Category
 
@@ -95,11 +96,15 @@ def find_places(zip_code: str, category: str) -> list[Place]:
     """
     settings = get_settings()
     if settings.google_places_api_key:
-        return google_text_search(
-            text_query(zip_code, category),
-            api_key=settings.google_places_api_key,
-            base_url=settings.google_places_base_url,
-        )
+        try:
+            return google_text_search(
+                text_query(zip_code, category),
+                api_key=settings.google_places_api_key,
+                base_url=settings.google_places_base_url,
+            )
+        except PlacesError as exc:
+            provider_status.record_failure(provider_status.GOOGLE_PLACES, str(exc))
+            raise
     return local_places(zip_code, category)
 
 

@@ -17,6 +17,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import status as provider_status
 from leadapp.core.providers.email import SEND_TIMEOUT_SECONDS, SendError, SendResult, is_permanent_status, outbox_result
 from leadapp.core.settings import get_settings
 
@@ -75,9 +76,12 @@ def send_sms(to_e164: str, body: str) -> SendResult:
         message = _twilio_client().messages.create(to=to_e164, from_=get_settings().twilio_from_number, body=body)
     except TwilioRestException as exc:
         code = f" (Twilio error {exc.code})" if exc.code else ""
-        raise SendError(
+        error = SendError(
             f"twilio: HTTP {exc.status}{code}: {exc.msg}"[:1000], permanent=is_permanent_status(exc.status)
-        ) from exc
+        )
+        provider_status.record_failure(provider_status.TWILIO, f"send SMS: {error.message}")
+        raise error from exc
     except Exception as exc:  # connection refused, timeout, TLS ...
+        provider_status.record_failure(provider_status.TWILIO, f"send SMS: twilio: {exc!r}")
         raise SendError(f"twilio: {exc!r}"[:1000], permanent=False) from exc
     return SendResult("twilio", str(message.sid or ""))

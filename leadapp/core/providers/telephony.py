@@ -27,6 +27,7 @@ from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from leadapp.core.crypto import media_stream_token
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import status as provider_status
 from leadapp.core.providers.email import SEND_TIMEOUT_SECONDS, is_permanent_status
 from leadapp.core.providers.sms import RebasedTwilioHttpClient, twilio_configured
 from leadapp.core.settings import get_settings
@@ -133,6 +134,12 @@ def transfer_twiml(number: str) -> str:
 
 
 def _rest_error(action: str, exc: Exception) -> TelephonyError:
+    error = _telephony_error(action, exc)
+    provider_status.record_failure(provider_status.TWILIO, str(error))
+    return error
+
+
+def _telephony_error(action: str, exc: Exception) -> TelephonyError:
     from twilio.base.exceptions import TwilioRestException
 
     if isinstance(exc, TwilioRestException):

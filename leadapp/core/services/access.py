@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from leadapp.core.errors import NotAllowed
-from leadapp.core.models import Business, Lead, User
-from leadapp.core.vocab import Role
+from sqlmodel import Session, col, select
+
+from leadapp.core.errors import NotAllowed, NotFound
+from leadapp.core.models import Business, Lead, Match, User
+from leadapp.core.vocab import LeadStatus, MatchStatus, Role
 
 
 class Area(StrEnum):
@@ -96,6 +98,71 @@ def require_consumer_lead(user: User | None, lead: Lead) -> User:
         raise NotAllowed("This request is not yours.")
     assert user is not None
     return user
+
+
+# --- a business and the leads matched to it ---------------------------------------------------------
+
+NOT_YOUR_LEAD = "This lead is not in your inbox."
+"""The one refusal a business owner gets for a match that is missing, another business's, or no longer theirs to
+see or act on (its request was withdrawn, rejected or deleted): ids reveal nothing."""
+CLOSED_LEAD_STATUSES = frozenset({LeadStatus.WITHDRAWN.value, LeadStatus.REJECTED.value, LeadStatus.DELETED.value})
+TAKEN_MATCH_STATUSES = frozenset({MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.value})
+"""A business that took the lead: it accepted it (and maybe did the job)."""
+
+
+def lead_is_closed(lead: Lead) -> bool:
+    """Withdrawn by its consumer, rejected by an admin, or deleted: nothing more happens on it."""
+    return lead.deleted_at is not None or lead.status in CLOSED_LEAD_STATUSES
+
+
+def business_sees_match(match: Match, lead: Lead) -> bool:
+    """Whether a match shows in its business's inbox at all: an open request, or a closed one the business had
+    taken (it stays in its history, read-only). A deleted request never shows; one closed before the business
+    accepted it leaves the inbox."""
+    if lead.deleted_at is not None:
+        return False
+    return not lead_is_closed(lead) or match.status in TAKEN_MATCH_STATUSES
+
+
+def business_sees_contact(match: Match, lead: Lead) -> bool:
+    """Whether the business may see the consumer's contact details (email, phone, name, the unredacted text):
+    only once it accepted the lead, and only while the request is not closed."""
+    return match.status in TAKEN_MATCH_STATUSES and not lead_is_closed(lead)
+
+
+def business_match(session: Session, user: User | None, match_id: int, *, act: bool) -> tuple[Match, Lead, Business]:
+    """The match, its lead and business when `user` manages that business and may see it (`act=False`) or act on
+    it (`act=True`: accept, decline, convert, call; an expired match is not acted on either).
+
+    To a business owner every refusal is the same NotAllowed(NOT_YOUR_LEAD): a missing id, another business's
+    match, a request deleted, or one closed (withdrawn, rejected) — acting on a closed request is refused even
+    when the business had accepted it. An admin is told NotFound for a missing or deleted lead, and NotAllowed
+    with the reason for acting on a closed one. NotLoggedIn / NotAllowed for anyone outside the business area.
+    """
+    require_area(user, Area.BUSINESS)
+    assert user is not None
+    row = session.exec(
+        select(Match, Lead, Business)
+        .join(Lead, col(Lead.id) == col(Match.lead_id))
+        .join(Business, col(Business.id) == col(Match.business_id))
+        .where(col(Match.id) == match_id)
+    ).first()
+    admin = user.role == Role.ADMIN.value
+    if row is None or not can_manage_business(user, row[2]):
+        if row is None and admin:
+            raise NotFound("No such lead.")
+        raise NotAllowed(NOT_YOUR_LEAD)
+    match, lead, business = row
+    if admin:
+        if lead.deleted_at is not None:
+            raise NotFound("No such lead.")
+        if act and lead_is_closed(lead):
+            raise NotAllowed("This request is closed (withdrawn or rejected); nothing can be done on it.")
+        return match, lead, business
+    expired = match.status == MatchStatus.EXPIRED.value
+    if not business_sees_match(match, lead) or (act and (lead_is_closed(lead) or expired)):
+        raise NotAllowed(NOT_YOUR_LEAD)
+    return match, lead, business
 
 
 def home_path(user: User | None) -> str:

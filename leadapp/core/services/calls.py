@@ -418,20 +418,11 @@ def request_call(
 
     Within the consumer's calling hours the call is `requested` and its job enqueued once this commits;
     outside them, or with `when`, it is `scheduled` for the next window at or after that time.
-    To an owner, a missing match and another business's are refused alike (as in `inbox`), so ids reveal nothing.
+    To an owner, a missing match, another business's and a closed request's are refused alike
+    (`access.business_match`, as in `inbox`), so ids reveal nothing and a withdrawn request is never called about.
     """
-    access.require_area(user, access.Area.BUSINESS)
-    assert user is not None
-    match = session.get(Match, match_id)
-    business = session.get(Business, match.business_id) if match is not None else None
-    if business is None or not access.can_manage_business(user, business):
-        if user.role == Role.ADMIN.value:
-            raise NotFound("No such lead.")
-        raise NotAllowed("This lead is not in your inbox.")  # the same words as inbox.NOT_YOUR_LEAD
-    assert match is not None
-    lead = session.get(Lead, match.lead_id)
-    if lead is None or lead.deleted_at is not None:
-        raise NotFound("No such lead.")
+    # The one refusal for a missing, foreign or closed (withdrawn, rejected, deleted) lead.
+    match, lead, business = access.business_match(session, user, match_id, act=True)
     actor = access.require_business(user, business)
     verdict = eligibility(session, lead, business, match, now)
     if not verdict.allowed:

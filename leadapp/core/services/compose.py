@@ -1,9 +1,9 @@
 """Compose (the Response Generator): the words of every lead notification, for email and SMS.
 
 Guarantees, whatever the input:
-- a business is never shown the consumer's phone number or email address (the lead is not accepted
-  yet): they are not part of the message, and any the consumer typed into their own words are
-  redacted from the quote;
+- a business is never shown the consumer's phone number, email address or street address (the lead
+  is not accepted yet): they are not part of the message, and any the consumer typed into their own
+  words are redacted from the quote, and from whatever Claude wrote (`redaction.redact_contact`);
 - every piece of text that is not ours (the consumer's words, names) is HTML-escaped in `html`, and
   `html` is only ever built from escaped text, also when Claude wrote the words;
 - `sms` is at most `SMS_MAX_CHARS` characters and ends with the link when the link fits at all.
@@ -20,10 +20,9 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-import phonenumbers
-
 from leadapp.core.models import Business, Lead, Match
 from leadapp.core.observability import get_logger
+from leadapp.core.redaction import redact_contact
 from leadapp.core.services.portal import magic_link
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CATEGORY_LABELS, Category
@@ -35,7 +34,6 @@ SMS_MAX_CHARS = 320
 QUOTE_MAX_CHARS = 600
 """How much of the consumer's own words an email quotes."""
 SUBJECT_MAX_CHARS = 200
-REDACTED = "[contact details hidden]"
 
 URGENCY_LABELS: dict[str, str] = {
     "emergency": "Emergency",
@@ -44,8 +42,6 @@ URGENCY_LABELS: dict[str, str] = {
     "low": "Low (flexible timing)",
 }
 
-# Good enough to find an address someone typed into free text; redaction errs on the side of hiding.
-_EMAIL_IN_TEXT = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 _SPACES = re.compile(r"\s+")
 
 
@@ -76,29 +72,16 @@ def _truncate(text: str, limit: int) -> str:
     return text[: max(limit - 1, 0)].rstrip() + "…"
 
 
-def redact_contact_details(text: str, *known: str) -> str:
-    """`text` with phone numbers, email addresses and the `known` contact values replaced by a marker."""
-    for value in known:
-        if value:
-            text = re.sub(re.escape(value), REDACTED, text, flags=re.IGNORECASE)
-    text = _EMAIL_IN_TEXT.sub(REDACTED, text)
-    found = [
-        (m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, "US", leniency=phonenumbers.Leniency.POSSIBLE)
-    ]
-    for start, end in reversed(found):
-        text = text[:start] + REDACTED + text[end:]
-    return text
-
-
 def _consumer_words(lead: Lead) -> str:
-    """The consumer's own description with any contact details removed (never more than the model holds)."""
+    """The consumer's own description with every contact detail hidden (`redaction.redact_contact`, with the
+    lead's own email and phone as known values): never more than the business may see before it accepts."""
     known = [lead.contact_email]
     if lead.contact_phone_enc:
         from leadapp.core.crypto import decrypt_phone
 
         phone = decrypt_phone(lead.contact_phone_enc)
         known += [phone, phone[2:] if phone.startswith("+1") else ""]
-    return redact_contact_details(lead.raw_text or "", *known)
+    return redact_contact(lead.raw_text or "", *known)
 
 
 def category_label(value: str | None) -> str:
@@ -273,11 +256,11 @@ def _claude_business_message(facts: dict[str, Any]) -> ComposedMessage:
     if not all(isinstance(v, str) and v.strip() for v in (subject, text, sms)):
         raise ValueError("Claude's answer lacks subject, text or sms")
     link = facts["lead_url"]
-    subject = _truncate(redact_contact_details(subject), SUBJECT_MAX_CHARS)
-    text = redact_contact_details(text.strip())
+    subject = _truncate(redact_contact(subject), SUBJECT_MAX_CHARS)
+    text = redact_contact(text.strip())
     if link not in text:
         text += f"\n\nView and respond: {link}"
-    sms = redact_contact_details(sms)
+    sms = redact_contact(sms)
     sms = fit_sms(sms.replace(link, ""), link)
     return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link), sms=sms)
 

@@ -1,18 +1,88 @@
-"""Messages from the public contact form, stored for the admins."""
+"""Messages from the public contact form: stored for the admins, emailed to every active admin, rate limited.
+
+Guarantees of `submit_message`:
+- a message is validated first (a UserError names the first bad field; nothing is stored or counted);
+- at most CONTACT_PER_IP_PER_HOUR (default 5) messages per client IP per hour (moving window, in Redis);
+  the next one is refused with TooManyAttempts and stored nowhere. A missing IP is one bucket of its own,
+  never a way around the limit;
+- each active admin gets one email about it (a CONTACT_MESSAGE notification row, committed with the message,
+  sent by the worker after commit; one per admin and message however often the job runs). The visitor's words
+  are escaped in the HTML.
+"""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from limits import RateLimitItemPerHour
+from sqlmodel import Session, col, select
 
-from leadapp.core.errors import UserError
+from leadapp.core import ratelimit
+from leadapp.core.errors import TooManyAttempts, UserError
+from leadapp.core.events import run_after_commit
 from leadapp.core.models import ContactMessage, User, utcnow
-from leadapp.core.services import access
+from leadapp.core.services import access, compose, notify
 from leadapp.core.services.accounts import normalize_email
-from leadapp.core.vocab import ContactMessageStatus
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import Channel, ContactMessageStatus, NotificationKind, Role
+
+UNKNOWN_IP = "unknown"
+"""The rate-limit bucket of every message whose client IP is not known."""
+
+
+def check_rate_limit(ip: str) -> None:
+    """Count one contact message from `ip`; TooManyAttempts when the hour's CONTACT_PER_IP_PER_HOUR were sent."""
+    per_hour = max(1, get_settings().contact_per_ip_per_hour)
+    if not ratelimit.hit(RateLimitItemPerHour(per_hour), "contact", (ip or "").strip() or UNKNOWN_IP):
+        raise TooManyAttempts(
+            f"You have sent {per_hour} messages in the last hour, the most we take from one network. "
+            "Please try again later, or write to us by email."
+        )
+
+
+def _admin_link() -> str:
+    return f"{get_settings().app_url.rstrip('/')}/admin/messages"
+
+
+def notify_admins(session: Session, message: ContactMessage) -> list[int]:
+    """One email per active admin about `message` (idempotent: one row per admin and message); sent after the
+    transaction commits. Returns the notification ids."""
+    admins = session.exec(
+        select(User).where(User.role == Role.ADMIN.value, col(User.is_active).is_(True)).order_by(col(User.id))
+    ).all()
+    link = _admin_link()
+    about = message.subject or "(no subject)"
+    text = "\n".join(
+        [
+            f"{message.name} <{message.email}> wrote through the contact form:",
+            "",
+            f"Subject: {about}",
+            "",
+            message.body,
+            "",
+            f"Read and answer it: {link}",
+        ]
+    )
+    ids: list[int] = []
+    for admin in admins:
+        row = notify.create_notification(
+            session,
+            kind=NotificationKind.CONTACT_MESSAGE.value,
+            channel=Channel.EMAIL.value,
+            recipient=admin.email,
+            subject=f"Contact message from {message.name}: {about}"[:300],
+            text=text,
+            html=compose.html_from_text(text, link),
+            dedupe_key=f"contact:{message.id}:admin:{admin.id}",
+            user_id=admin.id,
+        )
+        ids.append(row.id)  # type: ignore[arg-type]
+    if ids:
+        run_after_commit(session, notify.enqueue_sends, list(ids))
+    return ids
 
 
 def submit_message(session: Session, *, name: str, email: str, subject: str, body: str, ip: str = "") -> ContactMessage:
-    """Validate and store a contact message; raises UserError naming the first bad field."""
+    """Validate, count against the IP's hourly limit, store a contact message and email it to the admins (see the
+    module's guarantees); raises UserError naming the first bad field, TooManyAttempts over the limit."""
     name, subject, body = name.strip(), subject.strip(), body.strip()
     if not name:
         raise UserError("Tell us your name.", field="name")
@@ -25,9 +95,11 @@ def submit_message(session: Session, *, name: str, email: str, subject: str, bod
         raise UserError("Write at least 10 characters so we can help.", field="body")
     if len(body) > 5000:
         raise UserError("Use at most 5000 characters.", field="body")
+    check_rate_limit(ip)
     message = ContactMessage(name=name, email=email, subject=subject, body=body, ip=ip[:64])
     session.add(message)
     session.flush()
+    notify_admins(session, message)
     return message
 
 

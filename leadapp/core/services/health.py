@@ -1,4 +1,5 @@
-"""Health of the moving parts: database, Redis, workers (heartbeat) and the voice bridge.
+"""Health of the moving parts: database, Redis, workers (heartbeat) and the voice bridge; and the outside
+providers, each configured or its local stand-in, with the last error an adapter recorded.
 
 Each check really talks to the thing it names and never raises: any failure becomes
 `Check(ok=False)` with a short reason, so the admin health page always renders.
@@ -22,6 +23,7 @@ from sqlalchemy import text
 
 from leadapp.core.broker import get_redis, key
 from leadapp.core.db import get_engine
+from leadapp.core.providers import status as provider_status
 from leadapp.core.settings import ROOT, get_settings
 
 BRIDGE_TIMEOUT_SECONDS = 2.0
@@ -182,3 +184,22 @@ def check_voice_bridge() -> Check:
 def run_all_checks() -> list[Check]:
     """Every check, in a stable order (database, redis, worker, voice_bridge); never raises."""
     return [check_database(), check_redis(), check_worker(), check_voice_bridge()]
+
+
+def provider_rows() -> list[dict[str, str]]:
+    """Each provider for the health page: name, label, `configured` ("yes" / ""), what is in use, and its last
+    recorded error with the time ("" when none). Never raises (an unreadable Redis shows no last error)."""
+    rows = []
+    for status in provider_status.provider_statuses():
+        last = status.last_error
+        rows.append(
+            {
+                "name": status.name,
+                "label": status.label,
+                "configured": "yes" if status.configured else "",
+                "mode": status.mode,
+                "last_error": last.error if last else "",
+                "last_error_at": last.at.strftime("%Y-%m-%d %H:%M UTC") if last else "",
+            }
+        )
+    return rows

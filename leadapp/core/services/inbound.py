@@ -38,16 +38,16 @@ from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
 from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.errors import NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
-from leadapp.core.models import Business, Call, Lead, Match, User, utcnow
+from leadapp.core.models import Business, Call, Lead, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import telephony
 from leadapp.core.services import access, audit, businesses, intake
-from leadapp.core.services.inbox import CONTACT_VISIBLE, NOT_YOUR_LEAD
+from leadapp.core.services.inbox import CONTACT_VISIBLE
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import CALLS, enqueue
-from leadapp.core.vocab import CallDirection, CallOutcome, CallStatus, CallType, LeadStatus, Role
+from leadapp.core.vocab import CallDirection, CallOutcome, CallStatus, CallType, LeadStatus
 
 log = get_logger(__name__)
 
@@ -445,8 +445,6 @@ _HELD = {
     LeadStatus.FLAGGED.value: "LeadApp is reviewing this request, so it cannot go to other businesses.",
     LeadStatus.LOW_QUALITY.value: "This request is below the marketplace's quality bar, so no other business "
     "would receive it. It stays in your inbox.",
-    LeadStatus.REJECTED.value: "LeadApp rejected this request, so it cannot go to other businesses.",
-    LeadStatus.WITHDRAWN.value: "The caller withdrew this request.",
 }
 
 
@@ -456,21 +454,9 @@ def release_lead(session: Session, actor: User | None, match_id: int) -> Lead:
     The business keeps its match (and the lead in its inbox); the lead is committed as `classified` with
     `released_at` set, then the pipeline job is enqueued to match it to the other businesses nearby. Audited.
     """
-    access.require_area(actor, access.Area.BUSINESS)
+    # The one refusal for a missing, foreign or closed (withdrawn, rejected, deleted) lead, as in the inbox.
+    match, lead, business = access.business_match(session, actor, match_id, act=True)
     assert actor is not None
-    row = session.exec(
-        select(Match, Lead, Business)
-        .join(Lead, col(Lead.id) == col(Match.lead_id))
-        .join(Business, col(Business.id) == col(Match.business_id))
-        .where(col(Match.id) == match_id)
-    ).first()
-    if row is None or not access.can_manage_business(actor, row[2]):
-        if row is None and actor.role == Role.ADMIN.value:
-            raise NotFound("No such lead.")
-        raise NotAllowed(NOT_YOUR_LEAD)
-    match, lead, business = row
-    if lead.deleted_at is not None:
-        raise NotFound("No such lead.")
     if lead.business_id != business.id:
         raise UserError("Only a lead from a call to your own number can be released; this one is shared already.")
     if lead.released_at is not None:

@@ -1,9 +1,18 @@
 """A business's lead inbox: its matches, paged and filtered in SQL, and the actions on them.
 
-Every function takes the acting user and checks, through `access`, that the match belongs to a business
-this user manages (or that the user is an admin); ids from a URL or a form are never trusted alone: to a
-business owner, a missing match and another business's match get the same refusal, so ids reveal nothing.
-A consumer's email and phone are shown only once the business has accepted the lead.
+Every function takes the acting user and checks, through `access.business_match`, that the match belongs to a
+business this user manages (or that the user is an admin); ids from a URL or a form are never trusted alone: to
+a business owner, a missing match, another business's match and a request that is closed (withdrawn, rejected,
+deleted) get the same refusal, so ids reveal nothing and a closed request cannot be accepted.
+
+Guarantees:
+- Before the business accepts, it sees the request's text with every contact detail hidden
+  (`Lead.redacted_text`, made by `redaction.redact_contact`) — in the rows, the detail, the requirements and
+  the search (which matches the hidden text only, so it is no oracle for a phone number or a street); the
+  consumer's name, email and phone appear once it accepted (`access.business_sees_contact`).
+- A request closed before the business took it leaves the inbox; one closed after it stays, marked closed,
+  read-only and without the contact details.
+- A human callback the consumer asked for on a call shows on the row and the detail until marked handled.
 The inbox's date filter is in whole UTC days, like the stats page.
 """
 
@@ -14,22 +23,28 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import and_, case, exists, func, or_, update
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
-from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.errors import NotFound, UserError
 from leadapp.core.events import publish_after_commit
-from leadapp.core.models import Business, Conversion, Lead, Match, User, utcnow
+from leadapp.core.models import Business, Call, Conversion, Lead, Match, User, utcnow
+from leadapp.core.redaction import redact_contact, redact_values
 from leadapp.core.services import access, audit, calls
 from leadapp.core.services import match as match_service
 from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadStatus, MatchStatus, Role
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
-CONTACT_VISIBLE = (MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.value)
-NOT_YOUR_LEAD = "This lead is not in your inbox."
-"""The one refusal a business owner gets for a match id that is missing or another business's."""
+CONTACT_VISIBLE = tuple(sorted(access.TAKEN_MATCH_STATUSES))
+NOT_YOUR_LEAD = access.NOT_YOUR_LEAD
+"""The one refusal a business owner gets for a match id that is missing, another business's, or closed."""
+CLOSED_LABELS = {
+    LeadStatus.WITHDRAWN.value: "The consumer withdrew this request.",
+    LeadStatus.REJECTED.value: "This request was rejected by LeadApp.",
+    LeadStatus.DELETED.value: "The consumer deleted this request.",
+}
 MAX_JOB_VALUE_CENTS = 100_000_000
 FIRST_FILTER_YEAR, LAST_FILTER_YEAR = 2000, 2100
 
@@ -80,33 +95,41 @@ def business_of(session: Session, user: User | None) -> Business | None:
     return session.exec(select(Business).where(Business.owner_id == user.id).order_by(col(Business.id))).first()
 
 
-def _managed_match(session: Session, user: User | None, match_id: int) -> tuple[Match, Lead, Business]:
-    """The match, its lead and business when `user` manages that business; NotLoggedIn / NotAllowed otherwise.
-
-    To an owner, a missing match and another business's answer the same (NOT_YOUR_LEAD); a lead of their own
-    that the consumer deleted, and anything missing asked for by an admin, is NotFound.
-    """
-    access.require_area(user, access.Area.BUSINESS)
-    assert user is not None
-    row = session.exec(
-        select(Match, Lead, Business)
-        .join(Lead, col(Lead.id) == col(Match.lead_id))
-        .join(Business, col(Business.id) == col(Match.business_id))
-        .where(col(Match.id) == match_id)
-    ).first()
-    if row is None or not access.can_manage_business(user, row[2]):
-        if row is None and user.role == Role.ADMIN.value:
-            raise NotFound("No such lead.")
-        raise NotAllowed(NOT_YOUR_LEAD)
-    match, lead, business = row
-    if lead.deleted_at is not None:
-        raise NotFound("No such lead.")
-    return match, lead, business
+def _managed_match(session: Session, user: User | None, match_id: int, *, act: bool) -> tuple[Match, Lead, Business]:
+    """`access.business_match`: the match, its lead and business, or the one refusal."""
+    return access.business_match(session, user, match_id, act=act)
 
 
-def _row(match: Match, lead: Lead) -> dict[str, str]:
+def _visible_text_sql() -> Any:
+    """The request text a business may see (and search), per row: all of it once it took an open lead, the
+    redacted text otherwise."""
+    taken = and_(
+        col(Match.status).in_(access.TAKEN_MATCH_STATUSES), col(Lead.status).not_in(access.CLOSED_LEAD_STATUSES)
+    )
+    return case((taken, col(Lead.raw_text)), else_=col(Lead.redacted_text))
+
+
+def _callback_pending_sql() -> Any:
+    """True when a call about the row's lead for the row's business asked for a person and nobody marked it
+    handled yet."""
+    return exists().where(
+        col(Call.lead_id) == col(Match.lead_id),
+        col(Call.business_id) == col(Match.business_id),
+        col(Call.human_callback_requested).is_(True),
+        col(Call.human_callback_handled_at).is_(None),
+    )
+
+
+def _text(match: Match, lead: Lead) -> str:
+    if access.business_sees_contact(match, lead):
+        return lead.raw_text
+    return lead.redacted_text or redact_contact(lead.raw_text, lead.contact_email)
+
+
+def _row(match: Match, lead: Lead, callback_pending: bool = False) -> dict[str, str]:
     category = lead.category or ""
     label = CATEGORY_LABELS.get(Category(category), category) if category in Category._value2member_map_ else ""
+    text = _text(match, lead)
     return {
         "match_id": str(match.id),
         "lead_id": str(lead.id),
@@ -118,8 +141,11 @@ def _row(match: Match, lead: Lead) -> dict[str, str]:
         "score": f"{match.score:.0f}",
         "status": match.status,
         "budget": _budget(lead),
-        "snippet": lead.raw_text[:140] + ("…" if len(lead.raw_text) > 140 else ""),
+        "snippet": text[:140] + ("…" if len(text) > 140 else ""),
         "called_you": "yes" if lead.business_id is not None and lead.business_id == match.business_id else "",
+        # "withdrawn" / "rejected" when the request is closed (the row is then read-only), else "".
+        "closed": lead.status if access.lead_is_closed(lead) else "",
+        "callback": "yes" if callback_pending else "",
     }
 
 
@@ -144,7 +170,15 @@ def inbox(
         raise NotFound("No such business.")
     access.require_business(user, business)
     page_size = max(1, min(page_size, MAX_PAGE_SIZE))
-    conditions: list[Any] = [col(Match.business_id) == business_id, col(Lead.deleted_at).is_(None)]
+    conditions: list[Any] = [
+        col(Match.business_id) == business_id,
+        col(Lead.deleted_at).is_(None),
+        # A request closed before this business took it leaves the inbox (`access.business_sees_match`).
+        or_(
+            col(Lead.status).not_in(access.CLOSED_LEAD_STATUSES),
+            col(Match.status).in_(access.TAKEN_MATCH_STATUSES),
+        ),
+    ]
     if filters.status:
         conditions.append(col(Match.status) == filters.status)
     if filters.urgency:
@@ -157,8 +191,12 @@ def inbox(
         conditions.append(col(Match.created_at) < filters.until)
     if filters.search.strip():
         pattern = f"%{filters.search.strip()[:100]}%"
-        conditions.append(or_(col(Lead.raw_text).ilike(pattern), col(Lead.zip).ilike(pattern)))
-    base = select(Match, Lead).join(Lead, col(Lead.id) == col(Match.lead_id)).where(*conditions)
+        conditions.append(or_(_visible_text_sql().ilike(pattern), col(Lead.zip).ilike(pattern)))
+    base = (
+        select(Match, Lead, _callback_pending_sql().label("callback"))
+        .join(Lead, col(Lead.id) == col(Match.lead_id))
+        .where(*conditions)
+    )
     total = session.exec(
         select(func.count()).select_from(Match).join(Lead, col(Lead.id) == col(Match.lead_id)).where(*conditions)
     ).one()
@@ -167,47 +205,122 @@ def inbox(
         .offset((max(1, page) - 1) * page_size)
         .limit(page_size)
     ).all()
-    return [_row(m, lead) for m, lead in rows], int(total)
+    return [_row(m, lead, bool(callback)) for m, lead, callback in rows], int(total)
+
+
+def human_callbacks(session: Session, match: Match) -> list[Call]:
+    """The calls about this match's lead, for its business, on which the consumer asked for a person and that
+    nobody marked handled yet (oldest first)."""
+    return list(
+        session.exec(
+            select(Call)
+            .where(
+                Call.lead_id == match.lead_id,
+                Call.business_id == match.business_id,
+                col(Call.human_callback_requested).is_(True),
+                col(Call.human_callback_handled_at).is_(None),
+            )
+            .order_by(col(Call.id))
+        ).all()
+    )
 
 
 def lead_detail(session: Session, user: User | None, match_id: int) -> dict[str, Any]:
-    """Everything the business may see about one of its matches; marks it viewed the first time."""
-    match, lead, business = _managed_match(session, user, match_id)
-    if match.viewed_at is None and user is not None and user.role != Role.ADMIN.value:
+    """Everything the business may see about one of its matches; marks it viewed the first time.
+
+    Before it accepted (or once the request closed): the text with contact details hidden, no name, email or
+    phone. A closed request is read-only: `closed` holds why, and no AI call is allowed.
+    """
+    match, lead, business = _managed_match(session, user, match_id, act=False)
+    closed = access.lead_is_closed(lead)
+    if match.viewed_at is None and user is not None and user.role != Role.ADMIN.value and not closed:
         match.viewed_at = utcnow()
         if match.status in (MatchStatus.NEW.value, MatchStatus.NOTIFIED.value):
             match.status = MatchStatus.VIEWED.value
         session.add(match)
+    pending = human_callbacks(session, match)
+    visible = access.business_sees_contact(match, lead)
+    requirements = [str(r) for r in lead.key_requirements]
+    reasons = [str(r) for r in match.reasons]
     detail: dict[str, Any] = {
-        **_row(match, lead),
-        "text": lead.raw_text,
-        "reasons": list(match.reasons),
-        "requirements": ", ".join(lead.key_requirements),
+        **_row(match, lead, bool(pending)),
+        "text": _text(match, lead),
+        "reasons": reasons if visible else redact_values(reasons, lead.contact_email),
+        "requirements": ", ".join(requirements if visible else redact_values(requirements, lead.contact_email)),
         "sentiment": lead.sentiment or "",
         "quality": f"{lead.quality_score:.1f}" if lead.quality_score is not None else "",
         "consent": "yes" if lead.consent_ai_calls else "no",
         "preferred_contact": lead.preferred_contact,
-        "contact_visible": match.status in CONTACT_VISIBLE,
+        "contact_visible": visible,
         "contact_name": "",
         "contact_email": "",
         "contact_phone": "",
+        "closed_reason": CLOSED_LABELS.get(lead.status, "This request is closed.") if closed else "",
         "decline_message": match.decline_message,
         "business_name": business.name,
+        "callback_since": pending[0].ended_at.strftime("%Y-%m-%d %H:%M UTC") if pending and pending[0].ended_at else "",
         "points": match_service.points_shown(match.points, match.score),
         "score_exact": f"{match.score:.1f}",
         "released_at": lead.released_at.strftime("%Y-%m-%d %H:%M UTC") if lead.released_at else "",
     }
     detail["can_release"] = (
-        detail["called_you"] == "yes" and not lead.released_at and match.status not in CONTACT_VISIBLE
+        detail["called_you"] == "yes" and not lead.released_at and match.status not in CONTACT_VISIBLE and not closed
     )
-    verdict = calls.eligibility(session, lead, business, match)
-    detail["call_allowed"], detail["call_reason"] = verdict.allowed, verdict.reason
+    if closed:
+        detail["call_allowed"], detail["call_reason"] = False, detail["closed_reason"]
+    else:
+        verdict = calls.eligibility(session, lead, business, match)
+        detail["call_allowed"], detail["call_reason"] = verdict.allowed, verdict.reason
     detail["calls_left"] = str(calls.quota_left(session, business))
-    if detail["contact_visible"]:
+    if visible:
         detail["contact_name"] = lead.contact_name
         detail["contact_email"] = lead.contact_email
         detail["contact_phone"] = crypto.decrypt_phone(lead.contact_phone_enc)
     return detail
+
+
+def calls_for_match(session: Session, user: User | None, match_id: int) -> list[dict[str, Any]]:
+    """The AI calls about this match's lead placed for its business (`calls.calls_for_lead`), with the contact
+    details said on them hidden from the summary and transcript while the business may not see the contact (a
+    request closed after it was accepted)."""
+    match, lead, business = _managed_match(session, user, match_id, act=False)
+    views = calls.calls_for_lead(session, user, lead.id, business.id)  # type: ignore[arg-type]
+    if access.business_sees_contact(match, lead):
+        return views
+    known = (lead.contact_email,)
+    for view in views:
+        view["summary"] = redact_contact(view["summary"], *known)
+        view["transcript"] = [{**line, "text": redact_contact(line["text"], *known)} for line in view["transcript"]]
+    return views
+
+
+def mark_callback_handled(session: Session, user: User | None, match_id: int) -> int:
+    """Mark the consumer's request for a person (asked on an AI call about this lead) handled: every pending one
+    of this business's calls about the lead, stamped now. Returns how many; 0 when none was pending (marking
+    twice changes nothing). Audited, pushed live to the business's open dashboards. Refused like every look at
+    a match that is not the business's; allowed on a closed request it had taken (its badge must be clearable).
+    """
+    match, lead, business = _managed_match(session, user, match_id, act=False)
+    pending = [c.id for c in human_callbacks(session, match)]
+    if not pending:
+        return 0
+    now = utcnow()
+    # Compare-and-set: a second tab marking at the same moment stamps nothing twice.
+    marked = session.execute(
+        update(Call)
+        .where(col(Call.id).in_(pending), col(Call.human_callback_handled_at).is_(None))
+        .values(human_callback_handled_at=now, updated_at=now)
+    ).rowcount  # type: ignore[attr-defined]
+    if marked:
+        audit.record(
+            session,
+            actor_id=user.id if user else None,
+            action="call.human_callback_handled",
+            target=match,
+            after={"calls": pending, "lead_id": lead.id},
+        )
+        publish_after_commit(session, "match", business_id=business.id, match_id=match.id, lead_id=lead.id)
+    return int(marked)
 
 
 def respond(session: Session, user: User | None, match_id: int, accept: bool, message: str = "") -> Match:
@@ -217,7 +330,7 @@ def respond(session: Session, user: User | None, match_id: int, accept: bool, me
     the consumer; the change is pushed live to every open dashboard of the business and to the consumer.
     The business's response rate and median response time are recomputed in the same transaction.
     """
-    match, lead, business = _managed_match(session, user, match_id)
+    match, lead, business = _managed_match(session, user, match_id, act=True)
     if match.status in CONTACT_VISIBLE and not accept:
         raise UserError("You already accepted this lead.")
     if match.status in CONTACT_VISIBLE and accept:
@@ -273,7 +386,7 @@ def mark_converted(session: Session, user: User | None, match_id: int, job_value
     Refused (UserError on `job_value`) until the business has accepted the lead; marking it again replaces
     the value. The match and the lead become `converted`, which the stats count from then on.
     """
-    match, lead, business = _managed_match(session, user, match_id)
+    match, lead, business = _managed_match(session, user, match_id, act=True)
     if match.status not in CONTACT_VISIBLE:
         raise UserError("Accept the lead before marking it converted.", field="job_value")
     cents = job_value_cents(job_value_dollars)

@@ -27,6 +27,7 @@ from leadapp.core import crypto, ratelimit, tasks
 from leadapp.core.errors import FieldErrors, TooManyAttempts, UserError
 from leadapp.core.models import Lead, utcnow
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import status as provider_status
 from leadapp.core.services.rules import RulesSnapshot, current_rules
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import ContactPreference, LeadSource, LeadStatus
@@ -166,6 +167,10 @@ def check_rate_limit(client_ip: str) -> None:
         raise TooManyAttempts(f"Too many requests from your network: at most {per_hour} an hour. Try again later.")
 
 
+TURNSTILE_VISITOR_ERRORS = frozenset({"invalid-input-response", "timeout-or-duplicate", "missing-input-response"})
+"""Siteverify error codes that say the visitor's token was bad (not that our set-up is)."""
+
+
 def check_turnstile(token: str, client_ip: str) -> None:
     """Verify a Cloudflare Turnstile token when Turnstile is configured (no-op otherwise)."""
     settings = get_settings()
@@ -181,10 +186,15 @@ def check_turnstile(token: str, client_ip: str) -> None:
         ).json()
     except (httpx.HTTPError, ValueError) as exc:
         log.warning("turnstile_unreachable", error=repr(exc))
+        provider_status.record_failure(provider_status.TURNSTILE, f"siteverify unreachable: {exc!r}")
         raise UserError(
             "The anti-robot check is unavailable right now; try again in a minute.", field="turnstile"
         ) from exc
     if not reply.get("success"):
+        # A bad or reused token is the visitor's; any other code (a wrong secret, a bad request) is ours.
+        ours = [str(c) for c in reply.get("error-codes") or [] if c not in TURNSTILE_VISITOR_ERRORS]
+        if ours:
+            provider_status.record_failure(provider_status.TURNSTILE, f"siteverify refused: {', '.join(ours)}")
         raise UserError("The anti-robot check failed; please try again.", field="turnstile")
 
 

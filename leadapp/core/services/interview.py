@@ -21,6 +21,7 @@ from sqlmodel import Session
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import InterviewSession, User, utcnow
 from leadapp.core.observability import get_logger
+from leadapp.core.redaction import only_contact, redact_contact
 from leadapp.core.services import classify, intake
 from leadapp.core.services.accounts import token_digest
 from leadapp.core.services.rules import RulesSnapshot, current_rules
@@ -158,14 +159,26 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 _NOT_SURE = re.compile(r"\b(not sure|no idea|don'?t know|unsure|no budget|whatever it costs)\b", re.I)
 
 
+def _request_words(message: str) -> str:
+    """What one answer adds to the request's text: phone numbers and email addresses replaced by markers (they
+    are kept in the lead's own contact fields, shown to a business once it accepts), and nothing at all for an
+    answer that only gives contact details ("email or phone: jane@example.com"). Street addresses stay: the
+    business that accepts needs them, and `Lead.redacted_text` hides them from the others."""
+    message = message.strip()
+    if only_contact(message, keep_addresses=True):
+        return ""
+    return redact_contact(message, keep_addresses=True)
+
+
 def _extract(extracted: dict[str, Any], message: str, rules: RulesSnapshot) -> None:
     """Fold what one consumer message says into the extracted fields (never erasing a known field)."""
     asked = extracted.get("asking")
-    if not extracted.get("description"):
-        extracted["description"] = message
-    else:
-        extracted.setdefault("details", []).append(message)
-    full_text = " ".join([extracted["description"], *extracted.get("details", [])])
+    words = _request_words(message)
+    if words and not extracted.get("description"):
+        extracted["description"] = words
+    elif words:
+        extracted.setdefault("details", []).append(words)
+    full_text = " ".join([extracted.get("description", ""), *extracted.get("details", [])])
     result = classify.classify_local(full_text, zip_code=extracted.get("zip", ""), rules=rules)
     if result.service_category.value != "other" or not extracted.get("category"):
         extracted["category"] = result.service_category.value
@@ -181,8 +194,8 @@ def _extract(extracted: dict[str, Any], message: str, rules: RulesSnapshot) -> N
         extracted["budget"] = f"${low:,}" if low == high else f"${low:,}–${high:,}"
     elif asked == "budget" and _NOT_SURE.search(message):
         extracted["budget"] = "not sure"
-    if asked == "availability" and message.strip():
-        extracted["availability"] = message.strip()[:200]
+    if asked == "availability" and words:
+        extracted["availability"] = words[:200]
     email_match = _EMAIL.search(message)
     if email_match:
         with contextlib.suppress(EmailNotValidError):

@@ -27,6 +27,7 @@ def admin_home_page() -> rx.Component:
 
 class HealthState(AuthState):
     checks: list[dict[str, str]] = []
+    providers: list[dict[str, str]] = []
     all_ok: bool = False
     loading: bool = False
 
@@ -36,11 +37,12 @@ class HealthState(AuthState):
             with session_scope() as session:
                 self._require(session, access.Area.ADMIN)
         except NotAllowed:
-            self.checks, self.all_ok = [], False
+            self.checks, self.providers, self.all_ok = [], [], False
             return
         self.loading = True
         yield
         results = await asyncio.to_thread(health.run_all_checks)
+        self.providers = await asyncio.to_thread(health.provider_rows)
         self.checks = [{"name": c.name, "ok": "yes" if c.ok else "no", "detail": c.detail} for c in results]
         self.all_ok = all(c.ok for c in results)
         self.loading = False
@@ -56,6 +58,35 @@ def _check_row(check: rx.Var) -> rx.Component:
             data_ok=check["ok"],
         ),
         rx.table.cell(rx.text(check["detail"], size="2", color_scheme="gray")),
+    )
+
+
+def _provider_row(provider: rx.Var) -> rx.Component:
+    configured = provider["configured"] == "yes"
+    return rx.table.row(
+        rx.table.cell(rx.text(provider["label"], weight="medium")),
+        rx.table.cell(
+            rx.badge(
+                rx.cond(configured, "configured", "local stand-in"),
+                color_scheme=rx.cond(configured, "green", "gray"),
+                size="2",
+            ),
+            data_provider=provider["name"],
+            data_configured=rx.cond(configured, "yes", "no"),
+        ),
+        rx.table.cell(rx.text(provider["mode"], size="2")),
+        rx.table.cell(
+            rx.cond(
+                provider["last_error"] != "",
+                rx.vstack(
+                    rx.text(provider["last_error_at"], size="1", color_scheme="gray"),
+                    rx.text(provider["last_error"], size="2", color_scheme="red", class_name="provider-error"),
+                    spacing="0",
+                ),
+                rx.text("none recorded", size="2", color_scheme="gray"),
+            ),
+            data_provider_error=provider["name"],
+        ),
     )
 
 
@@ -94,6 +125,30 @@ def health_page() -> rx.Component:
                 width="100%",
                 margin_top="1em",
                 id="health-table",
+            ),
+            rx.heading("Providers", size="5", margin_top="1.5em"),
+            rx.text(
+                "Without its keys each provider runs on a local stand-in, so the product works offline.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.box(
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell("Provider"),
+                            rx.table.column_header_cell("Mode"),
+                            rx.table.column_header_cell("In use"),
+                            rx.table.column_header_cell("Last error"),
+                        )
+                    ),
+                    rx.table.body(rx.foreach(HealthState.providers, _provider_row)),
+                    width="100%",
+                    id="providers-table",
+                ),
+                overflow_x="auto",
+                width="100%",
+                margin_top="0.5em",
             ),
         )
     )

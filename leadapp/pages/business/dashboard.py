@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 
 import reflex as rx
@@ -35,6 +36,9 @@ class CallView:
     transcript: list[TranscriptView] = dataclasses.field(default_factory=list)
 
 
+GONE = "That request is no longer in your inbox: the consumer withdrew or deleted it, or LeadApp closed it."
+
+
 class DashboardState(AuthState):
     business_id: int = 0
     business_name: str = ""
@@ -60,6 +64,8 @@ class DashboardState(AuthState):
     recording_links: dict[str, str] = {}
     error: str = ""
     notice: str = ""
+    # Why the open detail closed by itself (its request closed meanwhile); shown above the inbox.
+    gone: str = ""
 
     @rx.var
     def pages(self) -> int:
@@ -87,7 +93,15 @@ class DashboardState(AuthState):
             self.business_id, self.business_name, self.paused = business.id or 0, business.name, business.paused
             self.rows, self.total = inbox.inbox(session, user, self.business_id, self._filters(), self.page)
             if self.detail.get("match_id"):
-                self._show_detail(session, user, inbox.lead_detail(session, user, int(self.detail["match_id"])))
+                try:
+                    detail = inbox.lead_detail(session, user, int(self.detail["match_id"]))
+                except (NotAllowed, ValueError):
+                    # The request closed (withdrawn, rejected, deleted) while its detail was open: the detail
+                    # goes, the rest of the inbox stays.
+                    self.detail, self.reasons, self.points, self.calls = {}, [], [], []
+                    self.gone = GONE
+                    return
+                self._show_detail(session, user, detail)
 
     def _show_detail(self, session, user, detail: dict) -> None:
         self.reasons = list(detail.pop("reasons", []))
@@ -98,7 +112,7 @@ class DashboardState(AuthState):
                 **{k: v for k, v in c.items() if k != "transcript"},
                 transcript=[TranscriptView(**line) for line in c["transcript"]],
             )
-            for c in calls.calls_for_lead(session, user, int(detail["lead_id"]), self.business_id)
+            for c in inbox.calls_for_match(session, user, int(detail["match_id"]))
         ]
 
     def refresh_from_event(self) -> None:
@@ -146,7 +160,7 @@ class DashboardState(AuthState):
 
     @rx.event
     def open_detail(self, match_id: str):
-        self.error = ""
+        self.error = self.notice = self.gone = ""
         try:
             with session_scope() as session:
                 user = self._require(session, access.Area.BUSINESS)
@@ -156,7 +170,8 @@ class DashboardState(AuthState):
 
     @rx.event
     def close_detail(self):
-        self.detail, self.reasons, self.points, self.calls, self.recording_links = {}, [], [], [], {}
+        self.detail, self.reasons, self.points, self.calls, self.notice = {}, [], [], [], ""
+        self.recording_links = {}
 
     @rx.event
     def release(self):
@@ -188,6 +203,13 @@ class DashboardState(AuthState):
             with session_scope() as session:
                 user = self._require(session, access.Area.BUSINESS)
                 action(session, user)
+        except NotAllowed as exc:
+            self.error = exc.message
+            # Refused because the lead is no longer this business's to act on (e.g. withdrawn meanwhile): show
+            # the inbox as it is now, which closes a detail that is gone.
+            with contextlib.suppress(UserError):
+                self._fetch()
+            return
         except (UserError, ValueError) as exc:
             self.error = str(getattr(exc, "message", exc))
             return
@@ -209,6 +231,14 @@ class DashboardState(AuthState):
         self._act(lambda s, u: calls.request_call(s, u, match_id, objective=str(form_data.get("objective", ""))))
         if not self.error:
             self.notice = "AI call requested. It will be placed within the consumer's calling hours."
+
+    @rx.event
+    def mark_callback_handled(self):
+        """The owner called the consumer back (they asked for a person on an AI call): clear the badge."""
+        match_id = int(self.detail.get("match_id", "0") or 0)
+        self._act(lambda s, u: inbox.mark_callback_handled(s, u, match_id))
+        if not self.error:
+            self.notice = "Marked handled."
 
     @rx.event
     def convert(self, form_data: dict):
@@ -293,7 +323,27 @@ def _lead_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.badge(row["urgency"])),
         rx.table.cell(row["distance"]),
         rx.table.cell(row["score"]),
-        rx.table.cell(rx.badge(row["status"], class_name="lead-status", variant="soft")),
+        rx.table.cell(
+            rx.flex(
+                rx.badge(row["status"], class_name="lead-status", variant="soft"),
+                rx.cond(
+                    row["closed"] != "",
+                    rx.badge(row["closed"], color_scheme="gray", class_name="lead-closed"),
+                ),
+                rx.cond(
+                    row["callback"] == "yes",
+                    rx.badge(
+                        rx.icon("phone-incoming", size=12),
+                        "Call back",
+                        color_scheme="orange",
+                        class_name="callback-badge",
+                        title="The consumer asked to speak with a person on the AI call",
+                    ),
+                ),
+                spacing="1",
+                wrap="wrap",
+            )
+        ),
         on_click=DashboardState.open_detail(row["match_id"]),
         cursor="pointer",
         class_name="lead-row",
@@ -393,6 +443,7 @@ def _points_table() -> rx.Component:
 
 def _detail() -> rx.Component:
     d = DashboardState.detail
+    closed = d["closed_reason"] != ""
     contact = rx.cond(
         d["contact_visible"] == "yes",
         rx.vstack(
@@ -403,7 +454,39 @@ def _detail() -> rx.Component:
             rx.text("Prefers: ", d["preferred_contact"], size="2", color_scheme="gray"),
             spacing="1",
         ),
-        rx.callout("The consumer's email and phone appear once you accept.", icon="lock", id="detail-contact-hidden"),
+        rx.cond(
+            closed,
+            rx.callout(d["closed_reason"], icon="archive", color_scheme="gray", id="detail-closed"),
+            rx.callout(
+                "The consumer's name, email, phone and street address appear once you accept.",
+                icon="lock",
+                id="detail-contact-hidden",
+            ),
+        ),
+    )
+    callback = rx.cond(
+        d["callback"] == "yes",
+        rx.callout(
+            rx.hstack(
+                rx.text(
+                    "The consumer asked to speak with a person on the AI call",
+                    rx.cond(d["callback_since"] != "", rx.text.span(" (", d["callback_since"], ")")),
+                    ". Call them back.",
+                ),
+                rx.button(
+                    "Mark handled",
+                    size="1",
+                    variant="soft",
+                    on_click=DashboardState.mark_callback_handled,
+                    id="mark-callback-handled",
+                ),
+                align="center",
+                wrap="wrap",
+            ),
+            icon="phone-incoming",
+            color_scheme="orange",
+            id="detail-callback",
+        ),
     )
     return rx.card(
         rx.vstack(
@@ -458,6 +541,7 @@ def _detail() -> rx.Component:
                 spacing="0",
             ),
             rx.cond(DashboardState.points.length() > 0, _points_table()),
+            callback,
             contact,
             rx.cond(
                 d["can_release"] == "yes",
@@ -480,7 +564,7 @@ def _detail() -> rx.Component:
                 ),
             ),
             rx.cond(
-                (d["status"] != "accepted") & (d["status"] != "converted"),
+                (d["status"] != "accepted") & (d["status"] != "converted") & ~closed,
                 rx.flex(
                     rx.button("Accept", on_click=DashboardState.accept, id="accept-lead", color_scheme="green"),
                     rx.form(
@@ -503,35 +587,38 @@ def _detail() -> rx.Component:
                     wrap="wrap",
                 ),
             ),
-            rx.form(
-                rx.hstack(
-                    rx.el.label("Call objective", html_for="call-objective"),
-                    rx.input(
-                        name="objective", id="call-objective", placeholder="e.g. confirm the leak and book a visit"
+            rx.cond(
+                ~closed,
+                rx.form(
+                    rx.hstack(
+                        rx.el.label("Call objective", html_for="call-objective"),
+                        rx.input(
+                            name="objective", id="call-objective", placeholder="e.g. confirm the leak and book a visit"
+                        ),
+                        rx.button(
+                            rx.icon("phone-call"),
+                            "AI call",
+                            type="submit",
+                            id="ai-call",
+                            disabled=d["call_allowed"] != "yes",
+                            title=d["call_reason"],
+                        ),
+                        align="center",
+                        wrap="wrap",
                     ),
-                    rx.button(
-                        rx.icon("phone-call"),
-                        "AI call",
-                        type="submit",
-                        id="ai-call",
-                        disabled=d["call_allowed"] != "yes",
-                        title=d["call_reason"],
+                    rx.cond(
+                        d["call_allowed"] != "yes",
+                        rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
                     ),
-                    align="center",
-                    wrap="wrap",
+                    rx.text(d["calls_left"], " AI calls left this month", size="1", color_scheme="gray"),
+                    on_submit=DashboardState.request_call,
+                    no_validate=True,
                 ),
-                rx.cond(
-                    d["call_allowed"] != "yes",
-                    rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
-                ),
-                rx.text(d["calls_left"], " AI calls left this month", size="1", color_scheme="gray"),
-                on_submit=DashboardState.request_call,
-                no_validate=True,
             ),
             rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
             rx.foreach(DashboardState.calls, _call_panel),
             rx.cond(
-                d["status"] == "accepted",
+                (d["status"] == "accepted") & ~closed,
                 rx.form(
                     rx.hstack(
                         rx.el.label("Job value ($)", html_for="job-value"),
@@ -576,6 +663,10 @@ def dashboard_page() -> rx.Component:
                 rx.callout("Paused: you receive no new leads.", icon="pause", color_scheme="amber"),
             ),
             rx.cond(DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")),
+            rx.cond(
+                DashboardState.gone != "",
+                rx.callout(DashboardState.gone, icon="archive", color_scheme="gray", id="detail-gone"),
+            ),
             rx.cond(
                 DashboardState.business_id > 0,
                 rx.vstack(
