@@ -109,6 +109,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from bench.stack import Stack, _process_tree, free_port, stack, wait_for
+from leadapp.core.crypto import media_stream_token
 from voice_bridge import WS_PROTOCOL
 
 PUBLIC_BASE = "https://voice.bench.example.invalid"
@@ -692,7 +693,7 @@ class Caller:
                     "accountSid": self.account_sid,
                     "callSid": self.call_sid,
                     "tracks": ["inbound"],
-                    "customParameters": {"call_id": str(self.call_id)},
+                    "customParameters": {"call_id": str(self.call_id), "token": media_stream_token(self.call_id)},
                     "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
                 },
             }

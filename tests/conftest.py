@@ -372,9 +372,13 @@ def any_db_url(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def app_env(monkeypatch: pytest.MonkeyPatch, any_db_url: str, private_redis_url: str) -> Iterator[dict[str, str]]:
-    """Environment variables of a test deployment: its own database, the private Redis, a random key prefix."""
+def app_env(
+    monkeypatch: pytest.MonkeyPatch, any_db_url: str, private_redis_url: str, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """Environment variables of a test deployment: its own database, the private Redis, a random key prefix,
+    its own folder for the simulated calls' recordings."""
     values = {
+        "RECORDINGS_DIR": str(tmp_path / "recordings"),
         "DATABASE_URL": any_db_url,
         "REDIS_URL": private_redis_url,
         "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",

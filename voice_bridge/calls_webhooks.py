@@ -1,10 +1,12 @@
-"""Twilio's call webhooks and the recording links (routes stay thin: verify, parse, call one service).
+"""Twilio's call webhooks (routes stay thin: verify, parse, call one service).
 
 - `POST /twilio/calls/{call_id}/status`: the status callback of an outbound call (initiated, ringing,
   in-progress, completed, busy, no-answer, canceled, failed) → `calls.record_provider_status`.
 - `POST /twilio/calls/{call_id}/amd`: the asynchronous answering-machine verdict → `calls.record_answered_by`
   (a machine gets a short voicemail message, then the call is hung up).
-- `GET /recordings/{token}`: a signed, expiring recording link → 302 to the recording, or 403 / 410 JSON.
+- `POST /twilio/calls/{call_id}/recording`: the recording status callback (RecordingSid, RecordingStatus,
+  RecordingDuration) → `calls.record_recording`. Recordings are played through the web app's signed,
+  streaming links (`/api/v1/recordings/<token>`), never by sending the browser to Twilio.
 
 Every Twilio webhook must carry Twilio's signature of the PUBLIC url (VOICE_BRIDGE_PUBLIC_URL + the path)
 and its form fields; anything else is a 403 and changes nothing. Status and AMD callbacks answer 204
@@ -14,7 +16,7 @@ and its form fields; anything else is a 403 and changes nothing. Status and AMD 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from leadapp.core.observability import get_logger
@@ -23,7 +25,7 @@ from voice_bridge.signatures import rejected, signed_form
 
 STATUS_PATH = "/twilio/calls/{call_id}/status"
 AMD_PATH = "/twilio/calls/{call_id}/amd"
-RECORDING_PATH = "/recordings/{token}"
+RECORDING_PATH = "/twilio/calls/{call_id}/recording"
 
 log = get_logger("voice_bridge.calls")
 router = APIRouter()
@@ -56,8 +58,6 @@ async def call_status(call_id: int, request: Request) -> Response:
         twilio_status,
         call_sid=str(form.get("CallSid", "")),
         duration_seconds=_int_or_none(form.get("CallDuration")),
-        recording_url=str(form.get("RecordingUrl", "")),
-        recording_seconds=_int_or_none(form.get("RecordingDuration")),
     )
     log.info("call_status", call_id=call_id, twilio_status=twilio_status, result=result)
     return _done(result)
@@ -78,10 +78,20 @@ async def call_amd(call_id: int, request: Request) -> Response:
     return _done(result)
 
 
-@router.get(RECORDING_PATH)
-async def recording(token: str) -> Response:
-    """Open a recording link: redirect to the recording when the link is genuine, unexpired and still allowed."""
-    access = await run_in_threadpool(calls.open_recording, token)
-    if access.status == 302:
-        return RedirectResponse(access.url, status_code=302, headers={"Cache-Control": "no-store"})
-    return JSONResponse({"error": access.reason}, status_code=access.status, headers={"Cache-Control": "no-store"})
+@router.post(RECORDING_PATH)
+async def call_recording(call_id: int, request: Request) -> Response:
+    """Twilio's recording status callback for one of our calls: the finished recording's SID."""
+    form = await signed_form(request)
+    if form is None:
+        log.warning("call_webhook_rejected", call_id=call_id, hook="recording")
+        return rejected()
+    result = await run_in_threadpool(
+        calls.record_recording,
+        call_id,
+        call_sid=str(form.get("CallSid", "")),
+        recording_sid=str(form.get("RecordingSid", "")),
+        status=str(form.get("RecordingStatus", "")),
+        duration_seconds=_int_or_none(form.get("RecordingDuration")),
+    )
+    log.info("call_recording", call_id=call_id, result=result)
+    return _done(result)

@@ -37,9 +37,12 @@ timing, address details and ZIP, an appointment time, a quote), with only what t
 again to add or correct fields. Do not announce that you are saving anything.
 - request_human: if the caller asks for a person, a manager or a human, call it immediately, without \
 trying to change their mind.
+- do_not_call: if the caller says not to call them again (take me off your list, stop calling), call it \
+immediately with their words, without trying to change their mind; then confirm in one sentence that they \
+will not be called again and say goodbye.
 - end_call: when the conversation is over and you have said goodbye, call it with the outcome: \
-goal_achieved when the objective was met, declined when the caller is not interested or asks not to be \
-called again, voicemail when you reached a voicemail box or answering machine."""
+goal_achieved when the objective was met, declined when the caller is not interested, voicemail when you \
+reached a voicemail box or answering machine."""
 
 _VOICEMAIL = """\
 If you reach a voicemail greeting or an answering machine: wait for the beep, leave one short message \
@@ -149,6 +152,40 @@ def outbound_instructions(business: Business, lead: Lead | None, objective: str,
     return "\n\n".join(sections)
 
 
+LEADAPP = "LeadApp"
+
+_CONCIERGE_VOICEMAIL = """\
+If you reach a voicemail greeting or an answering machine: wait for the beep, leave one short message (that \
+you are an AI assistant from LeadApp returning their call about their service request, and that they can \
+follow it on LeadApp), then call end_call with outcome voicemail. Never leave details of the job on a voicemail."""
+
+
+def concierge_instructions(lead: Lead | None, objective: str) -> str:
+    """Session instructions for a LeadApp concierge call: a callback the consumer asked for before any business
+    accepted the request. The assistant speaks for LeadApp, confirms and completes the request's details."""
+    name = _first_name(lead.contact_name) if lead else ""
+    who = f"{name} (the consumer)" if name else "the consumer"
+    sections = [
+        f"You are {AI_DISCLOSURE} phoning {who} on behalf of {LEADAPP}, the marketplace where they asked for help "
+        "with a home-service job and agreed to AI calls. They asked LeadApp to call them back. No business has "
+        "taken the job yet. The call is recorded.",
+        "Goal of this call: confirm and complete the details of their request so LeadApp can find the right local "
+        "businesses. Go over what the request says, then ask for what is missing or unclear, one question at a "
+        "time: what exactly is needed, how urgent it is, the budget, when the work should happen, and the "
+        "address details with the ZIP code. Record every answer with record_qualification as soon as you have "
+        "it. When you have the details, read them back in one or two sentences, tell them LeadApp will now look "
+        "for businesses again with the completed request and that they will hear by email or text when a "
+        "business responds, then say goodbye and call end_call with goal_achieved.",
+        "You speak for LeadApp, not for any business: never name a business, never promise a price, a visit or "
+        "a time, and never say that a business has accepted the job.",
+    ]
+    notes = (objective or "").strip()[:600]
+    if notes:
+        sections.append(f"Why this call was placed: {notes}")
+    sections += [lead_facts(lead), _STYLE, _TOOLS, _CONCIERGE_VOICEMAIL]
+    return "\n\n".join(sections)
+
+
 def inbound_instructions(business: Business) -> str:
     """Session instructions for answering the business's own number as its receptionist."""
     notes = (business.call_objective_notes or "").strip()[:1500]
@@ -165,15 +202,29 @@ def inbound_instructions(business: Business) -> str:
     return "\n\n".join(sections)
 
 
-def session_instructions(business: Business, lead: Lead | None, objective: str, call_type: str) -> str:
-    """The session instructions for this call type (inbound receptionist or outbound agent)."""
+def session_instructions(business: Business | None, lead: Lead | None, objective: str, call_type: str) -> str:
+    """The session instructions for this call (LeadApp concierge without a business, inbound receptionist,
+    outbound agent)."""
+    if business is None:
+        return concierge_instructions(lead, objective)
     if call_type == CallType.INBOUND.value:
         return inbound_instructions(business)
     return outbound_instructions(business, lead, objective, call_type)
 
 
-def greeting_instructions(business: Business, lead: Lead | None, call_type: str) -> str:
+def greeting_instructions(business: Business | None, lead: Lead | None, call_type: str) -> str:
     """Per-response instructions for the first words: the AI disclosure and the recording notice first."""
+    if business is None:
+        name = _first_name(lead.contact_name) if lead else ""
+        hello = f"Hi {name}" if name else "Hi"
+        about = "your service request"
+        if lead and lead.category:
+            about = f"your request for {_categories([lead.category]) or 'help'}"
+        return (
+            f'Start the call now. Say: "{hello}, this is {AI_DISCLOSURE} from {LEADAPP}, returning your call about '
+            f'{about}. Just so you know, {RECORDING_NOTICE}." Then ask whether now is a good moment to go over the '
+            "details of the request, and wait for the answer."
+        )
     if call_type == CallType.INBOUND.value:
         return (
             f'Answer the call now. Say, in one breath: "Thank you for calling {business.name}. You are speaking '
@@ -191,9 +242,20 @@ def greeting_instructions(business: Business, lead: Lead | None, call_type: str)
     )
 
 
-def goodbye_for_human_instructions(business: Business) -> str:
+def goodbye_for_human_instructions(business: Business | None) -> str:
     """Per-response instructions after the caller asked for a person (tool or key 0)."""
+    who = business.name if business is not None else LEADAPP
     return (
-        f"The caller wants to speak with a person. Say, briefly and warmly, that someone from {business.name} "
+        f"The caller wants to speak with a person. Say, briefly and warmly, that someone from {who} "
         "will call them back as soon as possible, thank them, and say goodbye. Ask nothing else and call no tool."
+    )
+
+
+def goodbye_for_do_not_call_instructions(business: Business | None) -> str:
+    """Per-response instructions after the caller asked not to be called again (the do_not_call tool)."""
+    nobody = f"neither {business.name} nor LeadApp's assistant" if business is not None else "LeadApp's assistant"
+    return (
+        f"The caller asked not to be called again. Confirm in one short sentence that their number is now on "
+        f"{LEADAPP}'s do-not-call list and that {nobody} will call them again, apologise for the trouble, and "
+        "say goodbye. Ask nothing else and call no tool."
     )

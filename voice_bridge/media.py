@@ -2,14 +2,17 @@
 
 - `WS /media`: Twilio's bidirectional Media Stream for a call. The upgrade must carry Twilio's
   `X-Twilio-Signature` of the PUBLIC wss url (VOICE_BRIDGE_PUBLIC_URL with https→wss, plus "/media",
-  signed with no parameters); anything else is refused with HTTP 403 before OpenAI is dialled. The call
-  id arrives later, as `start.customParameters.call_id`. The socket is then served by one `CallSession`.
+  signed with no parameters); anything else is refused with HTTP 403 before OpenAI is dialled. That
+  signature covers no call, so the socket is then served by one `CallSession`, which checks the call id and
+  its media-stream token from `start.customParameters` (with the call's status, CallSid and one stream per
+  call) before anything else happens.
 - `POST /twilio/inbound`: the voice webhook of a business's own number. Signed like every webhook. For
   the business whose `inbound_number` is the `To` number, a call record is opened (direction and type
   inbound; the caller's number encrypted) and the answer is TwiML `<Connect><Stream>` to /media with the
-  call id as a `<Parameter>` (the record: `inbound.open_inbound_call`). When that call ends, its
-  qualification becomes the business's own lead (see `session.finish_call`). An unknown number gets a
-  short spoken apology and a hang-up. A webhook retried by Twilio (same CallSid) reuses the same call.
+  call id and its media-stream token as `<Parameter>`s (`telephony.stream_twiml`; the record:
+  `inbound.open_inbound_call`). When that call ends, its qualification becomes the business's own lead (see
+  `session.finish_call`). An unknown number gets a short spoken apology and a hang-up. A webhook retried by
+  Twilio (same CallSid) reuses the same call.
 - `POST /twilio/inbound/status`: the status callback of the business's number → `inbound.record_inbound_status`.
 """
 

@@ -27,6 +27,7 @@ IDLE_TIMEOUT_MS = 15_000  # a silent phone line gets a nudge from the model inst
 RECORD_QUALIFICATION = "record_qualification"
 REQUEST_HUMAN = "request_human"
 END_CALL = "end_call"
+DO_NOT_CALL = "do_not_call"
 QUALIFICATION_FIELDS: dict[str, str] = {
     "need": "What the job is, in the caller's words (a short phrase).",
     "urgency": "emergency, high, normal or low.",
@@ -70,10 +71,22 @@ TOOLS: list[dict[str, Any]] = [
     },
     {
         "type": "function",
+        "name": DO_NOT_CALL,
+        "description": 'The caller does not want any more calls ("don\'t call me again", "take me off your '
+        'list", "stop calling"). Call this at once: their number goes on the do-not-call list. Then confirm '
+        "in one sentence that they will not be called again, say goodbye, and the call ends.",
+        "parameters": {
+            "type": "object",
+            "properties": {"caller_words": {"type": "string", "description": "What the caller said, word for word."}},
+            "additionalProperties": False,
+        },
+    },
+    {
+        "type": "function",
         "name": END_CALL,
         "description": "End the call after you have said goodbye. goal_achieved: the objective was met; "
-        "declined: the caller is not interested or asked not to be called; voicemail: you reached a "
-        "voicemail or answering machine and left your short message.",
+        "declined: the caller is not interested; voicemail: you reached a voicemail or answering machine and "
+        "left your short message. (A caller who asks not to be called again: do_not_call, not this.)",
         "parameters": {
             "type": "object",
             "properties": {

@@ -7,10 +7,15 @@ writer (`transcripts.LineWriter`: one transaction for the lines of every call, e
 
 Tasks: the Twilio reader (caller audio → `input_audio_buffer.append`, marks, DTMF, stop), the OpenAI
 reader (assistant audio → Twilio `media` + `mark`, transcripts, tools, barge-in), and the writer
-(qualification, outcome, summary; in order, each after the transcript lines queued before it). OpenAI is
-dialled as soon as the websocket is accepted, before Twilio's `start` (VOICE.md rule 7); the session is
-configured once both the link and the call are known, and the greeting is requested only after `start`
-and `session.updated` (rule 4).
+(qualification, outcome, summary; in order, each after the transcript lines queued before it).
+
+The stream must earn its call first: on `start`, `calls.claim_media_stream` checks the call's media-stream
+token (from the TwiML), its status, the stored CallSid and that no other stream holds it (compare-and-set),
+for outbound and inbound calls alike. Only then is OpenAI dialled (Twilio sends `start` right after
+`connected`, so VOICE.md rule 7's early connect gains almost nothing, and dialling before the check would
+let any replayed upgrade open a model session); a refused or silent socket is closed with nothing written
+and nobody hung up. The session is configured once the link is up, and the greeting is requested only
+after `start` and `session.updated` (rule 4). The hold on the call is released when the stream ends.
 
 Guarantees:
 - μ-law passes through untouched both ways (rule 1); every chunk sent to Twilio is followed by a mark
@@ -26,7 +31,13 @@ Guarantees:
   off by the caller stores `heard_ms`. Nothing saved is ever removed, whatever ends the call.
 - Tools: record_qualification merges into the call's (and the lead's) qualification;
   request_human (or the caller pressing 0) flags a human callback, says goodbye and hangs up;
+  do_not_call puts the number on the do-not-call list with the caller's words (outcome declined), has the
+  assistant confirm it, and hangs up once that has played;
   end_call(outcome) stores the outcome and hangs up once the goodbye has played.
+- A call without a business is LeadApp's concierge call (a callback asked for before any business accepted):
+  LeadApp's instructions and voice; when it ends, what the consumer confirmed is written onto the lead and
+  the lead is matched again (`concierge.complete_request`). An inbound call is recorded from its start
+  (its greeting says so).
 - The SDK's automatic reconnect is not used: it would land in a new session without the conversation,
   so a lost realtime connection ends the call instead (with what was said kept).
 - Ends: Twilio `stop` or a dropped socket; OpenAI closing (1011 and other failures → outcome error
@@ -48,7 +59,7 @@ from datetime import UTC
 from functools import lru_cache
 from typing import Any, Protocol
 
-from sqlmodel import select
+from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 
 from leadapp.core import crypto
@@ -58,6 +69,8 @@ from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Lead, TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import status as provider_status
+from leadapp.core.providers import telephony
+from leadapp.core.services import calls, concierge, optouts
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import (
     REALTIME_VOICES,
@@ -80,7 +93,10 @@ PLAYOUT_MARGIN_MS = 2000  # how long past the expected end of playout a hang-up 
 MAX_PLAYOUT_WAIT_MS = 30_000
 STOP_WAIT_SECONDS = 5.0  # after a hang-up, how long Twilio gets to send `stop` before we close the socket
 EXPIRY_CLOSE_CODE = 1001
-ANSWERABLE_STATUSES = (CallStatus.REQUESTED.value, CallStatus.DIALING.value, CallStatus.RINGING.value)
+ANSWERABLE_STATUSES = (CallStatus.DIALING.value, CallStatus.RINGING.value)
+START_TIMEOUT_S = 10.0  # a socket that has not started a stream by then is closed
+REFUSED_CLOSE_CODE = 1008  # policy violation: the stream may not hold this call
+DEFAULT_VOICE = "marin"  # LeadApp's own voice (a concierge call speaks for LeadApp, not for a business)
 SIMULATED_PROVIDER = "simulated"
 
 
@@ -143,8 +159,6 @@ async def dial_openai() -> RealtimeLink:
 
 def hangup_call(call_sid: str) -> None:
     """Hang up a live call through the telephony provider's REST API (Twilio then stops the stream)."""
-    from leadapp.core.providers import telephony
-
     telephony.hangup(call_sid)
 
 
@@ -244,10 +258,12 @@ class CallContext:
     lead_id: int | None
     call_type: str
     direction: str
-    business: Business
+    business: Business | None
+    """None for a LeadApp concierge call (a callback the consumer asked for before any business accepted)."""
     lead: Lead | None
     objective: str
     voice: str
+    provider: str = ""
 
 
 @dataclass
@@ -271,31 +287,33 @@ class CallResult:
 # --- database work (runs in a thread, one operation at a time per call) -----------------------------
 
 
-def load_call(call_id: int | None, call_sid: str) -> CallContext | None:
-    """The call, its business and lead; marks the call in progress (answered, provider SID recorded)."""
+def load_call(raw_call_id: str, token: str, call_sid: str, stream_sid: str) -> CallContext | str:
+    """Claim the call for this stream (`calls.claim_media_stream`: token, status, CallSid, one stream), then
+    return it with its business (None for a LeadApp concierge call) and lead, marked in progress.
+
+    A refused stream gets the reason instead, and nothing was written.
+    """
     with session_scope() as session:
-        call = session.get(Call, call_id) if call_id else None
-        if call is None and call_sid:
-            call = session.exec(select(Call).where(Call.provider_call_sid == call_sid)).first()
-        if call is None or call.business_id is None:
-            return None
-        business = session.get(Business, call.business_id)
-        if business is None:
-            return None
+        claim = calls.claim_media_stream(session, raw_call_id, token, call_sid, stream_sid)
+        if not claim.granted:
+            return claim.refusal
+        call = session.get(Call, claim.call_id)
+        assert call is not None  # it was just claimed in this transaction
+        business = session.get(Business, call.business_id) if call.business_id else None
+        if call.business_id is not None and business is None:
+            calls.release_media_stream(session, call.id, stream_sid)  # type: ignore[arg-type]
+            return "the call's business no longer exists"
         lead = session.get(Lead, call.lead_id) if call.lead_id else None
         now = utcnow()
         if call.status in ANSWERABLE_STATUSES:  # never moves a call that a status callback already ended
             call.status = CallStatus.IN_PROGRESS.value
         call.started_at = call.started_at or now
         call.answered_at = call.answered_at or now
-        if call_sid and not call.provider_call_sid:
-            taken = session.exec(select(Call.id).where(Call.provider_call_sid == call_sid)).first()
-            if taken is None:
-                call.provider_call_sid = call_sid
         call.updated_at = now
         publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+        _publish_lead(session, call)
         session.flush()
-        voice = business.voice if business.voice in REALTIME_VOICES else "marin"
+        voice = business.voice if business is not None and business.voice in REALTIME_VOICES else DEFAULT_VOICE
         return CallContext(
             call_id=call.id,  # type: ignore[arg-type]
             business_id=call.business_id,
@@ -306,7 +324,31 @@ def load_call(call_id: int | None, call_sid: str) -> CallContext | None:
             lead=lead,
             objective=call.objective,
             voice=voice,
+            provider=call.provider,
         )
+
+
+def start_inbound_recording(call_id: int, call_sid: str) -> None:
+    """Record an inbound call from the start of its stream: its greeting tells the caller the call is recorded
+    (an outbound call is recorded from the answer by `calls.create(record=True)`)."""
+    try:
+        telephony.start_recording(call_sid, calls.recording_callback_url(call_id))
+    except telephony.TelephonyError as exc:  # the call goes on unrecorded rather than not at all
+        log.error("inbound_recording_not_started", call_id=call_id, error=str(exc))
+
+
+def release_stream(call_id: int, stream_sid: str) -> None:
+    """The stream has ended: the call no longer holds it (`calls.release_media_stream`)."""
+    with session_scope() as session:
+        calls.release_media_stream(session, call_id, stream_sid)
+
+
+def _publish_lead(session: Session, call: Call) -> None:
+    """A consumer's portal follows its callbacks (a concierge call has no business dashboard to tell)."""
+    if call.lead_id is not None:
+        lead = session.get(Lead, call.lead_id)
+        if lead is not None:
+            publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
 
 
 def save_line(
@@ -403,6 +445,13 @@ def flag_human_callback(call_id: int) -> None:
             call.human_callback_requested = True
             call.updated_at = utcnow()
             publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+
+
+def record_do_not_call(call_id: int, caller_words: str) -> None:
+    """The caller asked not to be called again: their number goes on the do-not-call list (with their words),
+    and the call's outcome is `declined`."""
+    with session_scope() as session:
+        optouts.record_call_opt_out(session, call_id, caller_words)
 
 
 def record_outcome(call_id: int, outcome: str) -> None:
@@ -578,6 +627,9 @@ def finish_call(call_id: int, ai_failure: str, *, decides_outcome: bool = False)
                 call.error = lead_error[:1000]
             call.updated_at = utcnow()
             publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+            _publish_lead(session, call)
+            if call.outcome != CallOutcome.DECLINED.value:  # a consumer who declined confirmed nothing
+                concierge.complete_request(session, call)
     return outcome
 
 
@@ -612,6 +664,7 @@ class CallSession:
         self._configured = False
         self._session_updated = False
         self._started = False
+        self._start_seen = False
         self._greeted = False
         self._ending = False
         self._caller_gone = False
@@ -623,6 +676,7 @@ class CallSession:
         self._active_response: str | None = None
         self._needs_response = False
         self._goodbye_pending = False
+        self._goodbye_instructions = ""
         self._goodbye_sent = False
         self._goodbye_response: str | None = None
         self._hangup_after_response: str | None = None
@@ -644,8 +698,8 @@ class CallSession:
     async def run(self) -> CallResult:
         """Serve the call until the media stream ends; then save what remains and close the record."""
         writer = asyncio.create_task(self._write_loop())
-        dialing = asyncio.create_task(self._dial())
-        self._tasks.append(dialing)
+        # OpenAI is dialled only once `start` has proved the stream may hold its call (`_on_start`).
+        self._tasks.append(asyncio.create_task(self._close_unless_started()))
         reader = self._reader = asyncio.create_task(self._twilio_loop())
         try:
             await asyncio.wait({reader})
@@ -667,7 +721,7 @@ class CallSession:
         try:
             link = await self._dial_realtime()
         except Exception as exc:  # the SDK raises several kinds; any of them means no assistant
-            await self._ai_lost(f"could not connect to the realtime service: {exc!r}")
+            await self._ai_lost(f"could not connect to the realtime service: {exc!r}", unreachable=True)
             return
         if self._ending:
             await self._close_link(link)
@@ -694,8 +748,9 @@ class CallSession:
             if not item.saved and "".join(item.parts).strip():
                 self._save_assistant(item_id, "".join(item.parts))
         if self._ctx is not None:
-            ctx, failure, decides = self._ctx, self._ai_failure, self._decides_outcome
+            ctx, failure, decides, stream = self._ctx, self._ai_failure, self._decides_outcome, self._stream_sid
             self._write(lambda: self._set_outcome_result(finish_call(ctx.call_id, failure, decides_outcome=decides)))
+            self._write(lambda: release_stream(ctx.call_id, stream))
         self._writes.put_nowait(None)
         await writer
         await self._twilio.close()
@@ -792,24 +847,41 @@ class CallSession:
             self.log.warning("realtime_send_failed", error=repr(exc))
 
     async def _on_start(self, start: tw.Start) -> None:
+        if self._start_seen:  # one stream, one call: a second `start` cannot move the socket to another call
+            self.log.warning("media_stream_second_start", call_sid=start.call_sid)
+            return
+        self._start_seen = True
+        raw_id = start.custom_parameters.get("call_id", "")
+        token = start.custom_parameters.get("token", "")
+        ctx = await asyncio.to_thread(load_call, raw_id, token, start.call_sid, start.stream_sid)
+        if isinstance(ctx, str):
+            # Not this stream's call: close before OpenAI is dialled, write nothing, and never hang up a call
+            # through the provider on the strength of a CallSid this socket merely claimed.
+            self.log.warning("media_stream_refused", reason=ctx, call_id=raw_id[:20], call_sid=start.call_sid[:64])
+            await self._twilio.close(REFUSED_CLOSE_CODE)
+            return
         self._stream_sid = start.stream_sid
         self._call_sid = start.call_sid
-        raw_id = start.custom_parameters.get("call_id", "")
-        call_id = int(raw_id) if raw_id.isdigit() else None
-        ctx = await asyncio.to_thread(load_call, call_id, start.call_sid)
-        if ctx is None:
-            self.log.warning("media_stream_unknown_call", call_id=raw_id, call_sid=start.call_sid)
-            self._schedule_hangup(wait_for_playout=False)
-            return
         self._ctx = ctx
         self._started = True
         self.log = log.bind(call_id=ctx.call_id, call_sid=start.call_sid)
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
-        if self._ai_failure:
-            self._add_system_line("The AI assistant could not be reached; the call was ended.")
-            self._schedule_hangup(wait_for_playout=False)
-            return
-        await self._maybe_configure()
+        self._tasks.append(asyncio.create_task(self._dial()))
+        if (
+            ctx.direction == CallDirection.INBOUND.value
+            and ctx.provider != SIMULATED_PROVIDER
+            and not telephony.is_simulated()
+        ):
+            self._tasks.append(
+                asyncio.create_task(asyncio.to_thread(start_inbound_recording, ctx.call_id, start.call_sid))
+            )
+
+    async def _close_unless_started(self) -> None:
+        """A socket that never starts a stream (or whose `start` is still being checked) does not stay open."""
+        await asyncio.sleep(START_TIMEOUT_S)
+        if not self._start_seen:
+            self.log.warning("media_stream_no_start", waited_seconds=START_TIMEOUT_S)
+            await self._twilio.close(REFUSED_CLOSE_CODE)
 
     async def _maybe_configure(self) -> None:
         link, ctx = self._link, self._ctx
@@ -997,6 +1069,11 @@ class CallSession:
         elif event.name == rt.REQUEST_HUMAN:
             await self._to_ai(rt.function_call_output(event.call_id, {"ok": True, "next": "say goodbye"}))
             await self._request_human("tool")
+        elif event.name == rt.DO_NOT_CALL:
+            words_said = str(arguments.get("caller_words") or "").strip()[:500]
+            self._write(lambda: record_do_not_call(ctx.call_id, words_said))
+            await self._to_ai(rt.function_call_output(event.call_id, {"ok": True, "next": "confirm and say goodbye"}))
+            await self._say_goodbye("do_not_call", words.goodbye_for_do_not_call_instructions(ctx.business))
         elif event.name == rt.END_CALL:
             outcome = str(arguments.get("outcome") or "")
             if outcome in rt.MODEL_OUTCOMES:
@@ -1009,31 +1086,41 @@ class CallSession:
 
     async def _request_human(self, source: str) -> None:
         """Flag a human callback, say goodbye, and hang up once it has played (the tool or key 0)."""
-        ctx, link = self._ctx, self._link
+        ctx = self._ctx
         if ctx is None or self._human_requested:
             return
         self._human_requested = True
-        self._goodbye_pending = True
         self.log.info("human_requested", source=source)
         self._write(lambda: flag_human_callback(ctx.call_id))
         if source == "dtmf":
             self._add_system_line("The caller pressed 0 to ask for a person.")
-        if link is None:
+        await self._say_goodbye(source, words.goodbye_for_human_instructions(ctx.business))
+
+    async def _say_goodbye(self, source: str, instructions: str) -> None:
+        """Say one last thing (`instructions`), then hang up once it has played.
+
+        A tool's own response is still running when its call arrives: the goodbye follows its response.done.
+        A key press interrupts whatever is being said.
+        """
+        if self._goodbye_pending:
+            return
+        self._goodbye_pending = True
+        self._goodbye_instructions = instructions
+        if self._link is None:
             self._schedule_hangup(wait_for_playout=False)
             return
         if self._active_response is not None:
             if source != "dtmf":
-                return  # the tool's own response is still running: the goodbye follows its response.done
+                return
             await self._interrupt()
             await self._to_ai(rt.response_cancel())
         await self._send_goodbye()
 
     async def _send_goodbye(self) -> None:
-        ctx = self._ctx
-        if ctx is None or self._goodbye_sent:
+        if self._ctx is None or self._goodbye_sent:
             return
         self._goodbye_sent = True
-        await self._to_ai(rt.response_create(words.goodbye_for_human_instructions(ctx.business)))
+        await self._to_ai(rt.response_create(self._goodbye_instructions))
 
     def _on_error(self, event: rt.Error) -> None:
         self.log.warning("realtime_error", code=event.code, message=event.message, error_type=event.error_type)
@@ -1042,7 +1129,7 @@ class CallSession:
 
     # -- ending --
 
-    async def _ai_lost(self, reason: str, expired: bool = False) -> None:
+    async def _ai_lost(self, reason: str, expired: bool = False, unreachable: bool = False) -> None:
         """The assistant is gone (connect failure, close, expiry): keep what was said and end the call."""
         if self._ending:
             return
@@ -1055,6 +1142,8 @@ class CallSession:
         )
         if self._started:
             note = "The AI session expired" if expired else "The AI assistant was disconnected"
+            if unreachable:
+                note = "The AI assistant could not be reached"
             self._add_system_line(f"{note}; the call was ended.")
             self._schedule_hangup(wait_for_playout=False)
 

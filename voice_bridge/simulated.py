@@ -27,9 +27,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import io
 import json
 import secrets
 import time
+import wave
+from array import array
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +40,7 @@ from functools import partial
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 from openai.types.realtime import (
     ConversationItemAdded,
@@ -71,6 +75,8 @@ from websockets.http11 import Request, Response
 
 from leadapp.core.models import Business, Call, Lead
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import recordings, telephony
+from leadapp.core.services import calls
 from leadapp.core.vocab import CATEGORY_LABELS, CallOutcome, CallStatus, Category
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
@@ -89,6 +95,35 @@ MAX_SIMULATED_SECONDS = 240
 def is_speech(frame: bytes) -> bool:
     """The toy VAD: a frame is speech when most of its bytes are not μ-law silence (0xFF / 0x7F)."""
     return frame.count(SILENCE) + frame.count(0x7F) < len(frame) // 2
+
+
+def _ulaw_to_linear(byte: int) -> int:
+    """G.711 μ-law to a 16-bit linear sample."""
+    u = ~byte & 0xFF
+    sample = (((u & 0x0F) << 3) + 0x84) << ((u >> 4) & 0x07)
+    return -(sample - 0x84) if u & 0x80 else sample - 0x84
+
+
+ULAW_TO_LINEAR = tuple(_ulaw_to_linear(b) for b in range(256))
+
+
+def mixed_wav(tracks: list[list[tuple[float, bytes]]]) -> bytes:
+    """Mix μ-law pieces placed at their time (ms from the start) into one 8 kHz 16-bit mono WAV file."""
+    end = max((int(at * tw.MULAW_BYTES_PER_MS) + len(audio) for track in tracks for at, audio in track), default=0)
+    mix = [0] * end
+    for track in tracks:
+        for at, audio in track:
+            offset = max(0, int(at * tw.MULAW_BYTES_PER_MS))
+            for i, byte in enumerate(audio, offset):
+                mix[i] += ULAW_TO_LINEAR[byte]
+    samples = array("h", (max(-32768, min(32767, value)) for value in mix))
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(samples.tobytes())
+    return out.getvalue()
 
 
 def _new_id(prefix: str) -> str:
@@ -875,6 +910,10 @@ class MediaStreamCaller:
         self._uplink: deque[bytes] = deque()
         self._tasks: list[asyncio.Task[None]] = []
         self._started_at = 0.0
+        self.keep_audio = False
+        """Keep both sides' audio with its timing (`said_audio`, `played_audio`) for `recording_wav`."""
+        self.said_audio: list[tuple[float, bytes]] = []
+        self.played_audio: list[tuple[float, bytes]] = []
         self.last_played_at = 0.0
         self.stopped = False
 
@@ -969,6 +1008,7 @@ class MediaStreamCaller:
         frame = 0
         while not self.closed.is_set():
             payload = self._uplink.popleft() if self._uplink else silence
+            self._record((start + frame * FRAME_MS / 1000) * 1000, payload, self.said_audio)
             self.sequence += 1
             self.chunk += 1
             await self._send(
@@ -1035,12 +1075,14 @@ class MediaStreamCaller:
             due = int((now - self._play_clock) * tw.MULAW_BYTES_PER_MS)
             if due >= len(data):
                 self.heard += data
+                self._record(self._play_clock, bytes(data), self.played_audio)
                 self._play_clock += len(data) / tw.MULAW_BYTES_PER_MS
                 self.last_played_at = self._play_clock
                 self._entries.popleft()
                 continue
             if due > 0:
                 self.heard += data[:due]
+                self._record(self._play_clock, bytes(data[:due]), self.played_audio)
                 del data[:due]
                 self._play_clock += due / tw.MULAW_BYTES_PER_MS
                 self.last_played_at = self._play_clock
@@ -1048,6 +1090,14 @@ class MediaStreamCaller:
         if not self._entries:
             self._play_clock = None
         return reached
+
+    def _record(self, at_ms: float, audio: bytes, track: list[tuple[float, bytes]]) -> None:
+        if self.keep_audio and audio:
+            track.append((at_ms - self._started_at * 1000, audio))
+
+    def recording_wav(self) -> bytes:
+        """The call as a recording would have it: both sides mixed, 8 kHz 16-bit mono WAV (from μ-law)."""
+        return mixed_wav([self.said_audio, self.played_audio])
 
     async def _echo(self, names: list[str]) -> None:
         for name in names:
@@ -1138,20 +1188,63 @@ async def dial_peer(base_url: str, model: str = "gpt-realtime") -> RealtimeLink:
     return await client.realtime.connect(model=model).enter()
 
 
+def concierge_script(first_name: str = "", service: str = "your request", zip_code: str = "46032") -> Script:
+    """A LeadApp concierge call: the assistant speaks for LeadApp, goes over the request and completes it."""
+    hello = f"Hi {first_name}" if first_name else "Hi"
+    return Script(
+        greeting=Reply(
+            f"{hello}, this is an AI assistant from LeadApp, returning your call about {service}. "
+            "Just so you know, this call is recorded. Is now a good moment to go over the details?"
+        ),
+        turns=[
+            Turn("Yes, go ahead.", Reply("Thanks. What exactly needs doing, and how soon do you need someone?")),
+            Turn(
+                "The pipe under the kitchen sink is leaking into the cabinet, I'd like someone this week.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={
+                        "need": "leaking pipe under the kitchen sink",
+                        "urgency": "high",
+                        "timing": "this week",
+                    },
+                    then=Reply("Got it. What budget do you have in mind, and what's the ZIP code of the job?"),
+                ),
+            ),
+            Turn(
+                f"About three hundred dollars. It's 12 Main Street, {zip_code}.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"budget": "about $300", "address_details": "12 Main Street", "zip": zip_code},
+                    then=Reply(
+                        "Thank you, I have everything. LeadApp will now look for businesses again with your "
+                        "completed request, and you'll hear by email or text when one responds. Goodbye!",
+                        tool=rt.END_CALL,
+                        arguments={"outcome": "goal_achieved", "reason": "request completed"},
+                    ),
+                ),
+            ),
+        ],
+    )
+
+
 def script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:
-    """The scripted conversation for a call: the business's name, the consumer's first name, the service."""
+    """The scripted conversation for a call: the business's name (or LeadApp's concierge script for a call
+    without a business), the consumer's first name, the service."""
     from leadapp.core.db import session_scope
 
     with session_scope() as session:
         call = session.get(Call, call_id)
         business = session.get(Business, call.business_id) if call and call.business_id else None
         lead = session.get(Lead, call.lead_id) if call and call.lead_id else None
-        name = business.name if business else "the business"
         first = (lead.contact_name or "").split(" ")[0] if lead else ""
         service = "your request"
         if lead and lead.category in Category._value2member_map_:
             service = f"your {CATEGORY_LABELS[Category(lead.category)].lower()} request"
-        script = qualify_script(name, first, service)
+        if call is not None and call.business_id is None:
+            zip_code = (lead.location_zip or lead.zip or "46032") if lead else "46032"
+            script = concierge_script(first, service, zip_code)
+        else:
+            script = qualify_script(business.name if business else "the business", first, service)
     if ms_per_char:
         script.ms_per_char = ms_per_char
     return script
@@ -1188,9 +1281,11 @@ async def simulate_call(call_id: int, script: Script | None = None, *, ms_per_ch
         async with serve(serve_media, "127.0.0.1", 0, max_size=None, compression=None) as server:
             port = next(iter(server.sockets)).getsockname()[1]
             sid = await asyncio.to_thread(_call_sid, call_id)
-            callee = ScriptedCallee(f"ws://127.0.0.1:{port}{MEDIA_PATH}", call_id=call_id, call_sid=sid)
+            callee = ScriptedCallee(f"ws://127.0.0.1:{port}{MEDIA_PATH}", call_id=None, call_sid=sid)
+            callee.keep_audio = True  # the line's recording, as Twilio would record the call
             await callee.connect()
-            await callee.start()
+            # What Twilio would hand back in `start`: the <Parameter>s of the TwiML LeadApp makes for the call.
+            await callee.start(stream_parameters(telephony.stream_twiml(calls.bridge_urls(call_id)[0], call_id)))
             try:
                 await asyncio.wait_for(callee.converse(script), MAX_SIMULATED_SECONDS)
             except TimeoutError:
@@ -1198,26 +1293,64 @@ async def simulate_call(call_id: int, script: Script | None = None, *, ms_per_ch
             finally:
                 await callee.hang_up()
             outcome = await asyncio.wait_for(result, 60)
-    await asyncio.to_thread(_end_call, call_id, outcome)
+    recording = await asyncio.to_thread(_save_recording, call_id, callee) if outcome.call_id is not None else None
+    await asyncio.to_thread(_end_call, call_id, outcome, recording)
     return outcome
 
 
+def _save_recording(call_id: int, callee: MediaStreamCaller) -> tuple[str, int] | None:
+    """The simulated line's recording as a local WAV file: (reference, seconds), or None if nothing was said."""
+    wav = callee.recording_wav()
+    seconds = (len(wav) - 44) // (2 * 8000)
+    if seconds <= 0:
+        return None
+    try:
+        return recordings.save_local(call_id, wav), seconds
+    except OSError as exc:  # a full or read-only disk loses the recording, not the call
+        log.warning("simulated_recording_not_saved", call_id=call_id, error=repr(exc))
+        return None
+
+
+def stream_parameters(twiml: str) -> dict[str, str]:
+    """The `<Parameter>`s of `<Connect><Stream>` in a TwiML document (Twilio's `start.customParameters`)."""
+    stream = ElementTree.fromstring(twiml).find("./Connect/Stream")
+    if stream is None:
+        return {}
+    return {str(p.get("name", "")): str(p.get("value", "")) for p in stream.findall("./Parameter")}
+
+
 def _call_sid(call_id: int) -> str:
+    """The simulated line's call SID, as `place_call` stored it (stored here when it was not: the media stream
+    is checked against the stored SID like any other)."""
+    from sqlalchemy import update
+    from sqlmodel import col
+
     from leadapp.core.db import session_scope
 
     with session_scope() as session:
         call = session.get(Call, call_id)
         if call is not None and call.provider_call_sid:
             return call.provider_call_sid
-    return "SIM" + secrets.token_hex(16)
+        sid = telephony.SIMULATED_SID_PREFIX + secrets.token_hex(16)
+        session.execute(
+            update(Call)
+            .where(col(Call.id) == call_id, col(Call.provider_call_sid).is_(None))
+            .values(provider_call_sid=sid)
+        )
+    return sid
 
 
-def _end_call(call_id: int, result: CallResult) -> None:
-    """End the simulated call the way Twilio's `completed` status callback ends a real one."""
-    from leadapp.core.services import calls
-
+def _end_call(call_id: int, result: CallResult, recording: tuple[str, int] | None = None) -> None:
+    """End the simulated call the way Twilio's `completed` status callback (and its recording) ends a real one."""
+    if result.call_id is None:  # the bridge refused the stream: the call never started
+        calls.end_call(call_id, CallStatus.FAILED.value, CallOutcome.ERROR.value, error="media stream refused")
+        return
     outcome = result.outcome or CallOutcome.ERROR.value  # None only when closing the record itself failed
     calls.end_call(call_id, CallStatus.COMPLETED.value, outcome, error=result.ai_failure)
+    # What Twilio's recording status callback does for a real call (an inbound call was already completed by
+    # the bridge: its recording is kept all the same).
+    if recording is not None and calls.record_local_recording(call_id, *recording) != "stored":
+        recordings.delete(recording[0])  # the call is gone or its lead purged: keep no orphan file
 
 
 def run_simulated_call(call_id: int, ms_per_char: float | None = None) -> str:

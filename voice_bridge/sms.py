@@ -6,8 +6,13 @@ Guarantees:
   the form fields. Behind TLS termination the request URL this process sees differs, so it is never
   used. A missing or wrong signature, or no auth token configured, is a 403 and changes nothing.
 - STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT (any case, surrounding spaces ignored) record an
-  opt-out for the sender; START, UNSTOP, YES clear it. Any other text changes nothing.
-- The answer is empty TwiML: Twilio sends its own compliance replies to these keywords.
+  SMS opt-out for the sender AND withdraw their consent to AI calls (the number goes on the do-not-call
+  list, source `sms`, with the message's words): a person who says stop to our texts is not phoned by
+  our AI either. START, UNSTOP, YES clear the SMS opt-out only; AI calls need fresh consent.
+- STOP CALLS (and its plain variants: STOP CALLING, NO CALLS, DO NOT CALL …) withdraws consent to AI calls
+  only; texts go on. It is answered with a confirmation `<Message>` (Twilio does not know this keyword).
+- Any other text changes nothing. The answer to STOP/START is empty TwiML: Twilio sends its own compliance
+  replies to its keywords.
 """
 
 from __future__ import annotations
@@ -17,19 +22,40 @@ from typing import Literal
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
+from twilio.twiml.messaging_response import MessagingResponse
 
 from leadapp.core.db import session_scope
 from leadapp.core.observability import get_logger
-from leadapp.core.services import notify
+from leadapp.core.services import notify, optouts
 from leadapp.core.settings import get_settings
 from voice_bridge.signatures import SIGNATURE_HEADER, is_signed, public_url, rejected
 
 SMS_PATH = "/twilio/sms"
 STOP_WORDS: frozenset[str] = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 START_WORDS: frozenset[str] = frozenset({"START", "UNSTOP", "YES"})
+STOP_CALLS_WORDS: frozenset[str] = frozenset(
+    {
+        "STOP CALLS",
+        "STOP CALL",
+        "STOP CALLING",
+        "STOP AI CALLS",
+        "NO CALLS",
+        "NO AI CALLS",
+        "NO MORE CALLS",
+        "DO NOT CALL",
+        "DONT CALL",
+        "DON'T CALL",
+        "DO NOT CALL ME",
+        "DONT CALL ME",
+        "DON'T CALL ME",
+    }
+)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+STOP_CALLS_REPLY = (
+    "LeadApp: OK, no more AI calls to this number. You will still get texts about your request; reply STOP to end them."
+)
 
-OptAction = Literal["stop", "start"]
+OptAction = Literal["stop", "start", "stop_calls"]
 
 log = get_logger("voice_bridge.sms")
 router = APIRouter()
@@ -41,22 +67,30 @@ def public_sms_url(public_base: str) -> str:
 
 
 def opt_action(body: str) -> OptAction | None:
-    """Return "stop" or "start" when the whole message is one of Twilio's opt-out / opt-in keywords."""
-    word = (body or "").strip().upper()
-    if word in STOP_WORDS:
+    """ "stop" or "start" when the whole message is one of Twilio's opt-out / opt-in keywords, "stop_calls" when
+    it asks for no more calls (STOP CALLS …), None otherwise. Case, spacing and end punctuation do not matter."""
+    words = " ".join((body or "").upper().replace("’", "'").split()).strip(" .!")
+    if words in STOP_WORDS:
         return "stop"
-    if word in START_WORDS:
+    if words in START_WORDS:
         return "start"
+    if words in STOP_CALLS_WORDS:
+        return "stop_calls"
     return None
 
 
-def apply_opt_action(action: OptAction, phone: str) -> None:
-    """Record or clear the opt-out for `phone`, committed before returning."""
+def apply_opt_action(action: OptAction, phone: str, body: str = "") -> None:
+    """Apply the reply for `phone`, committed before returning: STOP stops texts and AI calls, STOP CALLS the
+    AI calls only (both recorded with the message's words), START gives texts back."""
+    e164 = notify.normalize_phone(phone)
     with session_scope() as session:
+        if action == "start":
+            notify.clear_sms_opt_out(session, phone)
+            return
         if action == "stop":
             notify.record_sms_opt_out(session, phone)
-        else:
-            notify.clear_sms_opt_out(session, phone)
+        if e164.startswith("+"):  # a number (not a short code or an alphanumeric sender)
+            optouts.record_sms_opt_out(session, e164, body.strip()[:500] or action.upper())
 
 
 @router.post(SMS_PATH)
@@ -69,8 +103,13 @@ async def inbound_sms(request: Request) -> Response:
         log.warning("sms_webhook_rejected", reason="invalid signature" if signature else "missing signature")
         return rejected()
     sender = str(form.get("From", "")).strip()
-    action = opt_action(str(form.get("Body", "")))
+    body = str(form.get("Body", ""))
+    action = opt_action(body)
     if action is not None and sender:
-        await run_in_threadpool(apply_opt_action, action, sender)
+        await run_in_threadpool(apply_opt_action, action, sender, body)
         log.info("sms_opt_action", action=action, message_sid=str(form.get("MessageSid", "")))
+    if action == "stop_calls" and sender:
+        reply = MessagingResponse()
+        reply.message(STOP_CALLS_REPLY)
+        return Response(reply.to_xml(), media_type="application/xml")
     return Response(EMPTY_TWIML, media_type="application/xml")

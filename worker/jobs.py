@@ -6,6 +6,7 @@ Every job must be safe to run twice: RQ may retry it, and a sweeper may enqueue 
 from __future__ import annotations
 
 from leadapp.core.db import session_scope
+from leadapp.core.observability import report_exception
 from leadapp.core.services import intake, notify, pipeline
 from leadapp.core.services.health import record_worker_heartbeat
 
@@ -42,6 +43,14 @@ def process_lead(lead_id: int) -> str:
     return pipeline.process_lead(lead_id)
 
 
+def rematch_after_concierge(lead_id: int) -> str:
+    """Match a lead again after a LeadApp concierge call completed its details (see `pipeline.rematch_lead`).
+
+    Safe to run twice: a repeat finds the businesses already matched, creates and notifies nothing new.
+    """
+    return pipeline.rematch_lead(lead_id, details_confirmed=True)
+
+
 def sweep_stuck_leads() -> int:
     """Re-enqueue leads waiting in an early status for over a minute (Redis was down, a worker died)."""
     with session_scope() as session:
@@ -62,7 +71,33 @@ def purge_deleted_leads() -> int:
             batch = portal.purge_deleted(session)
         purged += batch
         if batch < portal.PURGE_BATCH:
-            return purged
+            break
+    _delete_purged_recordings()
+    return purged
+
+
+def _delete_purged_recordings() -> None:
+    """Catch up with purged leads' recordings still at the provider (a deletion job lost or given up)."""
+    from leadapp.core.services import calls
+
+    with session_scope() as session:
+        call_ids = calls.purged_recording_call_ids(session)
+    for call_id in call_ids:
+        try:
+            calls.delete_recording(call_id)
+        except Exception as exc:  # the provider is down: tomorrow's run tries again
+            report_exception(exc, where="delete_purged_recordings", call_id=call_id)
+
+
+def delete_call_recording(call_id: int) -> str:
+    """Delete a purged lead's call recording at its provider, then forget it (see `calls.delete_recording`).
+
+    Safe to run twice: once deleted, the call has no recording reference and the job does nothing. A transient
+    provider error re-raises so RQ's Retry runs it again.
+    """
+    from leadapp.core.services import calls
+
+    return calls.delete_recording(call_id)
 
 
 def purge_abandoned_interviews() -> int:

@@ -8,7 +8,7 @@ Everywhere: notifications' recipient, bodies and last error, and interview sessi
 answers, become encrypted text (existing rows are encrypted here with SECRET_KEY; a downgrade decrypts them).
 
 Revision ID: rls
-Revises: inbox
+Revises: calls
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -21,7 +21,7 @@ from alembic import op
 from leadapp.core import crypto, rls
 
 revision: str = "rls"
-down_revision: str | None = "inbox"
+down_revision: str | None = "calls"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

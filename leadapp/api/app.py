@@ -10,16 +10,18 @@ from typing import Any
 
 from sqlmodel import Session
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from leadapp.core import rls
 from leadapp.core.db import get_engine, session_scope, use_context
 from leadapp.core.errors import UserError
 from leadapp.core.observability import report_exception
-from leadapp.core.services import discovery, intake
+from leadapp.core.providers import recordings
+from leadapp.core.services import calls, discovery, intake
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import LeadSource
 
@@ -134,9 +136,55 @@ def _unsubscribe(token: str) -> bool:
         return discovery.unsubscribe(session, token) is not None
 
 
+RECORDING_HEADERS = {
+    "Cache-Control": "private, no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Disposition": "inline",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+async def recording(request: Request) -> Response:
+    """GET /api/v1/recordings/<token> — a call recording, streamed through the app with HTTP Range support.
+
+    The token is a signed, expiring link for one call and one viewer (`calls.recording_link`), checked again
+    on every request against the viewer's rights (a player sends many). The bytes come from where the
+    recording lives (Twilio, fetched with the account's credentials; a local file for a simulated call),
+    never by redirecting the browser there. Refusals are JSON: 403 invalid or not allowed, 410 expired or gone,
+    404 missing at the provider, 502 the provider failed.
+    """
+    token = str(request.path_params.get("token", ""))[:2000]
+    access = await run_in_threadpool(calls.open_recording, token)
+    if access.status != 200:
+        code = {403: "forbidden", 410: "gone"}.get(access.status, "not_found")
+        return JSONResponse({"error": code, "message": access.reason}, access.status, headers=RECORDING_HEADERS)
+    if recordings.is_local(access.ref):
+        path = recordings.local_path(access.ref)
+        if path is None or not path.is_file():
+            return error(404, "not_found", "This recording is not available.")
+        return FileResponse(path, media_type=recordings.MEDIA_TYPE_WAV, headers=RECORDING_HEADERS)
+    sid = recordings.twilio_sid(access.ref)
+    if sid is None:
+        return error(404, "not_found", "This recording is not available.")
+    media = await recordings.open_twilio(sid, request.headers.get("range"))
+    if media.body is None:
+        message = {404: "The recording is no longer at the provider.", 416: "That range is not in the recording."}
+        reply = error(media.status, "unavailable", message.get(media.status, "The recording could not be fetched."))
+        reply.headers.update({**RECORDING_HEADERS, **media.headers})
+        return reply
+    close = media.close
+    return StreamingResponse(
+        media.body,
+        status_code=media.status,
+        headers={**media.headers, **RECORDING_HEADERS},
+        background=BackgroundTask(close) if close is not None else None,
+    )
+
+
 api = Starlette(
     routes=[
         Route("/api/v1/health", api_health, methods=["GET"]),
+        Route("/api/v1/recordings/{token}", recording, methods=["GET", "HEAD"]),
         Route("/api/v1/leads", create_lead, methods=["POST"]),
         Route("/api/v1/unsubscribe/{token}", one_click_unsubscribe, methods=["POST"]),
     ]

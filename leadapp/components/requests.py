@@ -33,6 +33,10 @@ class RequestView:
     # "" when the action is possible, else why not (shown on the disabled button).
     withdraw_reason: str = ""
     callback_reason: str = ""
+    # Whose call a callback would be ("concierge": LeadApp's own, before any business accepted; "business"),
+    # and the words saying so, shown before the consumer confirms.
+    callback_kind: str = ""
+    callback_explanation: str = ""
     call_status: str = ""
     # How many matched businesses took the request, and the line saying so ("" when none yet).
     accepted_count: int = 0
@@ -53,6 +57,8 @@ def request_view(row: dict[str, Any]) -> RequestView:
         urgency=lead.get("urgency", ""),
         withdraw_reason=row.get("withdraw_reason", ""),
         callback_reason=row.get("callback_reason", ""),
+        callback_kind=row.get("callback_kind", ""),
+        callback_explanation=row.get("callback_explanation", ""),
         call_status=row.get("call_status", ""),
         accepted_count=int(row.get("accepted_count", 0)),
         accepted_label=row.get("accepted_label", ""),
@@ -77,18 +83,43 @@ def _match(m: MatchView) -> rx.Component:
     )
 
 
-def _actions(r: RequestView, withdraw: Callable[[Any], Any], callback: Callable[[Any], Any]) -> rx.Component:
-    return rx.vstack(
-        rx.hstack(
+def _callback(r: RequestView, callback: Callable[[Any], Any]) -> rx.Component:
+    """ "Request a callback" asks first, saying whose call it will be (LeadApp's concierge, or the business's)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
             rx.button(
                 rx.icon("phone-incoming", size=16),
                 "Request a callback",
-                on_click=callback(r.id),
                 disabled=r.callback_reason != "",
                 title=r.callback_reason,
                 variant="soft",
                 class_name="request-callback",
             ),
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(
+                rx.cond(r.callback_kind == "concierge", "A call from LeadApp's assistant", "A call about your job")
+            ),
+            rx.alert_dialog.description(r.callback_explanation, class_name="callback-explanation"),
+            rx.flex(
+                rx.alert_dialog.cancel(
+                    rx.button("Not now", variant="soft", color_scheme="gray", class_name="cancel-callback")
+                ),
+                rx.alert_dialog.action(rx.button("Call me", on_click=callback(r.id), class_name="confirm-callback")),
+                spacing="3",
+                margin_top="1em",
+                justify="end",
+            ),
+            class_name="callback-dialog",
+            data_kind=r.callback_kind,
+        ),
+    )
+
+
+def _actions(r: RequestView, withdraw: Callable[[Any], Any], callback: Callable[[Any], Any]) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            _callback(r, callback),
             rx.button(
                 rx.icon("undo-2", size=16),
                 "Withdraw",

@@ -1,6 +1,7 @@
 """Keyed protection of personal data: phone numbers and other secrets encrypted at rest, keyed hashes for
-look-ups, signed, expiring tokens for links, and links shown with their tokens hidden. Every key is derived
-from SECRET_KEY."""
+look-ups, signed, expiring tokens for links, the per-call media-stream tokens, and links shown with their
+tokens hidden. Every key is derived from SECRET_KEY (the media-stream key may be set on its own:
+MEDIA_STREAM_TOKEN_KEY)."""
 
 from __future__ import annotations
 
@@ -102,6 +103,48 @@ def unsign(purpose: str, token: str) -> dict | None:
     payload = body.get("p")
     return payload if isinstance(payload, dict) else None
 
+
+# --- media-stream tokens ----------------------------------------------------------------------------
+
+MEDIA_TOKEN_PURPOSE = b"leadapp:media-stream-token"
+
+
+def _media_key() -> bytes:
+    own = get_settings().media_stream_token_key
+    return hmac.new(own.encode(), MEDIA_TOKEN_PURPOSE, hashlib.sha256).digest() if own else _derive("media-stream")
+
+
+def _media_mac(call_id: int, expires: int) -> str:
+    mac = hmac.new(_media_key(), f"{int(call_id)}.{int(expires)}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).rstrip(b"=").decode()
+
+
+def media_stream_token(call_id: int, ttl_seconds: int | None = None, now: float | None = None) -> str:
+    """`<expiry>.<HMAC-SHA256 over call id and expiry>`: lets one media stream start for this call until then.
+
+    It travels to Twilio in the call's TwiML (a `<Parameter>`) and comes back in the stream's `start`.
+    """
+    ttl = get_settings().media_stream_token_ttl_seconds if ttl_seconds is None else ttl_seconds
+    expires = int(now if now is not None else time.time()) + int(ttl)
+    return f"{expires}.{_media_mac(call_id, expires)}"
+
+
+def media_stream_token_problem(call_id: int, token: str, now: float | None = None) -> str:
+    """Why `token` does not let a stream start for `call_id`: "missing", "malformed", "forged" or "expired";
+    "" when it does."""
+    if not token:
+        return "missing"
+    expires_text, _, mac = token.partition(".")
+    if not expires_text.isdigit() or not mac or len(token) > 200:
+        return "malformed"
+    if not hmac.compare_digest(mac.encode(), _media_mac(call_id, int(expires_text)).encode()):
+        return "forged"
+    if int(expires_text) < (now if now is not None else time.time()):
+        return "expired"
+    return ""
+
+
+# --- links shown to someone who must not use them -------------------------------------------------
 
 # A token in a link: a path segment or query value of 16+ URL-safe characters (signed tokens, random tokens).
 _LINK = re.compile(r"https?://[^\s\"'<>]+")

@@ -278,6 +278,9 @@ EXEMPT_TABLES: dict[str, str] = {
     "only token hashes, reached by the hash alone",
     "prospects": "the platform's own prospecting list (admin pages only); `business_id` records which "
     "business a prospect became, no tenant reads it",
+    "do_not_call": "the platform-wide do-not-call list, checked by every context that may ask for a call and "
+    "written by consumers opting out: keyed hashes and masked numbers; `call_id`/`lead_id` only record where an "
+    "entry came from",
 }
 
 # Functions the policies call. Each reads a setting; a missing setting reads as "" (nobody).

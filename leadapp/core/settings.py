@@ -84,6 +84,15 @@ class Settings(BaseSettings):
     # Calls
     calling_hours_start: int = Field(9, description="Local hour calls may start (the consumer's ZIP time zone)")
     calling_hours_end: int = Field(21, description="Local hour calls must end by (24 = midnight)")
+    media_stream_token_key: str = Field(
+        "", description="Key of the per-call media-stream tokens; empty = derived from SECRET_KEY"
+    )
+    media_stream_token_ttl_seconds: int = Field(
+        900, description="How long after the call's TwiML is made its media stream may start"
+    )
+    recordings_dir: str = Field(
+        str(ROOT / "var" / "recordings"), description="Where simulated calls (no Twilio keys) keep their recordings"
+    )
 
     # Providers (empty = local stand-in)
     anthropic_api_key: str = ""
@@ -136,6 +145,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def recordings_path(self) -> Path:
+        """RECORDINGS_DIR as a directory (a relative one is taken from the project root)."""
+        path = Path(self.recordings_dir)
+        return path if path.is_absolute() else ROOT / path
 
 
 @lru_cache

@@ -201,6 +201,28 @@ class CallOutcome(StrEnum):
     ERROR = "error"
 
 
+class DncSource(StrEnum):
+    """Where a do-not-call entry came from (its channel)."""
+
+    ADMIN = "admin"
+    IMPORT = "import"
+    CALL = "call"
+    """The person told the AI assistant on a call (the realtime `do_not_call` tool)."""
+    SMS = "sms"
+    """A text reply: STOP (texts and AI calls) or STOP CALLS (AI calls only)."""
+    PORTAL = "portal"
+    """The consumer's "No AI calls" switch."""
+
+
+DNC_SOURCE_LABELS: dict[str, str] = {
+    DncSource.ADMIN.value: "Added by an admin",
+    DncSource.IMPORT.value: "Imported by an admin",
+    DncSource.CALL.value: "Asked on an AI call",
+    DncSource.SMS.value: "Text reply",
+    DncSource.PORTAL.value: "Consumer portal switch",
+}
+
+
 class Speaker(StrEnum):
     CALLER = "caller"
     ASSISTANT = "assistant"

@@ -134,6 +134,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         CALLING_HOURS_END="24",
         # Every browser here submits from 127.0.0.1; the 5-an-hour limit itself is tested in the API tests.
         INTAKE_PER_IP_PER_HOUR="1000",
+        RECORDINGS_DIR=str(workdir / "recordings"),  # the simulated calls' recordings stay with the run
     )
     log_path = Path(workdir) / "app.log"
     # Three workers: a simulated AI call keeps one busy for its whole (real-time) conversation.

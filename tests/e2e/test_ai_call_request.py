@@ -1,5 +1,6 @@
 """The owner asks for an AI call on an accepted lead and watches it live: without phone accounts the call is
-simulated through the real bridge code, its transcript appears line by line, then the outcome and summary."""
+simulated through the real bridge code, its transcript appears line by line, then the outcome and summary;
+then the owner plays its recording in the lead detail (streamed by the app, with HTTP Range)."""
 
 from __future__ import annotations
 
@@ -59,3 +60,28 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     expect(panel.locator(".call-outcome")).to_have_text("goal_achieved", timeout=120_000)
     expect(panel.locator(".call-summary")).to_be_visible()
     expect(panel.locator(".call-status")).to_have_text("completed")
+
+    # The recording plays in the lead detail, streamed by the app itself (the simulated line recorded both sides).
+    with owner.expect_response(lambda r: "/api/v1/recordings/" in r.url) as loaded:
+        panel.locator(".open-recording").click()
+    audio = panel.locator("audio.call-recording")
+    expect(audio).to_be_visible()
+    assert loaded.value.status in (200, 206) and loaded.value.headers["content-type"] == "audio/wav"
+    src = audio.get_attribute("src") or ""
+    assert src.startswith(f"{deployment.url}/api/v1/recordings/")  # our address, never the provider's
+    player = audio.element_handle()
+    owner.wait_for_function("(a) => a.readyState >= 2 && a.duration > 1", arg=player, timeout=20_000)
+    played = owner.evaluate(
+        """async (a) => {
+            a.muted = true;
+            await a.play();
+            await new Promise((done) => setTimeout(done, 800));
+            a.pause();
+            return a.currentTime;
+        }""",
+        player,
+    )
+    assert played > 0.3, f"the recording did not play (currentTime {played})"
+    ranged = owner.request.get(src, headers={"Range": "bytes=0-1023"})
+    assert ranged.status == 206 and ranged.headers["content-range"].startswith("bytes 0-1023/")
+    assert len(ranged.body()) == 1024 and ranged.body()[:4] == b"RIFF"

@@ -96,6 +96,9 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     expect(tracked).not_to_contain_text("plumber@leadapp.demo")
     expect(visitor.locator("#nav-user")).to_have_count(0)
     tracked.locator(".request-callback").click()
+    # Asked first, and told whose call it will be: no business accepted yet, so LeadApp's concierge.
+    expect(visitor.locator(".callback-dialog .callback-explanation")).to_contain_text("LeadApp concierge call")
+    visitor.locator(".callback-dialog .confirm-callback").click()
     expect(visitor.locator("#track-notice")).to_contain_text("Callback requested")
     expect(tracked.locator(".request-callback")).to_be_disabled()
     expect(tracked.locator(".callback-reason")).to_have_text("A callback is already requested.")

@@ -38,6 +38,8 @@ class FakeTwilioMedia(MediaStreamCaller):
         headers = {SIGNATURE_HEADER: signature} if signature is not None else {}
         super().__init__(url, call_id=call_id, call_sid=call_sid, headers=headers, **kwargs)
         self.start_sent_ns: int | None = None
+        self.parameters: dict[str, str] = {}
+        """The `<Parameter>`s of the call's TwiML, for `start` (set by whoever dials)."""
 
     @classmethod
     def signed(

@@ -9,6 +9,10 @@ REST (for the real `twilio` SDK, pointed here with TWILIO_API_BASE):
   completed, or canceled if it was never answered) and `Twiml=…` (new instructions for a live call);
   either ends the media stream. Updating a call that is over answers Twilio's error 21220.
   Failures can be injected (`fail_next`).
+- Recordings: `POST …/Calls/{CA}/Recordings.json` starts one on a live call; `GET …/Recordings/{RE}.mp3`
+  (or .wav) serves a stored recording's media with HTTP Range (206 + Content-Range, 416 past the end; or
+  the whole file when `ignore_range`); `DELETE …/Recordings/{RE}.json` deletes it (then 404). All behind
+  the account's basic auth.
 
 Call simulator (`CallSimulator.call()`): for the call the app created, parses the `<Stream url>` and its
 `<Parameter>`s out of the TwiML the app actually sent, then POSTs SIGNED callbacks to the bridge like
@@ -41,6 +45,11 @@ from tests.fakes.twilio_api import E164, FakeTwilio, twilio_error
 
 CALLS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Calls\.json$")
 CALL_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Calls/(?P<sid>[^/]+)\.json$")
+CALL_RECORDINGS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Calls/(?P<sid>[^/]+)/Recordings\.json$")
+RECORDING_PATH = re.compile(
+    r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Recordings/(?P<sid>RE[0-9a-f]{32})(?P<ext>\.json|\.mp3|\.wav)?$"
+)
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 MAX_TWIML_CHARS = 4000
 LIVE_STATUSES = ("queued", "initiated", "ringing", "in-progress")
 
@@ -87,6 +96,13 @@ class FakeTwilioVoice:
         self.creates: list[dict[str, Any]] = []
         """The parameters of each accepted Calls.json create, in order."""
         self.calls: dict[str, FakeCall] = {}
+        self.recordings: dict[str, bytes] = {}
+        """Recordings by SID: their media (what GET …/Recordings/RE….mp3 serves)."""
+        self.recording_starts: list[dict[str, Any]] = []
+        """The parameters of each POST …/Calls/CA…/Recordings.json (a recording started on a live call)."""
+        self.deleted_recordings: list[str] = []
+        self.ignore_range = False
+        """Serve the whole file even when a Range is asked (some storage does): the app must cut the range."""
         self._fail_next = 0
         self.fail_status = 500
         self._lock = threading.Lock()
@@ -194,6 +210,84 @@ class FakeTwilioVoice:
             body = self._resource(call)
         return Response(json.dumps(body), status=200, content_type="application/json")
 
+    # -- recordings --
+
+    def add_recording(self, media: bytes) -> str:
+        """Store a recording (as Twilio does when a recorded call ends); returns its SID."""
+        sid = "RE" + secrets.token_hex(16)
+        with self._lock:
+            self.recordings[sid] = media
+        return sid
+
+    def handle_start_recording(self, request: Request) -> Response:
+        match = CALL_RECORDINGS_PATH.match(request.path)
+        form = _form(request)
+        with self._lock:
+            self.requests.append({"method": "POST", "path": request.path, "form": form})
+            if match is None or not self._authorised(request, match.group("account")):
+                return twilio_error(401, 20003, "Authenticate")
+            if self._fail_next > 0:
+                self._fail_next -= 1
+                return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+            call = self.calls.get(match.group("sid"))
+            if call is not None and call.status not in LIVE_STATUSES:
+                return twilio_error(400, 21220, "Call is not in-progress. Cannot start recording.")
+            sid = "RE" + secrets.token_hex(16)
+            self.recording_starts.append({"call_sid": match.group("sid"), "recording_sid": sid, **form})
+            self._changed.notify_all()
+        body = {
+            "account_sid": self.account_sid,
+            "call_sid": match.group("sid"),
+            "sid": sid,
+            "status": "in-progress",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{match.group('sid')}/Recordings/{sid}.json",
+        }
+        return Response(json.dumps(body), status=201, content_type="application/json")
+
+    def handle_recording(self, request: Request) -> Response:
+        """GET the media (.mp3/.wav) with HTTP Range, or DELETE the recording (.json), behind basic auth."""
+        match = RECORDING_PATH.match(request.path)
+        with self._lock:
+            self.requests.append(
+                {"method": request.method, "path": request.path, "range": request.headers.get("Range")}
+            )
+            if match is None or not self._authorised(request, match.group("account")):
+                return twilio_error(401, 20003, "Authenticate")
+            if self._fail_next > 0:
+                self._fail_next -= 1
+                return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+            sid, ext = match.group("sid"), match.group("ext") or ""
+            media = self.recordings.get(sid)
+            if media is None:
+                return twilio_error(404, 20404, "The requested resource was not found")
+            if request.method == "DELETE":
+                if ext not in ("", ".json"):
+                    return twilio_error(405, 20004, "Method not allowed")
+                del self.recordings[sid]
+                self.deleted_recordings.append(sid)
+                self._changed.notify_all()
+                return Response(status=204)
+        if ext == ".json":
+            return Response(json.dumps({"sid": sid, "status": "completed"}), content_type="application/json")
+        content_type = "audio/mpeg" if ext == ".mp3" else "audio/x-wav"
+        wanted = RANGE.match((request.headers.get("Range") or "").replace(" ", ""))
+        if wanted is None or self.ignore_range or not any(wanted.groups()):
+            return Response(media, status=200, content_type=content_type, headers={"Accept-Ranges": "bytes"})
+        first_text, last_text = wanted.groups()
+        size = len(media)
+        if first_text:
+            first, last = int(first_text), min(int(last_text) if last_text else size - 1, size - 1)
+        else:
+            first, last = max(0, size - int(last_text)), size - 1
+        if first >= size or last < first:
+            return Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+        return Response(
+            media[first : last + 1],
+            status=206,
+            content_type=content_type,
+            headers={"Content-Range": f"bytes {first}-{last}/{size}", "Accept-Ranges": "bytes"},
+        )
+
     def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
         """Block until `predicate()` holds (checked whenever a request changed something); fail on timeout."""
         deadline = time.monotonic() + timeout
@@ -213,6 +307,8 @@ def fake_twilio_voice() -> Iterator[FakeTwilioVoice]:
     fake = FakeTwilioVoice(server)
     server.expect_request(CALLS_PATH, method="POST").respond_with_handler(fake.handle_create)
     server.expect_request(CALL_PATH, method="POST").respond_with_handler(fake.handle_update)
+    server.expect_request(CALL_RECORDINGS_PATH, method="POST").respond_with_handler(fake.handle_start_recording)
+    server.expect_request(RECORDING_PATH).respond_with_handler(fake.handle_recording)
     try:
         yield fake
     finally:
@@ -294,6 +390,23 @@ class SimulatedCall:
             }
         self.fake_call.status = "completed"
         return self.status("completed", **extra)
+
+    def recorded(self, media: bytes, duration: int = 60) -> tuple[str, httpx.Response]:
+        """The recording is ready: Twilio stores it and POSTs the RecordingStatusCallback the app asked for."""
+        sid = self.simulator.fake.add_recording(media)
+        account = self.simulator.fake.account_sid
+        fields = {
+            "AccountSid": account,
+            "CallSid": self.sid,
+            "RecordingSid": sid,
+            "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{account}/Recordings/{sid}",
+            "RecordingStatus": "completed",
+            "RecordingDuration": str(duration),
+            "RecordingChannels": "1",
+            "RecordingSource": "OutboundAPI",
+            "RecordingStartTime": format_datetime(datetime.now(UTC), usegmt=True),
+        }
+        return sid, self.simulator.post(str(self.params["RecordingStatusCallback"]), fields)
 
     def answer(self, answered_by: str = "human") -> list[httpx.Response]:
         """initiated → ringing → in-progress, then the AMD verdict."""

@@ -697,6 +697,7 @@ PLANS: dict[str, Plan] = {
     "PortalState.withdraw": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.request_callback": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.delete_my_data": Plan(writers="self"),
+    "PortalState.set_no_ai_calls": Plan(writers="self", args=lambda c: (True,)),
     "InterviewState.open": Plan(writers="public"),
     "InterviewState.restart": Plan(writers="public"),
     "InterviewState.answer": Plan(writers="public", args=lambda c: ({"message": "my sink is blocked"},)),
@@ -1000,6 +1001,11 @@ ROUTE_PLANS: dict[tuple[str, str], RoutePlan] = {
         lambda c: {"content": b"List-Unsubscribe=One-Click"},
         url=lambda c: f"/api/v1/unsubscribe/{c.w.ids['prospect']}-guessed",
         allowed=frozenset(),
+    ),
+    # a recording opens with its signed link only (checked against the viewer it was made for); a session
+    # cookie, a bearer token or a guessed token plays nothing
+    ("/api/v1/recordings/{token}", "GET"): RoutePlan(
+        lambda c: {}, url=lambda c: f"/api/v1/recordings/{c.call}.guessed", allowed=frozenset()
     ),
 }
 

@@ -71,6 +71,7 @@ def test_a_simulated_call_to_the_local_line_becomes_the_business_own_lead(
         "goal_achieved",
     )
     assert call.from_number == line.number and call.lead_id is not None
+    assert call.recording_ref.startswith("local:") and call.recording_seconds  # recorded, as its greeting says
     lead = s.get(Lead, call.lead_id)
     assert (lead.business_id, lead.source, lead.status, lead.category) == (plumber.id, "phone", "matched", "plumbing")
     assert lead.zip == plumber.zip and "Alex Morgan" in lead.raw_text

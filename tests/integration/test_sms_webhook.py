@@ -7,6 +7,7 @@ PUBLIC url, while they reach the app at another address, as behind a TLS-termina
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -15,9 +16,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 from twilio.request_validator import RequestValidator
 
+from leadapp.core import crypto
 from leadapp.core.db import get_engine
-from leadapp.core.models import Notification, SmsOptOut
-from leadapp.core.services import notify
+from leadapp.core.models import AuditEvent, Call, DoNotCall, Lead, Notification, SmsOptOut, utcnow
+from leadapp.core.services import calls, notify, portal
 from leadapp.core.settings import get_settings
 from tests.fakes.twilio_api import FakeTwilio, fake_twilio  # noqa: F401
 from voice_bridge.app import app
@@ -193,10 +195,106 @@ def test_refused_when_no_auth_token_is_configured(
 
 @pytest.mark.parametrize(
     ("body", "action"),
-    [("STOP", "stop"), ("stopall", "stop"), ("  End ", "stop"), ("UNSTOP", "start"), ("yes", "start"), ("no", None)],
+    [
+        ("STOP", "stop"),
+        ("stopall", "stop"),
+        ("  End ", "stop"),
+        ("UNSTOP", "start"),
+        ("yes", "start"),
+        ("no", None),
+        ("STOP CALLS", "stop_calls"),
+        ("stop  calls.", "stop_calls"),
+        ("Stop calling!", "stop_calls"),
+        ("Don’t call me", "stop_calls"),
+        ("stop calls please call me", None),
+    ],
 )
 def test_opt_action(body: str, action: str | None) -> None:
     assert opt_action(body) == action
+
+
+# --- AI-call consent --------------------------------------------------------------------------------
+
+
+def lead_and_call(session: Session, phone: str = SENDER, status: str = "scheduled") -> tuple[Lead, Call]:
+    """A request with AI-call consent from `phone`, and an AI call to it not dialled yet."""
+    lead = Lead(
+        raw_text="The drain under the kitchen sink is leaking into the cabinet, need a plumber this week",
+        zip="46032",
+        location_zip="46032",
+        contact_phone_enc=crypto.encrypt_phone(phone),
+        contact_phone_hash=crypto.phone_hash(phone),
+        contact_phone_last4=phone[-4:],
+        consent_ai_calls=True,
+        consent_at=utcnow(),
+        status="matched",
+    )
+    session.add(lead)
+    session.flush()
+    call = Call(
+        lead_id=lead.id,
+        call_type="consumer_callback",
+        to_number_enc=lead.contact_phone_enc,
+        to_number_hash=lead.contact_phone_hash,
+        status=status,
+        scheduled_for=utcnow() + timedelta(hours=12),
+        consent_at=lead.consent_at,
+    )
+    session.add(call)
+    session.commit()
+    return lead, call
+
+
+def dnc_entry(session: Session, phone: str = SENDER) -> DoNotCall | None:
+    session.commit()
+    return session.exec(select(DoNotCall).where(DoNotCall.phone_hash == crypto.phone_hash(phone))).first()
+
+
+def test_stop_also_withdraws_consent_to_ai_calls(bridge: TestClient, twilio: FakeTwilio, db_session: Session) -> None:
+    lead, waiting = lead_and_call(db_session)
+    params = inbound("Stop")
+    assert post_sms(bridge, params, signature(twilio.auth_token, params)).text.endswith("<Response/>")
+
+    entry = dnc_entry(db_session)
+    assert entry is not None and (entry.source, entry.wording, entry.phone_display) == ("sms", "Stop", "+1•••••••0142")
+    assert entry.phone_hash == crypto.phone_hash(SENDER) and SENDER not in entry.model_dump_json()
+    assert opted_out(db_session)  # and texts stop too
+    cancelled = db_session.get(Call, waiting.id, populate_existing=True)
+    assert (cancelled.status, cancelled.error) == ("canceled", "the number asked not to receive AI calls")
+    # A call that slipped through (e.g. queued before) is refused by the call worker when it would dial.
+    _, late = lead_and_call(db_session, status="requested")
+    assert calls.place_call(late.id) == "refused"
+    refused = db_session.get(Call, late.id, populate_existing=True)
+    assert (refused.status, refused.error) == ("canceled", "This number is on the do-not-call list.")
+    assert twilio.requests == []  # nothing dialled (the Twilio fake records every REST request)
+    withdrawal = db_session.exec(select(AuditEvent).where(AuditEvent.action == "consent.withdraw")).first()
+    assert withdrawal is not None and withdrawal.after["source"] == "sms" and withdrawal.after["wording"] == "Stop"
+    # The consumer's portal says why a callback is no longer possible.
+    link_holder = portal.MagicGrant(portal.magic_token(lead.id))
+    view = portal.request_view(db_session, link_holder, lead.id)  # type: ignore[arg-type]
+    assert view["callback_reason"] == "You asked not to receive AI calls on this number."
+
+
+def test_stop_calls_stops_ai_calls_but_not_texts(bridge: TestClient, twilio: FakeTwilio, db_session: Session) -> None:
+    _, waiting = lead_and_call(db_session)
+    params = inbound("STOP CALLS")
+    response = post_sms(bridge, params, signature(twilio.auth_token, params))
+
+    assert response.status_code == 200 and "<Message>" in response.text and "no more AI calls" in response.text
+    entry = dnc_entry(db_session)
+    assert entry is not None and (entry.source, entry.wording) == ("sms", "STOP CALLS")
+    assert db_session.get(Call, waiting.id, populate_existing=True).status == "canceled"
+    assert not opted_out(db_session)
+    assert send_sms_to(db_session, SENDER, "after-stop-calls").status == "sent"  # texts go on
+
+
+def test_start_gives_texts_back_but_not_ai_calls(bridge: TestClient, twilio: FakeTwilio, db_session: Session) -> None:
+    for body in ("STOP", "START"):
+        params = inbound(body)
+        assert post_sms(bridge, params, signature(twilio.auth_token, params)).status_code == 200
+    assert not opted_out(db_session)
+    entry = dnc_entry(db_session)
+    assert entry is not None and entry.wording == "STOP"  # AI calls need fresh consent
 
 
 # --- the real bridge process ----------------------------------------------------------------------

@@ -14,8 +14,10 @@ import asyncio
 import json
 import secrets
 import time
+import wave
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
@@ -23,16 +25,22 @@ import httpx
 import pytest
 import redis
 from sqlmodel import Session, select
+from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 from websockets.exceptions import InvalidStatus
 
+from leadapp.api.app import api
 from leadapp.core import crypto, events
 from leadapp.core.db import get_engine, session_scope
-from leadapp.core.models import Business, Call, Lead, TranscriptLine, User
+from leadapp.core.models import Business, Call, DoNotCall, Lead, TranscriptLine, User
 from leadapp.core.providers import status as provider_status
+from leadapp.core.providers import telephony
+from leadapp.core.services import calls
+from leadapp.core.settings import get_settings
 from tests.fakes.anthropic_api import FakeAnthropicAPI, fake_anthropic, tool_use  # noqa: F401
 from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
+from tests.fakes.twilio_voice import FakeTwilioVoice, fake_twilio_voice, parse_stream  # noqa: F401
 from tests.integration.programs import clear_settings_caches, served_in_loop
 from voice_bridge import WS_PROTOCOL
 from voice_bridge import realtime_wire as rt
@@ -82,15 +90,17 @@ class Bridge:
     def http_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def dial(self, call_id: int | None, call_sid: str, *, start: bool = True) -> FakeTwilioMedia:
-        """Twilio opening the signed media stream of a call (and sending `start` unless told not to)."""
+    async def dial(self, call_id: int, call_sid: str, *, start: bool = True) -> FakeTwilioMedia:
+        """Twilio opening the signed media stream of a call (and sending `start` unless told not to), with the
+        `<Parameter>`s of the TwiML LeadApp makes for that call (its id and media-stream token)."""
         media = FakeTwilioMedia.signed(
-            self.media_url, public_wss_url=PUBLIC_WSS, auth_token=AUTH_TOKEN, call_id=call_id, call_sid=call_sid
+            self.media_url, public_wss_url=PUBLIC_WSS, auth_token=AUTH_TOKEN, call_id=None, call_sid=call_sid
         )
+        media.parameters = parse_stream(telephony.stream_twiml(PUBLIC_WSS, call_id)).parameters
         self.lines[call_sid] = media
         await media.connect()
         if start:
-            await media.start()
+            await media.start(media.parameters)
         return media
 
 
@@ -135,8 +145,8 @@ class Seeded:
     call_sid: str
 
 
-def seed(*, provider: str = "twilio", status: str = "ringing") -> Seeded:
-    """A business with an inbound number, a consenting lead, and an outbound call about it."""
+def seed(*, provider: str = "twilio", status: str = "ringing", inbound_number: str | None = INBOUND_NUMBER) -> Seeded:
+    """A business (with an inbound number unless None), a consenting lead, and an outbound call about it."""
     sid = ("SIM" if provider == "simulated" else "CA") + secrets.token_hex(16)
     with session_scope() as session:
         owner = User(email=f"owner-{secrets.token_hex(3)}@smith.example", password_hash="x", role="business_owner")
@@ -151,7 +161,7 @@ def seed(*, provider: str = "twilio", status: str = "ringing") -> Seeded:
             categories=["plumbing"],
             voice="cedar",
             licensed=True,
-            inbound_number=INBOUND_NUMBER,
+            inbound_number=inbound_number,
             call_objective_notes="Ask whether they want a same-week visit.",
         )
         lead = Lead(
@@ -298,11 +308,11 @@ async def test_happy_path_qualifies_the_job_and_hangs_up_with_goal_achieved(
     fake.use(qualify_script())
     media = await bridge.dial(seeded.call_id, seeded.call_sid, start=False)
 
-    # OpenAI is dialled as soon as the stream is accepted, before Twilio's `start` ...
-    peer = await fake.wait_for_session()
+    # OpenAI is dialled only once Twilio's `start` has proved the stream may hold the call ...
     await asyncio.sleep(0.3)
-    assert peer.received("session.update") == [] and peer.received("response.create") == []
-    await media.start()
+    assert fake.handshakes == []
+    await media.start(media.parameters)
+    peer = await fake.wait_for_session()
 
     # ... and the greeting is asked for only after `start` and `session.updated`, with the disclosures.
     await listen(media)
@@ -320,7 +330,12 @@ async def test_happy_path_qualifies_the_job_and_hangs_up_with_goal_achieved(
     assert session["audio"]["output"] == {"format": {"type": "audio/pcmu"}, "voice": "cedar"}
     assert session["audio"]["input"]["turn_detection"]["type"] == "server_vad"
     assert session["audio"]["input"]["transcription"]["model"]
-    assert {tool["name"] for tool in session["tools"]} == {rt.RECORD_QUALIFICATION, rt.REQUEST_HUMAN, rt.END_CALL}
+    assert {tool["name"] for tool in session["tools"]} == {
+        rt.RECORD_QUALIFICATION,
+        rt.REQUEST_HUMAN,
+        rt.DO_NOT_CALL,
+        rt.END_CALL,
+    }
     instructions = session["instructions"]
     assert BUSINESS in instructions and "Confirm the job and get a budget." in instructions
     assert CONSUMER_EMAIL not in instructions and "555-0123" not in instructions and "[phone]" in instructions
@@ -621,9 +636,9 @@ async def test_an_inbound_call_is_answered_as_receptionist_and_becomes_a_lead(br
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("application/xml")
     stream = ElementTree.fromstring(answer.text).find("./Connect/Stream")
     assert stream is not None and stream.get("url") == PUBLIC_WSS
-    parameter = stream.find("Parameter")
-    assert parameter is not None and parameter.get("name") == "call_id"
-    call_id = int(parameter.get("value") or 0)
+    parameters = {p.get("name"): p.get("value") for p in stream.findall("Parameter")}
+    assert set(parameters) == {"call_id", "token"}
+    call_id = int(parameters["call_id"] or 0)
     again = await post_inbound(bridge, form)  # Twilio retrying the webhook: the same call
     assert f'value="{call_id}"' in again.text
 
@@ -636,7 +651,7 @@ async def test_an_inbound_call_is_answered_as_receptionist_and_becomes_a_lead(br
     )
     bridge.lines[form["CallSid"]] = media
     await media.connect()
-    await media.start({parameter.get("name") or "": parameter.get("value") or ""})
+    await media.start({str(k): str(v) for k, v in parameters.items()})
     await listen(media)
     media.say(1200)
     await asyncio.wait_for(media.closed.wait(), WAIT)
@@ -671,8 +686,13 @@ async def test_inbound_calls_to_unknown_numbers_or_unsigned_are_not_connected(br
 
 
 async def test_a_simulated_call_runs_end_to_end_without_accounts(
-    bridge: Bridge, live_events: Callable[[], list[dict[str, Any]]]
+    bridge: Bridge,
+    live_events: Callable[[], list[dict[str, Any]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("RECORDINGS_DIR", str(tmp_path / "recordings"))
+    clear_settings_caches()
     seeded = seed(provider="simulated", status="dialing")
     outcome = await asyncio.wait_for(asyncio.to_thread(run_simulated_call, seeded.call_id, 8.0), 90)
 
@@ -687,3 +707,102 @@ async def test_a_simulated_call_runs_end_to_end_without_accounts(
     published = [e for e in live_events() if e["kind"] == "transcript" and e["call_id"] == seeded.call_id]
     assert len(published) >= len(lines)
     assert bridge.fake.sessions == []  # the simulated peer, not OpenAI (nor its fake), answered
+
+    # The simulated line records the call like Twilio would: both sides, as a WAV file the app streams.
+    assert call.recording_ref.startswith("local:") and call.recording_seconds and call.recording_seconds >= 2
+    path = tmp_path / "recordings" / call.recording_ref.removeprefix("local:")
+    with wave.open(str(path)) as wav:
+        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (8000, 1, 2)
+        frames = wav.readframes(wav.getnframes())
+        assert wav.getnframes() // 8000 == call.recording_seconds
+    assert len(set(frames)) > 16  # the caller's speech is in it, not just silence
+    with Session(get_engine()) as session:
+        owner = session.get(User, session.get(Business, seeded.business_id).owner_id)  # type: ignore[union-attr]
+        link = calls.recording_link(session, owner, seeded.call_id)
+    with TestClient(api) as web:
+        part = web.get(link.removeprefix(get_settings().app_url), headers={"Range": "bytes=44-1043"})
+    assert part.status_code == 206 and part.headers["content-type"] == "audio/wav"
+    assert part.content == path.read_bytes()[44:1044]
+
+
+async def test_a_caller_who_says_dont_call_me_again_is_put_on_the_do_not_call_list(
+    bridge: Bridge, seeded: Seeded
+) -> None:
+    words = "Please take me off your list and don't call me again."
+    goodbye = Reply("Of course, you won't be called again. Sorry for the trouble, goodbye!", audio_ms=700)
+    bridge.fake.use(
+        Script(
+            greeting=Reply(GREETING, audio_ms=600),
+            turns=[Turn(words, Reply(tool=rt.DO_NOT_CALL, arguments={"caller_words": words}))],
+            goodbye=goodbye,
+        )
+    )
+    media = await bridge.dial(seeded.call_id, seeded.call_sid)
+    await listen(media)
+    media.say(900)
+    await asyncio.wait_for(media.closed.wait(), WAIT)  # the assistant confirmed, then hung up
+
+    call = await ended(seeded.call_id)
+    assert call.outcome == "declined" and bridge.hangups == [seeded.call_sid]
+    peer = bridge.fake.session
+    _, confirm = peer.received("response.create")[-1]
+    assert "do-not-call list" in confirm["response"]["instructions"]
+    said = list(peer.assistant_audio.values())[-1]
+    assert media.heard_ms(said.tag) == said.ms_sent == 700  # the confirmation was heard to the end
+    assert transcript(seeded.call_id)[-1].text == goodbye.text
+    with Session(get_engine()) as session:
+        entry = session.exec(select(DoNotCall).where(DoNotCall.phone_hash == crypto.phone_hash(CONSUMER_PHONE))).one()
+        assert (entry.source, entry.wording, entry.call_id, entry.lead_id) == (
+            "call",
+            words,
+            seeded.call_id,
+            seeded.lead_id,
+        )
+        assert entry.phone_display == "+1•••••••0123"
+    # The call worker refuses the number from now on (a call to it not dialled yet, consent on file otherwise).
+    later = seed(inbound_number=None, status="requested")
+    with session_scope() as session:
+        call_row, lead = session.get(Call, later.call_id), session.get(Lead, later.lead_id)
+        assert call_row is not None and lead is not None
+        call_row.provider_call_sid, lead.consent_at = None, lead.created_at
+    assert calls.place_call(later.call_id) == "refused"
+    assert load_call(later.call_id).error == "This number is on the do-not-call list."
+    assert bridge.fake.invalid_events == []
+
+
+async def test_an_inbound_call_whose_greeting_says_it_is_recorded_is_recorded(
+    bridge: Bridge, seeded: Seeded, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    twilio: FakeTwilioVoice = request.getfixturevalue("fake_twilio_voice")
+    twilio.auth_token = AUTH_TOKEN  # one account: its token signs the webhooks and authenticates the REST calls
+    for name, value in {
+        "TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "TWILIO_FROM_NUMBER": twilio.from_number,
+        "TWILIO_API_BASE": twilio.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    clear_settings_caches()
+    bridge.fake.use(Script(greeting=Reply("Thank you for calling. This call is recorded.", audio_ms=400)))
+    form = inbound_form()
+    answer = await post_inbound(bridge, form)
+    stream = ElementTree.fromstring(answer.text).find("./Connect/Stream")
+    assert stream is not None
+    parameters = {str(p.get("name")): str(p.get("value")) for p in stream.findall("Parameter")}
+    call_id = int(parameters["call_id"])
+    media = FakeTwilioMedia.signed(
+        bridge.media_url, public_wss_url=PUBLIC_WSS, auth_token=AUTH_TOKEN, call_id=None, call_sid=form["CallSid"]
+    )
+    bridge.lines[form["CallSid"]] = media
+    await media.connect()
+    await media.start(parameters)
+    await listen(media)
+
+    _, greet = bridge.fake.session.received("response.create")[0]
+    assert "this call is recorded" in greet["response"]["instructions"]  # what the caller is told ...
+    await eventually(lambda: twilio.recording_starts, "the recording to start")  # ... is what happens
+    (started,) = twilio.recording_starts
+    assert started["call_sid"] == form["CallSid"]
+    assert started["RecordingStatusCallback"] == f"{PUBLIC_BASE}/twilio/calls/{call_id}/recording"
+    assert started["RecordingStatusCallbackEvent"] == "completed"
+    await media.hang_up()
+    await ended(call_id)

@@ -139,7 +139,7 @@ def test_session_update_is_a_valid_ga_event_with_mulaw_vad_voice_and_tools() -> 
     assert session_["audio"]["input"]["turn_detection"]["silence_duration_ms"] == 500
     assert session_["audio"]["input"]["transcription"]["model"] == rt.TRANSCRIPTION_MODEL
     tools = {tool["name"]: tool for tool in session_["tools"]}
-    assert set(tools) == {"record_qualification", "request_human", "end_call"}
+    assert set(tools) == {"record_qualification", "request_human", "do_not_call", "end_call"}
     assert tools["end_call"]["parameters"]["properties"]["outcome"]["enum"] == [
         "goal_achieved",
         "declined",
@@ -453,7 +453,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]
     """The session's database work replaced by a record of it (this file tests ordering, not storage)."""
     writes: list[tuple[str, tuple[Any, ...]]] = []
 
-    def context(call_id: int | None, call_sid: str) -> CallContext:
+    def context(raw_call_id: str, token: str, call_sid: str, stream_sid: str) -> CallContext:
         return CallContext(7, 3, 5, "qualify_lead", "outbound", business(), lead(), "Qualify.", "cedar")
 
     monkeypatch.setattr(session, "load_call", context)
@@ -464,6 +464,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]
         "flag_human_callback",
         "record_outcome",
         "finish_call",
+        "release_stream",
     ):
         monkeypatch.setattr(session, name, lambda *args, _name=name, **kwargs: writes.append((_name, args)))
 
@@ -502,22 +503,26 @@ async def test_greets_after_start_and_session_updated_and_barges_in_clear_first(
     log: list[tuple[str, dict[str, Any]]] = []
     twilio, link = MemorySocket(log), MemoryLink(log)
 
+    dials: list[int] = []
+
     async def dial() -> MemoryLink:
+        dials.append(len(log))
         return link
 
     async def no_hangup(_sid: str) -> None:
         return None
 
     call = asyncio.create_task(CallSession(twilio, dial=dial, hangup=no_hangup).run())
-    link.push(SessionUpdatedEvent(type="session.updated", event_id="e0", session={"type": "realtime"}))  # a default
     twilio.incoming.put_nowait(json.dumps({"event": "media", "media": {"payload": "//8="}}))  # before start: held
     await asyncio.sleep(0.05)
-    assert log == []
+    assert log == [] and dials == []  # OpenAI is dialled only once `start` has been checked
     twilio.incoming.put_nowait(start_message())
     await until(lambda: [e for side, e in log if side == "openai"])
+    assert dials == [0]
     sent = [e["type"] for side, e in log if side == "openai"]
     assert sent == ["session.update", "input_audio_buffer.append"]  # configured first, then the held audio
-    assert "response.create" not in sent  # not greeted on the earlier, unsolicited session.updated
+    await asyncio.sleep(0.05)
+    assert "response.create" not in [e["type"] for side, e in log if side == "openai"]  # not before session.updated
 
     link.push(SessionUpdatedEvent(type="session.updated", event_id="e1", session={"type": "realtime"}))
     await until(lambda: log[-1][1].get("type") == "response.create")
@@ -566,4 +571,4 @@ async def test_greets_after_start_and_session_updated_and_barges_in_clear_first(
 
     twilio.incoming.put_nowait(json.dumps({"event": "stop", "stop": {"callSid": "CA1"}}))
     result = await asyncio.wait_for(call, 3)
-    assert result.call_id == 7 and [w[0] for w in offline][-1] == "finish_call"
+    assert result.call_id == 7 and [w[0] for w in offline][-2:] == ["finish_call", "release_stream"]

@@ -50,8 +50,16 @@ class Call(SQLModel, table=True):
     human_callback_handled_at: datetime | None = Field(
         default=None, description="When the business marked the caller's request for a person handled"
     )
-    recording_ref: str = Field(default="", max_length=500)
+    recording_ref: str = Field(
+        default="", max_length=500, description="Twilio recording SID (RE…), or local:<file> for a simulated call"
+    )
     recording_seconds: int | None = None
+    recording_purge_at: datetime | None = Field(
+        default=None, description="Set when the lead was purged: the provider's recording is deleted, then the ref"
+    )
+    media_stream_sid: str | None = Field(
+        default=None, max_length=64, description="The media stream that holds the call (one at a time)"
+    )
     cost_carrier_cents: float = 0.0
     cost_realtime_cents: float = 0.0
     cost_summary_cents: float = 0.0
@@ -85,6 +93,11 @@ class DoNotCall(SQLModel, table=True):
     phone_hash: str = Field(max_length=64, unique=True)
     phone_display: str = Field(default="", max_length=32, description="Masked, e.g. +1•••••••4567")
     reason: str = Field(default="", max_length=500)
-    source: str = Field(default="admin", max_length=32)
-    created_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    source: str = Field(default="admin", max_length=32, description="admin | import | call | sms | portal")
+    wording: str = Field(default="", max_length=500, description="What the person said or chose, word for word")
+    call_id: int | None = Field(default=None, foreign_key="calls.id", ondelete="SET NULL")
+    lead_id: int | None = Field(default=None, foreign_key="leads.id", ondelete="SET NULL")
+    created_by_id: int | None = Field(
+        default=None, foreign_key="users.id", ondelete="SET NULL", description="The admin, or the consumer (portal)"
+    )
     created_at: datetime = created_at_field()

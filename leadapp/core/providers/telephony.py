@@ -25,6 +25,7 @@ from typing import Any
 from twilio.http.http_client import TwilioHttpClient
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
+from leadapp.core.crypto import media_stream_token
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import status as provider_status
 from leadapp.core.providers.email import SEND_TIMEOUT_SECONDS, is_permanent_status
@@ -45,6 +46,7 @@ __all__ = [
     "place_outbound_call",
     "play_voicemail_and_hangup",
     "provider_name",
+    "start_recording",
     "stream_twiml",
     "transfer_to_human",
 ]
@@ -56,6 +58,7 @@ PROVIDER_SIMULATED = "simulated"
 SIMULATED_SID_PREFIX = "SIM"
 STATUS_CALLBACK_EVENTS: tuple[str, ...] = ("initiated", "ringing", "answered", "completed")
 CALL_ID_PARAMETER = "call_id"
+TOKEN_PARAMETER = "token"
 MACHINE_DETECTION = "DetectMessageEnd"
 """Wait for the greeting's end (the beep), so a voicemail message is recorded whole."""
 CALL_TIME_LIMIT_SECONDS = 1800
@@ -102,13 +105,17 @@ def _checked(twiml: str) -> str:
 
 
 def stream_twiml(stream_url: str, call_id: int) -> str:
-    """`<Connect><Stream url><Parameter name="call_id" value/></Stream></Connect>`: the bridge gets the call id
-    back as `start.customParameters.call_id` (the url itself must not carry a query string)."""
+    """`<Connect><Stream url><Parameter name="call_id"/><Parameter name="token"/></Stream></Connect>`: the bridge
+    gets both back in `start.customParameters` (the url itself must not carry a query string). The token
+    (`crypto.media_stream_token`) is what lets a stream start for this call, and only for a while: the
+    upgrade's signature covers the bare url, so it alone would open any call."""
     if "?" in stream_url:
         raise ValueError("a Media Stream url takes no query string; pass values as <Parameter>")
     response = VoiceResponse()
     connect = Connect()
-    connect.stream(url=stream_url).parameter(name=CALL_ID_PARAMETER, value=str(call_id))
+    stream = connect.stream(url=stream_url)
+    stream.parameter(name=CALL_ID_PARAMETER, value=str(call_id))
+    stream.parameter(name=TOKEN_PARAMETER, value=media_stream_token(call_id))
     response.append(connect)
     return _checked(response.to_xml())
 
@@ -144,16 +151,30 @@ def _telephony_error(action: str, exc: Exception) -> TelephonyError:
 
 
 def place_outbound_call(
-    call_id: int, to: str, from_: str, stream_url: str, status_callback: str, amd_callback: str
+    call_id: int,
+    to: str,
+    from_: str,
+    stream_url: str,
+    status_callback: str,
+    amd_callback: str,
+    recording_callback: str = "",
 ) -> str:
     """Start an outbound call to `to` whose audio is streamed to `stream_url`; returns the provider call id.
 
     Twilio posts every status change (initiated, ringing, answered, completed) to `status_callback` and the
-    answering-machine verdict to `amd_callback`; the call is recorded. Simulated: returns "SIM…" at once.
+    answering-machine verdict to `amd_callback`; the call is recorded, and the recording's SID and URL are
+    posted to `recording_callback` once it is available. Simulated: returns "SIM…" at once.
     """
     if is_simulated():
         return SIMULATED_SID_PREFIX + secrets.token_hex(16)
     twiml = stream_twiml(stream_url, call_id)
+    recording: dict[str, Any] = {}
+    if recording_callback:
+        recording = {
+            "recording_status_callback": recording_callback,
+            "recording_status_callback_event": ["completed"],
+            "recording_status_callback_method": "POST",
+        }
     try:
         created = _client().calls.create(
             to=to,
@@ -168,6 +189,7 @@ def place_outbound_call(
             async_amd_status_callback_method="POST",
             record=True,
             time_limit=CALL_TIME_LIMIT_SECONDS,
+            **recording,
         )
     except Exception as exc:
         raise _rest_error("create call", exc) from exc
@@ -185,6 +207,26 @@ def _update(sid: str, action: str, **changes: Any) -> None:
         _client().calls(sid).update(**changes)
     except Exception as exc:
         raise _rest_error(action, exc) from exc
+
+
+def start_recording(sid: str, recording_callback: str) -> str:
+    """Record a live call from now on (an inbound call, whose greeting says it is recorded); returns the
+    recording SID ("" for a simulated call). Twilio posts the finished recording to `recording_callback`."""
+    if _is_simulated_sid(sid):
+        return ""
+    try:
+        created = (
+            _client()
+            .calls(sid)
+            .recordings.create(
+                recording_status_callback=recording_callback,
+                recording_status_callback_event=["completed"],
+                recording_status_callback_method="POST",
+            )
+        )
+    except Exception as exc:
+        raise _rest_error("start recording", exc) from exc
+    return str(created.sid or "")
 
 
 def hangup(sid: str) -> None:

@@ -56,7 +56,7 @@ from leadapp.core.observability import get_logger
 from leadapp.core.services import access, audit
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import ALL_QUEUES
-from leadapp.core.vocab import Channel, NotificationStatus
+from leadapp.core.vocab import DNC_SOURCE_LABELS, Channel, NotificationStatus
 
 log = get_logger(__name__)
 
@@ -438,7 +438,8 @@ def _call_row(call: Call, business_name: str | None) -> dict[str, str]:
         "id": str(call.id),
         "created_at": _when(call.created_at),
         "business_id": str(call.business_id or ""),
-        "business": business_name or "—",
+        "business": business_name
+        or ("LeadApp concierge" if call.business_id is None and call.call_type == "consumer_callback" else "—"),
         "lead_id": str(call.lead_id or ""),
         "call_type": call.call_type,
         "direction": call.direction,
@@ -799,12 +800,25 @@ def list_dnc(session: Session, actor: User | None, phone: str = "", page: int = 
             "phone": entry.phone_display,
             "reason": entry.reason,
             "source": entry.source,
+            "source_label": DNC_SOURCE_LABELS.get(entry.source, entry.source),
+            "wording": entry.wording,
+            "where": _dnc_where(entry),
             "added_by": email or "",
             "created_at": _when(entry.created_at),
         }
         for entry, email in session.exec(query).all()
     ]
     return Page(rows, total, page)
+
+
+def _dnc_where(entry: DoNotCall) -> str:
+    """Where a withdrawal happened, e.g. "call #12 · request #5" ("" when it was not on a call or a request)."""
+    parts = []
+    if entry.call_id is not None:
+        parts.append(f"call #{entry.call_id}")
+    if entry.lead_id is not None:
+        parts.append(f"request #{entry.lead_id}")
+    return " · ".join(parts)
 
 
 # --- audit trail ----------------------------------------------------------------------------------

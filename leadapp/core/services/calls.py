@@ -25,7 +25,9 @@ Guarantees:
   the outcome (never replacing one the conversation set), the carrier cost, the one retry (attempt 2, 2 hours
   later within calling hours, for no_answer and error) and the CALL_SUMMARY notifications.
 - Recordings are reachable only through signed links that expire (`recording_link`), checked again against
-  the viewer's rights when opened (`open_recording`).
+  the viewer's rights on every request (`open_recording`); the app streams them from the provider (never a
+  redirect to the provider's URL). Twilio's recording arrives by the signed recording status callback
+  (`record_recording`); a purged lead's recordings are deleted at the provider (`delete_recording`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import zipcodes
 from redis.exceptions import RedisError
+from rq import Retry
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
@@ -49,10 +52,10 @@ from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Business, Call, DoNotCall, Lead, Match, TranscriptLine, User, utcnow
 from leadapp.core.observability import get_logger, report_exception
-from leadapp.core.providers import telephony
+from leadapp.core.providers import recordings, telephony
 from leadapp.core.services import access, audit
 from leadapp.core.settings import get_settings
-from leadapp.core.tasks import CALLS, enqueue, queue
+from leadapp.core.tasks import CALLS, MAINTENANCE, enqueue, queue
 from leadapp.core.vocab import (
     PLAN_CALL_QUOTA,
     CallDirection,
@@ -539,14 +542,16 @@ def _drop_waiting_job(call_id: int) -> None:
         log.warning("call_job_not_dropped", call_id=call_id, error=repr(exc))
 
 
-def bridge_urls(call_id: int) -> tuple[str, str, str]:
-    """(media stream wss url, status callback url, AMD callback url) on the bridge's public address."""
+def bridge_urls(call_id: int) -> tuple[str, str, str, str]:
+    """(media stream wss url, status callback url, AMD callback url, recording callback url) on the bridge's
+    public address."""
     base = get_settings().voice_bridge_public_url.rstrip("/")
     if base.startswith("https://"):
         ws_base = "wss://" + base.removeprefix("https://")
     else:
         ws_base = "ws://" + base.removeprefix("http://")
-    return f"{ws_base}/media", f"{base}/twilio/calls/{call_id}/status", f"{base}/twilio/calls/{call_id}/amd"
+    hooks = f"{base}/twilio/calls/{call_id}"
+    return f"{ws_base}/media", f"{hooks}/status", f"{hooks}/amd", f"{hooks}/recording"
 
 
 def _set_if(session: Session, call_id: int, statuses: tuple[str, ...], **values: Any) -> bool:
@@ -608,11 +613,13 @@ def place_call(call_id: int, now: datetime | None = None) -> str:
             return "claimed_elsewhere"
         to_number = crypto.decrypt_phone(call.to_number_enc)
         _publish_call(session, call)
-    stream_url, status_url, amd_url = bridge_urls(call_id)
+    stream_url, status_url, amd_url, recording_url = bridge_urls(call_id)
     try:
         if not to_number:
             raise telephony.TelephonyError("the stored number cannot be decrypted", permanent=True)
-        sid = telephony.place_outbound_call(call_id, to_number, from_number, stream_url, status_url, amd_url)
+        sid = telephony.place_outbound_call(
+            call_id, to_number, from_number, stream_url, status_url, amd_url, recording_url
+        )
     except Exception as exc:
         report_exception(exc, where="place_call", call_id=call_id)
         end_call(call_id, CallStatus.FAILED.value, CallOutcome.ERROR.value, error=str(exc)[:1000])
@@ -626,6 +633,76 @@ def place_call(call_id: int, now: datetime | None = None) -> str:
         )
     log.info("call_dialled", call_id=call_id, call_sid=sid)
     return "dialled"
+
+
+# --- the media stream -----------------------------------------------------------------------------
+
+STREAMABLE_STATUSES = (CallStatus.DIALING.value, CallStatus.RINGING.value, CallStatus.IN_PROGRESS.value)
+"""A media stream may start only for a call that is being placed or is live."""
+
+
+@dataclass(frozen=True)
+class StreamClaim:
+    """The answer to a media stream's `start`: the call it now holds, or why it holds nothing."""
+
+    call_id: int | None
+    refusal: str = ""
+
+    @property
+    def granted(self) -> bool:
+        return not self.refusal
+
+
+def claim_media_stream(
+    session: Session, raw_call_id: str, token: str, call_sid: str, stream_sid: str, now: datetime | None = None
+) -> StreamClaim:
+    """Let one media stream hold a call, or say why not (outbound and inbound calls alike, simulated ones too).
+
+    Granted only when `token` is the call's unexpired media-stream token (`crypto.media_stream_token`, sent in
+    the call's TwiML), the call is dialling, ringing or in progress, `call_sid` is the provider SID stored for
+    it, and no other stream holds it. The hold is a compare-and-set on `calls.media_stream_sid`, so of two
+    streams starting at once exactly one wins; `release_media_stream` gives it back at the end. A refusal
+    writes nothing.
+    """
+    call_id = int(raw_call_id) if raw_call_id.isdigit() and len(raw_call_id) < 12 else None
+    if call_id is None:
+        return StreamClaim(None, "no call id")
+    moment = _aware(now or utcnow()).timestamp()
+    problem = crypto.media_stream_token_problem(call_id, token, now=moment)
+    if problem:
+        return StreamClaim(call_id, f"{problem} token")
+    if not call_sid or not stream_sid:
+        return StreamClaim(call_id, "no call or stream sid")
+    changed = session.execute(
+        update(Call)
+        .where(
+            col(Call.id) == call_id,
+            col(Call.status).in_(STREAMABLE_STATUSES),
+            col(Call.provider_call_sid) == call_sid,
+            col(Call.media_stream_sid).is_(None),
+        )
+        .values(media_stream_sid=stream_sid[:64])
+    )
+    if changed.rowcount == 1:  # type: ignore[attr-defined]
+        return StreamClaim(call_id)
+    call = session.get(Call, call_id)
+    if call is None:
+        return StreamClaim(call_id, "unknown call")
+    if call.status not in STREAMABLE_STATUSES:
+        return StreamClaim(call_id, f"call is {call.status}")
+    if call.provider_call_sid != call_sid:
+        return StreamClaim(call_id, "call sid differs from the stored one")
+    return StreamClaim(call_id, "another stream holds the call")
+
+
+def release_media_stream(session: Session, call_id: int, stream_sid: str) -> bool:
+    """Give the call back once its stream has ended (only the stream that holds it can); True if it held it."""
+    changed = session.execute(
+        update(Call)
+        .where(col(Call.id) == call_id, col(Call.media_stream_sid) == stream_sid)
+        .values(media_stream_sid=None)
+    )
+    return changed.rowcount == 1  # type: ignore[attr-defined]
 
 
 # --- after the call -------------------------------------------------------------------------------
@@ -860,11 +937,16 @@ def local_summary(call: Call) -> str:
     return f"{label}. " + "; ".join(facts)[:600]
 
 
-def _summary_text(call: Call, retry: Call | None, link: str) -> str:
+CONCIERGE_DONE = "We added what you told us to your request and are looking for businesses again."
+
+
+def _summary_text(call: Call, retry: Call | None, link: str, next_step: str = "") -> str:
     lines = [f"Outcome: {OUTCOME_LABELS.get(call.outcome or '', call.outcome or 'ended')}"]
     if call.duration_seconds:
         lines.append(f"Duration: {call.duration_seconds // 60} min {call.duration_seconds % 60} s")
     lines += ["", (call.summary or "").strip() or local_summary(call)]
+    if next_step:
+        lines += ["", next_step]
     if call.human_callback_requested:
         lines += ["", "The consumer asked to speak with a person: please call them back."]
     if retry is not None and retry.scheduled_for is not None:
@@ -912,7 +994,8 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
     spoke = call.outcome in (CallOutcome.GOAL_ACHIEVED.value, CallOutcome.DECLINED.value)
     if call.call_type == CallType.CONSUMER_CALLBACK.value or spoke:
         link = compose.tracking_link(lead) if lead.consumer_id is None else compose.portal_link()
-        text = _summary_text(call, retry, link)
+        completed = business is None and call.outcome == CallOutcome.GOAL_ACHIEVED.value  # LeadApp's concierge call
+        text = _summary_text(call, retry, link, CONCIERGE_DONE if completed else "")
         targets = [(Channel.EMAIL.value, lead.contact_email)] if lead.contact_email else []
         if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE):
             phone = notify.normalize_phone(crypto.decrypt_phone(lead.contact_phone_enc))
@@ -940,10 +1023,70 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
 
 # --- recordings -----------------------------------------------------------------------------------
 
+RECORDING_PATH = "/api/v1/recordings/"
+DELETE_RECORDING_JOB = "worker.jobs.delete_call_recording"
 
-def recording_link(session: Session, viewer: User | None, call_id: int, ttl: int = RECORDING_LINK_TTL_SECONDS) -> str:
-    """A link to the call's recording, valid `ttl` seconds, for the business's owner, the lead's consumer or an
-    admin (NotAllowed for anyone else, NotFound without a recording)."""
+
+def record_recording(
+    call_id: int, *, call_sid: str, recording_sid: str, status: str, duration_seconds: int | None = None
+) -> str:
+    """Apply Twilio's recording status callback; returns what it did.
+
+    A `completed` recording of our call (the CallSid must be the stored one) is kept by its SID; a repeat
+    changes nothing. A recording that arrives for a call whose lead was purged meanwhile is deleted at once.
+    """
+    if status != "completed":
+        return "ignored"
+    if not recordings.TWILIO_SID.match(recording_sid or ""):
+        return "not_a_recording"
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is None:
+            return "unknown_call"
+        if not call_sid or call.provider_call_sid != call_sid:
+            log.warning("recording_for_other_sid", call_id=call_id)
+            return "other_call_sid"
+        if call.recording_ref == recording_sid:
+            return "duplicate"
+        return _store_recording(session, call, recording_sid, duration_seconds)
+
+
+def record_local_recording(call_id: int, ref: str, seconds: int | None) -> str:
+    """Keep the local recording of a simulated call (what the recording callback does for a Twilio call).
+
+    "stored"; "purge" when the lead was purged meanwhile (it is deleted); "taken" when the call already has one;
+    "unknown_call".
+    """
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is None:
+            return "unknown_call"
+        if call.recording_ref:
+            return "taken"
+        return _store_recording(session, call, ref, seconds)
+
+
+def _store_recording(session: Session, call: Call, ref: str, seconds: int | None) -> str:
+    call.recording_ref = ref[:500]
+    call.recording_seconds = seconds
+    call.updated_at = utcnow()
+    session.add(call)
+    if call.recording_purge_at is not None:
+        run_after_commit(session, enqueue_recording_deletion, call.id)
+        return "purge"
+    _publish_call(session, call)
+    return "stored"
+
+
+def recording_callback_url(call_id: int) -> str:
+    """Where Twilio posts a call's finished recording (signed like every webhook)."""
+    return bridge_urls(call_id)[3]
+
+
+def recording_link(session: Session, viewer: User | None, call_id: int, ttl: int | None = None) -> str:
+    """A link to the call's recording, streamed by the app, for the business's owner, the lead's consumer or an
+    admin (NotAllowed for anyone else, NotFound without a recording). Valid `ttl` seconds; by default long
+    enough to play the whole recording (a player asks for more bytes while it plays)."""
     call = session.get(Call, call_id)
     if call is None:
         raise NotFound("No such call.")
@@ -951,27 +1094,32 @@ def recording_link(session: Session, viewer: User | None, call_id: int, ttl: int
         raise access.NotLoggedIn("Log in to continue.")
     if not _may_act_on_call(session, viewer, call, view=True):
         raise NotAllowed("This is not your call.")
-    if not call.recording_ref:
+    if not call.recording_ref or call.recording_purge_at is not None:
         raise NotFound("This call has no recording.")
     assert viewer is not None
+    if ttl is None:
+        ttl = max(RECORDING_LINK_TTL_SECONDS, 2 * (call.recording_seconds or 0) + RECORDING_LINK_TTL_SECONDS)
     expires = int(utcnow().timestamp()) + ttl
     token = crypto.sign(
-        RECORDING_PURPOSE, {"call": call.id, "viewer": viewer.id, "exp": expires}, ttl + RECORDING_EXPIRED_GRACE_SECONDS
+        RECORDING_PURPOSE,
+        {"call": call.id, "viewer": viewer.id, "exp": expires},
+        max(ttl, 0) + RECORDING_EXPIRED_GRACE_SECONDS,
     )
-    return f"{get_settings().voice_bridge_public_url.rstrip('/')}/recordings/{token}"
+    return f"{get_settings().app_url.rstrip('/')}{RECORDING_PATH}{token}"
 
 
 @dataclass(frozen=True)
 class RecordingAccess:
-    """What opening a recording link gives: 302 to `url`, or `status` 403 / 404 / 410 with `reason`."""
+    """What opening a recording link gives: 200 with the recording's `ref`, or 403 / 404 / 410 with `reason`."""
 
     status: int
-    url: str = ""
+    ref: str = ""
     reason: str = ""
 
 
 def open_recording(token: str, now: datetime | None = None) -> RecordingAccess:
-    """Check a recording link: genuine, unexpired, and its viewer still allowed to hear this call."""
+    """Check a recording link: genuine, unexpired, and its viewer still allowed to hear this call (every request
+    of a player is checked again: a viewer who lost access, or a purged lead, stops the stream)."""
     payload: Mapping[str, Any] | None = crypto.unsign(RECORDING_PURPOSE, token or "")
     if payload is None:
         return RecordingAccess(403, reason="This link is invalid.")
@@ -987,9 +1135,61 @@ def open_recording(token: str, now: datetime | None = None) -> RecordingAccess:
         call = session.get(Call, call_id)
         if call is None or not _may_act_on_call(session, viewer, call, view=True):
             return RecordingAccess(403, reason="You may not hear this recording.")
-        if not call.recording_ref:
+        if not call.recording_ref or call.recording_purge_at is not None:
             return RecordingAccess(410, reason="This recording is no longer available.")
-        return RecordingAccess(302, url=call.recording_ref)
+        return RecordingAccess(200, ref=call.recording_ref)
+
+
+def enqueue_recording_deletion(call_id: int) -> bool:
+    """Enqueue the deletion of a purged call's recording at its provider (retried; the daily purge catches up)."""
+    return enqueue(
+        MAINTENANCE,
+        DELETE_RECORDING_JOB,
+        call_id,
+        job_id=f"delete-recording-{call_id}",
+        retry=Retry(3, [60, 600, 3600]),
+    )
+
+
+def delete_recording(call_id: int) -> str:
+    """Delete the recording of a call whose lead was purged, at its provider, then forget its reference.
+
+    Returns "deleted", "nothing" (no recording, or its lead was not purged) or raises on a transient provider
+    error (the job is retried). A permanent refusal is logged and the reference kept, for an admin to see.
+    Safe to run twice: the second run finds no reference.
+    """
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        if call is None or not call.recording_ref or call.recording_purge_at is None:
+            return "nothing"
+        ref = call.recording_ref
+    try:
+        recordings.delete(ref)
+    except recordings.RecordingError as exc:
+        if not exc.permanent:
+            raise
+        log.error("recording_not_deleted", call_id=call_id, error=str(exc))
+        return "refused"
+    with session_scope() as session:
+        session.execute(
+            update(Call)
+            .where(col(Call.id) == call_id, Call.recording_ref == ref)
+            .values(recording_ref="", recording_seconds=None, updated_at=utcnow())
+        )
+    log.info("recording_purged", call_id=call_id)
+    return "deleted"
+
+
+def purged_recording_call_ids(session: Session, limit: int = SWEEP_BATCH) -> list[int]:
+    """Calls whose lead was purged and whose recording still waits to be deleted at the provider."""
+    return list(
+        session.exec(
+            select(Call.id)
+            .where(col(Call.recording_purge_at).is_not(None), Call.recording_ref != "")
+            .order_by(col(Call.id))
+            .limit(limit)
+        ).all()
+    )
 
 
 # --- sweeper --------------------------------------------------------------------------------------

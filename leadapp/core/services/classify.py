@@ -891,6 +891,11 @@ def _budget(text: str, zip_found: str | None) -> tuple[int | None, int | None]:
     return None, None
 
 
+def budget_range(said: str) -> tuple[int | None, int | None]:
+    """(min, max) dollars of a budget someone stated on its own ("about $500", "300 to 500", "under 2k")."""
+    return _budget(f"budget {said}", None)
+
+
 # --- urgency and sentiment --------------------------------------------------------------------------
 
 _EMERGENCY = _any(

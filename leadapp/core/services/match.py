@@ -753,6 +753,44 @@ def create_direct_match(session: Session, lead: Lead, rules: RulesSnapshot, *, n
     return session.exec(select(Match).where(Match.lead_id == lead.id, Match.business_id == business.id)).one()
 
 
+def add_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: datetime | None = None) -> list[Match]:
+    """Match the lead again with what it says now (after its details were completed); returns only the new
+    matches, best first. Does not commit.
+
+    The ranking is `create_matches`' over today's candidates (same exclusions, same top 10); a business the
+    lead is already matched to keeps its match as it is, whatever its status (ON CONFLICT DO NOTHING on
+    (lead, business)), so nobody is matched or notified twice and a business that declined is not asked again.
+    """
+    if lead.id is None:
+        raise ValueError("add_matches needs a stored lead (flush it first)")
+    now = now or utcnow()
+    features = lead_features(lead)
+    excluded = {lead.business_id} if lead.business_id is not None else set()
+    if lead.consumer_id is not None:
+        excluded.update(session.exec(select(Business.id).where(Business.owner_id == lead.consumer_id)).all())
+    existing = set(session.exec(select(Match.business_id).where(Match.lead_id == lead.id)).all())
+    candidates = [b for b in candidate_businesses(session, features, now=now) if b.id not in excluded]
+    fresh = [r for r in rank_matches(features, candidates, rules) if r.business_id not in existing]
+    if not fresh:
+        return []
+    rows = [
+        Match(
+            lead_id=lead.id,
+            business_id=result.business_id,
+            score=result.score,
+            distance_miles=result.distance_miles,
+            reasons=list(result.reasons),
+            points=[p.as_dict() for p in result.points],
+            status=MatchStatus.NEW.value,
+            created_at=now,
+        ).model_dump(exclude={"id"})
+        for result in fresh
+    ]
+    insert_new(session, Match, rows, ["lead_id", "business_id"])
+    wanted = [r.business_id for r in fresh]
+    return [m for m in _lead_matches(session, lead) if m.business_id in wanted and m.business_id not in existing]
+
+
 def refresh_response_rate(session: Session, business_id: int, *, now: datetime | None = None) -> float:
     """Recompute and store the business's ``response_rate`` and ``avg_response_minutes``; returns the rate.
 

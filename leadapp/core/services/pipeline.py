@@ -11,7 +11,7 @@ forward only from the status it expects (a compare-and-set UPDATE), matches are 
 from __future__ import annotations
 
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from leadapp.core.db import session_scope
 from leadapp.core.events import publish_after_commit
@@ -19,7 +19,7 @@ from leadapp.core.models import Lead, Match, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import classify, match, notify
 from leadapp.core.services.rules import RulesSnapshot, current_rules
-from leadapp.core.vocab import LeadStatus
+from leadapp.core.vocab import LeadStatus, MatchStatus
 
 log = get_logger(__name__)
 
@@ -137,3 +137,65 @@ def _deliver_to_called_business(session: Session, lead: Lead, rules: RulesSnapsh
     publish_after_commit(session, "match", lead_id=lead.id, business_id=direct.business_id, match_id=direct.id)
     publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
     return [n.id for n in rows if n.id is not None]
+
+
+REMATCHABLE = (
+    LeadStatus.CLASSIFIED.value,
+    LeadStatus.MATCHED.value,
+    LeadStatus.NO_MATCH.value,
+    LeadStatus.LOW_QUALITY.value,
+)
+"""A lead whose details were completed (a concierge call) is matched again from these statuses; a flagged lead
+waits for its review, and an accepted, done or closed one is not offered to anybody new."""
+
+
+def rematch_lead(lead_id: int, *, details_confirmed: bool = False) -> str:
+    """Match a lead again after its details changed; returns its status afterwards (or why nothing was done).
+
+    New matches only (`match.add_matches`): each new business is notified like any match, the consumer hears
+    when a request that had no match now has one. A low-quality request whose details a person confirmed on a
+    call (`details_confirmed`) is offered to businesses like any other. Safe to run twice: a repeat finds the
+    businesses already matched and creates nothing.
+    """
+    notification_ids: list[int] = []
+    with session_scope() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None or lead.deleted_at is not None:
+            return "missing"
+        allowed = REMATCHABLE if details_confirmed else tuple(s for s in REMATCHABLE if s != LeadStatus.LOW_QUALITY)
+        if lead.status not in allowed:
+            return f"skipped:{lead.status}"
+        if lead.business_id is not None and lead.released_at is None:
+            return "skipped:called_in"  # a call to a business is that business's lead until it releases it
+        if not _claim(session, lead_id, lead.status):
+            return lead.status
+        accepted = session.exec(
+            select(Match.id).where(
+                Match.lead_id == lead_id,
+                col(Match.status).in_([MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.value]),
+            )
+        ).first()
+        if accepted is not None:
+            return "skipped:accepted"
+        before = lead.status
+        new = match.add_matches(session, lead, current_rules(session))
+        if new:
+            lead.status = LeadStatus.MATCHED.value
+            lead.matched_at = lead.matched_at or utcnow()
+        elif lead.status in (LeadStatus.CLASSIFIED.value, LeadStatus.LOW_QUALITY.value):
+            lead.status = LeadStatus.NO_MATCH.value
+        lead.updated_at = utcnow()
+        session.add(lead)
+        rows = notify.notify_businesses(session, lead, new)
+        if new and before != LeadStatus.MATCHED.value:
+            everyone = session.exec(select(Match).where(Match.lead_id == lead_id).order_by(col(Match.score).desc()))
+            rows += notify.notify_consumer_result(session, lead, list(everyone.all()))
+        session.flush()
+        notification_ids = [n.id for n in rows if n.id is not None]
+        for m in new:
+            publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
+        publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
+        status = lead.status
+    statuses = notify.send_batch(notification_ids)
+    log.info("lead_rematched", lead_id=lead_id, status=status, notifications=statuses)
+    return status

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.events import publish_after_commit
+from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import (
     Business,
     Call,
@@ -35,7 +35,7 @@ from leadapp.core.models import (
     User,
     utcnow,
 )
-from leadapp.core.services import access, audit, calls
+from leadapp.core.services import access, audit, calls, concierge, optouts
 from leadapp.core.services.calls import OPEN_STATUSES as OPEN_CALL_STATUSES
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import (
@@ -98,6 +98,9 @@ ACCEPTED_MATCH_STATUSES = (MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.val
 CANCELLABLE_CALL_STATUSES = (CallStatus.REQUESTED.value, CallStatus.SCHEDULED.value)
 UNSENT_NOTIFICATION_STATUSES = (NotificationStatus.PENDING.value, NotificationStatus.FAILED.value)
 CALLBACK_OBJECTIVE = "The consumer asked to be called back about their request."
+CONCIERGE_OBJECTIVE = (
+    "The consumer asked LeadApp to call them back before any business accepted: confirm and complete the request."
+)
 
 
 # --- magic links ----------------------------------------------------------------------------------
@@ -259,10 +262,15 @@ def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | 
         if lead_ids
         else set()
     )
-    blocked = (
-        set(session.exec(select(DoNotCall.phone_hash).where(col(DoNotCall.phone_hash).in_(hashes))).all())
+    blocked: dict[str, str] = (
+        {
+            digest: source
+            for digest, source in session.exec(
+                select(DoNotCall.phone_hash, DoNotCall.source).where(col(DoNotCall.phone_hash).in_(hashes))
+            ).all()
+        }
         if hashes
-        else set()
+        else {}
     )
     calls_today = calls.attempts_today_by_number(session, hashes, now)
     reasons: dict[int, str] = {}
@@ -274,7 +282,11 @@ def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | 
         elif not lead.contact_phone_hash or not lead.contact_phone_enc:
             reason = "This request has no phone number to call."
         elif lead.contact_phone_hash in blocked:
-            reason = "This number is on the do-not-call list."
+            reason = (
+                "You asked not to receive AI calls on this number."
+                if blocked[lead.contact_phone_hash] in optouts.CONSUMER_SOURCES
+                else "This number is on the do-not-call list."
+            )
         elif lead.id in open_callbacks:
             reason = "A callback is already requested."
         elif calls_today.get(lead.contact_phone_hash, 0) >= calls.MAX_CALLS_PER_NUMBER_PER_DAY:
@@ -283,6 +295,15 @@ def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | 
             reason = ""
         reasons[lead.id] = reason  # type: ignore[index]
     return reasons
+
+
+CONCIERGE_OUTCOMES = {
+    "goal_achieved": "your request was completed",
+    "declined": "you declined",
+    "no_answer": "no answer, we will try once more",
+    "voicemail": "we left a voicemail",
+    "error": "it could not connect, we will try once more",
+}
 
 
 def _call_lines(session: Session, lead_ids: list[int]) -> dict[int, str]:
@@ -294,14 +315,18 @@ def _call_lines(session: Session, lead_ids: list[int]) -> dict[int, str]:
     for call in rows:
         if call.lead_id is None or call.lead_id in lines:
             continue
+        what = "LeadApp concierge call" if concierge.is_concierge(call) else "AI call"
+        ended = call.status in calls.TERMINAL_STATUSES  # the outcome may be known a moment before the call ends
         if call.status == "scheduled" and call.scheduled_for is not None:
-            text = f"AI call scheduled for {call.scheduled_for.strftime('%Y-%m-%d %H:%M UTC')}"
-        elif call.outcome:
-            text = f"AI call finished: {call.outcome.replace('_', ' ')}"
+            text = f"{what} scheduled for {call.scheduled_for.strftime('%Y-%m-%d %H:%M UTC')}"
+        elif ended and call.outcome and concierge.is_concierge(call):
+            text = f"{what} finished: {CONCIERGE_OUTCOMES.get(call.outcome, call.outcome.replace('_', ' '))}"
+        elif ended and call.outcome:
+            text = f"{what} finished: {call.outcome.replace('_', ' ')}"
         elif call.status == "canceled":
-            text = "AI call canceled"
+            text = f"{what} canceled"
         else:
-            text = f"AI call {call.status.replace('_', ' ')}"
+            text = f"{what} {call.status.replace('_', ' ')}"
         lines[call.lead_id] = text
     return lines
 
@@ -313,11 +338,51 @@ def accepted_label(count: int) -> str:
     return f"Accepted by {count} business" + ("" if count == 1 else "es")
 
 
+CONCIERGE_EXPLANATION = (
+    "No business has accepted this request yet, so this is a LeadApp concierge call: our AI assistant calls you "
+    "on behalf of LeadApp (not of a business) to go over your request and complete the details that are "
+    "missing. We then add them to your request and look for businesses again. The call is recorded."
+)
+BUSINESS_CALL_EXPLANATION = (
+    "{business} accepted this request, so an AI assistant will call you on behalf of {business} to go over the "
+    "job with you. The call is recorded."
+)
+CALL_HOURS_NOTE = "We call between 9:00 and 21:00 your time; outside those hours the call waits for 9:00."
+
+
+def _accepting_business(session: Session, lead_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """{lead id: (business id, name)} of the best-scored business that accepted each lead (none: no entry).
+
+    The one `request_callback` calls on behalf of.
+    """
+    if not lead_ids:
+        return {}
+    rows = session.exec(
+        select(Match.lead_id, Business.id, Business.name)
+        .join(Business, col(Business.id) == col(Match.business_id))
+        .where(col(Match.lead_id).in_(list(lead_ids)), col(Match.status).in_(ACCEPTED_MATCH_STATUSES))
+        .order_by(col(Match.score).desc(), col(Match.id))
+    ).all()
+    found: dict[int, tuple[int, str]] = {}
+    for lead_id, business_id, name in rows:
+        found.setdefault(lead_id, (business_id, name))  # type: ignore[arg-type]
+    return found
+
+
+def callback_explanation(business_name: str | None) -> str:
+    """What the portal tells the consumer before they confirm a callback: whose call it will be."""
+    if business_name:
+        return f"{BUSINESS_CALL_EXPLANATION.format(business=business_name)} {CALL_HOURS_NOTE}"
+    return f"{CONCIERGE_EXPLANATION} {CALL_HOURS_NOTE}"
+
+
 def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, Any]]:
     """Each lead's view, its matched businesses, how many of them accepted it (`accepted_count`,
-    `accepted_label`), the latest AI call, and why withdraw / callback are refused ("" when allowed)."""
+    `accepted_label`), the latest AI call, why withdraw / callback are refused ("" when allowed), and whose call
+    a callback would be (`callback_kind` "concierge" or "business", `callback_explanation`)."""
     lead_ids = [lead.id for lead in leads if lead.id is not None]
     matches = _matches_by_lead(session, lead_ids)
+    accepting = _accepting_business(session, lead_ids)
     callbacks = _callback_refusals(session, leads)
     call_lines = _call_lines(session, lead_ids)
     accepted = {
@@ -331,6 +396,8 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
             "accepted_label": accepted_label(accepted[lead.id]),  # type: ignore[index]
             "withdraw_reason": _withdraw_refusal(lead),
             "callback_reason": callbacks[lead.id],  # type: ignore[index]
+            "callback_kind": "business" if lead.id in accepting else "concierge",
+            "callback_explanation": callback_explanation(accepting[lead.id][1] if lead.id in accepting else None),
             "call_status": call_lines.get(lead.id, ""),  # type: ignore[arg-type]
         }
         for lead in leads
@@ -469,7 +536,8 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
     With each lead go (foreign-key cascade) its matches and conversions, and explicitly its interview
     sessions and call transcripts. Rows kept for accounting lose every personal detail: notifications
     (recipient, subject, bodies; their dedupe key is freed so a later lead reusing the id is notified) and
-    calls (number, summary, qualification, recording reference; the cost stays in the totals and quotas).
+    calls (number, summary, qualification; the cost stays in the totals and quotas). Call recordings are
+    deleted at the provider after the commit (`calls.delete_recording`); until then no link opens them.
     Running it again purges nothing twice.
     """
     now = now or utcnow()
@@ -512,10 +580,27 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
                 objective="",
                 summary="",
                 qualification=null(),
-                recording_ref="",
                 error="",
                 updated_at=now,
             )
+            .execution_options(synchronize_session=False)
+        )
+        # The recording itself is at the provider: its reference stays until it is deleted there (a job per
+        # call once this commits, and the daily purge catches up with any that failed). From now on no link
+        # opens it (`calls.open_recording`), and a recording that arrives later is deleted on arrival.
+        recorded = session.execute(
+            update(Call)
+            .where(col(Call.id).in_(call_ids), Call.recording_ref != "", col(Call.recording_purge_at).is_(None))
+            .values(recording_purge_at=now)
+            .returning(Call.id)
+            .execution_options(synchronize_session=False)
+        ).all()
+        for (call_id,) in recorded:
+            run_after_commit(session, calls.enqueue_recording_deletion, call_id)
+        session.execute(
+            update(Call)
+            .where(col(Call.id).in_(call_ids), Call.recording_ref == "", col(Call.recording_purge_at).is_(None))
+            .values(recording_purge_at=now)  # a recording still on its way is deleted when it arrives
             .execution_options(synchronize_session=False)
         )
     session.execute(delete(InterviewSession).where(col(InterviewSession.lead_id).in_(lead_ids)))
@@ -532,8 +617,10 @@ def request_callback(
     no AI-call consent or no phone, the number is on the do-not-call list, three calls were made to it in the
     last 24 hours, the request was withdrawn, or a callback is still open. Within the consumer's calling hours
     it is `requested` and placed at once; outside them (or with `when`) it is `scheduled` for the next window.
-    The call is on behalf of the business that accepted the lead, if any (it does not use that business's
-    plan quota: the consumer asked for it).
+    Whose call it is: after a business accepted the lead, that business's (the best-scored one that accepted;
+    it does not use its plan quota: the consumer asked for it); before, a LeadApp concierge call without a
+    business (`concierge`), which completes the request and has it matched again. `callback_explanation`
+    says which, and the portal shows it before the consumer confirms.
     """
     lead = _lead_for(session, actor, lead_id, act=True)
     refusal = _callback_refusals(session, [lead], now)[lead_id]
@@ -553,7 +640,7 @@ def request_callback(
         business_id=accepted.business_id if accepted else None,
         requested_by_id=_actor_id(actor),
         call_type=CallType.CONSUMER_CALLBACK.value,
-        objective=CALLBACK_OBJECTIVE,
+        objective=CALLBACK_OBJECTIVE if accepted else CONCIERGE_OBJECTIVE,
         when=when,
         now=now,
     )
@@ -566,6 +653,7 @@ def request_callback(
             "lead_id": lead_id,
             "via": "magic_link" if isinstance(actor, MagicGrant) else "account",
             "status": call.status,
+            "kind": "business" if accepted else "concierge",
         },
     )
     if accepted is not None:

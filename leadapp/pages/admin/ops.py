@@ -823,7 +823,11 @@ def _dnc_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row["phone"], class_name="dnc-phone", white_space="nowrap")),
         rx.table.cell(rx.text(row["reason"], size="2")),
-        rx.table.cell(rx.badge(row["source"], variant="soft")),
+        rx.table.cell(
+            rx.badge(row["source_label"], variant="soft", class_name="dnc-source", data_source=row["source"]),
+            rx.cond(row["wording"] != "", rx.text("“", row["wording"], "”", size="1", class_name="dnc-wording")),
+            rx.cond(row["where"] != "", rx.text(row["where"], size="1", color_scheme="gray", class_name="dnc-where")),
+        ),
         rx.table.cell(rx.text(row["added_by"], size="1"), rx.text(row["created_at"], size="1", color_scheme="gray")),
         rx.table.cell(
             rx.button(
@@ -913,7 +917,7 @@ def dnc_page() -> rx.Component:
                 reset_on_submit=False,
                 no_validate=True,
             ),
-            _table(["Number", "Reason", "Source", "Added", ""], rx.foreach(DncState.rows, _dnc_row), "dnc-table"),
+            _table(["Number", "Reason", "Came from", "Added", ""], rx.foreach(DncState.rows, _dnc_row), "dnc-table"),
             rx.cond(DncState.total == 0, rx.text("No numbers.", color_scheme="gray", id="dnc-empty")),
             _pager(DncState, "numbers", "dnc-count"),
         )

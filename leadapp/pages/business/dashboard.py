@@ -59,6 +59,9 @@ class DashboardState(AuthState):
     reasons: list[str] = []
     points: list[dict[str, str]] = []
     calls: list[CallView] = []
+    # Signed, expiring links to the recordings the owner chose to play, by call id (kept while the detail is
+    # open, so a live refresh never reloads a playing recording).
+    recording_links: dict[str, str] = {}
     error: str = ""
     notice: str = ""
     # Why the open detail closed by itself (its request closed meanwhile); shown above the inbox.
@@ -168,6 +171,7 @@ class DashboardState(AuthState):
     @rx.event
     def close_detail(self):
         self.detail, self.reasons, self.points, self.calls, self.notice = {}, [], [], [], ""
+        self.recording_links = {}
 
     @rx.event
     def release(self):
@@ -182,6 +186,7 @@ class DashboardState(AuthState):
 
     @rx.event
     def open_recording(self, call_id: str):
+        """Put the call's recording in a player: a signed link streamed by the app, for this owner only."""
         self.error = ""
         try:
             with session_scope() as session:
@@ -189,8 +194,8 @@ class DashboardState(AuthState):
                 link = calls.recording_link(session, user, int(call_id))
         except (UserError, ValueError) as exc:
             self.error = str(getattr(exc, "message", exc))
-            return None
-        return rx.redirect(link, is_external=True)
+            return
+        self.recording_links = {**self.recording_links, str(int(call_id)): link}
 
     def _act(self, action) -> None:
         self.error = ""
@@ -361,12 +366,30 @@ def _call_panel(call: CallView) -> rx.Component:
                     rx.button("Cancel", size="1", variant="soft", on_click=DashboardState.cancel_call(call.id)),
                 ),
                 rx.cond(
-                    call.has_recording == "yes",
-                    rx.button("Recording", size="1", variant="soft", on_click=DashboardState.open_recording(call.id)),
+                    (call.has_recording == "yes") & ~DashboardState.recording_links.contains(call.id),
+                    rx.button(
+                        rx.icon("play", size=14),
+                        "Recording",
+                        size="1",
+                        variant="soft",
+                        on_click=DashboardState.open_recording(call.id),
+                        class_name="open-recording",
+                    ),
                 ),
                 wrap="wrap",
                 width="100%",
                 align="center",
+            ),
+            rx.cond(
+                DashboardState.recording_links.contains(call.id),
+                rx.el.audio(
+                    src=DashboardState.recording_links[call.id],
+                    controls=True,
+                    preload="auto",
+                    class_name="call-recording",
+                    aria_label="Call recording",
+                    style={"width": "100%"},
+                ),
             ),
             rx.foreach(
                 call.transcript,

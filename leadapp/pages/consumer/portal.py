@@ -16,7 +16,7 @@ from leadapp.components.requests import RequestView, action_messages, request_ca
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, portal
+from leadapp.core.services import access, optouts, portal
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
@@ -25,6 +25,11 @@ class PortalState(AuthState):
     requests: list[RequestView] = []
     notice: str = ""
     error: str = ""
+    # The "No AI calls" switch: on when every number of this consumer's requests withdrew AI-call consent.
+    no_ai_calls: bool = False
+    has_numbers: bool = False
+    # Numbers listed through another channel (a call, a text, an admin), which the switch cannot take off.
+    ai_calls_locked: list[dict[str, str]] = []
 
     @rx.event
     def load(self):
@@ -39,10 +44,16 @@ class PortalState(AuthState):
             with session_scope() as session:
                 user = self._require(session, access.Area.CONSUMER)
                 rows = portal.consumer_leads(session, user)
+                switch = optouts.ai_calls_switch(session, user)
         except NotAllowed:
-            self.requests = []
+            self.requests, self.no_ai_calls, self.has_numbers, self.ai_calls_locked = [], False, False, []
             return
         self.requests = [request_view(r) for r in rows]
+        self._show_switch(switch)
+
+    def _show_switch(self, switch: optouts.SwitchState) -> None:
+        self.no_ai_calls, self.has_numbers = switch.on, bool(switch.numbers)
+        self.ai_calls_locked = [{"number": n.display, "how": n.label, "since": n.since} for n in switch.locked]
 
     def _act(self, action: Callable[[Session, User | None], Any]) -> tuple[bool, Any]:
         """Run one service action as the current user, then reload; a refusal becomes `error`.
@@ -77,6 +88,19 @@ class PortalState(AuthState):
         ok, _ = self._act(lambda s, u: portal.request_callback(s, u, int(lead_id)))
         if ok:
             self.notice = "Callback requested. Our AI assistant will call you within calling hours (9:00–21:00)."
+
+    @rx.event
+    def set_no_ai_calls(self, value: Any):
+        """The "No AI calls" switch (any value but a true boolean counts as off: handler arguments are hostile)."""
+        on = value is True
+        ok, _ = self._act(lambda s, u: optouts.set_no_ai_calls(s, u, on))
+        if ok:
+            if on:
+                self.notice = "AI calls are off: no AI assistant will call your numbers, for a business or LeadApp."
+            elif self.no_ai_calls:
+                self.notice = "Some of your numbers stay off AI calls: you asked by call or text (listed below)."
+            else:
+                self.notice = "AI calls are back on for the requests where you agreed to them."
 
     @rx.event
     def delete_my_data(self):
@@ -123,6 +147,53 @@ def _delete_my_data() -> rx.Component:
     )
 
 
+def _ai_calls() -> rx.Component:
+    """The "No AI calls" switch: withdraws (or gives back) consent to AI calls for every number of my requests."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.switch(
+                    checked=PortalState.no_ai_calls,
+                    on_change=PortalState.set_no_ai_calls,
+                    disabled=~PortalState.has_numbers,
+                    id="no-ai-calls",
+                ),
+                rx.el.label("No AI calls", html_for="no-ai-calls", style={"fontWeight": "600"}),
+                align="center",
+                spacing="2",
+            ),
+            rx.text(
+                "Turn this on and no AI assistant will call you again, whether for a business or for LeadApp, on any "
+                "number of your requests. You can also say so on a call, or text STOP CALLS to our number.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.cond(
+                ~PortalState.has_numbers,
+                rx.text("None of your requests has a phone number.", size="2", id="no-ai-calls-empty"),
+            ),
+            rx.foreach(
+                PortalState.ai_calls_locked,
+                lambda n: rx.text(
+                    n["number"],
+                    ": ",
+                    n["how"],
+                    " (",
+                    n["since"],
+                    "). This stays, whatever the switch says.",
+                    size="2",
+                    class_name="ai-calls-locked",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        margin_top="2em",
+        id="ai-calls-card",
+    )
+
+
 def portal_page() -> rx.Component:
     return page(
         guarded(
@@ -150,6 +221,7 @@ def portal_page() -> rx.Component:
                 ),
                 rx.card(rx.text("You have no service requests yet."), margin_top="1em", id="portal-empty"),
             ),
+            _ai_calls(),
             rx.hstack(
                 rx.text("Your data", weight="bold"),
                 rx.spacer(),
