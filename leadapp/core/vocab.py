@@ -167,6 +167,7 @@ class NotificationKind(StrEnum):
     INVITATION = "invitation"
     INVITATION_FOLLOWUP = "invitation_followup"
     PASSWORD_RESET = "password_reset"
+    PHONE_CODE = "phone_code"
 
 
 class CallType(StrEnum):

@@ -12,11 +12,18 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components.layout import guarded, page
-from leadapp.components.requests import RequestView, action_messages, request_card, request_view
+from leadapp.components.requests import (
+    CODE_SENT,
+    PHONE_VERIFIED,
+    RequestView,
+    action_messages,
+    request_card,
+    request_view,
+)
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, optouts, portal
+from leadapp.core.services import access, optouts, phone_codes, portal
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
@@ -88,6 +95,25 @@ class PortalState(AuthState):
         ok, _ = self._act(lambda s, u: portal.request_callback(s, u, int(lead_id)))
         if ok:
             self.notice = "Callback requested. Our AI assistant will call you within calling hours (9:00–21:00)."
+
+    @rx.event
+    def send_phone_code(self, lead_id: str):
+        if not str(lead_id).isdigit():
+            self.error = "No such request."
+            return
+        ok, _ = self._act(lambda s, u: phone_codes.send_lead_code(s, u, int(lead_id)))
+        if ok:
+            self.notice = CODE_SENT
+
+    @rx.event
+    def verify_phone_code(self, form_data: dict):
+        lead_id, code = str(form_data.get("lead", "")), str(form_data.get("code", ""))
+        if not lead_id.isdigit():
+            self.error = "No such request."
+            return
+        ok, _ = self._act(lambda s, u: phone_codes.verify_lead_code(s, u, int(lead_id), code))
+        if ok:
+            self.notice = PHONE_VERIFIED
 
     @rx.event
     def set_no_ai_calls(self, value: Any):
@@ -213,7 +239,13 @@ def portal_page() -> rx.Component:
                 rx.vstack(
                     rx.foreach(
                         PortalState.requests,
-                        lambda r: request_card(r, withdraw=PortalState.withdraw, callback=PortalState.request_callback),
+                        lambda r: request_card(
+                            r,
+                            withdraw=PortalState.withdraw,
+                            callback=PortalState.request_callback,
+                            send_code=PortalState.send_phone_code,
+                            verify_code=PortalState.verify_phone_code,
+                        ),
                     ),
                     spacing="3",
                     width="100%",

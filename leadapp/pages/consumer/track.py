@@ -15,12 +15,19 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import page
-from leadapp.components.requests import RequestView, action_messages, request_card, request_view
+from leadapp.components.requests import (
+    CODE_SENT,
+    PHONE_VERIFIED,
+    RequestView,
+    action_messages,
+    request_card,
+    request_view,
+)
 from leadapp.core.broker import get_redis, key
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.observability import get_logger
-from leadapp.core.services import portal
+from leadapp.core.services import phone_codes, portal
 from leadapp.live import TAB_TTL_SECONDS
 from leadapp.state.auth import AuthState
 
@@ -116,6 +123,16 @@ class TrackState(AuthState):
             "Callback requested: we will call you at the number you gave, within calling hours (9:00–21:00).",
         )
 
+    @rx.event
+    def send_phone_code(self, shown_id: str = ""):
+        self._act(phone_codes.send_lead_code, CODE_SENT)
+
+    @rx.event
+    def verify_phone_code(self, form_data: dict):
+        # The form's lead id is ignored like the buttons': the token names the lead.
+        code = str(form_data.get("code", "")) if isinstance(form_data, dict) else ""
+        self._act(lambda s, grant, lead_id: phone_codes.verify_lead_code(s, grant, lead_id, code), PHONE_VERIFIED)
+
 
 def track_page() -> rx.Component:
     return page(
@@ -131,7 +148,11 @@ def track_page() -> rx.Component:
                     ),
                     action_messages(TrackState.notice, TrackState.error, "track"),
                     request_card(
-                        TrackState.tracked, withdraw=TrackState.withdraw, callback=TrackState.request_callback
+                        TrackState.tracked,
+                        withdraw=TrackState.withdraw,
+                        callback=TrackState.request_callback,
+                        send_code=TrackState.send_phone_code,
+                        verify_code=TrackState.verify_phone_code,
                     ),
                     spacing="3",
                     width="100%",
