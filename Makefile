@@ -95,7 +95,7 @@ seed: setup
 bench: setup services
 	$(PY) -m bench.pipeline --leads 600 --rate 10 --db sqlite
 	$(PY) -m bench.pipeline --leads 600 --rate 10 --db postgres
-	$(PY) -m bench.pipeline --find-max --db postgres
+	$(PY) -m bench.pipeline --find-max --db postgres --workers 1,2,4
 	$(PY) -m bench.live --events 100 --tabs 4
 	$(PY) -m bench.live --events 100 --tabs 4 --backends 2
 	$(PY) -m bench.dashboard --leads 10000
