@@ -63,6 +63,7 @@ from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 
 from leadapp.core import crypto
+from leadapp.core import labels as plain_words
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit
@@ -480,13 +481,14 @@ def local_summary(qualification: dict[str, Any], outcome: str | None, human: boo
     parts = [f"{label}: {qualification[key]}" for key, label in labels.items() if qualification.get(key)]
     text = ("; ".join(parts) + ".") if parts else "No job details were recorded."
     if outcome:
-        text = f"Outcome: {outcome.replace('_', ' ')}. " + text
+        text = f"Outcome: {plain_words.call_outcome(outcome)}. " + text
     if human:
         text += " The caller asked for a human callback."
     caller_lines = [line["text"] for line in lines if line["speaker"] == Speaker.CALLER.value and line["text"]]
+    counted = plain_words.count(len(lines), "transcript line")
     if caller_lines:
-        return f"{text} {len(lines)} transcript lines; the caller last said: “{caller_lines[-1][:200]}”"
-    return f"{text} {len(lines)} transcript lines."
+        return f"{text} {counted}; the caller last said: “{caller_lines[-1][:200]}”"
+    return f"{text} {counted}."
 
 
 def write_summary(qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]]) -> str:

@@ -699,7 +699,7 @@ async def test_a_simulated_call_runs_end_to_end_without_accounts(
     assert outcome == "goal_achieved"
     call = load_call(seeded.call_id)
     assert (call.status, call.outcome) == ("completed", "goal_achieved")  # ended like a status callback would
-    assert call.summary.startswith("Outcome: goal achieved.") and call.ended_at is not None
+    assert call.summary.startswith("Outcome: Qualified.") and call.ended_at is not None
     assert call.qualification and call.qualification["zip"] == "46032"
     lines = transcript(seeded.call_id)
     assert [line.speaker for line in lines] == ["assistant", "caller"] * 3 + ["assistant"]

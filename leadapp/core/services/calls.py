@@ -46,7 +46,7 @@ from rq import Retry
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
@@ -116,13 +116,7 @@ VOICEMAIL_TEXT = (
     "Hello, this is an AI assistant calling on behalf of {business} about your {service} request. "
     "Sorry we missed you. We will try to reach you again, or you can reply to our message. Goodbye."
 )
-OUTCOME_LABELS = {
-    CallOutcome.GOAL_ACHIEVED.value: "Qualified",
-    CallOutcome.NO_ANSWER.value: "No answer",
-    CallOutcome.VOICEMAIL.value: "Voicemail",
-    CallOutcome.DECLINED.value: "Declined",
-    CallOutcome.ERROR.value: "Could not connect",
-}
+OUTCOME_LABELS = labels.CALL_OUTCOME
 MACHINE_ANSWERS = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
 # Twilio's CallStatus → ours. A call that ended without being answered is `completed` with outcome no_answer;
@@ -1252,14 +1246,18 @@ def calls_for_lead(session: Session, user: User | None, lead_id: int, business_i
             {
                 "id": str(call.id),
                 "type": call.call_type,
+                "type_label": labels.call_type(call.call_type),
                 "status": call.status,
+                "status_label": labels.call_status(call.status),
                 "outcome": call.outcome or "",
+                "outcome_label": labels.call_outcome(call.outcome),
                 "scheduled_for": call.scheduled_for.strftime("%Y-%m-%d %H:%M UTC") if call.scheduled_for else "",
                 "summary": call.summary,
                 "has_recording": "yes" if call.recording_ref else "",
                 "transcript": [
                     {
                         "speaker": line.speaker,
+                        "speaker_label": labels.word("speaker", line.speaker),
                         "text": line.text + (f" (heard up to {line.heard_ms} ms)" if line.heard_ms else ""),
                     }
                     for line in lines

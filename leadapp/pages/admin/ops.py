@@ -13,6 +13,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
@@ -182,9 +183,9 @@ class OutboxState(AuthState):
             self.detail = detail or {}
 
 
-def _status_badge(status: rx.Var) -> rx.Component:
+def _status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
     color = rx.match(status, ("sent", "green"), ("failed", "red"), ("suppressed", "gray"), "amber")
-    return rx.badge(status, color_scheme=color, variant="soft", class_name="notification-status")
+    return rx.badge(label, color_scheme=color, variant="soft", class_name="notification-status")
 
 
 def _outbox_row(row: rx.Var) -> rx.Component:
@@ -200,13 +201,13 @@ def _outbox_row(row: rx.Var) -> rx.Component:
                 weight="medium",
             ),
             rx.text(row["recipient"], size="1", word_break="break-all"),
-            rx.text(row["created_at"], " · ", row["kind"], size="1", color_scheme="gray"),
+            rx.text(row["created_at"], " · ", row["kind_label"], size="1", color_scheme="gray"),
             min_width="12em",
         ),
         rx.table.cell(
             rx.vstack(
-                _status_badge(row["status"]),
-                rx.text(row["attempts"], " attempt(s)", size="1", color_scheme="gray"),
+                _status_badge(row["status"], row["status_label"]),
+                rx.text(row["attempts_label"], size="1", color_scheme="gray"),
                 rx.cond(
                     row["retryable"] == "yes",
                     rx.button(
@@ -220,7 +221,7 @@ def _outbox_row(row: rx.Var) -> rx.Component:
                 spacing="1",
             )
         ),
-        rx.table.cell(rx.badge(row["channel"], variant="outline")),
+        rx.table.cell(rx.badge(row["channel_label"], variant="outline")),
         rx.table.cell(rx.text(row["last_error"], size="1", color_scheme="red", class_name="notification-error")),
         rx.table.cell(rx.text(row["provider"], size="1"), rx.text(row["provider_id"], size="1", color_scheme="gray")),
         class_name="outbox-row",
@@ -230,8 +231,8 @@ def _outbox_row(row: rx.Var) -> rx.Component:
 
 
 def _outbox_filters() -> rx.Component:
-    statuses = [(s, s.title()) for s in admin_ops.NOTIFICATION_STATUSES]
-    channels = [("email", "Email"), ("sms", "SMS")]
+    statuses = labels.options("notification_status")
+    channels = labels.options("channel")
     return rx.form(
         rx.flex(
             _select("status", "Status", statuses),
@@ -269,9 +270,9 @@ def _outbox_detail() -> rx.Component:
                     width="100%",
                 ),
                 rx.dialog.description(
-                    d["channel"], " to ", d["recipient"], " · ", d["kind"], size="2", color_scheme="gray"
+                    d["channel_label"], " to ", d["recipient"], " · ", d["kind_label"], size="2", color_scheme="gray"
                 ),
-                _detail_line("Status", d["status"], "detail-status"),
+                _detail_line("Status", d["status_label"], "detail-status"),
                 _detail_line("Attempts", d["attempts"]),
                 _detail_line("Created", d["created_at"]),
                 _detail_line("Sent", d["sent_at"]),
@@ -629,9 +630,9 @@ def _call_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row["created_at"], size="1", white_space="nowrap")),
         rx.table.cell(rx.text(row["business"], size="2")),
-        rx.table.cell(rx.text(row["call_type"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")),
-        rx.table.cell(rx.badge(row["status"], variant="soft")),
-        rx.table.cell(rx.text(row["outcome"], class_name="call-outcome", size="2")),
+        rx.table.cell(rx.text(row["type_label"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")),
+        rx.table.cell(rx.badge(row["status_label"], variant="soft", data_status=row["status"])),
+        rx.table.cell(rx.text(row["outcome_label"], class_name="call-outcome", size="2", data_outcome=row["outcome"])),
         rx.table.cell(row["duration"]),
         rx.table.cell(rx.text(row["cost"], class_name="call-cost")),
         rx.table.cell(rx.text(row["error"], size="1", color_scheme="red")),

@@ -10,6 +10,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components.forms import form_error
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import Business
@@ -20,7 +21,6 @@ from leadapp.core.vocab import (
     PLAN_CALL_QUOTA,
     PLAN_LABELS,
     REALTIME_VOICES,
-    Channel,
     Plan,
     PriceTier,
 )
@@ -44,7 +44,7 @@ TEXT_FIELDS = (
     "monthly_lead_cap",
 )
 FLAGS = {"licensed": "Licensed", "insured": "Insured", "emergency_service": "Emergency service (24/7 call-outs)"}
-CHANNEL_LABELS = {Channel.EMAIL.value: "Email", Channel.SMS.value: "Text message (SMS)"}
+CHANNEL_LABELS = labels.CHANNEL
 PRICE_LABELS = {
     PriceTier.BUDGET.value: "Budget",
     PriceTier.STANDARD.value: "Standard",
