@@ -248,6 +248,8 @@ def _message_card(m: rx.Var) -> rx.Component:
             width="100%",
         ),
         width="100%",
+        class_name="contact-message",
+        data_status=status,
     )
 
 

@@ -356,17 +356,8 @@ def outbox_page() -> rx.Component:
             rx.vstack(
                 _outbox_filters(),
                 _table(
-                    [
-                        "Created",
-                        "Channel",
-                        "Recipient",
-                        "Subject / text",
-                        "Status",
-                        "Attempts",
-                        "Last error",
-                        "Provider",
-                        "",
-                    ],
+                    # One header per cell of `_outbox_row`, in its order.
+                    ["Message", "Status", "Channel", "Last error", "Provider"],
                     rx.foreach(OutboxState.rows, _outbox_row),
                     "outbox-table",
                 ),
@@ -574,6 +565,11 @@ class CallsState(AuthState):
     def pages(self) -> int:
         return max(1, -(-self.total // admin_ops.PAGE_SIZE))
 
+    @rx.var
+    def business_filter_name(self) -> str:
+        """The filtered business by name, as the select showed it (its id means nothing to an admin)."""
+        return next((name for i, name in self.businesses if i == self.business_filter), self.business_filter)
+
     def _fetch_log(self) -> None:
         business_id = int(self.business_filter) if self.business_filter.isdigit() else None
         result, error = _as_admin(
@@ -719,7 +715,7 @@ def calls_page() -> rx.Component:
                     (CallsState.business_filter != "") | (CallsState.month_filter != ""),
                     rx.text(
                         "Filtered: business ",
-                        rx.cond(CallsState.business_filter != "", CallsState.business_filter, "any"),
+                        rx.cond(CallsState.business_filter != "", CallsState.business_filter_name, "any"),
                         ", month ",
                         rx.cond(CallsState.month_filter != "", CallsState.month_filter, "any"),
                         size="2",
