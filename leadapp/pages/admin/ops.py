@@ -13,6 +13,8 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components.layout import guarded, page
+from leadapp.components.pager import PagedState, pager
+from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
@@ -111,10 +113,7 @@ def _header(title: str, heading_id: str, *actions: rx.Component) -> rx.Component
 # --- notification outbox --------------------------------------------------------------------------
 
 
-class OutboxState(AuthState):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+class OutboxState(PagedState, AuthState):
     status_filter: str = ""
     channel_filter: str = ""
     detail: dict[str, str] = {}
@@ -122,19 +121,16 @@ class OutboxState(AuthState):
     error: str = ""
     notice: str = ""
 
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // admin_ops.PAGE_SIZE))
-
     def _fetch(self) -> None:
         result, error = _as_admin(
             self,
             lambda s, u: admin_ops.list_notifications(s, u, self.status_filter, self.channel_filter, self.page),
         )
         if result is None:
-            self.rows, self.total, self.error = [], 0, error
+            self._show_failure()
+            self.error = error
             return
-        self.rows, self.total, self.page = result.rows, result.total, result.page
+        self._show_page(result)
 
     @rx.event
     def load(self):
@@ -147,11 +143,6 @@ class OutboxState(AuthState):
         self.channel_filter = _choice(form_data.get("channel"))
         self.page = 1
         self.error, self.notice = "", ""
-        self._fetch()
-
-    @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
         self._fetch()
 
     @rx.event
@@ -188,46 +179,57 @@ def _status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
     return rx.badge(label, color_scheme=color, variant="soft", class_name="notification-status")
 
 
-def _outbox_row(row: rx.Var) -> rx.Component:
-    # What an admin acts on (the message, its status, Retry) comes first: it stays in view at 390 px.
-    return rx.table.row(
-        rx.table.cell(
-            rx.link(
-                row["subject"],
-                on_click=OutboxState.open_detail(row["id"]),
-                class_name="open-notification",
-                cursor="pointer",
-                size="2",
-                weight="medium",
+def _outbox_message(row: rx.Var) -> list[rx.Component]:
+    return [
+        rx.link(
+            row["subject"],
+            on_click=OutboxState.open_detail(row["id"]),
+            class_name="open-notification",
+            cursor="pointer",
+            size="2",
+            weight="medium",
+        ),
+        rx.text(row["recipient"], size="1", word_break="break-all"),
+        rx.text(row["created_at"], " · ", row["kind_label"], size="1", color_scheme="gray"),
+    ]
+
+
+def _outbox_status(row: rx.Var) -> rx.Component:
+    return rx.vstack(
+        _status_badge(row["status"], row["status_label"]),
+        rx.text(row["attempts_label"], size="1", color_scheme="gray"),
+        rx.cond(
+            row["retryable"] == "yes",
+            rx.button(
+                "Retry",
+                size="1",
+                on_click=OutboxState.retry(row["id"]),
+                class_name="retry-notification",
+                data_notification=row["id"],
             ),
-            rx.text(row["recipient"], size="1", word_break="break-all"),
-            rx.text(row["created_at"], " · ", row["kind_label"], size="1", color_scheme="gray"),
-            min_width="12em",
         ),
-        rx.table.cell(
-            rx.vstack(
-                _status_badge(row["status"], row["status_label"]),
-                rx.text(row["attempts_label"], size="1", color_scheme="gray"),
-                rx.cond(
-                    row["retryable"] == "yes",
-                    rx.button(
-                        "Retry",
-                        size="1",
-                        on_click=OutboxState.retry(row["id"]),
-                        class_name="retry-notification",
-                        data_notification=row["id"],
-                    ),
-                ),
-                spacing="1",
-            )
-        ),
-        rx.table.cell(rx.badge(row["channel_label"], variant="outline")),
-        rx.table.cell(rx.text(row["last_error"], size="1", color_scheme="red", class_name="notification-error")),
-        rx.table.cell(rx.text(row["provider"], size="1"), rx.text(row["provider_id"], size="1", color_scheme="gray")),
-        class_name="outbox-row",
-        data_notification=row["id"],
-        data_status=row["status"],
+        spacing="1",
     )
+
+
+# What an admin acts on (the message, its status, Retry) comes first: it stays in view at 390 px.
+OUTBOX_COLUMNS = [
+    Column("Message", _outbox_message, min_width="12em"),
+    Column("Status", _outbox_status),
+    Column("Channel", lambda row: rx.badge(row["channel_label"], variant="outline", class_name="notification-channel")),
+    Column(
+        "Last error",
+        lambda row: rx.text(row["last_error"], size="1", color_scheme="red", class_name="notification-error"),
+    ),
+    Column(
+        "Provider",
+        lambda row: [rx.text(row["provider"], size="1"), rx.text(row["provider_id"], size="1", color_scheme="gray")],
+    ),
+]
+
+
+def _outbox_row_props(row: rx.Var) -> dict[str, Any]:
+    return {"class_name": "outbox-row", "data_notification": row["id"], "data_status": row["status"]}
 
 
 def _outbox_filters() -> rx.Component:
@@ -355,14 +357,25 @@ def outbox_page() -> rx.Component:
             _messages(OutboxState.error, OutboxState.notice),
             rx.vstack(
                 _outbox_filters(),
-                _table(
-                    # One header per cell of `_outbox_row`, in its order.
-                    ["Message", "Status", "Channel", "Last error", "Provider"],
-                    rx.foreach(OutboxState.rows, _outbox_row),
-                    "outbox-table",
+                data_table(
+                    OUTBOX_COLUMNS,
+                    OutboxState.rows,
+                    table_id="outbox-table",
+                    label="Notifications",
+                    row_props=_outbox_row_props,
+                    loaded=OutboxState.loaded,
+                    empty=empty_state(
+                        "No notifications here.",
+                        rx.cond(
+                            (OutboxState.status_filter != "") | (OutboxState.channel_filter != ""),
+                            "None match these filters: choose “All” to see every message.",
+                            "Every e-mail and SMS LeadApp sends appears here as soon as it is queued.",
+                        ),
+                        icon="mail",
+                        empty_id="outbox-empty",
+                    ),
                 ),
-                rx.cond(OutboxState.total == 0, rx.text("No notifications.", color_scheme="gray", id="outbox-empty")),
-                _pager(OutboxState, "notifications", "outbox-count"),
+                pager(OutboxState, "notifications", "outbox-count"),
                 _outbox_detail(),
                 spacing="3",
                 width="100%",
@@ -626,9 +639,9 @@ def _call_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(rx.text(row["created_at"], size="1", white_space="nowrap")),
         rx.table.cell(rx.text(row["business"], size="2")),
-        rx.table.cell(rx.text(row["type_label"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")),
-        rx.table.cell(rx.badge(row["status_label"], variant="soft", data_status=row["status"])),
-        rx.table.cell(rx.text(row["outcome_label"], class_name="call-outcome", size="2", data_outcome=row["outcome"])),
+        rx.table.cell(rx.text(row["call_type"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")),
+        rx.table.cell(rx.badge(row["status"], variant="soft")),
+        rx.table.cell(rx.text(row["outcome"], class_name="call-outcome", size="2")),
         rx.table.cell(row["duration"]),
         rx.table.cell(rx.text(row["cost"], class_name="call-cost")),
         rx.table.cell(rx.text(row["error"], size="1", color_scheme="red")),
