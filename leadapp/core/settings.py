@@ -68,6 +68,9 @@ class Settings(BaseSettings):
         20, description="Log-in attempts per email per hour from all addresses together (slower, global)"
     )
     login_ip_max_attempts: int = Field(30, description="Log-in attempts per client IP per LOGIN_WINDOW_MINUTES")
+    reset_requests_per_hour: int = Field(3, description="'Forgot password?' requests per (email, client IP) per hour")
+    reset_requests_per_ip_per_hour: int = Field(20, description="'Forgot password?' requests per client IP per hour")
+    verification_emails_per_hour: int = Field(5, description="Verification links one account may ask for per hour")
     intake_per_ip_per_hour: int = Field(5, description="Accepted service requests per client IP per hour")
     contact_per_ip_per_hour: int = Field(5, description="Contact-form messages per client IP per hour")
     trusted_proxy_header: str = Field("", description="e.g. X-Forwarded-For; empty = use the socket peer")

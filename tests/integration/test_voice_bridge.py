@@ -31,7 +31,7 @@ from websockets.exceptions import InvalidStatus
 from leadapp.api.app import api
 from leadapp.core import crypto, events
 from leadapp.core.db import get_engine, session_scope
-from leadapp.core.models import Business, Call, DoNotCall, Lead, TranscriptLine, User
+from leadapp.core.models import Business, Call, DoNotCall, Lead, TranscriptLine, User, utcnow
 from leadapp.core.providers import status as provider_status
 from leadapp.core.providers import telephony
 from leadapp.core.services import calls
@@ -153,6 +153,7 @@ def seed(*, provider: str = "twilio", status: str = "ringing", inbound_number: s
         session.add(owner)
         session.flush()
         business = Business(
+            verified_at=utcnow(),
             owner_id=owner.id,  # type: ignore[arg-type]
             name=BUSINESS,
             zip="46032",

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 from leadapp.core.broker import get_redis
 from leadapp.core.crypto import encrypt_phone, phone_hash
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Lead, Notification, User
+from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Lead, Notification, User, utcnow
 from leadapp.core.services import admin_ops, calls, notify
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import NOTIFICATIONS
@@ -60,7 +60,9 @@ def audit_events(session: Session) -> list[AuditEvent]:
 
 def make_business(session: Session, name: str) -> Business:
     owner = make_user(session, "business_owner", f"owner-{name.lower().replace(' ', '')}@example.com")
-    business = Business(owner_id=owner.id, name=name, zip="46032", categories=["plumbing"], plan="pro")
+    business = Business(
+        verified_at=utcnow(), owner_id=owner.id, name=name, zip="46032", categories=["plumbing"], plan="pro"
+    )
     session.add(business)
     session.commit()
     return business
@@ -180,7 +182,7 @@ def test_add_stores_hash_and_mask_audits_and_blocks_calls(db_session: Session, a
 
     # The calls work finds the number through the same keyed hash a lead stores.
     owner = make_user(session, "business_owner", "o@example.com")
-    business = Business(owner_id=owner.id, name="Pipes", zip="46032", plan="pro")
+    business = Business(verified_at=utcnow(), owner_id=owner.id, name="Pipes", zip="46032", plan="pro")
     lead = Lead(
         raw_text="leaking water heater in the basement please help soon today",
         zip="46032",

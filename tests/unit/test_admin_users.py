@@ -41,7 +41,14 @@ def world(db_session: Session) -> World:
     admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
     consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer", full_name="Casey Consumer")
     owner = accounts.register(s, "pat@example.com", PASSWORD, "business_owner", full_name="Pat Plumber")
-    business = Business(owner_id=owner.id, name="Carmel Plumbing", zip="46032", city="Carmel", categories=["plumbing"])
+    business = Business(
+        verified_at=utcnow(),
+        owner_id=owner.id,
+        name="Carmel Plumbing",
+        zip="46032",
+        city="Carmel",
+        categories=["plumbing"],
+    )
     s.add(business)
     s.commit()
     return World(admin, consumer, owner, business)

@@ -59,8 +59,18 @@ def world(db_session: Session) -> World:
     owner = accounts.register(s, "plumber@example.com", PASSWORD, "business_owner")
     other_owner = accounts.register(s, "drains@example.com", PASSWORD, "business_owner")
     admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
-    business = Business(owner_id=owner.id, name="Carmel Plumbing", zip="46032", rating=4.8, city="Carmel", state="IN")
-    other_business = Business(owner_id=other_owner.id, name="Quick Drains", zip="46033", rating=4.1)
+    business = Business(
+        verified_at=utcnow(),
+        owner_id=owner.id,
+        name="Carmel Plumbing",
+        zip="46032",
+        rating=4.8,
+        city="Carmel",
+        state="IN",
+    )
+    other_business = Business(
+        verified_at=utcnow(), owner_id=other_owner.id, name="Quick Drains", zip="46033", rating=4.1
+    )
     s.add_all([business, other_business])
     s.commit()
     return World(consumer, other_consumer, owner, other_owner, admin, business, other_business)

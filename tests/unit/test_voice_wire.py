@@ -31,7 +31,7 @@ from openai.types.realtime import (
 )
 from pydantic import TypeAdapter, ValidationError
 
-from leadapp.core.models import Business, Lead
+from leadapp.core.models import Business, Lead, utcnow
 from voice_bridge import instructions, session
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
@@ -296,6 +296,7 @@ def test_tool_arguments_are_parsed_defensively() -> None:
 
 def business() -> Business:
     return Business(
+        verified_at=utcnow(),
         owner_id=1,
         name="Smith & Sons Plumbing",
         zip="46032",

@@ -48,7 +48,16 @@ class Lead(SQLModel, table=True):
     consent_at: datetime | None = None
     consent_text: str = Field(default="", max_length=1000)
     client_ip: str = Field(default="", max_length=64)
-    idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+    idempotency_key: str | None = Field(
+        default=None,
+        max_length=200,
+        unique=True,
+        description="Internal keys as they are (interview-N, inbound-call-N); a client's key as "
+        "'client:' + SHA-256 of (its scope, the key), so clients never share or capture a key",
+    )
+    idempotency_fingerprint: str = Field(
+        default="", max_length=64, description="SHA-256 of the body that came with a client's key"
+    )
     # Classification
     category: str | None = Field(default=None, max_length=32, index=True)
     urgency: str | None = Field(default=None, max_length=16)
