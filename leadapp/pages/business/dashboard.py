@@ -491,7 +491,7 @@ def _detail() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(d["category"], size="5"),
+                rx.heading(d["category"], as_="h2", size="5"),
                 rx.badge(d["urgency"]),
                 rx.badge(d["status"], id="detail-status"),
                 rx.cond(
