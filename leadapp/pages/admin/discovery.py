@@ -389,7 +389,7 @@ def discovery_page() -> rx.Component:
                 rx.cond(
                     DiscoveryState.searched,
                     rx.vstack(
-                        rx.heading("Results", size="5"),
+                        rx.heading("Results", as_="h2", size="5"),
                         rx.text(
                             DiscoveryState.rows.length(),
                             " found, ",
@@ -404,7 +404,7 @@ def discovery_page() -> rx.Component:
                         id="discovery-results",
                     ),
                 ),
-                rx.heading("Funnel", size="5", margin_top="1em"),
+                rx.heading("Funnel", as_="h2", size="5", margin_top="1em"),
                 rx.cond(
                     DiscoveryState.funnel.length() > 0,
                     _funnel_table(),

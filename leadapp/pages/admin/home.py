@@ -127,7 +127,7 @@ def health_page() -> rx.Component:
                 margin_top="1em",
                 id="health-table",
             ),
-            rx.heading("Providers", size="5", margin_top="1.5em"),
+            rx.heading("Providers", as_="h2", size="5", margin_top="1.5em"),
             rx.text(
                 "Without its keys each provider runs on a local stand-in, so the product works offline.",
                 size="2",

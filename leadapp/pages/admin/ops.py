@@ -716,12 +716,12 @@ def calls_page() -> rx.Component:
             "admin",
             _header("Calls", "calls-heading"),
             _messages(CallsState.error),
-            rx.heading("Costs per month", size="4", margin_top="0.5em"),
+            rx.heading("Costs per month", as_="h2", size="4", margin_top="0.5em"),
             _table(["Month", *cost_headers], rx.foreach(CallsState.month_totals, _month_total_row), "month-totals"),
-            rx.heading("Costs per business and month", size="4", margin_top="1em"),
+            rx.heading("Costs per business and month", as_="h2", size="4", margin_top="1em"),
             _table(["Month", "Business", *cost_headers], rx.foreach(CallsState.costs, _cost_row), "cost-table"),
             rx.cond(CallsState.costs.length() == 0, rx.text("No calls in the last 12 months.", color_scheme="gray")),
-            rx.heading("Calls log", size="4", margin_top="1em"),
+            rx.heading("Calls log", as_="h2", size="4", margin_top="1em"),
             rx.vstack(
                 _calls_filters(),
                 rx.cond(
@@ -858,7 +858,7 @@ def _dnc_row(row: rx.Var) -> rx.Component:
 def _dnc_forms() -> rx.Component:
     add_form = rx.form(
         rx.vstack(
-            rx.heading("Add a number", size="3"),
+            rx.heading("Add a number", as_="h3", size="3"),
             _field("Phone number", "dnc-phone", rx.input(name="phone", id="dnc-phone", placeholder="(317) 846-2200")),
             _field("Reason (optional)", "dnc-reason", rx.input(name="reason", id="dnc-reason")),
             rx.cond(
@@ -874,7 +874,7 @@ def _dnc_forms() -> rx.Component:
     )
     import_form = rx.form(
         rx.vstack(
-            rx.heading("Import (CSV)", size="3"),
+            rx.heading("Import (CSV)", as_="h3", size="3"),
             _field(
                 "One number per line; an optional reason after a comma",
                 "dnc-csv",

@@ -505,7 +505,7 @@ def _detail() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(d["category"], size="5"),
+                rx.heading(d["category"], as_="h2", size="5"),
                 rx.badge(d["urgency_label"]),
                 rx.badge(d["status_label"], id="detail-status", data_status=d["status"]),
                 rx.cond(

@@ -287,7 +287,7 @@ def _flag(name: str, text: str) -> rx.Component:
 
 def _section(title: str, *children: rx.Component) -> rx.Component:
     return rx.card(
-        rx.vstack(rx.heading(title, size="4"), *children, spacing="4", width="100%"),
+        rx.vstack(rx.heading(title, as_="h2", size="4"), *children, spacing="4", width="100%"),
         width="100%",
     )
 

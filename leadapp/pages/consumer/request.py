@@ -132,7 +132,7 @@ def _result() -> rx.Component:
         rx.cond(
             status == "matched",
             rx.vstack(
-                rx.heading("Matched businesses", size="5"),
+                rx.heading("Matched businesses", as_="h2", size="5"),
                 rx.text("They have been notified and will answer soon.", color_scheme="gray"),
                 rx.foreach(RequestState.matches, _match_row),
                 width="100%",
