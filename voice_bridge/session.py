@@ -719,6 +719,15 @@ class CallSession:
             hung_up=self._hung_up,
         )
 
+    async def _keep_alive(self, call_id: int) -> None:
+        """Say this call is served, for as long as it is (a sweep ends calls nobody serves any more)."""
+        while not self._ending:
+            try:
+                await asyncio.to_thread(calls.mark_alive, call_id)
+            except Exception as exc:  # Redis down: the sweep then ends no call either
+                self.log.info("call_alive_mark_failed", error=repr(exc))
+            await asyncio.sleep(calls.ALIVE_EVERY_SECONDS)
+
     async def _dial(self) -> None:
         try:
             link = await self._dial_realtime()
@@ -869,6 +878,7 @@ class CallSession:
         self.log = log.bind(call_id=ctx.call_id, call_sid=start.call_sid)
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
         self._tasks.append(asyncio.create_task(self._dial()))
+        self._tasks.append(asyncio.create_task(self._keep_alive(ctx.call_id)))
         if (
             ctx.direction == CallDirection.INBOUND.value
             and ctx.provider != SIMULATED_PROVIDER
