@@ -18,8 +18,8 @@ from tests.e2e.conftest import Deployment
 from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start, texted_code
 
 pytestmark = pytest.mark.e2e
-PHONE, PHONE_E164 = "(317) 846-2266", "+13178462266"
-INTERVIEW_PHONE = "+13178462267"
+PHONE, PHONE_E164 = "(317) 846-2271", "+13178462271"
+INTERVIEW_PHONE = "+13178462272"
 
 
 def _verified(deployment: Deployment, marker: str) -> bool:
@@ -56,12 +56,12 @@ def test_the_texted_code_verifies_the_number_in_the_portal_and_the_interview(
     page.locator("#field-phone").fill(PHONE)
     page.locator("#field-consent_ai_calls").click()
     page.locator("#request-submit").click()
-    expect(page.locator("#request-status")).to_have_text("matched", timeout=30_000)
+    expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
 
     go_to(page, "My requests")
     card = page.locator(".portal-request", has_text=marker)
     check = card.locator(".phone-check")
-    expect(check).to_contain_text("ending 2266")
+    expect(check).to_contain_text("ending 2271")
     expect(card.locator(".request-callback")).to_be_disabled()
     expect(card.locator(".callback-reason")).to_contain_text("Verify your phone number first")
 
@@ -101,7 +101,7 @@ def test_the_texted_code_verifies_the_number_in_the_portal_and_the_interview(
         "This week",
         "not sure",
         "Weekdays after 5pm",
-        "(317) 846-2267",
+        "(317) 846-2272",
     ]
     for answer in answers:
         count = visitor.locator(".chat-assistant").count()

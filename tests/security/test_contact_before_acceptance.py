@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
-from leadapp.core.models import Business, Lead, Match, Notification
+from leadapp.core.models import Business, Lead, Match, Notification, utcnow
 from leadapp.core.services import accounts, intake, interview
 from leadapp.core.services.pipeline import process_lead
 from leadapp.core.vocab import NotificationKind
@@ -40,6 +40,7 @@ class World:
 def _business(s: Session) -> tuple[int, int]:
     owner = accounts.register(s, "owner-q11@example.com", PASSWORD, "business_owner")
     business = Business(
+        verified_at=utcnow(),
         owner_id=owner.id,
         name="Carmel Plumbing Q11",
         categories=["plumbing"],
