@@ -52,6 +52,8 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     "numbers are taken (they are unique across businesses), nothing else of the other businesses",
     ("leadapp/core/services/contact.py", "contact form: queue the admins' emails"): "a visitor's message queued "
     "to each admin (rows addressed to them); only their ids are read back",
+    ("leadapp/core/services/account_links.py", "accounts: a self-serve reset link emailed"): "the reset email to an "
+    "account's own address, queued for a visitor who is nobody yet; nothing is read back but the new row's id",
     ("leadapp/core/services/daily_caps.py", "daily caps: count the AI calls of the last 24 hours"): "a count of "
     "every tenant's AI calls (all, or one business's): the daily caps hold whoever asked",
     ("leadapp/core/services/daily_caps.py", "daily caps: count the text messages of the last 24 hours"): "a count "
