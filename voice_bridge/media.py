@@ -32,6 +32,7 @@ from leadapp.core.observability import get_logger
 from leadapp.core.providers import telephony
 from leadapp.core.services.inbound import INBOUND_PATH, INBOUND_STATUS_PATH, open_inbound_call, record_inbound_status
 from leadapp.core.settings import get_settings
+from voice_bridge import drain
 from voice_bridge.session import CallSession
 from voice_bridge.signatures import (
     SIGNATURE_HEADER,
@@ -118,8 +119,15 @@ class MediaStreamEndpoint:
             log.warning("media_stream_rejected", reason="invalid signature" if signature else "missing signature")
             await send({"type": "websocket.close", "code": 1008})  # before accept: the upgrade is answered HTTP 403
             return
-        await send({"type": "websocket.accept"})
-        await CallSession(AsgiMediaSocket(receive, send)).run()
+        if not drain.stream_opened():  # this bridge is stopping: Twilio's next attempt goes to another one
+            log.warning("media_stream_refused", reason="draining")
+            await send({"type": "websocket.close", "code": 1013})  # before accept: HTTP 403
+            return
+        try:
+            await send({"type": "websocket.accept"})
+            await CallSession(AsgiMediaSocket(receive, send)).run()
+        finally:
+            drain.stream_closed()
 
 
 router.routes.append(WebSocketRoute(MEDIA_PATH, MediaStreamEndpoint()))
