@@ -32,6 +32,7 @@ def _shoot(page: Page, folder: Path, name: str, width: int) -> None:
     page.wait_for_load_state("networkidle")
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {width}px"
+    page.evaluate("window.scrollTo(0, 0)")  # a full-page shot of a scrolled page draws the sticky header mid-page
     folder.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
@@ -81,7 +82,6 @@ def test_key_pages_are_drawn_and_saved_as_screenshots(
     lead.click()
     expect(owner.locator("#lead-detail")).to_be_visible()
     expect(owner.locator("#lead-detail")).to_contain_text(marker)
-    owner.locator("#lead-detail").scroll_into_view_if_needed()
     _shoot(owner, folder, "06-lead-detail", width)
     go_to(owner, "Settings")
     _shoot(owner, folder, "07-owner-settings", width)
