@@ -483,7 +483,10 @@ def local_summary(qualification: dict[str, Any], outcome: str | None, human: boo
         "quote": "Quote",
         "caller_name": "Caller",
     }
-    parts = [f"{label}: {qualification[key]}" for key, label in labels.items() if qualification.get(key)]
+    shown = {**qualification}
+    if shown.get("urgency") in plain_words.URGENCY:  # "Urgent", never the stored "high"
+        shown["urgency"] = plain_words.urgency(shown["urgency"])
+    parts = [f"{label}: {shown[key]}" for key, label in labels.items() if shown.get(key)]
     text = ("; ".join(parts) + ".") if parts else "No job details were recorded."
     if outcome:
         text = f"Outcome: {plain_words.call_outcome(outcome)}. " + text
