@@ -1,7 +1,7 @@
 """leads.phone_verified_at: AI-call consent counts only once a code texted to the number came back
 
 Revision ID: attacks
-Revises: accounts (rls on the branch; re-chained after merging main)
+Revises: words (rls on the branch; re-chained after merging main)
 Create Date: 2026-12-06 07:30:00
 
 Requests made before this revision keep their consent but are not verified: no AI call is placed to them until
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "attacks"
-down_revision: str | None = "accounts"
+down_revision: str | None = "words"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

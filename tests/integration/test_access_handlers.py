@@ -556,6 +556,8 @@ PLANS: dict[str, Plan] = {
     "AuthState.logout": Plan(writers="self"),
     "AuthState.resend_verification": Plan(writers="self"),
     # admin
+    "AdminZoneState.load": Plan(),
+    "AdminZoneState.choose": Plan(writers="admin", args=lambda c: ("America/Chicago",)),
     "DiscoveryState.load": Plan(),
     "DiscoveryState.search": Plan(writers="admin", args=lambda c: ({"zip": "46032", "category": "plumbing"},)),
     "DiscoveryState.invite": Plan(
@@ -735,6 +737,10 @@ PLANS: dict[str, Plan] = {
     "TrackState.request_callback": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.send_phone_code": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.verify_phone_code": Plan(args=lambda c: ({"lead": S(c.lead), "code": "123456"},)),
+    # without the link's token, setting a password claims no request and makes no account
+    "TrackState.create_account": Plan(
+        args=lambda c: ({"password": PASSWORD, "password_confirm": PASSWORD, "email": "claim-q7@example.com"},)
+    ),
     "ContactState.submit": Plan(
         writers="public",
         args=lambda c: (
