@@ -254,9 +254,18 @@ def _request_cell(row: rx.Var) -> rx.Component:
     )
 
 
+def _id_cell(row: rx.Var) -> rx.Component:
+    """The lead's number, linking to its own page (`/admin/leads/<id>`), and when it came."""
+    href = rx.Var.create(f"/admin/leads/{row['id']}")
+    return rx.table.cell(
+        rx.link("#", row["id"], href=href, class_name="open-lead"),
+        rx.text(row["created_at"], size="1", color_scheme="gray"),
+    )
+
+
 def _lead_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text("#", row["id"]), rx.text(row["created_at"], size="1", color_scheme="gray")),
+        _id_cell(row),
         _request_cell(row),
         rx.table.cell(row["zip"]),
         rx.table.cell(rx.badge(row["status"], variant="soft", class_name="lead-status")),
@@ -284,7 +293,7 @@ def _lead_row(row: rx.Var) -> rx.Component:
 
 def _flag_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text("#", row["id"]), rx.text(row["created_at"], size="1", color_scheme="gray")),
+        _id_cell(row),
         _request_cell(row),
         rx.table.cell(rx.badge(row["status"], variant="soft", class_name="lead-status")),
         rx.table.cell(

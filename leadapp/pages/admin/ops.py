@@ -627,7 +627,15 @@ class CallsState(AuthState):
 
 def _call_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text(row["created_at"], size="1", white_space="nowrap")),
+        rx.table.cell(
+            rx.link(
+                row["created_at"],
+                href=rx.Var.create(f"/admin/calls/{row['id']}"),
+                size="1",
+                white_space="nowrap",
+                class_name="open-call",
+            )
+        ),
         rx.table.cell(rx.text(row["business"], size="2")),
         rx.table.cell(rx.text(row["call_type"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")),
         rx.table.cell(rx.badge(row["status"], variant="soft")),
