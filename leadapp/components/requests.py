@@ -143,8 +143,15 @@ def _actions(r: RequestView, withdraw: Callable[[Any], Any], callback: Callable[
     )
 
 
-def request_card(r: RequestView, *, withdraw: Callable[[Any], Any], callback: Callable[[Any], Any]) -> rx.Component:
-    """One request; `withdraw(id)` / `callback(id)` give the event the buttons fire."""
+def request_card(
+    r: RequestView,
+    *,
+    withdraw: Callable[[Any], Any],
+    callback: Callable[[Any], Any],
+    href: rx.Var | None = None,
+) -> rx.Component:
+    """One request; `withdraw(id)` / `callback(id)` give the event the buttons fire; `href`, when given, is the
+    request's own page (linked from the card in a list)."""
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -153,6 +160,7 @@ def request_card(r: RequestView, *, withdraw: Callable[[Any], Any], callback: Ca
                 rx.cond(r.urgency != "", rx.badge(r.urgency, variant="outline")),
                 rx.spacer(),
                 rx.text(r.created_at, title=r.created_exact, size="1", color_scheme="gray", class_name="request-time"),
+                *([rx.link("Open", href=href, size="2", class_name="open-request")] if href is not None else []),
                 wrap="wrap",
                 width="100%",
             ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from leadapp import routes
 from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -28,6 +29,8 @@ class UsersState(AuthState):
     confirm_open: bool = False
     error: str = ""
     notice: str = ""
+    # The user's page (`/admin/users/<id>`): "" until it looked, then "ok" or "refused" (no such user).
+    user_page: str = ""
 
     @rx.var
     def pages(self) -> int:
@@ -80,6 +83,8 @@ class UsersState(AuthState):
     @rx.event
     def load(self):
         self.error, self.notice = "", ""
+        # The list shows no user: each opens on its own page.
+        self.selected, self.selected_leads, self.selected_businesses = {}, [], []
         try:
             with session_scope() as session:
                 self._reload(session)
@@ -112,6 +117,21 @@ class UsersState(AuthState):
             self._clear()
         except (UserError, ValueError) as exc:
             self.error = str(getattr(exc, "message", exc))
+
+    @rx.event
+    def open_user_page(self):
+        """on_load of `/admin/users/<id>`: that user, or "No such user" for a missing id or a malformed address."""
+        self.error, self.notice, self.user_page = "", "", ""
+        self.selected, self.selected_leads, self.selected_businesses = {}, [], []
+        user_id = routes.id_from_path(self.router.url.path)
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                self._show(admin_users.user_overview(session, admin, user_id))
+        except UserError:
+            self.user_page = "refused"
+            return
+        self.user_page = "ok"
 
     @rx.event
     def close_user(self):
@@ -217,9 +237,7 @@ def _user_row(row: rx.Var) -> rx.Component:
         ),
         rx.table.cell(rx.text(row["last_login_at"], size="1")),
         rx.table.cell(
-            rx.button(
-                "Open", size="1", variant="soft", on_click=UsersState.open_user(row["id"]), class_name="open-user"
-            )
+            rx.link("Open", href=rx.Var.create(f"/admin/users/{row['id']}"), size="2", class_name="open-user")
         ),
         class_name="user-row",
         data_user_id=row["id"],
@@ -260,7 +278,7 @@ def _role_dialog() -> rx.Component:
 
 def _user_lead(lead: rx.Var) -> rx.Component:
     return rx.hstack(
-        rx.text("#", lead["id"], size="1", color_scheme="gray"),
+        rx.link("#", lead["id"], href=rx.Var.create(f"/admin/leads/{lead['id']}"), size="1", class_name="open-lead"),
         rx.badge(lead["status_label"], variant="soft", data_status=lead["status"]),
         rx.text(lead["category"], weight="medium", size="2"),
         rx.text(lead["snippet"], size="1", color_scheme="gray"),
@@ -297,8 +315,6 @@ def _detail() -> rx.Component:
                     color_scheme=rx.cond(active, "green", "red"),
                     id="user-detail-active",
                 ),
-                rx.spacer(),
-                rx.icon_button(rx.icon("x"), on_click=UsersState.close_user, variant="ghost", aria_label="Close"),
                 wrap="wrap",
                 width="100%",
             ),
@@ -371,7 +387,6 @@ def users_page() -> rx.Component:
             ),
             rx.vstack(
                 _filters(),
-                rx.cond(UsersState.selected.contains("id"), _detail()),
                 rx.box(
                     rx.table.root(
                         rx.table.header(
@@ -413,6 +428,38 @@ def users_page() -> rx.Component:
                 spacing="4",
                 width="100%",
                 margin_top="1em",
+            ),
+        )
+    )
+
+
+def user_page() -> rx.Component:
+    """One user's own page: the account, its role and status, its business and requests."""
+    return page(
+        guarded(
+            "admin",
+            rx.link(
+                rx.hstack(rx.icon("arrow-left", size=16), rx.text("Users"), align="center", spacing="1"),
+                href=routes.ADMIN_USERS,
+                id="back-to-users",
+                underline="hover",
+            ),
+            rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
+            rx.cond(
+                UsersState.error != "", rx.callout(UsersState.error, color_scheme="red", role="alert", id="users-error")
+            ),
+            rx.cond(
+                UsersState.notice != "",
+                rx.callout(UsersState.notice, icon="check", color_scheme="green", id="users-notice"),
+            ),
+            rx.match(
+                UsersState.user_page,
+                (
+                    "refused",
+                    rx.callout("No such user.", icon="user-x", color_scheme="red", size="3", id="user-refused"),
+                ),
+                ("ok", rx.cond(UsersState.selected.contains("id"), _detail())),
+                rx.center(rx.spinner(size="3"), padding="3em"),
             ),
             _role_dialog(),
         )
