@@ -554,6 +554,9 @@ PLANS: dict[str, Plan] = {
     "AuthState.guard": Plan(args=lambda c: ("admin",)),
     "AuthState.logout": Plan(writers="self"),
     "AuthState.resend_verification": Plan(writers="self"),
+    "AccountEmailState.change_email": Plan(
+        writers="self", args=lambda c: ({"new_email": f"moved-{c.side.lower()}-q7@example.com", "password": PASSWORD},)
+    ),
     # admin
     "DiscoveryState.load": Plan(),
     "DiscoveryState.search": Plan(writers="admin", args=lambda c: ({"zip": "46032", "category": "plumbing"},)),
