@@ -87,13 +87,16 @@ async def create_lead(request: Request) -> JSONResponse:
             preferred_contact=_text(payload, "preferred_contact") or "email",
             consent_ai_calls=consent,
             source=LeadSource.API.value,
-            idempotency_key=request.headers.get("idempotency-key"),
+            client_key=request.headers.get("idempotency-key"),
+            client_scope=f"ip:{client_ip(request) or 'unknown'}",
             client_ip=client_ip(request),
             turnstile_token=_text(payload, "turnstile_token"),
         )
         accepted = await run_in_threadpool(_submit, submission)
     except intake.SubmissionInvalid as exc:
         return error(422, "validation_failed", exc.message, exc.errors)
+    except intake.IdempotencyKeyReused as exc:
+        return error(422, "idempotency_key_reused", exc.message, {"idempotency_key": exc.message})
     except UserError as exc:
         code = {429: "rate_limited", 403: "forbidden"}.get(exc.status_code, "invalid_request")
         return error(exc.status_code, code, exc.message, {exc.field: exc.message} if exc.field else None)
