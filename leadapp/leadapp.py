@@ -6,6 +6,7 @@ from leadapp import routes
 from leadapp.api.app import api
 from leadapp.core.observability import configure
 from leadapp.live import listen
+from leadapp.pages.admin.api_keys import ApiKeysState, api_keys_page
 from leadapp.pages.admin.discovery import DiscoveryState, discovery_page
 from leadapp.pages.admin.home import HealthState, MessagesState, admin_home_page, health_page, messages_page
 from leadapp.pages.admin.leads import BusinessesState, LeadsState, businesses_page, leads_page
@@ -25,7 +26,7 @@ from leadapp.pages.admin.reports import ReportsState, reports_page
 from leadapp.pages.admin.rules import RulesState, rules_page
 from leadapp.pages.admin.users import UsersState, users_page
 from leadapp.pages.admin.verification import VerificationState, verification_page
-from leadapp.pages.auth import forgot_password_page, login_page, register_page
+from leadapp.pages.auth import ForgotPasswordState, forgot_password_page, login_page, register_page
 from leadapp.pages.business.dashboard import DashboardState, dashboard_page
 from leadapp.pages.business.phone_line import PhoneLineState
 from leadapp.pages.business.settings import BusinessSettingsState, settings_page
@@ -125,6 +126,12 @@ app.add_page(
     on_load=[public, ResetPasswordState.open],
 )
 app.add_page(
+    api_keys_page,
+    route=routes.ADMIN_API_KEYS,
+    title="API keys — LeadApp",
+    on_load=[AuthState.guard("admin"), ApiKeysState.load],
+)
+app.add_page(
     verification_page,
     route=routes.ADMIN_VERIFICATION,
     title="Verification and plans — LeadApp",
@@ -134,7 +141,7 @@ app.add_page(
     forgot_password_page,
     route=routes.FORGOT_PASSWORD,
     title="Forgot your password? — LeadApp",
-    on_load=public,
+    on_load=[public, ForgotPasswordState.clear],
 )
 app.add_page(
     verify_email_page,

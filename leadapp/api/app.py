@@ -21,7 +21,7 @@ from leadapp.core.db import get_engine, session_scope, use_context
 from leadapp.core.errors import UserError
 from leadapp.core.observability import report_exception
 from leadapp.core.providers import recordings
-from leadapp.core.services import calls, discovery, intake
+from leadapp.core.services import api_keys, calls, discovery, intake
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import LeadSource
 
@@ -59,7 +59,10 @@ def _text(payload: dict[str, Any], name: str) -> str:
 
 
 async def create_lead(request: Request) -> JSONResponse:
-    """POST /api/v1/leads — accept a service request (see README: "Public API")."""
+    """POST /api/v1/leads — accept a service request (see README: "Public API").
+
+    A partner sends `Authorization: Bearer <key>` (admin page "API keys"): then no Turnstile token is needed, the
+    key's own rate limit applies, and its Idempotency-Keys are its own. A bad or revoked key is 401 JSON."""
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         return error(413, "too_large", f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
@@ -69,6 +72,14 @@ async def create_lead(request: Request) -> JSONResponse:
         return error(400, "invalid_json", "The body is not valid JSON.")
     if not isinstance(payload, dict):
         return error(400, "invalid_json", "The body must be a JSON object.")
+    api_key_id: int | None = None
+    if "authorization" in request.headers:
+        try:
+            api_key_id = await run_in_threadpool(_api_key, request.headers["authorization"])
+        except api_keys.ApiKeyRefused as exc:
+            return error(401, "invalid_api_key", exc.message)
+        except UserError as exc:
+            return error(exc.status_code, "rate_limited", exc.message)
     consent = payload.get("consent_ai_calls", False)
     if not isinstance(consent, bool):
         return error(
@@ -88,7 +99,8 @@ async def create_lead(request: Request) -> JSONResponse:
             consent_ai_calls=consent,
             source=LeadSource.API.value,
             client_key=request.headers.get("idempotency-key"),
-            client_scope=f"ip:{client_ip(request) or 'unknown'}",
+            client_scope=f"api-key:{api_key_id}" if api_key_id else f"ip:{client_ip(request) or 'unknown'}",
+            api_key_id=api_key_id,
             client_ip=client_ip(request),
             turnstile_token=_text(payload, "turnstile_token"),
         )
@@ -107,6 +119,12 @@ async def create_lead(request: Request) -> JSONResponse:
         {"id": accepted.lead_id, "status": accepted.status, "created": accepted.created},
         status_code=201 if accepted.created else 200,
     )
+
+
+def _api_key(authorization: str) -> int:
+    """The id of the partner key in an Authorization header (ApiKeyRefused / TooManyAttempts otherwise)."""
+    with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+        return int(api_keys.authenticate(session, authorization).id)  # type: ignore[arg-type]
 
 
 def _submit(submission: intake.Submission) -> intake.Accepted:

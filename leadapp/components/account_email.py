@@ -10,28 +10,31 @@ import reflex as rx
 from leadapp.components.forms import field, form_error
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
-from leadapp.core.services import account_links, notify
+from leadapp.core.services import access, account_links, accounts, notify
 from leadapp.state.auth import AuthState, field_errors
+
+
+def _request(cookie: str, new_email: str, password: str) -> None:
+    with session_scope() as session:
+        user = accounts.user_for_token(session, cookie)
+        access.enter(session, user)
+        notification_id = account_links.request_email_change(session, user, new_email, password)
+    notify.enqueue_sends([notification_id])
 
 
 class AccountEmailState(AuthState):
     errors: dict[str, str] = {}
     email_notice: str = ""
 
-    def _request(self, new_email: str, password: str) -> None:
-        with session_scope() as session:
-            user = self._load_user(session)
-            notification_id = account_links.request_email_change(session, user, new_email, password)
-        notify.enqueue_sends([notification_id])
-
     @rx.event(background=True)
     async def change_email(self, form_data: dict):
         async with self:
             self.errors, self.email_notice = {}, ""
+            cookie = self.session_token
         new_email, password = str(form_data.get("new_email", "")), str(form_data.get("password", ""))
         try:
             # Argon2 (the current password) runs in a thread, never on the event loop.
-            await asyncio.to_thread(self._request, new_email, password)
+            await asyncio.to_thread(_request, cookie, new_email, password)
         except UserError as exc:
             async with self:
                 self.errors = field_errors(exc)

@@ -70,6 +70,11 @@ class Submission:
     client_scope: str = ""
     """Whose key it is: "api-key:<id>" for a partner's key, "ip:<address>" for an anonymous caller."""
     client_ip: str = ""
+    human_verified: bool = False
+    """Set by the platform's own doors that checked a Turnstile token earlier (the guided interview, at its start)."""
+    api_key_id: int | None = None
+    """A partner's API key the caller presented (checked by `api_keys.authenticate`): no Turnstile, no IP limit
+    (the key has its own rate limit)."""
     consumer_id: int | None = None
     turnstile_token: str = ""
     business_id: int | None = None
@@ -277,8 +282,10 @@ def submit(session: Session, sub: Submission) -> Accepted:
         existing = _lead_for_key(session, sub.idempotency_key, body)
         if existing is not None:
             return existing
-    check_turnstile(sub.turnstile_token, sub.client_ip)
-    check_rate_limit(sub.client_ip)
+    if sub.api_key_id is None:
+        if not sub.human_verified:
+            check_turnstile(sub.turnstile_token, sub.client_ip)
+        check_rate_limit(sub.client_ip)
     now = utcnow()
     lead = Lead(
         id=_new_lead_id(session),
