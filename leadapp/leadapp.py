@@ -44,7 +44,7 @@ from leadapp.state.auth import AuthState
 
 configure("web")
 
-app = rx.App(api_transformer=api)
+app = rx.App(api_transformer=api, stylesheets=["/theme.css"])
 app.register_lifespan_task(listen)
 
 public = AuthState.load_public

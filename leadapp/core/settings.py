@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     twilio_api_base: str = ""
     sendgrid_api_key: str = ""
     sendgrid_host: str = ""
+    provider_timeout_seconds: float = Field(
+        20.0, gt=0, description="Upper bound of one email/SMS/telephony provider call (well below the job timeout)"
+    )
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_username: str = ""

@@ -256,6 +256,11 @@ class ProspectStatus(StrEnum):
     UNSUBSCRIBED = "unsubscribed"
 
 
+class InterviewStatus(StrEnum):
+    OPEN = "open"
+    SUBMITTED = "submitted"
+
+
 class ContactMessageStatus(StrEnum):
     NEW = "new"
     READ = "read"

@@ -263,7 +263,7 @@ def test_import_counts_added_and_duplicates_by_line(db_session: Session, admin: 
     assert result.applied
     assert (result.added, result.duplicates, result.invalid) == (3, 2, 0)
     assert (result.new_lines, result.duplicate_lines, result.invalid_lines) == ([3, 5, 7], [2, 6], [])
-    assert result.summary() == "Added 3 number(s). 2 already listed (lines 2, 6)."
+    assert result.summary() == "Added 3 numbers. 2 already listed (lines 2, 6)."
     reasons = {
         row.phone_hash: (row.reason, row.source)
         for row in db_session.exec(select(DoNotCall).where(DoNotCall.source == "import")).all()
@@ -289,7 +289,7 @@ def test_import_with_an_invalid_line_writes_nothing(db_session: Session, admin: 
     assert (result.added, result.duplicates, result.invalid) == (0, 0, 2)
     assert [line for line, _ in result.invalid_lines] == [3, 4]
     assert "not a number" in result.invalid_lines[0][1]
-    assert result.summary().startswith("Nothing imported: 2 invalid line(s) — line 3: ")
+    assert result.summary().startswith("Nothing imported: 2 invalid lines — line 3: ")
     assert count(db_session, DoNotCall) == 0
     assert audit_events(db_session) == []
 

@@ -4,7 +4,6 @@ single-use, 24 h), a user's overview, the audit trail, and every function refuse
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from leadapp.core.services import accounts, admin_users
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import NOTIFICATIONS, queue
+from tests.live_events import payload as event_payload
 
 PASSWORD = "a long enough password"
 NEW_PASSWORD = "another long password"
@@ -66,7 +66,7 @@ def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, A
         got = []
         while (message := pubsub.get_message(timeout=0.5)) is not None:
             if message["type"] == "message":
-                got.append(json.loads(message["data"]))
+                got.append(event_payload(message["data"]))
         return got
 
     try:

@@ -3,7 +3,6 @@ purged after 30 days), ask for a callback, and magic links that stand in for an 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.portal import MagicGrant
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallStatus, CallType, LeadStatus, MatchStatus, NotificationStatus
+from tests.live_events import payload as event_payload
 
 PASSWORD = "a long enough password"
 PHONE = "+13178462200"
@@ -136,7 +136,7 @@ def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, A
         got = []
         while (message := pubsub.get_message(timeout=0.5)) is not None:
             if message["type"] == "message":
-                got.append(json.loads(message["data"]))
+                got.append(event_payload(message["data"]))
         return got
 
     try:

@@ -404,7 +404,7 @@ def test_the_outcome_of_a_call_that_ended_without_end_call() -> None:
 def test_the_local_summary_comes_from_the_qualification() -> None:
     lines = [{"speaker": "assistant", "text": "Hi"}, {"speaker": "caller", "text": "My sink leaks."}]
     text = local_summary({"need": "leaking sink", "budget": "$200"}, "goal_achieved", True, lines)
-    assert text.startswith("Outcome: goal achieved. Need: leaking sink; Budget: $200.")
+    assert text.startswith("Outcome: Qualified. Need: leaking sink; Budget: $200.")
     assert "human callback" in text and "My sink leaks." in text
 
 

@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from leadapp.core.models.base import created_at_field, encrypted_json_field, json_field, json_nullable_field, utcnow
 from leadapp.core.redaction import redact_contact
-from leadapp.core.vocab import ContactPreference, LeadSource, LeadStatus, MatchStatus
+from leadapp.core.vocab import ContactPreference, InterviewStatus, LeadSource, LeadStatus, MatchStatus
 
 REDACTED_TEXT_MAX = 10000
 """Room for `raw_text` (5000) with its contact details replaced by markers, which can be longer than them."""
@@ -147,7 +147,7 @@ class InterviewSession(SQLModel, table=True):
     # Encrypted at rest: the answers hold the consumer's phone number and email address.
     messages: list[dict[str, Any]] = encrypted_json_field("interview", list)
     extracted: dict[str, Any] = encrypted_json_field("interview", dict)
-    status: str = Field(default="open", max_length=16)
+    status: str = Field(default=InterviewStatus.OPEN.value, max_length=16)
     lead_id: int | None = Field(default=None, foreign_key="leads.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
     updated_at: datetime = Field(default_factory=utcnow)

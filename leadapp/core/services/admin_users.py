@@ -23,22 +23,19 @@ from typing import Any
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
+from leadapp.core import labels
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Lead, Notification, PasswordReset, User, utcnow
 from leadapp.core.services import access, accounts, audit, notify
 from leadapp.core.settings import get_settings
-from leadapp.core.vocab import Channel, NotificationKind, Role
+from leadapp.core.vocab import Channel, NotificationKind
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 OVERVIEW_LEADS = 50
 RESET_TTL = timedelta(hours=24)
-ROLE_LABELS: dict[str, str] = {
-    Role.CONSUMER.value: "Consumer",
-    Role.BUSINESS_OWNER.value: "Business owner",
-    Role.ADMIN.value: "Admin",
-}
+ROLE_LABELS = labels.ROLE
 INVALID_LINK = "This reset link is not valid. Ask for a new one (“Forgot password?” on the log-in page)."
 USED_LINK = (
     "This reset link was already used, or a newer one replaced it. Ask for a new one (“Forgot password?” on the "
@@ -318,9 +315,10 @@ def user_overview(session: Session, actor: User | None, user_id: int) -> dict[st
             {
                 "id": str(lead.id),
                 "created_at": _when(lead.created_at),
-                "category": lead.category or "",
+                "category": labels.category(lead.category),
                 "zip": lead.zip,
                 "status": lead.status,
+                "status_label": labels.lead_status(lead.status),
                 "snippet": lead.raw_text[:120] + ("…" if len(lead.raw_text) > 120 else ""),
             }
             for lead in leads

@@ -11,6 +11,7 @@ from leadapp import routes
 from leadapp.components.account_email import account_email_card
 from leadapp.components.forms import form_error
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import Business
@@ -19,7 +20,6 @@ from leadapp.core.services.businesses import WEEKDAYS, ProfileInput
 from leadapp.core.vocab import (
     CATEGORY_LABELS,
     REALTIME_VOICES,
-    Channel,
     PriceTier,
 )
 from leadapp.pages.business.phone_line import phone_line_card
@@ -41,7 +41,7 @@ TEXT_FIELDS = (
     "monthly_lead_cap",
 )
 FLAGS = {"licensed": "Licensed", "insured": "Insured", "emergency_service": "Emergency service (24/7 call-outs)"}
-CHANNEL_LABELS = {Channel.EMAIL.value: "Email", Channel.SMS.value: "Text message (SMS)"}
+CHANNEL_LABELS = labels.CHANNEL
 PRICE_LABELS = {
     PriceTier.BUDGET.value: "Budget",
     PriceTier.STANDARD.value: "Standard",
@@ -288,7 +288,7 @@ def _flag(name: str, text: str) -> rx.Component:
 
 def _section(title: str, *children: rx.Component) -> rx.Component:
     return rx.card(
-        rx.vstack(rx.heading(title, size="4"), *children, spacing="4", width="100%"),
+        rx.vstack(rx.heading(title, as_="h2", size="4"), *children, spacing="4", width="100%"),
         width="100%",
     )
 
