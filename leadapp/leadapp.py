@@ -6,6 +6,7 @@ from leadapp import routes
 from leadapp.api.app import api
 from leadapp.core.observability import configure
 from leadapp.live import listen
+from leadapp.pages.admin.api_keys import ApiKeysState, api_keys_page
 from leadapp.pages.admin.discovery import DiscoveryState, discovery_page
 from leadapp.pages.admin.home import (
     AdminZoneState,
@@ -33,7 +34,7 @@ from leadapp.pages.admin.reports import ReportsState, reports_page
 from leadapp.pages.admin.rules import RulesState, rules_page
 from leadapp.pages.admin.users import UsersState, user_page, users_page
 from leadapp.pages.admin.verification import VerificationState, verification_page
-from leadapp.pages.auth import forgot_password_page, login_page, register_page
+from leadapp.pages.auth import ForgotPasswordState, forgot_password_page, login_page, register_page
 from leadapp.pages.business.dashboard import DashboardState, dashboard_page
 from leadapp.pages.business.lead import lead_page
 from leadapp.pages.business.phone_line import PhoneLineState
@@ -169,6 +170,12 @@ app.add_page(
     on_load=[public, ResetPasswordState.open],
 )
 app.add_page(
+    api_keys_page,
+    route=routes.ADMIN_API_KEYS,
+    title="API keys — LeadApp",
+    on_load=[AuthState.guard("admin"), ApiKeysState.load],
+)
+app.add_page(
     verification_page,
     route=routes.ADMIN_VERIFICATION,
     title="Verification and plans — LeadApp",
@@ -178,7 +185,7 @@ app.add_page(
     forgot_password_page,
     route=routes.FORGOT_PASSWORD,
     title="Forgot your password? — LeadApp",
-    on_load=public,
+    on_load=[public, ForgotPasswordState.clear],
 )
 app.add_page(
     verify_email_page,

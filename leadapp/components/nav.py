@@ -52,6 +52,7 @@ ADMIN_NAV: list[NavLink] = [
     NavLink("Weekly audit", routes.ADMIN_REPORTS, "file-text", "Reports, flags, proposed rule changes."),
     NavLink("Discovery", routes.ADMIN_DISCOVERY, "search", "Find, qualify and invite local businesses."),
     NavLink("Outbox", routes.ADMIN_OUTBOX, "mail", "Every email and SMS; retry failures."),
+    NavLink("API keys", routes.ADMIN_API_KEYS, "key-round", "Partners' keys for the public API: create, revoke."),
     NavLink("Queues", routes.ADMIN_QUEUES, "layers", "Queued, running and failed jobs."),
     NavLink("Calls", routes.ADMIN_CALLS, "phone", "Calls log, outcomes and costs."),
     NavLink("Do-not-call", routes.ADMIN_DNC, "phone-off", "Numbers the AI never calls."),

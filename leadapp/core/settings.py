@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         "PostgreSQL row-level security alone keeps tenants apart",
     )
 
+    interview_max_turns: int = Field(40, description="Answers one guided interview may take")
+    interview_turns_per_ip_per_hour: int = Field(
+        120, description="Guided-interview answers per client IP per hour (each may cost a Claude call)"
+    )
     interview_retention_hours: int = Field(
         24, description="Guided interviews untouched this long are deleted (their answers hold contact details)"
     )

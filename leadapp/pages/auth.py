@@ -119,6 +119,11 @@ class ForgotPasswordState(AuthState):
     errors: dict[str, str] = {}
     sent: str = ""
 
+    @rx.event
+    def clear(self):
+        """on_load: an empty form each time the page is opened."""
+        self.errors, self.sent = {}, ""
+
     @rx.event(background=True)
     async def submit(self, form_data: dict):
         async with self:
@@ -260,7 +265,7 @@ def forgot_password_page() -> rx.Component:
                         no_validate=True,
                     ),
                 ),
-                rx.link("Back to log in", href=routes.LOGIN, size="2"),
+                rx.link("Back to log in", href=routes.LOGIN, size="2", id="back-to-login"),
                 spacing="4",
                 width="100%",
             ),

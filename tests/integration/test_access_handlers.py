@@ -554,6 +554,9 @@ PLANS: dict[str, Plan] = {
     "AuthState.guard": Plan(args=lambda c: ("admin",)),
     "AuthState.logout": Plan(writers="self"),
     "AuthState.resend_verification": Plan(writers="self"),
+    "AccountEmailState.change_email": Plan(
+        writers="self", args=lambda c: ({"new_email": f"moved-{c.side.lower()}-q7@example.com", "password": PASSWORD},)
+    ),
     # admin
     "AdminZoneState.load": Plan(),
     "AdminZoneState.choose": Plan(writers="admin", args=lambda c: ("America/Chicago",)),
@@ -646,6 +649,9 @@ PLANS: dict[str, Plan] = {
     ),
     "UsersState.set_active": Plan(writers="admin", args=lambda c: (False,), preset=lambda c: _selected(c)),
     "UsersState.send_reset": Plan(writers="admin", preset=lambda c: _selected(c)),
+    "ApiKeysState.load": Plan(),
+    "ApiKeysState.create": Plan(writers="admin", args=lambda c: ({"name": "Partner q7", "per_minute": "30"},)),
+    "ApiKeysState.revoke": Plan(writers="admin", args=lambda c: ("1",)),
     "VerificationState.load": Plan(),
     "VerificationState.apply_filters": Plan(args=lambda c: ({"search": "", "show": "all"},)),
     "VerificationState.verify": Plan(writers="admin", args=lambda c: (S(c.biz),)),
@@ -716,6 +722,7 @@ PLANS: dict[str, Plan] = {
     "PortalState.set_no_ai_calls": Plan(writers="self", args=lambda c: (True,)),
     "InterviewState.open": Plan(writers="public"),
     "InterviewState.restart": Plan(writers="public"),
+    "InterviewState.begin": Plan(args=lambda c: ({"cf-turnstile-response": "made-up"},)),
     "InterviewState.answer": Plan(writers="public", args=lambda c: ({"message": "my sink is blocked"},)),
     "InterviewState.send": Plan(writers="public", args=lambda c: ({"consent_ai_calls": "on"},)),
     "RequestState.reset_form": Plan(),
@@ -748,6 +755,7 @@ PLANS: dict[str, Plan] = {
     ),
     "ContactState.again": Plan(),
     "ResetPasswordState.open": Plan(path=lambda c: "/reset-password/guessed-token"),
+    "ForgotPasswordState.clear": Plan(),
     "ForgotPasswordState.submit": Plan(writers="public", args=lambda c: ({"email": _email(c)},)),
     "VerifyEmailState.open": Plan(path=lambda c: "/verify-email/guessed-token"),
     "ResetPasswordState.submit": Plan(
@@ -1018,6 +1026,8 @@ ROUTE_PLANS: dict[tuple[str, str], RoutePlan] = {
                 "consumer_id": c.consumer_user,
             }
         },
+        # A logged-in user's session token sent as "Authorization: Bearer" is no partner API key: 401.
+        allowed=frozenset({"anonymous"}),
         writes=True,
     ),
     # the token is the only credential; a session cookie or bearer token unsubscribes nobody

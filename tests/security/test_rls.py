@@ -50,6 +50,9 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     "number (keyed hash) over every tenant: the cap protects the person called, whoever asked",
     ("leadapp/core/services/inbound.py", "phone line: the numbers other businesses use"): "which of some phone "
     "numbers are taken (they are unique across businesses), nothing else of the other businesses",
+    ("leadapp/core/services/account_links.py", "accounts: a self-serve reset link emailed"): "a visitor who is "
+    "nobody yet asks for a reset link: the email to the account's own address is queued (its id is read back, "
+    "the visitor is shown the same answer whether or not the account exists)",
     ("leadapp/core/services/contact.py", "contact form: queue the admins' emails"): "a visitor's message queued "
     "to each admin (rows addressed to them); only their ids are read back",
 }

@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.account_email import account_email_card
 from leadapp.components.forms import form_error
 from leadapp.components.layout import guarded, page
 from leadapp.core import labels
@@ -502,6 +503,7 @@ def settings_page() -> rx.Component:
                         rx.callout("Saved.", icon="circle-check", color_scheme="green", id="settings-saved"),
                     ),
                     _form(),
+                    account_email_card(),
                     spacing="4",
                     width="100%",
                 ),

@@ -11,6 +11,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import routes
+from leadapp.components.account_email import account_email_card
 from leadapp.components.layout import guarded, page
 from leadapp.components.requests import RequestView, action_messages, request_card, request_view
 from leadapp.core.db import session_scope
@@ -251,6 +252,7 @@ def portal_page() -> rx.Component:
                 rx.card(rx.text("You have no service requests yet."), margin_top="1em", id="portal-empty"),
             ),
             _ai_calls(),
+            rx.box(account_email_card(), margin_top="2em", width="100%"),
             rx.hstack(
                 rx.text("Your data", weight="bold"),
                 rx.spacer(),
