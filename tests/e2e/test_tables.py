@@ -71,7 +71,7 @@ def test_every_admin_table_has_one_cell_per_header(page: Page, deployment: Deplo
     go_to(page, "Outbox")
     row = page.locator(".outbox-row", has_text=f"Table check {marker}")
     expect(row).to_be_visible()
-    expect(row.locator(".notification-channel")).to_have_text("email")
+    expect(row.locator(".notification-channel")).to_have_text("Email")
     headers = page.locator("#outbox-table thead th")
     expect(headers).to_have_count(row.locator("td").count())
     expect(headers.nth(2)).to_have_text("Channel")

@@ -15,6 +15,7 @@ from sqlmodel import Session
 from leadapp.components.layout import guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
@@ -149,9 +150,9 @@ class OutboxState(PagedState, AuthState):
             self.detail = detail or {}
 
 
-def _status_badge(status: rx.Var) -> rx.Component:
+def _status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
     color = rx.match(status, ("sent", "green"), ("failed", "red"), ("suppressed", "gray"), "amber")
-    return rx.badge(status, color_scheme=color, variant="soft", class_name="notification-status")
+    return rx.badge(label, color_scheme=color, variant="soft", class_name="notification-status")
 
 
 def _outbox_message(row: rx.Var) -> list[rx.Component]:
@@ -165,14 +166,14 @@ def _outbox_message(row: rx.Var) -> list[rx.Component]:
             weight="medium",
         ),
         rx.text(row["recipient"], size="1", word_break="break-all"),
-        rx.text(row["created_at"], " · ", row["kind"], size="1", color_scheme="gray"),
+        rx.text(row["created_at"], " · ", row["kind_label"], size="1", color_scheme="gray"),
     ]
 
 
 def _outbox_status(row: rx.Var) -> rx.Component:
     return rx.vstack(
-        _status_badge(row["status"]),
-        rx.text(row["attempts"], " attempt(s)", size="1", color_scheme="gray"),
+        _status_badge(row["status"], row["status_label"]),
+        rx.text(row["attempts_label"], size="1", color_scheme="gray"),
         rx.cond(
             row["retryable"] == "yes",
             rx.button(
@@ -191,7 +192,7 @@ def _outbox_status(row: rx.Var) -> rx.Component:
 OUTBOX_COLUMNS = [
     Column("Message", _outbox_message, min_width="12em"),
     Column("Status", _outbox_status),
-    Column("Channel", lambda row: rx.badge(row["channel"], variant="outline", class_name="notification-channel")),
+    Column("Channel", lambda row: rx.badge(row["channel_label"], variant="outline", class_name="notification-channel")),
     Column(
         "Last error",
         lambda row: rx.text(row["last_error"], size="1", color_scheme="red", class_name="notification-error"),
@@ -208,8 +209,8 @@ def _outbox_row_props(row: rx.Var) -> dict[str, Any]:
 
 
 def _outbox_filters() -> rx.Component:
-    statuses = [(s, s.title()) for s in admin_ops.NOTIFICATION_STATUSES]
-    channels = [("email", "Email"), ("sms", "SMS")]
+    statuses = labels.options("notification_status")
+    channels = labels.options("channel")
     return rx.form(
         rx.flex(
             _select("status", "Status", statuses),
@@ -247,9 +248,9 @@ def _outbox_detail() -> rx.Component:
                     width="100%",
                 ),
                 rx.dialog.description(
-                    d["channel"], " to ", d["recipient"], " · ", d["kind"], size="2", color_scheme="gray"
+                    d["channel_label"], " to ", d["recipient"], " · ", d["kind_label"], size="2", color_scheme="gray"
                 ),
-                _detail_line("Status", d["status"], "detail-status"),
+                _detail_line("Status", d["status_label"], "detail-status"),
                 _detail_line("Attempts", d["attempts"]),
                 _detail_line("Created", d["created_at"]),
                 _detail_line("Sent", d["sent_at"]),
@@ -553,6 +554,11 @@ class CallsState(PagedState, AuthState):
     month_totals: list[dict[str, str]] = []
     error: str = ""
 
+    @rx.var
+    def business_filter_name(self) -> str:
+        """The filtered business by name, as the select showed it (its id means nothing to an admin)."""
+        return next((name for i, name in self.businesses if i == self.business_filter), self.business_filter)
+
     def _fetch(self) -> None:
         business_id = int(self.business_filter) if self.business_filter.isdigit() else None
         result, error = _as_admin(
@@ -606,10 +612,13 @@ CALL_COLUMNS = [
     Column("Business", lambda row: rx.text(row["business"], size="2")),
     Column(
         "Type / number",
-        lambda row: [rx.text(row["call_type"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")],
+        lambda row: [rx.text(row["type_label"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")],
     ),
-    Column("Status", lambda row: rx.badge(row["status"], variant="soft")),
-    Column("Outcome", lambda row: rx.text(row["outcome"], class_name="call-outcome", size="2")),
+    Column("Status", lambda row: rx.badge(row["status_label"], variant="soft", data_status=row["status"])),
+    Column(
+        "Outcome",
+        lambda row: rx.text(row["outcome_label"], class_name="call-outcome", size="2", data_outcome=row["outcome"]),
+    ),
     Column("Length", lambda row: row["duration"]),
     Column("Cost", lambda row: rx.text(row["cost"], class_name="call-cost")),
     Column("Error", lambda row: rx.text(row["error"], size="1", color_scheme="red")),
@@ -707,7 +716,7 @@ def calls_page() -> rx.Component:
                     (CallsState.business_filter != "") | (CallsState.month_filter != ""),
                     rx.text(
                         "Filtered: business ",
-                        rx.cond(CallsState.business_filter != "", CallsState.business_filter, "any"),
+                        rx.cond(CallsState.business_filter != "", CallsState.business_filter_name, "any"),
                         ", month ",
                         rx.cond(CallsState.month_filter != "", CallsState.month_filter, "any"),
                         size="2",

@@ -299,7 +299,13 @@ def _form() -> rx.Component:
                 _grid(
                     _field("Minimum match score", "min_score", numeric=True, hint="0 to 100."),
                     _field("Maximum matches per lead", "max_matches", numeric=True, hint="1 to 50."),
-                    md="2",
+                    _field(
+                        "Largest service radius (miles)",
+                        "max_radius_miles",
+                        numeric=True,
+                        hint="1 to 200: no business may serve farther.",
+                    ),
+                    md="3",
                 ),
             ),
             _section(

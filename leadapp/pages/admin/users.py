@@ -265,7 +265,7 @@ def _role_dialog() -> rx.Component:
 def _user_lead(lead: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.text("#", lead["id"], size="1", color_scheme="gray"),
-        rx.badge(lead["status"], variant="soft"),
+        rx.badge(lead["status_label"], variant="soft", data_status=lead["status"]),
         rx.text(lead["category"], weight="medium", size="2"),
         rx.text(lead["snippet"], size="1", color_scheme="gray"),
         wrap="wrap",

@@ -12,23 +12,17 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import utcnow
 from leadapp.core.services import access, inbox, stats
-from leadapp.core.vocab import CallOutcome
 from leadapp.state.auth import AuthState
 
 ROUTE = routes.DASHBOARD_STATS
 DEFAULT_WEEKS = "12"
 PERIOD_OPTIONS = [(str(weeks), f"Last {weeks} weeks") for weeks in stats.WEEK_CHOICES]
-OUTCOME_LABELS = {
-    CallOutcome.GOAL_ACHIEVED.value: "Goal achieved",
-    CallOutcome.NO_ANSWER.value: "No answer",
-    CallOutcome.VOICEMAIL.value: "Voicemail",
-    CallOutcome.DECLINED.value: "Declined",
-    CallOutcome.ERROR.value: "Error",
-}
+OUTCOME_LABELS = labels.CALL_OUTCOME
 NO_FIGURE = "—"
 
 
