@@ -8,6 +8,8 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.components.pager import PagedState, pager
+from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
@@ -16,10 +18,7 @@ from leadapp.state.auth import AuthState
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
 
 
-class UsersState(AuthState):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+class UsersState(PagedState, AuthState):
     search: str = ""
     role_filter: str = ""
     selected: dict[str, str] = {}
@@ -33,10 +32,6 @@ class UsersState(AuthState):
     user_page: str = ""
 
     @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // admin_users.PAGE_SIZE))
-
-    @rx.var
     def new_role_label(self) -> str:
         return admin_users.ROLE_LABELS.get(self.new_role, self.new_role)
 
@@ -48,6 +43,7 @@ class UsersState(AuthState):
         """The visible page (and the open user) again from the database, as the current user."""
         admin = self._require(session, access.Area.ADMIN)
         self.rows, self.total = admin_users.list_users(session, admin, self.search, self.role_filter, self.page)
+        self.page_size, self.loaded = admin_users.PAGE_SIZE, True
         if self.selected.get("id"):
             self._show(admin_users.user_overview(session, admin, int(self.selected["id"])))
 
@@ -80,11 +76,7 @@ class UsersState(AuthState):
         except UserError as exc:
             self.selected, self.error = {}, exc.message
 
-    @rx.event
-    def load(self):
-        self.error, self.notice = "", ""
-        # The list shows no user: each opens on its own page.
-        self.selected, self.selected_leads, self.selected_businesses = {}, [], []
+    def _fetch(self) -> None:
         try:
             with session_scope() as session:
                 self._reload(session)
@@ -94,16 +86,18 @@ class UsersState(AuthState):
             self.selected, self.error = {}, exc.message
 
     @rx.event
+    def load(self):
+        self.error, self.notice = "", ""
+        # The list shows no user: each opens on its own page.
+        self.selected, self.selected_leads, self.selected_businesses = {}, [], []
+        self._fetch()
+
+    @rx.event
     def apply_filters(self, form_data: dict):
         self.search = str(form_data.get("search", ""))[:100]
         role = str(form_data.get("role", ""))
         self.role_filter = role if role in admin_users.ROLE_LABELS else ""
         self.page = 1
-        return UsersState.load
-
-    @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
         return UsersState.load
 
     @rx.event
@@ -220,29 +214,40 @@ def _filters() -> rx.Component:
     )
 
 
-def _user_row(row: rx.Var) -> rx.Component:
+def _user_active(row: rx.Var) -> rx.Component:
     active = row["active"] == "yes"
-    return rx.table.row(
-        rx.table.cell(
+    return rx.badge(
+        rx.cond(active, "Active", "Disabled"), color_scheme=rx.cond(active, "green", "red"), class_name="user-active"
+    )
+
+
+USER_COLUMNS = [
+    Column(
+        "User",
+        lambda row: [
             rx.text(row["email"], weight="medium", class_name="user-email"),
             rx.text(row["full_name"], size="1", color_scheme="gray"),
+        ],
+    ),
+    Column("Role", lambda row: rx.badge(row["role_label"], class_name="user-role", variant="soft")),
+    Column("Status", _user_active),
+    Column("Last log-in", lambda row: rx.text(row["last_login_at"], size="1")),
+    Column(
+        "Actions",
+        lambda row: rx.link(
+            "Open",
+            href=rx.Var.create(f"/admin/users/{row['id']}"),
+            size="2",
+            class_name="open-user",
+            aria_label="Open " + row["email"],
         ),
-        rx.table.cell(rx.badge(row["role_label"], class_name="user-role", variant="soft")),
-        rx.table.cell(
-            rx.badge(
-                rx.cond(active, "Active", "Disabled"),
-                color_scheme=rx.cond(active, "green", "red"),
-                class_name="user-active",
-            )
-        ),
-        rx.table.cell(rx.text(row["last_login_at"], size="1")),
-        rx.table.cell(
-            rx.link("Open", href=rx.Var.create(f"/admin/users/{row['id']}"), size="2", class_name="open-user")
-        ),
-        class_name="user-row",
-        data_user_id=row["id"],
-        data_email=row["email"],
-    )
+        hide_header=True,
+    ),
+]
+
+
+def _user_row_props(row: rx.Var) -> dict:
+    return {"class_name": "user-row", "data_user_id": row["id"], "data_email": row["email"]}
 
 
 def _role_dialog() -> rx.Component:
@@ -387,44 +392,21 @@ def users_page() -> rx.Component:
             ),
             rx.vstack(
                 _filters(),
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[rx.table.column_header_cell(h) for h in ("User", "Role", "Status", "Last log-in", "")]
-                            )
-                        ),
-                        rx.table.body(rx.foreach(UsersState.rows, _user_row)),
-                        width="100%",
-                        id="users-table",
+                data_table(
+                    USER_COLUMNS,
+                    UsersState.rows,
+                    table_id="users-table",
+                    label="Users",
+                    row_props=_user_row_props,
+                    loaded=UsersState.loaded,
+                    empty=empty_state(
+                        "No user matches.",
+                        "Search by another part of the e-mail or name, or choose every role.",
+                        icon="users",
+                        empty_id="users-empty",
                     ),
-                    overflow_x="auto",
-                    width="100%",
                 ),
-                rx.cond(UsersState.total == 0, rx.text("No user matches.", color_scheme="gray", id="users-empty")),
-                rx.hstack(
-                    rx.button(
-                        "Previous", on_click=UsersState.go_page(-1), variant="soft", disabled=UsersState.page <= 1
-                    ),
-                    rx.text(
-                        "Page ",
-                        UsersState.page,
-                        " of ",
-                        UsersState.pages,
-                        " · ",
-                        UsersState.total,
-                        " users",
-                        id="users-count",
-                    ),
-                    rx.button(
-                        "Next",
-                        on_click=UsersState.go_page(1),
-                        variant="soft",
-                        disabled=UsersState.page >= UsersState.pages,
-                    ),
-                    align="center",
-                    wrap="wrap",
-                ),
+                pager(UsersState, "users", "users-count"),
                 spacing="4",
                 width="100%",
                 margin_top="1em",

@@ -410,7 +410,7 @@ def _plan_card() -> rx.Component:
     """Plan, quotas and this month's use; plans are changed by LeadApp's admins."""
     return rx.card(
         rx.vstack(
-            rx.heading("Your plan", size="4"),
+            rx.heading("Your plan", as_="h2", size="4"),
             rx.data_list.root(
                 _plan_row("Plan", S.plan["label"], "plan-name"),
                 _plan_row("Leads received this month", S.plan["leads"], "plan-leads"),

@@ -158,7 +158,7 @@ def _claim_form() -> rx.Component:
     return rx.card(
         rx.form(
             rx.vstack(
-                rx.heading("Keep it in an account", size="4"),
+                rx.heading("Keep it in an account", as_="h2", size="4"),
                 rx.text(
                     "Set a password to see this request, and your next ones, whenever you log in.",
                     size="2",
