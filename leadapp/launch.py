@@ -69,8 +69,10 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             print(f"[launch] stopping {name}", flush=True)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
+        # The bridge first lets its calls in progress end (BRIDGE_DRAIN_SECONDS): it gets that long on top.
+        grace = STOP_GRACE_SECONDS + (get_settings().bridge_drain_seconds if name == "voice bridge" else 0)
         try:
-            proc.wait(timeout=STOP_GRACE_SECONDS)
+            proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
