@@ -720,6 +720,7 @@ PLANS: dict[str, Plan] = {
     "TrackState.refresh_from_event": Plan(),
     "TrackState.withdraw": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.request_callback": Plan(args=lambda c: (S(c.lead),)),
+    "TrackState.set_no_ai_calls": Plan(args=lambda c: (True,)),
     "ContactState.submit": Plan(
         writers="public",
         args=lambda c: (
