@@ -7,7 +7,14 @@ from leadapp.api.app import api
 from leadapp.core.observability import configure
 from leadapp.live import listen
 from leadapp.pages.admin.discovery import DiscoveryState, discovery_page
-from leadapp.pages.admin.home import HealthState, MessagesState, admin_home_page, health_page, messages_page
+from leadapp.pages.admin.home import (
+    AdminZoneState,
+    HealthState,
+    MessagesState,
+    admin_home_page,
+    health_page,
+    messages_page,
+)
 from leadapp.pages.admin.leads import BusinessesState, LeadsState, businesses_page, leads_page
 from leadapp.pages.admin.ops import (
     AuditState,
@@ -24,7 +31,8 @@ from leadapp.pages.admin.ops import (
 from leadapp.pages.admin.reports import ReportsState, reports_page
 from leadapp.pages.admin.rules import RulesState, rules_page
 from leadapp.pages.admin.users import UsersState, users_page
-from leadapp.pages.auth import login_page, register_page
+from leadapp.pages.admin.verification import VerificationState, verification_page
+from leadapp.pages.auth import forgot_password_page, login_page, register_page
 from leadapp.pages.business.dashboard import DashboardState, dashboard_page
 from leadapp.pages.business.phone_line import PhoneLineState
 from leadapp.pages.business.settings import BusinessSettingsState, settings_page
@@ -37,11 +45,12 @@ from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
 from leadapp.pages.public.reset_password import ResetPasswordState, reset_password_page
 from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, unsubscribe_page
+from leadapp.pages.public.verify_email import VerifyEmailState, verify_email_page
 from leadapp.state.auth import AuthState
 
 configure("web")
 
-app = rx.App(api_transformer=api)
+app = rx.App(api_transformer=api, stylesheets=["/theme.css"])
 app.register_lifespan_task(listen)
 
 public = AuthState.load_public
@@ -91,7 +100,12 @@ app.add_page(
     title="Stats — LeadApp",
     on_load=[AuthState.guard("business"), StatsState.load],
 )
-app.add_page(admin_home_page, route=routes.ADMIN, title="Admin — LeadApp", on_load=AuthState.guard("admin"))
+app.add_page(
+    admin_home_page,
+    route=routes.ADMIN,
+    title="Admin — LeadApp",
+    on_load=[AuthState.guard("admin"), AdminZoneState.load],
+)
 app.add_page(
     health_page,
     route=routes.ADMIN_HEALTH,
@@ -121,6 +135,24 @@ app.add_page(
     route=routes.RESET_PASSWORD,
     title="Choose a new password — LeadApp",
     on_load=[public, ResetPasswordState.open],
+)
+app.add_page(
+    verification_page,
+    route=routes.ADMIN_VERIFICATION,
+    title="Verification and plans — LeadApp",
+    on_load=[AuthState.guard("admin"), VerificationState.load],
+)
+app.add_page(
+    forgot_password_page,
+    route=routes.FORGOT_PASSWORD,
+    title="Forgot your password? — LeadApp",
+    on_load=public,
+)
+app.add_page(
+    verify_email_page,
+    route=routes.VERIFY_EMAIL,
+    title="Confirm your email address — LeadApp",
+    on_load=[public, VerifyEmailState.open],
 )
 app.add_page(
     outbox_page,

@@ -63,6 +63,7 @@ from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 
 from leadapp.core import crypto
+from leadapp.core import labels as plain_words
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit
@@ -128,7 +129,8 @@ class RealtimeLink(Protocol):
 
 
 RealtimeDialer = Callable[[], Awaitable[RealtimeLink]]
-Hangup = Callable[[str], Awaitable[None]]
+Hangup = Callable[[str, str], Awaitable[None]]
+"""Hang up the call with this provider call id, first saying the given words ('' for none)."""
 
 
 @lru_cache(maxsize=4)
@@ -157,14 +159,18 @@ async def dial_openai() -> RealtimeLink:
     return await client.realtime.connect(model=get_settings().openai_realtime_model).enter()
 
 
-def hangup_call(call_sid: str) -> None:
-    """Hang up a live call through the telephony provider's REST API (Twilio then stops the stream)."""
-    telephony.hangup(call_sid)
+def hangup_call(call_sid: str, say: str = "") -> None:
+    """Hang up a live call through the telephony provider's REST API (Twilio then stops the stream); with
+    `say`, the provider speaks those words first (`<Say>…</Say><Hangup/>`)."""
+    if say:
+        telephony.play_voicemail_and_hangup(call_sid, say)
+    else:
+        telephony.hangup(call_sid)
 
 
-async def hangup_via_provider(call_sid: str) -> None:
+async def hangup_via_provider(call_sid: str, say: str = "") -> None:
     """The default hang-up: the provider's REST call, in a thread (looked up at call time, so tests can swap it)."""
-    await asyncio.to_thread(hangup_call, call_sid)
+    await asyncio.to_thread(hangup_call, call_sid, say)
 
 
 # --- playout: what the caller has heard -------------------------------------------------------------
@@ -477,16 +483,20 @@ def local_summary(qualification: dict[str, Any], outcome: str | None, human: boo
         "quote": "Quote",
         "caller_name": "Caller",
     }
-    parts = [f"{label}: {qualification[key]}" for key, label in labels.items() if qualification.get(key)]
+    shown = {**qualification}
+    if shown.get("urgency") in plain_words.URGENCY:  # "Urgent", never the stored "high"
+        shown["urgency"] = plain_words.urgency(shown["urgency"])
+    parts = [f"{label}: {shown[key]}" for key, label in labels.items() if shown.get(key)]
     text = ("; ".join(parts) + ".") if parts else "No job details were recorded."
     if outcome:
-        text = f"Outcome: {outcome.replace('_', ' ')}. " + text
+        text = f"Outcome: {plain_words.call_outcome(outcome)}. " + text
     if human:
         text += " The caller asked for a human callback."
     caller_lines = [line["text"] for line in lines if line["speaker"] == Speaker.CALLER.value and line["text"]]
+    counted = plain_words.count(len(lines), "transcript line")
     if caller_lines:
-        return f"{text} {len(lines)} transcript lines; the caller last said: “{caller_lines[-1][:200]}”"
-    return f"{text} {len(lines)} transcript lines."
+        return f"{text} {counted}; the caller last said: “{caller_lines[-1][:200]}”"
+    return f"{text} {counted}."
 
 
 def write_summary(qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]]) -> str:
@@ -687,6 +697,7 @@ class CallSession:
         self._twilio_done = asyncio.Event()
         self._hangup_task: asyncio.Task[None] | None = None
         self._hung_up = False
+        self._parting_words = ""
         self._reader: asyncio.Task[None] | None = None
         self._gone_at: float | None = None
         self._outcome: str | None = None
@@ -716,6 +727,15 @@ class CallSession:
             human_requested=self._human_requested,
             hung_up=self._hung_up,
         )
+
+    async def _keep_alive(self, call_id: int) -> None:
+        """Say this call is served, for as long as it is (a sweep ends calls nobody serves any more)."""
+        while not self._ending:
+            try:
+                await asyncio.to_thread(calls.mark_alive, call_id)
+            except Exception as exc:  # Redis down: the sweep then ends no call either
+                self.log.info("call_alive_mark_failed", error=repr(exc))
+            await asyncio.sleep(calls.ALIVE_EVERY_SECONDS)
 
     async def _dial(self) -> None:
         try:
@@ -867,6 +887,7 @@ class CallSession:
         self.log = log.bind(call_id=ctx.call_id, call_sid=start.call_sid)
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
         self._tasks.append(asyncio.create_task(self._dial()))
+        self._tasks.append(asyncio.create_task(self._keep_alive(ctx.call_id)))
         if (
             ctx.direction == CallDirection.INBOUND.value
             and ctx.provider != SIMULATED_PROVIDER
@@ -1145,6 +1166,8 @@ class CallSession:
             if unreachable:
                 note = "The AI assistant could not be reached"
             self._add_system_line(f"{note}; the call was ended.")
+            # The assistant cannot say goodbye any more: the provider says a short apology, then hangs up.
+            self._parting_words = words.apology_after_ai_lost(self._ctx.business if self._ctx else None)
             self._schedule_hangup(wait_for_playout=False)
 
     def _schedule_hangup(self, *, wait_for_playout: bool) -> None:
@@ -1162,7 +1185,7 @@ class CallSession:
             self._hung_up = True
             self.log.info("call_hangup", call_sid=self._call_sid)
             try:
-                await self._hangup_fn(self._call_sid)
+                await self._hangup_fn(self._call_sid, self._parting_words)
             except Exception as exc:  # the provider refused: closing the stream below still ends our side
                 self.log.error("call_hangup_failed", error=repr(exc))
         try:

@@ -26,6 +26,11 @@ def channel() -> str:
     return key("events")
 
 
+def encode(event: dict[str, Any]) -> str:
+    """The message for one event (`{"kind": …, …}`): with a fresh `id`, which the web backends share tabs by."""
+    return json.dumps({**event, "id": uuid.uuid4().hex}, default=str)
+
+
 def publish(kind: str, **data: Any) -> bool:
     """Publish one event now (use `publish_after_commit` inside a transaction); False if Redis is down.
 
@@ -33,7 +38,7 @@ def publish(kind: str, **data: Any) -> bool:
     each open tab is refreshed once (see `leadapp.live`).
     """
     try:
-        get_redis().publish(channel(), json.dumps({"kind": kind, "id": uuid.uuid4().hex, **data}, default=str))
+        get_redis().publish(channel(), encode({"kind": kind, **data}))
         return True
     except RedisError as exc:
         log.warning("event_publish_failed", kind=kind, error=repr(exc))

@@ -191,7 +191,7 @@ def test_admin_day_every_page_by_the_navigation_with_one_action_each(browser: Br
 
     # Outbox: the reset email sent this morning, readable, with its link hidden.
     go_to(page, "Outbox")
-    reset = page.locator(".outbox-row", has_text=ELECTRICIAN_EMAIL).filter(has_text="password_reset").first
+    reset = page.locator(".outbox-row", has_text=ELECTRICIAN_EMAIL).filter(has_text="Password reset").first
     expect(reset).to_be_visible()
     _tables_are_whole(page)
     reset.locator(".open-notification").click()

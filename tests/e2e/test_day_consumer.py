@@ -40,7 +40,7 @@ def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page
     page.locator("#field-phone").fill(PHONE)
     page.locator("#field-consent_ai_calls").click()
     page.locator("#request-submit").click()
-    expect(page.locator("#request-status")).to_have_text("matched", timeout=30_000)
+    expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
 
     # The confirmation email carries a link to follow the request; it opens the request's own page.
     link = emailed_link(deployment, marker, "consumer_matched", "/portal/track/")

@@ -74,7 +74,7 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
     visitor.locator("#field-phone").fill(PHONE)
     visitor.locator("#field-consent_ai_calls").click()
     visitor.locator("#request-submit").click()
-    expect(visitor.locator("#request-status")).to_have_text("matched", timeout=30_000)
+    expect(visitor.locator("#request-status")).to_have_text("Matched", timeout=30_000)
     expect(visitor.locator("#request-matches")).to_contain_text("Carmel Plumbing Co")
     visitor.context.close()
 
@@ -92,7 +92,7 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
     expect(detail.locator("#ai-call-reason")).to_contain_text("Accept the lead first")
 
     owner.locator("#accept-lead").click()
-    expect(detail.locator("#detail-status")).to_have_text("accepted")
+    expect(detail.locator("#detail-status")).to_have_text("Accepted")
     expect(detail.locator("#detail-contact-hidden")).to_have_count(0)
     expect(detail.locator("#detail-email")).to_have_text(email)
     expect(detail.locator("#detail-phone")).to_contain_text("846")
@@ -104,8 +104,8 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
     owner.locator("#ai-call").click()
     expect(owner.locator("#call-notice")).to_be_visible()
     panel = detail.locator(".call-panel").first
-    expect(panel.locator(".call-status")).to_have_text("completed", timeout=CALL_TIMEOUT)
-    expect(panel.locator(".call-outcome")).to_have_text("goal_achieved")
+    expect(panel.locator(".call-status")).to_have_text("Finished", timeout=CALL_TIMEOUT)
+    expect(panel.locator(".call-outcome")).to_have_text("Qualified")
     expect(panel.locator(".call-summary")).to_be_visible()
     expect(panel.locator(".transcript-line").first).to_contain_text("AI assistant")
 
@@ -123,7 +123,7 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
     # --- The job is won -------------------------------------------------------------------------------------
     owner.locator("#job-value").fill("450")
     owner.locator("#convert-lead").click()
-    expect(detail.locator("#detail-status")).to_have_text("converted")
+    expect(detail.locator("#detail-status")).to_have_text("Won")
     expect(owner.get_by_role("alert")).to_have_count(0)
-    expect(owner.locator(".lead-row", has_text=marker).locator(".lead-status")).to_have_text("converted")
+    expect(owner.locator(".lead-row", has_text=marker).locator(".lead-status")).to_have_text("Won")
     owner.context.close()

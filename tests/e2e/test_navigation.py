@@ -9,6 +9,7 @@ opened shows the refusal or not-found page.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -101,8 +102,13 @@ def follow(page: Page, deployment: Deployment, source: str, target: str, written
     return f"{target} (linked from {source}) {shown}" if shown else ""
 
 
-def crawl(page: Page, deployment: Deployment) -> tuple[set[str], list[str]]:
-    """Depth-first by clicks from the current page: (paths reached, problems seen)."""
+def crawl(
+    page: Page, deployment: Deployment, on_page: Callable[[str], None] | None = None
+) -> tuple[set[str], list[str]]:
+    """Depth-first by clicks from the current page: (paths reached, problems seen).
+
+    `on_page(path)` runs on each page reached, once it has settled (e.g. an accessibility scan).
+    """
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(deployment.url))
     seen: set[str] = set()
     problems: list[str] = []
@@ -110,6 +116,8 @@ def crawl(page: Page, deployment: Deployment) -> tuple[set[str], list[str]]:
     def visit(path: str) -> None:
         seen.add(path)
         _settle(page)
+        if on_page is not None:
+            on_page(path)
         for target, written in _same_origin_links(page, origin):
             if target in seen:
                 continue

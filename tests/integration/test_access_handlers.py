@@ -126,6 +126,7 @@ class World:
 
 def _business(owner_id: int, name: str, zip_code: str, lat: float, lon: float, notify: str) -> Business:
     return Business(
+        verified_at=utcnow(),
         owner_id=owner_id,
         name=name,
         categories=["plumbing"],
@@ -552,7 +553,10 @@ PLANS: dict[str, Plan] = {
     "AuthState.load_public": Plan(),
     "AuthState.guard": Plan(args=lambda c: ("admin",)),
     "AuthState.logout": Plan(writers="self"),
+    "AuthState.resend_verification": Plan(writers="self"),
     # admin
+    "AdminZoneState.load": Plan(),
+    "AdminZoneState.choose": Plan(writers="admin", args=lambda c: ("America/Chicago",)),
     "DiscoveryState.load": Plan(),
     "DiscoveryState.search": Plan(writers="admin", args=lambda c: ({"zip": "46032", "category": "plumbing"},)),
     "DiscoveryState.invite": Plan(
@@ -639,6 +643,12 @@ PLANS: dict[str, Plan] = {
     ),
     "UsersState.set_active": Plan(writers="admin", args=lambda c: (False,), preset=lambda c: _selected(c)),
     "UsersState.send_reset": Plan(writers="admin", preset=lambda c: _selected(c)),
+    "VerificationState.load": Plan(),
+    "VerificationState.apply_filters": Plan(args=lambda c: ({"search": "", "show": "all"},)),
+    "VerificationState.verify": Plan(writers="admin", args=lambda c: (S(c.biz),)),
+    "VerificationState.save_plan": Plan(
+        writers="admin", args=lambda c: ({"business_id": S(c.biz), "plan": "pro", "monthly_lead_cap": "900"},)
+    ),
     # log in, sign up: with the other side's email
     "LoginState.submit": Plan(writers="public", args=lambda c: ({"email": _email(c), "password": "not the password"},)),
     "RegisterState.submit": Plan(
@@ -721,6 +731,10 @@ PLANS: dict[str, Plan] = {
     "TrackState.withdraw": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.request_callback": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.set_no_ai_calls": Plan(args=lambda c: (True,)),
+    # without the link's token, setting a password claims no request and makes no account
+    "TrackState.create_account": Plan(
+        args=lambda c: ({"password": PASSWORD, "password_confirm": PASSWORD, "email": "claim-q7@example.com"},)
+    ),
     "ContactState.submit": Plan(
         writers="public",
         args=lambda c: (
@@ -729,6 +743,8 @@ PLANS: dict[str, Plan] = {
     ),
     "ContactState.again": Plan(),
     "ResetPasswordState.open": Plan(path=lambda c: "/reset-password/guessed-token"),
+    "ForgotPasswordState.submit": Plan(writers="public", args=lambda c: ({"email": _email(c)},)),
+    "VerifyEmailState.open": Plan(path=lambda c: "/verify-email/guessed-token"),
     "ResetPasswordState.submit": Plan(
         args=lambda c: ({"password": PASSWORD + "!", "password_confirm": PASSWORD + "!"},)
     ),
@@ -985,6 +1001,8 @@ class RoutePlan:
 
 ROUTE_PLANS: dict[tuple[str, str], RoutePlan] = {
     ("/api/v1/health", "GET"): RoutePlan(lambda c: {}),
+    # the API's description is public, and the same for everyone (it names no data)
+    ("/api/v1/openapi.json", "GET"): RoutePlan(lambda c: {}),
     ("/api/v1/leads", "POST"): RoutePlan(
         lambda c: {
             "json": {

@@ -11,7 +11,6 @@ sends `stop` on the stream and closes it.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import time
 import wave
@@ -32,7 +31,7 @@ from websockets.exceptions import InvalidStatus
 from leadapp.api.app import api
 from leadapp.core import crypto, events
 from leadapp.core.db import get_engine, session_scope
-from leadapp.core.models import Business, Call, DoNotCall, Lead, TranscriptLine, User
+from leadapp.core.models import Business, Call, DoNotCall, Lead, TranscriptLine, User, utcnow
 from leadapp.core.providers import status as provider_status
 from leadapp.core.providers import telephony
 from leadapp.core.services import calls
@@ -42,6 +41,7 @@ from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.fakes.twilio_voice import FakeTwilioVoice, fake_twilio_voice, parse_stream  # noqa: F401
 from tests.integration.programs import clear_settings_caches, served_in_loop
+from tests.live_events import payload as event_payload
 from voice_bridge import WS_PROTOCOL
 from voice_bridge import realtime_wire as rt
 from voice_bridge import session as call_session
@@ -80,6 +80,7 @@ class Bridge:
     port: int
     fake: FakeOpenAIRealtime
     hangups: list[str] = field(default_factory=list)
+    said_before_hangup: list[str] = field(default_factory=list)
     lines: dict[str, FakeTwilioMedia] = field(default_factory=dict)
 
     @property
@@ -123,8 +124,9 @@ async def bridge(
     async with served_in_loop(app, lifespan="on", ws=WS_PROTOCOL) as (_server, port):
         state = Bridge(port=port, fake=fake_openai)
 
-        def hang_up(call_sid: str) -> None:  # runs in the bridge's worker thread, like the REST call
+        def hang_up(call_sid: str, say: str = "") -> None:  # in the bridge's worker thread, like the REST call
             state.hangups.append(call_sid)
+            state.said_before_hangup.append(say)
             media = state.lines.get(call_sid)
             if media is not None:
                 asyncio.run_coroutine_threadsafe(media.hang_up(), loop)
@@ -153,6 +155,7 @@ def seed(*, provider: str = "twilio", status: str = "ringing", inbound_number: s
         session.add(owner)
         session.flush()
         business = Business(
+            verified_at=utcnow(),
             owner_id=owner.id,  # type: ignore[arg-type]
             name=BUSINESS,
             zip="46032",
@@ -259,7 +262,7 @@ def live_events(bridge: Bridge, redis_env: redis.Redis) -> Iterator[Callable[[],
     def drain() -> list[dict[str, Any]]:
         while (message := pubsub.get_message(timeout=0.2)) is not None:
             if message["type"] == "message":
-                seen.append(json.loads(message["data"]))
+                seen.append(event_payload(message["data"]))
         return seen
 
     try:
@@ -501,6 +504,8 @@ async def test_openai_closing_with_1011_ends_the_call_as_error_and_keeps_the_lin
 
     call = await ended(seeded.call_id)
     assert bridge.hangups == [seeded.call_sid]
+    # The assistant is gone, so the provider speaks a short apology before hanging up.
+    assert len(bridge.said_before_hangup) == 1 and bridge.said_before_hangup[0].startswith("Sorry, we lost")
     assert call.outcome == "error" and "1011" in call.error
     lines = transcript(seeded.call_id)
     assert [line.speaker for line in lines] == ["assistant", "caller", "assistant", "system"]
@@ -699,7 +704,7 @@ async def test_a_simulated_call_runs_end_to_end_without_accounts(
     assert outcome == "goal_achieved"
     call = load_call(seeded.call_id)
     assert (call.status, call.outcome) == ("completed", "goal_achieved")  # ended like a status callback would
-    assert call.summary.startswith("Outcome: goal achieved.") and call.ended_at is not None
+    assert call.summary.startswith("Outcome: Qualified.") and call.ended_at is not None
     assert call.qualification and call.qualification["zip"] == "46032"
     lines = transcript(seeded.call_id)
     assert [line.speaker for line in lines] == ["assistant", "caller"] * 3 + ["assistant"]

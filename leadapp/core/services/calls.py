@@ -33,20 +33,19 @@ Guarantees:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-import zipcodes
 from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, labels, localtime
+from leadapp.core.broker import get_redis, key
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
@@ -110,19 +109,18 @@ DIAL_NOW_SLACK = timedelta(seconds=60)
 OVERDUE_AFTER = timedelta(minutes=2)
 """A call still waiting this long after its time had its job lost (Redis down): the sweeper enqueues it."""
 STUCK_DIALING_AFTER = timedelta(minutes=10)
+# A bridge serving a call says so every ALIVE_EVERY_SECONDS (a Redis key that lives ALIVE_SECONDS); a call in
+# progress that nobody has said is alive for longer was left by a bridge that died mid-call.
+ALIVE_EVERY_SECONDS = 10
+ALIVE_SECONDS = 45
+BRIDGE_LOST = "the voice bridge stopped in the middle of the call"
 """A call claimed this long ago with no provider call id lost its worker mid-dial: it ends as an error."""
 SWEEP_BATCH = 200
 VOICEMAIL_TEXT = (
     "Hello, this is an AI assistant calling on behalf of {business} about your {service} request. "
     "Sorry we missed you. We will try to reach you again, or you can reply to our message. Goodbye."
 )
-OUTCOME_LABELS = {
-    CallOutcome.GOAL_ACHIEVED.value: "Qualified",
-    CallOutcome.NO_ANSWER.value: "No answer",
-    CallOutcome.VOICEMAIL.value: "Voicemail",
-    CallOutcome.DECLINED.value: "Declined",
-    CallOutcome.ERROR.value: "Could not connect",
-}
+OUTCOME_LABELS = labels.CALL_OUTCOME
 MACHINE_ANSWERS = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
 # Twilio's CallStatus → ours. A call that ended without being answered is `completed` with outcome no_answer;
@@ -161,22 +159,9 @@ def _aware(moment: datetime) -> datetime:
 # --- calling hours --------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
 def zip_time_zone(zip_code: str) -> str | None:
     """The IANA time zone of a US ZIP code from `zipcodes` ("America/Indiana/Indianapolis"), None if unknown."""
-    zip_code = (zip_code or "").strip()[:5]
-    if len(zip_code) != 5 or not zip_code.isdigit():
-        return None
-    try:
-        found = zipcodes.matching(zip_code)
-    except (TypeError, ValueError):
-        return None
-    name = str(found[0].get("timezone") or "") if found else ""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
+    return localtime.zip_time_zone(zip_code)
 
 
 def _zones(zip_code: str) -> tuple[ZoneInfo, ...]:
@@ -924,6 +909,22 @@ def record_answered_by(call_id: int, answered_by: str, *, call_sid: str = "") ->
 # --- telling people -------------------------------------------------------------------------------
 
 
+SIMULATED_NOTE = (
+    "Simulated call: no phone account is configured, so nobody was phoned. "
+    "A scripted caller answered from the request's own details."
+)
+
+
+def is_simulated(call: Call) -> bool:
+    """A call on the local simulated line (no phone account): shown as a simulation wherever it appears."""
+    return call.provider == telephony.PROVIDER_SIMULATED
+
+
+def call_name(call: Call) -> str:
+    """ "AI call", or "Simulated AI call" for a call on the simulated line."""
+    return "Simulated AI call" if is_simulated(call) else "AI call"
+
+
 def local_summary(call: Call) -> str:
     """One line from the recorded qualification fields (the summary when no model wrote one)."""
     facts = [
@@ -940,8 +941,12 @@ def local_summary(call: Call) -> str:
 CONCIERGE_DONE = "We added what you told us to your request and are looking for businesses again."
 
 
-def _summary_text(call: Call, retry: Call | None, link: str, next_step: str = "") -> str:
-    lines = [f"Outcome: {OUTCOME_LABELS.get(call.outcome or '', call.outcome or 'ended')}"]
+def _summary_text(
+    call: Call, retry: Call | None, link: str, next_step: str = "", zone: ZoneInfo = localtime.UTC_ZONE
+) -> str:
+    """The call summary message; a retry's time in the recipient's `zone` ("tomorrow 9:00 (your time)")."""
+    lines = [SIMULATED_NOTE, ""] if is_simulated(call) else []
+    lines.append(f"Outcome: {OUTCOME_LABELS.get(call.outcome or '', call.outcome or 'ended')}")
     if call.duration_seconds:
         lines.append(f"Duration: {call.duration_seconds // 60} min {call.duration_seconds % 60} s")
     lines += ["", (call.summary or "").strip() or local_summary(call)]
@@ -950,7 +955,7 @@ def _summary_text(call: Call, retry: Call | None, link: str, next_step: str = ""
     if call.human_callback_requested:
         lines += ["", "The consumer asked to speak with a person: please call them back."]
     if retry is not None and retry.scheduled_for is not None:
-        lines += ["", f"We will try once more at {_aware(retry.scheduled_for):%Y-%m-%d %H:%M} UTC."]
+        lines += ["", f"We will try once more {localtime.scheduled(retry.scheduled_for, utcnow(), zone)}."]
     if link:
         lines += ["", link]
     return "\n".join(lines)
@@ -973,7 +978,7 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
     business = session.get(Business, call.business_id) if call.business_id else None
     if business is not None:
         link = compose.lead_link(lead)
-        text = _summary_text(call, retry, link)
+        text = _summary_text(call, retry, link, zone=localtime.business_zone(business))
         for channel, recipient in notify.business_targets(session, business):
             sms = channel == Channel.SMS.value
             row = notify.create_notification(
@@ -981,8 +986,8 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
                 kind=NotificationKind.CALL_SUMMARY.value,
                 channel=channel,
                 recipient=recipient,
-                subject="" if sms else f"AI call: {outcome} · {service} lead #{lead.id}",
-                text=compose.fit_sms(f"AI call about your {service} lead: {outcome}.", link) if sms else text,
+                subject="" if sms else f"{call_name(call)}: {outcome} · {service} lead #{lead.id}",
+                text=compose.fit_sms(f"{call_name(call)} about your {service} lead: {outcome}.", link) if sms else text,
                 html="" if sms else compose.html_from_text(text, link),
                 dedupe_key=f"call:{call.id}:summary:business:{channel}",
                 lead_id=lead.id,
@@ -995,7 +1000,8 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
     if call.call_type == CallType.CONSUMER_CALLBACK.value or spoke:
         link = compose.tracking_link(lead) if lead.consumer_id is None else compose.portal_link()
         completed = business is None and call.outcome == CallOutcome.GOAL_ACHIEVED.value  # LeadApp's concierge call
-        text = _summary_text(call, retry, link, CONCIERGE_DONE if completed else "")
+        simulated = "(Simulated) Y" if is_simulated(call) else "Y"
+        text = _summary_text(call, retry, link, CONCIERGE_DONE if completed else "", localtime.lead_zone(lead))
         targets = [(Channel.EMAIL.value, lead.contact_email)] if lead.contact_email else []
         if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE):
             phone = notify.normalize_phone(crypto.decrypt_phone(lead.contact_phone_enc))
@@ -1008,8 +1014,8 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
                 kind=NotificationKind.CALL_SUMMARY.value,
                 channel=channel,
                 recipient=recipient,
-                subject="" if sms else f"Your call about your {service.lower()} request: {outcome}",
-                text=compose.fit_sms(f"Your LeadApp callback: {outcome}.", link) if sms else text,
+                subject="" if sms else f"{simulated}our call about your {service.lower()} request: {outcome}",
+                text=compose.fit_sms(f"{simulated}our LeadApp callback: {outcome}.", link) if sms else text,
                 html="" if sms else compose.html_from_text(text, link),
                 dedupe_key=f"call:{call.id}:summary:consumer:{channel}",
                 lead_id=lead.id,
@@ -1195,9 +1201,34 @@ def purged_recording_call_ids(session: Session, limit: int = SWEEP_BATCH) -> lis
 # --- sweeper --------------------------------------------------------------------------------------
 
 
+def _alive_key(call_id: int) -> str:
+    return key("call", "alive", call_id)
+
+
+def mark_alive(call_id: int) -> None:
+    """The bridge (or the simulated line) serving this call says it still is (see `sweep_calls`)."""
+    get_redis().set(_alive_key(call_id), 1, ex=ALIVE_SECONDS)
+
+
+def _served(call_ids: Sequence[int]) -> set[int] | None:
+    """The calls some bridge said are alive lately; None when Redis cannot tell (then nothing is ended)."""
+    if not call_ids:
+        return set()
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for call_id in call_ids:
+            pipe.exists(_alive_key(call_id))
+        return {call_id for call_id, alive in zip(call_ids, pipe.execute(), strict=True) if alive}
+    except Exception as exc:  # Redis down: a sweep that cannot see the bridges ends no call
+        log.warning("calls_alive_check_failed", error=repr(exc))
+        return None
+
+
 def sweep_calls(now: datetime | None = None) -> int:
     """Catch up with calls whose job was lost: enqueue overdue requested/scheduled calls, and end calls left
-    `dialing` without a provider call id by a worker that died mid-dial (outcome error, retried once).
+    `dialing` without a provider call id by a worker that died mid-dial (outcome error, retried once), and
+    calls in progress whose bridge stopped saying they are alive (a bridge that died mid-call: failed, with
+    the reason, retried once).
     Returns how many calls it acted on. Safe to run any time (jobs are idempotent, waiting jobs not doubled).
     """
     now = _aware(now or utcnow())
@@ -1221,16 +1252,33 @@ def sweep_calls(now: datetime | None = None) -> int:
             .order_by(col(Call.id))
             .limit(SWEEP_BATCH)
         ).all()
+        streaming = session.exec(
+            select(Call.id)
+            .where(
+                Call.status == CallStatus.IN_PROGRESS.value,
+                col(Call.media_stream_sid).is_not(None),
+                func.coalesce(col(Call.answered_at), col(Call.started_at)) <= now - timedelta(seconds=ALIVE_SECONDS),
+            )
+            .order_by(col(Call.id))
+            .limit(SWEEP_BATCH)
+        ).all()
     acted = sum(1 for call_id, _ in due if enqueue_place_call(call_id))
     for call_id in stuck:
         if end_call(call_id, CallStatus.FAILED.value, CallOutcome.ERROR.value, error="lost while dialling", now=now):
             acted += 1
-    if due or stuck:
-        log.info("calls_swept", overdue=len(due), stuck=len(stuck), acted=acted)
+    served = _served(list(streaming))
+    orphaned = [] if served is None else [call_id for call_id in streaming if call_id not in served]
+    for call_id in orphaned:
+        if end_call(call_id, CallStatus.FAILED.value, CallOutcome.ERROR.value, error=BRIDGE_LOST, now=now):
+            acted += 1
+    if due or stuck or orphaned:
+        log.info("calls_swept", overdue=len(due), stuck=len(stuck), orphaned=len(orphaned), acted=acted)
     return acted
 
 
-def calls_for_lead(session: Session, user: User | None, lead_id: int, business_id: int) -> list[dict[str, Any]]:
+def calls_for_lead(
+    session: Session, user: User | None, lead_id: int, business_id: int, zone: ZoneInfo | None = None
+) -> list[dict[str, Any]]:
     """The calls about a lead placed for one business, newest first, each with its transcript lines so far.
 
     Only for someone who may view those calls (the business's owner, the lead's consumer, an admin).
@@ -1252,14 +1300,20 @@ def calls_for_lead(session: Session, user: User | None, lead_id: int, business_i
             {
                 "id": str(call.id),
                 "type": call.call_type,
+                "type_label": labels.call_type(call.call_type),
                 "status": call.status,
+                "status_label": labels.call_status(call.status),
                 "outcome": call.outcome or "",
-                "scheduled_for": call.scheduled_for.strftime("%Y-%m-%d %H:%M UTC") if call.scheduled_for else "",
+                "outcome_label": labels.call_outcome(call.outcome),
+                # "tomorrow 9:00 (your time)" in the viewer's zone (`zone`, the business's; UTC when not given).
+                "scheduled_for": localtime.scheduled(call.scheduled_for, utcnow(), zone or localtime.UTC_ZONE),
                 "summary": call.summary,
                 "has_recording": "yes" if call.recording_ref else "",
+                "simulated": "yes" if is_simulated(call) else "",
                 "transcript": [
                     {
                         "speaker": line.speaker,
+                        "speaker_label": labels.word("speaker", line.speaker),
                         "text": line.text + (f" (heard up to {line.heard_ms} ms)" if line.heard_ms else ""),
                     }
                     for line in lines

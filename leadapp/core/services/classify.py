@@ -879,7 +879,9 @@ def _budget(text: str, zip_found: str | None) -> tuple[int | None, int | None]:
             first, second = sorted((index, other))
             gap = text[tokens[first][0].end() : tokens[second][0].start()]
             after_other = text[tokens[other][0].end() : tokens[other][0].end() + 40]
-            if _RANGE_GAP.match(gap) and not _UNIT_AFTER.match(after_other):
+            # The other end of a range is an amount too: not a measure, and not past MAX_BUDGET.
+            in_range = tokens[other][1] <= MAX_BUDGET
+            if in_range and _RANGE_GAP.match(gap) and not _UNIT_AFTER.match(after_other):
                 low, high = sorted((value, tokens[other][1]))
                 return low, high
         before = text[max(0, match.start() - 40) : match.start()]
@@ -992,6 +994,33 @@ def _urgency(text: str, category: Category, month: int) -> tuple[Urgency, bool]:
     if _HIGH_CONDITION.search(text):
         return Urgency.HIGH, True
     return Urgency.NORMAL, False
+
+
+_NORMAL_TIMING = _any(
+    [
+        r"this\s+week",
+        r"(?:with)?in\s+(?:a|one|the\s+next)\s+(?:week|few\s+days)",
+        r"next\s+(?:week|few\s+days|monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
+        r"in\s+a\s+few\s+days",
+        r"(?:this|next|the)\s+weekend",
+        r"(?:a|one|two|couple\s+of)\s+weeks?",
+        r"normal",
+    ]
+)
+
+
+def stated_urgency(text: str, category: Category, month: int) -> Urgency | None:
+    """The urgency the words *say* (an emergency, "today", "this week", "no rush"), or None when they say no
+    timing at all: what the problem suggests (a leak is usually urgent) is a guess, and the guided interview
+    asks instead of guessing."""
+    if _EMERGENCY.search(text) or _HIGH_TIMING.search(text) or _LOW.search(text):
+        return _urgency(text, category, month)[0]
+    no_heat_in_cold = bool(_NO_HEAT.search(text)) and bool(_COLD.search(text))
+    if no_heat_in_cold:
+        return _urgency(text, category, month)[0]
+    if _NORMAL_TIMING.search(text):
+        return Urgency.NORMAL
+    return None
 
 
 _FRUSTRATED = re.compile(

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import String, cast, delete, literal, null, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, labels, localtime
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import (
@@ -48,19 +48,7 @@ from leadapp.core.vocab import (
     NotificationStatus,
 )
 
-STATUS_LABELS = {
-    "received": "Received",
-    "classified": "Being matched",
-    "matched": "Matched",
-    "no_match": "No match yet",
-    "low_quality": "Needs more detail",
-    "flagged": "Under review",
-    "rejected": "Rejected",
-    "accepted": "Accepted",
-    "converted": "Done",
-    "withdrawn": "Withdrawn",
-    "deleted": "Deleted",
-}
+STATUS_LABELS = labels.LEAD_STATUS
 
 MAGIC_PURPOSE = "portal-lead"
 MAGIC_TTL_SECONDS = 30 * 24 * 3600
@@ -198,12 +186,14 @@ def lead_view(lead: Lead) -> dict[str, str]:
         "status_label": STATUS_LABELS.get(lead.status, lead.status),
         "text": lead.raw_text,
         "zip": lead.zip,
-        "created_at": lead.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        # In the consumer's own zone (where the job is): how long ago, and the exact time for the hover title.
+        "created_at": localtime.relative(lead.created_at, utcnow(), localtime.lead_zone(lead)),
+        "created_exact": localtime.exact(lead.created_at, localtime.lead_zone(lead)),
     }
     if lead.category:
         view["category"] = lead.category
         view["category_label"] = CATEGORY_LABELS.get(Category(lead.category), lead.category)
-        view["urgency"] = lead.urgency or ""
+        view["urgency"] = labels.urgency(lead.urgency) if lead.urgency else ""
     return view
 
 
@@ -215,6 +205,7 @@ def _match_view(m: Match, b: Business) -> dict[str, str]:
         "rating": f"{b.rating:.1f}",
         "distance": f"{m.distance_miles:.1f} mi" if m.distance_miles is not None else "",
         "status": m.status,
+        "status_label": labels.match_status(m.status),
     }
 
 
@@ -306,27 +297,32 @@ CONCIERGE_OUTCOMES = {
 }
 
 
-def _call_lines(session: Session, lead_ids: list[int]) -> dict[int, str]:
+def _call_lines(session: Session, leads: Sequence[Lead]) -> dict[int, str]:
     """One line per request about its latest AI call (scheduled, in progress, or its outcome), in one query."""
-    if not lead_ids:
+    zones = {lead.id: localtime.lead_zone(lead) for lead in leads if lead.id is not None}
+    if not zones:
         return {}
-    rows = session.exec(select(Call).where(col(Call.lead_id).in_(lead_ids)).order_by(col(Call.created_at).desc())).all()
+    rows = session.exec(
+        select(Call).where(col(Call.lead_id).in_(list(zones))).order_by(col(Call.created_at).desc())
+    ).all()
     lines: dict[int, str] = {}
     for call in rows:
         if call.lead_id is None or call.lead_id in lines:
             continue
         what = "LeadApp concierge call" if concierge.is_concierge(call) else "AI call"
+        if calls.is_simulated(call):
+            what = "Simulated AI call" if what == "AI call" else f"{what} (simulated)"
         ended = call.status in calls.TERMINAL_STATUSES  # the outcome may be known a moment before the call ends
         if call.status == "scheduled" and call.scheduled_for is not None:
-            text = f"{what} scheduled for {call.scheduled_for.strftime('%Y-%m-%d %H:%M UTC')}"
+            text = f"{what} scheduled for {localtime.scheduled(call.scheduled_for, utcnow(), zones[call.lead_id])}"
         elif ended and call.outcome and concierge.is_concierge(call):
-            text = f"{what} finished: {CONCIERGE_OUTCOMES.get(call.outcome, call.outcome.replace('_', ' '))}"
+            text = f"{what} finished: {CONCIERGE_OUTCOMES.get(call.outcome, labels.call_outcome(call.outcome).lower())}"
         elif ended and call.outcome:
-            text = f"{what} finished: {call.outcome.replace('_', ' ')}"
+            text = f"{what} finished: {labels.call_outcome(call.outcome).lower()}"
         elif call.status == "canceled":
             text = f"{what} canceled"
         else:
-            text = f"{what} {call.status.replace('_', ' ')}"
+            text = f"{what}: {labels.call_status(call.status).lower()}"
         lines[call.lead_id] = text
     return lines
 
@@ -335,7 +331,7 @@ def accepted_label(count: int) -> str:
     """The line telling the consumer how many businesses took the request, e.g. "Accepted by 2 businesses"."""
     if count <= 0:
         return ""
-    return f"Accepted by {count} business" + ("" if count == 1 else "es")
+    return f"Accepted by {labels.count(count, 'business')}"
 
 
 CONCIERGE_EXPLANATION = (
@@ -384,7 +380,7 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
     matches = _matches_by_lead(session, lead_ids)
     accepting = _accepting_business(session, lead_ids)
     callbacks = _callback_refusals(session, leads)
-    call_lines = _call_lines(session, lead_ids)
+    call_lines = _call_lines(session, leads)
     accepted = {
         lead_id: sum(1 for m in found if m["status"] in ACCEPTED_MATCH_STATUSES) for lead_id, found in matches.items()
     }

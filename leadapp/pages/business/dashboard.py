@@ -10,10 +10,11 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, calls, inbound, inbox
-from leadapp.core.vocab import CATEGORY_LABELS, MatchStatus, Urgency
+from leadapp.core.vocab import CATEGORY_LABELS
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
 
@@ -21,6 +22,7 @@ from leadapp.state.auth import AuthState
 @dataclasses.dataclass
 class TranscriptView:
     speaker: str = ""
+    speaker_label: str = ""
     text: str = ""
 
 
@@ -28,11 +30,15 @@ class TranscriptView:
 class CallView:
     id: str = ""
     type: str = ""
+    type_label: str = ""
     status: str = ""
+    status_label: str = ""
     outcome: str = ""
+    outcome_label: str = ""
     scheduled_for: str = ""
     summary: str = ""
     has_recording: str = ""
+    simulated: str = ""
     transcript: list[TranscriptView] = dataclasses.field(default_factory=list)
 
 
@@ -50,7 +56,7 @@ class DashboardState(AuthState):
     urgency_filter: str = ""
     category_filter: str = ""
     search: str = ""
-    # The date filter as typed (YYYY-MM-DD, UTC days, both included) and what is wrong with it.
+    # The date filter as typed (YYYY-MM-DD, days of the business's time zone, both included) and what is wrong with it.
     since_filter: str = ""
     until_filter: str = ""
     since_error: str = ""
@@ -68,17 +74,21 @@ class DashboardState(AuthState):
     gone: str = ""
 
     @rx.var
+    def total_label(self) -> str:
+        return labels.count(self.total, "lead")
+
+    @rx.var
     def pages(self) -> int:
         return max(1, -(-self.total // inbox.PAGE_SIZE))
 
     def _filters(self) -> inbox.InboxFilters:
-        since, until = inbox.received_between(self.since_filter, self.until_filter)
+        first, last = inbox.received_days(self.since_filter, self.until_filter)
         return inbox.InboxFilters(
             status=self.status_filter,
             urgency=self.urgency_filter,
             category=self.category_filter,
-            since=since,
-            until=until,
+            first_day=first,  # whole days of the business's own time zone
+            last_day=last,
             search=self.search,
         )
 
@@ -137,7 +147,7 @@ class DashboardState(AuthState):
         since, until = str(form_data.get("since", ""))[:20], str(form_data.get("until", ""))[:20]
         self.since_error = self.until_error = ""
         try:
-            inbox.received_between(since, until)
+            inbox.received_days(since, until)
         except UserError as exc:
             # Keep showing the last good page; the message goes under the field that is wrong.
             if exc.field == "until":
@@ -277,11 +287,11 @@ def _date_input(name: str, label: str, error: rx.Var) -> rx.Component:
 def _filters() -> rx.Component:
     return rx.form(
         rx.flex(
-            _select("status", "Status", [(s.value, s.value.title()) for s in MatchStatus]),
-            _select("urgency", "Urgency", [(u.value, u.value.title()) for u in Urgency]),
+            _select("status", "Status", labels.options("match_status")),
+            _select("urgency", "Urgency", labels.options("urgency")),
             _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
-            _date_input("since", "Received from (UTC)", DashboardState.since_error),
-            _date_input("until", "Received to (UTC)", DashboardState.until_error),
+            _date_input("since", "Received from", DashboardState.since_error),
+            _date_input("until", "Received to", DashboardState.until_error),
             rx.vstack(
                 rx.el.label("Search", html_for="filter-search", style={"fontWeight": "500", "fontSize": "0.9em"}),
                 rx.input(name="search", id="filter-search", placeholder="words or ZIP"),
@@ -304,7 +314,7 @@ def _called_you_badge(**props: str) -> rx.Component:
 
 def _lead_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(row["created_at"]),
+        rx.table.cell(rx.text(row["created_at"], title=row["created_exact"], class_name="lead-received")),
         rx.table.cell(
             rx.hstack(
                 rx.text(row["category"], weight="medium"),
@@ -320,15 +330,15 @@ def _lead_row(row: rx.Var) -> rx.Component:
             ),
             rx.text(row["snippet"], size="1", color_scheme="gray"),
         ),
-        rx.table.cell(rx.badge(row["urgency"])),
+        rx.table.cell(rx.badge(row["urgency_label"], data_urgency=row["urgency"])),
         rx.table.cell(row["distance"]),
         rx.table.cell(row["score"]),
         rx.table.cell(
             rx.flex(
-                rx.badge(row["status"], class_name="lead-status", variant="soft"),
+                rx.badge(row["status_label"], class_name="lead-status", variant="soft", data_status=row["status"]),
                 rx.cond(
                     row["closed"] != "",
-                    rx.badge(row["closed"], color_scheme="gray", class_name="lead-closed"),
+                    rx.badge(row["closed_label"], color_scheme="gray", class_name="lead-closed"),
                 ),
                 rx.cond(
                     row["callback"] == "yes",
@@ -357,8 +367,22 @@ def _call_panel(call: CallView) -> rx.Component:
             rx.hstack(
                 rx.icon("phone", size=16),
                 rx.text("AI call", weight="bold"),
-                rx.badge(call.status, class_name="call-status"),
-                rx.cond(call.outcome != "", rx.badge(call.outcome, color_scheme="green", class_name="call-outcome")),
+                rx.cond(
+                    call.simulated == "yes",
+                    rx.badge(
+                        "Simulation",
+                        color_scheme="amber",
+                        class_name="call-simulated",
+                        title="No phone account is configured: a scripted caller answered from the request",
+                    ),
+                ),
+                rx.badge(call.status_label, class_name="call-status", data_status=call.status),
+                rx.cond(
+                    call.outcome != "",
+                    rx.badge(
+                        call.outcome_label, color_scheme="green", class_name="call-outcome", data_outcome=call.outcome
+                    ),
+                ),
                 rx.cond(call.scheduled_for != "", rx.text("scheduled for ", call.scheduled_for, size="1")),
                 rx.spacer(),
                 rx.cond(
@@ -394,7 +418,7 @@ def _call_panel(call: CallView) -> rx.Component:
             rx.foreach(
                 call.transcript,
                 lambda line: rx.text(
-                    rx.text.strong(line.speaker, ": "), line.text, size="2", class_name="transcript-line"
+                    rx.text.strong(line.speaker_label, ": "), line.text, size="2", class_name="transcript-line"
                 ),
             ),
             rx.cond(
@@ -451,7 +475,7 @@ def _detail() -> rx.Component:
             rx.text(d["contact_name"]),
             rx.text(d["contact_email"], id="detail-email"),
             rx.text(d["contact_phone"], id="detail-phone"),
-            rx.text("Prefers: ", d["preferred_contact"], size="2", color_scheme="gray"),
+            rx.text("Prefers: ", d["preferred_contact_label"], size="2", color_scheme="gray"),
             spacing="1",
         ),
         rx.cond(
@@ -491,9 +515,9 @@ def _detail() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(d["category"], size="5"),
-                rx.badge(d["urgency"]),
-                rx.badge(d["status"], id="detail-status"),
+                rx.heading(d["category"], as_="h2", size="5"),
+                rx.badge(d["urgency_label"]),
+                rx.badge(d["status_label"], id="detail-status", data_status=d["status"]),
                 rx.cond(
                     d["called_you"] == "yes",
                     rx.badge(
@@ -610,7 +634,7 @@ def _detail() -> rx.Component:
                         d["call_allowed"] != "yes",
                         rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
                     ),
-                    rx.text(d["calls_left"], " AI calls left this month", size="1", color_scheme="gray"),
+                    rx.text(d["calls_left_label"], size="1", color_scheme="gray"),
                     on_submit=DashboardState.request_call,
                     no_validate=True,
                 ),
@@ -710,8 +734,7 @@ def dashboard_page() -> rx.Component:
                             " of ",
                             DashboardState.pages,
                             " · ",
-                            DashboardState.total,
-                            " leads",
+                            DashboardState.total_label,
                             id="inbox-count",
                         ),
                         rx.button(

@@ -9,9 +9,10 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
-from leadapp.core.services import access, intake, portal
+from leadapp.core.services import access, follow, intake, portal
 from leadapp.core.settings import get_settings
 from leadapp.state.auth import AuthState, field_errors
 
@@ -25,10 +26,14 @@ class RequestState(AuthState):
     lead: dict[str, str] = {}
     matches: list[dict[str, str]] = []
     submitting: bool = False
+    # The request's tracking link (shown to the tab that submitted it) and how it was also sent.
+    tracking_link: str = ""
+    link_sent_by: str = ""
 
     @rx.event
     def reset_form(self):
         self.errors, self.lead_id, self.lead, self.matches = {}, 0, {}, []
+        self.tracking_link, self.link_sent_by = "", ""
 
     @rx.event
     def submit(self, form_data: dict):
@@ -61,7 +66,7 @@ class RequestState(AuthState):
             self.errors = field_errors(exc)
             return None
         self.lead_id = accepted.lead_id
-        self.lead = {"status": accepted.status}
+        self.lead = {"status": accepted.status, "status_label": labels.lead_status(accepted.status)}
         return RequestState.follow
 
     def _refresh(self) -> bool:
@@ -70,6 +75,10 @@ class RequestState(AuthState):
             # The id was set by this tab's own submit (a var no event can set from the browser).
             access.allow_leads(session, [self.lead_id])
             view = portal.lead_status_for_submitter(session, self.lead_id)
+            if not self.tracking_link:
+                shown = follow.confirmation(session, self.lead_id)
+                if shown is not None:
+                    self.tracking_link, self.link_sent_by = shown.tracking_link, shown.sent_by
         if view is None:
             return True
         self.lead, self.matches = view["lead"], view["matches"]
@@ -109,7 +118,38 @@ def _result() -> rx.Component:
             color_scheme="green",
             id="request-received",
         ),
-        rx.hstack(rx.text("Status:"), rx.badge(status, id="request-status", size="2"), align="center"),
+        rx.cond(
+            RequestState.tracking_link != "",
+            rx.card(
+                rx.vstack(
+                    rx.text("Follow your request at any time with its own link (keep it private):", weight="medium"),
+                    rx.link(
+                        RequestState.tracking_link,
+                        href=RequestState.tracking_link,
+                        id="tracking-link",
+                        word_break="break-all",
+                        size="2",
+                    ),
+                    rx.text(
+                        rx.cond(
+                            RequestState.link_sent_by != "",
+                            "We also sent this link to you by " + RequestState.link_sent_by + ".",
+                            "Bookmark it: it works without an account.",
+                        ),
+                        size="2",
+                        color_scheme="gray",
+                        id="tracking-link-sent",
+                    ),
+                    spacing="1",
+                ),
+                width="100%",
+            ),
+        ),
+        rx.hstack(
+            rx.text("Status:"),
+            rx.badge(RequestState.lead["status_label"], id="request-status", size="2", data_status=status),
+            align="center",
+        ),
         rx.cond(
             (status == "received") | (status == "classified"),
             rx.hstack(rx.spinner(), rx.text("Finding businesses near you…"), align="center"),
@@ -127,7 +167,7 @@ def _result() -> rx.Component:
         rx.cond(
             status == "matched",
             rx.vstack(
-                rx.heading("Matched businesses", size="5"),
+                rx.heading("Matched businesses", as_="h2", size="5"),
                 rx.text("They have been notified and will answer soon.", color_scheme="gray"),
                 rx.foreach(RequestState.matches, _match_row),
                 width="100%",
