@@ -743,6 +743,7 @@ PLANS: dict[str, Plan] = {
     "TrackState.refresh_from_event": Plan(),
     "TrackState.withdraw": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.request_callback": Plan(args=lambda c: (S(c.lead),)),
+    "TrackState.set_no_ai_calls": Plan(args=lambda c: (True,)),
     # without the link's token, setting a password claims no request and makes no account
     "TrackState.create_account": Plan(
         args=lambda c: ({"password": PASSWORD, "password_confirm": PASSWORD, "email": "claim-q7@example.com"},)
