@@ -5,6 +5,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.api.app import api
 from leadapp.core.observability import configure
+from leadapp.core.settings import refuse_insecure_production
 from leadapp.live import listen
 from leadapp.pages.admin.discovery import DiscoveryState, discovery_page
 from leadapp.pages.admin.home import HealthState, MessagesState, admin_home_page, health_page, messages_page
@@ -39,6 +40,7 @@ from leadapp.pages.public.reset_password import ResetPasswordState, reset_passwo
 from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, unsubscribe_page
 from leadapp.state.auth import AuthState
 
+refuse_insecure_production("web")  # before anything is built or served
 configure("web")
 
 app = rx.App(api_transformer=api)

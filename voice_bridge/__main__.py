@@ -6,7 +6,7 @@ import argparse
 
 import uvicorn
 
-from leadapp.core.settings import get_settings
+from leadapp.core.settings import get_settings, refuse_insecure_production
 from voice_bridge import WS_PROTOCOL
 
 
@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=get_settings().voice_bridge_port, help="default: VOICE_BRIDGE_PORT")
     args = parser.parse_args(argv)
+    refuse_insecure_production("voice bridge")
     uvicorn.run("voice_bridge.app:app", host=args.host, port=args.port, ws=WS_PROTOCOL)
 
 

@@ -16,26 +16,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from leadapp.core import rls
+from leadapp.core import client_ip, rls
 from leadapp.core.db import get_engine, session_scope, use_context
 from leadapp.core.errors import UserError
 from leadapp.core.observability import report_exception
 from leadapp.core.providers import recordings
 from leadapp.core.services import calls, discovery, intake
-from leadapp.core.settings import get_settings
 from leadapp.core.vocab import LeadSource
 
 MAX_BODY_BYTES = 64 * 1024
-
-
-def client_ip(request: Request) -> str:
-    """The caller's IP: from the configured trusted-proxy header when set, else the socket peer."""
-    header = get_settings().trusted_proxy_header
-    if header:
-        value = request.headers.get(header, "")
-        if value:
-            return value.split(",")[0].strip()[:64]
-    return request.client.host if request.client else ""
 
 
 def error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
@@ -88,7 +77,7 @@ async def create_lead(request: Request) -> JSONResponse:
             consent_ai_calls=consent,
             source=LeadSource.API.value,
             idempotency_key=request.headers.get("idempotency-key"),
-            client_ip=client_ip(request),
+            client_ip=client_ip.from_headers(request.client.host if request.client else None, request.headers),
             turnstile_token=_text(payload, "turnstile_token"),
         )
         accepted = await run_in_threadpool(_submit, submission)
