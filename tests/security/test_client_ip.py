@@ -230,3 +230,26 @@ def test_forged_forwarded_for_over_a_socket_io_client(deployment: Any) -> None:
     assert len(accepted) == 5, answers
     refusal = json.dumps(answers[-1].get("errors_rx_state_", {}))
     assert "Too many requests" in refusal, answers[-1]
+
+
+def test_leads_from_phone_calls_have_no_ip_and_are_not_counted_as_one(app_env: dict[str, str]) -> None:
+    """A call has no client IP (Twilio signed it; the line's own limits apply): the bucket "unknown" that stops
+    anonymous web clients after five must not stop the sixth caller of the hour."""
+    from leadapp.core import rls
+    from leadapp.core.db import session_scope
+    from leadapp.core.services import intake
+    from leadapp.core.vocab import LeadSource
+
+    for n in range(6):
+        with session_scope(rls.system("test: the bridge turning a call into a lead")) as session:
+            accepted = intake.submit(
+                session,
+                intake.Submission(
+                    text=GOOD["text"],
+                    zip="46032",
+                    phone=f"(317) 846-22{n:02d}",
+                    preferred_contact="phone",
+                    source=LeadSource.PHONE.value,
+                ),
+            )
+        assert accepted.created, n
