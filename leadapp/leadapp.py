@@ -4,6 +4,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.api.app import api
+from leadapp.api.headers import SecurityHeaders
 from leadapp.core.observability import configure
 from leadapp.core.settings import refuse_insecure_production
 from leadapp.live import listen
@@ -43,7 +44,8 @@ from leadapp.state.auth import AuthState
 refuse_insecure_production("web")  # before anything is built or served
 configure("web")
 
-app = rx.App(api_transformer=api)
+# The public API mounted into the backend, then security headers around everything it serves (pages included).
+app = rx.App(api_transformer=[api, SecurityHeaders])
 app.register_lifespan_task(listen)
 
 public = AuthState.load_public

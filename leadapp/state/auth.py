@@ -22,8 +22,14 @@ SESSION_COOKIE = "leadapp_session"
 class AuthState(rx.State):
     """Root of every page state. The cookie holds a random token; the database decides what it is worth."""
 
+    # SameSite=Lax, and Secure whenever the app is served over https (APP_URL). Not HttpOnly: Reflex keeps a
+    # cookie var in step by reading and writing it from the page's script (see README, "Session cookie").
     session_token: str = rx.Cookie(
-        "", name=SESSION_COOKIE, max_age=get_settings().session_ttl_hours * 3600, same_site="lax"
+        "",
+        name=SESSION_COOKIE,
+        max_age=get_settings().session_ttl_hours * 3600,
+        same_site="lax",
+        secure=get_settings().app_url.startswith("https://"),
     )
     user_id: int = 0
     user_email: str = ""
