@@ -26,7 +26,8 @@ from leadapp.pages.admin.ops import (
 from leadapp.pages.admin.reports import ReportsState, reports_page
 from leadapp.pages.admin.rules import RulesState, rules_page
 from leadapp.pages.admin.users import UsersState, users_page
-from leadapp.pages.auth import login_page, register_page
+from leadapp.pages.admin.verification import VerificationState, verification_page
+from leadapp.pages.auth import forgot_password_page, login_page, register_page
 from leadapp.pages.business.dashboard import DashboardState, dashboard_page
 from leadapp.pages.business.phone_line import PhoneLineState
 from leadapp.pages.business.settings import BusinessSettingsState, settings_page
@@ -39,13 +40,14 @@ from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
 from leadapp.pages.public.reset_password import ResetPasswordState, reset_password_page
 from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, unsubscribe_page
+from leadapp.pages.public.verify_email import VerifyEmailState, verify_email_page
 from leadapp.state.auth import AuthState
 
 refuse_insecure_production("web")  # before anything is built or served
 configure("web")
 
 # The public API mounted into the backend, then security headers around everything it serves (pages included).
-app = rx.App(api_transformer=[api, SecurityHeaders])
+app = rx.App(api_transformer=[api, SecurityHeaders], stylesheets=["/theme.css"])
 app.register_lifespan_task(listen)
 
 public = AuthState.load_public
@@ -125,6 +127,24 @@ app.add_page(
     route=routes.RESET_PASSWORD,
     title="Choose a new password — LeadApp",
     on_load=[public, ResetPasswordState.open],
+)
+app.add_page(
+    verification_page,
+    route=routes.ADMIN_VERIFICATION,
+    title="Verification and plans — LeadApp",
+    on_load=[AuthState.guard("admin"), VerificationState.load],
+)
+app.add_page(
+    forgot_password_page,
+    route=routes.FORGOT_PASSWORD,
+    title="Forgot your password? — LeadApp",
+    on_load=public,
+)
+app.add_page(
+    verify_email_page,
+    route=routes.VERIFY_EMAIL,
+    title="Confirm your email address — LeadApp",
+    on_load=[public, VerifyEmailState.open],
 )
 app.add_page(
     outbox_page,

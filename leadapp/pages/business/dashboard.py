@@ -10,10 +10,11 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, calls, inbound, inbox
-from leadapp.core.vocab import CATEGORY_LABELS, MatchStatus, Urgency
+from leadapp.core.vocab import CATEGORY_LABELS
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
 
@@ -21,6 +22,7 @@ from leadapp.state.auth import AuthState
 @dataclasses.dataclass
 class TranscriptView:
     speaker: str = ""
+    speaker_label: str = ""
     text: str = ""
 
 
@@ -28,8 +30,11 @@ class TranscriptView:
 class CallView:
     id: str = ""
     type: str = ""
+    type_label: str = ""
     status: str = ""
+    status_label: str = ""
     outcome: str = ""
+    outcome_label: str = ""
     scheduled_for: str = ""
     summary: str = ""
     has_recording: str = ""
@@ -66,6 +71,10 @@ class DashboardState(AuthState):
     notice: str = ""
     # Why the open detail closed by itself (its request closed meanwhile); shown above the inbox.
     gone: str = ""
+
+    @rx.var
+    def total_label(self) -> str:
+        return labels.count(self.total, "lead")
 
     @rx.var
     def pages(self) -> int:
@@ -277,8 +286,8 @@ def _date_input(name: str, label: str, error: rx.Var) -> rx.Component:
 def _filters() -> rx.Component:
     return rx.form(
         rx.flex(
-            _select("status", "Status", [(s.value, s.value.title()) for s in MatchStatus]),
-            _select("urgency", "Urgency", [(u.value, u.value.title()) for u in Urgency]),
+            _select("status", "Status", labels.options("match_status")),
+            _select("urgency", "Urgency", labels.options("urgency")),
             _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
             _date_input("since", "Received from (UTC)", DashboardState.since_error),
             _date_input("until", "Received to (UTC)", DashboardState.until_error),
@@ -320,15 +329,15 @@ def _lead_row(row: rx.Var) -> rx.Component:
             ),
             rx.text(row["snippet"], size="1", color_scheme="gray"),
         ),
-        rx.table.cell(rx.badge(row["urgency"])),
+        rx.table.cell(rx.badge(row["urgency_label"], data_urgency=row["urgency"])),
         rx.table.cell(row["distance"]),
         rx.table.cell(row["score"]),
         rx.table.cell(
             rx.flex(
-                rx.badge(row["status"], class_name="lead-status", variant="soft"),
+                rx.badge(row["status_label"], class_name="lead-status", variant="soft", data_status=row["status"]),
                 rx.cond(
                     row["closed"] != "",
-                    rx.badge(row["closed"], color_scheme="gray", class_name="lead-closed"),
+                    rx.badge(row["closed_label"], color_scheme="gray", class_name="lead-closed"),
                 ),
                 rx.cond(
                     row["callback"] == "yes",
@@ -357,8 +366,13 @@ def _call_panel(call: CallView) -> rx.Component:
             rx.hstack(
                 rx.icon("phone", size=16),
                 rx.text("AI call", weight="bold"),
-                rx.badge(call.status, class_name="call-status"),
-                rx.cond(call.outcome != "", rx.badge(call.outcome, color_scheme="green", class_name="call-outcome")),
+                rx.badge(call.status_label, class_name="call-status", data_status=call.status),
+                rx.cond(
+                    call.outcome != "",
+                    rx.badge(
+                        call.outcome_label, color_scheme="green", class_name="call-outcome", data_outcome=call.outcome
+                    ),
+                ),
                 rx.cond(call.scheduled_for != "", rx.text("scheduled for ", call.scheduled_for, size="1")),
                 rx.spacer(),
                 rx.cond(
@@ -394,7 +408,7 @@ def _call_panel(call: CallView) -> rx.Component:
             rx.foreach(
                 call.transcript,
                 lambda line: rx.text(
-                    rx.text.strong(line.speaker, ": "), line.text, size="2", class_name="transcript-line"
+                    rx.text.strong(line.speaker_label, ": "), line.text, size="2", class_name="transcript-line"
                 ),
             ),
             rx.cond(
@@ -451,7 +465,7 @@ def _detail() -> rx.Component:
             rx.text(d["contact_name"]),
             rx.text(d["contact_email"], id="detail-email"),
             rx.text(d["contact_phone"], id="detail-phone"),
-            rx.text("Prefers: ", d["preferred_contact"], size="2", color_scheme="gray"),
+            rx.text("Prefers: ", d["preferred_contact_label"], size="2", color_scheme="gray"),
             spacing="1",
         ),
         rx.cond(
@@ -491,9 +505,9 @@ def _detail() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(d["category"], size="5"),
-                rx.badge(d["urgency"]),
-                rx.badge(d["status"], id="detail-status"),
+                rx.heading(d["category"], as_="h2", size="5"),
+                rx.badge(d["urgency_label"]),
+                rx.badge(d["status_label"], id="detail-status", data_status=d["status"]),
                 rx.cond(
                     d["called_you"] == "yes",
                     rx.badge(
@@ -610,7 +624,7 @@ def _detail() -> rx.Component:
                         d["call_allowed"] != "yes",
                         rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
                     ),
-                    rx.text(d["calls_left"], " AI calls left this month", size="1", color_scheme="gray"),
+                    rx.text(d["calls_left_label"], size="1", color_scheme="gray"),
                     on_submit=DashboardState.request_call,
                     no_validate=True,
                 ),
@@ -710,8 +724,7 @@ def dashboard_page() -> rx.Component:
                             " of ",
                             DashboardState.pages,
                             " · ",
-                            DashboardState.total,
-                            " leads",
+                            DashboardState.total_label,
                             id="inbox-count",
                         ),
                         rx.button(
