@@ -144,7 +144,13 @@ def test_voice_bridge_health_reports_service_version_and_database(voice_bridge_u
     response = httpx.get(f"{voice_bridge_url}/health", timeout=5)
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "service": "voice_bridge", "version": __version__, "database": True}
+    assert response.json() == {
+        "status": "ok",
+        "service": "voice_bridge",
+        "version": __version__,
+        "database": True,
+        "calls": 0,  # media streams in progress (what a graceful stop waits for)
+    }
 
 
 def test_voice_bridge_is_degraded_without_a_usable_database(empty_database_url: str) -> None:
@@ -154,7 +160,7 @@ def test_voice_bridge_is_degraded_without_a_usable_database(empty_database_url: 
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "degraded" and body["database"] is False
-    assert set(body) == {"status", "service", "version", "database"}  # the reason is logged, not published
+    assert set(body) == {"status", "service", "version", "database", "calls"}  # the reason is logged, not published
 
 
 def test_voice_bridge_check_fails_against_a_closed_port(closed_port: int, use_env: Callable) -> None:

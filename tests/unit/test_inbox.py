@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from itertools import count
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session
@@ -304,7 +305,14 @@ def test_the_dashboard_passes_the_dates_through_and_shows_a_bad_one_on_its_field
     assert DashboardState.apply_filters.fn(state, {**form, "since": "2026-01-10", "until": "2026-01-12"}) is not None
     assert (state.since_error, state.until_error) == ("", "")
     ids, total = _all_pages(db_session, world, state._filters(), 100)
-    expected = _newest_first([m for m in world.mine if date(2026, 1, 10) <= m.created_at.date() <= date(2026, 1, 12)])
+    # Whole days of the business's own zone (Carmel, IN: Eastern time), not UTC days.
+    zone = ZoneInfo("America/Indiana/Indianapolis")
+    local_days = {
+        m.match_id: m.created_at.replace(tzinfo=m.created_at.tzinfo or UTC).astimezone(zone).date() for m in world.mine
+    }
+    expected = _newest_first(
+        [m for m in world.mine if date(2026, 1, 10) <= local_days[m.match_id] <= date(2026, 1, 12)]
+    )
     assert ids == expected and total == len(expected)
 
     state.page = 2

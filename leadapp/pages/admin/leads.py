@@ -257,7 +257,12 @@ def _request_cell(row: rx.Var) -> rx.Component:
 
 def _lead_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text("#", row["id"]), rx.text(row["created_at"], size="1", color_scheme="gray")),
+        rx.table.cell(
+            rx.text("#", row["id"]),
+            rx.text(
+                row["created_at"], title=row["created_exact"], size="1", color_scheme="gray", class_name="lead-time"
+            ),
+        ),
         _request_cell(row),
         rx.table.cell(row["zip"]),
         rx.table.cell(rx.badge(row["status_label"], variant="soft", class_name="lead-status")),
@@ -285,7 +290,12 @@ def _lead_row(row: rx.Var) -> rx.Component:
 
 def _flag_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text("#", row["id"]), rx.text(row["created_at"], size="1", color_scheme="gray")),
+        rx.table.cell(
+            rx.text("#", row["id"]),
+            rx.text(
+                row["created_at"], title=row["created_exact"], size="1", color_scheme="gray", class_name="lead-time"
+            ),
+        ),
         _request_cell(row),
         rx.table.cell(rx.badge(row["status_label"], variant="soft", class_name="lead-status")),
         rx.table.cell(
