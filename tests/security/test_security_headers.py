@@ -28,6 +28,7 @@ from starlette.testclient import TestClient
 
 from leadapp.api.app import api
 from leadapp.api.headers import SecurityHeaders, page_policy
+from leadapp.core.settings import ROOT
 from tests.conftest import clear_app_caches
 
 PAGE_SCRIPT = b'window.__reactRouterContext = {"basename": "/"};'
@@ -105,7 +106,7 @@ def test_turnstile_is_the_only_outside_origin_and_only_when_configured(monkeypat
 
 def test_no_page_hands_a_string_to_eval() -> None:
     """`rx.call_script` runs its code through `eval`, which the policy refuses: no page may use it."""
-    sources = "\n".join(path.read_text() for path in Path("leadapp").rglob("*.py"))
+    sources = "\n".join(path.read_text() for path in (ROOT / "leadapp").rglob("*.py"))
     assert re.search(r"\brx\.call_script\(|\brx\.call_function\(", sources) is None
 
 
