@@ -4,7 +4,9 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.api.app import api
+from leadapp.api.headers import SecurityHeaders
 from leadapp.core.observability import configure
+from leadapp.core.settings import refuse_insecure_production
 from leadapp.live import listen
 from leadapp.pages.admin.api_keys import ApiKeysState, api_keys_page
 from leadapp.pages.admin.discovery import DiscoveryState, discovery_page
@@ -51,9 +53,11 @@ from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, 
 from leadapp.pages.public.verify_email import VerifyEmailState, verify_email_page
 from leadapp.state.auth import AuthState
 
+refuse_insecure_production("web")  # before anything is built or served
 configure("web")
 
-app = rx.App(api_transformer=api, stylesheets=["/theme.css"])
+# The public API mounted into the backend, then security headers around everything it serves (pages included).
+app = rx.App(api_transformer=[api, SecurityHeaders], stylesheets=["/theme.css"])
 app.register_lifespan_task(listen)
 
 public = AuthState.load_public

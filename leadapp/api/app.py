@@ -23,13 +23,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
-from leadapp.core import rls
+from leadapp.core import client_ip, rls
 from leadapp.core.db import get_engine, session_scope, use_context
 from leadapp.core.errors import UserError
 from leadapp.core.observability import report_exception
 from leadapp.core.providers import recordings
 from leadapp.core.services import api_keys, calls, discovery, intake
-from leadapp.core.settings import get_settings
 from leadapp.core.vocab import LeadSource
 
 MAX_BODY_BYTES = 64 * 1024
@@ -94,16 +93,6 @@ def _errors(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]
     return {
         status: {"model": ApiError, "description": described.get(f"e{status}", reasons[status])} for status in statuses
     }
-
-
-def client_ip(request: Request) -> str:
-    """The caller's IP: from the configured trusted-proxy header when set, else the socket peer."""
-    header = get_settings().trusted_proxy_header
-    if header:
-        value = request.headers.get(header, "")
-        if value:
-            return value.split(",")[0].strip()[:64]
-    return request.client.host if request.client else ""
 
 
 def error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
@@ -200,6 +189,7 @@ async def create_lead(
             return error(401, "invalid_api_key", exc.message)
         except UserError as exc:
             return error(exc.status_code, "rate_limited", exc.message)
+    ip = client_ip.from_headers(request.client.host if request.client else None, request.headers)
     consent = payload.get("consent_ai_calls", False)
     if not isinstance(consent, bool):
         return error(
@@ -219,9 +209,9 @@ async def create_lead(
             consent_ai_calls=consent,
             source=LeadSource.API.value,
             client_key=idempotency_key,
-            client_scope=f"api-key:{api_key_id}" if api_key_id else f"ip:{client_ip(request) or 'unknown'}",
+            client_scope=f"api-key:{api_key_id}" if api_key_id else f"ip:{ip}",
             api_key_id=api_key_id,
-            client_ip=client_ip(request),
+            client_ip=ip,
             turnstile_token=_text(payload, "turnstile_token"),
         )
         accepted = await run_in_threadpool(_submit, submission)
