@@ -7,6 +7,7 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 TOOLS       := .tools
 BUN_VERSION := 1.4.5
+SCALE       ?= 1
 REQ_STAMP   := $(VENV)/.requirements-$(shell sha1sum requirements.txt 2>/dev/null | cut -c1-12)
 BUN         := $(TOOLS)/node_modules/.bin/bun
 export PATH := $(CURDIR)/$(TOOLS)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
@@ -16,10 +17,11 @@ export REFLEX_TELEMETRY_ENABLED := false
 SUDO        := $(shell [ "$$(id -u)" != 0 ] && command -v sudo >/dev/null && echo sudo)
 apt_install = ($(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1)) >/dev/null
 
-.PHONY: help setup run test test-unit e2e admin migrate seed bench lint format freeze services chromium clean
+.PHONY: caddy help setup run test test-unit e2e admin migrate seed bench lint format freeze services chromium clean
 
 help:
 	@echo "make run                      install what is missing, migrate, seed, start web + worker + voice bridge"
+	@echo "make run SCALE=2              the same with 2 web backends and 2 voice bridges behind Caddy"
 	@echo "make test                     install test needs, start services, run the whole suite"
 	@echo "make e2e [BASE_URL=http://…]  browser suite (default: starts the app locally; with BASE_URL: only Chromium)"
 	@echo "make admin EMAIL=… PASSWORD=… create (or promote) an admin"
@@ -49,15 +51,19 @@ setup: $(REQ_STAMP) $(BUN)
 chromium:
 	@command -v chromium >/dev/null || { echo "Installing Chromium from Debian…"; $(call apt_install,chromium); }
 
+# The reverse proxy of a scaled-out run (SCALE=2): Caddy from Debian.
+caddy:
+	@command -v caddy >/dev/null || { echo "Installing Caddy from Debian…"; $(call apt_install,caddy); }
+
 # Test needs: Chromium from Debian, PostgreSQL and Redis running (started when installed but down).
-services: chromium
+services: chromium caddy
 	@command -v redis-server >/dev/null || { echo "Installing redis-server from Debian…"; \
 	  $(call apt_install,redis-server); }
 	@bash .ci/postgres.sh
 
 # --- everyday commands --------------------------------------------------------------------------
-run: setup
-	$(PY) -m leadapp.launch $(if $(filter dev,$(MODE)),--dev,)
+run: setup $(if $(filter-out 1,$(SCALE)),caddy,)
+	$(PY) -m leadapp.launch $(if $(filter dev,$(MODE)),--dev,) --scale $(SCALE)
 
 # The browser suite runs in its own pytest process: Playwright's sync API keeps an event loop running
 # for the rest of a session, which async tests after it cannot share.
@@ -65,8 +71,8 @@ test: setup services
 	$(PY) -m pytest tests -q --ignore=tests/e2e --durations=10
 	@echo "Browser suite (SQLite):"
 	$(PY) -m pytest tests/e2e -q
-	@echo "Browser suite again: PostgreSQL, web app scaled out (state in Redis, several backend workers):"
-	E2E_DATABASE=postgres REFLEX_STATE_IN_REDIS=true $(PY) -m pytest tests/e2e -q
+	@echo "Browser suite again: PostgreSQL, scaled out as \`make run SCALE=2\` (2 web backends, 2 bridges, Caddy):"
+	E2E_DATABASE=postgres E2E_SCALE=2 REFLEX_STATE_IN_REDIS=true $(PY) -m pytest tests/e2e -q
 
 test-unit: setup
 	$(PY) -m pytest tests/unit tests/migrations -q
@@ -89,8 +95,9 @@ seed: setup
 bench: setup services
 	$(PY) -m bench.pipeline --leads 600 --rate 10 --db sqlite
 	$(PY) -m bench.pipeline --leads 600 --rate 10 --db postgres
-	$(PY) -m bench.pipeline --find-max --db postgres
+	$(PY) -m bench.pipeline --find-max --db postgres --workers 1,2,4
 	$(PY) -m bench.live --events 100 --tabs 4
+	$(PY) -m bench.live --events 100 --tabs 4 --backends 2
 	$(PY) -m bench.dashboard --leads 10000
 	$(PY) -m bench.rls --leads 10000
 	$(PY) -m bench.bridge --calls 50 --seconds 10

@@ -15,7 +15,7 @@ config = rx.Config(
     telemetry_enabled=False,
     show_built_with_reflex=False,
     plugins=[
-        rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="inherit", accent_color="teal", radius="medium")),
+        rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="inherit", accent_color="indigo", radius="medium")),
         rx.plugins.SitemapPlugin(),
     ],
 )

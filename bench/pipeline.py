@@ -6,8 +6,9 @@ at a fixed arrival rate (each from its own client IP through the trusted-proxy h
 lead's first business notification; stops everything. Per lead it measures submission accepted (the
 API's 201 reached the client) → first business notification handed to its provider (`sent_at`).
 
-Last line: `pipeline leads=N rate=R lost=L p50_ms=A p95_ms=B`, or with --find-max
-`pipeline_max rate=R p95_ms=B` (the highest rate whose p95 stays ≤ 1000 ms with nothing lost).
+Last line: `pipeline leads=N rate=R lost=L p50_ms=A p95_ms=B`, or with --find-max, per worker count K
+(`--workers 1,2,4`), `pipeline_max workers=K rate=R p95_ms=B cpu_ms_per_lead=C` (the highest rate whose
+p95 stays ≤ 1000 ms with nothing lost, and the CPU all the programs spent per submitted lead).
 """
 
 from __future__ import annotations
@@ -138,24 +139,38 @@ def _prepare(s: Stack, db: str, workers: int) -> str:
     return api_url
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--leads", type=int, default=600)
-    parser.add_argument("--rate", type=float, default=10.0, help="arrivals per second")
-    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes")
-    parser.add_argument("--find-max", action="store_true", help="step the rate up until p95 > 1000 ms or a loss")
-    parser.add_argument("--step-seconds", type=float, default=10.0, help="--find-max: seconds of load per step")
-    args = parser.parse_args(argv)
+def _find_max(s: Stack, api_url: str, step_seconds: float) -> tuple[Run | None, int]:
+    """Step the arrival rate up by 10/s until p95 > 1 s or a loss; the best run and the leads submitted."""
+    best: Run | None = None
+    offset = 0
+    rate = 10.0
+    while rate <= 400:
+        leads = max(50, int(rate * step_seconds))
+        run = run_once(s, api_url, leads, rate, offset)
+        offset += leads
+        print(
+            f"step rate={rate:g} leads={leads} lost={run.lost} p50_ms={run.p50_ms:.0f} p95_ms={run.p95_ms:.0f}",
+            flush=True,
+        )
+        if run.lost or not run.p95_ms <= P95_LIMIT_MS:
+            break
+        best = run
+        rate += 10
+    return best, offset
 
+
+def _cpu_ms_per_lead(before: dict[str, float], after: dict[str, float], leads: int) -> dict[str, float]:
+    return {k: (after[k] - before.get(k, 0)) * 1000 / max(1, leads) for k in after}
+
+
+def _one_stack(args: argparse.Namespace, workers: int) -> int:
     with stack() as s:
         try:
-            api_url = _prepare(s, args.db, args.workers)
+            api_url = _prepare(s, args.db, workers)
+            before = s.cpu_seconds()
             if not args.find_max:
-                before = s.cpu_seconds()
                 run = run_once(s, api_url, args.leads, args.rate, 0)
-                after = s.cpu_seconds()
-                per_lead = {k: (after[k] - before.get(k, 0)) * 1000 / max(1, args.leads) for k in after}
+                per_lead = _cpu_ms_per_lead(before, s.cpu_seconds(), args.leads)
                 print("cpu_ms_per_lead " + " ".join(f"{k}={v:.1f}" for k, v in per_lead.items()))
                 if run.lost:
                     print(f"--- worker log ---\n{s.log_tail('worker')}", file=sys.stderr)
@@ -164,30 +179,42 @@ def main(argv: list[str] | None = None) -> int:
                     f"p50_ms={run.p50_ms:.0f} p95_ms={run.p95_ms:.0f}"
                 )
                 return 0
-            best: Run | None = None
-            offset = 0
-            rate = 10.0
-            while rate <= 400:
-                leads = max(50, int(rate * args.step_seconds))
-                run = run_once(s, api_url, leads, rate, offset)
-                offset += leads
-                print(
-                    f"step rate={rate:g} leads={leads} lost={run.lost} p50_ms={run.p50_ms:.0f} p95_ms={run.p95_ms:.0f}",
-                    flush=True,
-                )
-                if run.lost or not run.p95_ms <= P95_LIMIT_MS:
-                    break
-                best = run
-                rate += 10
+            best, submitted = _find_max(s, api_url, args.step_seconds)
+            per_lead = _cpu_ms_per_lead(before, s.cpu_seconds(), submitted)
+            cpu = sum(per_lead.values())
+            parts = " ".join(f"{k}={v:.1f}" for k, v in per_lead.items())
+            print(f"cpu_ms_per_lead {parts}")
             if best is None:
-                print("pipeline_max rate=0 p95_ms=nan")
+                print(f"pipeline_max workers={workers} rate=0 p95_ms=nan cpu_ms_per_lead={cpu:.1f}")
             else:
-                print(f"pipeline_max rate={best.rate:g} p95_ms={best.p95_ms:.0f}")
+                print(
+                    f"pipeline_max workers={workers} rate={best.rate:g} p95_ms={best.p95_ms:.0f} "
+                    f"cpu_ms_per_lead={cpu:.1f}"
+                )
             return 0
         except BaseException:
             for name in ("api", "worker"):
                 print(f"--- {name} log ---\n{s.log_tail(name)}", file=sys.stderr)
             raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--leads", type=int, default=600)
+    parser.add_argument("--rate", type=float, default=10.0, help="arrivals per second")
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--workers", default="2", help="worker processes; a list (1,2,4) runs once per count on a fresh stack"
+    )
+    parser.add_argument("--find-max", action="store_true", help="step the rate up until p95 > 1000 ms or a loss")
+    parser.add_argument("--step-seconds", type=float, default=10.0, help="--find-max: seconds of load per step")
+    args = parser.parse_args(argv)
+    counts = [int(k) for k in str(args.workers).split(",") if k.strip()]
+    for workers in counts:
+        code = _one_stack(args, workers)
+        if code:
+            return code
+    return 0
 
 
 if __name__ == "__main__":

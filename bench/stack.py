@@ -68,7 +68,7 @@ class Stack:
         self._cleanups: list = []
 
     def start(self, name: str, argv: list[str], **env: str) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"{name}.log").open("wb")
+        log = (self.workdir / f"{name}.log").open("ab")
         proc = subprocess.Popen(
             argv, cwd=ROOT, env={**self.env, **env}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -116,6 +116,10 @@ class Stack:
             url = f"{base}/{name}"
         else:
             url = f"sqlite:///{self.workdir / 'bench.db'}"
+        return self.use_database(url)
+
+    def use_database(self, url: str) -> str:
+        """Migrate and seed the database at `url` and point the programs at it."""
         self.env["DATABASE_URL"] = url
         for step in (["migrate"], ["seed", "--if-enabled"]):
             subprocess.run(
@@ -127,10 +131,11 @@ class Stack:
             )
         return url
 
-    def api(self) -> str:
-        port = free_port()
+    def api(self, name: str = "api", port: int = 0) -> str:
+        """The public API (the Starlette app the web backends mount) on `port` (a free one by default)."""
+        port = port or free_port()
         self.start(
-            "api",
+            name,
             [
                 sys.executable,
                 "-m",
@@ -144,14 +149,17 @@ class Stack:
                 "warning",
                 "--no-access-log",
             ],
+            # The benchmark's client is the proxy: it says which client each request is from.
             TRUSTED_PROXY_HEADER="X-Forwarded-For",
+            TRUSTED_PROXIES="127.0.0.1",
         )
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200, 30, "api")
         return url
 
-    def worker(self, workers: int) -> None:
-        self.start("worker", [sys.executable, "-m", "worker", "--workers", str(workers), "--no-cron"])
+    def worker(self, workers: int, name: str = "worker", cron: bool = False) -> subprocess.Popen[bytes]:
+        argv = [sys.executable, "-m", "worker", "--workers", str(workers)]
+        return self.start(name, argv if cron else [*argv, "--no-cron"])
 
     def cpu_seconds(self) -> dict[str, float]:
         """CPU time used so far by each started program and its child processes (Linux /proc)."""

@@ -5,6 +5,8 @@ on first start, then runs the voice bridge, the worker and the web app until Ctr
 them all. If one program dies, the others are stopped too and the exit code says so.
 
 `--no-web` runs only the worker and the voice bridge (a machine that serves no web app; the launcher's tests).
+`--scale N` (`make run SCALE=N`) runs N web backends and N voice bridges behind a reverse proxy (Caddy),
+with page state in Redis, as several machines behind a load balancer would (see DEPLOY.md).
 The private Redis listens on 127.0.0.1:PRIVATE_REDIS_PORT and keeps its data in `--redis-dir` (var/redis).
 """
 
@@ -23,10 +25,12 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from leadapp import proxy
 from leadapp.core import db_roles
 from leadapp.core.settings import ROOT, get_settings
 
 STOP_GRACE_SECONDS = 15
+BUILD_SECONDS = 600  # the production front-end build, on a loaded 2-core machine
 
 
 def _redis_configured() -> bool:
@@ -80,6 +84,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--web-port", type=int, default=settings.web_port)
     parser.add_argument("--backend-port", type=int, default=settings.backend_port)
     parser.add_argument("--workers", type=int, default=2, help="RQ worker processes")
+    parser.add_argument(
+        "--scale", type=int, default=1, help="web backends and voice bridges behind a reverse proxy (Caddy)"
+    )
     parser.add_argument(
         "--no-web", action="store_true", help="only the worker and the voice bridge (a machine serving no web app)"
     )
@@ -183,15 +190,20 @@ def _run(args: argparse.Namespace, env: dict[str, str], procs: dict[str, subproc
         return seed.returncode
 
     env.setdefault("APP_URL", f"http://localhost:{args.web_port}")
-    procs["voice bridge"] = _start("voice bridge", [python, "-m", "voice_bridge"], env)
-    procs["worker"] = _start("worker", [python, "-m", "worker", "--workers", str(args.workers)], env)
-    if not args.no_web:
-        web = [python, "-m", "reflex", "run", "--frontend-port", str(args.web_port)]
-        if args.dev:
-            web += ["--backend-port", str(args.backend_port)]
-        else:
-            web += ["--env", "prod"]
-        procs["web"] = _start("web", web, env)
+    if args.scale > 1:
+        code = _start_scaled(args, env, procs)
+        if code:
+            return code
+    else:
+        procs["voice bridge"] = _start("voice bridge", [python, "-m", "voice_bridge"], env)
+        procs["worker"] = _start("worker", [python, "-m", "worker", "--workers", str(args.workers)], env)
+        if not args.no_web:
+            web = [python, "-m", "reflex", "run", "--frontend-port", str(args.web_port)]
+            if args.dev:
+                web += ["--backend-port", str(args.backend_port)]
+            else:
+                web += ["--env", "prod"]
+            procs["web"] = _start("web", web, env)
 
     stopping = False
 
@@ -224,6 +236,62 @@ def _run(args: argparse.Namespace, env: dict[str, str], procs: dict[str, subproc
             )
         time.sleep(0.5)
     return code
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start_scaled(args: argparse.Namespace, env: dict[str, str], procs: dict[str, subprocess.Popen[bytes]]) -> int:
+    """N web backends and N voice bridges behind Caddy; page state in Redis so any backend serves any tab.
+
+    The front end is built and served once (static files); the backends only run the app. The browser and
+    Twilio see one address each (`--web-port`, VOICE_BRIDGE_PORT), as they would behind a load balancer.
+    """
+    python = sys.executable
+    bridge_port = get_settings().voice_bridge_port
+    if env.get("VOICE_BRIDGE_PORT"):
+        bridge_port = int(env["VOICE_BRIDGE_PORT"])
+    up = proxy.Upstreams(
+        web_port=args.web_port,
+        frontend_port=_free_port(),
+        backend_ports=tuple(_free_port() for _ in range(args.scale)),
+        bridge_port=bridge_port,
+        bridge_ports=tuple(_free_port() for _ in range(args.scale)),
+    )
+    # The proxy is the only client of the backends and bridges: the client's address is the one it forwards.
+    env.update(
+        REFLEX_STATE_IN_REDIS="true",
+        GRANIAN_WORKERS="1",
+        REFLEX_API_URL=f"http://localhost:{args.web_port}",
+        REFLEX_DEPLOY_URL=env.get("APP_URL", f"http://localhost:{args.web_port}"),
+        TRUSTED_PROXIES=env.get("TRUSTED_PROXIES") or "127.0.0.1,::1",
+    )
+    for i, port in enumerate(up.bridge_ports, 1):
+        bridge_env = {**env, "VOICE_BRIDGE_PORT": str(port)}
+        procs[f"voice bridge {i}"] = _start(f"voice bridge {i}", [python, "-m", "voice_bridge"], bridge_env)
+    procs["worker"] = _start("worker", [python, "-m", "worker", "--workers", str(args.workers)], env)
+    if args.no_web:
+        up = proxy.Upstreams(0, 0, (), bridge_port=up.bridge_port, bridge_ports=up.bridge_ports)
+    else:
+        reflex = [python, "-m", "reflex", "run", "--env", "prod"]
+        front = [*reflex, "--frontend-only", "--frontend-port", str(up.frontend_port)]
+        procs["web front end"] = _start("web front end", front, env)
+        # The backends start once the front end is built (they share the .web folder it writes).
+        if not _wait_for_port("127.0.0.1", up.frontend_port, BUILD_SECONDS):
+            print("[launch] the web front end did not start", flush=True)
+            return 2
+        for i, port in enumerate(up.backend_ports, 1):
+            back = [*reflex, "--backend-only", "--backend-port", str(port), "--backend-host", "127.0.0.1"]
+            procs[f"web backend {i}"] = _start(f"web backend {i}", back, env)
+    caddy = proxy.start(up, ROOT / "var" / "proxy" / str(up.web_port or up.bridge_port), env)
+    if caddy is None:
+        print("[launch] SCALE needs Caddy: `make run SCALE=2` installs it (Debian package caddy)", flush=True)
+        return 2
+    procs["reverse proxy"] = caddy
+    return 0
 
 
 if __name__ == "__main__":

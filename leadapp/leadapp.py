@@ -25,7 +25,8 @@ from leadapp.pages.admin.records import AdminCallState, AdminLeadState, admin_ca
 from leadapp.pages.admin.reports import ReportsState, reports_page
 from leadapp.pages.admin.rules import RulesState, rules_page
 from leadapp.pages.admin.users import UsersState, user_page, users_page
-from leadapp.pages.auth import login_page, register_page
+from leadapp.pages.admin.verification import VerificationState, verification_page
+from leadapp.pages.auth import forgot_password_page, login_page, register_page
 from leadapp.pages.business.dashboard import DashboardState, dashboard_page
 from leadapp.pages.business.lead import lead_page
 from leadapp.pages.business.phone_line import PhoneLineState
@@ -39,11 +40,12 @@ from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
 from leadapp.pages.public.reset_password import ResetPasswordState, reset_password_page
 from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, unsubscribe_page
+from leadapp.pages.public.verify_email import VerifyEmailState, verify_email_page
 from leadapp.state.auth import AuthState
 
 configure("web")
 
-app = rx.App(api_transformer=api)
+app = rx.App(api_transformer=api, stylesheets=["/theme.css"])
 app.register_lifespan_task(listen)
 
 public = AuthState.load_public
@@ -153,6 +155,24 @@ app.add_page(
     route=routes.RESET_PASSWORD,
     title="Choose a new password — LeadApp",
     on_load=[public, ResetPasswordState.open],
+)
+app.add_page(
+    verification_page,
+    route=routes.ADMIN_VERIFICATION,
+    title="Verification and plans — LeadApp",
+    on_load=[AuthState.guard("admin"), VerificationState.load],
+)
+app.add_page(
+    forgot_password_page,
+    route=routes.FORGOT_PASSWORD,
+    title="Forgot your password? — LeadApp",
+    on_load=public,
+)
+app.add_page(
+    verify_email_page,
+    route=routes.VERIFY_EMAIL,
+    title="Confirm your email address — LeadApp",
+    on_load=[public, VerifyEmailState.open],
 )
 app.add_page(
     outbox_page,

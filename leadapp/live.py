@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -22,6 +23,8 @@ from leadapp.core.settings import get_settings
 log = get_logger(__name__)
 TAB_TTL_SECONDS = 24 * 3600
 RECONNECT_SECONDS = 2.0
+CLAIM_TTL_SECONDS = 120
+Refresh = Callable[[Any, str], Awaitable[None]]
 
 
 def _user_tabs_key(user_id: int) -> str:
@@ -55,60 +58,87 @@ def remember_business_tab(business_id: int, client_token: str) -> None:
         _remember(_business_tabs_key(business_id), client_token)
 
 
+def refresh_counter_key() -> str:
+    """The count of tab refreshes done by every backend together (`bench.live` reads refreshes per tab)."""
+    return key("live", "refreshes")
+
+
 async def _tokens(set_key: str) -> list[str]:
     raw = await asyncio.to_thread(get_redis().smembers, set_key)
     return [t.decode() if isinstance(t, bytes) else str(t) for t in raw]
 
 
-async def _revoke_user_tabs(app: Any, user_id: int) -> None:
+def _claim(event_id: str, tokens: list[str]) -> list[str]:
+    """The tabs this backend refreshes for this event: the ones no other backend claimed first.
+
+    Every backend hears every event; without this each would refresh every tab (N backends, N refreshes
+    per tab). The claim is one SET NX per (event, tab) in one round trip, so the work spreads over the
+    backends and each tab is refreshed once. An event without an id (an older publisher) is not shared.
+    """
+    if not event_id or not tokens:
+        return tokens
+    pipe = get_redis().pipeline(transaction=False)
+    for token in tokens:
+        pipe.set(key("live", "claim", event_id, token), 1, nx=True, ex=CLAIM_TTL_SECONDS)
+    won = pipe.execute()
+    return [token for token, ok in zip(tokens, won, strict=True) if ok]
+
+
+async def _refresh_each(event_id: str, set_key: str, refresh: Refresh, app: Any, what: str) -> int:
+    """Refresh each tab in `set_key` that this backend claims for the event; returns how many it refreshed."""
+    tokens = await asyncio.to_thread(_claim, event_id, await _tokens(set_key))
+    done = 0
+    for token in tokens:
+        try:
+            await refresh(app, token)
+            done += 1
+        except Exception as exc:  # a tab that went away meanwhile
+            log.info("live_tab_skipped", what=what, error=repr(exc))
+    if done:
+        await asyncio.to_thread(get_redis().incrby, refresh_counter_key(), done)
+    return done
+
+
+async def _revoke_tab(app: Any, token: str, user_id: int) -> None:
     from leadapp.state.auth import AuthState
 
+    async with app.modify_state(rx.BaseStateToken(ident=token, cls=AuthState)) as root:
+        auth = await root.get_state(AuthState)
+        if auth.user_id == user_id:
+            auth.session_token = ""
+            auth.user_id, auth.user_email, auth.user_name, auth.user_role = 0, "", "", ""
+            auth.allowed_area, auth.denied = "", True
+
+
+async def _revoke_user_tabs(app: Any, user_id: int) -> None:
+    # Revocation is never shared out: every backend signs out every tab of the user (idempotent), so a
+    # backend that dies mid-loop cannot leave a revoked user's tab signed in.
     for token in await _tokens(_user_tabs_key(user_id)):
         try:
-            async with app.modify_state(rx.BaseStateToken(ident=token, cls=AuthState)) as root:
-                auth = await root.get_state(AuthState)
-                if auth.user_id == user_id:
-                    auth.session_token = ""
-                    auth.user_id, auth.user_email, auth.user_name, auth.user_role = 0, "", "", ""
-                    auth.allowed_area, auth.denied = "", True
+            await _revoke_tab(app, token, user_id)
         except Exception as exc:  # a tab that went away meanwhile
             log.info("revoke_tab_skipped", error=repr(exc))
 
 
-async def _refresh_business(app: Any, business_id: int) -> None:
-    from leadapp.pages.business.dashboard import refresh_tab
-
-    for token in await _tokens(_business_tabs_key(business_id)):
-        try:
-            await refresh_tab(app, token)
-        except Exception as exc:  # a tab that went away meanwhile
-            log.info("business_tab_skipped", error=repr(exc))
-
-
-async def _refresh_consumer(app: Any, consumer_id: int) -> None:
-    from leadapp.pages.consumer.portal import refresh_tab
-
-    for token in await _tokens(_user_tabs_key(consumer_id)):
-        try:
-            await refresh_tab(app, token)
-        except Exception as exc:  # a tab that went away meanwhile
-            log.info("consumer_tab_skipped", error=repr(exc))
-
-
 async def dispatch(app: Any, event: dict[str, Any]) -> None:
-    """Route one event to the tabs it concerns."""
+    """Route one event to the tabs it concerns (each tab refreshed by one backend)."""
+    from leadapp.pages.business import dashboard
+    from leadapp.pages.consumer import portal, track
+
     kind = event.get("kind")
+    event_id = str(event.get("id") or "")
     if kind == "user_revoked" and event.get("user_id"):
         await _revoke_user_tabs(app, int(event["user_id"]))
         return
     if kind in ("match", "call", "transcript") and event.get("business_id"):
-        await _refresh_business(app, int(event["business_id"]))
+        tabs = _business_tabs_key(int(event["business_id"]))
+        await _refresh_each(event_id, tabs, dashboard.refresh_tab, app, "business")
     if kind in ("match", "lead") and event.get("consumer_id"):
-        await _refresh_consumer(app, int(event["consumer_id"]))
+        tabs = _user_tabs_key(int(event["consumer_id"]))
+        await _refresh_each(event_id, tabs, portal.refresh_tab, app, "consumer")
     if kind in ("match", "lead") and event.get("lead_id"):
-        from leadapp.pages.consumer.track import refresh_lead_tabs
-
-        await refresh_lead_tabs(app, int(event["lead_id"]))
+        tabs = track.lead_tabs_key(int(event["lead_id"]))
+        await _refresh_each(event_id, tabs, track.refresh_tab, app, "track")
 
 
 async def listen() -> None:

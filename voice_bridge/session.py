@@ -63,6 +63,7 @@ from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 
 from leadapp.core import crypto
+from leadapp.core import labels as plain_words
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit
@@ -480,13 +481,14 @@ def local_summary(qualification: dict[str, Any], outcome: str | None, human: boo
     parts = [f"{label}: {qualification[key]}" for key, label in labels.items() if qualification.get(key)]
     text = ("; ".join(parts) + ".") if parts else "No job details were recorded."
     if outcome:
-        text = f"Outcome: {outcome.replace('_', ' ')}. " + text
+        text = f"Outcome: {plain_words.call_outcome(outcome)}. " + text
     if human:
         text += " The caller asked for a human callback."
     caller_lines = [line["text"] for line in lines if line["speaker"] == Speaker.CALLER.value and line["text"]]
+    counted = plain_words.count(len(lines), "transcript line")
     if caller_lines:
-        return f"{text} {len(lines)} transcript lines; the caller last said: “{caller_lines[-1][:200]}”"
-    return f"{text} {len(lines)} transcript lines."
+        return f"{text} {counted}; the caller last said: “{caller_lines[-1][:200]}”"
+    return f"{text} {counted}."
 
 
 def write_summary(qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]]) -> str:
@@ -717,6 +719,15 @@ class CallSession:
             hung_up=self._hung_up,
         )
 
+    async def _keep_alive(self, call_id: int) -> None:
+        """Say this call is served, for as long as it is (a sweep ends calls nobody serves any more)."""
+        while not self._ending:
+            try:
+                await asyncio.to_thread(calls.mark_alive, call_id)
+            except Exception as exc:  # Redis down: the sweep then ends no call either
+                self.log.info("call_alive_mark_failed", error=repr(exc))
+            await asyncio.sleep(calls.ALIVE_EVERY_SECONDS)
+
     async def _dial(self) -> None:
         try:
             link = await self._dial_realtime()
@@ -867,6 +878,7 @@ class CallSession:
         self.log = log.bind(call_id=ctx.call_id, call_sid=start.call_sid)
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
         self._tasks.append(asyncio.create_task(self._dial()))
+        self._tasks.append(asyncio.create_task(self._keep_alive(ctx.call_id)))
         if (
             ctx.direction == CallDirection.INBOUND.value
             and ctx.provider != SIMULATED_PROVIDER

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,7 @@ from sqlalchemy import bindparam, insert, select, update
 
 from leadapp.core.broker import get_redis
 from leadapp.core.db import connection_scope
-from leadapp.core.events import channel
+from leadapp.core.events import channel, encode
 from leadapp.core.models import TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
 
@@ -166,7 +165,7 @@ def publish_events(events: Sequence[dict[str, Any]]) -> bool:
         pipe = get_redis().pipeline(transaction=False)
         name = channel()
         for event in events:
-            pipe.publish(name, json.dumps(event, default=str))
+            pipe.publish(name, encode(event))
         pipe.execute()
         return True
     except (RedisError, OSError) as exc:  # the rows are committed; pages reload them when opened

@@ -1,20 +1,27 @@
 """The public JSON API, mounted into the Reflex backend through `api_transformer`.
 
 Every route: validation in, one service call, JSON out. User errors are 4xx JSON with a reason.
+
+It is a FastAPI app (a Starlette app, so Reflex mounts its own backend under it and these routes win) only for
+the OpenAPI document it serves at `/api/v1/openapi.json`: every answer, errors included, is declared there as a
+response model (`ApiError` for every 4xx/5xx JSON body), and the fuzz suite (`tests/fuzz/`) checks each answer
+against it. The bodies are still parsed by hand, so a hostile body gets this API's own 400/422 reasons (never
+FastAPI's generic validation answer); the request body's schema is declared from `LeadRequest`.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Literal
 
+from fastapi import FastAPI, Header
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
 from sqlmodel import Session
-from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
 
 from leadapp.core import rls
 from leadapp.core.db import get_engine, session_scope, use_context
@@ -26,6 +33,65 @@ from leadapp.core.settings import get_settings
 from leadapp.core.vocab import LeadSource
 
 MAX_BODY_BYTES = 64 * 1024
+OPENAPI_URL = "/api/v1/openapi.json"
+
+
+# --- the schema: what each route takes and answers (documentation and the fuzz suite's oracle) ------------
+
+
+class ApiError(BaseModel):
+    """Every refusal and failure: a machine-readable code, a sentence fit to show, and the bad fields if any."""
+
+    error: str = Field(description="A code: invalid_json, invalid_request, validation_failed, rate_limited, …")
+    message: str = Field(description="What went wrong, in a sentence fit to show to a person")
+    fields: dict[str, str] | None = Field(None, description="Each wrong field with its message (422)")
+
+
+class LeadRequest(BaseModel):
+    """A service request as the API takes it (an email or a phone number is needed to be reached)."""
+
+    text: str = Field(description="The problem in the consumer's words (at least the platform's minimum words)")
+    zip: str = Field(description="5-digit US ZIP code of the job", examples=["46032"])
+    phone: str | None = Field(None, description="US phone number, any common format")
+    email: str | None = Field(None, description="Email address")
+    name: str | None = Field(None, max_length=200)
+    preferred_contact: Literal["email", "phone", "sms"] = "email"
+    consent_ai_calls: bool = Field(False, description="May an AI assistant phone the consumer about this request")
+    turnstile_token: str | None = Field(None, description="Cloudflare Turnstile token, when Turnstile is enabled")
+
+
+class LeadAccepted(BaseModel):
+    id: int = Field(description="The lead's id")
+    status: str = Field(description="The lead's status (received when just made)")
+    created: bool = Field(description="False when the Idempotency-Key had already made this lead")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    service: Literal["web"]
+
+
+class Unsubscribed(BaseModel):
+    status: Literal["unsubscribed"]
+
+
+def _errors(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries with the ApiError body for each status."""
+    reasons = {
+        400: "The body is not a JSON object, or a field has the wrong type",
+        403: "Not allowed",
+        404: "Not found",
+        410: "Gone",
+        413: "The body is too large",
+        416: "The range is not in the file",
+        422: "A field is invalid (`fields` names each one)",
+        429: "Too many requests from this client",
+        500: "Our fault: logged and reported; nothing was accepted",
+        502: "The provider failed",
+    }
+    return {
+        status: {"model": ApiError, "description": described.get(f"e{status}", reasons[status])} for status in statuses
+    }
 
 
 def client_ip(request: Request) -> str:
@@ -45,7 +111,27 @@ def error(status: int, code: str, message: str, fields: dict[str, str] | None = 
     return JSONResponse(body, status_code=status)
 
 
-async def api_health(_request: Request) -> JSONResponse:
+api = FastAPI(
+    title="LeadApp public API",
+    version="1",
+    description="Submit service requests, unsubscribe in one click, stream call recordings. "
+    "Every error is JSON: `{error, message, fields?}`.",
+    openapi_url=OPENAPI_URL,
+    docs_url=None,
+    redoc_url=None,
+)
+
+
+@api.exception_handler(RequestValidationError)
+async def invalid_parameters(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    """A parameter FastAPI itself checks (a path or a header) was wrong: the same ApiError as every refusal."""
+    fields = {".".join(str(p) for p in e.get("loc", ())[1:]) or "request": str(e.get("msg", "")) for e in exc.errors()}
+    return error(422, "validation_failed", "A parameter of the request is invalid.", fields)
+
+
+@api.get("/api/v1/health", response_model=Health, responses=_errors())
+async def api_health() -> JSONResponse:
+    """Liveness of the web backend."""
     return JSONResponse({"status": "ok", "service": "web"})
 
 
@@ -58,7 +144,37 @@ def _text(payload: dict[str, Any], name: str) -> str:
     return str(value)
 
 
-async def create_lead(request: Request) -> JSONResponse:
+LEAD_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": LeadRequest.model_json_schema()}},
+}
+RETRY_LINK = {
+    "RetryWithSameKey": {
+        "operationId": "create_lead",
+        "description": "Sending the same request again with the same Idempotency-Key answers the same lead (200).",
+        "parameters": {"header.Idempotency-Key": "$request.header.Idempotency-Key"},
+    }
+}
+
+
+@api.post(
+    "/api/v1/leads",
+    operation_id="create_lead",
+    status_code=201,
+    response_model=None,
+    responses={
+        201: {"model": LeadAccepted, "description": "The lead was made", "links": RETRY_LINK},
+        200: {"model": LeadAccepted, "description": "The Idempotency-Key had already made this lead"},
+        **_errors(400, 403, 413, 422, 429, 500),
+    },
+    openapi_extra={"requestBody": LEAD_BODY},
+)
+async def create_lead(
+    request: Request,
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", description="1 to 200 characters: a retry with it answers the same lead"
+    ),
+) -> JSONResponse:
     """POST /api/v1/leads — accept a service request (see README: "Public API")."""
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
@@ -87,7 +203,7 @@ async def create_lead(request: Request) -> JSONResponse:
             preferred_contact=_text(payload, "preferred_contact") or "email",
             consent_ai_calls=consent,
             source=LeadSource.API.value,
-            idempotency_key=request.headers.get("idempotency-key"),
+            idempotency_key=idempotency_key,
             client_ip=client_ip(request),
             turnstile_token=_text(payload, "turnstile_token"),
         )
@@ -113,14 +229,19 @@ def _submit(submission: intake.Submission) -> intake.Accepted:
         return intake.submit(session, submission)
 
 
-async def one_click_unsubscribe(request: Request) -> JSONResponse:
+@api.post(
+    "/api/v1/unsubscribe/{token}",
+    operation_id="one_click_unsubscribe",
+    response_model=Unsubscribed,
+    responses=_errors(404, 422, 500, e404="The link is not valid (nothing changed)"),
+)
+async def one_click_unsubscribe(token: str) -> JSONResponse:
     """POST /api/v1/unsubscribe/<token> — RFC 8058 one-click unsubscribe from a business invitation.
 
     What a mail client sends from the email's `List-Unsubscribe` header (body `List-Unsubscribe=One-Click`,
     no cookies): unsubscribes at once, idempotently. POST only, so link scanners that GET cannot trigger it.
     An unknown or altered token is a 404 and changes nothing.
     """
-    token = str(request.path_params.get("token", ""))
     try:
         done = await run_in_threadpool(_unsubscribe, token)
     except Exception as exc:  # our fault: log, report, answer with JSON
@@ -144,7 +265,20 @@ RECORDING_HEADERS = {
 }
 
 
-async def recording(request: Request) -> Response:
+RECORDING_ROUTE: dict[str, Any] = {
+    "path": "/api/v1/recordings/{token}",
+    "response_model": None,
+    "responses": {
+        200: {"description": "The whole recording", "content": {"audio/wav": {"schema": {"type": "string"}}}},
+        206: {"description": "The range asked for", "content": {"audio/wav": {"schema": {"type": "string"}}}},
+        **_errors(403, 404, 410, 416, 422, 502, e403="The link is invalid, or its viewer may not hear this call"),
+    },
+}
+
+
+@api.get(operation_id="recording", **RECORDING_ROUTE)
+@api.head(operation_id="recording_head", **RECORDING_ROUTE)
+async def recording(request: Request, token: str) -> Response:
     """GET /api/v1/recordings/<token> — a call recording, streamed through the app with HTTP Range support.
 
     The token is a signed, expiring link for one call and one viewer (`calls.recording_link`), checked again
@@ -153,8 +287,7 @@ async def recording(request: Request) -> Response:
     never by redirecting the browser there. Refusals are JSON: 403 invalid or not allowed, 410 expired or gone,
     404 missing at the provider, 502 the provider failed.
     """
-    token = str(request.path_params.get("token", ""))[:2000]
-    access = await run_in_threadpool(calls.open_recording, token)
+    access = await run_in_threadpool(calls.open_recording, token[:2000])
     if access.status != 200:
         code = {403: "forbidden", 410: "gone"}.get(access.status, "not_found")
         return JSONResponse({"error": code, "message": access.reason}, access.status, headers=RECORDING_HEADERS)
@@ -179,13 +312,3 @@ async def recording(request: Request) -> Response:
         headers={**media.headers, **RECORDING_HEADERS},
         background=BackgroundTask(close) if close is not None else None,
     )
-
-
-api = Starlette(
-    routes=[
-        Route("/api/v1/health", api_health, methods=["GET"]),
-        Route("/api/v1/recordings/{token}", recording, methods=["GET", "HEAD"]),
-        Route("/api/v1/leads", create_lead, methods=["POST"]),
-        Route("/api/v1/unsubscribe/{token}", one_click_unsubscribe, methods=["POST"]),
-    ]
-)

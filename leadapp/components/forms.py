@@ -17,10 +17,17 @@ def field(
     autocomplete: str | None = None,
     hint: str = "",
 ) -> rx.Component:
-    """A labelled input; `errors` is the state's {field: message} dict."""
-    input_id = f"field-{name}"
+    """A labelled input; `errors` is the state's {field: message} dict.
+
+    A field with an error is marked `aria-invalid` (outlined in red by assets/theme.css) and described by
+    its message, which is announced (`role="alert"`); the hint, when there is one, describes it too.
+    """
+    input_id, error_id, hint_id = f"field-{name}", f"error-{name}", f"hint-{name}"
+    invalid = errors.contains(name)
+    described_by = rx.cond(invalid, f"{error_id} {hint_id}" if hint else error_id, hint_id if hint else "")
+    aria = {"aria_invalid": rx.cond(invalid, "true", "false"), "aria_describedby": described_by}
     control = (
-        rx.text_area(name=name, id=input_id, placeholder=placeholder, required=required, rows="5", width="100%")
+        rx.text_area(name=name, id=input_id, placeholder=placeholder, required=required, rows="5", width="100%", **aria)
         if multiline
         else rx.input(
             name=name,
@@ -31,15 +38,16 @@ def field(
             auto_complete=autocomplete,
             width="100%",
             size="3",
+            **aria,
         )
     )
     return rx.vstack(
         rx.el.label(label, html_for=input_id, style={"fontWeight": "500"}),
         control,
-        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        rx.text(hint, size="1", color_scheme="gray", id=hint_id) if hint else rx.fragment(),
         rx.cond(
-            errors.contains(name),
-            rx.text(errors[name], color_scheme="red", size="2", id=f"error-{name}", role="alert"),
+            invalid,
+            rx.text(errors[name], color_scheme="red", size="2", id=error_id, role="alert"),
         ),
         spacing="1",
         width="100%",

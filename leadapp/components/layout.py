@@ -89,7 +89,11 @@ def theme_toggle() -> rx.Component:
 
 def navbar() -> rx.Component:
     brand = rx.link(
-        rx.hstack(rx.icon("zap", color=rx.color("accent", 9)), rx.heading("LeadApp", size="5"), align="center"),
+        rx.hstack(
+            rx.icon("zap", color=rx.color("accent", 9), aria_hidden="true"),
+            rx.text("LeadApp", size="5", weight="bold"),
+            align="center",
+        ),
         href=routes.HOME,
         underline="none",
         high_contrast=True,
@@ -141,13 +145,47 @@ def footer() -> rx.Component:
     )
 
 
+def verify_banner() -> rx.Component:
+    """Tells a logged-in user whose address is not proven yet to open the emailed link, with a "resend" button."""
+    return rx.cond(
+        AuthState.logged_in & ~AuthState.email_verified,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("mail-warning")),
+            rx.callout.text(
+                "Confirm your email address: open the link we emailed to ",
+                rx.text.strong(AuthState.user_email),
+                ". ",
+                rx.cond(
+                    AuthState.user_role == "business_owner",
+                    "Your business receives no leads until then. ",
+                    "",
+                ),
+                rx.button(
+                    "Resend the link",
+                    on_click=AuthState.resend_verification,
+                    size="1",
+                    variant="soft",
+                    id="resend-verification",
+                ),
+                rx.cond(AuthState.verify_notice != "", rx.text(AuthState.verify_notice, size="2", id="verify-notice")),
+            ),
+            color_scheme="amber",
+            id="verify-banner",
+            margin_bottom="1em",
+        ),
+    )
+
+
 def page(*children: rx.Component, max_width: str = "72em") -> rx.Component:
     """A page in the site frame."""
     return rx.box(
+        rx.el.a("Skip to content", href="#main", class_name="skip-link"),
         rx.el.header(navbar(), role_nav(), position="sticky", top="0", z_index="10"),
         rx.el.main(
+            verify_banner(),
             *children,
             id="main",
+            tab_index=-1,  # the skip link moves the focus here
             padding_x=["1em", "1.5em", "2em"],
             padding_y="1.5em",
             max_width=max_width,

@@ -47,6 +47,7 @@ ADMIN_NAV: list[NavLink] = [
     NavLink("Users", routes.ADMIN_USERS, "users", "Roles, access, password resets."),
     NavLink("Leads", routes.ADMIN_LEADS, "list-checks", "Every request and the flag queue."),
     NavLink("Businesses", routes.ADMIN_BUSINESSES, "store", "Ratings, deactivation and reactivation."),
+    NavLink("Verification", routes.ADMIN_VERIFICATION, "badge-check", "New businesses to verify; plans and lead caps."),
     NavLink("Platform rules", routes.ADMIN_RULES, "sliders-horizontal", "Spam keywords, thresholds, boosts, weights."),
     NavLink("Weekly audit", routes.ADMIN_REPORTS, "file-text", "Reports, flags, proposed rule changes."),
     NavLink("Discovery", routes.ADMIN_DISCOVERY, "search", "Find, qualify and invite local businesses."),
@@ -151,7 +152,9 @@ def section_cards(links: list[NavLink]) -> rx.Component:
         *[
             rx.link(
                 rx.card(
-                    rx.hstack(rx.icon(link.icon, size=18, aria_hidden="true"), rx.heading(link.label, size="4")),
+                    rx.hstack(
+                        rx.icon(link.icon, size=18, aria_hidden="true"), rx.heading(link.label, as_="h2", size="4")
+                    ),
                     rx.text(link.description, size="2", color_scheme="gray"),
                     height="100%",
                 ),

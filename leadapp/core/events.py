@@ -7,6 +7,7 @@ only delays a page: pages also reload their data when opened, so events carry id
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -25,10 +26,19 @@ def channel() -> str:
     return key("events")
 
 
+def encode(event: dict[str, Any]) -> str:
+    """The message for one event (`{"kind": …, …}`): with a fresh `id`, which the web backends share tabs by."""
+    return json.dumps({**event, "id": uuid.uuid4().hex}, default=str)
+
+
 def publish(kind: str, **data: Any) -> bool:
-    """Publish one event now (use `publish_after_commit` inside a transaction); False if Redis is down."""
+    """Publish one event now (use `publish_after_commit` inside a transaction); False if Redis is down.
+
+    Each event carries a fresh `id`: every web backend hears every event, and the id lets them agree that
+    each open tab is refreshed once (see `leadapp.live`).
+    """
     try:
-        get_redis().publish(channel(), json.dumps({"kind": kind, **data}, default=str))
+        get_redis().publish(channel(), encode({"kind": kind, **data}))
         return True
     except RedisError as exc:
         log.warning("event_publish_failed", kind=kind, error=repr(exc))

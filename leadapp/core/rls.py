@@ -276,6 +276,8 @@ EXEMPT_TABLES: dict[str, str] = {
     "only token hashes, reached by the hash alone",
     "password_resets": "read before anyone is known (the reset link is looked up by its hash); "
     "only token hashes, reached by the hash alone",
+    "email_verifications": "read before anyone is known (the verification link is looked up by its hash); "
+    "only token hashes and the address being proven, reached by the hash alone",
     "prospects": "the platform's own prospecting list (admin pages only); `business_id` records which "
     "business a prospect became, no tenant reads it",
     "do_not_call": "the platform-wide do-not-call list, checked by every context that may ask for a call and "

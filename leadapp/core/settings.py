@@ -62,8 +62,15 @@ class Settings(BaseSettings):
     session_ttl_hours: int = 24 * 14
     password_hash_time_cost: int = Field(3, description="Argon2id passes (RFC 9106 / argon2-cffi default: 3)")
     password_hash_memory_kib: int = Field(65536, description="Argon2id memory in KiB (default 64 MiB)")
-    login_max_failures: int = 5
+    login_max_failures: int = Field(5, description="Log-in attempts per (email, client IP) per LOGIN_WINDOW_MINUTES")
     login_window_minutes: int = 15
+    login_email_max_per_hour: int = Field(
+        20, description="Log-in attempts per email per hour from all addresses together (slower, global)"
+    )
+    login_ip_max_attempts: int = Field(30, description="Log-in attempts per client IP per LOGIN_WINDOW_MINUTES")
+    reset_requests_per_hour: int = Field(3, description="'Forgot password?' requests per (email, client IP) per hour")
+    reset_requests_per_ip_per_hour: int = Field(20, description="'Forgot password?' requests per client IP per hour")
+    verification_emails_per_hour: int = Field(5, description="Verification links one account may ask for per hour")
     intake_per_ip_per_hour: int = Field(5, description="Accepted service requests per client IP per hour")
     contact_per_ip_per_hour: int = Field(5, description="Contact-form messages per client IP per hour")
     trusted_proxy_header: str = Field("", description="e.g. X-Forwarded-For; empty = use the socket peer")
@@ -107,6 +114,9 @@ class Settings(BaseSettings):
     twilio_api_base: str = ""
     sendgrid_api_key: str = ""
     sendgrid_host: str = ""
+    provider_timeout_seconds: float = Field(
+        20.0, gt=0, description="Upper bound of one email/SMS/telephony provider call (well below the job timeout)"
+    )
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_username: str = ""

@@ -136,6 +136,8 @@ class Plan(StrEnum):
 # AI-call quotas per month; lead caps are per business (monthly_lead_cap).
 PLAN_CALL_QUOTA: dict[Plan, int] = {Plan.FREE: 0, Plan.STARTER: 20, Plan.PRO: 100}
 PLAN_LABELS: dict[Plan, str] = {Plan.FREE: "Free", Plan.STARTER: "Starter", Plan.PRO: "Pro"}
+# The monthly lead cap an owner may set up to on each plan (admins may set more).
+PLAN_LEAD_CAP: dict[Plan, int] = {Plan.FREE: 50, Plan.STARTER: 200, Plan.PRO: 1000}
 
 
 class PriceTier(StrEnum):
@@ -167,6 +169,7 @@ class NotificationKind(StrEnum):
     INVITATION = "invitation"
     INVITATION_FOLLOWUP = "invitation_followup"
     PASSWORD_RESET = "password_reset"
+    EMAIL_VERIFICATION = "email_verification"
 
 
 class CallType(StrEnum):
@@ -251,6 +254,11 @@ class ProspectStatus(StrEnum):
     CLICKED = "clicked"
     ACTIVATED = "activated"
     UNSUBSCRIBED = "unsubscribed"
+
+
+class InterviewStatus(StrEnum):
+    OPEN = "open"
+    SUBMITTED = "submitted"
 
 
 class ContactMessageStatus(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit
 
 import reflex as rx
@@ -12,7 +13,7 @@ from leadapp.components.layout import page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
-from leadapp.core.services import access, accounts, discovery
+from leadapp.core.services import access, account_links, accounts, discovery, notify
 from leadapp.state.auth import AuthState, field_errors
 
 
@@ -38,28 +39,52 @@ def safe_next(target: str, fallback: str) -> str:
     return target
 
 
+def _login(email: str, password: str, ip: str, user_agent: str) -> tuple[str, str]:
+    """Check the credentials (Argon2: run in a thread, never on the event loop); the session token and landing page."""
+    with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+        user, token = accounts.login(session, email, password, ip=ip, user_agent=user_agent)
+        return token, access.home_path(user)
+
+
 class LoginState(AuthState):
     errors: dict[str, str] = {}
 
-    @rx.event
-    def submit(self, form_data: dict):
-        self.errors = {}
+    @rx.event(background=True)
+    async def submit(self, form_data: dict):
+        async with self:
+            self.errors = {}
+            ip, user_agent = self.client_ip(), self.router.headers.user_agent
+            target = self.router.url.query_parameters.get("next", "")
+        email, password = str(form_data.get("email", "")), str(form_data.get("password", ""))
         try:
-            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
-                user, token = accounts.login(
-                    session,
-                    str(form_data.get("email", "")),
-                    str(form_data.get("password", "")),
-                    ip=self.client_ip(),
-                    user_agent=self.router.headers.user_agent,
-                )
-                landing = access.home_path(user)
+            token, landing = await asyncio.to_thread(_login, email, password, ip, user_agent)
         except UserError as exc:
-            self.errors = field_errors(exc)
-            return None
-        self.session_token = token
-        target = self.router.url.query_parameters.get("next", "")
-        return rx.redirect(safe_next(target, landing))
+            async with self:
+                self.errors = field_errors(exc)
+            return
+        async with self:
+            self.session_token = token
+        yield rx.redirect(safe_next(target, landing))
+
+
+def _register(form_data: dict, ip: str, user_agent: str, invite: str) -> tuple[str, str]:
+    """Create the account, open its session and email the link that verifies its address (Argon2: in a thread)."""
+    with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+        user = accounts.register(
+            session,
+            email=str(form_data.get("email", "")),
+            password=str(form_data.get("password", "")),
+            role=str(form_data.get("role", "")),
+            full_name=str(form_data.get("full_name", "")),
+        )
+        access.enter(session, user)  # what follows is the new account's own doing
+        token = accounts.open_session(session, user, ip=ip, user_agent=user_agent)
+        if invite:  # signed up through a business invitation's link (admin discovery)
+            discovery.activate_invitation(session, invite, user)
+        notification_id = account_links.send_verification(session, user)
+        landing = access.home_path(user)
+    notify.enqueue_sends([notification_id])
+    return token, landing
 
 
 class RegisterState(AuthState):
@@ -70,34 +95,49 @@ class RegisterState(AuthState):
         role = self.router.url.query_parameters.get("role", "")
         return role if role in ("consumer", "business_owner") else "consumer"
 
-    @rx.event
-    def submit(self, form_data: dict):
-        self.errors = {}
-        if form_data.get("password", "") != form_data.get("password_confirm", ""):
-            self.errors = {"password_confirm": "The two passwords differ."}
-            return None
+    @rx.event(background=True)
+    async def submit(self, form_data: dict):
+        async with self:
+            self.errors = {}
+            if form_data.get("password", "") != form_data.get("password_confirm", ""):
+                self.errors = {"password_confirm": "The two passwords differ."}
+                return
+            ip, user_agent = self.client_ip(), self.router.headers.user_agent
+            invite = self.router.url.query_parameters.get("invite", "")
         try:
-            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
-                user = accounts.register(
-                    session,
-                    email=str(form_data.get("email", "")),
-                    password=str(form_data.get("password", "")),
-                    role=str(form_data.get("role", "")),
-                    full_name=str(form_data.get("full_name", "")),
-                )
-                access.enter(session, user)  # what follows is the new account's own doing
-                token = accounts.open_session(
-                    session, user, ip=self.client_ip(), user_agent=self.router.headers.user_agent
-                )
-                invite = self.router.url.query_parameters.get("invite", "")
-                if invite:  # signed up through a business invitation's link (admin discovery)
-                    discovery.activate_invitation(session, invite, user)
-                landing = access.home_path(user)
+            token, landing = await asyncio.to_thread(_register, dict(form_data), ip, user_agent, invite)
         except UserError as exc:
-            self.errors = field_errors(exc)
-            return None
-        self.session_token = token
-        return rx.redirect(landing)
+            async with self:
+                self.errors = field_errors(exc)
+            return
+        async with self:
+            self.session_token = token
+        yield rx.redirect(landing)
+
+
+class ForgotPasswordState(AuthState):
+    errors: dict[str, str] = {}
+    sent: str = ""
+
+    @rx.event(background=True)
+    async def submit(self, form_data: dict):
+        async with self:
+            self.errors, self.sent = {}, ""
+            ip = self.client_ip()
+        email = str(form_data.get("email", ""))
+        try:
+            answer = await asyncio.to_thread(_request_reset, email, ip)
+        except UserError as exc:
+            async with self:
+                self.errors = field_errors(exc)
+            return
+        async with self:
+            self.sent = answer
+
+
+def _request_reset(email: str, ip: str) -> str:
+    with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+        return account_links.request_password_reset(session, email, ip)
 
 
 def login_page() -> rx.Component:
@@ -113,6 +153,7 @@ def login_page() -> rx.Component:
                         "Password", "password", errors, type="password", required=True, autocomplete="current-password"
                     ),
                     rx.button("Log in", type="submit", size="3", width="100%", id="login-submit"),
+                    rx.link("Forgot password?", href=routes.FORGOT_PASSWORD, size="2", id="forgot-password"),
                     rx.text("No account yet? ", rx.link("Sign up", href=routes.REGISTER), size="2"),
                     spacing="4",
                     width="100%",
@@ -188,6 +229,40 @@ def register_page() -> rx.Component:
                 on_submit=RegisterState.submit,
                 reset_on_submit=False,
                 no_validate=True,
+            ),
+            max_width="28em",
+            margin_x="auto",
+            width="100%",
+        ),
+    )
+
+
+def forgot_password_page() -> rx.Component:
+    errors = ForgotPasswordState.errors
+    return page(
+        rx.card(
+            rx.vstack(
+                rx.heading("Forgot your password?", size="7"),
+                rx.cond(
+                    ForgotPasswordState.sent != "",
+                    rx.callout(ForgotPasswordState.sent, icon="mail", color_scheme="green", id="forgot-sent"),
+                    rx.form(
+                        rx.vstack(
+                            rx.text("Enter your account's email address; we email you a link to choose a new one."),
+                            form_error(errors),
+                            field("Email", "email", errors, type="email", required=True, autocomplete="username"),
+                            rx.button("Email me a link", type="submit", size="3", width="100%", id="forgot-submit"),
+                            spacing="4",
+                            width="100%",
+                        ),
+                        on_submit=ForgotPasswordState.submit,
+                        reset_on_submit=False,
+                        no_validate=True,
+                    ),
+                ),
+                rx.link("Back to log in", href=routes.LOGIN, size="2"),
+                spacing="4",
+                width="100%",
             ),
             max_width="28em",
             margin_x="auto",

@@ -12,7 +12,7 @@ from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, accounts
+from leadapp.core.services import access, account_links, accounts, notify
 from leadapp.core.settings import get_settings
 from leadapp.live import remember_tab
 
@@ -29,6 +29,9 @@ class AuthState(rx.State):
     user_email: str = ""
     user_name: str = ""
     user_role: str = ""
+    # False while a logged-in account's address is not proven (the banner with "resend" shows).
+    email_verified: bool = True
+    verify_notice: str = ""
     # The area the guard last admitted this tab to ("" while checking or when refused).
     allowed_area: str = ""
     denied: bool = False
@@ -56,9 +59,11 @@ class AuthState(rx.State):
         access.enter(session, user)
         if user is None:
             self.user_id, self.user_email, self.user_name, self.user_role = 0, "", "", ""
+            self.email_verified = True
         else:
             self.user_id, self.user_email = user.id or 0, user.email
             self.user_name, self.user_role = user.full_name, user.role
+            self.email_verified = user.email_verified_at is not None
         return user
 
     def _require(self, session: Session, area: access.Area) -> User | None:
@@ -90,6 +95,20 @@ class AuthState(rx.State):
         self.allowed_area = area
         remember_tab(self.user_id, self.router.session.client_token)
         return None
+
+    @rx.event
+    def resend_verification(self):
+        """The banner's "resend" button: a new verification link to the account's address."""
+        notification_id = 0
+        try:
+            with session_scope() as session:
+                user = self._load_user(session)
+                notification_id = account_links.resend_verification(session, user)
+        except UserError as exc:
+            self.verify_notice = exc.message
+            return
+        notify.enqueue_sends([notification_id])
+        self.verify_notice = f"We sent a new link to {self.user_email}."
 
     @rx.event
     def logout(self):

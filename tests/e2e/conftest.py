@@ -5,7 +5,8 @@ from E2E_ADMIN_EMAIL / E2E_ADMIN_PASSWORD (default: the demo admin). Without BAS
 started exactly as `make run` starts it (`python -m leadapp.launch`): a private Redis, a fresh database
 (SQLite, or PostgreSQL with E2E_DATABASE=postgres), the worker, the voice bridge and the production web
 build, all on free loopback ports; it is stopped at the end. With REFLEX_STATE_IN_REDIS=true the web app
-runs scaled out: page state in Redis and several backend workers.
+runs scaled out: page state in Redis and several backend workers; with E2E_SCALE=N as `make run SCALE=N`
+runs it: N web backends and N voice bridges behind the reverse proxy (Caddy).
 """
 
 from __future__ import annotations
@@ -138,9 +139,12 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     )
     log_path = Path(workdir) / "app.log"
     # Three workers: a simulated AI call keeps one busy for its whole (real-time) conversation.
+    launch = [sys.executable, "-m", "leadapp.launch", "--web-port", str(web_port), "--workers", "3"]
+    if int(os.environ.get("E2E_SCALE", "1")) > 1:
+        launch += ["--scale", os.environ["E2E_SCALE"]]
     with log_path.open("wb") as log:
         app = subprocess.Popen(
-            [sys.executable, "-m", "leadapp.launch", "--web-port", str(web_port), "--workers", "3"],
+            launch,
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -149,6 +153,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         )
     try:
         _wait_http(f"http://127.0.0.1:{web_port}/", app, START_TIMEOUT)
+        _wait_http(f"http://127.0.0.1:{web_port}/ping", app, START_TIMEOUT)  # a backend answers (behind a proxy)
         _wait_http(f"http://127.0.0.1:{bridge_port}/health", app, 30)
         yield Deployment(
             url=f"http://localhost:{web_port}",

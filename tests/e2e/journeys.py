@@ -76,3 +76,39 @@ def click_link(page: Page, deployment: Deployment, name: str, path: str) -> None
         page.locator("#mobile-menu").click()
         page.get_by_role("menuitem", name=name).click()
     page.wait_for_url(path_re(deployment, path))
+
+
+def emailed_link(deployment: Deployment, marker: str, kind: str, path_prefix: str, seconds: float = 30.0) -> str:
+    """The link to `path_prefix…` in the `kind` email about the request whose text carries `marker`, read from
+    the local outbox (the stack's database) once the worker has sent it. Local deployments only."""
+    import time
+
+    from sqlmodel import Session, create_engine, select
+
+    from leadapp.core.models import Lead, Notification
+
+    pattern = re.compile(r"https?://[^\s\"'<>]+" + re.escape(path_prefix) + r"[A-Za-z0-9_.~=-]+")
+    engine = create_engine(deployment.database_url)
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            with Session(engine) as session:
+                lead = session.exec(select(Lead).where(Lead.raw_text.contains(marker))).first()  # type: ignore[attr-defined]
+                notes = (
+                    session.exec(
+                        select(Notification).where(
+                            Notification.lead_id == lead.id, Notification.kind == kind, Notification.channel == "email"
+                        )
+                    ).all()
+                    if lead is not None
+                    else []
+                )
+                for note in notes:
+                    found = pattern.search(note.body_text) if note.status == "sent" else None
+                    if found:
+                        return found.group(0)
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no sent {kind} email with a {path_prefix} link about request {marker}")
+            time.sleep(0.5)
+    finally:
+        engine.dispose()

@@ -32,7 +32,7 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     consumer.locator("#field-phone").fill("(317) 846-2200")
     consumer.locator("#field-consent_ai_calls").click()
     consumer.locator("#request-submit").click()
-    expect(consumer.locator("#request-status")).to_have_text("matched", timeout=30_000)
+    expect(consumer.locator("#request-status")).to_have_text("Matched", timeout=30_000)
 
     login(owner, deployment, "plumber@leadapp.demo", deployment.consumer_password)
     owner.wait_for_url(re.compile(r".*/dashboard/?$"))
@@ -41,7 +41,7 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     expect(owner.locator("#ai-call")).to_be_disabled()
     expect(owner.locator("#ai-call-reason")).to_contain_text("Accept the lead first")
     owner.locator("#accept-lead").click()
-    expect(owner.locator("#detail-status")).to_have_text("accepted")
+    expect(owner.locator("#detail-status")).to_have_text("Accepted")
     expect(owner.locator("#ai-call")).to_be_enabled()
     owner.locator("#call-objective").fill("Confirm the leak and book a visit")
     owner.locator("#ai-call").click()
@@ -49,7 +49,7 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     panel = owner.locator(".call-panel").first
     expect(panel).to_be_visible()
     expect(panel.locator(".call-status")).to_have_text(
-        re.compile(r"requested|scheduled|dialing|ringing|in_progress|completed")
+        re.compile(r"Requested|Scheduled|Dialling|Ringing|On the call|Finished")
     )
     if not deployment.local:
         return  # a real deployment dials a real phone: stop at the request
@@ -57,9 +57,9 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     first = panel.locator(".transcript-line").first
     expect(first).to_contain_text("AI assistant", timeout=60_000)
     expect(panel.locator(".transcript-line").nth(2)).to_be_visible(timeout=60_000)
-    expect(panel.locator(".call-outcome")).to_have_text("goal_achieved", timeout=120_000)
+    expect(panel.locator(".call-outcome")).to_have_text("Qualified", timeout=120_000)
     expect(panel.locator(".call-summary")).to_be_visible()
-    expect(panel.locator(".call-status")).to_have_text("completed")
+    expect(panel.locator(".call-status")).to_have_text("Finished")
 
     # The recording plays in the lead detail, streamed by the app itself (the simulated line recorded both sides).
     with owner.expect_response(lambda r: "/api/v1/recordings/" in r.url) as loaded:

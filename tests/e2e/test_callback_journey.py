@@ -58,7 +58,7 @@ def test_a_callback_before_acceptance_is_a_concierge_call_that_succeeds_then_no_
     page.locator("#field-phone").fill(PHONE)
     page.locator("#field-consent_ai_calls").click()
     page.locator("#request-submit").click()
-    expect(page.locator("#request-status")).to_have_text("matched", timeout=30_000)
+    expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
 
     go_to(page, "My requests")
     card = page.locator(".portal-request", has_text=marker)

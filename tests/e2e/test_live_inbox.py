@@ -67,7 +67,7 @@ def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Brow
     expect(owner.locator("#detail-phone")).to_have_text("+13178462200")
 
     # The owner's other tab shows the new status without a reload.
-    expect(row2.locator(".lead-status")).to_have_text("accepted", timeout=5_000)
+    expect(row2.locator(".lead-status")).to_have_text("Accepted", timeout=5_000)
     # The consumer's open portal shows the acceptance without a reload.
     expect(request_card.locator(".request-status")).to_have_text("Accepted", timeout=5_000)
 

@@ -9,13 +9,16 @@ opened shows the refusal or not-found page.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from leadapp import routes
+from leadapp.components.nav import ROLE_NAV
 from leadapp.core.seed import PLUMBER_EMAIL
+from leadapp.core.vocab import Role
 from tests.e2e.conftest import Deployment
 from tests.e2e.journeys import TIMEOUT, go_to, login, path_re, role_nav
 
@@ -50,6 +53,25 @@ def _settle(page: Page) -> None:
     expect(page.locator("main h1").first).to_be_visible()
 
 
+def _error_shown(page: Page) -> str:
+    """What the page shows instead of its content, once it has answered: "" when it shows its content.
+
+    Waits for one of the ends a page can come to (its heading, the refusal, the not-found page) before looking,
+    so a page still loading is never taken for a page without an error."""
+    refused, not_found = page.locator("#not-allowed"), page.get_by_text("404: Page not found")
+    drawn = page.locator("main h1").first
+    expect(drawn.or_(refused).or_(not_found).first).to_be_visible()
+    if refused.count():
+        return "shows the refusal"
+    if not_found.count():
+        return "shows the not-found page"
+    expect(page.locator("main .rt-Spinner")).to_have_count(0)
+    alerts = page.locator("main [role='alert']:visible, main [id$='-error']:visible")
+    if alerts.count():
+        return f"shows an error: {alerts.first.inner_text()[:200]!r}"
+    return ""
+
+
 def _same_origin_links(page: Page, origin: str) -> list[tuple[str, str]]:
     """(path, href as written) of every visible link to a page of this site."""
     hrefs = page.eval_on_selector_all(
@@ -67,8 +89,26 @@ def _same_origin_links(page: Page, origin: str) -> list[tuple[str, str]]:
     return links
 
 
-def crawl(page: Page, deployment: Deployment) -> tuple[set[str], list[str]]:
-    """Depth-first by clicks from the current page: (paths reached, problems seen)."""
+def follow(page: Page, deployment: Deployment, source: str, target: str, written: str) -> str:
+    """Ask for `target` over HTTP, then click its link on the current page: "" when it opens a working page,
+    else what went wrong. The browser is left on `target` unless the HTTP answer was an error."""
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(deployment.url))
+    answer = page.request.get(origin + target)
+    if answer.status >= 400:
+        return f"{target} (linked from {source}) answered HTTP {answer.status}"
+    page.locator(f'a[href="{written}"]:visible').first.click()
+    page.wait_for_url(path_re(deployment, target))
+    shown = _error_shown(page)
+    return f"{target} (linked from {source}) {shown}" if shown else ""
+
+
+def crawl(
+    page: Page, deployment: Deployment, on_page: Callable[[str], None] | None = None
+) -> tuple[set[str], list[str]]:
+    """Depth-first by clicks from the current page: (paths reached, problems seen).
+
+    `on_page(path)` runs on each page reached, once it has settled (e.g. an accessibility scan).
+    """
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(deployment.url))
     seen: set[str] = set()
     problems: list[str] = []
@@ -76,18 +116,20 @@ def crawl(page: Page, deployment: Deployment) -> tuple[set[str], list[str]]:
     def visit(path: str) -> None:
         seen.add(path)
         _settle(page)
+        if on_page is not None:
+            on_page(path)
         for target, written in _same_origin_links(page, origin):
             if target in seen:
                 continue
-            answer = page.request.get(origin + target)
-            if answer.status >= 400:
-                problems.append(f"{target} (linked from {path}) answered HTTP {answer.status}")
+            problem = follow(page, deployment, path, target, written)
+            if problem:
+                problems.append(problem)
                 seen.add(target)
+                if (urlsplit(page.url).path.rstrip("/") or "/") == target:
+                    page.go_back()
+                    page.wait_for_url(path_re(deployment, path))
+                    _settle(page)
                 continue
-            page.locator(f'a[href="{written}"]:visible').first.click()
-            page.wait_for_url(path_re(deployment, target))
-            if page.locator("#not-allowed").count() or page.get_by_text("404: Page not found").count():
-                problems.append(f"{target} (linked from {path}) shows an error page")
             visit(target)
             page.go_back()
             page.wait_for_url(path_re(deployment, path))
@@ -114,11 +156,36 @@ def test_every_page_of_a_role_is_reached_by_clicks_from_its_home(
     login(page, deployment, email, password)
     page.wait_for_url(path_re(deployment, home))
 
+    expected = role_routes(role)
+    # Never vacuous: the role's pages include its home and every entry of its navigation bar.
+    assert {home} | {link.route for link in ROLE_NAV[Role(role)]} <= expected
+
     reached, problems = crawl(page, deployment)
 
     assert problems == []
-    missing = {r for r in role_routes(role) if not any(_pattern(r).match(p) for p in reached)}
+    missing = {r for r in expected if not any(_pattern(r).match(p) for p in reached)}
     assert missing == set(), f"pages of {role} not reachable by clicks from {home}"
+
+
+def test_the_crawler_reports_a_link_to_a_missing_page_and_to_a_refused_page(page: Page, deployment: Deployment):
+    """The crawler's own check: links that answer an error are reported, never passed over."""
+    page.set_default_timeout(TIMEOUT)
+    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
+    page.wait_for_url(path_re(deployment, routes.PORTAL))
+    _settle(page)
+    for target in ("/portal/no-such-page", routes.ADMIN_USERS):
+        page.evaluate(
+            "(href) => { const a = document.createElement('a'); a.href = href; a.textContent = href;"
+            " document.querySelector('main').prepend(a); }",
+            target,
+        )
+        problem = follow(page, deployment, routes.PORTAL, target, target)
+        assert problem.startswith(f"{target} (linked from {routes.PORTAL}) "), problem
+        assert "HTTP 4" in problem or "not-found" in problem or "refusal" in problem, problem
+        if (urlsplit(page.url).path.rstrip("/") or "/") != routes.PORTAL:
+            page.go_back()
+            page.wait_for_url(path_re(deployment, routes.PORTAL))
+        _settle(page)
 
 
 def test_the_navigation_marks_the_current_page_and_fits_a_phone(browser, deployment: Deployment):

@@ -78,7 +78,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     consumer.locator("#field-phone").fill(PHONE)
     consumer.locator("#field-consent_ai_calls").click()
     consumer.locator("#request-submit").click()
-    expect(consumer.locator("#request-status")).to_have_text("matched", timeout=30_000)
+    expect(consumer.locator("#request-status")).to_have_text("Matched", timeout=30_000)
 
     # The link from the confirmation email, made as the stack makes it (same SECRET_KEY, its APP_URL).
     lead_id = _lead_id(deployment, marker)

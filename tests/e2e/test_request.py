@@ -28,7 +28,7 @@ def test_demo_consumer_request_is_matched_to_the_carmel_plumber(page: Page, depl
     page.locator("#field-consent_ai_calls").click()
     page.locator("#request-submit").click()
     expect(page.locator("#request-received")).to_be_visible()
-    expect(page.locator("#request-status")).to_have_text("matched", timeout=30_000)
+    expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
     expect(page.locator("#request-matches")).to_contain_text("Carmel Plumbing Co")
     expect(page.locator("#request-classification")).to_contain_text("Plumbing")
 
@@ -98,7 +98,7 @@ def test_guided_interview_collects_the_fields_then_submits(page: Page, deploymen
     submit_button.click()
     page.wait_for_url(re.compile(r".*/request/?$"))
     expect(page.locator("#request-received")).to_be_visible()
-    expect(page.locator("#request-status")).not_to_have_text("received", timeout=30_000)
+    expect(page.locator("#request-status")).not_to_have_text("Received", timeout=30_000)
 
 
 def test_interview_answer_box_empties_on_send_and_keeps_a_rejected_answer(page: Page, deployment: Deployment):

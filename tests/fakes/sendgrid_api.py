@@ -22,6 +22,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.fakes.faults import Flakiness
+
 MAIL_SEND_PATH = "/v3/mail/send"
 
 
@@ -88,6 +90,8 @@ class FakeSendGrid:
         self.fail_status = 500
         self._fail_next = 0
         self._lock = threading.Lock()
+        self.flakiness = Flakiness()
+        """A share of requests answered 5xx or held past the client's timeout (`bench.faults`)."""
 
     @property
     def url(self) -> str:
@@ -100,6 +104,8 @@ class FakeSendGrid:
 
     def handle(self, request: Request) -> Response:
         time.sleep(self.delay_seconds)
+        if self.flakiness.draw() != "ok":
+            return _errors(503, ("Service unavailable (injected by the fake)", None))
         try:
             payload = json.loads(request.get_data(as_text=True) or "null")
         except ValueError:

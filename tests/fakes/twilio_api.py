@@ -26,6 +26,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from tests.fakes.faults import Flakiness
+
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MAX_BODY_CHARS = 1600
@@ -63,6 +65,8 @@ class FakeTwilio:
         self.fail_status = 500
         self._fail_next = 0
         self._lock = threading.Lock()
+        self.flakiness = Flakiness()
+        """A share of requests answered 5xx or held past the client's timeout (`bench.faults`)."""
 
     @property
     def url(self) -> str:
@@ -75,6 +79,8 @@ class FakeTwilio:
 
     def handle(self, request: Request) -> Response:
         time.sleep(self.delay_seconds)
+        if self.flakiness.draw() != "ok":
+            return twilio_error(503, 20503, "Service Unavailable (injected by the fake)")
         match = MESSAGES_PATH.match(request.path)
         path_sid = match.group("sid") if match else ""
         auth = request.authorization

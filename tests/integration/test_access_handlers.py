@@ -126,6 +126,7 @@ class World:
 
 def _business(owner_id: int, name: str, zip_code: str, lat: float, lon: float, notify: str) -> Business:
     return Business(
+        verified_at=utcnow(),
         owner_id=owner_id,
         name=name,
         categories=["plumbing"],
@@ -552,6 +553,7 @@ PLANS: dict[str, Plan] = {
     "AuthState.load_public": Plan(),
     "AuthState.guard": Plan(args=lambda c: ("admin",)),
     "AuthState.logout": Plan(writers="self"),
+    "AuthState.resend_verification": Plan(writers="self"),
     # admin
     "DiscoveryState.load": Plan(),
     "DiscoveryState.search": Plan(writers="admin", args=lambda c: ({"zip": "46032", "category": "plumbing"},)),
@@ -642,6 +644,12 @@ PLANS: dict[str, Plan] = {
     ),
     "UsersState.set_active": Plan(writers="admin", args=lambda c: (False,), preset=lambda c: _selected(c)),
     "UsersState.send_reset": Plan(writers="admin", preset=lambda c: _selected(c)),
+    "VerificationState.load": Plan(),
+    "VerificationState.apply_filters": Plan(args=lambda c: ({"search": "", "show": "all"},)),
+    "VerificationState.verify": Plan(writers="admin", args=lambda c: (S(c.biz),)),
+    "VerificationState.save_plan": Plan(
+        writers="admin", args=lambda c: ({"business_id": S(c.biz), "plan": "pro", "monthly_lead_cap": "900"},)
+    ),
     # log in, sign up: with the other side's email
     "LoginState.submit": Plan(writers="public", args=lambda c: ({"email": _email(c), "password": "not the password"},)),
     "RegisterState.submit": Plan(
@@ -734,6 +742,8 @@ PLANS: dict[str, Plan] = {
     ),
     "ContactState.again": Plan(),
     "ResetPasswordState.open": Plan(path=lambda c: "/reset-password/guessed-token"),
+    "ForgotPasswordState.submit": Plan(writers="public", args=lambda c: ({"email": _email(c)},)),
+    "VerifyEmailState.open": Plan(path=lambda c: "/verify-email/guessed-token"),
     "ResetPasswordState.submit": Plan(
         args=lambda c: ({"password": PASSWORD + "!", "password_confirm": PASSWORD + "!"},)
     ),
@@ -990,6 +1000,8 @@ class RoutePlan:
 
 ROUTE_PLANS: dict[tuple[str, str], RoutePlan] = {
     ("/api/v1/health", "GET"): RoutePlan(lambda c: {}),
+    # the API's description is public, and the same for everyone (it names no data)
+    ("/api/v1/openapi.json", "GET"): RoutePlan(lambda c: {}),
     ("/api/v1/leads", "POST"): RoutePlan(
         lambda c: {
             "json": {

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from leadapp.core import rls
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Call, Lead, Match, User
+from leadapp.core.models import Business, Call, Lead, Match, User, utcnow
 from leadapp.core.services import access, accounts, calls, contact, inbox, portal
 from leadapp.core.services.access import Area
 from leadapp.core.services.intake import Submission, submit
@@ -98,6 +98,7 @@ def _seed(s: Session) -> World:
         users[role] = accounts.register(s, f"{role}@example.com", "a long enough password", kind)
     users["admin"] = accounts.ensure_admin(s, "admin@example.com", "a long enough password")
     x = Business(
+        verified_at=utcnow(),
         owner_id=users["business_x"].id,
         name="X Plumbing",
         categories=["plumbing"],
@@ -112,6 +113,7 @@ def _seed(s: Session) -> World:
         notify_email="x@example.com",
     )
     y = Business(
+        verified_at=utcnow(),
         owner_id=users["business_y"].id,
         name="Y Plumbing",
         categories=["plumbing"],

@@ -9,6 +9,7 @@ cost, one retry for no_answer / error, notifications, and a recording link that 
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -26,7 +27,7 @@ from rq.registry import ScheduledJobRegistry
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from leadapp.core import crypto
+from leadapp.core import broker, crypto
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Lead, Match, Notification, User, utcnow
 from leadapp.core.providers.recordings import RecordingError
@@ -35,6 +36,7 @@ from leadapp.core.settings import get_settings
 from leadapp.core.tasks import CALLS, MAINTENANCE, NOTIFICATIONS, queue
 from leadapp.core.vocab import CallOutcome, CallStatus, LeadStatus, MatchStatus
 from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice, fake_twilio_voice, parse_stream  # noqa: F401
+from tests.integration.programs import unused_port
 from voice_bridge import WS_PROTOCOL
 
 PUBLIC_BASE = "https://voice.leads.example.test"
@@ -160,8 +162,10 @@ def world(db_session: Session, twilio: FakeTwilioVoice) -> World:
     owner = accounts.register(s, "plumber@example.com", PASSWORD, "business_owner")
     other_owner = accounts.register(s, "drains@example.com", PASSWORD, "business_owner")
     admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
-    business = Business(owner_id=owner.id, name="Carmel Plumbing", zip=ZIP, plan="pro")
-    other_business = Business(owner_id=other_owner.id, name="Quick Drains", zip="46033", plan="pro")
+    business = Business(verified_at=utcnow(), owner_id=owner.id, name="Carmel Plumbing", zip=ZIP, plan="pro")
+    other_business = Business(
+        verified_at=utcnow(), owner_id=other_owner.id, name="Quick Drains", zip="46033", plan="pro"
+    )
     s.add_all([business, other_business])
     s.flush()
     lead = make_lead(s, consumer)
@@ -892,3 +896,70 @@ def test_without_twilio_keys_the_call_goes_to_the_simulated_line(
         "completed"
     )
     assert fresh(s, call.id).outcome == "voicemail"
+
+
+def _streaming_call(s: Session, world: World, *, answered_ago: timedelta) -> Call:
+    """A call a bridge took the media stream of (`claim_media_stream`), answered `answered_ago`."""
+    answered = utcnow() - answered_ago
+    call = Call(
+        lead_id=world.lead.id,
+        business_id=world.business.id,
+        to_number_enc=world.lead.contact_phone_enc,
+        to_number_hash=world.lead.contact_phone_hash,
+        status=CallStatus.IN_PROGRESS.value,
+        provider="twilio",
+        provider_call_sid="CA" + secrets.token_hex(16),
+        media_stream_sid="MZ" + secrets.token_hex(16),
+        started_at=answered,
+        answered_at=answered,
+    )
+    s.add(call)
+    s.commit()
+    return call
+
+
+def test_a_call_whose_bridge_died_mid_call_ends_failed_within_one_sweep_and_is_retried_once(
+    db_session: Session, world: World, twilio: FakeTwilioVoice
+) -> None:
+    s = db_session
+    used_before = calls.calls_this_month(s, world.business.id)
+    orphan = _streaming_call(s, world, answered_ago=timedelta(seconds=calls.ALIVE_SECONDS + 5))
+
+    assert calls.sweep_calls() == 1
+
+    ended = fresh(s, orphan.id)
+    assert (ended.status, ended.outcome, ended.error) == ("failed", "error", calls.BRIDGE_LOST)
+    retries = [c for c in all_calls(s) if c.retry_of_id == orphan.id]
+    assert len(retries) == 1 and retries[0].attempt == 2  # the retry policy applies ...
+    # ... and the plan's quota is charged for the call once, not again for its retry.
+    assert calls.calls_this_month(s, world.business.id) == used_before + 1
+    summaries = s.exec(
+        select(Notification).where(Notification.kind == "call_summary", Notification.business_id == world.business.id)
+    ).all()
+    assert summaries  # the owner is told the call failed
+    assert calls.sweep_calls() == 0  # ended once: a second sweep finds nothing to do
+
+
+def test_a_call_its_bridge_says_is_alive_is_left_alone(db_session: Session, world: World) -> None:
+    s = db_session
+    served = _streaming_call(s, world, answered_ago=timedelta(minutes=10))  # a long call, still served
+    calls.mark_alive(served.id)
+    fresh_call = _streaming_call(s, world, answered_ago=timedelta(seconds=5))  # not yet marked: just answered
+
+    assert calls.sweep_calls() == 0
+    assert fresh(s, served.id).status == "in_progress"
+    assert fresh(s, fresh_call.id).status == "in_progress"
+
+
+def test_with_redis_down_the_sweep_ends_no_call_in_progress(
+    db_session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = db_session
+    call = _streaming_call(s, world, answered_ago=timedelta(minutes=10))
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{unused_port()}/0")  # nothing listens there
+    get_settings.cache_clear()
+    broker.redis_for.cache_clear()
+
+    assert calls._served([call.id]) is None  # cannot tell who serves what ...
+    calls.sweep_calls()  # (enqueueing fails too; the sweep itself does not)
+    assert fresh(s, call.id).status == "in_progress"  # ... so nobody's call is cut short

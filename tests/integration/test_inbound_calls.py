@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from leadapp.core.db import get_engine, session_scope
 from leadapp.core.errors import UserError
-from leadapp.core.models import Business, Call, Match, Notification, User
+from leadapp.core.models import Business, Call, Match, Notification, User, utcnow
 from leadapp.core.services import inbound, inbox, match
 from leadapp.core.services.pipeline import process_lead
 from tests.fakes.twilio_media import FakeTwilioMedia
@@ -51,6 +51,7 @@ def business(session: Session, name: str, categories: list[str], **fields: objec
     session.add(owner)
     session.flush()
     row = Business(
+        verified_at=utcnow(),
         owner_id=owner.id,  # type: ignore[arg-type]
         name=name,
         zip="46032",

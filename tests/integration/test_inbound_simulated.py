@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from leadapp.core.broker import get_redis
 from leadapp.core.errors import UserError
-from leadapp.core.models import Business, Call, Lead, Match, Notification, User
+from leadapp.core.models import Business, Call, Lead, Match, Notification, User, utcnow
 from leadapp.core.seed import PLUMBER_EMAIL, seed_demo
 from leadapp.core.services import inbound, inbox
 from leadapp.core.tasks import ALL_QUEUES, queue
@@ -27,6 +27,7 @@ def test_a_simulated_call_to_the_local_line_becomes_the_business_own_lead(
     s.add(competitor_owner)
     s.flush()
     rival = Business(
+        verified_at=utcnow(),
         owner_id=competitor_owner.id,
         name="Rival Rooter",
         zip="46032",

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.models import AuditEvent, Business, User
+from leadapp.core.models import AuditEvent, Business, User, utcnow
 from leadapp.core.services import inbound
 from tests.conftest import clear_app_caches
 from tests.fakes.twilio_numbers import FakeTwilioNumbers, fake_twilio_numbers  # noqa: F401
@@ -44,7 +44,7 @@ def owner_with_business(session: Session, name: str, zip_code: str = "46032") ->
     user = User(email=f"owner{next(_serial)}@example.com", password_hash="x", role="business_owner")
     session.add(user)
     session.flush()
-    business = Business(owner_id=user.id, name=name, zip=zip_code, categories=["plumbing"])  # type: ignore[arg-type]
+    business = Business(verified_at=utcnow(), owner_id=user.id, name=name, zip=zip_code, categories=["plumbing"])  # type: ignore[arg-type]
     session.add(business)
     session.commit()
     return user, business

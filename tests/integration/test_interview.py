@@ -34,7 +34,7 @@ def test_scripted_interview_asks_one_question_per_turn_until_complete(db_session
     assert turn.fields["zip"] == "46032"
     assert "soon" in turn.messages[-1]["text"]
     turn = interview.reply(db_session, token, None, "Today if possible, it's urgent")
-    assert turn.fields["urgency"] in ("high", "emergency")
+    assert turn.fields["urgency"] in ("Urgent", "Emergency")
     turn = interview.reply(db_session, token, None, "Around $300")
     assert turn.fields["budget"] == "$300"
     turn = interview.reply(db_session, token, None, "Weekdays after 4pm")
@@ -120,7 +120,7 @@ def test_claudes_structured_extraction_fills_the_panel_when_valid(db_session: Se
     turn = interview.reply(db_session, token, None, "The thing in the hallway closet stopped making the flat warm")
     assert turn.fields["category"] == "Heating & cooling (HVAC)"
     assert (turn.fields["urgency"], turn.fields["zip"], turn.fields["budget"]) == (
-        "high",
+        "Urgent",
         "10001",
         "a few hundred dollars",
     )
@@ -156,3 +156,27 @@ def test_contact_answers_stay_out_of_the_request_text_other_words_stay_in(db_ses
     assert lead.raw_text.startswith(first)
     assert "[phone], best after 6pm" in lead.raw_text
     assert "jo@example.com" not in lead.raw_text and "846" not in lead.raw_text and "My email is" not in lead.raw_text
+
+
+def test_the_interview_asks_how_urgent_instead_of_guessing_from_the_problem(db_session: Session):
+    token, _ = interview.start(db_session, None)
+    turn = interview.reply(db_session, token, None, "The kitchen faucet is leaking under the sink cabinet")
+    assert turn.fields["urgency"] == ""  # a leak says nothing about how soon: no guessed "high"
+    turn = interview.reply(db_session, token, None, "From the base of the faucet, the water is shut off now")
+    assert "ZIP" in turn.messages[-1]["text"]
+    turn = interview.reply(db_session, token, None, "46032")
+    assert "How soon" in turn.messages[-1]["text"]
+    turn = interview.reply(db_session, token, None, "hmm, good question")
+    assert turn.fields["urgency"] == "" and "how soon" in turn.messages[-1]["text"].lower()  # asked once more
+    turn = interview.reply(db_session, token, None, "No rush, whenever suits")
+    assert turn.fields["urgency"] == "Flexible timing"  # the answer, not the leak, decides
+    assert "budget" in turn.messages[-1]["text"].lower()
+
+
+def test_stated_timing_is_taken_without_asking(db_session: Session):
+    token, _ = interview.start(db_session, None)
+    turn = interview.reply(db_session, token, None, "Need someone today to fix a leaking pipe under the sink")
+    assert turn.fields["urgency"] == "Urgent"
+    token2, _ = interview.start(db_session, None)
+    turn2 = interview.reply(db_session, token2, None, "I would like the bedroom walls painted this week, two coats")
+    assert turn2.fields["urgency"] == "Normal"

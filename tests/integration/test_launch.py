@@ -84,6 +84,16 @@ def _gone(process: psutil.Process) -> bool:
 @pytest.fixture
 def launched(tmp_path: Path) -> Iterator[Launched]:
     """The launcher, up: its private Redis answers, the voice bridge is healthy, an RQ worker is registered."""
+    yield from _launch(tmp_path, [])
+
+
+@pytest.fixture
+def launched_scaled(tmp_path: Path) -> Iterator[Launched]:
+    """The launcher with `--scale 2`: two voice bridges behind the reverse proxy on VOICE_BRIDGE_PORT."""
+    yield from _launch(tmp_path, ["--scale", "2"])
+
+
+def _launch(tmp_path: Path, extra: list[str]) -> Iterator[Launched]:
     if (ROOT / ".env").exists() and "REDIS_URL=" in (ROOT / ".env").read_text():
         pytest.skip("the checkout's .env sets REDIS_URL, so the launcher would not start its own Redis")
     redis_port, bridge_port = unused_port(), unused_port()
@@ -102,8 +112,9 @@ def launched(tmp_path: Path) -> Iterator[Launched]:
     redis_dir = tmp_path / "redis"
     with log_path.open("wb") as log:
         # Its own process group, like a terminal's foreground job: Ctrl-C is SIGINT to that group.
+        argv = [sys.executable, "-m", "leadapp.launch", "--no-web", "--workers", "1", "--redis-dir", str(redis_dir)]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "leadapp.launch", "--no-web", "--workers", "1", "--redis-dir", str(redis_dir)],
+            [*argv, *extra],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -190,3 +201,21 @@ def test_when_one_program_dies_the_launcher_stops_the_others_and_exits_non_zero(
     assert code != 0
     assert "voice bridge exited" in launched.full_output()
     _assert_all_stopped(launched, programs)
+
+
+def test_scaled_out_two_bridges_answer_behind_the_proxy_and_ctrl_c_stops_them_all(launched_scaled: Launched) -> None:
+    programs = launched_scaled.programs()
+    commands = _names(programs)
+    bridges = [c for c in commands if "-m voice_bridge" in c]
+    assert len(bridges) == 2, commands
+    assert any("caddy run" in c for c in commands), commands
+    # Twilio's one address is the proxy's: every request is answered, whichever bridge takes it.
+    for _ in range(6):
+        assert _bridge_healthy(launched_scaled.bridge_port)
+    os.killpg(launched_scaled.proc.pid, signal.SIGINT)
+    try:
+        code = launched_scaled.proc.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the launcher did not stop within {STOP_TIMEOUT} s of Ctrl-C:\n{launched_scaled.output()}")
+    assert code == 0, launched_scaled.output()
+    _assert_all_stopped(launched_scaled, programs)

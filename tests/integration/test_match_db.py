@@ -15,7 +15,7 @@ from sqlalchemy import event, func, text
 from sqlmodel import Session, select
 
 from leadapp.core.db import engine_for
-from leadapp.core.models import Business, Lead, Match, User
+from leadapp.core.models import Business, Lead, Match, User, utcnow
 from leadapp.core.services.match import (
     candidate_businesses,
     create_matches,
@@ -54,6 +54,7 @@ def business(
     }
     values.update(fields)
     row = Business(
+        verified_at=utcnow(),
         owner_id=owner(session).id,
         name=name,
         zip=zip_code,

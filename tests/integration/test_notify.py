@@ -123,6 +123,7 @@ def seed(
     session.add(owner)
     session.flush()
     business = Business(
+        verified_at=utcnow(),
         owner_id=owner.id,
         name="Smith & Sons Plumbing",
         zip="46032",

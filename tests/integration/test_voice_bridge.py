@@ -11,7 +11,6 @@ sends `stop` on the stream and closes it.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 import time
 import wave
@@ -32,7 +31,7 @@ from websockets.exceptions import InvalidStatus
 from leadapp.api.app import api
 from leadapp.core import crypto, events
 from leadapp.core.db import get_engine, session_scope
-from leadapp.core.models import Business, Call, DoNotCall, Lead, TranscriptLine, User
+from leadapp.core.models import Business, Call, DoNotCall, Lead, TranscriptLine, User, utcnow
 from leadapp.core.providers import status as provider_status
 from leadapp.core.providers import telephony
 from leadapp.core.services import calls
@@ -42,6 +41,7 @@ from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.fakes.twilio_voice import FakeTwilioVoice, fake_twilio_voice, parse_stream  # noqa: F401
 from tests.integration.programs import clear_settings_caches, served_in_loop
+from tests.live_events import payload as event_payload
 from voice_bridge import WS_PROTOCOL
 from voice_bridge import realtime_wire as rt
 from voice_bridge import session as call_session
@@ -153,6 +153,7 @@ def seed(*, provider: str = "twilio", status: str = "ringing", inbound_number: s
         session.add(owner)
         session.flush()
         business = Business(
+            verified_at=utcnow(),
             owner_id=owner.id,  # type: ignore[arg-type]
             name=BUSINESS,
             zip="46032",
@@ -259,7 +260,7 @@ def live_events(bridge: Bridge, redis_env: redis.Redis) -> Iterator[Callable[[],
     def drain() -> list[dict[str, Any]]:
         while (message := pubsub.get_message(timeout=0.2)) is not None:
             if message["type"] == "message":
-                seen.append(json.loads(message["data"]))
+                seen.append(event_payload(message["data"]))
         return seen
 
     try:
@@ -699,7 +700,7 @@ async def test_a_simulated_call_runs_end_to_end_without_accounts(
     assert outcome == "goal_achieved"
     call = load_call(seeded.call_id)
     assert (call.status, call.outcome) == ("completed", "goal_achieved")  # ended like a status callback would
-    assert call.summary.startswith("Outcome: goal achieved.") and call.ended_at is not None
+    assert call.summary.startswith("Outcome: Qualified.") and call.ended_at is not None
     assert call.qualification and call.qualification["zip"] == "46032"
     lines = transcript(seeded.call_id)
     assert [line.speaker for line in lines] == ["assistant", "caller"] * 3 + ["assistant"]

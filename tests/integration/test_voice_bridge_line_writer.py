@@ -9,7 +9,6 @@ must still be announced by a "transcript" live event.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +21,7 @@ from leadapp.core import events
 from leadapp.core.db import get_engine, session_scope
 from leadapp.core.models import Call, TranscriptLine
 from tests.integration.test_voice_bridge import seed
+from tests.live_events import payload as event_payload
 from voice_bridge import session as bridge_session
 from voice_bridge.transcripts import LineWrite, LineWriter, save_batch, write_lines
 
@@ -60,7 +60,7 @@ def published(pubsub: Any) -> list[dict[str, Any]]:
     seen = []
     while (message := pubsub.get_message(timeout=0.2)) is not None:
         if message["type"] == "message":
-            seen.append(json.loads(message["data"]))
+            seen.append(event_payload(message["data"]))
     return seen
 
 

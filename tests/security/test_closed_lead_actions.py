@@ -38,7 +38,9 @@ class World:
 
 
 def _business(s: Session, owner: User, name: str) -> Business:
-    business = Business(owner_id=owner.id, name=name, zip="46032", plan="pro", categories=["plumbing"])
+    business = Business(
+        verified_at=utcnow(), owner_id=owner.id, name=name, zip="46032", plan="pro", categories=["plumbing"]
+    )
     s.add(business)
     s.flush()
     return business

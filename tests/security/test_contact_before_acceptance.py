@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, col, select
 
-from leadapp.core.models import Business, Lead, Match, Notification
+from leadapp.core.models import Business, Lead, Match, Notification, utcnow
 from leadapp.core.services import accounts, intake, interview
 from leadapp.core.services.pipeline import process_lead
 from leadapp.core.vocab import NotificationKind
@@ -39,6 +39,7 @@ class World:
 def _business(s: Session) -> tuple[int, int]:
     owner = accounts.register(s, "owner-q11@example.com", PASSWORD, "business_owner")
     business = Business(
+        verified_at=utcnow(),
         owner_id=owner.id,
         name="Carmel Plumbing Q11",
         categories=["plumbing"],

@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from twilio.request_validator import RequestValidator
 
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.models import AuditEvent, Business, Call, Lead, Match, User
+from leadapp.core.models import AuditEvent, Business, Call, Lead, Match, User, utcnow
 from leadapp.core.services import accounts, inbound, moderation
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.intake import Submission, submit
@@ -50,6 +50,7 @@ class World:
         self.biz: dict[str, Business] = {}
         for actor, name in (("x", "X Plumbing"), ("y", "Y Drains")):
             business = Business(
+                verified_at=utcnow(),
                 owner_id=self.users[actor].id,  # type: ignore[arg-type]
                 name=name,
                 zip="46032",

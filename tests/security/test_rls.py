@@ -26,7 +26,7 @@ from sqlmodel import Session, SQLModel, select
 from leadapp.core import db_roles, rls
 from leadapp.core.broker import get_redis
 from leadapp.core.db import get_engine, session_scope
-from leadapp.core.models import Business, Call, Lead, Match, Notification, TranscriptLine, User
+from leadapp.core.models import Business, Call, Lead, Match, Notification, TranscriptLine, User, utcnow
 from leadapp.core.services import access, accounts
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.settings import ROOT
@@ -150,7 +150,13 @@ def seeded(walled_db: WalledDatabase, monkeypatch: pytest.MonkeyPatch) -> Iterat
         for side, zip_code in (("a", "46032"), ("b", "10001")):
             consumer = accounts.register(s, f"consumer-{side}@example.com", "a long enough password", "consumer")
             owner = accounts.register(s, f"owner-{side}@example.com", "a long enough password", "business_owner")
-            business = Business(owner_id=owner.id, name=f"Biz {side}", zip=zip_code, notify_email=f"n-{side}@x.test")
+            business = Business(
+                verified_at=utcnow(),
+                owner_id=owner.id,
+                name=f"Biz {side}",
+                zip=zip_code,
+                notify_email=f"n-{side}@x.test",
+            )
             s.add(business)
             s.flush()
             lead = Lead(consumer_id=consumer.id, raw_text=f"text {side}", zip=zip_code, contact_email=f"{side}@x.test")
@@ -350,7 +356,7 @@ def test_the_launcher_runs_migrations_as_the_owner_and_the_programs_as_a_walled_
         with rls.system_context("test: the app role works"), session_scope() as s:
             user = accounts.register(s, "x@example.com", "a long enough password", "business_owner")
             access.enter(s, user)
-            s.add(Business(owner_id=user.id, name="Mine", zip="46032"))
+            s.add(Business(verified_at=utcnow(), owner_id=user.id, name="Mine", zip="46032"))
         with Session(get_engine()) as s:
             assert s.exec(select(Business)).all() == []  # nobody entered
             with pytest.raises(DBAPIError, match="permission denied"):

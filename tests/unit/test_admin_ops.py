@@ -16,7 +16,7 @@ from sqlmodel import Session, col, func, select
 from leadapp.core.broker import get_redis
 from leadapp.core.crypto import encrypt_phone, phone_hash
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Lead, Notification, User
+from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Lead, Notification, User, utcnow
 from leadapp.core.services import admin_ops, calls, notify
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import NOTIFICATIONS
@@ -60,7 +60,9 @@ def audit_events(session: Session) -> list[AuditEvent]:
 
 def make_business(session: Session, name: str) -> Business:
     owner = make_user(session, "business_owner", f"owner-{name.lower().replace(' ', '')}@example.com")
-    business = Business(owner_id=owner.id, name=name, zip="46032", categories=["plumbing"], plan="pro")
+    business = Business(
+        verified_at=utcnow(), owner_id=owner.id, name=name, zip="46032", categories=["plumbing"], plan="pro"
+    )
     session.add(business)
     session.commit()
     return business
@@ -180,7 +182,7 @@ def test_add_stores_hash_and_mask_audits_and_blocks_calls(db_session: Session, a
 
     # The calls work finds the number through the same keyed hash a lead stores.
     owner = make_user(session, "business_owner", "o@example.com")
-    business = Business(owner_id=owner.id, name="Pipes", zip="46032", plan="pro")
+    business = Business(verified_at=utcnow(), owner_id=owner.id, name="Pipes", zip="46032", plan="pro")
     lead = Lead(
         raw_text="leaking water heater in the basement please help soon today",
         zip="46032",
@@ -261,7 +263,7 @@ def test_import_counts_added_and_duplicates_by_line(db_session: Session, admin: 
     assert result.applied
     assert (result.added, result.duplicates, result.invalid) == (3, 2, 0)
     assert (result.new_lines, result.duplicate_lines, result.invalid_lines) == ([3, 5, 7], [2, 6], [])
-    assert result.summary() == "Added 3 number(s). 2 already listed (lines 2, 6)."
+    assert result.summary() == "Added 3 numbers. 2 already listed (lines 2, 6)."
     reasons = {
         row.phone_hash: (row.reason, row.source)
         for row in db_session.exec(select(DoNotCall).where(DoNotCall.source == "import")).all()
@@ -287,7 +289,7 @@ def test_import_with_an_invalid_line_writes_nothing(db_session: Session, admin: 
     assert (result.added, result.duplicates, result.invalid) == (0, 0, 2)
     assert [line for line, _ in result.invalid_lines] == [3, 4]
     assert "not a number" in result.invalid_lines[0][1]
-    assert result.summary().startswith("Nothing imported: 2 invalid line(s) — line 3: ")
+    assert result.summary().startswith("Nothing imported: 2 invalid lines — line 3: ")
     assert count(db_session, DoNotCall) == 0
     assert audit_events(db_session) == []
 

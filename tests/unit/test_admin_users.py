@@ -4,7 +4,6 @@ single-use, 24 h), a user's overview, the audit trail, and every function refuse
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from leadapp.core.services import accounts, admin_users
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import NOTIFICATIONS, queue
+from tests.live_events import payload as event_payload
 
 PASSWORD = "a long enough password"
 NEW_PASSWORD = "another long password"
@@ -41,7 +41,14 @@ def world(db_session: Session) -> World:
     admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
     consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer", full_name="Casey Consumer")
     owner = accounts.register(s, "pat@example.com", PASSWORD, "business_owner", full_name="Pat Plumber")
-    business = Business(owner_id=owner.id, name="Carmel Plumbing", zip="46032", city="Carmel", categories=["plumbing"])
+    business = Business(
+        verified_at=utcnow(),
+        owner_id=owner.id,
+        name="Carmel Plumbing",
+        zip="46032",
+        city="Carmel",
+        categories=["plumbing"],
+    )
     s.add(business)
     s.commit()
     return World(admin, consumer, owner, business)
@@ -59,7 +66,7 @@ def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, A
         got = []
         while (message := pubsub.get_message(timeout=0.5)) is not None:
             if message["type"] == "message":
-                got.append(json.loads(message["data"]))
+                got.append(event_payload(message["data"]))
         return got
 
     try:

@@ -38,7 +38,6 @@ def profile(**changes) -> ProfileInput:
         hours={"mon": "9:00-17:00", "tue": "09:00 - 17:30", "sun": "Closed", "sat": ""},
         voice="coral",
         call_objective_notes="Ask about the water heater's age and whether there is standing water.",
-        plan="starter",
         monthly_lead_cap="40",
     )
     return dataclasses.replace(base, **changes)
@@ -68,7 +67,8 @@ def test_a_good_profile_is_cleaned_and_the_zip_fills_the_place():
     assert values["hours"] == {"mon": "09:00-17:00", "tue": "09:00-17:30", "sun": "closed"}
     assert (values["radius_miles"], values["years_in_business"]) == (30.0, 14)
     assert "rating" not in values and "review_count" not in values  # admins set them, never the owner's form
-    assert (values["voice"], values["plan"], values["monthly_lead_cap"]) == ("coral", "starter", 40)
+    assert (values["voice"], values["monthly_lead_cap"]) == ("coral", 40)
+    assert "plan" not in values  # admins change plans, never the owner's form
     assert (values["licensed"], values["insured"], values["emergency_service"]) == (True, True, False)
     assert set(values) == set(businesses.PROFILE_FIELDS)
 
@@ -131,7 +131,6 @@ def test_limits_are_inclusive():
         ({"voice": "robot"}, "voice", "offered voices"),
         ({"voice": ""}, "voice", "offered voices"),
         ({"call_objective_notes": "x" * 4001}, "call_objective_notes", "under 4000"),
-        ({"plan": "enterprise"}, "plan", "Free, Starter or Pro"),
         ({"monthly_lead_cap": "0"}, "monthly_lead_cap", "from 1 to 10,000"),
         ({"monthly_lead_cap": "10001"}, "monthly_lead_cap", "from 1 to 10,000"),
         ({"monthly_lead_cap": "12.5"}, "monthly_lead_cap", "whole number"),
@@ -144,8 +143,8 @@ def test_each_rule_names_its_field(changes: dict, field: str, fragment: str):
 
 
 def test_every_bad_field_is_reported_at_once():
-    errors = errors_of(profile(name="", zip="1", plan="gold", hours={"mon": "x", "fri": "y"}))
-    assert set(errors) == {"name", "zip", "plan", "hours_mon", "hours_fri"}
+    errors = errors_of(profile(name="", zip="1", radius_miles="0", hours={"mon": "x", "fri": "y"}))
+    assert set(errors) == {"name", "zip", "radius_miles", "hours_mon", "hours_fri"}
 
 
 def test_email_notifications_fall_back_to_the_owners_account_email():
@@ -430,19 +429,19 @@ def test_an_admin_may_update_and_pause_any_business_and_is_the_audited_actor(db_
     assert businesses.get_business(db_session, admin, business.id).id == business.id
     # The owner's account email still backs email notifications when an admin edits the profile.
     businesses.update_business(
-        db_session, admin, business.id, profile(notify_email="", notify_channels=["email"], plan="pro")
+        db_session, admin, business.id, profile(notify_email="", notify_channels=["email"], monthly_lead_cap="500")
     )
     businesses.set_paused(db_session, admin, business.id, True)
     db_session.commit()
     db_session.expire_all()
     stored = db_session.get(Business, business.id)
-    assert (stored.plan, stored.paused, stored.owner_id) == ("pro", True, pat.id)
+    assert (stored.monthly_lead_cap, stored.paused, stored.owner_id) == (500, True, pat.id)
     update, pause = _events(db_session, business.id)[1:]
     assert (update.action, update.actor_id, update.before, update.after) == (
         "business.update",
         admin.id,
-        {"plan": "starter"},
-        {"plan": "pro"},
+        {"monthly_lead_cap": 40},
+        {"monthly_lead_cap": 500},
     )
     assert (pause.action, pause.actor_id) == ("business.pause", admin.id)
 
@@ -472,4 +471,44 @@ def test_the_settings_form_sends_checked_boxes_as_lists():
     assert data.notify_channels == ["sms"]
     assert (data.insured, data.licensed, data.emergency_service) == (True, False, False)
     assert data.hours["mon"] == "09:00-17:00" and data.hours["tue"] == ""
-    assert (data.name, data.zip, data.voice, data.plan) == ("Shop", "46032", "ash", "")
+    assert (data.name, data.zip, data.voice) == ("Shop", "46032", "ash")
+    assert not hasattr(data, "plan")
+
+
+# --- what only admins set (issue 11, item 6) --------------------------------------------------------
+
+
+def test_a_registered_business_waits_for_verification_on_the_free_plan(db_session: Session):
+    owner = _register(db_session, "pat@example.com")
+    business = businesses.create_business(db_session, owner, profile())
+    db_session.commit()
+    assert (business.verified_at, business.plan) == (None, "free")
+
+
+def test_an_owner_sets_the_lead_cap_up_to_the_plan_and_keeps_a_cap_an_admin_raised(db_session: Session):
+    owner = _register(db_session, "pat@example.com")
+    with pytest.raises(ProfileInvalid) as caught:
+        businesses.create_business(db_session, owner, profile(monthly_lead_cap="51"))
+    assert "from 1 to 50" in caught.value.errors["monthly_lead_cap"]
+    db_session.rollback()
+    business = businesses.create_business(db_session, owner, profile(monthly_lead_cap="50"))
+    db_session.commit()
+    with pytest.raises(ProfileInvalid):
+        businesses.update_business(db_session, owner, business.id, profile(monthly_lead_cap="5000"))
+    db_session.rollback()
+    business = db_session.get(Business, business.id)
+    business.monthly_lead_cap = 5000  # an admin's cap beyond the plan
+    db_session.add(business)
+    db_session.commit()
+    businesses.update_business(db_session, owner, business.id, profile(name="Renamed", monthly_lead_cap="5000"))
+    db_session.commit()
+    assert db_session.get(Business, business.id).monthly_lead_cap == 5000
+
+
+def test_the_service_radius_is_capped_by_the_platform_rules(db_session: Session):
+    owner = _register(db_session, "pat@example.com")
+    with pytest.raises(ProfileInvalid) as caught:
+        businesses.create_business(db_session, owner, profile(radius_miles="150"))
+    assert caught.value.errors["radius_miles"] == "Enter a service radius from 1 to 100 miles."
+    db_session.rollback()
+    assert businesses.create_business(db_session, owner, profile(radius_miles="100")).radius_miles == 100

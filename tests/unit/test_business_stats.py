@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Call, Conversion, Lead, Match, User
+from leadapp.core.models import Business, Call, Conversion, Lead, Match, User, utcnow
 from leadapp.core.services import stats
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import CallOutcome, CallStatus, MatchStatus, Role
@@ -36,7 +36,7 @@ def _user(session: Session, role: Role, *, active: bool = True) -> User:
 
 
 def _business(session: Session, owner: User, name: str) -> Business:
-    business = Business(owner_id=owner.id, name=name, zip="46032", categories=["plumbing"])
+    business = Business(verified_at=utcnow(), owner_id=owner.id, name=name, zip="46032", categories=["plumbing"])
     session.add(business)
     session.flush()
     return business

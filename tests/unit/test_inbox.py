@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.models import Business, Lead, Match, User
+from leadapp.core.models import Business, Lead, Match, User, utcnow
 from leadapp.core.services import inbox
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import MatchStatus, Role, Urgency
@@ -88,8 +88,12 @@ def world(db_session: Session) -> World:
     on the edges of 10-12 January; another business's matches (some of the same requests) and a deleted one."""
     s = db_session
     owner, other_owner = _user(s, Role.BUSINESS_OWNER), _user(s, Role.BUSINESS_OWNER)
-    business = Business(owner_id=owner.id, name="Carmel Plumbing", zip="46032", categories=CATEGORIES)
-    other = Business(owner_id=other_owner.id, name="Elsewhere Pipes", zip="46033", categories=CATEGORIES)
+    business = Business(
+        verified_at=utcnow(), owner_id=owner.id, name="Carmel Plumbing", zip="46032", categories=CATEGORIES
+    )
+    other = Business(
+        verified_at=utcnow(), owner_id=other_owner.id, name="Elsewhere Pipes", zip="46033", categories=CATEGORIES
+    )
     s.add_all([business, other])
     s.flush()
     w = World(owner, other_owner, _user(s, Role.CONSUMER), _user(s, Role.ADMIN), business, other)

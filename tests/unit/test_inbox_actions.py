@@ -42,8 +42,10 @@ def world(db_session: Session) -> World:
     other_owner = accounts.register(s, "drains@example.com", PASSWORD, "business_owner")
     consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer")
     admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
-    business = Business(owner_id=owner.id, name="Carmel Plumbing", zip="46032", plan="pro")
-    other_business = Business(owner_id=other_owner.id, name="Quick Drains", zip="46033", plan="pro")
+    business = Business(verified_at=utcnow(), owner_id=owner.id, name="Carmel Plumbing", zip="46032", plan="pro")
+    other_business = Business(
+        verified_at=utcnow(), owner_id=other_owner.id, name="Quick Drains", zip="46033", plan="pro"
+    )
     s.add_all([business, other_business])
     s.flush()
     lead = Lead(

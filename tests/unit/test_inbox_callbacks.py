@@ -39,8 +39,8 @@ def world(db_session: Session) -> World:
     owner = accounts.register(s, "plumber-cb@example.com", PASSWORD, "business_owner")
     other_owner = accounts.register(s, "drains-cb@example.com", PASSWORD, "business_owner")
     admin = accounts.ensure_admin(s, "admin-cb@example.com", PASSWORD)
-    business = Business(owner_id=owner.id, name="Carmel Plumbing", zip="46032", plan="pro")
-    s.add_all([business, Business(owner_id=other_owner.id, name="Quick Drains", zip="46033")])
+    business = Business(verified_at=utcnow(), owner_id=owner.id, name="Carmel Plumbing", zip="46032", plan="pro")
+    s.add_all([business, Business(verified_at=utcnow(), owner_id=other_owner.id, name="Quick Drains", zip="46033")])
     s.flush()
     lead = Lead(
         raw_text=TEXT,

@@ -3,7 +3,6 @@ purged after 30 days), ask for a callback, and magic links that stand in for an 
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.portal import MagicGrant
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallStatus, CallType, LeadStatus, MatchStatus, NotificationStatus
+from tests.live_events import payload as event_payload
 
 PASSWORD = "a long enough password"
 PHONE = "+13178462200"
@@ -59,8 +59,18 @@ def world(db_session: Session) -> World:
     owner = accounts.register(s, "plumber@example.com", PASSWORD, "business_owner")
     other_owner = accounts.register(s, "drains@example.com", PASSWORD, "business_owner")
     admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
-    business = Business(owner_id=owner.id, name="Carmel Plumbing", zip="46032", rating=4.8, city="Carmel", state="IN")
-    other_business = Business(owner_id=other_owner.id, name="Quick Drains", zip="46033", rating=4.1)
+    business = Business(
+        verified_at=utcnow(),
+        owner_id=owner.id,
+        name="Carmel Plumbing",
+        zip="46032",
+        rating=4.8,
+        city="Carmel",
+        state="IN",
+    )
+    other_business = Business(
+        verified_at=utcnow(), owner_id=other_owner.id, name="Quick Drains", zip="46033", rating=4.1
+    )
     s.add_all([business, other_business])
     s.commit()
     return World(consumer, other_consumer, owner, other_owner, admin, business, other_business)
@@ -126,7 +136,7 @@ def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, A
         got = []
         while (message := pubsub.get_message(timeout=0.5)) is not None:
             if message["type"] == "message":
-                got.append(json.loads(message["data"]))
+                got.append(event_payload(message["data"]))
         return got
 
     try:

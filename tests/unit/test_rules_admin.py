@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 
 from leadapp.core import crypto
 from leadapp.core.errors import FieldErrors, NotAllowed, NotFound, UserError
-from leadapp.core.models import AuditEvent, Business, Lead, Match, PlatformRules, User
+from leadapp.core.models import AuditEvent, Business, Lead, Match, PlatformRules, User, utcnow
 from leadapp.core.services import accounts, intake, pipeline
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.match import zip_centroid
@@ -421,6 +421,7 @@ def test_new_matching_settings_apply_to_the_very_next_lead(db_session: Session, 
     lat, lon = zip_centroid("46032")
     s.add(
         Business(
+            verified_at=utcnow(),
             owner_id=people.owner.id,
             name="Carmel Plumbing",
             categories=["plumbing"],

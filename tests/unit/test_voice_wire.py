@@ -31,7 +31,7 @@ from openai.types.realtime import (
 )
 from pydantic import TypeAdapter, ValidationError
 
-from leadapp.core.models import Business, Lead
+from leadapp.core.models import Business, Lead, utcnow
 from voice_bridge import instructions, session
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
@@ -296,6 +296,7 @@ def test_tool_arguments_are_parsed_defensively() -> None:
 
 def business() -> Business:
     return Business(
+        verified_at=utcnow(),
         owner_id=1,
         name="Smith & Sons Plumbing",
         zip="46032",
@@ -403,7 +404,7 @@ def test_the_outcome_of_a_call_that_ended_without_end_call() -> None:
 def test_the_local_summary_comes_from_the_qualification() -> None:
     lines = [{"speaker": "assistant", "text": "Hi"}, {"speaker": "caller", "text": "My sink leaks."}]
     text = local_summary({"need": "leaking sink", "budget": "$200"}, "goal_achieved", True, lines)
-    assert text.startswith("Outcome: goal achieved. Need: leaking sink; Budget: $200.")
+    assert text.startswith("Outcome: Qualified. Need: leaking sink; Budget: $200.")
     assert "human callback" in text and "My sink leaks." in text
 
 

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from leadapp.core import crypto
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import AuditEvent, AuditReport, Business, Conversion, Lead, Match, User
+from leadapp.core.models import AuditEvent, AuditReport, Business, Conversion, Lead, Match, User, utcnow
 from leadapp.core.services import accounts, classify, weekly_audit
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.rules import current_rules
@@ -138,7 +138,7 @@ def seed(s: Session) -> Seeded:
 
     def business(key: str, name: str) -> None:
         owner = accounts.register(s, f"owner-{key.lower()}@example.com", PASSWORD, "business_owner")
-        row = Business(owner_id=owner.id, name=name, categories=["plumbing"], zip="46032")
+        row = Business(verified_at=utcnow(), owner_id=owner.id, name=name, categories=["plumbing"], zip="46032")
         s.add(row)
         s.flush()
         world.businesses[key] = row

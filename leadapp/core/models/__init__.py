@@ -1,6 +1,6 @@
 """All tables; importing this package registers them on `SQLModel.metadata`."""
 
-from leadapp.core.models.accounts import AuthSession, PasswordReset, User
+from leadapp.core.models.accounts import ApiKey, AuthSession, EmailVerification, PasswordReset, User
 from leadapp.core.models.admin import AuditEvent, AuditReport, ContactMessage, Invitation, PlatformRules, Prospect
 from leadapp.core.models.base import utcnow
 from leadapp.core.models.businesses import Business
@@ -9,6 +9,7 @@ from leadapp.core.models.leads import Conversion, InterviewSession, Lead, Match
 from leadapp.core.models.notifications import Notification, SmsOptOut
 
 __all__ = [
+    "ApiKey",
     "AuditEvent",
     "AuditReport",
     "AuthSession",
@@ -17,6 +18,7 @@ __all__ = [
     "ContactMessage",
     "Conversion",
     "DoNotCall",
+    "EmailVerification",
     "InterviewSession",
     "Invitation",
     "Lead",

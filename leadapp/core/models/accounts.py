@@ -25,6 +25,9 @@ class User(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
     disabled_at: datetime | None = None
+    email_verified_at: datetime | None = Field(
+        default=None, description="When the owner of `email` opened the verification link; None = not verified"
+    )
 
 
 class AuthSession(SQLModel, table=True):
@@ -54,3 +57,36 @@ class PasswordReset(SQLModel, table=True):
     expires_at: datetime
     used_at: datetime | None = None
     requested_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+
+
+class EmailVerification(SQLModel, table=True):
+    """A link proving that a user reads `email` (at sign-up, or the new address of a change of email).
+
+    Only the token's SHA-256 is stored; the link works once, until `expires_at`."""
+
+    __tablename__ = "email_verifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", ondelete="CASCADE", index=True)
+    email: str = Field(max_length=320)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = created_at_field()
+    expires_at: datetime
+    used_at: datetime | None = None
+
+
+class ApiKey(SQLModel, table=True):
+    """A partner's key for the public API: only the SHA-256 of the token is stored (the token is shown once)."""
+
+    __tablename__ = "api_keys"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True)
+    token_prefix: str = Field(default="", max_length=16, description="The token's first characters, to recognise it")
+    per_minute: int = Field(default=60, description="Requests this key may make per minute")
+    created_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    created_at: datetime = created_at_field()
+    revoked_at: datetime | None = None
+    revoked_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
+    last_used_at: datetime | None = None

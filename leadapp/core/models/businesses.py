@@ -57,6 +57,10 @@ class Business(SQLModel, table=True):
     max_open_leads: int | None = None
     paused: bool = False
     is_active: bool = True
+    verified_at: datetime | None = Field(
+        default=None, description="When an admin verified the business; None = waiting in the queue, gets no leads"
+    )
+    verified_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     response_rate: float | None = Field(default=None, description="Share of matches answered (0-1); None = no history")
     avg_response_minutes: float | None = None
     created_at: datetime = created_at_field()

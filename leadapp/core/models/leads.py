@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from leadapp.core.models.base import created_at_field, encrypted_json_field, json_field, json_nullable_field, utcnow
 from leadapp.core.redaction import redact_contact
-from leadapp.core.vocab import ContactPreference, LeadSource, LeadStatus, MatchStatus
+from leadapp.core.vocab import ContactPreference, InterviewStatus, LeadSource, LeadStatus, MatchStatus
 
 REDACTED_TEXT_MAX = 10000
 """Room for `raw_text` (5000) with its contact details replaced by markers, which can be longer than them."""
@@ -48,7 +48,16 @@ class Lead(SQLModel, table=True):
     consent_at: datetime | None = None
     consent_text: str = Field(default="", max_length=1000)
     client_ip: str = Field(default="", max_length=64)
-    idempotency_key: str | None = Field(default=None, max_length=200, unique=True)
+    idempotency_key: str | None = Field(
+        default=None,
+        max_length=200,
+        unique=True,
+        description="Internal keys as they are (interview-N, inbound-call-N); a client's key as "
+        "'client:' + SHA-256 of (its scope, the key), so clients never share or capture a key",
+    )
+    idempotency_fingerprint: str = Field(
+        default="", max_length=64, description="SHA-256 of the body that came with a client's key"
+    )
     # Classification
     category: str | None = Field(default=None, max_length=32, index=True)
     urgency: str | None = Field(default=None, max_length=16)
@@ -138,7 +147,7 @@ class InterviewSession(SQLModel, table=True):
     # Encrypted at rest: the answers hold the consumer's phone number and email address.
     messages: list[dict[str, Any]] = encrypted_json_field("interview", list)
     extracted: dict[str, Any] = encrypted_json_field("interview", dict)
-    status: str = Field(default="open", max_length=16)
+    status: str = Field(default=InterviewStatus.OPEN.value, max_length=16)
     lead_id: int | None = Field(default=None, foreign_key="leads.id", ondelete="SET NULL")
     created_at: datetime = created_at_field()
     updated_at: datetime = Field(default_factory=utcnow)

@@ -27,8 +27,13 @@ from leadapp.core.settings import get_settings
 
 log = get_logger(__name__)
 
-SEND_TIMEOUT_SECONDS = 20
-"""Upper bound of one provider call, well below the RQ job timeout and the notification claim lease."""
+
+def send_timeout() -> float:
+    """Upper bound of one provider call (PROVIDER_TIMEOUT_SECONDS), well below the RQ job timeout and the
+    notification claim lease."""
+    return get_settings().provider_timeout_seconds
+
+
 SENDGRID_DEFAULT_HOST = "https://api.sendgrid.com"
 OUTBOX = "outbox"
 
@@ -76,7 +81,7 @@ def _sendgrid(to: str, subject: str, text: str, html: str, headers: Mapping[str,
     if headers:
         message.header = [Header(name, value) for name, value in headers.items()]
     client = SendGridAPIClient(settings.sendgrid_api_key, host=settings.sendgrid_host or SENDGRID_DEFAULT_HOST)
-    client.client.timeout = SEND_TIMEOUT_SECONDS  # the SDK waits forever by default
+    client.client.timeout = send_timeout()  # the SDK waits forever by default
     try:
         response = client.send(message)
     except HTTPError as exc:
@@ -108,7 +113,7 @@ def _smtp(to: str, subject: str, text: str, html: str, headers: Mapping[str, str
     if html:
         message.add_alternative(html, subtype="html")
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SEND_TIMEOUT_SECONDS) as smtp:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=send_timeout()) as smtp:
             if settings.smtp_use_tls:
                 smtp.starttls(context=ssl.create_default_context())
             if settings.smtp_username:

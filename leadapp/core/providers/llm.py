@@ -434,6 +434,8 @@ still leaking, water shut off; HVAC: heating or cooling, age, brand; electrical:
 heat, which circuits — advise switching the breaker off if unsafe). Then ask for whatever is still
 missing among: ZIP code, urgency, budget (a range or "not sure" is fine), availability, and an email
 or phone number. Never ask for a field that is already known. Never give prices or diagnoses.
+Extract urgency only when the consumer said how soon they need help (or described a clear emergency such
+as flooding, sparks or a gas smell); never infer it from the kind of problem: ask how urgent it is instead.
 When nothing is missing, set done=true and thank them, telling them to press "Submit request".
 """
 

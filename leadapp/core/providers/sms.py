@@ -18,7 +18,7 @@ from twilio.http.response import Response
 
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import status as provider_status
-from leadapp.core.providers.email import SEND_TIMEOUT_SECONDS, SendError, SendResult, is_permanent_status, outbox_result
+from leadapp.core.providers.email import SendError, SendResult, is_permanent_status, outbox_result, send_timeout
 from leadapp.core.settings import get_settings
 
 __all__ = ["TWILIO_API", "RebasedTwilioHttpClient", "SendError", "SendResult", "send_sms", "twilio_configured"]
@@ -35,8 +35,8 @@ class RebasedTwilioHttpClient(TwilioHttpClient):
     encoding, headers, error parsing) exactly the SDK's.
     """
 
-    def __init__(self, api_base: str, timeout: float = SEND_TIMEOUT_SECONDS) -> None:
-        super().__init__(timeout=timeout)
+    def __init__(self, api_base: str, timeout: float | None = None) -> None:
+        super().__init__(timeout=timeout or send_timeout())
         self.api_base = api_base.rstrip("/")
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
@@ -57,7 +57,7 @@ def _twilio_client() -> Any:
     if settings.twilio_api_base:
         http_client: TwilioHttpClient = RebasedTwilioHttpClient(settings.twilio_api_base)
     else:
-        http_client = TwilioHttpClient(timeout=SEND_TIMEOUT_SECONDS)
+        http_client = TwilioHttpClient(timeout=send_timeout())
     return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
 
 

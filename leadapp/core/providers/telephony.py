@@ -28,7 +28,7 @@ from twilio.twiml.voice_response import Connect, VoiceResponse
 from leadapp.core.crypto import media_stream_token
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import status as provider_status
-from leadapp.core.providers.email import SEND_TIMEOUT_SECONDS, is_permanent_status
+from leadapp.core.providers.email import is_permanent_status, send_timeout
 from leadapp.core.providers.sms import RebasedTwilioHttpClient, twilio_configured
 from leadapp.core.settings import get_settings
 
@@ -94,7 +94,7 @@ def _client() -> Any:
     if settings.twilio_api_base:
         http_client: TwilioHttpClient = RebasedTwilioHttpClient(settings.twilio_api_base)
     else:
-        http_client = TwilioHttpClient(timeout=SEND_TIMEOUT_SECONDS)
+        http_client = TwilioHttpClient(timeout=send_timeout())
     return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
 
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from sqlmodel import Session, select
 
 from leadapp.core import ratelimit
@@ -95,7 +95,14 @@ def ensure_admin(session: Session, email: str, password: str) -> User:
     user = session.exec(select(User).where(User.email == email)).first()
     before = {"role": user.role, "is_active": user.is_active} if user else None
     if user is None:
-        user = User(email=email, password_hash=hash_password(password), role=Role.ADMIN.value, full_name="Admin")
+        # The operator typed this address on the server: it counts as verified.
+        user = User(
+            email=email,
+            password_hash=hash_password(password),
+            role=Role.ADMIN.value,
+            full_name="Admin",
+            email_verified_at=utcnow(),
+        )
         session.add(user)
     else:
         user.role, user.is_active, user.disabled_at = Role.ADMIN.value, True, None
@@ -106,41 +113,62 @@ def ensure_admin(session: Session, email: str, password: str) -> User:
 
 
 # --- login throttling -------------------------------------------------------------------------
+#
+# Every attempt is counted BEFORE its password is checked (an atomic hit in Redis), so parallel sockets get
+# no extra guesses while Argon2 runs. Three buckets:
+# - (email, IP): LOGIN_MAX_FAILURES per LOGIN_WINDOW_MINUTES, the tight one; cleared by a successful log-in;
+# - email alone: LOGIN_EMAIL_MAX_PER_HOUR from every address together, a slower rate that still stops
+#   guessing spread over many addresses, while one address alone can never use it up (its own bucket is
+#   full long before): nobody locks the admin out from one IP;
+# - IP alone: LOGIN_IP_MAX_ATTEMPTS per window over all emails (password spraying).
 
 
-def _item() -> RateLimitItemPerMinute:
+def _pair_item() -> RateLimitItemPerMinute:
     settings = get_settings()
     return RateLimitItemPerMinute(settings.login_max_failures, settings.login_window_minutes)
 
 
-def _throttle_keys(email: str, ip: str) -> list[tuple[str, ...]]:
-    keys: list[tuple[str, ...]] = [("login", "email", email)]
-    if ip:
-        keys.append(("login", "ip", ip))
-    return keys
+def _email_item() -> RateLimitItemPerHour:
+    return RateLimitItemPerHour(get_settings().login_email_max_per_hour)
 
 
-def _check_throttle(email: str, ip: str) -> None:
-    for parts in _throttle_keys(email, ip):
-        if not ratelimit.test(_item(), *parts):
-            minutes = get_settings().login_window_minutes
-            raise TooManyAttempts(f"Too many failed log-ins. Try again in {minutes} minutes.", field="email")
+def _ip_item() -> RateLimitItemPerMinute:
+    settings = get_settings()
+    return RateLimitItemPerMinute(settings.login_ip_max_attempts, settings.login_window_minutes)
 
 
-def _record_failure(email: str, ip: str) -> None:
-    for parts in _throttle_keys(email, ip):
-        ratelimit.hit(_item(), *parts)
+def _throttle_buckets(email: str, ip: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+    """The buckets an attempt is counted in. An unknown IP ("") is a bucket of its own, never a skipped limit."""
+    return [
+        (_pair_item(), ("login", "pair", email, ip or "unknown")),
+        (_email_item(), ("login", "email", email)),
+        (_ip_item(), ("login", "ip", ip or "unknown")),
+    ]
 
 
-def _clear_failures(email: str) -> None:
-    ratelimit.clear(_item(), *_throttle_keys(email, "")[0])
+def _count_attempt(email: str, ip: str) -> None:
+    """Count this attempt in every bucket; TooManyAttempts when any was already full (before any password check)."""
+    refused = False
+    for item, parts in _throttle_buckets(email, ip):
+        if not ratelimit.hit(item, *parts):
+            refused = True
+    if refused:
+        minutes = get_settings().login_window_minutes
+        raise TooManyAttempts(f"Too many log-in attempts. Try again in {minutes} minutes.", field="email")
+
+
+def _clear_after_success(email: str, ip: str) -> None:
+    """A right password frees its own (email, IP) and email buckets (the IP bucket keeps counting: spraying)."""
+    for item, parts in _throttle_buckets(email, ip)[:2]:
+        ratelimit.clear(item, *parts)
 
 
 # --- sessions ---------------------------------------------------------------------------------
 
 
 def login(session: Session, email: str, password: str, ip: str = "", user_agent: str = "") -> tuple[User, str]:
-    """Check credentials (throttled per email and per IP) and open a session; returns the user and the raw token.
+    """Check credentials (each attempt counted first: per email and IP, per email, per IP) and open a session;
+    returns the user and the raw token.
 
     The same message answers an unknown email, a wrong password and a disabled account's wrong password,
     so the form never tells which addresses exist.
@@ -149,19 +177,18 @@ def login(session: Session, email: str, password: str, ip: str = "", user_agent:
         email = normalize_email(email)
     except UserError:
         raise UserError("Email or password is incorrect.", field="password") from None
-    _check_throttle(email, ip)
+    _count_attempt(email, ip)
     user = session.exec(select(User).where(User.email == email)).first()
     settings = get_settings()
     dummy = _hasher_for(settings.password_hash_time_cost, settings.password_hash_memory_kib)[1]
     ok = verify_password(user.password_hash if user else dummy, password)
     if not ok or user is None:
-        _record_failure(email, ip)
         raise UserError("Email or password is incorrect.", field="password")
     if not user.is_active:
         raise NotAllowed("This account is disabled. Contact support.", field="email")
     if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    _clear_failures(email)
+    _clear_after_success(email, ip)
     token = open_session(session, user, ip=ip, user_agent=user_agent)
     user.last_login_at = utcnow()
     session.add(user)

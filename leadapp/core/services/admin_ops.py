@@ -48,7 +48,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, labels
 from leadapp.core.crypto import decrypt_phone, mask_phone, phone_hash
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Notification, User
@@ -132,11 +132,15 @@ def _notification_row(row: Notification) -> dict[str, str]:
         "id": str(row.id),
         "created_at": _when(row.created_at),
         "kind": row.kind,
+        "kind_label": labels.notification_kind(row.kind),
         "channel": row.channel,
+        "channel_label": labels.channel(row.channel),
         "recipient": row.recipient,
         "subject": preview,
         "status": row.status,
+        "status_label": labels.notification_status(row.status),
         "attempts": str(row.attempts),
+        "attempts_label": labels.count(row.attempts, "attempt"),
         "last_error": row.last_error[:300],
         "provider": row.provider,
         "provider_id": row.provider_id,
@@ -442,10 +446,13 @@ def _call_row(call: Call, business_name: str | None) -> dict[str, str]:
         or ("LeadApp concierge" if call.business_id is None and call.call_type == "consumer_callback" else "—"),
         "lead_id": str(call.lead_id or ""),
         "call_type": call.call_type,
+        "type_label": labels.call_type(call.call_type),
         "direction": call.direction,
         "number": mask_phone(number) if number else "",
         "status": call.status,
+        "status_label": labels.call_status(call.status),
         "outcome": call.outcome or "",
+        "outcome_label": labels.call_outcome(call.outcome),
         "duration": f"{call.duration_seconds // 60}:{call.duration_seconds % 60:02d}" if call.duration_seconds else "",
         "cost": _dollars(call.cost_total_cents),
         "human_callback": "yes" if call.human_callback_requested else "",
@@ -681,8 +688,9 @@ class DncImport:
         if not self.applied:
             lines = "; ".join(f"line {n}: {why}" for n, why in self.invalid_lines[:20])
             more = f" (and {self.invalid - 20} more)" if self.invalid > 20 else ""
-            return f"Nothing imported: {self.invalid} invalid line(s) — {lines}{more}. Fix them and import again."
-        text = f"Added {self.added} number(s)."
+            invalid = labels.count(self.invalid, "invalid line")
+            return f"Nothing imported: {invalid} — {lines}{more}. Fix them and import again."
+        text = f"Added {labels.count(self.added, 'number')}."
         if self.duplicate_lines:
             shown = ", ".join(map(str, self.duplicate_lines[:20])) + (" …" if self.duplicates > 20 else "")
             text += f" {self.duplicates} already listed ({'line' if self.duplicates == 1 else 'lines'} {shown})."

@@ -23,25 +23,25 @@ from typing import Any
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
+from leadapp.core import labels
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Lead, Notification, PasswordReset, User, utcnow
 from leadapp.core.services import access, accounts, audit, notify
 from leadapp.core.settings import get_settings
-from leadapp.core.vocab import Channel, NotificationKind, Role
+from leadapp.core.vocab import Channel, NotificationKind
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
 OVERVIEW_LEADS = 50
 RESET_TTL = timedelta(hours=24)
-ROLE_LABELS: dict[str, str] = {
-    Role.CONSUMER.value: "Consumer",
-    Role.BUSINESS_OWNER.value: "Business owner",
-    Role.ADMIN.value: "Admin",
-}
-INVALID_LINK = "This reset link is not valid. Ask an admin for a new one."
-USED_LINK = "This reset link was already used, or a newer one replaced it. Ask an admin for a new one."
-EXPIRED_LINK = "This reset link has expired. Ask an admin for a new one."
+ROLE_LABELS = labels.ROLE
+INVALID_LINK = "This reset link is not valid. Ask for a new one (“Forgot password?” on the log-in page)."
+USED_LINK = (
+    "This reset link was already used, or a newer one replaced it. Ask for a new one (“Forgot password?” on the "
+    "log-in page)."
+)
+EXPIRED_LINK = "This reset link has expired. Ask for a new one (“Forgot password?” on the log-in page)."
 
 
 def like_pattern(text: str) -> str:
@@ -159,20 +159,24 @@ def reset_link(token: str) -> str:
     return f"{get_settings().app_url.rstrip('/')}/reset-password/{token}"
 
 
-def _reset_message(user: User, link: str) -> tuple[str, str, str]:
+def _reset_message(user: User, link: str, *, by_admin: bool) -> tuple[str, str, str]:
     hours = int(RESET_TTL.total_seconds() // 3600)
     greeting = f"Hello {user.full_name}," if user.full_name else "Hello,"
+    who = (
+        "An administrator of LeadApp sent you this link to choose a new password:"
+        if by_admin
+        else "Someone (we hope you) asked for a link to choose a new password for your LeadApp account:"
+    )
     subject = "Reset your LeadApp password"
     text = (
-        f"{greeting}\n\n"
-        "An administrator of LeadApp sent you this link to choose a new password:\n\n"
+        f"{greeting}\n\n{who}\n\n"
         f"{link}\n\n"
         f"The link works once, within {hours} hours. If you did not expect it, ignore this email: "
         "your password stays as it is.\n\n— LeadApp"
     )
     html = (
         f"<p>{escape(greeting)}</p>"
-        "<p>An administrator of LeadApp sent you this link to choose a new password:</p>"
+        f"<p>{escape(who)}</p>"
         f'<p><a href="{escape(link, quote=True)}">Choose a new password</a></p>'
         f"<p>The link works once, within {hours} hours. If you did not expect it, ignore this email: "
         "your password stays as it is.</p><p>— LeadApp</p>"
@@ -180,16 +184,9 @@ def _reset_message(user: User, link: str) -> tuple[str, str, str]:
     return subject, text, html
 
 
-def send_password_reset(session: Session, actor: User | None, user_id: int) -> Notification:
-    """Email the user a single-use link to choose a new password (admins only); returns its notification.
-
-    Stores a `PasswordReset` with the token's hash (valid `RESET_TTL`), cancels the user's older unused
-    links, queues an email with `{APP_URL}/reset-password/<token>`, audits it, COMMITS, then enqueues
-    the send (if Redis is down the row stays pending and the notification sweeper sends it later).
-    The current password keeps working until the link is used.
-    """
-    admin = access.require_admin(actor)
-    user = _user(session, user_id)
+def issue_reset(session: Session, user: User, requested_by_id: int | None) -> Notification:
+    """Store a new reset link for `user` (cancelling their older unused ones) and queue its email; audited.
+    `requested_by_id`: the admin who sent it, None for the user's own "Forgot password?". Does not commit."""
     now = utcnow()
     superseded = session.execute(
         update(PasswordReset)
@@ -201,11 +198,11 @@ def send_password_reset(session: Session, actor: User | None, user_id: int) -> N
         user_id=user.id,  # type: ignore[arg-type]
         token_hash=accounts.token_digest(token),
         expires_at=now + RESET_TTL,
-        requested_by_id=admin.id,
+        requested_by_id=requested_by_id,
     )
     session.add(reset)
     session.flush()
-    subject, text, html = _reset_message(user, reset_link(token))
+    subject, text, html = _reset_message(user, reset_link(token), by_admin=requested_by_id is not None)
     notification = notify.create_notification(
         session,
         kind=NotificationKind.PASSWORD_RESET.value,
@@ -219,12 +216,26 @@ def send_password_reset(session: Session, actor: User | None, user_id: int) -> N
     )
     audit.record(
         session,
-        actor_id=admin.id,
-        action="user.password_reset_sent",
+        actor_id=requested_by_id,
+        action="user.password_reset_sent" if requested_by_id is not None else "user.password_reset_requested",
         target=user,
         before={"open_reset_links": int(superseded or 0)},
         after={"reset_id": reset.id, "expires_at": reset.expires_at.isoformat(), "notification_id": notification.id},
     )
+    return notification
+
+
+def send_password_reset(session: Session, actor: User | None, user_id: int) -> Notification:
+    """Email the user a single-use link to choose a new password (admins only); returns its notification.
+
+    Stores a `PasswordReset` with the token's hash (valid `RESET_TTL`), cancels the user's older unused
+    links, queues an email with `{APP_URL}/reset-password/<token>`, audits it, COMMITS, then enqueues
+    the send (if Redis is down the row stays pending and the notification sweeper sends it later).
+    The current password keeps working until the link is used.
+    """
+    admin = access.require_admin(actor)
+    user = _user(session, user_id)
+    notification = issue_reset(session, user, requested_by_id=admin.id)
     session.commit()
     notify.enqueue_sends([notification.id])  # type: ignore[list-item]
     return notification
@@ -304,9 +315,10 @@ def user_overview(session: Session, actor: User | None, user_id: int) -> dict[st
             {
                 "id": str(lead.id),
                 "created_at": _when(lead.created_at),
-                "category": lead.category or "",
+                "category": labels.category(lead.category),
                 "zip": lead.zip,
                 "status": lead.status,
+                "status_label": labels.lead_status(lead.status),
                 "snippet": lead.raw_text[:120] + ("…" if len(lead.raw_text) > 120 else ""),
             }
             for lead in leads

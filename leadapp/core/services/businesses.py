@@ -21,7 +21,8 @@ from leadapp.core.errors import FieldErrors, NotAllowed, NotFound, UserError
 from leadapp.core.models import Business, User, utcnow
 from leadapp.core.services import audit
 from leadapp.core.services.access import Area, NotLoggedIn, can_manage_business, require_area, role_of
-from leadapp.core.vocab import REALTIME_VOICES, Category, Channel, Plan, PriceTier, Role
+from leadapp.core.services.rules import current_rules
+from leadapp.core.vocab import PLAN_LEAD_CAP, REALTIME_VOICES, Category, Channel, Plan, PriceTier, Role
 
 MAX_NAME = 200
 MAX_ADDRESS = 300
@@ -46,7 +47,8 @@ _HOURS = re.compile(r"([0-9]{1,2}):([0-9]{2})\s*[-–]\s*([0-9]{1,2}):([0-9]{2})
 
 # The Business columns a profile sets; everything else (paused, is_active, stats) has its own path. The rating
 # and review count are not the owner's to type: admins set them until verified reviews exist
-# (`moderation.set_business_rating`), so the matcher's rating factor is not self-declared.
+# (`moderation.set_business_rating`), so the matcher's rating factor is not self-declared. The plan, the
+# verification and a lead cap beyond the plan's are the admins' too (`plans`).
 PROFILE_FIELDS: tuple[str, ...] = (
     "name",
     "categories",
@@ -69,7 +71,6 @@ PROFILE_FIELDS: tuple[str, ...] = (
     "hours",
     "voice",
     "call_objective_notes",
-    "plan",
     "monthly_lead_cap",
 )
 
@@ -102,8 +103,7 @@ class ProfileInput:
     hours: dict[str, str] = field(default_factory=dict)
     voice: str = "marin"
     call_objective_notes: str = ""
-    plan: str = Plan.FREE.value
-    monthly_lead_cap: str = "50"
+    monthly_lead_cap: str = str(PLAN_LEAD_CAP[Plan.FREE])
 
     @classmethod
     def from_business(cls, business: Business) -> ProfileInput:
@@ -126,7 +126,6 @@ class ProfileInput:
             hours={day: str((business.hours or {}).get(day, "")) for day in WEEKDAYS},
             voice=business.voice,
             call_objective_notes=business.call_objective_notes,
-            plan=business.plan,
             monthly_lead_cap=str(business.monthly_lead_cap),
         )
 
@@ -180,11 +179,19 @@ def _tags_of(raw: str) -> list[str]:
     return list(tags.values())
 
 
-def validate_profile(data: ProfileInput, *, owner_email: str = "") -> dict[str, Any]:
+def validate_profile(
+    data: ProfileInput,
+    *,
+    owner_email: str = "",
+    max_radius: float = RADIUS_MILES[1],
+    lead_cap_limit: int = LEAD_CAP[1],
+) -> dict[str, Any]:
     """Check every field and return the Business column values (ZIP → city, state, latitude, longitude).
 
     `owner_email` is the owner's account address: email notifications fall back to it when no
-    notification email is given. Raises ProfileInvalid naming each bad field; writes nothing.
+    notification email is given. `max_radius`: the platform rules' largest service radius; `lead_cap_limit`:
+    the highest monthly lead cap this business may set itself (its plan's, or the cap an admin gave it).
+    Raises ProfileInvalid naming each bad field; writes nothing.
     """
     errors: dict[str, str] = {}
     out: dict[str, Any] = {}
@@ -224,9 +231,10 @@ def validate_profile(data: ProfileInput, *, owner_email: str = "") -> dict[str, 
     out["latitude"] = float(place["lat"]) if place else None
     out["longitude"] = float(place["long"]) if place else None
 
-    radius = _number(data.radius_miles, *RADIUS_MILES, integer=False)
+    top_radius = max(RADIUS_MILES[0], min(RADIUS_MILES[1], max_radius))
+    radius = _number(data.radius_miles, RADIUS_MILES[0], top_radius, integer=False)
     if radius is None:
-        errors["radius_miles"] = f"Enter a service radius from {RADIUS_MILES[0]} to {RADIUS_MILES[1]} miles."
+        errors["radius_miles"] = f"Enter a service radius from {RADIUS_MILES[0]} to {top_radius:g} miles."
     out["radius_miles"] = float(radius or 0)
 
     years = _number(data.years_in_business, *YEARS, integer=True)
@@ -304,19 +312,27 @@ def validate_profile(data: ProfileInput, *, owner_email: str = "") -> dict[str, 
         errors["call_objective_notes"] = f"Keep the notes under {MAX_NOTES} characters (now {len(notes)})."
     out["call_objective_notes"] = notes
 
-    plan = (data.plan or "").strip().lower()
-    if plan not in {p.value for p in Plan}:
-        errors["plan"] = "Choose the Free, Starter or Pro plan."
-    out["plan"] = plan
-
-    cap = _number(data.monthly_lead_cap, *LEAD_CAP, integer=True)
+    top_cap = max(LEAD_CAP[0], min(LEAD_CAP[1], lead_cap_limit))
+    cap = _number(data.monthly_lead_cap, LEAD_CAP[0], top_cap, integer=True)
     if cap is None:
-        errors["monthly_lead_cap"] = f"Enter a whole number of leads from {LEAD_CAP[0]} to {LEAD_CAP[1]:,}."
+        more = " (your plan's cap; an admin can raise it)" if top_cap < LEAD_CAP[1] else ""
+        errors["monthly_lead_cap"] = f"Enter a whole number of leads from {LEAD_CAP[0]} to {top_cap:,}{more}."
     out["monthly_lead_cap"] = int(cap or 0)
 
     if errors:
         raise ProfileInvalid(errors)
     return out
+
+
+def lead_cap_limit(business: Business) -> int:
+    """The highest monthly lead cap the owner may set: the plan's cap, or the cap an admin already set above it."""
+    plan = Plan(business.plan) if business.plan in Plan._value2member_map_ else Plan.FREE
+    return max(PLAN_LEAD_CAP[plan], int(business.monthly_lead_cap or 0))
+
+
+def _max_radius(session: Session) -> float:
+    """The platform rules' largest service radius (miles)."""
+    return float(current_rules(session).get("matching").get("max_radius_miles") or RADIUS_MILES[1])
 
 
 # --- reading and changing businesses ------------------------------------------------------------
@@ -365,8 +381,14 @@ def create_business(session: Session, owner: User | None, data: ProfileInput) ->
             f"Your account already has a business (“{existing.name}”); edit it instead of adding another.",
             field="form",
         )
-    values = validate_profile(data, owner_email=owner.email)
-    business = Business(owner_id=owner.id, **values)
+    values = validate_profile(
+        data,
+        owner_email=owner.email,
+        max_radius=_max_radius(session),
+        lead_cap_limit=PLAN_LEAD_CAP[Plan.FREE],
+    )
+    # A business its owner registers waits in the admins' verification queue (`plans`): no leads until then.
+    business = Business(owner_id=owner.id, plan=Plan.FREE.value, verified_at=None, **values)
     session.add(business)
     session.flush()
     audit.record(session, actor_id=owner.id, action="business.create", target=business, before=None, after=values)
@@ -378,7 +400,12 @@ def update_business(session: Session, actor: User | None, business_id: int, data
     business = _managed(session, actor, business_id, lock=True)
     assert actor is not None
     owner = session.get(User, business.owner_id)
-    values = validate_profile(data, owner_email=owner.email if owner is not None else "")
+    values = validate_profile(
+        data,
+        owner_email=owner.email if owner is not None else "",
+        max_radius=_max_radius(session),
+        lead_cap_limit=lead_cap_limit(business) if role_of(actor) != Role.ADMIN else LEAD_CAP[1],
+    )
     before = {name: getattr(business, name) for name, value in values.items() if getattr(business, name) != value}
     after = {name: values[name] for name in before}
     if not before:

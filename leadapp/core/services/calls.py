@@ -33,7 +33,7 @@ Guarantees:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -46,7 +46,8 @@ from rq import Retry
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, labels
+from leadapp.core.broker import get_redis, key
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
@@ -110,19 +111,18 @@ DIAL_NOW_SLACK = timedelta(seconds=60)
 OVERDUE_AFTER = timedelta(minutes=2)
 """A call still waiting this long after its time had its job lost (Redis down): the sweeper enqueues it."""
 STUCK_DIALING_AFTER = timedelta(minutes=10)
+# A bridge serving a call says so every ALIVE_EVERY_SECONDS (a Redis key that lives ALIVE_SECONDS); a call in
+# progress that nobody has said is alive for longer was left by a bridge that died mid-call.
+ALIVE_EVERY_SECONDS = 10
+ALIVE_SECONDS = 45
+BRIDGE_LOST = "the voice bridge stopped in the middle of the call"
 """A call claimed this long ago with no provider call id lost its worker mid-dial: it ends as an error."""
 SWEEP_BATCH = 200
 VOICEMAIL_TEXT = (
     "Hello, this is an AI assistant calling on behalf of {business} about your {service} request. "
     "Sorry we missed you. We will try to reach you again, or you can reply to our message. Goodbye."
 )
-OUTCOME_LABELS = {
-    CallOutcome.GOAL_ACHIEVED.value: "Qualified",
-    CallOutcome.NO_ANSWER.value: "No answer",
-    CallOutcome.VOICEMAIL.value: "Voicemail",
-    CallOutcome.DECLINED.value: "Declined",
-    CallOutcome.ERROR.value: "Could not connect",
-}
+OUTCOME_LABELS = labels.CALL_OUTCOME
 MACHINE_ANSWERS = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
 # Twilio's CallStatus → ours. A call that ended without being answered is `completed` with outcome no_answer;
@@ -1195,9 +1195,34 @@ def purged_recording_call_ids(session: Session, limit: int = SWEEP_BATCH) -> lis
 # --- sweeper --------------------------------------------------------------------------------------
 
 
+def _alive_key(call_id: int) -> str:
+    return key("call", "alive", call_id)
+
+
+def mark_alive(call_id: int) -> None:
+    """The bridge (or the simulated line) serving this call says it still is (see `sweep_calls`)."""
+    get_redis().set(_alive_key(call_id), 1, ex=ALIVE_SECONDS)
+
+
+def _served(call_ids: Sequence[int]) -> set[int] | None:
+    """The calls some bridge said are alive lately; None when Redis cannot tell (then nothing is ended)."""
+    if not call_ids:
+        return set()
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for call_id in call_ids:
+            pipe.exists(_alive_key(call_id))
+        return {call_id for call_id, alive in zip(call_ids, pipe.execute(), strict=True) if alive}
+    except Exception as exc:  # Redis down: a sweep that cannot see the bridges ends no call
+        log.warning("calls_alive_check_failed", error=repr(exc))
+        return None
+
+
 def sweep_calls(now: datetime | None = None) -> int:
     """Catch up with calls whose job was lost: enqueue overdue requested/scheduled calls, and end calls left
-    `dialing` without a provider call id by a worker that died mid-dial (outcome error, retried once).
+    `dialing` without a provider call id by a worker that died mid-dial (outcome error, retried once), and
+    calls in progress whose bridge stopped saying they are alive (a bridge that died mid-call: failed, with
+    the reason, retried once).
     Returns how many calls it acted on. Safe to run any time (jobs are idempotent, waiting jobs not doubled).
     """
     now = _aware(now or utcnow())
@@ -1221,12 +1246,27 @@ def sweep_calls(now: datetime | None = None) -> int:
             .order_by(col(Call.id))
             .limit(SWEEP_BATCH)
         ).all()
+        streaming = session.exec(
+            select(Call.id)
+            .where(
+                Call.status == CallStatus.IN_PROGRESS.value,
+                col(Call.media_stream_sid).is_not(None),
+                func.coalesce(col(Call.answered_at), col(Call.started_at)) <= now - timedelta(seconds=ALIVE_SECONDS),
+            )
+            .order_by(col(Call.id))
+            .limit(SWEEP_BATCH)
+        ).all()
     acted = sum(1 for call_id, _ in due if enqueue_place_call(call_id))
     for call_id in stuck:
         if end_call(call_id, CallStatus.FAILED.value, CallOutcome.ERROR.value, error="lost while dialling", now=now):
             acted += 1
-    if due or stuck:
-        log.info("calls_swept", overdue=len(due), stuck=len(stuck), acted=acted)
+    served = _served(list(streaming))
+    orphaned = [] if served is None else [call_id for call_id in streaming if call_id not in served]
+    for call_id in orphaned:
+        if end_call(call_id, CallStatus.FAILED.value, CallOutcome.ERROR.value, error=BRIDGE_LOST, now=now):
+            acted += 1
+    if due or stuck or orphaned:
+        log.info("calls_swept", overdue=len(due), stuck=len(stuck), orphaned=len(orphaned), acted=acted)
     return acted
 
 
@@ -1252,14 +1292,18 @@ def calls_for_lead(session: Session, user: User | None, lead_id: int, business_i
             {
                 "id": str(call.id),
                 "type": call.call_type,
+                "type_label": labels.call_type(call.call_type),
                 "status": call.status,
+                "status_label": labels.call_status(call.status),
                 "outcome": call.outcome or "",
+                "outcome_label": labels.call_outcome(call.outcome),
                 "scheduled_for": call.scheduled_for.strftime("%Y-%m-%d %H:%M UTC") if call.scheduled_for else "",
                 "summary": call.summary,
                 "has_recording": "yes" if call.recording_ref else "",
                 "transcript": [
                     {
                         "speaker": line.speaker,
+                        "speaker_label": labels.word("speaker", line.speaker),
                         "text": line.text + (f" (heard up to {line.heard_ms} ms)" if line.heard_ms else ""),
                     }
                     for line in lines

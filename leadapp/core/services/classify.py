@@ -994,6 +994,33 @@ def _urgency(text: str, category: Category, month: int) -> tuple[Urgency, bool]:
     return Urgency.NORMAL, False
 
 
+_NORMAL_TIMING = _any(
+    [
+        r"this\s+week",
+        r"(?:with)?in\s+(?:a|one|the\s+next)\s+(?:week|few\s+days)",
+        r"next\s+(?:week|few\s+days|monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
+        r"in\s+a\s+few\s+days",
+        r"(?:this|next|the)\s+weekend",
+        r"(?:a|one|two|couple\s+of)\s+weeks?",
+        r"normal",
+    ]
+)
+
+
+def stated_urgency(text: str, category: Category, month: int) -> Urgency | None:
+    """The urgency the words *say* (an emergency, "today", "this week", "no rush"), or None when they say no
+    timing at all: what the problem suggests (a leak is usually urgent) is a guess, and the guided interview
+    asks instead of guessing."""
+    if _EMERGENCY.search(text) or _HIGH_TIMING.search(text) or _LOW.search(text):
+        return _urgency(text, category, month)[0]
+    no_heat_in_cold = bool(_NO_HEAT.search(text)) and bool(_COLD.search(text))
+    if no_heat_in_cold:
+        return _urgency(text, category, month)[0]
+    if _NORMAL_TIMING.search(text):
+        return Urgency.NORMAL
+    return None
+
+
 _FRUSTRATED = re.compile(
     r"!{3,}|"
     + _any(

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from leadapp.core import labels
 from leadapp.core.models import Business, Lead, Match
 from leadapp.core.observability import get_logger
 from leadapp.core.redaction import redact_contact
@@ -35,12 +36,7 @@ QUOTE_MAX_CHARS = 600
 """How much of the consumer's own words an email quotes."""
 SUBJECT_MAX_CHARS = 200
 
-URGENCY_LABELS: dict[str, str] = {
-    "emergency": "Emergency",
-    "high": "High",
-    "normal": "Normal",
-    "low": "Low (flexible timing)",
-}
+URGENCY_LABELS = labels.URGENCY
 
 _SPACES = re.compile(r"\s+")
 
@@ -92,7 +88,7 @@ def category_label(value: str | None) -> str:
 
 
 def urgency_label(value: str | None) -> str:
-    return URGENCY_LABELS.get(value or "", "Not stated")
+    return labels.urgency(value)
 
 
 def budget_text(low: int | None, high: int | None) -> str:
@@ -113,7 +109,7 @@ def _distance_text(miles: float | None) -> str:
 def _rating_text(business: Business) -> str:
     if not business.rating:
         return "not rated yet"
-    reviews = f", {business.review_count} reviews" if business.review_count else ""
+    reviews = f", {labels.count(business.review_count, 'review')}" if business.review_count else ""
     return f"{business.rating:.1f}★{reviews}"
 
 
@@ -198,7 +194,7 @@ def _template_business_message(facts: dict[str, Any]) -> ComposedMessage:
     name, label, link = facts["business_name"], facts["category_label"], facts["lead_url"]
     place = f"ZIP {facts['zip']}" if facts["zip"] else "your area"
     where = f"{place} ({facts['distance']} from you)" if facts["distance"] else place
-    urgency = f" — {facts['urgency'].lower()} urgency" if facts["urgency"] != urgency_label(None) else ""
+    urgency = f" — {facts['urgency'].lower()}" if facts["urgency"] != urgency_label(None) else ""
     subject = _truncate(f"New {label.lower()} lead in {place}{urgency}", SUBJECT_MAX_CHARS)
     reasons = facts["match_reasons"]
     quote = facts["consumer_words"]

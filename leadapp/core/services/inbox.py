@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import and_, case, exists, func, or_, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, labels
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Conversion, Lead, Match, User, utcnow
@@ -157,15 +157,18 @@ def _row(match: Match, lead: Lead, callback_pending: bool = False) -> dict[str, 
         "created_at": match.created_at.strftime("%Y-%m-%d %H:%M"),
         "category": label,
         "urgency": lead.urgency or "",
+        "urgency_label": labels.urgency(lead.urgency) if lead.urgency else "",
         "zip": lead.location_zip or lead.zip,
         "distance": f"{match.distance_miles:.1f} mi" if match.distance_miles is not None else "",
         "score": f"{match.score:.0f}",
         "status": match.status,
+        "status_label": labels.match_status(match.status),
         "budget": _budget(lead),
         "snippet": text[:140] + ("…" if len(text) > 140 else ""),
         "called_you": "yes" if lead.business_id is not None and lead.business_id == match.business_id else "",
         # "withdrawn" / "rejected" when the request is closed (the row is then read-only), else "".
         "closed": lead.status if access.lead_is_closed(lead) else "",
+        "closed_label": labels.lead_status(lead.status) if access.lead_is_closed(lead) else "",
         "callback": "yes" if callback_pending else "",
         "received_ago": received_ago(match.created_at),
     }
@@ -288,10 +291,11 @@ def lead_detail(session: Session, user: User | None, match_id: int) -> dict[str,
         "text": _text(match, lead),
         "reasons": reasons if visible else redact_values(reasons, lead.contact_email),
         "requirements": ", ".join(requirements if visible else redact_values(requirements, lead.contact_email)),
-        "sentiment": lead.sentiment or "",
+        "sentiment": labels.word("sentiment", lead.sentiment),
         "quality": f"{lead.quality_score:.1f}" if lead.quality_score is not None else "",
         "consent": "yes" if lead.consent_ai_calls else "no",
         "preferred_contact": lead.preferred_contact,
+        "preferred_contact_label": labels.word("contact_preference", lead.preferred_contact),
         "contact_visible": visible,
         "contact_name": "",
         "contact_email": "",
@@ -312,7 +316,9 @@ def lead_detail(session: Session, user: User | None, match_id: int) -> dict[str,
     else:
         verdict = calls.eligibility(session, lead, business, match)
         detail["call_allowed"], detail["call_reason"] = verdict.allowed, verdict.reason
-    detail["calls_left"] = str(calls.quota_left(session, business))
+    left = calls.quota_left(session, business)
+    detail["calls_left"] = str(left)
+    detail["calls_left_label"] = f"{labels.count(left, 'AI call')} left this month"
     if visible:
         detail["contact_name"] = lead.contact_name
         detail["contact_email"] = lead.contact_email

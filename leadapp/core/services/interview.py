@@ -22,6 +22,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
+from leadapp.core import labels
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import InterviewSession, User, utcnow
 from leadapp.core.observability import get_logger
@@ -30,7 +31,7 @@ from leadapp.core.services import access, classify, intake
 from leadapp.core.services.accounts import token_digest
 from leadapp.core.services.rules import RulesSnapshot, current_rules
 from leadapp.core.settings import get_settings
-from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadSource
+from leadapp.core.vocab import CATEGORY_LABELS, Category, InterviewStatus, LeadSource, Urgency
 
 log = get_logger(__name__)
 
@@ -95,7 +96,7 @@ def _fields_view(extracted: dict[str, Any]) -> dict[str, str]:
     budget = extracted.get("budget") or ""
     return {
         "category": label,
-        "urgency": extracted.get("urgency") or "",
+        "urgency": labels.urgency(extracted["urgency"]) if extracted.get("urgency") else "",
         "zip": extracted.get("zip") or "",
         "budget": budget,
         "contact": extracted.get("email") or extracted.get("phone") or "",
@@ -219,8 +220,7 @@ def _extract(extracted: dict[str, Any], message: str, rules: RulesSnapshot) -> N
         extracted["zip"] = zip_match.group(1)
     elif asked == "zip":
         extracted["zip_error"] = "That doesn't look like a US ZIP code."
-    if asked == "urgency" or result.urgency.value != "normal" or re.search(r"\b(this week|whenever)\b", message, re.I):
-        extracted["urgency"] = result.urgency.value
+    _take_urgency(extracted, message, full_text, result.service_category, asked == "urgency")
     if result.budget_max:
         low, high = result.budget_min or result.budget_max, result.budget_max
         extracted["budget"] = f"${low:,}" if low == high else f"${low:,}–${high:,}"
@@ -235,6 +235,31 @@ def _extract(extracted: dict[str, Any], message: str, rules: RulesSnapshot) -> N
     for match in phonenumbers.PhoneNumberMatcher(message, "US"):
         extracted["phone"] = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
         break
+
+
+URGENCY_UNCLEAR = "I didn't catch how soon."
+
+
+def _take_urgency(extracted: dict[str, Any], message: str, full_text: str, category: Category, asked: bool) -> None:
+    """Urgency only from words that state it (`classify.stated_urgency`); otherwise the interview asks.
+
+    An answer to the urgency question is read on its own ("no rush" after "my pipe leaks" means no rush). An
+    answer that says no timing is asked once more; after that it is taken as normal (no stated rush), so the
+    interview can always end.
+    """
+    month = utcnow().month
+    if asked:
+        stated = classify.stated_urgency(message, category, month)
+        if stated is None and extracted.get("asked", []).count("urgency") < 2:
+            extracted["urgency_error"] = URGENCY_UNCLEAR
+            return
+        extracted["urgency"] = (stated or Urgency.NORMAL).value
+        return
+    stated = classify.stated_urgency(message, category, month)
+    if stated is None and not extracted.get("urgency"):
+        stated = classify.stated_urgency(full_text, category, month)
+    if stated is not None:
+        extracted["urgency"] = stated.value
 
 
 def _next_question(extracted: dict[str, Any]) -> str | None:
@@ -343,7 +368,7 @@ def submit(session: Session, owner_token: str, user: User | None, client_ip: str
     )
     row = session.get(InterviewSession, row.id)
     assert row is not None
-    row.lead_id, row.status, row.updated_at = accepted.lead_id, "submitted", utcnow()
+    row.lead_id, row.status, row.updated_at = accepted.lead_id, InterviewStatus.SUBMITTED.value, utcnow()
     session.add(row)
     session.commit()
     return accepted

@@ -570,14 +570,15 @@ def candidate_businesses(
 ) -> list[BusinessFeatures]:
     """Businesses that may take the lead, in one SQL query; `score_match` does the exact radius check.
 
-    Guarantees every business returned is active, not paused, below its ``monthly_lead_cap`` (matches
-    created since the first of the current month, UTC) and, when ``max_open_leads`` is set, has fewer
-    open matches (new/notified/viewed/accepted) than that. Location pre-filter: a business with stored
-    latitude/longitude is kept when the lead lies in a box around its own service circle (the radius
-    plus 10 %, so large radii are honoured); a business without stored coordinates is kept when its
-    ZIP shares a 3-digit prefix with a ZIP within ``UNLOCATED_SEARCH_MILES`` of the lead, and gets its
-    ZIP's centroid as location (None for an unknown ZIP, which `score_match` then rejects). No
-    category filtering here. Returns [] when the lead has no location.
+    Guarantees every business returned is verified by an admin (``verified_at``: a business is verified only
+    once its owner's email address is, see `business_verification`), active, not paused, below its
+    ``monthly_lead_cap`` (matches created since the first of the current month, UTC) and, when
+    ``max_open_leads`` is set, has fewer open matches (new/notified/viewed/accepted) than that. Location
+    pre-filter: a business with stored latitude/longitude is kept when the lead lies in a box around its own
+    service circle (the radius plus 10 %, so large radii are honoured); a business without stored coordinates is
+    kept when its ZIP shares a 3-digit prefix with a ZIP within ``UNLOCATED_SEARCH_MILES`` of the lead, and gets
+    its ZIP's centroid as location (None for an unknown ZIP, which `score_match` then rejects). No category
+    filtering here. Returns [] when the lead has no location.
     """
     if lead_features.location is None:
         return []
@@ -632,6 +633,7 @@ def candidate_businesses(
             Business.avg_response_minutes,
         )
         .where(
+            col(Business.verified_at).is_not(None),
             col(Business.is_active).is_(True),
             col(Business.paused).is_(False),
             matches_this_month < col(Business.monthly_lead_cap),

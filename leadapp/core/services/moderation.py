@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
+from leadapp.core import labels
 from leadapp.core.errors import FieldErrors, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Lead, Match, User, utcnow
@@ -127,6 +128,7 @@ def _lead_row(lead: Lead, matches: int) -> dict[str, str]:
         "category": _category_label(lead.category),
         "zip": lead.location_zip or lead.zip,
         "status": lead.status,
+        "status_label": labels.lead_status(lead.status),
         "quality": f"{lead.quality_score:.1f}" if lead.quality_score is not None else "",
         "flagged": "yes" if lead.flagged else "",
         "flag_reason": lead.flag_reason,

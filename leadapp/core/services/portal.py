@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import String, cast, delete, literal, null, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, labels
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import (
@@ -48,19 +48,7 @@ from leadapp.core.vocab import (
     NotificationStatus,
 )
 
-STATUS_LABELS = {
-    "received": "Received",
-    "classified": "Being matched",
-    "matched": "Matched",
-    "no_match": "No match yet",
-    "low_quality": "Needs more detail",
-    "flagged": "Under review",
-    "rejected": "Rejected",
-    "accepted": "Accepted",
-    "converted": "Done",
-    "withdrawn": "Withdrawn",
-    "deleted": "Deleted",
-}
+STATUS_LABELS = labels.LEAD_STATUS
 
 MAGIC_PURPOSE = "portal-lead"
 MAGIC_TTL_SECONDS = 30 * 24 * 3600
@@ -203,7 +191,7 @@ def lead_view(lead: Lead) -> dict[str, str]:
     if lead.category:
         view["category"] = lead.category
         view["category_label"] = CATEGORY_LABELS.get(Category(lead.category), lead.category)
-        view["urgency"] = lead.urgency or ""
+        view["urgency"] = labels.urgency(lead.urgency) if lead.urgency else ""
     return view
 
 
@@ -215,6 +203,7 @@ def _match_view(m: Match, b: Business) -> dict[str, str]:
         "rating": f"{b.rating:.1f}",
         "distance": f"{m.distance_miles:.1f} mi" if m.distance_miles is not None else "",
         "status": m.status,
+        "status_label": labels.match_status(m.status),
     }
 
 
@@ -320,13 +309,13 @@ def _call_lines(session: Session, lead_ids: list[int]) -> dict[int, str]:
         if call.status == "scheduled" and call.scheduled_for is not None:
             text = f"{what} scheduled for {call.scheduled_for.strftime('%Y-%m-%d %H:%M UTC')}"
         elif ended and call.outcome and concierge.is_concierge(call):
-            text = f"{what} finished: {CONCIERGE_OUTCOMES.get(call.outcome, call.outcome.replace('_', ' '))}"
+            text = f"{what} finished: {CONCIERGE_OUTCOMES.get(call.outcome, labels.call_outcome(call.outcome).lower())}"
         elif ended and call.outcome:
-            text = f"{what} finished: {call.outcome.replace('_', ' ')}"
+            text = f"{what} finished: {labels.call_outcome(call.outcome).lower()}"
         elif call.status == "canceled":
             text = f"{what} canceled"
         else:
-            text = f"{what} {call.status.replace('_', ' ')}"
+            text = f"{what}: {labels.call_status(call.status).lower()}"
         lines[call.lead_id] = text
     return lines
 
@@ -335,7 +324,7 @@ def accepted_label(count: int) -> str:
     """The line telling the consumer how many businesses took the request, e.g. "Accepted by 2 businesses"."""
     if count <= 0:
         return ""
-    return f"Accepted by {count} business" + ("" if count == 1 else "es")
+    return f"Accepted by {labels.count(count, 'business')}"
 
 
 CONCIERGE_EXPLANATION = (

@@ -75,6 +75,7 @@ DEFAULT_RULES: dict[str, Any] = {
         },
         "min_score": 50,
         "max_matches": 10,
+        "max_radius_miles": 100,
     },
 }
 
@@ -121,6 +122,7 @@ BOOST_RANGE = (-20, 20)
 WEIGHT_RANGE = (0, 50)
 MIN_SCORE_RANGE = (0, 100)
 MAX_MATCHES_RANGE = (1, 50)
+MAX_RADIUS_RANGE = (1, 200)
 WEIGHT_NAMES: tuple[str, ...] = tuple(DEFAULT_RULES["matching"]["weights"])
 WEIGHT_LABELS: dict[str, str] = {
     "distance": "Distance",
@@ -163,6 +165,7 @@ FORM_FIELDS: tuple[str, ...] = (
     *(f"weight_{name}" for name in WEIGHT_NAMES),
     "min_score",
     "max_matches",
+    "max_radius_miles",
     "note",
 )
 
@@ -326,7 +329,17 @@ def validate_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
     )
     if max_matches is None:
         errors["max_matches"] = _range_message(*MAX_MATCHES_RANGE, whole=True)
-    cleaned["matching"] = {"weights": weights, "min_score": min_score, "max_matches": max_matches}
+    max_radius = _number(
+        matching_in.get("max_radius_miles", DEFAULT_RULES["matching"]["max_radius_miles"]), MAX_RADIUS_RANGE
+    )
+    if max_radius is None:
+        errors["max_radius_miles"] = _range_message(*MAX_RADIUS_RANGE, whole=False)
+    cleaned["matching"] = {
+        "weights": weights,
+        "min_score": min_score,
+        "max_matches": max_matches,
+        "max_radius_miles": max_radius,
+    }
 
     if errors:
         raise FieldErrors(_in_form_order(errors))
@@ -366,6 +379,7 @@ def rules_to_form(rules: Mapping[str, Any]) -> dict[str, str]:
         "seasonal_boosts": boosts_to_lines(full["seasonal_boosts"]),
         "min_score": _plain(full["matching"]["min_score"]),
         "max_matches": _plain(full["matching"]["max_matches"]),
+        "max_radius_miles": _plain(full["matching"]["max_radius_miles"]),
         "note": "",
     }
     values.update({f"weight_{name}": _plain(full["matching"]["weights"][name]) for name in WEIGHT_NAMES})
@@ -427,6 +441,7 @@ def rules_from_form(form: Mapping[str, Any], base: Mapping[str, Any]) -> dict[st
         "weights": {name: text(f"weight_{name}") for name in WEIGHT_NAMES},
         "min_score": text("min_score"),
         "max_matches": text("max_matches"),
+        "max_radius_miles": text("max_radius_miles") or DEFAULT_RULES["matching"]["max_radius_miles"],
     }
     try:
         cleaned = validate_rules(rules)
@@ -572,7 +587,11 @@ _TOP_LABELS = {
     "blocked_phone_patterns": "Blocked phone patterns",
     "min_words": "Minimum words",
 }
-_MATCHING_LABELS = {"min_score": "Minimum match score", "max_matches": "Maximum matches per lead"}
+_MATCHING_LABELS = {
+    "min_score": "Minimum match score",
+    "max_matches": "Maximum matches per lead",
+    "max_radius_miles": "Largest service radius (miles)",
+}
 _ORDER = ("spam_keywords", "blocked_phone_patterns", "min_words", "quality", "seasonal_boosts", "matching")
 
 
@@ -609,6 +628,7 @@ _PART_ORDER = {
     "weights": 0,
     "min_score": 1,
     "max_matches": 2,
+    "max_radius_miles": 3,
     **{name: i for i, name in enumerate(WEIGHT_NAMES)},
 }
 

@@ -38,7 +38,7 @@ from sqlalchemy import and_, case, func, or_
 from sqlalchemy.orm.attributes import flag_modified
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, labels
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.models import AuditReport, Business, Conversion, Lead, Match, PlatformRules, User, utcnow
 from leadapp.core.observability import get_logger
@@ -46,7 +46,7 @@ from leadapp.core.services import access, audit, classify
 from leadapp.core.services.match import RESPONSE_WINDOW
 from leadapp.core.services.rules import RulesSnapshot, current_rules, save_rules
 from leadapp.core.settings import get_settings
-from leadapp.core.vocab import CATEGORY_LABELS, Category, MatchStatus
+from leadapp.core.vocab import Category, MatchStatus
 
 log = get_logger(__name__)
 
@@ -426,7 +426,8 @@ def recommendations(figures: dict[str, Any], rules: RulesSnapshot) -> list[dict[
             {
                 "kind": "blocked_phone",
                 "summary": f"Block the phone number {number['number']}",
-                "reason": f"{number['count']} leads came from this number ({number['spam']} already spam).",
+                "reason": f"{labels.count(number['count'], 'lead')} came from this number "
+                f"({number['spam']} already spam).",
                 "change": {"op": "block_phone", "phone_hash": number["hash"], "number": number["number"]},
                 "status": "proposed",
             }
@@ -530,7 +531,7 @@ def template_narrative(figures: dict[str, Any], raised: list[dict[str, Any]], pr
             f"LeadApp received {leads['total']} leads this week, {leads['classified']} of them classified. "
             f"The spam rate was {_percent(spam['rate'])} ({spam['count']} leads) and "
             f"{_percent(quality['low_quality_rate'])} of classified leads scored below "
-            f"{quality['low_quality_below']:g} ({quality['low_quality']} leads)."
+            f"{quality['low_quality_below']:g} ({labels.count(quality['low_quality'], 'lead')})."
         )
     else:
         paragraphs.append(
@@ -589,10 +590,12 @@ def render_markdown(
     out += ["", "## Lead volume", ""]
     out += _table(["", "Leads"], [["Received", leads["total"]], ["Classified", leads["classified"]]])
     if leads["by_status"]:
-        out += ["", *_table(["Status", "Leads"], [[_md(s), n] for s, n in leads["by_status"].items()])]
+        out += [
+            "",
+            *_table(["Status", "Leads"], [[_md(labels.lead_status(s)), n] for s, n in leads["by_status"].items()]),
+        ]
     if leads["by_category"]:
-        labels = {c.value: label for c, label in CATEGORY_LABELS.items()}
-        rows = [[_md(labels.get(c, c)), n] for c, n in leads["by_category"].items()]
+        rows = [[_md(labels.category(c)), n] for c, n in leads["by_category"].items()]
         out += ["", *_table(["Category", "Leads"], rows)]
 
     out += ["", "## Quality distribution", ""]
@@ -605,7 +608,7 @@ def render_markdown(
     out += [
         "",
         f"Average score {average}; low quality (below {quality['low_quality_below']:g}): "
-        f"{quality['low_quality']} leads, {_percent(quality['low_quality_rate'])}.",
+        f"{labels.count(quality['low_quality'], 'lead')}, {_percent(quality['low_quality_rate'])}.",
     ]
 
     out += ["", "## Spam and patterns", "", f"Spam rate {_percent(spam['rate'])} ({spam['count']} leads)."]

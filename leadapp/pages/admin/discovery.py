@@ -13,6 +13,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.models import Invitation, Prospect
@@ -73,9 +74,10 @@ def prospect_row(prospect: Prospect, invitation: Invitation | None) -> dict[str,
         "phone": _display_phone(prospect.phone) or "no phone",
         "website": prospect.website,
         "rating": f"{prospect.rating:.1f}★" if prospect.rating is not None else "no rating",
-        "reviews": f"{prospect.review_count} reviews",
+        "reviews": labels.count(prospect.review_count or 0, "review"),
         "open": {True: "open", False: "closed", None: "hours unknown"}[prospect.open_now],
         "status": prospect.status,
+        "status_label": labels.word("prospect_status", prospect.status),
         "color": STATUS_COLORS.get(prospect.status, "gray"),
         "reason": prospect.disqualify_reason,
         "can_invite": "yes" if prospect.status == ProspectStatus.FOUND.value else "",
@@ -298,7 +300,7 @@ def _result_card(row: rx.Var) -> rx.Component:
         rx.vstack(
             rx.flex(
                 rx.text(row["name"], weight="bold", size="3"),
-                rx.badge(row["status"], color_scheme=row["color"], data_status=row["status"]),
+                rx.badge(row["status_label"], color_scheme=row["color"], data_status=row["status"]),
                 justify="between",
                 align="center",
                 wrap="wrap",
@@ -387,7 +389,7 @@ def discovery_page() -> rx.Component:
                 rx.cond(
                     DiscoveryState.searched,
                     rx.vstack(
-                        rx.heading("Results", size="5"),
+                        rx.heading("Results", as_="h2", size="5"),
                         rx.text(
                             DiscoveryState.rows.length(),
                             " found, ",
@@ -402,7 +404,7 @@ def discovery_page() -> rx.Component:
                         id="discovery-results",
                     ),
                 ),
-                rx.heading("Funnel", size="5", margin_top="1em"),
+                rx.heading("Funnel", as_="h2", size="5", margin_top="1em"),
                 rx.cond(
                     DiscoveryState.funnel.length() > 0,
                     _funnel_table(),

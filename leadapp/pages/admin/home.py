@@ -8,6 +8,7 @@ import reflex as rx
 
 from leadapp.components.layout import guarded, page
 from leadapp.components.nav import ADMIN_NAV, section_cards
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, contact, health
@@ -126,7 +127,7 @@ def health_page() -> rx.Component:
                 margin_top="1em",
                 id="health-table",
             ),
-            rx.heading("Providers", size="5", margin_top="1.5em"),
+            rx.heading("Providers", as_="h2", size="5", margin_top="1.5em"),
             rx.text(
                 "Without its keys each provider runs on a local stand-in, so the product works offline.",
                 size="2",
@@ -173,6 +174,7 @@ class MessagesState(AuthState):
                 "subject": m.subject,
                 "body": m.body,
                 "status": m.status,
+                "status_label": labels.word("contact_message_status", m.status),
                 "created_at": m.created_at.strftime("%Y-%m-%d %H:%M UTC"),
             }
             for m in contact.list_messages(session, user, status=self.status_filter)
@@ -221,7 +223,7 @@ def _message_card(m: rx.Var) -> rx.Component:
             rx.hstack(
                 rx.text(m["name"], weight="bold"),
                 rx.text(m["email"], color_scheme="gray"),
-                rx.badge(status),
+                rx.badge(m["status_label"], data_status=status),
                 rx.spacer(),
                 rx.text(m["created_at"], size="1", color_scheme="gray"),
                 wrap="wrap",
@@ -246,6 +248,8 @@ def _message_card(m: rx.Var) -> rx.Component:
             width="100%",
         ),
         width="100%",
+        class_name="contact-message",
+        data_status=status,
     )
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, moderation
-from leadapp.core.vocab import CATEGORY_LABELS, LeadStatus
+from leadapp.core.vocab import CATEGORY_LABELS
 from leadapp.state.auth import AuthState
 
 ACTION_TITLES = {"flag": "Flag this request", "reject": "Reject this request"}
@@ -228,7 +229,7 @@ def _text_input(name: str, label: str, **props) -> rx.Component:
 def _filters() -> rx.Component:
     return rx.form(
         rx.flex(
-            _select("status", "Status", [(s.value, s.value.replace("_", " ").title()) for s in LeadStatus]),
+            _select("status", "Status", labels.options("lead_status")),
             _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
             _select("flagged", "Flagged", [("yes", "Flagged"), ("no", "Not flagged")], any_value="any"),
             _text_input("since", "From", type="date"),
@@ -268,7 +269,7 @@ def _lead_row(row: rx.Var) -> rx.Component:
         _id_cell(row),
         _request_cell(row),
         rx.table.cell(row["zip"]),
-        rx.table.cell(rx.badge(row["status"], variant="soft", class_name="lead-status")),
+        rx.table.cell(rx.badge(row["status_label"], variant="soft", class_name="lead-status")),
         rx.table.cell(row["quality"]),
         rx.table.cell(rx.text(row["matches"], class_name="lead-matches")),
         rx.table.cell(
@@ -295,7 +296,7 @@ def _flag_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         _id_cell(row),
         _request_cell(row),
-        rx.table.cell(rx.badge(row["status"], variant="soft", class_name="lead-status")),
+        rx.table.cell(rx.badge(row["status_label"], variant="soft", class_name="lead-status")),
         rx.table.cell(
             rx.cond(row["flag_reason"] != "", rx.text(row["flag_reason"], size="2", class_name="flag-reason")),
             rx.cond(row["spam"] == "yes", rx.text("Spam: ", row["spam_reason"], size="1", color_scheme="red")),
@@ -571,7 +572,9 @@ class BusinessesState(AuthState):
             self.error = _message(exc)
             return
         self.notice = (
-            f"{name} is now rated {rating:.1f} from {reviews:,} reviews." if reviews else f"{name} has no rating."
+            f"{name} is now rated {rating:.1f} from {labels.count(reviews, 'review')}."
+            if reviews
+            else f"{name} has no rating."
         )
 
 

@@ -13,6 +13,9 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components.layout import guarded, page
+from leadapp.components.pager import PagedState, pager
+from leadapp.components.table import Column, data_table, empty_state
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
@@ -110,10 +113,7 @@ def _header(title: str, heading_id: str, *actions: rx.Component) -> rx.Component
 # --- notification outbox --------------------------------------------------------------------------
 
 
-class OutboxState(AuthState):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+class OutboxState(PagedState, AuthState):
     status_filter: str = ""
     channel_filter: str = ""
     detail: dict[str, str] = {}
@@ -121,19 +121,16 @@ class OutboxState(AuthState):
     error: str = ""
     notice: str = ""
 
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // admin_ops.PAGE_SIZE))
-
     def _fetch(self) -> None:
         result, error = _as_admin(
             self,
             lambda s, u: admin_ops.list_notifications(s, u, self.status_filter, self.channel_filter, self.page),
         )
         if result is None:
-            self.rows, self.total, self.error = [], 0, error
+            self._show_failure()
+            self.error = error
             return
-        self.rows, self.total, self.page = result.rows, result.total, result.page
+        self._show_page(result)
 
     @rx.event
     def load(self):
@@ -146,11 +143,6 @@ class OutboxState(AuthState):
         self.channel_filter = _choice(form_data.get("channel"))
         self.page = 1
         self.error, self.notice = "", ""
-        self._fetch()
-
-    @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
         self._fetch()
 
     @rx.event
@@ -182,56 +174,67 @@ class OutboxState(AuthState):
             self.detail = detail or {}
 
 
-def _status_badge(status: rx.Var) -> rx.Component:
+def _status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
     color = rx.match(status, ("sent", "green"), ("failed", "red"), ("suppressed", "gray"), "amber")
-    return rx.badge(status, color_scheme=color, variant="soft", class_name="notification-status")
+    return rx.badge(label, color_scheme=color, variant="soft", class_name="notification-status")
 
 
-def _outbox_row(row: rx.Var) -> rx.Component:
-    # What an admin acts on (the message, its status, Retry) comes first: it stays in view at 390 px.
-    return rx.table.row(
-        rx.table.cell(
-            rx.link(
-                row["subject"],
-                on_click=OutboxState.open_detail(row["id"]),
-                class_name="open-notification",
-                cursor="pointer",
-                size="2",
-                weight="medium",
+def _outbox_message(row: rx.Var) -> list[rx.Component]:
+    return [
+        rx.link(
+            row["subject"],
+            on_click=OutboxState.open_detail(row["id"]),
+            class_name="open-notification",
+            cursor="pointer",
+            size="2",
+            weight="medium",
+        ),
+        rx.text(row["recipient"], size="1", word_break="break-all"),
+        rx.text(row["created_at"], " · ", row["kind_label"], size="1", color_scheme="gray"),
+    ]
+
+
+def _outbox_status(row: rx.Var) -> rx.Component:
+    return rx.vstack(
+        _status_badge(row["status"], row["status_label"]),
+        rx.text(row["attempts_label"], size="1", color_scheme="gray"),
+        rx.cond(
+            row["retryable"] == "yes",
+            rx.button(
+                "Retry",
+                size="1",
+                on_click=OutboxState.retry(row["id"]),
+                class_name="retry-notification",
+                data_notification=row["id"],
             ),
-            rx.text(row["recipient"], size="1", word_break="break-all"),
-            rx.text(row["created_at"], " · ", row["kind"], size="1", color_scheme="gray"),
-            min_width="12em",
         ),
-        rx.table.cell(
-            rx.vstack(
-                _status_badge(row["status"]),
-                rx.text(row["attempts"], " attempt(s)", size="1", color_scheme="gray"),
-                rx.cond(
-                    row["retryable"] == "yes",
-                    rx.button(
-                        "Retry",
-                        size="1",
-                        on_click=OutboxState.retry(row["id"]),
-                        class_name="retry-notification",
-                        data_notification=row["id"],
-                    ),
-                ),
-                spacing="1",
-            )
-        ),
-        rx.table.cell(rx.badge(row["channel"], variant="outline")),
-        rx.table.cell(rx.text(row["last_error"], size="1", color_scheme="red", class_name="notification-error")),
-        rx.table.cell(rx.text(row["provider"], size="1"), rx.text(row["provider_id"], size="1", color_scheme="gray")),
-        class_name="outbox-row",
-        data_notification=row["id"],
-        data_status=row["status"],
+        spacing="1",
     )
 
 
+# What an admin acts on (the message, its status, Retry) comes first: it stays in view at 390 px.
+OUTBOX_COLUMNS = [
+    Column("Message", _outbox_message, min_width="12em"),
+    Column("Status", _outbox_status),
+    Column("Channel", lambda row: rx.badge(row["channel_label"], variant="outline", class_name="notification-channel")),
+    Column(
+        "Last error",
+        lambda row: rx.text(row["last_error"], size="1", color_scheme="red", class_name="notification-error"),
+    ),
+    Column(
+        "Provider",
+        lambda row: [rx.text(row["provider"], size="1"), rx.text(row["provider_id"], size="1", color_scheme="gray")],
+    ),
+]
+
+
+def _outbox_row_props(row: rx.Var) -> dict[str, Any]:
+    return {"class_name": "outbox-row", "data_notification": row["id"], "data_status": row["status"]}
+
+
 def _outbox_filters() -> rx.Component:
-    statuses = [(s, s.title()) for s in admin_ops.NOTIFICATION_STATUSES]
-    channels = [("email", "Email"), ("sms", "SMS")]
+    statuses = labels.options("notification_status")
+    channels = labels.options("channel")
     return rx.form(
         rx.flex(
             _select("status", "Status", statuses),
@@ -269,9 +272,9 @@ def _outbox_detail() -> rx.Component:
                     width="100%",
                 ),
                 rx.dialog.description(
-                    d["channel"], " to ", d["recipient"], " · ", d["kind"], size="2", color_scheme="gray"
+                    d["channel_label"], " to ", d["recipient"], " · ", d["kind_label"], size="2", color_scheme="gray"
                 ),
-                _detail_line("Status", d["status"], "detail-status"),
+                _detail_line("Status", d["status_label"], "detail-status"),
                 _detail_line("Attempts", d["attempts"]),
                 _detail_line("Created", d["created_at"]),
                 _detail_line("Sent", d["sent_at"]),
@@ -354,23 +357,25 @@ def outbox_page() -> rx.Component:
             _messages(OutboxState.error, OutboxState.notice),
             rx.vstack(
                 _outbox_filters(),
-                _table(
-                    [
-                        "Created",
-                        "Channel",
-                        "Recipient",
-                        "Subject / text",
-                        "Status",
-                        "Attempts",
-                        "Last error",
-                        "Provider",
-                        "",
-                    ],
-                    rx.foreach(OutboxState.rows, _outbox_row),
-                    "outbox-table",
+                data_table(
+                    OUTBOX_COLUMNS,
+                    OutboxState.rows,
+                    table_id="outbox-table",
+                    label="Notifications",
+                    row_props=_outbox_row_props,
+                    loaded=OutboxState.loaded,
+                    empty=empty_state(
+                        "No notifications here.",
+                        rx.cond(
+                            (OutboxState.status_filter != "") | (OutboxState.channel_filter != ""),
+                            "None match these filters: choose “All” to see every message.",
+                            "Every e-mail and SMS LeadApp sends appears here as soon as it is queued.",
+                        ),
+                        icon="mail",
+                        empty_id="outbox-empty",
+                    ),
                 ),
-                rx.cond(OutboxState.total == 0, rx.text("No notifications.", color_scheme="gray", id="outbox-empty")),
-                _pager(OutboxState, "notifications", "outbox-count"),
+                pager(OutboxState, "notifications", "outbox-count"),
                 _outbox_detail(),
                 spacing="3",
                 width="100%",
@@ -573,6 +578,11 @@ class CallsState(AuthState):
     def pages(self) -> int:
         return max(1, -(-self.total // admin_ops.PAGE_SIZE))
 
+    @rx.var
+    def business_filter_name(self) -> str:
+        """The filtered business by name, as the select showed it (its id means nothing to an admin)."""
+        return next((name for i, name in self.businesses if i == self.business_filter), self.business_filter)
+
     def _fetch_log(self) -> None:
         business_id = int(self.business_filter) if self.business_filter.isdigit() else None
         result, error = _as_admin(
@@ -714,19 +724,19 @@ def calls_page() -> rx.Component:
             "admin",
             _header("Calls", "calls-heading"),
             _messages(CallsState.error),
-            rx.heading("Costs per month", size="4", margin_top="0.5em"),
+            rx.heading("Costs per month", as_="h2", size="4", margin_top="0.5em"),
             _table(["Month", *cost_headers], rx.foreach(CallsState.month_totals, _month_total_row), "month-totals"),
-            rx.heading("Costs per business and month", size="4", margin_top="1em"),
+            rx.heading("Costs per business and month", as_="h2", size="4", margin_top="1em"),
             _table(["Month", "Business", *cost_headers], rx.foreach(CallsState.costs, _cost_row), "cost-table"),
             rx.cond(CallsState.costs.length() == 0, rx.text("No calls in the last 12 months.", color_scheme="gray")),
-            rx.heading("Calls log", size="4", margin_top="1em"),
+            rx.heading("Calls log", as_="h2", size="4", margin_top="1em"),
             rx.vstack(
                 _calls_filters(),
                 rx.cond(
                     (CallsState.business_filter != "") | (CallsState.month_filter != ""),
                     rx.text(
                         "Filtered: business ",
-                        rx.cond(CallsState.business_filter != "", CallsState.business_filter, "any"),
+                        rx.cond(CallsState.business_filter != "", CallsState.business_filter_name, "any"),
                         ", month ",
                         rx.cond(CallsState.month_filter != "", CallsState.month_filter, "any"),
                         size="2",
@@ -856,7 +866,7 @@ def _dnc_row(row: rx.Var) -> rx.Component:
 def _dnc_forms() -> rx.Component:
     add_form = rx.form(
         rx.vstack(
-            rx.heading("Add a number", size="3"),
+            rx.heading("Add a number", as_="h3", size="3"),
             _field("Phone number", "dnc-phone", rx.input(name="phone", id="dnc-phone", placeholder="(317) 846-2200")),
             _field("Reason (optional)", "dnc-reason", rx.input(name="reason", id="dnc-reason")),
             rx.cond(
@@ -872,7 +882,7 @@ def _dnc_forms() -> rx.Component:
     )
     import_form = rx.form(
         rx.vstack(
-            rx.heading("Import (CSV)", size="3"),
+            rx.heading("Import (CSV)", as_="h3", size="3"),
             _field(
                 "One number per line; an optional reason after a comma",
                 "dnc-csv",

@@ -313,7 +313,7 @@ def _report() -> rx.Component:
         S.report_id > 0,
         rx.vstack(
             rx.hstack(
-                rx.heading(S.title, size="5", id="report-title"),
+                rx.heading(S.title, as_="h2", size="5", id="report-title"),
                 rx.spacer(),
                 rx.button(
                     rx.icon("download"), "Download Markdown", on_click=S.download, variant="soft", id="report-download"
@@ -326,7 +326,7 @@ def _report() -> rx.Component:
             rx.cond(
                 S.recommendations.length() > 0,
                 rx.vstack(
-                    rx.heading("Proposed rule changes", size="4"),
+                    rx.heading("Proposed rule changes", as_="h2", size="4"),
                     rx.text("Nothing changes until you accept; each acceptance saves a new rules version.", size="2"),
                     rx.foreach(S.recommendations, _recommendation),
                     spacing="2",

@@ -221,7 +221,7 @@ def _field(label: str, name: str, *, hint: str = "", lines: int = 0, numeric: bo
 
 
 def _section(title: str, *children: rx.Component) -> rx.Component:
-    return rx.card(rx.vstack(rx.heading(title, size="4"), *children, spacing="4", width="100%"), width="100%")
+    return rx.card(rx.vstack(rx.heading(title, as_="h2", size="4"), *children, spacing="4", width="100%"), width="100%")
 
 
 def _grid(*children: rx.Component, md: str = "3") -> rx.Component:
@@ -299,7 +299,13 @@ def _form() -> rx.Component:
                 _grid(
                     _field("Minimum match score", "min_score", numeric=True, hint="0 to 100."),
                     _field("Maximum matches per lead", "max_matches", numeric=True, hint="1 to 50."),
-                    md="2",
+                    _field(
+                        "Largest service radius (miles)",
+                        "max_radius_miles",
+                        numeric=True,
+                        hint="1 to 200: no business may serve farther.",
+                    ),
+                    md="3",
                 ),
             ),
             _section(
@@ -325,7 +331,7 @@ def _version_card(row: rx.Var) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(rx.cond(row.version == 0, "Defaults", f"Version {row.version}"), size="3"),
+                rx.heading(rx.cond(row.version == 0, "Defaults", f"Version {row.version}"), as_="h3", size="3"),
                 rx.cond(row.current, rx.badge("in force", color_scheme="green")),
                 rx.cond(
                     row.rolled_back_from != "",
@@ -391,7 +397,7 @@ def _confirm_rollback() -> rx.Component:
 
 def _history() -> rx.Component:
     return rx.vstack(
-        rx.heading("History", size="6", margin_top="1em"),
+        rx.heading("History", as_="h2", size="6", margin_top="1em"),
         _confirm_rollback(),
         rx.cond(
             S.history_error != "",

@@ -279,7 +279,7 @@ def _role_dialog() -> rx.Component:
 def _user_lead(lead: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.link("#", lead["id"], href=rx.Var.create(f"/admin/leads/{lead['id']}"), size="1", class_name="open-lead"),
-        rx.badge(lead["status"], variant="soft"),
+        rx.badge(lead["status_label"], variant="soft", data_status=lead["status"]),
         rx.text(lead["category"], weight="medium", size="2"),
         rx.text(lead["snippet"], size="1", color_scheme="gray"),
         wrap="wrap",
@@ -308,7 +308,7 @@ def _detail() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(u["email"], size="5", id="user-detail-email"),
+                rx.heading(u["email"], as_="h2", size="5", id="user-detail-email"),
                 rx.badge(u["role_label"], id="user-detail-role"),
                 rx.badge(
                     rx.cond(active, "Active", "Disabled"),
@@ -353,13 +353,13 @@ def _detail() -> rx.Component:
                 wrap="wrap",
                 align="end",
             ),
-            rx.heading("Business", size="3", margin_top="0.5em"),
+            rx.heading("Business", as_="h3", size="3", margin_top="0.5em"),
             rx.cond(
                 UsersState.selected_businesses.length() > 0,
                 rx.vstack(rx.foreach(UsersState.selected_businesses, _user_business), spacing="1"),
                 rx.text("No business.", size="2", color_scheme="gray"),
             ),
-            rx.heading("Requests", size="3", margin_top="0.5em"),
+            rx.heading("Requests", as_="h3", size="3", margin_top="0.5em"),
             rx.cond(
                 UsersState.selected_leads.length() > 0,
                 rx.vstack(rx.foreach(UsersState.selected_leads, _user_lead), spacing="1", width="100%"),

@@ -10,10 +10,11 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, calls, inbound, inbox
-from leadapp.core.vocab import CATEGORY_LABELS, MatchStatus, Urgency
+from leadapp.core.vocab import CATEGORY_LABELS
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
 
@@ -21,6 +22,7 @@ from leadapp.state.auth import AuthState
 @dataclasses.dataclass
 class TranscriptView:
     speaker: str = ""
+    speaker_label: str = ""
     text: str = ""
 
 
@@ -28,8 +30,11 @@ class TranscriptView:
 class CallView:
     id: str = ""
     type: str = ""
+    type_label: str = ""
     status: str = ""
+    status_label: str = ""
     outcome: str = ""
+    outcome_label: str = ""
     scheduled_for: str = ""
     summary: str = ""
     has_recording: str = ""
@@ -86,6 +91,10 @@ class DashboardState(AuthState):
     lead_view: str = ""
     # The filter sheet on a phone (on wider screens the filters are always shown).
     filters_open: bool = False
+
+    @rx.var
+    def total_label(self) -> str:
+        return labels.count(self.total, "lead")
 
     @rx.var
     def pages(self) -> int:
@@ -327,8 +336,8 @@ def _date_input(name: str, label: str, error: rx.Var) -> rx.Component:
 def _filters() -> rx.Component:
     return rx.form(
         rx.flex(
-            _select("status", "Status", [(s.value, s.value.title()) for s in MatchStatus]),
-            _select("urgency", "Urgency", [(u.value, u.value.title()) for u in Urgency]),
+            _select("status", "Status", labels.options("match_status")),
+            _select("urgency", "Urgency", labels.options("urgency")),
             _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
             _date_input("since", "Received from (UTC)", DashboardState.since_error),
             _date_input("until", "Received to (UTC)", DashboardState.until_error),
@@ -376,7 +385,7 @@ def _lead_row(row: rx.Var) -> rx.Component:
             ),
             rx.text(row["snippet"], size="1", color_scheme="gray"),
         ),
-        rx.table.cell(rx.badge(row["urgency"])),
+        rx.table.cell(rx.badge(row["urgency_label"], data_urgency=row["urgency"])),
         rx.table.cell(row["distance"]),
         rx.table.cell(row["score"]),
         rx.table.cell(_status_badges(row)),
@@ -397,10 +406,10 @@ def _lead_href(row: rx.Var) -> rx.Var:
 
 def _status_badges(row: rx.Var) -> rx.Component:
     return rx.flex(
-        rx.badge(row["status"], class_name="lead-status", variant="soft"),
+        rx.badge(row["status_label"], class_name="lead-status", variant="soft", data_status=row["status"]),
         rx.cond(
             row["closed"] != "",
-            rx.badge(row["closed"], color_scheme="gray", class_name="lead-closed"),
+            rx.badge(row["closed_label"], color_scheme="gray", class_name="lead-closed"),
         ),
         rx.cond(
             row["callback"] == "yes",
@@ -444,7 +453,12 @@ def _lead_card(row: rx.Var) -> rx.Component:
                     },
                 ),
                 rx.flex(
-                    rx.badge(row["urgency"], variant="outline", class_name="lead-card-urgency"),
+                    rx.badge(
+                        row["urgency_label"],
+                        variant="outline",
+                        class_name="lead-card-urgency",
+                        data_urgency=row["urgency"],
+                    ),
                     rx.cond(row["distance"] != "", rx.text(row["distance"], size="1", class_name="lead-card-distance")),
                     rx.text("score ", row["score"], size="1", class_name="lead-card-score"),
                     _status_badges(row),
@@ -516,7 +530,7 @@ def _filter_sheet() -> rx.Component:
         ),
         rx.box(
             rx.hstack(
-                rx.heading("Filter", size="4"),
+                rx.heading("Filter", as_="h2", size="4"),
                 rx.spacer(),
                 rx.icon_button(
                     rx.icon("x"),
@@ -612,8 +626,7 @@ def dashboard_page() -> rx.Component:
                             " of ",
                             DashboardState.pages,
                             " · ",
-                            DashboardState.total,
-                            " leads",
+                            DashboardState.total_label,
                             id="inbox-count",
                         ),
                         rx.button(

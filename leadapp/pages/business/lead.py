@@ -30,8 +30,13 @@ def _call_panel(call: CallView) -> rx.Component:
             rx.hstack(
                 rx.icon("phone", size=16),
                 rx.text("AI call", weight="bold"),
-                rx.badge(call.status, class_name="call-status"),
-                rx.cond(call.outcome != "", rx.badge(call.outcome, color_scheme="green", class_name="call-outcome")),
+                rx.badge(call.status_label, class_name="call-status", data_status=call.status),
+                rx.cond(
+                    call.outcome != "",
+                    rx.badge(
+                        call.outcome_label, color_scheme="green", class_name="call-outcome", data_outcome=call.outcome
+                    ),
+                ),
                 rx.cond(call.scheduled_for != "", rx.text("scheduled for ", call.scheduled_for, size="1")),
                 rx.spacer(),
                 rx.cond(
@@ -67,7 +72,7 @@ def _call_panel(call: CallView) -> rx.Component:
             rx.foreach(
                 call.transcript,
                 lambda line: rx.text(
-                    rx.text.strong(line.speaker, ": "), line.text, size="2", class_name="transcript-line"
+                    rx.text.strong(line.speaker_label, ": "), line.text, size="2", class_name="transcript-line"
                 ),
             ),
             rx.cond(
@@ -124,7 +129,7 @@ def _detail() -> rx.Component:
             rx.text(d["contact_name"]),
             rx.text(d["contact_email"], id="detail-email"),
             rx.text(d["contact_phone"], id="detail-phone"),
-            rx.text("Prefers: ", d["preferred_contact"], size="2", color_scheme="gray"),
+            rx.text("Prefers: ", d["preferred_contact_label"], size="2", color_scheme="gray"),
             spacing="1",
         ),
         rx.cond(
@@ -164,9 +169,9 @@ def _detail() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(d["category"], size="5"),
-                rx.badge(d["urgency"]),
-                rx.badge(d["status"], id="detail-status"),
+                rx.heading(d["category"], as_="h2", size="5"),
+                rx.badge(d["urgency_label"]),
+                rx.badge(d["status_label"], id="detail-status", data_status=d["status"]),
                 rx.cond(
                     d["called_you"] == "yes",
                     rx.badge(
@@ -268,7 +273,7 @@ def _detail() -> rx.Component:
                         d["call_allowed"] != "yes",
                         rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
                     ),
-                    rx.text(d["calls_left"], " AI calls left this month", size="1", color_scheme="gray"),
+                    rx.text(d["calls_left_label"], size="1", color_scheme="gray"),
                     on_submit=DashboardState.request_call,
                     no_validate=True,
                     id=CALL_FORM,

@@ -240,7 +240,7 @@ def phone_line_card() -> rx.Component:
         P.business_id > 0,
         rx.card(
             rx.vstack(
-                rx.heading("Phone line", size="4"),
+                rx.heading("Phone line", as_="h2", size="4"),
                 rx.text(
                     "Your AI receptionist answers calls to your number, takes the job details and puts the "
                     "request in your inbox as yours alone, marked “called you”.",

@@ -10,18 +10,15 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components.forms import form_error
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import Business
-from leadapp.core.services import access, businesses
+from leadapp.core.services import access, businesses, plans
 from leadapp.core.services.businesses import WEEKDAYS, ProfileInput
 from leadapp.core.vocab import (
     CATEGORY_LABELS,
-    PLAN_CALL_QUOTA,
-    PLAN_LABELS,
     REALTIME_VOICES,
-    Channel,
-    Plan,
     PriceTier,
 )
 from leadapp.pages.business.phone_line import phone_line_card
@@ -40,21 +37,15 @@ TEXT_FIELDS = (
     "notify_phone",
     "voice",
     "call_objective_notes",
-    "plan",
     "monthly_lead_cap",
 )
 FLAGS = {"licensed": "Licensed", "insured": "Insured", "emergency_service": "Emergency service (24/7 call-outs)"}
-CHANNEL_LABELS = {Channel.EMAIL.value: "Email", Channel.SMS.value: "Text message (SMS)"}
+CHANNEL_LABELS = labels.CHANNEL
 PRICE_LABELS = {
     PriceTier.BUDGET.value: "Budget",
     PriceTier.STANDARD.value: "Standard",
     PriceTier.PREMIUM.value: "Premium",
 }
-
-
-def _plan_label(plan: Plan) -> str:
-    quota = PLAN_CALL_QUOTA[plan]
-    return f"{PLAN_LABELS[plan]} — {f'{quota} AI calls a month' if quota else 'notifications only, no AI calls'}"
 
 
 def _rating_text(business: Business | None) -> str:
@@ -98,10 +89,8 @@ class BusinessSettingsState(AuthState):
     # Changing it remounts the form, so the inputs show the values just loaded or saved.
     form_key: int = 0
 
-    @rx.var
-    def plan_summary(self) -> str:
-        plan = self.values.get("plan", "")
-        return _plan_label(Plan(plan)) if plan in {p.value for p in Plan} else ""
+    # The plan card: plan, quotas, this month's use (read-only: admins change plans).
+    plan: dict[str, str] = {}
 
     def _show(self, business: Business | None) -> None:
         data = ProfileInput.from_business(business) if business is not None else ProfileInput()
@@ -115,6 +104,18 @@ class BusinessSettingsState(AuthState):
         self.paused = bool(business.paused) if business is not None else False
         self.rating_text = _rating_text(business)
         self.form_key += 1
+
+    def _show_plan(self, session, user, business: Business | None) -> None:
+        if business is None:
+            self.plan = {}
+            return
+        card = plans.plan_card(session, user, business.id)  # type: ignore[arg-type]
+        self.plan = {
+            "label": card.plan_label,
+            "calls": f"{card.calls_this_month} of {card.call_quota}" if card.call_quota else "none on this plan",
+            "leads": f"{card.leads_this_month} of {card.lead_cap}",
+            "verified": "yes" if card.verified else "no",
+        }
 
     @rx.event
     def load(self):
@@ -131,6 +132,7 @@ class BusinessSettingsState(AuthState):
                 else:
                     business = businesses.my_business(session, user)
                 self._show(business)
+                self._show_plan(session, user, business)
         except access.NotLoggedIn:
             return  # the guard before this handler already sends the tab to the login page
         except NotAllowed:
@@ -149,6 +151,7 @@ class BusinessSettingsState(AuthState):
                     business = businesses.update_business(session, user, self.business_id, data)
                 else:
                     business = businesses.create_business(session, user, data)
+                self._show_plan(session, user, business)
         except businesses.ProfileInvalid as exc:
             self.errors = exc.errors
             return None
@@ -284,7 +287,7 @@ def _flag(name: str, text: str) -> rx.Component:
 
 def _section(title: str, *children: rx.Component) -> rx.Component:
     return rx.card(
-        rx.vstack(rx.heading(title, size="4"), *children, spacing="4", width="100%"),
+        rx.vstack(rx.heading(title, as_="h2", size="4"), *children, spacing="4", width="100%"),
         width="100%",
     )
 
@@ -352,7 +355,12 @@ def _form() -> rx.Component:
                     ),
                     _text("Mobile number for texts", "notify_phone", type="tel", autocomplete="tel"),
                 ),
-                _text("Monthly lead cap", "monthly_lead_cap", input_mode="numeric", hint="From 1 to 10,000 leads."),
+                _text(
+                    "Monthly lead cap",
+                    "monthly_lead_cap",
+                    input_mode="numeric",
+                    hint="Up to your plan's cap; an admin can raise it beyond.",
+                ),
             ),
             _section(
                 "Opening hours",
@@ -367,11 +375,7 @@ def _form() -> rx.Component:
             ),
             _section(
                 "AI calls",
-                _two_columns(
-                    _select("AI voice", "voice", [(v, v.title()) for v in REALTIME_VOICES]),
-                    _select("Plan", "plan", [(p.value, _plan_label(p)) for p in Plan]),
-                ),
-                rx.cond(S.plan_summary != "", rx.text("Current plan: ", S.plan_summary, size="2", id="plan-quota")),
+                _select("AI voice", "voice", [(v, v.title()) for v in REALTIME_VOICES]),
                 _text(
                     "Call objective and script notes",
                     "call_objective_notes",
@@ -394,6 +398,43 @@ def _form() -> rx.Component:
         no_validate=True,
         key=S.form_key,
         width="100%",
+    )
+
+
+def _plan_row(label: str, value: rx.Var, row_id: str) -> rx.Component:
+    return rx.data_list.item(rx.data_list.label(label), rx.data_list.value(value, id=row_id))
+
+
+def _plan_card() -> rx.Component:
+    """Plan, quotas and this month's use; plans are changed by LeadApp's admins."""
+    return rx.card(
+        rx.vstack(
+            rx.heading("Your plan", size="4"),
+            rx.data_list.root(
+                _plan_row("Plan", S.plan["label"], "plan-name"),
+                _plan_row("Leads received this month", S.plan["leads"], "plan-leads"),
+                _plan_row("AI calls used this month", S.plan["calls"], "plan-calls"),
+            ),
+            rx.cond(
+                S.plan["verified"] == "no",
+                rx.callout(
+                    "Waiting for LeadApp to verify your business: leads start arriving once it is verified.",
+                    icon="hourglass",
+                    color_scheme="amber",
+                    id="business-unverified",
+                ),
+            ),
+            rx.text(
+                "To change your plan, ",
+                rx.link("write to us", href=routes.CONTACT),
+                ": plans are changed by LeadApp's admins.",
+                size="2",
+                color_scheme="gray",
+            ),
+            spacing="3",
+        ),
+        width="100%",
+        id="plan-card",
     )
 
 
@@ -447,6 +488,7 @@ def settings_page() -> rx.Component:
                         id="settings-heading",
                     ),
                     phone_line_card(),
+                    rx.cond(S.business_id > 0, _plan_card()),
                     rx.cond(
                         S.business_id > 0,
                         _pause_card(),

@@ -12,23 +12,17 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import utcnow
 from leadapp.core.services import access, inbox, stats
-from leadapp.core.vocab import CallOutcome
 from leadapp.state.auth import AuthState
 
 ROUTE = routes.DASHBOARD_STATS
 DEFAULT_WEEKS = "12"
 PERIOD_OPTIONS = [(str(weeks), f"Last {weeks} weeks") for weeks in stats.WEEK_CHOICES]
-OUTCOME_LABELS = {
-    CallOutcome.GOAL_ACHIEVED.value: "Goal achieved",
-    CallOutcome.NO_ANSWER.value: "No answer",
-    CallOutcome.VOICEMAIL.value: "Voicemail",
-    CallOutcome.DECLINED.value: "Declined",
-    CallOutcome.ERROR.value: "Error",
-}
+OUTCOME_LABELS = labels.CALL_OUTCOME
 NO_FIGURE = "—"
 
 
@@ -160,7 +154,7 @@ def _kpi(label: str, value: rx.Var | str, element_id: str, note: rx.Var | str = 
     return rx.card(
         rx.vstack(
             rx.text(label, size="2", color_scheme="gray", weight="medium"),
-            rx.heading(value, size="7", id=element_id),
+            rx.text(value, size="7", weight="bold", id=element_id),
             rx.text(note, size="1", color_scheme="gray"),
             spacing="1",
         ),
@@ -197,7 +191,7 @@ def _kpis() -> rx.Component:
 
 def _weeks_chart() -> rx.Component:
     return rx.card(
-        rx.heading("Leads per week", size="4", margin_bottom="0.5em"),
+        rx.heading("Leads per week", as_="h2", size="4", margin_bottom="0.5em"),
         rx.box(
             rx.recharts.bar_chart(
                 rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
@@ -222,7 +216,7 @@ def _weeks_chart() -> rx.Component:
 
 def _calls_chart() -> rx.Component:
     return rx.card(
-        rx.heading("AI calls by outcome", size="4", margin_bottom="0.5em"),
+        rx.heading("AI calls by outcome", as_="h2", size="4", margin_bottom="0.5em"),
         rx.cond(
             S.calls_total > 0,
             rx.box(

@@ -112,7 +112,7 @@ def _bubble(m: rx.Var) -> rx.Component:
 def _panel() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.heading("What we understood", size="4"),
+            rx.heading("What we understood", as_="h2", size="4"),
             *[
                 rx.hstack(
                     rx.text(label, weight="medium", min_width="7em"),

@@ -9,6 +9,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
+from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.services import access, intake, portal
@@ -61,7 +62,7 @@ class RequestState(AuthState):
             self.errors = field_errors(exc)
             return None
         self.lead_id = accepted.lead_id
-        self.lead = {"status": accepted.status}
+        self.lead = {"status": accepted.status, "status_label": labels.lead_status(accepted.status)}
         return RequestState.follow
 
     def _refresh(self) -> bool:
@@ -109,7 +110,11 @@ def _result() -> rx.Component:
             color_scheme="green",
             id="request-received",
         ),
-        rx.hstack(rx.text("Status:"), rx.badge(status, id="request-status", size="2"), align="center"),
+        rx.hstack(
+            rx.text("Status:"),
+            rx.badge(RequestState.lead["status_label"], id="request-status", size="2", data_status=status),
+            align="center",
+        ),
         rx.cond(
             (status == "received") | (status == "classified"),
             rx.hstack(rx.spinner(), rx.text("Finding businesses near you…"), align="center"),
@@ -127,7 +132,7 @@ def _result() -> rx.Component:
         rx.cond(
             status == "matched",
             rx.vstack(
-                rx.heading("Matched businesses", size="5"),
+                rx.heading("Matched businesses", as_="h2", size="5"),
                 rx.text("They have been notified and will answer soon.", color_scheme="gray"),
                 rx.foreach(RequestState.matches, _match_row),
                 width="100%",

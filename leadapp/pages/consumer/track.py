@@ -32,7 +32,8 @@ INVALID_MESSAGE = (
 )
 
 
-def _lead_tabs_key(lead_id: int) -> str:
+def lead_tabs_key(lead_id: int) -> str:
+    """The Redis set of tabs following this lead (read by the live listener)."""
     return key("tabs", "lead", lead_id)
 
 
@@ -42,8 +43,8 @@ def remember_track_tab(lead_id: int, client_token: str) -> None:
         return
     try:
         pipe = get_redis().pipeline()
-        pipe.sadd(_lead_tabs_key(lead_id), client_token)
-        pipe.expire(_lead_tabs_key(lead_id), TAB_TTL_SECONDS)
+        pipe.sadd(lead_tabs_key(lead_id), client_token)
+        pipe.expire(lead_tabs_key(lead_id), TAB_TTL_SECONDS)
         pipe.execute()
     except Exception as exc:  # live updates are a convenience: never fail a page load over them
         log.warning("remember_track_tab_failed", error=repr(exc))
@@ -158,13 +159,3 @@ async def refresh_tab(app: Any, token: str) -> None:
         track_state = await root.get_state(TrackState)
         if track_state.track_status == "ok":
             await asyncio.to_thread(track_state.refresh_from_event)
-
-
-async def refresh_lead_tabs(app: Any, lead_id: int) -> None:
-    """Push a change of this lead into every open tracking tab that follows it."""
-    raw = await asyncio.to_thread(get_redis().smembers, _lead_tabs_key(lead_id))
-    for tab in raw:
-        try:
-            await refresh_tab(app, tab.decode() if isinstance(tab, bytes) else str(tab))
-        except Exception as exc:  # a tab that went away meanwhile
-            log.info("track_tab_skipped", error=repr(exc))

@@ -13,7 +13,7 @@ def _step(icon: str, title: str, text: str) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.icon(icon, size=28, color=rx.color("accent", 9)),
-            rx.heading(title, size="4"),
+            rx.heading(title, as_="h2", size="4"),
             rx.text(text, color_scheme="gray"),
             spacing="2",
         ),
@@ -45,7 +45,7 @@ def home() -> rx.Component:
             padding_y="2em",
             id="home-hero",
         ),
-        rx.heading("How it works", size="6", margin_top="1em", margin_bottom="0.75em"),
+        rx.heading("How it works", as_="h2", size="6", margin_top="1em", margin_bottom="0.75em"),
         rx.grid(
             _step("message-square-text", "1. Describe it", "Type it in your words or answer a short guided interview."),
             _step("sparkles", "2. We structure it", "An AI classifier finds the trade, urgency, budget and area."),
@@ -92,7 +92,7 @@ def pricing() -> rx.Component:
     cards = [
         rx.card(
             rx.vstack(
-                rx.heading(PLAN_LABELS[plan], size="6"),
+                rx.heading(PLAN_LABELS[plan], as_="h2", size="6"),
                 rx.text(_PLAN_TEXT[plan], color_scheme="gray"),
                 rx.text(
                     f"{PLAN_CALL_QUOTA[plan]} AI calls a month" if PLAN_CALL_QUOTA[plan] else "Notifications only",
@@ -121,7 +121,7 @@ def about() -> rx.Component:
                 "LeadApp is a reverse marketplace for local services: consumers describe a problem once, and "
                 "the right nearby businesses come to them."
             ),
-            rx.heading("Privacy", size="5"),
+            rx.heading("Privacy", as_="h2", size="5"),
             rx.text(
                 "A business never sees your phone number or email until it accepts your request. Phone numbers "
                 "are encrypted at rest. AI calls happen only with your explicit consent, announce that they are "

@@ -1,10 +1,13 @@
-"""Choose a new password with the single-use link an admin emailed (/reset-password/<token>).
+"""Choose a new password with an emailed single-use link (/reset-password/<token>): sent by an admin, or asked
+for with "Forgot password?".
 
 The token in the URL is checked on load and kept server-side (a backend-only var); the service checks
 it again when the form is sent. Unknown, used and expired links each get a clear message.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import reflex as rx
 
@@ -41,27 +44,34 @@ class ResetPasswordState(AuthState):
         self.link_problem = problem
         self.reset_status = "invalid" if problem else "ok"
 
-    @rx.event
-    def submit(self, form_data: dict):
-        self.errors = {}
-        password = str(form_data.get("password", ""))
-        if password != str(form_data.get("password_confirm", "")):
-            self.errors = {"password_confirm": "The two passwords differ."}
-            return
+    @rx.event(background=True)
+    async def submit(self, form_data: dict):
+        async with self:
+            self.errors = {}
+            password = str(form_data.get("password", ""))
+            if password != str(form_data.get("password_confirm", "")):
+                self.errors = {"password_confirm": "The two passwords differ."}
+                return
+            token = self._token
         try:
-            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
-                user = admin_users.reset_password(session, self._token, password)
-                user_id = user.id
+            user_id = await asyncio.to_thread(_reset, token, password)  # Argon2: never on the event loop
         except UserError as exc:
-            if exc.field == "token":
-                self.link_problem, self.reset_status = exc.message, "invalid"
-            else:
-                self.errors = field_errors(exc)
+            async with self:
+                if exc.field == "token":
+                    self.link_problem, self.reset_status = exc.message, "invalid"
+                else:
+                    self.errors = field_errors(exc)
             return
-        if self.user_id == user_id:  # this tab's own session was just revoked with all the others
-            self.session_token = ""
-            self.user_id, self.user_email, self.user_name, self.user_role = 0, "", "", ""
-        self._token, self.reset_status = "", "done"
+        async with self:
+            if self.user_id == user_id:  # this tab's own session was just revoked with all the others
+                self.session_token = ""
+                self.user_id, self.user_email, self.user_name, self.user_role = 0, "", "", ""
+            self._token, self.reset_status = "", "done"
+
+
+def _reset(token: str, password: str) -> int:
+    with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+        return int(admin_users.reset_password(session, token, password).id)  # type: ignore[arg-type]
 
 
 def reset_password_page() -> rx.Component:

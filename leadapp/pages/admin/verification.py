@@ -1,0 +1,205 @@
+"""Admin: verification and plans — the queue of businesses waiting to be verified (no leads until then), and
+each business's plan and monthly lead cap (only admins change them). Every handler asks the `plans` service,
+which checks that the current user is an admin again."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from leadapp.components.layout import guarded, page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.services import access, plans
+from leadapp.core.vocab import PLAN_LABELS, Plan
+from leadapp.state.auth import AuthState
+
+
+class VerificationState(AuthState):
+    rows: list[dict[str, str]] = []
+    waiting: int = 0
+    show_all: bool = False
+    search: str = ""
+    error: str = ""
+    notice: str = ""
+
+    def _reload(self, session) -> None:
+        admin = self._require(session, access.Area.ADMIN)
+        self.rows = plans.business_rows(session, admin, waiting_only=not self.show_all, query=self.search)
+        self.waiting = plans.waiting_count(session, admin)
+
+    def _run(self, action, done: str) -> None:
+        self.error, self.notice = "", ""
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                action(session, admin)
+        except FieldErrors as exc:
+            self.error = " ".join(exc.errors.values())
+            return
+        except NotAllowed:
+            self.rows, self.error = [], "You are not allowed to do this."
+            return
+        except UserError as exc:
+            self.error = exc.message
+            return
+        self.notice = done
+        with session_scope() as session:
+            self._reload(session)
+
+    @rx.event
+    def load(self):
+        self.error, self.notice = "", ""
+        try:
+            with session_scope() as session:
+                self._reload(session)
+        except NotAllowed:
+            self.rows, self.waiting = [], 0
+
+    @rx.event
+    def apply_filters(self, form_data: dict):
+        self.search = str(form_data.get("search", ""))[:100]
+        self.show_all = str(form_data.get("show", "")) == "all"
+        return VerificationState.load
+
+    @rx.event
+    def verify(self, business_id: str):
+        wanted = int(business_id) if str(business_id).isdigit() else 0
+        name = next((r["name"] for r in self.rows if r["id"] == str(business_id)), "The business")
+        self._run(
+            lambda s, admin: plans.verify_business(s, admin, wanted), f"{name} is verified: it receives leads now."
+        )
+
+    @rx.event
+    def save_plan(self, form_data: dict):
+        raw_id = str(form_data.get("business_id", ""))
+        wanted = int(raw_id) if raw_id.isdigit() else 0
+        plan, cap = str(form_data.get("plan", "")), str(form_data.get("monthly_lead_cap", ""))
+        name = next((r["name"] for r in self.rows if r["id"] == raw_id), "The business")
+        self._run(lambda s, admin: plans.set_plan(s, admin, wanted, plan, cap), f"{name}: plan and lead cap saved.")
+
+
+def _plan_form(row: rx.Var) -> rx.Component:
+    return rx.form(
+        rx.flex(
+            rx.el.input(type="hidden", name="business_id", value=row["id"]),
+            rx.select.root(
+                rx.select.trigger(aria_label="Plan", class_name="plan-select"),
+                rx.select.content(*[rx.select.item(PLAN_LABELS[p], value=p.value) for p in Plan]),
+                name="plan",
+                default_value=row["plan"],
+            ),
+            rx.input(
+                name="monthly_lead_cap",
+                default_value=row["lead_cap"],
+                input_mode="numeric",
+                aria_label="Monthly lead cap",
+                width="6em",
+                class_name="lead-cap-input",
+            ),
+            rx.button("Save", type="submit", size="1", variant="soft", class_name="plan-save"),
+            spacing="2",
+            align="center",
+        ),
+        on_submit=VerificationState.save_plan,
+        reset_on_submit=False,
+        no_validate=True,
+        key=row["id"] + row["plan"] + row["lead_cap"],
+    )
+
+
+def _row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(rx.text(row["name"], weight="medium"), rx.text(row["place"], size="1", color_scheme="gray")),
+        rx.table.cell(
+            rx.text(row["owner"], size="2"),
+            rx.cond(
+                row["email_verified"] == "yes",
+                rx.badge("email confirmed", color_scheme="green"),
+                rx.badge("email not confirmed", color_scheme="amber"),
+            ),
+        ),
+        rx.table.cell(
+            rx.cond(
+                row["verified"] == "yes",
+                rx.badge("verified", color_scheme="green"),
+                rx.button(
+                    "Verify",
+                    on_click=VerificationState.verify(row["id"]),
+                    size="1",
+                    class_name="verify-business",
+                ),
+            )
+        ),
+        rx.table.cell(_plan_form(row)),
+        data_business=row["name"],
+        class_name="business-row",
+    )
+
+
+def _filters() -> rx.Component:
+    return rx.form(
+        rx.flex(
+            rx.input(name="search", placeholder="business name", aria_label="Search", id="verification-search"),
+            rx.select.root(
+                rx.select.trigger(aria_label="Show", id="verification-show"),
+                rx.select.content(
+                    rx.select.item("Waiting for verification", value="waiting"),
+                    rx.select.item("All businesses", value="all"),
+                ),
+                name="show",
+                default_value="waiting",
+            ),
+            rx.button("Apply", type="submit", id="verification-apply"),
+            spacing="3",
+            wrap="wrap",
+            align="end",
+        ),
+        on_submit=VerificationState.apply_filters,
+        reset_on_submit=False,
+        no_validate=True,
+    )
+
+
+def verification_page() -> rx.Component:
+    S = VerificationState  # noqa: N806
+    return page(
+        guarded(
+            "admin",
+            rx.heading("Verification and plans", size="8", id="verification-heading"),
+            rx.text(
+                S.waiting,
+                " business(es) waiting for verification. A business receives leads once verified; its owner must "
+                "have confirmed their email address first.",
+                color_scheme="gray",
+                id="verification-waiting",
+            ),
+            rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", role="alert", id="verification-error")),
+            rx.cond(S.notice != "", rx.callout(S.notice, icon="check", color_scheme="green", id="verification-notice")),
+            rx.vstack(
+                _filters(),
+                rx.box(
+                    rx.table.root(
+                        rx.table.header(
+                            rx.table.row(
+                                *[
+                                    rx.table.column_header_cell(h)
+                                    for h in ("Business", "Owner", "Verification", "Plan and monthly lead cap")
+                                ]
+                            )
+                        ),
+                        rx.table.body(rx.foreach(S.rows, _row)),
+                        width="100%",
+                        id="verification-table",
+                    ),
+                    overflow_x="auto",
+                    width="100%",
+                ),
+                rx.cond(
+                    S.rows.length() == 0, rx.text("No business here.", color_scheme="gray", id="verification-empty")
+                ),
+                spacing="4",
+                width="100%",
+                margin_top="1em",
+            ),
+        )
+    )

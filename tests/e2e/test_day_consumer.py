@@ -1,0 +1,92 @@
+"""A consumer's day, by clicks from the portal: file a request → the tracking link from the confirmation email →
+the request's page → ask for a callback (told first that, with no business accepted yet, it is LeadApp's
+concierge call) → the call runs on the simulated line and completes, live → "No AI calls" in the portal → a
+further callback is refused, on the portal and on the tracking page.
+
+Local stack only: the email is read from the local outbox and the call is placed on the simulated line.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Deployment
+from tests.e2e.journeys import TIMEOUT, emailed_link, go_to, login, open_emailed_link
+
+pytestmark = pytest.mark.e2e
+PHONE = "(317) 846-2266"  # its own number: callbacks count towards a per-number daily limit
+CALL_TIMEOUT = 150_000  # the simulated conversation is spoken in real time
+NO_AI_CALLS = "You asked not to receive AI calls on this number."
+
+
+def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page, deployment: Deployment) -> None:
+    if not deployment.local:
+        pytest.skip("reads the confirmation email from the local outbox; a real deployment would phone a number")
+    marker = secrets.token_hex(3)
+    page.set_default_timeout(TIMEOUT)
+
+    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
+    page.wait_for_url(re.compile(r".*/portal/?$"))
+    go_to(page, "New request")
+    page.get_by_label("What do you need help with?").fill(
+        f"Water is dripping from the ceiling under our upstairs bathroom, need a plumber this week (ref {marker})"
+    )
+    page.get_by_label("ZIP code").fill("46032")
+    page.locator("#field-email").fill("casey@example.com")
+    page.locator("#field-phone").fill(PHONE)
+    page.locator("#field-consent_ai_calls").click()
+    page.locator("#request-submit").click()
+    expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
+
+    # The confirmation email carries a link to follow the request; it opens the request's own page.
+    link = emailed_link(deployment, marker, "consumer_matched", "/portal/track/")
+    open_emailed_link(page, link)
+    tracked = page.locator("#track-request .portal-request")
+    expect(tracked).to_contain_text(marker)
+    expect(tracked.locator(".request-status")).to_have_text("Matched")
+    expect(tracked.locator(".matched-business").first).to_have_text("Carmel Plumbing Co")
+    expect(tracked.locator(".callback-reason")).to_have_count(0)
+
+    # Asked first, and told whose call it will be.
+    tracked.locator(".request-callback").click()
+    dialog = page.locator(".callback-dialog")
+    expect(dialog).to_have_attribute("data-kind", "concierge")
+    expect(dialog).to_contain_text("A call from LeadApp's assistant")
+    expect(dialog.locator(".callback-explanation")).to_contain_text("LeadApp concierge call")
+    dialog.locator(".confirm-callback").click()
+    expect(page.locator("#track-notice")).to_contain_text("Callback requested")
+    expect(page.locator("#track-error")).to_have_count(0)
+
+    # The call runs on the simulated line; the page follows it live to its success (never "failed").
+    line = tracked.locator(".request-call")
+    expect(line).to_contain_text("LeadApp concierge call", timeout=30_000)
+    expect(line).to_have_text(
+        re.compile(r"LeadApp concierge call finished: your request was completed"), timeout=CALL_TIMEOUT
+    )
+    expect(line).not_to_contain_text("failed")
+
+    # "No AI calls" in the portal (the navigation): a further callback is refused, with the reason.
+    go_to(page, "My requests")
+    card = page.locator(".portal-request", has_text=marker)
+    switch = page.locator("#no-ai-calls")
+    expect(switch).to_have_attribute("aria-checked", "false")
+    switch.click()
+    expect(page.locator("#portal-notice")).to_contain_text("AI calls are off")
+    expect(switch).to_have_attribute("aria-checked", "true")
+    expect(card.locator(".request-callback")).to_be_disabled()
+    expect(card.locator(".callback-reason")).to_have_text(NO_AI_CALLS)
+
+    # The tracking link says the same.
+    open_emailed_link(page, link)
+    expect(tracked).to_contain_text(marker)
+    expect(tracked.locator(".request-callback")).to_be_disabled()
+    expect(tracked.locator(".callback-reason")).to_have_text(NO_AI_CALLS)
+
+    # Back on, for the other journeys of this consumer (the switch covers every number of their requests).
+    go_to(page, "My requests")
+    page.locator("#no-ai-calls").click()
+    expect(page.locator("#portal-notice")).to_contain_text("AI calls are back on")

@@ -1,0 +1,89 @@
+"""Live push with several web backends: every backend hears every event, each open tab is refreshed once.
+
+Two backends are two concurrent dispatchers over the same Redis (as two Reflex backend processes are);
+the refresh they run is a recording callable standing in for the page's own refresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import redis
+
+from leadapp import live
+
+
+def _open_tabs(client: redis.Redis, set_key: str, count: int) -> list[str]:
+    tokens = [f"tab-{i}" for i in range(count)]
+    client.sadd(set_key, *tokens)
+    return tokens
+
+
+async def _two_backends(event_id: str, set_key: str, refreshed: list[tuple[str, str]]) -> list[int]:
+    def backend(name: str):
+        async def refresh(_app: object, token: str) -> None:
+            await asyncio.sleep(0)  # let the other backend interleave
+            refreshed.append((name, token))
+
+        return live._refresh_each(event_id, set_key, refresh, None, "business")
+
+    return list(await asyncio.gather(backend("a"), backend("b")))
+
+
+def test_each_tab_is_refreshed_once_whatever_the_number_of_backends(redis_env: redis.Redis) -> None:
+    set_key = live._business_tabs_key(7)
+    tokens = _open_tabs(redis_env, set_key, 6)
+    refreshed: list[tuple[str, str]] = []
+
+    counts = asyncio.run(_two_backends("event-1", set_key, refreshed))
+
+    assert sorted(token for _, token in refreshed) == sorted(tokens)  # every tab, once
+    assert sum(counts) == len(tokens)
+    assert int(redis_env.get(live.refresh_counter_key())) == len(tokens)
+
+
+def test_the_next_event_refreshes_the_tabs_again(redis_env: redis.Redis) -> None:
+    set_key = live._business_tabs_key(8)
+    tokens = _open_tabs(redis_env, set_key, 3)
+    first: list[tuple[str, str]] = []
+    second: list[tuple[str, str]] = []
+
+    asyncio.run(_two_backends("event-1", set_key, first))
+    asyncio.run(_two_backends("event-2", set_key, second))
+
+    assert sorted(t for _, t in first) == sorted(tokens)
+    assert sorted(t for _, t in second) == sorted(tokens)
+
+
+def test_a_tab_that_went_away_does_not_stop_the_others(redis_env: redis.Redis) -> None:
+    set_key = live._business_tabs_key(9)
+    _open_tabs(redis_env, set_key, 3)
+    refreshed: list[str] = []
+
+    async def refresh(_app: object, token: str) -> None:
+        if token == "tab-1":
+            raise RuntimeError("the tab closed")
+        refreshed.append(token)
+
+    done = asyncio.run(live._refresh_each("event-9", set_key, refresh, None, "business"))
+
+    assert sorted(refreshed) == ["tab-0", "tab-2"]
+    assert done == 2
+
+
+def test_published_events_carry_an_id(redis_env: redis.Redis) -> None:
+    from leadapp.core import events
+
+    pubsub = redis_env.pubsub()
+    pubsub.subscribe(events.channel())
+    pubsub.get_message(timeout=2)  # the subscription confirmation
+    assert events.publish("match", business_id=1)
+    assert events.publish("match", business_id=1)
+    ids: list[str] = []
+    for _ in range(2):
+        message = pubsub.get_message(timeout=2)
+        assert message and message["type"] == "message"
+        ids.append(json.loads(message["data"])["id"])
+    assert len(set(ids)) == 2 and all(ids)
+    pubsub.close()
