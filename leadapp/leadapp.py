@@ -7,7 +7,14 @@ from leadapp.api.app import api
 from leadapp.core.observability import configure
 from leadapp.live import listen
 from leadapp.pages.admin.discovery import DiscoveryState, discovery_page
-from leadapp.pages.admin.home import HealthState, MessagesState, admin_home_page, health_page, messages_page
+from leadapp.pages.admin.home import (
+    AdminZoneState,
+    HealthState,
+    MessagesState,
+    admin_home_page,
+    health_page,
+    messages_page,
+)
 from leadapp.pages.admin.leads import BusinessesState, LeadsState, businesses_page, leads_page
 from leadapp.pages.admin.ops import (
     AuditState,
@@ -107,7 +114,12 @@ app.add_page(
     title="Stats — LeadApp",
     on_load=[AuthState.guard("business"), StatsState.load],
 )
-app.add_page(admin_home_page, route=routes.ADMIN, title="Admin — LeadApp", on_load=AuthState.guard("admin"))
+app.add_page(
+    admin_home_page,
+    route=routes.ADMIN,
+    title="Admin — LeadApp",
+    on_load=[AuthState.guard("admin"), AdminZoneState.load],
+)
 app.add_page(
     health_page,
     route=routes.ADMIN_HEALTH,

@@ -68,25 +68,28 @@ async def _tokens(set_key: str) -> list[str]:
     return [t.decode() if isinstance(t, bytes) else str(t) for t in raw]
 
 
-def _claim(event_id: str, tokens: list[str]) -> list[str]:
+def _claim(event_id: str, tokens: list[str], what: str) -> list[str]:
     """The tabs this backend refreshes for this event: the ones no other backend claimed first.
 
     Every backend hears every event; without this each would refresh every tab (N backends, N refreshes
-    per tab). The claim is one SET NX per (event, tab) in one round trip, so the work spreads over the
-    backends and each tab is refreshed once. An event without an id (an older publisher) is not shared.
+    per tab). The claim is one SET NX per (event, page state, tab) in one round trip, so the work spreads over
+    the backends and each tab is refreshed once per page state. One tab can be in two sets (a logged-in consumer
+    on a tracking page is in their own tabs and the lead's): each of its states is claimed on its own, or the
+    first refresh (the portal's) would take the claim from the one the tab shows (the tracking page's).
+    An event without an id (an older publisher) is not shared.
     """
     if not event_id or not tokens:
         return tokens
     pipe = get_redis().pipeline(transaction=False)
     for token in tokens:
-        pipe.set(key("live", "claim", event_id, token), 1, nx=True, ex=CLAIM_TTL_SECONDS)
+        pipe.set(key("live", "claim", event_id, what, token), 1, nx=True, ex=CLAIM_TTL_SECONDS)
     won = pipe.execute()
     return [token for token, ok in zip(tokens, won, strict=True) if ok]
 
 
 async def _refresh_each(event_id: str, set_key: str, refresh: Refresh, app: Any, what: str) -> int:
     """Refresh each tab in `set_key` that this backend claims for the event; returns how many it refreshed."""
-    tokens = await asyncio.to_thread(_claim, event_id, await _tokens(set_key))
+    tokens = await asyncio.to_thread(_claim, event_id, await _tokens(set_key), what)
     done = 0
     for token in tokens:
         try:

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from leadapp.core import rls
 from leadapp.core.observability import configure, get_logger
 from leadapp.core.services.health import check_database
-from voice_bridge import __version__
+from voice_bridge import __version__, drain
 from voice_bridge.calls_webhooks import router as calls_router
 from voice_bridge.media import router as media_router
 from voice_bridge.session import drain_lines, realtime_client
@@ -72,15 +72,18 @@ async def health() -> JSONResponse:
 
     A bridge that cannot reach a migrated database cannot save transcripts or outcomes, so it answers
     503 with status "degraded" and `database: false` (and a reason), letting a load balancer route
-    calls elsewhere.
+    calls elsewhere. A bridge stopping (SIGTERM, `voice_bridge.drain`) answers 503 "draining" while its
+    calls in progress (`calls`) finish.
     """
     database = await run_in_threadpool(check_database)
+    status = "draining" if drain.is_draining() else "ok" if database.ok else "degraded"
     body: dict[str, object] = {
-        "status": "ok" if database.ok else "degraded",
+        "status": status,
         "service": SERVICE,
         "version": __version__,
         "database": database.ok,
+        "calls": drain.streams(),
     }
     if not database.ok:
         body["database_detail"] = database.detail
-    return JSONResponse(body, status_code=200 if database.ok else 503)
+    return JSONResponse(body, status_code=200 if status == "ok" else 503)

@@ -15,27 +15,25 @@ and its form fields; anything else is a 403 and changes nothing. Status and AMD 
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from leadapp.core.observability import get_logger
 from leadapp.core.services import calls
-from voice_bridge.signatures import rejected, signed_form
+from voice_bridge.signatures import form_seconds, form_sid, invalid_field, rejected, signed_form
 
 STATUS_PATH = "/twilio/calls/{call_id}/status"
 AMD_PATH = "/twilio/calls/{call_id}/amd"
 RECORDING_PATH = "/twilio/calls/{call_id}/recording"
 
+# A call id is a database integer (PostgreSQL's is 32-bit): anything else is a 422 before the database is asked.
+CallId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
 log = get_logger("voice_bridge.calls")
 router = APIRouter()
-
-
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _done(result: str) -> Response:
@@ -45,53 +43,60 @@ def _done(result: str) -> Response:
 
 
 @router.post(STATUS_PATH)
-async def call_status(call_id: int, request: Request) -> Response:
+async def call_status(call_id: CallId, request: Request) -> Response:
     """Twilio's status callback for one of our calls."""
     form = await signed_form(request)
     if form is None:
         log.warning("call_webhook_rejected", call_id=call_id, hook="status")
         return rejected()
-    twilio_status = str(form.get("CallStatus", ""))
+    call_sid = form_sid(form, "CallSid")
+    if call_sid is None:
+        return invalid_field("CallSid")
+    twilio_status = form.get("CallStatus", "")
     result = await run_in_threadpool(
         calls.record_provider_status,
         call_id,
         twilio_status,
-        call_sid=str(form.get("CallSid", "")),
-        duration_seconds=_int_or_none(form.get("CallDuration")),
+        call_sid=call_sid,
+        duration_seconds=form_seconds(form, "CallDuration"),
     )
     log.info("call_status", call_id=call_id, twilio_status=twilio_status, result=result)
     return _done(result)
 
 
 @router.post(AMD_PATH)
-async def call_amd(call_id: int, request: Request) -> Response:
+async def call_amd(call_id: CallId, request: Request) -> Response:
     """Twilio's asynchronous answering-machine-detection result for one of our calls."""
     form = await signed_form(request)
     if form is None:
         log.warning("call_webhook_rejected", call_id=call_id, hook="amd")
         return rejected()
-    answered_by = str(form.get("AnsweredBy", "")) or "unknown"
-    result = await run_in_threadpool(
-        calls.record_answered_by, call_id, answered_by, call_sid=str(form.get("CallSid", ""))
-    )
+    call_sid = form_sid(form, "CallSid")
+    if call_sid is None:
+        return invalid_field("CallSid")
+    answered_by = form.get("AnsweredBy", "") or "unknown"
+    result = await run_in_threadpool(calls.record_answered_by, call_id, answered_by, call_sid=call_sid)
     log.info("call_amd", call_id=call_id, answered_by=answered_by, result=result)
     return _done(result)
 
 
 @router.post(RECORDING_PATH)
-async def call_recording(call_id: int, request: Request) -> Response:
+async def call_recording(call_id: CallId, request: Request) -> Response:
     """Twilio's recording status callback for one of our calls: the finished recording's SID."""
     form = await signed_form(request)
     if form is None:
         log.warning("call_webhook_rejected", call_id=call_id, hook="recording")
         return rejected()
+    call_sid, recording_sid = form_sid(form, "CallSid"), form_sid(form, "RecordingSid")
+    if call_sid is None or recording_sid is None:
+        return invalid_field("CallSid" if call_sid is None else "RecordingSid")
     result = await run_in_threadpool(
         calls.record_recording,
         call_id,
-        call_sid=str(form.get("CallSid", "")),
-        recording_sid=str(form.get("RecordingSid", "")),
-        status=str(form.get("RecordingStatus", "")),
-        duration_seconds=_int_or_none(form.get("RecordingDuration")),
+        call_sid=call_sid,
+        recording_sid=recording_sid,
+        status=form.get("RecordingStatus", ""),
+        duration_seconds=form_seconds(form, "RecordingDuration"),
     )
     log.info("call_recording", call_id=call_id, result=result)
     return _done(result)

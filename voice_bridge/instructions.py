@@ -251,6 +251,12 @@ def goodbye_for_human_instructions(business: Business | None) -> str:
     )
 
 
+def apology_after_ai_lost(business: Business | None) -> str:
+    """What the caller hears (the provider's text-to-speech) when the assistant is gone mid-call."""
+    who = business.name if business is not None else LEADAPP
+    return f"Sorry, we lost the connection to our assistant. Someone from {who} will call you back. Goodbye."
+
+
 def goodbye_for_do_not_call_instructions(business: Business | None) -> str:
     """Per-response instructions after the caller asked not to be called again (the do_not_call tool)."""
     nobody = f"neither {business.name} nor LeadApp's assistant" if business is not None else "LeadApp's assistant"

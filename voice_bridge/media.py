@@ -32,8 +32,17 @@ from leadapp.core.observability import get_logger
 from leadapp.core.providers import telephony
 from leadapp.core.services.inbound import INBOUND_PATH, INBOUND_STATUS_PATH, open_inbound_call, record_inbound_status
 from leadapp.core.settings import get_settings
+from voice_bridge import drain
 from voice_bridge.session import CallSession
-from voice_bridge.signatures import SIGNATURE_HEADER, is_signed, rejected, signed_form
+from voice_bridge.signatures import (
+    SIGNATURE_HEADER,
+    form_seconds,
+    form_sid,
+    invalid_field,
+    is_signed,
+    rejected,
+    signed_form,
+)
 
 MEDIA_PATH = "/media"
 NOT_IN_SERVICE = "Sorry, this number is not taking calls right now. Goodbye."
@@ -110,8 +119,15 @@ class MediaStreamEndpoint:
             log.warning("media_stream_rejected", reason="invalid signature" if signature else "missing signature")
             await send({"type": "websocket.close", "code": 1008})  # before accept: the upgrade is answered HTTP 403
             return
-        await send({"type": "websocket.accept"})
-        await CallSession(AsgiMediaSocket(receive, send)).run()
+        if not drain.stream_opened():  # this bridge is stopping: Twilio's next attempt goes to another one
+            log.warning("media_stream_refused", reason="draining")
+            await send({"type": "websocket.close", "code": 1013})  # before accept: HTTP 403
+            return
+        try:
+            await send({"type": "websocket.accept"})
+            await CallSession(AsgiMediaSocket(receive, send)).run()
+        finally:
+            drain.stream_closed()
 
 
 router.routes.append(WebSocketRoute(MEDIA_PATH, MediaStreamEndpoint()))
@@ -124,11 +140,12 @@ async def inbound_call(request: Request) -> Response:
     if form is None:
         log.warning("inbound_webhook_rejected")
         return rejected()
-    call_id = await run_in_threadpool(
-        open_inbound_call, str(form.get("To", "")), str(form.get("From", "")), str(form.get("CallSid", ""))
-    )
+    call_sid = form_sid(form, "CallSid")
+    if call_sid is None:
+        return invalid_field("CallSid")
+    call_id = await run_in_threadpool(open_inbound_call, form.get("To", "")[:64], form.get("From", "")[:64], call_sid)
     if call_id is None:
-        log.info("inbound_call_unknown_number", to=str(form.get("To", "")))
+        log.info("inbound_call_unknown_number", to=form.get("To", "")[:64])
         response = VoiceResponse()
         response.say(NOT_IN_SERVICE)
         response.hangup()
@@ -144,14 +161,13 @@ async def inbound_call_status(request: Request) -> Response:
     if form is None:
         log.warning("inbound_status_rejected")
         return rejected()
-    duration = str(form.get("CallDuration", ""))
+    call_sid = form_sid(form, "CallSid")
+    if call_sid is None:
+        return invalid_field("CallSid")
     result = await run_in_threadpool(
-        record_inbound_status,
-        str(form.get("CallSid", "")),
-        str(form.get("CallStatus", "")),
-        int(duration) if duration.isdigit() else None,
+        record_inbound_status, call_sid, form.get("CallStatus", ""), form_seconds(form, "CallDuration")
     )
-    log.info("inbound_call_status", call_sid=str(form.get("CallSid", "")), result=result)
+    log.info("inbound_call_status", call_sid=call_sid, result=result)
     if result == "unknown_call":
         return JSONResponse({"error": "no such call"}, status_code=404)
     return Response(status_code=204)

@@ -129,7 +129,8 @@ class RealtimeLink(Protocol):
 
 
 RealtimeDialer = Callable[[], Awaitable[RealtimeLink]]
-Hangup = Callable[[str], Awaitable[None]]
+Hangup = Callable[[str, str], Awaitable[None]]
+"""Hang up the call with this provider call id, first saying the given words ('' for none)."""
 
 
 @lru_cache(maxsize=4)
@@ -158,14 +159,18 @@ async def dial_openai() -> RealtimeLink:
     return await client.realtime.connect(model=get_settings().openai_realtime_model).enter()
 
 
-def hangup_call(call_sid: str) -> None:
-    """Hang up a live call through the telephony provider's REST API (Twilio then stops the stream)."""
-    telephony.hangup(call_sid)
+def hangup_call(call_sid: str, say: str = "") -> None:
+    """Hang up a live call through the telephony provider's REST API (Twilio then stops the stream); with
+    `say`, the provider speaks those words first (`<Say>…</Say><Hangup/>`)."""
+    if say:
+        telephony.play_voicemail_and_hangup(call_sid, say)
+    else:
+        telephony.hangup(call_sid)
 
 
-async def hangup_via_provider(call_sid: str) -> None:
+async def hangup_via_provider(call_sid: str, say: str = "") -> None:
     """The default hang-up: the provider's REST call, in a thread (looked up at call time, so tests can swap it)."""
-    await asyncio.to_thread(hangup_call, call_sid)
+    await asyncio.to_thread(hangup_call, call_sid, say)
 
 
 # --- playout: what the caller has heard -------------------------------------------------------------
@@ -478,7 +483,10 @@ def local_summary(qualification: dict[str, Any], outcome: str | None, human: boo
         "quote": "Quote",
         "caller_name": "Caller",
     }
-    parts = [f"{label}: {qualification[key]}" for key, label in labels.items() if qualification.get(key)]
+    shown = {**qualification}
+    if shown.get("urgency") in plain_words.URGENCY:  # "Urgent", never the stored "high"
+        shown["urgency"] = plain_words.urgency(shown["urgency"])
+    parts = [f"{label}: {shown[key]}" for key, label in labels.items() if shown.get(key)]
     text = ("; ".join(parts) + ".") if parts else "No job details were recorded."
     if outcome:
         text = f"Outcome: {plain_words.call_outcome(outcome)}. " + text
@@ -689,6 +697,7 @@ class CallSession:
         self._twilio_done = asyncio.Event()
         self._hangup_task: asyncio.Task[None] | None = None
         self._hung_up = False
+        self._parting_words = ""
         self._reader: asyncio.Task[None] | None = None
         self._gone_at: float | None = None
         self._outcome: str | None = None
@@ -1157,6 +1166,8 @@ class CallSession:
             if unreachable:
                 note = "The AI assistant could not be reached"
             self._add_system_line(f"{note}; the call was ended.")
+            # The assistant cannot say goodbye any more: the provider says a short apology, then hangs up.
+            self._parting_words = words.apology_after_ai_lost(self._ctx.business if self._ctx else None)
             self._schedule_hangup(wait_for_playout=False)
 
     def _schedule_hangup(self, *, wait_for_playout: bool) -> None:
@@ -1174,7 +1185,7 @@ class CallSession:
             self._hung_up = True
             self.log.info("call_hangup", call_sid=self._call_sid)
             try:
-                await self._hangup_fn(self._call_sid)
+                await self._hangup_fn(self._call_sid, self._parting_words)
             except Exception as exc:  # the provider refused: closing the stream below still ends our side
                 self.log.error("call_hangup_failed", error=repr(exc))
         try:

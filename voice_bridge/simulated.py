@@ -80,6 +80,7 @@ from leadapp.core.services import calls
 from leadapp.core.vocab import CATEGORY_LABELS, CallOutcome, CallStatus, Category
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
+from voice_bridge.caller_facts import CallerFacts, facts_for_lead
 from voice_bridge.session import CallResult, CallSession, RealtimeLink
 
 log = get_logger("voice_bridge.simulated")
@@ -173,9 +174,16 @@ class Script:
         return max(300, int(len(text) * self.ms_per_char))
 
 
-def qualify_script(business_name: str, first_name: str = "", service: str = "your request") -> Script:
-    """A short qualifying call: greeting with the disclosures, three answers, two records, end_call."""
+def qualify_script(
+    business_name: str, first_name: str = "", service: str = "your request", facts: CallerFacts | None = None
+) -> Script:
+    """A short qualifying call: greeting with the disclosures, three answers, two records, end_call.
+
+    The callee answers with `facts` (the lead's own need, timing, budget and ZIP: `caller_facts.facts_for_lead`),
+    so the summary written from what was recorded agrees with the request."""
+    f = facts or CallerFacts()
     hello = f"Hi {first_name}" if first_name else "Hi"
+    where = {"zip": f.zip, **({"address_details": f.address} if f.address else {})}
     return Script(
         greeting=Reply(
             f"{hello}, this is an AI assistant calling on behalf of {business_name} about {service}. "
@@ -184,22 +192,18 @@ def qualify_script(business_name: str, first_name: str = "", service: str = "you
         turns=[
             Turn("Yes, sure, go ahead.", Reply("Great. What's going on, and how soon do you need someone?")),
             Turn(
-                "The water heater is leaking in the garage, I'd like someone tomorrow morning if possible.",
+                f"{f.need} {f.timing_said}",
                 Reply(
                     tool=rt.RECORD_QUALIFICATION,
-                    arguments={
-                        "need": "leaking water heater in the garage",
-                        "urgency": "high",
-                        "timing": "tomorrow morning",
-                    },
+                    arguments={"need": f.need_recorded, "urgency": f.urgency, "timing": f.timing},
                     then=Reply("Got it. Do you have a budget in mind, and what's the address with the ZIP code?"),
                 ),
             ),
             Turn(
-                "Around five hundred dollars. It's 12 Main Street, 46032.",
+                f"{f.budget_said} {f.address_said}",
                 Reply(
                     tool=rt.RECORD_QUALIFICATION,
-                    arguments={"budget": "about $500", "address_details": "12 Main Street", "zip": "46032"},
+                    arguments={"budget": f.budget, **where},
                     then=Reply(
                         f"Perfect, I have everything. {business_name} will call you to confirm a time. "
                         "Thank you, goodbye!",
@@ -1244,7 +1248,7 @@ def script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:
             zip_code = (lead.location_zip or lead.zip or "46032") if lead else "46032"
             script = concierge_script(first, service, zip_code)
         else:
-            script = qualify_script(business.name if business else "the business", first, service)
+            script = qualify_script(business.name if business else "the business", first, service, facts_for_lead(lead))
     if ms_per_char:
         script.ms_per_char = ms_per_char
     return script
@@ -1260,7 +1264,7 @@ async def simulate_call(call_id: int, script: Script | None = None, *, ms_per_ch
     result: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
     callee: ScriptedCallee | None = None
 
-    async def hang_up(_call_sid: str) -> None:  # what Twilio does after a REST hang-up: stop, then close
+    async def hang_up(_call_sid: str, _say: str = "") -> None:  # what Twilio does after a REST hang-up: stop, close
         if callee is not None:
             await callee.hang_up()
 

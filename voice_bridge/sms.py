@@ -27,8 +27,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from leadapp.core.db import session_scope
 from leadapp.core.observability import get_logger
 from leadapp.core.services import notify, optouts
-from leadapp.core.settings import get_settings
-from voice_bridge.signatures import SIGNATURE_HEADER, is_signed, public_url, rejected
+from voice_bridge.signatures import SIGNATURE_HEADER, public_url, rejected, signed_form
 
 SMS_PATH = "/twilio/sms"
 STOP_WORDS: frozenset[str] = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -96,18 +95,17 @@ def apply_opt_action(action: OptAction, phone: str, body: str = "") -> None:
 @router.post(SMS_PATH)
 async def inbound_sms(request: Request) -> Response:
     """Twilio's incoming-message webhook: verify the signature, apply STOP/START, answer empty TwiML."""
-    settings = get_settings()
-    form = await request.form()
-    signature = request.headers.get(SIGNATURE_HEADER, "")
-    if not is_signed(settings.twilio_auth_token, public_sms_url(settings.voice_bridge_public_url), form, signature):
-        log.warning("sms_webhook_rejected", reason="invalid signature" if signature else "missing signature")
+    form = await signed_form(request)
+    if form is None:
+        signed = bool(request.headers.get(SIGNATURE_HEADER))
+        log.warning("sms_webhook_rejected", reason="invalid signature" if signed else "missing signature")
         return rejected()
-    sender = str(form.get("From", "")).strip()
-    body = str(form.get("Body", ""))
+    sender = form.get("From", "").strip()[:64]
+    body = form.get("Body", "")
     action = opt_action(body)
     if action is not None and sender:
         await run_in_threadpool(apply_opt_action, action, sender, body)
-        log.info("sms_opt_action", action=action, message_sid=str(form.get("MessageSid", "")))
+        log.info("sms_opt_action", action=action, message_sid=form.get("MessageSid", "")[:64])
     if action == "stop_calls" and sender:
         reply = MessagingResponse()
         reply.message(STOP_CALLS_REPLY)

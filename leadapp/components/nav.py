@@ -153,7 +153,9 @@ def section_cards(links: list[NavLink]) -> rx.Component:
             rx.link(
                 rx.card(
                     rx.hstack(
-                        rx.icon(link.icon, size=18, aria_hidden="true"), rx.heading(link.label, as_="h2", size="4")
+                        rx.icon(link.icon, size=18, aria_hidden="true"),
+                        rx.heading(link.label, as_="h2", size="4"),
+                        align="center",
                     ),
                     rx.text(link.description, size="2", color_scheme="gray"),
                     height="100%",

@@ -28,6 +28,7 @@ class RequestView:
     status_label: str = ""
     text: str = ""
     created_at: str = ""
+    created_exact: str = ""
     category_label: str = ""
     urgency: str = ""
     # "" when the action is possible, else why not (shown on the disabled button).
@@ -53,6 +54,7 @@ def request_view(row: dict[str, Any]) -> RequestView:
         status_label=lead["status_label"],
         text=lead["text"],
         created_at=lead["created_at"],
+        created_exact=lead.get("created_exact", ""),
         category_label=lead.get("category_label", ""),
         urgency=lead.get("urgency", ""),
         withdraw_reason=row.get("withdraw_reason", ""),
@@ -157,7 +159,7 @@ def request_card(
                 rx.cond(r.category_label != "", rx.badge(r.category_label, variant="outline")),
                 rx.cond(r.urgency != "", rx.badge(r.urgency, variant="outline")),
                 rx.spacer(),
-                rx.text(r.created_at, size="1", color_scheme="gray"),
+                rx.text(r.created_at, title=r.created_exact, size="1", color_scheme="gray", class_name="request-time"),
                 *([rx.link("Open", href=href, size="2", class_name="open-request")] if href is not None else []),
                 wrap="wrap",
                 width="100%",

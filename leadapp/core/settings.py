@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     voice_bridge_url: str = Field("http://127.0.0.1:8765", description="Bridge address for health checks")
     voice_bridge_public_url: str = Field("https://voice.example.invalid", description="Public URL Twilio calls")
     voice_bridge_port: int = 8765
+    bridge_drain_seconds: float = Field(
+        30.0, ge=0, description="On SIGTERM the bridge takes no new stream and waits this long for calls in progress"
+    )
 
     # Accounts
     session_ttl_hours: int = 24 * 14

@@ -555,6 +555,8 @@ PLANS: dict[str, Plan] = {
     "AuthState.logout": Plan(writers="self"),
     "AuthState.resend_verification": Plan(writers="self"),
     # admin
+    "AdminZoneState.load": Plan(),
+    "AdminZoneState.choose": Plan(writers="admin", args=lambda c: ("America/Chicago",)),
     "DiscoveryState.load": Plan(),
     "DiscoveryState.search": Plan(writers="admin", args=lambda c: ({"zip": "46032", "category": "plumbing"},)),
     "DiscoveryState.invite": Plan(
@@ -734,6 +736,10 @@ PLANS: dict[str, Plan] = {
     "TrackState.refresh_from_event": Plan(),
     "TrackState.withdraw": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.request_callback": Plan(args=lambda c: (S(c.lead),)),
+    # without the link's token, setting a password claims no request and makes no account
+    "TrackState.create_account": Plan(
+        args=lambda c: ({"password": PASSWORD, "password_confirm": PASSWORD, "email": "claim-q7@example.com"},)
+    ),
     "ContactState.submit": Plan(
         writers="public",
         args=lambda c: (

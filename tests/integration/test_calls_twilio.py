@@ -358,7 +358,8 @@ def test_no_answer_and_busy_end_as_no_answer_and_are_retried_once_two_hours_late
     (note,) = s.exec(
         select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
     ).all()
-    assert "No answer" in note.subject and "We will try once more at" in note.body_text
+    assert "No answer" in note.subject
+    assert "We will try once more " in note.body_text and "(your time)" in note.body_text
     assert_204([sim.status(final)])  # a repeated callback makes no second retry
     assert len(all_calls(s)) == 2
 
@@ -963,3 +964,20 @@ def test_with_redis_down_the_sweep_ends_no_call_in_progress(
     assert calls._served([call.id]) is None  # cannot tell who serves what ...
     calls.sweep_calls()  # (enqueueing fails too; the sweep itself does not)
     assert fresh(s, call.id).status == "in_progress"  # ... so nobody's call is cut short
+
+
+def test_when_the_assistant_is_lost_twilio_speaks_the_apology_then_hangs_up(
+    db_session: Session, world: World, twilio: FakeTwilioVoice, simulator: CallSimulator
+) -> None:
+    from voice_bridge import instructions
+    from voice_bridge import session as bridge_session
+
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    apology = instructions.apology_after_ai_lost(world.business)
+
+    bridge_session.hangup_call(call.provider_call_sid, apology)  # what the bridge does when OpenAI drops
+
+    (update,) = sim.fake_call.updates
+    assert update["Twiml"].endswith("</Say><Hangup /></Response>")
+    assert "Sorry, we lost the connection" in update["Twiml"] and "Carmel Plumbing" in update["Twiml"]

@@ -144,7 +144,13 @@ def test_voice_bridge_health_reports_service_version_and_database(voice_bridge_u
     response = httpx.get(f"{voice_bridge_url}/health", timeout=5)
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "service": "voice_bridge", "version": __version__, "database": True}
+    assert response.json() == {
+        "status": "ok",
+        "service": "voice_bridge",
+        "version": __version__,
+        "database": True,
+        "calls": 0,  # media streams in progress (what a graceful stop waits for)
+    }
 
 
 def test_voice_bridge_is_degraded_without_a_usable_database(empty_database_url: str) -> None:

@@ -12,6 +12,7 @@ import json
 import redis
 
 from leadapp import live
+from leadapp.core.broker import key
 
 
 def _open_tabs(client: redis.Redis, set_key: str, count: int) -> list[str]:
@@ -87,3 +88,27 @@ def test_published_events_carry_an_id(redis_env: redis.Redis) -> None:
         ids.append(json.loads(message["data"])["id"])
     assert len(set(ids)) == 2 and all(ids)
     pubsub.close()
+
+
+def test_a_tab_in_two_sets_is_refreshed_in_each_of_its_states(redis_env: redis.Redis) -> None:
+    """A logged-in consumer's tracking tab is one of their tabs and one of the lead's: an event about the lead
+    refreshes both states (the portal's and the tracking page's), not only the first one dispatched."""
+    consumer_tabs, lead_tabs = live._user_tabs_key(3), key("tabs", "lead", 11)
+    redis_env.sadd(consumer_tabs, "tab-0")
+    redis_env.sadd(lead_tabs, "tab-0")
+    refreshed: list[tuple[str, str]] = []
+
+    def recorder(what: str):
+        async def refresh(_app: object, token: str) -> None:
+            refreshed.append((what, token))
+
+        return refresh
+
+    async def one_event() -> None:
+        await live._refresh_each("event-5", consumer_tabs, recorder("consumer"), None, "consumer")
+        await live._refresh_each("event-5", lead_tabs, recorder("track"), None, "track")
+
+    asyncio.run(one_event())
+    asyncio.run(one_event())  # another backend hearing the same event refreshes nothing more
+
+    assert refreshed == [("consumer", "tab-0"), ("track", "tab-0")]

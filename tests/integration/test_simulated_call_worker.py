@@ -65,6 +65,23 @@ def test_ai_call_on_a_demo_lead_runs_as_a_simulated_call(db_session: Session, mo
     assert len(lines) >= 3 and any(line.speaker == "caller" for line in lines)
     assert "AI assistant" in sorted(lines, key=lambda line: line.seq)[0].text
 
+    # The simulated caller answered from the request itself, so the summary agrees with it...
+    lead = s.get(Lead, accepted.lead_id)
+    assert (lead.urgency, lead.budget_max) == ("high", 500)
+    said = " ".join(line.text for line in lines if line.speaker == "caller")
+    assert "water heater is leaking all over the garage floor" in said and "12 Main Street" not in said
+    assert done.qualification["budget"] == "about $500" and done.qualification["zip"] == "46032"
+    assert done.qualification["timing"] == "today or tomorrow" and done.qualification["urgency"] == "high"
+    assert "Budget: about $500" in done.summary and "ZIP: 46032" in done.summary
+    # ...and it is labelled a simulation wherever it shows: the lead detail, the summary messages, the calls log.
+    (view,) = inbox.calls_for_match(s, owner, match.id)
+    assert view["simulated"] == "yes" and view["outcome_label"] == "Qualified"
+    summaries = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    assert summaries
+    for note in summaries:
+        assert note.body_text.startswith("Simulated") or note.body_text.startswith("(Simulated)"), note.body_text
+        assert note.channel == "sms" or note.subject.startswith(("Simulated AI call", "(Simulated)"))
+
 
 def test_a_callback_before_any_acceptance_is_a_leadapp_concierge_call_that_completes_the_request(
     db_session: Session, monkeypatch
@@ -148,6 +165,6 @@ def test_a_callback_before_any_acceptance_is_a_leadapp_concierge_call_that_compl
     assert len(s.exec(select(Match).where(Match.lead_id == lead.id)).all()) == 1
     assert len(s.exec(select(Notification)).all()) == before
     assert (
-        "LeadApp concierge call finished: your request was completed"
+        "LeadApp concierge call (simulated) finished: your request was completed"
         in portal.consumer_leads(s, consumer)[0]["call_status"]
     )

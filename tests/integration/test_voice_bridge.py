@@ -80,6 +80,7 @@ class Bridge:
     port: int
     fake: FakeOpenAIRealtime
     hangups: list[str] = field(default_factory=list)
+    said_before_hangup: list[str] = field(default_factory=list)
     lines: dict[str, FakeTwilioMedia] = field(default_factory=dict)
 
     @property
@@ -123,8 +124,9 @@ async def bridge(
     async with served_in_loop(app, lifespan="on", ws=WS_PROTOCOL) as (_server, port):
         state = Bridge(port=port, fake=fake_openai)
 
-        def hang_up(call_sid: str) -> None:  # runs in the bridge's worker thread, like the REST call
+        def hang_up(call_sid: str, say: str = "") -> None:  # in the bridge's worker thread, like the REST call
             state.hangups.append(call_sid)
+            state.said_before_hangup.append(say)
             media = state.lines.get(call_sid)
             if media is not None:
                 asyncio.run_coroutine_threadsafe(media.hang_up(), loop)
@@ -502,6 +504,8 @@ async def test_openai_closing_with_1011_ends_the_call_as_error_and_keeps_the_lin
 
     call = await ended(seeded.call_id)
     assert bridge.hangups == [seeded.call_sid]
+    # The assistant is gone, so the provider speaks a short apology before hanging up.
+    assert len(bridge.said_before_hangup) == 1 and bridge.said_before_hangup[0].startswith("Sorry, we lost")
     assert call.outcome == "error" and "1011" in call.error
     lines = transcript(seeded.call_id)
     assert [line.speaker for line in lines] == ["assistant", "caller", "assistant", "system"]

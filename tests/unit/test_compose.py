@@ -330,12 +330,15 @@ def test_consumer_matched_lists_names_ratings_distances_never_business_contacts(
     assert "Smith Plumbing (4.8★, 120 reviews, 3.4 miles away)" in message.text
     assert "Quick & <Reliable> Drains (not rated yet, 11.0 miles away)" in message.text
     assert "Quick &amp; &lt;Reliable&gt; Drains" in message.html
-    assert f"{APP_URL}/portal" in message.text and f'href="{APP_URL}/portal"' in message.html
+    # The tracking link leads (it works without an account); no portal link for a consumer without an account.
+    track = f"{APP_URL}/portal/track/"
+    assert f"Follow your request: {track}" in message.text and f'href="{track}' in message.html
+    assert "Or in your account" not in message.text and f'href="{APP_URL}/portal"' not in message.html
     for secret in (BUSINESS_EMAIL, "drains@quick.example"):
         assert secret not in everything
     for number in (BUSINESS_PHONE, "+13175550777", "+13175550888"):
         assert _digits(number)[1:] not in _digits(everything)
-    assert len(message.sms) <= SMS_MAX_CHARS and message.sms.endswith(f"{APP_URL}/portal")
+    assert len(message.sms) <= SMS_MAX_CHARS and message.sms.rsplit(" ", 1)[-1].startswith(track)
     assert "Smith Plumbing" in message.sms
 
 
@@ -343,7 +346,7 @@ def test_consumer_matched_sms_stays_short_with_many_businesses() -> None:
     pairs = [(_match(id=i, business_id=i), _business(id=i, name=f"Business number {i} " * 3)) for i in range(10)]
     message = compose_consumer_matched(_lead(), pairs)
     assert len(message.sms) <= SMS_MAX_CHARS
-    assert message.sms.endswith(f"{APP_URL}/portal")
+    assert f"{APP_URL}/portal/track/" in message.sms.rsplit(" ", 1)[-1]
     assert "10 businesses" in message.sms
 
 
@@ -354,9 +357,17 @@ def test_consumer_no_match_is_honest() -> None:
     assert "not been sent to anyone" in message.text
     assert "contact details have not been shared" in message.text
     assert "withdraw" in message.text
-    assert f"{APP_URL}/portal" in message.text
+    assert f"Your request: {APP_URL}/portal/track/" in message.text
     assert "&lt;Jane&gt;" in message.html and "<Jane>" not in message.html
-    assert len(message.sms) <= SMS_MAX_CHARS and message.sms.endswith(f"{APP_URL}/portal")
+    assert len(message.sms) <= SMS_MAX_CHARS and f"{APP_URL}/portal/track/" in message.sms.rsplit(" ", 1)[-1]
+
+
+def test_a_consumer_with_an_account_also_gets_the_portal_second() -> None:
+    message = compose_consumer_no_match(_lead(consumer_id=5))
+    track_at, portal_at = message.text.index(f"{APP_URL}/portal/track/"), message.text.index("Or in your account")
+    assert track_at < portal_at and message.text.rstrip().endswith(f"{APP_URL}/portal")
+    first_href = message.html.split('href="', 1)[1]
+    assert first_href.startswith(f"{APP_URL}/portal/track/")
 
 
 @pytest.mark.parametrize(

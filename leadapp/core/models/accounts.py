@@ -20,6 +20,7 @@ class User(SQLModel, table=True):
     role: str = Field(default=Role.CONSUMER.value, max_length=32, index=True)
     full_name: str = Field(default="", max_length=200)
     phone: str = Field(default="", max_length=32)
+    time_zone: str = Field(default="UTC", max_length=64, description="An admin's zone for reading times (IANA)")
     is_active: bool = Field(default=True)
     created_at: datetime = created_at_field()
     updated_at: datetime = Field(default_factory=utcnow)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 import redis
@@ -48,11 +49,12 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, labels
+from leadapp.core import crypto, labels, localtime
 from leadapp.core.crypto import decrypt_phone, mask_phone, phone_hash
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Notification, User
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import telephony
 from leadapp.core.services import access, audit
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import ALL_QUEUES
@@ -91,10 +93,13 @@ def _page_number(page: int, total: int) -> int:
     return max(1, min(int(page or 1), last))
 
 
-def _when(moment: datetime | None) -> str:
-    """ "YYYY-MM-DD HH:MM UTC" ("" for None); a naive time is taken to be UTC (as RQ and SQLite give them)."""
+def _when(moment: datetime | None, zone: ZoneInfo | None = None) -> str:
+    """ "YYYY-MM-DD HH:MM UTC" ("" for None); a naive time is taken to be UTC (as RQ and SQLite give them).
+    With `zone` (the admin's own, `localtime.viewer_zone`): the exact time there, "Dec 6, 2026, 9:05 EST"."""
     if moment is None:
         return ""
+    if zone is not None:
+        return localtime.exact(moment, zone)
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
@@ -125,12 +130,12 @@ def viewer_document(html: str) -> str:
     )
 
 
-def _notification_row(row: Notification) -> dict[str, str]:
+def _notification_row(row: Notification, zone: ZoneInfo | None = None) -> dict[str, str]:
     # Links are shown with their tokens hidden: a reset or tracking link would let the admin act as its recipient.
     preview = row.subject or crypto.redact_links(row.body_text)[:80]
     return {
         "id": str(row.id),
-        "created_at": _when(row.created_at),
+        "created_at": _when(row.created_at, zone),
         "kind": row.kind,
         "kind_label": labels.notification_kind(row.kind),
         "channel": row.channel,
@@ -144,7 +149,7 @@ def _notification_row(row: Notification) -> dict[str, str]:
         "last_error": row.last_error[:300],
         "provider": row.provider,
         "provider_id": row.provider_id,
-        "sent_at": _when(row.sent_at),
+        "sent_at": _when(row.sent_at, zone),
         "retryable": "yes" if row.status == NotificationStatus.FAILED else "",
     }
 
@@ -175,7 +180,8 @@ def list_notifications(
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     )
-    return Page([_notification_row(r) for r in session.exec(query).all()], total, page)
+    zone = localtime.viewer_zone(session, actor)
+    return Page([_notification_row(r, zone) for r in session.exec(query).all()], total, page)
 
 
 def notification_detail(session: Session, actor: User | None, notification_id: int) -> dict[str, str]:
@@ -190,7 +196,7 @@ def notification_detail(session: Session, actor: User | None, notification_id: i
     row = session.get(Notification, notification_id)
     if row is None:
         raise NotFound("No such notification.")
-    detail = _notification_row(row)
+    detail = _notification_row(row, localtime.viewer_zone(session, actor))
     text, html = crypto.redact_links(row.body_text), crypto.redact_links(row.body_html)
     detail.update(
         subject=row.subject,
@@ -436,17 +442,18 @@ def month_bounds(month: str) -> tuple[datetime, datetime]:
     return start, end
 
 
-def _call_row(call: Call, business_name: str | None) -> dict[str, str]:
+def _call_row(call: Call, business_name: str | None, zone: ZoneInfo | None = None) -> dict[str, str]:
     number = decrypt_phone(call.to_number_enc)
     return {
         "id": str(call.id),
-        "created_at": _when(call.created_at),
+        "created_at": _when(call.created_at, zone),
         "business_id": str(call.business_id or ""),
         "business": business_name
         or ("LeadApp concierge" if call.business_id is None and call.call_type == "consumer_callback" else "—"),
         "lead_id": str(call.lead_id or ""),
         "call_type": call.call_type,
-        "type_label": labels.call_type(call.call_type),
+        "type_label": labels.call_type(call.call_type)
+        + (" (simulated)" if call.provider == telephony.PROVIDER_SIMULATED else ""),
         "direction": call.direction,
         "number": mask_phone(number) if number else "",
         "status": call.status,
@@ -482,7 +489,8 @@ def calls_log(
         .offset((page - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE)
     )
-    return Page([_call_row(call, name) for call, name in session.exec(query).all()], total, page)
+    zone = localtime.viewer_zone(session, actor)
+    return Page([_call_row(call, name, zone) for call, name in session.exec(query).all()], total, page)
 
 
 def call_businesses(session: Session, actor: User | None) -> list[tuple[int, str]]:

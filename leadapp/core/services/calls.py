@@ -36,17 +36,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-import zipcodes
 from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, labels
+from leadapp.core import crypto, labels, localtime
 from leadapp.core.broker import get_redis, key
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
@@ -161,22 +159,9 @@ def _aware(moment: datetime) -> datetime:
 # --- calling hours --------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=4096)
 def zip_time_zone(zip_code: str) -> str | None:
     """The IANA time zone of a US ZIP code from `zipcodes` ("America/Indiana/Indianapolis"), None if unknown."""
-    zip_code = (zip_code or "").strip()[:5]
-    if len(zip_code) != 5 or not zip_code.isdigit():
-        return None
-    try:
-        found = zipcodes.matching(zip_code)
-    except (TypeError, ValueError):
-        return None
-    name = str(found[0].get("timezone") or "") if found else ""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    return name
+    return localtime.zip_time_zone(zip_code)
 
 
 def _zones(zip_code: str) -> tuple[ZoneInfo, ...]:
@@ -924,6 +909,22 @@ def record_answered_by(call_id: int, answered_by: str, *, call_sid: str = "") ->
 # --- telling people -------------------------------------------------------------------------------
 
 
+SIMULATED_NOTE = (
+    "Simulated call: no phone account is configured, so nobody was phoned. "
+    "A scripted caller answered from the request's own details."
+)
+
+
+def is_simulated(call: Call) -> bool:
+    """A call on the local simulated line (no phone account): shown as a simulation wherever it appears."""
+    return call.provider == telephony.PROVIDER_SIMULATED
+
+
+def call_name(call: Call) -> str:
+    """ "AI call", or "Simulated AI call" for a call on the simulated line."""
+    return "Simulated AI call" if is_simulated(call) else "AI call"
+
+
 def local_summary(call: Call) -> str:
     """One line from the recorded qualification fields (the summary when no model wrote one)."""
     facts = [
@@ -940,8 +941,12 @@ def local_summary(call: Call) -> str:
 CONCIERGE_DONE = "We added what you told us to your request and are looking for businesses again."
 
 
-def _summary_text(call: Call, retry: Call | None, link: str, next_step: str = "") -> str:
-    lines = [f"Outcome: {OUTCOME_LABELS.get(call.outcome or '', call.outcome or 'ended')}"]
+def _summary_text(
+    call: Call, retry: Call | None, link: str, next_step: str = "", zone: ZoneInfo = localtime.UTC_ZONE
+) -> str:
+    """The call summary message; a retry's time in the recipient's `zone` ("tomorrow 9:00 (your time)")."""
+    lines = [SIMULATED_NOTE, ""] if is_simulated(call) else []
+    lines.append(f"Outcome: {OUTCOME_LABELS.get(call.outcome or '', call.outcome or 'ended')}")
     if call.duration_seconds:
         lines.append(f"Duration: {call.duration_seconds // 60} min {call.duration_seconds % 60} s")
     lines += ["", (call.summary or "").strip() or local_summary(call)]
@@ -950,7 +955,7 @@ def _summary_text(call: Call, retry: Call | None, link: str, next_step: str = ""
     if call.human_callback_requested:
         lines += ["", "The consumer asked to speak with a person: please call them back."]
     if retry is not None and retry.scheduled_for is not None:
-        lines += ["", f"We will try once more at {_aware(retry.scheduled_for):%Y-%m-%d %H:%M} UTC."]
+        lines += ["", f"We will try once more {localtime.scheduled(retry.scheduled_for, utcnow(), zone)}."]
     if link:
         lines += ["", link]
     return "\n".join(lines)
@@ -973,7 +978,7 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
     business = session.get(Business, call.business_id) if call.business_id else None
     if business is not None:
         link = compose.lead_link(lead)
-        text = _summary_text(call, retry, link)
+        text = _summary_text(call, retry, link, zone=localtime.business_zone(business))
         for channel, recipient in notify.business_targets(session, business):
             sms = channel == Channel.SMS.value
             row = notify.create_notification(
@@ -981,8 +986,8 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
                 kind=NotificationKind.CALL_SUMMARY.value,
                 channel=channel,
                 recipient=recipient,
-                subject="" if sms else f"AI call: {outcome} · {service} lead #{lead.id}",
-                text=compose.fit_sms(f"AI call about your {service} lead: {outcome}.", link) if sms else text,
+                subject="" if sms else f"{call_name(call)}: {outcome} · {service} lead #{lead.id}",
+                text=compose.fit_sms(f"{call_name(call)} about your {service} lead: {outcome}.", link) if sms else text,
                 html="" if sms else compose.html_from_text(text, link),
                 dedupe_key=f"call:{call.id}:summary:business:{channel}",
                 lead_id=lead.id,
@@ -995,7 +1000,8 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
     if call.call_type == CallType.CONSUMER_CALLBACK.value or spoke:
         link = compose.tracking_link(lead) if lead.consumer_id is None else compose.portal_link()
         completed = business is None and call.outcome == CallOutcome.GOAL_ACHIEVED.value  # LeadApp's concierge call
-        text = _summary_text(call, retry, link, CONCIERGE_DONE if completed else "")
+        simulated = "(Simulated) Y" if is_simulated(call) else "Y"
+        text = _summary_text(call, retry, link, CONCIERGE_DONE if completed else "", localtime.lead_zone(lead))
         targets = [(Channel.EMAIL.value, lead.contact_email)] if lead.contact_email else []
         if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE):
             phone = notify.normalize_phone(crypto.decrypt_phone(lead.contact_phone_enc))
@@ -1008,8 +1014,8 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
                 kind=NotificationKind.CALL_SUMMARY.value,
                 channel=channel,
                 recipient=recipient,
-                subject="" if sms else f"Your call about your {service.lower()} request: {outcome}",
-                text=compose.fit_sms(f"Your LeadApp callback: {outcome}.", link) if sms else text,
+                subject="" if sms else f"{simulated}our call about your {service.lower()} request: {outcome}",
+                text=compose.fit_sms(f"{simulated}our LeadApp callback: {outcome}.", link) if sms else text,
                 html="" if sms else compose.html_from_text(text, link),
                 dedupe_key=f"call:{call.id}:summary:consumer:{channel}",
                 lead_id=lead.id,
@@ -1270,7 +1276,9 @@ def sweep_calls(now: datetime | None = None) -> int:
     return acted
 
 
-def calls_for_lead(session: Session, user: User | None, lead_id: int, business_id: int) -> list[dict[str, Any]]:
+def calls_for_lead(
+    session: Session, user: User | None, lead_id: int, business_id: int, zone: ZoneInfo | None = None
+) -> list[dict[str, Any]]:
     """The calls about a lead placed for one business, newest first, each with its transcript lines so far.
 
     Only for someone who may view those calls (the business's owner, the lead's consumer, an admin).
@@ -1297,9 +1305,11 @@ def calls_for_lead(session: Session, user: User | None, lead_id: int, business_i
                 "status_label": labels.call_status(call.status),
                 "outcome": call.outcome or "",
                 "outcome_label": labels.call_outcome(call.outcome),
-                "scheduled_for": call.scheduled_for.strftime("%Y-%m-%d %H:%M UTC") if call.scheduled_for else "",
+                # "tomorrow 9:00 (your time)" in the viewer's zone (`zone`, the business's; UTC when not given).
+                "scheduled_for": localtime.scheduled(call.scheduled_for, utcnow(), zone or localtime.UTC_ZONE),
                 "summary": call.summary,
                 "has_recording": "yes" if call.recording_ref else "",
+                "simulated": "yes" if is_simulated(call) else "",
                 "transcript": [
                     {
                         "speaker": line.speaker,

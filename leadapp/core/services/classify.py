@@ -879,7 +879,9 @@ def _budget(text: str, zip_found: str | None) -> tuple[int | None, int | None]:
             first, second = sorted((index, other))
             gap = text[tokens[first][0].end() : tokens[second][0].start()]
             after_other = text[tokens[other][0].end() : tokens[other][0].end() + 40]
-            if _RANGE_GAP.match(gap) and not _UNIT_AFTER.match(after_other):
+            # The other end of a range is an amount too: not a measure, and not past MAX_BUDGET.
+            in_range = tokens[other][1] <= MAX_BUDGET
+            if in_range and _RANGE_GAP.match(gap) and not _UNIT_AFTER.match(after_other):
                 low, high = sorted((value, tokens[other][1]))
                 return low, high
         before = text[max(0, match.start() - 40) : match.start()]

@@ -131,6 +131,15 @@ def tracking_link(lead: Lead) -> str:
     return magic_link(lead.id) if lead.id is not None else ""
 
 
+def follow_links(lead: Lead) -> tuple[str, str]:
+    """(the link a consumer message leads with, the second one or ""): the request's tracking link first (it
+    works without an account), then the portal for a consumer who has an account."""
+    track = tracking_link(lead)
+    if not track:
+        return portal_link(), ""
+    return track, portal_link() if lead.consumer_id is not None else ""
+
+
 def fit_sms(head: str, tail: str, quote: str = "") -> str:
     """`head "quote" tail` cut to SMS_MAX_CHARS: the quote shrinks first, then the head; the tail (link) stays."""
     head, tail = _one_line(head), _one_line(tail)
@@ -279,7 +288,7 @@ def compose_business_message(lead: Lead, business: Business, match: Match) -> Co
 def compose_consumer_matched(lead: Lead, matches_with_business: Sequence[tuple[Match, Business]]) -> ComposedMessage:
     """Tell the consumer who was matched: names, ratings and distances only (never a business's contact)."""
     label = category_label(lead.category).lower()
-    link = portal_link()
+    link, portal = follow_links(lead)
     pairs = list(matches_with_business)
     count = len(pairs)
     noun = "business" if count == 1 else "businesses"
@@ -303,9 +312,8 @@ def compose_consumer_matched(lead: Lead, matches_with_business: Sequence[tuple[M
         "",
         f"Follow your request: {link}",
     ]
-    track = tracking_link(lead)
-    if track:
-        lines.append(f"Or without logging in: {track}")
+    if portal:
+        lines.append(f"Or in your account: {portal}")
     html = _html_page(
         f"<p>{escape(greeting)}</p>"
         f"<p>Good news: your {escape(label)} request matches {count} local {noun}:</p>"
@@ -313,7 +321,7 @@ def compose_consumer_matched(lead: Lead, matches_with_business: Sequence[tuple[M
         "<p>We have sent them your request. A business that wants the job accepts it and then gets in touch "
         "with you; your contact details go only to the businesses that accept.</p>"
         f'<p><a href="{escape(link)}">Follow your request</a></p>'
-        + (f'<p><a href="{escape(track)}">Follow it without logging in</a></p>' if track else "")
+        + (f'<p><a href="{escape(portal)}">Or in your account</a></p>' if portal else "")
     )
 
     head = f"LeadApp: your {label} request matched {count} {noun}:"
@@ -331,24 +339,23 @@ def compose_consumer_no_match(lead: Lead) -> ComposedMessage:
     """Tell the consumer honestly that no business matched yet, that nobody got their details, and what they can do."""
     label = category_label(lead.category).lower()
     where = f" in {_zip(lead)}" if _zip(lead) else ""
-    link = portal_link()
+    link, portal = follow_links(lead)
     subject = f"No business has matched your {label} request yet"
     greeting = f"Hi {lead.contact_name.split()[0]}," if lead.contact_name.strip() else "Hello,"
     paragraphs = [
         greeting,
         f"We received your {label} request{where}, but no business in our network matched it yet, "
         "so it has not been sent to anyone and your contact details have not been shared.",
-        "Your request stays on file in your portal, where you can follow it or withdraw it at any time. "
+        "Your request stays on file: follow it or withdraw it at any time with the link below. "
         "If the job is urgent, please do not wait for us: contact a local provider directly.",
         f"Your request: {link}",
     ]
-    track = tracking_link(lead)
-    if track:
-        paragraphs.append(f"Or without logging in: {track}")
+    if portal:
+        paragraphs.append(f"Or in your account: {portal}")
     text = "\n\n".join(paragraphs)
     sms = fit_sms(
         f"LeadApp: no business has matched your {label} request{where} yet; your details were not shared. "
         "Follow or withdraw it:",
         link,
     )
-    return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link, track), sms=sms)
+    return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link, portal), sms=sms)

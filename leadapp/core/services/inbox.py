@@ -19,14 +19,15 @@ The inbox's date filter is in whole UTC days, like the stats page.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, exists, func, or_, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, labels
+from leadapp.core import crypto, labels, localtime
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Conversion, Lead, Match, User, utcnow
@@ -57,6 +58,10 @@ class InboxFilters:
     since: datetime | None = None
     until: datetime | None = None
     search: str = ""
+    # Whole days of the business's own time zone (the form's "from" / "to"), turned into `since` / `until` by
+    # `inbox` with that zone; `received_days` checks them.
+    first_day: date | None = None
+    last_day: date | None = None
 
 
 def _filter_day(text: str, field: str) -> date | None:
@@ -72,20 +77,21 @@ def _filter_day(text: str, field: str) -> date | None:
     return day
 
 
-def received_between(since: str, until: str) -> tuple[datetime | None, datetime | None]:
-    """The inbox's date filter from the form's "from" and "to" days (YYYY-MM-DD, both included, UTC; either
-    may be empty) as `InboxFilters.since` / `until`: [since 00:00 UTC, the day after `until` 00:00 UTC).
-
-    A day that is not a date, is outside 2000-2100, or a "to" before "from" is a UserError on its field
-    (`since` or `until`).
-    """
+def received_days(since: str, until: str) -> tuple[date | None, date | None]:
+    """The inbox's date filter from the form's "from" and "to" days (YYYY-MM-DD, both included; either may be
+    empty). A day that is not a date, is outside 2000-2100, or a "to" before "from" is a UserError on its field
+    (`since` or `until`)."""
     first, last = _filter_day(since, "since"), _filter_day(until, "until")
     if first and last and last < first:
         raise UserError("The last day must be on or after the first day.", field="until")
-    return (
-        datetime.combine(first, time.min, UTC) if first else None,
-        datetime.combine(last + timedelta(days=1), time.min, UTC) if last else None,
-    )
+    return first, last
+
+
+def received_between(
+    since: str, until: str, zone: ZoneInfo = localtime.UTC_ZONE
+) -> tuple[datetime | None, datetime | None]:
+    """`received_days` as `InboxFilters.since` / `until`: [since 00:00, the day after `until` 00:00) of `zone`."""
+    return localtime.day_bounds(*received_days(since, until), zone)
 
 
 def business_of(session: Session, user: User | None) -> Business | None:
@@ -147,14 +153,19 @@ def _text(match: Match, lead: Lead) -> str:
     return lead.redacted_text or redact_contact(lead.raw_text, lead.contact_email)
 
 
-def _row(match: Match, lead: Lead, callback_pending: bool = False) -> dict[str, str]:
+def _row(
+    match: Match, lead: Lead, callback_pending: bool = False, zone: ZoneInfo = localtime.UTC_ZONE
+) -> dict[str, str]:
+    """One inbox row; times in `zone` (the business's), received as "3 min ago" with the exact time apart."""
     category = lead.category or ""
+    received = localtime.when(match.created_at, zone, utcnow())
     label = CATEGORY_LABELS.get(Category(category), category) if category in Category._value2member_map_ else ""
     text = _text(match, lead)
     return {
         "match_id": str(match.id),
         "lead_id": str(lead.id),
-        "created_at": match.created_at.strftime("%Y-%m-%d %H:%M"),
+        "created_at": received.ago,
+        "created_exact": received.exact,
         "category": label,
         "urgency": lead.urgency or "",
         "urgency_label": labels.urgency(lead.urgency) if lead.urgency else "",
@@ -170,27 +181,8 @@ def _row(match: Match, lead: Lead, callback_pending: bool = False) -> dict[str, 
         "closed": lead.status if access.lead_is_closed(lead) else "",
         "closed_label": labels.lead_status(lead.status) if access.lead_is_closed(lead) else "",
         "callback": "yes" if callback_pending else "",
-        "received_ago": received_ago(match.created_at),
+        "received_ago": received.ago,  # the phone's cards say it in the same words
     }
-
-
-def received_ago(moment: datetime, now: datetime | None = None) -> str:
-    """How long ago, in the words a person uses at a glance: "just now", "5 min ago", "3 h ago", "2 days ago"
-    (the exact time is in the row; the phone's cards show this)."""
-    now = now or utcnow()
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=UTC)
-    seconds = max(0, int((now - moment).total_seconds()))
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    if seconds < 86400:
-        return f"{seconds // 3600} h ago"
-    days = seconds // 86400
-    return "1 day ago" if days == 1 else f"{days} days ago"
 
 
 def _budget(lead: Lead) -> str:
@@ -229,10 +221,14 @@ def inbox(
         conditions.append(col(Lead.urgency) == filters.urgency)
     if filters.category:
         conditions.append(col(Lead.category) == filters.category)
-    if filters.since:
-        conditions.append(col(Match.created_at) >= filters.since)
-    if filters.until:
-        conditions.append(col(Match.created_at) < filters.until)
+    zone = localtime.business_zone(business)
+    since, until = filters.since, filters.until
+    if filters.first_day or filters.last_day:
+        since, until = localtime.day_bounds(filters.first_day, filters.last_day, zone)
+    if since:
+        conditions.append(col(Match.created_at) >= since)
+    if until:
+        conditions.append(col(Match.created_at) < until)
     if filters.search.strip():
         pattern = f"%{filters.search.strip()[:100]}%"
         conditions.append(or_(_visible_text_sql().ilike(pattern), col(Lead.zip).ilike(pattern)))
@@ -249,7 +245,7 @@ def inbox(
         .offset((max(1, page) - 1) * page_size)
         .limit(page_size)
     ).all()
-    return [_row(m, lead, bool(callback)) for m, lead, callback in rows], int(total)
+    return [_row(m, lead, bool(callback), zone) for m, lead, callback in rows], int(total)
 
 
 def human_callbacks(session: Session, match: Match) -> list[Call]:
@@ -284,10 +280,11 @@ def lead_detail(session: Session, user: User | None, match_id: int) -> dict[str,
         session.add(match)
     pending = human_callbacks(session, match)
     visible = access.business_sees_contact(match, lead)
+    zone = localtime.business_zone(business)
     requirements = [str(r) for r in lead.key_requirements]
     reasons = [str(r) for r in match.reasons]
     detail: dict[str, Any] = {
-        **_row(match, lead, bool(pending)),
+        **_row(match, lead, bool(pending), zone),
         "text": _text(match, lead),
         "reasons": reasons if visible else redact_values(reasons, lead.contact_email),
         "requirements": ", ".join(requirements if visible else redact_values(requirements, lead.contact_email)),
@@ -303,10 +300,10 @@ def lead_detail(session: Session, user: User | None, match_id: int) -> dict[str,
         "closed_reason": CLOSED_LABELS.get(lead.status, "This request is closed.") if closed else "",
         "decline_message": match.decline_message,
         "business_name": business.name,
-        "callback_since": pending[0].ended_at.strftime("%Y-%m-%d %H:%M UTC") if pending and pending[0].ended_at else "",
+        "callback_since": localtime.exact(pending[0].ended_at, zone) if pending else "",
         "points": match_service.points_shown(match.points, match.score),
         "score_exact": f"{match.score:.1f}",
-        "released_at": lead.released_at.strftime("%Y-%m-%d %H:%M UTC") if lead.released_at else "",
+        "released_at": localtime.exact(lead.released_at, zone),
     }
     detail["can_release"] = (
         detail["called_you"] == "yes" and not lead.released_at and match.status not in CONTACT_VISIBLE and not closed
@@ -331,7 +328,8 @@ def calls_for_match(session: Session, user: User | None, match_id: int) -> list[
     details said on them hidden from the summary and transcript while the business may not see the contact (a
     request closed after it was accepted)."""
     match, lead, business = _managed_match(session, user, match_id, act=False)
-    views = calls.calls_for_lead(session, user, lead.id, business.id)  # type: ignore[arg-type]
+    zone = localtime.business_zone(business)
+    views = calls.calls_for_lead(session, user, lead.id, business.id, zone)  # type: ignore[arg-type]
     if access.business_sees_contact(match, lead):
         return views
     known = (lead.contact_email,)

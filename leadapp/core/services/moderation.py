@@ -21,13 +21,14 @@ Guarantees:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import labels
+from leadapp.core import labels, localtime
 from leadapp.core.errors import FieldErrors, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Lead, Match, User, utcnow
@@ -97,10 +98,6 @@ def lead_filters(
     return LeadFilters(status, category, flagged, start, end, search.strip()[:100])
 
 
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=utcnow().tzinfo)
-
-
 def _page(page: int, page_size: int) -> tuple[int, int]:
     size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     return (max(1, int(page)) - 1) * size, size
@@ -121,10 +118,13 @@ def _match_counts(session: Session, lead_ids: list[int]) -> dict[int, int]:
     return {int(lead_id): int(n) for lead_id, n in rows}
 
 
-def _lead_row(lead: Lead, matches: int) -> dict[str, str]:
+def _lead_row(lead: Lead, matches: int, zone: ZoneInfo = localtime.UTC_ZONE) -> dict[str, str]:
+    """One lead as the admin lists show it; its time in the admin's `zone`, how long ago and exactly."""
+    received = localtime.when(lead.created_at, zone, utcnow())
     return {
         "id": str(lead.id),
-        "created_at": lead.created_at.strftime("%Y-%m-%d %H:%M"),
+        "created_at": received.ago,
+        "created_exact": received.exact,
         "category": _category_label(lead.category),
         "zip": lead.location_zip or lead.zip,
         "status": lead.status,
@@ -141,7 +141,9 @@ def _lead_row(lead: Lead, matches: int) -> dict[str, str]:
     }
 
 
-def _lead_page(session: Session, conditions: list[Any], page: int, page_size: int) -> tuple[list[dict[str, str]], int]:
+def _lead_page(
+    session: Session, actor: User | None, conditions: list[Any], page: int, page_size: int
+) -> tuple[list[dict[str, str]], int]:
     offset, size = _page(page, page_size)
     total = session.exec(select(func.count()).select_from(Lead).where(*conditions)).one()
     leads = session.exec(
@@ -152,7 +154,8 @@ def _lead_page(session: Session, conditions: list[Any], page: int, page_size: in
         .limit(size)
     ).all()
     counts = _match_counts(session, [lead.id for lead in leads if lead.id is not None])
-    return [_lead_row(lead, counts.get(lead.id or 0, 0)) for lead in leads], int(total)
+    zone = localtime.viewer_zone(session, actor)
+    return [_lead_row(lead, counts.get(lead.id or 0, 0), zone) for lead in leads], int(total)
 
 
 def list_leads(
@@ -171,10 +174,12 @@ def list_leads(
         conditions.append(col(Lead.category) == filters.category)
     if filters.flagged:
         conditions.append(col(Lead.flagged).is_(filters.flagged == "yes"))
-    if filters.since:
-        conditions.append(col(Lead.created_at) >= _start_of(filters.since))
-    if filters.until:
-        conditions.append(col(Lead.created_at) < _start_of(filters.until + timedelta(days=1)))
+    # Whole days of the admin's own zone (UTC unless they chose another).
+    since, until = localtime.day_bounds(filters.since, filters.until, localtime.viewer_zone(session, actor))
+    if since:
+        conditions.append(col(Lead.created_at) >= since)
+    if until:
+        conditions.append(col(Lead.created_at) < until)
     text = filters.search.strip()[:100]
     if text:
         pattern = like_pattern(text.lower())
@@ -185,7 +190,7 @@ def list_leads(
         if text.lstrip("#").isdigit() and len(text) < 12:
             matches.append(col(Lead.id) == int(text.lstrip("#")))
         conditions.append(or_(*matches))
-    return _lead_page(session, conditions, page, page_size)
+    return _lead_page(session, actor, conditions, page, page_size)
 
 
 def flag_queue(
@@ -194,7 +199,7 @@ def flag_queue(
     """One page of the leads waiting for an admin's decision (flagged or low quality), with their reasons."""
     access.require_admin(actor)
     conditions: list[Any] = [col(Lead.deleted_at).is_(None), col(Lead.status).in_(QUEUE_STATUSES)]
-    return _lead_page(session, conditions, page, page_size)
+    return _lead_page(session, actor, conditions, page, page_size)
 
 
 def _lead(session: Session, lead_id: int) -> Lead:

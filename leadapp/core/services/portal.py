@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import String, cast, delete, literal, null, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, labels
+from leadapp.core import crypto, labels, localtime
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import (
@@ -186,7 +186,9 @@ def lead_view(lead: Lead) -> dict[str, str]:
         "status_label": STATUS_LABELS.get(lead.status, lead.status),
         "text": lead.raw_text,
         "zip": lead.zip,
-        "created_at": lead.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+        # In the consumer's own zone (where the job is): how long ago, and the exact time for the hover title.
+        "created_at": localtime.relative(lead.created_at, utcnow(), localtime.lead_zone(lead)),
+        "created_exact": localtime.exact(lead.created_at, localtime.lead_zone(lead)),
     }
     if lead.category:
         view["category"] = lead.category
@@ -295,19 +297,24 @@ CONCIERGE_OUTCOMES = {
 }
 
 
-def _call_lines(session: Session, lead_ids: list[int]) -> dict[int, str]:
+def _call_lines(session: Session, leads: Sequence[Lead]) -> dict[int, str]:
     """One line per request about its latest AI call (scheduled, in progress, or its outcome), in one query."""
-    if not lead_ids:
+    zones = {lead.id: localtime.lead_zone(lead) for lead in leads if lead.id is not None}
+    if not zones:
         return {}
-    rows = session.exec(select(Call).where(col(Call.lead_id).in_(lead_ids)).order_by(col(Call.created_at).desc())).all()
+    rows = session.exec(
+        select(Call).where(col(Call.lead_id).in_(list(zones))).order_by(col(Call.created_at).desc())
+    ).all()
     lines: dict[int, str] = {}
     for call in rows:
         if call.lead_id is None or call.lead_id in lines:
             continue
         what = "LeadApp concierge call" if concierge.is_concierge(call) else "AI call"
+        if calls.is_simulated(call):
+            what = "Simulated AI call" if what == "AI call" else f"{what} (simulated)"
         ended = call.status in calls.TERMINAL_STATUSES  # the outcome may be known a moment before the call ends
         if call.status == "scheduled" and call.scheduled_for is not None:
-            text = f"{what} scheduled for {call.scheduled_for.strftime('%Y-%m-%d %H:%M UTC')}"
+            text = f"{what} scheduled for {localtime.scheduled(call.scheduled_for, utcnow(), zones[call.lead_id])}"
         elif ended and call.outcome and concierge.is_concierge(call):
             text = f"{what} finished: {CONCIERGE_OUTCOMES.get(call.outcome, labels.call_outcome(call.outcome).lower())}"
         elif ended and call.outcome:
@@ -373,7 +380,7 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
     matches = _matches_by_lead(session, lead_ids)
     accepting = _accepting_business(session, lead_ids)
     callbacks = _callback_refusals(session, leads)
-    call_lines = _call_lines(session, lead_ids)
+    call_lines = _call_lines(session, leads)
     accepted = {
         lead_id: sum(1 for m in found if m["status"] in ACCEPTED_MATCH_STATUSES) for lead_id, found in matches.items()
     }

@@ -8,11 +8,66 @@ import reflex as rx
 
 from leadapp.components.layout import guarded, page
 from leadapp.components.nav import ADMIN_NAV, section_cards
-from leadapp.core import labels
+from leadapp.core import labels, localtime
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, contact, health
 from leadapp.state.auth import AuthState
+
+
+class AdminZoneState(AuthState):
+    """The time zone this admin reads times in (a setting on their account; UTC by default)."""
+
+    time_zone: str = "UTC"
+    zone_notice: str = ""
+    zone_error: str = ""
+
+    @rx.event
+    def load(self):
+        self.zone_notice = self.zone_error = ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                self.time_zone = user.time_zone if user is not None else "UTC"
+        except NotAllowed:
+            self.time_zone = "UTC"
+
+    @rx.event
+    def choose(self, name: str):
+        self.zone_notice = self.zone_error = ""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.ADMIN)
+                self.time_zone = localtime.set_admin_zone(session, user, name)
+        except NotAllowed:
+            self.zone_error = "You are not allowed to do this."
+            return
+        except UserError as exc:
+            self.zone_error = exc.message
+            return
+        self.zone_notice = f"Times now read in {localtime.ADMIN_ZONES[self.time_zone]} time."
+
+
+def _zone_setting() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.el.label("Your time zone", html_for="admin-time-zone", style={"fontWeight": "500"}),
+            rx.select.root(
+                rx.select.trigger(id="admin-time-zone"),
+                rx.select.content(*(rx.select.item(text, value=name) for name, text in localtime.ADMIN_ZONES.items())),
+                value=AdminZoneState.time_zone,
+                on_change=AdminZoneState.choose,
+            ),
+            rx.text("Times in the admin pages are shown in this zone.", size="1", color_scheme="gray"),
+            rx.cond(AdminZoneState.zone_notice != "", rx.text(AdminZoneState.zone_notice, size="2", id="zone-notice")),
+            rx.cond(
+                AdminZoneState.zone_error != "",
+                rx.text(AdminZoneState.zone_error, size="2", color_scheme="red", role="alert", id="zone-error"),
+            ),
+            spacing="1",
+        ),
+        max_width="24em",
+    )
 
 
 def admin_home_page() -> rx.Component:
@@ -22,6 +77,7 @@ def admin_home_page() -> rx.Component:
             rx.heading("Admin", size="8", id="admin-heading"),
             rx.text("Every admin page; the bar above reaches each of them from anywhere.", color_scheme="gray"),
             rx.box(section_cards(ADMIN_NAV[1:]), id="admin-sections"),
+            _zone_setting(),
         )
     )
 

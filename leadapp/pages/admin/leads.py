@@ -260,7 +260,7 @@ def _id_cell(row: rx.Var) -> rx.Component:
     href = rx.Var.create(f"/admin/leads/{row['id']}")
     return rx.table.cell(
         rx.link("#", row["id"], href=href, class_name="open-lead"),
-        rx.text(row["created_at"], size="1", color_scheme="gray"),
+        rx.text(row["created_at"], title=row["created_exact"], size="1", color_scheme="gray", class_name="lead-time"),
     )
 
 

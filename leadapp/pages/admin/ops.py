@@ -78,30 +78,6 @@ def _messages(error: rx.Var, notice: rx.Var | None = None) -> rx.Component:
     return rx.fragment(*shown)
 
 
-def _table(headers: list[str], body: rx.Component, table_id: str) -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            rx.table.body(body),
-            width="100%",
-            size="1",
-            id=table_id,
-        ),
-        overflow_x="auto",
-        width="100%",
-    )
-
-
-def _pager(state: Any, noun: str, pager_id: str) -> rx.Component:
-    return rx.hstack(
-        rx.button("Previous", on_click=state.go_page(-1), variant="soft", disabled=state.page <= 1, size="2"),
-        rx.text("Page ", state.page, " of ", state.pages, " · ", state.total, f" {noun}", size="2", id=pager_id),
-        rx.button("Next", on_click=state.go_page(1), variant="soft", disabled=state.page >= state.pages, size="2"),
-        align="center",
-        wrap="wrap",
-    )
-
-
 def _header(title: str, heading_id: str, *actions: rx.Component) -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.heading(title, size="7", id=heading_id), *actions, justify="between", align="center", wrap="wrap"),
@@ -460,26 +436,23 @@ class QueuesState(AuthState):
         self._fetch()
 
 
-def _queue_row(row: rx.Var) -> rx.Component:
-    failed = row["failed"] != "0"
-    return rx.table.row(
-        rx.table.cell(rx.text(row["name"], weight="medium")),
-        rx.table.cell(row["queued"], class_name="count-queued"),
-        rx.table.cell(row["started"], class_name="count-started"),
-        rx.table.cell(
-            rx.link(
-                rx.badge(row["failed"], color_scheme=rx.cond(failed, "red", "gray")),
-                on_click=QueuesState.select_queue(row["name"]),
-                cursor="pointer",
-                aria_label="Show failed jobs",
-            ),
-            class_name="count-failed",
-        ),
-        rx.table.cell(row["scheduled"], class_name="count-scheduled"),
-        rx.table.cell(row["deferred"], class_name="count-deferred"),
-        class_name="queue-row",
-        data_queue=row["name"],
+def _failed_count(row: rx.Var) -> rx.Component:
+    return rx.link(
+        rx.badge(row["failed"], color_scheme=rx.cond(row["failed"] != "0", "red", "gray")),
+        on_click=QueuesState.select_queue(row["name"]),
+        cursor="pointer",
+        aria_label="Show failed jobs of " + row["name"],
     )
+
+
+QUEUE_COLUMNS = [
+    Column("Queue", lambda row: rx.text(row["name"], weight="medium")),
+    Column("Queued", lambda row: row["queued"], cell_props={"class_name": "count-queued"}),
+    Column("Running", lambda row: row["started"], cell_props={"class_name": "count-started"}),
+    Column("Failed", _failed_count, cell_props={"class_name": "count-failed"}),
+    Column("Scheduled", lambda row: row["scheduled"], cell_props={"class_name": "count-scheduled"}),
+    Column("Deferred", lambda row: row["deferred"], cell_props={"class_name": "count-deferred"}),
+]
 
 
 def _failed_job_card(job: rx.Var) -> rx.Component:
@@ -534,10 +507,15 @@ def queues_page() -> rx.Component:
                 rx.button(rx.icon("refresh-cw"), "Reload", on_click=QueuesState.load, variant="soft", size="2"),
             ),
             _messages(QueuesState.error, QueuesState.notice),
-            _table(
-                ["Queue", "Queued", "Running", "Failed", "Scheduled", "Deferred"],
-                rx.foreach(QueuesState.queues, _queue_row),
-                "queue-table",
+            data_table(
+                QUEUE_COLUMNS,
+                QueuesState.queues,
+                table_id="queue-table",
+                label="Queues",
+                row_props=lambda row: {"class_name": "queue-row", "data_queue": row["name"]},
+                empty=empty_state(
+                    "No queue answered.", "Check Redis and the worker on the Health page.", icon="layers"
+                ),
             ),
             rx.hstack(
                 _label("Failed jobs of", "failed-queue"),
@@ -554,7 +532,12 @@ def queues_page() -> rx.Component:
             rx.vstack(rx.foreach(QueuesState.jobs, _failed_job_card), spacing="3", width="100%", id="failed-job-list"),
             rx.cond(
                 QueuesState.jobs.length() == 0,
-                rx.text("No failed jobs on this queue.", color_scheme="gray", id="failed-empty"),
+                empty_state(
+                    "No failed jobs on this queue.",
+                    "Jobs that fail after their retries wait here to be retried or deleted.",
+                    icon="circle-check",
+                    empty_id="failed-empty",
+                ),
             ),
         )
     )
@@ -563,10 +546,7 @@ def queues_page() -> rx.Component:
 # --- calls log and costs --------------------------------------------------------------------------
 
 
-class CallsState(AuthState):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+class CallsState(PagedState, AuthState):
     business_filter: str = ""
     month_filter: str = ""
     businesses: list[list[str]] = []
@@ -575,23 +555,20 @@ class CallsState(AuthState):
     error: str = ""
 
     @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // admin_ops.PAGE_SIZE))
-
-    @rx.var
     def business_filter_name(self) -> str:
         """The filtered business by name, as the select showed it (its id means nothing to an admin)."""
         return next((name for i, name in self.businesses if i == self.business_filter), self.business_filter)
 
-    def _fetch_log(self) -> None:
+    def _fetch(self) -> None:
         business_id = int(self.business_filter) if self.business_filter.isdigit() else None
         result, error = _as_admin(
             self, lambda s, u: admin_ops.calls_log(s, u, business_id, self.month_filter or None, self.page)
         )
         if result is None:
-            self.rows, self.total, self.error = [], 0, error
+            self._show_failure()
+            self.error = error
             return
-        self.rows, self.total, self.page = result.rows, result.total, result.page
+        self._show_page(result)
 
     @rx.event
     def load(self):
@@ -608,7 +585,7 @@ class CallsState(AuthState):
         self.businesses = [[str(i), name] for i, name in businesses]
         self.costs = [admin_ops.cost_row(t) for t in costs.per_business]
         self.month_totals = [admin_ops.cost_row(t) for t in costs.per_month]
-        self._fetch_log()
+        self._fetch()
 
     @rx.event
     def apply_filters(self, form_data: dict):
@@ -616,76 +593,66 @@ class CallsState(AuthState):
         self.month_filter = str(form_data.get("month", "")).strip()[:7]
         self.page = 1
         self.error = ""
-        self._fetch_log()
+        self._fetch()
 
     @rx.event
     def show(self, business_id: str, month: str):
         """Filter the log to one row of the cost totals."""
         self.business_filter, self.month_filter, self.page, self.error = business_id, month, 1, ""
-        self._fetch_log()
+        self._fetch()
 
     @rx.event
     def clear_filters(self):
         self.business_filter, self.month_filter, self.page, self.error = "", "", 1, ""
-        self._fetch_log()
-
-    @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
-        self._fetch_log()
+        self._fetch()
 
 
-def _call_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(
-            rx.link(
-                row["created_at"],
-                href=rx.Var.create(f"/admin/calls/{row['id']}"),
-                size="1",
-                white_space="nowrap",
-                class_name="open-call",
-            )
+CALL_COLUMNS = [
+    Column(
+        "When",
+        lambda row: rx.link(
+            row["created_at"],
+            href=rx.Var.create(f"/admin/calls/{row['id']}"),
+            size="1",
+            white_space="nowrap",
+            class_name="open-call",
         ),
-        rx.table.cell(rx.text(row["business"], size="2")),
-        rx.table.cell(rx.text(row["call_type"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")),
-        rx.table.cell(rx.badge(row["status"], variant="soft")),
-        rx.table.cell(rx.text(row["outcome"], class_name="call-outcome", size="2")),
-        rx.table.cell(row["duration"]),
-        rx.table.cell(rx.text(row["cost"], class_name="call-cost")),
-        rx.table.cell(rx.text(row["error"], size="1", color_scheme="red")),
-        class_name="call-row",
-        data_call=row["id"],
-    )
+    ),
+    Column("Business", lambda row: rx.text(row["business"], size="2")),
+    Column(
+        "Type / number",
+        lambda row: [rx.text(row["type_label"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")],
+    ),
+    Column("Status", lambda row: rx.badge(row["status_label"], variant="soft", data_status=row["status"])),
+    Column(
+        "Outcome",
+        lambda row: rx.text(row["outcome_label"], class_name="call-outcome", size="2", data_outcome=row["outcome"]),
+    ),
+    Column("Length", lambda row: row["duration"]),
+    Column("Cost", lambda row: rx.text(row["cost"], class_name="call-cost")),
+    Column("Error", lambda row: rx.text(row["error"], size="1", color_scheme="red")),
+]
 
+COST_COLUMNS = [
+    Column("Calls", lambda row: row["calls"]),
+    Column("Carrier", lambda row: row["carrier"]),
+    Column("Realtime", lambda row: row["realtime"]),
+    Column("Summary", lambda row: row["summary"]),
+    Column("Total", lambda row: rx.text(row["total"], weight="bold", class_name="cost-total")),
+]
 
-def _cost_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row["month"]),
-        rx.table.cell(
-            rx.link(row["business"], on_click=CallsState.show(row["business_id"], row["month"]), cursor="pointer")
+MONTH_TOTAL_COLUMNS = [Column("Month", lambda row: row["month"]), *COST_COLUMNS]
+
+BUSINESS_COST_COLUMNS = [
+    Column("Month", lambda row: row["month"]),
+    Column(
+        "Business",
+        lambda row: rx.link(
+            row["business"], on_click=CallsState.show(row["business_id"], row["month"]), cursor="pointer"
         ),
-        rx.table.cell(row["calls"]),
-        rx.table.cell(row["carrier"]),
-        rx.table.cell(row["realtime"]),
-        rx.table.cell(row["summary"]),
-        rx.table.cell(rx.text(row["total"], weight="bold", class_name="cost-total")),
-        class_name="cost-row",
-        data_month=row["month"],
-        data_business=row["business_id"],
-    )
-
-
-def _month_total_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row["month"]),
-        rx.table.cell(row["calls"]),
-        rx.table.cell(row["carrier"]),
-        rx.table.cell(row["realtime"]),
-        rx.table.cell(row["summary"]),
-        rx.table.cell(rx.text(row["total"], weight="bold", class_name="cost-total")),
-        class_name="month-total-row",
-        data_month=row["month"],
-    )
+    ),
+    *COST_COLUMNS,
+]
 
 
 def _calls_filters() -> rx.Component:
@@ -718,17 +685,39 @@ def _calls_filters() -> rx.Component:
 
 
 def calls_page() -> rx.Component:
-    cost_headers = ["Calls", "Carrier", "Realtime", "Summary", "Total"]
+    no_calls = empty_state(
+        "No calls in the last 12 months.",
+        "A business places an AI call from a lead it accepted; its cost shows here.",
+        icon="phone",
+    )
     return page(
         guarded(
             "admin",
             _header("Calls", "calls-heading"),
             _messages(CallsState.error),
             rx.heading("Costs per month", as_="h2", size="4", margin_top="0.5em"),
-            _table(["Month", *cost_headers], rx.foreach(CallsState.month_totals, _month_total_row), "month-totals"),
+            data_table(
+                MONTH_TOTAL_COLUMNS,
+                CallsState.month_totals,
+                table_id="month-totals",
+                label="Costs per month",
+                row_props=lambda row: {"class_name": "month-total-row", "data_month": row["month"]},
+                loaded=CallsState.loaded,
+            ),
             rx.heading("Costs per business and month", as_="h2", size="4", margin_top="1em"),
-            _table(["Month", "Business", *cost_headers], rx.foreach(CallsState.costs, _cost_row), "cost-table"),
-            rx.cond(CallsState.costs.length() == 0, rx.text("No calls in the last 12 months.", color_scheme="gray")),
+            data_table(
+                BUSINESS_COST_COLUMNS,
+                CallsState.costs,
+                table_id="cost-table",
+                label="Costs per business and month",
+                row_props=lambda row: {
+                    "class_name": "cost-row",
+                    "data_month": row["month"],
+                    "data_business": row["business_id"],
+                },
+                empty=no_calls,
+                loaded=CallsState.loaded,
+            ),
             rx.heading("Calls log", as_="h2", size="4", margin_top="1em"),
             rx.vstack(
                 _calls_filters(),
@@ -744,12 +733,21 @@ def calls_page() -> rx.Component:
                         id="calls-filtered",
                     ),
                 ),
-                _table(
-                    ["When", "Business", "Type / number", "Status", "Outcome", "Length", "Cost", "Error"],
-                    rx.foreach(CallsState.rows, _call_row),
-                    "calls-table",
+                data_table(
+                    CALL_COLUMNS,
+                    CallsState.rows,
+                    table_id="calls-table",
+                    label="Calls log",
+                    row_props=lambda row: {"class_name": "call-row", "data_call": row["id"]},
+                    empty=empty_state(
+                        "No calls match.",
+                        "Clear the filters to see every call.",
+                        icon="phone",
+                        action=rx.button("Clear filters", variant="soft", on_click=CallsState.clear_filters),
+                    ),
+                    loaded=CallsState.loaded,
                 ),
-                _pager(CallsState, "calls", "calls-count"),
+                pager(CallsState, "calls", "calls-count"),
                 spacing="3",
                 width="100%",
             ),
@@ -760,26 +758,20 @@ def calls_page() -> rx.Component:
 # --- do-not-call list -----------------------------------------------------------------------------
 
 
-class DncState(AuthState):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+class DncState(PagedState, AuthState):
     search: str = ""
     error: str = ""
     notice: str = ""
     add_error: str = ""
     import_error: str = ""
 
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // admin_ops.PAGE_SIZE))
-
     def _fetch(self) -> None:
         result, error = _as_admin(self, lambda s, u: admin_ops.list_dnc(s, u, self.search, self.page))
         if result is None:
-            self.rows, self.total, self.error = [], 0, error
+            self._show_failure()
+            self.error = error
             return
-        self.rows, self.total, self.page = result.rows, result.total, result.page
+        self._show_page(result)
 
     def _clear(self) -> None:
         self.error, self.notice, self.add_error, self.import_error = "", "", "", ""
@@ -831,36 +823,37 @@ class DncState(AuthState):
         self.search, self.page = str(form_data.get("phone", "")).strip()[:40], 1
         self._fetch()
 
-    @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
-        self._fetch()
+
+def _dnc_source(row: rx.Var) -> list[rx.Component]:
+    return [
+        rx.badge(row["source_label"], variant="soft", class_name="dnc-source", data_source=row["source"]),
+        rx.cond(row["wording"] != "", rx.text("“", row["wording"], "”", size="1", class_name="dnc-wording")),
+        rx.cond(row["where"] != "", rx.text(row["where"], size="1", color_scheme="gray", class_name="dnc-where")),
+    ]
 
 
-def _dnc_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(rx.text(row["phone"], class_name="dnc-phone", white_space="nowrap")),
-        rx.table.cell(rx.text(row["reason"], size="2")),
-        rx.table.cell(
-            rx.badge(row["source_label"], variant="soft", class_name="dnc-source", data_source=row["source"]),
-            rx.cond(row["wording"] != "", rx.text("“", row["wording"], "”", size="1", class_name="dnc-wording")),
-            rx.cond(row["where"] != "", rx.text(row["where"], size="1", color_scheme="gray", class_name="dnc-where")),
-        ),
-        rx.table.cell(rx.text(row["added_by"], size="1"), rx.text(row["created_at"], size="1", color_scheme="gray")),
-        rx.table.cell(
-            rx.button(
-                "Remove",
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                on_click=DncState.remove(row["id"]),
-                class_name="remove-dnc",
-                aria_label="Remove " + row["phone"],
-            )
-        ),
-        class_name="dnc-row",
-        data_dnc=row["id"],
+def _dnc_remove(row: rx.Var) -> rx.Component:
+    return rx.button(
+        "Remove",
+        size="1",
+        variant="soft",
+        color_scheme="red",
+        on_click=DncState.remove(row["id"]),
+        class_name="remove-dnc",
+        aria_label="Remove " + row["phone"],
     )
+
+
+DNC_COLUMNS = [
+    Column("Number", lambda row: rx.text(row["phone"], class_name="dnc-phone", white_space="nowrap")),
+    Column("Reason", lambda row: rx.text(row["reason"], size="2")),
+    Column("Came from", _dnc_source),
+    Column(
+        "Added",
+        lambda row: [rx.text(row["added_by"], size="1"), rx.text(row["created_at"], size="1", color_scheme="gray")],
+    ),
+    Column("Actions", _dnc_remove, hide_header=True),
+]
 
 
 def _dnc_forms() -> rx.Component:
@@ -935,9 +928,21 @@ def dnc_page() -> rx.Component:
                 reset_on_submit=False,
                 no_validate=True,
             ),
-            _table(["Number", "Reason", "Came from", "Added", ""], rx.foreach(DncState.rows, _dnc_row), "dnc-table"),
-            rx.cond(DncState.total == 0, rx.text("No numbers.", color_scheme="gray", id="dnc-empty")),
-            _pager(DncState, "numbers", "dnc-count"),
+            data_table(
+                DNC_COLUMNS,
+                DncState.rows,
+                table_id="dnc-table",
+                label="Do-not-call numbers",
+                row_props=lambda row: {"class_name": "dnc-row", "data_dnc": row["id"]},
+                loaded=DncState.loaded,
+                empty=empty_state(
+                    rx.cond(DncState.search != "", "No number matches.", "No numbers on the list."),
+                    "Add a number or import a CSV above; numbers a caller asks to stop are added by themselves.",
+                    icon="phone-off",
+                    empty_id="dnc-empty",
+                ),
+            ),
+            pager(DncState, "numbers", "dnc-count"),
         )
     )
 
@@ -945,20 +950,13 @@ def dnc_page() -> rx.Component:
 # --- audit trail ----------------------------------------------------------------------------------
 
 
-class AuditState(AuthState):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+class AuditState(PagedState, AuthState):
     action_filter: str = ""
     actor_filter: str = ""
     target_filter: str = ""
     since_filter: str = ""
     actions: list[str] = []
     error: str = ""
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // admin_ops.PAGE_SIZE))
 
     def _fetch(self) -> None:
         def trail(session: Session, user: User) -> tuple[Any, list[str]]:
@@ -975,10 +973,11 @@ class AuditState(AuthState):
 
         result, error = _as_admin(self, trail)
         if result is None:
-            self.rows, self.total, self.error = [], 0, error
+            self._show_failure()
+            self.error = error
             return
         found, self.actions = result
-        self.rows, self.total, self.page = found.rows, found.total, found.page
+        self._show_page(found)
 
     @rx.event
     def load(self):
@@ -992,11 +991,6 @@ class AuditState(AuthState):
         self.target_filter = str(form_data.get("target_type", "")).strip()[:32]
         self.since_filter = str(form_data.get("since", "")).strip()[:10]
         self.page, self.error = 1, ""
-        self._fetch()
-
-    @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
         self._fetch()
 
 
@@ -1083,9 +1077,15 @@ def audit_page() -> rx.Component:
                 _audit_filters(),
                 rx.vstack(rx.foreach(AuditState.rows, _audit_row), spacing="2", width="100%", id="audit-list"),
                 rx.cond(
-                    AuditState.total == 0, rx.text("No audit events match.", color_scheme="gray", id="audit-empty")
+                    AuditState.loaded & (AuditState.total == 0),
+                    empty_state(
+                        "No audit events match.",
+                        "Widen the filters: every privileged action is recorded here.",
+                        icon="scroll-text",
+                        empty_id="audit-empty",
+                    ),
                 ),
-                _pager(AuditState, "events", "audit-count"),
+                pager(AuditState, "events", "audit-count"),
                 spacing="3",
                 width="100%",
                 margin_top="0.5em",

@@ -38,6 +38,7 @@ class CallView:
     scheduled_for: str = ""
     summary: str = ""
     has_recording: str = ""
+    simulated: str = ""
     transcript: list[TranscriptView] = dataclasses.field(default_factory=list)
 
 
@@ -70,7 +71,7 @@ class DashboardState(AuthState):
     urgency_filter: str = ""
     category_filter: str = ""
     search: str = ""
-    # The date filter as typed (YYYY-MM-DD, UTC days, both included) and what is wrong with it.
+    # The date filter as typed (YYYY-MM-DD, days of the business's time zone, both included) and what is wrong with it.
     since_filter: str = ""
     until_filter: str = ""
     since_error: str = ""
@@ -101,13 +102,13 @@ class DashboardState(AuthState):
         return max(1, -(-self.total // inbox.PAGE_SIZE))
 
     def _filters(self) -> inbox.InboxFilters:
-        since, until = inbox.received_between(self.since_filter, self.until_filter)
+        first, last = inbox.received_days(self.since_filter, self.until_filter)
         return inbox.InboxFilters(
             status=self.status_filter,
             urgency=self.urgency_filter,
             category=self.category_filter,
-            since=since,
-            until=until,
+            first_day=first,  # whole days of the business's own time zone
+            last_day=last,
             search=self.search,
         )
 
@@ -195,7 +196,7 @@ class DashboardState(AuthState):
         since, until = str(form_data.get("since", ""))[:20], str(form_data.get("until", ""))[:20]
         self.since_error = self.until_error = ""
         try:
-            inbox.received_between(since, until)
+            inbox.received_days(since, until)
         except UserError as exc:
             # Keep showing the last good page; the message goes under the field that is wrong.
             if exc.field == "until":
@@ -339,8 +340,8 @@ def _filters() -> rx.Component:
             _select("status", "Status", labels.options("match_status")),
             _select("urgency", "Urgency", labels.options("urgency")),
             _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
-            _date_input("since", "Received from (UTC)", DashboardState.since_error),
-            _date_input("until", "Received to (UTC)", DashboardState.until_error),
+            _date_input("since", "Received from", DashboardState.since_error),
+            _date_input("until", "Received to", DashboardState.until_error),
             rx.vstack(
                 rx.el.label("Search", html_for="filter-search", style={"fontWeight": "500", "fontSize": "0.9em"}),
                 rx.input(name="search", id="filter-search", placeholder="words or ZIP"),
@@ -363,7 +364,7 @@ def _called_you_badge(**props: str) -> rx.Component:
 
 def _lead_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(row["created_at"]),
+        rx.table.cell(rx.text(row["created_at"], title=row["created_exact"], class_name="lead-received")),
         rx.table.cell(
             rx.hstack(
                 rx.link(

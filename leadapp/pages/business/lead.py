@@ -30,6 +30,15 @@ def _call_panel(call: CallView) -> rx.Component:
             rx.hstack(
                 rx.icon("phone", size=16),
                 rx.text("AI call", weight="bold"),
+                rx.cond(
+                    call.simulated == "yes",
+                    rx.badge(
+                        "Simulation",
+                        color_scheme="amber",
+                        class_name="call-simulated",
+                        title="No phone account is configured: a scripted caller answered from the request",
+                    ),
+                ),
                 rx.badge(call.status_label, class_name="call-status", data_status=call.status),
                 rx.cond(
                     call.outcome != "",

@@ -12,7 +12,7 @@ from leadapp.components.layout import page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
-from leadapp.core.services import access, intake, portal
+from leadapp.core.services import access, follow, intake, portal
 from leadapp.core.settings import get_settings
 from leadapp.state.auth import AuthState, field_errors
 
@@ -26,10 +26,14 @@ class RequestState(AuthState):
     lead: dict[str, str] = {}
     matches: list[dict[str, str]] = []
     submitting: bool = False
+    # The request's tracking link (shown to the tab that submitted it) and how it was also sent.
+    tracking_link: str = ""
+    link_sent_by: str = ""
 
     @rx.event
     def reset_form(self):
         self.errors, self.lead_id, self.lead, self.matches = {}, 0, {}, []
+        self.tracking_link, self.link_sent_by = "", ""
 
     @rx.event
     def submit(self, form_data: dict):
@@ -71,6 +75,10 @@ class RequestState(AuthState):
             # The id was set by this tab's own submit (a var no event can set from the browser).
             access.allow_leads(session, [self.lead_id])
             view = portal.lead_status_for_submitter(session, self.lead_id)
+            if not self.tracking_link:
+                shown = follow.confirmation(session, self.lead_id)
+                if shown is not None:
+                    self.tracking_link, self.link_sent_by = shown.tracking_link, shown.sent_by
         if view is None:
             return True
         self.lead, self.matches = view["lead"], view["matches"]
@@ -109,6 +117,33 @@ def _result() -> rx.Component:
             icon="circle-check",
             color_scheme="green",
             id="request-received",
+        ),
+        rx.cond(
+            RequestState.tracking_link != "",
+            rx.card(
+                rx.vstack(
+                    rx.text("Follow your request at any time with its own link (keep it private):", weight="medium"),
+                    rx.link(
+                        RequestState.tracking_link,
+                        href=RequestState.tracking_link,
+                        id="tracking-link",
+                        word_break="break-all",
+                        size="2",
+                    ),
+                    rx.text(
+                        rx.cond(
+                            RequestState.link_sent_by != "",
+                            "We also sent this link to you by " + RequestState.link_sent_by + ".",
+                            "Bookmark it: it works without an account.",
+                        ),
+                        size="2",
+                        color_scheme="gray",
+                        id="tracking-link-sent",
+                    ),
+                    spacing="1",
+                ),
+                width="100%",
+            ),
         ),
         rx.hstack(
             rx.text("Status:"),

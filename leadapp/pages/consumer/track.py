@@ -14,15 +14,17 @@ from typing import Any
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
 from leadapp.components.requests import RequestView, action_messages, request_card, request_view
+from leadapp.core import rls
 from leadapp.core.broker import get_redis, key
 from leadapp.core.db import session_scope
-from leadapp.core.errors import UserError
+from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.observability import get_logger
-from leadapp.core.services import portal
+from leadapp.core.services import follow, portal
 from leadapp.live import TAB_TTL_SECONDS
-from leadapp.state.auth import AuthState
+from leadapp.state.auth import AuthState, field_errors
 
 log = get_logger(__name__)
 ROUTE = routes.PORTAL_TRACK
@@ -61,6 +63,11 @@ class TrackState(AuthState):
     tracked: RequestView = RequestView()
     notice: str = ""
     error: str = ""
+    # Turning the link into an account: offered while the request has none; the email asked only when the
+    # request was made with a phone number alone.
+    can_claim: bool = False
+    claim_needs_email: bool = False
+    claim_errors: dict[str, str] = {}
     _token: str = ""  # backend only: never sent to the browser, never taken back from it
     _lead_id: int = 0
 
@@ -73,6 +80,7 @@ class TrackState(AuthState):
                     raise UserError(INVALID_MESSAGE)
                 row = portal.request_view(session, portal.MagicGrant(self._token), lead.id)
                 self._lead_id = lead.id
+                self.can_claim, self.claim_needs_email = lead.consumer_id is None, not lead.contact_email
         except UserError:
             self.track_status, self.tracked, self._lead_id = "invalid", RequestView(), 0
             return False
@@ -106,6 +114,33 @@ class TrackState(AuthState):
         self._load()
 
     @rx.event
+    def create_account(self, form_data: dict):
+        """Set a password: the account is made from the request's email, owns the request, and is logged in."""
+        self.claim_errors = {}
+        password = str(form_data.get("password", ""))
+        if password != str(form_data.get("password_confirm", "")):
+            self.claim_errors = {"password_confirm": "The two passwords differ."}
+            return None
+        try:
+            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+                made = follow.account_from_tracking_link(
+                    session,
+                    self._token,
+                    password,
+                    email=str(form_data.get("email", "")),
+                    ip=self.client_ip(),
+                    user_agent=self.router.headers.user_agent,
+                )
+        except NotAllowed as exc:
+            self.claim_errors = {"form": exc.message}
+            return None
+        except UserError as exc:
+            self.claim_errors = field_errors(exc)
+            return None
+        self.session_token = made.session_token
+        return rx.redirect(routes.PORTAL)
+
+    @rx.event
     def withdraw(self, shown_id: str = ""):
         # The button passes the id it shows; it is ignored: the lead acted on is always the one the token names.
         self._act(portal.withdraw_request, "Your request was withdrawn. Businesses will no longer receive it.")
@@ -116,6 +151,37 @@ class TrackState(AuthState):
             portal.request_callback,
             "Callback requested: we will call you at the number you gave, within calling hours (9:00–21:00).",
         )
+
+
+def _claim_form() -> rx.Component:
+    errors = TrackState.claim_errors
+    return rx.card(
+        rx.form(
+            rx.vstack(
+                rx.heading("Keep it in an account", size="4"),
+                rx.text(
+                    "Set a password to see this request, and your next ones, whenever you log in.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                form_error(errors),
+                rx.cond(
+                    TrackState.claim_needs_email,
+                    field("Email", "email", errors, type="email", autocomplete="username"),
+                ),
+                field("Password", "password", errors, type="password", autocomplete="new-password"),
+                field("Repeat the password", "password_confirm", errors, type="password", autocomplete="new-password"),
+                rx.button("Create my account", type="submit", id="claim-submit"),
+                spacing="3",
+                width="100%",
+            ),
+            on_submit=TrackState.create_account,
+            reset_on_submit=False,
+            no_validate=True,
+        ),
+        width="100%",
+        id="claim-account",
+    )
 
 
 def track_page() -> rx.Component:
@@ -134,6 +200,7 @@ def track_page() -> rx.Component:
                     request_card(
                         TrackState.tracked, withdraw=TrackState.withdraw, callback=TrackState.request_callback
                     ),
+                    rx.cond(TrackState.can_claim, _claim_form()),
                     spacing="3",
                     width="100%",
                     id="track-request",
