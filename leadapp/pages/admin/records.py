@@ -89,7 +89,7 @@ def _lead_detail() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading("Lead #", d["id"], size="5", id="admin-lead-id"),
+                rx.heading("Lead #", d["id"], as_="h2", size="5", id="admin-lead-id"),
                 rx.badge(d["status"], id="admin-lead-status"),
                 rx.cond(d["category"] != "", rx.badge(d["category"], variant="outline")),
                 rx.cond(d["urgency"] != "", rx.badge(d["urgency"], variant="outline")),
@@ -114,7 +114,7 @@ def _lead_detail() -> rx.Component:
                     size="2",
                 ),
             ),
-            rx.heading("Matched businesses", size="3", margin_top="0.5em"),
+            rx.heading("Matched businesses", as_="h3", size="3", margin_top="0.5em"),
             rx.cond(
                 AdminLeadState.matches.length() > 0,
                 rx.vstack(
@@ -128,7 +128,7 @@ def _lead_detail() -> rx.Component:
                 ),
                 rx.text("None.", size="2", color_scheme="gray"),
             ),
-            rx.heading("Calls", size="3", margin_top="0.5em"),
+            rx.heading("Calls", as_="h3", size="3", margin_top="0.5em"),
             rx.cond(
                 AdminLeadState.lead_calls.length() > 0,
                 rx.vstack(rx.foreach(AdminLeadState.lead_calls, _call_link), spacing="1"),
@@ -169,7 +169,7 @@ def _call_detail() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading("Call #", c["id"], size="5", id="admin-call-id"),
+                rx.heading("Call #", c["id"], as_="h2", size="5", id="admin-call-id"),
                 rx.badge(c["status"], id="admin-call-status"),
                 rx.cond(c["outcome"] != "", rx.badge(c["outcome"], color_scheme="green", id="admin-call-outcome")),
                 wrap="wrap",

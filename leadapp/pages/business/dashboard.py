@@ -454,7 +454,12 @@ def _lead_card(row: rx.Var) -> rx.Component:
                     },
                 ),
                 rx.flex(
-                    rx.badge(row["urgency"], variant="outline", class_name="lead-card-urgency"),
+                    rx.badge(
+                        row["urgency_label"],
+                        variant="outline",
+                        class_name="lead-card-urgency",
+                        data_urgency=row["urgency"],
+                    ),
                     rx.cond(row["distance"] != "", rx.text(row["distance"], size="1", class_name="lead-card-distance")),
                     rx.text("score ", row["score"], size="1", class_name="lead-card-score"),
                     _status_badges(row),
@@ -526,7 +531,7 @@ def _filter_sheet() -> rx.Component:
         ),
         rx.box(
             rx.hstack(
-                rx.heading("Filter", size="4"),
+                rx.heading("Filter", as_="h2", size="4"),
                 rx.spacer(),
                 rx.icon_button(
                     rx.icon("x"),
