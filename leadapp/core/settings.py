@@ -116,6 +116,20 @@ class Settings(BaseSettings):
         str(ROOT / "var" / "recordings"), description="Where simulated calls (no Twilio keys) keep their recordings"
     )
 
+    # Phones: who may be called and texted, and how much
+    supported_phone_regions: str = Field(
+        "US,CA", description="Countries (ISO codes, comma-separated) whose numbers are accepted, called and texted"
+    )
+    phone_code_ttl_seconds: int = Field(600, description="How long an SMS verification code works")
+    phone_code_max_attempts: int = Field(5, description="Wrong entries of one code before it stops working")
+    phone_codes_per_hour: int = Field(3, description="Verification codes sent to one number (and one request) an hour")
+    ai_calls_per_day: int = Field(500, description="AI calls placed by the whole platform in 24 hours (callbacks too)")
+    ai_calls_per_business_per_day: int = Field(
+        50, description="AI calls one business's leads get in 24 hours (its requests and its consumers' callbacks)"
+    )
+    sms_per_day: int = Field(2000, description="Text messages the whole platform sends in 24 hours")
+    sms_per_business_per_day: int = Field(200, description="Text messages about one business sent in 24 hours")
+
     # Providers (empty = local stand-in)
     anthropic_api_key: str = ""
     anthropic_base_url: str = ""

@@ -40,7 +40,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 from starlette.testclient import TestClient
 
-from leadapp.core import rls
+from leadapp.core import crypto, phones, rls
 from leadapp.core.models import Business, Call, Match, Notification, Prospect, User
 from leadapp.core.models.base import utcnow
 from leadapp.core.services import accounts, admin_ops, contact, rules, weekly_audit
@@ -172,6 +172,7 @@ def _seed(s: Session) -> tuple[dict[str, int], dict[str, int]]:
                 email=email,
                 phone=phone,
                 consent_ai_calls=True,
+                phone_verified_hash=crypto.phone_hash(phones.parse(phone)),
                 consumer_id=users[consumer],
                 client_ip="",
             ),
@@ -720,11 +721,15 @@ PLANS: dict[str, Plan] = {
     "PortalState.request_callback": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.delete_my_data": Plan(writers="self"),
     "PortalState.set_no_ai_calls": Plan(writers="self", args=lambda c: (True,)),
+    "PortalState.send_phone_code": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
+    "PortalState.verify_phone_code": Plan(writers="consumer", args=lambda c: ({"lead": S(c.lead), "code": "123456"},)),
     "InterviewState.open": Plan(writers="public"),
     "InterviewState.restart": Plan(writers="public"),
     "InterviewState.begin": Plan(args=lambda c: ({"cf-turnstile-response": "made-up"},)),
     "InterviewState.answer": Plan(writers="public", args=lambda c: ({"message": "my sink is blocked"},)),
     "InterviewState.send": Plan(writers="public", args=lambda c: ({"consent_ai_calls": "on"},)),
+    "InterviewState.send_phone_code": Plan(writers="public"),
+    "InterviewState.verify_phone_code": Plan(writers="public", args=lambda c: ({"code": "123456"},)),
     "RequestState.reset_form": Plan(),
     "RequestState.submit": Plan(
         writers="public",
@@ -744,6 +749,8 @@ PLANS: dict[str, Plan] = {
     "TrackState.withdraw": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.request_callback": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.set_no_ai_calls": Plan(args=lambda c: (True,)),
+    "TrackState.send_phone_code": Plan(args=lambda c: (S(c.lead),)),
+    "TrackState.verify_phone_code": Plan(args=lambda c: ({"lead": S(c.lead), "code": "123456"},)),
     # without the link's token, setting a password claims no request and makes no account
     "TrackState.create_account": Plan(
         args=lambda c: ({"password": PASSWORD, "password_confirm": PASSWORD, "email": "claim-q7@example.com"},)

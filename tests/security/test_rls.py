@@ -55,6 +55,10 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     "the visitor is shown the same answer whether or not the account exists)",
     ("leadapp/core/services/contact.py", "contact form: queue the admins' emails"): "a visitor's message queued "
     "to each admin (rows addressed to them); only their ids are read back",
+    ("leadapp/core/services/daily_caps.py", "daily caps: count the AI calls of the last 24 hours"): "a count of "
+    "every tenant's AI calls (all, or one business's): the daily caps hold whoever asked",
+    ("leadapp/core/services/daily_caps.py", "daily caps: count the text messages of the last 24 hours"): "a count "
+    "of every tenant's text messages (all, or one business's): the daily caps hold whoever asked",
 }
 _SYSTEM_CALL = re.compile(r"\b(?:as_system|system_context|rls\.system)\(\s*(?:session,\s*)?f?\"([^\"{]*)")
 

@@ -12,6 +12,7 @@ spam queue (a false positive there costs a review, not a lost customer).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass, field, replace
@@ -19,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import httpx
-import phonenumbers
 import zipcodes
 from email_validator import EmailNotValidError, validate_email
 from limits import RateLimitItemPerHour
@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from leadapp.core import client_ip as client_addresses
-from leadapp.core import crypto, ratelimit, tasks
+from leadapp.core import crypto, phones, ratelimit, tasks
 from leadapp.core.errors import FieldErrors, TooManyAttempts, UserError
 from leadapp.core.models import Lead, utcnow
 from leadapp.core.observability import get_logger
@@ -79,6 +79,8 @@ class Submission:
     consumer_id: int | None = None
     turnstile_token: str = ""
     business_id: int | None = None
+    # The keyed hash of a number the guided interview verified with a texted code (never from an API body).
+    phone_verified_hash: str = ""
 
 
 @dataclass
@@ -116,12 +118,9 @@ def validate(sub: Submission, rules: RulesSnapshot) -> ValidSubmission:
     phone_e164 = ""
     if (sub.phone or "").strip():
         try:
-            parsed = phonenumbers.parse(sub.phone.strip(), "US")
-            if not phonenumbers.is_valid_number(parsed):
-                raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, "invalid")
-            phone_e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        except phonenumbers.NumberParseException:
-            errors["phone"] = "Enter a valid phone number, e.g. (317) 846-2200."
+            phone_e164 = phones.parse(sub.phone)
+        except phones.PhoneRefused as exc:
+            errors["phone"] = exc.message
         else:
             if any(re.search(p, phone_e164) for p in rules.get("blocked_phone_patterns") or []):
                 errors["phone"] = "This phone number can't be used. Enter the number we can reach you on."
@@ -304,6 +303,7 @@ def submit(session: Session, sub: Submission) -> Accepted:
         consent_ai_calls=valid.consent_ai_calls,
         consent_at=now if valid.consent_ai_calls else None,
         consent_text=CONSENT_TEXT if valid.consent_ai_calls else "",
+        phone_verified_at=now if _verified(sub.phone_verified_hash, valid.phone_e164) else None,
         client_ip=sub.client_ip[:64],
         idempotency_key=sub.idempotency_key,
         idempotency_fingerprint=body,
@@ -324,6 +324,11 @@ def submit(session: Session, sub: Submission) -> Accepted:
     enqueued = enqueue_pipeline(lead.id, fresh=True)  # type: ignore[arg-type]
     log.info("lead_accepted", lead_id=lead.id, source=lead.source, enqueued=enqueued)
     return Accepted(lead.id, True, enqueued, lead.status)  # type: ignore[arg-type]
+
+
+def _verified(verified_hash: str, phone_e164: str) -> bool:
+    """True when the number submitted is the one a texted code verified."""
+    return bool(verified_hash and phone_e164) and hmac.compare_digest(verified_hash, crypto.phone_hash(phone_e164))
 
 
 def _lead_for_key(session: Session, idempotency_key: str, body: str = "") -> Accepted | None:

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components.layout import page
+from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
@@ -53,12 +54,16 @@ class InterviewState(AuthState):
     fields: dict[str, str] = {}
     complete: bool = False
     error: str = ""
+    notice: str = ""
     sending: bool = False
     # False while Turnstile is configured and this tab has not passed it yet: the widget shows, not the chat.
     human_ok: bool = True
+    # "" (no phone number given), "unverified" or "verified" (the code texted to it came back).
+    phone_check: str = ""
 
     def _show(self, turn: interview.Turn) -> None:
         self.messages, self.fields, self.complete = turn.messages, turn.fields, turn.complete
+        self.phone_check = turn.phone_check
 
     @rx.event
     def open(self):
@@ -118,6 +123,29 @@ class InterviewState(AuthState):
             return
         async with self:
             self._show(turn)
+
+    @rx.event
+    def send_phone_code(self):
+        self.error, self.notice = "", ""
+        try:
+            with session_scope() as session:
+                interview.send_phone_code(session, self._owner_token, self._load_user(session))
+        except UserError as exc:
+            self.error = exc.message
+        else:
+            self.notice = CODE_SENT
+
+    @rx.event
+    def verify_phone_code(self, form_data: dict):
+        self.error, self.notice = "", ""
+        code = str(form_data.get("code", "")) if isinstance(form_data, dict) else ""
+        try:
+            with session_scope() as session:
+                self._show(interview.verify_phone_code(session, self._owner_token, self._load_user(session), code))
+        except UserError as exc:
+            self.error = exc.message
+        else:
+            self.notice = PHONE_VERIFIED
 
     @rx.event(background=True)
     async def send(self, form_data: dict):
@@ -190,6 +218,50 @@ def _bubble(m: rx.Var) -> rx.Component:
     )
 
 
+def _phone_check() -> rx.Component:
+    """Verify the number given (a texted code): only a verified number gets the AI calls agreed to below."""
+    return rx.match(
+        InterviewState.phone_check,
+        (
+            "unverified",
+            rx.vstack(
+                rx.text("AI calls only reach a verified number: we text it a 6-digit code.", size="2"),
+                rx.hstack(
+                    rx.button(
+                        "Send code", on_click=InterviewState.send_phone_code, variant="soft", id="interview-send-code"
+                    ),
+                    rx.form(
+                        rx.hstack(
+                            rx.input(
+                                name="code",
+                                placeholder="6-digit code",
+                                max_length=6,
+                                input_mode="numeric",
+                                auto_complete="one-time-code",
+                                aria_label="Code from the text message",
+                                id="interview-code",
+                            ),
+                            rx.button("Verify", type="submit", id="interview-verify-code"),
+                        ),
+                        on_submit=InterviewState.verify_phone_code,
+                        reset_on_submit=True,
+                        no_validate=True,
+                    ),
+                    wrap="wrap",
+                    spacing="2",
+                ),
+                spacing="1",
+                width="100%",
+            ),
+        ),
+        (
+            "verified",
+            rx.badge(rx.icon("circle-check", size=14), "Phone verified", color_scheme="green", id="interview-verified"),
+        ),
+        rx.fragment(),
+    )
+
+
 def _panel() -> rx.Component:
     return rx.card(
         rx.vstack(
@@ -206,6 +278,7 @@ def _panel() -> rx.Component:
                 )
                 for key, label in PANEL_FIELDS
             ],
+            _phone_check(),
             rx.separator(),
             rx.form(
                 rx.vstack(
@@ -253,6 +326,10 @@ def interview_page() -> rx.Component:
                 rx.cond(
                     InterviewState.error != "",
                     rx.callout(InterviewState.error, color_scheme="red", id="interview-error", role="alert"),
+                ),
+                rx.cond(
+                    InterviewState.notice != "",
+                    rx.callout(InterviewState.notice, color_scheme="green", id="interview-notice"),
                 ),
                 rx.form(
                     rx.vstack(

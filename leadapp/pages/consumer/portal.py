@@ -13,11 +13,18 @@ from sqlmodel import Session
 from leadapp import routes
 from leadapp.components.account_email import account_email_card
 from leadapp.components.layout import guarded, page
-from leadapp.components.requests import RequestView, action_messages, request_card, request_view
+from leadapp.components.requests import (
+    CODE_SENT,
+    PHONE_VERIFIED,
+    RequestView,
+    action_messages,
+    request_card,
+    request_view,
+)
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, optouts, portal
+from leadapp.core.services import access, optouts, phone_codes, portal
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
@@ -113,6 +120,25 @@ class PortalState(AuthState):
         ok, _ = self._act(lambda s, u: portal.request_callback(s, u, int(lead_id)))
         if ok:
             self.notice = "Callback requested. Our AI assistant will call you within calling hours (9:00–21:00)."
+
+    @rx.event
+    def send_phone_code(self, lead_id: str):
+        if not str(lead_id).isdigit():
+            self.error = "No such request."
+            return
+        ok, _ = self._act(lambda s, u: phone_codes.send_lead_code(s, u, int(lead_id)))
+        if ok:
+            self.notice = CODE_SENT
+
+    @rx.event
+    def verify_phone_code(self, form_data: dict):
+        lead_id, code = str(form_data.get("lead", "")), str(form_data.get("code", ""))
+        if not lead_id.isdigit():
+            self.error = "No such request."
+            return
+        ok, _ = self._act(lambda s, u: phone_codes.verify_lead_code(s, u, int(lead_id), code))
+        if ok:
+            self.notice = PHONE_VERIFIED
 
     @rx.event
     def set_no_ai_calls(self, value: Any):
@@ -243,6 +269,8 @@ def portal_page() -> rx.Component:
                             withdraw=PortalState.withdraw,
                             callback=PortalState.request_callback,
                             href=rx.Var.create(f"/portal/requests/{r.id}"),
+                            send_code=PortalState.send_phone_code,
+                            verify_code=PortalState.verify_phone_code,
                         ),
                     ),
                     spacing="3",
@@ -292,7 +320,13 @@ def portal_request_page() -> rx.Component:
                     "ok",
                     rx.foreach(
                         PortalState.requests,
-                        lambda r: request_card(r, withdraw=PortalState.withdraw, callback=PortalState.request_callback),
+                        lambda r: request_card(
+                            r,
+                            withdraw=PortalState.withdraw,
+                            callback=PortalState.request_callback,
+                            send_code=PortalState.send_phone_code,
+                            verify_code=PortalState.verify_phone_code,
+                        ),
                     ),
                 ),
                 rx.center(rx.spinner(size="3"), padding="3em"),
