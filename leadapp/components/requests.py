@@ -204,9 +204,11 @@ def request_card(
     callback: Callable[[Any], Any],
     send_code: Callable[[Any], Any],
     verify_code: Any,
+    href: rx.Var | None = None,
 ) -> rx.Component:
     """One request; `withdraw(id)` / `callback(id)` / `send_code(id)` give the event the buttons fire, `verify_code`
-    the handler of the code form (form data: `lead`, `code`)."""
+    the handler of the code form (form data: `lead`, `code`); `href`, when given, is the request's own page (linked
+    from the card in a list)."""
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -215,6 +217,7 @@ def request_card(
                 rx.cond(r.urgency != "", rx.badge(r.urgency, variant="outline")),
                 rx.spacer(),
                 rx.text(r.created_at, title=r.created_exact, size="1", color_scheme="gray", class_name="request-time"),
+                *([rx.link("Open", href=href, size="2", class_name="open-request")] if href is not None else []),
                 wrap="wrap",
                 width="100%",
             ),

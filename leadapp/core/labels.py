@@ -105,6 +105,8 @@ NOTIFICATION_KIND: dict[str, str] = {
     vocab.NotificationKind.INVITATION: "Invitation",
     vocab.NotificationKind.INVITATION_FOLLOWUP: "Invitation reminder",
     vocab.NotificationKind.PASSWORD_RESET: "Password reset",
+    vocab.NotificationKind.EMAIL_VERIFICATION: "Email confirmation",
+    vocab.NotificationKind.PHONE_CODE: "Phone code",
 }
 
 LEAD_SOURCE: dict[str, str] = {

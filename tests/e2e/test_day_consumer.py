@@ -1,7 +1,7 @@
 """A consumer's day, by clicks from the portal: file a request → the tracking link from the confirmation email →
 the request's page → ask for a callback (told first that, with no business accepted yet, it is LeadApp's
-concierge call) → the call runs on the simulated line and completes, live → "No AI calls" in the portal → a
-further callback is refused, on the portal and on the tracking page.
+concierge call) → the call runs on the simulated line and completes, live → "No AI calls" on that page, then in
+the portal → a further callback is refused, on the portal and on the tracking page.
 
 Local stack only: the email is read from the local outbox and the call is placed on the simulated line.
 """
@@ -72,6 +72,19 @@ def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page
     )
     expect(line).not_to_contain_text("failed")
 
+    # "No AI calls" right on the tracking page (no account needed): a further callback is refused; and back on.
+    switch = page.locator("#no-ai-calls")
+    expect(switch).to_have_attribute("aria-checked", "false")
+    switch.click()
+    expect(page.locator("#track-notice")).to_contain_text("AI calls are off")
+    expect(switch).to_have_attribute("aria-checked", "true")
+    expect(tracked.locator(".request-callback")).to_be_disabled()
+    expect(tracked.locator(".callback-reason")).to_have_text(NO_AI_CALLS)
+    switch.click()
+    expect(page.locator("#track-notice")).to_contain_text("AI calls are back on")
+    expect(switch).to_have_attribute("aria-checked", "false")
+    expect(tracked.locator(".callback-reason", has_text=NO_AI_CALLS)).to_have_count(0)
+
     # "No AI calls" in the portal (the navigation): a further callback is refused, with the reason.
     go_to(page, "My requests")
     card = page.locator(".portal-request", has_text=marker)
@@ -88,6 +101,7 @@ def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page
     expect(tracked).to_contain_text(marker)
     expect(tracked.locator(".request-callback")).to_be_disabled()
     expect(tracked.locator(".callback-reason")).to_have_text(NO_AI_CALLS)
+    expect(page.locator("#no-ai-calls")).to_have_attribute("aria-checked", "true")
 
     # Back on, for the other journeys of this consumer (the switch covers every number of their requests).
     go_to(page, "My requests")

@@ -555,6 +555,9 @@ PLANS: dict[str, Plan] = {
     "AuthState.guard": Plan(args=lambda c: ("admin",)),
     "AuthState.logout": Plan(writers="self"),
     "AuthState.resend_verification": Plan(writers="self"),
+    "AccountEmailState.change_email": Plan(
+        writers="self", args=lambda c: ({"new_email": f"moved-{c.side.lower()}-q7@example.com", "password": PASSWORD},)
+    ),
     # admin
     "AdminZoneState.load": Plan(),
     "AdminZoneState.choose": Plan(writers="admin", args=lambda c: ("America/Chicago",)),
@@ -603,6 +606,8 @@ PLANS: dict[str, Plan] = {
     "DncState.import_csv": Plan(writers="admin", args=lambda c: ({"csv": "phone\n(317) 846-2997\n", "reason": "x"},)),
     "DncState.find": Plan(args=lambda c: ({"phone": ""},)),
     "DncState.go_page": Plan(args=lambda c: (1,)),
+    "AdminLeadState.open_lead": Plan(path=lambda c: f"/admin/leads/{c.lead}"),
+    "AdminCallState.open_call": Plan(path=lambda c: f"/admin/calls/{c.call}"),
     "OutboxState.load": Plan(),
     "OutboxState.apply_filters": Plan(args=lambda c: ({"status": "failed"},)),
     "OutboxState.go_page": Plan(args=lambda c: (1,)),
@@ -636,6 +641,7 @@ PLANS: dict[str, Plan] = {
     "UsersState.go_page": Plan(args=lambda c: (1,)),
     "UsersState.open_user": Plan(args=lambda c: (S(c.consumer_user),)),
     "UsersState.close_user": Plan(),
+    "UsersState.open_user_page": Plan(path=lambda c: f"/admin/users/{c.consumer_user}"),
     "UsersState.choose_role": Plan(args=lambda c: ("admin",), preset=lambda c: _selected(c)),
     "UsersState.ask_role_change": Plan(preset=lambda c: {**_selected(c), "new_role": "admin"}),
     "UsersState.set_confirm_open": Plan(args=lambda c: (False,), preset=lambda c: _selected(c)),
@@ -644,6 +650,9 @@ PLANS: dict[str, Plan] = {
     ),
     "UsersState.set_active": Plan(writers="admin", args=lambda c: (False,), preset=lambda c: _selected(c)),
     "UsersState.send_reset": Plan(writers="admin", preset=lambda c: _selected(c)),
+    "ApiKeysState.load": Plan(),
+    "ApiKeysState.create": Plan(writers="admin", args=lambda c: ({"name": "Partner q7", "per_minute": "30"},)),
+    "ApiKeysState.revoke": Plan(writers="admin", args=lambda c: ("1",)),
     "VerificationState.load": Plan(),
     "VerificationState.apply_filters": Plan(args=lambda c: ({"search": "", "show": "all"},)),
     "VerificationState.verify": Plan(writers="admin", args=lambda c: (S(c.biz),)),
@@ -671,6 +680,8 @@ PLANS: dict[str, Plan] = {
     "DashboardState.go_page": Plan(args=lambda c: (1,)),
     "DashboardState.open_detail": Plan(writers="business", args=lambda c: (S(c.match),)),
     "DashboardState.close_detail": Plan(),
+    "DashboardState.open_lead": Plan(writers="business", path=lambda c: f"/dashboard/leads/{c.lead}"),
+    "DashboardState.toggle_filters": Plan(),
     "DashboardState.cancel_call": Plan(writers="business", args=lambda c: (S(c.call),)),
     "DashboardState.open_recording": Plan(args=lambda c: (S(c.call),)),
     "DashboardState.accept": Plan(writers="business", preset=lambda c: _detail(c)),
@@ -705,6 +716,7 @@ PLANS: dict[str, Plan] = {
     # consumer
     "PortalState.load": Plan(),
     "PortalState.refresh_from_event": Plan(),
+    "PortalState.open_request": Plan(path=lambda c: f"/portal/requests/{c.lead}"),
     "PortalState.withdraw": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.request_callback": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.delete_my_data": Plan(writers="self"),
@@ -713,6 +725,7 @@ PLANS: dict[str, Plan] = {
     "PortalState.verify_phone_code": Plan(writers="consumer", args=lambda c: ({"lead": S(c.lead), "code": "123456"},)),
     "InterviewState.open": Plan(writers="public"),
     "InterviewState.restart": Plan(writers="public"),
+    "InterviewState.begin": Plan(args=lambda c: ({"cf-turnstile-response": "made-up"},)),
     "InterviewState.answer": Plan(writers="public", args=lambda c: ({"message": "my sink is blocked"},)),
     "InterviewState.send": Plan(writers="public", args=lambda c: ({"consent_ai_calls": "on"},)),
     "InterviewState.send_phone_code": Plan(writers="public"),
@@ -735,6 +748,7 @@ PLANS: dict[str, Plan] = {
     "TrackState.refresh_from_event": Plan(),
     "TrackState.withdraw": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.request_callback": Plan(args=lambda c: (S(c.lead),)),
+    "TrackState.set_no_ai_calls": Plan(args=lambda c: (True,)),
     "TrackState.send_phone_code": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.verify_phone_code": Plan(args=lambda c: ({"lead": S(c.lead), "code": "123456"},)),
     # without the link's token, setting a password claims no request and makes no account
@@ -749,6 +763,7 @@ PLANS: dict[str, Plan] = {
     ),
     "ContactState.again": Plan(),
     "ResetPasswordState.open": Plan(path=lambda c: "/reset-password/guessed-token"),
+    "ForgotPasswordState.clear": Plan(),
     "ForgotPasswordState.submit": Plan(writers="public", args=lambda c: ({"email": _email(c)},)),
     "VerifyEmailState.open": Plan(path=lambda c: "/verify-email/guessed-token"),
     "ResetPasswordState.submit": Plan(
@@ -1019,6 +1034,8 @@ ROUTE_PLANS: dict[tuple[str, str], RoutePlan] = {
                 "consumer_id": c.consumer_user,
             }
         },
+        # A logged-in user's session token sent as "Authorization: Bearer" is no partner API key: 401.
+        allowed=frozenset({"anonymous"}),
         writes=True,
     ),
     # the token is the only credential; a session cookie or bearer token unsubscribes nobody

@@ -127,3 +127,64 @@ def test_the_switch_is_for_consumers_with_a_number(
     with pytest.raises(NotLoggedIn):
         optouts.set_no_ai_calls(s, None, True)
     assert entries(s) == {}
+
+
+def test_the_tracking_link_turns_ai_calls_off_for_its_own_request_and_back_on(
+    db_session: Session,
+    world: World,  # noqa: F811
+) -> None:
+    """Someone who made a request without an account withdraws AI-call consent with the link alone."""
+    s = db_session
+    lead = make_lead(s, None)
+    other = make_lead(s, None, phone=OTHER_PHONE)
+    s.commit()
+    grant = portal.MagicGrant(portal.magic_token(lead.id))  # type: ignore[arg-type]
+    assert portal.ai_calls_by_link(s, grant, lead.id) == optouts.LinkSwitch(has_number=True, on=False)  # type: ignore[arg-type]
+
+    state = portal.set_no_ai_calls_by_link(s, grant, lead.id, True)  # type: ignore[arg-type]
+    s.commit()
+    assert state == optouts.LinkSwitch(has_number=True, on=True, removable=True)
+    [entry] = entries(s).values()
+    assert (entry.phone_hash, entry.source, entry.wording, entry.lead_id, entry.created_by_id) == (
+        crypto.phone_hash(PHONE),
+        "portal",
+        optouts.LINK_WORDING,
+        lead.id,
+        None,
+    )
+    assert portal.request_view(s, grant, lead.id)["callback_reason"] == (  # type: ignore[arg-type]
+        "You asked not to receive AI calls on this number."
+    )
+    # The link speaks for its own request only.
+    with pytest.raises(NotAllowed):
+        portal.set_no_ai_calls_by_link(s, grant, other.id, True)  # type: ignore[arg-type]
+    with pytest.raises(NotAllowed):
+        portal.set_no_ai_calls_by_link(s, portal.MagicGrant(grant.token[:-2] + "xx"), lead.id, True)  # type: ignore[arg-type]
+
+    state = portal.set_no_ai_calls_by_link(s, grant, lead.id, False)  # type: ignore[arg-type]
+    s.commit()
+    assert state == optouts.LinkSwitch(has_number=True, on=False) and entries(s) == {}
+    assert portal.request_view(s, grant, lead.id)["callback_reason"] == ""  # type: ignore[arg-type]
+
+
+def test_the_tracking_link_cannot_lift_what_was_asked_another_way(
+    db_session: Session,
+    world: World,  # noqa: F811
+) -> None:
+    s = db_session
+    lead = make_lead(s, None)
+    optouts.record_sms_opt_out(s, PHONE, "STOP CALLS")
+    s.commit()
+    grant = portal.MagicGrant(portal.magic_token(lead.id))  # type: ignore[arg-type]
+    assert portal.ai_calls_by_link(s, grant, lead.id) == optouts.LinkSwitch(has_number=True, on=True)  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="Text reply"):
+        portal.set_no_ai_calls_by_link(s, grant, lead.id, False)  # type: ignore[arg-type]
+    assert entries(s)[crypto.phone_hash(PHONE)].source == "sms"
+
+    # A request without a number has nothing to switch.
+    bare = make_lead(s, None, contact_phone_enc="", contact_phone_hash="", contact_phone_last4="")
+    s.commit()
+    bare_grant = portal.MagicGrant(portal.magic_token(bare.id))  # type: ignore[arg-type]
+    assert portal.ai_calls_by_link(s, bare_grant, bare.id) == optouts.LinkSwitch(has_number=False, on=False)  # type: ignore[arg-type]
+    with pytest.raises(UserError, match="no AI calls to stop"):
+        portal.set_no_ai_calls_by_link(s, bare_grant, bare.id, True)  # type: ignore[arg-type]

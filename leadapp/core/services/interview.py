@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
+from limits import RateLimitItemPerHour
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, labels, phones
-from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core import crypto, labels, phones, ratelimit
+from leadapp.core.errors import NotAllowed, TooManyAttempts, UserError
 from leadapp.core.models import InterviewSession, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.redaction import only_contact, redact_contact
@@ -39,7 +40,6 @@ GREETING = (
     "First: what's going on? Describe the problem in your own words."
 )
 MAX_MESSAGE_CHARS = 2000
-MAX_TURNS = 40
 
 # Diagnostic follow-ups for common problems: (topic, trigger pattern, question).
 DIAGNOSTICS: list[tuple[str, re.Pattern[str], str]] = [
@@ -294,8 +294,12 @@ def _next_question(extracted: dict[str, Any]) -> str | None:
     return None
 
 
-def reply(session: Session, owner_token: str, user: User | None, message: str) -> Turn:
-    """Take the consumer's answer, extract what it says, and ask the next single question."""
+def reply(session: Session, owner_token: str, user: User | None, message: str, client_ip: str = "") -> Turn:
+    """Take the consumer's answer, extract what it says, and ask the next single question.
+
+    At most INTERVIEW_MAX_TURNS answers an interview, and INTERVIEW_TURNS_PER_IP_PER_HOUR answers per client IP
+    over all its interviews (an unknown IP is one bucket): each turn may cost a Claude call. Blocking (Claude):
+    callers on an event loop run it in a thread."""
     row = _owned(session, owner_token, user)
     if row.lead_id is not None:
         raise UserError("This request was already sent.")
@@ -304,8 +308,12 @@ def reply(session: Session, owner_token: str, user: User | None, message: str) -
         raise UserError("Type an answer first.", field="message")
     if len(message) > MAX_MESSAGE_CHARS:
         raise UserError(f"Keep answers under {MAX_MESSAGE_CHARS} characters.", field="message")
-    if len(row.messages) >= MAX_TURNS * 2:
+    settings = get_settings()
+    if len(row.messages) >= settings.interview_max_turns * 2:
         raise UserError("This interview is long enough: submit it or start again.", field="message")
+    per_hour = RateLimitItemPerHour(settings.interview_turns_per_ip_per_hour)
+    if not ratelimit.hit(per_hour, "interview-turn", client_ip or "unknown"):
+        raise TooManyAttempts("Too many answers from your network this hour; try again later.", field="message")
     extracted = dict(row.extracted)
     rules = current_rules(session)
     _extract(extracted, message, rules)
@@ -353,8 +361,13 @@ def _claude_turn(messages: list[dict[str, str]], extracted: dict[str, Any]) -> s
     return turn.question
 
 
-def submit(session: Session, owner_token: str, user: User | None, client_ip: str, consent: bool) -> intake.Accepted:
-    """Send a complete interview through intake (the same validation, persistence and pipeline)."""
+def submit(
+    session: Session, owner_token: str, user: User | None, client_ip: str, consent: bool, human_verified: bool = False
+) -> intake.Accepted:
+    """Send a complete interview through intake (the same validation, persistence and pipeline).
+
+    `human_verified`: the page checked a Turnstile token when this interview started (the widget is at the start,
+    so the interview itself needs no second token)."""
     row = _owned(session, owner_token, user)
     if row.lead_id is not None:
         return intake.Accepted(row.lead_id, False, True, "received")
@@ -378,6 +391,7 @@ def submit(session: Session, owner_token: str, user: User | None, client_ip: str
             client_ip=client_ip,
             consumer_id=user.id if user is not None and user.role == "consumer" else None,
             idempotency_key=f"interview-{row.id}",
+            human_verified=human_verified,
             phone_verified_hash=str(extracted.get("phone_verified") or ""),
         ),
     )

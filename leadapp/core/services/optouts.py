@@ -272,3 +272,75 @@ def set_no_ai_calls(session: Session, user: User | None, on: bool) -> SwitchStat
     for _digest, (_enc, lead_id) in numbers.items():
         publish_after_commit(session, "lead", lead_id=lead_id, consumer_id=user.id)
     return ai_calls_switch(session, user)
+
+
+# --- the tracking page's switch -----------------------------------------------------------------------
+
+LINK_WORDING = 'Turned on "No AI calls" on the request\'s tracking page'
+
+
+@dataclass(frozen=True)
+class LinkSwitch:
+    """The "No AI calls" switch of one request's tracking page (its number only)."""
+
+    has_number: bool
+    on: bool
+    """The request's number is on the do-not-call list, whoever put it there."""
+    removable: bool = False
+    """Listed by the switch of this request's consumer (tracking page or portal): the page can take it off."""
+
+
+def _link_entry_removable(entry: DoNotCall, lead: Lead) -> bool:
+    return entry.source == DncSource.PORTAL.value and entry.created_by_id == lead.consumer_id
+
+
+def link_switch(session: Session, lead: Lead) -> LinkSwitch:
+    """Where the number of `lead` stands; the caller has checked the tracking link names this lead."""
+    if not lead.contact_phone_hash:
+        return LinkSwitch(has_number=False, on=False)
+    entry = _entry(session, lead.contact_phone_hash)
+    removable = entry is not None and _link_entry_removable(entry, lead)
+    return LinkSwitch(has_number=True, on=entry is not None, removable=removable)
+
+
+def set_link_no_ai_calls(session: Session, lead: Lead, on: bool) -> LinkSwitch:
+    """Turn "No AI calls" on or off for the number of the one request a tracking link names (the caller has
+    verified the link: whoever holds it speaks for that request, as for its callback and withdrawal).
+
+    On: the number withdraws AI-call consent (source `portal`, the page's wording, the request; made for its
+    consumer when it has an account, so their portal switch can undo it too). Off: removes only an entry made by
+    this request's consumer's switch; a withdrawal by call, text or an admin stays (refused with the reason).
+    Refused when the request has no phone number. Does not commit.
+    """
+    if not lead.contact_phone_hash:
+        raise UserError("This request has no phone number, so there are no AI calls to stop.", field="ai_calls")
+    if on:
+        withdraw(
+            session,
+            phone_hash=lead.contact_phone_hash,
+            phone_display=_display(lead.contact_phone_enc),
+            source=DncSource.PORTAL,
+            wording=LINK_WORDING,
+            reason="Consumer turned off AI calls",
+            lead_id=lead.id,
+            user_id=lead.consumer_id,
+        )
+    else:
+        entry = _entry(session, lead.contact_phone_hash)
+        if entry is not None and not _link_entry_removable(entry, lead):
+            raise UserError(
+                f"This number stays on the do-not-call list: {DNC_SOURCE_LABELS.get(entry.source, entry.source)}.",
+                field="ai_calls",
+            )
+        if entry is not None:
+            audit.record(
+                session,
+                actor_id=lead.consumer_id,
+                action="consent.restore",
+                target=entry,
+                after={"source": entry.source, "removed": [entry.id], "lead_id": lead.id},
+            )
+            session.delete(entry)
+            session.flush()
+    publish_after_commit(session, "lead", lead_id=lead.id, consumer_id=lead.consumer_id)
+    return link_switch(session, lead)

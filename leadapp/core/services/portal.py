@@ -682,3 +682,14 @@ def request_callback(
         publish_after_commit(session, "match", business_id=accepted.business_id, match_id=accepted.id, lead_id=lead_id)
     publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
     return call
+
+
+def ai_calls_by_link(session: Session, grant: MagicGrant, lead_id: int) -> optouts.LinkSwitch:
+    """The tracking page's "No AI calls" switch: where this request's number stands (the link is verified)."""
+    return optouts.link_switch(session, _lead_for(session, grant, lead_id, act=False))
+
+
+def set_no_ai_calls_by_link(session: Session, grant: MagicGrant, lead_id: int, on: bool) -> optouts.LinkSwitch:
+    """Turn "No AI calls" on or off for the number of the request this verified link names
+    (`optouts.set_link_no_ai_calls`). Does not commit."""
+    return optouts.set_link_no_ai_calls(session, _lead_for(session, grant, lead_id, act=True), on)

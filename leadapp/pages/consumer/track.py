@@ -68,6 +68,10 @@ class TrackState(AuthState):
     # "checking" until the token was looked at, then "ok" or "invalid".
     track_status: str = "checking"
     tracked: RequestView = RequestView()
+    # The request's number on the do-not-call list ("No AI calls"), and whether this page may take it off again.
+    ai_has_number: bool = False
+    no_ai_calls: bool = False
+    ai_removable: bool = False
     notice: str = ""
     error: str = ""
     # Turning the link into an account: offered while the request has none; the email asked only when the
@@ -86,12 +90,14 @@ class TrackState(AuthState):
                 if lead is None or lead.id is None:
                     raise UserError(INVALID_MESSAGE)
                 row = portal.request_view(session, portal.MagicGrant(self._token), lead.id)
+                switch = portal.ai_calls_by_link(session, portal.MagicGrant(self._token), lead.id)
                 self._lead_id = lead.id
                 self.can_claim, self.claim_needs_email = lead.consumer_id is None, not lead.contact_email
         except UserError:
             self.track_status, self.tracked, self._lead_id = "invalid", RequestView(), 0
             return False
         self.track_status, self.tracked = "ok", request_view(row)
+        self.ai_has_number, self.no_ai_calls, self.ai_removable = switch.has_number, switch.on, switch.removable
         return True
 
     @rx.event
@@ -153,6 +159,16 @@ class TrackState(AuthState):
         self._act(portal.withdraw_request, "Your request was withdrawn. Businesses will no longer receive it.")
 
     @rx.event
+    def set_no_ai_calls(self, value: Any):
+        on = value is True
+        self._act(
+            lambda session, grant, lead_id: portal.set_no_ai_calls_by_link(session, grant, lead_id, on),
+            "AI calls are off: no AI assistant will call this number again."
+            if on
+            else "AI calls are back on for this number (the consent you gave with the request counts again).",
+        )
+
+    @rx.event
     def request_callback(self, shown_id: str = ""):
         self._act(
             portal.request_callback,
@@ -170,12 +186,49 @@ class TrackState(AuthState):
         self._act(lambda s, grant, lead_id: phone_codes.verify_lead_code(s, grant, lead_id, code), PHONE_VERIFIED)
 
 
+def _ai_calls() -> rx.Component:
+    """ "No AI calls" for this request's number (the portal's switch covers every number of an account)."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.switch(
+                    checked=TrackState.no_ai_calls,
+                    on_change=TrackState.set_no_ai_calls,
+                    disabled=TrackState.no_ai_calls & ~TrackState.ai_removable,
+                    id="no-ai-calls",
+                ),
+                rx.el.label("No AI calls", html_for="no-ai-calls", style={"fontWeight": "600"}),
+                align="center",
+                spacing="2",
+            ),
+            rx.text(
+                "Turn this on and no AI assistant will call this number again, whether for a business or for LeadApp. "
+                "You can also say so on a call, or text STOP CALLS to our number.",
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.cond(
+                TrackState.no_ai_calls & ~TrackState.ai_removable,
+                rx.text(
+                    "This number was put on the do-not-call list another way; it stays.",
+                    size="2",
+                    id="ai-calls-locked",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        id="ai-calls-card",
+    )
+
+
 def _claim_form() -> rx.Component:
     errors = TrackState.claim_errors
     return rx.card(
         rx.form(
             rx.vstack(
-                rx.heading("Keep it in an account", size="4"),
+                rx.heading("Keep it in an account", as_="h2", size="4"),
                 rx.text(
                     "Set a password to see this request, and your next ones, whenever you log in.",
                     size="2",
@@ -221,6 +274,7 @@ def track_page() -> rx.Component:
                         send_code=TrackState.send_phone_code,
                         verify_code=TrackState.verify_phone_code,
                     ),
+                    rx.cond(TrackState.ai_has_number, _ai_calls()),
                     rx.cond(TrackState.can_claim, _claim_form()),
                     spacing="3",
                     width="100%",
