@@ -65,7 +65,8 @@ def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page
     line = tracked.locator(".request-call")
     expect(line).to_contain_text("LeadApp concierge call", timeout=30_000)
     expect(line).to_have_text(
-        re.compile(r"LeadApp concierge call finished: your request was completed"), timeout=CALL_TIMEOUT
+        re.compile(r"LeadApp concierge call( \(simulated\))? finished: your request was completed"),
+        timeout=CALL_TIMEOUT,
     )
     expect(line).not_to_contain_text("failed")
 
