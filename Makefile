@@ -101,6 +101,7 @@ bench: setup services
 	$(PY) -m bench.dashboard --leads 10000
 	$(PY) -m bench.rls --leads 10000
 	$(PY) -m bench.bridge --calls 50 --seconds 10
+	$(PY) -m bench.attacks
 
 lint: $(REQ_STAMP)
 	$(PY) -m ruff check .

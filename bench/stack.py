@@ -149,9 +149,7 @@ class Stack:
                 "warning",
                 "--no-access-log",
             ],
-            # The benchmark's client is the proxy: it says which client each request is from.
-            TRUSTED_PROXY_HEADER="X-Forwarded-For",
-            TRUSTED_PROXIES="127.0.0.1",
+            TRUSTED_PROXIES="127.0.0.1",  # the bench posts as the proxy in front of many clients
         )
         url = f"http://127.0.0.1:{port}"
         wait_for(lambda: httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200, 30, "api")

@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from leadapp import proxy
 from leadapp.core import db_roles
-from leadapp.core.settings import ROOT, get_settings
+from leadapp.core.settings import ROOT, get_settings, production_refusal
 
 STOP_GRACE_SECONDS = 15
 BUILD_SECONDS = 600  # the production front-end build, on a loaded 2-core machine
@@ -69,8 +69,10 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             print(f"[launch] stopping {name}", flush=True)
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
+        # The bridge first lets its calls in progress end (BRIDGE_DRAIN_SECONDS): it gets that long on top.
+        grace = STOP_GRACE_SECONDS + (get_settings().bridge_drain_seconds if name == "voice bridge" else 0)
         try:
-            proc.wait(timeout=STOP_GRACE_SECONDS)
+            proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -170,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, env: dict[str, str], procs: dict[str, subprocess.Popen[bytes]]) -> int:
+    refusal = production_refusal("launcher")
+    if refusal:
+        print(f"[launch] {refusal}", flush=True)
+        return 2
     if not _redis_configured():
         port = get_settings().private_redis_port
         if not _start_private_redis(port, args.redis_dir.resolve(), env, procs):

@@ -4,8 +4,11 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.api.app import api
+from leadapp.api.headers import SecurityHeaders
 from leadapp.core.observability import configure
+from leadapp.core.settings import refuse_insecure_production
 from leadapp.live import listen
+from leadapp.pages.admin.api_keys import ApiKeysState, api_keys_page
 from leadapp.pages.admin.discovery import DiscoveryState, discovery_page
 from leadapp.pages.admin.home import (
     AdminZoneState,
@@ -28,17 +31,19 @@ from leadapp.pages.admin.ops import (
     outbox_page,
     queues_page,
 )
+from leadapp.pages.admin.records import AdminCallState, AdminLeadState, admin_call_page, admin_lead_page
 from leadapp.pages.admin.reports import ReportsState, reports_page
 from leadapp.pages.admin.rules import RulesState, rules_page
-from leadapp.pages.admin.users import UsersState, users_page
+from leadapp.pages.admin.users import UsersState, user_page, users_page
 from leadapp.pages.admin.verification import VerificationState, verification_page
-from leadapp.pages.auth import forgot_password_page, login_page, register_page
+from leadapp.pages.auth import ForgotPasswordState, forgot_password_page, login_page, register_page
 from leadapp.pages.business.dashboard import DashboardState, dashboard_page
+from leadapp.pages.business.lead import lead_page
 from leadapp.pages.business.phone_line import PhoneLineState
 from leadapp.pages.business.settings import BusinessSettingsState, settings_page
 from leadapp.pages.business.stats import StatsState, stats_page
 from leadapp.pages.consumer.interview import InterviewState, interview_page
-from leadapp.pages.consumer.portal import PortalState, portal_page
+from leadapp.pages.consumer.portal import PortalState, portal_page, portal_request_page
 from leadapp.pages.consumer.request import request_page
 from leadapp.pages.consumer.track import TrackState, track_page
 from leadapp.pages.public.contact import contact_page
@@ -48,9 +53,11 @@ from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, 
 from leadapp.pages.public.verify_email import VerifyEmailState, verify_email_page
 from leadapp.state.auth import AuthState
 
+refuse_insecure_production("web")  # before anything is built or served
 configure("web")
 
-app = rx.App(api_transformer=api, stylesheets=["/theme.css"])
+# The public API mounted into the backend, then security headers around everything it serves (pages included).
+app = rx.App(api_transformer=[api, SecurityHeaders], stylesheets=["/theme.css"])
 app.register_lifespan_task(listen)
 
 public = AuthState.load_public
@@ -70,6 +77,12 @@ app.add_page(
     on_load=[AuthState.guard("consumer"), PortalState.load],
 )
 app.add_page(
+    portal_request_page,
+    route=routes.PORTAL_REQUEST,
+    title="Your request — LeadApp",
+    on_load=[AuthState.guard("consumer"), PortalState.open_request],
+)
+app.add_page(
     track_page,
     route=routes.PORTAL_TRACK,
     title="Your request — LeadApp",
@@ -87,6 +100,12 @@ app.add_page(
     route=routes.DASHBOARD,
     title="Dashboard — LeadApp",
     on_load=[AuthState.guard("business"), DashboardState.load],
+)
+app.add_page(
+    lead_page,
+    route=routes.DASHBOARD_LEAD,
+    title="Lead — LeadApp",
+    on_load=[AuthState.guard("business"), DashboardState.open_lead],
 )
 app.add_page(
     settings_page,
@@ -122,7 +141,25 @@ app.add_page(
     users_page, route=routes.ADMIN_USERS, title="Users — LeadApp", on_load=[AuthState.guard("admin"), UsersState.load]
 )
 app.add_page(
+    user_page,
+    route=routes.ADMIN_USER,
+    title="User — LeadApp",
+    on_load=[AuthState.guard("admin"), UsersState.open_user_page],
+)
+app.add_page(
     leads_page, route=routes.ADMIN_LEADS, title="Leads — LeadApp", on_load=[AuthState.guard("admin"), LeadsState.load]
+)
+app.add_page(
+    admin_lead_page,
+    route=routes.ADMIN_LEAD,
+    title="Lead — LeadApp",
+    on_load=[AuthState.guard("admin"), AdminLeadState.open_lead],
+)
+app.add_page(
+    admin_call_page,
+    route=routes.ADMIN_CALL,
+    title="Call — LeadApp",
+    on_load=[AuthState.guard("admin"), AdminCallState.open_call],
 )
 app.add_page(
     businesses_page,
@@ -137,6 +174,12 @@ app.add_page(
     on_load=[public, ResetPasswordState.open],
 )
 app.add_page(
+    api_keys_page,
+    route=routes.ADMIN_API_KEYS,
+    title="API keys — LeadApp",
+    on_load=[AuthState.guard("admin"), ApiKeysState.load],
+)
+app.add_page(
     verification_page,
     route=routes.ADMIN_VERIFICATION,
     title="Verification and plans — LeadApp",
@@ -146,7 +189,7 @@ app.add_page(
     forgot_password_page,
     route=routes.FORGOT_PASSWORD,
     title="Forgot your password? — LeadApp",
-    on_load=public,
+    on_load=[public, ForgotPasswordState.clear],
 )
 app.add_page(
     verify_email_page,

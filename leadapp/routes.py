@@ -21,6 +21,7 @@ ADMIN_USERS = "/admin/users"
 ADMIN_LEADS = "/admin/leads"
 ADMIN_BUSINESSES = "/admin/businesses"
 ADMIN_VERIFICATION = "/admin/verification"
+ADMIN_API_KEYS = "/admin/api-keys"
 ADMIN_RULES = "/admin/rules"
 ADMIN_REPORTS = "/admin/reports"
 ADMIN_OUTBOX = "/admin/outbox"
@@ -32,4 +33,40 @@ ADMIN_AUDIT = "/admin/audit"
 RESET_PASSWORD = "/reset-password/[token]"
 FORGOT_PASSWORD = "/forgot-password"
 VERIFY_EMAIL = "/verify-email/[token]"
+# One page per thing a list, an email or an SMS names (the argument names are unique across the app: Reflex
+# turns each into a var of the root state).
+DASHBOARD_LEAD = "/dashboard/leads/[dashboard_lead]"
+PORTAL_REQUEST = "/portal/requests/[portal_request]"
+ADMIN_LEAD = "/admin/leads/[admin_lead]"
+ADMIN_USER = "/admin/users/[admin_user]"
+ADMIN_CALL = "/admin/calls/[admin_call]"
 UNSUBSCRIBE = "/unsubscribe/[token]"
+
+
+def dashboard_lead(lead_id: int | str) -> str:
+    return f"/dashboard/leads/{lead_id}"
+
+
+def portal_request(lead_id: int | str) -> str:
+    return f"/portal/requests/{lead_id}"
+
+
+def admin_lead(lead_id: int | str) -> str:
+    return f"/admin/leads/{lead_id}"
+
+
+def admin_user(user_id: int | str) -> str:
+    return f"/admin/users/{user_id}"
+
+
+def admin_call(call_id: int | str) -> str:
+    return f"/admin/calls/{call_id}"
+
+
+def id_from_path(path: str) -> int:
+    """The id that ends a detail page's path (`/dashboard/leads/12` → 12); 0 when it is not a positive number,
+    so a page treats a malformed address exactly like a missing record."""
+    last = (path or "").rstrip("/").rsplit("/", 1)[-1]
+    if not last.isascii() or not last.isdigit() or len(last) > 18:
+        return 0
+    return int(last)

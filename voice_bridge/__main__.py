@@ -17,7 +17,7 @@ from types import FrameType
 import uvicorn
 
 from leadapp.core.observability import get_logger
-from leadapp.core.settings import get_settings
+from leadapp.core.settings import get_settings, refuse_insecure_production
 from voice_bridge import WS_PROTOCOL, drain
 
 log = get_logger("voice_bridge")
@@ -57,6 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     parser.add_argument("--port", type=int, default=get_settings().voice_bridge_port, help="default: VOICE_BRIDGE_PORT")
     args = parser.parse_args(argv)
+    refuse_insecure_production("voice bridge")
     config = uvicorn.Config("voice_bridge.app:app", host=args.host, port=args.port, ws=WS_PROTOCOL)
     DrainingServer(config).run()
 

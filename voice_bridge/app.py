@@ -6,14 +6,16 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from leadapp.core import rls
+from leadapp.core import client_ip, rls
 from leadapp.core.observability import configure, get_logger
 from leadapp.core.services.health import check_database
+from leadapp.core.settings import production_refusal
 from voice_bridge import __version__, drain
 from voice_bridge.calls_webhooks import router as calls_router
 from voice_bridge.media import router as media_router
@@ -29,6 +31,9 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
 
     At the end, write the transcript lines still pending.
     """
+    refusal = production_refusal("voice bridge")  # also when served by `uvicorn voice_bridge.app:app` directly
+    if refusal:
+        raise RuntimeError(refusal)
     configure(SERVICE)
     await run_in_threadpool(realtime_client)
     log = get_logger(SERVICE)
@@ -55,11 +60,25 @@ class SystemContext:
             return
         # The first path segment only: a recording link's token must not reach the logs.
         route = "/" + str(scope.get("path", "")).strip("/").split("/", 1)[0]
-        with rls.system_context(f"voice bridge {scope['type']} {route}"):
+        # Who called, by the same rule as the web app (TRUSTED_PROXIES): every log line of the request names it,
+        # so a refused signature or media stream can be traced to its sender.
+        with (
+            rls.system_context(f"voice bridge {scope['type']} {route}"),
+            structlog.contextvars.bound_contextvars(client_ip=client_ip.from_scope(scope)),
+        ):
             await self.app(scope, receive, send)
 
 
-app = FastAPI(title="LeadApp voice bridge", version=__version__, lifespan=lifespan)
+# No /docs, /redoc or /openapi.json: the bridge faces the internet for Twilio, and a map of its routes helps
+# nobody else.
+app = FastAPI(
+    title="LeadApp voice bridge",
+    version=__version__,
+    lifespan=lifespan,
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+)
 app.add_middleware(SystemContext)
 app.include_router(sms_router)
 app.include_router(calls_router)
@@ -71,9 +90,10 @@ async def health() -> JSONResponse:
     """Whether this bridge can do its job: 200 with status "ok" when its database is usable.
 
     A bridge that cannot reach a migrated database cannot save transcripts or outcomes, so it answers
-    503 with status "degraded" and `database: false` (and a reason), letting a load balancer route
-    calls elsewhere. A bridge stopping (SIGTERM, `voice_bridge.drain`) answers 503 "draining" while its
-    calls in progress (`calls`) finish.
+    503 with status "degraded" and `database: false`, letting a load balancer route calls elsewhere.
+    The reason goes to the log and the admin health page, never into this public answer (an error text
+    names hosts, drivers and revisions). A bridge stopping (SIGTERM, `voice_bridge.drain`) answers 503
+    "draining" while its calls in progress (`calls`) finish.
     """
     database = await run_in_threadpool(check_database)
     status = "draining" if drain.is_draining() else "ok" if database.ok else "degraded"
@@ -85,5 +105,5 @@ async def health() -> JSONResponse:
         "calls": drain.streams(),
     }
     if not database.ok:
-        body["database_detail"] = database.detail
+        get_logger(SERVICE).warning("health_degraded", database_detail=database.detail)
     return JSONResponse(body, status_code=200 if status == "ok" else 503)

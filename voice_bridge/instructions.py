@@ -7,11 +7,13 @@ Guarantees:
 - Every greeting discloses that the caller is talking to an AI assistant and that the call is recorded
   (VOICE.md rule 4); the disclosure sits in the greeting's per-response instructions, so it is said
   first whatever the session instructions say.
-- Consumer-written text is fenced and labelled as data, never as instructions.
+- Consumer-written text is fenced and labelled as data, never as instructions; it cannot close the fence
+  (`as_data`: no angle bracket of it survives).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -105,6 +107,16 @@ def business_profile(business: Business) -> str:
     return "\n".join(lines)
 
 
+_FENCE_CHARS = str.maketrans({"<": "‹", ">": "›"})
+
+
+def as_data(text: str) -> str:
+    """Text someone outside LeadApp wrote (a lead's request, what a caller said), made unable to close or open
+    the `<<<` … `>>>` fence that marks it as data: compatibility forms (fullwidth ＞, small ﹥) are folded first
+    (NFKC), then every angle bracket becomes a harmless single guillemet."""
+    return unicodedata.normalize("NFKC", text).translate(_FENCE_CHARS)
+
+
 def lead_facts(lead: Lead | None) -> str:
     """The lead's classified fields and redacted request text (never its phone number or email)."""
     if lead is None:
@@ -122,10 +134,14 @@ def lead_facts(lead: Lead | None) -> str:
     if zip_code:
         facts.append(f"job ZIP: {zip_code}")
     if lead.key_requirements:
-        facts.append("requirements: " + ", ".join(str(r) for r in lead.key_requirements[:12]))
+        facts.append("requirements: " + ", ".join(as_data(str(r)) for r in lead.key_requirements[:12]))
     qualification: dict[str, Any] = lead.qualification or {}
-    known = "; ".join(f"{k}: {v}" for k, v in qualification.items() if v and isinstance(v, str | int | float))
-    text = redact_contact((lead.raw_text or "").strip(), lead.contact_email)[:MAX_REQUEST_CHARS]
+    known = "; ".join(
+        f"{as_data(str(k))}: {as_data(str(v))}"
+        for k, v in qualification.items()
+        if v and isinstance(v, str | int | float)
+    )
+    text = as_data(redact_contact((lead.raw_text or "").strip(), lead.contact_email)[:MAX_REQUEST_CHARS])
     parts = ["What the consumer's written request says (classified): " + ("; ".join(facts) or "nothing classified")]
     if known:
         parts.append(f"Already confirmed on an earlier call: {known}.")

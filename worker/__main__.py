@@ -27,7 +27,7 @@ from rq.worker_pool import WorkerPool
 from leadapp.core.broker import get_redis
 from leadapp.core.observability import configure, get_logger
 from leadapp.core.services.health import record_worker_heartbeat
-from leadapp.core.settings import get_settings
+from leadapp.core.settings import get_settings, refuse_insecure_production
 from worker import schedule
 from worker.pool import CronWorkerPool, LeadWorker
 from worker.queues import ALL_QUEUES
@@ -107,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cron", action="store_true", help="no cron scheduler (another worker machine runs it)")
     args = parser.parse_args(argv)
 
+    refuse_insecure_production(PROGRAM)
     configure(PROGRAM)
     settings = get_settings()
     logging_level = settings.log_level.upper()

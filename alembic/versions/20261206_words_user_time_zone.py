@@ -4,7 +4,7 @@ Admins read times in the zone set on their account (`users.time_zone`, an IANA n
 business owners and consumers read theirs from a ZIP code and need no column.
 
 Revision ID: words
-Revises: rls
+Revises: accounts
 Create Date: 2026-12-06 08:00:00
 """
 

@@ -23,13 +23,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
-from leadapp.core import rls
+from leadapp.core import client_ip, rls
 from leadapp.core.db import get_engine, session_scope, use_context
 from leadapp.core.errors import UserError
 from leadapp.core.observability import report_exception
 from leadapp.core.providers import recordings
-from leadapp.core.services import calls, discovery, intake
-from leadapp.core.settings import get_settings
+from leadapp.core.services import api_keys, calls, discovery, intake
 from leadapp.core.vocab import LeadSource
 
 MAX_BODY_BYTES = 64 * 1024
@@ -79,12 +78,14 @@ def _errors(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]
     """OpenAPI `responses` entries with the ApiError body for each status."""
     reasons = {
         400: "The body is not a JSON object, or a field has the wrong type",
+        401: "The Authorization header holds no live partner API key (the message says why)",
         403: "Not allowed",
         404: "Not found",
         410: "Gone",
         413: "The body is too large",
         416: "The range is not in the file",
-        422: "A field is invalid (`fields` names each one)",
+        422: "A field is invalid (`fields` names each one), or the Idempotency-Key came with another body "
+        "(`idempotency_key_reused`)",
         429: "Too many requests from this client",
         500: "Our fault: logged and reported; nothing was accepted",
         502: "The provider failed",
@@ -92,16 +93,6 @@ def _errors(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]
     return {
         status: {"model": ApiError, "description": described.get(f"e{status}", reasons[status])} for status in statuses
     }
-
-
-def client_ip(request: Request) -> str:
-    """The caller's IP: from the configured trusted-proxy header when set, else the socket peer."""
-    header = get_settings().trusted_proxy_header
-    if header:
-        value = request.headers.get(header, "")
-        if value:
-            return value.split(",")[0].strip()[:64]
-    return request.client.host if request.client else ""
 
 
 def error(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> JSONResponse:
@@ -151,8 +142,10 @@ LEAD_BODY = {
 RETRY_LINK = {
     "RetryWithSameKey": {
         "operationId": "create_lead",
-        "description": "Sending the same request again with the same Idempotency-Key answers the same lead (200).",
+        "description": "Sending the same request again with the same Idempotency-Key answers the same lead (200); "
+        "the same key with another body is refused (422 idempotency_key_reused).",
         "parameters": {"header.Idempotency-Key": "$request.header.Idempotency-Key"},
+        "requestBody": "$request.body",
     }
 }
 
@@ -165,7 +158,7 @@ RETRY_LINK = {
     responses={
         201: {"model": LeadAccepted, "description": "The lead was made", "links": RETRY_LINK},
         200: {"model": LeadAccepted, "description": "The Idempotency-Key had already made this lead"},
-        **_errors(400, 403, 413, 422, 429, 500),
+        **_errors(400, 401, 403, 413, 422, 429, 500),
     },
     openapi_extra={"requestBody": LEAD_BODY},
 )
@@ -175,7 +168,10 @@ async def create_lead(
         None, alias="Idempotency-Key", description="1 to 200 characters: a retry with it answers the same lead"
     ),
 ) -> JSONResponse:
-    """POST /api/v1/leads — accept a service request (see README: "Public API")."""
+    """POST /api/v1/leads — accept a service request (see README: "Public API").
+
+    A partner sends `Authorization: Bearer <key>` (admin page "API keys"): then no Turnstile token is needed, the
+    key's own rate limit applies, and its Idempotency-Keys are its own. A bad or revoked key is 401 JSON."""
     raw = await request.body()
     if len(raw) > MAX_BODY_BYTES:
         return error(413, "too_large", f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
@@ -185,6 +181,15 @@ async def create_lead(
         return error(400, "invalid_json", "The body is not valid JSON.")
     if not isinstance(payload, dict):
         return error(400, "invalid_json", "The body must be a JSON object.")
+    api_key_id: int | None = None
+    if "authorization" in request.headers:
+        try:
+            api_key_id = await run_in_threadpool(_api_key, request.headers["authorization"])
+        except api_keys.ApiKeyRefused as exc:
+            return error(401, "invalid_api_key", exc.message)
+        except UserError as exc:
+            return error(exc.status_code, "rate_limited", exc.message)
+    ip = client_ip.from_headers(request.client.host if request.client else None, request.headers)
     consent = payload.get("consent_ai_calls", False)
     if not isinstance(consent, bool):
         return error(
@@ -203,13 +208,17 @@ async def create_lead(
             preferred_contact=_text(payload, "preferred_contact") or "email",
             consent_ai_calls=consent,
             source=LeadSource.API.value,
-            idempotency_key=idempotency_key,
-            client_ip=client_ip(request),
+            client_key=idempotency_key,
+            client_scope=f"api-key:{api_key_id}" if api_key_id else f"ip:{ip}",
+            api_key_id=api_key_id,
+            client_ip=ip,
             turnstile_token=_text(payload, "turnstile_token"),
         )
         accepted = await run_in_threadpool(_submit, submission)
     except intake.SubmissionInvalid as exc:
         return error(422, "validation_failed", exc.message, exc.errors)
+    except intake.IdempotencyKeyReused as exc:
+        return error(422, "idempotency_key_reused", exc.message, {"idempotency_key": exc.message})
     except UserError as exc:
         code = {429: "rate_limited", 403: "forbidden"}.get(exc.status_code, "invalid_request")
         return error(exc.status_code, code, exc.message, {exc.field: exc.message} if exc.field else None)
@@ -220,6 +229,12 @@ async def create_lead(
         {"id": accepted.lead_id, "status": accepted.status, "created": accepted.created},
         status_code=201 if accepted.created else 200,
     )
+
+
+def _api_key(authorization: str) -> int:
+    """The id of the partner key in an Authorization header (ApiKeyRefused / TooManyAttempts otherwise)."""
+    with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+        return int(api_keys.authenticate(session, authorization).id)  # type: ignore[arg-type]
 
 
 def _submit(submission: intake.Submission) -> intake.Accepted:

@@ -52,6 +52,7 @@ ADMIN_NAV: list[NavLink] = [
     NavLink("Weekly audit", routes.ADMIN_REPORTS, "file-text", "Reports, flags, proposed rule changes."),
     NavLink("Discovery", routes.ADMIN_DISCOVERY, "search", "Find, qualify and invite local businesses."),
     NavLink("Outbox", routes.ADMIN_OUTBOX, "mail", "Every email and SMS; retry failures."),
+    NavLink("API keys", routes.ADMIN_API_KEYS, "key-round", "Partners' keys for the public API: create, revoke."),
     NavLink("Queues", routes.ADMIN_QUEUES, "layers", "Queued, running and failed jobs."),
     NavLink("Calls", routes.ADMIN_CALLS, "phone", "Calls log, outcomes and costs."),
     NavLink("Do-not-call", routes.ADMIN_DNC, "phone-off", "Numbers the AI never calls."),
@@ -73,15 +74,28 @@ ROLE_TITLES: dict[Role, str] = {
 
 
 _SCROLL_CURRENT_INTO_VIEW = """
-(() => {
+useEffect(() => {
   const bar = document.querySelector("nav[id^='role-nav-']");
   if (!bar) return;
   const here = location.pathname.replace(/\\/$/, "");
   const links = [...bar.querySelectorAll("a[href]")];
   const link = links.find((a) => a.getAttribute("href") === here) || bar.querySelector("[aria-current='page']");
   link?.scrollIntoView({inline: "center", block: "nearest"});
-})()
+}, []);
 """
+
+
+class ScrollCurrentIntoView(rx.Fragment):
+    """Renders nothing; once mounted, scrolls the role bar so the current page's entry is in view.
+
+    Compiled into the page's own script (a React effect), not sent as `rx.call_script`: the latter runs
+    through `eval`, which the pages' Content-Security-Policy does not allow (leadapp/api/headers.py)."""
+
+    def add_imports(self) -> dict[str, str]:
+        return {"react": "useEffect"}
+
+    def add_hooks(self) -> list[str | rx.Var]:
+        return [_SCROLL_CURRENT_INTO_VIEW]
 
 
 def is_current(link: NavLink) -> rx.Var[bool]:
@@ -119,6 +133,9 @@ def _bar(role: Role) -> rx.Component:
         rx.flex(
             rx.text(ROLE_TITLES[role], size="2", weight="bold", color_scheme="gray", white_space="nowrap"),
             *[_bar_link(link) for link in ROLE_NAV[role]],
+            # On a phone the bar scrolls sideways: bring the current page's entry into view (found by its
+            # address: at mount time the router var behind aria-current may still hold the previous page).
+            ScrollCurrentIntoView.create(),
             spacing="1",
             align="center",
             # One line that scrolls sideways on a phone; wraps on a wide screen.
@@ -131,9 +148,6 @@ def _bar(role: Role) -> rx.Component:
         padding_y="0.4em",
         border_bottom=f"1px solid {rx.color('gray', 5)}",
         background_color=rx.color("gray", 2),
-        # On a phone the bar scrolls sideways: bring the current page's entry into view (found by its address:
-        # at mount time the router var behind aria-current may still hold the previous page).
-        on_mount=rx.call_script(_SCROLL_CURRENT_INTO_VIEW),
     )
 
 

@@ -11,6 +11,9 @@ from typing import Any
 
 import reflex as rx
 
+CODE_SENT = "We texted you a 6-digit code: enter it here. It works for 10 minutes."
+PHONE_VERIFIED = "Your phone number is verified: the AI calls you agreed to can now reach you."
+
 
 @dataclasses.dataclass
 class MatchView:
@@ -39,6 +42,9 @@ class RequestView:
     callback_kind: str = ""
     callback_explanation: str = ""
     call_status: str = ""
+    # "needed" while the number of a request with AI-call consent is not verified by a texted code.
+    phone_check: str = ""
+    phone_last4: str = ""
     # How many matched businesses took the request, and the line saying so ("" when none yet).
     accepted_count: int = 0
     accepted_label: str = ""
@@ -62,6 +68,8 @@ def request_view(row: dict[str, Any]) -> RequestView:
         callback_kind=row.get("callback_kind", ""),
         callback_explanation=row.get("callback_explanation", ""),
         call_status=row.get("call_status", ""),
+        phone_check=row.get("phone_check", ""),
+        phone_last4=row.get("phone_last4", ""),
         accepted_count=int(row.get("accepted_count", 0)),
         accepted_label=row.get("accepted_label", ""),
         matches=[
@@ -118,6 +126,52 @@ def _callback(r: RequestView, callback: Callable[[Any], Any]) -> rx.Component:
     )
 
 
+def _phone_check(r: RequestView, send_code: Callable[[Any], Any], verify_code: Any) -> rx.Component:
+    """ "Send code", then the 6-digit code texted to the request's number: until then no AI call reaches it."""
+    return rx.cond(
+        r.phone_check == "needed",
+        rx.vstack(
+            rx.text(
+                "Verify your phone number (ending ",
+                r.phone_last4,
+                ") so AI calls can reach you: we text it a 6-digit code.",
+                size="2",
+            ),
+            rx.hstack(
+                rx.button(
+                    rx.icon("message-square", size=16),
+                    "Send code",
+                    on_click=send_code(r.id),
+                    variant="soft",
+                    class_name="send-phone-code",
+                ),
+                rx.form(
+                    rx.hstack(
+                        rx.el.input(type="hidden", name="lead", value=r.id),
+                        rx.input(
+                            name="code",
+                            placeholder="6-digit code",
+                            max_length=6,
+                            input_mode="numeric",
+                            auto_complete="one-time-code",
+                            aria_label="Code from the text message",
+                            class_name="phone-code-input",
+                        ),
+                        rx.button("Verify", type="submit", class_name="verify-phone-code"),
+                    ),
+                    on_submit=verify_code,
+                    reset_on_submit=True,
+                    no_validate=True,
+                ),
+                wrap="wrap",
+                spacing="2",
+            ),
+            spacing="1",
+            class_name="phone-check",
+        ),
+    )
+
+
 def _actions(r: RequestView, withdraw: Callable[[Any], Any], callback: Callable[[Any], Any]) -> rx.Component:
     return rx.vstack(
         rx.hstack(
@@ -143,8 +197,18 @@ def _actions(r: RequestView, withdraw: Callable[[Any], Any], callback: Callable[
     )
 
 
-def request_card(r: RequestView, *, withdraw: Callable[[Any], Any], callback: Callable[[Any], Any]) -> rx.Component:
-    """One request; `withdraw(id)` / `callback(id)` give the event the buttons fire."""
+def request_card(
+    r: RequestView,
+    *,
+    withdraw: Callable[[Any], Any],
+    callback: Callable[[Any], Any],
+    send_code: Callable[[Any], Any],
+    verify_code: Any,
+    href: rx.Var | None = None,
+) -> rx.Component:
+    """One request; `withdraw(id)` / `callback(id)` / `send_code(id)` give the event the buttons fire, `verify_code`
+    the handler of the code form (form data: `lead`, `code`); `href`, when given, is the request's own page (linked
+    from the card in a list)."""
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -153,6 +217,7 @@ def request_card(r: RequestView, *, withdraw: Callable[[Any], Any], callback: Ca
                 rx.cond(r.urgency != "", rx.badge(r.urgency, variant="outline")),
                 rx.spacer(),
                 rx.text(r.created_at, title=r.created_exact, size="1", color_scheme="gray", class_name="request-time"),
+                *([rx.link("Open", href=href, size="2", class_name="open-request")] if href is not None else []),
                 wrap="wrap",
                 width="100%",
             ),
@@ -178,6 +243,7 @@ def request_card(r: RequestView, *, withdraw: Callable[[Any], Any], callback: Ca
                     rx.text("Matched businesses", weight="bold", size="2"), rx.foreach(r.matches, _match), spacing="1"
                 ),
             ),
+            _phone_check(r, send_code, verify_code),
             _actions(r, withdraw, callback),
             spacing="2",
             width="100%",

@@ -105,6 +105,7 @@ NOTIFICATION_KIND: dict[str, str] = {
     vocab.NotificationKind.INVITATION: "Invitation",
     vocab.NotificationKind.INVITATION_FOLLOWUP: "Invitation reminder",
     vocab.NotificationKind.PASSWORD_RESET: "Password reset",
+    vocab.NotificationKind.EMAIL_VERIFICATION: "Email confirmation",
 }
 
 LEAD_SOURCE: dict[str, str] = {

@@ -86,14 +86,18 @@ def day_text(moment: datetime | None, zone: ZoneInfo) -> str:
     return f"{local:%b} {local.day}, {local.year}"
 
 
+CLOCK_SKEW_SECONDS = 300
+
+
 def relative(moment: datetime | None, now: datetime, zone: ZoneInfo) -> str:
     """How long ago, in words: "just now", "1 min ago", "3 h ago", "yesterday", "4 days ago", then the day."""
     if moment is None:
         return ""
     moment, now = _aware(moment), _aware(now)
     seconds = (now - moment).total_seconds()
-    if seconds < 0:
+    if seconds < -CLOCK_SKEW_SECONDS:
         return exact(moment, zone)  # a future time is said exactly
+    # A clock a little ahead of this one (another server's) never reads "in the future".
     if seconds < 60:
         return "just now"
     if seconds < 3600:

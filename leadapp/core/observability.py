@@ -4,12 +4,74 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
+from leadapp.core.redaction import redact_contact
 from leadapp.core.settings import get_settings
 
 _configured = False
+
+NAME_KEYS = frozenset(
+    {
+        "full_name",
+        "first_name",
+        "last_name",
+        "contact_name",
+        "consumer_name",
+        "customer_name",
+        "user_name",
+        "display_name",
+        "caller_name",
+        "address",
+        "street",
+        "street_address",
+        "contact_address",
+    }
+)
+"""Log fields that hold a person's name or address: no pattern finds those in free text, so they go by name."""
+ID_SUFFIXES = ("_id", "_ids", "_sid", "sid", "id")
+"""Identifiers (a Twilio SID may hold a run of digits that looks like a phone number): kept as they are."""
+KEPT_KEYS = frozenset({"event", "level", "timestamp", "logger", "program"})
+REDACTED = "[redacted]"
+
+
+def scrub(value: Any, key: str = "") -> Any:
+    """`value` with personal data hidden: the value of a name or address field entirely, and in any other text
+    every phone number, email address and street address (`redaction.redact_contact`). Dicts, lists and tuples
+    are scrubbed item by item; numbers, booleans and None stay. Never raises."""
+    name = key.lower()
+    if name in NAME_KEYS:
+        return REDACTED if value not in (None, "") else value
+    if isinstance(value, str):
+        if name in KEPT_KEYS or name.endswith(ID_SUFFIXES):
+            return value
+        try:
+            return redact_contact(value)
+        except Exception:  # a log line must never be lost to the scrubber; an unreadable one is hidden
+            return REDACTED
+    if isinstance(value, dict):
+        return {k: scrub(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(scrub(item, key) for item in value)
+    return value
+
+
+def scrub_log_event(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: no name, address, phone number or email address reaches a log line (the rendered
+    exception included, so it runs after `format_exc_info`)."""
+    for key, value in list(event_dict.items()):
+        event_dict[key] = scrub(value, key)
+    return event_dict
+
+
+def scrub_sentry_event(event: dict[str, Any], _hint: dict[str, Any]) -> dict[str, Any]:
+    """Sentry `before_send`: the same scrubbing over the whole event (message, exception values, extras,
+    breadcrumbs, tags) before it leaves the process."""
+    scrubbed: dict[str, Any] = scrub(event)
+    return scrubbed
 
 
 def configure(program: str) -> None:
@@ -28,6 +90,7 @@ def configure(program: str) -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
+            scrub_log_event,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -44,6 +107,10 @@ def configure(program: str) -> None:
             server_name=program,
             traces_sample_rate=0.0,
             send_default_pii=False,
+            # A stack frame's local variables hold whatever the code was handling (a lead's text, an email).
+            include_local_variables=False,
+            before_send=scrub_sentry_event,
+            before_send_transaction=scrub_sentry_event,
         )
     _configured = True
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # The PostgreSQL driver LeadApp installs (psycopg 3). SQLAlchemy reads a bare `postgresql://` URL as
 # psycopg2, which is not installed, and does not know `postgres://` (Heroku/Render style) at all.
 _POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+"""The development SECRET_KEY everyone can read in this repository: a production deployment refuses it."""
 _PSYCOPG_SCHEME = "postgresql+psycopg://"
 
 
@@ -32,7 +35,7 @@ class Settings(BaseSettings):
 
     # Core
     environment: str = Field("development", description="development | test | production")
-    secret_key: str = Field("dev-insecure-change-me", description="Signs tokens and links; set in production")
+    secret_key: str = Field(DEFAULT_SECRET_KEY, description="Signs tokens and links; set in production")
     database_url: str = Field(f"sqlite:///{ROOT / 'var' / 'leadapp.db'}")
     database_owner_url: str = Field(
         "", description="PostgreSQL: migrations connect as this role (it owns the tables); empty = DATABASE_URL"
@@ -76,13 +79,22 @@ class Settings(BaseSettings):
     verification_emails_per_hour: int = Field(5, description="Verification links one account may ask for per hour")
     intake_per_ip_per_hour: int = Field(5, description="Accepted service requests per client IP per hour")
     contact_per_ip_per_hour: int = Field(5, description="Contact-form messages per client IP per hour")
-    trusted_proxy_header: str = Field("", description="e.g. X-Forwarded-For; empty = use the socket peer")
+    trusted_proxies: str = Field(
+        "",
+        description="Addresses/CIDRs of your own reverse proxies, comma-separated (e.g. 10.0.0.0/8); only from them "
+        "is X-Forwarded-For believed, and the client is its right-most address that is not one of them; "
+        "empty = the socket peer is the client",
+    )
     access_row_checks_off: bool = Field(
         False,
         description="TEST ONLY (refused unless ENVIRONMENT=test): skip the access layer's row checks, to show that "
         "PostgreSQL row-level security alone keeps tenants apart",
     )
 
+    interview_max_turns: int = Field(40, description="Answers one guided interview may take")
+    interview_turns_per_ip_per_hour: int = Field(
+        120, description="Guided-interview answers per client IP per hour (each may cost a Claude call)"
+    )
     interview_retention_hours: int = Field(
         24, description="Guided interviews untouched this long are deleted (their answers hold contact details)"
     )
@@ -104,6 +116,20 @@ class Settings(BaseSettings):
         str(ROOT / "var" / "recordings"), description="Where simulated calls (no Twilio keys) keep their recordings"
     )
 
+    # Phones: who may be called and texted, and how much
+    supported_phone_regions: str = Field(
+        "US,CA", description="Countries (ISO codes, comma-separated) whose numbers are accepted, called and texted"
+    )
+    phone_code_ttl_seconds: int = Field(600, description="How long an SMS verification code works")
+    phone_code_max_attempts: int = Field(5, description="Wrong entries of one code before it stops working")
+    phone_codes_per_hour: int = Field(3, description="Verification codes sent to one number (and one request) an hour")
+    ai_calls_per_day: int = Field(500, description="AI calls placed by the whole platform in 24 hours (callbacks too)")
+    ai_calls_per_business_per_day: int = Field(
+        50, description="AI calls one business's leads get in 24 hours (its requests and its consumers' callbacks)"
+    )
+    sms_per_day: int = Field(2000, description="Text messages the whole platform sends in 24 hours")
+    sms_per_business_per_day: int = Field(200, description="Text messages about one business sent in 24 hours")
+
     # Providers (empty = local stand-in)
     anthropic_api_key: str = ""
     anthropic_base_url: str = ""
@@ -124,7 +150,9 @@ class Settings(BaseSettings):
     smtp_port: int = 587
     smtp_username: str = ""
     smtp_password: str = ""
-    smtp_use_tls: bool = False
+    smtp_use_tls: bool = Field(
+        True, description="STARTTLS before logging in or sending (a server that does not offer it gets nothing)"
+    )
     email_from: str = "LeadApp <no-reply@leadapp.local>"
     google_places_api_key: str = ""
     google_places_base_url: str = "https://places.googleapis.com"
@@ -150,6 +178,31 @@ class Settings(BaseSettings):
             )
         return self
 
+    def production_problems(self) -> list[str]:
+        """With ENVIRONMENT=production, each setting left at a value that is only safe on a developer's machine,
+        as a sentence naming the setting and how to fix it; empty otherwise (and in every other environment)."""
+        if self.environment != "production":
+            return []
+        problems = []
+        if self.secret_key in (DEFAULT_SECRET_KEY, ""):
+            problems.append(
+                "SECRET_KEY is the development default: anyone who reads this "
+                "repository can forge login, tracking and reset links. Set SECRET_KEY to a long random value, e.g. "
+                "the output of `python -c 'import secrets; print(secrets.token_urlsafe(48))'`."
+            )
+        if self.seed_demo:
+            problems.append(
+                "SEED_DEMO is on: the demo accounts (admin included) would be created with a published password. "
+                "Set SEED_DEMO=false and create your admin with `make admin EMAIL=… PASSWORD=…`."
+            )
+        if self.twilio_account_sid and not self.twilio_auth_token:
+            problems.append(
+                "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is empty: calls cannot be placed and no webhook "
+                "signature can be checked. Set TWILIO_AUTH_TOKEN to the account's auth token (Twilio console), "
+                "or remove TWILIO_ACCOUNT_SID to use the simulated calls."
+            )
+        return problems
+
     @property
     def migration_url(self) -> str:
         """Where migrations connect: the tables' owner (DATABASE_OWNER_URL), else DATABASE_URL."""
@@ -170,3 +223,21 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests call `get_settings.cache_clear()`)."""
     return Settings()
+
+
+def production_refusal(program: str) -> str | None:
+    """The message a program prints instead of starting when `production_problems` lists anything, else None.
+    Every program (web, worker, voice bridge, launcher) asks before it serves anything."""
+    problems = get_settings().production_problems()
+    if not problems:
+        return None
+    lines = "\n".join(f"  - {problem}" for problem in problems)
+    return f"LeadApp {program} refuses to start with ENVIRONMENT=production:\n{lines}"
+
+
+def refuse_insecure_production(program: str) -> None:
+    """Exit (status 2, the message on stderr) when `production_refusal` has something to say."""
+    message = production_refusal(program)
+    if message:
+        print(message, file=sys.stderr, flush=True)
+        raise SystemExit(2)

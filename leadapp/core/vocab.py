@@ -170,6 +170,7 @@ class NotificationKind(StrEnum):
     INVITATION_FOLLOWUP = "invitation_followup"
     PASSWORD_RESET = "password_reset"
     EMAIL_VERIFICATION = "email_verification"
+    PHONE_CODE = "phone_code"
 
 
 class CallType(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import urlsplit
 
 import reflex as rx
 
@@ -16,11 +17,26 @@ from leadapp.core.services import access, account_links, accounts, discovery, no
 from leadapp.state.auth import AuthState, field_errors
 
 
-def _safe_next(target: str, fallback: str) -> str:
-    """Only same-site paths are followed after login (no open redirect)."""
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return fallback
+def safe_next(target: str, fallback: str) -> str:
+    """Where to go after logging in: `target` when it is a path on this site, else `fallback` (no open redirect).
+
+    Refused: anything with a scheme or a host (`https://evil.example`, `//evil.example`), backslashes (browsers
+    read `/\\evil.example` as `//evil.example`), and control characters or spaces anywhere (browsers drop tabs
+    and newlines from URLs, so `/<TAB>/evil.example` would become `//evil.example`).
+    """
+    target = target or ""
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or len(target) > 2000
+        or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target)
+    ):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    return target
 
 
 def _login(email: str, password: str, ip: str, user_agent: str) -> tuple[str, str]:
@@ -48,7 +64,7 @@ class LoginState(AuthState):
             return
         async with self:
             self.session_token = token
-        yield rx.redirect(_safe_next(target, landing))
+        yield rx.redirect(safe_next(target, landing))
 
 
 def _register(form_data: dict, ip: str, user_agent: str, invite: str) -> tuple[str, str]:
@@ -102,6 +118,11 @@ class RegisterState(AuthState):
 class ForgotPasswordState(AuthState):
     errors: dict[str, str] = {}
     sent: str = ""
+
+    @rx.event
+    def clear(self):
+        """on_load: an empty form each time the page is opened."""
+        self.errors, self.sent = {}, ""
 
     @rx.event(background=True)
     async def submit(self, form_data: dict):
@@ -244,7 +265,7 @@ def forgot_password_page() -> rx.Component:
                         no_validate=True,
                     ),
                 ),
-                rx.link("Back to log in", href=routes.LOGIN, size="2"),
+                rx.link("Back to log in", href=routes.LOGIN, size="2", id="back-to-login"),
                 spacing="4",
                 width="100%",
             ),

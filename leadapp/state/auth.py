@@ -8,7 +8,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import routes
-from leadapp.core import rls
+from leadapp.core import client_ip, rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
@@ -22,8 +22,14 @@ SESSION_COOKIE = "leadapp_session"
 class AuthState(rx.State):
     """Root of every page state. The cookie holds a random token; the database decides what it is worth."""
 
+    # SameSite=Lax, and Secure whenever the app is served over https (APP_URL). Not HttpOnly: Reflex keeps a
+    # cookie var in step by reading and writing it from the page's script (see README, "Session cookie").
     session_token: str = rx.Cookie(
-        "", name=SESSION_COOKIE, max_age=get_settings().session_ttl_hours * 3600, same_site="lax"
+        "",
+        name=SESSION_COOKIE,
+        max_age=get_settings().session_ttl_hours * 3600,
+        same_site="lax",
+        secure=get_settings().app_url.startswith("https://"),
     )
     user_id: int = 0
     user_email: str = ""
@@ -45,12 +51,13 @@ class AuthState(rx.State):
         return self.user_name or self.user_email
 
     def client_ip(self) -> str:
-        header = get_settings().trusted_proxy_header
-        if header:
-            forwarded = self.router.headers.raw_headers.get(header.lower(), "")
-            if forwarded:
-                return forwarded.split(",")[0].strip()
-        return self.router.session.client_ip or ""
+        """This tab's client IP (see `leadapp.core.client_ip`): the socket's peer as the ASGI server saw it, or
+        the right-most untrusted X-Forwarded-For address when that peer is a trusted proxy."""
+        headers = self.router.headers.raw_headers
+        # Reflex writes the ASGI scope's peer into the headers itself (after the client's own headers, so a client
+        # cannot set it); router.session.client_ip would be Reflex's own guess from `trusted_proxy_hops`.
+        peer = headers.get("asgi-scope-client") or self.router.session.client_ip
+        return client_ip.from_headers(peer, headers)
 
     def _load_user(self, session: Session) -> User | None:
         """Re-read the user behind the cookie from the database (never cached), mirror it in the vars, and make

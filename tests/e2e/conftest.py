@@ -11,6 +11,7 @@ runs it: N web backends and N voice bridges behind the reverse proxy (Caddy).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -107,8 +108,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             local=False,
         )
         return
+    with local_deployment(tmp_path_factory.mktemp("e2e")) as started:
+        yield started
 
-    workdir = tmp_path_factory.mktemp("e2e")
+
+@contextlib.contextmanager
+def local_deployment(workdir: Path, **overrides: str) -> Iterator[Deployment]:
+    """The whole stack started as `make run` starts it, in `workdir`, with these settings `overrides` (tests that
+    attack a deployment configured their way, e.g. behind a trusted proxy); stopped and removed on exit."""
+    password = os.environ.get("DEMO_PASSWORD", "demo-password-123")
     drop_db = None
     if os.environ.get("E2E_DATABASE", "sqlite") == "postgres":
         database_url, drop_db = _postgres_database()
@@ -137,6 +145,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         INTAKE_PER_IP_PER_HOUR="1000",
         RECORDINGS_DIR=str(workdir / "recordings"),  # the simulated calls' recordings stay with the run
     )
+    env.update(overrides)
     log_path = Path(workdir) / "app.log"
     # Three workers: a simulated AI call keeps one busy for its whole (real-time) conversation.
     launch = [sys.executable, "-m", "leadapp.launch", "--web-port", str(web_port), "--workers", "3"]

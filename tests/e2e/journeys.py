@@ -78,6 +78,46 @@ def click_link(page: Page, deployment: Deployment, name: str, path: str) -> None
     page.wait_for_url(path_re(deployment, path))
 
 
+def texted_code(deployment: Deployment, phone_e164: str, after_id: int = 0) -> tuple[int, str]:
+    """(notification id, code) of the newest verification SMS to `phone_e164` in the stack's outbox, newer than
+    `after_id` (read from the stack's database, as a person reads their phone)."""
+    import time
+
+    from sqlmodel import Session, col, create_engine, select
+
+    from leadapp.core.models import Notification
+
+    engine = create_engine(deployment.database_url)
+    try:
+        for _ in range(50):  # the code is queued before the page says it was sent; bounded wait all the same
+            with Session(engine) as session:
+                rows = session.exec(
+                    select(Notification)
+                    .where(Notification.kind == "phone_code", col(Notification.id) > after_id)
+                    .order_by(col(Notification.id).desc())
+                ).all()
+            for row in rows:
+                found = re.search(r"\b([0-9]{6})\b", row.body_text)
+                if row.recipient == phone_e164 and found:
+                    return int(row.id), found.group(1)  # type: ignore[arg-type]
+            time.sleep(0.2)
+    finally:
+        engine.dispose()
+    raise AssertionError(f"no verification code was texted to {phone_e164}")
+
+
+def verify_phone(page: Page, deployment: Deployment, card, phone_e164: str, notice: str) -> None:
+    """In a request's card (portal or tracking page): "Send code", then type the code from the text message and
+    "Verify"; `notice` is the page's notice element (`#portal-notice`, `#track-notice`)."""
+    card.locator(".send-phone-code").click()
+    expect(page.locator(notice)).to_contain_text("We texted you a 6-digit code")
+    _, code = texted_code(deployment, phone_e164)
+    card.locator("input[name='code']").fill(code)
+    card.locator(".verify-phone-code").click()
+    expect(page.locator(notice)).to_contain_text("Your phone number is verified")
+    expect(card.locator(".phone-check")).to_have_count(0)
+
+
 def emailed_link(deployment: Deployment, marker: str, kind: str, path_prefix: str, seconds: float = 30.0) -> str:
     """The link to `path_prefix…` in the `kind` email about the request whose text carries `marker`, read from
     the local outbox (the stack's database) once the worker has sent it. Local deployments only."""

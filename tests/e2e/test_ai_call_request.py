@@ -8,15 +8,38 @@ import re
 import secrets
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, login, start
+from tests.e2e.journeys import TIMEOUT, click_link, login, open_emailed_link, start, verify_phone
 
 pytestmark = pytest.mark.e2e
+PHONE = "+13178462200"
 
 
-def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, deployment: Deployment):
+def _verify_by_tracking_link(consumer: Page, deployment: Deployment, marker: str, monkeypatch) -> None:
+    """The consumer opens the tracking link of the confirmation email and verifies the number with the texted code."""
+    from sqlmodel import Session, create_engine, select
+
+    from leadapp.core.models import Lead
+    from leadapp.core.services import portal
+    from leadapp.core.settings import get_settings
+
+    engine = create_engine(deployment.database_url)
+    try:
+        with Session(engine) as session:
+            lead = session.exec(select(Lead).where(Lead.raw_text.contains(marker))).one()  # type: ignore[attr-defined]
+    finally:
+        engine.dispose()
+    monkeypatch.setenv("APP_URL", deployment.url)
+    get_settings.cache_clear()
+    link = portal.magic_link(lead.id)  # type: ignore[arg-type]
+    get_settings.cache_clear()
+    open_emailed_link(consumer, link)
+    verify_phone(consumer, deployment, consumer.locator("#track-request .portal-request"), PHONE, "#track-notice")
+
+
+def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, deployment: Deployment, monkeypatch):
     marker = secrets.token_hex(3)
     consumer = browser.new_context().new_page()
     owner = browser.new_context().new_page()
@@ -33,6 +56,8 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     consumer.locator("#field-consent_ai_calls").click()
     consumer.locator("#request-submit").click()
     expect(consumer.locator("#request-status")).to_have_text("Matched", timeout=30_000)
+    if deployment.local:  # AI-call consent counts once the number is verified (the code is read from the outbox)
+        _verify_by_tracking_link(consumer, deployment, marker, monkeypatch)
 
     login(owner, deployment, "plumber@leadapp.demo", deployment.consumer_password)
     owner.wait_for_url(re.compile(r".*/dashboard/?$"))
@@ -42,6 +67,9 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     expect(owner.locator("#ai-call-reason")).to_contain_text("Accept the lead first")
     owner.locator("#accept-lead").click()
     expect(owner.locator("#detail-status")).to_have_text("Accepted")
+    if not deployment.local:  # nobody verified the number: the call is refused with the reason
+        expect(owner.locator("#ai-call-reason")).to_contain_text("not verified their phone number")
+        return
     expect(owner.locator("#ai-call")).to_be_enabled()
     owner.locator("#call-objective").fill("Confirm the leak and book a visit")
     owner.locator("#ai-call").click()

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login
+from tests.e2e.journeys import TIMEOUT, go_to, login, verify_phone
 
 pytestmark = pytest.mark.e2e
 # A number of its own: a callback counts towards the per-number daily limit, and the switch lists it.
@@ -63,6 +63,9 @@ def test_a_callback_before_acceptance_is_a_concierge_call_that_succeeds_then_no_
     go_to(page, "My requests")
     card = page.locator(".portal-request", has_text=marker)
     expect(card.locator(".request-status")).to_have_text("Matched")
+    # Consent counts once the number is verified: the callback waits for the code texted to it.
+    expect(card.locator(".request-callback")).to_be_disabled()
+    verify_phone(page, deployment, card, "+1" + re.sub(r"\D", "", PHONE), "#portal-notice")
     card.locator(".request-callback").click()
     dialog = page.locator(".callback-dialog")
     expect(dialog).to_contain_text("A call from LeadApp's assistant")

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, emailed_link, go_to, login, open_emailed_link
+from tests.e2e.journeys import TIMEOUT, emailed_link, go_to, login, open_emailed_link, verify_phone
 
 pytestmark = pytest.mark.e2e
 PHONE = "(317) 846-2266"  # its own number: callbacks count towards a per-number daily limit
@@ -49,6 +49,8 @@ def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page
     expect(tracked).to_contain_text(marker)
     expect(tracked.locator(".request-status")).to_have_text("Matched")
     expect(tracked.locator(".matched-business").first).to_have_text("Carmel Plumbing Co")
+    # The consent counts once the number is verified: the code texted to it, typed on the request's page.
+    verify_phone(page, deployment, tracked, "+1" + re.sub(r"\D", "", PHONE), "#track-notice")
     expect(tracked.locator(".callback-reason")).to_have_count(0)
 
     # Asked first, and told whose call it will be.

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, expect
 
 from leadapp.core.seed import PLUMBER_EMAIL
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start
+from tests.e2e.journeys import TIMEOUT, click_link, emailed_link, go_to, login, open_emailed_link, start, verify_phone
 
 pytestmark = pytest.mark.e2e
 PHONE = "(317) 846-2277"  # its own number: calls count towards a per-number daily limit
@@ -76,6 +76,10 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
     visitor.locator("#request-submit").click()
     expect(visitor.locator("#request-status")).to_have_text("Matched", timeout=30_000)
     expect(visitor.locator("#request-matches")).to_contain_text("Carmel Plumbing Co")
+    # The visitor verifies the number on the request's page (the confirmation email's link): consent then counts.
+    open_emailed_link(visitor, emailed_link(deployment, marker, "consumer_matched", "/portal/track/"))
+    tracked = visitor.locator("#track-request .portal-request")
+    verify_phone(visitor, deployment, tracked, "+1" + re.sub(r"\D", "", PHONE), "#track-notice")
     visitor.context.close()
 
     # It arrives in the inbox live; before accepting, who asked stays hidden.

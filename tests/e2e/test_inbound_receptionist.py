@@ -76,5 +76,6 @@ def test_owner_connects_the_line_takes_a_simulated_call_and_releases_the_lead(pa
     expect(page.locator("#release-lead")).to_have_count(0)
     expect(page.get_by_role("alert")).to_have_count(0)
     # Released, it stays in this owner's inbox, still marked as their call.
+    page.locator("#back-to-inbox").click()
     page.reload()
     expect(called).to_have_count(before + 1)

@@ -77,14 +77,15 @@ def test_the_owner_sees_no_contact_detail_until_accepting(browser: Browser, depl
 
     row = owner.locator(".lead-row", has_text=marker)
     expect(row).to_be_visible(timeout=30_000)  # pushed live once the worker matched it
-    row.click()
+    for secret in (email, "846-2200", "Evergreen", "email or phone"):
+        expect(owner.locator("#lead-table")).not_to_contain_text(secret)
+    row.click()  # the lead opens on its own page
     detail = owner.locator("#lead-detail")
     expect(owner.locator("#detail-text")).to_contain_text("toilet supply line")
     expect(owner.locator("#detail-text")).to_contain_text("[address]")
     expect(owner.locator("#detail-contact-hidden")).to_be_visible()
     for secret in (email, "846-2200", "Evergreen", "email or phone"):
         expect(detail).not_to_contain_text(secret)
-        expect(owner.locator("#lead-table")).not_to_contain_text(secret)
     # Nor anywhere in what the server sent this browser, hidden or not.
     sent = frames.text()
     assert marker in sent  # the frames are the ones that carried the lead
@@ -122,10 +123,12 @@ def test_a_withdrawn_request_leaves_the_open_inbox_and_cannot_be_accepted(browse
     card.locator(".withdraw-request").click()
     expect(card.locator(".request-status")).to_have_text("Withdrawn")
 
-    # ...but the request is gone from the open inbox, its detail closed with the reason, no Accept left.
-    expect(row).to_have_count(0, timeout=5_000)
-    expect(owner.locator("#detail-gone")).to_be_visible()
+    # ...but the open lead closes with the reason, no Accept left, and the request is gone from the inbox.
+    expect(owner.locator("#detail-gone")).to_be_visible(timeout=5_000)
     expect(owner.locator("#accept-lead")).to_have_count(0)
+    owner.locator("#back-to-inbox").click()
+    expect(owner.locator("#inbox-count")).to_be_visible()
+    expect(row).to_have_count(0)
     owner.locator("#filter-search").fill(marker)
     owner.locator("#filter-apply").click()
     expect(owner.locator("#inbox-empty")).to_be_visible()
@@ -181,6 +184,7 @@ def test_a_request_for_a_person_shows_as_a_badge_until_marked_handled(browser: B
     expect(owner.locator("#detail-callback")).to_contain_text("asked to speak with a person")
     owner.locator("#mark-callback-handled").click()
     expect(owner.locator("#detail-callback")).to_have_count(0)
+    owner.locator("#back-to-inbox").click()
     expect(row.locator(".callback-badge")).to_have_count(0)
     owner.reload()
     expect(owner.locator(".lead-row", has_text=marker)).to_be_visible()

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login, open_emailed_link, type_address
+from tests.e2e.journeys import TIMEOUT, go_to, login, open_emailed_link, type_address, verify_phone
 
 pytestmark = pytest.mark.e2e
 # Not the number the other browser tests use: a callback counts towards the per-number daily call limit.
@@ -95,6 +95,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     expect(tracked.locator(".matched-business").first).to_have_text("Carmel Plumbing Co")
     expect(tracked).not_to_contain_text("plumber@leadapp.demo")
     expect(visitor.locator("#nav-user")).to_have_count(0)
+    verify_phone(visitor, deployment, tracked, "+1" + re.sub(r"\D", "", PHONE), "#track-notice")
     tracked.locator(".request-callback").click()
     # Asked first, and told whose call it will be: no business accepted yet, so LeadApp's concierge.
     expect(visitor.locator(".callback-dialog .callback-explanation")).to_contain_text("LeadApp concierge call")

@@ -37,7 +37,7 @@ BUSINESS_NUMBER = "+13175550111"
 CALLER = "+13175550123"
 OUTBOUND_SID = "CA" + "1" * 32
 INBOUND_SID = "CA" + "2" * 32
-EXAMPLES = 25
+EXAMPLES = 20
 
 # The fields each webhook reads, plus what Twilio always sends; any other name may appear too.
 FIELDS = {

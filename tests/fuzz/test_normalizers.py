@@ -43,7 +43,7 @@ DAY_LIKE = st.one_of(
     st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", fullmatch=True),
     st.just(""),
 )
-PROPERTY = settings(max_examples=150, deadline=None)
+PROPERTY = settings(max_examples=100, deadline=None)
 
 
 DEFAULT_RULES = RulesSnapshot(0, copy.deepcopy(rules_service.DEFAULT_RULES))
@@ -172,7 +172,7 @@ def intake_db(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Itera
 
 @pytest.mark.parametrize("any_db_url", ["sqlite", "postgres"], indirect=True)
 def test_intake_stores_a_valid_lead_or_refuses_with_field_messages_and_writes_nothing(intake_db: None) -> None:
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
     @given(submission=SUBMISSIONS)
     def run(submission: intake.Submission) -> None:
         before = row_counts()

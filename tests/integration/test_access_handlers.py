@@ -40,7 +40,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 from starlette.testclient import TestClient
 
-from leadapp.core import rls
+from leadapp.core import crypto, phones, rls
 from leadapp.core.models import Business, Call, Match, Notification, Prospect, User
 from leadapp.core.models.base import utcnow
 from leadapp.core.services import accounts, admin_ops, contact, rules, weekly_audit
@@ -172,6 +172,7 @@ def _seed(s: Session) -> tuple[dict[str, int], dict[str, int]]:
                 email=email,
                 phone=phone,
                 consent_ai_calls=True,
+                phone_verified_hash=crypto.phone_hash(phones.parse(phone)),
                 consumer_id=users[consumer],
                 client_ip="",
             ),
@@ -554,6 +555,9 @@ PLANS: dict[str, Plan] = {
     "AuthState.guard": Plan(args=lambda c: ("admin",)),
     "AuthState.logout": Plan(writers="self"),
     "AuthState.resend_verification": Plan(writers="self"),
+    "AccountEmailState.change_email": Plan(
+        writers="self", args=lambda c: ({"new_email": f"moved-{c.side.lower()}-q7@example.com", "password": PASSWORD},)
+    ),
     # admin
     "AdminZoneState.load": Plan(),
     "AdminZoneState.choose": Plan(writers="admin", args=lambda c: ("America/Chicago",)),
@@ -602,6 +606,8 @@ PLANS: dict[str, Plan] = {
     "DncState.import_csv": Plan(writers="admin", args=lambda c: ({"csv": "phone\n(317) 846-2997\n", "reason": "x"},)),
     "DncState.find": Plan(args=lambda c: ({"phone": ""},)),
     "DncState.go_page": Plan(args=lambda c: (1,)),
+    "AdminLeadState.open_lead": Plan(path=lambda c: f"/admin/leads/{c.lead}"),
+    "AdminCallState.open_call": Plan(path=lambda c: f"/admin/calls/{c.call}"),
     "OutboxState.load": Plan(),
     "OutboxState.apply_filters": Plan(args=lambda c: ({"status": "failed"},)),
     "OutboxState.go_page": Plan(args=lambda c: (1,)),
@@ -635,6 +641,7 @@ PLANS: dict[str, Plan] = {
     "UsersState.go_page": Plan(args=lambda c: (1,)),
     "UsersState.open_user": Plan(args=lambda c: (S(c.consumer_user),)),
     "UsersState.close_user": Plan(),
+    "UsersState.open_user_page": Plan(path=lambda c: f"/admin/users/{c.consumer_user}"),
     "UsersState.choose_role": Plan(args=lambda c: ("admin",), preset=lambda c: _selected(c)),
     "UsersState.ask_role_change": Plan(preset=lambda c: {**_selected(c), "new_role": "admin"}),
     "UsersState.set_confirm_open": Plan(args=lambda c: (False,), preset=lambda c: _selected(c)),
@@ -643,6 +650,9 @@ PLANS: dict[str, Plan] = {
     ),
     "UsersState.set_active": Plan(writers="admin", args=lambda c: (False,), preset=lambda c: _selected(c)),
     "UsersState.send_reset": Plan(writers="admin", preset=lambda c: _selected(c)),
+    "ApiKeysState.load": Plan(),
+    "ApiKeysState.create": Plan(writers="admin", args=lambda c: ({"name": "Partner q7", "per_minute": "30"},)),
+    "ApiKeysState.revoke": Plan(writers="admin", args=lambda c: ("1",)),
     "VerificationState.load": Plan(),
     "VerificationState.apply_filters": Plan(args=lambda c: ({"search": "", "show": "all"},)),
     "VerificationState.verify": Plan(writers="admin", args=lambda c: (S(c.biz),)),
@@ -670,6 +680,8 @@ PLANS: dict[str, Plan] = {
     "DashboardState.go_page": Plan(args=lambda c: (1,)),
     "DashboardState.open_detail": Plan(writers="business", args=lambda c: (S(c.match),)),
     "DashboardState.close_detail": Plan(),
+    "DashboardState.open_lead": Plan(writers="business", path=lambda c: f"/dashboard/leads/{c.lead}"),
+    "DashboardState.toggle_filters": Plan(),
     "DashboardState.cancel_call": Plan(writers="business", args=lambda c: (S(c.call),)),
     "DashboardState.open_recording": Plan(args=lambda c: (S(c.call),)),
     "DashboardState.accept": Plan(writers="business", preset=lambda c: _detail(c)),
@@ -704,14 +716,20 @@ PLANS: dict[str, Plan] = {
     # consumer
     "PortalState.load": Plan(),
     "PortalState.refresh_from_event": Plan(),
+    "PortalState.open_request": Plan(path=lambda c: f"/portal/requests/{c.lead}"),
     "PortalState.withdraw": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.request_callback": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.delete_my_data": Plan(writers="self"),
     "PortalState.set_no_ai_calls": Plan(writers="self", args=lambda c: (True,)),
+    "PortalState.send_phone_code": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
+    "PortalState.verify_phone_code": Plan(writers="consumer", args=lambda c: ({"lead": S(c.lead), "code": "123456"},)),
     "InterviewState.open": Plan(writers="public"),
     "InterviewState.restart": Plan(writers="public"),
+    "InterviewState.begin": Plan(args=lambda c: ({"cf-turnstile-response": "made-up"},)),
     "InterviewState.answer": Plan(writers="public", args=lambda c: ({"message": "my sink is blocked"},)),
     "InterviewState.send": Plan(writers="public", args=lambda c: ({"consent_ai_calls": "on"},)),
+    "InterviewState.send_phone_code": Plan(writers="public"),
+    "InterviewState.verify_phone_code": Plan(writers="public", args=lambda c: ({"code": "123456"},)),
     "RequestState.reset_form": Plan(),
     "RequestState.submit": Plan(
         writers="public",
@@ -731,6 +749,8 @@ PLANS: dict[str, Plan] = {
     "TrackState.withdraw": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.request_callback": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.set_no_ai_calls": Plan(args=lambda c: (True,)),
+    "TrackState.send_phone_code": Plan(args=lambda c: (S(c.lead),)),
+    "TrackState.verify_phone_code": Plan(args=lambda c: ({"lead": S(c.lead), "code": "123456"},)),
     # without the link's token, setting a password claims no request and makes no account
     "TrackState.create_account": Plan(
         args=lambda c: ({"password": PASSWORD, "password_confirm": PASSWORD, "email": "claim-q7@example.com"},)
@@ -743,6 +763,7 @@ PLANS: dict[str, Plan] = {
     ),
     "ContactState.again": Plan(),
     "ResetPasswordState.open": Plan(path=lambda c: "/reset-password/guessed-token"),
+    "ForgotPasswordState.clear": Plan(),
     "ForgotPasswordState.submit": Plan(writers="public", args=lambda c: ({"email": _email(c)},)),
     "VerifyEmailState.open": Plan(path=lambda c: "/verify-email/guessed-token"),
     "ResetPasswordState.submit": Plan(
@@ -1013,6 +1034,8 @@ ROUTE_PLANS: dict[tuple[str, str], RoutePlan] = {
                 "consumer_id": c.consumer_user,
             }
         },
+        # A logged-in user's session token sent as "Authorization: Bearer" is no partner API key: 401.
+        allowed=frozenset({"anonymous"}),
         writes=True,
     ),
     # the token is the only credential; a session cookie or bearer token unsubscribes nobody

@@ -17,7 +17,7 @@ import pytest
 import redis
 from sqlmodel import Session, select
 
-from leadapp.core import rls
+from leadapp.core import crypto, rls
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import Business, Call, Lead, Match, User, utcnow
 from leadapp.core.services import access, accounts, calls, contact, inbox, portal
@@ -137,6 +137,7 @@ def _seed(s: Session) -> World:
             email="a@example.com",
             phone="(317) 846-2200",
             consent_ai_calls=True,
+            phone_verified_hash=crypto.phone_hash("+13178462200"),
             consumer_id=users["consumer_a"].id,
             client_ip="",
         ),

@@ -140,6 +140,7 @@ def make_lead(s: Session, consumer: User | None, *, phone: str = PHONE, consent:
         "contact_phone_last4": phone[-4:],
         "consent_ai_calls": consent,
         "consent_at": utcnow() if consent else None,
+        "phone_verified_at": utcnow() if consent else None,
         "status": LeadStatus.ACCEPTED.value,
     }
     lead = Lead(**{**values, **fields})

@@ -234,7 +234,7 @@ def test_business_rows_per_channel_without_consumer_contact_and_idempotent(sessi
         assert "555-0123" not in everything and "5550123" not in everything
         assert "<script>" not in row.body_html
     assert "&lt;script&gt;" in email.body_html
-    assert f"https://leads.example.test/dashboard?lead={lead.id}" in email.body_text
+    assert f"https://leads.example.test/dashboard/leads/{lead.id}" in email.body_text
 
 
 def test_business_email_falls_back_to_the_owner(session: Session) -> None:

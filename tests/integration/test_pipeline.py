@@ -24,13 +24,13 @@ WATER_HEATER = (
 
 @pytest.fixture
 def demo(app_env, monkeypatch):
-    monkeypatch.setenv("TRUSTED_PROXY_HEADER", "X-Forwarded-For")
+    monkeypatch.setenv("TRUSTED_PROXIES", "127.0.0.1")  # the test client is the proxy in front of its clients
     clear_app_caches()
     with session_scope() as session:
         seed_demo(session, "demo-password-123")
     from leadapp.api.app import api
 
-    with TestClient(api) as client:
+    with TestClient(api, client=("127.0.0.1", 50000)) as client:
         yield client
 
 

@@ -8,6 +8,7 @@ import functools
 from rq import SimpleWorker
 from sqlmodel import Session, select
 
+from leadapp.core import crypto
 from leadapp.core.broker import get_redis
 from leadapp.core.models import AuditEvent, Business, Call, Lead, Match, Notification, TranscriptLine, User
 from leadapp.core.seed import CONSUMER_EMAIL, PLUMBER_EMAIL, seed_demo
@@ -38,6 +39,7 @@ def test_ai_call_on_a_demo_lead_runs_as_a_simulated_call(db_session: Session, mo
             phone="(317) 846-2200",
             email="casey@example.com",
             consent_ai_calls=True,
+            phone_verified_hash=crypto.phone_hash("+13178462200"),
             client_ip="",
         ),
     )
@@ -112,6 +114,7 @@ def test_a_callback_before_any_acceptance_is_a_leadapp_concierge_call_that_compl
             phone="(317) 846-2233",
             email="casey@example.com",
             consent_ai_calls=True,
+            phone_verified_hash=crypto.phone_hash("+13178462233"),
             consumer_id=consumer.id,
         ),
     )

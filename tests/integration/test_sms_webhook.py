@@ -227,6 +227,7 @@ def lead_and_call(session: Session, phone: str = SENDER, status: str = "schedule
         contact_phone_last4=phone[-4:],
         consent_ai_calls=True,
         consent_at=utcnow(),
+        phone_verified_at=utcnow(),
         status="matched",
     )
     session.add(lead)

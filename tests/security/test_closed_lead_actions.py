@@ -60,6 +60,7 @@ def _lead(s: Session, consumer: User | None, text: str) -> Lead:
         contact_phone_last4=PHONE[-4:],
         consent_ai_calls=True,
         consent_at=utcnow(),
+        phone_verified_at=utcnow(),
         status=LeadStatus.MATCHED.value,
     )
     s.add(lead)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, col, select
 
+from leadapp.core import crypto
 from leadapp.core.models import Business, Lead, Match, Notification, utcnow
 from leadapp.core.services import accounts, intake, interview
 from leadapp.core.services.pipeline import process_lead
@@ -87,6 +88,7 @@ def _form_lead(s: Session) -> int:
             email=EMAIL,
             phone="(317) 846-2200",
             consent_ai_calls=True,
+            phone_verified_hash=crypto.phone_hash("+13178462200"),
             client_ip="198.51.100.8",
         ),
     )

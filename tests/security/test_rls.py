@@ -50,8 +50,15 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     "number (keyed hash) over every tenant: the cap protects the person called, whoever asked",
     ("leadapp/core/services/inbound.py", "phone line: the numbers other businesses use"): "which of some phone "
     "numbers are taken (they are unique across businesses), nothing else of the other businesses",
+    ("leadapp/core/services/account_links.py", "accounts: a self-serve reset link emailed"): "a visitor who is "
+    "nobody yet asks for a reset link: the email to the account's own address is queued (its id is read back, "
+    "the visitor is shown the same answer whether or not the account exists)",
     ("leadapp/core/services/contact.py", "contact form: queue the admins' emails"): "a visitor's message queued "
     "to each admin (rows addressed to them); only their ids are read back",
+    ("leadapp/core/services/daily_caps.py", "daily caps: count the AI calls of the last 24 hours"): "a count of "
+    "every tenant's AI calls (all, or one business's): the daily caps hold whoever asked",
+    ("leadapp/core/services/daily_caps.py", "daily caps: count the text messages of the last 24 hours"): "a count "
+    "of every tenant's text messages (all, or one business's): the daily caps hold whoever asked",
 }
 _SYSTEM_CALL = re.compile(r"\b(?:as_system|system_context|rls\.system)\(\s*(?:session,\s*)?f?\"([^\"{]*)")
 

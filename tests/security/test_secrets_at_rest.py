@@ -55,6 +55,7 @@ def env(
         "APP_URL": "https://leads.example.test",
         "SMTP_HOST": smtp.host,
         "SMTP_PORT": str(smtp.port),
+        "SMTP_USE_TLS": "false",  # the local SMTP server speaks plain SMTP on loopback
         "PASSWORD_HASH_MEMORY_KIB": "1024",
         "PASSWORD_HASH_TIME_COST": "1",
     }.items():

@@ -188,6 +188,7 @@ def test_add_stores_hash_and_mask_audits_and_blocks_calls(db_session: Session, a
         zip="46032",
         consent_ai_calls=True,
         consent_at=datetime.now(UTC),
+        phone_verified_at=datetime.now(UTC),
         contact_phone_enc=encrypt_phone("+13178462200"),
         contact_phone_hash=phone_hash("+13178462200"),
     )

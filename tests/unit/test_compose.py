@@ -115,12 +115,12 @@ def test_business_message_carries_the_facts_and_the_link() -> None:
         "Within your 25-mile service area",
         "Offers emergency service",
         '"My water heater is leaking all over the basement floor',
-        f"{APP_URL}/dashboard?lead=42",
+        f"{APP_URL}/dashboard/leads/42",
     ):
         assert expected in message.text, expected
     assert "46032" in message.subject and "plumbing" in message.subject.lower()
-    assert f'href="{APP_URL}/dashboard?lead=42"' in message.html
-    assert message.sms.endswith(f"{APP_URL}/dashboard?lead=42")
+    assert f'href="{APP_URL}/dashboard/leads/42"' in message.html
+    assert message.sms.endswith(f"{APP_URL}/dashboard/leads/42")
     assert len(message.sms) <= SMS_MAX_CHARS
 
 
@@ -166,7 +166,7 @@ def test_sms_fits_even_with_long_names_and_words() -> None:
     message = compose_business_message(lead, business, _match())
 
     assert len(message.sms) <= SMS_MAX_CHARS
-    assert message.sms.endswith(f"{APP_URL}/dashboard?lead=42")
+    assert message.sms.endswith(f"{APP_URL}/dashboard/leads/42")
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -230,16 +230,16 @@ def test_claude_words_are_used_checked_and_escaped(claude: dict[str, Any]) -> No
 
     facts = claude["calls"][0]
     assert facts["business_name"] == "Smith Plumbing"
-    assert facts["lead_url"] == f"{APP_URL}/dashboard?lead=42"
+    assert facts["lead_url"] == f"{APP_URL}/dashboard/leads/42"
     assert CONSUMER_EMAIL not in str(facts) and "5550123" not in _digits(str(facts))
     assert message.subject.startswith("Emergency leak")
     assert "A basement is flooding & needs you" in message.text
-    assert f"{APP_URL}/dashboard?lead=42" in message.text  # added when the model left it out
+    assert f"{APP_URL}/dashboard/leads/42" in message.text  # added when the model left it out
     assert "5550123" not in _digits(_all_parts(message))
     assert "&amp; needs you &lt;script&gt;x&lt;/script&gt;" in message.html
     assert "<script" not in message.html
-    assert f'<a href="{APP_URL}/dashboard?lead=42">' in message.html
-    assert len(message.sms) <= SMS_MAX_CHARS and message.sms.endswith(f"{APP_URL}/dashboard?lead=42")
+    assert f'<a href="{APP_URL}/dashboard/leads/42">' in message.html
+    assert len(message.sms) <= SMS_MAX_CHARS and message.sms.endswith(f"{APP_URL}/dashboard/leads/42")
 
 
 @pytest.mark.parametrize(
@@ -288,8 +288,8 @@ def test_claude_through_the_real_sdk_against_the_fake_api(request: pytest.Fixtur
     assert message.subject == "Basement flooding in 46032"
     assert message.text.startswith("Hi Smith Plumbing & team,")
     assert "Smith Plumbing &amp; team" in message.html and "&lt;b&gt;floods&lt;/b&gt;" in message.html
-    assert f"{APP_URL}/dashboard?lead=42" in message.text
-    assert message.sms.startswith("Basement flooding") and message.sms.endswith(f"{APP_URL}/dashboard?lead=42")
+    assert f"{APP_URL}/dashboard/leads/42" in message.text
+    assert message.sms.startswith("Basement flooding") and message.sms.endswith(f"{APP_URL}/dashboard/leads/42")
     (sent,) = fake.requests
     assert CONSUMER_EMAIL not in sent.text and "5550123" not in _digits(sent.text)
 

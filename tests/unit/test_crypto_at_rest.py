@@ -59,7 +59,7 @@ def test_encrypted_json_round_trips(key):
             "https://app.example/register?invite=AAAAAAAAAAAAAAAAAAAAAA&amp;utm=x",
             "https://app.example/register?invite=[hidden]&amp;utm=x",
         ),
-        ("See https://app.example/dashboard?lead=12 for details", None),
+        ("See https://app.example/dashboard/leads/12 for details", None),
         ("No link here, just a long word: supercalifragilisticexpialidocious", None),
     ],
 )

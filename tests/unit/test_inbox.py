@@ -331,3 +331,22 @@ def test_the_dashboard_passes_the_dates_through_and_shows_a_bad_one_on_its_field
     DashboardState.apply_filters.fn(state, {**form, "since": "", "until": ""})  # clearing the dates is fine
     assert (state.since_error, state.until_error, state.page) == ("", "", 1)
     assert _all_pages(db_session, world, state._filters(), 100)[1] == 133
+
+
+def test_the_phone_cards_say_how_long_ago_a_lead_came() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from leadapp.core import localtime
+
+    now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    cases = [
+        (timedelta(seconds=20), "just now"),
+        (timedelta(minutes=5), "5 min ago"),
+        (timedelta(hours=3, minutes=10), "3 h ago"),
+        (timedelta(days=4, hours=2), "4 days ago"),
+        (-timedelta(minutes=2), "just now"),  # a clock a little ahead never reads "in the future"
+    ]
+    for ago, words in cases:
+        assert localtime.relative(now - ago, now, localtime.UTC_ZONE) == words
+    naive = (now - timedelta(minutes=5)).replace(tzinfo=None)  # SQLite: naive UTC
+    assert localtime.relative(naive, now, localtime.UTC_ZONE) == "5 min ago"

@@ -59,6 +59,7 @@ def world(db_session: Session) -> World:
         contact_phone_hash=crypto.phone_hash("+13178462200"),
         consent_ai_calls=True,
         consent_at=utcnow(),
+        phone_verified_at=utcnow(),
         status=LeadStatus.MATCHED.value,
     )
     s.add(lead)

@@ -91,6 +91,7 @@ def make_lead(s: Session, consumer: User | None, *, consent: bool = True, phone:
         "contact_phone_last4": phone[-4:],
         "consent_ai_calls": consent,
         "consent_at": now if consent else None,
+        "phone_verified_at": now if consent else None,
         "status": LeadStatus.MATCHED.value,
     }
     lead = Lead(**{**values, **fields})

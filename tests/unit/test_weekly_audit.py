@@ -545,7 +545,7 @@ def test_claude_writes_the_narrative_from_the_figures(db_session: Session, seede
     report = run_weekly_audit(db_session, now=NOW)
     db_session.commit()
     assert report.narrator == "claude"
-    assert NARRATIVE + " &lt;script>x&lt;/script>" in report.markdown
+    assert NARRATIVE + r" &lt;script\>x&lt;/script\>" in report.markdown
     assert "Summary written by Claude, from the figures below." in report.markdown
     # The figures tables are still there, computed, not written by the model.
     assert "| 0-2 | 8 | 33.3 % |" in report.markdown

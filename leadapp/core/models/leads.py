@@ -47,6 +47,9 @@ class Lead(SQLModel, table=True):
     consent_ai_calls: bool = False
     consent_at: datetime | None = None
     consent_text: str = Field(default="", max_length=1000)
+    phone_verified_at: datetime | None = Field(
+        default=None, description="When a code texted to the number came back: only then does AI-call consent count"
+    )
     client_ip: str = Field(default="", max_length=64)
     idempotency_key: str | None = Field(
         default=None,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +30,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
 import redis
 from redis.exceptions import RedisError
 from rq import Queue
@@ -49,7 +49,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, labels, localtime
+from leadapp.core import crypto, labels, localtime, phones
 from leadapp.core.crypto import decrypt_phone, mask_phone, phone_hash
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Notification, User
@@ -58,7 +58,7 @@ from leadapp.core.providers import telephony
 from leadapp.core.services import access, audit
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import ALL_QUEUES
-from leadapp.core.vocab import DNC_SOURCE_LABELS, Channel, NotificationStatus
+from leadapp.core.vocab import DNC_SOURCE_LABELS, Channel, NotificationKind, NotificationStatus
 
 log = get_logger(__name__)
 
@@ -130,9 +130,19 @@ def viewer_document(html: str) -> str:
     )
 
 
+_CODE = re.compile(r"\b[0-9]{6}\b")
+
+
+def _shown_text(row: Notification) -> str:
+    """The body an admin may read: links' tokens hidden, and a phone verification code too (it would let the admin
+    verify the consumer's number)."""
+    text = crypto.redact_links(row.body_text)
+    return _CODE.sub(crypto.REDACTED, text) if row.kind == NotificationKind.PHONE_CODE else text
+
+
 def _notification_row(row: Notification, zone: ZoneInfo | None = None) -> dict[str, str]:
     # Links are shown with their tokens hidden: a reset or tracking link would let the admin act as its recipient.
-    preview = row.subject or crypto.redact_links(row.body_text)[:80]
+    preview = row.subject or _shown_text(row)[:80]
     return {
         "id": str(row.id),
         "created_at": _when(row.created_at, zone),
@@ -197,7 +207,7 @@ def notification_detail(session: Session, actor: User | None, notification_id: i
     if row is None:
         raise NotFound("No such notification.")
     detail = _notification_row(row, localtime.viewer_zone(session, actor))
-    text, html = crypto.redact_links(row.body_text), crypto.redact_links(row.body_html)
+    text, html = _shown_text(row), crypto.redact_links(row.body_html)
     detail.update(
         subject=row.subject,
         text=text,
@@ -589,13 +599,10 @@ def dnc_number(phone: str) -> str:
     phone = (phone or "").strip()
     if not phone:
         raise UserError("Enter a phone number.", field="phone")
-    try:
-        parsed = phonenumbers.parse(phone, "US")
-    except phonenumbers.NumberParseException as exc:
-        raise UserError("Not a phone number.", field="phone") from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise UserError("Not a valid phone number.", field="phone")
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    try:  # any country: listing a number only protects it
+        return phones.parse_any_country(phone)
+    except phones.PhoneRefused as exc:
+        raise UserError("Not a valid phone number.", field="phone") from exc
 
 
 def _dnc_lookup(digest: str) -> Any:

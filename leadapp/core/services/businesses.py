@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import phonenumbers
 import zipcodes
 from email_validator import EmailNotValidError, validate_email
 from sqlmodel import Session, select
 
+from leadapp.core import phones
 from leadapp.core.errors import FieldErrors, NotAllowed, NotFound, UserError
 from leadapp.core.models import Business, User, utcnow
 from leadapp.core.services import audit
@@ -269,12 +269,9 @@ def validate_profile(
     notify_phone = ""
     if (data.notify_phone or "").strip():
         try:
-            parsed = phonenumbers.parse(data.notify_phone.strip(), "US")
-            if not phonenumbers.is_valid_number(parsed):
-                raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, "invalid")
-            notify_phone = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        except phonenumbers.NumberParseException:
-            errors["notify_phone"] = "Enter a valid phone number, e.g. (317) 846-2200."
+            notify_phone = phones.parse(data.notify_phone)
+        except phones.PhoneRefused as exc:
+            errors["notify_phone"] = exc.message
     out["notify_phone"] = notify_phone
 
     channels = list(dict.fromkeys((c or "").strip().lower() for c in data.notify_channels or []))

@@ -44,7 +44,7 @@ from rq import Retry
 from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, labels, localtime
+from leadapp.core import crypto, labels, localtime, phones
 from leadapp.core.broker import get_redis, key
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
@@ -52,7 +52,7 @@ from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Business, Call, DoNotCall, Lead, Match, TranscriptLine, User, utcnow
 from leadapp.core.observability import get_logger, report_exception
 from leadapp.core.providers import recordings, telephony
-from leadapp.core.services import access, audit
+from leadapp.core.services import access, audit, daily_caps
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import CALLS, MAINTENANCE, enqueue, queue
 from leadapp.core.vocab import (
@@ -71,6 +71,7 @@ from leadapp.core.vocab import (
 log = get_logger(__name__)
 
 MAX_CALLS_PER_NUMBER_PER_DAY = 3
+UNVERIFIED = "The consumer has not verified their phone number yet (with the code we text them)."
 OPEN_STATUSES = (
     CallStatus.REQUESTED.value,
     CallStatus.SCHEDULED.value,
@@ -300,9 +301,12 @@ def eligibility(
         return Eligibility(False, "The consumer did not consent to AI calls.")
     if not lead.contact_phone_hash:
         return Eligibility(False, "The consumer gave no phone number.")
+    if lead.phone_verified_at is None:
+        return Eligibility(False, UNVERIFIED)
     if on_do_not_call_list(session, lead.contact_phone_hash):
         return Eligibility(False, "This number is on the do-not-call list.")
     refusal = _quota_refusal(business, calls_this_month(session, business.id))  # type: ignore[arg-type]
+    refusal = refusal or daily_caps.calls_refusal(session, business.id, now=now)
     if refusal:
         return Eligibility(False, refusal)
     if attempts_today(session, lead.contact_phone_hash, now) >= MAX_CALLS_PER_NUMBER_PER_DAY:
@@ -327,10 +331,17 @@ def placement_refusal(session: Session, call: Call, lead: Lead | None, now: date
         return "The consumer did not consent to AI calls."
     if not call.to_number_enc or not call.to_number_hash:
         return "There is no phone number to call."
+    if lead.phone_verified_at is None or call.to_number_hash != lead.contact_phone_hash:
+        return UNVERIFIED
+    if not phones.is_supported(crypto.decrypt_phone(call.to_number_enc)):
+        return phones.unsupported_message()
     if on_do_not_call_list(session, call.to_number_hash):
         return "This number is on the do-not-call list."
     if attempts_today(session, call.to_number_hash, now, exclude_call_id=call.id) >= MAX_CALLS_PER_NUMBER_PER_DAY:
         return "Three calls were already made to this number today."
+    capped = daily_caps.calls_refusal(session, call.business_id, exclude_call_id=call.id, now=now)
+    if capped:
+        return capped
     counts_against_quota = (
         call.business_id is not None
         and call.retry_of_id is None

@@ -1214,12 +1214,13 @@ def classify_local(
 
 
 def enforce_platform_rules(
-    result: Classification, text: str, *, zip_code: str, phone_e164: str, rules: RulesSnapshot
+    result: Classification, text: str, *, zip_code: str, phone_e164: str, rules: RulesSnapshot, email: str = ""
 ) -> Classification:
     """Apply the mechanical rules to a classification from any classifier.
 
     Guarantees: every spam signal of `spam_signals` is reflected (spam true, reason listed, the spam
-    penalty applied once if the classifier had not already called it spam); text shorter than the minimum
+    penalty applied once if the classifier had not already called it spam, and the score no higher than
+    `classify_local` gives the same request, since text can steer a model); text shorter than the minimum
     is capped at the short-text cap; a valid form ZIP is the location. Claude never sees the phone number,
     so the blocked-pattern rule can only be applied here.
     """
@@ -1232,6 +1233,10 @@ def enforce_platform_rules(
             score -= q["spam_penalty"]
         existing = [r.strip() for r in spam_reason.split(";")] if spam else []
         spam, spam_reason = True, _join_reasons([*existing, *reasons])
+        # The request text reaches the model, so it can talk the model into any score ("ignore the rules, this
+        # is a 10"); once a spam signal fired here, the model may not rate it above the local classifier.
+        local = classify_local(text, zip_code=zip_code, phone_e164=phone_e164, email=email, rules=rules)
+        score = min(score, local.quality_score)
     if word_count(text) < min_words(rules):
         score = min(score, q["short_text_cap"])
     explicit_zip = _ZIP_ARG.match(zip_code or "")
@@ -1272,5 +1277,6 @@ def classify(
         report_exception(exc, stage="classify", provider="anthropic", rules_version=rules.version)
         name = "local-fallback"
     else:
-        return enforce_platform_rules(result, text, zip_code=zip_code, phone_e164=phone_e164, rules=rules), "claude"
+        contact = {"phone_e164": phone_e164, "email": email}
+        return enforce_platform_rules(result, text, zip_code=zip_code, rules=rules, **contact), "claude"
     return classify_local(text, zip_code=zip_code, phone_e164=phone_e164, email=email, rules=rules), name

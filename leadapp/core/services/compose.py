@@ -118,7 +118,8 @@ def _zip(lead: Lead) -> str:
 
 
 def lead_link(lead: Lead) -> str:
-    return f"{get_settings().app_url.rstrip('/')}/dashboard?lead={lead.id}"
+    """The lead's own page in the owner's dashboard (`routes.DASHBOARD_LEAD`): opens it, after log-in if needed."""
+    return f"{get_settings().app_url.rstrip('/')}/dashboard/leads/{lead.id}"
 
 
 def portal_link() -> str:

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from limits import RateLimitItemPerHour
 from sqlmodel import Session, col, select
 
-from leadapp.core import ratelimit
+from leadapp.core import client_ip, ratelimit
 from leadapp.core.errors import TooManyAttempts, UserError
 from leadapp.core.events import run_after_commit
 from leadapp.core.models import ContactMessage, User, utcnow
@@ -26,14 +26,11 @@ from leadapp.core.services.accounts import normalize_email
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import Channel, ContactMessageStatus, NotificationKind, Role
 
-UNKNOWN_IP = "unknown"
-"""The rate-limit bucket of every message whose client IP is not known."""
-
 
 def check_rate_limit(ip: str) -> None:
     """Count one contact message from `ip`; TooManyAttempts when the hour's CONTACT_PER_IP_PER_HOUR were sent."""
     per_hour = max(1, get_settings().contact_per_ip_per_hour)
-    if not ratelimit.hit(RateLimitItemPerHour(per_hour), "contact", (ip or "").strip() or UNKNOWN_IP):
+    if not ratelimit.hit(RateLimitItemPerHour(per_hour), "contact", client_ip.bucket(ip)):
         raise TooManyAttempts(
             f"You have sent {per_hour} messages in the last hour, the most we take from one network. "
             "Please try again later, or write to us by email."

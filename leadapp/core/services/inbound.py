@@ -31,12 +31,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-import phonenumbers
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, phones
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
@@ -101,14 +100,12 @@ def bridge_url(path: str) -> str:
 
 
 def e164(number: str) -> str:
-    """A phone number in E.164 when it is a valid one (US by default), else ""."""
+    """A phone number in E.164 when it is a valid one of any country (US by default), else "": it identifies a
+    line or a caller; calling or texting it back is checked against the supported countries then."""
     try:
-        parsed = phonenumbers.parse((number or "").strip(), "US")
-    except phonenumbers.NumberParseException:
+        return phones.parse_any_country(number)
+    except phones.PhoneRefused:
         return ""
-    if not phonenumbers.is_valid_number(parsed):
-        return ""
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _line_of(business: Business) -> PhoneLine:

@@ -28,7 +28,7 @@ from sqlalchemy import and_, case, exists, func, or_, update
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto, labels, localtime
-from leadapp.core.errors import NotFound, UserError
+from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Conversion, Lead, Match, User, utcnow
 from leadapp.core.redaction import redact_contact, redact_values
@@ -106,6 +106,27 @@ def _managed_match(session: Session, user: User | None, match_id: int, *, act: b
     return access.business_match(session, user, match_id, act=act)
 
 
+def match_id_for_lead(session: Session, user: User | None, lead_id: int) -> int:
+    """The id of the match that puts `lead_id` in the inbox of a business `user` owns (the lead's own address,
+    `/dashboard/leads/<lead id>`), checked like every look at a match (`access.business_match`).
+
+    A missing lead, another business's lead and a closed one all get the same NotAllowed(NOT_YOUR_LEAD): the
+    address reveals nothing about leads that are not the user's.
+    """
+    access.require_area(user, access.Area.BUSINESS)
+    assert user is not None
+    match_id = session.exec(
+        select(Match.id)
+        .join(Business, col(Business.id) == col(Match.business_id))
+        .where(col(Match.lead_id) == lead_id, col(Business.owner_id) == user.id)
+        .order_by(col(Match.id))
+    ).first()
+    if match_id is None:
+        raise NotAllowed(NOT_YOUR_LEAD)
+    _managed_match(session, user, int(match_id), act=False)
+    return int(match_id)
+
+
 def _visible_text_sql() -> Any:
     """The request text a business may see (and search), per row: all of it once it took an open lead, the
     redacted text otherwise."""
@@ -160,6 +181,7 @@ def _row(
         "closed": lead.status if access.lead_is_closed(lead) else "",
         "closed_label": labels.lead_status(lead.status) if access.lead_is_closed(lead) else "",
         "callback": "yes" if callback_pending else "",
+        "received_ago": received.ago,  # the phone's cards say only this
     }
 
 

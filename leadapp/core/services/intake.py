@@ -11,20 +11,24 @@ spam queue (a false positive there costs a review, not a lost customer).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import httpx
-import phonenumbers
 import zipcodes
 from email_validator import EmailNotValidError, validate_email
 from limits import RateLimitItemPerHour
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, ratelimit, tasks
+from leadapp.core import client_ip as client_addresses
+from leadapp.core import crypto, phones, ratelimit, tasks
 from leadapp.core.errors import FieldErrors, TooManyAttempts, UserError
 from leadapp.core.models import Lead, utcnow
 from leadapp.core.observability import get_logger
@@ -61,10 +65,22 @@ class Submission:
     consent_ai_calls: bool = False
     source: str = LeadSource.FORM.value
     idempotency_key: str | None = None
+    """An internal key (interview-N, inbound-call-N), used as it is. A client's key goes in `client_key`."""
+    client_key: str | None = None
+    """The Idempotency-Key a client sent (the API): kept per `client_scope`, for IDEMPOTENCY_TTL."""
+    client_scope: str = ""
+    """Whose key it is: "api-key:<id>" for a partner's key, "ip:<address>" for an anonymous caller."""
     client_ip: str = ""
+    human_verified: bool = False
+    """Set by the platform's own doors that checked a Turnstile token earlier (the guided interview, at its start)."""
+    api_key_id: int | None = None
+    """A partner's API key the caller presented (checked by `api_keys.authenticate`): no Turnstile, no IP limit
+    (the key has its own rate limit)."""
     consumer_id: int | None = None
     turnstile_token: str = ""
     business_id: int | None = None
+    # The keyed hash of a number the guided interview verified with a texted code (never from an API body).
+    phone_verified_hash: str = ""
 
 
 @dataclass
@@ -102,12 +118,9 @@ def validate(sub: Submission, rules: RulesSnapshot) -> ValidSubmission:
     phone_e164 = ""
     if (sub.phone or "").strip():
         try:
-            parsed = phonenumbers.parse(sub.phone.strip(), "US")
-            if not phonenumbers.is_valid_number(parsed):
-                raise phonenumbers.NumberParseException(phonenumbers.NumberParseException.NOT_A_NUMBER, "invalid")
-            phone_e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        except phonenumbers.NumberParseException:
-            errors["phone"] = "Enter a valid phone number, e.g. (317) 846-2200."
+            phone_e164 = phones.parse(sub.phone)
+        except phones.PhoneRefused as exc:
+            errors["phone"] = exc.message
         else:
             if any(re.search(p, phone_e164) for p in rules.get("blocked_phone_patterns") or []):
                 errors["phone"] = "This phone number can't be used. Enter the number we can reach you on."
@@ -138,6 +151,12 @@ def validate(sub: Submission, rules: RulesSnapshot) -> ValidSubmission:
         errors["name"] = "Use at most 200 characters."
     if sub.idempotency_key is not None and not (1 <= len(sub.idempotency_key) <= 200):
         errors["idempotency_key"] = "Idempotency-Key must be 1 to 200 characters."
+    if sub.client_key is not None:
+        if not (1 <= len(sub.client_key) <= 200):
+            errors["idempotency_key"] = "Idempotency-Key must be 1 to 200 characters."
+        elif sub.client_key.lower().startswith(RESERVED_KEY_PREFIXES):
+            reserved = ", ".join(f"'{p}'" for p in RESERVED_KEY_PREFIXES)
+            errors["idempotency_key"] = f"Idempotency-Key may not start with {reserved} (reserved)."
     if errors:
         raise SubmissionInvalid(errors)
     return ValidSubmission(
@@ -161,12 +180,45 @@ def _zip_is_real(zip_code: str) -> bool:
 
 def check_rate_limit(client_ip: str) -> None:
     """At most INTAKE_PER_IP_PER_HOUR (default 5) accepted submissions per client IP per hour (moving window,
-    in Redis)."""
-    if not client_ip:
-        return
+    in Redis), counted per `client_ip.bucket`: an address nobody could tell is the shared bucket "unknown", never
+    a pass."""
     per_hour = get_settings().intake_per_ip_per_hour
-    if not ratelimit.hit(RateLimitItemPerHour(per_hour), "intake", client_ip):
+    if not ratelimit.hit(RateLimitItemPerHour(per_hour), "intake", client_addresses.bucket(client_ip)):
         raise TooManyAttempts(f"Too many requests from your network: at most {per_hour} an hour. Try again later.")
+
+
+# --- idempotency keys ---------------------------------------------------------------------------
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+RESERVED_KEY_PREFIXES = ("interview-", "inbound-call-", "client:", "internal-")
+"""Prefixes of the platform's own keys: a client's Idempotency-Key may not start with one (and is stored as
+"client:" + a hash of its scope and itself anyway, so it can never equal an internal key)."""
+
+
+class IdempotencyKeyReused(UserError):
+    """The same Idempotency-Key came with a different body (422 `idempotency_key_reused`)."""
+
+    status_code = 422
+
+
+def scoped_key(scope: str, key: str) -> str:
+    """What the database stores for a client's key: its scope and itself, hashed (fits the column, never
+    equal to an internal key, and one client's key is never another's)."""
+    return "client:" + hashlib.sha256(f"{scope}\n{key}".encode()).hexdigest()
+
+
+def fingerprint(sub: Submission) -> str:
+    """SHA-256 of what a submission says (the fields a client sends), to recognise a key reused for another body."""
+    body = {
+        "text": sub.text,
+        "zip": sub.zip,
+        "phone": sub.phone,
+        "email": sub.email,
+        "name": sub.name,
+        "preferred_contact": sub.preferred_contact,
+        "consent_ai_calls": bool(sub.consent_ai_calls),
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 TURNSTILE_VISITOR_ERRORS = frozenset({"invalid-input-response", "timeout-or-duplicate", "missing-input-response"})
@@ -214,17 +266,26 @@ class Accepted:
 def submit(session: Session, sub: Submission) -> Accepted:
     """Validate, persist (commit) and enqueue a lead; returns its id. Raises UserError for bad input.
 
-    With an Idempotency-Key already used, returns the existing lead (created=False) and writes nothing.
+    With an Idempotency-Key already used, returns the existing lead (created=False) and writes nothing. A
+    client's key (`client_key`) is kept per client (`client_scope`) for IDEMPOTENCY_TTL; the same key with another
+    body is refused (IdempotencyKeyReused); after the TTL the key is free again.
     The session must not hold other pending work: this commits.
     """
-    if sub.idempotency_key:
-        existing = _lead_for_key(session, sub.idempotency_key)
-        if existing is not None:
-            return existing
     rules = current_rules(session)
     valid = validate(sub, rules)
-    check_turnstile(sub.turnstile_token, sub.client_ip)
-    check_rate_limit(sub.client_ip)
+    body = ""
+    if sub.client_key is not None:
+        body = fingerprint(sub)
+        sub = replace(sub, idempotency_key=scoped_key(sub.client_scope or "ip:unknown", sub.client_key))
+    if sub.idempotency_key:
+        existing = _lead_for_key(session, sub.idempotency_key, body)
+        if existing is not None:
+            return existing
+    if sub.api_key_id is None:
+        if not sub.human_verified:
+            check_turnstile(sub.turnstile_token, sub.client_ip)
+        if sub.source != LeadSource.PHONE.value:  # a call has no client IP: Twilio signed it, the line limits it
+            check_rate_limit(sub.client_ip)
     now = utcnow()
     lead = Lead(
         id=_new_lead_id(session),
@@ -242,8 +303,10 @@ def submit(session: Session, sub: Submission) -> Accepted:
         consent_ai_calls=valid.consent_ai_calls,
         consent_at=now if valid.consent_ai_calls else None,
         consent_text=CONSENT_TEXT if valid.consent_ai_calls else "",
+        phone_verified_at=now if _verified(sub.phone_verified_hash, valid.phone_e164) else None,
         client_ip=sub.client_ip[:64],
         idempotency_key=sub.idempotency_key,
+        idempotency_fingerprint=body,
         status=LeadStatus.RECEIVED.value,
         created_at=now,
         updated_at=now,
@@ -254,7 +317,7 @@ def submit(session: Session, sub: Submission) -> Accepted:
     except IntegrityError:
         # Another request with the same Idempotency-Key won the race: answer with its lead.
         session.rollback()
-        existing = _lead_for_key(session, sub.idempotency_key or "")
+        existing = _lead_for_key(session, sub.idempotency_key or "", body)
         if existing is None:
             raise
         return existing
@@ -263,14 +326,39 @@ def submit(session: Session, sub: Submission) -> Accepted:
     return Accepted(lead.id, True, enqueued, lead.status)  # type: ignore[arg-type]
 
 
-def _lead_for_key(session: Session, idempotency_key: str) -> Accepted | None:
+def _verified(verified_hash: str, phone_e164: str) -> bool:
+    """True when the number submitted is the one a texted code verified."""
+    return bool(verified_hash and phone_e164) and hmac.compare_digest(verified_hash, crypto.phone_hash(phone_e164))
+
+
+def _lead_for_key(session: Session, idempotency_key: str, body: str = "") -> Accepted | None:
     """The lead an Idempotency-Key already made (its id and status only), whoever's context this is: the key
-    is all the caller presents, and it learns nothing but what its first submission was answered."""
+    is all the caller presents, and it learns nothing but what its first submission was answered.
+
+    For a client's key (`body` is the new submission's fingerprint): a key older than IDEMPOTENCY_TTL is released
+    (None: a new lead may take it), and one that came with another body raises IdempotencyKeyReused."""
     with access.as_system(session, "intake: the lead an Idempotency-Key made"):
-        row = session.exec(select(Lead.id, Lead.status).where(Lead.idempotency_key == idempotency_key)).first()
+        row = session.exec(
+            select(Lead.id, Lead.status, Lead.created_at, Lead.idempotency_fingerprint).where(
+                Lead.idempotency_key == idempotency_key
+            )
+        ).first()
+        if row is not None and body and _aware(row[2]) <= utcnow() - IDEMPOTENCY_TTL:
+            session.execute(update(Lead).where(col(Lead.id) == row[0]).values(idempotency_key=None))
+            session.commit()
+            return None
     if row is None:
         return None
+    if body and row[3] != body:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request body; use a new key.",
+            field="idempotency_key",
+        )
     return Accepted(int(row[0]), False, True, str(row[1]))
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _new_lead_id(session: Session) -> int | None:
@@ -296,8 +384,6 @@ def enqueue_pipeline(lead_id: int, fresh: bool = False) -> bool:
 
 def stuck_lead_ids(session: Session, older_than_seconds: int = 60, limit: int = 500) -> list[int]:
     """Leads still waiting for the pipeline (received/classified) for longer than `older_than_seconds`."""
-    from datetime import timedelta
-
     cutoff = utcnow() - timedelta(seconds=older_than_seconds)
     rows = session.exec(
         select(Lead.id)

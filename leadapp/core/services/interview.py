@@ -17,17 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
+from limits import RateLimitItemPerHour
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from leadapp.core import labels
-from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core import crypto, labels, phones, ratelimit
+from leadapp.core.errors import NotAllowed, TooManyAttempts, UserError
 from leadapp.core.models import InterviewSession, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.redaction import only_contact, redact_contact
-from leadapp.core.services import access, classify, intake
+from leadapp.core.services import access, classify, intake, phone_codes
 from leadapp.core.services.accounts import token_digest
 from leadapp.core.services.rules import RulesSnapshot, current_rules
 from leadapp.core.settings import get_settings
@@ -40,7 +40,6 @@ GREETING = (
     "First: what's going on? Describe the problem in your own words."
 )
 MAX_MESSAGE_CHARS = 2000
-MAX_TURNS = 40
 
 # Diagnostic follow-ups for common problems: (topic, trigger pattern, question).
 DIAGNOSTICS: list[tuple[str, re.Pattern[str], str]] = [
@@ -88,6 +87,8 @@ class Turn:
     fields: dict[str, str]
     complete: bool
     lead_id: int | None
+    # "" when no phone number was given, else "unverified" or "verified" (a texted code came back).
+    phone_check: str = ""
 
 
 def _fields_view(extracted: dict[str, Any]) -> dict[str, str]:
@@ -116,12 +117,20 @@ def _is_complete(extracted: dict[str, Any]) -> bool:
     return all(has[f] for f in REQUIRED)
 
 
+def _phone_check(extracted: dict[str, Any]) -> str:
+    phone = str(extracted.get("phone") or "")
+    if not phone:
+        return ""
+    return "verified" if extracted.get("phone_verified") == crypto.phone_hash(phone) else "unverified"
+
+
 def _turn(row: InterviewSession) -> Turn:
     return Turn(
         messages=[{"role": m["role"], "text": m["text"]} for m in row.messages],
         fields=_fields_view(row.extracted),
         complete=_is_complete(row.extracted),
         lead_id=row.lead_id,
+        phone_check=_phone_check(row.extracted),
     )
 
 
@@ -232,9 +241,11 @@ def _extract(extracted: dict[str, Any], message: str, rules: RulesSnapshot) -> N
     if email_match:
         with contextlib.suppress(EmailNotValidError):
             extracted["email"] = validate_email(email_match.group(0), check_deliverability=False).normalized
-    for match in phonenumbers.PhoneNumberMatcher(message, "US"):
-        extracted["phone"] = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        break
+    phone, refusal = phones.first_in_text(message)
+    if phone:
+        extracted["phone"] = phone
+    elif refusal:
+        extracted["phone_refused"] = refusal  # said in the next question
 
 
 URGENCY_UNCLEAR = "I didn't catch how soon."
@@ -283,8 +294,12 @@ def _next_question(extracted: dict[str, Any]) -> str | None:
     return None
 
 
-def reply(session: Session, owner_token: str, user: User | None, message: str) -> Turn:
-    """Take the consumer's answer, extract what it says, and ask the next single question."""
+def reply(session: Session, owner_token: str, user: User | None, message: str, client_ip: str = "") -> Turn:
+    """Take the consumer's answer, extract what it says, and ask the next single question.
+
+    At most INTERVIEW_MAX_TURNS answers an interview, and INTERVIEW_TURNS_PER_IP_PER_HOUR answers per client IP
+    over all its interviews (an unknown IP is one bucket): each turn may cost a Claude call. Blocking (Claude):
+    callers on an event loop run it in a thread."""
     row = _owned(session, owner_token, user)
     if row.lead_id is not None:
         raise UserError("This request was already sent.")
@@ -293,8 +308,12 @@ def reply(session: Session, owner_token: str, user: User | None, message: str) -
         raise UserError("Type an answer first.", field="message")
     if len(message) > MAX_MESSAGE_CHARS:
         raise UserError(f"Keep answers under {MAX_MESSAGE_CHARS} characters.", field="message")
-    if len(row.messages) >= MAX_TURNS * 2:
+    settings = get_settings()
+    if len(row.messages) >= settings.interview_max_turns * 2:
         raise UserError("This interview is long enough: submit it or start again.", field="message")
+    per_hour = RateLimitItemPerHour(settings.interview_turns_per_ip_per_hour)
+    if not ratelimit.hit(per_hour, "interview-turn", client_ip or "unknown"):
+        raise TooManyAttempts("Too many answers from your network this hour; try again later.", field="message")
     extracted = dict(row.extracted)
     rules = current_rules(session)
     _extract(extracted, message, rules)
@@ -306,6 +325,9 @@ def reply(session: Session, owner_token: str, user: User | None, message: str) -
             "Thanks, that's everything I need. Check the summary and press “Submit request” — "
             "or add anything else you'd like the businesses to know."
         )
+    refusal = extracted.pop("phone_refused", "")
+    if refusal:
+        question = f"{refusal} {question}"
     messages.append({"role": "assistant", "text": question})
     row.messages, row.extracted, row.updated_at = messages, extracted, utcnow()
     session.add(row)
@@ -339,8 +361,13 @@ def _claude_turn(messages: list[dict[str, str]], extracted: dict[str, Any]) -> s
     return turn.question
 
 
-def submit(session: Session, owner_token: str, user: User | None, client_ip: str, consent: bool) -> intake.Accepted:
-    """Send a complete interview through intake (the same validation, persistence and pipeline)."""
+def submit(
+    session: Session, owner_token: str, user: User | None, client_ip: str, consent: bool, human_verified: bool = False
+) -> intake.Accepted:
+    """Send a complete interview through intake (the same validation, persistence and pipeline).
+
+    `human_verified`: the page checked a Turnstile token when this interview started (the widget is at the start,
+    so the interview itself needs no second token)."""
     row = _owned(session, owner_token, user)
     if row.lead_id is not None:
         return intake.Accepted(row.lead_id, False, True, "received")
@@ -364,6 +391,8 @@ def submit(session: Session, owner_token: str, user: User | None, client_ip: str
             client_ip=client_ip,
             consumer_id=user.id if user is not None and user.role == "consumer" else None,
             idempotency_key=f"interview-{row.id}",
+            human_verified=human_verified,
+            phone_verified_hash=str(extracted.get("phone_verified") or ""),
         ),
     )
     row = session.get(InterviewSession, row.id)
@@ -372,3 +401,34 @@ def submit(session: Session, owner_token: str, user: User | None, client_ip: str
     session.add(row)
     session.commit()
     return accepted
+
+
+# --- verifying the number given ------------------------------------------------------------------
+
+
+def _interview_phone(row: InterviewSession) -> str:
+    phone = str(row.extracted.get("phone") or "")
+    if not phone:
+        raise UserError("Give your phone number in an answer first.", field=phone_codes.FIELD)
+    return phone
+
+
+def send_phone_code(session: Session, owner_token: str, user: User | None) -> None:
+    """Text a code to the number this interview was given (its owner only). Does not commit."""
+    row = _owned(session, owner_token, user)
+    if row.lead_id is not None:
+        raise UserError("This request was already sent: verify your number from its page.", field=phone_codes.FIELD)
+    phone_codes.send_code(session, f"interview-{row.id}", _interview_phone(row), user_id=user.id if user else None)
+
+
+def verify_phone_code(session: Session, owner_token: str, user: User | None, code: str) -> Turn:
+    """Mark the interview's number verified when `code` is the one texted to it; the request submitted from this
+    interview then carries the verification (for that number only). Does not commit."""
+    row = _owned(session, owner_token, user)
+    phone = _interview_phone(row)
+    phone_codes.check_code(f"interview-{row.id}", phone, code)
+    row.extracted = {**row.extracted, "phone_verified": crypto.phone_hash(phone)}
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return _turn(row)

@@ -40,13 +40,13 @@ from datetime import timedelta
 from functools import cache, partial
 from typing import Any
 
-import phonenumbers
 from redis.exceptions import RedisError
 from rq import Retry, get_current_job
 from sqlalchemy import bindparam, delete, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from leadapp.core import phones
 from leadapp.core.broker import get_redis, key
 from leadapp.core.crypto import decrypt_phone, phone_hash
 from leadapp.core.db import get_engine, insert_new, session_scope
@@ -56,7 +56,7 @@ from leadapp.core.observability import get_logger, report_exception
 from leadapp.core.providers import email as email_provider
 from leadapp.core.providers import sms as sms_provider
 from leadapp.core.providers.email import SendError, SendResult
-from leadapp.core.services import access, audit
+from leadapp.core.services import access, audit, daily_caps
 from leadapp.core.services.compose import (
     ComposedMessage,
     compose_business_message,
@@ -189,16 +189,7 @@ def create_notification(
 
 def normalize_phone(phone: str) -> str:
     """A phone number in E.164 when it parses (US by default), else the trimmed input ("" stays "")."""
-    phone = (phone or "").strip()
-    if not phone:
-        return ""
-    try:
-        parsed = phonenumbers.parse(phone, "US")
-    except phonenumbers.NumberParseException:
-        return phone
-    if not phonenumbers.is_possible_number(parsed):
-        return phone
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    return phones.normalize(phone)
 
 
 def business_targets(session: Session, business: Business) -> list[tuple[str, str]]:
@@ -563,12 +554,24 @@ def _claim_and_send(
     final_on_failure: bool | None,
 ) -> dict[int, SendError]:
     by_id = {row.id: row for row in rows if row.id is not None}
-    for row in rows:  # SMS to a number that replied STOP: suppressed, never claimed
-        if row.channel == Channel.SMS and row.id is not None and is_opted_out(session, row.recipient):
+    texts = [row for row in rows if row.channel == Channel.SMS and row.id is not None]
+    budget = daily_caps.SmsBudget(session, [row.business_id for row in texts]) if texts else None
+    for row in texts:  # SMS to a number that replied STOP: suppressed, never claimed
+        assert row.id is not None and budget is not None
+        if is_opted_out(session, row.recipient):
             _set(session, row.id, _claimable(row.id, leases), status=_SUPPRESSED, last_error=OPTED_OUT_ERROR)
             del by_id[row.id]
             statuses[row.id] = _SUPPRESSED
             log.info("notification_suppressed", notification_id=row.id)
+            continue
+        # Outside the supported countries, or over a daily cap: failed with the reason (an admin may retry it).
+        refusal = "" if phones.is_supported(row.recipient) else phones.unsupported_message()
+        refusal = refusal or budget.spend(row.business_id)
+        if refusal:
+            _set(session, row.id, _claimable(row.id, leases), status=_FAILED, last_error=refusal)
+            del by_id[row.id]
+            statuses[row.id] = _FAILED
+            log.warning("notification_refused", notification_id=row.id, reason=refusal)
     claimed: set[int] = set()
     groups: dict[bool, list[int]] = {}  # by whether this run holds the lease (a claim may differ between them)
     for notification_id in by_id:

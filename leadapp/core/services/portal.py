@@ -35,7 +35,7 @@ from leadapp.core.models import (
     User,
     utcnow,
 )
-from leadapp.core.services import access, audit, calls, concierge, optouts
+from leadapp.core.services import access, audit, calls, concierge, daily_caps, optouts
 from leadapp.core.services.calls import OPEN_STATUSES as OPEN_CALL_STATUSES
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import (
@@ -85,6 +85,7 @@ ACCEPTED_MATCH_STATUSES = (MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.val
 # Calls not yet dialled can still be stopped when the request goes away.
 CANCELLABLE_CALL_STATUSES = (CallStatus.REQUESTED.value, CallStatus.SCHEDULED.value)
 UNSENT_NOTIFICATION_STATUSES = (NotificationStatus.PENDING.value, NotificationStatus.FAILED.value)
+PHONE_UNVERIFIED = "Verify your phone number first: press “Send code” and enter the code we text you."
 CALLBACK_OBJECTIVE = "The consumer asked to be called back about their request."
 CONCIERGE_OBJECTIVE = (
     "The consumer asked LeadApp to call them back before any business accepted: confirm and complete the request."
@@ -170,6 +171,11 @@ def _lead_for(session: Session, actor: Actor, lead_id: int, *, act: bool) -> Lea
     if act and not access.is_lead_owner(actor, lead):
         raise NotAllowed("Only the consumer who made this request can change it.")
     return lead
+
+
+def lead_for(session: Session, actor: Actor, lead_id: int, *, act: bool) -> Lead:
+    """`_lead_for` for the consumer's other actions (phone verification): the same one refusal."""
+    return _lead_for(session, actor, lead_id, act=act)
 
 
 def _actor_id(actor: Actor) -> int | None:
@@ -264,6 +270,8 @@ def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | 
         else {}
     )
     calls_today = calls.attempts_today_by_number(session, hashes, now)
+    accepting = _accepting_business(session, lead_ids)
+    capped: dict[int | None, str] = {}
     reasons: dict[int, str] = {}
     for lead in leads:
         if lead.status in CLOSED_REASONS:
@@ -272,6 +280,8 @@ def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | 
             reason = "You did not agree to AI calls on this request."
         elif not lead.contact_phone_hash or not lead.contact_phone_enc:
             reason = "This request has no phone number to call."
+        elif lead.phone_verified_at is None:
+            reason = PHONE_UNVERIFIED
         elif lead.contact_phone_hash in blocked:
             reason = (
                 "You asked not to receive AI calls on this number."
@@ -282,8 +292,11 @@ def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | 
             reason = "A callback is already requested."
         elif calls_today.get(lead.contact_phone_hash, 0) >= calls.MAX_CALLS_PER_NUMBER_PER_DAY:
             reason = "Three calls were already made to this number today; please try again tomorrow."
-        else:
-            reason = ""
+        else:  # the daily caps: LeadApp's own calls (concierge), or the accepting business's
+            business_id = accepting[lead.id][0] if lead.id in accepting else None
+            if business_id not in capped:
+                capped[business_id] = daily_caps.calls_refusal(session, business_id, now=now)
+            reason = capped[business_id]
         reasons[lead.id] = reason  # type: ignore[index]
     return reasons
 
@@ -372,6 +385,17 @@ def callback_explanation(business_name: str | None) -> str:
     return f"{CONCIERGE_EXPLANATION} {CALL_HOURS_NOTE}"
 
 
+def _phone_check(lead: Lead) -> str:
+    """ "needed" when the consumer agreed to AI calls on an open request whose number no code verified yet."""
+    needed = (
+        lead.consent_ai_calls
+        and bool(lead.contact_phone_hash)
+        and lead.phone_verified_at is None
+        and lead.status not in CLOSED_REASONS
+    )
+    return "needed" if needed else ""
+
+
 def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, Any]]:
     """Each lead's view, its matched businesses, how many of them accepted it (`accepted_count`,
     `accepted_label`), the latest AI call, why withdraw / callback are refused ("" when allowed), and whose call
@@ -395,6 +419,8 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
             "callback_kind": "business" if lead.id in accepting else "concierge",
             "callback_explanation": callback_explanation(accepting[lead.id][1] if lead.id in accepting else None),
             "call_status": call_lines.get(lead.id, ""),  # type: ignore[arg-type]
+            "phone_check": _phone_check(lead),
+            "phone_last4": lead.contact_phone_last4 if lead.contact_phone_hash else "",
         }
         for lead in leads
     ]

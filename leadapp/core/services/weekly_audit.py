@@ -511,6 +511,18 @@ def _md(text: Any) -> str:
     return escaped.replace("<", "&lt;")
 
 
+def as_plain_text(narrative: str) -> str:
+    """A model's narrative as plain paragraphs: no link, image, HTML or other Markdown of its own.
+
+    The model read figures that include consumer-written text (repeated texts, business names), so its answer
+    may carry someone's `![](https://…/pixel?data=…)` or `[click](https://…)`: rendered, an image would load
+    from a stranger's server the moment an admin opens the report, and a link would invite a click. Every
+    paragraph is escaped like any other consumer text in the report (`_md`); the page also renders links and
+    images of the report as text (leadapp/pages/admin/reports.py)."""
+    paragraphs = re.split(r"\n\s*\n", narrative.strip())
+    return "\n\n".join(_md(paragraph) for paragraph in paragraphs if paragraph.strip())
+
+
 def _money(cents: int | None) -> str:
     return "—" if cents is None else f"${cents / 100:,.2f}"
 
@@ -692,7 +704,7 @@ def _narrative(
             "proposed_rule_changes": [r["summary"] for r in proposed],
         }
         try:
-            return claude_audit_narrative(payload), "claude"
+            return as_plain_text(claude_audit_narrative(payload)), "claude"
         except ProviderError as exc:
             log.warning("audit_narrative_fallback", provider="anthropic", reason=str(exc))
     return template_narrative(figures, raised, proposed), "template"

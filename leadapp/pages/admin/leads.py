@@ -255,14 +255,18 @@ def _request_cell(row: rx.Var) -> rx.Component:
     )
 
 
+def _id_cell(row: rx.Var) -> rx.Component:
+    """The lead's number, linking to its own page (`/admin/leads/<id>`), and when it came."""
+    href = rx.Var.create(f"/admin/leads/{row['id']}")
+    return rx.table.cell(
+        rx.link("#", row["id"], href=href, class_name="open-lead"),
+        rx.text(row["created_at"], title=row["created_exact"], size="1", color_scheme="gray", class_name="lead-time"),
+    )
+
+
 def _lead_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(
-            rx.text("#", row["id"]),
-            rx.text(
-                row["created_at"], title=row["created_exact"], size="1", color_scheme="gray", class_name="lead-time"
-            ),
-        ),
+        _id_cell(row),
         _request_cell(row),
         rx.table.cell(row["zip"]),
         rx.table.cell(rx.badge(row["status_label"], variant="soft", class_name="lead-status")),
@@ -290,12 +294,7 @@ def _lead_row(row: rx.Var) -> rx.Component:
 
 def _flag_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(
-            rx.text("#", row["id"]),
-            rx.text(
-                row["created_at"], title=row["created_exact"], size="1", color_scheme="gray", class_name="lead-time"
-            ),
-        ),
+        _id_cell(row),
         _request_cell(row),
         rx.table.cell(rx.badge(row["status_label"], variant="soft", class_name="lead-status")),
         rx.table.cell(

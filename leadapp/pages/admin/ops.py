@@ -608,7 +608,16 @@ class CallsState(PagedState, AuthState):
 
 
 CALL_COLUMNS = [
-    Column("When", lambda row: rx.text(row["created_at"], size="1", white_space="nowrap")),
+    Column(
+        "When",
+        lambda row: rx.link(
+            row["created_at"],
+            href=rx.Var.create(f"/admin/calls/{row['id']}"),
+            size="1",
+            white_space="nowrap",
+            class_name="open-call",
+        ),
+    ),
     Column("Business", lambda row: rx.text(row["business"], size="2")),
     Column(
         "Type / number",

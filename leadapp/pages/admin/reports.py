@@ -21,7 +21,20 @@ from leadapp.state.auth import AuthState
 
 ROUTE = routes.ADMIN_REPORTS
 LIST_PAGE = 20
+
+
 # The report's Markdown tables, ruled like the app's own tables.
+def _link_as_text(*children: rx.Component, **_props: object) -> rx.Component:
+    return rx.text.span(*children, class_name="report-link-text")
+
+
+def _image_as_text(*_children: rx.Component, **_props: object) -> rx.Component:
+    return rx.text.span("[image not shown]", class_name="report-image-text")
+
+
+NO_REMOTE_CONTENT = {"a": _link_as_text, "img": _image_as_text}
+"""The report's Markdown renders links as their text and images as a note: no request leaves for a URL in it."""
+
 REPORT_STYLE = {
     "& table": {"borderCollapse": "collapse", "margin": "0.5em 0 1em"},
     "& th, & td": {"padding": "0.3em 0.9em", "borderBottom": "1px solid var(--gray-5)", "textAlign": "left"},
@@ -335,8 +348,11 @@ def _report() -> rx.Component:
                 ),
             ),
             rx.card(
-                # Consumer text in the report is escaped when it is written; raw HTML and math stay off.
-                rx.markdown(S.markdown, use_raw=False, use_math=False, use_katex=False),
+                # Consumer text in the report is escaped when it is written; raw HTML and math stay off, and
+                # a link or image that got in anyway is shown as its text: nothing loads from elsewhere.
+                rx.markdown(
+                    S.markdown, use_raw=False, use_math=False, use_katex=False, component_map=NO_REMOTE_CONTENT
+                ),
                 width="100%",
                 id="report-markdown",
                 style=REPORT_STYLE,

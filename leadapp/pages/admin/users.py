@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.components.pager import PagedState, pager
+from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
@@ -15,10 +18,7 @@ from leadapp.state.auth import AuthState
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
 
 
-class UsersState(AuthState):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+class UsersState(PagedState, AuthState):
     search: str = ""
     role_filter: str = ""
     selected: dict[str, str] = {}
@@ -28,10 +28,8 @@ class UsersState(AuthState):
     confirm_open: bool = False
     error: str = ""
     notice: str = ""
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // admin_users.PAGE_SIZE))
+    # The user's page (`/admin/users/<id>`): "" until it looked, then "ok" or "refused" (no such user).
+    user_page: str = ""
 
     @rx.var
     def new_role_label(self) -> str:
@@ -45,6 +43,7 @@ class UsersState(AuthState):
         """The visible page (and the open user) again from the database, as the current user."""
         admin = self._require(session, access.Area.ADMIN)
         self.rows, self.total = admin_users.list_users(session, admin, self.search, self.role_filter, self.page)
+        self.page_size, self.loaded = admin_users.PAGE_SIZE, True
         if self.selected.get("id"):
             self._show(admin_users.user_overview(session, admin, int(self.selected["id"])))
 
@@ -77,9 +76,7 @@ class UsersState(AuthState):
         except UserError as exc:
             self.selected, self.error = {}, exc.message
 
-    @rx.event
-    def load(self):
-        self.error, self.notice = "", ""
+    def _fetch(self) -> None:
         try:
             with session_scope() as session:
                 self._reload(session)
@@ -89,16 +86,18 @@ class UsersState(AuthState):
             self.selected, self.error = {}, exc.message
 
     @rx.event
+    def load(self):
+        self.error, self.notice = "", ""
+        # The list shows no user: each opens on its own page.
+        self.selected, self.selected_leads, self.selected_businesses = {}, [], []
+        self._fetch()
+
+    @rx.event
     def apply_filters(self, form_data: dict):
         self.search = str(form_data.get("search", ""))[:100]
         role = str(form_data.get("role", ""))
         self.role_filter = role if role in admin_users.ROLE_LABELS else ""
         self.page = 1
-        return UsersState.load
-
-    @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
         return UsersState.load
 
     @rx.event
@@ -112,6 +111,21 @@ class UsersState(AuthState):
             self._clear()
         except (UserError, ValueError) as exc:
             self.error = str(getattr(exc, "message", exc))
+
+    @rx.event
+    def open_user_page(self):
+        """on_load of `/admin/users/<id>`: that user, or "No such user" for a missing id or a malformed address."""
+        self.error, self.notice, self.user_page = "", "", ""
+        self.selected, self.selected_leads, self.selected_businesses = {}, [], []
+        user_id = routes.id_from_path(self.router.url.path)
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                self._show(admin_users.user_overview(session, admin, user_id))
+        except UserError:
+            self.user_page = "refused"
+            return
+        self.user_page = "ok"
 
     @rx.event
     def close_user(self):
@@ -200,31 +214,40 @@ def _filters() -> rx.Component:
     )
 
 
-def _user_row(row: rx.Var) -> rx.Component:
+def _user_active(row: rx.Var) -> rx.Component:
     active = row["active"] == "yes"
-    return rx.table.row(
-        rx.table.cell(
+    return rx.badge(
+        rx.cond(active, "Active", "Disabled"), color_scheme=rx.cond(active, "green", "red"), class_name="user-active"
+    )
+
+
+USER_COLUMNS = [
+    Column(
+        "User",
+        lambda row: [
             rx.text(row["email"], weight="medium", class_name="user-email"),
             rx.text(row["full_name"], size="1", color_scheme="gray"),
+        ],
+    ),
+    Column("Role", lambda row: rx.badge(row["role_label"], class_name="user-role", variant="soft")),
+    Column("Status", _user_active),
+    Column("Last log-in", lambda row: rx.text(row["last_login_at"], size="1")),
+    Column(
+        "Actions",
+        lambda row: rx.link(
+            "Open",
+            href=rx.Var.create(f"/admin/users/{row['id']}"),
+            size="2",
+            class_name="open-user",
+            aria_label="Open " + row["email"],
         ),
-        rx.table.cell(rx.badge(row["role_label"], class_name="user-role", variant="soft")),
-        rx.table.cell(
-            rx.badge(
-                rx.cond(active, "Active", "Disabled"),
-                color_scheme=rx.cond(active, "green", "red"),
-                class_name="user-active",
-            )
-        ),
-        rx.table.cell(rx.text(row["last_login_at"], size="1")),
-        rx.table.cell(
-            rx.button(
-                "Open", size="1", variant="soft", on_click=UsersState.open_user(row["id"]), class_name="open-user"
-            )
-        ),
-        class_name="user-row",
-        data_user_id=row["id"],
-        data_email=row["email"],
-    )
+        hide_header=True,
+    ),
+]
+
+
+def _user_row_props(row: rx.Var) -> dict:
+    return {"class_name": "user-row", "data_user_id": row["id"], "data_email": row["email"]}
 
 
 def _role_dialog() -> rx.Component:
@@ -260,7 +283,7 @@ def _role_dialog() -> rx.Component:
 
 def _user_lead(lead: rx.Var) -> rx.Component:
     return rx.hstack(
-        rx.text("#", lead["id"], size="1", color_scheme="gray"),
+        rx.link("#", lead["id"], href=rx.Var.create(f"/admin/leads/{lead['id']}"), size="1", class_name="open-lead"),
         rx.badge(lead["status_label"], variant="soft", data_status=lead["status"]),
         rx.text(lead["category"], weight="medium", size="2"),
         rx.text(lead["snippet"], size="1", color_scheme="gray"),
@@ -297,8 +320,6 @@ def _detail() -> rx.Component:
                     color_scheme=rx.cond(active, "green", "red"),
                     id="user-detail-active",
                 ),
-                rx.spacer(),
-                rx.icon_button(rx.icon("x"), on_click=UsersState.close_user, variant="ghost", aria_label="Close"),
                 wrap="wrap",
                 width="100%",
             ),
@@ -371,48 +392,56 @@ def users_page() -> rx.Component:
             ),
             rx.vstack(
                 _filters(),
-                rx.cond(UsersState.selected.contains("id"), _detail()),
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[rx.table.column_header_cell(h) for h in ("User", "Role", "Status", "Last log-in", "")]
-                            )
-                        ),
-                        rx.table.body(rx.foreach(UsersState.rows, _user_row)),
-                        width="100%",
-                        id="users-table",
+                data_table(
+                    USER_COLUMNS,
+                    UsersState.rows,
+                    table_id="users-table",
+                    label="Users",
+                    row_props=_user_row_props,
+                    loaded=UsersState.loaded,
+                    empty=empty_state(
+                        "No user matches.",
+                        "Search by another part of the e-mail or name, or choose every role.",
+                        icon="users",
+                        empty_id="users-empty",
                     ),
-                    overflow_x="auto",
-                    width="100%",
                 ),
-                rx.cond(UsersState.total == 0, rx.text("No user matches.", color_scheme="gray", id="users-empty")),
-                rx.hstack(
-                    rx.button(
-                        "Previous", on_click=UsersState.go_page(-1), variant="soft", disabled=UsersState.page <= 1
-                    ),
-                    rx.text(
-                        "Page ",
-                        UsersState.page,
-                        " of ",
-                        UsersState.pages,
-                        " · ",
-                        UsersState.total,
-                        " users",
-                        id="users-count",
-                    ),
-                    rx.button(
-                        "Next",
-                        on_click=UsersState.go_page(1),
-                        variant="soft",
-                        disabled=UsersState.page >= UsersState.pages,
-                    ),
-                    align="center",
-                    wrap="wrap",
-                ),
+                pager(UsersState, "users", "users-count"),
                 spacing="4",
                 width="100%",
                 margin_top="1em",
+            ),
+        )
+    )
+
+
+def user_page() -> rx.Component:
+    """One user's own page: the account, its role and status, its business and requests."""
+    return page(
+        guarded(
+            "admin",
+            rx.link(
+                rx.hstack(rx.icon("arrow-left", size=16), rx.text("Users"), align="center", spacing="1"),
+                href=routes.ADMIN_USERS,
+                id="back-to-users",
+                underline="hover",
+            ),
+            rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
+            rx.cond(
+                UsersState.error != "", rx.callout(UsersState.error, color_scheme="red", role="alert", id="users-error")
+            ),
+            rx.cond(
+                UsersState.notice != "",
+                rx.callout(UsersState.notice, icon="check", color_scheme="green", id="users-notice"),
+            ),
+            rx.match(
+                UsersState.user_page,
+                (
+                    "refused",
+                    rx.callout("No such user.", icon="user-x", color_scheme="red", size="3", id="user-refused"),
+                ),
+                ("ok", rx.cond(UsersState.selected.contains("id"), _detail())),
+                rx.center(rx.spinner(size="3"), padding="3em"),
             ),
             _role_dialog(),
         )

@@ -42,6 +42,21 @@ class CallView:
     transcript: list[TranscriptView] = dataclasses.field(default_factory=list)
 
 
+# The inbox's scroll position, kept while a lead is open on its own page, so coming back lands where it left.
+SCROLL_KEY = "leadapp-inbox-scroll"
+SAVE_SCROLL = f"sessionStorage.setItem('{SCROLL_KEY}', String(window.scrollY))"
+RESTORE_SCROLL = f"""(() => {{
+  const y = Number(sessionStorage.getItem('{SCROLL_KEY}'));
+  sessionStorage.removeItem('{SCROLL_KEY}');
+  if (!(y > 0)) return;
+  let tries = 0;
+  const go = () => {{
+    const room = document.documentElement.scrollHeight - window.innerHeight;
+    if (room >= y || tries++ > 40) window.scrollTo(0, Math.min(y, room));
+    else setTimeout(go, 50);
+  }};
+  go();
+}})()"""
 GONE = "That request is no longer in your inbox: the consumer withdrew or deleted it, or LeadApp closed it."
 
 
@@ -56,7 +71,7 @@ class DashboardState(AuthState):
     urgency_filter: str = ""
     category_filter: str = ""
     search: str = ""
-    # The date filter as typed (YYYY-MM-DD, days of the business's time zone, both included) and what is wrong with it.
+    # The date filter as typed (YYYY-MM-DD, UTC days, both included) and what is wrong with it.
     since_filter: str = ""
     until_filter: str = ""
     since_error: str = ""
@@ -70,8 +85,13 @@ class DashboardState(AuthState):
     recording_links: dict[str, str] = {}
     error: str = ""
     notice: str = ""
-    # Why the open detail closed by itself (its request closed meanwhile); shown above the inbox.
+    # Why the open detail closed by itself (its request closed meanwhile); shown on the lead's page.
     gone: str = ""
+    # The lead page (`/dashboard/leads/<id>`): "" until it looked, then "ok" or "refused" (one refusal for a
+    # missing, foreign or closed lead).
+    lead_view: str = ""
+    # The filter sheet on a phone (on wider screens the filters are always shown).
+    filters_open: bool = False
 
     @rx.var
     def total_label(self) -> str:
@@ -135,12 +155,41 @@ class DashboardState(AuthState):
     @rx.event
     def load(self):
         self.error = ""
+        # The inbox shows no detail: a lead opens on its own page.
+        self.detail, self.reasons, self.points, self.calls, self.recording_links = {}, [], [], [], {}
+        self.gone = ""
         try:
             self._fetch()
         except NotAllowed:
             self.rows, self.detail = [], {}
-            return
+            return None
         remember_business_tab(self.business_id, self.router.session.client_token)
+        return rx.call_script(RESTORE_SCROLL)
+
+    @rx.event
+    def open_lead(self):
+        """on_load of `/dashboard/leads/<lead id>`: the lead's detail, or the one refusal (a missing lead, another
+        business's, a closed one and a malformed address look the same)."""
+        self.error = self.notice = self.gone = ""
+        self.detail, self.reasons, self.points, self.calls, self.recording_links = {}, [], [], [], {}
+        self.lead_view = ""
+        lead_id = routes.id_from_path(self.router.url.path)
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                business = inbox.business_of(session, user)
+                match_id = inbox.match_id_for_lead(session, user, lead_id)
+                self._show_detail(session, user, inbox.lead_detail(session, user, match_id))
+                self.business_id = (business.id or 0) if business is not None else 0
+        except (UserError, ValueError):
+            self.lead_view = "refused"
+            return
+        self.lead_view = "ok"
+        remember_business_tab(self.business_id, self.router.session.client_token)
+
+    @rx.event
+    def toggle_filters(self):
+        self.filters_open = not self.filters_open
 
     @rx.event
     def apply_filters(self, form_data: dict):
@@ -161,6 +210,7 @@ class DashboardState(AuthState):
         self.category_filter = str(form_data.get("category", "")).replace("all", "")
         self.search = str(form_data.get("search", ""))[:100]
         self.page = 1
+        self.filters_open = False
         return DashboardState.load
 
     @rx.event
@@ -317,7 +367,13 @@ def _lead_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.text(row["created_at"], title=row["created_exact"], class_name="lead-received")),
         rx.table.cell(
             rx.hstack(
-                rx.text(row["category"], weight="medium"),
+                rx.link(
+                    row["category"],
+                    href=_lead_href(row),
+                    weight="medium",
+                    class_name="lead-link",
+                    on_click=[rx.stop_propagation, rx.call_script(SAVE_SCROLL)],
+                ),
                 rx.cond(
                     row["called_you"] == "yes",
                     rx.badge(
@@ -333,333 +389,186 @@ def _lead_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.badge(row["urgency_label"], data_urgency=row["urgency"])),
         rx.table.cell(row["distance"]),
         rx.table.cell(row["score"]),
-        rx.table.cell(
-            rx.flex(
-                rx.badge(row["status_label"], class_name="lead-status", variant="soft", data_status=row["status"]),
-                rx.cond(
-                    row["closed"] != "",
-                    rx.badge(row["closed_label"], color_scheme="gray", class_name="lead-closed"),
-                ),
-                rx.cond(
-                    row["callback"] == "yes",
-                    rx.badge(
-                        rx.icon("phone-incoming", size=12),
-                        "Call back",
-                        color_scheme="orange",
-                        class_name="callback-badge",
-                        title="The consumer asked to speak with a person on the AI call",
-                    ),
-                ),
-                spacing="1",
-                wrap="wrap",
-            )
-        ),
-        on_click=DashboardState.open_detail(row["match_id"]),
+        rx.table.cell(_status_badges(row)),
+        on_click=[rx.call_script(SAVE_SCROLL), rx.redirect(_lead_href(row))],
         cursor="pointer",
         class_name="lead-row",
         data_lead=row["lead_id"],
     )
 
 
-def _call_panel(call: CallView) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.icon("phone", size=16),
-                rx.text("AI call", weight="bold"),
-                rx.cond(
-                    call.simulated == "yes",
-                    rx.badge(
-                        "Simulation",
-                        color_scheme="amber",
-                        class_name="call-simulated",
-                        title="No phone account is configured: a scripted caller answered from the request",
-                    ),
-                ),
-                rx.badge(call.status_label, class_name="call-status", data_status=call.status),
-                rx.cond(
-                    call.outcome != "",
-                    rx.badge(
-                        call.outcome_label, color_scheme="green", class_name="call-outcome", data_outcome=call.outcome
-                    ),
-                ),
-                rx.cond(call.scheduled_for != "", rx.text("scheduled for ", call.scheduled_for, size="1")),
-                rx.spacer(),
-                rx.cond(
-                    (call.status == "requested") | (call.status == "scheduled"),
-                    rx.button("Cancel", size="1", variant="soft", on_click=DashboardState.cancel_call(call.id)),
-                ),
-                rx.cond(
-                    (call.has_recording == "yes") & ~DashboardState.recording_links.contains(call.id),
-                    rx.button(
-                        rx.icon("play", size=14),
-                        "Recording",
-                        size="1",
-                        variant="soft",
-                        on_click=DashboardState.open_recording(call.id),
-                        class_name="open-recording",
-                    ),
-                ),
-                wrap="wrap",
-                width="100%",
-                align="center",
-            ),
-            rx.cond(
-                DashboardState.recording_links.contains(call.id),
-                rx.el.audio(
-                    src=DashboardState.recording_links[call.id],
-                    controls=True,
-                    preload="auto",
-                    class_name="call-recording",
-                    aria_label="Call recording",
-                    style={"width": "100%"},
-                ),
-            ),
-            rx.foreach(
-                call.transcript,
-                lambda line: rx.text(
-                    rx.text.strong(line.speaker_label, ": "), line.text, size="2", class_name="transcript-line"
-                ),
-            ),
-            rx.cond(
-                call.summary != "",
-                rx.text(rx.text.strong("Summary: "), call.summary, size="2", class_name="call-summary"),
-            ),
-            spacing="1",
-            width="100%",
-        ),
-        width="100%",
-        class_name="call-panel",
-    )
+NARROW = "@media (max-width: 640px)"
+"""A phone: the inbox shows cards instead of the table, and the filters fold into a sheet."""
 
 
-def _point_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        rx.table.cell(row["label"]),
-        rx.table.cell(row["points"], class_name="factor-points", text_align="right"),
-        rx.table.cell(rx.cond(row["max"] != "", rx.text("of ", row["max"], color_scheme="gray"), "")),
-        class_name="score-factor",
-        data_factor=row["factor"],
-    )
+def _lead_href(row: rx.Var) -> rx.Var:
+    return rx.Var.create(f"/dashboard/leads/{row['lead_id']}")
 
 
-def _points_table() -> rx.Component:
-    return rx.vstack(
-        rx.text("Score, factor by factor", weight="bold", size="2"),
-        rx.table.root(
-            rx.table.body(
-                rx.foreach(DashboardState.points, _point_row),
-                rx.table.row(
-                    rx.table.row_header_cell("Match score"),
-                    rx.table.cell(
-                        DashboardState.detail["score_exact"], id="score-total", text_align="right", font_weight="bold"
-                    ),
-                    rx.table.cell("of 100.0", color_scheme="gray"),
-                ),
-            ),
-            size="1",
-            variant="ghost",
-            id="score-breakdown",
-        ),
-        spacing="1",
-    )
-
-
-def _detail() -> rx.Component:
-    d = DashboardState.detail
-    closed = d["closed_reason"] != ""
-    contact = rx.cond(
-        d["contact_visible"] == "yes",
-        rx.vstack(
-            rx.text("Contact", weight="bold"),
-            rx.text(d["contact_name"]),
-            rx.text(d["contact_email"], id="detail-email"),
-            rx.text(d["contact_phone"], id="detail-phone"),
-            rx.text("Prefers: ", d["preferred_contact_label"], size="2", color_scheme="gray"),
-            spacing="1",
+def _status_badges(row: rx.Var) -> rx.Component:
+    return rx.flex(
+        rx.badge(row["status_label"], class_name="lead-status", variant="soft", data_status=row["status"]),
+        rx.cond(
+            row["closed"] != "",
+            rx.badge(row["closed_label"], color_scheme="gray", class_name="lead-closed"),
         ),
         rx.cond(
-            closed,
-            rx.callout(d["closed_reason"], icon="archive", color_scheme="gray", id="detail-closed"),
-            rx.callout(
-                "The consumer's name, email, phone and street address appear once you accept.",
-                icon="lock",
-                id="detail-contact-hidden",
+            row["callback"] == "yes",
+            rx.badge(
+                rx.icon("phone-incoming", size=12),
+                "Call back",
+                color_scheme="orange",
+                class_name="callback-badge",
+                title="The consumer asked to speak with a person on the AI call",
             ),
         ),
+        spacing="1",
+        wrap="wrap",
     )
-    callback = rx.cond(
-        d["callback"] == "yes",
-        rx.callout(
-            rx.hstack(
-                rx.text(
-                    "The consumer asked to speak with a person on the AI call",
-                    rx.cond(d["callback_since"] != "", rx.text.span(" (", d["callback_since"], ")")),
-                    ". Call them back.",
-                ),
-                rx.button(
-                    "Mark handled",
-                    size="1",
-                    variant="soft",
-                    on_click=DashboardState.mark_callback_handled,
-                    id="mark-callback-handled",
-                ),
-                align="center",
-                wrap="wrap",
-            ),
-            icon="phone-incoming",
-            color_scheme="orange",
-            id="detail-callback",
-        ),
-    )
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading(d["category"], as_="h2", size="5"),
-                rx.badge(d["urgency_label"]),
-                rx.badge(d["status_label"], id="detail-status", data_status=d["status"]),
-                rx.cond(
-                    d["called_you"] == "yes",
-                    rx.badge(
-                        rx.icon("phone-incoming", size=12), "called you", color_scheme="iris", id="detail-called-you"
-                    ),
-                ),
-                rx.spacer(),
-                rx.icon_button(rx.icon("x"), on_click=DashboardState.close_detail, variant="ghost", aria_label="Close"),
-                width="100%",
-                wrap="wrap",
-            ),
-            rx.text(d["text"], white_space="pre-wrap", id="detail-text"),
-            rx.text(
-                "ZIP ",
-                d["zip"],
-                " · ",
-                d["distance"],
-                " · budget ",
-                d["budget"],
-                " · score ",
-                d["score"],
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.cond(d["requirements"] != "", rx.text("Needs: ", d["requirements"], size="2")),
-            rx.cond(
-                d["called_you"] == "yes",
-                rx.callout(
-                    rx.cond(
-                        d["released_at"] != "",
-                        rx.text(
-                            "You released this call to the marketplace on ", d["released_at"], "; it stays yours too."
-                        ),
-                        "This caller phoned your number: the request is yours alone until you release it.",
-                    ),
-                    icon="phone-incoming",
-                    color_scheme="iris",
-                    id="detail-call-origin",
-                    data_released=rx.cond(d["released_at"] != "", "yes", "no"),
-                ),
-            ),
+
+
+def _lead_card(row: rx.Var) -> rx.Component:
+    """One lead on a phone: what it is, how urgent, how far, how good a match, where it stands, its first words
+    and how long ago it came; a tap opens the lead's own page."""
+    return rx.link(
+        rx.card(
             rx.vstack(
-                rx.text("Why it matched you", weight="bold", size="2"),
-                rx.foreach(DashboardState.reasons, lambda r: rx.text("• ", r, size="2")),
-                spacing="0",
-            ),
-            rx.cond(DashboardState.points.length() > 0, _points_table()),
-            callback,
-            contact,
-            rx.cond(
-                d["can_release"] == "yes",
+                rx.hstack(
+                    rx.text(row["category"], weight="bold", class_name="lead-card-category"),
+                    rx.cond(row["called_you"] == "yes", _called_you_badge(class_name="called-you")),
+                    rx.spacer(),
+                    rx.text(row["received_ago"], size="1", color_scheme="gray", class_name="lead-card-ago"),
+                    width="100%",
+                    align="center",
+                    spacing="2",
+                ),
+                rx.text(
+                    row["snippet"],
+                    size="2",
+                    class_name="lead-card-text",
+                    style={
+                        "display": "-webkit-box",
+                        "WebkitLineClamp": "2",
+                        "WebkitBoxOrient": "vertical",
+                        "overflow": "hidden",
+                    },
+                ),
                 rx.flex(
-                    rx.button(
-                        rx.icon("share-2"),
-                        "Release to the marketplace",
-                        on_click=DashboardState.release,
-                        variant="soft",
-                        id="release-lead",
+                    rx.badge(
+                        row["urgency_label"],
+                        variant="outline",
+                        class_name="lead-card-urgency",
+                        data_urgency=row["urgency"],
                     ),
-                    rx.text(
-                        "Other businesses nearby are offered it too; you keep it in your inbox.",
-                        size="1",
-                        color_scheme="gray",
-                    ),
-                    spacing="3",
+                    rx.cond(row["distance"] != "", rx.text(row["distance"], size="1", class_name="lead-card-distance")),
+                    rx.text("score ", row["score"], size="1", class_name="lead-card-score"),
+                    _status_badges(row),
+                    spacing="2",
                     align="center",
                     wrap="wrap",
                 ),
+                spacing="2",
+                width="100%",
             ),
-            rx.cond(
-                (d["status"] != "accepted") & (d["status"] != "converted") & ~closed,
-                rx.flex(
-                    rx.button("Accept", on_click=DashboardState.accept, id="accept-lead", color_scheme="green"),
-                    rx.form(
-                        rx.hstack(
-                            rx.el.label(
-                                "Message (optional)",
-                                html_for="decline-message",
-                                class_name="rt-Text",
-                                style={"fontSize": "0.85em"},
-                            ),
-                            rx.input(name="message", id="decline-message"),
-                            rx.button("Decline", type="submit", variant="soft", color_scheme="red", id="decline-lead"),
-                            align="center",
-                            wrap="wrap",
-                        ),
-                        on_submit=DashboardState.decline,
-                        no_validate=True,
-                    ),
-                    spacing="3",
-                    wrap="wrap",
-                ),
-            ),
-            rx.cond(
-                ~closed,
-                rx.form(
-                    rx.hstack(
-                        rx.el.label("Call objective", html_for="call-objective"),
-                        rx.input(
-                            name="objective", id="call-objective", placeholder="e.g. confirm the leak and book a visit"
-                        ),
-                        rx.button(
-                            rx.icon("phone-call"),
-                            "AI call",
-                            type="submit",
-                            id="ai-call",
-                            disabled=d["call_allowed"] != "yes",
-                            title=d["call_reason"],
-                        ),
-                        align="center",
-                        wrap="wrap",
-                    ),
-                    rx.cond(
-                        d["call_allowed"] != "yes",
-                        rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
-                    ),
-                    rx.text(d["calls_left_label"], size="1", color_scheme="gray"),
-                    on_submit=DashboardState.request_call,
-                    no_validate=True,
-                ),
-            ),
-            rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
-            rx.foreach(DashboardState.calls, _call_panel),
-            rx.cond(
-                (d["status"] == "accepted") & ~closed,
-                rx.form(
-                    rx.hstack(
-                        rx.el.label("Job value ($)", html_for="job-value"),
-                        rx.input(name="job_value", id="job-value", width="8em"),
-                        rx.button("Mark converted", type="submit", id="convert-lead"),
-                        align="center",
-                        wrap="wrap",
-                    ),
-                    on_submit=DashboardState.convert,
-                    no_validate=True,
-                ),
-            ),
-            spacing="3",
             width="100%",
         ),
+        href=_lead_href(row),
+        on_click=rx.call_script(SAVE_SCROLL),
+        underline="none",
+        color="inherit",
+        class_name="lead-card",
+        data_lead=row["lead_id"],
         width="100%",
-        id="lead-detail",
+    )
+
+
+def _lead_cards() -> rx.Component:
+    return rx.vstack(
+        rx.foreach(DashboardState.rows, _lead_card),
+        spacing="2",
+        width="100%",
+        id="lead-cards",
+        display="none",
+        style={NARROW: {"display": "flex"}},
+    )
+
+
+def _lead_table() -> rx.Component:
+    return rx.box(
+        rx.table.root(
+            rx.table.header(
+                rx.table.row(
+                    *[
+                        rx.table.column_header_cell(h)
+                        for h in ("Received", "Request", "Urgency", "Distance", "Score", "Status")
+                    ]
+                )
+            ),
+            rx.table.body(rx.foreach(DashboardState.rows, _lead_row)),
+            width="100%",
+            id="lead-table",
+        ),
+        overflow_x="auto",
+        width="100%",
+        style={NARROW: {"display": "none"}},
+    )
+
+
+def _filter_sheet() -> rx.Component:
+    """The filters: a row above the table on wide screens; on a phone, one "Filter" button opening them as a
+    sheet from the bottom of the screen."""
+    return rx.fragment(
+        rx.button(
+            rx.icon("sliders-horizontal", size=16),
+            "Filter",
+            on_click=DashboardState.toggle_filters,
+            variant="soft",
+            id="filter-toggle",
+            aria_expanded=rx.cond(DashboardState.filters_open, "true", "false"),
+            aria_controls="inbox-filters",
+            display="none",
+            style={NARROW: {"display": "inline-flex"}},
+        ),
+        rx.box(
+            rx.hstack(
+                rx.heading("Filter", as_="h2", size="4"),
+                rx.spacer(),
+                rx.icon_button(
+                    rx.icon("x"),
+                    on_click=DashboardState.toggle_filters,
+                    variant="ghost",
+                    aria_label="Close the filters",
+                    id="filter-close",
+                ),
+                width="100%",
+                align="center",
+                display="none",
+                margin_bottom="0.5em",
+                style={NARROW: {"display": "flex"}},
+            ),
+            _filters(),
+            id="inbox-filters",
+            class_name=rx.cond(DashboardState.filters_open, "inbox-filters open", "inbox-filters"),
+            width="100%",
+            style={
+                NARROW: {
+                    "display": "none",
+                    "position": "fixed",
+                    "left": "0",
+                    "right": "0",
+                    "bottom": "0",
+                    "zIndex": "30",
+                    "maxHeight": "85vh",
+                    "overflowY": "auto",
+                    "padding": "1em 1em 1.5em",
+                    "background": "var(--color-panel-solid)",
+                    "borderTop": "1px solid var(--gray-6)",
+                    "borderRadius": "12px 12px 0 0",
+                    "boxShadow": "0 -8px 24px rgba(0, 0, 0, 0.25)",
+                    "&.open": {"display": "block"},
+                }
+            },
+        ),
     )
 
 
@@ -694,25 +603,9 @@ def dashboard_page() -> rx.Component:
             rx.cond(
                 DashboardState.business_id > 0,
                 rx.vstack(
-                    _filters(),
-                    rx.cond(DashboardState.detail.contains("match_id"), _detail()),
-                    rx.box(
-                        rx.table.root(
-                            rx.table.header(
-                                rx.table.row(
-                                    *[
-                                        rx.table.column_header_cell(h)
-                                        for h in ("Received", "Request", "Urgency", "Distance", "Score", "Status")
-                                    ]
-                                )
-                            ),
-                            rx.table.body(rx.foreach(DashboardState.rows, _lead_row)),
-                            width="100%",
-                            id="lead-table",
-                        ),
-                        overflow_x="auto",
-                        width="100%",
-                    ),
+                    _filter_sheet(),
+                    _lead_table(),
+                    _lead_cards(),
                     rx.cond(
                         DashboardState.total == 0,
                         rx.text(

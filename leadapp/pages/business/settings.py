@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.account_email import account_email_card
 from leadapp.components.forms import form_error
 from leadapp.components.layout import guarded, page
 from leadapp.core import labels
@@ -409,7 +410,7 @@ def _plan_card() -> rx.Component:
     """Plan, quotas and this month's use; plans are changed by LeadApp's admins."""
     return rx.card(
         rx.vstack(
-            rx.heading("Your plan", size="4"),
+            rx.heading("Your plan", as_="h2", size="4"),
             rx.data_list.root(
                 _plan_row("Plan", S.plan["label"], "plan-name"),
                 _plan_row("Leads received this month", S.plan["leads"], "plan-leads"),
@@ -502,6 +503,7 @@ def settings_page() -> rx.Component:
                         rx.callout("Saved.", icon="circle-check", color_scheme="green", id="settings-saved"),
                     ),
                     _form(),
+                    account_email_card(),
                     spacing="4",
                     width="100%",
                 ),

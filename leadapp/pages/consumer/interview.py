@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
+from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components.layout import page
+from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
-from leadapp.core.services import intake, interview
+from leadapp.core.models import User
+from leadapp.core.services import access, accounts, intake, interview
+from leadapp.core.settings import get_settings
 from leadapp.pages.consumer.request import RequestState
 from leadapp.state.auth import AuthState
 
@@ -22,21 +28,47 @@ PANEL_FIELDS = [
 ]
 
 
+def _user(session: Session, cookie: str) -> User | None:
+    """Who the tab's session cookie is, re-read from the database; the session acts for them."""
+    user = accounts.user_for_token(session, cookie)
+    access.enter(session, user)
+    return user
+
+
+def _reply(cookie: str, token: str, message: str, ip: str) -> interview.Turn:
+    with session_scope() as session:
+        return interview.reply(session, token, _user(session, cookie), message, ip)
+
+
+def _submit(cookie: str, token: str, ip: str, consent: bool, human: bool) -> intake.Accepted:
+    with session_scope() as session:
+        return interview.submit(session, token, _user(session, cookie), ip, consent, human_verified=human)
+
+
 class InterviewState(AuthState):
     # The owner token never leaves the server: it lives in this tab's backend state only.
     _owner_token: str = ""
+    # Whether this tab passed the Turnstile check at the start of the interview (backend only).
+    _human_verified: bool = False
     messages: list[dict[str, str]] = []
     fields: dict[str, str] = {}
     complete: bool = False
     error: str = ""
+    notice: str = ""
     sending: bool = False
+    # False while Turnstile is configured and this tab has not passed it yet: the widget shows, not the chat.
+    human_ok: bool = True
+    # "" (no phone number given), "unverified" or "verified" (the code texted to it came back).
+    phone_check: str = ""
 
     def _show(self, turn: interview.Turn) -> None:
         self.messages, self.fields, self.complete = turn.messages, turn.fields, turn.complete
+        self.phone_check = turn.phone_check
 
     @rx.event
     def open(self):
         self.error = ""
+        self.human_ok = self._human_verified or not get_settings().turnstile_secret_key
         with session_scope() as session:
             user = self._load_user(session)
             if self._owner_token:
@@ -48,49 +80,126 @@ class InterviewState(AuthState):
             self._owner_token, turn = interview.start(session, user)
         self._show(turn)
 
+    @rx.event(background=True)
+    async def begin(self, form_data: dict):
+        """The Turnstile widget at the start of the interview: its token is checked once, off the event loop."""
+        async with self:
+            self.error = ""
+            ip = self.client_ip()
+        token = str(form_data.get("cf-turnstile-response", ""))
+        try:
+            await asyncio.to_thread(intake.check_turnstile, token, ip)
+        except UserError as exc:
+            async with self:
+                self.error = exc.message
+            return
+        async with self:
+            self._human_verified, self.human_ok = True, True
+
     @rx.event
     def restart(self):
         self._owner_token = ""
         return InterviewState.open
 
-    @rx.event
-    def answer(self, form_data: dict):
+    @rx.event(background=True)
+    async def answer(self, form_data: dict):
         # The browser empties the box the moment the answer is sent (reset_on_submit), so the next answer can be
         # typed at once; clearing it from here instead would arrive late and could wipe what was typed since.
-        self.error = ""
+        async with self:
+            self.error = ""
+            if not self.human_ok:
+                self.error = "Complete the anti-robot check first."
+                return
+            token, ip, cookie = self._owner_token, self.client_ip(), self.session_token
         message = str(form_data.get("message", ""))
         try:
-            with session_scope() as session:
-                user = self._load_user(session)
-                self._show(interview.reply(session, self._owner_token, user, message))
+            # A Claude turn is an HTTP call: never on the event loop.
+            turn = await asyncio.to_thread(_reply, cookie, token, message, ip)
         except UserError as exc:
-            self.error = exc.message
-            return rx.set_value("interview-message", message) if message.strip() else None  # keep what was typed
-        return None
+            async with self:
+                self.error = exc.message
+            if message.strip():
+                yield rx.set_value("interview-message", message)  # keep what was typed
+            return
+        async with self:
+            self._show(turn)
 
     @rx.event
-    async def send(self, form_data: dict):
-        self.error = ""
-        consent = form_data.get("consent_ai_calls") in (True, "on", "true")
+    def send_phone_code(self):
+        self.error, self.notice = "", ""
         try:
             with session_scope() as session:
-                user = self._load_user(session)
-                accepted = interview.submit(session, self._owner_token, user, self.client_ip(), consent)
-        except intake.SubmissionInvalid as exc:
-            self.error = " ".join(exc.errors.values())
-            return None
+                interview.send_phone_code(session, self._owner_token, self._load_user(session))
         except UserError as exc:
             self.error = exc.message
-            return None
-        request = await self.get_state(RequestState)
-        request.lead_id, request.lead, request.matches, request.errors = (
-            accepted.lead_id,
-            {"status": "received"},
-            [],
-            {},
-        )
-        self._owner_token = ""
-        return [rx.redirect(routes.REQUEST), RequestState.follow]
+        else:
+            self.notice = CODE_SENT
+
+    @rx.event
+    def verify_phone_code(self, form_data: dict):
+        self.error, self.notice = "", ""
+        code = str(form_data.get("code", "")) if isinstance(form_data, dict) else ""
+        try:
+            with session_scope() as session:
+                self._show(interview.verify_phone_code(session, self._owner_token, self._load_user(session), code))
+        except UserError as exc:
+            self.error = exc.message
+        else:
+            self.notice = PHONE_VERIFIED
+
+    @rx.event(background=True)
+    async def send(self, form_data: dict):
+        consent = form_data.get("consent_ai_calls") in (True, "on", "true")
+        async with self:
+            self.error = ""
+            token, ip, human, cookie = self._owner_token, self.client_ip(), self._human_verified, self.session_token
+        try:
+            accepted = await asyncio.to_thread(_submit, cookie, token, ip, consent, human)
+        except intake.SubmissionInvalid as exc:
+            async with self:
+                self.error = " ".join(exc.errors.values())
+            return
+        except UserError as exc:
+            async with self:
+                self.error = exc.message
+            return
+        async with self:
+            request = await self.get_state(RequestState)
+            request.lead_id, request.lead, request.matches, request.errors = (
+                accepted.lead_id,
+                {"status": "received"},
+                [],
+                {},
+            )
+            self._owner_token = ""
+        yield rx.redirect(routes.REQUEST)
+        yield RequestState.follow
+
+
+def _human_check() -> rx.Component:
+    """Cloudflare Turnstile at the start of the interview, when its keys are configured."""
+    site_key = get_settings().turnstile_site_key
+    if not site_key:
+        return rx.fragment()
+    return rx.cond(
+        ~InterviewState.human_ok,
+        rx.card(
+            rx.form(
+                rx.vstack(
+                    rx.text("First, a quick check that you are a person."),
+                    rx.script(
+                        src="https://challenges.cloudflare.com/turnstile/v0/api.js", custom_attrs={"async": True}
+                    ),
+                    rx.el.div(class_name="cf-turnstile", custom_attrs={"data-sitekey": site_key}),
+                    rx.button("Start", type="submit", size="3", id="interview-begin"),
+                    spacing="3",
+                ),
+                on_submit=InterviewState.begin,
+                no_validate=True,
+            ),
+            id="interview-human-check",
+        ),
+    )
 
 
 def _bubble(m: rx.Var) -> rx.Component:
@@ -106,6 +215,50 @@ def _bubble(m: rx.Var) -> rx.Component:
         ),
         justify=rx.cond(mine, "end", "start"),
         width="100%",
+    )
+
+
+def _phone_check() -> rx.Component:
+    """Verify the number given (a texted code): only a verified number gets the AI calls agreed to below."""
+    return rx.match(
+        InterviewState.phone_check,
+        (
+            "unverified",
+            rx.vstack(
+                rx.text("AI calls only reach a verified number: we text it a 6-digit code.", size="2"),
+                rx.hstack(
+                    rx.button(
+                        "Send code", on_click=InterviewState.send_phone_code, variant="soft", id="interview-send-code"
+                    ),
+                    rx.form(
+                        rx.hstack(
+                            rx.input(
+                                name="code",
+                                placeholder="6-digit code",
+                                max_length=6,
+                                input_mode="numeric",
+                                auto_complete="one-time-code",
+                                aria_label="Code from the text message",
+                                id="interview-code",
+                            ),
+                            rx.button("Verify", type="submit", id="interview-verify-code"),
+                        ),
+                        on_submit=InterviewState.verify_phone_code,
+                        reset_on_submit=True,
+                        no_validate=True,
+                    ),
+                    wrap="wrap",
+                    spacing="2",
+                ),
+                spacing="1",
+                width="100%",
+            ),
+        ),
+        (
+            "verified",
+            rx.badge(rx.icon("circle-check", size=14), "Phone verified", color_scheme="green", id="interview-verified"),
+        ),
+        rx.fragment(),
     )
 
 
@@ -125,6 +278,7 @@ def _panel() -> rx.Component:
                 )
                 for key, label in PANEL_FIELDS
             ],
+            _phone_check(),
             rx.separator(),
             rx.form(
                 rx.vstack(
@@ -165,12 +319,17 @@ def interview_page() -> rx.Component:
             width="100%",
         ),
         rx.text("Prefer a form? ", rx.link("Write it in one go", href=routes.REQUEST), ".", color_scheme="gray"),
+        _human_check(),
         rx.grid(
             rx.vstack(
                 rx.vstack(rx.foreach(InterviewState.messages, _bubble), spacing="2", width="100%", id="chat-log"),
                 rx.cond(
                     InterviewState.error != "",
                     rx.callout(InterviewState.error, color_scheme="red", id="interview-error", role="alert"),
+                ),
+                rx.cond(
+                    InterviewState.notice != "",
+                    rx.callout(InterviewState.notice, color_scheme="green", id="interview-notice"),
                 ),
                 rx.form(
                     rx.vstack(

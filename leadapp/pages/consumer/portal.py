@@ -11,12 +11,20 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import routes
+from leadapp.components.account_email import account_email_card
 from leadapp.components.layout import guarded, page
-from leadapp.components.requests import RequestView, action_messages, request_card, request_view
+from leadapp.components.requests import (
+    CODE_SENT,
+    PHONE_VERIFIED,
+    RequestView,
+    action_messages,
+    request_card,
+    request_view,
+)
 from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.errors import UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, optouts, portal
+from leadapp.core.services import access, optouts, phone_codes, portal
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
@@ -30,10 +38,14 @@ class PortalState(AuthState):
     has_numbers: bool = False
     # Numbers listed through another channel (a call, a text, an admin), which the switch cannot take off.
     ai_calls_locked: list[dict[str, str]] = []
+    # The request page (`/portal/requests/<id>`): "" until it looked, then "ok" or "refused" (one refusal for a
+    # missing request, another consumer's, or a malformed address).
+    request_page: str = ""
+    _only_lead: int = 0  # backend only: the one request the request page shows (0: the list)
 
     @rx.event
     def load(self):
-        self.notice, self.error = "", ""
+        self.notice, self.error, self._only_lead = "", "", 0
         self.refresh_from_event()
         if self.user_id:
             remember_tab(self.user_id, self.router.session.client_token)
@@ -43,13 +55,33 @@ class PortalState(AuthState):
         try:
             with session_scope() as session:
                 user = self._require(session, access.Area.CONSUMER)
-                rows = portal.consumer_leads(session, user)
+                if self._only_lead:
+                    rows = [portal.request_view(session, user, self._only_lead)]
+                else:
+                    rows = portal.consumer_leads(session, user)
                 switch = optouts.ai_calls_switch(session, user)
-        except NotAllowed:
+        except UserError:  # not allowed, or the one request shown is gone (e.g. all data deleted)
             self.requests, self.no_ai_calls, self.has_numbers, self.ai_calls_locked = [], False, False, []
+            if self._only_lead:
+                self.request_page = "refused"
             return
         self.requests = [request_view(r) for r in rows]
         self._show_switch(switch)
+
+    @rx.event
+    def open_request(self):
+        """on_load of `/portal/requests/<id>`: that one request, or the one refusal."""
+        self.notice, self.error, self.request_page = "", "", ""
+        self._only_lead = routes.id_from_path(self.router.url.path)
+        self.refresh_from_event()
+        if self.request_page != "refused" and not self.requests:
+            self.request_page = "refused"
+        if self.request_page == "refused":
+            self._only_lead = 0
+            return
+        self.request_page = "ok"
+        if self.user_id:
+            remember_tab(self.user_id, self.router.session.client_token)
 
     def _show_switch(self, switch: optouts.SwitchState) -> None:
         self.no_ai_calls, self.has_numbers = switch.on, bool(switch.numbers)
@@ -88,6 +120,25 @@ class PortalState(AuthState):
         ok, _ = self._act(lambda s, u: portal.request_callback(s, u, int(lead_id)))
         if ok:
             self.notice = "Callback requested. Our AI assistant will call you within calling hours (9:00–21:00)."
+
+    @rx.event
+    def send_phone_code(self, lead_id: str):
+        if not str(lead_id).isdigit():
+            self.error = "No such request."
+            return
+        ok, _ = self._act(lambda s, u: phone_codes.send_lead_code(s, u, int(lead_id)))
+        if ok:
+            self.notice = CODE_SENT
+
+    @rx.event
+    def verify_phone_code(self, form_data: dict):
+        lead_id, code = str(form_data.get("lead", "")), str(form_data.get("code", ""))
+        if not lead_id.isdigit():
+            self.error = "No such request."
+            return
+        ok, _ = self._act(lambda s, u: phone_codes.verify_lead_code(s, u, int(lead_id), code))
+        if ok:
+            self.notice = PHONE_VERIFIED
 
     @rx.event
     def set_no_ai_calls(self, value: Any):
@@ -213,7 +264,14 @@ def portal_page() -> rx.Component:
                 rx.vstack(
                     rx.foreach(
                         PortalState.requests,
-                        lambda r: request_card(r, withdraw=PortalState.withdraw, callback=PortalState.request_callback),
+                        lambda r: request_card(
+                            r,
+                            withdraw=PortalState.withdraw,
+                            callback=PortalState.request_callback,
+                            href=rx.Var.create(f"/portal/requests/{r.id}"),
+                            send_code=PortalState.send_phone_code,
+                            verify_code=PortalState.verify_phone_code,
+                        ),
                     ),
                     spacing="3",
                     width="100%",
@@ -222,6 +280,7 @@ def portal_page() -> rx.Component:
                 rx.card(rx.text("You have no service requests yet."), margin_top="1em", id="portal-empty"),
             ),
             _ai_calls(),
+            rx.box(account_email_card(), margin_top="2em", width="100%"),
             rx.hstack(
                 rx.text("Your data", weight="bold"),
                 rx.spacer(),
@@ -231,6 +290,49 @@ def portal_page() -> rx.Component:
                 margin_top="2em",
             ),
         )
+    )
+
+
+REQUEST_REFUSED = "This request is not in your account: it may have been deleted, or the address is mistyped."
+
+
+def portal_request_page() -> rx.Component:
+    return page(
+        guarded(
+            "consumer",
+            rx.link(
+                rx.hstack(rx.icon("arrow-left", size=16), rx.text("My requests"), align="center", spacing="1"),
+                href=routes.PORTAL,
+                id="back-to-requests",
+                underline="hover",
+            ),
+            rx.heading("Your request", size="7", id="request-heading", margin_y="0.5em"),
+            action_messages(PortalState.notice, PortalState.error, "portal"),
+            rx.match(
+                PortalState.request_page,
+                (
+                    "refused",
+                    rx.callout(
+                        REQUEST_REFUSED, icon="shield-alert", color_scheme="red", size="3", id="request-refused"
+                    ),
+                ),
+                (
+                    "ok",
+                    rx.foreach(
+                        PortalState.requests,
+                        lambda r: request_card(
+                            r,
+                            withdraw=PortalState.withdraw,
+                            callback=PortalState.request_callback,
+                            send_code=PortalState.send_phone_code,
+                            verify_code=PortalState.verify_phone_code,
+                        ),
+                    ),
+                ),
+                rx.center(rx.spinner(size="3"), padding="3em"),
+            ),
+        ),
+        max_width="48em",
     )
 
 

@@ -16,13 +16,20 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
-from leadapp.components.requests import RequestView, action_messages, request_card, request_view
+from leadapp.components.requests import (
+    CODE_SENT,
+    PHONE_VERIFIED,
+    RequestView,
+    action_messages,
+    request_card,
+    request_view,
+)
 from leadapp.core import rls
 from leadapp.core.broker import get_redis, key
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.observability import get_logger
-from leadapp.core.services import follow, portal
+from leadapp.core.services import follow, phone_codes, portal
 from leadapp.live import TAB_TTL_SECONDS
 from leadapp.state.auth import AuthState, field_errors
 
@@ -168,6 +175,16 @@ class TrackState(AuthState):
             "Callback requested: we will call you at the number you gave, within calling hours (9:00–21:00).",
         )
 
+    @rx.event
+    def send_phone_code(self, shown_id: str = ""):
+        self._act(phone_codes.send_lead_code, CODE_SENT)
+
+    @rx.event
+    def verify_phone_code(self, form_data: dict):
+        # The form's lead id is ignored like the buttons': the token names the lead.
+        code = str(form_data.get("code", "")) if isinstance(form_data, dict) else ""
+        self._act(lambda s, grant, lead_id: phone_codes.verify_lead_code(s, grant, lead_id, code), PHONE_VERIFIED)
+
 
 def _ai_calls() -> rx.Component:
     """ "No AI calls" for this request's number (the portal's switch covers every number of an account)."""
@@ -211,7 +228,7 @@ def _claim_form() -> rx.Component:
     return rx.card(
         rx.form(
             rx.vstack(
-                rx.heading("Keep it in an account", size="4"),
+                rx.heading("Keep it in an account", as_="h2", size="4"),
                 rx.text(
                     "Set a password to see this request, and your next ones, whenever you log in.",
                     size="2",
@@ -251,7 +268,11 @@ def track_page() -> rx.Component:
                     ),
                     action_messages(TrackState.notice, TrackState.error, "track"),
                     request_card(
-                        TrackState.tracked, withdraw=TrackState.withdraw, callback=TrackState.request_callback
+                        TrackState.tracked,
+                        withdraw=TrackState.withdraw,
+                        callback=TrackState.request_callback,
+                        send_code=TrackState.send_phone_code,
+                        verify_code=TrackState.verify_phone_code,
                     ),
                     rx.cond(TrackState.ai_has_number, _ai_calls()),
                     rx.cond(TrackState.can_claim, _claim_form()),

@@ -1,0 +1,80 @@
+"""The account's email address, in account settings: change it (a link goes to the new address; nothing changes
+until it is opened). Shared by the owner's settings page and the consumer's portal."""
+
+from __future__ import annotations
+
+import asyncio
+
+import reflex as rx
+
+from leadapp.components.forms import field, form_error
+from leadapp.core.db import session_scope
+from leadapp.core.errors import UserError
+from leadapp.core.services import access, account_links, accounts, notify
+from leadapp.state.auth import AuthState, field_errors
+
+
+def _request(cookie: str, new_email: str, password: str) -> None:
+    with session_scope() as session:
+        user = accounts.user_for_token(session, cookie)
+        access.enter(session, user)
+        notification_id = account_links.request_email_change(session, user, new_email, password)
+    notify.enqueue_sends([notification_id])
+
+
+class AccountEmailState(AuthState):
+    errors: dict[str, str] = {}
+    email_notice: str = ""
+
+    @rx.event(background=True)
+    async def change_email(self, form_data: dict):
+        async with self:
+            self.errors, self.email_notice = {}, ""
+            cookie = self.session_token
+        new_email, password = str(form_data.get("new_email", "")), str(form_data.get("password", ""))
+        try:
+            # Argon2 (the current password) runs in a thread, never on the event loop.
+            await asyncio.to_thread(_request, cookie, new_email, password)
+        except UserError as exc:
+            async with self:
+                self.errors = field_errors(exc)
+            return
+        async with self:
+            self.email_notice = "We emailed a link to the new address: your account moves to it once you open it."
+
+
+def account_email_card() -> rx.Component:
+    errors = AccountEmailState.errors
+    return rx.card(
+        rx.vstack(
+            rx.heading("Account email", size="4"),
+            rx.text("You log in with ", rx.text.strong(AuthState.user_email), ".", size="2"),
+            rx.cond(
+                AccountEmailState.email_notice != "",
+                rx.callout(AccountEmailState.email_notice, icon="mail", color_scheme="green", id="email-change-sent"),
+            ),
+            rx.form(
+                rx.vstack(
+                    form_error(errors),
+                    field("New email address", "new_email", errors, type="email", autocomplete="email"),
+                    field(
+                        "Current password",
+                        "password",
+                        errors,
+                        type="password",
+                        autocomplete="current-password",
+                    ),
+                    rx.button("Change email", type="submit", variant="soft", id="email-change-submit"),
+                    spacing="3",
+                    width="100%",
+                ),
+                on_submit=AccountEmailState.change_email,
+                reset_on_submit=True,
+                no_validate=True,
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="account-email",
+    )

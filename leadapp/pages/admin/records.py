@@ -1,0 +1,227 @@
+"""Admin: one lead's page (`/admin/leads/<id>`) and one call's page (`/admin/calls/<id>`), each linked from its
+list. A missing record and a malformed address get the same "No such …" page."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.layout import guarded, page
+from leadapp.core.db import session_scope
+from leadapp.core.errors import UserError
+from leadapp.core.services import access, admin_records
+from leadapp.state.auth import AuthState
+
+
+class AdminLeadState(AuthState):
+    lead_page: str = ""  # "" until it looked, then "ok" or "refused"
+    lead: dict[str, str] = {}
+    matches: list[dict[str, str]] = []
+    lead_calls: list[dict[str, str]] = []
+
+    @rx.event
+    def open_lead(self):
+        self.lead_page, self.lead, self.matches, self.lead_calls = "", {}, [], []
+        lead_id = routes.id_from_path(self.router.url.path)
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                record = admin_records.lead_record(session, admin, lead_id)
+        except UserError:
+            self.lead_page = "refused"
+            return
+        self.lead, self.matches, self.lead_calls = record["lead"], record["matches"], record["calls"]
+        self.lead_page = "ok"
+
+
+class AdminCallState(AuthState):
+    call_page: str = ""  # "" until it looked, then "ok" or "refused"
+    call: dict[str, str] = {}
+    transcript: list[dict[str, str]] = []
+
+    @rx.event
+    def open_call(self):
+        self.call_page, self.call, self.transcript = "", {}, []
+        call_id = routes.id_from_path(self.router.url.path)
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                record = admin_records.call_record(session, admin, call_id)
+        except UserError:
+            self.call_page = "refused"
+            return
+        self.call, self.transcript = record["call"], record["transcript"]
+        self.call_page = "ok"
+
+
+def _back(label: str, href: str, id_: str) -> rx.Component:
+    return rx.link(
+        rx.hstack(rx.icon("arrow-left", size=16), rx.text(label), align="center", spacing="1"),
+        href=href,
+        id=id_,
+        underline="hover",
+    )
+
+
+def _fact(label: str, value: rx.Var) -> rx.Component:
+    return rx.cond(
+        value != "",
+        rx.hstack(rx.text(label, weight="medium", size="2", min_width="8em"), rx.text(value, size="2"), spacing="2"),
+    )
+
+
+def _call_link(c: rx.Var) -> rx.Component:
+    return rx.hstack(
+        rx.link("Call #", c["id"], href=rx.Var.create(f"/admin/calls/{c['id']}"), class_name="open-call", size="2"),
+        rx.text(c["created_at"], size="1", color_scheme="gray"),
+        rx.text(c["business"], size="2"),
+        rx.badge(c["status"], variant="soft"),
+        rx.cond(c["outcome"] != "", rx.badge(c["outcome"], color_scheme="green")),
+        wrap="wrap",
+        spacing="2",
+        align="center",
+        class_name="admin-lead-call",
+    )
+
+
+def _lead_detail() -> rx.Component:
+    d = AdminLeadState.lead
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Lead #", d["id"], as_="h2", size="5", id="admin-lead-id"),
+                rx.badge(d["status"], id="admin-lead-status"),
+                rx.cond(d["category"] != "", rx.badge(d["category"], variant="outline")),
+                rx.cond(d["urgency"] != "", rx.badge(d["urgency"], variant="outline")),
+                wrap="wrap",
+                align="center",
+            ),
+            rx.text(d["text"], white_space="pre-wrap", id="admin-lead-text"),
+            _fact("Received", d["created_at"]),
+            _fact("ZIP", d["zip"]),
+            _fact("Quality", d["quality"]),
+            _fact("Source", d["source"]),
+            _fact("Contact", d["contact"]),
+            _fact("Phone", d["phone"]),
+            _fact("Flagged", d["flagged"]),
+            _fact("Spam", d["spam"]),
+            rx.cond(
+                d["consumer_id"] != "",
+                rx.link(
+                    "The consumer's account",
+                    href=rx.Var.create(f"/admin/users/{d['consumer_id']}"),
+                    id="admin-lead-consumer",
+                    size="2",
+                ),
+            ),
+            rx.heading("Matched businesses", as_="h3", size="3", margin_top="0.5em"),
+            rx.cond(
+                AdminLeadState.matches.length() > 0,
+                rx.vstack(
+                    rx.foreach(
+                        AdminLeadState.matches,
+                        lambda m: rx.text(
+                            m["business"], " · ", m["status"], " · score ", m["score"], " · ", m["distance"], size="2"
+                        ),
+                    ),
+                    spacing="1",
+                ),
+                rx.text("None.", size="2", color_scheme="gray"),
+            ),
+            rx.heading("Calls", as_="h3", size="3", margin_top="0.5em"),
+            rx.cond(
+                AdminLeadState.lead_calls.length() > 0,
+                rx.vstack(rx.foreach(AdminLeadState.lead_calls, _call_link), spacing="1"),
+                rx.text("None.", size="2", color_scheme="gray"),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        id="admin-lead-detail",
+    )
+
+
+def admin_lead_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            _back("Leads", routes.ADMIN_LEADS, "back-to-leads"),
+            rx.heading("Lead", size="7", margin_y="0.5em"),
+            rx.match(
+                AdminLeadState.lead_page,
+                (
+                    "refused",
+                    rx.callout(
+                        admin_records.NO_SUCH_LEAD, icon="search-x", color_scheme="red", id="admin-lead-refused"
+                    ),
+                ),
+                ("ok", _lead_detail()),
+                rx.center(rx.spinner(size="3"), padding="3em"),
+            ),
+        ),
+        max_width="56em",
+    )
+
+
+def _call_detail() -> rx.Component:
+    c = AdminCallState.call
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading("Call #", c["id"], as_="h2", size="5", id="admin-call-id"),
+                rx.badge(c["status"], id="admin-call-status"),
+                rx.cond(c["outcome"] != "", rx.badge(c["outcome"], color_scheme="green", id="admin-call-outcome")),
+                wrap="wrap",
+                align="center",
+            ),
+            _fact("Placed", c["created_at"]),
+            _fact("For", c["business"]),
+            _fact("Type", c["call_type"]),
+            _fact("Direction", c["direction"]),
+            _fact("Number", c["number"]),
+            _fact("Objective", c["objective"]),
+            _fact("Duration", c["duration"]),
+            _fact("Cost", c["cost"]),
+            _fact("Error", c["error"]),
+            rx.cond(
+                c["lead_id"] != "",
+                rx.link(
+                    "Lead #", c["lead_id"], href=rx.Var.create(f"/admin/leads/{c['lead_id']}"), id="admin-call-lead"
+                ),
+            ),
+            rx.cond(c["summary"] != "", rx.text(rx.text.strong("Summary: "), c["summary"], size="2")),
+            rx.foreach(
+                AdminCallState.transcript,
+                lambda line: rx.text(
+                    rx.text.strong(line["speaker"], ": "), line["text"], size="2", class_name="transcript-line"
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        id="admin-call-detail",
+    )
+
+
+def admin_call_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            _back("Calls", routes.ADMIN_CALLS, "back-to-calls"),
+            rx.heading("Call", size="7", margin_y="0.5em"),
+            rx.match(
+                AdminCallState.call_page,
+                (
+                    "refused",
+                    rx.callout(
+                        admin_records.NO_SUCH_CALL, icon="search-x", color_scheme="red", id="admin-call-refused"
+                    ),
+                ),
+                ("ok", _call_detail()),
+                rx.center(rx.spinner(size="3"), padding="3em"),
+            ),
+        ),
+        max_width="56em",
+    )

@@ -1,0 +1,409 @@
+"""One lead's own page in the owner's dashboard (`/dashboard/leads/<lead id>`): the detail, the call panels and
+the actions, with Accept / Decline / AI call in a bar that stays at the bottom of the screen.
+
+It is the only home of the lead detail: the inbox's rows and cards, the new-lead email and SMS all link here.
+The page runs on the dashboard's state (`DashboardState`), so the live listener that refreshes an open inbox
+refreshes an open lead too. A missing lead, another business's lead and a closed one get the same refusal.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components.layout import guarded, page
+from leadapp.core.services.access import NOT_YOUR_LEAD
+from leadapp.pages.business.dashboard import CallView, DashboardState
+
+DECLINE_FORM = "decline-form"
+CALL_FORM = "call-form"
+
+
+def _can_respond() -> rx.Var:
+    d = DashboardState.detail
+    return (d["status"] != "accepted") & (d["status"] != "converted") & (d["closed_reason"] == "")
+
+
+def _call_panel(call: CallView) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.icon("phone", size=16),
+                rx.text("AI call", weight="bold"),
+                rx.cond(
+                    call.simulated == "yes",
+                    rx.badge(
+                        "Simulation",
+                        color_scheme="amber",
+                        class_name="call-simulated",
+                        title="No phone account is configured: a scripted caller answered from the request",
+                    ),
+                ),
+                rx.badge(call.status_label, class_name="call-status", data_status=call.status),
+                rx.cond(
+                    call.outcome != "",
+                    rx.badge(
+                        call.outcome_label, color_scheme="green", class_name="call-outcome", data_outcome=call.outcome
+                    ),
+                ),
+                rx.cond(call.scheduled_for != "", rx.text("scheduled for ", call.scheduled_for, size="1")),
+                rx.spacer(),
+                rx.cond(
+                    (call.status == "requested") | (call.status == "scheduled"),
+                    rx.button("Cancel", size="1", variant="soft", on_click=DashboardState.cancel_call(call.id)),
+                ),
+                rx.cond(
+                    (call.has_recording == "yes") & ~DashboardState.recording_links.contains(call.id),
+                    rx.button(
+                        rx.icon("play", size=14),
+                        "Recording",
+                        size="1",
+                        variant="soft",
+                        on_click=DashboardState.open_recording(call.id),
+                        class_name="open-recording",
+                    ),
+                ),
+                wrap="wrap",
+                width="100%",
+                align="center",
+            ),
+            rx.cond(
+                DashboardState.recording_links.contains(call.id),
+                rx.el.audio(
+                    src=DashboardState.recording_links[call.id],
+                    controls=True,
+                    preload="auto",
+                    class_name="call-recording",
+                    aria_label="Call recording",
+                    style={"width": "100%"},
+                ),
+            ),
+            rx.foreach(
+                call.transcript,
+                lambda line: rx.text(
+                    rx.text.strong(line.speaker_label, ": "), line.text, size="2", class_name="transcript-line"
+                ),
+            ),
+            rx.cond(
+                call.summary != "",
+                rx.text(rx.text.strong("Summary: "), call.summary, size="2", class_name="call-summary"),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        width="100%",
+        class_name="call-panel",
+    )
+
+
+def _point_row(row: rx.Var) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(row["label"]),
+        rx.table.cell(row["points"], class_name="factor-points", text_align="right"),
+        rx.table.cell(rx.cond(row["max"] != "", rx.text("of ", row["max"], color_scheme="gray"), "")),
+        class_name="score-factor",
+        data_factor=row["factor"],
+    )
+
+
+def _points_table() -> rx.Component:
+    return rx.vstack(
+        rx.text("Score, factor by factor", weight="bold", size="2"),
+        rx.table.root(
+            rx.table.body(
+                rx.foreach(DashboardState.points, _point_row),
+                rx.table.row(
+                    rx.table.row_header_cell("Match score"),
+                    rx.table.cell(
+                        DashboardState.detail["score_exact"], id="score-total", text_align="right", font_weight="bold"
+                    ),
+                    rx.table.cell("of 100.0", color_scheme="gray"),
+                ),
+            ),
+            size="1",
+            variant="ghost",
+            id="score-breakdown",
+        ),
+        spacing="1",
+    )
+
+
+def _detail() -> rx.Component:
+    d = DashboardState.detail
+    closed = d["closed_reason"] != ""
+    contact = rx.cond(
+        d["contact_visible"] == "yes",
+        rx.vstack(
+            rx.text("Contact", weight="bold"),
+            rx.text(d["contact_name"]),
+            rx.text(d["contact_email"], id="detail-email"),
+            rx.text(d["contact_phone"], id="detail-phone"),
+            rx.text("Prefers: ", d["preferred_contact_label"], size="2", color_scheme="gray"),
+            spacing="1",
+        ),
+        rx.cond(
+            closed,
+            rx.callout(d["closed_reason"], icon="archive", color_scheme="gray", id="detail-closed"),
+            rx.callout(
+                "The consumer's name, email, phone and street address appear once you accept.",
+                icon="lock",
+                id="detail-contact-hidden",
+            ),
+        ),
+    )
+    callback = rx.cond(
+        d["callback"] == "yes",
+        rx.callout(
+            rx.hstack(
+                rx.text(
+                    "The consumer asked to speak with a person on the AI call",
+                    rx.cond(d["callback_since"] != "", rx.text.span(" (", d["callback_since"], ")")),
+                    ". Call them back.",
+                ),
+                rx.button(
+                    "Mark handled",
+                    size="1",
+                    variant="soft",
+                    on_click=DashboardState.mark_callback_handled,
+                    id="mark-callback-handled",
+                ),
+                align="center",
+                wrap="wrap",
+            ),
+            icon="phone-incoming",
+            color_scheme="orange",
+            id="detail-callback",
+        ),
+    )
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(d["category"], as_="h2", size="5"),
+                rx.badge(d["urgency_label"]),
+                rx.badge(d["status_label"], id="detail-status", data_status=d["status"]),
+                rx.cond(
+                    d["called_you"] == "yes",
+                    rx.badge(
+                        rx.icon("phone-incoming", size=12), "called you", color_scheme="iris", id="detail-called-you"
+                    ),
+                ),
+                width="100%",
+                wrap="wrap",
+            ),
+            rx.text(d["text"], white_space="pre-wrap", id="detail-text"),
+            rx.text(
+                "ZIP ",
+                d["zip"],
+                " · ",
+                d["distance"],
+                " · budget ",
+                d["budget"],
+                " · score ",
+                d["score"],
+                size="2",
+                color_scheme="gray",
+            ),
+            rx.cond(d["requirements"] != "", rx.text("Needs: ", d["requirements"], size="2")),
+            rx.cond(
+                d["called_you"] == "yes",
+                rx.callout(
+                    rx.cond(
+                        d["released_at"] != "",
+                        rx.text(
+                            "You released this call to the marketplace on ", d["released_at"], "; it stays yours too."
+                        ),
+                        "This caller phoned your number: the request is yours alone until you release it.",
+                    ),
+                    icon="phone-incoming",
+                    color_scheme="iris",
+                    id="detail-call-origin",
+                    data_released=rx.cond(d["released_at"] != "", "yes", "no"),
+                ),
+            ),
+            rx.vstack(
+                rx.text("Why it matched you", weight="bold", size="2"),
+                rx.foreach(DashboardState.reasons, lambda r: rx.text("• ", r, size="2")),
+                spacing="0",
+            ),
+            rx.cond(DashboardState.points.length() > 0, _points_table()),
+            callback,
+            contact,
+            rx.cond(
+                d["can_release"] == "yes",
+                rx.flex(
+                    rx.button(
+                        rx.icon("share-2"),
+                        "Release to the marketplace",
+                        on_click=DashboardState.release,
+                        variant="soft",
+                        id="release-lead",
+                    ),
+                    rx.text(
+                        "Other businesses nearby are offered it too; you keep it in your inbox.",
+                        size="1",
+                        color_scheme="gray",
+                    ),
+                    spacing="3",
+                    align="center",
+                    wrap="wrap",
+                ),
+            ),
+            rx.cond(
+                _can_respond(),
+                rx.form(
+                    rx.hstack(
+                        rx.el.label(
+                            "Message if you decline (optional)",
+                            html_for="decline-message",
+                            class_name="rt-Text",
+                            style={"fontSize": "0.85em"},
+                        ),
+                        rx.input(name="message", id="decline-message"),
+                        align="center",
+                        wrap="wrap",
+                    ),
+                    on_submit=DashboardState.decline,
+                    no_validate=True,
+                    id=DECLINE_FORM,
+                ),
+            ),
+            rx.cond(
+                ~closed,
+                rx.form(
+                    rx.hstack(
+                        rx.el.label("Call objective", html_for="call-objective"),
+                        rx.input(
+                            name="objective", id="call-objective", placeholder="e.g. confirm the leak and book a visit"
+                        ),
+                        align="center",
+                        wrap="wrap",
+                    ),
+                    rx.cond(
+                        d["call_allowed"] != "yes",
+                        rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
+                    ),
+                    rx.text(d["calls_left_label"], size="1", color_scheme="gray"),
+                    on_submit=DashboardState.request_call,
+                    no_validate=True,
+                    id=CALL_FORM,
+                ),
+            ),
+            rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
+            rx.foreach(DashboardState.calls, _call_panel),
+            rx.cond(
+                (d["status"] == "accepted") & ~closed,
+                rx.form(
+                    rx.hstack(
+                        rx.el.label("Job value ($)", html_for="job-value"),
+                        rx.input(name="job_value", id="job-value", width="8em"),
+                        rx.button("Mark converted", type="submit", id="convert-lead"),
+                        align="center",
+                        wrap="wrap",
+                    ),
+                    on_submit=DashboardState.convert,
+                    no_validate=True,
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="lead-detail",
+    )
+
+
+def _action_bar() -> rx.Component:
+    """Accept / Decline / AI call: always in reach at the bottom of the screen (a phone's thumb zone). Decline
+    and AI call submit the forms above them (their optional message and objective)."""
+    d = DashboardState.detail
+    closed = d["closed_reason"] != ""
+    return rx.cond(
+        ~closed,
+        rx.flex(
+            rx.cond(
+                _can_respond(),
+                rx.fragment(
+                    rx.button(
+                        rx.icon("check"),
+                        "Accept",
+                        on_click=DashboardState.accept,
+                        id="accept-lead",
+                        color_scheme="green",
+                    ),
+                    rx.button(
+                        rx.icon("x"),
+                        "Decline",
+                        type="submit",
+                        variant="soft",
+                        color_scheme="red",
+                        id="decline-lead",
+                        custom_attrs={"form": DECLINE_FORM},
+                    ),
+                ),
+            ),
+            rx.button(
+                rx.icon("phone-call"),
+                "AI call",
+                type="submit",
+                id="ai-call",
+                disabled=d["call_allowed"] != "yes",
+                title=d["call_reason"],
+                custom_attrs={"form": CALL_FORM},
+            ),
+            spacing="3",
+            wrap="wrap",
+            justify="end",
+            id="lead-actions",
+            position="sticky",
+            bottom="0",
+            z_index="5",
+            padding="0.75em 1em",
+            margin_x="-1em",
+            background_color=rx.color("gray", 2),
+            border_top=f"1px solid {rx.color('gray', 5)}",
+            style={"@media (max-width: 640px)": {"& > button": {"flex": "1 1 0", "minHeight": "44px"}}},
+        ),
+    )
+
+
+def _refused() -> rx.Component:
+    return rx.callout(
+        NOT_YOUR_LEAD + " It may be another business's, closed, or the address may be mistyped.",
+        icon="shield-alert",
+        color_scheme="red",
+        size="3",
+        id="lead-refused",
+    )
+
+
+def lead_page() -> rx.Component:
+    return page(
+        guarded(
+            "business",
+            rx.link(
+                rx.hstack(rx.icon("arrow-left", size=16), rx.text("Inbox"), align="center", spacing="1"),
+                href=routes.DASHBOARD,
+                id="back-to-inbox",
+                underline="hover",
+            ),
+            rx.heading("Lead", size="6", id="lead-heading", margin_y="0.5em"),
+            rx.cond(DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")),
+            rx.cond(
+                DashboardState.gone != "",
+                rx.callout(DashboardState.gone, icon="archive", color_scheme="gray", id="detail-gone"),
+            ),
+            rx.match(
+                DashboardState.lead_view,
+                ("refused", _refused()),
+                (
+                    "ok",
+                    rx.cond(
+                        DashboardState.detail.contains("match_id"),
+                        rx.vstack(_detail(), _action_bar(), spacing="0", width="100%"),
+                    ),
+                ),
+                rx.center(rx.spinner(size="3"), padding="3em"),
+            ),
+        ),
+        max_width="56em",
+    )

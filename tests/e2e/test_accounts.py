@@ -1,0 +1,146 @@
+"""Accounts by clicks (issue 10, item 6; issue 11, item 6): "Forgot password?" from the log-in page with the
+link from the outbox; a new owner confirms their address from the banner's emailed link, creates a business
+that waits for the admins, sees the plan card; the admin verifies it from the Verification page."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.conftest import Deployment
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, open_emailed_link, start
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "a long enough password"
+
+
+def _emailed_link(deployment: Deployment, to: str, kind: str, path: str) -> str:
+    """The newest link of `kind` emailed to `to`, from the local outbox (the database)."""
+    from sqlmodel import Session, col, create_engine, select
+
+    from leadapp.core.models import Notification
+
+    engine = create_engine(deployment.database_url)
+    try:
+        with Session(engine) as session:
+            notes = session.exec(
+                select(Notification).where(Notification.kind == kind).order_by(col(Notification.id).desc())
+            ).all()
+    finally:
+        engine.dispose()
+    note = next(n for n in notes if n.recipient == to)
+    found = re.search(rf"https?://\S+/{path}/[A-Za-z0-9_-]+", note.body_text)
+    assert found, note.body_text
+    return found.group(0)
+
+
+def _register_owner(page: Page, deployment: Deployment, email: str) -> None:
+    start(page, deployment)
+    click_link(page, deployment, "For businesses", "/for-businesses")
+    page.get_by_role("link", name="Create a business account").first.click()
+    page.get_by_label("Full name").fill("Vera Verify")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat the password").fill(PASSWORD)
+    page.locator("#register-submit").click()
+    page.wait_for_url(re.compile(re.escape(deployment.url) + r"/dashboard/?$"))
+
+
+def test_forgot_password_by_the_emailed_link(browser: Browser, deployment: Deployment):
+    if not deployment.local:
+        pytest.skip("reads the emailed link from the local outbox (the database)")
+    page = browser.new_context().new_page()
+    page.set_default_timeout(TIMEOUT)
+    email = f"forgot-{secrets.token_hex(4)}@example.com"
+    _register_owner(page, deployment, email)
+    page.locator("#logout-button").click()
+
+    start(page, deployment)
+    click_link(page, deployment, "Log in", "/login")
+    page.locator("#forgot-password").click()
+    page.get_by_label("Email").fill(f"nobody-{secrets.token_hex(4)}@example.com")
+    page.locator("#forgot-submit").click()
+    unknown_answer = page.locator("#forgot-sent").inner_text()
+    page.locator("#back-to-login").click()
+    page.locator("#forgot-password").click()
+    page.get_by_label("Email").fill(email)
+    page.locator("#forgot-submit").click()
+    expect(page.locator("#forgot-sent")).to_have_text(unknown_answer)  # the same answer either way
+
+    open_emailed_link(page, _emailed_link(deployment, email, "password_reset", "reset-password"))
+    new_password = "my new long password"
+    page.get_by_label("New password", exact=True).fill(new_password)
+    page.get_by_label("Repeat the new password").fill(new_password)
+    page.locator("#reset-submit").click()
+    expect(page.locator("#reset-done")).to_be_visible()
+    login(page, deployment, email, new_password)
+    page.wait_for_url(re.compile(r".*/dashboard/?$"))
+    page.context.close()
+
+
+def test_owner_verifies_their_email_and_the_admin_verifies_the_business(browser: Browser, deployment: Deployment):
+    if not deployment.local:
+        pytest.skip("reads the emailed link from the local outbox (the database)")
+    owner = browser.new_context().new_page()
+    owner.set_default_timeout(TIMEOUT)
+    email = f"vera-{secrets.token_hex(4)}@example.com"
+    name = f"Vera Pipes {secrets.token_hex(3)}"
+    _register_owner(owner, deployment, email)
+    expect(owner.locator("#verify-banner")).to_contain_text("no leads until then")
+    owner.locator("#resend-verification").click()
+    expect(owner.locator("#verify-notice")).to_contain_text(email)
+
+    go_to(owner, "Settings")
+    owner.get_by_label("Business name").fill(name)
+    owner.get_by_role("checkbox", name="Plumbing", exact=True).check()
+    owner.get_by_label("ZIP code").fill("46032")
+    owner.get_by_label("Service radius (miles)").fill("20")
+    owner.locator("#settings-save").click()
+    expect(owner.locator("#settings-saved")).to_be_visible()
+    expect(owner.locator("#plan-name")).to_have_text("Free")
+    expect(owner.locator("#plan-leads")).to_have_text("0 of 50")
+    expect(owner.locator("#plan-calls")).to_have_text("none on this plan")
+    expect(owner.locator("#business-unverified")).to_be_visible()
+    expect(owner.locator("#field-plan")).to_have_count(0)  # plans are the admins'
+
+    admin = browser.new_context().new_page()
+    admin.set_default_timeout(TIMEOUT)
+    login(admin, deployment, deployment.admin_email, deployment.admin_password)
+    admin.wait_for_url(re.compile(r".*/admin/?$"))
+    go_to(admin, "Verification")
+    row = admin.locator(".business-row", has_text=name)
+    expect(row).to_contain_text("email not confirmed")
+    row.locator(".verify-business").click()
+    expect(admin.locator("#verification-error")).to_contain_text("not confirmed their email")
+
+    open_emailed_link(owner, _emailed_link(deployment, email, "email_verification", "verify-email"))
+    expect(owner.locator("#verify-done")).to_contain_text(email)
+    expect(owner.locator("#verify-banner")).to_have_count(0)
+
+    go_to(admin, "Overview")
+    go_to(admin, "Verification")
+    row = admin.locator(".business-row", has_text=name)
+    expect(row).to_contain_text("email confirmed")
+    row.locator(".verify-business").click()
+    expect(admin.locator("#verification-notice")).to_contain_text(f"{name} is verified")
+    admin.locator("#verification-search").fill(name)
+    admin.locator("#verification-show").click()
+    admin.get_by_role("option", name="All businesses").click()
+    admin.locator("#verification-apply").click()
+    row = admin.locator(".business-row", has_text=name)
+    row.get_by_label("Plan").click()
+    admin.get_by_role("option", name="Starter").click()
+    row.get_by_label("Monthly lead cap").fill("300")
+    row.locator(".plan-save").click()
+    expect(admin.locator("#verification-notice")).to_contain_text("plan and lead cap saved")
+
+    go_to(owner, "Settings")
+    expect(owner.locator("#plan-name")).to_have_text("Starter")
+    expect(owner.locator("#plan-leads")).to_have_text("0 of 300")
+    expect(owner.locator("#plan-calls")).to_have_text("0 of 20")
+    expect(owner.locator("#business-unverified")).to_have_count(0)
+    owner.context.close()
+    admin.context.close()
