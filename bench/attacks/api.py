@@ -108,13 +108,17 @@ def unsubscribe_forged(t: Target) -> Outcome:
 
 @attack("api", "intake-rate-limit", late=True)
 def intake_rate_limit(t: Target) -> Outcome:
-    """More than INTAKE_PER_IP_PER_HOUR (5) requests from one client in an hour, each with a forged forwarding
-    header (a client that writes X-Forwarded-For itself must not get fresh buckets)."""
+    """More than INTAKE_PER_IP_PER_HOUR (5) requests from one client in an hour behind the deployment's proxy, each
+    with a forwarding header the client wrote itself (a made-up address, or an empty one) before the address the
+    proxy appends: a client that writes X-Forwarded-For must not get fresh buckets (issue 11, item 1)."""
     accepted = 0
     for n in range(9):
         body = {**GOOD, "text": f"{GOOD['text']} (bench request {n} {secrets.token_hex(3)})"}
+        forged = f"203.0.113.{n}" if n % 2 else ","
         reply = t.web.post(
-            "/api/v1/leads", json=body, headers={"X-Forwarded-For": f"203.0.113.{n}, ,", "X-Real-IP": f"198.51.100.{n}"}
+            "/api/v1/leads",
+            json=body,
+            headers={"X-Forwarded-For": f"{forged}, 198.51.100.77", "X-Real-IP": f"198.51.100.{n}"},
         )
         if reply.status_code == 429:
             return held(f"429 after {accepted} accepted")

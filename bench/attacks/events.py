@@ -7,7 +7,7 @@ import re
 import secrets
 
 from bench.attacks import Outcome, Target, attack, breached, held
-from bench.attacks.reflex_tab import ReflexTab
+from bench.attacks.reflex_tab import ReflexTab, state_name
 
 DASHBOARD = "leadapp.pages.business.dashboard.DashboardState"
 PORTAL = "leadapp.pages.consumer.portal.PortalState"
@@ -211,3 +211,70 @@ def contact_flood(t: Target) -> Outcome:
     if stored > 5:
         return breached(f"{stored} of 12 messages stored from one client")
     return held(f"{stored} stored, the rest refused")
+
+
+def _login_account(t: Target) -> tuple[str, str]:
+    from leadapp.core.services import accounts
+
+    email, password = f"bench-login-{secrets.token_hex(3)}@example.com", "the right password 123"
+    _db(t, lambda s: (accounts.register(s, email, password, "consumer"), s.commit()))
+    return email, password
+
+
+def _last_login(t: Target, email: str):
+    from sqlmodel import select
+
+    from leadapp.core.models import User
+
+    return _db(t, lambda s: s.exec(select(User).where(User.email == email)).one().last_login_at)
+
+
+@attack("events", "login-guesses-in-parallel", late=True)
+def login_parallel(t: Target) -> Outcome:
+    """Ten sockets guess at once (a throttle that checks before it counts lets them all through), then the right
+    password: refused, the attacker cannot tell it was right (issue 11, item 12)."""
+    import time
+
+    email, password = _login_account(t)
+    tabs = [ReflexTab(t.web_url) for _ in range(10)]
+    try:
+        name = f"{state_name(LOGIN)}.submit"
+        for n, tab in enumerate(tabs):  # fired without waiting for the answers
+            tab.sio.emit(
+                "event",
+                {
+                    "name": name,
+                    "payload": {"form_data": {"email": email, "password": f"guess {n}"}},
+                    "router_data": {"pathname": "/login", "asPath": "/login", "query": {}},
+                },
+                namespace="/_event",
+            )
+        time.sleep(5)
+        with ReflexTab(t.web_url) as last:
+            last.handler(LOGIN, "submit", "/login", form_data={"email": email, "password": password})
+        time.sleep(1)
+    finally:
+        for tab in tabs:
+            tab.close()
+    if _last_login(t, email) is not None:
+        return breached("the right password logged in after 10 parallel wrong guesses")
+    return held("the parallel guesses were all counted: the right one is refused too")
+
+
+@attack("events", "lock-out-someone-else", late=True)
+def login_lockout(t: Target) -> Outcome:
+    """The attacker (one address) fails on purpose with the victim's email; the victim, from their own address,
+    must still get in (a per-email lock would let anyone lock out the admin; issue 11, item 12)."""
+    import time
+
+    email, password = _login_account(t)
+    with ReflexTab(t.web_url, headers={"X-Forwarded-For": "203.0.113.66"}) as attacker:
+        for n in range(8):
+            attacker.handler(LOGIN, "submit", "/login", form_data={"email": email, "password": f"wrong {n}"})
+    with ReflexTab(t.web_url, headers={"X-Forwarded-For": "198.51.100.23"}) as victim:
+        victim.handler(LOGIN, "submit", "/login", form_data={"email": email, "password": password})
+    for _ in range(30):
+        if _last_login(t, email) is not None:
+            return held("the victim, from their own address, still logs in")
+        time.sleep(0.1)
+    return breached("eight wrong passwords from one address locked the account for everyone")

@@ -172,6 +172,10 @@ def started(db: str = "sqlite") -> Iterator[Target]:
             CALLING_HOURS_START="0",
             CALLING_HOURS_END="24",
             RECORDINGS_DIR=str(stack.workdir / "recordings"),
+            # Deployed behind a proxy (the bench's own loopback address): X-Forwarded-For is read, so an attack can
+            # write it as a client would and append the address a real proxy would add after it.
+            TRUSTED_PROXY_HEADER="X-Forwarded-For",
+            TRUSTED_PROXIES="127.0.0.1/32",
         )
         stack.redis()
         stack.database(db)
