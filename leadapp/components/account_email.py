@@ -47,7 +47,7 @@ def account_email_card() -> rx.Component:
     errors = AccountEmailState.errors
     return rx.card(
         rx.vstack(
-            rx.heading("Account email", size="4"),
+            rx.heading("Account email", as_="h2", size="4"),
             rx.text("You log in with ", rx.text.strong(AuthState.user_email), ".", size="2"),
             rx.cond(
                 AccountEmailState.email_notice != "",

@@ -43,20 +43,47 @@ class CallView:
 
 
 # The inbox's scroll position, kept while a lead is open on its own page, so coming back lands where it left.
+# Compiled into the page's own script (a React effect), never sent as `rx.call_script`: that runs through
+# `eval`, which the pages' Content-Security-Policy refuses (leadapp/api/headers.py).
 SCROLL_KEY = "leadapp-inbox-scroll"
-SAVE_SCROLL = f"sessionStorage.setItem('{SCROLL_KEY}', String(window.scrollY))"
-RESTORE_SCROLL = f"""(() => {{
-  const y = Number(sessionStorage.getItem('{SCROLL_KEY}'));
-  sessionStorage.removeItem('{SCROLL_KEY}');
-  if (!(y > 0)) return;
+_KEEP_INBOX_SCROLL = f"""
+useEffect(() => {{
+  const save = (event) => {{
+    const target = event.target;
+    if (target && target.closest && target.closest(".lead-row, .lead-card, .lead-link")) {{
+      sessionStorage.setItem("{SCROLL_KEY}", String(window.scrollY));
+    }}
+  }};
+  document.addEventListener("click", save, true);
+  const y = Number(sessionStorage.getItem("{SCROLL_KEY}"));
+  sessionStorage.removeItem("{SCROLL_KEY}");
   let tries = 0;
+  let timer = null;
   const go = () => {{
     const room = document.documentElement.scrollHeight - window.innerHeight;
     if (room >= y || tries++ > 40) window.scrollTo(0, Math.min(y, room));
-    else setTimeout(go, 50);
+    else timer = setTimeout(go, 50);
   }};
-  go();
-}})()"""
+  if (y > 0) go();
+  return () => {{
+    document.removeEventListener("click", save, true);
+    if (timer) clearTimeout(timer);
+  }};
+}}, []);
+"""
+
+
+class KeepInboxScroll(rx.Fragment):
+    """Renders nothing; remembers the inbox's scroll position when a lead is opened and returns to it when
+    the inbox is shown again (once its rows are there)."""
+
+    def add_imports(self) -> dict[str, str]:
+        return {"react": "useEffect"}
+
+    def add_hooks(self) -> list[str | rx.Var]:
+        return [_KEEP_INBOX_SCROLL]
+
+
 GONE = "That request is no longer in your inbox: the consumer withdrew or deleted it, or LeadApp closed it."
 
 
@@ -164,7 +191,7 @@ class DashboardState(AuthState):
             self.rows, self.detail = [], {}
             return None
         remember_business_tab(self.business_id, self.router.session.client_token)
-        return rx.call_script(RESTORE_SCROLL)
+        return None
 
     @rx.event
     def open_lead(self):
@@ -372,7 +399,7 @@ def _lead_row(row: rx.Var) -> rx.Component:
                     href=_lead_href(row),
                     weight="medium",
                     class_name="lead-link",
-                    on_click=[rx.stop_propagation, rx.call_script(SAVE_SCROLL)],
+                    on_click=rx.stop_propagation,
                 ),
                 rx.cond(
                     row["called_you"] == "yes",
@@ -390,7 +417,7 @@ def _lead_row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["distance"]),
         rx.table.cell(row["score"]),
         rx.table.cell(_status_badges(row)),
-        on_click=[rx.call_script(SAVE_SCROLL), rx.redirect(_lead_href(row))],
+        on_click=rx.redirect(_lead_href(row)),
         cursor="pointer",
         class_name="lead-row",
         data_lead=row["lead_id"],
@@ -473,7 +500,6 @@ def _lead_card(row: rx.Var) -> rx.Component:
             width="100%",
         ),
         href=_lead_href(row),
-        on_click=rx.call_script(SAVE_SCROLL),
         underline="none",
         color="inherit",
         class_name="lead-card",
@@ -576,6 +602,7 @@ def dashboard_page() -> rx.Component:
     return page(
         guarded(
             "business",
+            KeepInboxScroll.create(),
             rx.hstack(
                 rx.vstack(
                     rx.heading("Dashboard", size="8", id="dashboard-heading"),
