@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, login, path_re, start
+from tests.e2e.journeys import TIMEOUT, click_link, login, path_re, start, verify_phone
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -65,6 +65,11 @@ def _submit_request(browser: Browser, deployment: Deployment, marker: str, phone
     page.locator("#field-consent_ai_calls").click()
     page.locator("#request-submit").click()
     expect(page.locator("#request-status")).to_have_text(re.compile("^matched$", re.I), timeout=30_000)
+    # The consumer follows the request by its link and verifies the number (no AI call before that).
+    page.locator("#tracking-link").click()
+    page.wait_for_url(re.compile(r".*/portal/track/.*"))
+    tracked = page.locator("#track-request .portal-request")
+    verify_phone(page, deployment, tracked, "+1" + re.sub(r"\D", "", phone), "#track-notice")
     page.context.close()
 
 
