@@ -62,9 +62,15 @@ class LoginState(AuthState):
             async with self:
                 self.errors = field_errors(exc)
             return
-        async with self:
-            self.session_token = token
-        yield rx.redirect(safe_next(target, landing))
+        # The cookie is set by a plain event: Reflex's page script does not write cookies from a background
+        # task's update (it arrives marked as not hydrated), so a token set here would be gone after a reload.
+        yield LoginState.start_session(token, safe_next(target, landing))
+
+    @rx.event
+    def start_session(self, token: str, target: str):
+        """Keep the session token just issued (in the cookie) and go on to `target` (a path on this site)."""
+        self.session_token = str(token)[:200]
+        return rx.redirect(safe_next(str(target), routes.HOME))
 
 
 def _register(form_data: dict, ip: str, user_agent: str, invite: str) -> tuple[str, str]:
@@ -110,9 +116,7 @@ class RegisterState(AuthState):
             async with self:
                 self.errors = field_errors(exc)
             return
-        async with self:
-            self.session_token = token
-        yield rx.redirect(landing)
+        yield LoginState.start_session(token, landing)  # the cookie by a plain event (see LoginState.submit)
 
 
 class ForgotPasswordState(AuthState):

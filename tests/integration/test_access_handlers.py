@@ -661,6 +661,7 @@ PLANS: dict[str, Plan] = {
     ),
     # log in, sign up: with the other side's email
     "LoginState.submit": Plan(writers="public", args=lambda c: ({"email": _email(c), "password": "not the password"},)),
+    "LoginState.start_session": Plan(args=lambda c: ("not-a-session-token", "/dashboard")),
     "RegisterState.submit": Plan(
         writers="public",
         args=lambda c: (
