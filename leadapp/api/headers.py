@@ -123,7 +123,10 @@ class SecurityHeaders:
                 if headers.get("content-type", "").startswith("text/html"):
                     start = {**message, "headers": headers.raw}  # sent with the body, once its scripts are known
                     return
-                headers.setdefault("Content-Security-Policy", NOT_A_PAGE_POLICY)
+                # The API's answers (JSON, plain-text errors) may run nothing. Redirects, scripts, styles and the
+                # pages' own data files get no policy of their own: one there broke a page reloaded while logged in.
+                if headers.get("content-type", "").startswith(("application/json", "text/plain")):
+                    headers.setdefault("Content-Security-Policy", NOT_A_PAGE_POLICY)
                 await send({**message, "headers": headers.raw})
                 return
             if start is None:
