@@ -62,8 +62,10 @@ class LoginState(AuthState):
             async with self:
                 self.errors = field_errors(exc)
             return
-        # The cookie is set by a plain event: Reflex's page script does not write cookies from a background
-        # task's update (it arrives marked as not hydrated), so a token set here would be gone after a reload.
+        async with self:
+            self.session_token = token
+        # And once more by a plain event: the page script may skip a cookie write that comes from a background
+        # task's update, and the token must survive a reload.
         yield LoginState.start_session(token, safe_next(target, landing))
 
     @rx.event
@@ -101,22 +103,21 @@ class RegisterState(AuthState):
         role = self.router.url.query_parameters.get("role", "")
         return role if role in ("consumer", "business_owner") else "consumer"
 
-    @rx.event(background=True)
-    async def submit(self, form_data: dict):
-        async with self:
-            self.errors = {}
-            if form_data.get("password", "") != form_data.get("password_confirm", ""):
-                self.errors = {"password_confirm": "The two passwords differ."}
-                return
-            ip, user_agent = self.client_ip(), self.router.headers.user_agent
-            invite = self.router.url.query_parameters.get("invite", "")
+    @rx.event
+    def submit(self, form_data: dict):
+        self.errors = {}
+        if form_data.get("password", "") != form_data.get("password_confirm", ""):
+            self.errors = {"password_confirm": "The two passwords differ."}
+            return None
+        ip, user_agent = self.client_ip(), self.router.headers.user_agent
+        invite = self.router.url.query_parameters.get("invite", "")
         try:
-            token, landing = await asyncio.to_thread(_register, dict(form_data), ip, user_agent, invite)
+            token, landing = _register(dict(form_data), ip, user_agent, invite)
         except UserError as exc:
-            async with self:
-                self.errors = field_errors(exc)
-            return
-        yield LoginState.start_session(token, landing)  # the cookie by a plain event (see LoginState.submit)
+            self.errors = field_errors(exc)
+            return None
+        self.session_token = token
+        return rx.redirect(landing)
 
 
 class ForgotPasswordState(AuthState):
