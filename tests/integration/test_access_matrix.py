@@ -265,6 +265,8 @@ def test_every_protected_page_has_a_server_side_guard():
         routes.INTERVIEW,
         routes.PORTAL_TRACK,
         routes.RESET_PASSWORD,
+        routes.FORGOT_PASSWORD,
+        routes.VERIFY_EMAIL,
         routes.UNSUBSCRIBE,
     }
     expected_area = {"/portal": Area.CONSUMER, "/dashboard": Area.BUSINESS, "/admin": Area.ADMIN}

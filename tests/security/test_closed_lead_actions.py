@@ -149,7 +149,7 @@ def test_a_closed_request_leaves_the_inbox_and_its_detail_is_refused(
     tab.run("open_detail", str(world.match_id))
     assert tab.state.total == 1 and tab.state.detail["match_id"] == str(world.match_id)  # open: in the inbox
     _close(db_session, world, how)
-    tab.run("load")  # what the live update does
+    tab.state.refresh_from_event()  # what the live update does
     assert tab.state.total == 0 and tab.state.rows == []
     assert tab.state.detail == {} and tab.state.gone  # the open detail closed itself, saying why
     tab.run("open_detail", str(world.match_id))
@@ -165,7 +165,7 @@ def test_accepted_then_withdrawn_stays_read_only_without_contact(db_session: Ses
     assert tab.state.detail["status"] == "accepted" and EMAIL in tab.browser_text()
     _close(s, world, "withdrawn")
 
-    tab.run("load")
+    tab.state.refresh_from_event()  # the live update of the open lead
     assert [r["closed"] for r in tab.state.rows] == ["withdrawn"]
     assert tab.state.detail["closed_reason"] and tab.state.detail["call_allowed"] == ""
     assert EMAIL not in tab.browser_text() and PHONE[2:] not in tab.browser_digits()

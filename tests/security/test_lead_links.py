@@ -192,9 +192,15 @@ def _login_redirect(next_value: str, email: str) -> str:
     async def run() -> list[Any]:
         return [e async for e in LoginState.submit.fn(_Background(state), {"email": email, "password": PASSWORD})]
 
+    def args(event: Any) -> dict[str, Any]:
+        return {str(k): getattr(v, "_var_value", str(v)) for k, v in event.args}
+
     events = asyncio.run(run())
     assert state.errors == {} and len(events) == 1
-    return str(dict((str(k), getattr(v, "_var_value", str(v))) for k, v in events[0].args)["path"])
+    # The log-in hands the new session to a plain event (the cookie must survive a reload), which redirects.
+    started = args(events[0])
+    redirect = LoginState.start_session.fn(state, started["token"], started["target"])
+    return str(args(redirect)["path"])
 
 
 @pytest.mark.parametrize("target", ["//evil.example/dashboard", "/\t/evil.example", "https://evil.example"])

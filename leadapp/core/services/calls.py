@@ -301,10 +301,10 @@ def eligibility(
         return Eligibility(False, "The consumer did not consent to AI calls.")
     if not lead.contact_phone_hash:
         return Eligibility(False, "The consumer gave no phone number.")
+    if on_do_not_call_list(session, lead.contact_phone_hash):  # the strongest refusal, said first
+        return Eligibility(False, "This number is on the do-not-call list.")
     if lead.phone_verified_at is None:
         return Eligibility(False, UNVERIFIED)
-    if on_do_not_call_list(session, lead.contact_phone_hash):
-        return Eligibility(False, "This number is on the do-not-call list.")
     refusal = _quota_refusal(business, calls_this_month(session, business.id))  # type: ignore[arg-type]
     refusal = refusal or daily_caps.calls_refusal(session, business.id, now=now)
     if refusal:
@@ -331,12 +331,12 @@ def placement_refusal(session: Session, call: Call, lead: Lead | None, now: date
         return "The consumer did not consent to AI calls."
     if not call.to_number_enc or not call.to_number_hash:
         return "There is no phone number to call."
+    if on_do_not_call_list(session, call.to_number_hash):  # the strongest refusal, said first
+        return "This number is on the do-not-call list."
     if lead.phone_verified_at is None or call.to_number_hash != lead.contact_phone_hash:
         return UNVERIFIED
     if not phones.is_supported(crypto.decrypt_phone(call.to_number_enc)):
         return phones.unsupported_message()
-    if on_do_not_call_list(session, call.to_number_hash):
-        return "This number is on the do-not-call list."
     if attempts_today(session, call.to_number_hash, now, exclude_call_id=call.id) >= MAX_CALLS_PER_NUMBER_PER_DAY:
         return "Three calls were already made to this number today."
     capped = daily_caps.calls_refusal(session, call.business_id, exclude_call_id=call.id, now=now)
