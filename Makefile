@@ -68,7 +68,7 @@ run: setup $(if $(filter-out 1,$(SCALE)),caddy,)
 
 # The browser suite runs in its own pytest process: Playwright's sync API keeps an event loop running
 # for the rest of a session, which async tests after it cannot share.
-test: setup services
+test: setup services lint
 	$(PY) -m pytest tests -q --ignore=tests/e2e --durations=10
 	@echo "Browser suite (SQLite):"
 	$(PY) -m pytest tests/e2e -q
@@ -105,6 +105,7 @@ bench: setup services
 	$(PY) -m bench.attacks
 
 lint: $(REQ_STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check leadapp worker voice_bridge tests bench rxconfig.py
 

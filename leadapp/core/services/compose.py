@@ -24,11 +24,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from leadapp.core import labels
+from leadapp.core.crypto import decrypt_phone
+from leadapp.core.links import magic_link
 from leadapp.core.models import Business, Lead, Match
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import llm
 from leadapp.core.redaction import redact_contact
-from leadapp.core.services.portal import magic_link
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CATEGORY_LABELS, Category
 
@@ -77,8 +78,6 @@ def _consumer_words(lead: Lead) -> str:
     lead's own email and phone as known values): never more than the business may see before it accepts."""
     known = [lead.contact_email]
     if lead.contact_phone_enc:
-        from leadapp.core.crypto import decrypt_phone
-
         phone = decrypt_phone(lead.contact_phone_enc)
         known += [phone, phone[2:] if phone.startswith("+1") else ""]
     return redact_contact(lead.raw_text or "", *known)
