@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -185,6 +186,7 @@ class LeadsState(AuthState):
             self.action_open, self.action_error = False, ""
         else:  # keep the dialog open with the reason the service gave
             self.action_error, self.error = self.error, ""
+        return feedback.outcome(self.notice, self.action_error)
 
     @rx.event
     def unflag(self, lead_id: str):
@@ -192,6 +194,7 @@ class LeadsState(AuthState):
             lambda s, admin: moderation.unflag(s, admin, int(lead_id)),
             f"Request #{lead_id} is approved and being matched again; refresh to see the result.",
         )
+        return feedback.outcome(self.notice, self.error)
 
 
 def _label(text: str, html_for: str) -> rx.Component:
@@ -541,11 +544,12 @@ class BusinessesState(AuthState):
         except NotAllowed:
             self.rows, self.total = [], 0
             self.error = "You are not allowed to do this."
-            return
+            return feedback.failed(self.error)
         except (UserError, ValueError) as exc:
             self.error = _message(exc)
-            return
+            return feedback.failed(self.error)
         self.notice = f"{name} is active again." if active else f"{name} is deactivated: it gets no new leads."
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def set_rating(self, form_data: dict):
@@ -567,15 +571,16 @@ class BusinessesState(AuthState):
         except NotAllowed:
             self.rows, self.total = [], 0
             self.error = "You are not allowed to do this."
-            return
+            return feedback.failed(self.error)
         except UserError as exc:
             self.error = _message(exc)
-            return
+            return feedback.failed(self.error)
         self.notice = (
             f"{name} is now rated {rating:.1f} from {labels.count(reviews, 'review')}."
             if reviews
             else f"{name} has no rating."
         )
+        return feedback.outcome(self.notice, self.error)
 
 
 def _rating_form(row: rx.Var) -> rx.Component:

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
+from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
@@ -148,6 +149,7 @@ class OutboxState(PagedState, AuthState):
         if self.detail.get("id") == notification_id:
             detail, _ = _as_admin(self, lambda s, u: admin_ops.notification_detail(s, u, int(notification_id)))
             self.detail = detail or {}
+        return feedback.outcome(self.notice, self.error)
 
 
 def _status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
@@ -424,6 +426,7 @@ class QueuesState(AuthState):
         if not error:
             self.notice = f"Job {job_id} is back on the {queue} queue."
         self._fetch()
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def delete_job(self, job_id: str):
@@ -434,6 +437,7 @@ class QueuesState(AuthState):
         if not error:
             self.notice = f"Job {job_id} was deleted."
         self._fetch()
+        return feedback.outcome(self.notice, self.error)
 
 
 def _failed_count(row: rx.Var) -> rx.Component:
@@ -788,10 +792,11 @@ class DncState(PagedState, AuthState):
         entry, error = _as_admin(self, lambda s, u: admin_ops.add_dnc(s, u, phone, reason).phone_display)
         if entry is None:
             self.add_error = error
-            return
+            return feedback.failed(self.add_error)
         self.notice = f"{entry} is on the do-not-call list."
         self.search, self.page = "", 1
         self._fetch()
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def remove(self, dnc_id: str):
@@ -801,6 +806,7 @@ class DncState(PagedState, AuthState):
         if not error:
             self.notice = "Number removed from the do-not-call list."
         self._fetch()
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def import_csv(self, form_data: dict):
@@ -809,13 +815,14 @@ class DncState(PagedState, AuthState):
         result, error = _as_admin(self, lambda s, u: admin_ops.import_dnc_csv(s, u, text, reason))
         if result is None:
             self.import_error = error
-            return
+            return feedback.failed(self.import_error)
         if result.applied:
             self.notice = result.summary()
         else:
             self.import_error = result.summary()
         self.page = 1
         self._fetch()
+        return feedback.outcome(self.notice, self.error or self.import_error)
 
     @rx.event
     def find(self, form_data: dict):
