@@ -1,5 +1,6 @@
 """What the admin's operations pages (outbox, queues, calls, do-not-call, audit) share: running an action as
-the logged-in admin, reading a filter's choice, and the pieces of their frame (header, messages, filter row)."""
+the logged-in admin, reading a filter's choice, and the pieces of their frame (header, messages, filter row;
+the businesses list uses the filter row too)."""
 
 from __future__ import annotations
 
