@@ -104,12 +104,12 @@ def _create_form() -> rx.Component:
     return rx.form(
         rx.flex(
             rx.vstack(
-                rx.el.label("Partner name", html_for="api-key-name", style={"fontWeight": "500"}),
+                rx.el.label("Partner name", html_for="api-key-name", class_name="form-label"),
                 rx.input(name="name", id="api-key-name", placeholder="e.g. Acme Home Services"),
                 spacing="1",
             ),
             rx.vstack(
-                rx.el.label("Requests per minute", html_for="api-key-rate", style={"fontWeight": "500"}),
+                rx.el.label("Requests per minute", html_for="api-key-rate", class_name="form-label"),
                 rx.input(name="per_minute", id="api-key-rate", default_value="60", input_mode="numeric", width="8em"),
                 spacing="1",
             ),

@@ -71,11 +71,10 @@ def _json_block(title: str, value: rx.Var, class_name: str) -> rx.Component:
     return rx.cond(
         value != "",
         rx.el.details(
-            rx.el.summary(title, style={"fontSize": "0.8em", "cursor": "pointer"}),
+            rx.el.summary(title, class_name="code-toggle"),
             rx.el.pre(
                 value,
-                class_name=class_name,
-                style={"whiteSpace": "pre-wrap", "wordBreak": "break-word", "fontSize": "0.75em", "margin": "0"},
+                class_name=f"code-block {class_name}",
             ),
         ),
     )

@@ -197,7 +197,7 @@ class DiscoveryState(AuthState):
 
 
 def _label(text: str, input_id: str | rx.Var) -> rx.Component:
-    return rx.el.label(text, html_for=input_id, style={"fontWeight": "500"})
+    return rx.el.label(text, html_for=input_id, class_name="form-label")
 
 
 def _field_error(name: str) -> rx.Component:

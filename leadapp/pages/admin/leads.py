@@ -201,7 +201,7 @@ class LeadsState(AuthState):
 
 
 def _label(text: str, html_for: str) -> rx.Component:
-    return rx.el.label(text, html_for=html_for, style={"fontWeight": "500", "fontSize": "0.9em"})
+    return rx.el.label(text, html_for=html_for, class_name="field-label")
 
 
 def _select(name: str, label: str, options: list[tuple[str, str]], any_value: str = "all") -> rx.Component:

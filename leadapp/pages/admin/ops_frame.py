@@ -41,7 +41,7 @@ def choice(value: Any) -> str:
 
 
 def label(text: str, html_for: str) -> rx.Component:
-    return rx.el.label(text, html_for=html_for, style={"fontWeight": "500", "fontSize": "0.9em"})
+    return rx.el.label(text, html_for=html_for, class_name="field-label")
 
 
 def labelled(text: str, html_for: str, control: rx.Component) -> rx.Component:
@@ -83,7 +83,7 @@ def messages(error: rx.Var, notice: rx.Var | None = None) -> rx.Component:
 
 def ops_header(title: str, heading_id: str, *actions: rx.Component) -> rx.Component:
     return rx.vstack(
-        rx.hstack(rx.heading(title, size="7", id=heading_id), *actions, justify="between", align="center", wrap="wrap"),
+        rx.hstack(rx.heading(title, size="8", id=heading_id), *actions, justify="between", align="center", wrap="wrap"),
         spacing="1",
         width="100%",
     )

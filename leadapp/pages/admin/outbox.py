@@ -220,7 +220,7 @@ def _outbox_detail() -> rx.Component:
                 rx.el.pre(
                     d["text"],
                     id="message-text",
-                    style={"whiteSpace": "pre-wrap", "wordBreak": "break-word", "fontSize": "0.85em", "margin": "0"},
+                    class_name="code-block",
                 ),
                 rx.cond(
                     d["html"] != "",
@@ -229,7 +229,8 @@ def _outbox_detail() -> rx.Component:
                         rx.el.pre(
                             d["html"],
                             id="message-html-source",
-                            style={"whiteSpace": "pre-wrap", "wordBreak": "break-all", "fontSize": "0.8em"},
+                            class_name="code-block",
+                            style={"wordBreak": "break-all"},
                         ),
                     ),
                 ),

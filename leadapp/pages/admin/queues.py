@@ -127,10 +127,10 @@ def _failed_job_card(job: rx.Var) -> rx.Component:
                 "Job ", job["id"], " · failed ", job["ended_at"], size="1", color_scheme="gray", word_break="break-all"
             ),
             rx.el.details(
-                rx.el.summary("Traceback", style={"fontSize": "0.8em", "cursor": "pointer"}),
+                rx.el.summary("Traceback", class_name="code-toggle"),
                 rx.el.pre(
                     job["error"],
-                    style={"whiteSpace": "pre-wrap", "wordBreak": "break-word", "fontSize": "0.75em", "margin": "0"},
+                    class_name="code-block",
                 ),
             ),
             rx.hstack(

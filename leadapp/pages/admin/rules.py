@@ -211,7 +211,7 @@ def _field(label: str, name: str, *, hint: str = "", lines: int = 0, numeric: bo
         )
     )
     return rx.vstack(
-        rx.el.label(label, html_for=input_id, style={"fontWeight": "500"}),
+        rx.el.label(label, html_for=input_id, class_name="form-label"),
         control,
         rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
         _error(name),

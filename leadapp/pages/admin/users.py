@@ -184,7 +184,7 @@ class UsersState(PagedState, AuthState):
 
 
 def _label(text: str, html_for: str) -> rx.Component:
-    return rx.el.label(text, html_for=html_for, style={"fontWeight": "500", "fontSize": "0.9em"})
+    return rx.el.label(text, html_for=html_for, class_name="field-label")
 
 
 def _filters() -> rx.Component:

@@ -343,7 +343,7 @@ class DashboardState(AuthState):
 
 def _select(name: str, label: str, options: list[tuple[str, str]]) -> rx.Component:
     return rx.vstack(
-        rx.el.label(label, html_for=f"filter-{name}", style={"fontWeight": "500", "fontSize": "0.9em"}),
+        rx.el.label(label, html_for=f"filter-{name}", class_name="field-label"),
         rx.select.root(
             rx.select.trigger(id=f"filter-{name}", placeholder="All"),
             rx.select.content(rx.select.item("All", value="all"), *[rx.select.item(t, value=v) for v, t in options]),
@@ -356,7 +356,7 @@ def _select(name: str, label: str, options: list[tuple[str, str]]) -> rx.Compone
 
 def _date_input(name: str, label: str, error: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.el.label(label, html_for=f"filter-{name}", style={"fontWeight": "500", "fontSize": "0.9em"}),
+        rx.el.label(label, html_for=f"filter-{name}", class_name="field-label"),
         rx.input(
             name=name,
             id=f"filter-{name}",
@@ -378,7 +378,7 @@ def _filters() -> rx.Component:
             _date_input("since", "Received from", DashboardState.since_error),
             _date_input("until", "Received to", DashboardState.until_error),
             rx.vstack(
-                rx.el.label("Search", html_for="filter-search", style={"fontWeight": "500", "fontSize": "0.9em"}),
+                rx.el.label("Search", html_for="filter-search", class_name="field-label"),
                 rx.input(name="search", id="filter-search", placeholder="words or ZIP"),
                 spacing="1",
             ),

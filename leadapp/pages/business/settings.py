@@ -198,7 +198,7 @@ def _error(name: str) -> rx.Component:
 
 
 def _label(text: str, input_id: str) -> rx.Component:
-    return rx.el.label(text, html_for=input_id, style={"fontWeight": "500"})
+    return rx.el.label(text, html_for=input_id, class_name="form-label")
 
 
 def _text(
