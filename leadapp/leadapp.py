@@ -9,7 +9,11 @@ from leadapp.core.observability import configure
 from leadapp.core.settings import refuse_insecure_production
 from leadapp.live import listen
 from leadapp.pages.admin.api_keys import ApiKeysState, api_keys_page
+from leadapp.pages.admin.audit import AuditState, audit_page
+from leadapp.pages.admin.businesses import BusinessesState, businesses_page
+from leadapp.pages.admin.calls import CallsState, calls_page
 from leadapp.pages.admin.discovery import DiscoveryState, discovery_page
+from leadapp.pages.admin.dnc import DncState, dnc_page
 from leadapp.pages.admin.home import (
     AdminZoneState,
     HealthState,
@@ -18,19 +22,9 @@ from leadapp.pages.admin.home import (
     health_page,
     messages_page,
 )
-from leadapp.pages.admin.leads import BusinessesState, LeadsState, businesses_page, leads_page
-from leadapp.pages.admin.ops import (
-    AuditState,
-    CallsState,
-    DncState,
-    OutboxState,
-    QueuesState,
-    audit_page,
-    calls_page,
-    dnc_page,
-    outbox_page,
-    queues_page,
-)
+from leadapp.pages.admin.leads import LeadsState, leads_page
+from leadapp.pages.admin.outbox import OutboxState, outbox_page
+from leadapp.pages.admin.queues import QueuesState, queues_page
 from leadapp.pages.admin.records import AdminCallState, AdminLeadState, admin_call_page, admin_lead_page
 from leadapp.pages.admin.reports import ReportsState, reports_page
 from leadapp.pages.admin.rules import RulesState, rules_page

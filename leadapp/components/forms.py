@@ -42,7 +42,7 @@ def field(
         )
     )
     return rx.vstack(
-        rx.el.label(label, html_for=input_id, style={"fontWeight": "500"}),
+        rx.el.label(label, html_for=input_id, class_name="form-label"),
         control,
         rx.text(hint, size="1", color_scheme="gray", id=hint_id) if hint else rx.fragment(),
         rx.cond(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.feedback import toast_outlet
 from leadapp.components.nav import role_nav
 from leadapp.state.auth import AuthState
 
@@ -193,6 +194,7 @@ def page(*children: rx.Component, max_width: str = "72em") -> rx.Component:
             width="100%",
         ),
         footer(),
+        toast_outlet(),
         min_height="100vh",
     )
 

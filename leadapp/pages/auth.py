@@ -188,7 +188,7 @@ def register_page() -> rx.Component:
                     rx.heading("Create your account", size="7"),
                     form_error(errors),
                     rx.vstack(
-                        rx.el.label("I am", html_for="field-role", style={"fontWeight": "500"}),
+                        rx.el.label("I am", html_for="field-role", class_name="form-label"),
                         rx.radio_group.root(
                             rx.flex(
                                 rx.el.label(

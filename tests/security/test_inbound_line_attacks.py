@@ -25,7 +25,7 @@ from leadapp.core.services import accounts, inbound, moderation
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
-from leadapp.pages.admin.leads import BusinessesState
+from leadapp.pages.admin.businesses import BusinessesState
 from leadapp.pages.business.dashboard import DashboardState
 from leadapp.pages.business.phone_line import PhoneLineState
 from leadapp.pages.business.settings import BusinessSettingsState

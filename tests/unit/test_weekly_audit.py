@@ -623,9 +623,11 @@ async def test_the_page_runs_shows_accepts_and_downloads(
     assert (state.reports, state.report_id, state.denied) == ([], 0, False)
 
     steps = [step async for step in ReportsState.run_now.fn(state)]
-    assert len(steps) == 1  # one push to show the spinner, then the result
+    assert len(steps) == 2  # one push to show the spinner, then the result with its toast
     (report,) = s.exec(select(AuditReport)).all()
     assert state.message == f"Report #{report.id} written." and state.running is False
+    assert steps[0] is None and steps[1].handler.fn.__qualname__ == "FeedbackState.show"
+    assert [value._var_value for _, value in steps[1].args] == ["success", f"Report #{report.id} written."]
     assert [(r["id"], r["by"], r["flags"]) for r in state.reports] == [(str(report.id), "run now", "critical, high")]
     assert state.report_id == report.id and state.markdown == report.markdown
     assert [f["severity"] for f in state.flags] == ["critical", "high"]

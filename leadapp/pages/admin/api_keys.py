@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -43,13 +44,14 @@ class ApiKeysState(AuthState):
                 created = key.name
         except NotAllowed:
             self.rows, self.error = [], "You are not allowed to do this."
-            return
+            return feedback.outcome(self.notice, self.error)
         except UserError as exc:
             self.error = exc.message
-            return
+            return feedback.outcome(self.notice, self.error)
         self.new_token, self.notice = token, f"Key “{created}” created. Copy it now: it is not shown again."
         with session_scope() as session:
             self._reload(session)
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def revoke(self, key_id: str):
@@ -61,13 +63,14 @@ class ApiKeysState(AuthState):
                 name = api_keys.revoke_key(session, admin, wanted).name
         except NotAllowed:
             self.rows, self.error = [], "You are not allowed to do this."
-            return
+            return feedback.outcome(self.notice, self.error)
         except UserError as exc:
             self.error = exc.message
-            return
+            return feedback.outcome(self.notice, self.error)
         self.notice = f"Key “{name}” is revoked: calls with it are refused from now on."
         with session_scope() as session:
             self._reload(session)
+        return feedback.outcome(self.notice, self.error)
 
 
 def _row(row: rx.Var) -> rx.Component:
@@ -101,12 +104,12 @@ def _create_form() -> rx.Component:
     return rx.form(
         rx.flex(
             rx.vstack(
-                rx.el.label("Partner name", html_for="api-key-name", style={"fontWeight": "500"}),
+                rx.el.label("Partner name", html_for="api-key-name", class_name="form-label"),
                 rx.input(name="name", id="api-key-name", placeholder="e.g. Acme Home Services"),
                 spacing="1",
             ),
             rx.vstack(
-                rx.el.label("Requests per minute", html_for="api-key-rate", style={"fontWeight": "500"}),
+                rx.el.label("Requests per minute", html_for="api-key-rate", class_name="form-label"),
                 rx.input(name="per_minute", id="api-key-rate", default_value="60", input_mode="numeric", width="8em"),
                 spacing="1",
             ),

@@ -12,6 +12,7 @@ import phonenumbers
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -187,15 +188,16 @@ class DiscoveryState(AuthState):
             return
         except UserError as exc:
             self.invite_errors = {prospect_id: exc.message}
-            return
+            return feedback.failed(exc.message)
         self.notice = f"Invitation sent to {address}; follow-ups are scheduled for day 3, 7 and 14."
+        return feedback.done(self.notice)
 
 
 # --- view -------------------------------------------------------------------------------------------
 
 
 def _label(text: str, input_id: str | rx.Var) -> rx.Component:
-    return rx.el.label(text, html_for=input_id, style={"fontWeight": "500"})
+    return rx.el.label(text, html_for=input_id, class_name="form-label")
 
 
 def _field_error(name: str) -> rx.Component:

@@ -51,7 +51,7 @@ class AdminZoneState(AuthState):
 def _zone_setting() -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.el.label("Your time zone", html_for="admin-time-zone", style={"fontWeight": "500"}),
+            rx.el.label("Your time zone", html_for="admin-time-zone", class_name="form-label"),
             rx.select.root(
                 rx.select.trigger(id="admin-time-zone"),
                 rx.select.content(*(rx.select.item(text, value=name) for name, text in localtime.ADMIN_ZONES.items())),

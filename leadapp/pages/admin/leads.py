@@ -7,9 +7,13 @@ services, which check that the current user is an admin again.
 
 from __future__ import annotations
 
+from typing import Any
+
 import reflex as rx
 
+from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
+from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -185,6 +189,7 @@ class LeadsState(AuthState):
             self.action_open, self.action_error = False, ""
         else:  # keep the dialog open with the reason the service gave
             self.action_error, self.error = self.error, ""
+        return feedback.outcome(self.notice, self.action_error)
 
     @rx.event
     def unflag(self, lead_id: str):
@@ -192,10 +197,11 @@ class LeadsState(AuthState):
             lambda s, admin: moderation.unflag(s, admin, int(lead_id)),
             f"Request #{lead_id} is approved and being matched again; refresh to see the result.",
         )
+        return feedback.outcome(self.notice, self.error)
 
 
 def _label(text: str, html_for: str) -> rx.Component:
-    return rx.el.label(text, html_for=html_for, style={"fontWeight": "500", "fontSize": "0.9em"})
+    return rx.el.label(text, html_for=html_for, class_name="field-label")
 
 
 def _select(name: str, label: str, options: list[tuple[str, str]], any_value: str = "all") -> rx.Component:
@@ -246,89 +252,98 @@ def _filters() -> rx.Component:
     )
 
 
-def _request_cell(row: rx.Var) -> rx.Component:
-    return rx.table.cell(
+def _request(row: rx.Var) -> list[rx.Component]:
+    return [
         rx.text(row["category"], weight="medium"),
         rx.text(row["snippet"], size="1", color_scheme="gray"),
         rx.text(row["contact"], size="1"),
-        min_width="14em",
-    )
+    ]
 
 
-def _id_cell(row: rx.Var) -> rx.Component:
+def _lead_id(row: rx.Var) -> list[rx.Component]:
     """The lead's number, linking to its own page (`/admin/leads/<id>`), and when it came."""
     href = rx.Var.create(f"/admin/leads/{row['id']}")
-    return rx.table.cell(
+    return [
         rx.link("#", row["id"], href=href, class_name="open-lead"),
         rx.text(row["created_at"], title=row["created_exact"], size="1", color_scheme="gray", class_name="lead-time"),
+    ]
+
+
+def _flag_or_reason(row: rx.Var) -> rx.Component:
+    return rx.cond(
+        row["flagged"] == "yes",
+        rx.text(row["flag_reason"], size="1", color_scheme="red"),
+        rx.button(
+            "Flag",
+            size="1",
+            variant="soft",
+            color_scheme="orange",
+            on_click=LeadsState.ask("flag", row["id"]),
+            class_name="flag-lead",
+        ),
     )
 
 
-def _lead_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        _id_cell(row),
-        _request_cell(row),
-        rx.table.cell(row["zip"]),
-        rx.table.cell(rx.badge(row["status_label"], variant="soft", class_name="lead-status")),
-        rx.table.cell(row["quality"]),
-        rx.table.cell(rx.text(row["matches"], class_name="lead-matches")),
-        rx.table.cell(
-            rx.cond(
-                row["flagged"] == "yes",
-                rx.text(row["flag_reason"], size="1", color_scheme="red"),
-                rx.button(
-                    "Flag",
-                    size="1",
-                    variant="soft",
-                    color_scheme="orange",
-                    on_click=LeadsState.ask("flag", row["id"]),
-                    class_name="flag-lead",
-                ),
-            )
+def _status(row: rx.Var) -> rx.Component:
+    return rx.badge(row["status_label"], variant="soft", class_name="lead-status")
+
+
+def _reasons(row: rx.Var) -> list[rx.Component]:
+    return [
+        rx.cond(row["flag_reason"] != "", rx.text(row["flag_reason"], size="2", class_name="flag-reason")),
+        rx.cond(row["spam"] == "yes", rx.text("Spam: ", row["spam_reason"], size="1", color_scheme="red")),
+        rx.cond(row["quality"] != "", rx.text("Quality ", row["quality"], " / 10", size="1", color_scheme="gray")),
+    ]
+
+
+def _decision(row: rx.Var) -> rx.Component:
+    return rx.flex(
+        rx.button(
+            "Unflag",
+            size="1",
+            color_scheme="green",
+            on_click=LeadsState.unflag(row["id"]),
+            class_name="unflag-lead",
+            title="Approve and send it to matching again",
         ),
-        class_name="admin-lead-row",
-        data_lead_id=row["id"],
-        data_status=row["status"],
+        rx.button(
+            "Reject",
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            on_click=LeadsState.ask("reject", row["id"]),
+            class_name="reject-lead",
+        ),
+        spacing="2",
+        wrap="wrap",
     )
 
 
-def _flag_row(row: rx.Var) -> rx.Component:
-    return rx.table.row(
-        _id_cell(row),
-        _request_cell(row),
-        rx.table.cell(rx.badge(row["status_label"], variant="soft", class_name="lead-status")),
-        rx.table.cell(
-            rx.cond(row["flag_reason"] != "", rx.text(row["flag_reason"], size="2", class_name="flag-reason")),
-            rx.cond(row["spam"] == "yes", rx.text("Spam: ", row["spam_reason"], size="1", color_scheme="red")),
-            rx.cond(row["quality"] != "", rx.text("Quality ", row["quality"], " / 10", size="1", color_scheme="gray")),
-            min_width="12em",
-        ),
-        rx.table.cell(
-            rx.flex(
-                rx.button(
-                    "Unflag",
-                    size="1",
-                    color_scheme="green",
-                    on_click=LeadsState.unflag(row["id"]),
-                    class_name="unflag-lead",
-                    title="Approve and send it to matching again",
-                ),
-                rx.button(
-                    "Reject",
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=LeadsState.ask("reject", row["id"]),
-                    class_name="reject-lead",
-                ),
-                spacing="2",
-                wrap="wrap",
-            )
-        ),
-        class_name="flag-row",
-        data_lead_id=row["id"],
-        data_status=row["status"],
-    )
+LEAD_COLUMNS = [
+    Column("Lead", _lead_id),
+    Column("Request", _request, cell_props={"min_width": "14em"}),
+    Column("ZIP", lambda row: row["zip"]),
+    Column("Status", _status),
+    Column("Quality", lambda row: row["quality"]),
+    Column("Matches", lambda row: rx.text(row["matches"], class_name="lead-matches")),
+    Column("Flag", _flag_or_reason),
+]
+
+FLAG_COLUMNS = [
+    Column("Lead", _lead_id),
+    Column("Request", _request, cell_props={"min_width": "14em"}),
+    Column("Status", _status),
+    Column("Reasons", _reasons, cell_props={"min_width": "12em"}),
+    Column("Decision", _decision),
+]
+
+
+def _lead_row_props(row: rx.Var) -> dict[str, Any]:
+    return {"class_name": "admin-lead-row", "data_lead_id": row["id"], "data_status": row["status"]}
+
+
+def _flag_row_props(row: rx.Var) -> dict[str, Any]:
+    return {"class_name": "flag-row", "data_lead_id": row["id"], "data_status": row["status"]}
 
 
 def _pager(page_var, pages_var, total_var, noun: str, handler, id_: str) -> rx.Component:
@@ -338,19 +353,6 @@ def _pager(page_var, pages_var, total_var, noun: str, handler, id_: str) -> rx.C
         rx.button("Next", on_click=handler(1), variant="soft", disabled=page_var >= pages_var),
         align="center",
         wrap="wrap",
-    )
-
-
-def _table(headers: tuple[str, ...], rows, row_fn, id_: str) -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
-            rx.table.body(rx.foreach(rows, row_fn)),
-            width="100%",
-            id=id_,
-        ),
-        overflow_x="auto",
-        width="100%",
     )
 
 
@@ -428,13 +430,19 @@ def leads_page() -> rx.Component:
                 rx.tabs.content(
                     rx.vstack(
                         _filters(),
-                        _table(
-                            ("Lead", "Request", "ZIP", "Status", "Quality", "Matches", "Flag"),
+                        data_table(
+                            LEAD_COLUMNS,
                             LeadsState.rows,
-                            _lead_row,
-                            "leads-table",
+                            table_id="leads-table",
+                            label="Leads",
+                            row_props=_lead_row_props,
+                            empty=empty_state(
+                                "No lead matches.",
+                                "Change or clear the filters to see more leads.",
+                                icon="inbox",
+                                empty_id="leads-empty",
+                            ),
                         ),
-                        rx.cond(LeadsState.total == 0, rx.text("No lead matches.", color_scheme="gray")),
                         _pager(
                             LeadsState.page,
                             LeadsState.pages,
@@ -457,15 +465,18 @@ def leads_page() -> rx.Component:
                             size="2",
                             color_scheme="gray",
                         ),
-                        _table(
-                            ("Lead", "Request", "Status", "Reasons", "Decision"),
+                        data_table(
+                            FLAG_COLUMNS,
                             LeadsState.queue_rows,
-                            _flag_row,
-                            "flag-table",
-                        ),
-                        rx.cond(
-                            LeadsState.queue_total == 0,
-                            rx.text("The queue is empty.", color_scheme="gray", id="flag-queue-empty"),
+                            table_id="flag-table",
+                            label="Flag queue",
+                            row_props=_flag_row_props,
+                            empty=empty_state(
+                                "The queue is empty.",
+                                "Flagged and low-quality requests appear here for a decision.",
+                                icon="flag",
+                                empty_id="flag-queue-empty",
+                            ),
                         ),
                         _pager(
                             LeadsState.queue_page,
@@ -487,232 +498,5 @@ def leads_page() -> rx.Component:
                 margin_top="1em",
             ),
             _action_dialog(),
-        )
-    )
-
-
-# --- businesses -----------------------------------------------------------------------------------
-
-
-class BusinessesState(AuthState):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
-    search: str = ""
-    error: str = ""
-    notice: str = ""
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // moderation.PAGE_SIZE))
-
-    def _reload(self) -> None:
-        with session_scope() as session:
-            admin = self._require(session, access.Area.ADMIN)
-            self.rows, self.total = moderation.list_businesses(session, admin, self.search, self.page)
-
-    @rx.event
-    def load(self):
-        self.error, self.notice = "", ""
-        try:
-            self._reload()
-        except NotAllowed:
-            self.rows, self.total = [], 0
-
-    @rx.event
-    def apply_search(self, form_data: dict):
-        self.search, self.page = str(form_data.get("search", ""))[:100], 1
-        return BusinessesState.load
-
-    @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
-        return BusinessesState.load
-
-    @rx.event
-    def set_active(self, business_id: str, active: bool):
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                business = moderation.set_business_active(session, admin, int(business_id), active)
-                name = business.name
-            self._reload()
-        except NotAllowed:
-            self.rows, self.total = [], 0
-            self.error = "You are not allowed to do this."
-            return
-        except (UserError, ValueError) as exc:
-            self.error = _message(exc)
-            return
-        self.notice = f"{name} is active again." if active else f"{name} is deactivated: it gets no new leads."
-
-    @rx.event
-    def set_rating(self, form_data: dict):
-        """Set a business's rating and review count (owners cannot: it feeds the matcher)."""
-        self.error, self.notice = "", ""
-        business_id = str(form_data.get("business_id", ""))
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                business = moderation.set_business_rating(
-                    session,
-                    admin,
-                    int(business_id) if business_id.isdigit() else 0,
-                    str(form_data.get("rating", ""))[:20],
-                    str(form_data.get("review_count", ""))[:20],
-                )
-                name, rating, reviews = business.name, business.rating, business.review_count
-            self._reload()
-        except NotAllowed:
-            self.rows, self.total = [], 0
-            self.error = "You are not allowed to do this."
-            return
-        except UserError as exc:
-            self.error = _message(exc)
-            return
-        self.notice = (
-            f"{name} is now rated {rating:.1f} from {labels.count(reviews, 'review')}."
-            if reviews
-            else f"{name} has no rating."
-        )
-
-
-def _rating_form(row: rx.Var) -> rx.Component:
-    """Rating and review count of one business, set by an admin (until verified reviews exist)."""
-    rating_id, reviews_id = f"rating-{row['id']}", f"reviews-{row['id']}"
-    return rx.form(
-        rx.hstack(
-            rx.el.input(type="hidden", name="business_id", value=row["id"]),
-            rx.vstack(
-                _label("Stars", rating_id),
-                rx.input(
-                    name="rating",
-                    id=rating_id,
-                    default_value=row["rating"],
-                    width="4.5em",
-                    custom_attrs={"inputMode": "decimal"},
-                ),
-                spacing="0",
-            ),
-            rx.vstack(
-                _label("Reviews", reviews_id),
-                rx.input(
-                    name="review_count",
-                    id=reviews_id,
-                    default_value=row["review_count"],
-                    width="6em",
-                    input_mode="numeric",
-                ),
-                spacing="0",
-            ),
-            rx.button("Save", type="submit", size="1", variant="soft", class_name="save-rating"),
-            align="end",
-            spacing="2",
-        ),
-        on_submit=BusinessesState.set_rating,
-        reset_on_submit=False,
-        no_validate=True,
-        class_name="rating-form",
-        key=f"{row['id']}-{row['rating']}-{row['review_count']}",
-    )
-
-
-def _business_row(row: rx.Var) -> rx.Component:
-    active = row["active"] == "yes"
-    return rx.table.row(
-        rx.table.cell(
-            rx.text(row["name"], weight="medium", class_name="business-name"),
-            rx.text(row["owner_email"], size="1", color_scheme="gray"),
-        ),
-        rx.table.cell(row["categories"]),
-        rx.table.cell(row["city"], " ", row["zip"]),
-        rx.table.cell(row["plan"]),
-        rx.table.cell(_rating_form(row)),
-        rx.table.cell(
-            rx.badge(
-                rx.cond(active, rx.cond(row["paused"] == "yes", "Paused", "Active"), "Deactivated"),
-                color_scheme=rx.cond(active, "green", "red"),
-                class_name="business-active",
-            )
-        ),
-        rx.table.cell(
-            rx.cond(
-                active,
-                rx.button(
-                    "Deactivate",
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=BusinessesState.set_active(row["id"], False),
-                    class_name="toggle-business",
-                ),
-                rx.button(
-                    "Activate",
-                    size="1",
-                    variant="soft",
-                    color_scheme="green",
-                    on_click=BusinessesState.set_active(row["id"], True),
-                    class_name="toggle-business",
-                ),
-            )
-        ),
-        class_name="business-row",
-        data_business_id=row["id"],
-        data_active=row["active"],
-    )
-
-
-def businesses_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            rx.heading("Businesses", size="8", id="businesses-heading"),
-            rx.cond(
-                BusinessesState.error != "",
-                rx.callout(BusinessesState.error, color_scheme="red", role="alert", id="businesses-error"),
-            ),
-            rx.cond(
-                BusinessesState.notice != "",
-                rx.callout(BusinessesState.notice, icon="check", color_scheme="green", id="businesses-notice"),
-            ),
-            rx.vstack(
-                rx.form(
-                    rx.flex(
-                        rx.vstack(
-                            _label("Search", "businesses-search"),
-                            rx.input(
-                                name="search", id="businesses-search", placeholder="name, city, ZIP or owner email"
-                            ),
-                            spacing="1",
-                        ),
-                        rx.button("Search", type="submit", id="businesses-apply"),
-                        spacing="3",
-                        wrap="wrap",
-                        align="end",
-                    ),
-                    on_submit=BusinessesState.apply_search,
-                    reset_on_submit=False,
-                    no_validate=True,
-                ),
-                _table(
-                    ("Business", "Services", "Where", "Plan", "Rating", "Status", ""),
-                    BusinessesState.rows,
-                    _business_row,
-                    "businesses-table",
-                ),
-                rx.cond(BusinessesState.total == 0, rx.text("No business matches.", color_scheme="gray")),
-                _pager(
-                    BusinessesState.page,
-                    BusinessesState.pages,
-                    BusinessesState.total,
-                    "businesses",
-                    BusinessesState.go_page,
-                    "businesses-count",
-                ),
-                spacing="4",
-                width="100%",
-                margin_top="1em",
-            ),
         )
     )

@@ -12,6 +12,7 @@ import asyncio
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
@@ -182,6 +183,7 @@ class ReportsState(AuthState):
             self.message = f"Report #{report_id} written."
         finally:
             self.running = False
+        yield feedback.outcome(self.message, self.error)
 
     @rx.event
     def accept(self, index: str):
@@ -199,9 +201,9 @@ class ReportsState(AuthState):
             return None
         except UserError as exc:
             self.error = exc.message
-            return None
+            return feedback.failed(self.error)
         self.message = f"Accepted: rules version {row.version} is in force."
-        return None
+        return feedback.done(self.message)
 
     @rx.event
     def download(self):

@@ -11,6 +11,7 @@ import dataclasses
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.forms import form_error
 from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
@@ -113,7 +114,7 @@ class RulesState(AuthState):
                 self._load_history(session, user)
         except FieldErrors as exc:
             self.errors = exc.errors
-            return None
+            return feedback.failed(feedback.FIX_FIELDS)
         except access.NotLoggedIn:
             return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
         except NotAllowed:
@@ -121,9 +122,9 @@ class RulesState(AuthState):
             return None
         except UserError as exc:
             self.errors = field_errors(exc)
-            return None
+            return feedback.failed(exc.message)
         self.saved_message = f"Saved as version {row.version}; it applies to the next lead."
-        return None
+        return feedback.done(self.saved_message)
 
     @rx.event
     def ask_rollback(self, version: int):
@@ -152,9 +153,9 @@ class RulesState(AuthState):
             return None
         except UserError as exc:
             self.history_error = exc.message
-            return None
+            return feedback.failed(self.history_error)
         self.saved_message = f"Rolled back: version {row.version} (a copy of version {version}) is in force."
-        return None
+        return feedback.done(self.saved_message)
 
     def _page_history(self, offset: int):
         try:
@@ -210,7 +211,7 @@ def _field(label: str, name: str, *, hint: str = "", lines: int = 0, numeric: bo
         )
     )
     return rx.vstack(
-        rx.el.label(label, html_for=input_id, style={"fontWeight": "500"}),
+        rx.el.label(label, html_for=input_id, class_name="form-label"),
         control,
         rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
         _error(name),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
@@ -161,6 +162,7 @@ class UsersState(PagedState, AuthState):
             lambda s, admin: admin_users.change_role(s, admin, user_id, role),
             f"{email} is now {admin_users.ROLE_LABELS.get(role, role)}; their open sessions were ended.",
         )
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def set_active(self, active: bool):
@@ -169,6 +171,7 @@ class UsersState(PagedState, AuthState):
             lambda s, admin: accounts.set_active(s, admin, user_id, active),
             f"{email} is enabled." if active else f"{email} is disabled; their open sessions were ended.",
         )
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def send_reset(self):
@@ -177,10 +180,11 @@ class UsersState(PagedState, AuthState):
             lambda s, admin: admin_users.send_password_reset(s, admin, user_id),
             f"A password reset link was emailed to {email} (valid 24 hours).",
         )
+        return feedback.outcome(self.notice, self.error)
 
 
 def _label(text: str, html_for: str) -> rx.Component:
-    return rx.el.label(text, html_for=html_for, style={"fontWeight": "500", "fontSize": "0.9em"})
+    return rx.el.label(text, html_for=html_for, class_name="field-label")
 
 
 def _filters() -> rx.Component:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
@@ -68,6 +69,7 @@ class VerificationState(AuthState):
         self._run(
             lambda s, admin: plans.verify_business(s, admin, wanted), f"{name} is verified: it receives leads now."
         )
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def save_plan(self, form_data: dict):
@@ -76,6 +78,7 @@ class VerificationState(AuthState):
         plan, cap = str(form_data.get("plan", "")), str(form_data.get("monthly_lead_cap", ""))
         name = next((r["name"] for r in self.rows if r["id"] == raw_id), "The business")
         self._run(lambda s, admin: plans.set_plan(s, admin, wanted, plan, cap), f"{name}: plan and lead cap saved.")
+        return feedback.outcome(self.notice, self.error)
 
 
 def _plan_form(row: rx.Var) -> rx.Component:

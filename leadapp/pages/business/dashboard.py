@@ -9,6 +9,7 @@ import dataclasses
 import reflex as rx
 
 from leadapp import live, routes
+from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -266,10 +267,12 @@ class DashboardState(AuthState):
         self._act(lambda s, u: inbound.release_lead(s, u, match_id))
         if not self.error:
             self.notice = "Released: other businesses nearby are offered this request too. It stays in your inbox."
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def cancel_call(self, call_id: str):
         self._act(lambda s, u: calls.cancel_call(s, u, int(call_id)))
+        return feedback.outcome("AI call cancelled.", self.error)
 
     @rx.event
     def open_recording(self, call_id: str):
@@ -306,11 +309,13 @@ class DashboardState(AuthState):
     def accept(self):
         match_id = int(self.detail.get("match_id", "0"))
         self._act(lambda s, u: inbox.respond(s, u, match_id, accept=True))
+        return feedback.outcome("Lead accepted: the consumer is told and their contact is shown.", self.error)
 
     @rx.event
     def decline(self, form_data: dict):
         match_id = int(self.detail.get("match_id", "0"))
         self._act(lambda s, u: inbox.respond(s, u, match_id, accept=False, message=str(form_data.get("message", ""))))
+        return feedback.outcome("Lead declined.", self.error)
 
     @rx.event
     def request_call(self, form_data: dict):
@@ -318,6 +323,7 @@ class DashboardState(AuthState):
         self._act(lambda s, u: calls.request_call(s, u, match_id, objective=str(form_data.get("objective", ""))))
         if not self.error:
             self.notice = "AI call requested. It will be placed within the consumer's calling hours."
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def mark_callback_handled(self):
@@ -326,16 +332,18 @@ class DashboardState(AuthState):
         self._act(lambda s, u: inbox.mark_callback_handled(s, u, match_id))
         if not self.error:
             self.notice = "Marked handled."
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def convert(self, form_data: dict):
         match_id = int(self.detail.get("match_id", "0"))
         self._act(lambda s, u: inbox.mark_converted(s, u, match_id, str(form_data.get("job_value", ""))))
+        return feedback.outcome("Marked converted: the job counts in your stats.", self.error)
 
 
 def _select(name: str, label: str, options: list[tuple[str, str]]) -> rx.Component:
     return rx.vstack(
-        rx.el.label(label, html_for=f"filter-{name}", style={"fontWeight": "500", "fontSize": "0.9em"}),
+        rx.el.label(label, html_for=f"filter-{name}", class_name="field-label"),
         rx.select.root(
             rx.select.trigger(id=f"filter-{name}", placeholder="All"),
             rx.select.content(rx.select.item("All", value="all"), *[rx.select.item(t, value=v) for v, t in options]),
@@ -348,7 +356,7 @@ def _select(name: str, label: str, options: list[tuple[str, str]]) -> rx.Compone
 
 def _date_input(name: str, label: str, error: rx.Var) -> rx.Component:
     return rx.vstack(
-        rx.el.label(label, html_for=f"filter-{name}", style={"fontWeight": "500", "fontSize": "0.9em"}),
+        rx.el.label(label, html_for=f"filter-{name}", class_name="field-label"),
         rx.input(
             name=name,
             id=f"filter-{name}",
@@ -370,7 +378,7 @@ def _filters() -> rx.Component:
             _date_input("since", "Received from", DashboardState.since_error),
             _date_input("until", "Received to", DashboardState.until_error),
             rx.vstack(
-                rx.el.label("Search", html_for="filter-search", style={"fontWeight": "500", "fontSize": "0.9em"}),
+                rx.el.label("Search", html_for="filter-search", class_name="field-label"),
                 rx.input(name="search", id="filter-search", placeholder="words or ZIP"),
                 spacing="1",
             ),

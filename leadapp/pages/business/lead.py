@@ -255,8 +255,7 @@ def _detail() -> rx.Component:
                         rx.el.label(
                             "Message if you decline (optional)",
                             html_for="decline-message",
-                            class_name="rt-Text",
-                            style={"fontSize": "0.85em"},
+                            class_name="field-label",
                         ),
                         rx.input(name="message", id="decline-message"),
                         align="center",

@@ -8,8 +8,10 @@ simulated line, where "Simulate an inbound call" rings it through the real bridg
 from __future__ import annotations
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, businesses, inbound
@@ -54,7 +56,8 @@ class PhoneLineState(AuthState):
         except UserError as exc:  # an admin asking for a business that does not exist
             self.business_id, self.error = 0, exc.message
 
-    def _act(self, action, notice: str) -> None:
+    def _act(self, action, notice: str) -> EventSpec | None:
+        """Run one change of the line; its toast (the notice, or why it was refused)."""
         self.error, self.notice = "", ""
         try:
             with session_scope() as session:
@@ -62,8 +65,9 @@ class PhoneLineState(AuthState):
                 self._show(action(session, user))
         except (UserError, ValueError) as exc:  # NotAllowed is a UserError: same message, nothing changed
             self.error = str(getattr(exc, "message", exc))
-            return
+            return feedback.failed(self.error)
         self.notice = notice
+        return feedback.done(notice)
 
     @rx.event
     def list_numbers(self):
@@ -74,7 +78,7 @@ class PhoneLineState(AuthState):
                 found = inbound.available_numbers(session, user, self.business_id)
         except UserError as exc:
             self.error, self.choices, self.listed = exc.message, [], False
-            return
+            return feedback.failed(self.error)
         self.choices = [
             {
                 "sid": c.sid,
@@ -90,23 +94,24 @@ class PhoneLineState(AuthState):
     @rx.event
     def connect_number(self, number_sid: str):
         sid = str(number_sid)[:64]
-        self._act(
+        toast = self._act(
             lambda s, u: inbound.connect_twilio_number(s, u, self.business_id, sid),
             "Connected: calls to this number are answered by your AI receptionist.",
         )
         if not self.error:
             self.choices, self.listed = [], False
+        return toast
 
     @rx.event
     def connect_local(self):
-        self._act(
+        return self._act(
             lambda s, u: inbound.connect_local_number(s, u, self.business_id),
             "Connected: this local number rings the simulated line. Try it with “Simulate an inbound call”.",
         )
 
     @rx.event
     def disconnect(self):
-        self._act(
+        return self._act(
             lambda s, u: inbound.disconnect_number(s, u, self.business_id),
             "Disconnected: the AI receptionist no longer answers this number.",
         )
@@ -120,11 +125,12 @@ class PhoneLineState(AuthState):
                 inbound.start_simulated_call(session, user, self.business_id)
         except UserError as exc:
             self.error = exc.message
-            return
+            return feedback.failed(self.error)
         self.notice = (
             "Your line is ringing: the AI receptionist is taking a simulated call. "
             "The caller's request appears in your inbox, marked “called you”, when the call ends."
         )
+        return feedback.done(self.notice)
 
 
 P = PhoneLineState

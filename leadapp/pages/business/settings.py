@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
 from leadapp.components.forms import form_error
 from leadapp.components.layout import guarded, page
@@ -155,15 +156,15 @@ class BusinessSettingsState(AuthState):
                 self._show_plan(session, user, business)
         except businesses.ProfileInvalid as exc:
             self.errors = exc.errors
-            return None
+            return feedback.failed(feedback.FIX_FIELDS)
         except access.NotLoggedIn:
             return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
         except UserError as exc:
             self.errors = field_errors(exc)
-            return None
+            return feedback.failed(exc.message)
         self._show(business)
         self.saved = True
-        return None
+        return feedback.done("Saved.")
 
     @rx.event
     def toggle_pause(self):
@@ -176,9 +177,11 @@ class BusinessSettingsState(AuthState):
             return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
         except UserError as exc:
             self.errors = field_errors(exc)
-            return None
+            return feedback.failed(exc.message)
         self.paused = business.paused
-        return None
+        if self.paused:
+            return feedback.done("Paused: you receive no new leads until you resume.")
+        return feedback.done("Resumed: new leads reach you again.")
 
 
 S = BusinessSettingsState
@@ -195,7 +198,7 @@ def _error(name: str) -> rx.Component:
 
 
 def _label(text: str, input_id: str) -> rx.Component:
-    return rx.el.label(text, html_for=input_id, style={"fontWeight": "500"})
+    return rx.el.label(text, html_for=input_id, class_name="form-label")
 
 
 def _text(

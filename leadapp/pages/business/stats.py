@@ -164,7 +164,7 @@ def _kpi(label: str, value: rx.Var | str, element_id: str, note: rx.Var | str = 
 
 def _period_chooser() -> rx.Component:
     return rx.vstack(
-        rx.el.label("Period", html_for="stats-period", style={"fontWeight": "500", "fontSize": "0.9em"}),
+        rx.el.label("Period", html_for="stats-period", class_name="field-label"),
         rx.select.root(
             rx.select.trigger(id="stats-period"),
             rx.select.content(*[rx.select.item(label, value=value) for value, label in PERIOD_OPTIONS]),

@@ -333,7 +333,7 @@ def interview_page() -> rx.Component:
                 ),
                 rx.form(
                     rx.vstack(
-                        rx.el.label("Your answer", html_for="interview-message", style={"fontWeight": "500"}),
+                        rx.el.label("Your answer", html_for="interview-message", class_name="form-label"),
                         rx.hstack(
                             rx.input(
                                 name="message", id="interview-message", width="100%", size="3", auto_complete="off"

@@ -11,6 +11,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import live, routes
+from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
 from leadapp.components.layout import guarded, page
 from leadapp.components.requests import (
@@ -107,38 +108,42 @@ class PortalState(AuthState):
     def withdraw(self, lead_id: str):
         if not str(lead_id).isdigit():
             self.error = "No such request."
-            return
+            return feedback.failed(self.error)
         ok, _ = self._act(lambda s, u: portal.withdraw_request(s, u, int(lead_id)))
         if ok:
             self.notice = "Your request was withdrawn. Businesses will no longer receive it."
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def request_callback(self, lead_id: str):
         if not str(lead_id).isdigit():
             self.error = "No such request."
-            return
+            return feedback.failed(self.error)
         ok, _ = self._act(lambda s, u: portal.request_callback(s, u, int(lead_id)))
         if ok:
             self.notice = "Callback requested. Our AI assistant will call you within calling hours (9:00–21:00)."
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def send_phone_code(self, lead_id: str):
         if not str(lead_id).isdigit():
             self.error = "No such request."
-            return
+            return feedback.failed(self.error)
         ok, _ = self._act(lambda s, u: phone_codes.send_lead_code(s, u, int(lead_id)))
         if ok:
             self.notice = CODE_SENT
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def verify_phone_code(self, form_data: dict):
         lead_id, code = str(form_data.get("lead", "")), str(form_data.get("code", ""))
         if not lead_id.isdigit():
             self.error = "No such request."
-            return
+            return feedback.failed(self.error)
         ok, _ = self._act(lambda s, u: phone_codes.verify_lead_code(s, u, int(lead_id), code))
         if ok:
             self.notice = PHONE_VERIFIED
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def set_no_ai_calls(self, value: Any):
@@ -152,6 +157,7 @@ class PortalState(AuthState):
                 self.notice = "Some of your numbers stay off AI calls: you asked by call or text (listed below)."
             else:
                 self.notice = "AI calls are back on for the requests where you agreed to them."
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def delete_my_data(self):
@@ -163,6 +169,7 @@ class PortalState(AuthState):
                 if deleted
                 else "You have no requests to delete."
             )
+        return feedback.outcome(self.notice, self.error)
 
 
 def _delete_my_data() -> rx.Component:

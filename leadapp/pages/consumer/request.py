@@ -240,7 +240,7 @@ def _form() -> rx.Component:
                 rx.el.label(
                     "How should businesses contact you?",
                     html_for="field-preferred_contact",
-                    style={"fontWeight": "500"},
+                    class_name="form-label",
                 ),
                 rx.radio_group.root(
                     rx.flex(

@@ -12,8 +12,10 @@ import asyncio
 from typing import Any
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from leadapp import live, routes
+from leadapp.components import feedback
 from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
 from leadapp.components.requests import (
@@ -104,11 +106,12 @@ class TrackState(AuthState):
         if self._token:
             self._load()
 
-    def _act(self, action: Any, done: str) -> None:
+    def _act(self, action: Any, done: str) -> EventSpec | None:
+        """Run one action on the request the link names; its toast (the notice, or why it was refused)."""
         self.notice, self.error = "", ""
         if not self._token or not self._lead_id:
             self.error = INVALID_MESSAGE
-            return
+            return feedback.failed(self.error)
         try:
             with session_scope() as session:
                 action(session, portal.MagicGrant(self._token), self._lead_id)
@@ -117,6 +120,7 @@ class TrackState(AuthState):
         else:
             self.notice = done
         self._load()
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def create_account(self, form_data: dict):
@@ -148,12 +152,12 @@ class TrackState(AuthState):
     @rx.event
     def withdraw(self, shown_id: str = ""):
         # The button passes the id it shows; it is ignored: the lead acted on is always the one the token names.
-        self._act(portal.withdraw_request, "Your request was withdrawn. Businesses will no longer receive it.")
+        return self._act(portal.withdraw_request, "Your request was withdrawn. Businesses will no longer receive it.")
 
     @rx.event
     def set_no_ai_calls(self, value: Any):
         on = value is True
-        self._act(
+        return self._act(
             lambda session, grant, lead_id: portal.set_no_ai_calls_by_link(session, grant, lead_id, on),
             "AI calls are off: no AI assistant will call this number again."
             if on
@@ -162,20 +166,22 @@ class TrackState(AuthState):
 
     @rx.event
     def request_callback(self, shown_id: str = ""):
-        self._act(
+        return self._act(
             portal.request_callback,
             "Callback requested: we will call you at the number you gave, within calling hours (9:00–21:00).",
         )
 
     @rx.event
     def send_phone_code(self, shown_id: str = ""):
-        self._act(phone_codes.send_lead_code, CODE_SENT)
+        return self._act(phone_codes.send_lead_code, CODE_SENT)
 
     @rx.event
     def verify_phone_code(self, form_data: dict):
         # The form's lead id is ignored like the buttons': the token names the lead.
         code = str(form_data.get("code", "")) if isinstance(form_data, dict) else ""
-        self._act(lambda s, grant, lead_id: phone_codes.verify_lead_code(s, grant, lead_id, code), PHONE_VERIFIED)
+        return self._act(
+            lambda s, grant, lead_id: phone_codes.verify_lead_code(s, grant, lead_id, code), PHONE_VERIFIED
+        )
 
 
 def _ai_calls() -> rx.Component:

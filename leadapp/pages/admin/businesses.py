@@ -1,0 +1,244 @@
+"""Admin: every business (searched, paged on the server), with its rating and review count (set by an admin
+until verified reviews exist) and its activation. Every handler asks the services, which check that the
+current user is an admin again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from leadapp.components import feedback
+from leadapp.components.layout import guarded, page
+from leadapp.components.pager import pager
+from leadapp.components.table import Column, data_table, empty_state
+from leadapp.core import labels
+from leadapp.core.db import session_scope
+from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.services import access, moderation
+from leadapp.pages.admin.ops_frame import filter_row, label, labelled
+from leadapp.state.auth import AuthState
+
+
+class BusinessesState(AuthState):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 1
+    search: str = ""
+    error: str = ""
+    notice: str = ""
+
+    @rx.var
+    def pages(self) -> int:
+        return max(1, -(-self.total // moderation.PAGE_SIZE))
+
+    def _reload(self) -> None:
+        with session_scope() as session:
+            admin = self._require(session, access.Area.ADMIN)
+            self.rows, self.total = moderation.list_businesses(session, admin, self.search, self.page)
+
+    @rx.event
+    def load(self):
+        self.error, self.notice = "", ""
+        try:
+            self._reload()
+        except NotAllowed:
+            self.rows, self.total = [], 0
+
+    @rx.event
+    def apply_search(self, form_data: dict):
+        self.search, self.page = str(form_data.get("search", ""))[:100], 1
+        return BusinessesState.load
+
+    @rx.event
+    def go_page(self, delta: int):
+        self.page = max(1, min(self.pages, self.page + delta))
+        return BusinessesState.load
+
+    @rx.event
+    def set_active(self, business_id: str, active: bool):
+        self.error, self.notice = "", ""
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                business = moderation.set_business_active(session, admin, int(business_id), active)
+                name = business.name
+            self._reload()
+        except NotAllowed:
+            self.rows, self.total = [], 0
+            self.error = "You are not allowed to do this."
+            return feedback.failed(self.error)
+        except (UserError, ValueError) as exc:
+            self.error = str(getattr(exc, "message", exc))
+            return feedback.failed(self.error)
+        self.notice = f"{name} is active again." if active else f"{name} is deactivated: it gets no new leads."
+        return feedback.outcome(self.notice, self.error)
+
+    @rx.event
+    def set_rating(self, form_data: dict):
+        """Set a business's rating and review count (owners cannot: it feeds the matcher)."""
+        self.error, self.notice = "", ""
+        business_id = str(form_data.get("business_id", ""))
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                business = moderation.set_business_rating(
+                    session,
+                    admin,
+                    int(business_id) if business_id.isdigit() else 0,
+                    str(form_data.get("rating", ""))[:20],
+                    str(form_data.get("review_count", ""))[:20],
+                )
+                name, rating, reviews = business.name, business.rating, business.review_count
+            self._reload()
+        except NotAllowed:
+            self.rows, self.total = [], 0
+            self.error = "You are not allowed to do this."
+            return feedback.failed(self.error)
+        except UserError as exc:
+            self.error = str(getattr(exc, "message", exc))
+            return feedback.failed(self.error)
+        self.notice = (
+            f"{name} is now rated {rating:.1f} from {labels.count(reviews, 'review')}."
+            if reviews
+            else f"{name} has no rating."
+        )
+        return feedback.outcome(self.notice, self.error)
+
+
+def _rating_form(row: rx.Var) -> rx.Component:
+    """Rating and review count of one business, set by an admin (until verified reviews exist)."""
+    rating_id, reviews_id = f"rating-{row['id']}", f"reviews-{row['id']}"
+    return rx.form(
+        rx.hstack(
+            rx.el.input(type="hidden", name="business_id", value=row["id"]),
+            rx.vstack(
+                label("Stars", rating_id),
+                rx.input(
+                    name="rating",
+                    id=rating_id,
+                    default_value=row["rating"],
+                    width="4.5em",
+                    custom_attrs={"inputMode": "decimal"},
+                ),
+                spacing="0",
+            ),
+            rx.vstack(
+                label("Reviews", reviews_id),
+                rx.input(
+                    name="review_count",
+                    id=reviews_id,
+                    default_value=row["review_count"],
+                    width="6em",
+                    input_mode="numeric",
+                ),
+                spacing="0",
+            ),
+            rx.button("Save", type="submit", size="1", variant="soft", class_name="save-rating"),
+            align="end",
+            spacing="2",
+        ),
+        on_submit=BusinessesState.set_rating,
+        reset_on_submit=False,
+        no_validate=True,
+        class_name="rating-form",
+        key=f"{row['id']}-{row['rating']}-{row['review_count']}",
+    )
+
+
+def _business(row: rx.Var) -> list[rx.Component]:
+    return [
+        rx.text(row["name"], weight="medium", class_name="business-name"),
+        rx.text(row["owner_email"], size="1", color_scheme="gray"),
+    ]
+
+
+def _business_status(row: rx.Var) -> rx.Component:
+    active = row["active"] == "yes"
+    return rx.badge(
+        rx.cond(active, rx.cond(row["paused"] == "yes", "Paused", "Active"), "Deactivated"),
+        color_scheme=rx.cond(active, "green", "red"),
+        class_name="business-active",
+    )
+
+
+def _business_toggle(row: rx.Var) -> rx.Component:
+    return rx.cond(
+        row["active"] == "yes",
+        rx.button(
+            "Deactivate",
+            size="1",
+            variant="soft",
+            color_scheme="red",
+            on_click=BusinessesState.set_active(row["id"], False),
+            class_name="toggle-business",
+        ),
+        rx.button(
+            "Activate",
+            size="1",
+            variant="soft",
+            color_scheme="green",
+            on_click=BusinessesState.set_active(row["id"], True),
+            class_name="toggle-business",
+        ),
+    )
+
+
+BUSINESS_COLUMNS = [
+    Column("Business", _business),
+    Column("Services", lambda row: row["categories"]),
+    Column("Where", lambda row: [row["city"], " ", row["zip"]]),
+    Column("Plan", lambda row: row["plan"]),
+    Column("Rating", _rating_form),
+    Column("Status", _business_status),
+    Column("Actions", _business_toggle, hide_header=True),
+]
+
+
+def _business_row_props(row: rx.Var) -> dict[str, Any]:
+    return {"class_name": "business-row", "data_business_id": row["id"], "data_active": row["active"]}
+
+
+def businesses_page() -> rx.Component:
+    return page(
+        guarded(
+            "admin",
+            rx.heading("Businesses", size="8", id="businesses-heading"),
+            rx.cond(
+                BusinessesState.error != "",
+                rx.callout(BusinessesState.error, color_scheme="red", role="alert", id="businesses-error"),
+            ),
+            rx.cond(
+                BusinessesState.notice != "",
+                rx.callout(BusinessesState.notice, icon="check", color_scheme="green", id="businesses-notice"),
+            ),
+            rx.vstack(
+                filter_row(
+                    BusinessesState.apply_search,
+                    labelled(
+                        "Search",
+                        "businesses-search",
+                        rx.input(name="search", id="businesses-search", placeholder="name, city, ZIP or owner email"),
+                    ),
+                    rx.button("Search", type="submit", id="businesses-apply"),
+                ),
+                data_table(
+                    BUSINESS_COLUMNS,
+                    BusinessesState.rows,
+                    table_id="businesses-table",
+                    label="Businesses",
+                    row_props=_business_row_props,
+                    empty=empty_state(
+                        "No business matches.",
+                        "Search by another name, city, ZIP or owner email.",
+                        icon="store",
+                        empty_id="businesses-empty",
+                    ),
+                ),
+                pager(BusinessesState, "businesses", "businesses-count"),
+                spacing="4",
+                width="100%",
+                margin_top="1em",
+            ),
+        )
+    )

@@ -1,0 +1,227 @@
+"""Admin calls log and costs: every AI call, filtered by business and month, with the month's costs per business
+(through `services.admin_ops`, as the logged-in admin); the log is paged on the server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+from sqlmodel import Session
+
+from leadapp.components.layout import guarded, page
+from leadapp.components.pager import PagedState, pager
+from leadapp.components.table import Column, data_table, empty_state
+from leadapp.core.models import User
+from leadapp.core.services import admin_ops
+from leadapp.pages.admin.ops_frame import (
+    ALL,
+    as_admin,
+    choice,
+    filter_row,
+    labelled,
+    messages,
+    ops_header,
+)
+from leadapp.state.auth import AuthState
+
+
+class CallsState(PagedState, AuthState):
+    business_filter: str = ""
+    month_filter: str = ""
+    businesses: list[list[str]] = []
+    costs: list[dict[str, str]] = []
+    month_totals: list[dict[str, str]] = []
+    error: str = ""
+
+    @rx.var
+    def business_filter_name(self) -> str:
+        """The filtered business by name, as the select showed it (its id means nothing to an admin)."""
+        return next((name for i, name in self.businesses if i == self.business_filter), self.business_filter)
+
+    def _fetch(self) -> None:
+        business_id = int(self.business_filter) if self.business_filter.isdigit() else None
+        result, error = as_admin(
+            self, lambda s, u: admin_ops.calls_log(s, u, business_id, self.month_filter or None, self.page)
+        )
+        if result is None:
+            self._show_failure()
+            self.error = error
+            return
+        self._show_page(result)
+
+    @rx.event
+    def load(self):
+        self.error = ""
+
+        def everything(session: Session, user: User) -> tuple[Any, Any]:
+            return admin_ops.call_businesses(session, user), admin_ops.call_costs(session, user)
+
+        result, error = as_admin(self, everything)
+        if result is None:
+            self.error = error
+            return
+        businesses, costs = result
+        self.businesses = [[str(i), name] for i, name in businesses]
+        self.costs = [admin_ops.cost_row(t) for t in costs.per_business]
+        self.month_totals = [admin_ops.cost_row(t) for t in costs.per_month]
+        self._fetch()
+
+    @rx.event
+    def apply_filters(self, form_data: dict):
+        self.business_filter = choice(form_data.get("business"))
+        self.month_filter = str(form_data.get("month", "")).strip()[:7]
+        self.page = 1
+        self.error = ""
+        self._fetch()
+
+    @rx.event
+    def show(self, business_id: str, month: str):
+        """Filter the log to one row of the cost totals."""
+        self.business_filter, self.month_filter, self.page, self.error = business_id, month, 1, ""
+        self._fetch()
+
+    @rx.event
+    def clear_filters(self):
+        self.business_filter, self.month_filter, self.page, self.error = "", "", 1, ""
+        self._fetch()
+
+
+CALL_COLUMNS = [
+    Column(
+        "When",
+        lambda row: rx.link(
+            row["created_at"],
+            href=rx.Var.create(f"/admin/calls/{row['id']}"),
+            size="1",
+            white_space="nowrap",
+            class_name="open-call",
+        ),
+    ),
+    Column("Business", lambda row: rx.text(row["business"], size="2")),
+    Column(
+        "Type / number",
+        lambda row: [rx.text(row["type_label"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")],
+    ),
+    Column("Status", lambda row: rx.badge(row["status_label"], variant="soft", data_status=row["status"])),
+    Column(
+        "Outcome",
+        lambda row: rx.text(row["outcome_label"], class_name="call-outcome", size="2", data_outcome=row["outcome"]),
+    ),
+    Column("Length", lambda row: row["duration"]),
+    Column("Cost", lambda row: rx.text(row["cost"], class_name="call-cost")),
+    Column("Error", lambda row: rx.text(row["error"], size="1", color_scheme="red")),
+]
+
+COST_COLUMNS = [
+    Column("Calls", lambda row: row["calls"]),
+    Column("Carrier", lambda row: row["carrier"]),
+    Column("Realtime", lambda row: row["realtime"]),
+    Column("Summary", lambda row: row["summary"]),
+    Column("Total", lambda row: rx.text(row["total"], weight="bold", class_name="cost-total")),
+]
+
+MONTH_TOTAL_COLUMNS = [Column("Month", lambda row: row["month"]), *COST_COLUMNS]
+
+BUSINESS_COST_COLUMNS = [
+    Column("Month", lambda row: row["month"]),
+    Column(
+        "Business",
+        lambda row: rx.link(
+            row["business"], on_click=CallsState.show(row["business_id"], row["month"]), cursor="pointer"
+        ),
+    ),
+    *COST_COLUMNS,
+]
+
+
+def _calls_filters() -> rx.Component:
+    return filter_row(
+        CallsState.apply_filters,
+        labelled(
+            "Business",
+            "filter-business",
+            rx.select.root(
+                rx.select.trigger(id="filter-business", placeholder="All"),
+                rx.select.content(
+                    rx.select.item("All", value=ALL),
+                    rx.foreach(CallsState.businesses, lambda b: rx.select.item(b[1], value=b[0])),
+                ),
+                name="business",
+                default_value=ALL,
+            ),
+        ),
+        labelled("Month", "filter-month", rx.input(type="month", name="month", id="filter-month")),
+        rx.button("Apply", type="submit", id="calls-apply"),
+        rx.button("Clear", type="button", variant="soft", on_click=CallsState.clear_filters),
+    )
+
+
+def calls_page() -> rx.Component:
+    no_calls = empty_state(
+        "No calls in the last 12 months.",
+        "A business places an AI call from a lead it accepted; its cost shows here.",
+        icon="phone",
+    )
+    return page(
+        guarded(
+            "admin",
+            ops_header("Calls", "calls-heading"),
+            messages(CallsState.error),
+            rx.heading("Costs per month", as_="h2", size="4", margin_top="0.5em"),
+            data_table(
+                MONTH_TOTAL_COLUMNS,
+                CallsState.month_totals,
+                table_id="month-totals",
+                label="Costs per month",
+                row_props=lambda row: {"class_name": "month-total-row", "data_month": row["month"]},
+                loaded=CallsState.loaded,
+            ),
+            rx.heading("Costs per business and month", as_="h2", size="4", margin_top="1em"),
+            data_table(
+                BUSINESS_COST_COLUMNS,
+                CallsState.costs,
+                table_id="cost-table",
+                label="Costs per business and month",
+                row_props=lambda row: {
+                    "class_name": "cost-row",
+                    "data_month": row["month"],
+                    "data_business": row["business_id"],
+                },
+                empty=no_calls,
+                loaded=CallsState.loaded,
+            ),
+            rx.heading("Calls log", as_="h2", size="4", margin_top="1em"),
+            rx.vstack(
+                _calls_filters(),
+                rx.cond(
+                    (CallsState.business_filter != "") | (CallsState.month_filter != ""),
+                    rx.text(
+                        "Filtered: business ",
+                        rx.cond(CallsState.business_filter != "", CallsState.business_filter_name, "any"),
+                        ", month ",
+                        rx.cond(CallsState.month_filter != "", CallsState.month_filter, "any"),
+                        size="2",
+                        color_scheme="gray",
+                        id="calls-filtered",
+                    ),
+                ),
+                data_table(
+                    CALL_COLUMNS,
+                    CallsState.rows,
+                    table_id="calls-table",
+                    label="Calls log",
+                    row_props=lambda row: {"class_name": "call-row", "data_call": row["id"]},
+                    empty=empty_state(
+                        "No calls match.",
+                        "Clear the filters to see every call.",
+                        icon="phone",
+                        action=rx.button("Clear filters", variant="soft", on_click=CallsState.clear_filters),
+                    ),
+                    loaded=CallsState.loaded,
+                ),
+                pager(CallsState, "calls", "calls-count"),
+                spacing="3",
+                width="100%",
+            ),
+        )
+    )

@@ -1,0 +1,89 @@
+"""What the admin's operations pages (outbox, queues, calls, do-not-call, audit) share: running an action as
+the logged-in admin, reading a filter's choice, and the pieces of their frame (header, messages, filter row;
+the businesses list uses the filter row too)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import reflex as rx
+from sqlmodel import Session
+
+from leadapp.core.db import session_scope
+from leadapp.core.errors import UserError
+from leadapp.core.models import User
+from leadapp.core.services import access
+from leadapp.state.auth import AuthState
+
+T = TypeVar("T")
+
+ALL = "all"
+
+
+def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
+    """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, why)."""
+    try:
+        with session_scope() as session:
+            user = state._require(session, access.Area.ADMIN)
+            assert user is not None
+            return action(session, user), ""
+    except UserError as exc:  # NotAllowed included: the guard shows "not allowed" anyway
+        return None, exc.message
+    except ValueError as exc:  # a malformed id from the page
+        return None, f"Invalid request: {exc}"
+
+
+def choice(value: Any) -> str:
+    """A select's value from a form, "" for "all"."""
+    text = str(value or "").strip()
+    return "" if text == ALL else text
+
+
+def label(text: str, html_for: str) -> rx.Component:
+    return rx.el.label(text, html_for=html_for, class_name="field-label")
+
+
+def labelled(text: str, html_for: str, control: rx.Component) -> rx.Component:
+    """A control under its label."""
+    return rx.vstack(label(text, html_for), control, spacing="1")
+
+
+def choice_select(name: str, text: str, options: list[tuple[str, str]], value: rx.Var | str = ALL) -> rx.Component:
+    """A labelled filter select whose first item, "All", stands for no filter."""
+    return labelled(
+        text,
+        f"filter-{name}",
+        rx.select.root(
+            rx.select.trigger(id=f"filter-{name}", placeholder="All"),
+            rx.select.content(rx.select.item("All", value=ALL), *[rx.select.item(t, value=v) for v, t in options]),
+            name=name,
+            default_value=value,
+        ),
+    )
+
+
+def filter_row(on_submit: Any, *controls: rx.Component) -> rx.Component:
+    """The filters above a list: labelled controls and their buttons on one wrapping row, sent as one form
+    (kept as typed after sending; the server validates, not the browser)."""
+    return rx.form(
+        rx.flex(*controls, spacing="3", wrap="wrap", align="end"),
+        on_submit=on_submit,
+        reset_on_submit=False,
+        no_validate=True,
+    )
+
+
+def messages(error: rx.Var, notice: rx.Var | None = None) -> rx.Component:
+    shown = [rx.cond(error != "", rx.callout(error, color_scheme="red", role="alert", id="ops-error"))]
+    if notice is not None:
+        shown.append(rx.cond(notice != "", rx.callout(notice, icon="check", color_scheme="green", id="ops-notice")))
+    return rx.fragment(*shown)
+
+
+def ops_header(title: str, heading_id: str, *actions: rx.Component) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(rx.heading(title, size="8", id=heading_id), *actions, justify="between", align="center", wrap="wrap"),
+        spacing="1",
+        width="100%",
+    )
