@@ -73,15 +73,15 @@ from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from leadapp.core.models import Business, Call, Lead
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import recordings, telephony
-from leadapp.core.services import calls
+from leadapp.core.services import calls, conversation
 from leadapp.core.vocab import CATEGORY_LABELS, CallOutcome, CallStatus, Category
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
 from voice_bridge.caller_facts import CallerFacts, facts_for_lead
-from voice_bridge.session import CallResult, CallSession, RealtimeLink
+from voice_bridge.links import RealtimeLink
+from voice_bridge.session import CallResult, CallSession
 
 log = get_logger("voice_bridge.simulated")
 
@@ -1234,21 +1234,16 @@ def concierge_script(first_name: str = "", service: str = "your request", zip_co
 def script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:
     """The scripted conversation for a call: the business's name (or LeadApp's concierge script for a call
     without a business), the consumer's first name, the service."""
-    from leadapp.core.db import session_scope
-
-    with session_scope() as session:
-        call = session.get(Call, call_id)
-        business = session.get(Business, call.business_id) if call and call.business_id else None
-        lead = session.get(Lead, call.lead_id) if call and call.lead_id else None
-        first = (lead.contact_name or "").split(" ")[0] if lead else ""
-        service = "your request"
-        if lead and lead.category in Category._value2member_map_:
-            service = f"your {CATEGORY_LABELS[Category(lead.category)].lower()} request"
-        if call is not None and call.business_id is None:
-            zip_code = (lead.location_zip or lead.zip or "46032") if lead else "46032"
-            script = concierge_script(first, service, zip_code)
-        else:
-            script = qualify_script(business.name if business else "the business", first, service, facts_for_lead(lead))
+    call, business, lead = conversation.call_parties(call_id)
+    first = (lead.contact_name or "").split(" ")[0] if lead else ""
+    service = "your request"
+    if lead and lead.category in Category._value2member_map_:
+        service = f"your {CATEGORY_LABELS[Category(lead.category)].lower()} request"
+    if call is not None and call.business_id is None:
+        zip_code = (lead.location_zip or lead.zip or "46032") if lead else "46032"
+        script = concierge_script(first, service, zip_code)
+    else:
+        script = qualify_script(business.name if business else "the business", first, service, facts_for_lead(lead))
     if ms_per_char:
         script.ms_per_char = ms_per_char
     return script
@@ -1284,7 +1279,7 @@ async def simulate_call(call_id: int, script: Script | None = None, *, ms_per_ch
 
         async with serve(serve_media, "127.0.0.1", 0, max_size=None, compression=None) as server:
             port = next(iter(server.sockets)).getsockname()[1]
-            sid = await asyncio.to_thread(_call_sid, call_id)
+            sid = await asyncio.to_thread(conversation.simulated_call_sid, call_id)
             callee = ScriptedCallee(f"ws://127.0.0.1:{port}{MEDIA_PATH}", call_id=None, call_sid=sid)
             callee.keep_audio = True  # the line's recording, as Twilio would record the call
             await callee.connect()
@@ -1321,27 +1316,6 @@ def stream_parameters(twiml: str) -> dict[str, str]:
     if stream is None:
         return {}
     return {str(p.get("name", "")): str(p.get("value", "")) for p in stream.findall("./Parameter")}
-
-
-def _call_sid(call_id: int) -> str:
-    """The simulated line's call SID, as `place_call` stored it (stored here when it was not: the media stream
-    is checked against the stored SID like any other)."""
-    from sqlalchemy import update
-    from sqlmodel import col
-
-    from leadapp.core.db import session_scope
-
-    with session_scope() as session:
-        call = session.get(Call, call_id)
-        if call is not None and call.provider_call_sid:
-            return call.provider_call_sid
-        sid = telephony.SIMULATED_SID_PREFIX + secrets.token_hex(16)
-        session.execute(
-            update(Call)
-            .where(col(Call.id) == call_id, col(Call.provider_call_sid).is_(None))
-            .values(provider_call_sid=sid)
-        )
-    return sid
 
 
 def _end_call(call_id: int, result: CallResult, recording: tuple[str, int] | None = None) -> None:
@@ -1418,14 +1392,10 @@ def receptionist_script(business_name: str, category: str, zip_code: str) -> Scr
 
 def receptionist_script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:
     """The scripted caller of an inbound call: a job in the business's first category, in its own ZIP."""
-    from leadapp.core.db import session_scope
-
-    with session_scope() as session:
-        call = session.get(Call, call_id)
-        business = session.get(Business, call.business_id) if call and call.business_id else None
-        name = business.name if business else "the business"
-        category = (business.categories or [""])[0] if business else ""
-        script = receptionist_script(name, category, business.zip if business else "")
+    _call, business, _lead = conversation.call_parties(call_id)
+    name = business.name if business else "the business"
+    category = (business.categories or [""])[0] if business else ""
+    script = receptionist_script(name, category, business.zip if business else "")
     if ms_per_char:
         script.ms_per_char = ms_per_char
     return script
@@ -1438,11 +1408,8 @@ def run_simulated_inbound_call(call_id: int, ms_per_char: float | None = None) -
     runs the real `CallSession` against the local realtime peer. When the session ends, `finish_call` turns the
     call into the business's own lead, as for a real call.
     """
-    from leadapp.core.db import session_scope
-
-    with session_scope() as session:
-        call = session.get(Call, call_id)
-        if call is None or call.status != CallStatus.IN_PROGRESS.value:  # gone, or served by an earlier run
-            return (call.outcome or "") if call is not None else ""
+    call, _business, _lead = conversation.call_parties(call_id)
+    if call is None or call.status != CallStatus.IN_PROGRESS.value:  # gone, or served by an earlier run
+        return (call.outcome or "") if call is not None else ""
     script = receptionist_script_for_call(call_id, ms_per_char)
     return asyncio.run(simulate_call(call_id, script)).outcome or ""
