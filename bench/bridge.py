@@ -56,7 +56,6 @@ import asyncio
 import base64
 import contextlib
 import gc
-import json
 import math
 import os
 import random
@@ -70,47 +69,31 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
-from openai.types.realtime import (
-    ConversationItemAdded,
-    ConversationItemInputAudioTranscriptionCompletedEvent,
-    ConversationItemTruncatedEvent,
-    InputAudioBufferAppendEvent,
-    InputAudioBufferCommittedEvent,
-    InputAudioBufferSpeechStartedEvent,
-    InputAudioBufferSpeechStoppedEvent,
-    RealtimeClientEvent,
-    RealtimeErrorEvent,
-    ResponseAudioDeltaEvent,
-    ResponseAudioDoneEvent,
-    ResponseAudioTranscriptDeltaEvent,
-    ResponseAudioTranscriptDoneEvent,
-    ResponseContentPartAddedEvent,
-    ResponseContentPartDoneEvent,
-    ResponseCreatedEvent,
-    ResponseDoneEvent,
-    ResponseOutputItemAddedEvent,
-    ResponseOutputItemDoneEvent,
-    SessionCreatedEvent,
-    SessionUpdatedEvent,
-)
-from openai.types.realtime.conversation_created_event import ConversationCreatedEvent
+from openai.types.realtime import InputAudioBufferAppendEvent
 from pydantic import TypeAdapter, ValidationError
 from twilio.request_validator import RequestValidator
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
 
 from bench.stack import Stack, _process_tree, free_port, stack, wait_for
 from leadapp.core.crypto import media_stream_token
 from voice_bridge import WS_PROTOCOL
+from voice_bridge import twilio_wire as tw
+from voice_bridge.loopback.realtime_peer import (
+    FRAME_MS,
+    AssistantAudio,
+    PeerSession,
+    RealtimePeer,
+    Reply,
+    Script,
+    Turn,
+    audio_delta_json,
+)
+from voice_bridge.loopback.twilio_caller import MediaStreamCaller
 
 PUBLIC_BASE = "https://voice.bench.example.invalid"
 PUBLIC_WSS = "wss://voice.bench.example.invalid/media"  # what the bridge checks the upgrade's signature against
@@ -118,12 +101,7 @@ AUTH_TOKEN = "twilio-auth-token-for-the-bench-0123"
 API_KEY = "sk-bench-realtime-0123456789abcdef"
 MODEL = "gpt-realtime"
 SIGNATURE_HEADER = "X-Twilio-Signature"
-REALTIME_PATH = "/v1/realtime"
 
-FRAME_MS = 20
-FRAME_BYTES = 160
-SILENCE = 0xFF
-SPEECH = bytes([0x1A, 0x2C, 0x3E, 0x2C, 0x1A, 0x9A, 0xAC, 0xBE, 0xAC, 0x9A] * 16)  # loud enough for the toy VAD
 UP_HEADER = struct.Struct(">HIq")  # call index, frame sequence, send time (monotonic ns): 14 bytes
 DOWN_HEADER = struct.Struct(">HHHq")  # item number, chunk index, chunks in the item, send time: 14 bytes
 TALK_FRAMES = 15  # the caller talks for 300 ms per turn
@@ -135,21 +113,16 @@ ASSISTANT_TEXT = (
 )
 ASSISTANT_WORDS = ASSISTANT_TEXT.split()
 CALLER_LINES = ("Yes, go ahead.", "Sorry, one question first.", "Tomorrow morning works.", "Wait, about the price.")
+MAX_TURNS = 10_000  # the script's turns (a phase has a few hundred per call at most)
 
 CONNECT_TIMEOUT_S = 60.0
 READY_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 30.0
 PROCESS_STOP_TIMEOUT_S = 30.0
 
-CLIENT_EVENT: TypeAdapter[Any] = TypeAdapter(RealtimeClientEvent)
 APPEND_EVENT: TypeAdapter[Any] = TypeAdapter(InputAudioBufferAppendEvent)
 APPEND_PREFIX = '{"type":"input_audio_buffer.append",'
 APPEND_PREFIX_B = APPEND_PREFIX.encode()
-
-
-def is_speech(frame: bytes) -> bool:
-    """The toy VAD of the tests' fake: speech when most bytes are not μ-law silence (0xFF / 0x7F)."""
-    return frame.count(SILENCE) + frame.count(0x7F) < len(frame) // 2
 
 
 def percentile(values: list[int], q: float) -> float:
@@ -158,17 +131,6 @@ def percentile(values: list[int], q: float) -> float:
         return float("nan")
     ordered = sorted(values)
     return float(ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))])
-
-
-def http_error(status: HTTPStatus, text: str) -> Response:
-    body = json.dumps({"error": {"message": text}}).encode()
-    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-    return Response(status.value, status.phrase, headers, body)
-
-
-def b64_len(b64: str) -> int:
-    n = len(b64)
-    return n * 3 // 4 - (2 if b64.endswith("==") else 1 if b64.endswith("=") else 0)
 
 
 # --- what is measured -------------------------------------------------------------------------------
@@ -201,564 +163,162 @@ class Stats:
         return self.w0 <= ts < self.w1
 
 
-# --- the fake OpenAI Realtime server ----------------------------------------------------------------
+# --- OpenAI: the loopback peer, stamped ---------------------------------------------------------------
 
 
-class FakeRealtime:
-    """OpenAI Realtime (GA) on 127.0.0.1 for the bench: strict handshake and events, scripted turns."""
+class BenchSession(PeerSession):
+    """One realtime connection of the loopback peer, with the bench's stamps and counters on its hooks."""
 
-    def __init__(self, stats: Stats, *, turn_ms: int, delta_ms: int) -> None:
-        self.stats = stats
-        self.turn_ms = turn_ms
-        self.delta_ms = delta_ms
-        self.problems: list[str] = []
-        self._server: Server | None = None
-        self._check_delta_template()
+    peer: BenchPeer
 
-    @property
-    def port(self) -> int:
-        assert self._server is not None
-        return next(iter(self._server.sockets)).getsockname()[1]
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}{REALTIME_PATH}?model={MODEL}"
-
-    async def start(self) -> FakeRealtime:
-        self._server = await serve(
-            self._handle, "127.0.0.1", 0, process_request=self._process_request, max_size=None, compression=None
-        )
-        return self
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), CLOSE_TIMEOUT_S)
-            self._server = None
-
-    def _process_request(self, _connection: ServerConnection, request: Request) -> Response | None:
-        url = urlsplit(request.path)
-        if url.path != REALTIME_PATH:
-            return http_error(HTTPStatus.NOT_FOUND, "not found")
-        if request.headers.get("Authorization") != f"Bearer {API_KEY}":
-            self.problems.append("bad Authorization header")
-            return http_error(HTTPStatus.UNAUTHORIZED, "Incorrect API key provided.")
-        if "model=" not in url.query:
-            self.problems.append("no model in the query")
-            return http_error(HTTPStatus.BAD_REQUEST, "Missing required parameter: 'model'.")
-        if "OpenAI-Beta" in request.headers:
-            self.problems.append("OpenAI-Beta header sent")
-            return http_error(HTTPStatus.BAD_REQUEST, "The beta Realtime API is not served here.")
-        return None
-
-    async def _handle(self, connection: ServerConnection) -> None:
-        self.stats.sessions += 1
-        await FakeSession(self, connection).serve()
-
-    @staticmethod
-    def delta_json(event_id: str, response_id: str, item_id: str, delta: str) -> str:
-        """`response.output_audio.delta` as the SDK model serialises it (built by hand: the hot path)."""
-        return (
-            '{"content_index":0,"delta":"'
-            + delta
-            + '","event_id":"'
-            + event_id
-            + '","item_id":"'
-            + item_id
-            + '","output_index":0,"response_id":"'
-            + response_id
-            + '","type":"response.output_audio.delta"}'
-        )
-
-    def _check_delta_template(self) -> None:
-        sample = ResponseAudioDeltaEvent(
-            type="response.output_audio.delta",
-            event_id="event_1",
-            response_id="resp_1",
-            item_id="item_1",
-            output_index=0,
-            content_index=0,
-            delta="AAAA",
-        )
-        built = self.delta_json("event_1", "resp_1", "item_1", "AAAA")
-        assert json.loads(built) == json.loads(sample.to_json(indent=None)), "delta template drifted from the SDK"
-
-
-class FakeSession:
-    """One realtime connection: VAD over the caller's frames, one scripted 2 s reply per turn, barge-in."""
-
-    def __init__(self, fake: FakeRealtime, connection: ServerConnection) -> None:
-        self.fake = fake
-        self.stats = fake.stats
-        self.connection = connection
+    def __init__(self, peer: BenchPeer, connection: ServerConnection, script: Script) -> None:
+        super().__init__(peer, connection, script)
+        self.stats = peer.stats
         self.call: int | None = None
-        self.counter = 0
-        self.silence_limit_ms = 500
-        self.speaking = False
-        self.silence_ms = 0
-        self.speech_item: str | None = None
-        self.audio_in_ms = 0
-        self.items: list[str] = []
-        self.item_no = 0
-        self.turn = 0
-        self.ms_sent: dict[str, int] = {}
-        self.response_task: asyncio.Task[None] | None = None
-        self.response_id: str | None = None
-        self.current_item: str | None = None
-        self.current_text: list[str] = []
-        self.body = bytes([0x55]) * (fake.delta_ms * 8)
+        self.body = bytes([0x55]) * (peer.chunk_ms * 8)
+        self._append_at = 0
 
-    def _id(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}_{self.counter:06d}{secrets.token_hex(3)}"
-
-    def _event_id(self) -> str:
-        self.counter += 1
-        return f"event_{self.counter:06d}"
-
-    async def _send_text(self, text: str) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            await self.connection.send(text)
-
-    async def send(self, model: Any) -> None:
-        await self._send_text(model.to_json(indent=None))
-
-    async def send_error(self, message: str, code: str, param: str | None = None) -> None:
-        self.stats.errors_sent += 1
-        error = {"type": "invalid_request_error", "code": code, "message": message, "param": param}
-        await self.send(RealtimeErrorEvent(type="error", event_id=self._event_id(), error=error))
-
-    async def serve(self) -> None:
-        session = {"type": "realtime", "model": MODEL, "output_modalities": ["audio"]}
-        await self.send(SessionCreatedEvent(type="session.created", event_id=self._event_id(), session=session))
-        conversation = {"id": self._id("conv"), "object": "realtime.conversation"}
-        await self.send(
-            ConversationCreatedEvent(type="conversation.created", event_id=self._event_id(), conversation=conversation)
-        )
+    async def on_message(self, raw: str | bytes) -> None:
+        at = time.monotonic_ns()
+        # An append (the bridge's hot path) is checked against the union's append member directly: the same
+        # model the union would pick, at a quarter of the union's cost.
+        if raw[: len(APPEND_PREFIX)] != (APPEND_PREFIX if isinstance(raw, str) else APPEND_PREFIX_B):
+            await super().on_message(raw)
+            return
         try:
-            async for raw in self.connection:
-                await self.on_message(raw, time.monotonic_ns())
-        except ConnectionClosed:
-            pass
-        finally:
-            if self.response_task is not None:
-                self.response_task.cancel()
-
-    async def on_message(self, raw: str | bytes, at: int) -> None:
-        try:
-            # An append (the bridge's hot path) is checked against the union's append member directly: the
-            # same model the union would pick, at a quarter of the union's cost.
-            is_append = raw[: len(APPEND_PREFIX)] == (APPEND_PREFIX if isinstance(raw, str) else APPEND_PREFIX_B)
-            event = (APPEND_EVENT if is_append else CLIENT_EVENT).validate_json(raw)
+            event = APPEND_EVENT.validate_json(raw)
         except ValidationError as exc:
             self.stats.invalid_events += 1
             first = exc.errors()[0]
             where = ".".join(str(part) for part in first["loc"])
-            await self.send_error(f"Invalid client event: {where}: {first['msg']}", "invalid_value")
+            await self.send_error(f"Invalid client event: {where}: {first['msg']}", code="invalid_value")
             return
-        kind = event.type
-        if kind == "input_audio_buffer.append":
-            await self.on_append(event.audio, at)
-        elif kind == "session.update":
-            await self.on_session_update(event)
-        elif kind == "response.create":
-            if self.responding():
-                await self.send_error(
-                    f"Conversation already has an active response in progress: {self.response_id}.",
-                    "conversation_already_has_active_response",
-                )
-            else:
-                self.start_response()
-        elif kind == "response.cancel":
-            await self.cancel_response("client_cancelled")
-        elif kind == "conversation.item.truncate":
-            await self.on_truncate(event.item_id, event.audio_end_ms)
+        self.appends += 1
+        self._append_at = at
+        await self.on_append_audio(event.audio)
 
-    async def on_session_update(self, event: Any) -> None:
-        session = event.session.model_dump(exclude_none=True)
-        detection = ((session.get("audio") or {}).get("input") or {}).get("turn_detection") or {}
-        self.silence_limit_ms = int(detection.get("silence_duration_ms") or 500)
-        session.setdefault("model", MODEL)
-        await self.send(SessionUpdatedEvent(type="session.updated", event_id=self._event_id(), session=session))
+    async def send_error(self, message: str, **kwargs: Any) -> None:
+        self.stats.errors_sent += 1
+        await super().send_error(message, **kwargs)
 
-    # -- the caller's audio --
-
-    async def on_append(self, audio_b64: str, at: int) -> None:
-        try:
-            audio = base64.b64decode(audio_b64, validate=True)
-        except ValueError:
-            await self.send_error("Invalid 'audio'. Expected base64-encoded audio bytes.", "invalid_value", "audio")
-            return
+    def on_caller_audio(self, audio: bytes, at_ns: int) -> None:
         if len(audio) >= UP_HEADER.size:
             call, _seq, sent = UP_HEADER.unpack_from(audio)
             self.call = call
             if self.stats.window(sent):
                 self.stats.up_received += 1
-                self.stats.up_ns.append(at - sent)
-        ms = len(audio) // 8
-        start_ms = self.audio_in_ms
-        self.audio_in_ms += ms
-        if is_speech(audio):
-            self.silence_ms = 0
-            if not self.speaking:
-                await self._speech_started(start_ms)
-            return
-        if self.speaking:
-            self.silence_ms += ms
-            if self.silence_ms >= self.silence_limit_ms:
-                await self._speech_stopped()
+                self.stats.up_ns.append(self._append_at - sent)
 
-    async def _speech_started(self, start_ms: int) -> None:
-        self.speaking = True
-        self.speech_item = self._id("item")
-        barge_in = self.responding()
-        sent = time.monotonic_ns()
-        if barge_in and self.call is not None:
+    def speech_starting(self, responding: bool) -> None:
+        if responding and self.call is not None:  # a barge-in: the bridge must clear Twilio's buffer
+            sent = time.monotonic_ns()
             self.stats.expected_clear[self.call] = sent
             if self.stats.window(sent):
                 self.stats.clears_expected += 1
-        await self.send(
-            InputAudioBufferSpeechStartedEvent(
-                type="input_audio_buffer.speech_started",
-                event_id=self._event_id(),
-                audio_start_ms=start_ms,
-                item_id=self.speech_item,
-            )
-        )
-        if barge_in:
-            await self.cancel_response("turn_detected")
 
-    async def _speech_stopped(self) -> None:
-        item_id = self.speech_item or self._id("item")
-        self.speaking, self.speech_item = False, None
-        previous = self.items[-1] if self.items else None
-        self.items.append(item_id)
-        await self.send(
-            InputAudioBufferSpeechStoppedEvent(
-                type="input_audio_buffer.speech_stopped",
-                event_id=self._event_id(),
-                audio_end_ms=self.audio_in_ms - self.silence_ms,
-                item_id=item_id,
-            )
-        )
-        await self.send(
-            InputAudioBufferCommittedEvent(
-                type="input_audio_buffer.committed",
-                event_id=self._event_id(),
-                item_id=item_id,
-                previous_item_id=previous,
-            )
-        )
-        item = {
-            "id": item_id,
-            "type": "message",
-            "role": "user",
-            "status": "completed",
-            "content": [{"type": "input_audio", "transcript": None}],
-        }
-        await self.send(
-            ConversationItemAdded(
-                type="conversation.item.added", event_id=self._event_id(), item=item, previous_item_id=previous
-            )
-        )
-        text = CALLER_LINES[self.turn % len(CALLER_LINES)]
-        self.turn += 1
-        await self.send(
-            ConversationItemInputAudioTranscriptionCompletedEvent(
-                type="conversation.item.input_audio_transcription.completed",
-                event_id=self._event_id(),
-                item_id=item_id,
-                content_index=0,
-                transcript=text,
-                usage={"type": "duration", "seconds": 0.3},
-            )
-        )
-        if not self.responding():
-            self.start_response()
-
-    async def on_truncate(self, item_id: str, audio_end_ms: int) -> None:
-        sent_ms = self.ms_sent.get(item_id)
+    def truncated(self, ok: bool) -> None:
         counted = self.stats.window(time.monotonic_ns())
-        if sent_ms is None:
+        if ok:
+            self.stats.truncates_ok += counted
+        else:
             self.stats.truncates_bad += counted
-            await self.send_error(f"Conversation item '{item_id}' not found.", "item_not_found", "item_id")
-            return
-        if audio_end_ms > sent_ms:
-            self.stats.truncates_bad += counted
-            await self.send_error(
-                f"Audio content of {sent_ms}ms is already shorter than {audio_end_ms}ms",
-                "invalid_value",
-                "audio_end_ms",
-            )
-            return
-        self.stats.truncates_ok += counted
-        await self.send(
-            ConversationItemTruncatedEvent(
-                type="conversation.item.truncated",
-                event_id=self._event_id(),
-                item_id=item_id,
-                content_index=0,
-                audio_end_ms=audio_end_ms,
-            )
-        )
 
-    # -- the assistant's turns --
+    def audio_chunk(self, audio: AssistantAudio, index: int, chunks: int, ms: int) -> bytes:
+        sent = time.monotonic_ns()
+        if self.stats.window(sent):
+            self.stats.down_sent += 1
+        return DOWN_HEADER.pack(audio.number, index, chunks, sent) + self.body[: ms * 8 - DOWN_HEADER.size]
 
-    def responding(self) -> bool:
-        return self.response_task is not None and not self.response_task.done()
-
-    def start_response(self) -> None:
-        self.response_id = self._id("resp")
-        item_no = self.item_no
-        self.item_no += 1
-        self.response_task = asyncio.create_task(self._respond(self.response_id, item_no))
-
-    async def _respond(self, response_id: str, item_no: int) -> None:
-        item_id = self._id("item")
-        previous = self.items[-1] if self.items else None
-        self.items.append(item_id)
-        self.ms_sent[item_id] = 0
-        self.current_item, self.current_text = item_id, []
-        response = {"id": response_id, "object": "realtime.response", "status": "in_progress", "output": []}
-        await self.send(ResponseCreatedEvent(type="response.created", event_id=self._event_id(), response=response))
-        item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
-        await self.send(
-            ResponseOutputItemAddedEvent(
-                type="response.output_item.added",
-                event_id=self._event_id(),
-                response_id=response_id,
-                output_index=0,
-                item=item,
-            )
-        )
-        await self.send(
-            ConversationItemAdded(
-                type="conversation.item.added", event_id=self._event_id(), item=item, previous_item_id=previous
-            )
-        )
-        common = {"response_id": response_id, "item_id": item_id, "output_index": 0, "content_index": 0}
-        await self.send(
-            ResponseContentPartAddedEvent(
-                type="response.content_part.added",
-                event_id=self._event_id(),
-                part={"type": "audio", "transcript": ""},
-                **common,
-            )
-        )
-        delta_ms, turn_ms = self.fake.delta_ms, self.fake.turn_ms
-        chunks = max(1, -(-turn_ms // delta_ms))
-        loop = asyncio.get_running_loop()
-        begin = loop.time()
-        for i in range(chunks):
-            delay = begin + i * delta_ms / 1000 - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            ms = min(delta_ms, turn_ms - i * delta_ms)
-            sent = time.monotonic_ns()
-            audio = DOWN_HEADER.pack(item_no, i, chunks, sent) + self.body[: ms * 8 - DOWN_HEADER.size]
-            text = self.fake.delta_json(self._event_id(), response_id, item_id, base64.b64encode(audio).decode())
-            self.ms_sent[item_id] += ms
-            if self.stats.window(sent):
-                self.stats.down_sent += 1
-            await self._send_text(text)
-            word = (" " if i else "") + ASSISTANT_WORDS[i % len(ASSISTANT_WORDS)]
-            self.current_text.append(word)
-            await self.send(
-                ResponseAudioTranscriptDeltaEvent(
-                    type="response.output_audio_transcript.delta", event_id=self._event_id(), delta=word, **common
-                )
-            )
-        await self._finish(response_id, "completed", "")
-
-    async def _finish(self, response_id: str, status: str, reason: str) -> None:
-        item_id = self.current_item
-        output: list[dict[str, Any]] = []
-        if item_id is not None:
-            transcript = "".join(self.current_text)
-            common = {"response_id": response_id, "item_id": item_id, "output_index": 0, "content_index": 0}
-            await self.send(
-                ResponseAudioDoneEvent(type="response.output_audio.done", event_id=self._event_id(), **common)
-            )
-            await self.send(
-                ResponseAudioTranscriptDoneEvent(
-                    type="response.output_audio_transcript.done",
-                    event_id=self._event_id(),
-                    transcript=transcript,
-                    **common,
-                )
-            )
-            await self.send(
-                ResponseContentPartDoneEvent(
-                    type="response.content_part.done",
-                    event_id=self._event_id(),
-                    part={"type": "audio", "transcript": transcript},
-                    **common,
-                )
-            )
-            done_item = {
-                "id": item_id,
-                "type": "message",
-                "role": "assistant",
-                "status": "completed" if status == "completed" else "incomplete",
-                "content": [{"type": "output_audio", "transcript": transcript}],
-            }
-            output.append(done_item)
-            await self.send(
-                ResponseOutputItemDoneEvent(
-                    type="response.output_item.done",
-                    event_id=self._event_id(),
-                    response_id=response_id,
-                    output_index=0,
-                    item=done_item,
-                )
-            )
-            self.current_item = None
-        response: dict[str, Any] = {
-            "id": response_id,
-            "object": "realtime.response",
-            "status": status,
-            "output": output,
-        }
-        if reason:
-            response["status_details"] = {"type": status, "reason": reason}
-        await self.send(ResponseDoneEvent(type="response.done", event_id=self._event_id(), response=response))
-
-    async def cancel_response(self, reason: str) -> None:
-        task, response_id = self.response_task, self.response_id
-        if task is None or response_id is None or task.done():
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        await self._finish(response_id, "cancelled", reason)
+    async def send_audio_delta(self, payload: str, common: dict[str, Any]) -> None:
+        text = audio_delta_json(self._event_id(), common["response_id"], common["item_id"], payload)
+        with contextlib.suppress(ConnectionClosed):
+            await self.connection.send(text)
 
 
-# --- Twilio: one caller per call --------------------------------------------------------------------
+class BenchPeer(RealtimePeer):
+    """The loopback OpenAI Realtime peer, strict (handshake and every client event), replying to each turn with
+    `turn_ms` of audio sent at real rate in `delta_ms` chunks."""
+
+    session_class = BenchSession
+    api_key = API_KEY
+    strict = True
+
+    def __init__(self, stats: Stats, *, turn_ms: int, delta_ms: int) -> None:
+        reply = Reply(ASSISTANT_TEXT, audio_ms=turn_ms)
+        turns = [Turn(CALLER_LINES[i % len(CALLER_LINES)], reply) for i in range(MAX_TURNS)]
+        script = Script(greeting=reply, turns=turns, goodbye=reply, fallback=reply)
+        super().__init__(script, stream_speed=1.0, chunk_ms=delta_ms, first_chunk_after=0.0)
+        self.stats = stats
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        self.stats.sessions += 1
+        await super()._handle(connection)
+
+    def check_client_event(self, session: PeerSession, raw: str | bytes, event: dict[str, Any]) -> str | None:
+        problem = super().check_client_event(session, raw, event)
+        if problem:
+            self.stats.invalid_events += 1
+        return problem
 
 
-class Caller:
-    """Twilio's side of one call: signed upgrade, `connected` + `start`, 20 ms frames, playout, marks, clear."""
+# --- Twilio: the loopback caller, one per call, stamped ---------------------------------------------
+
+
+class Caller(MediaStreamCaller):
+    """Twilio's side of one call: signed upgrade, `connected` + `start`, 20 ms stamped frames; a light playout
+    (one timer per mark) that talks over every second reply and answers the others."""
 
     def __init__(
         self, index: int, url: str, signature: str, call_id: int, call_sid: str, stats: Stats, rng: random.Random
     ) -> None:
+        super().__init__(
+            url,
+            call_id=None,
+            call_sid=call_sid,
+            headers={SIGNATURE_HEADER: signature},
+            tick_ms=None,
+            account_sid="AC" + "0" * 32,
+        )
         self.index = index
-        self.url = url
-        self.signature = signature
-        self.call_id = call_id
-        self.call_sid = call_sid
-        self.stream_sid = "MZ" + secrets.token_hex(16)
-        self.account_sid = "AC" + "0" * 32
+        self.bench_call_id = call_id
         self.stats = stats
         self.rng = rng
-        self.ws: ClientConnection | None = None
         self.ready = asyncio.Event()
-        self.done = False
-        self.sequence = 0
-        self.talk_left = 0
         self.item: int | None = None
         self.barge_at: int | None = None
         self.play_end = 0.0
         self.pending_marks: deque[tuple[asyncio.TimerHandle, str]] = deque()
         self.answer: asyncio.TimerHandle | None = None
-        self.tasks: list[asyncio.Task[Any]] = []
-        self.silence = bytes([SILENCE]) * (FRAME_BYTES - UP_HEADER.size)
-        self.speech = SPEECH[UP_HEADER.size :]
-        self.frame_head = '{"event":"media","sequenceNumber":"'
-        self.frame_mid = '","streamSid":"' + self.stream_sid + '","media":{"track":"inbound","chunk":"'
+        self.echoes: list[asyncio.Task[bool]] = []
 
     async def open(self) -> None:
-        self.ws = await connect(
-            self.url,
-            additional_headers={SIGNATURE_HEADER: self.signature},
-            max_size=None,
-            compression=None,
-            open_timeout=CONNECT_TIMEOUT_S,
-            ping_interval=None,
-        )
-        await self._send({"event": "connected", "protocol": "Call", "version": "1.0.0"})
-        self.sequence += 1
-        await self._send(
-            {
-                "event": "start",
-                "sequenceNumber": str(self.sequence),
-                "streamSid": self.stream_sid,
-                "start": {
-                    "streamSid": self.stream_sid,
-                    "accountSid": self.account_sid,
-                    "callSid": self.call_sid,
-                    "tracks": ["inbound"],
-                    "customParameters": {"call_id": str(self.call_id), "token": media_stream_token(self.call_id)},
-                    "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
-                },
-            }
-        )
-        self.tasks.append(asyncio.create_task(self._read()))
+        await self.connect()
+        params = {"call_id": str(self.bench_call_id), "token": media_stream_token(self.bench_call_id)}
+        await self.start(params, uplink=False)
 
     def begin_uplink(self, at: float, max_frames: int) -> None:
-        self.tasks.append(asyncio.create_task(self._uplink(at, max_frames)))
+        self._tasks.append(asyncio.create_task(self.send_frames(at, max_frames)))
 
-    async def _send(self, message: dict[str, Any]) -> None:
-        await self._send_text(json.dumps(message))
-
-    async def _send_text(self, text: str) -> None:
-        if self.ws is not None:
-            with contextlib.suppress(ConnectionClosed):
-                await self.ws.send(text)
-
-    async def _uplink(self, begin: float, max_frames: int) -> None:
-        """A frame every 20 ms on an absolute schedule (late frames go out at once, like a network backlog)."""
-        assert self.ws is not None
-        loop = asyncio.get_running_loop()
-        stats, ws, index = self.stats, self.ws, self.index
-        for frame in range(max_frames):
-            delay = begin + frame * FRAME_MS / 1000 - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            if self.done:
-                return
-            if self.talk_left > 0:
-                self.talk_left -= 1
-                body = self.speech
-            else:
-                body = self.silence
-            self.sequence += 1
-            sent = time.monotonic_ns()
-            payload = base64.b64encode(UP_HEADER.pack(index, self.sequence, sent) + body).decode()
-            text = (
-                f'{self.frame_head}{self.sequence}{self.frame_mid}{frame + 1}","timestamp":"{frame * FRAME_MS}",'
-                f'"payload":"{payload}"}}}}'
-            )
-            if stats.window(sent):
-                stats.up_sent += 1
-            try:
-                await ws.send(text)
-            except ConnectionClosed:
-                return
+    def stamp(self, frame: bytes) -> bytes:
+        sent = time.monotonic_ns()
+        if self.stats.window(sent):
+            self.stats.up_sent += 1
+        return UP_HEADER.pack(self.index, self.sequence, sent) + frame[UP_HEADER.size :]
 
     def talk(self) -> None:
         self.answer = None
-        if not self.done:
-            self.talk_left = TALK_FRAMES
+        if not self.stopped:
+            self._uplink.clear()
+            self.say(TALK_FRAMES * FRAME_MS)
 
-    async def _read(self) -> None:
-        assert self.ws is not None
-        with contextlib.suppress(ConnectionClosed):
-            async for raw in self.ws:
-                at = time.monotonic_ns()
-                message = json.loads(raw)
-                event = message.get("event")
-                if event == "media":
-                    self._on_media(message["media"]["payload"], at)
-                elif event == "mark":
-                    self._on_mark(message["mark"]["name"])
-                elif event == "clear":
-                    await self._on_clear(at)
+    async def on_message(self, message: dict[str, Any], at_ns: int) -> None:
+        event = message.get("event")
+        if event == "media":
+            self._on_media(message["media"]["payload"], at_ns)
+        elif event == "mark":
+            self._on_mark(message["mark"]["name"])
+        elif event == "clear":
+            await self._on_clear(at_ns)
 
     def _on_media(self, payload: str, at: int) -> None:
         item, chunk, chunks, sent = DOWN_HEADER.unpack_from(base64.b64decode(payload[:20]))
@@ -769,7 +329,7 @@ class Caller:
         self.ready.set()
         loop = asyncio.get_running_loop()
         now = loop.time()
-        self.play_end = max(now, self.play_end) + b64_len(payload) / 8000
+        self.play_end = max(now, self.play_end) + tw.b64_len_to_bytes(payload) / 8000
         if item != self.item:
             self.item = item
             self.barge_at = None
@@ -795,19 +355,9 @@ class Caller:
             self._echo_now(name)
 
     def _echo_now(self, name: str) -> None:
-        self.sequence += 1
-        text = json.dumps(
-            {
-                "event": "mark",
-                "sequenceNumber": str(self.sequence),
-                "streamSid": self.stream_sid,
-                "mark": {"name": name},
-            }
-        )
-        task = asyncio.create_task(self._send_text(text))
-        self.tasks.append(task)
-        if len(self.tasks) > 64:
-            self.tasks = [t for t in self.tasks if not t.done()]
+        self.echoes.append(asyncio.create_task(self.send_text(self.mark_text(name))))
+        if len(self.echoes) > 64:
+            self.echoes = [t for t in self.echoes if not t.done()]
 
     async def _on_clear(self, at: int) -> None:
         stats = self.stats
@@ -822,25 +372,17 @@ class Caller:
             self._echo_now(name)
         self.play_end = asyncio.get_running_loop().time()
 
-    async def close(self) -> None:
+    async def finish(self) -> None:
         """Twilio ending the stream: `stop`, then the socket closes."""
-        self.done = True
         if self.answer is not None:
             self.answer.cancel()
         for handle, _name in self.pending_marks:
             handle.cancel()
         self.pending_marks.clear()
-        if self.ws is not None:
-            self.sequence += 1
-            stop = {"accountSid": self.account_sid, "callSid": self.call_sid}
-            await self._send(
-                {"event": "stop", "sequenceNumber": str(self.sequence), "streamSid": self.stream_sid, "stop": stop}
-            )
-            with contextlib.suppress(ConnectionClosed, TimeoutError):
-                await asyncio.wait_for(self.ws.close(), 10)
-        for task in self.tasks:
+        await self.hang_up()
+        for task in self.echoes:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await asyncio.gather(*self.echoes, return_exceptions=True)
 
 
 # --- one phase: N calls through one program ---------------------------------------------------------
@@ -993,7 +535,7 @@ async def run_phase(
             lag_watch.cancel()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
-                asyncio.gather(*(c.close() for c in callers), return_exceptions=True), CLOSE_TIMEOUT_S
+                asyncio.gather(*(c.finish() for c in callers), return_exceptions=True), CLOSE_TIMEOUT_S
             )
     return Phase(name, n, stats, cpu1 - cpu0, own1 - own0, args.seconds, wait1 - wait0, own_wait1 - own_wait0)
 
@@ -1116,7 +658,7 @@ async def bridge_phase(
 ) -> Phase:
     """One measured phase through the real bridge, started for it and stopped after it (with its fake)."""
     stats = Stats()
-    fake = await FakeRealtime(stats, turn_ms=args.turn_ms, delta_ms=args.delta_ms).start()
+    fake = await BenchPeer(stats, turn_ms=args.turn_ms, delta_ms=args.delta_ms).start()
     try:
         port = free_port()
         argv = [sys.executable, "-m", "uvicorn", "voice_bridge.app:app", "--host", "127.0.0.1", "--port", str(port)]
@@ -1148,10 +690,10 @@ async def relay_phase(
 ) -> Phase:
     """The same load through `bench.relay` (the floor), started for it and stopped after it (with its fake)."""
     stats = Stats()
-    fake = await FakeRealtime(stats, turn_ms=args.turn_ms, delta_ms=args.delta_ms).start()
+    fake = await BenchPeer(stats, turn_ms=args.turn_ms, delta_ms=args.delta_ms).start()
     try:
         port = free_port()
-        argv = [sys.executable, "-m", "bench.relay", "--port", str(port), "--upstream", fake.ws_url]
+        argv = [sys.executable, "-m", "bench.relay", "--port", str(port), "--upstream", fake.ws_url(MODEL)]
         proc = s.start("relay", pin_command(core, [*argv, "--api-key", API_KEY]))
         pin_process(core, proc.pid)
         await asyncio.to_thread(wait_for, lambda: port_open(port), 30, "relay")

@@ -18,9 +18,10 @@ from leadapp.core.services.health import check_database
 from leadapp.core.settings import production_refusal
 from voice_bridge import __version__, drain
 from voice_bridge.calls_webhooks import router as calls_router
+from voice_bridge.links import realtime_client
 from voice_bridge.media import router as media_router
-from voice_bridge.session import drain_lines, realtime_client
 from voice_bridge.sms import router as sms_router
+from voice_bridge.transcripts import drain_lines
 
 SERVICE = "voice_bridge"
 

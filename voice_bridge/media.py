@@ -11,7 +11,7 @@
   inbound; the caller's number encrypted) and the answer is TwiML `<Connect><Stream>` to /media with the
   call id and its media-stream token as `<Parameter>`s (`telephony.stream_twiml`; the record:
   `inbound.open_inbound_call`). When that call ends, its qualification becomes the business's own lead (see
-  `session.finish_call`). An unknown number gets a short spoken apology and a hang-up. A webhook retried by
+  `conversation.finish_call`). An unknown number gets a short spoken apology and a hang-up. A webhook retried by
   Twilio (same CallSid) reuses the same call.
 - `POST /twilio/inbound/status`: the status callback of the business's number → `inbound.record_inbound_status`.
 """

@@ -1,21 +1,23 @@
 """One phone call: a Twilio Media Stream joined to an OpenAI Realtime session.
 
 The session moves frames and events and nothing else: the wire formats are `twilio_wire` and
-`realtime_wire`, the words `instructions`, and the database work runs on a writer task (in a thread) so
-neither audio direction ever waits for the database. Transcript lines go to the process's batched
+`realtime_wire`, the words `instructions`, and the database work is the core's (`core.services.conversation`,
+each step owning its transaction), run on a writer task (in a thread) so neither audio direction ever waits
+for the database. Transcript lines go to the process's batched
 writer (`transcripts.LineWriter`: one transaction for the lines of every call, every ~200 ms).
 
 Tasks: the Twilio reader (caller audio → `input_audio_buffer.append`, marks, DTMF, stop), the OpenAI
 reader (assistant audio → Twilio `media` + `mark`, transcripts, tools, barge-in), and the writer
 (qualification, outcome, summary; in order, each after the transcript lines queued before it).
 
-The stream must earn its call first: on `start`, `calls.claim_media_stream` checks the call's media-stream
-token (from the TwiML), its status, the stored CallSid and that no other stream holds it (compare-and-set),
-for outbound and inbound calls alike. Only then is OpenAI dialled (Twilio sends `start` right after
-`connected`, so VOICE.md rule 7's early connect gains almost nothing, and dialling before the check would
-let any replayed upgrade open a model session); a refused or silent socket is closed with nothing written
-and nobody hung up. The session is configured once the link is up, and the greeting is requested only
-after `start` and `session.updated` (rule 4). The hold on the call is released when the stream ends.
+The stream must earn its call first: on `start`, `conversation.load_call` (`calls.claim_media_stream`)
+checks the call's media-stream token (from the TwiML), its status, the stored CallSid and that no other
+stream holds it (compare-and-set), for outbound and inbound calls alike. Only then is OpenAI dialled
+(Twilio sends `start` right after `connected`, so VOICE.md rule 7's early connect gains almost nothing,
+and dialling before the check would let any replayed upgrade open a model session); a refused or silent
+socket is closed with nothing written and nobody hung up. The session is configured once the link is up,
+and the greeting is requested only after `start` and `session.updated` (rule 4). The hold on the call is
+released when the stream ends.
 
 Guarantees:
 - μ-law passes through untouched both ways (rule 1); every chunk sent to Twilio is followed by a mark
@@ -50,42 +52,38 @@ Guarantees:
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC
-from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 
-from sqlmodel import Session, select
 from websockets.exceptions import ConnectionClosed
 
-from leadapp.core import crypto
-from leadapp.core import labels as plain_words
-from leadapp.core.db import session_scope
-from leadapp.core.errors import UserError
-from leadapp.core.events import publish_after_commit
-from leadapp.core.models import Business, Call, Lead, TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
-from leadapp.core.providers import llm, telephony
 from leadapp.core.providers import status as provider_status
-from leadapp.core.services import call_summary, calls, concierge, optouts
-from leadapp.core.settings import get_settings
-from leadapp.core.vocab import (
-    REALTIME_VOICES,
-    CallDirection,
-    CallOutcome,
-    CallStatus,
-    ContactPreference,
-    LeadSource,
-    Speaker,
+from leadapp.core.providers import telephony
+from leadapp.core.services import calls
+from leadapp.core.services.conversation import (
+    SIMULATED_PROVIDER,
+    CallContext,
+    finish_call,
+    flag_human_callback,
+    load_call,
+    merge_qualification,
+    record_do_not_call,
+    record_outcome,
+    release_stream,
+    start_inbound_recording,
 )
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import CallDirection, Speaker
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
-from voice_bridge.transcripts import LineWrite, LineWriter, save_batch
+from voice_bridge.links import MediaSocket, RealtimeDialer, RealtimeLink, dial_openai
+from voice_bridge.playout import Playout
+from voice_bridge.transcripts import LineWrite, line_writer
 
 log = get_logger("voice_bridge.session")
 
@@ -94,69 +92,19 @@ PLAYOUT_MARGIN_MS = 2000  # how long past the expected end of playout a hang-up 
 MAX_PLAYOUT_WAIT_MS = 30_000
 STOP_WAIT_SECONDS = 5.0  # after a hang-up, how long Twilio gets to send `stop` before we close the socket
 EXPIRY_CLOSE_CODE = 1001
-ANSWERABLE_STATUSES = (CallStatus.DIALING.value, CallStatus.RINGING.value)
 START_TIMEOUT_S = 10.0  # a socket that has not started a stream by then is closed
 REFUSED_CLOSE_CODE = 1008  # policy violation: the stream may not hold this call
-DEFAULT_VOICE = "marin"  # LeadApp's own voice (a concierge call speaks for LeadApp, not for a business)
-SIMULATED_PROVIDER = "simulated"
 
 
 def now_ms() -> float:
     return time.monotonic() * 1000.0
 
 
-# --- transports -------------------------------------------------------------------------------------
+# --- hanging up ---------------------------------------------------------------------------------------
 
 
-class MediaSocket(Protocol):
-    """Twilio's side of the call: one text message at a time (None once the socket is closed)."""
-
-    async def receive(self) -> str | None: ...
-
-    async def send(self, text: str) -> None: ...
-
-    async def close(self, code: int = 1000) -> None: ...
-
-
-class RealtimeLink(Protocol):
-    """The parts of the SDK's `AsyncRealtimeConnection` the session uses."""
-
-    async def send_raw(self, data: str) -> None: ...
-
-    async def recv_bytes(self) -> bytes: ...
-
-    async def close(self, *, code: int = 1000, reason: str = "") -> None: ...
-
-
-RealtimeDialer = Callable[[], Awaitable[RealtimeLink]]
 Hangup = Callable[[str, str], Awaitable[None]]
 """Hang up the call with this provider call id, first saying the given words ('' for none)."""
-
-
-@lru_cache(maxsize=4)
-def _openai_client(api_key: str, base_url: str | None) -> Any:
-    """One SDK client per configuration, shared by every call of the process.
-
-    Building one loads the TLS trust store and, the first time, imports the SDK's realtime types: tens of
-    milliseconds of event-loop time that, paid per call, stalled the audio of every other call.
-    """
-    from openai import AsyncOpenAI
-
-    client = AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
-    _ = client.realtime  # the realtime resources load now, not during a call
-    return client
-
-
-def realtime_client() -> Any:
-    """The shared SDK client for OPENAI_API_KEY and OPENAI_BASE_URL (built on first use)."""
-    settings = get_settings()
-    return _openai_client(settings.openai_api_key or "not-configured", settings.openai_base_url or None)
-
-
-async def dial_openai() -> RealtimeLink:
-    """Connect to OpenAI Realtime through the SDK (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_REALTIME_MODEL)."""
-    client = realtime_client()
-    return await client.realtime.connect(model=get_settings().openai_realtime_model).enter()
 
 
 def hangup_call(call_sid: str, say: str = "") -> None:
@@ -173,103 +121,7 @@ async def hangup_via_provider(call_sid: str, say: str = "") -> None:
     await asyncio.to_thread(hangup_call, call_sid, say)
 
 
-# --- playout: what the caller has heard -------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class _Chunk:
-    counter: int
-    item_id: str
-    end: int
-    size: int
-    sent_at: float
-
-
-class Playout:
-    """Twilio's playback of our audio, from what we sent and the marks it echoed.
-
-    Twilio plays buffered audio at 8 bytes/ms and echoes a mark once the audio before it has played (or
-    `clear` dropped it). Between echoes, the position is modelled: the chunk after the last echo started
-    when the previous one ended, or when it was sent if the buffer had run dry.
-    """
-
-    def __init__(self) -> None:
-        self.counter = 0
-        self.pending: deque[_Chunk] = deque()
-        self.sent_bytes: dict[str, int] = {}
-        self.played_bytes: dict[str, int] = {}
-        self.last_echo_at: float | None = None
-        self.cleared_through = 0
-
-    def sent(self, item_id: str, n_bytes: int, at_ms: float) -> str:
-        """Record a chunk sent to Twilio; returns the mark name to send right after it."""
-        self.counter += 1
-        total = self.sent_bytes.get(item_id, 0) + n_bytes
-        self.sent_bytes[item_id] = total
-        self.pending.append(_Chunk(self.counter, item_id, total, n_bytes, at_ms))
-        return tw.mark_name(self.counter, item_id, total)
-
-    def echoed(self, name: str, at_ms: float) -> None:
-        """Twilio echoed a mark: everything up to it has played (unless `clear` dropped it)."""
-        parsed = tw.parse_mark_name(name)
-        if parsed is None:
-            return
-        counter, item_id, end = parsed
-        if counter <= self.cleared_through:
-            return
-        while self.pending and self.pending[0].counter <= counter:
-            self.pending.popleft()
-        self.played_bytes[item_id] = max(self.played_bytes.get(item_id, 0), end)
-        self.last_echo_at = at_ms
-
-    def busy(self) -> bool:
-        """True while some sent audio has not been confirmed played."""
-        return bool(self.pending)
-
-    def pending_ms(self) -> int:
-        return sum(c.size for c in self.pending) // tw.MULAW_BYTES_PER_MS
-
-    def positions(self, at_ms: float) -> list[tuple[str, int, int]]:
-        """`(item_id, played bytes, sent bytes)` of each item with unconfirmed audio, in playing order."""
-        out: dict[str, int] = {}
-        clock = self.last_echo_at
-        playing = True
-        for chunk in self.pending:
-            begin = chunk.end - chunk.size
-            if not playing:  # queued behind the chunk playing now: its item got no further than this chunk
-                out.setdefault(chunk.item_id, begin)
-                continue
-            start = chunk.sent_at if clock is None else max(clock, chunk.sent_at)
-            duration = chunk.size / tw.MULAW_BYTES_PER_MS
-            if at_ms >= start + duration:  # played already; its mark is still on its way back
-                out[chunk.item_id], clock = chunk.end, start + duration
-            else:
-                out[chunk.item_id] = begin + max(0, int((at_ms - start) * tw.MULAW_BYTES_PER_MS))
-                playing = False
-        return [(item_id, played, self.sent_bytes[item_id]) for item_id, played in out.items()]
-
-    def clear(self) -> None:
-        """Twilio dropped its buffer: the marks it echoes for it say nothing about playback."""
-        self.cleared_through = self.counter
-        self.pending.clear()
-
-
 # --- what the call is about -------------------------------------------------------------------------
-
-
-@dataclass
-class CallContext:
-    call_id: int
-    business_id: int | None
-    lead_id: int | None
-    call_type: str
-    direction: str
-    business: Business | None
-    """None for a LeadApp concierge call (a callback the consumer asked for before any business accepted)."""
-    lead: Lead | None
-    objective: str
-    voice: str
-    provider: str = ""
 
 
 @dataclass
@@ -288,360 +140,6 @@ class CallResult:
     ai_failure: str = ""
     human_requested: bool = False
     hung_up: bool = False
-
-
-# --- database work (runs in a thread, one operation at a time per call) -----------------------------
-
-
-def load_call(raw_call_id: str, token: str, call_sid: str, stream_sid: str) -> CallContext | str:
-    """Claim the call for this stream (`calls.claim_media_stream`: token, status, CallSid, one stream), then
-    return it with its business (None for a LeadApp concierge call) and lead, marked in progress.
-
-    A refused stream gets the reason instead, and nothing was written.
-    """
-    with session_scope() as session:
-        claim = calls.claim_media_stream(session, raw_call_id, token, call_sid, stream_sid)
-        if not claim.granted:
-            return claim.refusal
-        call = session.get(Call, claim.call_id)
-        assert call is not None  # it was just claimed in this transaction
-        business = session.get(Business, call.business_id) if call.business_id else None
-        if call.business_id is not None and business is None:
-            calls.release_media_stream(session, call.id, stream_sid)  # type: ignore[arg-type]
-            return "the call's business no longer exists"
-        lead = session.get(Lead, call.lead_id) if call.lead_id else None
-        now = utcnow()
-        if call.status in ANSWERABLE_STATUSES:  # never moves a call that a status callback already ended
-            call.status = CallStatus.IN_PROGRESS.value
-        call.started_at = call.started_at or now
-        call.answered_at = call.answered_at or now
-        call.updated_at = now
-        publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
-        _publish_lead(session, call)
-        session.flush()
-        voice = business.voice if business is not None and business.voice in REALTIME_VOICES else DEFAULT_VOICE
-        return CallContext(
-            call_id=call.id,  # type: ignore[arg-type]
-            business_id=call.business_id,
-            lead_id=call.lead_id,
-            call_type=call.call_type,
-            direction=call.direction,
-            business=business,
-            lead=lead,
-            objective=call.objective,
-            voice=voice,
-            provider=call.provider,
-        )
-
-
-def start_inbound_recording(call_id: int, call_sid: str) -> None:
-    """Record an inbound call from the start of its stream: its greeting tells the caller the call is recorded
-    (an outbound call is recorded from the answer by `calls.create(record=True)`)."""
-    try:
-        telephony.start_recording(call_sid, calls.recording_callback_url(call_id))
-    except telephony.TelephonyError as exc:  # the call goes on unrecorded rather than not at all
-        log.error("inbound_recording_not_started", call_id=call_id, error=str(exc))
-
-
-def release_stream(call_id: int, stream_sid: str) -> None:
-    """The stream has ended: the call no longer holds it (`calls.release_media_stream`)."""
-    with session_scope() as session:
-        calls.release_media_stream(session, call_id, stream_sid)
-
-
-def _publish_lead(session: Session, call: Call) -> None:
-    """A consumer's portal follows its callbacks (a concierge call has no business dashboard to tell)."""
-    if call.lead_id is not None:
-        lead = session.get(Lead, call.lead_id)
-        if lead is not None:
-            publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
-
-
-def save_line(
-    call_id: int, business_id: int | None, seq: int, speaker: str, item_id: str | None, text: str, heard_ms: int | None
-) -> None:
-    """Insert (or, for the same item, update) one transcript line; a "transcript" event follows the commit."""
-    with session_scope() as session:
-        row = None
-        if item_id:
-            row = session.exec(
-                select(TranscriptLine).where(TranscriptLine.call_id == call_id, TranscriptLine.item_id == item_id)
-            ).first()
-        if row is None:
-            row = TranscriptLine(call_id=call_id, seq=seq, speaker=speaker, item_id=item_id, text=text[:8000])
-            session.add(row)
-        else:
-            row.text = text[:8000] or row.text
-        if heard_ms is not None:
-            row.heard_ms = heard_ms
-        session.flush()
-        publish_after_commit(session, "transcript", call_id=call_id, business_id=business_id, line_id=row.id, seq=seq)
-
-
-def set_heard(call_id: int, business_id: int | None, item_id: str, heard_ms: int) -> None:
-    """Mark a saved assistant line as cut off after `heard_ms`."""
-    with session_scope() as session:
-        row = session.exec(
-            select(TranscriptLine).where(TranscriptLine.call_id == call_id, TranscriptLine.item_id == item_id)
-        ).first()
-        if row is not None:
-            row.heard_ms = heard_ms
-            publish_after_commit(session, "transcript", call_id=call_id, business_id=business_id, line_id=row.id)
-
-
-def save_lines(writes: Sequence[LineWrite]) -> None:
-    """Transcript writes of any number of calls in one transaction, then their "transcript" events."""
-    save_batch(writes)
-
-
-def save_one(write: LineWrite) -> None:
-    """One transcript write on its own (`save_line` or `set_heard`): when a batch holding it keeps failing."""
-    if write.is_heard:
-        if write.item_id and write.heard_ms is not None:
-            set_heard(write.call_id, write.business_id, write.item_id, write.heard_ms)
-    else:
-        save_line(
-            write.call_id, write.business_id, write.seq or 0, write.speaker, write.item_id, write.text, write.heard_ms
-        )
-
-
-_line_writer: LineWriter | None = None
-_line_writer_loop: asyncio.AbstractEventLoop | None = None
-
-
-def line_writer() -> LineWriter:
-    """The process's transcript writer (one per event loop), shared by every call."""
-    global _line_writer, _line_writer_loop
-    loop = asyncio.get_running_loop()
-    if _line_writer is None or _line_writer_loop is not loop:
-        # Looked up at write time, so tests can replace `save_lines` / `save_one`.
-        _line_writer = LineWriter(lambda writes: save_lines(writes), lambda write: save_one(write))
-        _line_writer_loop = loop
-    return _line_writer
-
-
-async def drain_lines() -> None:
-    """Write every transcript line still pending in this process (the app's shutdown)."""
-    if _line_writer is not None and _line_writer_loop is asyncio.get_running_loop():
-        await _line_writer.drain()
-
-
-def merge_qualification(call_id: int, fields: dict[str, str]) -> None:
-    """Merge recorded fields into the call's qualification and its lead's."""
-    if not fields:
-        return
-    with session_scope() as session:
-        call = session.get(Call, call_id)
-        if call is None:
-            return
-        call.qualification = {**(call.qualification or {}), **fields}
-        call.updated_at = utcnow()
-        if call.lead_id:
-            lead = session.get(Lead, call.lead_id)
-            if lead is not None:
-                lead.qualification = {**(lead.qualification or {}), **fields}
-                lead.updated_at = utcnow()
-        publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
-
-
-def flag_human_callback(call_id: int) -> None:
-    with session_scope() as session:
-        call = session.get(Call, call_id)
-        if call is not None:
-            call.human_callback_requested = True
-            call.updated_at = utcnow()
-            publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
-
-
-def record_do_not_call(call_id: int, caller_words: str) -> None:
-    """The caller asked not to be called again: their number goes on the do-not-call list (with their words),
-    and the call's outcome is `declined`."""
-    with session_scope() as session:
-        optouts.record_call_opt_out(session, call_id, caller_words)
-
-
-def record_outcome(call_id: int, outcome: str) -> None:
-    """The outcome the conversation reached (the model's end_call)."""
-    with session_scope() as session:
-        call = session.get(Call, call_id)
-        if call is not None:
-            call.outcome = outcome
-            call.updated_at = utcnow()
-            publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
-
-
-def local_summary(qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]]) -> str:
-    """A plain summary from the recorded qualification (no model needed)."""
-    labels = {
-        "need": "Need",
-        "urgency": "Urgency",
-        "budget": "Budget",
-        "timing": "Timing",
-        "address_details": "Address",
-        "zip": "ZIP",
-        "appointment_time": "Appointment",
-        "quote": "Quote",
-        "caller_name": "Caller",
-    }
-    shown = {**qualification}
-    if shown.get("urgency") in plain_words.URGENCY:  # "Urgent", never the stored "high"
-        shown["urgency"] = plain_words.urgency(shown["urgency"])
-    parts = [f"{label}: {shown[key]}" for key, label in labels.items() if shown.get(key)]
-    text = ("; ".join(parts) + ".") if parts else "No job details were recorded."
-    if outcome:
-        text = f"Outcome: {plain_words.call_outcome(outcome)}. " + text
-    if human:
-        text += " The caller asked for a human callback."
-    caller_lines = [line["text"] for line in lines if line["speaker"] == Speaker.CALLER.value and line["text"]]
-    counted = plain_words.count(len(lines), "transcript line")
-    if caller_lines:
-        return f"{text} {counted}; the caller last said: “{caller_lines[-1][:200]}”"
-    return f"{text} {counted}."
-
-
-def write_summary(qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]]) -> str:
-    """Claude's summary when ANTHROPIC_API_KEY is set, the local one otherwise (or when Claude fails)."""
-    if not lines:
-        return local_summary(qualification, outcome, human, lines)
-    facts = {**qualification, "outcome": outcome, "human_callback": human}
-    summary, _ = llm.with_fallback(
-        "call_summary",
-        lambda: call_summary.claude_call_summary(lines, facts),
-        lambda: local_summary(qualification, outcome, human, lines),
-    )
-    return summary
-
-
-_ZIP = re.compile(r"\b(\d{5})\b")
-
-
-def conversation_outcome(qualification: dict[str, Any], human: bool, answered_by: str | None) -> str:
-    """The outcome of a call that ended without the model's end_call (the caller hung up, say).
-
-    A machine that answered (AMD) means voicemail. A recorded qualification or a human-callback request
-    counts as reaching the goal (the business has something to act on); anything else as declined.
-    """
-    if (answered_by or "").startswith(("machine", "fax")):
-        return CallOutcome.VOICEMAIL.value
-    if human or any(qualification.values()):
-        return CallOutcome.GOAL_ACHIEVED.value
-    return CallOutcome.DECLINED.value
-
-
-def _inbound_lead(
-    call_id: int, caller_enc: str, qualification: dict[str, Any], business: Business, lines: list[dict[str, Any]]
-) -> int:
-    """Turn an inbound call into a lead for its business through intake (the same door as every lead)."""
-    from leadapp.core.services import intake
-
-    phone = crypto.decrypt_phone(caller_enc) if caller_enc else ""
-    zip_code = str(qualification.get("zip") or "")
-    if not _ZIP.fullmatch(zip_code):
-        found = _ZIP.search(str(qualification.get("address_details") or ""))
-        zip_code = found.group(1) if found else business.zip  # the business's own area when the caller gave none
-    said = " ".join(line["text"] for line in lines if line["speaker"] == Speaker.CALLER.value)
-    details = "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in qualification.items() if v)
-    text = f"Phone call to {business.name}. {details}. The caller said: {said}".strip()[: intake.MAX_TEXT_CHARS]
-    submission = intake.Submission(
-        text=text,
-        zip=zip_code,
-        phone=phone,
-        name=str(qualification.get("caller_name") or ""),
-        preferred_contact=ContactPreference.PHONE.value if phone else ContactPreference.EMAIL.value,
-        source=LeadSource.PHONE.value,
-        business_id=business.id,
-        idempotency_key=f"inbound-call-{call_id}",
-    )
-    with session_scope() as session:
-        accepted = intake.submit(session, submission)
-    with session_scope() as session:
-        lead = session.get(Lead, accepted.lead_id)
-        if lead is not None and qualification:
-            lead.qualification = {**(lead.qualification or {}), **qualification}
-        stored = session.get(Call, call_id)
-        if stored is not None:
-            stored.lead_id = accepted.lead_id
-    return accepted.lead_id
-
-
-# Model costs recorded per call (cents): realtime audio per started minute, one summary request.
-REALTIME_CENTS_PER_MINUTE = 18.0
-SUMMARY_CENTS = 0.5
-
-
-def record_ai_costs(call: Call, *, summarized_by_claude: bool) -> None:
-    """Realtime minutes (from answer, or start, to end) and the summary's cost, added to the carrier cost."""
-    began = call.answered_at or call.started_at
-    seconds = call.duration_seconds
-    if seconds is None and began is not None and call.ended_at is not None:
-        start = began if began.tzinfo else began.replace(tzinfo=UTC)
-        end = call.ended_at if call.ended_at.tzinfo else call.ended_at.replace(tzinfo=UTC)
-        seconds = max(0, int((end - start).total_seconds()))
-    minutes = -(-(seconds or 0) // 60)
-    call.cost_realtime_cents = round(minutes * REALTIME_CENTS_PER_MINUTE, 2)
-    call.cost_summary_cents = SUMMARY_CENTS if summarized_by_claude else 0.0
-    call.cost_total_cents = round(call.cost_carrier_cents + call.cost_realtime_cents + call.cost_summary_cents, 2)
-
-
-def finish_call(call_id: int, ai_failure: str, *, decides_outcome: bool = False) -> str | None:
-    """Close the call's record: outcome (when none yet), summary, ended_at; an inbound call's lead.
-
-    The outcome already recorded (the model's end_call, a status callback) is kept; otherwise an AI
-    failure makes it `error`, and `conversation_outcome` decides the rest. Returns the outcome.
-    """
-    with session_scope() as session:
-        call = session.get(Call, call_id)
-        if call is None:
-            return None
-        business = session.get(Business, call.business_id) if call.business_id else None
-        rows = session.exec(
-            select(TranscriptLine).where(TranscriptLine.call_id == call_id).order_by(TranscriptLine.seq)
-        ).all()
-        lines = [{"speaker": r.speaker, "text": r.text, "heard_ms": r.heard_ms} for r in rows]
-        qualification = dict(call.qualification or {})
-        human = call.human_callback_requested
-        inbound = call.direction == CallDirection.INBOUND.value
-        # Twilio's status callback ends an outbound call (status, carrier cost, retry, notifications) and
-        # decides its outcome when the conversation did not; inbound and simulated calls get none.
-        no_status_callback = decides_outcome or inbound or call.provider == SIMULATED_PROVIDER
-        if call.outcome is None and ai_failure:
-            call.outcome = CallOutcome.ERROR.value
-        elif call.outcome is None and no_status_callback:
-            call.outcome = conversation_outcome(qualification, human, call.answered_by)
-        if ai_failure and not call.error:
-            call.error = ai_failure[:1000]
-        now = utcnow()
-        call.ended_at = call.ended_at or now
-        if inbound and call.status == CallStatus.IN_PROGRESS.value:
-            call.status = CallStatus.COMPLETED.value
-        if call.duration_seconds is None and call.answered_at is not None:
-            answered = call.answered_at if call.answered_at.tzinfo else call.answered_at.replace(tzinfo=UTC)
-            call.duration_seconds = max(0, int((now - answered).total_seconds()))
-        call.updated_at = now
-        outcome = call.outcome
-        inbound = inbound and call.lead_id is None
-        caller_enc = call.to_number_enc
-    summary = write_summary(qualification, outcome, human, lines)
-    lead_error = ""
-    if inbound and business is not None:
-        try:
-            _inbound_lead(call_id, caller_enc, qualification, business, lines)
-        except UserError as exc:
-            lead_error = f"no lead from this call: {exc}"
-            log.warning("inbound_lead_refused", call_id=call_id, error=str(exc))
-    with session_scope() as session:
-        call = session.get(Call, call_id)
-        if call is not None:
-            call.summary = summary[:8000]
-            record_ai_costs(call, summarized_by_claude=bool(get_settings().anthropic_api_key and lines))
-            if lead_error and not call.error:
-                call.error = lead_error[:1000]
-            call.updated_at = utcnow()
-            publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
-            _publish_lead(session, call)
-            if call.outcome != CallOutcome.DECLINED.value:  # a consumer who declined confirmed nothing
-                concierge.complete_request(session, call)
-    return outcome
 
 
 # --- the session ------------------------------------------------------------------------------------

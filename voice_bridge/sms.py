@@ -1,4 +1,5 @@
-"""Inbound SMS webhook (`POST /twilio/sms`): STOP and START replies, honoured for every later SMS.
+"""Inbound SMS webhook (`POST /twilio/sms`): STOP and START replies, honoured for every later SMS
+(applied by `core.services.sms_replies`).
 
 Guarantees:
 - Nothing is accepted unsigned: the `X-Twilio-Signature` must match, computed with TWILIO_AUTH_TOKEN
@@ -17,16 +18,13 @@ Guarantees:
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
-from leadapp.core.db import session_scope
 from leadapp.core.observability import get_logger
-from leadapp.core.services import notify, optouts
+from leadapp.core.services.sms_replies import OptAction, apply_opt_action
 from voice_bridge.signatures import SIGNATURE_HEADER, public_url, rejected, signed_form
 
 SMS_PATH = "/twilio/sms"
@@ -54,8 +52,6 @@ STOP_CALLS_REPLY = (
     "LeadApp: OK, no more AI calls to this number. You will still get texts about your request; reply STOP to end them."
 )
 
-OptAction = Literal["stop", "start", "stop_calls"]
-
 log = get_logger("voice_bridge.sms")
 router = APIRouter()
 
@@ -76,20 +72,6 @@ def opt_action(body: str) -> OptAction | None:
     if words in STOP_CALLS_WORDS:
         return "stop_calls"
     return None
-
-
-def apply_opt_action(action: OptAction, phone: str, body: str = "") -> None:
-    """Apply the reply for `phone`, committed before returning: STOP stops texts and AI calls, STOP CALLS the
-    AI calls only (both recorded with the message's words), START gives texts back."""
-    e164 = notify.normalize_phone(phone)
-    with session_scope() as session:
-        if action == "start":
-            notify.clear_sms_opt_out(session, phone)
-            return
-        if action == "stop":
-            notify.record_sms_opt_out(session, phone)
-        if e164.startswith("+"):  # a number (not a short code or an alphanumeric sender)
-            optouts.record_sms_opt_out(session, e164, body.strip()[:500] or action.upper())
 
 
 @router.post(SMS_PATH)

@@ -3,7 +3,8 @@
 Each call's session hands its line writes (a line that completed, or how much of a saved line the caller
 heard) to the process's `LineWriter` instead of opening a transaction per line. The writer gathers what
 all calls hand it for up to `FLUSH_INTERVAL_S` (at once when a call ends), then writes the batch in one
-transaction on a worker thread and publishes one "transcript" live event per line afterwards, pipelined.
+transaction on a worker thread (`core.services.transcript.save_batch`) and publishes one "transcript" live
+event per line afterwards, pipelined.
 With 150 calls that is a handful of commits a second instead of one per line, and the event loop
 carrying the audio shares its core with one short write now and then instead of a thread per line.
 
@@ -24,161 +25,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from redis.exceptions import RedisError
-from sqlalchemy import bindparam, insert, select, update
-
-from leadapp.core.broker import get_redis
-from leadapp.core.db import connection_scope
-from leadapp.core.events import channel, encode
-from leadapp.core.models import TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
+from leadapp.core.services.transcript import LineWrite, save_batch, save_one, write_lines
+
+__all__ = ["LineWrite", "LineWriter", "drain_lines", "line_writer", "save_batch", "save_one", "write_lines"]
 
 log = get_logger("voice_bridge.transcripts")
 
 FLUSH_INTERVAL_S = 0.2
 ATTEMPTS = 3
 RETRY_DELAY_S = 0.25
-MAX_TEXT = 8000
-PREFETCH_CHUNK = 400  # item ids per look-up of existing rows (well under every driver's parameter limit)
-EVENT_KIND = "transcript"
-
-
-@dataclass(frozen=True, slots=True)
-class LineWrite:
-    """One write of a call's transcript.
-
-    `seq` set: save the line (insert it, or for an item already saved update its text and heard_ms).
-    `seq` None: only set `heard_ms` of the item's saved line (nothing happens when there is none).
-    """
-
-    call_id: int
-    business_id: int | None
-    item_id: str | None
-    seq: int | None
-    speaker: str = ""
-    text: str = ""
-    heard_ms: int | None = None
-
-    @property
-    def is_heard(self) -> bool:
-        return self.seq is None
-
-
-@dataclass(slots=True)
-class _Row:
-    id: int | None
-    call_id: int
-    seq: int
-    speaker: str
-    item_id: str | None
-    text: str
-    heard_ms: int | None
-    dirty: bool = False
-
-
-def write_lines(writes: Sequence[LineWrite]) -> list[dict[str, Any]]:
-    """Apply the writes in one transaction (bulk insert and update); returns the live events, in order.
-
-    Nothing is published here: the caller publishes the events once this has returned (committed).
-    """
-    if not writes:
-        return []
-    table = TranscriptLine.__table__  # type: ignore[attr-defined]
-    rows: dict[tuple[int, str], _Row] = {}
-    new_rows: list[_Row] = []
-    applied: list[tuple[LineWrite, _Row]] = []
-    with connection_scope() as conn:
-        items = sorted({w.item_id for w in writes if w.item_id})
-        calls = sorted({w.call_id for w in writes if w.item_id})
-        for start in range(0, len(items), PREFETCH_CHUNK):
-            chunk = items[start : start + PREFETCH_CHUNK]
-            c = table.c
-            query = select(c.id, c.call_id, c.seq, c.speaker, c.item_id, c.text, c.heard_ms).where(
-                c.call_id.in_(calls), c.item_id.in_(chunk)
-            )
-            for found in conn.execute(query):
-                rows[(found.call_id, found.item_id)] = _Row(*found)
-        for w in writes:
-            row = rows.get((w.call_id, w.item_id)) if w.item_id else None
-            if w.is_heard:
-                if row is None or w.heard_ms is None:
-                    continue
-                row.heard_ms, row.dirty = w.heard_ms, True
-            elif row is None:
-                row = _Row(None, w.call_id, w.seq or 0, w.speaker, w.item_id, w.text[:MAX_TEXT], w.heard_ms)
-                new_rows.append(row)
-                if w.item_id:
-                    rows[(w.call_id, w.item_id)] = row
-            else:
-                row.text = w.text[:MAX_TEXT] or row.text
-                if w.heard_ms is not None:
-                    row.heard_ms = w.heard_ms
-                row.dirty = True
-            applied.append((w, row))
-        if new_rows:
-            now = utcnow()
-            values = [
-                {
-                    "call_id": r.call_id,
-                    "seq": r.seq,
-                    "speaker": r.speaker,
-                    "item_id": r.item_id,
-                    "text": r.text,
-                    "heard_ms": r.heard_ms,
-                    "created_at": now,
-                }
-                for r in new_rows
-            ]
-            ids = conn.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values).scalars()
-            for row, row_id in zip(new_rows, ids, strict=True):
-                row.id, row.dirty = row_id, False
-        changed = [{"b_id": r.id, "b_text": r.text, "b_heard": r.heard_ms} for r in rows.values() if r.dirty]
-        if changed:
-            statement = (
-                update(table)
-                .where(table.c.id == bindparam("b_id"))
-                .values(text=bindparam("b_text"), heard_ms=bindparam("b_heard"))
-            )
-            conn.execute(statement, changed)
-    events: list[dict[str, Any]] = []
-    for w, row in applied:
-        event: dict[str, Any] = {
-            "kind": EVENT_KIND,
-            "call_id": w.call_id,
-            "business_id": w.business_id,
-            "line_id": row.id,
-        }
-        if not w.is_heard:
-            event["seq"] = w.seq
-        events.append(event)
-    return events
-
-
-def publish_events(events: Sequence[dict[str, Any]]) -> bool:
-    """Publish live events in one pipelined round trip (the messages `events.publish` sends); False if Redis is down."""
-    if not events:
-        return True
-    try:
-        pipe = get_redis().pipeline(transaction=False)
-        name = channel()
-        for event in events:
-            pipe.publish(name, encode(event))
-        pipe.execute()
-        return True
-    except (RedisError, OSError) as exc:  # the rows are committed; pages reload them when opened
-        log.warning("event_publish_failed", kind=EVENT_KIND, events=len(events), error=repr(exc))
-        return False
-
-
-def save_batch(writes: Sequence[LineWrite]) -> None:
-    """Write a batch, then publish its events (the data first: an event only announces committed rows).
-
-    Only the write raises: a batch that was committed is never written again because its events failed.
-    """
-    publish_events(write_lines(writes))
 
 
 BatchWrite = Callable[[Sequence[LineWrite]], None]
@@ -251,3 +108,27 @@ class LineWriter:
                 await asyncio.to_thread(self._write_one, write)
             except Exception as exc:  # one failed write must not lose the ones after it
                 log.error("call_write_failed", call_id=write.call_id, item_id=write.item_id, error=repr(exc))
+
+
+# --- the process's writer ------------------------------------------------------------------------------
+
+
+_line_writer: LineWriter | None = None
+_line_writer_loop: asyncio.AbstractEventLoop | None = None
+
+
+def line_writer() -> LineWriter:
+    """The process's transcript writer (one per event loop), shared by every call."""
+    global _line_writer, _line_writer_loop
+    loop = asyncio.get_running_loop()
+    if _line_writer is None or _line_writer_loop is not loop:
+        # Looked up at write time, so tests can replace `save_batch` / `save_one`.
+        _line_writer = LineWriter(lambda writes: save_batch(writes), lambda write: save_one(write))
+        _line_writer_loop = loop
+    return _line_writer
+
+
+async def drain_lines() -> None:
+    """Write every transcript line still pending in this process (the app's shutdown)."""
+    if _line_writer is not None and _line_writer_loop is asyncio.get_running_loop():
+        await _line_writer.drain()

@@ -168,7 +168,7 @@ def run_simulated_inbound_call(call_id: int) -> str:
     """Run a simulated call to a business's local line to its end; returns its outcome.
 
     Safe to run twice: a call that is no longer in progress (served by an earlier run) is not answered again,
-    and a call makes one lead at most (`session.finish_call`).
+    and a call makes one lead at most (`conversation.finish_call`).
     """
     from voice_bridge.simulated import run_simulated_inbound_call as simulate
 

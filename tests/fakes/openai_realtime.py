@@ -1,6 +1,7 @@
 """A stand-in for OpenAI Realtime (GA) on loopback, for the real `openai` SDK's realtime client to talk to.
 
-It is the simulated-call peer (`voice_bridge.simulated.RealtimePeer`: session.update → session.updated,
+It is the loopback peer (`voice_bridge.loopback.realtime_peer.RealtimePeer`, also the simulated call's and
+the bench's: session.update → session.updated,
 a toy μ-law VAD, scripted replies streamed as audio + transcript deltas, function calls that wait for
 their output and a `response.create`, cancellation on barge-in, truncate with the real "already shorter
 than" error; every server event built from the SDK's own models) made strict and observable:
@@ -24,15 +25,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from http import HTTPStatus
 from typing import Any
 
 from openai.types.realtime import RealtimeClientEvent
-from pydantic import TypeAdapter, ValidationError
-from websockets.datastructures import Headers
-from websockets.http11 import Response
+from pydantic import TypeAdapter
 
-from voice_bridge.simulated import BargeIn, PeerSession, RealtimePeer, Reply, Script, http_error
+from voice_bridge.loopback.realtime_peer import BargeIn, PeerSession, RealtimePeer, Reply, Script
 
 CLIENT_EVENT: TypeAdapter[Any] = TypeAdapter(RealtimeClientEvent)
 
@@ -63,42 +61,16 @@ class FakeOpenAIRealtime(RealtimePeer):
 
     session_class = FakeRealtimeSession
     api_key = "sk-fake-realtime-0123456789abcdef"
+    strict = True  # the handshake and every client event checked as the real server checks them
 
     def __init__(self, script: Script | None = None, *, stream_speed: float = 4.0, chunk_ms: int = 100) -> None:
         super().__init__(lambda: self.script_to_use, stream_speed=stream_speed, chunk_ms=chunk_ms)
         self.script_to_use = script or Script(greeting=Reply("Hello, this is an AI assistant. This call is recorded."))
-        self.problems: list[str] = []
-        self.invalid_events: list[tuple[dict[str, Any], str]] = []
         self.latency_ms = 0.0
 
     def use(self, script: Script) -> None:
         """The script of the next connection."""
         self.script_to_use = script
-
-    # -- strictness --
-
-    def check_handshake(self, query: str, headers: Headers) -> Response | None:
-        if headers.get("Authorization") != f"Bearer {self.api_key}":
-            self.problems.append(f"bad Authorization header: {headers.get('Authorization')!r}")
-            return http_error(HTTPStatus.UNAUTHORIZED, "Incorrect API key provided.")
-        if "model=" not in query:
-            self.problems.append(f"no model in the query: {query!r}")
-            return http_error(HTTPStatus.BAD_REQUEST, "Missing required parameter: 'model'.")
-        if "OpenAI-Beta" in headers:
-            self.problems.append(f"OpenAI-Beta header sent: {headers.get('OpenAI-Beta')!r}")
-            return http_error(HTTPStatus.BAD_REQUEST, "The beta Realtime API is not served here.")
-        return None
-
-    def check_client_event(self, session: PeerSession, raw: str | bytes, event: dict[str, Any]) -> str | None:
-        try:
-            CLIENT_EVENT.validate_json(raw)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            message = f"Invalid client event: {where}: {first['msg']}"
-            self.invalid_events.append((event, message))
-            return message
-        return None
 
     # -- observation --
 

@@ -1,6 +1,7 @@
 """Twilio's side of a Media Stream, on loopback: a caller that dials the bridge's websocket like Twilio does.
 
-It is the simulated-call caller (`voice_bridge.simulated.MediaStreamCaller`) with a signed upgrade:
+It is the loopback caller (`voice_bridge.loopback.twilio_caller.MediaStreamCaller`, also the simulated call's
+and the bench's) with a signed upgrade:
 
 - the upgrade carries `X-Twilio-Signature`: Twilio's signature of the PUBLIC wss url with no parameters
   (`RequestValidator(token).compute_signature(url, {})`), or whatever signature a test passes;
@@ -19,7 +20,7 @@ from typing import Any
 
 from twilio.request_validator import RequestValidator
 
-from voice_bridge.simulated import MediaStreamCaller
+from voice_bridge.loopback.twilio_caller import MediaStreamCaller
 
 SIGNATURE_HEADER = "X-Twilio-Signature"
 

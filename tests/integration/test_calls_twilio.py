@@ -338,7 +338,8 @@ def test_without_a_summary_the_notification_carries_one_from_the_qualification(
     (note,) = s.exec(
         select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
     ).all()
-    assert "Qualified. need: replace 40 gal water heater; budget: $1,200; timing: this week" in note.body_text
+    assert "Outcome: Qualified" in note.body_text
+    assert "Need: replace 40 gal water heater; Budget: $1,200; Timing: this week." in note.body_text
 
 
 @pytest.mark.parametrize("final", ["no-answer", "busy"])

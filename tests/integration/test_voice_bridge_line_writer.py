@@ -20,9 +20,9 @@ from sqlmodel import Session, select
 from leadapp.core import events
 from leadapp.core.db import get_engine, session_scope
 from leadapp.core.models import Call, TranscriptLine
+from leadapp.core.services import transcript
 from tests.integration.test_voice_bridge import seed
 from tests.live_events import payload as event_payload
-from voice_bridge import session as bridge_session
 from voice_bridge.transcripts import LineWrite, LineWriter, save_batch, write_lines
 
 
@@ -114,7 +114,7 @@ async def test_the_writer_keeps_order_retries_a_failed_batch_and_flushes_at_call
             raise RuntimeError("database is locked")
         save_batch(writes)
 
-    writer = LineWriter(flaky, bridge_session.save_one, interval_s=0.05)
+    writer = LineWriter(flaky, transcript.save_one, interval_s=0.05)
     futures = [writer.submit(line(call_id, seq, f"{'a' if seq % 2 else 'c'}{seq}", f"line {seq}")) for seq in (1, 2, 3)]
     futures.append(writer.submit(heard(call_id, "a3", 250)))
     await asyncio.wait_for(asyncio.gather(*futures), 10)
@@ -125,7 +125,7 @@ async def test_the_writer_keeps_order_retries_a_failed_batch_and_flushes_at_call
         (3, "assistant", "a3", "line 3", 250),
     ]
 
-    slow = LineWriter(save_batch, bridge_session.save_one, interval_s=30.0)
+    slow = LineWriter(save_batch, transcript.save_one, interval_s=30.0)
     started = time.monotonic()
     await asyncio.wait_for(slow.submit(line(call_id, 4, "c4", "Bye."), now=True), 10)  # a call ending: no wait
     assert time.monotonic() - started < 5
@@ -153,7 +153,7 @@ async def test_a_batch_that_keeps_failing_is_written_line_by_line(
     def one(write: LineWrite) -> None:  # one line is bad on its own too; the others must still be saved
         if write.text == "bad":
             raise ValueError("bad line")
-        bridge_session.save_one(write)
+        transcript.save_one(write)
 
     writer = LineWriter(broken, one, interval_s=0.01)
     writes = [line(call_id, 1, "a1", "one"), line(call_id, 2, "c2", "bad"), line(call_id, 3, "a3", "three")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from leadapp.core.providers import recordings
-from voice_bridge.simulated import ULAW_TO_LINEAR, mixed_wav
+from voice_bridge.loopback.twilio_caller import ULAW_TO_LINEAR, mixed_wav
 
 SID = "RE" + "0123456789abcdef" * 2
 

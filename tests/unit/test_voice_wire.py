@@ -32,10 +32,12 @@ from openai.types.realtime import (
 from pydantic import TypeAdapter, ValidationError
 
 from leadapp.core.models import Business, Lead, utcnow
+from leadapp.core.services.calls import local_summary
+from leadapp.core.services.conversation import CallContext, conversation_outcome
 from voice_bridge import instructions, session
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
-from voice_bridge.session import CallContext, CallSession, Playout, conversation_outcome, local_summary
+from voice_bridge.session import CallSession, Playout
 
 CLIENT_EVENT: TypeAdapter[Any] = TypeAdapter(RealtimeClientEvent)
 STREAM = "MZ" + "a" * 32
@@ -458,9 +460,8 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]
         return CallContext(7, 3, 5, "qualify_lead", "outbound", business(), lead(), "Qualify.", "cedar")
 
     monkeypatch.setattr(session, "load_call", context)
+    monkeypatch.setattr("voice_bridge.transcripts.save_one", lambda *args: writes.append(("save_one", args)))
     for name in (
-        "save_line",
-        "set_heard",
         "merge_qualification",
         "flag_human_callback",
         "record_outcome",
@@ -477,7 +478,7 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]
                 line = (w.call_id, w.business_id, w.seq, w.speaker, w.item_id, w.text, w.heard_ms)
                 writes.append(("save_line", line))
 
-    monkeypatch.setattr(session, "save_lines", save_lines)
+    monkeypatch.setattr("voice_bridge.transcripts.save_batch", save_lines)
     return writes
 
 

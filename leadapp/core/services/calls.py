@@ -939,17 +939,44 @@ def call_name(call: Call) -> str:
     return "Simulated AI call" if is_simulated(call) else "AI call"
 
 
-def local_summary(call: Call) -> str:
-    """One line from the recorded qualification fields (the summary when no model wrote one)."""
-    facts = [
-        f"{str(name).replace('_', ' ')}: {' '.join(str(value).split())}"
-        for name, value in (call.qualification or {}).items()
-        if value not in (None, "", [], {})
-    ]
-    label = OUTCOME_LABELS.get(call.outcome or "", call.outcome or "Ended")
-    if not facts:
-        return f"{label}; no qualification details were recorded."
-    return f"{label}. " + "; ".join(facts)[:600]
+def local_summary(
+    qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]] | None = None
+) -> str:
+    """A plain summary from the recorded qualification (no model needed): the summary the bridge writes when
+    Claude is not keyed, and the one a call message shows when no summary was written.
+
+    `outcome` and `human` add their sentence when given; `lines` (the transcript, when at hand) adds how many
+    lines were said and what the caller said last.
+    """
+    shown = {**qualification}
+    if shown.get("urgency") in labels.URGENCY:  # "Urgent", never the stored "high"
+        shown["urgency"] = labels.urgency(shown["urgency"])
+    parts = [f"{label}: {shown[key]}" for key, label in SUMMARY_FIELDS.items() if shown.get(key)]
+    text = ("; ".join(parts) + ".") if parts else "No job details were recorded."
+    if outcome:
+        text = f"Outcome: {labels.call_outcome(outcome)}. " + text
+    if human:
+        text += " The caller asked for a human callback."
+    if lines is None:
+        return text
+    caller_lines = [line["text"] for line in lines if line["speaker"] == Speaker.CALLER.value and line["text"]]
+    counted = labels.count(len(lines), "transcript line")
+    if caller_lines:
+        return f"{text} {counted}; the caller last said: “{caller_lines[-1][:200]}”"
+    return f"{text} {counted}."
+
+
+SUMMARY_FIELDS = {
+    "need": "Need",
+    "urgency": "Urgency",
+    "budget": "Budget",
+    "timing": "Timing",
+    "address_details": "Address",
+    "zip": "ZIP",
+    "appointment_time": "Appointment",
+    "quote": "Quote",
+    "caller_name": "Caller",
+}
 
 
 CONCIERGE_DONE = "We added what you told us to your request and are looking for businesses again."
@@ -963,7 +990,7 @@ def _summary_text(
     lines.append(f"Outcome: {OUTCOME_LABELS.get(call.outcome or '', call.outcome or 'ended')}")
     if call.duration_seconds:
         lines.append(f"Duration: {call.duration_seconds // 60} min {call.duration_seconds % 60} s")
-    lines += ["", (call.summary or "").strip() or local_summary(call)]
+    lines += ["", (call.summary or "").strip() or local_summary(call.qualification or {}, None, False)]
     if next_step:
         lines += ["", next_step]
     if call.human_callback_requested:

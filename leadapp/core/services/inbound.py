@@ -1,7 +1,7 @@
 """A business's own phone line: connecting a number to the AI receptionist, its calls, and the leads they become.
 
 A call to a business's number is answered by the bridge as that business's receptionist; when it ends it
-becomes the business's own lead (`session.finish_call` → intake → the pipeline's direct match), shown as
+becomes the business's own lead (`conversation.finish_call` → intake → the pipeline's direct match), shown as
 "called you" and notified to it at once. The business may release such a lead to the marketplace.
 
 Guarantees:
@@ -410,7 +410,7 @@ def record_inbound_status(call_sid: str, twilio_status: str, duration_seconds: i
 
     A final status records the carrier's minutes and ends a call the bridge never served (the caller hung up
     before the stream started, busy, failed). The outcome of a call the bridge served is the conversation's
-    (`session.finish_call`); this never replaces it.
+    (`conversation.finish_call`); this never replaces it.
     """
     if twilio_status not in TERMINAL_TWILIO_STATUSES:
         return "ignored"

@@ -1,0 +1,62 @@
+"""The session's two links, as protocols, and the SDK's realtime client that opens the OpenAI one.
+
+`MediaSocket` is Twilio's side (the ASGI socket of `/media`, or a websockets connection on the simulated
+line); `RealtimeLink` is what the session uses of the SDK's `AsyncRealtimeConnection`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import lru_cache
+from typing import Any, Protocol
+
+from leadapp.core.settings import get_settings
+
+
+class MediaSocket(Protocol):
+    """Twilio's side of the call: one text message at a time (None once the socket is closed)."""
+
+    async def receive(self) -> str | None: ...
+
+    async def send(self, text: str) -> None: ...
+
+    async def close(self, code: int = 1000) -> None: ...
+
+
+class RealtimeLink(Protocol):
+    """The parts of the SDK's `AsyncRealtimeConnection` the session uses."""
+
+    async def send_raw(self, data: str) -> None: ...
+
+    async def recv_bytes(self) -> bytes: ...
+
+    async def close(self, *, code: int = 1000, reason: str = "") -> None: ...
+
+
+RealtimeDialer = Callable[[], Awaitable[RealtimeLink]]
+
+
+@lru_cache(maxsize=4)
+def _openai_client(api_key: str, base_url: str | None) -> Any:
+    """One SDK client per configuration, shared by every call of the process.
+
+    Building one loads the TLS trust store and, the first time, imports the SDK's realtime types: tens of
+    milliseconds of event-loop time that, paid per call, stalled the audio of every other call.
+    """
+    from openai import AsyncOpenAI
+
+    client = AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+    _ = client.realtime  # the realtime resources load now, not during a call
+    return client
+
+
+def realtime_client() -> Any:
+    """The shared SDK client for OPENAI_API_KEY and OPENAI_BASE_URL (built on first use)."""
+    settings = get_settings()
+    return _openai_client(settings.openai_api_key or "not-configured", settings.openai_base_url or None)
+
+
+async def dial_openai() -> RealtimeLink:
+    """Connect to OpenAI Realtime through the SDK (OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_REALTIME_MODEL)."""
+    client = realtime_client()
+    return await client.realtime.connect(model=get_settings().openai_realtime_model).enter()
