@@ -61,6 +61,7 @@ CALL_OUTCOME: dict[str, str] = {
     vocab.CallOutcome.VOICEMAIL: "Voicemail",
     vocab.CallOutcome.DECLINED: "Declined",
     vocab.CallOutcome.ERROR: "Could not connect",
+    vocab.CallOutcome.AI_FAILURE: "Assistant cut off",
 }
 
 CALL_TYPE: dict[str, str] = {

@@ -203,6 +203,8 @@ class CallOutcome(StrEnum):
     VOICEMAIL = "voicemail"
     DECLINED = "declined"
     ERROR = "error"
+    AI_FAILURE = "ai_failure"
+    """The AI assistant dropped mid-call (its socket closed or expired): the caller heard an apology."""
 
 
 class DncSource(StrEnum):

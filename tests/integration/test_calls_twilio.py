@@ -324,6 +324,29 @@ def test_an_outcome_set_by_the_conversation_is_kept_and_the_summary_it_wrote_is_
     assert len(all_calls(s)) == 1  # declined is not retried
 
 
+def test_a_call_whose_assistant_was_cut_off_is_retried_once_and_the_owner_reads_why(
+    db_session: Session, world: World, simulator: CallSimulator
+) -> None:
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    assert_204(sim.answer("human"))
+    # What the bridge records when the OpenAI socket drops mid-call (the caller heard an apology).
+    row = fresh(s, call.id)
+    row.outcome, row.error = CallOutcome.AI_FAILURE.value, "realtime closed: 1011 internal error"
+    s.add(row)
+    s.commit()
+
+    assert_204([sim.completed(35)])
+    done = fresh(s, call.id)
+    assert (done.status, done.outcome) == ("completed", "ai_failure")
+    first, retry = all_calls(s)
+    assert (retry.retry_of_id, retry.attempt, retry.status) == (first.id, 2, "scheduled")
+    (note,) = s.exec(
+        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
+    ).all()
+    assert "Assistant cut off" in note.subject
+
+
 def test_without_a_summary_the_notification_carries_one_from_the_qualification(
     db_session: Session, world: World, simulator: CallSimulator
 ) -> None:

@@ -489,7 +489,7 @@ async def test_the_caller_hanging_up_mid_reply_keeps_what_was_heard(bridge: Brid
     assert call.summary
 
 
-async def test_openai_closing_with_1011_ends_the_call_as_error_and_keeps_the_lines(
+async def test_openai_closing_with_1011_ends_the_call_as_ai_failure_and_keeps_the_lines(
     bridge: Bridge, seeded: Seeded
 ) -> None:
     bridge.fake.use(
@@ -506,7 +506,7 @@ async def test_openai_closing_with_1011_ends_the_call_as_error_and_keeps_the_lin
     assert bridge.hangups == [seeded.call_sid]
     # The assistant is gone, so the provider speaks a short apology before hanging up.
     assert len(bridge.said_before_hangup) == 1 and bridge.said_before_hangup[0].startswith("Sorry, we lost")
-    assert call.outcome == "error" and "1011" in call.error
+    assert call.outcome == "ai_failure" and "1011" in call.error
     lines = transcript(seeded.call_id)
     assert [line.speaker for line in lines] == ["assistant", "caller", "assistant", "system"]
     assert lines[1].text == "I need a plumber." and "disconnected" in lines[-1].text
@@ -565,7 +565,7 @@ async def test_session_expiry_ends_the_call_without_losing_lines(bridge: Bridge,
     await asyncio.wait_for(media.closed.wait(), WAIT)
 
     call = await ended(seeded.call_id)
-    assert call.outcome == "error" and "expired" in call.error
+    assert call.outcome == "ai_failure" and "expired" in call.error
     assert [line.speaker for line in transcript(seeded.call_id)] == ["assistant", "system"]
     assert "expired" in transcript(seeded.call_id)[-1].text
 

@@ -783,11 +783,12 @@ def end_call(
 
 
 def schedule_retry(session: Session, call: Call, now: datetime | None = None) -> Call | None:
-    """The one retry of a no_answer / error call: attempt 2, `RETRY_DELAY` later within calling hours, its job
+    """The one retry of a no_answer / error / ai_failure call: attempt 2, `RETRY_DELAY` later within calling hours, its job
     scheduled once this commits. None when no retry is due (other outcome, already a retry, request gone).
     Idempotent: an existing retry is returned.
     """
-    if call.outcome not in (CallOutcome.NO_ANSWER.value, CallOutcome.ERROR.value) or call.attempt >= MAX_ATTEMPTS:
+    retried = (CallOutcome.NO_ANSWER.value, CallOutcome.ERROR.value, CallOutcome.AI_FAILURE.value)
+    if call.outcome not in retried or call.attempt >= MAX_ATTEMPTS:
         return None
     existing = session.exec(select(Call).where(Call.retry_of_id == call.id)).first()
     if existing is not None:

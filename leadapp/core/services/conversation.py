@@ -262,7 +262,7 @@ def finish_call(call_id: int, ai_failure: str, *, decides_outcome: bool = False)
     """Close the call's record: outcome (when none yet), summary, ended_at; an inbound call's lead.
 
     The outcome already recorded (the model's end_call, a status callback) is kept; otherwise an AI
-    failure makes it `error`, and `conversation_outcome` decides the rest. Returns the outcome.
+    failure makes it `ai_failure`, and `conversation_outcome` decides the rest. Returns the outcome.
     """
     with session_scope() as session:
         call = session.get(Call, call_id)
@@ -280,7 +280,7 @@ def finish_call(call_id: int, ai_failure: str, *, decides_outcome: bool = False)
         # decides its outcome when the conversation did not; inbound and simulated calls get none.
         no_status_callback = decides_outcome or inbound or call.provider == SIMULATED_PROVIDER
         if call.outcome is None and ai_failure:
-            call.outcome = CallOutcome.ERROR.value
+            call.outcome = CallOutcome.AI_FAILURE.value
         elif call.outcome is None and no_status_callback:
             call.outcome = conversation_outcome(qualification, human, call.answered_by)
         if ai_failure and not call.error:

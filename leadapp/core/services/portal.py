@@ -294,6 +294,7 @@ CONCIERGE_OUTCOMES = {
     "no_answer": "no answer, we will try once more",
     "voicemail": "we left a voicemail",
     "error": "it could not connect, we will try once more",
+    "ai_failure": "the assistant was cut off, we will try once more",
 }
 
 
