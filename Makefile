@@ -26,7 +26,8 @@ help:
 	@echo "make e2e [BASE_URL=http://…]  browser suite (default: starts the app locally; with BASE_URL: only Chromium)"
 	@echo "make admin EMAIL=… PASSWORD=… create (or promote) an admin"
 	@echo "make bench                    benchmarks (print their figures)"
-	@echo "make lint | format | freeze | migrate | seed"
+	@echo "make freeze [UPGRADE=1]         compile requirements.in to the pinned requirements.txt"
+	@echo "make lint | format | migrate | seed"
 
 # --- installation -------------------------------------------------------------------------------
 # Stock Debian's python3 has no ensurepip (so no `-m venv`) until python3-venv is installed. A venv
@@ -67,7 +68,7 @@ run: setup $(if $(filter-out 1,$(SCALE)),caddy,)
 
 # The browser suite runs in its own pytest process: Playwright's sync API keeps an event loop running
 # for the rest of a session, which async tests after it cannot share.
-test: setup services
+test: setup services lint
 	$(PY) -m pytest tests -q --ignore=tests/e2e --durations=10
 	@echo "Browser suite (SQLite):"
 	$(PY) -m pytest tests/e2e -q
@@ -104,6 +105,7 @@ bench: setup services
 	$(PY) -m bench.attacks
 
 lint: $(REQ_STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check leadapp worker voice_bridge tests bench rxconfig.py
 
@@ -111,9 +113,11 @@ format: $(REQ_STAMP)
 	$(PY) -m ruff format leadapp worker voice_bridge tests bench rxconfig.py
 	$(PY) -m ruff check --fix .
 
-freeze:
-	(echo "# Pinned: runtime and test dependencies of web, worker, voice bridge (regenerate with: make freeze)"; \
-	  $(PY) -m pip freeze --exclude-editable | grep -v '^pip==' | sort -f) > requirements.txt
+# requirements.in (direct dependencies) compiled to the pinned requirements.txt; pins kept unless UPGRADE=1.
+freeze: $(REQ_STAMP)
+	$(PY) -m pip install --quiet pip-tools
+	CUSTOM_COMPILE_COMMAND="make freeze" $(PY) -m piptools compile --quiet --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	  $(if $(UPGRADE),--upgrade,) -o requirements.txt requirements.in
 
 clean:
 	rm -rf .web .states var/*.db

@@ -3,6 +3,9 @@ event channel (see `leadapp.core.events`) and pushes changes into the open tabs 
 
 Which tabs are open, and whose, is kept in Redis (never in this process), so any backend worker can
 reach any tab: Reflex relays a push to the worker that holds the tab's websocket.
+
+This module knows no page: each page (and the session state, for revocations) registers what it does with an
+event kind (`@live.on("match", "call")`), and `dispatch` runs the handlers registered for the event's kind.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.asyncio as aioredis
-import reflex as rx
 
 from leadapp.core.broker import get_redis, key
 from leadapp.core.events import channel
@@ -25,17 +27,33 @@ TAB_TTL_SECONDS = 24 * 3600
 RECONNECT_SECONDS = 2.0
 CLAIM_TTL_SECONDS = 120
 Refresh = Callable[[Any, str], Awaitable[None]]
+Handler = Callable[[Any, dict[str, Any]], Awaitable[None]]
+_HANDLERS: dict[str, list[Handler]] = {}
 
 
-def _user_tabs_key(user_id: int) -> str:
+def on(*kinds: str) -> Callable[[Handler], Handler]:
+    """Register `handler(app, event)` for events of these kinds (a page says what it refreshes, and when)."""
+
+    def register(handler: Handler) -> Handler:
+        for kind in kinds:
+            handlers = _HANDLERS.setdefault(kind, [])
+            if handler not in handlers:
+                handlers.append(handler)
+        return handler
+
+    return register
+
+
+def user_tabs_key(user_id: int) -> str:
     return key("tabs", "user", user_id)
 
 
-def _business_tabs_key(business_id: int) -> str:
+def business_tabs_key(business_id: int) -> str:
     return key("tabs", "business", business_id)
 
 
-def _remember(set_key: str, client_token: str) -> None:
+def remember(set_key: str, client_token: str) -> None:
+    """Add a tab to a set of tabs (kept a day after its last addition)."""
     try:
         client = get_redis()
         pipe = client.pipeline()
@@ -49,13 +67,13 @@ def _remember(set_key: str, client_token: str) -> None:
 def remember_tab(user_id: int, client_token: str) -> None:
     """Note that this browser tab shows pages of this user (so a revocation or an update can reach it)."""
     if user_id and client_token:
-        _remember(_user_tabs_key(user_id), client_token)
+        remember(user_tabs_key(user_id), client_token)
 
 
 def remember_business_tab(business_id: int, client_token: str) -> None:
     """Note that this tab shows the dashboard of this business (new leads and changes are pushed to it)."""
     if business_id and client_token:
-        _remember(_business_tabs_key(business_id), client_token)
+        remember(business_tabs_key(business_id), client_token)
 
 
 def refresh_counter_key() -> str:
@@ -102,46 +120,23 @@ async def _refresh_each(event_id: str, set_key: str, refresh: Refresh, app: Any,
     return done
 
 
-async def _revoke_tab(app: Any, token: str, user_id: int) -> None:
-    from leadapp.state.auth import AuthState
-
-    async with app.modify_state(rx.BaseStateToken(ident=token, cls=AuthState)) as root:
-        auth = await root.get_state(AuthState)
-        if auth.user_id == user_id:
-            auth.session_token = ""
-            auth.user_id, auth.user_email, auth.user_name, auth.user_role = 0, "", "", ""
-            auth.allowed_area, auth.denied = "", True
+async def tokens_of(set_key: str) -> list[str]:
+    """Every tab in `set_key` (for work no backend shares out, such as signing a revoked user out)."""
+    return await _tokens(set_key)
 
 
-async def _revoke_user_tabs(app: Any, user_id: int) -> None:
-    # Revocation is never shared out: every backend signs out every tab of the user (idempotent), so a
-    # backend that dies mid-loop cannot leave a revoked user's tab signed in.
-    for token in await _tokens(_user_tabs_key(user_id)):
-        try:
-            await _revoke_tab(app, token, user_id)
-        except Exception as exc:  # a tab that went away meanwhile
-            log.info("revoke_tab_skipped", error=repr(exc))
+async def refresh_tabs(app: Any, event: dict[str, Any], set_key: str, refresh: Refresh, what: str) -> int:
+    """Refresh, for this event, each tab of `set_key` this backend claims (`what` names the page state)."""
+    return await _refresh_each(str(event.get("id") or ""), set_key, refresh, app, what)
 
 
 async def dispatch(app: Any, event: dict[str, Any]) -> None:
-    """Route one event to the tabs it concerns (each tab refreshed by one backend)."""
-    from leadapp.pages.business import dashboard
-    from leadapp.pages.consumer import portal, track
-
-    kind = event.get("kind")
-    event_id = str(event.get("id") or "")
-    if kind == "user_revoked" and event.get("user_id"):
-        await _revoke_user_tabs(app, int(event["user_id"]))
-        return
-    if kind in ("match", "call", "transcript") and event.get("business_id"):
-        tabs = _business_tabs_key(int(event["business_id"]))
-        await _refresh_each(event_id, tabs, dashboard.refresh_tab, app, "business")
-    if kind in ("match", "lead") and event.get("consumer_id"):
-        tabs = _user_tabs_key(int(event["consumer_id"]))
-        await _refresh_each(event_id, tabs, portal.refresh_tab, app, "consumer")
-    if kind in ("match", "lead") and event.get("lead_id"):
-        tabs = track.lead_tabs_key(int(event["lead_id"]))
-        await _refresh_each(event_id, tabs, track.refresh_tab, app, "track")
+    """Run the handlers registered for the event's kind; one that fails does not stop the others."""
+    for handler in list(_HANDLERS.get(str(event.get("kind") or ""), ())):
+        try:
+            await handler(app, event)
+        except Exception as exc:
+            report_exception(exc, where="live.dispatch", kind=event.get("kind"), handler=handler.__qualname__)
 
 
 async def listen() -> None:

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import reflex as rx
 from sqlmodel import Session
 
-from leadapp import routes
+from leadapp import live, routes
 from leadapp.core import client_ip, rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
+from leadapp.core.observability import get_logger
 from leadapp.core.services import access, account_links, accounts, notify
 from leadapp.core.settings import get_settings
 from leadapp.live import remember_tab
 
 SESSION_COOKIE = "leadapp_session"
+
+log = get_logger(__name__)
 
 
 class AuthState(rx.State):
@@ -130,3 +134,23 @@ class AuthState(rx.State):
 def field_errors(exc: UserError, default_field: str = "form") -> dict[str, str]:
     """A UserError as {field: message} for a form."""
     return {exc.field or default_field: exc.message}
+
+
+@live.on("user_revoked")
+async def sign_out_revoked_tabs(app: Any, event: dict[str, Any]) -> None:
+    """A user's sessions were revoked: every tab of theirs is signed out at once. Never shared out between
+    backends: each signs out every tab of the user (idempotent), so a backend that dies mid-loop cannot leave
+    a revoked user's tab signed in."""
+    user_id = int(event.get("user_id") or 0)
+    if not user_id:
+        return
+    for token in await live.tokens_of(live.user_tabs_key(user_id)):
+        try:
+            async with app.modify_state(rx.BaseStateToken(ident=token, cls=AuthState)) as root:
+                auth = await root.get_state(AuthState)
+                if auth.user_id == user_id:
+                    auth.session_token = ""
+                    auth.user_id, auth.user_email, auth.user_name, auth.user_role = 0, "", "", ""
+                    auth.allowed_area, auth.denied = "", True
+        except Exception as exc:  # a tab that went away meanwhile
+            log.info("revoke_tab_skipped", error=repr(exc))

@@ -59,6 +59,8 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
     newest.click()
     expect(owner.locator("#detail-called-you")).to_be_visible()
     expect(owner.locator("#lead-detail")).to_contain_text("Called your number")
+    go_to(owner, "Inbox")  # the owner waits in the inbox for what comes next
+    expect(owner.locator("#inbox-count")).to_be_visible()
 
     # --- A marketplace request, filed meanwhile by a visitor --------------------------------------------------
     visitor = browser.new_context().new_page()
@@ -92,8 +94,8 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
     expect(detail.locator("#detail-contact-hidden")).to_be_visible()
     expect(detail).not_to_contain_text(email)
     expect(detail).not_to_contain_text("Robin Day")
-    expect(detail.locator("#ai-call")).to_be_disabled()
-    expect(detail.locator("#ai-call-reason")).to_contain_text("Accept the lead first")
+    expect(owner.locator("#ai-call")).to_be_disabled()
+    expect(owner.locator("#ai-call-reason")).to_contain_text("Accept the lead first")
 
     owner.locator("#accept-lead").click()
     expect(detail.locator("#detail-status")).to_have_text("Accepted")
@@ -103,7 +105,7 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
     expect(detail).to_contain_text("Robin Day")
 
     # --- The AI call, live, to its success -----------------------------------------------------------------
-    expect(detail.locator("#ai-call")).to_be_enabled()
+    expect(owner.locator("#ai-call")).to_be_enabled()
     owner.locator("#call-objective").fill("Confirm the leak at the faucet base and book a visit")
     owner.locator("#ai-call").click()
     expect(owner.locator("#call-notice")).to_be_visible()
@@ -129,5 +131,6 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
     owner.locator("#convert-lead").click()
     expect(detail.locator("#detail-status")).to_have_text("Won")
     expect(owner.get_by_role("alert")).to_have_count(0)
+    go_to(owner, "Inbox")
     expect(owner.locator(".lead-row", has_text=marker).locator(".lead-status")).to_have_text("Won")
     owner.context.close()

@@ -13,6 +13,7 @@ import secrets
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import count
@@ -477,6 +478,52 @@ def test_a_status_callback_before_the_sid_is_stored_records_it(db_session: Sessi
     assert fresh(s, call.id).provider_call_sid == "CA" + "1" * 32
     assert calls.record_provider_status(call.id, "initiated", call_sid="CA" + "1" * 32) == "stale"  # never back
     assert fresh(s, call.id).status == "ringing"
+
+
+def test_callbacks_out_of_order_and_late_never_move_a_call_back(
+    db_session: Session, world: World, simulator: CallSimulator
+) -> None:
+    """Twilio does not promise order: the final callback may overtake the progress ones, which then arrive late."""
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    assert_204([sim.status("initiated")])
+    sim.fake_call.status = "in-progress"
+    assert_204([sim.amd("human")])  # the asynchronous AMD verdict overtakes the progress callbacks
+    assert_204([sim.completed(70)])  # the call ended before its ringing/in-progress callbacks were delivered
+    ended = fresh(s, call.id)
+    assert (ended.status, ended.duration_seconds) == ("completed", 70) and ended.ended_at is not None
+
+    assert_204([sim.status("ringing"), sim.status("in-progress"), sim.amd("human")])  # late, and once more
+    after = fresh(s, call.id)
+    assert (after.status, after.duration_seconds, after.ended_at) == ("completed", 70, ended.ended_at)
+    assert len(all_calls(s)) == 1  # an answered call is not retried, whatever arrived late
+    notes = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    assert len([n for n in notes if n.business_id is not None]) == 1
+    actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
+    assert actions.count("call.end") == 1
+
+
+def test_the_final_callback_delivered_twice_at_once_ends_the_call_once(
+    db_session: Session, world: World, simulator: CallSimulator
+) -> None:
+    """Two deliveries of the same final callback racing on two threads (two web workers): one ends the call."""
+    s = db_session
+    call, sim = requested_and_dialled(s, world, simulator)
+    assert_204(sim.answer("human"))
+    barrier = threading.Barrier(2)
+
+    def deliver() -> str:
+        barrier.wait()
+        return calls.record_provider_status(call.id, "completed", call_sid=sim.sid, duration_seconds=42)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = sorted(pool.map(lambda _: deliver(), range(2)))
+    assert results == ["already_ended", "completed"]
+    assert fresh(s, call.id).status == "completed"
+    notes = s.exec(select(Notification).where(Notification.kind == "call_summary")).all()
+    assert len([n for n in notes if n.business_id is not None]) == 1
+    actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
+    assert actions.count("call.end") == 1
 
 
 # --- the rules ------------------------------------------------------------------------------------

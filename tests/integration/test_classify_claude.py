@@ -10,9 +10,10 @@ import anthropic
 import pytest
 from structlog.testing import capture_logs
 
-from leadapp.core.providers import llm
-from leadapp.core.providers.llm import ProviderError, claude_classify, claude_compose
-from leadapp.core.services.classify import Classification, classify, classify_local
+import leadapp.core.services.classify as classifier_package
+from leadapp.core.providers.llm import ProviderError
+from leadapp.core.services.classify import Classification, classify, classify_local, claude_classify
+from leadapp.core.services.compose import claude_compose
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import Category, Urgency
@@ -206,7 +207,7 @@ def test_unexpected_errors_are_reported_and_fall_back(fake: FakeAnthropicAPI, mo
     def broken(*args: Any, **kwargs: Any) -> Classification:
         raise RuntimeError("a bug in the adapter")
 
-    monkeypatch.setattr(llm, "claude_classify", broken)
+    monkeypatch.setattr(classifier_package, "claude_classify", broken)
     with capture_logs() as logs:
         assert run_classify()[1] == "local-fallback"
     assert any(entry["event"] == "unhandled_error" and entry.get("stage") == "classify" for entry in logs)

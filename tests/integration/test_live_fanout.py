@@ -33,7 +33,7 @@ async def _two_backends(event_id: str, set_key: str, refreshed: list[tuple[str, 
 
 
 def test_each_tab_is_refreshed_once_whatever_the_number_of_backends(redis_env: redis.Redis) -> None:
-    set_key = live._business_tabs_key(7)
+    set_key = live.business_tabs_key(7)
     tokens = _open_tabs(redis_env, set_key, 6)
     refreshed: list[tuple[str, str]] = []
 
@@ -45,7 +45,7 @@ def test_each_tab_is_refreshed_once_whatever_the_number_of_backends(redis_env: r
 
 
 def test_the_next_event_refreshes_the_tabs_again(redis_env: redis.Redis) -> None:
-    set_key = live._business_tabs_key(8)
+    set_key = live.business_tabs_key(8)
     tokens = _open_tabs(redis_env, set_key, 3)
     first: list[tuple[str, str]] = []
     second: list[tuple[str, str]] = []
@@ -58,7 +58,7 @@ def test_the_next_event_refreshes_the_tabs_again(redis_env: redis.Redis) -> None
 
 
 def test_a_tab_that_went_away_does_not_stop_the_others(redis_env: redis.Redis) -> None:
-    set_key = live._business_tabs_key(9)
+    set_key = live.business_tabs_key(9)
     _open_tabs(redis_env, set_key, 3)
     refreshed: list[str] = []
 
@@ -93,7 +93,7 @@ def test_published_events_carry_an_id(redis_env: redis.Redis) -> None:
 def test_a_tab_in_two_sets_is_refreshed_in_each_of_its_states(redis_env: redis.Redis) -> None:
     """A logged-in consumer's tracking tab is one of their tabs and one of the lead's: an event about the lead
     refreshes both states (the portal's and the tracking page's), not only the first one dispatched."""
-    consumer_tabs, lead_tabs = live._user_tabs_key(3), key("tabs", "lead", 11)
+    consumer_tabs, lead_tabs = live.user_tabs_key(3), key("tabs", "lead", 11)
     redis_env.sadd(consumer_tabs, "tab-0")
     redis_env.sadd(lead_tabs, "tab-0")
     refreshed: list[tuple[str, str]] = []
@@ -112,3 +112,35 @@ def test_a_tab_in_two_sets_is_refreshed_in_each_of_its_states(redis_env: redis.R
     asyncio.run(one_event())  # another backend hearing the same event refreshes nothing more
 
     assert refreshed == [("consumer", "tab-0"), ("track", "tab-0")]
+
+
+def test_dispatch_runs_the_pages_registered_for_the_kind_and_a_failing_one_stops_no_other() -> None:
+    """Pages register what they refresh (`live.on`); `live` itself knows no page. The real registrations:
+    a match refreshes the owner's dashboard, the consumer's portal and the request's tracking tabs."""
+    import leadapp.leadapp  # noqa: F401  (imports every page, as a backend does)
+
+    registered = {kind: [h.__module__ for h in live._HANDLERS.get(kind, [])] for kind in ("match", "user_revoked")}
+    assert set(registered["match"]) == {
+        "leadapp.pages.business.dashboard",
+        "leadapp.pages.consumer.portal",
+        "leadapp.pages.consumer.track",
+    }
+    assert registered["user_revoked"] == ["leadapp.state.auth"]
+
+    seen: list[str] = []
+
+    @live.on("test-kind")
+    async def broken(_app: object, event: dict) -> None:
+        seen.append("broken")
+        raise RuntimeError("a page's handler failed")
+
+    @live.on("test-kind")
+    async def works(_app: object, event: dict) -> None:
+        seen.append(f"works:{event['n']}")
+
+    try:
+        asyncio.run(live.dispatch(None, {"kind": "test-kind", "n": 1}))
+        asyncio.run(live.dispatch(None, {"kind": "other-kind", "n": 2}))
+    finally:
+        live._HANDLERS.pop("test-kind", None)
+    assert seen == ["broken", "works:1"]

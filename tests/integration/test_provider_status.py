@@ -13,10 +13,11 @@ import pytest
 
 from leadapp.core.errors import UserError
 from leadapp.core.providers import status as provider_status
-from leadapp.core.providers.llm import ProviderError, claude_compose
+from leadapp.core.providers.llm import ProviderError
 from leadapp.core.providers.places import PlacesError, find_places
 from leadapp.core.providers.sms import SendError, send_sms
 from leadapp.core.services import health, intake
+from leadapp.core.services.compose import claude_compose
 from leadapp.core.settings import ROOT, get_settings
 from tests.fakes.anthropic_api import fake_anthropic, server_error  # noqa: F401
 from tests.fakes.sendgrid_api import FakeSendGrid, fake_sendgrid  # noqa: F401

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
-import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 
 from leadapp.core.crypto import encrypt_phone
 from leadapp.core.models import Business, Lead, Match
+from leadapp.core.providers.llm import ProviderError
 from leadapp.core.redaction import ADDRESS, EMAIL, PHONE
 from leadapp.core.services import compose
 from leadapp.core.services.compose import (
@@ -196,13 +195,9 @@ def test_missing_facts_are_said_plainly() -> None:
 # --- Claude, when keyed ---------------------------------------------------------------------------
 
 
-class _ProviderError(Exception):
-    pass
-
-
 @pytest.fixture
 def claude(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """Stand-in for `leadapp.core.providers.llm` (another module's job): records facts, answers as told."""
+    """Stand-in for the Claude call (the SDK adapter's job, tested on its own): records facts, answers as told."""
     state: dict[str, Any] = {"calls": [], "answer": None, "error": None}
 
     def claude_compose(facts: dict) -> dict:
@@ -211,10 +206,7 @@ def claude(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             raise state["error"]
         return state["answer"]
 
-    stub = types.ModuleType("leadapp.core.providers.llm")
-    stub.claude_compose = claude_compose  # type: ignore[attr-defined]
-    stub.ProviderError = _ProviderError  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "leadapp.core.providers.llm", stub)
+    monkeypatch.setattr("leadapp.core.services.compose.claude_compose", claude_compose)
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test")
     get_settings.cache_clear()
     yield state
@@ -245,7 +237,7 @@ def test_claude_words_are_used_checked_and_escaped(claude: dict[str, Any]) -> No
 @pytest.mark.parametrize(
     "failure",
     [
-        {"error": _ProviderError("rate limited")},
+        {"error": ProviderError("rate limited")},
         {"error": RuntimeError("boom")},
         {"answer": {"subject": "only a subject"}},
         {"answer": "not a dict"},

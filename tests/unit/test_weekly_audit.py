@@ -585,7 +585,7 @@ def test_without_a_key_the_template_writes_it_and_nothing_is_sent(
     def never(*args: Any, **kwargs: Any) -> str:
         raise AssertionError("Claude must not be called without a key")
 
-    monkeypatch.setattr("leadapp.core.providers.llm.claude_audit_narrative", never)
+    monkeypatch.setattr("leadapp.core.services.audit_narrative.claude_audit_narrative", never)
     report = run_weekly_audit(db_session, now=NOW)
     assert report.narrator == "template"
     assert (

@@ -18,7 +18,7 @@ from leadapp.core.errors import NotAllowed, TooManyAttempts, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import AuthSession, User, utcnow
 from leadapp.core.observability import get_logger
-from leadapp.core.services import audit
+from leadapp.core.services import access, audit
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import Role
 
@@ -308,8 +308,6 @@ def set_active(session: Session, actor: User, user_id: int, active: bool) -> Use
     The last active admin cannot be disabled, not even by two admins disabling each other at the same
     moment (see `user_for_admin_change`). Does not commit.
     """
-    from leadapp.core.services import access
-
     access.require_admin(actor)
     user = user_for_admin_change(session, user_id)
     if user is None:

@@ -52,7 +52,8 @@ from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Business, Call, DoNotCall, Lead, Match, TranscriptLine, User, utcnow
 from leadapp.core.observability import get_logger, report_exception
 from leadapp.core.providers import recordings, telephony
-from leadapp.core.services import access, audit, daily_caps
+from leadapp.core.services import access, audit, compose, daily_caps, notify
+from leadapp.core.services.compose import category_label
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import CALLS, MAINTENANCE, enqueue, queue
 from leadapp.core.vocab import (
@@ -61,8 +62,11 @@ from leadapp.core.vocab import (
     CallOutcome,
     CallStatus,
     CallType,
+    Channel,
+    ContactPreference,
     LeadStatus,
     MatchStatus,
+    NotificationKind,
     Plan,
     Role,
     Speaker,
@@ -872,7 +876,6 @@ def record_provider_status(
 
 def voicemail_message(session: Session, call: Call) -> str:
     """The short message left on an answering machine (no personal details: anyone may hear it)."""
-    from leadapp.core.services.compose import category_label
 
     business = session.get(Business, call.business_id) if call.business_id else None
     lead = session.get(Lead, call.lead_id) if call.lead_id else None
@@ -1004,8 +1007,6 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
     callback, the consumer. Idempotent (one row per call, recipient and channel); sent after commit.
     Returns the notification ids.
     """
-    from leadapp.core.services import compose, notify
-    from leadapp.core.vocab import Channel, ContactPreference, NotificationKind
 
     lead = session.get(Lead, call.lead_id) if call.lead_id else None
     if lead is None or lead.deleted_at is not None:

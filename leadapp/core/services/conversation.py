@@ -33,8 +33,8 @@ from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Lead, TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
-from leadapp.core.providers import telephony
-from leadapp.core.services import calls, concierge, intake, optouts
+from leadapp.core.providers import llm, telephony
+from leadapp.core.services import call_summary, calls, concierge, intake, optouts
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import (
     REALTIME_VOICES,
@@ -178,15 +178,15 @@ def record_outcome(call_id: int, outcome: str) -> None:
 
 def write_summary(qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]]) -> str:
     """Claude's summary when ANTHROPIC_API_KEY is set, the local one otherwise (or when Claude fails)."""
-    if get_settings().anthropic_api_key and lines:
-        # Lazy for start-up cost: the Anthropic SDK and the classifier load only when Claude is keyed.
-        from leadapp.core.providers import llm
-
-        try:
-            return llm.claude_call_summary(lines, {**qualification, "outcome": outcome, "human_callback": human})
-        except llm.ProviderError as exc:
-            log.warning("call_summary_fallback", error=str(exc))
-    return calls.local_summary(qualification, outcome, human, lines)
+    if not lines:
+        return calls.local_summary(qualification, outcome, human, lines)
+    facts = {**qualification, "outcome": outcome, "human_callback": human}
+    summary, _ = llm.with_fallback(
+        "call_summary",
+        lambda: call_summary.claude_call_summary(lines, facts),
+        lambda: calls.local_summary(qualification, outcome, human, lines),
+    )
+    return summary
 
 
 _ZIP = re.compile(r"\b(\d{5})\b")

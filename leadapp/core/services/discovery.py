@@ -29,9 +29,6 @@ down at invite time, `sweep_followups` (hourly) enqueues whatever follow-up is o
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -46,6 +43,11 @@ from sqlmodel import Session, col, select
 
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotFound, UserError
+from leadapp.core.links import (
+    invitation_token,
+    signup_link,
+    unsubscribe_link,
+)
 from leadapp.core.models import Invitation, Notification, Prospect, User, utcnow
 from leadapp.core.observability import get_logger, report_exception
 from leadapp.core.providers import places as places_provider
@@ -53,7 +55,6 @@ from leadapp.core.providers.places import CLOSED_PERMANENTLY, CLOSED_TEMPORARILY
 from leadapp.core.services import access, audit, notify
 from leadapp.core.services.accounts import normalize_email, token_digest
 from leadapp.core.services.compose import category_label, html_from_text
-from leadapp.core.settings import get_settings
 from leadapp.core.tasks import NOTIFICATIONS, enqueue, queue
 from leadapp.core.vocab import Category, Channel, NotificationKind, ProspectStatus
 
@@ -244,44 +245,6 @@ def get_prospects(session: Session, actor: User | None, prospect_ids: Sequence[i
 
 
 # --- links ----------------------------------------------------------------------------------------
-
-
-def _link_key() -> bytes:
-    # Derived from SECRET_KEY for this one purpose, like every key in leadapp.core.crypto.
-    return hmac.new(get_settings().secret_key.encode(), b"leadapp:invitation-link", hashlib.sha256).digest()
-
-
-def invitation_token(invitation: Invitation) -> str:
-    """The invitation's link token (the same every time for the same row and SECRET_KEY)."""
-    message = f"{invitation.id}:{invitation.prospect_id}:{invitation.email}".encode()
-    mac = hmac.new(_link_key(), message, hashlib.sha256).digest()[:24]
-    return f"{invitation.id}.{base64.urlsafe_b64encode(mac).rstrip(b'=').decode()}"
-
-
-def signup_link(token: str) -> str:
-    return f"{get_settings().app_url.rstrip('/')}/register?role=business_owner&invite={token}"
-
-
-def unsubscribe_link(token: str) -> str:
-    """The page a person opens from the email: it shows whom it concerns and asks for one click."""
-    return f"{get_settings().app_url.rstrip('/')}/unsubscribe/{token}"
-
-
-def one_click_unsubscribe_url(token: str) -> str:
-    """The RFC 8058 endpoint a mail client POSTs to from the List-Unsubscribe header (served by leadapp.api)."""
-    return f"{get_settings().app_url.rstrip('/')}/api/v1/unsubscribe/{token}"
-
-
-def list_unsubscribe_headers(token: str) -> dict[str, str]:
-    """`List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 2369, RFC 8058) for an invitation email.
-
-    Mail clients show their own "Unsubscribe" button and POST to the URL: no page, no confirm click.
-    The link in the body stays a page, because link scanners open (GET) every link in an email.
-    """
-    return {
-        "List-Unsubscribe": f"<{one_click_unsubscribe_url(token)}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
 
 
 def invitation_for_token(session: Session, token: str) -> Invitation | None:

@@ -11,6 +11,7 @@ classifier; with a key Claude writes the next question and a structured extracti
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from limits import RateLimitItemPerHour
+from pydantic import BaseModel, Field
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
@@ -26,6 +28,7 @@ from leadapp.core import crypto, labels, phones, ratelimit
 from leadapp.core.errors import NotAllowed, TooManyAttempts, UserError
 from leadapp.core.models import InterviewSession, User, utcnow
 from leadapp.core.observability import get_logger
+from leadapp.core.providers import llm
 from leadapp.core.redaction import only_contact, redact_contact
 from leadapp.core.services import access, classify, intake, phone_codes
 from leadapp.core.services.accounts import token_digest
@@ -318,7 +321,7 @@ def reply(session: Session, owner_token: str, user: User | None, message: str, c
     rules = current_rules(session)
     _extract(extracted, message, rules)
     messages = [*row.messages, {"role": "user", "text": message}]
-    question = _claude_turn(messages, extracted) if get_settings().anthropic_api_key else None
+    question, _ = llm.with_fallback("interview", lambda: _claude_turn(messages, extracted), lambda: None)
     question = question or _next_question(extracted)
     if question is None:
         question = (
@@ -335,16 +338,65 @@ def reply(session: Session, owner_token: str, user: User | None, message: str, c
     return _turn(row)
 
 
+# --- Claude's side of the interview ---------------------------------------------------------------
+
+INTERVIEW_TOOL = "ask_next_question"
+INTERVIEW_INSTRUCTIONS = """\
+You are LeadApp's intake assistant. A consumer is describing a home-service problem so that local
+businesses can help. Ask exactly ONE short, friendly question per turn. First ask one or two
+diagnostic follow-ups for common problems (noise: what kind and where; water/leaks: where from,
+still leaking, water shut off; HVAC: heating or cooling, age, brand; electrical: sparks, smoke,
+heat, which circuits — advise switching the breaker off if unsafe). Then ask for whatever is still
+missing among: ZIP code, urgency, budget (a range or "not sure" is fine), availability, and an email
+or phone number. Never ask for a field that is already known. Never give prices or diagnoses.
+Extract urgency only when the consumer said how soon they need help (or described a clear emergency such
+as flooding, sparks or a gas smell); never infer it from the kind of problem: ask how urgent it is instead.
+When nothing is missing, set done=true and thank them, telling them to press "Submit request".
+"""
+
+
+class InterviewExtraction(BaseModel):
+    """What the conversation says so far (contact details are redacted before sending, so never here)."""
+
+    service_category: Category | None = None
+    urgency: Urgency | None = None
+    zip: str | None = Field(default=None, pattern=r"^[0-9]{5}$")
+    budget: str | None = Field(default=None, max_length=40)
+    availability: str | None = Field(default=None, max_length=200)
+
+
+class InterviewTurn(BaseModel):
+    question: str = Field(min_length=2, max_length=400)
+    done: bool = False
+    extracted: InterviewExtraction = Field(default_factory=InterviewExtraction)
+
+
+def claude_interview_turn(messages: list[dict[str, str]], known_fields: dict[str, str]) -> InterviewTurn:
+    """Claude's next single interview question plus a structured extraction of the fields so far.
+
+    Contact details in the conversation are redacted before sending (the caller extracts those
+    locally); the extraction is validated against the vocabulary. Raises ProviderError on failure.
+    """
+    transcript = [{"role": m["role"], "text": redact_contact(m["text"])} for m in messages[-20:]]
+    return llm.call_tool(
+        purpose="interview",
+        system=[{"type": "text", "text": INTERVIEW_INSTRUCTIONS}],
+        user=json.dumps(
+            {"conversation": transcript, "known_fields": llm.without_contact(known_fields)}, ensure_ascii=False
+        ),
+        tool_name=INTERVIEW_TOOL,
+        tool_description="Record what the consumer said so far and ask the next single question "
+        "(or close the interview when nothing is missing).",
+        model_cls=InterviewTurn,
+        max_tokens=500,
+    )
+
+
 def _claude_turn(messages: list[dict[str, str]], extracted: dict[str, Any]) -> str | None:
     """Claude's structured extraction folded into the fields (checked against the vocabulary and the ZIP
-    database; contact details stay local), and its next single question; None on any provider failure."""
-    try:
-        from leadapp.core.providers import llm
-
-        turn = llm.claude_interview_turn(messages, _fields_view(extracted))
-    except Exception as exc:  # any provider failure: the scripted interviewer asks instead
-        log.warning("interview_claude_failed", error=repr(exc))
-        return None
+    database; contact details stay local), and its next single question (None: the script asks instead).
+    Raises ProviderError when Claude gives no usable answer."""
+    turn = claude_interview_turn(messages, _fields_view(extracted))
     found = turn.extracted
     if found.service_category is not None and extracted.get("category") in (None, "", "other"):
         extracted["category"] = found.service_category.value

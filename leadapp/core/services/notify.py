@@ -46,12 +46,12 @@ from sqlalchemy import bindparam, delete, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from leadapp.core import phones
+from leadapp.core import links, phones
 from leadapp.core.broker import get_redis, key
 from leadapp.core.crypto import decrypt_phone, phone_hash
 from leadapp.core.db import get_engine, insert_new, session_scope
 from leadapp.core.errors import NotFound, UserError
-from leadapp.core.models import Business, Lead, Match, Notification, SmsOptOut, User, utcnow
+from leadapp.core.models import Business, Invitation, Lead, Match, Notification, SmsOptOut, User, utcnow
 from leadapp.core.observability import get_logger, report_exception
 from leadapp.core.providers import email as email_provider
 from leadapp.core.providers import sms as sms_provider
@@ -446,14 +446,11 @@ def _extra_headers(row: Notification) -> dict[str, str] | None:
     invitation_id = rest.partition(":")[0]
     if not invitation_id.isdigit():
         return None
-    from leadapp.core.models import Invitation
-    from leadapp.core.services import discovery  # discovery imports this module
-
     with session_scope() as session:
         invitation = session.get(Invitation, int(invitation_id))
         if invitation is None:
             return None
-        return discovery.list_unsubscribe_headers(discovery.invitation_token(invitation))
+        return links.list_unsubscribe_headers(links.invitation_token(invitation))
 
 
 def _deliver(row: Notification) -> SendResult:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from leadapp.core.crypto import decrypt_phone
 from leadapp.core.db import session_scope
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Lead, Match, utcnow
@@ -76,8 +77,6 @@ def process_lead(lead_id: int) -> str:
         if lead.status == LeadStatus.RECEIVED.value:
             phone = ""
             if lead.contact_phone_enc:
-                from leadapp.core.crypto import decrypt_phone
-
                 phone = decrypt_phone(lead.contact_phone_enc)
             result, classifier = classify.classify(
                 lead.raw_text, zip_code=lead.zip, phone_e164=phone, email=lead.contact_email, rules=rules

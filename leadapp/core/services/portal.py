@@ -11,7 +11,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from sqlmodel import Session, col, select
 from leadapp.core import crypto, labels, localtime
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
+from leadapp.core.links import MAGIC_PURPOSE
 from leadapp.core.models import (
     Business,
     Call,
@@ -37,7 +37,6 @@ from leadapp.core.models import (
 )
 from leadapp.core.services import access, audit, calls, concierge, daily_caps, optouts
 from leadapp.core.services.calls import OPEN_STATUSES as OPEN_CALL_STATUSES
-from leadapp.core.settings import get_settings
 from leadapp.core.vocab import (
     CATEGORY_LABELS,
     CallStatus,
@@ -50,8 +49,6 @@ from leadapp.core.vocab import (
 
 STATUS_LABELS = labels.LEAD_STATUS
 
-MAGIC_PURPOSE = "portal-lead"
-MAGIC_TTL_SECONDS = 30 * 24 * 3600
 MAGIC_CLOCK_SLACK_SECONDS = 300
 """A token older than its lead (beyond clock skew) was made for another lead that had the same id."""
 PURGE_AFTER = timedelta(days=30)
@@ -103,16 +100,6 @@ class MagicGrant:
 
 
 Actor = User | MagicGrant | None
-
-
-def magic_token(lead_id: int) -> str:
-    """A signed token that lets its holder follow and act on this one lead for 30 days."""
-    return crypto.sign(MAGIC_PURPOSE, {"lead": int(lead_id), "iat": int(time.time())}, MAGIC_TTL_SECONDS)
-
-
-def magic_link(lead_id: int) -> str:
-    """The tracking page of one lead, usable without an account: `{APP_URL}/portal/track/<token>`."""
-    return f"{get_settings().app_url.rstrip('/')}/portal/track/{magic_token(lead_id)}"
 
 
 def _token_claims(token: str) -> tuple[int, int] | None:

@@ -42,10 +42,10 @@ from leadapp.core import crypto, labels
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.models import AuditReport, Business, Conversion, Lead, Match, PlatformRules, User, utcnow
 from leadapp.core.observability import get_logger
-from leadapp.core.services import access, audit, classify
+from leadapp.core.providers import llm
+from leadapp.core.services import access, audit, audit_narrative, classify
 from leadapp.core.services.match import RESPONSE_WINDOW
 from leadapp.core.services.rules import RulesSnapshot, current_rules, save_rules
-from leadapp.core.settings import get_settings
 from leadapp.core.vocab import Category, MatchStatus
 
 log = get_logger(__name__)
@@ -695,19 +695,17 @@ def _narrative(
     figures: dict[str, Any], raised: list[dict[str, Any]], proposed: list[dict[str, Any]]
 ) -> tuple[str, str]:
     """(narrative, narrator): Claude's when ANTHROPIC_API_KEY is set and it answers, else the template's."""
-    if get_settings().anthropic_api_key:
-        from leadapp.core.providers.llm import ProviderError, claude_audit_narrative
-
-        payload = {
-            **figures,
-            "flags": [{"severity": f["severity"], "message": f["message"]} for f in raised],
-            "proposed_rule_changes": [r["summary"] for r in proposed],
-        }
-        try:
-            return as_plain_text(claude_audit_narrative(payload)), "claude"
-        except ProviderError as exc:
-            log.warning("audit_narrative_fallback", provider="anthropic", reason=str(exc))
-    return template_narrative(figures, raised, proposed), "template"
+    payload = {
+        **figures,
+        "flags": [{"severity": f["severity"], "message": f["message"]} for f in raised],
+        "proposed_rule_changes": [r["summary"] for r in proposed],
+    }
+    narrative, source = llm.with_fallback(
+        "audit_narrative",
+        lambda: as_plain_text(audit_narrative.claude_audit_narrative(payload)),
+        lambda: template_narrative(figures, raised, proposed),
+    )
+    return narrative, "claude" if source == "claude" else "template"
 
 
 def run_weekly_audit(session: Session, actor: User | None = None, now: datetime | None = None) -> AuditReport:

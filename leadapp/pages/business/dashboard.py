@@ -8,7 +8,7 @@ import dataclasses
 
 import reflex as rx
 
-from leadapp import routes
+from leadapp import live, routes
 from leadapp.components.layout import guarded, page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -686,3 +686,11 @@ async def refresh_tab(app, token: str) -> None:
         dashboard = await root.get_state(DashboardState)
         if dashboard.business_id:
             await asyncio.to_thread(dashboard.refresh_from_event)
+
+
+@live.on("match", "call", "transcript")
+async def push_to_business_tabs(app, event: dict) -> None:
+    """A lead, call or transcript of a business changed: its open dashboard tabs refresh."""
+    if event.get("business_id"):
+        tabs = live.business_tabs_key(int(event["business_id"]))
+        await live.refresh_tabs(app, event, tabs, refresh_tab, "business")

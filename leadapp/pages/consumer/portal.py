@@ -10,7 +10,7 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from leadapp import routes
+from leadapp import live, routes
 from leadapp.components.account_email import account_email_card
 from leadapp.components.layout import guarded, page
 from leadapp.components.requests import (
@@ -342,3 +342,11 @@ async def refresh_tab(app, token: str) -> None:
         portal_state = await root.get_state(PortalState)
         if portal_state.user_id:
             await asyncio.to_thread(portal_state.refresh_from_event)
+
+
+@live.on("match", "lead")
+async def push_to_consumer_tabs(app, event: dict) -> None:
+    """A consumer's request changed: their open portal tabs refresh."""
+    if event.get("consumer_id"):
+        tabs = live.user_tabs_key(int(event["consumer_id"]))
+        await live.refresh_tabs(app, event, tabs, refresh_tab, "consumer")

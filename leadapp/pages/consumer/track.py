@@ -13,7 +13,7 @@ from typing import Any
 
 import reflex as rx
 
-from leadapp import routes
+from leadapp import live, routes
 from leadapp.components.forms import field, form_error
 from leadapp.components.layout import page
 from leadapp.components.requests import (
@@ -25,12 +25,11 @@ from leadapp.components.requests import (
     request_view,
 )
 from leadapp.core import rls
-from leadapp.core.broker import get_redis, key
+from leadapp.core.broker import key
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.observability import get_logger
 from leadapp.core.services import follow, phone_codes, portal
-from leadapp.live import TAB_TTL_SECONDS
 from leadapp.state.auth import AuthState, field_errors
 
 log = get_logger(__name__)
@@ -48,15 +47,8 @@ def lead_tabs_key(lead_id: int) -> str:
 
 def remember_track_tab(lead_id: int, client_token: str) -> None:
     """Note that this tab follows this lead (so a change of the lead can be pushed to it)."""
-    if not lead_id or not client_token:
-        return
-    try:
-        pipe = get_redis().pipeline()
-        pipe.sadd(lead_tabs_key(lead_id), client_token)
-        pipe.expire(lead_tabs_key(lead_id), TAB_TTL_SECONDS)
-        pipe.execute()
-    except Exception as exc:  # live updates are a convenience: never fail a page load over them
-        log.warning("remember_track_tab_failed", error=repr(exc))
+    if lead_id and client_token:
+        live.remember(lead_tabs_key(lead_id), client_token)
 
 
 def _token_from_path(path: str) -> str:
@@ -301,3 +293,10 @@ async def refresh_tab(app: Any, token: str) -> None:
         track_state = await root.get_state(TrackState)
         if track_state.track_status == "ok":
             await asyncio.to_thread(track_state.refresh_from_event)
+
+
+@live.on("match", "lead")
+async def push_to_tracking_tabs(app: Any, event: dict[str, Any]) -> None:
+    """A request changed: the tabs following it by its tracking link refresh."""
+    if event.get("lead_id"):
+        await live.refresh_tabs(app, event, lead_tabs_key(int(event["lead_id"])), refresh_tab, "track")

@@ -1,0 +1,163 @@
+"""The classifier's result (`Classification`), its constants and the small helpers every part shares."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
+from leadapp.core.vocab import Category, Urgency
+
+Sentiment = Literal["positive", "neutral", "negative", "frustrated"]
+
+BASE_QUALITY = 3.0
+MAX_BUDGET = 10_000_000
+MAX_REQUIREMENTS = 12
+ALL_CAPS_RATIO = 0.7
+ALL_CAPS_MIN_LETTERS = 10
+WINTER_MONTHS = frozenset({11, 12, 1, 2, 3})
+
+# The least a real job in each category costs (USD): a budget below it is not "realistic".
+MIN_PLAUSIBLE_BUDGET: dict[Category, int] = {
+    Category.PLUMBING: 100,
+    Category.ELECTRICAL: 100,
+    Category.HVAC: 150,
+    Category.ROOFING: 300,
+    Category.APPLIANCE_REPAIR: 100,
+    Category.HANDYMAN: 50,
+    Category.PAINTING: 200,
+    Category.CARPENTRY: 150,
+    Category.FLOORING: 300,
+    Category.LANDSCAPING: 50,
+    Category.CLEANING: 50,
+    Category.PEST_CONTROL: 75,
+    Category.LOCKSMITH: 50,
+    Category.GARAGE_DOOR: 100,
+    Category.WINDOWS_DOORS: 150,
+    Category.GENERAL_CONTRACTOR: 500,
+    Category.MOVING: 150,
+    Category.POOL_SPA: 100,
+    Category.OTHER: 50,
+}
+
+# Categories where a genuine emergency exists; "emergency" for the others is not a consistent urgency.
+EMERGENCY_CATEGORIES = frozenset(
+    {
+        Category.PLUMBING,
+        Category.ELECTRICAL,
+        Category.HVAC,
+        Category.ROOFING,
+        Category.LOCKSMITH,
+        Category.GARAGE_DOOR,
+        Category.WINDOWS_DOORS,
+        Category.APPLIANCE_REPAIR,
+        Category.PEST_CONTROL,
+        Category.OTHER,
+    }
+)
+
+
+# --- the structured result --------------------------------------------------------------------------
+
+Requirement = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=60)]
+
+
+class Classification(BaseModel):
+    """What the classifier extracted from one request; out-of-range values fail validation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_category: Category = Field(description="The one service category that fits the request best.")
+    urgency: Urgency = Field(
+        description="emergency: danger or damage happening now (flooding, gas smell, sparks, no heat in "
+        "winter, burst pipe); high: wants it today/asap or something is actively leaking/broken; "
+        "low: explicitly no rush; normal: everything else."
+    )
+    budget_min: int | None = Field(ge=0, le=MAX_BUDGET, description="Lowest budget in whole US dollars, or null.")
+    budget_max: int | None = Field(ge=0, le=MAX_BUDGET, description="Highest budget in whole US dollars, or null.")
+    location_zip: str | None = Field(pattern=r"^[0-9]{5}$", description="5-digit US ZIP code of the job, or null.")
+    key_requirements: list[Requirement] = Field(
+        max_length=MAX_REQUIREMENTS,
+        description='Short lowercase phrases: credentials and timing asked for ("licensed", "insured", '
+        '"same day", "weekend", "warranty") and the equipment concerned ("water heater").',
+    )
+    sentiment: Sentiment = Field(description="The consumer's tone.")
+    quality_score: float = Field(ge=0, le=10, allow_inf_nan=False, description="Lead quality from 0 to 10.")
+    spam: bool = Field(description="True when any spam signal fired.")
+    spam_reason: str = Field(max_length=500, description="Which spam signals fired, '; '-separated; empty if none.")
+
+    @field_validator("key_requirements")
+    @classmethod
+    def _unique_requirements(cls, value: list[str]) -> list[str]:
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Classification:
+        if self.budget_min is not None and self.budget_max is not None and self.budget_min > self.budget_max:
+            raise ValueError("budget_min is greater than budget_max")
+        if self.spam and not self.spam_reason.strip():
+            raise ValueError("spam_reason is required when spam is true")
+        return self
+
+
+# --- small pure helpers -----------------------------------------------------------------------------
+
+
+def word_count(text: str) -> int:
+    """The number of whitespace-separated words that contain at least one letter or digit."""
+    return sum(1 for token in text.split() if any(ch.isalnum() for ch in token))
+
+
+def quality_rules(rules: RulesSnapshot) -> dict[str, Any]:
+    """The quality settings in force: the rules' own numbers over the defaults (missing or non-numbers: default)."""
+    own = rules.get("quality")
+    own = own if isinstance(own, dict) else {}
+    return {
+        key: value if isinstance(value := own.get(key), int | float) and not isinstance(value, bool) else default
+        for key, default in DEFAULT_RULES["quality"].items()
+    }
+
+
+def min_words(rules: RulesSnapshot) -> int:
+    """The rules' minimum word count (the default when missing or not a number)."""
+    value = rules.get("min_words")
+    return value if isinstance(value, int) and not isinstance(value, bool) else int(DEFAULT_RULES["min_words"])
+
+
+def _phrase_pattern(phrase: str) -> str:
+    """Regex for a phrase as whole words: any run of spaces/hyphens between words, an optional plural."""
+    words = [re.escape(word) for word in phrase.split()]
+    body = r"[\s\-]+".join(words)
+    if phrase[-1].isalpha() and len(phrase) >= 4:
+        body += r"(?:s|es)?"
+    return body
+
+
+class _PhraseTable:
+    """Finds phrases from a table in text, longest phrase first, each stretch of text counted once."""
+
+    def __init__(self, entries: Iterable[tuple[str, Any]]) -> None:
+        self._values: dict[str, Any] = {}
+        for phrase, value in entries:
+            key = phrase.lower()
+            if not key[:1].isalpha() or not key[:1].isascii():
+                raise ValueError(f"phrase must start with a letter: {phrase!r}")
+            if key in self._values:
+                raise ValueError(f"phrase listed twice: {phrase!r}")
+            self._values[key] = value
+        ordered = sorted(self._values, key=len, reverse=True)
+        self._names = {f"p{i}": phrase for i, phrase in enumerate(ordered)}
+        alternatives = "|".join(f"(?P<p{i}>{_phrase_pattern(phrase)})" for i, phrase in enumerate(ordered))
+        # Every phrase starts with a letter: the lookahead skips other positions before trying the alternatives.
+        self._regex = re.compile(rf"(?<![\w/])(?=[a-z])(?:{alternatives})(?![\w/])", re.IGNORECASE)
+
+    def find(self, text: str) -> list[tuple[str, Any]]:
+        """(phrase, value) for every occurrence, in order of appearance."""
+        return [(self._names[m.lastgroup], self._values[self._names[m.lastgroup]]) for m in self._regex.finditer(text)]
+
+
+def _any(patterns: Iterable[str]) -> re.Pattern[str]:
+    return re.compile("|".join(rf"(?<!\w)(?:{p})(?!\w)" for p in patterns), re.IGNORECASE)
