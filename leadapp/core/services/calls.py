@@ -783,7 +783,8 @@ def end_call(
 
 
 def schedule_retry(session: Session, call: Call, now: datetime | None = None) -> Call | None:
-    """The one retry of a no_answer / error / ai_failure call: attempt 2, `RETRY_DELAY` later within calling hours, its job
+    """The one retry of a no_answer / error / ai_failure call: attempt 2, `RETRY_DELAY` later within calling
+    hours, its job
     scheduled once this commits. None when no retry is due (other outcome, already a retry, request gone).
     Idempotent: an existing retry is returned.
     """
