@@ -784,9 +784,8 @@ def end_call(
 
 def schedule_retry(session: Session, call: Call, now: datetime | None = None) -> Call | None:
     """The one retry of a no_answer / error / ai_failure call: attempt 2, `RETRY_DELAY` later within calling
-    hours, its job
-    scheduled once this commits. None when no retry is due (other outcome, already a retry, request gone).
-    Idempotent: an existing retry is returned.
+    hours, its job scheduled once this commits. None when no retry is due (other outcome, already a retry,
+    request gone). Idempotent: an existing retry is returned.
     """
     retried = (CallOutcome.NO_ANSWER.value, CallOutcome.ERROR.value, CallOutcome.AI_FAILURE.value)
     if call.outcome not in retried or call.attempt >= MAX_ATTEMPTS:
