@@ -21,8 +21,8 @@ def _verify_by_tracking_link(consumer: Page, deployment: Deployment, marker: str
     """The consumer opens the tracking link of the confirmation email and verifies the number with the texted code."""
     from sqlmodel import Session, create_engine, select
 
+    from leadapp.core import links
     from leadapp.core.models import Lead
-    from leadapp.core.services import portal
     from leadapp.core.settings import get_settings
 
     engine = create_engine(deployment.database_url)
@@ -33,7 +33,7 @@ def _verify_by_tracking_link(consumer: Page, deployment: Deployment, marker: str
         engine.dispose()
     monkeypatch.setenv("APP_URL", deployment.url)
     get_settings.cache_clear()
-    link = portal.magic_link(lead.id)  # type: ignore[arg-type]
+    link = links.magic_link(lead.id)  # type: ignore[arg-type]
     get_settings.cache_clear()
     open_emailed_link(consumer, link)
     verify_phone(consumer, deployment, consumer.locator("#track-request .portal-request"), PHONE, "#track-notice")

@@ -56,7 +56,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
 ):
     if not deployment.local:
         pytest.skip("the magic link is signed here with the local stack's SECRET_KEY")
-    from leadapp.core.services import portal
+    from leadapp.core import links
     from leadapp.core.settings import get_settings
 
     marker = secrets.token_hex(3)
@@ -84,7 +84,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     lead_id = _lead_id(deployment, marker)
     monkeypatch.setenv("APP_URL", deployment.url)
     get_settings.cache_clear()
-    link = portal.magic_link(lead_id)
+    link = links.magic_link(lead_id)
     get_settings.cache_clear()
 
     # Someone who is not logged in follows the request with the link alone.

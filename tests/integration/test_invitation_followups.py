@@ -22,6 +22,7 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 from sqlmodel import Session, select
 
+from leadapp.core import links
 from leadapp.core.broker import get_redis
 from leadapp.core.db import get_engine
 from leadapp.core.models import Invitation, Notification, Prospect, User
@@ -113,7 +114,7 @@ def test_day_3_follow_up_is_sent_and_after_unsubscribe_day_7_is_not(
     assert sorted(scheduled.get_job_ids()) == [f"invitation-{invitation.id}-followup-{n}" for n in (2, 3)]
 
     # The business unsubscribes through the link in the email.
-    assert discovery.unsubscribe(session, discovery.invitation_token(invitation)) is not None
+    assert discovery.unsubscribe(session, links.invitation_token(invitation)) is not None
     session.commit()
 
     # Day 7 and day 14: the jobs run, find the invitation stopped, and send nothing.
@@ -135,7 +136,7 @@ def test_signing_up_through_the_link_stops_every_follow_up(session: Session, mon
     sent_at = invitation.sent_at
     assert sent_at is not None
     owner = accounts.register(session, "pat.owner@rooter.example.com", PASSWORD, "business_owner")
-    discovery.activate_invitation(session, discovery.invitation_token(invitation), owner)
+    discovery.activate_invitation(session, links.invitation_token(invitation), owner)
     session.commit()
 
     at(sent_at + timedelta(days=15), monkeypatch)  # everything is due at once

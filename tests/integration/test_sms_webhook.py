@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 from twilio.request_validator import RequestValidator
 
-from leadapp.core import crypto
+from leadapp.core import crypto, links
 from leadapp.core.db import get_engine
 from leadapp.core.models import AuditEvent, Call, DoNotCall, Lead, Notification, SmsOptOut, utcnow
 from leadapp.core.services import calls, notify, portal
@@ -271,7 +271,7 @@ def test_stop_also_withdraws_consent_to_ai_calls(bridge: TestClient, twilio: Fak
     withdrawal = db_session.exec(select(AuditEvent).where(AuditEvent.action == "consent.withdraw")).first()
     assert withdrawal is not None and withdrawal.after["source"] == "sms" and withdrawal.after["wording"] == "Stop"
     # The consumer's portal says why a callback is no longer possible.
-    link_holder = portal.MagicGrant(portal.magic_token(lead.id))
+    link_holder = portal.MagicGrant(links.magic_token(lead.id))
     view = portal.request_view(db_session, link_holder, lead.id)  # type: ignore[arg-type]
     assert view["callback_reason"] == "You asked not to receive AI calls on this number."
 

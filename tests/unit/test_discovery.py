@@ -17,6 +17,7 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 from sqlmodel import Session, func, select
 
+from leadapp.core import links
 from leadapp.core.broker import get_redis
 from leadapp.core.errors import FieldErrors, NotAllowed, NotFound, UserError
 from leadapp.core.models import AuditEvent, Invitation, Notification, Prospect, User, utcnow
@@ -225,7 +226,7 @@ def test_rediscovery_disqualifies_an_invited_prospect_but_never_undoes_activatio
     db_session.commit()
     other_invitation = discovery.invite(db_session, admin, other.id, "w@westfield.example.com")
     user = accounts.register(db_session, "w@westfield.example.com", PASSWORD, "business_owner")
-    discovery.activate_invitation(db_session, discovery.invitation_token(other_invitation), user)
+    discovery.activate_invitation(db_session, links.invitation_token(other_invitation), user)
     db_session.commit()
 
     listing = {p.place_id: p for p, _ in places.LOCAL_DIRECTORY}
@@ -378,7 +379,7 @@ def test_invite_sends_an_email_with_working_signed_links_and_schedules_follow_up
     prospect, invitation = invited(db_session, admin)
     db_session.refresh(prospect)
 
-    token = discovery.invitation_token(invitation)
+    token = links.invitation_token(invitation)
     assert invitation.token_hash == hashlib.sha256(token.encode()).hexdigest()  # only the hash is stored
     assert (prospect.status, prospect.email, invitation.email) == ("invited", "pat@rooter.example.com", prospect.email)
     assert invitation.created_by_id == admin.id
@@ -393,15 +394,15 @@ def test_invite_sends_an_email_with_working_signed_links_and_schedules_follow_up
         "pending",
     )
     app_url = get_settings().app_url.rstrip("/")
-    links = LINK.findall(email.body_text)
+    found = LINK.findall(email.body_text)
     signup = f"{app_url}/register?role=business_owner&invite={token}"
     leave = f"{app_url}/unsubscribe/{token}"
-    assert links == [signup, leave]
+    assert found == [signup, leave]
     assert f'href="{escape(signup)}"' in email.body_html and f'href="{leave}"' in email.body_html
     assert "Carmel Rooter Pros" in email.subject
 
     # The links work: the token from the email finds the invitation; a forged one does not.
-    token_in_email = links[0].rsplit("invite=", 1)[1]
+    token_in_email = found[0].rsplit("invite=", 1)[1]
     assert discovery.click(db_session, token_in_email).id == invitation.id
     db_session.commit()
     db_session.refresh(prospect)
@@ -452,7 +453,7 @@ def test_invite_refusals(db_session: Session, admin: User) -> None:
 
     # An address that unsubscribed is never invited again, whatever the business.
     _, invitation = invited(db_session, admin, email="owner@rooter.example.com")
-    discovery.unsubscribe(db_session, discovery.invitation_token(invitation))
+    discovery.unsubscribe(db_session, links.invitation_token(invitation))
     db_session.commit()
     with pytest.raises(UserError, match="unsubscribed") as caught:
         discovery.invite(db_session, admin, rows["Westfield Family Plumbing"].id, "owner@rooter.example.com")
@@ -474,7 +475,7 @@ def test_follow_up_is_sent_once_and_unsubscribe_stops_the_rest(db_session: Sessi
     assert followup is not None and followup.kind == "invitation_followup"
     assert LINK.findall(followup.body_text) == LINK.findall(invitation_email(db_session, invitation).body_text)
 
-    token = discovery.invitation_token(invitation)
+    token = links.invitation_token(invitation)
     assert discovery.unsubscribe(db_session, token).id == invitation.id
     assert discovery.unsubscribe(db_session, token).id == invitation.id  # twice is fine
     db_session.commit()
@@ -492,7 +493,7 @@ def test_follow_up_is_sent_once_and_unsubscribe_stops_the_rest(db_session: Sessi
 def test_activation_through_the_link_stops_follow_ups(db_session: Session, admin: User) -> None:
     prospect, invitation = invited(db_session, admin)
     user = accounts.register(db_session, "pat.new@rooter.example.com", PASSWORD, "business_owner")
-    token = discovery.invitation_token(invitation)
+    token = links.invitation_token(invitation)
     assert discovery.activate_invitation(db_session, token, user).id == invitation.id
     assert discovery.activate_invitation(db_session, token, user).id == invitation.id
     assert discovery.activate_invitation(db_session, "nonsense", user) is None
@@ -569,10 +570,10 @@ def test_funnel_counts_per_zip_and_category(db_session: Session, admin: User) ->
         )
     }
     owner = accounts.register(db_session, "new-owner@biz.example.com", PASSWORD, "business_owner")
-    discovery.click(db_session, discovery.invitation_token(invitations["Monon Trail Plumbing"]))
-    discovery.activate_invitation(db_session, discovery.invitation_token(invitations["Carmel Rooter Pros"]), owner)
-    discovery.unsubscribe(db_session, discovery.invitation_token(invitations["Westfield Family Plumbing"]))
-    discovery.click(db_session, discovery.invitation_token(invitations["Empire Electric NYC"]))
+    discovery.click(db_session, links.invitation_token(invitations["Monon Trail Plumbing"]))
+    discovery.activate_invitation(db_session, links.invitation_token(invitations["Carmel Rooter Pros"]), owner)
+    discovery.unsubscribe(db_session, links.invitation_token(invitations["Westfield Family Plumbing"]))
+    discovery.click(db_session, links.invitation_token(invitations["Empire Electric NYC"]))
     db_session.commit()
 
     rows = {(r.zip, r.category): r for r in discovery.funnel(db_session, admin)}

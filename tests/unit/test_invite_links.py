@@ -16,6 +16,7 @@ from rq.job import Job
 from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
 
+from leadapp.core import links
 from leadapp.core.broker import get_redis
 from leadapp.core.models import AuditEvent, Invitation, Notification, Prospect, User
 from leadapp.core.providers import email as email_provider
@@ -51,7 +52,7 @@ def invited(db_session: Session) -> Iterator[Invited]:
     s.commit()
     invitation = discovery.invite(s, admin, prospect.id, "pat@rooter.example.com")  # type: ignore[arg-type]
     assert prospect.id is not None and invitation.id is not None
-    yield Invited(admin, prospect.id, invitation.id, discovery.invitation_token(invitation))
+    yield Invited(admin, prospect.id, invitation.id, links.invitation_token(invitation))
     # RQ keys are not under the test's key prefix: delete the jobs this invitation created.
     s.rollback()
     ids = [f"notify-{n}" for n in s.exec(select(Notification.id)).all()]
@@ -72,7 +73,7 @@ def signed_under_another_key(s: Session, invited: Invited, monkeypatch: pytest.M
     current = get_settings().secret_key
     monkeypatch.setenv("SECRET_KEY", "an-older-secret-key-0123456789")
     clear_app_caches()
-    token = discovery.invitation_token(invitation)  # type: ignore[arg-type]
+    token = links.invitation_token(invitation)  # type: ignore[arg-type]
     monkeypatch.setenv("SECRET_KEY", current)  # back to the test deployment's key
     clear_app_caches()
     return token
@@ -236,7 +237,7 @@ def api_client(app_env: dict[str, str]) -> Iterator[TestClient]:
 
 def test_a_one_click_post_unsubscribes_at_once(db_session: Session, invited: Invited, api_client: TestClient):
     s = db_session
-    headers = discovery.list_unsubscribe_headers(invited.token)
+    headers = links.list_unsubscribe_headers(invited.token)
     assert headers == {
         "List-Unsubscribe": f"<{get_settings().app_url.rstrip('/')}/api/v1/unsubscribe/{invited.token}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -314,4 +315,4 @@ def test_the_invitation_email_itself_carries_the_one_click_headers(
     ).one()
     assert notify.send_notification(email.id) == "sent"  # type: ignore[arg-type]
     (request,) = fake_sendgrid.requests
-    assert request["json"]["headers"] == discovery.list_unsubscribe_headers(invited.token)
+    assert request["json"]["headers"] == links.list_unsubscribe_headers(invited.token)

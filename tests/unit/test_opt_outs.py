@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, links
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import AuditEvent, Call, DoNotCall
 from leadapp.core.services import admin_ops, calls, optouts, portal
@@ -138,7 +138,7 @@ def test_the_tracking_link_turns_ai_calls_off_for_its_own_request_and_back_on(
     lead = make_lead(s, None)
     other = make_lead(s, None, phone=OTHER_PHONE)
     s.commit()
-    grant = portal.MagicGrant(portal.magic_token(lead.id))  # type: ignore[arg-type]
+    grant = portal.MagicGrant(links.magic_token(lead.id))  # type: ignore[arg-type]
     assert portal.ai_calls_by_link(s, grant, lead.id) == optouts.LinkSwitch(has_number=True, on=False)  # type: ignore[arg-type]
 
     state = portal.set_no_ai_calls_by_link(s, grant, lead.id, True)  # type: ignore[arg-type]
@@ -175,7 +175,7 @@ def test_the_tracking_link_cannot_lift_what_was_asked_another_way(
     lead = make_lead(s, None)
     optouts.record_sms_opt_out(s, PHONE, "STOP CALLS")
     s.commit()
-    grant = portal.MagicGrant(portal.magic_token(lead.id))  # type: ignore[arg-type]
+    grant = portal.MagicGrant(links.magic_token(lead.id))  # type: ignore[arg-type]
     assert portal.ai_calls_by_link(s, grant, lead.id) == optouts.LinkSwitch(has_number=True, on=True)  # type: ignore[arg-type]
     with pytest.raises(UserError, match="Text reply"):
         portal.set_no_ai_calls_by_link(s, grant, lead.id, False)  # type: ignore[arg-type]
@@ -184,7 +184,7 @@ def test_the_tracking_link_cannot_lift_what_was_asked_another_way(
     # A request without a number has nothing to switch.
     bare = make_lead(s, None, contact_phone_enc="", contact_phone_hash="", contact_phone_last4="")
     s.commit()
-    bare_grant = portal.MagicGrant(portal.magic_token(bare.id))  # type: ignore[arg-type]
+    bare_grant = portal.MagicGrant(links.magic_token(bare.id))  # type: ignore[arg-type]
     assert portal.ai_calls_by_link(s, bare_grant, bare.id) == optouts.LinkSwitch(has_number=False, on=False)  # type: ignore[arg-type]
     with pytest.raises(UserError, match="no AI calls to stop"):
         portal.set_no_ai_calls_by_link(s, bare_grant, bare.id, True)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ import pytest
 import redis
 from sqlmodel import Session, select
 
-from leadapp.core import crypto, events
+from leadapp.core import crypto, events, links
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import (
     Business,
@@ -254,7 +254,7 @@ def test_each_request_says_how_many_businesses_accepted_it(world: World, db_sess
     assert accepted()[str(lead.id)] == (2, "Accepted by 2 businesses", ["converted", "accepted"])
     assert accepted()[str(untouched.id)] == (0, "", ["notified"])
     # The tracking page (magic link) and an admin read the same count.
-    assert accepted(MagicGrant(portal.magic_token(lead.id)))[str(lead.id)][:2] == (2, "Accepted by 2 businesses")
+    assert accepted(MagicGrant(links.magic_token(lead.id)))[str(lead.id)][:2] == (2, "Accepted by 2 businesses")
     assert accepted(world.admin)[str(lead.id)][:2] == (2, "Accepted by 2 businesses")
 
     # The card shows it: the line and a badge on each business that accepted.
@@ -285,7 +285,7 @@ def test_delete_hides_every_request_at_once_from_portal_and_inbox_and_keeps_the_
     theirs = make_lead(s, world.other_consumer)
     make_match(s, theirs, world.business)
     s.commit()
-    token = portal.magic_token(mine[0].id)
+    token = links.magic_token(mine[0].id)
     rows, total = inbox.inbox(s, world.owner, world.business.id, inbox.InboxFilters())
     assert total == 3 and {r["lead_id"] for r in rows} == {str(mine[0].id), str(mine[1].id), str(theirs.id)}
 
@@ -466,7 +466,7 @@ def test_magic_link_opens_its_own_request_and_acts_on_it(world: World, db_sessio
     monkeypatch.setenv("APP_URL", "https://leads.example.test/")
     get_settings.cache_clear()
 
-    link = portal.magic_link(lead.id)
+    link = links.magic_link(lead.id)
     prefix = "https://leads.example.test/portal/track/"
     assert link.startswith(prefix)
     token = link.removeprefix(prefix)
@@ -490,7 +490,7 @@ def test_forged_expired_or_foreign_tokens_open_nothing(world: World, db_session:
     s = db_session
     lead = make_lead(s, world.consumer, created_at=utcnow() - timedelta(days=40))
     s.commit()
-    good = portal.magic_token(lead.id)
+    good = links.magic_token(lead.id)
     assert portal.lead_for_magic_token(s, good).id == lead.id
 
     body, mac = good.split(".")
@@ -500,12 +500,12 @@ def test_forged_expired_or_foreign_tokens_open_nothing(world: World, db_session:
     with monkeypatch.context() as m:
         m.setenv("SECRET_KEY", "another-secret")
         get_settings.cache_clear()
-        other_secret = portal.magic_token(lead.id)
+        other_secret = links.magic_token(lead.id)
     get_settings.cache_clear()
     issued = (utcnow() - timedelta(days=31)).timestamp()  # after the lead was created; expired yesterday
     with monkeypatch.context() as m:
         m.setattr(time, "time", lambda: issued)
-        expired = portal.magic_token(lead.id)
+        expired = links.magic_token(lead.id)
     other_purpose = crypto.sign("recording", {"lead": lead.id, "iat": int(time.time())}, 3600)
 
     for token in (forged_mac, swapped_body, other_secret, expired, other_purpose, "", "garbage", "a.b.c"):
@@ -520,7 +520,7 @@ def test_a_token_older_than_its_lead_opens_nothing(world: World, db_session: Ses
     s = db_session
     lead = make_lead(s, world.consumer, created_at=utcnow() + timedelta(hours=1))
     s.commit()
-    assert portal.lead_for_magic_token(s, portal.magic_token(lead.id)) is None
+    assert portal.lead_for_magic_token(s, links.magic_token(lead.id)) is None
 
 
 def test_confirmation_messages_carry_a_working_tracking_link(world: World, db_session: Session, monkeypatch):

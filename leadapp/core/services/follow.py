@@ -1,6 +1,6 @@
 """Following a request without an account, and turning its tracking link into an account in one step.
 
-Every request has a tracking link (`portal.magic_link`): the confirmation page shows it, and the messages about
+Every request has a tracking link (`links.magic_link`): the confirmation page shows it, and the messages about
 the request lead with it. Its holder may set a password there: the account is created with the request's own
 email address, the request becomes the account's, and the browser is logged in (the portal then lists it).
 """
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from leadapp.core import links
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import Lead
 from leadapp.core.services import access, accounts, audit, portal
@@ -36,7 +37,7 @@ def confirmation(session: Session, lead_id: int) -> Confirmation | None:
     channels = ["email"] if lead.contact_email else []
     if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE) and lead.contact_phone_enc:
         channels.append("text message")
-    return Confirmation(tracking_link=portal.magic_link(lead.id), sent_by=" and ".join(channels))
+    return Confirmation(tracking_link=links.magic_link(lead.id), sent_by=" and ".join(channels))
 
 
 @dataclass(frozen=True)
