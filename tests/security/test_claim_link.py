@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlmodel import select
 
-from leadapp.core import rls
+from leadapp.core import links, rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import AuthSession, Lead, User
@@ -53,7 +53,7 @@ def _lead(lead_id: int) -> Lead:
 
 
 def test_setting_a_password_makes_the_request_an_accounts_and_logs_in(leads: dict[str, int]):
-    made = _claim(portal.magic_token(leads["mine"]))
+    made = _claim(links.magic_token(leads["mine"]))
     assert _lead(leads["mine"]).consumer_id == made.user_id
     assert _lead(leads["other"]).consumer_id is None  # nothing but the link's own request
     with session_scope(rls.ANONYMOUS_CONTEXT) as s:
@@ -67,7 +67,7 @@ def test_setting_a_password_makes_the_request_an_accounts_and_logs_in(leads: dic
         assert [row["lead"]["id"] for row in portal.consumer_leads(s, user)] == [str(leads["mine"])]
     # The same link again: the request has an account now, so it is refused (log in instead).
     with pytest.raises(UserError, match="already belongs to an account"):
-        _claim(portal.magic_token(leads["mine"]), email="again@example.com")
+        _claim(links.magic_token(leads["mine"]), email="again@example.com")
 
 
 @pytest.mark.parametrize(
@@ -82,7 +82,7 @@ def test_setting_a_password_makes_the_request_an_accounts_and_logs_in(leads: dic
 )
 def test_refusals_change_nothing(leads: dict[str, int], which: str, error: type[Exception], message: str):
     lead_id = leads.get(which, leads["mine"])
-    token = portal.magic_token(lead_id) + ("x" if which == "forged" else "")
+    token = links.magic_token(lead_id) + ("x" if which == "forged" else "")
     with rls.system_context("test: count"), session_scope() as s:
         before = (len(s.exec(select(User)).all()), len(s.exec(select(AuthSession)).all()))
     with pytest.raises(error, match=message):
@@ -93,7 +93,7 @@ def test_refusals_change_nothing(leads: dict[str, int], which: str, error: type[
 
 
 def test_a_phone_only_request_takes_the_email_typed(leads: dict[str, int]):
-    made = _claim(portal.magic_token(leads["phone_only"]), email="Pat@Example.com")
+    made = _claim(links.magic_token(leads["phone_only"]), email="Pat@Example.com")
     assert _lead(leads["phone_only"]).consumer_id == made.user_id
     with rls.system_context("test: look"), session_scope() as s:
         assert s.get(User, made.user_id).email == "pat@example.com"  # type: ignore[union-attr]

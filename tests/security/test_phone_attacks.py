@@ -21,7 +21,7 @@ import pytest
 from sqlmodel import Session, col, select
 from starlette.testclient import TestClient
 
-from leadapp.core import crypto
+from leadapp.core import crypto, links
 from leadapp.core.broker import get_redis, key
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import Business, Call, Lead, Match, Notification, User
@@ -294,7 +294,7 @@ def test_a_code_verifies_only_its_own_request_and_number(db_session: Session) ->
     with pytest.raises(UserError):  # the attacker's code, checked against the victim's number
         phone_codes.check_code(f"lead-{own.id}", PHONE, code)
     # A tracking link of one request cannot verify another.
-    grant = portal.MagicGrant(portal.magic_token(own.id))  # type: ignore[arg-type]
+    grant = portal.MagicGrant(links.magic_token(own.id))  # type: ignore[arg-type]
     with pytest.raises(NotAllowed):
         phone_codes.verify_lead_code(s, grant, victims.id, code)  # type: ignore[arg-type]
     s.rollback()

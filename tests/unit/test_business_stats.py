@@ -171,7 +171,14 @@ def test_the_figures_of_four_weeks_are_exact(db_session: Session, world: World) 
     # Responses of 10, 20, 30, 45, 60 and 90 minutes.
     assert figures.median_response_minutes == pytest.approx(37.5)
     assert figures.job_value_cents == 165_050
-    assert figures.calls_by_outcome == {"goal_achieved": 2, "no_answer": 1, "voicemail": 1, "declined": 0, "error": 0}
+    assert figures.calls_by_outcome == {
+        "goal_achieved": 2,
+        "no_answer": 1,
+        "voicemail": 1,
+        "declined": 0,
+        "error": 0,
+        "ai_failure": 0,
+    }
     assert figures.calls_without_outcome == 1
     assert figures.calls_total == 5
     assert figures.call_cost_cents == pytest.approx(46.25)
