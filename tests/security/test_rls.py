@@ -59,6 +59,8 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     "every tenant's AI calls (all, or one business's): the daily caps hold whoever asked",
     ("leadapp/core/services/daily_caps.py", "daily caps: count the text messages of the last 24 hours"): "a count "
     "of every tenant's text messages (all, or one business's): the daily caps hold whoever asked",
+    ("leadapp/core/services/interview.py", "interview phone code: queue the visitor's text message"): "the code's "
+    "text to the number the visitor's own interview holds (its ownership checked first); nothing is read back",
 }
 _SYSTEM_CALL = re.compile(r"\b(?:as_system|system_context|rls\.system)\(\s*(?:session,\s*)?f?\"([^\"{]*)")
 

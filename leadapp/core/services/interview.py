@@ -24,8 +24,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, labels, phones, ratelimit, rls
-from leadapp.core.db import session_scope
+from leadapp.core import crypto, labels, phones, ratelimit
 from leadapp.core.errors import NotAllowed, TooManyAttempts, UserError
 from leadapp.core.models import InterviewSession, User, utcnow
 from leadapp.core.observability import get_logger
@@ -475,11 +474,11 @@ def send_phone_code(session: Session, owner_token: str, user: User | None) -> No
     if user is not None:
         phone_codes.send_code(session, scope, phone, user_id=user.id)
         return
-    # A visitor's text message belongs to no lead, business or account yet, so row-level security has no side
-    # to file it under: it is written as the system, in its own transaction, once the ownership check above
-    # passed (the code itself is already stored; the message is queued when this commits).
-    with rls.system_context("a visitor's interview phone code"), session_scope() as outbox:
-        phone_codes.send_code(outbox, scope, phone)
+    # A visitor's text message belongs to no lead, business or account yet, so the visitor's own context (behind
+    # row-level security) may not write it: it is queued as the system once the ownership check above passed;
+    # nothing is read back.
+    with access.as_system(session, "interview phone code: queue the visitor's text message"):
+        phone_codes.send_code(session, scope, phone)
 
 
 def verify_phone_code(session: Session, owner_token: str, user: User | None, code: str) -> Turn:
