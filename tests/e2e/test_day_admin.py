@@ -249,5 +249,7 @@ def test_admin_day_every_page_by_the_navigation_with_one_action_each(browser: Br
     expect(message).to_have_attribute("data-status", "new")
     message.get_by_role("button", name="Mark answered").click()
     expect(message).to_have_attribute("data-status", "answered")
+    toast = page.locator("[data-sonner-toast][data-type='success']", has_text="Message marked answered.")
+    expect(toast).to_be_visible()
     expect(message.get_by_role("button", name="Reopen")).to_be_visible()
     page.context.close()

@@ -6,6 +6,7 @@ import asyncio
 
 import reflex as rx
 
+from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.components.nav import ADMIN_NAV, section_cards
 from leadapp.core import labels, localtime
@@ -266,10 +267,14 @@ class MessagesState(AuthState):
     def mark(self, message_id: str, status: str):
         """Mark a message read or answered; marking an answered message read keeps it answered (contact.set_status)."""
         self._act(lambda session, user: contact.set_status(session, user, int(message_id), status))
+        return feedback.outcome(
+            "Message marked answered." if status == "answered" else "Message marked read.", self.error
+        )
 
     @rx.event
     def reopen(self, message_id: str):
         self._act(lambda session, user: contact.reopen(session, user, int(message_id)))
+        return feedback.outcome("Message reopened.", self.error)
 
 
 def _message_card(m: rx.Var) -> rx.Component:
