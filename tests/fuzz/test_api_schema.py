@@ -143,9 +143,15 @@ def test_stateful_runs_follow_the_links(fuzz_env: dict[str, str]) -> None:
         def validate_response(self, response, case, additional_checks=None, **kwargs):  # type: ignore[no-untyped-def]
             case.validate_response(response, checks=CHECKS, transport_kwargs=kwargs)
 
+    # Derandomized: the same scenarios every run, so the two coverage checks below hold or fail every time
+    # (with random scenarios, about one run in ten followed no retry link and failed for nothing).
     Scenario.run(
         settings=settings(
-            max_examples=EXAMPLES, stateful_step_count=4, deadline=None, suppress_health_check=list(HealthCheck)
+            max_examples=EXAMPLES,
+            stateful_step_count=4,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
         )
     )
     assert reached, "no run reached a lead made with an Idempotency-Key"
