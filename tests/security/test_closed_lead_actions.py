@@ -16,15 +16,14 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
-from leadapp.core.models import AuditEvent, Business, Call, Lead, Match, User, utcnow
-from leadapp.core.services import accounts, inbox, moderation, portal
-from leadapp.core.vocab import LeadStatus, MatchStatus
+from leadapp.core.models import AuditEvent, Call, Lead, Match, User
+from leadapp.core.services import inbox, moderation, portal
+from leadapp.core.vocab import MatchStatus
+from tests import factories
 from tests.security.owner_tab import OwnerTab
 
-PASSWORD = "a long enough password"
 EMAIL = "closed-q11@example.com"
-PHONE = "+13178462200"
+PHONE = factories.PHONE
 
 
 @dataclass
@@ -37,51 +36,20 @@ class World:
     foreign_match_id: int
 
 
-def _business(s: Session, owner: User, name: str) -> Business:
-    business = Business(
-        verified_at=utcnow(), owner_id=owner.id, name=name, zip="46032", plan="pro", categories=["plumbing"]
-    )
-    s.add(business)
-    s.flush()
-    return business
-
-
-def _lead(s: Session, consumer: User | None, text: str) -> Lead:
-    lead = Lead(
-        consumer_id=consumer.id if consumer else None,
-        raw_text=text,
-        zip="46032",
-        category="plumbing",
-        urgency="high",
-        contact_name="Casey Closed",
-        contact_email=EMAIL,
-        contact_phone_enc=crypto.encrypt_phone(PHONE),
-        contact_phone_hash=crypto.phone_hash(PHONE),
-        contact_phone_last4=PHONE[-4:],
-        consent_ai_calls=True,
-        consent_at=utcnow(),
-        phone_verified_at=utcnow(),
-        status=LeadStatus.MATCHED.value,
-    )
-    s.add(lead)
-    s.flush()
-    return lead
-
-
 @pytest.fixture
 def world(db_session: Session) -> World:
     """A consumer's request matched (notified) to the owner's business; another business's lead as the control."""
     s = db_session
-    owner = accounts.register(s, "owner-closed@example.com", PASSWORD, "business_owner")
-    other = accounts.register(s, "other-closed@example.com", PASSWORD, "business_owner")
-    consumer = accounts.register(s, "consumer-closed@example.com", PASSWORD, "consumer")
-    admin = accounts.ensure_admin(s, "admin-closed@example.com", PASSWORD)
-    mine, theirs = _business(s, owner, "Carmel Plumbing"), _business(s, other, "Quick Drains")
-    lead = _lead(s, consumer, "My water heater is leaking all over the garage floor, need someone today")
-    foreign = _lead(s, None, "The kitchen sink drain is blocked and the water backs up into the dishwasher")
-    match = Match(lead_id=lead.id, business_id=mine.id, score=80.0, status=MatchStatus.NOTIFIED.value)
-    foreign_match = Match(lead_id=foreign.id, business_id=theirs.id, score=80.0, status=MatchStatus.NOTIFIED.value)
-    s.add_all([match, foreign_match])
+    owner = factories.owner(s, "owner-closed@example.com")
+    other = factories.owner(s, "other-closed@example.com")
+    consumer = factories.consumer(s, "consumer-closed@example.com")
+    admin = factories.admin(s, "admin-closed@example.com")
+    mine, theirs = factories.business(s, owner, "Carmel Plumbing"), factories.business(s, other, "Quick Drains")
+    lead = factories.lead(s, consumer, contact_name="Casey Closed", contact_email=EMAIL)
+    foreign = factories.lead(
+        s, None, raw_text="The kitchen sink drain is blocked and the water backs up into the dishwasher"
+    )
+    match, foreign_match = factories.match(s, lead, mine), factories.match(s, foreign, theirs)
     s.commit()
     return World(owner, consumer, admin, lead.id, match.id, foreign_match.id)  # type: ignore[arg-type]
 

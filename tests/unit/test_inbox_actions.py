@@ -10,14 +10,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, select
 
-from leadapp.core import crypto
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import Business, Conversion, Lead, Match, User, utcnow
-from leadapp.core.services import accounts, calls, inbox, stats
+from leadapp.core.services import calls, inbox, stats
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import LeadStatus, MatchStatus
+from tests import factories
 
-PASSWORD = "a long enough password"
 MISSING = 10**9
 
 
@@ -38,35 +37,17 @@ class World:
 def world(db_session: Session) -> World:
     """One request matched to two businesses (both notified), each business with its own owner."""
     s = db_session
-    owner = accounts.register(s, "plumber@example.com", PASSWORD, "business_owner")
-    other_owner = accounts.register(s, "drains@example.com", PASSWORD, "business_owner")
-    consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer")
-    admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
-    business = Business(verified_at=utcnow(), owner_id=owner.id, name="Carmel Plumbing", zip="46032", plan="pro")
-    other_business = Business(
-        verified_at=utcnow(), owner_id=other_owner.id, name="Quick Drains", zip="46033", plan="pro"
+    owner = factories.owner(s, "plumber@example.com")
+    other_owner = factories.owner(s, "drains@example.com")
+    consumer = factories.consumer(s, "casey@example.com")
+    admin = factories.admin(s, "admin@example.com")
+    business = factories.business(s, owner, "Carmel Plumbing")
+    other_business = factories.business(s, other_owner, "Quick Drains", zip="46033")
+    lead = factories.lead(
+        s, consumer, raw_text="My water heater is leaking all over the garage floor, need someone today"
     )
-    s.add_all([business, other_business])
-    s.flush()
-    lead = Lead(
-        consumer_id=consumer.id,
-        raw_text="My water heater is leaking all over the garage floor, need someone today",
-        zip="46032",
-        category="plumbing",
-        urgency="high",
-        contact_email="casey@example.com",
-        contact_phone_enc=crypto.encrypt_phone("+13178462200"),
-        contact_phone_hash=crypto.phone_hash("+13178462200"),
-        consent_ai_calls=True,
-        consent_at=utcnow(),
-        phone_verified_at=utcnow(),
-        status=LeadStatus.MATCHED.value,
-    )
-    s.add(lead)
-    s.flush()
-    match = Match(lead_id=lead.id, business_id=business.id, score=80.0, status=MatchStatus.NOTIFIED.value)
-    other_match = Match(lead_id=lead.id, business_id=other_business.id, score=70.0, status=MatchStatus.NOTIFIED.value)
-    s.add_all([match, other_match])
+    match = factories.match(s, lead, business)
+    other_match = factories.match(s, lead, other_business, score=70.0)
     s.commit()
     return World(owner, other_owner, consumer, admin, business, other_business, lead, match, other_match)
 

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from itertools import count
 from typing import Any
 
 import pytest
@@ -28,16 +27,15 @@ from leadapp.core.models import (
     User,
     utcnow,
 )
-from leadapp.core.services import accounts, compose, inbox, notify, portal
+from leadapp.core.services import compose, inbox, notify, portal
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.portal import MagicGrant
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallStatus, CallType, LeadStatus, MatchStatus, NotificationStatus
+from tests import factories
 from tests.live_events import payload as event_payload
 
-PASSWORD = "a long enough password"
-PHONE = "+13178462200"
-_serial = count(1)
+PHONE = factories.PHONE
 
 
 @dataclass
@@ -54,57 +52,15 @@ class World:
 @pytest.fixture
 def world(db_session: Session) -> World:
     s = db_session
-    consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer")
-    other_consumer = accounts.register(s, "robin@example.com", PASSWORD, "consumer")
-    owner = accounts.register(s, "plumber@example.com", PASSWORD, "business_owner")
-    other_owner = accounts.register(s, "drains@example.com", PASSWORD, "business_owner")
-    admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
-    business = Business(
-        verified_at=utcnow(),
-        owner_id=owner.id,
-        name="Carmel Plumbing",
-        zip="46032",
-        rating=4.8,
-        city="Carmel",
-        state="IN",
-    )
-    other_business = Business(
-        verified_at=utcnow(), owner_id=other_owner.id, name="Quick Drains", zip="46033", rating=4.1
-    )
-    s.add_all([business, other_business])
+    consumer = factories.consumer(s, "casey@example.com")
+    other_consumer = factories.consumer(s, "robin@example.com")
+    owner = factories.owner(s, "plumber@example.com")
+    other_owner = factories.owner(s, "drains@example.com")
+    admin = factories.admin(s, "admin@example.com")
+    business = factories.business(s, owner, "Carmel Plumbing", rating=4.8, city="Carmel", state="IN")
+    other_business = factories.business(s, other_owner, "Quick Drains", zip="46033", rating=4.1)
     s.commit()
     return World(consumer, other_consumer, owner, other_owner, admin, business, other_business)
-
-
-def make_lead(s: Session, consumer: User | None, *, consent: bool = True, phone: str = PHONE, **fields: Any) -> Lead:
-    now = utcnow()
-    values: dict[str, Any] = {
-        "consumer_id": consumer.id if consumer else None,
-        "raw_text": f"My water heater is leaking all over the garage floor, need someone today #{next(_serial)}",
-        "zip": "46032",
-        "category": "plumbing",
-        "urgency": "high",
-        "contact_name": "Casey Consumer",
-        "contact_email": "casey@example.com",
-        "contact_phone_enc": crypto.encrypt_phone(phone),
-        "contact_phone_hash": crypto.phone_hash(phone),
-        "contact_phone_last4": phone[-4:],
-        "consent_ai_calls": consent,
-        "consent_at": now if consent else None,
-        "phone_verified_at": now if consent else None,
-        "status": LeadStatus.MATCHED.value,
-    }
-    lead = Lead(**{**values, **fields})
-    s.add(lead)
-    s.flush()
-    return lead
-
-
-def make_match(s: Session, lead: Lead, business: Business, status: str = MatchStatus.NOTIFIED.value) -> Match:
-    match = Match(lead_id=lead.id, business_id=business.id, score=80.0, distance_miles=2.5, status=status)
-    s.add(match)
-    s.flush()
-    return match
 
 
 def make_notification(s: Session, lead: Lead, status: str = NotificationStatus.PENDING.value) -> Notification:
@@ -154,9 +110,9 @@ def test_consumer_withdraws_own_request_open_matches_expire_and_pages_are_told(
     world: World, db_session: Session, published
 ):
     s = db_session
-    lead = make_lead(s, world.consumer)
-    open_match = make_match(s, lead, world.business, MatchStatus.VIEWED.value)
-    declined = make_match(s, lead, world.other_business, MatchStatus.DECLINED.value)
+    lead = factories.lead(s, world.consumer)
+    open_match = factories.match(s, lead, world.business, MatchStatus.VIEWED.value)
+    declined = factories.match(s, lead, world.other_business, MatchStatus.DECLINED.value)
     pending = make_notification(s, lead)
     queued_call = Call(lead_id=lead.id, business_id=world.business.id, status=CallStatus.REQUESTED.value)
     s.add(queued_call)
@@ -188,8 +144,8 @@ def test_consumer_withdraws_own_request_open_matches_expire_and_pages_are_told(
 @pytest.mark.parametrize("who", ["other_consumer", "owner", "admin", "anonymous"])
 def test_nobody_else_may_withdraw(world: World, db_session: Session, who: str):
     s = db_session
-    lead = make_lead(s, world.consumer)
-    make_match(s, lead, world.business)
+    lead = factories.lead(s, world.consumer)
+    factories.match(s, lead, world.business)
     s.commit()
     actor = None if who == "anonymous" else getattr(world, who)
 
@@ -205,8 +161,8 @@ def test_nobody_else_may_withdraw(world: World, db_session: Session, who: str):
 
 def test_admin_reads_any_request_the_owner_reads_theirs_others_are_refused(world: World, db_session: Session):
     s = db_session
-    lead = make_lead(s, world.consumer)
-    make_match(s, lead, world.business)
+    lead = factories.lead(s, world.consumer)
+    factories.match(s, lead, world.business)
     s.commit()
 
     for reader in (world.consumer, world.admin):
@@ -223,11 +179,11 @@ def test_each_request_says_how_many_businesses_accepted_it(world: World, db_sess
     from leadapp.components.requests import request_view
 
     s = db_session
-    lead = make_lead(s, world.consumer)
-    mine = make_match(s, lead, world.business)
-    theirs = make_match(s, lead, world.other_business)
-    untouched = make_lead(s, world.consumer)
-    make_match(s, untouched, world.business)
+    lead = factories.lead(s, world.consumer)
+    mine = factories.match(s, lead, world.business)
+    theirs = factories.match(s, lead, world.other_business)
+    untouched = factories.lead(s, world.consumer)
+    factories.match(s, untouched, world.business)
     s.commit()
 
     def accepted(actor: Any = world.consumer) -> dict[str, tuple[int, str, list[str]]]:
@@ -267,7 +223,7 @@ def test_each_request_says_how_many_businesses_accepted_it(world: World, db_sess
 
 
 def test_a_converted_request_cannot_be_withdrawn(world: World, db_session: Session):
-    lead = make_lead(db_session, world.consumer, status=LeadStatus.CONVERTED.value)
+    lead = factories.lead(db_session, world.consumer, status=LeadStatus.CONVERTED.value)
     db_session.commit()
     with pytest.raises(UserError, match="done"):
         portal.withdraw_request(db_session, world.consumer, lead.id)
@@ -280,10 +236,10 @@ def test_delete_hides_every_request_at_once_from_portal_and_inbox_and_keeps_the_
     world: World, db_session: Session, published
 ):
     s = db_session
-    mine = [make_lead(s, world.consumer), make_lead(s, world.consumer)]
-    matches = [make_match(s, lead, world.business) for lead in mine]
-    theirs = make_lead(s, world.other_consumer)
-    make_match(s, theirs, world.business)
+    mine = [factories.lead(s, world.consumer), factories.lead(s, world.consumer)]
+    matches = [factories.match(s, lead, world.business) for lead in mine]
+    theirs = factories.lead(s, world.other_consumer)
+    factories.match(s, theirs, world.business)
     s.commit()
     token = links.magic_token(mine[0].id)
     rows, total = inbox.inbox(s, world.owner, world.business.id, inbox.InboxFilters())
@@ -317,8 +273,8 @@ def test_delete_hides_every_request_at_once_from_portal_and_inbox_and_keeps_the_
 
 def test_purge_removes_deleted_requests_after_30_days_with_everything_personal(world: World, db_session: Session):
     s = db_session
-    lead = make_lead(s, world.consumer)
-    match = make_match(s, lead, world.business, MatchStatus.ACCEPTED.value)
+    lead = factories.lead(s, world.consumer)
+    match = factories.match(s, lead, world.business, MatchStatus.ACCEPTED.value)
     note = make_notification(s, lead, NotificationStatus.SENT.value)
     call = Call(
         lead_id=lead.id,
@@ -336,7 +292,7 @@ def test_purge_removes_deleted_requests_after_30_days_with_everything_personal(w
     s.flush()
     s.add(TranscriptLine(call_id=call.id, seq=1, speaker="caller", text="I live at 12 Elm St"))
     s.add(InterviewSession(owner_token_hash="x" * 64, lead_id=lead.id, messages=[{"role": "user", "content": "hi"}]))
-    kept = make_lead(s, world.other_consumer)
+    kept = factories.lead(s, world.other_consumer)
     s.commit()
     lead_id, dedupe_key = lead.id, note.dedupe_key
 
@@ -379,7 +335,7 @@ def test_the_daily_job_purges_and_is_scheduled(world: World, db_session: Session
     from worker import jobs, schedule
 
     s = db_session
-    lead = make_lead(s, world.consumer)
+    lead = factories.lead(s, world.consumer)
     s.commit()
     portal.delete_my_data(s, world.consumer)
     s.commit()
@@ -402,9 +358,9 @@ def test_the_daily_job_purges_and_is_scheduled(world: World, db_session: Session
 
 def test_callback_refused_without_consent_or_phone_or_on_the_do_not_call_list(world: World, db_session: Session):
     s = db_session
-    no_consent = make_lead(s, world.consumer, consent=False)
-    no_phone = make_lead(s, world.consumer, phone="")
-    blocked = make_lead(s, world.consumer, phone="+13175550142")
+    no_consent = factories.lead(s, world.consumer, consent=False)
+    no_phone = factories.lead(s, world.consumer, phone="")
+    blocked = factories.lead(s, world.consumer, phone="+13175550142")
     s.add(DoNotCall(phone_hash=crypto.phone_hash("+13175550142")))
     s.commit()
 
@@ -423,9 +379,9 @@ def test_callback_refused_without_consent_or_phone_or_on_the_do_not_call_list(wo
 
 def test_callback_with_consent_records_a_call_relying_on_that_consent(world: World, db_session: Session, published):
     s = db_session
-    lead = make_lead(s, world.consumer)
-    make_match(s, lead, world.other_business, MatchStatus.NOTIFIED.value)
-    accepted = make_match(s, lead, world.business, MatchStatus.ACCEPTED.value)
+    lead = factories.lead(s, world.consumer)
+    factories.match(s, lead, world.other_business, MatchStatus.NOTIFIED.value)
+    accepted = factories.match(s, lead, world.business, MatchStatus.ACCEPTED.value)
     s.commit()
     assert portal.consumer_leads(s, world.consumer)[0]["callback_reason"] == ""
 
@@ -459,9 +415,9 @@ def test_callback_with_consent_records_a_call_relying_on_that_consent(world: Wor
 
 def test_magic_link_opens_its_own_request_and_acts_on_it(world: World, db_session: Session, monkeypatch):
     s = db_session
-    lead = make_lead(s, None)  # submitted without an account
-    other = make_lead(s, world.other_consumer)
-    make_match(s, lead, world.business)
+    lead = factories.lead(s, None)  # submitted without an account
+    other = factories.lead(s, world.other_consumer)
+    factories.match(s, lead, world.business)
     s.commit()
     monkeypatch.setenv("APP_URL", "https://leads.example.test/")
     get_settings.cache_clear()
@@ -488,7 +444,7 @@ def test_magic_link_opens_its_own_request_and_acts_on_it(world: World, db_sessio
 
 def test_forged_expired_or_foreign_tokens_open_nothing(world: World, db_session: Session, monkeypatch):
     s = db_session
-    lead = make_lead(s, world.consumer, created_at=utcnow() - timedelta(days=40))
+    lead = factories.lead(s, world.consumer, created_at=utcnow() - timedelta(days=40))
     s.commit()
     good = links.magic_token(lead.id)
     assert portal.lead_for_magic_token(s, good).id == lead.id
@@ -518,15 +474,15 @@ def test_forged_expired_or_foreign_tokens_open_nothing(world: World, db_session:
 def test_a_token_older_than_its_lead_opens_nothing(world: World, db_session: Session):
     """SQLite can give a purged lead's id to a new lead: a link made before that lead existed is not for it."""
     s = db_session
-    lead = make_lead(s, world.consumer, created_at=utcnow() + timedelta(hours=1))
+    lead = factories.lead(s, world.consumer, created_at=utcnow() + timedelta(hours=1))
     s.commit()
     assert portal.lead_for_magic_token(s, links.magic_token(lead.id)) is None
 
 
 def test_confirmation_messages_carry_a_working_tracking_link(world: World, db_session: Session, monkeypatch):
     s = db_session
-    lead = make_lead(s, None)
-    match = make_match(s, lead, world.business)
+    lead = factories.lead(s, None)
+    match = factories.match(s, lead, world.business)
     s.commit()
     monkeypatch.setenv("APP_URL", "https://leads.example.test")
     get_settings.cache_clear()

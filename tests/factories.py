@@ -1,0 +1,110 @@
+"""Rows for tests, made one way: users, businesses, requests, matches.
+
+A module's scenario (the `world` it tests against) is built from these, so a change to what a valid lead or
+business needs is made here once, not in every test module. Each factory adds its row to the session and
+flushes (ids are known); the caller commits when the scenario is complete. Keyword arguments override any
+column, so a test states only what it is about.
+"""
+
+from __future__ import annotations
+
+from itertools import count
+from typing import Any
+
+from sqlmodel import Session
+
+from leadapp.core import crypto
+from leadapp.core.models import Business, Lead, Match, User, utcnow
+from leadapp.core.services import accounts
+from leadapp.core.vocab import LeadStatus, MatchStatus
+
+PASSWORD = "a long enough password"
+PHONE = "+13178462200"
+ZIP = "46032"
+TEXT = "My water heater is leaking all over the garage floor, need someone today"
+
+_serial = count(1)
+
+
+def serial() -> int:
+    """A number no other row of this test process has used (unique texts, emails, names)."""
+    return next(_serial)
+
+
+# --- accounts ---------------------------------------------------------------------------------------
+
+
+def owner(s: Session, email: str | None = None) -> User:
+    """A business owner who registered with a password (email unverified, as after sign-up)."""
+    return accounts.register(s, email or f"owner{serial()}@example.com", PASSWORD, "business_owner")
+
+
+def consumer(s: Session, email: str | None = None) -> User:
+    return accounts.register(s, email or f"consumer{serial()}@example.com", PASSWORD, "consumer")
+
+
+def admin(s: Session, email: str | None = None) -> User:
+    return accounts.ensure_admin(s, email or f"admin{serial()}@example.com", PASSWORD)
+
+
+def user(s: Session, role: str, email: str | None = None, **fields: Any) -> User:
+    """A bare account row (no password anyone can use), for tests that count or list accounts."""
+    address = email or f"{role}{serial()}@example.com"
+    row = User(email=address, password_hash="x", role=role, full_name=address.split("@")[0], **fields)
+    s.add(row)
+    s.flush()
+    return row
+
+
+# --- businesses and requests ------------------------------------------------------------------------
+
+
+def business(s: Session, owned_by: User | None, name: str | None = None, **fields: Any) -> Business:
+    """A verified plumbing business in Carmel, Indiana (46032) on the pro plan."""
+    values: dict[str, Any] = {
+        "verified_at": utcnow(),
+        "owner_id": owned_by.id if owned_by else None,
+        "name": name or f"Business {serial()}",
+        "zip": ZIP,
+        "categories": ["plumbing"],
+        "plan": "pro",
+    }
+    row = Business(**{**values, **fields})
+    s.add(row)
+    s.flush()
+    return row
+
+
+def lead(s: Session, by: User | None = None, *, phone: str = PHONE, consent: bool = True, **fields: Any) -> Lead:
+    """A classified, matched plumbing request from 46032 with an encrypted phone; with `consent` the consumer
+    agreed to AI calls and verified the phone (so a call may be placed). A unique text each time."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "consumer_id": by.id if by else None,
+        "raw_text": f"{TEXT} #{serial()}",
+        "zip": ZIP,
+        "category": "plumbing",
+        "urgency": "high",
+        "contact_name": "Casey Consumer",
+        "contact_email": "casey@example.com",
+        "contact_phone_enc": crypto.encrypt_phone(phone) if phone else "",
+        "contact_phone_hash": crypto.phone_hash(phone) if phone else "",
+        "contact_phone_last4": phone[-4:],
+        "consent_ai_calls": consent,
+        "consent_at": now if consent else None,
+        "phone_verified_at": now if consent else None,
+        "status": LeadStatus.MATCHED.value,
+    }
+    row = Lead(**{**values, **fields})
+    s.add(row)
+    s.flush()
+    return row
+
+
+def match(s: Session, of: Lead, to: Business, status: str = MatchStatus.NOTIFIED.value, **fields: Any) -> Match:
+    """The request offered to a business (notified by default)."""
+    values: dict[str, Any] = {"score": 80.0, "distance_miles": 2.5}
+    row = Match(lead_id=of.id, business_id=to.id, status=status, **{**values, **fields})
+    s.add(row)
+    s.flush()
+    return row
