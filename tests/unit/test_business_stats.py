@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from itertools import count
 
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Call, Conversion, Lead, Match, User, utcnow
+from leadapp.core.models import Business, Call, Conversion, Lead, Match, User
 from leadapp.core.services import stats
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import CallOutcome, CallStatus, MatchStatus, Role
-
-_serial = count(1)
+from tests import factories
 
 # The main period: ISO weeks 2026-W02 to 2026-W05 (Monday 5 January to Sunday 1 February 2026).
 SINCE, UNTIL = date(2026, 1, 5), date(2026, 2, 1)
@@ -26,20 +24,6 @@ C, A, D = MatchStatus.CONVERTED, MatchStatus.ACCEPTED, MatchStatus.DECLINED
 
 def at(day: str, clock: str = "12:00:00") -> datetime:
     return datetime.fromisoformat(f"{day}T{clock}+00:00")
-
-
-def _user(session: Session, role: Role, *, active: bool = True) -> User:
-    user = User(email=f"stats{next(_serial)}@example.com", password_hash="x", role=role.value, is_active=active)
-    session.add(user)
-    session.flush()
-    return user
-
-
-def _business(session: Session, owner: User, name: str) -> Business:
-    business = Business(verified_at=utcnow(), owner_id=owner.id, name=name, zip="46032", categories=["plumbing"])
-    session.add(business)
-    session.flush()
-    return business
 
 
 def _match(
@@ -117,8 +101,11 @@ class World:
 def world(db_session: Session) -> World:
     """One business with leads in W02, W03 and W05 of 2026 (none in W04), plus data that must not count."""
     s = db_session
-    owner, other_owner = _user(s, Role.BUSINESS_OWNER), _user(s, Role.BUSINESS_OWNER)
-    business, other = _business(s, owner, "Carmel Plumbing"), _business(s, other_owner, "Elsewhere Pipes")
+    owner, other_owner = factories.user(s, Role.BUSINESS_OWNER.value), factories.user(s, Role.BUSINESS_OWNER.value)
+    business, other = (
+        factories.business(s, owner, "Carmel Plumbing"),
+        factories.business(s, other_owner, "Elsewhere Pipes"),
+    )
     # W02: the first instant of the week, its last second, and one lead nobody answered.
     _match(s, business, at("2026-01-05", "00:00:00"), C, response_minutes=30, job_value_cents=45_000)
     _match(s, business, at("2026-01-11", "23:59:59"), D, response_minutes=10)
@@ -147,7 +134,9 @@ def world(db_session: Session) -> World:
     if s.get_bind().dialect.name == "postgresql":
         # Far from UTC: a week computed in the session's time zone would move the 23:59:59 lead into W03.
         s.execute(text("SET TIME ZONE 'Pacific/Kiritimati'"))
-    return World(owner, other_owner, _user(s, Role.CONSUMER), _user(s, Role.ADMIN), business, other)
+    return World(
+        owner, other_owner, factories.user(s, Role.CONSUMER.value), factories.user(s, Role.ADMIN.value), business, other
+    )
 
 
 def _weeks(figures: stats.BusinessStats) -> list[tuple[str, str, int, int, int, int]]:
@@ -295,8 +284,8 @@ def test_the_median_response_time_of_an_odd_and_an_even_count(db_session: Sessio
     assert odd.median_response_minutes == pytest.approx(30.0)
 
     # A business of its own, answered out of order and to the second: the database must sort them.
-    owner = _user(db_session, Role.BUSINESS_OWNER)
-    business = _business(db_session, owner, "Median Drains")
+    owner = factories.user(db_session, Role.BUSINESS_OWNER.value)
+    business = factories.business(db_session, owner, "Median Drains")
     day = date(2026, 3, 2)
     for hour, minutes in enumerate([100.0, 1.0, 7.5, 3.0, 3.0]):
         _match(db_session, business, at(day.isoformat(), f"{hour + 8:02d}:00:00"), A, response_minutes=minutes)
