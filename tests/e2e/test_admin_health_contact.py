@@ -5,13 +5,12 @@ in an hour from one network is refused with a clear message."""
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, new_marker, start
 
 pytestmark = pytest.mark.e2e
 PROVIDERS = ["anthropic", "openai_realtime", "twilio", "email", "google_places", "turnstile"]
@@ -74,7 +73,7 @@ def test_a_contact_message_reaches_the_admins_email_and_the_sixth_in_an_hour_is_
 
 
 def _contact_journey(browser: Browser, deployment: Deployment) -> None:
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     visitor = browser.new_context().new_page()
     visitor.set_default_timeout(TIMEOUT)
     start(visitor, deployment)

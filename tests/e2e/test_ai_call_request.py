@@ -5,13 +5,12 @@ then the owner plays its recording in the lead detail (streamed by the app, with
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, login, open_emailed_link, start, verify_phone
+from tests.e2e.journeys import TIMEOUT, click_link, login, new_marker, open_emailed_link, start, verify_phone
 
 pytestmark = pytest.mark.e2e
 PHONE = "+13178462200"
@@ -40,7 +39,7 @@ def _verify_by_tracking_link(consumer: Page, deployment: Deployment, marker: str
 
 
 def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, deployment: Deployment, monkeypatch):
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     consumer = browser.new_context().new_page()
     owner = browser.new_context().new_page()
     for p in (consumer, owner):

@@ -8,13 +8,12 @@ Local stack only: the call is placed on the simulated line and the test reads th
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login, verify_phone
+from tests.e2e.journeys import TIMEOUT, go_to, login, new_marker, verify_phone
 
 pytestmark = pytest.mark.e2e
 # A number of its own: a callback counts towards the per-number daily limit, and the switch lists it.
@@ -43,7 +42,7 @@ def test_a_callback_before_acceptance_is_a_concierge_call_that_succeeds_then_no_
 ) -> None:
     if not deployment.local:
         pytest.skip("a real deployment would phone a real number")
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     page = browser.new_context().new_page()
     page.set_default_timeout(TIMEOUT)
 

@@ -9,13 +9,12 @@ Local stack only: the email is read from the local outbox and the call is placed
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, emailed_link, go_to, login, open_emailed_link, verify_phone
+from tests.e2e.journeys import TIMEOUT, emailed_link, go_to, login, new_marker, open_emailed_link, verify_phone
 
 pytestmark = pytest.mark.e2e
 PHONE = "(317) 846-2266"  # its own number: callbacks count towards a per-number daily limit
@@ -26,7 +25,7 @@ NO_AI_CALLS = "You asked not to receive AI calls on this number."
 def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page, deployment: Deployment) -> None:
     if not deployment.local:
         pytest.skip("reads the confirmation email from the local outbox; a real deployment would phone a number")
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     page.set_default_timeout(TIMEOUT)
 
     login(page, deployment, deployment.consumer_email, deployment.consumer_password)

@@ -9,14 +9,23 @@ Local stack only: both calls run through the real bridge session against the loc
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from leadapp.core.seed import PLUMBER_EMAIL
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, emailed_link, go_to, login, open_emailed_link, start, verify_phone
+from tests.e2e.journeys import (
+    TIMEOUT,
+    click_link,
+    emailed_link,
+    go_to,
+    login,
+    new_marker,
+    open_emailed_link,
+    start,
+    verify_phone,
+)
 
 pytestmark = pytest.mark.e2e
 PHONE = "(317) 846-2277"  # its own number: calls count towards a per-number daily limit
@@ -28,7 +37,7 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
 ) -> None:
     if not deployment.local:
         pytest.skip("a deployment with a phone account connects real numbers and dials real phones")
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     email = f"day-{marker}@example.com"
     owner = browser.new_context().new_page()
     owner.set_default_timeout(TIMEOUT)

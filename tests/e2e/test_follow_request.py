@@ -5,14 +5,13 @@ lists the request)."""
 from __future__ import annotations
 
 import re
-import secrets
 import time
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, login, open_emailed_link, path_re, start
+from tests.e2e.journeys import TIMEOUT, click_link, login, new_marker, open_emailed_link, path_re, start
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password 7"
@@ -52,7 +51,7 @@ def test_a_visitor_follows_the_request_by_its_link_and_keeps_it_in_a_new_account
     if not deployment.local:
         pytest.skip("reads the emailed link from the local stack's outbox")
     page.set_default_timeout(TIMEOUT)
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     email = f"follow-{marker}@example.com"
     start(page, deployment)
     click_link(page, deployment, "Get help", "/request")

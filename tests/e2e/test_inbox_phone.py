@@ -6,14 +6,13 @@ of the screen, and going back lands at the same place in the list. At 1280 px th
 from __future__ import annotations
 
 import re
-import secrets
 import time
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, login, path_re, start, verify_phone
+from tests.e2e.journeys import TIMEOUT, click_link, login, new_marker, path_re, start, verify_phone
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -117,9 +116,9 @@ def _scroll_back_lands_in_place(page: Page, deployment: Deployment, marker: str)
 def test_inbox_to_lead_to_accept_to_ai_call_by_taps(browser: Browser, deployment: Deployment, width: int):
     if not deployment.local:
         pytest.skip("plants requests in the database and waits for the simulated call: local deployment only")
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     phone = width == 390
-    older = secrets.token_hex(3)  # the planted requests' own marker (the new request's must match it alone)
+    older = new_marker()  # the planted requests' own marker (the new request's must match it alone)
     if phone:
         _plant_leads(deployment, older, 12)
     _submit_request(browser, deployment, marker, PHONES[width])

@@ -5,13 +5,12 @@ cannot be accepted; a consumer's request for a person on an AI call shows as a b
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Browser, Page, WebSocket, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login, start
+from tests.e2e.journeys import TIMEOUT, go_to, login, new_marker, start
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -68,7 +67,7 @@ def _interview(page: Page, deployment: Deployment, marker: str, email: str) -> N
 
 
 def test_the_owner_sees_no_contact_detail_until_accepting(browser: Browser, deployment: Deployment):
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     email = f"casey.{marker}@example.com"
     owner, frames = _owner(browser, deployment)
     visitor = browser.new_context().new_page()
@@ -98,7 +97,7 @@ def test_the_owner_sees_no_contact_detail_until_accepting(browser: Browser, depl
 
 
 def test_a_withdrawn_request_leaves_the_open_inbox_and_cannot_be_accepted(browser: Browser, deployment: Deployment):
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     owner, _ = _owner(browser, deployment)
     consumer = browser.new_context().new_page()
     consumer.set_default_timeout(TIMEOUT)
@@ -175,7 +174,7 @@ def _lead_with_a_human_callback(deployment: Deployment, marker: str) -> None:
 def test_a_request_for_a_person_shows_as_a_badge_until_marked_handled(browser: Browser, deployment: Deployment):
     if not deployment.local:
         pytest.skip("plants a finished call in the database: local deployment only")
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     _lead_with_a_human_callback(deployment, marker)
     owner, _ = _owner(browser, deployment)
     row = owner.locator(".lead-row", has_text=marker)

@@ -6,13 +6,22 @@ leaves the site."""
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, open_emailed_link, path_re, start, type_address
+from tests.e2e.journeys import (
+    TIMEOUT,
+    click_link,
+    go_to,
+    login,
+    new_marker,
+    open_emailed_link,
+    path_re,
+    start,
+    type_address,
+)
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -72,7 +81,7 @@ def test_the_emailed_link_opens_the_lead_after_log_in_and_refuses_a_competitor(
 ):
     if not deployment.local:
         pytest.skip("reads the emailed link from the local outbox (the database)")
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     consumer = browser.new_context().new_page()
     consumer.set_default_timeout(TIMEOUT)
     _submit_request(consumer, deployment, marker)
@@ -135,7 +144,7 @@ def test_a_hostile_next_after_log_in_stays_on_the_site(browser: Browser, deploym
 
 
 def test_the_consumer_and_the_admin_open_a_request_at_its_own_address(browser: Browser, deployment: Deployment):
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     consumer = browser.new_context().new_page()
     consumer.set_default_timeout(TIMEOUT)
     login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)

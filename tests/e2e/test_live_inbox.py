@@ -4,13 +4,12 @@ reload; the plumber accepts; the consumer's open portal shows it; another busine
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login, start
+from tests.e2e.journeys import TIMEOUT, go_to, login, new_marker, start
 
 pytestmark = pytest.mark.e2e
 ELECTRICIAN = "electrician@leadapp.demo"
@@ -18,7 +17,7 @@ PLUMBER = "plumber@leadapp.demo"
 
 
 def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Browser, deployment: Deployment):
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     text = (
         f"The water heater in my basement is leaking from the bottom, need a plumber today please, "
         f"budget about $400 (ref {marker})"

@@ -9,13 +9,12 @@ Local stack only: the code is read from the stack's outbox.
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start, texted_code
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, new_marker, start, texted_code
 
 pytestmark = pytest.mark.e2e
 PHONE, PHONE_E164 = "(317) 846-2271", "+13178462271"
@@ -41,7 +40,7 @@ def test_the_texted_code_verifies_the_number_in_the_portal_and_the_interview(
 ) -> None:
     if not deployment.local:
         pytest.skip("the code is read from the local stack's outbox")
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     page = browser.new_context().new_page()
     page.set_default_timeout(TIMEOUT)
 

@@ -7,13 +7,12 @@ not something to do to a shared deployment."""
 from __future__ import annotations
 
 import re
-import secrets
 
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login, open_emailed_link, type_address, verify_phone
+from tests.e2e.journeys import TIMEOUT, go_to, login, new_marker, open_emailed_link, type_address, verify_phone
 
 pytestmark = pytest.mark.e2e
 # Not the number the other browser tests use: a callback counts towards the per-number daily call limit.
@@ -59,7 +58,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     from leadapp.core import links
     from leadapp.core.settings import get_settings
 
-    marker = secrets.token_hex(3)
+    marker = new_marker()
     text = (
         "The drain under my kitchen sink is leaking into the cabinet and the floor is getting wet, "
         f"need a plumber this week, budget about $300 (ref {marker})"
