@@ -2,7 +2,9 @@
 
 Starts a private Redis when REDIS_URL is not configured, migrates the database, seeds the demo data
 on first start, then runs the voice bridge, the worker and the web app until Ctrl-C, which stops
-them all. If one program dies, the others are stopped too and the exit code says so.
+them all. A program that dies is started again, as a supervisor would (a web backend's open tabs reconnect
+to it or, scaled out, to another backend); one that keeps dying (more than RESTARTS_ALLOWED times within
+RESTART_WINDOW_SECONDS) stops everything, and the exit code says so.
 
 `--no-web` runs only the worker and the voice bridge (a machine that serves no web app; the launcher's tests).
 `--scale N` (`make run SCALE=N`) runs N web backends and N voice bridges behind a reverse proxy (Caddy),
@@ -31,6 +33,10 @@ from leadapp.core.settings import ROOT, get_settings, production_refusal
 
 STOP_GRACE_SECONDS = 15
 BUILD_SECONDS = 600  # the production front-end build, on a loaded 2-core machine
+RESTARTS_ALLOWED = 3
+RESTART_WINDOW_SECONDS = 60.0
+# How each program was started (argv, environment), by name: what starting it again runs.
+_COMMANDS: dict[str, tuple[list[str], dict[str, str]]] = {}
 
 
 def _redis_configured() -> bool:
@@ -59,7 +65,43 @@ def _wait_for_port(host: str, port: int, seconds: float) -> bool:
 
 def _start(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     print(f"[launch] starting {name}: {' '.join(argv)}", flush=True)
+    _COMMANDS[name] = (argv, dict(env))
     return subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True)
+
+
+class Deaths:
+    """When each program died lately: a program may die RESTARTS_ALLOWED times within the window and be
+    started again; one more death in that window is a crash loop, and restarting it would only hide it."""
+
+    def __init__(self) -> None:
+        self._times: dict[str, list[float]] = {}
+
+    def one_more(self, name: str, now: float) -> bool:
+        """Count a death of `name`; True while it may still be started again."""
+        recent = [t for t in self._times.get(name, []) if now - t < RESTART_WINDOW_SECONDS] + [now]
+        self._times[name] = recent
+        return len(recent) <= RESTARTS_ALLOWED
+
+
+def _supervise(procs: dict[str, subprocess.Popen[bytes]], deaths: Deaths) -> int:
+    """Start again each program that exited; 0 while all run, else the exit code to stop everything with."""
+    for name, proc in list(procs.items()):
+        if proc.poll() is None:
+            continue
+        # A program killed by a signal has a negative return code; the launcher still exits non-zero.
+        code = proc.returncode if proc.returncode > 0 else 1
+        if not deaths.one_more(name, time.monotonic()) or name not in _COMMANDS:
+            print(
+                f"[launch] {name} exited with code {proc.returncode}, more than {RESTARTS_ALLOWED} times within "
+                f"{RESTART_WINDOW_SECONDS:.0f} s; stopping everything",
+                flush=True,
+            )
+            return code
+        print(f"[launch] {name} exited with code {proc.returncode}; starting it again", flush=True)
+        with contextlib.suppress(ProcessLookupError, PermissionError):  # what it left running (e.g. a server
+            os.killpg(proc.pid, signal.SIGKILL)  # child still holding the port) goes with it
+        procs[name] = _start(name, *_COMMANDS[name])
+    return 0
 
 
 def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -222,14 +264,11 @@ def _run(args: argparse.Namespace, env: dict[str, str], procs: dict[str, subproc
 
     announced = False
     code = 0
+    deaths = Deaths()
     while not stopping:
-        for name, proc in procs.items():
-            if proc.poll() is not None:
-                print(f"[launch] {name} exited with code {proc.returncode}; stopping everything", flush=True)
-                # A program killed by a signal has a negative return code; the launcher still exits non-zero.
-                code = proc.returncode if proc.returncode > 0 else 1
-                stopping = True
-                break
+        code = _supervise(procs, deaths)
+        if code:
+            break
         if not announced and args.no_web:
             announced = True
             print("\n[launch] the worker and the voice bridge are running. Ctrl-C stops everything.\n", flush=True)

@@ -24,6 +24,7 @@ import pytest
 import redis
 from rq import Worker
 
+from leadapp import launch
 from leadapp.core.settings import ROOT
 from tests.integration.programs import program_output, unused_port, wait_until
 
@@ -190,16 +191,53 @@ def test_ctrl_c_stops_every_program_and_exits_0(launched: Launched) -> None:
     _assert_all_stopped(launched, programs)
 
 
-def test_when_one_program_dies_the_launcher_stops_the_others_and_exits_non_zero(launched: Launched) -> None:
-    programs = launched.programs()
-    bridge = next(p for p in programs if "-m voice_bridge" in " ".join(p.cmdline()))
+def _bridge_process(launched: Launched) -> psutil.Process | None:
+    """The running voice bridge (not the one just killed, a zombie until the launcher reaps it)."""
+    for process in launched.programs():
+        with contextlib.suppress(psutil.Error):
+            if process.status() != psutil.STATUS_ZOMBIE and "-m voice_bridge" in " ".join(process.cmdline()):
+                return process
+    return None
+
+
+def _new_bridge(launched: Launched, old: psutil.Process) -> psutil.Process:
+    """The voice bridge the launcher started in place of `old`, once it answers its health check."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        bridge = _bridge_process(launched)
+        if bridge is not None and bridge.pid != old.pid and _bridge_healthy(launched.bridge_port):
+            return bridge
+        assert launched.proc.poll() is None, f"the launcher stopped:\n{launched.output()}"
+        time.sleep(0.2)
+    pytest.fail(f"no new voice bridge answered within {START_TIMEOUT} s:\n{launched.output()}")
+
+
+def test_a_program_that_dies_is_started_again_and_the_others_keep_running(launched: Launched) -> None:
+    bridge = _bridge_process(launched)
+    assert bridge is not None, _names(launched.programs())
+    others = [p for p in launched.programs() if p.pid != bridge.pid]
     bridge.kill()
+    _new_bridge(launched, bridge)
+    assert "voice bridge exited with code -9; starting it again" in launched.full_output()
+    assert all(not _gone(p) for p in others), _names(others)
+    assert _worker_registered(launched.redis_port)
+
+
+def test_a_program_in_a_crash_loop_stops_everything_and_the_launcher_exits_non_zero(launched: Launched) -> None:
+    programs = launched.programs()
+    bridge = _bridge_process(launched)
+    assert bridge is not None
+    for _ in range(launch.RESTARTS_ALLOWED):  # each death within the window is forgiven, up to the limit
+        bridge.kill()
+        bridge = _new_bridge(launched, bridge)
+        programs.append(bridge)
+    bridge.kill()  # one more: a crash loop
     try:
         code = launched.proc.wait(timeout=STOP_TIMEOUT)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the launcher kept running {STOP_TIMEOUT} s after the voice bridge died:\n{launched.output()}")
+        pytest.fail(f"the launcher kept running {STOP_TIMEOUT} s into the bridge's crash loop:\n{launched.output()}")
     assert code != 0
-    assert "voice bridge exited" in launched.full_output()
+    assert f"more than {launch.RESTARTS_ALLOWED} times" in launched.full_output()
     _assert_all_stopped(launched, programs)
 
 
