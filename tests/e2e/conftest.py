@@ -50,6 +50,7 @@ class Deployment:
     local: bool
     database_url: str = ""
     redis_url: str = ""
+    launcher_pid: int = 0  # the local stack's `leadapp.launch` (whose children are the programs)
 
 
 def _free_port() -> int:
@@ -176,6 +177,7 @@ def local_deployment(workdir: Path, **overrides: str) -> Iterator[Deployment]:
             local=True,
             database_url=database_url,
             redis_url=env["REDIS_URL"],
+            launcher_pid=app.pid,
         )
     except BaseException:
         print(log_path.read_text(errors="replace")[-5000:])
