@@ -129,20 +129,17 @@ class ForgotPasswordState(AuthState):
         """on_load: an empty form each time the page is opened."""
         self.errors, self.sent = {}, ""
 
-    @rx.event(background=True)
+    @rx.event
     async def submit(self, form_data: dict):
-        async with self:
-            self.errors, self.sent = {}, ""
-            ip = self.client_ip()
-        email = str(form_data.get("email", ""))
+        # A plain event, queued after the page's on_load `clear`: as a background task it could finish first
+        # and have its answer wiped by a late `clear` (the form then never said the link was sent).
+        self.errors, self.sent = {}, ""
         try:
-            answer = await asyncio.to_thread(_request_reset, email, ip)
+            answer = await asyncio.to_thread(_request_reset, str(form_data.get("email", "")), self.client_ip())
         except UserError as exc:
-            async with self:
-                self.errors = field_errors(exc)
+            self.errors = field_errors(exc)
             return
-        async with self:
-            self.sent = answer
+        self.sent = answer
 
 
 def _request_reset(email: str, ip: str) -> str:
