@@ -28,6 +28,7 @@ def migrate() -> None:
 
 def seed(force: bool, if_enabled: bool) -> None:
     """Create the demo data on first start (or again with --force); print the demo logins."""
+    # Lazy: the demo data pulls in every service (and the AI SDKs); `migrate` and `admin` need none of it.
     from leadapp.core.seed import demo_logins, is_seeded, seed_demo
 
     settings = get_settings()
@@ -46,7 +47,7 @@ def seed(force: bool, if_enabled: bool) -> None:
 
 
 def admin(email: str, password: str) -> int:
-    from leadapp.core.services.accounts import ensure_admin
+    from leadapp.core.services.accounts import ensure_admin  # lazy: only this command needs the services
 
     try:
         with session_scope(rls.system("cli: create an admin")) as session:

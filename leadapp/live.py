@@ -141,6 +141,7 @@ async def dispatch(app: Any, event: dict[str, Any]) -> None:
 
 async def listen() -> None:
     """Lifespan task: follow the event channel for as long as the backend runs, reconnecting after errors."""
+    # Lazy: Reflex's registry is only set up once the backend runs (this module is imported while building).
     from reflex_base.registry import RegistrationContext
 
     app = RegistrationContext.get().app

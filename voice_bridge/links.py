@@ -43,7 +43,7 @@ def _openai_client(api_key: str, base_url: str | None) -> Any:
     Building one loads the TLS trust store and, the first time, imports the SDK's realtime types: tens of
     milliseconds of event-loop time that, paid per call, stalled the audio of every other call.
     """
-    from openai import AsyncOpenAI
+    from openai import AsyncOpenAI  # lazy: a bridge without an OpenAI key never loads the SDK
 
     client = AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
     _ = client.realtime  # the realtime resources load now, not during a call

@@ -138,7 +138,7 @@ class WebsocketsMediaSocket:
 
 async def dial_peer(base_url: str, model: str = "gpt-realtime") -> RealtimeLink:
     """The bridge's dialler for a local peer: the real SDK realtime client, pointed at loopback."""
-    from openai import AsyncOpenAI
+    from openai import AsyncOpenAI  # lazy: the SDK costs start-up time; only a simulated call needs it here
 
     client = AsyncOpenAI(api_key="simulated-call", base_url=base_url, max_retries=0)
     return await client.realtime.connect(model=model).enter()

@@ -86,7 +86,7 @@ def run_forever(connection: redis.Redis, workers: int, logging_level: str, with_
 def warm_up() -> None:
     """Load what every pipeline job needs (the ZIP database, the classifier's tables) once, before the
     workers fork, so they inherit it instead of each paying for it on its first job."""
-    from leadapp.core.services import match
+    from leadapp.core.services import match  # loading it here, in the pool's parent, is the point
 
     match.zip_centroid("10001")
     match.haversine_miles((40.0, -86.0), (40.1, -86.1))

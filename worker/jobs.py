@@ -6,9 +6,14 @@ Every job must be safe to run twice: RQ may retry it, and a sweeper may enqueue 
 from __future__ import annotations
 
 from leadapp.core.db import session_scope
+from leadapp.core.models import utcnow
 from leadapp.core.observability import report_exception
-from leadapp.core.services import intake, notify, pipeline
+from leadapp.core.providers import telephony
+from leadapp.core.services import calls, discovery, intake, interview, match, notify, pipeline, portal
+from leadapp.core.services import weekly_audit as audit_report
 from leadapp.core.services.health import record_worker_heartbeat
+from leadapp.core.tasks import CALLS, enqueue
+from voice_bridge import simulated
 
 
 def heartbeat() -> str:
@@ -63,7 +68,6 @@ def purge_deleted_leads() -> int:
 
     Safe to run twice: a purged lead is gone, so a second run finds nothing more to do.
     """
-    from leadapp.core.services import portal
 
     purged = 0
     while True:
@@ -78,7 +82,6 @@ def purge_deleted_leads() -> int:
 
 def _delete_purged_recordings() -> None:
     """Catch up with purged leads' recordings still at the provider (a deletion job lost or given up)."""
-    from leadapp.core.services import calls
 
     with session_scope() as session:
         call_ids = calls.purged_recording_call_ids(session)
@@ -95,7 +98,6 @@ def delete_call_recording(call_id: int) -> str:
     Safe to run twice: once deleted, the call has no recording reference and the job does nothing. A transient
     provider error re-raises so RQ's Retry runs it again.
     """
-    from leadapp.core.services import calls
 
     return calls.delete_recording(call_id)
 
@@ -103,7 +105,6 @@ def delete_call_recording(call_id: int) -> str:
 def purge_abandoned_interviews() -> int:
     """Delete guided interviews nobody touched for INTERVIEW_RETENTION_HOURS (their answers hold contact
     details); returns how many. Safe to run twice: a second run finds only what has aged since."""
-    from leadapp.core.services import interview
 
     with session_scope() as session:
         return interview.purge_abandoned(session)
@@ -112,14 +113,12 @@ def purge_abandoned_interviews() -> int:
 def invitation_followup(invitation_id: int, number: int) -> str:
     """Send follow-up `number` (1–3) of a business invitation unless it was stopped (signed up,
     disqualified, unsubscribed); safe to run twice (see `discovery.invitation_followup`)."""
-    from leadapp.core.services import discovery
 
     return discovery.invitation_followup(invitation_id, number)
 
 
 def sweep_invitation_followups() -> int:
     """Enqueue invitation follow-ups whose scheduled job was lost (Redis down at invite time); returns how many."""
-    from leadapp.core.services import discovery
 
     return discovery.sweep_followups()
 
@@ -130,8 +129,6 @@ def weekly_audit() -> int:
     Safe to run twice: the period ends on the hour, and a second run within that hour returns the report
     the first one wrote (see `weekly_audit.run_weekly_audit`).
     """
-    from leadapp.core.models import utcnow
-    from leadapp.core.services import weekly_audit as audit_report
 
     now = utcnow().replace(minute=0, second=0, microsecond=0)
     with session_scope() as session:
@@ -146,9 +143,6 @@ def place_call(call_id: int) -> str:
 
     Safe to run twice: only the run that claims the row dials, and a call with a provider id is never redialled.
     """
-    from leadapp.core.providers import telephony
-    from leadapp.core.services import calls
-    from leadapp.core.tasks import CALLS, enqueue
 
     result = calls.place_call(call_id)
     if result == "dialled" and telephony.is_simulated():
@@ -159,9 +153,8 @@ def place_call(call_id: int) -> str:
 
 def run_simulated_call(call_id: int) -> str:
     """Run a simulated call (no Twilio/OpenAI accounts) to its end; returns its outcome."""
-    from voice_bridge.simulated import run_simulated_call as simulate
 
-    return simulate(call_id)
+    return simulated.run_simulated_call(call_id)
 
 
 def run_simulated_inbound_call(call_id: int) -> str:
@@ -170,9 +163,8 @@ def run_simulated_inbound_call(call_id: int) -> str:
     Safe to run twice: a call that is no longer in progress (served by an earlier run) is not answered again,
     and a call makes one lead at most (`conversation.finish_call`).
     """
-    from voice_bridge.simulated import run_simulated_inbound_call as simulate
 
-    return simulate(call_id)
+    return simulated.run_simulated_inbound_call(call_id)
 
 
 def refresh_response_rates() -> int:
@@ -180,7 +172,6 @@ def refresh_response_rates() -> int:
 
     Safe to run twice: the figures come from the matches, so a second run writes the same values.
     """
-    from leadapp.core.services import match
 
     return match.refresh_all_response_rates()
 
@@ -188,6 +179,5 @@ def refresh_response_rates() -> int:
 def sweep_calls() -> int:
     """Enqueue overdue calls whose job was lost and end calls stranded mid-dial; returns how many (see
     `calls.sweep_calls`)."""
-    from leadapp.core.services import calls
 
     return calls.sweep_calls()

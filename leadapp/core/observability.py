@@ -99,7 +99,7 @@ def configure(program: str) -> None:
     )
     structlog.contextvars.bind_contextvars(program=program)
     if settings.sentry_dsn:
-        import sentry_sdk
+        import sentry_sdk  # lazy: loaded only when error reporting is configured
 
         sentry_sdk.init(
             dsn=settings.sentry_dsn,
@@ -123,7 +123,7 @@ def report_exception(exc: BaseException, **context: object) -> None:
     """Log an error we caused, with context, and send it to Sentry when configured."""
     get_logger("leadapp.errors").error("unhandled_error", error=repr(exc), exc_info=exc, **context)
     if get_settings().sentry_dsn:
-        import sentry_sdk
+        import sentry_sdk  # lazy: loaded only when error reporting is configured
 
         with sentry_sdk.new_scope() as scope:
             for k, v in context.items():

@@ -66,6 +66,7 @@ def outbox_result() -> SendResult:
 
 
 def _sendgrid(to: str, subject: str, text: str, html: str, headers: Mapping[str, str]) -> SendResult:
+    # Lazy: the SendGrid SDK loads only in a deployment with a SendGrid key (start-up cost otherwise).
     from python_http_client.exceptions import HTTPError
     from sendgrid import SendGridAPIClient
     from sendgrid.helpers.mail import Header, Mail

@@ -208,6 +208,7 @@ async def open_twilio(sid: str, range_header: str | None) -> Media:
 
 
 def _twilio_client() -> object:
+    # Lazy: the Twilio SDK takes a noticeable share of start-up; only a keyed deployment loads it.
     from twilio.http.http_client import TwilioHttpClient
     from twilio.rest import Client
 
@@ -230,7 +231,7 @@ def delete(ref: str) -> bool:
     sid = twilio_sid(ref)
     if sid is None:
         raise RecordingError(f"not a recording reference: {ref[:80]!r}", permanent=True)
-    from twilio.base.exceptions import TwilioRestException
+    from twilio.base.exceptions import TwilioRestException  # lazy: as above, only when keyed
 
     try:
         _twilio_client().recordings(sid).delete()  # type: ignore[attr-defined]
