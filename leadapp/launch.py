@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -331,6 +332,9 @@ def _start_scaled(args: argparse.Namespace, env: dict[str, str], procs: dict[str
         for i, port in enumerate(up.backend_ports, 1):
             back = [*reflex, "--backend-only", "--backend-port", str(port), "--backend-host", "127.0.0.1"]
             procs[f"web backend {i}"] = _start(f"web backend {i}", back, env)
+        # The static pages get from the proxy the security headers the backends give their answers.
+        fixed, policy = proxy.front_end_security(ROOT / ".web" / "build" / "client")
+        up = dataclasses.replace(up, front_end_headers=fixed, page_policy=policy)
     caddy = proxy.start(up, ROOT / "var" / "proxy" / str(up.web_port or up.bridge_port), env)
     if caddy is None:
         print("[launch] SCALE needs Caddy: `make run SCALE=2` installs it (Debian package caddy)", flush=True)

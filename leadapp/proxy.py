@@ -6,6 +6,10 @@ API and its webhooks) go to the backends in turn, everything else to the one sta
 One address for Twilio: the voice bridges in turn (a media stream is one websocket, so it stays on the
 bridge that accepted it; a call's state lives in the database, so any bridge serves its next webhook).
 A backend that stops answering its health check is taken out until it answers again.
+
+The front-end server sends bare static files, so the proxy gives its answers the security headers the
+backends give theirs (`leadapp.api.headers`): the fixed ones on every answer, and on pages (a request that
+accepts HTML) the Content-Security-Policy, whose script hashes are those of the built pages' inline scripts.
 """
 
 from __future__ import annotations
@@ -14,6 +18,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+
+from leadapp.api import headers
+from leadapp.core.settings import get_settings
 
 # Paths the Reflex backend serves (reflex_base.constants.Endpoint) and the app's own API routes.
 BACKEND_PATHS = ("/_event*", "/_upload*", "/ping", "/_health", "/_all_routes", "/auth-codespace", "/api/*")
@@ -26,6 +33,23 @@ class Upstreams:
     backend_ports: tuple[int, ...]  # the Reflex backends
     bridge_port: int = 0  # where Twilio connects (0: no bridge behind the proxy)
     bridge_ports: tuple[int, ...] = ()  # the voice bridges
+    front_end_headers: tuple[tuple[str, str], ...] = ()  # added to every answer of the front-end server
+    page_policy: str = ""  # the Content-Security-Policy of its pages
+
+
+def front_end_security(build_dir: Path) -> tuple[tuple[tuple[str, str], ...], str]:
+    """The headers for the static front end built in `build_dir`, and its pages' policy: what the backend's
+    middleware would send, with the inline-script hashes of every built page (all of them the app's own)."""
+    hashes = {
+        digest
+        for page in sorted(build_dir.rglob("*.html"))
+        for digest in headers.inline_script_hashes(page.read_bytes())
+    }
+    return headers.fixed_headers(get_settings().app_url), headers.page_policy(hashes)
+
+
+def _header_block(fields: tuple[tuple[str, str], ...]) -> str:
+    return "{\n" + "".join(f'\t\t\t{name} "{value}"\n' for name, value in fields) + "\t\t}"
 
 
 def _pool(ports: tuple[int, ...], health_uri: str) -> str:
@@ -46,11 +70,17 @@ def caddyfile(up: Upstreams) -> str:
     # Health-check failures while a backend starts are expected: only warnings and errors are logged.
     site = "{\n\tadmin off\n\tauto_https off\n\tlog {\n\t\tlevel WARN\n\t}\n}\n"
     if up.web_port:
+        front = ""
+        if up.front_end_headers:
+            front += f"\t\theader {_header_block(up.front_end_headers)}\n"
+        if up.page_policy:
+            front += "\t\t@page header Accept *text/html*\n"
+            front += f"\t\theader @page {_header_block((('Content-Security-Policy', up.page_policy),))}\n"
         site += (
             f"\nhttp://:{up.web_port} {{\n"
             f"\t@backend path {' '.join(BACKEND_PATHS)}\n"
-            f"\treverse_proxy @backend {_pool(up.backend_ports, '/ping')}\n"
-            f"\treverse_proxy 127.0.0.1:{up.frontend_port}\n"
+            f"\thandle @backend {{\n\t\treverse_proxy {_pool(up.backend_ports, '/ping')}\n\t}}\n"
+            f"\thandle {{\n{front}\t\treverse_proxy 127.0.0.1:{up.frontend_port}\n\t}}\n"
             "}\n"
         )
     if up.bridge_port and up.bridge_ports:

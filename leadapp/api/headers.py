@@ -33,7 +33,8 @@ _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>"
 
 
 @lru_cache(maxsize=4)
-def _fixed_headers(app_url: str) -> tuple[tuple[str, str], ...]:
+def fixed_headers(app_url: str) -> tuple[tuple[str, str], ...]:
+    """The headers every answer gets, whatever it is."""
     headers = [
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "strict-origin-when-cross-origin"),
@@ -110,7 +111,7 @@ class SecurityHeaders:
             headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"accept-encoding"]
             extensions = {k: v for k, v in (scope.get("extensions") or {}).items() if k != "http.response.pathsend"}
             scope = {**scope, "headers": headers, "extensions": extensions}
-        fixed = _fixed_headers(get_settings().app_url)
+        fixed = fixed_headers(get_settings().app_url)
         start: Message | None = None
         chunks: list[bytes] = []
 

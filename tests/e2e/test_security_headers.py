@@ -1,11 +1,10 @@
 """The built app under its own Content-Security-Policy (issue 11, item 9): the headers a browser receives, and
 pages that still work with nothing the policy refuses (no CSP violation on the home page, the login page and
 the dashboard). The in-process half (policy contents, every answer, the cookie) is
-`tests/security/test_security_headers.py`."""
+`tests/security/test_security_headers.py`. Scaled out, the pages come from the static front end through the
+proxy, which sends the same headers (`tests/integration/test_proxy_headers.py`)."""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, Response, expect
@@ -47,10 +46,6 @@ def violations(page: Page) -> list[str]:
     return page.evaluate("window.__cspViolations || []")
 
 
-@pytest.mark.skipif(
-    int(os.environ.get("E2E_SCALE", "1")) > 1,
-    reason="scaled out, pages come from the static front-end server behind the proxy, which sends no policy yet",
-)
 def test_pages_work_under_a_strict_policy_with_no_violation(
     page: Page, context: BrowserContext, deployment: Deployment
 ) -> None:
