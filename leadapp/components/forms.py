@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from leadapp.core.services.accounts import MIN_PASSWORD_LENGTH
+
 
 def field(
     label: str,
@@ -52,6 +54,22 @@ def field(
         spacing="1",
         width="100%",
         align="stretch",
+    )
+
+
+def new_password_fields(errors: rx.Var, label: str = "Password", repeat: str = "Repeat the password") -> rx.Component:
+    """A new password and its repetition (`password`, `password_confirm`), with the length rule as a hint."""
+    return rx.fragment(
+        field(
+            label,
+            "password",
+            errors,
+            type="password",
+            required=True,
+            autocomplete="new-password",
+            hint=f"At least {MIN_PASSWORD_LENGTH} characters.",
+        ),
+        field(repeat, "password_confirm", errors, type="password", required=True, autocomplete="new-password"),
     )
 
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.forms import field, form_error
+from leadapp.components.forms import field, form_error, new_password_fields
 from leadapp.components.layout import page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
@@ -211,23 +211,7 @@ def register_page() -> rx.Component:
                     ),
                     field("Full name", "full_name", errors, autocomplete="name"),
                     field("Email", "email", errors, type="email", required=True, autocomplete="email"),
-                    field(
-                        "Password",
-                        "password",
-                        errors,
-                        type="password",
-                        required=True,
-                        autocomplete="new-password",
-                        hint=f"At least {accounts.MIN_PASSWORD_LENGTH} characters.",
-                    ),
-                    field(
-                        "Repeat the password",
-                        "password_confirm",
-                        errors,
-                        type="password",
-                        required=True,
-                        autocomplete="new-password",
-                    ),
+                    new_password_fields(errors),
                     rx.button("Create account", type="submit", size="3", width="100%", id="register-submit"),
                     rx.text("Already registered? ", rx.link("Log in", href=routes.LOGIN), size="2"),
                     spacing="4",

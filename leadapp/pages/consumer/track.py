@@ -16,7 +16,7 @@ from reflex.event import EventSpec
 
 from leadapp import live, routes
 from leadapp.components import feedback
-from leadapp.components.forms import field, form_error
+from leadapp.components.forms import field, form_error, new_password_fields
 from leadapp.components.layout import page
 from leadapp.components.requests import (
     CODE_SENT,
@@ -237,8 +237,7 @@ def _claim_form() -> rx.Component:
                     TrackState.claim_needs_email,
                     field("Email", "email", errors, type="email", autocomplete="username"),
                 ),
-                field("Password", "password", errors, type="password", autocomplete="new-password"),
-                field("Repeat the password", "password_confirm", errors, type="password", autocomplete="new-password"),
+                new_password_fields(errors),
                 rx.button("Create my account", type="submit", id="claim-submit"),
                 spacing="3",
                 width="100%",

@@ -12,12 +12,12 @@ import asyncio
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.forms import field, form_error
+from leadapp.components.forms import form_error, new_password_fields
 from leadapp.components.layout import page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
-from leadapp.core.services import accounts, admin_users
+from leadapp.core.services import admin_users
 from leadapp.state.auth import AuthState, field_errors
 
 ROUTE = "/reset-password/[token]"
@@ -79,23 +79,7 @@ def reset_password_page() -> rx.Component:
     form = rx.form(
         rx.vstack(
             form_error(errors),
-            field(
-                "New password",
-                "password",
-                errors,
-                type="password",
-                required=True,
-                autocomplete="new-password",
-                hint=f"At least {accounts.MIN_PASSWORD_LENGTH} characters.",
-            ),
-            field(
-                "Repeat the new password",
-                "password_confirm",
-                errors,
-                type="password",
-                required=True,
-                autocomplete="new-password",
-            ),
+            new_password_fields(errors, "New password", "Repeat the new password"),
             rx.button("Set the new password", type="submit", size="3", width="100%", id="reset-submit"),
             spacing="4",
             width="100%",
