@@ -34,13 +34,13 @@ def serial() -> int:
 # --- accounts ---------------------------------------------------------------------------------------
 
 
-def owner(s: Session, email: str | None = None) -> User:
+def owner(s: Session, email: str | None = None, full_name: str = "") -> User:
     """A business owner who registered with a password (email unverified, as after sign-up)."""
-    return accounts.register(s, email or f"owner{serial()}@example.com", PASSWORD, "business_owner")
+    return accounts.register(s, email or f"owner{serial()}@example.com", PASSWORD, "business_owner", full_name)
 
 
-def consumer(s: Session, email: str | None = None) -> User:
-    return accounts.register(s, email or f"consumer{serial()}@example.com", PASSWORD, "consumer")
+def consumer(s: Session, email: str | None = None, full_name: str = "") -> User:
+    return accounts.register(s, email or f"consumer{serial()}@example.com", PASSWORD, "consumer", full_name)
 
 
 def admin(s: Session, email: str | None = None) -> User:

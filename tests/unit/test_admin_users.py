@@ -21,9 +21,10 @@ from leadapp.core.services import accounts, admin_users
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import NOTIFICATIONS, queue
+from tests import factories
 from tests.live_events import payload as event_payload
 
-PASSWORD = "a long enough password"
+PASSWORD = factories.PASSWORD
 NEW_PASSWORD = "another long password"
 
 
@@ -38,18 +39,10 @@ class World:
 @pytest.fixture
 def world(db_session: Session) -> World:
     s = db_session
-    admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
-    consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer", full_name="Casey Consumer")
-    owner = accounts.register(s, "pat@example.com", PASSWORD, "business_owner", full_name="Pat Plumber")
-    business = Business(
-        verified_at=utcnow(),
-        owner_id=owner.id,
-        name="Carmel Plumbing",
-        zip="46032",
-        city="Carmel",
-        categories=["plumbing"],
-    )
-    s.add(business)
+    admin = factories.admin(s, "admin@example.com")
+    consumer = factories.consumer(s, "casey@example.com", full_name="Casey Consumer")
+    owner = factories.owner(s, "pat@example.com", full_name="Pat Plumber")
+    business = factories.business(s, owner, "Carmel Plumbing", city="Carmel", plan="free")
     s.commit()
     return World(admin, consumer, owner, business)
 

@@ -13,10 +13,11 @@ import pytest
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.models import Business, Lead, Match, User, utcnow
+from leadapp.core.models import Business, Lead, Match, User
 from leadapp.core.services import inbox
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import MatchStatus, Role, Urgency
+from tests import factories
 
 _serial = count(1)
 BASE = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
@@ -55,13 +56,6 @@ class World:
     never_shown: set[int] = field(default_factory=set)
 
 
-def _user(session: Session, role: Role) -> User:
-    user = User(email=f"inbox{next(_serial)}@example.com", password_hash="x", role=role.value)
-    session.add(user)
-    session.flush()
-    return user
-
-
 def _lead(session: Session, text: str, zip_code: str, category: str, urgency: str, *, deleted: bool = False) -> Lead:
     lead = Lead(
         raw_text=f"{text} (#{next(_serial)})",
@@ -88,16 +82,11 @@ def world(db_session: Session) -> World:
     """130 matches of one business over five weeks in every status, urgency and three categories, plus three
     on the edges of 10-12 January; another business's matches (some of the same requests) and a deleted one."""
     s = db_session
-    owner, other_owner = _user(s, Role.BUSINESS_OWNER), _user(s, Role.BUSINESS_OWNER)
-    business = Business(
-        verified_at=utcnow(), owner_id=owner.id, name="Carmel Plumbing", zip="46032", categories=CATEGORIES
-    )
-    other = Business(
-        verified_at=utcnow(), owner_id=other_owner.id, name="Elsewhere Pipes", zip="46033", categories=CATEGORIES
-    )
-    s.add_all([business, other])
-    s.flush()
-    w = World(owner, other_owner, _user(s, Role.CONSUMER), _user(s, Role.ADMIN), business, other)
+    owner, other_owner = factories.user(s, Role.BUSINESS_OWNER.value), factories.user(s, Role.BUSINESS_OWNER.value)
+    business = factories.business(s, owner, "Carmel Plumbing", categories=CATEGORIES, plan="free")
+    other = factories.business(s, other_owner, "Elsewhere Pipes", zip="46033", categories=CATEGORIES, plan="free")
+    consumer, admin = factories.user(s, Role.CONSUMER.value), factories.user(s, Role.ADMIN.value)
+    w = World(owner, other_owner, consumer, admin, business, other)
 
     def add_mine(i: int, created: datetime) -> Lead:
         status, urgency, category = STATUSES[i % 7].value, URGENCIES[i % 4].value, CATEGORIES[i % 3]
