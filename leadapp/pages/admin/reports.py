@@ -33,7 +33,21 @@ def _image_as_text(*_children: rx.Component, **_props: object) -> rx.Component:
     return rx.text.span("[image not shown]", class_name="report-image-text")
 
 
-NO_REMOTE_CONTENT = {"a": _link_as_text, "img": _image_as_text}
+def _heading(level: int, size: str):
+    def render(*children: rx.Component, **_props: object) -> rx.Component:
+        return rx.heading(*children, as_=f"h{level}", size=size)
+
+    return render
+
+
+NO_REMOTE_CONTENT = {
+    "a": _link_as_text,
+    "img": _image_as_text,
+    # The report sits under the page's own title: its headings go one level down (one h1 a page).
+    "h1": _heading(2, "6"),
+    "h2": _heading(3, "5"),
+    "h3": _heading(4, "4"),
+}
 """The report's Markdown renders links as their text and images as a note: no request leaves for a URL in it."""
 
 REPORT_STYLE = {
