@@ -1033,7 +1033,7 @@ def test_with_redis_down_the_sweep_ends_no_call_in_progress(
     get_settings.cache_clear()
     broker.redis_for.cache_clear()
 
-    assert calls._served([call.id]) is None  # cannot tell who serves what ...
+    assert calls.sweeper._served([call.id]) is None  # cannot tell who serves what ...
     calls.sweep_calls()  # (enqueueing fails too; the sweep itself does not)
     assert fresh(s, call.id).status == "in_progress"  # ... so nobody's call is cut short
 

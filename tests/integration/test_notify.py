@@ -413,7 +413,7 @@ def test_two_failures_then_success_with_scheduled_retries(
     sendgrid_api: FakeSendGrid,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(notify, "RETRY_INTERVALS", [1, 1, 1, 1])  # scheduled retries, just shorter
+    monkeypatch.setattr(notify.enqueueing, "RETRY_INTERVALS", [1, 1, 1, 1])  # scheduled retries, just shorter
     sendgrid_api.fail_next(2)
     notification_id = make_notification(session)
 
@@ -432,7 +432,7 @@ def test_always_failing_provider_ends_failed_after_every_attempt(
     sendgrid_api: FakeSendGrid,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(notify, "RETRY_INTERVALS", [0, 0, 0, 0])
+    monkeypatch.setattr(notify.enqueueing, "RETRY_INTERVALS", [0, 0, 0, 0])
     sendgrid_api.always_fail = True
     notification_id = make_notification(session)
 
@@ -452,7 +452,7 @@ def test_permanent_error_fails_after_one_attempt(
     twilio_api: FakeTwilio,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(notify, "RETRY_INTERVALS", [0, 0, 0, 0])
+    monkeypatch.setattr(notify.enqueueing, "RETRY_INTERVALS", [0, 0, 0, 0])
     twilio_api.invalid_numbers.add("+13175550111")
     notification_id = make_notification(session, "sms", recipient="+13175550111")
 
@@ -514,7 +514,7 @@ def test_an_abandoned_claim_is_taken_back_but_a_live_one_is_not(
     )
     session.commit()
 
-    live = get_redis().lock(notify._lease_key(notification_id), timeout=60)
+    live = get_redis().lock(notify.leases._lease_key(notification_id), timeout=60)
     assert live.acquire(blocking=False)
     try:
         assert notify.abandoned_notification_ids(session) == []

@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 
 from leadapp.core import crypto
 from leadapp.core.broker import get_redis
-from leadapp.core.models import AuditEvent, Business, Call, Lead, Match, Notification, TranscriptLine, User
+from leadapp.core.models import AuditEvent, Business, Call, Lead, Match, Notification, TranscriptLine, User, utcnow
 from leadapp.core.seed import CONSUMER_EMAIL, PLUMBER_EMAIL, seed_demo
 from leadapp.core.services import calls, inbox, pipeline, portal
 from leadapp.core.services.intake import Submission, submit
@@ -24,7 +24,8 @@ def test_ai_call_on_a_demo_lead_runs_as_a_simulated_call(db_session: Session, mo
     s.commit()
     monkeypatch.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})
     # Inside calling hours whatever the clock says, and a quick-talking demo callee.
-    monkeypatch.setattr(calls, "calling_window", lambda zip_code, now=None: (True, calls.utcnow()))
+    for home in (calls.request, calls.placement, calls.outcome):  # where `calling_window` is looked up
+        monkeypatch.setattr(home, "calling_window", lambda zip_code, now=None: (True, utcnow()))
     import voice_bridge.simulated as simulated
 
     monkeypatch.setattr(
@@ -95,7 +96,8 @@ def test_a_callback_before_any_acceptance_is_a_leadapp_concierge_call_that_compl
     s.commit()
     sent: list[list[int]] = []
     monkeypatch.setattr("leadapp.core.services.notify.send_batch", lambda ids: sent.append(list(ids)) or {})
-    monkeypatch.setattr(calls, "calling_window", lambda zip_code, now=None: (True, calls.utcnow()))
+    for home in (calls.request, calls.placement, calls.outcome):  # where `calling_window` is looked up
+        monkeypatch.setattr(home, "calling_window", lambda zip_code, now=None: (True, utcnow()))
     import voice_bridge.simulated as simulated
 
     monkeypatch.setattr(

@@ -46,8 +46,8 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     ("leadapp/cli.py", "cli: create an admin"): "an operator's command",
     ("leadapp/core/services/intake.py", "intake: the lead an Idempotency-Key made"): "returns only the id and "
     "status of the lead the caller's own key made (an anonymous caller cannot otherwise see it)",
-    ("leadapp/core/services/calls.py", "calls: the daily cap of calls to one number"): "a count of calls to one "
-    "number (keyed hash) over every tenant: the cap protects the person called, whoever asked",
+    ("leadapp/core/services/calls/rules.py", "calls: the daily cap of calls to one number"): "a count of "
+    "calls to one number (keyed hash) over every tenant: the cap protects the person called, whoever asked",
     ("leadapp/core/services/inbound.py", "phone line: the numbers other businesses use"): "which of some phone "
     "numbers are taken (they are unique across businesses), nothing else of the other businesses",
     ("leadapp/core/services/account_links.py", "accounts: a self-serve reset link emailed"): "a visitor who is "

@@ -616,7 +616,8 @@ def page_state(s: Session, user: User | None):
 async def test_the_page_runs_shows_accepts_and_downloads(
     db_session: Session, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr("leadapp.core.services.weekly_audit.utcnow", lambda: NOW)  # "Run now" on the seeded week
+    for home in ("report", "findings"):  # where `utcnow` is looked up: "Run now" on the seeded week
+        monkeypatch.setattr(f"leadapp.core.services.weekly_audit.{home}.utcnow", lambda: NOW)
     s = db_session
     state = page_state(s, seeded.admin)
     ReportsState.load.fn(state)
