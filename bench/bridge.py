@@ -83,16 +83,10 @@ from bench.stack import Stack, _process_tree, free_port, stack, wait_for
 from leadapp.core.crypto import media_stream_token
 from voice_bridge import WS_PROTOCOL
 from voice_bridge import twilio_wire as tw
-from voice_bridge.loopback.realtime_peer import (
-    FRAME_MS,
-    AssistantAudio,
-    PeerSession,
-    RealtimePeer,
-    Reply,
-    Script,
-    Turn,
-    audio_delta_json,
-)
+from voice_bridge.loopback.realtime_connection import AssistantAudio, audio_delta_json
+from voice_bridge.loopback.realtime_peer import RealtimePeer
+from voice_bridge.loopback.realtime_session import PeerSession
+from voice_bridge.loopback.script import FRAME_MS, Reply, Script, Turn
 from voice_bridge.loopback.twilio_caller import MediaStreamCaller
 
 PUBLIC_BASE = "https://voice.bench.example.invalid"
