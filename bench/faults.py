@@ -45,7 +45,7 @@ import httpx
 from pytest_httpserver import HTTPServer
 from sqlalchemy import create_engine, text
 
-from bench.pipeline import REQUESTS, percentile
+from bench.pipeline import REQUESTS, at_rate, percentile
 from bench.stack import Stack, free_port, stack, wait_for
 from tests.fakes.sendgrid_api import MAIL_SEND_PATH, FakeSendGrid
 from tests.fakes.twilio_api import MESSAGES_PATH, FakeTwilio
@@ -292,14 +292,7 @@ async def _submit(chaos: Chaos, phase: Phase, leads: int, rate: float, offset: i
                 await asyncio.sleep(min(5.0, 0.2 * 2 ** min(attempt, 5)) * (0.5 + random.random()))
             phase.refused += 1
 
-        start = time.perf_counter()
-        tasks = []
-        for i in range(leads):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
+        await at_rate(leads, rate, one)
 
 
 def _state(database_url: str, lead_ids: list[int]) -> tuple[dict[int, float], int]:

@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
@@ -50,6 +51,19 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
+async def at_rate(count: int, rate: float, one: Callable[[int], Awaitable[None]]) -> None:
+    """`one(0)` … `one(count - 1)` started at a fixed arrival rate (an open loop: a slow one does not hold back
+    the next), then awaited together."""
+    start = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+
+
 async def _submit_all(api_url: str, leads: int, rate: float, offset: int) -> tuple[dict[int, float], int]:
     accepted: dict[int, float] = {}
     failures = 0
@@ -72,14 +86,7 @@ async def _submit_all(api_url: str, leads: int, rate: float, offset: int) -> tup
             else:
                 failures += 1
 
-        start = time.perf_counter()
-        tasks = []
-        for i in range(leads):
-            delay = start + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i)))
-        await asyncio.gather(*tasks)
+        await at_rate(leads, rate, one)
     return accepted, failures
 
 

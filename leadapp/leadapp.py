@@ -31,7 +31,8 @@ from leadapp.pages.admin.rules import RulesState, rules_page
 from leadapp.pages.admin.users import UsersState, user_page, users_page
 from leadapp.pages.admin.verification import VerificationState, verification_page
 from leadapp.pages.auth import ForgotPasswordState, forgot_password_page, login_page, register_page
-from leadapp.pages.business.dashboard import DashboardState, dashboard_page
+from leadapp.pages.business.dashboard import DashboardState
+from leadapp.pages.business.inbox_page import dashboard_page
 from leadapp.pages.business.lead import lead_page
 from leadapp.pages.business.phone_line import PhoneLineState
 from leadapp.pages.business.settings import BusinessSettingsState, settings_page

@@ -40,7 +40,8 @@ from leadapp.core.vocab import CATEGORY_LABELS, CallOutcome, CallStatus, Categor
 from voice_bridge import realtime_wire as rt
 from voice_bridge.caller_facts import CallerFacts, facts_for_lead
 from voice_bridge.links import RealtimeLink
-from voice_bridge.loopback.realtime_peer import RealtimePeer, Reply, Script, Turn
+from voice_bridge.loopback.realtime_peer import RealtimePeer
+from voice_bridge.loopback.script import Reply, Script, Turn
 from voice_bridge.loopback.twilio_caller import MediaStreamCaller
 from voice_bridge.session import CallResult, CallSession
 

@@ -103,13 +103,18 @@ def seed_world(env: dict[str, str]) -> dict[str, Any]:
             s.add(match)
             s.flush()
         now = utcnow()
+        qualify_lead_a: dict[str, Any] = {  # both calls: the plumber's, about lead A, with its consent
+            "lead_id": lead.id,
+            "business_id": biz_p.id,
+            "call_type": "qualify_lead",
+            "objective": "Qualify the job",
+            "to_number_enc": lead.contact_phone_enc,
+            "to_number_hash": lead.contact_phone_hash,
+            "consent_at": lead.consent_at,
+            "consent_lead_id": lead.id,
+        }
         completed = Call(
-            lead_id=lead.id,
-            business_id=biz_p.id,
-            call_type="qualify_lead",
-            objective="Qualify the job",
-            to_number_enc=lead.contact_phone_enc,
-            to_number_hash=lead.contact_phone_hash,
+            **qualify_lead_a,
             status="completed",
             outcome="goal_achieved",
             summary="BENCHSUMMARY the consumer wants a visit today",
@@ -117,21 +122,12 @@ def seed_world(env: dict[str, str]) -> dict[str, Any]:
             recording_ref="local:bench-missing.wav",
             started_at=now,
             ended_at=now,
-            consent_at=lead.consent_at,
-            consent_lead_id=lead.id,
         )
         dialing = Call(
-            lead_id=lead.id,
-            business_id=biz_p.id,
-            call_type="qualify_lead",
-            objective="Qualify the job",
-            to_number_enc=lead.contact_phone_enc,
-            to_number_hash=lead.contact_phone_hash,
+            **qualify_lead_a,
             status="dialing",
             provider_call_sid="CA" + secrets.token_hex(16),
             started_at=now,
-            consent_at=lead.consent_at,
-            consent_lead_id=lead.id,
         )
         s.add_all([completed, dialing])
         s.flush()

@@ -30,7 +30,10 @@ from typing import Any
 from openai.types.realtime import RealtimeClientEvent
 from pydantic import TypeAdapter
 
-from voice_bridge.loopback.realtime_peer import BargeIn, PeerSession, RealtimePeer, Reply, Script
+from voice_bridge.loopback.realtime_connection import BargeIn
+from voice_bridge.loopback.realtime_peer import RealtimePeer
+from voice_bridge.loopback.realtime_session import PeerSession
+from voice_bridge.loopback.script import Reply, Script
 
 CLIENT_EVENT: TypeAdapter[Any] = TypeAdapter(RealtimeClientEvent)
 

@@ -25,16 +25,7 @@ from leadapp.core.providers import telephony
 from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.fakes.twilio_voice import parse_stream
-from tests.integration.programs import (
-    PROCESS_START_TIMEOUT,
-    clear_settings_caches,
-    program_env,
-    program_output,
-    start_program,
-    stop_program,
-    unused_port,
-)
-from tests.integration.test_voice_bridge import (
+from tests.integration.bridge_harness import (
     AUTH_TOKEN,
     GREETING,
     PUBLIC_BASE,
@@ -43,6 +34,15 @@ from tests.integration.test_voice_bridge import (
     ended,
     seed,
     transcript,
+)
+from tests.integration.programs import (
+    PROCESS_START_TIMEOUT,
+    clear_settings_caches,
+    program_env,
+    program_output,
+    start_program,
+    stop_program,
+    unused_port,
 )
 from voice_bridge.simulated import Reply, Script
 

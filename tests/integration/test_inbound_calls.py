@@ -23,8 +23,7 @@ from leadapp.core.services import inbound, inbox, match
 from leadapp.core.services.pipeline import process_lead
 from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.fakes.twilio_numbers import FakeTwilioNumbers, fake_twilio_numbers  # noqa: F401
-from tests.integration.programs import clear_settings_caches
-from tests.integration.test_voice_bridge import (  # noqa: F401  (fixtures)
+from tests.integration.bridge_harness import (  # noqa: F401  (fixtures)
     AUTH_TOKEN,
     PUBLIC_BASE,
     WAIT,
@@ -38,6 +37,7 @@ from tests.integration.test_voice_bridge import (  # noqa: F401  (fixtures)
     load_lead,
     transcript,
 )
+from tests.integration.programs import clear_settings_caches
 from voice_bridge import realtime_wire as rt
 from voice_bridge.simulated import Reply, Script, Turn
 

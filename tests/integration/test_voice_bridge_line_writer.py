@@ -21,7 +21,7 @@ from leadapp.core import events
 from leadapp.core.db import get_engine, session_scope
 from leadapp.core.models import Call, TranscriptLine
 from leadapp.core.services import transcript
-from tests.integration.test_voice_bridge import seed
+from tests.integration.bridge_harness import seed
 from tests.live_events import payload as event_payload
 from voice_bridge.transcripts import LineWrite, LineWriter, save_batch, write_lines
 

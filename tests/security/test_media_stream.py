@@ -24,9 +24,7 @@ from leadapp.core.models import Call, TranscriptLine
 from leadapp.core.providers import telephony
 from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.fakes.twilio_voice import parse_stream
-from tests.integration.conftest import redis_env  # noqa: F401  (fixture)
-from tests.integration.programs import clear_settings_caches
-from tests.integration.test_voice_bridge import (  # noqa: F401  (fixtures)
+from tests.integration.bridge_harness import (  # noqa: F401  (fixtures)
     AUTH_TOKEN,
     PUBLIC_WSS,
     WAIT,
@@ -42,6 +40,8 @@ from tests.integration.test_voice_bridge import (  # noqa: F401  (fixtures)
     seed,
     transcript,
 )
+from tests.integration.conftest import redis_env  # noqa: F401  (fixture)
+from tests.integration.programs import clear_settings_caches
 
 ORIGINAL_SUMMARY = "Outcome: goal achieved. Need: leaking water heater."
 

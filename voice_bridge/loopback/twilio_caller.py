@@ -32,7 +32,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from voice_bridge import twilio_wire as tw
-from voice_bridge.loopback.realtime_peer import FRAME_MS, SILENCE, SPEECH_PATTERN
+from voice_bridge.loopback.script import FRAME_MS, SILENCE, SPEECH_PATTERN
 
 CONNECT_TIMEOUT_S = 60.0
 

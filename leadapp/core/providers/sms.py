@@ -21,7 +21,15 @@ from leadapp.core.providers import status as provider_status
 from leadapp.core.providers.email import SendError, SendResult, is_permanent_status, outbox_result, send_timeout
 from leadapp.core.settings import get_settings
 
-__all__ = ["TWILIO_API", "RebasedTwilioHttpClient", "SendError", "SendResult", "send_sms", "twilio_configured"]
+__all__ = [
+    "TWILIO_API",
+    "RebasedTwilioHttpClient",
+    "SendError",
+    "SendResult",
+    "send_sms",
+    "twilio_client",
+    "twilio_configured",
+]
 
 log = get_logger(__name__)
 
@@ -50,7 +58,9 @@ def twilio_configured() -> bool:
     return bool(settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from_number)
 
 
-def _twilio_client() -> Any:
+def twilio_client() -> Any:
+    """The SDK's REST client for the configured account, through the rebasing HTTP client when TWILIO_API_BASE
+    is set (SMS and calls alike)."""
     from twilio.rest import Client
 
     settings = get_settings()
@@ -73,7 +83,7 @@ def send_sms(to_e164: str, body: str) -> SendResult:
     from twilio.base.exceptions import TwilioRestException
 
     try:
-        message = _twilio_client().messages.create(to=to_e164, from_=get_settings().twilio_from_number, body=body)
+        message = twilio_client().messages.create(to=to_e164, from_=get_settings().twilio_from_number, body=body)
     except TwilioRestException as exc:
         code = f" (Twilio error {exc.code})" if exc.code else ""
         error = SendError(

@@ -22,15 +22,13 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from twilio.http.http_client import TwilioHttpClient
 from twilio.twiml.voice_response import Connect, VoiceResponse
 
 from leadapp.core.crypto import media_stream_token
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import status as provider_status
-from leadapp.core.providers.email import is_permanent_status, send_timeout
-from leadapp.core.providers.sms import RebasedTwilioHttpClient, twilio_configured
-from leadapp.core.settings import get_settings
+from leadapp.core.providers.email import is_permanent_status
+from leadapp.core.providers.sms import twilio_client, twilio_configured
 
 __all__ = [
     "PROVIDER_SIMULATED",
@@ -85,17 +83,6 @@ def provider_name() -> str:
 
 def _is_simulated_sid(sid: str) -> bool:
     return sid.startswith(SIMULATED_SID_PREFIX)
-
-
-def _client() -> Any:
-    from twilio.rest import Client
-
-    settings = get_settings()
-    if settings.twilio_api_base:
-        http_client: TwilioHttpClient = RebasedTwilioHttpClient(settings.twilio_api_base)
-    else:
-        http_client = TwilioHttpClient(timeout=send_timeout())
-    return Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=http_client)
 
 
 def _checked(twiml: str) -> str:
@@ -176,7 +163,7 @@ def place_outbound_call(
             "recording_status_callback_method": "POST",
         }
     try:
-        created = _client().calls.create(
+        created = twilio_client().calls.create(
             to=to,
             from_=from_,
             twiml=twiml,  # no `url`: with both, Twilio ignores the TwiML
@@ -204,7 +191,7 @@ def _update(sid: str, action: str, **changes: Any) -> None:
     if _is_simulated_sid(sid):
         return
     try:
-        _client().calls(sid).update(**changes)
+        twilio_client().calls(sid).update(**changes)
     except Exception as exc:
         raise _rest_error(action, exc) from exc
 
@@ -216,7 +203,7 @@ def start_recording(sid: str, recording_callback: str) -> str:
         return ""
     try:
         created = (
-            _client()
+            twilio_client()
             .calls(sid)
             .recordings.create(
                 recording_status_callback=recording_callback,
@@ -301,7 +288,7 @@ def list_incoming_numbers() -> list[IncomingNumber]:
     """The account's phone numbers (`client.incoming_phone_numbers.list`), at most MAX_LISTED_NUMBERS."""
     _require_account("list numbers")
     try:
-        found = _client().incoming_phone_numbers.list(limit=MAX_LISTED_NUMBERS, page_size=50)
+        found = twilio_client().incoming_phone_numbers.list(limit=MAX_LISTED_NUMBERS, page_size=50)
     except Exception as exc:
         raise _rest_error("list numbers", exc) from exc
     return [_incoming_number(instance) for instance in found]
@@ -311,7 +298,7 @@ def fetch_incoming_number(sid: str) -> IncomingNumber:
     """One of the account's numbers by its SID (a 404 from Twilio is a permanent TelephonyError)."""
     _require_account("fetch number")
     try:
-        return _incoming_number(_client().incoming_phone_numbers(sid).fetch())
+        return _incoming_number(twilio_client().incoming_phone_numbers(sid).fetch())
     except Exception as exc:
         raise _rest_error("fetch number", exc) from exc
 
@@ -324,7 +311,7 @@ def configure_incoming_number(sid: str, settings: dict[str, str]) -> IncomingNum
     """
     _require_account("update number")
     try:
-        updated = _client().incoming_phone_numbers(sid).update(**settings)
+        updated = twilio_client().incoming_phone_numbers(sid).update(**settings)
     except Exception as exc:
         raise _rest_error("update number", exc) from exc
     log.info("incoming_number_configured", number_sid=sid, voice_url=settings.get("voice_url", ""))

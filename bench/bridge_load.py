@@ -1,0 +1,310 @@
+"""The load of `bench.bridge`: both ends of N phone calls, stamped, and what they count.
+
+OpenAI's end is the loopback Realtime peer (`BenchPeer`), strict, answering each turn with audio at real rate
+whose deltas carry (item, chunk, chunks, send time) in their first 14 bytes; Twilio's end is one loopback
+caller per call (`Caller`), sending 20 ms frames that carry (call, sequence, send time) and playing out, marking,
+answering and talking over the replies as a caller would. Both count into one `Stats` per phase: only what is
+sent inside its window counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import random
+import struct
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from openai.types.realtime import InputAudioBufferAppendEvent
+from pydantic import TypeAdapter, ValidationError
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from leadapp.core.crypto import media_stream_token
+from voice_bridge import twilio_wire as tw
+from voice_bridge.loopback.realtime_connection import AssistantAudio, audio_delta_json
+from voice_bridge.loopback.realtime_peer import RealtimePeer
+from voice_bridge.loopback.realtime_session import PeerSession
+from voice_bridge.loopback.script import FRAME_MS, Reply, Script, Turn
+from voice_bridge.loopback.twilio_caller import MediaStreamCaller
+
+PUBLIC_BASE = "https://voice.bench.example.invalid"
+PUBLIC_WSS = "wss://voice.bench.example.invalid/media"  # what the bridge checks the upgrade's signature against
+AUTH_TOKEN = "twilio-auth-token-for-the-bench-0123"
+API_KEY = "sk-bench-realtime-0123456789abcdef"
+MODEL = "gpt-realtime"
+SIGNATURE_HEADER = "X-Twilio-Signature"
+
+UP_HEADER = struct.Struct(">HIq")  # call index, frame sequence, send time (monotonic ns): 14 bytes
+DOWN_HEADER = struct.Struct(">HHHq")  # item number, chunk index, chunks in the item, send time: 14 bytes
+TALK_FRAMES = 15  # the caller talks for 300 ms per turn
+BARGE_FROM, BARGE_TO = 0.3, 0.6  # where in an odd item the caller interrupts
+THINK_S = (0.1, 0.6)  # pause before answering a reply heard to the end
+ASSISTANT_TEXT = (
+    "Thanks for taking the call, this is the assistant for the plumber about the water heater you "
+    "asked about, is now a good time for a couple of quick questions about the job please"
+)
+ASSISTANT_WORDS = ASSISTANT_TEXT.split()
+CALLER_LINES = ("Yes, go ahead.", "Sorry, one question first.", "Tomorrow morning works.", "Wait, about the price.")
+MAX_TURNS = 10_000  # the script's turns (a phase has a few hundred per call at most)
+
+
+APPEND_EVENT: TypeAdapter[Any] = TypeAdapter(InputAudioBufferAppendEvent)
+APPEND_PREFIX = '{"type":"input_audio_buffer.append",'
+APPEND_PREFIX_B = APPEND_PREFIX.encode()
+
+
+# --- what is measured -------------------------------------------------------------------------------
+
+
+@dataclass
+class Stats:
+    """Counters and samples of one phase; only events sent inside [w0, w1) (monotonic ns) count."""
+
+    w0: int = 0
+    w1: int = 0
+    up_sent: int = 0
+    up_received: int = 0
+    down_sent: int = 0
+    down_received: int = 0
+    up_ns: list[int] = field(default_factory=list)
+    down_ns: list[int] = field(default_factory=list)
+    clear_ns: list[int] = field(default_factory=list)
+    expected_clear: dict[int, int] = field(default_factory=dict)
+    clears_expected: int = 0
+    clears_unexpected: int = 0
+    truncates_ok: int = 0
+    truncates_bad: int = 0
+    invalid_events: int = 0
+    errors_sent: int = 0
+    sessions: int = 0
+    loadgen_lag_ns: list[int] = field(default_factory=list)
+
+    def window(self, ts: int) -> bool:
+        return self.w0 <= ts < self.w1
+
+
+# --- OpenAI: the loopback peer, stamped ---------------------------------------------------------------
+
+
+class BenchSession(PeerSession):
+    """One realtime connection of the loopback peer, with the bench's stamps and counters on its hooks."""
+
+    peer: BenchPeer
+
+    def __init__(self, peer: BenchPeer, connection: ServerConnection, script: Script) -> None:
+        super().__init__(peer, connection, script)
+        self.stats = peer.stats
+        self.call: int | None = None
+        self.body = bytes([0x55]) * (peer.chunk_ms * 8)
+        self._append_at = 0
+
+    async def on_message(self, raw: str | bytes) -> None:
+        at = time.monotonic_ns()
+        # An append (the bridge's hot path) is checked against the union's append member directly: the same
+        # model the union would pick, at a quarter of the union's cost.
+        if raw[: len(APPEND_PREFIX)] != (APPEND_PREFIX if isinstance(raw, str) else APPEND_PREFIX_B):
+            await super().on_message(raw)
+            return
+        try:
+            event = APPEND_EVENT.validate_json(raw)
+        except ValidationError as exc:
+            self.stats.invalid_events += 1
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            await self.send_error(f"Invalid client event: {where}: {first['msg']}", code="invalid_value")
+            return
+        self.appends += 1
+        self._append_at = at
+        await self.on_append_audio(event.audio)
+
+    async def send_error(self, message: str, **kwargs: Any) -> None:
+        self.stats.errors_sent += 1
+        await super().send_error(message, **kwargs)
+
+    def on_caller_audio(self, audio: bytes, at_ns: int) -> None:
+        if len(audio) >= UP_HEADER.size:
+            call, _seq, sent = UP_HEADER.unpack_from(audio)
+            self.call = call
+            if self.stats.window(sent):
+                self.stats.up_received += 1
+                self.stats.up_ns.append(self._append_at - sent)
+
+    def speech_starting(self, responding: bool) -> None:
+        if responding and self.call is not None:  # a barge-in: the bridge must clear Twilio's buffer
+            sent = time.monotonic_ns()
+            self.stats.expected_clear[self.call] = sent
+            if self.stats.window(sent):
+                self.stats.clears_expected += 1
+
+    def truncated(self, ok: bool) -> None:
+        counted = self.stats.window(time.monotonic_ns())
+        if ok:
+            self.stats.truncates_ok += counted
+        else:
+            self.stats.truncates_bad += counted
+
+    def audio_chunk(self, audio: AssistantAudio, index: int, chunks: int, ms: int) -> bytes:
+        sent = time.monotonic_ns()
+        if self.stats.window(sent):
+            self.stats.down_sent += 1
+        return DOWN_HEADER.pack(audio.number, index, chunks, sent) + self.body[: ms * 8 - DOWN_HEADER.size]
+
+    async def send_audio_delta(self, payload: str, common: dict[str, Any]) -> None:
+        text = audio_delta_json(self._event_id(), common["response_id"], common["item_id"], payload)
+        with contextlib.suppress(ConnectionClosed):
+            await self.connection.send(text)
+
+
+class BenchPeer(RealtimePeer):
+    """The loopback OpenAI Realtime peer, strict (handshake and every client event), replying to each turn with
+    `turn_ms` of audio sent at real rate in `delta_ms` chunks."""
+
+    session_class = BenchSession
+    api_key = API_KEY
+    strict = True
+
+    def __init__(self, stats: Stats, *, turn_ms: int, delta_ms: int) -> None:
+        reply = Reply(ASSISTANT_TEXT, audio_ms=turn_ms)
+        turns = [Turn(CALLER_LINES[i % len(CALLER_LINES)], reply) for i in range(MAX_TURNS)]
+        script = Script(greeting=reply, turns=turns, goodbye=reply, fallback=reply)
+        super().__init__(script, stream_speed=1.0, chunk_ms=delta_ms, first_chunk_after=0.0)
+        self.stats = stats
+
+    async def _handle(self, connection: ServerConnection) -> None:
+        self.stats.sessions += 1
+        await super()._handle(connection)
+
+    def check_client_event(self, session: PeerSession, raw: str | bytes, event: dict[str, Any]) -> str | None:
+        problem = super().check_client_event(session, raw, event)
+        if problem:
+            self.stats.invalid_events += 1
+        return problem
+
+
+# --- Twilio: the loopback caller, one per call, stamped ---------------------------------------------
+
+
+class Caller(MediaStreamCaller):
+    """Twilio's side of one call: signed upgrade, `connected` + `start`, 20 ms stamped frames; a light playout
+    (one timer per mark) that talks over every second reply and answers the others."""
+
+    def __init__(
+        self, index: int, url: str, signature: str, call_id: int, call_sid: str, stats: Stats, rng: random.Random
+    ) -> None:
+        super().__init__(
+            url,
+            call_id=None,
+            call_sid=call_sid,
+            headers={SIGNATURE_HEADER: signature},
+            tick_ms=None,
+            account_sid="AC" + "0" * 32,
+        )
+        self.index = index
+        self.bench_call_id = call_id
+        self.stats = stats
+        self.rng = rng
+        self.ready = asyncio.Event()
+        self.item: int | None = None
+        self.barge_at: int | None = None
+        self.play_end = 0.0
+        self.pending_marks: deque[tuple[asyncio.TimerHandle, str]] = deque()
+        self.answer: asyncio.TimerHandle | None = None
+        self.echoes: list[asyncio.Task[bool]] = []
+
+    async def open(self) -> None:
+        await self.connect()
+        params = {"call_id": str(self.bench_call_id), "token": media_stream_token(self.bench_call_id)}
+        await self.start(params, uplink=False)
+
+    def begin_uplink(self, at: float, max_frames: int) -> None:
+        self._tasks.append(asyncio.create_task(self.send_frames(at, max_frames)))
+
+    def stamp(self, frame: bytes) -> bytes:
+        sent = time.monotonic_ns()
+        if self.stats.window(sent):
+            self.stats.up_sent += 1
+        return UP_HEADER.pack(self.index, self.sequence, sent) + frame[UP_HEADER.size :]
+
+    def talk(self) -> None:
+        self.answer = None
+        if not self.stopped:
+            self._uplink.clear()
+            self.say(TALK_FRAMES * FRAME_MS)
+
+    async def on_message(self, message: dict[str, Any], at_ns: int) -> None:
+        event = message.get("event")
+        if event == "media":
+            self._on_media(message["media"]["payload"], at_ns)
+        elif event == "mark":
+            self._on_mark(message["mark"]["name"])
+        elif event == "clear":
+            await self._on_clear(at_ns)
+
+    def _on_media(self, payload: str, at: int) -> None:
+        item, chunk, chunks, sent = DOWN_HEADER.unpack_from(base64.b64decode(payload[:20]))
+        stats = self.stats
+        if stats.window(sent):
+            stats.down_received += 1
+            stats.down_ns.append(at - sent)
+        self.ready.set()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self.play_end = max(now, self.play_end) + tw.b64_len_to_bytes(payload) / 8000
+        if item != self.item:
+            self.item = item
+            self.barge_at = None
+            if item % 2 == 1:  # every second turn the caller talks over the assistant
+                self.barge_at = self.rng.randint(int(chunks * BARGE_FROM), int(chunks * BARGE_TO))
+        if self.barge_at is not None and chunk >= self.barge_at:
+            self.barge_at = None
+            self.talk()
+        elif item % 2 == 0 and chunk == chunks - 1 and self.answer is None:
+            self.answer = loop.call_at(self.play_end + self.rng.uniform(*THINK_S), self.talk)
+
+    def _on_mark(self, name: str) -> None:
+        loop = asyncio.get_running_loop()
+        if self.play_end <= loop.time():
+            self._echo_now(name)
+        else:
+            handle = loop.call_at(self.play_end, self._echo_due)
+            self.pending_marks.append((handle, name))
+
+    def _echo_due(self) -> None:
+        if self.pending_marks:
+            _handle, name = self.pending_marks.popleft()
+            self._echo_now(name)
+
+    def _echo_now(self, name: str) -> None:
+        self.echoes.append(asyncio.create_task(self.send_text(self.mark_text(name))))
+        if len(self.echoes) > 64:
+            self.echoes = [t for t in self.echoes if not t.done()]
+
+    async def _on_clear(self, at: int) -> None:
+        stats = self.stats
+        sent = stats.expected_clear.pop(self.index, None)
+        if sent is None:
+            stats.clears_unexpected += 1
+        elif stats.window(sent):
+            stats.clear_ns.append(at - sent)
+        while self.pending_marks:  # Twilio drops the unplayed audio and echoes the marks still pending
+            handle, name = self.pending_marks.popleft()
+            handle.cancel()
+            self._echo_now(name)
+        self.play_end = asyncio.get_running_loop().time()
+
+    async def finish(self) -> None:
+        """Twilio ending the stream: `stop`, then the socket closes."""
+        if self.answer is not None:
+            self.answer.cancel()
+        for handle, _name in self.pending_marks:
+            handle.cancel()
+        self.pending_marks.clear()
+        await self.hang_up()
+        for task in self.echoes:
+            task.cancel()
+        await asyncio.gather(*self.echoes, return_exceptions=True)

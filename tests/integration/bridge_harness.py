@@ -1,0 +1,306 @@
+"""The voice bridge under test, shared by `test_voice_bridge.py` (outbound calls) and
+`test_voice_bridge_inbound.py` (inbound, simulated and recorded calls): the real bridge app under uvicorn in the
+test's event loop, the fake OpenAI Realtime and Twilio it talks to, a seeded call, and waiting helpers.
+
+The only stand-in inside the app is the REST hang-up (`session.hangup_call`): it records the call SID and does
+what Twilio does after `calls(sid).update(status="completed")`: it sends `stop` on the stream and closes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+import redis
+from sqlmodel import Session, select
+from twilio.request_validator import RequestValidator
+
+from leadapp.core import crypto, events
+from leadapp.core.db import get_engine, session_scope
+from leadapp.core.models import Business, Call, Lead, TranscriptLine, User, utcnow
+from leadapp.core.providers import telephony
+from tests.fakes.openai_realtime import FakeOpenAIRealtime
+from tests.fakes.twilio_media import FakeTwilioMedia
+from tests.fakes.twilio_voice import parse_stream
+from tests.integration.programs import clear_settings_caches, served_in_loop
+from tests.live_events import payload as event_payload
+from voice_bridge import WS_PROTOCOL
+from voice_bridge import realtime_wire as rt
+from voice_bridge import session as call_session
+from voice_bridge.app import app
+from voice_bridge.simulated import Reply, Script, Turn
+
+PUBLIC_BASE = "https://voice.leads.example.test"
+PUBLIC_WSS = "wss://voice.leads.example.test/media"
+AUTH_TOKEN = "twilio-auth-token-for-tests-0123"
+CONSUMER_PHONE = "+13175550123"
+CONSUMER_EMAIL = "jane.doe@example.com"
+INBOUND_NUMBER = "+13175550111"
+BUSINESS = "Smith & Sons Plumbing"
+GREETING = "Hi Jane, this is an AI assistant calling on behalf of Smith and Sons Plumbing. This call is recorded."
+WAIT = 15.0
+
+
+# --- fixtures ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest) -> str:
+    """A migrated database: SQLite unless the test is parametrized with "postgres"."""
+    kind = getattr(request, "param", "sqlite")
+    return request.getfixturevalue("sqlite_url" if kind == "sqlite" else "migrated_pg_url")
+
+
+@pytest.fixture
+async def fake_openai() -> AsyncIterator[FakeOpenAIRealtime]:
+    async with FakeOpenAIRealtime() as fake:
+        yield fake
+
+
+@dataclass
+class Bridge:
+    port: int
+    fake: FakeOpenAIRealtime
+    hangups: list[str] = field(default_factory=list)
+    said_before_hangup: list[str] = field(default_factory=list)
+    lines: dict[str, FakeTwilioMedia] = field(default_factory=dict)
+
+    @property
+    def media_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/media"
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def dial(self, call_id: int, call_sid: str, *, start: bool = True) -> FakeTwilioMedia:
+        """Twilio opening the signed media stream of a call (and sending `start` unless told not to), with the
+        `<Parameter>`s of the TwiML LeadApp makes for that call (its id and media-stream token)."""
+        media = FakeTwilioMedia.signed(
+            self.media_url, public_wss_url=PUBLIC_WSS, auth_token=AUTH_TOKEN, call_id=None, call_sid=call_sid
+        )
+        media.parameters = parse_stream(telephony.stream_twiml(PUBLIC_WSS, call_id)).parameters
+        self.lines[call_sid] = media
+        await media.connect()
+        if start:
+            await media.start(media.parameters)
+        return media
+
+
+@pytest.fixture
+async def bridge(
+    database: str, redis_env: redis.Redis, fake_openai: FakeOpenAIRealtime, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Bridge]:
+    """The real bridge app under uvicorn on a free port, configured for the fakes."""
+    for name, value in {
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_ACCOUNT_SID": "",
+        "VOICE_BRIDGE_PUBLIC_URL": PUBLIC_BASE,
+        "OPENAI_API_KEY": fake_openai.api_key,
+        "OPENAI_BASE_URL": fake_openai.base_url,
+        "ANTHROPIC_API_KEY": "",
+    }.items():
+        monkeypatch.setenv(name, value)
+    clear_settings_caches()
+    loop = asyncio.get_running_loop()
+    async with served_in_loop(app, lifespan="on", ws=WS_PROTOCOL) as (_server, port):
+        state = Bridge(port=port, fake=fake_openai)
+
+        def hang_up(call_sid: str, say: str = "") -> None:  # in the bridge's worker thread, like the REST call
+            state.hangups.append(call_sid)
+            state.said_before_hangup.append(say)
+            media = state.lines.get(call_sid)
+            if media is not None:
+                asyncio.run_coroutine_threadsafe(media.hang_up(), loop)
+
+        monkeypatch.setattr(call_session, "hangup_call", hang_up)
+        try:
+            yield state
+        finally:
+            for media in state.lines.values():
+                await media.close()
+
+
+@dataclass
+class Seeded:
+    business_id: int
+    lead_id: int
+    call_id: int
+    call_sid: str
+
+
+def seed(*, provider: str = "twilio", status: str = "ringing", inbound_number: str | None = INBOUND_NUMBER) -> Seeded:
+    """A business (with an inbound number unless None), a consenting lead, and an outbound call about it."""
+    sid = ("SIM" if provider == "simulated" else "CA") + secrets.token_hex(16)
+    with session_scope() as session:
+        owner = User(email=f"owner-{secrets.token_hex(3)}@smith.example", password_hash="x", role="business_owner")
+        session.add(owner)
+        session.flush()
+        business = Business(
+            verified_at=utcnow(),
+            owner_id=owner.id,  # type: ignore[arg-type]
+            name=BUSINESS,
+            zip="46032",
+            city="Carmel",
+            state="IN",
+            categories=["plumbing"],
+            voice="cedar",
+            licensed=True,
+            inbound_number=inbound_number,
+            call_objective_notes="Ask whether they want a same-week visit.",
+        )
+        lead = Lead(
+            raw_text=f"Water heater leaking in the garage. Call me at (317) 555-0123 or {CONSUMER_EMAIL}.",
+            contact_name="Jane Doe",
+            contact_email=CONSUMER_EMAIL,
+            contact_phone_enc=crypto.encrypt_phone(CONSUMER_PHONE),
+            contact_phone_hash=crypto.phone_hash(CONSUMER_PHONE),
+            contact_phone_last4="0123",
+            zip="46032",
+            location_zip="46032",
+            category="plumbing",
+            urgency="high",
+            budget_min=300,
+            budget_max=600,
+            consent_ai_calls=True,
+            status="matched",
+        )
+        session.add(business)
+        session.add(lead)
+        session.flush()
+        call = Call(
+            lead_id=lead.id,
+            business_id=business.id,
+            objective="Confirm the job and get a budget.",
+            to_number_enc=lead.contact_phone_enc,
+            to_number_hash=lead.contact_phone_hash,
+            status=status,
+            provider=provider,
+            provider_call_sid=sid,
+        )
+        session.add(call)
+        session.flush()
+        return Seeded(business.id, lead.id, call.id, sid)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def seeded(bridge: Bridge) -> Seeded:
+    return seed()
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def load_call(call_id: int) -> Call:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        call = session.get(Call, call_id)
+        assert call is not None
+        return call
+
+
+def load_lead(lead_id: int) -> Lead:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        lead = session.get(Lead, lead_id)
+        assert lead is not None
+        return lead
+
+
+def transcript(call_id: int) -> list[TranscriptLine]:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        return list(
+            session.exec(
+                select(TranscriptLine).where(TranscriptLine.call_id == call_id).order_by(TranscriptLine.seq)
+            ).all()
+        )
+
+
+async def eventually(condition: Callable[[], object], what: str, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def ended(call_id: int) -> Call:
+    """The call once the bridge has closed its record (summary written)."""
+    await eventually(lambda: load_call(call_id).summary, "the call's summary")
+    return load_call(call_id)
+
+
+async def listen(media: FakeTwilioMedia, quiet_ms: float = 300) -> None:
+    """Wait until the caller has heard something new and the assistant has gone quiet."""
+    assert await media.wait_quiet(quiet_ms, len(media.heard), WAIT), "the assistant said nothing"
+
+
+@pytest.fixture
+def live_events(bridge: Bridge, redis_env: redis.Redis) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Subscribe to the live-event channel now; calling the result returns what was published since."""
+    pubsub = redis_env.pubsub()
+    pubsub.subscribe(events.channel())
+    pubsub.get_message(timeout=1.0)  # the subscription's confirmation
+    seen: list[dict[str, Any]] = []
+
+    def drain() -> list[dict[str, Any]]:
+        while (message := pubsub.get_message(timeout=0.2)) is not None:
+            if message["type"] == "message":
+                seen.append(event_payload(message["data"]))
+        return seen
+
+    try:
+        yield drain
+    finally:
+        pubsub.close()
+
+
+def qualify_script() -> Script:
+    return Script(
+        greeting=Reply(GREETING, audio_ms=900),
+        turns=[
+            Turn(
+                "Yes. The water heater is leaking, I need someone tomorrow morning.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"need": "leaking water heater", "urgency": "high", "timing": "tomorrow morning"},
+                    then=Reply("Thanks. What budget do you have in mind?", audio_ms=700),
+                ),
+            ),
+            Turn(
+                "About five hundred dollars.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"budget": "$500"},
+                    then=Reply(
+                        "Thank you, Smith and Sons will call you back. Goodbye!",
+                        audio_ms=800,
+                        tool=rt.END_CALL,
+                        arguments={"outcome": "goal_achieved", "reason": "qualified"},
+                    ),
+                ),
+            ),
+        ],
+    )
+
+
+def inbound_form(to: str = INBOUND_NUMBER, caller: str = "+13178462200", sid: str | None = None) -> dict[str, str]:
+    return {
+        "CallSid": sid or "CA" + secrets.token_hex(16),
+        "AccountSid": "AC" + "1" * 32,
+        "From": caller,
+        "To": to,
+        "Direction": "inbound",
+        "CallStatus": "ringing",
+    }
+
+
+async def post_inbound(bridge: Bridge, form: dict[str, str], signed: bool = True) -> httpx.Response:
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(f"{PUBLIC_BASE}/twilio/inbound", form)
+    headers = {"X-Twilio-Signature": signature if signed else "nope"}
+    async with httpx.AsyncClient(base_url=bridge.http_url) as client:
+        return await client.post("/twilio/inbound", data=form, headers=headers)

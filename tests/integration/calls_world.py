@@ -1,0 +1,199 @@
+"""The world of the outbound-call tests (`test_calls_twilio*.py`): the fake Twilio as the app's telephony
+provider, the real voice bridge under uvicorn for its signed callbacks, a call simulator, a consumer's accepted
+lead with its business (and a rival one), and the helpers that read calls and jobs back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import count
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+import redis
+import uvicorn
+from rq.registry import ScheduledJobRegistry
+from sqlmodel import Session, select
+
+from leadapp.core import crypto
+from leadapp.core.models import Business, Call, Lead, Match, User, utcnow
+from leadapp.core.services import accounts, calls
+from leadapp.core.settings import get_settings
+from leadapp.core.tasks import CALLS, queue
+from leadapp.core.vocab import LeadStatus, MatchStatus
+from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice
+from voice_bridge import WS_PROTOCOL
+
+PUBLIC_BASE = "https://voice.leads.example.test"
+PASSWORD = "a long enough password"
+PHONE = "+13178462200"
+ZIP = "46032"  # Carmel, Indiana: America/Indiana/Indianapolis
+INDIANA = ZoneInfo("America/Indiana/Indianapolis")
+# Noon in Indiana today (EST or EDT): inside calling hours whenever the tests run.
+DAYTIME = datetime.now(UTC).replace(hour=17, minute=0, second=0, microsecond=0)
+_serial = count(1)
+
+
+# --- fixtures -------------------------------------------------------------------------------------
+
+
+def _delete_rq_keys(client: redis.Redis) -> None:
+    stale = list(client.scan_iter(match="rq:*", count=500))
+    if stale:
+        client.delete(*stale)
+
+
+@pytest.fixture
+def twilio(
+    app_env: dict[str, str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[FakeTwilioVoice]:
+    """The fake Twilio as the app's telephony provider; the bridge's public URL is PUBLIC_BASE; no RQ leftovers."""
+    fake: FakeTwilioVoice = request.getfixturevalue("fake_twilio_voice")
+    for name, value in {
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_FROM_NUMBER": fake.from_number,
+        "TWILIO_API_BASE": fake.url,
+        "VOICE_BRIDGE_PUBLIC_URL": PUBLIC_BASE,
+        "APP_URL": "https://leads.example.test",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    client = redis.Redis.from_url(app_env["REDIS_URL"])
+    _delete_rq_keys(client)
+    try:
+        yield fake
+    finally:
+        _delete_rq_keys(client)
+        client.close()
+
+
+@pytest.fixture
+def bridge_url(twilio: FakeTwilioVoice) -> Iterator[str]:
+    """The real voice bridge app served by uvicorn on a free loopback port (a thread of this process)."""
+    from voice_bridge.app import app
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws=WS_PROTOCOL)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the bridge did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+
+@pytest.fixture
+def simulator(twilio: FakeTwilioVoice, bridge_url: str) -> Iterator[CallSimulator]:
+    sim = CallSimulator(twilio, bridge_url, PUBLIC_BASE)
+    try:
+        yield sim
+    finally:
+        sim.close()
+
+
+@dataclass
+class World:
+    consumer: User
+    owner: User
+    other_owner: User
+    admin: User
+    business: Business
+    other_business: Business
+    lead: Lead
+    match: Match
+
+
+def make_lead(s: Session, consumer: User | None, *, phone: str = PHONE, consent: bool = True, **fields: Any) -> Lead:
+    values: dict[str, Any] = {
+        "consumer_id": consumer.id if consumer else None,
+        "raw_text": f"My water heater is leaking all over the garage floor, need someone today #{next(_serial)}",
+        "zip": ZIP,
+        "category": "plumbing",
+        "urgency": "high",
+        "contact_name": "Casey Consumer",
+        "contact_email": "casey@example.com",
+        "contact_phone_enc": crypto.encrypt_phone(phone) if phone else "",
+        "contact_phone_hash": crypto.phone_hash(phone) if phone else "",
+        "contact_phone_last4": phone[-4:],
+        "consent_ai_calls": consent,
+        "consent_at": utcnow() if consent else None,
+        "phone_verified_at": utcnow() if consent else None,
+        "status": LeadStatus.ACCEPTED.value,
+    }
+    lead = Lead(**{**values, **fields})
+    s.add(lead)
+    s.flush()
+    return lead
+
+
+def accept(s: Session, lead: Lead, business: Business) -> Match:
+    match = Match(lead_id=lead.id, business_id=business.id, score=80.0, status=MatchStatus.ACCEPTED.value)
+    s.add(match)
+    s.flush()
+    return match
+
+
+@pytest.fixture
+def world(db_session: Session, twilio: FakeTwilioVoice) -> World:
+    s = db_session
+    consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer")
+    owner = accounts.register(s, "plumber@example.com", PASSWORD, "business_owner")
+    other_owner = accounts.register(s, "drains@example.com", PASSWORD, "business_owner")
+    admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
+    business = Business(verified_at=utcnow(), owner_id=owner.id, name="Carmel Plumbing", zip=ZIP, plan="pro")
+    other_business = Business(
+        verified_at=utcnow(), owner_id=other_owner.id, name="Quick Drains", zip="46033", plan="pro"
+    )
+    s.add_all([business, other_business])
+    s.flush()
+    lead = make_lead(s, consumer)
+    match = accept(s, lead, business)
+    s.commit()
+    return World(consumer, owner, other_owner, admin, business, other_business, lead, match)
+
+
+def fresh(s: Session, call_id: int) -> Call:
+    s.expire_all()
+    call = s.get(Call, call_id)
+    assert call is not None
+    return call
+
+
+def all_calls(s: Session) -> list[Call]:
+    s.expire_all()
+    return list(s.exec(select(Call).order_by(Call.id)).all())
+
+
+def requested_and_dialled(s: Session, w: World, simulator: CallSimulator) -> tuple[Call, Any]:
+    """A call asked for in the day, placed by its job: (the call row, the simulated Twilio call)."""
+    call = calls.request_call(s, w.owner, w.match.id, "Qualify the water heater job", now=DAYTIME)
+    s.commit()
+    assert calls.place_call(call.id, now=DAYTIME) == "dialled"
+    return fresh(s, call.id), simulator.call()
+
+
+def assert_204(responses: list[httpx.Response]) -> None:
+    assert [r.status_code for r in responses] == [204] * len(responses), [r.text for r in responses]
+
+
+def scheduled_jobs() -> dict[str, datetime]:
+    registry = ScheduledJobRegistry(queue=queue(CALLS))
+    return {job_id: registry.get_scheduled_time(job_id) for job_id in registry.get_job_ids()}
+
+
+def nine_am_after(moment: datetime) -> datetime:
+    return calls.calling_window(ZIP, moment)[1]

@@ -1,0 +1,236 @@
+"""One connection of the loopback OpenAI Realtime peer, its sending half: the connection's state, server events
+built from the SDK's own models (the audio delta from a template checked against the model at import), and the
+events that several parts of the conversation send alike (an item added, an output item added or done, a
+response done). `realtime_responses` streams replies on top of it and `realtime_session` serves the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from openai.types.realtime import (
+    ConversationItemAdded,
+    RealtimeErrorEvent,
+    ResponseAudioDeltaEvent,
+    ResponseDoneEvent,
+    ResponseOutputItemAddedEvent,
+    ResponseOutputItemDoneEvent,
+)
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from voice_bridge import twilio_wire as tw
+from voice_bridge.loopback.script import Reply, Script
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(8)}"
+
+
+def audio_delta_json(event_id: str, response_id: str, item_id: str, delta: str, output_index: int = 0) -> str:
+    """`response.output_audio.delta` as the SDK model serialises it, built by hand (the hot path of a reply)."""
+    return (
+        '{"content_index":0,"delta":"'
+        + delta
+        + '","event_id":"'
+        + event_id
+        + '","item_id":"'
+        + item_id
+        + '","output_index":'
+        + str(output_index)
+        + ',"response_id":"'
+        + response_id
+        + '","type":"response.output_audio.delta"}'
+    )
+
+
+def _check_delta_template() -> None:
+    sample = ResponseAudioDeltaEvent(
+        type="response.output_audio.delta",
+        event_id="event_1",
+        response_id="resp_1",
+        item_id="item_1",
+        output_index=0,
+        content_index=0,
+        delta="AAAA",
+    )
+    built = audio_delta_json("event_1", "resp_1", "item_1", "AAAA")
+    assert json.loads(built) == json.loads(sample.to_json(indent=None)), "delta template drifted from the SDK"
+
+
+_check_delta_template()
+
+
+def merge_session(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "format":
+            merged[key] = merge_session(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+@dataclass
+class AssistantAudio:
+    item_id: str
+    tag: int
+    number: int = 0
+    """The item's place among the session's assistant items (0 for the first reply)."""
+    bytes_sent: int = 0
+    first_at_ns: int | None = None
+    truncated_ms: int | None = None
+
+    @property
+    def ms_sent(self) -> int:
+        return self.bytes_sent // tw.MULAW_BYTES_PER_MS
+
+
+@dataclass
+class BargeIn:
+    """The caller spoke while an assistant item may still have been playing."""
+
+    item_id: str
+    at_ns: int
+    ms_sent: int
+    truncate_at_ns: int | None = None
+    audio_end_ms: int | None = None
+
+    @property
+    def truncate_delay_ms(self) -> float | None:
+        return None if self.truncate_at_ns is None else (self.truncate_at_ns - self.at_ns) / 1e6
+
+
+class Peer(Protocol):
+    """What a connection reads of its server (`realtime_peer.RealtimePeer`)."""
+
+    stream_speed: float
+    chunk_ms: int
+    first_chunk_after: float
+
+    def check_client_event(self, session: Any, raw: str | bytes, event: dict[str, Any]) -> str | None: ...
+
+
+class PeerConnection:
+    """One realtime connection's state (session, toy VAD, conversation, the response in progress) and how it
+    sends server events."""
+
+    def __init__(self, peer: Peer, connection: ServerConnection, script: Script) -> None:
+        self.peer = peer
+        self.connection = connection
+        self.script = script
+        self.model = ""
+        self.config: dict[str, Any] = {
+            "type": "realtime",
+            "output_modalities": ["audio"],
+            "audio": {
+                "input": {
+                    "format": {"type": "audio/pcm", "rate": 24000},
+                    "turn_detection": {"type": "server_vad", "silence_duration_ms": 500},
+                },
+                "output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": "alloy"},
+            },
+        }
+        self.events: list[tuple[int, dict[str, Any]]] = []
+        """Every client event but the audio appends, with its arrival time (monotonic_ns)."""
+        self.appends = 0
+        self.audio_in_ms = 0
+        self._pending_audio = b""
+        self.speaking = False
+        self.speech_item: str | None = None
+        self.silence_ms = 0
+        self.items: list[str] = []
+        self.turn = 0
+        self.greeted = False
+        self.followup: Reply | None = None
+        self.assistant_audio: dict[str, AssistantAudio] = {}
+        self.last_audio_item: str | None = None
+        self.response_task: asyncio.Task[None] | None = None
+        self.response_id: str | None = None
+        self._current_item: str | None = None
+        self._current_text: list[str] = []
+        self._current_output: list[dict[str, Any]] = []
+        self.response_creates: list[dict[str, Any]] = []
+        self.function_outputs: list[dict[str, Any]] = []
+        self.truncates: list[dict[str, Any]] = []
+        self.barge_ins: list[BargeIn] = []
+        self.errors_sent: list[dict[str, Any]] = []
+        self._event_counter = 0
+        self.closed = asyncio.Event()
+
+    # -- sending --
+
+    def _event_id(self) -> str:
+        self._event_counter += 1
+        return f"event_{self._event_counter:06d}"
+
+    async def send(self, model: Any) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self.connection.send(model.to_json(indent=None))
+
+    async def send_error(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        error_type: str = "invalid_request_error",
+        event_id: str | None = None,
+        param: str | None = None,
+    ) -> None:
+        error = {"type": error_type, "code": code, "message": message, "param": param, "event_id": event_id}
+        self.errors_sent.append(error)
+        await self.send(RealtimeErrorEvent(type="error", event_id=self._event_id(), error=error))
+
+    # -- events sent alike from several places --
+
+    def last_item(self) -> str | None:
+        """The conversation's latest item: the `previous_item_id` of the next one."""
+        return self.items[-1] if self.items else None
+
+    async def send_item_added(self, item: dict[str, Any], previous: str | None) -> None:
+        await self.send(
+            ConversationItemAdded(
+                type="conversation.item.added", event_id=self._event_id(), item=item, previous_item_id=previous
+            )
+        )
+
+    async def send_output_item_added(self, response_id: str, index: int, item: dict[str, Any]) -> None:
+        await self.send(
+            ResponseOutputItemAddedEvent(
+                type="response.output_item.added",
+                event_id=self._event_id(),
+                response_id=response_id,
+                output_index=index,
+                item=item,
+            )
+        )
+
+    async def send_output_item_done(self, response_id: str, index: int, item: dict[str, Any]) -> None:
+        await self.send(
+            ResponseOutputItemDoneEvent(
+                type="response.output_item.done",
+                event_id=self._event_id(),
+                response_id=response_id,
+                output_index=index,
+                item=item,
+            )
+        )
+
+    async def send_response_done(
+        self, response_id: str, status: str, status_details: dict[str, Any] | None = None
+    ) -> None:
+        """`response.done` with the output items of the response so far (`status_details` when it was cut)."""
+        response: dict[str, Any] = {
+            "id": response_id,
+            "object": "realtime.response",
+            "status": status,
+            "output": self._current_output,
+        }
+        if status_details is not None:
+            response["status_details"] = status_details
+        await self.send(ResponseDoneEvent(type="response.done", event_id=self._event_id(), response=response))
