@@ -61,7 +61,7 @@ def twilio_configured() -> bool:
 def twilio_client() -> Any:
     """The SDK's REST client for the configured account, through the rebasing HTTP client when TWILIO_API_BASE
     is set (SMS and calls alike)."""
-    from twilio.rest import Client
+    from twilio.rest import Client  # lazy: the Twilio SDK adds start-up time; only a keyed deployment loads it
 
     settings = get_settings()
     if settings.twilio_api_base:
@@ -80,7 +80,7 @@ def send_sms(to_e164: str, body: str) -> SendResult:
         raise SendError("no recipient number", permanent=True)
     if not twilio_configured():
         return outbox_result()
-    from twilio.base.exceptions import TwilioRestException
+    from twilio.base.exceptions import TwilioRestException  # lazy: as for the client, only when keyed
 
     try:
         message = twilio_client().messages.create(to=to_e164, from_=get_settings().twilio_from_number, body=body)

@@ -127,7 +127,7 @@ def _rest_error(action: str, exc: Exception) -> TelephonyError:
 
 
 def _telephony_error(action: str, exc: Exception) -> TelephonyError:
-    from twilio.base.exceptions import TwilioRestException
+    from twilio.base.exceptions import TwilioRestException  # lazy: the SDK loads only in a keyed deployment
 
     if isinstance(exc, TwilioRestException):
         code = f" (Twilio error {exc.code})" if exc.code else ""
