@@ -68,9 +68,9 @@ run: setup $(if $(filter-out 1,$(SCALE)),caddy,)
 
 # The browser suite runs in its own pytest process: Playwright's sync API keeps an event loop running
 # for the rest of a session, which async tests after it cannot share. The rest runs on every core
-# (pytest-xdist) and every run in a new order (pytest-randomly prints the seed: `-p randomly -p
-# "randomly_seed=N"` replays one). The browser suite shares one running stack per pass, so it runs in one
-# process, in a new order too.
+# (pytest-xdist) and every run in a new order (pytest-randomly prints the seed; `--randomly-seed=N`
+# replays one). The browser suite shares one running stack per pass, so it runs in one process, in a new
+# order too.
 TEST_WORKERS ?= auto
 test: setup services lint
 	$(PY) -m pytest tests -q --ignore=tests/e2e -n $(TEST_WORKERS) --durations=10
