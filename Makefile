@@ -68,16 +68,19 @@ run: setup $(if $(filter-out 1,$(SCALE)),caddy,)
 
 # The browser suite runs in its own pytest process: Playwright's sync API keeps an event loop running
 # for the rest of a session, which async tests after it cannot share. The rest runs on every core
-# (pytest-xdist) and every run in a new order (pytest-randomly prints the seed; `--randomly-seed=N`
-# replays one). The browser suite shares one running stack per pass, so it runs in one process, in a new
-# order too.
+# (pytest-xdist). Every run takes its tests in a new order (pytest-randomly), from the seed printed first:
+# `make test SEED=N` runs that order again. The browser suite shares one running stack per pass, so it
+# runs in one process, in a new order too.
 TEST_WORKERS ?= auto
+SEED        ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+SEED        := $(SEED)
 test: setup services lint
-	$(PY) -m pytest tests -q --ignore=tests/e2e -n $(TEST_WORKERS) --durations=10
+	@echo "Test order seed: $(SEED) (make test SEED=$(SEED) repeats it)"
+	$(PY) -m pytest tests -q --ignore=tests/e2e -n $(TEST_WORKERS) --randomly-seed=$(SEED) --durations=10
 	@echo "Browser suite (SQLite):"
-	$(PY) -m pytest tests/e2e -q
+	$(PY) -m pytest tests/e2e -q --randomly-seed=$(SEED)
 	@echo "Browser suite again: PostgreSQL, scaled out as \`make run SCALE=2\` (2 web backends, 2 bridges, Caddy):"
-	E2E_DATABASE=postgres E2E_SCALE=2 REFLEX_STATE_IN_REDIS=true $(PY) -m pytest tests/e2e -q
+	E2E_DATABASE=postgres E2E_SCALE=2 REFLEX_STATE_IN_REDIS=true $(PY) -m pytest tests/e2e -q --randomly-seed=$(SEED)
 
 test-unit: setup
 	$(PY) -m pytest tests/unit tests/migrations -q
