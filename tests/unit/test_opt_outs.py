@@ -12,7 +12,8 @@ from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import AuditEvent, Call, DoNotCall
 from leadapp.core.services import admin_ops, calls, optouts, portal
 from leadapp.core.services.access import NotLoggedIn
-from tests.unit.test_portal_actions import PHONE, World, make_lead, make_match, world  # noqa: F401
+from tests import factories
+from tests.unit.test_portal_actions import PHONE, World, world  # noqa: F401
 
 OTHER_PHONE = "+13178462299"
 
@@ -27,9 +28,9 @@ def test_the_switch_lists_every_number_of_my_requests_with_when_how_and_the_word
     world: World,  # noqa: F811
 ) -> None:
     s = db_session
-    first = make_lead(s, world.consumer)
-    make_lead(s, world.consumer, phone=OTHER_PHONE)
-    make_match(s, first, world.business)
+    first = factories.lead(s, world.consumer)
+    factories.lead(s, world.consumer, phone=OTHER_PHONE)
+    factories.match(s, first, world.business)
     waiting = calls.new_outbound_call(
         s, first, business_id=None, requested_by_id=world.consumer.id, call_type="consumer_callback", objective=""
     )
@@ -54,7 +55,7 @@ def test_the_switch_lists_every_number_of_my_requests_with_when_how_and_the_word
         "You asked not to receive AI calls on this number."
     )
     with pytest.raises(UserError, match="do-not-call"):  # a business's request for an AI call is refused too
-        match = make_match(s, make_lead(s, None, phone=PHONE), world.other_business, status="accepted")
+        match = factories.match(s, factories.lead(s, None, phone=PHONE), world.other_business, status="accepted")
         calls.request_call(s, world.other_owner, match.id)
     s.rollback()
     actions = s.exec(select(AuditEvent.action).where(AuditEvent.actor_id == world.consumer.id)).all()
@@ -79,8 +80,8 @@ def test_the_switch_cannot_lift_what_was_asked_by_call_text_or_an_admin(
     world: World,  # noqa: F811
 ) -> None:
     s = db_session
-    make_lead(s, world.consumer)
-    make_lead(s, world.consumer, phone=OTHER_PHONE)
+    factories.lead(s, world.consumer)
+    factories.lead(s, world.consumer, phone=OTHER_PHONE)
     optouts.record_sms_opt_out(s, PHONE, "STOP CALLS")
     s.commit()
     state = optouts.ai_calls_switch(s, world.consumer)
@@ -100,15 +101,15 @@ def test_the_switch_acts_on_my_own_numbers_only(
     world: World,  # noqa: F811
 ) -> None:
     s = db_session
-    make_lead(s, world.other_consumer, phone=OTHER_PHONE)
-    make_lead(s, world.consumer)
+    factories.lead(s, world.other_consumer, phone=OTHER_PHONE)
+    factories.lead(s, world.consumer)
     s.commit()
     optouts.set_no_ai_calls(s, world.consumer, True)
     s.commit()
     assert set(entries(s)) == {crypto.phone_hash(PHONE)}
 
     # Someone else's switch cannot remove my entry even when we share a number.
-    make_lead(s, world.other_consumer, phone=PHONE)
+    factories.lead(s, world.other_consumer, phone=PHONE)
     s.commit()
     optouts.set_no_ai_calls(s, world.other_consumer, False)
     s.commit()
@@ -135,8 +136,8 @@ def test_the_tracking_link_turns_ai_calls_off_for_its_own_request_and_back_on(
 ) -> None:
     """Someone who made a request without an account withdraws AI-call consent with the link alone."""
     s = db_session
-    lead = make_lead(s, None)
-    other = make_lead(s, None, phone=OTHER_PHONE)
+    lead = factories.lead(s, None)
+    other = factories.lead(s, None, phone=OTHER_PHONE)
     s.commit()
     grant = portal.MagicGrant(links.magic_token(lead.id))  # type: ignore[arg-type]
     assert portal.ai_calls_by_link(s, grant, lead.id) == optouts.LinkSwitch(has_number=True, on=False)  # type: ignore[arg-type]
@@ -172,7 +173,7 @@ def test_the_tracking_link_cannot_lift_what_was_asked_another_way(
     world: World,  # noqa: F811
 ) -> None:
     s = db_session
-    lead = make_lead(s, None)
+    lead = factories.lead(s, None)
     optouts.record_sms_opt_out(s, PHONE, "STOP CALLS")
     s.commit()
     grant = portal.MagicGrant(links.magic_token(lead.id))  # type: ignore[arg-type]
@@ -182,7 +183,7 @@ def test_the_tracking_link_cannot_lift_what_was_asked_another_way(
     assert entries(s)[crypto.phone_hash(PHONE)].source == "sms"
 
     # A request without a number has nothing to switch.
-    bare = make_lead(s, None, contact_phone_enc="", contact_phone_hash="", contact_phone_last4="")
+    bare = factories.lead(s, None, contact_phone_enc="", contact_phone_hash="", contact_phone_last4="")
     s.commit()
     bare_grant = portal.MagicGrant(links.magic_token(bare.id))  # type: ignore[arg-type]
     assert portal.ai_calls_by_link(s, bare_grant, bare.id) == optouts.LinkSwitch(has_number=False, on=False)  # type: ignore[arg-type]
