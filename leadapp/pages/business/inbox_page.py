@@ -54,26 +54,29 @@ class KeepInboxScroll(rx.Fragment):
         return [_KEEP_INBOX_SCROLL]
 
 
-def _select(name: str, label: str, options: list[tuple[str, str]]) -> rx.Component:
+# The filters are plain form fields, read when "Apply" is pressed; each starts from the filter in force, so a
+# form drawn again (a reconnect re-renders the page) shows what the list is filtered by.
+def _select(name: str, label: str, options: list[tuple[str, str]], current: rx.Var) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=f"filter-{name}", class_name="field-label"),
         rx.select.root(
             rx.select.trigger(id=f"filter-{name}", placeholder="All"),
             rx.select.content(rx.select.item("All", value="all"), *[rx.select.item(t, value=v) for v, t in options]),
             name=name,
-            default_value="all",
+            default_value=rx.cond(current != "", current, "all"),
         ),
         spacing="1",
     )
 
 
-def _date_input(name: str, label: str, error: rx.Var) -> rx.Component:
+def _date_input(name: str, label: str, error: rx.Var, current: rx.Var) -> rx.Component:
     return rx.vstack(
         rx.el.label(label, html_for=f"filter-{name}", class_name="field-label"),
         rx.input(
             name=name,
             id=f"filter-{name}",
             type="date",
+            default_value=current,
             aria_invalid=rx.cond(error != "", "true", "false"),
             aria_describedby=f"filter-{name}-error",
         ),
@@ -85,14 +88,21 @@ def _date_input(name: str, label: str, error: rx.Var) -> rx.Component:
 def _filters() -> rx.Component:
     return rx.form(
         rx.flex(
-            _select("status", "Status", labels.options("match_status")),
-            _select("urgency", "Urgency", labels.options("urgency")),
-            _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
-            _date_input("since", "Received from", DashboardState.since_error),
-            _date_input("until", "Received to", DashboardState.until_error),
+            _select("status", "Status", labels.options("match_status"), DashboardState.status_filter),
+            _select("urgency", "Urgency", labels.options("urgency"), DashboardState.urgency_filter),
+            _select(
+                "category",
+                "Service",
+                [(c.value, label) for c, label in CATEGORY_LABELS.items()],
+                DashboardState.category_filter,
+            ),
+            _date_input("since", "Received from", DashboardState.since_error, DashboardState.since_filter),
+            _date_input("until", "Received to", DashboardState.until_error, DashboardState.until_filter),
             rx.vstack(
                 rx.el.label("Search", html_for="filter-search", class_name="field-label"),
-                rx.input(name="search", id="filter-search", placeholder="words or ZIP"),
+                rx.input(
+                    name="search", id="filter-search", placeholder="words or ZIP", default_value=DashboardState.search
+                ),
                 spacing="1",
             ),
             rx.button("Apply", type="submit", id="filter-apply"),
