@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, open_emailed_link, start
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, open_emailed_link, path_re, start
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"
@@ -49,6 +49,14 @@ def _register_owner(page: Page, deployment: Deployment, email: str) -> None:
     page.wait_for_url(re.compile(re.escape(deployment.url) + r"/dashboard/?$"))
 
 
+def _open_forgot_password(page: Page, deployment: Deployment) -> None:
+    """From the log-in page to an empty "Forgot your password?" form. Typing before it is there would type into
+    the log-in page's own Email field (still on screen for a moment), and the form then sent nothing."""
+    page.locator("#forgot-password").click()
+    page.wait_for_url(path_re(deployment, "/forgot-password"))
+    expect(page.locator("#forgot-submit")).to_be_visible()  # (not the last visit's "we sent a link")
+
+
 def test_forgot_password_by_the_emailed_link(browser: Browser, deployment: Deployment):
     if not deployment.local:
         pytest.skip("reads the emailed link from the local outbox (the database)")
@@ -60,12 +68,13 @@ def test_forgot_password_by_the_emailed_link(browser: Browser, deployment: Deplo
 
     start(page, deployment)
     click_link(page, deployment, "Log in", "/login")
-    page.locator("#forgot-password").click()
+    _open_forgot_password(page, deployment)
     page.get_by_label("Email").fill(f"nobody-{secrets.token_hex(4)}@example.com")
     page.locator("#forgot-submit").click()
     unknown_answer = page.locator("#forgot-sent").inner_text()
     page.locator("#back-to-login").click()
-    page.locator("#forgot-password").click()
+    page.wait_for_url(path_re(deployment, "/login"))
+    _open_forgot_password(page, deployment)
     page.get_by_label("Email").fill(email)
     page.locator("#forgot-submit").click()
     expect(page.locator("#forgot-sent")).to_have_text(unknown_answer)  # the same answer either way
