@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import count
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,12 +20,12 @@ import uvicorn
 from rq.registry import ScheduledJobRegistry
 from sqlmodel import Session, select
 
-from leadapp.core import crypto
 from leadapp.core.models import Business, Call, Lead, Match, User, utcnow
 from leadapp.core.services import accounts, calls
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import CALLS, queue
 from leadapp.core.vocab import LeadStatus, MatchStatus
+from tests import factories
 from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice
 from voice_bridge import WS_PROTOCOL
 
@@ -37,7 +36,6 @@ ZIP = "46032"  # Carmel, Indiana: America/Indiana/Indianapolis
 INDIANA = ZoneInfo("America/Indiana/Indianapolis")
 # Noon in Indiana today (EST or EDT): inside calling hours whenever the tests run.
 DAYTIME = datetime.now(UTC).replace(hour=17, minute=0, second=0, microsecond=0)
-_serial = count(1)
 
 
 # --- fixtures -------------------------------------------------------------------------------------
@@ -118,26 +116,10 @@ class World:
 
 
 def make_lead(s: Session, consumer: User | None, *, phone: str = PHONE, consent: bool = True, **fields: Any) -> Lead:
-    values: dict[str, Any] = {
-        "consumer_id": consumer.id if consumer else None,
-        "raw_text": f"My water heater is leaking all over the garage floor, need someone today #{next(_serial)}",
-        "zip": ZIP,
-        "category": "plumbing",
-        "urgency": "high",
-        "contact_name": "Casey Consumer",
-        "contact_email": "casey@example.com",
-        "contact_phone_enc": crypto.encrypt_phone(phone) if phone else "",
-        "contact_phone_hash": crypto.phone_hash(phone) if phone else "",
-        "contact_phone_last4": phone[-4:],
-        "consent_ai_calls": consent,
-        "consent_at": utcnow() if consent else None,
-        "phone_verified_at": utcnow() if consent else None,
-        "status": LeadStatus.ACCEPTED.value,
-    }
-    lead = Lead(**{**values, **fields})
-    s.add(lead)
-    s.flush()
-    return lead
+    """A request the business has accepted (the calls' starting point), from the shared factory."""
+    return factories.lead(
+        s, consumer, phone=phone, consent=consent, **{"zip": ZIP, "status": LeadStatus.ACCEPTED.value, **fields}
+    )
 
 
 def accept(s: Session, lead: Lead, business: Business) -> Match:
