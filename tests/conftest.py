@@ -375,12 +375,16 @@ def any_db_url(request: pytest.FixtureRequest) -> str:
 def app_env(
     monkeypatch: pytest.MonkeyPatch, any_db_url: str, private_redis_url: str, tmp_path: Path
 ) -> Iterator[dict[str, str]]:
-    """Environment variables of a test deployment: its own database, the private Redis, a random key prefix,
-    its own folder for the simulated calls' recordings."""
+    """Environment variables of a test deployment: its own database, a clean Redis database (number 1 of the
+    session's private Redis, emptied before and after: RQ's job keys carry no prefix, and a job an earlier test
+    left under the same id, e.g. `invitation-1-followup-1`, was taken for this test's), a random key prefix,
+    its own folder for the simulated calls' recordings. Fixtures that share Redis across tests use number 0."""
+    redis_url = private_redis_url.rsplit("/", 1)[0] + "/1"
+    _flush(redis_url)
     values = {
         "RECORDINGS_DIR": str(tmp_path / "recordings"),
         "DATABASE_URL": any_db_url,
-        "REDIS_URL": private_redis_url,
+        "REDIS_URL": redis_url,
         "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
         "SECRET_KEY": secrets.token_hex(16),
         "ENVIRONMENT": "test",
@@ -395,14 +399,16 @@ def app_env(
     try:
         yield values
     finally:
-        client = redis.Redis.from_url(private_redis_url, socket_connect_timeout=2, socket_timeout=5)
-        try:
-            stale = list(client.scan_iter(match=f"*{values['REDIS_PREFIX']}*"))
-            if stale:
-                client.delete(*stale)
-        finally:
-            client.close()
+        _flush(redis_url)
         clear_app_caches()
+
+
+def _flush(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
 
 
 @pytest.fixture
