@@ -30,6 +30,7 @@ from leadapp.core.services import accounts, admin_ops, contact, rules, weekly_au
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
 from leadapp.state.auth import AuthState
+from tests.background_state import Background
 from tests.conftest import WalledDatabase, WalledRoles, clear_app_caches, clone_walled, dispose_engine, drop_walled
 
 ACTORS = ("anonymous", "consumer_a", "consumer_b", "business_x", "business_y", "admin")
@@ -414,25 +415,6 @@ def _state(w: World, cls: type[AuthState], actor: str, path: str = "/") -> tuple
     return root, state
 
 
-class _Background:
-    """What a background handler gets instead of the StateProxy: the state, with `async with self` a no-op."""
-
-    def __init__(self, state: AuthState) -> None:
-        object.__setattr__(self, "_state", state)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._state, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._state, name, value)
-
-    async def __aenter__(self) -> _Background:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
 def _drain(result: Any) -> list[Any]:
     """Run what a handler returned (coroutine, generator) and collect the events it yielded or returned."""
     events: list[Any] = []
@@ -464,7 +446,7 @@ def _drain(result: Any) -> list[Any]:
 
 
 def _run(handler: rx.EventHandler, state: AuthState, args: tuple) -> list[Any]:
-    target = _Background(state) if getattr(handler, "is_background", False) else state
+    target = Background(state) if getattr(handler, "is_background", False) else state
     return _drain(handler.fn(target, *args))
 
 

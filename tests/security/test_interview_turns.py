@@ -24,6 +24,7 @@ from leadapp.core.errors import TooManyAttempts, UserError
 from leadapp.core.models import Lead
 from leadapp.core.services import interview
 from leadapp.core.settings import get_settings
+from tests.background_state import Background
 from tests.conftest import clear_app_caches
 
 ANSWERS = [
@@ -37,25 +38,6 @@ ANSWERS = [
 ]
 
 
-class _Background:
-    """A background handler's view of its state (`async with self` is the lock; nothing else changes here)."""
-
-    def __init__(self, state: Any) -> None:
-        object.__setattr__(self, "_state", state)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._state, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._state, name, value)
-
-    async def __aenter__(self) -> _Background:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
 def _interview_tab() -> Any:
     import leadapp.leadapp  # noqa: F401  (imports every page module, as the server does)
     from leadapp.pages.consumer.interview import InterviewState
@@ -66,7 +48,7 @@ def _interview_tab() -> Any:
 
 
 async def _run(handler: Any, state: Any, *args: Any) -> None:
-    result = handler.fn(_Background(state), *args)
+    result = handler.fn(Background(state), *args)
     if hasattr(result, "__aiter__"):
         async for _ in result:
             pass

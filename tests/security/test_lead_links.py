@@ -22,6 +22,7 @@ from leadapp.core.models import Business, Match, utcnow
 from leadapp.core.services import accounts, intake
 from leadapp.core.services.pipeline import process_lead
 from leadapp.pages.auth import LoginState, safe_next
+from tests.background_state import Background
 from tests.security.owner_tab import OwnerTab
 
 PASSWORD = "a long enough password"
@@ -162,25 +163,6 @@ def test_next_follows_a_path_on_this_site(target: str) -> None:
     assert safe_next(target, "/dashboard") == target
 
 
-class _Background:
-    """A state as a background handler sees it: `async with self` around its changes."""
-
-    def __init__(self, state: Any) -> None:
-        object.__setattr__(self, "_state", state)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._state, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        setattr(self._state, name, value)
-
-    async def __aenter__(self) -> _Background:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
 def _login_redirect(next_value: str, email: str) -> str:
     import asyncio
     from urllib.parse import quote
@@ -190,7 +172,7 @@ def _login_redirect(next_value: str, email: str) -> str:
     state = root.get_substate(LoginState.get_full_name().split(".")[1:])
 
     async def run() -> list[Any]:
-        return [e async for e in LoginState.submit.fn(_Background(state), {"email": email, "password": PASSWORD})]
+        return [e async for e in LoginState.submit.fn(Background(state), {"email": email, "password": PASSWORD})]
 
     def args(event: Any) -> dict[str, Any]:
         return {str(k): getattr(v, "_var_value", str(v)) for k, v in event.args}
