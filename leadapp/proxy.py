@@ -5,7 +5,8 @@ One address for the browser: the Reflex backends' paths (the event socket, uploa
 API and its webhooks) go to the backends in turn, everything else to the one static front-end server.
 One address for Twilio: the voice bridges in turn (a media stream is one websocket, so it stays on the
 bridge that accepted it; a call's state lives in the database, so any bridge serves its next webhook).
-A backend that stops answering its health check is taken out until it answers again.
+A backend that refuses a connection is taken out for a while and the request goes to another; a bridge whose
+health check says "draining" is taken out until it says otherwise.
 
 The front-end server sends bare static files, so the proxy gives its answers the security headers the
 backends give theirs (`leadapp.api.headers`): the fixed ones on every answer, and on pages (a request that
@@ -52,17 +53,14 @@ def _header_block(fields: tuple[tuple[str, str], ...]) -> str:
     return "{\n" + "".join(f'\t\t\t{name} "{value}"\n' for name, value in fields) + "\t\t}"
 
 
-def _pool(ports: tuple[int, ...], health_uri: str) -> str:
+def _pool(ports: tuple[int, ...], health_uri: str | None) -> str:
+    """Round robin over `ports`. A dial that fails takes that upstream out for `fail_duration` and the request
+    is tried on another for up to `lb_try_duration` (long enough for a backend to be started again). An active
+    check on `health_uri` also takes out an upstream that answers but says it should get no new work (a bridge
+    draining); without one, a busy upstream is never taken out for being slow."""
     targets = " ".join(f"127.0.0.1:{port}" for port in ports)
-    return (
-        f"{targets} {{\n"
-        "\t\tlb_policy round_robin\n"
-        "\t\tlb_try_duration 5s\n"
-        f"\t\thealth_uri {health_uri}\n"
-        "\t\thealth_interval 2s\n"
-        "\t\tfail_duration 10s\n"
-        "\t}"
-    )
+    active = f"\t\thealth_uri {health_uri}\n\t\thealth_interval 2s\n" if health_uri else ""
+    return f"{targets} {{\n\t\tlb_policy round_robin\n\t\tlb_try_duration 15s\n{active}\t\tfail_duration 10s\n\t}}"
 
 
 def caddyfile(up: Upstreams) -> str:
@@ -79,7 +77,7 @@ def caddyfile(up: Upstreams) -> str:
         site += (
             f"\nhttp://:{up.web_port} {{\n"
             f"\t@backend path {' '.join(BACKEND_PATHS)}\n"
-            f"\thandle @backend {{\n\t\treverse_proxy {_pool(up.backend_ports, '/ping')}\n\t}}\n"
+            f"\thandle @backend {{\n\t\treverse_proxy {_pool(up.backend_ports, None)}\n\t}}\n"
             f"\thandle {{\n{front}\t\treverse_proxy 127.0.0.1:{up.frontend_port}\n\t}}\n"
             "}\n"
         )

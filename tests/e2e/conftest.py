@@ -51,6 +51,7 @@ class Deployment:
     database_url: str = ""
     redis_url: str = ""
     launcher_pid: int = 0  # the local stack's `leadapp.launch` (whose children are the programs)
+    log_path: Path | None = None  # everything the local stack's programs printed
 
 
 def _free_port() -> int:
@@ -178,6 +179,7 @@ def local_deployment(workdir: Path, **overrides: str) -> Iterator[Deployment]:
             database_url=database_url,
             redis_url=env["REDIS_URL"],
             launcher_pid=app.pid,
+            log_path=log_path,
         )
     except BaseException:
         print(log_path.read_text(errors="replace")[-5000:])
@@ -211,3 +213,14 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
             "--no-first-run",
         ],
     }
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """A failing browser test on the local stack shows what the stack's programs printed just then."""
+    outcome = yield
+    report = outcome.get_result()
+    deployment = getattr(item, "funcargs", {}).get("deployment")
+    if report.failed and call.when == "call" and getattr(deployment, "log_path", None):
+        tail = deployment.log_path.read_text(errors="replace")[-6000:]
+        report.sections.append(("the local stack's log (its end)", tail))
