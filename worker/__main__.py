@@ -34,7 +34,8 @@ from worker.queues import ALL_QUEUES
 
 PROGRAM = "worker"
 REDIS_WAIT_SECONDS = 15
-"""How long start-up waits for Redis (e.g. started by the same `make run`) before giving up."""
+"""How long a burst run waits for Redis before giving up; a long-running worker waits as long as it takes,
+saying so this often (a worker started again during a Redis outage must be there when Redis is back)."""
 SHUTDOWN_GRACE_SECONDS = 30
 """How long an interrupted start-up waits for children before killing them."""
 
@@ -46,8 +47,9 @@ def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def _wait_for_redis(client: redis.Redis, seconds: float) -> bool:
-    """PING Redis until it answers or `seconds` pass."""
+def _wait_for_redis(client: redis.Redis, seconds: float, *, forever: bool) -> bool:
+    """PING Redis until it answers; after `seconds` without an answer, log it and give up (or, `forever`, log
+    it again every `seconds` and go on waiting)."""
     deadline = time.monotonic() + seconds
     while True:
         try:
@@ -55,8 +57,16 @@ def _wait_for_redis(client: redis.Redis, seconds: float) -> bool:
         except redis.exceptions.RedisError as exc:
             if time.monotonic() >= deadline:
                 where = client.connection_pool.connection_kwargs  # host and port only: the URL may hold a password
-                log.error("redis_unreachable", host=where.get("host"), port=where.get("port"), error=repr(exc))
-                return False
+                log.error(
+                    "redis_unreachable",
+                    host=where.get("host"),
+                    port=where.get("port"),
+                    error=repr(exc),
+                    waiting=forever,
+                )
+                if not forever:
+                    return False
+                deadline = time.monotonic() + seconds
             time.sleep(0.5)
 
 
@@ -112,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = get_settings()
     logging_level = settings.log_level.upper()
     connection = get_redis()
-    if not _wait_for_redis(connection, REDIS_WAIT_SECONDS):
+    if not _wait_for_redis(connection, REDIS_WAIT_SECONDS, forever=not args.burst):
         return 1
     # The health page turns green at once instead of after the first scheduled beat.
     record_worker_heartbeat()

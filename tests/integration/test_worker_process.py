@@ -114,3 +114,30 @@ def test_burst_run_enqueues_the_periodic_jobs_works_them_and_exits(
     assert health.check_worker().ok
     for name in ALL_QUEUES:
         assert get_queue(name).count == 0
+
+
+def test_a_worker_started_while_redis_is_down_waits_for_it_and_then_works(
+    own_redis, sqlite_url: str, monkeypatch: pytest.MonkeyPatch, worker_log: Path, tmp_path: Path
+) -> None:
+    """A worker (re)started during a Redis outage (a supervisor restarting it, a deploy) must still be there
+    when Redis is back: giving up after a few seconds left the queue without workers until someone came."""
+    from tests.conftest import clear_app_caches
+
+    monkeypatch.setenv("REDIS_URL", own_redis.url)
+    clear_app_caches()
+    own_redis.stop()
+    proc = start_program(
+        ["-m", "worker", "--workers", "1"], worker_log, program_env(WORKER_HEARTBEAT_SECONDS="1"), new_session=True
+    )
+    try:
+        wait_until(
+            lambda: b"redis_unreachable" in worker_log.read_bytes(), "the worker to say Redis is away", worker_log
+        )
+        assert proc.poll() is None, program_output(worker_log)  # still waiting, not gone
+        own_redis.start_again(tmp_path)
+        wait_until(lambda: proc.poll() is not None or health.check_worker().ok, "the first heartbeat", worker_log)
+        assert proc.poll() is None, program_output(worker_log)
+        job = get_queue(ALL_QUEUES[0]).enqueue(jobs.heartbeat)
+        wait_until(lambda: job.get_status(refresh=True) == JobStatus.FINISHED, "a job after the outage", worker_log)
+    finally:
+        stop_program(proc)
