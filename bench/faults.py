@@ -198,6 +198,15 @@ class Chaos:
     def start_workers(self) -> None:
         self.workers = [self.s.worker(3, "worker1", cron=True), self.s.worker(3, "worker2")]
 
+    def wait_for_workers(self) -> None:
+        """Until every RQ worker of both programs and the cron scheduler are registered in Redis."""
+        import redis as redis_lib
+        from rq import Worker
+        from rq.cron import CronScheduler
+
+        connection = redis_lib.Redis(port=self.redis_port, socket_connect_timeout=1)
+        wait_for(lambda: len(Worker.all(connection=connection)) >= 6 and CronScheduler.all(connection), 120, "workers")
+
     def _kill(self, name: str) -> None:
         for proc_name, proc in self.s._procs:
             if proc_name == name and proc.poll() is None:
@@ -400,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
             chaos.start_api(0)
             chaos.start_api(1)
             chaos.start_workers()
-            time.sleep(2)
+            chaos.wait_for_workers()  # the first fault must meet a running system, not one still starting
 
             totals: list[tuple[Phase, dict[int, float], int, float]] = []
             offset = 0
@@ -424,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
                 latencies = [(sent[i] - phase.accepted[i]) * 1000 for i in phase.accepted if i in sent]
                 if stuck or lost:
                     print(_what_is_stuck(database_url, sorted(phase.accepted)), flush=True)
+                    for program in ("worker1", "worker2"):  # what the workers and their schedulers said
+                        print(f"--- {program} log (its end) ---\n{s.log_tail(program, 4000)}", flush=True)
                 print(
                     _line(
                         f"faults phase={name} ",
