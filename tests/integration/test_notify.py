@@ -640,3 +640,41 @@ def test_the_sweeper_is_scheduled(redis_env: redis.Redis) -> None:
 
     scheduler = schedule.register(CronScheduler(connection=redis_env))
     assert "worker.jobs.sweep_pending_notifications" in [job.func_name for job in scheduler.get_jobs()]
+
+
+def test_a_database_restart_while_the_provider_sends_does_not_send_it_twice(
+    session: Session, twilio_api: FakeTwilio
+) -> None:
+    """PostgreSQL restarted (every connection dropped) while a text is with Twilio: its outcome is written once
+    the database answers again; left 'sending', the sweeper would have sent it a second time."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("a restart drops PostgreSQL's connections; SQLite has none to drop")
+    from tests.conftest import _pg_admin_connection
+
+    database = session.get_bind().url.database
+    twilio_api.delay_seconds = 1.0
+    notification_id = make_notification(session, "sms")
+    session.close()
+    results: list[str] = []
+    sender = threading.Thread(target=lambda: results.append(notify.send_notification(notification_id)))
+    sender.start()
+    try:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while reload(session, notification_id).status != "sending":  # claimed: the text is with the provider
+            assert time.monotonic() < deadline, "the sender never claimed the row"
+            time.sleep(0.02)
+        session.close()
+        with _pg_admin_connection() as admin:
+            dropped = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = %s", (database,)
+            ).fetchone()[0]
+        assert dropped >= 1
+    finally:
+        sender.join(timeout=WAIT_SECONDS)
+    assert results == ["sent"]
+    get_engine().dispose()  # the test's own pooled connections were dropped too
+    row = reload(session, notification_id)
+    assert (row.status, row.attempts) == ("sent", 1)
+    notify.enqueue_sends([notification_id])  # the sweeper comes by: nothing to send again
+    run_worker_until(lambda: get_queue(NOTIFICATIONS).count == 0, "the sweeper's job")
+    assert len(twilio_api.requests) == 1

@@ -3,11 +3,13 @@ and an admin's retry of a failed notification."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
 from rq import get_current_job
 from sqlalchemy import bindparam, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -134,6 +136,50 @@ def _send(notification_ids: list[int], *, final_on_failure: bool | None) -> tupl
             leases.release()
 
 
+OUTCOME_RETRY_SECONDS = 60.0
+"""How long the providers' answers are retried against a database that dropped the connection."""
+OUTCOME_RETRY_PAUSE = 0.5
+
+
+def _record_outcomes(session: Session, sent: list[dict[str, Any]], failed: list[dict[str, Any]]) -> None:
+    """Write what the providers answered (rows still 'sending' only). A database connection lost on the way (a
+    restart, a failover) is retried for up to OUTCOME_RETRY_SECONDS: the messages are already with their
+    providers, and an outcome left unwritten would have them sent a second time once the claim's lease expired."""
+    table = Notification.__table__  # type: ignore[attr-defined]
+    deadline = time.monotonic() + OUTCOME_RETRY_SECONDS
+    while True:
+        try:
+            if sent:
+                session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("nid"), table.c.status == _SENDING)
+                    .values(
+                        status=_SENT,
+                        provider=bindparam("provider"),
+                        provider_id=bindparam("provider_id"),
+                        sent_at=bindparam("sent_at"),
+                        last_error="",
+                    ),
+                    sent,
+                )
+            if failed:
+                session.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("nid"), table.c.status == _SENDING)
+                    .values(status=bindparam("new_status"), last_error=bindparam("error")),
+                    failed,
+                )
+            session.commit()
+            return
+        except OperationalError as exc:  # the connection, not the statements: they are valid and idempotent
+            session.rollback()
+            if time.monotonic() >= deadline:
+                raise
+            ids = [r["nid"] for r in sent + failed]
+            log.warning("notification_outcome_retry", notification_ids=ids, error=repr(exc))
+            time.sleep(OUTCOME_RETRY_PAUSE)
+
+
 def _claimable(notification_id: int, leases: _Leases) -> list[str]:
     """Statuses a run may claim from: a 'sending' row too while this run holds its lease (its claimer died)."""
     return [_PENDING, _FAILED, *([_SENDING] if notification_id in leases.held else [])]
@@ -232,28 +278,7 @@ def _claim_and_send(
             final=final,
             error=error.message,
         )
-    table = Notification.__table__  # type: ignore[attr-defined]
-    if sent:
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("nid"), table.c.status == _SENDING)
-            .values(
-                status=_SENT,
-                provider=bindparam("provider"),
-                provider_id=bindparam("provider_id"),
-                sent_at=bindparam("sent_at"),
-                last_error="",
-            ),
-            sent,
-        )
-    if failed:
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("nid"), table.c.status == _SENDING)
-            .values(status=bindparam("new_status"), last_error=bindparam("error")),
-            failed,
-        )
-    session.commit()
+    _record_outcomes(session, sent, failed)
     leases.keep -= claimed
     return transient
 
