@@ -72,6 +72,19 @@ class LeadStatusAnswer(BaseModel):
     updated_at: str = Field(description="When its status last changed (ISO 8601)")
 
 
+class WebhookRequest(BaseModel):
+    """Where the calling key's leads' status changes are POSTed."""
+
+    url: str = Field(description="A public https URL; an empty string removes the webhook", max_length=2000)
+
+
+class WebhookRegistered(BaseModel):
+    url: str = Field(description="The webhook URL now registered ('' when removed)")
+    secret: str = Field(
+        description="The Standard Webhooks signing secret ('whsec_…'), shown only in this answer ('' when removed)"
+    )
+
+
 class Health(BaseModel):
     status: Literal["ok"]
     service: Literal["web"]
@@ -271,6 +284,54 @@ async def lead_status(request: Request, lead_id: int = Path(ge=1, le=2**31 - 1))
         report_exception(exc, route="GET /api/v1/leads/{id}")
         return error(500, "internal_error", "Something went wrong on our side; try again.")
     return JSONResponse(answer)
+
+
+WEBHOOK_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": WebhookRequest.model_json_schema()}},
+}
+
+
+@api.put(
+    "/api/v1/webhook",
+    operation_id="register_webhook",
+    response_model=WebhookRegistered,
+    responses=_errors(400, 401, 413, 422, 429, 500),
+    openapi_extra={"requestBody": WEBHOOK_BODY},
+)
+async def register_webhook(request: Request) -> JSONResponse:
+    """PUT /api/v1/webhook — the calling key (`Authorization: Bearer <key>`) sets where its leads' status changes
+    (`lead.matched`, `lead.accepted`, `lead.converted`, `lead.withdrawn`) are POSTed, signed per Standard Webhooks
+    with the secret in this answer (a new one each time; never shown again). A public https URL only; an empty
+    `url` removes the webhook."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        return error(413, "too_large", f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
+    try:
+        payload = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return error(400, "invalid_json", "The body is not valid JSON.")
+    if not isinstance(payload, dict) or not isinstance(payload.get("url"), str):
+        return error(400, "invalid_request", "Send a JSON object with 'url' (a string).", {"url": "Must be a string."})
+    try:
+        answer = await run_in_threadpool(_register_webhook, request.headers.get("authorization", ""), payload["url"])
+    except api_keys.ApiKeyRefused as exc:
+        return error(401, "invalid_api_key", exc.message)
+    except UserError as exc:
+        if exc.status_code == 429:
+            return error(429, "rate_limited", exc.message)
+        return error(422, "validation_failed", exc.message, {"url": exc.message})
+    except Exception as exc:  # our fault: log, report, answer with JSON
+        report_exception(exc, route="PUT /api/v1/webhook")
+        return error(500, "internal_error", "Something went wrong on our side; the webhook was not changed.")
+    return JSONResponse(answer)
+
+
+def _register_webhook(authorization: str, url: str) -> dict[str, str]:
+    with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+        key = api_keys.authenticate(session, authorization)
+        secret = webhooks.register_own_webhook(session, key, url)
+        return {"url": key.webhook_url, "secret": secret}
 
 
 def _lead_status(authorization: str, lead_id: int) -> dict[str, Any]:

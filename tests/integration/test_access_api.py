@@ -70,6 +70,8 @@ ROUTE_PLANS: dict[tuple[str, str], RoutePlan] = {
     ("/api/v1/leads/{lead_id}", "GET"): RoutePlan(
         lambda c: {}, url=lambda c: f"/api/v1/leads/{c.lead}", allowed=frozenset()
     ),
+    # only a partner's key sets its webhook: a session cookie or session token sets nobody's
+    ("/api/v1/webhook", "PUT"): RoutePlan(lambda c: {"json": {"url": "https://8.8.8.8/hooks"}}, allowed=frozenset()),
     # the token is the only credential; a session cookie or bearer token unsubscribes nobody
     ("/api/v1/unsubscribe/{token}", "POST"): RoutePlan(
         lambda c: {"content": b"List-Unsubscribe=One-Click"},

@@ -369,3 +369,48 @@ def test_an_empty_url_removes_the_webhook_and_its_secret(session: Session, recei
     session.commit()
     stored = session.get(ApiKey, key.id)
     assert secret == "" and stored is not None and (stored.webhook_url, stored.webhook_secret) == ("", "")
+
+
+def test_a_partner_registers_its_own_webhook_with_its_key(
+    session: Session, client: TestClient, receiver: Receiver
+) -> None:
+    admin = factories.admin(session)
+    key, token = api_keys.create_key(session, admin, "Self-serve")
+    session.commit()
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    refusals = {
+        "no key": client.put("/api/v1/webhook", json={"url": receiver.url}),
+        "metadata": client.put("/api/v1/webhook", json={"url": "https://169.254.169.254/latest"}, headers=bearer),
+        "http": client.put("/api/v1/webhook", json={"url": "http://8.8.8.8/hook"}, headers=bearer),
+        "no url": client.put("/api/v1/webhook", json={"uri": receiver.url}, headers=bearer),
+        "not json": client.put("/api/v1/webhook", content=b"{url", headers=bearer),
+    }
+    assert {name: r.status_code for name, r in refusals.items()} == {
+        "no key": 401,
+        "metadata": 422,
+        "http": 422,
+        "no url": 400,
+        "not json": 400,
+    }
+    assert "private or local address" in refusals["metadata"].json()["fields"]["url"]
+    session.expire_all()
+    assert session.get(ApiKey, key.id).webhook_url == ""  # type: ignore[union-attr]
+
+    registered = client.put("/api/v1/webhook", json={"url": receiver.url}, headers=bearer)
+    assert registered.status_code == 200, registered.text
+    secret = registered.json()["secret"]
+    assert registered.json()["url"] == receiver.url and secret.startswith("whsec_")
+    session.expire_all()  # this test's session read the key before the API changed it
+
+    consumer = factories.consumer(session)
+    lead = factories.lead(session, consumer, api_key_id=key.id)
+    session.commit()
+    portal.withdraw_request(session, consumer, lead.id)  # type: ignore[arg-type]
+    session.commit()
+    run_worker_until(delivered(session, lead.id, "lead.withdrawn"), "lead.withdrawn delivered")  # type: ignore[arg-type]
+    [(headers, body)] = receiver.got
+    assert verify(secret, headers, body)["data"] == {"lead_id": lead.id, "status": "withdrawn"}
+
+    removed = client.put("/api/v1/webhook", json={"url": ""}, headers=bearer)
+    assert removed.json() == {"url": "", "secret": ""}

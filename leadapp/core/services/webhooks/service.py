@@ -75,6 +75,17 @@ def register_webhook(session: Session, actor: User | None, key_id: int, url: str
     key = session.get(ApiKey, key_id, with_for_update=True)
     if key is None:
         raise NotFound("No such API key.")
+    return key, _set_webhook(session, key, url, admin.id)
+
+
+def register_own_webhook(session: Session, key: ApiKey, url: str) -> str:
+    """A partner sets (or, with an empty `url`, removes) its own key's webhook, authenticated by that key (the API
+    checked it); returns the new signing secret ("" when removed), shown this once. Same checks as an admin's
+    registration; audited with no actor. Does not commit."""
+    return _set_webhook(session, key, url, None)
+
+
+def _set_webhook(session: Session, key: ApiKey, url: str, actor_id: int | None) -> str:
     if key.revoked_at is not None:
         raise UserError("This API key is revoked: it gets no webhooks.", field="webhook_url")
     before = {"webhook_url": key.webhook_url}
@@ -83,9 +94,9 @@ def register_webhook(session: Session, actor: User | None, key_id: int, url: str
     key.webhook_url, key.webhook_secret = cleaned, secret
     session.add(key)
     audit.record(
-        session, actor_id=admin.id, action="api_key.webhook", target=key, before=before, after={"webhook_url": cleaned}
+        session, actor_id=actor_id, action="api_key.webhook", target=key, before=before, after={"webhook_url": cleaned}
     )
-    return key, secret
+    return secret
 
 
 # --- recording a status change --------------------------------------------------------------------------
