@@ -10,6 +10,7 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -414,3 +415,31 @@ def test_a_partner_registers_its_own_webhook_with_its_key(
 
     removed = client.put("/api/v1/webhook", json={"url": ""}, headers=bearer)
     assert removed.json() == {"url": "", "secret": ""}
+
+
+def test_a_delivery_goes_to_the_address_checked_even_if_the_name_then_resolves_inwards(
+    session: Session, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the partner's name resolves to an allowed address for the registration and for the attempt's
+    check, then to a private one; the connection still goes to the address checked, the name in the Host header."""
+    real, asked = socket.getaddrinfo, []
+
+    def partner_dns(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host != "partner.test":
+            return real(host, port, *args, **kwargs)
+        asked.append(host)
+        address = "127.0.0.1" if len(asked) <= 2 else "10.255.255.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", partner_dns)
+    url = f"http://partner.test:{receiver.server.port}/hooks/leadapp"
+    key, _token, secret = partner(session, url)
+    consumer = factories.consumer(session)
+    lead = factories.lead(session, consumer, api_key_id=key.id)
+    session.commit()
+    portal.withdraw_request(session, consumer, lead.id)  # type: ignore[arg-type]
+    session.commit()
+    run_worker_until(delivered(session, lead.id, "lead.withdrawn"), "the pinned delivery")  # type: ignore[arg-type]
+    [(headers, body)] = receiver.got
+    assert headers["host"] == f"partner.test:{receiver.server.port}" and verify(secret, headers, body)
+    assert len(asked) == 2, "resolved once to register and once to check the attempt, never to connect"

@@ -1,6 +1,10 @@
 """Where a webhook may be sent: a public https address, never the platform's own network (SSRF).
 
-A URL is checked when it is registered and again before every attempt (its name may resolve elsewhere by then).
+A URL is checked when it is registered and again before every attempt (its name may resolve elsewhere by then),
+and an attempt connects to the very address it checked (`pinned`: the URL's host replaced by that address, the
+name kept in the Host header and as the TLS server name, so the certificate is still checked against the name):
+a name that resolves to a public address for the check and to a private one a moment later (DNS rebinding) cannot
+move the connection.
 Every address the host name resolves to must be public (`ipaddress`'s `is_global`): private, loopback,
 link-local (cloud metadata at 169.254.169.254), shared, reserved, multicast and unspecified addresses are refused,
 IPv4-mapped IPv6 included. With WEBHOOKS_ALLOW_LOOPBACK (local development and tests) a loopback host is allowed,
@@ -30,6 +34,22 @@ def check_url(url: str) -> str:
     """The URL, cleaned, when a delivery may be POSTed to it; AddressRefused (on `webhook_url`) otherwise.
 
     Resolves the host name (a name that does not resolve is refused)."""
+    return _checked(url)[0]
+
+
+def pinned(url: str) -> tuple[str, str, str]:
+    """For one attempt: (the URL with its host replaced by an address just checked, the Host header, the TLS
+    server name); AddressRefused when the URL may not be used (any more)."""
+    cleaned, addresses = _checked(url)
+    parts = urlsplit(cleaned)
+    address = addresses[0]
+    literal = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
+    netloc = literal if parts.port is None else f"{literal}:{parts.port}"
+    return parts._replace(netloc=netloc).geturl(), parts.netloc, parts.hostname or ""
+
+
+def _checked(url: str) -> tuple[str, list[IpAddress]]:
+    """The cleaned URL and the addresses its host resolved to, all allowed (AddressRefused otherwise)."""
     url = (url or "").strip()
     if not url:
         raise AddressRefused("Enter the partner's webhook URL (https://…).", field=FIELD)
@@ -60,7 +80,7 @@ def check_url(url: str) -> str:
             )
     if parts.scheme == "http" and not (loopback_allowed and all(a.is_loopback for a in addresses)):
         raise AddressRefused("The webhook URL must use https:// (deliveries are signed, not encrypted).", field=FIELD)
-    return parts._replace(fragment="").geturl()
+    return parts._replace(fragment="").geturl(), addresses
 
 
 def _resolve(host: str, port: int) -> list[IpAddress]:

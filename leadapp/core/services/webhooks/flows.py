@@ -28,7 +28,7 @@ from leadapp.core.db import session_scope
 from leadapp.core.models import ApiKey, WebhookDelivery, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services.webhooks import service, signing
-from leadapp.core.services.webhooks.addresses import AddressRefused, check_url
+from leadapp.core.services.webhooks.addresses import AddressRefused, pinned
 from leadapp.core.vocab import WebhookStatus
 
 log = get_logger(__name__)
@@ -82,11 +82,14 @@ def _record(delivery_id: int, **values: Any) -> None:
 def _post(key: ApiKey, row: WebhookDelivery) -> tuple[int | None, str]:
     """One attempt: (the HTTP status, "" when it was 2xx, else the error); raises AddressRefused for an address
     deliveries may no longer go to."""
-    url = check_url(key.webhook_url)  # again: the name may resolve elsewhere than when it was registered
+    # Checked again (the name may resolve elsewhere than when it was registered), and the connection goes to the
+    # address checked, whatever the name resolves to a moment later.
+    target, host, server_name = pinned(key.webhook_url)
     body = json.dumps(row.payload, separators=(",", ":")).encode()
-    headers = signing.headers(key.webhook_secret, row.webhook_id, int(time.time()), body)
+    headers = {**signing.headers(key.webhook_secret, row.webhook_id, int(time.time()), body), "host": host}
     try:
-        response = httpx.post(url, content=body, headers=headers, timeout=TIMEOUT_SECONDS, follow_redirects=False)
+        with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+            response = client.post(target, content=body, headers=headers, extensions={"sni_hostname": server_name})
     except httpx.HTTPError as exc:
         return None, f"{type(exc).__name__}: {exc}"[:500]
     if 200 <= response.status_code < 300:
