@@ -13,6 +13,7 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,7 +25,7 @@ from werkzeug import Request, Response
 
 from leadapp.core.broker import get_redis
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.models import ApiKey, AuditEvent, Lead, Match, WebhookDelivery
+from leadapp.core.models import ApiKey, AuditEvent, Lead, Match, WebhookDelivery, utcnow
 from leadapp.core.services import api_keys, inbox, pipeline, portal, webhooks
 from leadapp.core.services.webhooks import service as webhook_service
 from leadapp.core.tasks import NOTIFICATIONS
@@ -443,3 +444,66 @@ def test_a_delivery_goes_to_the_address_checked_even_if_the_name_then_resolves_i
     [(headers, body)] = receiver.got
     assert headers["host"] == f"partner.test:{receiver.server.port}" and verify(secret, headers, body)
     assert len(asked) == 2, "resolved once to register and once to check the attempt, never to connect"
+
+
+# --- nothing lost, nothing twice --------------------------------------------------------------------
+
+
+def withdrawn_lead(session: Session, key: ApiKey) -> int:
+    consumer = factories.consumer(session)
+    lead = factories.lead(session, consumer, api_key_id=key.id)
+    session.commit()
+    portal.withdraw_request(session, consumer, lead.id)  # type: ignore[arg-type]
+    session.commit()
+    return int(lead.id)  # type: ignore[arg-type]
+
+
+def test_a_delivery_whose_job_was_lost_is_swept_and_a_delivered_one_is_never_sent_again(
+    session: Session, receiver: Receiver
+) -> None:
+    key, _token, _ = partner(session, receiver.url)
+    lead_id = withdrawn_lead(session, key)
+    get_redis().flushdb()  # the job is lost (Redis restarted empty): the row is still pending
+    row = delivery(session, lead_id, "lead.withdrawn")
+    assert row is not None and row.status == "pending"
+    assert webhooks.sweep_deliveries() == 0  # too young: its job may still be on its way
+    row.created_at = utcnow() - timedelta(minutes=2)
+    session.add(row)
+    session.commit()
+    assert webhooks.sweep_deliveries() == 1
+    assert webhooks.sweep_deliveries() == 1  # its job is queued: enqueued once, not twice
+    assert get_queue(NOTIFICATIONS).count == 1
+    run_worker_until(delivered(session, lead_id, "lead.withdrawn"), "the swept delivery")
+    assert webhooks.sweep_deliveries() == 0
+
+    webhooks.enqueue_delivery(row.id)  # type: ignore[arg-type]  # a duplicate job: sends nothing
+    run_worker_until(lambda: get_queue(NOTIFICATIONS).count == 0, "the duplicate job")
+    assert len(receiver.got) == 1
+    assert delivery(session, lead_id, "lead.withdrawn").attempts == 1  # type: ignore[union-attr]
+
+
+def test_a_revoked_keys_pending_delivery_fails_without_a_post(session: Session, receiver: Receiver) -> None:
+    key, _token, _ = partner(session, receiver.url)
+    get_redis().flushdb()
+    lead_id = withdrawn_lead(session, key)
+    get_redis().flushdb()
+    api_keys.revoke_key(session, factories.admin(session), key.id)  # type: ignore[arg-type]
+    session.commit()
+    webhooks.enqueue_delivery(delivery(session, lead_id, "lead.withdrawn").id)  # type: ignore[union-attr,arg-type]
+
+    def failed() -> bool:
+        row = delivery(session, lead_id, "lead.withdrawn")
+        return row is not None and row.status == "failed"
+
+    run_worker_until(failed, "the revoked key's delivery to fail")
+    assert delivery(session, lead_id, "lead.withdrawn").last_error == "the API key was revoked"  # type: ignore[union-attr]
+    assert receiver.got == []
+
+
+def test_the_webhook_sweeper_is_scheduled(loopback_env: dict[str, str]) -> None:
+    from rq.cron import CronScheduler
+
+    from worker import schedule
+
+    scheduler = schedule.register(CronScheduler(connection=get_redis()))
+    assert "worker.jobs.sweep_webhook_deliveries" in [job.func_name for job in scheduler.get_jobs()]
