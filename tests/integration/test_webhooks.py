@@ -507,3 +507,25 @@ def test_the_webhook_sweeper_is_scheduled(loopback_env: dict[str, str]) -> None:
 
     scheduler = schedule.register(CronScheduler(connection=get_redis()))
     assert "worker.jobs.sweep_webhook_deliveries" in [job.func_name for job in scheduler.get_jobs()]
+
+
+def test_an_abandoned_attempt_is_taken_back_but_a_live_one_is_not(session: Session, receiver: Receiver) -> None:
+    key, _token, _ = partner(session, receiver.url)
+    lead_id = withdrawn_lead(session, key)
+    get_redis().flushdb()
+    row = delivery(session, lead_id, "lead.withdrawn")
+    assert row is not None
+    row.status, row.claimed_at, row.attempts = "sending", utcnow(), 1  # a worker is on it right now
+    session.add(row)
+    session.commit()
+    assert webhooks.sweep_deliveries() == 0
+    webhooks.enqueue_delivery(row.id)  # type: ignore[arg-type]
+    run_worker_until(lambda: get_queue(NOTIFICATIONS).count == 0, "a job for a live claim")
+    assert receiver.got == [] and delivery(session, lead_id, "lead.withdrawn").status == "sending"  # type: ignore[union-attr]
+
+    row.claimed_at = utcnow() - timedelta(minutes=10)  # that worker died mid-attempt
+    session.add(row)
+    session.commit()
+    assert webhooks.sweep_deliveries() == 1
+    run_worker_until(delivered(session, lead_id, "lead.withdrawn"), "the abandoned delivery")
+    assert len(receiver.got) == 1 and delivery(session, lead_id, "lead.withdrawn").attempts == 2  # type: ignore[union-attr]

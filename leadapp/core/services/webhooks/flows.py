@@ -8,8 +8,8 @@ Life of a delivery::
        └── an admin's re-send (same webhook-id), the sweeper (pending rows without a job)
 
 Safe twice: only the run whose compare-and-set claims the row POSTs; a delivered row is never sent again by a
-job (only an admin's re-send does, with the same `webhook-id`). A claim older than CLAIM_TIMEOUT (its run died)
-may be taken back.
+job (only an admin's re-send does, with the same `webhook-id`). A claim older than `service.CLAIM_TIMEOUT` (its run
+died) may be taken back; the sweeper enqueues such a row again.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ from leadapp.core.vocab import WebhookStatus
 log = get_logger(__name__)
 
 TIMEOUT_SECONDS = 10.0
-CLAIM_TIMEOUT = timedelta(minutes=5)
-"""Longer than any attempt (the POST times out after TIMEOUT_SECONDS; RQ's job timeout is 3 minutes)."""
 
 _PENDING, _SENDING = WebhookStatus.PENDING.value, WebhookStatus.SENDING.value
 _DELIVERED, _FAILED = WebhookStatus.DELIVERED.value, WebhookStatus.FAILED.value
@@ -54,7 +52,9 @@ def _claim(delivery_id: int) -> tuple[WebhookDelivery, ApiKey | None] | None:
     """Claim the row (pending, or sending but abandoned) for this run; None when it is not this run's to send."""
     now = utcnow()
     with session_scope() as session:
-        stale = and_(col(WebhookDelivery.status) == _SENDING, col(WebhookDelivery.claimed_at) < now - CLAIM_TIMEOUT)
+        stale = and_(
+            col(WebhookDelivery.status) == _SENDING, col(WebhookDelivery.claimed_at) < now - service.CLAIM_TIMEOUT
+        )
         claimed = session.exec(
             update(WebhookDelivery)
             .where(

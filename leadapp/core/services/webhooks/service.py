@@ -20,10 +20,11 @@ from datetime import timedelta
 from typing import Any
 
 from rq import Retry
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from leadapp.core import localtime
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.events import run_after_commit
@@ -42,6 +43,9 @@ RETRY_INTERVALS: list[int] = [5, 300, 1800, 7200, 18000, 36000, 21600]
 """Seconds between attempts: the Standard Webhooks schedule (5 s, 5 min, 30 min, 2 h, 5 h, 10 h), then a last try
 6 h later, 23 h 35 min after the first. Tests may shorten them (read here by `retry_policy`)."""
 SWEEP_AFTER_SECONDS = 60
+CLAIM_TIMEOUT = timedelta(minutes=5)
+"""A claim ('sending') older than this was abandoned (its run died): longer than any attempt (the POST times out
+after 10 s, RQ's job timeout is 3 minutes)."""
 SWEEP_BATCH = 500
 
 EVENTS: dict[str, WebhookEvent] = {
@@ -148,14 +152,11 @@ def lead_status_changed(session: Session, lead: Lead) -> int | None:
 # --- the admin outbox ---------------------------------------------------------------------------------
 
 
-def _when(moment: Any) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else ""
-
-
 def list_deliveries(session: Session, actor: User | None, limit: int = 50) -> list[dict[str, str]]:
     """The newest deliveries (admins only), as the outbox shows them: never the payload's secret (there is none)
     nor the key's secret."""
-    access.require_admin(actor)
+    admin = access.require_admin(actor)
+    zone = localtime.viewer_zone(session, admin)
     rows = session.exec(
         select(WebhookDelivery, ApiKey.name)
         .join(ApiKey, col(ApiKey.id) == WebhookDelivery.api_key_id)
@@ -172,9 +173,9 @@ def list_deliveries(session: Session, actor: User | None, limit: int = 50) -> li
             "status": d.status,
             "attempts": str(d.attempts),
             "last_error": d.last_error,
-            "created": _when(d.created_at),
-            "next_try": _when(d.next_try_at) if d.status == WebhookStatus.PENDING.value else "",
-            "delivered": _when(d.delivered_at),
+            "created": localtime.exact(d.created_at, zone),
+            "next_try": localtime.exact(d.next_try_at, zone) if d.status == WebhookStatus.PENDING.value else "",
+            "delivered": localtime.exact(d.delivered_at, zone),
             "resendable": "no" if d.status == WebhookStatus.SENDING.value else "yes",
         }
         for d, name in rows
@@ -214,15 +215,28 @@ def resend(session: Session, actor: User | None, delivery_id: int) -> WebhookDel
 
 
 def sweep_deliveries(older_than_seconds: float = SWEEP_AFTER_SECONDS) -> int:
-    """Enqueue deliveries left pending (Redis was down after the commit, a worker died); returns how many.
+    """Enqueue deliveries left pending (Redis was down after the commit) or abandoned mid-attempt (a worker died
+    while it was 'sending', longer ago than CLAIM_TIMEOUT); returns how many.
 
     Safe any time: a delivery whose job is queued or scheduled (a retry waiting) is not enqueued twice, and a job
     for a delivery already delivered sends nothing."""
-    cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+    now = utcnow()
+    cutoff = now - timedelta(seconds=older_than_seconds)
     with session_scope() as session:
         ids = session.exec(
             select(WebhookDelivery.id)
-            .where(WebhookDelivery.status == WebhookStatus.PENDING.value, WebhookDelivery.created_at < cutoff)
+            .where(
+                or_(
+                    and_(
+                        col(WebhookDelivery.status) == WebhookStatus.PENDING.value,
+                        col(WebhookDelivery.created_at) < cutoff,
+                    ),
+                    and_(
+                        col(WebhookDelivery.status) == WebhookStatus.SENDING.value,
+                        col(WebhookDelivery.claimed_at) < now - CLAIM_TIMEOUT,
+                    ),
+                )
+            )
             .order_by(col(WebhookDelivery.id))
             .limit(SWEEP_BATCH)
         ).all()
