@@ -9,9 +9,10 @@ from leadapp.core.db import session_scope
 from leadapp.core.models import utcnow
 from leadapp.core.observability import report_exception
 from leadapp.core.providers import telephony
-from leadapp.core.services import calls, discovery, intake, interview, match, notify, pipeline, portal
+from leadapp.core.services import calls, discovery, intake, interview, match, notify, pipeline, portal, webhooks
 from leadapp.core.services import weekly_audit as audit_report
 from leadapp.core.services.health import record_worker_heartbeat
+from leadapp.core.services.webhooks import flows as webhook_flows
 from leadapp.core.tasks import CALLS, enqueue
 from voice_bridge import simulated
 
@@ -41,6 +42,21 @@ def send_notifications(notification_ids: list[int]) -> dict[int, str]:
 def sweep_pending_notifications() -> int:
     """Re-enqueue notifications pending for over a minute (or abandoned mid-send); returns how many."""
     return notify.sweep_notifications(notify.SWEEP_AFTER_SECONDS)
+
+
+def deliver_webhook(delivery_id: int) -> str:
+    """POST one partner webhook delivery, signed; returns its status afterwards (see `webhooks.flows.deliver`).
+
+    Safe to run twice: only the run that claims the pending row POSTs, and a delivered one is not sent again. A
+    refused or failed POST re-raises so RQ's Retry runs it again (same webhook-id) while retries are left.
+    """
+    return webhook_flows.deliver(delivery_id)
+
+
+def sweep_webhook_deliveries() -> int:
+    """Enqueue webhook deliveries left pending without a job (Redis was down at the commit); returns how many.
+    Safe any time: a delivery with a queued or scheduled job is not enqueued again."""
+    return webhooks.sweep_deliveries()
 
 
 def process_lead(lead_id: int) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from fastapi import FastAPI, Header
+from fastapi import FastAPI, Header, Path
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -25,10 +25,10 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 
 from leadapp.core import client_ip, rls
 from leadapp.core.db import get_engine, session_scope, use_context
-from leadapp.core.errors import UserError
+from leadapp.core.errors import NotFound, UserError
 from leadapp.core.observability import report_exception
 from leadapp.core.providers import recordings
-from leadapp.core.services import api_keys, calls, discovery, intake
+from leadapp.core.services import api_keys, calls, discovery, intake, webhooks
 from leadapp.core.vocab import LeadSource
 
 MAX_BODY_BYTES = 64 * 1024
@@ -63,6 +63,26 @@ class LeadAccepted(BaseModel):
     id: int = Field(description="The lead's id")
     status: str = Field(description="The lead's status (received when just made)")
     created: bool = Field(description="False when the Idempotency-Key had already made this lead")
+
+
+class LeadStatusAnswer(BaseModel):
+    id: int = Field(description="The lead's id")
+    status: str = Field(description="received, classified, matched, no_match, accepted, converted, withdrawn, …")
+    created_at: str = Field(description="When the lead was made (ISO 8601)")
+    updated_at: str = Field(description="When its status last changed (ISO 8601)")
+
+
+class WebhookRequest(BaseModel):
+    """Where the calling key's leads' status changes are POSTed."""
+
+    url: str = Field(description="A public https URL; an empty string removes the webhook", max_length=2000)
+
+
+class WebhookRegistered(BaseModel):
+    url: str = Field(description="The webhook URL now registered ('' when removed)")
+    secret: str = Field(
+        description="The Standard Webhooks signing secret ('whsec_…'), shown only in this answer ('' when removed)"
+    )
 
 
 class Health(BaseModel):
@@ -229,6 +249,95 @@ async def create_lead(
         {"id": accepted.lead_id, "status": accepted.status, "created": accepted.created},
         status_code=201 if accepted.created else 200,
     )
+
+
+@api.get(
+    "/api/v1/leads/{lead_id}",
+    operation_id="lead_status",
+    response_model=LeadStatusAnswer,
+    responses=_errors(
+        401,
+        404,
+        422,
+        429,
+        500,
+        e404="No lead with this id was made with the key presented, or no key was presented: the same answer "
+        "whether or not such a lead exists",
+    ),
+)
+async def lead_status(request: Request, lead_id: int = Path(ge=1, le=2**31 - 1)) -> JSONResponse:
+    """GET /api/v1/leads/<id> — the status of a lead, for the partner's key that created it (`Authorization:
+    Bearer <key>`). A lead of another key, one made without a key, or no key at all: 404, never telling whether
+    the lead exists. A bad or revoked key is 401 JSON, past the key's rate limit 429."""
+    authorization = request.headers.get("authorization", "")
+    if not authorization.strip():
+        return error(404, "not_found", webhooks.NOT_YOURS)
+    try:
+        answer = await run_in_threadpool(_lead_status, authorization, lead_id)
+    except api_keys.ApiKeyRefused as exc:
+        return error(401, "invalid_api_key", exc.message)
+    except NotFound as exc:
+        return error(404, "not_found", exc.message)
+    except UserError as exc:
+        return error(exc.status_code, "rate_limited" if exc.status_code == 429 else "invalid_request", exc.message)
+    except Exception as exc:  # our fault: log, report, answer with JSON
+        report_exception(exc, route="GET /api/v1/leads/{id}")
+        return error(500, "internal_error", "Something went wrong on our side; try again.")
+    return JSONResponse(answer)
+
+
+WEBHOOK_BODY = {
+    "required": True,
+    "content": {"application/json": {"schema": WebhookRequest.model_json_schema()}},
+}
+
+
+@api.put(
+    "/api/v1/webhook",
+    operation_id="register_webhook",
+    response_model=WebhookRegistered,
+    responses=_errors(400, 401, 413, 422, 429, 500),
+    openapi_extra={"requestBody": WEBHOOK_BODY},
+)
+async def register_webhook(request: Request) -> JSONResponse:
+    """PUT /api/v1/webhook — the calling key (`Authorization: Bearer <key>`) sets where its leads' status changes
+    (`lead.matched`, `lead.accepted`, `lead.converted`, `lead.withdrawn`) are POSTed, signed per Standard Webhooks
+    with the secret in this answer (a new one each time; never shown again). A public https URL only; an empty
+    `url` removes the webhook."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        return error(413, "too_large", f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
+    try:
+        payload = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return error(400, "invalid_json", "The body is not valid JSON.")
+    if not isinstance(payload, dict) or not isinstance(payload.get("url"), str):
+        return error(400, "invalid_request", "Send a JSON object with 'url' (a string).", {"url": "Must be a string."})
+    try:
+        answer = await run_in_threadpool(_register_webhook, request.headers.get("authorization", ""), payload["url"])
+    except api_keys.ApiKeyRefused as exc:
+        return error(401, "invalid_api_key", exc.message)
+    except UserError as exc:
+        if exc.status_code == 429:
+            return error(429, "rate_limited", exc.message)
+        return error(422, "validation_failed", exc.message, {"url": exc.message})
+    except Exception as exc:  # our fault: log, report, answer with JSON
+        report_exception(exc, route="PUT /api/v1/webhook")
+        return error(500, "internal_error", "Something went wrong on our side; the webhook was not changed.")
+    return JSONResponse(answer)
+
+
+def _register_webhook(authorization: str, url: str) -> dict[str, str]:
+    with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+        key = api_keys.authenticate(session, authorization)
+        secret = webhooks.register_own_webhook(session, key, url)
+        return {"url": key.webhook_url, "secret": secret}
+
+
+def _lead_status(authorization: str, lead_id: int) -> dict[str, Any]:
+    with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+        key = api_keys.authenticate(session, authorization)
+        return webhooks.lead_status_for_key(session, key, lead_id)
 
 
 def _api_key(authorization: str) -> int:

@@ -256,8 +256,12 @@ BUSINESS = Policy(
 )
 """A business: its owner writes it; whoever sees one of its matches (the lead's consumer) may read it."""
 
+PLATFORM_ONLY = _same("platform_only", STAFF)
+"""A row of the platform's own work that no tenant reads or writes (e.g. a webhook delivery to a partner): admins
+and the system only. A page or route that must write one does it in a reviewed `access.as_system` step."""
+
 # Every tenant table and its policy kind: one line each. The kinds: `LEAD`, `by_lead_and_business`, `by_lead`,
-# `by_business`, `by_user`, `by_call`, `NOTIFICATION`, `INTERVIEW`, `BUSINESS`.
+# `by_business`, `by_user`, `by_call`, `NOTIFICATION`, `INTERVIEW`, `BUSINESS`, `PLATFORM_ONLY`.
 TENANT_TABLES: dict[str, Policy] = {
     "leads": LEAD,
     "matches": by_lead_and_business(),
@@ -267,6 +271,7 @@ TENANT_TABLES: dict[str, Policy] = {
     "notifications": NOTIFICATION,
     "interview_sessions": INTERVIEW,
     "businesses": BUSINESS,
+    "webhook_deliveries": PLATFORM_ONLY,
 }
 
 # Columns that tie a row to a consumer, a business or their data: a model table with one is walled or listed here.

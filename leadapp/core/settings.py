@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         "is X-Forwarded-For believed, and the client is its right-most address that is not one of them; "
         "empty = the socket peer is the client",
     )
+    webhooks_allow_loopback: bool = Field(
+        False,
+        description="Let a partner's webhook URL point at this machine (127.0.0.1, ::1, localhost), over http too: "
+        "local development and tests only; other private, link-local and reserved addresses are always refused",
+    )
     access_row_checks_off: bool = Field(
         False,
         description="TEST ONLY (refused unless ENVIRONMENT=test): skip the access layer's row checks, to show that "
@@ -200,6 +205,11 @@ class Settings(BaseSettings):
                 "TWILIO_ACCOUNT_SID is set but TWILIO_AUTH_TOKEN is empty: calls cannot be placed and no webhook "
                 "signature can be checked. Set TWILIO_AUTH_TOKEN to the account's auth token (Twilio console), "
                 "or remove TWILIO_ACCOUNT_SID to use the simulated calls."
+            )
+        if self.webhooks_allow_loopback:
+            problems.append(
+                "WEBHOOKS_ALLOW_LOOPBACK is on: a partner's webhook could be pointed at services on this machine. "
+                "Set WEBHOOKS_ALLOW_LOOPBACK=false."
             )
         return problems
 

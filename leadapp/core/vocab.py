@@ -159,6 +159,22 @@ class NotificationStatus(StrEnum):
     SUPPRESSED = "suppressed"
 
 
+class WebhookStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookEvent(StrEnum):
+    """What a partner hears about the leads its API key created (Standard Webhooks `type`)."""
+
+    LEAD_MATCHED = "lead.matched"
+    LEAD_ACCEPTED = "lead.accepted"
+    LEAD_CONVERTED = "lead.converted"
+    LEAD_WITHDRAWN = "lead.withdrawn"
+
+
 class NotificationKind(StrEnum):
     BUSINESS_NEW_LEAD = "business_new_lead"
     CONSUMER_MATCHED = "consumer_matched"

@@ -118,6 +118,8 @@ PLANS: dict[str, Plan] = {
     "OutboxState.open_detail": Plan(args=lambda c: (S(c.notification),)),
     "OutboxState.set_detail_open": Plan(args=lambda c: (False,)),
     "OutboxState.retry": Plan(writers="admin", args=lambda c: (S(c.notification),)),
+    "WebhookOutboxState.load": Plan(),
+    "WebhookOutboxState.resend": Plan(writers="admin", args=lambda c: (S(c.webhook),)),
     "QueuesState.load": Plan(),
     "QueuesState.select_queue": Plan(args=lambda c: ("notifications",)),
     "QueuesState.retry_job": Plan(writers="admin", args=lambda c: ("no-such-job",)),
@@ -157,6 +159,9 @@ PLANS: dict[str, Plan] = {
     "ApiKeysState.load": Plan(),
     "ApiKeysState.create": Plan(writers="admin", args=lambda c: ({"name": "Partner q7", "per_minute": "30"},)),
     "ApiKeysState.revoke": Plan(writers="admin", args=lambda c: ("1",)),
+    "ApiKeysState.set_webhook": Plan(
+        writers="admin", args=lambda c: ({"key_id": S(c.w.ids["api_key"]), "webhook_url": ""},)
+    ),
     "VerificationState.load": Plan(),
     "VerificationState.apply_filters": Plan(args=lambda c: ({"search": "", "show": "all"},)),
     "VerificationState.verify": Plan(writers="admin", args=lambda c: (S(c.biz),)),

@@ -24,7 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 
 from leadapp.core import crypto, phones, rls
-from leadapp.core.models import Business, Call, Match, Notification, Prospect, User
+from leadapp.core.models import ApiKey, Business, Call, Match, Notification, Prospect, User, WebhookDelivery
 from leadapp.core.models.base import utcnow
 from leadapp.core.services import accounts, admin_ops, contact, rules, weekly_audit
 from leadapp.core.services.intake import Submission, submit
@@ -60,6 +60,7 @@ MARKERS: dict[str, set[str]] = {
     "owner-x-q7@example.com": {"business_x", "admin"},
     "owner-y-q7@example.com": {"business_y", "admin"},
     "admin-q7@example.com": {"admin"},
+    "HOOKQ7": {"admin"},  # a partner's webhook delivery: the platform's own outbox
     "TEXTAQ7": {"consumer_a", "business_x", "admin"},
     "TEXTBQ7": {"consumer_b", "business_y", "admin"},
     "Xq7 Plumbing": {"business_x", "consumer_a", "admin"},
@@ -186,6 +187,33 @@ def _seed(s: Session) -> tuple[dict[str, int], dict[str, int]]:
         notification.status, notification.last_error = "failed", "q7 test failure"
         s.add(notification)
         ids[f"notification_{side}"] = notification.id
+    # A partner's key with a webhook, and a failed delivery of each side's lead to it (admins only see them).
+    key = ApiKey(
+        name="PartnerQ7",
+        token_hash="q7" * 32,
+        token_prefix="lak_q7",
+        webhook_url="https://partner-q7.example/hooks",
+        webhook_secret="whsec_" + "A" * 44,
+    )
+    s.add(key)
+    s.flush()
+    ids["api_key"] = key.id
+    for side in SIDES:
+        lead_id = ids[f"lead_{side}"]
+        delivery = WebhookDelivery(
+            webhook_id=f"msg_q7{side}",
+            api_key_id=key.id,
+            lead_id=lead_id,
+            event="lead.matched",
+            dedupe_key=f"lead:{lead_id}:lead.matched",
+            payload={"type": "lead.matched", "data": {"lead_id": lead_id, "status": "matched"}},
+            status="failed",
+            attempts=8,
+            last_error=f"HOOKQ7 HTTP 500 from side {side}",
+        )
+        s.add(delivery)
+        s.flush()
+        ids[f"webhook_{side}"] = delivery.id
     message = contact.submit_message(
         s, name="Q7 Sender", email="contact-q7@example.com", subject="Hello", body="MSGQ7 a private message"
     )

@@ -65,6 +65,13 @@ ROUTE_PLANS: dict[tuple[str, str], RoutePlan] = {
         allowed=frozenset({"anonymous"}),
         writes=True,
     ),
+    # only the partner's key that made a lead reads its status: a session cookie or a session token sent as a
+    # bearer key reads no lead (401 for a token that is no key, 404 without one), whoever's lead it is
+    ("/api/v1/leads/{lead_id}", "GET"): RoutePlan(
+        lambda c: {}, url=lambda c: f"/api/v1/leads/{c.lead}", allowed=frozenset()
+    ),
+    # only a partner's key sets its webhook: a session cookie or session token sets nobody's
+    ("/api/v1/webhook", "PUT"): RoutePlan(lambda c: {"json": {"url": "https://8.8.8.8/hooks"}}, allowed=frozenset()),
     # the token is the only credential; a session cookie or bearer token unsubscribes nobody
     ("/api/v1/unsubscribe/{token}", "POST"): RoutePlan(
         lambda c: {"content": b"List-Unsubscribe=One-Click"},

@@ -104,6 +104,8 @@ OWNER_ACTIONS = [
     ("LeadsState.confirm_action", "admin", "B", "leads"),
     ("DncState.add", "admin", "A", "do_not_call"),
     ("OutboxState.retry", "admin", "B", "notifications"),
+    ("WebhookOutboxState.resend", "admin", "B", "webhook_deliveries"),
+    ("ApiKeysState.set_webhook", "admin", "A", "api_keys"),
     ("ReportsState.run_now", "admin", "A", "audit_reports"),
     ("RulesState.save", "admin", "A", "platform_rules"),
     ("UsersState.set_active", "admin", "B", "users"),

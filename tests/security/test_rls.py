@@ -61,6 +61,12 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     "of every tenant's text messages (all, or one business's): the daily caps hold whoever asked",
     ("leadapp/core/services/interview.py", "interview phone code: queue the visitor's text message"): "the code's "
     "text to the number the visitor's own interview holds (its ownership checked first); nothing is read back",
+    ("leadapp/core/services/webhooks/service.py", "webhooks: record a partner's lead event"): "the business or "
+    "consumer whose action changed a lead's status adds the one delivery row for the partner whose key made the "
+    "lead (a platform-only table); only the new row's id, and whether one existed, are read back",
+    ("leadapp/core/services/webhooks/service.py", "api: the status of a lead the presenting key created"): "the "
+    "API's caller is anonymous; the key is its credential and the WHERE clause returns only a lead that key "
+    "created (anything else is the same 404)",
 }
 _SYSTEM_CALL = re.compile(r"\b(?:as_system|system_context|rls\.system)\(\s*(?:session,\s*)?f?\"([^\"{]*)")
 

@@ -7,6 +7,7 @@ from leadapp.core.models.businesses import Business
 from leadapp.core.models.calls import Call, DoNotCall, TranscriptLine
 from leadapp.core.models.leads import Conversion, InterviewSession, Lead, Match
 from leadapp.core.models.notifications import Notification, SmsOptOut
+from leadapp.core.models.webhooks import WebhookDelivery
 
 __all__ = [
     "ApiKey",
@@ -30,5 +31,6 @@ __all__ = [
     "SmsOptOut",
     "TranscriptLine",
     "User",
+    "WebhookDelivery",
     "utcnow",
 ]

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from leadapp.core.models.base import created_at_field, utcnow
+from leadapp.core.models.base import created_at_field, encrypted_field, utcnow
 from leadapp.core.vocab import Role
 
 
@@ -91,3 +91,9 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = None
     revoked_by_id: int | None = Field(default=None, foreign_key="users.id", ondelete="SET NULL")
     last_used_at: datetime | None = None
+    webhook_url: str = Field(
+        default="", max_length=2000, description="Where this partner's leads' status changes are POSTed; '' = none"
+    )
+    # The Standard Webhooks signing secret ("whsec_<base64>"), shown once; encrypted at rest (it must be read back
+    # to sign, so it cannot be hashed).
+    webhook_secret: str = encrypted_field("webhook")

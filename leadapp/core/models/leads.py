@@ -51,6 +51,13 @@ class Lead(SQLModel, table=True):
         default=None, description="When a code texted to the number came back: only then does AI-call consent count"
     )
     client_ip: str = Field(default="", max_length=64)
+    api_key_id: int | None = Field(
+        default=None,
+        foreign_key="api_keys.id",
+        ondelete="SET NULL",
+        index=True,
+        description="The partner's API key that created it: only that key reads its status and hears its webhooks",
+    )
     idempotency_key: str | None = Field(
         default=None,
         max_length=200,

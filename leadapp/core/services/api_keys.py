@@ -76,6 +76,7 @@ def list_keys(session: Session, actor: User | None) -> list[dict[str, Any]]:
             "created": key.created_at.strftime("%Y-%m-%d %H:%M"),
             "last_used": key.last_used_at.strftime("%Y-%m-%d %H:%M") if key.last_used_at else "never",
             "status": "revoked" if key.revoked_at else "active",
+            "webhook": key.webhook_url or "none",
         }
         for key in keys
     ]

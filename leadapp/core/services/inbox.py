@@ -32,7 +32,7 @@ from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Conversion, Lead, Match, User, utcnow
 from leadapp.core.redaction import redact_contact, redact_values
-from leadapp.core.services import access, audit, calls
+from leadapp.core.services import access, audit, calls, webhooks
 from leadapp.core.services import match as match_service
 from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadStatus, MatchStatus, Role
 
@@ -392,6 +392,7 @@ def respond(session: Session, user: User | None, match_id: int, accept: bool, me
     if accept and lead.status in (LeadStatus.MATCHED.value, LeadStatus.NO_MATCH.value):
         lead.status, lead.updated_at = LeadStatus.ACCEPTED.value, now
         session.add(lead)
+        webhooks.lead_status_changed(session, lead)
     audit.record(
         session,
         actor_id=user.id if user else None,
@@ -441,6 +442,7 @@ def mark_converted(session: Session, user: User | None, match_id: int, job_value
     match.status = MatchStatus.CONVERTED.value
     lead.status, lead.updated_at = LeadStatus.CONVERTED.value, utcnow()
     session.add_all([conversion, match, lead])
+    webhooks.lead_status_changed(session, lead)
     audit.record(
         session,
         actor_id=user.id if user else None,

@@ -305,6 +305,7 @@ def submit(session: Session, sub: Submission) -> Accepted:
         consent_text=CONSENT_TEXT if valid.consent_ai_calls else "",
         phone_verified_at=now if _verified(sub.phone_verified_hash, valid.phone_e164) else None,
         client_ip=sub.client_ip[:64],
+        api_key_id=sub.api_key_id,
         idempotency_key=sub.idempotency_key,
         idempotency_fingerprint=body,
         status=LeadStatus.RECEIVED.value,

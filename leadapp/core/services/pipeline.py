@@ -18,7 +18,7 @@ from leadapp.core.db import session_scope
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Lead, Match, utcnow
 from leadapp.core.observability import get_logger
-from leadapp.core.services import classify, match, notify
+from leadapp.core.services import classify, match, notify, webhooks
 from leadapp.core.services.rules import RulesSnapshot, current_rules
 from leadapp.core.vocab import LeadStatus, MatchStatus
 
@@ -102,6 +102,7 @@ def process_lead(lead_id: int) -> str:
             lead.status = LeadStatus.MATCHED.value if matches else LeadStatus.NO_MATCH.value
             lead.matched_at = lead.updated_at = utcnow()
             session.add(lead)
+            webhooks.lead_status_changed(session, lead)
             rows = notify.notify_matched_lead(session, lead, matches)
             session.flush()
             notification_ids = [n.id for n in rows if n.id is not None]
@@ -131,6 +132,7 @@ def _deliver_to_called_business(session: Session, lead: Lead, rules: RulesSnapsh
     lead.matched_at = lead.matched_at or utcnow()
     lead.updated_at = utcnow()
     session.add(lead)
+    webhooks.lead_status_changed(session, lead)
     rows = notify.notify_businesses(session, lead, [direct])
     session.flush()
     publish_after_commit(session, "match", lead_id=lead.id, business_id=direct.business_id, match_id=direct.id)
@@ -185,6 +187,7 @@ def rematch_lead(lead_id: int, *, details_confirmed: bool = False) -> str:
             lead.status = LeadStatus.NO_MATCH.value
         lead.updated_at = utcnow()
         session.add(lead)
+        webhooks.lead_status_changed(session, lead)
         rows = notify.notify_businesses(session, lead, new)
         if new and before != LeadStatus.MATCHED.value:
             everyone = session.exec(select(Match).where(Match.lead_id == lead_id).order_by(col(Match.score).desc()))

@@ -35,7 +35,7 @@ from leadapp.core.models import (
     User,
     utcnow,
 )
-from leadapp.core.services import access, audit, calls, concierge, daily_caps, optouts
+from leadapp.core.services import access, audit, calls, concierge, daily_caps, optouts, webhooks
 from leadapp.core.services.calls import OPEN_STATUSES as OPEN_CALL_STATUSES
 from leadapp.core.vocab import (
     CATEGORY_LABELS,
@@ -490,6 +490,7 @@ def withdraw_request(session: Session, actor: Actor, lead_id: int) -> Lead:
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise UserError(_withdraw_refusal(lead) or "This request changed meanwhile; try again.", field="withdraw")
     businesses = stop_pending_work(session, [lead_id], "request withdrawn")
+    webhooks.lead_status_changed(session, lead)
     audit.record(
         session,
         actor_id=_actor_id(actor),

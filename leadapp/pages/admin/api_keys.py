@@ -1,5 +1,6 @@
-"""Admin: partners' API keys — create a named key (its token is shown once, here), list them, revoke one.
-Every handler asks the `api_keys` service, which checks that the current user is an admin again."""
+"""Admin: partners' API keys — create a named key (its token is shown once, here), list them, revoke one, set a
+key's webhook URL (its signing secret is shown once, here). Every handler asks the `api_keys` or `webhooks`
+service, which checks that the current user is an admin again."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.services import access, api_keys
+from leadapp.core.services import access, api_keys, webhooks
 from leadapp.state.auth import AuthState
 
 
@@ -19,6 +20,9 @@ class ApiKeysState(AuthState):
     notice: str = ""
     # The token of the key just created: shown once, gone on the next event of this page.
     new_token: str = ""
+    # The webhook signing secret just issued ("whsec_…"): shown once, gone on the next event of this page.
+    new_secret: str = ""
+    webhook_error: str = ""
 
     def _reload(self, session) -> None:
         admin = self._require(session, access.Area.ADMIN)
@@ -27,6 +31,7 @@ class ApiKeysState(AuthState):
     @rx.event
     def load(self):
         self.error, self.notice, self.new_token = "", "", ""
+        self.new_secret, self.webhook_error = "", ""
         try:
             with session_scope() as session:
                 self._reload(session)
@@ -36,6 +41,7 @@ class ApiKeysState(AuthState):
     @rx.event
     def create(self, form_data: dict):
         self.error, self.notice, self.new_token = "", "", ""
+        self.new_secret, self.webhook_error = "", ""
         name, per_minute = str(form_data.get("name", "")), str(form_data.get("per_minute", "") or "60")
         try:
             with session_scope() as session:
@@ -56,6 +62,7 @@ class ApiKeysState(AuthState):
     @rx.event
     def revoke(self, key_id: str):
         self.error, self.notice, self.new_token = "", "", ""
+        self.new_secret, self.webhook_error = "", ""
         wanted = int(key_id) if str(key_id).isdigit() else 0
         try:
             with session_scope() as session:
@@ -72,6 +79,33 @@ class ApiKeysState(AuthState):
             self._reload(session)
         return feedback.outcome(self.notice, self.error)
 
+    @rx.event
+    def set_webhook(self, form_data: dict):
+        self.error, self.notice, self.new_token = "", "", ""
+        self.new_secret, self.webhook_error = "", ""
+        key_id, url = str(form_data.get("key_id", "") or ""), str(form_data.get("webhook_url", "") or "")
+        wanted = int(key_id) if key_id.isdigit() else 0
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                key, secret = webhooks.register_webhook(session, admin, wanted, url)
+                name = key.name
+        except NotAllowed:
+            self.rows, self.error = [], "You are not allowed to do this."
+            return feedback.outcome(self.notice, self.error)
+        except UserError as exc:
+            self.webhook_error = exc.message
+            return feedback.outcome(self.notice, self.webhook_error)
+        self.new_secret = secret
+        self.notice = (
+            f"Webhook of “{name}” saved. Give the partner its signing secret now: it is not shown again."
+            if secret
+            else f"Webhook of “{name}” removed: its leads' changes are no longer sent."
+        )
+        with session_scope() as session:
+            self._reload(session)
+        return feedback.outcome(self.notice, self.error)
+
 
 def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
@@ -80,6 +114,7 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(row["per_minute"]),
         rx.table.cell(row["created"]),
         rx.table.cell(row["last_used"]),
+        rx.table.cell(rx.text(row["webhook"], size="1", word_break="break-all", class_name="api-key-webhook")),
         rx.table.cell(
             rx.cond(
                 row["status"] == "active",
@@ -124,6 +159,47 @@ def _create_form() -> rx.Component:
     )
 
 
+def _webhook_form() -> rx.Component:
+    state = ApiKeysState
+    return rx.form(
+        rx.flex(
+            rx.vstack(
+                rx.el.label("Key", html_for="webhook-key", class_name="form-label"),
+                rx.select.root(
+                    rx.select.trigger(id="webhook-key", placeholder="Choose a key"),
+                    rx.select.content(
+                        rx.foreach(
+                            state.rows,
+                            lambda row: rx.cond(
+                                row["status"] == "active", rx.select.item(row["name"], value=row["id"])
+                            ),
+                        )
+                    ),
+                    name="key_id",
+                ),
+                spacing="1",
+            ),
+            rx.vstack(
+                rx.el.label("Webhook URL (https; empty removes it)", html_for="webhook-url", class_name="form-label"),
+                rx.input(name="webhook_url", id="webhook-url", placeholder="https://partner.example/hooks/leadapp"),
+                spacing="1",
+                min_width="18em",
+            ),
+            rx.button("Save webhook", type="submit", id="webhook-save"),
+            spacing="3",
+            wrap="wrap",
+            align="end",
+        ),
+        rx.cond(
+            state.webhook_error != "",
+            rx.text(state.webhook_error, color_scheme="red", size="2", role="alert", id="webhook-url-error"),
+        ),
+        on_submit=state.set_webhook,
+        reset_on_submit=False,
+        no_validate=True,
+    )
+
+
 def api_keys_page() -> rx.Component:
     state = ApiKeysState
     return page(
@@ -132,7 +208,8 @@ def api_keys_page() -> rx.Component:
             rx.heading("API keys", size="8", id="api-keys-heading"),
             rx.text(
                 "Partners send leads to POST /api/v1/leads with “Authorization: Bearer <key>”: no anti-robot check, "
-                "the key's own rate limit. Only a hash of each key is stored.",
+                "the key's own rate limit, and read a lead's status at GET /api/v1/leads/<id>. Only a hash of each "
+                "key is stored. A key's webhook gets its leads' status changes, signed (Standard Webhooks).",
                 color_scheme="gray",
             ),
             rx.cond(state.error != "", rx.callout(state.error, color_scheme="red", role="alert", id="api-keys-error")),
@@ -143,15 +220,23 @@ def api_keys_page() -> rx.Component:
                 state.new_token != "",
                 rx.card(rx.text("New key: ", rx.code(state.new_token, id="api-key-token")), id="api-key-once"),
             ),
+            rx.cond(
+                state.new_secret != "",
+                rx.card(
+                    rx.text("Webhook signing secret: ", rx.code(state.new_secret, id="webhook-secret")),
+                    id="webhook-secret-once",
+                ),
+            ),
             rx.vstack(
                 _create_form(),
+                _webhook_form(),
                 rx.box(
                     rx.table.root(
                         rx.table.header(
                             rx.table.row(
                                 *[
                                     rx.table.column_header_cell(h)
-                                    for h in ("Partner", "Key", "Per minute", "Created", "Last used", "")
+                                    for h in ("Partner", "Key", "Per minute", "Created", "Last used", "Webhook", "")
                                 ]
                             )
                         ),

@@ -1,6 +1,10 @@
 """Admin notification outbox: every e-mail and SMS LeadApp sends, filtered by status and channel, with its
 detail and a retry for a failed one. The state only calls `services.admin_ops` (and `notify.retry_notification`)
-as the logged-in admin; the list is paged on the server."""
+as the logged-in admin; the list is paged on the server.
+
+Below it, partners' webhook deliveries (`WebhookOutboxState`, its own state: it loads when the section mounts):
+the newest, each with its status, attempts and last error, and a re-send that enqueues it again with the same
+webhook-id (`webhooks.resend`)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from leadapp.components.layout import guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
-from leadapp.core.services import admin_ops, notify
+from leadapp.core.services import admin_ops, notify, webhooks
 from leadapp.pages.admin.ops_frame import (
     as_admin,
     choice,
@@ -85,6 +89,37 @@ class OutboxState(PagedState, AuthState):
             detail, _ = as_admin(self, lambda s, u: admin_ops.notification_detail(s, u, int(notification_id)))
             self.detail = detail or {}
         return feedback.outcome(self.notice, self.error)
+
+
+class WebhookOutboxState(AuthState):
+    """Partners' webhook deliveries, newest first, and an admin's re-send."""
+
+    webhook_rows: list[dict[str, str]] = []
+    webhook_error: str = ""
+    webhook_notice: str = ""
+
+    def _fetch_webhooks(self) -> None:
+        rows, error = as_admin(self, lambda s, u: webhooks.list_deliveries(s, u))
+        self.webhook_rows = rows or []
+        if rows is None:
+            self.webhook_error = error
+
+    @rx.event
+    def load(self):
+        self.webhook_error, self.webhook_notice = "", ""
+        self._fetch_webhooks()
+
+    @rx.event
+    def resend(self, delivery_id: str):
+        self.webhook_error, self.webhook_notice = "", ""
+        wanted = int(delivery_id) if str(delivery_id).isdigit() else 0
+        row, error = as_admin(self, lambda s, u: webhooks.resend(s, u, wanted))
+        if row is None:
+            self.webhook_error = error
+        else:
+            self.webhook_notice = f"Webhook {row.webhook_id} is queued again (same id: the partner drops a copy)."
+        self._fetch_webhooks()
+        return feedback.outcome(self.webhook_notice, self.webhook_error)
 
 
 def _status_badge(status: rx.Var, label: rx.Var) -> rx.Component:
@@ -246,6 +281,78 @@ def _outbox_detail() -> rx.Component:
     )
 
 
+WEBHOOK_HEADERS = ("Event", "Partner", "Lead", "Status", "Attempts", "Last error", "Next try", "")
+
+
+def _webhook_row(row: rx.Var) -> rx.Component:
+    color = rx.match(row["status"], ("delivered", "green"), ("failed", "red"), "amber")
+    return rx.table.row(
+        rx.table.cell(rx.text(row["event"], weight="medium", size="2"), rx.text(row["created"], size="1")),
+        rx.table.cell(row["partner"]),
+        rx.table.cell(row["lead_id"]),
+        rx.table.cell(rx.badge(row["status"], color_scheme=color, variant="soft", class_name="webhook-status")),
+        rx.table.cell(row["attempts"]),
+        rx.table.cell(rx.text(row["last_error"], size="1", color_scheme="red", word_break="break-all")),
+        rx.table.cell(rx.text(row["next_try"], size="1")),
+        rx.table.cell(
+            rx.cond(
+                row["resendable"] == "yes",
+                rx.button(
+                    "Re-send",
+                    size="1",
+                    variant="soft",
+                    on_click=WebhookOutboxState.resend(row["id"]),
+                    class_name="resend-webhook",
+                    data_delivery=row["id"],
+                ),
+            )
+        ),
+        class_name="webhook-row",
+        data_delivery=row["id"],
+        data_status=row["status"],
+    )
+
+
+def _webhooks_section() -> rx.Component:
+    state = WebhookOutboxState
+    return rx.vstack(
+        rx.heading("Partner webhooks", size="5", id="webhooks-heading"),
+        rx.text(
+            "Each lead status change sent to a partner's webhook, signed, retried for up to a day. A re-send keeps "
+            "the webhook-id, so the partner can drop a copy it already has.",
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.cond(
+            state.webhook_error != "",
+            rx.callout(state.webhook_error, color_scheme="red", role="alert", id="webhooks-error"),
+        ),
+        rx.cond(
+            state.webhook_notice != "",
+            rx.callout(state.webhook_notice, icon="check", color_scheme="green", id="webhooks-notice"),
+        ),
+        rx.box(
+            rx.table.root(
+                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in WEBHOOK_HEADERS])),
+                rx.table.body(rx.foreach(state.webhook_rows, _webhook_row)),
+                width="100%",
+                id="webhooks-table",
+            ),
+            overflow_x="auto",
+            width="100%",
+        ),
+        rx.cond(
+            state.webhook_rows.length() == 0,
+            rx.text("No webhook delivery yet.", size="2", color_scheme="gray", id="webhooks-empty"),
+        ),
+        spacing="2",
+        width="100%",
+        margin_top="1.5em",
+        on_mount=state.load,
+        id="webhooks-section",
+    )
+
+
 def outbox_page() -> rx.Component:
     return page(
         guarded(
@@ -284,6 +391,7 @@ def outbox_page() -> rx.Component:
                 ),
                 pager(OutboxState, "notifications", "outbox-count"),
                 _outbox_detail(),
+                _webhooks_section(),
                 spacing="3",
                 width="100%",
                 margin_top="0.5em",
