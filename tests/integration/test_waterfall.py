@@ -160,6 +160,9 @@ def test_a_request_its_consumer_withdrew_is_offered_to_nobody_else(plumbers):
         )
     pipeline.process_lead(accepted.lead_id)
     with session_scope() as s:
+        # The consumer's portal says how far the request went, and that more businesses may come.
+        [view] = portal.consumer_leads(s, s.get(User, consumer.id))
+        assert view["reach_label"] == "Sent to 3 businesses · 0 have seen it · more businesses if none accepts soon"
         portal.withdraw_request(s, s.get(User, consumer.id), accepted.lead_id)
     assert pipeline.offer_next_waves(now=_lead(accepted.lead_id).next_wave_at) == 1
     assert len(_offered(accepted.lead_id, plumbers)) == 3
