@@ -72,6 +72,14 @@ def rematch_after_concierge(lead_id: int) -> str:
     return pipeline.rematch_lead(lead_id, details_confirmed=True)
 
 
+def offer_next_waves() -> int:
+    """Offer waterfall leads whose next wave is due to their next businesses; returns how many were due.
+
+    Safe twice: each lead is claimed by a compare-and-set on its `next_wave_at` (see `pipeline`).
+    """
+    return pipeline.offer_next_waves()
+
+
 def sweep_stuck_leads() -> int:
     """Re-enqueue leads waiting in an early status for over a minute (Redis was down, a worker died)."""
     with session_scope() as session:

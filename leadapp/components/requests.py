@@ -48,6 +48,8 @@ class RequestView:
     # How many matched businesses took the request, and the line saying so ("" when none yet).
     accepted_count: int = 0
     accepted_label: str = ""
+    # How many businesses it was sent to and how many have seen it ("" before any).
+    reach_label: str = ""
     matches: list[MatchView] = dataclasses.field(default_factory=list)
 
 
@@ -72,6 +74,7 @@ def request_view(row: dict[str, Any]) -> RequestView:
         phone_last4=row.get("phone_last4", ""),
         accepted_count=int(row.get("accepted_count", 0)),
         accepted_label=row.get("accepted_label", ""),
+        reach_label=row.get("reach_label", ""),
         matches=[
             MatchView(name=m["name"], city=m["city"], rating=m["rating"], distance=m["distance"], status=m["status"])
             for m in row["matches"]
@@ -236,6 +239,10 @@ def request_card(
                     color_scheme="green",
                     class_name="request-accepted",
                 ),
+            ),
+            rx.cond(
+                r.reach_label != "",
+                rx.text(rx.icon("send", size=14), " ", r.reach_label, size="2", class_name="request-reach"),
             ),
             rx.cond(
                 r.matches.length() > 0,

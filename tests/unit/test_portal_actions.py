@@ -497,3 +497,13 @@ def test_confirmation_messages_carry_a_working_tracking_link(world: World, db_se
         assert portal.lead_for_magic_token(s, token).id == lead.id
         assert f'href="{link}"' in message.html  # the whole link is the anchor, not just its /portal prefix
         assert "https://leads.example.test/portal" in message.text
+
+
+def test_the_reach_line_counts_the_businesses_a_request_went_to_and_those_that_saw_it():
+    from leadapp.core.services.portal import reach_label
+
+    assert reach_label([], more_coming=True) == ""
+    assert reach_label(["notified", "viewed", "declined"], more_coming=False) == "Sent to 3 businesses · 2 have seen it"
+    assert reach_label(["accepted"], more_coming=True) == (
+        "Sent to 1 business · 1 has seen it · more businesses if none accepts soon"
+    )

@@ -54,6 +54,17 @@ def test_the_defaults_are_valid_and_survive_the_form_unchanged():
     assert rules_from_form(form(), DEFAULT_RULES) == DEFAULT_RULES
 
 
+def test_the_form_sets_the_routing_and_refuses_a_routing_out_of_range():
+    rules = rules_from_form(form(routing_mode="waterfall", wave_size="4", wave_minutes="15"), DEFAULT_RULES)
+    assert rules["routing"] == {"mode": "waterfall", "wave_size": 4, "wave_minutes": 15}
+    assert rules_to_form(rules)["routing_mode"] == "waterfall"
+    assert set(errors_of(form(routing_mode="everyone", wave_size="0", wave_minutes="2.5"))) == {
+        "routing_mode",
+        "wave_size",
+        "wave_minutes",
+    }
+
+
 def test_the_form_cleans_what_it_accepts():
     rules = rules_from_form(
         form(

@@ -665,3 +665,47 @@ async def test_the_page_refuses_non_admins(db_session: Session, seeded: Seeded, 
     s.expire_all()
     assert len(s.exec(select(AuditReport)).all()) == 1
     assert current_rules(s).version == 0
+
+
+def test_response_times_are_reported_per_routing_mode(db_session: Session):
+    from tests import factories
+
+    owner = factories.owner(db_session)
+    fast, slow = factories.business(db_session, owner), factories.business(db_session, owner)
+    minutes = lambda n: INSIDE + timedelta(minutes=n)  # noqa: E731
+    waterfall = factories.lead(db_session, routing="waterfall", matched_at=INSIDE, created_at=INSIDE)
+    broadcast = factories.lead(db_session, routing="broadcast", matched_at=INSIDE, created_at=INSIDE)
+    for lead, business, status, answered in (
+        (waterfall, fast, MatchStatus.ACCEPTED.value, 4),
+        (waterfall, slow, MatchStatus.DECLINED.value, 20),
+        (broadcast, fast, MatchStatus.NOTIFIED.value, None),
+        (broadcast, slow, MatchStatus.ACCEPTED.value, 60),
+    ):
+        factories.match(
+            db_session,
+            lead,
+            business,
+            status,
+            created_at=INSIDE,
+            responded_at=None if answered is None else minutes(answered),
+        )
+    db_session.commit()
+    routing = compute_figures(db_session, START, NOW)["routing"]
+    assert routing == {
+        "broadcast": {
+            "matches": 2,
+            "answered": 1,
+            "median_answer_minutes": 60.0,
+            "accepted_leads": 1,
+            "median_minutes_to_acceptance": 60.0,
+        },
+        "waterfall": {
+            "matches": 2,
+            "answered": 2,
+            "median_answer_minutes": 12.0,
+            "accepted_leads": 1,
+            "median_minutes_to_acceptance": 4.0,
+        },
+    }
+    report = weekly_audit.render_markdown(compute_figures(db_session, START, NOW), [], [], "", "template")
+    assert "## Response times by routing" in report and "| waterfall | 2 | 2 | 12 | 1 | 4 |" in report

@@ -90,6 +90,12 @@ class Lead(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
     classified_at: datetime | None = None
     matched_at: datetime | None = None
+    routing: str = Field(
+        default="broadcast", max_length=16, description="How it was offered: broadcast, or waterfall (in waves)"
+    )
+    next_wave_at: datetime | None = Field(
+        default=None, index=True, description="Waterfall: when the next businesses are offered it (None: no more)"
+    )
     withdrawn_at: datetime | None = None
     released_at: datetime | None = Field(
         default=None, description="When the business it called released it to the marketplace (inbound calls)"

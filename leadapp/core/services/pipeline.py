@@ -10,6 +10,8 @@ forward only from the status it expects (a compare-and-set UPDATE), matches are 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -201,3 +203,49 @@ def rematch_lead(lead_id: int, *, details_confirmed: bool = False) -> str:
     statuses = notify.send_batch(notification_ids)
     log.info("lead_rematched", lead_id=lead_id, status=status, notifications=statuses)
     return status
+
+
+WAVE_BATCH = 200
+
+
+def offer_next_waves(*, now: datetime | None = None, limit: int = WAVE_BATCH) -> int:
+    """Offer each waterfall lead whose next wave is due (`lead.next_wave_at` passed) to its next businesses
+    (`match.offer_next_wave`) and notify them; returns how many leads were looked at. The worker runs it every
+    minute.
+
+    Each lead in its own transaction, claimed by a compare-and-set on `next_wave_at`, so two sweeps at once
+    offer a wave once; notifications are committed with the matches and sent after (the notification
+    sweeper sends what a crash left pending). Safe to run twice: a repeat finds nothing due.
+    """
+    now = now or utcnow()
+    with session_scope() as session:
+        due = session.exec(
+            select(Lead.id)
+            .where(col(Lead.next_wave_at).is_not(None), col(Lead.next_wave_at) <= now)
+            .order_by(col(Lead.next_wave_at))
+            .limit(limit)
+        ).all()
+    for lead_id in due:
+        notification_ids: list[int] = []
+        with session_scope() as session:
+            claimed = session.execute(
+                update(Lead).where(Lead.id == lead_id, Lead.next_wave_at <= now).values(next_wave_at=None)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue  # another sweep took it
+            lead = session.get(Lead, lead_id)
+            if lead is None:
+                continue
+            new = match.offer_next_wave(session, lead, current_rules(session), now=now)
+            session.add(lead)
+            rows = notify.notify_businesses(session, lead, new)
+            session.flush()
+            notification_ids = [n.id for n in rows if n.id is not None]
+            for m in new:
+                publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
+            if new:
+                publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
+        if notification_ids:
+            log.info("lead_wave_offered", lead_id=lead_id, notifications=len(notification_ids))
+            notify.send_batch(notification_ids)
+    return len(due)

@@ -335,6 +335,26 @@ def accepted_label(count: int) -> str:
     return f"Accepted by {labels.count(count, 'business')}"
 
 
+SEEN_MATCH_STATUSES = (
+    MatchStatus.VIEWED.value,
+    MatchStatus.ACCEPTED.value,
+    MatchStatus.DECLINED.value,
+    MatchStatus.CONVERTED.value,
+)
+
+
+def reach_label(statuses: Sequence[str], more_coming: bool) -> str:
+    """How far the request has gone, e.g. "Sent to 3 businesses · 2 have seen it · more if none accepts"
+    ("" before it reached any)."""
+    if not statuses:
+        return ""
+    seen = sum(1 for status in statuses if status in SEEN_MATCH_STATUSES)
+    parts = [f"Sent to {labels.count(len(statuses), 'business')}", f"{seen} {'has' if seen == 1 else 'have'} seen it"]
+    if more_coming:
+        parts.append("more businesses if none accepts soon")
+    return " · ".join(parts)
+
+
 CONCIERGE_EXPLANATION = (
     "No business has accepted this request yet, so this is a LeadApp concierge call: our AI assistant calls you "
     "on behalf of LeadApp (not of a business) to go over your request and complete the details that are "
@@ -402,6 +422,10 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
             "matches": matches[lead.id],  # type: ignore[index]
             "accepted_count": accepted[lead.id],  # type: ignore[index]
             "accepted_label": accepted_label(accepted[lead.id]),  # type: ignore[index]
+            "reach_label": reach_label(
+                [m["status"] for m in matches[lead.id]],  # type: ignore[index]
+                lead.next_wave_at is not None,
+            ),
             "withdraw_reason": _withdraw_refusal(lead),
             "callback_reason": callbacks[lead.id],  # type: ignore[index]
             "callback_kind": "business" if lead.id in accepting else "concierge",

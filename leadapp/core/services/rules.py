@@ -77,6 +77,9 @@ DEFAULT_RULES: dict[str, Any] = {
         "max_matches": 10,
         "max_radius_miles": 100,
     },
+    # broadcast: every match offered at once; waterfall: the best `wave_size` (weighted by how fast each
+    # answers) first, `wave_size` more every `wave_minutes` while nobody accepts, up to max_matches.
+    "routing": {"mode": "broadcast", "wave_size": 3, "wave_minutes": 10},
 }
 
 
@@ -123,6 +126,9 @@ WEIGHT_RANGE = (0, 50)
 MIN_SCORE_RANGE = (0, 100)
 MAX_MATCHES_RANGE = (1, 50)
 MAX_RADIUS_RANGE = (1, 200)
+ROUTING_MODES = ("broadcast", "waterfall")
+WAVE_SIZE_RANGE = (1, 10)
+WAVE_MINUTES_RANGE = (1, 1440)
 WEIGHT_NAMES: tuple[str, ...] = tuple(DEFAULT_RULES["matching"]["weights"])
 WEIGHT_LABELS: dict[str, str] = {
     "distance": "Distance",
@@ -166,6 +172,9 @@ FORM_FIELDS: tuple[str, ...] = (
     "min_score",
     "max_matches",
     "max_radius_miles",
+    "routing_mode",
+    "wave_size",
+    "wave_minutes",
     "note",
 )
 
@@ -280,7 +289,8 @@ def validate_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
     digit; every blocked phone pattern compiles and blocks neither every number nor the empty string;
     min_words is a whole number 1-100; every quality setting is a number 0-10 with flag_below ≤
     low_quality_below; seasonal boosts are keyed by month "1".."12" and known categories, points -20..20;
-    each matching weight is 0-50 (at least one above 0), min_score 0-100, max_matches a whole number 1-50.
+    each matching weight is 0-50 (at least one above 0), min_score 0-100, max_matches a whole number 1-50;
+    routing is broadcast or waterfall, with waves of 1-10 businesses every 1-1440 minutes.
     Error keys are the form's field names (`FORM_FIELDS`; other quality settings as "quality_<name>").
     """
     errors: dict[str, str] = {}
@@ -340,10 +350,24 @@ def validate_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
         "max_matches": max_matches,
         "max_radius_miles": max_radius,
     }
+    cleaned["routing"] = _routing(rules.get("routing"), errors)
 
     if errors:
         raise FieldErrors(_in_form_order(errors))
     return cleaned
+
+
+def _routing(value: Any, errors: dict[str, str]) -> dict[str, Any]:
+    given = {**DEFAULT_RULES["routing"], **(value if isinstance(value, Mapping) else {})}
+    if given["mode"] not in ROUTING_MODES:
+        errors["routing_mode"] = "Choose broadcast or waterfall."
+    size = _number(given["wave_size"], WAVE_SIZE_RANGE, whole=True)
+    minutes = _number(given["wave_minutes"], WAVE_MINUTES_RANGE, whole=True)
+    if size is None:
+        errors["wave_size"] = _range_message(*WAVE_SIZE_RANGE, whole=True)
+    if minutes is None:
+        errors["wave_minutes"] = _range_message(*WAVE_MINUTES_RANGE, whole=True)
+    return {"mode": given["mode"], "wave_size": size, "wave_minutes": minutes}
 
 
 def _in_form_order(errors: dict[str, str]) -> dict[str, str]:
@@ -380,6 +404,9 @@ def rules_to_form(rules: Mapping[str, Any]) -> dict[str, str]:
         "min_score": _plain(full["matching"]["min_score"]),
         "max_matches": _plain(full["matching"]["max_matches"]),
         "max_radius_miles": _plain(full["matching"]["max_radius_miles"]),
+        "routing_mode": str(full["routing"]["mode"]),
+        "wave_size": _plain(full["routing"]["wave_size"]),
+        "wave_minutes": _plain(full["routing"]["wave_minutes"]),
         "note": "",
     }
     values.update({f"weight_{name}": _plain(full["matching"]["weights"][name]) for name in WEIGHT_NAMES})
@@ -442,6 +469,11 @@ def rules_from_form(form: Mapping[str, Any], base: Mapping[str, Any]) -> dict[st
         "min_score": text("min_score"),
         "max_matches": text("max_matches"),
         "max_radius_miles": text("max_radius_miles") or DEFAULT_RULES["matching"]["max_radius_miles"],
+    }
+    rules["routing"] = {
+        "mode": text("routing_mode") or rules["routing"]["mode"],
+        "wave_size": text("wave_size") or rules["routing"]["wave_size"],
+        "wave_minutes": text("wave_minutes") or rules["routing"]["wave_minutes"],
     }
     try:
         cleaned = validate_rules(rules)

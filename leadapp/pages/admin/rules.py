@@ -310,6 +310,34 @@ def _form() -> rx.Component:
                 ),
             ),
             _section(
+                "Routing",
+                rx.text(
+                    "Broadcast offers a lead to all its matches at once. Waterfall offers it first to the best few "
+                    "(fast responders ahead), then to the next few after the minutes below while nobody accepts.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                _grid(
+                    rx.vstack(
+                        rx.el.label("Mode", html_for="field-routing_mode", class_name="form-label"),
+                        rx.select(
+                            list(rules.ROUTING_MODES),
+                            name="routing_mode",
+                            id="field-routing_mode",
+                            default_value=S.values["routing_mode"],
+                            width="100%",
+                        ),
+                        _error("routing_mode"),
+                        spacing="1",
+                        width="100%",
+                        align="stretch",
+                    ),
+                    _field("Businesses per wave", "wave_size", numeric=True, hint="1 to 10 (waterfall)."),
+                    _field("Minutes between waves", "wave_minutes", numeric=True, hint="1 to 1440 (waterfall)."),
+                    md="3",
+                ),
+            ),
+            _section(
                 "Save",
                 _field("Note (what changed and why)", "note"),
                 rx.button("Save as a new version", type="submit", size="3", id="rules-save"),

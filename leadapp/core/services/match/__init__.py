@@ -10,7 +10,8 @@ marketplace matches until the business releases it; then `create_matches` runs a
 
 Modules: `features` (the matcher's frozen dataclasses), `geography` (ZIP centroids, distances), `scoring`
 (the pure scoring bands, documented there), `candidates` (rows into features, the one candidate query), `store`
-(storing the matches) and `response_rates` (the businesses' response rates).
+(storing the matches), `routing` (broadcast or in waves, fastest first) and `response_rates` (the businesses'
+response rates).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from leadapp.core.services.match.store import (
     add_matches,
     create_direct_match,
     create_matches,
+    offer_next_wave,
 )
 
 __all__ = [
@@ -79,6 +81,7 @@ __all__ = [
     "create_matches",
     "haversine_miles",
     "lead_features",
+    "offer_next_wave",
     "points_shown",
     "rank_matches",
     "refresh_all_response_rates",

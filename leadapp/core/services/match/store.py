@@ -10,8 +10,9 @@ from sqlmodel import Session, col, select
 from leadapp.core.db import insert_new
 from leadapp.core.errors import NotFound
 from leadapp.core.models import Business, Lead, Match, utcnow
+from leadapp.core.services.match import routing
 from leadapp.core.services.match.candidates import business_features, candidate_businesses, lead_features
-from leadapp.core.services.match.features import MatchResult
+from leadapp.core.services.match.features import BusinessFeatures, LeadFeatures, MatchResult
 from leadapp.core.services.match.scoring import rank_matches, score_direct
 from leadapp.core.services.rules import RulesSnapshot
 from leadapp.core.vocab import MatchStatus
@@ -55,6 +56,8 @@ def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: d
     counted nor returned here nor offered a second one; a business owned by the consumer who sent the lead
     is never matched; inactive, paused and capped businesses are excluded by `candidate_businesses`.
     Each match stores its points per factor. The lead must have been flushed (it needs an id).
+    Routing (the rule `routing`, see `routing`): broadcast stores every match; waterfall only the first wave,
+    setting `lead.next_wave_at` when more businesses wait (`offer_next_wave` offers them).
     """
     if lead.id is None:
         raise ValueError("create_matches needs a stored lead (flush it first)")
@@ -63,17 +66,53 @@ def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: d
         return existing
     now = now or utcnow()
     features = lead_features(lead)
+    candidates = _candidates(session, lead, features, now)
+    ranked = rank_matches(features, candidates, rules)
+    offered = routing.first_wave(lead, ranked, candidates, rules, now)
+    if not offered:
+        return []
+    _insert_matches(session, lead, offered, now)
+    return _lead_matches(session, lead)
+
+
+def _candidates(session: Session, lead: Lead, features: LeadFeatures, now: datetime) -> list[BusinessFeatures]:
+    """Today's candidates for the lead, without the business an inbound lead called and the consumer's own."""
     excluded = {lead.business_id} if lead.business_id is not None else set()
     if lead.consumer_id is not None:
         excluded.update(session.exec(select(Business.id).where(Business.owner_id == lead.consumer_id)).all())
-    candidates = [
-        business for business in candidate_businesses(session, features, now=now) if business.id not in excluded
-    ]
+    return [b for b in candidate_businesses(session, features, now=now) if b.id not in excluded]
+
+
+def _fresh(
+    session: Session, lead: Lead, rules: RulesSnapshot, now: datetime
+) -> tuple[list[MatchResult], list[BusinessFeatures]]:
+    """Today's ranking for the lead without the businesses it was already offered (whatever their answer),
+    and the candidates it was made from."""
+    existing = set(session.exec(select(Match.business_id).where(Match.lead_id == lead.id)).all())
+    features = lead_features(lead)
+    candidates = _candidates(session, lead, features, now)
     ranked = rank_matches(features, candidates, rules)
-    if not ranked:
+    return [r for r in ranked if r.business_id not in existing], candidates
+
+
+def _store_new(session: Session, lead: Lead, fresh: list[MatchResult], now: datetime) -> list[Match]:
+    if not fresh:
         return []
-    _insert_matches(session, lead, ranked, now)
-    return _lead_matches(session, lead)
+    _insert_matches(session, lead, fresh, now)
+    wanted = {r.business_id for r in fresh}
+    return [m for m in _lead_matches(session, lead) if m.business_id in wanted]
+
+
+def offer_next_wave(session: Session, lead: Lead, rules: RulesSnapshot, *, now: datetime | None = None) -> list[Match]:
+    """Offer a waterfall lead to its next wave of businesses (see `routing`); returns the new matches, best
+    first, and sets `lead.next_wave_at` again. Does not commit. Nothing is offered once a business accepted
+    it, it left the marketplace, or `max_matches` businesses have seen it; a business already offered it is
+    never offered it again (ON CONFLICT DO NOTHING on (lead, business))."""
+    if lead.id is None:
+        raise ValueError("offer_next_wave needs a stored lead")
+    now = now or utcnow()
+    fresh, candidates = _fresh(session, lead, rules, now)
+    return _store_new(session, lead, routing.next_wave(session, lead, fresh, candidates, rules, now), now)
 
 
 CALLED_YOU = "Called your number"
@@ -120,15 +159,5 @@ def add_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: date
     if lead.id is None:
         raise ValueError("add_matches needs a stored lead (flush it first)")
     now = now or utcnow()
-    features = lead_features(lead)
-    excluded = {lead.business_id} if lead.business_id is not None else set()
-    if lead.consumer_id is not None:
-        excluded.update(session.exec(select(Business.id).where(Business.owner_id == lead.consumer_id)).all())
-    existing = set(session.exec(select(Match.business_id).where(Match.lead_id == lead.id)).all())
-    candidates = [b for b in candidate_businesses(session, features, now=now) if b.id not in excluded]
-    fresh = [r for r in rank_matches(features, candidates, rules) if r.business_id not in existing]
-    if not fresh:
-        return []
-    _insert_matches(session, lead, fresh, now)
-    wanted = [r.business_id for r in fresh]
-    return [m for m in _lead_matches(session, lead) if m.business_id in wanted and m.business_id not in existing]
+    fresh, _candidates_used = _fresh(session, lead, rules, now)
+    return _store_new(session, lead, fresh, now)

@@ -4,6 +4,7 @@ package's definitions)."""
 from __future__ import annotations
 
 import re
+import statistics
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -209,6 +210,43 @@ def _responses(session: Session, start: datetime, end: datetime) -> dict[str, An
     }
 
 
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def _routing(session: Session, start: datetime, end: datetime) -> dict[str, dict[str, Any]]:
+    """Per routing mode (broadcast, waterfall), over the matches made in the period: how many, how many were
+    answered and the median minutes to an answer; and per lead, the median minutes from matching to its first
+    acceptance (what fastest-first routing is for)."""
+    rows = session.exec(
+        select(Lead.routing, Match.lead_id, Lead.matched_at, Match.created_at, Match.responded_at, Match.status)
+        .join(Lead, col(Lead.id) == col(Match.lead_id))
+        .where(_in_period(col(Match.created_at), start, end))
+    )
+    answers: dict[str, list[float]] = defaultdict(list)
+    matches: Counter[str] = Counter()
+    first_accept: dict[tuple[str, int], float] = {}
+    for mode, lead_id, matched_at, created, responded, status in rows:
+        matches[mode] += 1
+        if responded is None:
+            continue
+        answers[mode].append(max(0.0, (responded - created).total_seconds() / 60))
+        if status in (MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.value):
+            minutes = max(0.0, (responded - (matched_at or created)).total_seconds() / 60)
+            key = (mode, lead_id)
+            first_accept[key] = min(minutes, first_accept.get(key, minutes))
+    return {
+        mode: {
+            "matches": matches[mode],
+            "answered": len(answers[mode]),
+            "median_answer_minutes": _median(answers[mode]),
+            "accepted_leads": sum(1 for m, _ in first_accept if m == mode),
+            "median_minutes_to_acceptance": _median([v for (m, _), v in first_accept.items() if m == mode]),
+        }
+        for mode in sorted(matches)
+    }
+
+
 def _conversions(session: Session, start: datetime, end: datetime, lead_period: Any) -> dict[str, Any]:
     count, value = session.exec(
         select(func.count(), func.coalesce(func.sum(Conversion.job_value_cents), 0)).where(
@@ -311,5 +349,6 @@ def compute_figures(
             "repeated_numbers": _repeated_numbers(session, period, rules),
         },
         "responses": _responses(session, period_start, period_end),
+        "routing": _routing(session, period_start, period_end),
         "conversions": _conversions(session, period_start, period_end, period),
     }

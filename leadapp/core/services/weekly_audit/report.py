@@ -98,6 +98,10 @@ def template_narrative(figures: dict[str, Any], raised: list[dict[str, Any]], pr
     return "\n\n".join(paragraphs)
 
 
+def _minutes(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
 def _table(header: list[str], rows: list[list[Any]], align: str = "") -> list[str]:
     aligns = align or "l" + "r" * (len(header) - 1)
     rule = ["---:" if a == "r" else "---" for a in aligns]
@@ -189,6 +193,26 @@ def render_markdown(
             )
         else:
             out.append("None.")
+
+    out += ["", "## Response times by routing", ""]
+    routing = figures.get("routing") or {}
+    if routing:
+        out += _table(
+            ["Routing", "Matches", "Answered", "Median min. to answer", "Leads accepted", "Median min. to accept"],
+            [
+                [
+                    mode,
+                    r["matches"],
+                    r["answered"],
+                    _minutes(r["median_answer_minutes"]),
+                    r["accepted_leads"],
+                    _minutes(r["median_minutes_to_acceptance"]),
+                ]
+                for mode, r in routing.items()
+            ],
+        )
+    else:
+        out.append("No matches in this period.")
 
     out += ["", "## Conversions", ""]
     out += _table(
