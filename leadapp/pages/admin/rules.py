@@ -320,12 +320,11 @@ def _form() -> rx.Component:
                 _grid(
                     rx.vstack(
                         rx.el.label("Mode", html_for="field-routing_mode", class_name="form-label"),
-                        rx.select(
-                            list(rules.ROUTING_MODES),
+                        rx.select.root(
+                            rx.select.trigger(id="field-routing_mode", width="100%"),
+                            rx.select.content(*[rx.select.item(mode, value=mode) for mode in rules.ROUTING_MODES]),
                             name="routing_mode",
-                            id="field-routing_mode",
                             default_value=S.values["routing_mode"],
-                            width="100%",
                         ),
                         _error("routing_mode"),
                         spacing="1",
