@@ -96,6 +96,20 @@ NOTIFICATION_STATUS: dict[str, str] = {
     vocab.NotificationStatus.SUPPRESSED: "Not sent (opted out)",
 }
 
+WEBHOOK_STATUS: dict[str, str] = {
+    vocab.WebhookStatus.PENDING: "Waiting",
+    vocab.WebhookStatus.SENDING: "Sending",
+    vocab.WebhookStatus.DELIVERED: "Delivered",
+    vocab.WebhookStatus.FAILED: "Failed",
+}
+
+WEBHOOK_EVENT: dict[str, str] = {
+    vocab.WebhookEvent.LEAD_MATCHED: "Lead matched",
+    vocab.WebhookEvent.LEAD_ACCEPTED: "Lead accepted",
+    vocab.WebhookEvent.LEAD_CONVERTED: "Lead converted",
+    vocab.WebhookEvent.LEAD_WITHDRAWN: "Lead withdrawn",
+}
+
 NOTIFICATION_KIND: dict[str, str] = {
     vocab.NotificationKind.BUSINESS_NEW_LEAD: "New lead for a business",
     vocab.NotificationKind.CONSUMER_MATCHED: "Request matched",
@@ -185,6 +199,8 @@ TABLES: dict[str, Mapping[str, str]] = {
     "contact_preference": CONTACT_PREFERENCE,
     "notification_status": NOTIFICATION_STATUS,
     "notification_kind": NOTIFICATION_KIND,
+    "webhook_status": WEBHOOK_STATUS,
+    "webhook_event": WEBHOOK_EVENT,
     "lead_source": LEAD_SOURCE,
     "role": ROLE,
     "plan": PLAN,
@@ -237,6 +253,10 @@ def channel(value: str | None) -> str:
 
 def notification_status(value: str | None) -> str:
     return _word(NOTIFICATION_STATUS, value, "")
+
+
+def webhook_status(value: str | None) -> str:
+    return _word(WEBHOOK_STATUS, value, "")
 
 
 def notification_kind(value: str | None) -> str:

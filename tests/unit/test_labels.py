@@ -27,6 +27,8 @@ ENUM_TABLES: dict[type[StrEnum], str] = {
     vocab.Channel: "channel",
     vocab.NotificationStatus: "notification_status",
     vocab.NotificationKind: "notification_kind",
+    vocab.WebhookStatus: "webhook_status",
+    vocab.WebhookEvent: "webhook_event",
     vocab.CallType: "call_type",
     vocab.CallDirection: "call_direction",
     vocab.CallStatus: "call_status",

@@ -290,7 +290,7 @@ def _webhook_row(row: rx.Var) -> rx.Component:
         rx.table.cell(rx.text(row["event"], weight="medium", size="2"), rx.text(row["created"], size="1")),
         rx.table.cell(row["partner"]),
         rx.table.cell(row["lead_id"]),
-        rx.table.cell(rx.badge(row["status"], color_scheme=color, variant="soft", class_name="webhook-status")),
+        rx.table.cell(rx.badge(row["status_label"], color_scheme=color, variant="soft", class_name="webhook-status")),
         rx.table.cell(row["attempts"]),
         rx.table.cell(rx.text(row["last_error"], size="1", color_scheme="red", word_break="break-all")),
         rx.table.cell(rx.text(row["next_try"], size="1")),

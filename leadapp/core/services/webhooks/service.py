@@ -24,7 +24,7 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from leadapp.core import localtime
+from leadapp.core import labels, localtime
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.events import run_after_commit
@@ -171,6 +171,7 @@ def list_deliveries(session: Session, actor: User | None, limit: int = 50) -> li
             "event": d.event,
             "lead_id": str(d.lead_id or ""),
             "status": d.status,
+            "status_label": labels.webhook_status(d.status),
             "attempts": str(d.attempts),
             "last_error": d.last_error,
             "created": localtime.exact(d.created_at, zone),
