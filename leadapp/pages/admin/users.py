@@ -14,6 +14,7 @@ from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
+from leadapp.pages.admin.ops_frame import act_as_admin
 from leadapp.state.auth import AuthState
 
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
@@ -56,17 +57,8 @@ class UsersState(PagedState, AuthState):
 
     def _run(self, action, done: str = "") -> None:
         """Run one admin action in a transaction, then show the fresh data (or the refusal)."""
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                action(session, admin)
-        except NotAllowed:
-            self._clear()
-            self.error = "You are not allowed to do this."
-            return
-        except (UserError, ValueError) as exc:
-            self.error = str(getattr(exc, "message", exc))
+        self.notice, self.error = "", act_as_admin(self, action)
+        if self.error:
             return
         self.notice = done
         try:
