@@ -55,6 +55,32 @@ def login(page: Page, deployment: Deployment, email: str, password: str) -> None
     page.locator("#login-submit").click()
 
 
+def send_request(page: Page, text: str, phone: str) -> None:
+    """On the request form: describe the job (`text`, ZIP 46032, the demo consumer's email, `phone`), consent
+    to AI calls and send it; the request's status appears on the page."""
+    page.get_by_label("What do you need help with?").fill(text)
+    page.get_by_label("ZIP code").fill("46032")
+    page.locator("#field-email").fill("casey@example.com")
+    page.locator("#field-phone").fill(phone)
+    page.locator("#field-consent_ai_calls").click()
+    page.locator("#request-submit").click()
+
+
+def log_in_to_portal(page: Page, deployment: Deployment) -> None:
+    """Log in as the demo consumer; the portal opens."""
+    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
+    page.wait_for_url(re.compile(r".*/portal/?$"))
+
+
+def file_request_from_portal(page: Page, deployment: Deployment, text: str, phone: str) -> None:
+    """Log in as the demo consumer, file a request from the portal's "New request" (`send_request`) and wait
+    until it is matched."""
+    log_in_to_portal(page, deployment)
+    go_to(page, "New request")
+    send_request(page, text, phone)
+    expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
+
+
 def role_nav(page: Page):
     """The logged-in role's navigation bar."""
     return page.locator("nav[id^='role-nav-']")
