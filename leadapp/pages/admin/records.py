@@ -3,14 +3,30 @@ list. A missing record and a malformed address get the same "No such …" page."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
+from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components.layout import guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
+from leadapp.core.models import User
 from leadapp.core.services import access, admin_records
 from leadapp.state.auth import AuthState
+
+
+def _record(state: AuthState, fetch: Callable[[Session, User | None, int], dict[str, Any]]) -> dict | None:
+    """`fetch(session, admin, the id in the address)`, or None when refused (not an admin, no such record or a
+    malformed address: one answer for all)."""
+    record_id = routes.id_from_path(state.router.url.path)
+    try:
+        with session_scope() as session:
+            return fetch(session, state._require(session, access.Area.ADMIN), record_id)
+    except UserError:
+        return None
 
 
 class AdminLeadState(AuthState):
@@ -22,12 +38,8 @@ class AdminLeadState(AuthState):
     @rx.event
     def open_lead(self):
         self.lead_page, self.lead, self.matches, self.lead_calls = "", {}, [], []
-        lead_id = routes.id_from_path(self.router.url.path)
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                record = admin_records.lead_record(session, admin, lead_id)
-        except UserError:
+        record = _record(self, admin_records.lead_record)
+        if record is None:
             self.lead_page = "refused"
             return
         self.lead, self.matches, self.lead_calls = record["lead"], record["matches"], record["calls"]
@@ -42,24 +54,35 @@ class AdminCallState(AuthState):
     @rx.event
     def open_call(self):
         self.call_page, self.call, self.transcript = "", {}, []
-        call_id = routes.id_from_path(self.router.url.path)
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                record = admin_records.call_record(session, admin, call_id)
-        except UserError:
+        record = _record(self, admin_records.call_record)
+        if record is None:
             self.call_page = "refused"
             return
         self.call, self.transcript = record["call"], record["transcript"]
         self.call_page = "ok"
 
 
-def _back(label: str, href: str, id_: str) -> rx.Component:
-    return rx.link(
-        rx.hstack(rx.icon("arrow-left", size=16), rx.text(label), align="center", spacing="1"),
-        href=href,
-        id=id_,
-        underline="hover",
+def _record_page(kind: str, back: str, back_href: str, shown: rx.Var, refused: str, detail: rx.Component):
+    """One record's page: the link back to its list, the title, then a spinner, the "No such …" notice or
+    `detail` as `shown` says ("", "refused" or "ok"). Element ids follow `kind` ("lead", "call")."""
+    return page(
+        guarded(
+            "admin",
+            rx.link(
+                rx.hstack(rx.icon("arrow-left", size=16), rx.text(back), align="center", spacing="1"),
+                href=back_href,
+                id=f"back-to-{back.lower()}",
+                underline="hover",
+            ),
+            rx.heading(kind.capitalize(), size="7", margin_y="0.5em"),
+            rx.match(
+                shown,
+                ("refused", rx.callout(refused, icon="search-x", color_scheme="red", id=f"admin-{kind}-refused")),
+                ("ok", detail),
+                rx.center(rx.spinner(size="3"), padding="3em"),
+            ),
+        ),
+        max_width="56em",
     )
 
 
@@ -143,24 +166,8 @@ def _lead_detail() -> rx.Component:
 
 
 def admin_lead_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            _back("Leads", routes.ADMIN_LEADS, "back-to-leads"),
-            rx.heading("Lead", size="7", margin_y="0.5em"),
-            rx.match(
-                AdminLeadState.lead_page,
-                (
-                    "refused",
-                    rx.callout(
-                        admin_records.NO_SUCH_LEAD, icon="search-x", color_scheme="red", id="admin-lead-refused"
-                    ),
-                ),
-                ("ok", _lead_detail()),
-                rx.center(rx.spinner(size="3"), padding="3em"),
-            ),
-        ),
-        max_width="56em",
+    return _record_page(
+        "lead", "Leads", routes.ADMIN_LEADS, AdminLeadState.lead_page, admin_records.NO_SUCH_LEAD, _lead_detail()
     )
 
 
@@ -206,22 +213,6 @@ def _call_detail() -> rx.Component:
 
 
 def admin_call_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            _back("Calls", routes.ADMIN_CALLS, "back-to-calls"),
-            rx.heading("Call", size="7", margin_y="0.5em"),
-            rx.match(
-                AdminCallState.call_page,
-                (
-                    "refused",
-                    rx.callout(
-                        admin_records.NO_SUCH_CALL, icon="search-x", color_scheme="red", id="admin-call-refused"
-                    ),
-                ),
-                ("ok", _call_detail()),
-                rx.center(rx.spinner(size="3"), padding="3em"),
-            ),
-        ),
-        max_width="56em",
+    return _record_page(
+        "call", "Calls", routes.ADMIN_CALLS, AdminCallState.call_page, admin_records.NO_SUCH_CALL, _call_detail()
     )
