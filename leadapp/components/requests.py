@@ -259,3 +259,29 @@ def action_messages(notice: rx.Var, error: rx.Var, prefix: str) -> rx.Component:
         rx.cond(notice != "", rx.callout(notice, icon="circle-check", color_scheme="green", id=f"{prefix}-notice")),
         rx.cond(error != "", rx.callout(error, icon="triangle-alert", color_scheme="red", id=f"{prefix}-error")),
     )
+
+
+def no_ai_calls_card(
+    checked: rx.Var, on_change: Any, disabled: rx.Var, explanation: str, *notes: rx.Component, **props: Any
+) -> rx.Component:
+    """The "No AI calls" switch in a card: what it does (`explanation`), then `notes` (why it cannot change).
+
+    The portal's switch covers every number of an account, the tracking page's the request's own number.
+    """
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.switch(checked=checked, on_change=on_change, disabled=disabled, id="no-ai-calls"),
+                rx.el.label("No AI calls", html_for="no-ai-calls", style={"fontWeight": "600"}),
+                align="center",
+                spacing="2",
+            ),
+            rx.text(explanation, size="2", color_scheme="gray"),
+            *notes,
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        id="ai-calls-card",
+        **props,
+    )

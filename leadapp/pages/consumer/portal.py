@@ -19,6 +19,7 @@ from leadapp.components.requests import (
     PHONE_VERIFIED,
     RequestView,
     action_messages,
+    no_ai_calls_card,
     request_card,
     request_view,
 )
@@ -207,48 +208,30 @@ def _delete_my_data() -> rx.Component:
 
 def _ai_calls() -> rx.Component:
     """The "No AI calls" switch: withdraws (or gives back) consent to AI calls for every number of my requests."""
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.switch(
-                    checked=PortalState.no_ai_calls,
-                    on_change=PortalState.set_no_ai_calls,
-                    disabled=~PortalState.has_numbers,
-                    id="no-ai-calls",
-                ),
-                rx.el.label("No AI calls", html_for="no-ai-calls", style={"fontWeight": "600"}),
-                align="center",
-                spacing="2",
-            ),
-            rx.text(
-                "Turn this on and no AI assistant will call you again, whether for a business or for LeadApp, on any "
-                "number of your requests. You can also say so on a call, or text STOP CALLS to our number.",
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.cond(
-                ~PortalState.has_numbers,
-                rx.text("None of your requests has a phone number.", size="2", id="no-ai-calls-empty"),
-            ),
-            rx.foreach(
-                PortalState.ai_calls_locked,
-                lambda n: rx.text(
-                    n["number"],
-                    ": ",
-                    n["how"],
-                    " (",
-                    n["since"],
-                    "). This stays, whatever the switch says.",
-                    size="2",
-                    class_name="ai-calls-locked",
-                ),
-            ),
-            spacing="2",
-            width="100%",
+    return no_ai_calls_card(
+        PortalState.no_ai_calls,
+        PortalState.set_no_ai_calls,
+        ~PortalState.has_numbers,
+        "Turn this on and no AI assistant will call you again, whether for a business or for LeadApp, on any "
+        "number of your requests. You can also say so on a call, or text STOP CALLS to our number.",
+        rx.cond(
+            ~PortalState.has_numbers,
+            rx.text("None of your requests has a phone number.", size="2", id="no-ai-calls-empty"),
         ),
-        width="100%",
+        rx.foreach(
+            PortalState.ai_calls_locked,
+            lambda n: rx.text(
+                n["number"],
+                ": ",
+                n["how"],
+                " (",
+                n["since"],
+                "). This stays, whatever the switch says.",
+                size="2",
+                class_name="ai-calls-locked",
+            ),
+        ),
         margin_top="2em",
-        id="ai-calls-card",
     )
 
 
