@@ -199,6 +199,12 @@ def page(*children: rx.Component, max_width: str = "72em") -> rx.Component:
     )
 
 
+def page_header(title: str, *actions: rx.Component, heading_id: str = "") -> rx.Component:
+    """A page's title with its actions at the other end of the line (under it on a narrow screen)."""
+    heading = rx.heading(title, size="8", id=heading_id) if heading_id else rx.heading(title, size="8")
+    return rx.hstack(heading, *actions, justify="between", align="center", wrap="wrap", width="100%")
+
+
 def not_allowed() -> rx.Component:
     return rx.callout(
         "You are not allowed to open this page with your account.",

@@ -12,7 +12,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded, page, page_header
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -383,15 +383,12 @@ def leads_page() -> rx.Component:
     return page(
         guarded(
             "admin",
-            rx.hstack(
-                rx.heading("Leads", size="8", id="leads-heading"),
+            page_header(
+                "Leads",
                 rx.button(
                     rx.icon("refresh-cw"), "Refresh", on_click=LeadsState.refresh, variant="soft", id="leads-refresh"
                 ),
-                justify="between",
-                align="center",
-                wrap="wrap",
-                width="100%",
+                heading_id="leads-heading",
             ),
             rx.cond(
                 LeadsState.error != "", rx.callout(LeadsState.error, color_scheme="red", role="alert", id="leads-error")

@@ -13,7 +13,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded, page, page_header
 from leadapp.components.pager import PagedState, pager
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
@@ -365,8 +365,8 @@ def reports_page() -> rx.Component:
     return page(
         guarded(
             "admin",
-            rx.hstack(
-                rx.heading("Weekly audit", size="8"),
+            page_header(
+                "Weekly audit",
                 rx.button(
                     rx.icon("play"),
                     "Run now",
@@ -375,10 +375,6 @@ def reports_page() -> rx.Component:
                     disabled=S.running,
                     id="run-audit",
                 ),
-                justify="between",
-                align="center",
-                wrap="wrap",
-                width="100%",
             ),
             rx.text(
                 "Written every Sunday at 02:00 for the 7 days before; flags, patterns and proposed rule changes.",

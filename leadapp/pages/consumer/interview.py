@@ -8,7 +8,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import routes
-from leadapp.components.layout import page
+from leadapp.components.layout import page, page_header
 from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
@@ -310,14 +310,7 @@ def _panel() -> rx.Component:
 
 def interview_page() -> rx.Component:
     return page(
-        rx.hstack(
-            rx.heading("Tell us what's wrong", size="8"),
-            rx.button("Start over", on_click=InterviewState.restart, variant="soft"),
-            justify="between",
-            align="center",
-            wrap="wrap",
-            width="100%",
-        ),
+        page_header("Tell us what's wrong", rx.button("Start over", on_click=InterviewState.restart, variant="soft")),
         rx.text("Prefer a form? ", rx.link("Write it in one go", href=routes.REQUEST), ".", color_scheme="gray"),
         _human_check(),
         rx.grid(

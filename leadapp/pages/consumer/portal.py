@@ -13,7 +13,7 @@ from sqlmodel import Session
 from leadapp import live, routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded, page, page_header
 from leadapp.components.requests import (
     CODE_SENT,
     PHONE_VERIFIED,
@@ -239,13 +239,10 @@ def portal_page() -> rx.Component:
     return page(
         guarded(
             "consumer",
-            rx.hstack(
-                rx.heading("My requests", size="8", id="portal-heading"),
+            page_header(
+                "My requests",
                 rx.link(rx.button("New request", size="3"), href=routes.REQUEST),
-                justify="between",
-                align="center",
-                wrap="wrap",
-                width="100%",
+                heading_id="portal-heading",
             ),
             rx.text("Hello, ", AuthState.display_name, ".", color_scheme="gray"),
             action_messages(PortalState.notice, PortalState.error, "portal"),
