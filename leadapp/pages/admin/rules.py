@@ -83,6 +83,13 @@ class RulesState(PagedState, AuthState):
         except NotAllowed:
             self._refused()
 
+    def _show_changed(self, session, user) -> None:
+        """After a save or a rollback: the rules now in force and the first page of the history."""
+        session.flush()
+        self.page = 1
+        self._show(session)
+        self._load_history(session, user)
+
     def _refused(self) -> None:
         self.values, self.rows, self.errors = {}, [], {}
         self.allowed_area, self.denied = "", True
@@ -109,10 +116,7 @@ class RulesState(PagedState, AuthState):
                 user = self._require(session, access.Area.ADMIN)
                 new_rules = rules.rules_from_form(form_data, rules.current_rules(session).rules)
                 row = rules.save_rules(session, user, new_rules, note=str(form_data.get("note", "")))
-                session.flush()
-                self.page = 1
-                self._show(session)
-                self._load_history(session, user)
+                self._show_changed(session, user)
         except FieldErrors as exc:
             self.errors = exc.errors
             return feedback.failed(feedback.FIX_FIELDS)
@@ -143,10 +147,7 @@ class RulesState(PagedState, AuthState):
             with session_scope() as session:
                 user = self._require(session, access.Area.ADMIN)
                 row = rules.rollback(session, user, version)
-                session.flush()
-                self.page = 1
-                self._show(session)
-                self._load_history(session, user)
+                self._show_changed(session, user)
         except access.NotLoggedIn:
             return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
         except NotAllowed:
