@@ -143,7 +143,7 @@ class LeadsState(AuthState):
             self.action_error = ""
 
     def _act(self, action, done: str) -> bool:
-        self.notice, self.error = "", ops_frame.act_as_admin(self, action)
+        self.notice, (_, self.error) = "", ops_frame.act_as_admin(self, action)
         if self.error:
             return False
         self.notice = done

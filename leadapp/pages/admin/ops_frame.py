@@ -44,20 +44,19 @@ def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T 
         return None, f"Invalid request: {exc}"
 
 
-def act_as_admin(state: ClearableState, action: Callable[[Session, User], Any]) -> str:
-    """Run `action(session, admin)` in one transaction (committed on success): "" when done, else what to tell
-    the admin. When the tab's user may not act (no longer an active admin) the page is cleared first."""
+def act_as_admin(state: ClearableState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
+    """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, what to
+    tell the admin). When the tab's user may not act (no longer an active admin) the page is cleared first."""
     try:
         with session_scope() as session:
             user = state._require(session, access.Area.ADMIN)
             assert user is not None
-            action(session, user)
+            return action(session, user), ""
     except NotAllowed:
         state._clear()
-        return NOT_ALLOWED
+        return None, NOT_ALLOWED
     except (UserError, ValueError) as exc:  # ValueError: a malformed id from the page
-        return str(getattr(exc, "message", exc))
-    return ""
+        return None, str(getattr(exc, "message", exc))
 
 
 def choice(value: Any) -> str:

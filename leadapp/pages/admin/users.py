@@ -57,7 +57,7 @@ class UsersState(PagedState, AuthState):
 
     def _run(self, action, done: str = "") -> None:
         """Run one admin action in a transaction, then show the fresh data (or the refusal)."""
-        self.notice, self.error = "", act_as_admin(self, action)
+        self.notice, (_, self.error) = "", act_as_admin(self, action)
         if self.error:
             return
         self.notice = done
