@@ -107,6 +107,15 @@ class FakeTwilioVoice(ProviderFake):
         """Serve the whole file even when a Range is asked (some storage does): the app must cut the range."""
         self._changed = threading.Condition(self._lock)
 
+    def _refusal(self, request: Request, match: re.Match[str] | None) -> Response | None:
+        """Twilio's answer to a request it refuses before reading it (a wrong path or credentials, an injected
+        failure), else None. Hold `_lock`."""
+        if match is None or not self._authorised(request, match.group("account")):
+            return twilio_error(401, 20003, "Authenticate")
+        if self._fails_now():
+            return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+        return None
+
     def _authorised(self, request: Request, account: str) -> bool:
         auth = request.authorization
         return (
@@ -144,10 +153,8 @@ class FakeTwilioVoice(ProviderFake):
         form = _form(request)
         with self._lock:
             self.requests.append({"method": "POST", "path": request.path, "form": form})
-            if match is None or not self._authorised(request, match.group("account")):
-                return twilio_error(401, 20003, "Authenticate")
-            if self._fails_now():
-                return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+            if (refused := self._refusal(request, match)) is not None:
+                return refused
             to, sender = form.get("To", ""), form.get("From", "")
             if not to:
                 return twilio_error(400, 21201, "No 'To' number is specified")
@@ -173,10 +180,8 @@ class FakeTwilioVoice(ProviderFake):
         form = _form(request)
         with self._lock:
             self.requests.append({"method": "POST", "path": request.path, "form": form})
-            if match is None or not self._authorised(request, match.group("account")):
-                return twilio_error(401, 20003, "Authenticate")
-            if self._fails_now():
-                return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+            if (refused := self._refusal(request, match)) is not None:
+                return refused
             call = self.calls.get(match.group("sid"))
             if call is None:
                 return twilio_error(404, 20404, "The requested resource was not found")
@@ -213,10 +218,8 @@ class FakeTwilioVoice(ProviderFake):
         form = _form(request)
         with self._lock:
             self.requests.append({"method": "POST", "path": request.path, "form": form})
-            if match is None or not self._authorised(request, match.group("account")):
-                return twilio_error(401, 20003, "Authenticate")
-            if self._fails_now():
-                return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+            if (refused := self._refusal(request, match)) is not None:
+                return refused
             call = self.calls.get(match.group("sid"))
             if call is not None and call.status not in LIVE_STATUSES:
                 return twilio_error(400, 21220, "Call is not in-progress. Cannot start recording.")
@@ -239,10 +242,8 @@ class FakeTwilioVoice(ProviderFake):
             self.requests.append(
                 {"method": request.method, "path": request.path, "range": request.headers.get("Range")}
             )
-            if match is None or not self._authorised(request, match.group("account")):
-                return twilio_error(401, 20003, "Authenticate")
-            if self._fails_now():
-                return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+            if (refused := self._refusal(request, match)) is not None:
+                return refused
             sid, ext = match.group("sid"), match.group("ext") or ""
             media = self.recordings.get(sid)
             if media is None:
