@@ -8,7 +8,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import back_link, guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.db import session_scope
@@ -416,12 +416,7 @@ def user_page() -> rx.Component:
     return page(
         guarded(
             "admin",
-            rx.link(
-                rx.hstack(rx.icon("arrow-left", size=16), rx.text("Users"), align="center", spacing="1"),
-                href=routes.ADMIN_USERS,
-                id="back-to-users",
-                underline="hover",
-            ),
+            back_link("Users", routes.ADMIN_USERS, "back-to-users"),
             rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
             rx.cond(
                 UsersState.error != "", rx.callout(UsersState.error, color_scheme="red", role="alert", id="users-error")

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from leadapp import live, routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
-from leadapp.components.layout import guarded, page, page_header
+from leadapp.components.layout import back_link, guarded, page, page_header
 from leadapp.components.requests import (
     CODE_SENT,
     PHONE_VERIFIED,
@@ -287,12 +287,7 @@ def portal_request_page() -> rx.Component:
     return page(
         guarded(
             "consumer",
-            rx.link(
-                rx.hstack(rx.icon("arrow-left", size=16), rx.text("My requests"), align="center", spacing="1"),
-                href=routes.PORTAL,
-                id="back-to-requests",
-                underline="hover",
-            ),
+            back_link("My requests", routes.PORTAL, "back-to-requests"),
             rx.heading("Your request", size="7", id="request-heading", margin_y="0.5em"),
             action_messages(PortalState.notice, PortalState.error, "portal"),
             rx.match(
