@@ -126,6 +126,19 @@ def _callback(r: RequestView, callback: Callable[[Any], Any]) -> rx.Component:
     )
 
 
+def code_input(**props: Any) -> rx.Component:
+    """The field for the 6-digit code texted to a phone number (the phone offers it from the message)."""
+    return rx.input(
+        name="code",
+        placeholder="6-digit code",
+        max_length=6,
+        input_mode="numeric",
+        auto_complete="one-time-code",
+        aria_label="Code from the text message",
+        **props,
+    )
+
+
 def _phone_check(r: RequestView, send_code: Callable[[Any], Any], verify_code: Any) -> rx.Component:
     """ "Send code", then the 6-digit code texted to the request's number: until then no AI call reaches it."""
     return rx.cond(
@@ -148,15 +161,7 @@ def _phone_check(r: RequestView, send_code: Callable[[Any], Any], verify_code: A
                 rx.form(
                     rx.hstack(
                         rx.el.input(type="hidden", name="lead", value=r.id),
-                        rx.input(
-                            name="code",
-                            placeholder="6-digit code",
-                            max_length=6,
-                            input_mode="numeric",
-                            auto_complete="one-time-code",
-                            aria_label="Code from the text message",
-                            class_name="phone-code-input",
-                        ),
+                        code_input(class_name="phone-code-input"),
                         rx.button("Verify", type="submit", class_name="verify-phone-code"),
                     ),
                     on_submit=verify_code,

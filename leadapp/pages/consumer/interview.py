@@ -9,7 +9,7 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components.layout import page, page_header
-from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED
+from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED, code_input
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
@@ -232,15 +232,7 @@ def _phone_check() -> rx.Component:
                     ),
                     rx.form(
                         rx.hstack(
-                            rx.input(
-                                name="code",
-                                placeholder="6-digit code",
-                                max_length=6,
-                                input_mode="numeric",
-                                auto_complete="one-time-code",
-                                aria_label="Code from the text message",
-                                id="interview-code",
-                            ),
+                            code_input(id="interview-code"),
                             rx.button("Verify", type="submit", id="interview-verify-code"),
                         ),
                         on_submit=InterviewState.verify_phone_code,
