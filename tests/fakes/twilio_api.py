@@ -116,6 +116,18 @@ class FakeTwilio(ProviderFake):
         return Response(json.dumps(resource), status=201, content_type="application/json")
 
 
+def twilio_settings(fake: Any, public_base: str) -> dict[str, str]:
+    """The app's settings for a Twilio account that is `fake` (any of the Twilio fakes: they share the account),
+    with the voice bridge reachable at `public_base`."""
+    return {
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_FROM_NUMBER": fake.from_number,
+        "TWILIO_API_BASE": fake.url,
+        "VOICE_BRIDGE_PUBLIC_URL": public_base,
+    }
+
+
 @pytest.fixture
 def fake_twilio() -> Iterator[FakeTwilio]:
     """A fake Twilio REST API (Messages) on 127.0.0.1 (ephemeral port), stopped after the test."""
