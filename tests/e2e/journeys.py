@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import secrets
 import string
+import time
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
@@ -79,6 +81,41 @@ def file_request_from_portal(page: Page, deployment: Deployment, text: str, phon
     go_to(page, "New request")
     send_request(page, text, phone)
     expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
+
+
+def search_list(page: Page, nav_label: str, query: str, list_id: str) -> None:
+    """Open `nav_label` in the admin's navigation, type `query` in its Search field and apply it."""
+    go_to(page, nav_label)
+    page.get_by_label("Search").fill(query)
+    page.locator(f"#{list_id}-apply").click()
+
+
+def lead_row_with_status(page: Page, marker: str, status: str, seconds: float = 30) -> Any:
+    """The admin lead browser's row for `marker` once it shows `status` (refreshing: the worker changes it)."""
+    row = page.locator(".admin-lead-row", has_text=marker)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if row.count() == 1 and row.get_attribute("data-status") == status:
+            return row
+        page.locator("#leads-refresh").click()
+        page.wait_for_timeout(500)
+    expect(row).to_have_attribute("data-status", status)
+    return row
+
+
+def flag_then_unflag(page: Page, row: Any, marker: str, reason: str) -> None:
+    """On the admin's leads page: flag the lead in `row` with `reason`, then unflag it from the flag queue
+    (it is matched again)."""
+    row.locator(".flag-lead").click()
+    page.get_by_label("Reason").fill(reason)
+    page.locator("#confirm-lead-action").click()
+    expect(page.locator("#leads-notice")).to_contain_text("flagged")
+    expect(row).to_have_attribute("data-status", "flagged")
+    page.locator("#tab-flag-queue").click()
+    queued = page.locator(".flag-row", has_text=marker)
+    expect(queued.locator(".flag-reason")).to_have_text(reason)
+    queued.locator(".unflag-lead").click()
+    expect(page.locator("#leads-notice")).to_contain_text("matched again")
 
 
 def role_nav(page: Page):
