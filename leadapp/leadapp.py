@@ -56,187 +56,68 @@ app = rx.App(api_transformer=[api, SecurityHeaders], stylesheets=["/theme.css"])
 app.register_lifespan_task(listen)
 
 public = AuthState.load_public
-app.add_page(home, route=routes.HOME, title="LeadApp — local help, fast", on_load=public)
-app.add_page(for_businesses, route=routes.FOR_BUSINESSES, title="LeadApp for businesses", on_load=public)
-app.add_page(pricing, route=routes.PRICING, title="Pricing — LeadApp", on_load=public)
-app.add_page(about, route=routes.ABOUT, title="About — LeadApp", on_load=public)
-app.add_page(contact_page, route=routes.CONTACT, title="Contact — LeadApp", on_load=public)
-app.add_page(login_page, route=routes.LOGIN, title="Log in — LeadApp", on_load=public)
-app.add_page(
-    register_page, route=routes.REGISTER, title="Sign up — LeadApp", on_load=[public, InviteLinkState.record_click]
-)
-app.add_page(
-    portal_page,
-    route=routes.PORTAL,
-    title="My requests — LeadApp",
-    on_load=[AuthState.guard("consumer"), PortalState.load],
-)
-app.add_page(
-    portal_request_page,
-    route=routes.PORTAL_REQUEST,
-    title="Your request — LeadApp",
-    on_load=[AuthState.guard("consumer"), PortalState.open_request],
-)
-app.add_page(
-    track_page,
-    route=routes.PORTAL_TRACK,
-    title="Your request — LeadApp",
-    on_load=[public, TrackState.open],
-)
-app.add_page(request_page, route=routes.REQUEST, title="Get help — LeadApp", on_load=public)
-app.add_page(
-    interview_page,
-    route=routes.INTERVIEW,
-    title="Guided request — LeadApp",
-    on_load=[public, InterviewState.open],
-)
-app.add_page(
-    dashboard_page,
-    route=routes.DASHBOARD,
-    title="Dashboard — LeadApp",
-    on_load=[AuthState.guard("business"), DashboardState.load],
-)
-app.add_page(
-    lead_page,
-    route=routes.DASHBOARD_LEAD,
-    title="Lead — LeadApp",
-    on_load=[AuthState.guard("business"), DashboardState.open_lead],
-)
-app.add_page(
-    settings_page,
-    route=routes.DASHBOARD_SETTINGS,
-    title="Business settings — LeadApp",
-    on_load=[AuthState.guard("business"), BusinessSettingsState.load, PhoneLineState.load],
-)
-app.add_page(
-    stats_page,
-    route=routes.DASHBOARD_STATS,
-    title="Stats — LeadApp",
-    on_load=[AuthState.guard("business"), StatsState.load],
-)
-app.add_page(
-    admin_home_page,
-    route=routes.ADMIN,
-    title="Admin — LeadApp",
-    on_load=[AuthState.guard("admin"), AdminZoneState.load],
-)
-app.add_page(
-    health_page,
-    route=routes.ADMIN_HEALTH,
-    title="Health — LeadApp",
-    on_load=[AuthState.guard("admin"), HealthState.load],
-)
-app.add_page(
-    messages_page,
-    route=routes.ADMIN_MESSAGES,
-    title="Messages — LeadApp",
-    on_load=[AuthState.guard("admin"), MessagesState.load],
-)
-app.add_page(
-    users_page, route=routes.ADMIN_USERS, title="Users — LeadApp", on_load=[AuthState.guard("admin"), UsersState.load]
-)
-app.add_page(
-    user_page,
-    route=routes.ADMIN_USER,
-    title="User — LeadApp",
-    on_load=[AuthState.guard("admin"), UsersState.open_user_page],
-)
-app.add_page(
-    leads_page, route=routes.ADMIN_LEADS, title="Leads — LeadApp", on_load=[AuthState.guard("admin"), LeadsState.load]
-)
-app.add_page(
-    admin_lead_page,
-    route=routes.ADMIN_LEAD,
-    title="Lead — LeadApp",
-    on_load=[AuthState.guard("admin"), AdminLeadState.open_lead],
-)
-app.add_page(
-    admin_call_page,
-    route=routes.ADMIN_CALL,
-    title="Call — LeadApp",
-    on_load=[AuthState.guard("admin"), AdminCallState.open_call],
-)
-app.add_page(
-    businesses_page,
-    route=routes.ADMIN_BUSINESSES,
-    title="Businesses — LeadApp",
-    on_load=[AuthState.guard("admin"), BusinessesState.load],
-)
-app.add_page(
-    reset_password_page,
-    route=routes.RESET_PASSWORD,
-    title="Choose a new password — LeadApp",
-    on_load=[public, ResetPasswordState.open],
-)
-app.add_page(
-    api_keys_page,
-    route=routes.ADMIN_API_KEYS,
-    title="API keys — LeadApp",
-    on_load=[AuthState.guard("admin"), ApiKeysState.load],
-)
-app.add_page(
-    verification_page,
-    route=routes.ADMIN_VERIFICATION,
-    title="Verification and plans — LeadApp",
-    on_load=[AuthState.guard("admin"), VerificationState.load],
-)
-app.add_page(
-    forgot_password_page,
-    route=routes.FORGOT_PASSWORD,
-    title="Forgot your password? — LeadApp",
-    on_load=[public, ForgotPasswordState.clear],
-)
-app.add_page(
-    verify_email_page,
-    route=routes.VERIFY_EMAIL,
-    title="Confirm your email address — LeadApp",
-    on_load=[public, VerifyEmailState.open],
-)
-app.add_page(
-    outbox_page,
-    route=routes.ADMIN_OUTBOX,
-    title="Outbox — LeadApp",
-    on_load=[AuthState.guard("admin"), OutboxState.load],
-)
-app.add_page(
-    queues_page,
-    route=routes.ADMIN_QUEUES,
-    title="Queues — LeadApp",
-    on_load=[AuthState.guard("admin"), QueuesState.load],
-)
-app.add_page(
-    calls_page, route=routes.ADMIN_CALLS, title="Calls — LeadApp", on_load=[AuthState.guard("admin"), CallsState.load]
-)
-app.add_page(
-    dnc_page,
-    route=routes.ADMIN_DNC,
-    title="Do-not-call list — LeadApp",
-    on_load=[AuthState.guard("admin"), DncState.load],
-)
-app.add_page(
-    audit_page,
-    route=routes.ADMIN_AUDIT,
-    title="Audit trail — LeadApp",
-    on_load=[AuthState.guard("admin"), AuditState.load],
-)
-app.add_page(
-    discovery_page,
-    route=routes.ADMIN_DISCOVERY,
-    title="Business discovery — LeadApp",
-    on_load=[AuthState.guard("admin"), DiscoveryState.load],
-)
-app.add_page(
-    unsubscribe_page, route=routes.UNSUBSCRIBE, title="Unsubscribe — LeadApp", on_load=[public, UnsubscribeState.open]
-)
-app.add_page(
-    rules_page,
-    route=routes.ADMIN_RULES,
-    title="Platform rules — LeadApp",
-    on_load=[AuthState.guard("admin"), RulesState.load],
-)
-app.add_page(
-    reports_page,
-    route=routes.ADMIN_REPORTS,
-    title="Weekly audit — LeadApp",
-    on_load=[AuthState.guard("admin"), ReportsState.load],
-)
+guard = AuthState.guard
+# (page, route, title, on_load): public pages refresh who is logged in; the others run their area's guard first.
+PAGES = [
+    (home, routes.HOME, "LeadApp — local help, fast", public),
+    (for_businesses, routes.FOR_BUSINESSES, "LeadApp for businesses", public),
+    (pricing, routes.PRICING, "Pricing — LeadApp", public),
+    (about, routes.ABOUT, "About — LeadApp", public),
+    (contact_page, routes.CONTACT, "Contact — LeadApp", public),
+    (login_page, routes.LOGIN, "Log in — LeadApp", public),
+    (register_page, routes.REGISTER, "Sign up — LeadApp", [public, InviteLinkState.record_click]),
+    (portal_page, routes.PORTAL, "My requests — LeadApp", [guard("consumer"), PortalState.load]),
+    (
+        portal_request_page,
+        routes.PORTAL_REQUEST,
+        "Your request — LeadApp",
+        [guard("consumer"), PortalState.open_request],
+    ),
+    (track_page, routes.PORTAL_TRACK, "Your request — LeadApp", [public, TrackState.open]),
+    (request_page, routes.REQUEST, "Get help — LeadApp", public),
+    (interview_page, routes.INTERVIEW, "Guided request — LeadApp", [public, InterviewState.open]),
+    (dashboard_page, routes.DASHBOARD, "Dashboard — LeadApp", [guard("business"), DashboardState.load]),
+    (lead_page, routes.DASHBOARD_LEAD, "Lead — LeadApp", [guard("business"), DashboardState.open_lead]),
+    (
+        settings_page,
+        routes.DASHBOARD_SETTINGS,
+        "Business settings — LeadApp",
+        [guard("business"), BusinessSettingsState.load, PhoneLineState.load],
+    ),
+    (stats_page, routes.DASHBOARD_STATS, "Stats — LeadApp", [guard("business"), StatsState.load]),
+    (admin_home_page, routes.ADMIN, "Admin — LeadApp", [guard("admin"), AdminZoneState.load]),
+    (health_page, routes.ADMIN_HEALTH, "Health — LeadApp", [guard("admin"), HealthState.load]),
+    (messages_page, routes.ADMIN_MESSAGES, "Messages — LeadApp", [guard("admin"), MessagesState.load]),
+    (users_page, routes.ADMIN_USERS, "Users — LeadApp", [guard("admin"), UsersState.load]),
+    (user_page, routes.ADMIN_USER, "User — LeadApp", [guard("admin"), UsersState.open_user_page]),
+    (leads_page, routes.ADMIN_LEADS, "Leads — LeadApp", [guard("admin"), LeadsState.load]),
+    (admin_lead_page, routes.ADMIN_LEAD, "Lead — LeadApp", [guard("admin"), AdminLeadState.open_lead]),
+    (admin_call_page, routes.ADMIN_CALL, "Call — LeadApp", [guard("admin"), AdminCallState.open_call]),
+    (businesses_page, routes.ADMIN_BUSINESSES, "Businesses — LeadApp", [guard("admin"), BusinessesState.load]),
+    (reset_password_page, routes.RESET_PASSWORD, "Choose a new password — LeadApp", [public, ResetPasswordState.open]),
+    (api_keys_page, routes.ADMIN_API_KEYS, "API keys — LeadApp", [guard("admin"), ApiKeysState.load]),
+    (
+        verification_page,
+        routes.ADMIN_VERIFICATION,
+        "Verification and plans — LeadApp",
+        [guard("admin"), VerificationState.load],
+    ),
+    (
+        forgot_password_page,
+        routes.FORGOT_PASSWORD,
+        "Forgot your password? — LeadApp",
+        [public, ForgotPasswordState.clear],
+    ),
+    (verify_email_page, routes.VERIFY_EMAIL, "Confirm your email address — LeadApp", [public, VerifyEmailState.open]),
+    (outbox_page, routes.ADMIN_OUTBOX, "Outbox — LeadApp", [guard("admin"), OutboxState.load]),
+    (queues_page, routes.ADMIN_QUEUES, "Queues — LeadApp", [guard("admin"), QueuesState.load]),
+    (calls_page, routes.ADMIN_CALLS, "Calls — LeadApp", [guard("admin"), CallsState.load]),
+    (dnc_page, routes.ADMIN_DNC, "Do-not-call list — LeadApp", [guard("admin"), DncState.load]),
+    (audit_page, routes.ADMIN_AUDIT, "Audit trail — LeadApp", [guard("admin"), AuditState.load]),
+    (discovery_page, routes.ADMIN_DISCOVERY, "Business discovery — LeadApp", [guard("admin"), DiscoveryState.load]),
+    (unsubscribe_page, routes.UNSUBSCRIBE, "Unsubscribe — LeadApp", [public, UnsubscribeState.open]),
+    (rules_page, routes.ADMIN_RULES, "Platform rules — LeadApp", [guard("admin"), RulesState.load]),
+    (reports_page, routes.ADMIN_REPORTS, "Weekly audit — LeadApp", [guard("admin"), ReportsState.load]),
+]
+for component, route, title, on_load in PAGES:
+    app.add_page(component, route=route, title=title, on_load=on_load)

@@ -192,21 +192,27 @@ def _pg_admin_connection():
     return psycopg.connect(PG_ADMIN_DSN, autocommit=True, connect_timeout=3)
 
 
+def _pg_admin_or_skip():
+    """An admin connection to PostgreSQL; skips the test when the server is unreachable (fails it instead with
+    LEADAPP_REQUIRE_POSTGRES=1)."""
+    import psycopg
+
+    try:
+        return _pg_admin_connection()
+    except psycopg.OperationalError as exc:
+        message = f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as {PG_USER}: {exc}"
+        if os.environ.get("LEADAPP_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message + " (LEADAPP_REQUIRE_POSTGRES=1)")
+        pytest.skip(message + " (set LEADAPP_REQUIRE_POSTGRES=1 to make this a failure)")
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A freshly created, empty PostgreSQL database (dropped afterwards); skips when PostgreSQL is unreachable.
 
     With LEADAPP_REQUIRE_POSTGRES=1 an unreachable server fails the test instead of skipping it.
     """
-    import psycopg
-
-    try:
-        admin = _pg_admin_connection()
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as {PG_USER}: {exc}"
-        if os.environ.get("LEADAPP_REQUIRE_POSTGRES") == "1":
-            pytest.fail(message + " (LEADAPP_REQUIRE_POSTGRES=1)")
-        pytest.skip(message + " (set LEADAPP_REQUIRE_POSTGRES=1 to make this a failure)")
+    admin = _pg_admin_or_skip()
     name = f"leadapp_test_{secrets.token_hex(6)}"
     url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
     with admin:
@@ -224,15 +230,7 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def _pg_template() -> Iterator[str]:
     """A PostgreSQL database migrated to head once per session, used as the template of each test's database."""
-    import psycopg
-
-    try:
-        admin = _pg_admin_connection()
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as {PG_USER}: {exc}"
-        if os.environ.get("LEADAPP_REQUIRE_POSTGRES") == "1":
-            pytest.fail(message + " (LEADAPP_REQUIRE_POSTGRES=1)")
-        pytest.skip(message + " (set LEADAPP_REQUIRE_POSTGRES=1 to make this a failure)")
+    admin = _pg_admin_or_skip()
     name = f"leadapp_template_{secrets.token_hex(6)}"
     with admin:
         admin.execute(f'CREATE DATABASE "{name}"')
@@ -320,13 +318,7 @@ def walled_roles() -> Iterator[WalledRoles]:
 
     from leadapp.core import db_roles
 
-    try:
-        admin = _pg_admin_connection()
-    except psycopg.OperationalError as exc:
-        message = f"PostgreSQL is not reachable at {PG_HOST}:{PG_PORT} as {PG_USER}: {exc}"
-        if os.environ.get("LEADAPP_REQUIRE_POSTGRES") == "1":
-            pytest.fail(message + " (LEADAPP_REQUIRE_POSTGRES=1)")
-        pytest.skip(message + " (set LEADAPP_REQUIRE_POSTGRES=1 to make this a failure)")
+    admin = _pg_admin_or_skip()
     tag = f"lt{secrets.token_hex(5)}"
     owner, app, template = f"{tag}_owner", f"{tag}_app", f"{tag}_template"
     with admin:

@@ -16,6 +16,7 @@ from sqlmodel import Session
 from leadapp.core import crypto
 from leadapp.core.models import Business, Lead, Match, User, utcnow
 from leadapp.core.services import accounts
+from leadapp.core.services import match as match_service
 from leadapp.core.vocab import LeadStatus, MatchStatus
 
 PASSWORD = "a long enough password"
@@ -108,3 +109,18 @@ def match(s: Session, of: Lead, to: Business, status: str = MatchStatus.NOTIFIED
     s.add(row)
     s.flush()
     return row
+
+
+def plumbing_candidates(s: Session) -> set[int]:
+    """The ids of the businesses the matcher would consider for a plumbing request in Carmel in June (whether a
+    business gets leads at all: verified, active, serving there)."""
+    features = match_service.LeadFeatures(
+        category="plumbing",
+        urgency=None,
+        budget_min=None,
+        budget_max=None,
+        location=(39.97, -86.12),
+        key_requirements=(),
+        month=6,
+    )
+    return {b.id for b in match_service.candidate_businesses(s, features)}

@@ -1,10 +1,20 @@
 """Reading the live events a test caused: each carries a fresh `id` (backends share out the tabs by it), which
-is checked here and left out, so a test compares what the event says."""
+is checked here and left out, so a test compares what the event says.
+
+A test module that reads them with the `published` fixture imports it:
+`from tests.live_events import published  # noqa: F401`.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
+
+import pytest
+import redis
+
+from leadapp.core import events
 
 
 def payload(data: bytes | str) -> dict[str, Any]:
@@ -13,3 +23,25 @@ def payload(data: bytes | str) -> dict[str, Any]:
     event_id = event.pop("id", None)
     assert isinstance(event_id, str) and event_id, f"a live event without its id: {event}"
     return event
+
+
+@pytest.fixture
+def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """`published()`: the live events published since the previous call (read from the test's private Redis)."""
+    client = redis.Redis.from_url(app_env["REDIS_URL"])
+    pubsub = client.pubsub()
+    pubsub.subscribe(events.channel())
+    pubsub.get_message(timeout=2)  # the subscription confirmation
+
+    def drain() -> list[dict[str, Any]]:
+        got = []
+        while (message := pubsub.get_message(timeout=0.5)) is not None:
+            if message["type"] == "message":
+                got.append(payload(message["data"]))
+        return got
+
+    try:
+        yield drain
+    finally:
+        pubsub.close()
+        client.close()

@@ -42,16 +42,26 @@ def _done(result: str) -> Response:
     return Response(status_code=204)
 
 
-@router.post(STATUS_PATH)
-async def call_status(call_id: CallId, request: Request) -> Response:
-    """Twilio's status callback for one of our calls."""
+async def _call_form(request: Request, call_id: int, hook: str) -> tuple[dict[str, str], str] | Response:
+    """The signed form of a webhook about one of our calls and its CallSid, or the answer refusing it (403 for
+    a wrong signature, 400 for a missing or malformed CallSid)."""
     form = await signed_form(request)
     if form is None:
-        log.warning("call_webhook_rejected", call_id=call_id, hook="status")
+        log.warning("call_webhook_rejected", call_id=call_id, hook=hook)
         return rejected()
     call_sid = form_sid(form, "CallSid")
     if call_sid is None:
         return invalid_field("CallSid")
+    return form, call_sid
+
+
+@router.post(STATUS_PATH)
+async def call_status(call_id: CallId, request: Request) -> Response:
+    """Twilio's status callback for one of our calls."""
+    checked = await _call_form(request, call_id, "status")
+    if isinstance(checked, Response):
+        return checked
+    form, call_sid = checked
     twilio_status = form.get("CallStatus", "")
     result = await run_in_threadpool(
         calls.record_provider_status,
@@ -67,13 +77,10 @@ async def call_status(call_id: CallId, request: Request) -> Response:
 @router.post(AMD_PATH)
 async def call_amd(call_id: CallId, request: Request) -> Response:
     """Twilio's asynchronous answering-machine-detection result for one of our calls."""
-    form = await signed_form(request)
-    if form is None:
-        log.warning("call_webhook_rejected", call_id=call_id, hook="amd")
-        return rejected()
-    call_sid = form_sid(form, "CallSid")
-    if call_sid is None:
-        return invalid_field("CallSid")
+    checked = await _call_form(request, call_id, "amd")
+    if isinstance(checked, Response):
+        return checked
+    form, call_sid = checked
     answered_by = form.get("AnsweredBy", "") or "unknown"
     result = await run_in_threadpool(calls.record_answered_by, call_id, answered_by, call_sid=call_sid)
     log.info("call_amd", call_id=call_id, answered_by=answered_by, result=result)
@@ -83,13 +90,13 @@ async def call_amd(call_id: CallId, request: Request) -> Response:
 @router.post(RECORDING_PATH)
 async def call_recording(call_id: CallId, request: Request) -> Response:
     """Twilio's recording status callback for one of our calls: the finished recording's SID."""
-    form = await signed_form(request)
-    if form is None:
-        log.warning("call_webhook_rejected", call_id=call_id, hook="recording")
-        return rejected()
-    call_sid, recording_sid = form_sid(form, "CallSid"), form_sid(form, "RecordingSid")
-    if call_sid is None or recording_sid is None:
-        return invalid_field("CallSid" if call_sid is None else "RecordingSid")
+    checked = await _call_form(request, call_id, "recording")
+    if isinstance(checked, Response):
+        return checked
+    form, call_sid = checked
+    recording_sid = form_sid(form, "RecordingSid")
+    if recording_sid is None:
+        return invalid_field("RecordingSid")
     result = await run_in_threadpool(
         calls.record_recording,
         call_id,

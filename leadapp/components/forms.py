@@ -1,6 +1,8 @@
-"""Form fields with a visible label and a field-level error message."""
+"""Form fields with a visible label and a field-level error message, and the narrow card a short form stands in."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import reflex as rx
 
@@ -77,4 +79,22 @@ def form_error(errors: rx.Var) -> rx.Component:
     return rx.cond(
         errors.contains("form"),
         rx.callout(errors["form"], icon="triangle-alert", color_scheme="red", id="error-form", role="alert"),
+    )
+
+
+def narrow_card(*children: rx.Component, max_width: str = "28em") -> rx.Component:
+    """The narrow card in the middle of a page that holds one short form or a link's outcome (log in, reset…)."""
+    return rx.card(*children, max_width=max_width, margin_x="auto", width="100%")
+
+
+def form_card(title: str, errors: rx.Var, on_submit: Any, *children: rx.Component) -> rx.Component:
+    """A short form in a narrow card: its title, the form-wide error, then `children` (fields, buttons, links).
+    The form keeps what was typed after sending; the server validates, not the browser."""
+    return narrow_card(
+        rx.form(
+            rx.vstack(rx.heading(title, size="7"), form_error(errors), *children, spacing="4", width="100%"),
+            on_submit=on_submit,
+            reset_on_submit=False,
+            no_validate=True,
+        )
     )

@@ -199,6 +199,22 @@ def page(*children: rx.Component, max_width: str = "72em") -> rx.Component:
     )
 
 
+def back_link(label: str, href: str, link_id: str) -> rx.Component:
+    """ "← <label>" at the top of a detail page, back to the list it was opened from."""
+    return rx.link(
+        rx.hstack(rx.icon("arrow-left", size=16), rx.text(label), align="center", spacing="1"),
+        href=href,
+        id=link_id,
+        underline="hover",
+    )
+
+
+def page_header(title: str, *actions: rx.Component, heading_id: str = "") -> rx.Component:
+    """A page's title with its actions at the other end of the line (under it on a narrow screen)."""
+    heading = rx.heading(title, size="8", id=heading_id) if heading_id else rx.heading(title, size="8")
+    return rx.hstack(heading, *actions, justify="between", align="center", wrap="wrap", width="100%")
+
+
 def not_allowed() -> rx.Component:
     return rx.callout(
         "You are not allowed to open this page with your account.",

@@ -3,7 +3,9 @@
 A list page keeps only the rows of its current page in the state (a changed list var is resent whole), so
 every paged list has the same four values and the same "go to the previous/next page" handler. A state
 mixes `PagedState` in before its own base (`class OutboxState(PagedState, AuthState)`) and writes `_fetch`,
-which loads `self.page` and hands the result to `_show_page` (or `_show_failure`).
+which loads `self.page` and hands the result to `_show_page` (or `_show_failure`). A service that takes an
+offset and a limit instead of a page number is asked for `self._offset()` and `self.page_size` rows, and its rows
+and total go to `_show_rows`.
 """
 
 from __future__ import annotations
@@ -42,10 +44,17 @@ class PagedState(rx.State, mixin=True):
         """Load `self.page` of the list (with the state's filters) and show it."""
         raise NotImplementedError
 
+    def _offset(self) -> int:
+        """How many rows come before the current page (for services that take an offset)."""
+        return (max(1, self.page) - 1) * self.page_size
+
     def _show_page(self, result: PageOfRows, page_size: int | None = None) -> None:
-        self.rows, self.total, self.page = list(result.rows), int(result.total), int(result.page)
+        self.page = int(result.page)
         self.page_size = int(page_size or getattr(result, "page_size", self.page_size))
-        self.loaded = True
+        self._show_rows(result.rows, result.total)
+
+    def _show_rows(self, rows: list[Any], total: int) -> None:
+        self.rows, self.total, self.loaded = list(rows), int(total), True
 
     def _show_failure(self) -> None:
         self.rows, self.total, self.loaded = [], 0, True
@@ -56,14 +65,17 @@ class PagedState(rx.State, mixin=True):
         self._fetch()
 
 
-def pager(state: Any, noun: str, pager_id: str) -> rx.Component:
-    """Previous / "Page 2 of 5 · 212 <noun>" / Next under a list; the count is announced when it changes."""
+def pager(state: Any, noun: str, pager_id: str, back: str = "Previous", forward: str = "Next") -> rx.Component:
+    """Previous / "Page 2 of 5 · 212 <noun>" / Next under a list; the count is announced when it changes.
+
+    A list that is newest first may name its buttons for where they lead (`back="Newer", forward="Older"`).
+    """
     return rx.cond(
         state.total > 0,
         rx.hstack(
             rx.button(
                 rx.icon("chevron-left", size=16, aria_hidden="true"),
-                "Previous",
+                back,
                 on_click=state.go_page(-1),
                 variant="soft",
                 disabled=state.page <= 1,
@@ -83,7 +95,7 @@ def pager(state: Any, noun: str, pager_id: str) -> rx.Component:
                 aria_live="polite",
             ),
             rx.button(
-                "Next",
+                forward,
                 rx.icon("chevron-right", size=16, aria_hidden="true"),
                 on_click=state.go_page(1),
                 variant="soft",

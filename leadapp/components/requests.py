@@ -129,6 +129,19 @@ def _callback(r: RequestView, callback: Callable[[Any], Any]) -> rx.Component:
     )
 
 
+def code_input(**props: Any) -> rx.Component:
+    """The field for the 6-digit code texted to a phone number (the phone offers it from the message)."""
+    return rx.input(
+        name="code",
+        placeholder="6-digit code",
+        max_length=6,
+        input_mode="numeric",
+        auto_complete="one-time-code",
+        aria_label="Code from the text message",
+        **props,
+    )
+
+
 def _phone_check(r: RequestView, send_code: Callable[[Any], Any], verify_code: Any) -> rx.Component:
     """ "Send code", then the 6-digit code texted to the request's number: until then no AI call reaches it."""
     return rx.cond(
@@ -151,15 +164,7 @@ def _phone_check(r: RequestView, send_code: Callable[[Any], Any], verify_code: A
                 rx.form(
                     rx.hstack(
                         rx.el.input(type="hidden", name="lead", value=r.id),
-                        rx.input(
-                            name="code",
-                            placeholder="6-digit code",
-                            max_length=6,
-                            input_mode="numeric",
-                            auto_complete="one-time-code",
-                            aria_label="Code from the text message",
-                            class_name="phone-code-input",
-                        ),
+                        code_input(class_name="phone-code-input"),
                         rx.button("Verify", type="submit", class_name="verify-phone-code"),
                     ),
                     on_submit=verify_code,
@@ -265,4 +270,30 @@ def action_messages(notice: rx.Var, error: rx.Var, prefix: str) -> rx.Component:
     return rx.fragment(
         rx.cond(notice != "", rx.callout(notice, icon="circle-check", color_scheme="green", id=f"{prefix}-notice")),
         rx.cond(error != "", rx.callout(error, icon="triangle-alert", color_scheme="red", id=f"{prefix}-error")),
+    )
+
+
+def no_ai_calls_card(
+    checked: rx.Var, on_change: Any, disabled: rx.Var, explanation: str, *notes: rx.Component, **props: Any
+) -> rx.Component:
+    """The "No AI calls" switch in a card: what it does (`explanation`), then `notes` (why it cannot change).
+
+    The portal's switch covers every number of an account, the tracking page's the request's own number.
+    """
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.switch(checked=checked, on_change=on_change, disabled=disabled, id="no-ai-calls"),
+                rx.el.label("No AI calls", html_for="no-ai-calls", style={"fontWeight": "600"}),
+                align="center",
+                spacing="2",
+            ),
+            rx.text(explanation, size="2", color_scheme="gray"),
+            *notes,
+            spacing="2",
+            width="100%",
+        ),
+        width="100%",
+        id="ai-calls-card",
+        **props,
     )

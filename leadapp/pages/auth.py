@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.forms import field, form_error, new_password_fields
+from leadapp.components.forms import field, form_card, form_error, narrow_card, new_password_fields
 from leadapp.components.layout import page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
@@ -150,28 +150,15 @@ def _request_reset(email: str, ip: str) -> str:
 def login_page() -> rx.Component:
     errors = LoginState.errors
     return page(
-        rx.card(
-            rx.form(
-                rx.vstack(
-                    rx.heading("Log in", size="7"),
-                    form_error(errors),
-                    field("Email", "email", errors, type="email", required=True, autocomplete="username"),
-                    field(
-                        "Password", "password", errors, type="password", required=True, autocomplete="current-password"
-                    ),
-                    rx.button("Log in", type="submit", size="3", width="100%", id="login-submit"),
-                    rx.link("Forgot password?", href=routes.FORGOT_PASSWORD, size="2", id="forgot-password"),
-                    rx.text("No account yet? ", rx.link("Sign up", href=routes.REGISTER), size="2"),
-                    spacing="4",
-                    width="100%",
-                ),
-                on_submit=LoginState.submit,
-                reset_on_submit=False,
-                no_validate=True,
-            ),
-            max_width="28em",
-            margin_x="auto",
-            width="100%",
+        form_card(
+            "Log in",
+            errors,
+            LoginState.submit,
+            field("Email", "email", errors, type="email", required=True, autocomplete="username"),
+            field("Password", "password", errors, type="password", required=True, autocomplete="current-password"),
+            rx.button("Log in", type="submit", size="3", width="100%", id="login-submit"),
+            rx.link("Forgot password?", href=routes.FORGOT_PASSWORD, size="2", id="forgot-password"),
+            rx.text("No account yet? ", rx.link("Sign up", href=routes.REGISTER), size="2"),
         ),
     )
 
@@ -179,51 +166,40 @@ def login_page() -> rx.Component:
 def register_page() -> rx.Component:
     errors = RegisterState.errors
     return page(
-        rx.card(
-            rx.form(
-                rx.vstack(
-                    rx.heading("Create your account", size="7"),
-                    form_error(errors),
-                    rx.vstack(
-                        rx.el.label("I am", html_for="field-role", class_name="form-label"),
-                        rx.radio_group.root(
-                            rx.flex(
-                                rx.el.label(
-                                    rx.radio_group.item(value="consumer", id="role-consumer"),
-                                    " Looking for help",
-                                    style={"display": "flex", "gap": "0.5em"},
-                                ),
-                                rx.el.label(
-                                    rx.radio_group.item(value="business_owner", id="role-business"),
-                                    " A business owner",
-                                    style={"display": "flex", "gap": "0.5em"},
-                                ),
-                                direction="column",
-                                spacing="2",
-                            ),
-                            name="role",
-                            id="field-role",
-                            default_value=RegisterState.default_role,
-                            key=RegisterState.default_role,
+        form_card(
+            "Create your account",
+            errors,
+            RegisterState.submit,
+            rx.vstack(
+                rx.el.label("I am", html_for="field-role", class_name="form-label"),
+                rx.radio_group.root(
+                    rx.flex(
+                        rx.el.label(
+                            rx.radio_group.item(value="consumer", id="role-consumer"),
+                            " Looking for help",
+                            style={"display": "flex", "gap": "0.5em"},
                         ),
-                        rx.cond(errors.contains("role"), rx.text(errors["role"], color_scheme="red", size="2")),
-                        spacing="1",
+                        rx.el.label(
+                            rx.radio_group.item(value="business_owner", id="role-business"),
+                            " A business owner",
+                            style={"display": "flex", "gap": "0.5em"},
+                        ),
+                        direction="column",
+                        spacing="2",
                     ),
-                    field("Full name", "full_name", errors, autocomplete="name"),
-                    field("Email", "email", errors, type="email", required=True, autocomplete="email"),
-                    new_password_fields(errors),
-                    rx.button("Create account", type="submit", size="3", width="100%", id="register-submit"),
-                    rx.text("Already registered? ", rx.link("Log in", href=routes.LOGIN), size="2"),
-                    spacing="4",
-                    width="100%",
+                    name="role",
+                    id="field-role",
+                    default_value=RegisterState.default_role,
+                    key=RegisterState.default_role,
                 ),
-                on_submit=RegisterState.submit,
-                reset_on_submit=False,
-                no_validate=True,
+                rx.cond(errors.contains("role"), rx.text(errors["role"], color_scheme="red", size="2")),
+                spacing="1",
             ),
-            max_width="28em",
-            margin_x="auto",
-            width="100%",
+            field("Full name", "full_name", errors, autocomplete="name"),
+            field("Email", "email", errors, type="email", required=True, autocomplete="email"),
+            new_password_fields(errors),
+            rx.button("Create account", type="submit", size="3", width="100%", id="register-submit"),
+            rx.text("Already registered? ", rx.link("Log in", href=routes.LOGIN), size="2"),
         ),
     )
 
@@ -231,7 +207,7 @@ def register_page() -> rx.Component:
 def forgot_password_page() -> rx.Component:
     errors = ForgotPasswordState.errors
     return page(
-        rx.card(
+        narrow_card(
             rx.vstack(
                 rx.heading("Forgot your password?", size="7"),
                 rx.cond(
@@ -255,8 +231,5 @@ def forgot_password_page() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            max_width="28em",
-            margin_x="auto",
-            width="100%",
         ),
     )

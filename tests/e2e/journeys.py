@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import secrets
 import string
+import time
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
@@ -53,6 +55,67 @@ def login(page: Page, deployment: Deployment, email: str, password: str) -> None
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
     page.locator("#login-submit").click()
+
+
+def send_request(page: Page, text: str, phone: str) -> None:
+    """On the request form: describe the job (`text`, ZIP 46032, the demo consumer's email, `phone`), consent
+    to AI calls and send it; the request's status appears on the page."""
+    page.get_by_label("What do you need help with?").fill(text)
+    page.get_by_label("ZIP code").fill("46032")
+    page.locator("#field-email").fill("casey@example.com")
+    page.locator("#field-phone").fill(phone)
+    page.locator("#field-consent_ai_calls").click()
+    page.locator("#request-submit").click()
+
+
+def log_in_to_portal(page: Page, deployment: Deployment) -> None:
+    """Log in as the demo consumer; the portal opens."""
+    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
+    page.wait_for_url(re.compile(r".*/portal/?$"))
+
+
+def file_request_from_portal(page: Page, deployment: Deployment, text: str, phone: str) -> None:
+    """Log in as the demo consumer, file a request from the portal's "New request" (`send_request`) and wait
+    until it is matched."""
+    log_in_to_portal(page, deployment)
+    go_to(page, "New request")
+    send_request(page, text, phone)
+    expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
+
+
+def search_list(page: Page, nav_label: str, query: str, list_id: str) -> None:
+    """Open `nav_label` in the admin's navigation, type `query` in its Search field and apply it."""
+    go_to(page, nav_label)
+    page.get_by_label("Search").fill(query)
+    page.locator(f"#{list_id}-apply").click()
+
+
+def lead_row_with_status(page: Page, marker: str, status: str, seconds: float = 30) -> Any:
+    """The admin lead browser's row for `marker` once it shows `status` (refreshing: the worker changes it)."""
+    row = page.locator(".admin-lead-row", has_text=marker)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if row.count() == 1 and row.get_attribute("data-status") == status:
+            return row
+        page.locator("#leads-refresh").click()
+        page.wait_for_timeout(500)
+    expect(row).to_have_attribute("data-status", status)
+    return row
+
+
+def flag_then_unflag(page: Page, row: Any, marker: str, reason: str) -> None:
+    """On the admin's leads page: flag the lead in `row` with `reason`, then unflag it from the flag queue
+    (it is matched again)."""
+    row.locator(".flag-lead").click()
+    page.get_by_label("Reason").fill(reason)
+    page.locator("#confirm-lead-action").click()
+    expect(page.locator("#leads-notice")).to_contain_text("flagged")
+    expect(row).to_have_attribute("data-status", "flagged")
+    page.locator("#tab-flag-queue").click()
+    queued = page.locator(".flag-row", has_text=marker)
+    expect(queued.locator(".flag-reason")).to_have_text(reason)
+    queued.locator(".unflag-lead").click()
+    expect(page.locator("#leads-notice")).to_contain_text("matched again")
 
 
 def role_nav(page: Page):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from typing import Any
 
 import httpx
@@ -15,7 +14,18 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, open_emailed_link, start, type_address
+from tests.e2e.journeys import (
+    TIMEOUT,
+    click_link,
+    flag_then_unflag,
+    go_to,
+    lead_row_with_status,
+    login,
+    open_emailed_link,
+    search_list,
+    start,
+    type_address,
+)
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"
@@ -39,19 +49,6 @@ def _admin(browser: Browser, deployment: Deployment) -> Page:
     login(page, deployment, deployment.admin_email, deployment.admin_password)
     page.wait_for_url(re.compile(r".*/admin/?$"))
     return page
-
-
-def _lead_row_with_status(page: Page, marker: str, status: str, seconds: float = 30) -> Any:
-    """The lead browser's row for `marker` once it shows `status` (refreshing: the worker changes it)."""
-    row = page.locator(".admin-lead-row", has_text=marker)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if row.count() == 1 and row.get_attribute("data-status") == status:
-            return row
-        page.locator("#leads-refresh").click()
-        page.wait_for_timeout(500)
-    expect(row).to_have_attribute("data-status", status)
-    return row
 
 
 def _db(deployment: Deployment):
@@ -78,9 +75,7 @@ def test_admin_changes_a_role_with_confirmation_and_the_users_open_tab_loses_acc
     _register(user_page, deployment, email)
 
     admin = _admin(browser, deployment)
-    go_to(admin, "Users")
-    admin.get_by_label("Search").fill(email)
-    admin.locator("#users-apply").click()
+    search_list(admin, "Users", email, "users")
     row = admin.locator(f'.user-row[data-email="{email}"]')
     expect(row).to_have_count(1)
     expect(row.locator(".user-role")).to_have_text("Consumer")
@@ -147,27 +142,15 @@ def test_admin_flags_a_lead_then_unflags_it_and_it_is_matched_again(browser: Bro
     lead_id = reply.json()["id"]
 
     admin = _admin(browser, deployment)
-    go_to(admin, "Leads")
-    admin.get_by_label("Search").fill(marker)
-    admin.locator("#leads-apply").click()
-    row = _lead_row_with_status(admin, marker, "matched")
+    search_list(admin, "Leads", marker, "leads")
+    row = lead_row_with_status(admin, marker, "matched")
     expect(row.locator(".lead-matches")).not_to_have_text("0")
 
-    row.locator(".flag-lead").click()
-    admin.get_by_label("Reason").fill(f"e2e check {marker}")
-    admin.locator("#confirm-lead-action").click()
-    expect(admin.locator("#leads-notice")).to_contain_text("flagged")
-    expect(row).to_have_attribute("data-status", "flagged")
-
-    admin.locator("#tab-flag-queue").click()
-    queued = admin.locator(".flag-row", has_text=marker)
-    expect(queued.locator(".flag-reason")).to_have_text(f"e2e check {marker}")
-    queued.locator(".unflag-lead").click()
-    expect(admin.locator("#leads-notice")).to_contain_text("matched again")
+    flag_then_unflag(admin, row, marker, f"e2e check {marker}")
     expect(admin.locator(".flag-row", has_text=marker)).to_have_count(0)
 
     admin.locator("#tab-all-leads").click()
-    row = _lead_row_with_status(admin, marker, "matched")
+    row = lead_row_with_status(admin, marker, "matched")
     expect(row.locator(".lead-matches")).not_to_have_text("0")
 
     if deployment.local:
@@ -196,9 +179,7 @@ def test_admin_deactivates_and_reactivates_a_business(browser: Browser, deployme
     if not deployment.local:
         pytest.skip("deactivates a demo business for a moment: local stack only")
     admin = _admin(browser, deployment)
-    go_to(admin, "Businesses")
-    admin.get_by_label("Search").fill("Midtown Electric")
-    admin.locator("#businesses-apply").click()
+    search_list(admin, "Businesses", "Midtown Electric", "businesses")
     row = admin.locator(".business-row", has_text="Midtown Electric")
     expect(row).to_have_attribute("data-active", "yes")
     row.locator(".toggle-business").click()
@@ -240,9 +221,7 @@ def test_a_password_reset_link_sets_a_new_password_once(browser: Browser, deploy
     _register(user_page, deployment, email)
 
     admin = _admin(browser, deployment)
-    go_to(admin, "Users")
-    admin.get_by_label("Search").fill(email)
-    admin.locator("#users-apply").click()
+    search_list(admin, "Users", email, "users")
     admin.locator(f'.user-row[data-email="{email}"] .open-user').click()
     admin.locator("#send-reset").click()
     expect(admin.locator("#users-notice")).to_contain_text(email)

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start, type_address
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, log_in_to_portal, start, type_address
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"
@@ -115,8 +115,7 @@ def test_every_settings_field_has_a_visible_label_and_fits_a_phone(browser, depl
 
 def test_a_consumer_is_refused_the_settings_page(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
-    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
-    page.wait_for_url(re.compile(r".*/portal/?$"))
+    log_in_to_portal(page, deployment)
     type_address(page, deployment, SETTINGS)
     expect(page.locator("#not-allowed")).to_be_visible()
     expect(page.locator("#settings-heading")).to_have_count(0)

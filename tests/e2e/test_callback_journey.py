@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login, new_marker, verify_phone
+from tests.e2e.journeys import TIMEOUT, file_request_from_portal, go_to, login, new_marker, verify_phone
 
 pytestmark = pytest.mark.e2e
 # A number of its own: a callback counts towards the per-number daily limit, and the switch lists it.
@@ -46,18 +46,12 @@ def test_a_callback_before_acceptance_is_a_concierge_call_that_succeeds_then_no_
     page = browser.new_context().new_page()
     page.set_default_timeout(TIMEOUT)
 
-    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
-    page.wait_for_url(re.compile(r".*/portal/?$"))
-    go_to(page, "New request")
-    page.get_by_label("What do you need help with?").fill(
-        f"The pipe under my kitchen sink is leaking into the cabinet, need a plumber this week (ref {marker})"
+    file_request_from_portal(
+        page,
+        deployment,
+        f"The pipe under my kitchen sink is leaking into the cabinet, need a plumber this week (ref {marker})",
+        PHONE,
     )
-    page.get_by_label("ZIP code").fill("46032")
-    page.locator("#field-email").fill("casey@example.com")
-    page.locator("#field-phone").fill(PHONE)
-    page.locator("#field-consent_ai_calls").click()
-    page.locator("#request-submit").click()
-    expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
 
     go_to(page, "My requests")
     card = page.locator(".portal-request", has_text=marker)

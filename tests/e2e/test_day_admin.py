@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from datetime import UTC, datetime
 
 import httpx
@@ -24,7 +23,18 @@ from playwright.sync_api import Browser, Page, expect
 from leadapp.components.nav import ADMIN_NAV
 from leadapp.core.seed import ELECTRICIAN_EMAIL
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, path_re, role_nav, start
+from tests.e2e.journeys import (
+    TIMEOUT,
+    click_link,
+    flag_then_unflag,
+    go_to,
+    lead_row_with_status,
+    login,
+    path_re,
+    role_nav,
+    search_list,
+    start,
+)
 
 pytestmark = pytest.mark.e2e
 DNC_PHONE = "(317) 846-2288"
@@ -74,18 +84,6 @@ def _submit_lead(deployment: Deployment, marker: str) -> None:
     assert reply.status_code == 201, reply.text
 
 
-def _lead_row_with_status(page: Page, marker: str, status: str, seconds: float = 30):
-    row = page.locator(".admin-lead-row", has_text=marker)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if row.count() == 1 and row.get_attribute("data-status") == status:
-            return row
-        page.locator("#leads-refresh").click()
-        page.wait_for_timeout(500)
-    expect(row).to_have_attribute("data-status", status)
-    return row
-
-
 def test_admin_day_every_page_by_the_navigation_with_one_action_each(browser: Browser, deployment: Deployment):
     marker = f"day{secrets.token_hex(3)}"
     _send_contact_message(browser, deployment, marker)
@@ -113,9 +111,7 @@ def test_admin_day_every_page_by_the_navigation_with_one_action_each(browser: Br
     _tables_are_whole(page)
 
     # Users: email a password reset to the electrician.
-    go_to(page, "Users")
-    page.get_by_label("Search").fill(ELECTRICIAN_EMAIL)
-    page.locator("#users-apply").click()
+    search_list(page, "Users", ELECTRICIAN_EMAIL, "users")
     page.locator(f'.user-row[data-email="{ELECTRICIAN_EMAIL}"] .open-user').click()
     expect(page.locator("#user-detail-email")).to_have_text(ELECTRICIAN_EMAIL)
     page.locator("#send-reset").click()
@@ -123,23 +119,12 @@ def test_admin_day_every_page_by_the_navigation_with_one_action_each(browser: Br
     _tables_are_whole(page)
 
     # Leads: flag the new lead, then unflag it from the flag queue: it is matched again.
-    go_to(page, "Leads")
-    page.get_by_label("Search").fill(marker)
-    page.locator("#leads-apply").click()
-    row = _lead_row_with_status(page, marker, "matched")
+    search_list(page, "Leads", marker, "leads")
+    row = lead_row_with_status(page, marker, "matched")
     _tables_are_whole(page)
-    row.locator(".flag-lead").click()
-    page.get_by_label("Reason").fill(f"looks like a duplicate ({marker})")
-    page.locator("#confirm-lead-action").click()
-    expect(page.locator("#leads-notice")).to_contain_text("flagged")
-    expect(row).to_have_attribute("data-status", "flagged")
-    page.locator("#tab-flag-queue").click()
-    queued = page.locator(".flag-row", has_text=marker)
-    expect(queued.locator(".flag-reason")).to_have_text(f"looks like a duplicate ({marker})")
-    queued.locator(".unflag-lead").click()
-    expect(page.locator("#leads-notice")).to_contain_text("matched again")
+    flag_then_unflag(page, row, marker, f"looks like a duplicate ({marker})")
     page.locator("#tab-all-leads").click()
-    _lead_row_with_status(page, marker, "matched")
+    lead_row_with_status(page, marker, "matched")
 
     # Businesses: set a rating with its review count.
     go_to(page, "Businesses")

@@ -14,7 +14,15 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, emailed_link, go_to, login, new_marker, open_emailed_link, verify_phone
+from tests.e2e.journeys import (
+    TIMEOUT,
+    emailed_link,
+    file_request_from_portal,
+    go_to,
+    new_marker,
+    open_emailed_link,
+    verify_phone,
+)
 
 pytestmark = pytest.mark.e2e
 PHONE = "(317) 846-2266"  # its own number: callbacks count towards a per-number daily limit
@@ -28,18 +36,12 @@ def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page
     marker = new_marker()
     page.set_default_timeout(TIMEOUT)
 
-    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
-    page.wait_for_url(re.compile(r".*/portal/?$"))
-    go_to(page, "New request")
-    page.get_by_label("What do you need help with?").fill(
-        f"Water is dripping from the ceiling under our upstairs bathroom, need a plumber this week (ref {marker})"
+    file_request_from_portal(
+        page,
+        deployment,
+        f"Water is dripping from the ceiling under our upstairs bathroom, need a plumber this week (ref {marker})",
+        PHONE,
     )
-    page.get_by_label("ZIP code").fill("46032")
-    page.locator("#field-email").fill("casey@example.com")
-    page.locator("#field-phone").fill(PHONE)
-    page.locator("#field-consent_ai_calls").click()
-    page.locator("#request-submit").click()
-    expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
 
     # The confirmation email carries a link to follow the request; it opens the request's own page.
     link = emailed_link(deployment, marker, "consumer_matched", "/portal/track/")

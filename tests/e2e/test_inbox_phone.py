@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, login, new_marker, path_re, start, verify_phone
+from tests.e2e.journeys import TIMEOUT, click_link, login, new_marker, path_re, send_request, start, verify_phone
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -54,15 +54,12 @@ def _submit_request(browser: Browser, deployment: Deployment, marker: str, phone
     page.set_default_timeout(TIMEOUT)
     start(page, deployment)
     click_link(page, deployment, "Get help", "/request")
-    page.get_by_label("What do you need help with?").fill(
+    send_request(
+        page,
         f"Water is leaking from the pipe under the kitchen sink and the cabinet floor is soaked, need a plumber "
-        f"this week, budget about $400 ({marker})"
+        f"this week, budget about $400 ({marker})",
+        phone,
     )
-    page.get_by_label("ZIP code").fill("46032")
-    page.locator("#field-email").fill("casey@example.com")
-    page.locator("#field-phone").fill(phone)
-    page.locator("#field-consent_ai_calls").click()
-    page.locator("#request-submit").click()
     expect(page.locator("#request-status")).to_have_text(re.compile("^matched$", re.I), timeout=30_000)
     # The consumer follows the request by its link and verifies the number (no AI call before that).
     page.locator("#tracking-link").click()

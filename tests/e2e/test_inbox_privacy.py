@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, Page, WebSocket, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login, new_marker, start
+from tests.e2e.journeys import TIMEOUT, go_to, log_in_to_portal, login, new_marker, start
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -101,8 +101,7 @@ def test_a_withdrawn_request_leaves_the_open_inbox_and_cannot_be_accepted(browse
     owner, _ = _owner(browser, deployment)
     consumer = browser.new_context().new_page()
     consumer.set_default_timeout(TIMEOUT)
-    login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)
-    consumer.wait_for_url(re.compile(r".*/portal/?$"))
+    log_in_to_portal(consumer, deployment)
     go_to(consumer, "New request")
     consumer.get_by_label("What do you need help with?").fill(
         f"The drain under my kitchen sink leaks into the cabinet, need a plumber this week, budget $300 ({marker})"

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login, new_marker, start
+from tests.e2e.journeys import TIMEOUT, go_to, log_in_to_portal, login, new_marker, start
 
 pytestmark = pytest.mark.e2e
 ELECTRICIAN = "electrician@leadapp.demo"
@@ -39,8 +39,7 @@ def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Brow
     other.wait_for_url(re.compile(r".*/dashboard/?$"))
     expect(other.locator("#inbox-count")).to_be_visible()
 
-    login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)
-    consumer.wait_for_url(re.compile(r".*/portal/?$"))
+    log_in_to_portal(consumer, deployment)
     go_to(consumer, "New request")
     consumer.get_by_label("What do you need help with?").fill(text)
     consumer.get_by_label("ZIP code").fill("46032")

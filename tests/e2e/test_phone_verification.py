@@ -14,7 +14,15 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, new_marker, start, texted_code
+from tests.e2e.journeys import (
+    TIMEOUT,
+    click_link,
+    file_request_from_portal,
+    go_to,
+    new_marker,
+    start,
+    texted_code,
+)
 
 pytestmark = pytest.mark.e2e
 PHONE, PHONE_E164 = "(317) 846-2271", "+13178462271"
@@ -44,18 +52,12 @@ def test_the_texted_code_verifies_the_number_in_the_portal_and_the_interview(
     page = browser.new_context().new_page()
     page.set_default_timeout(TIMEOUT)
 
-    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
-    page.wait_for_url(re.compile(r".*/portal/?$"))
-    go_to(page, "New request")
-    page.get_by_label("What do you need help with?").fill(
-        f"The hot water tank in the basement is dripping from the bottom valve, need a plumber soon (ref {marker})"
+    file_request_from_portal(
+        page,
+        deployment,
+        f"The hot water tank in the basement is dripping from the bottom valve, need a plumber soon (ref {marker})",
+        PHONE,
     )
-    page.get_by_label("ZIP code").fill("46032")
-    page.locator("#field-email").fill("casey@example.com")
-    page.locator("#field-phone").fill(PHONE)
-    page.locator("#field-consent_ai_calls").click()
-    page.locator("#request-submit").click()
-    expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
 
     go_to(page, "My requests")
     card = page.locator(".portal-request", has_text=marker)

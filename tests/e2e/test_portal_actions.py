@@ -12,7 +12,15 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login, new_marker, open_emailed_link, type_address, verify_phone
+from tests.e2e.journeys import (
+    TIMEOUT,
+    file_request_from_portal,
+    go_to,
+    new_marker,
+    open_emailed_link,
+    type_address,
+    verify_phone,
+)
 
 pytestmark = pytest.mark.e2e
 # Not the number the other browser tests use: a callback counts towards the per-number daily call limit.
@@ -68,16 +76,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     for p in (consumer, visitor):
         p.set_default_timeout(TIMEOUT)
 
-    login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)
-    consumer.wait_for_url(re.compile(r".*/portal/?$"))
-    go_to(consumer, "New request")
-    consumer.get_by_label("What do you need help with?").fill(text)
-    consumer.get_by_label("ZIP code").fill("46032")
-    consumer.locator("#field-email").fill("casey@example.com")
-    consumer.locator("#field-phone").fill(PHONE)
-    consumer.locator("#field-consent_ai_calls").click()
-    consumer.locator("#request-submit").click()
-    expect(consumer.locator("#request-status")).to_have_text("Matched", timeout=30_000)
+    file_request_from_portal(consumer, deployment, text, PHONE)
 
     # The link from the confirmation email, made as the stack makes it (same SECRET_KEY, its APP_URL).
     lead_id = _lead_id(deployment, marker)

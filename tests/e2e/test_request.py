@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, log_in_to_portal, send_request, start
 
 pytestmark = pytest.mark.e2e
 WATER_HEATER = (
@@ -18,15 +18,9 @@ WATER_HEATER = (
 
 def test_demo_consumer_request_is_matched_to_the_carmel_plumber(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
-    login(page, deployment, deployment.consumer_email, deployment.consumer_password)
-    page.wait_for_url(re.compile(r".*/portal/?$"))
+    log_in_to_portal(page, deployment)
     go_to(page, "New request")
-    page.get_by_label("What do you need help with?").fill(WATER_HEATER)
-    page.get_by_label("ZIP code").fill("46032")
-    page.locator("#field-email").fill("casey@example.com")
-    page.locator("#field-phone").fill("(317) 846-2200")
-    page.locator("#field-consent_ai_calls").click()
-    page.locator("#request-submit").click()
+    send_request(page, WATER_HEATER, "(317) 846-2200")
     expect(page.locator("#request-received")).to_be_visible()
     expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
     expect(page.locator("#request-matches")).to_contain_text("Carmel Plumbing Co")

@@ -28,23 +28,17 @@ import json
 import math
 import re
 import secrets
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from leadapp.core.settings import get_settings
+from tests.fakes.loopback import ServedApp, settings_pointing_at
 
-START_TIMEOUT_SECONDS = 10.0
 MESSAGES_PATH = "/v1/messages"
 DEFAULT_MIN_CACHEABLE_TOKENS = 1024
 
@@ -335,8 +329,7 @@ class FakeAnthropicAPI:
         self._script: list[Scripted] = []
         self._requests: list[RecordedRequest] = []
         self._cache: set[str] = set()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served: ServedApp | None = None
         self.url = ""
 
     # test-facing API
@@ -361,30 +354,12 @@ class FakeAnthropicAPI:
     # lifecycle
 
     def start(self) -> None:
-        app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])])
-        config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-anthropic", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                self.stop()
-                raise RuntimeError("the fake Anthropic API did not start")
-            time.sleep(0.01)
-        self.url = f"http://127.0.0.1:{port}"
+        self._served = ServedApp(self._handle, "fake Anthropic API")
+        self.url = self._served.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=START_TIMEOUT_SECONDS)
+        if self._served is not None:
+            self._served.stop()
 
     # HTTP
 
@@ -496,11 +471,7 @@ def fake_anthropic() -> Iterator[FakeAnthropicAPI]:
     fake = FakeAnthropicAPI()
     fake.start()
     try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("ANTHROPIC_API_KEY", fake.api_key)
-            mp.setenv("ANTHROPIC_BASE_URL", fake.url)
-            get_settings.cache_clear()
+        with settings_pointing_at({"ANTHROPIC_API_KEY": fake.api_key, "ANTHROPIC_BASE_URL": fake.url}):
             yield fake
     finally:
-        get_settings.cache_clear()
         fake.stop()

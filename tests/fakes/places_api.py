@@ -20,24 +20,18 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-from leadapp.core.settings import get_settings
+from tests.fakes.loopback import ServedApp, settings_pointing_at
 
 SEARCH_PATH = "/v1/places:searchText"
-START_TIMEOUT_SECONDS = 10.0
 MAX_PAGE_SIZE = 20
 
 REQUEST_FIELDS = frozenset(
@@ -222,8 +216,7 @@ class FakePlacesAPI:
         self._results: dict[str, list[dict[str, Any]]] = {}
         self._pages: dict[str, _Page] = {}
         self._requests: list[RecordedRequest] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._served: ServedApp | None = None
         self.url = ""
 
     # test-facing API
@@ -241,29 +234,12 @@ class FakePlacesAPI:
     # lifecycle
 
     def start(self) -> None:
-        app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST", "PUT", "DELETE"])])
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="fake-places", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                self.stop()
-                raise RuntimeError("the fake Places API did not start")
-            time.sleep(0.01)
-        self.url = f"http://127.0.0.1:{port}"
+        self._served = ServedApp(self._handle, "fake Places API")
+        self.url = self._served.start()
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=START_TIMEOUT_SECONDS)
+        if self._served is not None:
+            self._served.stop()
 
     # HTTP
 
@@ -369,11 +345,7 @@ def fake_places() -> Iterator[FakePlacesAPI]:
     fake = FakePlacesAPI()
     fake.start()
     try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("GOOGLE_PLACES_API_KEY", fake.api_key)
-            mp.setenv("GOOGLE_PLACES_BASE_URL", fake.url)
-            get_settings.cache_clear()
+        with settings_pointing_at({"GOOGLE_PLACES_API_KEY": fake.api_key, "GOOGLE_PLACES_BASE_URL": fake.url}):
             yield fake
     finally:
-        get_settings.cache_clear()
         fake.stop()

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +20,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.fakes.faults import Flakiness
+from tests.fakes.loopback import ProviderFake, http_server
 
 MAIL_SEND_PATH = "/v3/mail/send"
 
@@ -73,38 +71,20 @@ def shape_errors(payload: Any) -> list[tuple[str, str | None]]:
     return problems
 
 
-class FakeSendGrid:
+class FakeSendGrid(ProviderFake):
     """The fake's state: what it received and which failures it injects."""
 
     api_key = "SG.fake-test-key.0123456789"
 
     def __init__(self, server: HTTPServer) -> None:
-        self.server = server
+        super().__init__(server)
         self.requests: list[dict[str, Any]] = []
         """Every request to Mail Send, accepted or not: {"headers", "json"}."""
         self.messages: list[dict[str, Any]] = []
         """Accepted messages: the JSON body plus "message_id"."""
-        self.always_fail = False
-        self.delay_seconds = 0.0
-        """Wait this long before answering (a slow provider)."""
-        self.fail_status = 500
-        self._fail_next = 0
-        self._lock = threading.Lock()
-        self.flakiness = Flakiness()
-        """A share of requests answered 5xx or held past the client's timeout (`bench.faults`)."""
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
-
-    def fail_next(self, count: int, status: int = 500) -> None:
-        """Answer the next `count` requests with `status` (then accept again)."""
-        with self._lock:
-            self._fail_next, self.fail_status = count, status
 
     def handle(self, request: Request) -> Response:
-        time.sleep(self.delay_seconds)
-        if self.flakiness.draw() != "ok":
+        if self._outage():
             return _errors(503, ("Service unavailable (injected by the fake)", None))
         try:
             payload = json.loads(request.get_data(as_text=True) or "null")
@@ -114,8 +94,7 @@ class FakeSendGrid:
             self.requests.append({"headers": dict(request.headers), "json": payload})
             if request.headers.get("Authorization") != f"Bearer {self.api_key}":
                 return _errors(401, ("The provided authorization grant is invalid, expired, or revoked", None))
-            if self.always_fail or self._fail_next > 0:
-                self._fail_next = max(self._fail_next - 1, 0)
+            if self._fails_now():
                 return _errors(self.fail_status, ("Internal server error (injected by the fake)", None))
             problems = shape_errors(payload)
             if problems:
@@ -128,12 +107,7 @@ class FakeSendGrid:
 @pytest.fixture
 def fake_sendgrid() -> Iterator[FakeSendGrid]:
     """A fake SendGrid v3 API on 127.0.0.1 (ephemeral port), stopped after the test."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    fake = FakeSendGrid(server)
-    server.expect_request(MAIL_SEND_PATH, method="POST").respond_with_handler(fake.handle)
-    try:
+    with http_server() as server:
+        fake = FakeSendGrid(server)
+        server.expect_request(MAIL_SEND_PATH, method="POST").respond_with_handler(fake.handle)
         yield fake
-    finally:
-        server.clear()
-        server.stop()

@@ -15,8 +15,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -26,7 +24,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from tests.fakes.faults import Flakiness
+from tests.fakes.loopback import ProviderFake, http_server
 
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
@@ -44,7 +42,7 @@ def twilio_error(status: int, code: int, message: str) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json")
 
 
-class FakeTwilio:
+class FakeTwilio(ProviderFake):
     """The fake's state: credentials, what it received, which numbers are invalid, injected failures."""
 
     account_sid = "AC" + "0" * 31 + "1"
@@ -52,34 +50,16 @@ class FakeTwilio:
     from_number = "+13175550100"
 
     def __init__(self, server: HTTPServer) -> None:
-        self.server = server
+        super().__init__(server)
         self.requests: list[dict[str, Any]] = []
         """Every request to Messages.json, accepted or not: {"path", "auth", "form"}."""
         self.messages: list[dict[str, Any]] = []
         """Accepted messages: the resource returned (sid, to, from, body ...)."""
         self.invalid_numbers: set[str] = set()
         """Numbers answered with error 21211 even though they look like E.164."""
-        self.always_fail = False
-        self.delay_seconds = 0.0
-        """Wait this long before answering (a slow provider)."""
-        self.fail_status = 500
-        self._fail_next = 0
-        self._lock = threading.Lock()
-        self.flakiness = Flakiness()
-        """A share of requests answered 5xx or held past the client's timeout (`bench.faults`)."""
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
-
-    def fail_next(self, count: int, status: int = 500) -> None:
-        """Answer the next `count` requests with `status` (then accept again)."""
-        with self._lock:
-            self._fail_next, self.fail_status = count, status
 
     def handle(self, request: Request) -> Response:
-        time.sleep(self.delay_seconds)
-        if self.flakiness.draw() != "ok":
+        if self._outage():
             return twilio_error(503, 20503, "Service Unavailable (injected by the fake)")
         match = MESSAGES_PATH.match(request.path)
         path_sid = match.group("sid") if match else ""
@@ -95,8 +75,7 @@ class FakeTwilio:
                 or path_sid != auth.username
             ):
                 return twilio_error(401, 20003, "Authenticate")
-            if self.always_fail or self._fail_next > 0:
-                self._fail_next = max(self._fail_next - 1, 0)
+            if self._fails_now():
                 return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
             to, sender, body = form.get("To", ""), form.get("From", ""), form.get("Body", "")
             if not to:
@@ -137,15 +116,22 @@ class FakeTwilio:
         return Response(json.dumps(resource), status=201, content_type="application/json")
 
 
+def twilio_settings(fake: Any, public_base: str) -> dict[str, str]:
+    """The app's settings for a Twilio account that is `fake` (any of the Twilio fakes: they share the account),
+    with the voice bridge reachable at `public_base`."""
+    return {
+        "TWILIO_ACCOUNT_SID": fake.account_sid,
+        "TWILIO_AUTH_TOKEN": fake.auth_token,
+        "TWILIO_FROM_NUMBER": fake.from_number,
+        "TWILIO_API_BASE": fake.url,
+        "VOICE_BRIDGE_PUBLIC_URL": public_base,
+    }
+
+
 @pytest.fixture
 def fake_twilio() -> Iterator[FakeTwilio]:
     """A fake Twilio REST API (Messages) on 127.0.0.1 (ephemeral port), stopped after the test."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    fake = FakeTwilio(server)
-    server.expect_request(MESSAGES_PATH, method="POST").respond_with_handler(fake.handle)
-    try:
+    with http_server() as server:
+        fake = FakeTwilio(server)
+        server.expect_request(MESSAGES_PATH, method="POST").respond_with_handler(fake.handle)
         yield fake
-    finally:
-        server.clear()
-        server.stop()

@@ -39,6 +39,7 @@ from pytest_httpserver import HTTPServer
 from twilio.request_validator import RequestValidator
 from werkzeug import Request, Response
 
+from tests.fakes.loopback import http_server
 from tests.fakes.twilio_api import FakeTwilio, twilio_error
 
 API = "/2010-04-01/Accounts"
@@ -332,10 +333,5 @@ def install(server: HTTPServer) -> FakeTwilioNumbers:
 @pytest.fixture
 def fake_twilio_numbers() -> Iterator[FakeTwilioNumbers]:
     """A fake Twilio IncomingPhoneNumbers API on 127.0.0.1 (ephemeral port), stopped after the test."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    try:
+    with http_server() as server:
         yield install(server)
-    finally:
-        server.clear()
-        server.stop()

@@ -41,6 +41,7 @@ from pytest_httpserver import HTTPServer
 from twilio.request_validator import RequestValidator
 from werkzeug import Request, Response
 
+from tests.fakes.loopback import ProviderFake, http_server
 from tests.fakes.twilio_api import E164, FakeTwilio, twilio_error
 
 CALLS_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Calls\.json$")
@@ -82,15 +83,16 @@ def _well_formed(xml: str) -> bool:
     return True
 
 
-class FakeTwilioVoice:
-    """The fake's state: credentials, every request, the calls, injected failures."""
+class FakeTwilioVoice(ProviderFake):
+    """The fake's state: credentials, every request, the calls, injected failures (`fail_next`, `always_fail`;
+    not the delay and outages of the messaging fakes)."""
 
     account_sid = FakeTwilio.account_sid
     auth_token = FakeTwilio.auth_token
     from_number = FakeTwilio.from_number
 
     def __init__(self, server: HTTPServer) -> None:
-        self.server = server
+        super().__init__(server)
         self.requests: list[dict[str, Any]] = []
         """Every request: {"method", "path", "auth", "form"}."""
         self.creates: list[dict[str, Any]] = []
@@ -103,18 +105,16 @@ class FakeTwilioVoice:
         self.deleted_recordings: list[str] = []
         self.ignore_range = False
         """Serve the whole file even when a Range is asked (some storage does): the app must cut the range."""
-        self._fail_next = 0
-        self.fail_status = 500
-        self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.port}"
-
-    def fail_next(self, count: int, status: int = 500) -> None:
-        with self._lock:
-            self._fail_next, self.fail_status = count, status
+    def _refusal(self, request: Request, match: re.Match[str] | None) -> Response | None:
+        """Twilio's answer to a request it refuses before reading it (a wrong path or credentials, an injected
+        failure), else None. Hold `_lock`."""
+        if match is None or not self._authorised(request, match.group("account")):
+            return twilio_error(401, 20003, "Authenticate")
+        if self._fails_now():
+            return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+        return None
 
     def _authorised(self, request: Request, account: str) -> bool:
         auth = request.authorization
@@ -153,11 +153,8 @@ class FakeTwilioVoice:
         form = _form(request)
         with self._lock:
             self.requests.append({"method": "POST", "path": request.path, "form": form})
-            if match is None or not self._authorised(request, match.group("account")):
-                return twilio_error(401, 20003, "Authenticate")
-            if self._fail_next > 0:
-                self._fail_next -= 1
-                return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+            if (refused := self._refusal(request, match)) is not None:
+                return refused
             to, sender = form.get("To", ""), form.get("From", "")
             if not to:
                 return twilio_error(400, 21201, "No 'To' number is specified")
@@ -183,11 +180,8 @@ class FakeTwilioVoice:
         form = _form(request)
         with self._lock:
             self.requests.append({"method": "POST", "path": request.path, "form": form})
-            if match is None or not self._authorised(request, match.group("account")):
-                return twilio_error(401, 20003, "Authenticate")
-            if self._fail_next > 0:
-                self._fail_next -= 1
-                return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+            if (refused := self._refusal(request, match)) is not None:
+                return refused
             call = self.calls.get(match.group("sid"))
             if call is None:
                 return twilio_error(404, 20404, "The requested resource was not found")
@@ -224,11 +218,8 @@ class FakeTwilioVoice:
         form = _form(request)
         with self._lock:
             self.requests.append({"method": "POST", "path": request.path, "form": form})
-            if match is None or not self._authorised(request, match.group("account")):
-                return twilio_error(401, 20003, "Authenticate")
-            if self._fail_next > 0:
-                self._fail_next -= 1
-                return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+            if (refused := self._refusal(request, match)) is not None:
+                return refused
             call = self.calls.get(match.group("sid"))
             if call is not None and call.status not in LIVE_STATUSES:
                 return twilio_error(400, 21220, "Call is not in-progress. Cannot start recording.")
@@ -251,11 +242,8 @@ class FakeTwilioVoice:
             self.requests.append(
                 {"method": request.method, "path": request.path, "range": request.headers.get("Range")}
             )
-            if match is None or not self._authorised(request, match.group("account")):
-                return twilio_error(401, 20003, "Authenticate")
-            if self._fail_next > 0:
-                self._fail_next -= 1
-                return twilio_error(self.fail_status, 20500, "Internal Server Error (injected by the fake)")
+            if (refused := self._refusal(request, match)) is not None:
+                return refused
             sid, ext = match.group("sid"), match.group("ext") or ""
             media = self.recordings.get(sid)
             if media is None:
@@ -302,18 +290,13 @@ class FakeTwilioVoice:
 @pytest.fixture
 def fake_twilio_voice() -> Iterator[FakeTwilioVoice]:
     """A fake Twilio Voice REST API (Calls) on 127.0.0.1 (ephemeral port), stopped after the test."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    fake = FakeTwilioVoice(server)
-    server.expect_request(CALLS_PATH, method="POST").respond_with_handler(fake.handle_create)
-    server.expect_request(CALL_PATH, method="POST").respond_with_handler(fake.handle_update)
-    server.expect_request(CALL_RECORDINGS_PATH, method="POST").respond_with_handler(fake.handle_start_recording)
-    server.expect_request(RECORDING_PATH).respond_with_handler(fake.handle_recording)
-    try:
+    with http_server() as server:
+        fake = FakeTwilioVoice(server)
+        server.expect_request(CALLS_PATH, method="POST").respond_with_handler(fake.handle_create)
+        server.expect_request(CALL_PATH, method="POST").respond_with_handler(fake.handle_update)
+        server.expect_request(CALL_RECORDINGS_PATH, method="POST").respond_with_handler(fake.handle_start_recording)
+        server.expect_request(RECORDING_PATH).respond_with_handler(fake.handle_recording)
         yield fake
-    finally:
-        server.clear()
-        server.stop()
 
 
 # --- the call simulator ---------------------------------------------------------------------------

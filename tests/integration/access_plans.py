@@ -131,8 +131,7 @@ PLANS: dict[str, Plan] = {
         writers="admin", args=lambda c: ("0",), preset=lambda c: {"report_id": c.w.ids["report"]}
     ),
     "ReportsState.download": Plan(preset=lambda c: {"report_id": c.w.ids["report"]}),
-    "ReportsState.older": Plan(),
-    "ReportsState.newer": Plan(),
+    "ReportsState.go_page": Plan(args=lambda c: (1,)),
     "RulesState.load": Plan(),
     "RulesState.save": Plan(
         writers="admin", args=lambda c: ({**c.w.rules_form, "note": "q7 edit", "min_words": "11"},)
@@ -140,8 +139,7 @@ PLANS: dict[str, Plan] = {
     "RulesState.ask_rollback": Plan(args=lambda c: (c.w.ids["rules_version"],)),
     "RulesState.cancel_rollback": Plan(),
     "RulesState.roll_back": Plan(writers="admin", preset=lambda c: {"confirm_version": c.w.ids["rules_version"]}),
-    "RulesState.older": Plan(),
-    "RulesState.newer": Plan(),
+    "RulesState.go_page": Plan(args=lambda c: (1,)),
     "UsersState.load": Plan(),
     "UsersState.apply_filters": Plan(args=lambda c: ({"search": "q7", "role": ""},)),
     "UsersState.go_page": Plan(args=lambda c: (1,)),

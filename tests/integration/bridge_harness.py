@@ -288,6 +288,36 @@ def qualify_script() -> Script:
     )
 
 
+def receptionist_script(greeting: str, caller_said: str, **qualification: str) -> Script:
+    """Bob Stone calls a business's AI receptionist about his clogged kitchen sink (14 Oak Street, 46032,
+    Friday): the model records the qualification (with `qualification` added) and ends the call as a success."""
+    return Script(
+        greeting=Reply(greeting, audio_ms=600),
+        turns=[
+            Turn(
+                caller_said,
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={
+                        "need": "clogged, leaking kitchen sink",
+                        "address_details": "14 Oak Street, 46032",
+                        "zip": "46032",
+                        "timing": "Friday",
+                        **qualification,
+                        "caller_name": "Bob Stone",
+                    },
+                    then=Reply(
+                        "Thanks Bob, the team will call you back today. Goodbye!",
+                        audio_ms=600,
+                        tool=rt.END_CALL,
+                        arguments={"outcome": "goal_achieved"},
+                    ),
+                ),
+            )
+        ],
+    )
+
+
 def inbound_form(to: str = INBOUND_NUMBER, caller: str = "+13178462200", sid: str | None = None) -> dict[str, str]:
     return {
         "CallSid": sid or "CA" + secrets.token_hex(16),

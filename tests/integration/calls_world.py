@@ -26,6 +26,7 @@ from leadapp.core.settings import get_settings
 from leadapp.core.tasks import CALLS, queue
 from leadapp.core.vocab import LeadStatus, MatchStatus
 from tests import factories
+from tests.fakes.twilio_api import twilio_settings
 from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice
 from voice_bridge import WS_PROTOCOL
 
@@ -53,14 +54,7 @@ def twilio(
 ) -> Iterator[FakeTwilioVoice]:
     """The fake Twilio as the app's telephony provider; the bridge's public URL is PUBLIC_BASE; no RQ leftovers."""
     fake: FakeTwilioVoice = request.getfixturevalue("fake_twilio_voice")
-    for name, value in {
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_FROM_NUMBER": fake.from_number,
-        "TWILIO_API_BASE": fake.url,
-        "VOICE_BRIDGE_PUBLIC_URL": PUBLIC_BASE,
-        "APP_URL": "https://leads.example.test",
-    }.items():
+    for name, value in {**twilio_settings(fake, PUBLIC_BASE), "APP_URL": "https://leads.example.test"}.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     client = redis.Redis.from_url(app_env["REDIS_URL"])

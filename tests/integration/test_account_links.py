@@ -12,10 +12,11 @@ from sqlmodel import Session, col, select
 
 from leadapp.core.errors import TooManyAttempts, UserError
 from leadapp.core.models import Business, EmailVerification, Notification, PasswordReset, User, utcnow
-from leadapp.core.services import account_links, accounts, admin_users, match, plans
+from leadapp.core.services import account_links, accounts, admin_users, plans
 from leadapp.core.services.access import enter
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import NotificationKind
+from tests import factories
 
 PASSWORD = "a long enough password"
 
@@ -79,19 +80,6 @@ def _owner_with_business(s: Session, email: str, *, verified_business: bool = Tr
     return owner, business
 
 
-def _candidates(s: Session) -> set[int]:
-    features = match.LeadFeatures(
-        category="plumbing",
-        urgency=None,
-        budget_min=None,
-        budget_max=None,
-        location=(39.97, -86.12),
-        key_requirements=(),
-        month=6,
-    )
-    return {b.id for b in match.candidate_businesses(s, features)}
-
-
 def test_a_business_gets_no_leads_until_its_owner_opens_the_link_and_an_admin_verifies_it(db_session: Session) -> None:
     s = db_session
     admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
@@ -103,16 +91,16 @@ def test_a_business_gets_no_leads_until_its_owner_opens_the_link_and_an_admin_ve
     with pytest.raises(UserError, match="not confirmed their email"):
         plans.verify_business(s, admin, business.id)  # type: ignore[arg-type]
     s.rollback()
-    assert business.id not in _candidates(s)
+    assert business.id not in factories.plumbing_candidates(s)
     note = s.get(Notification, notification_id)
     assert note is not None and note.recipient == "pat@example.com"
     verified = account_links.verify_email(s, _token(note, "verify-email"))
     s.commit()
     assert (verified.email, verified.changed) == ("pat@example.com", False)
-    assert business.id not in _candidates(s), "still waiting for the admins"
+    assert business.id not in factories.plumbing_candidates(s), "still waiting for the admins"
     plans.verify_business(s, admin, business.id)  # type: ignore[arg-type]
     s.commit()
-    assert business.id in _candidates(s)
+    assert business.id in factories.plumbing_candidates(s)
     with pytest.raises(UserError) as caught:
         account_links.verify_email(s, _token(note, "verify-email"))
     assert caught.value.message == account_links.USED_VERIFY_LINK
@@ -124,7 +112,7 @@ def test_a_business_the_admins_did_not_verify_gets_no_leads(db_session: Session)
     owner.email_verified_at = utcnow()
     s.add(owner)
     s.commit()
-    assert business.id not in _candidates(s)
+    assert business.id not in factories.plumbing_candidates(s)
 
 
 def test_an_expired_or_unknown_verification_link_is_refused(db_session: Session) -> None:
@@ -180,6 +168,6 @@ def test_a_change_of_email_takes_effect_only_when_the_new_address_is_proven(db_s
     s.commit()
     s.refresh(owner)
     assert owner.email == "new@example.com" and owner.email_verified_at is not None
-    assert business.id in _candidates(s)
+    assert business.id in factories.plumbing_candidates(s)
     user = accounts.login(s, "new@example.com", PASSWORD)[0]
     assert user.id == owner.id

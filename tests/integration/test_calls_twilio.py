@@ -12,13 +12,14 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
 from sqlmodel import Session, select
 
 from leadapp.core import crypto
-from leadapp.core.models import AuditEvent, Notification
+from leadapp.core.models import AuditEvent, Call, Notification
 from leadapp.core.services import calls
 from leadapp.core.tasks import CALLS, NOTIFICATIONS, queue
 from leadapp.core.vocab import CallOutcome, CallStatus
@@ -42,6 +43,27 @@ twilio = calls_world.twilio
 bridge_url = calls_world.bridge_url
 simulator = calls_world.simulator
 world = calls_world.world
+
+
+def answered_with(s: Session, world: World, simulator: CallSimulator, **recorded: Any) -> tuple[Call, Any]:
+    """A call requested, dialled and answered by a person, with what the bridge records on it during the
+    conversation (`recorded`: outcome, summary, error, qualification …)."""
+    call, sim = requested_and_dialled(s, world, simulator)
+    assert_204(sim.answer("human"))
+    row = fresh(s, call.id)
+    for name, value in recorded.items():
+        setattr(row, name, value)
+    s.add(row)
+    s.commit()
+    return call, sim
+
+
+def owner_summary(s: Session) -> Notification:
+    """The one call summary sent to the business (not the consumer's)."""
+    (note,) = s.exec(
+        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
+    ).all()
+    return note
 
 
 # --- calling hours (no database) ------------------------------------------------------------------
@@ -121,9 +143,7 @@ def test_a_call_in_calling_hours_is_enqueued_and_dialled_with_our_twiml_then_cal
     assert done.ended_at is not None
     assert [c.id for c in all_calls(s)] == [call.id]  # no retry for a call that reached the consumer
 
-    (note,) = s.exec(
-        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
-    ).all()
+    note = owner_summary(s)
     assert (note.channel, note.recipient, note.business_id) == ("email", "plumber@example.com", world.business.id)
     assert "Qualified" in note.subject and "Outcome: Qualified" in note.body_text
     assert queue(NOTIFICATIONS).fetch_job(f"notify-{note.id}") is not None
@@ -145,20 +165,15 @@ def test_an_outcome_set_by_the_conversation_is_kept_and_the_summary_it_wrote_is_
     db_session: Session, world: World, simulator: CallSimulator
 ) -> None:
     s = db_session
-    call, sim = requested_and_dialled(s, world, simulator)
-    assert_204(sim.answer("human"))
     # What the bridge does when the model calls end_call("declined") and writes the summary.
-    row = fresh(s, call.id)
-    row.outcome, row.summary = CallOutcome.DECLINED.value, "The consumer already found a plumber."
-    s.add(row)
-    s.commit()
+    call, sim = answered_with(
+        s, world, simulator, outcome=CallOutcome.DECLINED.value, summary="The consumer already found a plumber."
+    )
 
     assert_204([sim.completed(40)])
     done = fresh(s, call.id)
     assert (done.status, done.outcome) == ("completed", "declined")
-    (note,) = s.exec(
-        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
-    ).all()
+    note = owner_summary(s)
     assert "already found a plumber" in note.body_text and "Declined" in note.subject
     assert len(all_calls(s)) == 1  # declined is not retried
 
@@ -167,22 +182,17 @@ def test_a_call_whose_assistant_was_cut_off_is_retried_once_and_the_owner_reads_
     db_session: Session, world: World, simulator: CallSimulator
 ) -> None:
     s = db_session
-    call, sim = requested_and_dialled(s, world, simulator)
-    assert_204(sim.answer("human"))
     # What the bridge records when the OpenAI socket drops mid-call (the caller heard an apology).
-    row = fresh(s, call.id)
-    row.outcome, row.error = CallOutcome.AI_FAILURE.value, "realtime closed: 1011 internal error"
-    s.add(row)
-    s.commit()
+    call, sim = answered_with(
+        s, world, simulator, outcome=CallOutcome.AI_FAILURE.value, error="realtime closed: 1011 internal error"
+    )
 
     assert_204([sim.completed(35)])
     done = fresh(s, call.id)
     assert (done.status, done.outcome) == ("completed", "ai_failure")
     first, retry = all_calls(s)
     assert (retry.retry_of_id, retry.attempt, retry.status) == (first.id, 2, "scheduled")
-    (note,) = s.exec(
-        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
-    ).all()
+    note = owner_summary(s)
     assert "Assistant cut off" in note.subject
 
 
@@ -190,16 +200,10 @@ def test_without_a_summary_the_notification_carries_one_from_the_qualification(
     db_session: Session, world: World, simulator: CallSimulator
 ) -> None:
     s = db_session
-    call, sim = requested_and_dialled(s, world, simulator)
-    assert_204(sim.answer("human"))
-    row = fresh(s, call.id)
-    row.qualification = {"need": "replace 40 gal water heater", "budget": "$1,200", "timing": "this week"}
-    s.add(row)
-    s.commit()
+    qualification = {"need": "replace 40 gal water heater", "budget": "$1,200", "timing": "this week"}
+    _, sim = answered_with(s, world, simulator, qualification=qualification)
     assert_204([sim.completed(200)])
-    (note,) = s.exec(
-        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
-    ).all()
+    note = owner_summary(s)
     assert "Outcome: Qualified" in note.body_text
     assert "Need: replace 40 gal water heater; Budget: $1,200; Timing: this week." in note.body_text
 
@@ -220,9 +224,7 @@ def test_no_answer_and_busy_end_as_no_answer_and_are_retried_once_two_hours_late
     assert calls.calling_window(ZIP, retry.scheduled_for)[0]
     assert retry.to_number_hash == first.to_number_hash and retry.consent_at == first.consent_at
     assert scheduled_jobs()[f"call-{retry.id}"] == retry.scheduled_for.replace(microsecond=0)
-    (note,) = s.exec(
-        select(Notification).where(Notification.kind == "call_summary", Notification.business_id.is_not(None))
-    ).all()
+    note = owner_summary(s)
     assert "No answer" in note.subject
     assert "We will try once more " in note.body_text and "(your time)" in note.body_text
     assert_204([sim.status(final)])  # a repeated callback makes no second retry

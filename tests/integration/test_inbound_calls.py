@@ -35,11 +35,11 @@ from tests.integration.bridge_harness import (  # noqa: F401  (fixtures)
     listen,
     live_events,
     load_lead,
+    receptionist_script,
     transcript,
 )
 from tests.integration.programs import clear_settings_caches
-from voice_bridge import realtime_wire as rt
-from voice_bridge.simulated import Reply, Script, Turn
+from voice_bridge.simulated import Script
 
 NUMBER = "+13178462555"
 CALLER = "+13178462200"
@@ -73,31 +73,8 @@ def caller_script() -> Script:
         "Hi, this is Bob Stone. My kitchen sink is clogged and leaking under the cabinet, water everywhere. "
         "I'm at 14 Oak Street, 46032. Could a plumber come on Friday? My budget is about 300 dollars."
     )
-    return Script(
-        greeting=Reply("Thank you for calling X Plumbing, an AI assistant here. This call is recorded.", audio_ms=600),
-        turns=[
-            Turn(
-                said,
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={
-                        "need": "clogged, leaking kitchen sink",
-                        "address_details": "14 Oak Street, 46032",
-                        "zip": "46032",
-                        "timing": "Friday",
-                        "budget": "about $300",
-                        "caller_name": "Bob Stone",
-                    },
-                    then=Reply(
-                        "Thanks Bob, the team will call you back today. Goodbye!",
-                        audio_ms=600,
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved"},
-                    ),
-                ),
-            )
-        ],
-    )
+    greeting = "Thank you for calling X Plumbing, an AI assistant here. This call is recorded."
+    return receptionist_script(greeting, said, budget="about $300")
 
 
 @pytest.fixture

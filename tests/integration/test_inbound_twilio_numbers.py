@@ -14,6 +14,7 @@ from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import AuditEvent, Business, User, utcnow
 from leadapp.core.services import inbound
 from tests.conftest import clear_app_caches
+from tests.fakes.twilio_api import twilio_settings
 from tests.fakes.twilio_numbers import FakeTwilioNumbers, fake_twilio_numbers  # noqa: F401
 
 PUBLIC_BASE = "https://voice.leads.example.test"
@@ -28,13 +29,7 @@ def twilio(
 ) -> Iterator[FakeTwilioNumbers]:
     """The app configured with a Twilio account whose REST API is the fake."""
     fake: FakeTwilioNumbers = request.getfixturevalue("fake_twilio_numbers")
-    for name, value in {
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_FROM_NUMBER": fake.from_number,
-        "TWILIO_API_BASE": fake.url,
-        "VOICE_BRIDGE_PUBLIC_URL": PUBLIC_BASE,
-    }.items():
+    for name, value in twilio_settings(fake, PUBLIC_BASE).items():
         monkeypatch.setenv(name, value)
     clear_app_caches()
     yield fake

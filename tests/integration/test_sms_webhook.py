@@ -21,7 +21,7 @@ from leadapp.core.db import get_engine
 from leadapp.core.models import AuditEvent, Call, DoNotCall, Lead, Notification, SmsOptOut, utcnow
 from leadapp.core.services import calls, notify, portal
 from leadapp.core.settings import get_settings
-from tests.fakes.twilio_api import FakeTwilio, fake_twilio  # noqa: F401
+from tests.fakes.twilio_api import FakeTwilio, fake_twilio, twilio_settings  # noqa: F401
 from voice_bridge.app import app
 from voice_bridge.sms import opt_action
 
@@ -56,13 +56,7 @@ def twilio(
 ) -> FakeTwilio:
     """The fake Twilio as the app's SMS provider; the bridge's public URL is PUBLIC_BASE."""
     fake: FakeTwilio = request.getfixturevalue("fake_twilio")
-    for name, value in {
-        "TWILIO_ACCOUNT_SID": fake.account_sid,
-        "TWILIO_AUTH_TOKEN": fake.auth_token,
-        "TWILIO_FROM_NUMBER": fake.from_number,
-        "TWILIO_API_BASE": fake.url,
-        "VOICE_BRIDGE_PUBLIC_URL": PUBLIC_BASE,
-    }.items():
+    for name, value in twilio_settings(fake, PUBLIC_BASE).items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     return fake

@@ -43,6 +43,7 @@ from tests.integration.bridge_harness import (
     load_call,
     load_lead,
     post_inbound,
+    receptionist_script,
     seed,
     transcript,
 )
@@ -64,30 +65,7 @@ async def test_an_inbound_call_is_answered_as_receptionist_and_becomes_a_lead(br
         "I'm at 14 Oak Street, 46032. Could someone come on Friday?"
     )
     bridge.fake.use(
-        Script(
-            greeting=Reply("Thank you for calling Smith and Sons Plumbing, an AI assistant here.", audio_ms=600),
-            turns=[
-                Turn(
-                    caller_said,
-                    Reply(
-                        tool=rt.RECORD_QUALIFICATION,
-                        arguments={
-                            "need": "clogged, leaking kitchen sink",
-                            "address_details": "14 Oak Street, 46032",
-                            "zip": "46032",
-                            "timing": "Friday",
-                            "caller_name": "Bob Stone",
-                        },
-                        then=Reply(
-                            "Thanks Bob, the team will call you back today. Goodbye!",
-                            audio_ms=600,
-                            tool=rt.END_CALL,
-                            arguments={"outcome": "goal_achieved"},
-                        ),
-                    ),
-                )
-            ],
-        )
+        receptionist_script("Thank you for calling Smith and Sons Plumbing, an AI assistant here.", caller_said)
     )
     form = inbound_form()
     answer = await post_inbound(bridge, form)

@@ -15,10 +15,11 @@ import pytest
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
-from leadapp.core.models import Business, Lead, Match, Notification, utcnow
+from leadapp.core.models import Business, Lead, Match, Notification
 from leadapp.core.services import accounts, intake, interview
 from leadapp.core.services.pipeline import process_lead
 from leadapp.core.vocab import NotificationKind
+from tests import factories
 from tests.security.owner_tab import OwnerTab
 
 PASSWORD = "a long enough password"
@@ -39,23 +40,19 @@ class World:
 
 def _business(s: Session) -> tuple[int, int]:
     owner = accounts.register(s, "owner-q11@example.com", PASSWORD, "business_owner")
-    business = Business(
-        verified_at=utcnow(),
-        owner_id=owner.id,
-        name="Carmel Plumbing Q11",
-        categories=["plumbing"],
-        zip="46032",
+    business = factories.business(
+        s,
+        owner,
+        "Carmel Plumbing Q11",
         latitude=39.97,
         longitude=-86.12,
         radius_miles=30,
         rating=4.8,
         review_count=10,
-        plan="pro",
         notify_email="owner-q11@example.com",
         notify_phone="(317) 555-0100",
         notify_channels=["email", "sms"],
     )
-    s.add(business)
     s.commit()
     return owner.id, business.id  # type: ignore[return-value]
 

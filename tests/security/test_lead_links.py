@@ -18,10 +18,11 @@ import reflex as rx
 from reflex.istate.data import ReflexURL, RouterData
 from sqlmodel import Session, select
 
-from leadapp.core.models import Business, Match, utcnow
+from leadapp.core.models import Match
 from leadapp.core.services import accounts, intake
 from leadapp.core.services.pipeline import process_lead
 from leadapp.pages.auth import LoginState, safe_next
+from tests import factories
 from tests.background_state import Background
 from tests.security.owner_tab import OwnerTab
 
@@ -39,22 +40,18 @@ class World:
 
 def _business(s: Session, email: str, name: str, zip_code: str, lat: float, lon: float) -> int:
     owner = accounts.register(s, email, PASSWORD, "business_owner")
-    s.add(
-        Business(
-            verified_at=utcnow(),
-            owner_id=owner.id,
-            name=name,
-            categories=["plumbing"],
-            zip=zip_code,
-            latitude=lat,
-            longitude=lon,
-            radius_miles=30,
-            rating=4.8,
-            review_count=10,
-            plan="pro",
-            notify_email=email,
-            notify_channels=["email"],
-        )
+    factories.business(
+        s,
+        owner,
+        name,
+        zip=zip_code,
+        latitude=lat,
+        longitude=lon,
+        radius_miles=30,
+        rating=4.8,
+        review_count=10,
+        notify_email=email,
+        notify_channels=["email"],
     )
     s.commit()
     return owner.id  # type: ignore[return-value]

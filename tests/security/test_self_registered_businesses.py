@@ -18,8 +18,9 @@ from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed
 from leadapp.core.models import Business, User, utcnow
-from leadapp.core.services import accounts, match, plans
+from leadapp.core.services import accounts, plans
 from leadapp.core.services.access import NotLoggedIn
+from tests import factories
 from tests.security.owner_tab import session_token
 
 PASSWORD = "a long enough password"
@@ -56,19 +57,6 @@ def _save(state: Any, **changes: str) -> None:
     _call(state, "save", rx.form.FormData(list({**FORM, **changes}.items())))
 
 
-def _candidates(s: Session) -> set[int]:
-    features = match.LeadFeatures(
-        category="plumbing",
-        urgency=None,
-        budget_min=None,
-        budget_max=None,
-        location=(39.97, -86.12),
-        key_requirements=(),
-        month=6,
-    )
-    return {b.id for b in match.candidate_businesses(s, features)}
-
-
 @pytest.fixture
 def owner(db_session: Session) -> User:
     user = accounts.register(db_session, "sneaky@example.com", PASSWORD, "business_owner")
@@ -85,7 +73,7 @@ def test_a_new_business_gets_no_leads_and_cannot_give_itself_a_plan(db_session: 
     business = db_session.get(Business, tab.business_id)
     assert business is not None
     assert (business.plan, business.rating, business.review_count, business.verified_at) == ("free", 0.0, 0, None)
-    assert business.id not in _candidates(db_session)
+    assert business.id not in factories.plumbing_candidates(db_session)
 
 
 def test_a_lead_cap_beyond_the_plan_and_a_radius_beyond_the_rules_are_refused(db_session: Session, owner: User) -> None:
@@ -120,4 +108,4 @@ def test_only_admins_verify_and_change_plans(db_session: Session, owner: User) -
     db_session.expire_all()
     stored = db_session.get(Business, business.id)
     assert (stored.plan, stored.monthly_lead_cap, stored.verified_by_id) == ("pro", 5000, admin.id)  # type: ignore[union-attr]
-    assert business.id in _candidates(db_session)
+    assert business.id in factories.plumbing_candidates(db_session)

@@ -5,16 +5,14 @@ single-use, 24 h), a user's overview, the audit trail, and every function refuse
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import pytest
-import redis
 from sqlmodel import Session, func, select
 
-from leadapp.core import events
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import AuditEvent, AuthSession, Business, Lead, Notification, PasswordReset, User, utcnow
 from leadapp.core.services import accounts, admin_users
@@ -22,7 +20,6 @@ from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import NOTIFICATIONS, queue
 from tests import factories
-from tests.live_events import payload as event_payload
 
 PASSWORD = factories.PASSWORD
 NEW_PASSWORD = "another long password"
@@ -45,28 +42,6 @@ def world(db_session: Session) -> World:
     business = factories.business(s, owner, "Carmel Plumbing", city="Carmel", plan="free")
     s.commit()
     return World(admin, consumer, owner, business)
-
-
-@pytest.fixture
-def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """`published()`: the live events published since the previous call (from the test's private Redis)."""
-    client = redis.Redis.from_url(app_env["REDIS_URL"])
-    pubsub = client.pubsub()
-    pubsub.subscribe(events.channel())
-    pubsub.get_message(timeout=2)  # the subscription confirmation
-
-    def drain() -> list[dict[str, Any]]:
-        got = []
-        while (message := pubsub.get_message(timeout=0.5)) is not None:
-            if message["type"] == "message":
-                got.append(event_payload(message["data"]))
-        return got
-
-    try:
-        yield drain
-    finally:
-        pubsub.close()
-        client.close()
 
 
 def audit_events(s: Session, action: str) -> list[AuditEvent]:

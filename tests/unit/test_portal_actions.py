@@ -4,7 +4,6 @@ purged after 30 days), ask for a callback, and magic links that stand in for an 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,7 +12,7 @@ import pytest
 import redis
 from sqlmodel import Session, select
 
-from leadapp.core import crypto, events, links
+from leadapp.core import crypto, links
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import (
     Business,
@@ -33,7 +32,6 @@ from leadapp.core.services.portal import MagicGrant
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallStatus, CallType, LeadStatus, MatchStatus, NotificationStatus
 from tests import factories
-from tests.live_events import payload as event_payload
 
 PHONE = factories.PHONE
 
@@ -79,28 +77,6 @@ def make_notification(s: Session, lead: Lead, status: str = NotificationStatus.P
     s.add(row)
     s.flush()
     return row
-
-
-@pytest.fixture
-def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """`published()`: the live events published since the previous call (read from the test's private Redis)."""
-    client = redis.Redis.from_url(app_env["REDIS_URL"])
-    pubsub = client.pubsub()
-    pubsub.subscribe(events.channel())
-    pubsub.get_message(timeout=2)  # the subscription confirmation
-
-    def drain() -> list[dict[str, Any]]:
-        got = []
-        while (message := pubsub.get_message(timeout=0.5)) is not None:
-            if message["type"] == "message":
-                got.append(event_payload(message["data"]))
-        return got
-
-    try:
-        yield drain
-    finally:
-        pubsub.close()
-        client.close()
 
 
 # --- withdraw -------------------------------------------------------------------------------------

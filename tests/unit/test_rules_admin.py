@@ -490,7 +490,7 @@ def test_the_page_saves_shows_errors_and_rolls_back(db_session: Session, people:
     state = page_state(s, people.admin)
     RulesState.load.fn(state)
     assert (state.version, state.values["min_words"], state.denied) == (0, "10", False)
-    assert [row.version for row in state.history] == [0]
+    assert [row.version for row in state.rows] == [0]
 
     RulesState.save.fn(state, {**state.values, "min_words": "0", "blocked_phone_patterns": ".*"})
     assert state.errors == {
@@ -503,7 +503,7 @@ def test_the_page_saves_shows_errors_and_rolls_back(db_session: Session, people:
     assert state.errors == {}
     assert state.saved_message == "Saved as version 1; it applies to the next lead."
     assert (state.version, state.values["min_words"]) == (1, "12")
-    assert [(r.version, r.note, r.changes, r.current) for r in state.history] == [
+    assert [(r.version, r.note, r.changes, r.current) for r in state.rows] == [
         (1, "Longer texts", ["Minimum words: 10 → 12"], True),
         (0, "Built-in defaults", [], False),
     ]
@@ -511,7 +511,7 @@ def test_the_page_saves_shows_errors_and_rolls_back(db_session: Session, people:
     RulesState.ask_rollback.fn(state, 0)
     RulesState.roll_back.fn(state)
     assert state.saved_message == "Rolled back: version 2 (a copy of version 0) is in force."
-    assert (state.version, state.values["min_words"], state.history[0].rolled_back_from) == (2, "10", "0")
+    assert (state.version, state.values["min_words"], state.rows[0].rolled_back_from) == (2, "10", "0")
     s.expire_all()
     assert current_rules(s).rules == DEFAULT_RULES
 
@@ -525,10 +525,26 @@ def test_the_page_saves_shows_errors_and_rolls_back(db_session: Session, people:
 def test_the_page_refuses_non_admins(db_session: Session, people: People, who: str):
     state = page_state(db_session, getattr(people, who))
     RulesState.load.fn(state)
-    assert state.denied and state.values == {} and state.history == []
+    assert state.denied and state.values == {} and state.rows == []
     RulesState.save.fn(state, {**rules_to_form(DEFAULT_RULES), "min_words": "12"})
     state.confirm_version = 0
     RulesState.roll_back.fn(state)
     assert state.denied
     assert current_rules(db_session).version == 0
     assert rules_events(db_session) == []
+
+
+def test_the_history_pages_newest_first(db_session: Session, people: People):
+    state = page_state(db_session, people.admin)
+    RulesState.load.fn(state)
+    for words in range(11, 22):  # versions 1 to 11; with the defaults, 12 in all: a page of 10 and one of 2
+        RulesState.save.fn(state, {**state.values, "min_words": str(words)})
+    assert (state.page, state.pages, state.total) == (1, 2, 12)
+    assert [row.version for row in state.rows] == list(range(11, 1, -1))
+
+    RulesState.go_page.fn(state, 1)
+    assert (state.page, [row.version for row in state.rows]) == (2, [1, 0])
+    RulesState.go_page.fn(state, 1)  # there is no page after the last
+    assert (state.page, [row.version for row in state.rows]) == (2, [1, 0])
+    RulesState.go_page.fn(state, -1)
+    assert (state.page, state.rows[0].version, state.rows[0].current) == (1, 11, True)

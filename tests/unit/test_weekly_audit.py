@@ -621,7 +621,7 @@ async def test_the_page_runs_shows_accepts_and_downloads(
     s = db_session
     state = page_state(s, seeded.admin)
     ReportsState.load.fn(state)
-    assert (state.reports, state.report_id, state.denied) == ([], 0, False)
+    assert (state.rows, state.report_id, state.denied) == ([], 0, False)
 
     steps = [step async for step in ReportsState.run_now.fn(state)]
     assert len(steps) == 2  # one push to show the spinner, then the result with its toast
@@ -629,7 +629,7 @@ async def test_the_page_runs_shows_accepts_and_downloads(
     assert state.message == f"Report #{report.id} written." and state.running is False
     assert steps[0] is None and steps[1].handler.fn.__qualname__ == "FeedbackState.show"
     assert [value._var_value for _, value in steps[1].args] == ["success", f"Report #{report.id} written."]
-    assert [(r["id"], r["by"], r["flags"]) for r in state.reports] == [(str(report.id), "run now", "critical, high")]
+    assert [(r["id"], r["by"], r["flags"]) for r in state.rows] == [(str(report.id), "run now", "critical, high")]
     assert state.report_id == report.id and state.markdown == report.markdown
     assert [f["severity"] for f in state.flags] == ["critical", "high"]
     assert [(r["index"], r["status"]) for r in state.recommendations] == [("0", "proposed"), ("1", "proposed")]
@@ -655,7 +655,7 @@ async def test_the_page_refuses_non_admins(db_session: Session, seeded: Seeded, 
     s.commit()
     state = page_state(s, getattr(seeded, who))
     ReportsState.load.fn(state)
-    assert state.denied and state.reports == [] and state.markdown == ""
+    assert state.denied and state.rows == [] and state.markdown == ""
     _ = [step async for step in ReportsState.run_now.fn(state)]
     state.report_id = report.id
     ReportsState.accept.fn(state, "0")
@@ -709,3 +709,22 @@ def test_response_times_are_reported_per_routing_mode(db_session: Session):
     }
     report = weekly_audit.render_markdown(compute_figures(db_session, START, NOW), [], [], "", "template")
     assert "## Response times by routing" in report and "| waterfall | 2 | 2 | 12 | 1 | 4 |" in report
+
+
+def test_the_page_lists_reports_a_page_at_a_time(db_session: Session, seeded: Seeded):
+    s = db_session
+    for week in range(21):  # one more than a page
+        end = NOW - timedelta(days=7 * week)
+        s.add(AuditReport(period_start=end - timedelta(days=7), period_end=end, created_at=end))
+    s.commit()
+    state = page_state(s, seeded.admin)
+    ReportsState.load.fn(state)
+    assert (state.page, state.pages, state.total, len(state.rows)) == (1, 2, 21, 20)
+    newest, oldest = state.rows[0]["id"], state.rows[-1]["id"]
+    assert state.report_id == int(newest)
+
+    ReportsState.go_page.fn(state, 1)
+    assert state.page == 2 and len(state.rows) == 1 and state.rows[0]["id"] not in (newest, oldest)
+    assert state.rows[0]["period"].startswith((NOW - timedelta(days=147)).strftime("%Y-%m-%d"))
+    ReportsState.go_page.fn(state, -1)
+    assert (state.page, state.rows[0]["id"], state.rows[-1]["id"]) == (1, newest, oldest)

@@ -32,14 +32,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import Date, Float, func
-from sqlalchemy.exc import CompileError
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, col, select
 
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import Business, Call, Conversion, Lead, Match, User
 from leadapp.core.services import access
+from leadapp.core.sql_functions import dialect_function
 from leadapp.core.vocab import CallOutcome, MatchStatus, Role
 
 MAX_PERIOD_DAYS = 366
@@ -47,63 +45,27 @@ WEEK_CHOICES: tuple[int, ...] = (4, 12, 26, 52)
 ACCEPTED_STATUSES = (MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.value)
 
 
-class iso_week_start(FunctionElement):  # noqa: N801 — a SQL function, named like one
-    """The Monday (UTC) of the ISO week of a timestamp column, as a DATE.
+iso_week_start = dialect_function(
+    "iso_week_start",
+    Date(),
+    # SQLite stores our timestamps as UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"): `date(x, 'weekday 0', '-6 days')`
+    # moves to the coming Sunday (the same day when it is one) then back six days, to that week's Monday.
+    # PostgreSQL stores `timestamptz`: it is read in UTC (whatever the session's TimeZone) and truncated to the
+    # week, which PostgreSQL starts on Monday.
+    sqlite=lambda at: f"date({at}, 'weekday 0', '-6 days')",
+    postgresql=lambda at: f"CAST(date_trunc('week', ({at}) AT TIME ZONE 'UTC') AS DATE)",
+    doc="The Monday (UTC) of the ISO week of a timestamp column, as a DATE.",
+)
 
-    SQLite stores our timestamps as UTC text ("YYYY-MM-DD HH:MM:SS.ffffff"): `date(x, 'weekday 0', '-6 days')`
-    moves to the coming Sunday (the same day when it is one) then back six days, to that week's Monday.
-    PostgreSQL stores `timestamptz`: it is read in UTC (whatever the session's TimeZone) and truncated to
-    the week, which PostgreSQL starts on Monday. Both render without bound parameters, so the expression
-    can be repeated in GROUP BY.
-    """
-
-    type = Date()
-    name = "iso_week_start"
-    inherit_cache = True
-
-
-@compiles(iso_week_start, "sqlite")
-def _iso_week_start_sqlite(element: iso_week_start, compiler: Any, **kw: Any) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, 'weekday 0', '-6 days')"
-
-
-@compiles(iso_week_start, "postgresql")
-def _iso_week_start_postgresql(element: iso_week_start, compiler: Any, **kw: Any) -> str:
-    return f"CAST(date_trunc('week', ({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC') AS DATE)"
-
-
-@compiles(iso_week_start)
-def _iso_week_start_other(element: iso_week_start, compiler: Any, **kw: Any) -> str:
-    raise CompileError(f"iso_week_start is written for SQLite and PostgreSQL, not {compiler.dialect.name}")
-
-
-class minutes_between(FunctionElement):  # noqa: N801 — a SQL function, named like one
-    """The minutes from one timestamp column to another, as a float (seconds and fractions kept).
-
-    SQLite: the difference of their Julian day numbers times 1440 (our timestamps are UTC text, which
-    `julianday` reads). PostgreSQL: the epoch seconds of the interval, over 60.
-    """
-
-    type = Float()
-    name = "minutes_between"
-    inherit_cache = True
-
-
-@compiles(minutes_between, "sqlite")
-def _minutes_between_sqlite(element: minutes_between, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"((julianday({end}) - julianday({start})) * 1440.0)"
-
-
-@compiles(minutes_between, "postgresql")
-def _minutes_between_postgresql(element: minutes_between, compiler: Any, **kw: Any) -> str:
-    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
-    return f"CAST(EXTRACT(EPOCH FROM ({end}) - ({start})) / 60.0 AS DOUBLE PRECISION)"
-
-
-@compiles(minutes_between)
-def _minutes_between_other(element: minutes_between, compiler: Any, **kw: Any) -> str:
-    raise CompileError(f"minutes_between is written for SQLite and PostgreSQL, not {compiler.dialect.name}")
+minutes_between = dialect_function(
+    "minutes_between",
+    Float(),
+    # SQLite: the difference of their Julian day numbers times 1440 (our timestamps are UTC text, which
+    # `julianday` reads). PostgreSQL: the epoch seconds of the interval, over 60.
+    sqlite=lambda start, end: f"((julianday({end}) - julianday({start})) * 1440.0)",
+    postgresql=lambda start, end: f"CAST(EXTRACT(EPOCH FROM ({end}) - ({start})) / 60.0 AS DOUBLE PRECISION)",
+    doc="The minutes from one timestamp column to another, as a float (seconds and fractions kept).",
+)
 
 
 def week_start(day: date) -> date:

@@ -4,46 +4,57 @@ current user is an admin again."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
 from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
-from leadapp.components.pager import pager
+from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.errors import NotAllowed
+from leadapp.core.models import User
 from leadapp.core.services import access, moderation
-from leadapp.pages.admin.ops_frame import filter_row, label, labelled
+from leadapp.pages.admin.ops_frame import act_as_admin, filter_row, label, labelled
 from leadapp.state.auth import AuthState
 
 
-class BusinessesState(AuthState):
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+class BusinessesState(PagedState, AuthState):
+    page_size: int = moderation.PAGE_SIZE
     search: str = ""
     error: str = ""
     notice: str = ""
 
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // moderation.PAGE_SIZE))
+    def _fetch(self) -> None:
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                rows, total = moderation.list_businesses(session, admin, self.search, self.page)
+        except NotAllowed:
+            self._show_failure()
+            return
+        self._show_rows(rows, total)
 
-    def _reload(self) -> None:
-        with session_scope() as session:
-            admin = self._require(session, access.Area.ADMIN)
-            self.rows, self.total = moderation.list_businesses(session, admin, self.search, self.page)
+    def _clear(self) -> None:
+        self._show_failure()
+
+    def _act(self, action: Callable[[Session, User], str]):
+        """Run one admin action (which says what it did), then show the list again, with a toast."""
+        self.notice, (done, self.error) = "", act_as_admin(self, action)
+        if done is None:
+            return feedback.failed(self.error)
+        self.notice = done
+        self._fetch()
+        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def load(self):
         self.error, self.notice = "", ""
-        try:
-            self._reload()
-        except NotAllowed:
-            self.rows, self.total = [], 0
+        self._fetch()
 
     @rx.event
     def apply_search(self, form_data: dict):
@@ -51,59 +62,34 @@ class BusinessesState(AuthState):
         return BusinessesState.load
 
     @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
-        return BusinessesState.load
-
-    @rx.event
     def set_active(self, business_id: str, active: bool):
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                business = moderation.set_business_active(session, admin, int(business_id), active)
-                name = business.name
-            self._reload()
-        except NotAllowed:
-            self.rows, self.total = [], 0
-            self.error = "You are not allowed to do this."
-            return feedback.failed(self.error)
-        except (UserError, ValueError) as exc:
-            self.error = str(getattr(exc, "message", exc))
-            return feedback.failed(self.error)
-        self.notice = f"{name} is active again." if active else f"{name} is deactivated: it gets no new leads."
-        return feedback.outcome(self.notice, self.error)
+        def change(session: Session, admin: User) -> str:
+            name = moderation.set_business_active(session, admin, int(business_id), active).name
+            return f"{name} is active again." if active else f"{name} is deactivated: it gets no new leads."
+
+        return self._act(change)
 
     @rx.event
     def set_rating(self, form_data: dict):
         """Set a business's rating and review count (owners cannot: it feeds the matcher)."""
-        self.error, self.notice = "", ""
         business_id = str(form_data.get("business_id", ""))
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                business = moderation.set_business_rating(
-                    session,
-                    admin,
-                    int(business_id) if business_id.isdigit() else 0,
-                    str(form_data.get("rating", ""))[:20],
-                    str(form_data.get("review_count", ""))[:20],
-                )
-                name, rating, reviews = business.name, business.rating, business.review_count
-            self._reload()
-        except NotAllowed:
-            self.rows, self.total = [], 0
-            self.error = "You are not allowed to do this."
-            return feedback.failed(self.error)
-        except UserError as exc:
-            self.error = str(getattr(exc, "message", exc))
-            return feedback.failed(self.error)
-        self.notice = (
-            f"{name} is now rated {rating:.1f} from {labels.count(reviews, 'review')}."
-            if reviews
-            else f"{name} has no rating."
-        )
-        return feedback.outcome(self.notice, self.error)
+
+        def rate(session: Session, admin: User) -> str:
+            business = moderation.set_business_rating(
+                session,
+                admin,
+                int(business_id) if business_id.isdigit() else 0,
+                str(form_data.get("rating", ""))[:20],
+                str(form_data.get("review_count", ""))[:20],
+            )
+            name, rating, reviews = business.name, business.rating, business.review_count
+            return (
+                f"{name} is now rated {rating:.1f} from {labels.count(reviews, 'review')}."
+                if reviews
+                else f"{name} has no rating."
+            )
+
+        return self._act(rate)
 
 
 def _rating_form(row: rx.Var) -> rx.Component:

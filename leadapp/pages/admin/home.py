@@ -7,7 +7,7 @@ import asyncio
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded, page, page_header
 from leadapp.components.nav import ADMIN_NAV, section_cards
 from leadapp.core import labels, localtime
 from leadapp.core.db import session_scope
@@ -152,8 +152,8 @@ def health_page() -> rx.Component:
     return page(
         guarded(
             "admin",
-            rx.hstack(
-                rx.heading("Service health", size="8"),
+            page_header(
+                "Service health",
                 rx.button(
                     rx.icon("refresh-cw"),
                     "Check again",
@@ -162,10 +162,6 @@ def health_page() -> rx.Component:
                     variant="soft",
                     id="health-refresh",
                 ),
-                justify="between",
-                align="center",
-                wrap="wrap",
-                width="100%",
             ),
             rx.cond(
                 HealthState.all_ok,

@@ -12,20 +12,17 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded, page, page_header
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, moderation
 from leadapp.core.vocab import CATEGORY_LABELS
+from leadapp.pages.admin import ops_frame
 from leadapp.state.auth import AuthState
 
 ACTION_TITLES = {"flag": "Flag this request", "reject": "Reject this request"}
-
-
-def _message(exc: Exception) -> str:
-    return str(getattr(exc, "message", exc))
 
 
 class LeadsState(AuthState):
@@ -146,17 +143,8 @@ class LeadsState(AuthState):
             self.action_error = ""
 
     def _act(self, action, done: str) -> bool:
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                action(session, admin)
-        except NotAllowed:
-            self._clear()
-            self.error = "You are not allowed to do this."
-            return False
-        except (UserError, ValueError) as exc:
-            self.error = _message(exc)
+        self.notice, (_, self.error) = "", ops_frame.act_as_admin(self, action)
+        if self.error:
             return False
         self.notice = done
         try:
@@ -200,13 +188,9 @@ class LeadsState(AuthState):
         return feedback.outcome(self.notice, self.error)
 
 
-def _label(text: str, html_for: str) -> rx.Component:
-    return rx.el.label(text, html_for=html_for, class_name="field-label")
-
-
 def _select(name: str, label: str, options: list[tuple[str, str]], any_value: str = "all") -> rx.Component:
     return rx.vstack(
-        _label(label, f"leads-{name}"),
+        ops_frame.label(label, f"leads-{name}"),
         rx.select.root(
             rx.select.trigger(id=f"leads-{name}", placeholder="All"),
             rx.select.content(
@@ -222,7 +206,7 @@ def _select(name: str, label: str, options: list[tuple[str, str]], any_value: st
 def _text_input(name: str, label: str, **props) -> rx.Component:
     errors = LeadsState.filter_errors
     return rx.vstack(
-        _label(label, f"leads-{name}"),
+        ops_frame.label(label, f"leads-{name}"),
         rx.input(name=name, id=f"leads-{name}", **props),
         rx.cond(
             errors.contains(name),
@@ -363,7 +347,7 @@ def _action_dialog() -> rx.Component:
             rx.dialog.description("Request #", LeadsState.action_lead_id, ". The reason is kept in the audit trail."),
             rx.form(
                 rx.vstack(
-                    _label("Reason", "action-reason"),
+                    ops_frame.label("Reason", "action-reason"),
                     rx.text_area(name="reason", id="action-reason", rows="3", width="100%", required=True),
                     rx.cond(
                         LeadsState.action_error != "",
@@ -399,15 +383,12 @@ def leads_page() -> rx.Component:
     return page(
         guarded(
             "admin",
-            rx.hstack(
-                rx.heading("Leads", size="8", id="leads-heading"),
+            page_header(
+                "Leads",
                 rx.button(
                     rx.icon("refresh-cw"), "Refresh", on_click=LeadsState.refresh, variant="soft", id="leads-refresh"
                 ),
-                justify="between",
-                align="center",
-                wrap="wrap",
-                width="100%",
+                heading_id="leads-heading",
             ),
             rx.cond(
                 LeadsState.error != "", rx.callout(LeadsState.error, color_scheme="red", role="alert", id="leads-error")

@@ -1,17 +1,18 @@
 """What the admin's operations pages (outbox, queues, calls, do-not-call, audit) share: running an action as
 the logged-in admin, reading a filter's choice, and the pieces of their frame (header, messages, filter row;
-the businesses list uses the filter row too)."""
+the businesses list uses the filter row too). The leads and users pages run their actions through
+`act_as_admin` too: a refusal there clears the page."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import reflex as rx
 from sqlmodel import Session
 
 from leadapp.core.db import session_scope
-from leadapp.core.errors import UserError
+from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
 from leadapp.core.services import access
 from leadapp.state.auth import AuthState
@@ -19,6 +20,15 @@ from leadapp.state.auth import AuthState
 T = TypeVar("T")
 
 ALL = "all"
+
+NOT_ALLOWED = "You are not allowed to do this."
+
+
+class ClearableState(Protocol):
+    def _require(self, session: Session, area: access.Area) -> User | None: ...
+
+    def _clear(self) -> None:
+        """Forget what the page shows (the tab's user may no longer see it)."""
 
 
 def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
@@ -32,6 +42,21 @@ def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T 
         return None, exc.message
     except ValueError as exc:  # a malformed id from the page
         return None, f"Invalid request: {exc}"
+
+
+def act_as_admin(state: ClearableState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
+    """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, what to
+    tell the admin). When the tab's user may not act (no longer an active admin) the page is cleared first."""
+    try:
+        with session_scope() as session:
+            user = state._require(session, access.Area.ADMIN)
+            assert user is not None
+            return action(session, user), ""
+    except NotAllowed:
+        state._clear()
+        return None, NOT_ALLOWED
+    except (UserError, ValueError) as exc:  # ValueError: a malformed id from the page
+        return None, str(getattr(exc, "message", exc))
 
 
 def choice(value: Any) -> str:

@@ -3,14 +3,30 @@ list. A missing record and a malformed address get the same "No such …" page."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
+from sqlmodel import Session
 
 from leadapp import routes
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import back_link, guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
+from leadapp.core.models import User
 from leadapp.core.services import access, admin_records
 from leadapp.state.auth import AuthState
+
+
+def _record(state: AuthState, fetch: Callable[[Session, User | None, int], dict[str, Any]]) -> dict | None:
+    """`fetch(session, admin, the id in the address)`, or None when refused (not an admin, no such record or a
+    malformed address: one answer for all)."""
+    record_id = routes.id_from_path(state.router.url.path)
+    try:
+        with session_scope() as session:
+            return fetch(session, state._require(session, access.Area.ADMIN), record_id)
+    except UserError:
+        return None
 
 
 class AdminLeadState(AuthState):
@@ -22,12 +38,8 @@ class AdminLeadState(AuthState):
     @rx.event
     def open_lead(self):
         self.lead_page, self.lead, self.matches, self.lead_calls = "", {}, [], []
-        lead_id = routes.id_from_path(self.router.url.path)
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                record = admin_records.lead_record(session, admin, lead_id)
-        except UserError:
+        record = _record(self, admin_records.lead_record)
+        if record is None:
             self.lead_page = "refused"
             return
         self.lead, self.matches, self.lead_calls = record["lead"], record["matches"], record["calls"]
@@ -42,24 +54,30 @@ class AdminCallState(AuthState):
     @rx.event
     def open_call(self):
         self.call_page, self.call, self.transcript = "", {}, []
-        call_id = routes.id_from_path(self.router.url.path)
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                record = admin_records.call_record(session, admin, call_id)
-        except UserError:
+        record = _record(self, admin_records.call_record)
+        if record is None:
             self.call_page = "refused"
             return
         self.call, self.transcript = record["call"], record["transcript"]
         self.call_page = "ok"
 
 
-def _back(label: str, href: str, id_: str) -> rx.Component:
-    return rx.link(
-        rx.hstack(rx.icon("arrow-left", size=16), rx.text(label), align="center", spacing="1"),
-        href=href,
-        id=id_,
-        underline="hover",
+def _record_page(kind: str, back: str, back_href: str, shown: rx.Var, refused: str, detail: rx.Component):
+    """One record's page: the link back to its list, the title, then a spinner, the "No such …" notice or
+    `detail` as `shown` says ("", "refused" or "ok"). Element ids follow `kind` ("lead", "call")."""
+    return page(
+        guarded(
+            "admin",
+            back_link(back, back_href, f"back-to-{back.lower()}"),
+            rx.heading(kind.capitalize(), size="7", margin_y="0.5em"),
+            rx.match(
+                shown,
+                ("refused", rx.callout(refused, icon="search-x", color_scheme="red", id=f"admin-{kind}-refused")),
+                ("ok", detail),
+                rx.center(rx.spinner(size="3"), padding="3em"),
+            ),
+        ),
+        max_width="56em",
     )
 
 
@@ -84,144 +102,129 @@ def _call_link(c: rx.Var) -> rx.Component:
     )
 
 
-def _lead_detail() -> rx.Component:
-    d = AdminLeadState.lead
+def _detail(kind: str, record: rx.Var, badges: list[rx.Component], *children: rx.Component) -> rx.Component:
+    """One record's card: "<Kind> #<id>" and its badges on one line, then `children`."""
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading("Lead #", d["id"], as_="h2", size="5", id="admin-lead-id"),
-                rx.badge(d["status"], id="admin-lead-status"),
-                rx.cond(d["category"] != "", rx.badge(d["category"], variant="outline")),
-                rx.cond(d["urgency"] != "", rx.badge(d["urgency"], variant="outline")),
+                rx.heading(f"{kind.capitalize()} #", record["id"], as_="h2", size="5", id=f"admin-{kind}-id"),
+                *badges,
                 wrap="wrap",
                 align="center",
             ),
-            rx.text(d["text"], white_space="pre-wrap", id="admin-lead-text"),
-            _fact("Received", d["created_at"]),
-            _fact("ZIP", d["zip"]),
-            _fact("Quality", d["quality"]),
-            _fact("Source", d["source"]),
-            _fact("Contact", d["contact"]),
-            _fact("Phone", d["phone"]),
-            _fact("Flagged", d["flagged"]),
-            _fact("Spam", d["spam"]),
-            rx.cond(
-                d["consumer_id"] != "",
-                rx.link(
-                    "The consumer's account",
-                    href=rx.Var.create(f"/admin/users/{d['consumer_id']}"),
-                    id="admin-lead-consumer",
-                    size="2",
-                ),
-            ),
-            rx.heading("Matched businesses", as_="h3", size="3", margin_top="0.5em"),
-            rx.cond(
-                AdminLeadState.matches.length() > 0,
-                rx.vstack(
-                    rx.foreach(
-                        AdminLeadState.matches,
-                        lambda m: rx.text(
-                            m["business"], " · ", m["status"], " · score ", m["score"], " · ", m["distance"], size="2"
-                        ),
-                    ),
-                    spacing="1",
-                ),
-                rx.text("None.", size="2", color_scheme="gray"),
-            ),
-            rx.heading("Calls", as_="h3", size="3", margin_top="0.5em"),
-            rx.cond(
-                AdminLeadState.lead_calls.length() > 0,
-                rx.vstack(rx.foreach(AdminLeadState.lead_calls, _call_link), spacing="1"),
-                rx.text("None.", size="2", color_scheme="gray"),
-            ),
+            *children,
             spacing="2",
             width="100%",
         ),
         width="100%",
-        id="admin-lead-detail",
+        id=f"admin-{kind}-detail",
+    )
+
+
+def _facts(record: rx.Var, facts: list[tuple[str, str]]) -> list[rx.Component]:
+    return [_fact(label, record[key]) for label, key in facts]
+
+
+def _lead_detail() -> rx.Component:
+    d = AdminLeadState.lead
+    return _detail(
+        "lead",
+        d,
+        [
+            rx.badge(d["status"], id="admin-lead-status"),
+            rx.cond(d["category"] != "", rx.badge(d["category"], variant="outline")),
+            rx.cond(d["urgency"] != "", rx.badge(d["urgency"], variant="outline")),
+        ],
+        rx.text(d["text"], white_space="pre-wrap", id="admin-lead-text"),
+        *_facts(
+            d,
+            [
+                ("Received", "created_at"),
+                ("ZIP", "zip"),
+                ("Quality", "quality"),
+                ("Source", "source"),
+                ("Contact", "contact"),
+                ("Phone", "phone"),
+                ("Flagged", "flagged"),
+                ("Spam", "spam"),
+            ],
+        ),
+        rx.cond(
+            d["consumer_id"] != "",
+            rx.link(
+                "The consumer's account",
+                href=rx.Var.create(f"/admin/users/{d['consumer_id']}"),
+                id="admin-lead-consumer",
+                size="2",
+            ),
+        ),
+        rx.heading("Matched businesses", as_="h3", size="3", margin_top="0.5em"),
+        rx.cond(
+            AdminLeadState.matches.length() > 0,
+            rx.vstack(
+                rx.foreach(
+                    AdminLeadState.matches,
+                    lambda m: rx.text(
+                        m["business"], " · ", m["status"], " · score ", m["score"], " · ", m["distance"], size="2"
+                    ),
+                ),
+                spacing="1",
+            ),
+            rx.text("None.", size="2", color_scheme="gray"),
+        ),
+        rx.heading("Calls", as_="h3", size="3", margin_top="0.5em"),
+        rx.cond(
+            AdminLeadState.lead_calls.length() > 0,
+            rx.vstack(rx.foreach(AdminLeadState.lead_calls, _call_link), spacing="1"),
+            rx.text("None.", size="2", color_scheme="gray"),
+        ),
     )
 
 
 def admin_lead_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            _back("Leads", routes.ADMIN_LEADS, "back-to-leads"),
-            rx.heading("Lead", size="7", margin_y="0.5em"),
-            rx.match(
-                AdminLeadState.lead_page,
-                (
-                    "refused",
-                    rx.callout(
-                        admin_records.NO_SUCH_LEAD, icon="search-x", color_scheme="red", id="admin-lead-refused"
-                    ),
-                ),
-                ("ok", _lead_detail()),
-                rx.center(rx.spinner(size="3"), padding="3em"),
-            ),
-        ),
-        max_width="56em",
+    return _record_page(
+        "lead", "Leads", routes.ADMIN_LEADS, AdminLeadState.lead_page, admin_records.NO_SUCH_LEAD, _lead_detail()
     )
 
 
 def _call_detail() -> rx.Component:
     c = AdminCallState.call
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading("Call #", c["id"], as_="h2", size="5", id="admin-call-id"),
-                rx.badge(c["status"], id="admin-call-status"),
-                rx.cond(c["outcome"] != "", rx.badge(c["outcome"], color_scheme="green", id="admin-call-outcome")),
-                wrap="wrap",
-                align="center",
-            ),
-            _fact("Placed", c["created_at"]),
-            _fact("For", c["business"]),
-            _fact("Type", c["call_type"]),
-            _fact("Direction", c["direction"]),
-            _fact("Number", c["number"]),
-            _fact("Objective", c["objective"]),
-            _fact("Duration", c["duration"]),
-            _fact("Cost", c["cost"]),
-            _fact("Error", c["error"]),
-            rx.cond(
-                c["lead_id"] != "",
-                rx.link(
-                    "Lead #", c["lead_id"], href=rx.Var.create(f"/admin/leads/{c['lead_id']}"), id="admin-call-lead"
-                ),
-            ),
-            rx.cond(c["summary"] != "", rx.text(rx.text.strong("Summary: "), c["summary"], size="2")),
-            rx.foreach(
-                AdminCallState.transcript,
-                lambda line: rx.text(
-                    rx.text.strong(line["speaker"], ": "), line["text"], size="2", class_name="transcript-line"
-                ),
-            ),
-            spacing="2",
-            width="100%",
+    return _detail(
+        "call",
+        c,
+        [
+            rx.badge(c["status"], id="admin-call-status"),
+            rx.cond(c["outcome"] != "", rx.badge(c["outcome"], color_scheme="green", id="admin-call-outcome")),
+        ],
+        *_facts(
+            c,
+            [
+                ("Placed", "created_at"),
+                ("For", "business"),
+                ("Type", "call_type"),
+                ("Direction", "direction"),
+                ("Number", "number"),
+                ("Objective", "objective"),
+                ("Duration", "duration"),
+                ("Cost", "cost"),
+                ("Error", "error"),
+            ],
         ),
-        width="100%",
-        id="admin-call-detail",
+        rx.cond(
+            c["lead_id"] != "",
+            rx.link("Lead #", c["lead_id"], href=rx.Var.create(f"/admin/leads/{c['lead_id']}"), id="admin-call-lead"),
+        ),
+        rx.cond(c["summary"] != "", rx.text(rx.text.strong("Summary: "), c["summary"], size="2")),
+        rx.foreach(
+            AdminCallState.transcript,
+            lambda line: rx.text(
+                rx.text.strong(line["speaker"], ": "), line["text"], size="2", class_name="transcript-line"
+            ),
+        ),
     )
 
 
 def admin_call_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            _back("Calls", routes.ADMIN_CALLS, "back-to-calls"),
-            rx.heading("Call", size="7", margin_y="0.5em"),
-            rx.match(
-                AdminCallState.call_page,
-                (
-                    "refused",
-                    rx.callout(
-                        admin_records.NO_SUCH_CALL, icon="search-x", color_scheme="red", id="admin-call-refused"
-                    ),
-                ),
-                ("ok", _call_detail()),
-                rx.center(rx.spinner(size="3"), padding="3em"),
-            ),
-        ),
-        max_width="56em",
+    return _record_page(
+        "call", "Calls", routes.ADMIN_CALLS, AdminCallState.call_page, admin_records.NO_SUCH_CALL, _call_detail()
     )

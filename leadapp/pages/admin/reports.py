@@ -13,7 +13,8 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded, page, page_header
+from leadapp.components.pager import PagedState, pager
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import AuditReport, User
@@ -75,10 +76,10 @@ def run_audit_now(user_id: int) -> int:
         return report.id
 
 
-class ReportsState(AuthState):
-    reports: list[dict[str, str]] = []
-    offset: int = 0
-    total: int = 0
+class ReportsState(PagedState, AuthState):
+    """The list of reports (`rows`, a page at a time) and the report on show."""
+
+    page_size: int = LIST_PAGE
     # The report on show (0: none).
     report_id: int = 0
     title: str = ""
@@ -90,21 +91,13 @@ class ReportsState(AuthState):
     message: str = ""
     error: str = ""
 
-    @rx.var
-    def has_older(self) -> bool:
-        return self.offset + LIST_PAGE < self.total
-
-    @rx.var
-    def has_newer(self) -> bool:
-        return self.offset > 0
-
     def _refused(self) -> None:
-        self.reports, self.report_id, self.markdown, self.flags, self.recommendations = [], 0, "", [], []
+        self.rows, self.report_id, self.markdown, self.flags, self.recommendations = [], 0, "", [], []
         self.allowed_area, self.denied = "", True
 
     def _list(self, session, user) -> None:
-        rows, self.total = weekly_audit.list_reports(session, user, offset=self.offset, limit=LIST_PAGE)
-        self.reports = [
+        rows, total = weekly_audit.list_reports(session, user, offset=self._offset(), limit=self.page_size)
+        shown = [
             {
                 "id": str(r.id),
                 "created": _when(r),
@@ -115,6 +108,14 @@ class ReportsState(AuthState):
             }
             for r in rows
         ]
+        self._show_rows(shown, total)
+
+    def _fetch(self) -> None:
+        try:
+            with session_scope() as session:
+                self._list(session, self._require(session, access.Area.ADMIN))
+        except NotAllowed:
+            self._refused()
 
     def _show(self, report: AuditReport) -> None:
         self.report_id = report.id or 0
@@ -136,13 +137,13 @@ class ReportsState(AuthState):
     @rx.event
     def load(self):
         """List the reports; show the one named by ?report=<id>, else the newest."""
-        self.message, self.error, self.offset, self.running = "", "", 0, False
+        self.message, self.error, self.page, self.running = "", "", 1, False
         wanted = self.router.url.query_parameters.get("report", "")
         try:
             with session_scope() as session:
                 user = self._require(session, access.Area.ADMIN)
                 self._list(session, user)
-                target = int(wanted) if wanted.isdigit() else int(self.reports[0]["id"]) if self.reports else 0
+                target = int(wanted) if wanted.isdigit() else int(self.rows[0]["id"]) if self.rows else 0
                 self.report_id, self.markdown, self.flags, self.recommendations = 0, "", [], []
                 if target:
                     self._show(weekly_audit.get_report(session, user, target))
@@ -186,7 +187,7 @@ class ReportsState(AuthState):
             report_id = await asyncio.to_thread(run_audit_now, user_id)
             with session_scope() as session:
                 user = self._require(session, access.Area.ADMIN)
-                self.offset = 0
+                self.page = 1
                 self._list(session, user)
                 self._show(weekly_audit.get_report(session, user, report_id))
         except NotAllowed:
@@ -238,23 +239,6 @@ class ReportsState(AuthState):
             mime_type="text/markdown",
         )
 
-    def _page(self, offset: int) -> None:
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                self.offset = max(0, offset)
-                self._list(session, user)
-        except NotAllowed:
-            self._refused()
-
-    @rx.event
-    def older(self):
-        self._page(self.offset + LIST_PAGE)
-
-    @rx.event
-    def newer(self):
-        self._page(self.offset - LIST_PAGE)
-
 
 S = ReportsState
 
@@ -286,15 +270,11 @@ def _list() -> rx.Component:
                     rx.table.column_header_cell("Flags"),
                 )
             ),
-            rx.table.body(rx.foreach(S.reports, _report_row)),
+            rx.table.body(rx.foreach(S.rows, _report_row)),
             width="100%",
             id="reports-table",
         ),
-        rx.hstack(
-            rx.button("Newer", on_click=S.newer, disabled=~S.has_newer, variant="soft", size="1"),
-            rx.button("Older", on_click=S.older, disabled=~S.has_older, variant="soft", size="1"),
-            spacing="2",
-        ),
+        pager(S, "reports", "reports-count", back="Newer", forward="Older"),
         width="100%",
     )
 
@@ -385,8 +365,8 @@ def reports_page() -> rx.Component:
     return page(
         guarded(
             "admin",
-            rx.hstack(
-                rx.heading("Weekly audit", size="8"),
+            page_header(
+                "Weekly audit",
                 rx.button(
                     rx.icon("play"),
                     "Run now",
@@ -395,10 +375,6 @@ def reports_page() -> rx.Component:
                     disabled=S.running,
                     id="run-audit",
                 ),
-                justify="between",
-                align="center",
-                wrap="wrap",
-                width="100%",
             ),
             rx.text(
                 "Written every Sunday at 02:00 for the 7 days before; flags, patterns and proposed rule changes.",

@@ -14,6 +14,7 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.forms import form_error
 from leadapp.components.layout import guarded, page
+from leadapp.components.pager import PagedState, pager
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.services import access, rules
@@ -37,28 +38,21 @@ class VersionRow:
     current: bool = False
 
 
-class RulesState(AuthState):
+class RulesState(PagedState, AuthState):
+    """The rules in force as the form shows them, and their history (`rows`, a page at a time)."""
+
     # What each input shows (the rules in force), by form field name.
     values: dict[str, str] = {}
     errors: dict[str, str] = {}
     version: int = 0
     saved_message: str = ""
-    history: list[VersionRow] = []
-    history_offset: int = 0
-    history_total: int = 0
+    rows: list[VersionRow] = []
+    page_size: int = HISTORY_PAGE
     # The version an admin asked to roll back to, waiting for confirmation (-1: none).
     confirm_version: int = -1
     history_error: str = ""
     # Changing it remounts the form, so the inputs show the values just loaded or saved.
     form_key: int = 0
-
-    @rx.var
-    def has_older(self) -> bool:
-        return self.history_offset + HISTORY_PAGE < self.history_total
-
-    @rx.var
-    def has_newer(self) -> bool:
-        return self.history_offset > 0
 
     def _show(self, session) -> None:
         in_force = rules.current_rules(session)
@@ -67,9 +61,8 @@ class RulesState(AuthState):
         self.form_key += 1
 
     def _load_history(self, session, user) -> None:
-        history = rules.rules_history(session, user, offset=self.history_offset, limit=HISTORY_PAGE)
-        self.history_total = history.total
-        self.history = [
+        history = rules.rules_history(session, user, offset=self._offset(), limit=self.page_size)
+        shown = [
             VersionRow(
                 version=entry.version,
                 author=entry.author,
@@ -81,14 +74,29 @@ class RulesState(AuthState):
             )
             for entry in history.entries
         ]
+        self._show_rows(shown, history.total)
+
+    def _fetch(self) -> None:
+        try:
+            with session_scope() as session:
+                self._load_history(session, self._require(session, access.Area.ADMIN))
+        except NotAllowed:
+            self._refused()
+
+    def _show_changed(self, session, user) -> None:
+        """After a save or a rollback: the rules now in force and the first page of the history."""
+        session.flush()
+        self.page = 1
+        self._show(session)
+        self._load_history(session, user)
 
     def _refused(self) -> None:
-        self.values, self.history, self.errors = {}, [], {}
+        self.values, self.rows, self.errors = {}, [], {}
         self.allowed_area, self.denied = "", True
 
     @rx.event
     def load(self):
-        self.errors, self.saved_message, self.confirm_version, self.history_offset = {}, "", -1, 0
+        self.errors, self.saved_message, self.confirm_version, self.page = {}, "", -1, 1
         self.history_error = ""
         try:
             with session_scope() as session:
@@ -108,10 +116,7 @@ class RulesState(AuthState):
                 user = self._require(session, access.Area.ADMIN)
                 new_rules = rules.rules_from_form(form_data, rules.current_rules(session).rules)
                 row = rules.save_rules(session, user, new_rules, note=str(form_data.get("note", "")))
-                session.flush()
-                self.history_offset = 0
-                self._show(session)
-                self._load_history(session, user)
+                self._show_changed(session, user)
         except FieldErrors as exc:
             self.errors = exc.errors
             return feedback.failed(feedback.FIX_FIELDS)
@@ -142,10 +147,7 @@ class RulesState(AuthState):
             with session_scope() as session:
                 user = self._require(session, access.Area.ADMIN)
                 row = rules.rollback(session, user, version)
-                session.flush()
-                self.history_offset = 0
-                self._show(session)
-                self._load_history(session, user)
+                self._show_changed(session, user)
         except access.NotLoggedIn:
             return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
         except NotAllowed:
@@ -156,23 +158,6 @@ class RulesState(AuthState):
             return feedback.failed(self.history_error)
         self.saved_message = f"Rolled back: version {row.version} (a copy of version {version}) is in force."
         return feedback.done(self.saved_message)
-
-    def _page_history(self, offset: int):
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                self.history_offset = max(0, offset)
-                self._load_history(session, user)
-        except NotAllowed:
-            self._refused()
-
-    @rx.event
-    def older(self):
-        self._page_history(self.history_offset + HISTORY_PAGE)
-
-    @rx.event
-    def newer(self):
-        self._page_history(self.history_offset - HISTORY_PAGE)
 
 
 S = RulesState
@@ -431,12 +416,8 @@ def _history() -> rx.Component:
             S.history_error != "",
             rx.callout(S.history_error, icon="triangle-alert", color_scheme="red", id="rollback-error", width="100%"),
         ),
-        rx.foreach(S.history, _version_card),
-        rx.hstack(
-            rx.button("Newer", on_click=S.newer, disabled=~S.has_newer, variant="soft", size="2"),
-            rx.button("Older", on_click=S.older, disabled=~S.has_older, variant="soft", size="2"),
-            spacing="2",
-        ),
+        rx.foreach(S.rows, _version_card),
+        pager(S, "versions", "rules-history-count", back="Newer", forward="Older"),
         spacing="3",
         width="100%",
         id="rules-history",

@@ -8,12 +8,13 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import back_link, guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
+from leadapp.pages.admin.ops_frame import act_as_admin
 from leadapp.state.auth import AuthState
 
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
@@ -56,17 +57,8 @@ class UsersState(PagedState, AuthState):
 
     def _run(self, action, done: str = "") -> None:
         """Run one admin action in a transaction, then show the fresh data (or the refusal)."""
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                action(session, admin)
-        except NotAllowed:
-            self._clear()
-            self.error = "You are not allowed to do this."
-            return
-        except (UserError, ValueError) as exc:
-            self.error = str(getattr(exc, "message", exc))
+        self.notice, (_, self.error) = "", act_as_admin(self, action)
+        if self.error:
             return
         self.notice = done
         try:
@@ -424,12 +416,7 @@ def user_page() -> rx.Component:
     return page(
         guarded(
             "admin",
-            rx.link(
-                rx.hstack(rx.icon("arrow-left", size=16), rx.text("Users"), align="center", spacing="1"),
-                href=routes.ADMIN_USERS,
-                id="back-to-users",
-                underline="hover",
-            ),
+            back_link("Users", routes.ADMIN_USERS, "back-to-users"),
             rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
             rx.cond(
                 UsersState.error != "", rx.callout(UsersState.error, color_scheme="red", role="alert", id="users-error")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import back_link, guarded, page
 from leadapp.core.services.access import NOT_YOUR_LEAD
 from leadapp.pages.business.dashboard import CallView, DashboardState
 
@@ -379,12 +379,7 @@ def lead_page() -> rx.Component:
     return page(
         guarded(
             "business",
-            rx.link(
-                rx.hstack(rx.icon("arrow-left", size=16), rx.text("Inbox"), align="center", spacing="1"),
-                href=routes.DASHBOARD,
-                id="back-to-inbox",
-                underline="hover",
-            ),
+            back_link("Inbox", routes.DASHBOARD, "back-to-inbox"),
             rx.heading("Lead", size="6", id="lead-heading", margin_y="0.5em"),
             rx.cond(DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")),
             rx.cond(

@@ -8,8 +8,8 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import routes
-from leadapp.components.layout import page
-from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED
+from leadapp.components.layout import page, page_header
+from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED, code_input
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
@@ -232,15 +232,7 @@ def _phone_check() -> rx.Component:
                     ),
                     rx.form(
                         rx.hstack(
-                            rx.input(
-                                name="code",
-                                placeholder="6-digit code",
-                                max_length=6,
-                                input_mode="numeric",
-                                auto_complete="one-time-code",
-                                aria_label="Code from the text message",
-                                id="interview-code",
-                            ),
+                            code_input(id="interview-code"),
                             rx.button("Verify", type="submit", id="interview-verify-code"),
                         ),
                         on_submit=InterviewState.verify_phone_code,
@@ -310,14 +302,7 @@ def _panel() -> rx.Component:
 
 def interview_page() -> rx.Component:
     return page(
-        rx.hstack(
-            rx.heading("Tell us what's wrong", size="8"),
-            rx.button("Start over", on_click=InterviewState.restart, variant="soft"),
-            justify="between",
-            align="center",
-            wrap="wrap",
-            width="100%",
-        ),
+        page_header("Tell us what's wrong", rx.button("Start over", on_click=InterviewState.restart, variant="soft")),
         rx.text("Prefer a form? ", rx.link("Write it in one go", href=routes.REQUEST), ".", color_scheme="gray"),
         _human_check(),
         rx.grid(

@@ -13,12 +13,13 @@ from sqlmodel import Session
 from leadapp import live, routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import back_link, guarded, page, page_header
 from leadapp.components.requests import (
     CODE_SENT,
     PHONE_VERIFIED,
     RequestView,
     action_messages,
+    no_ai_calls_card,
     request_card,
     request_view,
 )
@@ -207,48 +208,30 @@ def _delete_my_data() -> rx.Component:
 
 def _ai_calls() -> rx.Component:
     """The "No AI calls" switch: withdraws (or gives back) consent to AI calls for every number of my requests."""
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.switch(
-                    checked=PortalState.no_ai_calls,
-                    on_change=PortalState.set_no_ai_calls,
-                    disabled=~PortalState.has_numbers,
-                    id="no-ai-calls",
-                ),
-                rx.el.label("No AI calls", html_for="no-ai-calls", style={"fontWeight": "600"}),
-                align="center",
-                spacing="2",
-            ),
-            rx.text(
-                "Turn this on and no AI assistant will call you again, whether for a business or for LeadApp, on any "
-                "number of your requests. You can also say so on a call, or text STOP CALLS to our number.",
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.cond(
-                ~PortalState.has_numbers,
-                rx.text("None of your requests has a phone number.", size="2", id="no-ai-calls-empty"),
-            ),
-            rx.foreach(
-                PortalState.ai_calls_locked,
-                lambda n: rx.text(
-                    n["number"],
-                    ": ",
-                    n["how"],
-                    " (",
-                    n["since"],
-                    "). This stays, whatever the switch says.",
-                    size="2",
-                    class_name="ai-calls-locked",
-                ),
-            ),
-            spacing="2",
-            width="100%",
+    return no_ai_calls_card(
+        PortalState.no_ai_calls,
+        PortalState.set_no_ai_calls,
+        ~PortalState.has_numbers,
+        "Turn this on and no AI assistant will call you again, whether for a business or for LeadApp, on any "
+        "number of your requests. You can also say so on a call, or text STOP CALLS to our number.",
+        rx.cond(
+            ~PortalState.has_numbers,
+            rx.text("None of your requests has a phone number.", size="2", id="no-ai-calls-empty"),
         ),
-        width="100%",
+        rx.foreach(
+            PortalState.ai_calls_locked,
+            lambda n: rx.text(
+                n["number"],
+                ": ",
+                n["how"],
+                " (",
+                n["since"],
+                "). This stays, whatever the switch says.",
+                size="2",
+                class_name="ai-calls-locked",
+            ),
+        ),
         margin_top="2em",
-        id="ai-calls-card",
     )
 
 
@@ -256,13 +239,10 @@ def portal_page() -> rx.Component:
     return page(
         guarded(
             "consumer",
-            rx.hstack(
-                rx.heading("My requests", size="8", id="portal-heading"),
+            page_header(
+                "My requests",
                 rx.link(rx.button("New request", size="3"), href=routes.REQUEST),
-                justify="between",
-                align="center",
-                wrap="wrap",
-                width="100%",
+                heading_id="portal-heading",
             ),
             rx.text("Hello, ", AuthState.display_name, ".", color_scheme="gray"),
             action_messages(PortalState.notice, PortalState.error, "portal"),
@@ -307,12 +287,7 @@ def portal_request_page() -> rx.Component:
     return page(
         guarded(
             "consumer",
-            rx.link(
-                rx.hstack(rx.icon("arrow-left", size=16), rx.text("My requests"), align="center", spacing="1"),
-                href=routes.PORTAL,
-                id="back-to-requests",
-                underline="hover",
-            ),
+            back_link("My requests", routes.PORTAL, "back-to-requests"),
             rx.heading("Your request", size="7", id="request-heading", margin_y="0.5em"),
             action_messages(PortalState.notice, PortalState.error, "portal"),
             rx.match(

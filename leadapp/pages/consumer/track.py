@@ -23,6 +23,7 @@ from leadapp.components.requests import (
     PHONE_VERIFIED,
     RequestView,
     action_messages,
+    no_ai_calls_card,
     request_card,
     request_view,
 )
@@ -186,38 +187,19 @@ class TrackState(AuthState):
 
 def _ai_calls() -> rx.Component:
     """ "No AI calls" for this request's number (the portal's switch covers every number of an account)."""
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.switch(
-                    checked=TrackState.no_ai_calls,
-                    on_change=TrackState.set_no_ai_calls,
-                    disabled=TrackState.no_ai_calls & ~TrackState.ai_removable,
-                    id="no-ai-calls",
-                ),
-                rx.el.label("No AI calls", html_for="no-ai-calls", style={"fontWeight": "600"}),
-                align="center",
-                spacing="2",
-            ),
+    locked = TrackState.no_ai_calls & ~TrackState.ai_removable
+    return no_ai_calls_card(
+        TrackState.no_ai_calls,
+        TrackState.set_no_ai_calls,
+        locked,
+        "Turn this on and no AI assistant will call this number again, whether for a business or for LeadApp. "
+        "You can also say so on a call, or text STOP CALLS to our number.",
+        rx.cond(
+            locked,
             rx.text(
-                "Turn this on and no AI assistant will call this number again, whether for a business or for LeadApp. "
-                "You can also say so on a call, or text STOP CALLS to our number.",
-                size="2",
-                color_scheme="gray",
+                "This number was put on the do-not-call list another way; it stays.", size="2", id="ai-calls-locked"
             ),
-            rx.cond(
-                TrackState.no_ai_calls & ~TrackState.ai_removable,
-                rx.text(
-                    "This number was put on the do-not-call list another way; it stays.",
-                    size="2",
-                    id="ai-calls-locked",
-                ),
-            ),
-            spacing="2",
-            width="100%",
         ),
-        width="100%",
-        id="ai-calls-card",
     )
 
 

@@ -12,7 +12,7 @@ import asyncio
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.forms import form_error, new_password_fields
+from leadapp.components.forms import form_error, narrow_card, new_password_fields
 from leadapp.components.layout import page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
@@ -89,7 +89,7 @@ def reset_password_page() -> rx.Component:
         no_validate=True,
     )
     return page(
-        rx.card(
+        narrow_card(
             rx.vstack(
                 rx.heading("Choose a new password", size="7", id="reset-heading"),
                 rx.match(
@@ -127,8 +127,5 @@ def reset_password_page() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            max_width="28em",
-            margin_x="auto",
-            width="100%",
         )
     )

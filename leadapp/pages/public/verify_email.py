@@ -9,6 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.forms import narrow_card
 from leadapp.components.layout import page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
@@ -43,7 +44,7 @@ class VerifyEmailState(AuthState):
 
 def verify_email_page() -> rx.Component:
     return page(
-        rx.card(
+        narrow_card(
             rx.vstack(
                 rx.heading("Email address", size="7"),
                 rx.match(
@@ -70,8 +71,5 @@ def verify_email_page() -> rx.Component:
                 spacing="4",
                 width="100%",
             ),
-            max_width="28em",
-            margin_x="auto",
-            width="100%",
         )
     )

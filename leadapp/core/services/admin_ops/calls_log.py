@@ -8,9 +8,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
-from sqlalchemy.exc import CompileError
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import String
 from sqlmodel import Session, col, select
 
@@ -22,38 +19,22 @@ from leadapp.core.observability import get_logger
 from leadapp.core.providers import telephony
 from leadapp.core.services import access
 from leadapp.core.services.admin_ops.common import COST_MONTHS, PAGE_SIZE, Page, _dollars, _page_number, _when
+from leadapp.core.sql_functions import dialect_function
 
 log = get_logger(__name__)
 
 # --- calls log and costs --------------------------------------------------------------------------
 
 
-class utc_month(FunctionElement):  # noqa: N801 — a SQL function, named like one
-    """The UTC month of a timestamp column as text "YYYY-MM".
-
-    SQLite stores our timestamps as UTC text, so `strftime('%Y-%m', x)` reads the month off it;
-    PostgreSQL's `timestamptz` is read in UTC whatever the session's TimeZone. Neither renders a bound
-    parameter, so the expression can be repeated in GROUP BY.
-    """
-
-    type = String()
-    name = "utc_month"
-    inherit_cache = True
-
-
-@compiles(utc_month, "sqlite")
-def _utc_month_sqlite(element: utc_month, compiler: Any, **kw: Any) -> str:
-    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(utc_month, "postgresql")
-def _utc_month_postgresql(element: utc_month, compiler: Any, **kw: Any) -> str:
-    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', 'YYYY-MM')"
-
-
-@compiles(utc_month)
-def _utc_month_other(element: utc_month, compiler: Any, **kw: Any) -> str:
-    raise CompileError(f"utc_month is written for SQLite and PostgreSQL, not {compiler.dialect.name}")
+utc_month = dialect_function(
+    "utc_month",
+    String(),
+    # SQLite stores our timestamps as UTC text, so strftime reads the month off it; PostgreSQL's `timestamptz`
+    # is read in UTC whatever the session's TimeZone.
+    sqlite=lambda at: f"strftime('%Y-%m', {at})",
+    postgresql=lambda at: f"to_char(({at}) AT TIME ZONE 'UTC', 'YYYY-MM')",
+    doc='The UTC month of a timestamp column as text "YYYY-MM".',
+)
 
 
 def month_bounds(month: str) -> tuple[datetime, datetime]:
