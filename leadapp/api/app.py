@@ -146,6 +146,17 @@ async def api_health() -> JSONResponse:
     return JSONResponse({"status": "ok", "service": "web"})
 
 
+async def _json_body(request: Request) -> Any:
+    """The request's JSON body, or the 413/400 answer refusing it (over MAX_BODY_BYTES, not JSON)."""
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        return error(413, "too_large", f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
+    try:
+        return json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return error(400, "invalid_json", "The body is not valid JSON.")
+
+
 def _text(payload: dict[str, Any], name: str) -> str:
     value = payload.get(name, "")
     if value is None:
@@ -192,13 +203,9 @@ async def create_lead(
 
     A partner sends `Authorization: Bearer <key>` (admin page "API keys"): then no Turnstile token is needed, the
     key's own rate limit applies, and its Idempotency-Keys are its own. A bad or revoked key is 401 JSON."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return error(413, "too_large", f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
-    try:
-        payload = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return error(400, "invalid_json", "The body is not valid JSON.")
+    payload = await _json_body(request)
+    if isinstance(payload, JSONResponse):
+        return payload
     if not isinstance(payload, dict):
         return error(400, "invalid_json", "The body must be a JSON object.")
     api_key_id: int | None = None
@@ -304,13 +311,9 @@ async def register_webhook(request: Request) -> JSONResponse:
     (`lead.matched`, `lead.accepted`, `lead.converted`, `lead.withdrawn`) are POSTed, signed per Standard Webhooks
     with the secret in this answer (a new one each time; never shown again). A public https URL only; an empty
     `url` removes the webhook."""
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        return error(413, "too_large", f"The request body is over {MAX_BODY_BYTES // 1024} KB.")
-    try:
-        payload = json.loads(raw or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return error(400, "invalid_json", "The body is not valid JSON.")
+    payload = await _json_body(request)
+    if isinstance(payload, JSONResponse):
+        return payload
     if not isinstance(payload, dict) or not isinstance(payload.get("url"), str):
         return error(400, "invalid_request", "Send a JSON object with 'url' (a string).", {"url": "Must be a string."})
     try:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import redis
-from rq import SimpleWorker
 from rq.job import Job, JobStatus
 from sqlalchemy import update
 from sqlmodel import Session, col, func, select
@@ -29,6 +28,7 @@ from tests.conftest import RedisProcess
 from tests.fakes.sendgrid_api import FakeSendGrid, fake_sendgrid  # noqa: F401
 from tests.fakes.smtp_server import FakeSmtp, fake_smtp, fake_smtp_with_login  # noqa: F401
 from tests.fakes.twilio_api import FakeTwilio, fake_twilio  # noqa: F401
+from tests.rq_burst import run_worker_until
 from worker import jobs
 from worker.queues import get_queue
 
@@ -181,20 +181,6 @@ def reload(session: Session, notification_id: int) -> Notification:
     row = session.get(Notification, notification_id, populate_existing=True)
     assert row is not None
     return row
-
-
-def run_worker_until(condition: Callable[[], bool], what: str) -> None:
-    """Run a real RQ worker (in-process, burst, with its scheduler) until `condition` holds (bounded)."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        SimpleWorker([get_queue(NOTIFICATIONS)], connection=get_redis()).work(
-            burst=True, with_scheduler=True, logging_level="WARNING"
-        )
-        if condition():
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def status_is(session: Session, notification_id: int, *statuses: str) -> Callable[[], bool]:

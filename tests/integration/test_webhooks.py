@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from rq import SimpleWorker
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 from werkzeug import Request, Response
@@ -31,6 +30,7 @@ from leadapp.core.services.webhooks import service as webhook_service
 from leadapp.core.tasks import NOTIFICATIONS
 from tests import factories
 from tests.conftest import clear_app_caches
+from tests.rq_burst import run_worker_until
 from worker.queues import get_queue
 
 WAIT_SECONDS = 30.0
@@ -115,20 +115,6 @@ def submit(client: TestClient, token: str, text: str = TEXT) -> int:
     )
     assert answer.status_code == 201, answer.text
     return int(answer.json()["id"])
-
-
-def run_worker_until(condition: Callable[[], bool], what: str) -> None:
-    """A real RQ worker (in-process, burst, with its scheduler for the retries) until `condition` holds."""
-    deadline = time.monotonic() + WAIT_SECONDS
-    while True:
-        SimpleWorker([get_queue(NOTIFICATIONS)], connection=get_redis()).work(
-            burst=True, with_scheduler=True, logging_level="WARNING"
-        )
-        if condition():
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def delivery(session: Session, lead_id: int, event: str) -> WebhookDelivery | None:
