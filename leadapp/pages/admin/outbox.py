@@ -316,7 +316,7 @@ def _webhook_row(row: rx.Var) -> rx.Component:
 def _webhooks_section() -> rx.Component:
     state = WebhookOutboxState
     return rx.vstack(
-        rx.heading("Partner webhooks", size="5", id="webhooks-heading"),
+        rx.heading("Partner webhooks", as_="h2", size="5", id="webhooks-heading"),
         rx.text(
             "Each lead status change sent to a partner's webhook, signed, retried for up to a day. A re-send keeps "
             "the webhook-id, so the partner can drop a copy it already has.",
