@@ -339,6 +339,8 @@ def test_a_withdrawn_request_accepts_no_quote(db_session: Session, world: World)
     mine, _ = _two_quotes(s, w)
     portal.withdraw_request(s, w.consumer, w.lead.id)
     s.commit()
+    [card] = portal.consumer_leads(s, w.consumer)
+    assert [q["can_accept"] for q in card["quotes"]] == ["", ""]  # no "Accept" button on a withdrawn request
     with pytest.raises(UserError, match="closed"):
         quotes.accept_quote(s, w.consumer, mine.id)
     s.rollback()

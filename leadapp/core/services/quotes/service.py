@@ -231,8 +231,12 @@ def quotes_by_lead(session: Session, leads: Sequence[Lead]) -> dict[int, list[di
         .order_by(col(Quote.amount_max_cents), col(Quote.id))
     ).all()
     now = utcnow()
+    closed = {lead.id for lead in leads if access.lead_is_closed(lead)}
     for quote, name in rows:
-        found[quote.lead_id].append(quote_view(quote, name, zones[quote.lead_id], now))
+        view = quote_view(quote, name, zones[quote.lead_id], now)
+        if quote.lead_id in closed:
+            view["can_accept"] = ""  # a withdrawn or rejected request takes no quote
+        found[quote.lead_id].append(view)
     return found
 
 
