@@ -357,3 +357,39 @@ def test_marking_converted_by_hand_still_records_one_conversion(db_session: Sess
     s.commit()
     assert [c.job_value_cents for c in s.exec(select(Conversion)).all()] == [60_000]
     assert [q.status for q in _quotes(s)] == [QuoteStatus.ACCEPTED.value, QuoteStatus.DECLINED.value]
+
+
+def test_two_quotes_accepted_at_the_same_moment_make_one_job(db_session: Session, world: World):
+    """The second accept waits for the first (the request's row is locked), then sees its quote declined."""
+    s, w = db_session, world
+    if s.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no 'same moment'")
+    import threading
+
+    from leadapp.core.db import get_engine
+
+    mine, theirs = _two_quotes(s, w)
+    outcome: list[str] = []
+
+    def accept_theirs() -> None:
+        with Session(get_engine(), expire_on_commit=False) as other:
+            try:
+                quotes.accept_quote(other, other.get(User, w.consumer.id), theirs.id)
+                other.commit()
+                outcome.append("accepted")
+            except UserError as exc:
+                outcome.append(exc.message)
+
+    quotes.accept_quote(s, w.consumer, mine.id)  # not committed yet: it holds the request's row
+    second = threading.Thread(target=accept_theirs)
+    second.start()
+    second.join(timeout=1.0)
+    assert second.is_alive(), "the second accept did not wait for the first"
+    s.commit()
+    second.join(timeout=30)
+    assert outcome == [quotes.service.REFUSALS[QuoteStatus.DECLINED.value]]
+    assert [(q.id, q.status) for q in _quotes(s)] == [
+        (mine.id, QuoteStatus.ACCEPTED.value),
+        (theirs.id, QuoteStatus.DECLINED.value),
+    ]
+    assert len(s.exec(select(Conversion)).all()) == 1

@@ -261,11 +261,13 @@ def accept_quote(session: Session, user: User | None, quote_id: int, now: dateti
     now = now or utcnow()
     quote, lead = _quote_for_consumer(session, user, quote_id)
     assert user is not None
+    # One accept at a time per request: a second one waits here, then sees the first one's outcome (and a
+    # withdrawal committed meanwhile).
+    session.exec(select(Lead.id).where(Lead.id == lead.id).with_for_update()).first()
+    session.refresh(lead)
+    session.refresh(quote)
     if access.lead_is_closed(lead):
         raise UserError("This request is closed: no quote can be accepted.", field="quote")
-    # One accept at a time per request: a second one waits here, then sees the first one's outcome.
-    session.exec(select(Lead.id).where(Lead.id == lead.id).with_for_update()).first()
-    session.refresh(quote)
     if quote.status == QuoteStatus.ACCEPTED.value:
         return quote
     if quote.status in REFUSALS:
