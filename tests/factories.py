@@ -1,4 +1,4 @@
-"""Rows for tests, made one way: users, businesses, requests, matches.
+"""Rows for tests, made one way: users, businesses, requests, matches, quotes.
 
 A module's scenario (the `world` it tests against) is built from these, so a change to what a valid lead or
 business needs is made here once, not in every test module. Each factory adds its row to the session and
@@ -8,16 +8,17 @@ column, so a test states only what it is about.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from itertools import count
 from typing import Any
 
 from sqlmodel import Session
 
 from leadapp.core import crypto
-from leadapp.core.models import Business, Lead, Match, User, utcnow
+from leadapp.core.models import Business, Lead, Match, Quote, User, utcnow
 from leadapp.core.services import accounts
 from leadapp.core.services import match as match_service
-from leadapp.core.vocab import LeadStatus, MatchStatus
+from leadapp.core.vocab import LeadStatus, MatchStatus, QuoteStatus
 
 PASSWORD = "a long enough password"
 PHONE = "+13178462200"
@@ -124,3 +125,20 @@ def plumbing_candidates(s: Session) -> set[int]:
         month=6,
     )
     return {b.id for b in match_service.candidate_businesses(s, features)}
+
+
+def quote(s: Session, on: Match, cents: int = 45_000, *, days: int = 7, **fields: Any) -> Quote:
+    """An open fixed-price quote on a match, valid for `days` more days (negative: already past its day)."""
+    ends = utcnow() + timedelta(days=days)
+    values: dict[str, Any] = {
+        "amount_min_cents": cents,
+        "amount_max_cents": cents,
+        "included": "Parts and labour",
+        "valid_until": ends.date(),
+        "expires_at": ends,
+        "status": QuoteStatus.SENT.value,
+    }
+    row = Quote(lead_id=on.lead_id, business_id=on.business_id, match_id=on.id, **{**values, **fields})
+    s.add(row)
+    s.flush()
+    return row

@@ -9,7 +9,18 @@ from leadapp.core.db import session_scope
 from leadapp.core.models import utcnow
 from leadapp.core.observability import report_exception
 from leadapp.core.providers import telephony
-from leadapp.core.services import calls, discovery, intake, interview, match, notify, pipeline, portal, webhooks
+from leadapp.core.services import (
+    calls,
+    discovery,
+    intake,
+    interview,
+    match,
+    notify,
+    pipeline,
+    portal,
+    quotes,
+    webhooks,
+)
 from leadapp.core.services import weekly_audit as audit_report
 from leadapp.core.services.health import record_worker_heartbeat
 from leadapp.core.services.webhooks import flows as webhook_flows
@@ -124,6 +135,15 @@ def delete_call_recording(call_id: int) -> str:
     """
 
     return calls.delete_recording(call_id)
+
+
+def expire_quotes() -> int:
+    """Mark open quotes past their valid-until day expired (both sides' pages refresh); returns how many.
+
+    Safe to run twice: a second run finds only quotes that have passed since (accepting checks the day too).
+    """
+    with session_scope() as session:
+        return quotes.expire_quotes(session)
 
 
 def purge_abandoned_interviews() -> int:

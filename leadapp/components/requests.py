@@ -25,6 +25,24 @@ class MatchView:
 
 
 @dataclasses.dataclass
+class QuoteView:
+    """A business's quote as the consumer compares it (`quotes.quote_view`)."""
+
+    id: str = ""
+    business_name: str = ""
+    amount: str = ""
+    included: str = ""
+    valid_until: str = ""
+    visit: str = ""
+    status: str = ""
+    status_label: str = ""
+    can_accept: str = ""
+
+
+QUOTE_FIELDS = tuple(f.name for f in dataclasses.fields(QuoteView))
+
+
+@dataclasses.dataclass
 class RequestView:
     id: str = ""
     status: str = ""
@@ -51,6 +69,8 @@ class RequestView:
     # How many businesses it was sent to and how many have seen it ("" before any).
     reach_label: str = ""
     matches: list[MatchView] = dataclasses.field(default_factory=list)
+    # The businesses' quotes, side by side (lowest value first).
+    quotes: list[QuoteView] = dataclasses.field(default_factory=list)
 
 
 def request_view(row: dict[str, Any]) -> RequestView:
@@ -79,6 +99,7 @@ def request_view(row: dict[str, Any]) -> RequestView:
             MatchView(name=m["name"], city=m["city"], rating=m["rating"], distance=m["distance"], status=m["status"])
             for m in row["matches"]
         ],
+        quotes=[QuoteView(**{name: q.get(name, "") for name in QUOTE_FIELDS}) for q in row.get("quotes", [])],
     )
 
 
@@ -93,6 +114,53 @@ def _match(m: MatchView) -> rx.Component:
         ),
         wrap="wrap",
         align="center",
+    )
+
+
+def _quote(q: QuoteView, accept_quote: Callable[[Any], Any] | None) -> rx.Component:
+    """One quote in the row of quotes; "Accept" while it is open (when the page lets the consumer accept)."""
+    return rx.card(
+        rx.vstack(
+            rx.text(q.business_name, weight="bold", class_name="quote-business"),
+            rx.text(q.amount, size="5", weight="bold", class_name="quote-amount"),
+            rx.badge(q.status_label, class_name="quote-status", data_status=q.status),
+            rx.text(q.included, size="2", white_space="pre-wrap", class_name="quote-included"),
+            rx.text("Valid until ", q.valid_until, size="1", color_scheme="gray"),
+            rx.cond(q.visit != "", rx.text("Visit: ", q.visit, size="1", color_scheme="gray")),
+            *(
+                [
+                    rx.cond(
+                        q.can_accept == "yes",
+                        rx.button(
+                            "Accept this quote",
+                            on_click=accept_quote(q.id),
+                            color_scheme="green",
+                            class_name="accept-quote",
+                        ),
+                    )
+                ]
+                if accept_quote is not None
+                else []
+            ),
+            spacing="1",
+        ),
+        class_name="consumer-quote",
+        data_status=q.status,
+        min_width="14em",
+        flex="1 1 14em",
+    )
+
+
+def _quotes(r: RequestView, accept_quote: Callable[[Any], Any] | None) -> rx.Component:
+    return rx.cond(
+        r.quotes.length() > 0,
+        rx.vstack(
+            rx.text("Quotes", weight="bold", size="2"),
+            rx.flex(rx.foreach(r.quotes, lambda q: _quote(q, accept_quote)), wrap="wrap", spacing="2", width="100%"),
+            spacing="1",
+            width="100%",
+            class_name="request-quotes",
+        ),
     )
 
 
@@ -213,10 +281,12 @@ def request_card(
     send_code: Callable[[Any], Any],
     verify_code: Any,
     href: rx.Var | None = None,
+    accept_quote: Callable[[Any], Any] | None = None,
 ) -> rx.Component:
     """One request; `withdraw(id)` / `callback(id)` / `send_code(id)` give the event the buttons fire, `verify_code`
     the handler of the code form (form data: `lead`, `code`); `href`, when given, is the request's own page (linked
-    from the card in a list)."""
+    from the card in a list); `accept_quote(quote id)`, when given, the event of a quote's "Accept" button (without
+    it the quotes are shown only)."""
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -255,6 +325,7 @@ def request_card(
                     rx.text("Matched businesses", weight="bold", size="2"), rx.foreach(r.matches, _match), spacing="1"
                 ),
             ),
+            _quotes(r, accept_quote),
             _phone_check(r, send_code, verify_code),
             _actions(r, withdraw, callback),
             spacing="2",

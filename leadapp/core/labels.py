@@ -37,6 +37,13 @@ MATCH_STATUS: dict[str, str] = {
     vocab.MatchStatus.EXPIRED: "Expired",
 }
 
+QUOTE_STATUS: dict[str, str] = {
+    vocab.QuoteStatus.SENT: "Open",
+    vocab.QuoteStatus.ACCEPTED: "Accepted",
+    vocab.QuoteStatus.DECLINED: "Declined",
+    vocab.QuoteStatus.EXPIRED: "Expired",
+}
+
 URGENCY: dict[str, str] = {
     vocab.Urgency.EMERGENCY: "Emergency",
     vocab.Urgency.HIGH: "Urgent",
@@ -122,6 +129,8 @@ NOTIFICATION_KIND: dict[str, str] = {
     vocab.NotificationKind.PASSWORD_RESET: "Password reset",
     vocab.NotificationKind.EMAIL_VERIFICATION: "Email confirmation",
     vocab.NotificationKind.PHONE_CODE: "Phone code",
+    vocab.NotificationKind.QUOTE_ACCEPTED: "Quote accepted",
+    vocab.NotificationKind.QUOTE_DECLINED: "Quote declined",
 }
 
 LEAD_SOURCE: dict[str, str] = {
@@ -191,6 +200,7 @@ TABLES: dict[str, Mapping[str, str]] = {
     "lead_status": LEAD_STATUS,
     "match_status": MATCH_STATUS,
     "urgency": URGENCY,
+    "quote_status": QUOTE_STATUS,
     "call_status": CALL_STATUS,
     "call_outcome": CALL_OUTCOME,
     "call_type": CALL_TYPE,

@@ -266,6 +266,7 @@ TENANT_TABLES: dict[str, Policy] = {
     "leads": LEAD,
     "matches": by_lead_and_business(),
     "conversions": by_lead_and_business(),
+    "quotes": by_lead_and_business(),
     "calls": by_lead_and_business(),
     "transcript_lines": by_call(),
     "notifications": NOTIFICATION,

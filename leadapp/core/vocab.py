@@ -127,6 +127,16 @@ class MatchStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class QuoteStatus(StrEnum):
+    """A business's quote on a lead it accepted: open until the consumer accepts one (the others are declined)
+    or its valid-until day passes."""
+
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+
 class Plan(StrEnum):
     FREE = "free"
     STARTER = "starter"
@@ -187,6 +197,8 @@ class NotificationKind(StrEnum):
     PASSWORD_RESET = "password_reset"
     EMAIL_VERIFICATION = "email_verification"
     PHONE_CODE = "phone_code"
+    QUOTE_ACCEPTED = "quote_accepted"
+    QUOTE_DECLINED = "quote_declined"
 
 
 class CallType(StrEnum):

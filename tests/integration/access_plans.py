@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
 from typing import Any
 
 from leadapp.state.auth import AuthState
@@ -204,6 +205,11 @@ PLANS: dict[str, Plan] = {
         writers="business", args=lambda c: ({"job_value": "500"},), preset=lambda c: _detail(c)
     ),
     "DashboardState.mark_callback_handled": Plan(writers="business", preset=lambda c: _detail(c)),
+    "DashboardState.send_quote": Plan(
+        writers="business",
+        args=lambda c: ({"amount_min": "400", "amount_max": "600", "included": "q7", "valid_until": _in_a_week()},),
+        preset=lambda c: _detail(c),
+    ),
     "BusinessSettingsState.load": Plan(path=lambda c: f"/dashboard/settings?business={c.biz}"),
     "BusinessSettingsState.save": Plan(
         writers="business",
@@ -230,6 +236,7 @@ PLANS: dict[str, Plan] = {
     "PortalState.delete_my_data": Plan(writers="self"),
     "PortalState.set_no_ai_calls": Plan(writers="self", args=lambda c: (True,)),
     "PortalState.send_phone_code": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
+    "PortalState.accept_quote": Plan(writers="consumer", args=lambda c: (S(c.quote),)),
     "PortalState.verify_phone_code": Plan(writers="consumer", args=lambda c: ({"lead": S(c.lead), "code": "123456"},)),
     "InterviewState.open": Plan(writers="public"),
     "InterviewState.restart": Plan(writers="public"),
@@ -281,6 +288,10 @@ PLANS: dict[str, Plan] = {
     "UnsubscribeState.open": Plan(path=lambda c: "/unsubscribe/guessed-token"),
     "UnsubscribeState.confirm": Plan(),
 }
+
+
+def _in_a_week() -> str:
+    return (date.today() + timedelta(days=7)).isoformat()
 
 
 def _email(c: Ctx) -> str:

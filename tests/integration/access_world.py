@@ -24,7 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 
 from leadapp.core import crypto, phones, rls
-from leadapp.core.models import ApiKey, Business, Call, Match, Notification, Prospect, User, WebhookDelivery
+from leadapp.core.models import ApiKey, Business, Call, Match, Notification, Prospect, Quote, User, WebhookDelivery
 from leadapp.core.models.base import utcnow
 from leadapp.core.services import accounts, admin_ops, contact, rules, weekly_audit
 from leadapp.core.services.intake import Submission, submit
@@ -67,6 +67,8 @@ MARKERS: dict[str, set[str]] = {
     "Yq7 Plumbing": {"business_y", "consumer_b", "admin"},
     "notify-x-q7@example.com": {"business_x", "admin"},
     "notify-y-q7@example.com": {"business_y", "admin"},
+    "QUOTEAQ7": {"consumer_a", "business_x", "admin"},  # a business's quote: its consumer and that business
+    "QUOTEBQ7": {"consumer_b", "business_y", "admin"},
     "CALLXQ7": {"business_x", "admin"},
     "CALLYQ7": {"business_y", "admin"},
     "MSGQ7": {"admin"},
@@ -182,6 +184,20 @@ def _seed(s: Session) -> tuple[dict[str, int], dict[str, int]]:
         s.add(call)
         s.flush()
         ids[f"call_{side}"] = call.id
+        quote = Quote(
+            lead_id=accepted.lead_id,
+            business_id=match.business_id,
+            match_id=match.id,
+            amount_min_cents=40_000,
+            amount_max_cents=60_000,
+            included=f"QUOTE{side}Q7 parts and labour",
+            valid_until=(utcnow() + timedelta(days=7)).date(),
+            expires_at=utcnow() + timedelta(days=7),
+            created_by_id=owner,
+        )
+        s.add(quote)
+        s.flush()
+        ids[f"quote_{side}"] = quote.id
         notification = s.exec(select(Notification).where(Notification.lead_id == accepted.lead_id)).first()
         assert notification is not None, side
         notification.status, notification.last_error = "failed", "q7 test failure"

@@ -145,6 +145,7 @@ def test_the_rightful_owner_can_act(world: World, key: str, actor: str, side: st
     ("key", "actor", "side", "must_see", "must_not_see"),
     [
         ("PortalState.load", "consumer_a", "A", ["TEXTAQ7", "Xq7 Plumbing"], ["TEXTBQ7", "notify-x-q7@example.com"]),
+        ("PortalState.load", "consumer_b", "B", ["QUOTEBQ7"], ["QUOTEAQ7"]),
         ("DashboardState.load", "business_x", "A", ["TEXTAQ7", "Xq7 Plumbing"], ["TEXTBQ7", *CONTACT_A]),
         ("UsersState.load", "admin", "A", ["acct-a-q7@example.com", "owner-y-q7@example.com"], []),
         ("MessagesState.load", "admin", "A", ["MSGQ7"], []),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 import redis
@@ -19,8 +19,8 @@ from sqlmodel import Session, select
 
 from leadapp.core import crypto, rls
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Call, Lead, Match, User, utcnow
-from leadapp.core.services import access, accounts, calls, contact, inbox, portal
+from leadapp.core.models import Business, Call, Conversion, Lead, Match, Notification, Quote, User, utcnow
+from leadapp.core.services import access, accounts, calls, contact, inbox, portal, quotes
 from leadapp.core.services.access import Area
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
@@ -227,6 +227,42 @@ def test_ai_call_request_only_by_the_matched_business_and_only_after_acceptance(
         calls.request_call(s, owner, world.match_x)
     world.as_("admin")
     assert len(s.exec(select(Call)).all()) == 1
+
+
+def test_quotes_are_sent_read_and_accepted_only_by_their_owners(world: World):
+    """Only business X (whose match is accepted) quotes; only consumer A accepts; each wall alone stops the rest,
+    and the consumer's accept writes the conversion, the decline notices and the statuses through its own walls."""
+    s = world.session
+    inbox.respond(s, world.as_("business_x"), world.match_x, accept=True)
+    s.commit()
+    day = (utcnow() + timedelta(days=7)).date().isoformat()
+    form = {"amount_min": "400", "amount_max": "600", "included": "Parts and labour", "valid_until": day}
+    for role in ROLES:
+        if role == "business_x":
+            continue
+        user = world.as_(role)
+        assert outcome(lambda: quotes.send_quote(s, user, world.match_x, form)) == "refused", role
+        s.rollback()
+    quote_id = quotes.send_quote(s, world.as_("business_x"), world.match_x, form).id
+    s.commit()
+    for role in ("anonymous", "consumer_b", "business_y"):
+        user = world.as_(role)
+        assert outcome(lambda: quotes.quotes_for_match(s, user, world.match_x)) == "refused", role
+    assert portal.consumer_leads(s, world.as_("consumer_b")) == []
+    [card] = portal.consumer_leads(s, world.as_("consumer_a"))
+    assert [q["amount"] for q in card["quotes"]] == ["$400–$600"]
+    for role in ("anonymous", "consumer_b", "business_x", "business_y", "admin"):
+        user = world.as_(role)
+        assert outcome(lambda: quotes.accept_quote(s, user, quote_id)) == "refused", role
+        s.rollback()
+    quotes.accept_quote(s, world.as_("consumer_a"), quote_id)
+    s.commit()
+    world.as_("admin")
+    s.expire_all()
+    assert s.get(Quote, quote_id).status == "accepted"  # type: ignore[union-attr]
+    assert [c.job_value_cents for c in s.exec(select(Conversion)).all()] == [60_000]
+    assert s.exec(select(Notification).where(Notification.kind == "quote_accepted")).first() is not None
+    assert s.get(Lead, world.lead_a).status == "converted"  # type: ignore[union-attr]
 
 
 def test_consumer_sees_only_their_own_requests(world: World):

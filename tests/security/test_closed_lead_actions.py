@@ -1,4 +1,4 @@
-"""Attack: accept (or decline, convert, call about) a request its consumer withdrew or deleted, or an admin
+"""Attack: accept (or decline, convert, call about, quote) a request its consumer withdrew or deleted, or an admin
 rejected (issue 11, item 4).
 
 The business owner's tab still had the lead open when the request closed (or the owner sends the match id
@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from sqlmodel import Session, col, select
 
-from leadapp.core.models import AuditEvent, Call, Lead, Match, User
+from leadapp.core.models import AuditEvent, Call, Lead, Match, Quote, User
 from leadapp.core.services import inbox, moderation, portal
 from leadapp.core.vocab import MatchStatus
 from tests import factories
@@ -67,6 +68,7 @@ ATTACKS: dict[str, tuple] = {
     "convert": ({"job_value": "450"},),
     "request_call": ({"objective": "confirm the leak"},),
     "mark_callback_handled": (),
+    "send_quote": ({"amount_min": "400", "included": "Parts and labour", "valid_until": date.today().isoformat()},),
 }
 
 
@@ -106,6 +108,7 @@ def test_a_closed_request_cannot_be_acted_on(db_session: Session, world: World, 
     assert match.responded_at is None
     assert not s.exec(select(AuditEvent).where(col(AuditEvent.action).in_(["match.accept", "match.decline"]))).all()
     assert not s.exec(select(Call).where(Call.lead_id == world.lead_id)).all()
+    assert not s.exec(select(Quote).where(Quote.lead_id == world.lead_id)).all()
 
 
 @pytest.mark.parametrize("how", CLOSE)

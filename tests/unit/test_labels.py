@@ -22,6 +22,7 @@ ENUM_TABLES: dict[type[StrEnum], str] = {
     vocab.LeadSource: "lead_source",
     vocab.ContactPreference: "contact_preference",
     vocab.MatchStatus: "match_status",
+    vocab.QuoteStatus: "quote_status",
     vocab.Plan: "plan",
     vocab.PriceTier: "price_tier",
     vocab.Channel: "channel",

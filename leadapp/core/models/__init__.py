@@ -7,6 +7,7 @@ from leadapp.core.models.businesses import Business
 from leadapp.core.models.calls import Call, DoNotCall, TranscriptLine
 from leadapp.core.models.leads import Conversion, InterviewSession, Lead, Match
 from leadapp.core.models.notifications import Notification, SmsOptOut
+from leadapp.core.models.quotes import Quote
 from leadapp.core.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PasswordReset",
     "PlatformRules",
     "Prospect",
+    "Quote",
     "SmsOptOut",
     "TranscriptLine",
     "User",

@@ -407,11 +407,11 @@ def respond(session: Session, user: User | None, match_id: int, accept: bool, me
     return match
 
 
-def job_value_cents(job_value_dollars: str) -> int:
-    """A job value typed in dollars ("450", "$1,200", "99.95") in whole cents (half a cent rounds up).
+def job_value_cents(job_value_dollars: str, *, field: str = "job_value", what: str = "job value") -> int:
+    """A value typed in dollars ("450", "$1,200", "99.95") in whole cents (half a cent rounds up).
 
-    Anything else (empty, words, "inf", "nan") is a UserError on `job_value`, and so is a value outside
-    $0 to $1,000,000.
+    Anything else (empty, words, "inf", "nan") is a UserError on `field` (`job_value` by default; a quote's
+    amount names its own field and says `what` it is), and so is a value outside $0 to $1,000,000.
     """
     text = str(job_value_dollars).replace(",", "").replace("$", "").strip()
     try:
@@ -419,10 +419,10 @@ def job_value_cents(job_value_dollars: str) -> int:
     except InvalidOperation:
         dollars = Decimal("NaN")
     if not dollars.is_finite():
-        raise UserError("Enter the job value in dollars, e.g. 450.", field="job_value")
+        raise UserError(f"Enter the {what} in dollars, e.g. 450.", field=field)
     # Bounded before any arithmetic: multiplying or rounding "1e999999" would overflow Decimal.
     if not 0 <= dollars <= Decimal(MAX_JOB_VALUE_CENTS) / 100:
-        raise UserError("Enter a job value from $0 to $1,000,000.", field="job_value")
+        raise UserError(f"Enter a {what} from $0 to $1,000,000.", field=field)
     return int((dollars * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -436,16 +436,29 @@ def mark_converted(session: Session, user: User | None, match_id: int, job_value
     if match.status not in CONTACT_VISIBLE:
         raise UserError("Accept the lead before marking it converted.", field="job_value")
     cents = job_value_cents(job_value_dollars)
+    return record_conversion(session, match, lead, business, cents, actor_id=user.id if user else None)
+
+
+def record_conversion(
+    session: Session, match: Match, lead: Lead, business: Business, cents: int, *, actor_id: int | None
+) -> Conversion:
+    """The one home of a conversion, once the caller authorized it: the business marking its accepted lead
+    converted (`mark_converted`), or the consumer accepting its quote (`quotes.accept_quote`).
+
+    One conversion per match (again: its value is replaced); the match and the lead become `converted`, the
+    partner's webhook records the change, it is audited and pushed live to the business and the consumer after
+    the commit. Does not commit.
+    """
     existing = session.exec(select(Conversion).where(Conversion.match_id == match.id)).first()
     conversion = existing or Conversion(lead_id=lead.id, business_id=business.id, match_id=match.id)  # type: ignore[arg-type]
-    conversion.job_value_cents, conversion.created_by_id = cents, user.id if user else None
+    conversion.job_value_cents, conversion.created_by_id = cents, actor_id
     match.status = MatchStatus.CONVERTED.value
     lead.status, lead.updated_at = LeadStatus.CONVERTED.value, utcnow()
     session.add_all([conversion, match, lead])
     webhooks.lead_status_changed(session, lead)
     audit.record(
         session,
-        actor_id=user.id if user else None,
+        actor_id=actor_id,
         action="match.convert",
         target=match,
         after={"job_value_cents": cents},

@@ -35,7 +35,7 @@ from leadapp.core.models import (
     User,
     utcnow,
 )
-from leadapp.core.services import access, audit, calls, concierge, daily_caps, optouts, webhooks
+from leadapp.core.services import access, audit, calls, concierge, daily_caps, optouts, quotes, webhooks
 from leadapp.core.services.calls import OPEN_STATUSES as OPEN_CALL_STATUSES
 from leadapp.core.vocab import (
     CATEGORY_LABELS,
@@ -407,9 +407,11 @@ def _phone_check(lead: Lead) -> str:
 def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, Any]]:
     """Each lead's view, its matched businesses, how many of them accepted it (`accepted_count`,
     `accepted_label`), the latest AI call, why withdraw / callback are refused ("" when allowed), and whose call
-    a callback would be (`callback_kind` "concierge" or "business", `callback_explanation`)."""
+    a callback would be (`callback_kind` "concierge" or "business", `callback_explanation`), and the quotes the
+    businesses sent, side by side (`quotes.quotes_by_lead`)."""
     lead_ids = [lead.id for lead in leads if lead.id is not None]
     matches = _matches_by_lead(session, lead_ids)
+    quoted = quotes.quotes_by_lead(session, leads)
     accepting = _accepting_business(session, lead_ids)
     callbacks = _callback_refusals(session, leads)
     call_lines = _call_lines(session, leads)
@@ -433,6 +435,7 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
             "call_status": call_lines.get(lead.id, ""),  # type: ignore[arg-type]
             "phone_check": _phone_check(lead),
             "phone_last4": lead.contact_phone_last4 if lead.contact_phone_hash else "",
+            "quotes": quoted[lead.id],  # type: ignore[index]
         }
         for lead in leads
     ]

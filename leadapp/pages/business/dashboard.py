@@ -15,8 +15,8 @@ from leadapp import live, routes
 from leadapp.components import feedback
 from leadapp.core import labels
 from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.services import access, calls, inbound, inbox
+from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.services import access, calls, inbound, inbox, quotes
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
 
@@ -67,6 +67,9 @@ class DashboardState(AuthState):
     reasons: list[str] = []
     points: list[dict[str, str]] = []
     calls: list[CallView] = []
+    # The quotes this business sent on the open lead (newest first), and the quote form's message per field.
+    quotes: list[dict[str, str]] = []
+    quote_errors: dict[str, str] = {}
     # Signed, expiring links to the recordings the owner chose to play, by call id (kept while the detail is
     # open, so a live refresh never reloads a playing recording).
     recording_links: dict[str, str] = {}
@@ -87,6 +90,11 @@ class DashboardState(AuthState):
     @rx.var
     def pages(self) -> int:
         return max(1, -(-self.total // inbox.PAGE_SIZE))
+
+    @rx.var
+    def quote_pending(self) -> bool:
+        """The open lead has a quote of this business still open or accepted: no new quote until it is decided."""
+        return any(q.get("status") in ("sent", "accepted") for q in self.quotes)
 
     def _filters(self) -> inbox.InboxFilters:
         first, last = inbox.received_days(self.since_filter, self.until_filter)
@@ -131,6 +139,7 @@ class DashboardState(AuthState):
             )
             for c in inbox.calls_for_match(session, user, int(detail["match_id"]))
         ]
+        self.quotes = quotes.quotes_for_match(session, user, int(detail["match_id"]))
 
     def refresh_from_event(self) -> None:
         """Called by the live listener when something changed for this business."""
@@ -160,6 +169,7 @@ class DashboardState(AuthState):
         self.error = self.notice = self.gone = ""
         self.detail, self.reasons, self.points, self.calls, self.recording_links = {}, [], [], [], {}
         self.lead_view = ""
+        self.quotes, self.quote_errors = [], {}
         lead_id = routes.id_from_path(self.router.url.path)
         try:
             with session_scope() as session:
@@ -259,6 +269,9 @@ class DashboardState(AuthState):
             with contextlib.suppress(UserError):
                 self._fetch()
             return
+        except FieldErrors as exc:  # a form's fields (the quote's terms): each message under its field
+            self.quote_errors = dict(exc.errors)
+            return
         except (UserError, ValueError) as exc:
             self.error = str(getattr(exc, "message", exc))
             return
@@ -292,6 +305,17 @@ class DashboardState(AuthState):
         if not self.error:
             self.notice = "Marked handled."
         return feedback.outcome(self.notice, self.error)
+
+    @rx.event
+    def send_quote(self, form_data: dict):
+        """The quote form of an accepted lead: bad terms show under their fields, and nothing is sent."""
+        match_id = int(self.detail.get("match_id", "0") or 0)
+        form = {name: str(form_data.get(name, ""))[:4000] for name in quotes.FIELDS}
+        self.quote_errors = {}
+        self._act(lambda s, u: quotes.send_quote(s, u, match_id, form))
+        if self.quote_errors:
+            return feedback.failed("Check the quote: " + " ".join(self.quote_errors.values()))
+        return feedback.outcome("Quote sent: the consumer sees it in their portal.", self.error)
 
     @rx.event
     def convert(self, form_data: dict):

@@ -96,6 +96,92 @@ def _call_panel(call: CallView) -> rx.Component:
     )
 
 
+def _quote_field(label: str, name: str, control: rx.Component) -> rx.Component:
+    """One field of the quote form with its message under it (`#quote-error-<name>`)."""
+    return rx.vstack(
+        rx.el.label(label, html_for=f"quote-{name}", class_name="field-label"),
+        control,
+        rx.cond(
+            DashboardState.quote_errors.contains(name),
+            rx.text(DashboardState.quote_errors[name], size="1", color_scheme="red", id=f"quote-error-{name}"),
+        ),
+        spacing="1",
+    )
+
+
+def _quote_form() -> rx.Component:
+    """Send a quote: a price (one amount) or a range, what it includes, the last day it holds, a visit time."""
+    return rx.form(
+        rx.vstack(
+            rx.text("Send a quote", weight="bold"),
+            rx.hstack(
+                _quote_field("From ($)", "amount_min", rx.input(name="amount_min", id="quote-amount_min", width="8em")),
+                _quote_field(
+                    "To ($, for a range)", "amount_max", rx.input(name="amount_max", id="quote-amount_max", width="8em")
+                ),
+                _quote_field(
+                    "Valid until", "valid_until", rx.input(name="valid_until", id="quote-valid_until", type="date")
+                ),
+                _quote_field(
+                    "Visit (optional)",
+                    "visit_at",
+                    rx.input(name="visit_at", id="quote-visit_at", type="datetime-local"),
+                ),
+                wrap="wrap",
+                spacing="3",
+            ),
+            _quote_field(
+                "What is included",
+                "included",
+                rx.text_area(name="included", id="quote-included", max_length=2000, width="100%"),
+            ),
+            rx.button("Send quote", type="submit", id="send-quote"),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=DashboardState.send_quote,
+        no_validate=True,
+        id="quote-form",
+        width="100%",
+    )
+
+
+def _sent_quote(q: rx.Var) -> rx.Component:
+    return rx.card(
+        rx.hstack(
+            rx.text(q["amount"], weight="bold", class_name="quote-amount"),
+            rx.badge(q["status_label"], class_name="quote-status", data_status=q["status"]),
+            rx.text("valid until ", q["valid_until"], size="2", color_scheme="gray"),
+            rx.cond(q["visit"] != "", rx.text("visit ", q["visit"], size="2", color_scheme="gray")),
+            wrap="wrap",
+            align="center",
+        ),
+        rx.text(q["included"], size="2", white_space="pre-wrap"),
+        class_name="sent-quote",
+        width="100%",
+    )
+
+
+def _quotes() -> rx.Component:
+    d = DashboardState.detail
+    can_quote = (d["status"] == "accepted") & (d["closed_reason"] == "") & ~DashboardState.quote_pending
+    return rx.vstack(
+        rx.cond(
+            DashboardState.quotes.length() > 0,
+            rx.vstack(
+                rx.text("Your quotes", weight="bold", size="2"),
+                rx.foreach(DashboardState.quotes, _sent_quote),
+                spacing="1",
+                width="100%",
+                id="sent-quotes",
+            ),
+        ),
+        rx.cond(can_quote, _quote_form()),
+        spacing="2",
+        width="100%",
+    )
+
+
 def _point_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row["label"]),
@@ -289,6 +375,7 @@ def _detail() -> rx.Component:
             ),
             rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
             rx.foreach(DashboardState.calls, _call_panel),
+            _quotes(),
             rx.cond(
                 (d["status"] == "accepted") & ~closed,
                 rx.form(

@@ -26,7 +26,7 @@ from leadapp.components.requests import (
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, optouts, phone_codes, portal
+from leadapp.core.services import access, optouts, phone_codes, portal, quotes
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
@@ -123,6 +123,17 @@ class PortalState(AuthState):
         ok, _ = self._act(lambda s, u: portal.request_callback(s, u, int(lead_id)))
         if ok:
             self.notice = "Callback requested. Our AI assistant will call you within calling hours (9:00–21:00)."
+        return feedback.outcome(self.notice, self.error)
+
+    @rx.event
+    def accept_quote(self, quote_id: str):
+        """Accept one business's quote: the job is theirs, the other quotes are declined."""
+        if not str(quote_id).isdigit():
+            self.error = quotes.NOT_YOUR_QUOTE
+            return feedback.failed(self.error)
+        ok, _ = self._act(lambda s, u: quotes.accept_quote(s, u, int(quote_id)))
+        if ok:
+            self.notice = "Quote accepted: the business is told, and the other quotes are declined."
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
@@ -258,6 +269,7 @@ def portal_page() -> rx.Component:
                             href=rx.Var.create(f"/portal/requests/{r.id}"),
                             send_code=PortalState.send_phone_code,
                             verify_code=PortalState.verify_phone_code,
+                            accept_quote=PortalState.accept_quote,
                         ),
                     ),
                     spacing="3",
@@ -308,6 +320,7 @@ def portal_request_page() -> rx.Component:
                             callback=PortalState.request_callback,
                             send_code=PortalState.send_phone_code,
                             verify_code=PortalState.verify_phone_code,
+                            accept_quote=PortalState.accept_quote,
                         ),
                     ),
                 ),
