@@ -44,6 +44,7 @@ from leadapp.pages.consumer.track import TrackState, track_page
 from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
 from leadapp.pages.public.reset_password import ResetPasswordState, reset_password_page
+from leadapp.pages.public.review import ReviewState, review_page
 from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, unsubscribe_page
 from leadapp.pages.public.verify_email import VerifyEmailState, verify_email_page
 from leadapp.state.auth import AuthState
@@ -228,6 +229,7 @@ app.add_page(
 app.add_page(
     unsubscribe_page, route=routes.UNSUBSCRIBE, title="Unsubscribe — LeadApp", on_load=[public, UnsubscribeState.open]
 )
+app.add_page(review_page, route=routes.REVIEW, title="Review the job — LeadApp", on_load=[public, ReviewState.open])
 app.add_page(
     rules_page,
     route=routes.ADMIN_RULES,

@@ -28,6 +28,7 @@ from leadapp.core.services.reviews.service import (
     review_page,
     review_view,
     reviews_by_lead,
+    reviews_of_lead,
     submit_review,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "review_page",
     "review_view",
     "reviews_by_lead",
+    "reviews_of_lead",
     "submit_review",
     "verified_rating",
 ]

@@ -308,6 +308,18 @@ def own_reviews(session: Session, user: User | None, *, limit: int = 100) -> lis
     return [{**review_view(review), "business_name": name, "lead_id": str(review.lead_id)} for review, name in rows]
 
 
+def reviews_of_lead(session: Session, user: User | None, lead_id: int) -> list[dict[str, str]]:
+    """Every review of one lead's jobs, hidden ones included (with why), for the admin's lead page."""
+    access.require_admin(user)
+    rows = session.exec(
+        select(Review, Business.name)
+        .join(Business, col(Business.id) == col(Review.business_id))
+        .where(Review.lead_id == lead_id)
+        .order_by(col(Review.id))
+    ).all()
+    return [{**review_view(review), "business_name": name} for review, name in rows]
+
+
 def review_for_match(session: Session, user: User | None, match_id: int) -> dict[str, str] | None:
     """The review of the job on one of the business's matches, if any (read like the lead itself)."""
     match, _, _ = access.business_match(session, user, match_id, act=False)
