@@ -355,3 +355,32 @@ def test_the_bayesian_average(db_session: Session):
     assert reviews.verified_rating(5, 25, rules) == pytest.approx(4.5)
     assert reviews.verified_rating(95, 95, rules) == pytest.approx((20 + 95) / 100)
     assert reviews.verified_rating(3, 15, {"reviews": {"prior_rating": 3, "prior_weight": 0}}) == 5.0
+
+
+def test_many_verified_five_stars_outrank_a_typed_five_in_matching(db_session: Session, world: World):
+    """Ten verified five-star reviews (each of a job converted and reviewed through the service) lift Carmel
+    Plumbing above a rival that typed a 5 from 500 reviews and has no verified one: the new lead's matches, scored
+    by the one candidate query, rank them so, and the rival is rated at the prior."""
+    from leadapp.core.services import match as matching
+    from leadapp.core.services import rules
+
+    s, w = db_session, world
+    rival_owner = factories.owner(s, "rival@example.com")
+    rival = factories.business(s, rival_owner, "Typed Five Plumbing", rating=5.0, review_count=500)
+    for _ in range(10):
+        job = factories.lead(s, w.consumer, status=LeadStatus.ACCEPTED.value)
+        won = factories.match(s, job, w.business, status=MatchStatus.ACCEPTED.value)
+        conversion = inbox.mark_converted(s, w.owner, won.id, "300")
+        s.flush()
+        reviews.submit_review(s, w.consumer, {"stars": "5", "text": ""}, conversion_id=conversion.id)
+    s.commit()
+    s.refresh(w.business)
+    assert (w.business.verified_review_count, w.business.verified_stars_total) == (10, 50)
+
+    fresh = factories.lead(s, w.consumer, status=LeadStatus.CLASSIFIED.value)
+    s.commit()
+    found = {m.business_id: m for m in matching.create_matches(s, fresh, rules.current_rules(s))}
+    assert found[w.business.id].score > found[rival.id].score
+    rated = {m.business_id: m.reasons for m in found.values()}
+    assert "Verified rating 4.7 (10 reviews)" in rated[w.business.id]
+    assert "No verified reviews yet (rated 4.0 until there are)" in rated[rival.id]

@@ -190,8 +190,8 @@ def _review() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.text("The customer's review", weight="bold", size="2"),
-                rx.text(r["stars_label"], size="4", color_scheme="amber", id="review-stars", title=r["stars"]),
-                rx.text(r["text"], id="review-text"),
+                rx.text(r["stars_label"], size="4", color_scheme="amber", id="lead-review-stars", title=r["stars"]),
+                rx.text(r["text"], id="lead-review-text"),
                 rx.cond(
                     r["hidden"] == "yes",
                     rx.text("Hidden by LeadApp: ", r["hidden_reason"], size="2", color_scheme="gray"),
