@@ -384,3 +384,34 @@ def test_many_verified_five_stars_outrank_a_typed_five_in_matching(db_session: S
     rated = {m.business_id: m.reasons for m in found.values()}
     assert "Verified rating 4.7 (10 reviews)" in rated[w.business.id]
     assert "No verified reviews yet (rated 4.0 until there are)" in rated[rival.id]
+
+
+@pytest.mark.parametrize(
+    ("rating", "weight", "errors"),
+    [
+        ("6", "5", {"review_prior_rating": "Enter a number from 1 to 5."}),
+        ("0.5", "5", {"review_prior_rating": "Enter a number from 1 to 5."}),
+        ("4", "-1", {"review_prior_weight": "Enter a whole number from 0 to 100."}),
+        ("4", "2.5", {"review_prior_weight": "Enter a whole number from 0 to 100."}),
+        ("x", "101", {"review_prior_rating": "Enter a number", "review_prior_weight": "Enter a whole number"}),
+    ],
+)
+def test_the_reviews_prior_on_the_rules_form_is_validated(rating: str, weight: str, errors: dict[str, str]):
+    from leadapp.core.services import rules
+
+    form = {**rules.rules_to_form(rules.DEFAULT_RULES), "review_prior_rating": rating, "review_prior_weight": weight}
+    with pytest.raises(FieldErrors) as caught:
+        rules.rules_from_form(form, rules.DEFAULT_RULES)
+    assert list(caught.value.errors) == list(errors)
+    for name, message in errors.items():
+        assert caught.value.errors[name].startswith(message)
+
+
+def test_the_reviews_prior_round_trips_through_the_rules_form():
+    from leadapp.core.services import rules
+
+    form = rules.rules_to_form(rules.DEFAULT_RULES)
+    assert (form["review_prior_rating"], form["review_prior_weight"]) == ("4", "5")
+    saved = rules.rules_from_form({**form, "review_prior_rating": "3.5", "review_prior_weight": "10"}, {})
+    assert saved["reviews"] == {"prior_rating": 3.5, "prior_weight": 10}
+    assert reviews.verified_rating(10, 50, saved) == pytest.approx((35 + 50) / 20)
