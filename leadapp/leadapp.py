@@ -44,6 +44,7 @@ from leadapp.pages.consumer.track import TrackState, track_page
 from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
 from leadapp.pages.public.reset_password import ResetPasswordState, reset_password_page
+from leadapp.pages.public.review import ReviewState, review_page
 from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, unsubscribe_page
 from leadapp.pages.public.verify_email import VerifyEmailState, verify_email_page
 from leadapp.state.auth import AuthState
@@ -116,6 +117,7 @@ PAGES = [
     (audit_page, routes.ADMIN_AUDIT, "Audit trail — LeadApp", [guard("admin"), AuditState.load]),
     (discovery_page, routes.ADMIN_DISCOVERY, "Business discovery — LeadApp", [guard("admin"), DiscoveryState.load]),
     (unsubscribe_page, routes.UNSUBSCRIBE, "Unsubscribe — LeadApp", [public, UnsubscribeState.open]),
+    (review_page, routes.REVIEW, "Review the job — LeadApp", [public, ReviewState.open]),
     (rules_page, routes.ADMIN_RULES, "Platform rules — LeadApp", [guard("admin"), RulesState.load]),
     (reports_page, routes.ADMIN_REPORTS, "Weekly audit — LeadApp", [guard("admin"), ReportsState.load]),
 ]

@@ -41,6 +41,7 @@ ADMIN_LEAD = "/admin/leads/[admin_lead]"
 ADMIN_USER = "/admin/users/[admin_user]"
 ADMIN_CALL = "/admin/calls/[admin_call]"
 UNSUBSCRIBE = "/unsubscribe/[token]"
+REVIEW = "/review/[token]"
 
 
 def dashboard_lead(lead_id: int | str) -> str:

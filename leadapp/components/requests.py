@@ -20,6 +20,8 @@ class MatchView:
     name: str = ""
     city: str = ""
     rating: str = ""
+    # The verified rating and count ("★ 4.6 (12 verified reviews)", or "No verified reviews yet").
+    rating_label: str = ""
     distance: str = ""
     status: str = ""
 
@@ -71,11 +73,21 @@ class RequestView:
     matches: list[MatchView] = dataclasses.field(default_factory=list)
     # The businesses' quotes, side by side (lowest value first).
     quotes: list[QuoteView] = dataclasses.field(default_factory=list)
+    # The converted job to review (`reviews.reviews_by_lead`): its conversion, the business, and the review once
+    # written ("yes"), with the business's reply; "" fields when there is no converted job.
+    review_conversion_id: str = ""
+    review_business: str = ""
+    reviewed: str = ""
+    review_stars: str = ""
+    review_text: str = ""
+    review_reply: str = ""
+    review_hidden: str = ""
 
 
 def request_view(row: dict[str, Any]) -> RequestView:
     """A row of `portal.consumer_leads` / `portal.request_view` as the card shows it (no contact details)."""
     lead = row["lead"]
+    review = row.get("review") or {}
     return RequestView(
         id=lead["id"],
         status=lead["status"],
@@ -96,10 +108,24 @@ def request_view(row: dict[str, Any]) -> RequestView:
         accepted_label=row.get("accepted_label", ""),
         reach_label=row.get("reach_label", ""),
         matches=[
-            MatchView(name=m["name"], city=m["city"], rating=m["rating"], distance=m["distance"], status=m["status"])
+            MatchView(
+                name=m["name"],
+                city=m["city"],
+                rating=m["rating"],
+                rating_label=m.get("rating_label", ""),
+                distance=m["distance"],
+                status=m["status"],
+            )
             for m in row["matches"]
         ],
         quotes=[QuoteView(**{name: q.get(name, "") for name in QUOTE_FIELDS}) for q in row.get("quotes", [])],
+        review_conversion_id=review.get("conversion_id", ""),
+        review_business=review.get("business_name", ""),
+        reviewed=review.get("reviewed", ""),
+        review_stars=review.get("stars", ""),
+        review_text=review.get("text", ""),
+        review_reply=review.get("reply", ""),
+        review_hidden=review.get("hidden", ""),
     )
 
 
@@ -107,7 +133,9 @@ def _match(m: MatchView) -> rx.Component:
     return rx.hstack(
         rx.icon("store", size=16),
         rx.text(m.name, weight="medium", class_name="matched-business"),
-        rx.text(m.city, " · ", m.distance, " · rated ", m.rating, size="2", color_scheme="gray"),
+        rx.text(
+            m.city, " · ", m.distance, " · ", m.rating_label, size="2", color_scheme="gray", class_name="match-rating"
+        ),
         rx.cond(
             (m.status == "accepted") | (m.status == "converted"),
             rx.badge("Accepted", color_scheme="green", variant="soft", class_name="match-accepted"),
@@ -273,6 +301,80 @@ def _actions(r: RequestView, withdraw: Callable[[Any], Any], callback: Callable[
     )
 
 
+STAR_CHOICES = (
+    ("", "Choose…"),
+    ("5", "★★★★★ 5 — excellent"),
+    ("4", "★★★★ 4 — good"),
+    ("3", "★★★ 3 — fair"),
+    ("2", "★★ 2 — poor"),
+    ("1", "★ 1 — bad"),
+)
+
+
+def review_fields(errors: rx.Var, prefix: str = "review") -> list[rx.Component]:
+    """The stars (1-5) and text fields of a review form, each with its message under it (`#<prefix>-error-<name>`)."""
+    return [
+        rx.el.label("Stars", html_for=f"{prefix}-stars", class_name="field-label"),
+        rx.el.select(
+            *(rx.el.option(label, value=value) for value, label in STAR_CHOICES),
+            name="stars",
+            id=f"{prefix}-stars",
+            class_name="rt-reset rt-SelectTrigger rt-r-size-2 rt-variant-surface",
+        ),
+        rx.cond(
+            errors.contains("stars"), rx.text(errors["stars"], size="1", color_scheme="red", id=f"{prefix}-error-stars")
+        ),
+        rx.el.label(
+            "Your review (optional, up to 2,000 characters)", html_for=f"{prefix}-text", class_name="field-label"
+        ),
+        rx.text_area(name="text", id=f"{prefix}-text", max_length=2000, width="100%"),
+        rx.cond(
+            errors.contains("text"), rx.text(errors["text"], size="1", color_scheme="red", id=f"{prefix}-error-text")
+        ),
+    ]
+
+
+def _review(r: RequestView, submit_review: Any | None, errors: rx.Var | None) -> rx.Component:
+    """The converted job's review: as written (with the business's reply), or a form when the page lets the consumer
+    review from here."""
+    written = rx.vstack(
+        rx.text("Your review of ", r.review_business, weight="bold", size="2"),
+        rx.cond(
+            r.review_hidden == "yes",
+            rx.text("Hidden by LeadApp.", size="2", color_scheme="gray"),
+            rx.fragment(
+                rx.text(r.review_stars, " of 5 stars", class_name="my-review-stars"),
+                rx.text(r.review_text, class_name="my-review-text"),
+            ),
+        ),
+        rx.cond(
+            r.review_reply != "",
+            rx.text(rx.text.strong(r.review_business, " replied: "), r.review_reply, class_name="review-reply"),
+        ),
+        spacing="1",
+        width="100%",
+        class_name="request-review",
+    )
+    form = (
+        rx.form(
+            rx.vstack(
+                rx.text("Review ", r.review_business, weight="bold", size="2"),
+                rx.el.input(type="hidden", name="conversion_id", value=r.review_conversion_id),
+                *review_fields(errors if errors is not None else rx.Var.create({})),
+                rx.button("Post my review", type="submit", class_name="post-review"),
+                spacing="1",
+                width="100%",
+            ),
+            on_submit=submit_review,
+            reset_on_submit=False,
+            class_name="review-form",
+        )
+        if submit_review is not None
+        else rx.text("The business did the job: the review link is in your email.", size="2")
+    )
+    return rx.cond(r.review_conversion_id != "", rx.cond(r.reviewed == "yes", written, form))
+
+
 def request_card(
     r: RequestView,
     *,
@@ -282,11 +384,14 @@ def request_card(
     verify_code: Any,
     href: rx.Var | None = None,
     accept_quote: Callable[[Any], Any] | None = None,
+    submit_review: Any | None = None,
+    review_errors: rx.Var | None = None,
 ) -> rx.Component:
     """One request; `withdraw(id)` / `callback(id)` / `send_code(id)` give the event the buttons fire, `verify_code`
     the handler of the code form (form data: `lead`, `code`); `href`, when given, is the request's own page (linked
     from the card in a list); `accept_quote(quote id)`, when given, the event of a quote's "Accept" button (without
-    it the quotes are shown only)."""
+    it the quotes are shown only); `submit_review`, when given, the handler of the review form of a converted job
+    (form data: `conversion_id`, `stars`, `text`; `review_errors` its messages per field)."""
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -326,6 +431,7 @@ def request_card(
                 ),
             ),
             _quotes(r, accept_quote),
+            _review(r, submit_review, review_errors),
             _phone_check(r, send_code, verify_code),
             _actions(r, withdraw, callback),
             spacing="2",

@@ -131,6 +131,7 @@ NOTIFICATION_KIND: dict[str, str] = {
     vocab.NotificationKind.PHONE_CODE: "Phone code",
     vocab.NotificationKind.QUOTE_ACCEPTED: "Quote accepted",
     vocab.NotificationKind.QUOTE_DECLINED: "Quote declined",
+    vocab.NotificationKind.REVIEW_INVITE: "Review invitation",
 }
 
 LEAD_SOURCE: dict[str, str] = {

@@ -1,6 +1,8 @@
 """Signed links the product sends out (the bottom layer: settings, crypto and models only).
 
 - A consumer's tracking link (`magic_link`): follow and act on one request for 30 days without an account.
+- A consumer's review link (`review_link`): review the business of one converted job, once (the review row,
+  unique per conversion, is what makes it single-use), for 60 days.
 - A business invitation's links (`invitation_token`): sign up, unsubscribe (a page), and the RFC 8058
   one-click unsubscribe URL mail clients POST to.
 Whoever checks a token (the portal, discovery) lives above this module; here they are only made.
@@ -36,6 +38,24 @@ def magic_token(lead_id: int) -> str:
 def magic_link(lead_id: int) -> str:
     """The tracking page of one lead, usable without an account: `{APP_URL}/portal/track/<token>`."""
     return f"{_app_url()}/portal/track/{magic_token(lead_id)}"
+
+
+# --- a review of a converted job ---------------------------------------------------------------------
+
+REVIEW_PURPOSE = "review-job"
+REVIEW_TTL_SECONDS = 60 * 24 * 3600
+
+
+def review_token(conversion_id: int, lead_id: int) -> str:
+    """A signed token that lets its holder review the business of this one conversion (of this lead), once, for
+    60 days. The lead is named so that the holder's transaction may reach that lead's rows (row-level security)."""
+    payload = {"conversion": int(conversion_id), "lead": int(lead_id), "iat": int(time.time())}
+    return crypto.sign(REVIEW_PURPOSE, payload, REVIEW_TTL_SECONDS)
+
+
+def review_link(conversion_id: int, lead_id: int) -> str:
+    """The review page of one converted job: `{APP_URL}/review/<token>`."""
+    return f"{_app_url()}/review/{review_token(conversion_id, lead_id)}"
 
 
 # --- a business invitation --------------------------------------------------------------------------

@@ -256,17 +256,27 @@ BUSINESS = Policy(
 )
 """A business: its owner writes it; whoever sees one of its matches (the lead's consumer) may read it."""
 
+REVIEW = Policy(
+    "review",
+    f"{STAFF} OR hidden_at IS NULL OR {_business_side('business_id')} OR {_lead_side('lead_id')}",
+    f"{STAFF} OR {_business_side('business_id')} OR {_lead_side('lead_id')}",
+)
+"""A verified review: a visible one is public (every side reads it); a hidden one only its business, its lead's
+side and staff. Written by its lead's side (the review), its business (the reply) and staff (the hide)."""
+
 PLATFORM_ONLY = _same("platform_only", STAFF)
 """A row of the platform's own work that no tenant reads or writes (e.g. a webhook delivery to a partner): admins
 and the system only. A page or route that must write one does it in a reviewed `access.as_system` step."""
 
 # Every tenant table and its policy kind: one line each. The kinds: `LEAD`, `by_lead_and_business`, `by_lead`,
-# `by_business`, `by_user`, `by_call`, `NOTIFICATION`, `INTERVIEW`, `BUSINESS`, `PLATFORM_ONLY`.
+# `by_business`, `by_user`, `by_call`, `NOTIFICATION`, `INTERVIEW`, `BUSINESS`, `REVIEW`,
+# `PLATFORM_ONLY`.
 TENANT_TABLES: dict[str, Policy] = {
     "leads": LEAD,
     "matches": by_lead_and_business(),
     "conversions": by_lead_and_business(),
     "quotes": by_lead_and_business(),
+    "reviews": REVIEW,
     "calls": by_lead_and_business(),
     "transcript_lines": by_call(),
     "notifications": NOTIFICATION,

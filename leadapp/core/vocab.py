@@ -199,6 +199,7 @@ class NotificationKind(StrEnum):
     PHONE_CODE = "phone_code"
     QUOTE_ACCEPTED = "quote_accepted"
     QUOTE_DECLINED = "quote_declined"
+    REVIEW_INVITE = "review_invite"
 
 
 class CallType(StrEnum):

@@ -112,6 +112,11 @@ PLANS: dict[str, Plan] = {
     "DncState.find": Plan(args=lambda c: ({"phone": ""},)),
     "DncState.go_page": Plan(args=lambda c: (1,)),
     "AdminLeadState.open_lead": Plan(path=lambda c: f"/admin/leads/{c.lead}"),
+    "AdminLeadState.hide_review": Plan(
+        writers="admin",
+        args=lambda c: ({"review_id": S(c.review), "reason": "q7 abusive"},),
+        preset=lambda c: {"lead_reviews": [{"id": S(c.review)}]},
+    ),
     "AdminCallState.open_call": Plan(path=lambda c: f"/admin/calls/{c.call}"),
     "OutboxState.load": Plan(),
     "OutboxState.apply_filters": Plan(args=lambda c: ({"status": "failed"},)),
@@ -205,6 +210,9 @@ PLANS: dict[str, Plan] = {
         writers="business", args=lambda c: ({"job_value": "500"},), preset=lambda c: _detail(c)
     ),
     "DashboardState.mark_callback_handled": Plan(writers="business", preset=lambda c: _detail(c)),
+    "DashboardState.reply_review": Plan(
+        writers="business", args=lambda c: ({"reply": "q7 thanks"},), preset=lambda c: {"review": {"id": S(c.review)}}
+    ),
     "DashboardState.send_quote": Plan(
         writers="business",
         args=lambda c: ({"amount_min": "400", "amount_max": "600", "included": "q7", "valid_until": _in_a_week()},),
@@ -237,6 +245,9 @@ PLANS: dict[str, Plan] = {
     "PortalState.set_no_ai_calls": Plan(writers="self", args=lambda c: (True,)),
     "PortalState.send_phone_code": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.accept_quote": Plan(writers="consumer", args=lambda c: (S(c.quote),)),
+    "PortalState.submit_review": Plan(
+        writers="consumer", args=lambda c: ({"conversion_id": S(c.conversion), "stars": "5", "text": "q7"},)
+    ),
     "PortalState.verify_phone_code": Plan(writers="consumer", args=lambda c: ({"lead": S(c.lead), "code": "123456"},)),
     "InterviewState.open": Plan(writers="public"),
     "InterviewState.restart": Plan(writers="public"),
@@ -286,6 +297,8 @@ PLANS: dict[str, Plan] = {
     ),
     "InviteLinkState.record_click": Plan(path=lambda c: "/register?invite=guessed-token"),
     "UnsubscribeState.open": Plan(path=lambda c: "/unsubscribe/guessed-token"),
+    "ReviewState.open": Plan(path=lambda c: f"/review/{c.conversion}.guessed"),
+    "ReviewState.submit": Plan(args=lambda c: ({"stars": "5", "text": "q7"},)),
     "UnsubscribeState.confirm": Plan(),
 }
 

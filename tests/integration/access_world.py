@@ -24,7 +24,19 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, SQLModel, select
 
 from leadapp.core import crypto, phones, rls
-from leadapp.core.models import ApiKey, Business, Call, Match, Notification, Prospect, Quote, User, WebhookDelivery
+from leadapp.core.models import (
+    ApiKey,
+    Business,
+    Call,
+    Conversion,
+    Match,
+    Notification,
+    Prospect,
+    Quote,
+    Review,
+    User,
+    WebhookDelivery,
+)
 from leadapp.core.models.base import utcnow
 from leadapp.core.services import accounts, admin_ops, contact, rules, weekly_audit
 from leadapp.core.services.intake import Submission, submit
@@ -69,6 +81,8 @@ MARKERS: dict[str, set[str]] = {
     "notify-y-q7@example.com": {"business_y", "admin"},
     "QUOTEAQ7": {"consumer_a", "business_x", "admin"},  # a business's quote: its consumer and that business
     "QUOTEBQ7": {"consumer_b", "business_y", "admin"},
+    "REVIEWAQ7": {"consumer_a", "business_x", "admin"},  # a verified review of a job: its sides (public once shown)
+    "REVIEWBQ7": {"consumer_b", "business_y", "admin"},
     "CALLXQ7": {"business_x", "admin"},
     "CALLYQ7": {"business_y", "admin"},
     "MSGQ7": {"admin"},
@@ -198,6 +212,23 @@ def _seed(s: Session) -> tuple[dict[str, int], dict[str, int]]:
         s.add(quote)
         s.flush()
         ids[f"quote_{side}"] = quote.id
+        # A job recorded and reviewed (the match itself stays as it is, so the other handlers' plans hold).
+        conversion = Conversion(
+            lead_id=accepted.lead_id, business_id=match.business_id, match_id=match.id, job_value_cents=45_000
+        )
+        s.add(conversion)
+        s.flush()
+        review = Review(
+            conversion_id=conversion.id,
+            lead_id=accepted.lead_id,
+            business_id=match.business_id,
+            consumer_id=users[consumer],
+            stars=4,
+            text=f"REVIEW{side}Q7 fixed the leak",
+        )
+        s.add(review)
+        s.flush()
+        ids[f"conversion_{side}"], ids[f"review_{side}"] = conversion.id, review.id
         notification = s.exec(select(Notification).where(Notification.lead_id == accepted.lead_id)).first()
         assert notification is not None, side
         notification.status, notification.last_error = "failed", "q7 test failure"

@@ -110,6 +110,8 @@ OWNER_ACTIONS = [
     ("RulesState.save", "admin", "A", "platform_rules"),
     ("UsersState.set_active", "admin", "B", "users"),
     ("DashboardState.accept", "business_y", "B", "matches"),
+    ("DashboardState.reply_review", "business_x", "A", "reviews"),
+    ("AdminLeadState.hide_review", "admin", "B", "reviews"),
     ("DashboardState.cancel_call", "business_x", "A", "calls"),
     ("BusinessSettingsState.toggle_pause", "business_y", "B", "businesses"),
     ("BusinessSettingsState.save", "business_x", "A", "businesses"),

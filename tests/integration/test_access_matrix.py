@@ -17,7 +17,7 @@ import pytest
 import redis
 from sqlmodel import Session, select
 
-from leadapp.core import crypto, rls
+from leadapp.core import crypto, links, rls
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import Business, Call, Conversion, Lead, Match, Notification, Quote, User, utcnow
 from leadapp.core.services import access, accounts, calls, contact, inbox, portal, quotes
@@ -304,6 +304,7 @@ def test_every_protected_page_has_a_server_side_guard():
         routes.FORGOT_PASSWORD,
         routes.VERIFY_EMAIL,
         routes.UNSUBSCRIBE,
+        routes.REVIEW,
     }
     expected_area = {"/portal": Area.CONSUMER, "/dashboard": Area.BUSINESS, "/admin": Area.ADMIN}
     seen = []
@@ -325,3 +326,57 @@ def test_every_protected_page_has_a_server_side_guard():
         prefix = next(p for p in expected_area if path.startswith(p))
         assert area == expected_area[prefix].value, (path, area)
     assert {"/portal", "/dashboard", "/admin", "/admin/health"} <= set(seen)
+
+
+def test_reviews_are_written_replied_and_hidden_only_by_their_owners(world: World):
+    """Only the holder of the job's review link (or consumer A's account) reviews; only business X replies; only an
+    admin hides. Each wall alone stops the rest, and the link's holder writes the review and the business's rating
+    through its own walls (an anonymous visitor holding only the link)."""
+    from leadapp.core.models import Review
+    from leadapp.core.services import reviews
+
+    s = world.session
+    inbox.respond(s, world.as_("business_x"), world.match_x, accept=True)
+    s.commit()
+    inbox.mark_converted(s, world.as_("business_x"), world.match_x, "450")
+    s.commit()
+    world.as_("admin")
+    conversion_id = s.exec(select(Conversion.id)).one()
+    form = {"stars": "5", "text": "Great"}
+    for role in ("anonymous", "consumer_b", "business_x", "business_y", "admin"):
+        user = world.as_(role)
+        assert outcome(lambda: reviews.submit_review(s, user, form, conversion_id=conversion_id)) == "refused", role
+        s.rollback()
+    world.as_("anonymous")
+    forged = reviews.ReviewLink(links.review_token(conversion_id, world.lead_a)[:-4] + "AAAA")
+    assert outcome(lambda: reviews.submit_review(s, forged, form)) == "refused"
+    s.rollback()
+    world.as_("anonymous")
+    review_id = reviews.submit_review(s, reviews.ReviewLink(links.review_token(conversion_id, world.lead_a)), form).id
+    s.commit()
+    world.as_("anonymous")
+    used = reviews.ReviewLink(links.review_token(conversion_id, world.lead_a))
+    assert outcome(lambda: reviews.submit_review(s, used, form)) == "refused"
+    s.rollback()
+    for role in ("anonymous", "consumer_a", "consumer_b", "business_y", "admin"):
+        user = world.as_(role)
+        assert outcome(lambda: reviews.reply_to_review(s, user, review_id, "Thanks")) == "refused", role
+        s.rollback()
+    reviews.reply_to_review(s, world.as_("business_x"), review_id, "Thanks")
+    s.commit()
+    for role in ("anonymous", "consumer_a", "consumer_b", "business_x", "business_y"):
+        user = world.as_(role)
+        assert outcome(lambda: reviews.hide_review(s, user, review_id, "Spam")) == "refused", role
+        s.rollback()
+    [card] = portal.consumer_leads(s, world.as_("consumer_a"))
+    assert (card["review"]["stars"], card["review"]["reply"]) == ("5", "Thanks")
+    assert [m["rating_label"] for m in card["matches"]] == ["★ 4.2 (1 verified review)"]
+    reviews.hide_review(s, world.as_("admin"), review_id, "Spam")
+    s.commit()
+    world.as_("admin")
+    s.expire_all()
+    review = s.get(Review, review_id)
+    assert review is not None and review.hidden_reason == "Spam" and review.reply == "Thanks"
+    business = s.get(Business, world.business_x)
+    assert business is not None and business.verified_review_count == 0
+    assert reviews.business_reviews(s, world.business_x) == []

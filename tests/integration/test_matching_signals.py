@@ -152,9 +152,21 @@ def test_the_lead_detail_shows_each_factors_points_adding_up_to_the_stored_score
     s = db_session
     monkeypatch.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})
     owners = [
-        owner_and_business(s, rating=4.6, review_count=80, licensed=True, insured=True, response_rate=0.9),
-        owner_and_business(s, rating=3.8, review_count=5, radius_miles=12, price_tier="premium", response_rate=0.55),
-        owner_and_business(s, zip="46204", latitude=39.77, longitude=-86.16, rating=4.2, review_count=20),
+        # Verified ratings (5 × 4.0 prior + stars) / (5 + reviews): 4.6, 3.8 and 4.2.
+        owner_and_business(
+            s, verified_review_count=80, verified_stars_total=371, licensed=True, insured=True, response_rate=0.9
+        ),
+        owner_and_business(
+            s,
+            verified_review_count=5,
+            verified_stars_total=18,
+            radius_miles=12,
+            price_tier="premium",
+            response_rate=0.55,
+        ),
+        owner_and_business(
+            s, zip="46204", latitude=39.77, longitude=-86.16, verified_review_count=20, verified_stars_total=85
+        ),
     ]
     s.commit()
     accepted = submit(

@@ -64,6 +64,10 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     ("leadapp/core/services/webhooks/service.py", "webhooks: record a partner's lead event"): "the business or "
     "consumer whose action changed a lead's status adds the one delivery row for the partner whose key made the "
     "lead (a platform-only table); only the new row's id, and whether one existed, are read back",
+    ("leadapp/core/services/reviews/service.py", "reviews: a business's verified rating from its visible reviews"): (
+        "the consumer who just reviewed (or the admin who hid a review) stores the count and sum of stars of one "
+        "business's visible reviews on that business, which the consumer may not write; nothing is read back"
+    ),
     ("leadapp/core/services/webhooks/service.py", "api: the status of a lead the presenting key created"): "the "
     "API's caller is anonymous; the key is its credential and the WHERE clause returns only a lead that key "
     "created (anything else is the same 404)",
@@ -414,7 +418,7 @@ def test_every_policy_kind_compiles_on_postgresql(walled_db: WalledDatabase):
     with _admin(walled_db) as conn:
         conn.execute(
             "CREATE TABLE scratch (id serial PRIMARY KEY, lead_id int, business_id int, user_id int, call_id int, "
-            "consumer_id int, owner_id int, owner_token_hash text)"
+            "consumer_id int, owner_id int, owner_token_hash text, hidden_at timestamptz)"
         )
         for kind in kinds:
             for statement in kind.sql("scratch"):

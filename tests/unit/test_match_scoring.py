@@ -76,7 +76,12 @@ def business(**changes: Any) -> BusinessFeatures:
         insured=True,
         tags=("same-day", "water heaters"),
         avg_response_minutes=25.0,
+        verified_review_count=120,
+        verified_stars_total=580,  # the verified rating: (5 × 4.0 + 580) / (5 + 120) = 4.8
     )
+    if "rating" in changes and "verified_stars_total" not in changes:
+        # "A business rated r" means by its 120 verified reviews: the typed rating alone counts for nothing.
+        changes["verified_stars_total"] = round(125 * changes["rating"] - 20)
     return dataclasses.replace(base, **changes)
 
 
@@ -150,28 +155,41 @@ def test_unrelated_category_or_uncategorized_lead_is_no_match() -> None:
 
 
 @pytest.mark.parametrize(
-    ("rating", "reviews", "share"),
+    ("reviews", "stars", "share"),
     [
-        (5.0, 10, 1.0),
-        (4.5, 10, 1.0),
-        (4.49, 10, 0.8),
-        (4.0, 10, 0.8),
-        (3.99, 10, 0.5),
-        (3.5, 10, 0.5),
-        (3.49, 10, 0.2),
-        (1.0, 10, 0.2),
-        (4.9, 0, 0.4),  # no reviews: the rating field means nothing
-        (0.0, 0, 0.4),
+        (10, 50, 1.0),  # (5 × 4 + 50) / 15 = 4.67
+        (15, 70, 1.0),  # (20 + 70) / 20 = 4.5, the band's edge
+        (15, 69, 0.8),  # 4.45
+        (0, 0, 0.8),  # no verified review: the prior, 4.0
+        (5, 15, 0.5),  # (20 + 15) / 10 = 3.5
+        (5, 14, 0.2),  # 3.4
+        (100, 100, 0.2),  # 100 one-star reviews: 1.14
     ],
 )
-def test_rating_band(rating: float, reviews: int, share: float) -> None:
-    rated = business(rating=rating, review_count=reviews)
+def test_rating_band_reads_the_bayesian_average_of_verified_reviews(reviews: int, stars: int, share: float) -> None:
+    rated = business(verified_review_count=reviews, verified_stars_total=stars)
     assert score(business_features=rated) == round(100 - W["rating"] * (1 - share), 1)
 
 
-def test_two_businesses_differing_only_in_rating() -> None:
-    good, fair = business(rating=4.7), business(rating=4.1)
-    assert score(business_features=good) - score(business_features=fair) == pytest.approx(W["rating"] * 0.2)
+@pytest.mark.parametrize(("rating", "typed_reviews"), [(5.0, 999), (0.0, 0), (1.0, 50)])
+def test_a_typed_rating_counts_for_nothing(rating: float, typed_reviews: int) -> None:
+    unreviewed = business(rating=rating, review_count=typed_reviews, verified_review_count=0, verified_stars_total=0)
+    assert score(business_features=unreviewed) == round(100 - W["rating"] * (1 - 0.8), 1)
+
+
+def test_the_prior_comes_from_the_rules() -> None:
+    strict = copy.deepcopy(RULES.rules)
+    strict["reviews"] = {"prior_rating": 3.0, "prior_weight": 5}
+    unreviewed = business(verified_review_count=0, verified_stars_total=0)
+    assert score(business_features=unreviewed, rules=RulesSnapshot(1, strict)) == round(100 - W["rating"] * 0.8, 1)
+
+
+def test_many_verified_five_stars_outrank_a_typed_five() -> None:
+    verified = business(id=2, rating=0.0, review_count=0, verified_review_count=30, verified_stars_total=150)
+    typed = business(id=3, rating=5.0, review_count=500, verified_review_count=0, verified_stars_total=0)
+    ranked = rank_matches(lead(), [typed, verified], RULES)
+    assert [r.business_id for r in ranked] == [2, 3]
+    assert ranked[0].score > ranked[1].score
 
 
 # --- response rate --------------------------------------------------------------------------------
@@ -312,7 +330,7 @@ def test_reasons_mention_distance_and_category_first() -> None:
     assert result is not None
     assert result.reasons[0] == f"{CARMEL_TO_INDY:.1f} mi away (within your 30 mi radius)"
     assert result.reasons[1] == "Exact category: plumbing"
-    assert "Rated 4.8 (120 reviews)" in result.reasons
+    assert "Verified rating 4.8 (120 reviews)" in result.reasons
     assert "Responds to 90% of leads" in result.reasons
     assert "Price tier fits a $400 budget" in result.reasons
     assert "Offers emergency service" in result.reasons
@@ -436,6 +454,8 @@ def any_rules(draw: st.DrawFn) -> RulesSnapshot:
         insured=st.booleans(),
         tags=st.lists(words, max_size=4).map(tuple),
         avg_response_minutes=st.none() | finite,
+        verified_review_count=st.integers(-5, 10**6),
+        verified_stars_total=st.integers(-5, 5 * 10**6),
     ),
     rules=st.just(RULES) | any_rules(),
 )

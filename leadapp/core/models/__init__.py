@@ -8,6 +8,7 @@ from leadapp.core.models.calls import Call, DoNotCall, TranscriptLine
 from leadapp.core.models.leads import Conversion, InterviewSession, Lead, Match
 from leadapp.core.models.notifications import Notification, SmsOptOut
 from leadapp.core.models.quotes import Quote
+from leadapp.core.models.reviews import Review
 from leadapp.core.models.webhooks import WebhookDelivery
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "PlatformRules",
     "Prospect",
     "Quote",
+    "Review",
     "SmsOptOut",
     "TranscriptLine",
     "User",

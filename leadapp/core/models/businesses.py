@@ -33,6 +33,8 @@ class Business(SQLModel, table=True):
     radius_miles: float = Field(default=25.0)
     rating: float = Field(default=0.0, description="Set by admins until verified reviews exist; never by the owner")
     review_count: int = Field(default=0)
+    verified_review_count: int = Field(default=0, description="Visible verified reviews (kept by the reviews service)")
+    verified_stars_total: int = Field(default=0, description="Sum of their stars; the rules' prior is applied on read")
     years_in_business: int = Field(default=0)
     price_tier: str = Field(default=PriceTier.STANDARD.value, max_length=16)
     licensed: bool = False

@@ -32,7 +32,7 @@ from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Conversion, Lead, Match, User, utcnow
 from leadapp.core.redaction import redact_contact, redact_values
-from leadapp.core.services import access, audit, calls, webhooks
+from leadapp.core.services import access, audit, calls, reviews, webhooks
 from leadapp.core.services import match as match_service
 from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadStatus, MatchStatus, Role
 
@@ -447,7 +447,8 @@ def record_conversion(
 
     One conversion per match (again: its value is replaced); the match and the lead become `converted`, the
     partner's webhook records the change, it is audited and pushed live to the business and the consumer after
-    the commit. Does not commit.
+    the commit; the consumer is emailed the conversion's review link once (`reviews.invite_after_conversion`,
+    sent after the commit). Does not commit.
     """
     existing = session.exec(select(Conversion).where(Conversion.match_id == match.id)).first()
     conversion = existing or Conversion(lead_id=lead.id, business_id=business.id, match_id=match.id)  # type: ignore[arg-type]
@@ -463,6 +464,7 @@ def record_conversion(
         target=match,
         after={"job_value_cents": cents},
     )
+    reviews.invite_after_conversion(session, lead, business, conversion)
     publish_after_commit(
         session, "match", business_id=business.id, match_id=match.id, lead_id=lead.id, consumer_id=lead.consumer_id
     )

@@ -35,7 +35,18 @@ from leadapp.core.models import (
     User,
     utcnow,
 )
-from leadapp.core.services import access, audit, calls, concierge, daily_caps, optouts, quotes, webhooks
+from leadapp.core.services import (
+    access,
+    audit,
+    calls,
+    concierge,
+    daily_caps,
+    optouts,
+    quotes,
+    reviews,
+    rules,
+    webhooks,
+)
 from leadapp.core.services.calls import OPEN_STATUSES as OPEN_CALL_STATUSES
 from leadapp.core.vocab import (
     CATEGORY_LABELS,
@@ -190,12 +201,13 @@ def lead_view(lead: Lead) -> dict[str, str]:
     return view
 
 
-def _match_view(m: Match, b: Business) -> dict[str, str]:
+def _match_view(m: Match, b: Business, snapshot: rules.RulesSnapshot) -> dict[str, str]:
+    # The rating shown is the verified one (the Bayesian average matching uses), never the typed `Business.rating`.
     return {
         "business_id": str(b.id),
         "name": b.name,
         "city": f"{b.city}, {b.state}".strip(", "),
-        "rating": f"{b.rating:.1f}",
+        **reviews.rating_for(b, snapshot),
         "distance": f"{m.distance_miles:.1f} mi" if m.distance_miles is not None else "",
         "status": m.status,
         "status_label": labels.match_status(m.status),
@@ -213,8 +225,9 @@ def _matches_by_lead(session: Session, lead_ids: Sequence[int]) -> dict[int, lis
         .where(col(Match.lead_id).in_(list(lead_ids)))
         .order_by(col(Match.score).desc(), col(Match.id))
     ).all()
+    snapshot = rules.current_rules(session) if rows else rules.RulesSnapshot(0, {})
     for m, b in rows:
-        found[m.lead_id].append(_match_view(m, b))
+        found[m.lead_id].append(_match_view(m, b, snapshot))
     return found
 
 
@@ -408,10 +421,11 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
     """Each lead's view, its matched businesses, how many of them accepted it (`accepted_count`,
     `accepted_label`), the latest AI call, why withdraw / callback are refused ("" when allowed), and whose call
     a callback would be (`callback_kind` "concierge" or "business", `callback_explanation`), and the quotes the
-    businesses sent, side by side (`quotes.quotes_by_lead`)."""
+    businesses sent, side by side (`quotes.quotes_by_lead`), and the converted job's review (`reviews_by_lead`)."""
     lead_ids = [lead.id for lead in leads if lead.id is not None]
     matches = _matches_by_lead(session, lead_ids)
     quoted = quotes.quotes_by_lead(session, leads)
+    reviewed = reviews.reviews_by_lead(session, leads)
     accepting = _accepting_business(session, lead_ids)
     callbacks = _callback_refusals(session, leads)
     call_lines = _call_lines(session, leads)
@@ -436,6 +450,8 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
             "phone_check": _phone_check(lead),
             "phone_last4": lead.contact_phone_last4 if lead.contact_phone_hash else "",
             "quotes": quoted[lead.id],  # type: ignore[index]
+            # The converted job to review (`conversion_id`) and its review once written ("reviewed": "yes").
+            "review": reviewed.get(lead.id, {}),  # type: ignore[arg-type]
         }
         for lead in leads
     ]

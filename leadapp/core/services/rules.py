@@ -80,6 +80,9 @@ DEFAULT_RULES: dict[str, Any] = {
     # broadcast: every match offered at once; waterfall: the best `wave_size` (weighted by how fast each
     # answers) first, `wave_size` more every `wave_minutes` while nobody accepts, up to max_matches.
     "routing": {"mode": "broadcast", "wave_size": 3, "wave_minutes": 10},
+    # The verified rating matching uses: (prior_weight × prior_rating + Σ stars) / (prior_weight + count), so a
+    # business with few reviews sits near the prior and many reviews outweigh it.
+    "reviews": {"prior_rating": 4.0, "prior_weight": 5},
 }
 
 
@@ -129,6 +132,8 @@ MAX_RADIUS_RANGE = (1, 200)
 ROUTING_MODES = ("broadcast", "waterfall")
 WAVE_SIZE_RANGE = (1, 10)
 WAVE_MINUTES_RANGE = (1, 1440)
+PRIOR_RATING_RANGE = (1, 5)
+PRIOR_WEIGHT_RANGE = (0, 100)
 WEIGHT_NAMES: tuple[str, ...] = tuple(DEFAULT_RULES["matching"]["weights"])
 WEIGHT_LABELS: dict[str, str] = {
     "distance": "Distance",
@@ -175,6 +180,8 @@ FORM_FIELDS: tuple[str, ...] = (
     "routing_mode",
     "wave_size",
     "wave_minutes",
+    "review_prior_rating",
+    "review_prior_weight",
     "note",
 )
 
@@ -290,7 +297,8 @@ def validate_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
     min_words is a whole number 1-100; every quality setting is a number 0-10 with flag_below ≤
     low_quality_below; seasonal boosts are keyed by month "1".."12" and known categories, points -20..20;
     each matching weight is 0-50 (at least one above 0), min_score 0-100, max_matches a whole number 1-50;
-    routing is broadcast or waterfall, with waves of 1-10 businesses every 1-1440 minutes.
+    routing is broadcast or waterfall, with waves of 1-10 businesses every 1-1440 minutes; the reviews' prior
+    rating is a number 1-5 and its weight a whole number 0-100.
     Error keys are the form's field names (`FORM_FIELDS`; other quality settings as "quality_<name>").
     """
     errors: dict[str, str] = {}
@@ -351,6 +359,7 @@ def validate_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
         "max_radius_miles": max_radius,
     }
     cleaned["routing"] = _routing(rules.get("routing"), errors)
+    cleaned["reviews"] = _reviews(rules.get("reviews"), errors)
 
     if errors:
         raise FieldErrors(_in_form_order(errors))
@@ -368,6 +377,17 @@ def _routing(value: Any, errors: dict[str, str]) -> dict[str, Any]:
     if minutes is None:
         errors["wave_minutes"] = _range_message(*WAVE_MINUTES_RANGE, whole=True)
     return {"mode": given["mode"], "wave_size": size, "wave_minutes": minutes}
+
+
+def _reviews(value: Any, errors: dict[str, str]) -> dict[str, Any]:
+    given = {**DEFAULT_RULES["reviews"], **(value if isinstance(value, Mapping) else {})}
+    prior = _number(given["prior_rating"], PRIOR_RATING_RANGE)
+    weight = _number(given["prior_weight"], PRIOR_WEIGHT_RANGE, whole=True)
+    if prior is None:
+        errors["review_prior_rating"] = _range_message(*PRIOR_RATING_RANGE, whole=False)
+    if weight is None:
+        errors["review_prior_weight"] = _range_message(*PRIOR_WEIGHT_RANGE, whole=True)
+    return {"prior_rating": prior, "prior_weight": weight}
 
 
 def _in_form_order(errors: dict[str, str]) -> dict[str, str]:
@@ -407,6 +427,8 @@ def rules_to_form(rules: Mapping[str, Any]) -> dict[str, str]:
         "routing_mode": str(full["routing"]["mode"]),
         "wave_size": _plain(full["routing"]["wave_size"]),
         "wave_minutes": _plain(full["routing"]["wave_minutes"]),
+        "review_prior_rating": _plain(full["reviews"]["prior_rating"]),
+        "review_prior_weight": _plain(full["reviews"]["prior_weight"]),
         "note": "",
     }
     values.update({f"weight_{name}": _plain(full["matching"]["weights"][name]) for name in WEIGHT_NAMES})
@@ -474,6 +496,10 @@ def rules_from_form(form: Mapping[str, Any], base: Mapping[str, Any]) -> dict[st
         "mode": text("routing_mode") or rules["routing"]["mode"],
         "wave_size": text("wave_size") or rules["routing"]["wave_size"],
         "wave_minutes": text("wave_minutes") or rules["routing"]["wave_minutes"],
+    }
+    rules["reviews"] = {
+        "prior_rating": text("review_prior_rating") or rules["reviews"]["prior_rating"],
+        "prior_weight": text("review_prior_weight") or rules["reviews"]["prior_weight"],
     }
     try:
         cleaned = validate_rules(rules)
@@ -642,6 +668,8 @@ def _label(path: tuple[str, ...]) -> str:
         return f"Matching weight: {WEIGHT_LABELS.get(path[2], path[2])}"
     if head == "matching" and len(path) == 2:
         return _MATCHING_LABELS.get(path[1], f"Matching {path[1]}")
+    if head == "reviews" and len(path) == 2:
+        return {"prior_rating": "Review prior rating", "prior_weight": "Review prior weight"}.get(path[1], path[1])
     return ".".join(path)
 
 

@@ -10,11 +10,12 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.layout import back_link, guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, admin_records
+from leadapp.core.services import access, admin_records, reviews
 from leadapp.state.auth import AuthState
 
 
@@ -34,16 +35,52 @@ class AdminLeadState(AuthState):
     lead: dict[str, str] = {}
     matches: list[dict[str, str]] = []
     lead_calls: list[dict[str, str]] = []
+    # The verified reviews of this lead's jobs (hidden ones too), and why hiding one was refused.
+    lead_reviews: list[dict[str, str]] = []
+    hide_error: str = ""
+    _lead_id: int = 0  # backend only: the lead this page shows
 
     @rx.event
     def open_lead(self):
         self.lead_page, self.lead, self.matches, self.lead_calls = "", {}, [], []
-        record = _record(self, admin_records.lead_record)
+        self.lead_reviews, self.hide_error, self._lead_id = [], "", 0
+
+        def fetch(session: Session, admin: User | None, lead_id: int) -> dict[str, Any]:
+            return {
+                **admin_records.lead_record(session, admin, lead_id),
+                "reviews": reviews.reviews_of_lead(session, admin, lead_id),
+                "id": lead_id,
+            }
+
+        record = _record(self, fetch)
         if record is None:
             self.lead_page = "refused"
             return
         self.lead, self.matches, self.lead_calls = record["lead"], record["matches"], record["calls"]
+        self.lead_reviews, self._lead_id = record["reviews"], record["id"]
         self.lead_page = "ok"
+
+    @rx.event
+    def hide_review(self, form_data: dict):
+        """Hide one review of this lead with a reason (audited); it leaves every view and the business's rating."""
+        review_id = str(form_data.get("review_id", ""))
+        reason = str(form_data.get("reason", ""))[:1000]
+        shown = {r["id"] for r in self.lead_reviews}
+        self.hide_error = ""
+        if not review_id.isdigit() or review_id not in shown:
+            self.hide_error = "No such review on this lead."
+            return feedback.failed(self.hide_error)
+        try:
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                reviews.hide_review(session, admin, int(review_id), reason)
+            with session_scope() as session:
+                admin = self._require(session, access.Area.ADMIN)
+                self.lead_reviews = reviews.reviews_of_lead(session, admin, self._lead_id)
+        except UserError as exc:
+            self.hide_error = exc.message
+            return feedback.failed(self.hide_error)
+        return feedback.outcome("Review hidden: it is shown nowhere and left out of the rating.", "")
 
 
 class AdminCallState(AuthState):
@@ -99,6 +136,41 @@ def _call_link(c: rx.Var) -> rx.Component:
         spacing="2",
         align="center",
         class_name="admin-lead-call",
+    )
+
+
+def _admin_review(r: rx.Var) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(r["business_name"], weight="bold"),
+                rx.text(r["stars_label"], color_scheme="amber"),
+                rx.cond(r["hidden"] == "yes", rx.badge("Hidden", color_scheme="gray", class_name="review-hidden")),
+                wrap="wrap",
+                align="center",
+            ),
+            rx.text(r["text"], size="2"),
+            rx.cond(r["reply"] != "", rx.text(rx.text.strong("Reply: "), r["reply"], size="2")),
+            rx.cond(
+                r["hidden"] == "yes",
+                rx.text("Hidden because: ", r["hidden_reason"], size="2", color_scheme="gray"),
+                rx.form(
+                    rx.hstack(
+                        rx.el.input(type="hidden", name="review_id", value=r["id"]),
+                        rx.input(name="reason", placeholder="Why hide it (shown in the audit trail)", width="20em"),
+                        rx.button("Hide review", type="submit", color_scheme="red", variant="soft"),
+                        wrap="wrap",
+                        spacing="2",
+                    ),
+                    on_submit=AdminLeadState.hide_review,
+                    class_name="hide-review-form",
+                ),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        width="100%",
+        class_name="admin-review",
     )
 
 
@@ -176,6 +248,16 @@ def _lead_detail() -> rx.Component:
         rx.cond(
             AdminLeadState.lead_calls.length() > 0,
             rx.vstack(rx.foreach(AdminLeadState.lead_calls, _call_link), spacing="1"),
+            rx.text("None.", size="2", color_scheme="gray"),
+        ),
+        rx.heading("Reviews", as_="h3", size="3", margin_top="0.5em"),
+        rx.cond(
+            AdminLeadState.hide_error != "",
+            rx.callout(AdminLeadState.hide_error, color_scheme="red", id="hide-review-error"),
+        ),
+        rx.cond(
+            AdminLeadState.lead_reviews.length() > 0,
+            rx.vstack(rx.foreach(AdminLeadState.lead_reviews, _admin_review), spacing="2", width="100%"),
             rx.text("None.", size="2", color_scheme="gray"),
         ),
     )

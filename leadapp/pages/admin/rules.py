@@ -322,6 +322,20 @@ def _form() -> rx.Component:
                 ),
             ),
             _section(
+                "Verified reviews",
+                rx.text(
+                    "Matching rates a business (prior weight × prior rating + its stars) ÷ (prior weight + its"
+                    " reviews): with few reviews it sits near the prior.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                _grid(
+                    _field("Prior rating", "review_prior_rating", numeric=True, hint="1 to 5."),
+                    _field("Prior weight (reviews)", "review_prior_weight", numeric=True, hint="0 to 100."),
+                    md="2",
+                ),
+            ),
+            _section(
                 "Save",
                 _field("Note (what changed and why)", "note"),
                 rx.button("Save as a new version", type="submit", size="3", id="rules-save"),

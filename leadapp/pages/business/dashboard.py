@@ -16,7 +16,7 @@ from leadapp.components import feedback
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
-from leadapp.core.services import access, calls, inbound, inbox, quotes
+from leadapp.core.services import access, calls, inbound, inbox, quotes, reviews
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
 
@@ -70,6 +70,10 @@ class DashboardState(AuthState):
     # The quotes this business sent on the open lead (newest first), and the quote form's message per field.
     quotes: list[dict[str, str]] = []
     quote_errors: dict[str, str] = {}
+    # The consumer's verified review of the open lead's job ({} before there is one; `can_reply` "yes" until the
+    # one reply is written), and why the reply was refused.
+    review: dict[str, str] = {}
+    reply_error: str = ""
     # Signed, expiring links to the recordings the owner chose to play, by call id (kept while the detail is
     # open, so a live refresh never reloads a playing recording).
     recording_links: dict[str, str] = {}
@@ -140,6 +144,7 @@ class DashboardState(AuthState):
             for c in inbox.calls_for_match(session, user, int(detail["match_id"]))
         ]
         self.quotes = quotes.quotes_for_match(session, user, int(detail["match_id"]))
+        self.review = reviews.review_for_match(session, user, int(detail["match_id"])) or {}
 
     def refresh_from_event(self) -> None:
         """Called by the live listener when something changed for this business."""
@@ -170,6 +175,7 @@ class DashboardState(AuthState):
         self.detail, self.reasons, self.points, self.calls, self.recording_links = {}, [], [], [], {}
         self.lead_view = ""
         self.quotes, self.quote_errors = [], {}
+        self.review, self.reply_error = {}, ""
         lead_id = routes.id_from_path(self.router.url.path)
         try:
             with session_scope() as session:
@@ -316,6 +322,18 @@ class DashboardState(AuthState):
         if self.quote_errors:
             return feedback.failed("Check the quote: " + " ".join(self.quote_errors.values()))
         return feedback.outcome("Quote sent: the consumer sees it in their portal.", self.error)
+
+    @rx.event
+    def reply_review(self, form_data: dict):
+        """The business's one answer to the consumer's review of the open lead (the review held server-side)."""
+        review_id = int(self.review.get("id", "0") or 0)
+        text = str(form_data.get("reply", ""))[:4000]
+        self.reply_error = ""
+        self._act(lambda s, u: reviews.reply_to_review(s, u, review_id, text))
+        if self.error:
+            self.reply_error, self.error = self.error, ""
+            return feedback.failed(self.reply_error)
+        return feedback.outcome("Reply posted: the consumer sees it under their review.", "")
 
     @rx.event
     def convert(self, form_data: dict):

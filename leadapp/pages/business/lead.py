@@ -182,6 +182,52 @@ def _quotes() -> rx.Component:
     )
 
 
+def _review() -> rx.Component:
+    """The consumer's verified review of this job, and the business's one reply (a form until it is written)."""
+    r = DashboardState.review
+    return rx.cond(
+        r.contains("id"),
+        rx.card(
+            rx.vstack(
+                rx.text("The customer's review", weight="bold", size="2"),
+                rx.text(r["stars_label"], size="4", color_scheme="amber", id="lead-review-stars", title=r["stars"]),
+                rx.text(r["text"], id="lead-review-text"),
+                rx.cond(
+                    r["hidden"] == "yes",
+                    rx.text("Hidden by LeadApp: ", r["hidden_reason"], size="2", color_scheme="gray"),
+                ),
+                rx.cond(
+                    r["reply"] != "",
+                    rx.text(rx.text.strong("Your reply: "), r["reply"], id="review-reply"),
+                ),
+                rx.cond(
+                    r["can_reply"] == "yes",
+                    rx.form(
+                        rx.vstack(
+                            rx.el.label("Your reply (once)", html_for="review-reply-text", class_name="field-label"),
+                            rx.text_area(name="reply", id="review-reply-text", max_length=2000, width="100%"),
+                            rx.cond(
+                                DashboardState.reply_error != "",
+                                rx.text(DashboardState.reply_error, size="1", color_scheme="red", id="reply-error"),
+                            ),
+                            rx.button("Post reply", type="submit", id="post-reply"),
+                            spacing="2",
+                            width="100%",
+                        ),
+                        on_submit=DashboardState.reply_review,
+                        reset_on_submit=False,
+                        id="reply-form",
+                    ),
+                ),
+                spacing="2",
+                width="100%",
+            ),
+            width="100%",
+            id="lead-review",
+        ),
+    )
+
+
 def _point_row(row: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.cell(row["label"]),
@@ -376,6 +422,7 @@ def _detail() -> rx.Component:
             rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
             rx.foreach(DashboardState.calls, _call_panel),
             _quotes(),
+            _review(),
             rx.cond(
                 (d["status"] == "accepted") & ~closed,
                 rx.form(

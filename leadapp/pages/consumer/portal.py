@@ -24,9 +24,9 @@ from leadapp.components.requests import (
     request_view,
 )
 from leadapp.core.db import session_scope
-from leadapp.core.errors import UserError
+from leadapp.core.errors import FieldErrors, UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, optouts, phone_codes, portal, quotes
+from leadapp.core.services import access, optouts, phone_codes, portal, quotes, reviews
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
@@ -43,6 +43,9 @@ class PortalState(AuthState):
     # The request page (`/portal/requests/<id>`): "" until it looked, then "ok" or "refused" (one refusal for a
     # missing request, another consumer's, or a malformed address).
     request_page: str = ""
+    # The review form's message per field (stars, text) after a refused review.
+    review_errors: dict[str, str] = {}
+    _field_errors: dict[str, str] = {}  # backend only: the last action's FieldErrors
     _only_lead: int = 0  # backend only: the one request the request page shows (0: the list)
 
     @rx.event
@@ -95,11 +98,15 @@ class PortalState(AuthState):
         Returns (went through, the action's result).
         """
         self.notice, self.error = "", ""
+        self._field_errors = {}
         result: Any = None
         try:
             with session_scope() as session:
                 user = self._require(session, access.Area.CONSUMER)
                 result = action(session, user)
+        except FieldErrors as exc:  # a form's fields (the review): each message under its field
+            self._field_errors = dict(exc.errors)
+            self.error = exc.message
         except UserError as exc:
             self.error = exc.message
         self.refresh_from_event()
@@ -134,6 +141,23 @@ class PortalState(AuthState):
         ok, _ = self._act(lambda s, u: quotes.accept_quote(s, u, int(quote_id)))
         if ok:
             self.notice = "Quote accepted: the business is told, and the other quotes are declined."
+        return feedback.outcome(self.notice, self.error)
+
+    @rx.event
+    def submit_review(self, form_data: dict):
+        """Review the business of a converted job from the request card (the consumer's own job only)."""
+        conversion_id = str(form_data.get("conversion_id", ""))
+        form = {name: str(form_data.get(name, ""))[:4000] for name in reviews.FIELDS}
+        self.review_errors = {}
+        if not conversion_id.isdigit():
+            self.error = reviews.NOT_YOUR_JOB
+            return feedback.failed(self.error)
+        ok, _ = self._act(lambda s, u: reviews.submit_review(s, u, form, conversion_id=int(conversion_id)))
+        if ok:
+            self.notice = "Thank you: your verified review is posted."
+        elif self._field_errors:
+            self.review_errors, self.error = self._field_errors, ""
+            return feedback.failed("Check your review: " + " ".join(self.review_errors.values()))
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
@@ -270,6 +294,8 @@ def portal_page() -> rx.Component:
                             send_code=PortalState.send_phone_code,
                             verify_code=PortalState.verify_phone_code,
                             accept_quote=PortalState.accept_quote,
+                            submit_review=PortalState.submit_review,
+                            review_errors=PortalState.review_errors,
                         ),
                     ),
                     spacing="3",
@@ -321,6 +347,8 @@ def portal_request_page() -> rx.Component:
                             send_code=PortalState.send_phone_code,
                             verify_code=PortalState.verify_phone_code,
                             accept_quote=PortalState.accept_quote,
+                            submit_review=PortalState.submit_review,
+                            review_errors=PortalState.review_errors,
                         ),
                     ),
                 ),

@@ -100,7 +100,7 @@ def _match_row(m: rx.Var) -> rx.Component:
             rx.icon("store"),
             rx.vstack(
                 rx.text(m["name"], weight="bold", class_name="matched-business"),
-                rx.text(m["city"], " · ", m["distance"], " · rated ", m["rating"], size="2", color_scheme="gray"),
+                rx.text(m["city"], " · ", m["distance"], " · ", m["rating_label"], size="2", color_scheme="gray"),
                 spacing="0",
             ),
             align="center",

@@ -136,6 +136,8 @@ def candidate_businesses(
             Business.insured,
             Business.tags,
             Business.avg_response_minutes,
+            Business.verified_review_count,
+            Business.verified_stars_total,
         )
         .where(
             col(Business.verified_at).is_not(None),
@@ -171,4 +173,6 @@ def business_features(row: Any) -> BusinessFeatures:
         insured=row.insured,
         tags=tuple(str(t) for t in row.tags or []),
         avg_response_minutes=row.avg_response_minutes,
+        verified_review_count=row.verified_review_count,
+        verified_stars_total=row.verified_stars_total,
     )

@@ -41,6 +41,8 @@ class BusinessFeatures:
     insured: bool
     tags: tuple[str, ...]
     avg_response_minutes: float | None
+    verified_review_count: int = 0
+    verified_stars_total: int = 0
 
 
 @dataclass(frozen=True)

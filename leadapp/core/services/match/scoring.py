@@ -18,11 +18,10 @@ distance       30      d ≤ 10 % of the business's radius                      
 category       20      the business lists the lead's category                              100 %
                12      only a related category (the ``related_category`` weight is used     100 % of 12
                        instead of the category weight)
-rating         15      ≥ 4.5                                                               100 %
+rating         15      verified rating ≥ 4.5                                               100 %
                        4.0 ≤ rating < 4.5                                                  80 %
                        3.5 ≤ rating < 4.0                                                  50 %
                        < 3.5                                                               20 %
-                       no reviews (``review_count`` 0), whatever ``rating`` says           40 %
 response rate  15      > 70 % of matches answered                                          100 %
                        50 % ≤ rate ≤ 70 %                                                  50 %
                        < 50 %                                                              25 %
@@ -38,6 +37,11 @@ urgency        5       emergency/high lead, business offers emergency service or
 requirements   5       share of the lead's ``key_requirements`` the business satisfies     0–100 %
                        (licensed, insured, or one of its tags); none requested             100 %
 =============  ======  ==================================================================  =========
+
+The rating is the Bayesian average of the business's visible verified reviews (``reviews.rating``):
+(prior_weight × prior_rating + Σ stars) / (prior_weight + count), the prior from ``rules["reviews"]``
+(4.0 weighted as 5 reviews by default), so a business with none is rated at the prior. The typed
+``Business.rating`` (and ``review_count``) never count: only reviews of converted jobs do.
 
 ``score = 100 × Σ(weight × share) / (distance + max(category, related_category) + rating +
 response_rate + price + urgency + requirements)`` — with the default weights the denominator is
@@ -69,6 +73,7 @@ from typing import Any
 
 from leadapp.core.services.match.features import BusinessFeatures, FactorPoints, LeadFeatures, MatchResult
 from leadapp.core.services.match.geography import haversine_miles
+from leadapp.core.services.reviews.rating import verified_rating
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
 from leadapp.core.vocab import RELATED_CATEGORIES, Category, PriceTier, Urgency
 
@@ -153,10 +158,13 @@ def _distance_share(distance: float, radius: float) -> float:
     return 1.0 - 0.7 * (distance - full_within) / (radius - full_within)
 
 
-def _rating_share(rating: float, review_count: int) -> tuple[float, str]:
-    if review_count <= 0:
-        return 0.4, "No reviews yet"
-    label = f"Rated {rating:.1f} ({review_count} review{'s' if review_count != 1 else ''})"
+def _rating_share(business: BusinessFeatures, rules: RulesSnapshot) -> tuple[float, str]:
+    count = max(0, business.verified_review_count)
+    rating = verified_rating(count, business.verified_stars_total, rules)
+    if count == 0:
+        label = f"No verified reviews yet (rated {rating:.1f} until there are)"
+    else:
+        label = f"Verified rating {rating:.1f} ({count} review{'s' if count != 1 else ''})"
     if rating >= 4.5:
         return 1.0, label
     if rating >= 4.0:
@@ -304,7 +312,7 @@ def _score(lead: LeadFeatures, business: BusinessFeatures, rules: RulesSnapshot,
     else:
         distance_share, distance_reason = 0.0, "Distance unknown"
 
-    rating_share, rating_reason = _rating_share(_number(business.rating, 0.0), business.review_count)
+    rating_share, rating_reason = _rating_share(business, rules)
     response_share, response_reason = _response_share(business.response_rate)
     price_share, price_reason = _price_share(lead, business)
     urgency_share, urgency_reason = _urgency_share(lead, business)

@@ -1,0 +1,142 @@
+"""The review page of a converted job (`/review/<token>`), opened from the review link emailed to the consumer.
+
+The token is verified on load and then kept server-side (a backend-only var); posting hands it to the service
+again, which checks it once more and stores at most one review per job. Nothing from the browser but the URL and
+the form's stars and text is trusted.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from leadapp import routes
+from leadapp.components import feedback
+from leadapp.components.layout import page
+from leadapp.components.requests import review_fields
+from leadapp.core import rls
+from leadapp.core.db import session_scope
+from leadapp.core.errors import FieldErrors, UserError
+from leadapp.core.services import reviews
+from leadapp.state.auth import AuthState
+
+ROUTE = routes.REVIEW
+
+
+def _token_from_path(path: str) -> str:
+    """The last path segment of /review/<token> (tokens are URL-safe: no decoding needed)."""
+    return (path or "").rstrip("/").rsplit("/", 1)[-1]
+
+
+class ReviewState(AuthState):
+    # "checking" until the token was looked at; then "ready" (the form), "done" (reviewed) or "invalid".
+    review_status: str = "checking"
+    review_business: str = ""
+    review_message: str = ""
+    review_form_errors: dict[str, str] = {}
+    posted_stars: str = ""
+    posted_text: str = ""
+    _token: str = ""  # backend only: never sent to the browser, never taken back from it
+
+    def _look(self) -> None:
+        try:
+            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+                view = reviews.review_page(session, reviews.ReviewLink(self._token))
+        except UserError as exc:
+            self.review_status, self.review_message, self.review_business = "invalid", exc.message, ""
+            return
+        self.review_business = view["business_name"]
+        self.posted_stars, self.posted_text = view["stars"], view["text"]
+        self.review_status = "done" if view["reviewed"] else "ready"
+
+    @rx.event
+    def open(self):
+        self.review_status, self.review_message, self.review_form_errors = "checking", "", {}
+        self._token = _token_from_path(self.router.url.path)
+        self._look()
+
+    @rx.event
+    def submit(self, form_data: dict):
+        """Post the review: bad stars or text show under their fields, a used or bad link says so; nothing stored."""
+        form = {name: str(form_data.get(name, ""))[:4000] for name in reviews.FIELDS}
+        self.review_form_errors, self.review_message = {}, ""
+        try:
+            with session_scope(rls.ANONYMOUS_CONTEXT) as session:
+                reviews.submit_review(session, reviews.ReviewLink(self._token), form)
+        except FieldErrors as exc:
+            self.review_form_errors = dict(exc.errors)
+            return feedback.failed("Check your review: " + " ".join(exc.errors.values()))
+        except UserError as exc:
+            self._look()
+            self.review_message = exc.message
+            return feedback.failed(exc.message)
+        self._look()
+        return feedback.outcome("Thank you: your verified review is posted.", "")
+
+
+def review_page() -> rx.Component:
+    state = ReviewState
+    return page(
+        rx.card(
+            rx.vstack(
+                rx.heading("Review the job", size="7", id="review-heading"),
+                rx.match(
+                    state.review_status,
+                    (
+                        "ready",
+                        rx.form(
+                            rx.vstack(
+                                rx.text("How did ", rx.text.strong(state.review_business), " do?"),
+                                *review_fields(state.review_form_errors, prefix="review"),
+                                rx.cond(
+                                    state.review_message != "",
+                                    rx.callout(state.review_message, color_scheme="red", id="review-refused"),
+                                ),
+                                rx.button("Post my review", type="submit", size="3", id="review-submit"),
+                                spacing="2",
+                                width="100%",
+                            ),
+                            on_submit=state.submit,
+                            reset_on_submit=False,
+                            id="review-form",
+                        ),
+                    ),
+                    (
+                        "done",
+                        rx.vstack(
+                            rx.callout(
+                                rx.text("Your review of ", state.review_business, " is posted. Thank you!"),
+                                icon="circle-check",
+                                color_scheme="green",
+                                id="review-done",
+                            ),
+                            rx.text(state.posted_stars, " of 5 stars", id="review-posted-stars"),
+                            rx.text(state.posted_text, id="review-posted-text"),
+                            rx.cond(
+                                state.review_message != "",
+                                rx.callout(state.review_message, color_scheme="amber", id="review-refused"),
+                            ),
+                            spacing="2",
+                            width="100%",
+                        ),
+                    ),
+                    (
+                        "invalid",
+                        rx.vstack(
+                            rx.callout(
+                                state.review_message, icon="link-2-off", color_scheme="amber", id="review-invalid"
+                            ),
+                            rx.link("Log in to your portal", href=routes.LOGIN),
+                            spacing="3",
+                        ),
+                    ),
+                    rx.center(rx.spinner(size="3"), padding="2em"),
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            max_width="32em",
+            margin_x="auto",
+            width="100%",
+        ),
+        max_width="48em",
+    )
