@@ -311,7 +311,7 @@ STAR_CHOICES = (
 )
 
 
-def review_fields(errors: rx.Var, prefix: str = "review") -> list[rx.Component]:
+def review_fields(errors: rx.Var, prefix: str | rx.Var = "review") -> list[rx.Component]:
     """The stars (1-5) and text fields of a review form, each with its message under it (`#<prefix>-error-<name>`)."""
     return [
         rx.el.label("Stars", html_for=f"{prefix}-stars", class_name="field-label"),
@@ -360,7 +360,7 @@ def _review(r: RequestView, submit_review: Any | None, errors: rx.Var | None) ->
             rx.vstack(
                 rx.text("Review ", r.review_business, weight="bold", size="2"),
                 rx.el.input(type="hidden", name="conversion_id", value=r.review_conversion_id),
-                *review_fields(errors if errors is not None else rx.Var.create({})),
+                *review_fields(errors if errors is not None else rx.Var.create({}), prefix=f"request-{r.id}-review"),
                 rx.button("Post my review", type="submit", class_name="post-review"),
                 spacing="1",
                 width="100%",
