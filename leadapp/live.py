@@ -105,9 +105,19 @@ def _claim(event_id: str, tokens: list[str], what: str) -> list[str]:
     return [token for token, ok in zip(tokens, won, strict=True) if ok]
 
 
+async def _connected(app: Any, tokens: list[str]) -> list[str]:
+    """The tabs with a socket open on some backend. A set keeps every tab of a user for a day: refreshing the
+    closed ones too cost a page's whole reading per closed tab on every event, and a user who had opened many
+    tabs (a support person, a browser test suite) kept a backend busy long enough to stall the open ones."""
+    manager = getattr(getattr(app, "event_namespace", None), "_token_manager", None)
+    if manager is None:  # no Reflex app (a bench, a test): every tab counts
+        return tokens
+    return [token for token in tokens if await manager.is_token_connected(token)]
+
+
 async def _refresh_each(event_id: str, set_key: str, refresh: Refresh, app: Any, what: str) -> int:
-    """Refresh each tab in `set_key` that this backend claims for the event; returns how many it refreshed."""
-    tokens = await asyncio.to_thread(_claim, event_id, await _tokens(set_key), what)
+    """Refresh each open tab in `set_key` that this backend claims for the event; returns how many it refreshed."""
+    tokens = await asyncio.to_thread(_claim, event_id, await _connected(app, await _tokens(set_key)), what)
     done = 0
     for token in tokens:
         try:

@@ -144,3 +144,28 @@ def test_dispatch_runs_the_pages_registered_for_the_kind_and_a_failing_one_stops
     finally:
         live._HANDLERS.pop("test-kind", None)
     assert seen == ["broken", "works:1"]
+
+
+def test_only_the_tabs_with_an_open_socket_are_refreshed(redis_env: redis.Redis) -> None:
+    """A user's tabs are kept a day; the closed ones are skipped (Reflex's own token manager says which are
+    connected), or every event cost a refresh per tab ever opened."""
+    from types import SimpleNamespace
+
+    from reflex.utils.token_manager import LocalTokenManager
+
+    set_key = live.user_tabs_key(7)
+    _open_tabs(redis_env, set_key, 3)
+    manager = LocalTokenManager()
+    refreshed: list[str] = []
+
+    async def refresh(_app: object, token: str) -> None:
+        refreshed.append(token)
+
+    async def run() -> int:
+        await manager.link_token_to_sid("tab-0", "sid-0")
+        await manager.link_token_to_sid("tab-2", "sid-2")
+        app = SimpleNamespace(event_namespace=SimpleNamespace(_token_manager=manager))
+        return await live._refresh_each("event-7", set_key, refresh, app, "consumer")
+
+    assert asyncio.run(run()) == 2
+    assert sorted(refreshed) == ["tab-0", "tab-2"]
