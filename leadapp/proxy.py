@@ -54,13 +54,17 @@ def _header_block(fields: tuple[tuple[str, str], ...]) -> str:
 
 
 def _pool(ports: tuple[int, ...], health_uri: str | None) -> str:
-    """Round robin over `ports`. A dial that fails takes that upstream out for `fail_duration` and the request
-    is tried on another for up to `lb_try_duration` (long enough for a backend to be started again). An active
-    check on `health_uri` also takes out an upstream that answers but says it should get no new work (a bridge
-    draining); without one, a busy upstream is never taken out for being slow."""
+    """Round robin over `ports`; a request whose connection is refused is tried on another for up to
+    `lb_try_duration` (long enough for a backend to be started again). With an active check on `health_uri`
+    (the bridges: a draining bridge answers but must get no new call), an upstream is also taken out while its
+    check fails or for `fail_duration` after a failed request. Without one (the web backends) no upstream is ever
+    marked down: Caddy does not retry a POST once no upstream is "available" (it answered 503 at once to a lead
+    submitted while the backend restarted last was still marked), and a refused connection costs little."""
     targets = " ".join(f"127.0.0.1:{port}" for port in ports)
-    active = f"\t\thealth_uri {health_uri}\n\t\thealth_interval 2s\n" if health_uri else ""
-    return f"{targets} {{\n\t\tlb_policy round_robin\n\t\tlb_try_duration 15s\n{active}\t\tfail_duration 10s\n\t}}"
+    checks = f"\t\thealth_uri {health_uri}\n\t\thealth_interval 2s\n\t\tfail_duration 10s\n" if health_uri else ""
+    # A POST refused by a stopped backend is sent again to another only if its body was kept (Caddy 2.6).
+    buffer = "" if health_uri else "\t\tbuffer_requests\n"
+    return f"{targets} {{\n\t\tlb_policy round_robin\n\t\tlb_try_duration 15s\n{buffer}{checks}\t}}"
 
 
 def caddyfile(up: Upstreams) -> str:
