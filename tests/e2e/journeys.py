@@ -13,7 +13,7 @@ import string
 import time
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
 
@@ -223,3 +223,33 @@ def emailed_link(deployment: Deployment, marker: str, kind: str, path_prefix: st
             time.sleep(0.5)
     finally:
         engine.dispose()
+
+
+def accepted_in_two_browsers(browser: Browser, deployment: Deployment, marker: str) -> tuple[Page, Page]:
+    """The plumber's dashboard and the demo consumer's portal, each in its own browser; the consumer files a
+    plumbing request tagged `marker` from "New request", and the plumber opens it from the inbox and accepts it
+    (the consumer's email shows). Returns (owner, consumer)."""
+    owner, consumer = (browser.new_context().new_page() for _ in range(2))
+    for p in (owner, consumer):
+        p.set_default_timeout(TIMEOUT)
+    login(owner, deployment, "plumber@leadapp.demo", deployment.consumer_password)
+    owner.wait_for_url(re.compile(r".*/dashboard/?$"))
+    expect(owner.locator("#inbox-count")).to_be_visible()
+
+    log_in_to_portal(consumer, deployment)
+    go_to(consumer, "New request")
+    consumer.get_by_label("What do you need help with?").fill(
+        f"The water heater in my garage is leaking from the bottom valve, need a plumber this week (ref {marker})"
+    )
+    consumer.get_by_label("ZIP code").fill("46032")
+    consumer.locator("#field-email").fill("casey@example.com")
+    consumer.locator("#field-phone").fill("(317) 846-2200")
+    consumer.locator("#request-submit").click()
+    expect(consumer.locator("#request-received")).to_be_visible()
+
+    row = owner.locator(".lead-row", has_text=marker)
+    expect(row).to_be_visible(timeout=30_000)
+    row.click()
+    owner.locator("#accept-lead").click()
+    expect(owner.locator("#detail-email")).to_have_text("casey@example.com")
+    return owner, consumer

@@ -5,47 +5,24 @@ sees the reply on the request card in the portal."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, emailed_link, go_to, login, new_marker, open_emailed_link
+from tests.e2e.journeys import (
+    accepted_in_two_browsers,
+    emailed_link,
+    go_to,
+    new_marker,
+    open_emailed_link,
+)
 
 pytestmark = pytest.mark.e2e
-PLUMBER = "plumber@leadapp.demo"
 
 
 def test_a_converted_job_is_reviewed_once_and_answered_once(browser: Browser, deployment: Deployment):
     marker = new_marker()
-    contexts = [browser.new_context() for _ in range(2)]
-    owner, consumer = (c.new_page() for c in contexts)
-    for p in (owner, consumer):
-        p.set_default_timeout(TIMEOUT)
-
-    login(owner, deployment, PLUMBER, deployment.consumer_password)
-    owner.wait_for_url(re.compile(r".*/dashboard/?$"))
-    expect(owner.locator("#inbox-count")).to_be_visible()
-
-    login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)
-    consumer.wait_for_url(re.compile(r".*/portal/?$"))
-    go_to(consumer, "New request")
-    consumer.get_by_label("What do you need help with?").fill(
-        f"The water heater in my garage is leaking from the bottom valve, need a plumber this week (ref {marker})"
-    )
-    consumer.get_by_label("ZIP code").fill("46032")
-    consumer.locator("#field-email").fill("casey@example.com")
-    consumer.locator("#field-phone").fill("(317) 846-2200")
-    consumer.locator("#request-submit").click()
-    expect(consumer.locator("#request-received")).to_be_visible()
-
-    # The owner opens the new lead from the inbox, accepts it, does the job and marks it converted.
-    row = owner.locator(".lead-row", has_text=marker)
-    expect(row).to_be_visible(timeout=30_000)
-    row.click()
-    owner.locator("#accept-lead").click()
-    expect(owner.locator("#detail-email")).to_have_text("casey@example.com")
+    owner, consumer = accepted_in_two_browsers(browser, deployment, marker)
     owner.locator("#job-value").fill("450")
     owner.locator("#convert-lead").click()
     expect(owner.locator("#detail-status")).to_have_text("Won", timeout=10_000)
@@ -78,5 +55,5 @@ def test_a_converted_job_is_reviewed_once_and_answered_once(browser: Browser, de
     expect(card.locator(".my-review-stars")).to_have_text("5 of 5 stars")
     expect(card.locator(".review-reply")).to_contain_text(f"Thank you, Casey! ({marker})")
     expect(card.locator(".review-form")).to_have_count(0)
-    for c in contexts:
-        c.close()
+    for p in (owner, consumer):
+        p.context.close()
