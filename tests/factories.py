@@ -8,6 +8,7 @@ column, so a test states only what it is about.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from itertools import count
 from typing import Any
@@ -142,3 +143,33 @@ def quote(s: Session, on: Match, cents: int = 45_000, *, days: int = 7, **fields
     s.add(row)
     s.flush()
     return row
+
+
+@dataclass
+class TwoBusinesses:
+    owner: User
+    other_owner: User
+    consumer: User
+    other_consumer: User
+    admin: User
+    business: Business
+    other_business: Business
+    lead: Lead
+    match: Match
+    other_match: Match
+
+
+def two_businesses(s: Session, *, accepted: bool, **lead_fields: Any) -> TwoBusinesses:
+    """Consumer Casey's request matched to two businesses (Carmel Plumbing, and Quick Drains scored 70 in 46033),
+    each with its own owner, plus another consumer and an admin; `accepted`: both businesses accepted it (else
+    both were notified). Committed."""
+    plumber, drains = owner(s, "plumber@example.com"), owner(s, "drains@example.com")
+    casey, mallory = consumer(s, "casey@example.com"), consumer(s, "mallory@example.com")
+    staff = admin(s, "admin@example.com")
+    first = business(s, plumber, "Carmel Plumbing")
+    second = business(s, drains, "Quick Drains", zip="46033")
+    status = {"status": MatchStatus.ACCEPTED.value} if accepted else {}
+    request = lead(s, casey, **({"status": LeadStatus.ACCEPTED.value} if accepted else {}), **lead_fields)
+    one, two = match(s, request, first, **status), match(s, request, second, score=70.0, **status)
+    s.commit()
+    return TwoBusinesses(plumber, drains, casey, mallory, staff, first, second, request, one, two)

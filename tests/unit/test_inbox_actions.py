@@ -4,14 +4,13 @@ mark converted with the job value in cents (and see it in the stats), and ids th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 from sqlmodel import Session, select
 
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Conversion, Lead, Match, User, utcnow
+from leadapp.core.models import Conversion, Lead, Match, utcnow
 from leadapp.core.services import calls, inbox, stats
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import LeadStatus, MatchStatus
@@ -20,36 +19,15 @@ from tests import factories
 MISSING = 10**9
 
 
-@dataclass
-class World:
-    owner: User
-    other_owner: User
-    consumer: User
-    admin: User
-    business: Business
-    other_business: Business
-    lead: Lead
-    match: Match
-    other_match: Match
+World = factories.TwoBusinesses
 
 
 @pytest.fixture
 def world(db_session: Session) -> World:
     """One request matched to two businesses (both notified), each business with its own owner."""
-    s = db_session
-    owner = factories.owner(s, "plumber@example.com")
-    other_owner = factories.owner(s, "drains@example.com")
-    consumer = factories.consumer(s, "casey@example.com")
-    admin = factories.admin(s, "admin@example.com")
-    business = factories.business(s, owner, "Carmel Plumbing")
-    other_business = factories.business(s, other_owner, "Quick Drains", zip="46033")
-    lead = factories.lead(
-        s, consumer, raw_text="My water heater is leaking all over the garage floor, need someone today"
+    return factories.two_businesses(
+        db_session, accepted=False, raw_text="My water heater is leaking all over the garage floor, need someone today"
     )
-    match = factories.match(s, lead, business)
-    other_match = factories.match(s, lead, other_business, score=70.0)
-    s.commit()
-    return World(owner, other_owner, consumer, admin, business, other_business, lead, match, other_match)
 
 
 def _reloaded(s: Session, w: World) -> tuple[Match, Lead, list[Conversion]]:

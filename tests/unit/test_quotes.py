@@ -5,7 +5,6 @@ not accepted, another consumer or a business accepting, an expired or declined q
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,46 +13,20 @@ from sqlmodel import Session, select
 
 from leadapp.core import localtime
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
-from leadapp.core.models import AuditEvent, Business, Conversion, Lead, Match, Notification, Quote, User
+from leadapp.core.models import AuditEvent, Conversion, Lead, Match, Notification, Quote, User
 from leadapp.core.services import inbox, portal, quotes, stats
 from leadapp.core.services.access import NOT_YOUR_LEAD, NotLoggedIn
 from leadapp.core.vocab import LeadStatus, MatchStatus, NotificationKind, QuoteStatus
 from tests import factories
 from worker import jobs
 
-
-@dataclass
-class World:
-    owner: User
-    other_owner: User
-    consumer: User
-    other_consumer: User
-    admin: User
-    business: Business
-    other_business: Business
-    lead: Lead
-    match: Match
-    other_match: Match
+World = factories.TwoBusinesses
 
 
 @pytest.fixture
 def world(db_session: Session) -> World:
     """One request matched to two businesses that both accepted it, each with its own owner."""
-    s = db_session
-    owner = factories.owner(s, "plumber@example.com")
-    other_owner = factories.owner(s, "drains@example.com")
-    consumer = factories.consumer(s, "casey@example.com")
-    other_consumer = factories.consumer(s, "mallory@example.com")
-    admin = factories.admin(s, "admin@example.com")
-    business = factories.business(s, owner, "Carmel Plumbing")
-    other_business = factories.business(s, other_owner, "Quick Drains", zip="46033")
-    lead = factories.lead(s, consumer, status=LeadStatus.ACCEPTED.value)
-    match = factories.match(s, lead, business, status=MatchStatus.ACCEPTED.value)
-    other_match = factories.match(s, lead, other_business, status=MatchStatus.ACCEPTED.value, score=70.0)
-    s.commit()
-    return World(
-        owner, other_owner, consumer, other_consumer, admin, business, other_business, lead, match, other_match
-    )
+    return factories.two_businesses(db_session, accepted=True)
 
 
 def _today(lead: Lead) -> datetime:

@@ -9,53 +9,26 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
 
 import pytest
 from sqlmodel import Session, select
 
 from leadapp.core import crypto, links
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
-from leadapp.core.models import AuditEvent, Business, Conversion, Lead, Match, Notification, Review, User
+from leadapp.core.models import AuditEvent, Conversion, Match, Notification, Review
 from leadapp.core.services import inbox, portal, quotes, reviews
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.reviews import ReviewLink
 from leadapp.core.vocab import LeadStatus, MatchStatus, NotificationKind
 from tests import factories
 
-
-@dataclass
-class World:
-    owner: User
-    other_owner: User
-    consumer: User
-    other_consumer: User
-    admin: User
-    business: Business
-    other_business: Business
-    lead: Lead
-    match: Match
-    other_match: Match
+World = factories.TwoBusinesses
 
 
 @pytest.fixture
 def world(db_session: Session) -> World:
     """One request (consumer Casey) accepted by two businesses; nothing converted yet."""
-    s = db_session
-    owner = factories.owner(s, "plumber@example.com")
-    other_owner = factories.owner(s, "drains@example.com")
-    consumer = factories.consumer(s, "casey@example.com")
-    other_consumer = factories.consumer(s, "mallory@example.com")
-    admin = factories.admin(s, "admin@example.com")
-    business = factories.business(s, owner, "Carmel Plumbing")
-    other_business = factories.business(s, other_owner, "Quick Drains", zip="46033")
-    lead = factories.lead(s, consumer, status=LeadStatus.ACCEPTED.value, contact_email="casey@example.com")
-    match = factories.match(s, lead, business, status=MatchStatus.ACCEPTED.value)
-    other_match = factories.match(s, lead, other_business, status=MatchStatus.ACCEPTED.value, score=70.0)
-    s.commit()
-    return World(
-        owner, other_owner, consumer, other_consumer, admin, business, other_business, lead, match, other_match
-    )
+    return factories.two_businesses(db_session, accepted=True)
 
 
 def _converted(s: Session, w: World) -> Conversion:
