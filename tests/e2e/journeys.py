@@ -132,6 +132,25 @@ def go_to(page: Page, label: str) -> None:
     expect(link).to_have_attribute("aria-current", "page")
 
 
+def lead_of_the_simulated_call(page: Page, timeout: float) -> Any:
+    """In the owner's inbox (loaded): wait, without reloading, for the lead of the simulated call that is running
+    to arrive on top, marked "called you"; returns its row.
+
+    The inbox is paged and newest first: a new lead can push an older one to the next page, so rows are told
+    apart by their lead ids, never counted."""
+    rows = page.locator(".lead-row")
+    seen = [lead for lead in rows.evaluate_all("rs => rs.map(r => r.dataset.lead)") if lead]
+    newest = rows.first
+    if seen:
+        earlier = re.compile("^(" + "|".join(re.escape(lead) for lead in seen) + ")$")
+        expect(newest).not_to_have_attribute("data-lead", earlier, timeout=timeout)
+    else:
+        expect(newest).to_be_visible(timeout=timeout)
+    expect(newest.locator(".called-you")).to_have_text("called you")
+    lead = newest.get_attribute("data-lead")
+    return page.locator(f'.lead-row[data-lead="{lead}"]')
+
+
 def type_address(page: Page, deployment: Deployment, path: str) -> None:
     """Type an address by hand: what an attacker (or a curious user) does to reach a page not offered to them."""
     page.goto(f"{deployment.url}{path}")

@@ -20,6 +20,7 @@ from tests.e2e.journeys import (
     click_link,
     emailed_link,
     go_to,
+    lead_of_the_simulated_call,
     login,
     new_marker,
     open_emailed_link,
@@ -60,12 +61,7 @@ def test_owner_day_phone_line_inbound_call_accept_ai_call_recording_convert(
 
     go_to(owner, "Inbox")
     expect(owner.locator("#inbox-count")).to_be_visible()
-    called = owner.locator(".lead-row", has=owner.locator(".called-you"))
-    before = called.count()
-    expect(called).to_have_count(before + 1, timeout=CALL_TIMEOUT)  # live, when the call ends
-    newest = owner.locator(".lead-row").first
-    expect(newest.locator(".called-you")).to_have_text("called you")
-    newest.click()
+    lead_of_the_simulated_call(owner, CALL_TIMEOUT).click()  # live, when the call ends
     expect(owner.locator("#detail-called-you")).to_be_visible()
     expect(owner.locator("#lead-detail")).to_contain_text("Called your number")
     go_to(owner, "Inbox")  # the owner waits in the inbox for what comes next

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login
+from tests.e2e.journeys import TIMEOUT, go_to, lead_of_the_simulated_call, login
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -50,11 +50,7 @@ def test_owner_connects_the_line_takes_a_simulated_call_and_releases_the_lead(pa
     # Back to the inbox through the navigation, and wait there: the lead arrives live when the call ends.
     go_to(page, "Inbox")
     expect(page.locator("#inbox-count")).to_be_visible()
-    called = page.locator(".lead-row", has=page.locator(".called-you"))
-    before = called.count()
-    expect(called).to_have_count(before + 1, timeout=CALL_TIMEOUT)
-    newest = page.locator(".lead-row").first
-    expect(newest.locator(".called-you")).to_have_text("called you")
+    newest = lead_of_the_simulated_call(page, CALL_TIMEOUT)
     expect(newest).to_contain_text("Plumbing")
 
     newest.click()
@@ -78,4 +74,4 @@ def test_owner_connects_the_line_takes_a_simulated_call_and_releases_the_lead(pa
     # Released, it stays in this owner's inbox, still marked as their call.
     page.locator("#back-to-inbox").click()
     page.reload()
-    expect(called).to_have_count(before + 1)
+    expect(newest.locator(".called-you")).to_have_text("called you")
