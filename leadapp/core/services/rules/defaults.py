@@ -1,0 +1,101 @@
+"""The rules in force: the defaults (version 0), a snapshot of one version, and the newest stored version."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session, select
+
+from leadapp.core.models import PlatformRules
+
+DEFAULT_RULES: dict[str, Any] = {
+    "spam_keywords": [
+        "test",
+        "asdf",
+        "lorem ipsum",
+        "crypto",
+        "bitcoin",
+        "casino",
+        "viagra",
+        "loan offer",
+        "click here",
+        "seo services",
+        "work from home",
+    ],
+    # Regular expressions matched against the E.164 number.
+    "blocked_phone_patterns": [r"^\+1\d{3}555\d{4}$", r"^\+1(\d)\1{9}$", r"^\+11234567890$"],
+    "min_words": 10,
+    "quality": {
+        "flag_below": 3,
+        "low_quality_below": 5,
+        "short_text_cap": 4,
+        "completeness": 2,
+        "specificity_max": 2,
+        "urgency_fit": 1,
+        "realistic_budget": 1,
+        "cheap_penalty": 2,
+        "spam_penalty": 5,
+        "contact_given": 1,
+    },
+    # Month numbers (1-12) -> {category: bonus points on the match score}.
+    "seasonal_boosts": {
+        "6": {"hvac": 3, "pool_spa": 3},
+        "7": {"hvac": 3, "pool_spa": 3},
+        "8": {"hvac": 3},
+        "12": {"hvac": 2, "plumbing": 2},
+        "1": {"hvac": 2, "plumbing": 2},
+    },
+    "matching": {
+        "weights": {
+            "distance": 30,
+            "category": 20,
+            "related_category": 12,
+            "rating": 15,
+            "response_rate": 15,
+            "price": 10,
+            "urgency": 5,
+            "requirements": 5,
+        },
+        "min_score": 50,
+        "max_matches": 10,
+        "max_radius_miles": 100,
+    },
+    # broadcast: every match offered at once; waterfall: the best `wave_size` (weighted by how fast each
+    # answers) first, `wave_size` more every `wave_minutes` while nobody accepts, up to max_matches.
+    "routing": {"mode": "broadcast", "wave_size": 3, "wave_minutes": 10},
+    # The verified rating matching uses: (prior_weight × prior_rating + Σ stars) / (prior_weight + count), so a
+    # business with few reviews sits near the prior and many reviews outweigh it.
+    "reviews": {"prior_rating": 4.0, "prior_weight": 5},
+}
+
+
+@dataclass(frozen=True)
+class RulesSnapshot:
+    version: int
+    rules: dict[str, Any]
+
+    def get(self, key: str) -> Any:
+        return self.rules.get(key, DEFAULT_RULES.get(key))
+
+
+def merged_with_defaults(rules: dict[str, Any]) -> dict[str, Any]:
+    """Rules with every missing key (also inside nested dicts) taken from DEFAULT_RULES."""
+    merged = copy.deepcopy(DEFAULT_RULES)
+    for key, value in rules.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict) and key != "seasonal_boosts":
+            merged[key] = {**merged[key], **value}
+            if key == "matching" and isinstance(value.get("weights"), dict):
+                merged[key]["weights"] = {**DEFAULT_RULES["matching"]["weights"], **value["weights"]}
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def current_rules(session: Session) -> RulesSnapshot:
+    """The rules in force: the newest stored version, or the defaults (version 0)."""
+    row = session.exec(select(PlatformRules).order_by(PlatformRules.version.desc()).limit(1)).first()  # type: ignore[attr-defined]
+    if row is None:
+        return RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES))
+    return RulesSnapshot(row.version, merged_with_defaults(row.rules))
