@@ -13,6 +13,7 @@ from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Call, Lead, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import access, audit
+from leadapp.core.services.calls.kinds import check_kind, default_objective
 from leadapp.core.services.calls.rules import _may_act_on_call, eligibility
 from leadapp.core.services.calls.states import CANCELLABLE_STATUSES, _publish_call
 from leadapp.core.services.calls.window import _aware, _lead_zip, calling_window
@@ -82,7 +83,9 @@ def request_call(
     """Record an AI call request for one of the business's matches (the business's owner or an admin).
 
     Within the consumer's calling hours the call is `requested` and its job enqueued once this commits;
-    outside them, or with `when`, it is `scheduled` for the next window at or after that time.
+    outside them, or with `when`, it is `scheduled` for the next window at or after that time. The kind of
+    call must be one the business may ask for now (`kinds.available_kinds`); without an objective it gets the
+    kind's own (`kinds.default_objective`).
     To an owner, a missing match, another business's and a closed request's are refused alike
     (`access.business_match`, as in `inbox`), so ids reveal nothing and a withdrawn request is never called about.
     """
@@ -92,13 +95,15 @@ def request_call(
     verdict = eligibility(session, lead, business, match, now)
     if not verdict.allowed:
         raise UserError(verdict.reason, field="call")
+    call_type = check_kind(session, lead, business, call_type, now)
     call = new_outbound_call(
         session,
         lead,
         business_id=business.id,
         requested_by_id=actor.id,
         call_type=call_type,
-        objective=objective or business.call_objective_notes or "Qualify the job",
+        objective=objective.strip()[:1500]
+        or default_objective(session, lead, business, call_type, _aware(now or utcnow())),
         when=when,
         now=now,
     )
