@@ -305,6 +305,7 @@ def test_every_protected_page_has_a_server_side_guard():
         routes.VERIFY_EMAIL,
         routes.UNSUBSCRIBE,
         routes.REVIEW,
+        routes.PRO,
     }
     expected_area = {"/portal": Area.CONSUMER, "/dashboard": Area.BUSINESS, "/admin": Area.ADMIN}
     seen = []
