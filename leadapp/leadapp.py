@@ -43,6 +43,7 @@ from leadapp.pages.consumer.request import request_page
 from leadapp.pages.consumer.track import TrackState, track_page
 from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
+from leadapp.pages.public.pro import ProState, pro_page
 from leadapp.pages.public.reset_password import ResetPasswordState, reset_password_page
 from leadapp.pages.public.review import ReviewState, review_page
 from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, unsubscribe_page
@@ -118,6 +119,7 @@ PAGES = [
     (discovery_page, routes.ADMIN_DISCOVERY, "Business discovery — LeadApp", [guard("admin"), DiscoveryState.load]),
     (unsubscribe_page, routes.UNSUBSCRIBE, "Unsubscribe — LeadApp", [public, UnsubscribeState.open]),
     (review_page, routes.REVIEW, "Review the job — LeadApp", [public, ReviewState.open]),
+    (pro_page, routes.PRO, "A business on LeadApp — LeadApp", [public, ProState.open]),
     (rules_page, routes.ADMIN_RULES, "Platform rules — LeadApp", [guard("admin"), RulesState.load]),
     (reports_page, routes.ADMIN_REPORTS, "Weekly audit — LeadApp", [guard("admin"), ReportsState.load]),
 ]

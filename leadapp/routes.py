@@ -42,6 +42,8 @@ ADMIN_USER = "/admin/users/[admin_user]"
 ADMIN_CALL = "/admin/calls/[admin_call]"
 UNSUBSCRIBE = "/unsubscribe/[token]"
 REVIEW = "/review/[token]"
+# A business's public page: `/pros/<id>-<name in the address>` (the id decides; the words only read well).
+PRO = "/pros/[pro]"
 
 
 def dashboard_lead(lead_id: int | str) -> str:
@@ -62,6 +64,18 @@ def admin_user(user_id: int | str) -> str:
 
 def admin_call(call_id: int | str) -> str:
     return f"/admin/calls/{call_id}"
+
+
+def pro(business_id: int | str, name: str = "") -> str:
+    """The public page of a business, e.g. `/pros/12-carmel-plumbing`."""
+    words = "-".join("".join(c if c.isascii() and c.isalnum() else " " for c in name.lower()).split())[:60]
+    return f"/pros/{business_id}-{words}" if words else f"/pros/{business_id}"
+
+
+def pro_id_from_path(path: str) -> int:
+    """The business id of a `/pros/<id>-<words>` address (any words, or none); 0 when it names no positive id."""
+    last = (path or "").rstrip("/").rsplit("/", 1)[-1]
+    return id_from_path(last.split("-", 1)[0])
 
 
 def id_from_path(path: str) -> int:

@@ -11,6 +11,8 @@ from typing import Any
 
 import reflex as rx
 
+from leadapp import routes
+
 CODE_SENT = "We texted you a 6-digit code: enter it here. It works for 10 minutes."
 PHONE_VERIFIED = "Your phone number is verified: the AI calls you agreed to can now reach you."
 
@@ -18,6 +20,8 @@ PHONE_VERIFIED = "Your phone number is verified: the AI calls you agreed to can 
 @dataclasses.dataclass
 class MatchView:
     name: str = ""
+    # The business's public page (`routes.pro`), linked once it took the request.
+    business_href: str = ""
     city: str = ""
     rating: str = ""
     # The verified rating and count ("★ 4.6 (12 verified reviews)", or "No verified reviews yet").
@@ -32,6 +36,8 @@ class QuoteView:
 
     id: str = ""
     business_name: str = ""
+    # The quoting business's public page (`routes.pro`).
+    business_href: str = ""
     amount: str = ""
     included: str = ""
     valid_until: str = ""
@@ -41,7 +47,13 @@ class QuoteView:
     can_accept: str = ""
 
 
-QUOTE_FIELDS = tuple(f.name for f in dataclasses.fields(QuoteView))
+QUOTE_FIELDS = tuple(f.name for f in dataclasses.fields(QuoteView) if f.name != "business_href")
+
+
+def _quote_view(q: dict[str, str]) -> QuoteView:
+    view = QuoteView(**{name: q.get(name, "") for name in QUOTE_FIELDS})
+    view.business_href = routes.pro(q["business_id"], q["business_name"]) if q.get("business_id") else ""
+    return view
 
 
 @dataclasses.dataclass
@@ -110,6 +122,7 @@ def request_view(row: dict[str, Any]) -> RequestView:
         matches=[
             MatchView(
                 name=m["name"],
+                business_href=routes.pro(m["business_id"], m["name"]) if m.get("business_id") else "",
                 city=m["city"],
                 rating=m["rating"],
                 rating_label=m.get("rating_label", ""),
@@ -118,7 +131,7 @@ def request_view(row: dict[str, Any]) -> RequestView:
             )
             for m in row["matches"]
         ],
-        quotes=[QuoteView(**{name: q.get(name, "") for name in QUOTE_FIELDS}) for q in row.get("quotes", [])],
+        quotes=[_quote_view(q) for q in row.get("quotes", [])],
         review_conversion_id=review.get("conversion_id", ""),
         review_business=review.get("business_name", ""),
         reviewed=review.get("reviewed", ""),
@@ -130,16 +143,19 @@ def request_view(row: dict[str, Any]) -> RequestView:
 
 
 def _match(m: MatchView) -> rx.Component:
+    """A matched business; its name links to its public page once it took the request."""
+    taken = (m.status == "accepted") | (m.status == "converted")
     return rx.hstack(
         rx.icon("store", size=16),
-        rx.text(m.name, weight="medium", class_name="matched-business"),
+        rx.cond(
+            taken & (m.business_href != ""),
+            rx.link(m.name, href=m.business_href, weight="medium", class_name="matched-business business-page-link"),
+            rx.text(m.name, weight="medium", class_name="matched-business"),
+        ),
         rx.text(
             m.city, " · ", m.distance, " · ", m.rating_label, size="2", color_scheme="gray", class_name="match-rating"
         ),
-        rx.cond(
-            (m.status == "accepted") | (m.status == "converted"),
-            rx.badge("Accepted", color_scheme="green", variant="soft", class_name="match-accepted"),
-        ),
+        rx.cond(taken, rx.badge("Accepted", color_scheme="green", variant="soft", class_name="match-accepted")),
         wrap="wrap",
         align="center",
     )
@@ -149,7 +165,11 @@ def _quote(q: QuoteView, accept_quote: Callable[[Any], Any] | None) -> rx.Compon
     """One quote in the row of quotes; "Accept" while it is open (when the page lets the consumer accept)."""
     return rx.card(
         rx.vstack(
-            rx.text(q.business_name, weight="bold", class_name="quote-business"),
+            rx.cond(
+                q.business_href != "",
+                rx.link(q.business_name, href=q.business_href, weight="bold", class_name="quote-business"),
+                rx.text(q.business_name, weight="bold", class_name="quote-business"),
+            ),
             rx.text(q.amount, size="5", weight="bold", class_name="quote-amount"),
             rx.badge(q.status_label, class_name="quote-status", data_status=q.status),
             rx.text(q.included, size="2", white_space="pre-wrap", class_name="quote-included"),

@@ -129,6 +129,7 @@ NOTIFICATION_KIND: dict[str, str] = {
     vocab.NotificationKind.PASSWORD_RESET: "Password reset",
     vocab.NotificationKind.EMAIL_VERIFICATION: "Email confirmation",
     vocab.NotificationKind.PHONE_CODE: "Phone code",
+    vocab.NotificationKind.QUOTE_SENT: "Quote for the consumer",
     vocab.NotificationKind.QUOTE_ACCEPTED: "Quote accepted",
     vocab.NotificationKind.QUOTE_DECLINED: "Quote declined",
     vocab.NotificationKind.REVIEW_INVITE: "Review invitation",

@@ -197,6 +197,7 @@ class NotificationKind(StrEnum):
     PASSWORD_RESET = "password_reset"
     EMAIL_VERIFICATION = "email_verification"
     PHONE_CODE = "phone_code"
+    QUOTE_SENT = "quote_sent"
     QUOTE_ACCEPTED = "quote_accepted"
     QUOTE_DECLINED = "quote_declined"
     REVIEW_INVITE = "review_invite"

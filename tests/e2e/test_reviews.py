@@ -1,9 +1,12 @@
 """Verified reviews by clicks, in two browsers: the plumber accepts a new lead and marks the job converted; the
 consumer opens the review link from the emailed invitation (the outbox), is refused without stars, then leaves five
 stars and a few words; the plumber sees the review on the lead's page and replies once (the form goes); the consumer
-sees the reply on the request card in the portal."""
+sees the reply on the request card in the portal, then opens the business's public page from the card (the business
+that took the job links to it), where the review, the reply and the verified rating show."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -55,5 +58,17 @@ def test_a_converted_job_is_reviewed_once_and_answered_once(browser: Browser, de
     expect(card.locator(".my-review-stars")).to_have_text("5 of 5 stars")
     expect(card.locator(".review-reply")).to_contain_text(f"Thank you, Casey! ({marker})")
     expect(card.locator(".review-form")).to_have_count(0)
+
+    # The business that did the job links to its public page: the review and the reply are there for anyone.
+    business = card.locator(".business-page-link")
+    name = business.inner_text()
+    business.click()
+    consumer.wait_for_url(re.compile(r".*/pros/\d+-[a-z0-9-]+/?$"))
+    expect(consumer.locator("#pro-heading")).to_have_text(name)
+    expect(consumer.locator("#pro-rating")).to_contain_text("verified review")
+    shown = consumer.locator(".pro-review", has_text=marker)
+    expect(shown.locator(".pro-review-stars")).to_contain_text("★★★★★")
+    expect(shown.locator(".pro-review-reply")).to_contain_text(f"Thank you, Casey! ({marker})")
+    expect(shown.locator(".pro-reviewer")).not_to_contain_text("@")
     for p in (owner, consumer):
         p.context.close()

@@ -14,6 +14,7 @@ from typing import Any
 
 from leadapp.state.auth import AuthState
 from tests.integration.access_world import (
+    ACTORS,
     CONTACT_A,
     CONTACT_B,
     MARKERS,
@@ -46,6 +47,8 @@ class Plan:
 
     writers: str = "none"
     args: Callable[[Ctx], tuple] = lambda c: ()
+    # Markers the handler shows anyone by design (a business's public page: its name, its visible reviews).
+    public: Callable[[Ctx], set[str]] = lambda c: set()
     preset: Callable[[Ctx], dict[str, Any]] = lambda c: {}
     path: Callable[[Ctx], str] = lambda c: "/"
 
@@ -276,6 +279,8 @@ PLANS: dict[str, Plan] = {
     "TrackState.request_callback": Plan(args=lambda c: (S(c.lead),)),
     "TrackState.set_no_ai_calls": Plan(args=lambda c: (True,)),
     "TrackState.send_phone_code": Plan(args=lambda c: (S(c.lead),)),
+    # without the link's token, a quote id accepts nothing (the other side's quote included)
+    "TrackState.accept_quote": Plan(args=lambda c: (S(c.quote),)),
     "TrackState.verify_phone_code": Plan(args=lambda c: ({"lead": S(c.lead), "code": "123456"},)),
     # without the link's token, setting a password claims no request and makes no account
     "TrackState.create_account": Plan(
@@ -300,6 +305,11 @@ PLANS: dict[str, Plan] = {
     "ReviewState.open": Plan(path=lambda c: f"/review/{c.conversion}.guessed"),
     "ReviewState.submit": Plan(args=lambda c: ({"stars": "5", "text": "q7"},)),
     "UnsubscribeState.confirm": Plan(),
+    # a business's public page: its name and visible reviews are public, nothing else of the business or reviewer
+    "ProState.open": Plan(
+        path=lambda c: f"/pros/{c.biz}-some-words",
+        public=lambda c: {"Xq7 Plumbing", "REVIEWAQ7"} if c.side == "A" else {"Yq7 Plumbing", "REVIEWBQ7"},
+    ),
 }
 
 
@@ -412,8 +422,9 @@ def check_call(w: World, cls: type[AuthState], name: str, actor: str, side: str)
         problems.append(f"{where}: created an admin account {new_admins}")
     text = browser_text(root) + " " + " ".join(redirects).lower()
     digits = re.sub(r"[^0-9]", "", text)
+    shown_to_anyone = plan.public(ctx)
     for marker, allowed in MARKERS.items():
-        allowed = set(allowed)
+        allowed = set(allowed) | (set(ACTORS) if marker in shown_to_anyone else set())
         if marker in CONTACT_A and _accepted(after, w.ids["match_A"]):
             allowed.add("business_x")
         if marker in CONTACT_B and _accepted(after, w.ids["match_B"]):

@@ -255,6 +255,19 @@ def test_quotes_are_sent_read_and_accepted_only_by_their_owners(world: World):
         user = world.as_(role)
         assert outcome(lambda: quotes.accept_quote(s, user, quote_id)) == "refused", role
         s.rollback()
+    # Another request's tracking link, whoever holds it (logged in or not), accepts nothing here; nor a forged one.
+    world.as_("admin")
+    with access.as_system(s, "test: consumer B's other request"):
+        other = Lead(raw_text="Another request: the roof leaks", zip="10001", consumer_id=world.users["consumer_b"].id)
+        s.add(other)
+        s.flush()
+        other_id = other.id
+    s.commit()
+    for token in (links.magic_token(other_id), links.magic_token(world.lead_a)[:-2] + "xx"):  # type: ignore[arg-type]
+        for role in ROLES:
+            world.as_(role)
+            assert outcome(lambda: quotes.accept_quote(s, access.MagicGrant(token), quote_id)) == "refused", role
+            s.rollback()
     quotes.accept_quote(s, world.as_("consumer_a"), quote_id)
     s.commit()
     world.as_("admin")
@@ -305,6 +318,7 @@ def test_every_protected_page_has_a_server_side_guard():
         routes.VERIFY_EMAIL,
         routes.UNSUBSCRIBE,
         routes.REVIEW,
+        routes.PRO,
     }
     expected_area = {"/portal": Area.CONSUMER, "/dashboard": Area.BUSINESS, "/admin": Area.ADMIN}
     seen = []

@@ -68,6 +68,10 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
         "the consumer who just reviewed (or the admin who hid a review) stores the count and sum of stars of one "
         "business's visible reviews on that business, which the consumer may not write; nothing is read back"
     ),
+    ("leadapp/core/services/pros.py", "pros: a business's public page and its visible reviews"): "anyone may "
+    "open a listed (verified, active) business's page: the step returns only its public profile fields (never an "
+    "address, phone, email or owner), its visible reviews (hidden ones are filtered in the query) and each "
+    "reviewer's first name and last initial",
     ("leadapp/core/services/webhooks/service.py", "api: the status of a lead the presenting key created"): "the "
     "API's caller is anonymous; the key is its credential and the WHERE clause returns only a lead that key "
     "created (anything else is the same 404)",

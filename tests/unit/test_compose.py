@@ -362,6 +362,21 @@ def test_a_consumer_with_an_account_also_gets_the_portal_second() -> None:
     assert first_href.startswith(f"{APP_URL}/portal/track/")
 
 
+def test_a_quote_is_told_with_its_business_amount_day_and_the_link_to_accept_it() -> None:
+    long_name = "<b>Evil</b> & Sons Plumbing, Heating, Cooling and Anything Else You Need " * 3
+    message = compose.compose_consumer_quote(_lead(consumer_id=5), long_name, "$400–$600", "January 9, 2027")
+
+    assert message.subject.endswith("$400–$600 for your plumbing request")
+    assert "quote of $400–$600 for your plumbing request #42, valid until January 9, 2027" in message.text
+    assert f"accept the one you choose: {APP_URL}/portal/track/" in message.text
+    assert message.text.rstrip().endswith(f"Or in your account: {APP_URL}/portal")
+    assert "&lt;b&gt;Evil&lt;/b&gt; &amp; Sons" in message.html and "<b>Evil" not in message.html
+    # However long the business's name, the text message keeps the link whole.
+    assert len(message.sms) <= SMS_MAX_CHARS and message.sms.rsplit(" ", 1)[-1].startswith(f"{APP_URL}/portal/track/")
+    for private in (CONSUMER_EMAIL, CONSUMER_PHONE, BUSINESS_EMAIL, BUSINESS_PHONE):
+        assert private not in message.text + message.html + message.sms
+
+
 @pytest.mark.parametrize(
     ("low", "high", "expected"),
     [(300, 500, "$300–$500"), (None, 500, "up to $500"), (300, None, "from $300"), (None, None, "not stated")],

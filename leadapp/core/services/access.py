@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
-from leadapp.core import rls
+from leadapp.core import crypto, rls
 from leadapp.core.db import context_of, use_context
 from leadapp.core.errors import NotAllowed, NotFound
+from leadapp.core.links import MAGIC_PURPOSE
 from leadapp.core.models import Business, Lead, Match, User
 from leadapp.core.rls import DbContext
 from leadapp.core.settings import get_settings
@@ -122,6 +123,64 @@ def require_consumer_lead(user: User | None, lead: Lead) -> User:
         raise NotAllowed("This request is not yours.")
     assert user is not None
     return user
+
+
+# --- a consumer's magic link (the tracking link emailed with a request) -----------------------------
+
+MAGIC_CLOCK_SLACK_SECONDS = 300
+"""A token older than its lead (beyond clock skew) was made for another lead that had the same id."""
+
+
+@dataclass(frozen=True)
+class MagicGrant:
+    """What a magic-link holder presents: the token itself, verified again by every service call. It stands in
+    for the consumer's account for the one request it names, and for nothing else."""
+
+    token: str
+
+
+def magic_claims(token: str) -> tuple[int, int] | None:
+    """(lead id, issued-at) of a genuine, unexpired magic-link token; None for anything else."""
+    payload = crypto.unsign(MAGIC_PURPOSE, (token or "").strip())
+    if payload is None:
+        return None
+    lead_id, issued = payload.get("lead"), payload.get("iat")
+    if not isinstance(lead_id, int) or not isinstance(issued, int) or lead_id <= 0:
+        return None
+    return lead_id, issued
+
+
+def lead_of_claims(session: Session, claims: tuple[int, int] | None) -> Lead | None:
+    """The lead genuine claims name (and the session may reach it from now on), unless deleted or made after the
+    token (SQLite may give a purged lead's id to a new lead; a token never predates the lead it was made for)."""
+    if claims is None:
+        return None
+    allow_leads(session, [claims[0]])  # a genuine link reaches its own lead, and only that one
+    lead = session.get(Lead, claims[0])
+    if lead is None or lead.deleted_at is not None:
+        return None
+    if lead.created_at.timestamp() > claims[1] + MAGIC_CLOCK_SLACK_SECONDS:
+        return None
+    return lead
+
+
+def magic_lead(session: Session, grant: MagicGrant) -> Lead | None:
+    """The one request a magic link covers, if the link is genuine, unexpired and the request not deleted."""
+    return lead_of_claims(session, magic_claims(grant.token))
+
+
+def require_lead_actor(session: Session, actor: User | MagicGrant | None, lead: Lead, refusal: str) -> None:
+    """`actor` may act on `lead` as its consumer: the consumer account that made it, or the holder of a magic
+    link for this very request (a link for another request, forged or expired, is refused). NotAllowed(refusal)
+    otherwise (an admin reads but never acts for the consumer); NotLoggedIn for nobody."""
+    if isinstance(actor, MagicGrant):
+        covered = magic_lead(session, actor)
+        if covered is None or covered.id != lead.id:
+            raise NotAllowed(refusal)
+        return
+    require_area(actor, Area.CONSUMER)
+    if lead.deleted_at is not None or not is_lead_owner(actor, lead):
+        raise NotAllowed(refusal)
 
 
 # --- a business and the leads matched to it ---------------------------------------------------------

@@ -423,3 +423,25 @@ def compose_consumer_no_match(lead: Lead) -> ComposedMessage:
         link,
     )
     return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link, portal), sms=sms)
+
+
+# --- consumer: a business's quote -----------------------------------------------------------------
+
+
+def compose_consumer_quote(lead: Lead, business_name: str, amount: str, valid_until: str) -> ComposedMessage:
+    """Tell the consumer a business quoted their request: who, how much, until when, and where to compare and
+    accept it (the request's tracking link, then the account's portal). No contact detail of the business."""
+    label = category_label(lead.category).lower()
+    link, portal = follow_links(lead)
+    greeting = f"Hi {lead.contact_name.split()[0]}," if lead.contact_name.strip() else "Hello,"
+    subject = f"{business_name} sent you a quote: {amount} for your {label} request"
+    paragraphs = [
+        greeting,
+        f"{business_name} sent you a quote of {amount} for your {label} request #{lead.id}, valid until {valid_until}.",
+        f"See what it includes, compare it with the other quotes side by side and accept the one you choose: {link}",
+    ]
+    if portal:
+        paragraphs.append(f"Or in your account: {portal}")
+    text = "\n\n".join(paragraphs)
+    sms = fit_sms(f"LeadApp: {business_name} quoted {amount} for your {label} request. Compare and accept:", link)
+    return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link, portal), sms=sms)

@@ -12,17 +12,15 @@ Guarantees:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, delete, literal, null, update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, labels, localtime
+from leadapp.core import labels, localtime
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
-from leadapp.core.links import MAGIC_PURPOSE
 from leadapp.core.models import (
     Business,
     Call,
@@ -60,8 +58,6 @@ from leadapp.core.vocab import (
 
 STATUS_LABELS = labels.LEAD_STATUS
 
-MAGIC_CLOCK_SLACK_SECONDS = 300
-"""A token older than its lead (beyond clock skew) was made for another lead that had the same id."""
 PURGE_AFTER = timedelta(days=30)
 PURGE_BATCH = 500
 
@@ -103,43 +99,14 @@ CONCIERGE_OBJECTIVE = (
 # --- magic links ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class MagicGrant:
-    """What a magic-link holder presents: the token itself, verified again by every service call."""
-
-    token: str
-
-
+MagicGrant = access.MagicGrant
+"""What a magic-link holder presents (`access.MagicGrant`: the access layer decides what a link covers)."""
 Actor = User | MagicGrant | None
-
-
-def _token_claims(token: str) -> tuple[int, int] | None:
-    """(lead id, issued-at) of a valid, unexpired portal-lead token; None for anything else."""
-    payload = crypto.unsign(MAGIC_PURPOSE, (token or "").strip())
-    if payload is None:
-        return None
-    lead_id, issued = payload.get("lead"), payload.get("iat")
-    if not isinstance(lead_id, int) or not isinstance(issued, int) or lead_id <= 0:
-        return None
-    return lead_id, issued
-
-
-def _lead_matching_claims(session: Session, claims: tuple[int, int] | None) -> Lead | None:
-    if claims is None:
-        return None
-    access.allow_leads(session, [claims[0]])  # a genuine link reaches its own lead, and only that one
-    lead = session.get(Lead, claims[0])
-    if lead is None or lead.deleted_at is not None:
-        return None
-    # SQLite may give a purged lead's id to a new lead; a token can never predate the lead it was made for.
-    if lead.created_at.timestamp() > claims[1] + MAGIC_CLOCK_SLACK_SECONDS:
-        return None
-    return lead
 
 
 def lead_for_magic_token(session: Session, token: str) -> Lead | None:
     """The lead a magic-link token was made for, if the token is genuine, unexpired and the lead not deleted."""
-    return _lead_matching_claims(session, _token_claims(token))
+    return access.magic_lead(session, MagicGrant(token))
 
 
 # --- ownership ------------------------------------------------------------------------------------
@@ -151,12 +118,12 @@ def _lead_for(session: Session, actor: Actor, lead_id: int, *, act: bool) -> Lea
     The consumer who owns it may do both; an admin may only read; a magic link works for its own lead only.
     """
     if isinstance(actor, MagicGrant):
-        claims = _token_claims(actor.token)
+        claims = access.magic_claims(actor.token)
         if claims is None:
             raise NotAllowed("This link is invalid or has expired.")
         if claims[0] != lead_id:
             raise NotAllowed("This link is for another request.")
-        lead = _lead_matching_claims(session, claims)
+        lead = access.lead_of_claims(session, claims)
         if lead is None:
             raise NotFound("This request no longer exists.")
         return lead

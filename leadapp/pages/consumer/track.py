@@ -32,7 +32,7 @@ from leadapp.core.broker import key
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.observability import get_logger
-from leadapp.core.services import follow, phone_codes, portal
+from leadapp.core.services import follow, phone_codes, portal, quotes
 from leadapp.state.auth import AuthState, field_errors
 
 log = get_logger(__name__)
@@ -173,6 +173,17 @@ class TrackState(AuthState):
         )
 
     @rx.event
+    def accept_quote(self, quote_id: str = ""):
+        """Accept one quote on the request the link names (the service refuses a quote of any other request)."""
+        if not str(quote_id).isdigit() or len(str(quote_id)) > 18:
+            self.notice, self.error = "", quotes.NOT_YOUR_QUOTE
+            return feedback.failed(self.error)
+        return self._act(
+            lambda session, grant, lead_id: quotes.accept_quote(session, grant, int(quote_id)),
+            "Quote accepted: the business is told, and the other quotes are declined.",
+        )
+
+    @rx.event
     def send_phone_code(self, shown_id: str = ""):
         return self._act(phone_codes.send_lead_code, CODE_SENT)
 
@@ -252,6 +263,7 @@ def track_page() -> rx.Component:
                         callback=TrackState.request_callback,
                         send_code=TrackState.send_phone_code,
                         verify_code=TrackState.verify_phone_code,
+                        accept_quote=TrackState.accept_quote,
                     ),
                     rx.cond(TrackState.ai_has_number, _ai_calls()),
                     rx.cond(TrackState.can_claim, _claim_form()),

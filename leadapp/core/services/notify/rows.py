@@ -173,8 +173,9 @@ def _businesses_wanted(session: Session, lead: Lead, matches: Sequence[Match]) -
     return wanted
 
 
-def _consumer_wanted(session: Session, lead: Lead, matches: Sequence[Match]) -> _Wanted:
-    kind = NotificationKind.CONSUMER_MATCHED if matches else NotificationKind.CONSUMER_NO_MATCH
+def consumer_targets(lead: Lead) -> list[tuple[str, str]]:
+    """(channel, recipient) for the consumer of a request: its email when it has one; its phone by SMS when they
+    prefer texts or calls and the number is known."""
     targets: list[tuple[str, str]] = []
     if lead.contact_email:
         targets.append((Channel.EMAIL.value, lead.contact_email))
@@ -182,6 +183,12 @@ def _consumer_wanted(session: Session, lead: Lead, matches: Sequence[Match]) -> 
         phone = normalize_phone(decrypt_phone(lead.contact_phone_enc))
         if phone:
             targets.append((Channel.SMS.value, phone))
+    return targets
+
+
+def _consumer_wanted(session: Session, lead: Lead, matches: Sequence[Match]) -> _Wanted:
+    kind = NotificationKind.CONSUMER_MATCHED if matches else NotificationKind.CONSUMER_NO_MATCH
+    targets = consumer_targets(lead)
 
     def compose() -> ComposedMessage:
         if not matches:
@@ -215,3 +222,22 @@ def notify_consumer_result(session: Session, lead: Lead, matches: Sequence[Match
 def notify_matched_lead(session: Session, lead: Lead, matches: Sequence[Match]) -> list[Notification]:
     """`notify_businesses` and then `notify_consumer_result` for a lead just matched, in one round of statements."""
     return _store(session, _businesses_wanted(session, lead, matches) + _consumer_wanted(session, lead, matches))
+
+
+def notify_consumer(
+    session: Session,
+    lead: Lead,
+    kind: str,
+    key: str,
+    compose: Callable[[], ComposedMessage],
+    **links: int | None,
+) -> list[Notification]:
+    """One message to the consumer of `lead` on each channel of `consumer_targets`, with the dedupe key
+    `<key>:<channel>` (one row per purpose and channel, whatever the retries); `compose` runs only when a row is
+    missing. `links`: the rows it is about (match_id, business_id). Creates rows only (the caller commits, then
+    enqueues)."""
+    targets = consumer_targets(lead)
+    keys = {channel: f"{key}:{channel}" for channel, _ in targets}
+    return _store(
+        session, _per_target(targets, keys, compose, kind=kind, lead_id=lead.id, user_id=lead.consumer_id, **links)
+    )

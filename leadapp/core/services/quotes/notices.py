@@ -1,4 +1,5 @@
-"""What a business hears when the consumer decides on its quote: a notification row per channel it chose."""
+"""Who hears of a quote: the consumer when a business sends one (a row per channel of theirs), and each business
+when the consumer decides on its quote (a row per channel it chose)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,23 @@ from sqlmodel import Session
 from leadapp.core.models import Business, Lead, Quote
 from leadapp.core.services import compose, notify
 from leadapp.core.vocab import Channel, NotificationKind
+
+
+def quote_sent(session: Session, lead: Lead, quote: Quote, business_name: str, amount: str) -> list[int]:
+    """QUOTE_SENT rows to the request's consumer (email; SMS when they prefer texts: `notify.consumer_targets`),
+    one per quote and channel (its dedupe key: the same quote told again adds nothing); returns their ids. The
+    caller enqueues them after the commit."""
+    valid = f"{quote.valid_until:%B} {quote.valid_until.day}, {quote.valid_until.year}"
+    rows = notify.notify_consumer(
+        session,
+        lead,
+        NotificationKind.QUOTE_SENT.value,
+        f"quote:{quote.id}:consumer",
+        lambda: compose.compose_consumer_quote(lead, business_name, amount, valid),
+        match_id=quote.match_id,
+        business_id=quote.business_id,
+    )
+    return [row.id for row in rows]  # type: ignore[misc]
 
 
 def quote_decided(session: Session, lead: Lead, quote: Quote, amount: str, *, accepted: bool) -> list[int]:

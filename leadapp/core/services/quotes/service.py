@@ -5,13 +5,16 @@ Guarantees:
   for a missing, another business's or a closed lead; an admin may read but not quote). One open quote per
   match at a time; none once the consumer accepted a quote on the request.
 - Bad terms are a FieldErrors naming each wrong field (`read_terms`), and nothing is stored.
-- Only the consumer who made the request accepts one of its quotes (`access.is_lead_owner`); a missing quote
-  and another consumer's get the same refusal. An expired, declined or past-its-day quote is refused, checked
-  at accept time and not only by the worker's expiry sweep (`expire_quotes`).
+- Only the consumer who made the request accepts one of its quotes: their account, or the holder of that
+  request's magic link (`access.require_lead_actor`: a link covers its own request only); a missing quote, another
+  consumer's and another request's link get the same refusal. An expired, declined or past-its-day quote is
+  refused, checked at accept time and not only by the worker's expiry sweep (`expire_quotes`).
 - Accepting is the conversion (`inbox.record_conversion`, its one home) with the quote's value (the top of a
   range); every other open quote on the request is declined, and each business hears which way its quote went
   through a notification row (sent after the commit). Accepts of two quotes of one request at the same moment
   are serialized on the request's row: one wins, the other is refused.
+- A quote sent is told to the consumer (email, and SMS when they prefer texts) by notification rows written with
+  it, one per quote and channel, sent after the commit (`notices.quote_sent`).
 - Every change is pushed live after the commit: the business's dashboards ("match") and the consumer's portal.
 Times are read and shown in the lead's zone (where the job is).
 """
@@ -168,6 +171,9 @@ def send_quote(session: Session, user: User | None, match_id: int, form: Mapping
         target=quote,
         after={"lead_id": lead.id, "min_cents": quote.amount_min_cents, "max_cents": quote.amount_max_cents},
     )
+    ids = notices.quote_sent(session, lead, quote, business.name, amount_label(quote))
+    if ids:
+        run_after_commit(session, notify.enqueue_sends, ids)
     _changed(session, lead, (business.id, match.id))  # type: ignore[arg-type]
     return quote
 
@@ -196,6 +202,7 @@ def quote_view(quote: Quote, business_name: str, zone: ZoneInfo, now: datetime |
         status = QuoteStatus.EXPIRED.value  # the worker's sweep has not run yet: it reads as it is
     return {
         "id": str(quote.id),
+        "business_id": str(quote.business_id),
         "business_name": business_name,
         "amount": amount_label(quote),
         "value_cents": str(quote.amount_max_cents),
@@ -240,12 +247,20 @@ def quotes_by_lead(session: Session, leads: Sequence[Lead]) -> dict[int, list[di
     return found
 
 
-def _quote_for_consumer(session: Session, user: User | None, quote_id: int) -> tuple[Quote, Lead]:
-    access.require_area(user, access.Area.CONSUMER)
+Accepter = User | access.MagicGrant | None
+"""Who accepts a quote: the consumer's account, or the holder of the request's magic link."""
+
+
+def _quote_for_consumer(session: Session, actor: Accepter, quote_id: int) -> tuple[Quote, Lead]:
+    if isinstance(actor, access.MagicGrant):
+        access.magic_lead(session, actor)  # a genuine link lets this transaction reach its own request, only it
+    else:
+        access.require_area(actor, access.Area.CONSUMER)
     quote = session.get(Quote, quote_id)
     lead = session.get(Lead, quote.lead_id) if quote is not None else None
-    if quote is None or lead is None or lead.deleted_at is not None or not access.is_lead_owner(user, lead):
+    if quote is None or lead is None:
         raise NotAllowed(NOT_YOUR_QUOTE)
+    access.require_lead_actor(session, actor, lead, NOT_YOUR_QUOTE)
     return quote, lead
 
 
@@ -255,12 +270,13 @@ REFUSALS = {
 }
 
 
-def accept_quote(session: Session, user: User | None, quote_id: int, now: datetime | None = None) -> Quote:
-    """The consumer accepts one quote on their request (see the module's guarantees); accepting it again
+def accept_quote(session: Session, user: Accepter, quote_id: int, now: datetime | None = None) -> Quote:
+    """The consumer accepts one quote on their request (see the module's guarantees), from their account or
+    from the request's magic link (`access.MagicGrant`: that one request's quotes only); accepting it again
     changes nothing. Does not commit."""
     now = now or utcnow()
     quote, lead = _quote_for_consumer(session, user, quote_id)
-    assert user is not None
+    actor_id = user.id if isinstance(user, User) else None
     # One accept at a time per request: a second one waits here, then sees the first one's outcome (and a
     # withdrawal committed meanwhile).
     session.exec(select(Lead.id).where(Lead.id == lead.id).with_for_update()).first()
@@ -295,7 +311,7 @@ def accept_quote(session: Session, user: User | None, quote_id: int, now: dateti
     session.flush()
     for other in declined:
         session.refresh(other)
-    inbox.record_conversion(session, match, lead, business, quote.amount_max_cents, actor_id=user.id)
+    inbox.record_conversion(session, match, lead, business, quote.amount_max_cents, actor_id=actor_id)
     notification_ids = notices.quote_decided(session, lead, quote, amount_label(quote), accepted=True)
     for other in declined:
         notification_ids += notices.quote_decided(session, lead, other, amount_label(other), accepted=False)
@@ -303,10 +319,15 @@ def accept_quote(session: Session, user: User | None, quote_id: int, now: dateti
         run_after_commit(session, notify.enqueue_sends, notification_ids)
     audit.record(
         session,
-        actor_id=user.id,
+        actor_id=actor_id,
         action="quote.accept",
         target=quote,
-        after={"lead_id": lead.id, "value_cents": quote.amount_max_cents, "declined": [q.id for q in declined]},
+        after={
+            "lead_id": lead.id,
+            "value_cents": quote.amount_max_cents,
+            "declined": [q.id for q in declined],
+            "via": "magic_link" if isinstance(user, access.MagicGrant) else "account",
+        },
     )
     _changed(session, lead, *((q.business_id, q.match_id) for q in declined))
     return quote
