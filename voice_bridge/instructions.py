@@ -57,10 +57,12 @@ _CALL_TYPE_GOALS: dict[str, str] = {
     CallType.CONSUMER_CALLBACK.value: "The consumer asked to be called back about their request. Help them: "
     "confirm what they need, answer briefly from what you know, collect the missing job details and tell "
     "them what happens next.",
-    CallType.CONFIRM_APPOINTMENT.value: "Confirm the appointment: state the time you have, ask whether it "
-    "still works, and record the confirmed (or new preferred) time with record_qualification.",
-    CallType.FOLLOW_UP.value: "Follow up on the job or quote: ask whether the caller still needs the work, "
-    "whether they have questions about the quote, and whether they want the business to schedule it.",
+    CallType.CONFIRM_APPOINTMENT.value: "Confirm the booked visit: state the time you have (from the business's "
+    "objective below), ask whether it still works, and save the answer with record_appointment (confirmed, "
+    "reschedule with the time they prefer, or cancel). Never promise a new time: the business confirms it.",
+    CallType.FOLLOW_UP.value: "Follow up after the job the business did: ask how it went and whether they are "
+    "happy with the work, note any problem for the business, ask whether they would leave a short review (the "
+    "link is in the email LeadApp sent them), and save the answers with record_feedback.",
 }
 
 

@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadapp.core.vocab import CallOutcome
+from leadapp.core.vocab import CallOutcome, CallType
 
 TRANSCRIPTION_MODEL = "gpt-4o-mini-transcribe"
 SILENCE_DURATION_MS = 500
@@ -28,6 +28,8 @@ RECORD_QUALIFICATION = "record_qualification"
 REQUEST_HUMAN = "request_human"
 END_CALL = "end_call"
 DO_NOT_CALL = "do_not_call"
+RECORD_APPOINTMENT = "record_appointment"
+RECORD_FEEDBACK = "record_feedback"
 QUALIFICATION_FIELDS: dict[str, str] = {
     "need": "What the job is, in the caller's words (a short phrase).",
     "urgency": "emergency, high, normal or low.",
@@ -100,6 +102,59 @@ TOOLS: list[dict[str, Any]] = [
 ]
 
 
+# The tools of one kind of call, beside the common ones: each saves its answers as qualification fields.
+KIND_TOOL_FIELDS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    RECORD_APPOINTMENT: {
+        "appointment_status": ("confirmed, reschedule or cancel.", ("confirmed", "reschedule", "cancel")),
+        "appointment_time": ("The time the caller confirmed, or the new time they prefer.", ()),
+    },
+    RECORD_FEEDBACK: {
+        "satisfied": ("Whether the caller is happy with the work: yes, no or mixed.", ("yes", "no", "mixed")),
+        "feedback": ("What the caller said about the job, in a sentence.", ()),
+        "will_review": ("Whether they will leave a review: yes, no or maybe.", ("yes", "no", "maybe")),
+    },
+}
+_KIND_TOOL_TEXT = {
+    RECORD_APPOINTMENT: "Save the caller's answer about the booked visit as soon as you have it: confirmed, a new "
+    "preferred time (reschedule), or cancel.",
+    RECORD_FEEDBACK: "Save how the job went as soon as you know: whether they are satisfied, what they said, and "
+    "whether they will leave a review.",
+}
+KIND_TOOLS: dict[str, str] = {
+    CallType.CONFIRM_APPOINTMENT.value: RECORD_APPOINTMENT,
+    CallType.FOLLOW_UP.value: RECORD_FEEDBACK,
+}
+"""The extra tool of each kind of call (the others have the common tools only)."""
+
+
+def _kind_tool(name: str) -> dict[str, Any]:
+    properties: dict[str, Any] = {}
+    for key, (text, choices) in KIND_TOOL_FIELDS[name].items():
+        properties[key] = {"type": "string", "description": text, **({"enum": list(choices)} if choices else {})}
+    return {
+        "type": "function",
+        "name": name,
+        "description": _KIND_TOOL_TEXT[name],
+        "parameters": {"type": "object", "properties": properties, "additionalProperties": False},
+    }
+
+
+def tools_for(call_type: str) -> list[dict[str, Any]]:
+    """The tools a call of this kind offers the model: the common ones, and its own (`KIND_TOOLS`)."""
+    extra = KIND_TOOLS.get(call_type)
+    return [*TOOLS, _kind_tool(extra)] if extra else TOOLS
+
+
+def clean_kind_fields(name: str, arguments: dict[str, Any]) -> dict[str, str]:
+    """The fields of a kind's tool call as trimmed strings; a value outside its choices is dropped."""
+    out: dict[str, str] = {}
+    for key, (_text, choices) in KIND_TOOL_FIELDS.get(name, {}).items():
+        text = str(arguments.get(key) or "").strip()[:500]
+        if text and (not choices or text.lower() in choices):
+            out[key] = text.lower() if choices else text
+    return out
+
+
 def _dumps(event: dict[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"), ensure_ascii=False)
 
@@ -116,6 +171,7 @@ def session_update(
     silence_duration_ms: int = SILENCE_DURATION_MS,
     idle_timeout_ms: int | None = IDLE_TIMEOUT_MS,
     language: str = "en",
+    tools: list[dict[str, Any]] | None = None,
 ) -> str:
     """The GA `session.update`: μ-law in and out (no transcoding), caller transcription, server VAD, tools."""
     turn_detection: dict[str, Any] = {
@@ -144,7 +200,7 @@ def session_update(
                     },
                     "output": {"format": {"type": "audio/pcmu"}, "voice": voice},
                 },
-                "tools": TOOLS,
+                "tools": TOOLS if tools is None else tools,
                 "tool_choice": "auto",
             },
         }

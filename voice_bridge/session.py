@@ -409,7 +409,11 @@ class CallSession:
             return
         self._configuring = True
         instructions = words.session_instructions(ctx.business, ctx.lead, ctx.objective, ctx.call_type)
-        await self._to_ai(rt.session_update(model=self._model, instructions=instructions, voice=ctx.voice))
+        await self._to_ai(
+            rt.session_update(
+                model=self._model, instructions=instructions, voice=ctx.voice, tools=rt.tools_for(ctx.call_type)
+            )
+        )
         # Caller audio keeps arriving during these awaits; it queues behind the configuration, in order.
         while self._early_audio:
             await self._to_ai(rt.audio_append(self._early_audio.popleft()))
@@ -583,6 +587,11 @@ class CallSession:
         self.log.info("tool_call", tool=event.name, arguments=arguments)
         if event.name == rt.RECORD_QUALIFICATION:
             fields = rt.clean_qualification(arguments)
+            self._write(lambda: merge_qualification(ctx.call_id, fields))
+            await self._to_ai(rt.function_call_output(event.call_id, {"saved": sorted(fields)}))
+            self._needs_response = True
+        elif event.name in rt.KIND_TOOL_FIELDS and rt.KIND_TOOLS.get(ctx.call_type) == event.name:
+            fields = rt.clean_kind_fields(event.name, arguments)
             self._write(lambda: merge_qualification(ctx.call_id, fields))
             await self._to_ai(rt.function_call_output(event.call_id, {"saved": sorted(fields)}))
             self._needs_response = True

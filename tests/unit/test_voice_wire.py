@@ -342,9 +342,10 @@ def test_each_call_type_has_its_goal() -> None:
     texts = {
         kind: instructions.session_instructions(business(), lead(), "", kind) for kind in instructions._CALL_TYPE_GOALS
     }
-    assert "Confirm the appointment" in texts["confirm_appointment"]
+    assert "Confirm the booked visit" in texts["confirm_appointment"]
+    assert "record_appointment" in texts["confirm_appointment"]
     assert "called back" in texts["consumer_callback"]
-    assert "Follow up" in texts["follow_up"]
+    assert "Follow up after the job" in texts["follow_up"] and "record_feedback" in texts["follow_up"]
     assert "Offer a same-week visit." in texts["qualify_lead"]  # the business's own notes when no objective
 
 
@@ -574,3 +575,22 @@ async def test_greets_after_start_and_session_updated_and_barges_in_clear_first(
     twilio.incoming.put_nowait(json.dumps({"event": "stop", "stop": {"callSid": "CA1"}}))
     result = await asyncio.wait_for(call, 3)
     assert result.call_id == 7 and [w[0] for w in offline][-2:] == ["finish_call", "release_stream"]
+
+
+def test_each_kind_of_call_offers_its_own_tool_and_no_other() -> None:
+    names = {
+        kind: [t["name"] for t in rt.tools_for(kind)] for kind in ("qualify_lead", "confirm_appointment", "follow_up")
+    }
+    assert names["qualify_lead"] == [t["name"] for t in rt.TOOLS]
+    assert names["confirm_appointment"] == [*names["qualify_lead"], rt.RECORD_APPOINTMENT]
+    assert names["follow_up"] == [*names["qualify_lead"], rt.RECORD_FEEDBACK]
+    sent = json.loads(rt.session_update(model="m", instructions="i", voice="v", tools=rt.tools_for("follow_up")))
+    assert [t["name"] for t in sent["session"]["tools"]][-1] == rt.RECORD_FEEDBACK
+
+
+def test_a_kind_tool_keeps_its_known_answers_only() -> None:
+    got = rt.clean_kind_fields(
+        rt.RECORD_APPOINTMENT, {"appointment_status": " Reschedule ", "appointment_time": "Friday 10 am", "x": "y"}
+    )
+    assert got == {"appointment_status": "reschedule", "appointment_time": "Friday 10 am"}
+    assert rt.clean_kind_fields(rt.RECORD_FEEDBACK, {"satisfied": "ecstatic", "feedback": "  "}) == {}

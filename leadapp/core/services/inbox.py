@@ -313,6 +313,10 @@ def lead_detail(session: Session, user: User | None, match_id: int) -> dict[str,
     else:
         verdict = calls.eligibility(session, lead, business, match)
         detail["call_allowed"], detail["call_reason"] = verdict.allowed, verdict.reason
+        detail["call_kinds"] = [
+            {"value": k.value, "label": k.label} for k in calls.available_kinds(session, lead, business)
+        ]
+        detail["call_zone"] = calls.zone_label(lead)
     left = calls.quota_left(session, business)
     detail["calls_left"] = str(left)
     detail["calls_left_label"] = f"{labels.count(left, 'AI call')} left this month"

@@ -66,6 +66,8 @@ class DashboardState(AuthState):
     detail: dict[str, str] = {}
     reasons: list[str] = []
     points: list[dict[str, str]] = []
+    # The kinds of AI call the business may ask for on the open lead ({"value", "label"}; qualify first).
+    call_kinds: list[dict[str, str]] = []
     calls: list[CallView] = []
     # The quotes this business sent on the open lead (newest first), and the quote form's message per field.
     quotes: list[dict[str, str]] = []
@@ -78,6 +80,8 @@ class DashboardState(AuthState):
     # open, so a live refresh never reloads a playing recording).
     recording_links: dict[str, str] = {}
     error: str = ""
+    # The form field the last refusal names ("call_when", "call_type", …; "" for none): its message goes under it.
+    error_field: str = ""
     notice: str = ""
     # Why the open detail closed by itself (its request closed meanwhile); shown on the lead's page.
     gone: str = ""
@@ -135,6 +139,7 @@ class DashboardState(AuthState):
     def _show_detail(self, session, user, detail: dict) -> None:
         self.reasons = list(detail.pop("reasons", []))
         self.points = list(detail.pop("points", []))
+        self.call_kinds = list(detail.pop("call_kinds", []))
         self.detail = {k: str(v) if not isinstance(v, bool) else ("yes" if v else "") for k, v in detail.items()}
         self.calls = [
             CallView(
@@ -263,7 +268,7 @@ class DashboardState(AuthState):
         self.recording_links = {**self.recording_links, str(int(call_id)): link}
 
     def _act(self, action) -> None:
-        self.error = ""
+        self.error, self.error_field = "", ""
         try:
             with session_scope() as session:
                 user = self._require(session, access.Area.BUSINESS)
@@ -280,6 +285,7 @@ class DashboardState(AuthState):
             return
         except (UserError, ValueError) as exc:
             self.error = str(getattr(exc, "message", exc))
+            self.error_field = str(getattr(exc, "field", "") or "")
             return
         self._fetch()
 
@@ -298,9 +304,19 @@ class DashboardState(AuthState):
     @rx.event
     def request_call(self, form_data: dict):
         match_id = int(self.detail.get("match_id", "0"))
-        self._act(lambda s, u: calls.request_call(s, u, match_id, objective=str(form_data.get("objective", ""))))
+        form = {name: str(form_data.get(name, "") or "")[:1500] for name in ("objective", "call_type", "call_when")}
+        self._act(
+            lambda s, u: calls.request_call(
+                s, u, match_id, objective=form["objective"], call_type=form["call_type"], when_text=form["call_when"]
+            )
+        )
         if not self.error:
-            self.notice = "AI call requested. It will be placed within the consumer's calling hours."
+            kind = calls.KIND_LABELS.get(form["call_type"], "AI call")
+            self.notice = (
+                f"{kind}: AI call scheduled for the time you picked."
+                if form["call_when"].strip()
+                else f"{kind}: AI call requested. It will be placed within the consumer's calling hours."
+            )
         return feedback.outcome(self.notice, self.error)
 
     @rx.event

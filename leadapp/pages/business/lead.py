@@ -409,6 +409,7 @@ def _detail() -> rx.Component:
                         align="center",
                         wrap="wrap",
                     ),
+                    _call_when_fields(),
                     rx.cond(
                         d["call_allowed"] != "yes",
                         rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
@@ -442,6 +443,43 @@ def _detail() -> rx.Component:
         ),
         width="100%",
         id="lead-detail",
+    )
+
+
+def _call_error(field: str) -> rx.Component:
+    return rx.cond(
+        DashboardState.error_field == field,
+        rx.text(DashboardState.error, size="1", color_scheme="red", id=f"{field.replace('_', '-')}-error"),
+    )
+
+
+def _call_when_fields() -> rx.Component:
+    """What the AI call is for (qualify; confirm the visit of an accepted quote; follow up a converted job) and
+    when: empty for the next calling window, or a time in the consumer's own zone, named beside the field."""
+    return rx.flex(
+        rx.vstack(
+            rx.el.label("Kind of call", html_for="call-type", class_name="field-label"),
+            rx.el.select(
+                rx.foreach(DashboardState.call_kinds, lambda k: rx.el.option(k["label"], value=k["value"])),
+                name="call_type",
+                id="call-type",
+                class_name="rt-reset rt-SelectTrigger rt-r-size-2 rt-variant-surface",
+            ),
+            _call_error("call_type"),
+            spacing="1",
+        ),
+        rx.vstack(
+            rx.el.label("When (optional, the consumer's time)", html_for="call-when", class_name="field-label"),
+            rx.input(name="call_when", id="call-when", type="datetime-local"),
+            rx.text(
+                "Consumer's zone: ", DashboardState.detail["call_zone"], size="1", color_scheme="gray", id="call-zone"
+            ),
+            _call_error("call_when"),
+            spacing="1",
+        ),
+        spacing="3",
+        wrap="wrap",
+        align="start",
     )
 
 

@@ -32,6 +32,7 @@ Guarantees:
 
 from __future__ import annotations
 
+from leadapp.core.services.calls.kinds import KIND_LABELS, available_kinds, parse_when, zone_label
 from leadapp.core.services.calls.notices import (
     CONCIERGE_DONE,
     OUTCOME_LABELS,
@@ -136,6 +137,7 @@ __all__ = [
     "DELETE_RECORDING_JOB",
     "DIAL_NOW_SLACK",
     "JOB_RESULT_TTL",
+    "KIND_LABELS",
     "MACHINE_ANSWERS",
     "MAX_ATTEMPTS",
     "MAX_CALLS_PER_NUMBER_PER_DAY",
@@ -164,6 +166,7 @@ __all__ = [
     "StreamClaim",
     "attempts_today",
     "attempts_today_by_number",
+    "available_kinds",
     "bridge_urls",
     "call_name",
     "calling_hours",
@@ -184,6 +187,7 @@ __all__ = [
     "notify_call_ended",
     "on_do_not_call_list",
     "open_recording",
+    "parse_when",
     "place_call",
     "placement_refusal",
     "purged_recording_call_ids",
@@ -200,4 +204,5 @@ __all__ = [
     "sweep_calls",
     "voicemail_message",
     "zip_time_zone",
+    "zone_label",
 ]

@@ -70,8 +70,12 @@ SUMMARY_FIELDS = {
     "address_details": "Address",
     "zip": "ZIP",
     "appointment_time": "Appointment",
+    "appointment_status": "Visit",
     "quote": "Quote",
     "caller_name": "Caller",
+    "satisfied": "Satisfied",
+    "feedback": "Feedback",
+    "will_review": "Will review",
 }
 
 

@@ -13,7 +13,7 @@ from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Call, Lead, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import access, audit
-from leadapp.core.services.calls.kinds import check_kind, default_objective
+from leadapp.core.services.calls.kinds import check_kind, default_objective, parse_when
 from leadapp.core.services.calls.rules import _may_act_on_call, eligibility
 from leadapp.core.services.calls.states import CANCELLABLE_STATUSES, _publish_call
 from leadapp.core.services.calls.window import _aware, _lead_zip, calling_window
@@ -79,13 +79,15 @@ def request_call(
     call_type: str = CallType.QUALIFY_LEAD,
     when: datetime | None = None,
     now: datetime | None = None,
+    when_text: str = "",
 ) -> Call:
     """Record an AI call request for one of the business's matches (the business's owner or an admin).
 
     Within the consumer's calling hours the call is `requested` and its job enqueued once this commits;
     outside them, or with `when`, it is `scheduled` for the next window at or after that time. The kind of
     call must be one the business may ask for now (`kinds.available_kinds`); without an objective it gets the
-    kind's own (`kinds.default_objective`).
+    kind's own (`kinds.default_objective`). `when_text` is the owner's chosen time as the form sends it, in the
+    consumer's zone (`kinds.parse_when`: refused when past, too far or outside the consumer's calling hours).
     To an owner, a missing match, another business's and a closed request's are refused alike
     (`access.business_match`, as in `inbox`), so ids reveal nothing and a withdrawn request is never called about.
     """
@@ -96,6 +98,7 @@ def request_call(
     if not verdict.allowed:
         raise UserError(verdict.reason, field="call")
     call_type = check_kind(session, lead, business, call_type, now)
+    when = when or parse_when(when_text, lead, now)
     call = new_outbound_call(
         session,
         lead,
