@@ -22,6 +22,7 @@ from leadapp.core.services import (
     webhooks,
 )
 from leadapp.core.services import weekly_audit as audit_report
+from leadapp.core.services.calls import automatic as automatic_calls
 from leadapp.core.services.health import record_worker_heartbeat
 from leadapp.core.services.webhooks import flows as webhook_flows
 from leadapp.core.tasks import CALLS, enqueue
@@ -144,6 +145,13 @@ def expire_quotes() -> int:
     """
     with session_scope() as session:
         return quotes.expire_quotes(session)
+
+
+def schedule_automatic_calls() -> int:
+    """Schedule the visit confirmations and job follow-ups the platform rules ask for (`calls.automatic`);
+    returns how many. Safe twice: one call per (lead, business, kind)."""
+    with session_scope() as session:
+        return automatic_calls.schedule_automatic_calls(session)
 
 
 def purge_abandoned_interviews() -> int:

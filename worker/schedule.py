@@ -36,6 +36,8 @@ def register(cron_scheduler: CronScheduler) -> CronScheduler:
     cron_scheduler.register(jobs.offer_next_waves, MAINTENANCE, interval=60, ttl=60)
     # Quotes past their valid-until day read as expired at once; this marks them so (accepting checks it too).
     cron_scheduler.register(jobs.expire_quotes, MAINTENANCE, interval=600, ttl=600)
+    # Visit confirmations and job follow-ups by AI call, when the platform rules turn them on.
+    cron_scheduler.register(jobs.schedule_automatic_calls, MAINTENANCE, interval=900, ttl=900)
     # Daily, and once at every scheduler start (a scheduler restarted often still purges).
     cron_scheduler.register(jobs.purge_deleted_leads, MAINTENANCE, interval=24 * 3600, ttl=3600)
     # Abandoned guided interviews hold contact details: gone within an hour of INTERVIEW_RETENTION_HOURS.

@@ -65,6 +65,18 @@ def test_the_form_sets_the_routing_and_refuses_a_routing_out_of_range():
     }
 
 
+def test_the_form_turns_the_automatic_calls_on_and_refuses_what_is_not_on_or_off():
+    rules = rules_from_form(form(auto_follow_up="on", follow_up_days="10"), DEFAULT_RULES)
+    assert rules["auto_calls"] == {"confirm_appointment": False, "follow_up": True, "follow_up_days": 10}
+    assert rules_to_form(rules)["auto_follow_up"] == "on"
+    assert rules_to_form(rules)["auto_confirm_appointment"] == "off"
+    assert "Automatic follow-up calls: off → on" in " ".join(diff(DEFAULT_RULES, rules))
+    assert set(errors_of(form(auto_confirm_appointment="yes please", follow_up_days="0"))) == {
+        "auto_confirm_appointment",
+        "follow_up_days",
+    }
+
+
 def test_the_form_cleans_what_it_accepts():
     rules = rules_from_form(
         form(

@@ -303,19 +303,7 @@ def _form() -> rx.Component:
                     color_scheme="gray",
                 ),
                 _grid(
-                    rx.vstack(
-                        rx.el.label("Mode", html_for="field-routing_mode", class_name="form-label"),
-                        rx.select.root(
-                            rx.select.trigger(id="field-routing_mode", width="100%"),
-                            rx.select.content(*[rx.select.item(mode, value=mode) for mode in rules.ROUTING_MODES]),
-                            name="routing_mode",
-                            default_value=S.values["routing_mode"],
-                        ),
-                        _error("routing_mode"),
-                        spacing="1",
-                        width="100%",
-                        align="stretch",
-                    ),
+                    _select_field("Mode", "routing_mode", rules.ROUTING_MODES),
                     _field("Businesses per wave", "wave_size", numeric=True, hint="1 to 10 (waterfall)."),
                     _field("Minutes between waves", "wave_minutes", numeric=True, hint="1 to 1440 (waterfall)."),
                     md="3",
@@ -333,6 +321,22 @@ def _form() -> rx.Component:
                     _field("Prior rating", "review_prior_rating", numeric=True, hint="1 to 5."),
                     _field("Prior weight (reviews)", "review_prior_weight", numeric=True, hint="0 to 100."),
                     md="2",
+                ),
+            ),
+            _section(
+                "Automatic AI calls",
+                rx.text(
+                    "The worker schedules these calls by itself, within the consumer's calling hours and only with "
+                    "their consent on file: a confirmation the day before an accepted quote's visit, and a follow-up "
+                    "(how the job went, a review) some days after a job is marked converted.",
+                    size="2",
+                    color_scheme="gray",
+                ),
+                _grid(
+                    _select_field("Visit confirmation calls", "auto_confirm_appointment"),
+                    _select_field("Follow-up calls", "auto_follow_up"),
+                    _field("Follow-up after (days)", "follow_up_days", numeric=True, hint="1 to 60."),
+                    md="3",
                 ),
             ),
             _section(
@@ -419,6 +423,23 @@ def _confirm_rollback() -> rx.Component:
             color_scheme="orange",
             width="100%",
         ),
+    )
+
+
+def _select_field(label: str, name: str, choices: tuple[str, ...] = ("off", "on")) -> rx.Component:
+    """A setting of the form chosen from `choices` (on/off by default), sent with the form."""
+    return rx.vstack(
+        rx.el.label(label, html_for=f"field-{name}", class_name="form-label"),
+        rx.select.root(
+            rx.select.trigger(id=f"field-{name}", width="100%"),
+            rx.select.content(*[rx.select.item(choice, value=choice) for choice in choices]),
+            name=name,
+            default_value=S.values[name],
+        ),
+        _error(name),
+        spacing="1",
+        width="100%",
+        align="stretch",
     )
 
 

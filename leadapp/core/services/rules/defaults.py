@@ -68,6 +68,10 @@ DEFAULT_RULES: dict[str, Any] = {
     # The verified rating matching uses: (prior_weight × prior_rating + Σ stars) / (prior_weight + count), so a
     # business with few reviews sits near the prior and many reviews outweigh it.
     "reviews": {"prior_rating": 4.0, "prior_weight": 5},
+    # AI calls the worker schedules by itself (each within the consumer's calling hours, with the consent and
+    # every rule a call the owner asks for obeys): the day before an accepted quote's visit, and
+    # `follow_up_days` after a job is marked converted.
+    "auto_calls": {"confirm_appointment": False, "follow_up": False, "follow_up_days": 7},
 }
 
 

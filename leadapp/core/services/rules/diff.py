@@ -20,6 +20,11 @@ _MATCHING_LABELS = {
     "max_matches": "Maximum matches per lead",
     "max_radius_miles": "Largest service radius (miles)",
 }
+_AUTO_CALL_LABELS = {
+    "confirm_appointment": "Automatic visit confirmation calls",
+    "follow_up": "Automatic follow-up calls",
+    "follow_up_days": "Follow-up call after (days)",
+}
 _ORDER = ("spam_keywords", "blocked_phone_patterns", "min_words", "quality", "seasonal_boosts", "matching")
 
 
@@ -38,6 +43,8 @@ def _label(path: tuple[str, ...]) -> str:
         return f"Matching weight: {WEIGHT_LABELS.get(path[2], path[2])}"
     if head == "matching" and len(path) == 2:
         return _MATCHING_LABELS.get(path[1], f"Matching {path[1]}")
+    if head == "auto_calls" and len(path) == 2:
+        return _AUTO_CALL_LABELS.get(path[1], path[1])
     if head == "reviews" and len(path) == 2:
         return {"prior_rating": "Review prior rating", "prior_weight": "Review prior weight"}.get(path[1], path[1])
     return ".".join(path)
@@ -72,6 +79,8 @@ def _sort_key(path: tuple[str, ...]) -> tuple[Any, ...]:
 def _shown(value: Any) -> str:
     if value is None or value == {}:
         return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
     if isinstance(value, list):
         return ", ".join(f"'{item}'" for item in value) or "none"
     return _plain(value)

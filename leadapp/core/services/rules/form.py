@@ -43,6 +43,9 @@ def rules_to_form(rules: Mapping[str, Any]) -> dict[str, str]:
         "wave_minutes": _plain(full["routing"]["wave_minutes"]),
         "review_prior_rating": _plain(full["reviews"]["prior_rating"]),
         "review_prior_weight": _plain(full["reviews"]["prior_weight"]),
+        "auto_confirm_appointment": "on" if full["auto_calls"]["confirm_appointment"] else "off",
+        "auto_follow_up": "on" if full["auto_calls"]["follow_up"] else "off",
+        "follow_up_days": _plain(full["auto_calls"]["follow_up_days"]),
         "note": "",
     }
     values.update({f"weight_{name}": _plain(full["matching"]["weights"][name]) for name in WEIGHT_NAMES})
@@ -114,6 +117,11 @@ def rules_from_form(form: Mapping[str, Any], base: Mapping[str, Any]) -> dict[st
     rules["reviews"] = {
         "prior_rating": text("review_prior_rating") or rules["reviews"]["prior_rating"],
         "prior_weight": text("review_prior_weight") or rules["reviews"]["prior_weight"],
+    }
+    rules["auto_calls"] = {
+        "confirm_appointment": text("auto_confirm_appointment") or rules["auto_calls"]["confirm_appointment"],
+        "follow_up": text("auto_follow_up") or rules["auto_calls"]["follow_up"],
+        "follow_up_days": text("follow_up_days") or rules["auto_calls"]["follow_up_days"],
     }
     try:
         cleaned = validate_rules(rules)

@@ -29,6 +29,8 @@ WAVE_SIZE_RANGE = (1, 10)
 WAVE_MINUTES_RANGE = (1, 1440)
 PRIOR_RATING_RANGE = (1, 5)
 PRIOR_WEIGHT_RANGE = (0, 100)
+FOLLOW_UP_DAYS_RANGE = (1, 60)
+SWITCHES = {"on": True, "off": False, True: True, False: False}
 WEIGHT_NAMES: tuple[str, ...] = tuple(DEFAULT_RULES["matching"]["weights"])
 WEIGHT_LABELS: dict[str, str] = {
     "distance": "Distance",
@@ -77,6 +79,9 @@ FORM_FIELDS: tuple[str, ...] = (
     "wave_minutes",
     "review_prior_rating",
     "review_prior_weight",
+    "auto_confirm_appointment",
+    "auto_follow_up",
+    "follow_up_days",
     "note",
 )
 
@@ -193,7 +198,8 @@ def validate_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
     low_quality_below; seasonal boosts are keyed by month "1".."12" and known categories, points -20..20;
     each matching weight is 0-50 (at least one above 0), min_score 0-100, max_matches a whole number 1-50;
     routing is broadcast or waterfall, with waves of 1-10 businesses every 1-1440 minutes; the reviews' prior
-    rating is a number 1-5 and its weight a whole number 0-100.
+    rating is a number 1-5 and its weight a whole number 0-100; automatic calls are each on or off, the follow-up
+    after 1-60 days.
     Error keys are the form's field names (`FORM_FIELDS`; other quality settings as "quality_<name>").
     """
     errors: dict[str, str] = {}
@@ -255,6 +261,7 @@ def validate_rules(rules: Mapping[str, Any]) -> dict[str, Any]:
     }
     cleaned["routing"] = _routing(rules.get("routing"), errors)
     cleaned["reviews"] = _reviews(rules.get("reviews"), errors)
+    cleaned["auto_calls"] = _auto_calls(rules.get("auto_calls"), errors)
 
     if errors:
         raise FieldErrors(_in_form_order(errors))
@@ -283,6 +290,24 @@ def _reviews(value: Any, errors: dict[str, str]) -> dict[str, Any]:
     if weight is None:
         errors["review_prior_weight"] = _range_message(*PRIOR_WEIGHT_RANGE, whole=True)
     return {"prior_rating": prior, "prior_weight": weight}
+
+
+def _auto_calls(value: Any, errors: dict[str, str]) -> dict[str, Any]:
+    given = {**DEFAULT_RULES["auto_calls"], **(value if isinstance(value, Mapping) else {})}
+    out: dict[str, Any] = {}
+    for key in ("confirm_appointment", "follow_up"):
+        switch = given[key]
+        switch = switch.strip().lower() if isinstance(switch, str) else switch
+        if isinstance(switch, bool | str) and switch in SWITCHES:
+            out[key] = SWITCHES[switch]
+        else:
+            errors[f"auto_{key}"] = "Choose on or off."
+            out[key] = False
+    days = _number(given["follow_up_days"], FOLLOW_UP_DAYS_RANGE, whole=True)
+    if days is None:
+        errors["follow_up_days"] = _range_message(*FOLLOW_UP_DAYS_RANGE, whole=True)
+    out["follow_up_days"] = days
+    return out
 
 
 def _in_form_order(errors: dict[str, str]) -> dict[str, str]:
