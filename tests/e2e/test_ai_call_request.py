@@ -5,6 +5,8 @@ then the owner plays its recording in the lead detail (streamed by the app, with
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -23,6 +25,7 @@ from tests.e2e.journeys import (
 
 pytestmark = pytest.mark.e2e
 PHONE = "+13178462200"
+CARMEL = ZoneInfo("America/Indiana/Indianapolis")  # the request's ZIP 46032, and the plumber's
 
 
 def _verify_by_tracking_link(consumer: Page, deployment: Deployment, marker: str, monkeypatch) -> None:
@@ -76,6 +79,26 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
         expect(owner.locator("#ai-call-reason")).to_contain_text("not verified their phone number")
         return
     expect(owner.locator("#ai-call")).to_be_enabled()
+    # Before a quote or a finished job, the one kind of call is the qualification.
+    expect(owner.locator("#call-type option")).to_have_count(1)
+    expect(owner.locator("#call-zone")).to_contain_text("America/Indiana/Indianapolis")
+    # A time outside the consumer's calling hours is refused under its field, and nothing is requested.
+    tomorrow = (datetime.now(CARMEL) + timedelta(days=1)).date().isoformat()
+    owner.locator("#call-when").fill(f"{tomorrow}T23:30")
+    owner.locator("#ai-call").click()
+    expect(owner.locator("#call-when-error")).to_contain_text("between 9:00 and 21:00")
+    expect(owner.locator(".call-panel")).to_have_count(0)
+    # Tomorrow at 10 schedules it; the owner cancels it and asks for the call now instead.
+    owner.locator("#call-when").fill(f"{tomorrow}T10:00")
+    owner.locator("#ai-call").click()
+    scheduled = owner.locator(".call-panel").first
+    expect(scheduled.locator(".call-status")).to_have_text("Scheduled")
+    expect(scheduled.locator(".call-kind")).to_have_text("Qualifying call")
+    expect(scheduled).to_contain_text("tomorrow 10:00")
+    expect(owner.locator("#call-when-error")).to_have_count(0)
+    scheduled.locator(".cancel-call").click()
+    expect(scheduled.locator(".call-status")).to_have_text("Canceled")
+    owner.locator("#call-when").fill("")
     owner.locator("#call-objective").fill("Confirm the leak and book a visit")
     owner.locator("#ai-call").click()
     expect(owner.locator("#call-notice")).to_be_visible()

@@ -30,6 +30,7 @@ def _call_panel(call: CallView) -> rx.Component:
             rx.hstack(
                 rx.icon("phone", size=16),
                 rx.text("AI call", weight="bold"),
+                rx.badge(call.type_label, variant="outline", class_name="call-kind", data_kind=call.type),
                 rx.cond(
                     call.simulated == "yes",
                     rx.badge(
@@ -50,7 +51,13 @@ def _call_panel(call: CallView) -> rx.Component:
                 rx.spacer(),
                 rx.cond(
                     (call.status == "requested") | (call.status == "scheduled"),
-                    rx.button("Cancel", size="1", variant="soft", on_click=DashboardState.cancel_call(call.id)),
+                    rx.button(
+                        "Cancel",
+                        size="1",
+                        variant="soft",
+                        on_click=DashboardState.cancel_call(call.id),
+                        class_name="cancel-call",
+                    ),
                 ),
                 rx.cond(
                     (call.has_recording == "yes") & ~DashboardState.recording_links.contains(call.id),
