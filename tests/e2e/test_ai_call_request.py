@@ -82,14 +82,14 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     # Before a quote or a finished job, the one kind of call is the qualification.
     expect(owner.locator("#call-type option")).to_have_count(1)
     expect(owner.locator("#call-zone")).to_contain_text("America/Indiana/Indianapolis")
-    # A time outside the consumer's calling hours is refused under its field, and nothing is requested.
-    tomorrow = (datetime.now(CARMEL) + timedelta(days=1)).date().isoformat()
-    owner.locator("#call-when").fill(f"{tomorrow}T23:30")
+    # A time gone by is refused under its field, and nothing is requested.
+    today = datetime.now(CARMEL).date()
+    owner.locator("#call-when").fill(f"{today - timedelta(days=1)}T10:00")
     owner.locator("#ai-call").click()
-    expect(owner.locator("#call-when-error")).to_contain_text("between 9:00 and 21:00")
+    expect(owner.locator("#call-when-error")).to_contain_text("Pick a time in the future")
     expect(owner.locator(".call-panel")).to_have_count(0)
     # Tomorrow at 10 schedules it; the owner cancels it and asks for the call now instead.
-    owner.locator("#call-when").fill(f"{tomorrow}T10:00")
+    owner.locator("#call-when").fill(f"{today + timedelta(days=1)}T10:00")
     owner.locator("#ai-call").click()
     scheduled = owner.locator(".call-panel").first
     expect(scheduled.locator(".call-status")).to_have_text("Scheduled")
