@@ -159,6 +159,16 @@ class Settings(BaseSettings):
         True, description="STARTTLS before logging in or sending (a server that does not offer it gets nothing)"
     )
     email_from: str = "LeadApp <no-reply@leadapp.local>"
+    inbound_email_domain: str = Field(
+        "",
+        description="Domain whose mail SendGrid Inbound Parse posts to us: message emails reply to "
+        "reply+<signed token>@ it (empty: the emails carry no reply address)",
+    )
+    inbound_email_secret: str = Field(
+        "",
+        description="Path secret of the Inbound Parse webhook URL (/api/inbound/email/<secret>); empty: the "
+        "webhook refuses every post",
+    )
     google_places_api_key: str = ""
     google_places_base_url: str = "https://places.googleapis.com"
     turnstile_site_key: str = ""

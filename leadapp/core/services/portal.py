@@ -41,6 +41,7 @@ from leadapp.core.services import (
     calls,
     concierge,
     daily_caps,
+    messages,
     optouts,
     quotes,
     reviews,
@@ -421,10 +422,12 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
     """Each lead's view, its matched businesses, how many of them accepted it (`accepted_count`,
     `accepted_label`), the latest AI call, why withdraw / callback are refused ("" when allowed), and whose call
     a callback would be (`callback_kind` "concierge" or "business", `callback_explanation`), and the quotes the
-    businesses sent, side by side (`quotes.quotes_by_lead`), and the converted job's review (`reviews_by_lead`)."""
+    businesses sent, side by side (`quotes.quotes_by_lead`), and the converted job's review (`reviews_by_lead`), and the
+    conversations with the businesses that took it (`threads`)."""
     lead_ids = [lead.id for lead in leads if lead.id is not None]
     matches = _matches_by_lead(session, lead_ids)
     quoted = quotes.quotes_by_lead(session, leads)
+    threads = messages.threads_by_lead(session, leads)
     reviewed = reviews.reviews_by_lead(session, leads)
     accepting = _accepting_business(session, lead_ids)
     callbacks = _callback_refusals(session, leads)
@@ -450,6 +453,8 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
             "phone_check": _phone_check(lead),
             "phone_last4": lead.contact_phone_last4 if lead.contact_phone_hash else "",
             "quotes": quoted[lead.id],  # type: ignore[index]
+            # One conversation per business that took the request (`messages.threads_by_lead`).
+            "threads": threads[lead.id],  # type: ignore[index]
             # The converted job to review (`conversion_id`) and its review once written ("reviewed": "yes").
             "review": reviewed.get(lead.id, {}),  # type: ignore[arg-type]
         }

@@ -58,11 +58,14 @@ from leadapp.core.services.notify.rows import (
     NotificationFields,
     business_dedupe_key,
     business_targets,
+    consumer_targets,
     create_notification,
     normalize_phone,
     notify_businesses,
     notify_consumer_result,
     notify_matched_lead,
+    thread_message_key,
+    thread_reply_to,
 )
 from leadapp.core.services.notify.sending import (
     DONE,
@@ -91,6 +94,7 @@ __all__ = [
     "business_dedupe_key",
     "business_targets",
     "clear_sms_opt_out",
+    "consumer_targets",
     "create_notification",
     "enqueue_batch",
     "enqueue_sends",
@@ -107,4 +111,6 @@ __all__ = [
     "send_batch",
     "send_notification",
     "sweep_notifications",
+    "thread_message_key",
+    "thread_reply_to",
 ]
