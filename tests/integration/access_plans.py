@@ -218,6 +218,9 @@ PLANS: dict[str, Plan] = {
         args=lambda c: ({"amount_min": "400", "amount_max": "600", "included": "q7", "valid_until": _in_a_week()},),
         preset=lambda c: _detail(c),
     ),
+    "DashboardState.send_message": Plan(
+        writers="business", args=lambda c: ({"match_id": S(c.match), "body": "q7 hello"},), preset=lambda c: _detail(c)
+    ),
     "BusinessSettingsState.load": Plan(path=lambda c: f"/dashboard/settings?business={c.biz}"),
     "BusinessSettingsState.save": Plan(
         writers="business",
@@ -245,6 +248,7 @@ PLANS: dict[str, Plan] = {
     "PortalState.set_no_ai_calls": Plan(writers="self", args=lambda c: (True,)),
     "PortalState.send_phone_code": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.accept_quote": Plan(writers="consumer", args=lambda c: (S(c.quote),)),
+    "PortalState.send_message": Plan(writers="consumer", args=lambda c: ({"match_id": S(c.match), "body": "q7 hi"},)),
     "PortalState.submit_review": Plan(
         writers="consumer", args=lambda c: ({"conversion_id": S(c.conversion), "stars": "5", "text": "q7"},)
     ),

@@ -26,7 +26,7 @@ from leadapp.components.requests import (
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, optouts, phone_codes, portal, quotes, reviews
+from leadapp.core.services import access, messages, optouts, phone_codes, portal, quotes, reviews
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
@@ -45,6 +45,8 @@ class PortalState(AuthState):
     request_page: str = ""
     # The review form's message per field (stars, text) after a refused review.
     review_errors: dict[str, str] = {}
+    # Why a message was refused, under the field of its conversation (by match id).
+    message_errors: dict[str, str] = {}
     _field_errors: dict[str, str] = {}  # backend only: the last action's FieldErrors
     _only_lead: int = 0  # backend only: the one request the request page shows (0: the list)
 
@@ -159,6 +161,21 @@ class PortalState(AuthState):
             self.review_errors, self.error = self._field_errors, ""
             return feedback.failed("Check your review: " + " ".join(self.review_errors.values()))
         return feedback.outcome(self.notice, self.error)
+
+    @rx.event
+    def send_message(self, form_data: dict):
+        """Write to a business that took one of this consumer's requests (the access layer checks the thread)."""
+        match_id = str(form_data.get("match_id", ""))[:12]
+        body = str(form_data.get("body", ""))[:4000]
+        self.message_errors = {}
+        if not match_id.isdigit():
+            self.error = access.NOT_YOUR_THREAD
+            return feedback.failed(self.error)
+        ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), body))
+        if not ok:
+            self.message_errors, self.error = {match_id: self.error}, ""
+            return feedback.failed(self.message_errors[match_id])
+        return feedback.done("Message sent.")
 
     @rx.event
     def send_phone_code(self, lead_id: str):
@@ -296,6 +313,8 @@ def portal_page() -> rx.Component:
                             accept_quote=PortalState.accept_quote,
                             submit_review=PortalState.submit_review,
                             review_errors=PortalState.review_errors,
+                            send_message=PortalState.send_message,
+                            message_errors=PortalState.message_errors,
                         ),
                     ),
                     spacing="3",
@@ -349,6 +368,8 @@ def portal_request_page() -> rx.Component:
                             accept_quote=PortalState.accept_quote,
                             submit_review=PortalState.submit_review,
                             review_errors=PortalState.review_errors,
+                            send_message=PortalState.send_message,
+                            message_errors=PortalState.message_errors,
                         ),
                     ),
                 ),
