@@ -11,6 +11,7 @@ FastAPI's generic validation answer); the request body's schema is declared from
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any, Literal
 
@@ -29,6 +30,8 @@ from leadapp.core.errors import NotFound, UserError
 from leadapp.core.observability import report_exception
 from leadapp.core.providers import recordings
 from leadapp.core.services import api_keys, calls, discovery, intake, webhooks
+from leadapp.core.services.messages import inbound as message_replies
+from leadapp.core.settings import get_settings
 from leadapp.core.vocab import LeadSource
 
 MAX_BODY_BYTES = 64 * 1024
@@ -94,6 +97,11 @@ class Unsubscribed(BaseModel):
     status: Literal["unsubscribed"]
 
 
+class ReplyStored(BaseModel):
+    status: Literal["stored"]
+    message_id: int = Field(description="The message in the conversation (the same one for a repeated delivery)")
+
+
 def _errors(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries with the ApiError body for each status."""
     reasons = {
@@ -101,6 +109,7 @@ def _errors(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]
         401: "The Authorization header holds no live partner API key (the message says why)",
         403: "Not allowed",
         404: "Not found",
+        409: "Conflict",
         410: "Gone",
         413: "The body is too large",
         416: "The range is not in the file",
@@ -377,6 +386,77 @@ async def one_click_unsubscribe(token: str) -> JSONResponse:
     if not done:
         return error(404, "invalid_link", "This unsubscribe link is not valid.")
     return JSONResponse({"status": "unsubscribed"})
+
+
+MAX_INBOUND_EMAIL_BYTES = 10 * 1024 * 1024
+"""An Inbound Parse post is the whole email; attachments are not kept, so a larger one is refused (413)."""
+INBOUND_FIELD_CHARS = 100_000
+
+
+@api.post(
+    "/api/inbound/email/{secret}",
+    operation_id="inbound_email",
+    response_model=ReplyStored,
+    responses=_errors(
+        400,
+        403,
+        404,
+        409,
+        413,
+        422,
+        500,
+        e400="Not a multipart form",
+        e403="The path's secret is not the configured one (or none is configured): nothing changed",
+        e404="No genuine reply address of a conversation among the recipients",
+        e409="The conversation is closed",
+        e422="The reply is empty or too long",
+    ),
+)
+async def inbound_email(request: Request, secret: str) -> JSONResponse:
+    """POST /api/inbound/email/<secret> — SendGrid Inbound Parse: a reply to a message email lands in its
+    conversation.
+
+    Verified by the secret in the path (INBOUND_EMAIL_SECRET, compared in constant time; none configured refuses
+    every post). The thread and side come from the signed reply address among the recipients; the quoted earlier
+    mail is cut off; a repeated delivery stores nothing more and answers the same message id."""
+    expected = get_settings().inbound_email_secret
+    if not expected or not hmac.compare_digest(secret.encode()[:200], expected.encode()):
+        return error(403, "forbidden", "This inbound address is not valid.")
+    size = request.headers.get("content-length", "")
+    if size.isdigit() and int(size) > MAX_INBOUND_EMAIL_BYTES:
+        return error(413, "too_large", "The email is too large.")
+    if not request.headers.get("content-type", "").lower().startswith(("multipart/form-data", "application/x-www")):
+        return error(400, "invalid_request", "Expected the email as a multipart form.")
+    try:
+        form = await request.form(max_files=50, max_fields=100)
+    except Exception:  # a malformed multipart body
+        return error(400, "invalid_request", "The form could not be read.")
+
+    def field(name: str) -> str:
+        value = form.get(name)
+        return value[:INBOUND_FIELD_CHARS] if isinstance(value, str) else ""
+
+    try:
+        outcome = await run_in_threadpool(
+            lambda: message_replies.email_reply(
+                to=field("to"),
+                cc=field("cc"),
+                envelope=field("envelope"),
+                text=field("text"),
+                headers=field("headers"),
+                sender=field("from"),
+            )
+        )
+    except Exception as exc:  # our fault: log, report, answer with JSON (SendGrid posts it again later)
+        report_exception(exc, route="POST /api/inbound/email")
+        return error(500, "internal_error", "Something went wrong on our side; the reply is not stored yet.")
+    finally:
+        await form.close()
+    statuses = {"no_thread": (404, "no_thread"), "closed": (409, "closed"), "invalid": (422, "validation_failed")}
+    if outcome.status in statuses:
+        status, code = statuses[outcome.status]
+        return error(status, code, outcome.reason)
+    return JSONResponse({"status": "stored", "message_id": outcome.message_id})
 
 
 def _unsubscribe(token: str) -> bool:

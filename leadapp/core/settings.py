@@ -216,6 +216,12 @@ class Settings(BaseSettings):
                 "signature can be checked. Set TWILIO_AUTH_TOKEN to the account's auth token (Twilio console), "
                 "or remove TWILIO_ACCOUNT_SID to use the simulated calls."
             )
+        if self.inbound_email_secret and len(self.inbound_email_secret) < 24:
+            problems.append(
+                "INBOUND_EMAIL_SECRET is shorter than 24 characters: the inbound email address could be guessed and "
+                "replies forged into conversations. Set it to a long random value, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+            )
         if self.webhooks_allow_loopback:
             problems.append(
                 "WEBHOOKS_ALLOW_LOOPBACK is on: a partner's webhook could be pointed at services on this machine. "
