@@ -3,7 +3,8 @@
 `thread_messages` holds each message of the thread of a match (one thread per lead and business): who wrote it
 (`side`: consumer or business, `author_id` when typed by an account), the text, how it came in (`channel`: web,
 or a reply to its email or text) and the provider's id of such a reply (`inbound_key`, unique: a webhook
-delivered twice stores the reply once). On PostgreSQL it is walled like the matches and quotes
+delivered twice stores the reply once), and a photo sent with it (`photo_ref`, its file under ATTACHMENTS_DIR,
+its type and size). On PostgreSQL it is walled like the matches and quotes
 (`by_lead_and_business`): the business reads its own threads, the consumer side the threads of its leads,
 admins and the system all of them.
 
@@ -38,6 +39,9 @@ def upgrade() -> None:
         sa.Column("body", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("inbound_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.Column("photo_ref", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("photo_type", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("photo_bytes", sa.Integer(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["author_id"], ["users.id"], ondelete="SET NULL"),
         sa.ForeignKeyConstraint(["business_id"], ["businesses.id"], ondelete="CASCADE"),

@@ -31,6 +31,7 @@ from leadapp.core.observability import report_exception
 from leadapp.core.providers import recordings
 from leadapp.core.services import api_keys, calls, discovery, intake, webhooks
 from leadapp.core.services.messages import inbound as message_replies
+from leadapp.core.services.messages import photos as message_photos
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import LeadSource
 
@@ -457,6 +458,34 @@ async def inbound_email(request: Request, secret: str) -> JSONResponse:
         status, code = statuses[outcome.status]
         return error(status, code, outcome.reason)
     return JSONResponse({"status": "stored", "message_id": outcome.message_id})
+
+
+PHOTO_HEADERS = {
+    "Cache-Control": "private, no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Disposition": "inline",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+}
+
+
+@api.get(
+    "/api/v1/photos/{token}",
+    operation_id="thread_photo",
+    response_model=None,
+    responses={
+        200: {"description": "The photo", "content": {"image/*": {"schema": {"type": "string"}}}},
+        **_errors(403, 410, 422, e403="The link is invalid or expired, or its viewer may not see this conversation"),
+    },
+)
+async def thread_photo(token: str) -> Response:
+    """GET /api/v1/photos/<token> — a photo sent in a conversation, for the one viewer its signed link names, checked
+    again against that viewer's right to read the conversation on every request."""
+    found = await run_in_threadpool(message_photos.open_photo, token[:2000])
+    if found.status != 200 or found.path is None:
+        code = {410: "gone"}.get(found.status, "forbidden")
+        return JSONResponse({"error": code, "message": found.reason}, found.status, headers=PHOTO_HEADERS)
+    return FileResponse(found.path, media_type=found.content_type, headers=PHOTO_HEADERS)
 
 
 def _unsubscribe(token: str) -> bool:

@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     media_stream_token_ttl_seconds: int = Field(
         900, description="How long after the call's TwiML is made its media stream may start"
     )
+    attachments_dir: str = Field(
+        str(ROOT / "var" / "attachments"), description="Where photos sent in conversations are kept"
+    )
     recordings_dir: str = Field(
         str(ROOT / "var" / "recordings"), description="Where simulated calls (no Twilio keys) keep their recordings"
     )
@@ -237,6 +240,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def attachments_path(self) -> Path:
+        """ATTACHMENTS_DIR as a directory (a relative one is taken from the project root)."""
+        path = Path(self.attachments_dir)
+        return path if path.is_absolute() else ROOT / path
 
     @property
     def recordings_path(self) -> Path:

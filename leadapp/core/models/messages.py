@@ -15,7 +15,7 @@ BODY_MAX = 2000
 class ThreadMessage(SQLModel, table=True):
     """One message of the thread of a match (the thread is the match: one per lead and business). `side` says who
     wrote it (consumer or business), `channel` how it came in (web, email, sms); `inbound_key` is the provider's id
-    of an email or text reply, so a webhook delivered twice stores it once."""
+    of an email or text reply, so a webhook delivered twice stores it once; `photo_*` a photo sent with it."""
 
     __tablename__ = "thread_messages"
     __table_args__ = (
@@ -32,4 +32,7 @@ class ThreadMessage(SQLModel, table=True):
     body: str = Field(max_length=BODY_MAX)
     channel: str = Field(default="web", max_length=16)
     inbound_key: str | None = Field(default=None, max_length=200)
+    photo_ref: str = Field(default="", max_length=200, description="The attached photo's file in ATTACHMENTS_DIR")
+    photo_type: str = Field(default="", max_length=32)
+    photo_bytes: int = 0
     created_at: datetime = created_at_field()

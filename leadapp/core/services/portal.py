@@ -418,7 +418,7 @@ def _phone_check(lead: Lead) -> str:
     return "needed" if needed else ""
 
 
-def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, Any]]:
+def _request_views(session: Session, leads: Sequence[Lead], reader: User | None = None) -> list[dict[str, Any]]:
     """Each lead's view, its matched businesses, how many of them accepted it (`accepted_count`,
     `accepted_label`), the latest AI call, why withdraw / callback are refused ("" when allowed), and whose call
     a callback would be (`callback_kind` "concierge" or "business", `callback_explanation`), and the quotes the
@@ -427,7 +427,7 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
     lead_ids = [lead.id for lead in leads if lead.id is not None]
     matches = _matches_by_lead(session, lead_ids)
     quoted = quotes.quotes_by_lead(session, leads)
-    threads = messages.threads_by_lead(session, leads)
+    threads = messages.threads_by_lead(session, leads, reader)  # photo links for the account reading
     reviewed = reviews.reviews_by_lead(session, leads)
     accepting = _accepting_business(session, lead_ids)
     callbacks = _callback_refusals(session, leads)
@@ -483,13 +483,13 @@ def consumer_leads(session: Session, user: User | None, limit: int = 50) -> list
         .order_by(col(Lead.created_at).desc(), col(Lead.id).desc())
         .limit(min(limit, 100))
     ).all()
-    return _request_views(session, leads)
+    return _request_views(session, leads, user)
 
 
 def request_view(session: Session, actor: Actor, lead_id: int) -> dict[str, Any]:
     """One request as its consumer (or an admin, or its magic-link holder) sees it; same shape as `consumer_leads`."""
     lead = _lead_for(session, actor, lead_id, act=False)
-    return _request_views(session, [lead])[0]
+    return _request_views(session, [lead], actor if isinstance(actor, User) else None)[0]
 
 
 # --- actions --------------------------------------------------------------------------------------

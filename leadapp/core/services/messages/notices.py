@@ -16,7 +16,7 @@ def new_message(session: Session, match: Match, lead: Lead, business: Business, 
     contact detail of the consumer is in what the business gets. Returns the ids; the caller enqueues them after
     the commit."""
     service = compose.category_label(lead.category).lower()
-    body = message.body
+    body = message.body or "(a photo: open the conversation to see it)"
     if message.side == ThreadSide.CONSUMER.value:
         recipient_side, targets = ThreadSide.BUSINESS, notify.business_targets(session, business)
         sender, link = "The consumer", compose.lead_link(lead)

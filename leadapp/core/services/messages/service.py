@@ -28,17 +28,17 @@ from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Business, Lead, Match, ThreadMessage, User
 from leadapp.core.models.messages import BODY_MAX
 from leadapp.core.services import access, notify
-from leadapp.core.services.messages import notices
+from leadapp.core.services.messages import notices, photos
 from leadapp.core.vocab import MessageChannel, ThreadSide
 
 THREAD_LIMIT = 100
 """The newest messages a view shows (a page's list is resent whole on each change)."""
 
 
-def read_body(text: object) -> str:
-    """The message's text, trimmed: 1 to BODY_MAX characters, else a UserError on `body`."""
+def read_body(text: object, *, with_photo: bool = False) -> str:
+    """The message's text, trimmed: 1 to BODY_MAX characters (0 with a photo), else a UserError on `body`."""
     body = str(text or "").strip()
-    if not body:
+    if not body and not with_photo:
         raise UserError("Write a message first.", field="body")
     if len(body) > BODY_MAX:
         raise UserError(f"Keep it to {BODY_MAX:,} characters (this is {len(body):,}).", field="body")
@@ -55,19 +55,26 @@ def _stored(session: Session, match: Match, lead: Lead, business: Business, mess
     )
 
 
-def post_message(session: Session, user: User | None, match_id: int, body: object) -> ThreadMessage:
-    """Write `body` in the thread of `match_id` as `user` (see the module's guarantees); returns the message.
-    Does not commit."""
+def post_message(
+    session: Session, user: User | None, match_id: int, body: object, photo: bytes | None = None
+) -> ThreadMessage:
+    """Write `body` in the thread of `match_id` as `user`, with a photo when given (`photos.store_photo`'s checks;
+    the text may then be empty); see the module's guarantees; returns the message. Does not commit."""
     match, lead, business, side = access.thread_match(session, user, match_id, post=True)
     assert user is not None and side is not None
+    text = read_body(body, with_photo=photo is not None)
+    stored = photos.store_photo(photo) if photo is not None else None
     message = ThreadMessage(
         match_id=match.id,  # type: ignore[arg-type]
         lead_id=lead.id,  # type: ignore[arg-type]
         business_id=business.id,  # type: ignore[arg-type]
         side=side.value,
         author_id=user.id,
-        body=read_body(body),
+        body=text,
         channel=MessageChannel.WEB.value,
+        photo_ref=stored.ref if stored else "",
+        photo_type=stored.content_type if stored else "",
+        photo_bytes=stored.size if stored else 0,
     )
     session.add(message)
     session.flush()
@@ -116,8 +123,11 @@ def record_reply(
     return message
 
 
-def message_view(message: ThreadMessage, viewer: ThreadSide | None, business_name: str, lead: Lead) -> dict[str, str]:
-    """A message as `viewer` reads it (None: an admin): who wrote it, the text, when, and how it came in."""
+def message_view(
+    message: ThreadMessage, viewer: ThreadSide | None, business_name: str, lead: Lead, reader: User | None = None
+) -> dict[str, str]:
+    """A message as `viewer` reads it (None: an admin): who wrote it, the text, when, how it came in, and a link to
+    its photo for `reader` (the account reading; "" without one)."""
     mine = viewer is not None and message.side == viewer.value
     if mine:
         author = "You"
@@ -134,6 +144,7 @@ def message_view(message: ThreadMessage, viewer: ThreadSide | None, business_nam
         "body": message.body,
         "sent": localtime.exact(message.created_at, zone),
         "via": "" if message.channel == MessageChannel.WEB.value else labels.word("message_channel", message.channel),
+        "photo_url": photos.photo_link(message, reader),
     }
 
 
@@ -158,13 +169,16 @@ def thread(session: Session, user: User | None, match_id: int) -> dict[str, obje
         "match_id": str(match.id),
         "business_name": business.name,
         "can_write": "yes" if side is not None and not access.lead_is_closed(lead) else "",
-        "messages": [message_view(m, side, business.name, lead) for m in rows],
+        "messages": [message_view(m, side, business.name, lead, user) for m in rows],
     }
 
 
-def threads_by_lead(session: Session, leads: Sequence[Lead]) -> dict[int, list[dict[str, object]]]:
+def threads_by_lead(
+    session: Session, leads: Sequence[Lead], reader: User | None = None
+) -> dict[int, list[dict[str, object]]]:
     """For the consumer's portal: each lead's threads (one per business that took it), each with its messages as
-    the consumer reads them. The caller has checked that the viewer may read these leads. Two queries."""
+    the consumer reads them (photo links for `reader`, the account reading). The caller has checked that the viewer
+    may read these leads. Two queries."""
     found: dict[int, list[dict[str, object]]] = {lead.id: [] for lead in leads if lead.id is not None}
     if not found:
         return found
@@ -183,7 +197,10 @@ def threads_by_lead(session: Session, leads: Sequence[Lead]) -> dict[int, list[d
                 "match_id": str(match.id),
                 "business_name": name,
                 "can_write": "" if access.lead_is_closed(lead) else "yes",
-                "messages": [message_view(m, ThreadSide.CONSUMER, name, lead) for m in messages[match.id]],  # type: ignore[index]
+                "messages": [
+                    message_view(m, ThreadSide.CONSUMER, name, lead, reader)
+                    for m in messages[match.id]  # type: ignore[index]
+                ],
             }
         )
     return found
