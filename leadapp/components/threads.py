@@ -12,6 +12,52 @@ from typing import Any
 import reflex as rx
 
 BODY_MAX = 2000  # `models.messages.BODY_MAX`: the field stops there, the service refuses above it
+PHOTO_TYPES = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/webp": [".webp"], "image/gif": [".gif"]}
+PHOTO_MAX_BYTES = 5 * 1024 * 1024  # `messages.photos.PHOTO_MAX_BYTES`
+
+
+# One photo picker per page (an upload's id must be fixed when the page is built: one made from a list item is
+# undefined where Reflex hoists the upload's hooks): the consumer's portal shares it between its conversations.
+PORTAL_PHOTO = "portal-photo"
+LEAD_PHOTO = "lead-photo"
+
+
+NO_PHOTO = "Choose a photo first."
+
+
+async def read_photo(files: list[Any]) -> bytes | None:
+    """The bytes of the first uploaded file, read up to one byte over the limit (the service refuses a larger one);
+    None when nothing was chosen."""
+    for upload in files or []:
+        return await upload.read(PHOTO_MAX_BYTES + 1)
+    return None
+
+
+def _photo_picker(upload_id: str, send_photo: Any) -> rx.Component:
+    """Pick one photo, then "Send photo" (the server checks its bytes and size again)."""
+    return rx.hstack(
+        rx.upload.root(
+            rx.button(rx.icon("image-plus", size=14), "Choose a photo", type="button", variant="soft"),
+            id=upload_id,
+            accept=PHOTO_TYPES,
+            max_files=1,
+            max_size=PHOTO_MAX_BYTES,
+            multiple=False,
+            class_name="thread-photo-picker",
+        ),
+        rx.foreach(rx.selected_files(upload_id), lambda name: rx.text(name, size="1", class_name="thread-photo-name")),
+        rx.button(
+            rx.icon("upload", size=14),
+            "Send photo",
+            type="button",
+            variant="outline",
+            on_click=send_photo,
+            class_name="send-photo",
+        ),
+        spacing="2",
+        align="center",
+        wrap="wrap",
+    )
 
 
 @dataclasses.dataclass
@@ -23,6 +69,7 @@ class MessageView:
     body: str = ""
     sent: str = ""
     via: str = ""
+    photo_url: str = ""
 
 
 @dataclasses.dataclass
@@ -64,7 +111,18 @@ def _message(m: MessageView) -> rx.Component:
             align="center",
             wrap="wrap",
         ),
-        rx.text(m.body, size="2", white_space="pre-wrap", class_name="thread-body"),
+        rx.cond(m.body != "", rx.text(m.body, size="2", white_space="pre-wrap", class_name="thread-body")),
+        rx.cond(
+            m.photo_url != "",
+            rx.link(
+                rx.image(
+                    src=m.photo_url, alt="A photo sent in the conversation", max_width="16em", border_radius="6px"
+                ),
+                href=m.photo_url,
+                is_external=True,
+                class_name="thread-photo",
+            ),
+        ),
         class_name="thread-message",
         data_mine=m.mine,
         data_side=m.side,
@@ -77,10 +135,20 @@ def _message(m: MessageView) -> rx.Component:
 
 
 def thread_panel(
-    title: Any, match_id: Any, messages: Any, *, can_write: Any, on_submit: Any, error: Any, empty: str
+    title: Any,
+    match_id: Any,
+    messages: Any,
+    *,
+    can_write: Any,
+    on_submit: Any,
+    error: Any,
+    empty: str,
+    send_photo: Any | None = None,
+    photo_upload: str = "",
 ) -> rx.Component:
     """The conversation `title`, its `messages` (oldest first), and while `can_write` is "yes" the form
-    (`on_submit` gets `match_id` and `body`); `error` is the refusal shown under the field."""
+    (`on_submit` gets `match_id` and `body`); `error` is the refusal shown under the field. `send_photo`, when
+    given, the events of "Send photo" (the page's one upload `photo_upload`)."""
     body_id = field_id(match_id)
     return rx.card(
         rx.vstack(
@@ -102,6 +170,7 @@ def thread_panel(
                             rx.text(error, size="1", color_scheme="red", id=f"thread-{match_id}-error"),
                         ),
                         rx.button(rx.icon("send", size=14), "Send message", type="submit", class_name="send-message"),
+                        *([_photo_picker(photo_upload, send_photo)] if send_photo is not None else []),
                         spacing="1",
                         width="100%",
                     ),

@@ -13,7 +13,7 @@ import reflex as rx
 
 from leadapp import live, routes
 from leadapp.components import feedback
-from leadapp.components.threads import MessageView, message_views
+from leadapp.components.threads import LEAD_PHOTO, NO_PHOTO, MessageView, message_views, read_photo
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
@@ -346,6 +346,21 @@ class DashboardState(AuthState):
             self.message_error, self.error = self.error, ""
             return feedback.failed(self.message_error)
         return feedback.done("Message sent.")
+
+    @rx.event
+    async def send_photo(self, files: list[rx.UploadFile]):
+        """Send the chosen photo to the consumer of the open lead (its bytes and size checked by the service)."""
+        match_id = int(self.detail.get("match_id", "0") or 0)
+        data = await read_photo(files)
+        self.message_error = ""
+        if data is None:
+            self.message_error = NO_PHOTO
+            return feedback.failed(NO_PHOTO)
+        self._act(lambda s, u: messages.post_message(s, u, match_id, "", photo=data))
+        if self.error:
+            self.message_error, self.error = self.error, ""
+            return feedback.failed(self.message_error)
+        return [feedback.done("Photo sent."), rx.clear_selected_files(LEAD_PHOTO)]
 
     @rx.event
     def reply_review(self, form_data: dict):

@@ -12,7 +12,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import back_link, guarded, page
-from leadapp.components.threads import thread_panel
+from leadapp.components.threads import LEAD_PHOTO, thread_panel
 from leadapp.core.services.access import NOT_YOUR_LEAD
 from leadapp.pages.business.dashboard import CallView, DashboardState
 
@@ -196,6 +196,8 @@ def _thread() -> rx.Component:
             on_submit=DashboardState.send_message,
             error=DashboardState.message_error,
             empty="No messages yet. Write to the consumer here: they are told by email or text.",
+            send_photo=DashboardState.send_photo(rx.upload_files(upload_id=LEAD_PHOTO)),
+            photo_upload=LEAD_PHOTO,
         ),
     )
 

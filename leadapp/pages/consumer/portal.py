@@ -23,6 +23,7 @@ from leadapp.components.requests import (
     request_card,
     request_view,
 )
+from leadapp.components.threads import NO_PHOTO, PORTAL_PHOTO, read_photo
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, UserError
 from leadapp.core.models import User
@@ -48,6 +49,7 @@ class PortalState(AuthState):
     # Why a message was refused, under the field of its conversation (by match id).
     message_errors: dict[str, str] = {}
     _field_errors: dict[str, str] = {}  # backend only: the last action's FieldErrors
+    _photo_thread: str = ""  # backend only: the conversation whose "Send photo" was pressed (then the upload)
     _only_lead: int = 0  # backend only: the one request the request page shows (0: the list)
 
     @rx.event
@@ -176,6 +178,29 @@ class PortalState(AuthState):
             self.message_errors, self.error = {match_id: self.error}, ""
             return feedback.failed(self.message_errors[match_id])
         return feedback.done("Message sent.")
+
+    @rx.event
+    def choose_photo_thread(self, match_id: str):
+        """ "Send photo" names its conversation first (an upload carries only the files); checked when sending."""
+        self._photo_thread = str(match_id)[:12] if str(match_id).isdigit() else ""
+
+    @rx.event
+    async def send_photo(self, files: list[rx.UploadFile]):
+        """Send the chosen photo in the conversation named just before (its bytes and size checked by the service)."""
+        match_id, self._photo_thread = self._photo_thread, ""
+        self.message_errors = {}
+        if not match_id:
+            self.error = access.NOT_YOUR_THREAD
+            return feedback.failed(self.error)
+        data = await read_photo(files)
+        if data is None:
+            self.message_errors = {match_id: NO_PHOTO}
+            return feedback.failed(NO_PHOTO)
+        ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), "", photo=data))
+        if not ok:
+            self.message_errors, self.error = {match_id: self.error}, ""
+            return feedback.failed(self.message_errors[match_id])
+        return [feedback.done("Photo sent."), rx.clear_selected_files(PORTAL_PHOTO)]
 
     @rx.event
     def send_phone_code(self, lead_id: str):
@@ -314,6 +339,10 @@ def portal_page() -> rx.Component:
                             submit_review=PortalState.submit_review,
                             review_errors=PortalState.review_errors,
                             send_message=PortalState.send_message,
+                            send_photo=lambda match_id: [
+                                PortalState.choose_photo_thread(match_id),
+                                PortalState.send_photo(rx.upload_files(upload_id=PORTAL_PHOTO)),
+                            ],
                             message_errors=PortalState.message_errors,
                         ),
                     ),
@@ -369,6 +398,10 @@ def portal_request_page() -> rx.Component:
                             submit_review=PortalState.submit_review,
                             review_errors=PortalState.review_errors,
                             send_message=PortalState.send_message,
+                            send_photo=lambda match_id: [
+                                PortalState.choose_photo_thread(match_id),
+                                PortalState.send_photo(rx.upload_files(upload_id=PORTAL_PHOTO)),
+                            ],
                             message_errors=PortalState.message_errors,
                         ),
                     ),
