@@ -6,6 +6,7 @@ someone who lost access, a forged or altered link. A file that is no photo, or t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from leadapp.core.errors import UserError
-from leadapp.core.models import Match, ThreadMessage
+from leadapp.core.models import Match, ThreadMessage, utcnow
 from leadapp.core.services import messages, portal
 from leadapp.core.services.messages import photos
 from leadapp.core.settings import get_settings
@@ -115,3 +116,20 @@ def test_someone_elses_thread_takes_no_photo(db_session: Session, world: factori
     assert _kept(tmp_path) == []
     for data, kind in ((JPEG, "image/jpeg"), (WEBP, "image/webp")):
         assert photos.photo_kind(data) == (kind, ".jpg" if kind == "image/jpeg" else ".webp")
+
+
+def test_a_purged_request_takes_its_conversation_and_photos_with_it(
+    db_session: Session, world: factories.TwoBusinesses, tmp_path: Path
+):
+    s, w = db_session, world
+    messages.post_message(s, w.consumer, w.match.id, "here is the leak", photo=JPEG)
+    s.commit()
+    messages.post_message(s, w.owner, w.match.id, "thanks", photo=PNG)
+    s.commit()
+    assert len(_kept(tmp_path)) == 2
+    portal.delete_my_data(s, w.consumer)
+    s.commit()
+    assert portal.purge_deleted(s, now=utcnow() + timedelta(days=31)) == 1
+    s.commit()
+    assert s.exec(select(ThreadMessage)).all() == [] and _kept(tmp_path) == []
+    assert portal.purge_deleted(s, now=utcnow() + timedelta(days=31)) == 0  # nothing twice

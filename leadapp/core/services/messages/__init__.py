@@ -12,10 +12,20 @@ from leadapp.core.services.messages.service import (
     THREAD_LIMIT,
     message_view,
     post_message,
+    purge_leads,
     read_body,
     record_reply,
     thread,
     threads_by_lead,
 )
 
-__all__ = ["THREAD_LIMIT", "message_view", "post_message", "read_body", "record_reply", "thread", "threads_by_lead"]
+__all__ = [
+    "THREAD_LIMIT",
+    "message_view",
+    "post_message",
+    "purge_leads",
+    "read_body",
+    "record_reply",
+    "thread",
+    "threads_by_lead",
+]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -204,3 +205,21 @@ def threads_by_lead(
             }
         )
     return found
+
+
+def purge_leads(session: Session, lead_ids: Sequence[int]) -> int:
+    """Delete every message of these leads (what people wrote is personal data) and, once that commits, their
+    photos' files; returns how many messages. For the purge of deleted requests; safe twice."""
+    if not lead_ids:
+        return 0
+    refs = list(
+        session.exec(
+            select(ThreadMessage.photo_ref).where(
+                col(ThreadMessage.lead_id).in_(list(lead_ids)), ThreadMessage.photo_ref != ""
+            )
+        ).all()
+    )
+    gone = session.execute(delete(ThreadMessage).where(col(ThreadMessage.lead_id).in_(list(lead_ids))))
+    if refs:
+        run_after_commit(session, photos.delete_photos, refs)
+    return int(gone.rowcount or 0)
