@@ -36,14 +36,18 @@ async def read_photo(files: list[Any]) -> bytes | None:
 def _photo_picker(upload_id: str, send_photo: Any) -> rx.Component:
     """Pick one photo, then "Send photo" (the server checks its bytes and size again)."""
     return rx.hstack(
-        rx.upload.root(
-            rx.button(rx.icon("image-plus", size=14), "Choose a photo", type="button", variant="soft"),
-            id=upload_id,
-            accept=PHOTO_TYPES,
-            max_files=1,
-            max_size=PHOTO_MAX_BYTES,
-            multiple=False,
-            class_name="thread-photo-picker",
+        # The label names the picker's file input (visually hidden by the dropzone, but still a form field);
+        # a click on the button inside it opens the picker once (a label does not act for interactive content).
+        rx.el.label(
+            rx.upload.root(
+                rx.button(rx.icon("image-plus", size=14), "Choose a photo", type="button", variant="soft"),
+                id=upload_id,
+                accept=PHOTO_TYPES,
+                max_files=1,
+                max_size=PHOTO_MAX_BYTES,
+                multiple=False,
+                class_name="thread-photo-picker",
+            ),
         ),
         rx.foreach(rx.selected_files(upload_id), lambda name: rx.text(name, size="1", class_name="thread-photo-name")),
         rx.button(

@@ -10,6 +10,7 @@ from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
 from tests.e2e.journeys import accepted_in_two_browsers, go_to, new_marker
+from tests.e2e.test_accessibility import scan
 
 pytestmark = pytest.mark.e2e
 
@@ -86,5 +87,8 @@ def test_consumer_and_owner_write_to_each_other_live(browser: Browser, deploymen
     expect(mine.nth(3)).to_have_attribute("data-mine", "yes")
     expect(received.nth(3).locator(".thread-photo img")).to_be_visible(timeout=10_000)
     expect(received.nth(3).locator(".thread-author")).to_have_text("Consumer")
+
+    # Both pages, with their conversation, photos and photo pickers, pass the accessibility scan.
+    assert scan(consumer, "portal with a conversation") + scan(owner, "lead with a conversation") == []
     for p in (owner, consumer):
         p.context.close()
