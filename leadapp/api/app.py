@@ -419,7 +419,8 @@ async def inbound_email(request: Request, secret: str) -> JSONResponse:
 
     Verified by the secret in the path (INBOUND_EMAIL_SECRET, compared in constant time; none configured refuses
     every post). The thread and side come from the signed reply address among the recipients; the quoted earlier
-    mail is cut off; a repeated delivery stores nothing more and answers the same message id."""
+    mail is cut off; the first attachment that is a photo comes with it (other files are left out); a repeated
+    delivery stores nothing more and answers the same message id."""
     expected = get_settings().inbound_email_secret
     if not expected or not hmac.compare_digest(secret.encode()[:200], expected.encode()):
         return error(403, "forbidden", "This inbound address is not valid.")
@@ -437,6 +438,10 @@ async def inbound_email(request: Request, secret: str) -> JSONResponse:
         value = form.get(name)
         return value[:INBOUND_FIELD_CHARS] if isinstance(value, str) else ""
 
+    # The first few attachments, each read one byte past the photo limit (a larger one is left out anyway); the
+    # body's size is capped above.
+    uploads = [value for _, value in form.multi_items() if not isinstance(value, str)][:5]
+    attachments = [await upload.read(message_photos.PHOTO_MAX_BYTES + 1) for upload in uploads]
     try:
         outcome = await run_in_threadpool(
             lambda: message_replies.email_reply(
@@ -446,6 +451,7 @@ async def inbound_email(request: Request, secret: str) -> JSONResponse:
                 text=field("text"),
                 headers=field("headers"),
                 sender=field("from"),
+                attachments=attachments,
             )
         )
     except Exception as exc:  # our fault: log, report, answer with JSON (SendGrid posts it again later)

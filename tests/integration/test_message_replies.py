@@ -56,8 +56,16 @@ def _thread(s: Session, match_id: int) -> list[ThreadMessage]:
     return list(s.exec(select(ThreadMessage).where(ThreadMessage.match_id == match_id).order_by(ThreadMessage.id)))  # type: ignore[arg-type]
 
 
-def _parse(client: TestClient, to: str, text: str, *, secret: str = SECRET, message_id: str = "<r1@mail.example>"):
-    """What SendGrid Inbound Parse posts: multipart fields, and an attachment we do not keep."""
+def _parse(
+    client: TestClient,
+    to: str,
+    text: str,
+    *,
+    secret: str = SECRET,
+    message_id: str = "<r1@mail.example>",
+    files: dict | None = None,
+):
+    """What SendGrid Inbound Parse posts: multipart fields, and an attachment (by default a text file, not kept)."""
     fields = {
         "to": to,
         "from": "Casey <casey@example.com>",
@@ -67,7 +75,9 @@ def _parse(client: TestClient, to: str, text: str, *, secret: str = SECRET, mess
         "envelope": f'{{"to":["{to}"],"from":"casey@example.com"}}',
     }
     return client.post(
-        f"/api/inbound/email/{secret}", data=fields, files={"attachment1": ("note.txt", b"hi", "text/plain")}
+        f"/api/inbound/email/{secret}",
+        data=fields,
+        files=files if files is not None else {"attachment1": ("note.txt", b"hi", "text/plain")},
     )
 
 
@@ -200,3 +210,26 @@ def test_a_text_reply_lands_in_the_last_open_thread_of_its_number(
     late = {**inbound("Still on?", sender=factories.PHONE), "MessageSid": "SM" + "f" * 32}
     assert post_sms(client, late, signature(fake.auth_token, late, f"{PUBLIC_BASE}/twilio/sms")).status_code == 200
     assert len(_thread(s, w.match.id)) == 3
+
+
+def test_an_emailed_photo_comes_with_the_reply_and_other_files_stay_out(
+    db_session: Session, world: factories.TwoBusinesses, web: TestClient, monkeypatch: pytest.MonkeyPatch, tmp_path
+):
+    s, w = db_session, world
+    monkeypatch.setenv("ATTACHMENTS_DIR", str(tmp_path / "attachments"))
+    get_settings.cache_clear()
+    address = links.reply_address(w.match.id, "consumer")
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    files = {
+        "attachment1": ("invoice.pdf", b"%PDF-1.7 not a photo", "application/pdf"),
+        "attachment2": ("leak.png", png, "image/png"),
+    }
+    response = _parse(web, address, "", files=files, message_id="<p1@mail.example>")  # a photo and no words
+    assert response.status_code == 200, response.text
+    [stored] = _thread(s, w.match.id)
+    assert (stored.side, stored.channel, stored.body, stored.photo_type) == ("consumer", "email", "", "image/png")
+    assert [p.name for p in (tmp_path / "attachments").iterdir()] == [stored.photo_ref]
+    only_pdf = {"attachment1": ("invoice.pdf", b"%PDF-1.7 not a photo", "application/pdf")}
+    refused = _parse(web, address, "", files=only_pdf, message_id="<p2@mail.example>")
+    assert (refused.status_code, refused.json()["error"]) == (422, "validation_failed")
+    assert len(_thread(s, w.match.id)) == 1

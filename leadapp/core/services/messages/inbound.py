@@ -3,7 +3,8 @@
 Guarantees:
 - Email (SendGrid Inbound Parse, verified by its route): the thread and side come only from a genuine reply address
   of the thread (`replies.read_reply_address` over To, Cc and the envelope); the quoted earlier mail under the reply
-  is cut off. A reply is stored once per email (its Message-ID, else a hash of what identifies it).
+  is cut off; its first photo attachment comes with it. Stored once per email (its Message-ID, else a hash of
+  what identifies it).
 - Text (Twilio, signature checked by the bridge): the number's last open thread, as the consumer of a request made
   with that number or as a business that gets its texts at it; the thread with the latest message wins. Stored
   once per MessageSid.
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func
@@ -25,6 +27,7 @@ from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import Business, Lead, Match, ThreadMessage
 from leadapp.core.services import access, notify
+from leadapp.core.services.messages import photos
 from leadapp.core.services.messages.replies import read_reply_address
 from leadapp.core.services.messages.service import record_reply
 from leadapp.core.vocab import MessageChannel, ThreadSide
@@ -60,10 +63,16 @@ def reply_text(text: str) -> str:
 
 
 def _store(
-    session: Session, match_id: int, side: ThreadSide, body: str, channel: MessageChannel, key: str
+    session: Session,
+    match_id: int,
+    side: ThreadSide,
+    body: str,
+    channel: MessageChannel,
+    key: str,
+    photo: bytes | None = None,
 ) -> InboundOutcome:
     try:
-        message = record_reply(session, match_id, side, body, channel=channel, inbound_key=key)
+        message = record_reply(session, match_id, side, body, channel=channel, inbound_key=key, photo=photo)
     except UserError as exc:
         return InboundOutcome("invalid", exc.message)
     if message is None:
@@ -72,9 +81,17 @@ def _store(
 
 
 def email_reply(
-    *, to: str, cc: str = "", envelope: str = "", text: str, headers: str = "", sender: str = ""
+    *,
+    to: str,
+    cc: str = "",
+    envelope: str = "",
+    text: str,
+    headers: str = "",
+    sender: str = "",
+    attachments: Sequence[bytes] = (),
 ) -> InboundOutcome:
-    """Store a reply by email in its thread (see the module's guarantees)."""
+    """Store a reply by email in its thread (see the module's guarantees), with its first attachment that is a photo
+    within the size limit (other files are left out)."""
     found = read_reply_address(to, cc, envelope)
     if found is None:
         return InboundOutcome("no_thread", NO_THREAD)
@@ -83,7 +100,8 @@ def email_reply(
     identity = message_ids[0] if message_ids else f"{to}\n{sender}\n{text}"
     key = "email:" + hashlib.sha256(identity.encode()).hexdigest()[:48]
     with session_scope(rls.system("messages: a verified email reply")) as session:
-        return _store(session, match_id, side, reply_text(text), MessageChannel.EMAIL, key)
+        photo = next((a for a in attachments if photos.photo_kind(a) and len(a) <= photos.PHOTO_MAX_BYTES), None)
+        return _store(session, match_id, side, reply_text(text), MessageChannel.EMAIL, key, photo)
 
 
 def _threads_of_number(session: Session, e164: str) -> list[tuple[int, ThreadSide]]:

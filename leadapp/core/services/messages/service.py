@@ -84,13 +84,21 @@ def post_message(
 
 
 def record_reply(
-    session: Session, match_id: int, side: ThreadSide, body: object, *, channel: MessageChannel, inbound_key: str
+    session: Session,
+    match_id: int,
+    side: ThreadSide,
+    body: object,
+    *,
+    channel: MessageChannel,
+    inbound_key: str,
+    photo: bytes | None = None,
 ) -> ThreadMessage | None:
     """Store a reply that came by email or text on the thread of `match_id` (the caller, a verified webhook acting
     as the system, matched it to the thread and the side). Returns the message, or None when the thread is closed
-    or gone. The same `inbound_key` twice returns the message stored the first time. UserError for an empty or
-    too long body. Commits (a duplicate is detected by the database)."""
-    text = read_body(body)
+    or gone. The same `inbound_key` twice returns the message stored the first time. UserError for an empty (without
+    a photo) or too long body, or a `photo` that is none (`photos.store_photo`). Commits (a duplicate is detected by
+    the database)."""
+    text = read_body(body, with_photo=photo is not None)
     existing = session.exec(select(ThreadMessage).where(ThreadMessage.inbound_key == inbound_key)).first()
     if existing is not None:
         return existing
@@ -103,6 +111,7 @@ def record_reply(
     if row is None or row[0].status not in access.TAKEN_MATCH_STATUSES or access.lead_is_closed(row[1]):
         return None
     match, lead, business = row
+    stored = photos.store_photo(photo) if photo is not None else None
     message = ThreadMessage(
         match_id=match.id,  # type: ignore[arg-type]
         lead_id=lead.id,  # type: ignore[arg-type]
@@ -112,12 +121,17 @@ def record_reply(
         body=text,
         channel=channel.value,
         inbound_key=inbound_key,
+        photo_ref=stored.ref if stored else "",
+        photo_type=stored.content_type if stored else "",
+        photo_bytes=stored.size if stored else 0,
     )
     session.add(message)
     try:
         session.flush()
     except IntegrityError:  # the same reply delivered twice at the same moment: the other delivery stored it
         session.rollback()
+        if stored is not None:
+            photos.delete_photos([stored.ref])
         return session.exec(select(ThreadMessage).where(ThreadMessage.inbound_key == inbound_key)).first()
     _stored(session, match, lead, business, message)
     session.commit()
