@@ -12,8 +12,11 @@ Guarantees:
   our AI either. START, UNSTOP, YES clear the SMS opt-out only; AI calls need fresh consent.
 - STOP CALLS (and its plain variants: STOP CALLING, NO CALLS, DO NOT CALL …) withdraws consent to AI calls
   only; texts go on. It is answered with a confirmation `<Message>` (Twilio does not know this keyword).
-- Any other text changes nothing. The answer to STOP/START is empty TwiML: Twilio sends its own compliance
-  replies to its keywords.
+- Any other text is a reply to a conversation: it lands in the sender's last open thread (as the consumer of a
+  request made with that number, or a business texted at it), once per MessageSid. A text from a number in no
+  conversation changes nothing; one for a closed conversation, or too long, is answered with a `<Message>` saying
+  it was not delivered. The answer to STOP/START is empty TwiML: Twilio sends its own compliance replies to its
+  keywords.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from twilio.twiml.messaging_response import MessagingResponse
 
 from leadapp.core.observability import get_logger
-from leadapp.core.services.sms_replies import OptAction, apply_opt_action
+from leadapp.core.services.sms_replies import OptAction, apply_opt_action, thread_reply
 from voice_bridge.signatures import SIGNATURE_HEADER, public_url, rejected, signed_form
 
 SMS_PATH = "/twilio/sms"
@@ -89,7 +92,17 @@ async def inbound_sms(request: Request) -> Response:
         await run_in_threadpool(apply_opt_action, action, sender, body)
         log.info("sms_opt_action", action=action, message_sid=form.get("MessageSid", "")[:64])
     if action == "stop_calls" and sender:
-        reply = MessagingResponse()
-        reply.message(STOP_CALLS_REPLY)
-        return Response(reply.to_xml(), media_type="application/xml")
+        return _say(STOP_CALLS_REPLY)
+    if action is None and sender and body.strip():
+        sid = form.get("MessageSid", "")[:64]
+        outcome = await run_in_threadpool(thread_reply, sender, body, sid)
+        log.info("sms_thread_reply", status=outcome.status, message_sid=sid)
+        if outcome.status in ("closed", "invalid"):
+            return _say(f"LeadApp: your message was not delivered. {outcome.reason}")
     return Response(EMPTY_TWIML, media_type="application/xml")
+
+
+def _say(text: str) -> Response:
+    reply = MessagingResponse()
+    reply.message(text)
+    return Response(reply.to_xml(), media_type="application/xml")

@@ -11,6 +11,7 @@ FastAPI's generic validation answer); the request body's schema is declared from
 
 from __future__ import annotations
 
+import hmac
 import json
 from typing import Any, Literal
 
@@ -29,6 +30,9 @@ from leadapp.core.errors import NotFound, UserError
 from leadapp.core.observability import report_exception
 from leadapp.core.providers import recordings
 from leadapp.core.services import api_keys, calls, discovery, intake, webhooks
+from leadapp.core.services.messages import inbound as message_replies
+from leadapp.core.services.messages import photos as message_photos
+from leadapp.core.settings import get_settings
 from leadapp.core.vocab import LeadSource
 
 MAX_BODY_BYTES = 64 * 1024
@@ -94,6 +98,11 @@ class Unsubscribed(BaseModel):
     status: Literal["unsubscribed"]
 
 
+class ReplyStored(BaseModel):
+    status: Literal["stored"]
+    message_id: int = Field(description="The message in the conversation (the same one for a repeated delivery)")
+
+
 def _errors(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries with the ApiError body for each status."""
     reasons = {
@@ -101,6 +110,7 @@ def _errors(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]
         401: "The Authorization header holds no live partner API key (the message says why)",
         403: "Not allowed",
         404: "Not found",
+        409: "Conflict",
         410: "Gone",
         413: "The body is too large",
         416: "The range is not in the file",
@@ -377,6 +387,111 @@ async def one_click_unsubscribe(token: str) -> JSONResponse:
     if not done:
         return error(404, "invalid_link", "This unsubscribe link is not valid.")
     return JSONResponse({"status": "unsubscribed"})
+
+
+MAX_INBOUND_EMAIL_BYTES = 10 * 1024 * 1024
+"""An Inbound Parse post is the whole email; attachments are not kept, so a larger one is refused (413)."""
+INBOUND_FIELD_CHARS = 100_000
+
+
+@api.post(
+    "/api/inbound/email/{secret}",
+    operation_id="inbound_email",
+    response_model=ReplyStored,
+    responses=_errors(
+        400,
+        403,
+        404,
+        409,
+        413,
+        422,
+        500,
+        e400="Not a multipart form",
+        e403="The path's secret is not the configured one (or none is configured): nothing changed",
+        e404="No genuine reply address of a conversation among the recipients",
+        e409="The conversation is closed",
+        e422="The reply is empty or too long",
+    ),
+)
+async def inbound_email(request: Request, secret: str) -> JSONResponse:
+    """POST /api/inbound/email/<secret> — SendGrid Inbound Parse: a reply to a message email lands in its
+    conversation.
+
+    Verified by the secret in the path (INBOUND_EMAIL_SECRET, compared in constant time; none configured refuses
+    every post). The thread and side come from the signed reply address among the recipients; the quoted earlier
+    mail is cut off; the first attachment that is a photo comes with it (other files are left out); a repeated
+    delivery stores nothing more and answers the same message id."""
+    expected = get_settings().inbound_email_secret
+    if not expected or not hmac.compare_digest(secret.encode()[:200], expected.encode()):
+        return error(403, "forbidden", "This inbound address is not valid.")
+    size = request.headers.get("content-length", "")
+    if size.isdigit() and int(size) > MAX_INBOUND_EMAIL_BYTES:
+        return error(413, "too_large", "The email is too large.")
+    if not request.headers.get("content-type", "").lower().startswith(("multipart/form-data", "application/x-www")):
+        return error(400, "invalid_request", "Expected the email as a multipart form.")
+    try:
+        form = await request.form(max_files=50, max_fields=100)
+    except Exception:  # a malformed multipart body
+        return error(400, "invalid_request", "The form could not be read.")
+
+    def field(name: str) -> str:
+        value = form.get(name)
+        return value[:INBOUND_FIELD_CHARS] if isinstance(value, str) else ""
+
+    # The first few attachments, each read one byte past the photo limit (a larger one is left out anyway); the
+    # body's size is capped above.
+    uploads = [value for _, value in form.multi_items() if not isinstance(value, str)][:5]
+    attachments = [await upload.read(message_photos.PHOTO_MAX_BYTES + 1) for upload in uploads]
+    try:
+        outcome = await run_in_threadpool(
+            lambda: message_replies.email_reply(
+                to=field("to"),
+                cc=field("cc"),
+                envelope=field("envelope"),
+                text=field("text"),
+                headers=field("headers"),
+                sender=field("from"),
+                attachments=attachments,
+            )
+        )
+    except Exception as exc:  # our fault: log, report, answer with JSON (SendGrid posts it again later)
+        report_exception(exc, route="POST /api/inbound/email")
+        return error(500, "internal_error", "Something went wrong on our side; the reply is not stored yet.")
+    finally:
+        await form.close()
+    statuses = {"no_thread": (404, "no_thread"), "closed": (409, "closed"), "invalid": (422, "validation_failed")}
+    if outcome.status in statuses:
+        status, code = statuses[outcome.status]
+        return error(status, code, outcome.reason)
+    return JSONResponse({"status": "stored", "message_id": outcome.message_id})
+
+
+PHOTO_HEADERS = {
+    "Cache-Control": "private, no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Disposition": "inline",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; sandbox",
+}
+
+
+@api.get(
+    "/api/v1/photos/{token}",
+    operation_id="thread_photo",
+    response_model=None,
+    responses={
+        200: {"description": "The photo", "content": {"image/*": {"schema": {"type": "string"}}}},
+        **_errors(403, 410, 422, e403="The link is invalid or expired, or its viewer may not see this conversation"),
+    },
+)
+async def thread_photo(token: str) -> Response:
+    """GET /api/v1/photos/<token> — a photo sent in a conversation, for the one viewer its signed link names, checked
+    again against that viewer's right to read the conversation on every request."""
+    found = await run_in_threadpool(message_photos.open_photo, token[:2000])
+    if found.status != 200 or found.path is None:
+        code = {410: "gone"}.get(found.status, "forbidden")
+        return JSONResponse({"error": code, "message": found.reason}, found.status, headers=PHOTO_HEADERS)
+    return FileResponse(found.path, media_type=found.content_type, headers=PHOTO_HEADERS)
 
 
 def _unsubscribe(token: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.threads import PORTAL_PHOTO, ThreadView, thread_panel, thread_view
 
 CODE_SENT = "We texted you a 6-digit code: enter it here. It works for 10 minutes."
 PHONE_VERIFIED = "Your phone number is verified: the AI calls you agreed to can now reach you."
@@ -94,6 +95,8 @@ class RequestView:
     review_text: str = ""
     review_reply: str = ""
     review_hidden: str = ""
+    # One conversation per business that took the request (`messages.threads_by_lead`).
+    threads: list[ThreadView] = dataclasses.field(default_factory=list)
 
 
 def request_view(row: dict[str, Any]) -> RequestView:
@@ -139,6 +142,7 @@ def request_view(row: dict[str, Any]) -> RequestView:
         review_text=review.get("text", ""),
         review_reply=review.get("reply", ""),
         review_hidden=review.get("hidden", ""),
+        threads=[thread_view(t) for t in row.get("threads", [])],
     )
 
 
@@ -208,6 +212,27 @@ def _quotes(r: RequestView, accept_quote: Callable[[Any], Any] | None) -> rx.Com
             spacing="1",
             width="100%",
             class_name="request-quotes",
+        ),
+    )
+
+
+def _threads(
+    r: RequestView, send_message: Any | None, errors: rx.Var | None, send_photo: Callable[[Any], Any] | None
+) -> rx.Component:
+    """The conversation with each business that took the request; the form only where the page lets the consumer
+    write (the portal), read-only elsewhere."""
+    return rx.foreach(
+        r.threads,
+        lambda t: thread_panel(
+            rx.Var.create("Messages with ") + t.business_name,
+            t.match_id,
+            t.messages,
+            can_write=t.can_write if send_message is not None else rx.Var.create(""),
+            on_submit=send_message,
+            error=errors[t.match_id] if errors is not None else rx.Var.create(""),
+            empty="No messages yet. Ask a question or agree on a visit here.",
+            send_photo=send_photo(t.match_id) if send_photo is not None and send_message is not None else None,
+            photo_upload=PORTAL_PHOTO,
         ),
     )
 
@@ -406,12 +431,17 @@ def request_card(
     accept_quote: Callable[[Any], Any] | None = None,
     submit_review: Any | None = None,
     review_errors: rx.Var | None = None,
+    send_message: Any | None = None,
+    message_errors: rx.Var | None = None,
+    send_photo: Callable[[Any], Any] | None = None,
 ) -> rx.Component:
     """One request; `withdraw(id)` / `callback(id)` / `send_code(id)` give the event the buttons fire, `verify_code`
     the handler of the code form (form data: `lead`, `code`); `href`, when given, is the request's own page (linked
     from the card in a list); `accept_quote(quote id)`, when given, the event of a quote's "Accept" button (without
     it the quotes are shown only); `submit_review`, when given, the handler of the review form of a converted job
-    (form data: `conversion_id`, `stars`, `text`; `review_errors` its messages per field)."""
+    (form data: `conversion_id`, `stars`, `text`; `review_errors` its messages per field); `send_message`, when
+    given, the handler of each conversation's form (form data: `match_id`, `body`; `message_errors` the refusal per
+    match id); `send_photo(match id)`, when given, the events of its "Send photo"."""
     return rx.card(
         rx.vstack(
             rx.hstack(
@@ -451,6 +481,7 @@ def request_card(
                 ),
             ),
             _quotes(r, accept_quote),
+            _threads(r, send_message, message_errors, send_photo),
             _review(r, submit_review, review_errors),
             _phone_check(r, send_code, verify_code),
             _actions(r, withdraw, callback),

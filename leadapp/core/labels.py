@@ -37,6 +37,17 @@ MATCH_STATUS: dict[str, str] = {
     vocab.MatchStatus.EXPIRED: "Expired",
 }
 
+THREAD_SIDE: dict[str, str] = {
+    vocab.ThreadSide.CONSUMER: "Consumer",
+    vocab.ThreadSide.BUSINESS: "Business",
+}
+
+MESSAGE_CHANNEL: dict[str, str] = {
+    vocab.MessageChannel.WEB: "Web",
+    vocab.MessageChannel.EMAIL: "Email reply",
+    vocab.MessageChannel.SMS: "Text reply",
+}
+
 QUOTE_STATUS: dict[str, str] = {
     vocab.QuoteStatus.SENT: "Open",
     vocab.QuoteStatus.ACCEPTED: "Accepted",
@@ -133,6 +144,7 @@ NOTIFICATION_KIND: dict[str, str] = {
     vocab.NotificationKind.QUOTE_ACCEPTED: "Quote accepted",
     vocab.NotificationKind.QUOTE_DECLINED: "Quote declined",
     vocab.NotificationKind.REVIEW_INVITE: "Review invitation",
+    vocab.NotificationKind.THREAD_MESSAGE: "New message",
 }
 
 LEAD_SOURCE: dict[str, str] = {
@@ -203,6 +215,8 @@ TABLES: dict[str, Mapping[str, str]] = {
     "match_status": MATCH_STATUS,
     "urgency": URGENCY,
     "quote_status": QUOTE_STATUS,
+    "thread_side": THREAD_SIDE,
+    "message_channel": MESSAGE_CHANNEL,
     "call_status": CALL_STATUS,
     "call_outcome": CALL_OUTCOME,
     "call_type": CALL_TYPE,

@@ -97,3 +97,27 @@ def list_unsubscribe_headers(token: str) -> dict[str, str]:
         "List-Unsubscribe": f"<{one_click_unsubscribe_url(token)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+
+
+# --- a reply to a message's email --------------------------------------------------------------------
+
+REPLY_PURPOSE = b"leadapp:thread-reply"
+REPLY_SIDES = {"consumer": "c", "business": "b"}
+
+
+def reply_mac(match_id: int, side_code: str) -> str:
+    """The 20 lower-case hex characters that make a thread's reply address genuine (mail systems may change the
+    case of a local part, so no base64)."""
+    key = hmac.new(get_settings().secret_key.encode(), REPLY_PURPOSE, hashlib.sha256).digest()
+    return hmac.new(key, f"{int(match_id)}:{side_code}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def reply_address(match_id: int, side: str) -> str:
+    """`reply+<match>-<c|b>-<mac>@<INBOUND_EMAIL_DOMAIN>`: mail to it lands in the thread of `match_id` as written
+    by `side` ("consumer" or "business"); "" when no inbound domain is set. It never expires: a reply to an old
+    email still lands, while the thread is open."""
+    domain = get_settings().inbound_email_domain.strip()
+    if not domain:
+        return ""
+    code = REPLY_SIDES[str(side)]
+    return f"reply+{int(match_id)}-{code}-{reply_mac(match_id, code)}@{domain}"

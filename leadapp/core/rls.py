@@ -276,6 +276,7 @@ TENANT_TABLES: dict[str, Policy] = {
     "matches": by_lead_and_business(),
     "conversions": by_lead_and_business(),
     "quotes": by_lead_and_business(),
+    "thread_messages": by_lead_and_business(),
     "reviews": REVIEW,
     "calls": by_lead_and_business(),
     "transcript_lines": by_call(),

@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     media_stream_token_ttl_seconds: int = Field(
         900, description="How long after the call's TwiML is made its media stream may start"
     )
+    attachments_dir: str = Field(
+        str(ROOT / "var" / "attachments"), description="Where photos sent in conversations are kept"
+    )
     recordings_dir: str = Field(
         str(ROOT / "var" / "recordings"), description="Where simulated calls (no Twilio keys) keep their recordings"
     )
@@ -159,6 +162,16 @@ class Settings(BaseSettings):
         True, description="STARTTLS before logging in or sending (a server that does not offer it gets nothing)"
     )
     email_from: str = "LeadApp <no-reply@leadapp.local>"
+    inbound_email_domain: str = Field(
+        "",
+        description="Domain whose mail SendGrid Inbound Parse posts to us: message emails reply to "
+        "reply+<signed token>@ it (empty: the emails carry no reply address)",
+    )
+    inbound_email_secret: str = Field(
+        "",
+        description="Path secret of the Inbound Parse webhook URL (/api/inbound/email/<secret>); empty: the "
+        "webhook refuses every post",
+    )
     google_places_api_key: str = ""
     google_places_base_url: str = "https://places.googleapis.com"
     turnstile_site_key: str = ""
@@ -206,6 +219,12 @@ class Settings(BaseSettings):
                 "signature can be checked. Set TWILIO_AUTH_TOKEN to the account's auth token (Twilio console), "
                 "or remove TWILIO_ACCOUNT_SID to use the simulated calls."
             )
+        if self.inbound_email_secret and len(self.inbound_email_secret) < 24:
+            problems.append(
+                "INBOUND_EMAIL_SECRET is shorter than 24 characters: the inbound email address could be guessed and "
+                "replies forged into conversations. Set it to a long random value, e.g. the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+            )
         if self.webhooks_allow_loopback:
             problems.append(
                 "WEBHOOKS_ALLOW_LOOPBACK is on: a partner's webhook could be pointed at services on this machine. "
@@ -221,6 +240,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def attachments_path(self) -> Path:
+        """ATTACHMENTS_DIR as a directory (a relative one is taken from the project root)."""
+        path = Path(self.attachments_dir)
+        return path if path.is_absolute() else ROOT / path
 
     @property
     def recordings_path(self) -> Path:

@@ -137,6 +137,21 @@ class QuoteStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class ThreadSide(StrEnum):
+    """Who wrote a message of a thread: the consumer who made the request, or the business that accepted it."""
+
+    CONSUMER = "consumer"
+    BUSINESS = "business"
+
+
+class MessageChannel(StrEnum):
+    """How a message of a thread came in: typed on a page, or a reply to its email or text."""
+
+    WEB = "web"
+    EMAIL = "email"
+    SMS = "sms"
+
+
 class Plan(StrEnum):
     FREE = "free"
     STARTER = "starter"
@@ -201,6 +216,7 @@ class NotificationKind(StrEnum):
     QUOTE_ACCEPTED = "quote_accepted"
     QUOTE_DECLINED = "quote_declined"
     REVIEW_INVITE = "review_invite"
+    THREAD_MESSAGE = "thread_message"
 
 
 class CallType(StrEnum):

@@ -7,10 +7,13 @@ calls one handler as one actor against one side and lists what went wrong. A new
 from __future__ import annotations
 
 import dataclasses
+import io
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
+
+import reflex as rx
 
 from leadapp.state.auth import AuthState
 from tests.integration.access_world import (
@@ -221,6 +224,10 @@ PLANS: dict[str, Plan] = {
         args=lambda c: ({"amount_min": "400", "amount_max": "600", "included": "q7", "valid_until": _in_a_week()},),
         preset=lambda c: _detail(c),
     ),
+    "DashboardState.send_message": Plan(
+        writers="business", args=lambda c: ({"match_id": S(c.match), "body": "q7 hello"},), preset=lambda c: _detail(c)
+    ),
+    "DashboardState.send_photo": Plan(writers="business", args=lambda c: ([_photo()],), preset=lambda c: _detail(c)),
     "BusinessSettingsState.load": Plan(path=lambda c: f"/dashboard/settings?business={c.biz}"),
     "BusinessSettingsState.save": Plan(
         writers="business",
@@ -248,6 +255,11 @@ PLANS: dict[str, Plan] = {
     "PortalState.set_no_ai_calls": Plan(writers="self", args=lambda c: (True,)),
     "PortalState.send_phone_code": Plan(writers="consumer", args=lambda c: (S(c.lead),)),
     "PortalState.accept_quote": Plan(writers="consumer", args=lambda c: (S(c.quote),)),
+    "PortalState.send_message": Plan(writers="consumer", args=lambda c: ({"match_id": S(c.match), "body": "q7 hi"},)),
+    "PortalState.choose_photo_thread": Plan(args=lambda c: (S(c.match),)),
+    "PortalState.send_photo": Plan(
+        writers="consumer", args=lambda c: ([_photo()],), preset=lambda c: {"_photo_thread": S(c.match)}
+    ),
     "PortalState.submit_review": Plan(
         writers="consumer", args=lambda c: ({"conversion_id": S(c.conversion), "stars": "5", "text": "q7"},)
     ),
@@ -324,6 +336,11 @@ def _email(c: Ctx) -> str:
 def _selected(c: Ctx) -> dict[str, Any]:
     # Only the id: the page had it from an earlier (admin) event; the email would be a marker the test planted.
     return {"selected": {"id": S(c.consumer_user), "email": "", "role": "consumer"}}
+
+
+def _photo() -> Any:
+    """A PNG as the browser uploads it."""
+    return rx.UploadFile(file=io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64), path=None)
 
 
 def _detail(c: Ctx) -> dict[str, Any]:

@@ -83,6 +83,21 @@ ROUTE_PLANS: dict[tuple[str, str], RoutePlan] = {
     ("/api/v1/recordings/{token}", "GET"): RoutePlan(
         lambda c: {}, url=lambda c: f"/api/v1/recordings/{c.call}.guessed", allowed=frozenset()
     ),
+    # a photo of a conversation opens with its signed per-viewer link only; a session cookie, a bearer token or a
+    # guessed token shows nothing
+    ("/api/v1/photos/{token}", "GET"): RoutePlan(
+        lambda c: {}, url=lambda c: f"/api/v1/photos/{c.match}.guessed", allowed=frozenset()
+    ),
+    # SendGrid's Inbound Parse: the secret in the path is the only credential (none is configured here, so every
+    # post is refused); a session or a guessed secret puts nothing into anyone's conversation
+    ("/api/inbound/email/{secret}", "POST"): RoutePlan(
+        lambda c: {
+            "data": {"to": f"reply+{c.match}-c-{'0' * 20}@in.example", "from": "x@example.com", "text": "q7 hi"},
+            "files": {"attachment1": ("a.txt", b"q7", "text/plain")},
+        },
+        url=lambda c: "/api/inbound/email/guessed-secret",
+        allowed=frozenset(),
+    ),
 }
 
 

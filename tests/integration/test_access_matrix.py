@@ -19,8 +19,19 @@ from sqlmodel import Session, select
 
 from leadapp.core import crypto, links, rls
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Call, Conversion, Lead, Match, Notification, Quote, User, utcnow
-from leadapp.core.services import access, accounts, calls, contact, inbox, portal, quotes
+from leadapp.core.models import (
+    Business,
+    Call,
+    Conversion,
+    Lead,
+    Match,
+    Notification,
+    Quote,
+    ThreadMessage,
+    User,
+    utcnow,
+)
+from leadapp.core.services import access, accounts, calls, contact, inbox, messages, portal, quotes
 from leadapp.core.services.access import Area
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
@@ -276,6 +287,45 @@ def test_quotes_are_sent_read_and_accepted_only_by_their_owners(world: World):
     assert [c.job_value_cents for c in s.exec(select(Conversion)).all()] == [60_000]
     assert s.exec(select(Notification).where(Notification.kind == "quote_accepted")).first() is not None
     assert s.get(Lead, world.lead_a).status == "converted"  # type: ignore[union-attr]
+
+
+def test_threads_are_read_and_written_only_by_their_two_sides(world: World):
+    """Before business X accepts there is no thread for anyone; after, only consumer A and business X write in it
+    and read it, an admin reads it; business Y, consumer B and an anonymous visitor are refused reading and
+    writing, with each wall alone (the access layer's checks, or row-level security) and nothing stored."""
+    s = world.session
+    for role in ROLES:
+        user = world.as_(role)
+        assert outcome(lambda: messages.post_message(s, user, world.match_x, "Hello")) == "refused", role
+        s.rollback()
+    inbox.respond(s, world.as_("business_x"), world.match_x, accept=True)
+    s.commit()
+    for role in ("anonymous", "consumer_b", "business_y", "admin"):
+        user = world.as_(role)
+        assert outcome(lambda: messages.post_message(s, user, world.match_x, "Give me the number")) == "refused", role
+        s.rollback()
+    messages.post_message(s, world.as_("consumer_a"), world.match_x, "Can you come Tuesday?")
+    s.commit()
+    messages.post_message(s, world.as_("business_x"), world.match_x, "Yes, 9am.")
+    s.commit()
+    for role in ("anonymous", "consumer_b", "business_y"):
+        user = world.as_(role)
+        assert outcome(lambda: messages.thread(s, user, world.match_x)) == "refused", role
+        s.rollback()
+    assert portal.consumer_leads(s, world.as_("consumer_b")) == []
+    for role in ("consumer_a", "business_x", "admin"):
+        view = messages.thread(s, world.as_(role), world.match_x)
+        assert [m["body"] for m in view["messages"]] == ["Can you come Tuesday?", "Yes, 9am."], role  # type: ignore[union-attr]
+    [card] = portal.consumer_leads(s, world.as_("consumer_a"))
+    assert [len(t["messages"]) for t in card["threads"]] == [2]
+    if s.get_bind().dialect.name == "postgresql":  # row-level security: Y and B read no row of X's thread
+        for role in ("business_y", "consumer_b", "anonymous"):
+            world.as_(role)
+            assert s.exec(select(ThreadMessage)).all() == [], role
+    world.as_("admin")
+    assert [m.side for m in s.exec(select(ThreadMessage).order_by(ThreadMessage.id)).all()] == ["consumer", "business"]
+    told = s.exec(select(Notification).where(Notification.kind == "thread_message")).all()
+    assert {n.user_id for n in told} == {world.users["business_x"].id, world.users["consumer_a"].id}  # type: ignore[union-attr]
 
 
 def test_consumer_sees_only_their_own_requests(world: World):

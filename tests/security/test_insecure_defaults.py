@@ -104,3 +104,17 @@ def test_a_production_deployment_done_right_has_nothing_to_fix(tmp_path: Path, m
         if key.isupper() and key in {name.upper() for name in Settings.model_fields}:
             monkeypatch.setenv(key, value)
     assert Settings(_env_file=None).production_problems() == []
+
+
+def test_a_short_inbound_email_secret_is_refused_in_production() -> None:
+    """The secret in the Inbound Parse URL is what keeps forged replies out of conversations: a guessable one is
+    refused; none at all is fine (the route then refuses every post)."""
+    short = Settings(
+        _env_file=None, environment="production", secret_key="k" * 48, seed_demo=False, inbound_email_secret="parse"
+    )
+    assert [p.split(" ", 1)[0] for p in short.production_problems()] == ["INBOUND_EMAIL_SECRET"]
+    for fine in ("", "x" * 32):
+        settings = Settings(
+            _env_file=None, environment="production", secret_key="k" * 48, seed_demo=False, inbound_email_secret=fine
+        )
+        assert settings.production_problems() == []

@@ -72,6 +72,12 @@ SYSTEM_STEPS: dict[tuple[str, str], str] = {
     "open a listed (verified, active) business's page: the step returns only its public profile fields (never an "
     "address, phone, email or owner), its visible reviews (hidden ones are filtered in the query) and each "
     "reviewer's first name and last initial",
+    ("leadapp/core/services/messages/inbound.py", "messages: a verified email reply"): "SendGrid's Inbound Parse "
+    "post, verified by the secret in its path; the thread and side come only from the signed reply address, and "
+    "only whether the reply was stored (and its id) is answered",
+    ("leadapp/core/services/messages/inbound.py", "messages: a signed text reply"): "Twilio's signed text (the "
+    "bridge already runs as the system): the sender's open threads are looked up by the number's keyed hash; "
+    "nothing is answered but whether the reply landed",
     ("leadapp/core/services/webhooks/service.py", "api: the status of a lead the presenting key created"): "the "
     "API's caller is anonymous; the key is its credential and the WHERE clause returns only a lead that key "
     "created (anything else is the same 404)",

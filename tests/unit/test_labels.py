@@ -23,6 +23,8 @@ ENUM_TABLES: dict[type[StrEnum], str] = {
     vocab.ContactPreference: "contact_preference",
     vocab.MatchStatus: "match_status",
     vocab.QuoteStatus: "quote_status",
+    vocab.ThreadSide: "thread_side",
+    vocab.MessageChannel: "message_channel",
     vocab.Plan: "plan",
     vocab.PriceTier: "price_tier",
     vocab.Channel: "channel",

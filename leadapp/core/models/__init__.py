@@ -6,6 +6,7 @@ from leadapp.core.models.base import utcnow
 from leadapp.core.models.businesses import Business
 from leadapp.core.models.calls import Call, DoNotCall, TranscriptLine
 from leadapp.core.models.leads import Conversion, InterviewSession, Lead, Match
+from leadapp.core.models.messages import ThreadMessage
 from leadapp.core.models.notifications import Notification, SmsOptOut
 from leadapp.core.models.quotes import Quote
 from leadapp.core.models.reviews import Review
@@ -33,6 +34,7 @@ __all__ = [
     "Quote",
     "Review",
     "SmsOptOut",
+    "ThreadMessage",
     "TranscriptLine",
     "User",
     "WebhookDelivery",

@@ -69,7 +69,7 @@ def _sendgrid(to: str, subject: str, text: str, html: str, headers: Mapping[str,
     # Lazy: the SendGrid SDK loads only in a deployment with a SendGrid key (start-up cost otherwise).
     from python_http_client.exceptions import HTTPError
     from sendgrid import SendGridAPIClient
-    from sendgrid.helpers.mail import Header, Mail
+    from sendgrid.helpers.mail import Header, Mail, ReplyTo
 
     settings = get_settings()
     message = Mail(
@@ -79,6 +79,10 @@ def _sendgrid(to: str, subject: str, text: str, html: str, headers: Mapping[str,
         plain_text_content=text,
         html_content=html or None,
     )
+    headers = dict(headers)
+    reply_to = headers.pop("Reply-To", "")  # SendGrid refuses it as a custom header: it is a field of its own
+    if reply_to:
+        message.reply_to = ReplyTo(reply_to)
     if headers:
         message.header = [Header(name, value) for name, value in headers.items()]
     client = SendGridAPIClient(settings.sendgrid_api_key, host=settings.sendgrid_host or SENDGRID_DEFAULT_HOST)

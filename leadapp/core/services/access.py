@@ -16,12 +16,12 @@ from sqlmodel import Session, col, select
 
 from leadapp.core import crypto, rls
 from leadapp.core.db import context_of, use_context
-from leadapp.core.errors import NotAllowed, NotFound
+from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.links import MAGIC_PURPOSE
 from leadapp.core.models import Business, Lead, Match, User
 from leadapp.core.rls import DbContext
 from leadapp.core.settings import get_settings
-from leadapp.core.vocab import LeadStatus, MatchStatus, Role
+from leadapp.core.vocab import LeadStatus, MatchStatus, Role, ThreadSide
 
 
 class Area(StrEnum):
@@ -246,6 +246,54 @@ def business_match(session: Session, user: User | None, match_id: int, *, act: b
     if not business_sees_match(match, lead) or (act and (lead_is_closed(lead) or expired)):
         raise NotAllowed(NOT_YOUR_LEAD)
     return match, lead, business
+
+
+# --- the thread of a match: the consumer and the business that accepted their request ------------------
+
+NOT_YOUR_THREAD = "This conversation is not one of yours."
+"""The one refusal a consumer gets for a thread that is missing, another consumer's, or with a business that has
+not accepted their request: ids reveal nothing."""
+
+
+def thread_match(
+    session: Session, user: User | None, match_id: int, *, post: bool
+) -> tuple[Match, Lead, Business, ThreadSide | None]:
+    """The match whose thread `user` may read (`post=False`) or write in (`post=True`), its lead and business, and
+    the side the user writes as (None for an admin, who may read any thread and write in none).
+
+    A thread exists once the business took the lead (accepted, or won the job). The business's owner reads and
+    writes through `business_match` (its refusals; a closed request is read-only); a lead not accepted yet is a
+    UserError telling them to accept it first. The consumer who made the request reads it, and writes while the
+    request is open; every other case (missing, another consumer's, a business that has not accepted, a deleted
+    request) is the same NotAllowed(NOT_YOUR_THREAD). Anonymous: NotLoggedIn."""
+    role = role_of(user)
+    if role is None:
+        raise NotLoggedIn("Log in to continue.")
+    if role == Role.BUSINESS_OWNER:
+        match, lead, business = business_match(session, user, match_id, act=post)
+        if match.status not in TAKEN_MATCH_STATUSES:
+            raise UserError("Accept the lead before writing to the consumer.", field="body")
+        return match, lead, business, ThreadSide.BUSINESS
+    if role == Role.ADMIN and post:
+        raise NotAllowed("Admins read conversations; only the consumer and the business write in them.")
+    row = session.exec(
+        select(Match, Lead, Business)
+        .join(Lead, col(Lead.id) == col(Match.lead_id))
+        .join(Business, col(Business.id) == col(Match.business_id))
+        .where(col(Match.id) == match_id)
+    ).first()
+    if role == Role.ADMIN:
+        if row is None or row[1].deleted_at is not None or row[0].status not in TAKEN_MATCH_STATUSES:
+            raise NotFound("No such conversation.")
+        return row[0], row[1], row[2], None
+    if role != Role.CONSUMER or row is None:
+        raise NotAllowed(NOT_YOUR_THREAD)
+    match, lead, business = row
+    if lead.deleted_at is not None or not is_lead_owner(user, lead) or match.status not in TAKEN_MATCH_STATUSES:
+        raise NotAllowed(NOT_YOUR_THREAD)
+    if post and lead_is_closed(lead):
+        raise NotAllowed("This request is closed: the conversation is read-only.")
+    return match, lead, business, ThreadSide.CONSUMER
 
 
 def home_path(user: User | None) -> str:

@@ -39,6 +39,7 @@ from leadapp.core.services import (
     calls,
     concierge,
     daily_caps,
+    messages,
     optouts,
     quotes,
     reviews,
@@ -384,14 +385,16 @@ def _phone_check(lead: Lead) -> str:
     return "needed" if needed else ""
 
 
-def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, Any]]:
+def _request_views(session: Session, leads: Sequence[Lead], reader: User | None = None) -> list[dict[str, Any]]:
     """Each lead's view, its matched businesses, how many of them accepted it (`accepted_count`,
     `accepted_label`), the latest AI call, why withdraw / callback are refused ("" when allowed), and whose call
     a callback would be (`callback_kind` "concierge" or "business", `callback_explanation`), and the quotes the
-    businesses sent, side by side (`quotes.quotes_by_lead`), and the converted job's review (`reviews_by_lead`)."""
+    businesses sent, side by side (`quotes.quotes_by_lead`), and the converted job's review (`reviews_by_lead`), and the
+    conversations with the businesses that took it (`threads`)."""
     lead_ids = [lead.id for lead in leads if lead.id is not None]
     matches = _matches_by_lead(session, lead_ids)
     quoted = quotes.quotes_by_lead(session, leads)
+    threads = messages.threads_by_lead(session, leads, reader)  # photo links for the account reading
     reviewed = reviews.reviews_by_lead(session, leads)
     accepting = _accepting_business(session, lead_ids)
     callbacks = _callback_refusals(session, leads)
@@ -417,6 +420,8 @@ def _request_views(session: Session, leads: Sequence[Lead]) -> list[dict[str, An
             "phone_check": _phone_check(lead),
             "phone_last4": lead.contact_phone_last4 if lead.contact_phone_hash else "",
             "quotes": quoted[lead.id],  # type: ignore[index]
+            # One conversation per business that took the request (`messages.threads_by_lead`).
+            "threads": threads[lead.id],  # type: ignore[index]
             # The converted job to review (`conversion_id`) and its review once written ("reviewed": "yes").
             "review": reviewed.get(lead.id, {}),  # type: ignore[arg-type]
         }
@@ -445,13 +450,13 @@ def consumer_leads(session: Session, user: User | None, limit: int = 50) -> list
         .order_by(col(Lead.created_at).desc(), col(Lead.id).desc())
         .limit(min(limit, 100))
     ).all()
-    return _request_views(session, leads)
+    return _request_views(session, leads, user)
 
 
 def request_view(session: Session, actor: Actor, lead_id: int) -> dict[str, Any]:
     """One request as its consumer (or an admin, or its magic-link holder) sees it; same shape as `consumer_leads`."""
     lead = _lead_for(session, actor, lead_id, act=False)
-    return _request_views(session, [lead])[0]
+    return _request_views(session, [lead], actor if isinstance(actor, User) else None)[0]
 
 
 # --- actions --------------------------------------------------------------------------------------
@@ -555,10 +560,11 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
     """Remove for good up to `limit` leads whose `purge_after` has passed; returns how many.
 
     With each lead go (foreign-key cascade) its matches and conversions, and explicitly its interview
-    sessions and call transcripts. Rows kept for accounting lose every personal detail: notifications
-    (recipient, subject, bodies; their dedupe key is freed so a later lead reusing the id is notified) and
-    calls (number, summary, qualification; the cost stays in the totals and quotas). Call recordings are
-    deleted at the provider after the commit (`calls.delete_recording`); until then no link opens them.
+    sessions, call transcripts and conversations (with their photos' files). Rows kept for accounting lose
+    every personal detail: notifications (recipient, subject, bodies; their dedupe key is freed so a later
+    lead reusing the id is notified) and calls (number, summary, qualification; the cost stays in the totals
+    and quotas). Call recordings are deleted at the provider after the commit (`calls.delete_recording`);
+    until then no link opens them.
     Running it again purges nothing twice.
     """
     now = now or utcnow()
@@ -625,6 +631,7 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
             .execution_options(synchronize_session=False)
         )
     session.execute(delete(InterviewSession).where(col(InterviewSession.lead_id).in_(lead_ids)))
+    messages.purge_leads(session, lead_ids)  # the conversations, and their photos' files after the commit
     session.execute(delete(Lead).where(col(Lead.id).in_(lead_ids)))
     audit.record(session, actor_id=None, action="lead.purge", target_type="leads", after={"purged": len(lead_ids)})
     return len(lead_ids)

@@ -1,4 +1,5 @@
-"""A consumer's reply keyword to our texts (STOP, START, STOP CALLS), applied to their number.
+"""A reply to our texts: a keyword (STOP, START, STOP CALLS) applied to the number, or any other words, which land in
+the number's last open conversation (`messages.inbound.sms_reply`).
 
 The voice bridge's SMS webhook (`voice_bridge.sms`) checks the signature and reads the keyword; this
 applies it. Guarantees: committed before returning; STOP stops texts and withdraws consent to AI calls
@@ -13,6 +14,7 @@ from typing import Literal
 
 from leadapp.core.db import session_scope
 from leadapp.core.services import notify, optouts
+from leadapp.core.services.messages.inbound import InboundOutcome, sms_reply
 
 OptAction = Literal["stop", "start", "stop_calls"]
 
@@ -29,3 +31,9 @@ def apply_opt_action(action: OptAction, phone: str, body: str = "") -> None:
             notify.record_sms_opt_out(session, phone)
         if e164.startswith("+"):  # a number (not a short code or an alphanumeric sender)
             optouts.record_sms_opt_out(session, e164, body.strip()[:500] or action.upper())
+
+
+def thread_reply(phone: str, body: str, message_sid: str) -> InboundOutcome:
+    """Words that are no keyword: stored in the last open conversation of `phone`, once per `message_sid`, committed
+    before returning; the outcome says whether they landed and why not."""
+    return sms_reply(phone, body, message_sid)

@@ -13,10 +13,11 @@ import reflex as rx
 
 from leadapp import live, routes
 from leadapp.components import feedback
+from leadapp.components.threads import LEAD_PHOTO, NO_PHOTO, MessageView, message_views, read_photo
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
-from leadapp.core.services import access, calls, inbound, inbox, quotes, reviews
+from leadapp.core.services import access, calls, inbound, inbox, messages, quotes, reviews
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
 
@@ -76,6 +77,11 @@ class DashboardState(AuthState):
     # one reply is written), and why the reply was refused.
     review: dict[str, str] = {}
     reply_error: str = ""
+    # The conversation with the consumer of the open lead once accepted (oldest first), whether the owner may write
+    # in it ("yes"), and why the last message was refused (under its field).
+    thread: list[MessageView] = []
+    thread_can_write: str = ""
+    message_error: str = ""
     # Signed, expiring links to the recordings the owner chose to play, by call id (kept while the detail is
     # open, so a live refresh never reloads a playing recording).
     recording_links: dict[str, str] = {}
@@ -150,6 +156,11 @@ class DashboardState(AuthState):
         ]
         self.quotes = quotes.quotes_for_match(session, user, int(detail["match_id"]))
         self.review = reviews.review_for_match(session, user, int(detail["match_id"])) or {}
+        self.thread, self.thread_can_write = [], ""
+        if detail.get("status") in access.TAKEN_MATCH_STATUSES:
+            conversation = messages.thread(session, user, int(detail["match_id"]))
+            self.thread = message_views(conversation["messages"])
+            self.thread_can_write = str(conversation["can_write"])
 
     def refresh_from_event(self) -> None:
         """Called by the live listener when something changed for this business."""
@@ -181,6 +192,7 @@ class DashboardState(AuthState):
         self.lead_view = ""
         self.quotes, self.quote_errors = [], {}
         self.review, self.reply_error = {}, ""
+        self.thread, self.thread_can_write, self.message_error = [], "", ""
         lead_id = routes.id_from_path(self.router.url.path)
         try:
             with session_scope() as session:
@@ -338,6 +350,33 @@ class DashboardState(AuthState):
         if self.quote_errors:
             return feedback.failed("Check the quote: " + " ".join(self.quote_errors.values()))
         return feedback.outcome("Quote sent: the consumer sees it in their portal.", self.error)
+
+    @rx.event
+    def send_message(self, form_data: dict):
+        """Write to the consumer of the open lead (its match held server-side; the form's match id is not used)."""
+        match_id = int(self.detail.get("match_id", "0") or 0)
+        body = str(form_data.get("body", ""))[:4000]
+        self.message_error = ""
+        self._act(lambda s, u: messages.post_message(s, u, match_id, body))
+        if self.error:
+            self.message_error, self.error = self.error, ""
+            return feedback.failed(self.message_error)
+        return feedback.done("Message sent.")
+
+    @rx.event
+    async def send_photo(self, files: list[rx.UploadFile]):
+        """Send the chosen photo to the consumer of the open lead (its bytes and size checked by the service)."""
+        match_id = int(self.detail.get("match_id", "0") or 0)
+        data = await read_photo(files)
+        self.message_error = ""
+        if data is None:
+            self.message_error = NO_PHOTO
+            return feedback.failed(NO_PHOTO)
+        self._act(lambda s, u: messages.post_message(s, u, match_id, "", photo=data))
+        if self.error:
+            self.message_error, self.error = self.error, ""
+            return feedback.failed(self.message_error)
+        return [feedback.done("Photo sent."), rx.clear_selected_files(LEAD_PHOTO)]
 
     @rx.event
     def reply_review(self, form_data: dict):

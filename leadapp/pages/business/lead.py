@@ -12,6 +12,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import back_link, guarded, page
+from leadapp.components.threads import LEAD_PHOTO, thread_panel
 from leadapp.core.services.access import NOT_YOUR_LEAD
 from leadapp.pages.business.dashboard import CallView, DashboardState
 
@@ -186,6 +187,25 @@ def _quotes() -> rx.Component:
         rx.cond(can_quote, _quote_form()),
         spacing="2",
         width="100%",
+    )
+
+
+def _thread() -> rx.Component:
+    """The conversation with the consumer, once the lead is accepted (read-only once the request closed)."""
+    d = DashboardState.detail
+    return rx.cond(
+        (d["status"] == "accepted") | (d["status"] == "converted"),
+        thread_panel(
+            "Messages with the consumer",
+            d["match_id"],
+            DashboardState.thread,
+            can_write=DashboardState.thread_can_write,
+            on_submit=DashboardState.send_message,
+            error=DashboardState.message_error,
+            empty="No messages yet. Write to the consumer here: they are told by email or text.",
+            send_photo=DashboardState.send_photo(rx.upload_files(upload_id=LEAD_PHOTO)),
+            photo_upload=LEAD_PHOTO,
+        ),
     )
 
 
@@ -430,6 +450,7 @@ def _detail() -> rx.Component:
             rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
             rx.foreach(DashboardState.calls, _call_panel),
             _quotes(),
+            _thread(),
             _review(),
             rx.cond(
                 (d["status"] == "accepted") & ~closed,

@@ -23,10 +23,11 @@ from leadapp.components.requests import (
     request_card,
     request_view,
 )
+from leadapp.components.threads import NO_PHOTO, PORTAL_PHOTO, read_photo
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, optouts, phone_codes, portal, quotes, reviews
+from leadapp.core.services import access, messages, optouts, phone_codes, portal, quotes, reviews
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
@@ -45,7 +46,10 @@ class PortalState(AuthState):
     request_page: str = ""
     # The review form's message per field (stars, text) after a refused review.
     review_errors: dict[str, str] = {}
+    # Why a message was refused, under the field of its conversation (by match id).
+    message_errors: dict[str, str] = {}
     _field_errors: dict[str, str] = {}  # backend only: the last action's FieldErrors
+    _photo_thread: str = ""  # backend only: the conversation whose "Send photo" was pressed (then the upload)
     _only_lead: int = 0  # backend only: the one request the request page shows (0: the list)
 
     @rx.event
@@ -159,6 +163,44 @@ class PortalState(AuthState):
             self.review_errors, self.error = self._field_errors, ""
             return feedback.failed("Check your review: " + " ".join(self.review_errors.values()))
         return feedback.outcome(self.notice, self.error)
+
+    @rx.event
+    def send_message(self, form_data: dict):
+        """Write to a business that took one of this consumer's requests (the access layer checks the thread)."""
+        match_id = str(form_data.get("match_id", ""))[:12]
+        body = str(form_data.get("body", ""))[:4000]
+        self.message_errors = {}
+        if not match_id.isdigit():
+            self.error = access.NOT_YOUR_THREAD
+            return feedback.failed(self.error)
+        ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), body))
+        if not ok:
+            self.message_errors, self.error = {match_id: self.error}, ""
+            return feedback.failed(self.message_errors[match_id])
+        return feedback.done("Message sent.")
+
+    @rx.event
+    def choose_photo_thread(self, match_id: str):
+        """ "Send photo" names its conversation first (an upload carries only the files); checked when sending."""
+        self._photo_thread = str(match_id)[:12] if str(match_id).isdigit() else ""
+
+    @rx.event
+    async def send_photo(self, files: list[rx.UploadFile]):
+        """Send the chosen photo in the conversation named just before (its bytes and size checked by the service)."""
+        match_id, self._photo_thread = self._photo_thread, ""
+        self.message_errors = {}
+        if not match_id:
+            self.error = access.NOT_YOUR_THREAD
+            return feedback.failed(self.error)
+        data = await read_photo(files)
+        if data is None:
+            self.message_errors = {match_id: NO_PHOTO}
+            return feedback.failed(NO_PHOTO)
+        ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), "", photo=data))
+        if not ok:
+            self.message_errors, self.error = {match_id: self.error}, ""
+            return feedback.failed(self.message_errors[match_id])
+        return [feedback.done("Photo sent."), rx.clear_selected_files(PORTAL_PHOTO)]
 
     @rx.event
     def send_phone_code(self, lead_id: str):
@@ -296,6 +338,12 @@ def portal_page() -> rx.Component:
                             accept_quote=PortalState.accept_quote,
                             submit_review=PortalState.submit_review,
                             review_errors=PortalState.review_errors,
+                            send_message=PortalState.send_message,
+                            send_photo=lambda match_id: [
+                                PortalState.choose_photo_thread(match_id),
+                                PortalState.send_photo(rx.upload_files(upload_id=PORTAL_PHOTO)),
+                            ],
+                            message_errors=PortalState.message_errors,
                         ),
                     ),
                     spacing="3",
@@ -349,6 +397,12 @@ def portal_request_page() -> rx.Component:
                             accept_quote=PortalState.accept_quote,
                             submit_review=PortalState.submit_review,
                             review_errors=PortalState.review_errors,
+                            send_message=PortalState.send_message,
+                            send_photo=lambda match_id: [
+                                PortalState.choose_photo_thread(match_id),
+                                PortalState.send_photo(rx.upload_files(upload_id=PORTAL_PHOTO)),
+                            ],
+                            message_errors=PortalState.message_errors,
                         ),
                     ),
                 ),

@@ -65,6 +65,8 @@ from leadapp.core.services.notify.rows import (
     notify_consumer,
     notify_consumer_result,
     notify_matched_lead,
+    thread_message_key,
+    thread_reply_to,
 )
 from leadapp.core.services.notify.sending import (
     DONE,
@@ -111,4 +113,6 @@ __all__ = [
     "send_batch",
     "send_notification",
     "sweep_notifications",
+    "thread_message_key",
+    "thread_reply_to",
 ]

@@ -8,7 +8,7 @@ from typing import Any, NotRequired, TypedDict, Unpack
 
 from sqlmodel import Session, col, select
 
-from leadapp.core import phones
+from leadapp.core import links, phones
 from leadapp.core.crypto import decrypt_phone
 from leadapp.core.db import insert_new
 from leadapp.core.models import Business, Lead, Match, Notification, User
@@ -121,6 +121,39 @@ def business_targets(session: Session, business: Business) -> list[tuple[str, st
     return targets
 
 
+THREAD_MESSAGE_PREFIX = "thread-message"
+
+
+def thread_message_key(message_id: int, match_id: int, recipient_side: str, channel: str) -> str:
+    """`thread-message:<message>:<match>:<recipient side>:<channel>`, the dedupe key of a message's notification
+    (one per message and channel); the sender reads the thread and side back from it for the email's Reply-To."""
+    return f"{THREAD_MESSAGE_PREFIX}:{int(message_id)}:{int(match_id)}:{recipient_side}:{channel}"
+
+
+def thread_reply_to(key: str) -> str:
+    """The Reply-To of a message email with this dedupe key: the recipient's reply address of its thread ("" for
+    another kind of row, or without an inbound domain)."""
+    parts = (key or "").split(":")
+    if len(parts) != 5 or parts[0] != THREAD_MESSAGE_PREFIX or not parts[2].isdigit():
+        return ""
+    if parts[3] not in links.REPLY_SIDES:
+        return ""
+    return links.reply_address(int(parts[2]), parts[3])
+
+
+def consumer_targets(lead: Lead) -> list[tuple[str, str]]:
+    """(channel, recipient) for the consumer of `lead`: their email when they gave one, and a text when they
+    prefer to be texted or phoned and gave a number."""
+    targets: list[tuple[str, str]] = []
+    if lead.contact_email:
+        targets.append((Channel.EMAIL.value, lead.contact_email))
+    if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE):
+        phone = normalize_phone(decrypt_phone(lead.contact_phone_enc))
+        if phone:
+            targets.append((Channel.SMS.value, phone))
+    return targets
+
+
 def _per_target(
     targets: Sequence[tuple[str, str]], keys: dict[str, str], compose: Callable[[], ComposedMessage], **fields: Any
 ) -> _Wanted:
@@ -171,19 +204,6 @@ def _businesses_wanted(session: Session, lead: Lead, matches: Sequence[Match]) -
             user_id=business.owner_id,
         )
     return wanted
-
-
-def consumer_targets(lead: Lead) -> list[tuple[str, str]]:
-    """(channel, recipient) for the consumer of a request: its email when it has one; its phone by SMS when they
-    prefer texts or calls and the number is known."""
-    targets: list[tuple[str, str]] = []
-    if lead.contact_email:
-        targets.append((Channel.EMAIL.value, lead.contact_email))
-    if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE):
-        phone = normalize_phone(decrypt_phone(lead.contact_phone_enc))
-        if phone:
-            targets.append((Channel.SMS.value, phone))
-    return targets
 
 
 def _consumer_wanted(session: Session, lead: Lead, matches: Sequence[Match]) -> _Wanted:

@@ -24,6 +24,7 @@ from leadapp.core.providers.email import SendError, SendResult
 from leadapp.core.services import access, audit, daily_caps
 from leadapp.core.services.notify.enqueueing import _FAILED, _PENDING, _SENDING, _SENT, _SUPPRESSED, enqueue_sends
 from leadapp.core.services.notify.leases import _Leases
+from leadapp.core.services.notify.rows import thread_reply_to
 from leadapp.core.services.notify.sms_opt_outs import is_opted_out
 from leadapp.core.vocab import Channel, NotificationKind, NotificationStatus
 
@@ -50,7 +51,11 @@ def _retries_left() -> int:
 
 
 def _extra_headers(row: Notification) -> dict[str, str] | None:
-    """One-click unsubscribe headers for an invitation email (its dedupe key is `invitation:<id>:…`)."""
+    """One-click unsubscribe headers for an invitation email (its dedupe key is `invitation:<id>:…`); the thread's
+    reply address as Reply-To for a message email."""
+    if row.kind == NotificationKind.THREAD_MESSAGE:
+        reply_to = thread_reply_to(row.dedupe_key)
+        return {"Reply-To": reply_to} if reply_to else None
     if row.kind not in (NotificationKind.INVITATION, NotificationKind.INVITATION_FOLLOWUP):
         return None
     _, _, rest = (row.dedupe_key or "").partition(":")
