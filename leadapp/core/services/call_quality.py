@@ -191,3 +191,70 @@ def summarize(rows: Iterable[CallMetrics]) -> QualitySummary:
         longest_silence_ms=max(row.longest_silence_ms for row in rows),
         bridge_latency_p95_ms=max(bridge) if bridge else None,
     )
+
+
+# --- shown on the call panels ---------------------------------------------------------------------------
+
+QUALITY_FACTS: tuple[tuple[str, str], ...] = (
+    ("Turn latency", "turn_latency"),
+    ("Interruptions", "interruptions"),
+    ("Talk ratio", "talk_ratio"),
+    ("Longest silence", "longest_silence"),
+    ("Bridge latency", "bridge_latency"),
+    ("AI cost", "ai_cost"),
+    ("Carrier cost", "carrier_cost"),
+)
+"""(label, key) of the figures `quality_facts` gives, in the order the pages show them."""
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms} ms" if ms < 1000 else f"{ms / 1000:.1f} s"
+
+
+def _dollars(cents: float) -> str:
+    return f"${cents / 100:.4f}" if cents < 1 else f"${cents / 100:.2f}"
+
+
+def quality_facts(call: Call, metrics: CallMetrics | None) -> dict[str, str]:
+    """A call's quality figures as the call panels show them (keys of `QUALITY_FACTS`); every one is "" when the
+    bridge measured nothing (a call that never connected, or one from before the measurements), but the costs."""
+    facts = dict.fromkeys((key for _, key in QUALITY_FACTS), "")
+    carrier = "Twilio's price" if call.cost_carrier_reported else "estimate"
+    facts["carrier_cost"] = f"{_dollars(call.cost_carrier_cents)} ({carrier})" if call.cost_carrier_cents else ""
+    facts["ai_cost"] = f"{_dollars(call.cost_realtime_cents)} (estimate)" if call.cost_realtime_cents else ""
+    if metrics is None:
+        return facts
+    if metrics.turns:
+        facts["turn_latency"] = (
+            f"{metrics.turn_latency_p50_ms} ms median, {metrics.turn_latency_p95_ms} ms p95 "
+            f"({metrics.turns} turn{'s' if metrics.turns != 1 else ''})"
+        )
+    facts["interruptions"] = str(metrics.interruptions)
+    ratio = metrics.talk_ratio
+    if ratio is not None:
+        facts["talk_ratio"] = (
+            f"assistant {ratio:.0%} ({_seconds(metrics.assistant_talk_ms)}), "
+            f"caller {1 - ratio:.0%} ({_seconds(metrics.caller_talk_ms)})"
+        )
+    facts["longest_silence"] = _seconds(metrics.longest_silence_ms)
+    if metrics.bridge_latency_p95_ms is not None:
+        facts["bridge_latency"] = (
+            f"{metrics.bridge_latency_p50_ms:.2f} ms median, {metrics.bridge_latency_p95_ms:.2f} ms p95, "
+            f"{metrics.bridge_latency_max_ms:.2f} ms max"
+        )
+    if metrics.ai_cost_from_usage:
+        tokens = (
+            metrics.text_in_tokens
+            + metrics.text_cached_tokens
+            + metrics.text_out_tokens
+            + metrics.audio_in_tokens
+            + metrics.audio_cached_tokens
+            + metrics.audio_out_tokens
+        )
+        facts["ai_cost"] = f"{_dollars(call.cost_realtime_cents)} ({tokens:,} tokens reported)"
+    return facts
+
+
+def describe(facts: dict[str, str]) -> str:
+    """`quality_facts` in one line for a lead's call panel ("" when nothing was measured)."""
+    return " · ".join(f"{label}: {facts[key]}" for label, key in QUALITY_FACTS if facts.get(key))
