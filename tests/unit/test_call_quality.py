@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import pytest
 from openai.types.realtime import InputAudioBufferSpeechStoppedEvent, ResponseDoneEvent
+from sqlmodel import Session
 
-from leadapp.core.models import CallMetrics
+from leadapp.core.models import Call, CallMetrics, User
+from leadapp.core.services import admin_records, calls
 from leadapp.core.services.call_quality import TokenUsage, percentile, summarize
 from leadapp.core.settings import get_settings
+from leadapp.core.vocab import MatchStatus
+from tests import factories
 from voice_bridge import realtime_wire as rt
 from voice_bridge.quality import BUCKET_MS, QualityMeter
 
@@ -165,3 +169,71 @@ def test_calls_together_take_percentiles_over_all_their_turns() -> None:
     assert summary.longest_silence_ms == 900 and summary.bridge_latency_p95_ms == pytest.approx(0.3)
     assert summary.interruptions_per_call == pytest.approx(1.5)
     assert summarize([]).calls == 0 and summarize([]).turn_latency_p95_ms is None
+
+
+def _measured_call(s: Session, **metrics: object) -> tuple[User, User, Call]:
+    """An owner's business with a lead, one finished call about it with `metrics`, and an admin."""
+    owner = factories.owner(s)
+    business = factories.business(s, owner)
+    lead = factories.lead(s)
+    factories.match(s, lead, business, MatchStatus.ACCEPTED.value)
+    call = Call(
+        lead_id=lead.id,
+        business_id=business.id,
+        status="completed",
+        outcome="goal_achieved",
+        provider="twilio",
+        cost_realtime_cents=1.1501,
+        cost_carrier_cents=2.65,
+        cost_carrier_reported=True,
+    )
+    s.add(call)
+    s.flush()
+    if metrics:
+        s.add(CallMetrics(call_id=call.id, **metrics))  # type: ignore[arg-type]
+    s.flush()
+    return owner, factories.admin(s), call
+
+
+MEASURED = {
+    "turns": 3,
+    "turn_latencies_ms": [251, 256, 251],
+    "turn_latency_p50_ms": 251,
+    "turn_latency_p95_ms": 256,
+    "interruptions": 1,
+    "assistant_talk_ms": 3300,
+    "caller_talk_ms": 1500,
+    "longest_silence_ms": 1540,
+    "bridge_latency_p50_ms": 0.05,
+    "bridge_latency_p95_ms": 0.125,
+    "bridge_latency_max_ms": 0.61,
+    "audio_out_tokens": 1200,
+    "text_in_tokens": 300,
+    "ai_cost_from_usage": True,
+}
+
+
+def test_the_call_panels_show_the_measured_figures_and_where_the_costs_come_from(db_session: Session) -> None:
+    owner, admin, call = _measured_call(db_session, **MEASURED)
+    (view,) = calls.calls_for_lead(db_session, owner, call.lead_id, call.business_id)
+    assert view["quality"] == (
+        "Turn latency: 251 ms median, 256 ms p95 (3 turns) · Interruptions: 1 · "
+        "Talk ratio: assistant 69% (3.3 s), caller 31% (1.5 s) · Longest silence: 1.5 s · "
+        "Bridge latency: 0.05 ms median, 0.12 ms p95, 0.61 ms max · "
+        "AI cost: $0.0115 (1,500 tokens reported) · Carrier cost: $0.0265 (Twilio's price)"
+    )
+    record = admin_records.call_record(db_session, admin, call.id)["call"]
+    assert record["turn_latency"] == "251 ms median, 256 ms p95 (3 turns)" and record["interruptions"] == "1"
+    assert record["ai_cost"] == "$0.0115 (1,500 tokens reported)"
+    assert record["carrier_cost"] == "$0.0265 (Twilio's price)"
+
+
+def test_a_call_the_bridge_never_measured_shows_only_its_estimated_costs(db_session: Session) -> None:
+    owner, admin, call = _measured_call(db_session)
+    call.cost_carrier_reported = False
+    db_session.add(call)
+    db_session.flush()
+    (view,) = calls.calls_for_lead(db_session, owner, call.lead_id, call.business_id)
+    assert view["quality"] == "AI cost: $0.0115 (estimate) · Carrier cost: $0.0265 (estimate)"
+    record = admin_records.call_record(db_session, admin, call.id)["call"]
+    assert record["turn_latency"] == record["talk_ratio"] == record["bridge_latency"] == ""

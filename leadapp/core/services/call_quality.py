@@ -212,7 +212,7 @@ def _seconds(ms: int) -> str:
 
 
 def _dollars(cents: float) -> str:
-    return f"${cents / 100:.4f}" if cents < 1 else f"${cents / 100:.2f}"
+    return f"${cents / 100:.4f}" if cents < 100 else f"${cents / 100:.2f}"  # a call costs cents: keep them
 
 
 def quality_facts(call: Call, metrics: CallMetrics | None) -> dict[str, str]:
