@@ -7,7 +7,8 @@ same call replaces the figures, so a repeated finish is harmless).
 
 Definitions (the pages show exactly these):
 - Turn latency: the realtime `input_audio_buffer.speech_stopped` event reaching the bridge → the first
-  assistant audio frame of the answer sent to Twilio. p50/p95 are nearest-rank percentiles of a call's turns.
+  assistant audio frame of the answer sent to Twilio (a tool call made before answering included; the greeting
+  is no turn). p50/p95 are nearest-rank percentiles of a call's turns.
 - Interruptions: the caller starting to speak while assistant audio was still playing (a barge-in that cut it).
 - Talk ratio: the assistant's talk time (audio sent, less what a barge-in cut off) over both sides' talk time
   (the caller's is the sum of its speech segments by the realtime server's audio clock).
