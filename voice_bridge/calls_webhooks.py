@@ -69,6 +69,7 @@ async def call_status(call_id: CallId, request: Request) -> Response:
         twilio_status,
         call_sid=call_sid,
         duration_seconds=form_seconds(form, "CallDuration"),
+        carrier_cents=calls.price_cents(form.get("Price"), form.get("PriceUnit")),
     )
     log.info("call_status", call_id=call_id, twilio_status=twilio_status, result=result)
     return _done(result)

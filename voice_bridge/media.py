@@ -30,6 +30,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import telephony
+from leadapp.core.services.calls import price_cents
 from leadapp.core.services.inbound import INBOUND_PATH, INBOUND_STATUS_PATH, open_inbound_call, record_inbound_status
 from leadapp.core.settings import get_settings
 from voice_bridge import drain
@@ -165,7 +166,11 @@ async def inbound_call_status(request: Request) -> Response:
     if call_sid is None:
         return invalid_field("CallSid")
     result = await run_in_threadpool(
-        record_inbound_status, call_sid, form.get("CallStatus", ""), form_seconds(form, "CallDuration")
+        record_inbound_status,
+        call_sid,
+        form.get("CallStatus", ""),
+        form_seconds(form, "CallDuration"),
+        price_cents(form.get("Price"), form.get("PriceUnit")),
     )
     log.info("inbound_call_status", call_sid=call_sid, result=result)
     if result == "unknown_call":

@@ -266,6 +266,12 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechStopped:
+    item_id: str
+    audio_end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class Committed:
     item_id: str
     previous_item_id: str | None
@@ -331,6 +337,8 @@ class ResponseDone:
     response_id: str
     status: str
     reason: str = ""
+    usage: dict[str, Any] | None = None
+    """The response's token usage as reported (`response.usage`), for the call's AI cost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +364,7 @@ class Other:
 ServerEvent = (
     SessionUpdated
     | SpeechStarted
+    | SpeechStopped
     | Committed
     | InputTranscriptCompleted
     | InputTranscriptFailed
@@ -394,6 +403,8 @@ def parse_event(raw: str | bytes) -> ServerEvent:
         return TranscriptDone(_s(data, "response_id"), _s(data, "item_id"), _s(data, "transcript"))
     if kind == "input_audio_buffer.speech_started":
         return SpeechStarted(_s(data, "item_id"), int(data.get("audio_start_ms") or 0))
+    if kind == "input_audio_buffer.speech_stopped":
+        return SpeechStopped(_s(data, "item_id"), int(data.get("audio_end_ms") or 0))
     if kind == "input_audio_buffer.committed":
         return Committed(_s(data, "item_id"), data.get("previous_item_id"))
     if kind == "conversation.item.input_audio_transcription.completed":
@@ -412,7 +423,9 @@ def parse_event(raw: str | bytes) -> ServerEvent:
     if kind == "response.done":
         response = data.get("response") or {}
         details = response.get("status_details") or {}
-        return ResponseDone(_s(response, "id"), _s(response, "status"), _s(details, "reason"))
+        usage = response.get("usage")
+        usage = usage if isinstance(usage, dict) else None
+        return ResponseDone(_s(response, "id"), _s(response, "status"), _s(details, "reason"), usage)
     if kind == "conversation.item.truncated":
         return Truncated(_s(data, "item_id"), int(data.get("audio_end_ms") or 0))
     if kind == "session.updated":

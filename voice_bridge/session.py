@@ -47,6 +47,9 @@ Guarantees:
   on; the 60-minute session expiry ends the call the same way. At the end the summary (Claude when
   keyed, local otherwise), the outcome when none was recorded, `ended_at` and, for an inbound call, its
   lead (through `intake.submit`) are written.
+- Quality (`quality.QualityMeter`): turn latency, barge-ins, talk times, silences, the bridge's own latency
+  and the realtime usage are counted as the call goes (O(1) per frame, no database) and written once, with
+  its ending (`finish_call(quality=…)`), which also prices the AI from that usage.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from websockets.exceptions import ConnectionClosed
@@ -81,8 +84,10 @@ from leadapp.core.vocab import CallDirection, Speaker
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
+from voice_bridge.call_records import AssistantItem, CallResult
 from voice_bridge.links import MediaSocket, RealtimeDialer, RealtimeLink, dial_openai
 from voice_bridge.playout import Playout
+from voice_bridge.quality import QualityMeter
 from voice_bridge.transcripts import LineWrite, line_writer
 
 log = get_logger("voice_bridge.session")
@@ -121,27 +126,6 @@ async def hangup_via_provider(call_sid: str, say: str = "") -> None:
     await asyncio.to_thread(hangup_call, call_sid, say)
 
 
-# --- what the call is about -------------------------------------------------------------------------
-
-
-@dataclass
-class _AssistantItem:
-    response_id: str
-    parts: list[str] = field(default_factory=list)
-    saved: bool = False
-    heard_ms: int | None = None
-
-
-@dataclass
-class CallResult:
-    call_id: int | None
-    outcome: str | None = None
-    lines_saved: int = 0
-    ai_failure: str = ""
-    human_requested: bool = False
-    hung_up: bool = False
-
-
 # --- the session ------------------------------------------------------------------------------------
 
 
@@ -168,6 +152,7 @@ class CallSession:
         self._stream_sid = ""
         self._call_sid = ""
         self._playout = Playout()
+        self._quality = QualityMeter()
         self._early_audio: deque[str] = deque(maxlen=EARLY_AUDIO_FRAMES)
         self._configuring = False
         self._configured = False
@@ -180,7 +165,7 @@ class CallSession:
         self._ai_failure = ""
         self._order: dict[str, int] = {}
         self._next_order = 0
-        self._assistant: dict[str, _AssistantItem] = {}
+        self._assistant: dict[str, AssistantItem] = {}
         self._interrupted: set[str] = set()
         self._active_response: str | None = None
         self._needs_response = False
@@ -268,7 +253,8 @@ class CallSession:
                 self._save_assistant(item_id, "".join(item.parts))
         if self._ctx is not None:
             ctx, failure, decides, stream = self._ctx, self._ai_failure, self._decides_outcome, self._stream_sid
-            self._write(lambda: self._set_outcome_result(finish_call(ctx.call_id, failure, decides_outcome=decides)))
+            finish = partial(finish_call, ctx.call_id, failure, decides_outcome=decides, quality=self._quality.result())
+            self._write(lambda: self._set_outcome_result(finish()))
             self._write(lambda: release_stream(ctx.call_id, stream))
         self._writes.put_nowait(None)
         await writer
@@ -383,6 +369,7 @@ class CallSession:
         self._call_sid = start.call_sid
         self._ctx = ctx
         self._started = True
+        self._quality.started(now_ms())
         self.log = log.bind(call_id=ctx.call_id, call_sid=start.call_sid)
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
         self._tasks.append(asyncio.create_task(self._dial()))
@@ -425,7 +412,8 @@ class CallSession:
         try:
             while True:
                 raw = await link.recv_bytes()
-                await self._on_event(rt.parse_event(raw))
+                received = now_ms()  # for the bridge's own latency (audio delta in → media frame out)
+                await self._on_event(rt.parse_event(raw), received)
         except ConnectionClosed as exc:
             if self._ending:
                 return
@@ -441,17 +429,20 @@ class CallSession:
             self.log.exception("realtime_loop_failed")
             await self._ai_lost(f"realtime loop failed: {exc!r}")
 
-    async def _on_event(self, event: rt.ServerEvent) -> None:
+    async def _on_event(self, event: rt.ServerEvent, received: float) -> None:
         match event:
             case rt.AudioDelta():
-                await self._on_audio(event)
+                await self._on_audio(event, received)
             case rt.TranscriptDelta():
                 item = self._assistant.get(event.item_id)
                 if item is not None:
                     item.parts.append(event.delta)
             case rt.SpeechStarted():
                 self._position(event.item_id)
-                await self._interrupt()
+                self._quality.speech_started(received, event.audio_start_ms)
+                await self._interrupt(barge_in=True)
+            case rt.SpeechStopped():
+                self._quality.speech_stopped(received, event.audio_end_ms)
             case rt.Committed():
                 self._position(event.item_id)
             case rt.InputTranscriptCompleted():
@@ -459,7 +450,7 @@ class CallSession:
             case rt.OutputItemAdded():
                 if event.item_type == "message":
                     self._position(event.item_id)
-                    self._assistant[event.item_id] = _AssistantItem(event.response_id)
+                    self._assistant[event.item_id] = AssistantItem(event.response_id)
             case rt.TranscriptDone():
                 self._on_assistant_done(event)
             case rt.ResponseCreated():
@@ -486,7 +477,7 @@ class CallSession:
         self._greeted = True
         await self._to_ai(rt.response_create(words.greeting_instructions(ctx.business, ctx.lead, ctx.call_type)))
 
-    async def _on_audio(self, event: rt.AudioDelta) -> None:
+    async def _on_audio(self, event: rt.AudioDelta, received: float) -> None:
         if event.item_id in self._interrupted or self._caller_gone:
             return
         n_bytes = tw.b64_len_to_bytes(event.delta)
@@ -495,9 +486,11 @@ class CallSession:
         name = self._playout.sent(event.item_id, n_bytes, now_ms())
         await self._twilio.send(tw.media(self._stream_sid, event.delta))
         await self._twilio.send(tw.mark(self._stream_sid, name))
+        self._quality.audio_sent(received, now_ms(), n_bytes)
 
-    async def _interrupt(self) -> None:
-        """The caller spoke over the assistant: clear Twilio's buffer first, then truncate what was not heard."""
+    async def _interrupt(self, barge_in: bool = False) -> None:
+        """The caller spoke over the assistant (or pressed a key): clear Twilio's buffer first, then truncate what
+        was not heard; a barge-in counts as an interruption when it cut audio off."""
         if not self._playout.busy():
             return
         at = now_ms()
@@ -505,6 +498,7 @@ class CallSession:
         await self._twilio.send(tw.clear(self._stream_sid))
         self._playout.clear()
         link = self._link
+        self._quality.cleared(at, sum(sent - played for _, played, sent in positions if played < sent), barge_in)
         for item_id, played, sent in positions:
             if played >= sent:
                 continue  # heard in full; only its last mark was still on its way
@@ -539,7 +533,7 @@ class CallSession:
             self._queue_line(Speaker.CALLER.value, event.item_id, text, None)
 
     def _on_assistant_done(self, event: rt.TranscriptDone) -> None:
-        item = self._assistant.setdefault(event.item_id, _AssistantItem(event.response_id))
+        item = self._assistant.setdefault(event.item_id, AssistantItem(event.response_id))
         self._position(event.item_id)
         text = event.transcript.strip() or "".join(item.parts).strip()
         if text and not item.saved:
@@ -551,7 +545,7 @@ class CallSession:
         self._queue_line(Speaker.ASSISTANT.value, item_id, text.strip(), item.heard_ms)
 
     def _heard(self, item_id: str, heard_ms: int) -> None:
-        item = self._assistant.setdefault(item_id, _AssistantItem(""))
+        item = self._assistant.setdefault(item_id, AssistantItem(""))
         item.heard_ms = heard_ms
         ctx = self._ctx
         if item.saved and ctx is not None:
@@ -563,6 +557,7 @@ class CallSession:
     # -- responses and tools --
 
     async def _on_response_done(self, event: rt.ResponseDone) -> None:
+        self._quality.response_usage(event.usage)
         if self._active_response == event.response_id:
             self._active_response = None
         for item_id, item in self._assistant.items():

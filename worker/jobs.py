@@ -138,6 +138,16 @@ def delete_call_recording(call_id: int) -> str:
     return calls.delete_recording(call_id)
 
 
+def refresh_carrier_price(call_id: int) -> str:
+    """Record the price Twilio reports for an ended call in place of the estimate (see `calls.refresh_carrier_price`).
+
+    Safe to run twice: a reported price is never replaced. While Twilio has not priced the call it raises, and
+    RQ's Retry asks again later.
+    """
+
+    return calls.refresh_carrier_price(call_id)
+
+
 def expire_quotes() -> int:
     """Mark open quotes past their valid-until day expired (both sides' pages refresh); returns how many.
 

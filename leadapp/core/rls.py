@@ -280,6 +280,7 @@ TENANT_TABLES: dict[str, Policy] = {
     "reviews": REVIEW,
     "calls": by_lead_and_business(),
     "transcript_lines": by_call(),
+    "call_metrics": by_call(),
     "notifications": NOTIFICATION,
     "interview_sessions": INTERVIEW,
     "businesses": BUSINESS,

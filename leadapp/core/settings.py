@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     openai_api_key: str = ""
     openai_base_url: str = ""
     openai_realtime_model: str = "gpt-realtime"
+    # gpt-realtime's list prices, USD per million tokens: a call's AI cost is its `response.done` usage at these
+    realtime_text_in_usd_per_mtok: float = Field(4.0, description="Realtime text input tokens, USD per million")
+    realtime_text_cached_usd_per_mtok: float = Field(0.4, description="Realtime cached text input, USD per million")
+    realtime_text_out_usd_per_mtok: float = Field(16.0, description="Realtime text output tokens, USD per million")
+    realtime_audio_in_usd_per_mtok: float = Field(32.0, description="Realtime audio input tokens, USD per million")
+    realtime_audio_cached_usd_per_mtok: float = Field(0.4, description="Realtime cached audio input, USD per million")
+    realtime_audio_out_usd_per_mtok: float = Field(64.0, description="Realtime audio output tokens, USD per million")
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""

@@ -9,6 +9,8 @@ REST (for the real `twilio` SDK, pointed here with TWILIO_API_BASE):
   completed, or canceled if it was never answered) and `Twiml=…` (new instructions for a live call);
   either ends the media stream. Updating a call that is over answers Twilio's error 21220.
   Failures can be injected (`fail_next`).
+- `GET /2010-04-01/Accounts/{AC}/Calls/{CA}.json` answers the call resource; its `price` is null until a test
+  sets `FakeCall.price` (Twilio prices a call a little after it ended).
 - Recordings: `POST …/Calls/{CA}/Recordings.json` starts one on a live call; `GET …/Recordings/{RE}.mp3`
   (or .wav) serves a stored recording's media with HTTP Range (206 + Content-Range, 416 past the end; or
   the whole file when `ignore_range`); `DELETE …/Recordings/{RE}.json` deletes it (then 404). All behind
@@ -65,6 +67,8 @@ class FakeCall:
     twiml: str = ""
     updates: list[dict[str, Any]] = field(default_factory=list)
     stream_ended: threading.Event = field(default_factory=threading.Event)
+    price: str | None = None
+    """What `price` the call resource shows: None (Twilio has not priced it yet), then e.g. "-0.02800"."""
 
 
 def _form(request: Request) -> dict[str, Any]:
@@ -137,7 +141,7 @@ class FakeTwilioVoice(ProviderFake):
             "from": call.params.get("From", ""),
             "from_formatted": call.params.get("From", ""),
             "parent_call_sid": None,
-            "price": None,
+            "price": call.price,
             "price_unit": "USD",
             "sid": call.sid,
             "start_time": None,
@@ -201,6 +205,19 @@ class FakeTwilioVoice(ProviderFake):
             call.updates.append(form)
             call.stream_ended.set()  # new TwiML or a hang-up ends <Connect><Stream>
             self._changed.notify_all()
+            body = self._resource(call)
+        return Response(json.dumps(body), status=200, content_type="application/json")
+
+    def handle_fetch(self, request: Request) -> Response:
+        """GET one call resource (its status and, once Twilio has priced it, its price)."""
+        match = CALL_PATH.match(request.path)
+        with self._lock:
+            self.requests.append({"method": "GET", "path": request.path, "form": {}})
+            if (refused := self._refusal(request, match)) is not None:
+                return refused
+            call = self.calls.get(match.group("sid"))
+            if call is None:
+                return twilio_error(404, 20404, "The requested resource was not found")
             body = self._resource(call)
         return Response(json.dumps(body), status=200, content_type="application/json")
 
@@ -294,6 +311,7 @@ def fake_twilio_voice() -> Iterator[FakeTwilioVoice]:
         fake = FakeTwilioVoice(server)
         server.expect_request(CALLS_PATH, method="POST").respond_with_handler(fake.handle_create)
         server.expect_request(CALL_PATH, method="POST").respond_with_handler(fake.handle_update)
+        server.expect_request(CALL_PATH, method="GET").respond_with_handler(fake.handle_fetch)
         server.expect_request(CALL_RECORDINGS_PATH, method="POST").respond_with_handler(fake.handle_start_recording)
         server.expect_request(RECORDING_PATH).respond_with_handler(fake.handle_recording)
         yield fake

@@ -5,12 +5,24 @@ from __future__ import annotations
 
 import functools
 
+import pytest
 from rq import SimpleWorker
 from sqlmodel import Session, select
 
 from leadapp.core import crypto
 from leadapp.core.broker import get_redis
-from leadapp.core.models import AuditEvent, Business, Call, Lead, Match, Notification, TranscriptLine, User, utcnow
+from leadapp.core.models import (
+    AuditEvent,
+    Business,
+    Call,
+    CallMetrics,
+    Lead,
+    Match,
+    Notification,
+    TranscriptLine,
+    User,
+    utcnow,
+)
 from leadapp.core.seed import CONSUMER_EMAIL, PLUMBER_EMAIL, seed_demo
 from leadapp.core.services import calls, inbox, pipeline, portal
 from leadapp.core.services.intake import Submission, submit
@@ -61,9 +73,13 @@ def test_ai_call_on_a_demo_lead_runs_as_a_simulated_call(db_session: Session, mo
     assert done.provider == "simulated" and done.provider_call_sid.startswith("SIM")
     assert (done.status, done.outcome) == ("completed", "goal_achieved")
     assert done.summary and done.ended_at is not None
-    # Costs: realtime minutes (a started minute at least) and no summary cost without Claude; total adds up.
+    # Costs: the realtime usage the simulated peer reported, priced, and no summary cost without Claude.
     assert done.cost_realtime_cents > 0 and done.cost_summary_cents == 0
-    assert done.cost_total_cents == round(done.cost_carrier_cents + done.cost_realtime_cents, 2)
+    # The simulated call is measured like any other: its turns, talk times and usage.
+    metrics = s.get(CallMetrics, call.id)
+    assert metrics is not None and metrics.ai_cost_from_usage and metrics.turns >= 3
+    assert metrics.turn_latency_p95_ms is not None and metrics.caller_talk_ms > 0 and metrics.assistant_talk_ms > 0
+    assert done.cost_total_cents == pytest.approx(done.cost_carrier_cents + done.cost_realtime_cents, abs=1e-4)
     lines = s.exec(select(TranscriptLine).where(TranscriptLine.call_id == call.id)).all()
     assert len(lines) >= 3 and any(line.speaker == "caller" for line in lines)
     assert "AI assistant" in sorted(lines, key=lambda line: line.seq)[0].text

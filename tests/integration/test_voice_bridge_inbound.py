@@ -20,7 +20,7 @@ from starlette.testclient import TestClient
 from leadapp.api.app import api
 from leadapp.core import crypto
 from leadapp.core.db import get_engine, session_scope
-from leadapp.core.models import Business, Call, DoNotCall, Lead, User
+from leadapp.core.models import Business, Call, CallMetrics, DoNotCall, Lead, User
 from leadapp.core.services import calls
 from leadapp.core.settings import get_settings
 from tests.fakes.twilio_media import FakeTwilioMedia
@@ -110,6 +110,11 @@ async def test_an_inbound_call_is_answered_as_receptionist_and_becomes_a_lead(br
     assert lead.contact_phone_hash == crypto.phone_hash("+13178462200") and lead.contact_name == "Bob Stone"
     assert "kitchen sink" in lead.raw_text and lead.qualification and lead.qualification["timing"] == "Friday"
     assert [line.speaker for line in transcript(call_id)] == ["assistant", "caller", "assistant"]
+    # Measured like an outbound call: one turn (the caller's 1.2 s), its latency, the usage-priced AI cost.
+    with Session(get_engine()) as session:
+        metrics = session.get(CallMetrics, call_id)
+        assert metrics is not None and metrics.turns == 1 and metrics.turn_latency_p50_ms is not None
+        assert abs(metrics.caller_talk_ms - 1200) <= 40 and metrics.ai_cost_from_usage
 
 
 async def test_inbound_calls_to_unknown_numbers_or_unsigned_are_not_connected(bridge: Bridge, seeded: Seeded) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Call, Conversion, Lead, Match, User
+from leadapp.core.models import Business, Call, CallMetrics, Conversion, Lead, Match, User
 from leadapp.core.services import stats
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import CallOutcome, CallStatus, MatchStatus, Role
@@ -300,3 +300,31 @@ def test_the_median_response_time_of_an_odd_and_an_even_count(db_session: Sessio
     _match(db_session, business, at(day.isoformat(), "22:00:00"), D, response_minutes=0.5)
     seven = stats.business_stats(db_session, owner, business.id, day, day)
     assert seven.median_response_minutes == pytest.approx(3.0)  # 0.5, 1, 3, [3], 7.5, 50.25, 100
+
+
+def test_call_quality_per_week_takes_the_p95_over_the_weeks_turns_and_sums_interruptions(
+    db_session: Session, world: World
+) -> None:
+    s = db_session
+    measured = [
+        # (when, turn latencies, interruptions); W02 has two calls, W03 one, W04 none measured, W05 one.
+        (at("2026-01-06"), [200, 240, 260], 1),
+        (at("2026-01-08"), [300, 1900], 2),
+        (at("2026-01-13", "09:30:00"), [220], 0),
+        (at("2026-01-28", "10:00:00"), [400, 410], 3),
+        (at("2025-12-20"), [5000], 9),  # before the period
+    ]
+    for created, turns, interruptions in measured:
+        call = _call(s, world.business, created, CallOutcome.GOAL_ACHIEVED, 1.0)
+        s.add(CallMetrics(call_id=call.id, turns=len(turns), turn_latencies_ms=turns, interruptions=interruptions))
+    other = _call(s, world.other_business, at("2026-01-13"), CallOutcome.DECLINED, 1.0)
+    s.add(CallMetrics(call_id=other.id, turns=1, turn_latencies_ms=[9000], interruptions=7))
+    s.flush()
+
+    figures = stats.business_stats(s, world.owner, world.business.id, SINCE, UNTIL)
+    assert [(w.label, w.calls, w.turn_latency_p95_ms, w.interruptions) for w in figures.quality_weeks] == [
+        ("2026-W02", 2, 1900, 3),  # the p95 of 200, 240, 260, 300, 1900: the slowest of five turns
+        ("2026-W03", 1, 220, 0),
+        ("2026-W04", 0, None, 0),
+        ("2026-W05", 1, 410, 3),
+    ]

@@ -155,6 +155,11 @@ class PeerConnection:
         self._current_item: str | None = None
         self._current_text: list[str] = []
         self._current_output: list[dict[str, Any]] = []
+        self.response_out_bytes = 0
+        self.response_out_chars = 0
+        self._cached_input: tuple[int, int] = (0, 0)
+        self.usages: list[dict[str, Any]] = []
+        """The `usage` of every `response.done` sent, in order."""
         self.response_creates: list[dict[str, Any]] = []
         self.function_outputs: list[dict[str, Any]] = []
         self.truncates: list[dict[str, Any]] = []
@@ -233,4 +238,30 @@ class PeerConnection:
         }
         if status_details is not None:
             response["status_details"] = status_details
+        response["usage"] = usage = self.response_usage()
+        self.usages.append(usage)
         await self.send(ResponseDoneEvent(type="response.done", event_id=self._event_id(), response=response))
+
+    def response_usage(self) -> dict[str, Any]:
+        """The usage a response reports, made up but shaped and counted like the real one's: its input is the
+        whole conversation so far (the caller's audio at 10 tokens a second, the instructions and 8 text tokens an
+        item), of which what the previous response had read is cached; its output is the audio it sent (20 tokens
+        a second) and its text (a token per 4 characters)."""
+        audio_in = self.audio_in_ms // 100
+        text_in = len(str(self.config.get("instructions") or "")) // 4 + 8 * len(self.items)
+        cached_text, cached_audio = (min(v, c) for v, c in zip((text_in, audio_in), self._cached_input, strict=True))
+        self._cached_input = (text_in, audio_in)
+        audio_out = self.response_out_bytes // tw.MULAW_BYTES_PER_MS // 50
+        text_out = -(-self.response_out_chars // 4)
+        return {
+            "total_tokens": text_in + audio_in + text_out + audio_out,
+            "input_tokens": text_in + audio_in,
+            "output_tokens": text_out + audio_out,
+            "input_token_details": {
+                "text_tokens": text_in,
+                "audio_tokens": audio_in,
+                "cached_tokens": cached_text + cached_audio,
+                "cached_tokens_details": {"text_tokens": cached_text, "audio_tokens": cached_audio},
+            },
+            "output_token_details": {"text_tokens": text_out, "audio_tokens": audio_out},
+        }

@@ -82,6 +82,7 @@ class RespondingConnection(PeerConnection):
 
     async def _respond(self, reply: Reply, response_id: str) -> None:
         self._current_item, self._current_text, self._current_output = None, [], []
+        self.response_out_bytes = self.response_out_chars = 0
         await self.send(
             ResponseCreatedEvent(
                 type="response.created",
@@ -135,6 +136,7 @@ class RespondingConnection(PeerConnection):
             if audio.first_at_ns is None:
                 audio.first_at_ns = time.monotonic_ns()
             audio.bytes_sent += ms * tw.MULAW_BYTES_PER_MS
+            self.response_out_bytes += ms * tw.MULAW_BYTES_PER_MS
             await self.send_audio_delta(base64.b64encode(chunk).decode(), common)
             piece = words[i * per_chunk : (i + 1) * per_chunk]
             if piece:
@@ -187,6 +189,7 @@ class RespondingConnection(PeerConnection):
             "content": [{"type": "output_audio", "transcript": transcript}],
         }
         self._current_output.append(item)
+        self.response_out_chars += len(transcript)
         await self.send_output_item_done(response_id, 0, item)
         self._current_item = None
 
@@ -219,6 +222,7 @@ class RespondingConnection(PeerConnection):
             )
         )
         done = {**item, "status": "completed", "arguments": arguments}
+        self.response_out_chars += len(arguments)
         self._current_output.append(done)
         await self.send_output_item_done(response_id, index, done)
         self.followup = reply.then

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from leadapp.core.models.base import created_at_field, json_nullable_field, utcnow
+from leadapp.core.models.base import created_at_field, json_field, json_nullable_field, utcnow
 from leadapp.core.vocab import CallDirection, CallStatus, CallType
 
 
@@ -64,9 +64,52 @@ class Call(SQLModel, table=True):
     cost_realtime_cents: float = 0.0
     cost_summary_cents: float = 0.0
     cost_total_cents: float = 0.0
+    cost_carrier_reported: bool = Field(
+        default=False, description="cost_carrier_cents is the provider's reported price, not the per-minute estimate"
+    )
     error: str = Field(default="", max_length=1000)
     created_at: datetime = created_at_field()
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class CallMetrics(SQLModel, table=True):
+    """How one call went, measured by the voice bridge and written once when the call ends.
+
+    Turn latency: the realtime `speech_stopped` event → the first assistant audio frame sent to Twilio.
+    Bridge latency: a realtime audio delta received → its Twilio media frame sent. Talk times are what each
+    side said (the assistant's as heard: a barge-in cuts it); the longest silence is the longest moment
+    neither side was speaking. Tokens are the sum of the realtime `response.done` usage.
+    """
+
+    __tablename__ = "call_metrics"
+
+    call_id: int = Field(foreign_key="calls.id", ondelete="CASCADE", primary_key=True)
+    turns: int = 0
+    turn_latency_p50_ms: int | None = None
+    turn_latency_p95_ms: int | None = None
+    turn_latencies_ms: list[int] = json_field(list)
+    interruptions: int = 0
+    assistant_talk_ms: int = 0
+    caller_talk_ms: int = 0
+    longest_silence_ms: int = 0
+    bridge_latency_p50_ms: float | None = None
+    bridge_latency_p95_ms: float | None = None
+    bridge_latency_max_ms: float | None = None
+    audio_frames: int = Field(default=0, description="Assistant audio frames sent to the caller")
+    text_in_tokens: int = 0
+    text_cached_tokens: int = 0
+    text_out_tokens: int = 0
+    audio_in_tokens: int = 0
+    audio_cached_tokens: int = 0
+    audio_out_tokens: int = 0
+    ai_cost_from_usage: bool = Field(default=False, description="The realtime cost came from reported usage")
+    created_at: datetime = created_at_field()
+
+    @property
+    def talk_ratio(self) -> float | None:
+        """The assistant's share of the talking (0-1); None when nobody spoke."""
+        total = self.assistant_talk_ms + self.caller_talk_ms
+        return self.assistant_talk_ms / total if total else None
 
 
 class TranscriptLine(SQLModel, table=True):

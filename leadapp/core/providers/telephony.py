@@ -196,6 +196,18 @@ def _update(sid: str, action: str, **changes: Any) -> None:
         raise _rest_error(action, exc) from exc
 
 
+def call_price(sid: str) -> tuple[str | None, str | None]:
+    """Twilio's `(price, price_unit)` of a call (price negative for a charge, None until Twilio has priced it)."""
+    if _is_simulated_sid(sid):
+        return None, None
+    try:
+        call = twilio_client().calls(sid).fetch()
+    except Exception as exc:
+        raise _rest_error("fetch call price", exc) from exc
+    price = call.price
+    return (None if price is None else str(price)), (None if call.price_unit is None else str(call.price_unit))
+
+
 def start_recording(sid: str, recording_callback: str) -> str:
     """Record a live call from now on (an inbound call, whose greeting says it is recorded); returns the
     recording SID ("" for a simulated call). Twilio posts the finished recording to `recording_callback`."""

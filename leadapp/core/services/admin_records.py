@@ -12,8 +12,8 @@ from sqlmodel import Session, col, select
 
 from leadapp.core.crypto import decrypt_phone, mask_phone
 from leadapp.core.errors import NotFound
-from leadapp.core.models import Business, Call, Lead, Match, TranscriptLine, User
-from leadapp.core.services import access
+from leadapp.core.models import Business, Call, CallMetrics, Lead, Match, TranscriptLine, User
+from leadapp.core.services import access, call_quality
 from leadapp.core.vocab import CATEGORY_LABELS, Category
 
 NO_SUCH_LEAD = "No such lead."
@@ -117,6 +117,7 @@ def call_record(session: Session, actor: User | None, call_id: int) -> dict[str,
             "summary": call.summary,
             "error": call.error,
             "human_callback": "yes" if call.human_callback_requested else "",
+            **call_quality.quality_facts(call, session.get(CallMetrics, call.id)),
         },
         "transcript": [{"speaker": line.speaker, "text": line.text} for line in lines],
     }

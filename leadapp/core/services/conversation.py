@@ -34,7 +34,7 @@ from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Lead, TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import llm, telephony
-from leadapp.core.services import call_summary, calls, concierge, intake, optouts
+from leadapp.core.services import call_quality, call_summary, calls, concierge, intake, optouts
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import (
     REALTIME_VOICES,
@@ -244,8 +244,9 @@ REALTIME_CENTS_PER_MINUTE = 18.0
 SUMMARY_CENTS = 0.5
 
 
-def record_ai_costs(call: Call, *, summarized_by_claude: bool) -> None:
-    """Realtime minutes (from answer, or start, to end) and the summary's cost, added to the carrier cost."""
+def record_ai_costs(call: Call, *, summarized_by_claude: bool, from_usage: bool = False) -> None:
+    """The realtime cost (unless `from_usage`: already priced from the reported tokens) as started minutes
+    (from answer, or start, to end) at the flat rate, and the summary's cost, added to the carrier cost."""
     began = call.answered_at or call.started_at
     seconds = call.duration_seconds
     if seconds is None and began is not None and call.ended_at is not None:
@@ -253,13 +254,21 @@ def record_ai_costs(call: Call, *, summarized_by_claude: bool) -> None:
         end = call.ended_at if call.ended_at.tzinfo else call.ended_at.replace(tzinfo=UTC)
         seconds = max(0, int((end - start).total_seconds()))
     minutes = -(-(seconds or 0) // 60)
-    call.cost_realtime_cents = round(minutes * REALTIME_CENTS_PER_MINUTE, 2)
+    if not from_usage:
+        call.cost_realtime_cents = round(minutes * REALTIME_CENTS_PER_MINUTE, 2)
     call.cost_summary_cents = SUMMARY_CENTS if summarized_by_claude else 0.0
     call.cost_total_cents = round(call.cost_carrier_cents + call.cost_realtime_cents + call.cost_summary_cents, 2)
 
 
-def finish_call(call_id: int, ai_failure: str, *, decides_outcome: bool = False) -> str | None:
-    """Close the call's record: outcome (when none yet), summary, ended_at; an inbound call's lead.
+def finish_call(
+    call_id: int,
+    ai_failure: str,
+    *,
+    decides_outcome: bool = False,
+    quality: call_quality.CallQuality | None = None,
+) -> str | None:
+    """Close the call's record: outcome (when none yet), summary, ended_at, costs, the bridge's `quality`
+    measurements (`call_quality.record_quality`, in the same transaction as the costs); an inbound call's lead.
 
     The outcome already recorded (the model's end_call, a status callback) is kept; otherwise an AI
     failure makes it `ai_failure`, and `conversation_outcome` decides the rest. Returns the outcome.
@@ -308,7 +317,12 @@ def finish_call(call_id: int, ai_failure: str, *, decides_outcome: bool = False)
         call = session.get(Call, call_id)
         if call is not None:
             call.summary = summary[:8000]
-            record_ai_costs(call, summarized_by_claude=bool(get_settings().anthropic_api_key and lines))
+            metrics = call_quality.record_quality(session, call, quality) if quality is not None else None
+            record_ai_costs(
+                call,
+                summarized_by_claude=bool(get_settings().anthropic_api_key and lines),
+                from_usage=metrics is not None and metrics.ai_cost_from_usage,
+            )
             if lead_error and not call.error:
                 call.error = lead_error[:1000]
             call.updated_at = utcnow()

@@ -43,6 +43,7 @@ from leadapp.core.models import Business, Call, Lead, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import telephony
 from leadapp.core.services import access, audit, businesses, intake
+from leadapp.core.services.calls.pricing import enqueue_price_check
 from leadapp.core.services.inbox import CONTACT_VISIBLE
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import CALLS, enqueue
@@ -405,12 +406,15 @@ def _enqueue_simulated_call(call_id: int) -> bool:
     return enqueue(CALLS, SIMULATED_CALL_JOB, call_id, job_id=f"simulated-inbound-{call_id}", keep_result=False)
 
 
-def record_inbound_status(call_sid: str, twilio_status: str, duration_seconds: int | None) -> str:
+def record_inbound_status(
+    call_sid: str, twilio_status: str, duration_seconds: int | None, carrier_cents: float | None = None
+) -> str:
     """Twilio's status callback for a call to a business's number: "recorded", "ignored" or "unknown_call".
 
-    A final status records the carrier's minutes and ends a call the bridge never served (the caller hung up
-    before the stream started, busy, failed). The outcome of a call the bridge served is the conversation's
-    (`conversation.finish_call`); this never replaces it.
+    A final status records the carrier's cost (its reported price `carrier_cents` when the callback carried one,
+    else the minutes at the estimate, and Twilio's price is then looked up: `calls.pricing`) and ends a call the
+    bridge never served (the caller hung up before the stream started, busy, failed). The outcome of a call the
+    bridge served is the conversation's (`conversation.finish_call`); this never replaces it.
     """
     if twilio_status not in TERMINAL_TWILIO_STATUSES:
         return "ignored"
@@ -425,9 +429,11 @@ def record_inbound_status(call_sid: str, twilio_status: str, duration_seconds: i
             call.duration_seconds = duration_seconds
             minutes = -(-duration_seconds // 60)
             call.cost_carrier_cents = round(minutes * INBOUND_CARRIER_CENTS_PER_MINUTE, 4)
-            call.cost_total_cents = round(
-                call.cost_carrier_cents + call.cost_realtime_cents + call.cost_summary_cents, 4
-            )
+        if carrier_cents is not None and not call.cost_carrier_reported:
+            call.cost_carrier_cents, call.cost_carrier_reported = carrier_cents, True
+        elif not call.cost_carrier_reported and call.provider == "twilio":
+            run_after_commit(session, enqueue_price_check, call.id)
+        call.cost_total_cents = round(call.cost_carrier_cents + call.cost_realtime_cents + call.cost_summary_cents, 4)
         if twilio_status == "failed" and call.outcome is None:
             call.status, call.outcome = CallStatus.FAILED.value, CallOutcome.ERROR.value
         elif twilio_status in UNANSWERED_TWILIO_STATUSES and call.outcome is None:

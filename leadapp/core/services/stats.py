@@ -23,6 +23,10 @@ Definitions (the dashboard shows exactly these):
   in minutes.
 - Calls are the business's calls created in the period, counted by outcome (calls still running or
   cancelled have no outcome and are counted apart), with the sum of their recorded cost.
+- Call quality per week (the week a call was created): the p95 turn latency over every turn of the week's
+  measured calls, and their interruptions (`call_quality.summarize`). The one figure not aggregated in SQL: a
+  percentile over turns needs each call's turn latencies, read with the week of each measured call (one row a
+  call, a few numbers each) and combined here.
 """
 
 from __future__ import annotations
@@ -35,8 +39,8 @@ from sqlalchemy import Date, Float, func
 from sqlmodel import Session, col, select
 
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Call, Conversion, Lead, Match, User
-from leadapp.core.services import access
+from leadapp.core.models import Business, Call, CallMetrics, Conversion, Lead, Match, User
+from leadapp.core.services import access, call_quality
 from leadapp.core.sql_functions import dialect_function
 from leadapp.core.vocab import CallOutcome, MatchStatus, Role
 
@@ -96,6 +100,19 @@ class WeekFigures:
 
 
 @dataclass(frozen=True)
+class QualityWeek:
+    week_start: date
+    calls: int = 0
+    turn_latency_p95_ms: int | None = None
+    interruptions: int = 0
+
+    @property
+    def label(self) -> str:
+        year, week, _ = self.week_start.isocalendar()
+        return f"{year}-W{week:02d}"
+
+
+@dataclass(frozen=True)
 class BusinessStats:
     business_id: int
     business_name: str
@@ -115,6 +132,8 @@ class BusinessStats:
     calls_by_outcome: dict[str, int] = field(default_factory=dict)
     calls_without_outcome: int = 0
     call_cost_cents: float = 0.0
+    quality_weeks: list[QualityWeek] = field(default_factory=list)
+    """One per week of the period, like `weeks` (a week with no measured call has calls = 0)."""
 
     @property
     def decided(self) -> int:
@@ -261,6 +280,7 @@ def business_stats(session: Session, user: User | None, business_id: int, since:
             calls_without_outcome += int(count)
 
     return BusinessStats(
+        quality_weeks=_quality_weeks(session, business_id, start, end, [w.week_start for w in weeks]),
         business_id=business_id,
         business_name=business.name,
         since=since,
@@ -280,3 +300,23 @@ def business_stats(session: Session, user: User | None, business_id: int, since:
         calls_without_outcome=calls_without_outcome,
         call_cost_cents=round(call_cost, 4),
     )
+
+
+def _quality_weeks(
+    session: Session, business_id: int, start: datetime, end: datetime, mondays: list[date]
+) -> list[QualityWeek]:
+    """The measured calls of the business created in [start, end), taken together per ISO week."""
+    week = iso_week_start(col(Call.created_at))
+    rows = session.exec(
+        select(week, CallMetrics)
+        .join(Call, col(Call.id) == col(CallMetrics.call_id))
+        .where(col(Call.business_id) == business_id, col(Call.created_at) >= start, col(Call.created_at) < end)
+    ).all()
+    by_week: dict[date, list[CallMetrics]] = {}
+    for week_value, metrics in rows:
+        by_week.setdefault(_as_date(week_value), []).append(metrics)
+    out = []
+    for monday in mondays:
+        summary = call_quality.summarize(by_week.get(monday, []))
+        out.append(QualityWeek(monday, summary.calls, summary.turn_latency_p95_ms, summary.interruptions))
+    return out

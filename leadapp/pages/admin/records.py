@@ -15,7 +15,7 @@ from leadapp.components.layout import back_link, guarded, page
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, admin_records, reviews
+from leadapp.core.services import access, admin_records, call_quality, reviews
 from leadapp.state.auth import AuthState
 
 
@@ -291,6 +291,12 @@ def _call_detail() -> rx.Component:
                 ("Cost", "cost"),
                 ("Error", "error"),
             ],
+        ),
+        rx.vstack(
+            rx.text("Call quality", weight="bold", size="2"),
+            *_facts(c, list(call_quality.QUALITY_FACTS)),
+            spacing="1",
+            id="admin-call-quality",
         ),
         rx.cond(
             c["lead_id"] != "",

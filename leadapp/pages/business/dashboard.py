@@ -42,6 +42,7 @@ class CallView:
     summary: str = ""
     has_recording: str = ""
     simulated: str = ""
+    quality: str = ""
     transcript: list[TranscriptView] = dataclasses.field(default_factory=list)
 
 

@@ -96,6 +96,10 @@ def _call_panel(call: CallView) -> rx.Component:
                 call.summary != "",
                 rx.text(rx.text.strong("Summary: "), call.summary, size="2", class_name="call-summary"),
             ),
+            rx.cond(
+                call.quality != "",
+                rx.text(rx.text.strong("Call quality: "), call.quality, size="1", class_name="call-quality"),
+            ),
             spacing="1",
             width="100%",
         ),

@@ -67,6 +67,9 @@ class StatsState(AuthState):
     # Chart data: one point per ISO week (at most 54) and one per call outcome (at most 6).
     week_points: list[dict[str, str | int]] = []
     outcome_points: list[dict[str, str | int]] = []
+    # One point per week: p95 turn latency (ms; absent in a week without measured calls) and interruptions.
+    quality_points: list[dict[str, str | int]] = []
+    measured_calls: int = 0
     error: str = ""
 
     def _clear(self) -> None:
@@ -74,7 +77,7 @@ class StatsState(AuthState):
         self.leads_total = self.accepted = self.decided = self.converted = self.calls_total = 0
         self.acceptance = self.conversion = self.median_response = NO_FIGURE
         self.job_value = self.call_cost = dollars(0)
-        self.week_points, self.outcome_points = [], []
+        self.week_points, self.outcome_points, self.quality_points, self.measured_calls = [], [], [], 0
 
     def _show(self, figures: stats.BusinessStats) -> None:
         self.business_id, self.business_name = figures.business_id, figures.business_name
@@ -100,6 +103,18 @@ class StatsState(AuthState):
         ]
         if figures.calls_without_outcome:
             self.outcome_points.append({"outcome": "No outcome yet", "calls": figures.calls_without_outcome})
+        self.quality_points = [
+            {
+                "week": f"{w.week_start:%b} {w.week_start.day}",
+                "iso_week": w.label,
+                "calls": w.calls,
+                "interruptions": w.interruptions,
+                # recharts leaves a gap for a missing value: a week without measured calls has no latency
+                **({"turn_p95": w.turn_latency_p95_ms} if w.turn_latency_p95_ms is not None else {}),
+            }
+            for w in figures.quality_weeks
+        ]
+        self.measured_calls = sum(w.calls for w in figures.quality_weeks)
 
     def _fetch(self) -> None:
         """Reload the figures of the chosen period, as the current user (the service checks the business)."""
@@ -242,6 +257,44 @@ def _calls_chart() -> rx.Component:
     )
 
 
+def _quality_chart() -> rx.Component:
+    return rx.card(
+        rx.heading("Call quality per week", as_="h2", size="4", margin_bottom="0.5em"),
+        rx.cond(
+            S.measured_calls > 0,
+            rx.box(
+                rx.recharts.composed_chart(
+                    rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+                    rx.recharts.x_axis(data_key="week"),
+                    rx.recharts.y_axis(y_axis_id="ms", width=50, unit=" ms"),
+                    rx.recharts.y_axis(y_axis_id="count", orientation="right", allow_decimals=False, width=40),
+                    rx.recharts.graphing_tooltip(),
+                    rx.recharts.legend(),
+                    rx.recharts.bar(
+                        data_key="interruptions", name="Interruptions", y_axis_id="count", fill=rx.color("amber", 9)
+                    ),
+                    rx.recharts.line(
+                        data_key="turn_p95",
+                        name="Turn latency p95 (ms)",
+                        y_axis_id="ms",
+                        stroke=rx.color("accent", 10),
+                        connect_nulls=False,
+                    ),
+                    data=S.quality_points,
+                    height=260,
+                ),
+                id="stats-chart-quality",
+                role="img",
+                aria_label="Chart of the p95 turn latency of AI calls and their interruptions per week",
+                width="100%",
+                height="260px",
+            ),
+            rx.text("No measured AI calls in this period.", color_scheme="gray", id="stats-quality-empty"),
+        ),
+        width="100%",
+    )
+
+
 def stats_page() -> rx.Component:
     return page(
         guarded(
@@ -270,7 +323,15 @@ def stats_page() -> rx.Component:
                 rx.center(rx.spinner(size="3"), padding="3em"),
                 rx.cond(
                     S.business_id > 0,
-                    rx.vstack(_kpis(), _weeks_chart(), _calls_chart(), spacing="4", width="100%", margin_top="1em"),
+                    rx.vstack(
+                        _kpis(),
+                        _weeks_chart(),
+                        _calls_chart(),
+                        _quality_chart(),
+                        spacing="4",
+                        width="100%",
+                        margin_top="1em",
+                    ),
                     rx.card(
                         rx.cond(
                             S.user_role == "admin",

@@ -10,9 +10,9 @@ from sqlmodel import Session, col, select
 
 from leadapp.core import crypto, labels, localtime
 from leadapp.core.events import run_after_commit
-from leadapp.core.models import Business, Call, Lead, TranscriptLine, User, utcnow
+from leadapp.core.models import Business, Call, CallMetrics, Lead, TranscriptLine, User, utcnow
 from leadapp.core.providers import telephony
-from leadapp.core.services import compose, notify
+from leadapp.core.services import call_quality, compose, notify
 from leadapp.core.services.calls.rules import _may_act_on_call
 from leadapp.core.vocab import CallOutcome, CallType, Channel, ContactPreference, NotificationKind, Speaker
 
@@ -230,6 +230,7 @@ def calls_for_lead(
                 "summary": call.summary,
                 "has_recording": "yes" if call.recording_ref else "",
                 "simulated": "yes" if is_simulated(call) else "",
+                "quality": call_quality.describe(call_quality.quality_facts(call, session.get(CallMetrics, call.id))),
                 "transcript": [
                     {
                         "speaker": line.speaker,

@@ -16,6 +16,7 @@ from leadapp.core.observability import get_logger
 from leadapp.core.providers import telephony
 from leadapp.core.services import audit
 from leadapp.core.services.calls.notices import notify_call_ended
+from leadapp.core.services.calls.pricing import enqueue_price_check
 from leadapp.core.services.calls.request import enqueue_place_call
 from leadapp.core.services.calls.states import OPEN_STATUSES, TERMINAL_STATUSES, _publish_call, _set_if
 from leadapp.core.services.calls.window import _aware, _lead_zip, calling_window
@@ -94,19 +95,28 @@ def end_call(
     duration_seconds: int | None = None,
     recording_url: str = "",
     recording_seconds: int | None = None,
+    carrier_cents: float | None = None,
     now: datetime | None = None,
 ) -> bool:
     """End a call that is not over yet: status, outcome (unless the conversation set one), duration, carrier
-    cost, recording; then its one retry and the notifications. False when it had already ended (nothing done).
+    cost (the provider's reported `carrier_cents` when given, else the per-minute estimate, and then a Twilio
+    call's price is looked up once Twilio has it: `pricing`), recording; then its one retry and the
+    notifications. False when it had already ended (nothing done).
     """
     now = _aware(now or utcnow())
     with session_scope() as session:
-        carrier = round(_minutes(duration_seconds) * CARRIER_CENTS_PER_MINUTE, 4)
+        reported = carrier_cents is not None
+        carrier = (
+            carrier_cents
+            if carrier_cents is not None
+            else round(_minutes(duration_seconds) * CARRIER_CENTS_PER_MINUTE, 4)
+        )
         values: dict[str, Any] = {
             "status": status,
             "outcome": func.coalesce(col(Call.outcome), outcome),
             "ended_at": now,
             "cost_carrier_cents": carrier,
+            "cost_carrier_reported": reported,
             "cost_total_cents": carrier + col(Call.cost_realtime_cents) + col(Call.cost_summary_cents),
         }
         if error:
@@ -122,6 +132,8 @@ def end_call(
         assert call is not None
         session.refresh(call)
         retry = schedule_retry(session, call, now)
+        if not reported and call.provider == "twilio" and call.provider_call_sid:
+            run_after_commit(session, enqueue_price_check, call_id)
         notify_call_ended(session, call, retry)
         audit.record(
             session,
@@ -180,9 +192,11 @@ def record_provider_status(
     duration_seconds: int | None = None,
     recording_url: str = "",
     recording_seconds: int | None = None,
+    carrier_cents: float | None = None,
     now: datetime | None = None,
 ) -> str:
-    """Apply one provider status callback (Twilio's CallStatus values); returns what it did.
+    """Apply one provider status callback (Twilio's CallStatus values); returns what it did. `carrier_cents` is
+    the call's price when the callback carried one (`pricing.price_cents`).
 
     Statuses only move forward (a late "ringing" after "in-progress" changes nothing); the first terminal
     status ends the call (`end_call`), later ones change nothing. A callback for another call sid than the
@@ -223,6 +237,7 @@ def record_provider_status(
         duration_seconds=duration_seconds,
         recording_url=recording_url,
         recording_seconds=recording_seconds,
+        carrier_cents=carrier_cents,
         now=now,
     )
     return ours if ended else "already_ended"

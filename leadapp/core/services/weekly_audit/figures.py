@@ -13,8 +13,8 @@ from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
-from leadapp.core.models import Business, Conversion, Lead, Match
-from leadapp.core.services import classify
+from leadapp.core.models import Business, Call, CallMetrics, Conversion, Lead, Match
+from leadapp.core.services import call_quality, classify
 from leadapp.core.services.match import RESPONSE_WINDOW
 from leadapp.core.services.rules import RulesSnapshot, current_rules
 from leadapp.core.vocab import Category, MatchStatus
@@ -283,6 +283,62 @@ def _conversions(session: Session, start: datetime, end: datetime, lead_period: 
     }
 
 
+def _call_quality(session: Session, start: datetime, end: datetime) -> dict[str, Any]:
+    """The AI calls created in the period: their measured quality taken together (`call_quality.summarize`), the
+    businesses with the slowest turns, and how much of their cost is the providers' reported figures."""
+    calls = _in_period(col(Call.created_at), start, end)
+    count, ai_cents, carrier_cents, carrier_reported = session.exec(
+        select(
+            func.count(),
+            func.coalesce(func.sum(Call.cost_realtime_cents), 0.0),
+            func.coalesce(func.sum(Call.cost_carrier_cents), 0.0),
+            func.sum(case((col(Call.cost_carrier_reported), 1), else_=0)),
+        ).where(calls)
+    ).one()
+    rows = session.exec(
+        select(CallMetrics, Call.business_id, Business.name)
+        .join(Call, col(Call.id) == col(CallMetrics.call_id))
+        .join(Business, col(Business.id) == col(Call.business_id), isouter=True)
+        .where(calls)
+    ).all()
+    overall = call_quality.summarize(metrics for metrics, _, _ in rows)
+    by_business: dict[int, tuple[str, list[CallMetrics]]] = {}
+    for metrics, business_id, name in rows:
+        if business_id is not None:
+            by_business.setdefault(int(business_id), (str(name or ""), []))[1].append(metrics)
+    slowest = []
+    for business_id, (name, measured) in by_business.items():
+        summary = call_quality.summarize(measured)
+        if summary.turn_latency_p95_ms is not None:
+            slowest.append(
+                {
+                    "business_id": business_id,
+                    "name": name,
+                    "calls": summary.calls,
+                    "turn_latency_p95_ms": summary.turn_latency_p95_ms,
+                    "interruptions": summary.interruptions,
+                }
+            )
+    slowest.sort(key=lambda b: (-b["turn_latency_p95_ms"], b["business_id"]))
+    return {
+        "calls": int(count),
+        "measured": overall.calls,
+        "turns": overall.turns,
+        "turn_latency_p50_ms": overall.turn_latency_p50_ms,
+        "turn_latency_p95_ms": overall.turn_latency_p95_ms,
+        "interruptions": overall.interruptions,
+        "interruptions_per_call": overall.interruptions_per_call,
+        "talk_ratio": overall.talk_ratio,
+        "longest_silence_ms": overall.longest_silence_ms,
+        "bridge_latency_p95_ms": overall.bridge_latency_p95_ms,
+        "ai_cost_cents": round(float(ai_cents), 4),
+        "ai_cost_from_usage": sum(1 for metrics, _, _ in rows if metrics.ai_cost_from_usage),
+        "carrier_cost_cents": round(float(carrier_cents), 4),
+        "carrier_reported": int(carrier_reported or 0),
+        "slowest_businesses": slowest[:LIST_LIMIT],
+    }
+
+
 def compute_figures(
     session: Session, period_start: datetime, period_end: datetime, *, rules: RulesSnapshot | None = None
 ) -> dict[str, Any]:
@@ -351,4 +407,5 @@ def compute_figures(
         "responses": _responses(session, period_start, period_end),
         "routing": _routing(session, period_start, period_end),
         "conversions": _conversions(session, period_start, period_end, period),
+        "call_quality": _call_quality(session, period_start, period_end),
     }

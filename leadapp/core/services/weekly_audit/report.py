@@ -90,6 +90,13 @@ def template_narrative(figures: dict[str, Any], raised: list[dict[str, Any]], pr
     paragraphs.append(
         f"{conversions['count']} conversions were recorded, worth {_money(conversions['value_cents'])} in total."
     )
+    calls = figures.get("call_quality") or {}
+    if calls.get("measured"):
+        paragraphs.append(
+            f"AI calls measured this week: {calls['measured']}; turn latency {calls['turn_latency_p50_ms']} ms "
+            f"median and {calls['turn_latency_p95_ms']} ms p95; "
+            f"{labels.count(calls['interruptions'], 'interruption')} in all."
+        )
     if proposed:
         paragraphs.append(
             f"{len(proposed)} rule change{'s are' if len(proposed) != 1 else ' is'} proposed below; "
@@ -107,6 +114,43 @@ def _table(header: list[str], rows: list[list[Any]], align: str = "") -> list[st
     rule = ["---:" if a == "r" else "---" for a in aligns]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
     lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:g} ms"
+
+
+def _call_quality_lines(calls: dict[str, Any]) -> list[str]:
+    """The section on the week's AI calls (an older report's figures have none)."""
+    if not calls.get("measured"):
+        return [f"{labels.count(calls.get('calls', 0), 'AI call')}; none measured."]
+    ratio = calls["talk_ratio"]
+    per_call = calls["interruptions_per_call"]
+    lines = _table(
+        ["", "Value"],
+        [
+            ["Calls (measured)", f"{calls['calls']} ({calls['measured']})"],
+            ["Turns", calls["turns"]],
+            ["Turn latency median", _ms(calls["turn_latency_p50_ms"])],
+            ["Turn latency p95", _ms(calls["turn_latency_p95_ms"])],
+            ["Interruptions", f"{calls['interruptions']} ({per_call:.1f} a call)"],
+            ["Assistant's share of the talking", "–" if ratio is None else f"{ratio * 100:.0f} %"],
+            ["Longest silence", _ms(calls["longest_silence_ms"])],
+            ["Bridge latency p95 (worst call)", _ms(calls["bridge_latency_p95_ms"])],
+            ["AI cost", f"{_money(calls['ai_cost_cents'])} ({calls['ai_cost_from_usage']} priced from reported usage)"],
+            ["Carrier cost", f"{_money(calls['carrier_cost_cents'])} ({calls['carrier_reported']} Twilio's price)"],
+        ],
+    )
+    if calls["slowest_businesses"]:
+        lines += ["", "### Slowest turns by business", ""]
+        lines += _table(
+            ["Business", "Calls", "Turn latency p95", "Interruptions"],
+            [
+                [_md(b["name"]), b["calls"], _ms(b["turn_latency_p95_ms"]), b["interruptions"]]
+                for b in calls["slowest_businesses"]
+            ],
+        )
     return lines
 
 
@@ -228,6 +272,8 @@ def render_markdown(
             ["Conversion rate", _percent(conversions["rate"])],
         ],
     )
+
+    out += ["", "## AI call quality", "", *_call_quality_lines(figures.get("call_quality") or {})]
 
     out += ["", "## Recommended rule changes", ""]
     if proposed:
