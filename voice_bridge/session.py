@@ -1,23 +1,21 @@
 """One phone call: a Twilio Media Stream joined to an OpenAI Realtime session.
 
-The session moves frames and events and nothing else: the wire formats are `twilio_wire` and
-`realtime_wire`, the words `instructions`, and the database work is the core's (`core.services.conversation`,
-each step owning its transaction), run on a writer task (in a thread) so neither audio direction ever waits
-for the database. Transcript lines go to the process's batched
-writer (`transcripts.LineWriter`: one transaction for the lines of every call, every ~200 ms).
+The session moves frames and events and nothing else: the wire formats are `twilio_wire` and `realtime_wire`,
+the words `instructions`, and the database work is the core's (`core.services.conversation`, each step owning
+its transaction), run on a writer task (in a thread) so neither audio direction ever waits for the database.
+Transcript lines go to the process's batched writer (`transcripts.LineWriter`: all calls' lines, every ~200 ms).
 
-Tasks: the Twilio reader (caller audio → `input_audio_buffer.append`, marks, DTMF, stop), the OpenAI
-reader (assistant audio → Twilio `media` + `mark`, transcripts, tools, barge-in), and the writer
-(qualification, outcome, summary; in order, each after the transcript lines queued before it).
+Tasks: the Twilio reader (caller audio → `input_audio_buffer.append`, marks, DTMF, stop), the OpenAI reader
+(assistant audio → Twilio `media` + `mark`, transcripts, tools, barge-in), the writer (qualification, outcome,
+summary; in order, each after the transcript lines queued before it) and the hints relay.
 
 The stream must earn its call first: on `start`, `conversation.load_call` (`calls.claim_media_stream`)
 checks the call's media-stream token (from the TwiML), its status, the stored CallSid and that no other
 stream holds it (compare-and-set), for outbound and inbound calls alike. Only then is OpenAI dialled
 (Twilio sends `start` right after `connected`, so VOICE.md rule 7's early connect gains almost nothing,
 and dialling before the check would let any replayed upgrade open a model session); a refused or silent
-socket is closed with nothing written and nobody hung up. The session is configured once the link is up,
-and the greeting is requested only after `start` and `session.updated` (rule 4). The hold on the call is
-released when the stream ends.
+socket is closed with nothing written and nobody hung up. The session is configured once the link is up, and
+the greeting is requested only after `start` and `session.updated` (rule 4). The stream ends the hold.
 
 Guarantees:
 - μ-law passes through untouched both ways (rule 1); every chunk sent to Twilio is followed by a mark
@@ -26,27 +24,25 @@ Guarantees:
   audio is truncated at what the caller heard (rule 3), computed from the echoed marks and Twilio's
   real-time playout since the last one, clamped to the bytes sent. Audio of an interrupted item that
   arrives afterwards is dropped.
-- Transcript lines are saved as they complete (caller: transcription completed; assistant: transcript
-  done, or the partial text when a reply is cut off), ordered by where their item sits in the
-  conversation, each followed by a "transcript" live event; they are written with the lines of the other
-  calls within ~200 ms, at once when the call ends, and before the call's outcome and summary. A line cut
-  off by the caller stores `heard_ms`. Nothing saved is ever removed, whatever ends the call.
-- Tools: record_qualification merges into the call's (and the lead's) qualification;
-  request_human (or the caller pressing 0) flags a human callback, says goodbye and hangs up;
-  do_not_call puts the number on the do-not-call list with the caller's words (outcome declined), has the
-  assistant confirm it, and hangs up once that has played;
-  end_call(outcome) stores the outcome and hangs up once the goodbye has played.
+- Transcript lines are saved as they complete (caller: transcription completed; assistant: transcript done,
+  or the partial text when a reply is cut off), ordered by where their item sits in the conversation, each
+  followed by a "transcript" live event; they are written with the lines of the other calls within ~200 ms,
+  at once when the call ends, and before the call's outcome and summary. A line cut off by the caller stores
+  `heard_ms`. Nothing saved is ever removed, whatever ends the call.
+- Tools: record_qualification merges into the call's (and the lead's) qualification; request_human (or the
+  caller pressing 0) flags a human callback, says goodbye and hangs up; do_not_call puts the number on the
+  do-not-call list with the caller's words (outcome declined), has the assistant confirm it, and hangs up once
+  that has played; end_call(outcome) stores the outcome and hangs up once the goodbye has played.
 - A call without a business is LeadApp's concierge call (a callback asked for before any business accepted):
   LeadApp's instructions and voice; when it ends, what the consumer confirmed is written onto the lead and
-  the lead is matched again (`concierge.complete_request`). An inbound call is recorded from its start
-  (its greeting says so).
+  the lead is matched again (`concierge.complete_request`). An inbound call is recorded from its start.
+- The owner's hints (`hints.relay`) reach the model as system messages and the transcript as "hint" lines.
 - The SDK's automatic reconnect is not used: it would land in a new session without the conversation,
   so a lost realtime connection ends the call instead (with what was said kept).
-- Ends: Twilio `stop` or a dropped socket; OpenAI closing (1011 and other failures → outcome error
-  unless one was already recorded; the call is hung up); `error` events are logged and the call goes
-  on; the 60-minute session expiry ends the call the same way. At the end the summary (Claude when
-  keyed, local otherwise), the outcome when none was recorded, `ended_at` and, for an inbound call, its
-  lead (through `intake.submit`) are written.
+- Ends: Twilio `stop` or a dropped socket; OpenAI closing (1011 and other failures → outcome error unless
+  one was already recorded; the call is hung up); `error` events are logged and the call goes on; the
+  60-minute session expiry ends the call the same way. At the end the summary (Claude when keyed, local
+  otherwise), the outcome when none was recorded, `ended_at` and an inbound call's lead are written.
 """
 
 from __future__ import annotations
@@ -78,6 +74,7 @@ from leadapp.core.services.conversation import (
 )
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallDirection, Speaker
+from voice_bridge import hints
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
@@ -387,6 +384,8 @@ class CallSession:
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
         self._tasks.append(asyncio.create_task(self._dial()))
         self._tasks.append(asyncio.create_task(self._keep_alive(ctx.call_id)))
+        relay = hints.relay(ctx.call_id, lambda: self._configured, self._to_ai, self._hint)
+        self._tasks.append(asyncio.create_task(relay))
         if (
             ctx.direction == CallDirection.INBOUND.value
             and ctx.provider != SIMULATED_PROVIDER
@@ -555,6 +554,9 @@ class CallSession:
 
     def _add_system_line(self, text: str) -> None:
         self._queue_line(Speaker.SYSTEM.value, None, text, None)
+
+    def _hint(self, text: str) -> None:
+        self._queue_line(Speaker.HINT.value, None, text, None)
 
     # -- responses and tools --
 

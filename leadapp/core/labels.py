@@ -178,6 +178,7 @@ SPEAKER: dict[str, str] = {
     vocab.Speaker.CALLER: "Caller",
     vocab.Speaker.ASSISTANT: "AI assistant",
     vocab.Speaker.SYSTEM: "Note",
+    vocab.Speaker.HINT: "Your hint",
 }
 
 INTERVIEW_STATUS: dict[str, str] = {

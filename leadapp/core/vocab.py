@@ -262,6 +262,8 @@ class Speaker(StrEnum):
     CALLER = "caller"
     ASSISTANT = "assistant"
     SYSTEM = "system"
+    HINT = "hint"
+    """A hint the business's owner typed while watching the call (sent to the assistant as a system message)."""
 
 
 # The realtime voices a business may choose for its AI agent.

@@ -182,6 +182,14 @@ def test_tool_outputs_and_responses_are_valid_events() -> None:
     assert CLIENT_EVENT.validate_json(rt.response_cancel()).type == "response.cancel"
 
 
+def test_an_owner_hint_is_a_valid_system_message_item() -> None:
+    text = 'Offer Thursday 9 am, "before noon" is fine'
+    hint = CLIENT_EVENT.validate_json(rt.system_message(text))
+    assert hint.type == "conversation.item.create"
+    assert hint.item.type == "message" and hint.item.role == "system"
+    assert [(c.type, c.text) for c in hint.item.content] == [("input_text", text)]
+
+
 def test_the_sdk_type_rejects_what_the_fake_must_refuse() -> None:
     with pytest.raises(ValidationError):  # beta name
         CLIENT_EVENT.validate_json('{"type":"response.audio.delta","delta":"AA=="}')

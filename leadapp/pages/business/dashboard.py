@@ -77,6 +77,8 @@ class DashboardState(AuthState):
     # Signed, expiring links to the recordings the owner chose to play, by call id (kept while the detail is
     # open, so a live refresh never reloads a playing recording).
     recording_links: dict[str, str] = {}
+    # Why the hint typed under a live call was refused, by call id.
+    hint_errors: dict[str, str] = {}
     error: str = ""
     notice: str = ""
     # Why the open detail closed by itself (its request closed meanwhile); shown on the lead's page.
@@ -248,6 +250,25 @@ class DashboardState(AuthState):
     def cancel_call(self, call_id: str):
         self._act(lambda s, u: calls.cancel_call(s, u, int(call_id)))
         return feedback.outcome("AI call cancelled.", self.error)
+
+    @rx.event
+    def send_hint(self, form_data: dict):
+        """The owner's hint for the assistant of a call in progress (the form under its live transcript); it shows
+        in the transcript once the bridge has handed it over. A refusal or a bad hint shows under the field."""
+        call_id = str(form_data.get("call_id", ""))
+        self.hint_errors = {k: v for k, v in self.hint_errors.items() if k != call_id}
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                calls.send_hint(session, user, int(call_id or 0), str(form_data.get("hint", ""))[:4000])
+        except (UserError, ValueError) as exc:
+            message = str(getattr(exc, "message", exc))
+            self.hint_errors = {**self.hint_errors, call_id: message}
+            return feedback.failed(message)
+        return [
+            rx.set_value(f"hint-{call_id}", ""),
+            feedback.done("Hint sent: the assistant will use it in what it says next."),
+        ]
 
     @rx.event
     def open_recording(self, call_id: str):

@@ -32,6 +32,7 @@ Guarantees:
 
 from __future__ import annotations
 
+from leadapp.core.services.calls.hints import MAX_HINT_CHARS, send_hint, take_hints
 from leadapp.core.services.calls.notices import (
     CONCIERGE_DONE,
     OUTCOME_LABELS,
@@ -139,6 +140,7 @@ __all__ = [
     "MACHINE_ANSWERS",
     "MAX_ATTEMPTS",
     "MAX_CALLS_PER_NUMBER_PER_DAY",
+    "MAX_HINT_CHARS",
     "OPEN_STATUSES",
     "OUTCOME_LABELS",
     "OVERDUE_AFTER",
@@ -197,7 +199,9 @@ __all__ = [
     "release_media_stream",
     "request_call",
     "schedule_retry",
+    "send_hint",
     "sweep_calls",
+    "take_hints",
     "voicemail_message",
     "zip_time_zone",
 ]
