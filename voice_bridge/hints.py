@@ -25,15 +25,17 @@ async def relay(
     ready: Callable[[], bool],
     send: Callable[[str], Awaitable[None]],
     note: Callable[[str], None],
+    take_over: Callable[[], Awaitable[None]],
     poll_seconds: float = POLL_SECONDS,
 ) -> None:
-    """Until cancelled (the call's end): hints taken → `send(system message)` and `note(hint)`, in order."""
+    """Until cancelled (the call's end): hints taken → `send(system message)` and `note(hint)`, in order; a
+    take-over asked for → `take_over()` (the warm transfer to the owner's phone)."""
     while True:
         await asyncio.sleep(poll_seconds)
         if not ready():
             continue
         try:
-            hints = await asyncio.to_thread(calls.take_hints, call_id)
+            hints, taking_over = await asyncio.to_thread(calls.take_signals, call_id)
         except Exception as exc:  # Redis unreachable: try again next round (what was queued stays there)
             log.info("call_hints_unreachable", call_id=call_id, error=repr(exc))
             continue
@@ -41,3 +43,6 @@ async def relay(
             log.info("call_hint_relayed", call_id=call_id, chars=len(hint))
             await send(rt.system_message(hint))
             note(hint)
+        if taking_over:
+            log.info("call_take_over", call_id=call_id)
+            await take_over()

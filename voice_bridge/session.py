@@ -30,9 +30,10 @@ Guarantees:
   at once when the call ends, and before the call's outcome and summary. A line cut off by the caller stores
   `heard_ms`. Nothing saved is ever removed, whatever ends the call.
 - Tools: record_qualification merges into the call's (and the lead's) qualification; request_human (or the
-  caller pressing 0) flags a human callback, says goodbye and hangs up; do_not_call puts the number on the
-  do-not-call list with the caller's words (outcome declined), has the assistant confirm it, and hangs up once
-  that has played; end_call(outcome) stores the outcome and hangs up once the goodbye has played.
+  caller pressing 0) transfers to the owner's phone (`transfer`), or flags a callback, says goodbye, hangs up;
+  do_not_call puts the number on the do-not-call list with the caller's words (outcome declined), has the
+  assistant confirm it, and hangs up once that has played; end_call(outcome) stores the outcome and hangs up
+  once the goodbye has played.
 - A call without a business is LeadApp's concierge call (a callback asked for before any business accepted):
   LeadApp's instructions and voice; when it ends, what the consumer confirmed is written onto the lead and
   the lead is matched again (`concierge.complete_request`). An inbound call is recorded from its start.
@@ -64,7 +65,6 @@ from leadapp.core.services.conversation import (
     SIMULATED_PROVIDER,
     CallContext,
     finish_call,
-    flag_human_callback,
     load_call,
     merge_qualification,
     record_do_not_call,
@@ -81,6 +81,7 @@ from voice_bridge import twilio_wire as tw
 from voice_bridge.links import MediaSocket, RealtimeDialer, RealtimeLink, dial_openai
 from voice_bridge.playout import Playout
 from voice_bridge.transcripts import LineWrite, line_writer
+from voice_bridge.transfer import TransferMixin
 
 log = get_logger("voice_bridge.session")
 
@@ -142,7 +143,7 @@ class CallResult:
 # --- the session ------------------------------------------------------------------------------------
 
 
-class CallSession:
+class CallSession(TransferMixin):
     """Joins one Twilio media socket to one OpenAI Realtime connection for the length of a call."""
 
     def __init__(
@@ -384,7 +385,7 @@ class CallSession:
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
         self._tasks.append(asyncio.create_task(self._dial()))
         self._tasks.append(asyncio.create_task(self._keep_alive(ctx.call_id)))
-        relay = hints.relay(ctx.call_id, lambda: self._configured, self._to_ai, self._hint)
+        relay = hints.relay(ctx.call_id, lambda: self._configured, self._to_ai, self._hint, self._take_over)
         self._tasks.append(asyncio.create_task(relay))
         if (
             ctx.direction == CallDirection.INBOUND.value
@@ -571,6 +572,8 @@ class CallSession:
             return
         if event.response_id and event.response_id in (self._hangup_after_response, self._goodbye_response):
             self._schedule_hangup(wait_for_playout=True)
+        elif await self._transfer_after_response():
+            return
         elif self._goodbye_pending and not self._goodbye_sent:
             await self._send_goodbye()
         elif self._needs_response and self._hangup_after_response is None and not self._goodbye_pending:
@@ -588,9 +591,9 @@ class CallSession:
             self._write(lambda: merge_qualification(ctx.call_id, fields))
             await self._to_ai(rt.function_call_output(event.call_id, {"saved": sorted(fields)}))
             self._needs_response = True
-        elif event.name == rt.REQUEST_HUMAN:
-            await self._to_ai(rt.function_call_output(event.call_id, {"ok": True, "next": "say goodbye"}))
+        elif event.name == rt.REQUEST_HUMAN:  # a warm transfer when the owner has a phone (`transfer`)
             await self._request_human("tool")
+            await self._to_ai(rt.function_call_output(event.call_id, self._transfer_function_output()))
         elif event.name == rt.DO_NOT_CALL:
             words_said = str(arguments.get("caller_words") or "").strip()[:500]
             self._write(lambda: record_do_not_call(ctx.call_id, words_said))
@@ -598,25 +601,13 @@ class CallSession:
             await self._say_goodbye("do_not_call", words.goodbye_for_do_not_call_instructions(ctx.business))
         elif event.name == rt.END_CALL:
             outcome = str(arguments.get("outcome") or "")
-            if outcome in rt.MODEL_OUTCOMES:
+            if outcome in rt.MODEL_OUTCOMES and not self._transfer_outcome:
                 self._write(lambda: record_outcome(ctx.call_id, outcome))
             await self._to_ai(rt.function_call_output(event.call_id, {"ok": True}))
             self._hangup_after_response = event.response_id or "?"
         else:
             await self._to_ai(rt.function_call_output(event.call_id, {"error": f"unknown tool {event.name}"}))
             self._needs_response = True
-
-    async def _request_human(self, source: str) -> None:
-        """Flag a human callback, say goodbye, and hang up once it has played (the tool or key 0)."""
-        ctx = self._ctx
-        if ctx is None or self._human_requested:
-            return
-        self._human_requested = True
-        self.log.info("human_requested", source=source)
-        self._write(lambda: flag_human_callback(ctx.call_id))
-        if source == "dtmf":
-            self._add_system_line("The caller pressed 0 to ask for a person.")
-        await self._say_goodbye(source, words.goodbye_for_human_instructions(ctx.business))
 
     async def _say_goodbye(self, source: str, instructions: str) -> None:
         """Say one last thing (`instructions`), then hang up once it has played.

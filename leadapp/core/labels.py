@@ -69,6 +69,8 @@ CALL_OUTCOME: dict[str, str] = {
     vocab.CallOutcome.DECLINED: "Declined",
     vocab.CallOutcome.ERROR: "Could not connect",
     vocab.CallOutcome.AI_FAILURE: "Assistant cut off",
+    vocab.CallOutcome.TRANSFERRED: "Put through to you",
+    vocab.CallOutcome.CALLBACK_BOOKED: "Callback booked",
 }
 
 CALL_TYPE: dict[str, str] = {

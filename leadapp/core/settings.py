@@ -142,6 +142,12 @@ class Settings(BaseSettings):
     openai_api_key: str = ""
     openai_base_url: str = ""
     openai_realtime_model: str = "gpt-realtime"
+    transfer_ring_seconds: int = Field(
+        20, ge=5, le=120, description="How long the owner's phone rings on a warm transfer before a callback is booked"
+    )
+    simulated_owner_answers: bool = Field(
+        True, description="On the simulated line, whether the simulated owner answers a warm transfer"
+    )
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""

@@ -96,7 +96,7 @@ async def test_the_owners_hint_reaches_the_running_session_as_a_system_message_a
         lambda: [(line.speaker, line.text) for line in transcript(seeded.call_id) if line.speaker == Speaker.HINT],
         "the hint's transcript line",
     )
-    assert calls.take_hints(seeded.call_id) == []  # taken once, not again
+    assert calls.take_signals(seeded.call_id)[0] == []  # taken once, not again
 
     media.say(600)  # the call goes on after the hint
     await listen(media)
@@ -136,7 +136,7 @@ async def test_a_hint_is_refused_to_anyone_but_the_owner_and_admins_and_nothing_
     for who, user_id, refusal in attacks:
         with pytest.raises(refusal):
             await asyncio.to_thread(_send, user_id, seeded.call_id, HINT)
-        assert calls.take_hints(seeded.call_id) == [], who
+        assert calls.take_signals(seeded.call_id)[0] == [], who
 
     owner = _owner_of(seeded.business_id)
     for bad in ("", "   ", "x" * (calls.MAX_HINT_CHARS + 1)):
@@ -146,7 +146,7 @@ async def test_a_hint_is_refused_to_anyone_but_the_owner_and_admins_and_nothing_
     assert len(_send(owner, seeded.call_id, "y" * calls.MAX_HINT_CHARS)) == calls.MAX_HINT_CHARS
     admin = _user("admin")
     assert _send(admin, seeded.call_id, "Mention the 10% discount") == "Mention the 10% discount"
-    assert calls.take_hints(seeded.call_id) == ["y" * calls.MAX_HINT_CHARS, "Mention the 10% discount"]
+    assert calls.take_signals(seeded.call_id)[0] == ["y" * calls.MAX_HINT_CHARS, "Mention the 10% discount"]
     with pytest.raises(NotAllowed):  # an id that does not exist tells an owner nothing
         _send(owner, 10**9, HINT)
     with pytest.raises(NotFound):
@@ -156,4 +156,4 @@ async def test_a_hint_is_refused_to_anyone_but_the_owner_and_admins_and_nothing_
         session.execute(update(Call).where(col(Call.id) == seeded.call_id).values(status="completed"))
     with pytest.raises(UserError, match="not in progress"):
         _send(owner, seeded.call_id, HINT)
-    assert calls.take_hints(seeded.call_id) == []
+    assert calls.take_signals(seeded.call_id)[0] == []

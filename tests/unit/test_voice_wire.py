@@ -34,7 +34,7 @@ from pydantic import TypeAdapter, ValidationError
 from leadapp.core.models import Business, Lead, utcnow
 from leadapp.core.services.calls import local_summary
 from leadapp.core.services.conversation import CallContext, conversation_outcome
-from voice_bridge import instructions, session
+from voice_bridge import instructions, session, transfer
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
 from voice_bridge.session import CallSession, Playout
@@ -469,14 +469,12 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]
 
     monkeypatch.setattr(session, "load_call", context)
     monkeypatch.setattr("voice_bridge.transcripts.save_one", lambda *args: writes.append(("save_one", args)))
-    for name in (
-        "merge_qualification",
-        "flag_human_callback",
-        "record_outcome",
-        "finish_call",
-        "release_stream",
+    for module, names in (
+        (session, ("merge_qualification", "record_outcome", "finish_call", "release_stream")),
+        (transfer, ("flag_human_callback", "record_outcome")),  # the human-request steps live in `transfer`
     ):
-        monkeypatch.setattr(session, name, lambda *args, _name=name, **kwargs: writes.append((_name, args)))
+        for name in names:
+            monkeypatch.setattr(module, name, lambda *args, _name=name, **kwargs: writes.append((_name, args)))
 
     def save_lines(batch: list[session.LineWrite]) -> None:  # the batched transcript writer, recorded per write
         for w in batch:

@@ -271,6 +271,19 @@ class DashboardState(AuthState):
         ]
 
     @rx.event
+    def take_over(self, call_id: str):
+        """ "Take over" on a call in progress: the assistant puts the caller through to the owner's phone."""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                calls.request_take_over(session, user, int(call_id or 0))
+        except (UserError, ValueError) as exc:
+            message = str(getattr(exc, "message", exc))
+            self.hint_errors = {**self.hint_errors, str(call_id): message}
+            return feedback.failed(message)
+        return feedback.done("Taking over: your phone will ring in a moment.")
+
+    @rx.event
     def open_recording(self, call_id: str):
         """Put the call's recording in a player: a signed link streamed by the app, for this owner only."""
         self.error = ""

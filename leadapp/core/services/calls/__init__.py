@@ -32,7 +32,7 @@ Guarantees:
 
 from __future__ import annotations
 
-from leadapp.core.services.calls.hints import MAX_HINT_CHARS, send_hint, take_hints
+from leadapp.core.services.calls.hints import MAX_HINT_CHARS, request_take_over, send_hint, take_signals
 from leadapp.core.services.calls.notices import (
     CONCIERGE_DONE,
     OUTCOME_LABELS,
@@ -198,10 +198,11 @@ __all__ = [
     "recording_link",
     "release_media_stream",
     "request_call",
+    "request_take_over",
     "schedule_retry",
     "send_hint",
     "sweep_calls",
-    "take_hints",
+    "take_signals",
     "voicemail_message",
     "zip_time_zone",
 ]
