@@ -144,8 +144,9 @@ async def test_a_transfer_the_owner_answers_whispers_and_moves_the_caller_into_t
     assert bridge.fake.problems == [] and bridge.fake.invalid_events == []
 
 
+@pytest.mark.parametrize("owner_leg", ["no-answer", "ringing"], ids=["no_answer", "still_ringing_at_deadline"])
 async def test_a_transfer_nobody_answers_returns_to_the_assistant_which_books_a_callback(
-    bridge: Bridge, twilio: FakeTwilioVoice
+    bridge: Bridge, twilio: FakeTwilioVoice, owner_leg: str
 ) -> None:
     seeded = seed(status="in_progress")
     _with_owner_phone(seeded)
@@ -169,7 +170,7 @@ async def test_a_transfer_nobody_answers_returns_to_the_assistant_which_books_a_
     media.say(600)
 
     owner_sid, _params = await _owner_leg(twilio)
-    twilio.set_status(owner_sid, "no-answer")
+    twilio.set_status(owner_sid, owner_leg)  # "ringing": nobody picks up before TRANSFER_RING_SECONDS (5)
     await eventually(
         lambda: any("could pick up" in (r.get("instructions") or "") for r in bridge.fake.session.response_creates),
         "the assistant asked to book a callback",
@@ -183,6 +184,8 @@ async def test_a_transfer_nobody_answers_returns_to_the_assistant_which_books_a_
     assert call.human_callback_requested is True
     assert call.qualification.get("appointment_time") == "tomorrow 10 am"
     assert caller_leg.updates == []  # the caller was never moved
+    if owner_leg == "ringing":  # the bridge stopped the owner's phone ringing
+        assert [u.get("Status") for u in twilio.calls[owner_sid].updates] == ["canceled"]
     assert any("did not answer within 5 s" in n for n in _system_lines(seeded.call_id))
     assert bridge.fake.problems == [] and bridge.fake.invalid_events == []
 
@@ -236,3 +239,22 @@ async def test_take_over_transfers_the_call_to_the_owner_on_demand_and_only_for_
     call = await ended(seeded.call_id)
     assert call.outcome == CallOutcome.TRANSFERRED.value
     assert any("The owner took over the call" in n for n in _system_lines(seeded.call_id))
+
+
+async def test_pressing_0_interrupts_the_assistant_and_transfers_on_the_simulated_line(bridge: Bridge) -> None:
+    seeded = seed(provider="simulated", status="in_progress")
+    _with_owner_phone(seeded)
+    bridge.fake.use(Script(greeting=Reply(GREETING, audio_ms=3000), goodbye=CONNECTING))
+    media = await bridge.dial(seeded.call_id, seeded.call_sid)
+    assert await media.wait_for(lambda: media.heard_ms() >= 600, WAIT)
+    await media.press("0")
+    await asyncio.wait_for(media.closed.wait(), WAIT)
+
+    call = await ended(seeded.call_id)
+    assert call.outcome == CallOutcome.TRANSFERRED.value
+    assert len(media.clears) == 1 and bridge.fake.session.truncates  # the greeting was cut off first
+    said = [r.get("instructions", "") for r in bridge.fake.session.response_creates]
+    assert any("connecting them now" in text for text in said)
+    notes = _system_lines(seeded.call_id)
+    assert any("pressed 0" in n for n in notes) and any("put through" in n for n in notes)
+    assert bridge.fake.invalid_events == []
