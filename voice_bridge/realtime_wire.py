@@ -239,6 +239,13 @@ def function_call_output(call_id: str, output: dict[str, Any] | str) -> str:
     return _dumps({"type": "conversation.item.create", "item": item})
 
 
+def system_message(text: str) -> str:
+    """`conversation.item.create` of a system message (the owner's hint): guidance the model uses in its next
+    reply; nothing is said because of it alone."""
+    item = {"type": "message", "role": "system", "content": [{"type": "input_text", "text": text}]}
+    return _dumps({"type": "conversation.item.create", "item": item})
+
+
 def response_create(instructions: str | None = None) -> str:
     """`response.create`, optionally with per-response instructions (the greeting, a goodbye)."""
     if not instructions:

@@ -1,23 +1,21 @@
 """One phone call: a Twilio Media Stream joined to an OpenAI Realtime session.
 
-The session moves frames and events and nothing else: the wire formats are `twilio_wire` and
-`realtime_wire`, the words `instructions`, and the database work is the core's (`core.services.conversation`,
-each step owning its transaction), run on a writer task (in a thread) so neither audio direction ever waits
-for the database. Transcript lines go to the process's batched
-writer (`transcripts.LineWriter`: one transaction for the lines of every call, every ~200 ms).
+The session moves frames and events and nothing else: the wire formats are `twilio_wire` and `realtime_wire`,
+the words `instructions`, and the database work is the core's (`core.services.conversation`, each step owning
+its transaction), run on a writer task (in a thread) so neither audio direction ever waits for the database.
+Transcript lines go to the process's batched writer (`transcripts.LineWriter`: all calls' lines, every ~200 ms).
 
-Tasks: the Twilio reader (caller audio → `input_audio_buffer.append`, marks, DTMF, stop), the OpenAI
-reader (assistant audio → Twilio `media` + `mark`, transcripts, tools, barge-in), and the writer
-(qualification, outcome, summary; in order, each after the transcript lines queued before it).
+Tasks: the Twilio reader (caller audio → `input_audio_buffer.append`, marks, DTMF, stop), the OpenAI reader
+(assistant audio → Twilio `media` + `mark`, transcripts, tools, barge-in), the writer (qualification, outcome,
+summary; in order, each after the transcript lines queued before it) and the hints relay.
 
 The stream must earn its call first: on `start`, `conversation.load_call` (`calls.claim_media_stream`)
 checks the call's media-stream token (from the TwiML), its status, the stored CallSid and that no other
 stream holds it (compare-and-set), for outbound and inbound calls alike. Only then is OpenAI dialled
 (Twilio sends `start` right after `connected`, so VOICE.md rule 7's early connect gains almost nothing,
 and dialling before the check would let any replayed upgrade open a model session); a refused or silent
-socket is closed with nothing written and nobody hung up. The session is configured once the link is up,
-and the greeting is requested only after `start` and `session.updated` (rule 4). The hold on the call is
-released when the stream ends.
+socket is closed with nothing written and nobody hung up. The session is configured once the link is up, and
+the greeting is requested only after `start` and `session.updated` (rule 4). The stream ends the hold.
 
 Guarantees:
 - μ-law passes through untouched both ways (rule 1); every chunk sent to Twilio is followed by a mark
@@ -26,30 +24,28 @@ Guarantees:
   audio is truncated at what the caller heard (rule 3), computed from the echoed marks and Twilio's
   real-time playout since the last one, clamped to the bytes sent. Audio of an interrupted item that
   arrives afterwards is dropped.
-- Transcript lines are saved as they complete (caller: transcription completed; assistant: transcript
-  done, or the partial text when a reply is cut off), ordered by where their item sits in the
-  conversation, each followed by a "transcript" live event; they are written with the lines of the other
-  calls within ~200 ms, at once when the call ends, and before the call's outcome and summary. A line cut
-  off by the caller stores `heard_ms`. Nothing saved is ever removed, whatever ends the call.
-- Tools: record_qualification merges into the call's (and the lead's) qualification;
-  request_human (or the caller pressing 0) flags a human callback, says goodbye and hangs up;
+- Transcript lines are saved as they complete (caller: transcription completed; assistant: transcript done,
+  or the partial text when a reply is cut off), ordered by where their item sits in the conversation, each
+  followed by a "transcript" live event; they are written with the lines of the other calls within ~200 ms,
+  at once when the call ends, and before the call's outcome and summary. A line cut off by the caller stores
+  `heard_ms`. Nothing saved is ever removed, whatever ends the call.
+- Tools: record_qualification merges into the call's (and the lead's) qualification; request_human (or the
+  caller pressing 0) transfers to the owner's phone (`transfer`), or flags a callback, says goodbye, hangs up;
   do_not_call puts the number on the do-not-call list with the caller's words (outcome declined), has the
-  assistant confirm it, and hangs up once that has played;
-  end_call(outcome) stores the outcome and hangs up once the goodbye has played.
+  assistant confirm it, and hangs up once that has played; end_call(outcome) stores the outcome and hangs up
+  once the goodbye has played.
 - A call without a business is LeadApp's concierge call (a callback asked for before any business accepted):
   LeadApp's instructions and voice; when it ends, what the consumer confirmed is written onto the lead and
-  the lead is matched again (`concierge.complete_request`). An inbound call is recorded from its start
-  (its greeting says so).
+  the lead is matched again (`concierge.complete_request`). An inbound call is recorded from its start.
+- The owner's hints (`hints.relay`) reach the model as system messages and the transcript as "hint" lines.
 - The SDK's automatic reconnect is not used: it would land in a new session without the conversation,
   so a lost realtime connection ends the call instead (with what was said kept).
-- Ends: Twilio `stop` or a dropped socket; OpenAI closing (1011 and other failures → outcome error
-  unless one was already recorded; the call is hung up); `error` events are logged and the call goes
-  on; the 60-minute session expiry ends the call the same way. At the end the summary (Claude when
-  keyed, local otherwise), the outcome when none was recorded, `ended_at` and, for an inbound call, its
-  lead (through `intake.submit`) are written.
-- Quality (`quality.QualityMeter`): turn latency, barge-ins, talk times, silences, the bridge's own latency
-  and the realtime usage are counted as the call goes (O(1) per frame, no database) and written once, with
-  its ending (`finish_call(quality=…)`), which also prices the AI from that usage.
+- Ends: Twilio `stop` or a dropped socket; OpenAI closing (1011 and other failures → outcome error unless
+  one was already recorded; the call is hung up); `error` events are logged and the call goes on; the
+  60-minute session expiry ends the call the same way. At the end the summary (Claude when keyed, local
+  otherwise), the outcome when none was recorded, `ended_at` and an inbound call's lead are written.
+- Quality (`quality.QualityMeter`): counted as the call goes (O(1) a frame, no database), written once with its
+  ending (`finish_call(quality=…)`), which also prices the AI from the realtime usage.
 """
 
 from __future__ import annotations
@@ -71,7 +67,6 @@ from leadapp.core.services.conversation import (
     SIMULATED_PROVIDER,
     CallContext,
     finish_call,
-    flag_human_callback,
     load_call,
     merge_qualification,
     record_do_not_call,
@@ -81,6 +76,7 @@ from leadapp.core.services.conversation import (
 )
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallDirection, Speaker
+from voice_bridge import hints
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
@@ -89,6 +85,7 @@ from voice_bridge.links import MediaSocket, RealtimeDialer, RealtimeLink, dial_o
 from voice_bridge.playout import Playout
 from voice_bridge.quality import QualityMeter
 from voice_bridge.transcripts import LineWrite, line_writer
+from voice_bridge.transfer import TransferMixin
 
 log = get_logger("voice_bridge.session")
 
@@ -129,7 +126,7 @@ async def hangup_via_provider(call_sid: str, say: str = "") -> None:
 # --- the session ------------------------------------------------------------------------------------
 
 
-class CallSession:
+class CallSession(TransferMixin):
     """Joins one Twilio media socket to one OpenAI Realtime connection for the length of a call."""
 
     def __init__(
@@ -374,6 +371,8 @@ class CallSession:
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
         self._tasks.append(asyncio.create_task(self._dial()))
         self._tasks.append(asyncio.create_task(self._keep_alive(ctx.call_id)))
+        relay = hints.relay(ctx.call_id, lambda: self._configured, self._to_ai, self._hint, self._take_over)
+        self._tasks.append(asyncio.create_task(relay))
         if (
             ctx.direction == CallDirection.INBOUND.value
             and ctx.provider != SIMULATED_PROVIDER
@@ -554,6 +553,9 @@ class CallSession:
     def _add_system_line(self, text: str) -> None:
         self._queue_line(Speaker.SYSTEM.value, None, text, None)
 
+    def _hint(self, text: str) -> None:
+        self._queue_line(Speaker.HINT.value, None, text, None)
+
     # -- responses and tools --
 
     async def _on_response_done(self, event: rt.ResponseDone) -> None:
@@ -568,6 +570,8 @@ class CallSession:
             return
         if event.response_id and event.response_id in (self._hangup_after_response, self._goodbye_response):
             self._schedule_hangup(wait_for_playout=True)
+        elif await self._transfer_after_response():
+            return
         elif self._goodbye_pending and not self._goodbye_sent:
             await self._send_goodbye()
         elif self._needs_response and self._hangup_after_response is None and not self._goodbye_pending:
@@ -590,9 +594,9 @@ class CallSession:
             self._write(lambda: merge_qualification(ctx.call_id, fields))
             await self._to_ai(rt.function_call_output(event.call_id, {"saved": sorted(fields)}))
             self._needs_response = True
-        elif event.name == rt.REQUEST_HUMAN:
-            await self._to_ai(rt.function_call_output(event.call_id, {"ok": True, "next": "say goodbye"}))
+        elif event.name == rt.REQUEST_HUMAN:  # a warm transfer when the owner has a phone (`transfer`)
             await self._request_human("tool")
+            await self._to_ai(rt.function_call_output(event.call_id, self._transfer_function_output()))
         elif event.name == rt.DO_NOT_CALL:
             words_said = str(arguments.get("caller_words") or "").strip()[:500]
             self._write(lambda: record_do_not_call(ctx.call_id, words_said))
@@ -600,25 +604,13 @@ class CallSession:
             await self._say_goodbye("do_not_call", words.goodbye_for_do_not_call_instructions(ctx.business))
         elif event.name == rt.END_CALL:
             outcome = str(arguments.get("outcome") or "")
-            if outcome in rt.MODEL_OUTCOMES:
+            if outcome in rt.MODEL_OUTCOMES and not self._transfer_outcome:
                 self._write(lambda: record_outcome(ctx.call_id, outcome))
             await self._to_ai(rt.function_call_output(event.call_id, {"ok": True}))
             self._hangup_after_response = event.response_id or "?"
         else:
             await self._to_ai(rt.function_call_output(event.call_id, {"error": f"unknown tool {event.name}"}))
             self._needs_response = True
-
-    async def _request_human(self, source: str) -> None:
-        """Flag a human callback, say goodbye, and hang up once it has played (the tool or key 0)."""
-        ctx = self._ctx
-        if ctx is None or self._human_requested:
-            return
-        self._human_requested = True
-        self.log.info("human_requested", source=source)
-        self._write(lambda: flag_human_callback(ctx.call_id))
-        if source == "dtmf":
-            self._add_system_line("The caller pressed 0 to ask for a person.")
-        await self._say_goodbye(source, words.goodbye_for_human_instructions(ctx.business))
 
     async def _say_goodbye(self, source: str, instructions: str) -> None:
         """Say one last thing (`instructions`), then hang up once it has played.

@@ -80,6 +80,8 @@ CALL_OUTCOME: dict[str, str] = {
     vocab.CallOutcome.DECLINED: "Declined",
     vocab.CallOutcome.ERROR: "Could not connect",
     vocab.CallOutcome.AI_FAILURE: "Assistant cut off",
+    vocab.CallOutcome.TRANSFERRED: "Put through to you",
+    vocab.CallOutcome.CALLBACK_BOOKED: "Callback booked",
 }
 
 CALL_TYPE: dict[str, str] = {
@@ -191,6 +193,7 @@ SPEAKER: dict[str, str] = {
     vocab.Speaker.CALLER: "Caller",
     vocab.Speaker.ASSISTANT: "AI assistant",
     vocab.Speaker.SYSTEM: "Note",
+    vocab.Speaker.HINT: "Your hint",
 }
 
 INTERVIEW_STATUS: dict[str, str] = {

@@ -152,6 +152,12 @@ class Settings(BaseSettings):
     realtime_audio_in_usd_per_mtok: float = Field(32.0, description="Realtime audio input tokens, USD per million")
     realtime_audio_cached_usd_per_mtok: float = Field(0.4, description="Realtime cached audio input, USD per million")
     realtime_audio_out_usd_per_mtok: float = Field(64.0, description="Realtime audio output tokens, USD per million")
+    transfer_ring_seconds: int = Field(
+        20, ge=5, le=120, description="How long the owner's phone rings on a warm transfer before a callback is booked"
+    )
+    simulated_owner_answers: bool = Field(
+        True, description="On the simulated line, whether the simulated owner answers a warm transfer"
+    )
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_from_number: str = ""

@@ -251,6 +251,10 @@ class CallOutcome(StrEnum):
     ERROR = "error"
     AI_FAILURE = "ai_failure"
     """The AI assistant dropped mid-call (its socket closed or expired): the caller heard an apology."""
+    TRANSFERRED = "transferred"
+    """The caller asked for a person (or the owner took over) and was put through to the owner's phone."""
+    CALLBACK_BOOKED = "callback_booked"
+    """A warm transfer the owner did not answer: the assistant booked a callback instead."""
 
 
 class DncSource(StrEnum):
@@ -279,6 +283,8 @@ class Speaker(StrEnum):
     CALLER = "caller"
     ASSISTANT = "assistant"
     SYSTEM = "system"
+    HINT = "hint"
+    """A hint the business's owner typed while watching the call (sent to the assistant as a system message)."""
 
 
 # The realtime voices a business may choose for its AI agent.

@@ -8,9 +8,9 @@ REST (for the real `twilio` SDK, pointed here with TWILIO_API_BASE):
 - `POST /2010-04-01/Accounts/{AC}/Calls/{CA}.json` handles `Status=completed` (hang up: the call becomes
   completed, or canceled if it was never answered) and `Twiml=…` (new instructions for a live call);
   either ends the media stream. Updating a call that is over answers Twilio's error 21220.
-  Failures can be injected (`fail_next`).
-- `GET /2010-04-01/Accounts/{AC}/Calls/{CA}.json` answers the call resource; its `price` is null until a test
-  sets `FakeCall.price` (Twilio prices a call a little after it ended).
+  Failures can be injected (`fail_next`). `GET …/Calls/{CA}.json` answers the call as it is now; a test moves a
+  call with `set_status` (a dialled owner answering: "in-progress", or "no-answer") and registers a call placed
+  elsewhere with `add_live_call`.
 - Recordings: `POST …/Calls/{CA}/Recordings.json` starts one on a live call; `GET …/Recordings/{RE}.mp3`
   (or .wav) serves a stored recording's media with HTTP Range (206 + Content-Range, 416 past the end; or
   the whole file when `ignore_range`); `DELETE …/Recordings/{RE}.json` deletes it (then 404). All behind
@@ -220,6 +220,19 @@ class FakeTwilioVoice(ProviderFake):
                 return twilio_error(404, 20404, "The requested resource was not found")
             body = self._resource(call)
         return Response(json.dumps(body), status=200, content_type="application/json")
+
+    def add_live_call(self, sid: str, to: str = "+13175550123") -> FakeCall:
+        """A call already in progress that the app did not create here (its media stream is running)."""
+        with self._lock:
+            call = FakeCall(sid=sid, params={"To": to, "From": self.from_number}, status="in-progress")
+            self.calls[sid] = call
+            return call
+
+    def set_status(self, sid: str, status: str) -> None:
+        """What the callee did: answered ("in-progress"), or "no-answer", "busy" ... (fetches report it)."""
+        with self._lock:
+            self.calls[sid].status = status
+            self._changed.notify_all()
 
     # -- recordings --
 

@@ -204,6 +204,8 @@ PLANS: dict[str, Plan] = {
     "DashboardState.toggle_filters": Plan(),
     "DashboardState.cancel_call": Plan(writers="business", args=lambda c: (S(c.call),)),
     "DashboardState.open_recording": Plan(args=lambda c: (S(c.call),)),
+    "DashboardState.take_over": Plan(writers="business", args=lambda c: (S(c.call),)),
+    "DashboardState.send_hint": Plan(writers="business", args=lambda c: ({"call_id": S(c.call), "hint": "q7 hint"},)),
     "DashboardState.accept": Plan(writers="business", preset=lambda c: _detail(c)),
     "DashboardState.decline": Plan(
         writers="business", args=lambda c: ({"message": "busy"},), preset=lambda c: _detail(c)

@@ -34,7 +34,7 @@ from pydantic import TypeAdapter, ValidationError
 from leadapp.core.models import Business, Lead, utcnow
 from leadapp.core.services.calls import local_summary
 from leadapp.core.services.conversation import CallContext, conversation_outcome
-from voice_bridge import instructions, session
+from voice_bridge import instructions, session, transfer
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
 from voice_bridge.session import CallSession, Playout
@@ -180,6 +180,14 @@ def test_tool_outputs_and_responses_are_valid_events() -> None:
     greeting = CLIENT_EVENT.validate_json(rt.response_create("Say hello."))
     assert greeting.response.instructions == "Say hello."
     assert CLIENT_EVENT.validate_json(rt.response_cancel()).type == "response.cancel"
+
+
+def test_an_owner_hint_is_a_valid_system_message_item() -> None:
+    text = 'Offer Thursday 9 am, "before noon" is fine'
+    hint = CLIENT_EVENT.validate_json(rt.system_message(text))
+    assert hint.type == "conversation.item.create"
+    assert hint.item.type == "message" and hint.item.role == "system"
+    assert [(c.type, c.text) for c in hint.item.content] == [("input_text", text)]
 
 
 def test_the_sdk_type_rejects_what_the_fake_must_refuse() -> None:
@@ -462,14 +470,12 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, tuple[Any, ...]]
 
     monkeypatch.setattr(session, "load_call", context)
     monkeypatch.setattr("voice_bridge.transcripts.save_one", lambda *args: writes.append(("save_one", args)))
-    for name in (
-        "merge_qualification",
-        "flag_human_callback",
-        "record_outcome",
-        "finish_call",
-        "release_stream",
+    for module, names in (
+        (session, ("merge_qualification", "record_outcome", "finish_call", "release_stream")),
+        (transfer, ("flag_human_callback", "record_outcome")),  # the human-request steps live in `transfer`
     ):
-        monkeypatch.setattr(session, name, lambda *args, _name=name, **kwargs: writes.append((_name, args)))
+        for name in names:
+            monkeypatch.setattr(module, name, lambda *args, _name=name, **kwargs: writes.append((_name, args)))
 
     def save_lines(batch: list[session.LineWrite]) -> None:  # the batched transcript writer, recorded per write
         for w in batch:

@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from twilio.twiml.voice_response import Connect, VoiceResponse
+from twilio.twiml.voice_response import Connect, Dial, VoiceResponse
 
 from leadapp.core.crypto import media_stream_token
 from leadapp.core.observability import get_logger
@@ -36,11 +36,16 @@ __all__ = [
     "STATUS_CALLBACK_EVENTS",
     "IncomingNumber",
     "TelephonyError",
+    "call_status",
+    "cancel_ringing",
+    "conference_twiml",
     "configure_incoming_number",
+    "dial_into_conference",
     "fetch_incoming_number",
     "hangup",
     "is_simulated",
     "list_incoming_numbers",
+    "move_to_conference",
     "place_outbound_call",
     "play_voicemail_and_hangup",
     "provider_name",
@@ -241,6 +246,58 @@ def play_voicemail_and_hangup(sid: str, text: str) -> None:
 def transfer_to_human(sid: str, number: str) -> None:
     """Replace the call's TwiML with `<Dial>number</Dial>` (ends the media stream, connects the person)."""
     _update(sid, "transfer", twiml=transfer_twiml(number))
+
+
+# --- warm transfer: the caller and the owner in one conference -----------------------------------------
+
+ANSWERED = "in-progress"
+NOT_ANSWERED = frozenset({"busy", "no-answer", "failed", "canceled", "completed"})
+
+
+def conference_twiml(room: str, whisper: str = "") -> str:
+    """`[<Say>whisper</Say>]<Dial><Conference>room</Conference></Dial>`: the owner's leg hears the whisper (a
+    summary of the lead) before joining; the conference ends when either side leaves."""
+    response = VoiceResponse()
+    if whisper:
+        response.say(whisper)
+    dial = Dial()
+    dial.conference(room, start_conference_on_enter=True, end_conference_on_exit=True, beep=False)
+    response.append(dial)
+    return _checked(response.to_xml())
+
+
+def dial_into_conference(to: str, from_: str, room: str, whisper: str, ring_seconds: int) -> str:
+    """Ring `to` (the owner's phone) for at most `ring_seconds`; once answered they hear `whisper`, then join
+    `room`. Returns the new leg's call id ("SIM…" when simulated: nothing is dialled)."""
+    if is_simulated():
+        return SIMULATED_SID_PREFIX + secrets.token_hex(16)
+    try:
+        created = twilio_client().calls.create(
+            to=to, from_=from_, twiml=conference_twiml(room, whisper), timeout=ring_seconds, time_limit=3600
+        )
+    except Exception as exc:
+        raise _rest_error("dial owner", exc) from exc
+    return str(created.sid or "")
+
+
+def call_status(sid: str) -> str:
+    """The call's status as Twilio reports it now (queued, ringing, in-progress, no-answer ...); "" simulated."""
+    if _is_simulated_sid(sid):
+        return ""
+    try:
+        return str(twilio_client().calls(sid).fetch().status or "")
+    except Exception as exc:
+        raise _rest_error("fetch call", exc) from exc
+
+
+def move_to_conference(sid: str, room: str) -> None:
+    """Replace the caller's TwiML with the conference (ends the media stream: the assistant leaves the call)."""
+    _update(sid, "transfer", twiml=conference_twiml(room))
+
+
+def cancel_ringing(sid: str) -> None:
+    """Stop ringing a leg nobody answered."""
+    _update(sid, "cancel", status="canceled")
 
 
 # --- a business's own number (inbound calls) ----------------------------------------------------------

@@ -102,6 +102,16 @@ def require_business(user: User | None, business: Business) -> User:
     return user
 
 
+def require_call_whisper(user: User | None, business: Business | None) -> User:
+    """Who may steer a call in progress (a hint to its assistant, a take-over): the owner of the call's business
+    and admins; never the consumer, and nobody for a call without a business (LeadApp's concierge calls)."""
+    require_area(user, Area.BUSINESS)
+    if not can_manage_business(user, business):
+        raise NotAllowed("This is not your call.")
+    assert user is not None
+    return user
+
+
 def can_see_consumer_lead(user: User | None, lead: Lead) -> bool:
     """A consumer sees their own (not deleted) requests; admins see every request."""
     role = role_of(user)

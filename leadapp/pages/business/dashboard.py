@@ -86,6 +86,8 @@ class DashboardState(AuthState):
     # Signed, expiring links to the recordings the owner chose to play, by call id (kept while the detail is
     # open, so a live refresh never reloads a playing recording).
     recording_links: dict[str, str] = {}
+    # Why the hint typed under a live call was refused, by call id.
+    hint_errors: dict[str, str] = {}
     error: str = ""
     # The form field the last refusal names ("call_when", "call_type", …; "" for none): its message goes under it.
     error_field: str = ""
@@ -266,6 +268,38 @@ class DashboardState(AuthState):
     def cancel_call(self, call_id: str):
         self._act(lambda s, u: calls.cancel_call(s, u, int(call_id)))
         return feedback.outcome("AI call cancelled.", self.error)
+
+    @rx.event
+    def send_hint(self, form_data: dict):
+        """The owner's hint for the assistant of a call in progress (the form under its live transcript); it shows
+        in the transcript once the bridge has handed it over. A refusal or a bad hint shows under the field."""
+        call_id = str(form_data.get("call_id", ""))
+        self.hint_errors = {k: v for k, v in self.hint_errors.items() if k != call_id}
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                calls.send_hint(session, user, int(call_id or 0), str(form_data.get("hint", ""))[:4000])
+        except (UserError, ValueError) as exc:
+            message = str(getattr(exc, "message", exc))
+            self.hint_errors = {**self.hint_errors, call_id: message}
+            return feedback.failed(message)
+        return [
+            rx.set_value(f"hint-{call_id}", ""),
+            feedback.done("Hint sent: the assistant will use it in what it says next."),
+        ]
+
+    @rx.event
+    def take_over(self, call_id: str):
+        """ "Take over" on a call in progress: the assistant puts the caller through to the owner's phone."""
+        try:
+            with session_scope() as session:
+                user = self._require(session, access.Area.BUSINESS)
+                calls.request_take_over(session, user, int(call_id or 0))
+        except (UserError, ValueError) as exc:
+            message = str(getattr(exc, "message", exc))
+            self.hint_errors = {**self.hint_errors, str(call_id): message}
+            return feedback.failed(message)
+        return feedback.done("Taking over: your phone will ring in a moment.")
 
     @rx.event
     def open_recording(self, call_id: str):

@@ -14,6 +14,7 @@ from leadapp import routes
 from leadapp.components.layout import back_link, guarded, page
 from leadapp.components.threads import LEAD_PHOTO, thread_panel
 from leadapp.core.services.access import NOT_YOUR_LEAD
+from leadapp.core.services.calls import MAX_HINT_CHARS
 from leadapp.pages.business.dashboard import CallView, DashboardState
 
 DECLINE_FORM = "decline-form"
@@ -23,6 +24,49 @@ CALL_FORM = "call-form"
 def _can_respond() -> rx.Var:
     d = DashboardState.detail
     return (d["status"] != "accepted") & (d["status"] != "converted") & (d["closed_reason"] == "")
+
+
+def _hint_form(call: CallView) -> rx.Component:
+    """Under the live transcript of a call in progress: a hint for the assistant ("offer Thursday 9 am")."""
+    field_id = "hint-" + call.id
+    return rx.form(
+        rx.vstack(
+            rx.el.label("Hint for the assistant", html_for=field_id, class_name="field-label"),
+            rx.hstack(
+                rx.input(
+                    name="hint",
+                    id=field_id,
+                    max_length=MAX_HINT_CHARS,
+                    placeholder="e.g. offer Thursday 9 am",
+                    class_name="call-hint-input",
+                    width="100%",
+                ),
+                rx.el.input(type="hidden", name="call_id", value=call.id),
+                rx.button("Send hint", type="submit", size="2", class_name="send-hint"),
+                rx.button(
+                    rx.icon("phone-forwarded", size=14),
+                    "Take over",
+                    type="button",
+                    size="2",
+                    variant="soft",
+                    class_name="take-over",
+                    on_click=DashboardState.take_over(call.id),
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.cond(
+                DashboardState.hint_errors.contains(call.id),
+                rx.text(DashboardState.hint_errors[call.id], size="1", color_scheme="red", class_name="hint-error"),
+            ),
+            spacing="1",
+            width="100%",
+        ),
+        on_submit=DashboardState.send_hint,
+        no_validate=True,
+        class_name="call-hint-form",
+        width="100%",
+    )
 
 
 def _call_panel(call: CallView) -> rx.Component:
@@ -89,9 +133,14 @@ def _call_panel(call: CallView) -> rx.Component:
             rx.foreach(
                 call.transcript,
                 lambda line: rx.text(
-                    rx.text.strong(line.speaker_label, ": "), line.text, size="2", class_name="transcript-line"
+                    rx.text.strong(line.speaker_label, ": "),
+                    line.text,
+                    size="2",
+                    class_name="transcript-line",
+                    data_speaker=line.speaker,
                 ),
             ),
+            rx.cond(call.status == "in_progress", _hint_form(call)),
             rx.cond(
                 call.summary != "",
                 rx.text(rx.text.strong("Summary: "), call.summary, size="2", class_name="call-summary"),

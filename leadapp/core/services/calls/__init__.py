@@ -32,6 +32,7 @@ Guarantees:
 
 from __future__ import annotations
 
+from leadapp.core.services.calls.hints import MAX_HINT_CHARS, request_take_over, send_hint, take_signals
 from leadapp.core.services.calls.kinds import KIND_LABELS, available_kinds, parse_when, zone_label
 from leadapp.core.services.calls.notices import (
     CONCIERGE_DONE,
@@ -150,6 +151,7 @@ __all__ = [
     "MACHINE_ANSWERS",
     "MAX_ATTEMPTS",
     "MAX_CALLS_PER_NUMBER_PER_DAY",
+    "MAX_HINT_CHARS",
     "OPEN_STATUSES",
     "OUTCOME_LABELS",
     "OVERDUE_AFTER",
@@ -214,8 +216,11 @@ __all__ = [
     "refresh_carrier_price",
     "release_media_stream",
     "request_call",
+    "request_take_over",
     "schedule_retry",
+    "send_hint",
     "sweep_calls",
+    "take_signals",
     "voicemail_message",
     "zip_time_zone",
     "zone_label",
