@@ -167,6 +167,8 @@ def test_the_figures_of_four_weeks_are_exact(db_session: Session, world: World) 
         "declined": 0,
         "error": 0,
         "ai_failure": 0,
+        "transferred": 0,
+        "callback_booked": 0,
     }
     assert figures.calls_without_outcome == 1
     assert figures.calls_total == 5
