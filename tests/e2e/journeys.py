@@ -244,6 +244,29 @@ def emailed_link(deployment: Deployment, marker: str, kind: str, path_prefix: st
         engine.dispose()
 
 
+def call_ready_lead(browser: Browser, deployment: Deployment, marker: str, text: str, phone: str) -> tuple[Page, Page]:
+    """A visitor files `text` from "Get help" with `phone` and AI-call consent; on a local stack they verify the
+    number from the confirmation email's tracking link (the texted code read from the outbox); the plumber logs in
+    and opens the lead from the inbox, not accepted yet. `text` carries `marker`. Returns (consumer, owner).
+
+    Each test that places calls gives its own `phone`: calls count towards a per-number daily limit."""
+    consumer, owner = (browser.new_context().new_page() for _ in range(2))
+    for p in (consumer, owner):
+        p.set_default_timeout(TIMEOUT)
+    start(consumer, deployment)
+    click_link(consumer, deployment, "Get help", "/request")
+    send_request(consumer, text, phone)
+    expect(consumer.locator("#request-status")).to_have_text("Matched", timeout=30_000)
+    if deployment.local:  # AI-call consent counts once the number is verified
+        open_emailed_link(consumer, emailed_link(deployment, marker, "consumer_matched", "/portal/track/"))
+        card = consumer.locator("#track-request .portal-request")
+        verify_phone(consumer, deployment, card, "+1" + re.sub(r"\D", "", phone), "#track-notice")
+    login(owner, deployment, "plumber@leadapp.demo", deployment.consumer_password)
+    owner.wait_for_url(re.compile(r".*/dashboard/?$"))
+    owner.locator(".lead-row", has_text=marker).click()
+    return consumer, owner
+
+
 def accepted_in_two_browsers(browser: Browser, deployment: Deployment, marker: str) -> tuple[Page, Page]:
     """The plumber's dashboard and the demo consumer's portal, each in its own browser; the consumer files a
     plumbing request tagged `marker` from "New request", and the plumber opens it from the inbox and accepts it
