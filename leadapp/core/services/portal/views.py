@@ -1,0 +1,359 @@
+"""What a consumer sees of their requests: each with its businesses, calls, quotes, reviews and conversations,
+and what they may still do with it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from leadapp.core import labels, localtime
+from leadapp.core.models import (
+    Business,
+    Call,
+    DoNotCall,
+    Lead,
+    Match,
+    User,
+    utcnow,
+)
+from leadapp.core.services import (
+    access,
+    calls,
+    concierge,
+    daily_caps,
+    messages,
+    optouts,
+    quotes,
+    reviews,
+    rules,
+)
+from leadapp.core.services.calls import OPEN_STATUSES as OPEN_CALL_STATUSES
+from leadapp.core.services.portal.base import (
+    ACCEPTED_MATCH_STATUSES,
+    CLOSED_REASONS,
+    NOT_WITHDRAWABLE_REASONS,
+    PHONE_UNVERIFIED,
+    STATUS_LABELS,
+    WITHDRAWABLE,
+    Actor,
+    _lead_for,
+)
+from leadapp.core.vocab import (
+    CATEGORY_LABELS,
+    CallType,
+    Category,
+    MatchStatus,
+)
+
+# --- views ----------------------------------------------------------------------------------------
+
+
+def lead_view(lead: Lead) -> dict[str, str]:
+    view = {
+        "id": str(lead.id),
+        "status": lead.status,
+        "status_label": STATUS_LABELS.get(lead.status, lead.status),
+        "text": lead.raw_text,
+        "zip": lead.zip,
+        # In the consumer's own zone (where the job is): how long ago, and the exact time for the hover title.
+        "created_at": localtime.relative(lead.created_at, utcnow(), localtime.lead_zone(lead)),
+        "created_exact": localtime.exact(lead.created_at, localtime.lead_zone(lead)),
+    }
+    if lead.category:
+        view["category"] = lead.category
+        view["category_label"] = CATEGORY_LABELS.get(Category(lead.category), lead.category)
+        view["urgency"] = labels.urgency(lead.urgency) if lead.urgency else ""
+    return view
+
+
+def _match_view(m: Match, b: Business, snapshot: rules.RulesSnapshot) -> dict[str, str]:
+    # The rating shown is the verified one (the Bayesian average matching uses), never the typed `Business.rating`.
+    return {
+        "business_id": str(b.id),
+        "name": b.name,
+        "city": f"{b.city}, {b.state}".strip(", "),
+        **reviews.rating_for(b, snapshot),
+        "distance": f"{m.distance_miles:.1f} mi" if m.distance_miles is not None else "",
+        "status": m.status,
+        "status_label": labels.match_status(m.status),
+    }
+
+
+def _matches_by_lead(session: Session, lead_ids: Sequence[int]) -> dict[int, list[dict[str, str]]]:
+    """Matched businesses of several leads in one query, best score first."""
+    found: dict[int, list[dict[str, str]]] = {lead_id: [] for lead_id in lead_ids}
+    if not lead_ids:
+        return found
+    rows = session.exec(
+        select(Match, Business)
+        .join(Business, col(Business.id) == col(Match.business_id))
+        .where(col(Match.lead_id).in_(list(lead_ids)))
+        .order_by(col(Match.score).desc(), col(Match.id))
+    ).all()
+    snapshot = rules.current_rules(session) if rows else rules.RulesSnapshot(0, {})
+    for m, b in rows:
+        found[m.lead_id].append(_match_view(m, b, snapshot))
+    return found
+
+
+def matched_businesses(session: Session, lead_id: int) -> list[dict[str, str]]:
+    return _matches_by_lead(session, [lead_id])[lead_id]
+
+
+def _withdraw_refusal(lead: Lead) -> str:
+    if lead.status in WITHDRAWABLE:
+        return ""
+    return NOT_WITHDRAWABLE_REASONS.get(lead.status, "This request can no longer be withdrawn.")
+
+
+def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | None = None) -> dict[int, str]:
+    """Why a callback cannot be requested for each lead ("" when it can), in three queries for all of them
+    (the rules of `calls`: consent, phone, do-not-call list, three calls a day, one open callback)."""
+    lead_ids = [lead.id for lead in leads if lead.id is not None]
+    hashes = [lead.contact_phone_hash for lead in leads if lead.contact_phone_hash]
+    open_callbacks = (
+        set(
+            session.exec(
+                select(Call.lead_id).where(
+                    col(Call.lead_id).in_(lead_ids),
+                    Call.call_type == CallType.CONSUMER_CALLBACK.value,
+                    col(Call.status).in_(OPEN_CALL_STATUSES),
+                )
+            ).all()
+        )
+        if lead_ids
+        else set()
+    )
+    blocked: dict[str, str] = (
+        {
+            digest: source
+            for digest, source in session.exec(
+                select(DoNotCall.phone_hash, DoNotCall.source).where(col(DoNotCall.phone_hash).in_(hashes))
+            ).all()
+        }
+        if hashes
+        else {}
+    )
+    calls_today = calls.attempts_today_by_number(session, hashes, now)
+    accepting = _accepting_business(session, lead_ids)
+    capped: dict[int | None, str] = {}
+    reasons: dict[int, str] = {}
+    for lead in leads:
+        if lead.status in CLOSED_REASONS:
+            reason = CLOSED_REASONS[lead.status]
+        elif not lead.consent_ai_calls or lead.consent_at is None:
+            reason = "You did not agree to AI calls on this request."
+        elif not lead.contact_phone_hash or not lead.contact_phone_enc:
+            reason = "This request has no phone number to call."
+        elif lead.phone_verified_at is None:
+            reason = PHONE_UNVERIFIED
+        elif lead.contact_phone_hash in blocked:
+            reason = (
+                "You asked not to receive AI calls on this number."
+                if blocked[lead.contact_phone_hash] in optouts.CONSUMER_SOURCES
+                else "This number is on the do-not-call list."
+            )
+        elif lead.id in open_callbacks:
+            reason = "A callback is already requested."
+        elif calls_today.get(lead.contact_phone_hash, 0) >= calls.MAX_CALLS_PER_NUMBER_PER_DAY:
+            reason = "Three calls were already made to this number today; please try again tomorrow."
+        else:  # the daily caps: LeadApp's own calls (concierge), or the accepting business's
+            business_id = accepting[lead.id][0] if lead.id in accepting else None
+            if business_id not in capped:
+                capped[business_id] = daily_caps.calls_refusal(session, business_id, now=now)
+            reason = capped[business_id]
+        reasons[lead.id] = reason  # type: ignore[index]
+    return reasons
+
+
+CONCIERGE_OUTCOMES = {
+    "goal_achieved": "your request was completed",
+    "declined": "you declined",
+    "no_answer": "no answer, we will try once more",
+    "voicemail": "we left a voicemail",
+    "error": "it could not connect, we will try once more",
+    "ai_failure": "the assistant was cut off, we will try once more",
+}
+
+
+def _call_lines(session: Session, leads: Sequence[Lead]) -> dict[int, str]:
+    """One line per request about its latest AI call (scheduled, in progress, or its outcome), in one query."""
+    zones = {lead.id: localtime.lead_zone(lead) for lead in leads if lead.id is not None}
+    if not zones:
+        return {}
+    rows = session.exec(
+        select(Call).where(col(Call.lead_id).in_(list(zones))).order_by(col(Call.created_at).desc())
+    ).all()
+    lines: dict[int, str] = {}
+    for call in rows:
+        if call.lead_id is None or call.lead_id in lines:
+            continue
+        what = "LeadApp concierge call" if concierge.is_concierge(call) else "AI call"
+        if calls.is_simulated(call):
+            what = "Simulated AI call" if what == "AI call" else f"{what} (simulated)"
+        ended = call.status in calls.TERMINAL_STATUSES  # the outcome may be known a moment before the call ends
+        if call.status == "scheduled" and call.scheduled_for is not None:
+            text = f"{what} scheduled for {localtime.scheduled(call.scheduled_for, utcnow(), zones[call.lead_id])}"
+        elif ended and call.outcome and concierge.is_concierge(call):
+            text = f"{what} finished: {CONCIERGE_OUTCOMES.get(call.outcome, labels.call_outcome(call.outcome).lower())}"
+        elif ended and call.outcome:
+            text = f"{what} finished: {labels.call_outcome(call.outcome).lower()}"
+        elif call.status == "canceled":
+            text = f"{what} canceled"
+        else:
+            text = f"{what}: {labels.call_status(call.status).lower()}"
+        lines[call.lead_id] = text
+    return lines
+
+
+def accepted_label(count: int) -> str:
+    """The line telling the consumer how many businesses took the request, e.g. "Accepted by 2 businesses"."""
+    if count <= 0:
+        return ""
+    return f"Accepted by {labels.count(count, 'business')}"
+
+
+SEEN_MATCH_STATUSES = (
+    MatchStatus.VIEWED.value,
+    MatchStatus.ACCEPTED.value,
+    MatchStatus.DECLINED.value,
+    MatchStatus.CONVERTED.value,
+)
+
+
+def reach_label(statuses: Sequence[str], more_coming: bool) -> str:
+    """How far the request has gone, e.g. "Sent to 3 businesses · 2 have seen it · more if none accepts"
+    ("" before it reached any)."""
+    if not statuses:
+        return ""
+    seen = sum(1 for status in statuses if status in SEEN_MATCH_STATUSES)
+    parts = [f"Sent to {labels.count(len(statuses), 'business')}", f"{seen} {'has' if seen == 1 else 'have'} seen it"]
+    if more_coming:
+        parts.append("more businesses if none accepts soon")
+    return " · ".join(parts)
+
+
+CONCIERGE_EXPLANATION = (
+    "No business has accepted this request yet, so this is a LeadApp concierge call: our AI assistant calls you "
+    "on behalf of LeadApp (not of a business) to go over your request and complete the details that are "
+    "missing. We then add them to your request and look for businesses again. The call is recorded."
+)
+BUSINESS_CALL_EXPLANATION = (
+    "{business} accepted this request, so an AI assistant will call you on behalf of {business} to go over the "
+    "job with you. The call is recorded."
+)
+CALL_HOURS_NOTE = "We call between 9:00 and 21:00 your time; outside those hours the call waits for 9:00."
+
+
+def _accepting_business(session: Session, lead_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+    """{lead id: (business id, name)} of the best-scored business that accepted each lead (none: no entry).
+
+    The one `request_callback` calls on behalf of.
+    """
+    if not lead_ids:
+        return {}
+    rows = session.exec(
+        select(Match.lead_id, Business.id, Business.name)
+        .join(Business, col(Business.id) == col(Match.business_id))
+        .where(col(Match.lead_id).in_(list(lead_ids)), col(Match.status).in_(ACCEPTED_MATCH_STATUSES))
+        .order_by(col(Match.score).desc(), col(Match.id))
+    ).all()
+    found: dict[int, tuple[int, str]] = {}
+    for lead_id, business_id, name in rows:
+        found.setdefault(lead_id, (business_id, name))  # type: ignore[arg-type]
+    return found
+
+
+def callback_explanation(business_name: str | None) -> str:
+    """What the portal tells the consumer before they confirm a callback: whose call it will be."""
+    if business_name:
+        return f"{BUSINESS_CALL_EXPLANATION.format(business=business_name)} {CALL_HOURS_NOTE}"
+    return f"{CONCIERGE_EXPLANATION} {CALL_HOURS_NOTE}"
+
+
+def _phone_check(lead: Lead) -> str:
+    """ "needed" when the consumer agreed to AI calls on an open request whose number no code verified yet."""
+    needed = (
+        lead.consent_ai_calls
+        and bool(lead.contact_phone_hash)
+        and lead.phone_verified_at is None
+        and lead.status not in CLOSED_REASONS
+    )
+    return "needed" if needed else ""
+
+
+def _request_views(session: Session, leads: Sequence[Lead], reader: User | None = None) -> list[dict[str, Any]]:
+    """Each lead's view, its matched businesses, how many of them accepted it (`accepted_count`,
+    `accepted_label`), the latest AI call, why withdraw / callback are refused ("" when allowed), and whose call
+    a callback would be (`callback_kind` "concierge" or "business", `callback_explanation`), and the quotes the
+    businesses sent, side by side (`quotes.quotes_by_lead`), and the converted job's review (`reviews_by_lead`), and the
+    conversations with the businesses that took it (`threads`)."""
+    lead_ids = [lead.id for lead in leads if lead.id is not None]
+    matches = _matches_by_lead(session, lead_ids)
+    quoted = quotes.quotes_by_lead(session, leads)
+    threads = messages.threads_by_lead(session, leads, reader)  # photo links for the account reading
+    reviewed = reviews.reviews_by_lead(session, leads)
+    accepting = _accepting_business(session, lead_ids)
+    callbacks = _callback_refusals(session, leads)
+    call_lines = _call_lines(session, leads)
+    accepted = {
+        lead_id: sum(1 for m in found if m["status"] in ACCEPTED_MATCH_STATUSES) for lead_id, found in matches.items()
+    }
+    return [
+        {
+            "lead": lead_view(lead),
+            "matches": matches[lead.id],  # type: ignore[index]
+            "accepted_count": accepted[lead.id],  # type: ignore[index]
+            "accepted_label": accepted_label(accepted[lead.id]),  # type: ignore[index]
+            "reach_label": reach_label(
+                [m["status"] for m in matches[lead.id]],  # type: ignore[index]
+                lead.next_wave_at is not None,
+            ),
+            "withdraw_reason": _withdraw_refusal(lead),
+            "callback_reason": callbacks[lead.id],  # type: ignore[index]
+            "callback_kind": "business" if lead.id in accepting else "concierge",
+            "callback_explanation": callback_explanation(accepting[lead.id][1] if lead.id in accepting else None),
+            "call_status": call_lines.get(lead.id, ""),  # type: ignore[arg-type]
+            "phone_check": _phone_check(lead),
+            "phone_last4": lead.contact_phone_last4 if lead.contact_phone_hash else "",
+            "quotes": quoted[lead.id],  # type: ignore[index]
+            # One conversation per business that took the request (`messages.threads_by_lead`).
+            "threads": threads[lead.id],  # type: ignore[index]
+            # The converted job to review (`conversion_id`) and its review once written ("reviewed": "yes").
+            "review": reviewed.get(lead.id, {}),  # type: ignore[arg-type]
+        }
+        for lead in leads
+    ]
+
+
+def lead_status_for_submitter(session: Session, lead_id: int) -> dict[str, Any] | None:
+    """The status view of a lead the caller just submitted (its id is held server-side, never from a URL)."""
+    lead = session.get(Lead, lead_id)
+    if lead is None or lead.deleted_at is not None:
+        return None
+    return {"lead": lead_view(lead), "matches": matched_businesses(session, lead_id)}
+
+
+def consumer_leads(session: Session, user: User | None, limit: int = 50) -> list[dict[str, Any]]:
+    """A consumer's own requests, newest first, each with its matched businesses and what may be done with it.
+
+    `withdraw_reason` / `callback_reason` are "" when the action is possible, else why not (shown on the button).
+    """
+    access.require_area(user, access.Area.CONSUMER)
+    assert user is not None
+    leads = session.exec(
+        select(Lead)
+        .where(Lead.consumer_id == user.id, col(Lead.deleted_at).is_(None))
+        .order_by(col(Lead.created_at).desc(), col(Lead.id).desc())
+        .limit(min(limit, 100))
+    ).all()
+    return _request_views(session, leads, user)
+
+
+def request_view(session: Session, actor: Actor, lead_id: int) -> dict[str, Any]:
+    """One request as its consumer (or an admin, or its magic-link holder) sees it; same shape as `consumer_leads`."""
+    lead = _lead_for(session, actor, lead_id, act=False)
+    return _request_views(session, [lead], actor if isinstance(actor, User) else None)[0]
