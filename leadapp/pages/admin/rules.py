@@ -210,6 +210,11 @@ def _section(title: str, *children: rx.Component) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(title, as_="h2", size="4"), *children, spacing="4", width="100%"), width="100%")
 
 
+def _note(text: str) -> rx.Component:
+    """What a section's settings do, under its title."""
+    return rx.text(text, size="2", color_scheme="gray")
+
+
 def _grid(*children: rx.Component, md: str = "3") -> rx.Component:
     return rx.grid(*children, columns=rx.breakpoints(initial="1", sm="2", md=md), spacing="4", width="100%")
 
@@ -296,11 +301,9 @@ def _form() -> rx.Component:
             ),
             _section(
                 "Routing",
-                rx.text(
+                _note(
                     "Broadcast offers a lead to all its matches at once. Waterfall offers it first to the best few "
-                    "(fast responders ahead), then to the next few after the minutes below while nobody accepts.",
-                    size="2",
-                    color_scheme="gray",
+                    "(fast responders ahead), then to the next few after the minutes below while nobody accepts."
                 ),
                 _grid(
                     _select_field("Mode", "routing_mode", rules.ROUTING_MODES),
@@ -311,11 +314,9 @@ def _form() -> rx.Component:
             ),
             _section(
                 "Verified reviews",
-                rx.text(
+                _note(
                     "Matching rates a business (prior weight × prior rating + its stars) ÷ (prior weight + its"
-                    " reviews): with few reviews it sits near the prior.",
-                    size="2",
-                    color_scheme="gray",
+                    " reviews): with few reviews it sits near the prior."
                 ),
                 _grid(
                     _field("Prior rating", "review_prior_rating", numeric=True, hint="1 to 5."),
@@ -325,12 +326,10 @@ def _form() -> rx.Component:
             ),
             _section(
                 "Automatic AI calls",
-                rx.text(
+                _note(
                     "The worker schedules these calls by itself, within the consumer's calling hours and only with "
                     "their consent on file: a confirmation the day before an accepted quote's visit, and a follow-up "
-                    "(how the job went, a review) some days after a job is marked converted.",
-                    size="2",
-                    color_scheme="gray",
+                    "(how the job went, a review) some days after a job is marked converted."
                 ),
                 _grid(
                     _select_field("Visit confirmation calls", "auto_confirm_appointment"),

@@ -31,6 +31,8 @@ from leadapp.core.services import access, messages, optouts, phone_codes, portal
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
+NO_SUCH_REQUEST = "No such request."
+
 
 class PortalState(AuthState):
     requests: list[RequestView] = []
@@ -116,36 +118,44 @@ class PortalState(AuthState):
         self.refresh_from_event()
         return not self.error, result
 
-    @rx.event
-    def withdraw(self, lead_id: str):
-        if not str(lead_id).isdigit():
-            self.error = "No such request."
+    def _act_by_id(self, raw_id: str, unknown: str, action, done: str):
+        """A button's action on the row `raw_id` names (a request, a quote): `unknown` when it is no id at all,
+        else the service decides; `done` is the notice when it went through. Answers with the toast."""
+        if not str(raw_id).isdigit():
+            self.error = unknown
             return feedback.failed(self.error)
-        ok, _ = self._act(lambda s, u: portal.withdraw_request(s, u, int(lead_id)))
+        ok, _ = self._act(lambda s, u: action(s, u, int(raw_id)))
         if ok:
-            self.notice = "Your request was withdrawn. Businesses will no longer receive it."
+            self.notice = done
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
+    def withdraw(self, lead_id: str):
+        return self._act_by_id(
+            lead_id,
+            NO_SUCH_REQUEST,
+            portal.withdraw_request,
+            "Your request was withdrawn. Businesses will no longer receive it.",
+        )
+
+    @rx.event
     def request_callback(self, lead_id: str):
-        if not str(lead_id).isdigit():
-            self.error = "No such request."
-            return feedback.failed(self.error)
-        ok, _ = self._act(lambda s, u: portal.request_callback(s, u, int(lead_id)))
-        if ok:
-            self.notice = "Callback requested. Our AI assistant will call you within calling hours (9:00–21:00)."
-        return feedback.outcome(self.notice, self.error)
+        return self._act_by_id(
+            lead_id,
+            NO_SUCH_REQUEST,
+            portal.request_callback,
+            "Callback requested. Our AI assistant will call you within calling hours (9:00–21:00).",
+        )
 
     @rx.event
     def accept_quote(self, quote_id: str):
         """Accept one business's quote: the job is theirs, the other quotes are declined."""
-        if not str(quote_id).isdigit():
-            self.error = quotes.NOT_YOUR_QUOTE
-            return feedback.failed(self.error)
-        ok, _ = self._act(lambda s, u: quotes.accept_quote(s, u, int(quote_id)))
-        if ok:
-            self.notice = "Quote accepted: the business is told, and the other quotes are declined."
-        return feedback.outcome(self.notice, self.error)
+        return self._act_by_id(
+            quote_id,
+            quotes.NOT_YOUR_QUOTE,
+            quotes.accept_quote,
+            "Quote accepted: the business is told, and the other quotes are declined.",
+        )
 
     @rx.event
     def submit_review(self, form_data: dict):
@@ -204,24 +214,14 @@ class PortalState(AuthState):
 
     @rx.event
     def send_phone_code(self, lead_id: str):
-        if not str(lead_id).isdigit():
-            self.error = "No such request."
-            return feedback.failed(self.error)
-        ok, _ = self._act(lambda s, u: phone_codes.send_lead_code(s, u, int(lead_id)))
-        if ok:
-            self.notice = CODE_SENT
-        return feedback.outcome(self.notice, self.error)
+        return self._act_by_id(lead_id, NO_SUCH_REQUEST, phone_codes.send_lead_code, CODE_SENT)
 
     @rx.event
     def verify_phone_code(self, form_data: dict):
         lead_id, code = str(form_data.get("lead", "")), str(form_data.get("code", ""))
-        if not lead_id.isdigit():
-            self.error = "No such request."
-            return feedback.failed(self.error)
-        ok, _ = self._act(lambda s, u: phone_codes.verify_lead_code(s, u, int(lead_id), code))
-        if ok:
-            self.notice = PHONE_VERIFIED
-        return feedback.outcome(self.notice, self.error)
+        return self._act_by_id(
+            lead_id, NO_SUCH_REQUEST, lambda s, u, i: phone_codes.verify_lead_code(s, u, i, code), PHONE_VERIFIED
+        )
 
     @rx.event
     def set_no_ai_calls(self, value: Any):
