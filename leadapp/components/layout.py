@@ -232,3 +232,35 @@ def guarded(area: str, *children: rx.Component) -> rx.Component:
         rx.fragment(*children),
         rx.cond(AuthState.denied, not_allowed(), rx.center(rx.spinner(size="3"), padding="3em")),
     )
+
+
+def link_page(title: str, prefix: str, status: rx.Var, *cases: tuple, invalid: rx.Var | str, way_on: rx.Component):
+    """The page a link in an email opens (a review, an unsubscribe): `title` (`#<prefix>-heading`), then what the
+    link's `status` shows: `cases` as for `rx.match`, "invalid" (the message, `#<prefix>-invalid`, and `way_on`, a
+    link to go on from there), and a spinner while the link is looked up."""
+    return page(
+        rx.card(
+            rx.vstack(
+                rx.heading(title, size="7", id=f"{prefix}-heading"),
+                rx.match(
+                    status,
+                    *cases,
+                    (
+                        "invalid",
+                        rx.vstack(
+                            rx.callout(invalid, icon="link-2-off", color_scheme="amber", id=f"{prefix}-invalid"),
+                            way_on,
+                            spacing="3",
+                        ),
+                    ),
+                    rx.center(rx.spinner(size="3"), padding="2em"),
+                ),
+                spacing="4",
+                width="100%",
+            ),
+            max_width="32em",
+            margin_x="auto",
+            width="100%",
+        ),
+        max_width="48em",
+    )

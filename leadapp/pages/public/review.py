@@ -11,7 +11,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.layout import page
+from leadapp.components.layout import link_page
 from leadapp.components.requests import review_fields
 from leadapp.core import rls
 from leadapp.core.db import session_scope
@@ -75,68 +75,48 @@ class ReviewState(AuthState):
 
 def review_page() -> rx.Component:
     state = ReviewState
-    return page(
-        rx.card(
-            rx.vstack(
-                rx.heading("Review the job", size="7", id="review-heading"),
-                rx.match(
-                    state.review_status,
-                    (
-                        "ready",
-                        rx.form(
-                            rx.vstack(
-                                rx.text("How did ", rx.text.strong(state.review_business), " do?"),
-                                *review_fields(state.review_form_errors, prefix="review"),
-                                rx.cond(
-                                    state.review_message != "",
-                                    rx.callout(state.review_message, color_scheme="red", id="review-refused"),
-                                ),
-                                rx.button("Post my review", type="submit", size="3", id="review-submit"),
-                                spacing="2",
-                                width="100%",
-                            ),
-                            on_submit=state.submit,
-                            reset_on_submit=False,
-                            id="review-form",
-                        ),
+    return link_page(
+        "Review the job",
+        "review",
+        state.review_status,
+        (
+            "ready",
+            rx.form(
+                rx.vstack(
+                    rx.text("How did ", rx.text.strong(state.review_business), " do?"),
+                    *review_fields(state.review_form_errors, prefix="review"),
+                    rx.cond(
+                        state.review_message != "",
+                        rx.callout(state.review_message, color_scheme="red", id="review-refused"),
                     ),
-                    (
-                        "done",
-                        rx.vstack(
-                            rx.callout(
-                                rx.text("Your review of ", state.review_business, " is posted. Thank you!"),
-                                icon="circle-check",
-                                color_scheme="green",
-                                id="review-done",
-                            ),
-                            rx.text(state.posted_stars, " of 5 stars", id="review-posted-stars"),
-                            rx.text(state.posted_text, id="review-posted-text"),
-                            rx.cond(
-                                state.review_message != "",
-                                rx.callout(state.review_message, color_scheme="amber", id="review-refused"),
-                            ),
-                            spacing="2",
-                            width="100%",
-                        ),
-                    ),
-                    (
-                        "invalid",
-                        rx.vstack(
-                            rx.callout(
-                                state.review_message, icon="link-2-off", color_scheme="amber", id="review-invalid"
-                            ),
-                            rx.link("Log in to your portal", href=routes.LOGIN),
-                            spacing="3",
-                        ),
-                    ),
-                    rx.center(rx.spinner(size="3"), padding="2em"),
+                    rx.button("Post my review", type="submit", size="3", id="review-submit"),
+                    spacing="2",
+                    width="100%",
                 ),
-                spacing="4",
+                on_submit=state.submit,
+                reset_on_submit=False,
+                id="review-form",
+            ),
+        ),
+        (
+            "done",
+            rx.vstack(
+                rx.callout(
+                    rx.text("Your review of ", state.review_business, " is posted. Thank you!"),
+                    icon="circle-check",
+                    color_scheme="green",
+                    id="review-done",
+                ),
+                rx.text(state.posted_stars, " of 5 stars", id="review-posted-stars"),
+                rx.text(state.posted_text, id="review-posted-text"),
+                rx.cond(
+                    state.review_message != "",
+                    rx.callout(state.review_message, color_scheme="amber", id="review-refused"),
+                ),
+                spacing="2",
                 width="100%",
             ),
-            max_width="32em",
-            margin_x="auto",
-            width="100%",
         ),
-        max_width="48em",
+        invalid=state.review_message,
+        way_on=rx.link("Log in to your portal", href=routes.LOGIN),
     )

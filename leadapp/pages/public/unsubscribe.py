@@ -10,7 +10,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.layout import page
+from leadapp.components.layout import link_page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.observability import get_logger
@@ -80,59 +80,39 @@ class InviteLinkState(AuthState):
 
 def unsubscribe_page() -> rx.Component:
     state = UnsubscribeState
-    return page(
-        rx.card(
+    return link_page(
+        "Unsubscribe",
+        "unsubscribe",
+        state.unsubscribe_status,
+        (
+            "ready",
             rx.vstack(
-                rx.heading("Unsubscribe", size="7", id="unsubscribe-heading"),
-                rx.match(
-                    state.unsubscribe_status,
-                    (
-                        "ready",
-                        rx.vstack(
-                            rx.text(
-                                "Stop LeadApp's invitation emails to ",
-                                rx.text.strong(state.masked_email),
-                                rx.cond(state.business_name != "", rx.fragment(" (", state.business_name, ")")),
-                                "? One click and we will not write again.",
-                            ),
-                            rx.button(
-                                "Unsubscribe",
-                                on_click=state.confirm,
-                                size="3",
-                                width="100%",
-                                id="unsubscribe-confirm",
-                            ),
-                            spacing="3",
-                            width="100%",
-                        ),
-                    ),
-                    (
-                        "done",
-                        rx.callout(
-                            "You are unsubscribed: we will send no more invitation emails to this address.",
-                            icon="circle-check",
-                            color_scheme="green",
-                            id="unsubscribe-done",
-                        ),
-                    ),
-                    (
-                        "invalid",
-                        rx.vstack(
-                            rx.callout(
-                                INVALID_MESSAGE, icon="link-2-off", color_scheme="amber", id="unsubscribe-invalid"
-                            ),
-                            rx.link("Contact us", href=routes.CONTACT),
-                            spacing="3",
-                        ),
-                    ),
-                    rx.center(rx.spinner(size="3"), padding="2em"),
+                rx.text(
+                    "Stop LeadApp's invitation emails to ",
+                    rx.text.strong(state.masked_email),
+                    rx.cond(state.business_name != "", rx.fragment(" (", state.business_name, ")")),
+                    "? One click and we will not write again.",
                 ),
-                spacing="4",
+                rx.button(
+                    "Unsubscribe",
+                    on_click=state.confirm,
+                    size="3",
+                    width="100%",
+                    id="unsubscribe-confirm",
+                ),
+                spacing="3",
                 width="100%",
             ),
-            max_width="32em",
-            margin_x="auto",
-            width="100%",
         ),
-        max_width="48em",
+        (
+            "done",
+            rx.callout(
+                "You are unsubscribed: we will send no more invitation emails to this address.",
+                icon="circle-check",
+                color_scheme="green",
+                id="unsubscribe-done",
+            ),
+        ),
+        invalid=INVALID_MESSAGE,
+        way_on=rx.link("Contact us", href=routes.CONTACT),
     )
