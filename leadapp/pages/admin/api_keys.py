@@ -28,10 +28,30 @@ class ApiKeysState(AuthState):
         admin = self._require(session, access.Area.ADMIN)
         self.rows = api_keys.list_keys(session, admin)
 
-    @rx.event
-    def load(self):
+    def _clear(self) -> None:
         self.error, self.notice, self.new_token = "", "", ""
         self.new_secret, self.webhook_error = "", ""
+
+    def _as_admin(self, action, *, error_field: str = "error") -> tuple[bool, object]:
+        """Run `action(session, admin)` for the admin of this tab, then show the keys as they are now; a refusal
+        goes to `error_field` (the page's error, or the webhook form's). Returns (done, what it returned)."""
+        self._clear()
+        try:
+            with session_scope() as session:
+                result = action(session, self._require(session, access.Area.ADMIN))
+        except NotAllowed:
+            self.rows, self.error = [], "You are not allowed to do this."
+            return False, None
+        except UserError as exc:
+            setattr(self, error_field, exc.message)
+            return False, None
+        with session_scope() as session:
+            self._reload(session)
+        return True, result
+
+    @rx.event
+    def load(self):
+        self._clear()
         try:
             with session_scope() as session:
                 self._reload(session)
@@ -40,70 +60,45 @@ class ApiKeysState(AuthState):
 
     @rx.event
     def create(self, form_data: dict):
-        self.error, self.notice, self.new_token = "", "", ""
-        self.new_secret, self.webhook_error = "", ""
         name, per_minute = str(form_data.get("name", "")), str(form_data.get("per_minute", "") or "60")
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                key, token = api_keys.create_key(session, admin, name, per_minute)
-                created = key.name
-        except NotAllowed:
-            self.rows, self.error = [], "You are not allowed to do this."
-            return feedback.outcome(self.notice, self.error)
-        except UserError as exc:
-            self.error = exc.message
-            return feedback.outcome(self.notice, self.error)
-        self.new_token, self.notice = token, f"Key “{created}” created. Copy it now: it is not shown again."
-        with session_scope() as session:
-            self._reload(session)
+
+        def create(session, admin) -> tuple[str, str]:
+            key, token = api_keys.create_key(session, admin, name, per_minute)
+            return key.name, token
+
+        done, created = self._as_admin(create)
+        if done:
+            key_name, token = created  # type: ignore[misc]
+            self.new_token, self.notice = token, f"Key “{key_name}” created. Copy it now: it is not shown again."
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def revoke(self, key_id: str):
-        self.error, self.notice, self.new_token = "", "", ""
-        self.new_secret, self.webhook_error = "", ""
         wanted = int(key_id) if str(key_id).isdigit() else 0
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                name = api_keys.revoke_key(session, admin, wanted).name
-        except NotAllowed:
-            self.rows, self.error = [], "You are not allowed to do this."
-            return feedback.outcome(self.notice, self.error)
-        except UserError as exc:
-            self.error = exc.message
-            return feedback.outcome(self.notice, self.error)
-        self.notice = f"Key “{name}” is revoked: calls with it are refused from now on."
-        with session_scope() as session:
-            self._reload(session)
+        done, key_name = self._as_admin(lambda s, admin: api_keys.revoke_key(s, admin, wanted).name)
+        if done:
+            self.notice = f"Key “{key_name}” is revoked: calls with it are refused from now on."
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def set_webhook(self, form_data: dict):
-        self.error, self.notice, self.new_token = "", "", ""
-        self.new_secret, self.webhook_error = "", ""
         key_id, url = str(form_data.get("key_id", "") or ""), str(form_data.get("webhook_url", "") or "")
         wanted = int(key_id) if key_id.isdigit() else 0
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                key, secret = webhooks.register_webhook(session, admin, wanted, url)
-                name = key.name
-        except NotAllowed:
-            self.rows, self.error = [], "You are not allowed to do this."
-            return feedback.outcome(self.notice, self.error)
-        except UserError as exc:
-            self.webhook_error = exc.message
-            return feedback.outcome(self.notice, self.webhook_error)
+
+        def register(session, admin) -> tuple[str, str]:
+            key, secret = webhooks.register_webhook(session, admin, wanted, url)
+            return key.name, secret
+
+        done, registered = self._as_admin(register, error_field="webhook_error")
+        if not done:
+            return feedback.outcome(self.notice, self.error or self.webhook_error)
+        key_name, secret = registered  # type: ignore[misc]
         self.new_secret = secret
         self.notice = (
-            f"Webhook of “{name}” saved. Give the partner its signing secret now: it is not shown again."
+            f"Webhook of “{key_name}” saved. Give the partner its signing secret now: it is not shown again."
             if secret
-            else f"Webhook of “{name}” removed: its leads' changes are no longer sent."
+            else f"Webhook of “{key_name}” removed: its leads' changes are no longer sent."
         )
-        with session_scope() as session:
-            self._reload(session)
         return feedback.outcome(self.notice, self.error)
 
 
