@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import Session, select
 
 from leadapp.core.errors import UserError
-from leadapp.core.models import Call
+from leadapp.core.models import Call, Notification
 from leadapp.core.services import calls, inbox
 from leadapp.core.vocab import CallStatus, CallType, QuoteStatus
 from tests import factories
@@ -123,3 +123,29 @@ def test_another_owner_cannot_ask_for_a_call_about_this_match(db_session: Sessio
         calls.request_call(db_session, world.other_owner, world.match.id, when_text="2026-06-02T10:30", now=NOW)
     db_session.rollback()
     assert _stored(db_session, world) == []
+
+
+@pytest.mark.parametrize(
+    ("outcome", "told"),
+    [("transferred", True), ("callback_booked", True), ("goal_achieved", True), ("no_answer", False)],
+)
+def test_the_consumer_hears_back_after_a_call_they_spoke_on(
+    db_session: Session, world: World, outcome: str, told: bool
+) -> None:
+    s = db_session
+    call = Call(
+        lead_id=world.lead.id,
+        business_id=world.business.id,
+        to_number_enc=world.lead.contact_phone_enc,
+        to_number_hash=world.lead.contact_phone_hash,
+        status=CallStatus.COMPLETED.value,
+        outcome=outcome,
+    )
+    s.add(call)
+    s.flush()
+    calls.notify_call_ended(s, call)
+    s.commit()
+    to_consumer = s.exec(
+        select(Notification).where(Notification.kind == "call_summary", Notification.user_id == world.consumer.id)
+    ).all()
+    assert bool(to_consumer) is told

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, labels, localtime
+from leadapp.core import labels, localtime
 from leadapp.core.events import run_after_commit
 from leadapp.core.models import Business, Call, CallMetrics, Lead, TranscriptLine, User, utcnow
 from leadapp.core.providers import telephony
 from leadapp.core.services import call_quality, compose, notify
 from leadapp.core.services.calls.rules import _may_act_on_call
-from leadapp.core.vocab import CallOutcome, CallType, Channel, ContactPreference, NotificationKind, Speaker
+from leadapp.core.vocab import CallOutcome, CallType, Channel, NotificationKind, Speaker
 
 OUTCOME_LABELS = labels.CALL_OUTCOME
 
@@ -61,6 +61,14 @@ def local_summary(
         return f"{text} {counted}; the caller last said: “{caller_lines[-1][:200]}”"
     return f"{text} {counted}."
 
+
+SPOKE_OUTCOMES = (
+    CallOutcome.GOAL_ACHIEVED.value,
+    CallOutcome.DECLINED.value,
+    CallOutcome.TRANSFERRED.value,
+    CallOutcome.CALLBACK_BOOKED.value,
+)
+"""The outcomes of a call in which the consumer spoke with the assistant (they hear back about it)."""
 
 SUMMARY_FIELDS = {
     "need": "Need",
@@ -165,18 +173,13 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
             )
             ids.append(row_id)
     # The consumer hears back after a callback they asked for, and after any call where they spoke with the AI.
-    spoke = call.outcome in (CallOutcome.GOAL_ACHIEVED.value, CallOutcome.DECLINED.value)
+    spoke = call.outcome in SPOKE_OUTCOMES
     if call.call_type == CallType.CONSUMER_CALLBACK.value or spoke:
         link = compose.tracking_link(lead) if lead.consumer_id is None else compose.portal_link()
         completed = business is None and call.outcome == CallOutcome.GOAL_ACHIEVED.value  # LeadApp's concierge call
         simulated = "(Simulated) Y" if is_simulated(call) else "Y"
         text = _summary_text(call, retry, link, CONCIERGE_DONE if completed else "", localtime.lead_zone(lead))
-        targets = [(Channel.EMAIL.value, lead.contact_email)] if lead.contact_email else []
-        if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE):
-            phone = notify.normalize_phone(crypto.decrypt_phone(lead.contact_phone_enc))
-            if phone:
-                targets.append((Channel.SMS.value, phone))
-        for channel, recipient in targets:
+        for channel, recipient in notify.consumer_targets(lead):
             sms = channel == Channel.SMS.value
             row_id = _summary_row(
                 session,
