@@ -172,10 +172,6 @@ class S3Bucket:
             raise StoreError(_describe(exc)) from exc
 
 
-def s3_configured() -> bool:
-    return bool(get_settings().attachments_s3_bucket)
-
-
 def attachments_store() -> ObjectStore:
     """The store of conversation photos: the S3 bucket when ATTACHMENTS_S3_BUCKET is set, else ATTACHMENTS_DIR."""
     settings = get_settings()

@@ -60,8 +60,8 @@ class StoredPhoto:
 
 
 def store_photo(data: bytes) -> StoredPhoto:
-    """Check `data` and keep it under a random name; returns where. UserError(field="photo") when it is no photo
-    or too large."""
+    """Check `data` and keep it in the attachments store under a random name; returns where. UserError(field="photo")
+    when it is no photo or too large; Unavailable(field="photo") when the store fails (nothing kept)."""
     if not data:
         raise UserError("The photo is empty.", field="photo")
     if len(data) > PHOTO_MAX_BYTES:
