@@ -253,9 +253,9 @@ class Settings(BaseSettings):
             self.attachments_s3_secret_access_key
         ):
             problems.append(
-                "Only one of ATTACHMENTS_S3_ACCESS_KEY_ID and ATTACHMENTS_S3_SECRET_ACCESS_KEY is set: no photo "
-                "can be stored or shown. Set both (the bucket's access key), or neither to use the SDK's own "
-                "credentials (an instance role)."
+                "ATTACHMENTS_S3_ACCESS_KEY_ID and ATTACHMENTS_S3_SECRET_ACCESS_KEY go together, and only one is set: "
+                "no photo can be stored or shown. Set both (the bucket's access key), or neither to use the SDK's "
+                "own credentials (an instance role)."
             )
         if self.webhooks_allow_loopback:
             problems.append(
