@@ -119,6 +119,7 @@ def _errors(*statuses: int, **described: str) -> dict[int | str, dict[str, Any]]
         429: "Too many requests from this client",
         500: "Our fault: logged and reported; nothing was accepted",
         502: "The provider failed",
+        503: "A store or provider failed just now; nothing was done, try again later",
     }
     return {
         status: {"model": ApiError, "description": described.get(f"e{status}", reasons[status])} for status in statuses
@@ -406,11 +407,13 @@ INBOUND_FIELD_CHARS = 100_000
         413,
         422,
         500,
+        503,
         e400="Not a multipart form",
         e403="The path's secret is not the configured one (or none is configured): nothing changed",
         e404="No genuine reply address of a conversation among the recipients",
         e409="The conversation is closed",
         e422="The reply is empty or too long",
+        e503="Its photo could not be stored just now: nothing was, post it again later",
     ),
 )
 async def inbound_email(request: Request, secret: str) -> JSONResponse:
@@ -459,7 +462,12 @@ async def inbound_email(request: Request, secret: str) -> JSONResponse:
         return error(500, "internal_error", "Something went wrong on our side; the reply is not stored yet.")
     finally:
         await form.close()
-    statuses = {"no_thread": (404, "no_thread"), "closed": (409, "closed"), "invalid": (422, "validation_failed")}
+    statuses = {
+        "no_thread": (404, "no_thread"),
+        "closed": (409, "closed"),
+        "invalid": (422, "validation_failed"),
+        "unavailable": (503, "unavailable"),  # SendGrid posts it again later
+    }
     if outcome.status in statuses:
         status, code = statuses[outcome.status]
         return error(status, code, outcome.reason)
@@ -481,17 +489,26 @@ PHOTO_HEADERS = {
     response_model=None,
     responses={
         200: {"description": "The photo", "content": {"image/*": {"schema": {"type": "string"}}}},
-        **_errors(403, 410, 422, e403="The link is invalid or expired, or its viewer may not see this conversation"),
+        **_errors(
+            403,
+            404,
+            422,
+            503,
+            e403="The link is invalid or expired, or its viewer may not see this conversation",
+            e404="The photo is no longer in the store",
+            e503="The photo store failed just now",
+        ),
     },
 )
 async def thread_photo(token: str) -> Response:
     """GET /api/v1/photos/<token> — a photo sent in a conversation, for the one viewer its signed link names, checked
-    again against that viewer's right to read the conversation on every request."""
+    again against that viewer's right to read the conversation on every request. The bytes come from the
+    attachments store through here (never a redirect to the bucket)."""
     found = await run_in_threadpool(message_photos.open_photo, token[:2000])
-    if found.status != 200 or found.path is None:
-        code = {410: "gone"}.get(found.status, "forbidden")
+    if found.status != 200 or found.data is None:
+        code = {404: "not_found", 503: "unavailable"}.get(found.status, "forbidden")
         return JSONResponse({"error": code, "message": found.reason}, found.status, headers=PHOTO_HEADERS)
-    return FileResponse(found.path, media_type=found.content_type, headers=PHOTO_HEADERS)
+    return Response(found.data, media_type=found.content_type, headers=PHOTO_HEADERS)
 
 
 def _unsubscribe(token: str) -> bool:

@@ -26,6 +26,13 @@ class TooManyAttempts(UserError):
     status_code = 429
 
 
+class Unavailable(UserError):
+    """Something we depend on failed just now (a store, a provider): nothing was done, and trying again later may
+    work. Not the user's fault, but the refusal is theirs to read (503)."""
+
+    status_code = 503
+
+
 class FieldErrors(UserError):
     """One or more form fields are wrong; `errors` maps each field to its message (422)."""
 

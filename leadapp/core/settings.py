@@ -120,6 +120,17 @@ class Settings(BaseSettings):
     attachments_dir: str = Field(
         str(ROOT / "var" / "attachments"), description="Where photos sent in conversations are kept"
     )
+    attachments_s3_bucket: str = Field(
+        "", description="S3-compatible bucket for conversation photos; empty = kept under ATTACHMENTS_DIR"
+    )
+    attachments_s3_endpoint_url: str = Field(
+        "", description="Endpoint of an S3-compatible store (MinIO, R2, ...); empty = AWS S3 itself"
+    )
+    attachments_s3_region: str = Field("", description="Region of the bucket; empty = us-east-1 (R2: auto)")
+    attachments_s3_access_key_id: str = Field(
+        "", description="Access key of the bucket; empty = the SDK's own chain (AWS_* variables, an instance role)"
+    )
+    attachments_s3_secret_access_key: str = Field("", description="Secret of ATTACHMENTS_S3_ACCESS_KEY_ID", repr=False)
     recordings_dir: str = Field(
         str(ROOT / "var" / "recordings"), description="Where simulated calls (no Twilio keys) keep their recordings"
     )
@@ -237,6 +248,14 @@ class Settings(BaseSettings):
                 "INBOUND_EMAIL_SECRET is shorter than 24 characters: the inbound email address could be guessed and "
                 "replies forged into conversations. Set it to a long random value, e.g. the output of "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+            )
+        if self.attachments_s3_bucket and bool(self.attachments_s3_access_key_id) != bool(
+            self.attachments_s3_secret_access_key
+        ):
+            problems.append(
+                "ATTACHMENTS_S3_ACCESS_KEY_ID and ATTACHMENTS_S3_SECRET_ACCESS_KEY go together, and only one is set: "
+                "no photo can be stored or shown. Set both (the bucket's access key), or neither to use the SDK's "
+                "own credentials (an instance role)."
             )
         if self.webhooks_allow_loopback:
             problems.append(

@@ -13,7 +13,7 @@ from tests.e2e.conftest import Deployment
 from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, new_marker, start
 
 pytestmark = pytest.mark.e2e
-PROVIDERS = ["anthropic", "openai_realtime", "twilio", "email", "google_places", "turnstile"]
+PROVIDERS = ["anthropic", "openai_realtime", "twilio", "email", "google_places", "turnstile", "photo_storage"]
 
 
 def _admin(browser: Browser, deployment: Deployment) -> Page:

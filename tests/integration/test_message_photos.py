@@ -1,7 +1,8 @@
 """Photos in a conversation (`messages.photos`), on SQLite and PostgreSQL, through the app's route: a photo sent
 with a message is checked by its bytes and kept under a random name; the route serves it to the thread's two sides
 and an admin through their own signed links, and to nobody else: another business, another consumer, a link of
-someone who lost access, a forged or altered link. A file that is no photo, or too large, stores nothing."""
+someone who lost access, a forged or altered link; a photo whose file is gone is a 404. A file that is no photo, or
+too large, stores nothing. (The same flows against an S3-compatible bucket: test_message_photos_s3.py.)"""
 
 from __future__ import annotations
 
@@ -85,6 +86,17 @@ def test_a_photo_is_served_to_both_sides_and_an_admin_only(
     s.commit()
     assert web.get(owner_link).status_code == 403
     assert web.get(portal_url).status_code == 403  # no more thread with that business for the consumer either
+
+
+def test_a_photo_file_gone_is_a_404(db_session: Session, world: factories.TwoBusinesses, web: TestClient):
+    s, w = db_session, world
+    sent = messages.post_message(s, w.owner, w.match.id, "", photo=JPEG)
+    s.commit()
+    link = photos.photo_link(sent, w.consumer)
+    assert web.get(link).content == JPEG
+    (get_settings().attachments_path / sent.photo_ref).unlink()
+    gone = web.get(link)
+    assert (gone.status_code, gone.json()["error"]) == (404, "not_found")
 
 
 @pytest.mark.parametrize(

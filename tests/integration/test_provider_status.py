@@ -36,7 +36,15 @@ def _setenv(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
 
 def test_without_keys_every_provider_is_its_local_stand_in(app_env: dict[str, str]) -> None:
     rows = _rows()
-    assert list(rows) == ["anthropic", "openai_realtime", "twilio", "email", "google_places", "turnstile"]
+    assert list(rows) == [
+        "anthropic",
+        "openai_realtime",
+        "twilio",
+        "email",
+        "google_places",
+        "turnstile",
+        "photo_storage",
+    ]
     assert all(row["configured"] == "" and row["last_error"] == "" for row in rows.values())
     assert rows["email"]["mode"] == "local outbox (shown under Outbox)"
     assert rows["twilio"]["mode"].startswith("simulated calls")

@@ -118,3 +118,17 @@ def test_a_short_inbound_email_secret_is_refused_in_production() -> None:
             _env_file=None, environment="production", secret_key="k" * 48, seed_demo=False, inbound_email_secret=fine
         )
         assert settings.production_problems() == []
+
+
+def test_half_a_bucket_key_is_refused_in_production() -> None:
+    """An S3 key id without its secret (or the reverse) would refuse every photo: the deployment is refused first,
+    without quoting the secret."""
+    base = {"_env_file": None, "environment": "production", "secret_key": "k" * 48, "seed_demo": False}
+    bucket = {"attachments_s3_bucket": "leadapp-photos"}
+    for half in ({"attachments_s3_access_key_id": "AKIAONLYTHEID"}, {"attachments_s3_secret_access_key": "s" * 40}):
+        problems = Settings(**base, **bucket, **half).production_problems()  # type: ignore[arg-type]
+        assert [p.split(" ", 1)[0] for p in problems] == ["ATTACHMENTS_S3_ACCESS_KEY_ID"]
+        assert "s" * 40 not in problems[0]
+    whole = {"attachments_s3_access_key_id": "AKIAKEY", "attachments_s3_secret_access_key": "s" * 40}
+    for fine in ({}, bucket, {**bucket, **whole}):
+        assert Settings(**base, **fine).production_problems() == []  # type: ignore[arg-type]

@@ -26,6 +26,7 @@ TWILIO = "twilio"
 EMAIL = "email"
 GOOGLE_PLACES = "google_places"
 TURNSTILE = "turnstile"
+PHOTO_STORAGE = "photo_storage"
 PROVIDERS: dict[str, str] = {
     ANTHROPIC: "Anthropic (Claude)",
     OPENAI_REALTIME: "OpenAI Realtime",
@@ -33,6 +34,7 @@ PROVIDERS: dict[str, str] = {
     EMAIL: "Email (SendGrid / SMTP)",
     GOOGLE_PLACES: "Google Places",
     TURNSTILE: "Cloudflare Turnstile",
+    PHOTO_STORAGE: "Photo storage (S3-compatible)",
 }
 MAX_ERROR_CHARS = 500
 KEEP_SECONDS = 30 * 24 * 3600
@@ -52,6 +54,7 @@ def _secrets(settings: Settings) -> list[str]:
         settings.smtp_password,
         settings.google_places_api_key,
         settings.turnstile_secret_key,
+        settings.attachments_s3_secret_access_key,
     ]
     return [v for v in values if len(v) >= 4]
 
@@ -142,6 +145,12 @@ def _modes(settings: Settings) -> dict[str, tuple[bool, str]]:
         TURNSTILE: (
             bool(settings.turnstile_secret_key and settings.turnstile_site_key),
             "anti-robot check on" if settings.turnstile_secret_key else "off (no anti-robot check)",
+        ),
+        PHOTO_STORAGE: (
+            bool(settings.attachments_s3_bucket),
+            f"bucket {settings.attachments_s3_bucket}"
+            if settings.attachments_s3_bucket
+            else "local directory (ATTACHMENTS_DIR)",
         ),
     }
 

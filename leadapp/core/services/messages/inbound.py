@@ -24,7 +24,7 @@ from sqlmodel import Session, col, select
 
 from leadapp.core import crypto, rls
 from leadapp.core.db import session_scope
-from leadapp.core.errors import UserError
+from leadapp.core.errors import Unavailable, UserError
 from leadapp.core.models import Business, Lead, Match, ThreadMessage
 from leadapp.core.services import access, notify
 from leadapp.core.services.messages import photos
@@ -45,7 +45,8 @@ _MESSAGE_ID = re.compile(r"^Message-ID:\s*(<[^>\s]{1,250}>)", re.IGNORECASE | re
 
 @dataclass(frozen=True)
 class InboundOutcome:
-    """What became of a reply: `status` "stored" (also a duplicate), "no_thread", "closed" or "invalid"."""
+    """What became of a reply: `status` "stored" (also a duplicate), "no_thread", "closed", "invalid" or
+    "unavailable" (its photo could not be stored just now: nothing was, the sender may deliver it again)."""
 
     status: str
     reason: str = ""
@@ -73,6 +74,8 @@ def _store(
 ) -> InboundOutcome:
     try:
         message = record_reply(session, match_id, side, body, channel=channel, inbound_key=key, photo=photo)
+    except Unavailable as exc:
+        return InboundOutcome("unavailable", exc.message)
     except UserError as exc:
         return InboundOutcome("invalid", exc.message)
     if message is None:

@@ -1,30 +1,35 @@
-"""Photos sent in a conversation: checked, kept under ATTACHMENTS_DIR, served only to the thread's two sides.
+"""Photos sent in a conversation: checked, kept in the attachments store, served only to the thread's two sides.
 
 Guarantees:
 - A photo is a JPEG, PNG, WebP or GIF by its bytes (the name and the browser's type are not trusted), 1 byte to
   PHOTO_MAX_BYTES; anything else is a UserError on the field `photo` and nothing is stored.
-- It is kept under a random name (the uploaded name is never used on disk), written whole before the message row
-  refers to it.
+- It is kept under a random name (the uploaded name is never used as a key) in the attachments store
+  (`providers.object_store`: ATTACHMENTS_DIR, or the S3-compatible bucket when configured), whole before the
+  message row refers to it. When the store fails, the photo is refused (`Unavailable` on the field `photo`, the
+  failure logged and shown on the health page) before any row is written.
 - It is shown through a signed link for one viewer and one message, expiring (`photo_link`); opening the link
   checks again that this viewer may read that thread (`access.thread_match`), so a link passed on, or kept after
-  the viewer lost access, shows nothing.
+  the viewer lost access, shows nothing. The bytes always come through the app: never a bucket URL, public or
+  presigned. A photo missing from the store is a 404, a store that fails a 503.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from leadapp.core import crypto
 from leadapp.core.db import session_scope
-from leadapp.core.errors import UserError
+from leadapp.core.errors import Unavailable, UserError
 from leadapp.core.models import ThreadMessage, User
+from leadapp.core.observability import get_logger
+from leadapp.core.providers import status as provider_status
+from leadapp.core.providers.object_store import StoreError, attachments_store, is_key
 from leadapp.core.services import access
-from leadapp.core.settings import get_settings
+
+log = get_logger(__name__)
 
 PHOTO_MAX_BYTES = 5 * 1024 * 1024
 PHOTO_PURPOSE = "thread-photo"
@@ -55,8 +60,8 @@ class StoredPhoto:
 
 
 def store_photo(data: bytes) -> StoredPhoto:
-    """Check `data` and keep it under a random name; returns where. UserError(field="photo") when it is no photo
-    or too large."""
+    """Check `data` and keep it in the attachments store under a random name; returns where. UserError(field="photo")
+    when it is no photo or too large; Unavailable(field="photo") when the store fails (nothing kept)."""
     if not data:
         raise UserError("The photo is empty.", field="photo")
     if len(data) > PHOTO_MAX_BYTES:
@@ -65,21 +70,25 @@ def store_photo(data: bytes) -> StoredPhoto:
     if kind is None:
         raise UserError("Send a photo as JPEG, PNG, WebP or GIF.", field="photo")
     content_type, suffix = kind
-    folder = get_settings().attachments_path
-    folder.mkdir(parents=True, exist_ok=True)
     ref = secrets.token_hex(16) + suffix
-    partial = folder / f".{ref}.part"
-    partial.write_bytes(data)
-    os.replace(partial, folder / ref)  # whole or not at all
+    try:
+        attachments_store().put(ref, data, content_type)
+    except StoreError as exc:
+        _store_failed("put", exc)
+        raise Unavailable("The photo could not be saved just now; nothing was sent. Try again.", field="photo") from exc
     return StoredPhoto(ref, content_type, len(data))
 
 
-def photo_file(ref: str) -> Path | None:
-    """The file of a stored photo, or None (a ref that is not one of ours, or a file gone)."""
-    if not ref or "/" in ref or "\\" in ref or ref.startswith("."):
-        return None
-    path = get_settings().attachments_path / ref
-    return path if path.is_file() else None
+def _store_failed(operation: str, exc: StoreError) -> None:
+    """Log a failure of the attachments store and show it on the health page (the message names no secret)."""
+    log.warning("attachments_store_failed", operation=operation, error=str(exc))
+    provider_status.record_failure(provider_status.PHOTO_STORAGE, f"{operation}: {exc}")
+
+
+def photo_bytes(ref: str) -> bytes | None:
+    """The bytes of a stored photo, or None (a ref that is not one of ours, or a photo gone). StoreError when the
+    store fails."""
+    return attachments_store().get(ref) if is_key(ref) else None
 
 
 def photo_link(message: ThreadMessage, viewer: User | None) -> str:
@@ -92,16 +101,17 @@ def photo_link(message: ThreadMessage, viewer: User | None) -> str:
 
 @dataclass(frozen=True)
 class PhotoAccess:
-    """What opening a photo link gives: 200 with the file and its type, or 403 / 410 with `reason`."""
+    """What opening a photo link gives: 200 with the bytes and their type, or 403 / 404 / 503 with `reason`."""
 
     status: int
-    path: Path | None = None
+    data: bytes | None = None
     content_type: str = ""
     reason: str = ""
 
 
 def open_photo(token: str) -> PhotoAccess:
-    """Check a photo link: genuine, unexpired, and its viewer still allowed to read the thread."""
+    """Check a photo link: genuine, unexpired, and its viewer still allowed to read the thread; then read the
+    photo from the store (404 when it is not there, 503 when the store fails)."""
     payload: Mapping[str, Any] | None = crypto.unsign(PHOTO_PURPOSE, token or "")
     if payload is None:
         return PhotoAccess(403, reason="This link is invalid or has expired.")
@@ -119,18 +129,30 @@ def open_photo(token: str) -> PhotoAccess:
             access.thread_match(session, viewer, message.match_id, post=False)
         except UserError:
             return PhotoAccess(403, reason="You may not see this photo.")
-        path = photo_file(message.photo_ref)
-        if path is None:
-            return PhotoAccess(410, reason="This photo is no longer available.")
-        return PhotoAccess(200, path=path, content_type=message.photo_type)
+        ref, content_type = message.photo_ref, message.photo_type
+    # Read outside the transaction: no database connection is held while the store answers.
+    try:
+        data = photo_bytes(ref)
+    except StoreError as exc:
+        _store_failed("get", exc)
+        return PhotoAccess(503, reason="The photo cannot be loaded just now; try again in a moment.")
+    if data is None:
+        return PhotoAccess(404, reason="This photo is no longer available.")
+    return PhotoAccess(200, data=data, content_type=content_type)
 
 
-def delete_photos(refs: list[str]) -> int:
-    """Remove these photos' files (a request purged for good); returns how many were there. Safe twice."""
+def delete_photos(refs: Iterable[str]) -> int:
+    """Remove these photos from the store (a request purged for good); returns how many refs were ours to delete.
+    Safe twice (a photo already gone is fine). StoreError when the store fails: the caller keeps the refs (its
+    transaction rolls back) and tries again later."""
     removed = 0
+    store = attachments_store()
     for ref in refs:
-        path = photo_file(ref)
-        if path is not None:
-            path.unlink(missing_ok=True)
+        if is_key(ref):
+            try:
+                store.delete(ref)
+            except StoreError as exc:
+                _store_failed("delete", exc)
+                raise
             removed += 1
     return removed

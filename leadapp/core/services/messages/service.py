@@ -17,6 +17,7 @@ Guarantees:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 from sqlalchemy import delete
@@ -28,6 +29,7 @@ from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Business, Lead, Match, ThreadMessage, User
 from leadapp.core.models.messages import BODY_MAX
+from leadapp.core.providers.object_store import StoreError
 from leadapp.core.services import access, notify
 from leadapp.core.services.messages import notices, photos
 from leadapp.core.vocab import MessageChannel, ThreadSide
@@ -131,7 +133,8 @@ def record_reply(
     except IntegrityError:  # the same reply delivered twice at the same moment: the other delivery stored it
         session.rollback()
         if stored is not None:
-            photos.delete_photos([stored.ref])
+            with contextlib.suppress(StoreError):  # logged; an orphan photo no row refers to is never shown
+                photos.delete_photos([stored.ref])
         return session.exec(select(ThreadMessage).where(ThreadMessage.inbound_key == inbound_key)).first()
     _stored(session, match, lead, business, message)
     session.commit()
@@ -222,8 +225,12 @@ def threads_by_lead(
 
 
 def purge_leads(session: Session, lead_ids: Sequence[int]) -> int:
-    """Delete every message of these leads (what people wrote is personal data) and, once that commits, their
-    photos' files; returns how many messages. For the purge of deleted requests; safe twice."""
+    """Delete every message of these leads (what people wrote is personal data) and their photos in the store;
+    returns how many messages. For the purge of deleted requests; safe twice.
+
+    The photos go first, within the caller's transaction: when the store fails, StoreError is raised, the caller
+    rolls back and the next purge tries again with the refs still in the rows (deleting them after the commit
+    would lose the refs and leave the photos in the bucket for good)."""
     if not lead_ids:
         return 0
     refs = list(
@@ -233,7 +240,6 @@ def purge_leads(session: Session, lead_ids: Sequence[int]) -> int:
             )
         ).all()
     )
+    photos.delete_photos(refs)
     gone = session.execute(delete(ThreadMessage).where(col(ThreadMessage.lead_id).in_(list(lead_ids))))
-    if refs:
-        run_after_commit(session, photos.delete_photos, refs)
     return int(gone.rowcount or 0)

@@ -153,7 +153,8 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
     """Remove for good up to `limit` leads whose `purge_after` has passed; returns how many.
 
     With each lead go (foreign-key cascade) its matches and conversions, and explicitly its interview
-    sessions, call transcripts and conversations (with their photos' files). Rows kept for accounting lose
+    sessions, call transcripts and conversations (with their photos in the attachments store, deleted before the
+    commit: a store failure raises and purges nothing, the next run tries again). Rows kept for accounting lose
     every personal detail: notifications (recipient, subject, bodies; their dedupe key is freed so a later
     lead reusing the id is notified) and calls (number, summary, qualification; the cost stays in the totals
     and quotas). Call recordings are deleted at the provider after the commit (`calls.delete_recording`);
@@ -224,7 +225,7 @@ def purge_deleted(session: Session, now: datetime | None = None, limit: int = PU
             .execution_options(synchronize_session=False)
         )
     session.execute(delete(InterviewSession).where(col(InterviewSession.lead_id).in_(lead_ids)))
-    messages.purge_leads(session, lead_ids)  # the conversations, and their photos' files after the commit
+    messages.purge_leads(session, lead_ids)  # the conversations and their photos (a store failure rolls all back)
     session.execute(delete(Lead).where(col(Lead.id).in_(lead_ids)))
     audit.record(session, actor_id=None, action="lead.purge", target_type="leads", after={"purged": len(lead_ids)})
     return len(lead_ids)
