@@ -49,11 +49,13 @@ def test_ai_call_button_creates_a_call_shown_in_the_detail(browser: Browser, dep
     # Tomorrow at 10 schedules it; the owner cancels it and asks for the call now instead.
     owner.locator("#call-when").fill(f"{today + timedelta(days=1)}T10:00")
     owner.locator("#ai-call").click()
+    expect(owner.locator("#call-notice")).to_contain_text("scheduled for the time you picked")
     scheduled = owner.locator(".call-panel").first
     expect(scheduled.locator(".call-status")).to_have_text("Scheduled")
     expect(scheduled.locator(".call-kind")).to_have_text("Qualifying call")
     expect(scheduled).to_contain_text("tomorrow 10:00")
     expect(owner.locator("#call-when-error")).to_have_count(0)
+    # (The notice above is drawn: the page no longer moves under the pointer.)
     scheduled.locator(".cancel-call").click()
     expect(scheduled.locator(".call-status")).to_have_text("Canceled")
     owner.locator("#call-when").fill("")

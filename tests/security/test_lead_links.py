@@ -277,3 +277,33 @@ def test_the_admin_pages_open_for_admins_only(world: World, db_session: Session)
     root, foreign_user = _admin_tab(UsersState, "open_user_page", world.rival_id, f"/admin/users/{world.owner_id}")
     assert foreign_user.user_page == "refused"
     assert "owner-q12@example.com" not in json.dumps(root.dict(), default=str)
+
+
+def test_the_list_and_a_request_page_never_show_each_others_rows(db_session: Session) -> None:
+    """The two pages share the rows: each shows them only once loaded for itself (`showing`), so a request page
+    opened from the list never shows the list's other requests (nor the list the one request) while loading."""
+    from leadapp.pages.consumer.portal import PortalState
+
+    alice = accounts.register(db_session, "carol-q12@example.com", PASSWORD, "consumer")
+    db_session.commit()
+    ids = []
+    for n in range(2):
+        accepted = intake.submit(
+            db_session,
+            intake.Submission(
+                text=f"The kitchen tap drips all night long and the handle is loose, please help {MARKER} {n}",
+                zip="46032",
+                email="carol-q12@example.com",
+                client_ip=f"198.51.100.{20 + n}",
+                consumer_id=alice.id,
+            ),
+        )
+        ids.append(str(accepted.lead_id))
+    db_session.commit()
+    root, state = _portal_tab(alice.id, f"/portal/requests/{ids[0]}")  # type: ignore[arg-type]
+    assert (state.showing, [r.id for r in state.requests]) == ("request", [ids[0]])
+    PortalState.load.fn(state)  # back to My requests
+    assert state.showing == "list" and sorted(r.id for r in state.requests) == sorted(ids)
+    root.router = RouterData(url=ReflexURL("http://localhost:3000/portal/requests/999999"))
+    PortalState.open_request.fn(state)  # a refused address shows the refusal, not the list
+    assert (state.showing, state.request_page, state.requests) == ("request", "refused", [])

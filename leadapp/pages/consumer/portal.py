@@ -46,6 +46,10 @@ class PortalState(AuthState):
     # The request page (`/portal/requests/<id>`): "" until it looked, then "ok" or "refused" (one refusal for a
     # missing request, another consumer's, or a malformed address).
     request_page: str = ""
+    # Which page `requests` was loaded for: "list" (My requests), "request" (one request's page), "" not yet. The
+    # two pages share the rows; each shows them only once loaded for itself, never the other page's (a request
+    # page opened from the list would show every request, and the list after it only that one, until loaded).
+    showing: str = ""
     # The review form's message per field (stars, text) after a refused review.
     review_errors: dict[str, str] = {}
     # Why a message was refused, under the field of its conversation (by match id).
@@ -58,6 +62,7 @@ class PortalState(AuthState):
     def load(self):
         self.notice, self.error, self._only_lead = "", "", 0
         self.refresh_from_event()
+        self.showing = "list"
         if self.user_id:
             remember_tab(self.user_id, self.router.session.client_token)
 
@@ -87,6 +92,7 @@ class PortalState(AuthState):
         self.refresh_from_event()
         if self.request_page != "refused" and not self.requests:
             self.request_page = "refused"
+        self.showing = "request"
         if self.request_page == "refused":
             self._only_lead = 0
             return
@@ -324,33 +330,37 @@ def portal_page() -> rx.Component:
             rx.text("Hello, ", AuthState.display_name, ".", color_scheme="gray"),
             action_messages(PortalState.notice, PortalState.error, "portal"),
             rx.cond(
-                PortalState.requests.length() > 0,
-                rx.vstack(
-                    rx.foreach(
-                        PortalState.requests,
-                        lambda r: request_card(
-                            r,
-                            withdraw=PortalState.withdraw,
-                            callback=PortalState.request_callback,
-                            href=rx.Var.create(f"/portal/requests/{r.id}"),
-                            send_code=PortalState.send_phone_code,
-                            verify_code=PortalState.verify_phone_code,
-                            accept_quote=PortalState.accept_quote,
-                            submit_review=PortalState.submit_review,
-                            review_errors=PortalState.review_errors,
-                            send_message=PortalState.send_message,
-                            send_photo=lambda match_id: [
-                                PortalState.choose_photo_thread(match_id),
-                                PortalState.send_photo(rx.upload_files(upload_id=PORTAL_PHOTO)),
-                            ],
-                            message_errors=PortalState.message_errors,
+                PortalState.showing != "list",
+                rx.center(rx.spinner(size="3"), padding="3em"),
+                rx.cond(
+                    PortalState.requests.length() > 0,
+                    rx.vstack(
+                        rx.foreach(
+                            PortalState.requests,
+                            lambda r: request_card(
+                                r,
+                                withdraw=PortalState.withdraw,
+                                callback=PortalState.request_callback,
+                                href=rx.Var.create(f"/portal/requests/{r.id}"),
+                                send_code=PortalState.send_phone_code,
+                                verify_code=PortalState.verify_phone_code,
+                                accept_quote=PortalState.accept_quote,
+                                submit_review=PortalState.submit_review,
+                                review_errors=PortalState.review_errors,
+                                send_message=PortalState.send_message,
+                                send_photo=lambda match_id: [
+                                    PortalState.choose_photo_thread(match_id),
+                                    PortalState.send_photo(rx.upload_files(upload_id=PORTAL_PHOTO)),
+                                ],
+                                message_errors=PortalState.message_errors,
+                            ),
                         ),
+                        spacing="3",
+                        width="100%",
+                        margin_top="1em",
                     ),
-                    spacing="3",
-                    width="100%",
-                    margin_top="1em",
+                    rx.card(rx.text("You have no service requests yet."), margin_top="1em", id="portal-empty"),
                 ),
-                rx.card(rx.text("You have no service requests yet."), margin_top="1em", id="portal-empty"),
             ),
             _ai_calls(),
             rx.box(account_email_card(), margin_top="2em", width="100%"),
@@ -377,7 +387,7 @@ def portal_request_page() -> rx.Component:
             rx.heading("Your request", size="7", id="request-heading", margin_y="0.5em"),
             action_messages(PortalState.notice, PortalState.error, "portal"),
             rx.match(
-                PortalState.request_page,
+                rx.cond(PortalState.showing == "request", PortalState.request_page, ""),
                 (
                     "refused",
                     rx.callout(
