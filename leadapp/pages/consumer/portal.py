@@ -318,6 +318,27 @@ def _ai_calls() -> rx.Component:
     )
 
 
+def _card(r: rx.Var, linked: bool = False) -> rx.Component:
+    """One request with everything the consumer may do with it; `linked`: its "Open" link to its own page."""
+    return request_card(
+        r,
+        withdraw=PortalState.withdraw,
+        callback=PortalState.request_callback,
+        href=rx.Var.create(f"/portal/requests/{r.id}") if linked else None,
+        send_code=PortalState.send_phone_code,
+        verify_code=PortalState.verify_phone_code,
+        accept_quote=PortalState.accept_quote,
+        submit_review=PortalState.submit_review,
+        review_errors=PortalState.review_errors,
+        send_message=PortalState.send_message,
+        send_photo=lambda match_id: [
+            PortalState.choose_photo_thread(match_id),
+            PortalState.send_photo(rx.upload_files(upload_id=PORTAL_PHOTO)),
+        ],
+        message_errors=PortalState.message_errors,
+    )
+
+
 def portal_page() -> rx.Component:
     return page(
         guarded(
@@ -337,23 +358,7 @@ def portal_page() -> rx.Component:
                     rx.vstack(
                         rx.foreach(
                             PortalState.requests,
-                            lambda r: request_card(
-                                r,
-                                withdraw=PortalState.withdraw,
-                                callback=PortalState.request_callback,
-                                href=rx.Var.create(f"/portal/requests/{r.id}"),
-                                send_code=PortalState.send_phone_code,
-                                verify_code=PortalState.verify_phone_code,
-                                accept_quote=PortalState.accept_quote,
-                                submit_review=PortalState.submit_review,
-                                review_errors=PortalState.review_errors,
-                                send_message=PortalState.send_message,
-                                send_photo=lambda match_id: [
-                                    PortalState.choose_photo_thread(match_id),
-                                    PortalState.send_photo(rx.upload_files(upload_id=PORTAL_PHOTO)),
-                                ],
-                                message_errors=PortalState.message_errors,
-                            ),
+                            lambda r: _card(r, linked=True),
                         ),
                         spacing="3",
                         width="100%",
@@ -398,22 +403,7 @@ def portal_request_page() -> rx.Component:
                     "ok",
                     rx.foreach(
                         PortalState.requests,
-                        lambda r: request_card(
-                            r,
-                            withdraw=PortalState.withdraw,
-                            callback=PortalState.request_callback,
-                            send_code=PortalState.send_phone_code,
-                            verify_code=PortalState.verify_phone_code,
-                            accept_quote=PortalState.accept_quote,
-                            submit_review=PortalState.submit_review,
-                            review_errors=PortalState.review_errors,
-                            send_message=PortalState.send_message,
-                            send_photo=lambda match_id: [
-                                PortalState.choose_photo_thread(match_id),
-                                PortalState.send_photo(rx.upload_files(upload_id=PORTAL_PHOTO)),
-                            ],
-                            message_errors=PortalState.message_errors,
-                        ),
+                        lambda r: _card(r),
                     ),
                 ),
                 rx.center(rx.spinner(size="3"), padding="3em"),
