@@ -8,12 +8,14 @@ opened shows the refusal or not-found page.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from leadapp import routes
 from leadapp.components.nav import ROLE_NAV
@@ -89,6 +91,14 @@ def _same_origin_links(page: Page, origin: str) -> list[tuple[str, str]]:
     return links
 
 
+def _left_behind(page: Page, left) -> None:
+    """Wait until the page just left is no longer drawn: the address changes before the new page replaces the old
+    one, and the old page (its heading, its links) is not the new one's. A page drawn by the same component (one
+    dynamic route to another) keeps its element: after a short bounded wait, the checks that follow decide."""
+    with contextlib.suppress(PlaywrightTimeoutError):
+        page.wait_for_function("m => !m.isConnected", arg=left, timeout=5_000)
+
+
 def follow(page: Page, deployment: Deployment, source: str, target: str, written: str) -> str:
     """Ask for `target` over HTTP, then click its link on the current page: "" when it opens a working page,
     else what went wrong. The browser is left on `target` unless the HTTP answer was an error."""
@@ -96,8 +106,10 @@ def follow(page: Page, deployment: Deployment, source: str, target: str, written
     answer = page.request.get(origin + target)
     if answer.status >= 400:
         return f"{target} (linked from {source}) answered HTTP {answer.status}"
+    left = page.locator("main").first.element_handle()
     page.locator(f'a[href="{written}"]:visible').first.click()
     page.wait_for_url(path_re(deployment, target))
+    _left_behind(page, left)
     shown = _error_shown(page)
     return f"{target} (linked from {source}) {shown}" if shown else ""
 
