@@ -114,7 +114,8 @@ async def test_an_inbound_call_is_answered_as_receptionist_and_becomes_a_lead(br
     with Session(get_engine()) as session:
         metrics = session.get(CallMetrics, call_id)
         assert metrics is not None and metrics.turns == 1 and metrics.turn_latency_p50_ms is not None
-        assert abs(metrics.caller_talk_ms - 1200) <= 40 and metrics.ai_cost_from_usage
+        # The caller's 1.2 s of speech, as the bridge heard its start and end (later on a busy machine).
+        assert 1200 - 40 <= metrics.caller_talk_ms <= 1200 + 600 and metrics.ai_cost_from_usage
 
 
 async def test_inbound_calls_to_unknown_numbers_or_unsigned_are_not_connected(bridge: Bridge, seeded: Seeded) -> None:
