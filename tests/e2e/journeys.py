@@ -31,14 +31,20 @@ def path_re(deployment: Deployment, path: str) -> re.Pattern[str]:
     return re.compile(re.escape(deployment.url) + re.escape(path.rstrip("/")) + r"/?(\?.*)?$")
 
 
+def _address_bar(page: Page, url: str) -> None:
+    """The one way a browser test leaves the clicks: an address given to the browser (the first page of a journey,
+    a link from the outbox, or an address an attacker types)."""
+    page.goto(url)
+
+
 def start(page: Page, deployment: Deployment, path: str = "/") -> None:
     """Open the first page of a journey (typed into the address bar, as its user would)."""
-    page.goto(f"{deployment.url}{path}")
+    _address_bar(page, f"{deployment.url}{path}")
 
 
 def open_emailed_link(page: Page, url: str) -> None:
     """Open a link taken from an email or SMS in the outbox."""
-    page.goto(url)
+    _address_bar(page, url)
 
 
 def login(page: Page, deployment: Deployment, email: str, password: str) -> None:
@@ -153,7 +159,7 @@ def lead_of_the_simulated_call(page: Page, timeout: float) -> Any:
 
 def type_address(page: Page, deployment: Deployment, path: str) -> None:
     """Type an address by hand: what an attacker (or a curious user) does to reach a page not offered to them."""
-    page.goto(f"{deployment.url}{path}")
+    _address_bar(page, f"{deployment.url}{path}")
 
 
 def click_link(page: Page, deployment: Deployment, name: str, path: str) -> None:
