@@ -273,6 +273,19 @@ def call_ready_lead(browser: Browser, deployment: Deployment, marker: str, text:
     return consumer, owner
 
 
+def ai_call_requested(browser: Browser, deployment: Deployment, text: str, phone: str, objective: str) -> Page:
+    """`call_ready_lead` with a new marker in `text` ("{marker}" is replaced), then the plumber accepts the lead and
+    asks for an AI call with `objective`. Returns the owner's page, on the lead with its call panel shown."""
+    marker = new_marker()
+    _consumer, owner = call_ready_lead(browser, deployment, marker, text.format(marker=marker), phone)
+    owner.locator("#accept-lead").click()
+    expect(owner.locator("#detail-status")).to_have_text("Accepted")
+    owner.locator("#call-objective").fill(objective)
+    owner.locator("#ai-call").click()
+    expect(owner.locator(".call-panel").first).to_be_visible()
+    return owner
+
+
 def accepted_in_two_browsers(browser: Browser, deployment: Deployment, marker: str) -> tuple[Page, Page]:
     """The plumber's dashboard and the demo consumer's portal, each in its own browser; the consumer files a
     plumbing request tagged `marker` from "New request", and the plumber opens it from the inbox and accepts it

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import call_ready_lead, click_link, new_marker
+from tests.e2e.journeys import ai_call_requested, click_link
 
 pytestmark = pytest.mark.e2e
 PHONE = "(317) 846-2216"  # its own number: calls count towards a per-number daily limit
@@ -19,18 +19,13 @@ PHONE = "(317) 846-2216"  # its own number: calls count towards a per-number dai
 def test_a_calls_quality_shows_on_its_panel_and_in_the_weekly_stats(browser: Browser, deployment: Deployment):
     if not deployment.local:
         pytest.skip("a real deployment dials a real phone")
-    marker = new_marker()
-    _consumer, owner = call_ready_lead(
+    owner = ai_call_requested(
         browser,
         deployment,
-        marker,
-        f"The kitchen drain is blocked and the dishwasher backs up into the sink, need a plumber soon ({marker})",
+        "The kitchen drain is blocked and the dishwasher backs up into the sink, need a plumber soon ({marker})",
         PHONE,
+        "Confirm the blockage and book a visit",
     )
-    owner.locator("#accept-lead").click()
-    expect(owner.locator("#detail-status")).to_have_text("Accepted")
-    owner.locator("#call-objective").fill("Confirm the blockage and book a visit")
-    owner.locator("#ai-call").click()
     panel = owner.locator(".call-panel").first
     expect(panel.locator(".call-outcome")).to_have_text("Qualified", timeout=120_000)
     quality = panel.locator(".call-quality")

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import call_ready_lead, new_marker
+from tests.e2e.journeys import ai_call_requested
 
 pytestmark = pytest.mark.e2e
 HINT = "Offer Thursday 9 am"
@@ -21,18 +21,13 @@ def test_the_owner_sends_a_hint_to_a_running_simulated_call_and_sees_it_in_the_t
 ):
     if not deployment.local:
         pytest.skip("a deployment with a phone account dials real phones: nothing to simulate")
-    marker = new_marker()
-    _consumer, owner = call_ready_lead(
+    owner = ai_call_requested(
         browser,
         deployment,
-        marker,
-        f"Kitchen sink drain is clogged and the trap drips under the cabinet, need a plumber this week ({marker})",
+        "Kitchen sink drain is clogged and the trap drips under the cabinet, need a plumber this week ({marker})",
         PHONE,
+        "Confirm the clog and book a visit",
     )
-    owner.locator("#accept-lead").click()
-    expect(owner.locator("#detail-status")).to_have_text("Accepted")
-    owner.locator("#call-objective").fill("Confirm the clog and book a visit")
-    owner.locator("#ai-call").click()
     panel = owner.locator(".call-panel").first
     expect(panel).to_be_visible()
 
