@@ -93,11 +93,11 @@ def can_manage_business(user: User | None, business: Business | None) -> bool:
     return role == Role.ADMIN or (role == Role.BUSINESS_OWNER and user is not None and business.owner_id == user.id)
 
 
-def require_business(user: User | None, business: Business) -> User:
-    """The user when they manage `business`; NotLoggedIn / NotAllowed otherwise."""
+def require_business(user: User | None, business: Business | None, refusal: str = "This is not your business.") -> User:
+    """The user when they manage `business`; NotLoggedIn / NotAllowed (saying `refusal`) otherwise."""
     require_area(user, Area.BUSINESS)
     if not can_manage_business(user, business):
-        raise NotAllowed("This is not your business.")
+        raise NotAllowed(refusal)
     assert user is not None
     return user
 
@@ -105,11 +105,7 @@ def require_business(user: User | None, business: Business) -> User:
 def require_call_whisper(user: User | None, business: Business | None) -> User:
     """Who may steer a call in progress (a hint to its assistant, a take-over): the owner of the call's business
     and admins; never the consumer, and nobody for a call without a business (LeadApp's concierge calls)."""
-    require_area(user, Area.BUSINESS)
-    if not can_manage_business(user, business):
-        raise NotAllowed("This is not your call.")
-    assert user is not None
-    return user
+    return require_business(user, business, "This is not your call.")
 
 
 def can_see_consumer_lead(user: User | None, lead: Lead) -> bool:
@@ -223,6 +219,17 @@ def business_sees_contact(match: Match, lead: Lead) -> bool:
     return match.status in TAKEN_MATCH_STATUSES and not lead_is_closed(lead)
 
 
+def match_row(session: Session, match_id: int) -> tuple[Match, Lead, Business] | None:
+    """Match `match_id` with its lead and business, whoever asks (callers decide who may see it)."""
+    row = session.exec(
+        select(Match, Lead, Business)
+        .join(Lead, col(Lead.id) == col(Match.lead_id))
+        .join(Business, col(Business.id) == col(Match.business_id))
+        .where(col(Match.id) == match_id)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
 def business_match(session: Session, user: User | None, match_id: int, *, act: bool) -> tuple[Match, Lead, Business]:
     """The match, its lead and business when `user` manages that business and may see it (`act=False`) or act on
     it (`act=True`: accept, decline, convert, call; an expired match is not acted on either).
@@ -234,12 +241,7 @@ def business_match(session: Session, user: User | None, match_id: int, *, act: b
     """
     require_area(user, Area.BUSINESS)
     assert user is not None
-    row = session.exec(
-        select(Match, Lead, Business)
-        .join(Lead, col(Lead.id) == col(Match.lead_id))
-        .join(Business, col(Business.id) == col(Match.business_id))
-        .where(col(Match.id) == match_id)
-    ).first()
+    row = match_row(session, match_id)
     admin = user.role == Role.ADMIN.value
     if row is None or not can_manage_business(user, row[2]):
         if row is None and admin:

@@ -104,12 +104,7 @@ def record_reply(
     existing = session.exec(select(ThreadMessage).where(ThreadMessage.inbound_key == inbound_key)).first()
     if existing is not None:
         return existing
-    row = session.exec(
-        select(Match, Lead, Business)
-        .join(Lead, col(Lead.id) == col(Match.lead_id))
-        .join(Business, col(Business.id) == col(Match.business_id))
-        .where(col(Match.id) == match_id)
-    ).first()
+    row = access.match_row(session, match_id)
     if row is None or row[0].status not in access.TAKEN_MATCH_STATUSES or access.lead_is_closed(row[1]):
         return None
     match, lead, business = row
