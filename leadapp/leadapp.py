@@ -49,6 +49,7 @@ from leadapp.pages.public.review import ReviewState, review_page
 from leadapp.pages.public.unsubscribe import InviteLinkState, UnsubscribeState, unsubscribe_page
 from leadapp.pages.public.verify_email import VerifyEmailState, verify_email_page
 from leadapp.state.auth import AuthState
+from leadapp.tab_links import keep_alive
 
 refuse_insecure_production("web")  # before anything is built or served
 configure("web")
@@ -56,6 +57,7 @@ configure("web")
 # The public API mounted into the backend, then security headers around everything it serves (pages included).
 app = rx.App(api_transformer=[api, SecurityHeaders], stylesheets=["/theme.css"])
 app.register_lifespan_task(listen)
+app.register_lifespan_task(keep_alive)  # tabs keep their state when a scaled-out backend stops
 
 public = AuthState.load_public
 guard = AuthState.guard
