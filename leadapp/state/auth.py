@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -9,6 +10,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import live, routes
+from leadapp.components import feedback
 from leadapp.core import client_ip, rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -82,6 +84,32 @@ class AuthState(rx.State):
         user = self._load_user(session)
         access.require_area(user, area)
         return user
+
+    def _act(
+        self,
+        area: access.Area,
+        route: str,
+        action: Callable[[Session, User], str],
+        *,
+        refused: Callable[[], None],
+        failed: Callable[[UserError], str],
+    ) -> Any:
+        """A form's action: `action(session, user)` as the user of this tab in `area`, its message shown as done.
+        Logged out: the login page, coming back to `route`; not allowed: `refused()`; a UserError: `failed(exc)`
+        shows it on the page and says the error toast's message. Returns the events to send back."""
+        try:
+            with session_scope() as session:
+                user = self._require(session, area)
+                assert user is not None
+                message = action(session, user)
+        except access.NotLoggedIn:
+            return rx.redirect(f"{routes.LOGIN}?next={quote(route)}")
+        except NotAllowed:
+            refused()
+            return None
+        except UserError as exc:
+            return feedback.failed(failed(exc))
+        return feedback.done(message)
 
     @rx.event
     def load_public(self):

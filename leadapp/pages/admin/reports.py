@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import reflex as rx
+from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
@@ -204,21 +205,18 @@ class ReportsState(PagedState, AuthState):
     def accept(self, index: str):
         """Apply one proposed change as a new rules version."""
         self.message, self.error = "", ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                row = weekly_audit.accept_recommendation(session, user, self.report_id, int(index))
-                self._show(weekly_audit.get_report(session, user, self.report_id))
-        except access.NotLoggedIn:
-            return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
-        except NotAllowed:
-            self._refused()
-            return None
-        except UserError as exc:
-            self.error = exc.message
-            return feedback.failed(self.error)
-        self.message = f"Accepted: rules version {row.version} is in force."
-        return feedback.done(self.message)
+
+        def accept(session: Session, user: User) -> str:
+            row = weekly_audit.accept_recommendation(session, user, self.report_id, int(index))
+            self._show(weekly_audit.get_report(session, user, self.report_id))
+            self.message = f"Accepted: rules version {row.version} is in force."
+            return self.message
+
+        return self._act(access.Area.ADMIN, ROUTE, accept, refused=self._refused, failed=self._failed)
+
+    def _failed(self, exc: UserError) -> str:
+        self.error = exc.message
+        return self.error
 
     @rx.event
     def download(self):

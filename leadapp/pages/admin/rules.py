@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 import reflex as rx
+from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
@@ -17,6 +18,7 @@ from leadapp.components.layout import guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.models import User
 from leadapp.core.services import access, rules
 from leadapp.core.vocab import Category
 from leadapp.state.auth import AuthState, field_errors
@@ -111,25 +113,26 @@ class RulesState(PagedState, AuthState):
     @rx.event
     def save(self, form_data: dict[str, str]):
         self.errors, self.saved_message, self.confirm_version = {}, "", -1
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                new_rules = rules.rules_from_form(form_data, rules.current_rules(session).rules)
-                row = rules.save_rules(session, user, new_rules, note=str(form_data.get("note", "")))
-                self._show_changed(session, user)
-        except FieldErrors as exc:
+
+        def save(session: Session, user: User) -> str:
+            new_rules = rules.rules_from_form(form_data, rules.current_rules(session).rules)
+            row = rules.save_rules(session, user, new_rules, note=str(form_data.get("note", "")))
+            self._show_changed(session, user)
+            self.saved_message = f"Saved as version {row.version}; it applies to the next lead."
+            return self.saved_message
+
+        return self._act(access.Area.ADMIN, ROUTE, save, refused=self._refused, failed=self._form_failed)
+
+    def _form_failed(self, exc: UserError) -> str:
+        if isinstance(exc, FieldErrors):
             self.errors = exc.errors
-            return feedback.failed(feedback.FIX_FIELDS)
-        except access.NotLoggedIn:
-            return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
-        except NotAllowed:
-            self._refused()
-            return None
-        except UserError as exc:
-            self.errors = field_errors(exc)
-            return feedback.failed(exc.message)
-        self.saved_message = f"Saved as version {row.version}; it applies to the next lead."
-        return feedback.done(self.saved_message)
+            return feedback.FIX_FIELDS
+        self.errors = field_errors(exc)
+        return exc.message
+
+    def _history_failed(self, exc: UserError) -> str:
+        self.history_error = exc.message
+        return self.history_error
 
     @rx.event
     def ask_rollback(self, version: int):
@@ -143,21 +146,14 @@ class RulesState(PagedState, AuthState):
     def roll_back(self):
         version, self.confirm_version = self.confirm_version, -1
         self.errors, self.saved_message, self.history_error = {}, "", ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                row = rules.rollback(session, user, version)
-                self._show_changed(session, user)
-        except access.NotLoggedIn:
-            return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
-        except NotAllowed:
-            self._refused()
-            return None
-        except UserError as exc:
-            self.history_error = exc.message
-            return feedback.failed(self.history_error)
-        self.saved_message = f"Rolled back: version {row.version} (a copy of version {version}) is in force."
-        return feedback.done(self.saved_message)
+
+        def roll_back(session: Session, user: User) -> str:
+            row = rules.rollback(session, user, version)
+            self._show_changed(session, user)
+            self.saved_message = f"Rolled back: version {row.version} (a copy of version {version}) is in force."
+            return self.saved_message
+
+        return self._act(access.Area.ADMIN, ROUTE, roll_back, refused=self._refused, failed=self._history_failed)
 
 
 S = RulesState
