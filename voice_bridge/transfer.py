@@ -90,6 +90,7 @@ class TransferMixin:
     _active_response: str | None
     _needs_response: bool
     _tasks: list[asyncio.Task[Any]]
+    language: str
 
     async def _request_human(self, source: str) -> None:
         """The caller asked for a person (the tool, key 0) or the owner took over: transfer when the owner has a
@@ -108,7 +109,7 @@ class TransferMixin:
         if source == TAKE_OVER:
             self._add_system_line("The owner asked to take over, but no phone number is set.")
         self._write(lambda: flag_human_callback(ctx.call_id))
-        await self._say_goodbye(source, words.goodbye_for_human_instructions(ctx.business))
+        await self._say_goodbye(source, words.goodbye_for_human_instructions(ctx.business, self.language))
 
     async def _take_over(self) -> None:
         """The owner pressed "Take over" on the live call panel."""
