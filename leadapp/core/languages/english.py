@@ -7,7 +7,8 @@ uses them picks the module by the call's language (`languages.phrases`).
 
 from __future__ import annotations
 
-from leadapp.core.vocab import CATEGORY_LABELS, CallOutcome, CallType, Urgency
+from leadapp.core import vocab
+from leadapp.core.vocab import CallOutcome, CallType, Urgency
 
 LEADAPP = "LeadApp"
 AI_DISCLOSURE = "an AI assistant"
@@ -60,7 +61,7 @@ CALL_TYPE_GOALS: dict[str, str] = {
     "link is in the email LeadApp sent them), and save the answers with record_feedback.",
 }
 
-CATEGORIES: dict[str, str] = {category.value: label.lower() for category, label in CATEGORY_LABELS.items()}
+CATEGORIES: dict[str, str] = {category.value: label.lower() for category, label in vocab.CATEGORY_LABELS.items()}
 URGENCIES: dict[str, str] = {urgency.value: urgency.value for urgency in Urgency}
 
 CONSUMER_NAMED = "{name} (the consumer)"
