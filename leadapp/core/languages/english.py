@@ -165,8 +165,8 @@ VOICEMAIL_MESSAGE = (
     "Hello, this is an AI assistant calling on behalf of {business} about your {service} request. "
     "Sorry we missed you. We will try to reach you again, or you can reply to our message. Goodbye."
 )
-SAY_LANGUAGE = "en-US"
-"""The language Twilio's `<Say>` reads a message in."""
+SAY_LANGUAGE = ""
+"""The language Twilio's `<Say>` reads a message in ("": Twilio's default, US English)."""
 
 # --- the call summary and the consumer's follow-ups ------------------------------------------------
 
