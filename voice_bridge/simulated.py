@@ -195,11 +195,15 @@ def script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:
     service = "your request"
     if lead and lead.category in Category._value2member_map_:
         service = f"your {CATEGORY_LABELS[Category(lead.category)].lower()} request"
+    in_spanish = lead is not None and languages.is_spanish(lead.language)  # a Spanish lead: the call speaks Spanish
+    service_es = spanish.CATEGORIES.get(lead.category or "", "") if lead is not None else ""
     if call is not None and call.business_id is None:
         zip_code = (lead.location_zip or lead.zip or "46032") if lead else "46032"
-        script = concierge_script(first, service, zip_code)
-    elif lead is not None and languages.is_spanish(lead.language):  # a Spanish lead: the call speaks Spanish
-        service_es = spanish.CATEGORIES.get(lead.category or "", "")
+        if in_spanish:
+            script = simulated_spanish.concierge_script(first, service_es, zip_code)
+        else:
+            script = concierge_script(first, service, zip_code)
+    elif in_spanish:
         name = business.name if business else "el negocio"
         script = simulated_spanish.qualify_script(name, first, service_es, simulated_spanish.spanish_facts(lead))
     else:

@@ -134,3 +134,39 @@ def receptionist_script(business_name: str, zip_code: str) -> Script:
             ),
         ],
     )
+
+
+def concierge_script(first_name: str, service: str, zip_code: str) -> Script:
+    """A LeadApp concierge call in Spanish: the assistant speaks for LeadApp, goes over the request, completes it."""
+    hello = spanish.HELLO_NAMED.format(name=first_name) if first_name else spanish.HELLO
+    about = spanish.ABOUT_CATEGORY.format(service=service) if service else spanish.ABOUT_REQUEST
+    return Script(
+        greeting=Reply(
+            f"{hello}, le habla {spanish.AI_DISCLOSURE} de LeadApp, le devolvemos la llamada sobre {about}. Para que "
+            f"lo sepa, {spanish.RECORDING_NOTICE}. ¿Es un buen momento para repasar los datos?"
+        ),
+        turns=[
+            Turn("Sí, adelante.", Reply("Gracias. ¿Qué hay que hacer exactamente y para cuándo lo necesita?")),
+            Turn(
+                "Hay una fuga en el tubo debajo del fregadero de la cocina, quisiera a alguien esta semana.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"need": "fuga debajo del fregadero", "urgency": "high", "timing": "esta semana"},
+                    then=Reply("Entendido. ¿Qué presupuesto tiene en mente, y cuál es el código postal del trabajo?"),
+                ),
+            ),
+            Turn(
+                f"Unos trescientos dólares. Es en 12 Main Street, {zip_code}.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"budget": "unos $300", "address_details": "12 Main Street", "zip": zip_code},
+                    then=Reply(
+                        "Gracias, ya tengo todo. LeadApp buscará negocios de nuevo con su solicitud completa y le "
+                        "avisaremos por correo o mensaje de texto cuando uno responda. ¡Adiós!",
+                        tool=rt.END_CALL,
+                        arguments={"outcome": "goal_achieved", "reason": "solicitud completada"},
+                    ),
+                ),
+            ),
+        ],
+    )

@@ -15,12 +15,9 @@ from leadapp.core.languages import english, spanish
 from leadapp.core.models import Call, Lead, Notification
 from leadapp.core.services import calls
 from leadapp.core.vocab import CallStatus, ContactPreference, NotificationKind
-from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.fakes.twilio_voice import parse_stream
 from tests.integration import bridge_harness
 from tests.integration.bridge_harness import (
-    AUTH_TOKEN,
-    PUBLIC_WSS,
     WAIT,
     Bridge,
     Seeded,
@@ -150,15 +147,8 @@ async def _inbound_call(bridge: Bridge, caller_said: str) -> Call:
     bridge.fake.use(_inbound_script(caller_said))
     form = inbound_form()
     answer = await post_inbound(bridge, form)
-    parameters = parse_stream(answer.text).parameters
-    call_id = int(parameters["call_id"])
-    media = FakeTwilioMedia.signed(
-        bridge.media_url, public_wss_url=PUBLIC_WSS, auth_token=AUTH_TOKEN, call_id=None, call_sid=form["CallSid"]
-    )
-    media.parameters = parameters
-    bridge.lines[form["CallSid"]] = media
-    await media.connect()
-    await media.start(media.parameters)
+    call_id = int(parse_stream(answer.text).parameters["call_id"])
+    media = await bridge.dial(call_id, form["CallSid"])  # Twilio opening the stream the TwiML named
     await listen(media)
     media.say(1200)
     await asyncio.wait_for(media.closed.wait(), WAIT)
@@ -219,3 +209,24 @@ async def test_the_simulated_line_runs_a_spanish_call_without_accounts(
     assert facts.need == SPANISH_REQUEST and facts.budget == "$300 a $600"
     assert any(line.speaker == "caller" and "Mi presupuesto es de $300 a $600." in line.text for line in lines)
     assert call.summary.startswith("Resultado: Calificada. Necesidad: Tengo una fuga de agua")
+
+
+async def test_a_simulated_concierge_call_for_a_spanish_lead_speaks_for_leadapp_in_spanish(
+    bridge: Bridge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECORDINGS_DIR", str(tmp_path / "recordings"))
+    clear_settings_caches()
+    seeded = seed(provider="simulated", status="dialing")
+    _make_spanish(seeded.lead_id)
+    with session_scope() as session:
+        call = session.get(Call, seeded.call_id)
+        assert call is not None
+        call.business_id, call.call_type = None, "consumer_callback"  # LeadApp's own callback, no business yet
+
+    outcome = await asyncio.wait_for(asyncio.to_thread(run_simulated_call, seeded.call_id, 8.0), 90)
+
+    assert outcome == "goal_achieved"
+    lines = transcript(seeded.call_id)
+    assert lines[0].text.startswith(f"Hola, Jane, le habla {spanish.AI_DISCLOSURE} de LeadApp")
+    assert "esta llamada se graba" in lines[0].text and "solicitud de plomería" in lines[0].text
+    assert (await ended(seeded.call_id)).summary.startswith("Resultado: Calificada. Necesidad: fuga debajo")

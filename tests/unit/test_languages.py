@@ -178,3 +178,13 @@ def test_a_lead_goes_only_to_businesses_serving_its_language() -> None:
     assert served is not None and served == score_match(
         _lead("en"), dataclasses.replace(both, languages=("en",)), RULES
     )
+
+
+def test_a_spanish_transfer_is_announced_and_a_missed_one_apologised_for_in_spanish() -> None:
+    from voice_bridge import transfer
+
+    assert transfer.connecting_instructions("Smith Plumbing", "es").startswith(
+        "Ahora se va a pasar la llamada a alguien de Smith Plumbing. En una frase corta y en español"
+    )
+    assert "Discúlpate brevemente en español" in transfer.callback_instructions("Smith Plumbing", "es")
+    assert transfer.connecting_instructions("Smith Plumbing").startswith("The caller will now be put through")

@@ -154,6 +154,14 @@ GOODBYE_FOR_HUMAN = (
 APOLOGY_AFTER_AI_LOST = (
     "Sorry, we lost the connection to our assistant. Someone from {who} will call you back. Goodbye."
 )
+TRANSFER_CONNECTING = (
+    "The caller will now be put through to someone from {business}. In one short sentence, tell them you are "
+    "connecting them now and ask them to stay on the line. Ask nothing else and call no tool."
+)
+TRANSFER_CALLBACK = (
+    "Nobody from {business} could pick up right now. Apologise briefly, say they will call back, and ask when is a "
+    "good time. Record the time with record_qualification (appointment_time), then say goodbye and call end_call."
+)
 NOBODY_NAMED = "neither {business} nor LeadApp's assistant"
 NOBODY = "LeadApp's assistant"
 GOODBYE_FOR_DO_NOT_CALL = (

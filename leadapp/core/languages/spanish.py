@@ -179,6 +179,15 @@ GOODBYE_FOR_HUMAN = (
 APOLOGY_AFTER_AI_LOST = (
     "Disculpe, se perdió la conexión con nuestro asistente. Alguien de {who} le devolverá la llamada. Adiós."
 )
+TRANSFER_CONNECTING = (
+    "Ahora se va a pasar la llamada a alguien de {business}. En una frase corta y en español, dile que la estás "
+    "comunicando y pídele que no cuelgue. No preguntes nada más y no llames a ninguna herramienta."
+)
+TRANSFER_CALLBACK = (
+    "Nadie de {business} pudo contestar ahora. Discúlpate brevemente en español, di que le devolverán la llamada y "
+    "pregunta cuándo le conviene. Guarda la hora con record_qualification (appointment_time), luego despídete y "
+    "llama a end_call."
+)
 NOBODY_NAMED = "ni {business} ni el asistente de LeadApp"
 NOBODY = "el asistente de LeadApp"
 GOODBYE_FOR_DO_NOT_CALL = (
