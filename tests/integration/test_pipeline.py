@@ -12,8 +12,9 @@ from starlette.testclient import TestClient
 
 from leadapp.core.broker import get_redis
 from leadapp.core.db import get_engine, session_scope
-from leadapp.core.models import Business, Lead, Match, Notification
+from leadapp.core.models import Business, Lead, Match, Notification, User
 from leadapp.core.seed import seed_demo
+from leadapp.core.services import inbox
 from leadapp.core.tasks import ALL_QUEUES, queue
 from tests.conftest import clear_app_caches
 
@@ -153,6 +154,9 @@ def test_a_spanish_request_reaches_only_businesses_serving_spanish(demo):
         assert [b.name for _, b in matches] == ["Carmel Plumbing Co"]  # the demo plumber serves English and Spanish
         plumber = matches[0][1]
         assert plumber.languages == ["en", "es"]
+        owner = session.get(User, plumber.owner_id)
+        detail = inbox.lead_detail(session, owner, matches[0][0].id)  # the owner sees it is a Spanish request
+        assert detail["language_label"] == "Spanish (Español)"
         plumber.languages, plumber_id = ["en"], plumber.id
         session.add(plumber)
         session.commit()
