@@ -13,6 +13,7 @@ Create Date: 2026-12-07 00:30:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision: str = "spanish"
