@@ -173,7 +173,10 @@ def session_update(
     language: str = "en",
     tools: list[dict[str, Any]] | None = None,
 ) -> str:
-    """The GA `session.update`: μ-law in and out (no transcoding), caller transcription, server VAD, tools."""
+    """The GA `session.update`: μ-law in and out (no transcoding), caller transcription, server VAD, tools.
+
+    `language` is the caller's language for the transcription ("en", "es"); "" lets the model detect it (an
+    inbound call, until the caller's first words tell)."""
     turn_detection: dict[str, Any] = {
         "type": "server_vad",
         "threshold": VAD_THRESHOLD,
@@ -195,7 +198,7 @@ def session_update(
                 "audio": {
                     "input": {
                         "format": {"type": "audio/pcmu"},
-                        "transcription": {"model": transcription_model, "language": language},
+                        "transcription": {"model": transcription_model, **({"language": language} if language else {})},
                         "turn_detection": turn_detection,
                     },
                     "output": {"format": {"type": "audio/pcmu"}, "voice": voice},

@@ -44,6 +44,8 @@ Guarantees:
   one was already recorded; the call is hung up); `error` events are logged and the call goes on; the
   60-minute session expiry ends the call the same way. At the end the summary (Claude when keyed, local
   otherwise), the outcome when none was recorded, `ended_at` and an inbound call's lead are written.
+- Language (`call_language`): the lead's, or an inbound caller's first words; every word the assistant is told
+  to say, the transcription, the summary and the follow-ups are in it.
 - Quality (`quality.QualityMeter`): counted as the call goes (O(1) a frame, no database), written once with its
   ending (`finish_call(quality=…)`), which also prices the AI from the realtime usage.
 """
@@ -80,6 +82,7 @@ from voice_bridge import hints
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
+from voice_bridge.call_language import LanguageMixin
 from voice_bridge.call_records import AssistantItem, CallResult
 from voice_bridge.links import MediaSocket, RealtimeDialer, RealtimeLink, dial_openai
 from voice_bridge.playout import Playout
@@ -126,7 +129,7 @@ async def hangup_via_provider(call_sid: str, say: str = "") -> None:
 # --- the session ------------------------------------------------------------------------------------
 
 
-class CallSession(TransferMixin):
+class CallSession(TransferMixin, LanguageMixin):
     """Joins one Twilio media socket to one OpenAI Realtime connection for the length of a call."""
 
     def __init__(
@@ -250,7 +253,10 @@ class CallSession(TransferMixin):
                 self._save_assistant(item_id, "".join(item.parts))
         if self._ctx is not None:
             ctx, failure, decides, stream = self._ctx, self._ai_failure, self._decides_outcome, self._stream_sid
-            finish = partial(finish_call, ctx.call_id, failure, decides_outcome=decides, quality=self._quality.result())
+            measured, spoken = self._quality.result(), self.language
+            finish = partial(
+                finish_call, ctx.call_id, failure, decides_outcome=decides, quality=measured, language=spoken
+            )
             self._write(lambda: self._set_outcome_result(finish()))
             self._write(lambda: release_stream(ctx.call_id, stream))
         self._writes.put_nowait(None)
@@ -365,6 +371,7 @@ class CallSession(TransferMixin):
         self._stream_sid = start.stream_sid
         self._call_sid = start.call_sid
         self._ctx = ctx
+        self._language = ctx.language
         self._started = True
         self._quality.started(now_ms())
         self.log = log.bind(call_id=ctx.call_id, call_sid=start.call_sid)
@@ -394,12 +401,7 @@ class CallSession(TransferMixin):
         if self._configuring or link is None or ctx is None:
             return
         self._configuring = True
-        instructions = words.session_instructions(ctx.business, ctx.lead, ctx.objective, ctx.call_type)
-        await self._to_ai(
-            rt.session_update(
-                model=self._model, instructions=instructions, voice=ctx.voice, tools=rt.tools_for(ctx.call_type)
-            )
-        )
+        await self._to_ai(self._session_update())
         # Caller audio keeps arriving during these awaits; it queues behind the configuration, in order.
         while self._early_audio:
             await self._to_ai(rt.audio_append(self._early_audio.popleft()))
@@ -446,6 +448,7 @@ class CallSession(TransferMixin):
                 self._position(event.item_id)
             case rt.InputTranscriptCompleted():
                 self._on_caller_line(event)
+                await self._caller_spoke(event.transcript)
             case rt.OutputItemAdded():
                 if event.item_type == "message":
                     self._position(event.item_id)
@@ -474,7 +477,8 @@ class CallSession(TransferMixin):
         if self._greeted or not self._started or not self._session_updated or ctx is None or link is None:
             return
         self._greeted = True
-        await self._to_ai(rt.response_create(words.greeting_instructions(ctx.business, ctx.lead, ctx.call_type)))
+        greeting = words.greeting_instructions(ctx.business, ctx.lead, ctx.call_type, self.language)
+        await self._to_ai(rt.response_create(greeting))
 
     async def _on_audio(self, event: rt.AudioDelta, received: float) -> None:
         if event.item_id in self._interrupted or self._caller_gone:
@@ -601,7 +605,8 @@ class CallSession(TransferMixin):
             words_said = str(arguments.get("caller_words") or "").strip()[:500]
             self._write(lambda: record_do_not_call(ctx.call_id, words_said))
             await self._to_ai(rt.function_call_output(event.call_id, {"ok": True, "next": "confirm and say goodbye"}))
-            await self._say_goodbye("do_not_call", words.goodbye_for_do_not_call_instructions(ctx.business))
+            goodbye = words.goodbye_for_do_not_call_instructions(ctx.business, self.language)
+            await self._say_goodbye("do_not_call", goodbye)
         elif event.name == rt.END_CALL:
             outcome = str(arguments.get("outcome") or "")
             if outcome in rt.MODEL_OUTCOMES and not self._transfer_outcome:
@@ -662,7 +667,7 @@ class CallSession(TransferMixin):
                 note = "The AI assistant could not be reached"
             self._add_system_line(f"{note}; the call was ended.")
             # The assistant cannot say goodbye any more: the provider says a short apology, then hangs up.
-            self._parting_words = words.apology_after_ai_lost(self._ctx.business if self._ctx else None)
+            self._parting_words = words.apology_after_ai_lost(self._ctx.business if self._ctx else None, self.language)
             self._schedule_hangup(wait_for_playout=False)
 
     def _schedule_hangup(self, *, wait_for_playout: bool) -> None:

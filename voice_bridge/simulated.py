@@ -33,11 +33,14 @@ from xml.etree import ElementTree
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from leadapp.core import languages
+from leadapp.core.languages import spanish
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import recordings, telephony
 from leadapp.core.services import calls, conversation
-from leadapp.core.vocab import CATEGORY_LABELS, CallOutcome, CallStatus, Category
+from leadapp.core.vocab import CATEGORY_LABELS, CallOutcome, CallStatus, Category, Language
 from voice_bridge import realtime_wire as rt
+from voice_bridge import simulated_spanish
 from voice_bridge.caller_facts import CallerFacts, facts_for_lead
 from voice_bridge.links import RealtimeLink
 from voice_bridge.loopback.realtime_peer import RealtimePeer
@@ -192,9 +195,17 @@ def script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:
     service = "your request"
     if lead and lead.category in Category._value2member_map_:
         service = f"your {CATEGORY_LABELS[Category(lead.category)].lower()} request"
+    in_spanish = lead is not None and languages.is_spanish(lead.language)  # a Spanish lead: the call speaks Spanish
+    service_es = spanish.CATEGORIES.get(lead.category or "", "") if lead is not None else ""
     if call is not None and call.business_id is None:
         zip_code = (lead.location_zip or lead.zip or "46032") if lead else "46032"
-        script = concierge_script(first, service, zip_code)
+        if in_spanish:
+            script = simulated_spanish.concierge_script(first, service_es, zip_code)
+        else:
+            script = concierge_script(first, service, zip_code)
+    elif in_spanish:
+        name = business.name if business else "el negocio"
+        script = simulated_spanish.qualify_script(name, first, service_es, simulated_spanish.spanish_facts(lead))
     else:
         script = qualify_script(business.name if business else "the business", first, service, facts_for_lead(lead))
     if ms_per_char:
@@ -344,11 +355,15 @@ def receptionist_script(business_name: str, category: str, zip_code: str) -> Scr
 
 
 def receptionist_script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:
-    """The scripted caller of an inbound call: a job in the business's first category, in its own ZIP."""
+    """The scripted caller of an inbound call: a job in the business's first category, in its own ZIP; in Spanish
+    when the business serves Spanish only (the bridge then switches the call to Spanish)."""
     _call, business, _lead = conversation.call_parties(call_id)
     name = business.name if business else "the business"
     category = (business.categories or [""])[0] if business else ""
-    script = receptionist_script(name, category, business.zip if business else "")
+    if business is not None and list(business.languages or []) == [Language.SPANISH.value]:
+        script = simulated_spanish.receptionist_script(name, business.zip)
+    else:
+        script = receptionist_script(name, category, business.zip if business else "")
     if ms_per_char:
         script.ms_per_char = ms_per_char
     return script

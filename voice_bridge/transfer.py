@@ -26,7 +26,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from leadapp.core import labels
+from leadapp.core import labels, languages
 from leadapp.core.providers import telephony
 from leadapp.core.services.conversation import SIMULATED_PROVIDER, flag_human_callback, record_outcome
 from leadapp.core.settings import get_settings
@@ -61,19 +61,14 @@ def whisper_text(ctx: CallContext) -> str:
     return f"LeadApp call. {who} about {about}{where}{urgency}. They asked for you. Connecting you now."
 
 
-def connecting_instructions(business_name: str) -> str:
-    return (
-        f"The caller will now be put through to someone from {business_name}. In one short sentence, tell them "
-        "you are connecting them now and ask them to stay on the line. Ask nothing else and call no tool."
-    )
+def connecting_instructions(business_name: str, language: str = "en") -> str:
+    """What the assistant says before the caller is put through (in the call's language)."""
+    return languages.phrases(language).TRANSFER_CONNECTING.format(business=business_name)
 
 
-def callback_instructions(business_name: str) -> str:
-    return (
-        f"Nobody from {business_name} could pick up right now. Apologise briefly, say they will call back, and ask "
-        "when is a good time. Record the time with record_qualification (appointment_time), then say goodbye "
-        "and call end_call."
-    )
+def callback_instructions(business_name: str, language: str = "en") -> str:
+    """What the assistant says when the owner did not pick up (in the call's language)."""
+    return languages.phrases(language).TRANSFER_CALLBACK.format(business=business_name)
 
 
 class TransferMixin:
@@ -90,6 +85,7 @@ class TransferMixin:
     _active_response: str | None
     _needs_response: bool
     _tasks: list[asyncio.Task[Any]]
+    language: str
 
     async def _request_human(self, source: str) -> None:
         """The caller asked for a person (the tool, key 0) or the owner took over: transfer when the owner has a
@@ -108,7 +104,7 @@ class TransferMixin:
         if source == TAKE_OVER:
             self._add_system_line("The owner asked to take over, but no phone number is set.")
         self._write(lambda: flag_human_callback(ctx.call_id))
-        await self._say_goodbye(source, words.goodbye_for_human_instructions(ctx.business))
+        await self._say_goodbye(source, words.goodbye_for_human_instructions(ctx.business, self.language))
 
     async def _take_over(self) -> None:
         """The owner pressed "Take over" on the live call panel."""
@@ -119,7 +115,7 @@ class TransferMixin:
         self._transferring = True
         note = "The owner took over the call" if source == TAKE_OVER else "The caller asked for a person"
         self._add_system_line(f"{note}: transferring to the owner's phone.")
-        instructions = connecting_instructions(ctx.business.name)
+        instructions = connecting_instructions(ctx.business.name, self.language)
         if source == "tool":  # the tool's own response is still running: the line follows its response.done
             self._transfer_pending_line = instructions
             self._needs_response = False
@@ -204,9 +200,9 @@ class TransferMixin:
         self.log.info("transfer_not_answered")
         if self._active_response is not None:
             self._needs_response = False
-            self._transfer_pending_line = callback_instructions(ctx.business.name)
+            self._transfer_pending_line = callback_instructions(ctx.business.name, self.language)
             return
-        await self._to_ai(rt.response_create(callback_instructions(ctx.business.name)))
+        await self._to_ai(rt.response_create(callback_instructions(ctx.business.name, self.language)))
 
     _transfer_pending_line: str = ""
 

@@ -102,6 +102,11 @@ CHANNEL: dict[str, str] = {
     vocab.Channel.SMS: "Text message (SMS)",
 }
 
+LANGUAGE: dict[str, str] = {
+    vocab.Language.ENGLISH: "English",
+    vocab.Language.SPANISH: "Spanish (Español)",
+}
+
 CONTACT_PREFERENCE: dict[str, str] = {
     vocab.ContactPreference.EMAIL: "Email",
     vocab.ContactPreference.PHONE: "Phone call",
@@ -225,6 +230,7 @@ TABLES: dict[str, Mapping[str, str]] = {
     "call_type": CALL_TYPE,
     "call_direction": CALL_DIRECTION,
     "channel": CHANNEL,
+    "language": LANGUAGE,
     "contact_preference": CONTACT_PREFERENCE,
     "notification_status": NOTIFICATION_STATUS,
     "notification_kind": NOTIFICATION_KIND,

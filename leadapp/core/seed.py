@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from leadapp.core.models import Business, User, utcnow
 from leadapp.core.services.accounts import hash_password
-from leadapp.core.vocab import Category, Plan, PriceTier, Role
+from leadapp.core.vocab import Category, Language, Plan, PriceTier, Role
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,7 @@ _BUSINESSES = [
         "insured": True,
         "emergency_service": True,
         "tags": ["water heaters", "leak repair", "24/7"],
+        "languages": [Language.ENGLISH.value, Language.SPANISH.value],  # the demo's Spanish leads and calls
         "plan": Plan.STARTER.value,
         "response_rate": 0.86,
     },
@@ -109,7 +110,7 @@ def seed_demo(session: Session, password: str) -> list[DemoLogin]:
 def demo_logins(password: str) -> list[DemoLogin]:
     return [
         DemoLogin("admin", ADMIN_EMAIL, password),
-        DemoLogin("business owner (plumber, Carmel IN 46032)", PLUMBER_EMAIL, password),
+        DemoLogin("business owner (plumber, Carmel IN 46032, English and Spanish)", PLUMBER_EMAIL, password),
         DemoLogin("business owner (electrician, New York 10001)", ELECTRICIAN_EMAIL, password),
         DemoLogin("consumer", CONSUMER_EMAIL, password),
     ]

@@ -176,6 +176,14 @@ class Channel(StrEnum):
     SMS = "sms"
 
 
+class Language(StrEnum):
+    """The languages LeadApp serves: a lead's (detected from its text or a caller's first words) and those a
+    business takes leads in."""
+
+    ENGLISH = "en"
+    SPANISH = "es"
+
+
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENDING = "sending"

@@ -50,15 +50,21 @@ def test_owner_creates_fixes_saves_reloads_and_pauses(page: Page, deployment: De
     page.get_by_label("Tags").fill("drains, water heaters")
     page.locator("#field-voice").click()
     page.get_by_role("option", name="Sage").click()
+    english, spanish = (page.get_by_role("checkbox", name=name) for name in ("English", "Spanish (Español)"))
+    expect(english).to_be_checked()  # English only, until the owner says otherwise
+    expect(spanish).not_to_be_checked()
+    english.uncheck()
     page.locator("#settings-save").click()
 
     expect(page.locator("#error-zip")).to_contain_text("We don't know the ZIP code 00000")
+    expect(page.locator("#error-languages")).to_have_text("Choose at least one language you serve.")
     expect(page.locator("#settings-saved")).to_have_count(0)
     expect(page.locator("#settings-heading")).to_have_text("Create your business profile")
 
     # The other fields kept what was typed; fixing the ZIP is enough.
     expect(page.get_by_label("Business name")).to_have_value("Sam's Drain & Pipe")
     page.get_by_label("ZIP code").fill("46032")
+    spanish.check()  # Spanish-speaking customers only
     page.locator("#settings-save").click()
     expect(page.locator("#settings-saved")).to_be_visible()
     expect(page.locator("#error-zip")).to_have_count(0)
@@ -80,6 +86,8 @@ def test_owner_creates_fixes_saves_reloads_and_pauses(page: Page, deployment: De
     expect(page.get_by_role("checkbox", name="Text message (SMS)")).to_be_checked()
     expect(page.locator("#field-voice")).to_have_text("Sage")
     expect(page.locator("#settings-location")).to_contain_text("Carmel, IN")
+    expect(spanish).to_be_checked()
+    expect(english).not_to_be_checked()
 
     expect(page.locator("#pause-state")).to_contain_text("Active")
     page.locator("#pause-toggle").click()

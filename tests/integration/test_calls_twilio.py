@@ -265,6 +265,23 @@ def test_a_machine_gets_a_short_voicemail_message_and_the_call_ends_as_voicemail
     assert len(all_calls(s)) == 1  # voicemail is not retried
 
 
+def test_a_machine_answering_for_a_spanish_lead_hears_the_voicemail_in_spanish(
+    db_session: Session, world: World, twilio: FakeTwilioVoice, simulator: CallSimulator
+) -> None:
+    s = db_session
+    world.lead.language = "es"
+    s.add(world.lead)
+    s.commit()
+    _call, sim = requested_and_dialled(s, world, simulator)
+    assert_204(sim.answer("machine_end_beep"))
+
+    twilio.wait_for(lambda: sim.fake_call.updates)
+    (update,) = sim.fake_call.updates
+    twiml = update["Twiml"]
+    assert '<Say language="es-MX">Hola, le habla un asistente de inteligencia artificial en nombre de Carmel' in twiml
+    assert "sobre su solicitud de plomería" in twiml and twiml.endswith("Adiós.</Say><Hangup /></Response>")
+
+
 def test_a_failed_call_is_an_error_and_is_retried(db_session: Session, world: World, simulator: CallSimulator) -> None:
     s = db_session
     call, sim = requested_and_dialled(s, world, simulator)

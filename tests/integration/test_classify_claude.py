@@ -83,7 +83,8 @@ def test_claude_answer_is_the_classification(fake: FakeAnthropicAPI) -> None:
     fake.script([tool_use(CLAUDE_ANSWER)])
     result, name = run_classify()
     assert name == "claude"
-    assert result == Classification.model_validate(CLAUDE_ANSWER)
+    # Claude's answer as given; it named no language, so the local detection's is filled in.
+    assert result == Classification.model_validate({**CLAUDE_ANSWER, "language": "en"})
 
     [request] = fake.requests
     assert request.status == 200 and request.path == "/v1/messages"
@@ -98,7 +99,7 @@ def test_claude_answer_is_the_classification(fake: FakeAnthropicAPI) -> None:
     assert schema["type"] == "object"
     assert schema["properties"]["service_category"]["enum"] == [c.value for c in Category]
     assert schema["properties"]["urgency"]["enum"] == [u.value for u in Urgency]
-    assert set(schema["required"]) == set(Classification.model_fields)
+    assert set(schema["required"]) == set(Classification.model_fields) - {"language"}  # optional: detected if absent
     assert body["tool_choice"] == {"type": "tool", "name": "record_classification"}
 
     cached = [block for block in system_blocks(body) if block.get("cache_control") == {"type": "ephemeral"}]
@@ -319,3 +320,32 @@ def test_the_fake_rejects_what_the_api_rejects(fake: FakeAnthropicAPI) -> None:
     assert [r.status for r in fake.requests] == [400, 400, 400, 400, 401]
     client.close()
     wrong_key.close()
+
+
+# --- languages --------------------------------------------------------------------------------------
+
+
+def test_claude_may_say_the_language_and_is_asked_for_it(fake: FakeAnthropicAPI) -> None:
+    spanish_text = "Se me rompió el calentador de agua y necesito un plomero con licencia hoy, presupuesto $400-$600"
+    fake.script([tool_use({**CLAUDE_ANSWER, "language": "es"})])
+    result, name = run_classify(text=spanish_text)
+    assert (name, result.language) == ("claude", "es")
+    [request] = fake.requests
+    schema = request.body["tools"][0]["input_schema"]
+    assert schema["properties"]["language"]["anyOf"][0]["enum"] == ["en", "es"]
+    assert '- language: "es" when the request is written in Spanish' in system_blocks(request.body)[0]["text"]
+
+
+def test_a_spanish_call_summary_is_asked_for_in_spanish(fake: FakeAnthropicAPI) -> None:
+    from leadapp.core.services.call_summary import claude_call_summary
+
+    said = "Resumen: fuga en el calentador, quiere una visita mañana por la mañana."
+    fake.script([tool_use({"summary": said}), tool_use({"summary": "Leaking water heater, visit tomorrow morning."})])
+    lines = [{"speaker": "caller", "text": "Tengo una fuga en el calentador."}]
+    assert claude_call_summary(lines, {"need": "fuga"}, language="es") == said
+    claude_call_summary(lines, {"need": "fuga"})
+    spanish_request, english_request = fake.requests
+    assert system_blocks(spanish_request.body)[0]["text"].endswith(
+        "Write the summary in Spanish: the call was in Spanish."
+    )
+    assert "Spanish" not in system_blocks(english_request.body)[0]["text"]

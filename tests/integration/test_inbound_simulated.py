@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from leadapp.core.broker import get_redis
 from leadapp.core.errors import UserError
-from leadapp.core.models import Business, Call, Lead, Match, Notification, User, utcnow
+from leadapp.core.models import Business, Call, Lead, Match, Notification, TranscriptLine, User, utcnow
 from leadapp.core.seed import PLUMBER_EMAIL, seed_demo
 from leadapp.core.services import inbound, inbox
 from leadapp.core.tasks import ALL_QUEUES, queue
@@ -82,3 +82,37 @@ def test_a_simulated_call_to_the_local_line_becomes_the_business_own_lead(
     assert {n.business_id for n in notified} == {plumber.id} and all(n.kind == "business_new_lead" for n in notified)
     rows, total = inbox.inbox(s, owner, plumber.id, inbox.InboxFilters())
     assert total == 1 and rows[0]["called_you"] == "yes"
+
+
+def test_a_simulated_caller_to_a_spanish_only_business_speaks_spanish_and_the_call_switches(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = db_session
+    seed_demo(s, "demo-password-123")
+    owner = s.exec(select(User).where(User.email == PLUMBER_EMAIL)).one()
+    plumber = s.exec(select(Business).where(Business.owner_id == owner.id)).one()
+    plumber.languages = ["es"]  # serves Spanish only: the simulated caller speaks Spanish
+    s.commit()
+    import voice_bridge.simulated as simulated
+
+    monkeypatch.setattr(
+        simulated,
+        "run_simulated_inbound_call",
+        functools.partial(simulated.run_simulated_inbound_call, ms_per_char=4.0),
+    )
+    inbound.connect_local_number(s, owner, plumber.id)
+    s.commit()
+    call_id = inbound.start_simulated_call(s, owner, plumber.id)
+    s.commit()
+    SimpleWorker([queue(name) for name in ALL_QUEUES], connection=get_redis()).work(burst=True, with_scheduler=False)
+
+    s.expire_all()
+    call = s.get(Call, call_id)
+    assert (call.status, call.outcome) == ("completed", "goal_achieved")
+    lines = sorted(s.exec(select(TranscriptLine).where(TranscriptLine.call_id == call_id)).all(), key=lambda x: x.seq)
+    assert lines[1].speaker == "caller" and lines[1].text.startswith("Hola, buenas tardes.")
+    assert "The caller spoke Spanish: the assistant switched to Spanish." in [line.text for line in lines]
+    assert call.summary.startswith("Resultado: Calificada.")
+    lead = s.get(Lead, call.lead_id)
+    assert (lead.language, lead.business_id) == ("es", plumber.id)
+    assert [m.business_id for m in s.exec(select(Match).where(Match.lead_id == lead.id)).all()] == [plumber.id]

@@ -12,8 +12,9 @@ from starlette.testclient import TestClient
 
 from leadapp.core.broker import get_redis
 from leadapp.core.db import get_engine, session_scope
-from leadapp.core.models import Business, Lead, Match, Notification
+from leadapp.core.models import Business, Lead, Match, Notification, User
 from leadapp.core.seed import seed_demo
+from leadapp.core.services import inbox
 from leadapp.core.tasks import ALL_QUEUES, queue
 from tests.conftest import clear_app_caches
 
@@ -138,3 +139,33 @@ def test_a_lead_accepted_while_redis_is_down_is_processed_once_redis_is_back(app
     work_all()
     with Session(get_engine()) as session:
         assert session.get(Lead, lead_id).status == "matched"
+
+
+SPANISH_LEAK = "Tengo una fuga de agua en el calentador del garaje y necesito un plomero con licencia lo antes posible."
+
+
+def test_a_spanish_request_reaches_only_businesses_serving_spanish(demo):
+    lead_id = submit(demo, SPANISH_LEAK)
+    work_all()
+    with Session(get_engine()) as session:
+        lead = session.get(Lead, lead_id)
+        assert (lead.language, lead.category, lead.status) == ("es", "plumbing", "matched")
+        matches = session.exec(select(Match, Business).join(Business).where(Match.lead_id == lead_id)).all()
+        assert [b.name for _, b in matches] == ["Carmel Plumbing Co"]  # the demo plumber serves English and Spanish
+        plumber = matches[0][1]
+        assert plumber.languages == ["en", "es"]
+        owner = session.get(User, plumber.owner_id)
+        detail = inbox.lead_detail(session, owner, matches[0][0].id)  # the owner sees it is a Spanish request
+        assert detail["language_label"] == "Spanish (Español)"
+        plumber.languages, plumber_id = ["en"], plumber.id
+        session.add(plumber)
+        session.commit()
+    again = submit(demo, SPANISH_LEAK + " Es urgente.", ip="198.51.100.2", email="maria@example.com")
+    english = submit(demo, ip="198.51.100.3", email="sam@example.com")
+    work_all()
+    with Session(get_engine()) as session:
+        assert session.get(Lead, again).language == "es"
+        assert session.exec(select(Match).where(Match.lead_id == again)).all() == []
+        assert [m.business_id for m in session.exec(select(Match).where(Match.lead_id == english)).all()] == [
+            plumber_id
+        ]

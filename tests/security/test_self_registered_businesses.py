@@ -34,6 +34,7 @@ FORM = {
     "voice": "marin",
     "monthly_lead_cap": "50",
     "notify_channels": "email",
+    "languages": "en",  # checked by default on the form
 }
 
 

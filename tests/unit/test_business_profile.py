@@ -130,6 +130,8 @@ def test_limits_are_inclusive():
         ({"hours": {"funday": "closed"}}, "hours", "Unknown weekday"),
         ({"voice": "robot"}, "voice", "offered voices"),
         ({"voice": ""}, "voice", "offered voices"),
+        ({"languages": []}, "languages", "at least one language you serve"),
+        ({"languages": ["en", "fr"]}, "languages", "English and/or Spanish"),
         ({"call_objective_notes": "x" * 4001}, "call_objective_notes", "under 4000"),
         ({"monthly_lead_cap": "0"}, "monthly_lead_cap", "from 1 to 10,000"),
         ({"monthly_lead_cap": "10001"}, "monthly_lead_cap", "from 1 to 10,000"),
@@ -140,6 +142,12 @@ def test_each_rule_names_its_field(changes: dict, field: str, fragment: str):
     errors = errors_of(profile(**changes))
     assert list(errors) == [field], errors
     assert fragment in errors[field]
+
+
+def test_an_owner_serves_english_by_default_and_may_add_or_choose_spanish():
+    assert validate_profile(profile())["languages"] == ["en"]
+    assert validate_profile(profile(languages=[" ES ", "en", "es"]))["languages"] == ["en", "es"]
+    assert validate_profile(profile(languages=["es"]))["languages"] == ["es"]
 
 
 def test_every_bad_field_is_reported_at_once():
@@ -464,9 +472,12 @@ def test_the_settings_form_sends_checked_boxes_as_lists():
             ("zip", "46032"),
             ("hours_mon", "09:00-17:00"),
             ("voice", "ash"),
+            ("languages", "en"),
+            ("languages", "es"),
         ]
     )
     data = profile_from_form(form)
+    assert data.languages == ["en", "es"]
     assert data.categories == ["plumbing", "hvac"]
     assert data.notify_channels == ["sms"]
     assert (data.insured, data.licensed, data.emergency_service) == (True, False, False)

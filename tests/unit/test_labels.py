@@ -28,6 +28,7 @@ ENUM_TABLES: dict[type[StrEnum], str] = {
     vocab.Plan: "plan",
     vocab.PriceTier: "price_tier",
     vocab.Channel: "channel",
+    vocab.Language: "language",
     vocab.NotificationStatus: "notification_status",
     vocab.NotificationKind: "notification_kind",
     vocab.WebhookStatus: "webhook_status",

@@ -128,6 +128,15 @@ def test_mark_names_are_unique_and_carry_item_and_bytes() -> None:
 # --- OpenAI Realtime client events ------------------------------------------------------------------
 
 
+def test_session_update_names_the_transcription_language_or_leaves_it_to_detection() -> None:
+    spanish = rt.session_update(model="gpt-realtime", instructions="Sé breve.", voice="cedar", language="es")
+    detected = rt.session_update(model="gpt-realtime", instructions="Be brief.", voice="cedar", language="")
+    for text in (spanish, detected):
+        assert CLIENT_EVENT.validate_json(text).type == "session.update"  # both are what the SDK accepts
+    assert json.loads(spanish)["session"]["audio"]["input"]["transcription"]["language"] == "es"
+    assert "language" not in json.loads(detected)["session"]["audio"]["input"]["transcription"]
+
+
 def test_session_update_is_a_valid_ga_event_with_mulaw_vad_voice_and_tools() -> None:
     text = rt.session_update(model="gpt-realtime", instructions="Be brief.", voice="cedar")
     event = CLIENT_EVENT.validate_json(text)

@@ -46,6 +46,8 @@ class Business(SQLModel, table=True):
     notify_channels: list[str] = json_field(lambda: ["email"])
     hours: dict[str, Any] = json_field(dict)
     voice: str = Field(default="marin", max_length=32)
+    languages: list[str] = json_field(lambda: ["en"])
+    """The languages the owner serves ("en", "es"): only leads in one of them are offered to the business."""
     call_objective_notes: str = Field(default="", max_length=4000)
     inbound_number: str | None = Field(default=None, max_length=32, unique=True)
     inbound_number_sid: str | None = Field(

@@ -76,6 +76,9 @@ class Lead(SQLModel, table=True):
     location_zip: str | None = Field(default=None, max_length=10)
     key_requirements: list[str] = json_field(list)
     sentiment: str | None = Field(default=None, max_length=16)
+    language: str = Field(
+        default="en", max_length=8, description="en or es: detected from the text, or the caller's first words"
+    )
     quality_score: float | None = None
     is_spam: bool = False
     spam_reason: str = Field(default="", max_length=500)

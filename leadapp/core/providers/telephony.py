@@ -112,9 +112,9 @@ def stream_twiml(stream_url: str, call_id: int) -> str:
     return _checked(response.to_xml())
 
 
-def voicemail_twiml(text: str) -> str:
+def voicemail_twiml(text: str, language: str = "") -> str:
     response = VoiceResponse()
-    response.say(text)
+    response.say(text, **({"language": language} if language else {}))
     response.hangup()
     return _checked(response.to_xml())
 
@@ -238,9 +238,10 @@ def hangup(sid: str) -> None:
     _update(sid, "hang up", status="completed")
 
 
-def play_voicemail_and_hangup(sid: str, text: str) -> None:
-    """Replace the call's TwiML with `<Say>text</Say><Hangup/>` (ends the media stream)."""
-    _update(sid, "voicemail", twiml=voicemail_twiml(text))
+def play_voicemail_and_hangup(sid: str, text: str, language: str = "") -> None:
+    """Replace the call's TwiML with `<Say>text</Say><Hangup/>` (ends the media stream); `language` ("es-MX")
+    is the `<Say>` language when the text is not English."""
+    _update(sid, "voicemail", twiml=voicemail_twiml(text, language))
 
 
 def transfer_to_human(sid: str, number: str) -> None:

@@ -22,7 +22,7 @@ from leadapp.core.models import Business, User, utcnow
 from leadapp.core.services import audit
 from leadapp.core.services.access import Area, NotLoggedIn, can_manage_business, require_area, role_of
 from leadapp.core.services.rules import current_rules
-from leadapp.core.vocab import PLAN_LEAD_CAP, REALTIME_VOICES, Category, Channel, Plan, PriceTier, Role
+from leadapp.core.vocab import PLAN_LEAD_CAP, REALTIME_VOICES, Category, Channel, Language, Plan, PriceTier, Role
 
 MAX_NAME = 200
 MAX_ADDRESS = 300
@@ -70,6 +70,7 @@ PROFILE_FIELDS: tuple[str, ...] = (
     "notify_channels",
     "hours",
     "voice",
+    "languages",
     "call_objective_notes",
     "monthly_lead_cap",
 )
@@ -102,6 +103,7 @@ class ProfileInput:
     notify_channels: list[str] = field(default_factory=lambda: [Channel.EMAIL.value])
     hours: dict[str, str] = field(default_factory=dict)
     voice: str = "marin"
+    languages: list[str] = field(default_factory=lambda: [Language.ENGLISH.value])
     call_objective_notes: str = ""
     monthly_lead_cap: str = str(PLAN_LEAD_CAP[Plan.FREE])
 
@@ -125,6 +127,7 @@ class ProfileInput:
             notify_channels=list(business.notify_channels or []),
             hours={day: str((business.hours or {}).get(day, "")) for day in WEEKDAYS},
             voice=business.voice,
+            languages=list(business.languages or [Language.ENGLISH.value]),
             call_objective_notes=business.call_objective_notes,
             monthly_lead_cap=str(business.monthly_lead_cap),
         )
@@ -303,6 +306,14 @@ def validate_profile(
     if voice not in REALTIME_VOICES:
         errors["voice"] = "Choose one of the offered voices."
     out["voice"] = voice
+
+    known_languages = {language.value for language in Language}
+    chosen = list(dict.fromkeys((code or "").strip().lower() for code in data.languages or []))
+    if any(code not in known_languages for code in chosen):
+        errors["languages"] = "Choose English and/or Spanish."
+    elif not chosen:
+        errors["languages"] = "Choose at least one language you serve."
+    out["languages"] = [language.value for language in Language if language.value in chosen]
 
     notes = (data.call_objective_notes or "").strip()
     if len(notes) > MAX_NOTES:

@@ -36,12 +36,15 @@ class CallSummary(BaseModel):
     summary: str = Field(min_length=20, max_length=CALL_SUMMARY_MAX, description="2-5 short sentences, plain text.")
 
 
-def claude_call_summary(transcript: list[dict[str, Any]], qualification: dict[str, Any]) -> str:
+IN_SPANISH = "\nWrite the summary in Spanish: the call was in Spanish."
+
+
+def claude_call_summary(transcript: list[dict[str, Any]], qualification: dict[str, Any], language: str = "en") -> str:
     """A summary of an AI call written by Claude from its transcript lines and recorded qualification.
 
     Guarantees: contact details are redacted from every line and field before sending; the answer is
-    20-2,000 characters of plain text. A malformed answer or a transient failure is retried once; then
-    ProviderError (the caller writes its local summary).
+    20-2,000 characters of plain text, in Spanish for a Spanish call (`language` "es"). A malformed answer or
+    a transient failure is retried once; then ProviderError (the caller writes its local summary).
     """
     keep = ("speaker", "text", "heard_ms")
     lines = [
@@ -50,7 +53,7 @@ def claude_call_summary(transcript: list[dict[str, Any]], qualification: dict[st
     ]
     written = llm.call_tool(
         purpose="call_summary",
-        system=[{"type": "text", "text": CALL_SUMMARY_INSTRUCTIONS}],
+        system=[{"type": "text", "text": CALL_SUMMARY_INSTRUCTIONS + (IN_SPANISH if language == "es" else "")}],
         user=json.dumps(
             {"transcript": lines, "qualification": llm.without_contact(qualification or {}, keep_addresses=True)},
             ensure_ascii=False,

@@ -22,12 +22,13 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC
+from functools import partial
 from typing import Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto
+from leadapp.core import crypto, languages
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit
@@ -66,6 +67,8 @@ class CallContext:
     objective: str
     voice: str
     provider: str = ""
+    language: str = "en"
+    """The lead's language ("en", "es"); "" for an inbound call until the caller's first words tell."""
 
 
 def load_call(raw_call_id: str, token: str, call_sid: str, stream_sid: str) -> CallContext | str:
@@ -106,7 +109,15 @@ def load_call(raw_call_id: str, token: str, call_sid: str, stream_sid: str) -> C
             objective=call.objective,
             voice=voice,
             provider=call.provider,
+            language=call_language(call, lead),
         )
+
+
+def call_language(call: Call, lead: Lead | None) -> str:
+    """The language a call starts in: its lead's; an inbound call's is "" (told by the caller's first words)."""
+    if call.direction == CallDirection.INBOUND.value and lead is None:
+        return ""
+    return languages.known(lead.language if lead is not None else None)
 
 
 def start_inbound_recording(call_id: int, call_sid: str) -> None:
@@ -176,15 +187,21 @@ def record_outcome(call_id: int, outcome: str) -> None:
             publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
 
 
-def write_summary(qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]]) -> str:
-    """Claude's summary when ANTHROPIC_API_KEY is set, the local one otherwise (or when Claude fails)."""
+def write_summary(
+    qualification: dict[str, Any],
+    outcome: str | None,
+    human: bool,
+    lines: list[dict[str, Any]],
+    language: str = "en",
+) -> str:
+    """Claude's summary when ANTHROPIC_API_KEY is set, the local one otherwise (or when Claude fails); in the
+    call's `language`."""
+    local = partial(calls.local_summary, qualification, outcome, human, lines, language=language)
     if not lines:
-        return calls.local_summary(qualification, outcome, human, lines)
+        return local()
     facts = {**qualification, "outcome": outcome, "human_callback": human}
     summary, _ = llm.with_fallback(
-        "call_summary",
-        lambda: call_summary.claude_call_summary(lines, facts),
-        lambda: calls.local_summary(qualification, outcome, human, lines),
+        "call_summary", lambda: call_summary.claude_call_summary(lines, facts, language=language), local
     )
     return summary
 
@@ -206,7 +223,12 @@ def conversation_outcome(qualification: dict[str, Any], human: bool, answered_by
 
 
 def _inbound_lead(
-    call_id: int, caller_enc: str, qualification: dict[str, Any], business: Business, lines: list[dict[str, Any]]
+    call_id: int,
+    caller_enc: str,
+    qualification: dict[str, Any],
+    business: Business,
+    lines: list[dict[str, Any]],
+    language: str = "en",
 ) -> int:
     """Turn an inbound call into a lead for its business through intake (the same door as every lead)."""
     phone = crypto.decrypt_phone(caller_enc) if caller_enc else ""
@@ -233,6 +255,8 @@ def _inbound_lead(
         lead = session.get(Lead, accepted.lead_id)
         if lead is not None and qualification:
             lead.qualification = {**(lead.qualification or {}), **qualification}
+        if lead is not None:
+            lead.language = languages.known(language)  # what the caller spoke, not what the call's note reads as
         stored = session.get(Call, call_id)
         if stored is not None:
             stored.lead_id = accepted.lead_id
@@ -266,18 +290,23 @@ def finish_call(
     *,
     decides_outcome: bool = False,
     quality: call_quality.CallQuality | None = None,
+    language: str = "",
 ) -> str | None:
     """Close the call's record: outcome (when none yet), summary, ended_at, costs, the bridge's `quality`
     measurements (`call_quality.record_quality`, in the same transaction as the costs); an inbound call's lead.
 
     The outcome already recorded (the model's end_call, a status callback) is kept; otherwise an AI
-    failure makes it `ai_failure`, and `conversation_outcome` decides the rest. Returns the outcome.
+    failure makes it `ai_failure`, and `conversation_outcome` decides the rest. The summary is in the call's
+    `language` (the one the bridge spoke; "": its lead's, else English). Returns the outcome.
     """
     with session_scope() as session:
         call = session.get(Call, call_id)
         if call is None:
             return None
         business = session.get(Business, call.business_id) if call.business_id else None
+        if not language:
+            language = call_language(call, session.get(Lead, call.lead_id) if call.lead_id else None)
+        language = languages.known(language)
         rows = session.exec(
             select(TranscriptLine).where(TranscriptLine.call_id == call_id).order_by(TranscriptLine.seq)
         ).all()
@@ -305,11 +334,11 @@ def finish_call(
         outcome = call.outcome
         inbound = inbound and call.lead_id is None
         caller_enc = call.to_number_enc
-    summary = write_summary(qualification, outcome, human, lines)
+    summary = write_summary(qualification, outcome, human, lines, language)
     lead_error = ""
     if inbound and business is not None:
         try:
-            _inbound_lead(call_id, caller_enc, qualification, business, lines)
+            _inbound_lead(call_id, caller_enc, qualification, business, lines, language)
         except UserError as exc:
             lead_error = f"no lead from this call: {exc}"
             log.warning("inbound_lead_refused", call_id=call_id, error=str(exc))

@@ -34,7 +34,7 @@ from leadapp.core.models import Business, Call, Conversion, Lead, Match, User, u
 from leadapp.core.redaction import redact_contact, redact_values
 from leadapp.core.services import access, audit, calls, reviews, webhooks
 from leadapp.core.services import match as match_service
-from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadStatus, MatchStatus, Role
+from leadapp.core.vocab import CATEGORY_LABELS, Category, Language, LeadStatus, MatchStatus, Role
 
 PAGE_SIZE = 25
 MAX_PAGE_SIZE = 100
@@ -169,6 +169,8 @@ def _row(
         "category": label,
         "urgency": lead.urgency or "",
         "urgency_label": labels.urgency(lead.urgency) if lead.urgency else "",
+        # "Spanish (Español)" for a request in Spanish (its AI calls speak Spanish); "" for English.
+        "language_label": labels.word("language", lead.language) if lead.language != Language.ENGLISH.value else "",
         "zip": lead.location_zip or lead.zip,
         "distance": f"{match.distance_miles:.1f} mi" if match.distance_miles is not None else "",
         "score": f"{match.score:.0f}",

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from leadapp.core import languages
 from leadapp.core.crypto import decrypt_phone
 from leadapp.core.db import session_scope
 from leadapp.core.events import publish_after_commit
@@ -22,7 +23,7 @@ from leadapp.core.models import Lead, Match, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import classify, match, notify, webhooks
 from leadapp.core.services.rules import RulesSnapshot, current_rules
-from leadapp.core.vocab import LeadStatus, MatchStatus
+from leadapp.core.vocab import LeadSource, LeadStatus, MatchStatus
 
 log = get_logger(__name__)
 
@@ -36,6 +37,8 @@ def apply_classification(lead: Lead, result: classify.Classification, classifier
     lead.location_zip = result.location_zip or lead.zip
     lead.key_requirements = list(result.key_requirements)
     lead.sentiment = result.sentiment
+    if lead.source != LeadSource.PHONE.value:  # a call's lead speaks what the caller spoke (set by the call)
+        lead.language = languages.known(result.language)
     lead.quality_score = round(float(result.quality_score), 1)
     lead.is_spam, lead.spam_reason = result.spam, result.spam_reason[:500]
     lead.classifier, lead.rules_version = classifier, rules.version

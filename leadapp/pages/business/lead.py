@@ -392,6 +392,7 @@ def _detail() -> rx.Component:
             rx.hstack(
                 rx.heading(d["category"], as_="h2", size="5"),
                 rx.badge(d["urgency_label"]),
+                rx.cond(d["language_label"] != "", rx.badge(d["language_label"], id="detail-language")),
                 rx.badge(d["status_label"], id="detail-status", data_status=d["status"]),
                 rx.cond(
                     d["called_you"] == "yes",

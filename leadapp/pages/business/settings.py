@@ -72,6 +72,7 @@ def profile_from_form(form_data: Mapping[str, Any]) -> ProfileInput:
         **{name: text(name) for name in TEXT_FIELDS},
         categories=values("categories"),
         notify_channels=values("notify_channels"),
+        languages=values("languages"),
         hours={day: text(f"hours_{day}") for day in WEEKDAYS},
         **{flag: bool(values(flag)) for flag in FLAGS},
     )
@@ -101,6 +102,7 @@ class BusinessSettingsState(AuthState):
         self.values.update({f"hours_{day}": data.hours.get(day, "") for day in WEEKDAYS})
         self.checked = [f"categories:{c}" for c in data.categories]
         self.checked += [f"notify_channels:{c}" for c in data.notify_channels]
+        self.checked += [f"languages:{code}" for code in data.languages]
         self.checked += [flag for flag in FLAGS if getattr(data, flag)]
         self.location = f"{business.city}, {business.state}" if business is not None and business.city else ""
         self.paused = bool(business.paused) if business is not None else False
@@ -380,6 +382,12 @@ def _form() -> rx.Component:
             _section(
                 "AI calls",
                 _select("AI voice", "voice", [(v, v.title()) for v in REALTIME_VOICES]),
+                _checkboxes(
+                    "Languages you serve",
+                    "languages",
+                    list(labels.LANGUAGE.items()),
+                    hint="You get leads written in these languages; your AI calls speak the customer's language.",
+                ),
                 _text(
                     "Call objective and script notes",
                     "call_objective_notes",

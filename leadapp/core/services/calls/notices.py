@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from leadapp.core import labels, localtime
+from leadapp.core import labels, languages, localtime
 from leadapp.core.events import run_after_commit
+from leadapp.core.languages import english
 from leadapp.core.models import Business, Call, CallMetrics, Lead, TranscriptLine, User, utcnow
 from leadapp.core.providers import telephony
 from leadapp.core.services import call_quality, compose, notify
@@ -19,10 +20,7 @@ from leadapp.core.vocab import CallOutcome, CallType, Channel, NotificationKind,
 OUTCOME_LABELS = labels.CALL_OUTCOME
 
 
-SIMULATED_NOTE = (
-    "Simulated call: no phone account is configured, so nobody was phoned. "
-    "A scripted caller answered from the request's own details."
-)
+SIMULATED_NOTE = english.SIMULATED_NOTE
 
 
 def is_simulated(call: Call) -> bool:
@@ -36,29 +34,35 @@ def call_name(call: Call) -> str:
 
 
 def local_summary(
-    qualification: dict[str, Any], outcome: str | None, human: bool, lines: list[dict[str, Any]] | None = None
+    qualification: dict[str, Any],
+    outcome: str | None,
+    human: bool,
+    lines: list[dict[str, Any]] | None = None,
+    *,
+    language: str = "en",
 ) -> str:
     """A plain summary from the recorded qualification (no model needed): the summary the bridge writes when
-    Claude is not keyed, and the one a call message shows when no summary was written.
+    Claude is not keyed, and the one a call message shows when no summary was written; in `language`.
 
     `outcome` and `human` add their sentence when given; `lines` (the transcript, when at hand) adds how many
     lines were said and what the caller said last.
     """
+    w = languages.phrases(language)
     shown = {**qualification}
-    if shown.get("urgency") in labels.URGENCY:  # "Urgent", never the stored "high"
-        shown["urgency"] = labels.urgency(shown["urgency"])
-    parts = [f"{label}: {shown[key]}" for key, label in SUMMARY_FIELDS.items() if shown.get(key)]
-    text = ("; ".join(parts) + ".") if parts else "No job details were recorded."
+    if shown.get("urgency") in w.URGENCY_LABELS:  # "Urgent", never the stored "high"
+        shown["urgency"] = w.URGENCY_LABELS[shown["urgency"]]
+    parts = [f"{label}: {shown[key]}" for key, label in w.SUMMARY_FIELDS.items() if shown.get(key)]
+    text = ("; ".join(parts) + ".") if parts else w.NO_DETAILS
     if outcome:
-        text = f"Outcome: {labels.call_outcome(outcome)}. " + text
+        text = w.SUMMARY_OUTCOME.format(outcome=w.OUTCOME_LABELS.get(outcome, outcome)) + text
     if human:
-        text += " The caller asked for a human callback."
+        text += w.SUMMARY_HUMAN
     if lines is None:
         return text
     caller_lines = [line["text"] for line in lines if line["speaker"] == Speaker.CALLER.value and line["text"]]
-    counted = labels.count(len(lines), "transcript line")
+    counted = w.LINE_ONE if len(lines) == 1 else w.LINES.format(n=f"{len(lines):,}")
     if caller_lines:
-        return f"{text} {counted}; the caller last said: “{caller_lines[-1][:200]}”"
+        return f"{text} {w.CALLER_LAST_SAID.format(counted=counted, text=caller_lines[-1][:200])}"
     return f"{text} {counted}."
 
 
@@ -70,41 +74,35 @@ SPOKE_OUTCOMES = (
 )
 """The outcomes of a call in which the consumer spoke with the assistant (they hear back about it)."""
 
-SUMMARY_FIELDS = {
-    "need": "Need",
-    "urgency": "Urgency",
-    "budget": "Budget",
-    "timing": "Timing",
-    "address_details": "Address",
-    "zip": "ZIP",
-    "appointment_time": "Appointment",
-    "appointment_status": "Visit",
-    "quote": "Quote",
-    "caller_name": "Caller",
-    "satisfied": "Satisfied",
-    "feedback": "Feedback",
-    "will_review": "Will review",
-}
+SUMMARY_FIELDS = english.SUMMARY_FIELDS
 
 
-CONCIERGE_DONE = "We added what you told us to your request and are looking for businesses again."
+CONCIERGE_DONE = english.CONCIERGE_DONE
 
 
 def _summary_text(
-    call: Call, retry: Call | None, link: str, next_step: str = "", zone: ZoneInfo = localtime.UTC_ZONE
+    call: Call,
+    retry: Call | None,
+    link: str,
+    next_step: str = "",
+    zone: ZoneInfo = localtime.UTC_ZONE,
+    language: str = "en",
 ) -> str:
-    """The call summary message; a retry's time in the recipient's `zone` ("tomorrow 9:00 (your time)")."""
-    lines = [SIMULATED_NOTE, ""] if is_simulated(call) else []
-    lines.append(f"Outcome: {OUTCOME_LABELS.get(call.outcome or '', call.outcome or 'ended')}")
+    """The call summary message in `language`; a retry's time in the recipient's `zone` ("tomorrow 9:00 (your
+    time)")."""
+    w = languages.phrases(language)
+    lines = [w.SIMULATED_NOTE, ""] if is_simulated(call) else []
+    lines.append(w.MESSAGE_OUTCOME.format(outcome=w.OUTCOME_LABELS.get(call.outcome or "", call.outcome or "ended")))
     if call.duration_seconds:
-        lines.append(f"Duration: {call.duration_seconds // 60} min {call.duration_seconds % 60} s")
-    lines += ["", (call.summary or "").strip() or local_summary(call.qualification or {}, None, False)]
+        lines.append(w.MESSAGE_DURATION.format(minutes=call.duration_seconds // 60, seconds=call.duration_seconds % 60))
+    summary = (call.summary or "").strip() or local_summary(call.qualification or {}, None, False, language=language)
+    lines += ["", summary]
     if next_step:
         lines += ["", next_step]
     if call.human_callback_requested:
-        lines += ["", "The consumer asked to speak with a person: please call them back."]
+        lines += ["", w.MESSAGE_HUMAN]
     if retry is not None and retry.scheduled_for is not None:
-        lines += ["", f"We will try once more {localtime.scheduled(retry.scheduled_for, utcnow(), zone)}."]
+        lines += ["", w.MESSAGE_RETRY.format(when=localtime.scheduled(retry.scheduled_for, utcnow(), zone))]
     if link:
         lines += ["", link]
     return "\n".join(lines)
@@ -177,8 +175,13 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
     if call.call_type == CallType.CONSUMER_CALLBACK.value or spoke:
         link = compose.tracking_link(lead) if lead.consumer_id is None else compose.portal_link()
         completed = business is None and call.outcome == CallOutcome.GOAL_ACHIEVED.value  # LeadApp's concierge call
-        simulated = "(Simulated) Y" if is_simulated(call) else "Y"
-        text = _summary_text(call, retry, link, CONCIERGE_DONE if completed else "", localtime.lead_zone(lead))
+        # The consumer hears back in the language of their request (and of the call).
+        w = languages.phrases(lead.language)
+        simulated = w.SIMULATED_PREFIX if is_simulated(call) else ""
+        said = w.OUTCOME_LABELS.get(call.outcome or "", call.outcome or "")
+        about = w.CATEGORIES.get(lead.category or "", service.lower())
+        next_step = w.CONCIERGE_DONE if completed else ""
+        text = _summary_text(call, retry, link, next_step, localtime.lead_zone(lead), lead.language)
         for channel, recipient in notify.consumer_targets(lead):
             sms = channel == Channel.SMS.value
             row_id = _summary_row(
@@ -188,8 +191,8 @@ def notify_call_ended(session: Session, call: Call, retry: Call | None = None) -
                 "consumer",
                 channel,
                 recipient,
-                subject="" if sms else f"{simulated}our call about your {service.lower()} request: {outcome}",
-                text=compose.fit_sms(f"{simulated}our LeadApp callback: {outcome}.", link) if sms else text,
+                subject="" if sms else w.CONSUMER_SUBJECT.format(simulated=simulated, service=about, outcome=said),
+                text=compose.fit_sms(w.CONSUMER_SMS.format(simulated=simulated, outcome=said), link) if sms else text,
                 html="" if sms else compose.html_from_text(text, link),
                 user_id=lead.consumer_id,
             )

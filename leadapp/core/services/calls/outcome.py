@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
+from leadapp.core import languages
 from leadapp.core.db import session_scope
 from leadapp.core.events import run_after_commit
+from leadapp.core.languages import english
 from leadapp.core.models import Business, Call, Lead, TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import telephony
@@ -32,10 +34,7 @@ CARRIER_CENTS_PER_MINUTE = 1.4
 """Carrier price per started minute (Twilio US outbound voice, $0.014); meant to become a setting."""
 
 
-VOICEMAIL_TEXT = (
-    "Hello, this is an AI assistant calling on behalf of {business} about your {service} request. "
-    "Sorry we missed you. We will try to reach you again, or you can reply to our message. Goodbye."
-)
+VOICEMAIL_TEXT = english.VOICEMAIL_MESSAGE
 MACHINE_ANSWERS = ("machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other", "fax")
 
 
@@ -248,10 +247,18 @@ def voicemail_message(session: Session, call: Call) -> str:
 
     business = session.get(Business, call.business_id) if call.business_id else None
     lead = session.get(Lead, call.lead_id) if call.lead_id else None
-    return VOICEMAIL_TEXT.format(
+    w = languages.phrases(lead.language if lead else None)
+    category = lead.category if lead else None
+    return w.VOICEMAIL_MESSAGE.format(
         business=business.name if business else "LeadApp",
-        service=category_label(lead.category if lead else None).lower(),
+        service=w.CATEGORIES.get(category or "", category_label(category).lower()),
     )
+
+
+def voicemail_language(session: Session, call: Call) -> str:
+    """The language Twilio's `<Say>` reads the voicemail message in (the lead's: "en-US", "es-MX")."""
+    lead = session.get(Lead, call.lead_id) if call.lead_id else None
+    return languages.phrases(lead.language if lead else None).SAY_LANGUAGE
 
 
 def record_answered_by(call_id: int, answered_by: str, *, call_sid: str = "") -> str:
@@ -278,12 +285,13 @@ def record_answered_by(call_id: int, answered_by: str, *, call_sid: str = "") ->
         sid = call.provider_call_sid or call_sid
         still_on = call.status not in TERMINAL_STATUSES
         message = voicemail_message(session, call) if machine else ""
+        say_language = voicemail_language(session, call)
         _publish_call(session, call)
     if not machine:
         return "human" if answered_by == "human" else "unknown"
     if sid and still_on:
         try:
-            telephony.play_voicemail_and_hangup(sid, message)
+            telephony.play_voicemail_and_hangup(sid, message, language=say_language)
         except telephony.TelephonyError as exc:  # e.g. the call ended meanwhile
             log.warning("voicemail_not_played", call_id=call_id, error=str(exc))
     return "voicemail"

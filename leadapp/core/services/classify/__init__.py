@@ -26,6 +26,8 @@ Quality score (0-10), the same rules for both classifiers (points come from `rul
   case-insensitive), a phone matching a blocked pattern, text mostly in capitals;
 - contact given +1 (phone or email);
 - fewer than `min_words` words caps the score at `short_text_cap` (4); the result is clamped to 0-10.
+
+Language ("en" or "es"): Claude's when it says, else the local detection's (`language.detect_language`).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 from leadapp.core.providers import llm
 from leadapp.core.services.classify.categories import category_keywords
 from leadapp.core.services.classify.claude import claude_classify
+from leadapp.core.services.classify.language import detect_language
 from leadapp.core.services.classify.local import classify_local, enforce_platform_rules
 from leadapp.core.services.classify.model import (
     ALL_CAPS_MIN_LETTERS,
@@ -70,6 +73,7 @@ __all__ = [
     "classify",
     "classify_local",
     "claude_classify",
+    "detect_language",
     "enforce_platform_rules",
     "is_all_caps",
     "min_words",

@@ -417,6 +417,43 @@ _CATEGORY_PHRASES: dict[Category, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
+# Spanish requests (`language.detect_language`): the everyday words for the common trades, (strong, weak) as
+# above. Not shown to Claude, which reads Spanish itself.
+_SPANISH_CATEGORY_PHRASES: dict[Category, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    Category.PLUMBING: (
+        (
+            "plomero",
+            "plomería",
+            "plomeria",
+            "fontanero",
+            "calentador de agua",
+            "tubería",
+            "tuberia",
+            "fregadero",
+            "inodoro",
+            "lavabo",
+            "regadera",
+            "drenaje",
+            "desagüe",
+        ),
+        ("fuga", "gotea", "goteando", "tapado", "atascado"),
+    ),
+    Category.ELECTRICAL: (("electricista", "enchufe", "cableado", "interruptor", "tomacorriente"), ("sin luz",)),
+    Category.HVAC: (("aire acondicionado", "calefacción", "calefaccion", "caldera", "calefactor"), ()),
+    Category.ROOFING: (("techo", "tejado", "goteras", "tejas"), ()),
+    Category.APPLIANCE_REPAIR: (("lavadora", "secadora", "refrigerador", "nevera", "lavaplatos", "estufa"), ()),
+    Category.PAINTING: (("pintor", "pintar", "pintura"), ()),
+    Category.CARPENTRY: (("carpintero", "carpintería"), ()),
+    Category.LANDSCAPING: (("jardinero", "jardinería", "jardineria", "césped", "cesped", "podar"), ()),
+    Category.CLEANING: (("limpieza", "limpiar"), ()),
+    Category.PEST_CONTROL: (("plagas", "cucarachas", "ratones", "termitas", "chinches"), ()),
+    Category.LOCKSMITH: (("cerrajero", "cerradura"), ()),
+    Category.GARAGE_DOOR: (("puerta del garaje", "puerta de garaje"), ()),
+    Category.MOVING: (("mudanza",), ()),
+    Category.POOL_SPA: (("piscina", "alberca"), ()),
+}
+
+
 def category_keywords(category: Category) -> tuple[str, ...]:
     """The phrases that name a category's jobs and equipment for the local classifier (shown to Claude too)."""
     return _CATEGORY_PHRASES.get(category, ((), ()))[0]
@@ -424,13 +461,16 @@ def category_keywords(category: Category) -> tuple[str, ...]:
 
 _CATEGORY_TABLE = _PhraseTable(
     (phrase, (category, weight))
-    for category, (strong, weak) in _CATEGORY_PHRASES.items()
+    for table in (_CATEGORY_PHRASES, _SPANISH_CATEGORY_PHRASES)
+    for category, (strong, weak) in table.items()
     for weight, phrases in ((2, strong), (1, weak))
     for phrase in phrases
 )
 
 # A request naming no trade but asking for a small fix goes to a handyman.
-_GENERIC_JOB = _any(["fix", "fixed", "repair", "repairs", "install", "replace", "hang", "assemble", "mount"])
+_GENERIC_JOB = _any(
+    ["fix", "fixed", "repair", "repairs", "install", "replace", "hang", "assemble", "mount", "arreglar", "reparar"]
+)
 
 _CATEGORY_ORDER = {category: index for index, category in enumerate(Category)}
 

@@ -72,6 +72,7 @@ if none.
 - sentiment: frustrated (repeated failures: "again", "third time", "fed up", "!!!"), negative (unhappy, \
 upset), positive (friendly, thankful), otherwise neutral.
 - quality_score: apply the quality rules of the platform rules exactly, as a number from 0 to 10.
+- language: "es" when the request is written in Spanish (even with a few English words), otherwise "en".
 - spam and spam_reason: spam is true when any spam signal of the platform rules fires; spam_reason lists the \
 signals that fired, separated by "; " (for example "keyword 'crypto'; all caps"). When spam is false, \
 spam_reason is "".

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from leadapp.core.services.classify.categories import _category
+from leadapp.core.services.classify.language import detect_language
 from leadapp.core.services.classify.model import (
     BASE_QUALITY,
     MIN_PLAUSIBLE_BUDGET,
@@ -90,6 +91,7 @@ def classify_local(
         quality_score=_clamp(score),
         spam=bool(reasons),
         spam_reason=_join_reasons(reasons),
+        language=detect_language(text),
     )
 
 
@@ -101,8 +103,9 @@ def enforce_platform_rules(
     Guarantees: every spam signal of `spam_signals` is reflected (spam true, reason listed, the spam
     penalty applied once if the classifier had not already called it spam, and the score no higher than
     `classify_local` gives the same request, since text can steer a model); text shorter than the minimum
-    is capped at the short-text cap; a valid form ZIP is the location. Claude never sees the phone number,
-    so the blocked-pattern rule can only be applied here.
+    is capped at the short-text cap; a valid form ZIP is the location; a classifier that did not say which
+    language the request is in gets the local detection's (`detect_language`). Claude never sees the phone
+    number, so the blocked-pattern rule can only be applied here.
     """
     q = quality_rules(rules)
     reasons = spam_signals(text, phone_e164=phone_e164, rules=rules)
@@ -126,5 +129,6 @@ def enforce_platform_rules(
             "spam": spam,
             "spam_reason": spam_reason,
             "location_zip": explicit_zip.group(1) if explicit_zip else result.location_zip,
+            "language": result.language or detect_language(text),
         }
     )

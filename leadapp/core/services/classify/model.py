@@ -88,6 +88,9 @@ class Classification(BaseModel):
     quality_score: float = Field(ge=0, le=10, allow_inf_nan=False, description="Lead quality from 0 to 10.")
     spam: bool = Field(description="True when any spam signal fired.")
     spam_reason: str = Field(max_length=500, description="Which spam signals fired, '; '-separated; empty if none.")
+    language: Literal["en", "es"] | None = Field(
+        default=None, description='The language the request is written in: "es" for Spanish, "en" otherwise.'
+    )
 
     @field_validator("key_requirements")
     @classmethod

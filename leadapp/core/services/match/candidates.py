@@ -12,6 +12,7 @@ import zipcodes
 from sqlalchemy import and_, false, func, or_
 from sqlmodel import Session, col, select
 
+from leadapp.core import languages
 from leadapp.core.models import Business, Lead, Match, utcnow
 from leadapp.core.services.match.features import BusinessFeatures, LeadFeatures
 from leadapp.core.services.match.geography import zip_centroid
@@ -55,6 +56,7 @@ def lead_features(lead: Lead, today: date | None = None) -> LeadFeatures:
         location=location,
         key_requirements=tuple(req for req in lead.key_requirements or [] if isinstance(req, str)),
         month=month,
+        language=languages.known(lead.language),
     )
 
 
@@ -138,6 +140,7 @@ def candidate_businesses(
             Business.avg_response_minutes,
             Business.verified_review_count,
             Business.verified_stars_total,
+            Business.languages,
         )
         .where(
             col(Business.verified_at).is_not(None),
@@ -175,4 +178,5 @@ def business_features(row: Any) -> BusinessFeatures:
         avg_response_minutes=row.avg_response_minutes,
         verified_review_count=row.verified_review_count,
         verified_stars_total=row.verified_stars_total,
+        languages=tuple(str(code) for code in row.languages or ()) or (languages.DEFAULT,),
     )

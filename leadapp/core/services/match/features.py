@@ -17,6 +17,7 @@ class LeadFeatures:
     location: tuple[float, float] | None  # (latitude, longitude)
     key_requirements: tuple[str, ...]
     month: int  # 1-12, selects the seasonal boost
+    language: str = "en"  # the lead's language: only businesses serving it may take the lead
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class BusinessFeatures:
     avg_response_minutes: float | None
     verified_review_count: int = 0
     verified_stars_total: int = 0
+    languages: tuple[str, ...] = ("en",)  # the languages the owner serves
 
 
 @dataclass(frozen=True)

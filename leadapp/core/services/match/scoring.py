@@ -5,8 +5,9 @@ Scoring bands
 
 A business is **not a match at all** (``score_match`` returns None) when the lead or the business has
 no known location, the lead is farther than the business's own ``radius_miles``, the lead has no
-category, or the business offers neither the lead's category nor a related one
-(``vocab.RELATED_CATEGORIES``).
+category, the business offers neither the lead's category nor a related one
+(``vocab.RELATED_CATEGORIES``), or the business does not serve the lead's language (``languages``: a
+Spanish lead goes only to businesses serving Spanish, an English one to those serving English).
 
 Otherwise each factor earns a share of its weight (``rules["matching"]["weights"]``; defaults shown):
 
@@ -261,9 +262,9 @@ def score_match(lead: LeadFeatures, business: BusinessFeatures, rules: RulesSnap
     """Score `business` for `lead` by the bands in the module docstring.
 
     Returns None when the business cannot take the lead (outside its radius, a location unknown, no
-    shared or related category, or a lead without category); otherwise a score in [0, 100] rounded to
-    one decimal, the distance in miles (rounded to 0.1), the reasons shown to the owner (distance
-    and category first) and each factor's points.
+    shared or related category, a lead without category, or a language the business does not serve);
+    otherwise a score in [0, 100] rounded to one decimal, the distance in miles (rounded to 0.1), the reasons
+    shown to the owner (distance and category first) and each factor's points.
     """
     return _score(lead, business, rules, strict=True)
 
@@ -285,6 +286,8 @@ def _score(lead: LeadFeatures, business: BusinessFeatures, rules: RulesSnapshot,
     if lead.location is not None and business.location is not None:
         distance = haversine_miles(lead.location, business.location)
     if strict and (distance is None or not lead.category or not distance <= radius):  # `not <=` rejects NaN
+        return None
+    if strict and lead.language not in business.languages:
         return None
     weights = _weights(rules)
     category = lead.category

@@ -1,0 +1,29 @@
+"""The languages a call speaks: one catalogue module per language (`english`, `spanish`), the same names in each.
+
+`phrases(language)` gives the catalogue of a language code ("en", "es"); anything else (None, "", an unknown
+code) gives English, so a row written before languages existed reads as it always did.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from leadapp.core.languages import english, spanish
+from leadapp.core.vocab import Language
+
+CATALOGUES: dict[str, ModuleType] = {Language.ENGLISH.value: english, Language.SPANISH.value: spanish}
+DEFAULT = Language.ENGLISH.value
+
+
+def known(language: str | None) -> str:
+    """The language code itself when LeadApp speaks it, else English's."""
+    return language if language in CATALOGUES else DEFAULT
+
+
+def phrases(language: str | None) -> ModuleType:
+    """The catalogue of everything a call says or sends about itself, in `language` (English when unknown)."""
+    return CATALOGUES[known(language)]
+
+
+def is_spanish(language: str | None) -> bool:
+    return language == Language.SPANISH.value

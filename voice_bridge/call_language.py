@@ -1,0 +1,72 @@
+"""The language a call speaks: the lead's ("en", "es") from the start, or, on an inbound call, the caller's.
+
+Part of `CallSession` (a mixin: it uses the session's context, link and transcript). An outbound or concierge
+call speaks its lead's language from the first `session.update` (instructions, greeting, disclosures and the
+transcription language). An inbound call starts with the business's receptionist in English and the
+transcription left to detect the language; the first caller item that is transcribed decides
+(`classify.detect_language`): Spanish words switch the session (`session.update` with the Spanish instructions
+and transcription language "es") and note the switch in the transcript. The language reached is handed to
+`finish_call`, so the summary, the follow-ups and an inbound call's lead are in it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from leadapp.core import languages
+from leadapp.core.services.classify.language import detect_language
+from leadapp.core.vocab import CallDirection, Language
+from voice_bridge import instructions as words
+from voice_bridge import realtime_wire as rt
+
+if TYPE_CHECKING:
+    from leadapp.core.services.conversation import CallContext
+
+SWITCHED_NOTE = "The caller spoke {language}: the assistant switched to {language}."
+
+
+class LanguageMixin:
+    """The language steps of `CallSession` (see the module docstring)."""
+
+    _language: str = ""
+    _language_decided: bool = False
+
+    # provided by CallSession (with `_to_ai` and `_add_system_line`)
+    _ctx: CallContext | None
+    _model: str
+    log: Any
+
+    @property
+    def language(self) -> str:
+        """The language the call speaks ("en" or "es"); English while an inbound caller has said nothing yet."""
+        return languages.known(self._language)
+
+    def _session_update(self) -> str:
+        """The `session.update` for the call in its language (an undecided inbound call: English instructions,
+        the transcription detects the language)."""
+        ctx = self._ctx
+        assert ctx is not None
+        instructions = words.session_instructions(ctx.business, ctx.lead, ctx.objective, ctx.call_type, self.language)
+        return rt.session_update(
+            model=self._model,
+            instructions=instructions,
+            voice=ctx.voice,
+            tools=rt.tools_for(ctx.call_type),
+            language=self._language,
+        )
+
+    async def _caller_spoke(self, text: str) -> None:
+        """The caller's first transcribed words decide an inbound call's language (once)."""
+        ctx = self._ctx
+        if self._language_decided or ctx is None or not text.strip():
+            return
+        self._language_decided = True
+        if ctx.direction != CallDirection.INBOUND.value or self._language:
+            return
+        heard = detect_language(text)
+        self._language = heard
+        if heard != Language.SPANISH.value:
+            return  # English is what the session already speaks
+        self.log.info("call_language_switched", language=heard)
+        await self._to_ai(self._session_update())
+        self._add_system_line(SWITCHED_NOTE.format(language="Spanish"))

@@ -1,0 +1,172 @@
+"""The simulated line in Spanish: what the scripted callee says (and the scripted assistant answers) on a call
+about a Spanish lead, and a Spanish-speaking caller to a business's own number.
+
+The assistant's lines follow the Spanish instructions (`core.languages.spanish`): the greeting discloses the AI
+and the recording in Spanish. An inbound caller starts after the receptionist's English greeting and speaks
+Spanish, so the bridge switches the session (`call_language`). Pure script building; `simulated` runs them.
+"""
+
+from __future__ import annotations
+
+from leadapp.core.languages import spanish
+from leadapp.core.models import Lead
+from leadapp.core.vocab import Urgency
+from voice_bridge import realtime_wire as rt
+from voice_bridge.caller_facts import CallerFacts, facts_for_lead
+from voice_bridge.loopback.script import Reply, Script, Turn
+
+TIMING: dict[str, tuple[str, str]] = {
+    Urgency.EMERGENCY.value: ("Es una emergencia, necesito a alguien ya mismo.", "de inmediato (emergencia)"),
+    Urgency.HIGH.value: ("Es urgente, hoy o mañana si es posible.", "hoy o mañana"),
+    Urgency.NORMAL.value: ("En la próxima semana más o menos está bien.", "en una semana más o menos"),
+    Urgency.LOW.value: ("No hay prisa, cuando les convenga.", "sin prisa"),
+}
+DEMO = CallerFacts(
+    need="Tengo una fuga de agua en el calentador del garaje.",
+    need_recorded="fuga de agua en el calentador del garaje",
+    timing_said="Me gustaría que vinieran mañana por la mañana.",
+    timing="mañana por la mañana",
+    budget_said="Unos quinientos dólares.",
+    budget="unos $500",
+    address_said="Es en 12 Main Street, 46032.",
+)
+
+
+def spanish_facts(lead: Lead | None) -> CallerFacts:
+    """The callee's answers in Spanish: the lead's own first sentence (already Spanish), its timing, its budget
+    and its ZIP code said in Spanish (the demo story without a lead)."""
+    facts = facts_for_lead(lead)
+    if lead is None or facts == CallerFacts():
+        return DEMO
+    timing_said, timing = TIMING.get(facts.urgency, TIMING[Urgency.NORMAL.value])
+    low, high = lead.budget_min, lead.budget_max
+    if low and high and low != high:
+        budget = f"${low:,} a ${high:,}"
+    elif low or high:
+        budget = f"unos ${(high or low):,}"
+    else:
+        budget = ""
+    return CallerFacts(
+        need=facts.need,
+        need_recorded=facts.need_recorded,
+        urgency=facts.urgency,
+        timing_said=timing_said,
+        timing=timing,
+        budget_said=f"Mi presupuesto es de {budget}." if budget else "Todavía no sé el presupuesto.",
+        budget=budget or "no sabe",
+        zip=facts.zip,
+        address_said=f"El trabajo es en el código postal {facts.zip}." if facts.zip else "La dirección, después.",
+        address="",
+    )
+
+
+def qualify_script(business_name: str, first_name: str, service: str, facts: CallerFacts) -> Script:
+    """A short qualifying call in Spanish: the greeting with both disclosures, three answers, two records."""
+    hello = spanish.HELLO_NAMED.format(name=first_name) if first_name else spanish.HELLO
+    about = spanish.ABOUT_OUTBOUND.format(service=service) if service else ""
+    where = {"zip": facts.zip, **({"address_details": facts.address} if facts.address else {})}
+    return Script(
+        greeting=Reply(
+            f"{hello}, le habla {spanish.AI_DISCLOSURE} en nombre de {business_name}{about}. Para que lo sepa, "
+            f"{spanish.RECORDING_NOTICE}. ¿Es un buen momento para un par de preguntas rápidas?"
+        ),
+        turns=[
+            Turn("Sí, claro, dígame.", Reply("Muy bien. ¿Qué está pasando y para cuándo necesita a alguien?")),
+            Turn(
+                f"{facts.need} {facts.timing_said}",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"need": facts.need_recorded, "urgency": facts.urgency, "timing": facts.timing},
+                    then=Reply("Entendido. ¿Tiene un presupuesto en mente, y cuál es la dirección y el código postal?"),
+                ),
+            ),
+            Turn(
+                f"{facts.budget_said} {facts.address_said}",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"budget": facts.budget, **where},
+                    then=Reply(
+                        f"Perfecto, ya tengo todo. {business_name} le llamará para confirmar una hora. "
+                        "¡Muchas gracias, adiós!",
+                        tool=rt.END_CALL,
+                        arguments={"outcome": "goal_achieved", "reason": "trabajo calificado"},
+                    ),
+                ),
+            ),
+        ],
+    )
+
+
+def receptionist_script(business_name: str, zip_code: str) -> Script:
+    """A Spanish-speaking caller phones the business: the English greeting with the disclosures, then the caller's
+    Spanish (the bridge switches the session), the job taken in Spanish, the call ended."""
+    return Script(
+        greeting=Reply(
+            f"Thank you for calling {business_name}. I'm an AI assistant answering for the team, and this call "
+            "is recorded. How can I help you today?"
+        ),
+        turns=[
+            Turn(
+                "Hola, buenas tardes. Me llamo Alex Morgan. Tengo una fuga de agua debajo del fregadero de la cocina "
+                f"y necesito un plomero. Estoy en 12 Main Street, {zip_code}.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={
+                        "caller_name": "Alex Morgan",
+                        "need": "fuga de agua debajo del fregadero de la cocina",
+                        "address_details": f"12 Main Street, {zip_code}",
+                        "zip": zip_code,
+                    },
+                    then=Reply("Gracias, Alex. ¿Cuándo le conviene la visita, y tiene un presupuesto en mente?"),
+                ),
+            ),
+            Turn(
+                "Mañana por la mañana si es posible, y unos cuatrocientos dólares.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"timing": "mañana por la mañana", "budget": "unos $400", "urgency": "high"},
+                    then=Reply(
+                        f"Perfecto, ya le pasé sus datos a {business_name}; le devolverán la llamada pronto. ¡Adiós!",
+                        tool=rt.END_CALL,
+                        arguments={"outcome": "goal_achieved", "reason": "datos del trabajo tomados"},
+                    ),
+                ),
+            ),
+        ],
+    )
+
+
+def concierge_script(first_name: str, service: str, zip_code: str) -> Script:
+    """A LeadApp concierge call in Spanish: the assistant speaks for LeadApp, goes over the request, completes it."""
+    hello = spanish.HELLO_NAMED.format(name=first_name) if first_name else spanish.HELLO
+    about = spanish.ABOUT_CATEGORY.format(service=service) if service else spanish.ABOUT_REQUEST
+    return Script(
+        greeting=Reply(
+            f"{hello}, le habla {spanish.AI_DISCLOSURE} de LeadApp, le devolvemos la llamada sobre {about}. Para que "
+            f"lo sepa, {spanish.RECORDING_NOTICE}. ¿Es un buen momento para repasar los datos?"
+        ),
+        turns=[
+            Turn("Sí, adelante.", Reply("Gracias. ¿Qué hay que hacer exactamente y para cuándo lo necesita?")),
+            Turn(
+                "Hay una fuga en el tubo debajo del fregadero de la cocina, quisiera a alguien esta semana.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"need": "fuga debajo del fregadero", "urgency": "high", "timing": "esta semana"},
+                    then=Reply("Entendido. ¿Qué presupuesto tiene en mente, y cuál es el código postal del trabajo?"),
+                ),
+            ),
+            Turn(
+                f"Unos trescientos dólares. Es en 12 Main Street, {zip_code}.",
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"budget": "unos $300", "address_details": "12 Main Street", "zip": zip_code},
+                    then=Reply(
+                        "Gracias, ya tengo todo. LeadApp buscará negocios de nuevo con su solicitud completa y le "
+                        "avisaremos por correo o mensaje de texto cuando uno responda. ¡Adiós!",
+                        tool=rt.END_CALL,
+                        arguments={"outcome": "goal_achieved", "reason": "solicitud completada"},
+                    ),
+                ),
+            ),
+        ],
+    )
