@@ -204,6 +204,11 @@ def apology_after_ai_lost(business: Business | None, language: str = "en") -> st
     return w.APOLOGY_AFTER_AI_LOST.format(who=business.name if business is not None else w.LEADAPP)
 
 
+def say_language(language: str = "en") -> str:
+    """The language the provider's text-to-speech reads our words in (`<Say language=…>`; '' for its default)."""
+    return languages.phrases(language).SAY_LANGUAGE
+
+
 def goodbye_for_do_not_call_instructions(business: Business | None, language: str = "en") -> str:
     """Per-response instructions after the caller asked not to be called again (the do_not_call tool)."""
     w = languages.phrases(language)

@@ -108,22 +108,23 @@ def now_ms() -> float:
 # --- hanging up ---------------------------------------------------------------------------------------
 
 
-Hangup = Callable[[str, str], Awaitable[None]]
-"""Hang up the call with this provider call id, first saying the given words ('' for none)."""
+Hangup = Callable[[str, str, str], Awaitable[None]]
+"""Hang up the call with this provider call id, first saying the given words ('' for none) in the given `<Say>`
+language ('' for English, "es-MX")."""
 
 
-def hangup_call(call_sid: str, say: str = "") -> None:
+def hangup_call(call_sid: str, say: str = "", say_language: str = "") -> None:
     """Hang up a live call through the telephony provider's REST API (Twilio then stops the stream); with
-    `say`, the provider speaks those words first (`<Say>…</Say><Hangup/>`)."""
+    `say`, the provider speaks those words first (`<Say>…</Say><Hangup/>`), in `say_language`."""
     if say:
-        telephony.play_voicemail_and_hangup(call_sid, say)
+        telephony.play_voicemail_and_hangup(call_sid, say, say_language)
     else:
         telephony.hangup(call_sid)
 
 
-async def hangup_via_provider(call_sid: str, say: str = "") -> None:
+async def hangup_via_provider(call_sid: str, say: str = "", say_language: str = "") -> None:
     """The default hang-up: the provider's REST call, in a thread (looked up at call time, so tests can swap it)."""
-    await asyncio.to_thread(hangup_call, call_sid, say)
+    await asyncio.to_thread(hangup_call, call_sid, say, say_language)
 
 
 # --- the session ------------------------------------------------------------------------------------
@@ -685,7 +686,7 @@ class CallSession(TransferMixin, LanguageMixin):
             self._hung_up = True
             self.log.info("call_hangup", call_sid=self._call_sid)
             try:
-                await self._hangup_fn(self._call_sid, self._parting_words)
+                await self._hangup_fn(self._call_sid, self._parting_words, words.say_language(self.language))
             except Exception as exc:  # the provider refused: closing the stream below still ends our side
                 self.log.error("call_hangup_failed", error=repr(exc))
         try:

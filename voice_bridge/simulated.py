@@ -223,7 +223,8 @@ async def simulate_call(call_id: int, script: Script | None = None, *, ms_per_ch
     result: asyncio.Future[CallResult] = asyncio.get_running_loop().create_future()
     callee: ScriptedCallee | None = None
 
-    async def hang_up(_call_sid: str, _say: str = "") -> None:  # what Twilio does after a REST hang-up: stop, close
+    async def hang_up(_call_sid: str, _say: str = "", _language: str = "") -> None:
+        """What Twilio does after a REST hang-up: stop, close."""
         if callee is not None:
             await callee.hang_up()
 

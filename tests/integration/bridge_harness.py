@@ -69,6 +69,7 @@ class Bridge:
     fake: FakeOpenAIRealtime
     hangups: list[str] = field(default_factory=list)
     said_before_hangup: list[str] = field(default_factory=list)
+    said_in: list[str] = field(default_factory=list)  # the `<Say>` language of each ('' for English)
     lines: dict[str, FakeTwilioMedia] = field(default_factory=dict)
 
     @property
@@ -112,9 +113,10 @@ async def bridge(
     async with served_in_loop(app, lifespan="on", ws=WS_PROTOCOL) as (_server, port):
         state = Bridge(port=port, fake=fake_openai)
 
-        def hang_up(call_sid: str, say: str = "") -> None:  # in the bridge's worker thread, like the REST call
+        def hang_up(call_sid: str, say: str = "", say_language: str = "") -> None:  # in a worker thread, as REST
             state.hangups.append(call_sid)
             state.said_before_hangup.append(say)
+            state.said_in.append(say_language)
             media = state.lines.get(call_sid)
             if media is not None:
                 asyncio.run_coroutine_threadsafe(media.hang_up(), loop)

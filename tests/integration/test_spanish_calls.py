@@ -122,6 +122,24 @@ async def test_a_call_about_a_spanish_lead_speaks_summarises_and_follows_up_in_s
     assert owner and all(row.subject.startswith("AI call: Qualified") for row in owner if row.channel == "email")
 
 
+async def test_when_the_assistant_of_a_spanish_call_is_lost_the_apology_is_read_in_spanish(
+    bridge: Bridge, seeded: Seeded
+) -> None:
+    _make_spanish(seeded.lead_id)
+    bridge.fake.use(_outbound_script())
+    media = await bridge.dial(seeded.call_id, seeded.call_sid)
+    await listen(media)
+    await bridge.fake.close_session(1011, "internal error")
+    await asyncio.wait_for(media.closed.wait(), WAIT)
+
+    call = await ended(seeded.call_id)
+    assert call.outcome == "ai_failure"
+    assert bridge.hangups == [seeded.call_sid]
+    [apology] = bridge.said_before_hangup
+    assert apology == spanish.APOLOGY_AFTER_AI_LOST.format(who="Smith & Sons Plumbing")
+    assert bridge.said_in == [spanish.SAY_LANGUAGE]  # Twilio's text-to-speech reads it as Spanish
+
+
 def _inbound_script(caller_said: str) -> Script:
     return Script(
         greeting=Reply("Thank you for calling Smith and Sons Plumbing, an AI assistant here.", audio_ms=600),

@@ -256,6 +256,7 @@ async def test_openai_closing_with_1011_ends_the_call_as_ai_failure_and_keeps_th
     assert bridge.hangups == [seeded.call_sid]
     # The assistant is gone, so the provider speaks a short apology before hanging up.
     assert len(bridge.said_before_hangup) == 1 and bridge.said_before_hangup[0].startswith("Sorry, we lost")
+    assert bridge.said_in == [""]  # English: Twilio's default voice
     assert call.outcome == "ai_failure" and "1011" in call.error
     lines = transcript(seeded.call_id)
     assert [line.speaker for line in lines] == ["assistant", "caller", "assistant", "system"]

@@ -527,7 +527,7 @@ async def test_greets_after_start_and_session_updated_and_barges_in_clear_first(
         dials.append(len(log))
         return link
 
-    async def no_hangup(_sid: str, _say: str = "") -> None:
+    async def no_hangup(_sid: str, _say: str = "", _language: str = "") -> None:
         return None
 
     call = asyncio.create_task(CallSession(twilio, dial=dial, hangup=no_hangup).run())
