@@ -76,7 +76,7 @@ from leadapp.core.services.conversation import (
 )
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallDirection, Speaker
-from voice_bridge import hints
+from voice_bridge import hints, loop_stats
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
@@ -342,6 +342,8 @@ class CallSession(TransferMixin):
         link = self._link
         if link is None or self._link_dead:
             return
+        if loop_stats.stats is not None:
+            loop_stats.stats.wrote()
         try:
             await link.send_raw(text)
         except Exception as exc:  # closed socket (any of the SDK's or websockets' errors)
