@@ -240,6 +240,6 @@ def pooled_loop(rounds: list[dict[str, float]]) -> dict[str, float]:
     pooled: dict[str, float] = {}
     for figures in rounds:
         for name, value in figures.items():
-            counted = name in ("lag_samples", "writes", "gc_collections")
+            counted = name in ("lag_samples", "writes", "gc_collections", "gc_full")
             pooled[name] = pooled.get(name, 0.0) + value if counted else max(pooled.get(name, value), value)
     return pooled

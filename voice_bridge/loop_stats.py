@@ -7,7 +7,7 @@ collection, a burst of sends) delays every call's audio at once. With the option
 - the largest burst of socket writes in one loop turn: the messages sent to Twilio and OpenAI between two
   passes of the loop's ready queue (a turn ends when a callback scheduled with the first write of the turn
   runs);
-- how many garbage collections ran and their longest pause.
+- how many garbage collections ran and their longest pause (all, and the full ones of the oldest generation).
 
 `GET /debug/loop` (only with the option on; 404 otherwise) answers them as JSON and, with `?reset=1`, starts
 counting anew; the figures since start-up (or the last reset) are also logged at exit as `loop_stats`.
@@ -46,6 +46,8 @@ class LoopStats:
         self.max_turn_writes = 0
         self.gc_count = 0
         self.gc_max_ns = 0
+        self.gc_full = 0
+        self.gc_full_max_ns = 0
         self._gc_started = 0
         self._turn_open = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -68,12 +70,16 @@ class LoopStats:
 
     # -- garbage collection --
 
-    def _on_gc(self, phase: str, _info: dict[str, Any]) -> None:
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._gc_started = time.perf_counter_ns()
         elif self._gc_started:
+            took = time.perf_counter_ns() - self._gc_started
             self.gc_count += 1
-            self.gc_max_ns = max(self.gc_max_ns, time.perf_counter_ns() - self._gc_started)
+            self.gc_max_ns = max(self.gc_max_ns, took)
+            if info.get("generation") == 2:
+                self.gc_full += 1
+                self.gc_full_max_ns = max(self.gc_full_max_ns, took)
 
     # -- loop lag --
 
@@ -99,7 +105,7 @@ class LoopStats:
 
     def reset(self) -> None:
         self.lag_ns.clear()
-        self.writes = self.max_turn_writes = self.gc_count = self.gc_max_ns = 0
+        self.writes = self.max_turn_writes = self.gc_count = self.gc_max_ns = self.gc_full = self.gc_full_max_ns = 0
 
     def figures(self) -> dict[str, float | int]:
         lags = list(self.lag_ns)
@@ -111,6 +117,8 @@ class LoopStats:
             "max_writes_per_turn": self.max_turn_writes,
             "gc_collections": self.gc_count,
             "gc_max_ms": round(self.gc_max_ns / 1e6, 2),
+            "gc_full": self.gc_full,
+            "gc_full_max_ms": round(self.gc_full_max_ns / 1e6, 2),
         }
 
 
