@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -24,6 +25,8 @@ from voice_bridge.sms import router as sms_router
 from voice_bridge.transcripts import drain_lines
 
 SERVICE = "voice_bridge"
+GC_THRESHOLDS = (2_000, 10, 100)  # Python's default: (700, 10, 10)
+SWITCH_INTERVAL_S = 0.001
 
 
 @asynccontextmanager
@@ -43,6 +46,12 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # collector's sweeps, which otherwise walk it again and again while calls allocate their small objects.
     gc.collect()
     gc.freeze()
+    # What calls allocate is mostly short-lived (a parsed event, a frame): young collections less often (each
+    # still small), and the full ones (every object the calls hold, all calls stalled meanwhile) far apart.
+    gc.set_threshold(*GC_THRESHOLDS)
+    # The database writes, Redis round trips and REST calls run in worker threads; when one holds the interpreter,
+    # the event loop carrying every call's audio gets it back after this long at most (Python's default: 5 ms).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     if get_settings().voice_bridge_loop_stats:
         loop_stats.start()
     yield
