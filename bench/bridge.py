@@ -9,7 +9,9 @@ TWILIO_AUTH_TOKEN, VOICE_BRIDGE_PUBLIC_URL, DATABASE_URL, REDIS_URL). This proce
 is both Twilio (N signed media streams opened at once) and OpenAI (the fake); everything listens on
 127.0.0.1 and is stopped at the end, also on errors and Ctrl-C.
 
-Per call:
+Per call (the default load; `--load outside` is issue 16's independent harness, see `bench.bridge_load.Load`:
+20 ms deltas whose first 100 ms go at once, the peer starting each turn 1 s ± 50 % after the last one, the caller
+barging in 1 s into every second turn):
 - up: a 20 ms μ-law frame every 20 ms (phases spread over the 20 ms). The first 14 bytes of every frame
   carry (call, sequence, send time in monotonic ns); the rest is silence (0xFF) or, while the caller
   talks, speech-like bytes, so the fake's toy VAD (0xFF/0x7F = silence) still hears what it should.
@@ -35,6 +37,11 @@ garbage collector off from the window to the end of the drain (it collects just 
 pauses are not stamped onto the program measured; `loadgen_lag_p99_ms`/`loadgen_lag_max_ms` say how late its
 event loop ran a 5 ms timer in the window (a busy load generator delays the stamps too).
 
+The bridge runs with VOICE_BRIDGE_LOOP_STATS on (`voice_bridge.loop_stats`): over the window, its own event loop's
+lag (how late a 5 ms timer fired: `loop_lag_p99_ms`, `loop_lag_max_ms`), the largest burst of socket writes in
+one loop turn (`loop_max_writes_per_turn`), its garbage collections and their longest pause, read from its
+`GET /debug/loop` at the window's start (reset) and end.
+
 Then the same load goes through `bench.relay` (a raw `websockets` pass-through, no SDK, no logic), also
 pinned to core 0, with a fresh fake: its CPU per uplink frame is the floor. Every client event the fake
 receives, appends included, is validated against `openai.types.realtime.RealtimeClientEvent`.
@@ -48,7 +55,8 @@ together); the ratio of each round is printed too.
 The load (both ends of every call) is `bench.bridge_load`; a phase's run and figures are `bench.bridge_phase`.
 
 Last line: `bridge calls=N up_p50_us=A up_p99_us=B down_p99_us=C cpu_us_per_frame=D
-floor_cpu_us_per_frame=E clear_p99_ms=F lost=G`; one `phase=…` line per phase above it has the details.
+floor_cpu_us_per_frame=E clear_p99_ms=F lost=G load=L loop_lag_p99_ms=H loop_lag_max_ms=I max_writes_per_turn=J`;
+one `phase=…` line per phase above it has the details.
 """
 
 from __future__ import annotations
