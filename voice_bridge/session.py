@@ -62,7 +62,6 @@ from websockets.exceptions import ConnectionClosed
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import status as provider_status
 from leadapp.core.providers import telephony
-from leadapp.core.services import calls
 from leadapp.core.services.conversation import (
     SIMULATED_PROVIDER,
     CallContext,
@@ -76,7 +75,7 @@ from leadapp.core.services.conversation import (
 )
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallDirection, Speaker
-from voice_bridge import hints, loop_stats
+from voice_bridge import alive, hints, loop_stats
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
@@ -208,15 +207,6 @@ class CallSession(TransferMixin):
             human_requested=self._human_requested,
             hung_up=self._hung_up,
         )
-
-    async def _keep_alive(self, call_id: int) -> None:
-        """Say this call is served, for as long as it is (a sweep ends calls nobody serves any more)."""
-        while not self._ending:
-            try:
-                await asyncio.to_thread(calls.mark_alive, call_id)
-            except Exception as exc:  # Redis down: the sweep then ends no call either
-                self.log.info("call_alive_mark_failed", error=repr(exc))
-            await asyncio.sleep(calls.ALIVE_EVERY_SECONDS)
 
     async def _dial(self) -> None:
         try:
@@ -372,7 +362,7 @@ class CallSession(TransferMixin):
         self.log = log.bind(call_id=ctx.call_id, call_sid=start.call_sid)
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
         self._tasks.append(asyncio.create_task(self._dial()))
-        self._tasks.append(asyncio.create_task(self._keep_alive(ctx.call_id)))
+        self._tasks.append(asyncio.create_task(alive.keep_alive(ctx.call_id)))  # with the process's other calls
         relay = hints.relay(ctx.call_id, lambda: self._configured, self._to_ai, self._hint, self._take_over)
         self._tasks.append(asyncio.create_task(relay))
         if (

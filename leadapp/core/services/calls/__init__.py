@@ -133,6 +133,7 @@ from leadapp.core.services.calls.sweeper import (
     STUCK_DIALING_AFTER,
     SWEEP_BATCH,
     mark_alive,
+    mark_all_alive,
     sweep_calls,
 )
 from leadapp.core.services.calls.window import (
@@ -203,6 +204,7 @@ __all__ = [
     "is_simulated",
     "local_summary",
     "mark_alive",
+    "mark_all_alive",
     "new_outbound_call",
     "notify_call_ended",
     "on_do_not_call_list",
