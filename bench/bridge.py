@@ -9,7 +9,9 @@ TWILIO_AUTH_TOKEN, VOICE_BRIDGE_PUBLIC_URL, DATABASE_URL, REDIS_URL). This proce
 is both Twilio (N signed media streams opened at once) and OpenAI (the fake); everything listens on
 127.0.0.1 and is stopped at the end, also on errors and Ctrl-C.
 
-Per call:
+Per call (the default load; `--load outside` is issue 16's independent harness, see `bench.bridge_load.Load`:
+20 ms deltas whose first 100 ms go at once, the peer starting each turn 1 s ± 50 % after the last one, the caller
+barging in 1 s into every second turn):
 - up: a 20 ms μ-law frame every 20 ms (phases spread over the 20 ms). The first 14 bytes of every frame
   carry (call, sequence, send time in monotonic ns); the rest is silence (0xFF) or, while the caller
   talks, speech-like bytes, so the fake's toy VAD (0xFF/0x7F = silence) still hears what it should.
@@ -35,6 +37,11 @@ garbage collector off from the window to the end of the drain (it collects just 
 pauses are not stamped onto the program measured; `loadgen_lag_p99_ms`/`loadgen_lag_max_ms` say how late its
 event loop ran a 5 ms timer in the window (a busy load generator delays the stamps too).
 
+The bridge runs with VOICE_BRIDGE_LOOP_STATS on (`voice_bridge.loop_stats`): over the window, its own event loop's
+lag (how late a 5 ms timer fired: `loop_lag_p99_ms`, `loop_lag_max_ms`), the largest burst of socket writes in
+one loop turn (`loop_max_writes_per_turn`), its garbage collections and their longest pause, read from its
+`GET /debug/loop` at the window's start (reset) and end.
+
 Then the same load goes through `bench.relay` (a raw `websockets` pass-through, no SDK, no logic), also
 pinned to core 0, with a fresh fake: its CPU per uplink frame is the floor. Every client event the fake
 receives, appends included, is validated against `openai.types.realtime.RealtimeClientEvent`.
@@ -48,7 +55,8 @@ together); the ratio of each round is printed too.
 The load (both ends of every call) is `bench.bridge_load`; a phase's run and figures are `bench.bridge_phase`.
 
 Last line: `bridge calls=N up_p50_us=A up_p99_us=B down_p99_us=C cpu_us_per_frame=D
-floor_cpu_us_per_frame=E clear_p99_ms=F lost=G`; one `phase=…` line per phase above it has the details.
+floor_cpu_us_per_frame=E clear_p99_ms=F lost=G load=L loop_lag_p99_ms=H loop_lag_max_ms=I max_writes_per_turn=J`;
+one `phase=…` line per phase above it has the details.
 """
 
 from __future__ import annotations
@@ -56,6 +64,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets
 import shutil
@@ -68,7 +77,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from bench.bridge_load import API_KEY, AUTH_TOKEN, MODEL, PUBLIC_BASE, BenchPeer, Stats
+from bench.bridge_load import API_KEY, AUTH_TOKEN, LOADS, MODEL, PUBLIC_BASE, BenchPeer, Load, Stats
 from bench.bridge_phase import Phase, pooled, run_phase
 from bench.stack import Stack, free_port, stack, wait_for
 from voice_bridge import WS_PROTOCOL
@@ -186,6 +195,8 @@ class Program:
     """What it finds in its environment besides the stack's (nothing more by default)."""
     checks_handshakes: bool = False
     """Its handshakes with the fake must all have been accepted (the bridge's; the relay's are not checked)."""
+    loop_path: str | None = None
+    """Where it answers its own event-loop figures (the bridge with VOICE_BRIDGE_LOOP_STATS on)."""
 
 
 def bridge_command(port: int, _fake: BenchPeer) -> list[str]:
@@ -202,6 +213,7 @@ def bridge_env(fake: BenchPeer) -> dict[str, str]:
         "TWILIO_ACCOUNT_SID": "",
         "VOICE_BRIDGE_PUBLIC_URL": PUBLIC_BASE,
         "PYTHONUNBUFFERED": "1",
+        "VOICE_BRIDGE_LOOP_STATS": "true",
     }
 
 
@@ -214,7 +226,16 @@ def relay_command(port: int, fake: BenchPeer) -> list[str]:
     return [*argv, "--api-key", API_KEY]
 
 
-BRIDGE = Program("bridge", bridge_command, bridge_up, 60, "voice bridge", env=bridge_env, checks_handshakes=True)
+BRIDGE = Program(
+    "bridge",
+    bridge_command,
+    bridge_up,
+    60,
+    "voice bridge",
+    env=bridge_env,
+    checks_handshakes=True,
+    loop_path="/debug/loop",
+)
 """The real bridge, served by uvicorn as `python -m voice_bridge` serves it."""
 RELAY = Program("relay", relay_command, port_open, 30, "relay")
 """`bench.relay`, a raw pass-through: the floor."""
@@ -225,13 +246,15 @@ async def program_phase(
 ) -> Phase:
     """One measured phase through `program`, started for it and stopped after it (with its own fresh fake)."""
     stats = Stats()
-    fake = await BenchPeer(stats, turn_ms=args.turn_ms, delta_ms=args.delta_ms).start()
+    load: Load = args.load_spec
+    fake = await BenchPeer(stats, load).start()
     try:
         port = free_port()
         proc = s.start(program.name, pin_command(core, program.command(port, fake)), **program.env(fake))
         pin_process(core, proc.pid)
         await asyncio.to_thread(wait_for, lambda: program.is_up(port), program.up_timeout_s, program.up_what)
-        phase = await run_phase(name, f"ws://127.0.0.1:{port}/media", targets, stats, proc.pid, args)
+        loop_url = f"http://127.0.0.1:{port}{program.loop_path}" if program.loop_path else None
+        phase = await run_phase(name, f"ws://127.0.0.1:{port}/media", targets, stats, proc.pid, args, load, loop_url)
         if program.checks_handshakes and fake.problems:
             raise RuntimeError(f"the bridge's handshakes with the fake OpenAI failed: {sorted(set(fake.problems))}")
         await asyncio.to_thread(stop_process, proc)  # the core is quiet again before the next phase
@@ -272,8 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="measured window (default: %(default)s)")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds after every call is up (default: 2)")
     parser.add_argument("--drain", type=float, default=1.5, help="seconds of traffic after the window (default: 1.5)")
-    parser.add_argument("--turn-ms", type=int, default=2000, help="audio per assistant turn (default: 2000)")
-    parser.add_argument("--delta-ms", type=int, default=100, help="audio per delta, sent at real rate (default: 100)")
+    parser.add_argument(
+        "--load",
+        choices=sorted(LOADS),
+        default="default",
+        help="how the turns come: default (the caller's answers start them), or outside (issue 16's independent "
+        "harness: 20 ms deltas, 100 ms preroll, 1 s +/- 50 %% gaps, barge-in 1 s into every second turn)",
+    )
+    parser.add_argument("--turn-ms", type=int, default=None, help="audio per assistant turn (default: the load's)")
+    parser.add_argument("--delta-ms", type=int, default=None, help="audio per delta (default: the load's)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the callers' timing")
     parser.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True, help="also run the relay")
     parser.add_argument(
@@ -282,7 +312,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.rounds <= 20:
         parser.error("need 1 <= --rounds <= 20")
-    if not 1 <= args.calls <= 60000 or args.seconds <= 0 or args.delta_ms < 20 or args.turn_ms % args.delta_ms:
+    load = LOADS[args.load]
+    args.load_spec = load = dataclasses.replace(
+        load, turn_ms=args.turn_ms or load.turn_ms, delta_ms=args.delta_ms or load.delta_ms
+    )
+    if not 1 <= args.calls <= 60000 or args.seconds <= 0 or load.delta_ms < 20 or load.turn_ms % load.delta_ms:
         parser.error("need 1 <= --calls <= 60000, --seconds > 0, --delta-ms >= 20, --turn-ms a multiple of it")
 
     with stack() as s:
@@ -312,7 +346,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"bridge calls={bridge.calls} up_p50_us={bridge.us(b.up_ns, 0.5):.0f} up_p99_us={bridge.us(b.up_ns, 0.99):.0f} "
         f"down_p99_us={bridge.us(b.down_ns, 0.99):.0f} cpu_us_per_frame={bridge.cpu_us_per_frame:.1f} "
-        f"floor_cpu_us_per_frame={floor:.1f} clear_p99_ms={bridge.us(b.clear_ns, 0.99) / 1000:.2f} lost={bridge.lost}"
+        f"floor_cpu_us_per_frame={floor:.1f} clear_p99_ms={bridge.us(b.clear_ns, 0.99) / 1000:.2f} lost={bridge.lost} "
+        f"load={args.load} loop_lag_p99_ms={bridge.loop.get('lag_p99_ms', float('nan')):g} "
+        f"loop_lag_max_ms={bridge.loop.get('lag_max_ms', float('nan')):g} "
+        f"max_writes_per_turn={bridge.loop.get('max_writes_per_turn', float('nan')):g}"
     )
     return 0
 

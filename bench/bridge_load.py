@@ -5,6 +5,15 @@ whose deltas carry (item, chunk, chunks, send time) in their first 14 bytes; Twi
 caller per call (`Caller`), sending 20 ms frames that carry (call, sequence, send time) and playing out, marking,
 answering and talking over the replies as a caller would. Both count into one `Stats` per phase: only what is
 sent inside its window counts.
+
+How the turns come is a `Load`:
+- `DEFAULT_LOAD`: 2 s replies in 100 ms deltas; the caller answers every even reply heard to the end (0.1-0.6 s
+  later, 300 ms of speech; the peer's VAD starts the next reply 500 ms after it) and talks over every odd one
+  30-60 % of the way in (counted in chunks).
+- `OUTSIDE_LOAD`, the independent harness of issue 16 item 6: 2 s replies in 20 ms deltas, the first 100 ms
+  sent at once (preroll) and the rest at real rate; the peer starts each next reply 1 s ± 50 % after the last
+  one ended or was cut off (whatever the caller does); the caller talks over every second reply 1 s after it
+  began to play (300 ms of speech, which the peer's VAD turns into a barge-in and a transcribed caller line).
 """
 
 from __future__ import annotations
@@ -51,6 +60,29 @@ ASSISTANT_TEXT = (
 ASSISTANT_WORDS = ASSISTANT_TEXT.split()
 CALLER_LINES = ("Yes, go ahead.", "Sorry, one question first.", "Tomorrow morning works.", "Wait, about the price.")
 MAX_TURNS = 10_000  # the script's turns (a phase has a few hundred per call at most)
+
+
+@dataclass(frozen=True)
+class Load:
+    """How the assistant's turns come and how the caller meets them (see the module docstring)."""
+
+    name: str
+    turn_ms: int = 2000
+    """Audio per assistant reply."""
+    delta_ms: int = 100
+    """Audio per `response.output_audio.delta`."""
+    preroll_ms: int = 0
+    """The first ms of each reply sent at once; the rest at real rate, that far ahead."""
+    gap_s: tuple[float, float] | None = None
+    """The peer starts each next reply after a pause drawn from this range (uniform) once the last one ended or
+    was cut off; None: the caller's answer does (the peer's VAD hears it end)."""
+    barge_after_s: float | None = None
+    """Every second reply is talked over this long after it began to play; None: 30-60 % of the way in."""
+
+
+DEFAULT_LOAD = Load("default")
+OUTSIDE_LOAD = Load("outside", delta_ms=20, preroll_ms=100, gap_s=(0.5, 1.5), barge_after_s=1.0)
+LOADS = {load.name: load for load in (DEFAULT_LOAD, OUTSIDE_LOAD)}
 
 
 APPEND_EVENT: TypeAdapter[Any] = TypeAdapter(InputAudioBufferAppendEvent)
@@ -102,6 +134,33 @@ class BenchSession(PeerSession):
         self.call: int | None = None
         self.body = bytes([0x55]) * (peer.chunk_ms * 8)
         self._append_at = 0
+        self.load = peer.load
+        self.rng = random.Random(peer.stats.sessions)
+
+    # -- the outside load's turns: the peer starts each reply a pause after the last one --
+
+    async def _respond(self, reply: Reply, response_id: str) -> None:
+        await super()._respond(reply, response_id)
+        self._next_turn()
+
+    async def cancel_response(self, reason: str) -> None:
+        cutting = self._responding()
+        await super().cancel_response(reason)
+        if cutting:
+            self._next_turn()
+
+    def _next_turn(self) -> None:
+        if self.load.gap_s is not None and not self.closed.is_set():
+            asyncio.get_running_loop().call_later(self.rng.uniform(*self.load.gap_s), self._turn_due)
+
+    def _turn_due(self) -> None:
+        if not self.closed.is_set() and not self._responding():
+            self.start_response(self.script.fallback)
+
+    async def _end_of_speech(self, detection: dict[str, Any]) -> None:
+        if self.load.gap_s is not None:  # the caller's line is transcribed; the next reply comes on its own time
+            detection = {**detection, "create_response": False}
+        await super()._end_of_speech(detection)
 
     async def on_message(self, raw: str | bytes) -> None:
         at = time.monotonic_ns()
@@ -168,11 +227,13 @@ class BenchPeer(RealtimePeer):
     api_key = API_KEY
     strict = True
 
-    def __init__(self, stats: Stats, *, turn_ms: int, delta_ms: int) -> None:
-        reply = Reply(ASSISTANT_TEXT, audio_ms=turn_ms)
+    def __init__(self, stats: Stats, load: Load) -> None:
+        reply = Reply(ASSISTANT_TEXT, audio_ms=load.turn_ms)
         turns = [Turn(CALLER_LINES[i % len(CALLER_LINES)], reply) for i in range(MAX_TURNS)]
         script = Script(greeting=reply, turns=turns, goodbye=reply, fallback=reply)
-        super().__init__(script, stream_speed=1.0, chunk_ms=delta_ms, first_chunk_after=0.0)
+        super().__init__(script, stream_speed=1.0, chunk_ms=load.delta_ms, first_chunk_after=0.0)
+        self.preroll_ms = load.preroll_ms
+        self.load = load
         self.stats = stats
 
     async def _handle(self, connection: ServerConnection) -> None:
@@ -194,7 +255,15 @@ class Caller(MediaStreamCaller):
     (one timer per mark) that talks over every second reply and answers the others."""
 
     def __init__(
-        self, index: int, url: str, signature: str, call_id: int, call_sid: str, stats: Stats, rng: random.Random
+        self,
+        index: int,
+        url: str,
+        signature: str,
+        call_id: int,
+        call_sid: str,
+        stats: Stats,
+        rng: random.Random,
+        load: Load = DEFAULT_LOAD,
     ) -> None:
         super().__init__(
             url,
@@ -214,6 +283,8 @@ class Caller(MediaStreamCaller):
         self.play_end = 0.0
         self.pending_marks: deque[tuple[asyncio.TimerHandle, str]] = deque()
         self.answer: asyncio.TimerHandle | None = None
+        self.barge: asyncio.TimerHandle | None = None
+        self.load = load
         self.echoes: list[asyncio.Task[bool]] = []
 
     async def open(self) -> None:
@@ -253,17 +324,19 @@ class Caller(MediaStreamCaller):
             stats.down_ns.append(at - sent)
         self.ready.set()
         loop = asyncio.get_running_loop()
-        now = loop.time()
-        self.play_end = max(now, self.play_end) + tw.b64_len_to_bytes(payload) / 8000
+        plays_at = max(loop.time(), self.play_end)
+        self.play_end = plays_at + tw.b64_len_to_bytes(payload) / 8000
         if item != self.item:
             self.item = item
             self.barge_at = None
-            if item % 2 == 1:  # every second turn the caller talks over the assistant
+            if item % 2 == 1 and self.load.barge_after_s is not None:  # talk over it once it has played that long
+                self.barge = loop.call_at(plays_at + self.load.barge_after_s, self.talk)
+            elif item % 2 == 1:  # every second turn the caller talks over the assistant
                 self.barge_at = self.rng.randint(int(chunks * BARGE_FROM), int(chunks * BARGE_TO))
         if self.barge_at is not None and chunk >= self.barge_at:
             self.barge_at = None
             self.talk()
-        elif item % 2 == 0 and chunk == chunks - 1 and self.answer is None:
+        elif self.load.gap_s is None and item % 2 == 0 and chunk == chunks - 1 and self.answer is None:
             self.answer = loop.call_at(self.play_end + self.rng.uniform(*THINK_S), self.talk)
 
     def _on_mark(self, name: str) -> None:
@@ -299,8 +372,9 @@ class Caller(MediaStreamCaller):
 
     async def finish(self) -> None:
         """Twilio ending the stream: `stop`, then the socket closes."""
-        if self.answer is not None:
-            self.answer.cancel()
+        for timer in (self.answer, self.barge):
+            if timer is not None:
+                timer.cancel()
         for handle, _name in self.pending_marks:
             handle.cancel()
         self.pending_marks.clear()

@@ -13,12 +13,13 @@ import math
 import os
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 from twilio.request_validator import RequestValidator
 
-from bench.bridge_load import AUTH_TOKEN, PUBLIC_WSS, Caller, Stats
+from bench.bridge_load import AUTH_TOKEN, PUBLIC_WSS, Caller, Load, Stats
 from bench.stack import _process_tree
 from voice_bridge.loopback.script import FRAME_MS
 
@@ -48,6 +49,8 @@ class Phase:
     seconds: float
     runqueue_wait_seconds: float
     loadgen_runqueue_wait_seconds: float
+    loop: dict[str, float] = field(default_factory=dict)
+    """The program's own event-loop figures over the window (the bridge's `GET /debug/loop`), when it has them."""
 
     @property
     def lost_up(self) -> int:
@@ -86,6 +89,7 @@ class Phase:
             f"loadgen_runq_wait_ms={1000 * self.loadgen_runqueue_wait_seconds:.0f} "
             f"loadgen_lag_p99_ms={self.us(s.loadgen_lag_ns, 0.99) / 1000:.2f} "
             f"loadgen_lag_max_ms={self.us(s.loadgen_lag_ns, 1.0) / 1000:.2f}"
+            + "".join(f" loop_{name}={value:g}" for name, value in self.loop.items())
         )
 
 
@@ -133,6 +137,15 @@ async def watch_loop_lag(stats: Stats) -> None:
             stats.loadgen_lag_ns.append(max(0, time.monotonic_ns() - start - int(LAG_TICK_S * 1e9)))
 
 
+def loop_figures(url: str | None, reset: bool = False) -> dict[str, float]:
+    """The program's event-loop figures from its stats endpoint (none without one); `reset` starts them anew."""
+    if url is None:
+        return {}
+    answer = httpx.get(url, params={"reset": "1"} if reset else None, timeout=10)
+    answer.raise_for_status()
+    return {str(k): float(v) for k, v in answer.json().items()}
+
+
 async def run_phase(
     name: str,
     media_url: str,
@@ -140,12 +153,17 @@ async def run_phase(
     stats: Stats,
     program_pid: int,
     args: argparse.Namespace,
+    load: Load,
+    loop_url: str | None = None,
 ) -> Phase:
-    """Open every call at once, wait until each hears audio, warm up, measure `args.seconds`, drain, hang up."""
+    """Open every call at once, wait until each hears audio, warm up, measure `args.seconds`, drain, hang up.
+
+    With `loop_url`, the program's own event-loop figures are read over the window too.
+    """
     rng = random.Random(args.seed)
     signature = RequestValidator(AUTH_TOKEN).compute_signature(PUBLIC_WSS, {})
     callers = [
-        Caller(i, media_url, signature, call_id, sid, stats, random.Random(rng.random()))
+        Caller(i, media_url, signature, call_id, sid, stats, random.Random(rng.random()), load)
         for i, (call_id, sid) in enumerate(targets)
     ]
     n = len(callers)
@@ -171,6 +189,7 @@ async def run_phase(
         gc.disable()
         lag_watch = asyncio.create_task(watch_loop_lag(stats))
         pids = await asyncio.to_thread(_process_tree, program_pid)
+        await asyncio.to_thread(loop_figures, loop_url, True)
         cpu0, own0 = tree_cpu_seconds(pids), own_cpu_seconds()
         wait0, own_wait0 = runqueue_wait_seconds(program_pid), runqueue_wait_seconds(os.getpid())
         stats.w0 = time.monotonic_ns()
@@ -178,6 +197,7 @@ async def run_phase(
         await asyncio.sleep(max(0.0, (stats.w1 - time.monotonic_ns()) / 1e9))
         cpu1, own1 = tree_cpu_seconds(pids), own_cpu_seconds()
         wait1, own_wait1 = runqueue_wait_seconds(program_pid), runqueue_wait_seconds(os.getpid())
+        program_loop = await asyncio.to_thread(loop_figures, loop_url)
         await asyncio.sleep(args.drain)  # traffic goes on; what is still missing after this counts as lost
     finally:
         gc.enable()
@@ -187,7 +207,9 @@ async def run_phase(
             await asyncio.wait_for(
                 asyncio.gather(*(c.finish() for c in callers), return_exceptions=True), CLOSE_TIMEOUT_S
             )
-    return Phase(name, n, stats, cpu1 - cpu0, own1 - own0, args.seconds, wait1 - wait0, own_wait1 - own_wait0)
+    return Phase(
+        name, n, stats, cpu1 - cpu0, own1 - own0, args.seconds, wait1 - wait0, own_wait1 - own_wait0, program_loop
+    )
 
 
 def pooled(phases: list[Phase]) -> Phase:
@@ -209,4 +231,15 @@ def pooled(phases: list[Phase]) -> Phase:
         sum(p.seconds for p in phases),
         sum(p.runqueue_wait_seconds for p in phases),
         sum(p.loadgen_runqueue_wait_seconds for p in phases),
+        pooled_loop([p.loop for p in phases]),
     )
+
+
+def pooled_loop(rounds: list[dict[str, float]]) -> dict[str, float]:
+    """The rounds' event-loop figures as one: counts summed, the rest (p99, max) the worst round's."""
+    pooled: dict[str, float] = {}
+    for figures in rounds:
+        for name, value in figures.items():
+            counted = name in ("lag_samples", "writes", "gc_collections", "gc_full")
+            pooled[name] = pooled.get(name, 0.0) + value if counted else max(pooled.get(name, value), value)
+    return pooled

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,8 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from leadapp.core import client_ip, rls
 from leadapp.core.observability import configure, get_logger
 from leadapp.core.services.health import check_database
-from leadapp.core.settings import production_refusal
-from voice_bridge import __version__, drain
+from leadapp.core.settings import get_settings, production_refusal
+from voice_bridge import __version__, drain, loop_stats
 from voice_bridge.calls_webhooks import router as calls_router
 from voice_bridge.links import realtime_client
 from voice_bridge.media import router as media_router
@@ -24,6 +25,8 @@ from voice_bridge.sms import router as sms_router
 from voice_bridge.transcripts import drain_lines
 
 SERVICE = "voice_bridge"
+GC_THRESHOLDS = (2_000, 10, 100)  # Python's default: (700, 10, 10)
+SWITCH_INTERVAL_S = 0.001
 
 
 @asynccontextmanager
@@ -43,8 +46,19 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     # collector's sweeps, which otherwise walk it again and again while calls allocate their small objects.
     gc.collect()
     gc.freeze()
+    # What calls allocate is mostly short-lived (a parsed event, a frame): young collections less often (each
+    # still small), and the full ones (every object the calls hold, all calls stalled meanwhile) far apart.
+    gc.set_threshold(*GC_THRESHOLDS)
+    # The database writes, Redis round trips and REST calls run in worker threads; when one holds the interpreter,
+    # the event loop carrying every call's audio gets it back after this long at most (Python's default: 5 ms).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    if get_settings().voice_bridge_loop_stats:
+        loop_stats.start()
     yield
     await drain_lines()
+    figures = await loop_stats.stop()
+    if figures is not None:
+        log.info("loop_stats", **figures)
     log.info("voice_bridge_stopped")
 
 
@@ -84,6 +98,21 @@ app.add_middleware(SystemContext)
 app.include_router(sms_router)
 app.include_router(calls_router)
 app.include_router(media_router)
+
+
+@app.get("/debug/loop")
+async def debug_loop(reset: bool = False) -> JSONResponse:
+    """The event loop's figures (`voice_bridge.loop_stats`) when VOICE_BRIDGE_LOOP_STATS is on, else 404.
+
+    `?reset=1` answers the figures so far and starts counting anew.
+    """
+    stats = loop_stats.stats
+    if stats is None:
+        return JSONResponse({"error": "not found"}, status_code=404)
+    figures = stats.figures()
+    if reset:
+        stats.reset()
+    return JSONResponse(figures)
 
 
 @app.get("/health")

@@ -33,7 +33,7 @@ from leadapp.core.providers import telephony
 from leadapp.core.services.calls import price_cents
 from leadapp.core.services.inbound import INBOUND_PATH, INBOUND_STATUS_PATH, open_inbound_call, record_inbound_status
 from leadapp.core.settings import get_settings
-from voice_bridge import drain
+from voice_bridge import drain, loop_stats
 from voice_bridge.session import CallSession
 from voice_bridge.signatures import (
     SIGNATURE_HEADER,
@@ -94,6 +94,8 @@ class AsgiMediaSocket:
     async def send(self, text: str) -> None:
         if self._closed:
             return
+        if loop_stats.stats is not None:
+            loop_stats.stats.wrote()
         try:
             await self._send({"type": "websocket.send", "text": text})
         except (RuntimeError, OSError):

@@ -6,8 +6,9 @@ frame; VOICE.md §3). The unit tests validate each builder's output against the 
 `RealtimeClientEvent` type, so the strings stay what the SDK would have sent.
 
 Server events are parsed with one `json.loads` and dispatched on `type` into small dataclasses (only
-the events the call session acts on; anything else is `Other`). GA names only: the beta ones
-(`response.audio.delta`, …) are never produced or expected.
+the events the call session acts on; anything else is `Other`); the audio deltas, most of what arrives, are
+read without parsing when they are a flat object without escapes (`_audio_delta`), with the same result.
+GA names only: the beta ones (`response.audio.delta`, …) are never produced or expected.
 """
 
 from __future__ import annotations
@@ -396,8 +397,37 @@ def _s(data: dict[str, Any], key: str) -> str:
     return "" if value is None else str(value)
 
 
+_DELTA_TYPE = b'"type":"response.output_audio.delta"'
+_DELTA_KEYS = (b'"response_id":"', b'"item_id":"', b'"delta":"')
+
+
+def _audio_delta(raw: bytes) -> AudioDelta | None:
+    """An audio delta read without `json.loads`, when that is exact; else None (then it is parsed in full).
+
+    Exact for a flat object (one `{`) holding no backslash in compact JSON: every `"` then delimits a string,
+    so a key found with its quotes and colon is that key, and its value runs to the next `"`.
+    """
+    if _DELTA_TYPE not in raw or raw.count(b"{") != 1 or b"\\" in raw:
+        return None
+    values: list[str] = []
+    for key in _DELTA_KEYS:
+        start = raw.find(key)
+        if start < 0:
+            return None
+        start += len(key)
+        end = raw.find(b'"', start)
+        if end < 0:
+            return None
+        values.append(raw[start:end].decode())
+    return AudioDelta(*values)
+
+
 def parse_event(raw: str | bytes) -> ServerEvent:
     """One server message → its dataclass (unknown or malformed → `Other`)."""
+    if type(raw) is bytes:
+        fast = _audio_delta(raw)
+        if fast is not None:
+            return fast
     try:
         data = json.loads(raw)
     except ValueError:

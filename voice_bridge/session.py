@@ -64,7 +64,6 @@ from websockets.exceptions import ConnectionClosed
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import status as provider_status
 from leadapp.core.providers import telephony
-from leadapp.core.services import calls
 from leadapp.core.services.conversation import (
     SIMULATED_PROVIDER,
     CallContext,
@@ -78,7 +77,7 @@ from leadapp.core.services.conversation import (
 )
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallDirection, Speaker
-from voice_bridge import hints
+from voice_bridge import alive, hints, loop_stats
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
 from voice_bridge import twilio_wire as tw
@@ -213,15 +212,6 @@ class CallSession(TransferMixin, LanguageMixin):
             hung_up=self._hung_up,
         )
 
-    async def _keep_alive(self, call_id: int) -> None:
-        """Say this call is served, for as long as it is (a sweep ends calls nobody serves any more)."""
-        while not self._ending:
-            try:
-                await asyncio.to_thread(calls.mark_alive, call_id)
-            except Exception as exc:  # Redis down: the sweep then ends no call either
-                self.log.info("call_alive_mark_failed", error=repr(exc))
-            await asyncio.sleep(calls.ALIVE_EVERY_SECONDS)
-
     async def _dial(self) -> None:
         try:
             link = await self._dial_realtime()
@@ -349,6 +339,8 @@ class CallSession(TransferMixin, LanguageMixin):
         link = self._link
         if link is None or self._link_dead:
             return
+        if loop_stats.stats is not None:
+            loop_stats.stats.wrote()
         try:
             await link.send_raw(text)
         except Exception as exc:  # closed socket (any of the SDK's or websockets' errors)
@@ -378,7 +370,7 @@ class CallSession(TransferMixin, LanguageMixin):
         self.log = log.bind(call_id=ctx.call_id, call_sid=start.call_sid)
         self.log.info("call_media_started", stream_sid=start.stream_sid, direction=ctx.direction)
         self._tasks.append(asyncio.create_task(self._dial()))
-        self._tasks.append(asyncio.create_task(self._keep_alive(ctx.call_id)))
+        self._tasks.append(asyncio.create_task(alive.keep_alive(ctx.call_id)))  # with the process's other calls
         relay = hints.relay(ctx.call_id, lambda: self._configured, self._to_ai, self._hint, self._take_over)
         self._tasks.append(asyncio.create_task(relay))
         if (

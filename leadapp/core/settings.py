@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     bridge_drain_seconds: float = Field(
         30.0, ge=0, description="On SIGTERM the bridge takes no new stream and waits this long for calls in progress"
     )
+    voice_bridge_loop_stats: bool = Field(
+        False,
+        description="The bridge measures its event loop (lag, socket writes per turn, GC pauses): GET /debug/loop "
+        "and a loop_stats log line at exit; off in production",
+    )
 
     # Accounts
     session_ttl_hours: int = 24 * 14

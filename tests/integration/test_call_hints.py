@@ -137,6 +137,7 @@ async def test_a_hint_is_refused_to_anyone_but_the_owner_and_admins_and_nothing_
         with pytest.raises(refusal):
             await asyncio.to_thread(_send, user_id, seeded.call_id, HINT)
         assert calls.take_signals(seeded.call_id)[0] == [], who
+    assert calls.calls_with_signals([seeded.call_id]) == set()  # nothing listed for the bridge to take
 
     owner = _owner_of(seeded.business_id)
     for bad in ("", "   ", "x" * (calls.MAX_HINT_CHARS + 1)):
@@ -146,7 +147,10 @@ async def test_a_hint_is_refused_to_anyone_but_the_owner_and_admins_and_nothing_
     assert len(_send(owner, seeded.call_id, "y" * calls.MAX_HINT_CHARS)) == calls.MAX_HINT_CHARS
     admin = _user("admin")
     assert _send(admin, seeded.call_id, "Mention the 10% discount") == "Mention the 10% discount"
+    # The bridge asks once for all its calls which have something waiting, then takes only theirs.
+    assert calls.calls_with_signals([other.call_id, seeded.call_id, 10**9]) == {seeded.call_id}
     assert calls.take_signals(seeded.call_id)[0] == ["y" * calls.MAX_HINT_CHARS, "Mention the 10% discount"]
+    assert calls.calls_with_signals([seeded.call_id]) == set()  # taken: no longer listed
     with pytest.raises(NotAllowed):  # an id that does not exist tells an owner nothing
         _send(owner, 10**9, HINT)
     with pytest.raises(NotFound):

@@ -6,6 +6,7 @@ are `calls_world`'s.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import threading
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ from tests.integration.calls_world import (
     scheduled_jobs,
 )
 from tests.integration.programs import unused_port
+from voice_bridge.alive import AliveKeeper
 
 # The world's fixtures, under the names this module's tests ask for.
 twilio = calls_world.twilio
@@ -367,6 +369,24 @@ def test_a_call_its_bridge_says_is_alive_is_left_alone(db_session: Session, worl
     assert calls.sweep_calls() == 0
     assert fresh(s, served.id).status == "in_progress"
     assert fresh(s, fresh_call.id).status == "in_progress"
+
+
+async def test_a_bridge_marks_all_its_calls_alive_in_one_round(db_session: Session, world: World) -> None:
+    s = db_session
+    served = [_streaming_call(s, world, answered_ago=timedelta(minutes=10)) for _ in range(3)]
+    keeper = AliveKeeper()
+    for call in served:  # three calls starting together on one bridge
+        keeper.add(int(call.id))  # type: ignore[arg-type]
+    deadline = asyncio.get_running_loop().time() + 10
+    while keeper.rounds < 1:
+        assert asyncio.get_running_loop().time() < deadline, "no call was marked alive"
+        await asyncio.sleep(0.01)
+    assert keeper.rounds == 1  # one round trip for all of them
+
+    assert await asyncio.to_thread(calls.sweep_calls) == 0  # the sweep sees them served
+    assert [fresh(s, call.id).status for call in served] == ["in_progress"] * 3
+    for call in served:
+        keeper.remove(int(call.id))  # type: ignore[arg-type]
 
 
 def test_with_redis_down_the_sweep_ends_no_call_in_progress(

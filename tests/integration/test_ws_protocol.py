@@ -1,8 +1,9 @@
 """The bridge's websocket protocol (`voice_bridge.ws_protocol`) under a real uvicorn and a real websockets client.
 
-Its two departures from uvicorn's `websockets-sansio` are what is checked: reading stops only on a backlog
-(and the backlog stays bounded while the app is slow), and its message queue keeps order and hands a
-cancelled reader's turn on. Everything the protocol carries arrives, in order, whatever the app's pace.
+Its departures from uvicorn's `websockets-sansio` are what is checked: reading stops only on a backlog
+(and the backlog stays bounded while the app is slow), its message queue keeps order and hands a
+cancelled reader's turn on, and what the app sends in one loop turn goes out in one socket write, in order,
+before a close that follows it. Everything the protocol carries arrives, in order, whatever the app's pace.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.integration.programs import served_in_loop
 from voice_bridge import WS_PROTOCOL
@@ -24,6 +26,7 @@ from voice_bridge.ws_protocol import HIGH_WATER, LOW_WATER, MediaStreamProtocol,
 MESSAGE_BYTES = 8_000
 """Big enough that one socket read (uvloop's or asyncio's, at most 256 KiB) carries a few dozen messages at most."""
 PER_READ_MAX = 256 * 1024 // MESSAGE_BYTES + 1
+BURST = 12  # a reply's 100 ms preroll in 20 ms chunks, each a media and a mark
 
 
 @dataclass
@@ -48,6 +51,12 @@ class App:
                 self.received.append(message["text"])
                 if message["text"] == "echo":
                     await send({"type": "websocket.send", "text": f"got {len(self.received)}"})
+                elif message["text"].startswith("burst"):  # BURST messages in one loop turn (no await suspends)
+                    for n in range(BURST):
+                        await send({"type": "websocket.send", "text": f"burst {n}"})
+                    if message["text"] == "burst then close":
+                        await send({"type": "websocket.close", "code": 4001})
+                        return
         finally:
             self.done.set()
 
@@ -172,3 +181,32 @@ async def test_a_reader_cancelled_while_waiting_leaves_no_trace() -> None:
         await gone
     queue.put_nowait("kept")
     assert queue.qsize() == 1 and await asyncio.wait_for(queue.get(), 1) == "kept"
+
+
+async def test_what_the_app_sends_in_one_loop_turn_goes_out_in_one_write_in_order(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served.app.reading.set()
+    async with connect(served.url, compression=None) as ws:
+        protocol = await served.protocol()
+        writes: list[int] = []
+        real_write = protocol.transport.write
+        monkeypatch.setattr(protocol.transport, "write", lambda data: (writes.append(len(data)), real_write(data)))
+        await ws.send("burst")
+        assert [await asyncio.wait_for(ws.recv(), 5) for _ in range(BURST)] == [f"burst {n}" for n in range(BURST)]
+        assert len(writes) == 1  # uvicorn's own protocol writes once per message: BURST times
+        await ws.send("echo")  # a message on its own still goes out at once
+        assert await asyncio.wait_for(ws.recv(), 5) == "got 2"
+        assert len(writes) == 2
+
+
+async def test_a_close_after_a_burst_goes_out_after_it(served: Served) -> None:
+    served.app.reading.set()
+    async with connect(served.url, compression=None) as ws:
+        await ws.send("burst then close")
+        received = []
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                received.append(await asyncio.wait_for(ws.recv(), 5))
+        assert received == [f"burst {n}" for n in range(BURST)]
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001

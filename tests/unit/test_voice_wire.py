@@ -295,6 +295,33 @@ def test_parses_the_server_events_the_session_acts_on() -> None:
         assert rt.parse_event(model.to_json(indent=None)) == expected
 
 
+def test_audio_deltas_read_without_parsing_match_the_full_parse() -> None:
+    """The audio delta's fast reading (bytes, as the socket gives them) says what `json.loads` says, in any key
+    order, and anything it cannot read exactly (spaces, escapes, nesting, another type) is parsed in full."""
+    model = ResponseAudioDeltaEvent(
+        type="response.output_audio.delta",
+        event_id="event_7",
+        response_id="resp_1",
+        item_id="item_2",
+        output_index=0,
+        content_index=0,
+        delta="//79/Q==",
+    )
+    expected = rt.AudioDelta("resp_1", "item_2", "//79/Q==")
+    sdk_order = model.to_json(indent=None).encode()  # keys sorted, "type" last
+    openai_order = json.dumps(model.to_dict(), separators=(",", ":")).encode()  # "type" first
+    spaced = json.dumps(model.to_dict()).encode()
+    for raw in (sdk_order, openai_order, spaced):
+        assert rt.parse_event(raw) == expected == rt.parse_event(raw.decode())
+    escaped = openai_order.replace(b"item_2", b"item\\u005f2")  # the same id, written with an escape
+    assert rt.parse_event(escaped) == expected
+    nested = {"type": "response.output_item.added", "item": {"type": "response.output_audio.delta", "id": "x"}}
+    added = rt.OutputItemAdded("", "x", "response.output_audio.delta")
+    assert rt.parse_event(json.dumps(nested, separators=(",", ":")).encode()) == added
+    transcript = openai_order.replace(b"output_audio.delta", b"output_audio_transcript.delta")
+    assert rt.parse_event(transcript) == rt.TranscriptDelta("resp_1", "item_2", "//79/Q==")
+
+
 def test_beta_event_names_are_not_mistaken_for_ga_audio() -> None:
     beta = '{"type":"response.audio.delta","delta":"AAEC","item_id":"i","response_id":"r"}'
     assert isinstance(rt.parse_event(beta), rt.Other)

@@ -112,6 +112,7 @@ class Peer(Protocol):
     stream_speed: float
     chunk_ms: int
     first_chunk_after: float
+    preroll_ms: int
 
     def check_client_event(self, session: Any, raw: str | bytes, event: dict[str, Any]) -> str | None: ...
 

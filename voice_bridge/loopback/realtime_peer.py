@@ -50,6 +50,8 @@ class RealtimePeer:
     """When set, the handshake must carry this Bearer key, a model and no OpenAI-Beta header."""
     strict = False
     """Validate every client event against the SDK's `RealtimeClientEvent`."""
+    preroll_ms = 0
+    """How far ahead of real time a reply's audio is sent: its first `preroll_ms` go out at once."""
 
     def __init__(
         self,

@@ -126,9 +126,11 @@ class RespondingConnection(PeerConnection):
         per_chunk = max(1, -(-len(words) // n_chunks))
         loop = asyncio.get_running_loop()
         interval_s = chunk_ms / self.peer.stream_speed / 1000
+        preroll_s = self.peer.preroll_ms / self.peer.stream_speed / 1000
         begin = loop.time() + self.peer.first_chunk_after * interval_s
         for i in range(n_chunks):
-            delay = begin + i * interval_s - loop.time()  # an absolute schedule: a late chunk does not delay the rest
+            # An absolute schedule (a late chunk does not delay the rest), `preroll_ms` ahead of real time.
+            delay = begin + max(0.0, i * interval_s - preroll_s) - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
             ms = min(chunk_ms, total_ms - i * chunk_ms)

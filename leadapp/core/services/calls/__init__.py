@@ -32,7 +32,13 @@ Guarantees:
 
 from __future__ import annotations
 
-from leadapp.core.services.calls.hints import MAX_HINT_CHARS, request_take_over, send_hint, take_signals
+from leadapp.core.services.calls.hints import (
+    MAX_HINT_CHARS,
+    calls_with_signals,
+    request_take_over,
+    send_hint,
+    take_signals,
+)
 from leadapp.core.services.calls.kinds import KIND_LABELS, available_kinds, parse_when, zone_label
 from leadapp.core.services.calls.notices import (
     CONCIERGE_DONE,
@@ -127,6 +133,7 @@ from leadapp.core.services.calls.sweeper import (
     STUCK_DIALING_AFTER,
     SWEEP_BATCH,
     mark_alive,
+    mark_all_alive,
     sweep_calls,
 )
 from leadapp.core.services.calls.window import (
@@ -185,6 +192,7 @@ __all__ = [
     "calling_window",
     "calls_for_lead",
     "calls_this_month",
+    "calls_with_signals",
     "cancel_call",
     "claim_media_stream",
     "delete_recording",
@@ -196,6 +204,7 @@ __all__ = [
     "is_simulated",
     "local_summary",
     "mark_alive",
+    "mark_all_alive",
     "new_outbound_call",
     "notify_call_ended",
     "on_do_not_call_list",

@@ -15,9 +15,14 @@ Guarantees:
   bridge then warm-transfers the call to that phone (`voice_bridge.transfer`).
 - A hint is taken once (the list is read and emptied in one transaction), in the order sent; a list nobody
   takes (the bridge died) expires after `HINT_TTL_SECONDS`.
+- A call with something waiting is listed in one set (`calls_with_signals`), so a bridge asks once a round for
+  all its calls (one command) and takes only theirs, instead of a transaction per call every round.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from redis.exceptions import RedisError
 from sqlmodel import Session
@@ -44,6 +49,11 @@ def _hints_key(call_id: int) -> str:
 
 def _take_over_key(call_id: int) -> str:
     return key("call", "take_over", call_id)
+
+
+def _waiting_key() -> str:
+    """The set of calls with a hint or a take-over waiting to be taken."""
+    return key("call", "signals_waiting")
 
 
 def clean_hint(text: str) -> str:
@@ -82,7 +92,10 @@ def request_take_over(session: Session, actor: User | None, call_id: int) -> Non
     if business is None or not (business.notify_phone or "").strip():
         raise UserError("Add your phone number in Settings (notifications) to take over calls.", "hint")
     try:
-        get_redis().set(_take_over_key(call_id), 1, ex=TAKE_OVER_TTL_SECONDS)
+        pipe = get_redis().pipeline(transaction=True)
+        pipe.set(_take_over_key(call_id), 1, ex=TAKE_OVER_TTL_SECONDS)
+        _note_waiting(pipe, call_id)
+        pipe.execute()
     except RedisError as exc:
         log.warning("call_take_over_not_queued", call_id=call_id, error=repr(exc))
         raise UserError("The call could not be reached right now; try again in a moment.", "hint") from exc
@@ -104,6 +117,7 @@ def send_hint(session: Session, actor: User | None, call_id: int, text: str) -> 
         pipe = get_redis().pipeline(transaction=True)
         pipe.rpush(_hints_key(call_id), hint)
         pipe.expire(_hints_key(call_id), HINT_TTL_SECONDS)
+        _note_waiting(pipe, call_id)
         queued = int(pipe.execute()[0])
     except RedisError as exc:
         log.warning("call_hint_not_queued", call_id=call_id, error=repr(exc))
@@ -123,5 +137,20 @@ def take_signals(call_id: int) -> tuple[list[str], bool]:
     pipe.delete(_hints_key(call_id))
     pipe.get(_take_over_key(call_id))
     pipe.delete(_take_over_key(call_id))
-    raw, _deleted, take_over, _gone = pipe.execute()
+    pipe.srem(_waiting_key(), call_id)
+    raw, _deleted, take_over, _gone, _listed = pipe.execute()
     return [item.decode() if isinstance(item, bytes) else str(item) for item in raw], take_over is not None
+
+
+def _note_waiting(pipe: Any, call_id: int) -> None:
+    """List the call among those with something waiting (in the same transaction as what waits)."""
+    pipe.sadd(_waiting_key(), call_id)
+    pipe.expire(_waiting_key(), HINT_TTL_SECONDS)
+
+
+def calls_with_signals(call_ids: Sequence[int]) -> set[int]:
+    """Which of these calls have a hint or a take-over waiting (one command for all of them)."""
+    if not call_ids:
+        return set()
+    listed = get_redis().smismember(_waiting_key(), list(call_ids))
+    return {call_id for call_id, waiting in zip(call_ids, listed, strict=True) if waiting}

@@ -38,7 +38,15 @@ def _alive_key(call_id: int) -> str:
 
 def mark_alive(call_id: int) -> None:
     """The bridge (or the simulated line) serving this call says it still is (see `sweep_calls`)."""
-    get_redis().set(_alive_key(call_id), 1, ex=ALIVE_SECONDS)
+    mark_all_alive([call_id])
+
+
+def mark_all_alive(call_ids: Sequence[int]) -> None:
+    """`mark_alive` for every call a bridge serves, in one round trip."""
+    pipe = get_redis().pipeline(transaction=False)
+    for call_id in call_ids:
+        pipe.set(_alive_key(call_id), 1, ex=ALIVE_SECONDS)
+    pipe.execute()
 
 
 def _served(call_ids: Sequence[int]) -> set[int] | None:
