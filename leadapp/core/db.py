@@ -77,6 +77,14 @@ def use_context(session: OrmSession, context: DbContext, *, now: bool = True) ->
         rls.apply(connection, context)
 
 
+def use_context_with_new_lead(session: OrmSession, context: DbContext) -> int:
+    """Draw the id of a lead about to be inserted (PostgreSQL's sequence) and from now on act for `context` also
+    holding that lead, in one statement; returns the id. Called by the access layer (`access.allow_new_lead`)."""
+    lead_id, held = rls.apply_with_new_lead(session.connection(), context)
+    session.info[CONTEXT] = held
+    return lead_id
+
+
 @contextmanager
 def session_scope(context: DbContext | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error.
