@@ -6,14 +6,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.orm import SessionTransaction, make_transient_to_detached
 from sqlmodel import Session, create_engine
 
 from leadapp.core import rls
@@ -21,6 +21,7 @@ from leadapp.core.rls import DbContext
 from leadapp.core.settings import get_settings
 
 CONTEXT = "leadapp_db_context"
+ModelT = TypeVar("ModelT")
 
 
 @lru_cache(maxsize=8)
@@ -76,6 +77,14 @@ def use_context(session: OrmSession, context: DbContext, *, now: bool = True) ->
         rls.apply(connection, context)
 
 
+def use_context_with_new_lead(session: OrmSession, context: DbContext) -> int:
+    """Draw the id of a lead about to be inserted (PostgreSQL's sequence) and from now on act for `context` also
+    holding that lead, in one statement; returns the id. Called by the access layer (`access.allow_new_lead`)."""
+    lead_id, held = rls.apply_with_new_lead(session.connection(), context)
+    session.info[CONTEXT] = held
+    return lead_id
+
+
 @contextmanager
 def session_scope(context: DbContext | None = None) -> Iterator[Session]:
     """A session that commits on success and rolls back on any error.
@@ -116,3 +125,29 @@ def insert_new(session: Session, model: Any, rows: Sequence[dict[str, Any]], uni
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # executemany of one cached statement (SQLAlchemy sends it as a single multi-row INSERT)
     session.execute(insert(model.__table__).on_conflict_do_nothing(index_elements=list(unique)), list(rows))
+
+
+def insert_new_rows(session: Session, objects: Sequence[ModelT], unique: Sequence[str]) -> list[ModelT]:
+    """INSERT new model instances (no id yet) in one statement like `insert_new`, and return those it inserted as
+    persistent instances of `session`, their ids set from RETURNING: no read-back, so nothing is loaded or
+    decrypted again. An instance whose unique key (`unique`) a row already held is left out (and stays
+    transient): the caller reads that row if it needs it. Does not commit."""
+    if not objects:
+        return []
+    table = type(objects[0]).__table__  # type: ignore[attr-defined]
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(unique))
+        .returning(table.c.id, *(table.c[name] for name in unique))
+    )
+    by_key = {tuple(getattr(o, name) for name in unique): o for o in objects}
+    result = session.execute(statement, [o.model_dump(exclude={"id"}) for o in objects])  # type: ignore[attr-defined]
+    inserted: list[ModelT] = []
+    for row in result.all():
+        instance = by_key[tuple(row[1:])]
+        instance.id = row[0]  # type: ignore[attr-defined]
+        make_transient_to_detached(instance)  # as if just loaded: no pending change, no UPDATE at flush
+        session.add(instance)
+        inserted.append(instance)
+    return inserted

@@ -45,6 +45,22 @@ def publish(kind: str, **data: Any) -> bool:
         return False
 
 
+def publish_many(events: list[tuple[str, dict[str, Any]]]) -> bool:
+    """Publish several events now in one Redis round trip (each as `publish` would); False if Redis is down."""
+    if len(events) == 1:
+        kind, data = events[0]
+        return publish(kind, **data)
+    try:
+        pipe = get_redis().pipeline(transaction=False)
+        for kind, data in events:
+            pipe.publish(channel(), encode({"kind": kind, **data}))
+        pipe.execute()
+        return True
+    except RedisError as exc:
+        log.warning("event_publish_failed", kinds=[kind for kind, _ in events], error=repr(exc))
+        return False
+
+
 def run_after_commit(session: OrmSession, work: Callable[..., object], *args: object) -> None:
     """Run `work(*args)` once this session's transaction commits (never if it rolls back).
 
@@ -65,11 +81,20 @@ def publish_after_commit(session: OrmSession, kind: str, **data: Any) -> None:
 
 @event.listens_for(OrmSession, "after_commit")
 def _run_pending(session: OrmSession) -> None:
+    events: list[tuple[str, dict[str, Any]]] = []
     for work, args in session.info.pop(_PENDING, []):
+        if work is _publish_later:  # the transaction's events go out together, in one round trip
+            events.append((args[0], args[1]))  # type: ignore[arg-type]
+            continue
         try:
             work(*args)
         except Exception as exc:  # the data is committed; sweepers catch up with what did not run
             report_exception(exc, where="after_commit", work=getattr(work, "__name__", repr(work)))
+    if events:
+        try:
+            publish_many(events)
+        except Exception as exc:
+            report_exception(exc, where="after_commit", work="publish_many")
 
 
 @event.listens_for(OrmSession, "after_soft_rollback")

@@ -131,9 +131,32 @@ def apply(connection: Connection, context: DbContext) -> None:
     """Set `context` for the transaction in progress on `connection` (PostgreSQL; nothing to do on SQLite)."""
     if connection.dialect.name != "postgresql":
         return
-    values = context.settings()
-    connection.execute(_SET, {key.split(".", 1)[1]: value for key, value in values.items()})
+    connection.execute(_SET, _parameters(context))
     connection.info[APPLIED] = context
+
+
+def _parameters(context: DbContext) -> dict[str, str]:
+    return {key.split(".", 1)[1]: value for key, value in context.settings().items()}
+
+
+_SET_WITH_NEW_LEAD = text(
+    "SELECT new.id, set_config('app.role', :role, true), set_config('app.user_id', :user_id, true), "
+    "set_config('app.business_ids', :business_ids, true), "
+    "set_config('app.lead_ids', concat_ws(',', NULLIF(:lead_ids, ''), new.id::text), true), "
+    "set_config('app.interview', :interview, true) "
+    "FROM (SELECT nextval(pg_get_serial_sequence('leads', 'id')) AS id) AS new"
+)
+
+
+def apply_with_new_lead(connection: Connection, context: DbContext) -> tuple[int, DbContext]:
+    """Draw the id of a lead about to be inserted and set `context`, also holding that lead, for the transaction in
+    progress on `connection`, in one statement (PostgreSQL only); returns the id and the context now set."""
+    if connection.dialect.name != "postgresql":
+        raise ValueError("apply_with_new_lead is for PostgreSQL")
+    lead_id = int(connection.execute(_SET_WITH_NEW_LEAD, _parameters(context)).scalar_one())
+    held = context.with_leads([lead_id])
+    connection.info[APPLIED] = held
+    return lead_id, held
 
 
 def applied(connection: Connection) -> DbContext | None:

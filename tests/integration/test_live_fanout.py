@@ -169,3 +169,39 @@ def test_only_the_tabs_with_an_open_socket_are_refreshed(redis_env: redis.Redis)
 
     assert asyncio.run(run()) == 2
     assert sorted(refreshed) == ["tab-0", "tab-2"]
+
+
+def test_a_transactions_events_go_out_once_it_commits_each_with_its_own_id(redis_env: redis.Redis) -> None:
+    """The events a transaction queued are published together after its commit (in order, each with its id), none
+    before it, and none of a transaction rolled back."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from leadapp.core import events
+
+    pubsub = redis_env.pubsub()
+    pubsub.subscribe(events.channel())
+    pubsub.get_message(timeout=2)  # the subscription confirmation
+    engine = create_engine("sqlite://")
+    with Session(engine) as session:
+        events.publish_after_commit(session, "match", lead_id=1, business_id=2, match_id=3)
+        events.publish_after_commit(session, "match", lead_id=1, business_id=4, match_id=5)
+        events.publish_after_commit(session, "lead", lead_id=1, status="matched")
+        assert pubsub.get_message(timeout=0.3) is None  # not before the commit
+        session.commit()
+    with Session(engine) as session:
+        events.publish_after_commit(session, "lead", lead_id=2, status="withdrawn")
+        session.rollback()
+    got = []
+    while (message := pubsub.get_message(timeout=0.5)) is not None:
+        if message["type"] == "message":
+            got.append(json.loads(message["data"]))
+    pubsub.close()
+    engine.dispose()
+
+    assert [(e["kind"], e["lead_id"], e.get("business_id")) for e in got] == [
+        ("match", 1, 2),
+        ("match", 1, 4),
+        ("lead", 1, None),
+    ]
+    assert len({e["id"] for e in got}) == 3

@@ -365,6 +365,25 @@ def test_rollback_saves_a_new_version_equal_to_the_old_one(db_session: Session, 
         rollback(s, people.admin, 99)
 
 
+def test_each_reader_gets_its_own_copy_of_the_newest_rules(db_session: Session, people: People):
+    """The rules of a version are read once per process, but a reader changing its copy changes nobody else's, and
+    a version saved since is the one the next reader gets."""
+    s = db_session
+    save_rules(s, people.admin, rules_from_form(form(min_words="12", spam_keywords="crypto"), DEFAULT_RULES))
+    s.commit()
+    first = current_rules(s)
+    first.rules["min_words"] = 99
+    first.rules["spam_keywords"].append("changed by a reader")
+    first.rules["matching"]["weights"]["distance"] = 0
+    second = current_rules(s)
+    assert (second.version, second.rules["min_words"], second.rules["spam_keywords"]) == (1, 12, ["crypto"])
+    assert second.rules["matching"]["weights"] == DEFAULT_RULES["matching"]["weights"]
+
+    save_rules(s, people.admin, rules_from_form(form(min_words="14"), DEFAULT_RULES))
+    s.commit()
+    assert (current_rules(s).version, current_rules(s).rules["min_words"]) == (2, 14)
+
+
 @pytest.mark.parametrize("who", ["anonymous", "consumer", "owner", "disabled_admin"])
 def test_only_active_admins_may_read_edit_or_roll_back_rules(db_session: Session, people: People, who: str):
     s = db_session

@@ -15,7 +15,7 @@ from enum import StrEnum
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto, rls
-from leadapp.core.db import context_of, use_context
+from leadapp.core.db import context_of, use_context, use_context_with_new_lead
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.links import MAGIC_PURPOSE
 from leadapp.core.models import Business, Lead, Match, User
@@ -352,6 +352,13 @@ def allow_leads(session: Session, lead_ids: Iterable[int]) -> None:
     held = context_of(session)
     base = held if held.role else rls.ANONYMOUS_CONTEXT
     use_context(session, base.with_leads(lead_ids))
+
+
+def allow_new_lead(session: Session) -> int:
+    """PostgreSQL: draw the id of the lead the caller is about to insert and let `session` reach it (the visitor who
+    submits a request may follow it), in one statement; returns the id. Anonymous when nobody entered the session."""
+    held = context_of(session)
+    return use_context_with_new_lead(session, held if held.role else rls.ANONYMOUS_CONTEXT)
 
 
 def allow_interview(session: Session, owner_token_hash: str) -> None:

@@ -23,7 +23,7 @@ import httpx
 import zipcodes
 from email_validator import EmailNotValidError, validate_email
 from limits import RateLimitItemPerHour
-from sqlalchemy import text, update
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -368,9 +368,7 @@ def _new_lead_id(session: Session) -> int | None:
     insert)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
-    lead_id = int(session.execute(text("SELECT nextval(pg_get_serial_sequence('leads', 'id'))")).scalar_one())
-    access.allow_leads(session, [lead_id])
-    return lead_id
+    return access.allow_new_lead(session)
 
 
 def enqueue_pipeline(lead_id: int, fresh: bool = False) -> bool:

@@ -19,7 +19,7 @@ from leadapp.core import languages
 from leadapp.core.crypto import decrypt_phone
 from leadapp.core.db import session_scope
 from leadapp.core.events import publish_after_commit
-from leadapp.core.models import Lead, Match, utcnow
+from leadapp.core.models import Lead, Match, Notification, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import classify, match, notify, webhooks
 from leadapp.core.services.rules import RulesSnapshot, current_rules
@@ -72,8 +72,8 @@ def process_lead(lead_id: int) -> str:
     before they are sent. A lead whose run dies half-way stays in its early status and the lead sweeper
     runs it again (a repeat creates no new matches or notifications).
     """
-    notification_ids: list[int] = []
-    with session_scope() as session:
+    to_send: list[int | Notification] = []
+    with session_scope() as session, session.no_autoflush:  # the lead's changes go out in one UPDATE, at the end
         lead = session.get(Lead, lead_id)
         if lead is None or lead.deleted_at is not None:
             return "missing"
@@ -92,7 +92,7 @@ def process_lead(lead_id: int) -> str:
             session.add(lead)
             classified_here = True
         if lead.business_id is not None and lead.released_at is None:
-            notification_ids = _deliver_to_called_business(session, lead, rules)
+            to_send = list(_deliver_to_called_business(session, lead, rules))
             status = lead.status
         elif lead.status != LeadStatus.CLASSIFIED.value:
             if classified_here:  # held back (flagged, low quality): tell the open pages
@@ -110,7 +110,7 @@ def process_lead(lead_id: int) -> str:
             webhooks.lead_status_changed(session, lead)
             rows = notify.notify_matched_lead(session, lead, matches)
             session.flush()
-            notification_ids = [n.id for n in rows if n.id is not None]
+            to_send = [n for n in rows if n.id is not None]  # sent from these copies, not read again
             for m in matches:
                 publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
             publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
@@ -118,7 +118,7 @@ def process_lead(lead_id: int) -> str:
     # First attempt right here, in the pipeline job (one job per lead, no queue hop before the businesses
     # hear of it); a transient provider failure gets its own send job with RQ's backoff Retry, and rows
     # left pending by a crash are re-enqueued by the notification sweeper.
-    statuses = notify.send_batch(notification_ids)
+    statuses = notify.send_batch(to_send)
     log.info("lead_processed", lead_id=lead_id, status=status, notifications=statuses)
     return status
 

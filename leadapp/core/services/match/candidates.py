@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 import zipcodes
-from sqlalchemy import and_, false, func, or_
+from sqlalchemy import Float, and_, bindparam, false, func, or_
 from sqlmodel import Session, col, select
 
 from leadapp.core import languages
@@ -90,14 +90,29 @@ def candidate_businesses(
     if lead_features.location is None:
         return []
     lat, lon = lead_features.location
-    now = now or utcnow()
-    month_start = _month_start(now)
+    cos_lat = math.cos(math.radians(lat))
+    # Near the poles or the antimeridian a longitude box is not worth the trouble: latitude alone bounds it.
+    lon_box = cos_lat > 0.05 and abs(lon) < 170
+    prefixes = _zip_prefixes_near((lat, lon), UNLOCATED_SEARCH_MILES)
+    params: dict[str, Any] = {"month_start": _month_start(now or utcnow()), "lat": lat, "lon": lon}
+    if lon_box:
+        params["lon_per_mile"] = _BOX_MARGIN / (_MILES_PER_DEGREE * cos_lat)
+    if prefixes:
+        params["prefixes"] = list(prefixes)
+    rows = session.execute(_candidates_query(lon_box, bool(prefixes)), params)
+    return [business_features(row) for row in rows]
 
+
+@lru_cache(maxsize=4)
+def _candidates_query(lon_box: bool, unlocated: bool) -> Any:
+    """`candidate_businesses`' query, built once per shape (with or without the longitude box, and the nearby
+    businesses without coordinates); the lead's values are bound parameters."""
+    lat, lon = bindparam("lat", type_=Float), bindparam("lon", type_=Float)
     # Correlated counts (index range scans on matches by business): evaluated only for the businesses that
     # pass the cheaper conditions, so the cost follows the nearby businesses' volume, not the whole table's.
     matches_this_month = (
         select(func.count())
-        .where(col(Match.business_id) == col(Business.id), col(Match.created_at) >= month_start)
+        .where(col(Match.business_id) == col(Business.id), col(Match.created_at) >= bindparam("month_start"))
         .scalar_subquery()
     )
     open_now = (
@@ -108,15 +123,15 @@ def candidate_businesses(
     latitude, longitude, radius = col(Business.latitude), col(Business.longitude), col(Business.radius_miles)
     lat_span = radius * (_BOX_MARGIN / _MILES_PER_DEGREE)
     in_box = [latitude.is_not(None), longitude.is_not(None), latitude.between(lat - lat_span, lat + lat_span)]
-    cos_lat = math.cos(math.radians(lat))
-    # Near the poles or the antimeridian a longitude box is not worth the trouble: latitude alone bounds it.
-    if cos_lat > 0.05 and abs(lon) < 170:
-        lon_span = radius * (_BOX_MARGIN / (_MILES_PER_DEGREE * cos_lat))
+    if lon_box:
+        lon_span = radius * bindparam("lon_per_mile", type_=Float)
         in_box.append(longitude.between(lon - lon_span, lon + lon_span))
-    prefixes = _zip_prefixes_near((lat, lon), UNLOCATED_SEARCH_MILES)
     unlocated_nearby = (
-        and_(or_(latitude.is_(None), longitude.is_(None)), func.substr(col(Business.zip), 1, 3).in_(prefixes))
-        if prefixes
+        and_(
+            or_(latitude.is_(None), longitude.is_(None)),
+            func.substr(col(Business.zip), 1, 3).in_(bindparam("prefixes", expanding=True)),
+        )
+        if unlocated
         else false()
     )
 
@@ -152,7 +167,7 @@ def candidate_businesses(
         )
         .order_by(col(Business.id))
     )
-    return [business_features(row) for row in session.exec(query)]
+    return query
 
 
 def business_features(row: Any) -> BusinessFeatures:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from leadapp.core.db import insert_new
+from leadapp.core.db import insert_new, insert_new_rows
 from leadapp.core.errors import NotFound
 from leadapp.core.models import Business, Lead, Match, utcnow
 from leadapp.core.services.match import routing
@@ -27,12 +27,17 @@ def _lead_matches(session: Session, lead: Lead) -> list[Match]:
     return list(session.exec(query).all())
 
 
-def _insert_matches(session: Session, lead: Lead, results: list[MatchResult], now: datetime) -> None:
+def _best_first(match: Match) -> tuple[float, float, int]:
+    """The order `_lead_matches` reads matches in (score high first, then distance, then business id)."""
+    return (-match.score, match.distance_miles if match.distance_miles is not None else float("inf"), match.business_id)
+
+
+def _insert_matches(session: Session, lead: Lead, results: list[MatchResult], now: datetime) -> list[Match]:
     """Store one "new" match per result, with its points per factor; a (lead, business) pair that already has a
-    match keeps it as it is (ON CONFLICT DO NOTHING)."""
+    match keeps it as it is (ON CONFLICT DO NOTHING). Returns the matches inserted (not read back), best first."""
     rows = [
         Match(
-            lead_id=lead.id,
+            lead_id=lead.id,  # type: ignore[arg-type]
             business_id=result.business_id,
             score=result.score,
             distance_miles=result.distance_miles,
@@ -40,10 +45,10 @@ def _insert_matches(session: Session, lead: Lead, results: list[MatchResult], no
             points=[p.as_dict() for p in result.points],
             status=MatchStatus.NEW.value,
             created_at=now,
-        ).model_dump(exclude={"id"})
+        )
         for result in results
     ]
-    insert_new(session, Match, rows, ["lead_id", "business_id"])
+    return sorted(insert_new_rows(session, rows, ["lead_id", "business_id"]), key=_best_first)
 
 
 def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: datetime | None = None) -> list[Match]:
@@ -71,8 +76,9 @@ def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: d
     offered = routing.first_wave(lead, ranked, candidates, rules, now)
     if not offered:
         return []
-    _insert_matches(session, lead, offered, now)
-    return _lead_matches(session, lead)
+    inserted = _insert_matches(session, lead, offered, now)
+    # A concurrent run that stored some pair first: read the lead's matches as they are.
+    return inserted if len(inserted) == len(offered) else _lead_matches(session, lead)
 
 
 def _candidates(session: Session, lead: Lead, features: LeadFeatures, now: datetime) -> list[BusinessFeatures]:
@@ -98,7 +104,9 @@ def _fresh(
 def _store_new(session: Session, lead: Lead, fresh: list[MatchResult], now: datetime) -> list[Match]:
     if not fresh:
         return []
-    _insert_matches(session, lead, fresh, now)
+    inserted = _insert_matches(session, lead, fresh, now)
+    if len(inserted) == len(fresh):
+        return inserted
     wanted = {r.business_id for r in fresh}
     return [m for m in _lead_matches(session, lead) if m.business_id in wanted]
 

@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from leadapp.core import links, phones
 from leadapp.core.crypto import decrypt_phone
-from leadapp.core.db import insert_new
+from leadapp.core.db import insert_new_rows
 from leadapp.core.models import Business, Lead, Match, Notification, User
 from leadapp.core.observability import get_logger
 from leadapp.core.services.compose import (
@@ -23,8 +23,8 @@ from leadapp.core.vocab import Channel, ContactPreference, NotificationKind
 
 log = get_logger(__name__)
 
-_Wanted = list[tuple[str, Callable[[], dict[str, Any]]]]
-"""(dedupe key, factory of the row's values) for each notification a caller wants to exist."""
+_Wanted = list[tuple[str, Callable[[], Notification]]]
+"""(dedupe key, factory of the new row) for each notification a caller wants to exist."""
 
 
 class NotificationFields(TypedDict):
@@ -43,9 +43,9 @@ class NotificationFields(TypedDict):
     user_id: NotRequired[int | None]
 
 
-def _values(**fields: Unpack[NotificationFields]) -> dict[str, Any]:
-    """A new pending row's column values (the model's defaults included), cut to the columns' sizes."""
-    row = Notification(
+def _values(**fields: Unpack[NotificationFields]) -> Notification:
+    """A new pending row (the model's defaults included, not added to any session), cut to the columns' sizes."""
+    return Notification(
         kind=str(fields["kind"]),
         channel=str(fields["channel"]),
         recipient=fields["recipient"][:320],
@@ -58,7 +58,6 @@ def _values(**fields: Unpack[NotificationFields]) -> dict[str, Any]:
         business_id=fields.get("business_id"),
         user_id=fields.get("user_id"),
     )
-    return row.model_dump(exclude={"id"})
 
 
 def _existing(session: Session, keys: Iterable[str]) -> dict[str, Notification]:
@@ -69,9 +68,10 @@ def _existing(session: Session, keys: Iterable[str]) -> dict[str, Notification]:
 def _store(session: Session, wanted: _Wanted) -> list[Notification]:
     """The row for each (dedupe key, values factory), in order: existing rows as they are, the rest inserted.
 
-    Three statements whatever the count: look the keys up, insert the missing rows in one INSERT … ON
-    CONFLICT DO NOTHING (a concurrent transaction that inserted a key first wins; nothing fails), read
-    them back. A factory runs only for a key that has no row yet. Does not commit.
+    Two statements whatever the count: look the keys up, insert the missing rows in one INSERT … ON
+    CONFLICT DO NOTHING RETURNING their ids (the rows inserted are the ones built here, nothing is read back);
+    a key a concurrent transaction inserted first wins (nothing fails) and only then is its row read. A
+    factory runs only for a key that has no row yet. Does not commit.
     """
     keys = list(dict.fromkeys(k for k, _ in wanted))
     if not keys:
@@ -79,8 +79,10 @@ def _store(session: Session, wanted: _Wanted) -> list[Notification]:
     found = _existing(session, keys)
     new_rows = {k: make() for k, make in wanted if k not in found}
     if new_rows:
-        insert_new(session, Notification, list(new_rows.values()), ["dedupe_key"])
-        found.update(_existing(session, new_rows))
+        found.update((row.dedupe_key, row) for row in insert_new_rows(session, list(new_rows.values()), ["dedupe_key"]))
+        raced = [k for k in new_rows if k not in found]
+        if raced:
+            found.update(_existing(session, raced))
     return [found[k] for k, _ in wanted]
 
 
@@ -161,7 +163,7 @@ def _per_target(
     only when some target has no row yet."""
     message = cache(compose)
 
-    def values(channel: str, recipient: str) -> dict[str, Any]:
+    def values(channel: str, recipient: str) -> Notification:
         composed, is_sms = message(), channel == Channel.SMS
         return _values(
             channel=channel,

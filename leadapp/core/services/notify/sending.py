@@ -78,14 +78,19 @@ def _deliver(row: Notification) -> SendResult:
     raise SendError(f"unknown channel {row.channel!r}", permanent=True)
 
 
-def send_batch(notification_ids: Iterable[int]) -> dict[int, str]:
+def send_batch(notifications: Iterable[int | Notification]) -> dict[int, str]:
     """First attempt for a batch of committed notifications (one RQ job for a lead's whole batch).
 
     Each is sent exactly as `send_notification` sends it, with the batch's database and Redis work done in
     a few round trips; one whose provider fails transiently goes back to 'pending' and gets its own send
     job with RQ's exponential-backoff Retry. Returns id → status.
+    Each is an id, or the caller's own copy of a row it has just committed (not read again: its claim is still
+    the compare-and-set on the status in the database).
     """
-    statuses, transient = _send(list(notification_ids), final_on_failure=False)
+    items = list(notifications)
+    known = [n for n in items if isinstance(n, Notification)]
+    ids = [n.id if isinstance(n, Notification) else n for n in items]
+    statuses, transient = _send([i for i in ids if i is not None], final_on_failure=False, known=known)
     if transient:
         enqueue_sends(transient)
     return statuses
@@ -110,13 +115,19 @@ def send_notification(notification_id: int, *, final_on_failure: bool | None = N
     return statuses[notification_id]
 
 
-def _send(notification_ids: list[int], *, final_on_failure: bool | None) -> tuple[dict[int, str], dict[int, SendError]]:
+def _send(
+    notification_ids: list[int], *, final_on_failure: bool | None, known: Iterable[Notification] = ()
+) -> tuple[dict[int, str], dict[int, SendError]]:
     """Claim, send and record each notification (see "Claims" above); returns the statuses afterwards and
-    the errors of those put back to 'pending' for another attempt."""
+    the errors of those put back to 'pending' for another attempt. `known`: rows the caller holds (not read)."""
     ids = list(dict.fromkeys(notification_ids))
     statuses: dict[int, str] = {}
     with Session(get_engine(), expire_on_commit=False) as session:
-        rows = {row.id: row for row in session.exec(select(Notification).where(col(Notification.id).in_(ids)))}
+        rows = {row.id: row for row in known if row.id in ids}
+        unknown = [i for i in ids if i not in rows]
+        if unknown:
+            read = session.exec(select(Notification).where(col(Notification.id).in_(unknown)))
+            rows.update((row.id, row) for row in read)
         live: list[Notification] = []
         for notification_id in ids:
             row = rows.get(notification_id)

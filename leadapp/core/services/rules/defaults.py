@@ -97,9 +97,30 @@ def merged_with_defaults(rules: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+_merged: dict[tuple[str, int, int, Any], dict[str, Any]] = {}
+"""Merged rules per stored version row, this process's copy: (database, row id, version, saved at) → rules. A
+stored version is never changed (saving or rolling back adds a version), so it is read and merged once."""
+_MERGED_KEEP = 8
+
+
 def current_rules(session: Session) -> RulesSnapshot:
-    """The rules in force: the newest stored version, or the defaults (version 0)."""
-    row = session.exec(select(PlatformRules).order_by(PlatformRules.version.desc()).limit(1)).first()  # type: ignore[attr-defined]
-    if row is None:
+    """The rules in force: the newest stored version, or the defaults (version 0).
+
+    Asked of the database every time (a saved version applies to the very next lead), but only which version
+    is newest: the rules themselves are read once per version and process. Each caller gets its own copy."""
+    newest = session.exec(
+        select(PlatformRules.id, PlatformRules.version, PlatformRules.created_at)
+        .order_by(PlatformRules.version.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    ).first()
+    if newest is None:
         return RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES))
-    return RulesSnapshot(row.version, merged_with_defaults(row.rules))
+    key = (str(session.get_bind().url), int(newest[0]), int(newest[1]), newest[2])
+    merged = _merged.get(key)
+    if merged is None:
+        rules = session.exec(select(PlatformRules.rules).where(PlatformRules.id == newest[0])).one()
+        merged = merged_with_defaults(rules or {})
+        if len(_merged) >= _MERGED_KEEP:
+            _merged.clear()
+        _merged[key] = merged
+    return RulesSnapshot(int(newest[1]), copy.deepcopy(merged))
