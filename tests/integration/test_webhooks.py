@@ -178,12 +178,8 @@ def test_a_withdrawal_is_delivered_and_a_forged_signature_would_not_verify(
     session: Session, receiver: Receiver
 ) -> None:
     key, _token, secret = partner(session, receiver.url)
-    consumer = factories.consumer(session)
-    lead = factories.lead(session, consumer, api_key_id=key.id)
-    session.commit()
-    portal.withdraw_request(session, consumer, lead.id)  # type: ignore[arg-type]
-    session.commit()
-    run_worker_until(delivered(session, lead.id, "lead.withdrawn"), "lead.withdrawn delivered")  # type: ignore[arg-type]
+    lead_id = withdrawn_lead(session, key)
+    run_worker_until(delivered(session, lead_id, "lead.withdrawn"), "lead.withdrawn delivered")
     [(headers, body)] = receiver.got
     assert verify(secret, headers, body)["type"] == "lead.withdrawn"
     with pytest.raises(AssertionError, match="does not verify"):
@@ -233,18 +229,14 @@ def test_a_receiver_that_never_answers_2xx_ends_failed_with_its_error(
     monkeypatch.setattr(webhook_service, "RETRY_INTERVALS", [0, 0])
     receiver.answers = [503, 503, 503]
     key, _token, _secret = partner(session, receiver.url)
-    consumer = factories.consumer(session)
-    lead = factories.lead(session, consumer, api_key_id=key.id)
-    session.commit()
-    portal.withdraw_request(session, consumer, lead.id)  # type: ignore[arg-type]
-    session.commit()
+    lead_id = withdrawn_lead(session, key)
 
     def failed() -> bool:
-        row = delivery(session, lead.id, "lead.withdrawn")  # type: ignore[arg-type]
+        row = delivery(session, lead_id, "lead.withdrawn")
         return row is not None and row.status == "failed"
 
     run_worker_until(failed, "the delivery to fail")
-    row = delivery(session, lead.id, "lead.withdrawn")  # type: ignore[arg-type]
+    row = delivery(session, lead_id, "lead.withdrawn")
     assert row is not None and row.attempts == 3 and row.last_error.startswith("HTTP 503")
     assert len(receiver.got) == 3
 
@@ -391,14 +383,10 @@ def test_a_partner_registers_its_own_webhook_with_its_key(
     assert registered.json()["url"] == receiver.url and secret.startswith("whsec_")
     session.expire_all()  # this test's session read the key before the API changed it
 
-    consumer = factories.consumer(session)
-    lead = factories.lead(session, consumer, api_key_id=key.id)
-    session.commit()
-    portal.withdraw_request(session, consumer, lead.id)  # type: ignore[arg-type]
-    session.commit()
-    run_worker_until(delivered(session, lead.id, "lead.withdrawn"), "lead.withdrawn delivered")  # type: ignore[arg-type]
+    lead_id = withdrawn_lead(session, key)
+    run_worker_until(delivered(session, lead_id, "lead.withdrawn"), "lead.withdrawn delivered")
     [(headers, body)] = receiver.got
-    assert verify(secret, headers, body)["data"] == {"lead_id": lead.id, "status": "withdrawn"}
+    assert verify(secret, headers, body)["data"] == {"lead_id": lead_id, "status": "withdrawn"}
 
     removed = client.put("/api/v1/webhook", json={"url": ""}, headers=bearer)
     assert removed.json() == {"url": "", "secret": ""}
@@ -421,12 +409,8 @@ def test_a_delivery_goes_to_the_address_checked_even_if_the_name_then_resolves_i
     monkeypatch.setattr(socket, "getaddrinfo", partner_dns)
     url = f"http://partner.test:{receiver.server.port}/hooks/leadapp"
     key, _token, secret = partner(session, url)
-    consumer = factories.consumer(session)
-    lead = factories.lead(session, consumer, api_key_id=key.id)
-    session.commit()
-    portal.withdraw_request(session, consumer, lead.id)  # type: ignore[arg-type]
-    session.commit()
-    run_worker_until(delivered(session, lead.id, "lead.withdrawn"), "the pinned delivery")  # type: ignore[arg-type]
+    lead_id = withdrawn_lead(session, key)
+    run_worker_until(delivered(session, lead_id, "lead.withdrawn"), "the pinned delivery")
     [(headers, body)] = receiver.got
     assert headers["host"] == f"partner.test:{receiver.server.port}" and verify(secret, headers, body)
     assert len(asked) == 2, "resolved once to register and once to check the attempt, never to connect"
