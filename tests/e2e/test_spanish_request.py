@@ -1,0 +1,37 @@
+"""A request written in Spanish, by clicks: a visitor describes the job in Spanish from "Get help"; it is matched
+to the demo plumber (who serves English and Spanish); the plumber opens it from the inbox and sees that it is in
+Spanish, so the AI call will speak Spanish."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, expect
+
+from tests.e2e.conftest import Deployment
+from tests.e2e.journeys import TIMEOUT, click_link, login, new_marker, send_request, start
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_request_in_spanish_reaches_a_plumber_serving_spanish_who_sees_its_language(
+    browser: Browser, deployment: Deployment
+):
+    marker = new_marker()
+    visitor, owner = (browser.new_context().new_page() for _ in range(2))
+    for p in (visitor, owner):
+        p.set_default_timeout(TIMEOUT)
+    start(visitor, deployment)
+    click_link(visitor, deployment, "Get help", "/request")
+    send_request(
+        visitor,
+        f"Tengo una fuga de agua debajo del fregadero de la cocina y necesito un plomero esta semana ({marker})",
+        "(317) 846-2218",
+    )
+    expect(visitor.locator("#request-status")).to_have_text("Matched", timeout=30_000)
+
+    login(owner, deployment, "plumber@leadapp.demo", deployment.consumer_password)
+    owner.wait_for_url(re.compile(r".*/dashboard/?$"))
+    owner.locator(".lead-row", has_text=marker).click()
+    expect(owner.locator("#detail-language")).to_have_text(re.compile(r"Spanish"))
