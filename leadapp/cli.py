@@ -42,8 +42,9 @@ def seed(force: bool, if_enabled: bool) -> None:
         else:
             logins = seed_demo(session, settings.demo_password)
     print(f"Demo logins (password for all: {settings.demo_password}):")
+    width = max(len(login.role) for login in logins)
     for login in logins:
-        print(f"  {login.role:<48} {login.email}")
+        print(f"  {login.role:<{width}}  {login.email}")
 
 
 def admin(email: str, password: str) -> int:
