@@ -109,6 +109,10 @@ bench: setup services
 	$(PY) -m bench.dashboard --leads 10000
 	$(PY) -m bench.rls --leads 10000
 	$(PY) -m bench.bridge --calls 50 --seconds 10
+	$(PY) -m bench.bridge --calls 150 --rounds 3
+	$(PY) -m bench.bridge --calls 150 --rounds 3 --load outside --delta-ms 40
+	$(PY) -m bench.quality_meter
+	$(PY) -m bench.faults
 	$(PY) -m bench.attacks
 
 lint: $(REQ_STAMP)
