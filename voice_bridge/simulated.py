@@ -41,14 +41,23 @@ from leadapp.core.services import calls, conversation
 from leadapp.core.vocab import CATEGORY_LABELS, CallOutcome, CallStatus, Category, Language
 from voice_bridge import realtime_wire as rt
 from voice_bridge import simulated_spanish
-from voice_bridge.caller_facts import CallerFacts, facts_for_lead
+from voice_bridge.caller_facts import facts_for_lead
 from voice_bridge.links import RealtimeLink
 from voice_bridge.loopback.realtime_peer import RealtimePeer
 from voice_bridge.loopback.script import Reply, Script, Turn
 from voice_bridge.loopback.twilio_caller import MediaStreamCaller
+from voice_bridge.qualify_script import qualify_script
 from voice_bridge.session import CallResult, CallSession
 
-__all__ = ["Reply", "Script", "Turn", "run_simulated_call", "run_simulated_inbound_call", "simulate_call"]
+__all__ = [
+    "Reply",
+    "Script",
+    "Turn",
+    "qualify_script",
+    "run_simulated_call",
+    "run_simulated_inbound_call",
+    "simulate_call",
+]
 
 log = get_logger("voice_bridge.simulated")
 
@@ -57,48 +66,6 @@ MAX_SIMULATED_SECONDS = 240
 
 
 # --- scripts ----------------------------------------------------------------------------------------
-
-
-def qualify_script(
-    business_name: str, first_name: str = "", service: str = "your request", facts: CallerFacts | None = None
-) -> Script:
-    """A short qualifying call: greeting with the disclosures, three answers, two records, end_call.
-
-    The callee answers with `facts` (the lead's own need, timing, budget and ZIP: `caller_facts.facts_for_lead`),
-    so the summary written from what was recorded agrees with the request."""
-    f = facts or CallerFacts()
-    hello = f"Hi {first_name}" if first_name else "Hi"
-    where = {"zip": f.zip, **({"address_details": f.address} if f.address else {})}
-    return Script(
-        greeting=Reply(
-            f"{hello}, this is an AI assistant calling on behalf of {business_name} about {service}. "
-            "Just so you know, this call is recorded. Is now a good time for a couple of quick questions?"
-        ),
-        turns=[
-            Turn("Yes, sure, go ahead.", Reply("Great. What's going on, and how soon do you need someone?")),
-            Turn(
-                f"{f.need} {f.timing_said}",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"need": f.need_recorded, "urgency": f.urgency, "timing": f.timing},
-                    then=Reply("Got it. Do you have a budget in mind, and what's the address with the ZIP code?"),
-                ),
-            ),
-            Turn(
-                f"{f.budget_said} {f.address_said}",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"budget": f.budget, **where},
-                    then=Reply(
-                        f"Perfect, I have everything. {business_name} will call you to confirm a time. "
-                        "Thank you, goodbye!",
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved", "reason": "job qualified"},
-                    ),
-                ),
-            ),
-        ],
-    )
 
 
 # --- the simulated person ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 from leadapp.core.languages import spanish
 from leadapp.core.models import Lead
 from leadapp.core.vocab import Urgency
+from voice_bridge import qualify_script as qualify
 from voice_bridge import realtime_wire as rt
 from voice_bridge.caller_facts import CallerFacts, facts_for_lead
 from voice_bridge.loopback.script import Reply, Script, Turn
@@ -60,41 +61,26 @@ def spanish_facts(lead: Lead | None) -> CallerFacts:
     )
 
 
+SPANISH_QUALIFY = qualify.QualifyLines(
+    hello_named=spanish.HELLO_NAMED,
+    hello=spanish.HELLO,
+    about=spanish.ABOUT_OUTBOUND,
+    greeting="{hello}, le habla "
+    + spanish.AI_DISCLOSURE
+    + " en nombre de {business}{about}. Para que lo sepa, "
+    + spanish.RECORDING_NOTICE
+    + ". ¿Es un buen momento para un par de preguntas rápidas?",
+    go_ahead="Sí, claro, dígame.",
+    ask_need="Muy bien. ¿Qué está pasando y para cuándo necesita a alguien?",
+    ask_budget="Entendido. ¿Tiene un presupuesto en mente, y cuál es la dirección y el código postal?",
+    goodbye="Perfecto, ya tengo todo. {business} le llamará para confirmar una hora. ¡Muchas gracias, adiós!",
+    reason="trabajo calificado",
+)
+
+
 def qualify_script(business_name: str, first_name: str, service: str, facts: CallerFacts) -> Script:
     """A short qualifying call in Spanish: the greeting with both disclosures, three answers, two records."""
-    hello = spanish.HELLO_NAMED.format(name=first_name) if first_name else spanish.HELLO
-    about = spanish.ABOUT_OUTBOUND.format(service=service) if service else ""
-    where = {"zip": facts.zip, **({"address_details": facts.address} if facts.address else {})}
-    return Script(
-        greeting=Reply(
-            f"{hello}, le habla {spanish.AI_DISCLOSURE} en nombre de {business_name}{about}. Para que lo sepa, "
-            f"{spanish.RECORDING_NOTICE}. ¿Es un buen momento para un par de preguntas rápidas?"
-        ),
-        turns=[
-            Turn("Sí, claro, dígame.", Reply("Muy bien. ¿Qué está pasando y para cuándo necesita a alguien?")),
-            Turn(
-                f"{facts.need} {facts.timing_said}",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"need": facts.need_recorded, "urgency": facts.urgency, "timing": facts.timing},
-                    then=Reply("Entendido. ¿Tiene un presupuesto en mente, y cuál es la dirección y el código postal?"),
-                ),
-            ),
-            Turn(
-                f"{facts.budget_said} {facts.address_said}",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"budget": facts.budget, **where},
-                    then=Reply(
-                        f"Perfecto, ya tengo todo. {business_name} le llamará para confirmar una hora. "
-                        "¡Muchas gracias, adiós!",
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved", "reason": "trabajo calificado"},
-                    ),
-                ),
-            ),
-        ],
-    )
+    return qualify.qualify_script(business_name, first_name, service, facts, SPANISH_QUALIFY)
 
 
 def receptionist_script(business_name: str, zip_code: str) -> Script:
