@@ -288,12 +288,7 @@ def thread_match(
         return match, lead, business, ThreadSide.BUSINESS
     if role == Role.ADMIN and post:
         raise NotAllowed("Admins read conversations; only the consumer and the business write in them.")
-    row = session.exec(
-        select(Match, Lead, Business)
-        .join(Lead, col(Lead.id) == col(Match.lead_id))
-        .join(Business, col(Business.id) == col(Match.business_id))
-        .where(col(Match.id) == match_id)
-    ).first()
+    row = match_row(session, match_id)
     if role == Role.ADMIN:
         if row is None or row[1].deleted_at is not None or row[0].status not in TAKEN_MATCH_STATUSES:
             raise NotFound("No such conversation.")
