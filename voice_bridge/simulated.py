@@ -46,13 +46,14 @@ from voice_bridge.links import RealtimeLink
 from voice_bridge.loopback.realtime_peer import RealtimePeer
 from voice_bridge.loopback.script import Reply, Script, Turn
 from voice_bridge.loopback.twilio_caller import MediaStreamCaller
-from voice_bridge.qualify_script import qualify_script
+from voice_bridge.scripted_calls import concierge_script, qualify_script
 from voice_bridge.session import CallResult, CallSession
 
 __all__ = [
     "Reply",
     "Script",
     "Turn",
+    "concierge_script",
     "qualify_script",
     "run_simulated_call",
     "run_simulated_inbound_call",
@@ -113,45 +114,6 @@ async def dial_peer(base_url: str, model: str = "gpt-realtime") -> RealtimeLink:
 
     client = AsyncOpenAI(api_key="simulated-call", base_url=base_url, max_retries=0)
     return await client.realtime.connect(model=model).enter()
-
-
-def concierge_script(first_name: str = "", service: str = "your request", zip_code: str = "46032") -> Script:
-    """A LeadApp concierge call: the assistant speaks for LeadApp, goes over the request and completes it."""
-    hello = f"Hi {first_name}" if first_name else "Hi"
-    return Script(
-        greeting=Reply(
-            f"{hello}, this is an AI assistant from LeadApp, returning your call about {service}. "
-            "Just so you know, this call is recorded. Is now a good moment to go over the details?"
-        ),
-        turns=[
-            Turn("Yes, go ahead.", Reply("Thanks. What exactly needs doing, and how soon do you need someone?")),
-            Turn(
-                "The pipe under the kitchen sink is leaking into the cabinet, I'd like someone this week.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={
-                        "need": "leaking pipe under the kitchen sink",
-                        "urgency": "high",
-                        "timing": "this week",
-                    },
-                    then=Reply("Got it. What budget do you have in mind, and what's the ZIP code of the job?"),
-                ),
-            ),
-            Turn(
-                f"About three hundred dollars. It's 12 Main Street, {zip_code}.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"budget": "about $300", "address_details": "12 Main Street", "zip": zip_code},
-                    then=Reply(
-                        "Thank you, I have everything. LeadApp will now look for businesses again with your "
-                        "completed request, and you'll hear by email or text when one responds. Goodbye!",
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved", "reason": "request completed"},
-                    ),
-                ),
-            ),
-        ],
-    )
 
 
 def script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from leadapp.core.languages import spanish
 from leadapp.core.models import Lead
 from leadapp.core.vocab import Urgency
-from voice_bridge import qualify_script as qualify
 from voice_bridge import realtime_wire as rt
+from voice_bridge import scripted_calls as scripted
 from voice_bridge.caller_facts import CallerFacts, facts_for_lead
 from voice_bridge.loopback.script import Reply, Script, Turn
 
@@ -61,7 +61,7 @@ def spanish_facts(lead: Lead | None) -> CallerFacts:
     )
 
 
-SPANISH_QUALIFY = qualify.QualifyLines(
+SPANISH_QUALIFY = scripted.QualifyLines(
     hello_named=spanish.HELLO_NAMED,
     hello=spanish.HELLO,
     about=spanish.ABOUT_OUTBOUND,
@@ -80,7 +80,7 @@ SPANISH_QUALIFY = qualify.QualifyLines(
 
 def qualify_script(business_name: str, first_name: str, service: str, facts: CallerFacts) -> Script:
     """A short qualifying call in Spanish: the greeting with both disclosures, three answers, two records."""
-    return qualify.qualify_script(business_name, first_name, service, facts, SPANISH_QUALIFY)
+    return scripted.qualify_script(business_name, first_name, service, facts, SPANISH_QUALIFY)
 
 
 def receptionist_script(business_name: str, zip_code: str) -> Script:
@@ -122,37 +122,27 @@ def receptionist_script(business_name: str, zip_code: str) -> Script:
     )
 
 
+SPANISH_CONCIERGE = scripted.ConciergeLines(
+    hello_named=spanish.HELLO_NAMED,
+    hello=spanish.HELLO,
+    about=spanish.ABOUT_CATEGORY,
+    about_unknown=spanish.ABOUT_REQUEST,
+    greeting="{hello}, le habla " + spanish.AI_DISCLOSURE + " de LeadApp, le devolvemos la llamada sobre {about}. "
+    "Para que lo sepa, " + spanish.RECORDING_NOTICE + ". ¿Es un buen momento para repasar los datos?",
+    go_ahead="Sí, adelante.",
+    ask_need="Gracias. ¿Qué hay que hacer exactamente y para cuándo lo necesita?",
+    need_said="Hay una fuga en el tubo debajo del fregadero de la cocina, quisiera a alguien esta semana.",
+    need="fuga debajo del fregadero",
+    timing="esta semana",
+    ask_budget="Entendido. ¿Qué presupuesto tiene en mente, y cuál es el código postal del trabajo?",
+    budget_said="Unos trescientos dólares. Es en 12 Main Street, {zip}.",
+    budget="unos $300",
+    goodbye="Gracias, ya tengo todo. LeadApp buscará negocios de nuevo con su solicitud completa y le avisaremos por "
+    "correo o mensaje de texto cuando uno responda. ¡Adiós!",
+    reason="solicitud completada",
+)
+
+
 def concierge_script(first_name: str, service: str, zip_code: str) -> Script:
     """A LeadApp concierge call in Spanish: the assistant speaks for LeadApp, goes over the request, completes it."""
-    hello = spanish.HELLO_NAMED.format(name=first_name) if first_name else spanish.HELLO
-    about = spanish.ABOUT_CATEGORY.format(service=service) if service else spanish.ABOUT_REQUEST
-    return Script(
-        greeting=Reply(
-            f"{hello}, le habla {spanish.AI_DISCLOSURE} de LeadApp, le devolvemos la llamada sobre {about}. Para que "
-            f"lo sepa, {spanish.RECORDING_NOTICE}. ¿Es un buen momento para repasar los datos?"
-        ),
-        turns=[
-            Turn("Sí, adelante.", Reply("Gracias. ¿Qué hay que hacer exactamente y para cuándo lo necesita?")),
-            Turn(
-                "Hay una fuga en el tubo debajo del fregadero de la cocina, quisiera a alguien esta semana.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"need": "fuga debajo del fregadero", "urgency": "high", "timing": "esta semana"},
-                    then=Reply("Entendido. ¿Qué presupuesto tiene en mente, y cuál es el código postal del trabajo?"),
-                ),
-            ),
-            Turn(
-                f"Unos trescientos dólares. Es en 12 Main Street, {zip_code}.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"budget": "unos $300", "address_details": "12 Main Street", "zip": zip_code},
-                    then=Reply(
-                        "Gracias, ya tengo todo. LeadApp buscará negocios de nuevo con su solicitud completa y le "
-                        "avisaremos por correo o mensaje de texto cuando uno responda. ¡Adiós!",
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved", "reason": "solicitud completada"},
-                    ),
-                ),
-            ),
-        ],
-    )
+    return scripted.concierge_script(first_name, service, zip_code, SPANISH_CONCIERGE)
