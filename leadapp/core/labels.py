@@ -9,7 +9,7 @@ fails when one has no word here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from leadapp.core import vocab
 
@@ -258,48 +258,26 @@ def _word(table: Mapping[str, str], value: str | None, missing: str) -> str:
     return table.get(str(value)) or str(value).replace("_", " ").capitalize()
 
 
-def lead_status(value: str | None) -> str:
-    return _word(LEAD_STATUS, value, "")
+def _reader(table: Mapping[str, str], missing: str = "") -> Callable[[str | None], str]:
+    """The word for a value of one table (`missing` for no value)."""
+
+    def read(value: str | None) -> str:
+        return _word(table, value, missing)
+
+    return read
 
 
-def match_status(value: str | None) -> str:
-    return _word(MATCH_STATUS, value, "")
-
-
-def urgency(value: str | None) -> str:
-    return _word(URGENCY, value, "Not stated")
-
-
-def call_status(value: str | None) -> str:
-    return _word(CALL_STATUS, value, "")
-
-
-def call_outcome(value: str | None) -> str:
-    return _word(CALL_OUTCOME, value, "")
-
-
-def call_type(value: str | None) -> str:
-    return _word(CALL_TYPE, value, "")
-
-
-def channel(value: str | None) -> str:
-    return _word(CHANNEL, value, "")
-
-
-def notification_status(value: str | None) -> str:
-    return _word(NOTIFICATION_STATUS, value, "")
-
-
-def webhook_status(value: str | None) -> str:
-    return _word(WEBHOOK_STATUS, value, "")
-
-
-def notification_kind(value: str | None) -> str:
-    return _word(NOTIFICATION_KIND, value, "")
-
-
-def category(value: str | None) -> str:
-    return _word(CATEGORY, value, "")
+lead_status = _reader(LEAD_STATUS)
+match_status = _reader(MATCH_STATUS)
+urgency = _reader(URGENCY, "Not stated")
+call_status = _reader(CALL_STATUS)
+call_outcome = _reader(CALL_OUTCOME)
+call_type = _reader(CALL_TYPE)
+channel = _reader(CHANNEL)
+notification_status = _reader(NOTIFICATION_STATUS)
+webhook_status = _reader(WEBHOOK_STATUS)
+notification_kind = _reader(NOTIFICATION_KIND)
+category = _reader(CATEGORY)
 
 
 def word(table: str, value: str | None) -> str:

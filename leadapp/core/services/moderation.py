@@ -229,8 +229,14 @@ def _snapshot(lead: Lead) -> dict[str, Any]:
     }
 
 
-def _set_status(session: Session, lead: Lead, allowed: tuple[str, ...], refusal: str, **values: Any) -> None:
-    """UPDATE the lead only while its status is one of `allowed`; UserError (with the reason) otherwise."""
+def _set_status(
+    session: Session, lead: Lead, allowed: tuple[str, ...], refusal: str, *, explained: bool = True, **values: Any
+) -> dict[str, Any]:
+    """UPDATE the lead only while its status is one of `allowed`; UserError (with the reason: the status's own
+    when `explained`) otherwise. Returns the lead's snapshot from before, for the audit."""
+    if lead.status not in allowed:
+        raise UserError(REFUSALS.get(lead.status, refusal) if explained else refusal, field="lead")
+    before = _snapshot(lead)
     changed = session.execute(
         update(Lead)
         .where(col(Lead.id) == lead.id, col(Lead.status).in_(allowed), col(Lead.deleted_at).is_(None))
@@ -239,6 +245,11 @@ def _set_status(session: Session, lead: Lead, allowed: tuple[str, ...], refusal:
     session.refresh(lead)
     if changed.rowcount != 1:  # type: ignore[attr-defined]
         raise UserError(REFUSALS.get(lead.status, refusal), field="lead")
+    return before
+
+
+def _publish(session: Session, lead: Lead) -> None:
+    publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
 
 
 def flag(session: Session, actor: User | None, lead_id: int, reason: str) -> Lead:
@@ -250,10 +261,7 @@ def flag(session: Session, actor: User | None, lead_id: int, reason: str) -> Lea
     admin = access.require_admin(actor)
     reason = _reason(reason)
     lead = _lead(session, lead_id)
-    if lead.status not in FLAGGABLE:
-        raise UserError(REFUSALS.get(lead.status, "This request cannot be flagged now."), field="lead")
-    before = _snapshot(lead)
-    _set_status(
+    before = _set_status(
         session,
         lead,
         FLAGGABLE,
@@ -263,7 +271,7 @@ def flag(session: Session, actor: User | None, lead_id: int, reason: str) -> Lea
         flag_reason=reason,
     )
     audit.record(session, actor_id=admin.id, action="lead.flag", target=lead, before=before, after=_snapshot(lead))
-    publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
+    _publish(session, lead)
     return lead
 
 
@@ -276,15 +284,13 @@ def unflag(session: Session, actor: User | None, lead_id: int) -> Lead:
     """
     admin = access.require_admin(actor)
     lead = _lead(session, lead_id)
-    if lead.status not in QUEUE_STATUSES:
-        raise UserError("Only a flagged or low-quality request can be unflagged.", field="lead")
-    before = _snapshot(lead)
     restart = LeadStatus.CLASSIFIED.value if lead.classified_at is not None else LeadStatus.RECEIVED.value
-    _set_status(
+    before = _set_status(
         session,
         lead,
         QUEUE_STATUSES,
         "Only a flagged or low-quality request can be unflagged.",
+        explained=False,
         status=restart,
         flagged=False,
         flag_reason="",
@@ -299,7 +305,7 @@ def unflag(session: Session, actor: User | None, lead_id: int) -> Lead:
         before=before,
         after={**_snapshot(lead), "rematch": True},
     )
-    publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
+    _publish(session, lead)
     session.commit()
     intake.enqueue_pipeline(lead.id)  # type: ignore[arg-type]
     return lead
@@ -314,10 +320,7 @@ def reject(session: Session, actor: User | None, lead_id: int, reason: str) -> L
     admin = access.require_admin(actor)
     reason = _reason(reason)
     lead = _lead(session, lead_id)
-    if lead.status not in REJECTABLE:
-        raise UserError(REFUSALS.get(lead.status, "This request cannot be rejected now."), field="lead")
-    before = _snapshot(lead)
-    _set_status(
+    before = _set_status(
         session,
         lead,
         REJECTABLE,
@@ -336,7 +339,7 @@ def reject(session: Session, actor: User | None, lead_id: int, reason: str) -> L
     )
     for business_id in sorted(businesses):
         publish_after_commit(session, "match", business_id=business_id, lead_id=lead.id)
-    publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
+    _publish(session, lead)
     return lead
 
 
