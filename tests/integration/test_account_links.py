@@ -171,3 +171,23 @@ def test_a_change_of_email_takes_effect_only_when_the_new_address_is_proven(db_s
     assert business.id in factories.plumbing_candidates(s)
     user = accounts.login(s, "new@example.com", PASSWORD)[0]
     assert user.id == owner.id
+
+
+def test_a_one_time_link_is_spent_by_one_request_only(db_session: Session) -> None:
+    """Two clicks racing past the "unused?" check: only the first UPDATE spends the link; the other is told none
+    was (and then refuses), and the first use's time stands."""
+    s = db_session
+    user = accounts.register(s, "race@example.com", PASSWORD, "consumer")
+    s.commit()
+    admin_users.issue_reset(s, user, None)
+    reset = s.exec(select(PasswordReset).where(PasswordReset.user_id == user.id)).one()
+    mine = col(PasswordReset.id) == reset.id
+    assert accounts.use_up_links(s, PasswordReset, mine) == 1
+    s.commit()
+    s.refresh(reset)
+    first_use = reset.used_at
+    assert first_use is not None
+    assert accounts.use_up_links(s, PasswordReset, mine) == 0
+    s.commit()
+    s.refresh(reset)
+    assert reset.used_at == first_use

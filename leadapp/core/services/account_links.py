@@ -21,7 +21,6 @@ from datetime import timedelta
 from html import escape
 
 from limits import RateLimitItemPerHour
-from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from leadapp.core import ratelimit
@@ -112,11 +111,7 @@ def send_verification(session: Session, user: User, email: str | None = None) ->
     notification id to enqueue once committed."""
     now = utcnow()
     target = email or user.email
-    session.execute(
-        update(EmailVerification)
-        .where(col(EmailVerification.user_id) == user.id, col(EmailVerification.used_at).is_(None))
-        .values(used_at=now)
-    )
+    accounts.use_up_links(session, EmailVerification, col(EmailVerification.user_id) == user.id)
     token = secrets.token_urlsafe(32)
     row = EmailVerification(
         user_id=user.id,  # type: ignore[arg-type]
@@ -201,12 +196,7 @@ def verify_email(session: Session, token: str) -> Verified:
     if row.expires_at <= utcnow():
         raise UserError(EXPIRED_VERIFY_LINK, field="token")
     now = utcnow()
-    claimed = session.execute(
-        update(EmailVerification)
-        .where(col(EmailVerification.id) == row.id, col(EmailVerification.used_at).is_(None))
-        .values(used_at=now)
-    ).rowcount  # type: ignore[attr-defined]
-    if claimed != 1:
+    if accounts.use_up_links(session, EmailVerification, col(EmailVerification.id) == row.id) != 1:
         raise UserError(USED_VERIFY_LINK, field="token")
     changed = row.email != user.email
     before = {"email": user.email, "verified": user.email_verified_at is not None}
@@ -216,11 +206,7 @@ def verify_email(session: Session, token: str) -> Verified:
             raise UserError(TAKEN_EMAIL, field="token")
         user.email = row.email
         # Reset links sent to the old address must not outlive the change.
-        session.execute(
-            update(PasswordReset)
-            .where(col(PasswordReset.user_id) == user.id, col(PasswordReset.used_at).is_(None))
-            .values(used_at=now)
-        )
+        accounts.use_up_links(session, PasswordReset, col(PasswordReset.user_id) == user.id)
     user.email_verified_at = now
     user.updated_at = now
     session.add(user)

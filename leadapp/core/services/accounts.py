@@ -6,17 +6,19 @@ import hashlib
 import secrets
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlmodel import Session, col, select
 
 from leadapp.core import ratelimit
 from leadapp.core.errors import NotAllowed, TooManyAttempts, UserError
 from leadapp.core.events import publish_after_commit
-from leadapp.core.models import AuthSession, User, utcnow
+from leadapp.core.models import AuthSession, EmailVerification, PasswordReset, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import access, audit
 from leadapp.core.settings import get_settings
@@ -56,6 +58,14 @@ def verify_password(password_hash: str, password: str) -> bool:
 def token_digest(token: str) -> str:
     """SHA-256 of a random token: what the database stores instead of the token itself."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def use_up_links(session: Session, model: type[EmailVerification] | type[PasswordReset], *where: Any) -> int:
+    """Mark a kind of one-time link (email proofs, password resets) used now where `where` holds and it is unused
+    yet; how many were. A link is spent by the one request whose UPDATE changed it, so two clicks never both win."""
+    return session.execute(  # type: ignore[attr-defined]
+        update(model).where(*where, col(model.used_at).is_(None)).values(used_at=utcnow())
+    ).rowcount
 
 
 def normalize_email(email: str) -> str:

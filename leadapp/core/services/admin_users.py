@@ -20,7 +20,7 @@ from datetime import timedelta
 from html import escape
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from leadapp.core import labels
@@ -188,11 +188,7 @@ def issue_reset(session: Session, user: User, requested_by_id: int | None) -> No
     """Store a new reset link for `user` (cancelling their older unused ones) and queue its email; audited.
     `requested_by_id`: the admin who sent it, None for the user's own "Forgot password?". Does not commit."""
     now = utcnow()
-    superseded = session.execute(
-        update(PasswordReset)
-        .where(col(PasswordReset.user_id) == user.id, col(PasswordReset.used_at).is_(None))
-        .values(used_at=now)
-    ).rowcount  # type: ignore[attr-defined]
+    superseded = accounts.use_up_links(session, PasswordReset, col(PasswordReset.user_id) == user.id)
     token = secrets.token_urlsafe(32)
     reset = PasswordReset(
         user_id=user.id,  # type: ignore[arg-type]
@@ -274,12 +270,7 @@ def reset_password(session: Session, token: str, new_password: str) -> User:
     reset = _reset_for(session, token)
     assert reset is not None
     now = utcnow()
-    claimed = session.execute(
-        update(PasswordReset)
-        .where(col(PasswordReset.id) == reset.id, col(PasswordReset.used_at).is_(None))
-        .values(used_at=now)
-    ).rowcount  # type: ignore[attr-defined]
-    if claimed != 1:
+    if accounts.use_up_links(session, PasswordReset, col(PasswordReset.id) == reset.id) != 1:
         raise UserError(USED_LINK, field="token")
     user = _user(session, reset.user_id)
     user.password_hash = accounts.hash_password(new_password)
