@@ -210,6 +210,11 @@ def _lead(session: Session, lead_id: int) -> Lead:
     return lead
 
 
+def _admin_and_lead(session: Session, actor: User | None, lead_id: int) -> tuple[User, Lead]:
+    """The acting admin (NotAllowed for anyone else) and the lead, locked."""
+    return access.require_admin(actor), _lead(session, lead_id)
+
+
 def _reason(reason: str) -> str:
     reason = " ".join((reason or "").split())
     if not reason:
@@ -258,9 +263,7 @@ def flag(session: Session, actor: User | None, lead_id: int, reason: str) -> Lea
     Allowed while the lead is received, classified, matched, without match or of low quality; a lead
     already sent to businesses stays with them. Does not commit.
     """
-    admin = access.require_admin(actor)
-    reason = _reason(reason)
-    lead = _lead(session, lead_id)
+    admin, lead = _admin_and_lead(session, actor, lead_id)
     before = _set_status(
         session,
         lead,
@@ -268,7 +271,7 @@ def flag(session: Session, actor: User | None, lead_id: int, reason: str) -> Lea
         "This request cannot be flagged now.",
         status=LeadStatus.FLAGGED.value,
         flagged=True,
-        flag_reason=reason,
+        flag_reason=_reason(reason),
     )
     audit.record(session, actor_id=admin.id, action="lead.flag", target=lead, before=before, after=_snapshot(lead))
     _publish(session, lead)
@@ -282,8 +285,7 @@ def unflag(session: Session, actor: User | None, lead_id: int) -> Lead:
     never classified, so the pipeline classifies it first), COMMITS, then enqueues the pipeline job
     (see the module docstring). Returns the lead as committed.
     """
-    admin = access.require_admin(actor)
-    lead = _lead(session, lead_id)
+    admin, lead = _admin_and_lead(session, actor, lead_id)
     restart = LeadStatus.CLASSIFIED.value if lead.classified_at is not None else LeadStatus.RECEIVED.value
     before = _set_status(
         session,
@@ -317,16 +319,14 @@ def reject(session: Session, actor: User | None, lead_id: int, reason: str) -> L
     Open matches expire, unsent notifications are held back and calls not yet dialled are cancelled.
     Refused once a business accepted it, or when it is already closed. Audited. Does not commit.
     """
-    admin = access.require_admin(actor)
-    reason = _reason(reason)
-    lead = _lead(session, lead_id)
+    admin, lead = _admin_and_lead(session, actor, lead_id)
     before = _set_status(
         session,
         lead,
         REJECTABLE,
         "This request cannot be rejected now.",
         status=LeadStatus.REJECTED.value,
-        flag_reason=reason,
+        flag_reason=_reason(reason),
     )
     businesses = stop_pending_work(session, [lead.id], "request rejected by an admin")  # type: ignore[list-item]
     audit.record(
