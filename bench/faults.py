@@ -47,6 +47,7 @@ from sqlalchemy import create_engine, text
 
 from bench.pipeline import REQUESTS, at_rate, percentile
 from bench.stack import Stack, free_port, stack, wait_for
+from leadapp.launch import redis_server_argv
 from tests.fakes.sendgrid_api import MAIL_SEND_PATH, FakeSendGrid
 from tests.fakes.twilio_api import MESSAGES_PATH, FakeTwilio
 
@@ -176,9 +177,7 @@ class Chaos:
 
     # -- the programs ---------------------------------------------------------------------------------
     def start_redis(self) -> None:
-        redis_server = shutil.which("redis-server") or "redis-server"
-        argv = [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-        self.s.start("redis", argv)
+        self.s.start("redis", redis_server_argv(self.redis_port))
         import redis as redis_lib
 
         wait_for(redis_lib.Redis(port=self.redis_port, socket_connect_timeout=1).ping, 15, "redis")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from leadapp.launch import redis_server_argv
+
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -77,20 +79,7 @@ class Stack:
 
     def redis(self) -> str:
         port = free_port()
-        self.start(
-            "redis",
-            [
-                shutil.which("redis-server") or "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-        )
+        self.start("redis", redis_server_argv(port))
         import redis as redis_lib
 
         client = redis_lib.Redis(port=port, socket_connect_timeout=1)

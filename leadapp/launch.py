@@ -141,6 +141,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def redis_server_argv(port: int, *, data_dir: Path | None = None, save: str = "") -> list[str]:
+    """redis-server on 127.0.0.1:`port` without an append-only file: snapshots only as `save` says ("60 1": after
+    a minute with a change; "": none), into `data_dir` when given. `make run`'s private Redis, the tests' and the
+    benches' all start from this line."""
+    argv = [shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind", "127.0.0.1"]
+    if data_dir is not None:
+        argv += ["--dir", str(data_dir)]
+    return [*argv, "--save", save, "--appendonly", "no"]
+
+
 def _start_private_redis(
     port: int, data_dir: Path, env: dict[str, str], procs: dict[str, subprocess.Popen[bytes]]
 ) -> bool:
@@ -149,12 +159,10 @@ def _start_private_redis(
     if _port_open("127.0.0.1", port):
         print(f"[launch] reusing the Redis already on 127.0.0.1:{port}", flush=True)
         return True
-    server = shutil.which("redis-server")
-    if server is None:
+    if shutil.which("redis-server") is None:
         print("[launch] redis-server is not installed; run `make run` (it installs it) or set REDIS_URL.")
         return False
-    argv = [server, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(data_dir)]
-    procs["redis"] = _start("private redis", [*argv, "--save", "60 1", "--appendonly", "no"], env)
+    procs["redis"] = _start("private redis", redis_server_argv(port, data_dir=data_dir, save="60 1"), env)
     if not _wait_for_port("127.0.0.1", port, 15):
         print("[launch] the private Redis did not start")
         return False

@@ -29,6 +29,8 @@ if str(ROOT) not in sys.path:  # the app is not installed as a package; tests im
     sys.path.insert(0, str(ROOT))
 ALEMBIC_INI = ROOT / "alembic.ini"
 
+from leadapp.launch import redis_server_argv  # noqa: E402  (importable once the checkout is on sys.path)
+
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 PG_ADMIN_DSN = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres"
 REDIS_START_TIMEOUT = 10.0
@@ -71,27 +73,14 @@ def dispose_engine(url: str) -> None:
 
 def _start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
     """Start redis-server on `port` (or a free one) and wait for PING; fails the test if it never answers."""
-    exe = shutil.which("redis-server")
-    if exe is None:
+    if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed (needed for the private test Redis)")
     # A free port can be taken between probing and binding: with no fixed port, try another one.
     candidates = [port] if port else [free_port() for _ in range(3)]
     last_error = ""
     for candidate in candidates:
         proc = subprocess.Popen(
-            [
-                exe,
-                "--port",
-                str(candidate),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                workdir,
-            ],
+            redis_server_argv(candidate, data_dir=workdir),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )

@@ -29,6 +29,7 @@ from playwright.sync_api import expect
 
 from leadapp.core.seed import ADMIN_EMAIL, CONSUMER_EMAIL
 from leadapp.core.settings import ROOT
+from leadapp.launch import redis_server_argv
 
 START_TIMEOUT = 300.0
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -126,7 +127,7 @@ def local_deployment(workdir: Path, **overrides: str) -> Iterator[Deployment]:
         database_url = f"sqlite:///{workdir / 'e2e.db'}"
     redis_port, bridge_port, web_port = _free_port(), _free_port(), _free_port()
     redis_proc = subprocess.Popen(
-        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        redis_server_argv(redis_port),
         stdout=subprocess.DEVNULL,
         start_new_session=True,
     )
