@@ -30,9 +30,9 @@ from playwright.sync_api import expect
 from leadapp.core.seed import ADMIN_EMAIL, CONSUMER_EMAIL
 from leadapp.core.settings import ROOT
 from leadapp.launch import redis_server_argv
+from tests.e2e.chromium import ARGS, CHROMIUM
 
 START_TIMEOUT = 300.0
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 pytestmark = pytest.mark.e2e
 
 # A page that needs a websocket round trip (hydrate, session check, first query) can take several seconds on
@@ -205,14 +205,7 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-        ],
+        "args": ARGS,
     }
 
 
