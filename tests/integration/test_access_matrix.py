@@ -35,6 +35,7 @@ from leadapp.core.services import access, accounts, calls, contact, inbox, messa
 from leadapp.core.services.access import Area
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
+from tests import factories
 from tests.conftest import clear_app_caches
 
 ROLES = ("anonymous", "consumer_a", "consumer_b", "business_x", "business_y", "admin")
@@ -108,37 +109,23 @@ def _seed(s: Session) -> World:
     ]:
         users[role] = accounts.register(s, f"{role}@example.com", "a long enough password", kind)
     users["admin"] = accounts.ensure_admin(s, "admin@example.com", "a long enough password")
-    x = Business(
-        verified_at=utcnow(),
-        owner_id=users["business_x"].id,
-        name="X Plumbing",
-        categories=["plumbing"],
-        zip="46032",
-        latitude=39.97,
-        longitude=-86.12,
-        radius_miles=30,
-        rating=4.8,
-        review_count=10,
-        plan="pro",
-        monthly_lead_cap=100,
-        notify_email="x@example.com",
+    places = {"x": ("46032", 39.97, -86.12, 30), "y": ("10001", 40.75, -73.99, 10)}
+    x, y = (
+        factories.business(
+            s,
+            users[f"business_{key}"],
+            f"{key.upper()} Plumbing",
+            zip=zip_code,
+            latitude=lat,
+            longitude=lng,
+            radius_miles=radius,
+            rating=4.8,
+            review_count=10,
+            monthly_lead_cap=100,
+            notify_email=f"{key}@example.com",
+        )
+        for key, (zip_code, lat, lng, radius) in places.items()
     )
-    y = Business(
-        verified_at=utcnow(),
-        owner_id=users["business_y"].id,
-        name="Y Plumbing",
-        categories=["plumbing"],
-        zip="10001",
-        latitude=40.75,
-        longitude=-73.99,
-        radius_miles=10,
-        rating=4.8,
-        review_count=10,
-        plan="pro",
-        monthly_lead_cap=100,
-        notify_email="y@example.com",
-    )
-    s.add_all([x, y])
     s.commit()
     accepted = submit(
         s,
