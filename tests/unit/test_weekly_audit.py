@@ -191,33 +191,20 @@ def seed(s: Session) -> Seeded:
     match("A4", "B4", recent)
     out = match("OUTX2", "B2", START - timedelta(days=2), converted)
 
-    s.add(
-        Conversion(
-            lead_id=x5.lead_id,
-            business_id=x5.business_id,
-            match_id=x5.id,
-            job_value_cents=120000,
-            created_at=INSIDE + timedelta(days=1),
+    for converted_match, cents, when in [
+        (x5, 120000, INSIDE + timedelta(days=1)),
+        (n2, 35050, INSIDE + timedelta(days=1)),
+        (out, 99900, START - timedelta(days=1)),
+    ]:
+        s.add(
+            Conversion(
+                lead_id=converted_match.lead_id,
+                business_id=converted_match.business_id,
+                match_id=converted_match.id,
+                job_value_cents=cents,
+                created_at=when,
+            )
         )
-    )
-    s.add(
-        Conversion(
-            lead_id=n2.lead_id,
-            business_id=n2.business_id,
-            match_id=n2.id,
-            job_value_cents=35050,
-            created_at=INSIDE + timedelta(days=1),
-        )
-    )
-    s.add(
-        Conversion(
-            lead_id=out.lead_id,
-            business_id=out.business_id,
-            match_id=out.id,
-            job_value_cents=99900,
-            created_at=START - timedelta(days=1),
-        )
-    )
     s.commit()
     return world
 
