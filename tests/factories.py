@@ -1,4 +1,4 @@
-"""Rows for tests, made one way: users, businesses, requests, matches, quotes.
+"""Rows for tests, made one way: users, businesses, requests, matches, quotes, calls.
 
 A module's scenario (the `world` it tests against) is built from these, so a change to what a valid lead or
 business needs is made here once, not in every test module. Each factory adds its row to the session and
@@ -16,7 +16,7 @@ from typing import Any
 from sqlmodel import Session
 
 from leadapp.core import crypto
-from leadapp.core.models import Business, Lead, Match, Quote, User, utcnow
+from leadapp.core.models import Business, Call, Lead, Match, Quote, User, utcnow
 from leadapp.core.services import accounts
 from leadapp.core.services import match as match_service
 from leadapp.core.vocab import LeadStatus, MatchStatus, QuoteStatus
@@ -99,6 +99,22 @@ def lead(s: Session, by: User | None = None, *, phone: str = PHONE, consent: boo
         "status": LeadStatus.MATCHED.value,
     }
     row = Lead(**{**values, **fields})
+    s.add(row)
+    s.flush()
+    return row
+
+
+def call(s: Session, to: Lead, by: Business | None, status: str, **fields: Any) -> Call:
+    """A call to the lead's consumer (their number, as the lead stores it) for `by` (None: LeadApp's own, as a
+    consumer's callback), in `status`."""
+    row = Call(
+        lead_id=to.id,
+        business_id=by.id if by else None,
+        to_number_enc=to.contact_phone_enc,
+        to_number_hash=to.contact_phone_hash,
+        status=status,
+        **fields,
+    )
     s.add(row)
     s.flush()
     return row

@@ -21,6 +21,7 @@ from leadapp.core.services import calls, portal
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import CALLS, queue
 from leadapp.core.vocab import CallStatus
+from tests import factories
 from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice, fake_twilio_voice, parse_stream  # noqa: F401
 from tests.integration import calls_world
 from tests.integration.calls_world import (
@@ -262,22 +263,8 @@ def test_the_sweeper_enqueues_overdue_calls_and_ends_calls_stranded_mid_dial(
 ) -> None:
     s = db_session
     past = utcnow() - timedelta(minutes=15)
-    overdue = Call(
-        lead_id=world.lead.id,
-        business_id=world.business.id,
-        to_number_enc=world.lead.contact_phone_enc,
-        to_number_hash=world.lead.contact_phone_hash,
-        status=CallStatus.SCHEDULED.value,
-        scheduled_for=past,
-    )
-    stranded = Call(
-        lead_id=world.lead.id,
-        business_id=world.business.id,
-        to_number_enc=world.lead.contact_phone_enc,
-        to_number_hash=world.lead.contact_phone_hash,
-        status=CallStatus.DIALING.value,
-        started_at=past,
-    )
+    overdue = factories.call(s, world.lead, world.business, CallStatus.SCHEDULED.value, scheduled_for=past)
+    stranded = factories.call(s, world.lead, world.business, CallStatus.DIALING.value, started_at=past)
     waiting = Call(
         lead_id=world.lead.id, status=CallStatus.SCHEDULED.value, scheduled_for=utcnow() + timedelta(hours=1)
     )
@@ -321,19 +308,17 @@ def test_without_twilio_keys_the_call_goes_to_the_simulated_line(
 def _streaming_call(s: Session, world: World, *, answered_ago: timedelta) -> Call:
     """A call a bridge took the media stream of (`claim_media_stream`), answered `answered_ago`."""
     answered = utcnow() - answered_ago
-    call = Call(
-        lead_id=world.lead.id,
-        business_id=world.business.id,
-        to_number_enc=world.lead.contact_phone_enc,
-        to_number_hash=world.lead.contact_phone_hash,
-        status=CallStatus.IN_PROGRESS.value,
+    call = factories.call(
+        s,
+        world.lead,
+        world.business,
+        CallStatus.IN_PROGRESS.value,
         provider="twilio",
         provider_call_sid="CA" + secrets.token_hex(16),
         media_stream_sid="MZ" + secrets.token_hex(16),
         started_at=answered,
         answered_at=answered,
     )
-    s.add(call)
     s.commit()
     return call
 

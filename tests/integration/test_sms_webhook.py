@@ -21,6 +21,7 @@ from leadapp.core.db import get_engine
 from leadapp.core.models import AuditEvent, Call, DoNotCall, Lead, Notification, SmsOptOut, utcnow
 from leadapp.core.services import calls, notify, portal
 from leadapp.core.settings import get_settings
+from tests import factories
 from tests.fakes.twilio_api import FakeTwilio, fake_twilio, twilio_settings  # noqa: F401
 from voice_bridge.app import app
 from voice_bridge.sms import opt_action
@@ -226,16 +227,15 @@ def lead_and_call(session: Session, phone: str = SENDER, status: str = "schedule
     )
     session.add(lead)
     session.flush()
-    call = Call(
-        lead_id=lead.id,
+    call = factories.call(
+        session,
+        lead,
+        None,
+        status,
         call_type="consumer_callback",
-        to_number_enc=lead.contact_phone_enc,
-        to_number_hash=lead.contact_phone_hash,
-        status=status,
         scheduled_for=utcnow() + timedelta(hours=12),
         consent_at=lead.consent_at,
     )
-    session.add(call)
     session.commit()
     return lead, call
 

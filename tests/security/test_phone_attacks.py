@@ -38,6 +38,7 @@ from leadapp.core.services import (
 )
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallStatus, MatchStatus, NotificationStatus
+from tests import factories
 from tests.conftest import clear_app_caches
 
 PASSWORD = "a long enough password"
@@ -164,14 +165,7 @@ def test_a_foreign_number_that_got_into_a_row_is_never_texted_or_called(db_sessi
     )
     s.add(lead)
     s.flush()
-    call = Call(
-        lead_id=lead.id,
-        call_type="consumer_callback",
-        to_number_enc=lead.contact_phone_enc,
-        to_number_hash=lead.contact_phone_hash,
-        status=CallStatus.REQUESTED.value,
-    )
-    s.add(call)
+    call = factories.call(s, lead, None, CallStatus.REQUESTED.value, call_type="consumer_callback")
     s.commit()
     assert calls.place_call(call.id, now=DAYTIME) == "refused"  # type: ignore[arg-type]
     s.expire_all()

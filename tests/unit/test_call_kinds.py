@@ -133,16 +133,7 @@ def test_the_consumer_hears_back_after_a_call_they_spoke_on(
     db_session: Session, world: World, outcome: str, told: bool
 ) -> None:
     s = db_session
-    call = Call(
-        lead_id=world.lead.id,
-        business_id=world.business.id,
-        to_number_enc=world.lead.contact_phone_enc,
-        to_number_hash=world.lead.contact_phone_hash,
-        status=CallStatus.COMPLETED.value,
-        outcome=outcome,
-    )
-    s.add(call)
-    s.flush()
+    call = factories.call(s, world.lead, world.business, CallStatus.COMPLETED.value, outcome=outcome)
     calls.notify_call_ended(s, call)
     s.commit()
     to_consumer = s.exec(
