@@ -352,6 +352,28 @@ def any_db_url(request: pytest.FixtureRequest) -> str:
 # --- the application's environment ----------------------------------------------------------------
 
 
+def deployment_env(redis_url: str, **more: str) -> dict[str, str]:
+    """The environment of a test deployment on `redis_url`: a random key prefix and secret key, no error
+    reporting, a cheaper Argon2id (production keeps the defaults; test_passwords checks those), and `more`."""
+    return {
+        "REDIS_URL": redis_url,
+        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
+        "SECRET_KEY": secrets.token_hex(16),
+        "ENVIRONMENT": "test",
+        "SENTRY_DSN": "",
+        "PASSWORD_HASH_MEMORY_KIB": "1024",
+        "PASSWORD_HASH_TIME_COST": "1",
+        **more,
+    }
+
+
+def use_env(mp: pytest.MonkeyPatch, values: dict[str, str]) -> None:
+    """Set these environment variables for the test and forget every cache that read the old ones."""
+    for key, value in values.items():
+        mp.setenv(key, value)
+    clear_app_caches()
+
+
 @pytest.fixture
 def app_env(
     monkeypatch: pytest.MonkeyPatch, any_db_url: str, private_redis_url: str, tmp_path: Path
@@ -362,21 +384,8 @@ def app_env(
     its own folder for the simulated calls' recordings. Fixtures that share Redis across tests use number 0."""
     redis_url = private_redis_url.rsplit("/", 1)[0] + "/1"
     _flush(redis_url)
-    values = {
-        "RECORDINGS_DIR": str(tmp_path / "recordings"),
-        "DATABASE_URL": any_db_url,
-        "REDIS_URL": redis_url,
-        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
-        "SECRET_KEY": secrets.token_hex(16),
-        "ENVIRONMENT": "test",
-        "SENTRY_DSN": "",
-        # Cheaper Argon2id in tests (production keeps the defaults; test_passwords checks those).
-        "PASSWORD_HASH_MEMORY_KIB": "1024",
-        "PASSWORD_HASH_TIME_COST": "1",
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    clear_app_caches()
+    values = deployment_env(redis_url, RECORDINGS_DIR=str(tmp_path / "recordings"), DATABASE_URL=any_db_url)
+    use_env(monkeypatch, values)
     try:
         yield values
     finally:

@@ -43,7 +43,16 @@ from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
 from leadapp.state.auth import AuthState
 from tests.background_state import Background
-from tests.conftest import WalledDatabase, WalledRoles, clear_app_caches, clone_walled, dispose_engine, drop_walled
+from tests.conftest import (
+    WalledDatabase,
+    WalledRoles,
+    clear_app_caches,
+    clone_walled,
+    deployment_env,
+    dispose_engine,
+    drop_walled,
+    use_env,
+)
 
 ACTORS = ("anonymous", "consumer_a", "consumer_b", "business_x", "business_y", "admin")
 PASSWORD = "a long enough password"
@@ -334,7 +343,6 @@ def _postgres_backend(roles: WalledRoles) -> tuple[WalledDatabase, Callable[[], 
 
 @pytest.fixture(scope="module", params=list(BACKENDS))
 def world(request: pytest.FixtureRequest, tmp_path_factory, private_redis_url: str) -> Iterator[World]:
-    import secrets
 
     backend = request.param
     if backend == "sqlite":
@@ -342,23 +350,14 @@ def world(request: pytest.FixtureRequest, tmp_path_factory, private_redis_url: s
     else:
         db, keep, reset = _postgres_backend(request.getfixturevalue("walled_roles"))
         url, inspect_url = db.app_url, db.admin_url
-    prefix = f"test-{secrets.token_hex(4)}"
+    env = deployment_env(
+        private_redis_url, DATABASE_URL=url, ACCESS_ROW_CHECKS_OFF="true" if backend == "rls-alone" else "false"
+    )
+    prefix = env["REDIS_PREFIX"]
     try:
         with pytest.MonkeyPatch.context() as mp:
-            for key, value in {
-                "DATABASE_URL": url,
-                "REDIS_URL": private_redis_url,
-                "REDIS_PREFIX": prefix,
-                "SECRET_KEY": secrets.token_hex(16),
-                "ENVIRONMENT": "test",
-                "SENTRY_DSN": "",
-                "PASSWORD_HASH_MEMORY_KIB": "1024",
-                "PASSWORD_HASH_TIME_COST": "1",
-                "ACCESS_ROW_CHECKS_OFF": "true" if backend == "rls-alone" else "false",
-            }.items():
-                mp.setenv(key, value)
             mp.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})  # nothing is sent in this module
-            clear_app_caches()
+            use_env(mp, env)
             from leadapp.core.db import get_engine
 
             # The world is seeded the way the platform makes it: as the system (the worker's pipeline).

@@ -8,7 +8,6 @@ Each test runs three times: on SQLite (the access layer's filters only), on Post
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,7 +35,7 @@ from leadapp.core.services.access import Area
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
 from tests import factories
-from tests.conftest import clear_app_caches
+from tests.conftest import clear_app_caches, deployment_env, use_env
 
 ROLES = ("anonymous", "consumer_a", "consumer_b", "business_x", "business_y", "admin")
 
@@ -63,19 +62,9 @@ def matrix_db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, p
     """The database of one run: SQLite, walled PostgreSQL, or walled PostgreSQL with the row checks off."""
     url = request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "walled_db")
     url = url if isinstance(url, str) else url.app_url
-    prefix = f"test-{secrets.token_hex(4)}"
-    for key, value in {
-        "REDIS_URL": private_redis_url,
-        "REDIS_PREFIX": prefix,
-        "SECRET_KEY": secrets.token_hex(16),
-        "ENVIRONMENT": "test",
-        "SENTRY_DSN": "",
-        "PASSWORD_HASH_MEMORY_KIB": "1024",
-        "PASSWORD_HASH_TIME_COST": "1",
-        "ACCESS_ROW_CHECKS_OFF": "true" if request.param == "rls-alone" else "false",
-    }.items():
-        monkeypatch.setenv(key, value)
-    clear_app_caches()
+    env = deployment_env(private_redis_url, ACCESS_ROW_CHECKS_OFF="true" if request.param == "rls-alone" else "false")
+    prefix = env["REDIS_PREFIX"]
+    use_env(monkeypatch, env)
     yield url
     client = redis.Redis.from_url(private_redis_url, socket_connect_timeout=2, socket_timeout=5)
     try:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -33,7 +32,7 @@ from leadapp.core.settings import get_settings
 from leadapp.core.tasks import NOTIFICATIONS
 from leadapp.core.vocab import ContactPreference, LeadStatus, NotificationKind, QuoteStatus
 from tests import factories
-from tests.conftest import clear_app_caches
+from tests.conftest import clear_app_caches, deployment_env, use_env
 from tests.fakes.sendgrid_api import FakeSendGrid, fake_sendgrid  # noqa: F401
 from tests.fakes.twilio_api import FakeTwilio, fake_twilio  # noqa: F401
 from worker import jobs
@@ -52,19 +51,8 @@ def world(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, priva
         request.getfixturevalue("walled_db")
     redis_url = private_redis_url.rsplit("/", 1)[0] + "/1"
     redis.Redis.from_url(redis_url).flushdb()
-    for key, value in {
-        "REDIS_URL": redis_url,
-        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
-        "SECRET_KEY": secrets.token_hex(16),
-        "ENVIRONMENT": "test",
-        "SENTRY_DSN": "",
-        "APP_URL": APP_URL,
-        "PASSWORD_HASH_MEMORY_KIB": "1024",
-        "PASSWORD_HASH_TIME_COST": "1",
-        **{name: "" for name in ("SENDGRID_API_KEY", "SMTP_HOST", "TWILIO_ACCOUNT_SID", "ANTHROPIC_API_KEY")},
-    }.items():
-        monkeypatch.setenv(key, value)
-    clear_app_caches()
+    no_providers = {name: "" for name in ("SENDGRID_API_KEY", "SMTP_HOST", "TWILIO_ACCOUNT_SID", "ANTHROPIC_API_KEY")}
+    use_env(monkeypatch, deployment_env(redis_url, APP_URL=APP_URL, **no_providers))
     with rls.system_context("test: seed"), session_scope() as s:
         w = factories.two_businesses(s, accepted=True, preferred_contact=ContactPreference.SMS.value)
     yield w

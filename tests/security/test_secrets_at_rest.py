@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from leadapp.core.seed import seed_demo
 from leadapp.core.services import access, accounts, admin_ops, admin_users, interview, notify, portal
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
-from tests.conftest import clear_app_caches
+from tests.conftest import clear_app_caches, deployment_env, use_env
 from tests.fakes.smtp_server import FakeSmtp
 
 PASSWORD = "a long enough password"
@@ -47,20 +46,14 @@ def env(
 ) -> Iterator[str]:
     """A deployment's settings on a walled PostgreSQL database or SQLite; email goes to a real SMTP server."""
     db = request.getfixturevalue("walled_db" if request.param == "postgres" else "sqlite_url")
-    for key, value in {
-        "REDIS_URL": private_redis_url,
-        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
-        "SECRET_KEY": secrets.token_hex(16),
-        "ENVIRONMENT": "test",
-        "APP_URL": "https://leads.example.test",
-        "SMTP_HOST": smtp.host,
-        "SMTP_PORT": str(smtp.port),
-        "SMTP_USE_TLS": "false",  # the local SMTP server speaks plain SMTP on loopback
-        "PASSWORD_HASH_MEMORY_KIB": "1024",
-        "PASSWORD_HASH_TIME_COST": "1",
-    }.items():
-        monkeypatch.setenv(key, value)
-    clear_app_caches()
+    env = deployment_env(
+        private_redis_url,
+        APP_URL="https://leads.example.test",
+        SMTP_HOST=smtp.host,
+        SMTP_PORT=str(smtp.port),
+        SMTP_USE_TLS="false",  # the local SMTP server speaks plain SMTP on loopback
+    )
+    use_env(monkeypatch, env)
     yield db if isinstance(db, str) else db.admin_url  # the URL a thief with a dump reads (past any wall)
     clear_app_caches()
 

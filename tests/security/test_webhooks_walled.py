@@ -4,7 +4,6 @@ delivery row itself; a key reads its own lead's status through the API, and anot
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import pytest
@@ -18,7 +17,7 @@ from leadapp.core.db import session_scope
 from leadapp.core.models import ApiKey, Lead, User, WebhookDelivery
 from leadapp.core.services import access, accounts, api_keys, portal, webhooks
 from leadapp.core.services.webhooks import signing
-from tests.conftest import WalledDatabase, clear_app_caches
+from tests.conftest import WalledDatabase, deployment_env, use_env
 
 pytestmark = pytest.mark.postgres
 PASSWORD = "a long enough password"
@@ -28,16 +27,7 @@ PASSWORD = "a long enough password"
 def world(walled_db: WalledDatabase, private_redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict]:
     redis_url = private_redis_url.rsplit("/", 1)[0] + "/1"
     redis.Redis.from_url(redis_url).flushdb()
-    for name, value in {
-        "REDIS_URL": redis_url,
-        "REDIS_PREFIX": f"test-{secrets.token_hex(4)}",
-        "SECRET_KEY": secrets.token_hex(16),
-        "ENVIRONMENT": "test",
-        "PASSWORD_HASH_MEMORY_KIB": "1024",
-        "PASSWORD_HASH_TIME_COST": "1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    clear_app_caches()
+    use_env(monkeypatch, deployment_env(redis_url))
     with rls.system_context("test: seed"), session_scope() as s:
         admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
         consumer = accounts.register(s, "ann@example.com", PASSWORD, "consumer")
