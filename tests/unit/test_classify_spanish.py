@@ -9,6 +9,8 @@ import copy
 
 import pytest
 
+from leadapp.core.models import Lead
+from leadapp.core.services import concierge
 from leadapp.core.services.classify import Classification, budget_range, classify_local, stated_urgency
 from leadapp.core.services.classify.english_words import EQUIPMENT_NAMES
 from leadapp.core.services.classify.spanish_words import _EQUIPMENT_PHRASES
@@ -171,3 +173,8 @@ def test_measures_are_not_money_in_spanish_either() -> None:
 
 def test_every_spanish_equipment_phrase_names_an_english_equipment() -> None:
     assert set(_EQUIPMENT_PHRASES) <= EQUIPMENT_NAMES
+
+
+def test_a_budget_confirmed_on_a_spanish_concierge_call_is_read_in_spanish() -> None:
+    lead = Lead(raw_text="", redacted_text="", language="es")
+    assert concierge.lead_changes(lead, {"budget": "$300 a $600"})["budget_max"] == 600
