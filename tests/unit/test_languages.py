@@ -12,7 +12,7 @@ import pytest
 from leadapp.core import languages
 from leadapp.core.languages import english, spanish
 from leadapp.core.services import calls, classify
-from leadapp.core.services.classify.language import detect_language
+from leadapp.core.services.classify.language import detect_language, recognised_language
 from leadapp.core.services.match import BusinessFeatures, LeadFeatures, rank_matches, score_match, zip_centroid
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
 
@@ -67,6 +67,23 @@ def test_english_requests_and_text_without_words_are_english(text: str) -> None:
 )
 def test_short_texts_need_one_spanish_sign(text: str, expected: str) -> None:
     assert detect_language(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("¿Bueno? ¿Quién habla?", "es"),
+        ("Sí, dígame", "es"),
+        ("Hello? Who is this?", "en"),
+        ("Yes, this is Jane", "en"),
+        ("Okay?", None),  # a word of both: it tells nothing, so a call keeps its lead's language
+        ("Mm-hmm", None),
+        ("", None),
+    ],
+)
+def test_first_words_are_recognised_only_when_they_tell_a_language(text: str, expected: str | None) -> None:
+    assert recognised_language(text) == expected
+    assert detect_language(text) == (expected or "en")
 
 
 def test_a_mixed_request_goes_to_the_language_with_more_words() -> None:
