@@ -228,3 +228,59 @@ CONCIERGE_DONE = "We added what you told us to your request and are looking for 
 CONSUMER_SUBJECT = "{simulated}Your call about your {service} request: {outcome}"
 CONSUMER_SMS = "{simulated}Your LeadApp callback: {outcome}."
 SIMULATED_PREFIX = "(Simulated) "
+
+# --- the consumer's messages about their request (matched, not matched yet, a quote) ----------------
+
+MESSAGE_HELLO_NAMED = "Hi {name},"
+MESSAGE_HELLO = "Hello,"
+BUSINESS_ONE = "business"
+BUSINESS_MANY = "businesses"
+NOT_RATED = "not rated yet"
+REVIEW_ONE = "review"
+REVIEW_MANY = "reviews"
+DISTANCE_AWAY = "{miles} miles away"
+FOLLOW_REQUEST = "Follow your request"
+IN_ACCOUNT = "Or in your account"
+MATCHED_SUBJECT = "Your {service} request was matched with {count} local {noun}"
+MATCHED_INTRO = "Good news: your {service} request matches {count} local {noun}:"
+MATCHED_SENT = (
+    "We have sent them your request. A business that wants the job accepts it and then gets in touch "
+    "with you; your contact details go only to the businesses that accept."
+)
+MATCHED_SMS = "LeadApp: your {service} request matched {count} {noun}:"
+NO_MATCH_WHERE = " in {zip}"
+NO_MATCH_SUBJECT = "No business has matched your {service} request yet"
+NO_MATCH_RECEIVED = (
+    "We received your {service} request{where}, but no business in our network matched it yet, "
+    "so it has not been sent to anyone and your contact details have not been shared."
+)
+NO_MATCH_ON_FILE = (
+    "Your request stays on file: follow it or withdraw it at any time with the link below. "
+    "If the job is urgent, please do not wait for us: contact a local provider directly."
+)
+YOUR_REQUEST = "Your request"
+NO_MATCH_SMS = (
+    "LeadApp: no business has matched your {service} request{where} yet; your details were not shared. "
+    "Follow or withdraw it:"
+)
+QUOTE_SUBJECT = "{business} sent you a quote: {amount} for your {service} request"
+QUOTE_SENT = "{business} sent you a quote of {amount} for your {service} request #{lead}, valid until {until}."
+QUOTE_COMPARE = (
+    "See what it includes, compare it with the other quotes side by side and accept the one you choose: {link}"
+)
+QUOTE_SMS = "LeadApp: {business} quoted {amount} for your {service} request. Compare and accept:"
+DATE = "{month} {day}, {year}"
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
