@@ -284,3 +284,16 @@ MONTHS = (
     "November",
     "December",
 )
+REVIEW_HEAD = "How did {business} do?"
+REVIEW_SUBJECT = "{head} · review your {service} job"
+REVIEW_TEXT = (
+    "{business} marked your {service} request #{lead} as done. Leave a verified review (1 to 5 stars "
+    "and a few words): it helps your neighbours choose, and {business} may answer it.\n\n"
+    "This link is yours alone and works once: {link}"
+)
+THREAD_TO_CONSUMER = "{sender} wrote about your {service} request #{lead}"
+THREAD_SUBJECT = "New message from {sender} · {service} #{lead}"
+THREAD_PHOTO = "(a photo: open the conversation to see it)"
+THREAD_REPLY_EMAIL = "Reply to this email to answer, or open the conversation"
+THREAD_REPLY_TEXT = "Reply to this text to answer"
+THREAD_SMS_TAIL = "Reply here to answer. {link}"

@@ -311,3 +311,16 @@ MONTHS = (
     "noviembre",
     "diciembre",
 )
+REVIEW_HEAD = "¿Qué tal lo hizo {business}?"
+REVIEW_SUBJECT = "{head} · califique su trabajo de {service}"
+REVIEW_TEXT = (
+    "{business} marcó como terminada su solicitud de {service} n.º {lead}. Deje una reseña verificada (de 1 a 5 "
+    "estrellas y unas palabras): ayuda a sus vecinos a elegir, y {business} puede responderla.\n\n"
+    "Este enlace es solo suyo y funciona una vez: {link}"
+)
+THREAD_TO_CONSUMER = "{sender} escribió sobre su solicitud de {service} n.º {lead}"
+THREAD_SUBJECT = "Nuevo mensaje de {sender} · {service} n.º {lead}"
+THREAD_PHOTO = "(una foto: abra la conversación para verla)"
+THREAD_REPLY_EMAIL = "Responda a este correo para contestar, o abra la conversación"
+THREAD_REPLY_TEXT = "Responda a este mensaje de texto para contestar"
+THREAD_SMS_TAIL = "Responda aquí para contestar. {link}"

@@ -352,7 +352,7 @@ def _hello(lead: Lead, w: ModuleType) -> str:
     )
 
 
-def _service(lead: Lead, w: ModuleType) -> str:
+def service_words(lead: Lead, w: ModuleType) -> str:
     """The request's trade as the consumer's language says it ("plumbing", "plomería")."""
     return w.CATEGORIES.get(lead.category or "", category_label(lead.category).lower())
 
@@ -375,7 +375,7 @@ def compose_consumer_matched(lead: Lead, matches_with_business: Sequence[tuple[M
     """Tell the consumer who was matched: names, ratings and distances only (never a business's contact); in the
     language of their request (`core.languages`)."""
     w = languages.phrases(lead.language)
-    label = _service(lead, w)
+    label = service_words(lead, w)
     link, portal = follow_links(lead)
     pairs = list(matches_with_business)
     count = len(pairs)
@@ -420,7 +420,7 @@ def compose_consumer_no_match(lead: Lead) -> ComposedMessage:
     """Tell the consumer honestly that no business matched yet, that nobody got their details, and what they can do;
     in the language of their request."""
     w = languages.phrases(lead.language)
-    label = _service(lead, w)
+    label = service_words(lead, w)
     where = w.NO_MATCH_WHERE.format(zip=_zip(lead)) if _zip(lead) else ""
     link, portal = follow_links(lead)
     paragraphs = [
@@ -442,7 +442,7 @@ def compose_consumer_quote(lead: Lead, business_name: str, amount: str, valid_un
     accept it (the request's tracking link, then the account's portal), in the language of their request. No
     contact detail of the business."""
     w = languages.phrases(lead.language)
-    label = _service(lead, w)
+    label = service_words(lead, w)
     link, portal = follow_links(lead)
     until = languages.long_date(valid_until, lead.language)
     paragraphs = [
