@@ -172,39 +172,38 @@ async def _outbound_answered(bridge: Bridge, seeded: Seeded, caller_said: str) -
     return [event["session"] for _, event in bridge.fake.session.received("session.update")], call
 
 
-async def test_the_consumer_of_an_english_lead_answering_in_spanish_switches_the_call_to_spanish(
-    bridge: Bridge, seeded: Seeded
+OUTBOUND_INTRO = {
+    "en": f"You are {english.AI_DISCLOSURE} phoning Jane (the consumer)",
+    "es": f"Eres {spanish.AI_DISCLOSURE} que llama a Jane (el cliente)",
+}
+GOALS = {"en": english.CALL_TYPE_GOALS["qualify_lead"], "es": spanish.CALL_TYPE_GOALS["qualify_lead"]}
+
+
+@pytest.mark.parametrize(
+    ("lead_language", "answer", "heard", "note", "summary"),
+    [
+        ("en", "¿Bueno? Sí, soy yo. ¿Quién habla, por favor?", "es", "Spanish", "Resultado: Calificada. Necesidad:"),
+        ("es", "Hello? Yes, this is Jane. Who is calling, please?", "en", "English", "Outcome: Qualified. Need:"),
+    ],
+    ids=["english-lead-answered-in-spanish", "spanish-lead-answered-in-english"],
+)
+async def test_a_consumer_answering_an_outbound_call_in_the_other_language_switches_the_call_to_it(
+    bridge: Bridge, seeded: Seeded, lead_language: str, answer: str, heard: str, note: str, summary: str
 ) -> None:
-    updates, call = await _outbound_answered(bridge, seeded, "¿Bueno? Sí, soy yo. ¿Quién habla, por favor?")
+    if lead_language == "es":
+        _make_spanish(seeded.lead_id)
+    updates, call = await _outbound_answered(bridge, seeded, answer)
 
     first, switched = updates
-    assert first["audio"]["input"]["transcription"]["language"] == "en"
-    assert first["instructions"].startswith(f"You are {english.AI_DISCLOSURE} phoning Jane (the consumer)")
-    # The consumer's first words were Spanish: the same call, now in Spanish, transcribed as Spanish.
-    assert switched["audio"]["input"]["transcription"]["language"] == "es"
-    assert switched["instructions"].startswith(f"Eres {spanish.AI_DISCLOSURE} que llama a Jane (el cliente)")
-    assert spanish.CALL_TYPE_GOALS["qualify_lead"] in switched["instructions"]
+    assert first["audio"]["input"]["transcription"]["language"] == lead_language
+    assert first["instructions"].startswith(OUTBOUND_INTRO[lead_language])
+    # The consumer's first words were in the other language: the same call, now speaking and transcribing it.
+    assert switched["audio"]["input"]["transcription"]["language"] == heard
+    assert switched["instructions"].startswith(OUTBOUND_INTRO[heard]) and GOALS[heard] in switched["instructions"]
     assert switched["tools"] == first["tools"] and switched["audio"]["output"] == first["audio"]["output"]
     notes = [line.text for line in transcript(seeded.call_id) if line.speaker == "system"]
-    assert notes == [SWITCHED_NOTE.format(language="Spanish")]
-    assert call.summary.startswith("Resultado: Calificada. Necesidad: fuga en el calentador;")
-
-
-async def test_the_consumer_of_a_spanish_lead_answering_in_english_switches_the_call_to_english(
-    bridge: Bridge, seeded: Seeded
-) -> None:
-    _make_spanish(seeded.lead_id)
-    updates, call = await _outbound_answered(bridge, seeded, "Hello? Yes, this is Jane. Who is calling, please?")
-
-    first, switched = updates
-    assert first["audio"]["input"]["transcription"]["language"] == "es"
-    assert first["instructions"].startswith(f"Eres {spanish.AI_DISCLOSURE} que llama a Jane (el cliente)")
-    assert switched["audio"]["input"]["transcription"]["language"] == "en"
-    assert switched["instructions"].startswith(f"You are {english.AI_DISCLOSURE} phoning Jane (the consumer)")
-    assert english.CALL_TYPE_GOALS["qualify_lead"] in switched["instructions"]
-    notes = [line.text for line in transcript(seeded.call_id) if line.speaker == "system"]
-    assert notes == [SWITCHED_NOTE.format(language="English")]
-    assert call.summary.startswith("Outcome: Qualified. Need: fuga en el calentador;")
+    assert notes == [SWITCHED_NOTE.format(language=note)]
+    assert call.summary.startswith(f"{summary} fuga en el calentador;")
 
 
 async def test_first_words_that_tell_no_language_keep_the_leads_language(bridge: Bridge, seeded: Seeded) -> None:

@@ -13,6 +13,8 @@ from leadapp.core.models import Lead
 from leadapp.core.services import concierge
 from leadapp.core.services.classify import Classification, budget_range, classify_local, stated_urgency
 from leadapp.core.services.classify.english_words import EQUIPMENT_NAMES
+from leadapp.core.services.classify.model import RequestWords
+from leadapp.core.services.classify.signals import WORDS
 from leadapp.core.services.classify.spanish_words import _EQUIPMENT_PHRASES
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
 from leadapp.core.vocab import Category, Urgency
@@ -178,3 +180,9 @@ def test_every_spanish_equipment_phrase_names_an_english_equipment() -> None:
 def test_a_budget_confirmed_on_a_spanish_concierge_call_is_read_in_spanish() -> None:
     lead = Lead(raw_text="", redacted_text="", language="es")
     assert concierge.lead_changes(lead, {"budget": "$300 a $600"})["budget_max"] == 600
+
+
+def test_each_language_defines_every_word_list_the_extraction_reads() -> None:
+    needed = set(RequestWords.__annotations__)
+    for module in WORDS.values():
+        assert needed <= set(vars(module)), module.__name__

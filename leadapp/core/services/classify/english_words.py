@@ -1,4 +1,5 @@
-"""English words for what a request says besides its trade (`model.RequestWords`; `spanish_words` has Spanish's).
+"""English words for what a request says besides its trade (the names of `model.RequestWords`; `spanish_words` has
+Spanish's).
 
 Data: the phrase tables and patterns `signals` reads, nothing else.
 """
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from leadapp.core.services.classify.model import RequestWords, _any, _PhraseTable
+from leadapp.core.services.classify.model import _any, _PhraseTable
 
 _REQUIREMENT_PHRASES: dict[str, tuple[str, ...]] = {
     "licensed": ("licensed", "license", "licence"),
@@ -71,25 +72,25 @@ _EQUIPMENT_PHRASES: dict[str, tuple[str, ...]] = {
     "chimney": ("chimney",),
 }
 
-_REQUIREMENT_TABLE = _PhraseTable(
+REQUIREMENTS = _PhraseTable(
     [(phrase, name) for name, phrases in _REQUIREMENT_PHRASES.items() for phrase in phrases]
     + [(phrase, name) for name, phrases in _EQUIPMENT_PHRASES.items() for phrase in phrases]
 )
 # The canonical equipment names (every language's table maps to these).
 EQUIPMENT_NAMES = frozenset(_EQUIPMENT_PHRASES)
 
-_MEASUREMENT = re.compile(
+MEASUREMENT = re.compile(
     r"(?<![\w.])[0-9]+(?:\.[0-9]+)?\s*-?\s*(?:gallons?|gal|sq\.?\s*ft|sqft|square\s+f(?:ee|oo)t|ft|feet|foot|"
     r"inch(?:es)?|amps?|tons?|btus?|volts?|stor(?:y|ies)|bedrooms?|bathrooms?|rooms?|acres?|linear\s+feet|"
     r"lbs?|pounds|windows|doors|outlets|trees)(?![A-Za-z])"
     r"|(?<![\w.])[0-9]+\s*'?\s*(?:x|by)\s*[0-9]+\s*'?(?![\w])",
     re.IGNORECASE,
 )
-_AGE = re.compile(
+AGE = re.compile(
     r"(?<![\w.])[0-9]+\s*-?\s*(?:years?|yrs?)\s*-?\s*old|(?:built|installed)\s+in\s+(?:19|20)[0-9]{2}",
     re.IGNORECASE,
 )
-_ROOMS = _any(
+ROOMS = _any(
     [
         "kitchen",
         "basement",
@@ -110,34 +111,34 @@ _ROOMS = _any(
     ]
 )
 
-_AMOUNT = re.compile(
+AMOUNT = re.compile(
     r"(?<![\w,.$])(?P<dollar>\$\s*)?(?P<num>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?P<dec>\.[0-9]+)?(?![0-9]|,[0-9])"
     r"(?:\s*(?P<k>k|thousand|grand)(?![A-Za-z]))?",
     re.IGNORECASE,
 )
-_DOLLAR_WORDS = re.compile(r"\s*(?:dollars?|bucks|usd)(?![A-Za-z])", re.IGNORECASE)
-_UNIT_AFTER = re.compile(
+DOLLAR_WORDS = re.compile(r"\s*(?:dollars?|bucks|usd)(?![A-Za-z])", re.IGNORECASE)
+UNIT_AFTER = re.compile(
     r"\s*-?\s*(?:gallons?|gal|years?|yrs?|yo|ft|feet|foot|sq|square|inch|inches|amps?|tons?|btus?|volts?|"
     r"stor(?:y|ies)|rooms?|bedrooms?|bathrooms?|days?|weeks?|months?|hours?|hrs?|minutes?|mins?|miles?|"
     r"lbs?|pounds|acres?|windows|doors|am|pm|people|times?|x)(?![A-Za-z])|\s*[:%/]",
     re.IGNORECASE,
 )
-_BUDGET_CONTEXT = re.compile(
+BUDGET_CONTEXT = re.compile(
     r"(?<!\w)(?:budget(?:ed)?|spend|pay|afford|price|cost|costs|quote|offer(?:ing)?|willing)(?!\w)[^.!?\n]*$",
     re.IGNORECASE,
 )
-_ZIP_BEFORE = re.compile(r"zip(?:\s*code)?\s*(?:is\s*)?:?\s*$", re.IGNORECASE)
-_RANGE_GAP = re.compile(r"^\s*(?:-|–|—|to|and)\s*$", re.IGNORECASE)
-_MAX_BEFORE = re.compile(
+ZIP_BEFORE = re.compile(r"zip(?:\s*code)?\s*(?:is\s*)?:?\s*$", re.IGNORECASE)
+RANGE_GAP = re.compile(r"^\s*(?:-|–|—|to|and)\s*$", re.IGNORECASE)
+MAX_BEFORE = re.compile(
     r"(?:under|below|less\s+than|up\s+to|no\s+more\s+than|max(?:imum)?|at\s+most|not\s+(?:to\s+)?exceed|within)"
     r"\s*:?\s*$",
     re.IGNORECASE,
 )
-_MIN_BEFORE = re.compile(
+MIN_BEFORE = re.compile(
     r"(?:over|above|more\s+than|at\s+least|min(?:imum)?|starting\s+at|upwards\s+of)\s*:?\s*$", re.IGNORECASE
 )
 
-_EMERGENCY = _any(
+EMERGENCY = _any(
     [
         r"(?<!not an )(?<!not a )(?<!no )emergenc(?:y|ies)",
         r"flood(?:ing|ed|s)?",
@@ -157,9 +158,9 @@ _EMERGENCY = _any(
         r"fire(?!\s*(?:pit|place|wood|alarm))",
     ]
 )
-_NO_HEAT = _any([r"no\s+heat", r"furnace\s+(?:is\s+)?(?:out|dead|not\s+working)", r"heat\s+(?:is\s+)?out"])
-_COLD = _any([r"freez\w*", r"below\s+zero", r"cold", "frozen"])
-_HIGH_TIMING = _any(
+NO_HEAT = _any([r"no\s+heat", r"furnace\s+(?:is\s+)?(?:out|dead|not\s+working)", r"heat\s+(?:is\s+)?out"])
+COLD = _any([r"freez\w*", r"below\s+zero", r"cold", "frozen"])
+HIGH_TIMING = _any(
     [
         "today",
         "tonight",
@@ -176,7 +177,7 @@ _HIGH_TIMING = _any(
         "quickly",
     ]
 )
-_HIGH_CONDITION = _any(
+HIGH_CONDITION = _any(
     [
         r"leak(?:s|ing|ed|y)?",
         r"no\s+hot\s+water",
@@ -193,7 +194,7 @@ _HIGH_CONDITION = _any(
         r"broken\s+window",
     ]
 )
-_LOW = _any(
+LOW = _any(
     [
         r"no\s+rush",
         r"not\s+urgent",
@@ -213,7 +214,7 @@ _LOW = _any(
     ]
 )
 
-_NORMAL_TIMING = _any(
+NORMAL_TIMING = _any(
     [
         r"this\s+week",
         r"(?:with)?in\s+(?:a|one|the\s+next)\s+(?:week|few\s+days)",
@@ -225,7 +226,7 @@ _NORMAL_TIMING = _any(
     ]
 )
 
-_FRUSTRATED = re.compile(
+FRUSTRATED = re.compile(
     r"!{3,}|"
     + _any(
         [
@@ -244,7 +245,7 @@ _FRUSTRATED = re.compile(
     ).pattern,
     re.IGNORECASE,
 )
-_NEGATIVE = _any(
+NEGATIVE = _any(
     [
         "terrible",
         "awful",
@@ -263,7 +264,7 @@ _NEGATIVE = _any(
         "hate",
     ]
 )
-_POSITIVE = _any(
+POSITIVE = _any(
     [
         "thanks",
         "thank",
@@ -280,36 +281,10 @@ _POSITIVE = _any(
     ]
 )
 
-_CHEAP = re.compile(
+CHEAP = re.compile(
     r"(?<![\w-])(?<!feel )(?<!toll )(?:free|cheap|cheapest|cheaper|cheaply)(?![\w-])"
     r"(?!\s+(?:estimates?|quotes?|consultations?|inspections?|of\s+charge\s+estimate))",
     re.IGNORECASE,
 )
 
-
-ENGLISH = RequestWords(
-    requirements=_REQUIREMENT_TABLE,
-    measurement=_MEASUREMENT,
-    age=_AGE,
-    rooms=_ROOMS,
-    amount=_AMOUNT,
-    dollar_words=_DOLLAR_WORDS,
-    unit_after=_UNIT_AFTER,
-    budget_context=_BUDGET_CONTEXT,
-    budget_word="budget",
-    zip_before=_ZIP_BEFORE,
-    range_gap=_RANGE_GAP,
-    max_before=_MAX_BEFORE,
-    min_before=_MIN_BEFORE,
-    emergency=_EMERGENCY,
-    no_heat=_NO_HEAT,
-    cold=_COLD,
-    high_timing=_HIGH_TIMING,
-    high_condition=_HIGH_CONDITION,
-    low=_LOW,
-    normal_timing=_NORMAL_TIMING,
-    frustrated=_FRUSTRATED,
-    negative=_NEGATIVE,
-    positive=_POSITIVE,
-    cheap=_CHEAP,
-)
+BUDGET_WORD = "budget"

@@ -74,7 +74,7 @@ def classify_local(
     budget_top = max((b for b in (budget_min, budget_max) if b is not None), default=None)
     if budget_top is not None and budget_top >= MIN_PLAUSIBLE_BUDGET[category]:
         score += q["realistic_budget"]
-    if wording.cheap.search(text):
+    if wording.CHEAP.search(text):
         score -= q["cheap_penalty"]
     if reasons:
         score -= q["spam_penalty"]

@@ -11,7 +11,8 @@ from collections.abc import Iterable
 import zipcodes
 
 from leadapp.core.observability import get_logger
-from leadapp.core.services.classify.english_words import ENGLISH, EQUIPMENT_NAMES
+from leadapp.core.services.classify import english_words, spanish_words
+from leadapp.core.services.classify.english_words import EQUIPMENT_NAMES
 from leadapp.core.services.classify.language import detect_language
 from leadapp.core.services.classify.model import (
     ALL_CAPS_MIN_LETTERS,
@@ -24,18 +25,17 @@ from leadapp.core.services.classify.model import (
     Sentiment,
     _any,
 )
-from leadapp.core.services.classify.spanish_words import SPANISH
 from leadapp.core.services.rules import RulesSnapshot
 from leadapp.core.vocab import Category, Language, Urgency
 
 log = get_logger(__name__)
 
-WORDS: dict[str, RequestWords] = {Language.ENGLISH.value: ENGLISH, Language.SPANISH.value: SPANISH}
+WORDS: dict[str, RequestWords] = {Language.ENGLISH.value: english_words, Language.SPANISH.value: spanish_words}
 
 
 def words_for(language: str | None) -> RequestWords:
     """The request words of a language code ("en", "es"); English for anything else."""
-    return WORDS.get(language or "", ENGLISH)
+    return WORDS.get(language or "", english_words)
 
 
 def _words(text: str, language: str | None) -> RequestWords:
@@ -90,12 +90,12 @@ _BRANDS = _any(
 
 
 def _requirements(text: str, words: RequestWords) -> list[str]:
-    return list(dict.fromkeys(name for _, name in words.requirements.find(text)))[:MAX_REQUIREMENTS]
+    return list(dict.fromkeys(name for _, name in words.REQUIREMENTS.find(text)))[:MAX_REQUIREMENTS]
 
 
 def _specificity_signals(text: str, requirements: list[str], words: RequestWords) -> set[str]:
     signals = {f"equipment:{name}" for name in requirements if name in EQUIPMENT_NAMES}
-    kinds = (("brand", _BRANDS), ("measure", words.measurement), ("age", words.age), ("room", words.rooms))
+    kinds = (("brand", _BRANDS), ("measure", words.MEASUREMENT), ("age", words.AGE), ("room", words.ROOMS))
     for kind, regex in kinds:
         signals.update(f"{kind}:{m.group(0).lower()}" for m in regex.finditer(text))
     return signals
@@ -138,16 +138,16 @@ def _amount_value(match: re.Match[str]) -> int:
 def _budget(text: str, zip_found: str | None, words: RequestWords) -> tuple[int | None, int | None]:
     """(min, max) in dollars: a single amount gives (amount, amount), "under X" (None, X), "over X" (X, None)."""
     tokens: list[tuple[re.Match[str], int, bool]] = []  # (match, value, is money)
-    for match in words.amount.finditer(text):
+    for match in words.AMOUNT.finditer(text):
         value = _amount_value(match)
         after, before = text[match.end() : match.end() + 40], text[max(0, match.start() - 40) : match.start()]
-        measured = bool(words.unit_after.match(after))
-        if match.group("dollar") or match.group("k") or words.dollar_words.match(after):
+        measured = bool(words.UNIT_AFTER.match(after))
+        if match.group("dollar") or match.group("k") or words.DOLLAR_WORDS.match(after):
             money = True
-        elif measured or words.zip_before.search(before) or match.group("num") == zip_found:
+        elif measured or words.ZIP_BEFORE.search(before) or match.group("num") == zip_found:
             money = False
         else:
-            money = bool(words.budget_context.search(before))
+            money = bool(words.BUDGET_CONTEXT.search(before))
         if value > MAX_BUDGET:
             money, measured = False, True
         tokens.append((match, value, money and not (measured and not match.group("dollar"))))
@@ -162,13 +162,13 @@ def _budget(text: str, zip_found: str | None, words: RequestWords) -> tuple[int 
             after_other = text[tokens[other][0].end() : tokens[other][0].end() + 40]
             # The other end of a range is an amount too: not a measure, and not past MAX_BUDGET.
             in_range = tokens[other][1] <= MAX_BUDGET
-            if in_range and words.range_gap.match(gap) and not words.unit_after.match(after_other):
+            if in_range and words.RANGE_GAP.match(gap) and not words.UNIT_AFTER.match(after_other):
                 low, high = sorted((value, tokens[other][1]))
                 return low, high
         before = text[max(0, match.start() - 40) : match.start()]
-        if words.max_before.search(before):
+        if words.MAX_BEFORE.search(before):
             return None, value
-        if words.min_before.search(before):
+        if words.MIN_BEFORE.search(before):
             return value, None
         return value, value
     return None, None
@@ -178,7 +178,7 @@ def budget_range(said: str, language: str | None = None) -> tuple[int | None, in
     """(min, max) dollars of a budget someone stated on its own ("about $500", "300 to 500", "under 2k",
     "entre 200 y 400 dólares"), read in `language` (default: the language the words are in)."""
     words = _words(said, language)
-    return _budget(f"{words.budget_word} {said}", None, words)
+    return _budget(f"{words.BUDGET_WORD} {said}", None, words)
 
 
 # --- urgency and sentiment --------------------------------------------------------------------------
@@ -186,20 +186,20 @@ def budget_range(said: str, language: str | None = None) -> tuple[int | None, in
 
 def _urgency(text: str, category: Category, month: int, words: RequestWords) -> tuple[Urgency, bool]:
     """(urgency, fits): `fits` is true when the request states an urgency and nothing contradicts it."""
-    low = bool(words.low.search(text))
-    no_heat_in_cold = bool(words.no_heat.search(text)) and (month in WINTER_MONTHS or bool(words.cold.search(text)))
-    if words.emergency.search(text) or no_heat_in_cold:
+    low = bool(words.LOW.search(text))
+    no_heat_in_cold = bool(words.NO_HEAT.search(text)) and (month in WINTER_MONTHS or bool(words.COLD.search(text)))
+    if words.EMERGENCY.search(text) or no_heat_in_cold:
         if category not in EMERGENCY_CATEGORIES:
             return Urgency.HIGH, False
         return Urgency.EMERGENCY, not low
-    high_timing = bool(words.high_timing.search(text))
+    high_timing = bool(words.HIGH_TIMING.search(text))
     if high_timing and low:
         return Urgency.NORMAL, False
     if high_timing:
         return Urgency.HIGH, True
     if low:
         return Urgency.LOW, True
-    if words.high_condition.search(text):
+    if words.HIGH_CONDITION.search(text):
         return Urgency.HIGH, True
     return Urgency.NORMAL, False
 
@@ -209,22 +209,22 @@ def stated_urgency(text: str, category: Category, month: int, language: str | No
     timing at all: what the problem suggests (a leak is usually urgent) is a guess, and the guided interview
     asks instead of guessing. Read in `language` (default: the language the words are in)."""
     words = _words(text, language)
-    if words.emergency.search(text) or words.high_timing.search(text) or words.low.search(text):
+    if words.EMERGENCY.search(text) or words.HIGH_TIMING.search(text) or words.LOW.search(text):
         return _urgency(text, category, month, words)[0]
-    no_heat_in_cold = bool(words.no_heat.search(text)) and bool(words.cold.search(text))
+    no_heat_in_cold = bool(words.NO_HEAT.search(text)) and bool(words.COLD.search(text))
     if no_heat_in_cold:
         return _urgency(text, category, month, words)[0]
-    if words.normal_timing.search(text):
+    if words.NORMAL_TIMING.search(text):
         return Urgency.NORMAL
     return None
 
 
 def _sentiment(text: str, words: RequestWords) -> Sentiment:
-    if words.frustrated.search(text):
+    if words.FRUSTRATED.search(text):
         return "frustrated"
-    if words.negative.search(text):
+    if words.NEGATIVE.search(text):
         return "negative"
-    if words.positive.search(text):
+    if words.POSITIVE.search(text):
         return "positive"
     return "neutral"
 

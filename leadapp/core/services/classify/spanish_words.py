@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from leadapp.core.services.classify.model import RequestWords, _any, _PhraseTable
+from leadapp.core.services.classify.model import _any, _PhraseTable
 
 _REQUIREMENT_PHRASES: dict[str, tuple[str, ...]] = {
     "licensed": ("con licencia", "licenciado", "licencia"),
@@ -81,12 +81,12 @@ _EQUIPMENT_PHRASES: dict[str, tuple[str, ...]] = {
     "chimney": ("chimenea",),
 }
 
-_REQUIREMENT_TABLE = _PhraseTable(
+REQUIREMENTS = _PhraseTable(
     [(phrase, name) for name, phrases in _REQUIREMENT_PHRASES.items() for phrase in phrases]
     + [(phrase, name) for name, phrases in _EQUIPMENT_PHRASES.items() for phrase in phrases]
 )
 
-_MEASUREMENT = re.compile(
+MEASUREMENT = re.compile(
     r"(?<![\w.])[0-9]+(?:\.[0-9]+)?\s*-?\s*(?:galones|galón|galon|gal|pies\s+cuadrados|metros\s+cuadrados|m2|"
     r"pies|pie|metros?|pulgadas?|amperios?|amps?|toneladas?|btus?|voltios?|pisos?|plantas|recámaras?|recamaras?|"
     r"habitaciones|habitación|habitacion|cuartos?|baños?|banos?|acres?|libras?|lbs?|ventanas|puertas|enchufes|"
@@ -94,13 +94,13 @@ _MEASUREMENT = re.compile(
     r"|(?<![\w.])[0-9]+\s*'?\s*(?:x|por)\s*[0-9]+\s*'?(?![\w])",
     re.IGNORECASE,
 )
-_AGE = re.compile(
+AGE = re.compile(
     r"(?<![\w.])[0-9]+\s*a[ñn]os\s+de\s+(?:antig[üu]edad|uso|vida)"
     r"|(?:tiene|de|con)\s+[0-9]+\s*a[ñn]os(?!\w)"
     r"|(?:instalad[oa]|construid[oa]|comprad[oa])\s+en\s+(?:19|20)[0-9]{2}",
     re.IGNORECASE,
 )
-_ROOMS = _any(
+ROOMS = _any(
     [
         "cocina",
         r"s[óo]tano",
@@ -121,37 +121,37 @@ _ROOMS = _any(
     ]
 )
 
-_AMOUNT = re.compile(
+AMOUNT = re.compile(
     r"(?<![\w,.$])(?P<dollar>\$\s*)?(?P<num>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,3}(?:\.[0-9]{3})+(?![0-9])|[0-9]+)(?P<dec>\.[0-9]+)?(?![0-9]|,[0-9])"
     r"(?:\s*(?P<k>k|mil)(?!\w))?",
     re.IGNORECASE,
 )
-_DOLLAR_WORDS = re.compile(r"\s*(?:d[óo]lares|d[óo]lar|usd)(?!\w)", re.IGNORECASE)
-_UNIT_AFTER = re.compile(
+DOLLAR_WORDS = re.compile(r"\s*(?:d[óo]lares|d[óo]lar|usd)(?!\w)", re.IGNORECASE)
+UNIT_AFTER = re.compile(
     r"\s*-?\s*(?:galones|galón|galon|gal|a[ñn]os?|pies?|metros?|m2|pulgadas?|amperios?|amps?|toneladas?|btus?|"
     r"voltios?|pisos?|plantas|cuartos?|habitaciones|habitación|habitacion|rec[áa]maras?|ba[ñn]os?|d[íi]as?|"
     r"semanas?|meses|mes|horas?|hrs?|minutos?|mins?|millas?|libras?|lbs?|acres?|ventanas|puertas|personas|"
     r"veces|vez|am|pm|x|por)(?!\w)|\s*[:%/]",
     re.IGNORECASE,
 )
-_BUDGET_CONTEXT = re.compile(
+BUDGET_CONTEXT = re.compile(
     r"(?<!\w)(?:presupuesto|pagar|pago|gastar|gasto|precio|costo|cuesta|cobran|cotizaci[óo]n|ofrezco|ofrecemos|"
     r"dispuest[oa]s?|alcanza)(?!\w)[^.!?\n]*$",
     re.IGNORECASE,
 )
-_ZIP_BEFORE = re.compile(r"(?:c[óo]digo\s+postal|zip(?:\s*code)?)\s*(?:es\s*)?(?:el\s*)?:?\s*$", re.IGNORECASE)
-_RANGE_GAP = re.compile(r"^\s*(?:-|–|—|a|y|hasta)\s*$", re.IGNORECASE)
-_MAX_BEFORE = re.compile(
+ZIP_BEFORE = re.compile(r"(?:c[óo]digo\s+postal|zip(?:\s*code)?)\s*(?:es\s*)?(?:el\s*)?:?\s*$", re.IGNORECASE)
+RANGE_GAP = re.compile(r"^\s*(?:-|–|—|a|y|hasta)\s*$", re.IGNORECASE)
+MAX_BEFORE = re.compile(
     r"(?:menos\s+de|por\s+debajo\s+de|hasta|no\s+m[áa]s\s+de|m[áa]ximo(?:\s+de)?|como\s+m[áa]ximo|a\s+lo\s+sumo|"
     r"sin\s+pasar\s+de|no\s+exceder)\s*:?\s*$",
     re.IGNORECASE,
 )
-_MIN_BEFORE = re.compile(
+MIN_BEFORE = re.compile(
     r"(?:m[áa]s\s+de|arriba\s+de|al\s+menos|por\s+lo\s+menos|m[íi]nimo(?:\s+de)?|desde|a\s+partir\s+de)\s*:?\s*$",
     re.IGNORECASE,
 )
 
-_EMERGENCY = _any(
+EMERGENCY = _any(
     [
         r"(?<!no es una )(?<!no es )(?<!sin )emergencias?",
         r"inund(?:ó|o|a|an|ado|ada|ados|adas|ación|acion|ando)",
@@ -172,14 +172,14 @@ _EMERGENCY = _any(
         r"incendio(?!\s+(?:alarma|extintor))",
     ]
 )
-_NO_HEAT = _any(
+NO_HEAT = _any(
     [
         r"(?:no\s+hay|sin|no\s+tengo|no\s+tenemos)\s+(?:calefacci[óo]n|calor)",
         r"(?:calefactor|calefacci[óo]n)\s+(?:no\s+(?:funciona|prende|enciende|sirve)|se\s+(?:apag[óo]|descompuso))",
     ]
 )
-_COLD = _any([r"congel\w*", r"helad\w*", r"bajo\s+cero", r"fr[íi]o"])
-_HIGH_TIMING = _any(
+COLD = _any([r"congel\w*", r"helad\w*", r"bajo\s+cero", r"fr[íi]o"])
+HIGH_TIMING = _any(
     [
         "hoy",
         r"esta\s+noche",
@@ -200,7 +200,7 @@ _HIGH_TIMING = _any(
         r"r[áa]pidamente",
     ]
 )
-_HIGH_CONDITION = _any(
+HIGH_CONDITION = _any(
     [
         r"fugas?",
         r"gotea(?:ndo|n)?",
@@ -220,7 +220,7 @@ _HIGH_CONDITION = _any(
         r"ventana\s+rota",
     ]
 )
-_LOW = _any(
+LOW = _any(
     [
         r"sin\s+prisa",
         r"no\s+hay\s+prisa",
@@ -242,7 +242,7 @@ _LOW = _any(
         r"planeamos",
     ]
 )
-_NORMAL_TIMING = _any(
+NORMAL_TIMING = _any(
     [
         r"esta\s+semana",
         r"(?:en|dentro\s+de)\s+(?:una|la\s+pr[óo]xima)\s+semana",
@@ -256,7 +256,7 @@ _NORMAL_TIMING = _any(
     ]
 )
 
-_FRUSTRATED = re.compile(
+FRUSTRATED = re.compile(
     r"!{3,}|"
     + _any(
         [
@@ -277,7 +277,7 @@ _FRUSTRATED = re.compile(
     ).pattern,
     re.IGNORECASE,
 )
-_NEGATIVE = _any(
+NEGATIVE = _any(
     [
         "terrible",
         "horrible",
@@ -293,7 +293,7 @@ _NEGATIVE = _any(
         "odio",
     ]
 )
-_POSITIVE = _any(
+POSITIVE = _any(
     [
         "gracias",
         r"agradec\w*",
@@ -307,35 +307,10 @@ _POSITIVE = _any(
     ]
 )
 
-_CHEAP = re.compile(
+CHEAP = re.compile(
     r"(?<![\w-])(?<!presupuesto )(?<!cotización )(?<!cotizacion )(?<!estimado )(?<!consulta )(?<!inspección )"
     r"(?:gratis|gratuit[oa]|barat[oa]s?|econ[óo]mic[oa]s?)(?![\w-])",
     re.IGNORECASE,
 )
 
-SPANISH = RequestWords(
-    requirements=_REQUIREMENT_TABLE,
-    measurement=_MEASUREMENT,
-    age=_AGE,
-    rooms=_ROOMS,
-    amount=_AMOUNT,
-    dollar_words=_DOLLAR_WORDS,
-    unit_after=_UNIT_AFTER,
-    budget_context=_BUDGET_CONTEXT,
-    budget_word="presupuesto",
-    zip_before=_ZIP_BEFORE,
-    range_gap=_RANGE_GAP,
-    max_before=_MAX_BEFORE,
-    min_before=_MIN_BEFORE,
-    emergency=_EMERGENCY,
-    no_heat=_NO_HEAT,
-    cold=_COLD,
-    high_timing=_HIGH_TIMING,
-    high_condition=_HIGH_CONDITION,
-    low=_LOW,
-    normal_timing=_NORMAL_TIMING,
-    frustrated=_FRUSTRATED,
-    negative=_NEGATIVE,
-    positive=_POSITIVE,
-    cheap=_CHEAP,
-)
+BUDGET_WORD = "presupuesto"
