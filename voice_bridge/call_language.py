@@ -3,10 +3,13 @@
 Part of `CallSession` (a mixin: it uses the session's context, link and transcript). An outbound or concierge
 call speaks its lead's language from the first `session.update` (instructions, greeting, disclosures and the
 transcription language). An inbound call starts with the business's receptionist in English and the
-transcription left to detect the language; the first caller item that is transcribed decides
-(`classify.detect_language`): Spanish words switch the session (`session.update` with the Spanish instructions
-and transcription language "es") and note the switch in the transcript. The language reached is handed to
-`finish_call`, so the summary, the follow-ups and an inbound call's lead are in it.
+transcription left to detect the language. Either way the first caller item that is transcribed decides: on an
+inbound call Spanish words switch to Spanish (`classify.detect_language`); on a call that already speaks its lead's
+language, words recognisably in the other one (`classify.recognised_language`: the consumer of an English lead
+answers "¿Bueno? ¿Quién habla?", or of a Spanish lead "Hello, who is this?") switch to that one, while words that
+tell nothing ("Okay?") keep it. A switch is a second `session.update` with that language's instructions and
+transcription language, and a note in the transcript. The language reached is handed to `finish_call`, so the
+summary, the follow-ups and an inbound call's lead are in it.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from leadapp.core import languages
-from leadapp.core.services.classify.language import detect_language
-from leadapp.core.vocab import CallDirection, Language
+from leadapp.core.services.classify.language import detect_language, recognised_language
+from leadapp.core.vocab import Language
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
 
@@ -23,6 +26,8 @@ if TYPE_CHECKING:
     from leadapp.core.services.conversation import CallContext
 
 SWITCHED_NOTE = "The caller spoke {language}: the assistant switched to {language}."
+# The note is for the owner, in English.
+LANGUAGE_NAMES = {Language.ENGLISH.value: "English", Language.SPANISH.value: "Spanish"}
 
 
 class LanguageMixin:
@@ -56,17 +61,18 @@ class LanguageMixin:
         )
 
     async def _caller_spoke(self, text: str) -> None:
-        """The caller's first transcribed words decide an inbound call's language (once)."""
+        """The caller's first transcribed words decide the call's language (once; see the module docstring)."""
         ctx = self._ctx
         if self._language_decided or ctx is None or not text.strip():
             return
         self._language_decided = True
-        if ctx.direction != CallDirection.INBOUND.value or self._language:
-            return
-        heard = detect_language(text)
+        speaking = self.language
+        heard = recognised_language(text) if self._language else detect_language(text)
+        if heard is None:
+            return  # too few words to tell: the call keeps its lead's language
         self._language = heard
-        if heard != Language.SPANISH.value:
-            return  # English is what the session already speaks
-        self.log.info("call_language_switched", language=heard)
+        if heard == speaking:
+            return  # the session already speaks it
+        self.log.info("call_language_switched", language=heard, was=speaking)
         await self._to_ai(self._session_update())
-        self._add_system_line(SWITCHED_NOTE.format(language="Spanish"))
+        self._add_system_line(SWITCHED_NOTE.format(language=LANGUAGE_NAMES[heard]))

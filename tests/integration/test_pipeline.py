@@ -169,3 +169,22 @@ def test_a_spanish_request_reaches_only_businesses_serving_spanish(demo):
         assert [m.business_id for m in session.exec(select(Match).where(Match.lead_id == english)).all()] == [
             plumber_id
         ]
+
+
+def test_a_spanish_request_is_classified_like_its_english_twin_and_its_consumer_told_in_spanish(demo):
+    spanish = "Se inundó el sótano, necesito un plomero hoy mismo, presupuesto entre 200 y 400 dólares por favor."
+    english = "The basement flooded, I need a plumber today, budget between 200 and 400 dollars please."
+    ids = submit(demo, spanish), submit(demo, english, ip="198.51.100.9", email="sam@example.com")
+    work_all()
+    with Session(get_engine()) as session:
+        es, en = (session.get(Lead, lead_id) for lead_id in ids)
+        assert (es.language, en.language) == ("es", "en")
+        fields = ("category", "urgency", "budget_min", "budget_max", "status")
+        assert [getattr(es, f) for f in fields] == [getattr(en, f) for f in fields]
+        assert (es.urgency, es.budget_min, es.budget_max, es.status) == ("emergency", 200, 400, "matched")
+        notes = session.exec(select(Notification).where(Notification.lead_id == ids[0])).all()
+        told = next(n for n in notes if n.kind == "consumer_matched" and n.channel == "email")
+        assert told.subject == "Su solicitud de plomería coincidió con 1 negocio de la zona"
+        assert told.body_text.startswith("Hola:\n\nBuenas noticias: su solicitud de plomería coincide con 1 negocio")
+        owner = next(n for n in notes if n.kind == "business_new_lead")
+        assert "Su solicitud" not in owner.subject + owner.body_text  # the owner reads English

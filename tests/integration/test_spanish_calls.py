@@ -1,6 +1,7 @@
 """Spanish calls end to end through the real bridge (loopback OpenAI Realtime and Twilio media): a call about a
 Spanish lead is configured, greeted, summarised and followed up in Spanish; an inbound caller whose first words are
-Spanish switches the running session to Spanish; the simulated line runs a Spanish call without any account."""
+Spanish switches the running session to Spanish, and so does the consumer of an English lead answering an outbound
+call in Spanish (and the reverse); the simulated line runs a Spanish call without any account."""
 
 from __future__ import annotations
 
@@ -138,6 +139,81 @@ async def test_when_the_assistant_of_a_spanish_call_is_lost_the_apology_is_read_
     [apology] = bridge.said_before_hangup
     assert apology == spanish.APOLOGY_AFTER_AI_LOST.format(who="Smith & Sons Plumbing")
     assert bridge.said_in == [spanish.SAY_LANGUAGE]  # Twilio's text-to-speech reads it as Spanish
+
+
+def _answered_in(caller_said: str) -> Script:
+    """An outbound call whose consumer answers `caller_said`; the assistant then records and ends the call."""
+    return Script(
+        greeting=Reply(
+            "Hi Jane, an AI assistant here for Smith and Sons Plumbing. This call is recorded.", audio_ms=600
+        ),
+        turns=[
+            Turn(
+                caller_said,
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"need": "fuga en el calentador", "urgency": "high"},
+                    then=Reply(
+                        "Gracias. ¡Adiós!", audio_ms=500, tool=rt.END_CALL, arguments={"outcome": "goal_achieved"}
+                    ),
+                ),
+            )
+        ],
+    )
+
+
+async def _outbound_answered(bridge: Bridge, seeded: Seeded, caller_said: str) -> tuple[list[dict], Call]:
+    bridge.fake.use(_answered_in(caller_said))
+    media = await bridge.dial(seeded.call_id, seeded.call_sid)
+    await listen(media)
+    media.say(1200)
+    await asyncio.wait_for(media.closed.wait(), WAIT)
+    call = await ended(seeded.call_id)
+    return [event["session"] for _, event in bridge.fake.session.received("session.update")], call
+
+
+OUTBOUND_INTRO = {
+    "en": f"You are {english.AI_DISCLOSURE} phoning Jane (the consumer)",
+    "es": f"Eres {spanish.AI_DISCLOSURE} que llama a Jane (el cliente)",
+}
+GOALS = {"en": english.CALL_TYPE_GOALS["qualify_lead"], "es": spanish.CALL_TYPE_GOALS["qualify_lead"]}
+
+
+@pytest.mark.parametrize(
+    ("lead_language", "answer", "heard", "note", "summary"),
+    [
+        ("en", "¿Bueno? Sí, soy yo. ¿Quién habla, por favor?", "es", "Spanish", "Resultado: Calificada. Necesidad:"),
+        ("es", "Hello? Yes, this is Jane. Who is calling, please?", "en", "English", "Outcome: Qualified. Need:"),
+    ],
+    ids=["english-lead-answered-in-spanish", "spanish-lead-answered-in-english"],
+)
+async def test_a_consumer_answering_an_outbound_call_in_the_other_language_switches_the_call_to_it(
+    bridge: Bridge, seeded: Seeded, lead_language: str, answer: str, heard: str, note: str, summary: str
+) -> None:
+    if lead_language == "es":
+        _make_spanish(seeded.lead_id)
+    updates, call = await _outbound_answered(bridge, seeded, answer)
+
+    first, switched = updates
+    assert first["audio"]["input"]["transcription"]["language"] == lead_language
+    assert first["instructions"].startswith(OUTBOUND_INTRO[lead_language])
+    # The consumer's first words were in the other language: the same call, now speaking and transcribing it.
+    assert switched["audio"]["input"]["transcription"]["language"] == heard
+    assert switched["instructions"].startswith(OUTBOUND_INTRO[heard]) and GOALS[heard] in switched["instructions"]
+    assert switched["tools"] == first["tools"] and switched["audio"]["output"] == first["audio"]["output"]
+    notes = [line.text for line in transcript(seeded.call_id) if line.speaker == "system"]
+    assert notes == [SWITCHED_NOTE.format(language=note)]
+    assert call.summary.startswith(f"{summary} fuga en el calentador;")
+
+
+async def test_first_words_that_tell_no_language_keep_the_leads_language(bridge: Bridge, seeded: Seeded) -> None:
+    _make_spanish(seeded.lead_id)
+    updates, call = await _outbound_answered(bridge, seeded, "Okay?")
+
+    [only] = updates
+    assert only["audio"]["input"]["transcription"]["language"] == "es"
+    assert all(line.speaker != "system" for line in transcript(seeded.call_id))
+    assert call.summary.startswith("Resultado: Calificada.")
 
 
 def _inbound_script(caller_said: str) -> Script:

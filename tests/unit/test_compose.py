@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadapp.core.crypto import encrypt_phone
+from leadapp.core.languages import english, spanish
 from leadapp.core.models import Business, Lead, Match
 from leadapp.core.providers.llm import ProviderError
 from leadapp.core.redaction import ADDRESS, EMAIL, PHONE
@@ -364,7 +366,7 @@ def test_a_consumer_with_an_account_also_gets_the_portal_second() -> None:
 
 def test_a_quote_is_told_with_its_business_amount_day_and_the_link_to_accept_it() -> None:
     long_name = "<b>Evil</b> & Sons Plumbing, Heating, Cooling and Anything Else You Need " * 3
-    message = compose.compose_consumer_quote(_lead(consumer_id=5), long_name, "$400–$600", "January 9, 2027")
+    message = compose.compose_consumer_quote(_lead(consumer_id=5), long_name, "$400–$600", date(2027, 1, 9))
 
     assert message.subject.endswith("$400–$600 for your plumbing request")
     assert "quote of $400–$600 for your plumbing request #42, valid until January 9, 2027" in message.text
@@ -383,3 +385,42 @@ def test_a_quote_is_told_with_its_business_amount_day_and_the_link_to_accept_it(
 )
 def test_budget_text(low: int | None, high: int | None, expected: str) -> None:
     assert compose.budget_text(low, high) == expected
+
+
+# --- a Spanish request: the consumer hears back in Spanish -------------------------------------------
+
+
+def test_a_spanish_consumer_is_told_of_the_match_in_spanish() -> None:
+    message = compose_consumer_matched(_lead(language="es", consumer_id=5), [(_match(), _business())])
+
+    assert message.subject == "Su solicitud de plomería coincidió con 1 negocio de la zona"
+    assert message.text.startswith("Hola, Jane:\n\nBuenas noticias: su solicitud de plomería coincide con 1 negocio")
+    assert "Smith Plumbing (4.8★, 120 reseñas, a 3.4 millas)" in message.text
+    assert spanish.MATCHED_SENT in message.text and f"Siga su solicitud: {APP_URL}/portal/track/" in message.text
+    assert message.text.rstrip().endswith(f"O en su cuenta: {APP_URL}/portal")
+    assert ">Siga su solicitud</a>" in message.html and english.MATCHED_SENT not in message.html
+    assert message.sms.startswith("LeadApp: su solicitud de plomería coincidió con 1 negocio: Smith Plumbing")
+
+
+def test_a_spanish_consumer_is_told_in_spanish_that_nothing_matched_yet() -> None:
+    message = compose_consumer_no_match(_lead(language="es", contact_name=""))
+
+    assert message.subject == "Ningún negocio ha coincidido todavía con su solicitud de plomería"
+    assert message.text.startswith("Hola:\n\nRecibimos su solicitud de plomería en 46032, pero ningún negocio")
+    assert spanish.NO_MATCH_ON_FILE in message.text and english.NO_MATCH_ON_FILE not in message.text
+    assert message.sms.startswith("LeadApp: ningún negocio ha coincidido todavía con su solicitud de plomería en 46032")
+
+
+def test_a_spanish_consumer_is_told_of_a_quote_in_spanish_with_the_date_in_spanish() -> None:
+    message = compose.compose_consumer_quote(_lead(language="es"), "Smith Plumbing", "$400", date(2027, 1, 9))
+
+    assert message.subject == "Smith Plumbing le envió un presupuesto: $400 por su solicitud de plomería"
+    assert (
+        "presupuesto de $400 por su solicitud de plomería n.º 42, válido hasta el 9 de enero de 2027." in message.text
+    )
+    assert "acepte el que elija: " in message.text and message.sms.startswith("LeadApp: Smith Plumbing le cotizó $400")
+
+
+def test_an_english_consumer_still_reads_english() -> None:
+    message = compose.compose_consumer_quote(_lead(language="en"), "Smith Plumbing", "$400", date(2027, 1, 9))
+    assert "valid until January 9, 2027." in message.text and message.text.startswith("Hi Jane,")

@@ -12,7 +12,7 @@ import pytest
 from leadapp.core import languages
 from leadapp.core.languages import english, spanish
 from leadapp.core.services import calls, classify
-from leadapp.core.services.classify.language import detect_language
+from leadapp.core.services.classify.language import detect_language, recognised_language
 from leadapp.core.services.match import BusinessFeatures, LeadFeatures, rank_matches, score_match, zip_centroid
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
 
@@ -69,6 +69,23 @@ def test_short_texts_need_one_spanish_sign(text: str, expected: str) -> None:
     assert detect_language(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("¿Bueno? ¿Quién habla?", "es"),
+        ("Sí, dígame", "es"),
+        ("Hello? Who is this?", "en"),
+        ("Yes, this is Jane", "en"),
+        ("Okay?", None),  # a word of both: it tells nothing, so a call keeps its lead's language
+        ("Mm-hmm", None),
+        ("", None),
+    ],
+)
+def test_first_words_are_recognised_only_when_they_tell_a_language(text: str, expected: str | None) -> None:
+    assert recognised_language(text) == expected
+    assert detect_language(text) == (expected or "en")
+
+
 def test_a_mixed_request_goes_to_the_language_with_more_words() -> None:
     mostly_spanish = "Hello, necesito ayuda con la tubería del baño que gotea desde ayer."
     mostly_english = "Hello, I need help with the bathroom pipe that has been leaking since yesterday, gracias señor."
@@ -107,6 +124,8 @@ def test_both_catalogues_define_the_same_words_with_the_same_placeholders() -> N
         other = es[name]
         if isinstance(value, str):
             assert _fields(value) == _fields(str(other)), name
+        elif isinstance(value, tuple):
+            assert isinstance(other, tuple) and len(value) == len(other), name
         else:
             assert isinstance(value, dict) and isinstance(other, dict) and set(value) == set(other), name
     assert languages.phrases("es") is spanish

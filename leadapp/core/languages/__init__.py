@@ -6,6 +6,7 @@ code) gives English, so a row written before languages existed reads as it alway
 
 from __future__ import annotations
 
+from datetime import date
 from types import ModuleType
 
 from leadapp.core.languages import english, spanish
@@ -27,3 +28,9 @@ def phrases(language: str | None) -> ModuleType:
 
 def is_spanish(language: str | None) -> bool:
     return language == Language.SPANISH.value
+
+
+def long_date(day: date, language: str | None) -> str:
+    """A date written out in `language`: "December 14, 2026", "14 de diciembre de 2026"."""
+    w = phrases(language)
+    return w.DATE.format(day=day.day, month=w.MONTHS[day.month - 1], year=day.year)

@@ -228,3 +228,72 @@ CONCIERGE_DONE = "We added what you told us to your request and are looking for 
 CONSUMER_SUBJECT = "{simulated}Your call about your {service} request: {outcome}"
 CONSUMER_SMS = "{simulated}Your LeadApp callback: {outcome}."
 SIMULATED_PREFIX = "(Simulated) "
+
+# --- the consumer's messages about their request (matched, not matched yet, a quote) ----------------
+
+MESSAGE_HELLO_NAMED = "Hi {name},"
+MESSAGE_HELLO = "Hello,"
+BUSINESS_ONE = "business"
+BUSINESS_MANY = "businesses"
+NOT_RATED = "not rated yet"
+REVIEW_ONE = "review"
+REVIEW_MANY = "reviews"
+DISTANCE_AWAY = "{miles} miles away"
+FOLLOW_REQUEST = "Follow your request"
+IN_ACCOUNT = "Or in your account"
+MATCHED_SUBJECT = "Your {service} request was matched with {count} local {noun}"
+MATCHED_INTRO = "Good news: your {service} request matches {count} local {noun}:"
+MATCHED_SENT = (
+    "We have sent them your request. A business that wants the job accepts it and then gets in touch "
+    "with you; your contact details go only to the businesses that accept."
+)
+MATCHED_SMS = "LeadApp: your {service} request matched {count} {noun}:"
+NO_MATCH_WHERE = " in {zip}"
+NO_MATCH_SUBJECT = "No business has matched your {service} request yet"
+NO_MATCH_RECEIVED = (
+    "We received your {service} request{where}, but no business in our network matched it yet, "
+    "so it has not been sent to anyone and your contact details have not been shared."
+)
+NO_MATCH_ON_FILE = (
+    "Your request stays on file: follow it or withdraw it at any time with the link below. "
+    "If the job is urgent, please do not wait for us: contact a local provider directly."
+)
+YOUR_REQUEST = "Your request"
+NO_MATCH_SMS = (
+    "LeadApp: no business has matched your {service} request{where} yet; your details were not shared. "
+    "Follow or withdraw it:"
+)
+QUOTE_SUBJECT = "{business} sent you a quote: {amount} for your {service} request"
+QUOTE_SENT = "{business} sent you a quote of {amount} for your {service} request #{lead}, valid until {until}."
+QUOTE_COMPARE = (
+    "See what it includes, compare it with the other quotes side by side and accept the one you choose: {link}"
+)
+QUOTE_SMS = "LeadApp: {business} quoted {amount} for your {service} request. Compare and accept:"
+DATE = "{month} {day}, {year}"
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+REVIEW_HEAD = "How did {business} do?"
+REVIEW_SUBJECT = "{head} · review your {service} job"
+REVIEW_TEXT = (
+    "{business} marked your {service} request #{lead} as done. Leave a verified review (1 to 5 stars "
+    "and a few words): it helps your neighbours choose, and {business} may answer it.\n\n"
+    "This link is yours alone and works once: {link}"
+)
+THREAD_TO_CONSUMER = "{sender} wrote about your {service} request #{lead}"
+THREAD_SUBJECT = "New message from {sender} · {service} #{lead}"
+THREAD_PHOTO = "(a photo: open the conversation to see it)"
+THREAD_REPLY_EMAIL = "Reply to this email to answer, or open the conversation"
+THREAD_REPLY_TEXT = "Reply to this text to answer"
+THREAD_SMS_TAIL = "Reply here to answer. {link}"

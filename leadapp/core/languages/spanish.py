@@ -255,3 +255,72 @@ CONCIERGE_DONE = "Añadimos a su solicitud lo que nos dijo y estamos buscando ne
 CONSUMER_SUBJECT = "{simulated}Su llamada sobre su solicitud de {service}: {outcome}"
 CONSUMER_SMS = "{simulated}Su llamada de LeadApp: {outcome}."
 SIMULATED_PREFIX = "(Simulada) "
+
+# --- the consumer's messages about their request (matched, not matched yet, a quote) ----------------
+
+MESSAGE_HELLO_NAMED = "Hola, {name}:"
+MESSAGE_HELLO = "Hola:"
+BUSINESS_ONE = "negocio"
+BUSINESS_MANY = "negocios"
+NOT_RATED = "aún sin calificación"
+REVIEW_ONE = "reseña"
+REVIEW_MANY = "reseñas"
+DISTANCE_AWAY = "a {miles} millas"
+FOLLOW_REQUEST = "Siga su solicitud"
+IN_ACCOUNT = "O en su cuenta"
+MATCHED_SUBJECT = "Su solicitud de {service} coincidió con {count} {noun} de la zona"
+MATCHED_INTRO = "Buenas noticias: su solicitud de {service} coincide con {count} {noun} de la zona:"
+MATCHED_SENT = (
+    "Les enviamos su solicitud. Un negocio que quiera el trabajo la acepta y luego se comunica con usted; sus "
+    "datos de contacto solo se dan a los negocios que la aceptan."
+)
+MATCHED_SMS = "LeadApp: su solicitud de {service} coincidió con {count} {noun}:"
+NO_MATCH_WHERE = " en {zip}"
+NO_MATCH_SUBJECT = "Ningún negocio ha coincidido todavía con su solicitud de {service}"
+NO_MATCH_RECEIVED = (
+    "Recibimos su solicitud de {service}{where}, pero ningún negocio de nuestra red ha coincidido todavía, así que "
+    "no se envió a nadie y no se compartieron sus datos de contacto."
+)
+NO_MATCH_ON_FILE = (
+    "Su solicitud sigue registrada: sígala o retírela cuando quiera con el enlace de abajo. "
+    "Si el trabajo es urgente, no nos espere: comuníquese directamente con un proveedor local."
+)
+YOUR_REQUEST = "Su solicitud"
+NO_MATCH_SMS = (
+    "LeadApp: ningún negocio ha coincidido todavía con su solicitud de {service}{where}; no se compartieron sus "
+    "datos. Sígala o retírela:"
+)
+QUOTE_SUBJECT = "{business} le envió un presupuesto: {amount} por su solicitud de {service}"
+QUOTE_SENT = (
+    "{business} le envió un presupuesto de {amount} por su solicitud de {service} n.º {lead}, válido hasta el {until}."
+)
+QUOTE_COMPARE = "Vea lo que incluye, compárelo con los demás presupuestos y acepte el que elija: {link}"
+QUOTE_SMS = "LeadApp: {business} le cotizó {amount} por su solicitud de {service}. Compare y acepte:"
+DATE = "{day} de {month} de {year}"
+MONTHS = (
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+)
+REVIEW_HEAD = "¿Qué tal lo hizo {business}?"
+REVIEW_SUBJECT = "{head} · califique su trabajo de {service}"
+REVIEW_TEXT = (
+    "{business} marcó como terminada su solicitud de {service} n.º {lead}. Deje una reseña verificada (de 1 a 5 "
+    "estrellas y unas palabras): ayuda a sus vecinos a elegir, y {business} puede responderla.\n\n"
+    "Este enlace es solo suyo y funciona una vez: {link}"
+)
+THREAD_TO_CONSUMER = "{sender} escribió sobre su solicitud de {service} n.º {lead}"
+THREAD_SUBJECT = "Nuevo mensaje de {sender} · {service} n.º {lead}"
+THREAD_PHOTO = "(una foto: abra la conversación para verla)"
+THREAD_REPLY_EMAIL = "Responda a este correo para contestar, o abra la conversación"
+THREAD_REPLY_TEXT = "Responda a este mensaje de texto para contestar"
+THREAD_SMS_TAIL = "Responda aquí para contestar. {link}"

@@ -18,12 +18,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from html import escape
+from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from leadapp.core import labels
+from leadapp.core import labels, languages
 from leadapp.core.crypto import decrypt_phone
 from leadapp.core.links import magic_link
 from leadapp.core.models import Business, Lead, Match
@@ -107,13 +109,6 @@ def budget_text(low: int | None, high: int | None) -> str:
 
 def _distance_text(miles: float | None) -> str:
     return "" if miles is None else f"{miles:.1f} miles"
-
-
-def _rating_text(business: Business) -> str:
-    if not business.rating:
-        return "not rated yet"
-    reviews = f", {labels.count(business.review_count, 'review')}" if business.review_count else ""
-    return f"{business.rating:.1f}★{reviews}"
 
 
 def _zip(lead: Lead) -> str:
@@ -346,49 +341,71 @@ def compose_business_message(lead: Lead, business: Business, match: Match) -> Co
     return message
 
 
-# --- consumer: the result of matching -------------------------------------------------------------
+# --- consumer: the result of matching, a quote (in the language of their request) ----------------
+
+
+def _hello(lead: Lead, w: ModuleType) -> str:
+    return (
+        w.MESSAGE_HELLO_NAMED.format(name=lead.contact_name.split()[0])
+        if lead.contact_name.strip()
+        else w.MESSAGE_HELLO
+    )
+
+
+def service_words(lead: Lead, w: ModuleType) -> str:
+    """The request's trade as the consumer's language says it ("plumbing", "plomería")."""
+    return w.CATEGORIES.get(lead.category or "", category_label(lead.category).lower())
+
+
+def _business_details(business: Business, distance_miles: float | None, w: ModuleType) -> str:
+    """ "4.8★, 12 reviews, 3.2 miles away" in the consumer's language."""
+    if business.rating:
+        reviews = (
+            f", {labels.count(business.review_count, w.REVIEW_ONE, w.REVIEW_MANY)}" if business.review_count else ""
+        )
+        details = [f"{business.rating:.1f}★{reviews}"]
+    else:
+        details = [w.NOT_RATED]
+    if distance_miles is not None:
+        details.append(w.DISTANCE_AWAY.format(miles=f"{distance_miles:.1f}"))
+    return ", ".join(details)
 
 
 def compose_consumer_matched(lead: Lead, matches_with_business: Sequence[tuple[Match, Business]]) -> ComposedMessage:
-    """Tell the consumer who was matched: names, ratings and distances only (never a business's contact)."""
-    label = category_label(lead.category).lower()
+    """Tell the consumer who was matched: names, ratings and distances only (never a business's contact); in the
+    language of their request (`core.languages`)."""
+    w = languages.phrases(lead.language)
+    label = service_words(lead, w)
     link, portal = follow_links(lead)
     pairs = list(matches_with_business)
     count = len(pairs)
-    noun = "business" if count == 1 else "businesses"
-    subject = f"Your {label} request was matched with {count} local {noun}"
-    entries = []
-    for match, business in pairs:
-        details = [_rating_text(business)]
-        if match.distance_miles is not None:
-            details.append(f"{_distance_text(match.distance_miles)} away")
-        entries.append((business.name, ", ".join(details)))
-
-    greeting = f"Hi {lead.contact_name.split()[0]}," if lead.contact_name.strip() else "Hello,"
+    noun = w.BUSINESS_ONE if count == 1 else w.BUSINESS_MANY
+    subject = w.MATCHED_SUBJECT.format(service=label, count=count, noun=noun)
+    entries = [(business.name, _business_details(business, match.distance_miles, w)) for match, business in pairs]
+    greeting = _hello(lead, w)
+    intro = w.MATCHED_INTRO.format(service=label, count=count, noun=noun)
     lines = [
         greeting,
         "",
-        f"Good news: your {label} request matches {count} local {noun}:",
+        intro,
         *(f"- {name} ({details})" for name, details in entries),
         "",
-        "We have sent them your request. A business that wants the job accepts it and then gets in touch "
-        "with you; your contact details go only to the businesses that accept.",
+        w.MATCHED_SENT,
         "",
-        f"Follow your request: {link}",
+        f"{w.FOLLOW_REQUEST}: {link}",
     ]
     if portal:
-        lines.append(f"Or in your account: {portal}")
+        lines.append(f"{w.IN_ACCOUNT}: {portal}")
     html = _html_page(
         f"<p>{escape(greeting)}</p>"
-        f"<p>Good news: your {escape(label)} request matches {count} local {noun}:</p>"
+        f"<p>{escape(intro)}</p>"
         "<ul>" + "".join(f"<li><strong>{escape(n)}</strong> ({escape(d)})</li>" for n, d in entries) + "</ul>"
-        "<p>We have sent them your request. A business that wants the job accepts it and then gets in touch "
-        "with you; your contact details go only to the businesses that accept.</p>"
-        f'<p><a href="{escape(link)}">Follow your request</a></p>'
-        + (f'<p><a href="{escape(portal)}">Or in your account</a></p>' if portal else "")
+        f"<p>{escape(w.MATCHED_SENT)}</p>"
+        f'<p><a href="{escape(link)}">{escape(w.FOLLOW_REQUEST)}</a></p>'
+        + (f'<p><a href="{escape(portal)}">{escape(w.IN_ACCOUNT)}</a></p>' if portal else "")
     )
 
-    head = f"LeadApp: your {label} request matched {count} {noun}:"
+    head = w.MATCHED_SMS.format(service=label, count=count, noun=noun)
     listed: list[str] = []
     for name, details in entries:
         candidate = f"{head} {'; '.join([*listed, f'{name} ({details})'])}."
@@ -400,48 +417,42 @@ def compose_consumer_matched(lead: Lead, matches_with_business: Sequence[tuple[M
 
 
 def compose_consumer_no_match(lead: Lead) -> ComposedMessage:
-    """Tell the consumer honestly that no business matched yet, that nobody got their details, and what they can do."""
-    label = category_label(lead.category).lower()
-    where = f" in {_zip(lead)}" if _zip(lead) else ""
+    """Tell the consumer honestly that no business matched yet, that nobody got their details, and what they can do;
+    in the language of their request."""
+    w = languages.phrases(lead.language)
+    label = service_words(lead, w)
+    where = w.NO_MATCH_WHERE.format(zip=_zip(lead)) if _zip(lead) else ""
     link, portal = follow_links(lead)
-    subject = f"No business has matched your {label} request yet"
-    greeting = f"Hi {lead.contact_name.split()[0]}," if lead.contact_name.strip() else "Hello,"
     paragraphs = [
-        greeting,
-        f"We received your {label} request{where}, but no business in our network matched it yet, "
-        "so it has not been sent to anyone and your contact details have not been shared.",
-        "Your request stays on file: follow it or withdraw it at any time with the link below. "
-        "If the job is urgent, please do not wait for us: contact a local provider directly.",
-        f"Your request: {link}",
+        _hello(lead, w),
+        w.NO_MATCH_RECEIVED.format(service=label, where=where),
+        w.NO_MATCH_ON_FILE,
+        f"{w.YOUR_REQUEST}: {link}",
     ]
     if portal:
-        paragraphs.append(f"Or in your account: {portal}")
+        paragraphs.append(f"{w.IN_ACCOUNT}: {portal}")
     text = "\n\n".join(paragraphs)
-    sms = fit_sms(
-        f"LeadApp: no business has matched your {label} request{where} yet; your details were not shared. "
-        "Follow or withdraw it:",
-        link,
-    )
+    sms = fit_sms(w.NO_MATCH_SMS.format(service=label, where=where), link)
+    subject = w.NO_MATCH_SUBJECT.format(service=label)
     return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link, portal), sms=sms)
 
 
-# --- consumer: a business's quote -----------------------------------------------------------------
-
-
-def compose_consumer_quote(lead: Lead, business_name: str, amount: str, valid_until: str) -> ComposedMessage:
+def compose_consumer_quote(lead: Lead, business_name: str, amount: str, valid_until: date) -> ComposedMessage:
     """Tell the consumer a business quoted their request: who, how much, until when, and where to compare and
-    accept it (the request's tracking link, then the account's portal). No contact detail of the business."""
-    label = category_label(lead.category).lower()
+    accept it (the request's tracking link, then the account's portal), in the language of their request. No
+    contact detail of the business."""
+    w = languages.phrases(lead.language)
+    label = service_words(lead, w)
     link, portal = follow_links(lead)
-    greeting = f"Hi {lead.contact_name.split()[0]}," if lead.contact_name.strip() else "Hello,"
-    subject = f"{business_name} sent you a quote: {amount} for your {label} request"
+    until = languages.long_date(valid_until, lead.language)
     paragraphs = [
-        greeting,
-        f"{business_name} sent you a quote of {amount} for your {label} request #{lead.id}, valid until {valid_until}.",
-        f"See what it includes, compare it with the other quotes side by side and accept the one you choose: {link}",
+        _hello(lead, w),
+        w.QUOTE_SENT.format(business=business_name, amount=amount, service=label, lead=lead.id, until=until),
+        w.QUOTE_COMPARE.format(link=link),
     ]
     if portal:
-        paragraphs.append(f"Or in your account: {portal}")
+        paragraphs.append(f"{w.IN_ACCOUNT}: {portal}")
     text = "\n\n".join(paragraphs)
-    sms = fit_sms(f"LeadApp: {business_name} quoted {amount} for your {label} request. Compare and accept:", link)
+    sms = fit_sms(w.QUOTE_SMS.format(business=business_name, amount=amount, service=label), link)
+    subject = w.QUOTE_SUBJECT.format(business=business_name, amount=amount, service=label)
     return ComposedMessage(subject=subject, text=text, html=html_from_text(text, link, portal), sms=sms)

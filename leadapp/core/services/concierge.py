@@ -74,7 +74,7 @@ def lead_changes(lead: Lead, details: dict[str, str]) -> dict[str, object]:
     if urgency and urgency != lead.urgency:
         changes["urgency"] = urgency
     if details.get("budget"):
-        low, high = classify.budget_range(details["budget"])
+        low, high = classify.budget_range(details["budget"], lead.language)
         if (low, high) != (None, None) and (low, high) != (lead.budget_min, lead.budget_max):
             changes["budget_min"], changes["budget_max"] = low, high
     return changes

@@ -4,7 +4,10 @@ Two classifiers produce the same `Classification`:
 
 - Claude (when `ANTHROPIC_API_KEY` is set): `claude.py` holds its prompt, `providers.llm` the SDK call;
 - `classify_local` (`local.py`), a deterministic keyword/regex classifier that needs nothing outside this
-  process, built on the phrase tables of `categories.py` and the signals of `signals.py`.
+  process, built on the phrase tables of `categories.py` and the signals of `signals.py`; the signals (budget,
+  urgency, requirements, sentiment, cheapness) are read with the words of the request's language
+  (`english_words.py`, `spanish_words.py`: the same names in each), so a Spanish request gets the fields of its
+  English equivalent.
 
 `classify` picks one, falls back to the local classifier when Claude fails, and then applies the
 mechanical platform rules (spam keywords, blocked phone patterns, all caps, the short-text cap, the form

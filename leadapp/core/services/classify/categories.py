@@ -443,7 +443,7 @@ _SPANISH_CATEGORY_PHRASES: dict[Category, tuple[tuple[str, ...], tuple[str, ...]
     Category.ROOFING: (("techo", "tejado", "goteras", "tejas"), ()),
     Category.APPLIANCE_REPAIR: (("lavadora", "secadora", "refrigerador", "nevera", "lavaplatos", "estufa"), ()),
     Category.PAINTING: (("pintor", "pintar", "pintura"), ()),
-    Category.CARPENTRY: (("carpintero", "carpintería"), ()),
+    Category.CARPENTRY: (("carpintero", "carpintería", "carpinteria", "valla", "cerco", "terraza de madera"), ()),
     Category.LANDSCAPING: (("jardinero", "jardinería", "jardineria", "césped", "cesped", "podar"), ()),
     Category.CLEANING: (("limpieza", "limpiar"), ()),
     Category.PEST_CONTROL: (("plagas", "cucarachas", "ratones", "termitas", "chinches"), ()),
@@ -469,7 +469,24 @@ _CATEGORY_TABLE = _PhraseTable(
 
 # A request naming no trade but asking for a small fix goes to a handyman.
 _GENERIC_JOB = _any(
-    ["fix", "fixed", "repair", "repairs", "install", "replace", "hang", "assemble", "mount", "arreglar", "reparar"]
+    [
+        "fix",
+        "fixed",
+        "repair",
+        "repairs",
+        "install",
+        "replace",
+        "hang",
+        "assemble",
+        "mount",
+        "arreglar",
+        "reparar",
+        "instalar",
+        "reemplazar",
+        "colgar",
+        "armar",
+        "montar",
+    ]
 )
 
 _CATEGORY_ORDER = {category: index for index, category in enumerate(Category)}

@@ -58,9 +58,19 @@ def language_points(text: str) -> tuple[int, int]:
     return spanish, english
 
 
-def detect_language(text: str) -> str:
-    """ "es" when the text reads as Spanish, else "en" (see the module docstring); never raises."""
+def recognised_language(text: str) -> str | None:
+    """The language the words are recognisably in ("es" or "en": more points than the other and at least the
+    minimum of the module docstring), or None when they say too little to tell ("Okay?", "Mm-hmm"); never raises."""
     spanish, english = language_points(text)
     short = len(_WORD.findall(text or "")) <= SHORT_WORDS
     needed = 1 if short else MIN_SPANISH_POINTS
-    return Language.SPANISH.value if spanish > english and spanish >= needed else Language.ENGLISH.value
+    if spanish > english and spanish >= needed:
+        return Language.SPANISH.value
+    if english > spanish and english >= needed:
+        return Language.ENGLISH.value
+    return None
+
+
+def detect_language(text: str) -> str:
+    """ "es" when the text reads as Spanish, else "en" (see the module docstring); never raises."""
+    return recognised_language(text) or Language.ENGLISH.value

@@ -15,7 +15,6 @@ from leadapp.core.services.classify.model import (
     word_count,
 )
 from leadapp.core.services.classify.signals import (
-    _CHEAP,
     _ZIP_ARG,
     _budget,
     _clamp,
@@ -26,6 +25,7 @@ from leadapp.core.services.classify.signals import (
     _urgency,
     _zip,
     spam_signals,
+    words_for,
 )
 from leadapp.core.services.rules import RulesSnapshot
 from leadapp.core.vocab import Category
@@ -47,16 +47,19 @@ def classify_local(
     Guarantees: the same input (and month) always gives the same result; the quality score follows the
     module's documented rules and lies in 0-10; `spam` is true exactly when a spam signal fired, with the
     signals listed in `spam_reason`. A valid 5-digit `zip_code` wins over a ZIP found in the text. `month`
-    (1-12, default: the current UTC month) decides whether "no heat" is an emergency (winter: Nov-Mar).
+    (1-12, default: the current UTC month) decides whether "no heat" is an emergency (winter: Nov-Mar). A request in
+    Spanish (`detect_language`) is read with the Spanish words and gets the fields its English equivalent gets.
     """
     month = month if month is not None and 1 <= month <= 12 else datetime.now(UTC).month
     q = quality_rules(rules)
+    language = detect_language(text)
+    wording = words_for(language)  # the request's own language's words for budget, urgency, requirements
     category = _category(text)
     location = _zip(text, zip_code)
-    budget_min, budget_max = _budget(text, location)
-    urgency, urgency_fits = _urgency(text, category, month)
-    requirements = _requirements(text)
-    signals = _specificity_signals(text, requirements)
+    budget_min, budget_max = _budget(text, location, wording)
+    urgency, urgency_fits = _urgency(text, category, month, wording)
+    requirements = _requirements(text, wording)
+    signals = _specificity_signals(text, requirements, wording)
     words = word_count(text)
     short = words < min_words(rules)
     reasons = spam_signals(text, phone_e164=phone_e164, rules=rules)
@@ -71,7 +74,7 @@ def classify_local(
     budget_top = max((b for b in (budget_min, budget_max) if b is not None), default=None)
     if budget_top is not None and budget_top >= MIN_PLAUSIBLE_BUDGET[category]:
         score += q["realistic_budget"]
-    if _CHEAP.search(text):
+    if wording.CHEAP.search(text):
         score -= q["cheap_penalty"]
     if reasons:
         score -= q["spam_penalty"]
@@ -87,11 +90,11 @@ def classify_local(
         budget_max=budget_max,
         location_zip=location,
         key_requirements=requirements,
-        sentiment=_sentiment(text),
+        sentiment=_sentiment(text, wording),
         quality_score=_clamp(score),
         spam=bool(reasons),
         spam_reason=_join_reasons(reasons),
-        language=detect_language(text),
+        language=language,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
@@ -164,3 +164,38 @@ class _PhraseTable:
 
 def _any(patterns: Iterable[str]) -> re.Pattern[str]:
     return re.compile("|".join(rf"(?<!\w)(?:{p})(?!\w)" for p in patterns), re.IGNORECASE)
+
+
+class RequestWords(Protocol):
+    """One language's words for what a request says besides its trade: a module per language (`english_words`,
+    `spanish_words`) defining these names, as `core.languages` has one catalogue per language.
+
+    The extraction in `signals` is written once and reads whichever language's words a request is in, so a Spanish
+    request gets the same fields as its English equivalent. Requirement names stay the English canonical ones
+    ("licensed", "water heater"): they are shown to owners and matched on, whatever the consumer wrote.
+    """
+
+    REQUIREMENTS: _PhraseTable  # requirement and equipment phrases -> canonical (English) name
+    MEASUREMENT: re.Pattern[str]  # "40 gallon", "12x14"
+    AGE: re.Pattern[str]  # "10 years old", "installed in 2015"
+    ROOMS: re.Pattern[str]
+    AMOUNT: re.Pattern[str]  # a number, with its optional "$" and thousands word (groups dollar, num, dec, k)
+    DOLLAR_WORDS: re.Pattern[str]  # right after an amount: it is money
+    UNIT_AFTER: re.Pattern[str]  # right after an amount: it is a measure, not money
+    BUDGET_CONTEXT: re.Pattern[str]  # before an amount in the same sentence: it is money
+    BUDGET_WORD: str  # what a budget said on its own is read after ("budget 500")
+    ZIP_BEFORE: re.Pattern[str]  # before a number: it is a ZIP code
+    RANGE_GAP: re.Pattern[str]  # between two amounts: a range ("200 to 400")
+    MAX_BEFORE: re.Pattern[str]  # "under 500"
+    MIN_BEFORE: re.Pattern[str]  # "over 500"
+    EMERGENCY: re.Pattern[str]
+    NO_HEAT: re.Pattern[str]
+    COLD: re.Pattern[str]
+    HIGH_TIMING: re.Pattern[str]  # "today", "asap"
+    HIGH_CONDITION: re.Pattern[str]  # "leaking", "no hot water"
+    LOW: re.Pattern[str]  # "no rush"
+    NORMAL_TIMING: re.Pattern[str]  # "this week"
+    FRUSTRATED: re.Pattern[str]
+    NEGATIVE: re.Pattern[str]
+    POSITIVE: re.Pattern[str]
+    CHEAP: re.Pattern[str]  # "cheap", "free" (not "free estimate")

@@ -1,4 +1,7 @@
-"""What a request says besides its trade: requirements, specificity, ZIP, budget, urgency, sentiment, spam."""
+"""What a request says besides its trade: requirements, specificity, ZIP, budget, urgency, sentiment, spam.
+
+Each extraction is written once and reads the words of the request's language (`words_for`: `english_words`,
+`spanish_words`), so "urgente, presupuesto de 300" gives what "urgent, budget of 300" gives."""
 
 from __future__ import annotations
 
@@ -8,6 +11,9 @@ from collections.abc import Iterable
 import zipcodes
 
 from leadapp.core.observability import get_logger
+from leadapp.core.services.classify import english_words, spanish_words
+from leadapp.core.services.classify.english_words import EQUIPMENT_NAMES
+from leadapp.core.services.classify.language import detect_language
 from leadapp.core.services.classify.model import (
     ALL_CAPS_MIN_LETTERS,
     ALL_CAPS_RATIO,
@@ -15,85 +21,30 @@ from leadapp.core.services.classify.model import (
     MAX_BUDGET,
     MAX_REQUIREMENTS,
     WINTER_MONTHS,
+    RequestWords,
     Sentiment,
     _any,
-    _PhraseTable,
 )
 from leadapp.core.services.rules import RulesSnapshot
-from leadapp.core.vocab import Category, Urgency
+from leadapp.core.vocab import Category, Language, Urgency
 
 log = get_logger(__name__)
 
+WORDS: dict[str, RequestWords] = {Language.ENGLISH.value: english_words, Language.SPANISH.value: spanish_words}
+
+
+def words_for(language: str | None) -> RequestWords:
+    """The request words of a language code ("en", "es"); English for anything else."""
+    return WORDS.get(language or "", english_words)
+
+
+def _words(text: str, language: str | None) -> RequestWords:
+    return words_for(language or detect_language(text))
+
+
 # --- requirements and specificity -------------------------------------------------------------------
 
-_REQUIREMENT_PHRASES: dict[str, tuple[str, ...]] = {
-    "licensed": ("licensed", "license", "licence"),
-    "insured": ("insured", "insurance"),
-    "bonded": ("bonded",),
-    "same day": ("same day", "same-day"),
-    "weekend": ("weekend", "saturday", "sunday"),
-    "evening": ("evening", "after work"),
-    "warranty": ("warranty", "warranties", "guarantee", "guaranteed"),
-    "free estimate": ("free estimate", "free quote"),
-    "background checked": ("background check", "background checked"),
-    "references": ("references",),
-}
-
-# Equipment and fixtures: canonical name -> ways people write it.
-_EQUIPMENT_PHRASES: dict[str, tuple[str, ...]] = {
-    "water heater": ("water heater", "hot water heater"),
-    "tankless water heater": ("tankless water heater", "tankless"),
-    "furnace": ("furnace",),
-    "air conditioner": ("air conditioner", "ac", "a/c", "central air", "ac unit"),
-    "heat pump": ("heat pump",),
-    "thermostat": ("thermostat",),
-    "boiler": ("boiler",),
-    "mini split": ("mini split", "ductless"),
-    "sump pump": ("sump pump",),
-    "garbage disposal": ("garbage disposal",),
-    "toilet": ("toilet",),
-    "faucet": ("faucet",),
-    "sink": ("sink",),
-    "shower": ("shower",),
-    "bathtub": ("bathtub",),
-    "sewer line": ("sewer line",),
-    "water softener": ("water softener",),
-    "electrical panel": ("electrical panel", "breaker panel", "breaker box", "fuse box"),
-    "circuit breaker": ("circuit breaker", "breaker"),
-    "outlet": ("outlet",),
-    "ceiling fan": ("ceiling fan",),
-    "ev charger": ("ev charger",),
-    "generator": ("generator",),
-    "light fixture": ("light fixture", "chandelier"),
-    "washer": ("washer", "washing machine"),
-    "dryer": ("dryer",),
-    "refrigerator": ("refrigerator", "fridge"),
-    "freezer": ("freezer",),
-    "dishwasher": ("dishwasher",),
-    "oven": ("oven",),
-    "stove": ("stove", "cooktop"),
-    "microwave": ("microwave",),
-    "ice maker": ("ice maker",),
-    "garage door opener": ("garage door opener", "garage opener"),
-    "garage door spring": ("garage door spring", "torsion spring"),
-    "gutters": ("gutter",),
-    "deck": ("deck",),
-    "fence": ("fence",),
-    "hot tub": ("hot tub", "jacuzzi"),
-    "pool pump": ("pool pump",),
-    "pool heater": ("pool heater",),
-    "deadbolt": ("deadbolt",),
-    "skylight": ("skylight",),
-    "sliding door": ("sliding door", "patio door"),
-    "chimney": ("chimney",),
-}
-
-_REQUIREMENT_TABLE = _PhraseTable(
-    [(phrase, name) for name, phrases in _REQUIREMENT_PHRASES.items() for phrase in phrases]
-    + [(phrase, name) for name, phrases in _EQUIPMENT_PHRASES.items() for phrase in phrases]
-)
-_EQUIPMENT_NAMES = frozenset(_EQUIPMENT_PHRASES)
-
+# Brand names are written the same in every language.
 _BRANDS = _any(
     [
         "rheem",
@@ -136,46 +87,16 @@ _BRANDS = _any(
         "generac",
     ]
 )
-_MEASUREMENT = re.compile(
-    r"(?<![\w.])[0-9]+(?:\.[0-9]+)?\s*-?\s*(?:gallons?|gal|sq\.?\s*ft|sqft|square\s+f(?:ee|oo)t|ft|feet|foot|"
-    r"inch(?:es)?|amps?|tons?|btus?|volts?|stor(?:y|ies)|bedrooms?|bathrooms?|rooms?|acres?|linear\s+feet|"
-    r"lbs?|pounds|windows|doors|outlets|trees)(?![A-Za-z])"
-    r"|(?<![\w.])[0-9]+\s*'?\s*(?:x|by)\s*[0-9]+\s*'?(?![\w])",
-    re.IGNORECASE,
-)
-_AGE = re.compile(
-    r"(?<![\w.])[0-9]+\s*-?\s*(?:years?|yrs?)\s*-?\s*old|(?:built|installed)\s+in\s+(?:19|20)[0-9]{2}",
-    re.IGNORECASE,
-)
-_ROOMS = _any(
-    [
-        "kitchen",
-        "basement",
-        "attic",
-        "garage",
-        "bathroom",
-        "bedroom",
-        r"crawl\s*space",
-        r"laundry\s+room",
-        r"living\s+room",
-        r"master\s+bath",
-        "upstairs",
-        "downstairs",
-        "backyard",
-        r"front\s+yard",
-        "hallway",
-        r"(?:first|second|third)\s+floor",
-    ]
-)
 
 
-def _requirements(text: str) -> list[str]:
-    return list(dict.fromkeys(name for _, name in _REQUIREMENT_TABLE.find(text)))[:MAX_REQUIREMENTS]
+def _requirements(text: str, words: RequestWords) -> list[str]:
+    return list(dict.fromkeys(name for _, name in words.REQUIREMENTS.find(text)))[:MAX_REQUIREMENTS]
 
 
-def _specificity_signals(text: str, requirements: list[str]) -> set[str]:
-    signals = {f"equipment:{name}" for name in requirements if name in _EQUIPMENT_NAMES}
-    for kind, regex in (("brand", _BRANDS), ("measure", _MEASUREMENT), ("age", _AGE), ("room", _ROOMS)):
+def _specificity_signals(text: str, requirements: list[str], words: RequestWords) -> set[str]:
+    signals = {f"equipment:{name}" for name in requirements if name in EQUIPMENT_NAMES}
+    kinds = (("brand", _BRANDS), ("measure", words.MEASUREMENT), ("age", words.AGE), ("room", words.ROOMS))
+    for kind, regex in kinds:
         signals.update(f"{kind}:{m.group(0).lower()}" for m in regex.finditer(text))
     return signals
 
@@ -185,7 +106,7 @@ def _specificity_signals(text: str, requirements: list[str]) -> set[str]:
 _ZIP_ARG = re.compile(r"^\s*([0-9]{5})(?:-[0-9]{4})?\s*$")
 _ZIP_IN_TEXT = re.compile(
     r"(?<![\w$.\-/])(?<![0-9],)([0-9]{5})(?:-[0-9]{4})?(?![\w/]|[.,][0-9])"
-    r"(?!\s*(?:dollars?|bucks|usd|btus?|sq|square|ft|feet|miles|gallons?|k\b|thousand))",
+    r"(?!\s*(?:dollars?|bucks|usd|btus?|sq|square|ft|feet|miles|gallons?|k\b|thousand|d[óo]lares|pies|millas|galones|mil\b))",
     re.IGNORECASE,
 )
 
@@ -207,54 +128,26 @@ def _zip(text: str, zip_code: str) -> str | None:
     return None
 
 
-_AMOUNT = re.compile(
-    r"(?<![\w,.$])(?P<dollar>\$\s*)?(?P<num>[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?P<dec>\.[0-9]+)?(?![0-9]|,[0-9])"
-    r"(?:\s*(?P<k>k|thousand|grand)(?![A-Za-z]))?",
-    re.IGNORECASE,
-)
-_DOLLAR_WORDS = re.compile(r"\s*(?:dollars?|bucks|usd)(?![A-Za-z])", re.IGNORECASE)
-_UNIT_AFTER = re.compile(
-    r"\s*-?\s*(?:gallons?|gal|years?|yrs?|yo|ft|feet|foot|sq|square|inch|inches|amps?|tons?|btus?|volts?|"
-    r"stor(?:y|ies)|rooms?|bedrooms?|bathrooms?|days?|weeks?|months?|hours?|hrs?|minutes?|mins?|miles?|"
-    r"lbs?|pounds|acres?|windows|doors|am|pm|people|times?|x)(?![A-Za-z])|\s*[:%/]",
-    re.IGNORECASE,
-)
-_BUDGET_CONTEXT = re.compile(
-    r"(?<!\w)(?:budget(?:ed)?|spend|pay|afford|price|cost|costs|quote|offer(?:ing)?|willing)(?!\w)[^.!?\n]*$",
-    re.IGNORECASE,
-)
-_ZIP_BEFORE = re.compile(r"zip(?:\s*code)?\s*(?:is\s*)?:?\s*$", re.IGNORECASE)
-_RANGE_GAP = re.compile(r"^\s*(?:-|–|—|to|and)\s*$", re.IGNORECASE)
-_MAX_BEFORE = re.compile(
-    r"(?:under|below|less\s+than|up\s+to|no\s+more\s+than|max(?:imum)?|at\s+most|not\s+(?:to\s+)?exceed|within)"
-    r"\s*:?\s*$",
-    re.IGNORECASE,
-)
-_MIN_BEFORE = re.compile(
-    r"(?:over|above|more\s+than|at\s+least|min(?:imum)?|starting\s+at|upwards\s+of)\s*:?\s*$", re.IGNORECASE
-)
-
-
 def _amount_value(match: re.Match[str]) -> int:
-    value = float(match.group("num").replace(",", "") + (match.group("dec") or ""))
+    value = float(match.group("num").replace(",", "").replace(".", "") + (match.group("dec") or ""))  # "1,500"/"1.500"
     if match.group("k"):
         value *= 1000
     return round(value)
 
 
-def _budget(text: str, zip_found: str | None) -> tuple[int | None, int | None]:
+def _budget(text: str, zip_found: str | None, words: RequestWords) -> tuple[int | None, int | None]:
     """(min, max) in dollars: a single amount gives (amount, amount), "under X" (None, X), "over X" (X, None)."""
     tokens: list[tuple[re.Match[str], int, bool]] = []  # (match, value, is money)
-    for match in _AMOUNT.finditer(text):
+    for match in words.AMOUNT.finditer(text):
         value = _amount_value(match)
         after, before = text[match.end() : match.end() + 40], text[max(0, match.start() - 40) : match.start()]
-        measured = bool(_UNIT_AFTER.match(after))
-        if match.group("dollar") or match.group("k") or _DOLLAR_WORDS.match(after):
+        measured = bool(words.UNIT_AFTER.match(after))
+        if match.group("dollar") or match.group("k") or words.DOLLAR_WORDS.match(after):
             money = True
-        elif measured or _ZIP_BEFORE.search(before) or match.group("num") == zip_found:
+        elif measured or words.ZIP_BEFORE.search(before) or match.group("num") == zip_found:
             money = False
         else:
-            money = bool(_BUDGET_CONTEXT.search(before))
+            money = bool(words.BUDGET_CONTEXT.search(before))
         if value > MAX_BUDGET:
             money, measured = False, True
         tokens.append((match, value, money and not (measured and not match.group("dollar"))))
@@ -269,221 +162,74 @@ def _budget(text: str, zip_found: str | None) -> tuple[int | None, int | None]:
             after_other = text[tokens[other][0].end() : tokens[other][0].end() + 40]
             # The other end of a range is an amount too: not a measure, and not past MAX_BUDGET.
             in_range = tokens[other][1] <= MAX_BUDGET
-            if in_range and _RANGE_GAP.match(gap) and not _UNIT_AFTER.match(after_other):
+            if in_range and words.RANGE_GAP.match(gap) and not words.UNIT_AFTER.match(after_other):
                 low, high = sorted((value, tokens[other][1]))
                 return low, high
         before = text[max(0, match.start() - 40) : match.start()]
-        if _MAX_BEFORE.search(before):
+        if words.MAX_BEFORE.search(before):
             return None, value
-        if _MIN_BEFORE.search(before):
+        if words.MIN_BEFORE.search(before):
             return value, None
         return value, value
     return None, None
 
 
-def budget_range(said: str) -> tuple[int | None, int | None]:
-    """(min, max) dollars of a budget someone stated on its own ("about $500", "300 to 500", "under 2k")."""
-    return _budget(f"budget {said}", None)
+def budget_range(said: str, language: str | None = None) -> tuple[int | None, int | None]:
+    """(min, max) dollars of a budget someone stated on its own ("about $500", "300 to 500", "under 2k",
+    "entre 200 y 400 dólares"), read in `language` (default: the language the words are in)."""
+    words = _words(said, language)
+    return _budget(f"{words.BUDGET_WORD} {said}", None, words)
 
 
 # --- urgency and sentiment --------------------------------------------------------------------------
 
-_EMERGENCY = _any(
-    [
-        r"(?<!not an )(?<!not a )(?<!no )emergenc(?:y|ies)",
-        r"flood(?:ing|ed|s)?",
-        r"gas\s+smell",
-        r"smell(?:s|ing)?\s+(?:of\s+|like\s+)?gas",
-        r"gas\s+leak",
-        r"sparks?",
-        r"sparking",
-        r"burst(?:ing)?\s+pipes?",
-        r"pipes?\s+(?:has\s+|have\s+)?burst",
-        r"water\s+everywhere",
-        r"smoke",
-        r"smoking",
-        r"burning\s+smell",
-        r"smells?\s+(?:like\s+)?burning",
-        r"carbon\s+monoxide",
-        r"fire(?!\s*(?:pit|place|wood|alarm))",
-    ]
-)
-_NO_HEAT = _any([r"no\s+heat", r"furnace\s+(?:is\s+)?(?:out|dead|not\s+working)", r"heat\s+(?:is\s+)?out"])
-_COLD = _any([r"freez\w*", r"below\s+zero", r"cold", "frozen"])
-_HIGH_TIMING = _any(
-    [
-        "today",
-        "tonight",
-        "asap",
-        r"a\.s\.a\.p\.?",
-        r"(?<!not )(?<!non-)urgent(?:ly)?",
-        r"right\s+away",
-        "immediately",
-        r"as\s+soon\s+as\s+possible",
-        r"right\s+now",
-        r"this\s+(?:morning|afternoon|evening)",
-        r"same[\s-]day",
-        "tomorrow",
-        "quickly",
-    ]
-)
-_HIGH_CONDITION = _any(
-    [
-        r"leak(?:s|ing|ed|y)?",
-        r"no\s+hot\s+water",
-        r"no\s+heat",
-        r"no\s+(?:ac|a/c|air\s+conditioning|air)",
-        r"not\s+(?:cooling|heating)",
-        r"no\s+power",
-        r"power\s+(?:is\s+)?out",
-        r"locked\s+out",
-        r"overflow(?:ing|ed)?",
-        r"backed\s+up",
-        r"won'?t\s+(?:close|open|lock)",
-        r"broken\s+window",
-    ]
-)
-_LOW = _any(
-    [
-        r"no\s+rush",
-        r"not\s+urgent",
-        r"no\s+hurry",
-        r"not\s+in\s+a\s+hurry",
-        "sometime",
-        "whenever",
-        r"next\s+(?:month|year|spring|summer|fall|autumn|winter)",
-        r"in\s+a\s+few\s+(?:weeks|months)",
-        r"(?:schedule|timing|time|dates?)\s+(?:is\s+|are\s+)?flexible",
-        r"flexible\s+(?:on\s+)?(?:timing|schedule|dates?)",
-        r"i'?m\s+flexible",
-        "eventually",
-        r"at\s+your\s+convenience",
-        r"when(?:ever)?\s+(?:you|it'?s)\s+(?:are\s+)?convenient",
-        "planning",
-    ]
-)
 
-
-def _urgency(text: str, category: Category, month: int) -> tuple[Urgency, bool]:
+def _urgency(text: str, category: Category, month: int, words: RequestWords) -> tuple[Urgency, bool]:
     """(urgency, fits): `fits` is true when the request states an urgency and nothing contradicts it."""
-    low = bool(_LOW.search(text))
-    no_heat_in_cold = bool(_NO_HEAT.search(text)) and (month in WINTER_MONTHS or bool(_COLD.search(text)))
-    if _EMERGENCY.search(text) or no_heat_in_cold:
+    low = bool(words.LOW.search(text))
+    no_heat_in_cold = bool(words.NO_HEAT.search(text)) and (month in WINTER_MONTHS or bool(words.COLD.search(text)))
+    if words.EMERGENCY.search(text) or no_heat_in_cold:
         if category not in EMERGENCY_CATEGORIES:
             return Urgency.HIGH, False
         return Urgency.EMERGENCY, not low
-    high_timing = bool(_HIGH_TIMING.search(text))
+    high_timing = bool(words.HIGH_TIMING.search(text))
     if high_timing and low:
         return Urgency.NORMAL, False
     if high_timing:
         return Urgency.HIGH, True
     if low:
         return Urgency.LOW, True
-    if _HIGH_CONDITION.search(text):
+    if words.HIGH_CONDITION.search(text):
         return Urgency.HIGH, True
     return Urgency.NORMAL, False
 
 
-_NORMAL_TIMING = _any(
-    [
-        r"this\s+week",
-        r"(?:with)?in\s+(?:a|one|the\s+next)\s+(?:week|few\s+days)",
-        r"next\s+(?:week|few\s+days|monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
-        r"in\s+a\s+few\s+days",
-        r"(?:this|next|the)\s+weekend",
-        r"(?:a|one|two|couple\s+of)\s+weeks?",
-        r"normal",
-    ]
-)
-
-
-def stated_urgency(text: str, category: Category, month: int) -> Urgency | None:
+def stated_urgency(text: str, category: Category, month: int, language: str | None = None) -> Urgency | None:
     """The urgency the words *say* (an emergency, "today", "this week", "no rush"), or None when they say no
     timing at all: what the problem suggests (a leak is usually urgent) is a guess, and the guided interview
-    asks instead of guessing."""
-    if _EMERGENCY.search(text) or _HIGH_TIMING.search(text) or _LOW.search(text):
-        return _urgency(text, category, month)[0]
-    no_heat_in_cold = bool(_NO_HEAT.search(text)) and bool(_COLD.search(text))
+    asks instead of guessing. Read in `language` (default: the language the words are in)."""
+    words = _words(text, language)
+    if words.EMERGENCY.search(text) or words.HIGH_TIMING.search(text) or words.LOW.search(text):
+        return _urgency(text, category, month, words)[0]
+    no_heat_in_cold = bool(words.NO_HEAT.search(text)) and bool(words.COLD.search(text))
     if no_heat_in_cold:
-        return _urgency(text, category, month)[0]
-    if _NORMAL_TIMING.search(text):
+        return _urgency(text, category, month, words)[0]
+    if words.NORMAL_TIMING.search(text):
         return Urgency.NORMAL
     return None
 
 
-_FRUSTRATED = re.compile(
-    r"!{3,}|"
-    + _any(
-        [
-            "again",
-            r"(?:second|third|fourth|2nd|3rd|4th)\s+time",
-            r"fed\s+up",
-            r"sick\s+(?:and\s+tired|of)",
-            "ridiculous",
-            "unacceptable",
-            r"frustrat\w*",
-            "furious",
-            r"still\s+(?:not|broken|leaking|no)",
-            r"no[\s-]?shows?",
-            r"never\s+showed",
-        ]
-    ).pattern,
-    re.IGNORECASE,
-)
-_NEGATIVE = _any(
-    [
-        "terrible",
-        "awful",
-        "horrible",
-        "worst",
-        r"disappoint\w*",
-        "unhappy",
-        "upset",
-        "angry",
-        "annoyed",
-        "ruined",
-        r"scam(?:med)?",
-        r"ripped\s+off",
-        r"bad\s+experience",
-        r"poor\s+(?:job|work|service)",
-        "hate",
-    ]
-)
-_POSITIVE = _any(
-    [
-        "thanks",
-        "thank",
-        r"appreciate\w*",
-        "great",
-        "excellent",
-        "wonderful",
-        "love",
-        "happy",
-        "excited",
-        "awesome",
-        "amazing",
-        "pleased",
-    ]
-)
-
-
-def _sentiment(text: str) -> Sentiment:
-    if _FRUSTRATED.search(text):
+def _sentiment(text: str, words: RequestWords) -> Sentiment:
+    if words.FRUSTRATED.search(text):
         return "frustrated"
-    if _NEGATIVE.search(text):
+    if words.NEGATIVE.search(text):
         return "negative"
-    if _POSITIVE.search(text):
+    if words.POSITIVE.search(text):
         return "positive"
     return "neutral"
 
 
 # --- spam and cheapness -----------------------------------------------------------------------------
-
-_CHEAP = re.compile(
-    r"(?<![\w-])(?<!feel )(?<!toll )(?:free|cheap|cheapest|cheaper|cheaply)(?![\w-])"
-    r"(?!\s+(?:estimates?|quotes?|consultations?|inspections?|of\s+charge\s+estimate))",
-    re.IGNORECASE,
-)
 
 
 def _keyword_regex(keyword: str) -> re.Pattern[str] | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from leadapp.core import languages
+from leadapp.core.languages import english
 from leadapp.core.models import Business, Lead, Match, ThreadMessage
 from leadapp.core.services import compose, notify
 from leadapp.core.vocab import Channel, NotificationKind, ThreadSide
@@ -15,32 +17,34 @@ def new_message(session: Session, match: Match, lead: Lead, business: Business, 
     request's email, and a text when they prefer texts or calls; the business: its notification channels). No
     contact detail of the consumer is in what the business gets. Returns the ids; the caller enqueues them after
     the commit."""
-    service = compose.category_label(lead.category).lower()
-    body = message.body or "(a photo: open the conversation to see it)"
-    if message.side == ThreadSide.CONSUMER.value:
+    to_business = message.side == ThreadSide.CONSUMER.value
+    # The owner reads English; the consumer, the language of their request.
+    w = english if to_business else languages.phrases(lead.language)
+    service = compose.service_words(lead, w)
+    body = message.body or w.THREAD_PHOTO
+    if to_business:
         recipient_side, targets = ThreadSide.BUSINESS, notify.business_targets(session, business)
         sender, link = "The consumer", compose.lead_link(lead)
-        about = f"your {service} lead #{lead.id}"
+        head = f"{sender} wrote about your {service} lead #{lead.id}"
         user_id = business.owner_id
     else:
         recipient_side, targets = ThreadSide.CONSUMER, notify.consumer_targets(lead)
         sender = business.name
         link = compose.portal_link() if lead.consumer_id is not None else compose.tracking_link(lead)
-        about = f"your {service} request #{lead.id}"
+        head = w.THREAD_TO_CONSUMER.format(sender=sender, service=service, lead=lead.id)
         user_id = lead.consumer_id
-    head = f"{sender} wrote about {about}"
     ids: list[int] = []
     for channel, recipient in targets:
         sms = channel == Channel.SMS.value
-        answer = "Reply to this text to answer" if sms else "Reply to this email to answer, or open the conversation"
+        answer = w.THREAD_REPLY_TEXT if sms else w.THREAD_REPLY_EMAIL
         text = f"{head}:\n\n{body}\n\n{answer}: {link}"
         row = notify.create_notification(
             session,
             kind=NotificationKind.THREAD_MESSAGE.value,
             channel=channel,
             recipient=recipient,
-            subject="" if sms else f"New message from {sender} · {service} #{lead.id}",
-            text=compose.fit_sms(f"{sender}:", f"Reply here to answer. {link}", quote=body) if sms else text,
+            subject="" if sms else w.THREAD_SUBJECT.format(sender=sender, service=service, lead=lead.id),
+            text=compose.fit_sms(f"{sender}:", w.THREAD_SMS_TAIL.format(link=link), quote=body) if sms else text,
             html="" if sms else compose.html_from_text(text, link),
             dedupe_key=notify.thread_message_key(message.id, match.id, recipient_side.value, channel),  # type: ignore[arg-type]
             lead_id=lead.id,

@@ -14,13 +14,12 @@ def quote_sent(session: Session, lead: Lead, quote: Quote, business_name: str, a
     """QUOTE_SENT rows to the request's consumer (email; SMS when they prefer texts: `notify.consumer_targets`),
     one per quote and channel (its dedupe key: the same quote told again adds nothing); returns their ids. The
     caller enqueues them after the commit."""
-    valid = f"{quote.valid_until:%B} {quote.valid_until.day}, {quote.valid_until.year}"
     rows = notify.notify_consumer(
         session,
         lead,
         NotificationKind.QUOTE_SENT.value,
         f"quote:{quote.id}:consumer",
-        lambda: compose.compose_consumer_quote(lead, business_name, amount, valid),
+        lambda: compose.compose_consumer_quote(lead, business_name, amount, quote.valid_until),
         match_id=quote.match_id,
         business_id=quote.business_id,
     )

@@ -1,9 +1,11 @@
-"""What a consumer hears once a job is converted: an email with the signed, single-use review link."""
+"""What a consumer hears once a job is converted: an email with the signed, single-use review link, in the language
+of their request."""
 
 from __future__ import annotations
 
 from sqlmodel import Session
 
+from leadapp.core import languages
 from leadapp.core.links import review_link
 from leadapp.core.models import Business, Conversion, Lead, User
 from leadapp.core.services import compose, notify
@@ -21,19 +23,16 @@ def review_invite(session: Session, lead: Lead, business: Business, conversion: 
     if not address or conversion.id is None:
         return []
     link = review_link(conversion.id, lead.id)  # type: ignore[arg-type]
-    service = compose.category_label(lead.category).lower()
-    head = f"How did {business.name} do?"
-    text = (
-        f"{business.name} marked your {service} request #{lead.id} as done. Leave a verified review (1 to 5 stars "
-        f"and a few words): it helps your neighbours choose, and {business.name} may answer it.\n\n"
-        f"This link is yours alone and works once: {link}"
-    )
+    w = languages.phrases(lead.language)  # in the language of the consumer's request
+    service = compose.service_words(lead, w)
+    head = w.REVIEW_HEAD.format(business=business.name)
+    text = w.REVIEW_TEXT.format(business=business.name, service=service, lead=lead.id, link=link)
     row = notify.create_notification(
         session,
         kind=NotificationKind.REVIEW_INVITE.value,
         channel=Channel.EMAIL.value,
         recipient=address,
-        subject=f"{head} · review your {service} job",
+        subject=w.REVIEW_SUBJECT.format(head=head, service=service),
         text=text,
         html=compose.html_from_text(text, link),
         dedupe_key=f"review-invite:{conversion.id}",
