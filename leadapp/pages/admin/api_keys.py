@@ -8,6 +8,7 @@ import reflex as rx
 
 from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
+from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, api_keys, webhooks
@@ -225,22 +226,10 @@ def api_keys_page() -> rx.Component:
             rx.vstack(
                 _create_form(),
                 _webhook_form(),
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[
-                                    rx.table.column_header_cell(h)
-                                    for h in ("Partner", "Key", "Per minute", "Created", "Last used", "Webhook", "")
-                                ]
-                            )
-                        ),
-                        rx.table.body(rx.foreach(state.rows, _row)),
-                        width="100%",
-                        id="api-keys-table",
-                    ),
-                    overflow_x="auto",
-                    width="100%",
+                plain_table(
+                    ("Partner", "Key", "Per minute", "Created", "Last used", "Webhook", ""),
+                    rx.foreach(state.rows, _row),
+                    table_id="api-keys-table",
                 ),
                 rx.cond(state.rows.length() == 0, rx.text("No API key yet.", color_scheme="gray", id="api-keys-empty")),
                 spacing="4",

@@ -21,6 +21,7 @@ from leadapp.pages.admin.ops_frame import (
     labelled,
     messages,
     ops_header,
+    show_as_admin,
 )
 from leadapp.state.auth import AuthState
 
@@ -40,14 +41,7 @@ class CallsState(PagedState, AuthState):
 
     def _fetch(self) -> None:
         business_id = int(self.business_filter) if self.business_filter.isdigit() else None
-        result, error = as_admin(
-            self, lambda s, u: admin_ops.calls_log(s, u, business_id, self.month_filter or None, self.page)
-        )
-        if result is None:
-            self._show_failure()
-            self.error = error
-            return
-        self._show_page(result)
+        show_as_admin(self, lambda s, u: admin_ops.calls_log(s, u, business_id, self.month_filter or None, self.page))
 
     @rx.event
     def load(self):

@@ -14,6 +14,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
+from leadapp.components.table import plain_table
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
@@ -339,29 +340,15 @@ def _funnel_cells(row: rx.Var, header: bool = False) -> list[rx.Component]:
 
 
 def _funnel_table() -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(h)
-                        for h in ("ZIP", "Category", "Found", "Qualified", "Invited", "Clicked", "Activated", "Unsub.")
-                    ]
-                )
-            ),
-            rx.table.body(
-                rx.foreach(DiscoveryState.funnel, lambda row: rx.table.row(*_funnel_cells(row))),
-                rx.cond(
-                    DiscoveryState.funnel.length() > 1,
-                    rx.table.row(*_funnel_cells(DiscoveryState.funnel_total, header=True), font_weight="bold"),
-                ),
-            ),
-            size="1",
-            width="100%",
-            id="funnel-table",
+    return plain_table(
+        ("ZIP", "Category", "Found", "Qualified", "Invited", "Clicked", "Activated", "Unsub."),
+        rx.foreach(DiscoveryState.funnel, lambda row: rx.table.row(*_funnel_cells(row))),
+        rx.cond(
+            DiscoveryState.funnel.length() > 1,
+            rx.table.row(*_funnel_cells(DiscoveryState.funnel_total, header=True), font_weight="bold"),
         ),
-        overflow_x="auto",
-        width="100%",
+        table_id="funnel-table",
+        size="1",
     )
 
 

@@ -16,6 +16,7 @@ from leadapp.pages.admin.ops_frame import (
     labelled,
     messages,
     ops_header,
+    show_as_admin,
 )
 from leadapp.state.auth import AuthState
 
@@ -28,12 +29,7 @@ class DncState(PagedState, AuthState):
     import_error: str = ""
 
     def _fetch(self) -> None:
-        result, error = as_admin(self, lambda s, u: admin_ops.list_dnc(s, u, self.search, self.page))
-        if result is None:
-            self._show_failure()
-            self.error = error
-            return
-        self._show_page(result)
+        show_as_admin(self, lambda s, u: admin_ops.list_dnc(s, u, self.search, self.page))
 
     def _clear(self) -> None:
         self.error, self.notice, self.add_error, self.import_error = "", "", "", ""

@@ -9,6 +9,7 @@ import reflex as rx
 from leadapp.components import feedback
 from leadapp.components.layout import guarded, page, page_header
 from leadapp.components.nav import ADMIN_NAV, section_cards
+from leadapp.components.table import plain_table
 from leadapp.core import labels, localtime
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -167,18 +168,11 @@ def health_page() -> rx.Component:
                 HealthState.all_ok,
                 rx.callout("Every check is green.", icon="circle-check", color_scheme="green", id="health-all-ok"),
             ),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell("Service"),
-                        rx.table.column_header_cell("Status"),
-                        rx.table.column_header_cell("Detail"),
-                    )
-                ),
-                rx.table.body(rx.foreach(HealthState.checks, _check_row)),
-                width="100%",
+            plain_table(
+                ("Service", "Status", "Detail"),
+                rx.foreach(HealthState.checks, _check_row),
+                table_id="health-table",
                 margin_top="1em",
-                id="health-table",
             ),
             rx.heading("Providers", as_="h2", size="5", margin_top="1.5em"),
             rx.text(
@@ -186,22 +180,10 @@ def health_page() -> rx.Component:
                 size="2",
                 color_scheme="gray",
             ),
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell("Provider"),
-                            rx.table.column_header_cell("Mode"),
-                            rx.table.column_header_cell("In use"),
-                            rx.table.column_header_cell("Last error"),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(HealthState.providers, _provider_row)),
-                    width="100%",
-                    id="providers-table",
-                ),
-                overflow_x="auto",
-                width="100%",
+            plain_table(
+                ("Provider", "Mode", "In use", "Last error"),
+                rx.foreach(HealthState.providers, _provider_row),
+                table_id="providers-table",
                 margin_top="0.5em",
             ),
         )

@@ -44,6 +44,18 @@ def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T 
         return None, f"Invalid request: {exc}"
 
 
+def show_as_admin(state: Any, action: Callable[[Session, User], Any]) -> Any:
+    """Load a page of a paged list (`PagedState`) as the admin: show it and return it, or show an empty list
+    with the reason in `state.error` and return None."""
+    result, error = as_admin(state, action)
+    if result is None:
+        state._show_failure()
+        state.error = error
+        return None
+    state._show_page(result)
+    return result
+
+
 def act_as_admin(state: ClearableState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
     """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, what to
     tell the admin). When the tab's user may not act (no longer an active admin) the page is cleared first."""

@@ -15,7 +15,7 @@ import reflex as rx
 from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
 from leadapp.components.pager import PagedState, pager
-from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.table import Column, data_table, empty_state, plain_table
 from leadapp.core import labels
 from leadapp.core.services import admin_ops, notify, webhooks
 from leadapp.pages.admin.ops_frame import (
@@ -25,6 +25,7 @@ from leadapp.pages.admin.ops_frame import (
     filter_row,
     messages,
     ops_header,
+    show_as_admin,
 )
 from leadapp.state.auth import AuthState
 
@@ -38,15 +39,9 @@ class OutboxState(PagedState, AuthState):
     notice: str = ""
 
     def _fetch(self) -> None:
-        result, error = as_admin(
-            self,
-            lambda s, u: admin_ops.list_notifications(s, u, self.status_filter, self.channel_filter, self.page),
+        show_as_admin(
+            self, lambda s, u: admin_ops.list_notifications(s, u, self.status_filter, self.channel_filter, self.page)
         )
-        if result is None:
-            self._show_failure()
-            self.error = error
-            return
-        self._show_page(result)
 
     @rx.event
     def load(self):
@@ -331,16 +326,7 @@ def _webhooks_section() -> rx.Component:
             state.webhook_notice != "",
             rx.callout(state.webhook_notice, icon="check", color_scheme="green", id="webhooks-notice"),
         ),
-        rx.box(
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in WEBHOOK_HEADERS])),
-                rx.table.body(rx.foreach(state.webhook_rows, _webhook_row)),
-                width="100%",
-                id="webhooks-table",
-            ),
-            overflow_x="auto",
-            width="100%",
-        ),
+        plain_table(WEBHOOK_HEADERS, rx.foreach(state.webhook_rows, _webhook_row), table_id="webhooks-table"),
         rx.cond(
             state.webhook_rows.length() == 0,
             rx.text("No webhook delivery yet.", size="2", color_scheme="gray", id="webhooks-empty"),

@@ -16,6 +16,7 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.layout import guarded, page, page_header
 from leadapp.components.pager import PagedState, pager
+from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import AuditReport, User
@@ -258,19 +259,10 @@ def _report_row(r: rx.Var) -> rx.Component:
 
 def _list() -> rx.Component:
     return rx.vstack(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    rx.table.column_header_cell("Report"),
-                    rx.table.column_header_cell("Period"),
-                    rx.table.column_header_cell("Written by"),
-                    rx.table.column_header_cell("Summary"),
-                    rx.table.column_header_cell("Flags"),
-                )
-            ),
-            rx.table.body(rx.foreach(S.rows, _report_row)),
-            width="100%",
-            id="reports-table",
+        plain_table(
+            ("Report", "Period", "Written by", "Summary", "Flags"),
+            rx.foreach(S.rows, _report_row),
+            table_id="reports-table",
         ),
         pager(S, "reports", "reports-count", back="Newer", forward="Older"),
         width="100%",

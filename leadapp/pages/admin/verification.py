@@ -8,6 +8,7 @@ import reflex as rx
 
 from leadapp.components import feedback
 from leadapp.components.layout import guarded, page
+from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.services import access, plans
@@ -180,22 +181,10 @@ def verification_page() -> rx.Component:
             rx.cond(S.notice != "", rx.callout(S.notice, icon="check", color_scheme="green", id="verification-notice")),
             rx.vstack(
                 _filters(),
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[
-                                    rx.table.column_header_cell(h)
-                                    for h in ("Business", "Owner", "Verification", "Plan and monthly lead cap")
-                                ]
-                            )
-                        ),
-                        rx.table.body(rx.foreach(S.rows, _row)),
-                        width="100%",
-                        id="verification-table",
-                    ),
-                    overflow_x="auto",
-                    width="100%",
+                plain_table(
+                    ("Business", "Owner", "Verification", "Plan and monthly lead cap"),
+                    rx.foreach(S.rows, _row),
+                    table_id="verification-table",
                 ),
                 rx.cond(
                     S.rows.length() == 0, rx.text("No business here.", color_scheme="gray", id="verification-empty")

@@ -8,6 +8,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import guarded, page
+from leadapp.components.table import plain_table
 from leadapp.core import labels
 from leadapp.core.vocab import CATEGORY_LABELS
 from leadapp.pages.business.dashboard import DashboardState
@@ -251,22 +252,10 @@ def _lead_cards() -> rx.Component:
 
 
 def _lead_table() -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(h)
-                        for h in ("Received", "Request", "Urgency", "Distance", "Score", "Status")
-                    ]
-                )
-            ),
-            rx.table.body(rx.foreach(DashboardState.rows, _lead_row)),
-            width="100%",
-            id="lead-table",
-        ),
-        overflow_x="auto",
-        width="100%",
+    return plain_table(
+        ("Received", "Request", "Urgency", "Distance", "Score", "Status"),
+        rx.foreach(DashboardState.rows, _lead_row),
+        table_id="lead-table",
         style={NARROW: {"display": "none"}},
     )
 
