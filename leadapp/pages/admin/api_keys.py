@@ -208,10 +208,8 @@ def api_keys_page() -> rx.Component:
                 "key is stored. A key's webhook gets its leads' status changes, signed (Standard Webhooks).",
                 color_scheme="gray",
             ),
-            rx.cond(state.error != "", rx.callout(state.error, color_scheme="red", role="alert", id="api-keys-error")),
-            rx.cond(
-                state.notice != "", rx.callout(state.notice, icon="check", color_scheme="green", id="api-keys-notice")
-            ),
+            feedback.error_callout(state.error, "api-keys-error"),
+            feedback.notice_callout(state.notice, "api-keys-notice"),
             rx.cond(
                 state.new_token != "",
                 rx.card(rx.text("New key: ", rx.code(state.new_token, id="api-key-token")), id="api-key-once"),

@@ -190,14 +190,8 @@ def businesses_page() -> rx.Component:
         guarded(
             "admin",
             rx.heading("Businesses", size="8", id="businesses-heading"),
-            rx.cond(
-                BusinessesState.error != "",
-                rx.callout(BusinessesState.error, color_scheme="red", role="alert", id="businesses-error"),
-            ),
-            rx.cond(
-                BusinessesState.notice != "",
-                rx.callout(BusinessesState.notice, icon="check", color_scheme="green", id="businesses-notice"),
-            ),
+            feedback.error_callout(BusinessesState.error, "businesses-error"),
+            feedback.notice_callout(BusinessesState.notice, "businesses-notice"),
             rx.vstack(
                 filter_row(
                     BusinessesState.apply_search,

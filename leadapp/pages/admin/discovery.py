@@ -366,14 +366,8 @@ def discovery_page() -> rx.Component:
                     color_scheme="gray",
                     size="2",
                 ),
-                rx.cond(
-                    DiscoveryState.error != "",
-                    rx.callout(DiscoveryState.error, color_scheme="red", role="alert", id="discovery-error"),
-                ),
-                rx.cond(
-                    DiscoveryState.notice != "",
-                    rx.callout(DiscoveryState.notice, icon="check", color_scheme="green", id="discovery-notice"),
-                ),
+                feedback.error_callout(DiscoveryState.error, "discovery-error"),
+                feedback.notice_callout(DiscoveryState.notice, "discovery-notice"),
                 rx.card(_search_form(), width="100%"),
                 rx.cond(
                     DiscoveryState.searched,

@@ -390,13 +390,8 @@ def leads_page() -> rx.Component:
                 ),
                 heading_id="leads-heading",
             ),
-            rx.cond(
-                LeadsState.error != "", rx.callout(LeadsState.error, color_scheme="red", role="alert", id="leads-error")
-            ),
-            rx.cond(
-                LeadsState.notice != "",
-                rx.callout(LeadsState.notice, icon="check", color_scheme="green", id="leads-notice"),
-            ),
+            feedback.error_callout(LeadsState.error, "leads-error"),
+            feedback.notice_callout(LeadsState.notice, "leads-notice"),
             rx.tabs.root(
                 rx.tabs.list(
                     rx.tabs.trigger("All leads", value="all", id="tab-all-leads"),

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
+from leadapp.components import feedback
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
@@ -112,9 +113,9 @@ def filter_row(on_submit: Any, *controls: rx.Component) -> rx.Component:
 
 
 def messages(error: rx.Var, notice: rx.Var | None = None) -> rx.Component:
-    shown = [rx.cond(error != "", rx.callout(error, color_scheme="red", role="alert", id="ops-error"))]
+    shown = [feedback.error_callout(error, "ops-error")]
     if notice is not None:
-        shown.append(rx.cond(notice != "", rx.callout(notice, icon="check", color_scheme="green", id="ops-notice")))
+        shown.append(feedback.notice_callout(notice, "ops-notice"))
     return rx.fragment(*shown)
 
 

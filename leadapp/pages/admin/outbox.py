@@ -318,14 +318,8 @@ def _webhooks_section() -> rx.Component:
             size="2",
             color_scheme="gray",
         ),
-        rx.cond(
-            state.webhook_error != "",
-            rx.callout(state.webhook_error, color_scheme="red", role="alert", id="webhooks-error"),
-        ),
-        rx.cond(
-            state.webhook_notice != "",
-            rx.callout(state.webhook_notice, icon="check", color_scheme="green", id="webhooks-notice"),
-        ),
+        feedback.error_callout(state.webhook_error, "webhooks-error"),
+        feedback.notice_callout(state.webhook_notice, "webhooks-notice"),
         plain_table(WEBHOOK_HEADERS, rx.foreach(state.webhook_rows, _webhook_row), table_id="webhooks-table"),
         rx.cond(
             state.webhook_rows.length() == 0,

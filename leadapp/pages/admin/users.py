@@ -379,13 +379,8 @@ def users_page() -> rx.Component:
         guarded(
             "admin",
             rx.heading("Users", size="8", id="users-heading"),
-            rx.cond(
-                UsersState.error != "", rx.callout(UsersState.error, color_scheme="red", role="alert", id="users-error")
-            ),
-            rx.cond(
-                UsersState.notice != "",
-                rx.callout(UsersState.notice, icon="check", color_scheme="green", id="users-notice"),
-            ),
+            feedback.error_callout(UsersState.error, "users-error"),
+            feedback.notice_callout(UsersState.notice, "users-notice"),
             rx.vstack(
                 _filters(),
                 data_table(
@@ -418,13 +413,8 @@ def user_page() -> rx.Component:
             "admin",
             back_link("Users", routes.ADMIN_USERS, "back-to-users"),
             rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
-            rx.cond(
-                UsersState.error != "", rx.callout(UsersState.error, color_scheme="red", role="alert", id="users-error")
-            ),
-            rx.cond(
-                UsersState.notice != "",
-                rx.callout(UsersState.notice, icon="check", color_scheme="green", id="users-notice"),
-            ),
+            feedback.error_callout(UsersState.error, "users-error"),
+            feedback.notice_callout(UsersState.notice, "users-notice"),
             rx.match(
                 UsersState.user_page,
                 (

@@ -177,8 +177,8 @@ def verification_page() -> rx.Component:
                 color_scheme="gray",
                 id="verification-waiting",
             ),
-            rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", role="alert", id="verification-error")),
-            rx.cond(S.notice != "", rx.callout(S.notice, icon="check", color_scheme="green", id="verification-notice")),
+            feedback.error_callout(S.error, "verification-error"),
+            feedback.notice_callout(S.notice, "verification-notice"),
             rx.vstack(
                 _filters(),
                 plain_table(

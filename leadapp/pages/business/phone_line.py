@@ -253,10 +253,8 @@ def phone_line_card() -> rx.Component:
                     size="2",
                     color_scheme="gray",
                 ),
-                rx.cond(P.error != "", rx.callout(P.error, color_scheme="red", role="alert", id="phone-line-error")),
-                rx.cond(
-                    P.notice != "", rx.callout(P.notice, icon="check", color_scheme="green", id="phone-line-notice")
-                ),
+                feedback.error_callout(P.error, "phone-line-error"),
+                feedback.notice_callout(P.notice, "phone-line-notice"),
                 rx.cond(P.number != "", _connected(), _not_connected()),
                 rx.cond(
                     P.mode == "local",
