@@ -9,6 +9,12 @@ import reflex as rx
 from leadapp.core.services.accounts import MIN_PASSWORD_LENGTH
 
 
+def server_form(on_submit: Any, *children: rx.Component, reset: bool = False, **props: Any) -> rx.Component:
+    """A form the server validates (the browser's own checks are off, so every message is the page's own words);
+    what was typed stays after sending unless `reset`."""
+    return rx.form(*children, on_submit=on_submit, reset_on_submit=reset, no_validate=True, **props)
+
+
 def field(
     label: str,
     name: str,
@@ -91,10 +97,7 @@ def form_card(title: str, errors: rx.Var, on_submit: Any, *children: rx.Componen
     """A short form in a narrow card: its title, the form-wide error, then `children` (fields, buttons, links).
     The form keeps what was typed after sending; the server validates, not the browser."""
     return narrow_card(
-        rx.form(
-            rx.vstack(rx.heading(title, size="7"), form_error(errors), *children, spacing="4", width="100%"),
-            on_submit=on_submit,
-            reset_on_submit=False,
-            no_validate=True,
+        server_form(
+            on_submit, rx.vstack(rx.heading(title, size="7"), form_error(errors), *children, spacing="4", width="100%")
         )
     )

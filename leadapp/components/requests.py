@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.forms import server_form
 from leadapp.components.threads import PORTAL_PHOTO, ThreadView, thread_panel, thread_view
 
 CODE_SENT = "We texted you a 6-digit code: enter it here. It works for 10 minutes."
@@ -302,15 +303,14 @@ def _phone_check(r: RequestView, send_code: Callable[[Any], Any], verify_code: A
                     variant="soft",
                     class_name="send-phone-code",
                 ),
-                rx.form(
+                server_form(
+                    verify_code,
                     rx.hstack(
                         rx.el.input(type="hidden", name="lead", value=r.id),
                         code_input(class_name="phone-code-input"),
                         rx.button("Verify", type="submit", class_name="verify-phone-code"),
                     ),
-                    on_submit=verify_code,
-                    reset_on_submit=True,
-                    no_validate=True,
+                    reset=True,
                 ),
                 wrap="wrap",
                 spacing="2",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded, page
 from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
@@ -132,7 +133,8 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _create_form() -> rx.Component:
-    return rx.form(
+    return server_form(
+        ApiKeysState.create,
         rx.flex(
             rx.vstack(
                 rx.el.label("Partner name", html_for="api-key-name", class_name="form-label"),
@@ -149,15 +151,14 @@ def _create_form() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        on_submit=ApiKeysState.create,
-        reset_on_submit=True,
-        no_validate=True,
+        reset=True,
     )
 
 
 def _webhook_form() -> rx.Component:
     state = ApiKeysState
-    return rx.form(
+    return server_form(
+        state.set_webhook,
         rx.flex(
             rx.vstack(
                 rx.el.label("Key", html_for="webhook-key", class_name="form-label"),
@@ -190,9 +191,6 @@ def _webhook_form() -> rx.Component:
             state.webhook_error != "",
             rx.text(state.webhook_error, color_scheme="red", size="2", role="alert", id="webhook-url-error"),
         ),
-        on_submit=state.set_webhook,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 

@@ -11,6 +11,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components import feedback
+from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
@@ -95,7 +96,8 @@ class BusinessesState(PagedState, AuthState):
 def _rating_form(row: rx.Var) -> rx.Component:
     """Rating and review count of one business, set by an admin (until verified reviews exist)."""
     rating_id, reviews_id = f"rating-{row['id']}", f"reviews-{row['id']}"
-    return rx.form(
+    return server_form(
+        BusinessesState.set_rating,
         rx.hstack(
             rx.el.input(type="hidden", name="business_id", value=row["id"]),
             rx.vstack(
@@ -124,9 +126,6 @@ def _rating_form(row: rx.Var) -> rx.Component:
             align="end",
             spacing="2",
         ),
-        on_submit=BusinessesState.set_rating,
-        reset_on_submit=False,
-        no_validate=True,
         class_name="rating-form",
         key=f"{row['id']}-{row['rating']}-{row['review_count']}",
     )

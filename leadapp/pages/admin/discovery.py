@@ -13,6 +13,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded, page
 from leadapp.components.table import plain_table
 from leadapp.core import labels
@@ -210,7 +211,8 @@ def _field_error(name: str) -> rx.Component:
 
 
 def _search_form() -> rx.Component:
-    return rx.form(
+    return server_form(
+        DiscoveryState.search,
         rx.flex(
             rx.vstack(
                 _label("ZIP code", "field-zip"),
@@ -257,15 +259,13 @@ def _search_form() -> rx.Component:
             wrap="wrap",
             width="100%",
         ),
-        on_submit=DiscoveryState.search,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 
 def _invite_form(row: rx.Var) -> rx.Component:
     input_id = "invite-email-" + row["id"]
-    return rx.form(
+    return server_form(
+        DiscoveryState.invite,
         rx.el.input(type="hidden", name="prospect_id", default_value=row["id"]),
         rx.vstack(
             _label("Owner's email", input_id),
@@ -291,9 +291,6 @@ def _invite_form(row: rx.Var) -> rx.Component:
             spacing="1",
             width="100%",
         ),
-        on_submit=DiscoveryState.invite,
-        reset_on_submit=False,
-        no_validate=True,
         width="100%",
     )
 

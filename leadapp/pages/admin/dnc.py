@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
@@ -118,7 +119,8 @@ DNC_COLUMNS = [
 
 
 def _dnc_forms() -> rx.Component:
-    add_form = rx.form(
+    add_form = server_form(
+        DncState.add,
         rx.vstack(
             rx.heading("Add a number", as_="h3", size="3"),
             labelled("Phone number", "dnc-phone", rx.input(name="phone", id="dnc-phone", placeholder="(317) 846-2200")),
@@ -130,11 +132,9 @@ def _dnc_forms() -> rx.Component:
             spacing="2",
             width="100%",
         ),
-        on_submit=DncState.add,
-        reset_on_submit=False,
-        no_validate=True,
     )
-    import_form = rx.form(
+    import_form = server_form(
+        DncState.import_csv,
         rx.vstack(
             rx.heading("Import (CSV)", as_="h3", size="3"),
             labelled(
@@ -155,9 +155,6 @@ def _dnc_forms() -> rx.Component:
             spacing="2",
             width="100%",
         ),
-        on_submit=DncState.import_csv,
-        reset_on_submit=False,
-        no_validate=True,
     )
     return rx.grid(
         rx.card(add_form), rx.card(import_form), columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"

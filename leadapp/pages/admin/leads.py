@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded, page, page_header
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
@@ -217,7 +218,8 @@ def _text_input(name: str, label: str, **props) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return rx.form(
+    return server_form(
+        LeadsState.apply_filters,
         rx.flex(
             _select("status", "Status", labels.options("lead_status")),
             _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
@@ -230,9 +232,6 @@ def _filters() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        on_submit=LeadsState.apply_filters,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 
@@ -345,7 +344,8 @@ def _action_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(LeadsState.action_title),
             rx.dialog.description("Request #", LeadsState.action_lead_id, ". The reason is kept in the audit trail."),
-            rx.form(
+            server_form(
+                LeadsState.confirm_action,
                 rx.vstack(
                     ops_frame.label("Reason", "action-reason"),
                     rx.text_area(name="reason", id="action-reason", rows="3", width="100%", required=True),
@@ -368,9 +368,7 @@ def _action_dialog() -> rx.Component:
                     spacing="2",
                     width="100%",
                 ),
-                on_submit=LeadsState.confirm_action,
-                reset_on_submit=True,
-                no_validate=True,
+                reset=True,
             ),
             max_width="30em",
         ),

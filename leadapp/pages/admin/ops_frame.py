@@ -12,6 +12,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components import feedback
+from leadapp.components.forms import server_form
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
@@ -104,12 +105,7 @@ def choice_select(name: str, text: str, options: list[tuple[str, str]], value: r
 def filter_row(on_submit: Any, *controls: rx.Component) -> rx.Component:
     """The filters above a list: labelled controls and their buttons on one wrapping row, sent as one form
     (kept as typed after sending; the server validates, not the browser)."""
-    return rx.form(
-        rx.flex(*controls, spacing="3", wrap="wrap", align="end"),
-        on_submit=on_submit,
-        reset_on_submit=False,
-        no_validate=True,
-    )
+    return server_form(on_submit, rx.flex(*controls, spacing="3", wrap="wrap", align="end"))
 
 
 def messages(error: rx.Var, notice: rx.Var | None = None) -> rx.Component:

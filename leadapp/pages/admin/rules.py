@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.forms import form_error
+from leadapp.components.forms import form_error, server_form
 from leadapp.components.layout import guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.core.db import session_scope
@@ -218,7 +218,8 @@ def _grid(*children: rx.Component, md: str = "3") -> rx.Component:
 def _form() -> rx.Component:
     low, high = rules.WEIGHT_RANGE
     categories = ", ".join(c.value for c in Category)
-    return rx.form(
+    return server_form(
+        S.save,
         rx.vstack(
             form_error(S.errors),
             _section(
@@ -342,9 +343,6 @@ def _form() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        on_submit=S.save,
-        reset_on_submit=False,
-        no_validate=True,
         key=S.form_key,
         width="100%",
     )

@@ -8,6 +8,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.forms import server_form
 from leadapp.components.layout import back_link, guarded, page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
@@ -180,7 +181,8 @@ def _label(text: str, html_for: str) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return rx.form(
+    return server_form(
+        UsersState.apply_filters,
         rx.flex(
             rx.vstack(
                 _label("Search", "users-search"),
@@ -204,9 +206,6 @@ def _filters() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        on_submit=UsersState.apply_filters,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 

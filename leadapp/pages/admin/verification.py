@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded, page
 from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
@@ -83,7 +84,8 @@ class VerificationState(AuthState):
 
 
 def _plan_form(row: rx.Var) -> rx.Component:
-    return rx.form(
+    return server_form(
+        VerificationState.save_plan,
         rx.flex(
             rx.el.input(type="hidden", name="business_id", value=row["id"]),
             rx.select.root(
@@ -104,9 +106,6 @@ def _plan_form(row: rx.Var) -> rx.Component:
             spacing="2",
             align="center",
         ),
-        on_submit=VerificationState.save_plan,
-        reset_on_submit=False,
-        no_validate=True,
         key=row["id"] + row["plan"] + row["lead_cap"],
     )
 
@@ -141,7 +140,8 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return rx.form(
+    return server_form(
+        VerificationState.apply_filters,
         rx.flex(
             rx.input(name="search", placeholder="business name", aria_label="Search", id="verification-search"),
             rx.select.root(
@@ -158,9 +158,6 @@ def _filters() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        on_submit=VerificationState.apply_filters,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded, page
 from leadapp.components.table import plain_table
 from leadapp.core import labels
@@ -87,7 +88,8 @@ def _date_input(name: str, label: str, error: rx.Var, current: rx.Var) -> rx.Com
 
 
 def _filters() -> rx.Component:
-    return rx.form(
+    return server_form(
+        DashboardState.apply_filters,
         rx.flex(
             _select("status", "Status", labels.options("match_status"), DashboardState.status_filter),
             _select("urgency", "Urgency", labels.options("urgency"), DashboardState.urgency_filter),
@@ -111,9 +113,6 @@ def _filters() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        on_submit=DashboardState.apply_filters,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 

@@ -10,7 +10,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
-from leadapp.components.forms import form_error
+from leadapp.components.forms import form_error, server_form
 from leadapp.components.layout import guarded, page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -303,7 +303,8 @@ def _two_columns(*children: rx.Component) -> rx.Component:
 
 
 def _form() -> rx.Component:
-    return rx.form(
+    return server_form(
+        S.save,
         rx.vstack(
             form_error(S.errors),
             _section(
@@ -405,9 +406,6 @@ def _form() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        on_submit=S.save,
-        reset_on_submit=False,
-        no_validate=True,
         key=S.form_key,
         width="100%",
     )
