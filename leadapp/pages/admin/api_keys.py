@@ -8,7 +8,7 @@ import reflex as rx
 
 from leadapp.components import feedback
 from leadapp.components.forms import server_form
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -196,41 +196,39 @@ def _webhook_form() -> rx.Component:
 
 def api_keys_page() -> rx.Component:
     state = ApiKeysState
-    return page(
-        guarded(
-            "admin",
-            rx.heading("API keys", size="8", id="api-keys-heading"),
-            rx.text(
-                "Partners send leads to POST /api/v1/leads with “Authorization: Bearer <key>”: no anti-robot check, "
-                "the key's own rate limit, and read a lead's status at GET /api/v1/leads/<id>. Only a hash of each "
-                "key is stored. A key's webhook gets its leads' status changes, signed (Standard Webhooks).",
-                color_scheme="gray",
+    return guarded_page(
+        "admin",
+        rx.heading("API keys", size="8", id="api-keys-heading"),
+        rx.text(
+            "Partners send leads to POST /api/v1/leads with “Authorization: Bearer <key>”: no anti-robot check, "
+            "the key's own rate limit, and read a lead's status at GET /api/v1/leads/<id>. Only a hash of each "
+            "key is stored. A key's webhook gets its leads' status changes, signed (Standard Webhooks).",
+            color_scheme="gray",
+        ),
+        feedback.error_callout(state.error, "api-keys-error"),
+        feedback.notice_callout(state.notice, "api-keys-notice"),
+        rx.cond(
+            state.new_token != "",
+            rx.card(rx.text("New key: ", rx.code(state.new_token, id="api-key-token")), id="api-key-once"),
+        ),
+        rx.cond(
+            state.new_secret != "",
+            rx.card(
+                rx.text("Webhook signing secret: ", rx.code(state.new_secret, id="webhook-secret")),
+                id="webhook-secret-once",
             ),
-            feedback.error_callout(state.error, "api-keys-error"),
-            feedback.notice_callout(state.notice, "api-keys-notice"),
-            rx.cond(
-                state.new_token != "",
-                rx.card(rx.text("New key: ", rx.code(state.new_token, id="api-key-token")), id="api-key-once"),
+        ),
+        rx.vstack(
+            _create_form(),
+            _webhook_form(),
+            plain_table(
+                ("Partner", "Key", "Per minute", "Created", "Last used", "Webhook", ""),
+                rx.foreach(state.rows, _row),
+                table_id="api-keys-table",
             ),
-            rx.cond(
-                state.new_secret != "",
-                rx.card(
-                    rx.text("Webhook signing secret: ", rx.code(state.new_secret, id="webhook-secret")),
-                    id="webhook-secret-once",
-                ),
-            ),
-            rx.vstack(
-                _create_form(),
-                _webhook_form(),
-                plain_table(
-                    ("Partner", "Key", "Per minute", "Created", "Last used", "Webhook", ""),
-                    rx.foreach(state.rows, _row),
-                    table_id="api-keys-table",
-                ),
-                rx.cond(state.rows.length() == 0, rx.text("No API key yet.", color_scheme="gray", id="api-keys-empty")),
-                spacing="4",
-                width="100%",
-                margin_top="1em",
-            ),
-        )
+            rx.cond(state.rows.length() == 0, rx.text("No API key yet.", color_scheme="gray", id="api-keys-empty")),
+            spacing="4",
+            width="100%",
+            margin_top="1em",
+        ),
     )

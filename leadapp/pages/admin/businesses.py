@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from leadapp.components import feedback
 from leadapp.components.forms import server_form
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
@@ -185,39 +185,37 @@ def _business_row_props(row: rx.Var) -> dict[str, Any]:
 
 
 def businesses_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            rx.heading("Businesses", size="8", id="businesses-heading"),
-            feedback.error_callout(BusinessesState.error, "businesses-error"),
-            feedback.notice_callout(BusinessesState.notice, "businesses-notice"),
-            rx.vstack(
-                filter_row(
-                    BusinessesState.apply_search,
-                    labelled(
-                        "Search",
-                        "businesses-search",
-                        rx.input(name="search", id="businesses-search", placeholder="name, city, ZIP or owner email"),
-                    ),
-                    rx.button("Search", type="submit", id="businesses-apply"),
+    return guarded_page(
+        "admin",
+        rx.heading("Businesses", size="8", id="businesses-heading"),
+        feedback.error_callout(BusinessesState.error, "businesses-error"),
+        feedback.notice_callout(BusinessesState.notice, "businesses-notice"),
+        rx.vstack(
+            filter_row(
+                BusinessesState.apply_search,
+                labelled(
+                    "Search",
+                    "businesses-search",
+                    rx.input(name="search", id="businesses-search", placeholder="name, city, ZIP or owner email"),
                 ),
-                data_table(
-                    BUSINESS_COLUMNS,
-                    BusinessesState.rows,
-                    table_id="businesses-table",
-                    label="Businesses",
-                    row_props=_business_row_props,
-                    empty=empty_state(
-                        "No business matches.",
-                        "Search by another name, city, ZIP or owner email.",
-                        icon="store",
-                        empty_id="businesses-empty",
-                    ),
-                ),
-                pager(BusinessesState, "businesses", "businesses-count"),
-                spacing="4",
-                width="100%",
-                margin_top="1em",
+                rx.button("Search", type="submit", id="businesses-apply"),
             ),
-        )
+            data_table(
+                BUSINESS_COLUMNS,
+                BusinessesState.rows,
+                table_id="businesses-table",
+                label="Businesses",
+                row_props=_business_row_props,
+                empty=empty_state(
+                    "No business matches.",
+                    "Search by another name, city, ZIP or owner email.",
+                    icon="store",
+                    empty_id="businesses-empty",
+                ),
+            ),
+            pager(BusinessesState, "businesses", "businesses-count"),
+            spacing="4",
+            width="100%",
+            margin_top="1em",
+        ),
     )

@@ -7,18 +7,11 @@ import reflex as rx
 
 from leadapp.components import feedback
 from leadapp.components.forms import server_form
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.services import admin_ops
-from leadapp.pages.admin.ops_frame import (
-    as_admin,
-    filter_row,
-    labelled,
-    messages,
-    ops_header,
-    show_as_admin,
-)
+from leadapp.pages.admin.ops_frame import as_admin, filter_row, labelled, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 
@@ -162,37 +155,34 @@ def _dnc_forms() -> rx.Component:
 
 
 def dnc_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            ops_header("Do-not-call list", "dnc-heading"),
-            rx.text(
-                "No AI call is placed to a number on this list. "
-                "Numbers are stored only as a keyed hash and a masked form.",
-                size="2",
-                color_scheme="gray",
+    return guarded_page(
+        "admin",
+        ops_header("Do-not-call list", "dnc-heading"),
+        rx.text(
+            "No AI call is placed to a number on this list. Numbers are stored only as a keyed hash and a masked form.",
+            size="2",
+            color_scheme="gray",
+        ),
+        messages(DncState.error, DncState.notice),
+        rx.box(_dnc_forms(), margin_y="1em", width="100%"),
+        filter_row(
+            DncState.find,
+            labelled("Find a number", "dnc-search", rx.input(name="phone", id="dnc-search")),
+            rx.button("Find", type="submit", variant="soft", id="dnc-find"),
+        ),
+        data_table(
+            DNC_COLUMNS,
+            DncState.rows,
+            table_id="dnc-table",
+            label="Do-not-call numbers",
+            row_props=lambda row: {"class_name": "dnc-row", "data_dnc": row["id"]},
+            loaded=DncState.loaded,
+            empty=empty_state(
+                rx.cond(DncState.search != "", "No number matches.", "No numbers on the list."),
+                "Add a number or import a CSV above; numbers a caller asks to stop are added by themselves.",
+                icon="phone-off",
+                empty_id="dnc-empty",
             ),
-            messages(DncState.error, DncState.notice),
-            rx.box(_dnc_forms(), margin_y="1em", width="100%"),
-            filter_row(
-                DncState.find,
-                labelled("Find a number", "dnc-search", rx.input(name="phone", id="dnc-search")),
-                rx.button("Find", type="submit", variant="soft", id="dnc-find"),
-            ),
-            data_table(
-                DNC_COLUMNS,
-                DncState.rows,
-                table_id="dnc-table",
-                label="Do-not-call numbers",
-                row_props=lambda row: {"class_name": "dnc-row", "data_dnc": row["id"]},
-                loaded=DncState.loaded,
-                empty=empty_state(
-                    rx.cond(DncState.search != "", "No number matches.", "No numbers on the list."),
-                    "Add a number or import a CSV above; numbers a caller asks to stop are added by themselves.",
-                    icon="phone-off",
-                    empty_id="dnc-empty",
-                ),
-            ),
-            pager(DncState, "numbers", "dnc-count"),
-        )
+        ),
+        pager(DncState, "numbers", "dnc-count"),
     )

@@ -13,7 +13,7 @@ import reflex as rx
 
 from leadapp.components import feedback
 from leadapp.components.forms import server_form
-from leadapp.components.layout import guarded, page, page_header
+from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -378,99 +378,95 @@ def _action_dialog() -> rx.Component:
 
 
 def leads_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            page_header(
-                "Leads",
-                rx.button(
-                    rx.icon("refresh-cw"), "Refresh", on_click=LeadsState.refresh, variant="soft", id="leads-refresh"
-                ),
-                heading_id="leads-heading",
+    return guarded_page(
+        "admin",
+        page_header(
+            "Leads",
+            rx.button(
+                rx.icon("refresh-cw"), "Refresh", on_click=LeadsState.refresh, variant="soft", id="leads-refresh"
             ),
-            feedback.error_callout(LeadsState.error, "leads-error"),
-            feedback.notice_callout(LeadsState.notice, "leads-notice"),
-            rx.tabs.root(
-                rx.tabs.list(
-                    rx.tabs.trigger("All leads", value="all", id="tab-all-leads"),
-                    rx.tabs.trigger(
-                        rx.hstack(
-                            rx.text("Flag queue"), rx.badge(LeadsState.queue_total, variant="solid"), spacing="2"
-                        ),
-                        value="queue",
-                        id="tab-flag-queue",
-                    ),
-                ),
-                rx.tabs.content(
-                    rx.vstack(
-                        _filters(),
-                        data_table(
-                            LEAD_COLUMNS,
-                            LeadsState.rows,
-                            table_id="leads-table",
-                            label="Leads",
-                            row_props=_lead_row_props,
-                            empty=empty_state(
-                                "No lead matches.",
-                                "Change or clear the filters to see more leads.",
-                                icon="inbox",
-                                empty_id="leads-empty",
-                            ),
-                        ),
-                        _pager(
-                            LeadsState.page,
-                            LeadsState.pages,
-                            LeadsState.total,
-                            "leads",
-                            LeadsState.go_page,
-                            "leads-count",
-                        ),
-                        spacing="4",
-                        width="100%",
-                        padding_top="1em",
-                    ),
-                    value="all",
-                ),
-                rx.tabs.content(
-                    rx.vstack(
-                        rx.text(
-                            "Flagged and low-quality requests wait here; nothing of them reaches a business until "
-                            "an admin unflags them.",
-                            size="2",
-                            color_scheme="gray",
-                        ),
-                        data_table(
-                            FLAG_COLUMNS,
-                            LeadsState.queue_rows,
-                            table_id="flag-table",
-                            label="Flag queue",
-                            row_props=_flag_row_props,
-                            empty=empty_state(
-                                "The queue is empty.",
-                                "Flagged and low-quality requests appear here for a decision.",
-                                icon="flag",
-                                empty_id="flag-queue-empty",
-                            ),
-                        ),
-                        _pager(
-                            LeadsState.queue_page,
-                            LeadsState.queue_pages,
-                            LeadsState.queue_total,
-                            "waiting",
-                            LeadsState.go_queue_page,
-                            "flag-count",
-                        ),
-                        spacing="4",
-                        width="100%",
-                        padding_top="1em",
-                    ),
+            heading_id="leads-heading",
+        ),
+        feedback.error_callout(LeadsState.error, "leads-error"),
+        feedback.notice_callout(LeadsState.notice, "leads-notice"),
+        rx.tabs.root(
+            rx.tabs.list(
+                rx.tabs.trigger("All leads", value="all", id="tab-all-leads"),
+                rx.tabs.trigger(
+                    rx.hstack(rx.text("Flag queue"), rx.badge(LeadsState.queue_total, variant="solid"), spacing="2"),
                     value="queue",
+                    id="tab-flag-queue",
                 ),
-                value=LeadsState.tab,
-                on_change=LeadsState.set_tab,
-                width="100%",
-                margin_top="1em",
             ),
-            _action_dialog(),
-        )
+            rx.tabs.content(
+                rx.vstack(
+                    _filters(),
+                    data_table(
+                        LEAD_COLUMNS,
+                        LeadsState.rows,
+                        table_id="leads-table",
+                        label="Leads",
+                        row_props=_lead_row_props,
+                        empty=empty_state(
+                            "No lead matches.",
+                            "Change or clear the filters to see more leads.",
+                            icon="inbox",
+                            empty_id="leads-empty",
+                        ),
+                    ),
+                    _pager(
+                        LeadsState.page,
+                        LeadsState.pages,
+                        LeadsState.total,
+                        "leads",
+                        LeadsState.go_page,
+                        "leads-count",
+                    ),
+                    spacing="4",
+                    width="100%",
+                    padding_top="1em",
+                ),
+                value="all",
+            ),
+            rx.tabs.content(
+                rx.vstack(
+                    rx.text(
+                        "Flagged and low-quality requests wait here; nothing of them reaches a business until "
+                        "an admin unflags them.",
+                        size="2",
+                        color_scheme="gray",
+                    ),
+                    data_table(
+                        FLAG_COLUMNS,
+                        LeadsState.queue_rows,
+                        table_id="flag-table",
+                        label="Flag queue",
+                        row_props=_flag_row_props,
+                        empty=empty_state(
+                            "The queue is empty.",
+                            "Flagged and low-quality requests appear here for a decision.",
+                            icon="flag",
+                            empty_id="flag-queue-empty",
+                        ),
+                    ),
+                    _pager(
+                        LeadsState.queue_page,
+                        LeadsState.queue_pages,
+                        LeadsState.queue_total,
+                        "waiting",
+                        LeadsState.go_queue_page,
+                        "flag-count",
+                    ),
+                    spacing="4",
+                    width="100%",
+                    padding_top="1em",
+                ),
+                value="queue",
+            ),
+            value=LeadsState.tab,
+            on_change=LeadsState.set_tab,
+            width="100%",
+            margin_top="1em",
+        ),
+        _action_dialog(),
     )

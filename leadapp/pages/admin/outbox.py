@@ -13,7 +13,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state, plain_table
 from leadapp.core import labels
@@ -334,47 +334,45 @@ def _webhooks_section() -> rx.Component:
 
 
 def outbox_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            ops_header(
-                "Notification outbox",
-                "outbox-heading",
-                rx.button(rx.icon("refresh-cw"), "Reload", on_click=OutboxState.load, variant="soft", size="2"),
-            ),
-            rx.text(
-                "Every e-mail and SMS, with its delivery record. Without provider keys this is also the local "
-                "mail and SMS viewer: open a row to read the message.",
-                size="2",
-                color_scheme="gray",
-            ),
-            messages(OutboxState.error, OutboxState.notice),
-            rx.vstack(
-                _outbox_filters(),
-                data_table(
-                    OUTBOX_COLUMNS,
-                    OutboxState.rows,
-                    table_id="outbox-table",
-                    label="Notifications",
-                    row_props=_outbox_row_props,
-                    loaded=OutboxState.loaded,
-                    empty=empty_state(
-                        "No notifications here.",
-                        rx.cond(
-                            (OutboxState.status_filter != "") | (OutboxState.channel_filter != ""),
-                            "None match these filters: choose “All” to see every message.",
-                            "Every e-mail and SMS LeadApp sends appears here as soon as it is queued.",
-                        ),
-                        icon="mail",
-                        empty_id="outbox-empty",
+    return guarded_page(
+        "admin",
+        ops_header(
+            "Notification outbox",
+            "outbox-heading",
+            rx.button(rx.icon("refresh-cw"), "Reload", on_click=OutboxState.load, variant="soft", size="2"),
+        ),
+        rx.text(
+            "Every e-mail and SMS, with its delivery record. Without provider keys this is also the local "
+            "mail and SMS viewer: open a row to read the message.",
+            size="2",
+            color_scheme="gray",
+        ),
+        messages(OutboxState.error, OutboxState.notice),
+        rx.vstack(
+            _outbox_filters(),
+            data_table(
+                OUTBOX_COLUMNS,
+                OutboxState.rows,
+                table_id="outbox-table",
+                label="Notifications",
+                row_props=_outbox_row_props,
+                loaded=OutboxState.loaded,
+                empty=empty_state(
+                    "No notifications here.",
+                    rx.cond(
+                        (OutboxState.status_filter != "") | (OutboxState.channel_filter != ""),
+                        "None match these filters: choose “All” to see every message.",
+                        "Every e-mail and SMS LeadApp sends appears here as soon as it is queued.",
                     ),
+                    icon="mail",
+                    empty_id="outbox-empty",
                 ),
-                pager(OutboxState, "notifications", "outbox-count"),
-                _outbox_detail(),
-                _webhooks_section(),
-                spacing="3",
-                width="100%",
-                margin_top="0.5em",
             ),
-        )
+            pager(OutboxState, "notifications", "outbox-count"),
+            _outbox_detail(),
+            _webhooks_section(),
+            spacing="3",
+            width="100%",
+            margin_top="0.5em",
+        ),
     )

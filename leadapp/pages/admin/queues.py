@@ -6,16 +6,11 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.services import admin_ops
 from leadapp.core.tasks import ALL_QUEUES, NOTIFICATIONS
-from leadapp.pages.admin.ops_frame import (
-    as_admin,
-    label,
-    messages,
-    ops_header,
-)
+from leadapp.pages.admin.ops_frame import as_admin, label, messages, ops_header
 from leadapp.state.auth import AuthState
 
 
@@ -155,46 +150,42 @@ def _failed_job_card(job: rx.Var) -> rx.Component:
 
 
 def queues_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            ops_header(
-                "Queues",
-                "queues-heading",
-                rx.button(rx.icon("refresh-cw"), "Reload", on_click=QueuesState.load, variant="soft", size="2"),
+    return guarded_page(
+        "admin",
+        ops_header(
+            "Queues",
+            "queues-heading",
+            rx.button(rx.icon("refresh-cw"), "Reload", on_click=QueuesState.load, variant="soft", size="2"),
+        ),
+        messages(QueuesState.error, QueuesState.notice),
+        data_table(
+            QUEUE_COLUMNS,
+            QueuesState.queues,
+            table_id="queue-table",
+            label="Queues",
+            row_props=lambda row: {"class_name": "queue-row", "data_queue": row["name"]},
+            empty=empty_state("No queue answered.", "Check Redis and the worker on the Health page.", icon="layers"),
+        ),
+        rx.hstack(
+            label("Failed jobs of", "failed-queue"),
+            rx.select.root(
+                rx.select.trigger(id="failed-queue"),
+                rx.select.content(*[rx.select.item(name, value=name) for name in ALL_QUEUES]),
+                value=QueuesState.selected_queue,
+                on_change=QueuesState.select_queue,
             ),
-            messages(QueuesState.error, QueuesState.notice),
-            data_table(
-                QUEUE_COLUMNS,
-                QueuesState.queues,
-                table_id="queue-table",
-                label="Queues",
-                row_props=lambda row: {"class_name": "queue-row", "data_queue": row["name"]},
-                empty=empty_state(
-                    "No queue answered.", "Check Redis and the worker on the Health page.", icon="layers"
-                ),
+            align="center",
+            wrap="wrap",
+            margin_top="1.5em",
+        ),
+        rx.vstack(rx.foreach(QueuesState.jobs, _failed_job_card), spacing="3", width="100%", id="failed-job-list"),
+        rx.cond(
+            QueuesState.jobs.length() == 0,
+            empty_state(
+                "No failed jobs on this queue.",
+                "Jobs that fail after their retries wait here to be retried or deleted.",
+                icon="circle-check",
+                empty_id="failed-empty",
             ),
-            rx.hstack(
-                label("Failed jobs of", "failed-queue"),
-                rx.select.root(
-                    rx.select.trigger(id="failed-queue"),
-                    rx.select.content(*[rx.select.item(name, value=name) for name in ALL_QUEUES]),
-                    value=QueuesState.selected_queue,
-                    on_change=QueuesState.select_queue,
-                ),
-                align="center",
-                wrap="wrap",
-                margin_top="1.5em",
-            ),
-            rx.vstack(rx.foreach(QueuesState.jobs, _failed_job_card), spacing="3", width="100%", id="failed-job-list"),
-            rx.cond(
-                QueuesState.jobs.length() == 0,
-                empty_state(
-                    "No failed jobs on this queue.",
-                    "Jobs that fail after their retries wait here to be retried or deleted.",
-                    icon="circle-check",
-                    empty_id="failed-empty",
-                ),
-            ),
-        )
+        ),
     )

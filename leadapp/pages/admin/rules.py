@@ -14,7 +14,7 @@ from sqlmodel import Session
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.forms import form_error, server_form
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
@@ -453,26 +453,24 @@ def _history() -> rx.Component:
 
 
 def rules_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            rx.hstack(
-                rx.heading("Platform rules", size="8"),
-                rx.badge(f"version {S.version} in force", size="2", id="rules-version"),
-                align="center",
-                wrap="wrap",
-                spacing="3",
-            ),
-            rx.text(
-                "The classifier and the matcher read the newest version for every lead: a save applies at once.",
-                color_scheme="gray",
-                margin_bottom="1em",
-            ),
-            rx.cond(
-                S.saved_message != "",
-                rx.callout(S.saved_message, icon="circle-check", color_scheme="green", id="rules-saved", width="100%"),
-            ),
-            _form(),
-            _history(),
-        )
+    return guarded_page(
+        "admin",
+        rx.hstack(
+            rx.heading("Platform rules", size="8"),
+            rx.badge(f"version {S.version} in force", size="2", id="rules-version"),
+            align="center",
+            wrap="wrap",
+            spacing="3",
+        ),
+        rx.text(
+            "The classifier and the matcher read the newest version for every lead: a save applies at once.",
+            color_scheme="gray",
+            margin_bottom="1em",
+        ),
+        rx.cond(
+            S.saved_message != "",
+            rx.callout(S.saved_message, icon="circle-check", color_scheme="green", id="rules-saved", width="100%"),
+        ),
+        _form(),
+        _history(),
     )

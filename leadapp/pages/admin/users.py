@@ -9,7 +9,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.forms import server_form
-from leadapp.components.layout import back_link, guarded, page
+from leadapp.components.layout import back_link, guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.db import session_scope
@@ -374,55 +374,51 @@ def _detail() -> rx.Component:
 
 
 def users_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            rx.heading("Users", size="8", id="users-heading"),
-            feedback.error_callout(UsersState.error, "users-error"),
-            feedback.notice_callout(UsersState.notice, "users-notice"),
-            rx.vstack(
-                _filters(),
-                data_table(
-                    USER_COLUMNS,
-                    UsersState.rows,
-                    table_id="users-table",
-                    label="Users",
-                    row_props=_user_row_props,
-                    loaded=UsersState.loaded,
-                    empty=empty_state(
-                        "No user matches.",
-                        "Search by another part of the e-mail or name, or choose every role.",
-                        icon="users",
-                        empty_id="users-empty",
-                    ),
+    return guarded_page(
+        "admin",
+        rx.heading("Users", size="8", id="users-heading"),
+        feedback.error_callout(UsersState.error, "users-error"),
+        feedback.notice_callout(UsersState.notice, "users-notice"),
+        rx.vstack(
+            _filters(),
+            data_table(
+                USER_COLUMNS,
+                UsersState.rows,
+                table_id="users-table",
+                label="Users",
+                row_props=_user_row_props,
+                loaded=UsersState.loaded,
+                empty=empty_state(
+                    "No user matches.",
+                    "Search by another part of the e-mail or name, or choose every role.",
+                    icon="users",
+                    empty_id="users-empty",
                 ),
-                pager(UsersState, "users", "users-count"),
-                spacing="4",
-                width="100%",
-                margin_top="1em",
             ),
-        )
+            pager(UsersState, "users", "users-count"),
+            spacing="4",
+            width="100%",
+            margin_top="1em",
+        ),
     )
 
 
 def user_page() -> rx.Component:
     """One user's own page: the account, its role and status, its business and requests."""
-    return page(
-        guarded(
-            "admin",
-            back_link("Users", routes.ADMIN_USERS, "back-to-users"),
-            rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
-            feedback.error_callout(UsersState.error, "users-error"),
-            feedback.notice_callout(UsersState.notice, "users-notice"),
-            rx.match(
-                UsersState.user_page,
-                (
-                    "refused",
-                    rx.callout("No such user.", icon="user-x", color_scheme="red", size="3", id="user-refused"),
-                ),
-                ("ok", rx.cond(UsersState.selected.contains("id"), _detail())),
-                rx.center(rx.spinner(size="3"), padding="3em"),
+    return guarded_page(
+        "admin",
+        back_link("Users", routes.ADMIN_USERS, "back-to-users"),
+        rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
+        feedback.error_callout(UsersState.error, "users-error"),
+        feedback.notice_callout(UsersState.notice, "users-notice"),
+        rx.match(
+            UsersState.user_page,
+            (
+                "refused",
+                rx.callout("No such user.", icon="user-x", color_scheme="red", size="3", id="user-refused"),
             ),
-            _role_dialog(),
-        )
+            ("ok", rx.cond(UsersState.selected.contains("id"), _detail())),
+            rx.center(rx.spinner(size="3"), padding="3em"),
+        ),
+        _role_dialog(),
     )

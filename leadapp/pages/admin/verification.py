@@ -8,7 +8,7 @@ import reflex as rx
 
 from leadapp.components import feedback
 from leadapp.components.forms import server_form
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
@@ -163,32 +163,28 @@ def _filters() -> rx.Component:
 
 def verification_page() -> rx.Component:
     S = VerificationState  # noqa: N806
-    return page(
-        guarded(
-            "admin",
-            rx.heading("Verification and plans", size="8", id="verification-heading"),
-            rx.text(
-                S.waiting,
-                " business(es) waiting for verification. A business receives leads once verified; its owner must "
-                "have confirmed their email address first.",
-                color_scheme="gray",
-                id="verification-waiting",
+    return guarded_page(
+        "admin",
+        rx.heading("Verification and plans", size="8", id="verification-heading"),
+        rx.text(
+            S.waiting,
+            " business(es) waiting for verification. A business receives leads once verified; its owner must "
+            "have confirmed their email address first.",
+            color_scheme="gray",
+            id="verification-waiting",
+        ),
+        feedback.error_callout(S.error, "verification-error"),
+        feedback.notice_callout(S.notice, "verification-notice"),
+        rx.vstack(
+            _filters(),
+            plain_table(
+                ("Business", "Owner", "Verification", "Plan and monthly lead cap"),
+                rx.foreach(S.rows, _row),
+                table_id="verification-table",
             ),
-            feedback.error_callout(S.error, "verification-error"),
-            feedback.notice_callout(S.notice, "verification-notice"),
-            rx.vstack(
-                _filters(),
-                plain_table(
-                    ("Business", "Owner", "Verification", "Plan and monthly lead cap"),
-                    rx.foreach(S.rows, _row),
-                    table_id="verification-table",
-                ),
-                rx.cond(
-                    S.rows.length() == 0, rx.text("No business here.", color_scheme="gray", id="verification-empty")
-                ),
-                spacing="4",
-                width="100%",
-                margin_top="1em",
-            ),
-        )
+            rx.cond(S.rows.length() == 0, rx.text("No business here.", color_scheme="gray", id="verification-empty")),
+            spacing="4",
+            width="100%",
+            margin_top="1em",
+        ),
     )

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -292,55 +292,53 @@ def _quality_chart() -> rx.Component:
 
 
 def stats_page() -> rx.Component:
-    return page(
-        guarded(
-            "business",
-            rx.flex(
-                rx.vstack(
-                    rx.heading("Stats", size="8", id="stats-heading"),
-                    rx.text(S.business_name, color_scheme="gray"),
-                    spacing="0",
-                ),
-                rx.hstack(
-                    _period_chooser(),
-                    rx.link(rx.button("Lead inbox", variant="soft"), href=routes.DASHBOARD),
-                    align="end",
-                    spacing="3",
-                ),
-                justify="between",
+    return guarded_page(
+        "business",
+        rx.flex(
+            rx.vstack(
+                rx.heading("Stats", size="8", id="stats-heading"),
+                rx.text(S.business_name, color_scheme="gray"),
+                spacing="0",
+            ),
+            rx.hstack(
+                _period_chooser(),
+                rx.link(rx.button("Lead inbox", variant="soft"), href=routes.DASHBOARD),
                 align="end",
-                wrap="wrap",
-                gap="3",
-                width="100%",
+                spacing="3",
             ),
-            rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", role="alert", margin_top="1em")),
+            justify="between",
+            align="end",
+            wrap="wrap",
+            gap="3",
+            width="100%",
+        ),
+        rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", role="alert", margin_top="1em")),
+        rx.cond(
+            ~S.loaded,
+            rx.center(rx.spinner(size="3"), padding="3em"),
             rx.cond(
-                ~S.loaded,
-                rx.center(rx.spinner(size="3"), padding="3em"),
-                rx.cond(
-                    S.business_id > 0,
-                    rx.vstack(
-                        _kpis(),
-                        _weeks_chart(),
-                        _calls_chart(),
-                        _quality_chart(),
-                        spacing="4",
-                        width="100%",
-                        margin_top="1em",
-                    ),
-                    rx.card(
-                        rx.cond(
-                            S.user_role == "admin",
-                            rx.text("Add ?business=<id> to this page's address to see that business's stats."),
-                            rx.fragment(
-                                rx.text("Create your business profile to see its stats. "),
-                                rx.link("Set up your business", href=routes.DASHBOARD + "/settings"),
-                            ),
+                S.business_id > 0,
+                rx.vstack(
+                    _kpis(),
+                    _weeks_chart(),
+                    _calls_chart(),
+                    _quality_chart(),
+                    spacing="4",
+                    width="100%",
+                    margin_top="1em",
+                ),
+                rx.card(
+                    rx.cond(
+                        S.user_role == "admin",
+                        rx.text("Add ?business=<id> to this page's address to see that business's stats."),
+                        rx.fragment(
+                            rx.text("Create your business profile to see its stats. "),
+                            rx.link("Set up your business", href=routes.DASHBOARD + "/settings"),
                         ),
-                        margin_top="1em",
-                        id="stats-no-business",
                     ),
+                    margin_top="1em",
+                    id="stats-no-business",
                 ),
             ),
-        )
+        ),
     )

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from leadapp import live, routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
-from leadapp.components.layout import back_link, guarded, page, page_header
+from leadapp.components.layout import back_link, guarded, guarded_page, page, page_header
 from leadapp.components.requests import (
     CODE_SENT,
     PHONE_VERIFIED,
@@ -340,44 +340,42 @@ def _card(r: rx.Var, linked: bool = False) -> rx.Component:
 
 
 def portal_page() -> rx.Component:
-    return page(
-        guarded(
-            "consumer",
-            page_header(
-                "My requests",
-                rx.link(rx.button("New request", size="3"), href=routes.REQUEST),
-                heading_id="portal-heading",
-            ),
-            rx.text("Hello, ", AuthState.display_name, ".", color_scheme="gray"),
-            action_messages(PortalState.notice, PortalState.error, "portal"),
+    return guarded_page(
+        "consumer",
+        page_header(
+            "My requests",
+            rx.link(rx.button("New request", size="3"), href=routes.REQUEST),
+            heading_id="portal-heading",
+        ),
+        rx.text("Hello, ", AuthState.display_name, ".", color_scheme="gray"),
+        action_messages(PortalState.notice, PortalState.error, "portal"),
+        rx.cond(
+            PortalState.showing != "list",
+            rx.center(rx.spinner(size="3"), padding="3em"),
             rx.cond(
-                PortalState.showing != "list",
-                rx.center(rx.spinner(size="3"), padding="3em"),
-                rx.cond(
-                    PortalState.requests.length() > 0,
-                    rx.vstack(
-                        rx.foreach(
-                            PortalState.requests,
-                            lambda r: _card(r, linked=True),
-                        ),
-                        spacing="3",
-                        width="100%",
-                        margin_top="1em",
+                PortalState.requests.length() > 0,
+                rx.vstack(
+                    rx.foreach(
+                        PortalState.requests,
+                        lambda r: _card(r, linked=True),
                     ),
-                    rx.card(rx.text("You have no service requests yet."), margin_top="1em", id="portal-empty"),
+                    spacing="3",
+                    width="100%",
+                    margin_top="1em",
                 ),
+                rx.card(rx.text("You have no service requests yet."), margin_top="1em", id="portal-empty"),
             ),
-            _ai_calls(),
-            rx.box(account_email_card(), margin_top="2em", width="100%"),
-            rx.hstack(
-                rx.text("Your data", weight="bold"),
-                rx.spacer(),
-                _delete_my_data(),
-                align="center",
-                width="100%",
-                margin_top="2em",
-            ),
-        )
+        ),
+        _ai_calls(),
+        rx.box(account_email_card(), margin_top="2em", width="100%"),
+        rx.hstack(
+            rx.text("Your data", weight="bold"),
+            rx.spacer(),
+            _delete_my_data(),
+            align="center",
+            width="100%",
+            margin_top="2em",
+        ),
     )
 
 
