@@ -100,49 +100,51 @@ class RequestView:
     threads: list[ThreadView] = dataclasses.field(default_factory=list)
 
 
+# Which of the card's fields come from which part of a row, under the same name unless mapped.
+_LEAD_FIELDS = ("id", "status", "status_label", "text", "created_at")
+_LEAD_OPTIONAL = ("created_exact", "category_label", "urgency")
+_ROW_OPTIONAL = (
+    "withdraw_reason",
+    "callback_reason",
+    "callback_kind",
+    "callback_explanation",
+    "call_status",
+    "phone_check",
+    "phone_last4",
+    "accepted_label",
+    "reach_label",
+)
+_REVIEW_FIELDS = {
+    "review_conversion_id": "conversion_id",
+    "review_business": "business_name",
+    "reviewed": "reviewed",
+    "review_stars": "stars",
+    "review_text": "text",
+    "review_reply": "reply",
+    "review_hidden": "hidden",
+}
+_MATCH_FIELDS = ("name", "city", "rating", "distance", "status")
+
+
+def _match_view(m: dict[str, Any]) -> MatchView:
+    href = routes.pro(m["business_id"], m["name"]) if m.get("business_id") else ""
+    return MatchView(
+        **{name: m[name] for name in _MATCH_FIELDS}, business_href=href, rating_label=m.get("rating_label", "")
+    )
+
+
 def request_view(row: dict[str, Any]) -> RequestView:
     """A row of `portal.consumer_leads` / `portal.request_view` as the card shows it (no contact details)."""
     lead = row["lead"]
     review = row.get("review") or {}
     return RequestView(
-        id=lead["id"],
-        status=lead["status"],
-        status_label=lead["status_label"],
-        text=lead["text"],
-        created_at=lead["created_at"],
-        created_exact=lead.get("created_exact", ""),
-        category_label=lead.get("category_label", ""),
-        urgency=lead.get("urgency", ""),
-        withdraw_reason=row.get("withdraw_reason", ""),
-        callback_reason=row.get("callback_reason", ""),
-        callback_kind=row.get("callback_kind", ""),
-        callback_explanation=row.get("callback_explanation", ""),
-        call_status=row.get("call_status", ""),
-        phone_check=row.get("phone_check", ""),
-        phone_last4=row.get("phone_last4", ""),
+        **{name: lead[name] for name in _LEAD_FIELDS},
+        **{name: lead.get(name, "") for name in _LEAD_OPTIONAL},
+        **{name: row.get(name, "") for name in _ROW_OPTIONAL},
+        **{name: review.get(key, "") for name, key in _REVIEW_FIELDS.items()},
         accepted_count=int(row.get("accepted_count", 0)),
-        accepted_label=row.get("accepted_label", ""),
-        reach_label=row.get("reach_label", ""),
-        matches=[
-            MatchView(
-                name=m["name"],
-                business_href=routes.pro(m["business_id"], m["name"]) if m.get("business_id") else "",
-                city=m["city"],
-                rating=m["rating"],
-                rating_label=m.get("rating_label", ""),
-                distance=m["distance"],
-                status=m["status"],
-            )
-            for m in row["matches"]
-        ],
+        matches=[_match_view(m) for m in row["matches"]],
         quotes=[_quote_view(q) for q in row.get("quotes", [])],
-        review_conversion_id=review.get("conversion_id", ""),
-        review_business=review.get("business_name", ""),
-        reviewed=review.get("reviewed", ""),
-        review_stars=review.get("stars", ""),
-        review_text=review.get("text", ""),
-        review_reply=review.get("reply", ""),
-        review_hidden=review.get("hidden", ""),
         threads=[thread_view(t) for t in row.get("threads", [])],
     )
 

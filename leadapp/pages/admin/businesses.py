@@ -13,8 +13,8 @@ from sqlmodel import Session
 from leadapp.components import feedback
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
-from leadapp.components.pager import PagedState, pager
-from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.pager import PagedState, paged_table
+from leadapp.components.table import Column, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
@@ -200,11 +200,13 @@ def businesses_page() -> rx.Component:
                 ),
                 rx.button("Search", type="submit", id="businesses-apply"),
             ),
-            data_table(
+            paged_table(
+                BusinessesState,
                 BUSINESS_COLUMNS,
-                BusinessesState.rows,
                 table_id="businesses-table",
                 label="Businesses",
+                noun="businesses",
+                pager_id="businesses-count",
                 row_props=_business_row_props,
                 empty=empty_state(
                     "No business matches.",
@@ -212,8 +214,8 @@ def businesses_page() -> rx.Component:
                     icon="store",
                     empty_id="businesses-empty",
                 ),
+                loaded=True,  # the list shows its empty state, not a skeleton, before the first answer
             ),
-            pager(BusinessesState, "businesses", "businesses-count"),
             spacing="4",
             width="100%",
             margin_top="1em",

@@ -9,7 +9,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components.layout import guarded_page
-from leadapp.components.pager import PagedState, pager
+from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.models import User
 from leadapp.core.services import admin_ops
@@ -198,11 +198,13 @@ def calls_page() -> rx.Component:
                     id="calls-filtered",
                 ),
             ),
-            data_table(
+            paged_table(
+                CallsState,
                 CALL_COLUMNS,
-                CallsState.rows,
                 table_id="calls-table",
                 label="Calls log",
+                noun="calls",
+                pager_id="calls-count",
                 row_props=lambda row: {"class_name": "call-row", "data_call": row["id"]},
                 empty=empty_state(
                     "No calls match.",
@@ -210,9 +212,7 @@ def calls_page() -> rx.Component:
                     icon="phone",
                     action=rx.button("Clear filters", variant="soft", on_click=CallsState.clear_filters),
                 ),
-                loaded=CallsState.loaded,
             ),
-            pager(CallsState, "calls", "calls-count"),
             spacing="3",
             width="100%",
         ),

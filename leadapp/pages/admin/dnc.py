@@ -8,8 +8,8 @@ import reflex as rx
 from leadapp.components import feedback
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
-from leadapp.components.pager import PagedState, pager
-from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.pager import PagedState, paged_table
+from leadapp.components.table import Column, empty_state
 from leadapp.core.services import admin_ops
 from leadapp.pages.admin.ops_frame import as_admin, filter_row, labelled, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
@@ -170,13 +170,14 @@ def dnc_page() -> rx.Component:
             labelled("Find a number", "dnc-search", rx.input(name="phone", id="dnc-search")),
             rx.button("Find", type="submit", variant="soft", id="dnc-find"),
         ),
-        data_table(
+        paged_table(
+            DncState,
             DNC_COLUMNS,
-            DncState.rows,
             table_id="dnc-table",
             label="Do-not-call numbers",
+            noun="numbers",
+            pager_id="dnc-count",
             row_props=lambda row: {"class_name": "dnc-row", "data_dnc": row["id"]},
-            loaded=DncState.loaded,
             empty=empty_state(
                 rx.cond(DncState.search != "", "No number matches.", "No numbers on the list."),
                 "Add a number or import a CSV above; numbers a caller asks to stop are added by themselves.",
@@ -184,5 +185,4 @@ def dnc_page() -> rx.Component:
                 empty_id="dnc-empty",
             ),
         ),
-        pager(DncState, "numbers", "dnc-count"),
     )

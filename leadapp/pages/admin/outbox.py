@@ -14,8 +14,8 @@ import reflex as rx
 
 from leadapp.components import feedback
 from leadapp.components.layout import guarded_page
-from leadapp.components.pager import PagedState, pager
-from leadapp.components.table import Column, data_table, empty_state, plain_table
+from leadapp.components.pager import PagedState, paged_table
+from leadapp.components.table import Column, empty_state, plain_table
 from leadapp.core import labels
 from leadapp.core.services import admin_ops, notify, webhooks
 from leadapp.pages.admin.ops_frame import (
@@ -350,13 +350,14 @@ def outbox_page() -> rx.Component:
         messages(OutboxState.error, OutboxState.notice),
         rx.vstack(
             _outbox_filters(),
-            data_table(
+            paged_table(
+                OutboxState,
                 OUTBOX_COLUMNS,
-                OutboxState.rows,
                 table_id="outbox-table",
                 label="Notifications",
+                noun="notifications",
+                pager_id="outbox-count",
                 row_props=_outbox_row_props,
-                loaded=OutboxState.loaded,
                 empty=empty_state(
                     "No notifications here.",
                     rx.cond(
@@ -368,7 +369,6 @@ def outbox_page() -> rx.Component:
                     empty_id="outbox-empty",
                 ),
             ),
-            pager(OutboxState, "notifications", "outbox-count"),
             _outbox_detail(),
             _webhooks_section(),
             spacing="3",

@@ -10,8 +10,8 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.forms import server_form
 from leadapp.components.layout import back_link, guarded_page
-from leadapp.components.pager import PagedState, pager
-from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.pager import PagedState, paged_table
+from leadapp.components.table import Column, empty_state
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
@@ -381,13 +381,14 @@ def users_page() -> rx.Component:
         feedback.notice_callout(UsersState.notice, "users-notice"),
         rx.vstack(
             _filters(),
-            data_table(
+            paged_table(
+                UsersState,
                 USER_COLUMNS,
-                UsersState.rows,
                 table_id="users-table",
                 label="Users",
+                noun="users",
+                pager_id="users-count",
                 row_props=_user_row_props,
-                loaded=UsersState.loaded,
                 empty=empty_state(
                     "No user matches.",
                     "Search by another part of the e-mail or name, or choose every role.",
@@ -395,7 +396,6 @@ def users_page() -> rx.Component:
                     empty_id="users-empty",
                 ),
             ),
-            pager(UsersState, "users", "users-count"),
             spacing="4",
             width="100%",
             margin_top="1em",
