@@ -115,6 +115,22 @@ def messages(error: rx.Var, notice: rx.Var | None = None) -> rx.Component:
     return rx.fragment(*shown)
 
 
+def record_list(
+    title: str, items: rx.Var, render: Callable[[rx.Var], rx.Component], none: str, *before: rx.Component, **props: Any
+) -> rx.Component:
+    """One list on a record's page (a user's businesses, a lead's calls…) under its heading, `before` it what the
+    list's actions said, and `none` when it is empty; `props` go on the list (spacing "1" unless given)."""
+    return rx.fragment(
+        rx.heading(title, as_="h3", size="3", margin_top="0.5em"),
+        *before,
+        rx.cond(
+            items.length() > 0,
+            rx.vstack(rx.foreach(items, render), **{"spacing": "1", **props}),
+            rx.text(none, size="2", color_scheme="gray"),
+        ),
+    )
+
+
 def ops_header(title: str, heading_id: str, *actions: rx.Component) -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.heading(title, size="8", id=heading_id), *actions, justify="between", align="center", wrap="wrap"),

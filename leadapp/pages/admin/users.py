@@ -15,7 +15,7 @@ from leadapp.components.table import Column, empty_state
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
-from leadapp.pages.admin.ops_frame import act_as_admin
+from leadapp.pages.admin.ops_frame import act_as_admin, record_list
 from leadapp.state.auth import AuthState
 
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
@@ -353,18 +353,8 @@ def _detail() -> rx.Component:
                 wrap="wrap",
                 align="end",
             ),
-            rx.heading("Business", as_="h3", size="3", margin_top="0.5em"),
-            rx.cond(
-                UsersState.selected_businesses.length() > 0,
-                rx.vstack(rx.foreach(UsersState.selected_businesses, _user_business), spacing="1"),
-                rx.text("No business.", size="2", color_scheme="gray"),
-            ),
-            rx.heading("Requests", as_="h3", size="3", margin_top="0.5em"),
-            rx.cond(
-                UsersState.selected_leads.length() > 0,
-                rx.vstack(rx.foreach(UsersState.selected_leads, _user_lead), spacing="1", width="100%"),
-                rx.text("No requests.", size="2", color_scheme="gray"),
-            ),
+            record_list("Business", UsersState.selected_businesses, _user_business, "No business."),
+            record_list("Requests", UsersState.selected_leads, _user_lead, "No requests.", width="100%"),
             spacing="3",
             width="100%",
         ),
