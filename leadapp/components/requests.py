@@ -273,15 +273,37 @@ def _callback(r: RequestView, callback: Callable[[Any], Any]) -> rx.Component:
     )
 
 
-def code_input(**props: Any) -> rx.Component:
-    """The field for the 6-digit code texted to a phone number (the phone offers it from the message)."""
-    return rx.input(
+def phone_code_check(
+    intro: rx.Component,
+    send: rx.Component,
+    verify_code: Any,
+    *hidden: rx.Component,
+    code_props: dict[str, Any],
+    verify_props: dict[str, Any],
+    **props: Any,
+) -> rx.Component:
+    """What a number to verify shows: `intro`, the `send` button, then the field for the 6-digit code texted to it
+    (the phone offers it from the message) and "Verify", which sends the code (and the `hidden` inputs)."""
+    code = rx.input(
         name="code",
         placeholder="6-digit code",
         max_length=6,
         input_mode="numeric",
         auto_complete="one-time-code",
         aria_label="Code from the text message",
+        **code_props,
+    )
+    return rx.vstack(
+        intro,
+        rx.hstack(
+            send,
+            server_form(
+                verify_code, rx.hstack(*hidden, code, rx.button("Verify", type="submit", **verify_props)), reset=True
+            ),
+            wrap="wrap",
+            spacing="2",
+        ),
+        spacing="1",
         **props,
     )
 
@@ -290,34 +312,24 @@ def _phone_check(r: RequestView, send_code: Callable[[Any], Any], verify_code: A
     """ "Send code", then the 6-digit code texted to the request's number: until then no AI call reaches it."""
     return rx.cond(
         r.phone_check == "needed",
-        rx.vstack(
+        phone_code_check(
             rx.text(
                 "Verify your phone number (ending ",
                 r.phone_last4,
                 ") so AI calls can reach you: we text it a 6-digit code.",
                 size="2",
             ),
-            rx.hstack(
-                rx.button(
-                    rx.icon("message-square", size=16),
-                    "Send code",
-                    on_click=send_code(r.id),
-                    variant="soft",
-                    class_name="send-phone-code",
-                ),
-                server_form(
-                    verify_code,
-                    rx.hstack(
-                        rx.el.input(type="hidden", name="lead", value=r.id),
-                        code_input(class_name="phone-code-input"),
-                        rx.button("Verify", type="submit", class_name="verify-phone-code"),
-                    ),
-                    reset=True,
-                ),
-                wrap="wrap",
-                spacing="2",
+            rx.button(
+                rx.icon("message-square", size=16),
+                "Send code",
+                on_click=send_code(r.id),
+                variant="soft",
+                class_name="send-phone-code",
             ),
-            spacing="1",
+            verify_code,
+            rx.el.input(type="hidden", name="lead", value=r.id),
+            code_props={"class_name": "phone-code-input"},
+            verify_props={"class_name": "verify-phone-code"},
             class_name="phone-check",
         ),
     )

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from leadapp import routes
 from leadapp.components.forms import server_form
 from leadapp.components.layout import page, page_header
-from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED, code_input
+from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED, phone_code_check
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
@@ -224,24 +224,14 @@ def _phone_check() -> rx.Component:
         InterviewState.phone_check,
         (
             "unverified",
-            rx.vstack(
+            phone_code_check(
                 rx.text("AI calls only reach a verified number: we text it a 6-digit code.", size="2"),
-                rx.hstack(
-                    rx.button(
-                        "Send code", on_click=InterviewState.send_phone_code, variant="soft", id="interview-send-code"
-                    ),
-                    server_form(
-                        InterviewState.verify_phone_code,
-                        rx.hstack(
-                            code_input(id="interview-code"),
-                            rx.button("Verify", type="submit", id="interview-verify-code"),
-                        ),
-                        reset=True,
-                    ),
-                    wrap="wrap",
-                    spacing="2",
+                rx.button(
+                    "Send code", on_click=InterviewState.send_phone_code, variant="soft", id="interview-send-code"
                 ),
-                spacing="1",
+                InterviewState.verify_phone_code,
+                code_props={"id": "interview-code"},
+                verify_props={"id": "interview-verify-code"},
                 width="100%",
             ),
         ),
