@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.confirm import confirm_dialog
 from leadapp.components.forms import server_form
 from leadapp.components.threads import PORTAL_PHOTO, ThreadView, thread_panel, thread_view
 
@@ -242,34 +243,20 @@ def _threads(
 
 def _callback(r: RequestView, callback: Callable[[Any], Any]) -> rx.Component:
     """ "Request a callback" asks first, saying whose call it will be (LeadApp's concierge, or the business's)."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                rx.icon("phone-incoming", size=16),
-                "Request a callback",
-                disabled=r.callback_reason != "",
-                title=r.callback_reason,
-                variant="soft",
-                class_name="request-callback",
-            ),
+    return confirm_dialog(
+        rx.cond(r.callback_kind == "concierge", "A call from LeadApp's assistant", "A call about your job"),
+        rx.alert_dialog.description(r.callback_explanation, class_name="callback-explanation"),
+        rx.button("Not now", variant="soft", color_scheme="gray", class_name="cancel-callback"),
+        rx.button("Call me", on_click=callback(r.id), class_name="confirm-callback"),
+        trigger=rx.button(
+            rx.icon("phone-incoming", size=16),
+            "Request a callback",
+            disabled=r.callback_reason != "",
+            title=r.callback_reason,
+            variant="soft",
+            class_name="request-callback",
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(
-                rx.cond(r.callback_kind == "concierge", "A call from LeadApp's assistant", "A call about your job")
-            ),
-            rx.alert_dialog.description(r.callback_explanation, class_name="callback-explanation"),
-            rx.flex(
-                rx.alert_dialog.cancel(
-                    rx.button("Not now", variant="soft", color_scheme="gray", class_name="cancel-callback")
-                ),
-                rx.alert_dialog.action(rx.button("Call me", on_click=callback(r.id), class_name="confirm-callback")),
-                spacing="3",
-                margin_top="1em",
-                justify="end",
-            ),
-            class_name="callback-dialog",
-            data_kind=r.callback_kind,
-        ),
+        content_props={"class_name": "callback-dialog", "data_kind": r.callback_kind},
     )
 
 

@@ -8,6 +8,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.confirm import confirm_dialog
 from leadapp.components.forms import server_form
 from leadapp.components.layout import back_link, guarded_page
 from leadapp.components.pager import PagedState, paged_table
@@ -246,31 +247,20 @@ def _user_row_props(row: rx.Var) -> dict:
 
 
 def _role_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Change the role?"),
-            rx.alert_dialog.description(
-                "Give ",
-                rx.text.strong(UsersState.selected["email"]),
-                " the role ",
-                rx.text.strong(UsersState.new_role_label),
-                " instead of ",
-                rx.text.strong(UsersState.selected["role_label"]),
-                "? Their open sessions end now; they log in again with the new role.",
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(
-                    rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-role-change")
-                ),
-                rx.alert_dialog.action(
-                    rx.button("Change role", on_click=UsersState.confirm_role_change, id="confirm-role-change")
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1em",
-            ),
-            max_width="28em",
+    return confirm_dialog(
+        "Change the role?",
+        rx.alert_dialog.description(
+            "Give ",
+            rx.text.strong(UsersState.selected["email"]),
+            " the role ",
+            rx.text.strong(UsersState.new_role_label),
+            " instead of ",
+            rx.text.strong(UsersState.selected["role_label"]),
+            "? Their open sessions end now; they log in again with the new role.",
         ),
+        rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-role-change"),
+        rx.button("Change role", on_click=UsersState.confirm_role_change, id="confirm-role-change"),
+        content_props={"max_width": "28em"},
         open=UsersState.confirm_open,
         on_open_change=UsersState.set_confirm_open,
     )

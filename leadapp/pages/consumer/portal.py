@@ -13,6 +13,7 @@ from sqlmodel import Session
 from leadapp import live, routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
+from leadapp.components.confirm import confirm_dialog
 from leadapp.components.layout import back_link, guarded, guarded_page, page, page_header
 from leadapp.components.requests import (
     CODE_SENT,
@@ -257,34 +258,17 @@ class PortalState(AuthState):
 
 
 def _delete_my_data() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                rx.icon("trash-2", size=16),
-                "Delete my data",
-                color_scheme="red",
-                variant="outline",
-                id="delete-my-data",
-            ),
+    return confirm_dialog(
+        "Delete all your requests?",
+        rx.alert_dialog.description(
+            "Every request you made disappears at once from your portal and from every business's inbox, "
+            "and is erased for good within 30 days. Calls not yet made are cancelled. Your account stays. "
+            "This cannot be undone."
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete all your requests?"),
-            rx.alert_dialog.description(
-                "Every request you made disappears at once from your portal and from every business's inbox, "
-                "and is erased for good within 30 days. Calls not yet made are cancelled. Your account stays. "
-                "This cannot be undone."
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-delete")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Delete my data", color_scheme="red", on_click=PortalState.delete_my_data, id="confirm-delete"
-                    )
-                ),
-                spacing="3",
-                margin_top="1em",
-                justify="end",
-            ),
+        rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-delete"),
+        rx.button("Delete my data", color_scheme="red", on_click=PortalState.delete_my_data, id="confirm-delete"),
+        trigger=rx.button(
+            rx.icon("trash-2", size=16), "Delete my data", color_scheme="red", variant="outline", id="delete-my-data"
         ),
     )
 
