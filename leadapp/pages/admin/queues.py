@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
 
 from leadapp.components import feedback
@@ -65,27 +68,26 @@ class QueuesState(AuthState):
         self.error, self.notice = "", ""
         self._fetch()
 
-    @rx.event
-    def retry_job(self, job_id: str):
+    def _job_action(self, action: Callable[..., Any], job_id: str, done: Callable[[str], str]):
+        """Run `action(session, admin, queue, job_id)` on a failed job of the shown queue, say `done(queue)` or why
+        not, and show the queue again."""
         self.error, self.notice = "", ""
         queue = self.selected_queue
-        _, error = as_admin(self, lambda s, u: admin_ops.retry_failed_job(s, u, queue, job_id))
-        self.error = error
-        if not error:
-            self.notice = f"Job {job_id} is back on the {queue} queue."
+        _, self.error = as_admin(self, lambda s, u: action(s, u, queue, job_id))
+        if not self.error:
+            self.notice = done(queue)
         self._fetch()
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
+    def retry_job(self, job_id: str):
+        return self._job_action(
+            admin_ops.retry_failed_job, job_id, lambda queue: f"Job {job_id} is back on the {queue} queue."
+        )
+
+    @rx.event
     def delete_job(self, job_id: str):
-        self.error, self.notice = "", ""
-        queue = self.selected_queue
-        _, error = as_admin(self, lambda s, u: admin_ops.delete_failed_job(s, u, queue, job_id))
-        self.error = error
-        if not error:
-            self.notice = f"Job {job_id} was deleted."
-        self._fetch()
-        return feedback.outcome(self.notice, self.error)
+        return self._job_action(admin_ops.delete_failed_job, job_id, lambda _queue: f"Job {job_id} was deleted.")
 
 
 def _failed_count(row: rx.Var) -> rx.Component:
