@@ -111,3 +111,8 @@ def error_callout(error: rx.Var, element_id: str, **props: object) -> rx.Compone
 def notice_callout(notice: rx.Var, element_id: str, **props: object) -> rx.Component:
     """What the page's last action did, in place, while there is something to say."""
     return rx.cond(notice != "", rx.callout(notice, icon="check", color_scheme="green", id=element_id, **props))
+
+
+def outcome_callouts(error: rx.Var, notice: rx.Var, prefix: str) -> rx.Component:
+    """What the page's last action did or why it failed, in place: `#<prefix>-error` and `#<prefix>-notice`."""
+    return rx.fragment(error_callout(error, f"{prefix}-error"), notice_callout(notice, f"{prefix}-notice"))

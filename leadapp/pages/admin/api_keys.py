@@ -205,8 +205,7 @@ def api_keys_page() -> rx.Component:
             "key is stored. A key's webhook gets its leads' status changes, signed (Standard Webhooks).",
             color_scheme="gray",
         ),
-        feedback.error_callout(state.error, "api-keys-error"),
-        feedback.notice_callout(state.notice, "api-keys-notice"),
+        feedback.outcome_callouts(state.error, state.notice, "api-keys"),
         rx.cond(
             state.new_token != "",
             rx.card(rx.text("New key: ", rx.code(state.new_token, id="api-key-token")), id="api-key-once"),

@@ -188,8 +188,7 @@ def businesses_page() -> rx.Component:
     return guarded_page(
         "admin",
         rx.heading("Businesses", size="8", id="businesses-heading"),
-        feedback.error_callout(BusinessesState.error, "businesses-error"),
-        feedback.notice_callout(BusinessesState.notice, "businesses-notice"),
+        feedback.outcome_callouts(BusinessesState.error, BusinessesState.notice, "businesses"),
         rx.vstack(
             filter_row(
                 BusinessesState.apply_search,

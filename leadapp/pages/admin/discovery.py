@@ -363,8 +363,7 @@ def discovery_page() -> rx.Component:
                     color_scheme="gray",
                     size="2",
                 ),
-                feedback.error_callout(DiscoveryState.error, "discovery-error"),
-                feedback.notice_callout(DiscoveryState.notice, "discovery-notice"),
+                feedback.outcome_callouts(DiscoveryState.error, DiscoveryState.notice, "discovery"),
                 rx.card(_search_form(), width="100%"),
                 rx.cond(
                     DiscoveryState.searched,

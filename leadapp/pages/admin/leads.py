@@ -387,8 +387,7 @@ def leads_page() -> rx.Component:
             ),
             heading_id="leads-heading",
         ),
-        feedback.error_callout(LeadsState.error, "leads-error"),
-        feedback.notice_callout(LeadsState.notice, "leads-notice"),
+        feedback.outcome_callouts(LeadsState.error, LeadsState.notice, "leads"),
         rx.tabs.root(
             rx.tabs.list(
                 rx.tabs.trigger("All leads", value="all", id="tab-all-leads"),

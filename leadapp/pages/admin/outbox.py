@@ -318,8 +318,7 @@ def _webhooks_section() -> rx.Component:
             size="2",
             color_scheme="gray",
         ),
-        feedback.error_callout(state.webhook_error, "webhooks-error"),
-        feedback.notice_callout(state.webhook_notice, "webhooks-notice"),
+        feedback.outcome_callouts(state.webhook_error, state.webhook_notice, "webhooks"),
         plain_table(WEBHOOK_HEADERS, rx.foreach(state.webhook_rows, _webhook_row), table_id="webhooks-table"),
         rx.cond(
             state.webhook_rows.length() == 0,

@@ -357,8 +357,7 @@ def users_page() -> rx.Component:
     return guarded_page(
         "admin",
         rx.heading("Users", size="8", id="users-heading"),
-        feedback.error_callout(UsersState.error, "users-error"),
-        feedback.notice_callout(UsersState.notice, "users-notice"),
+        feedback.outcome_callouts(UsersState.error, UsersState.notice, "users"),
         rx.vstack(
             _filters(),
             paged_table(
@@ -389,8 +388,7 @@ def user_page() -> rx.Component:
         "admin",
         back_link("Users", routes.ADMIN_USERS, "back-to-users"),
         rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
-        feedback.error_callout(UsersState.error, "users-error"),
-        feedback.notice_callout(UsersState.notice, "users-notice"),
+        feedback.outcome_callouts(UsersState.error, UsersState.notice, "users"),
         rx.match(
             UsersState.user_page,
             (

@@ -173,8 +173,7 @@ def verification_page() -> rx.Component:
             color_scheme="gray",
             id="verification-waiting",
         ),
-        feedback.error_callout(S.error, "verification-error"),
-        feedback.notice_callout(S.notice, "verification-notice"),
+        feedback.outcome_callouts(S.error, S.notice, "verification"),
         rx.vstack(
             _filters(),
             plain_table(

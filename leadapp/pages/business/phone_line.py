@@ -253,8 +253,7 @@ def phone_line_card() -> rx.Component:
                     size="2",
                     color_scheme="gray",
                 ),
-                feedback.error_callout(P.error, "phone-line-error"),
-                feedback.notice_callout(P.notice, "phone-line-notice"),
+                feedback.outcome_callouts(P.error, P.notice, "phone-line"),
                 rx.cond(P.number != "", _connected(), _not_connected()),
                 rx.cond(
                     P.mode == "local",
