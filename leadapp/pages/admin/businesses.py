@@ -93,6 +93,13 @@ class BusinessesState(PagedState, AuthState):
         return self._act(rate)
 
 
+def _number(text: str, name: str, input_id: str, value: rx.Var, **input_props: Any) -> rx.Component:
+    """A small number field of a row's form under its label."""
+    return rx.vstack(
+        label(text, input_id), rx.input(name=name, id=input_id, default_value=value, **input_props), spacing="0"
+    )
+
+
 def _rating_form(row: rx.Var) -> rx.Component:
     """Rating and review count of one business, set by an admin (until verified reviews exist)."""
     rating_id, reviews_id = f"rating-{row['id']}", f"reviews-{row['id']}"
@@ -100,28 +107,8 @@ def _rating_form(row: rx.Var) -> rx.Component:
         BusinessesState.set_rating,
         rx.hstack(
             rx.el.input(type="hidden", name="business_id", value=row["id"]),
-            rx.vstack(
-                label("Stars", rating_id),
-                rx.input(
-                    name="rating",
-                    id=rating_id,
-                    default_value=row["rating"],
-                    width="4.5em",
-                    custom_attrs={"inputMode": "decimal"},
-                ),
-                spacing="0",
-            ),
-            rx.vstack(
-                label("Reviews", reviews_id),
-                rx.input(
-                    name="review_count",
-                    id=reviews_id,
-                    default_value=row["review_count"],
-                    width="6em",
-                    input_mode="numeric",
-                ),
-                spacing="0",
-            ),
+            _number("Stars", "rating", rating_id, row["rating"], width="4.5em", custom_attrs={"inputMode": "decimal"}),
+            _number("Reviews", "review_count", reviews_id, row["review_count"], width="6em", input_mode="numeric"),
             rx.button("Save", type="submit", size="1", variant="soft", class_name="save-rating"),
             align="end",
             spacing="2",

@@ -252,18 +252,23 @@ def _lead_id(row: rx.Var) -> list[rx.Component]:
     ]
 
 
+def _ask_button(row: rx.Var, kind: str, text: str, color: str) -> rx.Component:
+    """Flag or reject one lead: the button opens the dialog that asks for the reason (`.<kind>-lead`)."""
+    return rx.button(
+        text,
+        size="1",
+        variant="soft",
+        color_scheme=color,
+        on_click=LeadsState.ask(kind, row["id"]),
+        class_name=f"{kind}-lead",
+    )
+
+
 def _flag_or_reason(row: rx.Var) -> rx.Component:
     return rx.cond(
         row["flagged"] == "yes",
         rx.text(row["flag_reason"], size="1", color_scheme="red"),
-        rx.button(
-            "Flag",
-            size="1",
-            variant="soft",
-            color_scheme="orange",
-            on_click=LeadsState.ask("flag", row["id"]),
-            class_name="flag-lead",
-        ),
+        _ask_button(row, "flag", "Flag", "orange"),
     )
 
 
@@ -289,14 +294,7 @@ def _decision(row: rx.Var) -> rx.Component:
             class_name="unflag-lead",
             title="Approve and send it to matching again",
         ),
-        rx.button(
-            "Reject",
-            size="1",
-            variant="soft",
-            color_scheme="red",
-            on_click=LeadsState.ask("reject", row["id"]),
-            class_name="reject-lead",
-        ),
+        _ask_button(row, "reject", "Reject", "red"),
         spacing="2",
         wrap="wrap",
     )
