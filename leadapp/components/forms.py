@@ -55,10 +55,29 @@ def field(
         rx.el.label(label, html_for=input_id, class_name="form-label"),
         control,
         rx.text(hint, size="1", color_scheme="gray", id=hint_id) if hint else rx.fragment(),
-        rx.cond(
-            invalid,
-            rx.text(errors[name], color_scheme="red", size="2", id=error_id, role="alert"),
-        ),
+        field_error(errors, name),
+        spacing="1",
+        width="100%",
+        align="stretch",
+    )
+
+
+def field_error(errors: rx.Var, name: str) -> rx.Component:
+    """The message under field `name` (`#error-<name>`, announced) while `errors` (the state's dict) has one."""
+    return rx.cond(
+        errors.contains(name),
+        rx.text(errors[name], color_scheme="red", size="2", id=f"error-{name}", role="alert"),
+    )
+
+
+def labelled_field(label: str, name: str, control: rx.Component, errors: rx.Var, hint: str = "") -> rx.Component:
+    """A control of a form prefilled from the state (`control`, with id `field-<name>`): its label above it, then
+    the hint (if any) and its message under it."""
+    return rx.vstack(
+        rx.el.label(label, html_for=f"field-{name}", class_name="form-label"),
+        control,
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        field_error(errors, name),
         spacing="1",
         width="100%",
         align="stretch",

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.forms import form_error, server_form
+from leadapp.components.forms import field_error, form_error, labelled_field, server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.core.db import session_scope
@@ -163,10 +163,7 @@ S = RulesState
 
 
 def _error(name: str) -> rx.Component:
-    return rx.cond(
-        S.errors.contains(name),
-        rx.text(S.errors[name], color_scheme="red", size="2", id=f"error-{name}", role="alert"),
-    )
+    return field_error(S.errors, name)
 
 
 def _field(label: str, name: str, *, hint: str = "", lines: int = 0, numeric: bool = False) -> rx.Component:
@@ -191,15 +188,7 @@ def _field(label: str, name: str, *, hint: str = "", lines: int = 0, numeric: bo
             size="2",
         )
     )
-    return rx.vstack(
-        rx.el.label(label, html_for=input_id, class_name="form-label"),
-        control,
-        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
-        _error(name),
-        spacing="1",
-        width="100%",
-        align="stretch",
-    )
+    return labelled_field(label, name, control, S.errors, hint)
 
 
 def _section(title: str, *children: rx.Component) -> rx.Component:
