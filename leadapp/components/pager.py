@@ -117,26 +117,25 @@ def pager(state: Any, noun: str, pager_id: str, back: str = "Previous", forward:
 def paged_table(
     state: Any,
     columns: list[Column],
+    prefix: str,
     *,
     label: str,
-    table_id: str,
     noun: str,
-    pager_id: str,
     row_props: Callable[[rx.Var], dict[str, Any]] | None = None,
     empty: rx.Component | None = None,
     loaded: rx.Var | bool | None = None,
 ) -> rx.Component:
-    """The current page of a `PagedState` list as a table (skeleton rows until its first answer, unless
-    `loaded` says otherwise), with the pager under it."""
+    """The current page of a `PagedState` list as a table (`#<prefix>-table`; skeleton rows until its first answer,
+    unless `loaded` says otherwise), with the pager under it (`#<prefix>-count`, counting `noun`)."""
     return rx.fragment(
         data_table(
             columns,
             state.rows,
-            table_id=table_id,
+            table_id=f"{prefix}-table",
             label=label,
             row_props=row_props,
             empty=empty,
             loaded=state.loaded if loaded is None else loaded,
         ),
-        pager(state, noun, pager_id),
+        pager(state, noun, f"{prefix}-count"),
     )

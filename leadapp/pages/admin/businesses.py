@@ -189,10 +189,9 @@ def businesses_page() -> rx.Component:
             paged_table(
                 BusinessesState,
                 BUSINESS_COLUMNS,
-                table_id="businesses-table",
+                "businesses",
                 label="Businesses",
                 noun="businesses",
-                pager_id="businesses-count",
                 row_props=_business_row_props,
                 empty=empty_state(
                     "No business matches.",

@@ -201,10 +201,9 @@ def calls_page() -> rx.Component:
             paged_table(
                 CallsState,
                 CALL_COLUMNS,
-                table_id="calls-table",
+                "calls",
                 label="Calls log",
                 noun="calls",
-                pager_id="calls-count",
                 row_props=lambda row: {"class_name": "call-row", "data_call": row["id"]},
                 empty=empty_state(
                     "No calls match.",

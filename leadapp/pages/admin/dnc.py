@@ -173,10 +173,9 @@ def dnc_page() -> rx.Component:
         paged_table(
             DncState,
             DNC_COLUMNS,
-            table_id="dnc-table",
+            "dnc",
             label="Do-not-call numbers",
             noun="numbers",
-            pager_id="dnc-count",
             row_props=lambda row: {"class_name": "dnc-row", "data_dnc": row["id"]},
             empty=empty_state(
                 rx.cond(DncState.search != "", "No number matches.", "No numbers on the list."),

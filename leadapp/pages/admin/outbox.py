@@ -352,10 +352,9 @@ def outbox_page() -> rx.Component:
             paged_table(
                 OutboxState,
                 OUTBOX_COLUMNS,
-                table_id="outbox-table",
+                "outbox",
                 label="Notifications",
                 noun="notifications",
-                pager_id="outbox-count",
                 row_props=_outbox_row_props,
                 empty=empty_state(
                     "No notifications here.",

@@ -363,10 +363,9 @@ def users_page() -> rx.Component:
             paged_table(
                 UsersState,
                 USER_COLUMNS,
-                table_id="users-table",
+                "users",
                 label="Users",
                 noun="users",
-                pager_id="users-count",
                 row_props=_user_row_props,
                 empty=empty_state(
                     "No user matches.",
