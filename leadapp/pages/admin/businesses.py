@@ -135,24 +135,15 @@ def _business_status(row: rx.Var) -> rx.Component:
 
 
 def _business_toggle(row: rx.Var) -> rx.Component:
-    return rx.cond(
-        row["active"] == "yes",
-        rx.button(
-            "Deactivate",
-            size="1",
-            variant="soft",
-            color_scheme="red",
-            on_click=BusinessesState.set_active(row["id"], False),
-            class_name="toggle-business",
-        ),
-        rx.button(
-            "Activate",
-            size="1",
-            variant="soft",
-            color_scheme="green",
-            on_click=BusinessesState.set_active(row["id"], True),
-            class_name="toggle-business",
-        ),
+    """Deactivate an active business, activate an inactive one."""
+    active = row["active"] == "yes"
+    return rx.button(
+        rx.cond(active, "Deactivate", "Activate"),
+        size="1",
+        variant="soft",
+        color_scheme=rx.cond(active, "red", "green"),
+        on_click=BusinessesState.set_active(row["id"], ~active),
+        class_name="toggle-business",
     )
 
 
