@@ -7,7 +7,7 @@ import asyncio
 
 import reflex as rx
 
-from leadapp.components.forms import field, form_error
+from leadapp.components.forms import field, form_error, server_form
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.services import access, account_links, accounts, notify
@@ -53,7 +53,8 @@ def account_email_card() -> rx.Component:
                 AccountEmailState.email_notice != "",
                 rx.callout(AccountEmailState.email_notice, icon="mail", color_scheme="green", id="email-change-sent"),
             ),
-            rx.form(
+            server_form(
+                AccountEmailState.change_email,
                 rx.vstack(
                     form_error(errors),
                     field("New email address", "new_email", errors, type="email", autocomplete="email"),
@@ -68,9 +69,7 @@ def account_email_card() -> rx.Component:
                     spacing="3",
                     width="100%",
                 ),
-                on_submit=AccountEmailState.change_email,
-                reset_on_submit=True,
-                no_validate=True,
+                reset=True,
             ),
             spacing="3",
             width="100%",

@@ -101,3 +101,18 @@ useEffect(() => {{
 def toast_outlet() -> rx.Component:
     """Put once in the page frame: the place toasts asked for by handlers are shown from."""
     return _ToastOutlet.create()
+
+
+def error_callout(error: rx.Var, element_id: str, **props: object) -> rx.Component:
+    """The page's error in place, announced (`role="alert"`), while there is one."""
+    return rx.cond(error != "", rx.callout(error, color_scheme="red", role="alert", id=element_id, **props))
+
+
+def notice_callout(notice: rx.Var, element_id: str, **props: object) -> rx.Component:
+    """What the page's last action did, in place, while there is something to say."""
+    return rx.cond(notice != "", rx.callout(notice, icon="check", color_scheme="green", id=element_id, **props))
+
+
+def outcome_callouts(error: rx.Var, notice: rx.Var, prefix: str) -> rx.Component:
+    """What the page's last action did or why it failed, in place: `#<prefix>-error` and `#<prefix>-notice`."""
+    return rx.fragment(error_callout(error, f"{prefix}-error"), notice_callout(notice, f"{prefix}-notice"))

@@ -9,6 +9,12 @@ import reflex as rx
 from leadapp.core.services.accounts import MIN_PASSWORD_LENGTH
 
 
+def server_form(on_submit: Any, *children: rx.Component, reset: bool = False, **props: Any) -> rx.Component:
+    """A form the server validates (the browser's own checks are off, so every message is the page's own words);
+    what was typed stays after sending unless `reset`."""
+    return rx.form(*children, on_submit=on_submit, reset_on_submit=reset, no_validate=True, **props)
+
+
 def field(
     label: str,
     name: str,
@@ -49,10 +55,29 @@ def field(
         rx.el.label(label, html_for=input_id, class_name="form-label"),
         control,
         rx.text(hint, size="1", color_scheme="gray", id=hint_id) if hint else rx.fragment(),
-        rx.cond(
-            invalid,
-            rx.text(errors[name], color_scheme="red", size="2", id=error_id, role="alert"),
-        ),
+        field_error(errors, name),
+        spacing="1",
+        width="100%",
+        align="stretch",
+    )
+
+
+def field_error(errors: rx.Var, name: str) -> rx.Component:
+    """The message under field `name` (`#error-<name>`, announced) while `errors` (the state's dict) has one."""
+    return rx.cond(
+        errors.contains(name),
+        rx.text(errors[name], color_scheme="red", size="2", id=f"error-{name}", role="alert"),
+    )
+
+
+def labelled_field(label: str, name: str, control: rx.Component, errors: rx.Var, hint: str = "") -> rx.Component:
+    """A control of a form prefilled from the state (`control`, with id `field-<name>`): its label above it, then
+    the hint (if any) and its message under it."""
+    return rx.vstack(
+        rx.el.label(label, html_for=f"field-{name}", class_name="form-label"),
+        control,
+        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        field_error(errors, name),
         spacing="1",
         width="100%",
         align="stretch",
@@ -91,10 +116,7 @@ def form_card(title: str, errors: rx.Var, on_submit: Any, *children: rx.Componen
     """A short form in a narrow card: its title, the form-wide error, then `children` (fields, buttons, links).
     The form keeps what was typed after sending; the server validates, not the browser."""
     return narrow_card(
-        rx.form(
-            rx.vstack(rx.heading(title, size="7"), form_error(errors), *children, spacing="4", width="100%"),
-            on_submit=on_submit,
-            reset_on_submit=False,
-            no_validate=True,
+        server_form(
+            on_submit, rx.vstack(rx.heading(title, size="7"), form_error(errors), *children, spacing="4", width="100%")
         )
     )

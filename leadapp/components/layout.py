@@ -234,6 +234,11 @@ def guarded(area: str, *children: rx.Component) -> rx.Component:
     )
 
 
+def guarded_page(area: str, *children: rx.Component) -> rx.Component:
+    """A page of `area` (business, admin…) in the site frame: its children once the guard admitted the tab."""
+    return page(guarded(area, *children))
+
+
 def link_page(title: str, prefix: str, status: rx.Var, *cases: tuple, invalid: rx.Var | str, way_on: rx.Component):
     """The page a link in an email opens (a review, an unsubscribe): `title` (`#<prefix>-heading`), then what the
     link's `status` shows: `cases` as for `rx.match`, "invalid" (the message, `#<prefix>-invalid`, and `way_on`, a

@@ -10,9 +10,12 @@ and total go to `_show_rows`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import reflex as rx
+
+from leadapp.components.table import Column, data_table
 
 
 class PageOfRows(Protocol):
@@ -108,4 +111,31 @@ def pager(state: Any, noun: str, pager_id: str, back: str = "Previous", forward:
             spacing="3",
             class_name="pager",
         ),
+    )
+
+
+def paged_table(
+    state: Any,
+    columns: list[Column],
+    prefix: str,
+    *,
+    label: str,
+    noun: str,
+    row_props: Callable[[rx.Var], dict[str, Any]] | None = None,
+    empty: rx.Component | None = None,
+    loaded: rx.Var | bool | None = None,
+) -> rx.Component:
+    """The current page of a `PagedState` list as a table (`#<prefix>-table`; skeleton rows until its first answer,
+    unless `loaded` says otherwise), with the pager under it (`#<prefix>-count`, counting `noun`)."""
+    return rx.fragment(
+        data_table(
+            columns,
+            state.rows,
+            table_id=f"{prefix}-table",
+            label=label,
+            row_props=row_props,
+            empty=empty,
+            loaded=state.loaded if loaded is None else loaded,
+        ),
+        pager(state, noun, f"{prefix}-count"),
     )

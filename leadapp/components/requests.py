@@ -12,6 +12,8 @@ from typing import Any
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.confirm import confirm_dialog
+from leadapp.components.forms import server_form
 from leadapp.components.threads import PORTAL_PHOTO, ThreadView, thread_panel, thread_view
 
 CODE_SENT = "We texted you a 6-digit code: enter it here. It works for 10 minutes."
@@ -99,49 +101,51 @@ class RequestView:
     threads: list[ThreadView] = dataclasses.field(default_factory=list)
 
 
+# Which of the card's fields come from which part of a row, under the same name unless mapped.
+_LEAD_FIELDS = ("id", "status", "status_label", "text", "created_at")
+_LEAD_OPTIONAL = ("created_exact", "category_label", "urgency")
+_ROW_OPTIONAL = (
+    "withdraw_reason",
+    "callback_reason",
+    "callback_kind",
+    "callback_explanation",
+    "call_status",
+    "phone_check",
+    "phone_last4",
+    "accepted_label",
+    "reach_label",
+)
+_REVIEW_FIELDS = {
+    "review_conversion_id": "conversion_id",
+    "review_business": "business_name",
+    "reviewed": "reviewed",
+    "review_stars": "stars",
+    "review_text": "text",
+    "review_reply": "reply",
+    "review_hidden": "hidden",
+}
+_MATCH_FIELDS = ("name", "city", "rating", "distance", "status")
+
+
+def _match_view(m: dict[str, Any]) -> MatchView:
+    href = routes.pro(m["business_id"], m["name"]) if m.get("business_id") else ""
+    return MatchView(
+        **{name: m[name] for name in _MATCH_FIELDS}, business_href=href, rating_label=m.get("rating_label", "")
+    )
+
+
 def request_view(row: dict[str, Any]) -> RequestView:
     """A row of `portal.consumer_leads` / `portal.request_view` as the card shows it (no contact details)."""
     lead = row["lead"]
     review = row.get("review") or {}
     return RequestView(
-        id=lead["id"],
-        status=lead["status"],
-        status_label=lead["status_label"],
-        text=lead["text"],
-        created_at=lead["created_at"],
-        created_exact=lead.get("created_exact", ""),
-        category_label=lead.get("category_label", ""),
-        urgency=lead.get("urgency", ""),
-        withdraw_reason=row.get("withdraw_reason", ""),
-        callback_reason=row.get("callback_reason", ""),
-        callback_kind=row.get("callback_kind", ""),
-        callback_explanation=row.get("callback_explanation", ""),
-        call_status=row.get("call_status", ""),
-        phone_check=row.get("phone_check", ""),
-        phone_last4=row.get("phone_last4", ""),
+        **{name: lead[name] for name in _LEAD_FIELDS},
+        **{name: lead.get(name, "") for name in _LEAD_OPTIONAL},
+        **{name: row.get(name, "") for name in _ROW_OPTIONAL},
+        **{name: review.get(key, "") for name, key in _REVIEW_FIELDS.items()},
         accepted_count=int(row.get("accepted_count", 0)),
-        accepted_label=row.get("accepted_label", ""),
-        reach_label=row.get("reach_label", ""),
-        matches=[
-            MatchView(
-                name=m["name"],
-                business_href=routes.pro(m["business_id"], m["name"]) if m.get("business_id") else "",
-                city=m["city"],
-                rating=m["rating"],
-                rating_label=m.get("rating_label", ""),
-                distance=m["distance"],
-                status=m["status"],
-            )
-            for m in row["matches"]
-        ],
+        matches=[_match_view(m) for m in row["matches"]],
         quotes=[_quote_view(q) for q in row.get("quotes", [])],
-        review_conversion_id=review.get("conversion_id", ""),
-        review_business=review.get("business_name", ""),
-        reviewed=review.get("reviewed", ""),
-        review_stars=review.get("stars", ""),
-        review_text=review.get("text", ""),
-        review_reply=review.get("reply", ""),
-        review_hidden=review.get("hidden", ""),
         threads=[thread_view(t) for t in row.get("threads", [])],
     )
 
@@ -239,46 +243,54 @@ def _threads(
 
 def _callback(r: RequestView, callback: Callable[[Any], Any]) -> rx.Component:
     """ "Request a callback" asks first, saying whose call it will be (LeadApp's concierge, or the business's)."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                rx.icon("phone-incoming", size=16),
-                "Request a callback",
-                disabled=r.callback_reason != "",
-                title=r.callback_reason,
-                variant="soft",
-                class_name="request-callback",
-            ),
+    return confirm_dialog(
+        rx.cond(r.callback_kind == "concierge", "A call from LeadApp's assistant", "A call about your job"),
+        rx.alert_dialog.description(r.callback_explanation, class_name="callback-explanation"),
+        rx.button("Not now", variant="soft", color_scheme="gray", class_name="cancel-callback"),
+        rx.button("Call me", on_click=callback(r.id), class_name="confirm-callback"),
+        trigger=rx.button(
+            rx.icon("phone-incoming", size=16),
+            "Request a callback",
+            disabled=r.callback_reason != "",
+            title=r.callback_reason,
+            variant="soft",
+            class_name="request-callback",
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(
-                rx.cond(r.callback_kind == "concierge", "A call from LeadApp's assistant", "A call about your job")
-            ),
-            rx.alert_dialog.description(r.callback_explanation, class_name="callback-explanation"),
-            rx.flex(
-                rx.alert_dialog.cancel(
-                    rx.button("Not now", variant="soft", color_scheme="gray", class_name="cancel-callback")
-                ),
-                rx.alert_dialog.action(rx.button("Call me", on_click=callback(r.id), class_name="confirm-callback")),
-                spacing="3",
-                margin_top="1em",
-                justify="end",
-            ),
-            class_name="callback-dialog",
-            data_kind=r.callback_kind,
-        ),
+        content_props={"class_name": "callback-dialog", "data_kind": r.callback_kind},
     )
 
 
-def code_input(**props: Any) -> rx.Component:
-    """The field for the 6-digit code texted to a phone number (the phone offers it from the message)."""
-    return rx.input(
+def phone_code_check(
+    intro: rx.Component,
+    send: rx.Component,
+    verify_code: Any,
+    *hidden: rx.Component,
+    code_props: dict[str, Any],
+    verify_props: dict[str, Any],
+    **props: Any,
+) -> rx.Component:
+    """What a number to verify shows: `intro`, the `send` button, then the field for the 6-digit code texted to it
+    (the phone offers it from the message) and "Verify", which sends the code (and the `hidden` inputs)."""
+    code = rx.input(
         name="code",
         placeholder="6-digit code",
         max_length=6,
         input_mode="numeric",
         auto_complete="one-time-code",
         aria_label="Code from the text message",
+        **code_props,
+    )
+    return rx.vstack(
+        intro,
+        rx.hstack(
+            send,
+            server_form(
+                verify_code, rx.hstack(*hidden, code, rx.button("Verify", type="submit", **verify_props)), reset=True
+            ),
+            wrap="wrap",
+            spacing="2",
+        ),
+        spacing="1",
         **props,
     )
 
@@ -287,35 +299,24 @@ def _phone_check(r: RequestView, send_code: Callable[[Any], Any], verify_code: A
     """ "Send code", then the 6-digit code texted to the request's number: until then no AI call reaches it."""
     return rx.cond(
         r.phone_check == "needed",
-        rx.vstack(
+        phone_code_check(
             rx.text(
                 "Verify your phone number (ending ",
                 r.phone_last4,
                 ") so AI calls can reach you: we text it a 6-digit code.",
                 size="2",
             ),
-            rx.hstack(
-                rx.button(
-                    rx.icon("message-square", size=16),
-                    "Send code",
-                    on_click=send_code(r.id),
-                    variant="soft",
-                    class_name="send-phone-code",
-                ),
-                rx.form(
-                    rx.hstack(
-                        rx.el.input(type="hidden", name="lead", value=r.id),
-                        code_input(class_name="phone-code-input"),
-                        rx.button("Verify", type="submit", class_name="verify-phone-code"),
-                    ),
-                    on_submit=verify_code,
-                    reset_on_submit=True,
-                    no_validate=True,
-                ),
-                wrap="wrap",
-                spacing="2",
+            rx.button(
+                rx.icon("message-square", size=16),
+                "Send code",
+                on_click=send_code(r.id),
+                variant="soft",
+                class_name="send-phone-code",
             ),
-            spacing="1",
+            verify_code,
+            rx.el.input(type="hidden", name="lead", value=r.id),
+            code_props={"class_name": "phone-code-input"},
+            verify_props={"class_name": "verify-phone-code"},
             class_name="phone-check",
         ),
     )

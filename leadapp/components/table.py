@@ -17,7 +17,7 @@ labelled region a keyboard user can focus and scroll.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,3 +151,18 @@ def data_table(
         spacing="2",
         width="100%",
     )
+
+
+def plain_table(
+    headers: Sequence[str], *body: rx.Component, table_id: str, size: str | None = None, **box_props: Any
+) -> rx.Component:
+    """A table whose body the page draws itself (a foreach of rows, a total row…) under one header cell per
+    title, in a box that scrolls sideways on a narrow screen (`box_props` go on that box)."""
+    table = rx.table.root(
+        rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in headers])),
+        rx.table.body(*body),
+        width="100%",
+        id=table_id,
+        **({"size": size} if size else {}),
+    )
+    return rx.box(table, **{"overflow_x": "auto", "width": "100%", **box_props})

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.forms import field, form_card, form_error, narrow_card, new_password_fields
+from leadapp.components.forms import field, form_card, form_error, narrow_card, new_password_fields, server_form
 from leadapp.components.layout import page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
@@ -213,7 +213,8 @@ def forgot_password_page() -> rx.Component:
                 rx.cond(
                     ForgotPasswordState.sent != "",
                     rx.callout(ForgotPasswordState.sent, icon="mail", color_scheme="green", id="forgot-sent"),
-                    rx.form(
+                    server_form(
+                        ForgotPasswordState.submit,
                         rx.vstack(
                             rx.text("Enter your account's email address; we email you a link to choose a new one."),
                             form_error(errors),
@@ -222,9 +223,6 @@ def forgot_password_page() -> rx.Component:
                             spacing="4",
                             width="100%",
                         ),
-                        on_submit=ForgotPasswordState.submit,
-                        reset_on_submit=False,
-                        no_validate=True,
                     ),
                 ),
                 rx.link("Back to log in", href=routes.LOGIN, size="2", id="back-to-login"),

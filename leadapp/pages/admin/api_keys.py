@@ -7,7 +7,9 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.forms import server_form
+from leadapp.components.layout import guarded_page
+from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, api_keys, webhooks
@@ -131,7 +133,8 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _create_form() -> rx.Component:
-    return rx.form(
+    return server_form(
+        ApiKeysState.create,
         rx.flex(
             rx.vstack(
                 rx.el.label("Partner name", html_for="api-key-name", class_name="form-label"),
@@ -148,15 +151,14 @@ def _create_form() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        on_submit=ApiKeysState.create,
-        reset_on_submit=True,
-        no_validate=True,
+        reset=True,
     )
 
 
 def _webhook_form() -> rx.Component:
     state = ApiKeysState
-    return rx.form(
+    return server_form(
+        state.set_webhook,
         rx.flex(
             rx.vstack(
                 rx.el.label("Key", html_for="webhook-key", class_name="form-label"),
@@ -189,63 +191,43 @@ def _webhook_form() -> rx.Component:
             state.webhook_error != "",
             rx.text(state.webhook_error, color_scheme="red", size="2", role="alert", id="webhook-url-error"),
         ),
-        on_submit=state.set_webhook,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 
 def api_keys_page() -> rx.Component:
     state = ApiKeysState
-    return page(
-        guarded(
-            "admin",
-            rx.heading("API keys", size="8", id="api-keys-heading"),
-            rx.text(
-                "Partners send leads to POST /api/v1/leads with “Authorization: Bearer <key>”: no anti-robot check, "
-                "the key's own rate limit, and read a lead's status at GET /api/v1/leads/<id>. Only a hash of each "
-                "key is stored. A key's webhook gets its leads' status changes, signed (Standard Webhooks).",
-                color_scheme="gray",
+    return guarded_page(
+        "admin",
+        rx.heading("API keys", size="8", id="api-keys-heading"),
+        rx.text(
+            "Partners send leads to POST /api/v1/leads with “Authorization: Bearer <key>”: no anti-robot check, "
+            "the key's own rate limit, and read a lead's status at GET /api/v1/leads/<id>. Only a hash of each "
+            "key is stored. A key's webhook gets its leads' status changes, signed (Standard Webhooks).",
+            color_scheme="gray",
+        ),
+        feedback.outcome_callouts(state.error, state.notice, "api-keys"),
+        rx.cond(
+            state.new_token != "",
+            rx.card(rx.text("New key: ", rx.code(state.new_token, id="api-key-token")), id="api-key-once"),
+        ),
+        rx.cond(
+            state.new_secret != "",
+            rx.card(
+                rx.text("Webhook signing secret: ", rx.code(state.new_secret, id="webhook-secret")),
+                id="webhook-secret-once",
             ),
-            rx.cond(state.error != "", rx.callout(state.error, color_scheme="red", role="alert", id="api-keys-error")),
-            rx.cond(
-                state.notice != "", rx.callout(state.notice, icon="check", color_scheme="green", id="api-keys-notice")
+        ),
+        rx.vstack(
+            _create_form(),
+            _webhook_form(),
+            plain_table(
+                ("Partner", "Key", "Per minute", "Created", "Last used", "Webhook", ""),
+                rx.foreach(state.rows, _row),
+                table_id="api-keys-table",
             ),
-            rx.cond(
-                state.new_token != "",
-                rx.card(rx.text("New key: ", rx.code(state.new_token, id="api-key-token")), id="api-key-once"),
-            ),
-            rx.cond(
-                state.new_secret != "",
-                rx.card(
-                    rx.text("Webhook signing secret: ", rx.code(state.new_secret, id="webhook-secret")),
-                    id="webhook-secret-once",
-                ),
-            ),
-            rx.vstack(
-                _create_form(),
-                _webhook_form(),
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[
-                                    rx.table.column_header_cell(h)
-                                    for h in ("Partner", "Key", "Per minute", "Created", "Last used", "Webhook", "")
-                                ]
-                            )
-                        ),
-                        rx.table.body(rx.foreach(state.rows, _row)),
-                        width="100%",
-                        id="api-keys-table",
-                    ),
-                    overflow_x="auto",
-                    width="100%",
-                ),
-                rx.cond(state.rows.length() == 0, rx.text("No API key yet.", color_scheme="gray", id="api-keys-empty")),
-                spacing="4",
-                width="100%",
-                margin_top="1em",
-            ),
-        )
+            rx.cond(state.rows.length() == 0, rx.text("No API key yet.", color_scheme="gray", id="api-keys-empty")),
+            spacing="4",
+            width="100%",
+            margin_top="1em",
+        ),
     )

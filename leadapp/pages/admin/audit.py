@@ -8,18 +8,12 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import empty_state
 from leadapp.core.models import User
 from leadapp.core.services import admin_ops
-from leadapp.pages.admin.ops_frame import (
-    as_admin,
-    filter_row,
-    labelled,
-    messages,
-    ops_header,
-)
+from leadapp.pages.admin.ops_frame import as_admin, filter_row, labelled, messages, ops_header
 from leadapp.state.auth import AuthState
 
 
@@ -133,27 +127,25 @@ def _audit_filters() -> rx.Component:
 
 
 def audit_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            ops_header("Audit trail", "audit-heading"),
-            messages(AuditState.error),
-            rx.vstack(
-                _audit_filters(),
-                rx.vstack(rx.foreach(AuditState.rows, _audit_row), spacing="2", width="100%", id="audit-list"),
-                rx.cond(
-                    AuditState.loaded & (AuditState.total == 0),
-                    empty_state(
-                        "No audit events match.",
-                        "Widen the filters: every privileged action is recorded here.",
-                        icon="scroll-text",
-                        empty_id="audit-empty",
-                    ),
+    return guarded_page(
+        "admin",
+        ops_header("Audit trail", "audit-heading"),
+        messages(AuditState.error),
+        rx.vstack(
+            _audit_filters(),
+            rx.vstack(rx.foreach(AuditState.rows, _audit_row), spacing="2", width="100%", id="audit-list"),
+            rx.cond(
+                AuditState.loaded & (AuditState.total == 0),
+                empty_state(
+                    "No audit events match.",
+                    "Widen the filters: every privileged action is recorded here.",
+                    icon="scroll-text",
+                    empty_id="audit-empty",
                 ),
-                pager(AuditState, "events", "audit-count"),
-                spacing="3",
-                width="100%",
-                margin_top="0.5em",
             ),
-        )
+            pager(AuditState, "events", "audit-count"),
+            spacing="3",
+            width="100%",
+            margin_top="0.5em",
+        ),
     )

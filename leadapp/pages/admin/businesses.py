@@ -11,9 +11,10 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
-from leadapp.components.pager import PagedState, pager
-from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.forms import server_form
+from leadapp.components.layout import guarded_page
+from leadapp.components.pager import PagedState, paged_table
+from leadapp.components.table import Column, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
@@ -92,41 +93,26 @@ class BusinessesState(PagedState, AuthState):
         return self._act(rate)
 
 
+def _number(text: str, name: str, input_id: str, value: rx.Var, **input_props: Any) -> rx.Component:
+    """A small number field of a row's form under its label."""
+    return rx.vstack(
+        label(text, input_id), rx.input(name=name, id=input_id, default_value=value, **input_props), spacing="0"
+    )
+
+
 def _rating_form(row: rx.Var) -> rx.Component:
     """Rating and review count of one business, set by an admin (until verified reviews exist)."""
     rating_id, reviews_id = f"rating-{row['id']}", f"reviews-{row['id']}"
-    return rx.form(
+    return server_form(
+        BusinessesState.set_rating,
         rx.hstack(
             rx.el.input(type="hidden", name="business_id", value=row["id"]),
-            rx.vstack(
-                label("Stars", rating_id),
-                rx.input(
-                    name="rating",
-                    id=rating_id,
-                    default_value=row["rating"],
-                    width="4.5em",
-                    custom_attrs={"inputMode": "decimal"},
-                ),
-                spacing="0",
-            ),
-            rx.vstack(
-                label("Reviews", reviews_id),
-                rx.input(
-                    name="review_count",
-                    id=reviews_id,
-                    default_value=row["review_count"],
-                    width="6em",
-                    input_mode="numeric",
-                ),
-                spacing="0",
-            ),
+            _number("Stars", "rating", rating_id, row["rating"], width="4.5em", custom_attrs={"inputMode": "decimal"}),
+            _number("Reviews", "review_count", reviews_id, row["review_count"], width="6em", input_mode="numeric"),
             rx.button("Save", type="submit", size="1", variant="soft", class_name="save-rating"),
             align="end",
             spacing="2",
         ),
-        on_submit=BusinessesState.set_rating,
-        reset_on_submit=False,
-        no_validate=True,
         class_name="rating-form",
         key=f"{row['id']}-{row['rating']}-{row['review_count']}",
     )
@@ -149,24 +135,15 @@ def _business_status(row: rx.Var) -> rx.Component:
 
 
 def _business_toggle(row: rx.Var) -> rx.Component:
-    return rx.cond(
-        row["active"] == "yes",
-        rx.button(
-            "Deactivate",
-            size="1",
-            variant="soft",
-            color_scheme="red",
-            on_click=BusinessesState.set_active(row["id"], False),
-            class_name="toggle-business",
-        ),
-        rx.button(
-            "Activate",
-            size="1",
-            variant="soft",
-            color_scheme="green",
-            on_click=BusinessesState.set_active(row["id"], True),
-            class_name="toggle-business",
-        ),
+    """Deactivate an active business, activate an inactive one."""
+    active = row["active"] == "yes"
+    return rx.button(
+        rx.cond(active, "Deactivate", "Activate"),
+        size="1",
+        variant="soft",
+        color_scheme=rx.cond(active, "red", "green"),
+        on_click=BusinessesState.set_active(row["id"], ~active),
+        class_name="toggle-business",
     )
 
 
@@ -186,45 +163,37 @@ def _business_row_props(row: rx.Var) -> dict[str, Any]:
 
 
 def businesses_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            rx.heading("Businesses", size="8", id="businesses-heading"),
-            rx.cond(
-                BusinessesState.error != "",
-                rx.callout(BusinessesState.error, color_scheme="red", role="alert", id="businesses-error"),
-            ),
-            rx.cond(
-                BusinessesState.notice != "",
-                rx.callout(BusinessesState.notice, icon="check", color_scheme="green", id="businesses-notice"),
-            ),
-            rx.vstack(
-                filter_row(
-                    BusinessesState.apply_search,
-                    labelled(
-                        "Search",
-                        "businesses-search",
-                        rx.input(name="search", id="businesses-search", placeholder="name, city, ZIP or owner email"),
-                    ),
-                    rx.button("Search", type="submit", id="businesses-apply"),
+    return guarded_page(
+        "admin",
+        rx.heading("Businesses", size="8", id="businesses-heading"),
+        feedback.outcome_callouts(BusinessesState.error, BusinessesState.notice, "businesses"),
+        rx.vstack(
+            filter_row(
+                BusinessesState.apply_search,
+                labelled(
+                    "Search",
+                    "businesses-search",
+                    rx.input(name="search", id="businesses-search", placeholder="name, city, ZIP or owner email"),
                 ),
-                data_table(
-                    BUSINESS_COLUMNS,
-                    BusinessesState.rows,
-                    table_id="businesses-table",
-                    label="Businesses",
-                    row_props=_business_row_props,
-                    empty=empty_state(
-                        "No business matches.",
-                        "Search by another name, city, ZIP or owner email.",
-                        icon="store",
-                        empty_id="businesses-empty",
-                    ),
-                ),
-                pager(BusinessesState, "businesses", "businesses-count"),
-                spacing="4",
-                width="100%",
-                margin_top="1em",
+                rx.button("Search", type="submit", id="businesses-apply"),
             ),
-        )
+            paged_table(
+                BusinessesState,
+                BUSINESS_COLUMNS,
+                "businesses",
+                label="Businesses",
+                noun="businesses",
+                row_props=_business_row_props,
+                empty=empty_state(
+                    "No business matches.",
+                    "Search by another name, city, ZIP or owner email.",
+                    icon="store",
+                    empty_id="businesses-empty",
+                ),
+                loaded=True,  # the list shows its empty state, not a skeleton, before the first answer
+            ),
+            spacing="4",
+            width="100%",
+            margin_top="1em",
+        ),
     )

@@ -8,8 +8,8 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from leadapp.components.layout import guarded, page
-from leadapp.components.pager import PagedState, pager
+from leadapp.components.layout import guarded_page
+from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.models import User
 from leadapp.core.services import admin_ops
@@ -21,6 +21,7 @@ from leadapp.pages.admin.ops_frame import (
     labelled,
     messages,
     ops_header,
+    show_as_admin,
 )
 from leadapp.state.auth import AuthState
 
@@ -40,14 +41,7 @@ class CallsState(PagedState, AuthState):
 
     def _fetch(self) -> None:
         business_id = int(self.business_filter) if self.business_filter.isdigit() else None
-        result, error = as_admin(
-            self, lambda s, u: admin_ops.calls_log(s, u, business_id, self.month_filter or None, self.page)
-        )
-        if result is None:
-            self._show_failure()
-            self.error = error
-            return
-        self._show_page(result)
+        show_as_admin(self, lambda s, u: admin_ops.calls_log(s, u, business_id, self.month_filter or None, self.page))
 
     @rx.event
     def load(self):
@@ -162,66 +156,63 @@ def calls_page() -> rx.Component:
         "A business places an AI call from a lead it accepted; its cost shows here.",
         icon="phone",
     )
-    return page(
-        guarded(
-            "admin",
-            ops_header("Calls", "calls-heading"),
-            messages(CallsState.error),
-            rx.heading("Costs per month", as_="h2", size="4", margin_top="0.5em"),
-            data_table(
-                MONTH_TOTAL_COLUMNS,
-                CallsState.month_totals,
-                table_id="month-totals",
-                label="Costs per month",
-                row_props=lambda row: {"class_name": "month-total-row", "data_month": row["month"]},
-                loaded=CallsState.loaded,
-            ),
-            rx.heading("Costs per business and month", as_="h2", size="4", margin_top="1em"),
-            data_table(
-                BUSINESS_COST_COLUMNS,
-                CallsState.costs,
-                table_id="cost-table",
-                label="Costs per business and month",
-                row_props=lambda row: {
-                    "class_name": "cost-row",
-                    "data_month": row["month"],
-                    "data_business": row["business_id"],
-                },
-                empty=no_calls,
-                loaded=CallsState.loaded,
-            ),
-            rx.heading("Calls log", as_="h2", size="4", margin_top="1em"),
-            rx.vstack(
-                _calls_filters(),
-                rx.cond(
-                    (CallsState.business_filter != "") | (CallsState.month_filter != ""),
-                    rx.text(
-                        "Filtered: business ",
-                        rx.cond(CallsState.business_filter != "", CallsState.business_filter_name, "any"),
-                        ", month ",
-                        rx.cond(CallsState.month_filter != "", CallsState.month_filter, "any"),
-                        size="2",
-                        color_scheme="gray",
-                        id="calls-filtered",
-                    ),
+    return guarded_page(
+        "admin",
+        ops_header("Calls", "calls-heading"),
+        messages(CallsState.error),
+        rx.heading("Costs per month", as_="h2", size="4", margin_top="0.5em"),
+        data_table(
+            MONTH_TOTAL_COLUMNS,
+            CallsState.month_totals,
+            table_id="month-totals",
+            label="Costs per month",
+            row_props=lambda row: {"class_name": "month-total-row", "data_month": row["month"]},
+            loaded=CallsState.loaded,
+        ),
+        rx.heading("Costs per business and month", as_="h2", size="4", margin_top="1em"),
+        data_table(
+            BUSINESS_COST_COLUMNS,
+            CallsState.costs,
+            table_id="cost-table",
+            label="Costs per business and month",
+            row_props=lambda row: {
+                "class_name": "cost-row",
+                "data_month": row["month"],
+                "data_business": row["business_id"],
+            },
+            empty=no_calls,
+            loaded=CallsState.loaded,
+        ),
+        rx.heading("Calls log", as_="h2", size="4", margin_top="1em"),
+        rx.vstack(
+            _calls_filters(),
+            rx.cond(
+                (CallsState.business_filter != "") | (CallsState.month_filter != ""),
+                rx.text(
+                    "Filtered: business ",
+                    rx.cond(CallsState.business_filter != "", CallsState.business_filter_name, "any"),
+                    ", month ",
+                    rx.cond(CallsState.month_filter != "", CallsState.month_filter, "any"),
+                    size="2",
+                    color_scheme="gray",
+                    id="calls-filtered",
                 ),
-                data_table(
-                    CALL_COLUMNS,
-                    CallsState.rows,
-                    table_id="calls-table",
-                    label="Calls log",
-                    row_props=lambda row: {"class_name": "call-row", "data_call": row["id"]},
-                    empty=empty_state(
-                        "No calls match.",
-                        "Clear the filters to see every call.",
-                        icon="phone",
-                        action=rx.button("Clear filters", variant="soft", on_click=CallsState.clear_filters),
-                    ),
-                    loaded=CallsState.loaded,
-                ),
-                pager(CallsState, "calls", "calls-count"),
-                spacing="3",
-                width="100%",
             ),
-        )
+            paged_table(
+                CallsState,
+                CALL_COLUMNS,
+                "calls",
+                label="Calls log",
+                noun="calls",
+                row_props=lambda row: {"class_name": "call-row", "data_call": row["id"]},
+                empty=empty_state(
+                    "No calls match.",
+                    "Clear the filters to see every call.",
+                    icon="phone",
+                    action=rx.button("Clear filters", variant="soft", on_click=CallsState.clear_filters),
+                ),
+            ),
+            spacing="3",
+            width="100%",
+        ),
     )

@@ -13,7 +13,9 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded, page
+from leadapp.components.table import plain_table
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
@@ -209,7 +211,8 @@ def _field_error(name: str) -> rx.Component:
 
 
 def _search_form() -> rx.Component:
-    return rx.form(
+    return server_form(
+        DiscoveryState.search,
         rx.flex(
             rx.vstack(
                 _label("ZIP code", "field-zip"),
@@ -256,15 +259,13 @@ def _search_form() -> rx.Component:
             wrap="wrap",
             width="100%",
         ),
-        on_submit=DiscoveryState.search,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 
 def _invite_form(row: rx.Var) -> rx.Component:
     input_id = "invite-email-" + row["id"]
-    return rx.form(
+    return server_form(
+        DiscoveryState.invite,
         rx.el.input(type="hidden", name="prospect_id", default_value=row["id"]),
         rx.vstack(
             _label("Owner's email", input_id),
@@ -290,9 +291,6 @@ def _invite_form(row: rx.Var) -> rx.Component:
             spacing="1",
             width="100%",
         ),
-        on_submit=DiscoveryState.invite,
-        reset_on_submit=False,
-        no_validate=True,
         width="100%",
     )
 
@@ -339,29 +337,15 @@ def _funnel_cells(row: rx.Var, header: bool = False) -> list[rx.Component]:
 
 
 def _funnel_table() -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(h)
-                        for h in ("ZIP", "Category", "Found", "Qualified", "Invited", "Clicked", "Activated", "Unsub.")
-                    ]
-                )
-            ),
-            rx.table.body(
-                rx.foreach(DiscoveryState.funnel, lambda row: rx.table.row(*_funnel_cells(row))),
-                rx.cond(
-                    DiscoveryState.funnel.length() > 1,
-                    rx.table.row(*_funnel_cells(DiscoveryState.funnel_total, header=True), font_weight="bold"),
-                ),
-            ),
-            size="1",
-            width="100%",
-            id="funnel-table",
+    return plain_table(
+        ("ZIP", "Category", "Found", "Qualified", "Invited", "Clicked", "Activated", "Unsub."),
+        rx.foreach(DiscoveryState.funnel, lambda row: rx.table.row(*_funnel_cells(row))),
+        rx.cond(
+            DiscoveryState.funnel.length() > 1,
+            rx.table.row(*_funnel_cells(DiscoveryState.funnel_total, header=True), font_weight="bold"),
         ),
-        overflow_x="auto",
-        width="100%",
+        table_id="funnel-table",
+        size="1",
     )
 
 
@@ -379,14 +363,7 @@ def discovery_page() -> rx.Component:
                     color_scheme="gray",
                     size="2",
                 ),
-                rx.cond(
-                    DiscoveryState.error != "",
-                    rx.callout(DiscoveryState.error, color_scheme="red", role="alert", id="discovery-error"),
-                ),
-                rx.cond(
-                    DiscoveryState.notice != "",
-                    rx.callout(DiscoveryState.notice, icon="check", color_scheme="green", id="discovery-notice"),
-                ),
+                feedback.outcome_callouts(DiscoveryState.error, DiscoveryState.notice, "discovery"),
                 rx.card(_search_form(), width="100%"),
                 rx.cond(
                     DiscoveryState.searched,

@@ -6,17 +6,12 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
-from leadapp.components.pager import PagedState, pager
-from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.forms import server_form
+from leadapp.components.layout import guarded_page
+from leadapp.components.pager import PagedState, paged_table
+from leadapp.components.table import Column, empty_state
 from leadapp.core.services import admin_ops
-from leadapp.pages.admin.ops_frame import (
-    as_admin,
-    filter_row,
-    labelled,
-    messages,
-    ops_header,
-)
+from leadapp.pages.admin.ops_frame import as_admin, filter_row, labelled, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 
@@ -28,12 +23,7 @@ class DncState(PagedState, AuthState):
     import_error: str = ""
 
     def _fetch(self) -> None:
-        result, error = as_admin(self, lambda s, u: admin_ops.list_dnc(s, u, self.search, self.page))
-        if result is None:
-            self._show_failure()
-            self.error = error
-            return
-        self._show_page(result)
+        show_as_admin(self, lambda s, u: admin_ops.list_dnc(s, u, self.search, self.page))
 
     def _clear(self) -> None:
         self.error, self.notice, self.add_error, self.import_error = "", "", "", ""
@@ -122,7 +112,8 @@ DNC_COLUMNS = [
 
 
 def _dnc_forms() -> rx.Component:
-    add_form = rx.form(
+    add_form = server_form(
+        DncState.add,
         rx.vstack(
             rx.heading("Add a number", as_="h3", size="3"),
             labelled("Phone number", "dnc-phone", rx.input(name="phone", id="dnc-phone", placeholder="(317) 846-2200")),
@@ -134,11 +125,9 @@ def _dnc_forms() -> rx.Component:
             spacing="2",
             width="100%",
         ),
-        on_submit=DncState.add,
-        reset_on_submit=False,
-        no_validate=True,
     )
-    import_form = rx.form(
+    import_form = server_form(
+        DncState.import_csv,
         rx.vstack(
             rx.heading("Import (CSV)", as_="h3", size="3"),
             labelled(
@@ -159,9 +148,6 @@ def _dnc_forms() -> rx.Component:
             spacing="2",
             width="100%",
         ),
-        on_submit=DncState.import_csv,
-        reset_on_submit=False,
-        no_validate=True,
     )
     return rx.grid(
         rx.card(add_form), rx.card(import_form), columns=rx.breakpoints(initial="1", md="2"), spacing="4", width="100%"
@@ -169,37 +155,33 @@ def _dnc_forms() -> rx.Component:
 
 
 def dnc_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            ops_header("Do-not-call list", "dnc-heading"),
-            rx.text(
-                "No AI call is placed to a number on this list. "
-                "Numbers are stored only as a keyed hash and a masked form.",
-                size="2",
-                color_scheme="gray",
+    return guarded_page(
+        "admin",
+        ops_header("Do-not-call list", "dnc-heading"),
+        rx.text(
+            "No AI call is placed to a number on this list. Numbers are stored only as a keyed hash and a masked form.",
+            size="2",
+            color_scheme="gray",
+        ),
+        messages(DncState.error, DncState.notice),
+        rx.box(_dnc_forms(), margin_y="1em", width="100%"),
+        filter_row(
+            DncState.find,
+            labelled("Find a number", "dnc-search", rx.input(name="phone", id="dnc-search")),
+            rx.button("Find", type="submit", variant="soft", id="dnc-find"),
+        ),
+        paged_table(
+            DncState,
+            DNC_COLUMNS,
+            "dnc",
+            label="Do-not-call numbers",
+            noun="numbers",
+            row_props=lambda row: {"class_name": "dnc-row", "data_dnc": row["id"]},
+            empty=empty_state(
+                rx.cond(DncState.search != "", "No number matches.", "No numbers on the list."),
+                "Add a number or import a CSV above; numbers a caller asks to stop are added by themselves.",
+                icon="phone-off",
+                empty_id="dnc-empty",
             ),
-            messages(DncState.error, DncState.notice),
-            rx.box(_dnc_forms(), margin_y="1em", width="100%"),
-            filter_row(
-                DncState.find,
-                labelled("Find a number", "dnc-search", rx.input(name="phone", id="dnc-search")),
-                rx.button("Find", type="submit", variant="soft", id="dnc-find"),
-            ),
-            data_table(
-                DNC_COLUMNS,
-                DncState.rows,
-                table_id="dnc-table",
-                label="Do-not-call numbers",
-                row_props=lambda row: {"class_name": "dnc-row", "data_dnc": row["id"]},
-                loaded=DncState.loaded,
-                empty=empty_state(
-                    rx.cond(DncState.search != "", "No number matches.", "No numbers on the list."),
-                    "Add a number or import a CSV above; numbers a caller asks to stop are added by themselves.",
-                    icon="phone-off",
-                    empty_id="dnc-empty",
-                ),
-            ),
-            pager(DncState, "numbers", "dnc-count"),
-        )
+        ),
     )

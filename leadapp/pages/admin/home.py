@@ -7,8 +7,9 @@ import asyncio
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page, page_header
+from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.nav import ADMIN_NAV, section_cards
+from leadapp.components.table import plain_table
 from leadapp.core import labels, localtime
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -72,14 +73,12 @@ def _zone_setting() -> rx.Component:
 
 
 def admin_home_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            rx.heading("Admin", size="8", id="admin-heading"),
-            rx.text("Every admin page; the bar above reaches each of them from anywhere.", color_scheme="gray"),
-            rx.box(section_cards(ADMIN_NAV[1:]), id="admin-sections"),
-            _zone_setting(),
-        )
+    return guarded_page(
+        "admin",
+        rx.heading("Admin", size="8", id="admin-heading"),
+        rx.text("Every admin page; the bar above reaches each of them from anywhere.", color_scheme="gray"),
+        rx.box(section_cards(ADMIN_NAV[1:]), id="admin-sections"),
+        _zone_setting(),
     )
 
 
@@ -149,62 +148,41 @@ def _provider_row(provider: rx.Var) -> rx.Component:
 
 
 def health_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            page_header(
-                "Service health",
-                rx.button(
-                    rx.icon("refresh-cw"),
-                    "Check again",
-                    on_click=HealthState.load,
-                    loading=HealthState.loading,
-                    variant="soft",
-                    id="health-refresh",
-                ),
+    return guarded_page(
+        "admin",
+        page_header(
+            "Service health",
+            rx.button(
+                rx.icon("refresh-cw"),
+                "Check again",
+                on_click=HealthState.load,
+                loading=HealthState.loading,
+                variant="soft",
+                id="health-refresh",
             ),
-            rx.cond(
-                HealthState.all_ok,
-                rx.callout("Every check is green.", icon="circle-check", color_scheme="green", id="health-all-ok"),
-            ),
-            rx.table.root(
-                rx.table.header(
-                    rx.table.row(
-                        rx.table.column_header_cell("Service"),
-                        rx.table.column_header_cell("Status"),
-                        rx.table.column_header_cell("Detail"),
-                    )
-                ),
-                rx.table.body(rx.foreach(HealthState.checks, _check_row)),
-                width="100%",
-                margin_top="1em",
-                id="health-table",
-            ),
-            rx.heading("Providers", as_="h2", size="5", margin_top="1.5em"),
-            rx.text(
-                "Without its keys each provider runs on a local stand-in, so the product works offline.",
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.box(
-                rx.table.root(
-                    rx.table.header(
-                        rx.table.row(
-                            rx.table.column_header_cell("Provider"),
-                            rx.table.column_header_cell("Mode"),
-                            rx.table.column_header_cell("In use"),
-                            rx.table.column_header_cell("Last error"),
-                        )
-                    ),
-                    rx.table.body(rx.foreach(HealthState.providers, _provider_row)),
-                    width="100%",
-                    id="providers-table",
-                ),
-                overflow_x="auto",
-                width="100%",
-                margin_top="0.5em",
-            ),
-        )
+        ),
+        rx.cond(
+            HealthState.all_ok,
+            rx.callout("Every check is green.", icon="circle-check", color_scheme="green", id="health-all-ok"),
+        ),
+        plain_table(
+            ("Service", "Status", "Detail"),
+            rx.foreach(HealthState.checks, _check_row),
+            table_id="health-table",
+            margin_top="1em",
+        ),
+        rx.heading("Providers", as_="h2", size="5", margin_top="1.5em"),
+        rx.text(
+            "Without its keys each provider runs on a local stand-in, so the product works offline.",
+            size="2",
+            color_scheme="gray",
+        ),
+        plain_table(
+            ("Provider", "Mode", "In use", "Last error"),
+            rx.foreach(HealthState.providers, _provider_row),
+            table_id="providers-table",
+            margin_top="0.5em",
+        ),
     )
 
 
@@ -311,24 +289,22 @@ def _message_card(m: rx.Var) -> rx.Component:
 
 
 def messages_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            rx.heading("Contact messages", size="8", margin_bottom="0.5em"),
-            rx.segmented_control.root(
-                *[rx.segmented_control.item(label, value=value or "all") for value, label in MESSAGE_FILTERS],
-                value=rx.cond(MessagesState.status_filter == "", "all", MessagesState.status_filter),
-                on_change=MessagesState.filter_by,
-                margin_bottom="0.5em",
-                # Four equal columns as wide as the widest label: the small size fits a 390 px phone.
-                size=rx.breakpoints(initial="1", sm="2"),
-                id="messages-filter",
-            ),
-            rx.cond(MessagesState.error != "", rx.callout(MessagesState.error, color_scheme="red")),
-            rx.cond(
-                MessagesState.messages.length() > 0,
-                rx.vstack(rx.foreach(MessagesState.messages, _message_card), spacing="3", width="100%"),
-                rx.text("No messages here.", color_scheme="gray"),
-            ),
-        )
+    return guarded_page(
+        "admin",
+        rx.heading("Contact messages", size="8", margin_bottom="0.5em"),
+        rx.segmented_control.root(
+            *[rx.segmented_control.item(label, value=value or "all") for value, label in MESSAGE_FILTERS],
+            value=rx.cond(MessagesState.status_filter == "", "all", MessagesState.status_filter),
+            on_change=MessagesState.filter_by,
+            margin_bottom="0.5em",
+            # Four equal columns as wide as the widest label: the small size fits a 390 px phone.
+            size=rx.breakpoints(initial="1", sm="2"),
+            id="messages-filter",
+        ),
+        rx.cond(MessagesState.error != "", rx.callout(MessagesState.error, color_scheme="red")),
+        rx.cond(
+            MessagesState.messages.length() > 0,
+            rx.vstack(rx.foreach(MessagesState.messages, _message_card), spacing="3", width="100%"),
+            rx.text("No messages here.", color_scheme="gray"),
+        ),
     )

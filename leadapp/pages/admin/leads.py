@@ -12,7 +12,8 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page, page_header
+from leadapp.components.forms import server_form
+from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -217,7 +218,8 @@ def _text_input(name: str, label: str, **props) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return rx.form(
+    return server_form(
+        LeadsState.apply_filters,
         rx.flex(
             _select("status", "Status", labels.options("lead_status")),
             _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
@@ -230,9 +232,6 @@ def _filters() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        on_submit=LeadsState.apply_filters,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 
@@ -253,18 +252,23 @@ def _lead_id(row: rx.Var) -> list[rx.Component]:
     ]
 
 
+def _ask_button(row: rx.Var, kind: str, text: str, color: str) -> rx.Component:
+    """Flag or reject one lead: the button opens the dialog that asks for the reason (`.<kind>-lead`)."""
+    return rx.button(
+        text,
+        size="1",
+        variant="soft",
+        color_scheme=color,
+        on_click=LeadsState.ask(kind, row["id"]),
+        class_name=f"{kind}-lead",
+    )
+
+
 def _flag_or_reason(row: rx.Var) -> rx.Component:
     return rx.cond(
         row["flagged"] == "yes",
         rx.text(row["flag_reason"], size="1", color_scheme="red"),
-        rx.button(
-            "Flag",
-            size="1",
-            variant="soft",
-            color_scheme="orange",
-            on_click=LeadsState.ask("flag", row["id"]),
-            class_name="flag-lead",
-        ),
+        _ask_button(row, "flag", "Flag", "orange"),
     )
 
 
@@ -290,14 +294,7 @@ def _decision(row: rx.Var) -> rx.Component:
             class_name="unflag-lead",
             title="Approve and send it to matching again",
         ),
-        rx.button(
-            "Reject",
-            size="1",
-            variant="soft",
-            color_scheme="red",
-            on_click=LeadsState.ask("reject", row["id"]),
-            class_name="reject-lead",
-        ),
+        _ask_button(row, "reject", "Reject", "red"),
         spacing="2",
         wrap="wrap",
     )
@@ -345,7 +342,8 @@ def _action_dialog() -> rx.Component:
         rx.dialog.content(
             rx.dialog.title(LeadsState.action_title),
             rx.dialog.description("Request #", LeadsState.action_lead_id, ". The reason is kept in the audit trail."),
-            rx.form(
+            server_form(
+                LeadsState.confirm_action,
                 rx.vstack(
                     ops_frame.label("Reason", "action-reason"),
                     rx.text_area(name="reason", id="action-reason", rows="3", width="100%", required=True),
@@ -368,9 +366,7 @@ def _action_dialog() -> rx.Component:
                     spacing="2",
                     width="100%",
                 ),
-                on_submit=LeadsState.confirm_action,
-                reset_on_submit=True,
-                no_validate=True,
+                reset=True,
             ),
             max_width="30em",
         ),
@@ -380,104 +376,94 @@ def _action_dialog() -> rx.Component:
 
 
 def leads_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            page_header(
-                "Leads",
-                rx.button(
-                    rx.icon("refresh-cw"), "Refresh", on_click=LeadsState.refresh, variant="soft", id="leads-refresh"
-                ),
-                heading_id="leads-heading",
+    return guarded_page(
+        "admin",
+        page_header(
+            "Leads",
+            rx.button(
+                rx.icon("refresh-cw"), "Refresh", on_click=LeadsState.refresh, variant="soft", id="leads-refresh"
             ),
-            rx.cond(
-                LeadsState.error != "", rx.callout(LeadsState.error, color_scheme="red", role="alert", id="leads-error")
-            ),
-            rx.cond(
-                LeadsState.notice != "",
-                rx.callout(LeadsState.notice, icon="check", color_scheme="green", id="leads-notice"),
-            ),
-            rx.tabs.root(
-                rx.tabs.list(
-                    rx.tabs.trigger("All leads", value="all", id="tab-all-leads"),
-                    rx.tabs.trigger(
-                        rx.hstack(
-                            rx.text("Flag queue"), rx.badge(LeadsState.queue_total, variant="solid"), spacing="2"
-                        ),
-                        value="queue",
-                        id="tab-flag-queue",
-                    ),
-                ),
-                rx.tabs.content(
-                    rx.vstack(
-                        _filters(),
-                        data_table(
-                            LEAD_COLUMNS,
-                            LeadsState.rows,
-                            table_id="leads-table",
-                            label="Leads",
-                            row_props=_lead_row_props,
-                            empty=empty_state(
-                                "No lead matches.",
-                                "Change or clear the filters to see more leads.",
-                                icon="inbox",
-                                empty_id="leads-empty",
-                            ),
-                        ),
-                        _pager(
-                            LeadsState.page,
-                            LeadsState.pages,
-                            LeadsState.total,
-                            "leads",
-                            LeadsState.go_page,
-                            "leads-count",
-                        ),
-                        spacing="4",
-                        width="100%",
-                        padding_top="1em",
-                    ),
-                    value="all",
-                ),
-                rx.tabs.content(
-                    rx.vstack(
-                        rx.text(
-                            "Flagged and low-quality requests wait here; nothing of them reaches a business until "
-                            "an admin unflags them.",
-                            size="2",
-                            color_scheme="gray",
-                        ),
-                        data_table(
-                            FLAG_COLUMNS,
-                            LeadsState.queue_rows,
-                            table_id="flag-table",
-                            label="Flag queue",
-                            row_props=_flag_row_props,
-                            empty=empty_state(
-                                "The queue is empty.",
-                                "Flagged and low-quality requests appear here for a decision.",
-                                icon="flag",
-                                empty_id="flag-queue-empty",
-                            ),
-                        ),
-                        _pager(
-                            LeadsState.queue_page,
-                            LeadsState.queue_pages,
-                            LeadsState.queue_total,
-                            "waiting",
-                            LeadsState.go_queue_page,
-                            "flag-count",
-                        ),
-                        spacing="4",
-                        width="100%",
-                        padding_top="1em",
-                    ),
+            heading_id="leads-heading",
+        ),
+        feedback.outcome_callouts(LeadsState.error, LeadsState.notice, "leads"),
+        rx.tabs.root(
+            rx.tabs.list(
+                rx.tabs.trigger("All leads", value="all", id="tab-all-leads"),
+                rx.tabs.trigger(
+                    rx.hstack(rx.text("Flag queue"), rx.badge(LeadsState.queue_total, variant="solid"), spacing="2"),
                     value="queue",
+                    id="tab-flag-queue",
                 ),
-                value=LeadsState.tab,
-                on_change=LeadsState.set_tab,
-                width="100%",
-                margin_top="1em",
             ),
-            _action_dialog(),
-        )
+            rx.tabs.content(
+                rx.vstack(
+                    _filters(),
+                    data_table(
+                        LEAD_COLUMNS,
+                        LeadsState.rows,
+                        table_id="leads-table",
+                        label="Leads",
+                        row_props=_lead_row_props,
+                        empty=empty_state(
+                            "No lead matches.",
+                            "Change or clear the filters to see more leads.",
+                            icon="inbox",
+                            empty_id="leads-empty",
+                        ),
+                    ),
+                    _pager(
+                        LeadsState.page,
+                        LeadsState.pages,
+                        LeadsState.total,
+                        "leads",
+                        LeadsState.go_page,
+                        "leads-count",
+                    ),
+                    spacing="4",
+                    width="100%",
+                    padding_top="1em",
+                ),
+                value="all",
+            ),
+            rx.tabs.content(
+                rx.vstack(
+                    rx.text(
+                        "Flagged and low-quality requests wait here; nothing of them reaches a business until "
+                        "an admin unflags them.",
+                        size="2",
+                        color_scheme="gray",
+                    ),
+                    data_table(
+                        FLAG_COLUMNS,
+                        LeadsState.queue_rows,
+                        table_id="flag-table",
+                        label="Flag queue",
+                        row_props=_flag_row_props,
+                        empty=empty_state(
+                            "The queue is empty.",
+                            "Flagged and low-quality requests appear here for a decision.",
+                            icon="flag",
+                            empty_id="flag-queue-empty",
+                        ),
+                    ),
+                    _pager(
+                        LeadsState.queue_page,
+                        LeadsState.queue_pages,
+                        LeadsState.queue_total,
+                        "waiting",
+                        LeadsState.go_queue_page,
+                        "flag-count",
+                    ),
+                    spacing="4",
+                    width="100%",
+                    padding_top="1em",
+                ),
+                value="queue",
+            ),
+            value=LeadsState.tab,
+            on_change=LeadsState.set_tab,
+            width="100%",
+            margin_top="1em",
+        ),
+        _action_dialog(),
     )

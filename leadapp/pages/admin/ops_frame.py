@@ -11,6 +11,8 @@ from typing import Any, Protocol, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
+from leadapp.components import feedback
+from leadapp.components.forms import server_form
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
@@ -42,6 +44,18 @@ def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T 
         return None, exc.message
     except ValueError as exc:  # a malformed id from the page
         return None, f"Invalid request: {exc}"
+
+
+def show_as_admin(state: Any, action: Callable[[Session, User], Any]) -> Any:
+    """Load a page of a paged list (`PagedState`) as the admin: show it and return it, or show an empty list
+    with the reason in `state.error` and return None."""
+    result, error = as_admin(state, action)
+    if result is None:
+        state._show_failure()
+        state.error = error
+        return None
+    state._show_page(result)
+    return result
 
 
 def act_as_admin(state: ClearableState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
@@ -91,19 +105,30 @@ def choice_select(name: str, text: str, options: list[tuple[str, str]], value: r
 def filter_row(on_submit: Any, *controls: rx.Component) -> rx.Component:
     """The filters above a list: labelled controls and their buttons on one wrapping row, sent as one form
     (kept as typed after sending; the server validates, not the browser)."""
-    return rx.form(
-        rx.flex(*controls, spacing="3", wrap="wrap", align="end"),
-        on_submit=on_submit,
-        reset_on_submit=False,
-        no_validate=True,
-    )
+    return server_form(on_submit, rx.flex(*controls, spacing="3", wrap="wrap", align="end"))
 
 
 def messages(error: rx.Var, notice: rx.Var | None = None) -> rx.Component:
-    shown = [rx.cond(error != "", rx.callout(error, color_scheme="red", role="alert", id="ops-error"))]
+    shown = [feedback.error_callout(error, "ops-error")]
     if notice is not None:
-        shown.append(rx.cond(notice != "", rx.callout(notice, icon="check", color_scheme="green", id="ops-notice")))
+        shown.append(feedback.notice_callout(notice, "ops-notice"))
     return rx.fragment(*shown)
+
+
+def record_list(
+    title: str, items: rx.Var, render: Callable[[rx.Var], rx.Component], none: str, *before: rx.Component, **props: Any
+) -> rx.Component:
+    """One list on a record's page (a user's businesses, a lead's calls…) under its heading, `before` it what the
+    list's actions said, and `none` when it is empty; `props` go on the list (spacing "1" unless given)."""
+    return rx.fragment(
+        rx.heading(title, as_="h3", size="3", margin_top="0.5em"),
+        *before,
+        rx.cond(
+            items.length() > 0,
+            rx.vstack(rx.foreach(items, render), **{"spacing": "1", **props}),
+            rx.text(none, size="2", color_scheme="gray"),
+        ),
+    )
 
 
 def ops_header(title: str, heading_id: str, *actions: rx.Component) -> rx.Component:

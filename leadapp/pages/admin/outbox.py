@@ -13,9 +13,9 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
-from leadapp.components.pager import PagedState, pager
-from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.layout import guarded_page
+from leadapp.components.pager import PagedState, paged_table
+from leadapp.components.table import Column, empty_state, plain_table
 from leadapp.core import labels
 from leadapp.core.services import admin_ops, notify, webhooks
 from leadapp.pages.admin.ops_frame import (
@@ -25,6 +25,7 @@ from leadapp.pages.admin.ops_frame import (
     filter_row,
     messages,
     ops_header,
+    show_as_admin,
 )
 from leadapp.state.auth import AuthState
 
@@ -38,15 +39,9 @@ class OutboxState(PagedState, AuthState):
     notice: str = ""
 
     def _fetch(self) -> None:
-        result, error = as_admin(
-            self,
-            lambda s, u: admin_ops.list_notifications(s, u, self.status_filter, self.channel_filter, self.page),
+        show_as_admin(
+            self, lambda s, u: admin_ops.list_notifications(s, u, self.status_filter, self.channel_filter, self.page)
         )
-        if result is None:
-            self._show_failure()
-            self.error = error
-            return
-        self._show_page(result)
 
     @rx.event
     def load(self):
@@ -323,24 +318,8 @@ def _webhooks_section() -> rx.Component:
             size="2",
             color_scheme="gray",
         ),
-        rx.cond(
-            state.webhook_error != "",
-            rx.callout(state.webhook_error, color_scheme="red", role="alert", id="webhooks-error"),
-        ),
-        rx.cond(
-            state.webhook_notice != "",
-            rx.callout(state.webhook_notice, icon="check", color_scheme="green", id="webhooks-notice"),
-        ),
-        rx.box(
-            rx.table.root(
-                rx.table.header(rx.table.row(*[rx.table.column_header_cell(h) for h in WEBHOOK_HEADERS])),
-                rx.table.body(rx.foreach(state.webhook_rows, _webhook_row)),
-                width="100%",
-                id="webhooks-table",
-            ),
-            overflow_x="auto",
-            width="100%",
-        ),
+        feedback.outcome_callouts(state.webhook_error, state.webhook_notice, "webhooks"),
+        plain_table(WEBHOOK_HEADERS, rx.foreach(state.webhook_rows, _webhook_row), table_id="webhooks-table"),
         rx.cond(
             state.webhook_rows.length() == 0,
             rx.text("No webhook delivery yet.", size="2", color_scheme="gray", id="webhooks-empty"),
@@ -354,47 +333,44 @@ def _webhooks_section() -> rx.Component:
 
 
 def outbox_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            ops_header(
-                "Notification outbox",
-                "outbox-heading",
-                rx.button(rx.icon("refresh-cw"), "Reload", on_click=OutboxState.load, variant="soft", size="2"),
-            ),
-            rx.text(
-                "Every e-mail and SMS, with its delivery record. Without provider keys this is also the local "
-                "mail and SMS viewer: open a row to read the message.",
-                size="2",
-                color_scheme="gray",
-            ),
-            messages(OutboxState.error, OutboxState.notice),
-            rx.vstack(
-                _outbox_filters(),
-                data_table(
-                    OUTBOX_COLUMNS,
-                    OutboxState.rows,
-                    table_id="outbox-table",
-                    label="Notifications",
-                    row_props=_outbox_row_props,
-                    loaded=OutboxState.loaded,
-                    empty=empty_state(
-                        "No notifications here.",
-                        rx.cond(
-                            (OutboxState.status_filter != "") | (OutboxState.channel_filter != ""),
-                            "None match these filters: choose “All” to see every message.",
-                            "Every e-mail and SMS LeadApp sends appears here as soon as it is queued.",
-                        ),
-                        icon="mail",
-                        empty_id="outbox-empty",
+    return guarded_page(
+        "admin",
+        ops_header(
+            "Notification outbox",
+            "outbox-heading",
+            rx.button(rx.icon("refresh-cw"), "Reload", on_click=OutboxState.load, variant="soft", size="2"),
+        ),
+        rx.text(
+            "Every e-mail and SMS, with its delivery record. Without provider keys this is also the local "
+            "mail and SMS viewer: open a row to read the message.",
+            size="2",
+            color_scheme="gray",
+        ),
+        messages(OutboxState.error, OutboxState.notice),
+        rx.vstack(
+            _outbox_filters(),
+            paged_table(
+                OutboxState,
+                OUTBOX_COLUMNS,
+                "outbox",
+                label="Notifications",
+                noun="notifications",
+                row_props=_outbox_row_props,
+                empty=empty_state(
+                    "No notifications here.",
+                    rx.cond(
+                        (OutboxState.status_filter != "") | (OutboxState.channel_filter != ""),
+                        "None match these filters: choose “All” to see every message.",
+                        "Every e-mail and SMS LeadApp sends appears here as soon as it is queued.",
                     ),
+                    icon="mail",
+                    empty_id="outbox-empty",
                 ),
-                pager(OutboxState, "notifications", "outbox-count"),
-                _outbox_detail(),
-                _webhooks_section(),
-                spacing="3",
-                width="100%",
-                margin_top="0.5em",
             ),
-        )
+            _outbox_detail(),
+            _webhooks_section(),
+            spacing="3",
+            width="100%",
+            margin_top="0.5em",
+        ),
     )

@@ -3,19 +3,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.services import admin_ops
 from leadapp.core.tasks import ALL_QUEUES, NOTIFICATIONS
-from leadapp.pages.admin.ops_frame import (
-    as_admin,
-    label,
-    messages,
-    ops_header,
-)
+from leadapp.pages.admin.ops_frame import as_admin, label, messages, ops_header
 from leadapp.state.auth import AuthState
 
 
@@ -70,27 +68,26 @@ class QueuesState(AuthState):
         self.error, self.notice = "", ""
         self._fetch()
 
-    @rx.event
-    def retry_job(self, job_id: str):
+    def _job_action(self, action: Callable[..., Any], job_id: str, done: Callable[[str], str]):
+        """Run `action(session, admin, queue, job_id)` on a failed job of the shown queue, say `done(queue)` or why
+        not, and show the queue again."""
         self.error, self.notice = "", ""
         queue = self.selected_queue
-        _, error = as_admin(self, lambda s, u: admin_ops.retry_failed_job(s, u, queue, job_id))
-        self.error = error
-        if not error:
-            self.notice = f"Job {job_id} is back on the {queue} queue."
+        _, self.error = as_admin(self, lambda s, u: action(s, u, queue, job_id))
+        if not self.error:
+            self.notice = done(queue)
         self._fetch()
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
+    def retry_job(self, job_id: str):
+        return self._job_action(
+            admin_ops.retry_failed_job, job_id, lambda queue: f"Job {job_id} is back on the {queue} queue."
+        )
+
+    @rx.event
     def delete_job(self, job_id: str):
-        self.error, self.notice = "", ""
-        queue = self.selected_queue
-        _, error = as_admin(self, lambda s, u: admin_ops.delete_failed_job(s, u, queue, job_id))
-        self.error = error
-        if not error:
-            self.notice = f"Job {job_id} was deleted."
-        self._fetch()
-        return feedback.outcome(self.notice, self.error)
+        return self._job_action(admin_ops.delete_failed_job, job_id, lambda _queue: f"Job {job_id} was deleted.")
 
 
 def _failed_count(row: rx.Var) -> rx.Component:
@@ -155,46 +152,42 @@ def _failed_job_card(job: rx.Var) -> rx.Component:
 
 
 def queues_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            ops_header(
-                "Queues",
-                "queues-heading",
-                rx.button(rx.icon("refresh-cw"), "Reload", on_click=QueuesState.load, variant="soft", size="2"),
+    return guarded_page(
+        "admin",
+        ops_header(
+            "Queues",
+            "queues-heading",
+            rx.button(rx.icon("refresh-cw"), "Reload", on_click=QueuesState.load, variant="soft", size="2"),
+        ),
+        messages(QueuesState.error, QueuesState.notice),
+        data_table(
+            QUEUE_COLUMNS,
+            QueuesState.queues,
+            table_id="queue-table",
+            label="Queues",
+            row_props=lambda row: {"class_name": "queue-row", "data_queue": row["name"]},
+            empty=empty_state("No queue answered.", "Check Redis and the worker on the Health page.", icon="layers"),
+        ),
+        rx.hstack(
+            label("Failed jobs of", "failed-queue"),
+            rx.select.root(
+                rx.select.trigger(id="failed-queue"),
+                rx.select.content(*[rx.select.item(name, value=name) for name in ALL_QUEUES]),
+                value=QueuesState.selected_queue,
+                on_change=QueuesState.select_queue,
             ),
-            messages(QueuesState.error, QueuesState.notice),
-            data_table(
-                QUEUE_COLUMNS,
-                QueuesState.queues,
-                table_id="queue-table",
-                label="Queues",
-                row_props=lambda row: {"class_name": "queue-row", "data_queue": row["name"]},
-                empty=empty_state(
-                    "No queue answered.", "Check Redis and the worker on the Health page.", icon="layers"
-                ),
+            align="center",
+            wrap="wrap",
+            margin_top="1.5em",
+        ),
+        rx.vstack(rx.foreach(QueuesState.jobs, _failed_job_card), spacing="3", width="100%", id="failed-job-list"),
+        rx.cond(
+            QueuesState.jobs.length() == 0,
+            empty_state(
+                "No failed jobs on this queue.",
+                "Jobs that fail after their retries wait here to be retried or deleted.",
+                icon="circle-check",
+                empty_id="failed-empty",
             ),
-            rx.hstack(
-                label("Failed jobs of", "failed-queue"),
-                rx.select.root(
-                    rx.select.trigger(id="failed-queue"),
-                    rx.select.content(*[rx.select.item(name, value=name) for name in ALL_QUEUES]),
-                    value=QueuesState.selected_queue,
-                    on_change=QueuesState.select_queue,
-                ),
-                align="center",
-                wrap="wrap",
-                margin_top="1.5em",
-            ),
-            rx.vstack(rx.foreach(QueuesState.jobs, _failed_job_card), spacing="3", width="100%", id="failed-job-list"),
-            rx.cond(
-                QueuesState.jobs.length() == 0,
-                empty_state(
-                    "No failed jobs on this queue.",
-                    "Jobs that fail after their retries wait here to be retried or deleted.",
-                    icon="circle-check",
-                    empty_id="failed-empty",
-                ),
-            ),
-        )
+        ),
     )

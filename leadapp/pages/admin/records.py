@@ -16,6 +16,7 @@ from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
 from leadapp.core.services import access, admin_records, call_quality, reviews
+from leadapp.pages.admin.ops_frame import record_list
 from leadapp.state.auth import AuthState
 
 
@@ -230,37 +231,30 @@ def _lead_detail() -> rx.Component:
                 size="2",
             ),
         ),
-        rx.heading("Matched businesses", as_="h3", size="3", margin_top="0.5em"),
-        rx.cond(
-            AdminLeadState.matches.length() > 0,
-            rx.vstack(
-                rx.foreach(
-                    AdminLeadState.matches,
-                    lambda m: rx.text(
-                        m["business"], " · ", m["status"], " · score ", m["score"], " · ", m["distance"], size="2"
-                    ),
-                ),
-                spacing="1",
+        record_list(
+            "Matched businesses",
+            AdminLeadState.matches,
+            _match_line,
+            "None.",
+        ),
+        record_list("Calls", AdminLeadState.lead_calls, _call_link, "None."),
+        record_list(
+            "Reviews",
+            AdminLeadState.lead_reviews,
+            _admin_review,
+            "None.",
+            rx.cond(
+                AdminLeadState.hide_error != "",
+                rx.callout(AdminLeadState.hide_error, color_scheme="red", id="hide-review-error"),
             ),
-            rx.text("None.", size="2", color_scheme="gray"),
-        ),
-        rx.heading("Calls", as_="h3", size="3", margin_top="0.5em"),
-        rx.cond(
-            AdminLeadState.lead_calls.length() > 0,
-            rx.vstack(rx.foreach(AdminLeadState.lead_calls, _call_link), spacing="1"),
-            rx.text("None.", size="2", color_scheme="gray"),
-        ),
-        rx.heading("Reviews", as_="h3", size="3", margin_top="0.5em"),
-        rx.cond(
-            AdminLeadState.hide_error != "",
-            rx.callout(AdminLeadState.hide_error, color_scheme="red", id="hide-review-error"),
-        ),
-        rx.cond(
-            AdminLeadState.lead_reviews.length() > 0,
-            rx.vstack(rx.foreach(AdminLeadState.lead_reviews, _admin_review), spacing="2", width="100%"),
-            rx.text("None.", size="2", color_scheme="gray"),
+            spacing="2",
+            width="100%",
         ),
     )
+
+
+def _match_line(m: rx.Var) -> rx.Component:
+    return rx.text(m["business"], " · ", m["status"], " · score ", m["score"], " · ", m["distance"], size="2")
 
 
 def admin_lead_page() -> rx.Component:

@@ -14,8 +14,9 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page, page_header
+from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.pager import PagedState, pager
+from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import AuditReport, User
@@ -258,19 +259,10 @@ def _report_row(r: rx.Var) -> rx.Component:
 
 def _list() -> rx.Component:
     return rx.vstack(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    rx.table.column_header_cell("Report"),
-                    rx.table.column_header_cell("Period"),
-                    rx.table.column_header_cell("Written by"),
-                    rx.table.column_header_cell("Summary"),
-                    rx.table.column_header_cell("Flags"),
-                )
-            ),
-            rx.table.body(rx.foreach(S.rows, _report_row)),
-            width="100%",
-            id="reports-table",
+        plain_table(
+            ("Report", "Period", "Written by", "Summary", "Flags"),
+            rx.foreach(S.rows, _report_row),
+            table_id="reports-table",
         ),
         pager(S, "reports", "reports-count", back="Newer", forward="Older"),
         width="100%",
@@ -360,30 +352,28 @@ def _report() -> rx.Component:
 
 
 def reports_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            page_header(
-                "Weekly audit",
-                rx.button(
-                    rx.icon("play"),
-                    "Run now",
-                    on_click=S.run_now,
-                    loading=S.running,
-                    disabled=S.running,
-                    id="run-audit",
-                ),
+    return guarded_page(
+        "admin",
+        page_header(
+            "Weekly audit",
+            rx.button(
+                rx.icon("play"),
+                "Run now",
+                on_click=S.run_now,
+                loading=S.running,
+                disabled=S.running,
+                id="run-audit",
             ),
-            rx.text(
-                "Written every Sunday at 02:00 for the 7 days before; flags, patterns and proposed rule changes.",
-                color_scheme="gray",
-                margin_bottom="1em",
-            ),
-            rx.cond(
-                S.message != "", rx.callout(S.message, icon="circle-check", color_scheme="green", id="reports-message")
-            ),
-            rx.cond(S.error != "", rx.callout(S.error, icon="triangle-alert", color_scheme="red", id="reports-error")),
-            _list(),
-            _report(),
-        )
+        ),
+        rx.text(
+            "Written every Sunday at 02:00 for the 7 days before; flags, patterns and proposed rule changes.",
+            color_scheme="gray",
+            margin_bottom="1em",
+        ),
+        rx.cond(
+            S.message != "", rx.callout(S.message, icon="circle-check", color_scheme="green", id="reports-message")
+        ),
+        rx.cond(S.error != "", rx.callout(S.error, icon="triangle-alert", color_scheme="red", id="reports-error")),
+        _list(),
+        _report(),
     )

@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.forms import form_error
-from leadapp.components.layout import guarded, page
+from leadapp.components.forms import field_error, form_error, labelled_field, server_form
+from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
@@ -163,10 +163,7 @@ S = RulesState
 
 
 def _error(name: str) -> rx.Component:
-    return rx.cond(
-        S.errors.contains(name),
-        rx.text(S.errors[name], color_scheme="red", size="2", id=f"error-{name}", role="alert"),
-    )
+    return field_error(S.errors, name)
 
 
 def _field(label: str, name: str, *, hint: str = "", lines: int = 0, numeric: bool = False) -> rx.Component:
@@ -191,15 +188,7 @@ def _field(label: str, name: str, *, hint: str = "", lines: int = 0, numeric: bo
             size="2",
         )
     )
-    return rx.vstack(
-        rx.el.label(label, html_for=input_id, class_name="form-label"),
-        control,
-        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
-        _error(name),
-        spacing="1",
-        width="100%",
-        align="stretch",
-    )
+    return labelled_field(label, name, control, S.errors, hint)
 
 
 def _section(title: str, *children: rx.Component) -> rx.Component:
@@ -218,7 +207,8 @@ def _grid(*children: rx.Component, md: str = "3") -> rx.Component:
 def _form() -> rx.Component:
     low, high = rules.WEIGHT_RANGE
     categories = ", ".join(c.value for c in Category)
-    return rx.form(
+    return server_form(
+        S.save,
         rx.vstack(
             form_error(S.errors),
             _section(
@@ -342,9 +332,6 @@ def _form() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        on_submit=S.save,
-        reset_on_submit=False,
-        no_validate=True,
         key=S.form_key,
         width="100%",
     )
@@ -455,26 +442,24 @@ def _history() -> rx.Component:
 
 
 def rules_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            rx.hstack(
-                rx.heading("Platform rules", size="8"),
-                rx.badge(f"version {S.version} in force", size="2", id="rules-version"),
-                align="center",
-                wrap="wrap",
-                spacing="3",
-            ),
-            rx.text(
-                "The classifier and the matcher read the newest version for every lead: a save applies at once.",
-                color_scheme="gray",
-                margin_bottom="1em",
-            ),
-            rx.cond(
-                S.saved_message != "",
-                rx.callout(S.saved_message, icon="circle-check", color_scheme="green", id="rules-saved", width="100%"),
-            ),
-            _form(),
-            _history(),
-        )
+    return guarded_page(
+        "admin",
+        rx.hstack(
+            rx.heading("Platform rules", size="8"),
+            rx.badge(f"version {S.version} in force", size="2", id="rules-version"),
+            align="center",
+            wrap="wrap",
+            spacing="3",
+        ),
+        rx.text(
+            "The classifier and the matcher read the newest version for every lead: a save applies at once.",
+            color_scheme="gray",
+            margin_bottom="1em",
+        ),
+        rx.cond(
+            S.saved_message != "",
+            rx.callout(S.saved_message, icon="circle-check", color_scheme="green", id="rules-saved", width="100%"),
+        ),
+        _form(),
+        _history(),
     )

@@ -8,13 +8,15 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.layout import back_link, guarded, page
-from leadapp.components.pager import PagedState, pager
-from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.confirm import confirm_dialog
+from leadapp.components.forms import server_form
+from leadapp.components.layout import back_link, guarded_page
+from leadapp.components.pager import PagedState, paged_table
+from leadapp.components.table import Column, empty_state
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
-from leadapp.pages.admin.ops_frame import act_as_admin
+from leadapp.pages.admin.ops_frame import act_as_admin, record_list
 from leadapp.state.auth import AuthState
 
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
@@ -180,7 +182,8 @@ def _label(text: str, html_for: str) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return rx.form(
+    return server_form(
+        UsersState.apply_filters,
         rx.flex(
             rx.vstack(
                 _label("Search", "users-search"),
@@ -204,9 +207,6 @@ def _filters() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        on_submit=UsersState.apply_filters,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 
@@ -247,31 +247,20 @@ def _user_row_props(row: rx.Var) -> dict:
 
 
 def _role_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Change the role?"),
-            rx.alert_dialog.description(
-                "Give ",
-                rx.text.strong(UsersState.selected["email"]),
-                " the role ",
-                rx.text.strong(UsersState.new_role_label),
-                " instead of ",
-                rx.text.strong(UsersState.selected["role_label"]),
-                "? Their open sessions end now; they log in again with the new role.",
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(
-                    rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-role-change")
-                ),
-                rx.alert_dialog.action(
-                    rx.button("Change role", on_click=UsersState.confirm_role_change, id="confirm-role-change")
-                ),
-                spacing="3",
-                justify="end",
-                margin_top="1em",
-            ),
-            max_width="28em",
+    return confirm_dialog(
+        "Change the role?",
+        rx.alert_dialog.description(
+            "Give ",
+            rx.text.strong(UsersState.selected["email"]),
+            " the role ",
+            rx.text.strong(UsersState.new_role_label),
+            " instead of ",
+            rx.text.strong(UsersState.selected["role_label"]),
+            "? Their open sessions end now; they log in again with the new role.",
         ),
+        rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-role-change"),
+        rx.button("Change role", on_click=UsersState.confirm_role_change, id="confirm-role-change"),
+        content_props={"max_width": "28em"},
         open=UsersState.confirm_open,
         on_open_change=UsersState.set_confirm_open,
     )
@@ -354,18 +343,8 @@ def _detail() -> rx.Component:
                 wrap="wrap",
                 align="end",
             ),
-            rx.heading("Business", as_="h3", size="3", margin_top="0.5em"),
-            rx.cond(
-                UsersState.selected_businesses.length() > 0,
-                rx.vstack(rx.foreach(UsersState.selected_businesses, _user_business), spacing="1"),
-                rx.text("No business.", size="2", color_scheme="gray"),
-            ),
-            rx.heading("Requests", as_="h3", size="3", margin_top="0.5em"),
-            rx.cond(
-                UsersState.selected_leads.length() > 0,
-                rx.vstack(rx.foreach(UsersState.selected_leads, _user_lead), spacing="1", width="100%"),
-                rx.text("No requests.", size="2", color_scheme="gray"),
-            ),
+            record_list("Business", UsersState.selected_businesses, _user_business, "No business."),
+            record_list("Requests", UsersState.selected_leads, _user_lead, "No requests.", width="100%"),
             spacing="3",
             width="100%",
         ),
@@ -375,65 +354,48 @@ def _detail() -> rx.Component:
 
 
 def users_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            rx.heading("Users", size="8", id="users-heading"),
-            rx.cond(
-                UsersState.error != "", rx.callout(UsersState.error, color_scheme="red", role="alert", id="users-error")
-            ),
-            rx.cond(
-                UsersState.notice != "",
-                rx.callout(UsersState.notice, icon="check", color_scheme="green", id="users-notice"),
-            ),
-            rx.vstack(
-                _filters(),
-                data_table(
-                    USER_COLUMNS,
-                    UsersState.rows,
-                    table_id="users-table",
-                    label="Users",
-                    row_props=_user_row_props,
-                    loaded=UsersState.loaded,
-                    empty=empty_state(
-                        "No user matches.",
-                        "Search by another part of the e-mail or name, or choose every role.",
-                        icon="users",
-                        empty_id="users-empty",
-                    ),
+    return guarded_page(
+        "admin",
+        rx.heading("Users", size="8", id="users-heading"),
+        feedback.outcome_callouts(UsersState.error, UsersState.notice, "users"),
+        rx.vstack(
+            _filters(),
+            paged_table(
+                UsersState,
+                USER_COLUMNS,
+                "users",
+                label="Users",
+                noun="users",
+                row_props=_user_row_props,
+                empty=empty_state(
+                    "No user matches.",
+                    "Search by another part of the e-mail or name, or choose every role.",
+                    icon="users",
+                    empty_id="users-empty",
                 ),
-                pager(UsersState, "users", "users-count"),
-                spacing="4",
-                width="100%",
-                margin_top="1em",
             ),
-        )
+            spacing="4",
+            width="100%",
+            margin_top="1em",
+        ),
     )
 
 
 def user_page() -> rx.Component:
     """One user's own page: the account, its role and status, its business and requests."""
-    return page(
-        guarded(
-            "admin",
-            back_link("Users", routes.ADMIN_USERS, "back-to-users"),
-            rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
-            rx.cond(
-                UsersState.error != "", rx.callout(UsersState.error, color_scheme="red", role="alert", id="users-error")
+    return guarded_page(
+        "admin",
+        back_link("Users", routes.ADMIN_USERS, "back-to-users"),
+        rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
+        feedback.outcome_callouts(UsersState.error, UsersState.notice, "users"),
+        rx.match(
+            UsersState.user_page,
+            (
+                "refused",
+                rx.callout("No such user.", icon="user-x", color_scheme="red", size="3", id="user-refused"),
             ),
-            rx.cond(
-                UsersState.notice != "",
-                rx.callout(UsersState.notice, icon="check", color_scheme="green", id="users-notice"),
-            ),
-            rx.match(
-                UsersState.user_page,
-                (
-                    "refused",
-                    rx.callout("No such user.", icon="user-x", color_scheme="red", size="3", id="user-refused"),
-                ),
-                ("ok", rx.cond(UsersState.selected.contains("id"), _detail())),
-                rx.center(rx.spinner(size="3"), padding="3em"),
-            ),
-            _role_dialog(),
-        )
+            ("ok", rx.cond(UsersState.selected.contains("id"), _detail())),
+            rx.center(rx.spinner(size="3"), padding="3em"),
+        ),
+        _role_dialog(),
     )

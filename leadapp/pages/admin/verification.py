@@ -7,7 +7,9 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
-from leadapp.components.layout import guarded, page
+from leadapp.components.forms import server_form
+from leadapp.components.layout import guarded_page
+from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.services import access, plans
@@ -82,7 +84,8 @@ class VerificationState(AuthState):
 
 
 def _plan_form(row: rx.Var) -> rx.Component:
-    return rx.form(
+    return server_form(
+        VerificationState.save_plan,
         rx.flex(
             rx.el.input(type="hidden", name="business_id", value=row["id"]),
             rx.select.root(
@@ -103,9 +106,6 @@ def _plan_form(row: rx.Var) -> rx.Component:
             spacing="2",
             align="center",
         ),
-        on_submit=VerificationState.save_plan,
-        reset_on_submit=False,
-        no_validate=True,
         key=row["id"] + row["plan"] + row["lead_cap"],
     )
 
@@ -140,7 +140,8 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return rx.form(
+    return server_form(
+        VerificationState.apply_filters,
         rx.flex(
             rx.input(name="search", placeholder="business name", aria_label="Search", id="verification-search"),
             rx.select.root(
@@ -157,52 +158,32 @@ def _filters() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        on_submit=VerificationState.apply_filters,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 
 def verification_page() -> rx.Component:
     S = VerificationState  # noqa: N806
-    return page(
-        guarded(
-            "admin",
-            rx.heading("Verification and plans", size="8", id="verification-heading"),
-            rx.text(
-                S.waiting,
-                " business(es) waiting for verification. A business receives leads once verified; its owner must "
-                "have confirmed their email address first.",
-                color_scheme="gray",
-                id="verification-waiting",
+    return guarded_page(
+        "admin",
+        rx.heading("Verification and plans", size="8", id="verification-heading"),
+        rx.text(
+            S.waiting,
+            " business(es) waiting for verification. A business receives leads once verified; its owner must "
+            "have confirmed their email address first.",
+            color_scheme="gray",
+            id="verification-waiting",
+        ),
+        feedback.outcome_callouts(S.error, S.notice, "verification"),
+        rx.vstack(
+            _filters(),
+            plain_table(
+                ("Business", "Owner", "Verification", "Plan and monthly lead cap"),
+                rx.foreach(S.rows, _row),
+                table_id="verification-table",
             ),
-            rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", role="alert", id="verification-error")),
-            rx.cond(S.notice != "", rx.callout(S.notice, icon="check", color_scheme="green", id="verification-notice")),
-            rx.vstack(
-                _filters(),
-                rx.box(
-                    rx.table.root(
-                        rx.table.header(
-                            rx.table.row(
-                                *[
-                                    rx.table.column_header_cell(h)
-                                    for h in ("Business", "Owner", "Verification", "Plan and monthly lead cap")
-                                ]
-                            )
-                        ),
-                        rx.table.body(rx.foreach(S.rows, _row)),
-                        width="100%",
-                        id="verification-table",
-                    ),
-                    overflow_x="auto",
-                    width="100%",
-                ),
-                rx.cond(
-                    S.rows.length() == 0, rx.text("No business here.", color_scheme="gray", id="verification-empty")
-                ),
-                spacing="4",
-                width="100%",
-                margin_top="1em",
-            ),
-        )
+            rx.cond(S.rows.length() == 0, rx.text("No business here.", color_scheme="gray", id="verification-empty")),
+            spacing="4",
+            width="100%",
+            margin_top="1em",
+        ),
     )

@@ -314,6 +314,15 @@ class DashboardState(AuthState):
             return
         self.recording_links = {**self.recording_links, str(int(call_id)): link}
 
+    def _act_for(self, error_field: str, action) -> str:
+        """`_act`, with what went wrong shown under one form (in `error_field`, e.g. the message box) instead of
+        at the top of the page: the error, or "" when it went through."""
+        setattr(self, error_field, "")
+        self._act(action)
+        error, self.error = self.error, ""
+        setattr(self, error_field, error)
+        return error
+
     def _act(self, action) -> None:
         self.error, self.error_field = "", ""
         try:
@@ -391,10 +400,7 @@ class DashboardState(AuthState):
         """Write to the consumer of the open lead (its match held server-side; the form's match id is not used)."""
         match_id = int(self.detail.get("match_id", "0") or 0)
         body = str(form_data.get("body", ""))[:4000]
-        self.message_error = ""
-        self._act(lambda s, u: messages.post_message(s, u, match_id, body))
-        if self.error:
-            self.message_error, self.error = self.error, ""
+        if self._act_for("message_error", lambda s, u: messages.post_message(s, u, match_id, body)):
             return feedback.failed(self.message_error)
         return feedback.done("Message sent.")
 
@@ -407,9 +413,7 @@ class DashboardState(AuthState):
         if data is None:
             self.message_error = NO_PHOTO
             return feedback.failed(NO_PHOTO)
-        self._act(lambda s, u: messages.post_message(s, u, match_id, "", photo=data))
-        if self.error:
-            self.message_error, self.error = self.error, ""
+        if self._act_for("message_error", lambda s, u: messages.post_message(s, u, match_id, "", photo=data)):
             return feedback.failed(self.message_error)
         return [feedback.done("Photo sent."), rx.clear_selected_files(LEAD_PHOTO)]
 
@@ -418,10 +422,7 @@ class DashboardState(AuthState):
         """The business's one answer to the consumer's review of the open lead (the review held server-side)."""
         review_id = int(self.review.get("id", "0") or 0)
         text = str(form_data.get("reply", ""))[:4000]
-        self.reply_error = ""
-        self._act(lambda s, u: reviews.reply_to_review(s, u, review_id, text))
-        if self.error:
-            self.reply_error, self.error = self.error, ""
+        if self._act_for("reply_error", lambda s, u: reviews.reply_to_review(s, u, review_id, text)):
             return feedback.failed(self.reply_error)
         return feedback.outcome("Reply posted: the consumer sees it under their review.", "")
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.layout import guarded, page
+from leadapp.components.forms import server_form
+from leadapp.components.layout import guarded_page
+from leadapp.components.table import plain_table
 from leadapp.core import labels
 from leadapp.core.vocab import CATEGORY_LABELS
 from leadapp.pages.business.dashboard import DashboardState
@@ -86,7 +88,8 @@ def _date_input(name: str, label: str, error: rx.Var, current: rx.Var) -> rx.Com
 
 
 def _filters() -> rx.Component:
-    return rx.form(
+    return server_form(
+        DashboardState.apply_filters,
         rx.flex(
             _select("status", "Status", labels.options("match_status"), DashboardState.status_filter),
             _select("urgency", "Urgency", labels.options("urgency"), DashboardState.urgency_filter),
@@ -110,9 +113,6 @@ def _filters() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        on_submit=DashboardState.apply_filters,
-        reset_on_submit=False,
-        no_validate=True,
     )
 
 
@@ -251,22 +251,10 @@ def _lead_cards() -> rx.Component:
 
 
 def _lead_table() -> rx.Component:
-    return rx.box(
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(h)
-                        for h in ("Received", "Request", "Urgency", "Distance", "Score", "Status")
-                    ]
-                )
-            ),
-            rx.table.body(rx.foreach(DashboardState.rows, _lead_row)),
-            width="100%",
-            id="lead-table",
-        ),
-        overflow_x="auto",
-        width="100%",
+    return plain_table(
+        ("Received", "Request", "Urgency", "Distance", "Score", "Status"),
+        rx.foreach(DashboardState.rows, _lead_row),
+        table_id="lead-table",
         style={NARROW: {"display": "none"}},
     )
 
@@ -330,82 +318,80 @@ def _filter_sheet() -> rx.Component:
 
 
 def dashboard_page() -> rx.Component:
-    return page(
-        guarded(
-            "business",
-            KeepInboxScroll.create(),
+    return guarded_page(
+        "business",
+        KeepInboxScroll.create(),
+        rx.hstack(
+            rx.vstack(
+                rx.heading("Dashboard", size="8", id="dashboard-heading"),
+                rx.text(DashboardState.business_name, color_scheme="gray"),
+                spacing="0",
+            ),
             rx.hstack(
-                rx.vstack(
-                    rx.heading("Dashboard", size="8", id="dashboard-heading"),
-                    rx.text(DashboardState.business_name, color_scheme="gray"),
-                    spacing="0",
+                rx.link(rx.button("Stats", variant="soft"), href=routes.DASHBOARD_STATS),
+                rx.link(rx.button("Business settings", variant="soft"), href=routes.DASHBOARD_SETTINGS),
+            ),
+            justify="between",
+            align="center",
+            wrap="wrap",
+            width="100%",
+        ),
+        rx.cond(
+            DashboardState.paused,
+            rx.callout("Paused: you receive no new leads.", icon="pause", color_scheme="amber"),
+        ),
+        rx.cond(DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")),
+        rx.cond(
+            DashboardState.gone != "",
+            rx.callout(DashboardState.gone, icon="archive", color_scheme="gray", id="detail-gone"),
+        ),
+        rx.cond(
+            DashboardState.business_id > 0,
+            rx.vstack(
+                _filter_sheet(),
+                _lead_table(),
+                _lead_cards(),
+                rx.cond(
+                    DashboardState.total == 0,
+                    rx.text(
+                        "No leads yet. Matched requests appear here as they arrive.",
+                        color_scheme="gray",
+                        id="inbox-empty",
+                    ),
                 ),
                 rx.hstack(
-                    rx.link(rx.button("Stats", variant="soft"), href=routes.DASHBOARD_STATS),
-                    rx.link(rx.button("Business settings", variant="soft"), href=routes.DASHBOARD_SETTINGS),
+                    rx.button(
+                        "Previous",
+                        on_click=DashboardState.go_page(-1),
+                        variant="soft",
+                        disabled=DashboardState.page <= 1,
+                    ),
+                    rx.text(
+                        "Page ",
+                        DashboardState.page,
+                        " of ",
+                        DashboardState.pages,
+                        " · ",
+                        DashboardState.total_label,
+                        id="inbox-count",
+                    ),
+                    rx.button(
+                        "Next",
+                        on_click=DashboardState.go_page(1),
+                        variant="soft",
+                        disabled=DashboardState.page >= DashboardState.pages,
+                    ),
+                    align="center",
                 ),
-                justify="between",
-                align="center",
-                wrap="wrap",
+                spacing="4",
                 width="100%",
+                margin_top="1em",
             ),
-            rx.cond(
-                DashboardState.paused,
-                rx.callout("Paused: you receive no new leads.", icon="pause", color_scheme="amber"),
+            rx.card(
+                rx.text("Create your business profile to start receiving leads. "),
+                rx.link("Set up your business", href=routes.DASHBOARD_SETTINGS, id="setup-business"),
+                margin_top="1em",
+                id="dashboard-no-business",
             ),
-            rx.cond(DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")),
-            rx.cond(
-                DashboardState.gone != "",
-                rx.callout(DashboardState.gone, icon="archive", color_scheme="gray", id="detail-gone"),
-            ),
-            rx.cond(
-                DashboardState.business_id > 0,
-                rx.vstack(
-                    _filter_sheet(),
-                    _lead_table(),
-                    _lead_cards(),
-                    rx.cond(
-                        DashboardState.total == 0,
-                        rx.text(
-                            "No leads yet. Matched requests appear here as they arrive.",
-                            color_scheme="gray",
-                            id="inbox-empty",
-                        ),
-                    ),
-                    rx.hstack(
-                        rx.button(
-                            "Previous",
-                            on_click=DashboardState.go_page(-1),
-                            variant="soft",
-                            disabled=DashboardState.page <= 1,
-                        ),
-                        rx.text(
-                            "Page ",
-                            DashboardState.page,
-                            " of ",
-                            DashboardState.pages,
-                            " · ",
-                            DashboardState.total_label,
-                            id="inbox-count",
-                        ),
-                        rx.button(
-                            "Next",
-                            on_click=DashboardState.go_page(1),
-                            variant="soft",
-                            disabled=DashboardState.page >= DashboardState.pages,
-                        ),
-                        align="center",
-                    ),
-                    spacing="4",
-                    width="100%",
-                    margin_top="1em",
-                ),
-                rx.card(
-                    rx.text("Create your business profile to start receiving leads. "),
-                    rx.link("Set up your business", href=routes.DASHBOARD_SETTINGS, id="setup-business"),
-                    margin_top="1em",
-                    id="dashboard-no-business",
-                ),
-            ),
-        )
+        ),
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.forms import server_form
 from leadapp.components.layout import back_link, guarded, page
 from leadapp.components.threads import LEAD_PHOTO, thread_panel
 from leadapp.core.services.access import NOT_YOUR_LEAD
@@ -29,7 +30,8 @@ def _can_respond() -> rx.Var:
 def _hint_form(call: CallView) -> rx.Component:
     """Under the live transcript of a call in progress: a hint for the assistant ("offer Thursday 9 am")."""
     field_id = "hint-" + call.id
-    return rx.form(
+    return server_form(
+        DashboardState.send_hint,
         rx.vstack(
             rx.el.label("Hint for the assistant", html_for=field_id, class_name="field-label"),
             rx.hstack(
@@ -62,8 +64,6 @@ def _hint_form(call: CallView) -> rx.Component:
             spacing="1",
             width="100%",
         ),
-        on_submit=DashboardState.send_hint,
-        no_validate=True,
         class_name="call-hint-form",
         width="100%",
     )
@@ -172,7 +172,8 @@ def _quote_field(label: str, name: str, control: rx.Component) -> rx.Component:
 
 def _quote_form() -> rx.Component:
     """Send a quote: a price (one amount) or a range, what it includes, the last day it holds, a visit time."""
-    return rx.form(
+    return server_form(
+        DashboardState.send_quote,
         rx.vstack(
             rx.text("Send a quote", weight="bold"),
             rx.hstack(
@@ -200,8 +201,6 @@ def _quote_form() -> rx.Component:
             spacing="2",
             width="100%",
         ),
-        on_submit=DashboardState.send_quote,
-        no_validate=True,
         id="quote-form",
         width="100%",
     )
@@ -463,7 +462,8 @@ def _detail() -> rx.Component:
             ),
             rx.cond(
                 _can_respond(),
-                rx.form(
+                server_form(
+                    DashboardState.decline,
                     rx.hstack(
                         rx.el.label(
                             "Message if you decline (optional)",
@@ -474,14 +474,13 @@ def _detail() -> rx.Component:
                         align="center",
                         wrap="wrap",
                     ),
-                    on_submit=DashboardState.decline,
-                    no_validate=True,
                     id=DECLINE_FORM,
                 ),
             ),
             rx.cond(
                 ~closed,
-                rx.form(
+                server_form(
+                    DashboardState.request_call,
                     rx.hstack(
                         rx.el.label("Call objective", html_for="call-objective"),
                         rx.input(
@@ -496,8 +495,6 @@ def _detail() -> rx.Component:
                         rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
                     ),
                     rx.text(d["calls_left_label"], size="1", color_scheme="gray"),
-                    on_submit=DashboardState.request_call,
-                    no_validate=True,
                     id=CALL_FORM,
                 ),
             ),
@@ -508,7 +505,8 @@ def _detail() -> rx.Component:
             _review(),
             rx.cond(
                 (d["status"] == "accepted") & ~closed,
-                rx.form(
+                server_form(
+                    DashboardState.convert,
                     rx.hstack(
                         rx.el.label("Job value ($)", html_for="job-value"),
                         rx.input(name="job_value", id="job-value", width="8em"),
@@ -516,8 +514,6 @@ def _detail() -> rx.Component:
                         align="center",
                         wrap="wrap",
                     ),
-                    on_submit=DashboardState.convert,
-                    no_validate=True,
                 ),
             ),
             spacing="3",

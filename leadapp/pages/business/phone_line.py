@@ -253,10 +253,7 @@ def phone_line_card() -> rx.Component:
                     size="2",
                     color_scheme="gray",
                 ),
-                rx.cond(P.error != "", rx.callout(P.error, color_scheme="red", role="alert", id="phone-line-error")),
-                rx.cond(
-                    P.notice != "", rx.callout(P.notice, icon="check", color_scheme="green", id="phone-line-notice")
-                ),
+                feedback.outcome_callouts(P.error, P.notice, "phone-line"),
                 rx.cond(P.number != "", _connected(), _not_connected()),
                 rx.cond(
                     P.mode == "local",

@@ -10,7 +10,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
-from leadapp.components.forms import form_error
+from leadapp.components.forms import field_error, form_error, labelled_field, server_form
 from leadapp.components.layout import guarded, page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -193,10 +193,7 @@ S = BusinessSettingsState
 
 
 def _error(name: str) -> rx.Component:
-    return rx.cond(
-        S.errors.contains(name),
-        rx.text(S.errors[name], color_scheme="red", size="2", id=f"error-{name}", role="alert"),
-    )
+    return field_error(S.errors, name)
 
 
 def _label(text: str, input_id: str) -> rx.Component:
@@ -231,21 +228,14 @@ def _text(
             size="3",
         )
     )
-    return rx.vstack(
-        _label(label, input_id),
-        control,
-        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
-        _error(name),
-        spacing="1",
-        width="100%",
-        align="stretch",
-    )
+    return labelled_field(label, name, control, S.errors, hint)
 
 
 def _select(label: str, name: str, options: list[tuple[str, str]]) -> rx.Component:
     input_id = f"field-{name}"
-    return rx.vstack(
-        _label(label, input_id),
+    return labelled_field(
+        label,
+        name,
         rx.select.root(
             rx.select.trigger(id=input_id, width="100%"),
             rx.select.content(*[rx.select.item(text, value=value) for value, text in options]),
@@ -253,10 +243,7 @@ def _select(label: str, name: str, options: list[tuple[str, str]]) -> rx.Compone
             default_value=S.values[name],
             size="3",
         ),
-        _error(name),
-        spacing="1",
-        width="100%",
-        align="stretch",
+        S.errors,
     )
 
 
@@ -303,7 +290,8 @@ def _two_columns(*children: rx.Component) -> rx.Component:
 
 
 def _form() -> rx.Component:
-    return rx.form(
+    return server_form(
+        S.save,
         rx.vstack(
             form_error(S.errors),
             _section(
@@ -405,9 +393,6 @@ def _form() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        on_submit=S.save,
-        reset_on_submit=False,
-        no_validate=True,
         key=S.form_key,
         width="100%",
     )

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -204,147 +204,141 @@ def _kpis() -> rx.Component:
     )
 
 
+def _chart_card(
+    title: str,
+    chart: rx.Component,
+    chart_id: str,
+    label: str,
+    height: int,
+    empty: tuple[rx.Var, str, str] | None = None,
+) -> rx.Component:
+    """A chart under its heading, described for screen readers by `label`; with `empty` = (has data, sentence,
+    id) the sentence stands in for the chart when there is nothing to draw."""
+    box = rx.box(chart, id=chart_id, role="img", aria_label=label, width="100%", height=f"{height}px")
+    if empty is not None:
+        has_data, sentence, empty_id = empty
+        box = rx.cond(has_data, box, rx.text(sentence, color_scheme="gray", id=empty_id))
+    return rx.card(rx.heading(title, as_="h2", size="4", margin_bottom="0.5em"), box, width="100%")
+
+
 def _weeks_chart() -> rx.Component:
-    return rx.card(
-        rx.heading("Leads per week", as_="h2", size="4", margin_bottom="0.5em"),
-        rx.box(
-            rx.recharts.bar_chart(
-                rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-                rx.recharts.x_axis(data_key="week"),
-                rx.recharts.y_axis(allow_decimals=False, width=40),
-                rx.recharts.graphing_tooltip(),
-                rx.recharts.legend(),
-                rx.recharts.bar(data_key="leads", name="Leads", fill=rx.color("accent", 9)),
-                rx.recharts.bar(data_key="accepted", name="Accepted", fill=rx.color("grass", 9)),
-                data=S.week_points,
-                height=280,
-            ),
-            id="stats-chart-weeks",
-            role="img",
-            aria_label="Bar chart of leads and accepted leads per week",
-            width="100%",
-            height="280px",
+    return _chart_card(
+        "Leads per week",
+        rx.recharts.bar_chart(
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+            rx.recharts.x_axis(data_key="week"),
+            rx.recharts.y_axis(allow_decimals=False, width=40),
+            rx.recharts.graphing_tooltip(),
+            rx.recharts.legend(),
+            rx.recharts.bar(data_key="leads", name="Leads", fill=rx.color("accent", 9)),
+            rx.recharts.bar(data_key="accepted", name="Accepted", fill=rx.color("grass", 9)),
+            data=S.week_points,
+            height=280,
         ),
-        width="100%",
+        "stats-chart-weeks",
+        "Bar chart of leads and accepted leads per week",
+        280,
     )
 
 
 def _calls_chart() -> rx.Component:
-    return rx.card(
-        rx.heading("AI calls by outcome", as_="h2", size="4", margin_bottom="0.5em"),
-        rx.cond(
-            S.calls_total > 0,
-            rx.box(
-                rx.recharts.bar_chart(
-                    rx.recharts.cartesian_grid(stroke_dasharray="3 3", horizontal=False),
-                    rx.recharts.x_axis(type_="number", allow_decimals=False),
-                    rx.recharts.y_axis(data_key="outcome", type_="category", width=110),
-                    rx.recharts.graphing_tooltip(),
-                    rx.recharts.bar(data_key="calls", name="Calls", fill=rx.color("accent", 9)),
-                    data=S.outcome_points,
-                    layout="vertical",
-                    height=240,
-                ),
-                id="stats-chart-calls",
-                role="img",
-                aria_label="Bar chart of AI calls by outcome",
-                width="100%",
-                height="240px",
-            ),
-            rx.text("No AI calls in this period.", color_scheme="gray", id="stats-calls-empty"),
+    return _chart_card(
+        "AI calls by outcome",
+        rx.recharts.bar_chart(
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3", horizontal=False),
+            rx.recharts.x_axis(type_="number", allow_decimals=False),
+            rx.recharts.y_axis(data_key="outcome", type_="category", width=110),
+            rx.recharts.graphing_tooltip(),
+            rx.recharts.bar(data_key="calls", name="Calls", fill=rx.color("accent", 9)),
+            data=S.outcome_points,
+            layout="vertical",
+            height=240,
         ),
-        width="100%",
+        "stats-chart-calls",
+        "Bar chart of AI calls by outcome",
+        240,
+        empty=(S.calls_total > 0, "No AI calls in this period.", "stats-calls-empty"),
     )
 
 
 def _quality_chart() -> rx.Component:
-    return rx.card(
-        rx.heading("Call quality per week", as_="h2", size="4", margin_bottom="0.5em"),
-        rx.cond(
-            S.measured_calls > 0,
-            rx.box(
-                rx.recharts.composed_chart(
-                    rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
-                    rx.recharts.x_axis(data_key="week"),
-                    rx.recharts.y_axis(y_axis_id="ms", width=50, unit=" ms"),
-                    rx.recharts.y_axis(y_axis_id="count", orientation="right", allow_decimals=False, width=40),
-                    rx.recharts.graphing_tooltip(),
-                    rx.recharts.legend(),
-                    rx.recharts.bar(
-                        data_key="interruptions", name="Interruptions", y_axis_id="count", fill=rx.color("amber", 9)
-                    ),
-                    rx.recharts.line(
-                        data_key="turn_p95",
-                        name="Turn latency p95 (ms)",
-                        y_axis_id="ms",
-                        stroke=rx.color("accent", 10),
-                        connect_nulls=False,
-                    ),
-                    data=S.quality_points,
-                    height=260,
-                ),
-                id="stats-chart-quality",
-                role="img",
-                aria_label="Chart of the p95 turn latency of AI calls and their interruptions per week",
-                width="100%",
-                height="260px",
+    return _chart_card(
+        "Call quality per week",
+        rx.recharts.composed_chart(
+            rx.recharts.cartesian_grid(stroke_dasharray="3 3", vertical=False),
+            rx.recharts.x_axis(data_key="week"),
+            rx.recharts.y_axis(y_axis_id="ms", width=50, unit=" ms"),
+            rx.recharts.y_axis(y_axis_id="count", orientation="right", allow_decimals=False, width=40),
+            rx.recharts.graphing_tooltip(),
+            rx.recharts.legend(),
+            rx.recharts.bar(
+                data_key="interruptions", name="Interruptions", y_axis_id="count", fill=rx.color("amber", 9)
             ),
-            rx.text("No measured AI calls in this period.", color_scheme="gray", id="stats-quality-empty"),
+            rx.recharts.line(
+                data_key="turn_p95",
+                name="Turn latency p95 (ms)",
+                y_axis_id="ms",
+                stroke=rx.color("accent", 10),
+                connect_nulls=False,
+            ),
+            data=S.quality_points,
+            height=260,
         ),
-        width="100%",
+        "stats-chart-quality",
+        "Chart of the p95 turn latency of AI calls and their interruptions per week",
+        260,
+        empty=(S.measured_calls > 0, "No measured AI calls in this period.", "stats-quality-empty"),
     )
 
 
 def stats_page() -> rx.Component:
-    return page(
-        guarded(
-            "business",
-            rx.flex(
-                rx.vstack(
-                    rx.heading("Stats", size="8", id="stats-heading"),
-                    rx.text(S.business_name, color_scheme="gray"),
-                    spacing="0",
-                ),
-                rx.hstack(
-                    _period_chooser(),
-                    rx.link(rx.button("Lead inbox", variant="soft"), href=routes.DASHBOARD),
-                    align="end",
-                    spacing="3",
-                ),
-                justify="between",
+    return guarded_page(
+        "business",
+        rx.flex(
+            rx.vstack(
+                rx.heading("Stats", size="8", id="stats-heading"),
+                rx.text(S.business_name, color_scheme="gray"),
+                spacing="0",
+            ),
+            rx.hstack(
+                _period_chooser(),
+                rx.link(rx.button("Lead inbox", variant="soft"), href=routes.DASHBOARD),
                 align="end",
-                wrap="wrap",
-                gap="3",
-                width="100%",
+                spacing="3",
             ),
-            rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", role="alert", margin_top="1em")),
+            justify="between",
+            align="end",
+            wrap="wrap",
+            gap="3",
+            width="100%",
+        ),
+        rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", role="alert", margin_top="1em")),
+        rx.cond(
+            ~S.loaded,
+            rx.center(rx.spinner(size="3"), padding="3em"),
             rx.cond(
-                ~S.loaded,
-                rx.center(rx.spinner(size="3"), padding="3em"),
-                rx.cond(
-                    S.business_id > 0,
-                    rx.vstack(
-                        _kpis(),
-                        _weeks_chart(),
-                        _calls_chart(),
-                        _quality_chart(),
-                        spacing="4",
-                        width="100%",
-                        margin_top="1em",
-                    ),
-                    rx.card(
-                        rx.cond(
-                            S.user_role == "admin",
-                            rx.text("Add ?business=<id> to this page's address to see that business's stats."),
-                            rx.fragment(
-                                rx.text("Create your business profile to see its stats. "),
-                                rx.link("Set up your business", href=routes.DASHBOARD + "/settings"),
-                            ),
+                S.business_id > 0,
+                rx.vstack(
+                    _kpis(),
+                    _weeks_chart(),
+                    _calls_chart(),
+                    _quality_chart(),
+                    spacing="4",
+                    width="100%",
+                    margin_top="1em",
+                ),
+                rx.card(
+                    rx.cond(
+                        S.user_role == "admin",
+                        rx.text("Add ?business=<id> to this page's address to see that business's stats."),
+                        rx.fragment(
+                            rx.text("Create your business profile to see its stats. "),
+                            rx.link("Set up your business", href=routes.DASHBOARD + "/settings"),
                         ),
-                        margin_top="1em",
-                        id="stats-no-business",
                     ),
+                    margin_top="1em",
+                    id="stats-no-business",
                 ),
             ),
-        )
+        ),
     )

@@ -8,8 +8,9 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import routes
+from leadapp.components.forms import server_form
 from leadapp.components.layout import page, page_header
-from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED, code_input
+from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED, phone_code_check
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.models import User
@@ -184,7 +185,8 @@ def _human_check() -> rx.Component:
     return rx.cond(
         ~InterviewState.human_ok,
         rx.card(
-            rx.form(
+            server_form(
+                InterviewState.begin,
                 rx.vstack(
                     rx.text("First, a quick check that you are a person."),
                     rx.script(
@@ -194,8 +196,6 @@ def _human_check() -> rx.Component:
                     rx.button("Start", type="submit", size="3", id="interview-begin"),
                     spacing="3",
                 ),
-                on_submit=InterviewState.begin,
-                no_validate=True,
             ),
             id="interview-human-check",
         ),
@@ -224,25 +224,14 @@ def _phone_check() -> rx.Component:
         InterviewState.phone_check,
         (
             "unverified",
-            rx.vstack(
+            phone_code_check(
                 rx.text("AI calls only reach a verified number: we text it a 6-digit code.", size="2"),
-                rx.hstack(
-                    rx.button(
-                        "Send code", on_click=InterviewState.send_phone_code, variant="soft", id="interview-send-code"
-                    ),
-                    rx.form(
-                        rx.hstack(
-                            code_input(id="interview-code"),
-                            rx.button("Verify", type="submit", id="interview-verify-code"),
-                        ),
-                        on_submit=InterviewState.verify_phone_code,
-                        reset_on_submit=True,
-                        no_validate=True,
-                    ),
-                    wrap="wrap",
-                    spacing="2",
+                rx.button(
+                    "Send code", on_click=InterviewState.send_phone_code, variant="soft", id="interview-send-code"
                 ),
-                spacing="1",
+                InterviewState.verify_phone_code,
+                code_props={"id": "interview-code"},
+                verify_props={"id": "interview-verify-code"},
                 width="100%",
             ),
         ),
@@ -272,7 +261,8 @@ def _panel() -> rx.Component:
             ],
             _phone_check(),
             rx.separator(),
-            rx.form(
+            server_form(
+                InterviewState.send,
                 rx.vstack(
                     rx.el.label(
                         rx.checkbox(name="consent_ai_calls", id="interview-consent"),
@@ -290,8 +280,6 @@ def _panel() -> rx.Component:
                     ),
                     spacing="3",
                 ),
-                on_submit=InterviewState.send,
-                no_validate=True,
             ),
             spacing="3",
             width="100%",
@@ -316,7 +304,8 @@ def interview_page() -> rx.Component:
                     InterviewState.notice != "",
                     rx.callout(InterviewState.notice, color_scheme="green", id="interview-notice"),
                 ),
-                rx.form(
+                server_form(
+                    InterviewState.answer,
                     rx.vstack(
                         rx.el.label("Your answer", html_for="interview-message", class_name="form-label"),
                         rx.hstack(
@@ -329,9 +318,7 @@ def interview_page() -> rx.Component:
                         spacing="1",
                         width="100%",
                     ),
-                    on_submit=InterviewState.answer,
-                    reset_on_submit=True,
-                    no_validate=True,
+                    reset=True,
                     width="100%",
                 ),
                 spacing="4",

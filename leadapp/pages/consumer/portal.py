@@ -13,7 +13,8 @@ from sqlmodel import Session
 from leadapp import live, routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
-from leadapp.components.layout import back_link, guarded, page, page_header
+from leadapp.components.confirm import confirm_dialog
+from leadapp.components.layout import back_link, guarded, guarded_page, page, page_header
 from leadapp.components.requests import (
     CODE_SENT,
     PHONE_VERIFIED,
@@ -257,34 +258,17 @@ class PortalState(AuthState):
 
 
 def _delete_my_data() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                rx.icon("trash-2", size=16),
-                "Delete my data",
-                color_scheme="red",
-                variant="outline",
-                id="delete-my-data",
-            ),
+    return confirm_dialog(
+        "Delete all your requests?",
+        rx.alert_dialog.description(
+            "Every request you made disappears at once from your portal and from every business's inbox, "
+            "and is erased for good within 30 days. Calls not yet made are cancelled. Your account stays. "
+            "This cannot be undone."
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title("Delete all your requests?"),
-            rx.alert_dialog.description(
-                "Every request you made disappears at once from your portal and from every business's inbox, "
-                "and is erased for good within 30 days. Calls not yet made are cancelled. Your account stays. "
-                "This cannot be undone."
-            ),
-            rx.flex(
-                rx.alert_dialog.cancel(rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-delete")),
-                rx.alert_dialog.action(
-                    rx.button(
-                        "Delete my data", color_scheme="red", on_click=PortalState.delete_my_data, id="confirm-delete"
-                    )
-                ),
-                spacing="3",
-                margin_top="1em",
-                justify="end",
-            ),
+        rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-delete"),
+        rx.button("Delete my data", color_scheme="red", on_click=PortalState.delete_my_data, id="confirm-delete"),
+        trigger=rx.button(
+            rx.icon("trash-2", size=16), "Delete my data", color_scheme="red", variant="outline", id="delete-my-data"
         ),
     )
 
@@ -340,44 +324,42 @@ def _card(r: rx.Var, linked: bool = False) -> rx.Component:
 
 
 def portal_page() -> rx.Component:
-    return page(
-        guarded(
-            "consumer",
-            page_header(
-                "My requests",
-                rx.link(rx.button("New request", size="3"), href=routes.REQUEST),
-                heading_id="portal-heading",
-            ),
-            rx.text("Hello, ", AuthState.display_name, ".", color_scheme="gray"),
-            action_messages(PortalState.notice, PortalState.error, "portal"),
+    return guarded_page(
+        "consumer",
+        page_header(
+            "My requests",
+            rx.link(rx.button("New request", size="3"), href=routes.REQUEST),
+            heading_id="portal-heading",
+        ),
+        rx.text("Hello, ", AuthState.display_name, ".", color_scheme="gray"),
+        action_messages(PortalState.notice, PortalState.error, "portal"),
+        rx.cond(
+            PortalState.showing != "list",
+            rx.center(rx.spinner(size="3"), padding="3em"),
             rx.cond(
-                PortalState.showing != "list",
-                rx.center(rx.spinner(size="3"), padding="3em"),
-                rx.cond(
-                    PortalState.requests.length() > 0,
-                    rx.vstack(
-                        rx.foreach(
-                            PortalState.requests,
-                            lambda r: _card(r, linked=True),
-                        ),
-                        spacing="3",
-                        width="100%",
-                        margin_top="1em",
+                PortalState.requests.length() > 0,
+                rx.vstack(
+                    rx.foreach(
+                        PortalState.requests,
+                        lambda r: _card(r, linked=True),
                     ),
-                    rx.card(rx.text("You have no service requests yet."), margin_top="1em", id="portal-empty"),
+                    spacing="3",
+                    width="100%",
+                    margin_top="1em",
                 ),
+                rx.card(rx.text("You have no service requests yet."), margin_top="1em", id="portal-empty"),
             ),
-            _ai_calls(),
-            rx.box(account_email_card(), margin_top="2em", width="100%"),
-            rx.hstack(
-                rx.text("Your data", weight="bold"),
-                rx.spacer(),
-                _delete_my_data(),
-                align="center",
-                width="100%",
-                margin_top="2em",
-            ),
-        )
+        ),
+        _ai_calls(),
+        rx.box(account_email_card(), margin_top="2em", width="100%"),
+        rx.hstack(
+            rx.text("Your data", weight="bold"),
+            rx.spacer(),
+            _delete_my_data(),
+            align="center",
+            width="100%",
+            margin_top="2em",
+        ),
     )
 
 

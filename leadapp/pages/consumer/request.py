@@ -7,7 +7,7 @@ import asyncio
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.forms import field, form_error
+from leadapp.components.forms import field, form_error, server_form
 from leadapp.components.layout import page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -219,7 +219,8 @@ def _turnstile() -> list[rx.Component]:
 
 def _form() -> rx.Component:
     errors = RequestState.errors
-    return rx.form(
+    return server_form(
+        RequestState.submit,
         rx.vstack(
             form_error(errors),
             field(
@@ -277,9 +278,6 @@ def _form() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        on_submit=RequestState.submit,
-        reset_on_submit=False,
-        no_validate=True,
         max_width="40em",
     )
 

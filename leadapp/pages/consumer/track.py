@@ -16,7 +16,7 @@ from reflex.event import EventSpec
 
 from leadapp import live, routes
 from leadapp.components import feedback
-from leadapp.components.forms import field, form_error, new_password_fields
+from leadapp.components.forms import field, form_error, new_password_fields, server_form
 from leadapp.components.layout import page
 from leadapp.components.requests import (
     CODE_SENT,
@@ -217,7 +217,8 @@ def _ai_calls() -> rx.Component:
 def _claim_form() -> rx.Component:
     errors = TrackState.claim_errors
     return rx.card(
-        rx.form(
+        server_form(
+            TrackState.create_account,
             rx.vstack(
                 rx.heading("Keep it in an account", as_="h2", size="4"),
                 rx.text(
@@ -235,9 +236,6 @@ def _claim_form() -> rx.Component:
                 spacing="3",
                 width="100%",
             ),
-            on_submit=TrackState.create_account,
-            reset_on_submit=False,
-            no_validate=True,
         ),
         width="100%",
         id="claim-account",

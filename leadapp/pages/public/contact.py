@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from leadapp.components.forms import field, form_error
+from leadapp.components.forms import field, form_error, server_form
 from leadapp.components.layout import page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
@@ -55,7 +55,8 @@ def contact_page() -> rx.Component:
                 ),
                 rx.button("Send another message", on_click=ContactState.again, variant="soft"),
             ),
-            rx.form(
+            server_form(
+                ContactState.submit,
                 rx.vstack(
                     form_error(errors),
                     field("Your name", "name", errors, required=True, autocomplete="name"),
@@ -66,9 +67,6 @@ def contact_page() -> rx.Component:
                     spacing="4",
                     width="100%",
                 ),
-                on_submit=ContactState.submit,
-                reset_on_submit=False,
-                no_validate=True,
                 max_width="36em",
             ),
         ),

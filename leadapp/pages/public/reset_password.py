@@ -12,7 +12,7 @@ import asyncio
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.forms import form_error, narrow_card, new_password_fields
+from leadapp.components.forms import form_error, narrow_card, new_password_fields, server_form
 from leadapp.components.layout import page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
@@ -76,7 +76,8 @@ def _reset(token: str, password: str) -> int:
 
 def reset_password_page() -> rx.Component:
     errors = ResetPasswordState.errors
-    form = rx.form(
+    form = server_form(
+        ResetPasswordState.submit,
         rx.vstack(
             form_error(errors),
             new_password_fields(errors, "New password", "Repeat the new password"),
@@ -84,9 +85,6 @@ def reset_password_page() -> rx.Component:
             spacing="4",
             width="100%",
         ),
-        on_submit=ResetPasswordState.submit,
-        reset_on_submit=False,
-        no_validate=True,
     )
     return page(
         narrow_card(
