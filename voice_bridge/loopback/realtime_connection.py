@@ -1,5 +1,6 @@
 """One connection of the loopback OpenAI Realtime peer, its sending half: the connection's state, server events
-built from the SDK's own models (the audio delta from a template checked against the model at import), and the
+built from the SDK's own models (the audio and transcript deltas from templates checked against the models at
+import), and the
 events that several parts of the conversation send alike (an item added, an output item added or done, a
 response done). `realtime_responses` streams replies on top of it and `realtime_session` serves the socket.
 """
@@ -17,6 +18,7 @@ from openai.types.realtime import (
     ConversationItemAdded,
     RealtimeErrorEvent,
     ResponseAudioDeltaEvent,
+    ResponseAudioTranscriptDeltaEvent,
     ResponseDoneEvent,
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
@@ -49,6 +51,24 @@ def audio_delta_json(event_id: str, response_id: str, item_id: str, delta: str, 
     )
 
 
+def transcript_delta_json(event_id: str, response_id: str, item_id: str, delta: str, output_index: int = 0) -> str:
+    """`response.output_audio_transcript.delta` as the SDK model serialises it, built by hand (sent with most
+    audio deltas of a reply)."""
+    return (
+        '{"content_index":0,"delta":'
+        + json.dumps(delta)
+        + ',"event_id":"'
+        + event_id
+        + '","item_id":"'
+        + item_id
+        + '","output_index":'
+        + str(output_index)
+        + ',"response_id":"'
+        + response_id
+        + '","type":"response.output_audio_transcript.delta"}'
+    )
+
+
 def _check_delta_template() -> None:
     sample = ResponseAudioDeltaEvent(
         type="response.output_audio.delta",
@@ -61,6 +81,17 @@ def _check_delta_template() -> None:
     )
     built = audio_delta_json("event_1", "resp_1", "item_1", "AAAA")
     assert json.loads(built) == json.loads(sample.to_json(indent=None)), "delta template drifted from the SDK"
+    words = ResponseAudioTranscriptDeltaEvent(
+        type="response.output_audio_transcript.delta",
+        event_id="event_2",
+        response_id="resp_1",
+        item_id="item_1",
+        output_index=0,
+        content_index=0,
+        delta=' said "hi"',
+    )
+    built = transcript_delta_json("event_2", "resp_1", "item_1", ' said "hi"')
+    assert json.loads(built) == json.loads(words.to_json(indent=None)), "transcript template drifted from the SDK"
 
 
 _check_delta_template()
@@ -176,8 +207,12 @@ class PeerConnection:
         return f"event_{self._event_counter:06d}"
 
     async def send(self, model: Any) -> None:
+        await self.send_text(model.to_json(indent=None))
+
+    async def send_text(self, text: str) -> None:
+        """Hook: how every server event leaves (here websockets' send; nothing once the socket is closed)."""
         with contextlib.suppress(ConnectionClosed):
-            await self.connection.send(model.to_json(indent=None))
+            await self.connection.send(text)
 
     async def send_error(
         self,
