@@ -2,8 +2,10 @@
 
 OpenAI's end is the loopback Realtime peer (`BenchPeer`), strict, answering each turn with audio at real rate
 whose deltas carry (item, chunk, chunks, send time) in their first 14 bytes; Twilio's end is one loopback
-caller per call (`Caller`), sending 20 ms frames that carry (call, sequence, send time) and playing out, marking,
-answering and talking over the replies as a caller would. Both count into one `Stats` per phase: only what is
+caller per call (`Caller`), sending 20 ms frames that carry (call, sequence, send time) (all calls' frames from one
+timer, `Uplink`) and playing out, marking, answering and talking over the replies as a caller would. Both ends
+write their messages straight to the socket (`bench.bridge_wire`) and take what they receive as it is parsed
+(`ParsedAtOnce`), so that the load generator costs little next to the program it measures. Both count into one `Stats` per phase: only what is
 sent inside its window counts.
 
 How the turns come is a `Load`:
