@@ -5,8 +5,8 @@ whose deltas carry (item, chunk, chunks, send time) in their first 14 bytes; Twi
 caller per call (`Caller`), sending 20 ms frames that carry (call, sequence, send time) (all calls' frames from one
 timer, `Uplink`) and playing out, marking, answering and talking over the replies as a caller would. Both ends
 write their messages straight to the socket (`bench.bridge_wire`) and take what they receive as it is parsed
-(`ParsedAtOnce`), so that the load generator costs little next to the program it measures. Both count into one `Stats` per phase: only what is
-sent inside its window counts.
+(`ParsedAtOnce`), so that the load generator costs little next to the program it measures. Both count into one
+`Stats` per phase: only what is sent inside its window counts.
 
 How the turns come is a `Load`:
 - `DEFAULT_LOAD`: 2 s replies in 100 ms deltas; the caller answers every even reply heard to the end (0.1-0.6 s
