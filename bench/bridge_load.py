@@ -150,7 +150,7 @@ class ParsedAtOnce(Connection):
     parsed, in the read callback, instead of queueing it for a reader task to wake up for: at 150 calls that
     wake-up per message is much of what the load generator spends. A message `on_text` declines (False), and
     every later one while any is still queued, goes the usual way (`queued` counts them; the reader calls `took`
-    for each), so the order is kept."""
+    once it has handled each), so the order is kept."""
 
     on_text: Callable[[str, int], bool] | None = None
     queued = 0
@@ -164,7 +164,7 @@ class ParsedAtOnce(Connection):
         super().process_event(event)  # type: ignore[misc]
 
     def took(self) -> None:
-        """The reader took a queued message."""
+        """The reader has handled a queued message."""
         self.queued = max(0, self.queued - 1)
 
 
@@ -229,9 +229,13 @@ class BenchSession(PeerSession):
         return self.take_append_now(raw[len(APPEND_AUDIO_HEAD) : -2], at_ns)
 
     async def on_message(self, raw: str | bytes) -> None:
-        at = time.monotonic_ns()
-        if isinstance(self.connection, ParsedAtOnce):
-            self.connection.took()
+        try:
+            await self._on_message(raw, time.monotonic_ns())
+        finally:  # only now may the next append be taken as it is parsed: the messages stay in order
+            if isinstance(self.connection, ParsedAtOnce):
+                self.connection.took()
+
+    async def _on_message(self, raw: str | bytes, at: int) -> None:
         if isinstance(raw, str) and plain_append(raw):  # the bridge's hot path, in the one shape it takes
             self.appends += 1
             self._append_at = at
