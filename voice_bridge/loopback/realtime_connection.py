@@ -34,67 +34,46 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
-def audio_delta_json(event_id: str, response_id: str, item_id: str, delta: str, output_index: int = 0) -> str:
-    """`response.output_audio.delta` as the SDK model serialises it, built by hand (the hot path of a reply)."""
+def _delta_json(kind: str, event_id: str, response_id: str, item_id: str, delta: str, output_index: int) -> str:
+    """A delta event of a reply's content as the SDK model serialises it (`delta` already a JSON string)."""
     return (
-        '{"content_index":0,"delta":"'
-        + delta
-        + '","event_id":"'
-        + event_id
-        + '","item_id":"'
-        + item_id
-        + '","output_index":'
-        + str(output_index)
-        + ',"response_id":"'
-        + response_id
-        + '","type":"response.output_audio.delta"}'
+        f'{{"content_index":0,"delta":{delta},"event_id":"{event_id}","item_id":"{item_id}",'
+        f'"output_index":{output_index},"response_id":"{response_id}","type":"{kind}"}}'
     )
+
+
+def audio_delta_json(event_id: str, response_id: str, item_id: str, delta: str, output_index: int = 0) -> str:
+    """`response.output_audio.delta` built by hand (the hot path of a reply; base64 needs no escaping)."""
+    return _delta_json("response.output_audio.delta", event_id, response_id, item_id, f'"{delta}"', output_index)
 
 
 def transcript_delta_json(event_id: str, response_id: str, item_id: str, delta: str, output_index: int = 0) -> str:
-    """`response.output_audio_transcript.delta` as the SDK model serialises it, built by hand (sent with most
-    audio deltas of a reply)."""
-    return (
-        '{"content_index":0,"delta":'
-        + json.dumps(delta)
-        + ',"event_id":"'
-        + event_id
-        + '","item_id":"'
-        + item_id
-        + '","output_index":'
-        + str(output_index)
-        + ',"response_id":"'
-        + response_id
-        + '","type":"response.output_audio_transcript.delta"}'
-    )
+    """`response.output_audio_transcript.delta` built by hand (sent with most audio deltas of a reply)."""
+    kind = "response.output_audio_transcript.delta"
+    return _delta_json(kind, event_id, response_id, item_id, json.dumps(delta), output_index)
 
 
-def _check_delta_template() -> None:
-    sample = ResponseAudioDeltaEvent(
-        type="response.output_audio.delta",
-        event_id="event_1",
-        response_id="resp_1",
-        item_id="item_1",
-        output_index=0,
-        content_index=0,
-        delta="AAAA",
-    )
-    built = audio_delta_json("event_1", "resp_1", "item_1", "AAAA")
-    assert json.loads(built) == json.loads(sample.to_json(indent=None)), "delta template drifted from the SDK"
-    words = ResponseAudioTranscriptDeltaEvent(
-        type="response.output_audio_transcript.delta",
-        event_id="event_2",
-        response_id="resp_1",
-        item_id="item_1",
-        output_index=0,
-        content_index=0,
-        delta=' said "hi"',
-    )
-    built = transcript_delta_json("event_2", "resp_1", "item_1", ' said "hi"')
-    assert json.loads(built) == json.loads(words.to_json(indent=None)), "transcript template drifted from the SDK"
+def _check_delta_templates() -> None:
+    """Both templates serialise what the SDK's models do (checked at import: a new SDK fails loudly)."""
+    for model, build, delta in (
+        (ResponseAudioDeltaEvent, audio_delta_json, "AAAA"),
+        (ResponseAudioTranscriptDeltaEvent, transcript_delta_json, ' said "hi"'),
+    ):
+        kind = model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+        sample = model(
+            type=kind,
+            event_id="event_1",
+            response_id="resp_1",
+            item_id="item_1",
+            output_index=2,
+            content_index=0,
+            delta=delta,
+        )
+        built = build("event_1", "resp_1", "item_1", delta, 2)
+        assert json.loads(built) == json.loads(sample.to_json(indent=None)), f"{kind} template drifted from the SDK"
 
 
-_check_delta_template()
+_check_delta_templates()
 
 
 def merge_session(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
