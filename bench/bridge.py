@@ -12,7 +12,8 @@ is both Twilio (N signed media streams opened at once) and OpenAI (the fake); ev
 Per call (the default load; `--load outside` is issue 16's independent harness, see `bench.bridge_load.Load`:
 20 ms deltas whose first 100 ms go at once, the peer starting each turn 1 s ± 50 % after the last one, the caller
 barging in 1 s into every second turn):
-- up: a 20 ms μ-law frame every 20 ms (phases spread over the 20 ms). The first 14 bytes of every frame
+- up: a 20 ms μ-law frame every 20 ms (phases spread over the 20 ms in ten 2 ms groups, all sent from one timer,
+  `bench.bridge_load.Uplink`). The first 14 bytes of every frame
   carry (call, sequence, send time in monotonic ns); the rest is silence (0xFF) or, while the caller
   talks, speech-like bytes, so the fake's toy VAD (0xFF/0x7F = silence) still hears what it should.
 - down: the fake answers each turn with ~2 s of audio sent at real rate (`--delta-ms` chunks, with
@@ -24,10 +25,11 @@ barging in 1 s into every second turn):
   which the fake sends `speech_started`, cancels the response and expects a valid truncate.
 
 Measured over a window of S seconds, after every call has heard its first audio and `--warmup` more:
-- up latency: the caller's frame leaving (timestamp taken just before `ws.send`) → the fake receiving the
-  `input_audio_buffer.append` carrying it (timestamp on receipt, before validation);
-- down latency: the fake sending a `response.output_audio.delta` → the caller receiving the Twilio
-  `media` message carrying it;
+- up latency: the caller's frame leaving (timestamp taken just before its message is framed and written) → the
+  fake receiving the `input_audio_buffer.append` carrying it (timestamp as websockets has parsed it, before
+  validation);
+- down latency: the fake sending a `response.output_audio.delta` (stamped just before it is written) → the
+  caller receiving the Twilio `media` message carrying it (as it is parsed);
 - clear latency: the fake sending a barge-in `speech_started` → the caller receiving Twilio `clear`;
 - lost: frames sent up in the window that never reached the fake, plus deltas sent in the window that
   never reached the caller (counted after `--drain` seconds more of traffic);
@@ -35,7 +37,11 @@ Measured over a window of S seconds, after every call has heard its first audio 
 Both clocks are CLOCK_MONOTONIC of one process, so no clock skew enters the numbers. That process keeps its
 garbage collector off from the window to the end of the drain (it collects just before), so that its own
 pauses are not stamped onto the program measured; `loadgen_lag_p99_ms`/`loadgen_lag_max_ms` say how late its
-event loop ran a 5 ms timer in the window (a busy load generator delays the stamps too).
+event loop ran a 5 ms timer in the window (a busy load generator delays the stamps too). The load generator is
+kept cheap so that those figures measure the bridge: one timer for every call's uplink, messages written to the
+socket as they are stamped (`bench.bridge_wire`: the same bytes as websockets writes, no per-send machinery),
+only the stamps base64-encoded per message, and messages taken in the read callback as they are parsed (an
+append the peer's VAD has nothing to answer about included) instead of waking a reader task for each.
 
 The bridge runs with VOICE_BRIDGE_LOOP_STATS on (`voice_bridge.loop_stats`): over the window, its own event loop's
 lag (how late a 5 ms timer fired: `loop_lag_p99_ms`, `loop_lag_max_ms`), the largest burst of socket writes in

@@ -2,9 +2,11 @@
 
 OpenAI's end is the loopback Realtime peer (`BenchPeer`), strict, answering each turn with audio at real rate
 whose deltas carry (item, chunk, chunks, send time) in their first 14 bytes; Twilio's end is one loopback
-caller per call (`Caller`), sending 20 ms frames that carry (call, sequence, send time) and playing out, marking,
-answering and talking over the replies as a caller would. Both count into one `Stats` per phase: only what is
-sent inside its window counts.
+caller per call (`Caller`), sending 20 ms frames that carry (call, sequence, send time) (all calls' frames from one
+timer, `Uplink`) and playing out, marking, answering and talking over the replies as a caller would. Both ends
+write their messages straight to the socket (`bench.bridge_wire`) and take what they receive as it is parsed
+(`ParsedAtOnce`), so that the load generator costs little next to the program it measures. Both count into one
+`Stats` per phase: only what is sent inside its window counts.
 
 How the turns come is a `Load`:
 - `DEFAULT_LOAD`: 2 s replies in 100 ms deltas; the caller answers every even reply heard to the end (0.1-0.6 s
@@ -20,22 +22,27 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
+import json
 import random
 import struct
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from openai.types.realtime import InputAudioBufferAppendEvent
 from pydantic import TypeAdapter, ValidationError
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
+from websockets.frames import Frame, Opcode
+from websockets.protocol import Event
 
+from bench.bridge_wire import write_text
 from leadapp.core.crypto import media_stream_token
 from voice_bridge import twilio_wire as tw
-from voice_bridge.loopback.realtime_connection import AssistantAudio, audio_delta_json
+from voice_bridge.loopback.realtime_connection import AssistantAudio
 from voice_bridge.loopback.realtime_peer import RealtimePeer
 from voice_bridge.loopback.realtime_session import PeerSession
 from voice_bridge.loopback.script import FRAME_MS, Reply, Script, Turn
@@ -59,6 +66,9 @@ ASSISTANT_TEXT = (
 )
 ASSISTANT_WORDS = ASSISTANT_TEXT.split()
 CALLER_LINES = ("Yes, go ahead.", "Sorry, one question first.", "Tomorrow morning works.", "Wait, about the price.")
+MEDIA_HEAD = '{"event":"media",'  # the bridge's media message, compact: its payload is read without json.loads
+PAYLOAD_KEY = '"payload":"'
+UPLINK_SLOTS = 10  # the calls' uplink phases, spread over 20 ms in 2 ms groups
 MAX_TURNS = 10_000  # the script's turns (a phase has a few hundred per call at most)
 
 
@@ -88,6 +98,18 @@ LOADS = {load.name: load for load in (DEFAULT_LOAD, OUTSIDE_LOAD)}
 APPEND_EVENT: TypeAdapter[Any] = TypeAdapter(InputAudioBufferAppendEvent)
 APPEND_PREFIX = '{"type":"input_audio_buffer.append",'
 APPEND_PREFIX_B = APPEND_PREFIX.encode()
+APPEND_AUDIO_HEAD = APPEND_PREFIX + '"audio":"'
+STAMPED_BYTES = 15  # the 14-byte stamps rounded up to whole base64 groups: encoded per message, the rest once
+
+
+def plain_append(raw: str) -> bool:
+    """`{"type":"input_audio_buffer.append","audio":"…"}` with nothing else and no quote or escape in the audio:
+    a valid `InputAudioBufferAppendEvent` without asking pydantic (whether the audio is base64 is checked when it
+    is decoded, as for any append). Any other shape goes through the model."""
+    if not (raw.startswith(APPEND_AUDIO_HEAD) and raw.endswith('"}')):
+        return False
+    audio = raw[len(APPEND_AUDIO_HEAD) : -2]
+    return '"' not in audio and "\\" not in audio
 
 
 # --- what is measured -------------------------------------------------------------------------------
@@ -120,6 +142,40 @@ class Stats:
         return self.w0 <= ts < self.w1
 
 
+# --- sockets that take each message as it is parsed ---------------------------------------------------
+
+
+class ParsedAtOnce(Connection):
+    """A websockets connection that offers each text message to `on_text` (with its arrival time) as soon as it is
+    parsed, in the read callback, instead of queueing it for a reader task to wake up for: at 150 calls that
+    wake-up per message is much of what the load generator spends. A message `on_text` declines (False), and
+    every later one while any is still queued, goes the usual way (`queued` counts them; the reader calls `took`
+    once it has handled each), so the order is kept."""
+
+    on_text: Callable[[str, int], bool] | None = None
+    queued = 0
+
+    def process_event(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.TEXT and event.fin:
+            on_text = self.on_text
+            if on_text is not None and not self.queued and on_text(event.data.decode(), time.monotonic_ns()):
+                return
+            self.queued += 1
+        super().process_event(event)  # type: ignore[misc]
+
+    def took(self) -> None:
+        """The reader has handled a queued message."""
+        self.queued = max(0, self.queued - 1)
+
+
+class ParsedAtOnceClient(ParsedAtOnce, ClientConnection):
+    pass
+
+
+class ParsedAtOnceServer(ParsedAtOnce, ServerConnection):
+    pass
+
+
 # --- OpenAI: the loopback peer, stamped ---------------------------------------------------------------
 
 
@@ -133,6 +189,9 @@ class BenchSession(PeerSession):
         self.stats = peer.stats
         self.call: int | None = None
         self.body = bytes([0x55]) * (peer.chunk_ms * 8)
+        self.tails: dict[int, str] = {}
+        if isinstance(connection, ParsedAtOnce):
+            connection.on_text = self.on_text
         self._append_at = 0
         self.load = peer.load
         self.rng = random.Random(peer.stats.sessions)
@@ -162,10 +221,28 @@ class BenchSession(PeerSession):
             detection = {**detection, "create_response": False}
         await super()._end_of_speech(detection)
 
+    def on_text(self, raw: str, at_ns: int) -> bool:
+        """An append taken as it is parsed when nothing is to be answered about it (see `ParsedAtOnce`)."""
+        if not plain_append(raw):
+            return False
+        self._append_at = at_ns
+        return self.take_append_now(raw[len(APPEND_AUDIO_HEAD) : -2], at_ns)
+
     async def on_message(self, raw: str | bytes) -> None:
-        at = time.monotonic_ns()
-        # An append (the bridge's hot path) is checked against the union's append member directly: the same
-        # model the union would pick, at a quarter of the union's cost.
+        try:
+            await self._on_message(raw, time.monotonic_ns())
+        finally:  # only now may the next append be taken as it is parsed: the messages stay in order
+            if isinstance(self.connection, ParsedAtOnce):
+                self.connection.took()
+
+    async def _on_message(self, raw: str | bytes, at: int) -> None:
+        if isinstance(raw, str) and plain_append(raw):  # the bridge's hot path, in the one shape it takes
+            self.appends += 1
+            self._append_at = at
+            await self.on_append_audio(raw[len(APPEND_AUDIO_HEAD) : -2])
+            return
+        # Any other append is checked against the union's append member directly: the same model the union
+        # would pick, at a quarter of the union's cost.
         if raw[: len(APPEND_PREFIX)] != (APPEND_PREFIX if isinstance(raw, str) else APPEND_PREFIX_B):
             await super().on_message(raw)
             return
@@ -207,16 +284,20 @@ class BenchSession(PeerSession):
         else:
             self.stats.truncates_bad += counted
 
-    def audio_chunk(self, audio: AssistantAudio, index: int, chunks: int, ms: int) -> bytes:
+    def audio_payload(self, audio: AssistantAudio, index: int, chunks: int, ms: int) -> str:
         sent = time.monotonic_ns()
         if self.stats.window(sent):
             self.stats.down_sent += 1
-        return DOWN_HEADER.pack(audio.number, index, chunks, sent) + self.body[: ms * 8 - DOWN_HEADER.size]
+        # Only the stamped head is encoded per chunk: base64 of its first 15 bytes (a whole number of 3-byte
+        # groups) followed by the rest's, encoded once, is the base64 of the whole chunk.
+        head = DOWN_HEADER.pack(audio.number, index, chunks, sent) + self.body[DOWN_HEADER.size : STAMPED_BYTES]
+        tail = self.tails.get(ms)
+        if tail is None:
+            tail = self.tails[ms] = base64.b64encode(self.body[STAMPED_BYTES : ms * 8]).decode()
+        return base64.b64encode(head).decode() + tail
 
-    async def send_audio_delta(self, payload: str, common: dict[str, Any]) -> None:
-        text = audio_delta_json(self._event_id(), common["response_id"], common["item_id"], payload)
-        with contextlib.suppress(ConnectionClosed):
-            await self.connection.send(text)
+    async def send_text(self, text: str) -> None:
+        write_text(self.connection, text)
 
 
 class BenchPeer(RealtimePeer):
@@ -224,6 +305,7 @@ class BenchPeer(RealtimePeer):
     `turn_ms` of audio sent at real rate in `delta_ms` chunks."""
 
     session_class = BenchSession
+    connection_class = ParsedAtOnceServer
     api_key = API_KEY
     strict = True
 
@@ -251,8 +333,10 @@ class BenchPeer(RealtimePeer):
 
 
 class Caller(MediaStreamCaller):
-    """Twilio's side of one call: signed upgrade, `connected` + `start`, 20 ms stamped frames; a light playout
-    (one timer per mark) that talks over every second reply and answers the others."""
+    """Twilio's side of one call: signed upgrade, `connected` + `start`, 20 ms stamped frames (sent by `Uplink`); a
+    light playout (one timer per mark) that talks over every second reply and answers the others."""
+
+    connection_class = ParsedAtOnceClient
 
     def __init__(
         self,
@@ -285,21 +369,38 @@ class Caller(MediaStreamCaller):
         self.answer: asyncio.TimerHandle | None = None
         self.barge: asyncio.TimerHandle | None = None
         self.load = load
-        self.echoes: list[asyncio.Task[bool]] = []
+        self.tails: dict[bytes, str] = {}
 
     async def open(self) -> None:
         await self.connect()
+        assert isinstance(self.ws, ParsedAtOnceClient)
+        self.ws.on_text = self.on_text
         params = {"call_id": str(self.bench_call_id), "token": media_stream_token(self.bench_call_id)}
         await self.start(params, uplink=False)
 
-    def begin_uplink(self, at: float, max_frames: int) -> None:
-        self._tasks.append(asyncio.create_task(self.send_frames(at, max_frames)))
+    # -- up: one frame at a time, on `Uplink`'s schedule --
 
-    def stamp(self, frame: bytes) -> bytes:
+    def send_frame(self, frame: int, due_s: float) -> bool:
+        """Frame number `frame` of the uplink, stamped and written now; False once the socket is closed."""
+        if self.ws is None or self.closed.is_set() or self.stopped:
+            return False
+        return write_text(self.ws, self.next_frame(frame, due_s))
+
+    def payload_b64(self, frame: bytes) -> str:
         sent = time.monotonic_ns()
         if self.stats.window(sent):
             self.stats.up_sent += 1
-        return UP_HEADER.pack(self.index, self.sequence, sent) + frame[UP_HEADER.size :]
+        # As the peer's chunks: the stamped head encoded now, the rest of the frame once per kind of frame.
+        tail = self.tails.get(frame)
+        if tail is None:
+            tail = self.tails[frame] = base64.b64encode(frame[STAMPED_BYTES:]).decode()
+        head = UP_HEADER.pack(self.index, self.sequence, sent) + frame[UP_HEADER.size : STAMPED_BYTES]
+        return base64.b64encode(head).decode() + tail
+
+    async def send_text(self, text: str) -> bool:
+        if self.ws is None or self.closed.is_set():
+            return False
+        return write_text(self.ws, text)
 
     def talk(self) -> None:
         self.answer = None
@@ -307,14 +408,27 @@ class Caller(MediaStreamCaller):
             self._uplink.clear()
             self.say(TALK_FRAMES * FRAME_MS)
 
-    async def on_message(self, message: dict[str, Any], at_ns: int) -> None:
+    # -- down: what the bridge sends, taken as it is parsed --
+
+    def on_text(self, raw: str, at_ns: int) -> bool:
+        if raw.startswith(MEDIA_HEAD):
+            start = raw.find(PAYLOAD_KEY)
+            if start > 0:
+                start += len(PAYLOAD_KEY)
+                self._on_media(raw[start : raw.index('"', start)], at_ns)
+                return True
+        message = json.loads(raw)
         event = message.get("event")
         if event == "media":
             self._on_media(message["media"]["payload"], at_ns)
         elif event == "mark":
             self._on_mark(message["mark"]["name"])
         elif event == "clear":
-            await self._on_clear(at_ns)
+            self._on_clear(at_ns)
+        return True
+
+    async def on_message(self, message: dict[str, Any], at_ns: int) -> None:
+        self.on_text(json.dumps(message), at_ns)  # only before `open` hands the socket its callback
 
     def _on_media(self, payload: str, at: int) -> None:
         item, chunk, chunks, sent = DOWN_HEADER.unpack_from(base64.b64decode(payload[:20]))
@@ -353,11 +467,10 @@ class Caller(MediaStreamCaller):
             self._echo_now(name)
 
     def _echo_now(self, name: str) -> None:
-        self.echoes.append(asyncio.create_task(self.send_text(self.mark_text(name))))
-        if len(self.echoes) > 64:
-            self.echoes = [t for t in self.echoes if not t.done()]
+        if self.ws is not None and not self.closed.is_set():
+            write_text(self.ws, self.mark_text(name))
 
-    async def _on_clear(self, at: int) -> None:
+    def _on_clear(self, at: int) -> None:
         stats = self.stats
         sent = stats.expected_clear.pop(self.index, None)
         if sent is None:
@@ -379,6 +492,34 @@ class Caller(MediaStreamCaller):
             handle.cancel()
         self.pending_marks.clear()
         await self.hang_up()
-        for task in self.echoes:
-            task.cancel()
-        await asyncio.gather(*self.echoes, return_exceptions=True)
+
+
+class Uplink:
+    """Every call's 20 ms frames from one timer: the calls' phases are spread over the 20 ms in `slots` groups,
+    and each slot's frames are stamped and written one after the other when it is due (on an absolute schedule:
+    a late slot goes out at once, like a network backlog), instead of a task and a sleep per call and frame."""
+
+    def __init__(self, callers: list[Caller], begin: float, max_frames: int, slots: int = UPLINK_SLOTS) -> None:
+        n = max(1, len(callers))
+        self.groups: list[list[Caller]] = [[] for _ in range(slots)]
+        for caller in callers:
+            self.groups[caller.index * slots // n].append(caller)
+        self.begin = begin
+        self.max_frames = max_frames
+        self.slot_s = FRAME_MS / 1000 / slots
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        clock_offset = time.monotonic() - loop.time()
+        slots = len(self.groups)
+        for tick in range(self.max_frames * slots):
+            due = self.begin + tick * self.slot_s
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            frame, slot = divmod(tick, slots)
+            group = self.groups[slot]
+            if group:
+                self.groups[slot] = [c for c in group if c.send_frame(frame, clock_offset + due)]
+            if not any(self.groups):
+                return

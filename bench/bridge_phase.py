@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 from twilio.request_validator import RequestValidator
 
-from bench.bridge_load import AUTH_TOKEN, PUBLIC_WSS, Caller, Load, Stats
+from bench.bridge_load import AUTH_TOKEN, PUBLIC_WSS, Caller, Load, Stats, Uplink
 from bench.stack import _process_tree
 from voice_bridge.loopback.script import FRAME_MS
 
@@ -171,11 +171,10 @@ async def run_phase(
     total_s = READY_TIMEOUT_S + args.warmup + args.seconds + args.drain + 5
     max_frames = int(total_s * 1000 / FRAME_MS)
     lag_watch: asyncio.Task[None] | None = None
+    uplink: asyncio.Task[None] | None = None
     try:
         await asyncio.wait_for(asyncio.gather(*(c.open() for c in callers)), CONNECT_TIMEOUT_S)
-        begin = loop.time() + 0.05
-        for caller in callers:
-            caller.begin_uplink(begin + caller.index * FRAME_MS / 1000 / n, max_frames)
+        uplink = asyncio.create_task(Uplink(callers, loop.time() + 0.05, max_frames).run())
         try:
             await asyncio.wait_for(asyncio.gather(*(c.ready.wait() for c in callers)), READY_TIMEOUT_S)
         except TimeoutError:
@@ -201,8 +200,9 @@ async def run_phase(
         await asyncio.sleep(args.drain)  # traffic goes on; what is still missing after this counts as lost
     finally:
         gc.enable()
-        if lag_watch is not None:
-            lag_watch.cancel()
+        for task in (lag_watch, uplink):
+            if task is not None:
+                task.cancel()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
                 asyncio.gather(*(c.finish() for c in callers), return_exceptions=True), CLOSE_TIMEOUT_S

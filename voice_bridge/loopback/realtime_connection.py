@@ -1,5 +1,6 @@
 """One connection of the loopback OpenAI Realtime peer, its sending half: the connection's state, server events
-built from the SDK's own models (the audio delta from a template checked against the model at import), and the
+built from the SDK's own models (the audio and transcript deltas from templates checked against the models at
+import), and the
 events that several parts of the conversation send alike (an item added, an output item added or done, a
 response done). `realtime_responses` streams replies on top of it and `realtime_session` serves the socket.
 """
@@ -17,6 +18,7 @@ from openai.types.realtime import (
     ConversationItemAdded,
     RealtimeErrorEvent,
     ResponseAudioDeltaEvent,
+    ResponseAudioTranscriptDeltaEvent,
     ResponseDoneEvent,
     ResponseOutputItemAddedEvent,
     ResponseOutputItemDoneEvent,
@@ -32,38 +34,46 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(8)}"
 
 
-def audio_delta_json(event_id: str, response_id: str, item_id: str, delta: str, output_index: int = 0) -> str:
-    """`response.output_audio.delta` as the SDK model serialises it, built by hand (the hot path of a reply)."""
+def _delta_json(kind: str, event_id: str, response_id: str, item_id: str, delta: str, output_index: int) -> str:
+    """A delta event of a reply's content as the SDK model serialises it (`delta` already a JSON string)."""
     return (
-        '{"content_index":0,"delta":"'
-        + delta
-        + '","event_id":"'
-        + event_id
-        + '","item_id":"'
-        + item_id
-        + '","output_index":'
-        + str(output_index)
-        + ',"response_id":"'
-        + response_id
-        + '","type":"response.output_audio.delta"}'
+        f'{{"content_index":0,"delta":{delta},"event_id":"{event_id}","item_id":"{item_id}",'
+        f'"output_index":{output_index},"response_id":"{response_id}","type":"{kind}"}}'
     )
 
 
-def _check_delta_template() -> None:
-    sample = ResponseAudioDeltaEvent(
-        type="response.output_audio.delta",
-        event_id="event_1",
-        response_id="resp_1",
-        item_id="item_1",
-        output_index=0,
-        content_index=0,
-        delta="AAAA",
-    )
-    built = audio_delta_json("event_1", "resp_1", "item_1", "AAAA")
-    assert json.loads(built) == json.loads(sample.to_json(indent=None)), "delta template drifted from the SDK"
+def audio_delta_json(event_id: str, response_id: str, item_id: str, delta: str, output_index: int = 0) -> str:
+    """`response.output_audio.delta` built by hand (the hot path of a reply; base64 needs no escaping)."""
+    return _delta_json("response.output_audio.delta", event_id, response_id, item_id, f'"{delta}"', output_index)
 
 
-_check_delta_template()
+def transcript_delta_json(event_id: str, response_id: str, item_id: str, delta: str, output_index: int = 0) -> str:
+    """`response.output_audio_transcript.delta` built by hand (sent with most audio deltas of a reply)."""
+    kind = "response.output_audio_transcript.delta"
+    return _delta_json(kind, event_id, response_id, item_id, json.dumps(delta), output_index)
+
+
+def _check_delta_templates() -> None:
+    """Both templates serialise what the SDK's models do (checked at import: a new SDK fails loudly)."""
+    for model, build, delta in (
+        (ResponseAudioDeltaEvent, audio_delta_json, "AAAA"),
+        (ResponseAudioTranscriptDeltaEvent, transcript_delta_json, ' said "hi"'),
+    ):
+        kind = model.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+        sample = model(
+            type=kind,
+            event_id="event_1",
+            response_id="resp_1",
+            item_id="item_1",
+            output_index=2,
+            content_index=0,
+            delta=delta,
+        )
+        built = build("event_1", "resp_1", "item_1", delta, 2)
+        assert json.loads(built) == json.loads(sample.to_json(indent=None)), f"{kind} template drifted from the SDK"
+
+
+_check_delta_templates()
 
 
 def merge_session(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -176,8 +186,12 @@ class PeerConnection:
         return f"event_{self._event_counter:06d}"
 
     async def send(self, model: Any) -> None:
+        await self.send_text(model.to_json(indent=None))
+
+    async def send_text(self, text: str) -> None:
+        """Hook: how every server event leaves (here websockets' send; nothing once the socket is closed)."""
         with contextlib.suppress(ConnectionClosed):
-            await self.connection.send(model.to_json(indent=None))
+            await self.connection.send(text)
 
     async def send_error(
         self,

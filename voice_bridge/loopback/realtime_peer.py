@@ -15,7 +15,8 @@ own models (`realtime_connection`), so they are what the SDK would parse. What i
 (the socket stays open, as the real server does) and listed in `invalid_events`.
 
 A subclass sets `session_class` to a `PeerSession` subclass whose hooks it overrides (the bench uses them for
-its timestamps): `on_caller_audio`, `speech_starting`, `truncated`, `audio_chunk` and `send_audio_delta`.
+its timestamps): `on_caller_audio`, `speech_starting`, `truncated`, `audio_chunk` or `audio_payload`, `send_audio_delta`
+and `send_text`; and `connection_class` to serve its sockets with a websockets connection subclass.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class RealtimePeer:
     strict = False
     """Validate every client event against the SDK's `RealtimeClientEvent`."""
     preroll_ms = 0
+    connection_class: type[ServerConnection] = ServerConnection
+    """The websockets connection class of each socket (a subclass may take messages as they are parsed)."""
     """How far ahead of real time a reply's audio is sent: its first `preroll_ms` go out at once."""
 
     def __init__(
@@ -84,7 +87,13 @@ class RealtimePeer:
 
     async def start(self) -> RealtimePeer:
         self._server = await serve(
-            self._handle, "127.0.0.1", 0, process_request=self._process_request, max_size=None, compression=None
+            self._handle,
+            "127.0.0.1",
+            0,
+            process_request=self._process_request,
+            max_size=None,
+            compression=None,
+            create_connection=self.connection_class,
         )
         return self
 

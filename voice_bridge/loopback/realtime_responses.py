@@ -3,7 +3,7 @@ absolute schedule (`stream_speed` times real time), function calls that wait for
 `response.create`, and cancellation (on barge-in or the client's `response.cancel`).
 
 Hooks a subclass overrides (the bench stamps its chunks with them): `audio_chunk` (the bytes of each chunk of
-a reply) and `send_audio_delta` (how a chunk goes out).
+a reply) or `audio_payload` (its base64), and `send_audio_delta` (how a chunk goes out).
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ import time
 from typing import Any
 
 from openai.types.realtime import (
-    ResponseAudioDeltaEvent,
     ResponseAudioDoneEvent,
-    ResponseAudioTranscriptDeltaEvent,
     ResponseAudioTranscriptDoneEvent,
     ResponseContentPartAddedEvent,
     ResponseContentPartDoneEvent,
@@ -28,7 +26,13 @@ from openai.types.realtime import (
 )
 
 from voice_bridge import twilio_wire as tw
-from voice_bridge.loopback.realtime_connection import AssistantAudio, PeerConnection, new_id
+from voice_bridge.loopback.realtime_connection import (
+    AssistantAudio,
+    PeerConnection,
+    audio_delta_json,
+    new_id,
+    transcript_delta_json,
+)
 from voice_bridge.loopback.script import Reply
 
 
@@ -134,22 +138,24 @@ class RespondingConnection(PeerConnection):
             if delay > 0:
                 await asyncio.sleep(delay)
             ms = min(chunk_ms, total_ms - i * chunk_ms)
-            chunk = self.audio_chunk(audio, i, n_chunks, ms)
+            payload = self.audio_payload(audio, i, n_chunks, ms)
             if audio.first_at_ns is None:
                 audio.first_at_ns = time.monotonic_ns()
             audio.bytes_sent += ms * tw.MULAW_BYTES_PER_MS
             self.response_out_bytes += ms * tw.MULAW_BYTES_PER_MS
-            await self.send_audio_delta(base64.b64encode(chunk).decode(), common)
+            await self.send_audio_delta(payload, common)
             piece = words[i * per_chunk : (i + 1) * per_chunk]
             if piece:
                 delta = (" " if i else "") + " ".join(piece)
                 self._current_text.append(delta)
-                await self.send(
-                    ResponseAudioTranscriptDeltaEvent(
-                        type="response.output_audio_transcript.delta", event_id=self._event_id(), delta=delta, **common
-                    )
+                await self.send_text(
+                    transcript_delta_json(self._event_id(), response_id, item_id, delta, common["output_index"])
                 )
         await self._finish_message(response_id, item_id, reply.text, "completed")
+
+    def audio_payload(self, audio: AssistantAudio, index: int, chunks: int, ms: int) -> str:
+        """Hook: one chunk of a reply as sent, base64 (here `audio_chunk`'s bytes encoded)."""
+        return base64.b64encode(self.audio_chunk(audio, index, chunks, ms)).decode()
 
     def audio_chunk(self, audio: AssistantAudio, index: int, chunks: int, ms: int) -> bytes:
         """Hook: the bytes of one chunk of a reply (here the item's own byte value, so a test can tell items apart
@@ -157,12 +163,9 @@ class RespondingConnection(PeerConnection):
         return bytes([audio.tag]) * (ms * tw.MULAW_BYTES_PER_MS)
 
     async def send_audio_delta(self, payload: str, common: dict[str, Any]) -> None:
-        """Hook: send one `response.output_audio.delta` (here built from the SDK's model)."""
-        await self.send(
-            ResponseAudioDeltaEvent(
-                type="response.output_audio.delta", event_id=self._event_id(), delta=payload, **common
-            )
-        )
+        """Hook: send one `response.output_audio.delta` (as the SDK's model serialises it)."""
+        event_id, index = self._event_id(), common["output_index"]
+        await self.send_text(audio_delta_json(event_id, common["response_id"], common["item_id"], payload, index))
 
     async def _finish_message(self, response_id: str, item_id: str, transcript: str, status: str) -> None:
         common = {"response_id": response_id, "item_id": item_id, "output_index": 0, "content_index": 0}

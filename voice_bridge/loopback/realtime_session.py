@@ -3,6 +3,8 @@ session.updated (merged into the session state), a toy μ-law VAD that turns the
 speech_started / speech_stopped / committed and a scripted transcription, conversation items, truncate with the
 real "already shorter than" error, and the barge-ins the VAD heard while a reply was playing.
 
+`take_append_now` takes an ordinary append synchronously, for a reader that handles messages as they are parsed.
+
 Hooks a subclass overrides (the bench uses them for its timestamps): `on_caller_audio` (each append's audio as
 it arrives), `speech_starting` (just before `speech_started`, saying whether a reply is being cut off) and
 `truncated` (each truncate, valid or not); the replies' own hooks are in `realtime_responses`.
@@ -32,6 +34,8 @@ from voice_bridge import twilio_wire as tw
 from voice_bridge.loopback.realtime_connection import BargeIn, merge_session, new_id
 from voice_bridge.loopback.realtime_responses import RespondingConnection
 from voice_bridge.loopback.script import is_speech
+
+FRAME_B64_CHARS = -(-tw.FRAME_BYTES // 3) * 4  # one 20 ms frame, base64 (padded)
 
 
 class PeerSession(RespondingConnection):
@@ -128,6 +132,24 @@ class PeerSession(RespondingConnection):
         for offset in range(0, whole, frame_bytes):
             await self.on_frame(data[offset : offset + frame_bytes])
 
+    def take_append_now(self, audio_b64: str, at_ns: int) -> bool:
+        """One append's audio taken at once, without awaiting anything, when there is nothing to answer about it:
+        one whole frame of valid base64 (none pending) that the VAD hears without speech starting or ending. False,
+        with nothing taken, otherwise (`on_append_audio` takes it then). For a socket reader that handles messages
+        as they are parsed (the bench's)."""
+        if self._pending_audio or len(audio_b64) != FRAME_B64_CHARS:
+            return False
+        try:
+            audio = base64.b64decode(audio_b64, validate=True)
+        except ValueError:
+            return False
+        if len(audio) != tw.FRAME_BYTES or self._vad_news(audio):
+            return False
+        self.appends += 1
+        self.on_caller_audio(audio, at_ns)
+        self._hear_quietly(audio)
+        return True
+
     def on_caller_audio(self, audio: bytes, at_ns: int) -> None:
         """Hook: the audio of one append, as it arrived (before the VAD sees it)."""
 
@@ -137,7 +159,30 @@ class PeerSession(RespondingConnection):
     def truncated(self, ok: bool) -> None:
         """Hook: a truncate arrived; `ok` when it was valid (answered with `truncated`, not an error)."""
 
+    def _vad_news(self, frame: bytes) -> bool:
+        """Whether the VAD has something to say about this frame: speech starting, or the silence ending it."""
+        detection = self._turn_detection()
+        if not detection:
+            return False
+        if is_speech(frame):
+            return not self.speaking
+        ms = len(frame) // tw.MULAW_BYTES_PER_MS
+        return self.speaking and self.silence_ms + ms >= int(detection.get("silence_duration_ms") or 500)
+
+    def _hear_quietly(self, frame: bytes) -> None:
+        """The VAD's step for a frame it has nothing to say about (`_vad_news` False)."""
+        ms = len(frame) // tw.MULAW_BYTES_PER_MS
+        self.audio_in_ms += ms
+        if self._turn_detection():
+            if is_speech(frame):
+                self.silence_ms = 0
+            elif self.speaking:
+                self.silence_ms += ms
+
     async def on_frame(self, frame: bytes) -> None:
+        if not self._vad_news(frame):
+            self._hear_quietly(frame)
+            return
         start_ms = self.audio_in_ms
         self.audio_in_ms += len(frame) // tw.MULAW_BYTES_PER_MS
         detection = self._turn_detection()

@@ -8,9 +8,11 @@ Twilio's compact JSON. Its playout simulator drains our audio at 8 bytes/ms, ech
 ahead of it has played, and on `clear` drops the unplayed audio and echoes the pending marks; `heard` is every
 byte played, and with `keep_audio` both sides are kept with their timing for `recording_wav`.
 
-Hooks (the bench uses them for its timestamps): `stamp` (each frame's bytes just before it is sent),
-`on_message` (each message from the bridge; the bench replaces the playout with its own light one), and
-`start(..., uplink=False)` + `send_frames(begin, max_frames)` to run the uplink on the caller's own schedule.
+Hooks (the bench uses them for its timestamps): `connection_class` (the socket's class), `stamp` (each frame's
+bytes just before it is sent) or `payload_b64` (the frame's base64 payload, stamped), `on_message` (each message
+from the bridge; the bench replaces the playout with its own light one), `send_text` (how a message leaves), and
+`start(..., uplink=False)` + `send_frames(begin, max_frames)` to run the uplink on the caller's own schedule, or
+`next_frame` to build each frame's message on someone else's (the bench drives every call's uplink from one timer).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from voice_bridge import twilio_wire as tw
 from voice_bridge.loopback.script import FRAME_MS, SILENCE, SPEECH_PATTERN
 
 CONNECT_TIMEOUT_S = 60.0
+SILENCE_FRAME = bytes([SILENCE]) * tw.FRAME_BYTES
 
 
 def _ulaw_to_linear(byte: int) -> int:
@@ -73,6 +76,9 @@ class MediaStreamCaller:
     once the audio before it has played, and on `clear` drops the unplayed audio and echoes the pending
     marks, as Twilio does. `heard` is every byte played to the caller, in order.
     """
+
+    connection_class: type[ClientConnection] = ClientConnection
+    """Hook: the websockets connection class of the socket (a subclass may take messages as they are parsed)."""
 
     def __init__(
         self,
@@ -124,6 +130,7 @@ class MediaStreamCaller:
             compression=None,
             open_timeout=CONNECT_TIMEOUT_S,
             ping_interval=None,
+            create_connection=self.connection_class,
         )
         self._tasks.append(asyncio.create_task(self._read()))
         if self.tick_ms:
@@ -215,12 +222,9 @@ class MediaStreamCaller:
     async def send_frames(self, begin: float | None = None, max_frames: int | None = None) -> None:
         """A frame every 20 ms from `begin` (the event loop's clock; now by default) on an absolute schedule: late
         frames go out at once, like a network backlog. Until the socket closes, or `max_frames` were sent."""
-        silence = bytes([SILENCE]) * tw.FRAME_BYTES
         loop = asyncio.get_running_loop()
         start = loop.time() if begin is None else begin
         clock_offset = time.monotonic() - loop.time()
-        head = '{"event":"media","sequenceNumber":"'
-        mid = '","streamSid":"' + self.stream_sid + '","media":{"track":"inbound","chunk":"'
         frame = 0
         while not self.closed.is_set() and (max_frames is None or frame < max_frames):
             delay = start + frame * FRAME_MS / 1000 - loop.time()
@@ -228,16 +232,27 @@ class MediaStreamCaller:
                 await asyncio.sleep(delay)
                 if self.closed.is_set() or self.stopped:
                     return
-            payload = self._uplink.popleft() if self._uplink else silence
-            self._record((clock_offset + start + frame * FRAME_MS / 1000) * 1000, payload, self.said_audio)
-            self.sequence += 1
-            self.chunk += 1
-            audio = base64.b64encode(self.stamp(payload)).decode()
-            # Twilio's compact JSON (what the bridge's fast path reads), built without json.dumps: the hot path.
-            text = f'{head}{self.sequence}{mid}{self.chunk}","timestamp":"{frame * FRAME_MS}","payload":"{audio}"}}}}'
-            if not await self.send_text(text):
+            if not await self.send_text(self.next_frame(frame, clock_offset + start + frame * FRAME_MS / 1000)):
                 return
             frame += 1
+
+    def next_frame(self, frame: int, due_s: float) -> str:
+        """The `media` message of uplink frame number `frame` (due at `due_s`, monotonic seconds): the caller's
+        speech if it is talking, else silence; sequence and chunk numbers move on."""
+        payload = self._uplink.popleft() if self._uplink else SILENCE_FRAME
+        self._record(due_s * 1000, payload, self.said_audio)
+        self.sequence += 1
+        self.chunk += 1
+        audio = self.payload_b64(payload)
+        # Twilio's compact JSON (what the bridge's fast path reads), built without json.dumps: the hot path.
+        return (
+            f'{{"event":"media","sequenceNumber":"{self.sequence}","streamSid":"{self.stream_sid}","media":'
+            f'{{"track":"inbound","chunk":"{self.chunk}","timestamp":"{frame * FRAME_MS}","payload":"{audio}"}}}}'
+        )
+
+    def payload_b64(self, frame: bytes) -> str:
+        """Hook: a frame's payload as sent, base64; taken just before it leaves (here `stamp`'s bytes encoded)."""
+        return base64.b64encode(self.stamp(frame)).decode()
 
     async def send_text(self, text: str) -> bool:
         """Send one message as it stands; False once the socket is closed."""
@@ -252,13 +267,9 @@ class MediaStreamCaller:
     def mark_text(self, name: str) -> str:
         """The echo of a mark, as Twilio sends it (the next sequence number)."""
         self.sequence += 1
-        return json.dumps(
-            {
-                "event": "mark",
-                "sequenceNumber": str(self.sequence),
-                "streamSid": self.stream_sid,
-                "mark": {"name": name},
-            }
+        return (
+            f'{{"event":"mark","sequenceNumber":"{self.sequence}","streamSid":"{self.stream_sid}",'
+            f'"mark":{{"name":{json.dumps(name)}}}}}'
         )
 
     # -- what the caller hears --
