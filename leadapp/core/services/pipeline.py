@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from leadapp.core import languages
@@ -57,12 +57,20 @@ def apply_classification(lead: Lead, result: classify.Classification, classifier
         lead.status = LeadStatus.CLASSIFIED.value
 
 
+_leads = Lead.__table__  # type: ignore[attr-defined]
+_CLAIM = (
+    update(_leads)
+    .where(_leads.c.id == bindparam("lead_id"), _leads.c.status == bindparam("expected"))
+    .values(updated_at=bindparam("now"))
+)
+"""Built once, run below the ORM: the claim is the hottest statement of the pipeline and needs no identity map."""
+
+
 def _claim(session: Session, lead_id: int, expected: str) -> bool:
-    """Touch the lead only if it is still in `expected` status (guards against concurrent runs)."""
-    result = session.execute(
-        update(Lead).where(Lead.id == lead_id, Lead.status == expected).values(updated_at=utcnow())
-    )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    """Touch the lead only if it is still in `expected` status (guards against concurrent runs). The lead held by the
+    session is not refreshed: its `updated_at` is set again by whoever changes it next."""
+    result = session.connection().execute(_CLAIM, {"lead_id": lead_id, "expected": expected, "now": utcnow()})
+    return result.rowcount == 1
 
 
 def process_lead(lead_id: int) -> str:
@@ -103,12 +111,13 @@ def process_lead(lead_id: int) -> str:
             # called) is claimed here.
             if not classified_here and not _claim(session, lead_id, LeadStatus.CLASSIFIED.value):
                 return lead.status
-            matches: list[Match] = match.create_matches(session, lead, rules)
+            # A lead classified here was never matched: its matches and notifications are not looked up first.
+            matches: list[Match] = match.create_matches(session, lead, rules, first=classified_here)
             lead.status = LeadStatus.MATCHED.value if matches else LeadStatus.NO_MATCH.value
             lead.matched_at = lead.updated_at = utcnow()
             session.add(lead)
             webhooks.lead_status_changed(session, lead)
-            rows = notify.notify_matched_lead(session, lead, matches)
+            rows = notify.notify_matched_lead(session, lead, matches, first=classified_here)
             session.flush()
             to_send = [n for n in rows if n.id is not None]  # sent from these copies, not read again
             for m in matches:

@@ -51,7 +51,9 @@ def _insert_matches(session: Session, lead: Lead, results: list[MatchResult], no
     return sorted(insert_new_rows(session, rows, ["lead_id", "business_id"]), key=_best_first)
 
 
-def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: datetime | None = None) -> list[Match]:
+def create_matches(
+    session: Session, lead: Lead, rules: RulesSnapshot, *, now: datetime | None = None, first: bool = False
+) -> list[Match]:
     """Store the lead's ranked marketplace matches (status "new") and return them, best first. Does not commit.
 
     Idempotent: when the lead already has marketplace matches they are returned unchanged and nothing is
@@ -63,10 +65,12 @@ def create_matches(session: Session, lead: Lead, rules: RulesSnapshot, *, now: d
     Each match stores its points per factor. The lead must have been flushed (it needs an id).
     Routing (the rule `routing`, see `routing`): broadcast stores every match; waterfall only the first wave,
     setting `lead.next_wave_at` when more businesses wait (`offer_next_wave` offers them).
+    `first`: the caller has just classified the lead, so it has no marketplace match yet: they are not read first
+    (should one exist after all, the insert skips its pair and the lead's matches are read as they are).
     """
     if lead.id is None:
         raise ValueError("create_matches needs a stored lead (flush it first)")
-    existing = _lead_matches(session, lead)
+    existing = [] if first else _lead_matches(session, lead)
     if existing:
         return existing
     now = now or utcnow()

@@ -65,18 +65,20 @@ def _existing(session: Session, keys: Iterable[str]) -> dict[str, Notification]:
     return {row.dedupe_key: row for row in rows}
 
 
-def _store(session: Session, wanted: _Wanted) -> list[Notification]:
+def _store(session: Session, wanted: _Wanted, *, new: bool = False) -> list[Notification]:
     """The row for each (dedupe key, values factory), in order: existing rows as they are, the rest inserted.
 
     Two statements whatever the count: look the keys up, insert the missing rows in one INSERT … ON
     CONFLICT DO NOTHING RETURNING their ids (the rows inserted are the ones built here, nothing is read back);
     a key a concurrent transaction inserted first wins (nothing fails) and only then is its row read. A
     factory runs only for a key that has no row yet. Does not commit.
+    `new`: the caller knows no row can exist yet (a lead matched for the first time): no look-up first, every
+    factory runs, and a key that had a row after all keeps it (read after the INSERT, as for a concurrent one).
     """
     keys = list(dict.fromkeys(k for k, _ in wanted))
     if not keys:
         return []
-    found = _existing(session, keys)
+    found = {} if new else _existing(session, keys)
     new_rows = {k: make() for k, make in wanted if k not in found}
     if new_rows:
         found.update((row.dedupe_key, row) for row in insert_new_rows(session, list(new_rows.values()), ["dedupe_key"]))
@@ -241,9 +243,14 @@ def notify_consumer_result(session: Session, lead: Lead, matches: Sequence[Match
     return _store(session, _consumer_wanted(session, lead, matches))
 
 
-def notify_matched_lead(session: Session, lead: Lead, matches: Sequence[Match]) -> list[Notification]:
-    """`notify_businesses` and then `notify_consumer_result` for a lead just matched, in one round of statements."""
-    return _store(session, _businesses_wanted(session, lead, matches) + _consumer_wanted(session, lead, matches))
+def notify_matched_lead(
+    session: Session, lead: Lead, matches: Sequence[Match], *, first: bool = False
+) -> list[Notification]:
+    """`notify_businesses` and then `notify_consumer_result` for a lead just matched, in one round of statements.
+    `first`: the lead was matched for the first time in this transaction, so none of these rows exists yet (see
+    `_store`'s `new`)."""
+    wanted = _businesses_wanted(session, lead, matches) + _consumer_wanted(session, lead, matches)
+    return _store(session, wanted, new=first)
 
 
 def notify_consumer(

@@ -101,6 +101,11 @@ _merged: dict[tuple[str, int, int, Any], dict[str, Any]] = {}
 """Merged rules per stored version row, this process's copy: (database, row id, version, saved at) → rules. A
 stored version is never changed (saving or rolling back adds a version), so it is read and merged once."""
 _MERGED_KEEP = 8
+_rules_table = PlatformRules.__table__  # type: ignore[attr-defined]
+_NEWEST = select(_rules_table.c.id, _rules_table.c.version, _rules_table.c.created_at).order_by(
+    _rules_table.c.version.desc()
+).limit(1)
+"""Which version is newest: one statement built once (it is asked for every lead, in the web and in the worker)."""
 
 
 def current_rules(session: Session) -> RulesSnapshot:
@@ -108,11 +113,7 @@ def current_rules(session: Session) -> RulesSnapshot:
 
     Asked of the database every time (a saved version applies to the very next lead), but only which version
     is newest: the rules themselves are read once per version and process. Each caller gets its own copy."""
-    newest = session.exec(
-        select(PlatformRules.id, PlatformRules.version, PlatformRules.created_at)
-        .order_by(PlatformRules.version.desc())  # type: ignore[attr-defined]
-        .limit(1)
-    ).first()
+    newest = session.connection().execute(_NEWEST).first()
     if newest is None:
         return RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES))
     key = (str(session.get_bind().url), int(newest[0]), int(newest[1]), newest[2])
