@@ -102,9 +102,11 @@ _merged: dict[tuple[str, int, int, Any], dict[str, Any]] = {}
 stored version is never changed (saving or rolling back adds a version), so it is read and merged once."""
 _MERGED_KEEP = 8
 _rules_table = PlatformRules.__table__  # type: ignore[attr-defined]
-_NEWEST = select(_rules_table.c.id, _rules_table.c.version, _rules_table.c.created_at).order_by(
-    _rules_table.c.version.desc()
-).limit(1)
+_NEWEST = (
+    select(_rules_table.c.id, _rules_table.c.version, _rules_table.c.created_at)
+    .order_by(_rules_table.c.version.desc())
+    .limit(1)
+)
 """Which version is newest: one statement built once (it is asked for every lead, in the web and in the worker)."""
 
 
