@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from leadapp.core.services.classify import Classification, classify_local, word_count
+from leadapp.core.services.classify.model import _PhraseTable
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
 from leadapp.core.vocab import Category, Urgency
 
@@ -340,3 +341,17 @@ def test_any_text_gives_a_valid_classification(text: str, zip_code: str, phone: 
     assert 0 <= result.quality_score <= 10
     assert result.service_category in Category
     assert Classification.model_validate(result.model_dump()) == result
+
+
+def test_a_phrase_table_finds_the_longest_phrase_at_each_word_whatever_its_first_letter() -> None:
+    table = _PhraseTable(
+        [("water", "w"), ("water heater", "wh"), ("heater", "h"), ("hot water heater", "hwh"), ("leak", "l")]
+    )
+    found = table.find("Our HOT-water heater leaks; the water heater next door, water and a heater too")
+    assert found == [
+        ("hot water heater", "hwh"),
+        ("leak", "l"),
+        ("water heater", "wh"),
+        ("water", "w"),
+        ("heater", "h"),
+    ]

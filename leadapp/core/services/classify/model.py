@@ -153,9 +153,13 @@ class _PhraseTable:
             self._values[key] = value
         ordered = sorted(self._values, key=len, reverse=True)
         self._names = {f"p{i}": phrase for i, phrase in enumerate(ordered)}
-        alternatives = "|".join(f"(?P<p{i}>{_phrase_pattern(phrase)})" for i, phrase in enumerate(ordered))
-        # Every phrase starts with a letter: the lookahead skips other positions before trying the alternatives.
-        self._regex = re.compile(rf"(?<![\w/])(?=[a-z])(?:{alternatives})(?![\w/])", re.IGNORECASE)
+        by_letter: dict[str, list[str]] = {}
+        for i, phrase in enumerate(ordered):  # longest first within each letter too
+            by_letter.setdefault(phrase[0], []).append(f"(?P<p{i}>{_phrase_pattern(phrase)})")
+        # Every phrase starts with a letter: the lookahead skips other positions, and at a word only the phrases
+        # starting with its letter are tried (the others cannot match there, so the longest-first order holds).
+        groups = "|".join(f"(?={re.escape(letter)})(?:{'|'.join(alts)})" for letter, alts in by_letter.items())
+        self._regex = re.compile(rf"(?<![\w/])(?=[a-z])(?:{groups})(?![\w/])", re.IGNORECASE)
 
     def find(self, text: str) -> list[tuple[str, Any]]:
         """(phrase, value) for every occurrence, in order of appearance."""
