@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, UniqueConstraint, event, inspect
+from sqlalchemy import Index, UniqueConstraint, event
+from sqlalchemy.orm.attributes import get_history
 from sqlmodel import Field, SQLModel
 
 from leadapp.core.models.base import created_at_field, encrypted_json_field, json_field, json_nullable_field, utcnow
@@ -113,7 +114,7 @@ def _keep_redacted_text(_mapper: object, _connection: object, lead: Lead) -> Non
     """`redacted_text` follows `raw_text` whoever writes it (intake, an inbound call, a concierge call), so no
     writer can forget it; a row from before the column (empty) is filled on its next update.
     (Bulk `UPDATE ... SET raw_text` statements bypass this; there are none.)"""
-    changed = inspect(lead).attrs.raw_text.history.has_changes()
+    changed = get_history(lead, "raw_text").has_changes()  # (`inspect(lead).attrs` would build all 40 first)
     if changed or (lead.raw_text and not lead.redacted_text):
         lead.redacted_text = redact_contact(lead.raw_text or "", lead.contact_email)[:REDACTED_TEXT_MAX]
 
