@@ -202,6 +202,14 @@ def test_refused_when_no_auth_token_is_configured(
         ("Stop calling!", "stop_calls"),
         ("Don’t call me", "stop_calls"),
         ("stop calls please call me", None),
+        ("Baja", "stop"),
+        ("¡PARAR!", "stop"),
+        ("no más mensajes", "stop"),
+        ("alta", "start"),
+        ("No me llamen.", "stop_calls"),
+        ("NO MÁS LLAMADAS", "stop_calls"),
+        ("no más", None),
+        ("baja el precio", None),
     ],
 )
 def test_opt_action(body: str, action: str | None) -> None:
@@ -290,6 +298,39 @@ def test_start_gives_texts_back_but_not_ai_calls(bridge: TestClient, twilio: Fak
     assert not opted_out(db_session)
     entry = dnc_entry(db_session)
     assert entry is not None and entry.wording == "STOP"  # AI calls need fresh consent
+
+
+def test_spanish_keywords_are_applied_and_answered_in_spanish(
+    bridge: TestClient, twilio: FakeTwilio, db_session: Session
+) -> None:
+    """Twilio knows only its English keywords: a Spanish-speaking consumer's BAJA, ALTA and NO ME LLAMEN are ours
+    to apply, and to confirm in Spanish."""
+    _, waiting = lead_and_call(db_session)
+
+    def reply(body: str) -> str:
+        params = inbound(body)
+        response = post_sms(bridge, params, signature(twilio.auth_token, params))
+        assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
+        return response.text
+
+    answer = reply("Baja")
+    assert "<Message>" in answer and "no recibirá más mensajes" in answer and "ALTA" in answer
+    assert opted_out(db_session)
+    entry = dnc_entry(db_session)
+    assert entry is not None and (entry.source, entry.wording) == ("sms", "Baja")
+    assert db_session.get(Call, waiting.id, populate_existing=True).status == "canceled"
+    assert send_sms_to(db_session, SENDER, "after-baja").status == "suppressed"
+
+    answer = reply("alta")
+    assert "volverá a recibir" in answer
+    assert not opted_out(db_session)
+    assert send_sms_to(db_session, SENDER, "after-alta").status == "sent"
+
+    other = "+13175550177"
+    params = inbound("No me llamen", sender=other)
+    answer = post_sms(bridge, params, signature(twilio.auth_token, params)).text
+    assert "no más llamadas de IA" in answer
+    assert dnc_entry(db_session, other) is not None and not opted_out(db_session, other)
 
 
 # --- the real bridge process ----------------------------------------------------------------------
