@@ -15,6 +15,7 @@ import contextlib
 
 from leadapp.core.observability import get_logger
 from leadapp.core.services import calls
+from voice_bridge.per_loop import PerLoop
 
 log = get_logger("voice_bridge.alive")
 
@@ -68,17 +69,12 @@ class AliveKeeper:
             self.rounds += 1
 
 
-_keeper: AliveKeeper | None = None
-_keeper_loop: asyncio.AbstractEventLoop | None = None
+_keeper = PerLoop(AliveKeeper)
 
 
 def alive_keeper() -> AliveKeeper:
     """The process's keeper (one per event loop), shared by every call."""
-    global _keeper, _keeper_loop
-    loop = asyncio.get_running_loop()
-    if _keeper is None or _keeper_loop is not loop:
-        _keeper, _keeper_loop = AliveKeeper(), loop
-    return _keeper
+    return _keeper.get()
 
 
 async def keep_alive(call_id: int) -> None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from leadapp.core.observability import get_logger
 from leadapp.core.services import calls
-from voice_bridge.signatures import form_seconds, form_sid, invalid_field, rejected, signed_form
+from voice_bridge.signatures import done, form_seconds, form_sid, invalid_field, signed_call_form
 
 STATUS_PATH = "/twilio/calls/{call_id}/status"
 AMD_PATH = "/twilio/calls/{call_id}/amd"
@@ -36,23 +36,9 @@ log = get_logger("voice_bridge.calls")
 router = APIRouter()
 
 
-def _done(result: str) -> Response:
-    if result == "unknown_call":
-        return JSONResponse({"error": "no such call"}, status_code=404)
-    return Response(status_code=204)
-
-
 async def _call_form(request: Request, call_id: int, hook: str) -> tuple[dict[str, str], str] | Response:
-    """The signed form of a webhook about one of our calls and its CallSid, or the answer refusing it (403 for
-    a wrong signature, 400 for a missing or malformed CallSid)."""
-    form = await signed_form(request)
-    if form is None:
-        log.warning("call_webhook_rejected", call_id=call_id, hook=hook)
-        return rejected()
-    call_sid = form_sid(form, "CallSid")
-    if call_sid is None:
-        return invalid_field("CallSid")
-    return form, call_sid
+    """The signed form of a webhook about one of our calls and its CallSid, or the answer refusing it."""
+    return await signed_call_form(request, log, "call_webhook_rejected", call_id=call_id, hook=hook)
 
 
 @router.post(STATUS_PATH)
@@ -72,7 +58,7 @@ async def call_status(call_id: CallId, request: Request) -> Response:
         carrier_cents=calls.price_cents(form.get("Price"), form.get("PriceUnit")),
     )
     log.info("call_status", call_id=call_id, twilio_status=twilio_status, result=result)
-    return _done(result)
+    return done(result)
 
 
 @router.post(AMD_PATH)
@@ -85,7 +71,7 @@ async def call_amd(call_id: CallId, request: Request) -> Response:
     answered_by = form.get("AnsweredBy", "") or "unknown"
     result = await run_in_threadpool(calls.record_answered_by, call_id, answered_by, call_sid=call_sid)
     log.info("call_amd", call_id=call_id, answered_by=answered_by, result=result)
-    return _done(result)
+    return done(result)
 
 
 @router.post(RECORDING_PATH)
@@ -107,4 +93,4 @@ async def call_recording(call_id: CallId, request: Request) -> Response:
         duration_seconds=form_seconds(form, "RecordingDuration"),
     )
     log.info("call_recording", call_id=call_id, result=result)
-    return _done(result)
+    return done(result)

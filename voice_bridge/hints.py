@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from leadapp.core.observability import get_logger
 from leadapp.core.services import calls
 from voice_bridge import realtime_wire as rt
+from voice_bridge.per_loop import PerLoop
 
 log = get_logger("voice_bridge.hints")
 
@@ -73,17 +74,12 @@ class HintPoller:
                     entry[1].put_nowait(signals)
 
 
-_poller: HintPoller | None = None
-_poller_loop: asyncio.AbstractEventLoop | None = None
+_poller = PerLoop(HintPoller)
 
 
 def hint_poller() -> HintPoller:
     """The process's hint poller (one per event loop), shared by every call."""
-    global _poller, _poller_loop
-    loop = asyncio.get_running_loop()
-    if _poller is None or _poller_loop is not loop:
-        _poller, _poller_loop = HintPoller(), loop
-    return _poller
+    return _poller.get()
 
 
 async def relay(

@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.routing import WebSocketRoute
@@ -37,12 +37,10 @@ from voice_bridge import drain, loop_stats
 from voice_bridge.session import CallSession
 from voice_bridge.signatures import (
     SIGNATURE_HEADER,
+    done,
     form_seconds,
-    form_sid,
-    invalid_field,
     is_signed,
-    rejected,
-    signed_form,
+    signed_call_form,
 )
 
 MEDIA_PATH = "/media"
@@ -139,13 +137,10 @@ router.routes.append(WebSocketRoute(MEDIA_PATH, MediaStreamEndpoint()))
 @router.post(INBOUND_PATH)
 async def inbound_call(request: Request) -> Response:
     """A call to a business's number: connect it to the bridge as that business's AI receptionist."""
-    form = await signed_form(request)
-    if form is None:
-        log.warning("inbound_webhook_rejected")
-        return rejected()
-    call_sid = form_sid(form, "CallSid")
-    if call_sid is None:
-        return invalid_field("CallSid")
+    checked = await signed_call_form(request, log, "inbound_webhook_rejected")
+    if isinstance(checked, Response):
+        return checked
+    form, call_sid = checked
     call_id = await run_in_threadpool(open_inbound_call, form.get("To", "")[:64], form.get("From", "")[:64], call_sid)
     if call_id is None:
         log.info("inbound_call_unknown_number", to=form.get("To", "")[:64])
@@ -160,13 +155,10 @@ async def inbound_call(request: Request) -> Response:
 @router.post(INBOUND_STATUS_PATH)
 async def inbound_call_status(request: Request) -> Response:
     """Twilio's status callback for a call to a business's number (carrier minutes; calls never streamed end)."""
-    form = await signed_form(request)
-    if form is None:
-        log.warning("inbound_status_rejected")
-        return rejected()
-    call_sid = form_sid(form, "CallSid")
-    if call_sid is None:
-        return invalid_field("CallSid")
+    checked = await signed_call_form(request, log, "inbound_status_rejected")
+    if isinstance(checked, Response):
+        return checked
+    form, call_sid = checked
     result = await run_in_threadpool(
         record_inbound_status,
         call_sid,
@@ -175,6 +167,4 @@ async def inbound_call_status(request: Request) -> Response:
         price_cents(form.get("Price"), form.get("PriceUnit")),
     )
     log.info("inbound_call_status", call_sid=call_sid, result=result)
-    if result == "unknown_call":
-        return JSONResponse({"error": "no such call"}, status_code=404)
-    return Response(status_code=204)
+    return done(result)

@@ -1,7 +1,8 @@
 """The simulated line's scripted calls, in any language: a business's qualifying call and LeadApp's concierge
-call. What the scripted assistant says (the greeting with both disclosures, two questions, the goodbye) and what
-the scripted callee answers, with the two records and the end_call the real assistant makes. One script per kind
-of call; each language gives its lines (`QualifyLines`, `ConciergeLines`)."""
+call, and a caller to a business's own number. What the scripted assistant says (the greeting with both
+disclosures, the questions, the goodbye) and what the scripted callee answers, with the records and the end_call
+the real assistant makes. One script per kind of call; each language gives its lines (`QualifyLines`,
+`ConciergeLines`, `ReceptionistLines`)."""
 
 from __future__ import annotations
 
@@ -155,6 +156,76 @@ def concierge_script(
                     arguments={"budget": lines.budget, "address_details": "12 Main Street", "zip": zip_code},
                     then=Reply(
                         lines.goodbye,
+                        tool=rt.END_CALL,
+                        arguments={"outcome": "goal_achieved", "reason": lines.reason},
+                    ),
+                ),
+            ),
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class ReceptionistLines:
+    """One language's lines of a caller phoning a business's own number, after the receptionist's English greeting
+    (a Spanish caller makes the bridge switch the session); `{need}` (capitalised), `{zip}` and `{business}` are
+    filled in."""
+
+    opening: str  # the caller: name, need and address; {need} {zip}
+    need: str  # recorded, when the caller's need is not given
+    ask_when: str
+    when_said: str  # the caller
+    timing: str
+    budget: str
+    goodbye: str  # {business}
+    reason: str
+
+
+RECEPTIONIST_GREETING = (
+    "Thank you for calling {business}. I'm an AI assistant answering for the team, and this call is recorded. "
+    "How can I help you today?"
+)
+
+ENGLISH_RECEPTIONIST = ReceptionistLines(
+    opening="Hi, this is Alex Morgan. {need}. I'm at 12 Main Street, {zip}.",
+    need="I have a repair job at my house and need someone to come out this week",
+    ask_when="Thanks Alex. When would suit you for a visit, and do you have a budget in mind?",
+    when_said="Tomorrow morning if possible, and around four hundred dollars.",
+    timing="tomorrow morning",
+    budget="about $400",
+    goodbye="Perfect, I've passed this on to {business}; they will call you back shortly. Goodbye!",
+    reason="job details taken",
+)
+
+
+def receptionist_script(
+    business_name: str, zip_code: str, need: str = "", lines: ReceptionistLines = ENGLISH_RECEPTIONIST
+) -> Script:
+    """A caller phoning the business: the receptionist greets with the disclosures, takes the job, ends the call."""
+    need = need or lines.need
+    return Script(
+        greeting=Reply(RECEPTIONIST_GREETING.format(business=business_name)),
+        turns=[
+            Turn(
+                lines.opening.format(need=need[0].upper() + need[1:], zip=zip_code),
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={
+                        "caller_name": "Alex Morgan",
+                        "need": need,
+                        "address_details": f"12 Main Street, {zip_code}",
+                        "zip": zip_code,
+                    },
+                    then=Reply(lines.ask_when),
+                ),
+            ),
+            Turn(
+                lines.when_said,
+                Reply(
+                    tool=rt.RECORD_QUALIFICATION,
+                    arguments={"timing": lines.timing, "budget": lines.budget, "urgency": "high"},
+                    then=Reply(
+                        lines.goodbye.format(business=business_name),
                         tool=rt.END_CALL,
                         arguments={"outcome": "goal_achieved", "reason": lines.reason},
                     ),

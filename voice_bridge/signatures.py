@@ -16,8 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
+import structlog
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData
 from twilio.request_validator import RequestValidator
 
@@ -75,6 +76,21 @@ def form_sid(form: Mapping[str, str], name: str) -> str | None:
     return value if _SID.fullmatch(value) else None
 
 
+async def signed_call_form(
+    request: Request, log: structlog.stdlib.BoundLogger, event: str, **fields: object
+) -> tuple[dict[str, str], str] | Response:
+    """The signed form of a webhook about a call and its CallSid, or the answer refusing it: 403 for a wrong
+    signature (logged as `event` with `fields`), 400 for a malformed CallSid."""
+    form = await signed_form(request)
+    if form is None:
+        log.warning(event, **fields)
+        return rejected()
+    call_sid = form_sid(form, "CallSid")
+    if call_sid is None:
+        return invalid_field("CallSid")
+    return form, call_sid
+
+
 def form_seconds(form: Mapping[str, str], name: str) -> int | None:
     """A duration field in whole seconds (ASCII digits, at most MAX_SECONDS); None when absent or anything else."""
     value = form.get(name, "").strip()
@@ -92,3 +108,10 @@ def invalid_field(name: str) -> JSONResponse:
 def rejected(reason: str = "invalid signature") -> JSONResponse:
     """The answer to an unsigned or wrongly signed request (nothing was changed)."""
     return JSONResponse({"error": reason}, status_code=403)
+
+
+def done(result: str) -> Response:
+    """The answer to a callback once handled: 404 for a call that does not exist, else 204 (Twilio reads no body)."""
+    if result == "unknown_call":
+        return JSONResponse({"error": "no such call"}, status_code=404)
+    return Response(status_code=204)

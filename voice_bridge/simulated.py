@@ -39,8 +39,7 @@ from leadapp.core.observability import get_logger
 from leadapp.core.providers import recordings, telephony
 from leadapp.core.services import calls, conversation
 from leadapp.core.vocab import CATEGORY_LABELS, CallOutcome, CallStatus, Category, Language
-from voice_bridge import realtime_wire as rt
-from voice_bridge import simulated_spanish
+from voice_bridge import scripted_calls, simulated_spanish
 from voice_bridge.caller_facts import facts_for_lead
 from voice_bridge.links import RealtimeLink
 from voice_bridge.loopback.realtime_peer import RealtimePeer
@@ -249,39 +248,7 @@ def receptionist_script(business_name: str, category: str, zip_code: str) -> Scr
     """A caller phoning the business: the receptionist greets with the disclosures, takes the job, ends the call."""
     label = CATEGORY_LABELS[Category(category)].lower() if category in Category._value2member_map_ else "repair"
     need = CALLER_NEEDS.get(category, f"I have a {label} job at my house and need someone to come out this week")
-    return Script(
-        greeting=Reply(
-            f"Thank you for calling {business_name}. I'm an AI assistant answering for the team, and this call "
-            "is recorded. How can I help you today?"
-        ),
-        turns=[
-            Turn(
-                f"Hi, this is Alex Morgan. {need[0].upper()}{need[1:]}. I'm at 12 Main Street, {zip_code}.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={
-                        "caller_name": "Alex Morgan",
-                        "need": need,
-                        "address_details": f"12 Main Street, {zip_code}",
-                        "zip": zip_code,
-                    },
-                    then=Reply("Thanks Alex. When would suit you for a visit, and do you have a budget in mind?"),
-                ),
-            ),
-            Turn(
-                "Tomorrow morning if possible, and around four hundred dollars.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"timing": "tomorrow morning", "budget": "about $400", "urgency": "high"},
-                    then=Reply(
-                        f"Perfect, I've passed this on to {business_name}; they will call you back shortly. Goodbye!",
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved", "reason": "job details taken"},
-                    ),
-                ),
-            ),
-        ],
-    )
+    return scripted_calls.receptionist_script(business_name, zip_code, need)
 
 
 def receptionist_script_for_call(call_id: int, ms_per_char: float | None = None) -> Script:

@@ -11,10 +11,9 @@ from __future__ import annotations
 from leadapp.core.languages import spanish
 from leadapp.core.models import Lead
 from leadapp.core.vocab import Urgency
-from voice_bridge import realtime_wire as rt
 from voice_bridge import scripted_calls as scripted
 from voice_bridge.caller_facts import CallerFacts, facts_for_lead
-from voice_bridge.loopback.script import Reply, Script, Turn
+from voice_bridge.loopback.script import Script
 
 TIMING: dict[str, tuple[str, str]] = {
     Urgency.EMERGENCY.value: ("Es una emergencia, necesito a alguien ya mismo.", "de inmediato (emergencia)"),
@@ -83,43 +82,23 @@ def qualify_script(business_name: str, first_name: str, service: str, facts: Cal
     return scripted.qualify_script(business_name, first_name, service, facts, SPANISH_QUALIFY)
 
 
+SPANISH_RECEPTIONIST = scripted.ReceptionistLines(
+    opening="Hola, buenas tardes. Me llamo Alex Morgan. Tengo una fuga de agua debajo del fregadero de la cocina "
+    "y necesito un plomero. Estoy en 12 Main Street, {zip}.",
+    need="fuga de agua debajo del fregadero de la cocina",
+    ask_when="Gracias, Alex. ¿Cuándo le conviene la visita, y tiene un presupuesto en mente?",
+    when_said="Mañana por la mañana si es posible, y unos cuatrocientos dólares.",
+    timing="mañana por la mañana",
+    budget="unos $400",
+    goodbye="Perfecto, ya le pasé sus datos a {business}; le devolverán la llamada pronto. ¡Adiós!",
+    reason="datos del trabajo tomados",
+)
+
+
 def receptionist_script(business_name: str, zip_code: str) -> Script:
     """A Spanish-speaking caller phones the business: the English greeting with the disclosures, then the caller's
     Spanish (the bridge switches the session), the job taken in Spanish, the call ended."""
-    return Script(
-        greeting=Reply(
-            f"Thank you for calling {business_name}. I'm an AI assistant answering for the team, and this call "
-            "is recorded. How can I help you today?"
-        ),
-        turns=[
-            Turn(
-                "Hola, buenas tardes. Me llamo Alex Morgan. Tengo una fuga de agua debajo del fregadero de la cocina "
-                f"y necesito un plomero. Estoy en 12 Main Street, {zip_code}.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={
-                        "caller_name": "Alex Morgan",
-                        "need": "fuga de agua debajo del fregadero de la cocina",
-                        "address_details": f"12 Main Street, {zip_code}",
-                        "zip": zip_code,
-                    },
-                    then=Reply("Gracias, Alex. ¿Cuándo le conviene la visita, y tiene un presupuesto en mente?"),
-                ),
-            ),
-            Turn(
-                "Mañana por la mañana si es posible, y unos cuatrocientos dólares.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"timing": "mañana por la mañana", "budget": "unos $400", "urgency": "high"},
-                    then=Reply(
-                        f"Perfecto, ya le pasé sus datos a {business_name}; le devolverán la llamada pronto. ¡Adiós!",
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved", "reason": "datos del trabajo tomados"},
-                    ),
-                ),
-            ),
-        ],
-    )
+    return scripted.receptionist_script(business_name, zip_code, lines=SPANISH_RECEPTIONIST)
 
 
 SPANISH_CONCIERGE = scripted.ConciergeLines(

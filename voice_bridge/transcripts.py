@@ -28,6 +28,7 @@ from collections.abc import Callable, Sequence
 
 from leadapp.core.observability import get_logger
 from leadapp.core.services.transcript import LineWrite, save_batch, save_one, write_lines
+from voice_bridge.per_loop import PerLoop
 
 __all__ = ["LineWrite", "LineWriter", "drain_lines", "line_writer", "save_batch", "save_one", "write_lines"]
 
@@ -113,22 +114,17 @@ class LineWriter:
 # --- the process's writer ------------------------------------------------------------------------------
 
 
-_line_writer: LineWriter | None = None
-_line_writer_loop: asyncio.AbstractEventLoop | None = None
+# `save_batch` / `save_one` are looked up at write time, so tests can replace them.
+_line_writer = PerLoop(lambda: LineWriter(lambda writes: save_batch(writes), lambda write: save_one(write)))
 
 
 def line_writer() -> LineWriter:
     """The process's transcript writer (one per event loop), shared by every call."""
-    global _line_writer, _line_writer_loop
-    loop = asyncio.get_running_loop()
-    if _line_writer is None or _line_writer_loop is not loop:
-        # Looked up at write time, so tests can replace `save_batch` / `save_one`.
-        _line_writer = LineWriter(lambda writes: save_batch(writes), lambda write: save_one(write))
-        _line_writer_loop = loop
-    return _line_writer
+    return _line_writer.get()
 
 
 async def drain_lines() -> None:
     """Write every transcript line still pending in this process (the app's shutdown)."""
-    if _line_writer is not None and _line_writer_loop is asyncio.get_running_loop():
-        await _line_writer.drain()
+    writer = _line_writer.current()
+    if writer is not None:
+        await writer.drain()

@@ -148,33 +148,18 @@ def login_guessing(t: Target) -> Outcome:
     while (the attacker cannot tell which guess was right). Judged in the database: did a login happen?"""
     import time
 
-    from sqlmodel import select
-
-    from leadapp.core.models import User
-    from leadapp.core.services import accounts
-
-    email, control = (f"bench-login-{secrets.token_hex(3)}@example.com" for _ in range(2))
-    password = "the right password 123"
-
-    def setup(s) -> None:
-        for address in (email, control):
-            if s.exec(select(User).where(User.email == address)).first() is None:
-                accounts.register(s, address, password, "consumer")
-        s.commit()
-
-    def logged_in(address: str) -> bool:
-        return _db(t, lambda s: s.exec(select(User).where(User.email == address)).one().last_login_at) is not None
+    email, password = _login_account(t)
+    control, control_password = _login_account(t)
 
     def settled(address: str) -> bool:
         for _ in range(50):  # the handler's transaction commits just after its update is sent
-            if logged_in(address):
+            if _last_login(t, address) is not None:
                 return True
             time.sleep(0.1)
         return False
 
-    _db(t, setup)
     with ReflexTab(t.web_url) as tab:  # the control: the right password, first time, logs in
-        tab.handler(LOGIN, "submit", "/login", form_data={"email": control, "password": password})
+        tab.handler(LOGIN, "submit", "/login", form_data={"email": control, "password": control_password})
     if not settled(control):
         return breached("could not judge: a first right password did not log in either")
     with ReflexTab(t.web_url) as tab:

@@ -7,8 +7,8 @@ uses them picks the module by the call's language (`languages.phrases`).
 
 from __future__ import annotations
 
-from leadapp.core import vocab
-from leadapp.core.vocab import CallOutcome, CallType, Urgency
+from leadapp.core import labels, vocab
+from leadapp.core.vocab import CallType, Urgency
 
 LEADAPP = "LeadApp"
 AI_DISCLOSURE = "an AI assistant"
@@ -193,22 +193,9 @@ SUMMARY_FIELDS: dict[str, str] = {
     "feedback": "Feedback",
     "will_review": "Will review",
 }
-URGENCY_LABELS: dict[str, str] = {
-    Urgency.EMERGENCY.value: "Emergency",
-    Urgency.HIGH.value: "Urgent",
-    Urgency.NORMAL.value: "Normal",
-    Urgency.LOW.value: "Flexible timing",
-}
-OUTCOME_LABELS: dict[str, str] = {
-    CallOutcome.GOAL_ACHIEVED.value: "Qualified",
-    CallOutcome.NO_ANSWER.value: "No answer",
-    CallOutcome.VOICEMAIL.value: "Voicemail",
-    CallOutcome.DECLINED.value: "Declined",
-    CallOutcome.ERROR.value: "Could not connect",
-    CallOutcome.AI_FAILURE.value: "Assistant cut off",
-    CallOutcome.TRANSFERRED.value: "Put through to you",
-    CallOutcome.CALLBACK_BOOKED.value: "Callback booked",
-}
+# The words every page and message uses (`labels`): a summary reads as the dashboard does.
+URGENCY_LABELS: dict[str, str] = labels.URGENCY
+OUTCOME_LABELS: dict[str, str] = labels.CALL_OUTCOME
 NO_DETAILS = "No job details were recorded."
 SUMMARY_OUTCOME = "Outcome: {outcome}. "
 SUMMARY_HUMAN = " The caller asked for a human callback."

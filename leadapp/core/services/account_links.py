@@ -18,7 +18,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from html import escape
 
 from limits import RateLimitItemPerHour
 from sqlmodel import Session, col, select
@@ -84,25 +83,13 @@ def verify_link(token: str) -> str:
 
 
 def _verify_message(user: User, link: str, change: bool) -> tuple[str, str, str]:
-    hours = int(VERIFY_TTL.total_seconds() // 3600)
-    greeting = f"Hello {user.full_name}," if user.full_name else "Hello,"
     why = (
         "You asked to use this address for your LeadApp account. Confirm it with this link:"
         if change
         else "Welcome to LeadApp. Confirm your email address with this link:"
     )
-    subject = "Confirm your email address for LeadApp"
-    text = (
-        f"{greeting}\n\n{why}\n\n{link}\n\nThe link works once, within {hours} hours. "
-        "If you did not expect it, ignore this email.\n\n— LeadApp"
-    )
-    html = (
-        f"<p>{escape(greeting)}</p><p>{escape(why)}</p>"
-        f'<p><a href="{escape(link, quote=True)}">Confirm my email address</a></p>'
-        f"<p>The link works once, within {hours} hours. If you did not expect it, ignore this email.</p>"
-        "<p>— LeadApp</p>"
-    )
-    return subject, text, html
+    text, html = accounts.link_email(user, why, link, "Confirm my email address", VERIFY_TTL)
+    return "Confirm your email address for LeadApp", text, html
 
 
 def send_verification(session: Session, user: User, email: str | None = None) -> int:

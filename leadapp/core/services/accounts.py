@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 from functools import lru_cache
+from html import escape
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -66,6 +67,21 @@ def use_up_links(session: Session, model: type[EmailVerification] | type[Passwor
     return session.execute(  # type: ignore[attr-defined]
         update(model).where(*where, col(model.used_at).is_(None)).values(used_at=utcnow())
     ).rowcount
+
+
+def link_email(user: User, why: str, link: str, button: str, ttl: timedelta, unexpected: str = ".") -> tuple[str, str]:
+    """The text and HTML of an email carrying a one-time link: the greeting, `why`, the link (`button` in HTML),
+    how long it works, and what to do if it was not expected ("ignore this email" then `unexpected`)."""
+    hours = int(ttl.total_seconds() // 3600)
+    greeting = f"Hello {user.full_name}," if user.full_name else "Hello,"
+    expiry = f"The link works once, within {hours} hours. If you did not expect it, ignore this email{unexpected}"
+    text = f"{greeting}\n\n{why}\n\n{link}\n\n{expiry}\n\n— LeadApp"
+    html = (
+        f"<p>{escape(greeting)}</p><p>{escape(why)}</p>"
+        f'<p><a href="{escape(link, quote=True)}">{escape(button)}</a></p>'
+        f"<p>{expiry}</p><p>— LeadApp</p>"
+    )
+    return text, html
 
 
 def normalize_email(email: str) -> str:

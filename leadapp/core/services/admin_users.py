@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from html import escape
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -160,28 +159,14 @@ def reset_link(token: str) -> str:
 
 
 def _reset_message(user: User, link: str, *, by_admin: bool) -> tuple[str, str, str]:
-    hours = int(RESET_TTL.total_seconds() // 3600)
-    greeting = f"Hello {user.full_name}," if user.full_name else "Hello,"
     who = (
         "An administrator of LeadApp sent you this link to choose a new password:"
         if by_admin
         else "Someone (we hope you) asked for a link to choose a new password for your LeadApp account:"
     )
-    subject = "Reset your LeadApp password"
-    text = (
-        f"{greeting}\n\n{who}\n\n"
-        f"{link}\n\n"
-        f"The link works once, within {hours} hours. If you did not expect it, ignore this email: "
-        "your password stays as it is.\n\n— LeadApp"
-    )
-    html = (
-        f"<p>{escape(greeting)}</p>"
-        f"<p>{escape(who)}</p>"
-        f'<p><a href="{escape(link, quote=True)}">Choose a new password</a></p>'
-        f"<p>The link works once, within {hours} hours. If you did not expect it, ignore this email: "
-        "your password stays as it is.</p><p>— LeadApp</p>"
-    )
-    return subject, text, html
+    unexpected = ": your password stays as it is."
+    text, html = accounts.link_email(user, who, link, "Choose a new password", RESET_TTL, unexpected)
+    return "Reset your LeadApp password", text, html
 
 
 def issue_reset(session: Session, user: User, requested_by_id: int | None) -> Notification:

@@ -161,13 +161,19 @@ def merge_qualification(call_id: int, fields: dict[str, str]) -> None:
         publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
 
 
-def flag_human_callback(call_id: int) -> None:
+def _set_call(call_id: int, **values: Any) -> None:
+    """Set fields of the call (gone: nothing happens), and tell its open pages."""
     with session_scope() as session:
         call = session.get(Call, call_id)
         if call is not None:
-            call.human_callback_requested = True
+            for name, value in values.items():
+                setattr(call, name, value)
             call.updated_at = utcnow()
             publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+
+
+def flag_human_callback(call_id: int) -> None:
+    _set_call(call_id, human_callback_requested=True)
 
 
 def record_do_not_call(call_id: int, caller_words: str) -> None:
@@ -179,12 +185,7 @@ def record_do_not_call(call_id: int, caller_words: str) -> None:
 
 def record_outcome(call_id: int, outcome: str) -> None:
     """The outcome the conversation reached (the model's end_call)."""
-    with session_scope() as session:
-        call = session.get(Call, call_id)
-        if call is not None:
-            call.outcome = outcome
-            call.updated_at = utcnow()
-            publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+    _set_call(call_id, outcome=outcome)
 
 
 def write_summary(

@@ -10,6 +10,7 @@ forward only from the status it expects (a compare-and-set UPDATE), matches are 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, update
@@ -104,7 +105,7 @@ def process_lead(lead_id: int) -> str:
             status = lead.status
         elif lead.status != LeadStatus.CLASSIFIED.value:
             if classified_here:  # held back (flagged, low quality): tell the open pages
-                publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
+                _publish(session, lead)
             return lead.status
         else:
             # A lead classified by an earlier run (or put back by an admin, or released by the business it
@@ -120,9 +121,7 @@ def process_lead(lead_id: int) -> str:
             rows = notify.notify_matched_lead(session, lead, matches, first=classified_here)
             session.flush()
             to_send = [n for n in rows if n.id is not None]  # sent from these copies, not read again
-            for m in matches:
-                publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
-            publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
+            _publish(session, lead, matches)
             status = lead.status
     # First attempt right here, in the pipeline job (one job per lead, no queue hop before the businesses
     # hear of it); a transient provider failure gets its own send job with RQ's backoff Retry, and rows
@@ -130,6 +129,13 @@ def process_lead(lead_id: int) -> str:
     statuses = notify.send_batch(to_send)
     log.info("lead_processed", lead_id=lead_id, status=status, notifications=statuses)
     return status
+
+
+def _publish(session: Session, lead: Lead, matches: Sequence[Match] = ()) -> None:
+    """After the commit, tell the open pages of the lead's new matches and of the lead's status."""
+    for m in matches:
+        publish_after_commit(session, "match", lead_id=lead.id, business_id=m.business_id, match_id=m.id)
+    publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
 
 
 def _deliver_to_called_business(session: Session, lead: Lead, rules: RulesSnapshot) -> list[int]:
@@ -149,8 +155,7 @@ def _deliver_to_called_business(session: Session, lead: Lead, rules: RulesSnapsh
     webhooks.lead_status_changed(session, lead)
     rows = notify.notify_businesses(session, lead, [direct])
     session.flush()
-    publish_after_commit(session, "match", lead_id=lead.id, business_id=direct.business_id, match_id=direct.id)
-    publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
+    _publish(session, lead, [direct])
     return [n.id for n in rows if n.id is not None]
 
 
@@ -208,9 +213,7 @@ def rematch_lead(lead_id: int, *, details_confirmed: bool = False) -> str:
             rows += notify.notify_consumer_result(session, lead, list(everyone.all()))
         session.flush()
         notification_ids = [n.id for n in rows if n.id is not None]
-        for m in new:
-            publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
-        publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
+        _publish(session, lead, new)
         status = lead.status
     statuses = notify.send_batch(notification_ids)
     log.info("lead_rematched", lead_id=lead_id, status=status, notifications=statuses)
@@ -253,10 +256,8 @@ def offer_next_waves(*, now: datetime | None = None, limit: int = WAVE_BATCH) ->
             rows = notify.notify_businesses(session, lead, new)
             session.flush()
             notification_ids = [n.id for n in rows if n.id is not None]
-            for m in new:
-                publish_after_commit(session, "match", lead_id=lead_id, business_id=m.business_id, match_id=m.id)
             if new:
-                publish_after_commit(session, "lead", lead_id=lead_id, status=lead.status, consumer_id=lead.consumer_id)
+                _publish(session, lead, new)
         if notification_ids:
             log.info("lead_wave_offered", lead_id=lead_id, notifications=len(notification_ids))
             notify.send_batch(notification_ids)

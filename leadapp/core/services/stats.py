@@ -85,12 +85,8 @@ def period_of_weeks(weeks: int, today: date) -> tuple[date, date]:
 
 
 @dataclass(frozen=True)
-class WeekFigures:
+class _Week:
     week_start: date
-    leads: int = 0
-    accepted: int = 0
-    declined: int = 0
-    converted: int = 0
 
     @property
     def label(self) -> str:
@@ -100,16 +96,18 @@ class WeekFigures:
 
 
 @dataclass(frozen=True)
-class QualityWeek:
-    week_start: date
+class WeekFigures(_Week):
+    leads: int = 0
+    accepted: int = 0
+    declined: int = 0
+    converted: int = 0
+
+
+@dataclass(frozen=True)
+class QualityWeek(_Week):
     calls: int = 0
     turn_latency_p95_ms: int | None = None
     interruptions: int = 0
-
-    @property
-    def label(self) -> str:
-        year, week, _ = self.week_start.isocalendar()
-        return f"{year}-W{week:02d}"
 
 
 @dataclass(frozen=True)

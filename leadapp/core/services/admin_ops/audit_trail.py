@@ -13,7 +13,7 @@ from leadapp.core.errors import UserError
 from leadapp.core.models import AuditEvent, User
 from leadapp.core.observability import get_logger
 from leadapp.core.services import access
-from leadapp.core.services.admin_ops.common import PAGE_SIZE, Page, _page_number, _when
+from leadapp.core.services.admin_ops.common import Page, _paged, _when
 
 log = get_logger(__name__)
 
@@ -71,13 +71,11 @@ def audit_trail(
         conditions.append(col(AuditEvent.created_at) >= start)
 
     base = select(AuditEvent, User.email).join(User, col(User.id) == col(AuditEvent.actor_id), isouter=True)
-    total = int(session.exec(select(func.count()).select_from(base.where(*conditions).subquery())).one())
-    page = _page_number(page, total)
-    query = (
-        base.where(*conditions)
-        .order_by(col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+    events, total, page = _paged(
+        session,
+        base.where(*conditions).order_by(col(AuditEvent.created_at).desc(), col(AuditEvent.id).desc()),
+        select(func.count()).select_from(base.where(*conditions).subquery()),
+        page,
     )
     rows = [
         {
@@ -91,7 +89,7 @@ def audit_trail(
             "after": _json(event.after),
             "ip": event.ip,
         }
-        for event, email in session.exec(query).all()
+        for event, email in events
     ]
     return Page(rows, total, page)
 

@@ -18,7 +18,7 @@ from leadapp.core.models import Business, Call, User
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import telephony
 from leadapp.core.services import access
-from leadapp.core.services.admin_ops.common import COST_MONTHS, PAGE_SIZE, Page, _dollars, _page_number, _when
+from leadapp.core.services.admin_ops.common import COST_MONTHS, Page, _dollars, _paged, _when
 from leadapp.core.sql_functions import dialect_function
 
 log = get_logger(__name__)
@@ -84,18 +84,17 @@ def calls_log(
     if month:
         start, end = month_bounds(month)
         conditions += [col(Call.created_at) >= start, col(Call.created_at) < end]
-    total = int(session.exec(select(func.count()).select_from(Call).where(*conditions)).one())
-    page = _page_number(page, total)
-    query = (
+    rows, total, page = _paged(
+        session,
         select(Call, Business.name)
         .join(Business, col(Business.id) == col(Call.business_id), isouter=True)
         .where(*conditions)
-        .order_by(col(Call.created_at).desc(), col(Call.id).desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+        .order_by(col(Call.created_at).desc(), col(Call.id).desc()),
+        select(func.count()).select_from(Call).where(*conditions),
+        page,
     )
     zone = localtime.viewer_zone(session, actor)
-    return Page([_call_row(call, name, zone) for call, name in session.exec(query).all()], total, page)
+    return Page([_call_row(call, name, zone) for call, name in rows], total, page)
 
 
 def call_businesses(session: Session, actor: User | None) -> list[tuple[int, str]]:

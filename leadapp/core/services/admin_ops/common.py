@@ -5,7 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+from sqlmodel.sql.expression import Select, SelectOfScalar
 
 from leadapp.core import localtime
 from leadapp.core.observability import get_logger
@@ -41,6 +45,14 @@ def _page_number(page: int, total: int) -> int:
     """`page` clamped to 1..last page."""
     last = max(1, -(-total // PAGE_SIZE))
     return max(1, min(int(page or 1), last))
+
+
+def _paged(session: Session, query: Select[Any], count: SelectOfScalar[int], page: int) -> tuple[list[Any], int, int]:
+    """Page `page` (clamped to 1..last) of `query`'s rows, with how many there are in all (`count`) and the page
+    number: (rows, total, page)."""
+    total = int(session.exec(count).one())
+    page = _page_number(page, total)
+    return list(session.exec(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()), total, page
 
 
 def _when(moment: datetime | None, zone: ZoneInfo | None = None) -> str:

@@ -21,9 +21,8 @@ from leadapp.core.services import access, audit
 from leadapp.core.services.admin_ops.common import (
     DNC_IMPORT_MAX_CHARS,
     DNC_IMPORT_MAX_ROWS,
-    PAGE_SIZE,
     Page,
-    _page_number,
+    _paged,
     _when,
 )
 from leadapp.core.vocab import DNC_SOURCE_LABELS
@@ -246,15 +245,14 @@ def list_dnc(session: Session, actor: User | None, phone: str = "", page: int = 
     conditions = []
     if phone.strip():
         conditions.append(col(DoNotCall.phone_hash) == phone_hash(dnc_number(phone)))
-    total = int(session.exec(select(func.count()).select_from(DoNotCall).where(*conditions)).one())
-    page = _page_number(page, total)
-    query = (
+    entries, total, page = _paged(
+        session,
         select(DoNotCall, User.email)
         .join(User, col(User.id) == col(DoNotCall.created_by_id), isouter=True)
         .where(*conditions)
-        .order_by(col(DoNotCall.created_at).desc(), col(DoNotCall.id).desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+        .order_by(col(DoNotCall.created_at).desc(), col(DoNotCall.id).desc()),
+        select(func.count()).select_from(DoNotCall).where(*conditions),
+        page,
     )
     rows = [
         {
@@ -268,7 +266,7 @@ def list_dnc(session: Session, actor: User | None, phone: str = "", page: int = 
             "added_by": email or "",
             "created_at": _when(entry.created_at),
         }
-        for entry, email in session.exec(query).all()
+        for entry, email in entries
     ]
     return Page(rows, total, page)
 

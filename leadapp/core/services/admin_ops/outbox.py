@@ -13,7 +13,7 @@ from leadapp.core.errors import NotFound, UserError
 from leadapp.core.models import Notification, User
 from leadapp.core.observability import get_logger
 from leadapp.core.services import access
-from leadapp.core.services.admin_ops.common import PAGE_SIZE, Page, _page_number, _when
+from leadapp.core.services.admin_ops.common import Page, _paged, _when
 from leadapp.core.vocab import Channel, NotificationKind, NotificationStatus
 
 log = get_logger(__name__)
@@ -89,17 +89,16 @@ def list_notifications(
         conditions.append(col(Notification.status) == status)
     if channel:
         conditions.append(col(Notification.channel) == channel)
-    total = int(session.exec(select(func.count()).select_from(Notification).where(*conditions)).one())
-    page = _page_number(page, total)
-    query = (
+    rows, total, page = _paged(
+        session,
         select(Notification)
         .where(*conditions)
-        .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
-        .offset((page - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE)
+        .order_by(col(Notification.created_at).desc(), col(Notification.id).desc()),
+        select(func.count()).select_from(Notification).where(*conditions),
+        page,
     )
     zone = localtime.viewer_zone(session, actor)
-    return Page([_notification_row(r, zone) for r in session.exec(query).all()], total, page)
+    return Page([_notification_row(r, zone) for r in rows], total, page)
 
 
 def notification_detail(session: Session, actor: User | None, notification_id: int) -> dict[str, str]:

@@ -19,7 +19,7 @@ from leadapp.core.providers import telephony
 from leadapp.core.services import audit
 from leadapp.core.services.calls.notices import notify_call_ended
 from leadapp.core.services.calls.pricing import enqueue_price_check
-from leadapp.core.services.calls.request import enqueue_place_call
+from leadapp.core.services.calls.request import add_call
 from leadapp.core.services.calls.states import OPEN_STATUSES, TERMINAL_STATUSES, _publish_call, _set_if
 from leadapp.core.services.calls.window import _aware, _lead_zip, calling_window
 from leadapp.core.services.compose import category_label
@@ -177,10 +177,7 @@ def schedule_retry(session: Session, call: Call, now: datetime | None = None) ->
         attempt=call.attempt + 1,
         retry_of_id=call.id,
     )
-    session.add(retry)
-    session.flush()
-    run_after_commit(session, enqueue_place_call, retry.id, start)
-    return retry
+    return add_call(session, retry)
 
 
 def record_provider_status(

@@ -14,14 +14,14 @@ from sqlmodel import Session, col, select
 
 from leadapp.core import crypto
 from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, NotFound
+from leadapp.core.errors import NotFound
 from leadapp.core.events import run_after_commit
 from leadapp.core.models import Call, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import recordings
 from leadapp.core.services import access
 from leadapp.core.services.calls.placement import bridge_urls
-from leadapp.core.services.calls.rules import _may_act_on_call
+from leadapp.core.services.calls.rules import _may_act_on_call, call_for
 from leadapp.core.services.calls.states import _publish_call
 from leadapp.core.services.calls.sweeper import SWEEP_BATCH
 from leadapp.core.services.calls.window import _aware
@@ -100,13 +100,7 @@ def recording_link(session: Session, viewer: User | None, call_id: int, ttl: int
     """A link to the call's recording, streamed by the app, for the business's owner, the lead's consumer or an
     admin (NotAllowed for anyone else, NotFound without a recording). Valid `ttl` seconds; by default long
     enough to play the whole recording (a player asks for more bytes while it plays)."""
-    call = session.get(Call, call_id)
-    if call is None:
-        raise NotFound("No such call.")
-    if access.role_of(viewer) is None:
-        raise access.NotLoggedIn("Log in to continue.")
-    if not _may_act_on_call(session, viewer, call, view=True):
-        raise NotAllowed("This is not your call.")
+    call = call_for(session, viewer, call_id, view=True)
     if not call.recording_ref or call.recording_purge_at is not None:
         raise NotFound("This call has no recording.")
     assert viewer is not None

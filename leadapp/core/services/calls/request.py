@@ -8,13 +8,13 @@ from redis.exceptions import RedisError
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Call, Lead, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import access, audit
 from leadapp.core.services.calls.kinds import check_kind, default_objective, parse_when
-from leadapp.core.services.calls.rules import _may_act_on_call, eligibility
+from leadapp.core.services.calls.rules import call_for, eligibility
 from leadapp.core.services.calls.states import CANCELLABLE_STATUSES, _publish_call
 from leadapp.core.services.calls.window import _aware, _lead_zip, calling_window
 from leadapp.core.tasks import CALLS, enqueue, queue
@@ -65,9 +65,14 @@ def new_outbound_call(
         consent_at=lead.consent_at,
         consent_lead_id=lead.id,
     )
+    return add_call(session, call)
+
+
+def add_call(session: Session, call: Call) -> Call:
+    """Add a new call; its `place_call` job is enqueued (scheduled for `call.scheduled_for`) once this commits."""
     session.add(call)
     session.flush()
-    run_after_commit(session, enqueue_place_call, call.id, scheduled_for)
+    run_after_commit(session, enqueue_place_call, call.id, call.scheduled_for)
     return call
 
 
@@ -128,13 +133,7 @@ def cancel_call(session: Session, actor: User | None, call_id: int) -> Call:
     callbacks, or an admin. Refused with the reason once it is being placed or is over. A job already waiting
     for it finds it cancelled and dials nothing.
     """
-    call = session.get(Call, call_id)
-    if call is None:
-        raise NotFound("No such call.")
-    if access.role_of(actor) is None:
-        raise access.NotLoggedIn("Log in to continue.")
-    if not _may_act_on_call(session, actor, call, view=False):
-        raise NotAllowed("This is not your call.")
+    call = call_for(session, actor, call_id, view=False)
     assert actor is not None
     changed = session.execute(
         update(Call)

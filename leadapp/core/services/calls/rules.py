@@ -10,6 +10,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto, phones
+from leadapp.core.errors import NotAllowed, NotFound
 from leadapp.core.models import Business, Call, DoNotCall, Lead, Match, User, utcnow
 from leadapp.core.services import access, daily_caps
 from leadapp.core.services.calls.states import OPEN_STATUSES
@@ -172,6 +173,19 @@ def placement_refusal(session: Session, call: Call, lead: Lead | None, now: date
         used = calls_this_month(session, call.business_id, exclude_call_id=call.id)  # type: ignore[arg-type]
         return _quota_refusal(business, used)
     return ""
+
+
+def call_for(session: Session, user: User | None, call_id: int, *, view: bool) -> Call:
+    """The call when `user` may view it (`view`) or act on it (`_may_act_on_call`); NotFound for no such call,
+    NotLoggedIn without a user, NotAllowed for someone else's call."""
+    call = session.get(Call, call_id)
+    if call is None:
+        raise NotFound("No such call.")
+    if access.role_of(user) is None:
+        raise access.NotLoggedIn("Log in to continue.")
+    if not _may_act_on_call(session, user, call, view=view):
+        raise NotAllowed("This is not your call.")
+    return call
 
 
 def _may_act_on_call(session: Session, user: User | None, call: Call, *, view: bool) -> bool:

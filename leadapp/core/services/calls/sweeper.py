@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from leadapp.core.broker import get_redis, key
 from leadapp.core.db import session_scope
@@ -63,6 +65,11 @@ def _served(call_ids: Sequence[int]) -> set[int] | None:
         return None
 
 
+def _batch(*where: Any) -> SelectOfScalar[int | None]:
+    """The ids of the first SWEEP_BATCH calls (oldest first) that meet `where`."""
+    return select(Call.id).where(*where).order_by(col(Call.id)).limit(SWEEP_BATCH)
+
+
 def sweep_calls(now: datetime | None = None) -> int:
     """Catch up with calls whose job was lost: enqueue overdue requested/scheduled calls, and end calls left
     `dialing` without a provider call id by a worker that died mid-dial (outcome error, retried once), and
@@ -73,35 +80,26 @@ def sweep_calls(now: datetime | None = None) -> int:
     now = _aware(now or utcnow())
     with session_scope() as session:
         due = session.exec(
-            select(Call.id, Call.scheduled_for)
-            .where(
+            _batch(
                 col(Call.status).in_(CANCELLABLE_STATUSES),
                 func.coalesce(col(Call.scheduled_for), col(Call.created_at)) <= now - OVERDUE_AFTER,
             )
-            .order_by(col(Call.id))
-            .limit(SWEEP_BATCH)
         ).all()
         stuck = session.exec(
-            select(Call.id)
-            .where(
+            _batch(
                 Call.status == CallStatus.DIALING.value,
                 col(Call.provider_call_sid).is_(None),
                 col(Call.started_at) <= now - STUCK_DIALING_AFTER,
             )
-            .order_by(col(Call.id))
-            .limit(SWEEP_BATCH)
         ).all()
         streaming = session.exec(
-            select(Call.id)
-            .where(
+            _batch(
                 Call.status == CallStatus.IN_PROGRESS.value,
                 col(Call.media_stream_sid).is_not(None),
                 func.coalesce(col(Call.answered_at), col(Call.started_at)) <= now - timedelta(seconds=ALIVE_SECONDS),
             )
-            .order_by(col(Call.id))
-            .limit(SWEEP_BATCH)
         ).all()
-    acted = sum(1 for call_id, _ in due if enqueue_place_call(call_id))
+    acted = sum(1 for call_id in due if enqueue_place_call(call_id))
     for call_id in stuck:
         if end_call(call_id, CallStatus.FAILED.value, CallOutcome.ERROR.value, error="lost while dialling", now=now):
             acted += 1

@@ -58,6 +58,35 @@ def _stored(session: Session, match: Match, lead: Lead, business: Business, mess
     )
 
 
+def _new_message(
+    match: Match,
+    lead: Lead,
+    business: Business,
+    side: ThreadSide,
+    author_id: int | None,
+    text: str,
+    channel: MessageChannel,
+    photo: bytes | None,
+    inbound_key: str | None = None,
+) -> tuple[ThreadMessage, photos.StoredPhoto | None]:
+    """A new message of the thread of `match` (not added yet), with its photo stored first when given."""
+    stored = photos.store_photo(photo) if photo is not None else None
+    message = ThreadMessage(
+        match_id=match.id,  # type: ignore[arg-type]
+        lead_id=lead.id,  # type: ignore[arg-type]
+        business_id=business.id,  # type: ignore[arg-type]
+        side=side.value,
+        author_id=author_id,
+        body=text,
+        channel=channel.value,
+        inbound_key=inbound_key,
+        photo_ref=stored.ref if stored else "",
+        photo_type=stored.content_type if stored else "",
+        photo_bytes=stored.size if stored else 0,
+    )
+    return message, stored
+
+
 def post_message(
     session: Session, user: User | None, match_id: int, body: object, photo: bytes | None = None
 ) -> ThreadMessage:
@@ -66,19 +95,7 @@ def post_message(
     match, lead, business, side = access.thread_match(session, user, match_id, post=True)
     assert user is not None and side is not None
     text = read_body(body, with_photo=photo is not None)
-    stored = photos.store_photo(photo) if photo is not None else None
-    message = ThreadMessage(
-        match_id=match.id,  # type: ignore[arg-type]
-        lead_id=lead.id,  # type: ignore[arg-type]
-        business_id=business.id,  # type: ignore[arg-type]
-        side=side.value,
-        author_id=user.id,
-        body=text,
-        channel=MessageChannel.WEB.value,
-        photo_ref=stored.ref if stored else "",
-        photo_type=stored.content_type if stored else "",
-        photo_bytes=stored.size if stored else 0,
-    )
+    message, _ = _new_message(match, lead, business, side, user.id, text, MessageChannel.WEB, photo)
     session.add(message)
     session.flush()
     _stored(session, match, lead, business, message)
@@ -108,20 +125,8 @@ def record_reply(
     if row is None or row[0].status not in access.TAKEN_MATCH_STATUSES or access.lead_is_closed(row[1]):
         return None
     match, lead, business = row
-    stored = photos.store_photo(photo) if photo is not None else None
-    message = ThreadMessage(
-        match_id=match.id,  # type: ignore[arg-type]
-        lead_id=lead.id,  # type: ignore[arg-type]
-        business_id=business.id,  # type: ignore[arg-type]
-        side=side.value,
-        author_id=lead.consumer_id if side == ThreadSide.CONSUMER else business.owner_id,
-        body=text,
-        channel=channel.value,
-        inbound_key=inbound_key,
-        photo_ref=stored.ref if stored else "",
-        photo_type=stored.content_type if stored else "",
-        photo_bytes=stored.size if stored else 0,
-    )
+    author_id = lead.consumer_id if side == ThreadSide.CONSUMER else business.owner_id
+    message, stored = _new_message(match, lead, business, side, author_id, text, channel, photo, inbound_key)
     session.add(message)
     try:
         session.flush()

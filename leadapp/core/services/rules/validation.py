@@ -6,7 +6,7 @@ import calendar
 import copy
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from leadapp.core.errors import FieldErrors
@@ -111,53 +111,58 @@ def _number(value: Any, bounds: tuple[float, float], *, whole: bool = False) -> 
     return int(value) if float(value) == int(value) else round(float(value), 2)
 
 
-def _keywords(raw: Any, errors: dict[str, str]) -> list[str]:
+def _distinct(
+    raw: Any, errors: dict[str, str], field: str, noun: str, most: int, clean: Callable[[Any], str]
+) -> list[str]:
+    """The list in `raw`, each item `clean`ed (blank ones skipped, repeats once), at most `most` of them; else the
+    first error (`clean`'s ValueError) under `field` and []."""
     if not isinstance(raw, list | tuple):
-        errors["spam_keywords"] = "Spam keywords must be a list."
+        errors[field] = f"{noun.capitalize()} must be a list."
         return []
     cleaned: list[str] = []
     for item in raw:
-        keyword = " ".join(str(item).split()).lower()
-        if not keyword:
-            continue
-        if not any(ch.isalnum() for ch in keyword):
-            errors["spam_keywords"] = f"'{keyword}' has no letter or digit."
+        try:
+            value = clean(item)
+        except ValueError as exc:
+            errors[field] = str(exc)
             return []
-        if len(keyword) > KEYWORD_MAX_CHARS:
-            errors["spam_keywords"] = f"'{keyword[:30]}…' is longer than {KEYWORD_MAX_CHARS} characters."
-            return []
-        if keyword not in cleaned:
-            cleaned.append(keyword)
-    if len(cleaned) > MAX_KEYWORDS:
-        errors["spam_keywords"] = f"At most {MAX_KEYWORDS} spam keywords."
+        if value and value not in cleaned:
+            cleaned.append(value)
+    if len(cleaned) > most:
+        errors[field] = f"At most {most} {noun}."
     return cleaned
+
+
+def _keyword(item: Any) -> str:
+    keyword = " ".join(str(item).split()).lower()
+    if keyword and not any(ch.isalnum() for ch in keyword):
+        raise ValueError(f"'{keyword}' has no letter or digit.")
+    if len(keyword) > KEYWORD_MAX_CHARS:
+        raise ValueError(f"'{keyword[:30]}…' is longer than {KEYWORD_MAX_CHARS} characters.")
+    return keyword
+
+
+def _pattern(item: Any) -> str:
+    pattern = str(item).strip()
+    if not pattern:
+        return ""
+    if len(pattern) > PATTERN_MAX_CHARS:
+        raise ValueError(f"'{pattern[:30]}…' is longer than {PATTERN_MAX_CHARS} characters.")
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"'{pattern}' is not a valid regular expression: {exc}.") from exc
+    if compiled.search("") or all(compiled.search(number) for number in _ORDINARY_NUMBERS):
+        raise ValueError(f"'{pattern}' would block every phone number.")
+    return pattern
+
+
+def _keywords(raw: Any, errors: dict[str, str]) -> list[str]:
+    return _distinct(raw, errors, "spam_keywords", "spam keywords", MAX_KEYWORDS, _keyword)
 
 
 def _patterns(raw: Any, errors: dict[str, str]) -> list[str]:
-    if not isinstance(raw, list | tuple):
-        errors["blocked_phone_patterns"] = "Blocked phone patterns must be a list."
-        return []
-    cleaned: list[str] = []
-    for item in raw:
-        pattern = str(item).strip()
-        if not pattern:
-            continue
-        if len(pattern) > PATTERN_MAX_CHARS:
-            errors["blocked_phone_patterns"] = f"'{pattern[:30]}…' is longer than {PATTERN_MAX_CHARS} characters."
-            return []
-        try:
-            compiled = re.compile(pattern)
-        except re.error as exc:
-            errors["blocked_phone_patterns"] = f"'{pattern}' is not a valid regular expression: {exc}."
-            return []
-        if compiled.search("") or all(compiled.search(number) for number in _ORDINARY_NUMBERS):
-            errors["blocked_phone_patterns"] = f"'{pattern}' would block every phone number."
-            return []
-        if pattern not in cleaned:
-            cleaned.append(pattern)
-    if len(cleaned) > MAX_PATTERNS:
-        errors["blocked_phone_patterns"] = f"At most {MAX_PATTERNS} blocked phone patterns."
-    return cleaned
+    return _distinct(raw, errors, "blocked_phone_patterns", "blocked phone patterns", MAX_PATTERNS, _pattern)
 
 
 def _boosts(raw: Any, errors: dict[str, str]) -> dict[str, dict[str, int | float]]:
