@@ -162,6 +162,39 @@ def quote(s: Session, on: Match, cents: int = 45_000, *, days: int = 7, **fields
 
 
 @dataclass
+class People:
+    """One of each kind of account: an admin, a consumer, a business owner, and an admin who was disabled."""
+
+    admin: User
+    consumer: User
+    owner: User
+    disabled_admin: User
+
+
+def people(s: Session) -> People:
+    """Admin admin@example.com, consumer casey@example.com, owner pat@example.com (no business) and admin
+    former-admin@example.com, disabled by the first. Committed."""
+    staff = admin(s, "admin@example.com")
+    casey, pat = consumer(s, "casey@example.com"), owner(s, "pat@example.com")
+    former = admin(s, "former-admin@example.com")
+    accounts.set_active(s, staff, former.id, False)  # type: ignore[arg-type]
+    s.commit()
+    return People(staff, casey, pat, former)
+
+
+@dataclass
+class Rivals:
+    """Two businesses, each with its owner, plus a consumer and an admin: who a scenario's rows belong to."""
+
+    owner: User
+    other_owner: User
+    consumer: User
+    admin: User
+    business: Business
+    other_business: Business
+
+
+@dataclass
 class TwoBusinesses:
     owner: User
     other_owner: User
