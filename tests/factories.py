@@ -78,6 +78,15 @@ def business(s: Session, owned_by: User | None, name: str | None = None, **field
     return row
 
 
+def business_in(
+    s: Session, owned_by: User | None, name: str, zip_code: str, lat: float, lon: float, **fields: Any
+) -> Business:
+    """`business` located in `zip_code` at (lat, lon), serving 30 miles around, rated 4.8 in 10 reviews: one the
+    matcher ranks for requests from there."""
+    place = {"zip": zip_code, "latitude": lat, "longitude": lon, "radius_miles": 30, "rating": 4.8, "review_count": 10}
+    return business(s, owned_by, name, **{**place, **fields})
+
+
 def lead(s: Session, by: User | None = None, *, phone: str = PHONE, consent: bool = True, **fields: Any) -> Lead:
     """A classified, matched plumbing request from 46032 with an encrypted phone; with `consent` the consumer
     agreed to AI calls and verified the phone (so a call may be placed). A unique text each time."""

@@ -21,7 +21,6 @@ from websockets.exceptions import InvalidStatus
 from leadapp.core.providers import status as provider_status
 from tests.fakes.anthropic_api import FakeAnthropicAPI, fake_anthropic, tool_use  # noqa: F401
 from tests.fakes.twilio_media import FakeTwilioMedia
-from tests.integration import bridge_harness
 from tests.integration.bridge_harness import (
     AUTH_TOKEN,
     BUSINESS,
@@ -41,14 +40,6 @@ from tests.integration.bridge_harness import (
 from tests.integration.programs import clear_settings_caches
 from voice_bridge import realtime_wire as rt
 from voice_bridge.simulated import Reply, Script, Turn
-
-# The harness's fixtures, under the names this module's tests ask for.
-database = bridge_harness.database
-fake_openai = bridge_harness.fake_openai
-bridge = bridge_harness.bridge
-seeded = bridge_harness.seeded
-live_events = bridge_harness.live_events
-
 
 # --- scenarios --------------------------------------------------------------------------------------
 
