@@ -297,31 +297,39 @@ def qualify_script() -> Script:
                     then=Reply("Thanks. What budget do you have in mind?", audio_ms=700),
                 ),
             ),
-            Turn(
+            recorded_then_ended(
                 "About five hundred dollars.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"budget": "$500"},
-                    then=Reply(
-                        "Thank you, Smith and Sons will call you back. Goodbye!",
-                        audio_ms=800,
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved", "reason": "qualified"},
-                    ),
-                ),
+                {"budget": "$500"},
+                "Thank you, Smith and Sons will call you back. Goodbye!",
+                800,
+                reason="qualified",
             ),
         ],
     )
 
 
-def one_answer_script(
-    greeting: str, caller_said: str, qualification: dict[str, str], goodbye: str, goodbye_ms: int = 500, **ending: str
-) -> Script:
-    """A call of one answer: the model greets, hears `caller_said`, records `qualification`, says `goodbye` and
-    ends the call as a success (`ending`: more of end_call's arguments, e.g. its reason)."""
+def recorded_then_ended(
+    caller_said: str, qualification: dict[str, str], goodbye: str, goodbye_ms: int = 500, **ending: str
+) -> Turn:
+    """The caller says `caller_said`; the model records `qualification`, says `goodbye` and ends the call as a
+    success (`ending`: more of end_call's arguments, e.g. its reason)."""
     end = Reply(goodbye, audio_ms=goodbye_ms, tool=rt.END_CALL, arguments={"outcome": "goal_achieved", **ending})
-    answer = Reply(tool=rt.RECORD_QUALIFICATION, arguments=qualification, then=end)
-    return Script(greeting=Reply(greeting, audio_ms=600), turns=[Turn(caller_said, answer)])
+    return Turn(caller_said, Reply(tool=rt.RECORD_QUALIFICATION, arguments=qualification, then=end))
+
+
+def one_answer_script(
+    greeting: str,
+    caller_said: str,
+    qualification: dict[str, str],
+    goodbye: str,
+    goodbye_ms: int = 500,
+    *,
+    greeting_ms: int = 600,
+    **ending: str,
+) -> Script:
+    """A call of one answer: the model greets (`greeting_ms` of audio), then `recorded_then_ended`."""
+    turn = recorded_then_ended(caller_said, qualification, goodbye, goodbye_ms, **ending)
+    return Script(greeting=Reply(greeting, audio_ms=greeting_ms), turns=[turn])
 
 
 def receptionist_script(greeting: str, caller_said: str, **qualification: str) -> Script:

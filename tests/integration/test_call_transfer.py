@@ -31,6 +31,7 @@ from tests.integration.bridge_harness import (
     ended,
     eventually,
     listen,
+    recorded_then_ended,
     seed,
     transcript,
 )
@@ -144,18 +145,11 @@ async def test_a_transfer_nobody_answers_returns_to_the_assistant_which_books_a_
     seeded = seed(status="in_progress")
     _with_owner_phone(seeded)
     caller_leg = twilio.add_live_call(seeded.call_sid)
-    callback = Turn(
+    callback = recorded_then_ended(
         "Tomorrow at ten works for me.",
-        Reply(
-            tool=rt.RECORD_QUALIFICATION,
-            arguments={"appointment_time": "tomorrow 10 am"},
-            then=Reply(
-                "Great, they will call you tomorrow at ten. Goodbye!",
-                audio_ms=600,
-                tool=rt.END_CALL,
-                arguments={"outcome": "goal_achieved"},
-            ),
-        ),
+        {"appointment_time": "tomorrow 10 am"},
+        "Great, they will call you tomorrow at ten. Goodbye!",
+        600,
     )
     media = await bridge.greeted(seeded, _script(callback))
     media.say(600)

@@ -34,6 +34,7 @@ from tests.integration.bridge_harness import (
     listen,
     load_call,
     load_lead,
+    one_answer_script,
     qualify_script,
     transcript,
 )
@@ -268,25 +269,15 @@ async def test_the_summary_is_claudes_when_keyed_and_never_carries_contact_detai
     clear_settings_caches()
     written = "Jane needs her leaking water heater fixed tomorrow morning; her budget is about $500."
     claude_api.script([tool_use({"summary": written})])
-    bridge.fake.use(
-        Script(
-            greeting=Reply(GREETING, audio_ms=500),
-            turns=[
-                Turn(
-                    "The water heater leaks, budget 500, call me back on 317 846 2200.",
-                    Reply(
-                        tool=rt.RECORD_QUALIFICATION,
-                        arguments={"need": "leaking water heater", "budget": "$500"},
-                        then=Reply(
-                            "Thanks, goodbye!", audio_ms=400, tool=rt.END_CALL, arguments={"outcome": "goal_achieved"}
-                        ),
-                    ),
-                )
-            ],
-        )
+    script = one_answer_script(
+        GREETING,
+        "The water heater leaks, budget 500, call me back on 317 846 2200.",
+        {"need": "leaking water heater", "budget": "$500"},
+        "Thanks, goodbye!",
+        400,
+        greeting_ms=500,
     )
-    media = await bridge.dial(seeded.call_id, seeded.call_sid)
-    await listen(media)
+    media = await bridge.greeted(seeded, script)
     media.say(600)
     await asyncio.wait_for(media.closed.wait(), WAIT)
 
