@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,7 +166,13 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _sqlite_template
     """A temporary SQLite file migrated to head; DATABASE_URL points at it for the test."""
     target = tmp_path / "leadapp-test.db"
     shutil.copyfile(_sqlite_template, target)
-    url = f"sqlite:///{target}"
+    with _database_url(f"sqlite:///{target}", monkeypatch) as url:
+        yield url
+
+
+@contextmanager
+def _database_url(url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """DATABASE_URL is `url` inside; the app's caches are cleared on the way in and out, its engine disposed."""
     monkeypatch.setenv("DATABASE_URL", url)
     clear_app_caches()
     try:
@@ -240,14 +247,10 @@ def migrated_pg_url(_pg_template: str, monkeypatch: pytest.MonkeyPatch) -> Itera
     name = f"leadapp_test_{secrets.token_hex(6)}"
     with _pg_admin_connection() as admin:
         admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{_pg_template}"')
-    url = f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    clear_app_caches()
     try:
-        yield url
+        with _database_url(f"postgresql+psycopg://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}", monkeypatch) as url:
+            yield url
     finally:
-        dispose_engine(url)
-        clear_app_caches()
         with _pg_admin_connection() as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

@@ -78,6 +78,15 @@ def business(s: Session, owned_by: User | None, name: str | None = None, **field
     return row
 
 
+def business_in(
+    s: Session, owned_by: User | None, name: str, zip_code: str, lat: float, lon: float, **fields: Any
+) -> Business:
+    """`business` located in `zip_code` at (lat, lon), serving 30 miles around, rated 4.8 in 10 reviews: one the
+    matcher ranks for requests from there."""
+    place = {"zip": zip_code, "latitude": lat, "longitude": lon, "radius_miles": 30, "rating": 4.8, "review_count": 10}
+    return business(s, owned_by, name, **{**place, **fields})
+
+
 def lead(s: Session, by: User | None = None, *, phone: str = PHONE, consent: bool = True, **fields: Any) -> Lead:
     """A classified, matched plumbing request from 46032 with an encrypted phone; with `consent` the consumer
     agreed to AI calls and verified the phone (so a call may be placed). A unique text each time."""
@@ -159,6 +168,39 @@ def quote(s: Session, on: Match, cents: int = 45_000, *, days: int = 7, **fields
     s.add(row)
     s.flush()
     return row
+
+
+@dataclass
+class People:
+    """One of each kind of account: an admin, a consumer, a business owner, and an admin who was disabled."""
+
+    admin: User
+    consumer: User
+    owner: User
+    disabled_admin: User
+
+
+def people(s: Session) -> People:
+    """Admin admin@example.com, consumer casey@example.com, owner pat@example.com (no business) and admin
+    former-admin@example.com, disabled by the first. Committed."""
+    staff = admin(s, "admin@example.com")
+    casey, pat = consumer(s, "casey@example.com"), owner(s, "pat@example.com")
+    former = admin(s, "former-admin@example.com")
+    accounts.set_active(s, staff, former.id, False)  # type: ignore[arg-type]
+    s.commit()
+    return People(staff, casey, pat, former)
+
+
+@dataclass
+class Rivals:
+    """Two businesses, each with its owner, plus a consumer and an admin: who a scenario's rows belong to."""
+
+    owner: User
+    other_owner: User
+    consumer: User
+    admin: User
+    business: Business
+    other_business: Business
 
 
 @dataclass

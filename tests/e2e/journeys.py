@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.conftest import Deployment
 
 TIMEOUT = 20_000
+NO_AI_CALLS = "You asked not to receive AI calls on this number."
 
 
 def new_marker() -> str:
@@ -63,14 +64,58 @@ def login(page: Page, deployment: Deployment, email: str, password: str) -> None
     page.locator("#login-submit").click()
 
 
-def send_request(page: Page, text: str, phone: str) -> None:
+def new_page(browser: Browser) -> Page:
+    """A page in a browser context of its own (its own cookies: another person), waiting up to TIMEOUT."""
+    page = browser.new_context().new_page()
+    page.set_default_timeout(TIMEOUT)
+    return page
+
+
+def register_owner(page: Page, deployment: Deployment, email: str, full_name: str, password: str) -> None:
+    """From the home page, "For businesses" → "Create a business account" (the business role already chosen),
+    filled in and sent; the new owner's dashboard opens."""
+    start(page, deployment)
+    click_link(page, deployment, "For businesses", "/for-businesses")
+    page.get_by_role("link", name="Create a business account").first.click()
+    expect(page.locator("#role-business")).to_be_checked()
+    page.get_by_label("Full name").fill(full_name)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Repeat the password").fill(password)
+    page.locator("#register-submit").click()
+    page.wait_for_url(re.compile(re.escape(deployment.url) + r"/dashboard/?$"))
+
+
+def choose_interview(page: Page) -> None:
+    """On the request form, take "Answer a few questions instead"; the guided interview opens with its first
+    question."""
+    page.get_by_role("link", name="Answer a few questions instead").click()
+    page.wait_for_url(re.compile(r".*/request/interview/?$"))
+    expect(page.locator(".chat-assistant").first).to_be_visible()
+
+
+def answer_interview(page: Page, answers: list[str], *, until_ready: bool = True) -> None:
+    """Send each answer in the guided interview and wait for the assistant's next message; with `until_ready`,
+    stop as soon as the request may be sent ("Send request" enabled)."""
+    submit = page.locator("#interview-submit")
+    for answer in answers:
+        count = page.locator(".chat-assistant").count()
+        page.get_by_label("Your answer").fill(answer)
+        page.locator("#interview-send").click()
+        expect(page.locator(".chat-assistant")).to_have_count(count + 1)
+        if until_ready and submit.is_enabled():
+            break
+
+
+def send_request(page: Page, text: str, phone: str, *, consent: bool = True) -> None:
     """On the request form: describe the job (`text`, ZIP 46032, the demo consumer's email, `phone`), consent
-    to AI calls and send it; the request's status appears on the page."""
+    to AI calls (with `consent`) and send it; the request's status appears on the page."""
     page.get_by_label("What do you need help with?").fill(text)
     page.get_by_label("ZIP code").fill("46032")
     page.locator("#field-email").fill("casey@example.com")
     page.locator("#field-phone").fill(phone)
-    page.locator("#field-consent_ai_calls").click()
+    if consent:
+        page.locator("#field-consent_ai_calls").click()
     page.locator("#request-submit").click()
 
 
@@ -80,6 +125,13 @@ def log_in_to_portal(page: Page, deployment: Deployment) -> None:
     page.wait_for_url(re.compile(r".*/portal/?$"))
 
 
+def log_in_to_inbox(page: Page, deployment: Deployment, email: str) -> None:
+    """Log in as the demo business owner `email`; the dashboard opens on the inbox."""
+    login(page, deployment, email, deployment.consumer_password)
+    page.wait_for_url(path_re(deployment, "/dashboard"))
+    expect(page.locator("#inbox-count")).to_be_visible()
+
+
 def file_request_from_portal(page: Page, deployment: Deployment, text: str, phone: str) -> None:
     """Log in as the demo consumer, file a request from the portal's "New request" (`send_request`) and wait
     until it is matched."""
@@ -87,6 +139,42 @@ def file_request_from_portal(page: Page, deployment: Deployment, text: str, phon
     go_to(page, "New request")
     send_request(page, text, phone)
     expect(page.locator("#request-status")).to_have_text("Matched", timeout=30_000)
+
+
+def file_marked_request(page: Page, deployment: Deployment, job: str, phone: str) -> str:
+    """`file_request_from_portal` for `job` tagged with a new marker ("… (ref marker)"); returns the marker."""
+    marker = new_marker()
+    file_request_from_portal(page, deployment, f"{job} (ref {marker})", phone)
+    return marker
+
+
+def my_request_card(page: Page, deployment: Deployment, job: str, phone: str) -> tuple[str, Any]:
+    """`file_marked_request`, then the request's card in the portal's "My requests": (marker, card)."""
+    marker = file_marked_request(page, deployment, job, phone)
+    go_to(page, "My requests")
+    return marker, page.locator(".portal-request", has_text=marker)
+
+
+def post_request_from_portal(page: Page, deployment: Deployment, text: str, phone: str = "") -> None:
+    """Log in as the demo consumer and send `text` from the portal's "New request" without consent to AI calls;
+    the form says it was received (not waiting for a match)."""
+    log_in_to_portal(page, deployment)
+    go_to(page, "New request")
+    send_request(page, text, phone, consent=False)
+    expect(page.locator("#request-received")).to_be_visible()
+
+
+def switch_ai_calls_off(page: Page, notice: str, card: Any) -> Any:
+    """Turn the "No AI calls" switch on (it was off): `notice` says AI calls are off, and the request `card`'s
+    callback button is disabled with the reason. Returns the switch."""
+    switch = page.locator("#no-ai-calls")
+    expect(switch).to_have_attribute("aria-checked", "false")
+    switch.click()
+    expect(page.locator(notice)).to_contain_text("AI calls are off")
+    expect(switch).to_have_attribute("aria-checked", "true")
+    expect(card.locator(".request-callback")).to_be_disabled()
+    expect(card.locator(".callback-reason")).to_have_text(NO_AI_CALLS)
+    return switch
 
 
 def search_list(page: Page, nav_label: str, query: str, list_id: str) -> None:
@@ -293,20 +381,10 @@ def accepted_in_two_browsers(browser: Browser, deployment: Deployment, marker: s
     owner, consumer = (browser.new_context().new_page() for _ in range(2))
     for p in (owner, consumer):
         p.set_default_timeout(TIMEOUT)
-    login(owner, deployment, "plumber@leadapp.demo", deployment.consumer_password)
-    owner.wait_for_url(re.compile(r".*/dashboard/?$"))
-    expect(owner.locator("#inbox-count")).to_be_visible()
+    log_in_to_inbox(owner, deployment, "plumber@leadapp.demo")
 
-    log_in_to_portal(consumer, deployment)
-    go_to(consumer, "New request")
-    consumer.get_by_label("What do you need help with?").fill(
-        f"The water heater in my garage is leaking from the bottom valve, need a plumber this week (ref {marker})"
-    )
-    consumer.get_by_label("ZIP code").fill("46032")
-    consumer.locator("#field-email").fill("casey@example.com")
-    consumer.locator("#field-phone").fill("(317) 846-2200")
-    consumer.locator("#request-submit").click()
-    expect(consumer.locator("#request-received")).to_be_visible()
+    job = f"The water heater in my garage is leaking from the bottom valve, need a plumber this week (ref {marker})"
+    post_request_from_portal(consumer, deployment, job, "(317) 846-2200")
 
     row = owner.locator(".lead-row", has_text=marker)
     expect(row).to_be_visible(timeout=30_000)

@@ -11,7 +11,16 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, open_emailed_link, path_re, start
+from tests.e2e.journeys import (
+    click_link,
+    go_to,
+    login,
+    new_page,
+    open_emailed_link,
+    path_re,
+    register_owner,
+    start,
+)
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"
@@ -37,18 +46,6 @@ def _emailed_link(deployment: Deployment, to: str, kind: str, path: str) -> str:
     return found.group(0)
 
 
-def _register_owner(page: Page, deployment: Deployment, email: str) -> None:
-    start(page, deployment)
-    click_link(page, deployment, "For businesses", "/for-businesses")
-    page.get_by_role("link", name="Create a business account").first.click()
-    page.get_by_label("Full name").fill("Vera Verify")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.locator("#register-submit").click()
-    page.wait_for_url(re.compile(re.escape(deployment.url) + r"/dashboard/?$"))
-
-
 def _open_forgot_password(page: Page, deployment: Deployment) -> None:
     """From the log-in page to an empty "Forgot your password?" form. Typing before it is there would type into
     the log-in page's own Email field (still on screen for a moment), and the form then sent nothing."""
@@ -60,10 +57,9 @@ def _open_forgot_password(page: Page, deployment: Deployment) -> None:
 def test_forgot_password_by_the_emailed_link(browser: Browser, deployment: Deployment):
     if not deployment.local:
         pytest.skip("reads the emailed link from the local outbox (the database)")
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT)
+    page = new_page(browser)
     email = f"forgot-{secrets.token_hex(4)}@example.com"
-    _register_owner(page, deployment, email)
+    register_owner(page, deployment, email, "Vera Verify", PASSWORD)
     page.locator("#logout-button").click()
 
     start(page, deployment)
@@ -93,11 +89,10 @@ def test_forgot_password_by_the_emailed_link(browser: Browser, deployment: Deplo
 def test_owner_verifies_their_email_and_the_admin_verifies_the_business(browser: Browser, deployment: Deployment):
     if not deployment.local:
         pytest.skip("reads the emailed link from the local outbox (the database)")
-    owner = browser.new_context().new_page()
-    owner.set_default_timeout(TIMEOUT)
+    owner = new_page(browser)
     email = f"vera-{secrets.token_hex(4)}@example.com"
     name = f"Vera Pipes {secrets.token_hex(3)}"
-    _register_owner(owner, deployment, email)
+    register_owner(owner, deployment, email, "Vera Verify", PASSWORD)
     expect(owner.locator("#verify-banner")).to_contain_text("no leads until then")
     owner.locator("#resend-verification").click()
     expect(owner.locator("#verify-notice")).to_contain_text(email)
@@ -115,8 +110,7 @@ def test_owner_verifies_their_email_and_the_admin_verifies_the_business(browser:
     expect(owner.locator("#business-unverified")).to_be_visible()
     expect(owner.locator("#field-plan")).to_have_count(0)  # plans are the admins'
 
-    admin = browser.new_context().new_page()
-    admin.set_default_timeout(TIMEOUT)
+    admin = new_page(browser)
     login(admin, deployment, deployment.admin_email, deployment.admin_password)
     admin.wait_for_url(re.compile(r".*/admin/?$"))
     go_to(admin, "Verification")

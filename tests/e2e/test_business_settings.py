@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, log_in_to_portal, start, type_address
+from tests.e2e.journeys import TIMEOUT, go_to, log_in_to_portal, register_owner, type_address
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"
@@ -18,16 +17,7 @@ SETTINGS = "/dashboard/settings"
 
 def _register_owner(page: Page, deployment: Deployment) -> str:
     email = f"owner-{secrets.token_hex(4)}@example.com"
-    start(page, deployment)
-    click_link(page, deployment, "For businesses", "/for-businesses")
-    page.get_by_role("link", name="Create a business account").first.click()
-    expect(page.locator("#role-business")).to_be_checked()
-    page.get_by_label("Full name").fill("Sam Settings")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.locator("#register-submit").click()
-    page.wait_for_url(re.compile(re.escape(deployment.url) + r"/dashboard/?$"))
+    register_owner(page, deployment, email, "Sam Settings", PASSWORD)
     return email
 
 

@@ -13,7 +13,14 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, file_request_from_portal, go_to, login, new_marker, verify_phone
+from tests.e2e.journeys import (
+    go_to,
+    login,
+    my_request_card,
+    new_page,
+    switch_ai_calls_off,
+    verify_phone,
+)
 
 pytestmark = pytest.mark.e2e
 # A number of its own: a callback counts towards the per-number daily limit, and the switch lists it.
@@ -42,19 +49,9 @@ def test_a_callback_before_acceptance_is_a_concierge_call_that_succeeds_then_no_
 ) -> None:
     if not deployment.local:
         pytest.skip("a real deployment would phone a real number")
-    marker = new_marker()
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT)
-
-    file_request_from_portal(
-        page,
-        deployment,
-        f"The pipe under my kitchen sink is leaking into the cabinet, need a plumber this week (ref {marker})",
-        PHONE,
-    )
-
-    go_to(page, "My requests")
-    card = page.locator(".portal-request", has_text=marker)
+    page = new_page(browser)
+    job = "The pipe under my kitchen sink is leaking into the cabinet, need a plumber this week"
+    marker, card = my_request_card(page, deployment, job, PHONE)
     expect(card.locator(".request-status")).to_have_text("Matched")
     # Consent counts once the number is verified: the callback waits for the code texted to it.
     expect(card.locator(".request-callback")).to_be_disabled()
@@ -79,20 +76,13 @@ def test_a_callback_before_acceptance_is_a_concierge_call_that_succeeds_then_no_
     assert calls == [(None, "completed", "goal_achieved", "consumer_callback")], calls  # one call, no retry
 
     # "No AI calls": every number of my requests withdraws consent; a callback is refused with the reason.
-    switch = page.locator("#no-ai-calls")
-    expect(switch).to_have_attribute("aria-checked", "false")
-    switch.click()
-    expect(page.locator("#portal-notice")).to_contain_text("AI calls are off")
-    expect(switch).to_have_attribute("aria-checked", "true")
-    expect(card.locator(".request-callback")).to_be_disabled()
-    expect(card.locator(".callback-reason")).to_have_text("You asked not to receive AI calls on this number.")
+    switch_ai_calls_off(page, "#portal-notice", card)
     go_to(page, "New request")
     go_to(page, "My requests")
     expect(page.locator("#no-ai-calls")).to_have_attribute("aria-checked", "true")  # it stays
 
     # The admin's do-not-call list shows where the entry came from, with the words and the request.
-    admin = browser.new_context().new_page()
-    admin.set_default_timeout(TIMEOUT)
+    admin = new_page(browser)
     login(admin, deployment, deployment.admin_email, deployment.admin_password)
     admin.wait_for_url(re.compile(r".*/admin/?$"))
     go_to(admin, "Do-not-call")

@@ -15,33 +15,27 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
 from tests.e2e.journeys import (
+    NO_AI_CALLS,
     TIMEOUT,
     emailed_link,
-    file_request_from_portal,
+    file_marked_request,
     go_to,
-    new_marker,
     open_emailed_link,
+    switch_ai_calls_off,
     verify_phone,
 )
 
 pytestmark = pytest.mark.e2e
 PHONE = "(317) 846-2266"  # its own number: callbacks count towards a per-number daily limit
 CALL_TIMEOUT = 150_000  # the simulated conversation is spoken in real time
-NO_AI_CALLS = "You asked not to receive AI calls on this number."
 
 
 def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page, deployment: Deployment) -> None:
     if not deployment.local:
         pytest.skip("reads the confirmation email from the local outbox; a real deployment would phone a number")
-    marker = new_marker()
     page.set_default_timeout(TIMEOUT)
-
-    file_request_from_portal(
-        page,
-        deployment,
-        f"Water is dripping from the ceiling under our upstairs bathroom, need a plumber this week (ref {marker})",
-        PHONE,
-    )
+    job = "Water is dripping from the ceiling under our upstairs bathroom, need a plumber this week"
+    marker = file_marked_request(page, deployment, job, PHONE)
 
     # The confirmation email carries a link to follow the request; it opens the request's own page.
     link = emailed_link(deployment, marker, "consumer_matched", "/portal/track/")
@@ -74,13 +68,7 @@ def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page
     expect(line).not_to_contain_text("failed")
 
     # "No AI calls" right on the tracking page (no account needed): a further callback is refused; and back on.
-    switch = page.locator("#no-ai-calls")
-    expect(switch).to_have_attribute("aria-checked", "false")
-    switch.click()
-    expect(page.locator("#track-notice")).to_contain_text("AI calls are off")
-    expect(switch).to_have_attribute("aria-checked", "true")
-    expect(tracked.locator(".request-callback")).to_be_disabled()
-    expect(tracked.locator(".callback-reason")).to_have_text(NO_AI_CALLS)
+    switch = switch_ai_calls_off(page, "#track-notice", tracked)
     switch.click()
     expect(page.locator("#track-notice")).to_contain_text("AI calls are back on")
     expect(switch).to_have_attribute("aria-checked", "false")
@@ -89,13 +77,7 @@ def test_consumer_day_request_tracking_link_callback_then_no_ai_calls(page: Page
     # "No AI calls" in the portal (the navigation): a further callback is refused, with the reason.
     go_to(page, "My requests")
     card = page.locator(".portal-request", has_text=marker)
-    switch = page.locator("#no-ai-calls")
-    expect(switch).to_have_attribute("aria-checked", "false")
-    switch.click()
-    expect(page.locator("#portal-notice")).to_contain_text("AI calls are off")
-    expect(switch).to_have_attribute("aria-checked", "true")
-    expect(card.locator(".request-callback")).to_be_disabled()
-    expect(card.locator(".callback-reason")).to_have_text(NO_AI_CALLS)
+    switch = switch_ai_calls_off(page, "#portal-notice", card)
 
     # The tracking link says the same.
     open_emailed_link(page, link)

@@ -4,13 +4,20 @@ cannot be accepted; a consumer's request for a person on an AI call shows as a b
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Browser, Page, WebSocket, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, log_in_to_portal, login, new_marker, start
+from tests.e2e.journeys import (
+    TIMEOUT,
+    answer_interview,
+    go_to,
+    log_in_to_inbox,
+    new_marker,
+    new_page,
+    post_request_from_portal,
+    start,
+)
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -35,9 +42,7 @@ def _owner(browser: Browser, deployment: Deployment) -> tuple[Page, Frames]:
     page = browser.new_context().new_page()
     page.set_default_timeout(TIMEOUT)
     frames = Frames(page)
-    login(page, deployment, PLUMBER, deployment.consumer_password)
-    page.wait_for_url(re.compile(r".*/dashboard/?$"))
-    expect(page.locator("#inbox-count")).to_be_visible()
+    log_in_to_inbox(page, deployment, PLUMBER)
     return page, frames
 
 
@@ -55,11 +60,7 @@ def _interview(page: Page, deployment: Deployment, marker: str, email: str) -> N
         f"Weekdays after 4pm, the house is {STREET}",
         f"email or phone: {email} or (317) 846-2200",
     ]
-    for answer in answers:
-        count = page.locator(".chat-assistant").count()
-        page.get_by_label("Your answer").fill(answer)
-        page.locator("#interview-send").click()
-        expect(page.locator(".chat-assistant")).to_have_count(count + 1)
+    answer_interview(page, answers, until_ready=False)
     expect(submit).to_be_enabled()
     page.locator("#interview-consent").click()
     submit.click()
@@ -99,17 +100,9 @@ def test_the_owner_sees_no_contact_detail_until_accepting(browser: Browser, depl
 def test_a_withdrawn_request_leaves_the_open_inbox_and_cannot_be_accepted(browser: Browser, deployment: Deployment):
     marker = new_marker()
     owner, _ = _owner(browser, deployment)
-    consumer = browser.new_context().new_page()
-    consumer.set_default_timeout(TIMEOUT)
-    log_in_to_portal(consumer, deployment)
-    go_to(consumer, "New request")
-    consumer.get_by_label("What do you need help with?").fill(
-        f"The drain under my kitchen sink leaks into the cabinet, need a plumber this week, budget $300 ({marker})"
-    )
-    consumer.get_by_label("ZIP code").fill("46032")
-    consumer.locator("#field-email").fill("casey@example.com")
-    consumer.locator("#request-submit").click()
-    expect(consumer.locator("#request-received")).to_be_visible()
+    consumer = new_page(browser)
+    job = f"The drain under my kitchen sink leaks into the cabinet, need a plumber this week, budget $300 ({marker})"
+    post_request_from_portal(consumer, deployment, job)
 
     row = owner.locator(".lead-row", has_text=marker)
     expect(row).to_be_visible(timeout=30_000)

@@ -3,13 +3,18 @@ reload; the plumber accepts; the consumer's open portal shows it; another busine
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, log_in_to_portal, login, new_marker, start
+from tests.e2e.journeys import (
+    TIMEOUT,
+    go_to,
+    log_in_to_inbox,
+    new_marker,
+    post_request_from_portal,
+    start,
+)
 
 pytestmark = pytest.mark.e2e
 ELECTRICIAN = "electrician@leadapp.demo"
@@ -27,26 +32,15 @@ def test_new_lead_appears_live_and_acceptance_reaches_the_consumer(browser: Brow
     for p in (owner, consumer, other):
         p.set_default_timeout(TIMEOUT)
 
-    login(owner, deployment, PLUMBER, deployment.consumer_password)
-    owner.wait_for_url(re.compile(r".*/dashboard/?$"))
-    expect(owner.locator("#inbox-count")).to_be_visible()
+    log_in_to_inbox(owner, deployment, PLUMBER)
     # A second tab of the same owner (same browser, same session) follows the same business.
     owner_tab2 = contexts[0].new_page()
     owner_tab2.set_default_timeout(TIMEOUT)
     start(owner_tab2, deployment, "/dashboard")  # a bookmark, in a second tab
     expect(owner_tab2.locator("#inbox-count")).to_be_visible()
-    login(other, deployment, ELECTRICIAN, deployment.consumer_password)
-    other.wait_for_url(re.compile(r".*/dashboard/?$"))
-    expect(other.locator("#inbox-count")).to_be_visible()
+    log_in_to_inbox(other, deployment, ELECTRICIAN)
 
-    log_in_to_portal(consumer, deployment)
-    go_to(consumer, "New request")
-    consumer.get_by_label("What do you need help with?").fill(text)
-    consumer.get_by_label("ZIP code").fill("46032")
-    consumer.locator("#field-email").fill("casey@example.com")
-    consumer.locator("#field-phone").fill("(317) 846-2200")
-    consumer.locator("#request-submit").click()
-    expect(consumer.locator("#request-received")).to_be_visible()
+    post_request_from_portal(consumer, deployment, text, "(317) 846-2200")
 
     # Without any reload, the plumber's open dashboard shows the new lead within 2 seconds.
     row = owner.locator(".lead-row", has_text=marker)

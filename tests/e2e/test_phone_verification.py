@@ -15,11 +15,11 @@ from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
 from tests.e2e.journeys import (
-    TIMEOUT,
+    answer_interview,
+    choose_interview,
     click_link,
-    file_request_from_portal,
-    go_to,
-    new_marker,
+    my_request_card,
+    new_page,
     start,
     texted_code,
 )
@@ -48,19 +48,9 @@ def test_the_texted_code_verifies_the_number_in_the_portal_and_the_interview(
 ) -> None:
     if not deployment.local:
         pytest.skip("the code is read from the local stack's outbox")
-    marker = new_marker()
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT)
-
-    file_request_from_portal(
-        page,
-        deployment,
-        f"The hot water tank in the basement is dripping from the bottom valve, need a plumber soon (ref {marker})",
-        PHONE,
-    )
-
-    go_to(page, "My requests")
-    card = page.locator(".portal-request", has_text=marker)
+    page = new_page(browser)
+    job = "The hot water tank in the basement is dripping from the bottom valve, need a plumber soon"
+    marker, card = my_request_card(page, deployment, job, PHONE)
     check = card.locator(".phone-check")
     expect(check).to_contain_text("ending 2271")
     expect(card.locator(".request-callback")).to_be_disabled()
@@ -87,13 +77,10 @@ def test_the_texted_code_verifies_the_number_in_the_portal_and_the_interview(
     assert _verified(deployment, marker)
 
     # The guided interview: the number given in an answer is verified before the request is sent.
-    visitor = browser.new_context().new_page()
-    visitor.set_default_timeout(TIMEOUT)
+    visitor = new_page(browser)
     start(visitor, deployment)
     click_link(visitor, deployment, "Get help", "/request")
-    visitor.get_by_role("link", name="Answer a few questions instead").click()
-    visitor.wait_for_url(re.compile(r".*/request/interview/?$"))
-    expect(visitor.locator(".chat-assistant").first).to_be_visible()
+    choose_interview(visitor)
     submit = visitor.locator("#interview-submit")
     answers = [
         f"The drain under the bathroom sink is blocked and the water backs up (ref i{marker})",
@@ -104,13 +91,7 @@ def test_the_texted_code_verifies_the_number_in_the_portal_and_the_interview(
         "Weekdays after 5pm",
         "(317) 846-2272",
     ]
-    for answer in answers:
-        count = visitor.locator(".chat-assistant").count()
-        visitor.get_by_label("Your answer").fill(answer)
-        visitor.locator("#interview-send").click()
-        expect(visitor.locator(".chat-assistant")).to_have_count(count + 1)
-        if submit.is_enabled():
-            break
+    answer_interview(visitor, answers)
     expect(submit).to_be_enabled()
     visitor.locator("#interview-send-code").click()
     expect(visitor.locator("#interview-notice")).to_contain_text("We texted you a 6-digit code")

@@ -8,7 +8,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, log_in_to_portal, send_request, start
+from tests.e2e.journeys import (
+    TIMEOUT,
+    answer_interview,
+    choose_interview,
+    click_link,
+    go_to,
+    log_in_to_portal,
+    send_request,
+    start,
+)
 
 pytestmark = pytest.mark.e2e
 WATER_HEATER = (
@@ -62,9 +71,7 @@ def test_form_errors_are_shown_next_to_their_fields(page: Page, deployment: Depl
 def test_guided_interview_collects_the_fields_then_submits(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
     start(page, deployment, "/request")
-    page.get_by_role("link", name="Answer a few questions instead").click()
-    page.wait_for_url(re.compile(r".*/request/interview/?$"))
-    expect(page.locator(".chat-assistant").first).to_be_visible()
+    choose_interview(page)
     submit_button = page.locator("#interview-submit")
     expect(submit_button).to_be_disabled()
     answers = [
@@ -77,13 +84,7 @@ def test_guided_interview_collects_the_fields_then_submits(page: Page, deploymen
         "Weekdays after 5pm",
         "casey@example.com",
     ]
-    for answer in answers:
-        count = page.locator(".chat-assistant").count()
-        page.get_by_label("Your answer").fill(answer)
-        page.locator("#interview-send").click()
-        expect(page.locator(".chat-assistant")).to_have_count(count + 1)
-        if submit_button.is_enabled():
-            break
+    answer_interview(page, answers)
     expect(page.locator("#interview-error")).to_have_count(0)
     expect(page.locator("#panel-category")).to_contain_text("HVAC")
     expect(page.locator("#panel-zip")).to_have_text("46032")
@@ -98,9 +99,7 @@ def test_guided_interview_collects_the_fields_then_submits(page: Page, deploymen
 def test_interview_answer_box_empties_on_send_and_keeps_a_rejected_answer(page: Page, deployment: Deployment):
     page.set_default_timeout(TIMEOUT)
     start(page, deployment, "/request")
-    page.get_by_role("link", name="Answer a few questions instead").click()
-    page.wait_for_url(re.compile(r".*/request/interview/?$"))
-    expect(page.locator(".chat-assistant").first).to_be_visible()
+    choose_interview(page)
     box = page.get_by_label("Your answer")
 
     # Nothing typed: a clear message, no new question.

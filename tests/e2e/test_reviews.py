@@ -12,13 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import (
-    accepted_in_two_browsers,
-    emailed_link,
-    go_to,
-    new_marker,
-    open_emailed_link,
-)
+from tests.e2e.journeys import accepted_in_two_browsers, emailed_link, go_to, new_marker, open_emailed_link
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start
+from tests.e2e.journeys import TIMEOUT, go_to, login, register_owner
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"
@@ -31,18 +31,6 @@ def _csp_violations(page: Page) -> list[str]:
     return seen
 
 
-def _register_owner(page: Page, deployment: Deployment, email: str) -> None:
-    start(page, deployment)
-    click_link(page, deployment, "For businesses", "/for-businesses")
-    page.get_by_role("link", name="Create a business account").first.click()
-    page.get_by_label("Full name").fill("Tess Toast")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_label("Repeat the password").fill(PASSWORD)
-    page.locator("#register-submit").click()
-    page.wait_for_url(re.compile(re.escape(deployment.url) + r"/dashboard/?$"))
-
-
 def test_owner_and_admin_actions_answer_with_toasts(browser: Browser, deployment: Deployment):
     owner_context, admin_context = browser.new_context(), browser.new_context()
     owner, admin = owner_context.new_page(), admin_context.new_page()
@@ -50,7 +38,7 @@ def test_owner_and_admin_actions_answer_with_toasts(browser: Browser, deployment
         p.set_default_timeout(TIMEOUT)
     owner_violations, admin_violations = _csp_violations(owner), _csp_violations(admin)
     name = f"Toast Plumbing {secrets.token_hex(3)}"
-    _register_owner(owner, deployment, f"toast-{secrets.token_hex(4)}@example.com")
+    register_owner(owner, deployment, f"toast-{secrets.token_hex(4)}@example.com", "Tess Toast", PASSWORD)
 
     go_to(owner, "Settings")
     owner.get_by_label("Business name").fill(name)

@@ -111,9 +111,15 @@ class FakeTwilioVoice(ProviderFake):
         """Serve the whole file even when a Range is asked (some storage does): the app must cut the range."""
         self._changed = threading.Condition(self._lock)
 
+    def _received(self, request: Request, path: re.Pattern[str], **seen: Any) -> tuple[Any, Response | None]:
+        """Every request's first step, holding `_lock`: log it (with what the handler `seen` in it), then the
+        path's match and Twilio's answer if it refuses the request before reading it (a wrong path or credentials,
+        an injected failure), else None."""
+        match = path.match(request.path)
+        self.requests.append({"method": request.method, "path": request.path, **seen})
+        return match, self._refusal(request, match)
+
     def _refusal(self, request: Request, match: re.Match[str] | None) -> Response | None:
-        """Twilio's answer to a request it refuses before reading it (a wrong path or credentials, an injected
-        failure), else None. Hold `_lock`."""
         if match is None or not self._authorised(request, match.group("account")):
             return twilio_error(401, 20003, "Authenticate")
         if self._fails_now():
@@ -153,11 +159,10 @@ class FakeTwilioVoice(ProviderFake):
         }
 
     def handle_create(self, request: Request) -> Response:
-        match = CALLS_PATH.match(request.path)
         form = _form(request)
         with self._lock:
-            self.requests.append({"method": "POST", "path": request.path, "form": form})
-            if (refused := self._refusal(request, match)) is not None:
+            _, refused = self._received(request, CALLS_PATH, form=form)
+            if refused is not None:
                 return refused
             to, sender = form.get("To", ""), form.get("From", "")
             if not to:
@@ -180,11 +185,10 @@ class FakeTwilioVoice(ProviderFake):
         return Response(json.dumps(body), status=201, content_type="application/json")
 
     def handle_update(self, request: Request) -> Response:
-        match = CALL_PATH.match(request.path)
         form = _form(request)
         with self._lock:
-            self.requests.append({"method": "POST", "path": request.path, "form": form})
-            if (refused := self._refusal(request, match)) is not None:
+            match, refused = self._received(request, CALL_PATH, form=form)
+            if refused is not None:
                 return refused
             call = self.calls.get(match.group("sid"))
             if call is None:
@@ -210,10 +214,9 @@ class FakeTwilioVoice(ProviderFake):
 
     def handle_fetch(self, request: Request) -> Response:
         """GET one call resource (its status and, once Twilio has priced it, its price)."""
-        match = CALL_PATH.match(request.path)
         with self._lock:
-            self.requests.append({"method": "GET", "path": request.path, "form": {}})
-            if (refused := self._refusal(request, match)) is not None:
+            match, refused = self._received(request, CALL_PATH, form={})
+            if refused is not None:
                 return refused
             call = self.calls.get(match.group("sid"))
             if call is None:
@@ -244,11 +247,10 @@ class FakeTwilioVoice(ProviderFake):
         return sid
 
     def handle_start_recording(self, request: Request) -> Response:
-        match = CALL_RECORDINGS_PATH.match(request.path)
         form = _form(request)
         with self._lock:
-            self.requests.append({"method": "POST", "path": request.path, "form": form})
-            if (refused := self._refusal(request, match)) is not None:
+            match, refused = self._received(request, CALL_RECORDINGS_PATH, form=form)
+            if refused is not None:
                 return refused
             call = self.calls.get(match.group("sid"))
             if call is not None and call.status not in LIVE_STATUSES:
@@ -267,12 +269,9 @@ class FakeTwilioVoice(ProviderFake):
 
     def handle_recording(self, request: Request) -> Response:
         """GET the media (.mp3/.wav) with HTTP Range, or DELETE the recording (.json), behind basic auth."""
-        match = RECORDING_PATH.match(request.path)
         with self._lock:
-            self.requests.append(
-                {"method": request.method, "path": request.path, "range": request.headers.get("Range")}
-            )
-            if (refused := self._refusal(request, match)) is not None:
+            match, refused = self._received(request, RECORDING_PATH, range=request.headers.get("Range"))
+            if refused is not None:
                 return refused
             sid, ext = match.group("sid"), match.group("ext") or ""
             media = self.recordings.get(sid)

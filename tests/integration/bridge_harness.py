@@ -1,6 +1,7 @@
-"""The voice bridge under test, shared by `test_voice_bridge.py` (outbound calls) and
-`test_voice_bridge_inbound.py` (inbound, simulated and recorded calls): the real bridge app under uvicorn in the
-test's event loop, the fake OpenAI Realtime and Twilio it talks to, a seeded call, and waiting helpers.
+"""The voice bridge under test, shared by the bridge's tests (`test_voice_bridge*.py`, calls' kinds, hints,
+quality, transfer, Spanish calls …): the real bridge app under uvicorn in the test's event loop, the fake OpenAI
+Realtime and Twilio it talks to, a seeded call, scripts, and waiting helpers. `integration/conftest.py` offers its
+fixtures to every module of the folder by name.
 
 The only stand-in inside the app is the REST hang-up (`session.hangup_call`): it records the call SID and does
 what Twilio does after `calls(sid).update(status="completed")`: it sends `stop` on the stream and closes it.
@@ -13,6 +14,7 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -93,20 +95,33 @@ class Bridge:
             await media.start(media.parameters)
         return media
 
+    async def greeted(self, seeded: Seeded, script: Script) -> FakeTwilioMedia:
+        """The seeded call played by `script`: Twilio opens its stream and the callee has heard the greeting."""
+        self.fake.use(script)
+        media = await self.dial(seeded.call_id, seeded.call_sid)
+        await listen(media)
+        return media
 
-@pytest.fixture
-async def bridge(
-    database: str, redis_env: redis.Redis, fake_openai: FakeOpenAIRealtime, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Bridge]:
-    """The real bridge app under uvicorn on a free port, configured for the fakes."""
-    for name, value in {
+
+def bridge_environment(fake_openai: FakeOpenAIRealtime) -> dict[str, str]:
+    """The bridge's settings for the fakes: Twilio's signatures checked with AUTH_TOKEN (no REST account), the
+    public URL Twilio signs, OpenAI Realtime at the fake, no Claude."""
+    return {
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_ACCOUNT_SID": "",
         "VOICE_BRIDGE_PUBLIC_URL": PUBLIC_BASE,
         "OPENAI_API_KEY": fake_openai.api_key,
         "OPENAI_BASE_URL": fake_openai.base_url,
         "ANTHROPIC_API_KEY": "",
-    }.items():
+    }
+
+
+@pytest.fixture
+async def bridge(
+    database: str, redis_env: redis.Redis, fake_openai: FakeOpenAIRealtime, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Bridge]:
+    """The real bridge app under uvicorn on a free port, configured for the fakes."""
+    for name, value in bridge_environment(fake_openai).items():
         monkeypatch.setenv(name, value)
     clear_settings_caches()
     loop = asyncio.get_running_loop()
@@ -196,6 +211,15 @@ def seeded(bridge: Bridge) -> Seeded:
     return seed()
 
 
+@pytest.fixture
+def simulated_call(bridge: Bridge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Seeded:
+    """A seeded call about to be dialled on the simulated line (no Twilio, no OpenAI), recorded under
+    `tmp_path`/recordings."""
+    monkeypatch.setenv("RECORDINGS_DIR", str(tmp_path / "recordings"))
+    clear_settings_caches()
+    return seed(provider="simulated", status="dialing")
+
+
 # --- helpers ----------------------------------------------------------------------------------------
 
 
@@ -273,51 +297,53 @@ def qualify_script() -> Script:
                     then=Reply("Thanks. What budget do you have in mind?", audio_ms=700),
                 ),
             ),
-            Turn(
+            recorded_then_ended(
                 "About five hundred dollars.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"budget": "$500"},
-                    then=Reply(
-                        "Thank you, Smith and Sons will call you back. Goodbye!",
-                        audio_ms=800,
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved", "reason": "qualified"},
-                    ),
-                ),
+                {"budget": "$500"},
+                "Thank you, Smith and Sons will call you back. Goodbye!",
+                800,
+                reason="qualified",
             ),
         ],
     )
 
 
+def recorded_then_ended(
+    caller_said: str, qualification: dict[str, str], goodbye: str, goodbye_ms: int = 500, **ending: str
+) -> Turn:
+    """The caller says `caller_said`; the model records `qualification`, says `goodbye` and ends the call as a
+    success (`ending`: more of end_call's arguments, e.g. its reason)."""
+    end = Reply(goodbye, audio_ms=goodbye_ms, tool=rt.END_CALL, arguments={"outcome": "goal_achieved", **ending})
+    return Turn(caller_said, Reply(tool=rt.RECORD_QUALIFICATION, arguments=qualification, then=end))
+
+
+def one_answer_script(
+    greeting: str,
+    caller_said: str,
+    qualification: dict[str, str],
+    goodbye: str,
+    goodbye_ms: int = 500,
+    *,
+    greeting_ms: int = 600,
+    **ending: str,
+) -> Script:
+    """A call of one answer: the model greets (`greeting_ms` of audio), then `recorded_then_ended`."""
+    turn = recorded_then_ended(caller_said, qualification, goodbye, goodbye_ms, **ending)
+    return Script(greeting=Reply(greeting, audio_ms=greeting_ms), turns=[turn])
+
+
 def receptionist_script(greeting: str, caller_said: str, **qualification: str) -> Script:
     """Bob Stone calls a business's AI receptionist about his clogged kitchen sink (14 Oak Street, 46032,
     Friday): the model records the qualification (with `qualification` added) and ends the call as a success."""
-    return Script(
-        greeting=Reply(greeting, audio_ms=600),
-        turns=[
-            Turn(
-                caller_said,
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={
-                        "need": "clogged, leaking kitchen sink",
-                        "address_details": "14 Oak Street, 46032",
-                        "zip": "46032",
-                        "timing": "Friday",
-                        **qualification,
-                        "caller_name": "Bob Stone",
-                    },
-                    then=Reply(
-                        "Thanks Bob, the team will call you back today. Goodbye!",
-                        audio_ms=600,
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved"},
-                    ),
-                ),
-            )
-        ],
-    )
+    bob = {
+        "need": "clogged, leaking kitchen sink",
+        "address_details": "14 Oak Street, 46032",
+        "zip": "46032",
+        "timing": "Friday",
+        **qualification,
+        "caller_name": "Bob Stone",
+    }
+    return one_answer_script(greeting, caller_said, bob, "Thanks Bob, the team will call you back today. Goodbye!", 600)
 
 
 def inbound_form(to: str = INBOUND_NUMBER, caller: str = "+13178462200", sid: str | None = None) -> dict[str, str]:

@@ -1,6 +1,7 @@
 """The world of the outbound-call tests (`test_calls_twilio*.py`): the fake Twilio as the app's telephony
 provider, the real voice bridge under uvicorn for its signed callbacks, a call simulator, a consumer's accepted
-lead with its business (and a rival one), and the helpers that read calls and jobs back.
+lead with its business (and a rival one), and the helpers that read calls and jobs back. `integration/conftest.py`
+offers its fixtures to every module of the folder by name.
 """
 
 from __future__ import annotations
@@ -160,6 +161,19 @@ def requested_and_dialled(s: Session, w: World, simulator: CallSimulator) -> tup
     s.commit()
     assert calls.place_call(call.id, now=DAYTIME) == "dialled"
     return fresh(s, call.id), simulator.call()
+
+
+def answered(s: Session, w: World, simulator: CallSimulator, **recorded: Any) -> tuple[Call, Any]:
+    """A call requested, dialled and answered by a person, with what the bridge records on it during the
+    conversation (`recorded`: outcome, summary, error, qualification …)."""
+    call, sim = requested_and_dialled(s, w, simulator)
+    assert_204(sim.answer("human"))
+    row = fresh(s, call.id)
+    for name, value in recorded.items():
+        setattr(row, name, value)
+    s.add(row)
+    s.commit()
+    return call, sim
 
 
 def assert_204(responses: list[httpx.Response]) -> None:

@@ -1,4 +1,5 @@
-"""Fixtures for tests that run the real programs: the worker and the voice bridge as subprocesses.
+"""Fixtures for tests that run the real programs: the worker and the voice bridge as subprocesses; and, imported
+from `bridge_harness` and `calls_world`, the in-process bridge's and the outbound calls' fixtures.
 
 They build on the session-wide private Redis (`private_redis_url`) and the migrated temporary SQLite
 database (`sqlite_url`) from `tests/conftest.py`. Everything listens on 127.0.0.1 and every wait is
@@ -16,6 +17,17 @@ import httpx
 import pytest
 import redis
 
+# The voice bridge's and the outbound calls' fixtures, for the modules here that ask for them by name (a module's
+# own fixture of the same name wins: `twilio` in test_sms_webhook.py is another fake).
+from tests.integration.bridge_harness import (  # noqa: F401
+    bridge,
+    database,
+    fake_openai,
+    live_events,
+    seeded,
+    simulated_call,
+)
+from tests.integration.calls_world import bridge_url, simulator, twilio, world  # noqa: F401
 from tests.integration.programs import (
     PROCESS_START_TIMEOUT,
     clear_settings_caches,

@@ -1,4 +1,5 @@
-"""Helpers for tests that run LeadApp's programs (worker, voice bridge) as real subprocesses.
+"""Helpers for tests that run LeadApp's programs (worker, voice bridge) as real subprocesses, or race their
+transactions against each other on PostgreSQL.
 
 Everything listens on 127.0.0.1 and every wait is bounded.
 """
@@ -19,12 +20,24 @@ from typing import Any
 
 import pytest
 import uvicorn
+from sqlalchemy import text
 
 from leadapp.core import broker
 from leadapp.core.settings import ROOT, get_settings
 
 PROCESS_START_TIMEOUT = 30.0
 PROCESS_STOP_TIMEOUT = 30.0
+
+
+def waiting_on_a_lock(engine: Any) -> bool:
+    """True while a session of `engine`'s PostgreSQL database waits on a lock (a racing transaction blocked)."""
+    with engine.connect() as conn:
+        waiting = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ).scalar_one()
+    return waiting > 0
 
 
 def unused_port() -> int:

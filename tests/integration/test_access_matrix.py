@@ -100,16 +100,14 @@ def _seed(s: Session) -> World:
     users["admin"] = accounts.ensure_admin(s, "admin@example.com", "a long enough password")
     places = {"x": ("46032", 39.97, -86.12, 30), "y": ("10001", 40.75, -73.99, 10)}
     x, y = (
-        factories.business(
+        factories.business_in(
             s,
             users[f"business_{key}"],
             f"{key.upper()} Plumbing",
-            zip=zip_code,
-            latitude=lat,
-            longitude=lng,
+            zip_code,
+            lat,
+            lng,
             radius_miles=radius,
-            rating=4.8,
-            review_count=10,
             monthly_lead_cap=100,
             notify_email=f"{key}@example.com",
         )

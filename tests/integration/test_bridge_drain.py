@@ -28,9 +28,9 @@ from tests.fakes.twilio_voice import parse_stream
 from tests.integration.bridge_harness import (
     AUTH_TOKEN,
     GREETING,
-    PUBLIC_BASE,
     PUBLIC_WSS,
     WAIT,
+    bridge_environment,
     ended,
     seed,
     transcript,
@@ -51,12 +51,6 @@ GREETING_MS = 3000
 START_TIMEOUT = 3 * PROCESS_START_TIMEOUT
 
 
-@pytest.fixture
-async def fake_openai() -> AsyncIterator[FakeOpenAIRealtime]:
-    async with FakeOpenAIRealtime() as fake:
-        yield fake
-
-
 @dataclass
 class BridgeProcess:
     proc: subprocess.Popen
@@ -74,12 +68,7 @@ async def bridge_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[BridgeProcess]:
     for name, value in {
-        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
-        "TWILIO_ACCOUNT_SID": "",
-        "VOICE_BRIDGE_PUBLIC_URL": PUBLIC_BASE,
-        "OPENAI_API_KEY": fake_openai.api_key,
-        "OPENAI_BASE_URL": fake_openai.base_url,
-        "ANTHROPIC_API_KEY": "",
+        **bridge_environment(fake_openai),
         "BRIDGE_DRAIN_SECONDS": "60",  # far more than the call needs: the call's end, not the limit, stops it
         "RECORDINGS_DIR": str(tmp_path / "recordings"),
     }.items():

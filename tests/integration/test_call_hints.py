@@ -21,7 +21,6 @@ from leadapp.core.errors import FieldErrors, NotAllowed, NotFound, UserError
 from leadapp.core.models import AuditEvent, Business, Call, Lead, User
 from leadapp.core.services import access, calls
 from leadapp.core.vocab import Speaker
-from tests.integration import bridge_harness
 from tests.integration.bridge_harness import (
     GREETING,
     WAIT,
@@ -33,10 +32,6 @@ from tests.integration.bridge_harness import (
     transcript,
 )
 from voice_bridge.simulated import Reply, Script, Turn
-
-database = bridge_harness.database
-fake_openai = bridge_harness.fake_openai
-bridge = bridge_harness.bridge
 
 HINT = "Offer Thursday 9 am"
 

@@ -10,15 +10,9 @@ import json
 from leadapp.core.db import session_scope
 from leadapp.core.models import Call
 from leadapp.core.vocab import CallType
-from tests.integration import bridge_harness
-from tests.integration.bridge_harness import GREETING, WAIT, Bridge, Seeded, ended, listen, load_lead
+from tests.integration.bridge_harness import GREETING, WAIT, Bridge, Seeded, ended, load_lead
 from voice_bridge import realtime_wire as rt
 from voice_bridge.simulated import Reply, Script, Turn
-
-database = bridge_harness.database
-fake_openai = bridge_harness.fake_openai
-bridge = bridge_harness.bridge
-seeded = bridge_harness.seeded
 
 
 def _make(call_id: int, call_type: str) -> None:
@@ -50,9 +44,7 @@ def _script(tool: str, arguments: dict[str, str]) -> Script:
 
 
 async def _run(bridge: Bridge, seeded: Seeded, script: Script) -> Call:
-    bridge.fake.use(script)
-    media = await bridge.dial(seeded.call_id, seeded.call_sid)
-    await listen(media)
+    media = await bridge.greeted(seeded, script)
     media.say(600)
     await asyncio.wait_for(media.closed.wait(), WAIT)
     return await ended(seeded.call_id)

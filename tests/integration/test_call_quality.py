@@ -20,15 +20,9 @@ from leadapp.core.db import get_engine
 from leadapp.core.models import CallMetrics
 from leadapp.core.settings import get_settings
 from tests.fakes.openai_realtime import FakeRealtimeSession
-from tests.integration import bridge_harness
 from tests.integration.bridge_harness import WAIT, Bridge, Seeded, ended, listen
 from voice_bridge.loopback.realtime_connection import AssistantAudio
 from voice_bridge.simulated import Reply, Script, Turn
-
-database = bridge_harness.database
-fake_openai = bridge_harness.fake_openai
-bridge = bridge_harness.bridge
-seeded = bridge_harness.seeded
 
 LOAD_MARGIN_MS = 600
 """How much later than by design a busy machine may let events reach the bridge (speech detected, a frame sent):

@@ -22,7 +22,6 @@ from leadapp.core.models import Business, User
 from leadapp.core.services import access, calls
 from leadapp.core.vocab import CallOutcome
 from tests.fakes.twilio_voice import FakeTwilioVoice, fake_twilio_voice  # noqa: F401
-from tests.integration import bridge_harness
 from tests.integration.bridge_harness import (
     AUTH_TOKEN,
     GREETING,
@@ -32,16 +31,13 @@ from tests.integration.bridge_harness import (
     ended,
     eventually,
     listen,
+    recorded_then_ended,
     seed,
     transcript,
 )
 from tests.integration.programs import clear_settings_caches
 from voice_bridge import realtime_wire as rt
 from voice_bridge.simulated import Reply, Script, Turn
-
-database = bridge_harness.database
-fake_openai = bridge_harness.fake_openai
-bridge = bridge_harness.bridge
 
 OWNER_PHONE = "+13175550999"
 CONNECTING = Reply("One moment, I'm connecting you now. Please stay on the line.", audio_ms=600)
@@ -116,9 +112,7 @@ async def test_a_transfer_the_owner_answers_whispers_and_moves_the_caller_into_t
     seeded = seed(status="in_progress")
     _with_owner_phone(seeded)
     caller_leg = twilio.add_live_call(seeded.call_sid)
-    bridge.fake.use(_script())
-    media = await bridge.dial(seeded.call_id, seeded.call_sid)
-    await listen(media)
+    media = await bridge.greeted(seeded, _script())
     media.say(600)
 
     owner_sid, params = await _owner_leg(twilio)
@@ -151,22 +145,13 @@ async def test_a_transfer_nobody_answers_returns_to_the_assistant_which_books_a_
     seeded = seed(status="in_progress")
     _with_owner_phone(seeded)
     caller_leg = twilio.add_live_call(seeded.call_sid)
-    callback = Turn(
+    callback = recorded_then_ended(
         "Tomorrow at ten works for me.",
-        Reply(
-            tool=rt.RECORD_QUALIFICATION,
-            arguments={"appointment_time": "tomorrow 10 am"},
-            then=Reply(
-                "Great, they will call you tomorrow at ten. Goodbye!",
-                audio_ms=600,
-                tool=rt.END_CALL,
-                arguments={"outcome": "goal_achieved"},
-            ),
-        ),
+        {"appointment_time": "tomorrow 10 am"},
+        "Great, they will call you tomorrow at ten. Goodbye!",
+        600,
     )
-    bridge.fake.use(_script(callback))
-    media = await bridge.dial(seeded.call_id, seeded.call_sid)
-    await listen(media)
+    media = await bridge.greeted(seeded, _script(callback))
     media.say(600)
 
     owner_sid, _params = await _owner_leg(twilio)
@@ -198,9 +183,9 @@ async def test_on_the_simulated_line_the_transfer_is_simulated_and_recorded_the_
     clear_settings_caches()
     seeded = seed(provider="simulated", status="in_progress")
     _with_owner_phone(seeded)
-    bridge.fake.use(_script(Turn("Tomorrow morning is fine.", Reply("Noted. Goodbye!", tool=rt.END_CALL))))
-    media = await bridge.dial(seeded.call_id, seeded.call_sid)
-    await listen(media)
+    media = await bridge.greeted(
+        seeded, _script(Turn("Tomorrow morning is fine.", Reply("Noted. Goodbye!", tool=rt.END_CALL)))
+    )
     media.say(600)
     if not answers:
         await eventually(

@@ -12,19 +12,17 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
 from sqlmodel import Session, select
 
 from leadapp.core import crypto
-from leadapp.core.models import AuditEvent, Call, Notification
+from leadapp.core.models import AuditEvent, Notification
 from leadapp.core.services import calls
 from leadapp.core.tasks import CALLS, NOTIFICATIONS, queue
 from leadapp.core.vocab import CallOutcome, CallStatus
 from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice, fake_twilio_voice, parse_stream  # noqa: F401
-from tests.integration import calls_world
 from tests.integration.calls_world import (
     DAYTIME,
     PHONE,
@@ -32,30 +30,12 @@ from tests.integration.calls_world import (
     ZIP,
     World,
     all_calls,
+    answered,
     assert_204,
     fresh,
     requested_and_dialled,
     scheduled_jobs,
 )
-
-# The world's fixtures, under the names this module's tests ask for.
-twilio = calls_world.twilio
-bridge_url = calls_world.bridge_url
-simulator = calls_world.simulator
-world = calls_world.world
-
-
-def answered_with(s: Session, world: World, simulator: CallSimulator, **recorded: Any) -> tuple[Call, Any]:
-    """A call requested, dialled and answered by a person, with what the bridge records on it during the
-    conversation (`recorded`: outcome, summary, error, qualification …)."""
-    call, sim = requested_and_dialled(s, world, simulator)
-    assert_204(sim.answer("human"))
-    row = fresh(s, call.id)
-    for name, value in recorded.items():
-        setattr(row, name, value)
-    s.add(row)
-    s.commit()
-    return call, sim
 
 
 def owner_summary(s: Session) -> Notification:
@@ -166,7 +146,7 @@ def test_an_outcome_set_by_the_conversation_is_kept_and_the_summary_it_wrote_is_
 ) -> None:
     s = db_session
     # What the bridge does when the model calls end_call("declined") and writes the summary.
-    call, sim = answered_with(
+    call, sim = answered(
         s, world, simulator, outcome=CallOutcome.DECLINED.value, summary="The consumer already found a plumber."
     )
 
@@ -183,7 +163,7 @@ def test_a_call_whose_assistant_was_cut_off_is_retried_once_and_the_owner_reads_
 ) -> None:
     s = db_session
     # What the bridge records when the OpenAI socket drops mid-call (the caller heard an apology).
-    call, sim = answered_with(
+    call, sim = answered(
         s, world, simulator, outcome=CallOutcome.AI_FAILURE.value, error="realtime closed: 1011 internal error"
     )
 
@@ -201,7 +181,7 @@ def test_without_a_summary_the_notification_carries_one_from_the_qualification(
 ) -> None:
     s = db_session
     qualification = {"need": "replace 40 gal water heater", "budget": "$1,200", "timing": "this week"}
-    _, sim = answered_with(s, world, simulator, qualification=qualification)
+    _, sim = answered(s, world, simulator, qualification=qualification)
     assert_204([sim.completed(200)])
     note = owner_summary(s)
     assert "Outcome: Qualified" in note.body_text
@@ -389,8 +369,7 @@ def test_the_final_callback_delivered_twice_at_once_ends_the_call_once(
 ) -> None:
     """Two deliveries of the same final callback racing on two threads (two web workers): one ends the call."""
     s = db_session
-    call, sim = requested_and_dialled(s, world, simulator)
-    assert_204(sim.answer("human"))
+    call, sim = answered(s, world, simulator)
     barrier = threading.Barrier(2)
 
     def deliver() -> str:

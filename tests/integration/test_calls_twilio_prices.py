@@ -10,21 +10,14 @@ from sqlmodel import Session
 from leadapp.core.services import calls
 from leadapp.core.tasks import CALLS, queue
 from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice, fake_twilio_voice  # noqa: F401
-from tests.integration import calls_world
-from tests.integration.calls_world import World, assert_204, fresh, requested_and_dialled
-
-twilio = calls_world.twilio
-bridge_url = calls_world.bridge_url
-simulator = calls_world.simulator
-world = calls_world.world
+from tests.integration.calls_world import World, answered, assert_204, fresh
 
 
 def test_a_price_on_the_final_callback_is_the_carrier_cost(
     db_session: Session, world: World, simulator: CallSimulator
 ) -> None:
     s = db_session
-    call, sim = requested_and_dialled(s, world, simulator)
-    assert_204(sim.answer("human"))
+    call, sim = answered(s, world, simulator)
     assert_204([sim.status("completed", CallDuration="95", Price="-0.02650", PriceUnit="USD")])
 
     done = fresh(s, call.id)
@@ -38,8 +31,7 @@ def test_without_a_price_the_estimate_stands_until_the_job_reads_twilios_price(
     db_session: Session, world: World, twilio: FakeTwilioVoice, simulator: CallSimulator
 ) -> None:
     s = db_session
-    call, sim = requested_and_dialled(s, world, simulator)
-    assert_204(sim.answer("human"))
+    call, sim = answered(s, world, simulator)
     assert_204([sim.completed(95)])
     done = fresh(s, call.id)
     assert not done.cost_carrier_reported
@@ -84,8 +76,7 @@ def test_a_malformed_price_on_the_callback_keeps_the_estimate_and_the_callback_s
     db_session: Session, world: World, simulator: CallSimulator
 ) -> None:
     s = db_session
-    call, sim = requested_and_dialled(s, world, simulator)
-    assert_204(sim.answer("human"))
+    call, sim = answered(s, world, simulator)
     assert_204([sim.status("completed", CallDuration="30", Price="free!", PriceUnit="USD")])
     done = fresh(s, call.id)
     assert done.status == "completed" and not done.cost_carrier_reported

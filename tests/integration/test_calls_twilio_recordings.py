@@ -20,21 +20,13 @@ from leadapp.core.services import calls, portal
 from leadapp.core.tasks import MAINTENANCE, queue
 from leadapp.core.vocab import CallStatus
 from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice, fake_twilio_voice  # noqa: F401
-from tests.integration import calls_world
 from tests.integration.calls_world import (
     PUBLIC_BASE,
     World,
+    answered,
     assert_204,
     fresh,
-    requested_and_dialled,
 )
-
-# The world's fixtures, under the names this module's tests ask for.
-twilio = calls_world.twilio
-bridge_url = calls_world.bridge_url
-simulator = calls_world.simulator
-world = calls_world.world
-
 
 # --- recordings -----------------------------------------------------------------------------------
 
@@ -43,8 +35,7 @@ MEDIA = bytes(range(256)) * 40  # 10 240 bytes of "audio", every offset recognis
 
 def recorded_call(s: Session, world: World, simulator: CallSimulator) -> tuple[Call, str]:
     """A call that was answered and ended, and whose recording Twilio then announced (signed callback)."""
-    call, sim = requested_and_dialled(s, world, simulator)
-    assert_204(sim.answer("human"))
+    call, sim = answered(s, world, simulator)
     assert_204([sim.completed(120)])
     sid, response = sim.recorded(MEDIA, duration=118)
     assert_204([response])

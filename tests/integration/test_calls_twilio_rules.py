@@ -23,7 +23,6 @@ from leadapp.core.tasks import CALLS, queue
 from leadapp.core.vocab import CallStatus
 from tests import factories
 from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice, fake_twilio_voice, parse_stream  # noqa: F401
-from tests.integration import calls_world
 from tests.integration.calls_world import (
     DAYTIME,
     INDIANA,
@@ -39,13 +38,6 @@ from tests.integration.calls_world import (
 )
 from tests.integration.programs import unused_port
 from voice_bridge.alive import AliveKeeper
-
-# The world's fixtures, under the names this module's tests ask for.
-twilio = calls_world.twilio
-bridge_url = calls_world.bridge_url
-simulator = calls_world.simulator
-world = calls_world.world
-
 
 # --- the rules ------------------------------------------------------------------------------------
 

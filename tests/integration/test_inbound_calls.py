@@ -18,22 +18,19 @@ from sqlmodel import Session, select
 
 from leadapp.core.db import get_engine, session_scope
 from leadapp.core.errors import UserError
-from leadapp.core.models import Business, Call, Match, Notification, User, utcnow
+from leadapp.core.models import Call, Match, Notification, User
 from leadapp.core.services import inbound, inbox, match
 from leadapp.core.services.pipeline import process_lead
+from tests import factories
 from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.fakes.twilio_numbers import FakeTwilioNumbers, fake_twilio_numbers  # noqa: F401
-from tests.integration.bridge_harness import (  # noqa: F401  (fixtures)
+from tests.integration.bridge_harness import (
     AUTH_TOKEN,
     PUBLIC_BASE,
     WAIT,
     Bridge,
-    bridge,
-    database,
     ended,
-    fake_openai,
     listen,
-    live_events,
     load_lead,
     receptionist_script,
     transcript,
@@ -47,24 +44,13 @@ _serial = itertools.count(1)
 
 
 def business(session: Session, name: str, categories: list[str], **fields: object) -> tuple[int, int]:
-    owner = User(email=f"owner{next(_serial)}@example.com", password_hash="x", role="business_owner")
-    session.add(owner)
-    session.flush()
-    row = Business(
-        verified_at=utcnow(),
-        owner_id=owner.id,  # type: ignore[arg-type]
-        name=name,
-        zip="46032",
-        city="Carmel",
-        state="IN",
-        latitude=39.9712,
-        longitude=-86.1245,
-        categories=categories,
-        notify_email=f"leads{next(_serial)}@example.com",
-        **fields,
+    """A free-plan business in Carmel (46032) with its owner: (owner id, business id)."""
+    owner = factories.user(session, "business_owner", f"owner{next(_serial)}@example.com")
+    where = {"city": "Carmel", "state": "IN", "latitude": 39.9712, "longitude": -86.1245}
+    notify = f"leads{next(_serial)}@example.com"
+    row = factories.business(
+        session, owner, name, plan="free", categories=categories, notify_email=notify, **where, **fields
     )
-    session.add(row)
-    session.flush()
     return owner.id, row.id  # type: ignore[return-value]
 
 
@@ -79,7 +65,7 @@ def caller_script() -> Script:
 
 @pytest.fixture
 def twilio(
-    database: str,  # noqa: F811  (the imported fixture: tests parametrize it, SQLite or PostgreSQL)
+    database: str,
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> tuple[Bridge, FakeTwilioNumbers]:

@@ -12,13 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from leadapp.core.db import get_engine
 from leadapp.core.errors import UserError
 from leadapp.core.models import AuditEvent, User
 from leadapp.core.services import accounts, admin_users
+from tests.integration.programs import waiting_on_a_lock
 
 PASSWORD = "a long enough password"
 LOCK_WAIT_TIMEOUT = 10.0
@@ -28,16 +28,6 @@ LOCK_WAIT_TIMEOUT = 10.0
 def any_db_url(migrated_pg_url: str) -> str:
     """This module runs on PostgreSQL only (overrides the SQLite/PostgreSQL pair of tests/conftest.py)."""
     return migrated_pg_url
-
-
-def _waiting_on_a_lock(engine: Any) -> bool:
-    with engine.connect() as conn:
-        waiting = conn.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        ).scalar_one()
-    return waiting > 0
 
 
 def _disable(s: Session, actor: User, target: User) -> None:
@@ -77,7 +67,7 @@ def test_removing_the_last_two_admins_at_once_leaves_one(app_env: dict[str, str]
         worker.start()
         deadline = time.monotonic() + LOCK_WAIT_TIMEOUT
         # Locked rows make Bob's request wait for Ann's; without the locks it would finish at once.
-        while not _waiting_on_a_lock(engine) and worker.is_alive():
+        while not waiting_on_a_lock(engine) and worker.is_alive():
             assert time.monotonic() < deadline, "the second request neither waited nor finished"
             time.sleep(0.05)
         mine.commit()

@@ -11,7 +11,7 @@ from itertools import count
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, text
+from sqlalchemy import event, func
 from sqlmodel import Session, select
 
 from leadapp.core.db import engine_for
@@ -25,6 +25,7 @@ from leadapp.core.services.match import (
 )
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
 from leadapp.core.vocab import MatchStatus, Role
+from tests.integration.programs import waiting_on_a_lock
 
 RULES = RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES))
 NOW = datetime.now(UTC)
@@ -258,7 +259,7 @@ def test_concurrent_runs_for_one_lead_do_not_collide(migrated_pg_url: str) -> No
         worker = threading.Thread(target=second_worker, daemon=True)
         worker.start()
         deadline = time.monotonic() + 10
-        while not _waiting_on_a_lock(engine):  # the second run is blocked on our uncommitted rows
+        while not waiting_on_a_lock(engine):  # the second run is blocked on our uncommitted rows
             assert worker.is_alive(), outcome
             assert time.monotonic() < deadline, "the second run never waited on the first"
             time.sleep(0.05)
@@ -268,16 +269,6 @@ def test_concurrent_runs_for_one_lead_do_not_collide(migrated_pg_url: str) -> No
     assert outcome["ids"] == first_ids and len(first_ids) == 3
     with Session(engine) as check:
         assert check.exec(select(func.count()).select_from(Match).where(Match.lead_id == lead_id)).one() == 3
-
-
-def _waiting_on_a_lock(engine: Any) -> bool:
-    with engine.connect() as conn:
-        waiting = conn.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        ).scalar_one()
-    return waiting > 0
 
 
 def test_create_matches_keeps_only_the_top_ten(session: Session) -> None:

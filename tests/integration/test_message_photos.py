@@ -27,13 +27,19 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
 WEBP = b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 32
 
 
+def photos_world(s: Session, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str) -> factories.TwoBusinesses:
+    """`factories.two_businesses`, accepted, with photos kept under `tmp_path` (`env`: settings of another store)."""
+    for name, value in {"ATTACHMENTS_DIR": str(tmp_path / "attachments"), **env}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return factories.two_businesses(s, accepted=True)
+
+
 @pytest.fixture
 def world(
     db_session: Session, redis_env: redis.Redis, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> factories.TwoBusinesses:
-    monkeypatch.setenv("ATTACHMENTS_DIR", str(tmp_path / "attachments"))
-    get_settings.cache_clear()
-    return factories.two_businesses(db_session, accepted=True)
+    return photos_world(db_session, monkeypatch, tmp_path)
 
 
 @pytest.fixture

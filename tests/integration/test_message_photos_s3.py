@@ -7,7 +7,6 @@ nothing is stored, neither row nor object; an object gone from the bucket is a 4
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,9 +27,11 @@ from leadapp.core.services.messages import photos
 from leadapp.core.settings import get_settings
 from tests import factories
 from tests.fakes.s3 import FakeS3, fake_s3  # noqa: F401
-from tests.integration.test_message_photos import JPEG, PNG
+from tests.integration.test_message_photos import JPEG, PNG, photos_world
+from tests.integration.test_message_photos import web as photos_web
 
 PARSE_SECRET = "parse-secret-for-the-s3-photos-test"
+web = photos_web  # the photos module's fixture, under the name these tests ask for
 
 
 @pytest.fixture
@@ -41,19 +42,7 @@ def world(
     tmp_path: Path,
     fake_s3: FakeS3,  # noqa: F811
 ) -> factories.TwoBusinesses:
-    monkeypatch.setenv("ATTACHMENTS_DIR", str(tmp_path / "attachments"))
-    for name, value in fake_s3.env().items():
-        monkeypatch.setenv(name, value)
-    get_settings.cache_clear()
-    return factories.two_businesses(db_session, accepted=True)
-
-
-@pytest.fixture
-def web(world: factories.TwoBusinesses) -> Iterator[TestClient]:
-    from leadapp.api.app import api
-
-    with TestClient(api) as client:
-        yield client
+    return photos_world(db_session, monkeypatch, tmp_path, **fake_s3.env())
 
 
 def _on_disk() -> list[str]:

@@ -6,7 +6,6 @@ call in Spanish (and the reverse); the simulated line runs a Spanish call withou
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
@@ -17,7 +16,6 @@ from leadapp.core.models import Call, Lead, Notification
 from leadapp.core.services import calls
 from leadapp.core.vocab import CallStatus, ContactPreference, NotificationKind
 from tests.fakes.twilio_voice import parse_stream
-from tests.integration import bridge_harness
 from tests.integration.bridge_harness import (
     WAIT,
     Bridge,
@@ -26,20 +24,13 @@ from tests.integration.bridge_harness import (
     inbound_form,
     listen,
     load_lead,
+    one_answer_script,
     post_inbound,
-    seed,
     transcript,
 )
-from tests.integration.programs import clear_settings_caches
-from voice_bridge import realtime_wire as rt
 from voice_bridge import simulated_spanish
 from voice_bridge.call_language import SWITCHED_NOTE
-from voice_bridge.simulated import Reply, Script, Turn, run_simulated_call
-
-database = bridge_harness.database
-fake_openai = bridge_harness.fake_openai
-bridge = bridge_harness.bridge
-seeded = bridge_harness.seeded
+from voice_bridge.simulated import Script, run_simulated_call
 
 SPANISH_REQUEST = "Tengo una fuga de agua en el calentador del garaje y necesito un plomero mañana por la mañana."
 
@@ -54,25 +45,12 @@ def _make_spanish(lead_id: int) -> None:
 
 
 def _outbound_script() -> Script:
-    return Script(
-        greeting=Reply(
-            "Hola, Jane, le habla un asistente de inteligencia artificial. Esta llamada se graba.", audio_ms=600
-        ),
-        turns=[
-            Turn(
-                "Sí. El calentador tiene una fuga, necesito a alguien mañana por la mañana.",
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"need": "fuga en el calentador", "urgency": "high", "timing": "mañana por la mañana"},
-                    then=Reply(
-                        "Gracias, el negocio le llamará. ¡Adiós!",
-                        audio_ms=500,
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved", "reason": "calificada"},
-                    ),
-                ),
-            )
-        ],
+    return one_answer_script(
+        "Hola, Jane, le habla un asistente de inteligencia artificial. Esta llamada se graba.",
+        "Sí. El calentador tiene una fuga, necesito a alguien mañana por la mañana.",
+        {"need": "fuga en el calentador", "urgency": "high", "timing": "mañana por la mañana"},
+        "Gracias, el negocio le llamará. ¡Adiós!",
+        reason="calificada",
     )
 
 
@@ -80,9 +58,7 @@ async def test_a_call_about_a_spanish_lead_speaks_summarises_and_follows_up_in_s
     bridge: Bridge, seeded: Seeded
 ) -> None:
     _make_spanish(seeded.lead_id)
-    bridge.fake.use(_outbound_script())
-    media = await bridge.dial(seeded.call_id, seeded.call_sid)
-    await listen(media)
+    media = await bridge.greeted(seeded, _outbound_script())
     media.say(800)
     await asyncio.wait_for(media.closed.wait(), WAIT)
     call = await ended(seeded.call_id)
@@ -127,9 +103,7 @@ async def test_when_the_assistant_of_a_spanish_call_is_lost_the_apology_is_read_
     bridge: Bridge, seeded: Seeded
 ) -> None:
     _make_spanish(seeded.lead_id)
-    bridge.fake.use(_outbound_script())
-    media = await bridge.dial(seeded.call_id, seeded.call_sid)
-    await listen(media)
+    media = await bridge.greeted(seeded, _outbound_script())
     await bridge.fake.close_session(1011, "internal error")
     await asyncio.wait_for(media.closed.wait(), WAIT)
 
@@ -143,29 +117,16 @@ async def test_when_the_assistant_of_a_spanish_call_is_lost_the_apology_is_read_
 
 def _answered_in(caller_said: str) -> Script:
     """An outbound call whose consumer answers `caller_said`; the assistant then records and ends the call."""
-    return Script(
-        greeting=Reply(
-            "Hi Jane, an AI assistant here for Smith and Sons Plumbing. This call is recorded.", audio_ms=600
-        ),
-        turns=[
-            Turn(
-                caller_said,
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"need": "fuga en el calentador", "urgency": "high"},
-                    then=Reply(
-                        "Gracias. ¡Adiós!", audio_ms=500, tool=rt.END_CALL, arguments={"outcome": "goal_achieved"}
-                    ),
-                ),
-            )
-        ],
+    return one_answer_script(
+        "Hi Jane, an AI assistant here for Smith and Sons Plumbing. This call is recorded.",
+        caller_said,
+        {"need": "fuga en el calentador", "urgency": "high"},
+        "Gracias. ¡Adiós!",
     )
 
 
 async def _outbound_answered(bridge: Bridge, seeded: Seeded, caller_said: str) -> tuple[list[dict], Call]:
-    bridge.fake.use(_answered_in(caller_said))
-    media = await bridge.dial(seeded.call_id, seeded.call_sid)
-    await listen(media)
+    media = await bridge.greeted(seeded, _answered_in(caller_said))
     media.say(1200)
     await asyncio.wait_for(media.closed.wait(), WAIT)
     call = await ended(seeded.call_id)
@@ -217,23 +178,11 @@ async def test_first_words_that_tell_no_language_keep_the_leads_language(bridge:
 
 
 def _inbound_script(caller_said: str) -> Script:
-    return Script(
-        greeting=Reply("Thank you for calling Smith and Sons Plumbing, an AI assistant here.", audio_ms=600),
-        turns=[
-            Turn(
-                caller_said,
-                Reply(
-                    tool=rt.RECORD_QUALIFICATION,
-                    arguments={"need": "fregadero tapado", "zip": "46032", "caller_name": "Bob Stone"},
-                    then=Reply(
-                        "Gracias, Bob. ¡Adiós!",
-                        audio_ms=500,
-                        tool=rt.END_CALL,
-                        arguments={"outcome": "goal_achieved"},
-                    ),
-                ),
-            )
-        ],
+    return one_answer_script(
+        "Thank you for calling Smith and Sons Plumbing, an AI assistant here.",
+        caller_said,
+        {"need": "fregadero tapado", "zip": "46032", "caller_name": "Bob Stone"},
+        "Gracias, Bob. ¡Adiós!",
     )
 
 
@@ -283,12 +232,8 @@ async def test_an_inbound_caller_speaking_english_keeps_the_call_in_english(brid
     assert call.lead_id is not None and load_lead(call.lead_id).language == "en"
 
 
-async def test_the_simulated_line_runs_a_spanish_call_without_accounts(
-    bridge: Bridge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("RECORDINGS_DIR", str(tmp_path / "recordings"))
-    clear_settings_caches()
-    seeded = seed(provider="simulated", status="dialing")
+async def test_the_simulated_line_runs_a_spanish_call_without_accounts(bridge: Bridge, simulated_call: Seeded) -> None:
+    seeded = simulated_call
     _make_spanish(seeded.lead_id)
 
     outcome = await asyncio.wait_for(asyncio.to_thread(run_simulated_call, seeded.call_id, 8.0), 90)
@@ -306,11 +251,9 @@ async def test_the_simulated_line_runs_a_spanish_call_without_accounts(
 
 
 async def test_a_simulated_concierge_call_for_a_spanish_lead_speaks_for_leadapp_in_spanish(
-    bridge: Bridge, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bridge: Bridge, simulated_call: Seeded
 ) -> None:
-    monkeypatch.setenv("RECORDINGS_DIR", str(tmp_path / "recordings"))
-    clear_settings_caches()
-    seeded = seed(provider="simulated", status="dialing")
+    seeded = simulated_call
     _make_spanish(seeded.lead_id)
     with session_scope() as session:
         call = session.get(Call, seeded.call_id)

@@ -21,7 +21,6 @@ from websockets.exceptions import InvalidStatus
 from leadapp.core.providers import status as provider_status
 from tests.fakes.anthropic_api import FakeAnthropicAPI, fake_anthropic, tool_use  # noqa: F401
 from tests.fakes.twilio_media import FakeTwilioMedia
-from tests.integration import bridge_harness
 from tests.integration.bridge_harness import (
     AUTH_TOKEN,
     BUSINESS,
@@ -35,20 +34,13 @@ from tests.integration.bridge_harness import (
     listen,
     load_call,
     load_lead,
+    one_answer_script,
     qualify_script,
     transcript,
 )
 from tests.integration.programs import clear_settings_caches
 from voice_bridge import realtime_wire as rt
 from voice_bridge.simulated import Reply, Script, Turn
-
-# The harness's fixtures, under the names this module's tests ask for.
-database = bridge_harness.database
-fake_openai = bridge_harness.fake_openai
-bridge = bridge_harness.bridge
-seeded = bridge_harness.seeded
-live_events = bridge_harness.live_events
-
 
 # --- scenarios --------------------------------------------------------------------------------------
 
@@ -277,25 +269,15 @@ async def test_the_summary_is_claudes_when_keyed_and_never_carries_contact_detai
     clear_settings_caches()
     written = "Jane needs her leaking water heater fixed tomorrow morning; her budget is about $500."
     claude_api.script([tool_use({"summary": written})])
-    bridge.fake.use(
-        Script(
-            greeting=Reply(GREETING, audio_ms=500),
-            turns=[
-                Turn(
-                    "The water heater leaks, budget 500, call me back on 317 846 2200.",
-                    Reply(
-                        tool=rt.RECORD_QUALIFICATION,
-                        arguments={"need": "leaking water heater", "budget": "$500"},
-                        then=Reply(
-                            "Thanks, goodbye!", audio_ms=400, tool=rt.END_CALL, arguments={"outcome": "goal_achieved"}
-                        ),
-                    ),
-                )
-            ],
-        )
+    script = one_answer_script(
+        GREETING,
+        "The water heater leaks, budget 500, call me back on 317 846 2200.",
+        {"need": "leaking water heater", "budget": "$500"},
+        "Thanks, goodbye!",
+        400,
+        greeting_ms=500,
     )
-    media = await bridge.dial(seeded.call_id, seeded.call_sid)
-    await listen(media)
+    media = await bridge.greeted(seeded, script)
     media.say(600)
     await asyncio.wait_for(media.closed.wait(), WAIT)
 

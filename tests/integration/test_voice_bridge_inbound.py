@@ -25,7 +25,6 @@ from leadapp.core.services import calls
 from leadapp.core.settings import get_settings
 from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.fakes.twilio_voice import FakeTwilioVoice, fake_twilio_voice  # noqa: F401
-from tests.integration import bridge_harness
 from tests.integration.bridge_harness import (
     AUTH_TOKEN,
     BUSINESS,
@@ -50,13 +49,6 @@ from tests.integration.bridge_harness import (
 from tests.integration.programs import clear_settings_caches
 from voice_bridge import realtime_wire as rt
 from voice_bridge.simulated import Reply, Script, Turn, run_simulated_call
-
-# The harness's fixtures, under the names this module's tests ask for.
-database = bridge_harness.database
-fake_openai = bridge_harness.fake_openai
-bridge = bridge_harness.bridge
-seeded = bridge_harness.seeded
-live_events = bridge_harness.live_events
 
 
 async def test_an_inbound_call_is_answered_as_receptionist_and_becomes_a_lead(bridge: Bridge, seeded: Seeded) -> None:
@@ -131,11 +123,9 @@ async def test_a_simulated_call_runs_end_to_end_without_accounts(
     bridge: Bridge,
     live_events: Callable[[], list[dict[str, Any]]],
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    simulated_call: Seeded,
 ) -> None:
-    monkeypatch.setenv("RECORDINGS_DIR", str(tmp_path / "recordings"))
-    clear_settings_caches()
-    seeded = seed(provider="simulated", status="dialing")
+    seeded = simulated_call
     outcome = await asyncio.wait_for(asyncio.to_thread(run_simulated_call, seeded.call_id, 8.0), 90)
 
     assert outcome == "goal_achieved"

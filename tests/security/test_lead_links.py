@@ -40,19 +40,7 @@ class World:
 
 def _business(s: Session, email: str, name: str, zip_code: str, lat: float, lon: float) -> int:
     owner = accounts.register(s, email, PASSWORD, "business_owner")
-    factories.business(
-        s,
-        owner,
-        name,
-        zip=zip_code,
-        latitude=lat,
-        longitude=lon,
-        radius_miles=30,
-        rating=4.8,
-        review_count=10,
-        notify_email=email,
-        notify_channels=["email"],
-    )
+    factories.business_in(s, owner, name, zip_code, lat, lon, notify_email=email, notify_channels=["email"])
     s.commit()
     return owner.id  # type: ignore[return-value]
 

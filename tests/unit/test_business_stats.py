@@ -3,7 +3,6 @@ response time, job value, calls by outcome and cost, the period filter, and who 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Call, CallMetrics, Conversion, Lead, Match, User
+from leadapp.core.models import Business, Call, CallMetrics, Conversion, Lead, Match
 from leadapp.core.services import stats
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import CallOutcome, CallStatus, MatchStatus, Role
@@ -87,14 +86,7 @@ def _call(
     return call
 
 
-@dataclass
-class World:
-    owner: User
-    other_owner: User
-    consumer: User
-    admin: User
-    business: Business
-    other_business: Business
+World = factories.Rivals
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ stray "Mark read"; `reopen` on purpose), the state filter, the page's handlers, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 import reflex as rx
 from sqlmodel import Session
@@ -13,28 +11,17 @@ from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import ContactMessage, User
 from leadapp.core.services import accounts, contact
 from leadapp.pages.admin.home import MessagesState
+from tests import factories
 
 PASSWORD = "a long enough password"
 
 
-@dataclass
-class People:
-    admin: User
-    consumer: User
-    owner: User
-    disabled_admin: User
+People = factories.People
 
 
 @pytest.fixture
 def people(db_session: Session) -> People:
-    s = db_session
-    admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
-    consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer")
-    owner = accounts.register(s, "pat@example.com", PASSWORD, "business_owner")
-    disabled = accounts.ensure_admin(s, "former-admin@example.com", PASSWORD)
-    accounts.set_active(s, admin, disabled.id, False)  # type: ignore[arg-type]
-    s.commit()
-    return People(admin, consumer, owner, disabled)
+    return factories.people(db_session)
 
 
 def message(s: Session, name: str = "Ann") -> int:

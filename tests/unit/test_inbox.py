@@ -13,7 +13,7 @@ import pytest
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.models import Business, Lead, Match, User
+from leadapp.core.models import Business, Lead, Match
 from leadapp.core.services import inbox
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import MatchStatus, Role, Urgency
@@ -45,13 +45,7 @@ class Seeded:
 
 
 @dataclass
-class World:
-    owner: User
-    other_owner: User
-    consumer: User
-    admin: User
-    business: Business
-    other_business: Business
+class World(factories.Rivals):
     mine: list[Seeded] = field(default_factory=list)
     never_shown: set[int] = field(default_factory=set)
 

@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 from leadapp.core import crypto, links
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import (
-    Business,
     Call,
     DoNotCall,
     InterviewSession,
@@ -37,14 +36,8 @@ PHONE = factories.PHONE
 
 
 @dataclass
-class World:
-    consumer: User
+class World(factories.Rivals):
     other_consumer: User
-    owner: User
-    other_owner: User
-    admin: User
-    business: Business
-    other_business: Business
 
 
 @pytest.fixture
@@ -58,7 +51,7 @@ def world(db_session: Session) -> World:
     business = factories.business(s, owner, "Carmel Plumbing", rating=4.8, city="Carmel", state="IN")
     other_business = factories.business(s, other_owner, "Quick Drains", zip="46033", rating=4.1)
     s.commit()
-    return World(consumer, other_consumer, owner, other_owner, admin, business, other_business)
+    return World(owner, other_owner, consumer, admin, business, other_business, other_consumer)
 
 
 def make_notification(s: Session, lead: Lead, status: str = NotificationStatus.PENDING.value) -> Notification:

@@ -30,6 +30,7 @@ from leadapp.core.services.rules import (
 )
 from leadapp.core.vocab import LeadStatus
 from leadapp.pages.admin.rules import RulesState
+from tests import factories
 
 PASSWORD = "a long enough password"
 
@@ -234,26 +235,17 @@ def test_diff_says_what_changed_in_plain_words():
 
 
 @dataclass
-class People:
-    admin: User
+class People(factories.People):
     other_admin: User
-    consumer: User
-    owner: User
-    disabled_admin: User
 
 
 @pytest.fixture
 def people(db_session: Session) -> People:
     s = db_session
-    admin = accounts.ensure_admin(s, "admin@example.com", PASSWORD)
-    other_admin = accounts.ensure_admin(s, "second-admin@example.com", PASSWORD)
-    consumer = accounts.register(s, "casey@example.com", PASSWORD, "consumer")
-    owner = accounts.register(s, "plumber@example.com", PASSWORD, "business_owner")
-    disabled = accounts.ensure_admin(s, "former-admin@example.com", PASSWORD)
-    disabled.is_active = False
-    s.add(disabled)
+    cast = factories.people(s)
+    other_admin = factories.admin(s, "second-admin@example.com")
     s.commit()
-    return People(admin, other_admin, consumer, owner, disabled)
+    return People(**vars(cast), other_admin=other_admin)
 
 
 def rules_events(s: Session) -> list[AuditEvent]:
