@@ -11,6 +11,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components import feedback
+from leadapp.components.filters import filter_row, label, labelled
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
@@ -20,7 +21,7 @@ from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
 from leadapp.core.models import User
 from leadapp.core.services import access, moderation
-from leadapp.pages.admin.ops_frame import act_as_admin, filter_row, label, labelled
+from leadapp.pages.admin.ops_frame import act_as_admin
 from leadapp.state.auth import AuthState
 
 

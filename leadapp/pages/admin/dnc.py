@@ -6,12 +6,13 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import filter_row, labelled
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state
 from leadapp.core.services import admin_ops
-from leadapp.pages.admin.ops_frame import as_admin, filter_row, labelled, messages, ops_header, show_as_admin
+from leadapp.pages.admin.ops_frame import as_admin, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 

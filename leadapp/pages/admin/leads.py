@@ -12,8 +12,10 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import choice_select, filter_input, filter_row, label
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page, page_header
+from leadapp.components.pager import PagedState, page_buttons
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -26,11 +28,11 @@ from leadapp.state.auth import AuthState
 ACTION_TITLES = {"flag": "Flag this request", "reject": "Reject this request"}
 
 
-class LeadsState(AuthState):
+class LeadsState(PagedState, AuthState):
+    """Every lead is the paged list (`rows`, `page`…); the flag queue is paged beside it (`queue_*`)."""
+
     tab: str = "all"
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+    page_size: int = moderation.PAGE_SIZE
     queue_rows: list[dict[str, str]] = []
     queue_total: int = 0
     queue_page: int = 1
@@ -47,10 +49,6 @@ class LeadsState(AuthState):
     action_error: str = ""
     error: str = ""
     notice: str = ""
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // moderation.PAGE_SIZE))
 
     @rx.var
     def queue_pages(self) -> int:
@@ -73,15 +71,15 @@ class LeadsState(AuthState):
     def _reload(self) -> None:
         with session_scope() as session:
             admin = self._require(session, access.Area.ADMIN)
-            self.rows, self.total = moderation.list_leads(session, admin, self._filters(), self.page)
+            self._show_rows(*moderation.list_leads(session, admin, self._filters(), self.page))
             self.queue_rows, self.queue_total = moderation.flag_queue(session, admin, self.queue_page)
 
     def _clear(self) -> None:
         self.rows, self.total, self.queue_rows, self.queue_total = [], 0, [], 0
         self.action_open = False
 
-    @rx.event
-    def load(self):
+    def _fetch(self) -> None:
+        """Both lists afresh (turning either page does this too), the page's messages cleared."""
         self.error, self.notice = "", ""
         try:
             self._reload()
@@ -89,6 +87,10 @@ class LeadsState(AuthState):
             self._clear()
         except UserError as exc:
             self.error = exc.message
+
+    @rx.event
+    def load(self):
+        self._fetch()
 
     @rx.event
     def refresh(self):
@@ -120,14 +122,9 @@ class LeadsState(AuthState):
         return LeadsState.load
 
     @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
-        return LeadsState.load
-
-    @rx.event
     def go_queue_page(self, delta: int):
-        self.queue_page = max(1, min(self.queue_pages, self.queue_page + delta))
-        return LeadsState.load
+        self.queue_page = max(1, min(self.queue_pages, self.queue_page + int(delta)))
+        self._fetch()
 
     @rx.event
     def ask(self, kind: str, lead_id: str):
@@ -189,49 +186,25 @@ class LeadsState(AuthState):
         return feedback.outcome(self.notice, self.error)
 
 
-def _select(name: str, label: str, options: list[tuple[str, str]], any_value: str = "all") -> rx.Component:
-    return rx.vstack(
-        ops_frame.label(label, f"leads-{name}"),
-        rx.select.root(
-            rx.select.trigger(id=f"leads-{name}", placeholder="All"),
-            rx.select.content(
-                rx.select.item("All", value=any_value), *[rx.select.item(t, value=v) for v, t in options]
-            ),
-            name=name,
-            default_value=any_value,
-        ),
-        spacing="1",
-    )
-
-
-def _text_input(name: str, label: str, **props) -> rx.Component:
+def _text_input(name: str, text: str, **props) -> rx.Component:
     errors = LeadsState.filter_errors
-    return rx.vstack(
-        ops_frame.label(label, f"leads-{name}"),
-        rx.input(name=name, id=f"leads-{name}", **props),
-        rx.cond(
-            errors.contains(name),
-            rx.text(errors[name], color_scheme="red", size="1", id=f"leads-error-{name}", role="alert"),
-        ),
-        spacing="1",
-    )
+    error = rx.cond(errors.contains(name), errors[name], "")
+    return filter_input(name, text, error, id_prefix="leads", error_id=f"leads-error-{name}", **props)
 
 
 def _filters() -> rx.Component:
-    return server_form(
+    categories = [(c.value, text) for c, text in CATEGORY_LABELS.items()]
+    return filter_row(
         LeadsState.apply_filters,
-        rx.flex(
-            _select("status", "Status", labels.options("lead_status")),
-            _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
-            _select("flagged", "Flagged", [("yes", "Flagged"), ("no", "Not flagged")], any_value="any"),
-            _text_input("since", "From", type="date"),
-            _text_input("until", "To", type="date"),
-            _text_input("search", "Search", placeholder="words, ZIP, email or #id"),
-            rx.button("Apply", type="submit", id="leads-apply"),
-            spacing="3",
-            wrap="wrap",
-            align="end",
+        choice_select("status", "Status", labels.options("lead_status"), id_prefix="leads"),
+        choice_select("category", "Service", categories, id_prefix="leads"),
+        choice_select(
+            "flagged", "Flagged", [("yes", "Flagged"), ("no", "Not flagged")], any_value="any", id_prefix="leads"
         ),
+        _text_input("since", "From", type="date"),
+        _text_input("until", "To", type="date"),
+        _text_input("search", "Search", placeholder="words, ZIP, email or #id"),
+        rx.button("Apply", type="submit", id="leads-apply"),
     )
 
 
@@ -327,16 +300,6 @@ def _flag_row_props(row: rx.Var) -> dict[str, Any]:
     return {"class_name": "flag-row", "data_lead_id": row["id"], "data_status": row["status"]}
 
 
-def _pager(page_var, pages_var, total_var, noun: str, handler, id_: str) -> rx.Component:
-    return rx.hstack(
-        rx.button("Previous", on_click=handler(-1), variant="soft", disabled=page_var <= 1),
-        rx.text("Page ", page_var, " of ", pages_var, " · ", total_var, f" {noun}", id=id_),
-        rx.button("Next", on_click=handler(1), variant="soft", disabled=page_var >= pages_var),
-        align="center",
-        wrap="wrap",
-    )
-
-
 def _action_dialog() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
@@ -345,7 +308,7 @@ def _action_dialog() -> rx.Component:
             server_form(
                 LeadsState.confirm_action,
                 rx.vstack(
-                    ops_frame.label("Reason", "action-reason"),
+                    label("Reason", "action-reason"),
                     rx.text_area(name="reason", id="action-reason", rows="3", width="100%", required=True),
                     rx.cond(
                         LeadsState.action_error != "",
@@ -411,13 +374,13 @@ def leads_page() -> rx.Component:
                             empty_id="leads-empty",
                         ),
                     ),
-                    _pager(
+                    page_buttons(
+                        LeadsState.go_page,
                         LeadsState.page,
                         LeadsState.pages,
-                        LeadsState.total,
-                        "leads",
-                        LeadsState.go_page,
-                        "leads-count",
+                        [LeadsState.total, " leads"],
+                        noun="leads",
+                        pager_id="leads-count",
                     ),
                     spacing="4",
                     width="100%",
@@ -446,13 +409,13 @@ def leads_page() -> rx.Component:
                             empty_id="flag-queue-empty",
                         ),
                     ),
-                    _pager(
+                    page_buttons(
+                        LeadsState.go_queue_page,
                         LeadsState.queue_page,
                         LeadsState.queue_pages,
-                        LeadsState.queue_total,
-                        "waiting",
-                        LeadsState.go_queue_page,
-                        "flag-count",
+                        [LeadsState.queue_total, " waiting"],
+                        noun="waiting requests",
+                        pager_id="flag-count",
                     ),
                     spacing="4",
                     width="100%",

@@ -13,20 +13,13 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import choice, choice_select, filter_row
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state, plain_table
 from leadapp.core import labels
 from leadapp.core.services import admin_ops, notify, webhooks
-from leadapp.pages.admin.ops_frame import (
-    as_admin,
-    choice,
-    choice_select,
-    filter_row,
-    messages,
-    ops_header,
-    show_as_admin,
-)
+from leadapp.pages.admin.ops_frame import as_admin, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 

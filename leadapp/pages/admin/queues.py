@@ -9,11 +9,12 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import label
 from leadapp.components.layout import guarded_page
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.services import admin_ops
 from leadapp.core.tasks import ALL_QUEUES, NOTIFICATIONS
-from leadapp.pages.admin.ops_frame import as_admin, label, messages, ops_header
+from leadapp.pages.admin.ops_frame import as_admin, messages, ops_header
 from leadapp.state.auth import AuthState
 
 

@@ -13,6 +13,7 @@ import reflex as rx
 
 from leadapp import live, routes
 from leadapp.components import feedback
+from leadapp.components.pager import PagedState
 from leadapp.components.threads import LEAD_PHOTO, NO_PHOTO, MessageView, message_views, read_photo
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -49,13 +50,13 @@ class CallView:
 GONE = "That request is no longer in your inbox: the consumer withdrew or deleted it, or LeadApp closed it."
 
 
-class DashboardState(AuthState):
+class DashboardState(PagedState, AuthState):
+    """The inbox is the paged list (`rows`, `page`…, one page of `inbox.PAGE_SIZE` matches); the open lead beside it."""
+
     business_id: int = 0
     business_name: str = ""
     paused: bool = False
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+    page_size: int = inbox.PAGE_SIZE
     status_filter: str = ""
     urgency_filter: str = ""
     category_filter: str = ""
@@ -105,10 +106,6 @@ class DashboardState(AuthState):
         return labels.count(self.total, "lead")
 
     @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // inbox.PAGE_SIZE))
-
-    @rx.var
     def quote_pending(self) -> bool:
         """The open lead has a quote of this business still open or accepted: no new quote until it is decided."""
         return any(q.get("status") in ("sent", "accepted") for q in self.quotes)
@@ -133,7 +130,7 @@ class DashboardState(AuthState):
                 self.business_id, self.business_name, self.rows, self.total = 0, "", [], 0
                 return
             self.business_id, self.business_name, self.paused = business.id or 0, business.name, business.paused
-            self.rows, self.total = inbox.inbox(session, user, self.business_id, self._filters(), self.page)
+            self._show_rows(*inbox.inbox(session, user, self.business_id, self._filters(), self.page))
             if self.detail.get("match_id"):
                 try:
                     detail = inbox.lead_detail(session, user, int(self.detail["match_id"]))
@@ -236,9 +233,8 @@ class DashboardState(AuthState):
         self.filters_open = False
         return DashboardState.load
 
-    @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
+    def _turned(self):
+        """Turning the inbox's page loads it as opening the dashboard does (`load`)."""
         return DashboardState.load
 
     @rx.event
