@@ -74,7 +74,8 @@ def filter_input(
     )
 
 
-def filter_row(on_submit: Any, *controls: rx.Component) -> rx.Component:
-    """The filters above a list: labelled controls and their buttons on one wrapping row, sent as one form
-    (kept as typed after sending; the server validates, not the browser)."""
-    return server_form(on_submit, rx.flex(*controls, spacing="3", wrap="wrap", align="end"))
+def filter_row(on_submit: Any, *controls: rx.Component, reset: bool = False) -> rx.Component:
+    """The filters above a list (or a short form above it, e.g. a new API key): labelled controls and their
+    buttons on one wrapping row, sent as one form (kept as typed after sending unless `reset`; the server
+    validates, not the browser)."""
+    return server_form(on_submit, rx.flex(*controls, spacing="3", wrap="wrap", align="end"), reset=reset)

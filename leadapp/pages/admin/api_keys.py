@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import filter_row
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.table import plain_table
@@ -133,24 +134,19 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _create_form() -> rx.Component:
-    return server_form(
+    return filter_row(
         ApiKeysState.create,
-        rx.flex(
-            rx.vstack(
-                rx.el.label("Partner name", html_for="api-key-name", class_name="form-label"),
-                rx.input(name="name", id="api-key-name", placeholder="e.g. Acme Home Services"),
-                spacing="1",
-            ),
-            rx.vstack(
-                rx.el.label("Requests per minute", html_for="api-key-rate", class_name="form-label"),
-                rx.input(name="per_minute", id="api-key-rate", default_value="60", input_mode="numeric", width="8em"),
-                spacing="1",
-            ),
-            rx.button("Create key", type="submit", id="api-key-create"),
-            spacing="3",
-            wrap="wrap",
-            align="end",
+        rx.vstack(
+            rx.el.label("Partner name", html_for="api-key-name", class_name="form-label"),
+            rx.input(name="name", id="api-key-name", placeholder="e.g. Acme Home Services"),
+            spacing="1",
         ),
+        rx.vstack(
+            rx.el.label("Requests per minute", html_for="api-key-rate", class_name="form-label"),
+            rx.input(name="per_minute", id="api-key-rate", default_value="60", input_mode="numeric", width="8em"),
+            spacing="1",
+        ),
+        rx.button("Create key", type="submit", id="api-key-create"),
         reset=True,
     )
 

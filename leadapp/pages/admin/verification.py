@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import filter_row
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.table import plain_table
@@ -140,24 +141,19 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return server_form(
+    return filter_row(
         VerificationState.apply_filters,
-        rx.flex(
-            rx.input(name="search", placeholder="business name", aria_label="Search", id="verification-search"),
-            rx.select.root(
-                rx.select.trigger(aria_label="Show", id="verification-show"),
-                rx.select.content(
-                    rx.select.item("Waiting for verification", value="waiting"),
-                    rx.select.item("All businesses", value="all"),
-                ),
-                name="show",
-                default_value="waiting",
+        rx.input(name="search", placeholder="business name", aria_label="Search", id="verification-search"),
+        rx.select.root(
+            rx.select.trigger(aria_label="Show", id="verification-show"),
+            rx.select.content(
+                rx.select.item("Waiting for verification", value="waiting"),
+                rx.select.item("All businesses", value="all"),
             ),
-            rx.button("Apply", type="submit", id="verification-apply"),
-            spacing="3",
-            wrap="wrap",
-            align="end",
+            name="show",
+            default_value="waiting",
         ),
+        rx.button("Apply", type="submit", id="verification-apply"),
     )
 
 
