@@ -240,12 +240,9 @@ class DashboardState(PagedState, AuthState):
     @rx.event
     def open_detail(self, match_id: str):
         self.error = self.notice = self.gone = ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                self._show_detail(session, user, inbox.lead_detail(session, user, int(match_id)))
-        except (UserError, ValueError) as exc:
-            self.error = str(getattr(exc, "message", exc))
+        _, self.error = self._attempt(
+            access.Area.BUSINESS, lambda s, u: self._show_detail(s, u, inbox.lead_detail(s, u, int(match_id)))
+        )
 
     @rx.event
     def close_detail(self):
@@ -271,13 +268,8 @@ class DashboardState(PagedState, AuthState):
         in the transcript once the bridge has handed it over. A refusal or a bad hint shows under the field."""
         call_id = str(form_data.get("call_id", ""))
         self.hint_errors = {k: v for k, v in self.hint_errors.items() if k != call_id}
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                calls.send_hint(session, user, int(call_id or 0), str(form_data.get("hint", ""))[:4000])
-        except (UserError, ValueError) as exc:
-            message = str(getattr(exc, "message", exc))
-            self.hint_errors = {**self.hint_errors, call_id: message}
+        hint = str(form_data.get("hint", ""))[:4000]
+        if message := self._on_call(call_id, lambda s, u: calls.send_hint(s, u, int(call_id or 0), hint)):
             return feedback.failed(message)
         return [
             rx.set_value(f"hint-{call_id}", ""),
@@ -287,28 +279,25 @@ class DashboardState(PagedState, AuthState):
     @rx.event
     def take_over(self, call_id: str):
         """ "Take over" on a call in progress: the assistant puts the caller through to the owner's phone."""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                calls.request_take_over(session, user, int(call_id or 0))
-        except (UserError, ValueError) as exc:
-            message = str(getattr(exc, "message", exc))
-            self.hint_errors = {**self.hint_errors, str(call_id): message}
+        if message := self._on_call(str(call_id), lambda s, u: calls.request_take_over(s, u, int(call_id or 0))):
             return feedback.failed(message)
         return feedback.done("Taking over: your phone will ring in a moment.")
 
     @rx.event
     def open_recording(self, call_id: str):
         """Put the call's recording in a player: a signed link streamed by the app, for this owner only."""
-        self.error = ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                link = calls.recording_link(session, user, int(call_id))
-        except (UserError, ValueError) as exc:
-            self.error = str(getattr(exc, "message", exc))
+        link, self.error = self._attempt(access.Area.BUSINESS, lambda s, u: calls.recording_link(s, u, int(call_id)))
+        if self.error:
             return
         self.recording_links = {**self.recording_links, str(int(call_id)): link}
+
+    def _on_call(self, call_id: str, action) -> str:
+        """Act on a live call (a hint, taking over): why it was refused ("" when it went through), also shown under
+        that call's hint field."""
+        _, message = self._attempt(access.Area.BUSINESS, action)
+        if message:
+            self.hint_errors = {**self.hint_errors, call_id: message}
+        return message
 
     def _act_for(self, error_field: str, action) -> str:
         """`_act`, with what went wrong shown under one form (in `error_field`, e.g. the message box) instead of
