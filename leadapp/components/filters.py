@@ -8,6 +8,7 @@ from typing import Any
 
 import reflex as rx
 
+from leadapp.components import feedback
 from leadapp.components.forms import server_form
 
 ALL = "all"
@@ -70,7 +71,7 @@ def filter_input(
             aria_describedby=error_id,
             **props,
         ),
-        rx.cond(error != "", rx.text(error, size="1", color_scheme="red", id=error_id, role="alert")),
+        feedback.error_text(error, error_id, size="1"),
     )
 
 

@@ -183,10 +183,7 @@ def _webhook_form() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        rx.cond(
-            state.webhook_error != "",
-            rx.text(state.webhook_error, color_scheme="red", size="2", role="alert", id="webhook-url-error"),
-        ),
+        feedback.error_text(state.webhook_error, "webhook-url-error"),
     )
 
 

@@ -141,10 +141,7 @@ def _dnc_forms() -> rx.Component:
             labelled(
                 "Reason for lines without one", "dnc-import-reason", rx.input(name="reason", id="dnc-import-reason")
             ),
-            rx.cond(
-                DncState.import_error != "",
-                rx.text(DncState.import_error, color_scheme="red", size="2", id="dnc-import-error"),
-            ),
+            feedback.error_text(DncState.import_error, "dnc-import-error"),
             rx.button("Import", type="submit", id="dnc-import"),
             spacing="2",
             width="100%",

@@ -310,10 +310,7 @@ def _action_dialog() -> rx.Component:
                 rx.vstack(
                     label("Reason", "action-reason"),
                     rx.text_area(name="reason", id="action-reason", rows="3", width="100%", required=True),
-                    rx.cond(
-                        LeadsState.action_error != "",
-                        rx.text(LeadsState.action_error, color_scheme="red", size="2", role="alert", id="action-error"),
-                    ),
+                    feedback.error_text(LeadsState.action_error, "action-error"),
                     rx.flex(
                         rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
                         rx.button(

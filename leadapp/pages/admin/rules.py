@@ -413,10 +413,7 @@ def _history() -> rx.Component:
     return rx.vstack(
         rx.heading("History", as_="h2", size="6", margin_top="1em"),
         _confirm_rollback(),
-        rx.cond(
-            S.history_error != "",
-            rx.callout(S.history_error, icon="triangle-alert", color_scheme="red", id="rollback-error", width="100%"),
-        ),
+        feedback.error_callout(S.history_error, "rollback-error", icon="triangle-alert", width="100%"),
         rx.foreach(S.rows, _version_card),
         pager(S, "versions", "rules-history-count", back="Newer", forward="Older"),
         spacing="3",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.filters import ALL, choice_select, filter_input, filter_row, labelled
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import page_buttons
@@ -315,7 +316,7 @@ def dashboard_page() -> rx.Component:
             DashboardState.paused,
             rx.callout("Paused: you receive no new leads.", icon="pause", color_scheme="amber"),
         ),
-        rx.cond(DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")),
+        feedback.error_callout(DashboardState.error),
         rx.cond(
             DashboardState.gone != "",
             rx.callout(DashboardState.gone, icon="archive", color_scheme="gray", id="detail-gone"),

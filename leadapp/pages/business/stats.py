@@ -11,6 +11,7 @@ from urllib.parse import quote
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.layout import guarded_page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -312,7 +313,7 @@ def stats_page() -> rx.Component:
             gap="3",
             width="100%",
         ),
-        rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", role="alert", margin_top="1em")),
+        feedback.error_callout(S.error, margin_top="1em"),
         rx.cond(
             ~S.loaded,
             rx.center(rx.spinner(size="3"), padding="3em"),
