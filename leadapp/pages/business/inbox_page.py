@@ -9,7 +9,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.filters import ALL, choice_select, filter_input, filter_row, labelled
-from leadapp.components.layout import guarded_page
+from leadapp.components.layout import guarded_page, titled
 from leadapp.components.pager import page_buttons
 from leadapp.components.table import plain_table
 from leadapp.core import labels
@@ -298,11 +298,7 @@ def dashboard_page() -> rx.Component:
         "business",
         KeepInboxScroll.create(),
         rx.hstack(
-            rx.vstack(
-                rx.heading("Dashboard", size="8", id="dashboard-heading"),
-                rx.text(DashboardState.business_name, color_scheme="gray"),
-                spacing="0",
-            ),
+            titled("Dashboard", "dashboard-heading", DashboardState.business_name),
             rx.hstack(
                 rx.link(rx.button("Stats", variant="soft"), href=routes.DASHBOARD_STATS),
                 rx.link(rx.button("Business settings", variant="soft"), href=routes.DASHBOARD_SETTINGS),
