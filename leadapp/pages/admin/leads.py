@@ -7,8 +7,6 @@ services, which check that the current user is an admin again.
 
 from __future__ import annotations
 
-from typing import Any
-
 import reflex as rx
 
 from leadapp.components import feedback
@@ -292,12 +290,23 @@ FLAG_COLUMNS = [
 ]
 
 
-def _lead_row_props(row: rx.Var) -> dict[str, Any]:
-    return {"class_name": "admin-lead-row", "data_lead_id": row["id"], "data_status": row["status"]}
+def _lead_table(
+    columns: list[Column], rows: rx.Var, table_id: str, label: str, row_class: str, empty: rx.Component
+) -> rx.Component:
+    """A page of leads; each row names its lead and status (`data-lead-id`, `data-status`)."""
+    return data_table(
+        columns,
+        rows,
+        table_id=table_id,
+        label=label,
+        row_props=lambda row: {"class_name": row_class, "data_lead_id": row["id"], "data_status": row["status"]},
+        empty=empty,
+    )
 
 
-def _flag_row_props(row: rx.Var) -> dict[str, Any]:
-    return {"class_name": "flag-row", "data_lead_id": row["id"], "data_status": row["status"]}
+def _tab(value: str, *children: rx.Component) -> rx.Component:
+    """One tab's list: what stands above it, the table, its pager."""
+    return rx.tabs.content(rx.vstack(*children, spacing="4", width="100%", padding_top="1em"), value=value)
 
 
 def _action_dialog() -> rx.Component:
@@ -355,70 +364,60 @@ def leads_page() -> rx.Component:
                     id="tab-flag-queue",
                 ),
             ),
-            rx.tabs.content(
-                rx.vstack(
-                    _filters(),
-                    data_table(
-                        LEAD_COLUMNS,
-                        LeadsState.rows,
-                        table_id="leads-table",
-                        label="Leads",
-                        row_props=_lead_row_props,
-                        empty=empty_state(
-                            "No lead matches.",
-                            "Change or clear the filters to see more leads.",
-                            icon="inbox",
-                            empty_id="leads-empty",
-                        ),
+            _tab(
+                "all",
+                _filters(),
+                _lead_table(
+                    LEAD_COLUMNS,
+                    LeadsState.rows,
+                    "leads-table",
+                    "Leads",
+                    "admin-lead-row",
+                    empty_state(
+                        "No lead matches.",
+                        "Change or clear the filters to see more leads.",
+                        icon="inbox",
+                        empty_id="leads-empty",
                     ),
-                    page_buttons(
-                        LeadsState.go_page,
-                        LeadsState.page,
-                        LeadsState.pages,
-                        [LeadsState.total, " leads"],
-                        noun="leads",
-                        pager_id="leads-count",
-                    ),
-                    spacing="4",
-                    width="100%",
-                    padding_top="1em",
                 ),
-                value="all",
+                page_buttons(
+                    LeadsState.go_page,
+                    LeadsState.page,
+                    LeadsState.pages,
+                    [LeadsState.total, " leads"],
+                    noun="leads",
+                    pager_id="leads-count",
+                ),
             ),
-            rx.tabs.content(
-                rx.vstack(
-                    rx.text(
-                        "Flagged and low-quality requests wait here; nothing of them reaches a business until "
-                        "an admin unflags them.",
-                        size="2",
-                        color_scheme="gray",
-                    ),
-                    data_table(
-                        FLAG_COLUMNS,
-                        LeadsState.queue_rows,
-                        table_id="flag-table",
-                        label="Flag queue",
-                        row_props=_flag_row_props,
-                        empty=empty_state(
-                            "The queue is empty.",
-                            "Flagged and low-quality requests appear here for a decision.",
-                            icon="flag",
-                            empty_id="flag-queue-empty",
-                        ),
-                    ),
-                    page_buttons(
-                        LeadsState.go_queue_page,
-                        LeadsState.queue_page,
-                        LeadsState.queue_pages,
-                        [LeadsState.queue_total, " waiting"],
-                        noun="waiting requests",
-                        pager_id="flag-count",
-                    ),
-                    spacing="4",
-                    width="100%",
-                    padding_top="1em",
+            _tab(
+                "queue",
+                rx.text(
+                    "Flagged and low-quality requests wait here; nothing of them reaches a business until "
+                    "an admin unflags them.",
+                    size="2",
+                    color_scheme="gray",
                 ),
-                value="queue",
+                _lead_table(
+                    FLAG_COLUMNS,
+                    LeadsState.queue_rows,
+                    "flag-table",
+                    "Flag queue",
+                    "flag-row",
+                    empty_state(
+                        "The queue is empty.",
+                        "Flagged and low-quality requests appear here for a decision.",
+                        icon="flag",
+                        empty_id="flag-queue-empty",
+                    ),
+                ),
+                page_buttons(
+                    LeadsState.go_queue_page,
+                    LeadsState.queue_page,
+                    LeadsState.queue_pages,
+                    [LeadsState.queue_total, " waiting"],
+                    noun="waiting requests",
+                    pager_id="flag-count",
+                ),
             ),
             value=LeadsState.tab,
             on_change=LeadsState.set_tab,
