@@ -30,6 +30,28 @@ class ClearableState(Protocol):
         """Forget what the page shows (the tab's user may no longer see it)."""
 
 
+class OpsState(rx.State, mixin=True):
+    """What an operations page says besides its list: what the last action did (`notice`) or why it failed
+    (`error`). Its `load` (the page's on_load) clears both and shows the page (`_fetch`). A state mixes it in
+    before its base (`class QueuesState(OpsState, AuthState)`, after `PagedState` if paged)."""
+
+    error: str = ""
+    notice: str = ""
+
+    def _fetch(self) -> None:
+        """Load what the page shows (with the state's filters)."""
+        raise NotImplementedError
+
+    def _refetch(self) -> None:
+        """Show the page afresh, the last action's messages cleared."""
+        self.error, self.notice = "", ""
+        self._fetch()
+
+    @rx.event
+    def load(self):
+        self._refetch()
+
+
 def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
     """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, why)."""
     try:

@@ -19,17 +19,15 @@ from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state, plain_table
 from leadapp.core import labels
 from leadapp.core.services import admin_ops, notify, webhooks
-from leadapp.pages.admin.ops_frame import as_admin, messages, ops_header, show_as_admin
+from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 
-class OutboxState(PagedState, AuthState):
+class OutboxState(PagedState, OpsState, AuthState):
     status_filter: str = ""
     channel_filter: str = ""
     detail: dict[str, str] = {}
     detail_open: bool = False
-    error: str = ""
-    notice: str = ""
 
     def _fetch(self) -> None:
         show_as_admin(
@@ -37,17 +35,11 @@ class OutboxState(PagedState, AuthState):
         )
 
     @rx.event
-    def load(self):
-        self.error, self.notice = "", ""
-        self._fetch()
-
-    @rx.event
     def apply_filters(self, form_data: dict):
         self.status_filter = choice(form_data.get("status"))
         self.channel_filter = choice(form_data.get("channel"))
         self.page = 1
-        self.error, self.notice = "", ""
-        self._fetch()
+        self._refetch()
 
     @rx.event
     def open_detail(self, notification_id: str):
