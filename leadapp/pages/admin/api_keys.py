@@ -10,7 +10,7 @@ from leadapp.components import feedback
 from leadapp.components.filters import filter_row
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
-from leadapp.components.table import plain_table
+from leadapp.components.table import plain_list
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, api_keys, webhooks
@@ -213,12 +213,14 @@ def api_keys_page() -> rx.Component:
         rx.vstack(
             _create_form(),
             _webhook_form(),
-            plain_table(
+            plain_list(
                 ("Partner", "Key", "Per minute", "Created", "Last used", "Webhook", ""),
-                rx.foreach(state.rows, _row),
+                state.rows,
+                _row,
                 table_id="api-keys-table",
+                none="No API key yet.",
+                none_id="api-keys-empty",
             ),
-            rx.cond(state.rows.length() == 0, rx.text("No API key yet.", color_scheme="gray", id="api-keys-empty")),
             spacing="4",
             width="100%",
             margin_top="1em",

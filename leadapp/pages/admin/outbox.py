@@ -16,7 +16,7 @@ from leadapp.components import feedback
 from leadapp.components.filters import choice, choice_select, filter_row
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
-from leadapp.components.table import Column, empty_state, plain_table
+from leadapp.components.table import Column, empty_state, plain_list
 from leadapp.core import labels
 from leadapp.core.services import admin_ops, notify, webhooks
 from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, show_as_admin
@@ -304,10 +304,14 @@ def _webhooks_section() -> rx.Component:
             color_scheme="gray",
         ),
         feedback.outcome_callouts(state.webhook_error, state.webhook_notice, "webhooks"),
-        plain_table(WEBHOOK_HEADERS, rx.foreach(state.webhook_rows, _webhook_row), table_id="webhooks-table"),
-        rx.cond(
-            state.webhook_rows.length() == 0,
-            rx.text("No webhook delivery yet.", size="2", color_scheme="gray", id="webhooks-empty"),
+        plain_list(
+            WEBHOOK_HEADERS,
+            state.webhook_rows,
+            _webhook_row,
+            table_id="webhooks-table",
+            none="No webhook delivery yet.",
+            none_id="webhooks-empty",
+            size="2",
         ),
         spacing="2",
         width="100%",

@@ -10,7 +10,7 @@ from leadapp.components import feedback
 from leadapp.components.filters import filter_row
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
-from leadapp.components.table import plain_table
+from leadapp.components.table import plain_list
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.services import access, plans
@@ -172,12 +172,14 @@ def verification_page() -> rx.Component:
         feedback.outcome_callouts(S.error, S.notice, "verification"),
         rx.vstack(
             _filters(),
-            plain_table(
+            plain_list(
                 ("Business", "Owner", "Verification", "Plan and monthly lead cap"),
-                rx.foreach(S.rows, _row),
+                S.rows,
+                _row,
                 table_id="verification-table",
+                none="No business here.",
+                none_id="verification-empty",
             ),
-            rx.cond(S.rows.length() == 0, rx.text("No business here.", color_scheme="gray", id="verification-empty")),
             spacing="4",
             width="100%",
             margin_top="1em",
