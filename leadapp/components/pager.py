@@ -113,24 +113,25 @@ def page_buttons(
     )
 
 
-def pager(state: Any, noun: str, pager_id: str, back: str = "Previous", forward: str = "Next") -> rx.Component:
-    """Previous / "Page 2 of 5 · 212 <noun>" / Next under a `PagedState` list, once it has rows.
+def pager(
+    state: Any, noun: str, pager_id: str, back: str = "Previous", forward: str = "Next", *, always: bool = False
+) -> rx.Component:
+    """Previous / "Page 2 of 5 · 212 <noun>" / Next under a `PagedState` list, once it has rows (`always`: from
+    the start, "· 0 <noun>" included).
 
     A list that is newest first may name its buttons for where they lead (`back="Newer", forward="Older"`).
     """
-    return rx.cond(
-        state.total > 0,
-        page_buttons(
-            state.go_page,
-            state.page,
-            state.pages,
-            [state.total, f" {noun}"],
-            noun=noun,
-            pager_id=pager_id,
-            back=back,
-            forward=forward,
-        ),
+    buttons = page_buttons(
+        state.go_page,
+        state.page,
+        state.pages,
+        [state.total, f" {noun}"],
+        noun=noun,
+        pager_id=pager_id,
+        back=back,
+        forward=forward,
     )
+    return buttons if always else rx.cond(state.total > 0, buttons)
 
 
 def paged_table(

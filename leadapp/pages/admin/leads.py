@@ -13,7 +13,7 @@ from leadapp.components import feedback
 from leadapp.components.filters import choice_select, filter_input, filter_row, label
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page, page_header
-from leadapp.components.pager import PagedState, page_buttons
+from leadapp.components.pager import PagedState, page_buttons, pager
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -380,14 +380,7 @@ def leads_page() -> rx.Component:
                         empty_id="leads-empty",
                     ),
                 ),
-                page_buttons(
-                    LeadsState.go_page,
-                    LeadsState.page,
-                    LeadsState.pages,
-                    [LeadsState.total, " leads"],
-                    noun="leads",
-                    pager_id="leads-count",
-                ),
+                pager(LeadsState, "leads", "leads-count", always=True),
             ),
             _tab(
                 "queue",
