@@ -74,14 +74,19 @@ def pro(business_id: int | str, name: str = "") -> str:
 
 def pro_id_from_path(path: str) -> int:
     """The business id of a `/pros/<id>-<words>` address (any words, or none); 0 when it names no positive id."""
-    last = (path or "").rstrip("/").rsplit("/", 1)[-1]
-    return id_from_path(last.split("-", 1)[0])
+    return id_from_path(last_segment(path).split("-", 1)[0])
+
+
+def last_segment(path: str) -> str:
+    """The last segment of a path: the token of `/review/<token>`, `/portal/track/<token>`… (tokens are URL-safe:
+    no decoding needed)."""
+    return (path or "").rstrip("/").rsplit("/", 1)[-1]
 
 
 def id_from_path(path: str) -> int:
     """The id that ends a detail page's path (`/dashboard/leads/12` → 12); 0 when it is not a positive number,
     so a page treats a malformed address exactly like a missing record."""
-    last = (path or "").rstrip("/").rsplit("/", 1)[-1]
+    last = last_segment(path)
     if not last.isascii() or not last.isdigit() or len(last) > 18:
         return 0
     return int(last)

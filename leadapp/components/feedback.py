@@ -103,9 +103,14 @@ def toast_outlet() -> rx.Component:
     return _ToastOutlet.create()
 
 
-def error_callout(error: rx.Var, element_id: str, **props: object) -> rx.Component:
+def error_callout(error: rx.Var, element_id: str | None = None, **props: object) -> rx.Component:
     """The page's error in place, announced (`role="alert"`), while there is one."""
     return rx.cond(error != "", rx.callout(error, color_scheme="red", role="alert", id=element_id, **props))
+
+
+def error_text(error: rx.Var, element_id: str | rx.Var, size: str = "2") -> rx.Component:
+    """Why a form (or one field) was refused, under it and announced, while there is a reason."""
+    return rx.cond(error != "", rx.text(error, color_scheme="red", size=size, role="alert", id=element_id))
 
 
 def notice_callout(notice: rx.Var, element_id: str, **props: object) -> rx.Component:

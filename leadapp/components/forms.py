@@ -84,6 +84,30 @@ def labelled_field(label: str, name: str, control: rx.Component, errors: rx.Var,
     )
 
 
+def select_field(
+    label: str, name: str, options: list[tuple[str, str]], errors: rx.Var, value: rx.Var, **select_props: Any
+) -> rx.Component:
+    """A select of (value, text) `options` in a form prefilled from the state (`value`, e.g. `State.values[name]`),
+    as `labelled_field` draws it (`#field-<name>`, its message under it); `select_props` go on the select (size…)."""
+    return labelled_field(
+        label,
+        name,
+        rx.select.root(
+            rx.select.trigger(id=f"field-{name}", width="100%"),
+            rx.select.content(*[rx.select.item(text, value=v) for v, text in options]),
+            name=name,
+            default_value=value,
+            **select_props,
+        ),
+        errors,
+    )
+
+
+def form_section(title: str, *children: rx.Component) -> rx.Component:
+    """One part of a long form (the business settings, the matching rules): a card under its own heading."""
+    return rx.card(rx.vstack(rx.heading(title, as_="h2", size="4"), *children, spacing="4", width="100%"), width="100%")
+
+
 def new_password_fields(errors: rx.Var, label: str = "Password", repeat: str = "Repeat the password") -> rx.Component:
     """A new password and its repetition (`password`, `password_confirm`), with the length rule as a hint."""
     return rx.fragment(

@@ -215,6 +215,11 @@ def page_header(title: str, *actions: rx.Component, heading_id: str = "") -> rx.
     return rx.hstack(heading, *actions, justify="between", align="center", wrap="wrap", width="100%")
 
 
+def titled(title: str, heading_id: str, subtitle: rx.Var | str) -> rx.Component:
+    """A page's title with a line under it saying whose it is (e.g. the business's name)."""
+    return rx.vstack(rx.heading(title, size="8", id=heading_id), rx.text(subtitle, color_scheme="gray"), spacing="0")
+
+
 def not_allowed() -> rx.Component:
     return rx.callout(
         "You are not allowed to open this page with your account.",

@@ -65,53 +65,73 @@ class PagedState(rx.State, mixin=True):
     @rx.event
     def go_page(self, delta: int):
         self.page = max(1, min(self.pages, self.page + int(delta)))
+        return self._turned()
+
+    def _turned(self) -> Any:
+        """What turning the page does: load the new page here (a state may return an event to run instead)."""
         self._fetch()
+        return None
 
 
-def pager(state: Any, noun: str, pager_id: str, back: str = "Previous", forward: str = "Next") -> rx.Component:
-    """Previous / "Page 2 of 5 · 212 <noun>" / Next under a list; the count is announced when it changes.
+def page_buttons(
+    go: Any,
+    page: rx.Var,
+    pages: rx.Var,
+    count: list[Any],
+    *,
+    noun: str,
+    pager_id: str,
+    back: str = "Previous",
+    forward: str = "Next",
+) -> rx.Component:
+    """Previous / "Page 2 of 5 · <count>" / Next, always shown; `go(delta)` turns the page (±1) and the count
+    (e.g. `[state.total, " leads"]`) is announced when it changes. `pager` is this under a `PagedState` list."""
+    return rx.hstack(
+        rx.button(
+            rx.icon("chevron-left", size=16, aria_hidden="true"),
+            back,
+            on_click=go(-1),
+            variant="soft",
+            disabled=page <= 1,
+            size="2",
+            aria_label=f"Previous page of {noun}",
+        ),
+        rx.text("Page ", page, " of ", pages, " · ", *count, size="2", id=pager_id, aria_live="polite"),
+        rx.button(
+            forward,
+            rx.icon("chevron-right", size=16, aria_hidden="true"),
+            on_click=go(1),
+            variant="soft",
+            disabled=page >= pages,
+            size="2",
+            aria_label=f"Next page of {noun}",
+        ),
+        align="center",
+        wrap="wrap",
+        spacing="3",
+        class_name="pager",
+    )
+
+
+def pager(
+    state: Any, noun: str, pager_id: str, back: str = "Previous", forward: str = "Next", *, always: bool = False
+) -> rx.Component:
+    """Previous / "Page 2 of 5 · 212 <noun>" / Next under a `PagedState` list, once it has rows (`always`: from
+    the start, "· 0 <noun>" included).
 
     A list that is newest first may name its buttons for where they lead (`back="Newer", forward="Older"`).
     """
-    return rx.cond(
-        state.total > 0,
-        rx.hstack(
-            rx.button(
-                rx.icon("chevron-left", size=16, aria_hidden="true"),
-                back,
-                on_click=state.go_page(-1),
-                variant="soft",
-                disabled=state.page <= 1,
-                size="2",
-                aria_label=f"Previous page of {noun}",
-            ),
-            rx.text(
-                "Page ",
-                state.page,
-                " of ",
-                state.pages,
-                " · ",
-                state.total,
-                f" {noun}",
-                size="2",
-                id=pager_id,
-                aria_live="polite",
-            ),
-            rx.button(
-                forward,
-                rx.icon("chevron-right", size=16, aria_hidden="true"),
-                on_click=state.go_page(1),
-                variant="soft",
-                disabled=state.page >= state.pages,
-                size="2",
-                aria_label=f"Next page of {noun}",
-            ),
-            align="center",
-            wrap="wrap",
-            spacing="3",
-            class_name="pager",
-        ),
+    buttons = page_buttons(
+        state.go_page,
+        state.page,
+        state.pages,
+        [state.total, f" {noun}"],
+        noun=noun,
+        pager_id=pager_id,
+        back=back,
+        forward=forward,
     )
+    return buttons if always else rx.cond(state.total > 0, buttons)
 
 
 def paged_table(

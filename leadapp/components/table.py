@@ -166,3 +166,21 @@ def plain_table(
         **({"size": size} if size else {}),
     )
     return rx.box(table, **{"overflow_x": "auto", "width": "100%", **box_props})
+
+
+def plain_list(
+    headers: Sequence[str],
+    rows: rx.Var,
+    row: Callable[[rx.Var], rx.Component],
+    *,
+    table_id: str,
+    none: str,
+    none_id: str,
+    **none_props: Any,
+) -> rx.Component:
+    """A `plain_table` of one `row(…)` per item of `rows`, and the sentence `none` (`#<none_id>`) under it while
+    there is no item (`none_props` go on that sentence: size…)."""
+    return rx.fragment(
+        plain_table(headers, rx.foreach(rows, row), table_id=table_id),
+        rx.cond(rows.length() == 0, rx.text(none, color_scheme="gray", id=none_id, **none_props)),
+    )

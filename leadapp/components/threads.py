@@ -11,6 +11,8 @@ from typing import Any
 
 import reflex as rx
 
+from leadapp.components import feedback
+
 BODY_MAX = 2000  # `models.messages.BODY_MAX`: the field stops there, the service refuses above it
 PHOTO_TYPES = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/webp": [".webp"], "image/gif": [".gif"]}
 PHOTO_MAX_BYTES = 5 * 1024 * 1024  # `messages.photos.PHOTO_MAX_BYTES`
@@ -169,10 +171,7 @@ def thread_panel(
                         rx.el.input(type="hidden", name="match_id", value=match_id),
                         rx.el.label("Your message", html_for=body_id, class_name="field-label"),
                         rx.text_area(name="body", id=body_id, max_length=BODY_MAX, width="100%", rows="3"),
-                        rx.cond(
-                            error != "",
-                            rx.text(error, size="1", color_scheme="red", id=f"thread-{match_id}-error"),
-                        ),
+                        feedback.error_text(error, f"thread-{match_id}-error", size="1"),
                         rx.button(rx.icon("send", size=14), "Send message", type="submit", class_name="send-message"),
                         *([_photo_picker(photo_upload, send_photo)] if send_photo is not None else []),
                         spacing="1",

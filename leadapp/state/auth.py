@@ -85,6 +85,18 @@ class AuthState(rx.State):
         access.require_area(user, area)
         return user
 
+    def _attempt(self, area: access.Area, action: Callable[[Session, User], Any]) -> tuple[Any, str]:
+        """`action(session, user)` as the user of this tab in `area`, in one transaction (committed when it went
+        through): (its result, "") or (None, why not: a refusal's message, or what is wrong with an id from the page).
+        """
+        try:
+            with session_scope() as session:
+                user = self._require(session, area)
+                assert user is not None
+                return action(session, user), ""
+        except (UserError, ValueError) as exc:  # NotAllowed and NotLoggedIn are UserErrors
+            return None, str(getattr(exc, "message", exc))
+
     def _act(
         self,
         area: access.Area,

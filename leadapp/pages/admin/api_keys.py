@@ -7,9 +7,10 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import filter_row
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
-from leadapp.components.table import plain_table
+from leadapp.components.table import plain_list
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, api_keys, webhooks
@@ -133,24 +134,19 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _create_form() -> rx.Component:
-    return server_form(
+    return filter_row(
         ApiKeysState.create,
-        rx.flex(
-            rx.vstack(
-                rx.el.label("Partner name", html_for="api-key-name", class_name="form-label"),
-                rx.input(name="name", id="api-key-name", placeholder="e.g. Acme Home Services"),
-                spacing="1",
-            ),
-            rx.vstack(
-                rx.el.label("Requests per minute", html_for="api-key-rate", class_name="form-label"),
-                rx.input(name="per_minute", id="api-key-rate", default_value="60", input_mode="numeric", width="8em"),
-                spacing="1",
-            ),
-            rx.button("Create key", type="submit", id="api-key-create"),
-            spacing="3",
-            wrap="wrap",
-            align="end",
+        rx.vstack(
+            rx.el.label("Partner name", html_for="api-key-name", class_name="form-label"),
+            rx.input(name="name", id="api-key-name", placeholder="e.g. Acme Home Services"),
+            spacing="1",
         ),
+        rx.vstack(
+            rx.el.label("Requests per minute", html_for="api-key-rate", class_name="form-label"),
+            rx.input(name="per_minute", id="api-key-rate", default_value="60", input_mode="numeric", width="8em"),
+            spacing="1",
+        ),
+        rx.button("Create key", type="submit", id="api-key-create"),
         reset=True,
     )
 
@@ -187,10 +183,7 @@ def _webhook_form() -> rx.Component:
             wrap="wrap",
             align="end",
         ),
-        rx.cond(
-            state.webhook_error != "",
-            rx.text(state.webhook_error, color_scheme="red", size="2", role="alert", id="webhook-url-error"),
-        ),
+        feedback.error_text(state.webhook_error, "webhook-url-error"),
     )
 
 
@@ -220,12 +213,14 @@ def api_keys_page() -> rx.Component:
         rx.vstack(
             _create_form(),
             _webhook_form(),
-            plain_table(
+            plain_list(
                 ("Partner", "Key", "Per minute", "Created", "Last used", "Webhook", ""),
-                rx.foreach(state.rows, _row),
+                state.rows,
+                _row,
                 table_id="api-keys-table",
+                none="No API key yet.",
+                none_id="api-keys-empty",
             ),
-            rx.cond(state.rows.length() == 0, rx.text("No API key yet.", color_scheme="gray", id="api-keys-empty")),
             spacing="4",
             width="100%",
             margin_top="1em",

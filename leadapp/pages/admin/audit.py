@@ -8,12 +8,13 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
+from leadapp.components.filters import filter_row, labelled
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import empty_state
 from leadapp.core.models import User
 from leadapp.core.services import admin_ops
-from leadapp.pages.admin.ops_frame import as_admin, filter_row, labelled, messages, ops_header
+from leadapp.pages.admin.ops_frame import as_admin, messages, ops_header
 from leadapp.state.auth import AuthState
 
 

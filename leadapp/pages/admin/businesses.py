@@ -11,6 +11,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components import feedback
+from leadapp.components.filters import filter_row, label, labelled
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
@@ -20,15 +21,13 @@ from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
 from leadapp.core.models import User
 from leadapp.core.services import access, moderation
-from leadapp.pages.admin.ops_frame import act_as_admin, filter_row, label, labelled
+from leadapp.pages.admin.ops_frame import OpsState, act_as_admin
 from leadapp.state.auth import AuthState
 
 
-class BusinessesState(PagedState, AuthState):
+class BusinessesState(PagedState, OpsState, AuthState):
     page_size: int = moderation.PAGE_SIZE
     search: str = ""
-    error: str = ""
-    notice: str = ""
 
     def _fetch(self) -> None:
         try:
@@ -51,11 +50,6 @@ class BusinessesState(PagedState, AuthState):
         self.notice = done
         self._fetch()
         return feedback.outcome(self.notice, self.error)
-
-    @rx.event
-    def load(self):
-        self.error, self.notice = "", ""
-        self._fetch()
 
     @rx.event
     def apply_search(self, form_data: dict):

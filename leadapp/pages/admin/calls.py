@@ -8,21 +8,13 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
+from leadapp.components.filters import ALL, choice, filter_row, labelled
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.models import User
 from leadapp.core.services import admin_ops
-from leadapp.pages.admin.ops_frame import (
-    ALL,
-    as_admin,
-    choice,
-    filter_row,
-    labelled,
-    messages,
-    ops_header,
-    show_as_admin,
-)
+from leadapp.pages.admin.ops_frame import as_admin, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 

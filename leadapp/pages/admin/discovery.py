@@ -13,7 +13,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.forms import server_form
+from leadapp.components.forms import field_error, server_form
 from leadapp.components.layout import guarded, page
 from leadapp.components.table import plain_table
 from leadapp.core import labels
@@ -203,11 +203,7 @@ def _label(text: str, input_id: str | rx.Var) -> rx.Component:
 
 
 def _field_error(name: str) -> rx.Component:
-    errors = DiscoveryState.errors
-    return rx.cond(
-        errors.contains(name),
-        rx.text(errors[name], color_scheme="red", size="2", id=f"error-{name}", role="alert"),
-    )
+    return field_error(DiscoveryState.errors, name)
 
 
 def _search_form() -> rx.Component:

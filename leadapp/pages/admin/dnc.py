@@ -6,12 +6,13 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import filter_row, labelled
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state
 from leadapp.core.services import admin_ops
-from leadapp.pages.admin.ops_frame import as_admin, filter_row, labelled, messages, ops_header, show_as_admin
+from leadapp.pages.admin.ops_frame import as_admin, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 
@@ -140,10 +141,7 @@ def _dnc_forms() -> rx.Component:
             labelled(
                 "Reason for lines without one", "dnc-import-reason", rx.input(name="reason", id="dnc-import-reason")
             ),
-            rx.cond(
-                DncState.import_error != "",
-                rx.text(DncState.import_error, color_scheme="red", size="2", id="dnc-import-error"),
-            ),
+            feedback.error_text(DncState.import_error, "dnc-import-error"),
             rx.button("Import", type="submit", id="dnc-import"),
             spacing="2",
             width="100%",

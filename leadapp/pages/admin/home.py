@@ -62,10 +62,7 @@ def _zone_setting() -> rx.Component:
             ),
             rx.text("Times in the admin pages are shown in this zone.", size="1", color_scheme="gray"),
             rx.cond(AdminZoneState.zone_notice != "", rx.text(AdminZoneState.zone_notice, size="2", id="zone-notice")),
-            rx.cond(
-                AdminZoneState.zone_error != "",
-                rx.text(AdminZoneState.zone_error, size="2", color_scheme="red", role="alert", id="zone-error"),
-            ),
+            feedback.error_text(AdminZoneState.zone_error, "zone-error"),
             spacing="1",
         ),
         max_width="24em",
@@ -301,7 +298,7 @@ def messages_page() -> rx.Component:
             size=rx.breakpoints(initial="1", sm="2"),
             id="messages-filter",
         ),
-        rx.cond(MessagesState.error != "", rx.callout(MessagesState.error, color_scheme="red")),
+        feedback.error_callout(MessagesState.error),
         rx.cond(
             MessagesState.messages.length() > 0,
             rx.vstack(rx.foreach(MessagesState.messages, _message_card), spacing="3", width="100%"),

@@ -7,13 +7,13 @@ services, which check that the current user is an admin again.
 
 from __future__ import annotations
 
-from typing import Any
-
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import choice_select, filter_input, filter_row, label
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page, page_header
+from leadapp.components.pager import PagedState, page_buttons, pager
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -26,11 +26,11 @@ from leadapp.state.auth import AuthState
 ACTION_TITLES = {"flag": "Flag this request", "reject": "Reject this request"}
 
 
-class LeadsState(AuthState):
+class LeadsState(PagedState, AuthState):
+    """Every lead is the paged list (`rows`, `page`…); the flag queue is paged beside it (`queue_*`)."""
+
     tab: str = "all"
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+    page_size: int = moderation.PAGE_SIZE
     queue_rows: list[dict[str, str]] = []
     queue_total: int = 0
     queue_page: int = 1
@@ -47,10 +47,6 @@ class LeadsState(AuthState):
     action_error: str = ""
     error: str = ""
     notice: str = ""
-
-    @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // moderation.PAGE_SIZE))
 
     @rx.var
     def queue_pages(self) -> int:
@@ -73,15 +69,15 @@ class LeadsState(AuthState):
     def _reload(self) -> None:
         with session_scope() as session:
             admin = self._require(session, access.Area.ADMIN)
-            self.rows, self.total = moderation.list_leads(session, admin, self._filters(), self.page)
+            self._show_rows(*moderation.list_leads(session, admin, self._filters(), self.page))
             self.queue_rows, self.queue_total = moderation.flag_queue(session, admin, self.queue_page)
 
     def _clear(self) -> None:
         self.rows, self.total, self.queue_rows, self.queue_total = [], 0, [], 0
         self.action_open = False
 
-    @rx.event
-    def load(self):
+    def _fetch(self) -> None:
+        """Both lists afresh (turning either page does this too), the page's messages cleared."""
         self.error, self.notice = "", ""
         try:
             self._reload()
@@ -89,6 +85,10 @@ class LeadsState(AuthState):
             self._clear()
         except UserError as exc:
             self.error = exc.message
+
+    @rx.event
+    def load(self):
+        self._fetch()
 
     @rx.event
     def refresh(self):
@@ -120,14 +120,9 @@ class LeadsState(AuthState):
         return LeadsState.load
 
     @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
-        return LeadsState.load
-
-    @rx.event
     def go_queue_page(self, delta: int):
-        self.queue_page = max(1, min(self.queue_pages, self.queue_page + delta))
-        return LeadsState.load
+        self.queue_page = max(1, min(self.queue_pages, self.queue_page + int(delta)))
+        self._fetch()
 
     @rx.event
     def ask(self, kind: str, lead_id: str):
@@ -189,49 +184,25 @@ class LeadsState(AuthState):
         return feedback.outcome(self.notice, self.error)
 
 
-def _select(name: str, label: str, options: list[tuple[str, str]], any_value: str = "all") -> rx.Component:
-    return rx.vstack(
-        ops_frame.label(label, f"leads-{name}"),
-        rx.select.root(
-            rx.select.trigger(id=f"leads-{name}", placeholder="All"),
-            rx.select.content(
-                rx.select.item("All", value=any_value), *[rx.select.item(t, value=v) for v, t in options]
-            ),
-            name=name,
-            default_value=any_value,
-        ),
-        spacing="1",
-    )
-
-
-def _text_input(name: str, label: str, **props) -> rx.Component:
+def _text_input(name: str, text: str, **props) -> rx.Component:
     errors = LeadsState.filter_errors
-    return rx.vstack(
-        ops_frame.label(label, f"leads-{name}"),
-        rx.input(name=name, id=f"leads-{name}", **props),
-        rx.cond(
-            errors.contains(name),
-            rx.text(errors[name], color_scheme="red", size="1", id=f"leads-error-{name}", role="alert"),
-        ),
-        spacing="1",
-    )
+    error = rx.cond(errors.contains(name), errors[name], "")
+    return filter_input(name, text, error, id_prefix="leads", error_id=f"leads-error-{name}", **props)
 
 
 def _filters() -> rx.Component:
-    return server_form(
+    categories = [(c.value, text) for c, text in CATEGORY_LABELS.items()]
+    return filter_row(
         LeadsState.apply_filters,
-        rx.flex(
-            _select("status", "Status", labels.options("lead_status")),
-            _select("category", "Service", [(c.value, label) for c, label in CATEGORY_LABELS.items()]),
-            _select("flagged", "Flagged", [("yes", "Flagged"), ("no", "Not flagged")], any_value="any"),
-            _text_input("since", "From", type="date"),
-            _text_input("until", "To", type="date"),
-            _text_input("search", "Search", placeholder="words, ZIP, email or #id"),
-            rx.button("Apply", type="submit", id="leads-apply"),
-            spacing="3",
-            wrap="wrap",
-            align="end",
+        choice_select("status", "Status", labels.options("lead_status"), id_prefix="leads"),
+        choice_select("category", "Service", categories, id_prefix="leads"),
+        choice_select(
+            "flagged", "Flagged", [("yes", "Flagged"), ("no", "Not flagged")], any_value="any", id_prefix="leads"
         ),
+        _text_input("since", "From", type="date"),
+        _text_input("until", "To", type="date"),
+        _text_input("search", "Search", placeholder="words, ZIP, email or #id"),
+        rx.button("Apply", type="submit", id="leads-apply"),
     )
 
 
@@ -319,22 +290,23 @@ FLAG_COLUMNS = [
 ]
 
 
-def _lead_row_props(row: rx.Var) -> dict[str, Any]:
-    return {"class_name": "admin-lead-row", "data_lead_id": row["id"], "data_status": row["status"]}
-
-
-def _flag_row_props(row: rx.Var) -> dict[str, Any]:
-    return {"class_name": "flag-row", "data_lead_id": row["id"], "data_status": row["status"]}
-
-
-def _pager(page_var, pages_var, total_var, noun: str, handler, id_: str) -> rx.Component:
-    return rx.hstack(
-        rx.button("Previous", on_click=handler(-1), variant="soft", disabled=page_var <= 1),
-        rx.text("Page ", page_var, " of ", pages_var, " · ", total_var, f" {noun}", id=id_),
-        rx.button("Next", on_click=handler(1), variant="soft", disabled=page_var >= pages_var),
-        align="center",
-        wrap="wrap",
+def _lead_table(
+    columns: list[Column], rows: rx.Var, table_id: str, label: str, row_class: str, empty: rx.Component
+) -> rx.Component:
+    """A page of leads; each row names its lead and status (`data-lead-id`, `data-status`)."""
+    return data_table(
+        columns,
+        rows,
+        table_id=table_id,
+        label=label,
+        row_props=lambda row: {"class_name": row_class, "data_lead_id": row["id"], "data_status": row["status"]},
+        empty=empty,
     )
+
+
+def _tab(value: str, *children: rx.Component) -> rx.Component:
+    """One tab's list: what stands above it, the table, its pager."""
+    return rx.tabs.content(rx.vstack(*children, spacing="4", width="100%", padding_top="1em"), value=value)
 
 
 def _action_dialog() -> rx.Component:
@@ -345,12 +317,9 @@ def _action_dialog() -> rx.Component:
             server_form(
                 LeadsState.confirm_action,
                 rx.vstack(
-                    ops_frame.label("Reason", "action-reason"),
+                    label("Reason", "action-reason"),
                     rx.text_area(name="reason", id="action-reason", rows="3", width="100%", required=True),
-                    rx.cond(
-                        LeadsState.action_error != "",
-                        rx.text(LeadsState.action_error, color_scheme="red", size="2", role="alert", id="action-error"),
-                    ),
+                    feedback.error_text(LeadsState.action_error, "action-error"),
                     rx.flex(
                         rx.dialog.close(rx.button("Cancel", variant="soft", color_scheme="gray", type="button")),
                         rx.button(
@@ -395,70 +364,53 @@ def leads_page() -> rx.Component:
                     id="tab-flag-queue",
                 ),
             ),
-            rx.tabs.content(
-                rx.vstack(
-                    _filters(),
-                    data_table(
-                        LEAD_COLUMNS,
-                        LeadsState.rows,
-                        table_id="leads-table",
-                        label="Leads",
-                        row_props=_lead_row_props,
-                        empty=empty_state(
-                            "No lead matches.",
-                            "Change or clear the filters to see more leads.",
-                            icon="inbox",
-                            empty_id="leads-empty",
-                        ),
+            _tab(
+                "all",
+                _filters(),
+                _lead_table(
+                    LEAD_COLUMNS,
+                    LeadsState.rows,
+                    "leads-table",
+                    "Leads",
+                    "admin-lead-row",
+                    empty_state(
+                        "No lead matches.",
+                        "Change or clear the filters to see more leads.",
+                        icon="inbox",
+                        empty_id="leads-empty",
                     ),
-                    _pager(
-                        LeadsState.page,
-                        LeadsState.pages,
-                        LeadsState.total,
-                        "leads",
-                        LeadsState.go_page,
-                        "leads-count",
-                    ),
-                    spacing="4",
-                    width="100%",
-                    padding_top="1em",
                 ),
-                value="all",
+                pager(LeadsState, "leads", "leads-count", always=True),
             ),
-            rx.tabs.content(
-                rx.vstack(
-                    rx.text(
-                        "Flagged and low-quality requests wait here; nothing of them reaches a business until "
-                        "an admin unflags them.",
-                        size="2",
-                        color_scheme="gray",
-                    ),
-                    data_table(
-                        FLAG_COLUMNS,
-                        LeadsState.queue_rows,
-                        table_id="flag-table",
-                        label="Flag queue",
-                        row_props=_flag_row_props,
-                        empty=empty_state(
-                            "The queue is empty.",
-                            "Flagged and low-quality requests appear here for a decision.",
-                            icon="flag",
-                            empty_id="flag-queue-empty",
-                        ),
-                    ),
-                    _pager(
-                        LeadsState.queue_page,
-                        LeadsState.queue_pages,
-                        LeadsState.queue_total,
-                        "waiting",
-                        LeadsState.go_queue_page,
-                        "flag-count",
-                    ),
-                    spacing="4",
-                    width="100%",
-                    padding_top="1em",
+            _tab(
+                "queue",
+                rx.text(
+                    "Flagged and low-quality requests wait here; nothing of them reaches a business until "
+                    "an admin unflags them.",
+                    size="2",
+                    color_scheme="gray",
                 ),
-                value="queue",
+                _lead_table(
+                    FLAG_COLUMNS,
+                    LeadsState.queue_rows,
+                    "flag-table",
+                    "Flag queue",
+                    "flag-row",
+                    empty_state(
+                        "The queue is empty.",
+                        "Flagged and low-quality requests appear here for a decision.",
+                        icon="flag",
+                        empty_id="flag-queue-empty",
+                    ),
+                ),
+                page_buttons(
+                    LeadsState.go_queue_page,
+                    LeadsState.queue_page,
+                    LeadsState.queue_pages,
+                    [LeadsState.queue_total, " waiting"],
+                    noun="waiting requests",
+                    pager_id="flag-count",
+                ),
             ),
             value=LeadsState.tab,
             on_change=LeadsState.set_tab,

@@ -1,6 +1,6 @@
 """What the admin's operations pages (outbox, queues, calls, do-not-call, audit) share: running an action as
-the logged-in admin, reading a filter's choice, and the pieces of their frame (header, messages, filter row;
-the businesses list uses the filter row too). The leads and users pages run their actions through
+the logged-in admin and the pieces of their frame (header, messages; their filters are
+`leadapp.components.filters`). The leads and users pages run their actions through
 `act_as_admin` too: a refusal there clears the page."""
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components import feedback
-from leadapp.components.forms import server_form
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import User
@@ -20,8 +19,6 @@ from leadapp.core.services import access
 from leadapp.state.auth import AuthState
 
 T = TypeVar("T")
-
-ALL = "all"
 
 NOT_ALLOWED = "You are not allowed to do this."
 
@@ -31,6 +28,28 @@ class ClearableState(Protocol):
 
     def _clear(self) -> None:
         """Forget what the page shows (the tab's user may no longer see it)."""
+
+
+class OpsState(rx.State, mixin=True):
+    """What an operations page says besides its list: what the last action did (`notice`) or why it failed
+    (`error`). Its `load` (the page's on_load) clears both and shows the page (`_fetch`). A state mixes it in
+    before its base (`class QueuesState(OpsState, AuthState)`, after `PagedState` if paged)."""
+
+    error: str = ""
+    notice: str = ""
+
+    def _fetch(self) -> None:
+        """Load what the page shows (with the state's filters)."""
+        raise NotImplementedError
+
+    def _refetch(self) -> None:
+        """Show the page afresh, the last action's messages cleared."""
+        self.error, self.notice = "", ""
+        self._fetch()
+
+    @rx.event
+    def load(self):
+        self._refetch()
 
 
 def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
@@ -71,41 +90,6 @@ def act_as_admin(state: ClearableState, action: Callable[[Session, User], T]) ->
         return None, NOT_ALLOWED
     except (UserError, ValueError) as exc:  # ValueError: a malformed id from the page
         return None, str(getattr(exc, "message", exc))
-
-
-def choice(value: Any) -> str:
-    """A select's value from a form, "" for "all"."""
-    text = str(value or "").strip()
-    return "" if text == ALL else text
-
-
-def label(text: str, html_for: str) -> rx.Component:
-    return rx.el.label(text, html_for=html_for, class_name="field-label")
-
-
-def labelled(text: str, html_for: str, control: rx.Component) -> rx.Component:
-    """A control under its label."""
-    return rx.vstack(label(text, html_for), control, spacing="1")
-
-
-def choice_select(name: str, text: str, options: list[tuple[str, str]], value: rx.Var | str = ALL) -> rx.Component:
-    """A labelled filter select whose first item, "All", stands for no filter."""
-    return labelled(
-        text,
-        f"filter-{name}",
-        rx.select.root(
-            rx.select.trigger(id=f"filter-{name}", placeholder="All"),
-            rx.select.content(rx.select.item("All", value=ALL), *[rx.select.item(t, value=v) for v, t in options]),
-            name=name,
-            default_value=value,
-        ),
-    )
-
-
-def filter_row(on_submit: Any, *controls: rx.Component) -> rx.Component:
-    """The filters above a list: labelled controls and their buttons on one wrapping row, sent as one form
-    (kept as typed after sending; the server validates, not the browser)."""
-    return server_form(on_submit, rx.flex(*controls, spacing="3", wrap="wrap", align="end"))
 
 
 def messages(error: rx.Var, notice: rx.Var | None = None) -> rx.Component:

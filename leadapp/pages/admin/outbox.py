@@ -13,30 +13,21 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import choice, choice_select, filter_row
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
-from leadapp.components.table import Column, empty_state, plain_table
+from leadapp.components.table import Column, empty_state, plain_list
 from leadapp.core import labels
 from leadapp.core.services import admin_ops, notify, webhooks
-from leadapp.pages.admin.ops_frame import (
-    as_admin,
-    choice,
-    choice_select,
-    filter_row,
-    messages,
-    ops_header,
-    show_as_admin,
-)
+from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 
-class OutboxState(PagedState, AuthState):
+class OutboxState(PagedState, OpsState, AuthState):
     status_filter: str = ""
     channel_filter: str = ""
     detail: dict[str, str] = {}
     detail_open: bool = False
-    error: str = ""
-    notice: str = ""
 
     def _fetch(self) -> None:
         show_as_admin(
@@ -44,17 +35,11 @@ class OutboxState(PagedState, AuthState):
         )
 
     @rx.event
-    def load(self):
-        self.error, self.notice = "", ""
-        self._fetch()
-
-    @rx.event
     def apply_filters(self, form_data: dict):
         self.status_filter = choice(form_data.get("status"))
         self.channel_filter = choice(form_data.get("channel"))
         self.page = 1
-        self.error, self.notice = "", ""
-        self._fetch()
+        self._refetch()
 
     @rx.event
     def open_detail(self, notification_id: str):
@@ -319,10 +304,14 @@ def _webhooks_section() -> rx.Component:
             color_scheme="gray",
         ),
         feedback.outcome_callouts(state.webhook_error, state.webhook_notice, "webhooks"),
-        plain_table(WEBHOOK_HEADERS, rx.foreach(state.webhook_rows, _webhook_row), table_id="webhooks-table"),
-        rx.cond(
-            state.webhook_rows.length() == 0,
-            rx.text("No webhook delivery yet.", size="2", color_scheme="gray", id="webhooks-empty"),
+        plain_list(
+            WEBHOOK_HEADERS,
+            state.webhook_rows,
+            _webhook_row,
+            table_id="webhooks-table",
+            none="No webhook delivery yet.",
+            none_id="webhooks-empty",
+            size="2",
         ),
         spacing="2",
         width="100%",

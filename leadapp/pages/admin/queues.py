@@ -9,20 +9,19 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import label
 from leadapp.components.layout import guarded_page
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.services import admin_ops
 from leadapp.core.tasks import ALL_QUEUES, NOTIFICATIONS
-from leadapp.pages.admin.ops_frame import as_admin, label, messages, ops_header
+from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header
 from leadapp.state.auth import AuthState
 
 
-class QueuesState(AuthState):
+class QueuesState(OpsState, AuthState):
     queues: list[dict[str, str]] = []
     selected_queue: str = NOTIFICATIONS
     jobs: list[dict[str, str]] = []
-    error: str = ""
-    notice: str = ""
 
     def _fetch(self) -> None:
         counts, error = as_admin(self, lambda s, u: admin_ops.queue_overview(u))
@@ -58,15 +57,9 @@ class QueuesState(AuthState):
         ]
 
     @rx.event
-    def load(self):
-        self.error, self.notice = "", ""
-        self._fetch()
-
-    @rx.event
     def select_queue(self, name: str):
         self.selected_queue = name if name in ALL_QUEUES else NOTIFICATIONS
-        self.error, self.notice = "", ""
-        self._fetch()
+        self._refetch()
 
     def _job_action(self, action: Callable[..., Any], job_id: str, done: Callable[[str], str]):
         """Run `action(session, admin, queue, job_id)` on a failed job of the shown queue, say `done(queue)` or why

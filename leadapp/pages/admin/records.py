@@ -243,10 +243,7 @@ def _lead_detail() -> rx.Component:
             AdminLeadState.lead_reviews,
             _admin_review,
             "None.",
-            rx.cond(
-                AdminLeadState.hide_error != "",
-                rx.callout(AdminLeadState.hide_error, color_scheme="red", id="hide-review-error"),
-            ),
+            feedback.error_callout(AdminLeadState.hide_error, "hide-review-error"),
             spacing="2",
             width="100%",
         ),

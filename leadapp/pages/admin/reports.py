@@ -373,7 +373,7 @@ def reports_page() -> rx.Component:
         rx.cond(
             S.message != "", rx.callout(S.message, icon="circle-check", color_scheme="green", id="reports-message")
         ),
-        rx.cond(S.error != "", rx.callout(S.error, icon="triangle-alert", color_scheme="red", id="reports-error")),
+        feedback.error_callout(S.error, "reports-error", icon="triangle-alert"),
         _list(),
         _report(),
     )

@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.forms import field_error, form_error, labelled_field, server_form
+from leadapp.components.forms import field_error, form_error, form_section, labelled_field, select_field, server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.core.db import session_scope
@@ -191,10 +191,6 @@ def _field(label: str, name: str, *, hint: str = "", lines: int = 0, numeric: bo
     return labelled_field(label, name, control, S.errors, hint)
 
 
-def _section(title: str, *children: rx.Component) -> rx.Component:
-    return rx.card(rx.vstack(rx.heading(title, as_="h2", size="4"), *children, spacing="4", width="100%"), width="100%")
-
-
 def _note(text: str) -> rx.Component:
     """What a section's settings do, under its title."""
     return rx.text(text, size="2", color_scheme="gray")
@@ -211,7 +207,7 @@ def _form() -> rx.Component:
         S.save,
         rx.vstack(
             form_error(S.errors),
-            _section(
+            form_section(
                 "Spam",
                 _grid(
                     _field(
@@ -230,7 +226,7 @@ def _form() -> rx.Component:
                     md="2",
                 ),
             ),
-            _section(
+            form_section(
                 "Lead quality",
                 _grid(
                     _field("Minimum words", "min_words", numeric=True, hint="1 to 100; shorter requests are refused."),
@@ -248,7 +244,7 @@ def _form() -> rx.Component:
                     ),
                 ),
             ),
-            _section(
+            form_section(
                 "Seasonal category boosts",
                 _field(
                     "Boosts (month:category:points)",
@@ -258,7 +254,7 @@ def _form() -> rx.Component:
                     f"Categories: {categories}.",
                 ),
             ),
-            _section(
+            form_section(
                 "Matching",
                 rx.text(
                     f"Each weight is a number from {low} to {high}; "
@@ -285,7 +281,7 @@ def _form() -> rx.Component:
                     md="3",
                 ),
             ),
-            _section(
+            form_section(
                 "Routing",
                 _note(
                     "Broadcast offers a lead to all its matches at once. Waterfall offers it first to the best few "
@@ -298,7 +294,7 @@ def _form() -> rx.Component:
                     md="3",
                 ),
             ),
-            _section(
+            form_section(
                 "Verified reviews",
                 _note(
                     "Matching rates a business (prior weight × prior rating + its stars) ÷ (prior weight + its"
@@ -310,7 +306,7 @@ def _form() -> rx.Component:
                     md="2",
                 ),
             ),
-            _section(
+            form_section(
                 "Automatic AI calls",
                 _note(
                     "The worker schedules these calls by itself, within the consumer's calling hours and only with "
@@ -324,7 +320,7 @@ def _form() -> rx.Component:
                     md="3",
                 ),
             ),
-            _section(
+            form_section(
                 "Save",
                 _field("Note (what changed and why)", "note"),
                 rx.button("Save as a new version", type="submit", size="3", id="rules-save"),
@@ -410,29 +406,14 @@ def _confirm_rollback() -> rx.Component:
 
 def _select_field(label: str, name: str, choices: tuple[str, ...] = ("off", "on")) -> rx.Component:
     """A setting of the form chosen from `choices` (on/off by default), sent with the form."""
-    return rx.vstack(
-        rx.el.label(label, html_for=f"field-{name}", class_name="form-label"),
-        rx.select.root(
-            rx.select.trigger(id=f"field-{name}", width="100%"),
-            rx.select.content(*[rx.select.item(choice, value=choice) for choice in choices]),
-            name=name,
-            default_value=S.values[name],
-        ),
-        _error(name),
-        spacing="1",
-        width="100%",
-        align="stretch",
-    )
+    return select_field(label, name, [(choice, choice) for choice in choices], S.errors, S.values[name])
 
 
 def _history() -> rx.Component:
     return rx.vstack(
         rx.heading("History", as_="h2", size="6", margin_top="1em"),
         _confirm_rollback(),
-        rx.cond(
-            S.history_error != "",
-            rx.callout(S.history_error, icon="triangle-alert", color_scheme="red", id="rollback-error", width="100%"),
-        ),
+        feedback.error_callout(S.history_error, "rollback-error", icon="triangle-alert", width="100%"),
         rx.foreach(S.rows, _version_card),
         pager(S, "versions", "rules-history-count", back="Newer", forward="Older"),
         spacing="3",

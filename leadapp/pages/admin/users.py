@@ -9,7 +9,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.confirm import confirm_dialog
-from leadapp.components.forms import server_form
+from leadapp.components.filters import choice_select, filter_row, labelled
 from leadapp.components.layout import back_link, guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state
@@ -177,36 +177,12 @@ class UsersState(PagedState, AuthState):
         return feedback.outcome(self.notice, self.error)
 
 
-def _label(text: str, html_for: str) -> rx.Component:
-    return rx.el.label(text, html_for=html_for, class_name="field-label")
-
-
 def _filters() -> rx.Component:
-    return server_form(
+    return filter_row(
         UsersState.apply_filters,
-        rx.flex(
-            rx.vstack(
-                _label("Search", "users-search"),
-                rx.input(name="search", id="users-search", placeholder="email or name"),
-                spacing="1",
-            ),
-            rx.vstack(
-                _label("Role", "users-role"),
-                rx.select.root(
-                    rx.select.trigger(id="users-role", placeholder="All"),
-                    rx.select.content(
-                        rx.select.item("All", value="all"), *[rx.select.item(t, value=v) for v, t in ROLE_OPTIONS]
-                    ),
-                    name="role",
-                    default_value="all",
-                ),
-                spacing="1",
-            ),
-            rx.button("Apply", type="submit", id="users-apply"),
-            spacing="3",
-            wrap="wrap",
-            align="end",
-        ),
+        labelled("Search", "users-search", rx.input(name="search", id="users-search", placeholder="email or name")),
+        choice_select("role", "Role", ROLE_OPTIONS, id_prefix="users"),
+        rx.button("Apply", type="submit", id="users-apply"),
     )
 
 
@@ -310,15 +286,15 @@ def _detail() -> rx.Component:
             ),
             rx.text(u["full_name"], " · joined ", u["created_at"], " · last log-in ", u["last_login_at"], size="2"),
             rx.flex(
-                rx.vstack(
-                    _label("Role", "user-role-select"),
+                labelled(
+                    "Role",
+                    "user-role-select",
                     rx.select.root(
                         rx.select.trigger(id="user-role-select"),
                         rx.select.content(*[rx.select.item(t, value=v) for v, t in ROLE_OPTIONS]),
                         value=UsersState.new_role,
                         on_change=UsersState.choose_role,
                     ),
-                    spacing="1",
                 ),
                 rx.button("Change role…", on_click=UsersState.ask_role_change, id="change-role"),
                 rx.cond(

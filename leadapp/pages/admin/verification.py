@@ -7,9 +7,10 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.filters import filter_row
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
-from leadapp.components.table import plain_table
+from leadapp.components.table import plain_list
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.services import access, plans
@@ -140,24 +141,19 @@ def _row(row: rx.Var) -> rx.Component:
 
 
 def _filters() -> rx.Component:
-    return server_form(
+    return filter_row(
         VerificationState.apply_filters,
-        rx.flex(
-            rx.input(name="search", placeholder="business name", aria_label="Search", id="verification-search"),
-            rx.select.root(
-                rx.select.trigger(aria_label="Show", id="verification-show"),
-                rx.select.content(
-                    rx.select.item("Waiting for verification", value="waiting"),
-                    rx.select.item("All businesses", value="all"),
-                ),
-                name="show",
-                default_value="waiting",
+        rx.input(name="search", placeholder="business name", aria_label="Search", id="verification-search"),
+        rx.select.root(
+            rx.select.trigger(aria_label="Show", id="verification-show"),
+            rx.select.content(
+                rx.select.item("Waiting for verification", value="waiting"),
+                rx.select.item("All businesses", value="all"),
             ),
-            rx.button("Apply", type="submit", id="verification-apply"),
-            spacing="3",
-            wrap="wrap",
-            align="end",
+            name="show",
+            default_value="waiting",
         ),
+        rx.button("Apply", type="submit", id="verification-apply"),
     )
 
 
@@ -176,12 +172,14 @@ def verification_page() -> rx.Component:
         feedback.outcome_callouts(S.error, S.notice, "verification"),
         rx.vstack(
             _filters(),
-            plain_table(
+            plain_list(
                 ("Business", "Owner", "Verification", "Plan and monthly lead cap"),
-                rx.foreach(S.rows, _row),
+                S.rows,
+                _row,
                 table_id="verification-table",
+                none="No business here.",
+                none_id="verification-empty",
             ),
-            rx.cond(S.rows.length() == 0, rx.text("No business here.", color_scheme="gray", id="verification-empty")),
             spacing="4",
             width="100%",
             margin_top="1em",

@@ -13,6 +13,7 @@ import reflex as rx
 
 from leadapp import live, routes
 from leadapp.components import feedback
+from leadapp.components.pager import PagedState
 from leadapp.components.threads import LEAD_PHOTO, NO_PHOTO, MessageView, message_views, read_photo
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -49,13 +50,13 @@ class CallView:
 GONE = "That request is no longer in your inbox: the consumer withdrew or deleted it, or LeadApp closed it."
 
 
-class DashboardState(AuthState):
+class DashboardState(PagedState, AuthState):
+    """The inbox is the paged list (`rows`, `page`…, one page of `inbox.PAGE_SIZE` matches); the open lead beside it."""
+
     business_id: int = 0
     business_name: str = ""
     paused: bool = False
-    rows: list[dict[str, str]] = []
-    total: int = 0
-    page: int = 1
+    page_size: int = inbox.PAGE_SIZE
     status_filter: str = ""
     urgency_filter: str = ""
     category_filter: str = ""
@@ -105,10 +106,6 @@ class DashboardState(AuthState):
         return labels.count(self.total, "lead")
 
     @rx.var
-    def pages(self) -> int:
-        return max(1, -(-self.total // inbox.PAGE_SIZE))
-
-    @rx.var
     def quote_pending(self) -> bool:
         """The open lead has a quote of this business still open or accepted: no new quote until it is decided."""
         return any(q.get("status") in ("sent", "accepted") for q in self.quotes)
@@ -133,7 +130,7 @@ class DashboardState(AuthState):
                 self.business_id, self.business_name, self.rows, self.total = 0, "", [], 0
                 return
             self.business_id, self.business_name, self.paused = business.id or 0, business.name, business.paused
-            self.rows, self.total = inbox.inbox(session, user, self.business_id, self._filters(), self.page)
+            self._show_rows(*inbox.inbox(session, user, self.business_id, self._filters(), self.page))
             if self.detail.get("match_id"):
                 try:
                     detail = inbox.lead_detail(session, user, int(self.detail["match_id"]))
@@ -236,20 +233,16 @@ class DashboardState(AuthState):
         self.filters_open = False
         return DashboardState.load
 
-    @rx.event
-    def go_page(self, delta: int):
-        self.page = max(1, min(self.pages, self.page + delta))
+    def _turned(self):
+        """Turning the inbox's page loads it as opening the dashboard does (`load`)."""
         return DashboardState.load
 
     @rx.event
     def open_detail(self, match_id: str):
         self.error = self.notice = self.gone = ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                self._show_detail(session, user, inbox.lead_detail(session, user, int(match_id)))
-        except (UserError, ValueError) as exc:
-            self.error = str(getattr(exc, "message", exc))
+        _, self.error = self._attempt(
+            access.Area.BUSINESS, lambda s, u: self._show_detail(s, u, inbox.lead_detail(s, u, int(match_id)))
+        )
 
     @rx.event
     def close_detail(self):
@@ -275,13 +268,8 @@ class DashboardState(AuthState):
         in the transcript once the bridge has handed it over. A refusal or a bad hint shows under the field."""
         call_id = str(form_data.get("call_id", ""))
         self.hint_errors = {k: v for k, v in self.hint_errors.items() if k != call_id}
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                calls.send_hint(session, user, int(call_id or 0), str(form_data.get("hint", ""))[:4000])
-        except (UserError, ValueError) as exc:
-            message = str(getattr(exc, "message", exc))
-            self.hint_errors = {**self.hint_errors, call_id: message}
+        hint = str(form_data.get("hint", ""))[:4000]
+        if message := self._on_call(call_id, lambda s, u: calls.send_hint(s, u, int(call_id or 0), hint)):
             return feedback.failed(message)
         return [
             rx.set_value(f"hint-{call_id}", ""),
@@ -291,28 +279,25 @@ class DashboardState(AuthState):
     @rx.event
     def take_over(self, call_id: str):
         """ "Take over" on a call in progress: the assistant puts the caller through to the owner's phone."""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                calls.request_take_over(session, user, int(call_id or 0))
-        except (UserError, ValueError) as exc:
-            message = str(getattr(exc, "message", exc))
-            self.hint_errors = {**self.hint_errors, str(call_id): message}
+        if message := self._on_call(str(call_id), lambda s, u: calls.request_take_over(s, u, int(call_id or 0))):
             return feedback.failed(message)
         return feedback.done("Taking over: your phone will ring in a moment.")
 
     @rx.event
     def open_recording(self, call_id: str):
         """Put the call's recording in a player: a signed link streamed by the app, for this owner only."""
-        self.error = ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                link = calls.recording_link(session, user, int(call_id))
-        except (UserError, ValueError) as exc:
-            self.error = str(getattr(exc, "message", exc))
+        link, self.error = self._attempt(access.Area.BUSINESS, lambda s, u: calls.recording_link(s, u, int(call_id)))
+        if self.error:
             return
         self.recording_links = {**self.recording_links, str(int(call_id)): link}
+
+    def _on_call(self, call_id: str, action) -> str:
+        """Act on a live call (a hint, taking over): why it was refused ("" when it went through), also shown under
+        that call's hint field."""
+        _, message = self._attempt(access.Area.BUSINESS, action)
+        if message:
+            self.hint_errors = {**self.hint_errors, call_id: message}
+        return message
 
     def _act_for(self, error_field: str, action) -> str:
         """`_act`, with what went wrong shown under one form (in `error_field`, e.g. the message box) instead of

@@ -7,8 +7,10 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.forms import server_form
-from leadapp.components.layout import guarded_page
+from leadapp.components import feedback
+from leadapp.components.filters import ALL, choice_select, filter_input, filter_row, labelled
+from leadapp.components.layout import guarded_page, titled
+from leadapp.components.pager import page_buttons
 from leadapp.components.table import plain_table
 from leadapp.core import labels
 from leadapp.core.vocab import CATEGORY_LABELS
@@ -59,60 +61,34 @@ class KeepInboxScroll(rx.Fragment):
 # The filters are plain form fields, read when "Apply" is pressed; each starts from the filter in force, so a
 # form drawn again (a reconnect re-renders the page) shows what the list is filtered by.
 def _select(name: str, label: str, options: list[tuple[str, str]], current: rx.Var) -> rx.Component:
-    return rx.vstack(
-        rx.el.label(label, html_for=f"filter-{name}", class_name="field-label"),
-        rx.select.root(
-            rx.select.trigger(id=f"filter-{name}", placeholder="All"),
-            rx.select.content(rx.select.item("All", value="all"), *[rx.select.item(t, value=v) for v, t in options]),
-            name=name,
-            default_value=rx.cond(current != "", current, "all"),
-        ),
-        spacing="1",
-    )
+    return choice_select(name, label, options, rx.cond(current != "", current, ALL))
 
 
 def _date_input(name: str, label: str, error: rx.Var, current: rx.Var) -> rx.Component:
-    return rx.vstack(
-        rx.el.label(label, html_for=f"filter-{name}", class_name="field-label"),
-        rx.input(
-            name=name,
-            id=f"filter-{name}",
-            type="date",
-            default_value=current,
-            aria_invalid=rx.cond(error != "", "true", "false"),
-            aria_describedby=f"filter-{name}-error",
-        ),
-        rx.cond(error != "", rx.text(error, size="1", color_scheme="red", id=f"filter-{name}-error", role="alert")),
-        spacing="1",
-    )
+    return filter_input(name, label, error, type="date", default_value=current)
 
 
 def _filters() -> rx.Component:
-    return server_form(
+    return filter_row(
         DashboardState.apply_filters,
-        rx.flex(
-            _select("status", "Status", labels.options("match_status"), DashboardState.status_filter),
-            _select("urgency", "Urgency", labels.options("urgency"), DashboardState.urgency_filter),
-            _select(
-                "category",
-                "Service",
-                [(c.value, label) for c, label in CATEGORY_LABELS.items()],
-                DashboardState.category_filter,
-            ),
-            _date_input("since", "Received from", DashboardState.since_error, DashboardState.since_filter),
-            _date_input("until", "Received to", DashboardState.until_error, DashboardState.until_filter),
-            rx.vstack(
-                rx.el.label("Search", html_for="filter-search", class_name="field-label"),
-                rx.input(
-                    name="search", id="filter-search", placeholder="words or ZIP", default_value=DashboardState.search
-                ),
-                spacing="1",
-            ),
-            rx.button("Apply", type="submit", id="filter-apply"),
-            spacing="3",
-            wrap="wrap",
-            align="end",
+        _select("status", "Status", labels.options("match_status"), DashboardState.status_filter),
+        _select("urgency", "Urgency", labels.options("urgency"), DashboardState.urgency_filter),
+        _select(
+            "category",
+            "Service",
+            [(c.value, label) for c, label in CATEGORY_LABELS.items()],
+            DashboardState.category_filter,
         ),
+        _date_input("since", "Received from", DashboardState.since_error, DashboardState.since_filter),
+        _date_input("until", "Received to", DashboardState.until_error, DashboardState.until_filter),
+        labelled(
+            "Search",
+            "filter-search",
+            rx.input(
+                name="search", id="filter-search", placeholder="words or ZIP", default_value=DashboardState.search
+            ),
+        ),
+        rx.button("Apply", type="submit", id="filter-apply"),
     )
 
 
@@ -322,11 +298,7 @@ def dashboard_page() -> rx.Component:
         "business",
         KeepInboxScroll.create(),
         rx.hstack(
-            rx.vstack(
-                rx.heading("Dashboard", size="8", id="dashboard-heading"),
-                rx.text(DashboardState.business_name, color_scheme="gray"),
-                spacing="0",
-            ),
+            titled("Dashboard", "dashboard-heading", DashboardState.business_name),
             rx.hstack(
                 rx.link(rx.button("Stats", variant="soft"), href=routes.DASHBOARD_STATS),
                 rx.link(rx.button("Business settings", variant="soft"), href=routes.DASHBOARD_SETTINGS),
@@ -340,7 +312,7 @@ def dashboard_page() -> rx.Component:
             DashboardState.paused,
             rx.callout("Paused: you receive no new leads.", icon="pause", color_scheme="amber"),
         ),
-        rx.cond(DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")),
+        feedback.error_callout(DashboardState.error),
         rx.cond(
             DashboardState.gone != "",
             rx.callout(DashboardState.gone, icon="archive", color_scheme="gray", id="detail-gone"),
@@ -359,29 +331,13 @@ def dashboard_page() -> rx.Component:
                         id="inbox-empty",
                     ),
                 ),
-                rx.hstack(
-                    rx.button(
-                        "Previous",
-                        on_click=DashboardState.go_page(-1),
-                        variant="soft",
-                        disabled=DashboardState.page <= 1,
-                    ),
-                    rx.text(
-                        "Page ",
-                        DashboardState.page,
-                        " of ",
-                        DashboardState.pages,
-                        " · ",
-                        DashboardState.total_label,
-                        id="inbox-count",
-                    ),
-                    rx.button(
-                        "Next",
-                        on_click=DashboardState.go_page(1),
-                        variant="soft",
-                        disabled=DashboardState.page >= DashboardState.pages,
-                    ),
-                    align="center",
+                page_buttons(
+                    DashboardState.go_page,
+                    DashboardState.page,
+                    DashboardState.pages,
+                    [DashboardState.total_label],
+                    noun="leads",
+                    pager_id="inbox-count",
                 ),
                 spacing="4",
                 width="100%",

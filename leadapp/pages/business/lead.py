@@ -11,6 +11,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.forms import server_form
 from leadapp.components.layout import back_link, guarded, page
 from leadapp.components.threads import LEAD_PHOTO, thread_panel
@@ -285,10 +286,7 @@ def _review() -> rx.Component:
                         rx.vstack(
                             rx.el.label("Your reply (once)", html_for="review-reply-text", class_name="field-label"),
                             rx.text_area(name="reply", id="review-reply-text", max_length=2000, width="100%"),
-                            rx.cond(
-                                DashboardState.reply_error != "",
-                                rx.text(DashboardState.reply_error, size="1", color_scheme="red", id="reply-error"),
-                            ),
+                            feedback.error_text(DashboardState.reply_error, "reply-error", size="1"),
                             rx.button("Post reply", type="submit", id="post-reply"),
                             spacing="2",
                             width="100%",
@@ -631,7 +629,7 @@ def lead_page() -> rx.Component:
             "business",
             back_link("Inbox", routes.DASHBOARD, "back-to-inbox"),
             rx.heading("Lead", size="6", id="lead-heading", margin_y="0.5em"),
-            rx.cond(DashboardState.error != "", rx.callout(DashboardState.error, color_scheme="red", role="alert")),
+            feedback.error_callout(DashboardState.error),
             rx.cond(
                 DashboardState.gone != "",
                 rx.callout(DashboardState.gone, icon="archive", color_scheme="gray", id="detail-gone"),

@@ -58,13 +58,10 @@ class PhoneLineState(AuthState):
 
     def _act(self, action, notice: str) -> EventSpec | None:
         """Run one change of the line; its toast (the notice, or why it was refused)."""
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                self._show(action(session, user))
-        except (UserError, ValueError) as exc:  # NotAllowed is a UserError: same message, nothing changed
-            self.error = str(getattr(exc, "message", exc))
+        self.notice = ""
+        # A refusal (NotAllowed too: same message) changes nothing.
+        _, self.error = self._attempt(access.Area.BUSINESS, lambda s, u: self._show(action(s, u)))
+        if self.error:
             return feedback.failed(self.error)
         self.notice = notice
         return feedback.done(notice)

@@ -10,7 +10,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
-from leadapp.components.forms import field_error, form_error, labelled_field, server_form
+from leadapp.components.forms import field_error, form_error, form_section, labelled_field, select_field, server_form
 from leadapp.components.layout import guarded, page
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -196,10 +196,6 @@ def _error(name: str) -> rx.Component:
     return field_error(S.errors, name)
 
 
-def _label(text: str, input_id: str) -> rx.Component:
-    return rx.el.label(text, html_for=input_id, class_name="form-label")
-
-
 def _text(
     label: str,
     name: str,
@@ -232,19 +228,7 @@ def _text(
 
 
 def _select(label: str, name: str, options: list[tuple[str, str]]) -> rx.Component:
-    input_id = f"field-{name}"
-    return labelled_field(
-        label,
-        name,
-        rx.select.root(
-            rx.select.trigger(id=input_id, width="100%"),
-            rx.select.content(*[rx.select.item(text, value=value) for value, text in options]),
-            name=name,
-            default_value=S.values[name],
-            size="3",
-        ),
-        S.errors,
-    )
+    return select_field(label, name, options, S.errors, S.values[name], size="3")
 
 
 def _checkboxes(legend: str, name: str, options: list[tuple[str, str]], hint: str = "") -> rx.Component:
@@ -278,13 +262,6 @@ def _flag(name: str, text: str) -> rx.Component:
     return rx.checkbox(text, name=name, id=f"field-{name}", default_checked=S.checked.contains(name), size="2")
 
 
-def _section(title: str, *children: rx.Component) -> rx.Component:
-    return rx.card(
-        rx.vstack(rx.heading(title, as_="h2", size="4"), *children, spacing="4", width="100%"),
-        width="100%",
-    )
-
-
 def _two_columns(*children: rx.Component) -> rx.Component:
     return rx.grid(*children, columns=rx.breakpoints(initial="1", sm="2"), spacing="4", width="100%")
 
@@ -294,7 +271,7 @@ def _form() -> rx.Component:
         S.save,
         rx.vstack(
             form_error(S.errors),
-            _section(
+            form_section(
                 "Your business",
                 _text("Business name", "name", autocomplete="organization"),
                 _checkboxes(
@@ -324,7 +301,7 @@ def _form() -> rx.Component:
                     hint="Comma-separated, at most 20, e.g. water heaters, leak repair, 24/7.",
                 ),
             ),
-            _section(
+            form_section(
                 "Service area",
                 _text("Street address", "address", autocomplete="street-address"),
                 _two_columns(
@@ -336,7 +313,7 @@ def _form() -> rx.Component:
                     rx.text("Location: ", rx.text.strong(S.location), size="2", id="settings-location"),
                 ),
             ),
-            _section(
+            form_section(
                 "Lead notifications",
                 _checkboxes("Notify me by", "notify_channels", list(CHANNEL_LABELS.items())),
                 _two_columns(
@@ -356,7 +333,7 @@ def _form() -> rx.Component:
                     hint="Up to your plan's cap; an admin can raise it beyond.",
                 ),
             ),
-            _section(
+            form_section(
                 "Opening hours",
                 rx.text("Like 09:00-17:00, or closed; leave a day blank if it varies.", size="2", color_scheme="gray"),
                 _error("hours"),
@@ -367,7 +344,7 @@ def _form() -> rx.Component:
                     width="100%",
                 ),
             ),
-            _section(
+            form_section(
                 "AI calls",
                 _select("AI voice", "voice", [(v, v.title()) for v in REALTIME_VOICES]),
                 _checkboxes(

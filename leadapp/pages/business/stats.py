@@ -11,7 +11,9 @@ from urllib.parse import quote
 import reflex as rx
 
 from leadapp import routes
-from leadapp.components.layout import guarded_page
+from leadapp.components import feedback
+from leadapp.components.filters import labelled
+from leadapp.components.layout import guarded_page, titled
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -178,15 +180,15 @@ def _kpi(label: str, value: rx.Var | str, element_id: str, note: rx.Var | str = 
 
 
 def _period_chooser() -> rx.Component:
-    return rx.vstack(
-        rx.el.label("Period", html_for="stats-period", class_name="field-label"),
+    return labelled(
+        "Period",
+        "stats-period",
         rx.select.root(
             rx.select.trigger(id="stats-period"),
             rx.select.content(*[rx.select.item(label, value=value) for value, label in PERIOD_OPTIONS]),
             value=S.weeks,
             on_change=S.set_period,
         ),
-        spacing="1",
     )
 
 
@@ -295,11 +297,7 @@ def stats_page() -> rx.Component:
     return guarded_page(
         "business",
         rx.flex(
-            rx.vstack(
-                rx.heading("Stats", size="8", id="stats-heading"),
-                rx.text(S.business_name, color_scheme="gray"),
-                spacing="0",
-            ),
+            titled("Stats", "stats-heading", S.business_name),
             rx.hstack(
                 _period_chooser(),
                 rx.link(rx.button("Lead inbox", variant="soft"), href=routes.DASHBOARD),
@@ -312,7 +310,7 @@ def stats_page() -> rx.Component:
             gap="3",
             width="100%",
         ),
-        rx.cond(S.error != "", rx.callout(S.error, color_scheme="red", role="alert", margin_top="1em")),
+        feedback.error_callout(S.error, margin_top="1em"),
         rx.cond(
             ~S.loaded,
             rx.center(rx.spinner(size="3"), padding="3em"),

@@ -8,6 +8,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.forms import server_form
 from leadapp.components.layout import page, page_header
 from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED, phone_code_check
@@ -296,10 +297,7 @@ def interview_page() -> rx.Component:
         rx.grid(
             rx.vstack(
                 rx.vstack(rx.foreach(InterviewState.messages, _bubble), spacing="2", width="100%", id="chat-log"),
-                rx.cond(
-                    InterviewState.error != "",
-                    rx.callout(InterviewState.error, color_scheme="red", id="interview-error", role="alert"),
-                ),
+                feedback.error_callout(InterviewState.error, "interview-error"),
                 rx.cond(
                     InterviewState.notice != "",
                     rx.callout(InterviewState.notice, color_scheme="green", id="interview-notice"),

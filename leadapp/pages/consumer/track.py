@@ -54,11 +54,6 @@ def remember_track_tab(lead_id: int, client_token: str) -> None:
         live.remember(lead_tabs_key(lead_id), client_token)
 
 
-def _token_from_path(path: str) -> str:
-    """The last path segment of /portal/track/<token> (tokens are URL-safe: no decoding needed)."""
-    return (path or "").rstrip("/").rsplit("/", 1)[-1]
-
-
 class TrackState(AuthState):
     # "checking" until the token was looked at, then "ok" or "invalid".
     track_status: str = "checking"
@@ -98,7 +93,7 @@ class TrackState(AuthState):
     @rx.event
     def open(self):
         self.notice, self.error, self.track_status = "", "", "checking"
-        self._token = _token_from_path(self.router.url.path)
+        self._token = routes.last_segment(self.router.url.path)
         if self._load():
             remember_track_tab(self._lead_id, self.router.session.client_token)
 

@@ -23,11 +23,6 @@ from leadapp.state.auth import AuthState, field_errors
 ROUTE = "/reset-password/[token]"
 
 
-def _token_from_path(path: str) -> str:
-    """The last path segment of /reset-password/<token> (tokens are URL-safe: no decoding needed)."""
-    return (path or "").rstrip("/").rsplit("/", 1)[-1]
-
-
 class ResetPasswordState(AuthState):
     # "checking" until the link was looked at, then "ok", "invalid" or "done".
     reset_status: str = "checking"
@@ -38,7 +33,7 @@ class ResetPasswordState(AuthState):
     @rx.event
     def open(self):
         self.errors, self.link_problem, self.reset_status = {}, "", "checking"
-        self._token = _token_from_path(self.router.url.path)
+        self._token = routes.last_segment(self.router.url.path)
         with session_scope(rls.ANONYMOUS_CONTEXT) as session:
             problem = admin_users.reset_token_problem(session, self._token)
         self.link_problem = problem

@@ -22,11 +22,6 @@ from leadapp.state.auth import AuthState
 ROUTE = routes.REVIEW
 
 
-def _token_from_path(path: str) -> str:
-    """The last path segment of /review/<token> (tokens are URL-safe: no decoding needed)."""
-    return (path or "").rstrip("/").rsplit("/", 1)[-1]
-
-
 class ReviewState(AuthState):
     # "checking" until the token was looked at; then "ready" (the form), "done" (reviewed) or "invalid".
     review_status: str = "checking"
@@ -51,7 +46,7 @@ class ReviewState(AuthState):
     @rx.event
     def open(self):
         self.review_status, self.review_message, self.review_form_errors = "checking", "", {}
-        self._token = _token_from_path(self.router.url.path)
+        self._token = routes.last_segment(self.router.url.path)
         self._look()
 
     @rx.event

@@ -25,11 +25,6 @@ INVALID_MESSAGE = (
 )
 
 
-def _token_from_path(path: str) -> str:
-    """The last path segment of /unsubscribe/<token> (tokens are URL-safe: no decoding needed)."""
-    return (path or "").rstrip("/").rsplit("/", 1)[-1]
-
-
 def _masked(email: str) -> str:
     name, _, domain = email.partition("@")
     return f"{name[:1]}•••@{domain}" if domain else "•••"
@@ -45,7 +40,7 @@ class UnsubscribeState(AuthState):
     @rx.event
     def open(self):
         self.unsubscribe_status, self.business_name, self.masked_email = "checking", "", ""
-        self._token = _token_from_path(self.router.url.path)
+        self._token = routes.last_segment(self.router.url.path)
         with session_scope(rls.ANONYMOUS_CONTEXT) as session:
             invitation = discovery.invitation_for_token(session, self._token)
             if invitation is None:

@@ -15,7 +15,6 @@ from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.services import account_links
-from leadapp.pages.public.reset_password import _token_from_path
 from leadapp.state.auth import AuthState
 
 
@@ -27,7 +26,7 @@ class VerifyEmailState(AuthState):
     @rx.event
     def open(self):
         self.verify_status, self.verify_message = "checking", ""
-        token = _token_from_path(self.router.url.path)
+        token = routes.last_segment(self.router.url.path)
         try:
             with session_scope(rls.ANONYMOUS_CONTEXT) as session:
                 verified = account_links.verify_email(session, token)
