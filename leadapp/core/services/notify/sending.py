@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from rq import get_current_job
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -84,8 +86,9 @@ def send_batch(notifications: Iterable[int | Notification]) -> dict[int, str]:
     Each is sent exactly as `send_notification` sends it, with the batch's database and Redis work done in
     a few round trips; one whose provider fails transiently goes back to 'pending' and gets its own send
     job with RQ's exponential-backoff Retry. Returns id → status.
-    Each is an id, or the caller's own copy of a row it has just committed (not read again: its claim is still
-    the compare-and-set on the status in the database).
+    Each is an id, or the caller's own copy of a row it has just made (not read again: its claim is still the
+    compare-and-set on the status in the database). Rows the caller made in a transaction still open are claimed
+    in it, and commit with their claim: one transaction fewer per lead; their leases are taken first, as always.
     """
     items = list(notifications)
     known = [n for n in items if isinstance(n, Notification)]
@@ -122,7 +125,9 @@ def _send(
     the errors of those put back to 'pending' for another attempt. `known`: rows the caller holds (not read)."""
     ids = list(dict.fromkeys(notification_ids))
     statuses: dict[int, str] = {}
-    with Session(get_engine(), expire_on_commit=False) as session:
+    known = list(known)
+    open_session = _open_session(known)
+    with nullcontext(open_session) if open_session else Session(get_engine(), expire_on_commit=False) as session:
         rows = {row.id: row for row in known if row.id in ids}
         unknown = [i for i in ids if i not in rows]
         if unknown:
@@ -150,6 +155,12 @@ def _send(
             return statuses, _claim_and_send(session, live, leases, statuses, final_on_failure)
         finally:
             leases.release()
+
+
+def _open_session(rows: list[Notification]) -> Session | None:
+    """The session the caller made `rows` in, while its transaction is still open (else None)."""
+    session = object_session(rows[0]) if rows else None
+    return session if isinstance(session, Session) and session.in_transaction() else None
 
 
 OUTCOME_RETRY_SECONDS = 60.0
