@@ -57,7 +57,8 @@ class LeadWorker(SimpleWorker):
             super().heartbeat(timeout, pipeline)
             self._beat_at = None if timeout is not None else time.monotonic()
             return
-        if timeout is None and self._beat_at is not None and time.monotonic() - self._beat_at < HEARTBEAT_REPEAT_SECONDS:
+        recent = self._beat_at is not None and time.monotonic() - self._beat_at < HEARTBEAT_REPEAT_SECONDS
+        if timeout is None and recent:
             return
         with self.connection.pipeline(transaction=False) as pipe:
             super().heartbeat(timeout, pipe)

@@ -15,7 +15,6 @@ from sqlmodel import Field
 
 from leadapp.core import crypto
 
-
 _NO_PARAMETERS = inspect.Signature()
 
 
