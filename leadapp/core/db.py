@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Insert, Table, event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
@@ -122,9 +122,18 @@ def insert_new(session: Session, model: Any, rows: Sequence[dict[str, Any]], uni
     """
     if not rows:
         return
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     # executemany of one cached statement (SQLAlchemy sends it as a single multi-row INSERT)
-    session.execute(insert(model.__table__).on_conflict_do_nothing(index_elements=list(unique)), list(rows))
+    statement = _insert_skipping(model.__table__, tuple(unique), session.get_bind().dialect.name, returning=False)
+    session.execute(statement, list(rows))
+
+
+@lru_cache(maxsize=64)
+def _insert_skipping(table: Table, unique: tuple[str, ...], dialect: str, *, returning: bool) -> Insert:
+    """INSERT … ON CONFLICT (`unique`) DO NOTHING into `table` [RETURNING the id and `unique`], built once per shape:
+    the same statement object each time, so SQLAlchemy does not build and key it again for every row inserted."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(table).on_conflict_do_nothing(index_elements=list(unique))
+    return statement.returning(table.c.id, *(table.c[name] for name in unique)) if returning else statement
 
 
 def insert_new_rows(session: Session, objects: Sequence[ModelT], unique: Sequence[str]) -> list[ModelT]:
@@ -135,12 +144,7 @@ def insert_new_rows(session: Session, objects: Sequence[ModelT], unique: Sequenc
     if not objects:
         return []
     table = type(objects[0]).__table__  # type: ignore[attr-defined]
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(table)
-        .on_conflict_do_nothing(index_elements=list(unique))
-        .returning(table.c.id, *(table.c[name] for name in unique))
-    )
+    statement = _insert_skipping(table, tuple(unique), session.get_bind().dialect.name, returning=True)
     by_key = {tuple(getattr(o, name) for name in unique): o for o in objects}
     result = session.execute(statement, [o.model_dump(exclude={"id"}) for o in objects])  # type: ignore[attr-defined]
     inserted: list[ModelT] = []

@@ -22,6 +22,12 @@ ALL_QUEUES: tuple[str, ...] = (PIPELINE, NOTIFICATIONS, CALLS, MAINTENANCE)
 
 log = get_logger(__name__)
 
+RESULT_TTL = 300
+"""Seconds a finished job and its return value stay in Redis."""
+BRIEF_RESULT_TTL = 10
+"""The same for a job whose effect is all in the database (`keep_result=False`). Not 0: RQ deletes a job kept for 0
+s with seven more round trips after it ran (reading its status and executions back), where an expiry costs none."""
+
 
 def queue(name: str) -> Queue:
     if name not in ALL_QUEUES:
@@ -44,7 +50,7 @@ def enqueue(
 
     With `job_id`, a job already waiting under that id is not enqueued twice — unless `fresh` says the
     caller knows none can exist yet (a row it has just created), which saves the look-up. `keep_result`
-    False stores no return value (jobs whose effect is in the database).
+    False keeps the finished job only BRIEF_RESULT_TTL seconds (jobs whose effect is in the database).
     """
     try:
         q = queue(queue_name)
@@ -52,16 +58,20 @@ def enqueue(
             existing = q.fetch_job(job_id)
             if existing is not None and existing.get_status(refresh=True) in ("queued", "scheduled", "deferred"):
                 return True
-        q.enqueue_call(
-            func,
-            args=args,
-            kwargs=kwargs or None,
-            job_id=job_id,
-            retry=retry,
-            at_front=at_front,
-            result_ttl=300 if keep_result else 0,
-            failure_ttl=7 * 24 * 3600,
-        )
+        # One round trip: RQ writes the queue's name, the job and its push in a pipeline given to it (two otherwise).
+        with q.connection.pipeline() as pipe:
+            q.enqueue_call(
+                func,
+                args=args,
+                kwargs=kwargs or None,
+                job_id=job_id,
+                retry=retry,
+                at_front=at_front,
+                result_ttl=RESULT_TTL if keep_result else BRIEF_RESULT_TTL,
+                failure_ttl=7 * 24 * 3600,
+                pipeline=pipe,
+            )
+            pipe.execute()
         return True
     except RedisError as exc:
         log.warning("enqueue_failed", queue=queue_name, func=func, error=repr(exc))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from rq import SimpleWorker
+from sqlalchemy import event
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
@@ -68,6 +69,26 @@ def test_a_water_heater_leak_reaches_the_carmel_plumber_and_the_consumer(demo):
         business_note = next(n for n in notes if n.kind == "business_new_lead")
         assert business_note.recipient == "plumber@leadapp.demo"
         assert "846-2200" not in business_note.body_text and "casey@example.com" not in business_note.body_text
+
+
+def test_a_new_leads_run_commits_its_rows_with_their_claim_and_then_the_providers_answers(demo):
+    lead_id = submit(demo)
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    event.listen(get_engine(), "commit", count)
+    try:
+        work_all()
+    finally:
+        event.remove(get_engine(), "commit", count)
+    # The classification, matches and notifications commit with the notifications' claim, before any provider is
+    # called; then what the providers answered.
+    assert len(commits) == 2
+    with Session(get_engine()) as session:
+        notes = session.exec(select(Notification).where(Notification.lead_id == lead_id)).all()
+        assert len(notes) >= 2 and all(n.status == "sent" and n.attempts == 1 for n in notes)
 
 
 def test_running_the_job_twice_changes_nothing(demo):

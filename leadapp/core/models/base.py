@@ -3,7 +3,9 @@ encrypted at rest."""
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,18 +15,35 @@ from sqlmodel import Field
 
 from leadapp.core import crypto
 
+_NO_PARAMETERS = inspect.Signature()
+
+
+def default_factory(make: Callable[[], Any]) -> Callable[[], Any]:
+    """`make` as a model field's default factory that carries its signature. Pydantic reads a factory's signature
+    each time it builds a model without that field (to know whether it takes the validated data): parsing a
+    builtin's such as `list`'s takes about 0.25 ms each time, a function's 5-10 µs, a carried one's next to none."""
+
+    def factory() -> Any:
+        return make()
+
+    factory.__signature__ = _NO_PARAMETERS  # type: ignore[attr-defined]
+    return factory
+
 
 def utcnow() -> datetime:
     """Now, timezone-aware in UTC (sqlmodel's UTCDateTime refuses naive values)."""
     return datetime.now(UTC)
 
 
+utcnow.__signature__ = _NO_PARAMETERS  # type: ignore[attr-defined]  # a default factory of many models' fields
+
+
 def created_at_field() -> Any:
     return Field(default_factory=utcnow, nullable=False, index=True)
 
 
-def json_field(default_factory: Any = dict) -> Any:
-    return Field(default_factory=default_factory, sa_column=Column(JSON, nullable=False))
+def json_field(make: Callable[[], Any] = dict) -> Any:
+    return Field(default_factory=default_factory(make), sa_column=Column(JSON, nullable=False))
 
 
 def json_nullable_field() -> Any:
@@ -72,5 +91,5 @@ def encrypted_field(purpose: str, default: str = "") -> Any:
     return Field(default=default, sa_column=Column(EncryptedText(purpose), nullable=False))
 
 
-def encrypted_json_field(purpose: str, default_factory: Any = dict) -> Any:
-    return Field(default_factory=default_factory, sa_column=Column(EncryptedJSON(purpose), nullable=False))
+def encrypted_json_field(purpose: str, make: Callable[[], Any] = dict) -> Any:
+    return Field(default_factory=default_factory(make), sa_column=Column(EncryptedJSON(purpose), nullable=False))

@@ -123,10 +123,11 @@ def process_lead(lead_id: int) -> str:
             to_send = [n for n in rows if n.id is not None]  # sent from these copies, not read again
             _publish(session, lead, matches)
             status = lead.status
-    # First attempt right here, in the pipeline job (one job per lead, no queue hop before the businesses
-    # hear of it); a transient provider failure gets its own send job with RQ's backoff Retry, and rows
-    # left pending by a crash are re-enqueued by the notification sweeper.
-    statuses = notify.send_batch(to_send)
+        # First attempt right here, in the pipeline job (one job per lead, no queue hop before the businesses
+        # hear of it). The rows made above are claimed in this transaction, which commits with their claim before
+        # any provider is called; a transient provider failure gets its own send job with RQ's backoff Retry, and
+        # rows a crash leaves behind are re-enqueued by the notification sweeper.
+        statuses = notify.send_batch(to_send)
     log.info("lead_processed", lead_id=lead_id, status=status, notifications=statuses)
     return status
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from contextlib import nullcontext
 from typing import Any
 
 from rq import get_current_job
 from sqlalchemy import bindparam, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
@@ -84,8 +86,9 @@ def send_batch(notifications: Iterable[int | Notification]) -> dict[int, str]:
     Each is sent exactly as `send_notification` sends it, with the batch's database and Redis work done in
     a few round trips; one whose provider fails transiently goes back to 'pending' and gets its own send
     job with RQ's exponential-backoff Retry. Returns id → status.
-    Each is an id, or the caller's own copy of a row it has just committed (not read again: its claim is still
-    the compare-and-set on the status in the database).
+    Each is an id, or the caller's own copy of a row it has just made (not read again: its claim is still the
+    compare-and-set on the status in the database). Rows the caller made in a transaction still open are claimed
+    in it, and commit with their claim: one transaction fewer per lead; their leases are taken first, as always.
     """
     items = list(notifications)
     known = [n for n in items if isinstance(n, Notification)]
@@ -122,7 +125,9 @@ def _send(
     the errors of those put back to 'pending' for another attempt. `known`: rows the caller holds (not read)."""
     ids = list(dict.fromkeys(notification_ids))
     statuses: dict[int, str] = {}
-    with Session(get_engine(), expire_on_commit=False) as session:
+    known = list(known)
+    open_session = _open_session(known)
+    with nullcontext(open_session) if open_session else Session(get_engine(), expire_on_commit=False) as session:
         rows = {row.id: row for row in known if row.id in ids}
         unknown = [i for i in ids if i not in rows]
         if unknown:
@@ -152,6 +157,41 @@ def _send(
             leases.release()
 
 
+def _open_session(rows: list[Notification]) -> Session | None:
+    """The session the caller made `rows` in, while its transaction is still open (else None)."""
+    session = object_session(rows[0]) if rows else None
+    return session if isinstance(session, Session) and session.in_transaction() else None
+
+
+# The statements of every send, built once (the same objects each time: SQLAlchemy neither builds nor keys them again).
+_table = Notification.__table__  # type: ignore[attr-defined]
+_CLAIM = (
+    update(_table)
+    .where(
+        _table.c.id.in_(bindparam("ids", expanding=True)),
+        _table.c.status.in_(bindparam("statuses", expanding=True)),
+    )
+    .values(status=_SENDING, attempts=_table.c.attempts + 1)
+    .returning(_table.c.id)
+)
+"""Claim rows still in one of `statuses` for sending (compare-and-set); returns the ids claimed."""
+_RECORD_SENT = (
+    update(_table)
+    .where(_table.c.id == bindparam("nid"), _table.c.status == _SENDING)
+    .values(
+        status=_SENT,
+        provider=bindparam("provider"),
+        provider_id=bindparam("provider_id"),
+        sent_at=bindparam("sent_at"),
+        last_error="",
+    )
+)
+_RECORD_FAILED = (
+    update(_table)
+    .where(_table.c.id == bindparam("nid"), _table.c.status == _SENDING)
+    .values(status=bindparam("new_status"), last_error=bindparam("error"))
+)
+
 OUTCOME_RETRY_SECONDS = 60.0
 """How long the providers' answers are retried against a database that dropped the connection."""
 OUTCOME_RETRY_PAUSE = 0.5
@@ -161,30 +201,13 @@ def _record_outcomes(session: Session, sent: list[dict[str, Any]], failed: list[
     """Write what the providers answered (rows still 'sending' only). A database connection lost on the way (a
     restart, a failover) is retried for up to OUTCOME_RETRY_SECONDS: the messages are already with their
     providers, and an outcome left unwritten would have them sent a second time once the claim's lease expired."""
-    table = Notification.__table__  # type: ignore[attr-defined]
     deadline = time.monotonic() + OUTCOME_RETRY_SECONDS
     while True:
         try:
             if sent:
-                session.execute(
-                    update(table)
-                    .where(table.c.id == bindparam("nid"), table.c.status == _SENDING)
-                    .values(
-                        status=_SENT,
-                        provider=bindparam("provider"),
-                        provider_id=bindparam("provider_id"),
-                        sent_at=bindparam("sent_at"),
-                        last_error="",
-                    ),
-                    sent,
-                )
+                session.execute(_RECORD_SENT, sent)
             if failed:
-                session.execute(
-                    update(table)
-                    .where(table.c.id == bindparam("nid"), table.c.status == _SENDING)
-                    .values(status=bindparam("new_status"), last_error=bindparam("error")),
-                    failed,
-                )
+                session.execute(_RECORD_FAILED, failed)
             session.commit()
             return
         except OperationalError as exc:  # the connection, not the statements: they are valid and idempotent
@@ -232,14 +255,7 @@ def _claim_and_send(
     for notification_id in by_id:
         groups.setdefault(notification_id in leases.held, []).append(notification_id)
     for group in groups.values():
-        claim = (
-            update(Notification)
-            .where(col(Notification.id).in_(group), col(Notification.status).in_(_claimable(group[0], leases)))
-            .values(status=_SENDING, attempts=col(Notification.attempts) + 1)
-            .returning(col(Notification.id))
-            .execution_options(synchronize_session=False)
-        )
-        claimed.update(session.execute(claim).scalars())
+        claimed.update(session.execute(_CLAIM, {"ids": group, "statuses": _claimable(group[0], leases)}).scalars())
     leases.keep |= claimed  # until the outcome is committed, a crash leaves the claim to its lease's expiry
     session.commit()  # hold no transaction open while the providers are called
     not_claimed = [i for i in by_id if i not in claimed]
