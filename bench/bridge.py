@@ -59,9 +59,12 @@ compared two different moments. The figures pool the rounds (CPU and frames summ
 together); the ratio of each round is printed too.
 
 The load (both ends of every call) is `bench.bridge_load`; a phase's run and figures are `bench.bridge_phase`.
+The bridge (uvicorn's `--loop auto`), the relay and the load generator all run on the same kind of event loop
+(`bench.event_loop`: uvloop when installed), so the floor is not a slower loop than the bridge's and the generator
+is as cheap as it can be; the last line says which (`loop=`).
 
 Last line: `bridge calls=N up_p50_us=A up_p99_us=B down_p99_us=C cpu_us_per_frame=D
-floor_cpu_us_per_frame=E clear_p99_ms=F lost=G load=L loop_lag_p99_ms=H loop_lag_max_ms=I max_writes_per_turn=J`;
+floor_cpu_us_per_frame=E clear_p99_ms=F lost=G load=L loop_lag_p99_ms=H loop_lag_max_ms=I max_writes_per_turn=J loop=K`;
 one `phase=…` line per phase above it has the details.
 """
 
@@ -83,6 +86,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from bench import event_loop
 from bench.bridge_load import API_KEY, AUTH_TOKEN, LOADS, MODEL, PUBLIC_BASE, BenchPeer, Load, Stats
 from bench.bridge_phase import Phase, pooled, run_phase
 from bench.stack import Stack, free_port, stack, wait_for
@@ -327,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with stack() as s:
         try:
-            bridges, relays = asyncio.run(bench(s, args))
+            bridges, relays = event_loop.run(bench(s, args))  # the generator on the programs' kind of loop
         except BaseException:
             for name in ("bridge", "relay"):
                 tail = s.log_tail(name)
@@ -355,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         f"floor_cpu_us_per_frame={floor:.1f} clear_p99_ms={bridge.us(b.clear_ns, 0.99) / 1000:.2f} lost={bridge.lost} "
         f"load={args.load} loop_lag_p99_ms={bridge.loop.get('lag_p99_ms', float('nan')):g} "
         f"loop_lag_max_ms={bridge.loop.get('lag_max_ms', float('nan')):g} "
-        f"max_writes_per_turn={bridge.loop.get('max_writes_per_turn', float('nan')):g}"
+        f"max_writes_per_turn={bridge.loop.get('max_writes_per_turn', float('nan')):g} loop={event_loop.loop_name()}"
     )
     return 0
 

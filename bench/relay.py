@@ -27,6 +27,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from bench import event_loop
+
 APPEND_HEAD = '{"type":"input_audio_buffer.append","audio":"'
 SESSION_UPDATE = json.dumps(
     {
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upstream", required=True, help="ws:// URL of the realtime peer")
     parser.add_argument("--api-key", default="", help="sent as the Bearer token upstream")
     args = parser.parse_args(argv)
-    asyncio.run(serve_relay(args.port, args.upstream, args.api_key))
+    event_loop.run(serve_relay(args.port, args.upstream, args.api_key))  # the bridge's kind of loop (uvicorn's)
     return 0
 
 
