@@ -111,6 +111,7 @@ bench: setup services
 	$(PY) -m bench.bridge --calls 50 --seconds 10
 	$(PY) -m bench.bridge --calls 150 --rounds 3
 	$(PY) -m bench.bridge --calls 150 --rounds 3 --load outside --delta-ms 40
+	$(PY) -m bench.bridge --calls 150 --rounds 3 --load outside
 	$(PY) -m bench.quality_meter
 	$(PY) -m bench.faults
 	$(PY) -m bench.attacks
