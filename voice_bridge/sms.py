@@ -36,42 +36,25 @@ from leadapp.core.services.sms_replies import OptAction, apply_opt_action, threa
 from voice_bridge.signatures import SIGNATURE_HEADER, public_url, rejected, signed_form
 
 SMS_PATH = "/twilio/sms"
-STOP_WORDS: frozenset[str] = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
-START_WORDS: frozenset[str] = frozenset({"START", "UNSTOP", "YES"})
-STOP_CALLS_WORDS: frozenset[str] = frozenset(
-    {
-        "STOP CALLS",
-        "STOP CALL",
-        "STOP CALLING",
-        "STOP AI CALLS",
-        "NO CALLS",
-        "NO AI CALLS",
-        "NO MORE CALLS",
-        "DO NOT CALL",
-        "DONT CALL",
-        "DON'T CALL",
-        "DO NOT CALL ME",
-        "DONT CALL ME",
-        "DON'T CALL ME",
-    }
+
+
+def _phrases(text: str) -> frozenset[str]:
+    """Keywords written one after the other, separated by "|"."""
+    return frozenset(phrase.strip() for phrase in text.split("|"))
+
+
+STOP_WORDS = _phrases("STOP|STOPALL|UNSUBSCRIBE|CANCEL|END|QUIT")
+START_WORDS = _phrases("START|UNSTOP|YES")
+STOP_CALLS_WORDS = _phrases(
+    "STOP CALLS|STOP CALL|STOP CALLING|STOP AI CALLS|NO CALLS|NO AI CALLS|NO MORE CALLS|DO NOT CALL|DONT CALL|"
+    "DON'T CALL|DO NOT CALL ME|DONT CALL ME|DON'T CALL ME"
 )
 # Spanish keywords (Twilio's own list is English only): what a Spanish-speaking consumer replies to stop, restart
 # and refuse calls, compared without accents.
-SPANISH_STOP_WORDS: frozenset[str] = frozenset(
-    {"BAJA", "PARAR", "PARE", "ALTO", "CANCELAR", "DETENER", "NO MAS MENSAJES", "NO ENVIAR"}
-)
-SPANISH_START_WORDS: frozenset[str] = frozenset({"ALTA", "REANUDAR", "COMENZAR"})
-SPANISH_STOP_CALLS_WORDS: frozenset[str] = frozenset(
-    {
-        "NO LLAMAR",
-        "NO LLAMEN",
-        "NO ME LLAMEN",
-        "NO ME LLAMES",
-        "NO MAS LLAMADAS",
-        "SIN LLAMADAS",
-        "PARAR LLAMADAS",
-        "BAJA LLAMADAS",
-    }
+SPANISH_STOP_WORDS = _phrases("BAJA|PARAR|PARE|ALTO|CANCELAR|DETENER|NO MAS MENSAJES|NO ENVIAR")
+SPANISH_START_WORDS = _phrases("ALTA|REANUDAR|COMENZAR")
+SPANISH_STOP_CALLS_WORDS = _phrases(
+    "NO LLAMAR|NO LLAMEN|NO ME LLAMEN|NO ME LLAMES|NO MAS LLAMADAS|SIN LLAMADAS|PARAR LLAMADAS|BAJA LLAMADAS"
 )
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 STOP_CALLS_REPLY = (
