@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from leadapp.core import broker, crypto
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import Call, DoNotCall, Notification, utcnow
-from leadapp.core.services import calls, portal
+from leadapp.core.services import access, calls, portal
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import CALLS, queue
 from leadapp.core.vocab import CallStatus
@@ -178,6 +178,20 @@ def test_place_call_run_twice_or_at_once_dials_once(db_session: Session, world: 
     assert sorted(results).count("dialled") == 1, results
     assert len(twilio.creates) == 2
     assert fresh(s, other.id).provider_call_sid == list(twilio.calls)[1]
+
+
+def test_a_visitor_probing_call_ids_learns_nothing_of_which_calls_exist(db_session: Session, world: World) -> None:
+    """Without a login, an existing call and a made-up id are refused alike (log in first), never "no such call"."""
+    s = db_session
+    night = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=0, microsecond=0)
+    real = calls.request_call(s, world.owner, world.match.id, now=night)
+    s.commit()
+    for call_id in (real.id, real.id + 100_000):
+        for attempt in (calls.cancel_call, calls.recording_link):
+            with pytest.raises(access.NotLoggedIn):
+                attempt(s, None, call_id)
+            s.rollback()
+    assert fresh(s, real.id).status == "scheduled"
 
 
 def test_a_scheduled_call_can_be_cancelled_by_its_business_and_then_dials_nothing(

@@ -176,13 +176,14 @@ def placement_refusal(session: Session, call: Call, lead: Lead | None, now: date
 
 
 def call_for(session: Session, user: User | None, call_id: int, *, view: bool) -> Call:
-    """The call when `user` may view it (`view`) or act on it (`_may_act_on_call`); NotFound for no such call,
-    NotLoggedIn without a user, NotAllowed for someone else's call."""
+    """The call when `user` may view it (`view`) or act on it (`_may_act_on_call`); NotLoggedIn without a user
+    (asked first: a visitor learns nothing of which calls exist), NotFound for no such call, NotAllowed for someone
+    else's call."""
+    if access.role_of(user) is None:
+        raise access.NotLoggedIn("Log in to continue.")
     call = session.get(Call, call_id)
     if call is None:
         raise NotFound("No such call.")
-    if access.role_of(user) is None:
-        raise access.NotLoggedIn("Log in to continue.")
     if not _may_act_on_call(session, user, call, view=view):
         raise NotAllowed("This is not your call.")
     return call
