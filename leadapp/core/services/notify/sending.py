@@ -23,11 +23,12 @@ from leadapp.core.observability import get_logger, report_exception
 from leadapp.core.providers import email as email_provider
 from leadapp.core.providers import sms as sms_provider
 from leadapp.core.providers.email import SendError, SendResult
-from leadapp.core.services import access, audit, daily_caps
+from leadapp.core.services import access, daily_caps
 from leadapp.core.services.notify.enqueueing import _FAILED, _PENDING, _SENDING, _SENT, _SUPPRESSED, enqueue_sends
 from leadapp.core.services.notify.leases import _Leases
 from leadapp.core.services.notify.rows import thread_reply_to
 from leadapp.core.services.notify.sms_opt_outs import is_opted_out
+from leadapp.core.services.requeue import requeue
 from leadapp.core.vocab import Channel, NotificationKind, NotificationStatus
 
 log = get_logger(__name__)
@@ -327,20 +328,13 @@ def retry_notification(session: Session, actor: User | None, notification_id: in
         raise NotFound("No such notification.")
     if row.status != _FAILED:
         raise UserError("Only a failed notification can be retried.")
-    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
-    if _set(session, notification_id, [_FAILED], status=_PENDING) != 1:
-        session.rollback()
-        raise UserError("This notification changed meanwhile; reload and try again.")
-    audit.record(
+    return requeue(
         session,
-        actor_id=admin.id,
+        admin_id=admin.id,
+        row=row,
+        move=lambda: _set(session, notification_id, [_FAILED], status=_PENDING),
+        refused="This notification changed meanwhile; reload and try again.",
         action="notification.retry",
-        target=row,
-        target_id=notification_id,
-        before=before,
-        after={"status": _PENDING},
+        pending=_PENDING,
+        enqueue=lambda: enqueue_sends([notification_id]),
     )
-    session.commit()
-    session.refresh(row)
-    enqueue_sends([notification_id])
-    return row

@@ -31,6 +31,7 @@ from leadapp.core.events import run_after_commit
 from leadapp.core.models import ApiKey, Lead, User, WebhookDelivery, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import access, audit
+from leadapp.core.services.requeue import requeue
 from leadapp.core.services.webhooks import signing
 from leadapp.core.services.webhooks.addresses import check_url
 from leadapp.core.tasks import NOTIFICATIONS, enqueue
@@ -191,28 +192,25 @@ def resend(session: Session, actor: User | None, delivery_id: int) -> WebhookDel
     row = session.get(WebhookDelivery, delivery_id)
     if row is None:
         raise NotFound("No such webhook delivery.")
-    before = {"status": row.status, "attempts": row.attempts, "last_error": row.last_error}
-    changed = session.exec(
-        update(WebhookDelivery)
-        .where(col(WebhookDelivery.id) == delivery_id, col(WebhookDelivery.status) != WebhookStatus.SENDING.value)
-        .values(status=WebhookStatus.PENDING.value, next_try_at=None)
-    )
-    if int(changed.rowcount) != 1:  # type: ignore[attr-defined]
-        session.rollback()
-        raise UserError("This delivery is being sent right now; reload in a moment.")
-    audit.record(
+
+    def move() -> int:
+        changed = session.exec(
+            update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == delivery_id, col(WebhookDelivery.status) != WebhookStatus.SENDING.value)
+            .values(status=WebhookStatus.PENDING.value, next_try_at=None)
+        )
+        return int(changed.rowcount)  # type: ignore[attr-defined]
+
+    return requeue(
         session,
-        actor_id=admin.id,
+        admin_id=admin.id,
+        row=row,
+        move=move,
+        refused="This delivery is being sent right now; reload in a moment.",
         action="webhook.resend",
-        target=row,
-        target_id=delivery_id,
-        before=before,
-        after={"status": WebhookStatus.PENDING.value},
+        pending=WebhookStatus.PENDING.value,
+        enqueue=lambda: enqueue_delivery(delivery_id),
     )
-    session.commit()
-    session.refresh(row)
-    enqueue_delivery(delivery_id)
-    return row
 
 
 def sweep_deliveries(older_than_seconds: float = SWEEP_AFTER_SECONDS) -> int:
