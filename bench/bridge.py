@@ -75,7 +75,6 @@ import asyncio
 import contextlib
 import dataclasses
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -104,11 +103,12 @@ def seed_calls(database_url: str, redis_url: str, n: int) -> list[tuple[int, str
     os.environ["REDIS_URL"] = redis_url
     from sqlmodel import select
 
-    from leadapp.core import crypto, rls
+    from leadapp.core import rls
     from leadapp.core.db import engine_for, session_scope
-    from leadapp.core.models import Business, Call, Lead, User
+    from leadapp.core.models import Business, User
     from leadapp.core.seed import PLUMBER_EMAIL
     from leadapp.core.settings import get_settings
+    from tests import factories
 
     get_settings.cache_clear()
     targets: list[tuple[int, str]] = []
@@ -118,38 +118,9 @@ def seed_calls(database_url: str, redis_url: str, n: int) -> list[tuple[int, str
         for i in range(n):
             phone = f"+1317555{1000 + i:04d}"
             email = f"caller{i}@example.com"
-            lead = Lead(
-                raw_text=f"Water heater leaking in the garage. Call me at {phone} or {email}.",
-                contact_name=f"Caller {i}",
-                contact_email=email,
-                contact_phone_enc=crypto.encrypt_phone(phone),
-                contact_phone_hash=crypto.phone_hash(phone),
-                contact_phone_last4=phone[-4:],
-                zip="46032",
-                location_zip="46032",
-                category="plumbing",
-                urgency="high",
-                budget_min=300,
-                budget_max=600,
-                consent_ai_calls=True,
-                status="matched",
-            )
-            session.add(lead)
-            session.flush()
-            sid = "CA" + secrets.token_hex(16)
-            call = Call(
-                lead_id=lead.id,
-                business_id=business.id,
-                objective="Confirm the job and get a budget.",
-                to_number_enc=lead.contact_phone_enc,
-                to_number_hash=lead.contact_phone_hash,
-                status="ringing",
-                provider="twilio",
-                provider_call_sid=sid,
-            )
-            session.add(call)
-            session.flush()
-            targets.append((call.id, sid))  # type: ignore[arg-type]
+            lead = factories.leaking_heater(session, phone, email, f"Caller {i}")
+            call = factories.placed_call(session, lead, business)
+            targets.append((call.id, call.provider_call_sid))  # type: ignore[arg-type]
     engine_for(database_url).dispose()
     return targets
 

@@ -8,6 +8,7 @@ column, so a test states only what it is about.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import count
@@ -129,6 +130,30 @@ def call(s: Session, to: Lead, by: Business | None, status: str, **fields: Any) 
     return row
 
 
+def leaking_heater(s: Session, phone: str, email: str, name: str, *, said: str | None = None) -> Lead:
+    """The request the phone bridge calls about (its tests and `bench.bridge`): `lead` with a $300–600 budget, located
+    in 46032, whose text gives the number (as `said`, else as `phone`) and the email — what the call's
+    instructions and the simulated consumer read."""
+    return lead(
+        s,
+        phone=phone,
+        raw_text=f"Water heater leaking in the garage. Call me at {said or phone} or {email}.",
+        contact_name=name,
+        contact_email=email,
+        location_zip=ZIP,
+        budget_min=300,
+        budget_max=600,
+    )
+
+
+def placed_call(s: Session, to: Lead, by: Business, status: str = "ringing", provider: str = "twilio") -> Call:
+    """An outbound call for `by` about `to`, already with the provider's call sid (SIM… on the simulated line,
+    else CA… as Twilio's): what the bridge answers for."""
+    sid = ("SIM" if provider == "simulated" else "CA") + secrets.token_hex(16)
+    objective = "Confirm the job and get a budget."
+    return call(s, to, by, status, objective=objective, provider=provider, provider_call_sid=sid)
+
+
 def match(s: Session, of: Lead, to: Business, status: str = MatchStatus.NOTIFIED.value, **fields: Any) -> Match:
     """The request offered to a business (notified by default)."""
     values: dict[str, Any] = {"score": 80.0, "distance_miles": 2.5}
@@ -201,6 +226,18 @@ class Rivals:
     admin: User
     business: Business
     other_business: Business
+
+
+def rivals(s: Session) -> Rivals:
+    """Owner plumber@example.com's Carmel Plumbing (Carmel, IN 46032, rated 4.8) and owner drains@example.com's
+    Quick Drains (46033, rated 4.1), consumer casey@example.com and admin admin@example.com. Committed."""
+    casey = consumer(s, "casey@example.com")
+    plumber, drains = owner(s, "plumber@example.com"), owner(s, "drains@example.com")
+    staff = admin(s, "admin@example.com")
+    mine = business(s, plumber, "Carmel Plumbing", rating=4.8, city="Carmel", state="IN")
+    theirs = business(s, drains, "Quick Drains", zip="46033", rating=4.1)
+    s.commit()
+    return Rivals(plumber, drains, casey, staff, mine, theirs)
 
 
 @dataclass

@@ -23,10 +23,12 @@ import redis
 from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 
-from leadapp.core import crypto, events
+from leadapp.core import events
 from leadapp.core.db import get_engine, session_scope
-from leadapp.core.models import Business, Call, Lead, TranscriptLine, User, utcnow
+from leadapp.core.models import Call, Lead, TranscriptLine
 from leadapp.core.providers import telephony
+from leadapp.core.vocab import Plan
+from tests import factories
 from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.fakes.twilio_voice import parse_stream
@@ -154,56 +156,23 @@ class Seeded:
 
 def seed(*, provider: str = "twilio", status: str = "ringing", inbound_number: str | None = INBOUND_NUMBER) -> Seeded:
     """A business (with an inbound number unless None), a consenting lead, and an outbound call about it."""
-    sid = ("SIM" if provider == "simulated" else "CA") + secrets.token_hex(16)
     with session_scope() as session:
-        owner = User(email=f"owner-{secrets.token_hex(3)}@smith.example", password_hash="x", role="business_owner")
-        session.add(owner)
-        session.flush()
-        business = Business(
-            verified_at=utcnow(),
-            owner_id=owner.id,  # type: ignore[arg-type]
-            name=BUSINESS,
-            zip="46032",
+        owner = factories.user(session, "business_owner", f"owner-{secrets.token_hex(3)}@smith.example")
+        business = factories.business(
+            session,
+            owner,
+            BUSINESS,
             city="Carmel",
             state="IN",
-            categories=["plumbing"],
             voice="cedar",
             licensed=True,
             inbound_number=inbound_number,
             call_objective_notes="Ask whether they want a same-week visit.",
+            plan=Plan.FREE.value,
         )
-        lead = Lead(
-            raw_text=f"Water heater leaking in the garage. Call me at (317) 555-0123 or {CONSUMER_EMAIL}.",
-            contact_name="Jane Doe",
-            contact_email=CONSUMER_EMAIL,
-            contact_phone_enc=crypto.encrypt_phone(CONSUMER_PHONE),
-            contact_phone_hash=crypto.phone_hash(CONSUMER_PHONE),
-            contact_phone_last4="0123",
-            zip="46032",
-            location_zip="46032",
-            category="plumbing",
-            urgency="high",
-            budget_min=300,
-            budget_max=600,
-            consent_ai_calls=True,
-            status="matched",
-        )
-        session.add(business)
-        session.add(lead)
-        session.flush()
-        call = Call(
-            lead_id=lead.id,
-            business_id=business.id,
-            objective="Confirm the job and get a budget.",
-            to_number_enc=lead.contact_phone_enc,
-            to_number_hash=lead.contact_phone_hash,
-            status=status,
-            provider=provider,
-            provider_call_sid=sid,
-        )
-        session.add(call)
-        session.flush()
-        return Seeded(business.id, lead.id, call.id, sid)  # type: ignore[arg-type]
+        lead = factories.leaking_heater(session, CONSUMER_PHONE, CONSUMER_EMAIL, "Jane Doe", said="(317) 555-0123")
+        call = factories.placed_call(session, lead, business, status, provider)
+        return Seeded(business.id, lead.id, call.id, call.provider_call_sid)  # type: ignore[arg-type]
 
 
 @pytest.fixture
