@@ -17,7 +17,7 @@ from datetime import date
 import pytest
 from sqlmodel import Session, col, select
 
-from leadapp.core.models import AuditEvent, Call, Lead, Match, Quote, User
+from leadapp.core.models import AuditEvent, Call, Lead, Match, Quote
 from leadapp.core.services import inbox, moderation, portal
 from leadapp.core.vocab import MatchStatus
 from tests import factories
@@ -28,10 +28,7 @@ PHONE = factories.PHONE
 
 
 @dataclass
-class World:
-    owner: User
-    consumer: User
-    admin: User
+class World(factories.Rivals):
     lead_id: int
     match_id: int
     foreign_match_id: int
@@ -41,18 +38,14 @@ class World:
 def world(db_session: Session) -> World:
     """A consumer's request matched (notified) to the owner's business; another business's lead as the control."""
     s = db_session
-    owner = factories.owner(s, "owner-closed@example.com")
-    other = factories.owner(s, "other-closed@example.com")
-    consumer = factories.consumer(s, "consumer-closed@example.com")
-    admin = factories.admin(s, "admin-closed@example.com")
-    mine, theirs = factories.business(s, owner, "Carmel Plumbing"), factories.business(s, other, "Quick Drains")
-    lead = factories.lead(s, consumer, contact_name="Casey Closed", contact_email=EMAIL)
+    cast = factories.rivals(s)
+    lead = factories.lead(s, cast.consumer, contact_name="Casey Closed", contact_email=EMAIL)
     foreign = factories.lead(
         s, None, raw_text="The kitchen sink drain is blocked and the water backs up into the dishwasher"
     )
-    match, foreign_match = factories.match(s, lead, mine), factories.match(s, foreign, theirs)
+    match, foreign_match = factories.match(s, lead, cast.business), factories.match(s, foreign, cast.other_business)
     s.commit()
-    return World(owner, consumer, admin, lead.id, match.id, foreign_match.id)  # type: ignore[arg-type]
+    return World(**vars(cast), lead_id=lead.id, match_id=match.id, foreign_match_id=foreign_match.id)  # type: ignore[arg-type]
 
 
 CLOSE: dict[str, Callable[[Session, World], None]] = {

@@ -42,16 +42,10 @@ class World(factories.Rivals):
 
 @pytest.fixture
 def world(db_session: Session) -> World:
-    s = db_session
-    consumer = factories.consumer(s, "casey@example.com")
-    other_consumer = factories.consumer(s, "robin@example.com")
-    owner = factories.owner(s, "plumber@example.com")
-    other_owner = factories.owner(s, "drains@example.com")
-    admin = factories.admin(s, "admin@example.com")
-    business = factories.business(s, owner, "Carmel Plumbing", rating=4.8, city="Carmel", state="IN")
-    other_business = factories.business(s, other_owner, "Quick Drains", zip="46033", rating=4.1)
-    s.commit()
-    return World(owner, other_owner, consumer, admin, business, other_business, other_consumer)
+    cast = factories.rivals(db_session)
+    other_consumer = factories.consumer(db_session, "robin@example.com")
+    db_session.commit()
+    return World(**vars(cast), other_consumer=other_consumer)
 
 
 def make_notification(s: Session, lead: Lead, status: str = NotificationStatus.PENDING.value) -> Notification:
