@@ -26,22 +26,19 @@ NEW_PASSWORD = "another long password"
 
 
 @dataclass
-class World:
-    admin: User
-    consumer: User
-    owner: User
+class World(factories.People):
     business: Business
 
 
 @pytest.fixture
 def world(db_session: Session) -> World:
+    """`factories.people` (the consumer and owner named Casey Consumer and Pat Plumber) and the owner's business."""
     s = db_session
-    admin = factories.admin(s, "admin@example.com")
-    consumer = factories.consumer(s, "casey@example.com", full_name="Casey Consumer")
-    owner = factories.owner(s, "pat@example.com", full_name="Pat Plumber")
-    business = factories.business(s, owner, "Carmel Plumbing", city="Carmel", plan="free")
+    cast = factories.people(s)
+    cast.consumer.full_name, cast.owner.full_name = "Casey Consumer", "Pat Plumber"
+    business = factories.business(s, cast.owner, "Carmel Plumbing", city="Carmel", plan="free")
     s.commit()
-    return World(admin, consumer, owner, business)
+    return World(**vars(cast), business=business)
 
 
 def audit_events(s: Session, action: str) -> list[AuditEvent]:
@@ -77,11 +74,8 @@ def test_non_admins_are_refused_every_function_and_nothing_changes(
     world: World, db_session: Session, who: str, call: str
 ):
     s = db_session
-    actor: User | None = {"anonymous": None, "consumer": world.consumer, "business_owner": world.owner}.get(who)
-    if who == "disabled_admin":
-        actor = accounts.ensure_admin(s, "second-admin@example.com", PASSWORD)
-        accounts.set_active(s, world.admin, actor.id, False)
-        s.commit()
+    actors = {"consumer": world.consumer, "business_owner": world.owner, "disabled_admin": world.disabled_admin}
+    actor: User | None = actors.get(who)
     audits, resets, notes = count(s, AuditEvent), count(s, PasswordReset), count(s, Notification)
     expected = NotLoggedIn if who in ("anonymous", "disabled_admin") else NotAllowed
     with pytest.raises(expected):
@@ -106,7 +100,7 @@ def test_search_is_case_insensitive_on_email_and_name_and_role_filters(world: Wo
     assert total == 1 and rows[0]["id"] == str(world.owner.id)
     rows, total = admin_users.list_users(s, world.admin, search="%")  # wildcards are taken literally
     assert (rows, total) == ([], 0)
-    assert admin_users.list_users(s, world.admin)[1] == 3
+    assert admin_users.list_users(s, world.admin)[1] == 4  # the disabled admin is listed too
     with pytest.raises(UserError) as caught:
         admin_users.list_users(s, world.admin, role="superuser")
     assert caught.value.field == "role"
@@ -185,9 +179,7 @@ def test_the_last_active_admin_can_be_neither_demoted_nor_disabled(world: World,
         accounts.set_active(s, world.admin, world.admin.id, False)
     s.rollback()
     # A disabled admin does not count as a second one.
-    second = accounts.ensure_admin(s, "second-admin@example.com", PASSWORD)
-    accounts.set_active(s, world.admin, second.id, False)
-    s.commit()
+    second = world.disabled_admin
     with pytest.raises(UserError, match="last active admin"):
         admin_users.change_role(s, world.admin, world.admin.id, "consumer")
     s.rollback()
@@ -217,7 +209,7 @@ def test_enable_and_disable_go_through_accounts_and_are_audited(world: World, db
     assert {"kind": "user_revoked", "user_id": world.owner.id} in published()
     accounts.set_active(s, world.admin, world.owner.id, True)
     s.commit()
-    [off] = audit_events(s, "user.disable")
+    [off] = [e for e in audit_events(s, "user.disable") if e.target_id == str(world.owner.id)]
     [on] = audit_events(s, "user.enable")
     assert (off.before, off.after, off.actor_id) == ({"is_active": True}, {"is_active": False}, world.admin.id)
     assert (on.before, on.after) == ({"is_active": False}, {"is_active": True})
