@@ -9,7 +9,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import math
 import os
 import random
 import time
@@ -21,19 +20,12 @@ from twilio.request_validator import RequestValidator
 
 from bench.bridge_load import AUTH_TOKEN, PUBLIC_WSS, Caller, Load, Stats, Uplink
 from bench.stack import _process_tree
+from leadapp.core.services.call_quality import percentile
 from voice_bridge.loopback.script import FRAME_MS
 
 CONNECT_TIMEOUT_S = 60.0
 READY_TIMEOUT_S = 60.0
 CLOSE_TIMEOUT_S = 30.0
-
-
-def percentile(values: list[int], q: float) -> float:
-    """Nearest-rank percentile (nan for no values)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return float(ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))])
 
 
 # --- one phase: N calls through one program ---------------------------------------------------------
@@ -69,26 +61,28 @@ class Phase:
         return self.cpu_seconds * 1e6 / self.stats.up_sent if self.stats.up_sent else float("nan")
 
     def us(self, samples: list[int], q: float) -> float:
-        return percentile(samples, q) / 1000
+        """The nearest-rank `q`-th percentile (0 < q ≤ 100) of `samples` in ns, in µs; nan for no samples."""
+        value = percentile(samples, q)
+        return float("nan") if value is None else value / 1000
 
     def describe(self) -> str:
         s = self.stats
         clear_missing = s.clears_expected - len(s.clear_ns)
         return (
             f"phase={self.name} calls={self.calls} seconds={self.seconds:g} frames_up={s.up_sent} "
-            f"lost_up={self.lost_up} up_p50_us={self.us(s.up_ns, 0.5):.0f} up_p99_us={self.us(s.up_ns, 0.99):.0f} "
-            f"up_max_us={self.us(s.up_ns, 1.0):.0f} deltas_down={s.down_sent} lost_down={self.lost_down} "
-            f"down_p50_us={self.us(s.down_ns, 0.5):.0f} down_p99_us={self.us(s.down_ns, 0.99):.0f} "
-            f"down_max_us={self.us(s.down_ns, 1.0):.0f} clears={len(s.clear_ns)} clear_missing={clear_missing} "
-            f"clear_unexpected={s.clears_unexpected} clear_p50_ms={self.us(s.clear_ns, 0.5) / 1000:.2f} "
-            f"clear_p99_ms={self.us(s.clear_ns, 0.99) / 1000:.2f} truncates_ok={s.truncates_ok} "
+            f"lost_up={self.lost_up} up_p50_us={self.us(s.up_ns, 50):.0f} up_p99_us={self.us(s.up_ns, 99):.0f} "
+            f"up_max_us={self.us(s.up_ns, 100):.0f} deltas_down={s.down_sent} lost_down={self.lost_down} "
+            f"down_p50_us={self.us(s.down_ns, 50):.0f} down_p99_us={self.us(s.down_ns, 99):.0f} "
+            f"down_max_us={self.us(s.down_ns, 100):.0f} clears={len(s.clear_ns)} clear_missing={clear_missing} "
+            f"clear_unexpected={s.clears_unexpected} clear_p50_ms={self.us(s.clear_ns, 50) / 1000:.2f} "
+            f"clear_p99_ms={self.us(s.clear_ns, 99) / 1000:.2f} truncates_ok={s.truncates_ok} "
             f"truncates_bad={s.truncates_bad} invalid_events={s.invalid_events} cpu_s={self.cpu_seconds:.2f} "
             f"cpu_us_per_frame={self.cpu_us_per_frame:.1f} "
             f"runq_wait_ms={1000 * self.runqueue_wait_seconds:.0f} "
             f"loadgen_cpu_pct={100 * self.loadgen_cpu_seconds / self.seconds:.0f} "
             f"loadgen_runq_wait_ms={1000 * self.loadgen_runqueue_wait_seconds:.0f} "
-            f"loadgen_lag_p99_ms={self.us(s.loadgen_lag_ns, 0.99) / 1000:.2f} "
-            f"loadgen_lag_max_ms={self.us(s.loadgen_lag_ns, 1.0) / 1000:.2f}"
+            f"loadgen_lag_p99_ms={self.us(s.loadgen_lag_ns, 99) / 1000:.2f} "
+            f"loadgen_lag_max_ms={self.us(s.loadgen_lag_ns, 100) / 1000:.2f}"
             + "".join(f" loop_{name}={value:g}" for name, value in self.loop.items())
         )
 

@@ -19,21 +19,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import math
 import time
 from collections import deque
 from typing import Any
 
+from leadapp.core.services.call_quality import percentile
+
 TICK_S = 0.005
 MAX_SAMPLES = 200_000  # ~16 minutes of 5 ms ticks
-
-
-def percentile(values: list[int], q: float) -> float:
-    """Nearest-rank percentile (0 for no values)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return float(ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))])
 
 
 class LoopStats:
@@ -111,8 +104,8 @@ class LoopStats:
         lags = list(self.lag_ns)
         return {
             "lag_samples": len(lags),
-            "lag_p99_ms": round(percentile(lags, 0.99) / 1e6, 2),
-            "lag_max_ms": round(percentile(lags, 1.0) / 1e6, 2),
+            "lag_p99_ms": round((percentile(lags, 99) or 0) / 1e6, 2),
+            "lag_max_ms": round((percentile(lags, 100) or 0) / 1e6, 2),
             "writes": self.writes,
             "max_writes_per_turn": self.max_turn_writes,
             "gc_collections": self.gc_count,
