@@ -54,7 +54,7 @@ def admin(s: Session, email: str | None = None) -> User:
 def user(s: Session, role: str, email: str | None = None, **fields: Any) -> User:
     """A bare account row (no password anyone can use), for tests that count or list accounts."""
     address = email or f"{role}{serial()}@example.com"
-    row = User(email=address, password_hash="x", role=role, full_name=address.split("@")[0], **fields)
+    row = User(email=address, password_hash="x", role=role, **{"full_name": address.split("@")[0], **fields})
     s.add(row)
     s.flush()
     return row

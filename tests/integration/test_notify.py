@@ -17,13 +17,15 @@ from sqlalchemy import update
 from sqlmodel import Session, col, func, select
 
 from leadapp.core.broker import get_redis
-from leadapp.core.crypto import encrypt_phone, phone_hash
+from leadapp.core.crypto import phone_hash
 from leadapp.core.db import get_engine
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import AuditEvent, Business, Lead, Match, Notification, SmsOptOut, User, utcnow
 from leadapp.core.services import notify
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import NOTIFICATIONS
+from leadapp.core.vocab import MatchStatus, Plan
+from tests import factories
 from tests.conftest import RedisProcess
 from tests.fakes.sendgrid_api import FakeSendGrid, fake_sendgrid  # noqa: F401
 from tests.fakes.smtp_server import FakeSmtp, fake_smtp, fake_smtp_with_login  # noqa: F401
@@ -119,42 +121,34 @@ def seed(
     session: Session, *, channels: list[str] | None = None, notify_email: str = "office@smith.example"
 ) -> tuple[Lead, Business, Match]:
     """A business owner, their business, a classified lead and its match, committed."""
-    owner = User(email="owner@smith.example", password_hash="x", role="business_owner", full_name="Sam Smith")
-    session.add(owner)
-    session.flush()
-    business = Business(
-        verified_at=utcnow(),
-        owner_id=owner.id,
-        name="Smith & Sons Plumbing",
-        zip="46032",
-        categories=["plumbing"],
+    owner = factories.user(session, "business_owner", "owner@smith.example", full_name="Sam Smith")
+    business = factories.business(
+        session,
+        owner,
+        "Smith & Sons Plumbing",
+        plan=Plan.FREE.value,
         rating=4.8,
         review_count=120,
         notify_email=notify_email,
         notify_phone="(317) 555-0999",
         notify_channels=channels or ["email", "sms"],
     )
-    lead = Lead(
+    lead = factories.lead(
+        session,
+        phone=CONSUMER_PHONE,
+        consent=False,
         raw_text="My water heater is leaking <script>alert(1)</script> & flooding. Call (317) 555-0123.",
         contact_name="Jane Doe",
         contact_email=CONSUMER_EMAIL,
-        contact_phone_enc=encrypt_phone(CONSUMER_PHONE),
-        contact_phone_hash=phone_hash(CONSUMER_PHONE),
-        contact_phone_last4="0123",
         preferred_contact="sms",
-        zip="46032",
         location_zip="46032",
-        category="plumbing",
         urgency="emergency",
         budget_min=300,
         budget_max=500,
-        status="matched",
     )
-    session.add(business)
-    session.add(lead)
-    session.flush()
-    match = Match(lead_id=lead.id, business_id=business.id, score=87.0, distance_miles=3.4, reasons=["Exact category"])
-    session.add(match)
+    match = factories.match(
+        session, lead, business, MatchStatus.NEW.value, score=87.0, distance_miles=3.4, reasons=["Exact category"]
+    )
     session.commit()
     return lead, business, match
 
