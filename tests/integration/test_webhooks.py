@@ -499,3 +499,24 @@ def test_an_abandoned_attempt_is_taken_back_but_a_live_one_is_not(session: Sessi
     assert webhooks.sweep_deliveries() == 1
     run_worker_until(delivered(session, lead_id, "lead.withdrawn"), "the abandoned delivery")
     assert len(receiver.got) == 1 and delivery(session, lead_id, "lead.withdrawn").attempts == 2  # type: ignore[union-attr]
+
+
+def test_a_delivery_being_sent_is_not_resent_and_nothing_is_recorded(session: Session) -> None:
+    """The admin's resend while an attempt runs: refused with a reason, the row, the audit trail and the queue
+    as they were (the guarded UPDATE changed no row, so the shared re-queue step stops before auditing)."""
+    admin = factories.admin(session)
+    key, _token = api_keys.create_key(session, admin, "Acme")
+    row = WebhookDelivery(
+        webhook_id="msg_sending", api_key_id=key.id, event="lead.withdrawn", dedupe_key="t:sending", status="sending"
+    )
+    session.add(row)
+    session.commit()
+    queued = get_queue(NOTIFICATIONS).count
+
+    with pytest.raises(UserError, match="being sent right now"):
+        webhooks.resend(session, admin, row.id)  # type: ignore[arg-type]
+
+    session.expire_all()
+    assert session.get(WebhookDelivery, row.id).status == "sending"  # type: ignore[union-attr]
+    assert "webhook.resend" not in [e.action for e in session.exec(select(AuditEvent)).all()]
+    assert get_queue(NOTIFICATIONS).count == queued
