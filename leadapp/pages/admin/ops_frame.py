@@ -12,8 +12,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components import feedback
-from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.errors import FieldErrors, NotAllowed
 from leadapp.core.models import User
 from leadapp.core.services import access
 from leadapp.state.auth import AuthState
@@ -24,7 +23,14 @@ NOT_ALLOWED = "You are not allowed to do this."
 
 
 class ClearableState(Protocol):
-    def _require(self, session: Session, area: access.Area) -> User | None: ...
+    def _attempt(
+        self,
+        area: access.Area,
+        action: Callable[[Session, User], Any],
+        *,
+        refused: Callable[[NotAllowed], str] | None = None,
+        fields: Callable[[FieldErrors], str] | None = None,
+    ) -> tuple[Any, str]: ...
 
     def _clear(self) -> None:
         """Forget what the page shows (the tab's user may no longer see it)."""
@@ -53,16 +59,9 @@ class OpsState(rx.State, mixin=True):
 
 
 def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
-    """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, why)."""
-    try:
-        with session_scope() as session:
-            user = state._require(session, access.Area.ADMIN)
-            assert user is not None
-            return action(session, user), ""
-    except UserError as exc:  # NotAllowed included: the guard shows "not allowed" anyway
-        return None, exc.message
-    except ValueError as exc:  # a malformed id from the page
-        return None, f"Invalid request: {exc}"
+    """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, why). A
+    refusal says its message (the guard shows "not allowed" anyway)."""
+    return state._attempt(access.Area.ADMIN, action, malformed="Invalid request: ")
 
 
 def show_as_admin(state: Any, action: Callable[[Session, User], Any]) -> Any:
@@ -77,19 +76,18 @@ def show_as_admin(state: Any, action: Callable[[Session, User], Any]) -> Any:
     return result
 
 
-def act_as_admin(state: ClearableState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
+def act_as_admin(
+    state: ClearableState, action: Callable[[Session, User], T], *, fields: Callable[[FieldErrors], str] | None = None
+) -> tuple[T | None, str]:
     """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, what to
-    tell the admin). When the tab's user may not act (no longer an active admin) the page is cleared first."""
-    try:
-        with session_scope() as session:
-            user = state._require(session, access.Area.ADMIN)
-            assert user is not None
-            return action(session, user), ""
-    except NotAllowed:
+    tell the admin; `fields(exc)` for a form refused field by field when given). When the tab's user may not act
+    (no longer an active admin) the page is cleared first."""
+
+    def refused(_exc: NotAllowed) -> str:
         state._clear()
-        return None, NOT_ALLOWED
-    except (UserError, ValueError) as exc:  # ValueError: a malformed id from the page
-        return None, str(getattr(exc, "message", exc))
+        return NOT_ALLOWED
+
+    return state._attempt(access.Area.ADMIN, action, refused=refused, fields=fields)
 
 
 def messages(error: rx.Var, notice: rx.Var | None = None) -> rx.Component:

@@ -16,13 +16,13 @@ from leadapp.components.table import Column, empty_state
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
-from leadapp.pages.admin.ops_frame import act_as_admin, record_list
+from leadapp.pages.admin.ops_frame import OpsState, act_as_admin, record_list
 from leadapp.state.auth import AuthState
 
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
 
 
-class UsersState(PagedState, AuthState):
+class UsersState(PagedState, OpsState, AuthState):
     search: str = ""
     role_filter: str = ""
     selected: dict[str, str] = {}
@@ -30,8 +30,6 @@ class UsersState(PagedState, AuthState):
     selected_businesses: list[dict[str, str]] = []
     new_role: str = ""
     confirm_open: bool = False
-    error: str = ""
-    notice: str = ""
     # The user's page (`/admin/users/<id>`): "" until it looked, then "ok" or "refused" (no such user).
     user_page: str = ""
 
@@ -60,32 +58,24 @@ class UsersState(PagedState, AuthState):
     def _run(self, action, done: str = "") -> None:
         """Run one admin action in a transaction, then show the fresh data (or the refusal)."""
         self.notice, (_, self.error) = "", act_as_admin(self, action)
-        if self.error:
-            return
-        self.notice = done
-        try:
-            with session_scope() as session:
-                self._reload(session)
-        except NotAllowed:  # an admin who just changed their own role or account
-            self._clear()
-        except UserError as exc:
-            self.selected, self.error = {}, exc.message
+        if not self.error:
+            self.notice = done
+            self._fetch()
 
     def _fetch(self) -> None:
         try:
             with session_scope() as session:
                 self._reload(session)
-        except NotAllowed:
+        except NotAllowed:  # e.g. an admin who just changed their own role or account
             self._clear()
         except UserError as exc:  # the open user went away meanwhile
             self.selected, self.error = {}, exc.message
 
     @rx.event
     def load(self):
-        self.error, self.notice = "", ""
         # The list shows no user: each opens on its own page.
         self.selected, self.selected_leads, self.selected_businesses = {}, [], []
-        self._fetch()
+        self._refetch()
 
     @rx.event
     def apply_filters(self, form_data: dict):
@@ -95,17 +85,21 @@ class UsersState(PagedState, AuthState):
         self.page = 1
         return UsersState.load
 
+    def _refused(self, _exc: NotAllowed) -> str:
+        """Opening a user when this tab's user may not: the page is cleared, without a word of its own."""
+        self._clear()
+        return ""
+
     @rx.event
     def open_user(self, user_id: str):
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                self._show(admin_users.user_overview(session, admin, int(user_id)))
-        except NotAllowed:
-            self._clear()
-        except (UserError, ValueError) as exc:
-            self.error = str(getattr(exc, "message", exc))
+        self.notice, (_, self.error) = (
+            "",
+            self._attempt(
+                access.Area.ADMIN,
+                lambda s, admin: self._show(admin_users.user_overview(s, admin, int(user_id))),
+                refused=self._refused,
+            ),
+        )
 
     @rx.event
     def open_user_page(self):
@@ -113,14 +107,10 @@ class UsersState(PagedState, AuthState):
         self.error, self.notice, self.user_page = "", "", ""
         self.selected, self.selected_leads, self.selected_businesses = {}, [], []
         user_id = routes.id_from_path(self.router.url.path)
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                self._show(admin_users.user_overview(session, admin, user_id))
-        except UserError:
-            self.user_page = "refused"
-            return
-        self.user_page = "ok"
+        _, refusal = self._attempt(
+            access.Area.ADMIN, lambda s, admin: self._show(admin_users.user_overview(s, admin, user_id))
+        )
+        self.user_page = "refused" if refusal else "ok"
 
     @rx.event
     def close_user(self):

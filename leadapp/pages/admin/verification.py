@@ -12,47 +12,36 @@ from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.table import plain_list
 from leadapp.core.db import session_scope
-from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.errors import NotAllowed
 from leadapp.core.services import access, plans
 from leadapp.core.vocab import PLAN_LABELS, Plan
+from leadapp.pages.admin.ops_frame import OpsState, act_as_admin
 from leadapp.state.auth import AuthState
 
 
-class VerificationState(AuthState):
+class VerificationState(OpsState, AuthState):
     rows: list[dict[str, str]] = []
     waiting: int = 0
     show_all: bool = False
     search: str = ""
-    error: str = ""
-    notice: str = ""
 
     def _reload(self, session) -> None:
         admin = self._require(session, access.Area.ADMIN)
         self.rows = plans.business_rows(session, admin, waiting_only=not self.show_all, query=self.search)
         self.waiting = plans.waiting_count(session, admin)
 
+    def _clear(self) -> None:
+        self.rows = []
+
     def _run(self, action, done: str) -> None:
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                action(session, admin)
-        except FieldErrors as exc:
-            self.error = " ".join(exc.errors.values())
-            return
-        except NotAllowed:
-            self.rows, self.error = [], "You are not allowed to do this."
-            return
-        except UserError as exc:
-            self.error = exc.message
+        self.notice, (_, self.error) = "", act_as_admin(self, action, fields=lambda exc: " ".join(exc.errors.values()))
+        if self.error:
             return
         self.notice = done
         with session_scope() as session:
             self._reload(session)
 
-    @rx.event
-    def load(self):
-        self.error, self.notice = "", ""
+    def _fetch(self) -> None:
         try:
             with session_scope() as session:
                 self._reload(session)
