@@ -1,7 +1,8 @@
-"""What the admin's operations pages (outbox, queues, calls, do-not-call, audit) share: running an action as
-the logged-in admin and the pieces of their frame (header, messages; their filters are
-`leadapp.components.filters`). The leads and users pages run their actions through
-`act_as_admin` too: a refusal there clears the page."""
+"""What the admin's operations pages (outbox, queues, calls, do-not-call, audit, businesses, users, verification)
+share: their error and notice and a `load` that clears them (`OpsState`), running an action as the logged-in
+admin (`AuthState._attempt` with the admin's policies: `as_admin`, `act_as_admin`) and the pieces of their frame
+(header, messages; their filters are `leadapp.components.filters`). The leads, users, businesses and verification
+pages run their actions through `act_as_admin`: a refusal there clears the page."""
 
 from __future__ import annotations
 
@@ -48,9 +49,13 @@ class OpsState(rx.State, mixin=True):
         """Load what the page shows (with the state's filters)."""
         raise NotImplementedError
 
+    def _clear_messages(self) -> None:
+        """Forget what the last action said (a page with messages of its own, e.g. under a form, adds them)."""
+        self.error, self.notice = "", ""
+
     def _refetch(self) -> None:
         """Show the page afresh, the last action's messages cleared."""
-        self.error, self.notice = "", ""
+        self._clear_messages()
         self._fetch()
 
     @rx.event
