@@ -7,7 +7,7 @@ pages run their actions through `act_as_admin`: a refusal there clears the page.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import reflex as rx
 from sqlmodel import Session
@@ -21,20 +21,6 @@ from leadapp.state.auth import AuthState
 T = TypeVar("T")
 
 NOT_ALLOWED = "You are not allowed to do this."
-
-
-class ClearableState(Protocol):
-    def _attempt(
-        self,
-        area: access.Area,
-        action: Callable[[Session, User], Any],
-        *,
-        refused: Callable[[NotAllowed], str] | None = None,
-        fields: Callable[[FieldErrors], str] | None = None,
-    ) -> tuple[Any, str]: ...
-
-    def _clear(self) -> None:
-        """Forget what the page shows (the tab's user may no longer see it)."""
 
 
 class OpsState(rx.State, mixin=True):
@@ -82,11 +68,12 @@ def show_as_admin(state: Any, action: Callable[[Session, User], Any]) -> Any:
 
 
 def act_as_admin(
-    state: ClearableState, action: Callable[[Session, User], T], *, fields: Callable[[FieldErrors], str] | None = None
+    state: Any, action: Callable[[Session, User], T], *, fields: Callable[[FieldErrors], str] | None = None
 ) -> tuple[T | None, str]:
     """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, what to
     tell the admin; `fields(exc)` for a form refused field by field when given). When the tab's user may not act
-    (no longer an active admin) the page is cleared first."""
+    (no longer an active admin) the page is cleared first (`state._clear()`: an `AuthState` that forgets what the
+    page shows)."""
 
     def refused(_exc: NotAllowed) -> str:
         state._clear()
