@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.event import EventSpec
 from sqlmodel import Session
 
 from leadapp.components import feedback
@@ -47,6 +48,23 @@ class OpsState(rx.State, mixin=True):
     @rx.event
     def load(self):
         self._refetch()
+
+    def _run(
+        self,
+        action: Callable[[Session, User], Any],
+        done: str | None = None,
+        *,
+        fields: Callable[[FieldErrors], str] | None = None,
+    ) -> EventSpec | None:
+        """Run one admin action (`act_as_admin`: a refusal clears the page), then show the page again with `done`
+        as the notice (without it, the words the action returned). Returns the toast: the notice or why not."""
+        self.notice = ""
+        said, self.error = act_as_admin(self, action, fields=fields)
+        if self.error:
+            return feedback.failed(self.error)
+        self.notice = said if done is None else done
+        self._fetch()
+        return feedback.outcome(self.notice, self.error)
 
 
 def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:

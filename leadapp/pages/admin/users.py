@@ -16,7 +16,7 @@ from leadapp.components.table import Column, empty_state
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
-from leadapp.pages.admin.ops_frame import OpsState, act_as_admin, record_list
+from leadapp.pages.admin.ops_frame import OpsState, record_list
 from leadapp.state.auth import AuthState
 
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
@@ -54,13 +54,6 @@ class UsersState(PagedState, OpsState, AuthState):
         self.selected_leads = overview["leads"]
         self.selected_businesses = overview["businesses"]
         self.new_role = self.selected.get("role", "")
-
-    def _run(self, action, done: str = "") -> None:
-        """Run one admin action in a transaction, then show the fresh data (or the refusal)."""
-        self.notice, (_, self.error) = "", act_as_admin(self, action)
-        if not self.error:
-            self.notice = done
-            self._fetch()
 
     def _fetch(self) -> None:
         try:
@@ -142,29 +135,26 @@ class UsersState(PagedState, OpsState, AuthState):
         self.confirm_open = False
         user_id, role = int(self.selected.get("id", "0") or 0), self.new_role
         email = self.selected.get("email", "")
-        self._run(
+        return self._run(
             lambda s, admin: admin_users.change_role(s, admin, user_id, role),
             f"{email} is now {admin_users.ROLE_LABELS.get(role, role)}; their open sessions were ended.",
         )
-        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def set_active(self, active: bool):
         user_id, email = int(self.selected.get("id", "0") or 0), self.selected.get("email", "")
-        self._run(
+        return self._run(
             lambda s, admin: accounts.set_active(s, admin, user_id, active),
             f"{email} is enabled." if active else f"{email} is disabled; their open sessions were ended.",
         )
-        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def send_reset(self):
         user_id, email = int(self.selected.get("id", "0") or 0), self.selected.get("email", "")
-        self._run(
+        return self._run(
             lambda s, admin: admin_users.send_password_reset(s, admin, user_id),
             f"A password reset link was emailed to {email} (valid 24 hours).",
         )
-        return feedback.outcome(self.notice, self.error)
 
 
 def _filters() -> rx.Component:
