@@ -5,12 +5,11 @@
 from __future__ import annotations
 
 import pytest
-import reflex as rx
 from sqlmodel import Session
 
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
-from leadapp.core.models import ContactMessage, User
-from leadapp.core.services import access, accounts, contact
+from leadapp.core.models import User
+from leadapp.core.services import access, contact
 from leadapp.state.auth import AuthState
 from tests import factories
 
@@ -21,31 +20,16 @@ def people(db_session: Session) -> factories.People:
 
 
 def tab(s: Session, user: User | None) -> AuthState:
-    """The root page state of a tab logged in as `user` (None: no session cookie), as Reflex builds it."""
-    root = rx.State(_reflex_internal_init=True)
-    state = root.get_substate(AuthState.get_full_name().split(".")[1:])
-    if user is not None:
-        state.session_token = accounts.open_session(s, user)
-        s.commit()
-    return state  # type: ignore[return-value]
-
-
-def new_message(s: Session) -> int:
-    stored = contact.submit_message(s, name="Ann", email="ann@example.com", subject="Hi", body="Please call me back.")
-    s.commit()
-    assert stored.id is not None
-    return stored.id
+    """The root page state of a tab logged in as `user` (None: no session cookie)."""
+    return factories.tab_state(s, AuthState, user)
 
 
 def status_of(s: Session, message_id: int) -> str:
-    s.expire_all()
-    row = s.get(ContactMessage, message_id)
-    assert row is not None
-    return row.status
+    return factories.stored_message(s, message_id).status
 
 
 def test_an_action_that_goes_through_returns_its_result_and_is_committed(db_session: Session, people):
-    s, message_id = db_session, new_message(db_session)
+    s, message_id = db_session, factories.contact_message(db_session)
     state = tab(s, people.admin)
     result, why = state._attempt(
         access.Area.ADMIN, lambda session, user: contact.set_status(session, user, message_id, "read").id
@@ -74,7 +58,7 @@ def test_a_refused_user_gets_the_refusal_or_the_pages_words_and_the_action_never
 
 
 def test_each_kind_of_failure_answers_by_its_policy_and_nothing_of_it_is_kept(db_session: Session, people):
-    s, message_id = db_session, new_message(db_session)
+    s, message_id = db_session, factories.contact_message(db_session)
     state = tab(s, people.admin)
 
     def failing(exc: Exception):
