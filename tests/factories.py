@@ -14,11 +14,12 @@ from datetime import timedelta
 from itertools import count
 from typing import Any
 
+import reflex as rx
 from sqlmodel import Session
 
 from leadapp.core import crypto
-from leadapp.core.models import Business, Call, Lead, Match, Quote, User, utcnow
-from leadapp.core.services import accounts
+from leadapp.core.models import Business, Call, ContactMessage, Lead, Match, Quote, User, utcnow
+from leadapp.core.services import accounts, contact
 from leadapp.core.services import match as match_service
 from leadapp.core.vocab import LeadStatus, MatchStatus, QuoteStatus
 
@@ -268,3 +269,31 @@ def two_businesses(s: Session, *, accepted: bool, **lead_fields: Any) -> TwoBusi
     one, two = match(s, request, first, **status), match(s, request, second, score=70.0, **status)
     s.commit()
     return TwoBusinesses(plumber, drains, casey, mallory, staff, first, second, request, one, two)
+
+
+def contact_message(s: Session, name: str = "Ann") -> int:
+    """A new message through the contact form from `name`; its id. Committed."""
+    stored = contact.submit_message(
+        s, name=name, email=f"{name.lower()}@example.com", subject="Hi", body="Please call me back soon."
+    )
+    s.commit()
+    assert stored.id is not None
+    return stored.id
+
+
+def stored_message(s: Session, message_id: int) -> ContactMessage:
+    """A contact message as the database holds it now."""
+    s.expire_all()
+    row = s.get(ContactMessage, message_id)
+    assert row is not None
+    return row
+
+
+def tab_state(s: Session, cls: type[rx.State], user: User | None) -> Any:
+    """The page state `cls` of a tab logged in as `user` (None: no session cookie), as Reflex builds it."""
+    root = rx.State(_reflex_internal_init=True)
+    state = root.get_substate(cls.get_full_name().split(".")[1:])
+    if user is not None:
+        state.session_token = accounts.open_session(s, user)
+        s.commit()
+    return state

@@ -13,7 +13,7 @@ from leadapp import live, routes
 from leadapp.components import feedback
 from leadapp.core import client_ip, rls
 from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.models import User
 from leadapp.core.observability import get_logger
 from leadapp.core.services import access, account_links, accounts, notify
@@ -85,17 +85,35 @@ class AuthState(rx.State):
         access.require_area(user, area)
         return user
 
-    def _attempt(self, area: access.Area, action: Callable[[Session, User], Any]) -> tuple[Any, str]:
+    def _attempt(
+        self,
+        area: access.Area,
+        action: Callable[[Session, User], Any],
+        *,
+        refused: Callable[[NotAllowed], str] | None = None,
+        fields: Callable[[FieldErrors], str] | None = None,
+        failed: Callable[[UserError], str] | None = None,
+        malformed: str = "",
+    ) -> tuple[Any, str]:
         """`action(session, user)` as the user of this tab in `area`, in one transaction (committed when it went
-        through): (its result, "") or (None, why not: a refusal's message, or what is wrong with an id from the page).
-        """
+        through): (its result, "") or (None, why not). Why not is the refusal's message, where the page answers
+        otherwise: a refusal (NotAllowed, NotLoggedIn) says `refused(exc)` (which may also clear the page), a form
+        refused field by field `fields(exc)`, any other UserError `failed(exc)`, and a malformed id from the page
+        (ValueError) its error after `malformed`. The one place the pages run an action and tell a refusal from a
+        success."""
         try:
             with session_scope() as session:
                 user = self._require(session, area)
                 assert user is not None
                 return action(session, user), ""
-        except (UserError, ValueError) as exc:  # NotAllowed and NotLoggedIn are UserErrors
-            return None, str(getattr(exc, "message", exc))
+        except NotAllowed as exc:
+            return None, exc.message if refused is None else refused(exc)
+        except FieldErrors as exc:
+            return None, exc.message if fields is None else fields(exc)
+        except UserError as exc:
+            return None, exc.message if failed is None else failed(exc)
+        except ValueError as exc:
+            return None, f"{malformed}{exc}"
 
     def _act(
         self,

@@ -4,12 +4,11 @@ stray "Mark read"; `reopen` on purpose), the state filter, the page's handlers, 
 from __future__ import annotations
 
 import pytest
-import reflex as rx
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.models import ContactMessage, User
-from leadapp.core.services import accounts, contact
+from leadapp.core.models import User
+from leadapp.core.services import contact
 from leadapp.pages.admin.home import MessagesState
 from tests import factories
 
@@ -24,20 +23,7 @@ def people(db_session: Session) -> People:
     return factories.people(db_session)
 
 
-def message(s: Session, name: str = "Ann") -> int:
-    stored = contact.submit_message(
-        s, name=name, email=f"{name.lower()}@example.com", subject="Hi", body="Please call me back soon."
-    )
-    s.commit()
-    assert stored.id is not None
-    return stored.id
-
-
-def stored(s: Session, message_id: int) -> ContactMessage:
-    s.expire_all()
-    row = s.get(ContactMessage, message_id)
-    assert row is not None
-    return row
+message, stored = factories.contact_message, factories.stored_message
 
 
 # --- the service ----------------------------------------------------------------------------------
@@ -145,13 +131,8 @@ def test_non_admins_are_refused_every_inbox_function(db_session: Session, people
 
 
 def page_state(s: Session, user: User | None) -> MessagesState:
-    """The messages page's state for a tab logged in as `user` (None: no session cookie), as Reflex builds it."""
-    root = rx.State(_reflex_internal_init=True)
-    state = root.get_substate(MessagesState.get_full_name().split(".")[1:])
-    if user is not None:
-        state.session_token = accounts.open_session(s, user)
-        s.commit()
-    return state  # type: ignore[return-value]
+    """The messages page's state for a tab logged in as `user` (None: no session cookie)."""
+    return factories.tab_state(s, MessagesState, user)
 
 
 def shown(state: MessagesState) -> list[tuple[str, str]]:

@@ -8,13 +8,12 @@ import copy
 from dataclasses import dataclass
 
 import pytest
-import reflex as rx
 from sqlmodel import Session, select
 
 from leadapp.core import crypto
 from leadapp.core.errors import FieldErrors, NotAllowed, NotFound, UserError
 from leadapp.core.models import AuditEvent, Business, Lead, Match, PlatformRules, User, utcnow
-from leadapp.core.services import accounts, intake, pipeline
+from leadapp.core.services import intake, pipeline
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.match import zip_centroid
 from leadapp.core.services.rules import (
@@ -499,13 +498,8 @@ def test_new_matching_settings_apply_to_the_very_next_lead(db_session: Session, 
 
 
 def page_state(s: Session, user: User | None):
-    """The rules page's state for a tab logged in as `user` (None: no session cookie), as Reflex builds it."""
-    root = rx.State(_reflex_internal_init=True)
-    state = root.get_substate(RulesState.get_full_name().split(".")[1:])
-    if user is not None:
-        state.session_token = accounts.open_session(s, user)
-        s.commit()
-    return state
+    """The rules page's state for a tab logged in as `user` (None: no session cookie)."""
+    return factories.tab_state(s, RulesState, user)
 
 
 def test_the_page_saves_shows_errors_and_rolls_back(db_session: Session, people: People):

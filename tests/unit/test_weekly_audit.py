@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import reflex as rx
 from sqlmodel import Session, select
 
 from leadapp.core import crypto
@@ -38,6 +37,7 @@ from leadapp.core.services.weekly_audit import (
 )
 from leadapp.core.vocab import LeadStatus, MatchStatus
 from leadapp.pages.admin.reports import ReportsState
+from tests import factories
 from tests.fakes.anthropic_api import fake_anthropic, server_error, tool_use  # noqa: F401
 
 PASSWORD = "a long enough password"
@@ -600,13 +600,8 @@ def test_without_a_key_the_template_writes_it_and_nothing_is_sent(
 
 
 def page_state(s: Session, user: User | None):
-    """The reports page's state for a tab logged in as `user`, as Reflex builds it."""
-    root = rx.State(_reflex_internal_init=True)
-    state = root.get_substate(ReportsState.get_full_name().split(".")[1:])
-    if user is not None:
-        state.session_token = accounts.open_session(s, user)
-        s.commit()
-    return state
+    """The reports page's state for a tab logged in as `user` (None: no session cookie)."""
+    return factories.tab_state(s, ReportsState, user)
 
 
 async def test_the_page_runs_shows_accepts_and_downloads(

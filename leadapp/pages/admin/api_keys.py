@@ -12,8 +12,9 @@ from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.table import plain_list
 from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.errors import NotAllowed
 from leadapp.core.services import access, api_keys, webhooks
+from leadapp.pages.admin.ops_frame import NOT_ALLOWED
 from leadapp.state.auth import AuthState
 
 
@@ -31,22 +32,23 @@ class ApiKeysState(AuthState):
         admin = self._require(session, access.Area.ADMIN)
         self.rows = api_keys.list_keys(session, admin)
 
-    def _clear(self) -> None:
+    def _clear_messages(self) -> None:
         self.error, self.notice, self.new_token = "", "", ""
         self.new_secret, self.webhook_error = "", ""
+
+    def _refused(self, _exc: NotAllowed) -> str:
+        """This tab's user may not act (no longer an active admin): the keys are no longer shown."""
+        self.rows, self.error = [], NOT_ALLOWED
+        return self.error
 
     def _as_admin(self, action, *, error_field: str = "error") -> tuple[bool, object]:
         """Run `action(session, admin)` for the admin of this tab, then show the keys as they are now; a refusal
         goes to `error_field` (the page's error, or the webhook form's). Returns (done, what it returned)."""
-        self._clear()
-        try:
-            with session_scope() as session:
-                result = action(session, self._require(session, access.Area.ADMIN))
-        except NotAllowed:
-            self.rows, self.error = [], "You are not allowed to do this."
-            return False, None
-        except UserError as exc:
-            setattr(self, error_field, exc.message)
+        self._clear_messages()
+        result, error = self._attempt(access.Area.ADMIN, action, refused=self._refused)
+        if error:
+            if not self.error:  # not a refusal of the user (that one is the page's)
+                setattr(self, error_field, error)
             return False, None
         with session_scope() as session:
             self._reload(session)
@@ -54,7 +56,7 @@ class ApiKeysState(AuthState):
 
     @rx.event
     def load(self):
-        self._clear()
+        self._clear_messages()
         try:
             with session_scope() as session:
                 self._reload(session)

@@ -14,20 +14,19 @@ from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import empty_state
 from leadapp.core.models import User
 from leadapp.core.services import admin_ops
-from leadapp.pages.admin.ops_frame import as_admin, messages, ops_header
+from leadapp.pages.admin.ops_frame import OpsState, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 
-class AuditState(PagedState, AuthState):
+class AuditState(PagedState, OpsState, AuthState):
     action_filter: str = ""
     actor_filter: str = ""
     target_filter: str = ""
     since_filter: str = ""
     actions: list[str] = []
-    error: str = ""
 
     def _fetch(self) -> None:
-        def trail(session: Session, user: User) -> tuple[Any, list[str]]:
+        def trail(session: Session, user: User) -> Any:
             found = admin_ops.audit_trail(
                 session,
                 user,
@@ -37,20 +36,10 @@ class AuditState(PagedState, AuthState):
                 since=self.since_filter or None,
                 page=self.page,
             )
-            return found, admin_ops.audit_actions(session, user)
+            self.actions = admin_ops.audit_actions(session, user)  # the filter's choices, shown with the page
+            return found
 
-        result, error = as_admin(self, trail)
-        if result is None:
-            self._show_failure()
-            self.error = error
-            return
-        found, self.actions = result
-        self._show_page(found)
-
-    @rx.event
-    def load(self):
-        self.error = ""
-        self._fetch()
+        show_as_admin(self, trail)
 
     @rx.event
     def apply_filters(self, form_data: dict):
@@ -58,8 +47,8 @@ class AuditState(PagedState, AuthState):
         self.actor_filter = str(form_data.get("actor", "")).strip()[:320]
         self.target_filter = str(form_data.get("target_type", "")).strip()[:32]
         self.since_filter = str(form_data.get("since", "")).strip()[:10]
-        self.page, self.error = 1, ""
-        self._fetch()
+        self.page = 1
+        self._refetch()
 
 
 def _json_block(title: str, value: rx.Var, class_name: str) -> rx.Component:

@@ -4,7 +4,6 @@ current user is an admin again."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
@@ -21,7 +20,7 @@ from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
 from leadapp.core.models import User
 from leadapp.core.services import access, moderation
-from leadapp.pages.admin.ops_frame import OpsState, act_as_admin
+from leadapp.pages.admin.ops_frame import OpsState
 from leadapp.state.auth import AuthState
 
 
@@ -42,15 +41,6 @@ class BusinessesState(PagedState, OpsState, AuthState):
     def _clear(self) -> None:
         self._show_failure()
 
-    def _act(self, action: Callable[[Session, User], str]):
-        """Run one admin action (which says what it did), then show the list again, with a toast."""
-        self.notice, (done, self.error) = "", act_as_admin(self, action)
-        if done is None:
-            return feedback.failed(self.error)
-        self.notice = done
-        self._fetch()
-        return feedback.outcome(self.notice, self.error)
-
     @rx.event
     def apply_search(self, form_data: dict):
         self.search, self.page = str(form_data.get("search", ""))[:100], 1
@@ -62,7 +52,7 @@ class BusinessesState(PagedState, OpsState, AuthState):
             name = moderation.set_business_active(session, admin, int(business_id), active).name
             return f"{name} is active again." if active else f"{name} is deactivated: it gets no new leads."
 
-        return self._act(change)
+        return self._run(change)
 
     @rx.event
     def set_rating(self, form_data: dict):
@@ -84,7 +74,7 @@ class BusinessesState(PagedState, OpsState, AuthState):
                 else f"{name} has no rating."
             )
 
-        return self._act(rate)
+        return self._run(rate)
 
 
 def _number(text: str, name: str, input_id: str, value: rx.Var, **input_props: Any) -> rx.Component:

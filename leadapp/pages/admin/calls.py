@@ -14,17 +14,16 @@ from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, data_table, empty_state
 from leadapp.core.models import User
 from leadapp.core.services import admin_ops
-from leadapp.pages.admin.ops_frame import as_admin, messages, ops_header, show_as_admin
+from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 
-class CallsState(PagedState, AuthState):
+class CallsState(PagedState, OpsState, AuthState):
     business_filter: str = ""
     month_filter: str = ""
     businesses: list[list[str]] = []
     costs: list[dict[str, str]] = []
     month_totals: list[dict[str, str]] = []
-    error: str = ""
 
     @rx.var
     def business_filter_name(self) -> str:
@@ -37,7 +36,8 @@ class CallsState(PagedState, AuthState):
 
     @rx.event
     def load(self):
-        self.error = ""
+        """The businesses to filter by and the costs, then the log (`_fetch`)."""
+        self._clear_messages()
 
         def everything(session: Session, user: User) -> tuple[Any, Any]:
             return admin_ops.call_businesses(session, user), admin_ops.call_costs(session, user)
@@ -57,19 +57,18 @@ class CallsState(PagedState, AuthState):
         self.business_filter = choice(form_data.get("business"))
         self.month_filter = str(form_data.get("month", "")).strip()[:7]
         self.page = 1
-        self.error = ""
-        self._fetch()
+        self._refetch()
 
     @rx.event
     def show(self, business_id: str, month: str):
         """Filter the log to one row of the cost totals."""
-        self.business_filter, self.month_filter, self.page, self.error = business_id, month, 1, ""
-        self._fetch()
+        self.business_filter, self.month_filter, self.page = business_id, month, 1
+        self._refetch()
 
     @rx.event
     def clear_filters(self):
-        self.business_filter, self.month_filter, self.page, self.error = "", "", 1, ""
-        self._fetch()
+        self.business_filter, self.month_filter, self.page = "", "", 1
+        self._refetch()
 
 
 CALL_COLUMNS = [

@@ -12,31 +12,24 @@ from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state
 from leadapp.core.services import admin_ops
-from leadapp.pages.admin.ops_frame import as_admin, messages, ops_header, show_as_admin
+from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
 
 
-class DncState(PagedState, AuthState):
+class DncState(PagedState, OpsState, AuthState):
     search: str = ""
-    error: str = ""
-    notice: str = ""
     add_error: str = ""
     import_error: str = ""
 
     def _fetch(self) -> None:
         show_as_admin(self, lambda s, u: admin_ops.list_dnc(s, u, self.search, self.page))
 
-    def _clear(self) -> None:
+    def _clear_messages(self) -> None:
         self.error, self.notice, self.add_error, self.import_error = "", "", "", ""
 
     @rx.event
-    def load(self):
-        self._clear()
-        self._fetch()
-
-    @rx.event
     def add(self, form_data: dict):
-        self._clear()
+        self._clear_messages()
         phone, reason = str(form_data.get("phone", "")), str(form_data.get("reason", ""))
         entry, error = as_admin(self, lambda s, u: admin_ops.add_dnc(s, u, phone, reason).phone_display)
         if entry is None:
@@ -49,7 +42,7 @@ class DncState(PagedState, AuthState):
 
     @rx.event
     def remove(self, dnc_id: str):
-        self._clear()
+        self._clear_messages()
         _, error = as_admin(self, lambda s, u: admin_ops.remove_dnc(s, u, int(dnc_id)))
         self.error = error
         if not error:
@@ -59,7 +52,7 @@ class DncState(PagedState, AuthState):
 
     @rx.event
     def import_csv(self, form_data: dict):
-        self._clear()
+        self._clear_messages()
         text, reason = str(form_data.get("csv", "")), str(form_data.get("reason", ""))
         result, error = as_admin(self, lambda s, u: admin_ops.import_dnc_csv(s, u, text, reason))
         if result is None:
@@ -75,9 +68,8 @@ class DncState(PagedState, AuthState):
 
     @rx.event
     def find(self, form_data: dict):
-        self._clear()
         self.search, self.page = str(form_data.get("phone", "")).strip()[:40], 1
-        self._fetch()
+        self._refetch()
 
 
 def _dnc_source(row: rx.Var) -> list[rx.Component]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import reflex as rx
+from sqlmodel import Session
 
 from leadapp.components import feedback
 from leadapp.components.layout import guarded_page, page_header
@@ -12,8 +13,10 @@ from leadapp.components.nav import ADMIN_NAV, section_cards
 from leadapp.components.table import plain_table
 from leadapp.core import labels, localtime
 from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.errors import NotAllowed
+from leadapp.core.models import User
 from leadapp.core.services import access, contact, health
+from leadapp.pages.admin.ops_frame import NOT_ALLOWED
 from leadapp.state.auth import AuthState
 
 
@@ -36,18 +39,13 @@ class AdminZoneState(AuthState):
 
     @rx.event
     def choose(self, name: str):
-        self.zone_notice = self.zone_error = ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                self.time_zone = localtime.set_admin_zone(session, user, name)
-        except NotAllowed:
-            self.zone_error = "You are not allowed to do this."
-            return
-        except UserError as exc:
-            self.zone_error = exc.message
-            return
-        self.zone_notice = f"Times now read in {localtime.ADMIN_ZONES[self.time_zone]} time."
+        self.zone_notice = ""
+        zone, self.zone_error = self._attempt(
+            access.Area.ADMIN, lambda s, user: localtime.set_admin_zone(s, user, name), refused=lambda _: NOT_ALLOWED
+        )
+        if zone is not None:
+            self.time_zone = zone
+            self.zone_notice = f"Times now read in {localtime.ADMIN_ZONES[self.time_zone]} time."
 
 
 def _zone_setting() -> rx.Component:
@@ -208,20 +206,21 @@ class MessagesState(AuthState):
             for m in contact.list_messages(session, user, status=self.status_filter)
         ]
 
+    def _refused(self, _exc: NotAllowed) -> str:
+        """A refusal clears what is shown, without a word of its own."""
+        self.messages = []
+        return ""
+
     def _act(self, action) -> None:
         """Run `action(session, user)` as an admin, then show the list again; refusals clear what is shown."""
-        self.error = ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                if action is not None:
-                    action(session, user)
-                    session.flush()
-                self._reload(session)
-        except NotAllowed:
-            self.messages = []
-        except (UserError, ValueError) as exc:
-            self.error = str(exc)
+
+        def act_then_reload(session: Session, user: User) -> None:
+            if action is not None:
+                action(session, user)
+                session.flush()
+            self._reload(session)
+
+        _, self.error = self._attempt(access.Area.ADMIN, act_then_reload, refused=self._refused)
 
     @rx.event
     def load(self):

@@ -1,19 +1,20 @@
-"""What the admin's operations pages (outbox, queues, calls, do-not-call, audit) share: running an action as
-the logged-in admin and the pieces of their frame (header, messages; their filters are
-`leadapp.components.filters`). The leads and users pages run their actions through
-`act_as_admin` too: a refusal there clears the page."""
+"""What the admin's operations pages (outbox, queues, calls, do-not-call, audit, businesses, users, verification)
+share: their error and notice and a `load` that clears them (`OpsState`), running an action as the logged-in
+admin (`AuthState._attempt` with the admin's policies: `as_admin`, `act_as_admin`) and the pieces of their frame
+(header, messages; their filters are `leadapp.components.filters`). The leads, users, businesses and verification
+pages run their actions through `act_as_admin`: a refusal there clears the page."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import reflex as rx
+from reflex.event import EventSpec
 from sqlmodel import Session
 
 from leadapp.components import feedback
-from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.errors import FieldErrors, NotAllowed
 from leadapp.core.models import User
 from leadapp.core.services import access
 from leadapp.state.auth import AuthState
@@ -21,13 +22,6 @@ from leadapp.state.auth import AuthState
 T = TypeVar("T")
 
 NOT_ALLOWED = "You are not allowed to do this."
-
-
-class ClearableState(Protocol):
-    def _require(self, session: Session, area: access.Area) -> User | None: ...
-
-    def _clear(self) -> None:
-        """Forget what the page shows (the tab's user may no longer see it)."""
 
 
 class OpsState(rx.State, mixin=True):
@@ -42,27 +36,41 @@ class OpsState(rx.State, mixin=True):
         """Load what the page shows (with the state's filters)."""
         raise NotImplementedError
 
+    def _clear_messages(self) -> None:
+        """Forget what the last action said (a page with messages of its own, e.g. under a form, adds them)."""
+        self.error, self.notice = "", ""
+
     def _refetch(self) -> None:
         """Show the page afresh, the last action's messages cleared."""
-        self.error, self.notice = "", ""
+        self._clear_messages()
         self._fetch()
 
     @rx.event
     def load(self):
         self._refetch()
 
+    def _run(
+        self,
+        action: Callable[[Session, User], Any],
+        done: str | None = None,
+        *,
+        fields: Callable[[FieldErrors], str] | None = None,
+    ) -> EventSpec | None:
+        """Run one admin action (`act_as_admin`: a refusal clears the page), then show the page again with `done`
+        as the notice (without it, the words the action returned). Returns the toast: the notice or why not."""
+        self.notice = ""
+        said, self.error = act_as_admin(self, action, fields=fields)
+        if self.error:
+            return feedback.failed(self.error)
+        self.notice = said if done is None else done
+        self._fetch()
+        return feedback.outcome(self.notice, self.error)
+
 
 def as_admin(state: AuthState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
-    """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, why)."""
-    try:
-        with session_scope() as session:
-            user = state._require(session, access.Area.ADMIN)
-            assert user is not None
-            return action(session, user), ""
-    except UserError as exc:  # NotAllowed included: the guard shows "not allowed" anyway
-        return None, exc.message
-    except ValueError as exc:  # a malformed id from the page
-        return None, f"Invalid request: {exc}"
+    """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, why). A
+    refusal says its message (the guard shows "not allowed" anyway)."""
+    return state._attempt(access.Area.ADMIN, action, malformed="Invalid request: ")
 
 
 def show_as_admin(state: Any, action: Callable[[Session, User], Any]) -> Any:
@@ -77,19 +85,19 @@ def show_as_admin(state: Any, action: Callable[[Session, User], Any]) -> Any:
     return result
 
 
-def act_as_admin(state: ClearableState, action: Callable[[Session, User], T]) -> tuple[T | None, str]:
+def act_as_admin(
+    state: Any, action: Callable[[Session, User], T], *, fields: Callable[[FieldErrors], str] | None = None
+) -> tuple[T | None, str]:
     """Run `action(session, admin)` in one transaction (committed on success): (result, "") or (None, what to
-    tell the admin). When the tab's user may not act (no longer an active admin) the page is cleared first."""
-    try:
-        with session_scope() as session:
-            user = state._require(session, access.Area.ADMIN)
-            assert user is not None
-            return action(session, user), ""
-    except NotAllowed:
+    tell the admin; `fields(exc)` for a form refused field by field when given). When the tab's user may not act
+    (no longer an active admin) the page is cleared first (`state._clear()`: an `AuthState` that forgets what the
+    page shows)."""
+
+    def refused(_exc: NotAllowed) -> str:
         state._clear()
-        return None, NOT_ALLOWED
-    except (UserError, ValueError) as exc:  # ValueError: a malformed id from the page
-        return None, str(getattr(exc, "message", exc))
+        return NOT_ALLOWED
+
+    return state._attempt(access.Area.ADMIN, action, refused=refused, fields=fields)
 
 
 def messages(error: rx.Var, notice: rx.Var | None = None) -> rx.Component:

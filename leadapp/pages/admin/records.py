@@ -12,8 +12,6 @@ from sqlmodel import Session
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.layout import back_link, guarded, page
-from leadapp.core.db import session_scope
-from leadapp.core.errors import UserError
 from leadapp.core.models import User
 from leadapp.core.services import access, admin_records, call_quality, reviews
 from leadapp.pages.admin.ops_frame import record_list
@@ -24,11 +22,7 @@ def _record(state: AuthState, fetch: Callable[[Session, User | None, int], dict[
     """`fetch(session, admin, the id in the address)`, or None when refused (not an admin, no such record or a
     malformed address: one answer for all)."""
     record_id = routes.id_from_path(state.router.url.path)
-    try:
-        with session_scope() as session:
-            return fetch(session, state._require(session, access.Area.ADMIN), record_id)
-    except UserError:
-        return None
+    return state._attempt(access.Area.ADMIN, lambda s, admin: fetch(s, admin, record_id))[0]
 
 
 class AdminLeadState(AuthState):
@@ -71,16 +65,17 @@ class AdminLeadState(AuthState):
         if not review_id.isdigit() or review_id not in shown:
             self.hide_error = "No such review on this lead."
             return feedback.failed(self.hide_error)
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                reviews.hide_review(session, admin, int(review_id), reason)
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                self.lead_reviews = reviews.reviews_of_lead(session, admin, self._lead_id)
-        except UserError as exc:
-            self.hide_error = exc.message
+        _, self.hide_error = self._attempt(
+            access.Area.ADMIN, lambda s, admin: reviews.hide_review(s, admin, int(review_id), reason)
+        )
+        if self.hide_error:
             return feedback.failed(self.hide_error)
+        shown_now, self.hide_error = self._attempt(
+            access.Area.ADMIN, lambda s, admin: reviews.reviews_of_lead(s, admin, self._lead_id)
+        )
+        if self.hide_error:
+            return feedback.failed(self.hide_error)
+        self.lead_reviews = shown_now
         return feedback.outcome("Review hidden: it is shown nowhere and left out of the rating.", "")
 
 

@@ -16,13 +16,13 @@ from leadapp.components.table import Column, empty_state
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
-from leadapp.pages.admin.ops_frame import act_as_admin, record_list
+from leadapp.pages.admin.ops_frame import OpsState, record_list
 from leadapp.state.auth import AuthState
 
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
 
 
-class UsersState(PagedState, AuthState):
+class UsersState(PagedState, OpsState, AuthState):
     search: str = ""
     role_filter: str = ""
     selected: dict[str, str] = {}
@@ -30,8 +30,6 @@ class UsersState(PagedState, AuthState):
     selected_businesses: list[dict[str, str]] = []
     new_role: str = ""
     confirm_open: bool = False
-    error: str = ""
-    notice: str = ""
     # The user's page (`/admin/users/<id>`): "" until it looked, then "ok" or "refused" (no such user).
     user_page: str = ""
 
@@ -57,35 +55,20 @@ class UsersState(PagedState, AuthState):
         self.selected_businesses = overview["businesses"]
         self.new_role = self.selected.get("role", "")
 
-    def _run(self, action, done: str = "") -> None:
-        """Run one admin action in a transaction, then show the fresh data (or the refusal)."""
-        self.notice, (_, self.error) = "", act_as_admin(self, action)
-        if self.error:
-            return
-        self.notice = done
-        try:
-            with session_scope() as session:
-                self._reload(session)
-        except NotAllowed:  # an admin who just changed their own role or account
-            self._clear()
-        except UserError as exc:
-            self.selected, self.error = {}, exc.message
-
     def _fetch(self) -> None:
         try:
             with session_scope() as session:
                 self._reload(session)
-        except NotAllowed:
+        except NotAllowed:  # e.g. an admin who just changed their own role or account
             self._clear()
         except UserError as exc:  # the open user went away meanwhile
             self.selected, self.error = {}, exc.message
 
     @rx.event
     def load(self):
-        self.error, self.notice = "", ""
         # The list shows no user: each opens on its own page.
         self.selected, self.selected_leads, self.selected_businesses = {}, [], []
-        self._fetch()
+        self._refetch()
 
     @rx.event
     def apply_filters(self, form_data: dict):
@@ -95,17 +78,21 @@ class UsersState(PagedState, AuthState):
         self.page = 1
         return UsersState.load
 
+    def _refused(self, _exc: NotAllowed) -> str:
+        """Opening a user when this tab's user may not: the page is cleared, without a word of its own."""
+        self._clear()
+        return ""
+
     @rx.event
     def open_user(self, user_id: str):
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                self._show(admin_users.user_overview(session, admin, int(user_id)))
-        except NotAllowed:
-            self._clear()
-        except (UserError, ValueError) as exc:
-            self.error = str(getattr(exc, "message", exc))
+        self.notice, (_, self.error) = (
+            "",
+            self._attempt(
+                access.Area.ADMIN,
+                lambda s, admin: self._show(admin_users.user_overview(s, admin, int(user_id))),
+                refused=self._refused,
+            ),
+        )
 
     @rx.event
     def open_user_page(self):
@@ -113,14 +100,10 @@ class UsersState(PagedState, AuthState):
         self.error, self.notice, self.user_page = "", "", ""
         self.selected, self.selected_leads, self.selected_businesses = {}, [], []
         user_id = routes.id_from_path(self.router.url.path)
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                self._show(admin_users.user_overview(session, admin, user_id))
-        except UserError:
-            self.user_page = "refused"
-            return
-        self.user_page = "ok"
+        _, refusal = self._attempt(
+            access.Area.ADMIN, lambda s, admin: self._show(admin_users.user_overview(s, admin, user_id))
+        )
+        self.user_page = "refused" if refusal else "ok"
 
     @rx.event
     def close_user(self):
@@ -152,29 +135,26 @@ class UsersState(PagedState, AuthState):
         self.confirm_open = False
         user_id, role = int(self.selected.get("id", "0") or 0), self.new_role
         email = self.selected.get("email", "")
-        self._run(
+        return self._run(
             lambda s, admin: admin_users.change_role(s, admin, user_id, role),
             f"{email} is now {admin_users.ROLE_LABELS.get(role, role)}; their open sessions were ended.",
         )
-        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def set_active(self, active: bool):
         user_id, email = int(self.selected.get("id", "0") or 0), self.selected.get("email", "")
-        self._run(
+        return self._run(
             lambda s, admin: accounts.set_active(s, admin, user_id, active),
             f"{email} is enabled." if active else f"{email} is disabled; their open sessions were ended.",
         )
-        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def send_reset(self):
         user_id, email = int(self.selected.get("id", "0") or 0), self.selected.get("email", "")
-        self._run(
+        return self._run(
             lambda s, admin: admin_users.send_password_reset(s, admin, user_id),
             f"A password reset link was emailed to {email} (valid 24 hours).",
         )
-        return feedback.outcome(self.notice, self.error)
 
 
 def _filters() -> rx.Component:

@@ -5,6 +5,7 @@ which checks that the current user is an admin again."""
 from __future__ import annotations
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from leadapp.components import feedback
 from leadapp.components.filters import filter_row
@@ -12,47 +13,32 @@ from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.table import plain_list
 from leadapp.core.db import session_scope
-from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.errors import NotAllowed
 from leadapp.core.services import access, plans
 from leadapp.core.vocab import PLAN_LABELS, Plan
+from leadapp.pages.admin.ops_frame import OpsState
 from leadapp.state.auth import AuthState
 
 
-class VerificationState(AuthState):
+class VerificationState(OpsState, AuthState):
     rows: list[dict[str, str]] = []
     waiting: int = 0
     show_all: bool = False
     search: str = ""
-    error: str = ""
-    notice: str = ""
 
     def _reload(self, session) -> None:
         admin = self._require(session, access.Area.ADMIN)
         self.rows = plans.business_rows(session, admin, waiting_only=not self.show_all, query=self.search)
         self.waiting = plans.waiting_count(session, admin)
 
-    def _run(self, action, done: str) -> None:
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                action(session, admin)
-        except FieldErrors as exc:
-            self.error = " ".join(exc.errors.values())
-            return
-        except NotAllowed:
-            self.rows, self.error = [], "You are not allowed to do this."
-            return
-        except UserError as exc:
-            self.error = exc.message
-            return
-        self.notice = done
-        with session_scope() as session:
-            self._reload(session)
+    def _clear(self) -> None:
+        self.rows = []
 
-    @rx.event
-    def load(self):
-        self.error, self.notice = "", ""
+    def _act_on(self, action, done: str) -> EventSpec | None:
+        """`_run`, a form's fields refused together in one message."""
+        return self._run(action, done, fields=lambda exc: " ".join(exc.errors.values()))
+
+    def _fetch(self) -> None:
         try:
             with session_scope() as session:
                 self._reload(session)
@@ -69,10 +55,9 @@ class VerificationState(AuthState):
     def verify(self, business_id: str):
         wanted = int(business_id) if str(business_id).isdigit() else 0
         name = next((r["name"] for r in self.rows if r["id"] == str(business_id)), "The business")
-        self._run(
+        return self._act_on(
             lambda s, admin: plans.verify_business(s, admin, wanted), f"{name} is verified: it receives leads now."
         )
-        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def save_plan(self, form_data: dict):
@@ -80,8 +65,9 @@ class VerificationState(AuthState):
         wanted = int(raw_id) if raw_id.isdigit() else 0
         plan, cap = str(form_data.get("plan", "")), str(form_data.get("monthly_lead_cap", ""))
         name = next((r["name"] for r in self.rows if r["id"] == raw_id), "The business")
-        self._run(lambda s, admin: plans.set_plan(s, admin, wanted, plan, cap), f"{name}: plan and lead cap saved.")
-        return feedback.outcome(self.notice, self.error)
+        return self._act_on(
+            lambda s, admin: plans.set_plan(s, admin, wanted, plan, cap), f"{name}: plan and lead cap saved."
+        )
 
 
 def _plan_form(row: rx.Var) -> rx.Component:

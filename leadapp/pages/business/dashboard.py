@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 
 import reflex as rx
+from sqlmodel import Session
 
 from leadapp import live, routes
 from leadapp.components import feedback
@@ -18,6 +19,7 @@ from leadapp.components.threads import LEAD_PHOTO, NO_PHOTO, MessageView, messag
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.models import User
 from leadapp.core.services import access, calls, inbound, inbox, messages, quotes, reviews
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
@@ -309,26 +311,35 @@ class DashboardState(PagedState, AuthState):
         return error
 
     def _act(self, action) -> None:
+        """Run `action(session, user)` as this business, then show the inbox as it is now; why not in `error` (and
+        the field it concerns in `error_field`), a quote's fields in `quote_errors`."""
         self.error, self.error_field = "", ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                action(session, user)
-        except NotAllowed as exc:
-            self.error = exc.message
-            # Refused because the lead is no longer this business's to act on (e.g. withdrawn meanwhile): show
-            # the inbox as it is now, which closes a detail that is gone.
-            with contextlib.suppress(UserError):
-                self._fetch()
-            return
-        except FieldErrors as exc:  # a form's fields (the quote's terms): each message under its field
-            self.quote_errors = dict(exc.errors)
-            return
-        except (UserError, ValueError) as exc:
-            self.error = str(getattr(exc, "message", exc))
-            self.error_field = str(getattr(exc, "field", "") or "")
-            return
-        self._fetch()
+
+        def act(session: Session, user: User) -> bool:
+            action(session, user)
+            return True
+
+        done, self.error = self._attempt(
+            access.Area.BUSINESS, act, refused=self._refused, fields=self._refused_fields, failed=self._failed
+        )
+        if done:
+            self._fetch()
+
+    def _refused(self, exc: NotAllowed) -> str:
+        # Refused because the lead is no longer this business's to act on (e.g. withdrawn meanwhile): show the inbox
+        # as it is now, which closes a detail that is gone.
+        with contextlib.suppress(UserError):
+            self._fetch()
+        return exc.message
+
+    def _refused_fields(self, exc: FieldErrors) -> str:
+        """A form's fields (the quote's terms): each message under its field, none at the top."""
+        self.quote_errors = dict(exc.errors)
+        return ""
+
+    def _failed(self, exc: UserError) -> str:
+        self.error_field = exc.field or ""
+        return exc.message
 
     @rx.event
     def accept(self):

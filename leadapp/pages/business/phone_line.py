@@ -68,13 +68,12 @@ class PhoneLineState(AuthState):
 
     @rx.event
     def list_numbers(self):
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                found = inbound.available_numbers(session, user, self.business_id)
-        except UserError as exc:
-            self.error, self.choices, self.listed = exc.message, [], False
+        self.notice = ""
+        found, self.error = self._attempt(
+            access.Area.BUSINESS, lambda s, u: inbound.available_numbers(s, u, self.business_id)
+        )
+        if self.error:
+            self.choices, self.listed = [], False
             return feedback.failed(self.error)
         self.choices = [
             {
@@ -115,13 +114,11 @@ class PhoneLineState(AuthState):
 
     @rx.event
     def simulate_call(self):
-        self.error, self.notice = "", ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                inbound.start_simulated_call(session, user, self.business_id)
-        except UserError as exc:
-            self.error = exc.message
+        self.notice = ""
+        _, self.error = self._attempt(
+            access.Area.BUSINESS, lambda s, u: inbound.start_simulated_call(s, u, self.business_id)
+        )
+        if self.error:
             return feedback.failed(self.error)
         self.notice = (
             "Your line is ringing: the AI receptionist is taking a simulated call. "

@@ -110,20 +110,15 @@ class PortalState(AuthState):
 
         Returns (went through, the action's result).
         """
-        self.notice, self.error = "", ""
-        self._field_errors = {}
-        result: Any = None
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.CONSUMER)
-                result = action(session, user)
-        except FieldErrors as exc:  # a form's fields (the review): each message under its field
-            self._field_errors = dict(exc.errors)
-            self.error = exc.message
-        except UserError as exc:
-            self.error = exc.message
+        self.notice, self._field_errors = "", {}
+        result, self.error = self._attempt(access.Area.CONSUMER, action, fields=self._refused_fields)
         self.refresh_from_event()
         return not self.error, result
+
+    def _refused_fields(self, exc: FieldErrors) -> str:
+        """A form's fields (the review) refused: each message under its field."""
+        self._field_errors = dict(exc.errors)
+        return exc.message
 
     def _act_by_id(self, raw_id: str, unknown: str, action, done: str):
         """A button's action on the row `raw_id` names (a request, a quote): `unknown` when it is no id at all,
