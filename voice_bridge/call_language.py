@@ -9,15 +9,20 @@ language, words recognisably in the other one (`classify.recognised_language`: t
 answers "¿Bueno? ¿Quién habla?", or of a Spanish lead "Hello, who is this?") switch to that one, while words that
 tell nothing ("Okay?") keep it. A switch is a second `session.update` with that language's instructions and
 transcription language, and a note in the transcript. The language reached is handed to `finish_call`, so the
-summary, the follow-ups and an inbound call's lead are in it.
+summary, the follow-ups and an inbound call's lead are in it; a call that has a lead records the switch on it
+(`conversation.record_call_language`, on the session's writer like every database step), so the SMS and emails
+after the call, the consumer's portal and later calls speak the consumer's language too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from leadapp.core import languages
 from leadapp.core.services.classify.language import detect_language, recognised_language
+from leadapp.core.services.conversation import record_call_language
 from leadapp.core.vocab import Language
 from voice_bridge import instructions as words
 from voice_bridge import realtime_wire as rt
@@ -40,6 +45,7 @@ class LanguageMixin:
     _ctx: CallContext | None
     _model: str
     log: Any
+    _write: Callable[[Callable[[], Any]], None]
 
     @property
     def language(self) -> str:
@@ -76,3 +82,5 @@ class LanguageMixin:
         self.log.info("call_language_switched", language=heard, was=speaking)
         await self._to_ai(self._session_update())
         self._add_system_line(SWITCHED_NOTE.format(language=LANGUAGE_NAMES[heard]))
+        if ctx.lead_id is not None:  # an inbound caller's lead is made at the end, in this language
+            self._write(partial(record_call_language, ctx.call_id, heard))

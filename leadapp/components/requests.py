@@ -31,6 +31,8 @@ class MatchView:
     rating_label: str = ""
     distance: str = ""
     status: str = ""
+    # The badge of a business that took the request, in the request's language ("Accepted", "La aceptó").
+    taken_label: str = ""
 
 
 @dataclasses.dataclass
@@ -124,7 +126,7 @@ _REVIEW_FIELDS = {
     "review_reply": "reply",
     "review_hidden": "hidden",
 }
-_MATCH_FIELDS = ("name", "city", "rating", "distance", "status")
+_MATCH_FIELDS = ("name", "city", "rating", "distance", "status", "taken_label")
 
 
 def _match_view(m: dict[str, Any]) -> MatchView:
@@ -163,7 +165,7 @@ def _match(m: MatchView) -> rx.Component:
         rx.text(
             m.city, " · ", m.distance, " · ", m.rating_label, size="2", color_scheme="gray", class_name="match-rating"
         ),
-        rx.cond(taken, rx.badge("Accepted", color_scheme="green", variant="soft", class_name="match-accepted")),
+        rx.cond(taken, rx.badge(m.taken_label, color_scheme="green", variant="soft", class_name="match-accepted")),
         wrap="wrap",
         align="center",
     )

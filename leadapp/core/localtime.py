@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import zipcodes
 from sqlmodel import Session, col, select
 
+from leadapp.core import languages
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import Business, Lead, User
 
@@ -112,20 +113,23 @@ def relative(moment: datetime | None, now: datetime, zone: ZoneInfo) -> str:
     return day_text(moment, zone)
 
 
-def scheduled(moment: datetime | None, now: datetime, zone: ZoneInfo, whose: str = "your time") -> str:
+def scheduled(moment: datetime | None, now: datetime, zone: ZoneInfo, language: str | None = None) -> str:
     """A time to come, as its viewer says it: "today 14:30 (your time)", "tomorrow 9:00 (your time)", else
-    "Mon Dec 8, 9:00 (your time)"."""
+    "Mon Mar 14 9:00 (your time)"; in `language` ("es": "mañana 9:00 (su hora)", "sáb 14 mar 9:00 (su hora)")."""
     if moment is None:
         return ""
+    w = languages.phrases(language)
     local, today = _aware(moment).astimezone(zone), _aware(now).astimezone(zone).date()
     clock = f"{local.hour}:{local:%M}"
     if local.date() == today:
-        day = "today"
+        day = w.TODAY
     elif local.date() == today + timedelta(days=1):
-        day = "tomorrow"
+        day = w.TOMORROW
     else:
-        day = f"{local:%a %b} {local.day}"
-    return f"{day} {clock} ({whose})"
+        day = w.ON_DAY.format(
+            weekday=w.WEEKDAYS_SHORT[local.weekday()], month=w.MONTHS_SHORT[local.month - 1], day=local.day
+        )
+    return f"{day} {clock} ({w.YOUR_TIME})"
 
 
 def day_bounds(first: date | None, last: date | None, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]:

@@ -12,8 +12,8 @@ from sqlmodel import Session, select
 
 from leadapp.core.db import get_engine, session_scope
 from leadapp.core.languages import english, spanish
-from leadapp.core.models import Call, Lead, Notification
-from leadapp.core.services import calls
+from leadapp.core.models import AuditEvent, Call, Lead, Notification
+from leadapp.core.services import calls, conversation
 from leadapp.core.vocab import CallStatus, ContactPreference, NotificationKind
 from tests.fakes.twilio_voice import parse_stream
 from tests.integration.bridge_harness import (
@@ -42,6 +42,18 @@ def _make_spanish(lead_id: int) -> None:
         lead.raw_text, lead.redacted_text = SPANISH_REQUEST, SPANISH_REQUEST
         lead.language = "es"
         lead.preferred_contact = ContactPreference.SMS.value  # the consumer hears back by text too
+
+
+def _call_summaries(lead_id: int) -> list[Notification]:
+    """The call-summary notifications about the lead (the consumer's have no business)."""
+    with Session(get_engine()) as db:
+        return list(
+            db.exec(
+                select(Notification).where(
+                    Notification.lead_id == lead_id, Notification.kind == NotificationKind.CALL_SUMMARY.value
+                )
+            ).all()
+        )
 
 
 def _outbound_script() -> Script:
@@ -83,12 +95,7 @@ async def test_a_call_about_a_spanish_lead_speaks_summarises_and_follows_up_in_s
 
     # Twilio's `completed` status callback ends the call: the consumer's follow-ups are in Spanish.
     assert calls.end_call(seeded.call_id, CallStatus.COMPLETED.value, "goal_achieved")
-    with Session(get_engine()) as db:
-        rows = db.exec(
-            select(Notification).where(
-                Notification.lead_id == seeded.lead_id, Notification.kind == NotificationKind.CALL_SUMMARY.value
-            )
-        ).all()
+    rows = _call_summaries(seeded.lead_id)
     consumer = {row.channel: row for row in rows if row.business_id is None}
     assert consumer["sms"].body_text.startswith("Su llamada de LeadApp: Calificada.")
     assert consumer["email"].subject == "Su llamada sobre su solicitud de plomería: Calificada"
@@ -165,6 +172,44 @@ async def test_a_consumer_answering_an_outbound_call_in_the_other_language_switc
     notes = [line.text for line in transcript(seeded.call_id) if line.speaker == "system"]
     assert notes == [SWITCHED_NOTE.format(language=note)]
     assert call.summary.startswith(f"{summary} fuga en el calentador;")
+
+
+def _language_audits(lead_id: int) -> list[AuditEvent]:
+    with Session(get_engine()) as db:
+        return list(
+            db.exec(
+                select(AuditEvent).where(AuditEvent.action == "lead.language", AuditEvent.target_id == str(lead_id))
+            ).all()
+        )
+
+
+async def test_an_english_lead_who_answers_in_spanish_becomes_a_spanish_lead_and_hears_back_in_spanish(
+    bridge: Bridge, seeded: Seeded
+) -> None:
+    with session_scope() as session:
+        lead = session.get(Lead, seeded.lead_id)
+        assert lead is not None and lead.language == "en"
+        lead.preferred_contact = ContactPreference.SMS.value
+    await _outbound_answered(bridge, seeded, "¿Bueno? Sí, soy yo. ¿Quién habla, por favor?")
+
+    assert load_lead(seeded.lead_id).language == "es"
+    [audited] = _language_audits(seeded.lead_id)
+    assert audited.actor_id is None and audited.target_type == "leads"
+    assert audited.before == {"language": "en"} and audited.after == {"language": "es", "call_id": seeded.call_id}
+    # Twilio's `completed` status callback ends the call: the consumer's follow-ups are in Spanish.
+    assert calls.end_call(seeded.call_id, CallStatus.COMPLETED.value, "goal_achieved")
+    consumer = {row.channel: row for row in _call_summaries(seeded.lead_id) if row.business_id is None}
+    assert consumer["sms"].body_text.startswith("Su llamada de LeadApp: Calificada.")
+    assert consumer["email"].subject.startswith("Su llamada sobre su solicitud")
+    # Recording the same language again changes nothing and audits nothing more.
+    assert not conversation.record_call_language(seeded.call_id, "es")
+    assert len(_language_audits(seeded.lead_id)) == 1 and load_lead(seeded.lead_id).language == "es"
+
+
+async def test_words_that_tell_no_language_leave_the_lead_alone(bridge: Bridge, seeded: Seeded) -> None:
+    await _outbound_answered(bridge, seeded, "Okay?")
+
+    assert load_lead(seeded.lead_id).language == "en" and not _language_audits(seeded.lead_id)
 
 
 async def test_first_words_that_tell_no_language_keep_the_leads_language(bridge: Bridge, seeded: Seeded) -> None:

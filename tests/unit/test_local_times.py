@@ -90,6 +90,10 @@ def test_a_scheduled_call_reads_in_the_viewers_day() -> None:
     assert localtime.scheduled(call_at, now, PACIFIC) == "tomorrow 6:00 (your time)"
     assert localtime.scheduled(now + timedelta(hours=1), now, NEW_YORK) == "today 20:30 (your time)"
     assert localtime.scheduled(call_at + timedelta(days=3), now, NEW_YORK) == "Sat Mar 14 9:00 (your time)"
+    # In Spanish (a Spanish request's portal and follow-ups).
+    assert localtime.scheduled(call_at, now, NEW_YORK, "es") == "mañana 9:00 (su hora)"
+    assert localtime.scheduled(now + timedelta(hours=1), now, NEW_YORK, "es") == "hoy 20:30 (su hora)"
+    assert localtime.scheduled(call_at + timedelta(days=3), now, NEW_YORK, "es") == "sáb 14 mar 9:00 (su hora)"
 
 
 def test_unknown_zips_read_in_utc() -> None:

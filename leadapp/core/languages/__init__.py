@@ -1,4 +1,5 @@
-"""The languages a call speaks: one catalogue module per language (`english`, `spanish`), the same names in each.
+"""The languages a call and a consumer's pages speak: one catalogue module per language (`english`, `spanish`),
+the same names in each.
 
 `phrases(language)` gives the catalogue of a language code ("en", "es"); anything else (None, "", an unknown
 code) gives English, so a row written before languages existed reads as it always did.
@@ -34,3 +35,9 @@ def long_date(day: date, language: str | None) -> str:
     """A date written out in `language`: "December 14, 2026", "14 de diciembre de 2026"."""
     w = phrases(language)
     return w.DATE.format(day=day.day, month=w.MONTHS[day.month - 1], year=day.year)
+
+
+def count_businesses(n: int, language: str | None) -> str:
+    """ "1 business", "3 businesses" / "1 negocio", "3 negocios"."""
+    w = phrases(language)
+    return f"{n:,} {w.BUSINESS_ONE if n == 1 else w.BUSINESS_MANY}"

@@ -1,5 +1,6 @@
 """Every English word a call says or sends about itself: the assistant's instructions and greetings (with the AI
-and recording disclosures), the voicemail message, the local call summary and the consumer's follow-ups.
+and recording disclosures), the voicemail message, the local call summary, the consumer's follow-ups and the status
+lines of their request on the portal and tracking page.
 
 `spanish.py` defines the same names with the same `{placeholders}` (a unit test holds them to it); the code that
 uses them picks the module by the call's language (`languages.phrases`).
@@ -8,7 +9,7 @@ uses them picks the module by the call's language (`languages.phrases`).
 from __future__ import annotations
 
 from leadapp.core import labels, vocab
-from leadapp.core.vocab import CallType, Urgency
+from leadapp.core.vocab import CallOutcome, CallType, Urgency
 
 LEADAPP = "LeadApp"
 AI_DISCLOSURE = "an AI assistant"
@@ -284,3 +285,41 @@ THREAD_PHOTO = "(a photo: open the conversation to see it)"
 THREAD_REPLY_EMAIL = "Reply to this email to answer, or open the conversation"
 THREAD_REPLY_TEXT = "Reply to this text to answer"
 THREAD_SMS_TAIL = "Reply here to answer. {link}"
+
+# --- the consumer's portal and tracking page: the status lines of a request -------------------------
+# (owners and admins read `labels` in English; the consumer reads these in the language of their request)
+
+LEAD_STATUS_LABELS: dict[str, str] = labels.LEAD_STATUS
+MATCH_STATUS_LABELS: dict[str, str] = labels.MATCH_STATUS
+CALL_STATUS_LABELS: dict[str, str] = labels.CALL_STATUS
+CATEGORY_LABELS: dict[str, str] = {category.value: label for category, label in vocab.CATEGORY_LABELS.items()}
+CALL_AI = "AI call"
+CALL_SIMULATED = "Simulated AI call"
+CALL_CONCIERGE = "LeadApp concierge call"
+CALL_CONCIERGE_SIMULATED = "LeadApp concierge call (simulated)"
+CALL_SCHEDULED = "{what} scheduled for {when}"
+CALL_FINISHED = "{what} finished: {outcome}"
+CALL_CANCELED = "{what} canceled"
+CALL_NOW = "{what}: {status}"
+# What a finished concierge call did for the consumer (other outcomes: `OUTCOME_LABELS`, lowercase).
+CONCIERGE_OUTCOMES: dict[str, str] = {
+    CallOutcome.GOAL_ACHIEVED.value: "your request was completed",
+    CallOutcome.DECLINED.value: "you declined",
+    CallOutcome.NO_ANSWER.value: "no answer, we will try once more",
+    CallOutcome.VOICEMAIL.value: "we left a voicemail",
+    CallOutcome.ERROR.value: "it could not connect, we will try once more",
+    CallOutcome.AI_FAILURE.value: "the assistant was cut off, we will try once more",
+}
+ACCEPTED_BY = "Accepted by {count}"
+MATCH_TAKEN = "Accepted"  # the badge of a business that took the request
+SENT_TO = "Sent to {count}"
+SEEN_ONE = "{n} has seen it"
+SEEN_MANY = "{n} have seen it"
+MORE_COMING = "more businesses if none accepts soon"
+# A time to come (`localtime.scheduled`): "today 14:30 (your time)", "Mon Dec 8 9:00 (your time)".
+TODAY = "today"
+TOMORROW = "tomorrow"
+YOUR_TIME = "your time"
+ON_DAY = "{weekday} {month} {day}"
+WEEKDAYS_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

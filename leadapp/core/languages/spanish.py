@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from leadapp.core.vocab import CallOutcome, CallType, Category, Urgency
+from leadapp.core.vocab import CallOutcome, CallStatus, CallType, Category, LeadStatus, MatchStatus, Urgency
 
 LEADAPP = "LeadApp"
 AI_DISCLOSURE = "un asistente de inteligencia artificial"
@@ -324,3 +324,67 @@ THREAD_PHOTO = "(una foto: abra la conversación para verla)"
 THREAD_REPLY_EMAIL = "Responda a este correo para contestar, o abra la conversación"
 THREAD_REPLY_TEXT = "Responda a este mensaje de texto para contestar"
 THREAD_SMS_TAIL = "Responda aquí para contestar. {link}"
+
+# --- the consumer's portal and tracking page: the status lines of a request -------------------------
+
+LEAD_STATUS_LABELS: dict[str, str] = {
+    LeadStatus.RECEIVED.value: "Recibida",
+    LeadStatus.CLASSIFIED.value: "Buscando negocios",
+    LeadStatus.MATCHED.value: "Con negocios",
+    LeadStatus.NO_MATCH.value: "Sin negocios todavía",
+    LeadStatus.LOW_QUALITY.value: "Faltan detalles",
+    LeadStatus.FLAGGED.value: "En revisión",
+    LeadStatus.REJECTED.value: "Rechazada",
+    LeadStatus.ACCEPTED.value: "Aceptada",
+    LeadStatus.CONVERTED.value: "Terminada",
+    LeadStatus.WITHDRAWN.value: "Retirada",
+    LeadStatus.DELETED.value: "Eliminada",
+}
+MATCH_STATUS_LABELS: dict[str, str] = {
+    MatchStatus.NEW.value: "Nueva",
+    MatchStatus.NOTIFIED.value: "Avisado",
+    MatchStatus.VIEWED.value: "La vio",
+    MatchStatus.ACCEPTED.value: "La aceptó",
+    MatchStatus.DECLINED.value: "No la aceptó",
+    MatchStatus.CONVERTED.value: "Hizo el trabajo",
+    MatchStatus.EXPIRED.value: "Venció",
+}
+CALL_STATUS_LABELS: dict[str, str] = {
+    CallStatus.REQUESTED.value: "Solicitada",
+    CallStatus.SCHEDULED.value: "Programada",
+    CallStatus.DIALING.value: "Marcando",
+    CallStatus.RINGING.value: "Sonando",
+    CallStatus.IN_PROGRESS.value: "En curso",
+    CallStatus.COMPLETED.value: "Terminada",
+    CallStatus.CANCELED.value: "Cancelada",
+    CallStatus.FAILED.value: "Fallida",
+}
+CATEGORY_LABELS: dict[str, str] = {category: label[0].upper() + label[1:] for category, label in CATEGORIES.items()}
+CALL_AI = "Llamada de IA"
+CALL_SIMULATED = "Llamada de IA simulada"
+CALL_CONCIERGE = "Llamada de asistencia de LeadApp"
+CALL_CONCIERGE_SIMULATED = "Llamada de asistencia de LeadApp (simulada)"
+CALL_SCHEDULED = "{what} programada para {when}"
+CALL_FINISHED = "{what} terminada: {outcome}"
+CALL_CANCELED = "{what} cancelada"
+CALL_NOW = "{what}: {status}"
+CONCIERGE_OUTCOMES: dict[str, str] = {
+    CallOutcome.GOAL_ACHIEVED.value: "completamos su solicitud",
+    CallOutcome.DECLINED.value: "usted no quiso seguir",
+    CallOutcome.NO_ANSWER.value: "no contestó, lo intentaremos una vez más",
+    CallOutcome.VOICEMAIL.value: "le dejamos un mensaje de voz",
+    CallOutcome.ERROR.value: "no se pudo conectar, lo intentaremos una vez más",
+    CallOutcome.AI_FAILURE.value: "el asistente se cortó, lo intentaremos una vez más",
+}
+ACCEPTED_BY = "Aceptada por {count}"
+MATCH_TAKEN = "La aceptó"
+SENT_TO = "Enviada a {count}"
+SEEN_ONE = "{n} la ha visto"
+SEEN_MANY = "{n} la han visto"
+MORE_COMING = "más negocios si ninguno la acepta pronto"
+TODAY = "hoy"
+TOMORROW = "mañana"
+YOUR_TIME = "su hora"
+ON_DAY = "{weekday} {day} {month}"
+WEEKDAYS_SHORT = ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
+MONTHS_SHORT = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")

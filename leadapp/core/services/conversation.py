@@ -14,6 +14,8 @@ Guarantees:
   It writes the summary (Claude when keyed, local otherwise), the AI costs and `ended_at`, turns an
   inbound call into its business's lead through `intake.submit` (the same door as every lead; once per
   call), and completes a concierge request (`concierge.complete_request`).
+- `record_call_language`: a consumer who answers in the other language gives their lead that language (once,
+  audited), so every follow-up speaks it.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Call, Lead, TranscriptLine, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import llm, telephony
-from leadapp.core.services import call_quality, call_summary, calls, concierge, intake, optouts
+from leadapp.core.services import audit, call_quality, call_summary, calls, concierge, intake, optouts
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import (
     REALTIME_VOICES,
@@ -159,6 +161,34 @@ def merge_qualification(call_id: int, fields: dict[str, str]) -> None:
                 lead.qualification = {**(lead.qualification or {}), **fields}
                 lead.updated_at = utcnow()
         publish_after_commit(session, "call", call_id=call.id, business_id=call.business_id)
+
+
+def record_call_language(call_id: int, language: str) -> bool:
+    """The consumer answered the call in `language` ("en", "es"): their lead takes it, so the follow-ups
+    (summary SMS and email, portal, later calls) speak it too. Once per change: a lead already in that language,
+    an inbound call without a lead yet (`finish_call` gives its lead the language) or an unknown code change
+    nothing. Audited as `lead.language` (before/after, the call). Returns whether the lead changed."""
+    if language not in languages.CATALOGUES:
+        return False
+    with session_scope() as session:
+        call = session.get(Call, call_id)
+        lead = session.get(Lead, call.lead_id) if call is not None and call.lead_id else None
+        if call is None or lead is None or lead.language == language:
+            return False
+        before = lead.language
+        lead.language = language
+        lead.updated_at = utcnow()
+        audit.record(
+            session,
+            actor_id=None,
+            action="lead.language",
+            target=lead,
+            before={"language": before},
+            after={"language": language, "call_id": call_id},
+        )
+        publish_after_commit(session, "lead", lead_id=lead.id, status=lead.status, consumer_id=lead.consumer_id)
+    log.info("lead_language_from_call", call_id=call_id, language=language, was=before)
+    return True
 
 
 def _set_call(call_id: int, **values: Any) -> None:

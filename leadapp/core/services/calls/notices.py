@@ -102,7 +102,7 @@ def _summary_text(
     if call.human_callback_requested:
         lines += ["", w.MESSAGE_HUMAN]
     if retry is not None and retry.scheduled_for is not None:
-        lines += ["", w.MESSAGE_RETRY.format(when=localtime.scheduled(retry.scheduled_for, utcnow(), zone))]
+        lines += ["", w.MESSAGE_RETRY.format(when=localtime.scheduled(retry.scheduled_for, utcnow(), zone, language))]
     if link:
         lines += ["", link]
     return "\n".join(lines)

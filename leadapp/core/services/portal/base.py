@@ -1,5 +1,5 @@
-"""What every part of the portal shares: its wording, which statuses mean what, and whose request a reader may
-see or act on (an account, or a magic link for one request)."""
+"""What every part of the portal shares: its refusals (its status lines are in `core.languages`), which statuses
+mean what, and whose request a reader may see or act on (an account, or a magic link for one request)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import timedelta
 
 from sqlmodel import Session
 
-from leadapp.core import labels
 from leadapp.core.errors import NotAllowed, NotFound
 from leadapp.core.models import (
     Lead,
@@ -22,8 +21,6 @@ from leadapp.core.vocab import (
     MatchStatus,
     NotificationStatus,
 )
-
-STATUS_LABELS = labels.LEAD_STATUS
 
 PURGE_AFTER = timedelta(days=30)
 PURGE_BATCH = 500

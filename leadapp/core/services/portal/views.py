@@ -3,13 +3,14 @@ and what they may still do with it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from types import ModuleType
 from typing import Any
 
 from sqlmodel import Session, col, select
 
-from leadapp.core import labels, localtime
+from leadapp.core import labels, languages, localtime
 from leadapp.core.models import (
     Business,
     Call,
@@ -36,26 +37,26 @@ from leadapp.core.services.portal.base import (
     CLOSED_REASONS,
     NOT_WITHDRAWABLE_REASONS,
     PHONE_UNVERIFIED,
-    STATUS_LABELS,
     WITHDRAWABLE,
     Actor,
     _lead_for,
 )
 from leadapp.core.vocab import (
-    CATEGORY_LABELS,
     CallType,
-    Category,
     MatchStatus,
 )
 
 # --- views ----------------------------------------------------------------------------------------
+# What the consumer reads about their request (status, businesses, calls, reach) is in the request's language
+# (`languages.phrases(lead.language)`: Spanish for "es", else English).
 
 
 def lead_view(lead: Lead) -> dict[str, str]:
+    w = languages.phrases(lead.language)
     view = {
         "id": str(lead.id),
         "status": lead.status,
-        "status_label": STATUS_LABELS.get(lead.status, lead.status),
+        "status_label": w.LEAD_STATUS_LABELS.get(lead.status, lead.status),
         "text": lead.raw_text,
         "zip": lead.zip,
         # In the consumer's own zone (where the job is): how long ago, and the exact time for the hover title.
@@ -64,12 +65,12 @@ def lead_view(lead: Lead) -> dict[str, str]:
     }
     if lead.category:
         view["category"] = lead.category
-        view["category_label"] = CATEGORY_LABELS.get(Category(lead.category), lead.category)
-        view["urgency"] = labels.urgency(lead.urgency) if lead.urgency else ""
+        view["category_label"] = w.CATEGORY_LABELS.get(lead.category, lead.category)
+        view["urgency"] = (w.URGENCY_LABELS.get(lead.urgency) or labels.urgency(lead.urgency)) if lead.urgency else ""
     return view
 
 
-def _match_view(m: Match, b: Business, snapshot: rules.RulesSnapshot) -> dict[str, str]:
+def _match_view(m: Match, b: Business, snapshot: rules.RulesSnapshot, w: ModuleType) -> dict[str, str]:
     # The rating shown is the verified one (the Bayesian average matching uses), never the typed `Business.rating`.
     return {
         "business_id": str(b.id),
@@ -78,12 +79,15 @@ def _match_view(m: Match, b: Business, snapshot: rules.RulesSnapshot) -> dict[st
         **reviews.rating_for(b, snapshot),
         "distance": f"{m.distance_miles:.1f} mi" if m.distance_miles is not None else "",
         "status": m.status,
-        "status_label": labels.match_status(m.status),
+        "status_label": w.MATCH_STATUS_LABELS.get(m.status) or labels.match_status(m.status),
+        "taken_label": w.MATCH_TAKEN,
     }
 
 
-def _matches_by_lead(session: Session, lead_ids: Sequence[int]) -> dict[int, list[dict[str, str]]]:
-    """Matched businesses of several leads in one query, best score first."""
+def _matches_by_lead(
+    session: Session, lead_ids: Sequence[int], language_of: Mapping[int, str | None]
+) -> dict[int, list[dict[str, str]]]:
+    """Matched businesses of several leads in one query, best score first; each in its lead's language."""
     found: dict[int, list[dict[str, str]]] = {lead_id: [] for lead_id in lead_ids}
     if not lead_ids:
         return found
@@ -95,12 +99,13 @@ def _matches_by_lead(session: Session, lead_ids: Sequence[int]) -> dict[int, lis
     ).all()
     snapshot = rules.current_rules(session) if rows else rules.RulesSnapshot(0, {})
     for m, b in rows:
-        found[m.lead_id].append(_match_view(m, b, snapshot))
+        found[m.lead_id].append(_match_view(m, b, snapshot, languages.phrases(language_of.get(m.lead_id))))
     return found
 
 
-def matched_businesses(session: Session, lead_id: int) -> list[dict[str, str]]:
-    return _matches_by_lead(session, [lead_id])[lead_id]
+def matched_businesses(session: Session, lead: Lead) -> list[dict[str, str]]:
+    assert lead.id is not None
+    return _matches_by_lead(session, [lead.id], {lead.id: lead.language})[lead.id]
 
 
 def _withdraw_refusal(lead: Lead) -> str:
@@ -169,51 +174,49 @@ def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | 
     return reasons
 
 
-CONCIERGE_OUTCOMES = {
-    "goal_achieved": "your request was completed",
-    "declined": "you declined",
-    "no_answer": "no answer, we will try once more",
-    "voicemail": "we left a voicemail",
-    "error": "it could not connect, we will try once more",
-    "ai_failure": "the assistant was cut off, we will try once more",
-}
-
-
 def _call_lines(session: Session, leads: Sequence[Lead]) -> dict[int, str]:
-    """One line per request about its latest AI call (scheduled, in progress, or its outcome), in one query."""
-    zones = {lead.id: localtime.lead_zone(lead) for lead in leads if lead.id is not None}
-    if not zones:
+    """One line per request about its latest AI call (scheduled, in progress, or its outcome), in one query; in
+    the request's language."""
+    by_id = {lead.id: lead for lead in leads if lead.id is not None}
+    if not by_id:
         return {}
     rows = session.exec(
-        select(Call).where(col(Call.lead_id).in_(list(zones))).order_by(col(Call.created_at).desc())
+        select(Call).where(col(Call.lead_id).in_(list(by_id))).order_by(col(Call.created_at).desc())
     ).all()
     lines: dict[int, str] = {}
     for call in rows:
         if call.lead_id is None or call.lead_id in lines:
             continue
-        what = "LeadApp concierge call" if concierge.is_concierge(call) else "AI call"
-        if calls.is_simulated(call):
-            what = "Simulated AI call" if what == "AI call" else f"{what} (simulated)"
+        lead = by_id[call.lead_id]
+        w = languages.phrases(lead.language)
+        concierge_call, simulated = concierge.is_concierge(call), calls.is_simulated(call)
+        if concierge_call:
+            what = w.CALL_CONCIERGE_SIMULATED if simulated else w.CALL_CONCIERGE
+        else:
+            what = w.CALL_SIMULATED if simulated else w.CALL_AI
         ended = call.status in calls.TERMINAL_STATUSES  # the outcome may be known a moment before the call ends
         if call.status == "scheduled" and call.scheduled_for is not None:
-            text = f"{what} scheduled for {localtime.scheduled(call.scheduled_for, utcnow(), zones[call.lead_id])}"
-        elif ended and call.outcome and concierge.is_concierge(call):
-            text = f"{what} finished: {CONCIERGE_OUTCOMES.get(call.outcome, labels.call_outcome(call.outcome).lower())}"
+            when = localtime.scheduled(call.scheduled_for, utcnow(), localtime.lead_zone(lead), lead.language)
+            text = w.CALL_SCHEDULED.format(what=what, when=when)
         elif ended and call.outcome:
-            text = f"{what} finished: {labels.call_outcome(call.outcome).lower()}"
+            outcome = (w.OUTCOME_LABELS.get(call.outcome) or labels.call_outcome(call.outcome)).lower()
+            if concierge_call:
+                outcome = w.CONCIERGE_OUTCOMES.get(call.outcome, outcome)
+            text = w.CALL_FINISHED.format(what=what, outcome=outcome)
         elif call.status == "canceled":
-            text = f"{what} canceled"
+            text = w.CALL_CANCELED.format(what=what)
         else:
-            text = f"{what}: {labels.call_status(call.status).lower()}"
+            status = w.CALL_STATUS_LABELS.get(call.status) or labels.call_status(call.status)
+            text = w.CALL_NOW.format(what=what, status=status.lower())
         lines[call.lead_id] = text
     return lines
 
 
-def accepted_label(count: int) -> str:
+def accepted_label(count: int, language: str | None = None) -> str:
     """The line telling the consumer how many businesses took the request, e.g. "Accepted by 2 businesses"."""
     if count <= 0:
         return ""
-    return f"Accepted by {labels.count(count, 'business')}"
+    return languages.phrases(language).ACCEPTED_BY.format(count=languages.count_businesses(count, language))
 
 
 SEEN_MATCH_STATUSES = (
@@ -224,15 +227,19 @@ SEEN_MATCH_STATUSES = (
 )
 
 
-def reach_label(statuses: Sequence[str], more_coming: bool) -> str:
+def reach_label(statuses: Sequence[str], more_coming: bool, language: str | None = None) -> str:
     """How far the request has gone, e.g. "Sent to 3 businesses · 2 have seen it · more if none accepts"
-    ("" before it reached any)."""
+    ("" before it reached any); in `language`."""
     if not statuses:
         return ""
+    w = languages.phrases(language)
     seen = sum(1 for status in statuses if status in SEEN_MATCH_STATUSES)
-    parts = [f"Sent to {labels.count(len(statuses), 'business')}", f"{seen} {'has' if seen == 1 else 'have'} seen it"]
+    parts = [
+        w.SENT_TO.format(count=languages.count_businesses(len(statuses), language)),
+        (w.SEEN_ONE if seen == 1 else w.SEEN_MANY).format(n=seen),
+    ]
     if more_coming:
-        parts.append("more businesses if none accepts soon")
+        parts.append(w.MORE_COMING)
     return " · ".join(parts)
 
 
@@ -292,7 +299,7 @@ def _request_views(session: Session, leads: Sequence[Lead], reader: User | None 
     businesses sent, side by side (`quotes.quotes_by_lead`), and the converted job's review (`reviews_by_lead`), and the
     conversations with the businesses that took it (`threads`)."""
     lead_ids = [lead.id for lead in leads if lead.id is not None]
-    matches = _matches_by_lead(session, lead_ids)
+    matches = _matches_by_lead(session, lead_ids, {lead.id: lead.language for lead in leads if lead.id is not None})
     quoted = quotes.quotes_by_lead(session, leads)
     threads = messages.threads_by_lead(session, leads, reader)  # photo links for the account reading
     reviewed = reviews.reviews_by_lead(session, leads)
@@ -307,10 +314,11 @@ def _request_views(session: Session, leads: Sequence[Lead], reader: User | None 
             "lead": lead_view(lead),
             "matches": matches[lead.id],  # type: ignore[index]
             "accepted_count": accepted[lead.id],  # type: ignore[index]
-            "accepted_label": accepted_label(accepted[lead.id]),  # type: ignore[index]
+            "accepted_label": accepted_label(accepted[lead.id], lead.language),  # type: ignore[index]
             "reach_label": reach_label(
                 [m["status"] for m in matches[lead.id]],  # type: ignore[index]
                 lead.next_wave_at is not None,
+                lead.language,
             ),
             "withdraw_reason": _withdraw_refusal(lead),
             "callback_reason": callbacks[lead.id],  # type: ignore[index]
@@ -334,7 +342,7 @@ def lead_status_for_submitter(session: Session, lead_id: int) -> dict[str, Any] 
     lead = session.get(Lead, lead_id)
     if lead is None or lead.deleted_at is not None:
         return None
-    return {"lead": lead_view(lead), "matches": matched_businesses(session, lead_id)}
+    return {"lead": lead_view(lead), "matches": matched_businesses(session, lead)}
 
 
 def consumer_leads(session: Session, user: User | None, limit: int = 50) -> list[dict[str, Any]]:
