@@ -398,10 +398,8 @@ def _s(data: dict[str, Any], key: str) -> str:
 
 
 _DELTA_KEYS = (b'"response_id":"', b'"item_id":"', b'"delta":"')
-_FLAT_DELTAS = (
-    (b'"type":"response.output_audio.delta"', AudioDelta),
-    (b'"type":"response.output_audio_transcript.delta"', TranscriptDelta),
-)
+_AUDIO_DELTA = b'"type":"response.output_audio.delta"'
+_TRANSCRIPT_DELTA = b'"type":"response.output_audio_transcript.delta"'
 
 
 def _flat_delta(raw: bytes) -> AudioDelta | TranscriptDelta | None:
@@ -411,9 +409,11 @@ def _flat_delta(raw: bytes) -> AudioDelta | TranscriptDelta | None:
     compact JSON: every `"` then delimits a string, so a key found with its quotes and colon is that key, and
     its value runs to the next `"`.
     """
-    for marker, kind in _FLAT_DELTAS:
-        if marker in raw:
-            break
+    kind: type[AudioDelta] | type[TranscriptDelta]
+    if _AUDIO_DELTA in raw:
+        kind = AudioDelta
+    elif _TRANSCRIPT_DELTA in raw:
+        kind = TranscriptDelta
     else:
         return None
     if raw.count(b"{") != 1 or b"\\" in raw:
