@@ -107,6 +107,9 @@ class MediaStreamProtocol(WebSocketsSansIOProtocol):
         self._flush_due = False
         self._framed: list[bytes] = []  # text frames of this loop turn, written at its end
         self._held = b""  # the start of a frame whose end has not been read yet
+        # What the direct reading relies on in websockets' protocol (pinned; without it, websockets reads all).
+        conn = self.conn
+        self._direct = all(hasattr(conn, name) for name in ("current_size", "max_message_size", "reader", "state"))
 
     async def send(self, message: ASGISendEvent) -> None:
         text = message.get("text") if message["type"] == "websocket.send" else None
@@ -148,7 +151,8 @@ class MediaStreamProtocol(WebSocketsSansIOProtocol):
         """True when the bytes read next start a frame that websockets' parser need not see."""
         conn = self.conn
         return (
-            self.handshake_complete
+            self._direct
+            and self.handshake_complete
             and not self.close_sent
             and conn.state is State.OPEN
             and conn.current_size is None
