@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from websockets.protocol import State
 
 from leadapp.core.settings import get_settings
+from voice_bridge.frames import client_text
 
 
 class MediaSocket(Protocol):
@@ -68,13 +69,13 @@ class SdkRealtimeLink:
     `_connection`) keeps the order and the errors (ConnectionClosed) the same. Without that attribute (another
     SDK version) it falls back to `send_raw`. Receiving and closing are the SDK's.
 
-    On that websocket a message is framed at once by its sans-I/O protocol (in order, masked and compressed as
-    websockets does it) and what a loop turn framed is written at its end in one `transport.write`, as
-    `ws_protocol` does on Twilio's side: websockets' `send` wraps every message in an async context manager and
-    a drain (the larger part of the bridge's own Python work per caller frame in a py-spy profile at 150 calls),
-    and after a stall of the loop a call's waiting frames went out one system call each. While the socket's
-    buffer is full (`paused`), or once it is not open, a message goes through websockets' `send` as before: it
-    waits for the buffer to drain, or raises ConnectionClosed.
+    On that websocket a message is framed at once (`frames.client_text`: masked, keys drawn in batches, as long as
+    no extension was negotiated — the SDK asks for none) and what a loop turn framed is written at its end in one
+    `transport.write`, as `ws_protocol` does on Twilio's side: websockets' `send` wraps every message in an async
+    context manager and a drain (the larger part of the bridge's own Python work per caller frame in a py-spy
+    profile at 150 calls), and after a stall of the loop a call's waiting frames went out one system call each.
+    While the socket's buffer is full (`paused`), or once it is not open, what is pending is written and a message
+    goes through websockets' `send` as before: it waits for the buffer to drain, or raises ConnectionClosed.
     """
 
     def __init__(self, connection: Any) -> None:
@@ -83,15 +84,18 @@ class SdkRealtimeLink:
         send = getattr(websocket, "send", None)
         self._send: Callable[[str], Awaitable[None]] = send if callable(send) else connection.send_raw
         framing = all(hasattr(websocket, name) for name in ("protocol", "paused", "loop", "transport"))
-        self._ws: Any = websocket if framing else None
+        self._ws: Any = websocket if framing and not getattr(websocket.protocol, "extensions", True) else None
         self._flush_due = False
+        self._framed: list[bytes] = []
 
     async def send_raw(self, data: str) -> None:
         ws = self._ws
         if ws is None or ws.paused or ws.protocol.state is not State.OPEN:
+            if self._framed:
+                self._flush()  # what was framed before goes first
             await self._send(data)
             return
-        ws.protocol.send_text(data.encode())
+        self._framed.append(client_text(data.encode()))
         if not self._flush_due:
             self._flush_due = True
             ws.loop.call_soon(self._flush)
@@ -101,6 +105,10 @@ class SdkRealtimeLink:
         self._flush_due = False
         ws = self._ws
         output = ws.protocol.data_to_send()
+        if self._framed:
+            if ws.protocol.state is State.OPEN:  # else the server's close was answered: nothing may follow it
+                output = self._framed + output
+            self._framed = []
         try:
             if all(output):
                 if output:
@@ -118,6 +126,8 @@ class SdkRealtimeLink:
         return await self.sdk.recv_bytes()
 
     async def close(self, *, code: int = 1000, reason: str = "") -> None:
+        if self._framed:
+            self._flush()
         await self.sdk.close(code=code, reason=reason)
 
 

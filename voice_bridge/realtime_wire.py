@@ -397,17 +397,26 @@ def _s(data: dict[str, Any], key: str) -> str:
     return "" if value is None else str(value)
 
 
-_DELTA_TYPE = b'"type":"response.output_audio.delta"'
 _DELTA_KEYS = (b'"response_id":"', b'"item_id":"', b'"delta":"')
+_AUDIO_DELTA = b'"type":"response.output_audio.delta"'
+_TRANSCRIPT_DELTA = b'"type":"response.output_audio_transcript.delta"'
 
 
-def _audio_delta(raw: bytes) -> AudioDelta | None:
-    """An audio delta read without `json.loads`, when that is exact; else None (then it is parsed in full).
+def _flat_delta(raw: bytes) -> AudioDelta | TranscriptDelta | None:
+    """An audio or transcript delta read without `json.loads`, when that is exact; else None (parsed in full).
 
-    Exact for a flat object (one `{`) holding no backslash in compact JSON: every `"` then delimits a string,
-    so a key found with its quotes and colon is that key, and its value runs to the next `"`.
+    The two messages of every moment of a reply. Exact for a flat object (one `{`) holding no backslash in
+    compact JSON: every `"` then delimits a string, so a key found with its quotes and colon is that key, and
+    its value runs to the next `"`.
     """
-    if _DELTA_TYPE not in raw or raw.count(b"{") != 1 or b"\\" in raw:
+    kind: type[AudioDelta] | type[TranscriptDelta]
+    if _AUDIO_DELTA in raw:
+        kind = AudioDelta
+    elif _TRANSCRIPT_DELTA in raw:
+        kind = TranscriptDelta
+    else:
+        return None
+    if raw.count(b"{") != 1 or b"\\" in raw:
         return None
     values: list[str] = []
     for key in _DELTA_KEYS:
@@ -419,13 +428,13 @@ def _audio_delta(raw: bytes) -> AudioDelta | None:
         if end < 0:
             return None
         values.append(raw[start:end].decode())
-    return AudioDelta(*values)
+    return kind(*values)
 
 
 def parse_event(raw: str | bytes) -> ServerEvent:
     """One server message → its dataclass (unknown or malformed → `Other`)."""
     if type(raw) is bytes:
-        fast = _audio_delta(raw)
+        fast = _flat_delta(raw)
         if fast is not None:
             return fast
     try:

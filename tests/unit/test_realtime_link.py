@@ -27,14 +27,16 @@ class _Sdk:
         raise AssertionError("the SDK's send path is not used when the websocket is there")
 
 
-async def _with_server(received: list[str], body: Any) -> None:
+async def _with_server(received: list[str], body: Any, compression: str | None = None) -> None:
+    """`body(client)` on a connection to a server that keeps what it receives (no compression, as the SDK asks)."""
+
     async def handler(ws: ServerConnection) -> None:
         async for message in ws:
             received.append(str(message))
 
     async with serve(handler, "127.0.0.1", 0) as server:
         port = next(iter(server.sockets)).getsockname()[1]
-        async with connect(f"ws://127.0.0.1:{port}") as client:
+        async with connect(f"ws://127.0.0.1:{port}", compression=compression) as client:
             await body(client)
 
 
@@ -64,6 +66,19 @@ async def test_one_turns_messages_are_sent_in_order_in_one_write() -> None:
 
     await _with_server(received, body)
     assert received == [f'{{"n":{i}}}' for i in range(6)]
+
+
+async def test_with_compression_negotiated_websockets_frames_every_message() -> None:
+    received: list[str] = []
+
+    async def body(client: ClientConnection) -> None:
+        link = SdkRealtimeLink(_Sdk(client))
+        for i in range(5):
+            await link.send_raw(f'{{"n":{i}}}')
+        await _until(lambda: len(received) == 5)
+
+    await _with_server(received, body, compression="deflate")
+    assert received == [f'{{"n":{i}}}' for i in range(5)]
 
 
 async def test_a_full_buffer_makes_the_sender_wait_and_a_closed_socket_raises() -> None:

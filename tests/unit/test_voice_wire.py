@@ -322,6 +322,23 @@ def test_audio_deltas_read_without_parsing_match_the_full_parse() -> None:
     assert rt.parse_event(transcript) == rt.TranscriptDelta("resp_1", "item_2", "//79/Q==")
 
 
+def test_transcript_deltas_read_without_parsing_match_the_full_parse() -> None:
+    """The transcript delta's fast reading says what `json.loads` says, whatever its text holds: UTF-8 as it is,
+    escapes, quotes, braces, or the other delta's type written inside it."""
+    texts = [
+        "Hola, ¿qué tal? Soy el asistente.",
+        'He said "Thursday" {maybe}',
+        'a "type":"response.output_audio.delta" inside',
+        "line\nbreak",
+        "",
+    ]
+    for text in texts:
+        event = {"type": "response.output_audio_transcript.delta", "response_id": "r9", "item_id": "i3", "delta": text}
+        for ensure_ascii in (True, False):
+            raw = json.dumps(event, separators=(",", ":"), ensure_ascii=ensure_ascii).encode()
+            assert rt.parse_event(raw) == rt.TranscriptDelta("r9", "i3", text) == rt.parse_event(raw.decode())
+
+
 def test_beta_event_names_are_not_mistaken_for_ga_audio() -> None:
     beta = '{"type":"response.audio.delta","delta":"AAEC","item_id":"i","response_id":"r"}'
     assert isinstance(rt.parse_event(beta), rt.Other)
