@@ -289,7 +289,7 @@ def test_an_admin_hides_a_review_with_a_reason_and_it_leaves_every_view_and_the_
     with pytest.raises(UserError, match="Say why"):
         reviews.hide_review(s, w.admin, review.id, "  ")
     s.rollback()
-    with pytest.raises(UserError, match="^Keep the reason to 500 characters.$"):
+    with pytest.raises(UserError, match=r"^Keep the reason to 500 characters\.$"):
         reviews.hide_review(s, w.admin, review.id, "x" * 501)
     s.rollback()
     reviews.hide_review(s, w.admin, review.id, "Abusive language")
