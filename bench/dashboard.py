@@ -9,12 +9,11 @@ plumber in Chromium and measures: opening the dashboard → first lead rows visi
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
-
-from sqlalchemy import create_engine, insert, select
 
 from bench.browser import ARGS, CHROMIUM, login
 from bench.stack import stack
@@ -23,53 +22,55 @@ PLUMBER = "plumber@leadapp.demo"
 
 
 def seed(database_url: str, leads: int) -> None:
-    from leadapp.core.models import Business, Lead, Match, User
+    """N matched leads for the demo plumber's business, a new one every 7 minutes back from now (built as the
+    tests build them, added a thousand at a time)."""
+    os.environ["DATABASE_URL"] = database_url
+    from sqlmodel import select
 
-    engine = create_engine(database_url)
+    from leadapp.core import rls
+    from leadapp.core.db import engine_for, session_scope
+    from leadapp.core.models import Business, User
+    from leadapp.core.settings import get_settings
+    from tests import factories
+
+    get_settings.cache_clear()
     rng = random.Random(7)
     now = datetime.now(UTC)
-    with engine.begin() as conn:
-        owner_id = conn.execute(select(User.id).where(User.email == PLUMBER)).scalar_one()
-        business_id = conn.execute(select(Business.id).where(Business.owner_id == owner_id)).scalar_one()
-        start_id = (conn.execute(select(Lead.id).order_by(Lead.id.desc()).limit(1)).scalar() or 0) + 1
+    with session_scope(rls.system("bench.dashboard: seed leads")) as session:
+        owner = session.exec(select(User).where(User.email == PLUMBER)).one()
+        business = session.exec(select(Business).where(Business.owner_id == owner.id)).one()
         batch = 1000
         for offset in range(0, leads, batch):
-            lead_rows, match_rows = [], []
+            rows = []
             for i in range(offset, min(leads, offset + batch)):
                 created = now - timedelta(minutes=i * 7)
-                urgency = rng.choice(["emergency", "high", "normal", "low"])
-                lead_rows.append(
-                    {
-                        "id": start_id + i,
-                        "raw_text": f"Benchmark lead {i}: dripping faucet and a slow drain in the "
-                        "upstairs bathroom, would like it fixed this week",
-                        "zip": "46032",
-                        "location_zip": "46032",
-                        "category": "plumbing",
-                        "urgency": urgency,
-                        "status": "matched",
-                        "quality_score": 7.0,
-                        "key_requirements": [],
-                        "source": "api",
-                        "created_at": created,
-                        "updated_at": created,
-                        "contact_email": f"bench{i}@example.com",
-                    }
+                lead = factories.new_lead(
+                    phone="",
+                    consent=False,
+                    raw_text=f"Benchmark lead {i}: dripping faucet and a slow drain in the "
+                    "upstairs bathroom, would like it fixed this week",
+                    location_zip="46032",
+                    urgency=rng.choice(["emergency", "high", "normal", "low"]),
+                    quality_score=7.0,
+                    source="api",
+                    created_at=created,
+                    updated_at=created,
+                    contact_email=f"bench{i}@example.com",
                 )
-                match_rows.append(
-                    {
-                        "lead_id": start_id + i,
-                        "business_id": business_id,
-                        "score": round(rng.uniform(50, 95), 1),
-                        "distance_miles": round(rng.uniform(0.5, 25), 1),
-                        "reasons": ["benchmark"],
-                        "status": rng.choice(["new", "viewed", "accepted", "declined"]),
-                        "created_at": created,
-                    }
-                )
-            conn.execute(insert(Lead), lead_rows)
-            conn.execute(insert(Match), match_rows)
-    engine.dispose()
+                offer = {
+                    "score": round(rng.uniform(50, 95), 1),
+                    "distance_miles": round(rng.uniform(0.5, 25), 1),
+                    "reasons": ["benchmark"],
+                    "status": rng.choice(["new", "viewed", "accepted", "declined"]),
+                    "created_at": created,
+                }
+                rows.append((lead, offer))
+            session.add_all([lead for lead, _ in rows])
+            session.flush()  # the leads' ids, for their matches
+            session.add_all([factories.new_match(lead, business, **offer) for lead, offer in rows])
+            session.flush()
+            session.expunge_all()  # a batch at a time in memory
+    engine_for(database_url).dispose()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,33 +30,24 @@ def _commit_lead(index: int) -> tuple[int, float]:
     from leadapp.core import rls
     from leadapp.core.db import session_scope
     from leadapp.core.events import publish_after_commit
-    from leadapp.core.models import Business, Lead, Match, User, utcnow
+    from leadapp.core.models import Business, User
+    from leadapp.core.vocab import MatchStatus
+    from tests import factories
 
     with session_scope(rls.system("bench.live: commit a lead")) as session:
         owner = session.exec(select(User).where(User.email == PLUMBER)).one()
         business = session.exec(select(Business).where(Business.owner_id == owner.id)).one()
-        lead = Lead(
+        lead = factories.lead(
+            session,
+            phone="",
+            consent=False,
             raw_text=f"Live benchmark lead {index}: the kitchen faucet drips all day and night, please help",
-            zip="46032",
             location_zip="46032",
-            category="plumbing",
             urgency="normal",
-            status="matched",
             contact_email="bench@example.com",
             quality_score=7,
         )
-        session.add(lead)
-        session.flush()
-        match = Match(
-            lead_id=lead.id,
-            business_id=business.id,
-            score=80,
-            distance_miles=2.0,
-            reasons=["benchmark"],
-            created_at=utcnow(),
-        )
-        session.add(match)
-        session.flush()
+        match = factories.match(session, lead, business, MatchStatus.NEW.value, reasons=["benchmark"])
         publish_after_commit(session, "match", business_id=business.id, match_id=match.id, lead_id=lead.id)
         lead_id = lead.id
     return lead_id, time.time() * 1000  # committed (and published right after the commit)

@@ -68,10 +68,11 @@ def seed_world(env: dict[str, str]) -> dict[str, Any]:
 
     from leadapp.core import rls
     from leadapp.core.db import session_scope
-    from leadapp.core.models import Business, Call, Lead, Match, User, utcnow
+    from leadapp.core.models import Business, Lead, Match, User, utcnow
     from leadapp.core.seed import CONSUMER_EMAIL, ELECTRICIAN_EMAIL, PLUMBER_EMAIL
     from leadapp.core.services import accounts, intake
     from leadapp.core.services.pipeline import process_lead
+    from tests import factories
 
     world: dict[str, Any] = {}
     with rls.system_context("bench: seed the attacks' world"), session_scope() as s:
@@ -99,38 +100,30 @@ def seed_world(env: dict[str, str]) -> dict[str, Any]:
         lead = s.get(Lead, accepted.lead_id)
         assert biz_p is not None and biz_e is not None and lead is not None
         if match is None or match.business_id != biz_p.id:  # the matcher's choice is not the point: make it so
-            match = Match(lead_id=lead.id, business_id=biz_p.id, score=80.0, status="notified")
-            s.add(match)
-            s.flush()
+            match = factories.match(s, lead, biz_p)
         now = utcnow()
         qualify_lead_a: dict[str, Any] = {  # both calls: the plumber's, about lead A, with its consent
-            "lead_id": lead.id,
-            "business_id": biz_p.id,
             "call_type": "qualify_lead",
             "objective": "Qualify the job",
-            "to_number_enc": lead.contact_phone_enc,
-            "to_number_hash": lead.contact_phone_hash,
             "consent_at": lead.consent_at,
             "consent_lead_id": lead.id,
+            "started_at": now,
         }
-        completed = Call(
+        completed = factories.call(
+            s,
+            lead,
+            biz_p,
+            "completed",
             **qualify_lead_a,
-            status="completed",
+            provider_call_sid="CA" + secrets.token_hex(16),
             outcome="goal_achieved",
             summary="BENCHSUMMARY the consumer wants a visit today",
-            provider_call_sid="CA" + secrets.token_hex(16),
             recording_ref="local:bench-missing.wav",
-            started_at=now,
             ended_at=now,
         )
-        dialing = Call(
-            **qualify_lead_a,
-            status="dialing",
-            provider_call_sid="CA" + secrets.token_hex(16),
-            started_at=now,
+        dialing = factories.call(
+            s, lead, biz_p, "dialing", **qualify_lead_a, provider_call_sid="CA" + secrets.token_hex(16)
         )
-        s.add_all([completed, dialing])
-        s.flush()
         world.update(
             lead_a=lead.id,
             lead_a_text=TEXT_A,

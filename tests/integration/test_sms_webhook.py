@@ -221,20 +221,12 @@ def test_opt_action(body: str, action: str | None) -> None:
 
 def lead_and_call(session: Session, phone: str = SENDER, status: str = "scheduled") -> tuple[Lead, Call]:
     """A request with AI-call consent from `phone`, and an AI call to it not dialled yet."""
-    lead = Lead(
+    lead = factories.lead(
+        session,
+        phone=phone,
         raw_text="The drain under the kitchen sink is leaking into the cabinet, need a plumber this week",
-        zip="46032",
         location_zip="46032",
-        contact_phone_enc=crypto.encrypt_phone(phone),
-        contact_phone_hash=crypto.phone_hash(phone),
-        contact_phone_last4=phone[-4:],
-        consent_ai_calls=True,
-        consent_at=utcnow(),
-        phone_verified_at=utcnow(),
-        status="matched",
     )
-    session.add(lead)
-    session.flush()
     call = factories.call(
         session,
         lead,

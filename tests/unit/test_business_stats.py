@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Call, CallMetrics, Conversion, Lead, Match
+from leadapp.core.models import Business, Call, CallMetrics, Conversion, Match
 from leadapp.core.services import stats
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import CallOutcome, CallStatus, MatchStatus, Role
@@ -36,27 +36,16 @@ def _match(
     deleted: bool = False,
 ) -> Match:
     """A match of `business` to a fresh lead, answered `response_minutes` after it arrived, maybe converted."""
-    lead = Lead(
+    lead = factories.lead(
+        session,
+        phone="",
+        consent=False,
         raw_text="Water heater leaking in the garage, need someone this week to look at it please",
-        zip="46032",
-        category="plumbing",
         urgency="normal",
-        status="matched",
         deleted_at=created + timedelta(days=2) if deleted else None,
     )
-    session.add(lead)
-    session.flush()
     responded = created + timedelta(minutes=response_minutes) if response_minutes is not None else None
-    match = Match(
-        lead_id=lead.id,
-        business_id=business.id,
-        score=80.0,
-        status=status.value,
-        created_at=created,
-        responded_at=responded,
-    )
-    session.add(match)
-    session.flush()
+    match = factories.match(session, lead, business, status.value, created_at=created, responded_at=responded)
     if job_value_cents is not None:
         session.add(
             Conversion(

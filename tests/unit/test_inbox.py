@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from itertools import count
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +18,6 @@ from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import MatchStatus, Role, Urgency
 from tests import factories
 
-_serial = count(1)
 BASE = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
 STATUSES = list(MatchStatus)
 URGENCIES = list(Urgency)
@@ -51,24 +49,20 @@ class World(factories.Rivals):
 
 
 def _lead(session: Session, text: str, zip_code: str, category: str, urgency: str, *, deleted: bool = False) -> Lead:
-    lead = Lead(
-        raw_text=f"{text} (#{next(_serial)})",
+    return factories.lead(
+        session,
+        phone="",
+        consent=False,
+        raw_text=f"{text} (#{factories.serial()})",
         zip=zip_code,
         category=category,
         urgency=urgency,
-        status="matched",
         deleted_at=BASE if deleted else None,
     )
-    session.add(lead)
-    session.flush()
-    return lead
 
 
 def _match(session: Session, lead: Lead, business: Business, status: str, created: datetime) -> Match:
-    match = Match(lead_id=lead.id, business_id=business.id, score=70.0, status=status, created_at=created)
-    session.add(match)
-    session.flush()
-    return match
+    return factories.match(session, lead, business, status, score=70.0, created_at=created)
 
 
 @pytest.fixture

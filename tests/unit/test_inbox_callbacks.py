@@ -10,14 +10,12 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, select
 
-from leadapp.core import crypto
 from leadapp.core.errors import NotAllowed
-from leadapp.core.models import AuditEvent, Business, Call, Lead, Match, User, utcnow
+from leadapp.core.models import AuditEvent, Business, Call, Lead, Match, utcnow
 from leadapp.core.redaction import ADDRESS, EMAIL, PHONE
-from leadapp.core.services import accounts, inbox
-from leadapp.core.vocab import LeadStatus, MatchStatus
+from leadapp.core.services import inbox
+from tests import factories
 
-PASSWORD = "a long enough password"
 TEXT = (
     "Water heater leaking in the garage, need someone today. Call 317-846-2200 or mail casey@example.com; "
     "the house is 742 Evergreen Terrace, Carmel 46032."
@@ -25,53 +23,34 @@ TEXT = (
 
 
 @dataclass
-class World:
-    owner: User
-    other_owner: User
-    admin: User
-    business: Business
+class World(factories.Rivals):
     lead: Lead
     match: Match
 
 
 @pytest.fixture
 def world(db_session: Session) -> World:
+    """Casey's request (no account, no call consent; its text and requirement give a phone, an email and an
+    address) matched (notified) to the owner's Carmel Plumbing; Quick Drains is the other owner's."""
     s = db_session
-    owner = accounts.register(s, "plumber-cb@example.com", PASSWORD, "business_owner")
-    other_owner = accounts.register(s, "drains-cb@example.com", PASSWORD, "business_owner")
-    admin = accounts.ensure_admin(s, "admin-cb@example.com", PASSWORD)
-    business = Business(verified_at=utcnow(), owner_id=owner.id, name="Carmel Plumbing", zip="46032", plan="pro")
-    s.add_all([business, Business(verified_at=utcnow(), owner_id=other_owner.id, name="Quick Drains", zip="46033")])
-    s.flush()
-    lead = Lead(
-        raw_text=TEXT,
-        zip="46032",
-        category="plumbing",
-        urgency="high",
-        key_requirements=["call 317 846 2200 first"],
-        contact_name="Casey",
-        contact_email="casey@example.com",
-        contact_phone_enc=crypto.encrypt_phone("+13178462200"),
-        status=LeadStatus.MATCHED.value,
-    )
-    s.add(lead)
-    s.flush()
-    match = Match(lead_id=lead.id, business_id=business.id, score=80.0, status=MatchStatus.NOTIFIED.value)
-    s.add(match)
+    cast = factories.rivals(s)
+    requirements = ["call 317 846 2200 first"]
+    lead = factories.lead(s, consent=False, raw_text=TEXT, key_requirements=requirements, contact_name="Casey")
+    match = factories.match(s, lead, cast.business)
     s.commit()
-    return World(owner, other_owner, admin, business, lead, match)
+    return World(**vars(cast), lead=lead, match=match)
 
 
-def _call(s: Session, w: World, *, human: bool, business_id: int | None = None) -> Call:
-    call = Call(
-        lead_id=w.lead.id,
-        business_id=business_id or w.business.id,
-        status="completed",
+def _call(s: Session, w: World, *, human: bool, by: Business | None = None) -> Call:
+    call = factories.call(
+        s,
+        w.lead,
+        by or w.business,
+        "completed",
         outcome="goal_achieved",
         human_callback_requested=human,
         ended_at=utcnow(),
     )
-    s.add(call)
     s.commit()
     return call
 
@@ -130,8 +109,7 @@ def test_a_human_callback_shows_until_marked_handled(db_session: Session, world:
 
 def test_another_businesss_call_is_not_this_rows_badge(db_session: Session, world: World) -> None:
     s = db_session
-    other = s.exec(select(Business).where(Business.owner_id == world.other_owner.id)).one()
-    _call(s, world, human=True, business_id=other.id)
+    _call(s, world, human=True, by=world.other_business)
     assert _row(s, world)["callback"] == ""
 
 
@@ -153,7 +131,7 @@ def test_calls_of_a_request_closed_after_accepting_hide_what_was_said_of_the_con
     from leadapp.core.services import portal
 
     s = db_session
-    consumer = accounts.register(s, "casey-cb@example.com", PASSWORD, "consumer")
+    consumer = world.consumer
     world.lead.consumer_id = consumer.id
     s.add(world.lead)
     inbox.respond(s, world.owner, world.match.id, accept=True)

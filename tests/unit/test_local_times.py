@@ -5,7 +5,6 @@ times in lists with the exact time apart; a scheduled call reads "tomorrow 9:00 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from itertools import count
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,34 +12,26 @@ from sqlmodel import Session
 
 from leadapp.core import localtime
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.models import Business, Lead, Match, User
+from leadapp.core.models import Lead
 from leadapp.core.services import inbox, moderation, portal
 from leadapp.core.vocab import Role
+from tests import factories
 
-_serial = count(1)
 NEW_YORK, PACIFIC = ZoneInfo("America/New_York"), ZoneInfo("America/Los_Angeles")
-
-
-def _user(s: Session, role: Role) -> User:
-    user = User(email=f"{role.value}-{next(_serial)}@example.com", password_hash="x", role=role.value)
-    s.add(user)
-    s.flush()
-    return user
 
 
 def test_new_york_and_a_pacific_business_see_the_same_lead_at_their_own_time(db_session: Session) -> None:
     s = db_session
-    ny_owner, sf_owner, consumer = _user(s, Role.BUSINESS_OWNER), _user(s, Role.BUSINESS_OWNER), _user(s, Role.CONSUMER)
-    ny = Business(owner_id=ny_owner.id, name="Midtown Electric", zip="10001", categories=["electrical"])
-    sf = Business(owner_id=sf_owner.id, name="Mission Sparks", zip="94110", categories=["electrical"])
-    s.add_all([ny, sf])
-    s.flush()
+    ny_owner, sf_owner = (factories.user(s, Role.BUSINESS_OWNER.value) for _ in range(2))
+    consumer = factories.user(s, Role.CONSUMER.value)
+    ny = factories.business(s, ny_owner, "Midtown Electric", zip="10001", categories=["electrical"])
+    sf = factories.business(s, sf_owner, "Mission Sparks", zip="94110", categories=["electrical"])
     received = datetime(2026, 3, 2, 17, 5, tzinfo=UTC)  # 12:05 in New York, 9:05 in San Francisco
-    lead = Lead(raw_text="Outlet sparks in the kitchen", zip="94110", consumer_id=consumer.id, created_at=received)
-    s.add(lead)
-    s.flush()
+    lead = factories.lead(
+        s, consumer, phone="", consent=False, raw_text="Outlet sparks in the kitchen", zip="94110", created_at=received
+    )
     for business in (ny, sf):
-        s.add(Match(lead_id=lead.id, business_id=business.id, score=70.0, status="notified", created_at=received))
+        factories.match(s, lead, business, score=70.0, created_at=received)
     s.commit()
 
     (ny_row,), _ = inbox.inbox(s, ny_owner, ny.id, inbox.InboxFilters())  # type: ignore[arg-type]
@@ -51,11 +42,11 @@ def test_new_york_and_a_pacific_business_see_the_same_lead_at_their_own_time(db_
 
     # A date filter takes the viewer's own days: 2 March in San Francisco ends at 08:00 UTC on 3 March.
     late = datetime(2026, 3, 3, 6, 30, tzinfo=UTC)  # 3 March 01:30 in New York, still 2 March 22:30 Pacific
-    late_lead = Lead(raw_text="Breaker trips at night", zip="94110", created_at=late)
-    s.add(late_lead)
-    s.flush()
+    late_lead = factories.lead(
+        s, phone="", consent=False, raw_text="Breaker trips at night", zip="94110", created_at=late
+    )
     for business in (ny, sf):
-        s.add(Match(lead_id=late_lead.id, business_id=business.id, score=60.0, status="notified", created_at=late))
+        factories.match(s, late_lead, business, score=60.0, created_at=late)
     s.commit()
     on_the_2nd = inbox.InboxFilters(first_day=date(2026, 3, 2), last_day=date(2026, 3, 2))
     assert inbox.inbox(s, sf_owner, sf.id, on_the_2nd)[1] == 2  # type: ignore[arg-type]
@@ -64,7 +55,7 @@ def test_new_york_and_a_pacific_business_see_the_same_lead_at_their_own_time(db_
     # The consumer reads the request in its own zone (the job's ZIP), an admin in UTC by default.
     (mine, *_) = portal.consumer_leads(s, consumer)
     assert mine["lead"]["created_exact"] == "Mar 2, 2026, 9:05 PST"
-    assert localtime.viewer_zone(s, _user(s, Role.ADMIN)) == localtime.UTC_ZONE
+    assert localtime.viewer_zone(s, factories.user(s, Role.ADMIN.value)) == localtime.UTC_ZONE
     assert localtime.viewer_zone(s, ny_owner) == NEW_YORK and localtime.viewer_zone(s, consumer) == PACIFIC
 
 
@@ -104,7 +95,7 @@ def test_unknown_zips_read_in_utc() -> None:
 
 def test_an_admin_reads_times_in_the_zone_set_on_their_account(db_session: Session) -> None:
     s = db_session
-    admin, owner = _user(s, Role.ADMIN), _user(s, Role.BUSINESS_OWNER)
+    admin, owner = factories.user(s, Role.ADMIN.value), factories.user(s, Role.BUSINESS_OWNER.value)
     s.add(Lead(raw_text="Gutter hangs loose", zip="10001", created_at=datetime(2026, 3, 2, 17, 5, tzinfo=UTC)))
     s.commit()
     filters = moderation.LeadFilters()

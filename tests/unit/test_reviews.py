@@ -261,13 +261,20 @@ def test_nobody_but_the_reviewed_business_replies(db_session: Session, world: Wo
             reviews.review_for_match(s, user, w.match.id)
 
 
-@pytest.mark.parametrize("text", ["", "   ", "x" * 2001])
-def test_an_empty_or_long_reply_is_refused(db_session: Session, world: World, text: str):
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("", "Write your reply first."),
+        ("   ", "Write your reply first."),
+        ("x" * 2001, "Keep it to 2,000 characters (this is 2,001)."),
+    ],
+)
+def test_an_empty_or_long_reply_is_refused(db_session: Session, world: World, text: str, said: str):
     s, w = db_session, world
     review = _reviewed(s, w)
     with pytest.raises(UserError) as caught:
         reviews.reply_to_review(s, w.owner, review.id, text)
-    assert caught.value.field == "reply"
+    assert (caught.value.field, caught.value.message) == ("reply", said)
     s.rollback()
     assert [r.replied_at for r in _reviews(s)] == [None]
 
@@ -281,6 +288,9 @@ def test_an_admin_hides_a_review_with_a_reason_and_it_leaves_every_view_and_the_
     assert (w.business.verified_review_count, w.business.verified_stars_total) == (1, 1)
     with pytest.raises(UserError, match="Say why"):
         reviews.hide_review(s, w.admin, review.id, "  ")
+    s.rollback()
+    with pytest.raises(UserError, match=r"^Keep the reason to 500 characters\.$"):
+        reviews.hide_review(s, w.admin, review.id, "x" * 501)
     s.rollback()
     reviews.hide_review(s, w.admin, review.id, "Abusive language")
     s.commit()

@@ -43,6 +43,7 @@ NOT_YOUR_JOB = "You can only review a business that did a job for you."
 ALREADY_REVIEWED = "This job has already been reviewed: a review link works once."
 NOT_YOUR_REVIEW = "This review is not about your business."
 FIELDS = ("stars", "text")
+TOO_LONG = "Keep it to {most:,} characters (this is {length:,})."
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def read_review(form: Mapping[str, Any]) -> tuple[int, str]:
             errors["stars"] = "Stars go from 1 to 5."
     text = str(form.get("text", "") or "").strip()
     if len(text) > TEXT_MAX:
-        errors["text"] = f"Keep it to {TEXT_MAX:,} characters (this is {len(text):,})."
+        errors["text"] = TOO_LONG.format(most=TEXT_MAX, length=len(text))
     if errors:
         raise FieldErrors({name: errors[name] for name in FIELDS if name in errors})
     return stars, text
@@ -179,6 +180,17 @@ def submit_review(
 # --- the business's reply, the admin's hide -----------------------------------------------------------
 
 
+def _written(value: str | None, field: str, most: int, missing: str, too_long: str) -> str:
+    """`value` stripped; a UserError on `field` saying `missing` when it is empty, or `too_long` (formatted with
+    `most` and the `length` given) when it is over `most` characters."""
+    value = (value or "").strip()
+    if not value:
+        raise UserError(missing, field=field)
+    if len(value) > most:
+        raise UserError(too_long.format(most=most, length=len(value)), field=field)
+    return value
+
+
 def reply_to_review(session: Session, user: User | None, review_id: int, text: str) -> Review:
     """The reviewed business's owner answers a review, once (a second reply is refused). Does not commit."""
     access.require_area(user, access.Area.BUSINESS)
@@ -193,11 +205,7 @@ def reply_to_review(session: Session, user: User | None, review_id: int, text: s
         raise UserError("This review was hidden by LeadApp: it takes no reply.", field="reply")
     if review.replied_at is not None:
         raise UserError("You have already answered this review (one reply per review).", field="reply")
-    text = (text or "").strip()
-    if not text:
-        raise UserError("Write your reply first.", field="reply")
-    if len(text) > TEXT_MAX:
-        raise UserError(f"Keep it to {TEXT_MAX:,} characters (this is {len(text):,}).", field="reply")
+    text = _written(text, "reply", TEXT_MAX, "Write your reply first.", TOO_LONG)
     review.reply, review.replied_at, review.replied_by_id = text, utcnow(), user.id
     session.add(review)
     session.flush()
@@ -214,11 +222,9 @@ def hide_review(session: Session, user: User | None, review_id: int, reason: str
     review = session.get(Review, review_id)
     if review is None:
         raise UserError("No such review.", field="hide_reason")
-    reason = (reason or "").strip()
-    if not reason:
-        raise UserError("Say why the review is hidden.", field="hide_reason")
-    if len(reason) > REASON_MAX:
-        raise UserError(f"Keep the reason to {REASON_MAX} characters.", field="hide_reason")
+    reason = _written(
+        reason, "hide_reason", REASON_MAX, "Say why the review is hidden.", "Keep the reason to {most} characters."
+    )
     if review.hidden_at is not None:
         raise UserError("This review is already hidden.", field="hide_reason")
     review.hidden_at, review.hidden_reason, review.hidden_by_id = utcnow(), reason, admin.id
