@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from fastapi import FastAPI, Header, Path
@@ -27,7 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from leadapp.core import client_ip, rls
 from leadapp.core.db import get_engine, session_scope, use_context
 from leadapp.core.errors import NotFound, UserError
-from leadapp.core.observability import report_exception
+from leadapp.core.observability import configure, report_exception
 from leadapp.core.providers import recordings
 from leadapp.core.services import api_keys, calls, discovery, intake, webhooks
 from leadapp.core.services.messages import inbound as message_replies
@@ -133,7 +135,19 @@ def error(status: int, code: str, message: str, fields: dict[str, str] | None = 
     return JSONResponse(body, status_code=status)
 
 
+PROGRAM = "api"
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """Served alone (`uvicorn leadapp.api.app:api`): logging (its level, the scrubbing of personal data) and error
+    reporting set up as every program's. Mounted into the web backend this does not run: the web has set them up."""
+    configure(PROGRAM)
+    yield
+
+
 api = FastAPI(
+    lifespan=lifespan,
     title="LeadApp public API",
     version="1",
     description="Submit service requests, unsubscribe in one click, stream call recordings. "
