@@ -30,6 +30,9 @@ HEARTBEAT_REPEAT_SECONDS = 5.0
 """A worker's routine heartbeat is not sent again within this long of the last one (RQ sends one before and after
 each dequeue and after each job: three round trips each). Its key lives `worker_ttl + 60` s (480 s by default) and
 RQ's longest wait for a job is `worker_ttl - 15` s, so a skipped beat never lets the worker look dead."""
+SUSPENSION_CHECK_SECONDS = 1.0
+"""`rq suspend` is looked for at most this often (RQ asks Redis before every job: one round trip per job); a burst
+run looks every time, as RQ does."""
 
 log = get_logger("worker")
 
@@ -64,6 +67,17 @@ class LeadWorker(SimpleWorker):
             super().heartbeat(timeout, pipe)
             pipe.execute()
         self._beat_at = None if timeout is not None else time.monotonic()
+
+    _suspension_checked_at: float | None = None
+
+    def check_for_suspension(self, burst: bool) -> None:
+        """RQ's (wait while `rq suspend` holds), asked of Redis at most once per SUSPENSION_CHECK_SECONDS: a suspension
+        stops the worker after the job it is doing and at most that much later."""
+        checked = self._suspension_checked_at
+        if not burst and checked is not None and time.monotonic() - checked < SUSPENSION_CHECK_SECONDS:
+            return
+        super().check_for_suspension(burst)
+        self._suspension_checked_at = time.monotonic()
 
     def set_state(self, state: str, pipeline: Any = None) -> None:
         """RQ's, except that a state the worker already wrote is not written again (idle after a job, then idle

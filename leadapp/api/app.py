@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-from fastapi import FastAPI, Header, Path
+from fastapi import FastAPI, Path
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlmodel import Session
@@ -27,7 +29,7 @@ from starlette.responses import FileResponse, JSONResponse, Response, StreamingR
 from leadapp.core import client_ip, rls
 from leadapp.core.db import get_engine, session_scope, use_context
 from leadapp.core.errors import NotFound, UserError
-from leadapp.core.observability import report_exception
+from leadapp.core.observability import configure, report_exception
 from leadapp.core.providers import recordings
 from leadapp.core.services import api_keys, calls, discovery, intake, webhooks
 from leadapp.core.services.messages import inbound as message_replies
@@ -133,7 +135,19 @@ def error(status: int, code: str, message: str, fields: dict[str, str] | None = 
     return JSONResponse(body, status_code=status)
 
 
+PROGRAM = "api"
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """Served alone (`uvicorn leadapp.api.app:api`): logging (its level, the scrubbing of personal data) and error
+    reporting set up as every program's. Mounted into the web backend this does not run: the web has set them up."""
+    configure(PROGRAM)
+    yield
+
+
 api = FastAPI(
+    lifespan=lifespan,
     title="LeadApp public API",
     version="1",
     description="Submit service requests, unsubscribe in one click, stream call recordings. "
@@ -181,6 +195,20 @@ LEAD_BODY = {
     "required": True,
     "content": {"application/json": {"schema": LeadRequest.model_json_schema()}},
 }
+_IDEMPOTENCY_KEY = "1 to 200 characters: a retry with it answers the same lead"
+IDEMPOTENCY_KEY_HEADER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {
+        "anyOf": [{"type": "string"}, {"type": "null"}],
+        "description": _IDEMPOTENCY_KEY,
+        "title": "Idempotency-Key",
+    },
+    "description": _IDEMPOTENCY_KEY,
+}
+"""`create_lead`'s optional header, declared here and read from the request: the same document as a FastAPI `Header`
+parameter, without FastAPI's dependency solving on every submission."""
 RETRY_LINK = {
     "RetryWithSameKey": {
         "operationId": "create_lead",
@@ -202,18 +230,14 @@ RETRY_LINK = {
         200: {"model": LeadAccepted, "description": "The Idempotency-Key had already made this lead"},
         **_errors(400, 401, 403, 413, 422, 429, 500),
     },
-    openapi_extra={"requestBody": LEAD_BODY},
+    openapi_extra={"requestBody": LEAD_BODY, "parameters": [IDEMPOTENCY_KEY_HEADER]},
 )
-async def create_lead(
-    request: Request,
-    idempotency_key: str | None = Header(
-        None, alias="Idempotency-Key", description="1 to 200 characters: a retry with it answers the same lead"
-    ),
-) -> JSONResponse:
+async def create_lead(request: Request) -> JSONResponse:
     """POST /api/v1/leads — accept a service request (see README: "Public API").
 
     A partner sends `Authorization: Bearer <key>` (admin page "API keys"): then no Turnstile token is needed, the
     key's own rate limit applies, and its Idempotency-Keys are its own. A bad or revoked key is 401 JSON."""
+    idempotency_key = request.headers.get("idempotency-key")
     payload = await _json_body(request)
     if isinstance(payload, JSONResponse):
         return payload

@@ -74,6 +74,18 @@ def scrub_sentry_event(event: dict[str, Any], _hint: dict[str, Any]) -> dict[str
     return scrubbed
 
 
+class _ProgramName:
+    """structlog processor: every line names the program that wrote it, whichever thread or task logs it (a value
+    bound in a context variable would miss the requests of a server configured in its lifespan task)."""
+
+    def __init__(self, program: str) -> None:
+        self.program = program
+
+    def __call__(self, _logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        event_dict.setdefault("program", self.program)
+        return event_dict
+
+
 def configure(program: str) -> None:
     """Set up structlog (JSON or console) and, when configured, Sentry; safe to call twice."""
     global _configured
@@ -86,6 +98,7 @@ def configure(program: str) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _ProgramName(program),
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
@@ -97,7 +110,6 @@ def configure(program: str) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
-    structlog.contextvars.bind_contextvars(program=program)
     if settings.sentry_dsn:
         import sentry_sdk  # lazy: loaded only when error reporting is configured
 

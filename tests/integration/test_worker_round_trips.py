@@ -8,10 +8,13 @@ from collections.abc import Iterator
 import pytest
 import redis
 from redis.connection import AbstractConnection
+from rq.exceptions import StopRequested
 from rq.job import JobStatus
+from rq.suspension import resume, suspend
 
 from leadapp.core.broker import get_redis
 from leadapp.core.tasks import MAINTENANCE, enqueue
+from worker import pool
 from worker.pool import LeadWorker
 from worker.queues import get_queue
 
@@ -66,3 +69,24 @@ def test_a_heartbeat_with_a_job_ttl_is_never_skipped_and_the_routine_one_follows
         assert redis_env.ttl(worker.key) <= 100
     finally:
         worker.register_death()
+
+
+def test_suspension_is_looked_for_once_a_second_and_a_burst_run_looks_every_time(
+    redis_env: redis.Redis, round_trips: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = LeadWorker([get_queue(MAINTENANCE)], connection=get_redis())
+    worker.check_for_suspension(False)
+    round_trips[0] = 0
+    worker.check_for_suspension(False)  # just looked: Redis is not asked again
+    assert round_trips[0] == 0
+    suspend(redis_env)
+    try:
+        worker.check_for_suspension(False)  # within the second: not seen yet
+        with pytest.raises(StopRequested):
+            worker.check_for_suspension(True)  # a burst run looks every time, and stops when suspended
+    finally:
+        resume(redis_env)
+    monkeypatch.setattr(pool, "SUSPENSION_CHECK_SECONDS", 0.0)
+    round_trips[0] = 0
+    worker.check_for_suspension(False)  # the second is over: Redis is asked
+    assert round_trips[0] == 1

@@ -107,3 +107,29 @@ def test_without_a_dsn_nothing_is_sent(httpserver: HTTPServer) -> None:
     assert httpserver.log == []
     # The error is still logged.
     assert "unhandled_error" in result.stderr and "boom" in result.stderr
+
+
+API_ALONE = """
+from starlette.testclient import TestClient
+from leadapp.api.app import api
+from leadapp.core.observability import get_logger
+
+with TestClient(api):
+    get_logger("served-alone").info("below_the_level", email="someone@example.com")
+    get_logger("served-alone").warning("at_the_level", email="someone@example.com")
+"""
+
+
+def test_the_api_served_alone_sets_up_logging_like_every_program() -> None:
+    """`uvicorn leadapp.api.app:api` (no web around it): LOG_LEVEL holds and personal data is scrubbed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SENTRY_")}
+    env.update({"ENVIRONMENT": "test", "LOG_JSON": "true", "LOG_LEVEL": "WARNING", "PYTHONPATH": str(ROOT)})
+    result = subprocess.run(
+        [sys.executable, "-c", API_ALONE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT
+    )
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "below_the_level" not in output
+    (line,) = [json.loads(x) for x in output.splitlines() if "at_the_level" in x]
+    assert line["program"] == "api"
+    assert "someone@example.com" not in output

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import cache, partial
 from typing import Any, NotRequired, TypedDict, Unpack
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, col, select
 
 from leadapp.core import links, phones
@@ -184,10 +185,15 @@ def business_dedupe_key(lead_id: int | None, business_id: int | None, channel: s
     return f"lead:{lead_id}:biz:{business_id}:{channel}"
 
 
+_BUSINESSES = select(Business).where(col(Business.id).in_(bindparam("ids", expanding=True)))
+"""The matched businesses, a statement built once (the same object each time: SQLAlchemy neither builds nor keys it
+again for every lead)."""
+
+
 def _businesses_wanted(session: Session, lead: Lead, matches: Sequence[Match]) -> _Wanted:
     wanted: _Wanted = []
     ids = list(dict.fromkeys(m.business_id for m in matches))
-    businesses = {b.id: b for b in session.exec(select(Business).where(col(Business.id).in_(ids))).all()} if ids else {}
+    businesses = {b.id: b for b in session.exec(_BUSINESSES, params={"ids": ids}).all()} if ids else {}
     for match in matches:
         business = businesses.get(match.business_id)
         if business is None:
