@@ -182,7 +182,7 @@ class Program:
 
 def bridge_command(port: int, _fake: BenchPeer) -> list[str]:
     argv = [sys.executable, "-m", "uvicorn", "voice_bridge.app:app", "--host", "127.0.0.1", "--port", str(port)]
-    argv += ["--ws", WS_PROTOCOL]  # as `python -m voice_bridge` serves it
+    argv += ["--ws", WS_PROTOCOL, "--no-proxy-headers"]  # as `python -m voice_bridge` serves it
     return [*argv, "--log-level", "warning"]
 
 

@@ -137,6 +137,7 @@ class Stack:
                 "--log-level",
                 "warning",
                 "--no-access-log",
+                "--no-proxy-headers",  # the client is core.client_ip's (TRUSTED_PROXIES), as behind the web server
             ],
             TRUSTED_PROXIES="127.0.0.1",  # the bench posts as the proxy in front of many clients
         )

@@ -58,7 +58,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=get_settings().voice_bridge_port, help="default: VOICE_BRIDGE_PORT")
     args = parser.parse_args(argv)
     refuse_insecure_production("voice bridge")
-    config = uvicorn.Config("voice_bridge.app:app", host=args.host, port=args.port, ws=WS_PROTOCOL)
+    # The client is who `core.client_ip` says (TRUSTED_PROXIES), not what uvicorn's proxy-header handling (on by
+    # default, trusting 127.0.0.1) would first write into the scope from a header any local sender can forge.
+    config = uvicorn.Config("voice_bridge.app:app", host=args.host, port=args.port, ws=WS_PROTOCOL, proxy_headers=False)
     DrainingServer(config).run()
 
 
