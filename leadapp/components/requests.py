@@ -15,9 +15,11 @@ from leadapp import routes
 from leadapp.components.confirm import confirm_dialog
 from leadapp.components.forms import server_form
 from leadapp.components.threads import PORTAL_PHOTO, ThreadView, thread_panel, thread_view
+from leadapp.core import languages
+from leadapp.core.languages import english
 
-CODE_SENT = "We texted you a 6-digit code: enter it here. It works for 10 minutes."
-PHONE_VERIFIED = "Your phone number is verified: the AI calls you agreed to can now reach you."
+CODE_SENT = english.CODE_SENT
+PHONE_VERIFIED = english.PHONE_VERIFIED
 
 
 @dataclasses.dataclass
@@ -101,6 +103,8 @@ class RequestView:
     review_hidden: str = ""
     # One conversation per business that took the request (`messages.threads_by_lead`).
     threads: list[ThreadView] = dataclasses.field(default_factory=list)
+    # The card's own words in the request's language (`languages.phrases(...).CARD`, same keys in each).
+    words: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 # Which of the card's fields come from which part of a row, under the same name unless mapped.
@@ -149,6 +153,7 @@ def request_view(row: dict[str, Any]) -> RequestView:
         matches=[_match_view(m) for m in row["matches"]],
         quotes=[_quote_view(q) for q in row.get("quotes", [])],
         threads=[thread_view(t) for t in row.get("threads", [])],
+        words=dict(languages.phrases(lead.get("language")).CARD),
     )
 
 
@@ -171,7 +176,7 @@ def _match(m: MatchView) -> rx.Component:
     )
 
 
-def _quote(q: QuoteView, accept_quote: Callable[[Any], Any] | None) -> rx.Component:
+def _quote(q: QuoteView, accept_quote: Callable[[Any], Any] | None, words: rx.Var) -> rx.Component:
     """One quote in the row of quotes; "Accept" while it is open (when the page lets the consumer accept)."""
     return rx.card(
         rx.vstack(
@@ -183,14 +188,14 @@ def _quote(q: QuoteView, accept_quote: Callable[[Any], Any] | None) -> rx.Compon
             rx.text(q.amount, size="5", weight="bold", class_name="quote-amount"),
             rx.badge(q.status_label, class_name="quote-status", data_status=q.status),
             rx.text(q.included, size="2", white_space="pre-wrap", class_name="quote-included"),
-            rx.text("Valid until ", q.valid_until, size="1", color_scheme="gray"),
-            rx.cond(q.visit != "", rx.text("Visit: ", q.visit, size="1", color_scheme="gray")),
+            rx.text(words["valid_until"], q.valid_until, size="1", color_scheme="gray"),
+            rx.cond(q.visit != "", rx.text(words["visit"], q.visit, size="1", color_scheme="gray")),
             *(
                 [
                     rx.cond(
                         q.can_accept == "yes",
                         rx.button(
-                            "Accept this quote",
+                            words["accept_quote"],
                             on_click=accept_quote(q.id),
                             color_scheme="green",
                             class_name="accept-quote",
@@ -213,8 +218,10 @@ def _quotes(r: RequestView, accept_quote: Callable[[Any], Any] | None) -> rx.Com
     return rx.cond(
         r.quotes.length() > 0,
         rx.vstack(
-            rx.text("Quotes", weight="bold", size="2"),
-            rx.flex(rx.foreach(r.quotes, lambda q: _quote(q, accept_quote)), wrap="wrap", spacing="2", width="100%"),
+            rx.text(r.words["quotes"], weight="bold", size="2"),
+            rx.flex(
+                rx.foreach(r.quotes, lambda q: _quote(q, accept_quote, r.words)), wrap="wrap", spacing="2", width="100%"
+            ),
             spacing="1",
             width="100%",
             class_name="request-quotes",
@@ -230,13 +237,13 @@ def _threads(
     return rx.foreach(
         r.threads,
         lambda t: thread_panel(
-            rx.Var.create("Messages with ") + t.business_name,
+            r.words["messages_with"] + t.business_name,
             t.match_id,
             t.messages,
             can_write=t.can_write if send_message is not None else rx.Var.create(""),
             on_submit=send_message,
             error=errors[t.match_id] if errors is not None else rx.Var.create(""),
-            empty="No messages yet. Ask a question or agree on a visit here.",
+            empty=r.words["no_messages"],
             send_photo=send_photo(t.match_id) if send_photo is not None and send_message is not None else None,
             photo_upload=PORTAL_PHOTO,
         ),
@@ -246,13 +253,13 @@ def _threads(
 def _callback(r: RequestView, callback: Callable[[Any], Any]) -> rx.Component:
     """ "Request a callback" asks first, saying whose call it will be (LeadApp's concierge, or the business's)."""
     return confirm_dialog(
-        rx.cond(r.callback_kind == "concierge", "A call from LeadApp's assistant", "A call about your job"),
+        rx.cond(r.callback_kind == "concierge", r.words["concierge_call"], r.words["business_call"]),
         rx.alert_dialog.description(r.callback_explanation, class_name="callback-explanation"),
-        rx.button("Not now", variant="soft", color_scheme="gray", class_name="cancel-callback"),
-        rx.button("Call me", on_click=callback(r.id), class_name="confirm-callback"),
+        rx.button(r.words["not_now"], variant="soft", color_scheme="gray", class_name="cancel-callback"),
+        rx.button(r.words["call_me"], on_click=callback(r.id), class_name="confirm-callback"),
         trigger=rx.button(
             rx.icon("phone-incoming", size=16),
-            "Request a callback",
+            r.words["request_callback"],
             disabled=r.callback_reason != "",
             title=r.callback_reason,
             variant="soft",
@@ -303,14 +310,14 @@ def _phone_check(r: RequestView, send_code: Callable[[Any], Any], verify_code: A
         r.phone_check == "needed",
         phone_code_check(
             rx.text(
-                "Verify your phone number (ending ",
+                r.words["verify_intro"],
                 r.phone_last4,
-                ") so AI calls can reach you: we text it a 6-digit code.",
+                r.words["verify_tail"],
                 size="2",
             ),
             rx.button(
                 rx.icon("message-square", size=16),
-                "Send code",
+                r.words["send_code"],
                 on_click=send_code(r.id),
                 variant="soft",
                 class_name="send-phone-code",
@@ -330,7 +337,7 @@ def _actions(r: RequestView, withdraw: Callable[[Any], Any], callback: Callable[
             _callback(r, callback),
             rx.button(
                 rx.icon("undo-2", size=16),
-                "Withdraw",
+                r.words["withdraw"],
                 on_click=withdraw(r.id),
                 disabled=r.withdraw_reason != "",
                 title=r.withdraw_reason,
@@ -386,18 +393,18 @@ def _review(r: RequestView, submit_review: Any | None, errors: rx.Var | None) ->
     """The converted job's review: as written (with the business's reply), or a form when the page lets the consumer
     review from here."""
     written = rx.vstack(
-        rx.text("Your review of ", r.review_business, weight="bold", size="2"),
+        rx.text(r.words["your_review_of"], r.review_business, weight="bold", size="2"),
         rx.cond(
             r.review_hidden == "yes",
-            rx.text("Hidden by LeadApp.", size="2", color_scheme="gray"),
+            rx.text(r.words["review_hidden"], size="2", color_scheme="gray"),
             rx.fragment(
-                rx.text(r.review_stars, " of 5 stars", class_name="my-review-stars"),
+                rx.text(r.review_stars, r.words["of_5_stars"], class_name="my-review-stars"),
                 rx.text(r.review_text, class_name="my-review-text"),
             ),
         ),
         rx.cond(
             r.review_reply != "",
-            rx.text(rx.text.strong(r.review_business, " replied: "), r.review_reply, class_name="review-reply"),
+            rx.text(rx.text.strong(r.review_business, r.words["replied"]), r.review_reply, class_name="review-reply"),
         ),
         spacing="1",
         width="100%",
@@ -406,10 +413,10 @@ def _review(r: RequestView, submit_review: Any | None, errors: rx.Var | None) ->
     form = (
         rx.form(
             rx.vstack(
-                rx.text("Review ", r.review_business, weight="bold", size="2"),
+                rx.text(r.words["review"], r.review_business, weight="bold", size="2"),
                 rx.el.input(type="hidden", name="conversion_id", value=r.review_conversion_id),
                 *review_fields(errors if errors is not None else rx.Var.create({}), prefix=f"request-{r.id}-review"),
-                rx.button("Post my review", type="submit", class_name="post-review"),
+                rx.button(r.words["post_review"], type="submit", class_name="post-review"),
                 spacing="1",
                 width="100%",
             ),
@@ -418,7 +425,7 @@ def _review(r: RequestView, submit_review: Any | None, errors: rx.Var | None) ->
             class_name="review-form",
         )
         if submit_review is not None
-        else rx.text("The business did the job: the review link is in your email.", size="2")
+        else rx.text(r.words["review_by_email"], size="2")
     )
     return rx.cond(r.review_conversion_id != "", rx.cond(r.reviewed == "yes", written, form))
 
@@ -453,7 +460,11 @@ def request_card(
                 rx.cond(r.urgency != "", rx.badge(r.urgency, variant="outline")),
                 rx.spacer(),
                 rx.text(r.created_at, title=r.created_exact, size="1", color_scheme="gray", class_name="request-time"),
-                *([rx.link("Open", href=href, size="2", class_name="open-request")] if href is not None else []),
+                *(
+                    [rx.link(r.words["open"], href=href, size="2", class_name="open-request")]
+                    if href is not None
+                    else []
+                ),
                 wrap="wrap",
                 width="100%",
             ),
@@ -480,7 +491,7 @@ def request_card(
             rx.cond(
                 r.matches.length() > 0,
                 rx.vstack(
-                    rx.text("Matched businesses", weight="bold", size="2"), rx.foreach(r.matches, _match), spacing="1"
+                    rx.text(r.words["matched"], weight="bold", size="2"), rx.foreach(r.matches, _match), spacing="1"
                 ),
             ),
             _quotes(r, accept_quote),
@@ -505,7 +516,13 @@ def action_messages(notice: rx.Var, error: rx.Var, prefix: str) -> rx.Component:
 
 
 def no_ai_calls_card(
-    checked: rx.Var, on_change: Any, disabled: rx.Var, explanation: str, *notes: rx.Component, **props: Any
+    checked: rx.Var,
+    on_change: Any,
+    disabled: rx.Var,
+    explanation: str | rx.Var,
+    *notes: rx.Component,
+    label: str | rx.Var = english.CARD["no_ai_calls"],
+    **props: Any,
 ) -> rx.Component:
     """The "No AI calls" switch in a card: what it does (`explanation`), then `notes` (why it cannot change).
 
@@ -515,7 +532,7 @@ def no_ai_calls_card(
         rx.vstack(
             rx.hstack(
                 rx.switch(checked=checked, on_change=on_change, disabled=disabled, id="no-ai-calls"),
-                rx.el.label("No AI calls", html_for="no-ai-calls", style={"fontWeight": "600"}),
+                rx.el.label(label, html_for="no-ai-calls", style={"fontWeight": "600"}),
                 align="center",
                 spacing="2",
             ),

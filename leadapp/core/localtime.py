@@ -90,27 +90,30 @@ def day_text(moment: datetime | None, zone: ZoneInfo) -> str:
 CLOCK_SKEW_SECONDS = 300
 
 
-def relative(moment: datetime | None, now: datetime, zone: ZoneInfo) -> str:
-    """How long ago, in words: "just now", "1 min ago", "3 h ago", "yesterday", "4 days ago", then the day."""
+def relative(moment: datetime | None, now: datetime, zone: ZoneInfo, language: str | None = None) -> str:
+    """How long ago, in words: "just now", "1 min ago", "3 h ago", "yesterday", "4 days ago", then the day; in
+    `language` ("es": "hace 3 h", "ayer", "6 dic 2026")."""
     if moment is None:
         return ""
     moment, now = _aware(moment), _aware(now)
     seconds = (now - moment).total_seconds()
     if seconds < -CLOCK_SKEW_SECONDS:
         return exact(moment, zone)  # a future time is said exactly
+    w = languages.phrases(language)
     # A clock a little ahead of this one (another server's) never reads "in the future".
     if seconds < 60:
-        return "just now"
+        return w.JUST_NOW
     if seconds < 3600:
-        return f"{int(seconds // 60)} min ago"
+        return w.MINUTES_AGO.format(n=int(seconds // 60))
     if seconds < 24 * 3600:
-        return f"{int(seconds // 3600)} h ago"
+        return w.HOURS_AGO.format(n=int(seconds // 3600))
     days = (now.astimezone(zone).date() - moment.astimezone(zone).date()).days
     if days <= 1:
-        return "yesterday"
+        return w.YESTERDAY
     if days < 7:
-        return f"{days} days ago"
-    return day_text(moment, zone)
+        return w.DAYS_AGO.format(n=days)
+    local = moment.astimezone(zone)
+    return w.DAY.format(month=w.MONTHS_SHORT[local.month - 1], day=local.day, year=local.year)
 
 
 def scheduled(moment: datetime | None, now: datetime, zone: ZoneInfo, language: str | None = None) -> str:

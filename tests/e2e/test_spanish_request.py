@@ -1,7 +1,7 @@
 """A request written in Spanish, by clicks: a visitor describes the job in Spanish from "Get help"; it is matched
 to the demo plumber (who serves English and Spanish); the plumber opens it from the inbox and sees that it is in
 Spanish, so the AI call will speak Spanish. The consumer reads their Spanish request's status lines in Spanish, in
-the portal too."""
+the portal too, and its card's headings, times, distances, buttons and why a button is off."""
 
 from __future__ import annotations
 
@@ -56,8 +56,19 @@ def test_the_portal_shows_a_spanish_requests_status_lines_in_spanish(browser: Br
     job = f"Se me rompió el calentador de agua y necesito un plomero mañana, por favor ({marker})"
     send_request(page, job, "(317) 846-2218")
     expect(page.locator("#request-status")).to_have_text("Con negocios", timeout=30_000)
+    expect(page.locator("#request-classification")).to_contain_text("La entendimos como: ")  # "We read it as: "
 
     go_to(page, "My requests")
     card = page.locator(".portal-request", has_text=marker)
     expect(card.locator(".request-status")).to_have_text("Con negocios")
     expect(card.locator(".request-reach")).to_contain_text(re.compile(r"Enviada a \d+ negocios? · \d+ la"))
+    # The card's frame: its heading, how long ago, the distance and rating of a business, its buttons.
+    expect(card).to_contain_text("Negocios encontrados")
+    expect(card.locator(".request-time")).to_have_text(re.compile(r"^(hace |ayer)"))
+    expect(card.locator(".match-rating").first).to_contain_text(re.compile(r"\d millas · "))
+    expect(card.locator(".request-callback")).to_contain_text("Pedir que me llamen")
+    # Withdrawn by a click: why the buttons are off now reads Spanish too.
+    card.locator(".withdraw-request", has_text="Retirar").click()
+    expect(card.locator(".request-status")).to_have_text("Retirada")
+    expect(card.locator(".withdraw-request")).to_have_attribute("title", "Esta solicitud ya está retirada.")
+    expect(card.locator(".callback-reason")).to_have_text("Esta solicitud fue retirada.")

@@ -60,18 +60,21 @@ def test_new_york_and_a_pacific_business_see_the_same_lead_at_their_own_time(db_
 
 
 @pytest.mark.parametrize(
-    ("ago", "text"),
+    ("ago", "text", "spanish"),
     [
-        (timedelta(seconds=20), "just now"),
-        (timedelta(minutes=1, seconds=5), "1 min ago"),
-        (timedelta(minutes=3), "3 min ago"),
-        (timedelta(hours=5), "5 h ago"),
-        (timedelta(days=3), "3 days ago"),
+        (timedelta(seconds=20), "just now", "hace un momento"),
+        (timedelta(minutes=1, seconds=5), "1 min ago", "hace 1 min"),
+        (timedelta(minutes=3), "3 min ago", "hace 3 min"),
+        (timedelta(hours=5), "5 h ago", "hace 5 h"),
+        (timedelta(days=1), "yesterday", "ayer"),
+        (timedelta(days=3), "3 days ago", "hace 3 días"),
+        (timedelta(days=12), "Feb 26, 2026", "26 feb 2026"),
     ],
 )
-def test_relative_times(ago: timedelta, text: str) -> None:
+def test_relative_times(ago: timedelta, text: str, spanish: str) -> None:
     now = datetime(2026, 3, 10, 18, 0, tzinfo=UTC)
     assert localtime.relative(now - ago, now, NEW_YORK) == text
+    assert localtime.relative(now - ago, now, NEW_YORK, "es") == spanish  # a Spanish request's card
 
 
 def test_a_scheduled_call_reads_in_the_viewers_day() -> None:

@@ -9,7 +9,7 @@ uses them picks the module by the call's language (`languages.phrases`).
 from __future__ import annotations
 
 from leadapp.core import labels, vocab
-from leadapp.core.vocab import CallOutcome, CallType, Urgency
+from leadapp.core.vocab import CallOutcome, CallType, LeadStatus, Urgency
 
 LEADAPP = "LeadApp"
 AI_DISCLOSURE = "an AI assistant"
@@ -323,3 +323,111 @@ YOUR_TIME = "your time"
 ON_DAY = "{weekday} {month} {day}"
 WEEKDAYS_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# How long ago (`localtime.relative`): "just now", "3 h ago", "yesterday", "4 days ago", then the day.
+JUST_NOW = "just now"
+MINUTES_AGO = "{n} min ago"
+HOURS_AGO = "{n} h ago"
+YESTERDAY = "yesterday"
+DAYS_AGO = "{n} days ago"
+DAY = "{month} {day}, {year}"
+# A business's verified rating next to its name, and how far it is (miles, whatever the language).
+NO_REVIEWS = "No verified reviews yet"
+RATED_ONE = "★ {rating} ({count} verified review)"
+RATED_MANY = "★ {rating} ({count} verified reviews)"
+DISTANCE = "{miles:.1f} mi"
+
+# --- the consumer's portal and tracking page: why a button is disabled -------------------------------
+
+NOT_WITHDRAWABLE_REASONS: dict[str, str] = {
+    LeadStatus.WITHDRAWN.value: "This request is already withdrawn.",
+    LeadStatus.CONVERTED.value: "This request is done: a business took the job.",
+    LeadStatus.REJECTED.value: "This request was turned down.",
+    LeadStatus.DELETED.value: "This request was deleted.",
+}
+NOT_WITHDRAWABLE = "This request can no longer be withdrawn."
+# No callback for a request that is no longer open.
+CLOSED_REASONS: dict[str, str] = {
+    LeadStatus.WITHDRAWN.value: "This request was withdrawn.",
+    LeadStatus.REJECTED.value: "This request was turned down.",
+    LeadStatus.DELETED.value: "This request was deleted.",
+}
+PHONE_UNVERIFIED = "Verify your phone number first: press “Send code” and enter the code we text you."
+NO_CALL_CONSENT = "You did not agree to AI calls on this request."
+NO_PHONE = "This request has no phone number to call."
+OPTED_OUT = "You asked not to receive AI calls on this number."
+ON_DO_NOT_CALL = "This number is on the do-not-call list."
+CALLBACK_OPEN = "A callback is already requested."
+THREE_CALLS = "Three calls were already made to this number today; please try again tomorrow."
+CALLS_PLATFORM = "LeadApp has placed as many AI calls as it may today; try again tomorrow."
+CALLS_BUSINESS = "This business's AI calls for today are used up ({cap} a day); try again tomorrow."
+# Before the consumer confirms a callback: whose call it will be.
+CONCIERGE_EXPLANATION = (
+    "No business has accepted this request yet, so this is a LeadApp concierge call: our AI assistant calls you "
+    "on behalf of LeadApp (not of a business) to go over your request and complete the details that are "
+    "missing. We then add them to your request and look for businesses again. The call is recorded."
+)
+BUSINESS_CALL_EXPLANATION = (
+    "{business} accepted this request, so an AI assistant will call you on behalf of {business} to go over the "
+    "job with you. The call is recorded."
+)
+CALL_HOURS_NOTE = "We call between 9:00 and 21:00 your time; outside those hours the call waits for 9:00."
+
+# --- the consumer's request card (`components.requests.request_card`) and request page ---------------
+# Keys the card reads; the same keys in every language.
+
+CARD: dict[str, str] = {
+    "open": "Open",
+    "matched": "Matched businesses",
+    "quotes": "Quotes",
+    "valid_until": "Valid until ",
+    "visit": "Visit: ",
+    "accept_quote": "Accept this quote",
+    "messages_with": "Messages with ",
+    "no_messages": "No messages yet. Ask a question or agree on a visit here.",
+    "concierge_call": "A call from LeadApp's assistant",
+    "business_call": "A call about your job",
+    "not_now": "Not now",
+    "call_me": "Call me",
+    "request_callback": "Request a callback",
+    "withdraw": "Withdraw",
+    "verify_intro": "Verify your phone number (ending ",
+    "verify_tail": ") so AI calls can reach you: we text it a 6-digit code.",
+    "send_code": "Send code",
+    "your_review_of": "Your review of ",
+    "review_hidden": "Hidden by LeadApp.",
+    "of_5_stars": " of 5 stars",
+    "replied": " replied: ",
+    "review": "Review ",
+    "post_review": "Post my review",
+    "review_by_email": "The business did the job: the review link is in your email.",
+    "status": "Status:",
+    "finding": "Finding businesses near you…",
+    "read_as": "We read it as: ",
+    "urgency": ", urgency ",
+    "notified": "They have been notified and will answer soon.",
+    "no_match": "No business near you covers this yet. We keep your request and tell you when one does.",
+    "held": (
+        "We need a closer look at this request before sending it to businesses. "
+        "Adding details (what, where, how urgent) helps."
+    ),
+    # The tracking page around the card (one request, so all of it in that request's language).
+    "your_request": "Your request",
+    "track_intro": "You opened this page with the link from your confirmation message; keep it private.",
+    "no_ai_calls": "No AI calls",
+    "no_ai_calls_explain": (
+        "Turn this on and no AI assistant will call this number again, whether for a business or for LeadApp. "
+        "You can also say so on a call, or text STOP CALLS to our number."
+    ),
+    "ai_calls_locked": "This number was put on the do-not-call list another way; it stays.",
+    "keep_account": "Keep it in an account",
+    "keep_account_text": "Set a password to see this request, and your next ones, whenever you log in.",
+    "create_account": "Create my account",
+}
+# What the consumer's actions on the tracking page tell them when they went through.
+CODE_SENT = "We texted you a 6-digit code: enter it here. It works for 10 minutes."
+PHONE_VERIFIED = "Your phone number is verified: the AI calls you agreed to can now reach you."
+WITHDRAWN = "Your request was withdrawn. Businesses will no longer receive it."
+AI_CALLS_OFF = "AI calls are off: no AI assistant will call this number again."
+AI_CALLS_ON = "AI calls are back on for this number (the consent you gave with the request counts again)."
+CALLBACK_REQUESTED = "Callback requested: we will call you at the number you gave, within calling hours (9:00–21:00)."
+QUOTE_ACCEPTED = "Quote accepted: the business is told, and the other quotes are declined."

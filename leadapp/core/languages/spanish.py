@@ -388,3 +388,105 @@ YOUR_TIME = "su hora"
 ON_DAY = "{weekday} {day} {month}"
 WEEKDAYS_SHORT = ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
 MONTHS_SHORT = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")
+JUST_NOW = "hace un momento"
+MINUTES_AGO = "hace {n} min"
+HOURS_AGO = "hace {n} h"
+YESTERDAY = "ayer"
+DAYS_AGO = "hace {n} días"
+DAY = "{day} {month} {year}"
+NO_REVIEWS = "Sin reseñas verificadas todavía"
+RATED_ONE = "★ {rating} ({count} reseña verificada)"
+RATED_MANY = "★ {rating} ({count} reseñas verificadas)"
+DISTANCE = "{miles:.1f} millas"
+
+# --- the consumer's portal and tracking page: why a button is disabled -------------------------------
+
+NOT_WITHDRAWABLE_REASONS: dict[str, str] = {
+    LeadStatus.WITHDRAWN.value: "Esta solicitud ya está retirada.",
+    LeadStatus.CONVERTED.value: "Esta solicitud está terminada: un negocio hizo el trabajo.",
+    LeadStatus.REJECTED.value: "Esta solicitud fue rechazada.",
+    LeadStatus.DELETED.value: "Esta solicitud fue eliminada.",
+}
+NOT_WITHDRAWABLE = "Esta solicitud ya no se puede retirar."
+CLOSED_REASONS: dict[str, str] = {
+    LeadStatus.WITHDRAWN.value: "Esta solicitud fue retirada.",
+    LeadStatus.REJECTED.value: "Esta solicitud fue rechazada.",
+    LeadStatus.DELETED.value: "Esta solicitud fue eliminada.",
+}
+PHONE_UNVERIFIED = "Primero verifique su número: pulse “Enviar código” e ingrese el código que le enviamos por SMS."
+NO_CALL_CONSENT = "No aceptó llamadas de IA para esta solicitud."
+NO_PHONE = "Esta solicitud no tiene un número al que llamar."
+OPTED_OUT = "Pidió no recibir llamadas de IA en este número."
+ON_DO_NOT_CALL = "Este número está en la lista de no llamar."
+CALLBACK_OPEN = "Ya pidió que lo llamemos."
+THREE_CALLS = "Ya se hicieron tres llamadas a este número hoy; inténtelo de nuevo mañana."
+CALLS_PLATFORM = "LeadApp ya hizo hoy todas las llamadas de IA que puede; inténtelo de nuevo mañana."
+CALLS_BUSINESS = "Las llamadas de IA de este negocio para hoy se agotaron ({cap} al día); inténtelo de nuevo mañana."
+CONCIERGE_EXPLANATION = (
+    "Ningún negocio ha aceptado esta solicitud todavía, así que esta es una llamada de asistencia de LeadApp: "
+    "nuestro asistente de IA lo llama en nombre de LeadApp (no de un negocio) para repasar su solicitud y completar "
+    "los datos que faltan. Luego los añadimos a su solicitud y volvemos a buscar negocios. La llamada se graba."
+)
+BUSINESS_CALL_EXPLANATION = (
+    "{business} aceptó esta solicitud, así que un asistente de IA lo llamará en nombre de {business} para repasar "
+    "el trabajo con usted. La llamada se graba."
+)
+CALL_HOURS_NOTE = "Llamamos entre las 9:00 y las 21:00 de su hora; fuera de ese horario la llamada espera a las 9:00."
+
+# --- the consumer's request card and request page ------------------------------------------------------
+
+CARD: dict[str, str] = {
+    "open": "Abrir",
+    "matched": "Negocios encontrados",
+    "quotes": "Presupuestos",
+    "valid_until": "Válido hasta ",
+    "visit": "Visita: ",
+    "accept_quote": "Aceptar este presupuesto",
+    "messages_with": "Mensajes con ",
+    "no_messages": "Todavía no hay mensajes. Haga una pregunta o acuerde una visita aquí.",
+    "concierge_call": "Una llamada del asistente de LeadApp",
+    "business_call": "Una llamada sobre su trabajo",
+    "not_now": "Ahora no",
+    "call_me": "Llámenme",
+    "request_callback": "Pedir que me llamen",
+    "withdraw": "Retirar",
+    "verify_intro": "Verifique su número de teléfono (termina en ",
+    "verify_tail": ") para que las llamadas de IA le lleguen: le enviamos un código de 6 dígitos por SMS.",
+    "send_code": "Enviar código",
+    "your_review_of": "Su reseña de ",
+    "review_hidden": "Oculta por LeadApp.",
+    "of_5_stars": " de 5 estrellas",
+    "replied": " respondió: ",
+    "review": "Califique a ",
+    "post_review": "Publicar mi reseña",
+    "review_by_email": "El negocio hizo el trabajo: el enlace para la reseña está en su correo.",
+    "status": "Estado:",
+    "finding": "Buscando negocios cerca de usted…",
+    "read_as": "La entendimos como: ",
+    "urgency": ", urgencia ",
+    "notified": "Ya les avisamos y responderán pronto.",
+    "no_match": "Todavía no hay un negocio cerca de usted que cubra esto. Guardamos su solicitud y le avisamos "
+    "cuando haya uno.",
+    "held": (
+        "Necesitamos revisar esta solicitud antes de enviarla a los negocios. "
+        "Añadir detalles (qué, dónde, qué tan urgente) ayuda."
+    ),
+    "your_request": "Su solicitud",
+    "track_intro": "Abrió esta página con el enlace de su mensaje de confirmación; no lo comparta.",
+    "no_ai_calls": "Sin llamadas de IA",
+    "no_ai_calls_explain": (
+        "Actívelo y ningún asistente de IA volverá a llamar a este número, ni por un negocio ni por LeadApp. "
+        "También puede decirlo en una llamada, o enviar STOP CALLS por SMS a nuestro número."
+    ),
+    "ai_calls_locked": "Este número se puso en la lista de no llamar de otra forma; se queda así.",
+    "keep_account": "Guárdela en una cuenta",
+    "keep_account_text": "Elija una contraseña para ver esta solicitud, y las siguientes, cada vez que inicie sesión.",
+    "create_account": "Crear mi cuenta",
+}
+CODE_SENT = "Le enviamos un código de 6 dígitos por SMS: ingréselo aquí. Vale por 10 minutos."
+PHONE_VERIFIED = "Su número está verificado: las llamadas de IA que aceptó ya pueden llegarle."
+WITHDRAWN = "Retiró su solicitud. Los negocios ya no la recibirán."
+AI_CALLS_OFF = "Llamadas de IA desactivadas: ningún asistente de IA volverá a llamar a este número."
+AI_CALLS_ON = "Las llamadas de IA vuelven a estar activas para este número (cuenta otra vez el permiso que dio)."
+CALLBACK_REQUESTED = "Pidió que lo llamemos: lo llamaremos al número que dio, en horario de llamadas (9:00–21:00)."
+QUOTE_ACCEPTED = "Presupuesto aceptado: avisamos al negocio y los demás presupuestos quedan rechazados."

@@ -22,13 +22,15 @@ from datetime import datetime, timedelta
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from leadapp.core import languages
+from leadapp.core.languages import english
 from leadapp.core.models import Call, Notification, utcnow
 from leadapp.core.services import access
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import CallDirection, CallStatus, Channel, NotificationStatus
 
-CALLS_PLATFORM = "LeadApp has placed as many AI calls as it may today; try again tomorrow."
-CALLS_BUSINESS = "This business's AI calls for today are used up ({cap} a day); try again tomorrow."
+CALLS_PLATFORM = english.CALLS_PLATFORM
+CALLS_BUSINESS = english.CALLS_BUSINESS
 SMS_PLATFORM = "LeadApp has sent as many text messages as it may today; try again tomorrow."
 SMS_BUSINESS = "The text messages about this business for today are used up ({cap} a day)."
 
@@ -59,18 +61,25 @@ def calls_today(
 
 
 def calls_refusal(
-    session: Session, business_id: int | None, *, exclude_call_id: int | None = None, now: datetime | None = None
+    session: Session,
+    business_id: int | None,
+    *,
+    exclude_call_id: int | None = None,
+    now: datetime | None = None,
+    language: str | None = None,
 ) -> str:
-    """Why one more AI call (for `business_id`, None = LeadApp's own) must wait for tomorrow ("" when it may go)."""
+    """Why one more AI call (for `business_id`, None = LeadApp's own) must wait for tomorrow ("" when it may go);
+    in `language` (the consumer's request's; English by default)."""
     settings = get_settings()
+    w = languages.phrases(language)
     if calls_today(session, exclude_call_id=exclude_call_id, now=now) >= settings.ai_calls_per_day:
-        return CALLS_PLATFORM
+        return w.CALLS_PLATFORM
     if (
         business_id is not None
         and calls_today(session, business_id, exclude_call_id=exclude_call_id, now=now)
         >= settings.ai_calls_per_business_per_day
     ):
-        return CALLS_BUSINESS.format(cap=settings.ai_calls_per_business_per_day)
+        return w.CALLS_BUSINESS.format(cap=settings.ai_calls_per_business_per_day)
     return ""
 
 

@@ -9,9 +9,10 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components.forms import field, form_error, server_form
 from leadapp.components.layout import page
-from leadapp.core import labels
+from leadapp.core import labels, languages
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
+from leadapp.core.languages import english
 from leadapp.core.services import access, follow, intake, portal
 from leadapp.core.settings import get_settings
 from leadapp.state.auth import AuthState, field_errors
@@ -25,6 +26,8 @@ class RequestState(AuthState):
     lead_id: int = 0
     lead: dict[str, str] = {}
     matches: list[dict[str, str]] = []
+    # The words of the status below the form, in the request's language once it is known (`languages`).
+    words: dict[str, str] = dict(english.CARD)
     submitting: bool = False
     # The request's tracking link (shown to the tab that submitted it) and how it was also sent.
     tracking_link: str = ""
@@ -33,6 +36,7 @@ class RequestState(AuthState):
     @rx.event
     def reset_form(self):
         self.errors, self.lead_id, self.lead, self.matches = {}, 0, {}, []
+        self.words = dict(english.CARD)
         self.tracking_link, self.link_sent_by = "", ""
 
     @rx.event
@@ -82,6 +86,7 @@ class RequestState(AuthState):
         if view is None:
             return True
         self.lead, self.matches = view["lead"], view["matches"]
+        self.words = dict(languages.phrases(view["lead"]["language"]).CARD)
         return view["lead"]["status"] not in ("received", "classified")
 
     @rx.event(background=True)
@@ -146,20 +151,20 @@ def _result() -> rx.Component:
             ),
         ),
         rx.hstack(
-            rx.text("Status:"),
+            rx.text(RequestState.words["status"]),
             rx.badge(RequestState.lead["status_label"], id="request-status", size="2", data_status=status),
             align="center",
         ),
         rx.cond(
             (status == "received") | (status == "classified"),
-            rx.hstack(rx.spinner(), rx.text("Finding businesses near you…"), align="center"),
+            rx.hstack(rx.spinner(), rx.text(RequestState.words["finding"]), align="center"),
         ),
         rx.cond(
             RequestState.lead.contains("category"),
             rx.text(
-                "We read it as: ",
+                RequestState.words["read_as"],
                 rx.text.strong(RequestState.lead["category_label"]),
-                ", urgency ",
+                RequestState.words["urgency"],
                 rx.text.strong(RequestState.lead["urgency"]),
                 id="request-classification",
             ),
@@ -167,8 +172,8 @@ def _result() -> rx.Component:
         rx.cond(
             status == "matched",
             rx.vstack(
-                rx.heading("Matched businesses", as_="h2", size="5"),
-                rx.text("They have been notified and will answer soon.", color_scheme="gray"),
+                rx.heading(RequestState.words["matched"], as_="h2", size="5"),
+                rx.text(RequestState.words["notified"], color_scheme="gray"),
                 rx.foreach(RequestState.matches, _match_row),
                 width="100%",
                 id="request-matches",
@@ -177,7 +182,7 @@ def _result() -> rx.Component:
         rx.cond(
             status == "no_match",
             rx.callout(
-                "No business near you covers this yet. We keep your request and tell you when one does.",
+                RequestState.words["no_match"],
                 icon="info",
                 id="request-no-match",
             ),
@@ -185,8 +190,7 @@ def _result() -> rx.Component:
         rx.cond(
             (status == "flagged") | (status == "low_quality"),
             rx.callout(
-                "We need a closer look at this request before sending it to businesses. "
-                "Adding details (what, where, how urgent) helps.",
+                RequestState.words["held"],
                 icon="info",
                 color_scheme="amber",
                 id="request-held",

@@ -19,18 +19,17 @@ from leadapp.components import feedback
 from leadapp.components.forms import field, form_error, new_password_fields, server_form
 from leadapp.components.layout import page
 from leadapp.components.requests import (
-    CODE_SENT,
-    PHONE_VERIFIED,
     RequestView,
     action_messages,
     no_ai_calls_card,
     request_card,
     request_view,
 )
-from leadapp.core import rls
+from leadapp.core import languages, rls
 from leadapp.core.broker import key
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.languages import english
 from leadapp.core.observability import get_logger
 from leadapp.core.services import follow, phone_codes, portal, quotes
 from leadapp.state.auth import AuthState, field_errors
@@ -71,6 +70,7 @@ class TrackState(AuthState):
     claim_errors: dict[str, str] = {}
     _token: str = ""  # backend only: never sent to the browser, never taken back from it
     _lead_id: int = 0
+    _language: str = ""  # the request's: the notices of its actions are in it
 
     def _load(self) -> bool:
         """Re-read the request with the held token; False (and the invalid view) when it no longer works."""
@@ -86,7 +86,7 @@ class TrackState(AuthState):
         except UserError:
             self.track_status, self.tracked, self._lead_id = "invalid", RequestView(), 0
             return False
-        self.track_status, self.tracked = "ok", request_view(row)
+        self.track_status, self.tracked, self._language = "ok", request_view(row), row["lead"]["language"]
         self.ai_has_number, self.no_ai_calls, self.ai_removable = switch.has_number, switch.on, switch.removable
         return True
 
@@ -101,6 +101,11 @@ class TrackState(AuthState):
         """Reload the request (called by the live listener when it changed)."""
         if self._token:
             self._load()
+
+    @property
+    def _words(self) -> Any:
+        """The request's language tables (`core.languages`)."""
+        return languages.phrases(self._language)
 
     def _act(self, action: Any, done: str) -> EventSpec | None:
         """Run one action on the request the link names; its toast (the notice, or why it was refused)."""
@@ -148,24 +153,19 @@ class TrackState(AuthState):
     @rx.event
     def withdraw(self, shown_id: str = ""):
         # The button passes the id it shows; it is ignored: the lead acted on is always the one the token names.
-        return self._act(portal.withdraw_request, "Your request was withdrawn. Businesses will no longer receive it.")
+        return self._act(portal.withdraw_request, self._words.WITHDRAWN)
 
     @rx.event
     def set_no_ai_calls(self, value: Any):
         on = value is True
         return self._act(
             lambda session, grant, lead_id: portal.set_no_ai_calls_by_link(session, grant, lead_id, on),
-            "AI calls are off: no AI assistant will call this number again."
-            if on
-            else "AI calls are back on for this number (the consent you gave with the request counts again).",
+            self._words.AI_CALLS_OFF if on else self._words.AI_CALLS_ON,
         )
 
     @rx.event
     def request_callback(self, shown_id: str = ""):
-        return self._act(
-            portal.request_callback,
-            "Callback requested: we will call you at the number you gave, within calling hours (9:00–21:00).",
-        )
+        return self._act(portal.request_callback, self._words.CALLBACK_REQUESTED)
 
     @rx.event
     def accept_quote(self, quote_id: str = ""):
@@ -175,49 +175,44 @@ class TrackState(AuthState):
             return feedback.failed(self.error)
         return self._act(
             lambda session, grant, lead_id: quotes.accept_quote(session, grant, int(quote_id)),
-            "Quote accepted: the business is told, and the other quotes are declined.",
+            self._words.QUOTE_ACCEPTED,
         )
 
     @rx.event
     def send_phone_code(self, shown_id: str = ""):
-        return self._act(phone_codes.send_lead_code, CODE_SENT)
+        return self._act(phone_codes.send_lead_code, self._words.CODE_SENT)
 
     @rx.event
     def verify_phone_code(self, form_data: dict):
         # The form's lead id is ignored like the buttons': the token names the lead.
         code = str(form_data.get("code", "")) if isinstance(form_data, dict) else ""
         return self._act(
-            lambda s, grant, lead_id: phone_codes.verify_lead_code(s, grant, lead_id, code), PHONE_VERIFIED
+            lambda s, grant, lead_id: phone_codes.verify_lead_code(s, grant, lead_id, code), self._words.PHONE_VERIFIED
         )
 
 
 def _ai_calls() -> rx.Component:
     """ "No AI calls" for this request's number (the portal's switch covers every number of an account)."""
-    locked = TrackState.no_ai_calls & ~TrackState.ai_removable
+    locked, words = TrackState.no_ai_calls & ~TrackState.ai_removable, TrackState.tracked.words
     return no_ai_calls_card(
         TrackState.no_ai_calls,
         TrackState.set_no_ai_calls,
         locked,
-        "Turn this on and no AI assistant will call this number again, whether for a business or for LeadApp. "
-        "You can also say so on a call, or text STOP CALLS to our number.",
-        rx.cond(
-            locked,
-            rx.text(
-                "This number was put on the do-not-call list another way; it stays.", size="2", id="ai-calls-locked"
-            ),
-        ),
+        words["no_ai_calls_explain"],
+        rx.cond(locked, rx.text(words["ai_calls_locked"], size="2", id="ai-calls-locked")),
+        label=words["no_ai_calls"],
     )
 
 
 def _claim_form() -> rx.Component:
-    errors = TrackState.claim_errors
+    errors, words = TrackState.claim_errors, TrackState.tracked.words
     return rx.card(
         server_form(
             TrackState.create_account,
             rx.vstack(
-                rx.heading("Keep it in an account", as_="h2", size="4"),
+                rx.heading(words["keep_account"], as_="h2", size="4"),
                 rx.text(
-                    "Set a password to see this request, and your next ones, whenever you log in.",
+                    words["keep_account_text"],
                     size="2",
                     color_scheme="gray",
                 ),
@@ -227,7 +222,7 @@ def _claim_form() -> rx.Component:
                     field("Email", "email", errors, type="email", autocomplete="username"),
                 ),
                 new_password_fields(errors),
-                rx.button("Create my account", type="submit", id="claim-submit"),
+                rx.button(words["create_account"], type="submit", id="claim-submit"),
                 spacing="3",
                 width="100%",
             ),
@@ -239,16 +234,20 @@ def _claim_form() -> rx.Component:
 
 def track_page() -> rx.Component:
     return page(
-        rx.heading("Your request", size="8", id="track-heading", margin_bottom="0.25em"),
+        rx.heading(
+            rx.cond(
+                TrackState.track_status == "ok", TrackState.tracked.words["your_request"], english.CARD["your_request"]
+            ),
+            size="8",
+            id="track-heading",
+            margin_bottom="0.25em",
+        ),
         rx.match(
             TrackState.track_status,
             (
                 "ok",
                 rx.vstack(
-                    rx.text(
-                        "You opened this page with the link from your confirmation message; keep it private.",
-                        color_scheme="gray",
-                    ),
+                    rx.text(TrackState.tracked.words["track_intro"], color_scheme="gray"),
                     action_messages(TrackState.notice, TrackState.error, "track"),
                     request_card(
                         TrackState.tracked,

@@ -39,9 +39,6 @@ from leadapp.core.services.portal.base import (
     lead_for_magic_token,
 )
 from leadapp.core.services.portal.views import (
-    BUSINESS_CALL_EXPLANATION,
-    CALL_HOURS_NOTE,
-    CONCIERGE_EXPLANATION,
     SEEN_MATCH_STATUSES,
     accepted_label,
     callback_explanation,
@@ -55,12 +52,9 @@ from leadapp.core.services.portal.views import (
 
 __all__ = [
     "ACCEPTED_MATCH_STATUSES",
-    "BUSINESS_CALL_EXPLANATION",
     "CALLBACK_OBJECTIVE",
-    "CALL_HOURS_NOTE",
     "CANCELLABLE_CALL_STATUSES",
     "CLOSED_REASONS",
-    "CONCIERGE_EXPLANATION",
     "CONCIERGE_OBJECTIVE",
     "NOT_WITHDRAWABLE_REASONS",
     "OPEN_MATCH_STATUSES",

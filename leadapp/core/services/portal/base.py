@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, NotFound
+from leadapp.core.languages import english
 from leadapp.core.models import (
     Lead,
     User,
@@ -35,25 +36,17 @@ WITHDRAWABLE = (
     LeadStatus.FLAGGED.value,
     LeadStatus.ACCEPTED.value,
 )
-NOT_WITHDRAWABLE_REASONS = {
-    LeadStatus.WITHDRAWN.value: "This request is already withdrawn.",
-    LeadStatus.CONVERTED.value: "This request is done: a business took the job.",
-    LeadStatus.REJECTED.value: "This request was turned down.",
-    LeadStatus.DELETED.value: "This request was deleted.",
-}
+# The consumer's refusals are in `core.languages` (these English ones are what an API caller or owner reads).
+NOT_WITHDRAWABLE_REASONS = english.NOT_WITHDRAWABLE_REASONS
 # No callback for a request that is no longer open.
-CLOSED_REASONS = {
-    LeadStatus.WITHDRAWN.value: "This request was withdrawn.",
-    LeadStatus.REJECTED.value: "This request was turned down.",
-    LeadStatus.DELETED.value: "This request was deleted.",
-}
+CLOSED_REASONS = english.CLOSED_REASONS
 OPEN_MATCH_STATUSES = (MatchStatus.NEW.value, MatchStatus.NOTIFIED.value, MatchStatus.VIEWED.value)
 # A business that took the request: it accepted it (and maybe already did the job).
 ACCEPTED_MATCH_STATUSES = (MatchStatus.ACCEPTED.value, MatchStatus.CONVERTED.value)
 # Calls not yet dialled can still be stopped when the request goes away.
 CANCELLABLE_CALL_STATUSES = (CallStatus.REQUESTED.value, CallStatus.SCHEDULED.value)
 UNSENT_NOTIFICATION_STATUSES = (NotificationStatus.PENDING.value, NotificationStatus.FAILED.value)
-PHONE_UNVERIFIED = "Verify your phone number first: press “Send code” and enter the code we text you."
+PHONE_UNVERIFIED = english.PHONE_UNVERIFIED
 CALLBACK_OBJECTIVE = "The consumer asked to be called back about their request."
 CONCIERGE_OBJECTIVE = (
     "The consumer asked LeadApp to call them back before any business accepted: confirm and complete the request."

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from types import ModuleType
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -35,8 +34,6 @@ from leadapp.core.services.calls import OPEN_STATUSES as OPEN_CALL_STATUSES
 from leadapp.core.services.portal.base import (
     ACCEPTED_MATCH_STATUSES,
     CLOSED_REASONS,
-    NOT_WITHDRAWABLE_REASONS,
-    PHONE_UNVERIFIED,
     WITHDRAWABLE,
     Actor,
     _lead_for,
@@ -55,12 +52,14 @@ def lead_view(lead: Lead) -> dict[str, str]:
     w = languages.phrases(lead.language)
     view = {
         "id": str(lead.id),
+        # The language the consumer reads this request in ("en" or "es": `languages.known`).
+        "language": languages.known(lead.language),
         "status": lead.status,
         "status_label": w.LEAD_STATUS_LABELS.get(lead.status, lead.status),
         "text": lead.raw_text,
         "zip": lead.zip,
         # In the consumer's own zone (where the job is): how long ago, and the exact time for the hover title.
-        "created_at": localtime.relative(lead.created_at, utcnow(), localtime.lead_zone(lead)),
+        "created_at": localtime.relative(lead.created_at, utcnow(), localtime.lead_zone(lead), lead.language),
         "created_exact": localtime.exact(lead.created_at, localtime.lead_zone(lead)),
     }
     if lead.category:
@@ -70,14 +69,15 @@ def lead_view(lead: Lead) -> dict[str, str]:
     return view
 
 
-def _match_view(m: Match, b: Business, snapshot: rules.RulesSnapshot, w: ModuleType) -> dict[str, str]:
+def _match_view(m: Match, b: Business, snapshot: rules.RulesSnapshot, language: str | None) -> dict[str, str]:
     # The rating shown is the verified one (the Bayesian average matching uses), never the typed `Business.rating`.
+    w = languages.phrases(language)
     return {
         "business_id": str(b.id),
         "name": b.name,
         "city": f"{b.city}, {b.state}".strip(", "),
-        **reviews.rating_for(b, snapshot),
-        "distance": f"{m.distance_miles:.1f} mi" if m.distance_miles is not None else "",
+        **reviews.rating_for(b, snapshot, language),
+        "distance": w.DISTANCE.format(miles=m.distance_miles) if m.distance_miles is not None else "",
         "status": m.status,
         "status_label": w.MATCH_STATUS_LABELS.get(m.status) or labels.match_status(m.status),
         "taken_label": w.MATCH_TAKEN,
@@ -99,7 +99,7 @@ def _matches_by_lead(
     ).all()
     snapshot = rules.current_rules(session) if rows else rules.RulesSnapshot(0, {})
     for m, b in rows:
-        found[m.lead_id].append(_match_view(m, b, snapshot, languages.phrases(language_of.get(m.lead_id))))
+        found[m.lead_id].append(_match_view(m, b, snapshot, language_of.get(m.lead_id)))
     return found
 
 
@@ -109,9 +109,11 @@ def matched_businesses(session: Session, lead: Lead) -> list[dict[str, str]]:
 
 
 def _withdraw_refusal(lead: Lead) -> str:
+    """Why the request cannot be withdrawn ("" when it can), in its language."""
     if lead.status in WITHDRAWABLE:
         return ""
-    return NOT_WITHDRAWABLE_REASONS.get(lead.status, "This request can no longer be withdrawn.")
+    w = languages.phrases(lead.language)
+    return w.NOT_WITHDRAWABLE_REASONS.get(lead.status, w.NOT_WITHDRAWABLE)
 
 
 def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | None = None) -> dict[int, str]:
@@ -144,32 +146,30 @@ def _callback_refusals(session: Session, leads: Sequence[Lead], now: datetime | 
     )
     calls_today = calls.attempts_today_by_number(session, hashes, now)
     accepting = _accepting_business(session, lead_ids)
-    capped: dict[int | None, str] = {}
+    capped: dict[tuple[int | None, str], str] = {}
     reasons: dict[int, str] = {}
     for lead in leads:
+        w = languages.phrases(lead.language)
         if lead.status in CLOSED_REASONS:
-            reason = CLOSED_REASONS[lead.status]
+            reason = w.CLOSED_REASONS[lead.status]
         elif not lead.consent_ai_calls or lead.consent_at is None:
-            reason = "You did not agree to AI calls on this request."
+            reason = w.NO_CALL_CONSENT
         elif not lead.contact_phone_hash or not lead.contact_phone_enc:
-            reason = "This request has no phone number to call."
+            reason = w.NO_PHONE
         elif lead.phone_verified_at is None:
-            reason = PHONE_UNVERIFIED
+            reason = w.PHONE_UNVERIFIED
         elif lead.contact_phone_hash in blocked:
-            reason = (
-                "You asked not to receive AI calls on this number."
-                if blocked[lead.contact_phone_hash] in optouts.CONSUMER_SOURCES
-                else "This number is on the do-not-call list."
-            )
+            reason = w.OPTED_OUT if blocked[lead.contact_phone_hash] in optouts.CONSUMER_SOURCES else w.ON_DO_NOT_CALL
         elif lead.id in open_callbacks:
-            reason = "A callback is already requested."
+            reason = w.CALLBACK_OPEN
         elif calls_today.get(lead.contact_phone_hash, 0) >= calls.MAX_CALLS_PER_NUMBER_PER_DAY:
-            reason = "Three calls were already made to this number today; please try again tomorrow."
+            reason = w.THREE_CALLS
         else:  # the daily caps: LeadApp's own calls (concierge), or the accepting business's
             business_id = accepting[lead.id][0] if lead.id in accepting else None
-            if business_id not in capped:
-                capped[business_id] = daily_caps.calls_refusal(session, business_id, now=now)
-            reason = capped[business_id]
+            key = (business_id, languages.known(lead.language))
+            if key not in capped:
+                capped[key] = daily_caps.calls_refusal(session, business_id, now=now, language=lead.language)
+            reason = capped[key]
         reasons[lead.id] = reason  # type: ignore[index]
     return reasons
 
@@ -243,18 +243,6 @@ def reach_label(statuses: Sequence[str], more_coming: bool, language: str | None
     return " · ".join(parts)
 
 
-CONCIERGE_EXPLANATION = (
-    "No business has accepted this request yet, so this is a LeadApp concierge call: our AI assistant calls you "
-    "on behalf of LeadApp (not of a business) to go over your request and complete the details that are "
-    "missing. We then add them to your request and look for businesses again. The call is recorded."
-)
-BUSINESS_CALL_EXPLANATION = (
-    "{business} accepted this request, so an AI assistant will call you on behalf of {business} to go over the "
-    "job with you. The call is recorded."
-)
-CALL_HOURS_NOTE = "We call between 9:00 and 21:00 your time; outside those hours the call waits for 9:00."
-
-
 def _accepting_business(session: Session, lead_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
     """{lead id: (business id, name)} of the best-scored business that accepted each lead (none: no entry).
 
@@ -274,11 +262,12 @@ def _accepting_business(session: Session, lead_ids: Sequence[int]) -> dict[int, 
     return found
 
 
-def callback_explanation(business_name: str | None) -> str:
-    """What the portal tells the consumer before they confirm a callback: whose call it will be."""
+def callback_explanation(business_name: str | None, language: str | None = None) -> str:
+    """What the portal tells the consumer before they confirm a callback: whose call it will be (in `language`)."""
+    w = languages.phrases(language)
     if business_name:
-        return f"{BUSINESS_CALL_EXPLANATION.format(business=business_name)} {CALL_HOURS_NOTE}"
-    return f"{CONCIERGE_EXPLANATION} {CALL_HOURS_NOTE}"
+        return f"{w.BUSINESS_CALL_EXPLANATION.format(business=business_name)} {w.CALL_HOURS_NOTE}"
+    return f"{w.CONCIERGE_EXPLANATION} {w.CALL_HOURS_NOTE}"
 
 
 def _phone_check(lead: Lead) -> str:
@@ -323,7 +312,9 @@ def _request_views(session: Session, leads: Sequence[Lead], reader: User | None 
             "withdraw_reason": _withdraw_refusal(lead),
             "callback_reason": callbacks[lead.id],  # type: ignore[index]
             "callback_kind": "business" if lead.id in accepting else "concierge",
-            "callback_explanation": callback_explanation(accepting[lead.id][1] if lead.id in accepting else None),
+            "callback_explanation": callback_explanation(
+                accepting[lead.id][1] if lead.id in accepting else None, lead.language
+            ),
             "call_status": call_lines.get(lead.id, ""),  # type: ignore[arg-type]
             "phone_check": _phone_check(lead),
             "phone_last4": lead.contact_phone_last4 if lead.contact_phone_hash else "",

@@ -12,6 +12,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from leadapp.core import languages
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
 
 
@@ -40,9 +41,12 @@ def verified_rating(count: int, stars_total: int, rules: RulesSnapshot | Mapping
     return (prior_weight * prior_rating + stars_total) / (prior_weight + count)
 
 
-def rating_label(count: int, stars_total: int, rules: RulesSnapshot | Mapping[str, Any] | None) -> str:
-    """ "★ 4.6 (12 verified reviews)" or "No verified reviews yet"."""
+def rating_label(
+    count: int, stars_total: int, rules: RulesSnapshot | Mapping[str, Any] | None, language: str | None = None
+) -> str:
+    """ "★ 4.6 (12 verified reviews)" or "No verified reviews yet"; in `language` (English by default)."""
+    w = languages.phrases(language)
     if count <= 0:
-        return "No verified reviews yet"
+        return w.NO_REVIEWS
     rating = verified_rating(count, stars_total, rules)
-    return f"★ {rating:.1f} ({count} verified review{'s' if count != 1 else ''})"
+    return (w.RATED_ONE if count == 1 else w.RATED_MANY).format(rating=f"{rating:.1f}", count=count)

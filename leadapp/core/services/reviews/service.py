@@ -364,13 +364,13 @@ def reviews_by_lead(session: Session, leads: Sequence[Lead]) -> dict[int, dict[s
     return found
 
 
-def rating_for(business: Business, snapshot: rules.RulesSnapshot) -> dict[str, str]:
-    """A business's verified rating as a consumer sees it next to its name."""
+def rating_for(business: Business, snapshot: rules.RulesSnapshot, language: str | None = None) -> dict[str, str]:
+    """A business's verified rating as a consumer sees it next to its name (its words in `language`)."""
     count, total = business.verified_review_count, business.verified_stars_total
     return {
         "rating": f"{verified_rating(count, total, snapshot):.1f}",
         "review_count": str(count),
-        "rating_label": rating_label(count, total, snapshot),
+        "rating_label": rating_label(count, total, snapshot, language),
     }
 
 
