@@ -33,9 +33,16 @@ _LANDMARKS = """() => ({
 })"""
 
 
+# A toast fades in and out over a few hundred milliseconds; read mid-fade its text is blended with the background,
+# which no colour survives. The page is scanned once every toast on it is still (shown, or gone).
+_TOASTS_STILL = """() => [...document.querySelectorAll('[data-sonner-toast]')].every(
+    (toast) => toast.getAnimations({subtree: true}).every((a) => a.playState !== 'running'))"""
+
+
 def scan(page: Page, where: str) -> list[str]:
     """The serious and critical axe violations of the page as it is now, plus missing landmarks / h1s."""
     found: list[str] = []
+    page.wait_for_function(_TOASTS_STILL, timeout=5_000)
     results = AXE.run(page)
     for violation in results.response["violations"]:
         if violation["impact"] in BLOCKING:
