@@ -21,18 +21,9 @@ from leadapp.core.services.portal.actions import (
     withdraw_request,
 )
 from leadapp.core.services.portal.base import (
-    ACCEPTED_MATCH_STATUSES,
-    CALLBACK_OBJECTIVE,
-    CANCELLABLE_CALL_STATUSES,
-    CLOSED_REASONS,
-    CONCIERGE_OBJECTIVE,
-    NOT_WITHDRAWABLE_REASONS,
-    OPEN_MATCH_STATUSES,
     PHONE_UNVERIFIED,
     PURGE_AFTER,
     PURGE_BATCH,
-    UNSENT_NOTIFICATION_STATUSES,
-    WITHDRAWABLE,
     Actor,
     MagicGrant,
     lead_for,
@@ -51,19 +42,10 @@ from leadapp.core.services.portal.views import (
 )
 
 __all__ = [
-    "ACCEPTED_MATCH_STATUSES",
-    "CALLBACK_OBJECTIVE",
-    "CANCELLABLE_CALL_STATUSES",
-    "CLOSED_REASONS",
-    "CONCIERGE_OBJECTIVE",
-    "NOT_WITHDRAWABLE_REASONS",
-    "OPEN_MATCH_STATUSES",
     "PHONE_UNVERIFIED",
     "PURGE_AFTER",
     "PURGE_BATCH",
     "SEEN_MATCH_STATUSES",
-    "UNSENT_NOTIFICATION_STATUSES",
-    "WITHDRAWABLE",
     "Actor",
     "MagicGrant",
     "accepted_label",
