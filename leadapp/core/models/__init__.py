@@ -4,7 +4,7 @@ from leadapp.core.models.accounts import ApiKey, AuthSession, EmailVerification,
 from leadapp.core.models.admin import AuditEvent, AuditReport, ContactMessage, Invitation, PlatformRules, Prospect
 from leadapp.core.models.base import utcnow
 from leadapp.core.models.businesses import Business
-from leadapp.core.models.calls import Call, CallMetrics, DoNotCall, TranscriptLine
+from leadapp.core.models.calls import Call, CallFigures, CallMetrics, DoNotCall, TranscriptLine
 from leadapp.core.models.leads import Conversion, InterviewSession, Lead, Match
 from leadapp.core.models.messages import ThreadMessage
 from leadapp.core.models.notifications import Notification, SmsOptOut
@@ -19,6 +19,7 @@ __all__ = [
     "AuthSession",
     "Business",
     "Call",
+    "CallFigures",
     "CallMetrics",
     "ContactMessage",
     "Conversion",

@@ -72,7 +72,21 @@ class Call(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class CallMetrics(SQLModel, table=True):
+class CallFigures(SQLModel):
+    """The figures the voice bridge measures on a call as it hands them over (`call_quality.CallQuality`) and as
+    they are stored (`CallMetrics`): declared once so the two cannot drift apart."""
+
+    interruptions: int = 0
+    assistant_talk_ms: int = 0
+    caller_talk_ms: int = 0
+    longest_silence_ms: int = 0
+    bridge_latency_p50_ms: float | None = None
+    bridge_latency_p95_ms: float | None = None
+    bridge_latency_max_ms: float | None = None
+    audio_frames: int = Field(default=0, description="Assistant audio frames sent to the caller")
+
+
+class CallMetrics(CallFigures, table=True):
     """How one call went, measured by the voice bridge and written once when the call ends.
 
     Turn latency: the realtime `speech_stopped` event → the first assistant audio frame sent to Twilio.
@@ -88,14 +102,6 @@ class CallMetrics(SQLModel, table=True):
     turn_latency_p50_ms: int | None = None
     turn_latency_p95_ms: int | None = None
     turn_latencies_ms: list[int] = json_field(list)
-    interruptions: int = 0
-    assistant_talk_ms: int = 0
-    caller_talk_ms: int = 0
-    longest_silence_ms: int = 0
-    bridge_latency_p50_ms: float | None = None
-    bridge_latency_p95_ms: float | None = None
-    bridge_latency_max_ms: float | None = None
-    audio_frames: int = Field(default=0, description="Assistant audio frames sent to the caller")
     text_in_tokens: int = 0
     text_cached_tokens: int = 0
     text_out_tokens: int = 0

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlmodel import Session
+from pydantic import ConfigDict
+from sqlmodel import Field, Session
 
-from leadapp.core.models import Call, CallMetrics, utcnow
+from leadapp.core.models import Call, CallFigures, CallMetrics, utcnow
 from leadapp.core.settings import Settings, get_settings
 
 
@@ -105,20 +106,14 @@ class TokenUsage:
         return round(usd * 100, 4)
 
 
-@dataclass(frozen=True)
-class CallQuality:
-    """What the bridge measured on one call (see the module doc for each figure)."""
+class CallQuality(CallFigures):
+    """What the bridge measured on one call (see the module doc for each figure): the `CallFigures` stored as they
+    are, the turns' latencies (stored with their percentiles) and the reported token usage."""
+
+    model_config = ConfigDict(frozen=True)
 
     turn_latencies_ms: tuple[int, ...] = ()
-    interruptions: int = 0
-    assistant_talk_ms: int = 0
-    caller_talk_ms: int = 0
-    longest_silence_ms: int = 0
-    bridge_latency_p50_ms: float | None = None
-    bridge_latency_p95_ms: float | None = None
-    bridge_latency_max_ms: float | None = None
-    audio_frames: int = 0
-    usage: TokenUsage = field(default_factory=TokenUsage)
+    usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
 def record_quality(session: Session, call: Call, quality: CallQuality) -> CallMetrics:
@@ -132,14 +127,8 @@ def record_quality(session: Session, call: Call, quality: CallQuality) -> CallMe
     row.turn_latency_p50_ms = None if p50 is None else int(p50)
     row.turn_latency_p95_ms = None if p95 is None else int(p95)
     row.turn_latencies_ms = list(latencies)
-    row.interruptions = quality.interruptions
-    row.assistant_talk_ms = quality.assistant_talk_ms
-    row.caller_talk_ms = quality.caller_talk_ms
-    row.longest_silence_ms = quality.longest_silence_ms
-    row.bridge_latency_p50_ms = quality.bridge_latency_p50_ms
-    row.bridge_latency_p95_ms = quality.bridge_latency_p95_ms
-    row.bridge_latency_max_ms = quality.bridge_latency_max_ms
-    row.audio_frames = quality.audio_frames
+    for name in CallFigures.model_fields:
+        setattr(row, name, getattr(quality, name))
     usage = quality.usage
     row.text_in_tokens, row.text_cached_tokens, row.text_out_tokens = usage.text_in, usage.text_cached, usage.text_out
     row.audio_in_tokens, row.audio_cached_tokens = usage.audio_in, usage.audio_cached
