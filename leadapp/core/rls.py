@@ -25,7 +25,7 @@ SQLite has no row-level security: there the access layer's filters are the only 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -373,19 +373,21 @@ def disable_sql(table: str) -> list[str]:
     ]
 
 
-def enable(op: Any, *tables: str) -> None:
-    """In a migration: wall `tables` (PostgreSQL only; SQLite has no row-level security)."""
+def _run_on_postgresql(op: Any, tables: tuple[str, ...], statements: Callable[[str], list[str]]) -> None:
+    """In a migration: run `statements(table)` for each of `tables`, on PostgreSQL only (SQLite has no row-level
+    security)."""
     if op.get_bind().dialect.name != "postgresql":
         return
     for table in tables:
-        for statement in enable_sql(table):
+        for statement in statements(table):
             op.execute(statement)
+
+
+def enable(op: Any, *tables: str) -> None:
+    """In a migration: wall `tables` (PostgreSQL only; SQLite has no row-level security)."""
+    _run_on_postgresql(op, tables, enable_sql)
 
 
 def disable(op: Any, *tables: str) -> None:
     """In a migration's downgrade: take the wall off `tables` (PostgreSQL only)."""
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table in tables:
-        for statement in disable_sql(table):
-            op.execute(statement)
+    _run_on_postgresql(op, tables, disable_sql)
