@@ -42,3 +42,18 @@ class FieldErrors(UserError):
         first_field, first_message = next(iter(errors.items()))
         super().__init__(first_message, field=first_field)
         self.errors = errors
+
+
+TOO_LONG = "Keep it to {most:,} characters (this is {length:,})."
+
+
+def written_text(value: object, field: str, *, most: int, missing: str = "", too_long: str = TOO_LONG) -> str:
+    """What a user wrote in `field`, trimmed. A UserError on `field`: `missing` when it is empty (empty is allowed
+    when `missing` is ""), `too_long` (formatted with `most` and the `length` given) when it is over `most`
+    characters. The one reading of free text shared by messages, quotes and reviews."""
+    text = str(value or "").strip()
+    if not text and missing:
+        raise UserError(missing, field=field)
+    if len(text) > most:
+        raise UserError(too_long.format(most=most, length=len(text)), field=field)
+    return text

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from leadapp.core import labels, localtime
-from leadapp.core.errors import UserError
+from leadapp.core.errors import written_text
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Business, Lead, Match, ThreadMessage, User
 from leadapp.core.models.messages import BODY_MAX
@@ -40,12 +40,7 @@ THREAD_LIMIT = 100
 
 def read_body(text: object, *, with_photo: bool = False) -> str:
     """The message's text, trimmed: 1 to BODY_MAX characters (0 with a photo), else a UserError on `body`."""
-    body = str(text or "").strip()
-    if not body and not with_photo:
-        raise UserError("Write a message first.", field="body")
-    if len(body) > BODY_MAX:
-        raise UserError(f"Keep it to {BODY_MAX:,} characters (this is {len(body):,}).", field="body")
-    return body
+    return written_text(text, "body", most=BODY_MAX, missing="" if with_photo else "Write a message first.")
 
 
 def _stored(session: Session, match: Match, lead: Lead, business: Business, message: ThreadMessage) -> None:

@@ -31,7 +31,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from leadapp.core import labels, localtime
-from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.errors import FieldErrors, NotAllowed, UserError, written_text
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Business, Lead, Match, Quote, User, utcnow
 from leadapp.core.models.quotes import INCLUDED_MAX
@@ -85,11 +85,16 @@ def read_terms(form: Mapping[str, Any], *, zone: ZoneInfo, now: datetime | None 
         if low is not None and high is not None and low > high:
             errors["amount_max"] = "The highest amount must be at least the lowest."
         low, high = (low if low is not None else high), (high if high is not None else low)
-    included = str(form.get("included", "") or "").strip()
-    if not included:
-        errors["included"] = "Say what the price includes (parts, labour, disposal…)."
-    elif len(included) > INCLUDED_MAX:
-        errors["included"] = f"Keep it to {INCLUDED_MAX:,} characters (this is {len(included):,})."
+    included = ""
+    try:
+        included = written_text(
+            form.get("included"),
+            "included",
+            most=INCLUDED_MAX,
+            missing="Say what the price includes (parts, labour, disposal…).",
+        )
+    except UserError as exc:
+        errors["included"] = exc.message
     valid_until = None
     day_text = str(form.get("valid_until", "") or "").strip()[:20]
     try:

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from leadapp.core import crypto, localtime
-from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.errors import FieldErrors, NotAllowed, UserError, written_text
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.links import REVIEW_PURPOSE
 from leadapp.core.models import Business, Conversion, Lead, Match, Review, User, utcnow
@@ -43,7 +43,6 @@ NOT_YOUR_JOB = "You can only review a business that did a job for you."
 ALREADY_REVIEWED = "This job has already been reviewed: a review link works once."
 NOT_YOUR_REVIEW = "This review is not about your business."
 FIELDS = ("stars", "text")
-TOO_LONG = "Keep it to {most:,} characters (this is {length:,})."
 
 
 @dataclass(frozen=True)
@@ -73,9 +72,11 @@ def read_review(form: Mapping[str, Any]) -> tuple[int, str]:
             stars = 0
         if not 1 <= stars <= 5:
             errors["stars"] = "Stars go from 1 to 5."
-    text = str(form.get("text", "") or "").strip()
-    if len(text) > TEXT_MAX:
-        errors["text"] = TOO_LONG.format(most=TEXT_MAX, length=len(text))
+    text = ""
+    try:
+        text = written_text(form.get("text"), "text", most=TEXT_MAX)
+    except UserError as exc:
+        errors["text"] = exc.message
     if errors:
         raise FieldErrors({name: errors[name] for name in FIELDS if name in errors})
     return stars, text
@@ -180,17 +181,6 @@ def submit_review(
 # --- the business's reply, the admin's hide -----------------------------------------------------------
 
 
-def _written(value: str | None, field: str, most: int, missing: str, too_long: str) -> str:
-    """`value` stripped; a UserError on `field` saying `missing` when it is empty, or `too_long` (formatted with
-    `most` and the `length` given) when it is over `most` characters."""
-    value = (value or "").strip()
-    if not value:
-        raise UserError(missing, field=field)
-    if len(value) > most:
-        raise UserError(too_long.format(most=most, length=len(value)), field=field)
-    return value
-
-
 def reply_to_review(session: Session, user: User | None, review_id: int, text: str) -> Review:
     """The reviewed business's owner answers a review, once (a second reply is refused). Does not commit."""
     access.require_area(user, access.Area.BUSINESS)
@@ -205,7 +195,7 @@ def reply_to_review(session: Session, user: User | None, review_id: int, text: s
         raise UserError("This review was hidden by LeadApp: it takes no reply.", field="reply")
     if review.replied_at is not None:
         raise UserError("You have already answered this review (one reply per review).", field="reply")
-    text = _written(text, "reply", TEXT_MAX, "Write your reply first.", TOO_LONG)
+    text = written_text(text, "reply", most=TEXT_MAX, missing="Write your reply first.")
     review.reply, review.replied_at, review.replied_by_id = text, utcnow(), user.id
     session.add(review)
     session.flush()
@@ -222,8 +212,12 @@ def hide_review(session: Session, user: User | None, review_id: int, reason: str
     review = session.get(Review, review_id)
     if review is None:
         raise UserError("No such review.", field="hide_reason")
-    reason = _written(
-        reason, "hide_reason", REASON_MAX, "Say why the review is hidden.", "Keep the reason to {most} characters."
+    reason = written_text(
+        reason,
+        "hide_reason",
+        most=REASON_MAX,
+        missing="Say why the review is hidden.",
+        too_long="Keep the reason to {most} characters.",
     )
     if review.hidden_at is not None:
         raise UserError("This review is already hidden.", field="hide_reason")
