@@ -22,35 +22,35 @@ def _percent(rate: float | None) -> str:
     return "—" if rate is None else f"{rate * 100:.1f} %"
 
 
+def _flag(severity: str, code: str, value: float, threshold: float, message: str) -> dict[str, Any]:
+    """One flag as the report stores it."""
+    return {"severity": severity, "code": code, "value": value, "threshold": threshold, "message": message}
+
+
 def flags(figures: dict[str, Any]) -> list[dict[str, Any]]:
     """The flags the figures raise: spam rate > 10 % (critical), low-quality rate > 30 % (high)."""
     raised = []
     spam_rate = figures["spam"]["rate"]
     if spam_rate is not None and spam_rate > SPAM_RATE_CRITICAL:
-        raised.append(
-            {
-                "severity": "critical",
-                "code": "spam_rate",
-                "value": spam_rate,
-                "threshold": SPAM_RATE_CRITICAL,
-                "message": f"Spam rate {_percent(spam_rate)} is above {_percent(SPAM_RATE_CRITICAL)} "
-                f"({figures['spam']['count']} of {figures['leads']['classified']} classified leads).",
-            }
+        message = (
+            f"Spam rate {_percent(spam_rate)} is above {_percent(SPAM_RATE_CRITICAL)} "
+            f"({figures['spam']['count']} of {figures['leads']['classified']} classified leads)."
         )
+        raised.append(_flag("critical", "spam_rate", spam_rate, SPAM_RATE_CRITICAL, message))
     low_rate = figures["quality"]["low_quality_rate"]
     if low_rate is not None and low_rate > LOW_QUALITY_RATE_HIGH:
-        raised.append(
-            {
-                "severity": "high",
-                "code": "low_quality_rate",
-                "value": low_rate,
-                "threshold": LOW_QUALITY_RATE_HIGH,
-                "message": f"Low-quality rate {_percent(low_rate)} is above {_percent(LOW_QUALITY_RATE_HIGH)} "
-                f"({figures['quality']['low_quality']} of {figures['leads']['classified']} classified leads "
-                f"scored below {figures['quality']['low_quality_below']:g}).",
-            }
+        message = (
+            f"Low-quality rate {_percent(low_rate)} is above {_percent(LOW_QUALITY_RATE_HIGH)} "
+            f"({figures['quality']['low_quality']} of {figures['leads']['classified']} classified leads "
+            f"scored below {figures['quality']['low_quality_below']:g})."
         )
+        raised.append(_flag("high", "low_quality_rate", low_rate, LOW_QUALITY_RATE_HIGH, message))
     return raised
+
+
+def _proposal(kind: str, summary: str, reason: str, change: dict[str, Any]) -> dict[str, Any]:
+    """One proposed rule change as the report stores it (`accept_recommendation` marks it accepted)."""
+    return {"kind": kind, "summary": summary, "reason": reason, "change": change, "status": "proposed"}
 
 
 def recommendations(figures: dict[str, Any], rules: RulesSnapshot) -> list[dict[str, Any]]:
@@ -72,29 +72,18 @@ def recommendations(figures: dict[str, Any], rules: RulesSnapshot) -> list[dict[
             continue
         keywords.update(words)
         quoted = ", ".join(f"'{w}'" for w in words)
-        proposed.append(
-            {
-                "kind": "spam_keywords",
-                "summary": f"Add {quoted} to the spam keywords",
-                "reason": f"The same text was submitted {repeated['count']} times "
-                f'({repeated["count"] - repeated["spam"]} not caught as spam): "{repeated["text"][:80]}".',
-                "change": {"op": "add_spam_keywords", "keywords": words},
-                "status": "proposed",
-            }
+        reason = (
+            f"The same text was submitted {repeated['count']} times "
+            f'({repeated["count"] - repeated["spam"]} not caught as spam): "{repeated["text"][:80]}".'
         )
+        change = {"op": "add_spam_keywords", "keywords": words}
+        proposed.append(_proposal("spam_keywords", f"Add {quoted} to the spam keywords", reason, change))
     for number in figures["patterns"]["repeated_numbers"]:
         if number["blocked"] or number["number"] == "(unreadable)":
             continue
-        proposed.append(
-            {
-                "kind": "blocked_phone",
-                "summary": f"Block the phone number {number['number']}",
-                "reason": f"{labels.count(number['count'], 'lead')} came from this number "
-                f"({number['spam']} already spam).",
-                "change": {"op": "block_phone", "phone_hash": number["hash"], "number": number["number"]},
-                "status": "proposed",
-            }
-        )
+        reason = f"{labels.count(number['count'], 'lead')} came from this number ({number['spam']} already spam)."
+        change = {"op": "block_phone", "phone_hash": number["hash"], "number": number["number"]}
+        proposed.append(_proposal("blocked_phone", f"Block the phone number {number['number']}", reason, change))
     return proposed
 
 
