@@ -11,24 +11,8 @@ from sqlmodel import Session, col, select
 
 from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
-from leadapp.core.models import (
-    Call,
-    InterviewSession,
-    Lead,
-    Match,
-    Notification,
-    TranscriptLine,
-    User,
-    utcnow,
-)
-from leadapp.core.services import (
-    access,
-    audit,
-    calls,
-    messages,
-    optouts,
-    webhooks,
-)
+from leadapp.core.models import Call, InterviewSession, Lead, Match, Notification, TranscriptLine, User, utcnow
+from leadapp.core.services import access, audit, calls, messages, optouts, webhooks
 from leadapp.core.services.portal.base import (
     CALLBACK_OBJECTIVE,
     CANCELLABLE_CALL_STATUSES,
@@ -44,13 +28,7 @@ from leadapp.core.services.portal.base import (
     _lead_for,
 )
 from leadapp.core.services.portal.views import _callback_refusals, _withdraw_refusal
-from leadapp.core.vocab import (
-    CallStatus,
-    CallType,
-    LeadStatus,
-    MatchStatus,
-    NotificationStatus,
-)
+from leadapp.core.vocab import CallStatus, CallType, LeadStatus, MatchStatus, NotificationStatus
 
 # --- actions --------------------------------------------------------------------------------------
 
