@@ -95,12 +95,19 @@ def session_scope(context: DbContext | None = None) -> Iterator[Session]:
     with Session(get_engine(), expire_on_commit=False) as session:
         if context is not None:
             session.info[CONTEXT] = context
-        try:
+        with committed(session):
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+
+
+@contextmanager
+def committed(session: Session) -> Iterator[Session]:
+    """`session` for a block that commits it when it ends well and rolls it back (re-raising) on any error."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
 
 
 @contextmanager

@@ -20,6 +20,7 @@ from rq.registry import (
 from rq.results import Result
 from sqlmodel import Session
 
+from leadapp.core.db import committed
 from leadapp.core.errors import NotFound, UserError
 from leadapp.core.models import User
 from leadapp.core.observability import get_logger
@@ -181,20 +182,15 @@ def retry_failed_job(session: Session, actor: User | None, queue: str, job_id: s
     """
     admin = access.require_admin(actor)
     _check_queue(queue)
-    try:
-        with _inspection_redis() as client:
-            registry, failed = _failed_registry_job(client, queue, job_id)
-            if not failed.func:
-                raise UserError("This job's data has expired; it can only be deleted.")
-            _audit_job(session, admin, "job.retry", queue, job_id, failed)
-            try:
-                registry.requeue(job_id)
-            except (InvalidJobOperation, NoSuchJobError) as exc:
-                raise NotFound("This job is not in the failed list any more.") from exc
-    except BaseException:
-        session.rollback()
-        raise
-    session.commit()
+    with committed(session), _inspection_redis() as client:
+        registry, failed = _failed_registry_job(client, queue, job_id)
+        if not failed.func:
+            raise UserError("This job's data has expired; it can only be deleted.")
+        _audit_job(session, admin, "job.retry", queue, job_id, failed)
+        try:
+            registry.requeue(job_id)
+        except (InvalidJobOperation, NoSuchJobError) as exc:
+            raise NotFound("This job is not in the failed list any more.") from exc
     log.info("failed_job_retried", queue=queue, job_id=job_id, actor_id=admin.id)
 
 
@@ -205,16 +201,11 @@ def delete_failed_job(session: Session, actor: User | None, queue: str, job_id: 
     """
     admin = access.require_admin(actor)
     _check_queue(queue)
-    try:
-        with _inspection_redis() as client:
-            registry, failed = _failed_registry_job(client, queue, job_id)
-            _audit_job(session, admin, "job.delete", queue, job_id, failed)
-            try:
-                Job.fetch(job_id, connection=client).delete()
-            except NoSuchJobError:
-                registry.remove(job_id)
-    except BaseException:
-        session.rollback()
-        raise
-    session.commit()
+    with committed(session), _inspection_redis() as client:
+        registry, failed = _failed_registry_job(client, queue, job_id)
+        _audit_job(session, admin, "job.delete", queue, job_id, failed)
+        try:
+            Job.fetch(job_id, connection=client).delete()
+        except NoSuchJobError:
+            registry.remove(job_id)
     log.info("failed_job_deleted", queue=queue, job_id=job_id, actor_id=admin.id)
