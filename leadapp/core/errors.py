@@ -1,4 +1,5 @@
-"""Errors a user can cause: each carries a message fit to show, and optionally the field it concerns."""
+"""Errors a user can cause: each carries a message fit to show, and optionally the field it concerns; and the one
+check of free text a user wrote (`written_text`: trimmed, not empty, not too long)."""
 
 from __future__ import annotations
 
