@@ -7,6 +7,7 @@ import asyncio
 
 import reflex as rx
 
+from leadapp.components.cards import stacked_card
 from leadapp.components.forms import field, form_error, server_form
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
@@ -45,35 +46,31 @@ class AccountEmailState(AuthState):
 
 def account_email_card() -> rx.Component:
     errors = AccountEmailState.errors
-    return rx.card(
-        rx.vstack(
-            rx.heading("Account email", as_="h2", size="4"),
-            rx.text("You log in with ", rx.text.strong(AuthState.user_email), ".", size="2"),
-            rx.cond(
-                AccountEmailState.email_notice != "",
-                rx.callout(AccountEmailState.email_notice, icon="mail", color_scheme="green", id="email-change-sent"),
-            ),
-            server_form(
-                AccountEmailState.change_email,
-                rx.vstack(
-                    form_error(errors),
-                    field("New email address", "new_email", errors, type="email", autocomplete="email"),
-                    field(
-                        "Current password",
-                        "password",
-                        errors,
-                        type="password",
-                        autocomplete="current-password",
-                    ),
-                    rx.button("Change email", type="submit", variant="soft", id="email-change-submit"),
-                    spacing="3",
-                    width="100%",
-                ),
-                reset=True,
-            ),
-            spacing="3",
-            width="100%",
+    return stacked_card(
+        rx.heading("Account email", as_="h2", size="4"),
+        rx.text("You log in with ", rx.text.strong(AuthState.user_email), ".", size="2"),
+        rx.cond(
+            AccountEmailState.email_notice != "",
+            rx.callout(AccountEmailState.email_notice, icon="mail", color_scheme="green", id="email-change-sent"),
         ),
-        width="100%",
+        server_form(
+            AccountEmailState.change_email,
+            rx.vstack(
+                form_error(errors),
+                field("New email address", "new_email", errors, type="email", autocomplete="email"),
+                field(
+                    "Current password",
+                    "password",
+                    errors,
+                    type="password",
+                    autocomplete="current-password",
+                ),
+                rx.button("Change email", type="submit", variant="soft", id="email-change-submit"),
+                spacing="3",
+                width="100%",
+            ),
+            reset=True,
+        ),
+        spacing="3",
         id="account-email",
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from leadapp.components.cards import stacked_card
 from leadapp.core.services.accounts import MIN_PASSWORD_LENGTH
 
 
@@ -105,7 +106,7 @@ def select_field(
 
 def form_section(title: str, *children: rx.Component) -> rx.Component:
     """One part of a long form (the business settings, the matching rules): a card under its own heading."""
-    return rx.card(rx.vstack(rx.heading(title, as_="h2", size="4"), *children, spacing="4", width="100%"), width="100%")
+    return stacked_card(rx.heading(title, as_="h2", size="4"), *children, spacing="4")
 
 
 def new_password_fields(errors: rx.Var, label: str = "Password", repeat: str = "Repeat the password") -> rx.Component:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.cards import stacked_card
 from leadapp.components.feedback import toast_outlet
 from leadapp.components.nav import role_nav
 from leadapp.state.auth import AuthState
@@ -249,28 +250,24 @@ def link_page(title: str, prefix: str, status: rx.Var, *cases: tuple, invalid: r
     link's `status` shows: `cases` as for `rx.match`, "invalid" (the message, `#<prefix>-invalid`, and `way_on`, a
     link to go on from there), and a spinner while the link is looked up."""
     return page(
-        rx.card(
-            rx.vstack(
-                rx.heading(title, size="7", id=f"{prefix}-heading"),
-                rx.match(
-                    status,
-                    *cases,
-                    (
-                        "invalid",
-                        rx.vstack(
-                            rx.callout(invalid, icon="link-2-off", color_scheme="amber", id=f"{prefix}-invalid"),
-                            way_on,
-                            spacing="3",
-                        ),
+        stacked_card(
+            rx.heading(title, size="7", id=f"{prefix}-heading"),
+            rx.match(
+                status,
+                *cases,
+                (
+                    "invalid",
+                    rx.vstack(
+                        rx.callout(invalid, icon="link-2-off", color_scheme="amber", id=f"{prefix}-invalid"),
+                        way_on,
+                        spacing="3",
                     ),
-                    rx.center(rx.spinner(size="3"), padding="2em"),
                 ),
-                spacing="4",
-                width="100%",
+                rx.center(rx.spinner(size="3"), padding="2em"),
             ),
+            spacing="4",
             max_width="32em",
             margin_x="auto",
-            width="100%",
         ),
         max_width="48em",
     )

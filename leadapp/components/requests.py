@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.cards import stacked_card
 from leadapp.components.confirm import confirm_dialog
 from leadapp.components.forms import server_form
 from leadapp.components.threads import PORTAL_PHOTO, ThreadView, thread_panel, thread_view
@@ -452,57 +453,46 @@ def request_card(
     (form data: `conversion_id`, `stars`, `text`; `review_errors` its messages per field); `send_message`, when
     given, the handler of each conversation's form (form data: `match_id`, `body`; `message_errors` the refusal per
     match id); `send_photo(match id)`, when given, the events of its "Send photo"."""
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.badge(r.status_label, size="2", class_name="request-status"),
-                rx.cond(r.category_label != "", rx.badge(r.category_label, variant="outline")),
-                rx.cond(r.urgency != "", rx.badge(r.urgency, variant="outline")),
-                rx.spacer(),
-                rx.text(r.created_at, title=r.created_exact, size="1", color_scheme="gray", class_name="request-time"),
-                *(
-                    [rx.link(r.words["open"], href=href, size="2", class_name="open-request")]
-                    if href is not None
-                    else []
-                ),
-                wrap="wrap",
-                width="100%",
-            ),
-            rx.text(r.text),
-            rx.cond(
-                r.call_status != "",
-                rx.text(rx.icon("phone", size=14), " ", r.call_status, size="2", class_name="request-call"),
-            ),
-            rx.cond(
-                r.accepted_label != "",
-                rx.text(
-                    rx.icon("circle-check", size=14),
-                    " ",
-                    r.accepted_label,
-                    size="2",
-                    color_scheme="green",
-                    class_name="request-accepted",
-                ),
-            ),
-            rx.cond(
-                r.reach_label != "",
-                rx.text(rx.icon("send", size=14), " ", r.reach_label, size="2", class_name="request-reach"),
-            ),
-            rx.cond(
-                r.matches.length() > 0,
-                rx.vstack(
-                    rx.text(r.words["matched"], weight="bold", size="2"), rx.foreach(r.matches, _match), spacing="1"
-                ),
-            ),
-            _quotes(r, accept_quote),
-            _threads(r, send_message, message_errors, send_photo),
-            _review(r, submit_review, review_errors),
-            _phone_check(r, send_code, verify_code),
-            _actions(r, withdraw, callback),
-            spacing="2",
+    return stacked_card(
+        rx.hstack(
+            rx.badge(r.status_label, size="2", class_name="request-status"),
+            rx.cond(r.category_label != "", rx.badge(r.category_label, variant="outline")),
+            rx.cond(r.urgency != "", rx.badge(r.urgency, variant="outline")),
+            rx.spacer(),
+            rx.text(r.created_at, title=r.created_exact, size="1", color_scheme="gray", class_name="request-time"),
+            *([rx.link(r.words["open"], href=href, size="2", class_name="open-request")] if href is not None else []),
+            wrap="wrap",
             width="100%",
         ),
-        width="100%",
+        rx.text(r.text),
+        rx.cond(
+            r.call_status != "",
+            rx.text(rx.icon("phone", size=14), " ", r.call_status, size="2", class_name="request-call"),
+        ),
+        rx.cond(
+            r.accepted_label != "",
+            rx.text(
+                rx.icon("circle-check", size=14),
+                " ",
+                r.accepted_label,
+                size="2",
+                color_scheme="green",
+                class_name="request-accepted",
+            ),
+        ),
+        rx.cond(
+            r.reach_label != "",
+            rx.text(rx.icon("send", size=14), " ", r.reach_label, size="2", class_name="request-reach"),
+        ),
+        rx.cond(
+            r.matches.length() > 0,
+            rx.vstack(rx.text(r.words["matched"], weight="bold", size="2"), rx.foreach(r.matches, _match), spacing="1"),
+        ),
+        _quotes(r, accept_quote),
+        _threads(r, send_message, message_errors, send_photo),
+        _review(r, submit_review, review_errors),
+        _phone_check(r, send_code, verify_code),
+        _actions(r, withdraw, callback),
         class_name="portal-request",
     )
 

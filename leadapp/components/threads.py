@@ -12,6 +12,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 
 BODY_MAX = 2000  # `models.messages.BODY_MAX`: the field stops there, the service refuses above it
 PHOTO_TYPES = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/webp": [".webp"], "image/gif": [".gif"]}
@@ -156,39 +157,34 @@ def thread_panel(
     (`on_submit` gets `match_id` and `body`); `error` is the refusal shown under the field. `send_photo`, when
     given, the events of "Send photo" (the page's one upload `photo_upload`)."""
     body_id = field_id(match_id)
-    return rx.card(
-        rx.vstack(
-            rx.hstack(rx.icon("messages-square", size=16), rx.text(title, weight="bold", size="2"), align="center"),
-            rx.cond(
-                messages.length() > 0,
-                rx.vstack(rx.foreach(messages, _message), spacing="2", width="100%", class_name="thread-messages"),
-                rx.text(empty, size="2", color_scheme="gray", class_name="thread-empty"),
-            ),
-            rx.cond(
-                can_write == "yes",
-                rx.form(
-                    rx.vstack(
-                        rx.el.input(type="hidden", name="match_id", value=match_id),
-                        rx.el.label("Your message", html_for=body_id, class_name="field-label"),
-                        rx.text_area(name="body", id=body_id, max_length=BODY_MAX, width="100%", rows="3"),
-                        feedback.error_text(error, f"thread-{match_id}-error", size="1"),
-                        rx.button(rx.icon("send", size=14), "Send message", type="submit", class_name="send-message"),
-                        *([_photo_picker(photo_upload, send_photo)] if send_photo is not None else []),
-                        spacing="1",
-                        width="100%",
-                    ),
-                    on_submit=on_submit,
-                    # Cleared as it is sent: the field stops at the limit, so only a refusal of the thread itself
-                    # (a request closed meanwhile) loses the words, and that one is said under the field.
-                    reset_on_submit=True,
-                    no_validate=True,
+    return stacked_card(
+        rx.hstack(rx.icon("messages-square", size=16), rx.text(title, weight="bold", size="2"), align="center"),
+        rx.cond(
+            messages.length() > 0,
+            rx.vstack(rx.foreach(messages, _message), spacing="2", width="100%", class_name="thread-messages"),
+            rx.text(empty, size="2", color_scheme="gray", class_name="thread-empty"),
+        ),
+        rx.cond(
+            can_write == "yes",
+            rx.form(
+                rx.vstack(
+                    rx.el.input(type="hidden", name="match_id", value=match_id),
+                    rx.el.label("Your message", html_for=body_id, class_name="field-label"),
+                    rx.text_area(name="body", id=body_id, max_length=BODY_MAX, width="100%", rows="3"),
+                    feedback.error_text(error, f"thread-{match_id}-error", size="1"),
+                    rx.button(rx.icon("send", size=14), "Send message", type="submit", class_name="send-message"),
+                    *([_photo_picker(photo_upload, send_photo)] if send_photo is not None else []),
+                    spacing="1",
                     width="100%",
                 ),
+                on_submit=on_submit,
+                # Cleared as it is sent: the field stops at the limit, so only a refusal of the thread itself
+                # (a request closed meanwhile) loses the words, and that one is said under the field.
+                reset_on_submit=True,
+                no_validate=True,
+                width="100%",
             ),
-            spacing="2",
-            width="100%",
         ),
-        width="100%",
         class_name="message-thread",
         data_match=match_id,
     )

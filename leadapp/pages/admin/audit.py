@@ -8,6 +8,7 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
+from leadapp.components.cards import stacked_card
 from leadapp.components.filters import filter_row, labelled
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
@@ -65,30 +66,26 @@ def _json_block(title: str, value: rx.Var, class_name: str) -> rx.Component:
 
 
 def _audit_row(row: rx.Var) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.flex(
-                rx.code(row["action"], size="2", class_name="audit-action"),
-                rx.text(row["target_type"], " ", row["target_id"], size="2", class_name="audit-target"),
-                spacing="2",
-                wrap="wrap",
-                align="center",
-            ),
-            rx.text(
-                row["created_at"],
-                " · ",
-                rx.el.span(row["actor"], class_name="audit-actor"),
-                rx.cond(row["ip"] != "", " · " + row["ip"], ""),
-                size="1",
-                color_scheme="gray",
-                word_break="break-all",
-            ),
-            _json_block("Before", row["before"], "audit-before"),
-            _json_block("After", row["after"], "audit-after"),
-            spacing="1",
-            width="100%",
+    return stacked_card(
+        rx.flex(
+            rx.code(row["action"], size="2", class_name="audit-action"),
+            rx.text(row["target_type"], " ", row["target_id"], size="2", class_name="audit-target"),
+            spacing="2",
+            wrap="wrap",
+            align="center",
         ),
-        width="100%",
+        rx.text(
+            row["created_at"],
+            " · ",
+            rx.el.span(row["actor"], class_name="audit-actor"),
+            rx.cond(row["ip"] != "", " · " + row["ip"], ""),
+            size="1",
+            color_scheme="gray",
+            word_break="break-all",
+        ),
+        _json_block("Before", row["before"], "audit-before"),
+        _json_block("After", row["after"], "audit-after"),
+        spacing="1",
         class_name="audit-row",
         data_action=row["action"],
     )

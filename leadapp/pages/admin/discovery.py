@@ -13,6 +13,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.components.forms import field_error, server_form
 from leadapp.components.layout import guarded, page
 from leadapp.components.table import plain_table
@@ -292,32 +293,13 @@ def _invite_form(row: rx.Var) -> rx.Component:
 
 
 def _result_card(row: rx.Var) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.flex(
-                rx.text(row["name"], weight="bold", size="3"),
-                rx.badge(row["status_label"], color_scheme=row["color"], data_status=row["status"]),
-                justify="between",
-                align="center",
-                wrap="wrap",
-                spacing="2",
-                width="100%",
-            ),
-            rx.text(row["address"], size="2", color_scheme="gray"),
-            rx.flex(
-                rx.text(row["rating"], size="2"),
-                rx.text(row["reviews"], size="2"),
-                rx.text(row["phone"], size="2"),
-                rx.text(row["open"], size="2"),
-                spacing="3",
-                wrap="wrap",
-            ),
-            rx.cond(
-                row["reason"] != "",
-                rx.text("Not qualified: ", row["reason"], size="2", color_scheme="red", class_name="disqualify-reason"),
-            ),
-            rx.cond(row["progress"] != "", rx.text(row["progress"], size="2", color_scheme="blue")),
-            rx.cond(row["can_invite"] == "yes", _invite_form(row)),
+    return stacked_card(
+        rx.flex(
+            rx.text(row["name"], weight="bold", size="3"),
+            rx.badge(row["status_label"], color_scheme=row["color"], data_status=row["status"]),
+            justify="between",
+            align="center",
+            wrap="wrap",
             spacing="2",
             width="100%",
         ),

@@ -8,6 +8,7 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.nav import ADMIN_NAV, section_cards
 from leadapp.components.table import plain_table
@@ -249,36 +250,29 @@ class MessagesState(AuthState):
 
 def _message_card(m: rx.Var) -> rx.Component:
     status = m["status"]
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.text(m["name"], weight="bold"),
-                rx.text(m["email"], color_scheme="gray"),
-                rx.badge(m["status_label"], data_status=status),
-                rx.spacer(),
-                rx.text(m["created_at"], size="1", color_scheme="gray"),
-                wrap="wrap",
-                width="100%",
-            ),
-            rx.text(m["subject"], weight="medium"),
-            rx.text(m["body"], white_space="pre-wrap"),
-            rx.hstack(
-                rx.cond(
-                    status == "new",
-                    rx.button("Mark read", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "read")),
-                ),
-                rx.cond(
-                    status == "answered",
-                    rx.button("Reopen", size="1", variant="soft", on_click=MessagesState.reopen(m["id"])),
-                    rx.button(
-                        "Mark answered", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "answered")
-                    ),
-                ),
-            ),
-            spacing="2",
+    return stacked_card(
+        rx.hstack(
+            rx.text(m["name"], weight="bold"),
+            rx.text(m["email"], color_scheme="gray"),
+            rx.badge(m["status_label"], data_status=status),
+            rx.spacer(),
+            rx.text(m["created_at"], size="1", color_scheme="gray"),
+            wrap="wrap",
             width="100%",
         ),
-        width="100%",
+        rx.text(m["subject"], weight="medium"),
+        rx.text(m["body"], white_space="pre-wrap"),
+        rx.hstack(
+            rx.cond(
+                status == "new",
+                rx.button("Mark read", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "read")),
+            ),
+            rx.cond(
+                status == "answered",
+                rx.button("Reopen", size="1", variant="soft", on_click=MessagesState.reopen(m["id"])),
+                rx.button("Mark answered", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "answered")),
+            ),
+        ),
         class_name="contact-message",
         data_status=status,
     )

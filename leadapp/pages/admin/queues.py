@@ -9,6 +9,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.components.filters import label
 from leadapp.components.layout import guarded_page
 from leadapp.components.table import Column, data_table, empty_state
@@ -103,42 +104,37 @@ QUEUE_COLUMNS = [
 
 
 def _failed_job_card(job: rx.Var) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.flex(
-                rx.code(job["func"], size="2"),
-                rx.text(job["args"], size="1", color_scheme="gray"),
-                spacing="2",
-                wrap="wrap",
-                align="center",
+    return stacked_card(
+        rx.flex(
+            rx.code(job["func"], size="2"),
+            rx.text(job["args"], size="1", color_scheme="gray"),
+            spacing="2",
+            wrap="wrap",
+            align="center",
+        ),
+        rx.text(job["error_summary"], size="2", color_scheme="red", class_name="job-error"),
+        rx.text(
+            "Job ", job["id"], " · failed ", job["ended_at"], size="1", color_scheme="gray", word_break="break-all"
+        ),
+        rx.el.details(
+            rx.el.summary("Traceback", class_name="code-toggle"),
+            rx.el.pre(
+                job["error"],
+                class_name="code-block",
             ),
-            rx.text(job["error_summary"], size="2", color_scheme="red", class_name="job-error"),
-            rx.text(
-                "Job ", job["id"], " · failed ", job["ended_at"], size="1", color_scheme="gray", word_break="break-all"
-            ),
-            rx.el.details(
-                rx.el.summary("Traceback", class_name="code-toggle"),
-                rx.el.pre(
-                    job["error"],
-                    class_name="code-block",
-                ),
-            ),
-            rx.hstack(
-                rx.button("Retry", size="1", on_click=QueuesState.retry_job(job["id"]), class_name="retry-job"),
-                rx.button(
-                    "Delete",
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=QueuesState.delete_job(job["id"]),
-                    class_name="delete-job",
-                ),
-                spacing="2",
+        ),
+        rx.hstack(
+            rx.button("Retry", size="1", on_click=QueuesState.retry_job(job["id"]), class_name="retry-job"),
+            rx.button(
+                "Delete",
+                size="1",
+                variant="soft",
+                color_scheme="red",
+                on_click=QueuesState.delete_job(job["id"]),
+                class_name="delete-job",
             ),
             spacing="2",
-            width="100%",
         ),
-        width="100%",
         class_name="failed-job-row",
         data_job=job["id"],
     )

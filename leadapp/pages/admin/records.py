@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.components.layout import back_link, guarded, page
 from leadapp.core.models import User
 from leadapp.core.services import access, admin_records, call_quality, reviews
@@ -136,55 +137,46 @@ def _call_link(c: rx.Var) -> rx.Component:
 
 
 def _admin_review(r: rx.Var) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.text(r["business_name"], weight="bold"),
-                rx.text(r["stars_label"], color_scheme="amber"),
-                rx.cond(r["hidden"] == "yes", rx.badge("Hidden", color_scheme="gray", class_name="review-hidden")),
-                wrap="wrap",
-                align="center",
-            ),
-            rx.text(r["text"], size="2"),
-            rx.cond(r["reply"] != "", rx.text(rx.text.strong("Reply: "), r["reply"], size="2")),
-            rx.cond(
-                r["hidden"] == "yes",
-                rx.text("Hidden because: ", r["hidden_reason"], size="2", color_scheme="gray"),
-                rx.form(
-                    rx.hstack(
-                        rx.el.input(type="hidden", name="review_id", value=r["id"]),
-                        rx.input(name="reason", placeholder="Why hide it (shown in the audit trail)", width="20em"),
-                        rx.button("Hide review", type="submit", color_scheme="red", variant="soft"),
-                        wrap="wrap",
-                        spacing="2",
-                    ),
-                    on_submit=AdminLeadState.hide_review,
-                    class_name="hide-review-form",
-                ),
-            ),
-            spacing="1",
-            width="100%",
+    return stacked_card(
+        rx.hstack(
+            rx.text(r["business_name"], weight="bold"),
+            rx.text(r["stars_label"], color_scheme="amber"),
+            rx.cond(r["hidden"] == "yes", rx.badge("Hidden", color_scheme="gray", class_name="review-hidden")),
+            wrap="wrap",
+            align="center",
         ),
-        width="100%",
+        rx.text(r["text"], size="2"),
+        rx.cond(r["reply"] != "", rx.text(rx.text.strong("Reply: "), r["reply"], size="2")),
+        rx.cond(
+            r["hidden"] == "yes",
+            rx.text("Hidden because: ", r["hidden_reason"], size="2", color_scheme="gray"),
+            rx.form(
+                rx.hstack(
+                    rx.el.input(type="hidden", name="review_id", value=r["id"]),
+                    rx.input(name="reason", placeholder="Why hide it (shown in the audit trail)", width="20em"),
+                    rx.button("Hide review", type="submit", color_scheme="red", variant="soft"),
+                    wrap="wrap",
+                    spacing="2",
+                ),
+                on_submit=AdminLeadState.hide_review,
+                class_name="hide-review-form",
+            ),
+        ),
+        spacing="1",
         class_name="admin-review",
     )
 
 
 def _detail(kind: str, record: rx.Var, badges: list[rx.Component], *children: rx.Component) -> rx.Component:
     """One record's card: "<Kind> #<id>" and its badges on one line, then `children`."""
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading(f"{kind.capitalize()} #", record["id"], as_="h2", size="5", id=f"admin-{kind}-id"),
-                *badges,
-                wrap="wrap",
-                align="center",
-            ),
-            *children,
-            spacing="2",
-            width="100%",
+    return stacked_card(
+        rx.hstack(
+            rx.heading(f"{kind.capitalize()} #", record["id"], as_="h2", size="5", id=f"admin-{kind}-id"),
+            *badges,
+            wrap="wrap",
+            align="center",
         ),
-        width="100%",
+        *children,
         id=f"admin-{kind}-detail",
     )
 

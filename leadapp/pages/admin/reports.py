@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import plain_table
@@ -282,25 +283,20 @@ def _flag(f: rx.Var) -> rx.Component:
 
 def _recommendation(r: rx.Var) -> rx.Component:
     accepted = r["status"] == "accepted"
-    return rx.card(
-        rx.vstack(
-            rx.text(r["summary"], weight="bold"),
-            rx.text(r["reason"], size="2", color_scheme="gray"),
-            rx.cond(
-                accepted,
-                rx.badge(f"accepted: rules version {r['version']}", color_scheme="green"),
-                rx.button(
-                    "Accept",
-                    on_click=S.accept(r["index"]),
-                    size="1",
-                    class_name="accept-recommendation",
-                    data_index=r["index"],
-                ),
+    return stacked_card(
+        rx.text(r["summary"], weight="bold"),
+        rx.text(r["reason"], size="2", color_scheme="gray"),
+        rx.cond(
+            accepted,
+            rx.badge(f"accepted: rules version {r['version']}", color_scheme="green"),
+            rx.button(
+                "Accept",
+                on_click=S.accept(r["index"]),
+                size="1",
+                class_name="accept-recommendation",
+                data_index=r["index"],
             ),
-            spacing="2",
-            width="100%",
         ),
-        width="100%",
         class_name="recommendation",
         data_index=r["index"],
         data_status=r["status"],

@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.components.forms import field_error, form_error, form_section, labelled_field, select_field, server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
@@ -337,47 +338,42 @@ def _form() -> rx.Component:
 
 
 def _version_card(row: rx.Var) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading(rx.cond(row.version == 0, "Defaults", f"Version {row.version}"), as_="h3", size="3"),
-                rx.cond(row.current, rx.badge("in force", color_scheme="green")),
-                rx.cond(
-                    row.rolled_back_from != "",
-                    rx.badge(f"rollback to version {row.rolled_back_from}", color_scheme="orange"),
-                ),
-                rx.spacer(),
-                rx.text(row.author, size="2", color_scheme="gray"),
-                rx.text(row.when, size="2", color_scheme="gray"),
-                wrap="wrap",
-                align="center",
-                width="100%",
-            ),
-            rx.cond(row.note != "", rx.text(row.note, size="2", style={"fontStyle": "italic"})),
+    return stacked_card(
+        rx.hstack(
+            rx.heading(rx.cond(row.version == 0, "Defaults", f"Version {row.version}"), as_="h3", size="3"),
+            rx.cond(row.current, rx.badge("in force", color_scheme="green")),
             rx.cond(
-                row.changes.length() > 0,
-                rx.el.ul(
-                    rx.foreach(row.changes, lambda change: rx.el.li(rx.text(change, size="2"))),
-                    style={"paddingLeft": "1.25em", "margin": "0"},
-                ),
-                rx.cond(row.version > 0, rx.text("No change from the version before.", size="2", color_scheme="gray")),
+                row.rolled_back_from != "",
+                rx.badge(f"rollback to version {row.rolled_back_from}", color_scheme="orange"),
             ),
-            rx.cond(
-                ~row.current,
-                rx.button(
-                    "Roll back to this version",
-                    on_click=S.ask_rollback(row.version),
-                    size="1",
-                    variant="soft",
-                    color_scheme="orange",
-                    data_version=row.version,
-                    class_name="rollback-button",
-                ),
-            ),
-            spacing="2",
+            rx.spacer(),
+            rx.text(row.author, size="2", color_scheme="gray"),
+            rx.text(row.when, size="2", color_scheme="gray"),
+            wrap="wrap",
+            align="center",
             width="100%",
         ),
-        width="100%",
+        rx.cond(row.note != "", rx.text(row.note, size="2", style={"fontStyle": "italic"})),
+        rx.cond(
+            row.changes.length() > 0,
+            rx.el.ul(
+                rx.foreach(row.changes, lambda change: rx.el.li(rx.text(change, size="2"))),
+                style={"paddingLeft": "1.25em", "margin": "0"},
+            ),
+            rx.cond(row.version > 0, rx.text("No change from the version before.", size="2", color_scheme="gray")),
+        ),
+        rx.cond(
+            ~row.current,
+            rx.button(
+                "Roll back to this version",
+                on_click=S.ask_rollback(row.version),
+                size="1",
+                variant="soft",
+                color_scheme="orange",
+                data_version=row.version,
+                class_name="rollback-button",
+            ),
+        ),
         data_version=row.version,
         class_name="rules-version",
     )

@@ -8,6 +8,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.components.confirm import confirm_dialog
 from leadapp.components.filters import choice_select, filter_row, labelled
 from leadapp.components.layout import back_link, guarded_page
@@ -251,60 +252,56 @@ def _user_business(b: rx.Var) -> rx.Component:
 def _detail() -> rx.Component:
     u = UsersState.selected
     active = u["active"] == "yes"
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading(u["email"], as_="h2", size="5", id="user-detail-email"),
-                rx.badge(u["role_label"], id="user-detail-role"),
-                rx.badge(
-                    rx.cond(active, "Active", "Disabled"),
-                    color_scheme=rx.cond(active, "green", "red"),
-                    id="user-detail-active",
-                ),
-                wrap="wrap",
-                width="100%",
+    return stacked_card(
+        rx.hstack(
+            rx.heading(u["email"], as_="h2", size="5", id="user-detail-email"),
+            rx.badge(u["role_label"], id="user-detail-role"),
+            rx.badge(
+                rx.cond(active, "Active", "Disabled"),
+                color_scheme=rx.cond(active, "green", "red"),
+                id="user-detail-active",
             ),
-            rx.text(u["full_name"], " · joined ", u["created_at"], " · last log-in ", u["last_login_at"], size="2"),
-            rx.flex(
-                labelled(
-                    "Role",
-                    "user-role-select",
-                    rx.select.root(
-                        rx.select.trigger(id="user-role-select"),
-                        rx.select.content(*[rx.select.item(t, value=v) for v, t in ROLE_OPTIONS]),
-                        value=UsersState.new_role,
-                        on_change=UsersState.choose_role,
-                    ),
-                ),
-                rx.button("Change role…", on_click=UsersState.ask_role_change, id="change-role"),
-                rx.cond(
-                    active,
-                    rx.button(
-                        "Disable account",
-                        on_click=UsersState.set_active(False),
-                        color_scheme="red",
-                        variant="soft",
-                        id="toggle-active",
-                    ),
-                    rx.button(
-                        "Enable account",
-                        on_click=UsersState.set_active(True),
-                        color_scheme="green",
-                        variant="soft",
-                        id="toggle-active",
-                    ),
-                ),
-                rx.button("Send password reset", on_click=UsersState.send_reset, variant="soft", id="send-reset"),
-                spacing="3",
-                wrap="wrap",
-                align="end",
-            ),
-            record_list("Business", UsersState.selected_businesses, _user_business, "No business."),
-            record_list("Requests", UsersState.selected_leads, _user_lead, "No requests.", width="100%"),
-            spacing="3",
+            wrap="wrap",
             width="100%",
         ),
-        width="100%",
+        rx.text(u["full_name"], " · joined ", u["created_at"], " · last log-in ", u["last_login_at"], size="2"),
+        rx.flex(
+            labelled(
+                "Role",
+                "user-role-select",
+                rx.select.root(
+                    rx.select.trigger(id="user-role-select"),
+                    rx.select.content(*[rx.select.item(t, value=v) for v, t in ROLE_OPTIONS]),
+                    value=UsersState.new_role,
+                    on_change=UsersState.choose_role,
+                ),
+            ),
+            rx.button("Change role…", on_click=UsersState.ask_role_change, id="change-role"),
+            rx.cond(
+                active,
+                rx.button(
+                    "Disable account",
+                    on_click=UsersState.set_active(False),
+                    color_scheme="red",
+                    variant="soft",
+                    id="toggle-active",
+                ),
+                rx.button(
+                    "Enable account",
+                    on_click=UsersState.set_active(True),
+                    color_scheme="green",
+                    variant="soft",
+                    id="toggle-active",
+                ),
+            ),
+            rx.button("Send password reset", on_click=UsersState.send_reset, variant="soft", id="send-reset"),
+            spacing="3",
+            wrap="wrap",
+            align="end",
+        ),
+        record_list("Business", UsersState.selected_businesses, _user_business, "No business."),
+        record_list("Requests", UsersState.selected_leads, _user_lead, "No requests.", width="100%"),
+        spacing="3",
         id="user-detail",
     )
 

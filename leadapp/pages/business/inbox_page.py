@@ -8,6 +8,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.components.filters import ALL, choice_select, filter_input, filter_row, labelled
 from leadapp.components.layout import guarded_page, titled
 from leadapp.components.pager import page_buttons
@@ -165,46 +166,41 @@ def _lead_card(row: rx.Var) -> rx.Component:
     """One lead on a phone: what it is, how urgent, how far, how good a match, where it stands, its first words
     and how long ago it came; a tap opens the lead's own page."""
     return rx.link(
-        rx.card(
-            rx.vstack(
-                rx.hstack(
-                    rx.text(row["category"], weight="bold", class_name="lead-card-category"),
-                    rx.cond(row["called_you"] == "yes", _called_you_badge(class_name="called-you")),
-                    rx.spacer(),
-                    rx.text(row["received_ago"], size="1", color_scheme="gray", class_name="lead-card-ago"),
-                    width="100%",
-                    align="center",
-                    spacing="2",
-                ),
-                rx.text(
-                    row["snippet"],
-                    size="2",
-                    class_name="lead-card-text",
-                    style={
-                        "display": "-webkit-box",
-                        "WebkitLineClamp": "2",
-                        "WebkitBoxOrient": "vertical",
-                        "overflow": "hidden",
-                    },
-                ),
-                rx.flex(
-                    rx.badge(
-                        row["urgency_label"],
-                        variant="outline",
-                        class_name="lead-card-urgency",
-                        data_urgency=row["urgency"],
-                    ),
-                    rx.cond(row["distance"] != "", rx.text(row["distance"], size="1", class_name="lead-card-distance")),
-                    rx.text("score ", row["score"], size="1", class_name="lead-card-score"),
-                    _status_badges(row),
-                    spacing="2",
-                    align="center",
-                    wrap="wrap",
-                ),
-                spacing="2",
+        stacked_card(
+            rx.hstack(
+                rx.text(row["category"], weight="bold", class_name="lead-card-category"),
+                rx.cond(row["called_you"] == "yes", _called_you_badge(class_name="called-you")),
+                rx.spacer(),
+                rx.text(row["received_ago"], size="1", color_scheme="gray", class_name="lead-card-ago"),
                 width="100%",
+                align="center",
+                spacing="2",
             ),
-            width="100%",
+            rx.text(
+                row["snippet"],
+                size="2",
+                class_name="lead-card-text",
+                style={
+                    "display": "-webkit-box",
+                    "WebkitLineClamp": "2",
+                    "WebkitBoxOrient": "vertical",
+                    "overflow": "hidden",
+                },
+            ),
+            rx.flex(
+                rx.badge(
+                    row["urgency_label"],
+                    variant="outline",
+                    class_name="lead-card-urgency",
+                    data_urgency=row["urgency"],
+                ),
+                rx.cond(row["distance"] != "", rx.text(row["distance"], size="1", class_name="lead-card-distance")),
+                rx.text("score ", row["score"], size="1", class_name="lead-card-score"),
+                _status_badges(row),
+                spacing="2",
+                align="center",
+                wrap="wrap",
+            ),
         ),
         href=_lead_href(row),
         underline="none",

@@ -12,6 +12,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.components.forms import server_form
 from leadapp.components.layout import back_link, guarded, page
 from leadapp.components.threads import LEAD_PHOTO, thread_panel
@@ -71,89 +72,85 @@ def _hint_form(call: CallView) -> rx.Component:
 
 
 def _call_panel(call: CallView) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.icon("phone", size=16),
-                rx.text("AI call", weight="bold"),
-                rx.badge(call.type_label, variant="outline", class_name="call-kind", data_kind=call.type),
-                rx.cond(
-                    call.simulated == "yes",
-                    rx.badge(
-                        "Simulation",
-                        color_scheme="amber",
-                        class_name="call-simulated",
-                        title="No phone account is configured: a scripted caller answered from the request",
-                    ),
+    return stacked_card(
+        rx.hstack(
+            rx.icon("phone", size=16),
+            rx.text("AI call", weight="bold"),
+            rx.badge(call.type_label, variant="outline", class_name="call-kind", data_kind=call.type),
+            rx.cond(
+                call.simulated == "yes",
+                rx.badge(
+                    "Simulation",
+                    color_scheme="amber",
+                    class_name="call-simulated",
+                    title="No phone account is configured: a scripted caller answered from the request",
                 ),
-                rx.badge(call.status_label, class_name="call-status", data_status=call.status),
-                rx.cond(
-                    call.outcome != "",
-                    rx.badge(
-                        call.outcome_label, color_scheme="green", class_name="call-outcome", data_outcome=call.outcome
-                    ),
+            ),
+            rx.badge(call.status_label, class_name="call-status", data_status=call.status),
+            rx.cond(
+                call.outcome != "",
+                rx.badge(
+                    call.outcome_label, color_scheme="green", class_name="call-outcome", data_outcome=call.outcome
                 ),
-                rx.cond(call.scheduled_for != "", rx.text("scheduled for ", call.scheduled_for, size="1")),
-                rx.spacer(),
-                rx.cond(
-                    (call.status == "requested") | (call.status == "scheduled"),
-                    rx.button(
-                        "Cancel",
-                        size="1",
-                        variant="soft",
-                        on_click=DashboardState.cancel_call(call.id),
-                        class_name="cancel-call",
-                    ),
+            ),
+            rx.cond(call.scheduled_for != "", rx.text("scheduled for ", call.scheduled_for, size="1")),
+            rx.spacer(),
+            rx.cond(
+                (call.status == "requested") | (call.status == "scheduled"),
+                rx.button(
+                    "Cancel",
+                    size="1",
+                    variant="soft",
+                    on_click=DashboardState.cancel_call(call.id),
+                    class_name="cancel-call",
                 ),
-                rx.cond(
-                    (call.has_recording == "yes") & ~DashboardState.recording_links.contains(call.id),
-                    rx.button(
-                        rx.icon("play", size=14),
-                        "Recording",
-                        size="1",
-                        variant="soft",
-                        on_click=DashboardState.open_recording(call.id),
-                        class_name="open-recording",
-                    ),
-                ),
-                wrap="wrap",
-                width="100%",
-                align="center",
             ),
             rx.cond(
-                DashboardState.recording_links.contains(call.id),
-                rx.el.audio(
-                    src=DashboardState.recording_links[call.id],
-                    controls=True,
-                    preload="auto",
-                    class_name="call-recording",
-                    aria_label="Call recording",
-                    style={"width": "100%"},
+                (call.has_recording == "yes") & ~DashboardState.recording_links.contains(call.id),
+                rx.button(
+                    rx.icon("play", size=14),
+                    "Recording",
+                    size="1",
+                    variant="soft",
+                    on_click=DashboardState.open_recording(call.id),
+                    class_name="open-recording",
                 ),
             ),
-            rx.foreach(
-                call.transcript,
-                lambda line: rx.text(
-                    rx.text.strong(line.speaker_label, ": "),
-                    line.text,
-                    size="2",
-                    class_name="transcript-line",
-                    data_speaker=line.speaker,
-                ),
-            ),
-            rx.cond(call.status == "in_progress", _hint_form(call)),
-            rx.cond(
-                call.summary != "",
-                rx.text(rx.text.strong("Summary: "), call.summary, size="2", class_name="call-summary"),
-            ),
-            rx.cond(
-                call.quality != "",
-                rx.text(rx.text.strong("Call quality: "), call.quality, size="1", class_name="call-quality"),
-            ),
-            spacing="1",
+            wrap="wrap",
             width="100%",
+            align="center",
         ),
-        width="100%",
+        rx.cond(
+            DashboardState.recording_links.contains(call.id),
+            rx.el.audio(
+                src=DashboardState.recording_links[call.id],
+                controls=True,
+                preload="auto",
+                class_name="call-recording",
+                aria_label="Call recording",
+                style={"width": "100%"},
+            ),
+        ),
+        rx.foreach(
+            call.transcript,
+            lambda line: rx.text(
+                rx.text.strong(line.speaker_label, ": "),
+                line.text,
+                size="2",
+                class_name="transcript-line",
+                data_speaker=line.speaker,
+            ),
+        ),
+        rx.cond(call.status == "in_progress", _hint_form(call)),
+        rx.cond(
+            call.summary != "",
+            rx.text(rx.text.strong("Summary: "), call.summary, size="2", class_name="call-summary"),
+        ),
+        rx.cond(
+            call.quality != "",
+            rx.text(rx.text.strong("Call quality: "), call.quality, size="1", class_name="call-quality"),
+        ),
+        spacing="1",
         class_name="call-panel",
     )
 
@@ -267,39 +264,34 @@ def _review() -> rx.Component:
     r = DashboardState.review
     return rx.cond(
         r.contains("id"),
-        rx.card(
-            rx.vstack(
-                rx.text("The customer's review", weight="bold", size="2"),
-                rx.text(r["stars_label"], size="4", color_scheme="amber", id="lead-review-stars", title=r["stars"]),
-                rx.text(r["text"], id="lead-review-text"),
-                rx.cond(
-                    r["hidden"] == "yes",
-                    rx.text("Hidden by LeadApp: ", r["hidden_reason"], size="2", color_scheme="gray"),
-                ),
-                rx.cond(
-                    r["reply"] != "",
-                    rx.text(rx.text.strong("Your reply: "), r["reply"], id="review-reply"),
-                ),
-                rx.cond(
-                    r["can_reply"] == "yes",
-                    rx.form(
-                        rx.vstack(
-                            rx.el.label("Your reply (once)", html_for="review-reply-text", class_name="field-label"),
-                            rx.text_area(name="reply", id="review-reply-text", max_length=2000, width="100%"),
-                            feedback.error_text(DashboardState.reply_error, "reply-error", size="1"),
-                            rx.button("Post reply", type="submit", id="post-reply"),
-                            spacing="2",
-                            width="100%",
-                        ),
-                        on_submit=DashboardState.reply_review,
-                        reset_on_submit=False,
-                        id="reply-form",
-                    ),
-                ),
-                spacing="2",
-                width="100%",
+        stacked_card(
+            rx.text("The customer's review", weight="bold", size="2"),
+            rx.text(r["stars_label"], size="4", color_scheme="amber", id="lead-review-stars", title=r["stars"]),
+            rx.text(r["text"], id="lead-review-text"),
+            rx.cond(
+                r["hidden"] == "yes",
+                rx.text("Hidden by LeadApp: ", r["hidden_reason"], size="2", color_scheme="gray"),
             ),
-            width="100%",
+            rx.cond(
+                r["reply"] != "",
+                rx.text(rx.text.strong("Your reply: "), r["reply"], id="review-reply"),
+            ),
+            rx.cond(
+                r["can_reply"] == "yes",
+                rx.form(
+                    rx.vstack(
+                        rx.el.label("Your reply (once)", html_for="review-reply-text", class_name="field-label"),
+                        rx.text_area(name="reply", id="review-reply-text", max_length=2000, width="100%"),
+                        feedback.error_text(DashboardState.reply_error, "reply-error", size="1"),
+                        rx.button("Post reply", type="submit", id="post-reply"),
+                        spacing="2",
+                        width="100%",
+                    ),
+                    on_submit=DashboardState.reply_review,
+                    reset_on_submit=False,
+                    id="reply-form",
+                ),
+            ),
             id="lead-review",
         ),
     )
@@ -384,140 +376,132 @@ def _detail() -> rx.Component:
             id="detail-callback",
         ),
     )
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.heading(d["category"], as_="h2", size="5"),
-                rx.badge(d["urgency_label"]),
-                rx.cond(d["language_label"] != "", rx.badge(d["language_label"], id="detail-language")),
-                rx.badge(d["status_label"], id="detail-status", data_status=d["status"]),
-                rx.cond(
-                    d["called_you"] == "yes",
-                    rx.badge(
-                        rx.icon("phone-incoming", size=12), "called you", color_scheme="iris", id="detail-called-you"
-                    ),
-                ),
-                width="100%",
-                wrap="wrap",
-            ),
-            rx.text(d["text"], white_space="pre-wrap", id="detail-text"),
-            rx.text(
-                "ZIP ",
-                d["zip"],
-                " · ",
-                d["distance"],
-                " · budget ",
-                d["budget"],
-                " · score ",
-                d["score"],
-                size="2",
-                color_scheme="gray",
-            ),
-            rx.cond(d["requirements"] != "", rx.text("Needs: ", d["requirements"], size="2")),
+    return stacked_card(
+        rx.hstack(
+            rx.heading(d["category"], as_="h2", size="5"),
+            rx.badge(d["urgency_label"]),
+            rx.cond(d["language_label"] != "", rx.badge(d["language_label"], id="detail-language")),
+            rx.badge(d["status_label"], id="detail-status", data_status=d["status"]),
             rx.cond(
                 d["called_you"] == "yes",
-                rx.callout(
-                    rx.cond(
-                        d["released_at"] != "",
-                        rx.text(
-                            "You released this call to the marketplace on ", d["released_at"], "; it stays yours too."
-                        ),
-                        "This caller phoned your number: the request is yours alone until you release it.",
-                    ),
-                    icon="phone-incoming",
-                    color_scheme="iris",
-                    id="detail-call-origin",
-                    data_released=rx.cond(d["released_at"] != "", "yes", "no"),
+                rx.badge(rx.icon("phone-incoming", size=12), "called you", color_scheme="iris", id="detail-called-you"),
+            ),
+            width="100%",
+            wrap="wrap",
+        ),
+        rx.text(d["text"], white_space="pre-wrap", id="detail-text"),
+        rx.text(
+            "ZIP ",
+            d["zip"],
+            " · ",
+            d["distance"],
+            " · budget ",
+            d["budget"],
+            " · score ",
+            d["score"],
+            size="2",
+            color_scheme="gray",
+        ),
+        rx.cond(d["requirements"] != "", rx.text("Needs: ", d["requirements"], size="2")),
+        rx.cond(
+            d["called_you"] == "yes",
+            rx.callout(
+                rx.cond(
+                    d["released_at"] != "",
+                    rx.text("You released this call to the marketplace on ", d["released_at"], "; it stays yours too."),
+                    "This caller phoned your number: the request is yours alone until you release it.",
                 ),
+                icon="phone-incoming",
+                color_scheme="iris",
+                id="detail-call-origin",
+                data_released=rx.cond(d["released_at"] != "", "yes", "no"),
             ),
-            rx.vstack(
-                rx.text("Why it matched you", weight="bold", size="2"),
-                rx.foreach(DashboardState.reasons, lambda r: rx.text("• ", r, size="2")),
-                spacing="0",
+        ),
+        rx.vstack(
+            rx.text("Why it matched you", weight="bold", size="2"),
+            rx.foreach(DashboardState.reasons, lambda r: rx.text("• ", r, size="2")),
+            spacing="0",
+        ),
+        rx.cond(DashboardState.points.length() > 0, _points_table()),
+        callback,
+        contact,
+        rx.cond(
+            d["can_release"] == "yes",
+            rx.flex(
+                rx.button(
+                    rx.icon("share-2"),
+                    "Release to the marketplace",
+                    on_click=DashboardState.release,
+                    variant="soft",
+                    id="release-lead",
+                ),
+                rx.text(
+                    "Other businesses nearby are offered it too; you keep it in your inbox.",
+                    size="1",
+                    color_scheme="gray",
+                ),
+                spacing="3",
+                align="center",
+                wrap="wrap",
             ),
-            rx.cond(DashboardState.points.length() > 0, _points_table()),
-            callback,
-            contact,
-            rx.cond(
-                d["can_release"] == "yes",
-                rx.flex(
-                    rx.button(
-                        rx.icon("share-2"),
-                        "Release to the marketplace",
-                        on_click=DashboardState.release,
-                        variant="soft",
-                        id="release-lead",
+        ),
+        rx.cond(
+            _can_respond(),
+            server_form(
+                DashboardState.decline,
+                rx.hstack(
+                    rx.el.label(
+                        "Message if you decline (optional)",
+                        html_for="decline-message",
+                        class_name="field-label",
                     ),
-                    rx.text(
-                        "Other businesses nearby are offered it too; you keep it in your inbox.",
-                        size="1",
-                        color_scheme="gray",
+                    rx.input(name="message", id="decline-message"),
+                    align="center",
+                    wrap="wrap",
+                ),
+                id=DECLINE_FORM,
+            ),
+        ),
+        rx.cond(
+            ~closed,
+            server_form(
+                DashboardState.request_call,
+                rx.hstack(
+                    rx.el.label("Call objective", html_for="call-objective"),
+                    rx.input(
+                        name="objective", id="call-objective", placeholder="e.g. confirm the leak and book a visit"
                     ),
-                    spacing="3",
+                    align="center",
+                    wrap="wrap",
+                ),
+                _call_when_fields(),
+                rx.cond(
+                    d["call_allowed"] != "yes",
+                    rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
+                ),
+                rx.text(d["calls_left_label"], size="1", color_scheme="gray"),
+                id=CALL_FORM,
+            ),
+        ),
+        rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
+        rx.foreach(DashboardState.calls, _call_panel),
+        _quotes(),
+        _thread(),
+        _review(),
+        rx.cond(
+            (d["status"] == "accepted") & ~closed,
+            server_form(
+                DashboardState.convert,
+                rx.hstack(
+                    rx.el.label("Job value ($)", html_for="job-value"),
+                    rx.input(name="job_value", id="job-value", width="8em"),
+                    rx.button("Mark converted", type="submit", id="convert-lead"),
                     align="center",
                     wrap="wrap",
                 ),
             ),
-            rx.cond(
-                _can_respond(),
-                server_form(
-                    DashboardState.decline,
-                    rx.hstack(
-                        rx.el.label(
-                            "Message if you decline (optional)",
-                            html_for="decline-message",
-                            class_name="field-label",
-                        ),
-                        rx.input(name="message", id="decline-message"),
-                        align="center",
-                        wrap="wrap",
-                    ),
-                    id=DECLINE_FORM,
-                ),
-            ),
-            rx.cond(
-                ~closed,
-                server_form(
-                    DashboardState.request_call,
-                    rx.hstack(
-                        rx.el.label("Call objective", html_for="call-objective"),
-                        rx.input(
-                            name="objective", id="call-objective", placeholder="e.g. confirm the leak and book a visit"
-                        ),
-                        align="center",
-                        wrap="wrap",
-                    ),
-                    _call_when_fields(),
-                    rx.cond(
-                        d["call_allowed"] != "yes",
-                        rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
-                    ),
-                    rx.text(d["calls_left_label"], size="1", color_scheme="gray"),
-                    id=CALL_FORM,
-                ),
-            ),
-            rx.cond(DashboardState.notice != "", rx.callout(DashboardState.notice, icon="check", id="call-notice")),
-            rx.foreach(DashboardState.calls, _call_panel),
-            _quotes(),
-            _thread(),
-            _review(),
-            rx.cond(
-                (d["status"] == "accepted") & ~closed,
-                server_form(
-                    DashboardState.convert,
-                    rx.hstack(
-                        rx.el.label("Job value ($)", html_for="job-value"),
-                        rx.input(name="job_value", id="job-value", width="8em"),
-                        rx.button("Mark converted", type="submit", id="convert-lead"),
-                        align="center",
-                        wrap="wrap",
-                    ),
-                ),
-            ),
-            spacing="3",
-            width="100%",
         ),
-        width="100%",
+        spacing="3",
         id="lead-detail",
     )
 

@@ -12,6 +12,7 @@ from reflex.event import EventSpec
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, businesses, inbound
@@ -238,25 +239,21 @@ def phone_line_card() -> rx.Component:
     """The settings page's phone line section (shown once the business exists)."""
     return rx.cond(
         P.business_id > 0,
-        rx.card(
-            rx.vstack(
-                rx.heading("Phone line", as_="h2", size="4"),
-                rx.text(
-                    "Your AI receptionist answers calls to your number, takes the job details and puts the "
-                    "request in your inbox as yours alone, marked “called you”.",
-                    size="2",
-                    color_scheme="gray",
-                ),
-                feedback.outcome_callouts(P.error, P.notice, "phone-line"),
-                rx.cond(P.number != "", _connected(), _not_connected()),
-                rx.cond(
-                    P.mode == "local",
-                    rx.link("Go to your inbox", href=routes.DASHBOARD, size="2", id="phone-line-inbox-link"),
-                ),
-                spacing="3",
-                width="100%",
+        stacked_card(
+            rx.heading("Phone line", as_="h2", size="4"),
+            rx.text(
+                "Your AI receptionist answers calls to your number, takes the job details and puts the "
+                "request in your inbox as yours alone, marked “called you”.",
+                size="2",
+                color_scheme="gray",
             ),
-            width="100%",
+            feedback.outcome_callouts(P.error, P.notice, "phone-line"),
+            rx.cond(P.number != "", _connected(), _not_connected()),
+            rx.cond(
+                P.mode == "local",
+                rx.link("Go to your inbox", href=routes.DASHBOARD, size="2", id="phone-line-inbox-link"),
+            ),
+            spacing="3",
             id="phone-line",
         ),
     )

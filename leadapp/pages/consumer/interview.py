@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
+from leadapp.components.cards import stacked_card
 from leadapp.components.forms import server_form
 from leadapp.components.layout import page, page_header
 from leadapp.components.requests import CODE_SENT, PHONE_VERIFIED, phone_code_check
@@ -245,47 +246,43 @@ def _phone_check() -> rx.Component:
 
 
 def _panel() -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.heading("What we understood", as_="h2", size="4"),
-            *[
-                rx.hstack(
-                    rx.text(label, weight="medium", min_width="7em"),
-                    rx.text(
-                        rx.cond(InterviewState.fields[key] != "", InterviewState.fields[key], "—"),
-                        id=f"panel-{key}",
-                        color_scheme=rx.cond(InterviewState.fields[key] != "", "gray", "gray"),
-                    ),
-                    width="100%",
-                )
-                for key, label in PANEL_FIELDS
-            ],
-            _phone_check(),
-            rx.separator(),
-            server_form(
-                InterviewState.send,
-                rx.vstack(
-                    rx.el.label(
-                        rx.checkbox(name="consent_ai_calls", id="interview-consent"),
-                        rx.text(intake.CONSENT_TEXT, size="1"),
-                        html_for="interview-consent",
-                        style={"display": "flex", "gap": "0.6em", "alignItems": "flex-start"},
-                    ),
-                    rx.button(
-                        "Submit request",
-                        type="submit",
-                        disabled=~InterviewState.complete,
-                        width="100%",
-                        size="3",
-                        id="interview-submit",
-                    ),
-                    spacing="3",
+    return stacked_card(
+        rx.heading("What we understood", as_="h2", size="4"),
+        *[
+            rx.hstack(
+                rx.text(label, weight="medium", min_width="7em"),
+                rx.text(
+                    rx.cond(InterviewState.fields[key] != "", InterviewState.fields[key], "—"),
+                    id=f"panel-{key}",
+                    color_scheme=rx.cond(InterviewState.fields[key] != "", "gray", "gray"),
                 ),
+                width="100%",
+            )
+            for key, label in PANEL_FIELDS
+        ],
+        _phone_check(),
+        rx.separator(),
+        server_form(
+            InterviewState.send,
+            rx.vstack(
+                rx.el.label(
+                    rx.checkbox(name="consent_ai_calls", id="interview-consent"),
+                    rx.text(intake.CONSENT_TEXT, size="1"),
+                    html_for="interview-consent",
+                    style={"display": "flex", "gap": "0.6em", "alignItems": "flex-start"},
+                ),
+                rx.button(
+                    "Submit request",
+                    type="submit",
+                    disabled=~InterviewState.complete,
+                    width="100%",
+                    size="3",
+                    id="interview-submit",
+                ),
+                spacing="3",
             ),
-            spacing="3",
-            width="100%",
         ),
-        width="100%",
+        spacing="3",
     )
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.cards import stacked_card
 from leadapp.components.layout import page
 from leadapp.core import rls
 from leadapp.core.db import session_scope
@@ -66,31 +67,26 @@ class ProState(AuthState):
 
 
 def _review(r: ProReview) -> rx.Component:
-    return rx.card(
-        rx.vstack(
-            rx.hstack(
-                rx.text(r.stars_label, " ", r.stars, "/5", class_name="pro-review-stars"),
-                rx.text(r.reviewer, weight="medium", size="2", class_name="pro-reviewer"),
-                rx.spacer(),
-                rx.text(r.when, size="1", color_scheme="gray"),
-                width="100%",
-                align="center",
-                wrap="wrap",
-            ),
-            rx.cond(r.text != "", rx.text(r.text, white_space="pre-wrap", class_name="pro-review-text")),
-            rx.cond(
-                r.reply != "",
-                rx.box(
-                    rx.text(rx.text.strong(ProState.pro_name, " replied: "), r.reply, size="2"),
-                    padding_left="1em",
-                    border_left="3px solid var(--gray-6)",
-                    class_name="pro-review-reply",
-                ),
-            ),
-            spacing="2",
+    return stacked_card(
+        rx.hstack(
+            rx.text(r.stars_label, " ", r.stars, "/5", class_name="pro-review-stars"),
+            rx.text(r.reviewer, weight="medium", size="2", class_name="pro-reviewer"),
+            rx.spacer(),
+            rx.text(r.when, size="1", color_scheme="gray"),
             width="100%",
+            align="center",
+            wrap="wrap",
         ),
-        width="100%",
+        rx.cond(r.text != "", rx.text(r.text, white_space="pre-wrap", class_name="pro-review-text")),
+        rx.cond(
+            r.reply != "",
+            rx.box(
+                rx.text(rx.text.strong(ProState.pro_name, " replied: "), r.reply, size="2"),
+                padding_left="1em",
+                border_left="3px solid var(--gray-6)",
+                class_name="pro-review-reply",
+            ),
+        ),
         class_name="pro-review",
         data_review=r.id,
     )
