@@ -10,6 +10,7 @@ from typing import Any
 
 import phonenumbers
 import reflex as rx
+from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
@@ -20,7 +21,7 @@ from leadapp.components.table import plain_table
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
-from leadapp.core.models import Invitation, Prospect
+from leadapp.core.models import Invitation, Prospect, User
 from leadapp.core.services import access, accounts, discovery
 from leadapp.core.services.discovery import FunnelRow
 from leadapp.core.settings import get_settings
@@ -126,23 +127,28 @@ class DiscoveryState(AuthState):
         self.searched = False
         self.error = "You are not allowed to do this."
 
+    def _refusal(self, _exc: NotAllowed) -> str:
+        """`_attempt`'s answer to a refused tab: the page is cleared and says why (`_refused`)."""
+        self._refused()
+        return ""
+
+    def _show_results(self, session: Session, admin: User) -> None:
+        """The shown results and the funnel as they are in `session`, as the admin sees them."""
+        prospects = discovery.get_prospects(session, admin, self._prospect_ids)
+        invitations = discovery.invitations_for(session, admin, [p.id for p in prospects if p.id is not None])
+        self.rows = [prospect_row(p, invitations.get(p.id or 0)) for p in prospects]
+        self.funnel = [funnel_row(r) for r in discovery.funnel(session, admin)]
+        self.funnel_total = funnel_row(discovery.funnel_total(session, admin))
+
     def _reload(self) -> None:
         """The shown results and the funnel again from the database, as the current user."""
-        with session_scope() as session:
-            admin = self._require(session, access.Area.ADMIN)
-            prospects = discovery.get_prospects(session, admin, self._prospect_ids)
-            invitations = discovery.invitations_for(session, admin, [p.id for p in prospects if p.id is not None])
-            self.rows = [prospect_row(p, invitations.get(p.id or 0)) for p in prospects]
-            self.funnel = [funnel_row(r) for r in discovery.funnel(session, admin)]
-            self.funnel_total = funnel_row(discovery.funnel_total(session, admin))
+        _, error = self._attempt(access.Area.ADMIN, self._show_results, refused=self._refusal)
+        self.error = error or self.error
 
     @rx.event
     def load(self):
         self.error, self.notice, self.errors, self.invite_errors = "", "", {}, {}
-        try:
-            self._reload()
-        except NotAllowed:
-            self._refused()
+        self._reload()
 
     @rx.event
     async def search(self, form_data: dict):
@@ -163,14 +169,15 @@ class DiscoveryState(AuthState):
         try:
             # The provider is a network call: off the event loop.
             self._prospect_ids = await asyncio.to_thread(find)
-            self.searched = True
-            self._reload()
         except NotAllowed:
             self._refused()
         except FieldErrors as exc:
             self.errors = exc.errors
         except UserError as exc:
             self.error = exc.message
+        else:
+            self.searched = True
+            self._reload()
         finally:
             self.searching = False
 
@@ -178,20 +185,20 @@ class DiscoveryState(AuthState):
     def invite(self, form_data: dict):
         self.error, self.notice, self.invite_errors = "", "", {}
         prospect_id = str(form_data.get("prospect_id", ""))
-        try:
-            with session_scope() as session:
-                admin = self._require(session, access.Area.ADMIN)
-                invitation = discovery.invite(
-                    session, admin, int(prospect_id) if prospect_id.isdigit() else 0, str(form_data.get("email", ""))
-                )
-                address = invitation.email
-            self._reload()
-        except NotAllowed:
-            self._refused()
-            return
-        except UserError as exc:
-            self.invite_errors = {prospect_id: exc.message}
-            return feedback.failed(exc.message)
+
+        def invite(session: Session, admin: User) -> str:
+            invitation = discovery.invite(
+                session, admin, int(prospect_id) if prospect_id.isdigit() else 0, str(form_data.get("email", ""))
+            )
+            return invitation.email
+
+        address, error = self._attempt(access.Area.ADMIN, invite, refused=self._refusal)
+        if address is None:
+            if not error:  # refused: the page says why
+                return None
+            self.invite_errors = {prospect_id: error}
+            return feedback.failed(error)
+        self._reload()
         self.notice = f"Invitation sent to {address}; follow-ups are scheduled for day 3, 7 and 14."
         return feedback.done(self.notice)
 
@@ -303,7 +310,21 @@ def _result_card(row: rx.Var) -> rx.Component:
             spacing="2",
             width="100%",
         ),
-        width="100%",
+        rx.text(row["address"], size="2", color_scheme="gray"),
+        rx.flex(
+            rx.text(row["rating"], size="2"),
+            rx.text(row["reviews"], size="2"),
+            rx.text(row["phone"], size="2"),
+            rx.text(row["open"], size="2"),
+            spacing="3",
+            wrap="wrap",
+        ),
+        rx.cond(
+            row["reason"] != "",
+            rx.text("Not qualified: ", row["reason"], size="2", color_scheme="red", class_name="disqualify-reason"),
+        ),
+        rx.cond(row["progress"] != "", rx.text(row["progress"], size="2", color_scheme="blue")),
+        rx.cond(row["can_invite"] == "yes", _invite_form(row)),
         key=row["id"] + row["status"],
         data_prospect=row["id"],
     )

@@ -19,7 +19,7 @@ from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import plain_table
 from leadapp.core.db import session_scope
-from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import AuditReport, User
 from leadapp.core.services import access, weekly_audit
 from leadapp.state.auth import AuthState
@@ -113,12 +113,18 @@ class ReportsState(PagedState, AuthState):
         ]
         self._show_rows(shown, total)
 
+    def _refusal(self, _exc: NotAllowed) -> str:
+        """`_attempt`'s answer to a refused tab: the page is cleared and shows "not allowed"."""
+        self._refused()
+        return ""
+
+    def _refusal_unless_logged_out(self, exc: NotAllowed) -> str:
+        """Likewise, but a logged-out tab is left as it is: the guard (or the handler) sends it to log in."""
+        return "" if isinstance(exc, access.NotLoggedIn) else self._refusal(exc)
+
     def _fetch(self) -> None:
-        try:
-            with session_scope() as session:
-                self._list(session, self._require(session, access.Area.ADMIN))
-        except NotAllowed:
-            self._refused()
+        _, error = self._attempt(access.Area.ADMIN, self._list, refused=self._refusal)
+        self.error = error or self.error
 
     def _show(self, report: AuditReport) -> None:
         self.report_id = report.id or 0
@@ -142,47 +148,41 @@ class ReportsState(PagedState, AuthState):
         """List the reports; show the one named by ?report=<id>, else the newest."""
         self.message, self.error, self.page, self.running = "", "", 1, False
         wanted = self.router.url.query_parameters.get("report", "")
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                self._list(session, user)
-                target = int(wanted) if wanted.isdigit() else int(self.rows[0]["id"]) if self.rows else 0
-                self.report_id, self.markdown, self.flags, self.recommendations = 0, "", [], []
-                if target:
-                    self._show(weekly_audit.get_report(session, user, target))
-        except access.NotLoggedIn:
-            return  # the guard before this handler sends the tab to the login page
-        except NotAllowed:
-            self._refused()
-        except NotFound as exc:
-            self.error = exc.message
+
+        def show(session: Session, user: User) -> None:
+            self._list(session, user)
+            target = int(wanted) if wanted.isdigit() else int(self.rows[0]["id"]) if self.rows else 0
+            self.report_id, self.markdown, self.flags, self.recommendations = 0, "", [], []
+            if target:
+                self._show(weekly_audit.get_report(session, user, target))
+
+        _, self.error = self._attempt(access.Area.ADMIN, show, refused=self._refusal_unless_logged_out)
 
     @rx.event
     def open_report(self, report_id: str):
         self.message, self.error = "", ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                self._show(weekly_audit.get_report(session, user, int(report_id)))
-        except NotAllowed:
-            self._refused()
-        except (NotFound, ValueError):
-            self.error = "No such audit report."
+
+        def show(session: Session, user: User) -> None:
+            self._show(weekly_audit.get_report(session, user, int(report_id)))
+
+        _, error = self._attempt(access.Area.ADMIN, show, refused=self._refusal)
+        # A report that is not there and an id that is not one read the same.
+        self.error = "No such audit report." if error else ""
 
     @rx.event
     async def run_now(self):
         """Write a report for the last 7 days now (Claude writes the summary when configured: seconds)."""
         self.message, self.error = "", ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                assert user is not None
-                user_id = user.id or 0
-        except access.NotLoggedIn:
-            yield rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
-            return
-        except NotAllowed:
-            self._refused()
+        logged_out = []
+
+        def refused(exc: NotAllowed) -> str:
+            logged_out.append(isinstance(exc, access.NotLoggedIn))
+            return self._refusal_unless_logged_out(exc)
+
+        user_id, _ = self._attempt(access.Area.ADMIN, lambda _session, user: user.id or 0, refused=refused)
+        if user_id is None:
+            if logged_out == [True]:
+                yield rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
             return
         self.running = True
         yield
@@ -223,15 +223,12 @@ class ReportsState(PagedState, AuthState):
     @rx.event
     def download(self):
         """The report on show as a Markdown file."""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                report = weekly_audit.get_report(session, user, self.report_id)
-        except NotAllowed:
-            self._refused()
-            return None
-        except NotFound as exc:
-            self.error = exc.message
+        report, self.error = self._attempt(
+            access.Area.ADMIN,
+            lambda session, user: weekly_audit.get_report(session, user, self.report_id),
+            refused=self._refusal,
+        )
+        if report is None:
             return None
         return rx.download(
             data=report.markdown,

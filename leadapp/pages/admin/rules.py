@@ -17,7 +17,6 @@ from leadapp.components.cards import stacked_card
 from leadapp.components.forms import field_error, form_error, form_section, labelled_field, select_field, server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
-from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.models import User
 from leadapp.core.services import access, rules
@@ -80,11 +79,8 @@ class RulesState(PagedState, AuthState):
         self._show_rows(shown, history.total)
 
     def _fetch(self) -> None:
-        try:
-            with session_scope() as session:
-                self._load_history(session, self._require(session, access.Area.ADMIN))
-        except NotAllowed:
-            self._refused()
+        _, error = self._attempt(access.Area.ADMIN, self._load_history, refused=self._refusal)
+        self.history_error = error or self.history_error
 
     def _show_changed(self, session, user) -> None:
         """After a save or a rollback: the rules now in force and the first page of the history."""
@@ -97,19 +93,25 @@ class RulesState(PagedState, AuthState):
         self.values, self.rows, self.errors = {}, [], {}
         self.allowed_area, self.denied = "", True
 
+    def _refusal(self, exc: NotAllowed) -> str:
+        """`_attempt`'s answer to a refused tab: the page is cleared and shows "not allowed"."""
+        self._refused()
+        return ""
+
     @rx.event
     def load(self):
         self.errors, self.saved_message, self.confirm_version, self.page = {}, "", -1, 1
-        self.history_error = ""
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.ADMIN)
-                self._show(session)
-                self._load_history(session, user)
-        except access.NotLoggedIn:
-            return  # the guard before this handler sends the tab to the login page
-        except NotAllowed:
-            self._refused()
+
+        def show(session: Session, user: User) -> None:
+            self._show(session)
+            self._load_history(session, user)
+
+        # A logged-out tab is left to the guard before this handler, which sends it to the login page.
+        _, self.history_error = self._attempt(
+            access.Area.ADMIN,
+            show,
+            refused=lambda exc: "" if isinstance(exc, access.NotLoggedIn) else self._refusal(exc),
+        )
 
     @rx.event
     def save(self, form_data: dict[str, str]):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import reflex as rx
+from sqlmodel import Session
 
 from leadapp import routes
 from leadapp.components import feedback
@@ -13,9 +14,8 @@ from leadapp.components.account_email import account_email_card
 from leadapp.components.forms import field_error, form_error, form_section, labelled_field, select_field, server_form
 from leadapp.components.layout import guarded, page
 from leadapp.core import labels
-from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
-from leadapp.core.models import Business
+from leadapp.core.models import Business, User
 from leadapp.core.services import access, businesses, plans
 from leadapp.core.services.businesses import WEEKDAYS, ProfileInput
 from leadapp.core.vocab import (
@@ -128,42 +128,63 @@ class BusinessSettingsState(AuthState):
         # Nothing of a previously shown business stays in the tab if this user may not see it.
         self.business_id, self.values, self.checked, self.location, self.paused = 0, {}, [], "", False
         wanted = self.router.url.query_parameters.get("business", "")
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                if wanted:
-                    business = businesses.get_business(session, user, int(wanted) if wanted.isdigit() else 0)
-                else:
-                    business = businesses.my_business(session, user)
-                self._show(business)
-                self._show_plan(session, user, business)
-        except access.NotLoggedIn:
-            return  # the guard before this handler already sends the tab to the login page
-        except NotAllowed:
-            self.allowed_area, self.denied = "", True
-            return
-        self.loaded = True
+
+        def show(session: Session, user: User) -> bool:
+            if wanted:
+                business = businesses.get_business(session, user, int(wanted) if wanted.isdigit() else 0)
+            else:
+                business = businesses.my_business(session, user)
+            self._show(business)
+            self._show_plan(session, user, business)
+            return True
+
+        def refused(exc: NotAllowed) -> str:
+            # A logged-out tab is left to the guard before this handler, which sends it to the login page.
+            if not isinstance(exc, access.NotLoggedIn):
+                self.allowed_area, self.denied = "", True
+            return ""
+
+        shown, _ = self._attempt(access.Area.BUSINESS, show, refused=refused)
+        self.loaded = bool(shown)
+
+    def _change(self, action: Callable[[Session, User], Business]) -> tuple[Business | None, Any]:
+        """`action(session, owner)`, one change to the business: (the business, None), or (None, what to send
+        back): a logged-out tab goes to the login page; a refused profile shows its fields' messages, any other
+        refusal its message on the form, each with the error toast."""
+        logged_out = False
+
+        def failed(exc: UserError) -> str:
+            nonlocal logged_out
+            if isinstance(exc, access.NotLoggedIn):
+                logged_out = True
+            elif isinstance(exc, businesses.ProfileInvalid):
+                self.errors = exc.errors
+                return feedback.FIX_FIELDS
+            else:
+                self.errors = field_errors(exc)
+            return exc.message
+
+        business, error = self._attempt(access.Area.BUSINESS, action, refused=failed, fields=failed, failed=failed)
+        if logged_out:
+            return None, rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
+        return business, feedback.failed(error) if business is None else None
 
     @rx.event
     def save(self, form_data: rx.form.FormData):
         self.errors, self.saved = {}, False
         data = profile_from_form(form_data)
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                if self.business_id:
-                    business = businesses.update_business(session, user, self.business_id, data)
-                else:
-                    business = businesses.create_business(session, user, data)
-                self._show_plan(session, user, business)
-        except businesses.ProfileInvalid as exc:
-            self.errors = exc.errors
-            return feedback.failed(feedback.FIX_FIELDS)
-        except access.NotLoggedIn:
-            return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
-        except UserError as exc:
-            self.errors = field_errors(exc)
-            return feedback.failed(exc.message)
+
+        def save(session: Session, user: User) -> Business:
+            if self.business_id:
+                business = businesses.update_business(session, user, self.business_id, data)
+            else:
+                business = businesses.create_business(session, user, data)
+            self._show_plan(session, user, business)
+            return business
+
+        business, refusal = self._change(save)
+        if business is None:
+            return refusal
         self._show(business)
         self.saved = True
         return feedback.done("Saved.")
@@ -171,15 +192,11 @@ class BusinessSettingsState(AuthState):
     @rx.event
     def toggle_pause(self):
         self.errors, self.saved = {}, False
-        try:
-            with session_scope() as session:
-                user = self._require(session, access.Area.BUSINESS)
-                business = businesses.set_paused(session, user, self.business_id, not self.paused)
-        except access.NotLoggedIn:
-            return rx.redirect(f"{routes.LOGIN}?next={ROUTE}")
-        except UserError as exc:
-            self.errors = field_errors(exc)
-            return feedback.failed(exc.message)
+        business, refusal = self._change(
+            lambda session, user: businesses.set_paused(session, user, self.business_id, not self.paused)
+        )
+        if business is None:
+            return refusal
         self.paused = business.paused
         if self.paused:
             return feedback.done("Paused: you receive no new leads until you resume.")
