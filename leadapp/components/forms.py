@@ -7,6 +7,7 @@ from typing import Any
 import reflex as rx
 
 from leadapp.components.cards import stacked_card
+from leadapp.components.text import note
 from leadapp.core.services.accounts import MIN_PASSWORD_LENGTH
 
 
@@ -55,7 +56,7 @@ def field(
     return rx.vstack(
         rx.el.label(label, html_for=input_id, class_name="form-label"),
         control,
-        rx.text(hint, size="1", color_scheme="gray", id=hint_id) if hint else rx.fragment(),
+        note(hint, size="1", id=hint_id) if hint else rx.fragment(),
         field_error(errors, name),
         spacing="1",
         width="100%",
@@ -77,7 +78,7 @@ def labelled_field(label: str, name: str, control: rx.Component, errors: rx.Var,
     return rx.vstack(
         rx.el.label(label, html_for=f"field-{name}", class_name="form-label"),
         control,
-        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        rx.cond(hint != "", note(hint, size="1")),
         field_error(errors, name),
         spacing="1",
         width="100%",

@@ -8,6 +8,7 @@ from leadapp import routes
 from leadapp.components.cards import stacked_card
 from leadapp.components.feedback import toast_outlet
 from leadapp.components.nav import role_nav
+from leadapp.components.text import note
 from leadapp.state.auth import AuthState
 
 PUBLIC_LINKS = [
@@ -37,7 +38,7 @@ def _account_area() -> rx.Component:
     return rx.cond(
         AuthState.logged_in,
         rx.hstack(
-            rx.text(AuthState.display_name, size="2", color_scheme="gray", id="nav-user"),
+            note(AuthState.display_name, id="nav-user"),
             rx.button("Log out", on_click=AuthState.logout, variant="soft", size="2", id="logout-button"),
             align="center",
             spacing="2",
@@ -131,7 +132,7 @@ def navbar() -> rx.Component:
 def footer() -> rx.Component:
     return rx.el.footer(
         rx.flex(
-            rx.text("© LeadApp — local services, matched in seconds.", size="2", color_scheme="gray"),
+            note("© LeadApp — local services, matched in seconds."),
             rx.hstack(
                 _nav_link("Privacy", routes.ABOUT),
                 _nav_link("Contact", routes.CONTACT),

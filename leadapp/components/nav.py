@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components.text import note
 from leadapp.core.vocab import Role
 from leadapp.state.auth import AuthState
 
@@ -131,7 +132,7 @@ def _bar_link(link: NavLink) -> rx.Component:
 def _bar(role: Role) -> rx.Component:
     return rx.el.nav(
         rx.flex(
-            rx.text(ROLE_TITLES[role], size="2", weight="bold", color_scheme="gray", white_space="nowrap"),
+            note(ROLE_TITLES[role], weight="bold", white_space="nowrap"),
             *[_bar_link(link) for link in ROLE_NAV[role]],
             # On a phone the bar scrolls sideways: bring the current page's entry into view (found by its
             # address: at mount time the router var behind aria-current may still hold the previous page).
@@ -171,7 +172,7 @@ def section_cards(links: list[NavLink]) -> rx.Component:
                         rx.heading(link.label, as_="h2", size="4"),
                         align="center",
                     ),
-                    rx.text(link.description, size="2", color_scheme="gray"),
+                    note(link.description),
                     height="100%",
                 ),
                 href=link.route,

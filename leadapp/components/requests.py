@@ -15,6 +15,7 @@ from leadapp import routes
 from leadapp.components.cards import stacked_card
 from leadapp.components.confirm import confirm_dialog
 from leadapp.components.forms import server_form
+from leadapp.components.text import note
 from leadapp.components.threads import PORTAL_PHOTO, ThreadView, thread_panel, thread_view
 from leadapp.core import languages
 from leadapp.core.languages import english
@@ -168,9 +169,7 @@ def _match(m: MatchView) -> rx.Component:
             rx.link(m.name, href=m.business_href, weight="medium", class_name="matched-business business-page-link"),
             rx.text(m.name, weight="medium", class_name="matched-business"),
         ),
-        rx.text(
-            m.city, " · ", m.distance, " · ", m.rating_label, size="2", color_scheme="gray", class_name="match-rating"
-        ),
+        note(m.city, " · ", m.distance, " · ", m.rating_label, class_name="match-rating"),
         rx.cond(taken, rx.badge(m.taken_label, color_scheme="green", variant="soft", class_name="match-accepted")),
         wrap="wrap",
         align="center",
@@ -189,8 +188,8 @@ def _quote(q: QuoteView, accept_quote: Callable[[Any], Any] | None, words: rx.Va
             rx.text(q.amount, size="5", weight="bold", class_name="quote-amount"),
             rx.badge(q.status_label, class_name="quote-status", data_status=q.status),
             rx.text(q.included, size="2", white_space="pre-wrap", class_name="quote-included"),
-            rx.text(words["valid_until"], q.valid_until, size="1", color_scheme="gray"),
-            rx.cond(q.visit != "", rx.text(words["visit"], q.visit, size="1", color_scheme="gray")),
+            note(words["valid_until"], q.valid_until, size="1"),
+            rx.cond(q.visit != "", note(words["visit"], q.visit, size="1")),
             *(
                 [
                     rx.cond(
@@ -351,7 +350,7 @@ def _actions(r: RequestView, withdraw: Callable[[Any], Any], callback: Callable[
         ),
         rx.cond(
             r.callback_reason != "",
-            rx.text(r.callback_reason, size="1", color_scheme="gray", class_name="callback-reason"),
+            note(r.callback_reason, size="1", class_name="callback-reason"),
         ),
         spacing="1",
     )
@@ -397,7 +396,7 @@ def _review(r: RequestView, submit_review: Any | None, errors: rx.Var | None) ->
         rx.text(r.words["your_review_of"], r.review_business, weight="bold", size="2"),
         rx.cond(
             r.review_hidden == "yes",
-            rx.text(r.words["review_hidden"], size="2", color_scheme="gray"),
+            note(r.words["review_hidden"]),
             rx.fragment(
                 rx.text(r.review_stars, r.words["of_5_stars"], class_name="my-review-stars"),
                 rx.text(r.review_text, class_name="my-review-text"),
@@ -459,7 +458,7 @@ def request_card(
             rx.cond(r.category_label != "", rx.badge(r.category_label, variant="outline")),
             rx.cond(r.urgency != "", rx.badge(r.urgency, variant="outline")),
             rx.spacer(),
-            rx.text(r.created_at, title=r.created_exact, size="1", color_scheme="gray", class_name="request-time"),
+            note(r.created_at, title=r.created_exact, size="1", class_name="request-time"),
             *([rx.link(r.words["open"], href=href, size="2", class_name="open-request")] if href is not None else []),
             wrap="wrap",
             width="100%",
@@ -526,7 +525,7 @@ def no_ai_calls_card(
                 align="center",
                 spacing="2",
             ),
-            rx.text(explanation, size="2", color_scheme="gray"),
+            note(explanation),
             *notes,
             spacing="2",
             width="100%",

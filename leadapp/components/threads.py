@@ -13,6 +13,7 @@ import reflex as rx
 
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
+from leadapp.components.text import note
 
 BODY_MAX = 2000  # `models.messages.BODY_MAX`: the field stops there, the service refuses above it
 PHOTO_TYPES = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/webp": [".webp"], "image/gif": [".gif"]}
@@ -112,7 +113,7 @@ def _message(m: MessageView) -> rx.Component:
     return rx.box(
         rx.hstack(
             rx.text(m.author, weight="bold", size="1", class_name="thread-author"),
-            rx.text(m.sent, size="1", color_scheme="gray"),
+            note(m.sent, size="1"),
             rx.cond(m.via != "", rx.badge(m.via, size="1", variant="soft", class_name="thread-via")),
             spacing="2",
             align="center",
@@ -162,7 +163,7 @@ def thread_panel(
         rx.cond(
             messages.length() > 0,
             rx.vstack(rx.foreach(messages, _message), spacing="2", width="100%", class_name="thread-messages"),
-            rx.text(empty, size="2", color_scheme="gray", class_name="thread-empty"),
+            note(empty, class_name="thread-empty"),
         ),
         rx.cond(
             can_write == "yes",

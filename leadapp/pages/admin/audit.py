@@ -13,6 +13,7 @@ from leadapp.components.filters import filter_row, labelled
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import empty_state
+from leadapp.components.text import note
 from leadapp.core.models import User
 from leadapp.core.services import admin_ops
 from leadapp.pages.admin.ops_frame import OpsState, messages, ops_header, show_as_admin
@@ -74,13 +75,12 @@ def _audit_row(row: rx.Var) -> rx.Component:
             wrap="wrap",
             align="center",
         ),
-        rx.text(
+        note(
             row["created_at"],
             " · ",
             rx.el.span(row["actor"], class_name="audit-actor"),
             rx.cond(row["ip"] != "", " · " + row["ip"], ""),
             size="1",
-            color_scheme="gray",
             word_break="break-all",
         ),
         _json_block("Before", row["before"], "audit-before"),

@@ -15,6 +15,7 @@ from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state
+from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
@@ -105,7 +106,7 @@ def _rating_form(row: rx.Var) -> rx.Component:
 def _business(row: rx.Var) -> list[rx.Component]:
     return [
         rx.text(row["name"], weight="medium", class_name="business-name"),
-        rx.text(row["owner_email"], size="1", color_scheme="gray"),
+        note(row["owner_email"], size="1"),
     ]
 
 

@@ -12,6 +12,7 @@ from leadapp.components.filters import ALL, choice, filter_row, labelled
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.text import note
 from leadapp.core.models import User
 from leadapp.core.services import admin_ops
 from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, show_as_admin
@@ -85,7 +86,7 @@ CALL_COLUMNS = [
     Column("Business", lambda row: rx.text(row["business"], size="2")),
     Column(
         "Type / number",
-        lambda row: [rx.text(row["type_label"], size="1"), rx.text(row["number"], size="1", color_scheme="gray")],
+        lambda row: [rx.text(row["type_label"], size="1"), note(row["number"], size="1")],
     ),
     Column("Status", lambda row: rx.badge(row["status_label"], variant="soft", data_status=row["status"])),
     Column(
@@ -179,13 +180,11 @@ def calls_page() -> rx.Component:
             _calls_filters(),
             rx.cond(
                 (CallsState.business_filter != "") | (CallsState.month_filter != ""),
-                rx.text(
+                note(
                     "Filtered: business ",
                     rx.cond(CallsState.business_filter != "", CallsState.business_filter_name, "any"),
                     ", month ",
                     rx.cond(CallsState.month_filter != "", CallsState.month_filter, "any"),
-                    size="2",
-                    color_scheme="gray",
                     id="calls-filtered",
                 ),
             ),

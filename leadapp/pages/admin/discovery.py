@@ -18,6 +18,7 @@ from leadapp.components.cards import stacked_card
 from leadapp.components.forms import field_error, server_form
 from leadapp.components.layout import guarded, page
 from leadapp.components.table import plain_table
+from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
@@ -310,7 +311,7 @@ def _result_card(row: rx.Var) -> rx.Component:
             spacing="2",
             width="100%",
         ),
-        rx.text(row["address"], size="2", color_scheme="gray"),
+        note(row["address"]),
         rx.flex(
             rx.text(row["rating"], size="2"),
             rx.text(row["reviews"], size="2"),
@@ -354,13 +355,11 @@ def discovery_page() -> rx.Component:
             "admin",
             rx.vstack(
                 rx.heading("Business discovery", size="8", id="discovery-heading"),
-                rx.text(
+                note(
                     "Find businesses for a ZIP code and category through ",
                     DiscoveryState.provider_label,
                     ". Qualified: rating ≥ 3.5, at least 5 reviews, a phone number, open. Invited businesses get "
                     "follow-ups on day 3, 7 and 14 until they sign up or unsubscribe.",
-                    color_scheme="gray",
-                    size="2",
                 ),
                 feedback.outcome_callouts(DiscoveryState.error, DiscoveryState.notice, "discovery"),
                 rx.card(_search_form(), width="100%"),

@@ -11,6 +11,7 @@ from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state
+from leadapp.components.text import note
 from leadapp.core.services import admin_ops
 from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, show_as_admin
 from leadapp.state.auth import AuthState
@@ -76,7 +77,7 @@ def _dnc_source(row: rx.Var) -> list[rx.Component]:
     return [
         rx.badge(row["source_label"], variant="soft", class_name="dnc-source", data_source=row["source"]),
         rx.cond(row["wording"] != "", rx.text("“", row["wording"], "”", size="1", class_name="dnc-wording")),
-        rx.cond(row["where"] != "", rx.text(row["where"], size="1", color_scheme="gray", class_name="dnc-where")),
+        rx.cond(row["where"] != "", note(row["where"], size="1", class_name="dnc-where")),
     ]
 
 
@@ -98,7 +99,7 @@ DNC_COLUMNS = [
     Column("Came from", _dnc_source),
     Column(
         "Added",
-        lambda row: [rx.text(row["added_by"], size="1"), rx.text(row["created_at"], size="1", color_scheme="gray")],
+        lambda row: [rx.text(row["added_by"], size="1"), note(row["created_at"], size="1")],
     ),
     Column("Actions", _dnc_remove, hide_header=True),
 ]
@@ -148,10 +149,8 @@ def dnc_page() -> rx.Component:
     return guarded_page(
         "admin",
         ops_header("Do-not-call list", "dnc-heading"),
-        rx.text(
-            "No AI call is placed to a number on this list. Numbers are stored only as a keyed hash and a masked form.",
-            size="2",
-            color_scheme="gray",
+        note(
+            "No AI call is placed to a number on this list. Numbers are stored only as a keyed hash and a masked form."
         ),
         messages(DncState.error, DncState.notice),
         rx.box(_dnc_forms(), margin_y="1em", width="100%"),

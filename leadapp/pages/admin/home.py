@@ -12,6 +12,7 @@ from leadapp.components.cards import stacked_card
 from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.nav import ADMIN_NAV, section_cards
 from leadapp.components.table import plain_table
+from leadapp.components.text import note
 from leadapp.core import labels, localtime
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
@@ -59,7 +60,7 @@ def _zone_setting() -> rx.Component:
                 value=AdminZoneState.time_zone,
                 on_change=AdminZoneState.choose,
             ),
-            rx.text("Times in the admin pages are shown in this zone.", size="1", color_scheme="gray"),
+            note("Times in the admin pages are shown in this zone.", size="1"),
             rx.cond(AdminZoneState.zone_notice != "", rx.text(AdminZoneState.zone_notice, size="2", id="zone-notice")),
             feedback.error_text(AdminZoneState.zone_error, "zone-error"),
             spacing="1",
@@ -110,7 +111,7 @@ def _check_row(check: rx.Var) -> rx.Component:
             data_check=check["name"],
             data_ok=check["ok"],
         ),
-        rx.table.cell(rx.text(check["detail"], size="2", color_scheme="gray")),
+        rx.table.cell(note(check["detail"])),
     )
 
 
@@ -132,11 +133,11 @@ def _provider_row(provider: rx.Var) -> rx.Component:
             rx.cond(
                 provider["last_error"] != "",
                 rx.vstack(
-                    rx.text(provider["last_error_at"], size="1", color_scheme="gray"),
+                    note(provider["last_error_at"], size="1"),
                     rx.text(provider["last_error"], size="2", color_scheme="red", class_name="provider-error"),
                     spacing="0",
                 ),
-                rx.text("none recorded", size="2", color_scheme="gray"),
+                note("none recorded"),
             ),
             data_provider_error=provider["name"],
         ),
@@ -168,11 +169,7 @@ def health_page() -> rx.Component:
             margin_top="1em",
         ),
         rx.heading("Providers", as_="h2", size="5", margin_top="1.5em"),
-        rx.text(
-            "Without its keys each provider runs on a local stand-in, so the product works offline.",
-            size="2",
-            color_scheme="gray",
-        ),
+        note("Without its keys each provider runs on a local stand-in, so the product works offline."),
         plain_table(
             ("Provider", "Mode", "In use", "Last error"),
             rx.foreach(HealthState.providers, _provider_row),
@@ -256,7 +253,7 @@ def _message_card(m: rx.Var) -> rx.Component:
             rx.text(m["email"], color_scheme="gray"),
             rx.badge(m["status_label"], data_status=status),
             rx.spacer(),
-            rx.text(m["created_at"], size="1", color_scheme="gray"),
+            note(m["created_at"], size="1"),
             wrap="wrap",
             width="100%",
         ),

@@ -15,6 +15,7 @@ from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.pager import PagedState, page_buttons, pager
 from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -209,7 +210,7 @@ def _filters() -> rx.Component:
 def _request(row: rx.Var) -> list[rx.Component]:
     return [
         rx.text(row["category"], weight="medium"),
-        rx.text(row["snippet"], size="1", color_scheme="gray"),
+        note(row["snippet"], size="1"),
         rx.text(row["contact"], size="1"),
     ]
 
@@ -219,7 +220,7 @@ def _lead_id(row: rx.Var) -> list[rx.Component]:
     href = rx.Var.create(f"/admin/leads/{row['id']}")
     return [
         rx.link("#", row["id"], href=href, class_name="open-lead"),
-        rx.text(row["created_at"], title=row["created_exact"], size="1", color_scheme="gray", class_name="lead-time"),
+        note(row["created_at"], title=row["created_exact"], size="1", class_name="lead-time"),
     ]
 
 
@@ -251,7 +252,7 @@ def _reasons(row: rx.Var) -> list[rx.Component]:
     return [
         rx.cond(row["flag_reason"] != "", rx.text(row["flag_reason"], size="2", class_name="flag-reason")),
         rx.cond(row["spam"] == "yes", rx.text("Spam: ", row["spam_reason"], size="1", color_scheme="red")),
-        rx.cond(row["quality"] != "", rx.text("Quality ", row["quality"], " / 10", size="1", color_scheme="gray")),
+        rx.cond(row["quality"] != "", note("Quality ", row["quality"], " / 10", size="1")),
     ]
 
 
@@ -384,11 +385,9 @@ def leads_page() -> rx.Component:
             ),
             _tab(
                 "queue",
-                rx.text(
+                note(
                     "Flagged and low-quality requests wait here; nothing of them reaches a business until "
-                    "an admin unflags them.",
-                    size="2",
-                    color_scheme="gray",
+                    "an admin unflags them."
                 ),
                 _lead_table(
                     FLAG_COLUMNS,

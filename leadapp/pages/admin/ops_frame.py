@@ -14,6 +14,7 @@ from reflex.event import EventSpec
 from sqlmodel import Session
 
 from leadapp.components import feedback
+from leadapp.components.text import note
 from leadapp.core.errors import FieldErrors, NotAllowed
 from leadapp.core.models import User
 from leadapp.core.services import access
@@ -118,7 +119,7 @@ def record_list(
         rx.cond(
             items.length() > 0,
             rx.vstack(rx.foreach(items, render), **{"spacing": "1", **props}),
-            rx.text(none, size="2", color_scheme="gray"),
+            note(none),
         ),
     )
 

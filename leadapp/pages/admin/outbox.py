@@ -17,6 +17,7 @@ from leadapp.components.filters import choice, choice_select, filter_row
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state, plain_list
+from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.services import admin_ops, notify, webhooks
 from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, show_as_admin
@@ -118,14 +119,14 @@ def _outbox_message(row: rx.Var) -> list[rx.Component]:
             weight="medium",
         ),
         rx.text(row["recipient"], size="1", word_break="break-all"),
-        rx.text(row["created_at"], " · ", row["kind_label"], size="1", color_scheme="gray"),
+        note(row["created_at"], " · ", row["kind_label"], size="1"),
     ]
 
 
 def _outbox_status(row: rx.Var) -> rx.Component:
     return rx.vstack(
         _status_badge(row["status"], row["status_label"]),
-        rx.text(row["attempts_label"], size="1", color_scheme="gray"),
+        note(row["attempts_label"], size="1"),
         rx.cond(
             row["retryable"] == "yes",
             rx.button(
@@ -151,7 +152,7 @@ OUTBOX_COLUMNS = [
     ),
     Column(
         "Provider",
-        lambda row: [rx.text(row["provider"], size="1"), rx.text(row["provider_id"], size="1", color_scheme="gray")],
+        lambda row: [rx.text(row["provider"], size="1"), note(row["provider_id"], size="1")],
     ),
 ]
 
@@ -297,11 +298,9 @@ def _webhooks_section() -> rx.Component:
     state = WebhookOutboxState
     return rx.vstack(
         rx.heading("Partner webhooks", as_="h2", size="5", id="webhooks-heading"),
-        rx.text(
+        note(
             "Each lead status change sent to a partner's webhook, signed, retried for up to a day. A re-send keeps "
-            "the webhook-id, so the partner can drop a copy it already has.",
-            size="2",
-            color_scheme="gray",
+            "the webhook-id, so the partner can drop a copy it already has."
         ),
         feedback.outcome_callouts(state.webhook_error, state.webhook_notice, "webhooks"),
         plain_list(
@@ -329,11 +328,9 @@ def outbox_page() -> rx.Component:
             "outbox-heading",
             rx.button(rx.icon("refresh-cw"), "Reload", on_click=OutboxState.load, variant="soft", size="2"),
         ),
-        rx.text(
+        note(
             "Every e-mail and SMS, with its delivery record. Without provider keys this is also the local "
-            "mail and SMS viewer: open a row to read the message.",
-            size="2",
-            color_scheme="gray",
+            "mail and SMS viewer: open a row to read the message."
         ),
         messages(OutboxState.error, OutboxState.notice),
         rx.vstack(

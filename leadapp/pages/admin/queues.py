@@ -13,6 +13,7 @@ from leadapp.components.cards import stacked_card
 from leadapp.components.filters import label
 from leadapp.components.layout import guarded_page
 from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.text import note
 from leadapp.core.services import admin_ops
 from leadapp.core.tasks import ALL_QUEUES, NOTIFICATIONS
 from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header
@@ -107,15 +108,13 @@ def _failed_job_card(job: rx.Var) -> rx.Component:
     return stacked_card(
         rx.flex(
             rx.code(job["func"], size="2"),
-            rx.text(job["args"], size="1", color_scheme="gray"),
+            note(job["args"], size="1"),
             spacing="2",
             wrap="wrap",
             align="center",
         ),
         rx.text(job["error_summary"], size="2", color_scheme="red", class_name="job-error"),
-        rx.text(
-            "Job ", job["id"], " · failed ", job["ended_at"], size="1", color_scheme="gray", word_break="break-all"
-        ),
+        note("Job ", job["id"], " · failed ", job["ended_at"], size="1", word_break="break-all"),
         rx.el.details(
             rx.el.summary("Traceback", class_name="code-toggle"),
             rx.el.pre(

@@ -13,6 +13,7 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.layout import back_link, guarded, page
+from leadapp.components.text import note
 from leadapp.core.models import User
 from leadapp.core.services import access, admin_records, call_quality, reviews
 from leadapp.pages.admin.ops_frame import record_list
@@ -125,7 +126,7 @@ def _fact(label: str, value: rx.Var) -> rx.Component:
 def _call_link(c: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.link("Call #", c["id"], href=rx.Var.create(f"/admin/calls/{c['id']}"), class_name="open-call", size="2"),
-        rx.text(c["created_at"], size="1", color_scheme="gray"),
+        note(c["created_at"], size="1"),
         rx.text(c["business"], size="2"),
         rx.badge(c["status"], variant="soft"),
         rx.cond(c["outcome"] != "", rx.badge(c["outcome"], color_scheme="green")),
@@ -149,7 +150,7 @@ def _admin_review(r: rx.Var) -> rx.Component:
         rx.cond(r["reply"] != "", rx.text(rx.text.strong("Reply: "), r["reply"], size="2")),
         rx.cond(
             r["hidden"] == "yes",
-            rx.text("Hidden because: ", r["hidden_reason"], size="2", color_scheme="gray"),
+            note("Hidden because: ", r["hidden_reason"]),
             rx.form(
                 rx.hstack(
                     rx.el.input(type="hidden", name="review_id", value=r["id"]),

@@ -18,6 +18,7 @@ from leadapp.components.cards import stacked_card
 from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.pager import PagedState, pager
 from leadapp.components.table import plain_table
+from leadapp.components.text import note
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import AuditReport, User
@@ -282,7 +283,7 @@ def _recommendation(r: rx.Var) -> rx.Component:
     accepted = r["status"] == "accepted"
     return stacked_card(
         rx.text(r["summary"], weight="bold"),
-        rx.text(r["reason"], size="2", color_scheme="gray"),
+        note(r["reason"]),
         rx.cond(
             accepted,
             rx.badge(f"accepted: rules version {r['version']}", color_scheme="green"),

@@ -17,6 +17,7 @@ from leadapp.components.cards import stacked_card
 from leadapp.components.forms import field_error, form_error, form_section, labelled_field, select_field, server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
+from leadapp.components.text import note
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.models import User
 from leadapp.core.services import access, rules
@@ -194,11 +195,6 @@ def _field(label: str, name: str, *, hint: str = "", lines: int = 0, numeric: bo
     return labelled_field(label, name, control, S.errors, hint)
 
 
-def _note(text: str) -> rx.Component:
-    """What a section's settings do, under its title."""
-    return rx.text(text, size="2", color_scheme="gray")
-
-
 def _grid(*children: rx.Component, md: str = "3") -> rx.Component:
     return rx.grid(*children, columns=rx.breakpoints(initial="1", sm="2", md=md), spacing="4", width="100%")
 
@@ -259,11 +255,8 @@ def _form() -> rx.Component:
             ),
             form_section(
                 "Matching",
-                rx.text(
-                    f"Each weight is a number from {low} to {high}; "
-                    "the score stays out of 100 whatever they add up to.",
-                    size="2",
-                    color_scheme="gray",
+                note(
+                    f"Each weight is a number from {low} to {high}; the score stays out of 100 whatever they add up to."
                 ),
                 _grid(
                     *[
@@ -286,7 +279,7 @@ def _form() -> rx.Component:
             ),
             form_section(
                 "Routing",
-                _note(
+                note(
                     "Broadcast offers a lead to all its matches at once. Waterfall offers it first to the best few "
                     "(fast responders ahead), then to the next few after the minutes below while nobody accepts."
                 ),
@@ -299,7 +292,7 @@ def _form() -> rx.Component:
             ),
             form_section(
                 "Verified reviews",
-                _note(
+                note(
                     "Matching rates a business (prior weight × prior rating + its stars) ÷ (prior weight + its"
                     " reviews): with few reviews it sits near the prior."
                 ),
@@ -311,7 +304,7 @@ def _form() -> rx.Component:
             ),
             form_section(
                 "Automatic AI calls",
-                _note(
+                note(
                     "The worker schedules these calls by itself, within the consumer's calling hours and only with "
                     "their consent on file: a confirmation the day before an accepted quote's visit, and a follow-up "
                     "(how the job went, a review) some days after a job is marked converted."
@@ -349,8 +342,8 @@ def _version_card(row: rx.Var) -> rx.Component:
                 rx.badge(f"rollback to version {row.rolled_back_from}", color_scheme="orange"),
             ),
             rx.spacer(),
-            rx.text(row.author, size="2", color_scheme="gray"),
-            rx.text(row.when, size="2", color_scheme="gray"),
+            note(row.author),
+            note(row.when),
             wrap="wrap",
             align="center",
             width="100%",
@@ -362,7 +355,7 @@ def _version_card(row: rx.Var) -> rx.Component:
                 rx.foreach(row.changes, lambda change: rx.el.li(rx.text(change, size="2"))),
                 style={"paddingLeft": "1.25em", "margin": "0"},
             ),
-            rx.cond(row.version > 0, rx.text("No change from the version before.", size="2", color_scheme="gray")),
+            rx.cond(row.version > 0, note("No change from the version before.")),
         ),
         rx.cond(
             ~row.current,

@@ -14,6 +14,7 @@ from leadapp.components.filters import choice_select, filter_row, labelled
 from leadapp.components.layout import back_link, guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state
+from leadapp.components.text import note
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
@@ -179,7 +180,7 @@ USER_COLUMNS = [
         "User",
         lambda row: [
             rx.text(row["email"], weight="medium", class_name="user-email"),
-            rx.text(row["full_name"], size="1", color_scheme="gray"),
+            note(row["full_name"], size="1"),
         ],
     ),
     Column("Role", lambda row: rx.badge(row["role_label"], class_name="user-role", variant="soft")),
@@ -228,7 +229,7 @@ def _user_lead(lead: rx.Var) -> rx.Component:
         rx.link("#", lead["id"], href=rx.Var.create(f"/admin/leads/{lead['id']}"), size="1", class_name="open-lead"),
         rx.badge(lead["status_label"], variant="soft", data_status=lead["status"]),
         rx.text(lead["category"], weight="medium", size="2"),
-        rx.text(lead["snippet"], size="1", color_scheme="gray"),
+        note(lead["snippet"], size="1"),
         wrap="wrap",
         spacing="2",
         class_name="user-lead",
@@ -239,7 +240,7 @@ def _user_lead(lead: rx.Var) -> rx.Component:
 def _user_business(b: rx.Var) -> rx.Component:
     return rx.hstack(
         rx.text(b["name"], weight="medium"),
-        rx.text(b["city"], " ", b["zip"], size="2", color_scheme="gray"),
+        note(b["city"], " ", b["zip"]),
         rx.text(b["categories"], size="2"),
         rx.badge(rx.cond(b["active"] == "yes", "Active", "Deactivated"), variant="soft"),
         wrap="wrap",

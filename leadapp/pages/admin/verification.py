@@ -12,6 +12,7 @@ from leadapp.components.filters import filter_row
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.table import plain_list
+from leadapp.components.text import note
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
 from leadapp.core.services import access, plans
@@ -99,7 +100,7 @@ def _plan_form(row: rx.Var) -> rx.Component:
 
 def _row(row: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.text(row["name"], weight="medium"), rx.text(row["place"], size="1", color_scheme="gray")),
+        rx.table.cell(rx.text(row["name"], weight="medium"), note(row["place"], size="1")),
         rx.table.cell(
             rx.text(row["owner"], size="2"),
             rx.cond(

@@ -13,6 +13,7 @@ from leadapp.components.filters import ALL, choice_select, filter_input, filter_
 from leadapp.components.layout import guarded_page, titled
 from leadapp.components.pager import page_buttons
 from leadapp.components.table import plain_table
+from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.vocab import CATEGORY_LABELS
 from leadapp.pages.business.dashboard import DashboardState
@@ -119,7 +120,7 @@ def _lead_row(row: rx.Var) -> rx.Component:
                 align="center",
                 wrap="wrap",
             ),
-            rx.text(row["snippet"], size="1", color_scheme="gray"),
+            note(row["snippet"], size="1"),
         ),
         rx.table.cell(rx.badge(row["urgency_label"], data_urgency=row["urgency"])),
         rx.table.cell(row["distance"]),
@@ -171,7 +172,7 @@ def _lead_card(row: rx.Var) -> rx.Component:
                 rx.text(row["category"], weight="bold", class_name="lead-card-category"),
                 rx.cond(row["called_you"] == "yes", _called_you_badge(class_name="called-you")),
                 rx.spacer(),
-                rx.text(row["received_ago"], size="1", color_scheme="gray", class_name="lead-card-ago"),
+                note(row["received_ago"], size="1", class_name="lead-card-ago"),
                 width="100%",
                 align="center",
                 spacing="2",

@@ -15,6 +15,7 @@ from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.forms import server_form
 from leadapp.components.layout import back_link, guarded, page
+from leadapp.components.text import note
 from leadapp.components.threads import LEAD_PHOTO, thread_panel
 from leadapp.core.services.access import NOT_YOUR_LEAD
 from leadapp.core.services.calls import MAX_HINT_CHARS
@@ -209,8 +210,8 @@ def _sent_quote(q: rx.Var) -> rx.Component:
         rx.hstack(
             rx.text(q["amount"], weight="bold", class_name="quote-amount"),
             rx.badge(q["status_label"], class_name="quote-status", data_status=q["status"]),
-            rx.text("valid until ", q["valid_until"], size="2", color_scheme="gray"),
-            rx.cond(q["visit"] != "", rx.text("visit ", q["visit"], size="2", color_scheme="gray")),
+            note("valid until ", q["valid_until"]),
+            rx.cond(q["visit"] != "", note("visit ", q["visit"])),
             wrap="wrap",
             align="center",
         ),
@@ -270,7 +271,7 @@ def _review() -> rx.Component:
             rx.text(r["text"], id="lead-review-text"),
             rx.cond(
                 r["hidden"] == "yes",
-                rx.text("Hidden by LeadApp: ", r["hidden_reason"], size="2", color_scheme="gray"),
+                note("Hidden by LeadApp: ", r["hidden_reason"]),
             ),
             rx.cond(
                 r["reply"] != "",
@@ -339,7 +340,7 @@ def _detail() -> rx.Component:
             rx.text(d["contact_name"]),
             rx.text(d["contact_email"], id="detail-email"),
             rx.text(d["contact_phone"], id="detail-phone"),
-            rx.text("Prefers: ", d["preferred_contact_label"], size="2", color_scheme="gray"),
+            note("Prefers: ", d["preferred_contact_label"]),
             spacing="1",
         ),
         rx.cond(
@@ -390,18 +391,7 @@ def _detail() -> rx.Component:
             wrap="wrap",
         ),
         rx.text(d["text"], white_space="pre-wrap", id="detail-text"),
-        rx.text(
-            "ZIP ",
-            d["zip"],
-            " · ",
-            d["distance"],
-            " · budget ",
-            d["budget"],
-            " · score ",
-            d["score"],
-            size="2",
-            color_scheme="gray",
-        ),
+        note("ZIP ", d["zip"], " · ", d["distance"], " · budget ", d["budget"], " · score ", d["score"]),
         rx.cond(d["requirements"] != "", rx.text("Needs: ", d["requirements"], size="2")),
         rx.cond(
             d["called_you"] == "yes",
@@ -435,11 +425,7 @@ def _detail() -> rx.Component:
                     variant="soft",
                     id="release-lead",
                 ),
-                rx.text(
-                    "Other businesses nearby are offered it too; you keep it in your inbox.",
-                    size="1",
-                    color_scheme="gray",
-                ),
+                note("Other businesses nearby are offered it too; you keep it in your inbox.", size="1"),
                 spacing="3",
                 align="center",
                 wrap="wrap",
@@ -477,9 +463,9 @@ def _detail() -> rx.Component:
                 _call_when_fields(),
                 rx.cond(
                     d["call_allowed"] != "yes",
-                    rx.text(d["call_reason"], size="2", color_scheme="gray", id="ai-call-reason"),
+                    note(d["call_reason"], id="ai-call-reason"),
                 ),
-                rx.text(d["calls_left_label"], size="1", color_scheme="gray"),
+                note(d["calls_left_label"], size="1"),
                 id=CALL_FORM,
             ),
         ),
@@ -531,9 +517,7 @@ def _call_when_fields() -> rx.Component:
         rx.vstack(
             rx.el.label("When (optional, the consumer's time)", html_for="call-when", class_name="field-label"),
             rx.input(name="call_when", id="call-when", type="datetime-local"),
-            rx.text(
-                "Consumer's zone: ", DashboardState.detail["call_zone"], size="1", color_scheme="gray", id="call-zone"
-            ),
+            note("Consumer's zone: ", DashboardState.detail["call_zone"], size="1", id="call-zone"),
             _call_error("call_when"),
             spacing="1",
         ),

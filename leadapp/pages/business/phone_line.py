@@ -13,6 +13,7 @@ from reflex.event import EventSpec
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
+from leadapp.components.text import note
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, businesses, inbound
@@ -135,7 +136,7 @@ def _number_row(choice: rx.Var) -> rx.Component:
     return rx.flex(
         rx.vstack(
             rx.text(choice["number"], weight="medium"),
-            rx.text(choice["name"], size="1", color_scheme="gray"),
+            note(choice["name"], size="1"),
             rx.cond(choice["note"] != "", rx.text(choice["note"], size="1", color_scheme="orange")),
             spacing="0",
         ),
@@ -163,14 +164,13 @@ def _connected() -> rx.Component:
                 rx.text(
                     "Calls to ", rx.text.strong(P.number, id="inbound-number"), " are answered by your AI receptionist."
                 ),
-                rx.text(
+                note(
                     rx.cond(
                         P.mode == "local", "Local number on the simulated line", "Number of LeadApp's phone account"
                     ),
                     " · connected ",
                     P.connected_at,
                     size="1",
-                    color_scheme="gray",
                     id="inbound-mode",
                     data_mode=P.mode,
                 ),
@@ -217,7 +217,7 @@ def _not_connected() -> rx.Component:
                 rx.cond(
                     P.choices.length() > 0,
                     rx.vstack(rx.foreach(P.choices, _number_row), spacing="2", width="100%", id="number-choices"),
-                    rx.text("No number is free; ask LeadApp for one.", size="2", color_scheme="gray"),
+                    note("No number is free; ask LeadApp for one."),
                 ),
             ),
             spacing="3",
@@ -241,11 +241,9 @@ def phone_line_card() -> rx.Component:
         P.business_id > 0,
         stacked_card(
             rx.heading("Phone line", as_="h2", size="4"),
-            rx.text(
+            note(
                 "Your AI receptionist answers calls to your number, takes the job details and puts the "
-                "request in your inbox as yours alone, marked “called you”.",
-                size="2",
-                color_scheme="gray",
+                "request in your inbox as yours alone, marked “called you”."
             ),
             feedback.outcome_callouts(P.error, P.notice, "phone-line"),
             rx.cond(P.number != "", _connected(), _not_connected()),

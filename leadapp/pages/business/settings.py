@@ -13,6 +13,7 @@ from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
 from leadapp.components.forms import field_error, form_error, form_section, labelled_field, select_field, server_form
 from leadapp.components.layout import guarded, page
+from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import Business, User
@@ -251,7 +252,7 @@ def _select(label: str, name: str, options: list[tuple[str, str]]) -> rx.Compone
 def _checkboxes(legend: str, name: str, options: list[tuple[str, str]], hint: str = "") -> rx.Component:
     return rx.el.fieldset(
         rx.el.legend(legend, style={"fontWeight": "500", "marginBottom": "0.25em"}),
-        rx.cond(hint != "", rx.text(hint, size="1", color_scheme="gray")),
+        rx.cond(hint != "", note(hint, size="1")),
         rx.grid(
             *[
                 rx.checkbox(
@@ -302,11 +303,7 @@ def _form() -> rx.Component:
                     rx.vstack(
                         rx.text("Rating", weight="medium"),
                         rx.text(S.rating_text, size="2", id="settings-rating"),
-                        rx.text(
-                            "Set by LeadApp from verified reviews (owners cannot type their own).",
-                            size="1",
-                            color_scheme="gray",
-                        ),
+                        note("Set by LeadApp from verified reviews (owners cannot type their own).", size="1"),
                         spacing="1",
                     ),
                 ),
@@ -352,7 +349,7 @@ def _form() -> rx.Component:
             ),
             form_section(
                 "Opening hours",
-                rx.text("Like 09:00-17:00, or closed; leave a day blank if it varies.", size="2", color_scheme="gray"),
+                note("Like 09:00-17:00, or closed; leave a day blank if it varies."),
                 _error("hours"),
                 rx.grid(
                     *[_text(label, f"hours_{day}", placeholder="09:00-17:00") for day, label in WEEKDAYS.items()],
@@ -415,12 +412,10 @@ def _plan_card() -> rx.Component:
                     id="business-unverified",
                 ),
             ),
-            rx.text(
+            note(
                 "To change your plan, ",
                 rx.link("write to us", href=routes.CONTACT),
                 ": plans are changed by LeadApp's admins.",
-                size="2",
-                color_scheme="gray",
             ),
             spacing="3",
         ),

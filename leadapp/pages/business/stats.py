@@ -14,6 +14,7 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.filters import labelled
 from leadapp.components.layout import guarded_page, titled
+from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
@@ -167,12 +168,12 @@ class StatsState(AuthState):
 S = StatsState
 
 
-def _kpi(label: str, value: rx.Var | str, element_id: str, note: rx.Var | str = "") -> rx.Component:
+def _kpi(label: str, value: rx.Var | str, element_id: str, caption: rx.Var | str = "") -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.text(label, size="2", color_scheme="gray", weight="medium"),
+            note(label, weight="medium"),
             rx.text(value, size="7", weight="bold", id=element_id),
-            rx.text(note, size="1", color_scheme="gray"),
+            note(caption, size="1"),
             spacing="1",
         ),
         width="100%",

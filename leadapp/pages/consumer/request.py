@@ -9,6 +9,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components.forms import field, form_error, server_form
 from leadapp.components.layout import page
+from leadapp.components.text import note
 from leadapp.core import labels, languages
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
@@ -105,7 +106,7 @@ def _match_row(m: rx.Var) -> rx.Component:
             rx.icon("store"),
             rx.vstack(
                 rx.text(m["name"], weight="bold", class_name="matched-business"),
-                rx.text(m["city"], " · ", m["distance"], " · ", m["rating_label"], size="2", color_scheme="gray"),
+                note(m["city"], " · ", m["distance"], " · ", m["rating_label"]),
                 spacing="0",
             ),
             align="center",
@@ -135,14 +136,12 @@ def _result() -> rx.Component:
                         word_break="break-all",
                         size="2",
                     ),
-                    rx.text(
+                    note(
                         rx.cond(
                             RequestState.link_sent_by != "",
                             "We also sent this link to you by " + RequestState.link_sent_by + ".",
                             "Bookmark it: it works without an account.",
                         ),
-                        size="2",
-                        color_scheme="gray",
                         id="tracking-link-sent",
                     ),
                     spacing="1",

@@ -25,6 +25,7 @@ from leadapp.components.requests import (
     request_card,
     request_view,
 )
+from leadapp.components.text import note
 from leadapp.core import languages, rls
 from leadapp.core.broker import key
 from leadapp.core.db import session_scope
@@ -211,11 +212,7 @@ def _claim_form() -> rx.Component:
             TrackState.create_account,
             rx.vstack(
                 rx.heading(words["keep_account"], as_="h2", size="4"),
-                rx.text(
-                    words["keep_account_text"],
-                    size="2",
-                    color_scheme="gray",
-                ),
+                note(words["keep_account_text"]),
                 form_error(errors),
                 rx.cond(
                     TrackState.claim_needs_email,

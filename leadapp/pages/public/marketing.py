@@ -6,6 +6,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components.layout import page
+from leadapp.components.text import note
 from leadapp.core.vocab import PLAN_CALL_QUOTA, PLAN_LABELS, Plan
 
 
@@ -98,7 +99,7 @@ def pricing() -> rx.Component:
                     f"{PLAN_CALL_QUOTA[plan]} AI calls a month" if PLAN_CALL_QUOTA[plan] else "Notifications only",
                     weight="bold",
                 ),
-                rx.text("Monthly lead cap: you choose it in your settings.", size="2", color_scheme="gray"),
+                note("Monthly lead cap: you choose it in your settings."),
                 spacing="3",
             ),
             id=f"plan-{plan.value}",

@@ -14,6 +14,7 @@ import reflex as rx
 from leadapp import routes
 from leadapp.components.cards import stacked_card
 from leadapp.components.layout import page
+from leadapp.components.text import note
 from leadapp.core import rls
 from leadapp.core.db import session_scope
 from leadapp.core.services import pros
@@ -72,7 +73,7 @@ def _review(r: ProReview) -> rx.Component:
             rx.text(r.stars_label, " ", r.stars, "/5", class_name="pro-review-stars"),
             rx.text(r.reviewer, weight="medium", size="2", class_name="pro-reviewer"),
             rx.spacer(),
-            rx.text(r.when, size="1", color_scheme="gray"),
+            note(r.when, size="1"),
             width="100%",
             align="center",
             wrap="wrap",
@@ -107,9 +108,7 @@ def _profile() -> rx.Component:
         rx.text(state.pro_rating_label, size="4", weight="bold", id="pro-rating"),
         rx.cond(state.pro_description != "", rx.text(state.pro_description, white_space="pre-wrap")),
         rx.heading("Verified reviews", as_="h2", size="5", margin_top="1em"),
-        rx.text(
-            "Only a customer whose job this business did can review it, once per job.", size="2", color_scheme="gray"
-        ),
+        note("Only a customer whose job this business did can review it, once per job."),
         rx.cond(
             state.pro_reviews.length() > 0,
             rx.vstack(rx.foreach(state.pro_reviews, _review), spacing="3", width="100%", id="pro-reviews"),
