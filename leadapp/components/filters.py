@@ -55,6 +55,20 @@ def choice_select(
     )
 
 
+def instant_select(
+    control_id: str, options: list[tuple[str, str]], value: rx.Var, on_change: Any, **props: Any
+) -> rx.Component:
+    """A select of (value, text) `options` that acts as soon as one is chosen, without a form or "Apply": it shows
+    `value` (the state's) and sends the chosen value to `on_change`; `props` go on the select."""
+    return rx.select.root(
+        rx.select.trigger(id=control_id),
+        rx.select.content(*[rx.select.item(text, value=v) for v, text in options]),
+        value=value,
+        on_change=on_change,
+        **props,
+    )
+
+
 def filter_input(
     name: str, text: str, error: rx.Var, *, id_prefix: str = "filter", error_id: str = "", **props: Any
 ) -> rx.Component:

@@ -184,3 +184,9 @@ def plain_list(
         plain_table(headers, rx.foreach(rows, row), table_id=table_id),
         rx.cond(rows.length() == 0, rx.text(none, color_scheme="gray", id=none_id, **none_props)),
     )
+
+
+def row_action(*children: Any, **props: Any) -> rx.Component:
+    """A small soft button that acts on one item of a list or a record (a row, a card, a call): its words (and
+    icon) are `children`; `props` go on the button (on_click, color_scheme, class_name, data-…)."""
+    return rx.button(*children, size="1", variant="soft", **props)

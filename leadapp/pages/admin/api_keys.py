@@ -10,7 +10,7 @@ from leadapp.components import feedback
 from leadapp.components.filters import filter_row
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
-from leadapp.components.table import plain_list
+from leadapp.components.table import plain_list, row_action
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
 from leadapp.core.services import access, api_keys, webhooks
@@ -118,13 +118,8 @@ def _row(row: rx.Var) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 row["status"] == "active",
-                rx.button(
-                    "Revoke",
-                    on_click=ApiKeysState.revoke(row["id"]),
-                    color_scheme="red",
-                    variant="soft",
-                    size="1",
-                    class_name="revoke-key",
+                row_action(
+                    "Revoke", on_click=ApiKeysState.revoke(row["id"]), color_scheme="red", class_name="revoke-key"
                 ),
                 rx.badge("revoked", color_scheme="gray"),
             )

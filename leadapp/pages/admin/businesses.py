@@ -14,7 +14,7 @@ from leadapp.components.filters import filter_row, label, labelled
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
-from leadapp.components.table import Column, empty_state
+from leadapp.components.table import Column, empty_state, row_action
 from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -94,7 +94,7 @@ def _rating_form(row: rx.Var) -> rx.Component:
             rx.el.input(type="hidden", name="business_id", value=row["id"]),
             _number("Stars", "rating", rating_id, row["rating"], width="4.5em", custom_attrs={"inputMode": "decimal"}),
             _number("Reviews", "review_count", reviews_id, row["review_count"], width="6em", input_mode="numeric"),
-            rx.button("Save", type="submit", size="1", variant="soft", class_name="save-rating"),
+            row_action("Save", type="submit", class_name="save-rating"),
             align="end",
             spacing="2",
         ),
@@ -122,10 +122,8 @@ def _business_status(row: rx.Var) -> rx.Component:
 def _business_toggle(row: rx.Var) -> rx.Component:
     """Deactivate an active business, activate an inactive one."""
     active = row["active"] == "yes"
-    return rx.button(
+    return row_action(
         rx.cond(active, "Deactivate", "Activate"),
-        size="1",
-        variant="soft",
         color_scheme=rx.cond(active, "red", "green"),
         on_click=BusinessesState.set_active(row["id"], ~active),
         class_name="toggle-business",

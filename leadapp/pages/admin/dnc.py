@@ -10,7 +10,7 @@ from leadapp.components.filters import filter_row, labelled
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
-from leadapp.components.table import Column, empty_state
+from leadapp.components.table import Column, empty_state, row_action
 from leadapp.components.text import note
 from leadapp.core.services import admin_ops
 from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, show_as_admin
@@ -82,10 +82,8 @@ def _dnc_source(row: rx.Var) -> list[rx.Component]:
 
 
 def _dnc_remove(row: rx.Var) -> rx.Component:
-    return rx.button(
+    return row_action(
         "Remove",
-        size="1",
-        variant="soft",
         color_scheme="red",
         on_click=DncState.remove(row["id"]),
         class_name="remove-dnc",

@@ -9,9 +9,10 @@ from sqlmodel import Session
 
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
+from leadapp.components.filters import instant_select
 from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.nav import ADMIN_NAV, section_cards
-from leadapp.components.table import plain_table
+from leadapp.components.table import plain_table, row_action
 from leadapp.components.text import note
 from leadapp.core import labels, localtime
 from leadapp.core.db import session_scope
@@ -54,11 +55,8 @@ def _zone_setting() -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.el.label("Your time zone", html_for="admin-time-zone", class_name="form-label"),
-            rx.select.root(
-                rx.select.trigger(id="admin-time-zone"),
-                rx.select.content(*(rx.select.item(text, value=name) for name, text in localtime.ADMIN_ZONES.items())),
-                value=AdminZoneState.time_zone,
-                on_change=AdminZoneState.choose,
+            instant_select(
+                "admin-time-zone", list(localtime.ADMIN_ZONES.items()), AdminZoneState.time_zone, AdminZoneState.choose
             ),
             note("Times in the admin pages are shown in this zone.", size="1"),
             rx.cond(AdminZoneState.zone_notice != "", rx.text(AdminZoneState.zone_notice, size="2", id="zone-notice")),
@@ -262,12 +260,12 @@ def _message_card(m: rx.Var) -> rx.Component:
         rx.hstack(
             rx.cond(
                 status == "new",
-                rx.button("Mark read", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "read")),
+                row_action("Mark read", on_click=MessagesState.mark(m["id"], "read")),
             ),
             rx.cond(
                 status == "answered",
-                rx.button("Reopen", size="1", variant="soft", on_click=MessagesState.reopen(m["id"])),
-                rx.button("Mark answered", size="1", variant="soft", on_click=MessagesState.mark(m["id"], "answered")),
+                row_action("Reopen", on_click=MessagesState.reopen(m["id"])),
+                row_action("Mark answered", on_click=MessagesState.mark(m["id"], "answered")),
             ),
         ),
         class_name="contact-message",

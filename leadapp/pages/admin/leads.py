@@ -14,7 +14,7 @@ from leadapp.components.filters import choice_select, filter_input, filter_row, 
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page, page_header
 from leadapp.components.pager import PagedState, page_buttons, pager
-from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.table import Column, data_table, empty_state, row_action
 from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.db import session_scope
@@ -226,14 +226,7 @@ def _lead_id(row: rx.Var) -> list[rx.Component]:
 
 def _ask_button(row: rx.Var, kind: str, text: str, color: str) -> rx.Component:
     """Flag or reject one lead: the button opens the dialog that asks for the reason (`.<kind>-lead`)."""
-    return rx.button(
-        text,
-        size="1",
-        variant="soft",
-        color_scheme=color,
-        on_click=LeadsState.ask(kind, row["id"]),
-        class_name=f"{kind}-lead",
-    )
+    return row_action(text, color_scheme=color, on_click=LeadsState.ask(kind, row["id"]), class_name=f"{kind}-lead")
 
 
 def _flag_or_reason(row: rx.Var) -> rx.Component:

@@ -16,7 +16,7 @@ from leadapp.components import feedback
 from leadapp.components.filters import choice, choice_select, filter_row
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
-from leadapp.components.table import Column, empty_state, plain_list
+from leadapp.components.table import Column, empty_state, plain_list, row_action
 from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.services import admin_ops, notify, webhooks
@@ -278,10 +278,8 @@ def _webhook_row(row: rx.Var) -> rx.Component:
         rx.table.cell(
             rx.cond(
                 row["resendable"] == "yes",
-                rx.button(
+                row_action(
                     "Re-send",
-                    size="1",
-                    variant="soft",
                     on_click=WebhookOutboxState.resend(row["id"]),
                     class_name="resend-webhook",
                     data_delivery=row["id"],

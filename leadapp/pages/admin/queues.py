@@ -10,9 +10,9 @@ import reflex as rx
 
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
-from leadapp.components.filters import label
+from leadapp.components.filters import instant_select, label
 from leadapp.components.layout import guarded_page
-from leadapp.components.table import Column, data_table, empty_state
+from leadapp.components.table import Column, data_table, empty_state, row_action
 from leadapp.components.text import note
 from leadapp.core.services import admin_ops
 from leadapp.core.tasks import ALL_QUEUES, NOTIFICATIONS
@@ -124,13 +124,8 @@ def _failed_job_card(job: rx.Var) -> rx.Component:
         ),
         rx.hstack(
             rx.button("Retry", size="1", on_click=QueuesState.retry_job(job["id"]), class_name="retry-job"),
-            rx.button(
-                "Delete",
-                size="1",
-                variant="soft",
-                color_scheme="red",
-                on_click=QueuesState.delete_job(job["id"]),
-                class_name="delete-job",
+            row_action(
+                "Delete", color_scheme="red", on_click=QueuesState.delete_job(job["id"]), class_name="delete-job"
             ),
             spacing="2",
         ),
@@ -158,11 +153,11 @@ def queues_page() -> rx.Component:
         ),
         rx.hstack(
             label("Failed jobs of", "failed-queue"),
-            rx.select.root(
-                rx.select.trigger(id="failed-queue"),
-                rx.select.content(*[rx.select.item(name, value=name) for name in ALL_QUEUES]),
-                value=QueuesState.selected_queue,
-                on_change=QueuesState.select_queue,
+            instant_select(
+                "failed-queue",
+                [(name, name) for name in ALL_QUEUES],
+                QueuesState.selected_queue,
+                QueuesState.select_queue,
             ),
             align="center",
             wrap="wrap",

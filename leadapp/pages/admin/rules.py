@@ -17,6 +17,7 @@ from leadapp.components.cards import stacked_card
 from leadapp.components.forms import field_error, form_error, form_section, labelled_field, select_field, server_form
 from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, pager
+from leadapp.components.table import row_action
 from leadapp.components.text import note
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.models import User
@@ -359,11 +360,9 @@ def _version_card(row: rx.Var) -> rx.Component:
         ),
         rx.cond(
             ~row.current,
-            rx.button(
+            row_action(
                 "Roll back to this version",
                 on_click=S.ask_rollback(row.version),
-                size="1",
-                variant="soft",
                 color_scheme="orange",
                 data_version=row.version,
                 class_name="rollback-button",

@@ -10,7 +10,7 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.confirm import confirm_dialog
-from leadapp.components.filters import choice_select, filter_row, labelled
+from leadapp.components.filters import choice_select, filter_row, instant_select, labelled
 from leadapp.components.layout import back_link, guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state
@@ -270,30 +270,11 @@ def _detail() -> rx.Component:
             labelled(
                 "Role",
                 "user-role-select",
-                rx.select.root(
-                    rx.select.trigger(id="user-role-select"),
-                    rx.select.content(*[rx.select.item(t, value=v) for v, t in ROLE_OPTIONS]),
-                    value=UsersState.new_role,
-                    on_change=UsersState.choose_role,
-                ),
+                instant_select("user-role-select", ROLE_OPTIONS, UsersState.new_role, UsersState.choose_role),
             ),
             rx.button("Change role…", on_click=UsersState.ask_role_change, id="change-role"),
             rx.cond(
-                active,
-                rx.button(
-                    "Disable account",
-                    on_click=UsersState.set_active(False),
-                    color_scheme="red",
-                    variant="soft",
-                    id="toggle-active",
-                ),
-                rx.button(
-                    "Enable account",
-                    on_click=UsersState.set_active(True),
-                    color_scheme="green",
-                    variant="soft",
-                    id="toggle-active",
-                ),
+                active, _toggle_active("Disable account", False, "red"), _toggle_active("Enable account", True, "green")
             ),
             rx.button("Send password reset", on_click=UsersState.send_reset, variant="soft", id="send-reset"),
             spacing="3",
@@ -304,6 +285,13 @@ def _detail() -> rx.Component:
         record_list("Requests", UsersState.selected_leads, _user_lead, "No requests.", width="100%"),
         spacing="3",
         id="user-detail",
+    )
+
+
+def _toggle_active(text: str, active: bool, color: str) -> rx.Component:
+    """The one button that disables an active account or enables a disabled one (`#toggle-active` either way)."""
+    return rx.button(
+        text, on_click=UsersState.set_active(active), color_scheme=color, variant="soft", id="toggle-active"
     )
 
 

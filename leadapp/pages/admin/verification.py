@@ -11,7 +11,7 @@ from leadapp.components import feedback
 from leadapp.components.filters import filter_row
 from leadapp.components.forms import server_form
 from leadapp.components.layout import guarded_page
-from leadapp.components.table import plain_list
+from leadapp.components.table import plain_list, row_action
 from leadapp.components.text import note
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
@@ -90,7 +90,7 @@ def _plan_form(row: rx.Var) -> rx.Component:
                 width="6em",
                 class_name="lead-cap-input",
             ),
-            rx.button("Save", type="submit", size="1", variant="soft", class_name="plan-save"),
+            row_action("Save", type="submit", class_name="plan-save"),
             spacing="2",
             align="center",
         ),

@@ -15,6 +15,7 @@ from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.forms import server_form
 from leadapp.components.layout import back_link, guarded, page
+from leadapp.components.table import row_action
 from leadapp.components.text import note
 from leadapp.components.threads import LEAD_PHOTO, thread_panel
 from leadapp.core.services.access import NOT_YOUR_LEAD
@@ -98,21 +99,13 @@ def _call_panel(call: CallView) -> rx.Component:
             rx.spacer(),
             rx.cond(
                 (call.status == "requested") | (call.status == "scheduled"),
-                rx.button(
-                    "Cancel",
-                    size="1",
-                    variant="soft",
-                    on_click=DashboardState.cancel_call(call.id),
-                    class_name="cancel-call",
-                ),
+                row_action("Cancel", on_click=DashboardState.cancel_call(call.id), class_name="cancel-call"),
             ),
             rx.cond(
                 (call.has_recording == "yes") & ~DashboardState.recording_links.contains(call.id),
-                rx.button(
+                row_action(
                     rx.icon("play", size=14),
                     "Recording",
-                    size="1",
-                    variant="soft",
                     on_click=DashboardState.open_recording(call.id),
                     class_name="open-recording",
                 ),
@@ -362,13 +355,7 @@ def _detail() -> rx.Component:
                     rx.cond(d["callback_since"] != "", rx.text.span(" (", d["callback_since"], ")")),
                     ". Call them back.",
                 ),
-                rx.button(
-                    "Mark handled",
-                    size="1",
-                    variant="soft",
-                    on_click=DashboardState.mark_callback_handled,
-                    id="mark-callback-handled",
-                ),
+                row_action("Mark handled", on_click=DashboardState.mark_callback_handled, id="mark-callback-handled"),
                 align="center",
                 wrap="wrap",
             ),
@@ -527,6 +514,22 @@ def _call_when_fields() -> rx.Component:
     )
 
 
+def _respond_buttons() -> rx.Component:
+    """Accept, and Decline (which submits the decline form and its optional message)."""
+    return rx.fragment(
+        rx.button(rx.icon("check"), "Accept", on_click=DashboardState.accept, id="accept-lead", color_scheme="green"),
+        rx.button(
+            rx.icon("x"),
+            "Decline",
+            type="submit",
+            variant="soft",
+            color_scheme="red",
+            id="decline-lead",
+            custom_attrs={"form": DECLINE_FORM},
+        ),
+    )
+
+
 def _action_bar() -> rx.Component:
     """Accept / Decline / AI call: always in reach at the bottom of the screen (a phone's thumb zone). Decline
     and AI call submit the forms above them (their optional message and objective)."""
@@ -535,27 +538,7 @@ def _action_bar() -> rx.Component:
     return rx.cond(
         ~closed,
         rx.flex(
-            rx.cond(
-                _can_respond(),
-                rx.fragment(
-                    rx.button(
-                        rx.icon("check"),
-                        "Accept",
-                        on_click=DashboardState.accept,
-                        id="accept-lead",
-                        color_scheme="green",
-                    ),
-                    rx.button(
-                        rx.icon("x"),
-                        "Decline",
-                        type="submit",
-                        variant="soft",
-                        color_scheme="red",
-                        id="decline-lead",
-                        custom_attrs={"form": DECLINE_FORM},
-                    ),
-                ),
-            ),
+            rx.cond(_can_respond(), _respond_buttons()),
             rx.button(
                 rx.icon("phone-call"),
                 "AI call",

@@ -12,7 +12,7 @@ import reflex as rx
 
 from leadapp import routes
 from leadapp.components import feedback
-from leadapp.components.filters import labelled
+from leadapp.components.filters import instant_select, labelled
 from leadapp.components.layout import guarded_page, titled
 from leadapp.components.text import note
 from leadapp.core import labels
@@ -184,12 +184,7 @@ def _period_chooser() -> rx.Component:
     return labelled(
         "Period",
         "stats-period",
-        rx.select.root(
-            rx.select.trigger(id="stats-period"),
-            rx.select.content(*[rx.select.item(label, value=value) for value, label in PERIOD_OPTIONS]),
-            value=S.weeks,
-            on_change=S.set_period,
-        ),
+        instant_select("stats-period", PERIOD_OPTIONS, S.weeks, S.set_period),
     )
 
 
