@@ -108,6 +108,11 @@ def error_callout(error: rx.Var, element_id: str | None = None, **props: object)
     return rx.cond(error != "", rx.callout(error, color_scheme="red", role="alert", id=element_id, **props))
 
 
+def problem_callout(message: rx.Var | str, element_id: str, **props: object) -> rx.Component:
+    """Why the page cannot go on (a link that no longer works, a form refused as a whole), announced."""
+    return rx.callout(message, icon="triangle-alert", color_scheme="red", role="alert", id=element_id, **props)
+
+
 def error_text(error: rx.Var, element_id: str | rx.Var, size: str = "2") -> rx.Component:
     """Why a form (or one field) was refused, under it and announced, while there is a reason."""
     return rx.cond(error != "", rx.text(error, color_scheme="red", size=size, role="alert", id=element_id))

@@ -6,6 +6,7 @@ from typing import Any
 
 import reflex as rx
 
+from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.text import note
 from leadapp.core.services.accounts import MIN_PASSWORD_LENGTH
@@ -129,7 +130,7 @@ def new_password_fields(errors: rx.Var, label: str = "Password", repeat: str = "
 def form_error(errors: rx.Var) -> rx.Component:
     return rx.cond(
         errors.contains("form"),
-        rx.callout(errors["form"], icon="triangle-alert", color_scheme="red", id="error-form", role="alert"),
+        feedback.problem_callout(errors["form"], "error-form"),
     )
 
 

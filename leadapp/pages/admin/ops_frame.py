@@ -124,6 +124,11 @@ def record_list(
     )
 
 
+def reload_button(on_click: Any) -> rx.Component:
+    """The header's "Reload": the page's list afresh (its `load`)."""
+    return rx.button(rx.icon("refresh-cw"), "Reload", on_click=on_click, variant="soft", size="2")
+
+
 def ops_header(title: str, heading_id: str, *actions: rx.Component) -> rx.Component:
     return rx.vstack(
         rx.hstack(rx.heading(title, size="8", id=heading_id), *actions, justify="between", align="center", wrap="wrap"),

@@ -20,7 +20,7 @@ from leadapp.components.table import Column, empty_state, plain_list, row_action
 from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.services import admin_ops, notify, webhooks
-from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, show_as_admin
+from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, reload_button, show_as_admin
 from leadapp.state.auth import AuthState
 
 
@@ -324,7 +324,7 @@ def outbox_page() -> rx.Component:
         ops_header(
             "Notification outbox",
             "outbox-heading",
-            rx.button(rx.icon("refresh-cw"), "Reload", on_click=OutboxState.load, variant="soft", size="2"),
+            reload_button(OutboxState.load),
         ),
         note(
             "Every e-mail and SMS, with its delivery record. Without provider keys this is also the local "

@@ -16,7 +16,7 @@ from leadapp.components.table import Column, data_table, empty_state, row_action
 from leadapp.components.text import note
 from leadapp.core.services import admin_ops
 from leadapp.core.tasks import ALL_QUEUES, NOTIFICATIONS
-from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header
+from leadapp.pages.admin.ops_frame import OpsState, as_admin, messages, ops_header, reload_button
 from leadapp.state.auth import AuthState
 
 
@@ -140,7 +140,7 @@ def queues_page() -> rx.Component:
         ops_header(
             "Queues",
             "queues-heading",
-            rx.button(rx.icon("refresh-cw"), "Reload", on_click=QueuesState.load, variant="soft", size="2"),
+            reload_button(QueuesState.load),
         ),
         messages(QueuesState.error, QueuesState.notice),
         data_table(

@@ -12,6 +12,7 @@ import asyncio
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.forms import form_error, narrow_card, new_password_fields, server_form
 from leadapp.components.layout import page
 from leadapp.core import rls
@@ -91,13 +92,7 @@ def reset_password_page() -> rx.Component:
                     (
                         "invalid",
                         rx.vstack(
-                            rx.callout(
-                                ResetPasswordState.link_problem,
-                                icon="triangle-alert",
-                                color_scheme="red",
-                                role="alert",
-                                id="reset-link-problem",
-                            ),
+                            feedback.problem_callout(ResetPasswordState.link_problem, "reset-link-problem"),
                             rx.link("Go to the log-in page", href=routes.LOGIN),
                             spacing="3",
                         ),

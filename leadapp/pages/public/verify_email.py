@@ -9,6 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from leadapp import routes
+from leadapp.components import feedback
 from leadapp.components.forms import narrow_card
 from leadapp.components.layout import page
 from leadapp.core import rls
@@ -56,13 +57,7 @@ def verify_email_page() -> rx.Component:
                     ),
                     (
                         "invalid",
-                        rx.callout(
-                            VerifyEmailState.verify_message,
-                            icon="triangle-alert",
-                            color_scheme="red",
-                            role="alert",
-                            id="verify-problem",
-                        ),
+                        feedback.problem_callout(VerifyEmailState.verify_message, "verify-problem"),
                     ),
                     rx.center(rx.spinner(size="3"), padding="2em"),
                 ),
