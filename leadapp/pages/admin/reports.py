@@ -224,12 +224,13 @@ class ReportsState(PagedState, AuthState):
     @rx.event
     def download(self):
         """The report on show as a Markdown file."""
-        report, self.error = self._attempt(
+        report, error = self._attempt(
             access.Area.ADMIN,
             lambda session, user: weekly_audit.get_report(session, user, self.report_id),
             refused=self._refusal,
         )
         if report is None:
+            self.error = error or self.error
             return None
         return rx.download(
             data=report.markdown,
