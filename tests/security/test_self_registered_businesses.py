@@ -38,12 +38,12 @@ FORM = {
 }
 
 
-def _settings_tab(user_id: int) -> Any:
+def _settings_tab(user_id: int, query: str = "") -> Any:
     import leadapp.leadapp  # noqa: F401  (imports every page module, as the server does)
     from leadapp.pages.business.settings import BusinessSettingsState
 
     root = rx.State(_reflex_internal_init=True)
-    root.router = RouterData(url=ReflexURL("http://localhost:3000/dashboard/settings"))
+    root.router = RouterData(url=ReflexURL(f"http://localhost:3000/dashboard/settings{query}"))
     state: Any = root.get_substate(BusinessSettingsState.get_full_name().split(".")[1:])
     state.session_token = session_token(user_id)
     return state
@@ -110,3 +110,14 @@ def test_only_admins_verify_and_change_plans(db_session: Session, owner: User) -
     stored = db_session.get(Business, business.id)
     assert (stored.plan, stored.monthly_lead_cap, stored.verified_by_id) == ("pro", 5000, admin.id)  # type: ignore[union-attr]
     assert business.id in factories.plumbing_candidates(db_session)
+
+
+def test_an_admin_probing_business_ids_in_the_address_sees_nothing_of_a_missing_one(
+    db_session: Session, owner: User
+) -> None:
+    admin = accounts.ensure_admin(db_session, "admin@example.com", PASSWORD)
+    db_session.commit()
+    tab = _settings_tab(admin.id, "?business=987654")  # type: ignore[arg-type]
+    tab.business_id, tab.values = 41, {"name": "left over from another business"}
+    _call(tab, "load")
+    assert (tab.denied, tab.loaded, tab.business_id, tab.values) == (True, False, 0, {})

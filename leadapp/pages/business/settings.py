@@ -15,7 +15,7 @@ from leadapp.components.forms import field_error, form_error, form_section, labe
 from leadapp.components.layout import guarded, page
 from leadapp.components.text import note
 from leadapp.core import labels
-from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.errors import UserError
 from leadapp.core.models import Business, User
 from leadapp.core.services import access, businesses, plans
 from leadapp.core.services.businesses import WEEKDAYS, ProfileInput
@@ -139,13 +139,14 @@ class BusinessSettingsState(AuthState):
             self._show_plan(session, user, business)
             return True
 
-        def refused(exc: NotAllowed) -> str:
-            # A logged-out tab is left to the guard before this handler, which sends it to the login page.
+        def refused(exc: UserError) -> str:
+            # A logged-out tab is left to the guard before this handler, which sends it to the login page; a
+            # business that is not there (an admin's mistyped ?business=) is shown as one this user may not see.
             if not isinstance(exc, access.NotLoggedIn):
                 self.allowed_area, self.denied = "", True
             return ""
 
-        shown, _ = self._attempt(access.Area.BUSINESS, show, refused=refused)
+        shown, _ = self._attempt(access.Area.BUSINESS, show, refused=refused, failed=refused)
         self.loaded = bool(shown)
 
     def _change(self, action: Callable[[Session, User], Business]) -> tuple[Business | None, Any]:
