@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 from alembic.config import Config
+from pytest_httpserver import HTTPServer
 from sqlmodel import Session
 
 from alembic import command
@@ -394,6 +395,24 @@ def app_env(
     finally:
         _flush(redis_url)
         clear_app_caches()
+
+
+SITEVERIFY = "/turnstile/v0/siteverify"
+
+
+@pytest.fixture
+def turnstile(httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch, app_env: dict[str, str]) -> HTTPServer:
+    """Cloudflare Turnstile configured (site and secret key) against a fake siteverify at `SITEVERIFY` on the
+    returned `httpserver`, which the test tells what to answer."""
+    use_env(
+        monkeypatch,
+        {
+            "TURNSTILE_SITE_KEY": "site-key",
+            "TURNSTILE_SECRET_KEY": "secret-key",
+            "TURNSTILE_VERIFY_URL": httpserver.url_for(SITEVERIFY),
+        },
+    )
+    return httpserver
 
 
 def _flush(redis_url: str) -> None:

@@ -1,4 +1,4 @@
-"""Rows for tests, made one way: users, businesses, requests, matches, quotes, calls.
+"""Rows for tests, made one way: users, businesses, requests, matches, quotes, calls, conversions, notifications.
 
 A module's scenario (the `world` it tests against) is built from these, so a change to what a valid lead or
 business needs is made here once, not in every test module. Each factory adds its row to the session and
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import count
 from typing import Any, TypeVar
 
@@ -18,8 +18,19 @@ import reflex as rx
 from sqlmodel import Session
 
 from leadapp.core import crypto
-from leadapp.core.models import Business, Call, ContactMessage, Lead, Match, Quote, User, utcnow
-from leadapp.core.services import accounts, contact
+from leadapp.core.models import (
+    Business,
+    Call,
+    ContactMessage,
+    Conversion,
+    Lead,
+    Match,
+    Notification,
+    Quote,
+    User,
+    utcnow,
+)
+from leadapp.core.services import accounts, contact, notify
 from leadapp.core.services import match as match_service
 from leadapp.core.vocab import LeadStatus, MatchStatus, QuoteStatus
 
@@ -29,7 +40,7 @@ ZIP = "46032"
 TEXT = "My water heater is leaking all over the garage floor, need someone today"
 
 _serial = count(1)
-Row = TypeVar("Row", User, Business, Lead, Match, Call, Quote)
+Row = TypeVar("Row", User, Business, Lead, Match, Call, Quote, Conversion)
 
 
 def serial() -> int:
@@ -109,15 +120,35 @@ def new_lead(by: User | None = None, *, phone: str = PHONE, consent: bool = True
         "urgency": "high",
         "contact_name": "Casey Consumer",
         "contact_email": "casey@example.com",
-        "contact_phone_enc": crypto.encrypt_phone(phone) if phone else "",
-        "contact_phone_hash": crypto.phone_hash(phone) if phone else "",
-        "contact_phone_last4": phone[-4:],
+        **_phone_columns(phone),
         "consent_ai_calls": consent,
         "consent_at": now if consent else None,
         "phone_verified_at": now if consent else None,
         "status": LeadStatus.MATCHED.value,
     }
     return Lead(**{**values, **fields})
+
+
+def received_lead(s: Session, text: str | None = None, *, phone: str = "", **fields: Any) -> Lead:
+    """A request as intake stores it before the pipeline runs: received (not classified, matched or consented to
+    calls), from 46032, by casey@example.com, with `phone` encrypted and hashed (none by default)."""
+    values: dict[str, Any] = {
+        "raw_text": text or f"{TEXT} #{serial()}",
+        "zip": ZIP,
+        "contact_email": "casey@example.com",
+        **_phone_columns(phone),
+        "status": LeadStatus.RECEIVED.value,
+    }
+    return _saved(s, Lead(**{**values, **fields}))
+
+
+def _phone_columns(phone: str) -> dict[str, str]:
+    """A lead's columns for the consumer's number as intake stores it ("" leaves them empty)."""
+    return {
+        "contact_phone_enc": crypto.encrypt_phone(phone),
+        "contact_phone_hash": crypto.phone_hash(phone),
+        "contact_phone_last4": phone[-4:],
+    }
 
 
 def call(s: Session, to: Lead, by: Business | None, status: str, **fields: Any) -> Call:
@@ -197,6 +228,27 @@ def quote(s: Session, on: Match, cents: int = 45_000, *, days: int = 7, **fields
     }
     row = Quote(lead_id=on.lead_id, business_id=on.business_id, match_id=on.id, **{**values, **fields})
     return _saved(s, row)
+
+
+def conversion(s: Session, of: Match, cents: int, at: datetime) -> Conversion:
+    """The job the match led to, reported done at `at` and worth `cents`."""
+    row = Conversion(
+        lead_id=of.lead_id, business_id=of.business_id, match_id=of.id, job_value_cents=cents, created_at=at
+    )
+    return _saved(s, row)
+
+
+def notification(s: Session, recipient: str, *, channel: str = "email", **fields: Any) -> Notification:
+    """A pending notice of a new lead to `recipient`, made the way the app makes one (`notify.create_notification`,
+    once per dedupe key: a new key unless one is given)."""
+    values: dict[str, Any] = {
+        "kind": "business_new_lead",
+        "subject": "",
+        "text": "LeadApp: a new lead matches your business.",
+        "html": "",
+        "dedupe_key": f"test:{serial()}",
+    }
+    return notify.create_notification(s, channel=channel, recipient=recipient, **{**values, **fields})
 
 
 @dataclass

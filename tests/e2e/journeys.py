@@ -7,15 +7,22 @@ clicking the site's links (`go_to` for the role's navigation bar).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import secrets
 import string
 import time
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from leadapp.core.models import Lead
 
 TIMEOUT = 20_000
 NO_AI_CALLS = "You asked not to receive AI calls on this number."
@@ -86,6 +93,17 @@ def register_owner(page: Page, deployment: Deployment, email: str, full_name: st
     page.wait_for_url(re.compile(re.escape(deployment.url) + r"/dashboard/?$"))
 
 
+def save_business_settings(page: Page, name: str, zip_code: str) -> None:
+    """From the owner's navigation, "Settings": the business `name`, plumbing in `zip_code` and 20 miles around,
+    saved (the page then says whether it was)."""
+    go_to(page, "Settings")
+    page.get_by_label("Business name").fill(name)
+    page.get_by_role("checkbox", name="Plumbing", exact=True).check()
+    page.get_by_label("ZIP code").fill(zip_code)
+    page.get_by_label("Service radius (miles)").fill("20")
+    page.locator("#settings-save").click()
+
+
 def choose_interview(page: Page) -> None:
     """On the request form, take "Answer a few questions instead"; the guided interview opens with its first
     question."""
@@ -130,6 +148,12 @@ def log_in_to_inbox(page: Page, deployment: Deployment, email: str) -> None:
     login(page, deployment, email, deployment.consumer_password)
     page.wait_for_url(path_re(deployment, "/dashboard"))
     expect(page.locator("#inbox-count")).to_be_visible()
+
+
+def log_in_to_admin(page: Page, deployment: Deployment) -> None:
+    """Log in as the deployment's admin; the admin home opens."""
+    login(page, deployment, deployment.admin_email, deployment.admin_password)
+    page.wait_for_url(re.compile(r".*/admin/?$"))
 
 
 def file_request_from_portal(page: Page, deployment: Deployment, text: str, phone: str) -> None:
@@ -300,6 +324,49 @@ def verify_phone(page: Page, deployment: Deployment, card, phone_e164: str, noti
     card.locator(".verify-phone-code").click()
     expect(page.locator(notice)).to_contain_text("Your phone number is verified")
     expect(card.locator(".phone-check")).to_have_count(0)
+
+
+@contextlib.contextmanager
+def stack_database(deployment: Deployment) -> Iterator[Session]:
+    """A session on the local stack's database (its rows and its outbox), its engine disposed after."""
+    from sqlmodel import Session, create_engine
+
+    engine = create_engine(deployment.database_url)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def stored_lead(deployment: Deployment, marker: str) -> Lead:
+    """The request whose text carries `marker`, as the local stack's database holds it now."""
+    from sqlmodel import select
+
+    from leadapp.core.models import Lead
+
+    with stack_database(deployment) as session:
+        return session.exec(select(Lead).where(Lead.raw_text.contains(marker))).one()  # type: ignore[attr-defined]
+
+
+def planted_email(deployment: Deployment, marker: str, subject: str, body: str, **fields: Any) -> int:
+    """An e-mail to `marker`@example.com put straight into the local stack's outbox (a contact-form message, in the
+    state `fields` give: status, attempts …); its id."""
+    from leadapp.core.models import Notification
+
+    with stack_database(deployment) as session:
+        row = Notification(
+            kind="contact_message",
+            channel="email",
+            recipient=f"{marker}@example.com",
+            subject=subject,
+            body_text=body,
+            dedupe_key=f"e2e:{marker}",
+            **fields,
+        )
+        session.add(row)
+        session.commit()
+        return row.id  # type: ignore[return-value]
 
 
 def emailed_link(deployment: Deployment, marker: str, kind: str, path_prefix: str, seconds: float = 30.0) -> str:

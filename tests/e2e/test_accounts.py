@@ -14,11 +14,13 @@ from tests.e2e.conftest import Deployment
 from tests.e2e.journeys import (
     click_link,
     go_to,
+    log_in_to_admin,
     login,
     new_page,
     open_emailed_link,
     path_re,
     register_owner,
+    save_business_settings,
     start,
 )
 
@@ -97,12 +99,7 @@ def test_owner_verifies_their_email_and_the_admin_verifies_the_business(browser:
     owner.locator("#resend-verification").click()
     expect(owner.locator("#verify-notice")).to_contain_text(email)
 
-    go_to(owner, "Settings")
-    owner.get_by_label("Business name").fill(name)
-    owner.get_by_role("checkbox", name="Plumbing", exact=True).check()
-    owner.get_by_label("ZIP code").fill("46032")
-    owner.get_by_label("Service radius (miles)").fill("20")
-    owner.locator("#settings-save").click()
+    save_business_settings(owner, name, "46032")
     expect(owner.locator("#settings-saved")).to_be_visible()
     expect(owner.locator("#plan-name")).to_have_text("Free")
     expect(owner.locator("#plan-leads")).to_have_text("0 of 50")
@@ -111,8 +108,7 @@ def test_owner_verifies_their_email_and_the_admin_verifies_the_business(browser:
     expect(owner.locator("#field-plan")).to_have_count(0)  # plans are the admins'
 
     admin = new_page(browser)
-    login(admin, deployment, deployment.admin_email, deployment.admin_password)
-    admin.wait_for_url(re.compile(r".*/admin/?$"))
+    log_in_to_admin(admin, deployment)
     go_to(admin, "Verification")
     row = admin.locator(".business-row", has_text=name)
     expect(row).to_contain_text("email not confirmed")

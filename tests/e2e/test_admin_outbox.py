@@ -2,41 +2,15 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login
+from tests.e2e.journeys import TIMEOUT, go_to, log_in_to_admin, planted_email
 
 pytestmark = pytest.mark.e2e
-
-
-def _failed_notification(deployment: Deployment, marker: str) -> int:
-    from sqlmodel import Session, create_engine
-
-    from leadapp.core.models import Notification
-
-    engine = create_engine(deployment.database_url)
-    with Session(engine) as session:
-        row = Notification(
-            kind="contact_message",
-            channel="email",
-            recipient=f"{marker}@example.com",
-            subject=f"Undelivered {marker}",
-            body_text="A message whose provider kept failing.",
-            status="failed",
-            attempts=5,
-            last_error="sendgrid: 503 Service Unavailable",
-            dedupe_key=f"e2e:{marker}",
-        )
-        session.add(row)
-        session.commit()
-        notification_id = row.id
-    engine.dispose()
-    return notification_id
 
 
 def test_admin_retries_a_failed_notification_and_the_audit_trail_records_it(page: Page, deployment: Deployment):
@@ -44,10 +18,17 @@ def test_admin_retries_a_failed_notification_and_the_audit_trail_records_it(page
         pytest.skip("plants a failed notification in the database: local deployment only")
     page.set_default_timeout(TIMEOUT)
     marker = f"retry-{secrets.token_hex(3)}"
-    notification_id = _failed_notification(deployment, marker)
+    notification_id = planted_email(
+        deployment,
+        marker,
+        f"Undelivered {marker}",
+        "A message whose provider kept failing.",
+        status="failed",
+        attempts=5,
+        last_error="sendgrid: 503 Service Unavailable",
+    )
 
-    login(page, deployment, deployment.admin_email, deployment.admin_password)
-    page.wait_for_url(re.compile(r".*/admin/?$"))
+    log_in_to_admin(page, deployment)
     go_to(page, "Outbox")
     row = page.locator(f'.outbox-row[data-notification="{notification_id}"]')
     expect(row).to_have_attribute("data-status", "failed")

@@ -15,9 +15,11 @@ from playwright.sync_api import Browser, expect
 from tests.e2e.conftest import Deployment
 from tests.e2e.journeys import (
     go_to,
-    login,
+    log_in_to_admin,
     my_request_card,
     new_page,
+    stack_database,
+    stored_lead,
     switch_ai_calls_off,
     verify_phone,
 )
@@ -30,18 +32,14 @@ CALL_TIMEOUT = 150_000  # the simulated conversation is spoken in real time
 
 def _calls_of(deployment: Deployment, marker: str) -> list[tuple[object, str, str | None, str]]:
     """(business id, status, outcome, type) of the calls about the request carrying `marker`."""
-    from sqlmodel import Session, create_engine, select
+    from sqlmodel import select
 
-    from leadapp.core.models import Call, Lead
+    from leadapp.core.models import Call
 
-    engine = create_engine(deployment.database_url)
-    try:
-        with Session(engine) as session:
-            lead = session.exec(select(Lead).where(Lead.raw_text.contains(marker))).one()  # type: ignore[attr-defined]
-            rows = session.exec(select(Call).where(Call.lead_id == lead.id)).all()
-            return [(c.business_id, c.status, c.outcome, c.call_type) for c in rows]
-    finally:
-        engine.dispose()
+    lead = stored_lead(deployment, marker)
+    with stack_database(deployment) as session:
+        rows = session.exec(select(Call).where(Call.lead_id == lead.id)).all()
+        return [(c.business_id, c.status, c.outcome, c.call_type) for c in rows]
 
 
 def test_a_callback_before_acceptance_is_a_concierge_call_that_succeeds_then_no_ai_calls(
@@ -83,8 +81,7 @@ def test_a_callback_before_acceptance_is_a_concierge_call_that_succeeds_then_no_
 
     # The admin's do-not-call list shows where the entry came from, with the words and the request.
     admin = new_page(browser)
-    login(admin, deployment, deployment.admin_email, deployment.admin_password)
-    admin.wait_for_url(re.compile(r".*/admin/?$"))
+    log_in_to_admin(admin, deployment)
     go_to(admin, "Do-not-call")
     entry = admin.locator(".dnc-row", has_text=PHONE[-4:])
     expect(entry.locator(".dnc-source")).to_have_text("Consumer portal switch")

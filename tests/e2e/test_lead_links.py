@@ -17,8 +17,10 @@ from tests.e2e.journeys import (
     go_to,
     login,
     new_marker,
+    new_page,
     open_emailed_link,
     path_re,
+    send_request,
     start,
     type_address,
 )
@@ -31,12 +33,8 @@ ELECTRICIAN = "electrician@leadapp.demo"  # another business, in New York: never
 def _submit_request(page: Page, deployment: Deployment, marker: str) -> None:
     start(page, deployment)
     click_link(page, deployment, "Get help", "/request")
-    page.get_by_label("What do you need help with?").fill(
-        f"The kitchen sink drain is clogged and water backs up into the other basin, need a plumber ({marker})"
-    )
-    page.get_by_label("ZIP code").fill("46032")
-    page.locator("#field-email").fill("casey@example.com")
-    page.locator("#request-submit").click()
+    text = f"The kitchen sink drain is clogged and water backs up into the other basin, need a plumber ({marker})"
+    send_request(page, text, "", consent=False)
     expect(page.locator("#request-status")).to_have_text(re.compile("^matched$", re.I), timeout=30_000)
 
 
@@ -76,26 +74,31 @@ def _log_in_here(page: Page, email: str, password: str) -> None:
     page.locator("#login-submit").click()
 
 
+def _logged_in_from_link(browser: Browser, deployment: Deployment, link: str, email: str, lead_path: str) -> Page:
+    """A browser that is not logged in opens `link`: the log-in page asks first (and keeps where the link led);
+    logged in as `email`, the browser is back at `lead_path`."""
+    page = new_page(browser)
+    open_emailed_link(page, link)
+    page.wait_for_url(re.compile(re.escape(deployment.url) + r"/login\?next=.*leads.*"))
+    _log_in_here(page, email, deployment.consumer_password)
+    page.wait_for_url(path_re(deployment, lead_path))
+    return page
+
+
 def test_the_emailed_link_opens_the_lead_after_log_in_and_refuses_a_competitor(
     browser: Browser, deployment: Deployment
 ):
     if not deployment.local:
         pytest.skip("reads the emailed link from the local outbox (the database)")
     marker = new_marker()
-    consumer = browser.new_context().new_page()
-    consumer.set_default_timeout(TIMEOUT)
+    consumer = new_page(browser)
     _submit_request(consumer, deployment, marker)
     lead_id, email_link, sms_link = _emailed_links(deployment, marker)
     lead_path = f"/dashboard/leads/{lead_id}"
     assert email_link == sms_link == f"{deployment.url}{lead_path}"
 
     # The plumber opens the email's link on a browser that is not logged in: log in first, then the lead.
-    owner = browser.new_context().new_page()
-    owner.set_default_timeout(TIMEOUT)
-    open_emailed_link(owner, email_link)
-    owner.wait_for_url(re.compile(re.escape(deployment.url) + r"/login\?next=.*leads.*"))
-    _log_in_here(owner, PLUMBER, deployment.consumer_password)
-    owner.wait_for_url(path_re(deployment, lead_path))
+    owner = _logged_in_from_link(browser, deployment, email_link, PLUMBER, lead_path)
     expect(owner.locator("#lead-detail")).to_be_visible()
     expect(owner.locator("#detail-text")).to_contain_text(marker)
     expect(owner.locator("#accept-lead")).to_be_visible()
@@ -108,12 +111,7 @@ def test_the_emailed_link_opens_the_lead_after_log_in_and_refuses_a_competitor(
     expect(owner.locator("#detail-text")).to_contain_text(marker)
 
     # A competitor who gets hold of the link logs in from it and gets the refusal page, nothing of the lead.
-    rival = browser.new_context().new_page()
-    rival.set_default_timeout(TIMEOUT)
-    open_emailed_link(rival, sms_link)
-    rival.wait_for_url(re.compile(re.escape(deployment.url) + r"/login\?next=.*"))
-    _log_in_here(rival, ELECTRICIAN, deployment.consumer_password)
-    rival.wait_for_url(path_re(deployment, lead_path))
+    rival = _logged_in_from_link(browser, deployment, sms_link, ELECTRICIAN, lead_path)
     refusal = rival.locator("#lead-refused")
     expect(refusal).to_be_visible()
     expect(rival.locator("#lead-detail")).to_have_count(0)
@@ -131,8 +129,7 @@ def test_the_emailed_link_opens_the_lead_after_log_in_and_refuses_a_competitor(
 
 
 def test_a_hostile_next_after_log_in_stays_on_the_site(browser: Browser, deployment: Deployment):
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT)
+    page = new_page(browser)
     for hostile in ("//example.org/phish", "/%09/example.org/phish", "https://example.org/phish"):
         type_address(page, deployment, f"/login?next={hostile}")
         _log_in_here(page, PLUMBER, deployment.consumer_password)
@@ -145,8 +142,7 @@ def test_a_hostile_next_after_log_in_stays_on_the_site(browser: Browser, deploym
 
 def test_the_consumer_and_the_admin_open_a_request_at_its_own_address(browser: Browser, deployment: Deployment):
     marker = new_marker()
-    consumer = browser.new_context().new_page()
-    consumer.set_default_timeout(TIMEOUT)
+    consumer = new_page(browser)
     login(consumer, deployment, deployment.consumer_email, deployment.consumer_password)
     consumer.wait_for_url(path_re(deployment, "/portal"))
     go_to(consumer, "New request")

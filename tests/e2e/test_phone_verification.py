@@ -21,6 +21,7 @@ from tests.e2e.journeys import (
     my_request_card,
     new_page,
     start,
+    stored_lead,
     texted_code,
 )
 
@@ -30,17 +31,7 @@ INTERVIEW_PHONE = "+13178462272"
 
 
 def _verified(deployment: Deployment, marker: str) -> bool:
-    from sqlmodel import Session, create_engine, select
-
-    from leadapp.core.models import Lead
-
-    engine = create_engine(deployment.database_url)
-    try:
-        with Session(engine) as session:
-            lead = session.exec(select(Lead).where(Lead.raw_text.contains(marker))).one()  # type: ignore[attr-defined]
-            return lead.phone_verified_at is not None
-    finally:
-        engine.dispose()
+    return stored_lead(deployment, marker).phone_verified_at is not None
 
 
 def test_the_texted_code_verifies_the_number_in_the_portal_and_the_interview(

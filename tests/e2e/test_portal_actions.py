@@ -18,6 +18,8 @@ from tests.e2e.journeys import (
     go_to,
     new_marker,
     open_emailed_link,
+    stack_database,
+    stored_lead,
     type_address,
     verify_phone,
 )
@@ -27,35 +29,17 @@ pytestmark = pytest.mark.e2e
 PHONE = "(317) 846-2211"
 
 
-def _lead_id(deployment: Deployment, marker: str) -> int:
-    from sqlmodel import Session, create_engine, select
-
-    from leadapp.core.models import Lead
-
-    engine = create_engine(deployment.database_url)
-    try:
-        with Session(engine) as session:
-            lead = session.exec(select(Lead).where(Lead.raw_text.contains(marker))).one()  # type: ignore[attr-defined]
-            return int(lead.id)  # type: ignore[arg-type]
-    finally:
-        engine.dispose()
-
-
 def _request_state(deployment: Deployment, lead_id: int) -> tuple[str, list[str], list[tuple[str, str, bool]]]:
     """(lead status, its match statuses, its calls as (type, status, consent on file)) straight from the database."""
-    from sqlmodel import Session, create_engine, select
+    from sqlmodel import select
 
     from leadapp.core.models import Call, Lead, Match
 
-    engine = create_engine(deployment.database_url)
-    try:
-        with Session(engine) as session:
-            lead = session.get(Lead, lead_id)
-            matches = session.exec(select(Match.status).where(Match.lead_id == lead_id)).all()
-            calls = session.exec(select(Call).where(Call.lead_id == lead_id)).all()
-            return lead.status, list(matches), [(c.call_type, c.status, c.consent_at is not None) for c in calls]
-    finally:
-        engine.dispose()
+    with stack_database(deployment) as session:
+        lead = session.get(Lead, lead_id)
+        matches = session.exec(select(Match.status).where(Match.lead_id == lead_id)).all()
+        calls = session.exec(select(Call).where(Call.lead_id == lead_id)).all()
+        return lead.status, list(matches), [(c.call_type, c.status, c.consent_at is not None) for c in calls]
 
 
 def test_magic_link_callback_withdraw_and_delete_my_data(
@@ -79,7 +63,7 @@ def test_magic_link_callback_withdraw_and_delete_my_data(
     file_request_from_portal(consumer, deployment, text, PHONE)
 
     # The link from the confirmation email, made as the stack makes it (same SECRET_KEY, its APP_URL).
-    lead_id = _lead_id(deployment, marker)
+    lead_id = int(stored_lead(deployment, marker).id)  # type: ignore[arg-type]
     monkeypatch.setenv("APP_URL", deployment.url)
     get_settings.cache_clear()
     link = links.magic_link(lead_id)

@@ -7,7 +7,6 @@ header once the first page of rows has arrived (no skeleton rows left).
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import pytest
@@ -15,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from leadapp.components.nav import ADMIN_NAV
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login
+from tests.e2e.journeys import TIMEOUT, go_to, log_in_to_admin, planted_email
 
 pytestmark = pytest.mark.e2e
 
@@ -24,31 +23,6 @@ _TABLE_SHAPES = """() => [...document.querySelectorAll('main table')].map(t => (
     headers: t.querySelectorAll('thead tr:first-child > th').length,
     rows: [...t.querySelectorAll('tbody > tr')].map(r => r.querySelectorAll(':scope > td, :scope > th').length),
 }))"""
-
-
-def _plant_notification(deployment: Deployment, marker: str) -> None:
-    """One sent e-mail, so the outbox has a row whatever ran before."""
-    from sqlmodel import Session, create_engine
-
-    from leadapp.core.models import Notification
-
-    engine = create_engine(deployment.database_url)
-    with Session(engine) as session:
-        session.add(
-            Notification(
-                kind="contact_message",
-                channel="email",
-                recipient=f"{marker}@example.com",
-                subject=f"Table check {marker}",
-                body_text="A message for the outbox's table.",
-                status="sent",
-                attempts=1,
-                provider="outbox",
-                dedupe_key=f"e2e:{marker}",
-            )
-        )
-        session.commit()
-    engine.dispose()
 
 
 def _tables_of(page: Page) -> list[dict]:
@@ -63,9 +37,10 @@ def test_every_admin_table_has_one_cell_per_header(page: Page, deployment: Deplo
         pytest.skip("plants a notification in the database: local deployment only")
     page.set_default_timeout(TIMEOUT)
     marker = f"tables-{secrets.token_hex(3)}"
-    _plant_notification(deployment, marker)
-    login(page, deployment, deployment.admin_email, deployment.admin_password)
-    page.wait_for_url(re.compile(r".*/admin/?$"))
+    # One sent e-mail, so the outbox has a row whatever ran before.
+    body = "A message for the outbox's table."
+    planted_email(deployment, marker, f"Table check {marker}", body, status="sent", attempts=1, provider="outbox")
+    log_in_to_admin(page, deployment)
 
     # The outbox first: its rows must be there (an empty table would prove nothing).
     go_to(page, "Outbox")

@@ -8,14 +8,13 @@ no policy violation is reported and the toaster is laid out as a fixed overlay.
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, go_to, login, register_owner
+from tests.e2e.journeys import TIMEOUT, go_to, log_in_to_admin, register_owner, save_business_settings
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "a long enough password"
@@ -40,12 +39,7 @@ def test_owner_and_admin_actions_answer_with_toasts(browser: Browser, deployment
     name = f"Toast Plumbing {secrets.token_hex(3)}"
     register_owner(owner, deployment, f"toast-{secrets.token_hex(4)}@example.com", "Tess Toast", PASSWORD)
 
-    go_to(owner, "Settings")
-    owner.get_by_label("Business name").fill(name)
-    owner.get_by_role("checkbox", name="Plumbing", exact=True).check()
-    owner.get_by_label("ZIP code").fill("00000")
-    owner.get_by_label("Service radius (miles)").fill("20")
-    owner.locator("#settings-save").click()
+    save_business_settings(owner, name, "00000")
     expect(owner.locator("#error-zip")).to_contain_text("We don't know the ZIP code 00000")
     expect(_toast(owner, "error", "Not saved")).to_be_visible()
     expect(_toast(owner, "success", "Saved.")).to_have_count(0)
@@ -58,8 +52,7 @@ def test_owner_and_admin_actions_answer_with_toasts(browser: Browser, deployment
     expect(owner.locator("#settings-saved")).to_be_visible()
     expect(_toast(owner, "success", "Saved.")).to_be_visible()
 
-    login(admin, deployment, deployment.admin_email, deployment.admin_password)
-    admin.wait_for_url(re.compile(r".*/admin/?$"))
+    log_in_to_admin(admin, deployment)
     go_to(admin, "Verification")
     row = admin.locator(".business-row", has_text=name)
     row.locator(".verify-business").click()

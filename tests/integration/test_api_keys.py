@@ -12,7 +12,6 @@ from leadapp.core.errors import NotAllowed
 from leadapp.core.models import ApiKey, AuditEvent, Lead
 from leadapp.core.services import accounts, api_keys
 from leadapp.core.services.access import NotLoggedIn
-from tests.conftest import clear_app_caches
 
 PASSWORD = "a long enough password"
 BODY = {
@@ -23,12 +22,8 @@ BODY = {
 
 
 @pytest.fixture
-def client(httpserver, monkeypatch, app_env):
+def client(turnstile):
     # Turnstile is configured: a call without a key and without a token is refused (and siteverify never asked).
-    monkeypatch.setenv("TURNSTILE_SITE_KEY", "site-key")
-    monkeypatch.setenv("TURNSTILE_SECRET_KEY", "secret-key")
-    monkeypatch.setenv("TURNSTILE_VERIFY_URL", httpserver.url_for("/turnstile/v0/siteverify"))
-    clear_app_caches()
     from leadapp.api.app import api
 
     with TestClient(api, raise_server_exceptions=False) as test_client:

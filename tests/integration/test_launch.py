@@ -169,6 +169,17 @@ def _assert_all_stopped(launched: Launched, programs: list[psutil.Process]) -> N
     assert not _bridge_healthy(launched.bridge_port), "the voice bridge still answers"
 
 
+def _ctrl_c_stops_all(launched: Launched, programs: list[psutil.Process]) -> None:
+    """Ctrl-C (SIGINT to the launcher's process group) ends the launcher with code 0 and stops every program."""
+    os.killpg(launched.proc.pid, signal.SIGINT)
+    try:
+        code = launched.proc.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the launcher did not stop within {STOP_TIMEOUT} s of Ctrl-C:\n{launched.output()}")
+    assert code == 0, launched.output()
+    _assert_all_stopped(launched, programs)
+
+
 def test_without_redis_url_the_launcher_starts_a_private_redis_that_the_programs_use(launched: Launched) -> None:
     programs = launched.programs()
     commands = _names(programs)
@@ -182,13 +193,7 @@ def test_without_redis_url_the_launcher_starts_a_private_redis_that_the_programs
 def test_ctrl_c_stops_every_program_and_exits_0(launched: Launched) -> None:
     programs = launched.programs()
     assert len(programs) >= 4, _names(programs)  # redis, bridge, worker supervisor, its RQ worker (and cron)
-    os.killpg(launched.proc.pid, signal.SIGINT)
-    try:
-        code = launched.proc.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the launcher did not stop within {STOP_TIMEOUT} s of Ctrl-C:\n{launched.output()}")
-    assert code == 0, launched.output()
-    _assert_all_stopped(launched, programs)
+    _ctrl_c_stops_all(launched, programs)
 
 
 def _bridge_process(launched: Launched) -> psutil.Process | None:
@@ -250,10 +255,4 @@ def test_scaled_out_two_bridges_answer_behind_the_proxy_and_ctrl_c_stops_them_al
     # Twilio's one address is the proxy's: every request is answered, whichever bridge takes it.
     for _ in range(6):
         assert _bridge_healthy(launched_scaled.bridge_port)
-    os.killpg(launched_scaled.proc.pid, signal.SIGINT)
-    try:
-        code = launched_scaled.proc.wait(timeout=STOP_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"the launcher did not stop within {STOP_TIMEOUT} s of Ctrl-C:\n{launched_scaled.output()}")
-    assert code == 0, launched_scaled.output()
-    _assert_all_stopped(launched_scaled, programs)
+    _ctrl_c_stops_all(launched_scaled, programs)

@@ -81,16 +81,7 @@ def opted_out(session: Session, phone: str = SENDER) -> bool:
 
 
 def send_sms_to(session: Session, phone: str, key: str) -> Notification:
-    row = notify.create_notification(
-        session,
-        kind="business_new_lead",
-        channel="sms",
-        recipient=phone,
-        subject="",
-        text="LeadApp: a new lead matches your business.",
-        html="",
-        dedupe_key=key,
-    )
+    row = factories.notification(session, phone, channel="sms", dedupe_key=key)
     session.commit()
     assert row.id is not None
     notify.send_notification(row.id)

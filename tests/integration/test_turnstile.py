@@ -10,16 +10,7 @@ from sqlmodel import Session, func, select
 from leadapp.core.errors import UserError
 from leadapp.core.models import Lead
 from leadapp.core.services import intake
-from tests.conftest import clear_app_caches
-
-
-@pytest.fixture
-def turnstile(httpserver, monkeypatch, app_env):
-    monkeypatch.setenv("TURNSTILE_SITE_KEY", "site-key")
-    monkeypatch.setenv("TURNSTILE_SECRET_KEY", "secret-key")
-    monkeypatch.setenv("TURNSTILE_VERIFY_URL", httpserver.url_for("/turnstile/v0/siteverify"))
-    clear_app_caches()
-    return httpserver
+from tests.conftest import SITEVERIFY
 
 
 def submission(token: str) -> intake.Submission:
@@ -37,7 +28,7 @@ def count(session: Session) -> int:
 
 
 def test_a_valid_token_is_verified_with_the_secret_and_the_lead_accepted(turnstile, db_session):
-    turnstile.expect_oneshot_request("/turnstile/v0/siteverify", method="POST").respond_with_json({"success": True})
+    turnstile.expect_oneshot_request(SITEVERIFY, method="POST").respond_with_json({"success": True})
     accepted = intake.submit(db_session, submission("good-token"))
     assert accepted.created
     sent = turnstile.log[0][0].form
@@ -45,7 +36,7 @@ def test_a_valid_token_is_verified_with_the_secret_and_the_lead_accepted(turnsti
 
 
 def test_a_refused_token_stores_nothing(turnstile, db_session):
-    turnstile.expect_oneshot_request("/turnstile/v0/siteverify", method="POST").respond_with_data(
+    turnstile.expect_oneshot_request(SITEVERIFY, method="POST").respond_with_data(
         json.dumps({"success": False, "error-codes": ["invalid-input-response"]}), content_type="application/json"
     )
     with pytest.raises(UserError) as caught:

@@ -16,7 +16,8 @@ from rq.job import Job, JobStatus
 from sqlmodel import Session, select
 
 from leadapp.core.db import get_engine
-from leadapp.core.models import AuditEvent, AuditReport, Lead, utcnow
+from leadapp.core.models import AuditEvent, AuditReport, utcnow
+from tests import factories
 from worker import jobs, schedule
 from worker.queues import MAINTENANCE, get_queue
 
@@ -85,14 +86,13 @@ def test_a_real_worker_runs_the_job_and_the_report_appears(
     monkeypatch.setattr("leadapp.core.models.utcnow", lambda: half_past)
     with Session(get_engine()) as session:
         for _ in range(3):
-            session.add(
-                Lead(
-                    raw_text="Same message about cheap backlinks for sale every single day",
-                    quality_score=1.0,
-                    is_spam=False,
-                    status="flagged",
-                    created_at=half_past - timedelta(hours=2),
-                )
+            factories.received_lead(
+                session,
+                "Same message about cheap backlinks for sale every single day",
+                quality_score=1.0,
+                is_spam=False,
+                status="flagged",
+                created_at=half_past - timedelta(hours=2),
             )
         session.commit()
 

@@ -23,9 +23,8 @@ from werkzeug import Request, Response
 from leadapp.core.errors import TooManyAttempts, UserError
 from leadapp.core.models import Lead
 from leadapp.core.services import interview
-from leadapp.core.settings import get_settings
 from tests.background_state import Background
-from tests.conftest import clear_app_caches
+from tests.conftest import SITEVERIFY, use_env
 
 ANSWERS = [
     "Water is dripping from the ceiling under the upstairs bathroom",
@@ -56,15 +55,6 @@ async def _run(handler: Any, state: Any, *args: Any) -> None:
         await result
 
 
-@pytest.fixture
-def turnstile(httpserver, monkeypatch, app_env):
-    monkeypatch.setenv("TURNSTILE_SITE_KEY", "site-key")
-    monkeypatch.setenv("TURNSTILE_SECRET_KEY", "secret-key")
-    monkeypatch.setenv("TURNSTILE_VERIFY_URL", httpserver.url_for("/siteverify"))
-    clear_app_caches()
-    return httpserver
-
-
 def test_the_turnstile_check_at_the_start_runs_off_the_event_loop_and_the_interview_submits(
     turnstile, db_session: Session
 ) -> None:
@@ -77,7 +67,7 @@ def test_the_turnstile_check_at_the_start_runs_off_the_event_loop_and_the_interv
         ok = loop_ran.wait(timeout=5)
         return Response(f'{{"success": {"true" if ok else "false"}}}', content_type="application/json")
 
-    turnstile.expect_request("/siteverify", method="POST").respond_with_handler(siteverify)
+    turnstile.expect_request(SITEVERIFY, method="POST").respond_with_handler(siteverify)
     tab = _interview_tab()
     InterviewState.event_handlers["open"].fn(tab)
     assert tab.human_ok is False  # the widget shows first; the chat waits
@@ -109,8 +99,7 @@ def test_the_turnstile_check_at_the_start_runs_off_the_event_loop_and_the_interv
 def test_answers_are_limited_per_client_ip_across_interviews(
     app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, db_session: Session
 ) -> None:
-    monkeypatch.setenv("INTERVIEW_TURNS_PER_IP_PER_HOUR", "3")
-    get_settings.cache_clear()
+    use_env(monkeypatch, {"INTERVIEW_TURNS_PER_IP_PER_HOUR": "3"})
     token, _ = interview.start(db_session, None)
     for answer in ANSWERS[:3]:
         interview.reply(db_session, token, None, answer, "203.0.113.5")
@@ -128,8 +117,7 @@ def test_answers_are_limited_per_client_ip_across_interviews(
 def test_answers_are_limited_per_interview(
     app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, db_session: Session
 ) -> None:
-    monkeypatch.setenv("INTERVIEW_MAX_TURNS", "2")
-    get_settings.cache_clear()
+    use_env(monkeypatch, {"INTERVIEW_MAX_TURNS": "2"})
     token, _ = interview.start(db_session, None)
     interview.reply(db_session, token, None, ANSWERS[0], "203.0.113.6")
     interview.reply(db_session, token, None, ANSWERS[1], "203.0.113.6")

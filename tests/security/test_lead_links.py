@@ -45,24 +45,29 @@ def _business(s: Session, email: str, name: str, zip_code: str, lat: float, lon:
     return owner.id  # type: ignore[return-value]
 
 
+def _filed(s: Session, text: str, email: str, client_ip: str, consumer_id: int | None = None) -> int:
+    """The id of a request filed through intake from 46032 (committed, not yet classified)."""
+    accepted = intake.submit(
+        s, intake.Submission(text=text, zip="46032", email=email, client_ip=client_ip, consumer_id=consumer_id)
+    )
+    s.commit()
+    return accepted.lead_id
+
+
 @pytest.fixture
 def world(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})
     owner_id = _business(db_session, "owner-q12@example.com", "Carmel Plumbing Q12", "46032", 39.97, -86.12)
     rival_id = _business(db_session, "rival-q12@example.com", "Midtown Plumbing Q12", "10001", 40.75, -73.99)
-    accepted = intake.submit(
+    lead_id = _filed(
         db_session,
-        intake.Submission(
-            text=f"My water heater is leaking all over the garage floor, need a plumber today, budget $500 {MARKER}",
-            zip="46032",
-            email="casey.q12@example.com",
-            client_ip="198.51.100.12",
-        ),
+        f"My water heater is leaking all over the garage floor, need a plumber today, budget $500 {MARKER}",
+        "casey.q12@example.com",
+        "198.51.100.12",
     )
-    db_session.commit()
-    assert process_lead(accepted.lead_id) == "matched"
-    match = db_session.exec(select(Match).where(Match.lead_id == accepted.lead_id)).one()
-    return World(owner_id, rival_id, accepted.lead_id, match.id)  # type: ignore[arg-type]
+    assert process_lead(lead_id) == "matched"
+    match = db_session.exec(select(Match).where(Match.lead_id == lead_id)).one()
+    return World(owner_id, rival_id, lead_id, match.id)  # type: ignore[arg-type]
 
 
 def _open(user_id: int, path: str) -> OwnerTab:
@@ -199,24 +204,20 @@ def test_a_consumer_opens_their_request_and_only_theirs(db_session: Session) -> 
     alice = accounts.register(db_session, "alice-q12@example.com", PASSWORD, "consumer")
     bob = accounts.register(db_session, "bob-q12@example.com", PASSWORD, "consumer")
     db_session.commit()
-    accepted = intake.submit(
+    lead_id = _filed(
         db_session,
-        intake.Submission(
-            text=f"The garbage disposal hums but does not spin, need someone to look at it this week {MARKER}",
-            zip="46032",
-            email="alice-q12@example.com",
-            client_ip="198.51.100.13",
-            consumer_id=alice.id,
-        ),
+        f"The garbage disposal hums but does not spin, need someone to look at it this week {MARKER}",
+        "alice-q12@example.com",
+        "198.51.100.13",
+        alice.id,
     )
-    db_session.commit()
-    _, mine = _portal_tab(alice.id, f"/portal/requests/{accepted.lead_id}")  # type: ignore[arg-type]
-    assert mine.request_page == "ok" and [r.id for r in mine.requests] == [str(accepted.lead_id)]
+    _, mine = _portal_tab(alice.id, f"/portal/requests/{lead_id}")  # type: ignore[arg-type]
+    assert mine.request_page == "ok" and [r.id for r in mine.requests] == [str(lead_id)]
 
     shown = []
     for path in (
-        f"/portal/requests/{accepted.lead_id}",  # Alice's request, opened by Bob
-        f"/portal/requests/{accepted.lead_id + 1000}",  # no such request
+        f"/portal/requests/{lead_id}",  # Alice's request, opened by Bob
+        f"/portal/requests/{lead_id + 1000}",  # no such request
         "/portal/requests/abc",
     ):
         root, state = _portal_tab(bob.id, path)  # type: ignore[arg-type]
@@ -276,18 +277,8 @@ def test_the_list_and_a_request_page_never_show_each_others_rows(db_session: Ses
     db_session.commit()
     ids = []
     for n in range(2):
-        accepted = intake.submit(
-            db_session,
-            intake.Submission(
-                text=f"The kitchen tap drips all night long and the handle is loose, please help {MARKER} {n}",
-                zip="46032",
-                email="carol-q12@example.com",
-                client_ip=f"198.51.100.{20 + n}",
-                consumer_id=alice.id,
-            ),
-        )
-        ids.append(str(accepted.lead_id))
-    db_session.commit()
+        text = f"The kitchen tap drips all night long and the handle is loose, please help {MARKER} {n}"
+        ids.append(str(_filed(db_session, text, "carol-q12@example.com", f"198.51.100.{20 + n}", alice.id)))
     root, state = _portal_tab(alice.id, f"/portal/requests/{ids[0]}")  # type: ignore[arg-type]
     assert (state.showing, [r.id for r in state.requests]) == ("request", [ids[0]])
     PortalState.load.fn(state)  # back to My requests

@@ -82,6 +82,13 @@ def _accepted_by(s: Session, lead: Lead, owner: User, name: str = "Carmel Plumbi
     return match
 
 
+def _texted_code(s: Session, user: User, lead: Lead) -> str:
+    """The code texted to `lead`'s number when `user` asks for one (committed)."""
+    phone_codes.send_lead_code(s, user, lead.id)  # type: ignore[arg-type]
+    s.commit()
+    return _last_code(s, lead.id)
+
+
 def _last_code(s: Session, lead_id: int | None = None) -> str:
     query = select(Notification).where(Notification.kind == "phone_code").order_by(col(Notification.id).desc())
     if lead_id is not None:
@@ -176,6 +183,20 @@ def test_a_foreign_number_that_got_into_a_row_is_never_texted_or_called(db_sessi
 # --- consent counts only for a verified number --------------------------------------------------------------
 
 
+def _sneaked_callback(s: Session, lead: Lead) -> Call:
+    """A concierge callback about `lead` whose row reaches the worker without the checks a request passes (an old
+    request, a bug elsewhere), as it is after the worker refused to dial it."""
+    call = calls.new_outbound_call(
+        s, lead, business_id=None, requested_by_id=None, call_type="consumer_callback", objective="x", now=DAYTIME
+    )
+    s.commit()
+    assert calls.place_call(call.id, now=DAYTIME) == "refused"  # type: ignore[arg-type]
+    s.expire_all()
+    refused = s.get(Call, call.id)
+    assert refused is not None
+    return refused
+
+
 def test_consent_to_a_strangers_number_places_no_call(db_session: Session) -> None:
     s = db_session
     _, attacker, owner = _users(s)
@@ -192,14 +213,8 @@ def test_consent_to_a_strangers_number_places_no_call(db_session: Session) -> No
     s.rollback()
 
     # A call row that reaches the worker anyway (an old request, a bug elsewhere): the worker refuses to dial.
-    call = calls.new_outbound_call(
-        s, lead, business_id=None, requested_by_id=None, call_type="consumer_callback", objective="x", now=DAYTIME
-    )
-    s.commit()
-    assert calls.place_call(call.id, now=DAYTIME) == "refused"  # type: ignore[arg-type]
-    s.expire_all()
-    refused_call = s.get(Call, call.id)
-    assert refused_call is not None and refused_call.error == calls.UNVERIFIED and not refused_call.provider_call_sid
+    refused_call = _sneaked_callback(s, lead)
+    assert refused_call.error == calls.UNVERIFIED and not refused_call.provider_call_sid
 
 
 def test_an_api_body_cannot_claim_a_verified_number(db_session: Session, api_client: TestClient) -> None:
@@ -222,9 +237,7 @@ def test_the_right_code_verifies_once_and_then_calls_may_go(db_session: Session)
     s = db_session
     victim, _, owner = _users(s)
     lead = _lead(s, victim)
-    phone_codes.send_lead_code(s, victim, lead.id)  # type: ignore[arg-type]
-    s.commit()
-    code = _last_code(s, lead.id)
+    code = _texted_code(s, victim, lead)
     stored = get_redis().hgetall(key("phone-code", f"lead-{lead.id}"))
     assert stored and code.encode() not in b"".join(stored.values())  # kept hashed only
 
@@ -247,9 +260,7 @@ def test_guessing_the_code_is_stopped(db_session: Session, monkeypatch: pytest.M
     s = db_session
     victim, _, _ = _users(s)
     lead = _lead(s, victim)
-    phone_codes.send_lead_code(s, victim, lead.id)  # type: ignore[arg-type]
-    s.commit()
-    code = _last_code(s, lead.id)
+    code = _texted_code(s, victim, lead)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     tries = get_settings().phone_code_max_attempts
     for _ in range(tries):
@@ -263,9 +274,7 @@ def test_guessing_the_code_is_stopped(db_session: Session, monkeypatch: pytest.M
     assert s.get(Lead, lead.id).phone_verified_at is None  # type: ignore[union-attr]
 
     # An expired code does not work either.
-    phone_codes.send_lead_code(s, victim, lead.id)  # type: ignore[arg-type]
-    s.commit()
-    fresh = _last_code(s, lead.id)
+    fresh = _texted_code(s, victim, lead)
     later = time.time() + get_settings().phone_code_ttl_seconds + 1
     with pytest.raises(UserError) as expired:
         phone_codes.check_code(f"lead-{lead.id}", PHONE, fresh, now=later)
@@ -277,9 +286,7 @@ def test_a_code_verifies_only_its_own_request_and_number(db_session: Session) ->
     victim, attacker, _ = _users(s)
     victims = _lead(s, victim)
     own = _lead(s, attacker, "+13176640123")
-    phone_codes.send_lead_code(s, attacker, own.id)  # type: ignore[arg-type]
-    s.commit()
-    code = _last_code(s, own.id)
+    code = _texted_code(s, attacker, own)
     with pytest.raises(NotAllowed):  # another consumer's request
         phone_codes.verify_lead_code(s, attacker, victims.id, code)  # type: ignore[arg-type]
     with pytest.raises(UserError) as other_scope:  # the victim's own scope has no code waiting
@@ -382,13 +389,7 @@ def test_ai_calls_stop_at_the_daily_caps_callbacks_included(
         portal.request_callback(s, attacker, third.id, now=DAYTIME)  # type: ignore[arg-type]
     assert platform.value.message == daily_caps.CALLS_PLATFORM
     s.rollback()
-    sneaked = calls.new_outbound_call(
-        s, third, business_id=None, requested_by_id=None, call_type="consumer_callback", objective="x", now=DAYTIME
-    )
-    s.commit()
-    assert calls.place_call(sneaked.id, now=DAYTIME) == "refused"  # type: ignore[arg-type]
-    s.expire_all()
-    assert s.get(Call, sneaked.id).error == daily_caps.CALLS_PLATFORM  # type: ignore[union-attr]
+    assert _sneaked_callback(s, third).error == daily_caps.CALLS_PLATFORM
 
 
 def test_texts_stop_at_the_daily_caps(db_session: Session, monkeypatch: pytest.MonkeyPatch) -> None:

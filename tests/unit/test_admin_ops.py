@@ -20,6 +20,7 @@ from leadapp.core.models import AuditEvent, Business, Call, DoNotCall, Lead, Not
 from leadapp.core.services import admin_ops, calls, notify
 from leadapp.core.settings import get_settings
 from leadapp.core.tasks import NOTIFICATIONS
+from tests import factories
 from tests.conftest import RedisProcess, clear_app_caches
 
 PROVIDER_VARIABLES = (
@@ -60,10 +61,7 @@ def audit_events(session: Session) -> list[AuditEvent]:
 
 def make_business(session: Session, name: str) -> Business:
     owner = make_user(session, "business_owner", f"owner-{name.lower().replace(' ', '')}@example.com")
-    business = Business(
-        verified_at=utcnow(), owner_id=owner.id, name=name, zip="46032", categories=["plumbing"], plan="pro"
-    )
-    session.add(business)
+    business = factories.business(session, owner, name)
     session.commit()
     return business
 
@@ -119,16 +117,7 @@ def test_every_function_refuses_non_admins(db_session: Session, admin: User, who
     session = db_session
     actor = NON_ADMINS[who]()
     entry = admin_ops.add_dnc(session, admin, "(317) 846-2200", "asked")
-    row = notify.create_notification(
-        session,
-        kind="business_new_lead",
-        channel="email",
-        recipient="a@b.example",
-        subject="s",
-        text="t",
-        html="",
-        dedupe_key="refuse",
-    )
+    row = factories.notification(session, "a@b.example", subject="s", text="t", dedupe_key="refuse")
     session.commit()
     before_audit, before_dnc = count(session, AuditEvent), count(session, DoNotCall)
 
@@ -516,11 +505,10 @@ def outbox_env(db_session: Session, own_redis: RedisProcess, monkeypatch: pytest
 
 
 def make_notification(session: Session, key: str, channel: str = "email", status: str = "pending") -> int:
-    row = notify.create_notification(
+    row = factories.notification(
         session,
-        kind="business_new_lead",
+        "office@smith.example" if channel == "email" else "+13178462200",
         channel=channel,
-        recipient="office@smith.example" if channel == "email" else "+13178462200",
         subject="New lead" if channel == "email" else "",
         text=f"Lead {key}: a leaking water heater.",
         html='<p>Lead <b>ok</b></p><script>alert("x")</script><img src="https://tracker.example/p.gif">'

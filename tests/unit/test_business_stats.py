@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from leadapp.core.errors import NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, Call, CallMetrics, Conversion, Match
+from leadapp.core.models import Business, Call, CallMetrics, Match
 from leadapp.core.services import stats
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.vocab import CallOutcome, CallStatus, MatchStatus, Role
@@ -47,16 +47,7 @@ def _match(
     responded = created + timedelta(minutes=response_minutes) if response_minutes is not None else None
     match = factories.match(session, lead, business, status.value, created_at=created, responded_at=responded)
     if job_value_cents is not None:
-        session.add(
-            Conversion(
-                lead_id=lead.id,
-                business_id=business.id,
-                match_id=match.id,
-                job_value_cents=job_value_cents,
-                created_at=(responded or created) + timedelta(days=3),
-            )
-        )
-        session.flush()
+        factories.conversion(session, match, job_value_cents, (responded or created) + timedelta(days=3))
     return match
 
 

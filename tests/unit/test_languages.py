@@ -13,8 +13,9 @@ from leadapp.core import languages
 from leadapp.core.languages import english, spanish
 from leadapp.core.services import calls, classify
 from leadapp.core.services.classify.language import detect_language, recognised_language
-from leadapp.core.services.match import BusinessFeatures, LeadFeatures, rank_matches, score_match, zip_centroid
+from leadapp.core.services.match import BusinessFeatures, LeadFeatures, rank_matches, score_match
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
+from tests.unit.test_match_scoring import business, lead
 
 RULES = RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES))
 
@@ -150,40 +151,15 @@ def test_the_spanish_local_summary_and_voicemail() -> None:
 
 # --- matching -----------------------------------------------------------------------------------------
 
-CARMEL = zip_centroid("46032")
-
 
 def _lead(language: str) -> LeadFeatures:
-    return LeadFeatures(
-        category="plumbing",
-        urgency="normal",
-        budget_min=None,
-        budget_max=400,
-        location=CARMEL,
-        key_requirements=(),
-        month=3,
-        language=language,
-    )
+    """The matcher tests' reference plumbing request from Carmel, without requirements, written in `language`."""
+    return lead(key_requirements=(), language=language)
 
 
 def _business(business_id: int, served: tuple[str, ...]) -> BusinessFeatures:
-    return BusinessFeatures(
-        id=business_id,
-        name=f"Plumber {business_id}",
-        categories=("plumbing",),
-        location=CARMEL,
-        radius_miles=30.0,
-        rating=4.8,
-        review_count=10,
-        response_rate=0.9,
-        price_tier="standard",
-        emergency_service=True,
-        licensed=True,
-        insured=True,
-        tags=(),
-        avg_response_minutes=20.0,
-        languages=served,
-    )
+    """The matcher tests' reference Carmel plumber (every factor in full), serving the `served` languages."""
+    return business(id=business_id, name=f"Plumber {business_id}", languages=served)
 
 
 def test_a_lead_goes_only_to_businesses_serving_its_language() -> None:

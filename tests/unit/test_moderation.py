@@ -22,6 +22,7 @@ from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.rules import RulesSnapshot, current_rules
 from leadapp.core.tasks import PIPELINE, queue
 from leadapp.core.vocab import LeadStatus, MatchStatus, NotificationStatus
+from tests import factories
 
 PASSWORD = "demo-password-123"
 WATER_HEATER = (
@@ -75,9 +76,7 @@ def demo(db_session: Session) -> Demo:
 
 def new_lead(s: Session, text: str = WATER_HEATER, **fields: Any) -> Lead:
     """A lead as intake stores it (status received), committed."""
-    values: dict[str, Any] = {"raw_text": text, "zip": "46032", "contact_email": "casey@example.com", **fields}
-    lead = Lead(**values)
-    s.add(lead)
+    lead = factories.received_lead(s, text, **fields)
     s.commit()
     return lead
 

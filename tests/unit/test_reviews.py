@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 
 import pytest
 from sqlmodel import Session, select
 
 from leadapp.core import crypto, links
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
-from leadapp.core.models import AuditEvent, Conversion, Match, Notification, Review
+from leadapp.core.models import AuditEvent, Conversion, Match, Notification, Review, User
 from leadapp.core.services import inbox, portal, quotes, reviews
 from leadapp.core.services.access import NotLoggedIn
 from leadapp.core.services.reviews import ReviewLink
@@ -246,14 +247,21 @@ def test_the_business_replies_once_and_the_consumer_reads_it(db_session: Session
     assert s.exec(select(AuditEvent).where(AuditEvent.action == "review.reply")).first() is not None
 
 
-@pytest.mark.parametrize("who", ["other_owner", "consumer", "other_consumer", "admin", "anonymous"])
-def test_nobody_but_the_reviewed_business_replies(db_session: Session, world: World, who: str):
-    s, w = db_session, world
+def _refused(s: Session, w: World, who: str, act: Callable[[User | None, int], object]) -> User | None:
+    """`who` (one of the world's people, or "anonymous") tries `act` on a new review and is refused (rolled back);
+    the user who tried."""
     review = _reviewed(s, w)
     user = None if who == "anonymous" else getattr(w, who)
     with pytest.raises(NotAllowed):
-        reviews.reply_to_review(s, user, review.id, "Not mine to answer")
+        act(user, review.id)  # type: ignore[arg-type]
     s.rollback()
+    return user
+
+
+@pytest.mark.parametrize("who", ["other_owner", "consumer", "other_consumer", "admin", "anonymous"])
+def test_nobody_but_the_reviewed_business_replies(db_session: Session, world: World, who: str):
+    s, w = db_session, world
+    user = _refused(s, w, who, lambda u, review_id: reviews.reply_to_review(s, u, review_id, "Not mine to answer"))
     assert [r.reply for r in _reviews(s)] == [""]
     if who == "other_owner":
         assert reviews.own_reviews(s, user) == []
@@ -311,11 +319,7 @@ def test_an_admin_hides_a_review_with_a_reason_and_it_leaves_every_view_and_the_
 @pytest.mark.parametrize("who", ["owner", "other_owner", "consumer", "anonymous"])
 def test_nobody_but_an_admin_hides_a_review(db_session: Session, world: World, who: str):
     s, w = db_session, world
-    review = _reviewed(s, w)
-    user = None if who == "anonymous" else getattr(w, who)
-    with pytest.raises(NotAllowed):
-        reviews.hide_review(s, user, review.id, "I do not like it")
-    s.rollback()
+    _refused(s, w, who, lambda u, review_id: reviews.hide_review(s, u, review_id, "I do not like it"))
     assert [r.hidden_at for r in _reviews(s)] == [None]
     assert [v["text"] for v in reviews.business_reviews(s, w.business.id)] == ["Great work"]
 

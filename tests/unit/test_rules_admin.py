@@ -10,7 +10,6 @@ from dataclasses import dataclass
 import pytest
 from sqlmodel import Session, select
 
-from leadapp.core import crypto
 from leadapp.core.errors import FieldErrors, NotAllowed, NotFound, UserError
 from leadapp.core.models import AuditEvent, Business, Lead, Match, PlatformRules, User, utcnow
 from leadapp.core.services import intake, pipeline
@@ -397,16 +396,7 @@ def test_only_active_admins_may_read_edit_or_roll_back_rules(db_session: Session
 
 
 def received_lead(s: Session, text: str, phone: str = "+13178462200") -> Lead:
-    lead = Lead(
-        raw_text=text,
-        zip="46032",
-        contact_email="casey@example.com",
-        contact_phone_enc=crypto.encrypt_phone(phone),
-        contact_phone_hash=crypto.phone_hash(phone),
-        contact_phone_last4=phone[-4:],
-        status=LeadStatus.RECEIVED.value,
-    )
-    s.add(lead)
+    lead = factories.received_lead(s, text, phone=phone)
     s.commit()
     return lead
 

@@ -19,7 +19,6 @@ from leadapp.core.models import (
     AuditEvent,
     AuditReport,
     Business,
-    Conversion,
     Lead,
     Match,
     User,
@@ -87,13 +86,11 @@ def seed(s: Session) -> Seeded:
         at: datetime = INSIDE,
         deleted: bool = False,
     ) -> None:
-        row = Lead(
-            raw_text=text,
-            zip="46032",
+        world.leads[key] = factories.received_lead(
+            s,
+            text,
+            phone=phone,
             contact_email="someone@example.com",
-            contact_phone_enc=crypto.encrypt_phone(phone),
-            contact_phone_hash=crypto.phone_hash(phone),
-            contact_phone_last4=phone[-4:],
             quality_score=score,
             is_spam=spam,
             spam_reason=reason,
@@ -102,9 +99,6 @@ def seed(s: Session) -> Seeded:
             created_at=at,
             deleted_at=at if deleted else None,
         )
-        s.add(row)
-        s.flush()
-        world.leads[key] = row
 
     # Repeated text A, 4 times (case and punctuation differ), 2 of them caught as spam ("all caps").
     lead("A1", TEXT_A.upper(), 1.0, spam=True, reason="all caps")
@@ -196,15 +190,7 @@ def seed(s: Session) -> Seeded:
         (n2, 35050, INSIDE + timedelta(days=1)),
         (out, 99900, START - timedelta(days=1)),
     ]:
-        s.add(
-            Conversion(
-                lead_id=converted_match.lead_id,
-                business_id=converted_match.business_id,
-                match_id=converted_match.id,
-                job_value_cents=cents,
-                created_at=when,
-            )
-        )
+        factories.conversion(s, converted_match, cents, when)
     s.commit()
     return world
 
@@ -427,14 +413,8 @@ def test_the_scheduled_run_writes_one_report_per_period(db_session: Session, see
 def test_consumer_text_cannot_format_the_report(db_session: Session, seeded: Seeded):
     s = db_session
     for _ in range(3):
-        s.add(
-            Lead(
-                raw_text="<img src=x onerror=alert(1)> [click](http://evil.example) | **bold**",
-                quality_score=1.0,
-                created_at=INSIDE,
-                status="flagged",
-            )
-        )
+        text = "<img src=x onerror=alert(1)> [click](http://evil.example) | **bold**"
+        factories.received_lead(s, text, quality_score=1.0, created_at=INSIDE, status="flagged")
     s.commit()
     md = run_weekly_audit(s, now=NOW).markdown
     assert "<img" not in md and "](http" not in md
