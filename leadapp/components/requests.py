@@ -105,13 +105,15 @@ class RequestView:
     review_hidden: str = ""
     # One conversation per business that took the request (`messages.threads_by_lead`).
     threads: list[ThreadView] = dataclasses.field(default_factory=list)
-    # The card's own words in the request's language (`languages.phrases(...).CARD`, same keys in each).
+    # The card's own words in the request's language (`languages.phrases(...).CARD`, same keys in each), and that
+    # language ("en", "es": the page's notices about the card's actions read it).
     words: dict[str, str] = dataclasses.field(default_factory=dict)
+    language: str = ""
 
 
 # Which of the card's fields come from which part of a row, under the same name unless mapped.
 _LEAD_FIELDS = ("id", "status", "status_label", "text", "created_at")
-_LEAD_OPTIONAL = ("created_exact", "category_label", "urgency")
+_LEAD_OPTIONAL = ("created_exact", "category_label", "urgency", "language")
 _ROW_OPTIONAL = (
     "withdraw_reason",
     "callback_reason",
@@ -246,6 +248,7 @@ def _threads(
             empty=r.words["no_messages"],
             send_photo=send_photo(t.match_id) if send_photo is not None and send_message is not None else None,
             photo_upload=PORTAL_PHOTO,
+            words=r.words,
         ),
     )
 
@@ -276,17 +279,19 @@ def phone_code_check(
     *hidden: rx.Component,
     code_props: dict[str, Any],
     verify_props: dict[str, Any],
+    words: Any = english.CARD,
     **props: Any,
 ) -> rx.Component:
     """What a number to verify shows: `intro`, the `send` button, then the field for the 6-digit code texted to it
-    (the phone offers it from the message) and "Verify", which sends the code (and the `hidden` inputs)."""
+    (the phone offers it from the message) and "Verify", which sends the code (and the `hidden` inputs); `words`
+    the field's and button's (a CARD of `core.languages`, or the card's Var in its request's language)."""
     code = rx.input(
         name="code",
-        placeholder="6-digit code",
+        placeholder=words["code_placeholder"],
         max_length=6,
         input_mode="numeric",
         auto_complete="one-time-code",
-        aria_label="Code from the text message",
+        aria_label=words["code_label"],
         **code_props,
     )
     return rx.vstack(
@@ -294,7 +299,9 @@ def phone_code_check(
         rx.hstack(
             send,
             server_form(
-                verify_code, rx.hstack(*hidden, code, rx.button("Verify", type="submit", **verify_props)), reset=True
+                verify_code,
+                rx.hstack(*hidden, code, rx.button(words["verify"], type="submit", **verify_props)),
+                reset=True,
             ),
             wrap="wrap",
             spacing="2",
@@ -326,6 +333,7 @@ def _phone_check(r: RequestView, send_code: Callable[[Any], Any], verify_code: A
             rx.el.input(type="hidden", name="lead", value=r.id),
             code_props={"class_name": "phone-code-input"},
             verify_props={"class_name": "verify-phone-code"},
+            words=r.words,
             class_name="phone-check",
         ),
     )
@@ -356,22 +364,17 @@ def _actions(r: RequestView, withdraw: Callable[[Any], Any], callback: Callable[
     )
 
 
-STAR_CHOICES = (
-    ("", "Choose…"),
-    ("5", "★★★★★ 5 — excellent"),
-    ("4", "★★★★ 4 — good"),
-    ("3", "★★★ 3 — fair"),
-    ("2", "★★ 2 — poor"),
-    ("1", "★ 1 — bad"),
-)
+# The stars to choose from: (value, its label's CARD key in `core.languages`).
+STAR_CHOICES = (("", "stars_choose"), *((str(n), f"stars_{n}") for n in range(5, 0, -1)))
 
 
-def review_fields(errors: rx.Var, prefix: str | rx.Var = "review") -> list[rx.Component]:
-    """The stars (1-5) and text fields of a review form, each with its message under it (`#<prefix>-error-<name>`)."""
+def review_fields(errors: rx.Var, prefix: str | rx.Var = "review", words: Any = english.CARD) -> list[rx.Component]:
+    """The stars (1-5) and text fields of a review form, each with its message under it (`#<prefix>-error-<name>`);
+    `words` their labels (a CARD of `core.languages`, or the card's Var in its request's language)."""
     return [
-        rx.el.label("Stars", html_for=f"{prefix}-stars", class_name="field-label"),
+        rx.el.label(words["stars"], html_for=f"{prefix}-stars", class_name="field-label"),
         rx.el.select(
-            *(rx.el.option(label, value=value) for value, label in STAR_CHOICES),
+            *(rx.el.option(words[key], value=value) for value, key in STAR_CHOICES),
             name="stars",
             id=f"{prefix}-stars",
             class_name="rt-reset rt-SelectTrigger rt-r-size-2 rt-variant-surface",
@@ -379,9 +382,7 @@ def review_fields(errors: rx.Var, prefix: str | rx.Var = "review") -> list[rx.Co
         rx.cond(
             errors.contains("stars"), rx.text(errors["stars"], size="1", color_scheme="red", id=f"{prefix}-error-stars")
         ),
-        rx.el.label(
-            "Your review (optional, up to 2,000 characters)", html_for=f"{prefix}-text", class_name="field-label"
-        ),
+        rx.el.label(words["review_text"], html_for=f"{prefix}-text", class_name="field-label"),
         rx.text_area(name="text", id=f"{prefix}-text", max_length=2000, width="100%"),
         rx.cond(
             errors.contains("text"), rx.text(errors["text"], size="1", color_scheme="red", id=f"{prefix}-error-text")
@@ -415,7 +416,9 @@ def _review(r: RequestView, submit_review: Any | None, errors: rx.Var | None) ->
             rx.vstack(
                 rx.text(r.words["review"], r.review_business, weight="bold", size="2"),
                 rx.el.input(type="hidden", name="conversion_id", value=r.review_conversion_id),
-                *review_fields(errors if errors is not None else rx.Var.create({}), prefix=f"request-{r.id}-review"),
+                *review_fields(
+                    errors if errors is not None else rx.Var.create({}), prefix=f"request-{r.id}-review", words=r.words
+                ),
                 rx.button(r.words["post_review"], type="submit", class_name="post-review"),
                 spacing="1",
                 width="100%",

@@ -14,6 +14,7 @@ import reflex as rx
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.text import note
+from leadapp.core.languages import english
 
 BODY_MAX = 2000  # `models.messages.BODY_MAX`: the field stops there, the service refuses above it
 PHOTO_TYPES = {"image/jpeg": [".jpg", ".jpeg"], "image/png": [".png"], "image/webp": [".webp"], "image/gif": [".gif"]}
@@ -26,7 +27,9 @@ PORTAL_PHOTO = "portal-photo"
 LEAD_PHOTO = "lead-photo"
 
 
-NO_PHOTO = "Choose a photo first."
+NO_PHOTO = english.NO_PHOTO
+# The panel's words (`core.languages` CARD keys): the consumer's card passes its request's, the business reads these.
+ENGLISH_WORDS = english.CARD
 
 
 async def read_photo(files: list[Any]) -> bytes | None:
@@ -37,14 +40,14 @@ async def read_photo(files: list[Any]) -> bytes | None:
     return None
 
 
-def _photo_picker(upload_id: str, send_photo: Any) -> rx.Component:
+def _photo_picker(upload_id: str, send_photo: Any, words: Any) -> rx.Component:
     """Pick one photo, then "Send photo" (the server checks its bytes and size again)."""
     return rx.hstack(
         # The label names the picker's file input (visually hidden by the dropzone, but still a form field);
         # a click on the button inside it opens the picker once (a label does not act for interactive content).
         rx.el.label(
             rx.upload.root(
-                rx.button(rx.icon("image-plus", size=14), "Choose a photo", type="button", variant="soft"),
+                rx.button(rx.icon("image-plus", size=14), words["choose_photo"], type="button", variant="soft"),
                 id=upload_id,
                 accept=PHOTO_TYPES,
                 max_files=1,
@@ -56,7 +59,7 @@ def _photo_picker(upload_id: str, send_photo: Any) -> rx.Component:
         rx.foreach(rx.selected_files(upload_id), lambda name: rx.text(name, size="1", class_name="thread-photo-name")),
         rx.button(
             rx.icon("upload", size=14),
-            "Send photo",
+            words["send_photo"],
             type="button",
             variant="outline",
             on_click=send_photo,
@@ -109,7 +112,7 @@ def field_id(match_id: Any) -> Any:
     return f"thread-{match_id}-body"
 
 
-def _message(m: MessageView) -> rx.Component:
+def _message(m: MessageView, words: Any) -> rx.Component:
     return rx.box(
         rx.hstack(
             rx.text(m.author, weight="bold", size="1", class_name="thread-author"),
@@ -123,9 +126,7 @@ def _message(m: MessageView) -> rx.Component:
         rx.cond(
             m.photo_url != "",
             rx.link(
-                rx.image(
-                    src=m.photo_url, alt="A photo sent in the conversation", max_width="16em", border_radius="6px"
-                ),
+                rx.image(src=m.photo_url, alt=words["photo_alt"], max_width="16em", border_radius="6px"),
                 href=m.photo_url,
                 is_external=True,
                 class_name="thread-photo",
@@ -150,19 +151,26 @@ def thread_panel(
     can_write: Any,
     on_submit: Any,
     error: Any,
-    empty: str,
+    empty: Any,
     send_photo: Any | None = None,
     photo_upload: str = "",
+    words: Any = ENGLISH_WORDS,
 ) -> rx.Component:
     """The conversation `title`, its `messages` (oldest first), and while `can_write` is "yes" the form
     (`on_submit` gets `match_id` and `body`); `error` is the refusal shown under the field. `send_photo`, when
-    given, the events of "Send photo" (the page's one upload `photo_upload`)."""
+    given, the events of "Send photo" (the page's one upload `photo_upload`). `words`: the panel's labels and buttons
+    (a CARD of `core.languages`, or its Var: the consumer's card passes its request's language)."""
     body_id = field_id(match_id)
     return stacked_card(
         rx.hstack(rx.icon("messages-square", size=16), rx.text(title, weight="bold", size="2"), align="center"),
         rx.cond(
             messages.length() > 0,
-            rx.vstack(rx.foreach(messages, _message), spacing="2", width="100%", class_name="thread-messages"),
+            rx.vstack(
+                rx.foreach(messages, lambda m: _message(m, words)),
+                spacing="2",
+                width="100%",
+                class_name="thread-messages",
+            ),
             note(empty, class_name="thread-empty"),
         ),
         rx.cond(
@@ -170,11 +178,13 @@ def thread_panel(
             rx.form(
                 rx.vstack(
                     rx.el.input(type="hidden", name="match_id", value=match_id),
-                    rx.el.label("Your message", html_for=body_id, class_name="field-label"),
+                    rx.el.label(words["your_message"], html_for=body_id, class_name="field-label"),
                     rx.text_area(name="body", id=body_id, max_length=BODY_MAX, width="100%", rows="3"),
                     feedback.error_text(error, f"thread-{match_id}-error", size="1"),
-                    rx.button(rx.icon("send", size=14), "Send message", type="submit", class_name="send-message"),
-                    *([_photo_picker(photo_upload, send_photo)] if send_photo is not None else []),
+                    rx.button(
+                        rx.icon("send", size=14), words["send_message"], type="submit", class_name="send-message"
+                    ),
+                    *([_photo_picker(photo_upload, send_photo, words)] if send_photo is not None else []),
                     spacing="1",
                     width="100%",
                 ),

@@ -8,7 +8,7 @@ uses them picks the module by the call's language (`languages.phrases`).
 
 from __future__ import annotations
 
-from leadapp.core import labels, vocab
+from leadapp.core import errors, labels, vocab
 from leadapp.core.vocab import CallOutcome, CallType, LeadStatus, Urgency
 
 LEADAPP = "LeadApp"
@@ -422,6 +422,25 @@ CARD: dict[str, str] = {
     "keep_account": "Keep it in an account",
     "keep_account_text": "Set a password to see this request, and your next ones, whenever you log in.",
     "create_account": "Create my account",
+    # The conversation with a business (`components.threads.thread_panel`; the business's side reads English).
+    "your_message": "Your message",
+    "send_message": "Send message",
+    "choose_photo": "Choose a photo",
+    "send_photo": "Send photo",
+    "photo_alt": "A photo sent in the conversation",
+    # The review form (`components.requests.review_fields`): its fields and the stars to choose from.
+    "stars": "Stars",
+    "stars_choose": "Choose…",
+    "stars_5": "★★★★★ 5 — excellent",
+    "stars_4": "★★★★ 4 — good",
+    "stars_3": "★★★ 3 — fair",
+    "stars_2": "★★ 2 — poor",
+    "stars_1": "★ 1 — bad",
+    "review_text": "Your review (optional, up to 2,000 characters)",
+    # The field for the code texted to the request's number (`components.requests.phone_code_check`).
+    "code_placeholder": "6-digit code",
+    "code_label": "Code from the text message",
+    "verify": "Verify",
 }
 # What the consumer's actions on the tracking page tell them when they went through.
 CODE_SENT = "We texted you a 6-digit code: enter it here. It works for 10 minutes."
@@ -431,3 +450,25 @@ AI_CALLS_OFF = "AI calls are off: no AI assistant will call this number again."
 AI_CALLS_ON = "AI calls are back on for this number (the consent you gave with the request counts again)."
 CALLBACK_REQUESTED = "Callback requested: we will call you at the number you gave, within calling hours (9:00–21:00)."
 QUOTE_ACCEPTED = "Quote accepted: the business is told, and the other quotes are declined."
+
+# --- what the consumer's actions on a request tell them when refused, or done (services and portal) --------
+
+CHANGED_MEANWHILE = "This request changed meanwhile; try again."
+# A message to a business (`messages.read_body`, `access.thread_match`, `messages.photos.store_photo`).
+YOU = "You"
+MESSAGE_EMPTY = "Write a message first."
+TOO_LONG = errors.TOO_LONG  # `errors.written_text`'s own default: the one English wording
+THREAD_CLOSED = "This request is closed: the conversation is read-only."
+NO_PHOTO = "Choose a photo first."
+PHOTO_EMPTY = "The photo is empty."
+PHOTO_TOO_BIG = "A photo may be {mb} MB at most."
+PHOTO_KIND = "Send a photo as JPEG, PNG, WebP or GIF."
+PHOTO_UNSAVED = "The photo could not be saved just now; nothing was sent. Try again."
+MESSAGE_SENT = "Message sent."
+PHOTO_SENT = "Photo sent."
+# A review of the business that did the job (`reviews.read_review`, `reviews.submit_review`).
+STARS_MISSING = "Choose from 1 to 5 stars."
+STARS_RANGE = "Stars go from 1 to 5."
+ALREADY_REVIEWED = "This job has already been reviewed: a review link works once."
+CHECK_REVIEW = "Check your review: "
+REVIEW_POSTED = "Thank you: your verified review is posted."

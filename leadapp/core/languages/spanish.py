@@ -482,6 +482,22 @@ CARD: dict[str, str] = {
     "keep_account": "Guárdela en una cuenta",
     "keep_account_text": "Elija una contraseña para ver esta solicitud, y las siguientes, cada vez que inicie sesión.",
     "create_account": "Crear mi cuenta",
+    "your_message": "Su mensaje",
+    "send_message": "Enviar mensaje",
+    "choose_photo": "Elegir una foto",
+    "send_photo": "Enviar foto",
+    "photo_alt": "Una foto enviada en la conversación",
+    "stars": "Estrellas",
+    "stars_choose": "Elija…",
+    "stars_5": "★★★★★ 5 — excelente",
+    "stars_4": "★★★★ 4 — bueno",
+    "stars_3": "★★★ 3 — regular",
+    "stars_2": "★★ 2 — malo",
+    "stars_1": "★ 1 — pésimo",
+    "review_text": "Su reseña (opcional, hasta 2,000 caracteres)",
+    "code_placeholder": "Código de 6 dígitos",
+    "code_label": "Código del mensaje de texto",
+    "verify": "Verificar",
 }
 CODE_SENT = "Le enviamos un código de 6 dígitos por SMS: ingréselo aquí. Vale por 10 minutos."
 PHONE_VERIFIED = "Su número está verificado: las llamadas de IA que aceptó ya pueden llegarle."
@@ -490,3 +506,23 @@ AI_CALLS_OFF = "Llamadas de IA desactivadas: ningún asistente de IA volverá a 
 AI_CALLS_ON = "Las llamadas de IA vuelven a estar activas para este número (cuenta otra vez el permiso que dio)."
 CALLBACK_REQUESTED = "Pidió que lo llamemos: lo llamaremos al número que dio, en horario de llamadas (9:00–21:00)."
 QUOTE_ACCEPTED = "Presupuesto aceptado: avisamos al negocio y los demás presupuestos quedan rechazados."
+
+# --- what the consumer's actions on a request tell them when refused, or done -----------------------------
+
+CHANGED_MEANWHILE = "Esta solicitud cambió mientras tanto; inténtelo de nuevo."
+YOU = "Usted"
+MESSAGE_EMPTY = "Escriba un mensaje primero."
+TOO_LONG = "Máximo {most:,} caracteres (este tiene {length:,})."
+THREAD_CLOSED = "Esta solicitud está cerrada: la conversación es solo de lectura."
+NO_PHOTO = "Elija una foto primero."
+PHOTO_EMPTY = "La foto está vacía."
+PHOTO_TOO_BIG = "Una foto puede tener {mb} MB como máximo."
+PHOTO_KIND = "Envíe la foto en JPEG, PNG, WebP o GIF."
+PHOTO_UNSAVED = "No pudimos guardar la foto en este momento; no se envió nada. Inténtelo de nuevo."
+MESSAGE_SENT = "Mensaje enviado."
+PHOTO_SENT = "Foto enviada."
+STARS_MISSING = "Elija de 1 a 5 estrellas."
+STARS_RANGE = "Las estrellas van de 1 a 5."
+ALREADY_REVIEWED = "Este trabajo ya tiene reseña: el enlace para la reseña vale una sola vez."
+CHECK_REVIEW = "Revise su reseña: "
+REVIEW_POSTED = "Gracias: su reseña verificada está publicada."

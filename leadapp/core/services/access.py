@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, rls
+from leadapp.core import crypto, languages, rls
 from leadapp.core.db import context_of, use_context, use_context_with_new_lead
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.links import MAGIC_PURPOSE
@@ -299,7 +299,7 @@ def thread_match(
     if lead.deleted_at is not None or not is_lead_owner(user, lead) or match.status not in TAKEN_MATCH_STATUSES:
         raise NotAllowed(NOT_YOUR_THREAD)
     if post and lead_is_closed(lead):
-        raise NotAllowed("This request is closed: the conversation is read-only.")
+        raise NotAllowed(languages.phrases(lead.language).THREAD_CLOSED)  # the consumer reads their request's
     return match, lead, business, ThreadSide.CONSUMER
 
 

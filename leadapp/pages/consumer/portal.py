@@ -24,7 +24,8 @@ from leadapp.components.requests import (
     request_card,
     request_view,
 )
-from leadapp.components.threads import NO_PHOTO, PORTAL_PHOTO, read_photo
+from leadapp.components.threads import PORTAL_PHOTO, read_photo
+from leadapp.core import languages
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, UserError
 from leadapp.core.models import User
@@ -120,6 +121,16 @@ class PortalState(AuthState):
         self._field_errors = dict(exc.errors)
         return exc.message
 
+    def _words_of(self, *, match_id: str = "", conversion_id: str = "") -> Any:
+        """The language tables (`core.languages`) of the request shown with this conversation or converted job: the
+        notices about a card's action read in its request's language (English for one not shown)."""
+        for r in self.requests:
+            if (conversion_id and r.review_conversion_id == conversion_id) or (
+                match_id and any(t.match_id == match_id for t in r.threads)
+            ):
+                return languages.phrases(r.language)
+        return languages.phrases(None)
+
     def _act_by_id(self, raw_id: str, unknown: str, action, done: str):
         """A button's action on the row `raw_id` names (a request, a quote): `unknown` when it is no id at all,
         else the service decides; `done` is the notice when it went through. Answers with the toast."""
@@ -168,12 +179,13 @@ class PortalState(AuthState):
         if not conversion_id.isdigit():
             self.error = reviews.NOT_YOUR_JOB
             return feedback.failed(self.error)
+        words = self._words_of(conversion_id=conversion_id)
         ok, _ = self._act(lambda s, u: reviews.submit_review(s, u, form, conversion_id=int(conversion_id)))
         if ok:
-            self.notice = "Thank you: your verified review is posted."
+            self.notice = words.REVIEW_POSTED
         elif self._field_errors:
             self.review_errors, self.error = self._field_errors, ""
-            return feedback.failed("Check your review: " + " ".join(self.review_errors.values()))
+            return feedback.failed(words.CHECK_REVIEW + " ".join(self.review_errors.values()))
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
@@ -189,7 +201,7 @@ class PortalState(AuthState):
         if not ok:
             self.message_errors, self.error = {match_id: self.error}, ""
             return feedback.failed(self.message_errors[match_id])
-        return feedback.done("Message sent.")
+        return feedback.done(self._words_of(match_id=match_id).MESSAGE_SENT)
 
     @rx.event
     def choose_photo_thread(self, match_id: str):
@@ -204,15 +216,16 @@ class PortalState(AuthState):
         if not match_id:
             self.error = access.NOT_YOUR_THREAD
             return feedback.failed(self.error)
+        words = self._words_of(match_id=match_id)
         data = await read_photo(files)
         if data is None:
-            self.message_errors = {match_id: NO_PHOTO}
-            return feedback.failed(NO_PHOTO)
+            self.message_errors = {match_id: words.NO_PHOTO}
+            return feedback.failed(words.NO_PHOTO)
         ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), "", photo=data))
         if not ok:
             self.message_errors, self.error = {match_id: self.error}, ""
             return feedback.failed(self.message_errors[match_id])
-        return [feedback.done("Photo sent."), rx.clear_selected_files(PORTAL_PHOTO)]
+        return [feedback.done(words.PHOTO_SENT), rx.clear_selected_files(PORTAL_PHOTO)]
 
     @rx.event
     def send_phone_code(self, lead_id: str):

@@ -13,7 +13,7 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.layout import link_page
 from leadapp.components.requests import review_fields
-from leadapp.core import rls
+from leadapp.core import languages, rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, UserError
 from leadapp.core.services import reviews
@@ -30,7 +30,10 @@ class ReviewState(AuthState):
     review_form_errors: dict[str, str] = {}
     posted_stars: str = ""
     posted_text: str = ""
+    # The form's words in the request's language (`core.languages` CARD), as its refusals are.
+    review_words: dict[str, str] = dict(languages.phrases(None).CARD)
     _token: str = ""  # backend only: never sent to the browser, never taken back from it
+    _language: str = ""
 
     def _look(self) -> None:
         try:
@@ -39,7 +42,8 @@ class ReviewState(AuthState):
         except UserError as exc:
             self.review_status, self.review_message, self.review_business = "invalid", exc.message, ""
             return
-        self.review_business = view["business_name"]
+        self.review_business, self._language = view["business_name"], view["language"]
+        self.review_words = dict(languages.phrases(self._language).CARD)
         self.posted_stars, self.posted_text = view["stars"], view["text"]
         self.review_status = "done" if view["reviewed"] else "ready"
 
@@ -59,13 +63,13 @@ class ReviewState(AuthState):
                 reviews.submit_review(session, reviews.ReviewLink(self._token), form)
         except FieldErrors as exc:
             self.review_form_errors = dict(exc.errors)
-            return feedback.failed("Check your review: " + " ".join(exc.errors.values()))
+            return feedback.failed(languages.phrases(self._language).CHECK_REVIEW + " ".join(exc.errors.values()))
         except UserError as exc:
             self._look()
             self.review_message = exc.message
             return feedback.failed(exc.message)
         self._look()
-        return feedback.outcome("Thank you: your verified review is posted.", "")
+        return feedback.outcome(languages.phrases(self._language).REVIEW_POSTED, "")
 
 
 def review_page() -> rx.Component:
@@ -79,12 +83,12 @@ def review_page() -> rx.Component:
             rx.form(
                 rx.vstack(
                     rx.text("How did ", rx.text.strong(state.review_business), " do?"),
-                    *review_fields(state.review_form_errors, prefix="review"),
+                    *review_fields(state.review_form_errors, prefix="review", words=state.review_words),
                     rx.cond(
                         state.review_message != "",
                         rx.callout(state.review_message, color_scheme="red", id="review-refused"),
                     ),
-                    rx.button("Post my review", type="submit", size="3", id="review-submit"),
+                    rx.button(state.review_words["post_review"], type="submit", size="3", id="review-submit"),
                     spacing="2",
                     width="100%",
                 ),

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from leadapp.core import crypto
+from leadapp.core import crypto, languages
 from leadapp.core.db import session_scope
 from leadapp.core.errors import Unavailable, UserError
 from leadapp.core.models import ThreadMessage, User
@@ -59,23 +59,25 @@ class StoredPhoto:
     size: int
 
 
-def store_photo(data: bytes) -> StoredPhoto:
+def store_photo(data: bytes, language: str | None = None) -> StoredPhoto:
     """Check `data` and keep it in the attachments store under a random name; returns where. UserError(field="photo")
-    when it is no photo or too large; Unavailable(field="photo") when the store fails (nothing kept)."""
+    when it is no photo or too large; Unavailable(field="photo") when the store fails (nothing kept); each refusal in
+    `language` (English by default)."""
+    w = languages.phrases(language)
     if not data:
-        raise UserError("The photo is empty.", field="photo")
+        raise UserError(w.PHOTO_EMPTY, field="photo")
     if len(data) > PHOTO_MAX_BYTES:
-        raise UserError(f"A photo may be {PHOTO_MAX_BYTES // (1024 * 1024)} MB at most.", field="photo")
+        raise UserError(w.PHOTO_TOO_BIG.format(mb=PHOTO_MAX_BYTES // (1024 * 1024)), field="photo")
     kind = photo_kind(data)
     if kind is None:
-        raise UserError("Send a photo as JPEG, PNG, WebP or GIF.", field="photo")
+        raise UserError(w.PHOTO_KIND, field="photo")
     content_type, suffix = kind
     ref = secrets.token_hex(16) + suffix
     try:
         attachments_store().put(ref, data, content_type)
     except StoreError as exc:
         _store_failed("put", exc)
-        raise Unavailable("The photo could not be saved just now; nothing was sent. Try again.", field="photo") from exc
+        raise Unavailable(w.PHOTO_UNSAVED, field="photo") from exc
     return StoredPhoto(ref, content_type, len(data))
 
 

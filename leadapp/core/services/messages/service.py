@@ -5,7 +5,9 @@ Guarantees:
   won the job). Who may read and write is decided by `access.thread_match`: the business's owner and the consumer
   who made the request write (while the request is open); an admin reads; everyone else is refused the same way
   for a missing thread and someone else's. Nothing is stored on a refusal.
-- A message is 1 to 2,000 characters once trimmed (`read_body`); otherwise a UserError on the field `body`.
+- A message is 1 to 2,000 characters once trimmed (`read_body`); otherwise a UserError on the field `body`. What
+  the consumer is refused (and reads as their own name, "You") is in their request's language (`core.languages`);
+  the business reads English.
 - A reply by email or text (`record_reply`) is stored once however often its webhook is delivered (`inbound_key`
   is unique), and only on a thread that is still open.
 - Every new message is pushed live after the commit to the business's open pages and the consumer's portal (the
@@ -24,7 +26,7 @@ from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from leadapp.core import labels, localtime
+from leadapp.core import labels, languages, localtime
 from leadapp.core.errors import written_text
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Business, Lead, Match, ThreadMessage, User
@@ -38,9 +40,17 @@ THREAD_LIMIT = 100
 """The newest messages a view shows (a page's list is resent whole on each change)."""
 
 
-def read_body(text: object, *, with_photo: bool = False) -> str:
-    """The message's text, trimmed: 1 to BODY_MAX characters (0 with a photo), else a UserError on `body`."""
-    return written_text(text, "body", most=BODY_MAX, missing="" if with_photo else "Write a message first.")
+def read_body(text: object, *, with_photo: bool = False, language: str | None = None) -> str:
+    """The message's text, trimmed: 1 to BODY_MAX characters (0 with a photo), else a UserError on `body` (in
+    `language`, English by default)."""
+    w = languages.phrases(language)
+    missing = "" if with_photo else w.MESSAGE_EMPTY
+    return written_text(text, "body", most=BODY_MAX, missing=missing, too_long=w.TOO_LONG)
+
+
+def _language(side: ThreadSide | None, lead: Lead) -> str | None:
+    """The language `side` reads the thread in: the consumer their request's, the business (and an admin) English."""
+    return lead.language if side == ThreadSide.CONSUMER else None
 
 
 def _stored(session: Session, match: Match, lead: Lead, business: Business, message: ThreadMessage) -> None:
@@ -63,9 +73,11 @@ def _new_message(
     channel: MessageChannel,
     photo: bytes | None,
     inbound_key: str | None = None,
+    language: str | None = None,
 ) -> tuple[ThreadMessage, photos.StoredPhoto | None]:
-    """A new message of the thread of `match` (not added yet), with its photo stored first when given."""
-    stored = photos.store_photo(photo) if photo is not None else None
+    """A new message of the thread of `match` (not added yet), with its photo stored first when given (a refusal in
+    `language`)."""
+    stored = photos.store_photo(photo, language) if photo is not None else None
     message = ThreadMessage(
         match_id=match.id,  # type: ignore[arg-type]
         lead_id=lead.id,  # type: ignore[arg-type]
@@ -89,8 +101,9 @@ def post_message(
     the text may then be empty); see the module's guarantees; returns the message. Does not commit."""
     match, lead, business, side = access.thread_match(session, user, match_id, post=True)
     assert user is not None and side is not None
-    text = read_body(body, with_photo=photo is not None)
-    message, _ = _new_message(match, lead, business, side, user.id, text, MessageChannel.WEB, photo)
+    language = _language(side, lead)
+    text = read_body(body, with_photo=photo is not None, language=language)
+    message, _ = _new_message(match, lead, business, side, user.id, text, MessageChannel.WEB, photo, language=language)
     session.add(message)
     session.flush()
     _stored(session, match, lead, business, message)
@@ -143,7 +156,7 @@ def message_view(
     its photo for `reader` (the account reading; "" without one)."""
     mine = viewer is not None and message.side == viewer.value
     if mine:
-        author = "You"
+        author = languages.phrases(_language(viewer, lead)).YOU
     elif message.side == ThreadSide.BUSINESS.value:
         author = business_name
     else:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import String, cast, delete, literal, null, update
 from sqlmodel import Session, col, select
 
+from leadapp.core import languages
 from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Call, InterviewSession, Lead, Match, Notification, TranscriptLine, User, utcnow
@@ -74,7 +75,8 @@ def withdraw_request(session: Session, actor: Actor, lead_id: int) -> Lead:
     )
     session.refresh(lead)
     if changed.rowcount != 1:  # type: ignore[attr-defined]
-        raise UserError(_withdraw_refusal(lead) or "This request changed meanwhile; try again.", field="withdraw")
+        changed_meanwhile = languages.phrases(lead.language).CHANGED_MEANWHILE
+        raise UserError(_withdraw_refusal(lead) or changed_meanwhile, field="withdraw")
     businesses = stop_pending_work(session, [lead_id], "request withdrawn")
     webhooks.lead_status_changed(session, lead)
     audit.record(

@@ -9,7 +9,8 @@ Guarantees:
   or an admin is refused with nothing stored.
 - One review per conversion: the row's unique `conversion_id` makes the link single-use even against two
   submissions at the same moment (the loser is told the job is already reviewed).
-- Bad input (no stars, stars outside 1-5, text over 2,000 characters) is a FieldErrors naming each field.
+- Bad input (no stars, stars outside 1-5, text over 2,000 characters) is a FieldErrors naming each field, in the
+  request's language (`core.languages`), as is "already reviewed".
 - Only the owner of the reviewed business replies, once (`access.require_business`; a second reply is refused).
 - Only an admin hides a review, with a reason; the hide is audited and a hidden review is shown nowhere (not to the
   consumer's neighbours, not on the business's public page) and leaves the rating.
@@ -27,9 +28,10 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from leadapp.core import crypto, localtime
+from leadapp.core import crypto, languages, localtime
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError, written_text
 from leadapp.core.events import publish_after_commit, run_after_commit
+from leadapp.core.languages import english
 from leadapp.core.links import REVIEW_PURPOSE
 from leadapp.core.models import Business, Conversion, Lead, Match, Review, User, utcnow
 from leadapp.core.models.reviews import REASON_MAX, TEXT_MAX
@@ -40,7 +42,7 @@ from leadapp.core.vocab import MatchStatus, Role
 
 BAD_LINK = "This review link is invalid or has expired. Open your portal to review the job from your request."
 NOT_YOUR_JOB = "You can only review a business that did a job for you."
-ALREADY_REVIEWED = "This job has already been reviewed: a review link works once."
+ALREADY_REVIEWED = english.ALREADY_REVIEWED
 NOT_YOUR_REVIEW = "This review is not about your business."
 FIELDS = ("stars", "text")
 
@@ -58,23 +60,25 @@ Reviewer = User | ReviewLink | None
 # --- the form -------------------------------------------------------------------------------------
 
 
-def read_review(form: Mapping[str, Any]) -> tuple[int, str]:
-    """(stars, text) of a review form, or FieldErrors: stars a whole number 1-5, text at most 2,000 characters."""
+def read_review(form: Mapping[str, Any], language: str | None = None) -> tuple[int, str]:
+    """(stars, text) of a review form, or FieldErrors (in `language`, English by default): stars a whole number 1-5,
+    text at most 2,000 characters."""
+    w = languages.phrases(language)
     errors: dict[str, str] = {}
     raw = str(form.get("stars", "") or "").strip()[:10]
     stars = 0
     if not raw:
-        errors["stars"] = "Choose from 1 to 5 stars."
+        errors["stars"] = w.STARS_MISSING
     else:
         try:
             stars = int(raw)
         except ValueError:
             stars = 0
         if not 1 <= stars <= 5:
-            errors["stars"] = "Stars go from 1 to 5."
+            errors["stars"] = w.STARS_RANGE
     text = ""
     try:
-        text = written_text(form.get("text"), "text", most=TEXT_MAX)
+        text = written_text(form.get("text"), "text", most=TEXT_MAX, too_long=w.TOO_LONG)
     except UserError as exc:
         errors["text"] = exc.message
     if errors:
@@ -140,6 +144,7 @@ def review_page(session: Session, reviewer: Reviewer, conversion_id: int | None 
         "business_name": business.name,
         "business_id": str(business.id),
         "lead_id": str(lead.id),
+        "language": languages.known(lead.language),
         "reviewed": "yes" if existing is not None else "",
         "stars": str(existing.stars) if existing is not None else "",
         "text": existing.text if existing is not None else "",
@@ -153,9 +158,10 @@ def submit_review(
     """Store the review of one converted job (see the module's guarantees); returns it. A ReviewLink names its job
     itself; a logged-in consumer names it by `conversion_id`. Commits nothing but the review's own savepoint."""
     conversion, lead, business = _job(session, reviewer, conversion_id)
-    stars, text = read_review(form)
+    stars, text = read_review(form, lead.language)
+    already = languages.phrases(lead.language).ALREADY_REVIEWED
     if session.exec(select(Review.id).where(Review.conversion_id == conversion.id)).first() is not None:
-        raise UserError(ALREADY_REVIEWED, field="stars")
+        raise UserError(already, field="stars")
     review = Review(
         conversion_id=conversion.id,  # type: ignore[arg-type]
         lead_id=lead.id,  # type: ignore[arg-type]
@@ -168,7 +174,7 @@ def submit_review(
         with session.begin_nested():  # the unique conversion_id decides a race between two submissions
             session.add(review)
     except IntegrityError:
-        raise UserError(ALREADY_REVIEWED, field="stars") from None
+        raise UserError(already, field="stars") from None
     actor_id = reviewer.id if isinstance(reviewer, User) else None
     audit.record(
         session, actor_id=actor_id, action="review.create", target=review, after={"stars": stars, "lead_id": lead.id}
