@@ -441,16 +441,21 @@ def ai_call_requested(browser: Browser, deployment: Deployment, text: str, phone
     return owner
 
 
-def accepted_in_two_browsers(browser: Browser, deployment: Deployment, marker: str) -> tuple[Page, Page]:
+def accepted_in_two_browsers(
+    browser: Browser, deployment: Deployment, marker: str, job: str | None = None
+) -> tuple[Page, Page]:
     """The plumber's dashboard and the demo consumer's portal, each in its own browser; the consumer files a
-    plumbing request tagged `marker` from "New request", and the plumber opens it from the inbox and accepts it
-    (the consumer's email shows). Returns (owner, consumer)."""
+    plumbing request tagged `marker` from "New request" (`job`, else a leaking water heater in English), and the
+    plumber opens it from the inbox and accepts it (the consumer's email shows). Returns (owner, consumer)."""
     owner, consumer = (browser.new_context().new_page() for _ in range(2))
     for p in (owner, consumer):
         p.set_default_timeout(TIMEOUT)
     log_in_to_inbox(owner, deployment, "plumber@leadapp.demo")
 
-    job = f"The water heater in my garage is leaking from the bottom valve, need a plumber this week (ref {marker})"
+    job = (
+        job
+        or f"The water heater in my garage is leaking from the bottom valve, need a plumber this week (ref {marker})"
+    )
     post_request_from_portal(consumer, deployment, job, "(317) 846-2200")
 
     row = owner.locator(".lead-row", has_text=marker)

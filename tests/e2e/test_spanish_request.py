@@ -1,7 +1,8 @@
 """A request written in Spanish, by clicks: a visitor describes the job in Spanish from "Get help"; it is matched
 to the demo plumber (who serves English and Spanish); the plumber opens it from the inbox and sees that it is in
 Spanish, so the AI call will speak Spanish. The consumer reads their Spanish request's status lines in Spanish, in
-the portal too, and its card's headings, times, distances, buttons and why a button is off."""
+the portal too, and its card's headings, times, distances, buttons and why a button is off; once the plumber took it,
+the conversation with the plumber (the plumber's side stays English) and, once the job is won, the review form."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from playwright.sync_api import Browser, expect
 from tests.e2e.conftest import Deployment
 from tests.e2e.journeys import (
     TIMEOUT,
+    accepted_in_two_browsers,
     click_link,
     go_to,
     log_in_to_portal,
@@ -72,3 +74,42 @@ def test_the_portal_shows_a_spanish_requests_status_lines_in_spanish(browser: Br
     expect(card.locator(".request-status")).to_have_text("Retirada")
     expect(card.locator(".withdraw-request")).to_have_attribute("title", "Esta solicitud ya está retirada.")
     expect(card.locator(".callback-reason")).to_have_text("Esta solicitud fue retirada.")
+
+
+def test_a_spanish_requests_conversation_and_review_form_read_spanish(browser: Browser, deployment: Deployment):
+    marker = new_marker()
+    job = f"Se me rompió el calentador de agua del garaje y necesito un plomero esta semana, por favor (ref {marker})"
+    owner, consumer = accepted_in_two_browsers(browser, deployment, marker, job=job)
+
+    # The conversation with the plumber: its heading, empty text, field, buttons and refusal read Spanish.
+    go_to(consumer, "My requests")
+    card = consumer.locator(".portal-request", has_text=marker)
+    thread = card.locator(".message-thread")
+    expect(thread).to_have_count(1, timeout=10_000)
+    expect(thread).to_contain_text("Mensajes con ")
+    expect(thread.locator(".thread-empty")).to_contain_text("Todavía no hay mensajes.")
+    expect(thread.locator(".send-photo")).to_have_text("Enviar foto")
+    thread.locator(".send-message", has_text="Enviar mensaje").click()
+    expect(thread.locator("[id$='-error']")).to_have_text("Escriba un mensaje primero.")
+    thread.get_by_label("Su mensaje").fill(f"¿Puede venir el martes por la mañana? ({marker})")
+    thread.locator(".send-message").click()
+    expect(thread.locator(".thread-message .thread-author")).to_have_text("Usted")
+    # The plumber's side of the same conversation stays English.
+    owner_thread = owner.locator(".message-thread")
+    expect(owner_thread.locator(".thread-message")).to_have_count(1, timeout=10_000)
+    expect(owner_thread.get_by_label("Your message")).to_be_visible()
+
+    # The plumber marks the job won: the card's review form, and its refusal, read Spanish.
+    owner.locator("#job-value").fill("450")
+    owner.locator("#convert-lead").click()
+    expect(owner.locator("#detail-status")).to_have_text("Won", timeout=10_000)
+    go_to(consumer, "New request")
+    go_to(consumer, "My requests")
+    form = card.locator(".review-form")
+    expect(form).to_contain_text("Califique a ")
+    form.locator(".post-review", has_text="Publicar mi reseña").click()
+    expect(form.locator("[id$='-error-stars']")).to_have_text("Elija de 1 a 5 estrellas.")
+    form.get_by_label("Estrellas").select_option(label="★★★★★ 5 — excelente")
+    form.get_by_label("Su reseña (opcional, hasta 2,000 caracteres)").fill(f"Muy puntual y limpio ({marker})")
+    form.locator(".post-review").click()
+    expect(card.locator(".my-review-stars")).to_have_text("5 de 5 estrellas")
