@@ -1,17 +1,19 @@
 """What the consumer is told about their own actions on a request is in the request's language (`core.languages`):
 a message refused (empty, too long, a photo that is none, a closed request), their own name in the thread, a review
-refused (no stars, stars out of range, already reviewed), a withdrawal refused, and the card's thread, review and
-code fields; the business's side of the same thread stays English."""
+refused (no stars, stars out of range, already reviewed), a withdrawal refused, the code texted to the request's
+number and its refusals, and the card's thread, review and code fields; the business's side of the same thread stays
+English."""
 
 from __future__ import annotations
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from leadapp.components.requests import request_view
 from leadapp.core.errors import FieldErrors, UserError
+from leadapp.core.models import Notification
 from leadapp.core.models.messages import BODY_MAX
-from leadapp.core.services import inbox, messages, portal, reviews
+from leadapp.core.services import inbox, messages, phone_codes, portal, reviews
 from leadapp.core.vocab import LeadStatus
 from tests import factories
 
@@ -30,6 +32,10 @@ WORDS = {
         "withdrawn": "This request is already withdrawn.",
         "card": {"your_message": "Your message", "send_message": "Send message", "stars_5": "★★★★★ 5 — excellent"},
         "code": ("6-digit code", "Code from the text message", "Verify"),
+        "sms": "LeadApp: your code is ",
+        "code_format": "Enter the 6-digit code from the text message.",
+        "wrong": "That code is not right (",
+        "verified": "Your phone number is already verified.",
     },
     "es": {
         "empty": "Escriba un mensaje primero.",
@@ -43,6 +49,10 @@ WORDS = {
         "withdrawn": "Esta solicitud ya está retirada.",
         "card": {"your_message": "Su mensaje", "send_message": "Enviar mensaje", "stars_5": "★★★★★ 5 — excelente"},
         "code": ("Código de 6 dígitos", "Código del mensaje de texto", "Verificar"),
+        "sms": "LeadApp: su código es ",
+        "code_format": "Ingrese el código de 6 dígitos del mensaje de texto.",
+        "wrong": "Ese código no es correcto (le quedan ",
+        "verified": "Su número de teléfono ya está verificado.",
     },
 }
 
@@ -107,3 +117,23 @@ def test_a_refused_review_says_why_in_the_requests_language(db_session: Session,
     )
     # The review page of the emailed link reads the same language.
     assert reviews.review_page(s, w.consumer, conversion.id)["language"] == language
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_code_texted_to_a_requests_number_and_its_refusals_are_in_its_language(db_session: Session, language: str):
+    s, want = db_session, WORDS[language]
+    consumer = factories.consumer(s, "casey@example.com")
+    phone = "+13178462201" if language == "en" else "+13178462202"
+    lead = factories.lead(s, consumer, phone=phone, language=language, phone_verified_at=None)
+    s.commit()
+    phone_codes.send_lead_code(s, consumer, lead.id)  # type: ignore[arg-type]
+    s.commit()
+    sms = s.exec(select(Notification).where(Notification.lead_id == lead.id).order_by(col(Notification.id))).all()
+    assert [n.body_text[: len(want["sms"])] for n in sms] == [want["sms"]]
+    code = sms[0].body_text[len(want["sms"]) :][:6]
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert _refusal(lambda: phone_codes.verify_lead_code(s, consumer, lead.id, "12")) == want["code_format"]
+    assert _refusal(lambda: phone_codes.verify_lead_code(s, consumer, lead.id, wrong)).startswith(want["wrong"])
+    phone_codes.verify_lead_code(s, consumer, lead.id, code)  # type: ignore[arg-type]
+    s.commit()
+    assert _refusal(lambda: phone_codes.send_lead_code(s, consumer, lead.id)) == want["verified"]

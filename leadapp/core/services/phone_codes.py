@@ -26,10 +26,11 @@ from limits import RateLimitItemPerHour
 from redis.exceptions import RedisError
 from sqlmodel import Session
 
-from leadapp.core import crypto, phones, ratelimit
+from leadapp.core import crypto, languages, phones, ratelimit
 from leadapp.core.broker import get_redis, key
 from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
+from leadapp.core.languages import english
 from leadapp.core.models import Lead, Notification, User, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import audit, daily_caps, notify, portal
@@ -40,10 +41,11 @@ log = get_logger(__name__)
 
 CODE_DIGITS = 6
 FIELD = "phone_code"
-NO_CODE = "No code is waiting for this number: press “Send code” first."
-EXPIRED = "This code has expired: press “Send code” for a new one."
-TOO_MANY = "Too many wrong codes: press “Send code” for a new one."
-UNAVAILABLE = "Codes can't be checked right now; try again in a minute."
+# The refusals are in `core.languages` (a request's code in its language; these English ones elsewhere).
+NO_CODE = english.NO_CODE
+EXPIRED = english.CODE_EXPIRED
+TOO_MANY = english.CODE_TOO_MANY
+UNAVAILABLE = english.CODE_UNAVAILABLE
 
 
 def _key(scope: str) -> str:
@@ -56,22 +58,29 @@ def _digest(scope: str, phone_e164: str, code: str) -> str:
 
 
 def send_code(
-    session: Session, scope: str, phone_e164: str, *, lead_id: int | None = None, user_id: int | None = None
+    session: Session,
+    scope: str,
+    phone_e164: str,
+    *,
+    lead_id: int | None = None,
+    user_id: int | None = None,
+    language: str | None = None,
 ) -> Notification:
     """Text a new code for `scope` to `phone_e164` (any earlier code of the scope stops working); the SMS is queued
     once the caller commits. Refused with the reason: a number outside the supported countries, one that replied
-    STOP, too many codes this hour, the platform's SMS cap reached, Redis unreachable."""
-    settings = get_settings()
+    STOP, too many codes this hour, the platform's SMS cap reached, Redis unreachable. The text and the refusals
+    (but a number's and the daily cap's) in `language`, English by default."""
+    settings, w = get_settings(), languages.phrases(language)
     try:
         phone = phones.parse(phone_e164)
     except phones.PhoneRefused as exc:
         raise UserError(exc.message, field=FIELD) from exc
     if notify.is_opted_out(session, phone):
-        raise UserError("This number replied STOP to our texts: reply START to it first.", field=FIELD)
+        raise UserError(w.CODE_STOPPED, field=FIELD)
     per_hour = RateLimitItemPerHour(settings.phone_codes_per_hour)
     counters = (("phone-code-number", crypto.phone_hash(phone)), ("phone-code-scope", scope))
     if not all(ratelimit.test(per_hour, *counter) for counter in counters):
-        raise UserError(f"At most {settings.phone_codes_per_hour} codes an hour: try again later.", field=FIELD)
+        raise UserError(w.CODES_PER_HOUR.format(count=settings.phone_codes_per_hour), field=FIELD)
     refusal = daily_caps.sms_refusal(session, None)
     if refusal:
         raise UserError(refusal, field=FIELD)
@@ -91,7 +100,7 @@ def send_code(
         pipe.execute()
     except RedisError as exc:
         log.warning("phone_code_store_failed", error=repr(exc))
-        raise UserError(UNAVAILABLE, field=FIELD) from exc
+        raise UserError(w.CODE_UNAVAILABLE, field=FIELD) from exc
     for counter in counters:
         ratelimit.hit(per_hour, *counter)
     minutes = max(1, settings.phone_code_ttl_seconds // 60)
@@ -101,7 +110,7 @@ def send_code(
         channel=Channel.SMS.value,
         recipient=phone,
         subject="",
-        text=f"LeadApp: your code is {code}. It works for {minutes} minutes. Don't share it.",
+        text=w.CODE_SMS.format(code=code, minutes=minutes),
         html="",
         dedupe_key=f"phone-code:{scope}:{uuid.uuid4().hex}",
         lead_id=lead_id,
@@ -112,33 +121,35 @@ def send_code(
     return row
 
 
-def check_code(scope: str, phone_e164: str, code: str, now: float | None = None) -> None:
-    """Accept `code` for `scope` and this number once; UserError (with the reason) for anything else. The entry is
-    counted before it is compared; the code is gone after it worked, expired or was missed too often."""
+def check_code(scope: str, phone_e164: str, code: str, now: float | None = None, language: str | None = None) -> None:
+    """Accept `code` for `scope` and this number once; UserError (with the reason, in `language`, English by
+    default) for anything else. The entry is counted before it is compared; the code is gone after it worked,
+    expired or was missed too often."""
+    w = languages.phrases(language)
     code = (code or "").strip().replace(" ", "")
     if not (len(code) == CODE_DIGITS and code.isdigit()):
-        raise UserError(f"Enter the {CODE_DIGITS}-digit code from the text message.", field=FIELD)
+        raise UserError(w.CODE_FORMAT.format(digits=CODE_DIGITS), field=FIELD)
     name = _key(scope)
     try:
         redis = get_redis()
         stored = redis.hgetall(name)
         if not stored or b"digest" not in stored:
-            raise UserError(NO_CODE, field=FIELD)
+            raise UserError(w.NO_CODE, field=FIELD)
         attempts = int(redis.hincrby(name, "attempts", 1))
         if attempts > get_settings().phone_code_max_attempts:
             redis.delete(name)
-            raise UserError(TOO_MANY, field=FIELD)
+            raise UserError(w.CODE_TOO_MANY, field=FIELD)
         if (now if now is not None else time.time()) > int(stored.get(b"expires", b"0")):
             redis.delete(name)
-            raise UserError(EXPIRED, field=FIELD)
+            raise UserError(w.CODE_EXPIRED, field=FIELD)
         if not hmac.compare_digest(stored[b"digest"].decode(), _digest(scope, phone_e164, code)):
             left = get_settings().phone_code_max_attempts - attempts
-            raise UserError(f"That code is not right ({left} {'try' if left == 1 else 'tries'} left).", field=FIELD)
+            raise UserError((w.CODE_WRONG_ONE if left == 1 else w.CODE_WRONG_MANY).format(left=left), field=FIELD)
         if not redis.delete(name):  # another entry of the same code won: it works once
-            raise UserError(NO_CODE, field=FIELD)
+            raise UserError(w.NO_CODE, field=FIELD)
     except RedisError as exc:
         log.warning("phone_code_check_failed", error=repr(exc))
-        raise UserError(UNAVAILABLE, field=FIELD) from exc
+        raise UserError(w.CODE_UNAVAILABLE, field=FIELD) from exc
 
 
 # --- a request's number ---------------------------------------------------------------------------
@@ -147,24 +158,33 @@ def check_code(scope: str, phone_e164: str, code: str, now: float | None = None)
 def _lead_phone(lead: Lead) -> str:
     phone = crypto.decrypt_phone(lead.contact_phone_enc) if lead.contact_phone_enc else ""
     if not phone:
-        raise UserError("This request has no phone number.", field=FIELD)
+        raise UserError(languages.phrases(lead.language).REQUEST_NO_PHONE, field=FIELD)
     return phone
 
 
 def send_lead_code(session: Session, actor: portal.Actor, lead_id: int) -> Notification:
-    """Text a code to the number of one request (its consumer, or its magic-link holder). Does not commit."""
+    """Text a code to the number of one request (its consumer, or its magic-link holder), in the request's language
+    (as its refusals). Does not commit."""
     lead = portal.lead_for(session, actor, lead_id, act=True)
     if lead.phone_verified_at is not None:
-        raise UserError("Your phone number is already verified.", field=FIELD)
-    return send_code(session, f"lead-{lead.id}", _lead_phone(lead), lead_id=lead.id, user_id=lead.consumer_id)
+        raise UserError(languages.phrases(lead.language).ALREADY_VERIFIED, field=FIELD)
+    return send_code(
+        session,
+        f"lead-{lead.id}",
+        _lead_phone(lead),
+        lead_id=lead.id,
+        user_id=lead.consumer_id,
+        language=lead.language,
+    )
 
 
 def verify_lead_code(session: Session, actor: portal.Actor, lead_id: int, code: str) -> Lead:
-    """Mark the request's number verified when `code` is the one texted to it. Does not commit."""
+    """Mark the request's number verified when `code` is the one texted to it (refused in the request's language).
+    Does not commit."""
     lead = portal.lead_for(session, actor, lead_id, act=True)
     if lead.phone_verified_at is not None:
         return lead
-    check_code(f"lead-{lead.id}", _lead_phone(lead), code)
+    check_code(f"lead-{lead.id}", _lead_phone(lead), code, language=lead.language)
     lead.phone_verified_at = utcnow()
     session.add(lead)
     audit.record(
