@@ -72,6 +72,7 @@ def test_the_portal_shows_a_spanish_requests_status_lines_in_spanish(browser: Br
     # Withdrawn by a click: why the buttons are off now reads Spanish too.
     card.locator(".withdraw-request", has_text="Retirar").click()
     expect(card.locator(".request-status")).to_have_text("Retirada")
+    expect(page.locator("#portal-notice")).to_contain_text("Retiró su solicitud.")
     expect(card.locator(".withdraw-request")).to_have_attribute("title", "Esta solicitud ya está retirada.")
     expect(card.locator(".callback-reason")).to_have_text("Esta solicitud fue retirada.")
 

@@ -449,6 +449,8 @@ WITHDRAWN = "Your request was withdrawn. Businesses will no longer receive it."
 AI_CALLS_OFF = "AI calls are off: no AI assistant will call this number again."
 AI_CALLS_ON = "AI calls are back on for this number (the consent you gave with the request counts again)."
 CALLBACK_REQUESTED = "Callback requested: we will call you at the number you gave, within calling hours (9:00–21:00)."
+# The portal's (logged in) words for the same.
+PORTAL_CALLBACK_REQUESTED = "Callback requested. Our AI assistant will call you within calling hours (9:00–21:00)."
 QUOTE_ACCEPTED = "Quote accepted: the business is told, and the other quotes are declined."
 
 # --- what the consumer's actions on a request tell them when refused, or done (services and portal) --------

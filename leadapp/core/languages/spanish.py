@@ -505,6 +505,9 @@ WITHDRAWN = "Retiró su solicitud. Los negocios ya no la recibirán."
 AI_CALLS_OFF = "Llamadas de IA desactivadas: ningún asistente de IA volverá a llamar a este número."
 AI_CALLS_ON = "Las llamadas de IA vuelven a estar activas para este número (cuenta otra vez el permiso que dio)."
 CALLBACK_REQUESTED = "Pidió que lo llamemos: lo llamaremos al número que dio, en horario de llamadas (9:00–21:00)."
+PORTAL_CALLBACK_REQUESTED = (
+    "Pidió que lo llamemos. Nuestro asistente de IA lo llamará en horario de llamadas (9:00–21:00)."
+)
 QUOTE_ACCEPTED = "Presupuesto aceptado: avisamos al negocio y los demás presupuestos quedan rechazados."
 
 # --- what the consumer's actions on a request tell them when refused, or done -----------------------------

@@ -16,8 +16,6 @@ from leadapp.components.account_email import account_email_card
 from leadapp.components.confirm import confirm_dialog
 from leadapp.components.layout import back_link, guarded, guarded_page, page, page_header
 from leadapp.components.requests import (
-    CODE_SENT,
-    PHONE_VERIFIED,
     RequestView,
     action_messages,
     no_ai_calls_card,
@@ -121,12 +119,15 @@ class PortalState(AuthState):
         self._field_errors = dict(exc.errors)
         return exc.message
 
-    def _words_of(self, *, match_id: str = "", conversion_id: str = "") -> Any:
-        """The language tables (`core.languages`) of the request shown with this conversation or converted job: the
-        notices about a card's action read in its request's language (English for one not shown)."""
+    def _words_of(self, *, lead_id: str = "", match_id: str = "", conversion_id: str = "", quote_id: str = "") -> Any:
+        """The language tables (`core.languages`) of the request shown with this id, conversation, converted job or
+        quote: the notices about a card's action read in its request's language (English for one not shown)."""
         for r in self.requests:
-            if (conversion_id and r.review_conversion_id == conversion_id) or (
-                match_id and any(t.match_id == match_id for t in r.threads)
+            if (
+                (lead_id and r.id == lead_id)
+                or (conversion_id and r.review_conversion_id == conversion_id)
+                or (match_id and any(t.match_id == match_id for t in r.threads))
+                or (quote_id and any(q.id == quote_id for q in r.quotes))
             ):
                 return languages.phrases(r.language)
         return languages.phrases(None)
@@ -148,7 +149,7 @@ class PortalState(AuthState):
             lead_id,
             NO_SUCH_REQUEST,
             portal.withdraw_request,
-            "Your request was withdrawn. Businesses will no longer receive it.",
+            self._words_of(lead_id=str(lead_id)).WITHDRAWN,
         )
 
     @rx.event
@@ -157,7 +158,7 @@ class PortalState(AuthState):
             lead_id,
             NO_SUCH_REQUEST,
             portal.request_callback,
-            "Callback requested. Our AI assistant will call you within calling hours (9:00–21:00).",
+            self._words_of(lead_id=str(lead_id)).PORTAL_CALLBACK_REQUESTED,
         )
 
     @rx.event
@@ -167,7 +168,7 @@ class PortalState(AuthState):
             quote_id,
             quotes.NOT_YOUR_QUOTE,
             quotes.accept_quote,
-            "Quote accepted: the business is told, and the other quotes are declined.",
+            self._words_of(quote_id=str(quote_id)).QUOTE_ACCEPTED,
         )
 
     @rx.event
@@ -229,13 +230,15 @@ class PortalState(AuthState):
 
     @rx.event
     def send_phone_code(self, lead_id: str):
-        return self._act_by_id(lead_id, NO_SUCH_REQUEST, phone_codes.send_lead_code, CODE_SENT)
+        words = self._words_of(lead_id=str(lead_id))
+        return self._act_by_id(lead_id, NO_SUCH_REQUEST, phone_codes.send_lead_code, words.CODE_SENT)
 
     @rx.event
     def verify_phone_code(self, form_data: dict):
         lead_id, code = str(form_data.get("lead", "")), str(form_data.get("code", ""))
+        verified = self._words_of(lead_id=lead_id).PHONE_VERIFIED
         return self._act_by_id(
-            lead_id, NO_SUCH_REQUEST, lambda s, u, i: phone_codes.verify_lead_code(s, u, i, code), PHONE_VERIFIED
+            lead_id, NO_SUCH_REQUEST, lambda s, u, i: phone_codes.verify_lead_code(s, u, i, code), verified
         )
 
     @rx.event
