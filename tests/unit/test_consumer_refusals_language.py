@@ -19,42 +19,43 @@ from tests import factories
 
 World = factories.TwoBusinesses
 
-WORDS = {
-    "en": {
-        "empty": "Write a message first.",
-        "too_long": f"Keep it to 2,000 characters (this is {BODY_MAX + 1:,}).",
-        "photo": "Send a photo as JPEG, PNG, WebP or GIF.",
-        "closed": "This request is closed: the conversation is read-only.",
-        "you": "You",
-        "no_stars": "Choose from 1 to 5 stars.",
-        "out_of_range": "Stars go from 1 to 5.",
-        "already": "This job has already been reviewed: a review link works once.",
-        "withdrawn": "This request is already withdrawn.",
-        "card": {"your_message": "Your message", "send_message": "Send message", "stars_5": "★★★★★ 5 — excellent"},
-        "code": ("6-digit code", "Code from the text message", "Verify"),
-        "sms": "LeadApp: your code is ",
-        "code_format": "Enter the 6-digit code from the text message.",
-        "wrong": "That code is not right (",
-        "verified": "Your phone number is already verified.",
-    },
-    "es": {
-        "empty": "Escriba un mensaje primero.",
-        "too_long": f"Máximo 2,000 caracteres (este tiene {BODY_MAX + 1:,}).",
-        "photo": "Envíe la foto en JPEG, PNG, WebP o GIF.",
-        "closed": "Esta solicitud está cerrada: la conversación es solo de lectura.",
-        "you": "Usted",
-        "no_stars": "Elija de 1 a 5 estrellas.",
-        "out_of_range": "Las estrellas van de 1 a 5.",
-        "already": "Este trabajo ya tiene reseña: el enlace para la reseña vale una sola vez.",
-        "withdrawn": "Esta solicitud ya está retirada.",
-        "card": {"your_message": "Su mensaje", "send_message": "Enviar mensaje", "stars_5": "★★★★★ 5 — excelente"},
-        "code": ("Código de 6 dígitos", "Código del mensaje de texto", "Verificar"),
-        "sms": "LeadApp: su código es ",
-        "code_format": "Ingrese el código de 6 dígitos del mensaje de texto.",
-        "wrong": "Ese código no es correcto (le quedan ",
-        "verified": "Su número de teléfono ya está verificado.",
-    },
+# Each text as (English, Spanish).
+TEXTS = {
+    "empty": ("Write a message first.", "Escriba un mensaje primero."),
+    "too_long": (
+        f"Keep it to 2,000 characters (this is {BODY_MAX + 1:,}).",
+        f"Máximo 2,000 caracteres (este tiene {BODY_MAX + 1:,}).",
+    ),
+    "photo": ("Send a photo as JPEG, PNG, WebP or GIF.", "Envíe la foto en JPEG, PNG, WebP o GIF."),
+    "closed": (
+        "This request is closed: the conversation is read-only.",
+        "Esta solicitud está cerrada: la conversación es solo de lectura.",
+    ),
+    "you": ("You", "Usted"),
+    "no_stars": ("Choose from 1 to 5 stars.", "Elija de 1 a 5 estrellas."),
+    "out_of_range": ("Stars go from 1 to 5.", "Las estrellas van de 1 a 5."),
+    "already": (
+        "This job has already been reviewed: a review link works once.",
+        "Este trabajo ya tiene reseña: el enlace para la reseña vale una sola vez.",
+    ),
+    "withdrawn": ("This request is already withdrawn.", "Esta solicitud ya está retirada."),
+    "card": (
+        {"your_message": "Your message", "send_message": "Send message", "stars_5": "★★★★★ 5 — excellent"},
+        {"your_message": "Su mensaje", "send_message": "Enviar mensaje", "stars_5": "★★★★★ 5 — excelente"},
+    ),
+    "code": (
+        ("6-digit code", "Code from the text message", "Verify"),
+        ("Código de 6 dígitos", "Código del mensaje de texto", "Verificar"),
+    ),
+    "sms": ("LeadApp: your code is ", "LeadApp: su código es "),
+    "code_format": (
+        "Enter the 6-digit code from the text message.",
+        "Ingrese el código de 6 dígitos del mensaje de texto.",
+    ),
+    "wrong": ("That code is not right (", "Ese código no es correcto (le quedan "),
+    "verified": ("Your phone number is already verified.", "Su número de teléfono ya está verificado."),
 }
+WORDS = {language: {name: both[i] for name, both in TEXTS.items()} for i, language in enumerate(("en", "es"))}
 
 
 def _refusal(action) -> str:

@@ -58,19 +58,14 @@ def _digest(scope: str, phone_e164: str, code: str) -> str:
 
 
 def send_code(
-    session: Session,
-    scope: str,
-    phone_e164: str,
-    *,
-    lead_id: int | None = None,
-    user_id: int | None = None,
-    language: str | None = None,
+    session: Session, scope: str, phone_e164: str, *, lead_id: int | None = None, user_id: int | None = None
 ) -> Notification:
     """Text a new code for `scope` to `phone_e164` (any earlier code of the scope stops working); the SMS is queued
     once the caller commits. Refused with the reason: a number outside the supported countries, one that replied
     STOP, too many codes this hour, the platform's SMS cap reached, Redis unreachable. The text and the refusals
-    (but a number's and the daily cap's) in `language`, English by default."""
-    settings, w = get_settings(), languages.phrases(language)
+    (but a number's and the daily cap's) in the language of the request `lead_id`, English without one."""
+    lead = session.get(Lead, lead_id) if lead_id is not None else None  # the caller's, already loaded
+    settings, w = get_settings(), languages.phrases(lead.language if lead is not None else None)
     try:
         phone = phones.parse(phone_e164)
     except phones.PhoneRefused as exc:
@@ -168,14 +163,7 @@ def send_lead_code(session: Session, actor: portal.Actor, lead_id: int) -> Notif
     lead = portal.lead_for(session, actor, lead_id, act=True)
     if lead.phone_verified_at is not None:
         raise UserError(languages.phrases(lead.language).ALREADY_VERIFIED, field=FIELD)
-    return send_code(
-        session,
-        f"lead-{lead.id}",
-        _lead_phone(lead),
-        lead_id=lead.id,
-        user_id=lead.consumer_id,
-        language=lead.language,
-    )
+    return send_code(session, f"lead-{lead.id}", _lead_phone(lead), lead_id=lead.id, user_id=lead.consumer_id)
 
 
 def verify_lead_code(session: Session, actor: portal.Actor, lead_id: int, code: str) -> Lead:
