@@ -155,6 +155,13 @@ def all_calls(s: Session) -> list[Call]:
     return list(s.exec(select(Call).order_by(Call.id)).all())
 
 
+def requested_in_the_day(s: Session, w: World) -> Call:
+    """A call the business asks for in calling hours (at DAYTIME), not yet placed."""
+    call = calls.request_call(s, w.owner, w.match.id, now=DAYTIME)
+    s.commit()
+    return call
+
+
 def requested_and_dialled(s: Session, w: World, simulator: CallSimulator) -> tuple[Call, Any]:
     """A call asked for in the day, placed by its job: (the call row, the simulated Twilio call)."""
     call = calls.request_call(s, w.owner, w.match.id, "Qualify the water heater job", now=DAYTIME)

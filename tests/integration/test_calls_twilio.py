@@ -35,6 +35,7 @@ from tests.integration.calls_world import (
     ended_as,
     fresh,
     requested_and_dialled,
+    requested_in_the_day,
     scheduled_jobs,
     the_retry,
 )
@@ -268,8 +269,7 @@ def test_twilio_refusing_the_call_is_an_error_and_is_retried(
     db_session: Session, world: World, twilio: FakeTwilioVoice
 ) -> None:
     s = db_session
-    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
-    s.commit()
+    call = requested_in_the_day(s, world)
     twilio.fail_next(1, status=500)
     assert calls.place_call(call.id, now=DAYTIME) == "failed"
     done = fresh(s, call.id)
@@ -321,8 +321,7 @@ def test_a_callback_for_an_unknown_call_is_404_and_one_for_another_call_sid_is_i
 
 def test_a_status_callback_before_the_sid_is_stored_records_it(db_session: Session, world: World) -> None:
     s = db_session
-    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
-    s.commit()
+    call = requested_in_the_day(s, world)
     call.status = CallStatus.DIALING.value  # claimed; the create has not returned yet
     s.add(call)
     s.commit()

@@ -36,6 +36,7 @@ from tests.integration.calls_world import (
     nine_am_after,
     requested_and_dialled,
     requested_at_night,
+    requested_in_the_day,
     scheduled_jobs,
 )
 from tests.integration.programs import unused_port
@@ -139,8 +140,7 @@ def test_the_plan_quota_is_enforced(db_session: Session, world: World) -> None:
 
 def test_rules_are_checked_again_when_the_job_runs(db_session: Session, world: World, twilio: FakeTwilioVoice) -> None:
     s = db_session
-    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
-    s.commit()
+    call = requested_in_the_day(s, world)
     s.add(DoNotCall(phone_hash=world.lead.contact_phone_hash, reason="asked us to stop"))
     s.commit()
 
@@ -153,8 +153,7 @@ def test_rules_are_checked_again_when_the_job_runs(db_session: Session, world: W
 
 def test_place_call_run_twice_or_at_once_dials_once(db_session: Session, world: World, twilio: FakeTwilioVoice) -> None:
     s = db_session
-    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
-    s.commit()
+    call = requested_in_the_day(s, world)
     assert calls.place_call(call.id, now=DAYTIME) == "dialled"
     assert calls.place_call(call.id, now=DAYTIME) == "already_dialled"
     assert len(twilio.creates) == 1
@@ -291,8 +290,7 @@ def test_without_twilio_keys_the_call_goes_to_the_simulated_line(
     s = db_session
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", "")
     get_settings.cache_clear()
-    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
-    s.commit()
+    call = requested_in_the_day(s, world)
     assert calls.place_call(call.id, now=DAYTIME) == "dialled"
     row = fresh(s, call.id)
     assert (row.status, row.provider) == ("dialing", "simulated") and row.provider_call_sid.startswith("SIM")
