@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import reflex as rx
 from sqlmodel import Session
 
-from leadapp.core import crypto
+from leadapp.core import crypto, phones
 from leadapp.core.models import (
     Business,
     Call,
@@ -32,6 +32,7 @@ from leadapp.core.models import (
 )
 from leadapp.core.services import accounts, contact, notify
 from leadapp.core.services import match as match_service
+from leadapp.core.services.intake import Submission
 from leadapp.core.vocab import LeadStatus, MatchStatus, QuoteStatus
 
 PASSWORD = "a long enough password"
@@ -101,6 +102,20 @@ def business_in(
     matcher ranks for requests from there."""
     place = {"zip": zip_code, "latitude": lat, "longitude": lon, "radius_miles": 30, "rating": 4.8, "review_count": 10}
     return business(s, owned_by, name, **{**place, **fields})
+
+
+def consented_submission(text: str, zip_code: str, phone: str, email: str, **fields: Any) -> Submission:
+    """A request as the form sends it once the consumer agreed to AI calls and verified `phone` (as typed)."""
+    verified = crypto.phone_hash(phones.normalize(phone))
+    return Submission(
+        text=text,
+        zip=zip_code,
+        phone=phone,
+        email=email,
+        consent_ai_calls=True,
+        phone_verified_hash=verified,
+        **fields,
+    )
 
 
 def lead(s: Session, by: User | None = None, *, phone: str = PHONE, consent: bool = True, **fields: Any) -> Lead:

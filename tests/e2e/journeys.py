@@ -22,7 +22,7 @@ from tests.e2e.conftest import Deployment
 if TYPE_CHECKING:
     from sqlmodel import Session
 
-    from leadapp.core.models import Lead
+    from leadapp.core.models import Lead, Match
 
 TIMEOUT = 20_000
 NO_AI_CALLS = "You asked not to receive AI calls on this number."
@@ -86,11 +86,16 @@ def register_owner(page: Page, deployment: Deployment, email: str, full_name: st
     page.get_by_role("link", name="Create a business account").first.click()
     expect(page.locator("#role-business")).to_be_checked()
     page.get_by_label("Full name").fill(full_name)
+    send_registration(page, email, password)
+    page.wait_for_url(re.compile(re.escape(deployment.url) + r"/dashboard/?$"))
+
+
+def send_registration(page: Page, email: str, password: str) -> None:
+    """The open registration form's e-mail and password (twice) filled in, and sent."""
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_label("Repeat the password").fill(password)
     page.locator("#register-submit").click()
-    page.wait_for_url(re.compile(re.escape(deployment.url) + r"/dashboard/?$"))
 
 
 def save_business_settings(page: Page, name: str, zip_code: str) -> None:
@@ -347,6 +352,32 @@ def stored_lead(deployment: Deployment, marker: str) -> Lead:
 
     with stack_database(deployment) as session:
         return session.exec(select(Lead).where(Lead.raw_text.contains(marker))).one()  # type: ignore[attr-defined]
+
+
+def planted_match(
+    session: Session,
+    text: str,
+    email: str,
+    score: float,
+    *,
+    lead_status: str = "matched",
+    match_status: str = "notified",
+) -> Match:
+    """A plumbing request from 46032 matched to the demo plumber (Carmel Plumbing Co), added to `session` and
+    flushed (the caller commits)."""
+    from sqlmodel import select
+
+    from leadapp.core.models import Business, Lead, Match
+
+    business = session.exec(select(Business).where(Business.name == "Carmel Plumbing Co")).one()
+    lead = Lead(
+        raw_text=text, zip="46032", category="plumbing", urgency="normal", contact_email=email, status=lead_status
+    )
+    session.add(lead)
+    session.flush()
+    match = Match(lead_id=lead.id, business_id=business.id, score=score, status=match_status)
+    session.add(match)
+    return match
 
 
 def planted_email(deployment: Deployment, marker: str, subject: str, body: str, **fields: Any) -> int:

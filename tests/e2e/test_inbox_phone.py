@@ -12,7 +12,18 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, login, new_marker, path_re, send_request, start, verify_phone
+from tests.e2e.journeys import (
+    TIMEOUT,
+    click_link,
+    login,
+    new_marker,
+    path_re,
+    planted_match,
+    send_request,
+    stack_database,
+    start,
+    verify_phone,
+)
 
 pytestmark = pytest.mark.e2e
 PLUMBER = "plumber@leadapp.demo"
@@ -24,29 +35,15 @@ CALL_TIMEOUT = 150_000
 
 def _plant_leads(deployment: Deployment, marker: str, count: int) -> None:
     """Enough older requests matched to the demo plumber that the phone's inbox scrolls."""
-    from sqlmodel import Session, create_engine, select
-
-    from leadapp.core.models import Business, Lead, Match
-
-    engine = create_engine(deployment.database_url)
-    try:
-        with Session(engine) as s:
-            business = s.exec(select(Business).where(Business.name == "Carmel Plumbing Co")).one()
-            for i in range(count):
-                lead = Lead(
-                    raw_text=f"The bathroom faucet drips all night and the handle is stiff, please fix ({marker}-{i})",
-                    zip="46032",
-                    category="plumbing",
-                    urgency="normal",
-                    contact_email=f"older-{marker}-{i}@example.com",
-                    status="matched",
-                )
-                s.add(lead)
-                s.flush()
-                s.add(Match(lead_id=lead.id, business_id=business.id, score=60.0 + i, status="notified"))
-            s.commit()
-    finally:
-        engine.dispose()
+    with stack_database(deployment) as s:
+        for i in range(count):
+            planted_match(
+                s,
+                f"The bathroom faucet drips all night and the handle is stiff, please fix ({marker}-{i})",
+                f"older-{marker}-{i}@example.com",
+                60.0 + i,
+            )
+        s.commit()
 
 
 def _submit_request(browser: Browser, deployment: Deployment, marker: str, phone: str) -> None:

@@ -15,7 +15,9 @@ from tests.e2e.journeys import (
     log_in_to_inbox,
     new_marker,
     new_page,
+    planted_match,
     post_request_from_portal,
+    stack_database,
     start,
 )
 
@@ -130,28 +132,21 @@ def test_a_withdrawn_request_leaves_the_open_inbox_and_cannot_be_accepted(browse
 def _lead_with_a_human_callback(deployment: Deployment, marker: str) -> None:
     """A request matched to the demo plumber whose AI call ended with the caller asking for a person (what the
     bridge's request_human tool records), planted in the deployment's database."""
-    from sqlmodel import Session, create_engine, select
+    from leadapp.core.models import Call, utcnow
 
-    from leadapp.core.models import Business, Call, Lead, Match, utcnow
-
-    engine = create_engine(deployment.database_url)
-    with Session(engine) as s:
-        business = s.exec(select(Business).where(Business.name == "Carmel Plumbing Co")).one()
-        lead = Lead(
-            raw_text=f"Toilet keeps running all night and the handle is loose, please fix it soon ({marker})",
-            zip="46032",
-            category="plumbing",
-            urgency="normal",
-            contact_email=f"callback-{marker}@example.com",
-            status="accepted",
+    with stack_database(deployment) as s:
+        match = planted_match(
+            s,
+            f"Toilet keeps running all night and the handle is loose, please fix it soon ({marker})",
+            f"callback-{marker}@example.com",
+            82.0,
+            lead_status="accepted",
+            match_status="accepted",
         )
-        s.add(lead)
-        s.flush()
-        s.add(Match(lead_id=lead.id, business_id=business.id, score=82.0, status="accepted"))
         s.add(
             Call(
-                lead_id=lead.id,
-                business_id=business.id,
+                lead_id=match.lead_id,
+                business_id=match.business_id,
                 status="completed",
                 outcome="declined",
                 human_callback_requested=True,
@@ -160,7 +155,6 @@ def _lead_with_a_human_callback(deployment: Deployment, marker: str) -> None:
             )
         )
         s.commit()
-    engine.dispose()
 
 
 def test_a_request_for_a_person_shows_as_a_badge_until_marked_handled(browser: Browser, deployment: Deployment):

@@ -10,7 +10,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from leadapp.core.seed import PLUMBER_EMAIL
 from tests.e2e.conftest import Deployment
-from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, start, type_address
+from tests.e2e.journeys import TIMEOUT, click_link, go_to, login, send_registration, start, type_address
 from tests.e2e.journeys import path_re as _path
 
 pytestmark = pytest.mark.e2e
@@ -27,10 +27,7 @@ def test_business_owner_registers_logs_in_sees_dashboard_and_is_refused_admin(pa
     page.wait_for_url(re.compile(r".*/register\?role=business_owner$"))
     expect(page.locator("#role-business")).to_be_checked()
     page.get_by_label("Full name").fill("Olive Owner")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Repeat the password").fill(password)
-    page.locator("#register-submit").click()
+    send_registration(page, email, password)
     page.wait_for_url(_path(deployment, "/dashboard"))
     expect(page.locator("#dashboard-heading")).to_be_visible()
 
@@ -257,10 +254,7 @@ def test_a_disabled_user_loses_access_at_once_open_tab_included(page: Page, depl
     password = "a long enough password"
     start(page, deployment)
     click_link(page, deployment, "Sign up", "/register")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_label("Repeat the password").fill(password)
-    page.locator("#register-submit").click()
+    send_registration(page, email, password)
     page.wait_for_url(_path(deployment, "/portal"))
     expect(page.locator("#portal-heading")).to_be_visible()
 

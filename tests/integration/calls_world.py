@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -155,6 +155,13 @@ def all_calls(s: Session) -> list[Call]:
     return list(s.exec(select(Call).order_by(Call.id)).all())
 
 
+def requested_in_the_day(s: Session, w: World) -> Call:
+    """A call the business asks for in calling hours (at DAYTIME), not yet placed."""
+    call = calls.request_call(s, w.owner, w.match.id, now=DAYTIME)
+    s.commit()
+    return call
+
+
 def requested_and_dialled(s: Session, w: World, simulator: CallSimulator) -> tuple[Call, Any]:
     """A call asked for in the day, placed by its job: (the call row, the simulated Twilio call)."""
     call = calls.request_call(s, w.owner, w.match.id, "Qualify the water heater job", now=DAYTIME)
@@ -176,8 +183,41 @@ def answered(s: Session, w: World, simulator: CallSimulator, **recorded: Any) ->
     return call, sim
 
 
+def night_tomorrow() -> datetime:
+    """3:30 UTC tomorrow: 22:30/23:30 the evening before in Indiana, outside calling hours."""
+    return (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=0, microsecond=0)
+
+
+def requested_at_night(s: Session, w: World) -> tuple[Call, datetime]:
+    """A call the business asks for at `night_tomorrow()`: (the call row, that moment)."""
+    night = night_tomorrow()
+    call = calls.request_call(s, w.owner, w.match.id, now=night)
+    s.commit()
+    return call, night
+
+
 def assert_204(responses: list[httpx.Response]) -> None:
     assert [r.status_code for r in responses] == [204] * len(responses), [r.text for r in responses]
+
+
+def after_callbacks(s: Session, call_id: int, responses: list[httpx.Response]) -> Call:
+    """The call once Twilio's callbacks (`responses`) came in, each answered 204."""
+    assert_204(responses)
+    return fresh(s, call_id)
+
+
+def ended_as(s: Session, call_id: int, responses: list[httpx.Response], status: str, outcome: str) -> Call:
+    """The call after the callbacks `responses` (see `after_callbacks`), checked to be (status, outcome)."""
+    done = after_callbacks(s, call_id, responses)
+    assert (done.status, done.outcome) == (status, outcome)
+    return done
+
+
+def the_retry(s: Session, call_id: int) -> Call:
+    """The one retry of the call `call_id`, checked to be its second attempt, scheduled."""
+    _, retry = all_calls(s)
+    assert (retry.attempt, retry.retry_of_id, retry.status) == (2, call_id, "scheduled")
+    return retry
 
 
 def scheduled_jobs() -> dict[str, datetime]:

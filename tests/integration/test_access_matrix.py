@@ -16,7 +16,7 @@ import pytest
 import redis
 from sqlmodel import Session, select
 
-from leadapp.core import crypto, links, rls
+from leadapp.core import links, rls
 from leadapp.core.errors import NotAllowed, NotFound, UserError
 from leadapp.core.models import (
     Business,
@@ -32,7 +32,7 @@ from leadapp.core.models import (
 )
 from leadapp.core.services import access, accounts, calls, contact, inbox, messages, portal, quotes
 from leadapp.core.services.access import Area
-from leadapp.core.services.intake import Submission, submit
+from leadapp.core.services.intake import submit
 from leadapp.core.services.pipeline import process_lead
 from tests import factories
 from tests.conftest import clear_app_caches, deployment_env, use_env
@@ -116,15 +116,12 @@ def _seed(s: Session) -> World:
     s.commit()
     accepted = submit(
         s,
-        Submission(
-            text="My water heater is leaking all over the garage floor, need someone today, budget around $500",
-            zip="46032",
-            email="a@example.com",
-            phone="(317) 846-2200",
-            consent_ai_calls=True,
-            phone_verified_hash=crypto.phone_hash("+13178462200"),
+        factories.consented_submission(
+            "My water heater is leaking all over the garage floor, need someone today, budget around $500",
+            "46032",
+            "(317) 846-2200",
+            "a@example.com",
             consumer_id=users["consumer_a"].id,
-            client_ip="",
         ),
     )
     assert process_lead(accepted.lead_id) == "matched"

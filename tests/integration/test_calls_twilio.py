@@ -32,9 +32,12 @@ from tests.integration.calls_world import (
     all_calls,
     answered,
     assert_204,
+    ended_as,
     fresh,
     requested_and_dialled,
+    requested_in_the_day,
     scheduled_jobs,
+    the_retry,
 )
 
 
@@ -150,9 +153,7 @@ def test_an_outcome_set_by_the_conversation_is_kept_and_the_summary_it_wrote_is_
         s, world, simulator, outcome=CallOutcome.DECLINED.value, summary="The consumer already found a plumber."
     )
 
-    assert_204([sim.completed(40)])
-    done = fresh(s, call.id)
-    assert (done.status, done.outcome) == ("completed", "declined")
+    ended_as(s, call.id, [sim.completed(40)], "completed", "declined")
     note = owner_summary(s)
     assert "already found a plumber" in note.body_text and "Declined" in note.subject
     assert len(all_calls(s)) == 1  # declined is not retried
@@ -167,11 +168,8 @@ def test_a_call_whose_assistant_was_cut_off_is_retried_once_and_the_owner_reads_
         s, world, simulator, outcome=CallOutcome.AI_FAILURE.value, error="realtime closed: 1011 internal error"
     )
 
-    assert_204([sim.completed(35)])
-    done = fresh(s, call.id)
-    assert (done.status, done.outcome) == ("completed", "ai_failure")
-    first, retry = all_calls(s)
-    assert (retry.retry_of_id, retry.attempt, retry.status) == (first.id, 2, "scheduled")
+    ended_as(s, call.id, [sim.completed(35)], "completed", "ai_failure")
+    the_retry(s, call.id)
     note = owner_summary(s)
     assert "Assistant cut off" in note.subject
 
@@ -239,9 +237,7 @@ def test_a_machine_gets_a_short_voicemail_message_and_the_call_ends_as_voicemail
 
     assert_204([sim.amd("machine_end_beep")])  # a repeated verdict plays nothing twice
     assert len(sim.fake_call.updates) == 1
-    assert_204([sim.completed(31)])
-    done = fresh(s, call.id)
-    assert (done.status, done.outcome) == ("completed", "voicemail")
+    ended_as(s, call.id, [sim.completed(31)], "completed", "voicemail")
     assert len(all_calls(s)) == 1  # voicemail is not retried
 
 
@@ -265,19 +261,15 @@ def test_a_machine_answering_for_a_spanish_lead_hears_the_voicemail_in_spanish(
 def test_a_failed_call_is_an_error_and_is_retried(db_session: Session, world: World, simulator: CallSimulator) -> None:
     s = db_session
     call, sim = requested_and_dialled(s, world, simulator)
-    assert_204([sim.status("initiated"), sim.status("failed")])
-    done = fresh(s, call.id)
-    assert (done.status, done.outcome) == ("failed", "error")
-    _, retry = all_calls(s)
-    assert (retry.attempt, retry.retry_of_id, retry.status) == (2, call.id, "scheduled")
+    ended_as(s, call.id, [sim.status("initiated"), sim.status("failed")], "failed", "error")
+    the_retry(s, call.id)
 
 
 def test_twilio_refusing_the_call_is_an_error_and_is_retried(
     db_session: Session, world: World, twilio: FakeTwilioVoice
 ) -> None:
     s = db_session
-    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
-    s.commit()
+    call = requested_in_the_day(s, world)
     twilio.fail_next(1, status=500)
     assert calls.place_call(call.id, now=DAYTIME) == "failed"
     done = fresh(s, call.id)
@@ -329,8 +321,7 @@ def test_a_callback_for_an_unknown_call_is_404_and_one_for_another_call_sid_is_i
 
 def test_a_status_callback_before_the_sid_is_stored_records_it(db_session: Session, world: World) -> None:
     s = db_session
-    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
-    s.commit()
+    call = requested_in_the_day(s, world)
     call.status = CallStatus.DIALING.value  # claimed; the create has not returned yet
     s.add(call)
     s.commit()

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from leadapp.core.services import calls
 from leadapp.core.tasks import CALLS, queue
 from tests.fakes.twilio_voice import CallSimulator, FakeTwilioVoice, fake_twilio_voice  # noqa: F401
-from tests.integration.calls_world import World, answered, assert_204, fresh
+from tests.integration.calls_world import World, after_callbacks, answered, fresh
 
 
 def test_a_price_on_the_final_callback_is_the_carrier_cost(
@@ -18,9 +18,7 @@ def test_a_price_on_the_final_callback_is_the_carrier_cost(
 ) -> None:
     s = db_session
     call, sim = answered(s, world, simulator)
-    assert_204([sim.status("completed", CallDuration="95", Price="-0.02650", PriceUnit="USD")])
-
-    done = fresh(s, call.id)
+    done = after_callbacks(s, call.id, [sim.status("completed", CallDuration="95", Price="-0.02650", PriceUnit="USD")])
     assert done.cost_carrier_reported and done.cost_carrier_cents == pytest.approx(2.65)  # not 2 minutes × 1.4
     assert done.cost_total_cents == pytest.approx(2.65 + done.cost_realtime_cents + done.cost_summary_cents)
     assert queue(CALLS).fetch_job(f"carrier-price-{call.id}") is None  # nothing to look up
@@ -32,8 +30,7 @@ def test_without_a_price_the_estimate_stands_until_the_job_reads_twilios_price(
 ) -> None:
     s = db_session
     call, sim = answered(s, world, simulator)
-    assert_204([sim.completed(95)])
-    done = fresh(s, call.id)
+    done = after_callbacks(s, call.id, [sim.completed(95)])
     assert not done.cost_carrier_reported
     assert done.cost_carrier_cents == pytest.approx(2 * calls.CARRIER_CENTS_PER_MINUTE)
     job = queue(CALLS).fetch_job(f"carrier-price-{call.id}")
@@ -77,7 +74,6 @@ def test_a_malformed_price_on_the_callback_keeps_the_estimate_and_the_callback_s
 ) -> None:
     s = db_session
     call, sim = answered(s, world, simulator)
-    assert_204([sim.status("completed", CallDuration="30", Price="free!", PriceUnit="USD")])
-    done = fresh(s, call.id)
+    done = after_callbacks(s, call.id, [sim.status("completed", CallDuration="30", Price="free!", PriceUnit="USD")])
     assert done.status == "completed" and not done.cost_carrier_reported
     assert done.cost_carrier_cents == pytest.approx(calls.CARRIER_CENTS_PER_MINUTE)

@@ -32,8 +32,11 @@ from tests.integration.calls_world import (
     assert_204,
     fresh,
     make_lead,
+    night_tomorrow,
     nine_am_after,
     requested_and_dialled,
+    requested_at_night,
+    requested_in_the_day,
     scheduled_jobs,
 )
 from tests.integration.programs import unused_port
@@ -46,10 +49,8 @@ def test_a_call_asked_for_outside_calling_hours_is_scheduled_for_9_am_local_next
     db_session: Session, world: World, twilio: FakeTwilioVoice
 ) -> None:
     s = db_session
-    night = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=0, microsecond=0)
+    call, night = requested_at_night(s, world)
     nine_am = datetime(night.year, night.month, night.day, 9, 0, tzinfo=INDIANA)  # 22:30/23:30 the evening before
-    call = calls.request_call(s, world.owner, world.match.id, now=night)
-    s.commit()
 
     row = fresh(s, call.id)
     assert row.status == "scheduled" and row.scheduled_for == nine_am.astimezone(UTC)
@@ -139,8 +140,7 @@ def test_the_plan_quota_is_enforced(db_session: Session, world: World) -> None:
 
 def test_rules_are_checked_again_when_the_job_runs(db_session: Session, world: World, twilio: FakeTwilioVoice) -> None:
     s = db_session
-    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
-    s.commit()
+    call = requested_in_the_day(s, world)
     s.add(DoNotCall(phone_hash=world.lead.contact_phone_hash, reason="asked us to stop"))
     s.commit()
 
@@ -153,8 +153,7 @@ def test_rules_are_checked_again_when_the_job_runs(db_session: Session, world: W
 
 def test_place_call_run_twice_or_at_once_dials_once(db_session: Session, world: World, twilio: FakeTwilioVoice) -> None:
     s = db_session
-    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
-    s.commit()
+    call = requested_in_the_day(s, world)
     assert calls.place_call(call.id, now=DAYTIME) == "dialled"
     assert calls.place_call(call.id, now=DAYTIME) == "already_dialled"
     assert len(twilio.creates) == 1
@@ -183,9 +182,7 @@ def test_place_call_run_twice_or_at_once_dials_once(db_session: Session, world: 
 def test_a_visitor_probing_call_ids_learns_nothing_of_which_calls_exist(db_session: Session, world: World) -> None:
     """Without a login, an existing call and a made-up id are refused alike (log in first), never "no such call"."""
     s = db_session
-    night = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=0, microsecond=0)
-    real = calls.request_call(s, world.owner, world.match.id, now=night)
-    s.commit()
+    real, _ = requested_at_night(s, world)
     for call_id in (real.id, real.id + 100_000):
         for attempt in (calls.cancel_call, calls.recording_link):
             with pytest.raises(access.NotLoggedIn):
@@ -198,9 +195,7 @@ def test_a_scheduled_call_can_be_cancelled_by_its_business_and_then_dials_nothin
     db_session: Session, world: World, twilio: FakeTwilioVoice
 ) -> None:
     s = db_session
-    night = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=0, microsecond=0)
-    call = calls.request_call(s, world.owner, world.match.id, now=night)
-    s.commit()
+    call, night = requested_at_night(s, world)
     assert fresh(s, call.id).status == "scheduled"
 
     for stranger in (world.other_owner, world.consumer):  # the consumer did not ask for this one
@@ -224,7 +219,7 @@ def test_a_consumer_callback_follows_the_same_rules_and_the_consumer_may_cancel_
     db_session: Session, world: World, twilio: FakeTwilioVoice
 ) -> None:
     s = db_session
-    night = (datetime.now(UTC) + timedelta(days=1)).replace(hour=3, minute=30, second=0, microsecond=0)
+    night = night_tomorrow()
     call = portal.request_callback(s, world.consumer, world.lead.id, now=night)
     s.commit()
     row = fresh(s, call.id)
@@ -295,8 +290,7 @@ def test_without_twilio_keys_the_call_goes_to_the_simulated_line(
     s = db_session
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", "")
     get_settings.cache_clear()
-    call = calls.request_call(s, world.owner, world.match.id, now=DAYTIME)
-    s.commit()
+    call = requested_in_the_day(s, world)
     assert calls.place_call(call.id, now=DAYTIME) == "dialled"
     row = fresh(s, call.id)
     assert (row.status, row.provider) == ("dialing", "simulated") and row.provider_call_sid.startswith("SIM")

@@ -9,7 +9,6 @@ import pytest
 from rq import SimpleWorker
 from sqlmodel import Session, select
 
-from leadapp.core import crypto
 from leadapp.core.broker import get_redis
 from leadapp.core.models import (
     AuditEvent,
@@ -25,9 +24,10 @@ from leadapp.core.models import (
 )
 from leadapp.core.seed import CONSUMER_EMAIL, PLUMBER_EMAIL, seed_demo
 from leadapp.core.services import calls, inbox, pipeline, portal
-from leadapp.core.services.intake import Submission, submit
+from leadapp.core.services.intake import submit
 from leadapp.core.services.pipeline import process_lead
 from leadapp.core.tasks import ALL_QUEUES, queue
+from tests import factories
 
 
 def test_ai_call_on_a_demo_lead_runs_as_a_simulated_call(db_session: Session, monkeypatch):
@@ -46,14 +46,11 @@ def test_ai_call_on_a_demo_lead_runs_as_a_simulated_call(db_session: Session, mo
 
     accepted = submit(
         s,
-        Submission(
-            text="My water heater is leaking all over the garage floor, need someone today, budget around $500",
-            zip="46032",
-            phone="(317) 846-2200",
-            email="casey@example.com",
-            consent_ai_calls=True,
-            phone_verified_hash=crypto.phone_hash("+13178462200"),
-            client_ip="",
+        factories.consented_submission(
+            "My water heater is leaking all over the garage floor, need someone today, budget around $500",
+            "46032",
+            "(317) 846-2200",
+            "casey@example.com",
         ),
     )
     assert process_lead(accepted.lead_id) == "matched"
@@ -126,13 +123,11 @@ def test_a_callback_before_any_acceptance_is_a_leadapp_concierge_call_that_compl
     consumer = s.exec(select(User).where(User.email == CONSUMER_EMAIL)).one()
     accepted = submit(
         s,
-        Submission(
-            text="The drain under the kitchen sink is leaking into the cabinet, need a plumber to fix the pipe soon",
-            zip="47401",
-            phone="(317) 846-2233",
-            email="casey@example.com",
-            consent_ai_calls=True,
-            phone_verified_hash=crypto.phone_hash("+13178462233"),
+        factories.consented_submission(
+            "The drain under the kitchen sink is leaking into the cabinet, need a plumber to fix the pipe soon",
+            "47401",
+            "(317) 846-2233",
+            "casey@example.com",
             consumer_id=consumer.id,
         ),
     )
