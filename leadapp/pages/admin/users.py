@@ -11,7 +11,7 @@ from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.confirm import confirm_dialog
 from leadapp.components.filters import choice_select, filter_row, instant_select, labelled
-from leadapp.components.layout import back_link, guarded_page
+from leadapp.components.layout import back_link, guarded_page, record_panel
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state
 from leadapp.components.text import note
@@ -330,14 +330,10 @@ def user_page() -> rx.Component:
         back_link("Users", routes.ADMIN_USERS, "back-to-users"),
         rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
         feedback.outcome_callouts(UsersState.error, UsersState.notice, "users"),
-        rx.match(
+        record_panel(
             UsersState.user_page,
-            (
-                "refused",
-                rx.callout("No such user.", icon="user-x", color_scheme="red", size="3", id="user-refused"),
-            ),
-            ("ok", rx.cond(UsersState.selected.contains("id"), _detail())),
-            rx.center(rx.spinner(size="3"), padding="3em"),
+            rx.callout("No such user.", icon="user-x", color_scheme="red", size="3", id="user-refused"),
+            rx.cond(UsersState.selected.contains("id"), _detail()),
         ),
         _role_dialog(),
     )
