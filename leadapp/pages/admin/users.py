@@ -18,7 +18,7 @@ from leadapp.components.text import note
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
-from leadapp.pages.admin.ops_frame import OpsState, record_list
+from leadapp.pages.admin.ops_frame import OpsState, list_page, record_list
 from leadapp.state.auth import AuthState
 
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
@@ -296,29 +296,24 @@ def _toggle_active(text: str, active: bool, color: str) -> rx.Component:
 
 
 def users_page() -> rx.Component:
-    return guarded_page(
-        "admin",
-        rx.heading("Users", size="8", id="users-heading"),
-        feedback.outcome_callouts(UsersState.error, UsersState.notice, "users"),
-        rx.vstack(
-            _filters(),
-            paged_table(
-                UsersState,
-                USER_COLUMNS,
-                "users",
-                label="Users",
-                noun="users",
-                row_props=_user_row_props,
-                empty=empty_state(
-                    "No user matches.",
-                    "Search by another part of the e-mail or name, or choose every role.",
-                    icon="users",
-                    empty_id="users-empty",
-                ),
+    return list_page(
+        "Users",
+        "users",
+        UsersState,
+        _filters(),
+        paged_table(
+            UsersState,
+            USER_COLUMNS,
+            "users",
+            label="Users",
+            noun="users",
+            row_props=_user_row_props,
+            empty=empty_state(
+                "No user matches.",
+                "Search by another part of the e-mail or name, or choose every role.",
+                icon="users",
+                empty_id="users-empty",
             ),
-            spacing="4",
-            width="100%",
-            margin_top="1em",
         ),
     )
 
