@@ -241,9 +241,15 @@ def guarded(area: str, *children: rx.Component) -> rx.Component:
     )
 
 
-def guarded_page(area: str, *children: rx.Component) -> rx.Component:
+def guarded_page(area: str, *children: rx.Component, max_width: str = "72em") -> rx.Component:
     """A page of `area` (business, admin…) in the site frame: its children once the guard admitted the tab."""
-    return page(guarded(area, *children))
+    return page(guarded(area, *children), max_width=max_width)
+
+
+def record_panel(shown: rx.Var, refused: rx.Component, ok: rx.Component) -> rx.Component:
+    """One record's page below its title (a lead, a call, a user, a request) as `shown` says: "refused" shows
+    `refused` (no such record, or not yours), "ok" the record, anything else a spinner while it is looked up."""
+    return rx.match(shown, ("refused", refused), ("ok", ok), rx.center(rx.spinner(size="3"), padding="3em"))
 
 
 def link_page(title: str, prefix: str, status: rx.Var, *cases: tuple, invalid: rx.Var | str, way_on: rx.Component):

@@ -94,13 +94,6 @@ def received_between(
     return localtime.day_bounds(*received_days(since, until), zone)
 
 
-def business_of(session: Session, user: User | None) -> Business | None:
-    """The business a business owner manages (None when they have not created it yet)."""
-    access.require_area(user, access.Area.BUSINESS)
-    assert user is not None
-    return session.exec(select(Business).where(Business.owner_id == user.id).order_by(col(Business.id))).first()
-
-
 def _managed_match(session: Session, user: User | None, match_id: int, *, act: bool) -> tuple[Match, Lead, Business]:
     """`access.business_match`: the match, its lead and business, or the one refusal."""
     return access.business_match(session, user, match_id, act=act)

@@ -9,10 +9,8 @@ from typing import Any
 import reflex as rx
 from sqlmodel import Session
 
-from leadapp.components import feedback
 from leadapp.components.filters import filter_row, label, labelled
 from leadapp.components.forms import server_form
-from leadapp.components.layout import guarded_page
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state, row_action
 from leadapp.components.text import note
@@ -21,7 +19,7 @@ from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed
 from leadapp.core.models import User
 from leadapp.core.services import access, moderation
-from leadapp.pages.admin.ops_frame import OpsState
+from leadapp.pages.admin.ops_frame import OpsState, list_page
 from leadapp.state.auth import AuthState
 
 
@@ -146,37 +144,32 @@ def _business_row_props(row: rx.Var) -> dict[str, Any]:
 
 
 def businesses_page() -> rx.Component:
-    return guarded_page(
-        "admin",
-        rx.heading("Businesses", size="8", id="businesses-heading"),
-        feedback.outcome_callouts(BusinessesState.error, BusinessesState.notice, "businesses"),
-        rx.vstack(
-            filter_row(
-                BusinessesState.apply_search,
-                labelled(
-                    "Search",
-                    "businesses-search",
-                    rx.input(name="search", id="businesses-search", placeholder="name, city, ZIP or owner email"),
-                ),
-                rx.button("Search", type="submit", id="businesses-apply"),
+    return list_page(
+        "Businesses",
+        "businesses",
+        BusinessesState,
+        filter_row(
+            BusinessesState.apply_search,
+            labelled(
+                "Search",
+                "businesses-search",
+                rx.input(name="search", id="businesses-search", placeholder="name, city, ZIP or owner email"),
             ),
-            paged_table(
-                BusinessesState,
-                BUSINESS_COLUMNS,
-                "businesses",
-                label="Businesses",
-                noun="businesses",
-                row_props=_business_row_props,
-                empty=empty_state(
-                    "No business matches.",
-                    "Search by another name, city, ZIP or owner email.",
-                    icon="store",
-                    empty_id="businesses-empty",
-                ),
-                loaded=True,  # the list shows its empty state, not a skeleton, before the first answer
+            rx.button("Search", type="submit", id="businesses-apply"),
+        ),
+        paged_table(
+            BusinessesState,
+            BUSINESS_COLUMNS,
+            "businesses",
+            label="Businesses",
+            noun="businesses",
+            row_props=_business_row_props,
+            empty=empty_state(
+                "No business matches.",
+                "Search by another name, city, ZIP or owner email.",
+                icon="store",
+                empty_id="businesses-empty",
             ),
-            spacing="4",
-            width="100%",
-            margin_top="1em",
+            loaded=True,  # the list shows its empty state, not a skeleton, before the first answer
         ),
     )

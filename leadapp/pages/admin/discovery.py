@@ -16,7 +16,7 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.forms import field_error, server_form
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.table import plain_table
 from leadapp.components.text import note
 from leadapp.core import labels
@@ -350,46 +350,44 @@ def _funnel_table() -> rx.Component:
 
 
 def discovery_page() -> rx.Component:
-    return page(
-        guarded(
-            "admin",
-            rx.vstack(
-                rx.heading("Business discovery", size="8", id="discovery-heading"),
-                note(
-                    "Find businesses for a ZIP code and category through ",
-                    DiscoveryState.provider_label,
-                    ". Qualified: rating ≥ 3.5, at least 5 reviews, a phone number, open. Invited businesses get "
-                    "follow-ups on day 3, 7 and 14 until they sign up or unsubscribe.",
-                ),
-                feedback.outcome_callouts(DiscoveryState.error, DiscoveryState.notice, "discovery"),
-                rx.card(_search_form(), width="100%"),
-                rx.cond(
-                    DiscoveryState.searched,
-                    rx.vstack(
-                        rx.heading("Results", as_="h2", size="5"),
-                        rx.text(
-                            DiscoveryState.rows.length(),
-                            " found, ",
-                            DiscoveryState.qualified_count,
-                            " qualified.",
-                            size="2",
-                            id="discovery-summary",
-                        ),
-                        rx.vstack(rx.foreach(DiscoveryState.rows, _result_card), spacing="3", width="100%"),
-                        spacing="2",
-                        width="100%",
-                        id="discovery-results",
-                    ),
-                ),
-                rx.heading("Funnel", as_="h2", size="5", margin_top="1em"),
-                rx.cond(
-                    DiscoveryState.funnel.length() > 0,
-                    _funnel_table(),
-                    rx.text("Nothing discovered yet.", color_scheme="gray"),
-                ),
-                spacing="4",
-                width="100%",
+    return guarded_page(
+        "admin",
+        rx.vstack(
+            rx.heading("Business discovery", size="8", id="discovery-heading"),
+            note(
+                "Find businesses for a ZIP code and category through ",
+                DiscoveryState.provider_label,
+                ". Qualified: rating ≥ 3.5, at least 5 reviews, a phone number, open. Invited businesses get "
+                "follow-ups on day 3, 7 and 14 until they sign up or unsubscribe.",
             ),
+            feedback.outcome_callouts(DiscoveryState.error, DiscoveryState.notice, "discovery"),
+            rx.card(_search_form(), width="100%"),
+            rx.cond(
+                DiscoveryState.searched,
+                rx.vstack(
+                    rx.heading("Results", as_="h2", size="5"),
+                    rx.text(
+                        DiscoveryState.rows.length(),
+                        " found, ",
+                        DiscoveryState.qualified_count,
+                        " qualified.",
+                        size="2",
+                        id="discovery-summary",
+                    ),
+                    rx.vstack(rx.foreach(DiscoveryState.rows, _result_card), spacing="3", width="100%"),
+                    spacing="2",
+                    width="100%",
+                    id="discovery-results",
+                ),
+            ),
+            rx.heading("Funnel", as_="h2", size="5", margin_top="1em"),
+            rx.cond(
+                DiscoveryState.funnel.length() > 0,
+                _funnel_table(),
+                rx.text("Nothing discovered yet.", color_scheme="gray"),
+            ),
+            spacing="4",
+            width="100%",
         ),
         max_width="60em",
     )

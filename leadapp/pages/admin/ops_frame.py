@@ -14,6 +14,7 @@ from reflex.event import EventSpec
 from sqlmodel import Session
 
 from leadapp.components import feedback
+from leadapp.components.layout import guarded_page
 from leadapp.components.text import note
 from leadapp.core.errors import FieldErrors, NotAllowed
 from leadapp.core.models import User
@@ -127,6 +128,17 @@ def record_list(
 def reload_button(on_click: Any) -> rx.Component:
     """The header's "Reload": the page's list afresh (its `load`)."""
     return rx.button(rx.icon("refresh-cw"), "Reload", on_click=on_click, variant="soft", size="2")
+
+
+def list_page(title: str, prefix: str, state: Any, filters: rx.Component, table: rx.Component) -> rx.Component:
+    """An admin list page (users, businesses): its title (`#<prefix>-heading`), what the last action did or why it
+    failed (`#<prefix>-error`, `#<prefix>-notice`), then `filters` above the paged `table`."""
+    return guarded_page(
+        "admin",
+        rx.heading(title, size="8", id=f"{prefix}-heading"),
+        feedback.outcome_callouts(state.error, state.notice, prefix),
+        rx.vstack(filters, table, spacing="4", width="100%", margin_top="1em"),
+    )
 
 
 def ops_header(title: str, heading_id: str, *actions: rx.Component) -> rx.Component:

@@ -12,7 +12,7 @@ from sqlmodel import Session
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
-from leadapp.components.layout import back_link, guarded, page
+from leadapp.components.layout import back_link, guarded_page, record_panel
 from leadapp.components.text import note
 from leadapp.core.models import User
 from leadapp.core.services import access, admin_records, call_quality, reviews
@@ -100,17 +100,12 @@ class AdminCallState(AuthState):
 def _record_page(kind: str, back: str, back_href: str, shown: rx.Var, refused: str, detail: rx.Component):
     """One record's page: the link back to its list, the title, then a spinner, the "No such …" notice or
     `detail` as `shown` says ("", "refused" or "ok"). Element ids follow `kind` ("lead", "call")."""
-    return page(
-        guarded(
-            "admin",
-            back_link(back, back_href, f"back-to-{back.lower()}"),
-            rx.heading(kind.capitalize(), size="7", margin_y="0.5em"),
-            rx.match(
-                shown,
-                ("refused", rx.callout(refused, icon="search-x", color_scheme="red", id=f"admin-{kind}-refused")),
-                ("ok", detail),
-                rx.center(rx.spinner(size="3"), padding="3em"),
-            ),
+    return guarded_page(
+        "admin",
+        back_link(back, back_href, f"back-to-{back.lower()}"),
+        rx.heading(kind.capitalize(), size="7", margin_y="0.5em"),
+        record_panel(
+            shown, rx.callout(refused, icon="search-x", color_scheme="red", id=f"admin-{kind}-refused"), detail
         ),
         max_width="56em",
     )

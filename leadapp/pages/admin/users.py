@@ -11,14 +11,14 @@ from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.confirm import confirm_dialog
 from leadapp.components.filters import choice_select, filter_row, instant_select, labelled
-from leadapp.components.layout import back_link, guarded_page
+from leadapp.components.layout import back_link, guarded_page, record_panel
 from leadapp.components.pager import PagedState, paged_table
 from leadapp.components.table import Column, empty_state
 from leadapp.components.text import note
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.services import access, accounts, admin_users
-from leadapp.pages.admin.ops_frame import OpsState, record_list
+from leadapp.pages.admin.ops_frame import OpsState, list_page, record_list
 from leadapp.state.auth import AuthState
 
 ROLE_OPTIONS = list(admin_users.ROLE_LABELS.items())
@@ -296,29 +296,24 @@ def _toggle_active(text: str, active: bool, color: str) -> rx.Component:
 
 
 def users_page() -> rx.Component:
-    return guarded_page(
-        "admin",
-        rx.heading("Users", size="8", id="users-heading"),
-        feedback.outcome_callouts(UsersState.error, UsersState.notice, "users"),
-        rx.vstack(
-            _filters(),
-            paged_table(
-                UsersState,
-                USER_COLUMNS,
-                "users",
-                label="Users",
-                noun="users",
-                row_props=_user_row_props,
-                empty=empty_state(
-                    "No user matches.",
-                    "Search by another part of the e-mail or name, or choose every role.",
-                    icon="users",
-                    empty_id="users-empty",
-                ),
+    return list_page(
+        "Users",
+        "users",
+        UsersState,
+        _filters(),
+        paged_table(
+            UsersState,
+            USER_COLUMNS,
+            "users",
+            label="Users",
+            noun="users",
+            row_props=_user_row_props,
+            empty=empty_state(
+                "No user matches.",
+                "Search by another part of the e-mail or name, or choose every role.",
+                icon="users",
+                empty_id="users-empty",
             ),
-            spacing="4",
-            width="100%",
-            margin_top="1em",
         ),
     )
 
@@ -330,14 +325,10 @@ def user_page() -> rx.Component:
         back_link("Users", routes.ADMIN_USERS, "back-to-users"),
         rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
         feedback.outcome_callouts(UsersState.error, UsersState.notice, "users"),
-        rx.match(
+        record_panel(
             UsersState.user_page,
-            (
-                "refused",
-                rx.callout("No such user.", icon="user-x", color_scheme="red", size="3", id="user-refused"),
-            ),
-            ("ok", rx.cond(UsersState.selected.contains("id"), _detail())),
-            rx.center(rx.spinner(size="3"), padding="3em"),
+            rx.callout("No such user.", icon="user-x", color_scheme="red", size="3", id="user-refused"),
+            rx.cond(UsersState.selected.contains("id"), _detail()),
         ),
         _role_dialog(),
     )

@@ -20,7 +20,7 @@ from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.models import User
-from leadapp.core.services import access, calls, inbound, inbox, messages, quotes, reviews
+from leadapp.core.services import access, businesses, calls, inbound, inbox, messages, quotes, reviews
 from leadapp.live import remember_business_tab
 from leadapp.state.auth import AuthState
 
@@ -127,7 +127,7 @@ class DashboardState(PagedState, AuthState):
         """Reload the visible page (and the open detail) from the database, as the current user."""
         with session_scope() as session:
             user = self._require(session, access.Area.BUSINESS)
-            business = inbox.business_of(session, user)
+            business = businesses.my_business(session, user)
             if business is None:
                 self.business_id, self.business_name, self.rows, self.total = 0, "", [], 0
                 return
@@ -199,7 +199,7 @@ class DashboardState(PagedState, AuthState):
         try:
             with session_scope() as session:
                 user = self._require(session, access.Area.BUSINESS)
-                business = inbox.business_of(session, user)
+                business = businesses.my_business(session, user)
                 match_id = inbox.match_id_for_lead(session, user, lead_id)
                 self._show_detail(session, user, inbox.lead_detail(session, user, match_id))
                 self.business_id = (business.id or 0) if business is not None else 0

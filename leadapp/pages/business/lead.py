@@ -14,7 +14,7 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.forms import server_form
-from leadapp.components.layout import back_link, guarded, page
+from leadapp.components.layout import back_link, guarded_page, record_panel
 from leadapp.components.table import row_action
 from leadapp.components.text import note
 from leadapp.components.threads import LEAD_PHOTO, thread_panel
@@ -575,27 +575,21 @@ def _refused() -> rx.Component:
 
 
 def lead_page() -> rx.Component:
-    return page(
-        guarded(
-            "business",
-            back_link("Inbox", routes.DASHBOARD, "back-to-inbox"),
-            rx.heading("Lead", size="6", id="lead-heading", margin_y="0.5em"),
-            feedback.error_callout(DashboardState.error),
+    return guarded_page(
+        "business",
+        back_link("Inbox", routes.DASHBOARD, "back-to-inbox"),
+        rx.heading("Lead", size="6", id="lead-heading", margin_y="0.5em"),
+        feedback.error_callout(DashboardState.error),
+        rx.cond(
+            DashboardState.gone != "",
+            rx.callout(DashboardState.gone, icon="archive", color_scheme="gray", id="detail-gone"),
+        ),
+        record_panel(
+            DashboardState.lead_view,
+            _refused(),
             rx.cond(
-                DashboardState.gone != "",
-                rx.callout(DashboardState.gone, icon="archive", color_scheme="gray", id="detail-gone"),
-            ),
-            rx.match(
-                DashboardState.lead_view,
-                ("refused", _refused()),
-                (
-                    "ok",
-                    rx.cond(
-                        DashboardState.detail.contains("match_id"),
-                        rx.vstack(_detail(), _action_bar(), spacing="0", width="100%"),
-                    ),
-                ),
-                rx.center(rx.spinner(size="3"), padding="3em"),
+                DashboardState.detail.contains("match_id"),
+                rx.vstack(_detail(), _action_bar(), spacing="0", width="100%"),
             ),
         ),
         max_width="56em",

@@ -12,7 +12,7 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
 from leadapp.components.forms import field_error, form_error, form_section, labelled_field, select_field, server_form
-from leadapp.components.layout import guarded, page
+from leadapp.components.layout import guarded_page
 from leadapp.components.text import note
 from leadapp.core import labels
 from leadapp.core.errors import UserError
@@ -463,38 +463,36 @@ def _pause_card() -> rx.Component:
 
 
 def settings_page() -> rx.Component:
-    return page(
-        guarded(
-            "business",
-            rx.cond(
-                S.loaded,
-                rx.vstack(
-                    rx.heading(
-                        rx.cond(S.business_id > 0, "Business settings", "Create your business profile"),
-                        size="8",
-                        id="settings-heading",
-                    ),
-                    phone_line_card(),
-                    rx.cond(S.business_id > 0, _plan_card()),
-                    rx.cond(
-                        S.business_id > 0,
-                        _pause_card(),
-                        rx.text(
-                            "Tell us what you do and where: matching leads start arriving once you save.",
-                            color_scheme="gray",
-                        ),
-                    ),
-                    rx.cond(
-                        S.saved,
-                        rx.callout("Saved.", icon="circle-check", color_scheme="green", id="settings-saved"),
-                    ),
-                    _form(),
-                    account_email_card(),
-                    spacing="4",
-                    width="100%",
+    return guarded_page(
+        "business",
+        rx.cond(
+            S.loaded,
+            rx.vstack(
+                rx.heading(
+                    rx.cond(S.business_id > 0, "Business settings", "Create your business profile"),
+                    size="8",
+                    id="settings-heading",
                 ),
-                rx.center(rx.spinner(size="3"), padding="3em"),
+                phone_line_card(),
+                rx.cond(S.business_id > 0, _plan_card()),
+                rx.cond(
+                    S.business_id > 0,
+                    _pause_card(),
+                    rx.text(
+                        "Tell us what you do and where: matching leads start arriving once you save.",
+                        color_scheme="gray",
+                    ),
+                ),
+                rx.cond(
+                    S.saved,
+                    rx.callout("Saved.", icon="circle-check", color_scheme="green", id="settings-saved"),
+                ),
+                _form(),
+                account_email_card(),
+                spacing="4",
+                width="100%",
             ),
+            rx.center(rx.spinner(size="3"), padding="3em"),
         ),
         max_width="56em",
     )

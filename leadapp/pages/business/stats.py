@@ -19,7 +19,7 @@ from leadapp.core import labels
 from leadapp.core.db import session_scope
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import utcnow
-from leadapp.core.services import access, inbox, stats
+from leadapp.core.services import access, businesses, stats
 from leadapp.state.auth import AuthState
 
 ROUTE = routes.DASHBOARD_STATS
@@ -127,7 +127,7 @@ class StatsState(AuthState):
             if wanted:
                 business_id = int(wanted) if wanted.isdigit() else 0
             else:
-                business = inbox.business_of(session, user)
+                business = businesses.my_business(session, user)
                 business_id = business.id if business is not None and business.id is not None else 0
                 if not business_id:
                     self._clear()

@@ -14,7 +14,7 @@ from leadapp import live, routes
 from leadapp.components import feedback
 from leadapp.components.account_email import account_email_card
 from leadapp.components.confirm import confirm_dialog
-from leadapp.components.layout import back_link, guarded, guarded_page, page, page_header
+from leadapp.components.layout import back_link, guarded_page, page_header, record_panel
 from leadapp.components.requests import (
     RequestView,
     action_messages,
@@ -378,28 +378,17 @@ REQUEST_REFUSED = "This request is not in your account: it may have been deleted
 
 
 def portal_request_page() -> rx.Component:
-    return page(
-        guarded(
-            "consumer",
-            back_link("My requests", routes.PORTAL, "back-to-requests"),
-            rx.heading("Your request", size="7", id="request-heading", margin_y="0.5em"),
-            action_messages(PortalState.notice, PortalState.error, "portal"),
-            rx.match(
-                rx.cond(PortalState.showing == "request", PortalState.request_page, ""),
-                (
-                    "refused",
-                    rx.callout(
-                        REQUEST_REFUSED, icon="shield-alert", color_scheme="red", size="3", id="request-refused"
-                    ),
-                ),
-                (
-                    "ok",
-                    rx.foreach(
-                        PortalState.requests,
-                        lambda r: _card(r),
-                    ),
-                ),
-                rx.center(rx.spinner(size="3"), padding="3em"),
+    return guarded_page(
+        "consumer",
+        back_link("My requests", routes.PORTAL, "back-to-requests"),
+        rx.heading("Your request", size="7", id="request-heading", margin_y="0.5em"),
+        action_messages(PortalState.notice, PortalState.error, "portal"),
+        record_panel(
+            rx.cond(PortalState.showing == "request", PortalState.request_page, ""),
+            rx.callout(REQUEST_REFUSED, icon="shield-alert", color_scheme="red", size="3", id="request-refused"),
+            rx.foreach(
+                PortalState.requests,
+                lambda r: _card(r),
             ),
         ),
         max_width="48em",
