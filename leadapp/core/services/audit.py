@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, SQLModel
 
-from leadapp.core.models import AuditEvent
+from leadapp.core.models import AuditEvent, utcnow
 
 
 def record(
@@ -36,3 +36,21 @@ def record(
     )
     session.add(event)
     return event
+
+
+def apply_change(
+    session: Session, *, actor_id: int | None, action: str, target: SQLModel, values: dict[str, Any]
+) -> bool:
+    """Set `values` on `target` (and its `updated_at`), recording the values they replace; in the caller's transaction.
+
+    A target that already has every value is left alone and nothing is recorded: False then, True otherwise.
+    """
+    before = {name: getattr(target, name) for name in values}
+    if before == values:
+        return False
+    for name, value in values.items():
+        setattr(target, name, value)
+    target.updated_at = utcnow()  # type: ignore[attr-defined]
+    session.add(target)
+    record(session, actor_id=actor_id, action=action, target=target, before=before, after=values)
+    return True

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from leadapp.core import phones
 from leadapp.core.errors import FieldErrors, NotAllowed, NotFound, UserError
-from leadapp.core.models import Business, User, utcnow
+from leadapp.core.models import Business, User
 from leadapp.core.services import audit
 from leadapp.core.services.access import Area, NotLoggedIn, can_manage_business, require_area, role_of
 from leadapp.core.services.rules import current_rules
@@ -370,6 +370,17 @@ def _managed(session: Session, actor: User | None, business_id: int, *, lock: bo
     return business
 
 
+def locked(session: Session, business_id: int) -> Business:
+    """The business with this id, fresh from the database and locked until the transaction ends; NotFound if gone.
+
+    For a change whose caller has already checked who may make it.
+    """
+    business = session.get(Business, business_id, populate_existing=True, with_for_update=True)
+    if business is None:
+        raise NotFound("No such business.")
+    return business
+
+
 def get_business(session: Session, actor: User | None, business_id: int) -> Business:
     """The business with this id, when `actor` may manage it (its owner or an admin)."""
     return _managed(session, actor, business_id)
@@ -414,16 +425,9 @@ def update_business(session: Session, actor: User | None, business_id: int, data
         max_radius=_max_radius(session),
         lead_cap_limit=lead_cap_limit(business) if role_of(actor) != Role.ADMIN else LEAD_CAP[1],
     )
-    before = {name: getattr(business, name) for name, value in values.items() if getattr(business, name) != value}
-    after = {name: values[name] for name in before}
-    if not before:
-        return business
-    for name, value in after.items():
-        setattr(business, name, value)
-    business.updated_at = utcnow()
-    session.add(business)
+    changed = {name: value for name, value in values.items() if getattr(business, name) != value}
+    audit.apply_change(session, actor_id=actor.id, action="business.update", target=business, values=changed)
     session.flush()
-    audit.record(session, actor_id=actor.id, action="business.update", target=business, before=before, after=after)
     return business
 
 
@@ -431,19 +435,7 @@ def set_paused(session: Session, actor: User | None, business_id: int, paused: b
     """Pause (no new leads are matched to it) or resume a business; its owner or an admin. Audited."""
     business = _managed(session, actor, business_id, lock=True)
     assert actor is not None
-    if business.paused == paused:
-        return business
-    before = {"paused": business.paused}
-    business.paused = paused
-    business.updated_at = utcnow()
-    session.add(business)
+    action = "business.pause" if paused else "business.resume"
+    audit.apply_change(session, actor_id=actor.id, action=action, target=business, values={"paused": paused})
     session.flush()
-    audit.record(
-        session,
-        actor_id=actor.id,
-        action="business.pause" if paused else "business.resume",
-        target=business,
-        before=before,
-        after={"paused": paused},
-    )
     return business

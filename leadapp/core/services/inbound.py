@@ -37,7 +37,7 @@ from sqlmodel import Session, col, select
 
 from leadapp.core import crypto, phones
 from leadapp.core.db import session_scope
-from leadapp.core.errors import NotFound, UserError
+from leadapp.core.errors import UserError
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.models import Business, Call, Lead, User, utcnow
 from leadapp.core.observability import get_logger
@@ -124,10 +124,7 @@ def _line_of(business: Business) -> PhoneLine:
 def _locked(session: Session, actor: User | None, business_id: int) -> Business:
     """The business `actor` manages (its owner or an admin), locked for the change (NotAllowed otherwise)."""
     businesses.get_business(session, actor, business_id)
-    business = session.get(Business, business_id, populate_existing=True, with_for_update=True)
-    if business is None:  # deleted between the two reads
-        raise NotFound("No such business.")
-    return business
+    return businesses.locked(session, business_id)  # NotFound if deleted between the two reads
 
 
 def phone_line(session: Session, actor: User | None, business_id: int) -> PhoneLine:

@@ -32,7 +32,7 @@ from leadapp.core import labels, localtime
 from leadapp.core.errors import FieldErrors, NotFound, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Business, Lead, Match, User, utcnow
-from leadapp.core.services import access, audit, intake
+from leadapp.core.services import access, audit, businesses, intake
 from leadapp.core.services.admin_users import like_pattern
 from leadapp.core.services.portal import stop_pending_work  # the same "stop what is not delivered yet" as withdraw
 from leadapp.core.vocab import CATEGORY_LABELS, Category, LeadStatus
@@ -396,23 +396,9 @@ def set_business_active(session: Session, actor: User | None, business_id: int, 
     Setting the state it already has changes nothing and records nothing.
     """
     admin = access.require_admin(actor)
-    business = session.get(Business, business_id, populate_existing=True, with_for_update=True)
-    if business is None:
-        raise NotFound("No such business.")
-    if business.is_active == active:
-        return business
-    before = {"is_active": business.is_active}
-    business.is_active = active
-    business.updated_at = utcnow()
-    session.add(business)
-    audit.record(
-        session,
-        actor_id=admin.id,
-        action="business.activate" if active else "business.deactivate",
-        target=business,
-        before=before,
-        after={"is_active": active},
-    )
+    business = businesses.locked(session, business_id)
+    action = "business.activate" if active else "business.deactivate"
+    audit.apply_change(session, actor_id=admin.id, action=action, target=business, values={"is_active": active})
     session.flush()
     return business
 
@@ -454,23 +440,8 @@ def set_business_rating(session: Session, actor: User | None, business_id: int, 
         errors["rating"] = stars_text
     if errors:
         raise RatingInvalid(errors)
-    business = session.get(Business, business_id, populate_existing=True, with_for_update=True)
-    if business is None:
-        raise NotFound("No such business.")
-    stars = round(stars, 1)
-    if (business.rating, business.review_count) == (stars, count):
-        return business
-    before = {"rating": business.rating, "review_count": business.review_count}
-    business.rating, business.review_count = stars, count
-    business.updated_at = utcnow()
-    session.add(business)
-    audit.record(
-        session,
-        actor_id=admin.id,
-        action="business.rating",
-        target=business,
-        before=before,
-        after={"rating": stars, "review_count": count},
-    )
+    business = businesses.locked(session, business_id)
+    values = {"rating": round(stars, 1), "review_count": count}
+    audit.apply_change(session, actor_id=admin.id, action="business.rating", target=business, values=values)
     session.flush()
     return business

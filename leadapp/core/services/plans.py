@@ -20,10 +20,10 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from leadapp.core.errors import FieldErrors, NotFound, UserError
+from leadapp.core.errors import FieldErrors, UserError
 from leadapp.core.models import Business, Match, User, utcnow
 from leadapp.core.services import access, audit, calls
-from leadapp.core.services.businesses import get_business
+from leadapp.core.services.businesses import get_business, locked
 from leadapp.core.vocab import PLAN_CALL_QUOTA, PLAN_LABELS, Plan
 
 QUEUE_PAGE = 50
@@ -104,22 +104,9 @@ def set_plan(session: Session, actor: User | None, business_id: int, plan: str, 
         errors["monthly_lead_cap"] = f"Enter a whole number of leads from 1 to {LEAD_CAP_MAX:,}."
     if errors:
         raise PlanInvalid(errors)
-    business = session.get(Business, business_id, populate_existing=True, with_for_update=True)
-    if business is None:
-        raise NotFound("No such business.")
-    if (business.plan, business.monthly_lead_cap) == (plan, cap):
-        return business
-    before = {"plan": business.plan, "monthly_lead_cap": business.monthly_lead_cap}
-    business.plan, business.monthly_lead_cap, business.updated_at = plan, cap, utcnow()
-    session.add(business)
-    audit.record(
-        session,
-        actor_id=admin.id,
-        action="business.plan",
-        target=business,
-        before=before,
-        after={"plan": plan, "monthly_lead_cap": cap},
-    )
+    business = locked(session, business_id)
+    values = {"plan": plan, "monthly_lead_cap": cap}
+    audit.apply_change(session, actor_id=admin.id, action="business.plan", target=business, values=values)
     return business
 
 
@@ -170,9 +157,7 @@ def verify_business(session: Session, actor: User | None, business_id: int) -> B
     """Let a waiting business receive leads (admins only), once its owner's email address is verified. Audited;
     verifying a verified business changes nothing. Does not commit."""
     admin = access.require_admin(actor)
-    business = session.get(Business, business_id, populate_existing=True, with_for_update=True)
-    if business is None:
-        raise NotFound("No such business.")
+    business = locked(session, business_id)
     if business.verified_at is not None:
         return business
     owner = session.get(User, business.owner_id)
