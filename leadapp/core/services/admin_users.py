@@ -113,11 +113,19 @@ def list_users(
     return [_user_row(u) for u in users], int(total)
 
 
-def _revoke(session: Session, user: User) -> int:
-    """Revoke the user's sessions; their open tabs drop what they show once this commits."""
+def _save_signing_out(
+    session: Session, user: User, *, actor_id: int | None, action: str, before: dict[str, Any], after: dict[str, Any]
+) -> User:
+    """Save a change to `user` that must apply at once: every session of theirs is revoked (their open tabs
+    drop what they show once this commits) and the change is audited with the number revoked."""
+    user.updated_at = utcnow()
+    session.add(user)
     revoked = accounts.revoke_all_sessions(session, user.id)  # type: ignore[arg-type]
     publish_after_commit(session, "user_revoked", user_id=user.id)
-    return revoked
+    after = {**after, "sessions_revoked": revoked}
+    audit.record(session, actor_id=actor_id, action=action, target=user, before=before, after=after)
+    session.flush()
+    return user
 
 
 def change_role(session: Session, actor: User | None, user_id: int, role: str) -> User:
@@ -138,19 +146,9 @@ def change_role(session: Session, actor: User | None, user_id: int, role: str) -
     accounts.refuse_last_active_admin(session, user, field="role")
     before = {"role": user.role}
     user.role = role
-    user.updated_at = utcnow()
-    session.add(user)
-    revoked = _revoke(session, user)
-    audit.record(
-        session,
-        actor_id=admin.id,
-        action="user.role_change",
-        target=user,
-        before=before,
-        after={"role": role, "sessions_revoked": revoked},
+    return _save_signing_out(
+        session, user, actor_id=admin.id, action="user.role_change", before=before, after={"role": role}
     )
-    session.flush()
-    return user
 
 
 def reset_link(token: str) -> str:
@@ -254,24 +252,18 @@ def reset_password(session: Session, token: str, new_password: str) -> User:
     accounts.check_password_rules(new_password)
     reset = _reset_for(session, token)
     assert reset is not None
-    now = utcnow()
     if accounts.use_up_links(session, PasswordReset, col(PasswordReset.id) == reset.id) != 1:
         raise UserError(USED_LINK, field="token")
     user = _user(session, reset.user_id)
     user.password_hash = accounts.hash_password(new_password)
-    user.updated_at = now
-    session.add(user)
-    revoked = _revoke(session, user)
-    audit.record(
+    return _save_signing_out(
         session,
+        user,
         actor_id=user.id,
         action="user.password_reset",
-        target=user,
         before={"reset_id": reset.id, "used": False},
-        after={"reset_id": reset.id, "used": True, "sessions_revoked": revoked},
+        after={"reset_id": reset.id, "used": True},
     )
-    session.flush()
-    return user
 
 
 def user_overview(session: Session, actor: User | None, user_id: int) -> dict[str, Any]:
