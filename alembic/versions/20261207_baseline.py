@@ -85,7 +85,7 @@ TABLES = (
 # --- columns ------------------------------------------------------------------------------------------------
 
 
-def _str(name: str, length: int, *, null: bool = False, unique: bool = False, default: str | None = None):
+def _str(name: str, length: int, *, null: bool = False, unique: bool = False, default: str | None = None) -> sa.Column:
     return sa.Column(name, AutoString(length=length), nullable=null, unique=unique, server_default=default)
 
 
