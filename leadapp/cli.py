@@ -9,21 +9,27 @@ from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from alembic import command
-from leadapp.core import db_roles, rls
+from leadapp.core import db_roles, migration_history, rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import UserError
 from leadapp.core.settings import ROOT, get_settings
 
 
-def migrate() -> None:
+def migrate() -> int:
     """Upgrade the database to the newest migration, as the tables' owner (DATABASE_OWNER_URL, else
-    DATABASE_URL); with a separate owner, then let DATABASE_URL's role use the tables (and nothing more)."""
-    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    DATABASE_URL); with a separate owner, then let DATABASE_URL's role use the tables (and nothing more).
+    A database from before the baseline revision is left alone, with advice to re-create it (exit 2)."""
     settings = get_settings()
+    retired = migration_history.predating_baseline(migration_history.current_revisions(settings.migration_url))
+    if retired:
+        print(f"error: {migration_history.recreate_advice(settings.migration_url, retired)}", file=sys.stderr)
+        return 2
+    command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
     if settings.database_owner_url and db_roles.is_postgres(settings.database_url):
         owner, app = make_url(settings.database_owner_url).username, make_url(settings.database_url).username
         if app and app != owner:
             db_roles.grant_app(settings.database_owner_url, app)
+    return 0
 
 
 def seed(force: bool, if_enabled: bool) -> None:
@@ -72,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     admin_parser.add_argument("--password", required=True)
     args = parser.parse_args(argv)
     if args.cmd == "migrate":
-        migrate()
-    elif args.cmd == "seed":
+        return migrate()
+    if args.cmd == "seed":
         seed(args.force, args.if_enabled)
     elif args.cmd == "admin":
         return admin(args.email, args.password)

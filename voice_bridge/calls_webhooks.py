@@ -15,6 +15,8 @@ and its form fields; anything else is a 403 and changes nothing. Status and AMD 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
@@ -23,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from leadapp.core.observability import get_logger
 from leadapp.core.services import calls
-from voice_bridge.signatures import done, form_seconds, form_sid, invalid_field, signed_call_form
+from voice_bridge.signatures import answer_signed_call, done, form_seconds, form_sid, invalid_field
 
 STATUS_PATH = "/twilio/calls/{call_id}/status"
 AMD_PATH = "/twilio/calls/{call_id}/amd"
@@ -36,18 +38,36 @@ log = get_logger("voice_bridge.calls")
 router = APIRouter()
 
 
-async def _call_form(request: Request, call_id: int, hook: str) -> tuple[dict[str, str], str] | Response:
-    """The signed form of a webhook about one of our calls and its CallSid, or the answer refusing it."""
-    return await signed_call_form(request, log, "call_webhook_rejected", call_id=call_id, hook=hook)
+Record = Callable[[int, dict[str, str], str], Awaitable[Response]]
+
+
+async def _answer(request: Request, call_id: int, hook: str, record: Record) -> Response:
+    """`record(call_id, form, call_sid)` for a signed webhook about one of our calls; the answer refusing it
+    otherwise."""
+    return await answer_signed_call(
+        request, log, "call_webhook_rejected", partial(record, call_id), call_id=call_id, hook=hook
+    )
 
 
 @router.post(STATUS_PATH)
 async def call_status(call_id: CallId, request: Request) -> Response:
     """Twilio's status callback for one of our calls."""
-    checked = await _call_form(request, call_id, "status")
-    if isinstance(checked, Response):
-        return checked
-    form, call_sid = checked
+    return await _answer(request, call_id, "status", _record_status)
+
+
+@router.post(AMD_PATH)
+async def call_amd(call_id: CallId, request: Request) -> Response:
+    """Twilio's asynchronous answering-machine-detection result for one of our calls."""
+    return await _answer(request, call_id, "amd", _record_answered_by)
+
+
+@router.post(RECORDING_PATH)
+async def call_recording(call_id: CallId, request: Request) -> Response:
+    """Twilio's recording status callback for one of our calls: the finished recording's SID."""
+    return await _answer(request, call_id, "recording", _record_recording)
+
+
+async def _record_status(call_id: int, form: dict[str, str], call_sid: str) -> Response:
     twilio_status = form.get("CallStatus", "")
     result = await run_in_threadpool(
         calls.record_provider_status,
@@ -61,26 +81,14 @@ async def call_status(call_id: CallId, request: Request) -> Response:
     return done(result)
 
 
-@router.post(AMD_PATH)
-async def call_amd(call_id: CallId, request: Request) -> Response:
-    """Twilio's asynchronous answering-machine-detection result for one of our calls."""
-    checked = await _call_form(request, call_id, "amd")
-    if isinstance(checked, Response):
-        return checked
-    form, call_sid = checked
+async def _record_answered_by(call_id: int, form: dict[str, str], call_sid: str) -> Response:
     answered_by = form.get("AnsweredBy", "") or "unknown"
     result = await run_in_threadpool(calls.record_answered_by, call_id, answered_by, call_sid=call_sid)
     log.info("call_amd", call_id=call_id, answered_by=answered_by, result=result)
     return done(result)
 
 
-@router.post(RECORDING_PATH)
-async def call_recording(call_id: CallId, request: Request) -> Response:
-    """Twilio's recording status callback for one of our calls: the finished recording's SID."""
-    checked = await _call_form(request, call_id, "recording")
-    if isinstance(checked, Response):
-        return checked
-    form, call_sid = checked
+async def _record_recording(call_id: int, form: dict[str, str], call_sid: str) -> Response:
     recording_sid = form_sid(form, "RecordingSid")
     if recording_sid is None:
         return invalid_field("RecordingSid")

@@ -37,10 +37,10 @@ from voice_bridge import drain, loop_stats
 from voice_bridge.session import CallSession
 from voice_bridge.signatures import (
     SIGNATURE_HEADER,
+    answer_signed_call,
     done,
     form_seconds,
     is_signed,
-    signed_call_form,
 )
 
 MEDIA_PATH = "/media"
@@ -137,10 +137,10 @@ router.routes.append(WebSocketRoute(MEDIA_PATH, MediaStreamEndpoint()))
 @router.post(INBOUND_PATH)
 async def inbound_call(request: Request) -> Response:
     """A call to a business's number: connect it to the bridge as that business's AI receptionist."""
-    checked = await signed_call_form(request, log, "inbound_webhook_rejected")
-    if isinstance(checked, Response):
-        return checked
-    form, call_sid = checked
+    return await answer_signed_call(request, log, "inbound_webhook_rejected", _connect_inbound)
+
+
+async def _connect_inbound(form: dict[str, str], call_sid: str) -> Response:
     call_id = await run_in_threadpool(open_inbound_call, form.get("To", "")[:64], form.get("From", "")[:64], call_sid)
     if call_id is None:
         log.info("inbound_call_unknown_number", to=form.get("To", "")[:64])
@@ -155,10 +155,10 @@ async def inbound_call(request: Request) -> Response:
 @router.post(INBOUND_STATUS_PATH)
 async def inbound_call_status(request: Request) -> Response:
     """Twilio's status callback for a call to a business's number (carrier minutes; calls never streamed end)."""
-    checked = await signed_call_form(request, log, "inbound_status_rejected")
-    if isinstance(checked, Response):
-        return checked
-    form, call_sid = checked
+    return await answer_signed_call(request, log, "inbound_status_rejected", _record_inbound_status)
+
+
+async def _record_inbound_status(form: dict[str, str], call_sid: str) -> Response:
     result = await run_in_threadpool(
         record_inbound_status,
         call_sid,

@@ -14,7 +14,7 @@ database can hold. The routes refuse (4xx) what does not fit, before anything is
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
 from fastapi import Request
@@ -89,6 +89,21 @@ async def signed_call_form(
     if call_sid is None:
         return invalid_field("CallSid")
     return form, call_sid
+
+
+async def answer_signed_call(
+    request: Request,
+    log: structlog.stdlib.BoundLogger,
+    event: str,
+    answer: Callable[[dict[str, str], str], Awaitable[Response]],
+    **fields: object,
+) -> Response:
+    """`answer(form, call_sid)` for a webhook about a call whose signed form and CallSid check out
+    (`signed_call_form`); the answer refusing it otherwise."""
+    checked = await signed_call_form(request, log, event, **fields)
+    if isinstance(checked, Response):
+        return checked
+    return await answer(*checked)
 
 
 def form_seconds(form: Mapping[str, str], name: str) -> int | None:

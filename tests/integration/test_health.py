@@ -53,6 +53,16 @@ def test_database_check_fails_when_the_database_is_at_a_revision_this_code_does_
     assert "ffffffffffff" in check.detail and "unknown" in check.detail
 
 
+def test_database_check_tells_to_recreate_a_database_from_before_the_baseline(sqlite_url: str) -> None:
+    with get_engine().begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'inbox'"))
+
+    check = health.check_database()
+
+    assert not check.ok
+    assert "inbox" in check.detail and "before the baseline" in check.detail and "re-create" in check.detail
+
+
 def test_database_check_fails_when_the_database_cannot_be_opened(tmp_path: Path, use_env: Callable) -> None:
     use_env(DATABASE_URL=f"sqlite:///{tmp_path}")  # a directory, not a database file
 

@@ -19,6 +19,7 @@ from sqlmodel import SQLModel
 
 import leadapp.core.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from alembic import command
+from leadapp.core import migration_history
 from leadapp.core.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,8 +107,10 @@ def test_history_is_linear_with_one_head() -> None:
     assert len(script.get_bases()) == 1
 
 
-def _cli(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `python -m leadapp.cli ARGS` against `url` in a child process; it must exit 0."""
+def _cli(
+    url: str, *args: str, env: dict[str, str] | None = None, exit_code: int = 0
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m leadapp.cli ARGS` against `url` in a child process; it must exit with `exit_code`."""
     child_env = {k: v for k, v in os.environ.items() if k not in {"SENTRY_DSN", "REDIS_URL", "SEED_DEMO"}}
     child_env.update({"DATABASE_URL": url, "ENVIRONMENT": "test", "PYTHONPATH": str(ROOT), **(env or {})})
     result = subprocess.run(
@@ -119,7 +122,7 @@ def _cli(url: str, *args: str, env: dict[str, str] | None = None) -> subprocess.
         timeout=CLI_TIMEOUT,
         check=False,
     )
-    assert result.returncode == 0, f"cli {args} failed:\n{result.stdout}\n{result.stderr}"
+    assert result.returncode == exit_code, f"cli {args} exited {result.returncode}:\n{result.stdout}\n{result.stderr}"
     return result
 
 
@@ -163,3 +166,30 @@ def test_cli_seed_without_force_leaves_an_already_seeded_database_alone(empty_db
     _cli(empty_db_url, "seed", "--force")
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM businesses")).scalar_one() == 2
+
+
+@pytest.mark.parametrize("retired", ["0001", "inbox", "quality"])
+def test_cli_migrate_tells_to_recreate_a_database_from_before_the_baseline(
+    empty_db_url: str, engine: Engine, retired: str
+) -> None:
+    """A database stamped with a revision folded into the baseline is left alone, with advice, not a traceback."""
+    _cli(empty_db_url, "migrate")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": retired})
+
+    result = _cli(empty_db_url, "migrate", exit_code=2)
+
+    assert "Traceback" not in result.stderr
+    assert f"at revision {retired}, from before the migration history was folded" in result.stderr
+    database = engine.url.database or ""
+    assert f"delete the SQLite file {database}" in result.stderr or f"drop the PostgreSQL database {database}" in (
+        result.stderr
+    )
+    assert _current_revision(engine) == retired  # untouched
+
+
+def test_the_baseline_keeps_the_id_of_the_last_folded_revision() -> None:
+    """A database migrated to head before the fold is at head after it (its revision id did not change)."""
+    script = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini")))
+    assert script.get_current_head() == migration_history.BASELINE == "spanish"
+    assert not migration_history.RETIRED_REVISIONS & {rev.revision for rev in script.walk_revisions()}

@@ -220,25 +220,24 @@ class PeerConnection:
         )
 
     async def send_output_item_added(self, response_id: str, index: int, item: dict[str, Any]) -> None:
-        await self.send(
-            ResponseOutputItemAddedEvent(
-                type="response.output_item.added",
-                event_id=self._event_id(),
-                response_id=response_id,
-                output_index=index,
-                item=item,
-            )
+        await self._send_output_item(
+            ResponseOutputItemAddedEvent, "response.output_item.added", response_id, index, item
         )
 
     async def send_output_item_done(self, response_id: str, index: int, item: dict[str, Any]) -> None:
+        await self._send_output_item(ResponseOutputItemDoneEvent, "response.output_item.done", response_id, index, item)
+
+    async def _send_output_item(
+        self,
+        event: type[ResponseOutputItemAddedEvent | ResponseOutputItemDoneEvent],
+        kind: str,
+        response_id: str,
+        index: int,
+        item: dict[str, Any],
+    ) -> None:
+        """An output item of a response, as it is added or done (the two events carry the same fields)."""
         await self.send(
-            ResponseOutputItemDoneEvent(
-                type="response.output_item.done",
-                event_id=self._event_id(),
-                response_id=response_id,
-                output_index=index,
-                item=item,
-            )
+            event(type=kind, event_id=self._event_id(), response_id=response_id, output_index=index, item=item)
         )
 
     async def send_response_done(

@@ -21,6 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
+from leadapp.core import migration_history
 from leadapp.core.broker import get_redis, key
 from leadapp.core.db import get_engine
 from leadapp.core.providers import status as provider_status
@@ -107,6 +108,8 @@ def check_database() -> Check:
     current_text = ", ".join(current)
     if current == heads:
         return Check(name, True, f"{dialect}, migrated to {current_text}")
+    if migration_history.predating_baseline(current):
+        return Check(name, False, f"{dialect}, at {current_text}, from before the baseline {head_text}; re-create it")
     if any(_revision_unknown(scripts, revision) for revision in current):
         return Check(name, False, f"{dialect}, at {current_text}, unknown to this code (head is {head_text})")
     return Check(name, False, f"{dialect}, at {current_text}, behind head {head_text}; run `alembic upgrade head`")
