@@ -59,71 +59,67 @@ app = rx.App(api_transformer=[api, SecurityHeaders], stylesheets=["/theme.css"])
 app.register_lifespan_task(listen)
 app.register_lifespan_task(keep_alive)  # tabs keep their state when a scaled-out backend stops
 
-public = AuthState.load_public
-guard = AuthState.guard
-# (page, route, title, on_load): public pages refresh who is logged in; the others run their area's guard first.
-PAGES = [
-    (home, routes.HOME, "LeadApp — local help, fast", public),
-    (for_businesses, routes.FOR_BUSINESSES, "LeadApp for businesses", public),
-    (pricing, routes.PRICING, "Pricing — LeadApp", public),
-    (about, routes.ABOUT, "About — LeadApp", public),
-    (contact_page, routes.CONTACT, "Contact — LeadApp", public),
-    (login_page, routes.LOGIN, "Log in — LeadApp", public),
-    (register_page, routes.REGISTER, "Sign up — LeadApp", [public, InviteLinkState.record_click]),
-    (portal_page, routes.PORTAL, "My requests — LeadApp", [guard("consumer"), PortalState.load]),
-    (
-        portal_request_page,
-        routes.PORTAL_REQUEST,
-        "Your request — LeadApp",
-        [guard("consumer"), PortalState.open_request],
-    ),
-    (track_page, routes.PORTAL_TRACK, "Your request — LeadApp", [public, TrackState.open]),
-    (request_page, routes.REQUEST, "Get help — LeadApp", public),
-    (interview_page, routes.INTERVIEW, "Guided request — LeadApp", [public, InterviewState.open]),
-    (dashboard_page, routes.DASHBOARD, "Dashboard — LeadApp", [guard("business"), DashboardState.load]),
-    (lead_page, routes.DASHBOARD_LEAD, "Lead — LeadApp", [guard("business"), DashboardState.open_lead]),
-    (
-        settings_page,
-        routes.DASHBOARD_SETTINGS,
-        "Business settings — LeadApp",
-        [guard("business"), BusinessSettingsState.load, PhoneLineState.load],
-    ),
-    (stats_page, routes.DASHBOARD_STATS, "Stats — LeadApp", [guard("business"), StatsState.load]),
-    (admin_home_page, routes.ADMIN, "Admin — LeadApp", [guard("admin"), AdminZoneState.load]),
-    (health_page, routes.ADMIN_HEALTH, "Health — LeadApp", [guard("admin"), HealthState.load]),
-    (messages_page, routes.ADMIN_MESSAGES, "Messages — LeadApp", [guard("admin"), MessagesState.load]),
-    (users_page, routes.ADMIN_USERS, "Users — LeadApp", [guard("admin"), UsersState.load]),
-    (user_page, routes.ADMIN_USER, "User — LeadApp", [guard("admin"), UsersState.open_user_page]),
-    (leads_page, routes.ADMIN_LEADS, "Leads — LeadApp", [guard("admin"), LeadsState.load]),
-    (admin_lead_page, routes.ADMIN_LEAD, "Lead — LeadApp", [guard("admin"), AdminLeadState.open_lead]),
-    (admin_call_page, routes.ADMIN_CALL, "Call — LeadApp", [guard("admin"), AdminCallState.open_call]),
-    (businesses_page, routes.ADMIN_BUSINESSES, "Businesses — LeadApp", [guard("admin"), BusinessesState.load]),
-    (reset_password_page, routes.RESET_PASSWORD, "Choose a new password — LeadApp", [public, ResetPasswordState.open]),
-    (api_keys_page, routes.ADMIN_API_KEYS, "API keys — LeadApp", [guard("admin"), ApiKeysState.load]),
-    (
-        verification_page,
-        routes.ADMIN_VERIFICATION,
-        "Verification and plans — LeadApp",
-        [guard("admin"), VerificationState.load],
-    ),
-    (
-        forgot_password_page,
-        routes.FORGOT_PASSWORD,
-        "Forgot your password? — LeadApp",
-        [public, ForgotPasswordState.clear],
-    ),
-    (verify_email_page, routes.VERIFY_EMAIL, "Confirm your email address — LeadApp", [public, VerifyEmailState.open]),
-    (outbox_page, routes.ADMIN_OUTBOX, "Outbox — LeadApp", [guard("admin"), OutboxState.load]),
-    (queues_page, routes.ADMIN_QUEUES, "Queues — LeadApp", [guard("admin"), QueuesState.load]),
-    (calls_page, routes.ADMIN_CALLS, "Calls — LeadApp", [guard("admin"), CallsState.load]),
-    (dnc_page, routes.ADMIN_DNC, "Do-not-call list — LeadApp", [guard("admin"), DncState.load]),
-    (audit_page, routes.ADMIN_AUDIT, "Audit trail — LeadApp", [guard("admin"), AuditState.load]),
-    (discovery_page, routes.ADMIN_DISCOVERY, "Business discovery — LeadApp", [guard("admin"), DiscoveryState.load]),
-    (unsubscribe_page, routes.UNSUBSCRIBE, "Unsubscribe — LeadApp", [public, UnsubscribeState.open]),
-    (review_page, routes.REVIEW, "Review the job — LeadApp", [public, ReviewState.open]),
-    (pro_page, routes.PRO, "A business on LeadApp — LeadApp", [public, ProState.open]),
-    (rules_page, routes.ADMIN_RULES, "Platform rules — LeadApp", [guard("admin"), RulesState.load]),
-    (reports_page, routes.ADMIN_REPORTS, "Weekly audit — LeadApp", [guard("admin"), ReportsState.load]),
+# (page, route, title, *on_load): a public page first refreshes who is logged in, any other first runs its
+# area's guard; then the page's own on_load handlers.
+PUBLIC_PAGES = [
+    (home, routes.HOME, "LeadApp — local help, fast"),
+    (for_businesses, routes.FOR_BUSINESSES, "LeadApp for businesses"),
+    (pricing, routes.PRICING, "Pricing — LeadApp"),
+    (about, routes.ABOUT, "About — LeadApp"),
+    (contact_page, routes.CONTACT, "Contact — LeadApp"),
+    (login_page, routes.LOGIN, "Log in — LeadApp"),
+    (register_page, routes.REGISTER, "Sign up — LeadApp", InviteLinkState.record_click),
+    (track_page, routes.PORTAL_TRACK, "Your request — LeadApp", TrackState.open),
+    (request_page, routes.REQUEST, "Get help — LeadApp"),
+    (interview_page, routes.INTERVIEW, "Guided request — LeadApp", InterviewState.open),
+    (reset_password_page, routes.RESET_PASSWORD, "Choose a new password — LeadApp", ResetPasswordState.open),
+    (forgot_password_page, routes.FORGOT_PASSWORD, "Forgot your password? — LeadApp", ForgotPasswordState.clear),
+    (verify_email_page, routes.VERIFY_EMAIL, "Confirm your email address — LeadApp", VerifyEmailState.open),
+    (unsubscribe_page, routes.UNSUBSCRIBE, "Unsubscribe — LeadApp", UnsubscribeState.open),
+    (review_page, routes.REVIEW, "Review the job — LeadApp", ReviewState.open),
+    (pro_page, routes.PRO, "A business on LeadApp — LeadApp", ProState.open),
 ]
-for component, route, title, on_load in PAGES:
-    app.add_page(component, route=route, title=title, on_load=on_load)
+AREA_PAGES = {
+    "consumer": [
+        (portal_page, routes.PORTAL, "My requests — LeadApp", PortalState.load),
+        (portal_request_page, routes.PORTAL_REQUEST, "Your request — LeadApp", PortalState.open_request),
+    ],
+    "business": [
+        (dashboard_page, routes.DASHBOARD, "Dashboard — LeadApp", DashboardState.load),
+        (lead_page, routes.DASHBOARD_LEAD, "Lead — LeadApp", DashboardState.open_lead),
+        (
+            settings_page,
+            routes.DASHBOARD_SETTINGS,
+            "Business settings — LeadApp",
+            BusinessSettingsState.load,
+            PhoneLineState.load,
+        ),
+        (stats_page, routes.DASHBOARD_STATS, "Stats — LeadApp", StatsState.load),
+    ],
+    "admin": [
+        (admin_home_page, routes.ADMIN, "Admin — LeadApp", AdminZoneState.load),
+        (health_page, routes.ADMIN_HEALTH, "Health — LeadApp", HealthState.load),
+        (messages_page, routes.ADMIN_MESSAGES, "Messages — LeadApp", MessagesState.load),
+        (users_page, routes.ADMIN_USERS, "Users — LeadApp", UsersState.load),
+        (user_page, routes.ADMIN_USER, "User — LeadApp", UsersState.open_user_page),
+        (leads_page, routes.ADMIN_LEADS, "Leads — LeadApp", LeadsState.load),
+        (admin_lead_page, routes.ADMIN_LEAD, "Lead — LeadApp", AdminLeadState.open_lead),
+        (admin_call_page, routes.ADMIN_CALL, "Call — LeadApp", AdminCallState.open_call),
+        (businesses_page, routes.ADMIN_BUSINESSES, "Businesses — LeadApp", BusinessesState.load),
+        (api_keys_page, routes.ADMIN_API_KEYS, "API keys — LeadApp", ApiKeysState.load),
+        (verification_page, routes.ADMIN_VERIFICATION, "Verification and plans — LeadApp", VerificationState.load),
+        (outbox_page, routes.ADMIN_OUTBOX, "Outbox — LeadApp", OutboxState.load),
+        (queues_page, routes.ADMIN_QUEUES, "Queues — LeadApp", QueuesState.load),
+        (calls_page, routes.ADMIN_CALLS, "Calls — LeadApp", CallsState.load),
+        (dnc_page, routes.ADMIN_DNC, "Do-not-call list — LeadApp", DncState.load),
+        (audit_page, routes.ADMIN_AUDIT, "Audit trail — LeadApp", AuditState.load),
+        (discovery_page, routes.ADMIN_DISCOVERY, "Business discovery — LeadApp", DiscoveryState.load),
+        (rules_page, routes.ADMIN_RULES, "Platform rules — LeadApp", RulesState.load),
+        (reports_page, routes.ADMIN_REPORTS, "Weekly audit — LeadApp", ReportsState.load),
+    ],
+}
+for component, route, title, *on_load in PUBLIC_PAGES:
+    app.add_page(component, route=route, title=title, on_load=[AuthState.load_public, *on_load])
+for area, pages in AREA_PAGES.items():
+    for component, route, title, *on_load in pages:
+        app.add_page(component, route=route, title=title, on_load=[AuthState.guard(area), *on_load])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import urlsplit
 
 import reflex as rx
@@ -147,60 +148,59 @@ def _request_reset(email: str, ip: str) -> str:
         return account_links.request_password_reset(session, email, ip)
 
 
+def _form_page(title: str, state: Any, *children: rx.Component) -> rx.Component:
+    """A page that is one short form (`form_card`): `children` sent to `state.submit`, `state.errors` said in it."""
+    return page(form_card(title, state.errors, state.submit, *children))
+
+
 def login_page() -> rx.Component:
     errors = LoginState.errors
-    return page(
-        form_card(
-            "Log in",
-            errors,
-            LoginState.submit,
-            field("Email", "email", errors, type="email", required=True, autocomplete="username"),
-            field("Password", "password", errors, type="password", required=True, autocomplete="current-password"),
-            rx.button("Log in", type="submit", size="3", width="100%", id="login-submit"),
-            rx.link("Forgot password?", href=routes.FORGOT_PASSWORD, size="2", id="forgot-password"),
-            rx.text("No account yet? ", rx.link("Sign up", href=routes.REGISTER), size="2"),
-        ),
+    return _form_page(
+        "Log in",
+        LoginState,
+        field("Email", "email", errors, type="email", required=True, autocomplete="username"),
+        field("Password", "password", errors, type="password", required=True, autocomplete="current-password"),
+        rx.button("Log in", type="submit", size="3", width="100%", id="login-submit"),
+        rx.link("Forgot password?", href=routes.FORGOT_PASSWORD, size="2", id="forgot-password"),
+        rx.text("No account yet? ", rx.link("Sign up", href=routes.REGISTER), size="2"),
     )
 
 
 def register_page() -> rx.Component:
     errors = RegisterState.errors
-    return page(
-        form_card(
-            "Create your account",
-            errors,
-            RegisterState.submit,
-            rx.vstack(
-                rx.el.label("I am", html_for="field-role", class_name="form-label"),
-                rx.radio_group.root(
-                    rx.flex(
-                        rx.el.label(
-                            rx.radio_group.item(value="consumer", id="role-consumer"),
-                            " Looking for help",
-                            style={"display": "flex", "gap": "0.5em"},
-                        ),
-                        rx.el.label(
-                            rx.radio_group.item(value="business_owner", id="role-business"),
-                            " A business owner",
-                            style={"display": "flex", "gap": "0.5em"},
-                        ),
-                        direction="column",
-                        spacing="2",
+    return _form_page(
+        "Create your account",
+        RegisterState,
+        rx.vstack(
+            rx.el.label("I am", html_for="field-role", class_name="form-label"),
+            rx.radio_group.root(
+                rx.flex(
+                    rx.el.label(
+                        rx.radio_group.item(value="consumer", id="role-consumer"),
+                        " Looking for help",
+                        style={"display": "flex", "gap": "0.5em"},
                     ),
-                    name="role",
-                    id="field-role",
-                    default_value=RegisterState.default_role,
-                    key=RegisterState.default_role,
+                    rx.el.label(
+                        rx.radio_group.item(value="business_owner", id="role-business"),
+                        " A business owner",
+                        style={"display": "flex", "gap": "0.5em"},
+                    ),
+                    direction="column",
+                    spacing="2",
                 ),
-                rx.cond(errors.contains("role"), rx.text(errors["role"], color_scheme="red", size="2")),
-                spacing="1",
+                name="role",
+                id="field-role",
+                default_value=RegisterState.default_role,
+                key=RegisterState.default_role,
             ),
-            field("Full name", "full_name", errors, autocomplete="name"),
-            field("Email", "email", errors, type="email", required=True, autocomplete="email"),
-            new_password_fields(errors),
-            rx.button("Create account", type="submit", size="3", width="100%", id="register-submit"),
-            rx.text("Already registered? ", rx.link("Log in", href=routes.LOGIN), size="2"),
+            rx.cond(errors.contains("role"), rx.text(errors["role"], color_scheme="red", size="2")),
+            spacing="1",
         ),
+        field("Full name", "full_name", errors, autocomplete="name"),
+        field("Email", "email", errors, type="email", required=True, autocomplete="email"),
+        new_password_fields(errors),
+        rx.button("Create account", type="submit", size="3", width="100%", id="register-submit"),
+        rx.text("Already registered? ", rx.link("Log in", href=routes.LOGIN), size="2"),
     )
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import reflex as rx
@@ -142,6 +143,25 @@ def _calls_filters() -> rx.Component:
     )
 
 
+def _cost_table(
+    title: str,
+    columns: list[Column],
+    rows: rx.Var,
+    table_id: str,
+    row_props: Callable[[rx.Var], dict[str, Any]],
+    *,
+    margin_top: str = "1em",
+    empty: rx.Component | None = None,
+) -> tuple[rx.Component, rx.Component]:
+    """A table of costs under its heading, which is also the table's label."""
+    return (
+        rx.heading(title, as_="h2", size="4", margin_top=margin_top),
+        data_table(
+            columns, rows, table_id=table_id, label=title, row_props=row_props, empty=empty, loaded=CallsState.loaded
+        ),
+    )
+
+
 def calls_page() -> rx.Component:
     no_calls = empty_state(
         "No calls in the last 12 months.",
@@ -152,28 +172,21 @@ def calls_page() -> rx.Component:
         "admin",
         ops_header("Calls", "calls-heading"),
         messages(CallsState.error),
-        rx.heading("Costs per month", as_="h2", size="4", margin_top="0.5em"),
-        data_table(
+        *_cost_table(
+            "Costs per month",
             MONTH_TOTAL_COLUMNS,
             CallsState.month_totals,
-            table_id="month-totals",
-            label="Costs per month",
-            row_props=lambda row: {"class_name": "month-total-row", "data_month": row["month"]},
-            loaded=CallsState.loaded,
+            "month-totals",
+            lambda row: {"class_name": "month-total-row", "data_month": row["month"]},
+            margin_top="0.5em",
         ),
-        rx.heading("Costs per business and month", as_="h2", size="4", margin_top="1em"),
-        data_table(
+        *_cost_table(
+            "Costs per business and month",
             BUSINESS_COST_COLUMNS,
             CallsState.costs,
-            table_id="cost-table",
-            label="Costs per business and month",
-            row_props=lambda row: {
-                "class_name": "cost-row",
-                "data_month": row["month"],
-                "data_business": row["business_id"],
-            },
+            "cost-table",
+            lambda row: {"class_name": "cost-row", "data_month": row["month"], "data_business": row["business_id"]},
             empty=no_calls,
-            loaded=CallsState.loaded,
         ),
         rx.heading("Calls log", as_="h2", size="4", margin_top="1em"),
         rx.vstack(

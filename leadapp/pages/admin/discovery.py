@@ -215,12 +215,26 @@ def _field_error(name: str) -> rx.Component:
     return field_error(DiscoveryState.errors, name)
 
 
+def _search_field(label: str, name: str, control: rx.Component, max_width: str) -> rx.Component:
+    """One field of the search (its control has id `field-<name>`): label, control, its message; full width on a
+    phone, at most `max_width` beside the others."""
+    return rx.vstack(
+        _label(label, f"field-{name}"),
+        control,
+        _field_error(name),
+        spacing="1",
+        width="100%",
+        max_width=["100%", max_width],
+    )
+
+
 def _search_form() -> rx.Component:
     return server_form(
         DiscoveryState.search,
         rx.flex(
-            rx.vstack(
-                _label("ZIP code", "field-zip"),
+            _search_field(
+                "ZIP code",
+                "zip",
                 rx.input(
                     name="zip",
                     id="field-zip",
@@ -231,13 +245,11 @@ def _search_form() -> rx.Component:
                     size="3",
                     width="100%",
                 ),
-                _field_error("zip"),
-                spacing="1",
-                width="100%",
-                max_width=["100%", "12em"],
+                "12em",
             ),
-            rx.vstack(
-                _label("Category", "field-category"),
+            _search_field(
+                "Category",
+                "category",
                 rx.select.root(
                     rx.select.trigger(id="field-category", width="100%"),
                     rx.select.content(*[rx.select.item(text, value=value) for value, text in CATEGORY_OPTIONS]),
@@ -245,10 +257,7 @@ def _search_form() -> rx.Component:
                     default_value=DiscoveryState.search_category,
                     size="3",
                 ),
-                _field_error("category"),
-                spacing="1",
-                width="100%",
-                max_width=["100%", "18em"],
+                "18em",
             ),
             rx.button(
                 rx.icon("search"),

@@ -12,7 +12,8 @@ from sqlmodel import Session
 from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
-from leadapp.components.layout import back_link, guarded_page, record_panel
+from leadapp.components.layout import record_panel
+from leadapp.components.record_page import record_page
 from leadapp.components.text import note
 from leadapp.core.models import User
 from leadapp.core.services import access, admin_records, call_quality, reviews
@@ -100,10 +101,10 @@ class AdminCallState(AuthState):
 def _record_page(kind: str, back: str, back_href: str, shown: rx.Var, refused: str, detail: rx.Component):
     """One record's page: the link back to its list, the title, then a spinner, the "No such …" notice or
     `detail` as `shown` says ("", "refused" or "ok"). Element ids follow `kind` ("lead", "call")."""
-    return guarded_page(
+    return record_page(
         "admin",
-        back_link(back, back_href, f"back-to-{back.lower()}"),
-        rx.heading(kind.capitalize(), size="7", margin_y="0.5em"),
+        (back, back_href, f"back-to-{back.lower()}"),
+        kind.capitalize(),
         record_panel(
             shown, rx.callout(refused, icon="search-x", color_scheme="red", id=f"admin-{kind}-refused"), detail
         ),

@@ -200,6 +200,11 @@ def _grid(*children: rx.Component, md: str = "3") -> rx.Component:
     return rx.grid(*children, columns=rx.breakpoints(initial="1", sm="2", md=md), spacing="4", width="100%")
 
 
+def _explained_section(title: str, explanation: str, *fields: rx.Component, md: str = "3") -> rx.Component:
+    """A part of the form whose settings are explained together: its title, what they do, then the fields."""
+    return form_section(title, note(explanation), _grid(*fields, md=md))
+
+
 def _form() -> rx.Component:
     low, high = rules.WEIGHT_RANGE
     categories = ", ".join(c.value for c in Category)
@@ -278,44 +283,30 @@ def _form() -> rx.Component:
                     md="3",
                 ),
             ),
-            form_section(
+            _explained_section(
                 "Routing",
-                note(
-                    "Broadcast offers a lead to all its matches at once. Waterfall offers it first to the best few "
-                    "(fast responders ahead), then to the next few after the minutes below while nobody accepts."
-                ),
-                _grid(
-                    _select_field("Mode", "routing_mode", rules.ROUTING_MODES),
-                    _field("Businesses per wave", "wave_size", numeric=True, hint="1 to 10 (waterfall)."),
-                    _field("Minutes between waves", "wave_minutes", numeric=True, hint="1 to 1440 (waterfall)."),
-                    md="3",
-                ),
+                "Broadcast offers a lead to all its matches at once. Waterfall offers it first to the best few "
+                "(fast responders ahead), then to the next few after the minutes below while nobody accepts.",
+                _select_field("Mode", "routing_mode", rules.ROUTING_MODES),
+                _field("Businesses per wave", "wave_size", numeric=True, hint="1 to 10 (waterfall)."),
+                _field("Minutes between waves", "wave_minutes", numeric=True, hint="1 to 1440 (waterfall)."),
             ),
-            form_section(
+            _explained_section(
                 "Verified reviews",
-                note(
-                    "Matching rates a business (prior weight × prior rating + its stars) ÷ (prior weight + its"
-                    " reviews): with few reviews it sits near the prior."
-                ),
-                _grid(
-                    _field("Prior rating", "review_prior_rating", numeric=True, hint="1 to 5."),
-                    _field("Prior weight (reviews)", "review_prior_weight", numeric=True, hint="0 to 100."),
-                    md="2",
-                ),
+                "Matching rates a business (prior weight × prior rating + its stars) ÷ (prior weight + its"
+                " reviews): with few reviews it sits near the prior.",
+                _field("Prior rating", "review_prior_rating", numeric=True, hint="1 to 5."),
+                _field("Prior weight (reviews)", "review_prior_weight", numeric=True, hint="0 to 100."),
+                md="2",
             ),
-            form_section(
+            _explained_section(
                 "Automatic AI calls",
-                note(
-                    "The worker schedules these calls by itself, within the consumer's calling hours and only with "
-                    "their consent on file: a confirmation the day before an accepted quote's visit, and a follow-up "
-                    "(how the job went, a review) some days after a job is marked converted."
-                ),
-                _grid(
-                    _select_field("Visit confirmation calls", "auto_confirm_appointment"),
-                    _select_field("Follow-up calls", "auto_follow_up"),
-                    _field("Follow-up after (days)", "follow_up_days", numeric=True, hint="1 to 60."),
-                    md="3",
-                ),
+                "The worker schedules these calls by itself, within the consumer's calling hours and only with "
+                "their consent on file: a confirmation the day before an accepted quote's visit, and a follow-up "
+                "(how the job went, a review) some days after a job is marked converted.",
+                _select_field("Visit confirmation calls", "auto_confirm_appointment"),
+                _select_field("Follow-up calls", "auto_follow_up"),
+                _field("Follow-up after (days)", "follow_up_days", numeric=True, hint="1 to 60."),
             ),
             form_section(
                 "Save",

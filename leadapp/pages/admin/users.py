@@ -11,8 +11,9 @@ from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.confirm import confirm_dialog
 from leadapp.components.filters import choice_select, filter_row, instant_select, labelled
-from leadapp.components.layout import back_link, guarded_page, record_panel
+from leadapp.components.layout import record_panel
 from leadapp.components.pager import PagedState, paged_table
+from leadapp.components.record_page import record_page
 from leadapp.components.table import Column, empty_state
 from leadapp.components.text import note
 from leadapp.core.db import session_scope
@@ -320,10 +321,10 @@ def users_page() -> rx.Component:
 
 def user_page() -> rx.Component:
     """One user's own page: the account, its role and status, its business and requests."""
-    return guarded_page(
+    return record_page(
         "admin",
-        back_link("Users", routes.ADMIN_USERS, "back-to-users"),
-        rx.heading("User", size="7", id="user-heading", margin_y="0.5em"),
+        ("Users", routes.ADMIN_USERS, "back-to-users"),
+        "User",
         feedback.outcome_callouts(UsersState.error, UsersState.notice, "users"),
         record_panel(
             UsersState.user_page,
@@ -331,4 +332,5 @@ def user_page() -> rx.Component:
             rx.cond(UsersState.selected.contains("id"), _detail()),
         ),
         _role_dialog(),
+        title_id="user-heading",
     )

@@ -14,7 +14,8 @@ from leadapp import routes
 from leadapp.components import feedback
 from leadapp.components.cards import stacked_card
 from leadapp.components.forms import server_form
-from leadapp.components.layout import back_link, guarded_page, record_panel
+from leadapp.components.layout import record_panel
+from leadapp.components.record_page import record_page
 from leadapp.components.table import row_action
 from leadapp.components.text import note
 from leadapp.components.threads import LEAD_PHOTO, thread_panel
@@ -575,10 +576,10 @@ def _refused() -> rx.Component:
 
 
 def lead_page() -> rx.Component:
-    return guarded_page(
+    return record_page(
         "business",
-        back_link("Inbox", routes.DASHBOARD, "back-to-inbox"),
-        rx.heading("Lead", size="6", id="lead-heading", margin_y="0.5em"),
+        ("Inbox", routes.DASHBOARD, "back-to-inbox"),
+        "Lead",
         feedback.error_callout(DashboardState.error),
         rx.cond(
             DashboardState.gone != "",
@@ -592,5 +593,7 @@ def lead_page() -> rx.Component:
                 rx.vstack(_detail(), _action_bar(), spacing="0", width="100%"),
             ),
         ),
+        title_id="lead-heading",
+        title_size="6",
         max_width="56em",
     )
