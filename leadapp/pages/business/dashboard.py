@@ -325,6 +325,12 @@ class DashboardState(PagedState, AuthState):
         if done:
             self._fetch()
 
+    def _answer_for(self, error_field: str, action, done: str):
+        """`_act_for`, answered with its toast: why it was refused, else `done`."""
+        if error := self._act_for(error_field, action):
+            return feedback.failed(error)
+        return feedback.done(done)
+
     def _act_noting(self, action, notice: str):
         """`_act`, then `notice` kept on the page (`notice`) when it went through; answers with the toast."""
         self._act(action)
@@ -396,9 +402,9 @@ class DashboardState(PagedState, AuthState):
         """Write to the consumer of the open lead (its match held server-side; the form's match id is not used)."""
         match_id = int(self.detail.get("match_id", "0") or 0)
         body = str(form_data.get("body", ""))[:4000]
-        if self._act_for("message_error", lambda s, u: messages.post_message(s, u, match_id, body)):
-            return feedback.failed(self.message_error)
-        return feedback.done("Message sent.")
+        return self._answer_for(
+            "message_error", lambda s, u: messages.post_message(s, u, match_id, body), "Message sent."
+        )
 
     @rx.event
     async def send_photo(self, files: list[rx.UploadFile]):
@@ -418,9 +424,11 @@ class DashboardState(PagedState, AuthState):
         """The business's one answer to the consumer's review of the open lead (the review held server-side)."""
         review_id = int(self.review.get("id", "0") or 0)
         text = str(form_data.get("reply", ""))[:4000]
-        if self._act_for("reply_error", lambda s, u: reviews.reply_to_review(s, u, review_id, text)):
-            return feedback.failed(self.reply_error)
-        return feedback.outcome("Reply posted: the consumer sees it under their review.", "")
+        return self._answer_for(
+            "reply_error",
+            lambda s, u: reviews.reply_to_review(s, u, review_id, text),
+            "Reply posted: the consumer sees it under their review.",
+        )
 
     @rx.event
     def convert(self, form_data: dict):
