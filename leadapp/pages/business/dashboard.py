@@ -254,10 +254,10 @@ class DashboardState(PagedState, AuthState):
     @rx.event
     def release(self):
         match_id = int(self.detail.get("match_id", "0"))
-        self._act(lambda s, u: inbound.release_lead(s, u, match_id))
-        if not self.error:
-            self.notice = "Released: other businesses nearby are offered this request too. It stays in your inbox."
-        return feedback.outcome(self.notice, self.error)
+        return self._act_noting(
+            lambda s, u: inbound.release_lead(s, u, match_id),
+            "Released: other businesses nearby are offered this request too. It stays in your inbox.",
+        )
 
     @rx.event
     def cancel_call(self, call_id: str):
@@ -325,6 +325,19 @@ class DashboardState(PagedState, AuthState):
         if done:
             self._fetch()
 
+    def _answer_for(self, error_field: str, action, done: str):
+        """`_act_for`, answered with its toast: why it was refused, else `done`."""
+        if error := self._act_for(error_field, action):
+            return feedback.failed(error)
+        return feedback.done(done)
+
+    def _act_noting(self, action, notice: str):
+        """`_act`, then `notice` kept on the page (`notice`) when it went through; answers with the toast."""
+        self._act(action)
+        if not self.error:
+            self.notice = notice
+        return feedback.outcome(self.notice, self.error)
+
     def _refused(self, exc: NotAllowed) -> str:
         # Refused because the lead is no longer this business's to act on (e.g. withdrawn meanwhile): show the inbox
         # as it is now, which closes a detail that is gone.
@@ -357,28 +370,21 @@ class DashboardState(PagedState, AuthState):
     def request_call(self, form_data: dict):
         match_id = int(self.detail.get("match_id", "0"))
         form = {name: str(form_data.get(name, "") or "")[:1500] for name in ("objective", "call_type", "call_when")}
-        self._act(
+        kind = calls.KIND_LABELS.get(form["call_type"], "AI call")
+        return self._act_noting(
             lambda s, u: calls.request_call(
                 s, u, match_id, objective=form["objective"], call_type=form["call_type"], when_text=form["call_when"]
-            )
+            ),
+            f"{kind}: AI call scheduled for the time you picked."
+            if form["call_when"].strip()
+            else f"{kind}: AI call requested. It will be placed within the consumer's calling hours.",
         )
-        if not self.error:
-            kind = calls.KIND_LABELS.get(form["call_type"], "AI call")
-            self.notice = (
-                f"{kind}: AI call scheduled for the time you picked."
-                if form["call_when"].strip()
-                else f"{kind}: AI call requested. It will be placed within the consumer's calling hours."
-            )
-        return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def mark_callback_handled(self):
         """The owner called the consumer back (they asked for a person on an AI call): clear the badge."""
         match_id = int(self.detail.get("match_id", "0") or 0)
-        self._act(lambda s, u: inbox.mark_callback_handled(s, u, match_id))
-        if not self.error:
-            self.notice = "Marked handled."
-        return feedback.outcome(self.notice, self.error)
+        return self._act_noting(lambda s, u: inbox.mark_callback_handled(s, u, match_id), "Marked handled.")
 
     @rx.event
     def send_quote(self, form_data: dict):
@@ -396,9 +402,9 @@ class DashboardState(PagedState, AuthState):
         """Write to the consumer of the open lead (its match held server-side; the form's match id is not used)."""
         match_id = int(self.detail.get("match_id", "0") or 0)
         body = str(form_data.get("body", ""))[:4000]
-        if self._act_for("message_error", lambda s, u: messages.post_message(s, u, match_id, body)):
-            return feedback.failed(self.message_error)
-        return feedback.done("Message sent.")
+        return self._answer_for(
+            "message_error", lambda s, u: messages.post_message(s, u, match_id, body), "Message sent."
+        )
 
     @rx.event
     async def send_photo(self, files: list[rx.UploadFile]):
@@ -418,9 +424,11 @@ class DashboardState(PagedState, AuthState):
         """The business's one answer to the consumer's review of the open lead (the review held server-side)."""
         review_id = int(self.review.get("id", "0") or 0)
         text = str(form_data.get("reply", ""))[:4000]
-        if self._act_for("reply_error", lambda s, u: reviews.reply_to_review(s, u, review_id, text)):
-            return feedback.failed(self.reply_error)
-        return feedback.outcome("Reply posted: the consumer sees it under their review.", "")
+        return self._answer_for(
+            "reply_error",
+            lambda s, u: reviews.reply_to_review(s, u, review_id, text),
+            "Reply posted: the consumer sees it under their review.",
+        )
 
     @rx.event
     def convert(self, form_data: dict):

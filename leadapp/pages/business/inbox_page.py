@@ -94,7 +94,8 @@ def _filters() -> rx.Component:
     )
 
 
-def _called_you_badge(**props: str) -> rx.Component:
+def called_you_badge(**props: str) -> rx.Component:
+    """A lead that came from a call to the business's own number (also on the lead's page); `props` name it."""
     return rx.badge(rx.icon("phone-incoming", size=12), "called you", color_scheme="iris", **props)
 
 
@@ -112,9 +113,7 @@ def _lead_row(row: rx.Var) -> rx.Component:
                 ),
                 rx.cond(
                     row["called_you"] == "yes",
-                    rx.badge(
-                        rx.icon("phone-incoming", size=12), "called you", color_scheme="iris", class_name="called-you"
-                    ),
+                    called_you_badge(class_name="called-you"),
                 ),
                 spacing="2",
                 align="center",
@@ -170,7 +169,7 @@ def _lead_card(row: rx.Var) -> rx.Component:
         stacked_card(
             rx.hstack(
                 rx.text(row["category"], weight="bold", class_name="lead-card-category"),
-                rx.cond(row["called_you"] == "yes", _called_you_badge(class_name="called-you")),
+                rx.cond(row["called_you"] == "yes", called_you_badge(class_name="called-you")),
                 rx.spacer(),
                 note(row["received_ago"], size="1", class_name="lead-card-ago"),
                 width="100%",

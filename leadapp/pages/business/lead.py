@@ -22,6 +22,7 @@ from leadapp.components.threads import LEAD_PHOTO, thread_panel
 from leadapp.core.services.access import NOT_YOUR_LEAD
 from leadapp.core.services.calls import MAX_HINT_CHARS
 from leadapp.pages.business.dashboard import CallView, DashboardState
+from leadapp.pages.business.inbox_page import called_you_badge
 
 DECLINE_FORM = "decline-form"
 CALL_FORM = "call-form"
@@ -371,10 +372,7 @@ def _detail() -> rx.Component:
             rx.badge(d["urgency_label"]),
             rx.cond(d["language_label"] != "", rx.badge(d["language_label"], id="detail-language")),
             rx.badge(d["status_label"], id="detail-status", data_status=d["status"]),
-            rx.cond(
-                d["called_you"] == "yes",
-                rx.badge(rx.icon("phone-incoming", size=12), "called you", color_scheme="iris", id="detail-called-you"),
-            ),
+            rx.cond(d["called_you"] == "yes", called_you_badge(id="detail-called-you")),
             width="100%",
             wrap="wrap",
         ),
