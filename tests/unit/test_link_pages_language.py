@@ -17,7 +17,7 @@ from sqlmodel import Session
 from leadapp.core import languages, links
 from leadapp.core.errors import UserError
 from leadapp.core.models import ThreadMessage
-from leadapp.core.services import accounts, compose, inbox, messages, phone_codes, portal
+from leadapp.core.services import accounts, compose, messages, phone_codes, portal
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import MessageChannel, ThreadSide
 from leadapp.pages.consumer.portal import PortalState
@@ -107,13 +107,23 @@ def test_a_requests_links_carry_its_language_outside_the_signature(db_session: S
     assert found is not None and found.id == lead.id
 
 
-@pytest.mark.parametrize(("lang", "accept", "language"), [("es", "", "es"), ("", "es-ES", "es"), ("", "en-US", "en")])
+def opened_bad_link(state_cls: type, path: str, lang: str, accept: str):
+    """The page state of a link whose token is none (with `?lang=` when `lang`), opened in a browser sending
+    `accept`."""
+    state = state_at(state_cls, f"{path}not-a-token{'?lang=' + lang if lang else ''}", accept)
+    state_cls.open.fn(state)
+    return state
+
+
+# (the link's `lang`, the browser's Accept-Language, the language the refusal is in)
+BAD_LINKS = [("es", "en-US", "es"), ("", "es-MX", "es"), ("", "", "en"), ("", "en-US", "en")]
+
+
+@pytest.mark.parametrize(("lang", "accept", "language"), BAD_LINKS)
 def test_a_bad_tracking_link_is_refused_in_the_links_or_the_browsers_language(
     db_session: Session, lang: str, accept: str, language: str
 ):
-    want = WORDS[language]
-    state = state_at(TrackState, f"/portal/track/not-a-token{'?lang=' + lang if lang else ''}", accept)
-    TrackState.open.fn(state)
+    want, state = WORDS[language], opened_bad_link(TrackState, "/portal/track/", lang, accept)
     assert state.track_status == "invalid"
     assert (state.invalid_words["text"], state.invalid_words["log_in"]) == (want["track_invalid"], want["log_in"])
     TrackState.withdraw.fn(state, "1")  # an action through the dead link says the same
@@ -129,13 +139,11 @@ def test_a_good_tracking_link_reads_its_requests_language_whatever_the_browser(d
     assert state.track_status == "ok" and state.tracked.words["your_request"] == "Su solicitud"
 
 
-@pytest.mark.parametrize(("lang", "accept", "language"), [("es", "en-US", "es"), ("", "es-MX", "es"), ("", "", "en")])
+@pytest.mark.parametrize(("lang", "accept", "language"), BAD_LINKS)
 def test_a_bad_review_link_is_refused_in_the_links_or_the_browsers_language(
     db_session: Session, lang: str, accept: str, language: str
 ):
-    want = WORDS[language]
-    state = state_at(ReviewState, f"/review/not-a-token{'?lang=' + lang if lang else ''}", accept)
-    ReviewState.open.fn(state)
+    want, state = WORDS[language], opened_bad_link(ReviewState, "/review/", lang, accept)
     assert (state.review_status, state.review_message) == ("invalid", want["review_bad_link"])
     assert state.page_words["heading"] == want["review_heading"]
 
@@ -143,9 +151,7 @@ def test_a_bad_review_link_is_refused_in_the_links_or_the_browsers_language(
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_the_review_page_of_a_good_link_reads_the_requests_language(db_session: Session, language: str):
     s, want = db_session, WORDS[language]
-    w = factories.two_businesses(s, accepted=True, language=language)
-    conversion = inbox.mark_converted(s, w.owner, w.match.id, "450")
-    s.commit()
+    w, conversion = factories.won_job(s, language=language)
     link = links.review_link(conversion.id, w.lead.id, language)  # type: ignore[arg-type]
     state = state_at(ReviewState, urlsplit(link).path, "fr-FR")  # no `lang`, a browser in neither language
     ReviewState.open.fn(state)
