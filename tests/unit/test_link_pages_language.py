@@ -3,10 +3,11 @@ carry `?lang=es` (outside the token's signature), so a bad or expired tracking o
 and without it the browser's Accept-Language decides (English otherwise); someone else's conversation is refused in
 the browser's language. Where the request is known its language decides: the review page's heading and done message,
 the daily text cap and a bad number when its code is sent, and the "Email reply" / "Text reply" badge of a message
-(the business's side stays English)."""
+(the business's side stays English); a request form written in Spanish refuses a bad number in Spanish."""
 
 from __future__ import annotations
 
+import copy
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,7 +18,8 @@ from sqlmodel import Session
 from leadapp.core import languages, links
 from leadapp.core.errors import UserError
 from leadapp.core.models import ThreadMessage
-from leadapp.core.services import accounts, compose, messages, phone_codes, portal
+from leadapp.core.services import accounts, compose, intake, messages, phone_codes, portal
+from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import MessageChannel, ThreadSide
 from leadapp.pages.consumer.portal import PortalState
@@ -215,3 +217,18 @@ def test_how_a_reply_came_in_reads_in_the_consumers_language_and_english_for_the
     assert tuple(m["via"] for m in thread["messages"]) == WORDS[language]["via"]
     owner_view = messages.thread(s, w.owner, w.match.id)
     assert tuple(m["via"] for m in owner_view["messages"]) == WORDS["en"]["via"]  # type: ignore[union-attr]
+
+
+JOBS = {
+    "en": "My kitchen sink is leaking under the cabinet and I need a plumber this week",
+    "es": "Tengo una fuga de agua debajo del fregadero de la cocina y necesito un plomero esta semana",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize(("phone", "why"), [("12", "phone_invalid"), ("+44 20 7946 0958", "phone_country")])
+def test_a_request_form_refuses_a_bad_number_in_the_language_it_is_written_in(language: str, phone: str, why: str):
+    form = intake.Submission(text=JOBS[language], zip="46032", phone=phone, email="casey@example.com")
+    with pytest.raises(intake.SubmissionInvalid) as refused:
+        intake.validate(form, RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES)))
+    assert refused.value.errors == {"phone": WORDS[language][why]}
