@@ -40,11 +40,11 @@ def test_a_request_in_spanish_reaches_a_plumber_serving_spanish_who_sees_its_lan
         p.set_default_timeout(TIMEOUT)
     start(visitor, deployment)
     click_link(visitor, deployment, "Get help", "/request")
-    send_request(
-        visitor,
-        f"Tengo una fuga de agua debajo del fregadero de la cocina y necesito un plomero esta semana ({marker})",
-        "(317) 846-2218",
-    )
+    job = f"Tengo una fuga de agua debajo del fregadero de la cocina y necesito un plomero esta semana ({marker})"
+    # A number that is none is refused in the language the request is written in.
+    send_request(visitor, job, "12", consent=False)
+    expect(visitor.locator("#error-phone")).to_have_text("Ingrese un número de teléfono válido, p. ej. (317) 846-2200.")
+    send_request(visitor, job, "(317) 846-2218")
     expect(visitor.locator("#request-status")).to_have_text("Con negocios", timeout=30_000)  # "Matched"
 
     login(owner, deployment, "plumber@leadapp.demo", deployment.consumer_password)
