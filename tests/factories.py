@@ -30,7 +30,7 @@ from leadapp.core.models import (
     User,
     utcnow,
 )
-from leadapp.core.services import accounts, contact, notify
+from leadapp.core.services import accounts, contact, inbox, notify
 from leadapp.core.services import match as match_service
 from leadapp.core.services.intake import Submission
 from leadapp.core.vocab import LeadStatus, MatchStatus, QuoteStatus
@@ -339,6 +339,15 @@ def two_businesses(s: Session, *, accepted: bool, **lead_fields: Any) -> TwoBusi
     one, two = match(s, request, first, **status), match(s, request, second, score=70.0, **status)
     s.commit()
     return TwoBusinesses(plumber, drains, casey, mallory, staff, first, second, request, one, two)
+
+
+def won_job(s: Session, **lead_fields: Any) -> tuple[TwoBusinesses, Conversion]:
+    """`two_businesses` accepted, with Carmel Plumbing's job marked won by its owner ($450): the world and the
+    conversion (whose review link the consumer gets). Committed."""
+    w = two_businesses(s, accepted=True, **lead_fields)
+    won = inbox.mark_converted(s, w.owner, w.match.id, "450")  # type: ignore[arg-type]
+    s.commit()
+    return w, won
 
 
 def contact_message(s: Session, name: str = "Ann") -> int:

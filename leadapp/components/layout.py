@@ -252,7 +252,9 @@ def record_panel(shown: rx.Var, refused: rx.Component, ok: rx.Component) -> rx.C
     return rx.match(shown, ("refused", refused), ("ok", ok), rx.center(rx.spinner(size="3"), padding="3em"))
 
 
-def link_page(title: str, prefix: str, status: rx.Var, *cases: tuple, invalid: rx.Var | str, way_on: rx.Component):
+def link_page(
+    title: str | rx.Var, prefix: str, status: rx.Var, *cases: tuple, invalid: rx.Var | str, way_on: rx.Component
+):
     """The page a link in an email opens (a review, an unsubscribe): `title` (`#<prefix>-heading`), then what the
     link's `status` shows: `cases` as for `rx.match`, "invalid" (the message, `#<prefix>-invalid`, and `way_on`, a
     link to go on from there), and a spinner while the link is looked up."""

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import time
 
-from leadapp.core import crypto
+from leadapp.core import crypto, languages
 from leadapp.core.models import Invitation
 from leadapp.core.settings import get_settings
 
@@ -35,9 +35,10 @@ def magic_token(lead_id: int) -> str:
     return crypto.sign(MAGIC_PURPOSE, {"lead": int(lead_id), "iat": int(time.time())}, MAGIC_TTL_SECONDS)
 
 
-def magic_link(lead_id: int) -> str:
-    """The tracking page of one lead, usable without an account: `{APP_URL}/portal/track/<token>`."""
-    return f"{_app_url()}/portal/track/{magic_token(lead_id)}"
+def magic_link(lead_id: int, language: str | None = None) -> str:
+    """The tracking page of one lead, usable without an account: `{APP_URL}/portal/track/<token>`, with `?lang=es`
+    for a Spanish lead (so that a bad or expired link is refused in it; not signed: it only picks words)."""
+    return f"{_app_url()}/portal/track/{magic_token(lead_id)}{languages.link_query(language)}"
 
 
 # --- a review of a converted job ---------------------------------------------------------------------
@@ -53,9 +54,9 @@ def review_token(conversion_id: int, lead_id: int) -> str:
     return crypto.sign(REVIEW_PURPOSE, payload, REVIEW_TTL_SECONDS)
 
 
-def review_link(conversion_id: int, lead_id: int) -> str:
-    """The review page of one converted job: `{APP_URL}/review/<token>`."""
-    return f"{_app_url()}/review/{review_token(conversion_id, lead_id)}"
+def review_link(conversion_id: int, lead_id: int, language: str | None = None) -> str:
+    """The review page of one converted job: `{APP_URL}/review/<token>`, with `?lang=es` for a Spanish lead."""
+    return f"{_app_url()}/review/{review_token(conversion_id, lead_id)}{languages.link_query(language)}"
 
 
 # --- a business invitation --------------------------------------------------------------------------

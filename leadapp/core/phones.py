@@ -13,11 +13,13 @@ from __future__ import annotations
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, geocoder
 
+from leadapp.core import languages
+from leadapp.core.languages import english
 from leadapp.core.settings import get_settings
 
 DEFAULT_REGION = "US"
 """How a number without a country code is read (a US number typed as (317) 846-2200)."""
-INVALID_MESSAGE = "Enter a valid phone number, e.g. (317) 846-2200."
+INVALID_MESSAGE = english.PHONE_INVALID
 
 
 class PhoneRefused(ValueError):
@@ -34,39 +36,41 @@ def supported_regions() -> frozenset[str]:
     return frozenset(part.strip().upper() for part in raw.split(",") if part.strip())
 
 
-def _country_names(regions: list[str]) -> str:
+def _country_names(regions: list[str], language: str | None = None) -> str:
     names = []
     for region in regions:
         example = phonenumbers.example_number(region) if phonenumbers.country_code_for_region(region) else None
-        name = geocoder.country_name_for_number(example, "en") if example is not None else ""
-        names.append(("the " + name if name.startswith("United") else name) or region)
-    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+        name = geocoder.country_name_for_number(example, languages.known(language)) if example is not None else ""
+        names.append(("the " + name if name.startswith("United") else name) or region)  # English's article
+    return languages.phrases(language).AND.join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
-def unsupported_message() -> str:
-    """Why a number of another country is refused, naming the supported ones (in the setting's order)."""
+def unsupported_message(language: str | None = None) -> str:
+    """Why a number of another country is refused, naming the supported ones (in the setting's order), in
+    `language` (English by default)."""
     regions = [part.strip().upper() for part in get_settings().supported_phone_regions.split(",") if part.strip()]
-    return f"We can only call and text numbers in {_country_names(regions)}."
+    return languages.phrases(language).PHONE_COUNTRIES.format(countries=_country_names(regions, language))
 
 
-def _parse_valid(raw: str) -> phonenumbers.PhoneNumber:
-    text = (raw or "").strip()
+def _parse_valid(raw: str, language: str | None = None) -> phonenumbers.PhoneNumber:
+    text, invalid = (raw or "").strip(), languages.phrases(language).PHONE_INVALID
     if not text or len(text) > 40:
-        raise PhoneRefused(INVALID_MESSAGE)
+        raise PhoneRefused(invalid)
     try:
         parsed = phonenumbers.parse(text, DEFAULT_REGION)
     except NumberParseException as exc:
-        raise PhoneRefused(INVALID_MESSAGE) from exc
+        raise PhoneRefused(invalid) from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise PhoneRefused(INVALID_MESSAGE)
+        raise PhoneRefused(invalid)
     return parsed
 
 
-def parse(raw: str) -> str:
-    """`raw` as E.164 when it is a valid number of a supported country; PhoneRefused (with the reason) otherwise."""
-    parsed = _parse_valid(raw)
+def parse(raw: str, language: str | None = None) -> str:
+    """`raw` as E.164 when it is a valid number of a supported country; PhoneRefused (with the reason, in `language`,
+    English by default) otherwise."""
+    parsed = _parse_valid(raw, language)
     if phonenumbers.region_code_for_number(parsed) not in supported_regions():
-        raise PhoneRefused(unsupported_message())
+        raise PhoneRefused(unsupported_message(language))
     return phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
 
 

@@ -409,7 +409,8 @@ def emailed_link(deployment: Deployment, marker: str, kind: str, path_prefix: st
 
     from leadapp.core.models import Lead, Notification
 
-    pattern = re.compile(r"https?://[^\s\"'<>]+" + re.escape(path_prefix) + r"[A-Za-z0-9_.~=-]+")
+    # A Spanish request's link ends with its language (`?lang=es`), kept: the page reads it.
+    pattern = re.compile(r"https?://[^\s\"'<>]+" + re.escape(path_prefix) + r"[A-Za-z0-9_.~=-]+(?:\?lang=[a-z]+)?")
     engine = create_engine(deployment.database_url)
     try:
         deadline = time.monotonic() + seconds

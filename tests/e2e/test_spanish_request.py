@@ -2,7 +2,9 @@
 to the demo plumber (who serves English and Spanish); the plumber opens it from the inbox and sees that it is in
 Spanish, so the AI call will speak Spanish. The consumer reads their Spanish request's status lines in Spanish, in
 the portal too, and its card's headings, times, distances, buttons and why a button is off; once the plumber took it,
-the conversation with the plumber (the plumber's side stays English) and, once the job is won, the review form."""
+the conversation with the plumber (the plumber's side stays English) and, once the job is won, the review form and
+the emailed review link's page (that link spoiled is refused in Spanish, as a bad tracking link is in a browser
+speaking Spanish)."""
 
 from __future__ import annotations
 
@@ -16,10 +18,12 @@ from tests.e2e.journeys import (
     TIMEOUT,
     accepted_in_two_browsers,
     click_link,
+    emailed_link,
     go_to,
     log_in_to_portal,
     login,
     new_marker,
+    open_emailed_link,
     send_request,
     start,
 )
@@ -36,11 +40,11 @@ def test_a_request_in_spanish_reaches_a_plumber_serving_spanish_who_sees_its_lan
         p.set_default_timeout(TIMEOUT)
     start(visitor, deployment)
     click_link(visitor, deployment, "Get help", "/request")
-    send_request(
-        visitor,
-        f"Tengo una fuga de agua debajo del fregadero de la cocina y necesito un plomero esta semana ({marker})",
-        "(317) 846-2218",
-    )
+    job = f"Tengo una fuga de agua debajo del fregadero de la cocina y necesito un plomero esta semana ({marker})"
+    # A number that is none is refused in the language the request is written in.
+    send_request(visitor, job, "12", consent=False)
+    expect(visitor.locator("#error-phone")).to_have_text("Ingrese un número de teléfono válido, p. ej. (317) 846-2200.")
+    send_request(visitor, job, "(317) 846-2218")
     expect(visitor.locator("#request-status")).to_have_text("Con negocios", timeout=30_000)  # "Matched"
 
     login(owner, deployment, "plumber@leadapp.demo", deployment.consumer_password)
@@ -114,3 +118,27 @@ def test_a_spanish_requests_conversation_and_review_form_read_spanish(browser: B
     form.get_by_label("Su reseña (opcional, hasta 2,000 caracteres)").fill(f"Muy puntual y limpio ({marker})")
     form.locator(".post-review").click()
     expect(card.locator(".my-review-stars")).to_have_text("5 de 5 estrellas")
+
+    # The review link emailed for the job carries the request's language: its page reads Spanish, the review done;
+    # the same link spoiled is refused in Spanish before the page knows whose job it was.
+    link = emailed_link(deployment, marker, "review_invite", "/review/")
+    assert link.endswith("?lang=es"), link
+    open_emailed_link(consumer, link)
+    expect(consumer.locator("#review-heading")).to_have_text("Califique el trabajo")
+    done = re.compile(r"Su reseña de .+ está publicada\. ¡Gracias!")
+    expect(consumer.locator("#review-done")).to_contain_text(done)
+    expect(consumer.locator("#review-posted-stars")).to_have_text("5 de 5 estrellas")
+    token = link.split("/review/", 1)[1].split("?", 1)[0]
+    open_emailed_link(consumer, link.replace(token, token[:-2] + ("AA" if not token.endswith("AA") else "BB")))
+    expect(consumer.locator("#review-invalid")).to_have_text(re.compile(r"^Este enlace para la reseña no es válido"))
+
+
+def test_a_bad_tracking_link_in_a_browser_speaking_spanish_is_refused_in_spanish(
+    browser: Browser, deployment: Deployment
+):
+    page = browser.new_context(locale="es-MX").new_page()  # its requests say Accept-Language: es-MX
+    page.set_default_timeout(TIMEOUT)
+    open_emailed_link(page, f"{deployment.url}/portal/track/not-a-token")
+    expect(page.locator("#track-invalid")).to_have_text(re.compile(r"^Este enlace de seguimiento no es válido"))
+    expect(page.locator("#track-heading")).to_have_text("Su solicitud")
+    expect(page.get_by_role("button", name="Iniciar sesión")).to_be_visible()

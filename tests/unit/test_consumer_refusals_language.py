@@ -13,7 +13,7 @@ from leadapp.components.requests import request_view
 from leadapp.core.errors import FieldErrors, UserError
 from leadapp.core.models import Notification
 from leadapp.core.models.messages import BODY_MAX
-from leadapp.core.services import inbox, messages, phone_codes, portal, reviews
+from leadapp.core.services import messages, phone_codes, portal, reviews
 from leadapp.core.vocab import LeadStatus
 from tests import factories
 
@@ -99,9 +99,7 @@ def test_the_consumers_thread_and_its_refusals_are_in_the_requests_language(db_s
 @pytest.mark.parametrize("language", ["en", "es"])
 def test_a_refused_review_says_why_in_the_requests_language(db_session: Session, language: str):
     s, want = db_session, WORDS[language]
-    w = factories.two_businesses(s, accepted=True, language=language)
-    conversion = inbox.mark_converted(s, w.owner, w.match.id, "450")
-    s.commit()
+    w, conversion = factories.won_job(s, language=language)
 
     def review(form: dict[str, str]) -> dict[str, str]:
         with pytest.raises(FieldErrors) as refused:

@@ -10,6 +10,9 @@ from __future__ import annotations
 from datetime import date
 from types import ModuleType
 
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
+
 from leadapp.core.languages import english, spanish
 from leadapp.core.vocab import Language
 
@@ -25,6 +28,28 @@ def known(language: str | None) -> str:
 def phrases(language: str | None) -> ModuleType:
     """The catalogue of everything a call says or sends about itself, in `language` (English when unknown)."""
     return CATALOGUES[known(language)]
+
+
+# A link in a message adds its request's language (`?lang=es`, outside the token's signature): the page it opens speaks
+# it before it knows the request (a bad or expired link).
+LINK_PARAMETER = "lang"
+
+
+def link_query(language: str | None) -> str:
+    """What a link to a consumer's page adds for `language`: "?lang=es", or "" for English (the default)."""
+    return f"?{LINK_PARAMETER}={known(language)}" if known(language) != DEFAULT else ""
+
+
+def of_visitor(link_language: str | None, accept_language: str | None) -> str:
+    """The language of a page that does not know the request: the link's own (`lang`) when LeadApp speaks it, else
+    the first LeadApp speaks in the browser's Accept-Language, else English."""
+    if link_language in CATALOGUES:
+        return str(link_language)
+    # By quality, the primary subtag decides ("es-MX" is Spanish), so "en-US,es;q=0.5" stays English.
+    for tag, _quality in parse_accept_header((accept_language or "")[:500], LanguageAccept):
+        if (primary := tag.split("-", 1)[0].lower()) in CATALOGUES:
+            return primary
+    return DEFAULT
 
 
 def is_spanish(language: str | None) -> bool:

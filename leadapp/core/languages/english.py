@@ -487,3 +487,31 @@ CODE_WRONG_ONE = "That code is not right ({left} try left)."
 CODE_WRONG_MANY = "That code is not right ({left} tries left)."
 REQUEST_NO_PHONE = "This request has no phone number."
 ALREADY_VERIFIED = "Your phone number is already verified."
+# A number refused where the consumer types it (`phones.parse`) and the day's texts used up (`daily_caps`).
+PHONE_INVALID = "Enter a valid phone number, e.g. (317) 846-2200."
+PHONE_COUNTRIES = "We can only call and text numbers in {countries}."
+AND = " and "
+SMS_PLATFORM = "LeadApp has sent as many text messages as it may today; try again tomorrow."
+SMS_BUSINESS = "The text messages about this business for today are used up ({cap} a day)."
+# How a message came into the thread (the badge beside it; a message written on the site has none).
+MESSAGE_CHANNEL = labels.MESSAGE_CHANNEL
+
+# --- pages a link opens, said before the request is known (in the link's `lang`, else the browser's language) -----
+
+TRACK_INVALID = (
+    "This tracking link is invalid or has expired, or the request was deleted. "
+    "Links work for 30 days; log in to see all your requests."
+)
+REVIEW_BAD_LINK = "This review link is invalid or has expired. Open your portal to review the job from your request."
+NOT_YOUR_THREAD = "This conversation is not one of yours."
+LOG_IN = "Log in"
+# The review page of an emailed link (`pages.public.review`); "how_did" and "done" go around the business's name.
+REVIEW_PAGE: dict[str, str] = {
+    "heading": "Review the job",
+    "how_did": "How did ",
+    "how_did_end": " do?",
+    "done": "Your review of ",
+    "done_end": " is posted. Thank you!",
+    "stars_of": " of 5 stars",
+    "log_in": "Log in to your portal",
+}

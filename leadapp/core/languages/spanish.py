@@ -3,7 +3,16 @@
 
 from __future__ import annotations
 
-from leadapp.core.vocab import CallOutcome, CallStatus, CallType, Category, LeadStatus, MatchStatus, Urgency
+from leadapp.core.vocab import (
+    CallOutcome,
+    CallStatus,
+    CallType,
+    Category,
+    LeadStatus,
+    MatchStatus,
+    MessageChannel,
+    Urgency,
+)
 
 LEADAPP = "LeadApp"
 AI_DISCLOSURE = "un asistente de inteligencia artificial"
@@ -541,3 +550,34 @@ CODE_WRONG_ONE = "Ese código no es correcto (le queda {left} intento)."
 CODE_WRONG_MANY = "Ese código no es correcto (le quedan {left} intentos)."
 REQUEST_NO_PHONE = "Esta solicitud no tiene número de teléfono."
 ALREADY_VERIFIED = "Su número de teléfono ya está verificado."
+PHONE_INVALID = "Ingrese un número de teléfono válido, p. ej. (317) 846-2200."
+PHONE_COUNTRIES = "Solo podemos llamar y enviar mensajes de texto a números de {countries}."
+AND = " y "
+SMS_PLATFORM = "LeadApp ya envió hoy todos los mensajes de texto que puede; inténtelo de nuevo mañana."
+SMS_BUSINESS = "Los mensajes de texto de hoy sobre este negocio ya se agotaron ({cap} por día)."
+MESSAGE_CHANNEL: dict[str, str] = {
+    MessageChannel.WEB: "Web",
+    MessageChannel.EMAIL: "Respuesta por correo",
+    MessageChannel.SMS: "Respuesta por SMS",
+}
+
+# --- pages a link opens, said before the request is known ---------------------------------------------------------
+
+TRACK_INVALID = (
+    "Este enlace de seguimiento no es válido o venció, o la solicitud se eliminó. "
+    "Los enlaces valen por 30 días; inicie sesión para ver todas sus solicitudes."
+)
+REVIEW_BAD_LINK = (
+    "Este enlace para la reseña no es válido o venció. Abra su portal para calificar el trabajo desde su solicitud."
+)
+NOT_YOUR_THREAD = "Esta conversación no es suya."
+LOG_IN = "Iniciar sesión"
+REVIEW_PAGE: dict[str, str] = {
+    "heading": "Califique el trabajo",
+    "how_did": "¿Qué tal lo hizo ",
+    "how_did_end": "?",
+    "done": "Su reseña de ",
+    "done_end": " está publicada. ¡Gracias!",
+    "stars_of": " de 5 estrellas",
+    "log_in": "Entrar a su portal",
+}

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from leadapp.core import crypto, languages, rls
 from leadapp.core.db import context_of, use_context, use_context_with_new_lead
 from leadapp.core.errors import NotAllowed, NotFound, UserError
+from leadapp.core.languages import english
 from leadapp.core.links import MAGIC_PURPOSE
 from leadapp.core.models import Business, Lead, Match, User
 from leadapp.core.rls import DbContext
@@ -262,7 +263,7 @@ def business_match(session: Session, user: User | None, match_id: int, *, act: b
 
 # --- the thread of a match: the consumer and the business that accepted their request ------------------
 
-NOT_YOUR_THREAD = "This conversation is not one of yours."
+NOT_YOUR_THREAD = english.NOT_YOUR_THREAD  # the consumer's portal says it in their browser's language
 """The one refusal a consumer gets for a thread that is missing, another consumer's, or with a business that has
 not accepted their request: ids reveal nothing."""
 

@@ -126,7 +126,7 @@ def portal_link() -> str:
 
 def tracking_link(lead: Lead) -> str:
     """The lead's magic link (follow it without an account), or "" for a lead not saved yet."""
-    return magic_link(lead.id) if lead.id is not None else ""
+    return magic_link(lead.id, lead.language) if lead.id is not None else ""
 
 
 def follow_links(lead: Lead) -> tuple[str, str]:

@@ -31,8 +31,8 @@ from leadapp.core.vocab import CallDirection, CallStatus, Channel, NotificationS
 
 CALLS_PLATFORM = english.CALLS_PLATFORM
 CALLS_BUSINESS = english.CALLS_BUSINESS
-SMS_PLATFORM = "LeadApp has sent as many text messages as it may today; try again tomorrow."
-SMS_BUSINESS = "The text messages about this business for today are used up ({cap} a day)."
+SMS_PLATFORM = english.SMS_PLATFORM  # the outbox's (English); a consumer's code is refused in their request's
+SMS_BUSINESS = english.SMS_BUSINESS
 
 
 def _since(now: datetime | None) -> datetime:
@@ -126,11 +126,14 @@ class SmsBudget:
         return ""
 
 
-def sms_refusal(session: Session, business_id: int | None, *, now: datetime | None = None) -> str:
-    """Why one more text (about `business_id`, None = LeadApp's own) must wait ("" when it may go)."""
-    settings = get_settings()
+def sms_refusal(
+    session: Session, business_id: int | None, *, now: datetime | None = None, language: str | None = None
+) -> str:
+    """Why one more text (about `business_id`, None = LeadApp's own) must wait ("" when it may go), in `language`
+    (English by default)."""
+    settings, w = get_settings(), languages.phrases(language)
     if sms_today(session, now=now) >= settings.sms_per_day:
-        return SMS_PLATFORM
+        return w.SMS_PLATFORM
     if business_id is not None and sms_today(session, business_id, now=now) >= settings.sms_per_business_per_day:
-        return SMS_BUSINESS.format(cap=settings.sms_per_business_per_day)
+        return w.SMS_BUSINESS.format(cap=settings.sms_per_business_per_day)
     return ""

@@ -37,7 +37,7 @@ def confirmation(session: Session, lead_id: int) -> Confirmation | None:
     channels = ["email"] if lead.contact_email else []
     if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE) and lead.contact_phone_enc:
         channels.append("text message")
-    return Confirmation(tracking_link=links.magic_link(lead.id), sent_by=" and ".join(channels))
+    return Confirmation(tracking_link=links.magic_link(lead.id, lead.language), sent_by=" and ".join(channels))
 
 
 @dataclass(frozen=True)

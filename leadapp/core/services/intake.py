@@ -34,6 +34,7 @@ from leadapp.core.models import Lead, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.providers import status as provider_status
 from leadapp.core.services import access
+from leadapp.core.services.classify.language import detect_language
 from leadapp.core.services.rules import RulesSnapshot, current_rules
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import ContactPreference, LeadSource, LeadStatus
@@ -118,7 +119,7 @@ def validate(sub: Submission, rules: RulesSnapshot) -> ValidSubmission:
     phone_e164 = ""
     if (sub.phone or "").strip():
         try:
-            phone_e164 = phones.parse(sub.phone)
+            phone_e164 = phones.parse(sub.phone, detect_language(text))  # a Spanish request is told in Spanish
         except phones.PhoneRefused as exc:
             errors["phone"] = exc.message
         else:

@@ -63,11 +63,12 @@ def send_code(
     """Text a new code for `scope` to `phone_e164` (any earlier code of the scope stops working); the SMS is queued
     once the caller commits. Refused with the reason: a number outside the supported countries, one that replied
     STOP, too many codes this hour, the platform's SMS cap reached, Redis unreachable. The text and the refusals
-    (but a number's and the daily cap's) in the language of the request `lead_id`, English without one."""
+    in the language of the request `lead_id`, English without one."""
     lead = session.get(Lead, lead_id) if lead_id is not None else None  # the caller's, already loaded
-    settings, w = get_settings(), languages.phrases(lead.language if lead is not None else None)
+    language = lead.language if lead is not None else None
+    settings, w = get_settings(), languages.phrases(language)
     try:
-        phone = phones.parse(phone_e164)
+        phone = phones.parse(phone_e164, language)
     except phones.PhoneRefused as exc:
         raise UserError(exc.message, field=FIELD) from exc
     if notify.is_opted_out(session, phone):
@@ -76,7 +77,7 @@ def send_code(
     counters = (("phone-code-number", crypto.phone_hash(phone)), ("phone-code-scope", scope))
     if not all(ratelimit.test(per_hour, *counter) for counter in counters):
         raise UserError(w.CODES_PER_HOUR.format(count=settings.phone_codes_per_hour), field=FIELD)
-    refusal = daily_caps.sms_refusal(session, None)
+    refusal = daily_caps.sms_refusal(session, None, language=language)
     if refusal:
         raise UserError(refusal, field=FIELD)
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"

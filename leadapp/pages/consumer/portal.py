@@ -34,6 +34,12 @@ from leadapp.state.auth import AuthState
 NO_SUCH_REQUEST = "No such request."
 
 
+def _thread_refusal(words: Any, refusal: str) -> str:
+    """A thread's refusal as the consumer reads it: "not one of yours" (said by the service, which knows no language
+    for a conversation that is not theirs) in `words`; any other already is in the request's language."""
+    return words.NOT_YOUR_THREAD if refusal == access.NOT_YOUR_THREAD else refusal
+
+
 class PortalState(AuthState):
     requests: list[RequestView] = []
     notice: str = ""
@@ -121,7 +127,8 @@ class PortalState(AuthState):
 
     def _words_of(self, *, lead_id: str = "", match_id: str = "", conversion_id: str = "", quote_id: str = "") -> Any:
         """The language tables (`core.languages`) of the request shown with this id, conversation, converted job or
-        quote: the notices about a card's action read in its request's language (English for one not shown)."""
+        quote: the notices about a card's action read in its request's language (for one not shown, e.g. another
+        consumer's conversation, the browser's)."""
         for r in self.requests:
             if (
                 (lead_id and r.id == lead_id)
@@ -130,7 +137,7 @@ class PortalState(AuthState):
                 or (quote_id and any(q.id == quote_id for q in r.quotes))
             ):
                 return languages.phrases(r.language)
-        return languages.phrases(None)
+        return languages.phrases(languages.of_visitor(None, self.router.headers.accept_language))
 
     def _act_by_id(self, raw_id: str, unknown: str, action, done: str):
         """A button's action on the row `raw_id` names (a request, a quote): `unknown` when it is no id at all,
@@ -195,14 +202,15 @@ class PortalState(AuthState):
         match_id = str(form_data.get("match_id", ""))[:12]
         body = str(form_data.get("body", ""))[:4000]
         self.message_errors = {}
+        words = self._words_of(match_id=match_id)
         if not match_id.isdigit():
-            self.error = access.NOT_YOUR_THREAD
+            self.error = words.NOT_YOUR_THREAD
             return feedback.failed(self.error)
         ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), body))
         if not ok:
-            self.message_errors, self.error = {match_id: self.error}, ""
+            self.message_errors, self.error = {match_id: _thread_refusal(words, self.error)}, ""
             return feedback.failed(self.message_errors[match_id])
-        return feedback.done(self._words_of(match_id=match_id).MESSAGE_SENT)
+        return feedback.done(words.MESSAGE_SENT)
 
     @rx.event
     def choose_photo_thread(self, match_id: str):
@@ -214,17 +222,17 @@ class PortalState(AuthState):
         """Send the chosen photo in the conversation named just before (its bytes and size checked by the service)."""
         match_id, self._photo_thread = self._photo_thread, ""
         self.message_errors = {}
-        if not match_id:
-            self.error = access.NOT_YOUR_THREAD
-            return feedback.failed(self.error)
         words = self._words_of(match_id=match_id)
+        if not match_id:
+            self.error = words.NOT_YOUR_THREAD
+            return feedback.failed(self.error)
         data = await read_photo(files)
         if data is None:
             self.message_errors = {match_id: words.NO_PHOTO}
             return feedback.failed(words.NO_PHOTO)
         ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), "", photo=data))
         if not ok:
-            self.message_errors, self.error = {match_id: self.error}, ""
+            self.message_errors, self.error = {match_id: _thread_refusal(words, self.error)}, ""
             return feedback.failed(self.message_errors[match_id])
         return [feedback.done(words.PHOTO_SENT), rx.clear_selected_files(PORTAL_PHOTO)]
 

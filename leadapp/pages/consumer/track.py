@@ -37,10 +37,6 @@ from leadapp.state.auth import AuthState, field_errors
 
 log = get_logger(__name__)
 ROUTE = routes.PORTAL_TRACK
-INVALID_MESSAGE = (
-    "This tracking link is invalid or has expired, or the request was deleted. "
-    "Links work for 30 days; log in to see all your requests."
-)
 
 
 def lead_tabs_key(lead_id: int) -> str:
@@ -72,6 +68,12 @@ class TrackState(AuthState):
     _token: str = ""  # backend only: never sent to the browser, never taken back from it
     _lead_id: int = 0
     _language: str = ""  # the request's: the notices of its actions are in it
+    # What a bad or expired link is told (`core.languages`), in the link's `lang` or else the browser's language.
+    invalid_words: dict[str, str] = {
+        "text": english.TRACK_INVALID,
+        "log_in": english.LOG_IN,
+        "your_request": english.CARD["your_request"],
+    }
 
     def _load(self) -> bool:
         """Re-read the request with the held token; False (and the invalid view) when it no longer works."""
@@ -79,7 +81,7 @@ class TrackState(AuthState):
             with session_scope() as session:
                 lead = portal.lead_for_magic_token(session, self._token)
                 if lead is None or lead.id is None:
-                    raise UserError(INVALID_MESSAGE)
+                    raise UserError(self._words.TRACK_INVALID)
                 row = portal.request_view(session, portal.MagicGrant(self._token), lead.id)
                 switch = portal.ai_calls_by_link(session, portal.MagicGrant(self._token), lead.id)
                 self._lead_id = lead.id
@@ -95,6 +97,11 @@ class TrackState(AuthState):
     def open(self):
         self.notice, self.error, self.track_status = "", "", "checking"
         self._token = routes.last_segment(self.router.url.path)
+        self._language = languages.of_visitor(
+            self.router.url.query_parameters.get(languages.LINK_PARAMETER), self.router.headers.accept_language
+        )
+        w = self._words
+        self.invalid_words = {"text": w.TRACK_INVALID, "log_in": w.LOG_IN, "your_request": w.CARD["your_request"]}
         if self._load():
             remember_track_tab(self._lead_id, self.router.session.client_token)
 
@@ -112,7 +119,7 @@ class TrackState(AuthState):
         """Run one action on the request the link names; its toast (the notice, or why it was refused)."""
         self.notice, self.error = "", ""
         if not self._token or not self._lead_id:
-            self.error = INVALID_MESSAGE
+            self.error = self._words.TRACK_INVALID
             return feedback.failed(self.error)
         try:
             with session_scope() as session:
@@ -233,7 +240,9 @@ def track_page() -> rx.Component:
     return page(
         rx.heading(
             rx.cond(
-                TrackState.track_status == "ok", TrackState.tracked.words["your_request"], english.CARD["your_request"]
+                TrackState.track_status == "ok",
+                TrackState.tracked.words["your_request"],
+                TrackState.invalid_words["your_request"],
             ),
             size="8",
             id="track-heading",
@@ -264,8 +273,10 @@ def track_page() -> rx.Component:
             (
                 "invalid",
                 rx.vstack(
-                    rx.callout(INVALID_MESSAGE, icon="link-2-off", color_scheme="amber", id="track-invalid"),
-                    rx.link(rx.button("Log in", variant="soft"), href=routes.LOGIN),
+                    rx.callout(
+                        TrackState.invalid_words["text"], icon="link-2-off", color_scheme="amber", id="track-invalid"
+                    ),
+                    rx.link(rx.button(TrackState.invalid_words["log_in"], variant="soft"), href=routes.LOGIN),
                     spacing="3",
                 ),
             ),

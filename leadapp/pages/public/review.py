@@ -16,6 +16,7 @@ from leadapp.components.requests import review_fields
 from leadapp.core import languages, rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, UserError
+from leadapp.core.languages import english
 from leadapp.core.services import reviews
 from leadapp.state.auth import AuthState
 
@@ -30,27 +31,37 @@ class ReviewState(AuthState):
     review_form_errors: dict[str, str] = {}
     posted_stars: str = ""
     posted_text: str = ""
-    # The form's words in the request's language (`core.languages` CARD), as its refusals are.
-    review_words: dict[str, str] = dict(languages.phrases(None).CARD)
+    # The form's words in the request's language (`core.languages` CARD), as its refusals are; the page's own
+    # (REVIEW_PAGE) too, and before the link names a request, in the link's `lang` or else the browser's language.
+    review_words: dict[str, str] = dict(english.CARD)
+    page_words: dict[str, str] = dict(english.REVIEW_PAGE)
     _token: str = ""  # backend only: never sent to the browser, never taken back from it
     _language: str = ""
 
     def _look(self) -> None:
         try:
             with session_scope(rls.ANONYMOUS_CONTEXT) as session:
-                view = reviews.review_page(session, reviews.ReviewLink(self._token))
+                view = reviews.review_page(session, reviews.ReviewLink(self._token, self._language))
         except UserError as exc:
             self.review_status, self.review_message, self.review_business = "invalid", exc.message, ""
             return
         self.review_business, self._language = view["business_name"], view["language"]
-        self.review_words = dict(languages.phrases(self._language).CARD)
+        self._show_language()
         self.posted_stars, self.posted_text = view["stars"], view["text"]
         self.review_status = "done" if view["reviewed"] else "ready"
+
+    def _show_language(self) -> None:
+        w = languages.phrases(self._language)
+        self.review_words, self.page_words = dict(w.CARD), dict(w.REVIEW_PAGE)
 
     @rx.event
     def open(self):
         self.review_status, self.review_message, self.review_form_errors = "checking", "", {}
         self._token = routes.last_segment(self.router.url.path)
+        self._language = languages.of_visitor(
+            self.router.url.query_parameters.get(languages.LINK_PARAMETER), self.router.headers.accept_language
+        )
+        self._show_language()
         self._look()
 
     @rx.event
@@ -60,7 +71,7 @@ class ReviewState(AuthState):
         self.review_form_errors, self.review_message = {}, ""
         try:
             with session_scope(rls.ANONYMOUS_CONTEXT) as session:
-                reviews.submit_review(session, reviews.ReviewLink(self._token), form)
+                reviews.submit_review(session, reviews.ReviewLink(self._token, self._language), form)
         except FieldErrors as exc:
             self.review_form_errors = dict(exc.errors)
             return feedback.failed(languages.phrases(self._language).CHECK_REVIEW + " ".join(exc.errors.values()))
@@ -75,14 +86,18 @@ class ReviewState(AuthState):
 def review_page() -> rx.Component:
     state = ReviewState
     return link_page(
-        "Review the job",
+        state.page_words["heading"],
         "review",
         state.review_status,
         (
             "ready",
             rx.form(
                 rx.vstack(
-                    rx.text("How did ", rx.text.strong(state.review_business), " do?"),
+                    rx.text(
+                        state.page_words["how_did"],
+                        rx.text.strong(state.review_business),
+                        state.page_words["how_did_end"],
+                    ),
                     *review_fields(state.review_form_errors, prefix="review", words=state.review_words),
                     rx.cond(
                         state.review_message != "",
@@ -101,12 +116,12 @@ def review_page() -> rx.Component:
             "done",
             rx.vstack(
                 rx.callout(
-                    rx.text("Your review of ", state.review_business, " is posted. Thank you!"),
+                    rx.text(state.page_words["done"], state.review_business, state.page_words["done_end"]),
                     icon="circle-check",
                     color_scheme="green",
                     id="review-done",
                 ),
-                rx.text(state.posted_stars, " of 5 stars", id="review-posted-stars"),
+                rx.text(state.posted_stars, state.page_words["stars_of"], id="review-posted-stars"),
                 rx.text(state.posted_text, id="review-posted-text"),
                 rx.cond(
                     state.review_message != "",
@@ -117,5 +132,5 @@ def review_page() -> rx.Component:
             ),
         ),
         invalid=state.review_message,
-        way_on=rx.link("Log in to your portal", href=routes.LOGIN),
+        way_on=rx.link(state.page_words["log_in"], href=routes.LOGIN),
     )

@@ -154,9 +154,9 @@ def message_view(
 ) -> dict[str, str]:
     """A message as `viewer` reads it (None: an admin): who wrote it, the text, when, how it came in, and a link to
     its photo for `reader` (the account reading; "" without one)."""
-    mine = viewer is not None and message.side == viewer.value
+    mine, w = viewer is not None and message.side == viewer.value, languages.phrases(_language(viewer, lead))
     if mine:
-        author = languages.phrases(_language(viewer, lead)).YOU
+        author = w.YOU
     elif message.side == ThreadSide.BUSINESS.value:
         author = business_name
     else:
@@ -169,7 +169,9 @@ def message_view(
         "author": author,
         "body": message.body,
         "sent": localtime.exact(message.created_at, zone),
-        "via": "" if message.channel == MessageChannel.WEB.value else labels.word("message_channel", message.channel),
+        "via": ""
+        if message.channel == MessageChannel.WEB.value
+        else (w.MESSAGE_CHANNEL.get(message.channel) or labels.word("message_channel", message.channel)),
         "photo_url": photos.photo_link(message, reader),
     }
 

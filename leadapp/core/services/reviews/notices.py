@@ -22,7 +22,7 @@ def review_invite(session: Session, lead: Lead, business: Business, conversion: 
         address = account.email if account is not None else ""
     if not address or conversion.id is None:
         return []
-    link = review_link(conversion.id, lead.id)  # type: ignore[arg-type]
+    link = review_link(conversion.id, lead.id, lead.language)  # type: ignore[arg-type]
     w = languages.phrases(lead.language)  # in the language of the consumer's request
     service = compose.service_words(lead, w)
     head = w.REVIEW_HEAD.format(business=business.name)

@@ -40,7 +40,7 @@ from leadapp.core.services.reviews import notices
 from leadapp.core.services.reviews.rating import rating_label, verified_rating
 from leadapp.core.vocab import MatchStatus, Role
 
-BAD_LINK = "This review link is invalid or has expired. Open your portal to review the job from your request."
+BAD_LINK = english.REVIEW_BAD_LINK
 NOT_YOUR_JOB = "You can only review a business that did a job for you."
 ALREADY_REVIEWED = english.ALREADY_REVIEWED
 NOT_YOUR_REVIEW = "This review is not about your business."
@@ -49,9 +49,12 @@ FIELDS = ("stars", "text")
 
 @dataclass(frozen=True)
 class ReviewLink:
-    """What the holder of an emailed review link presents: the token, checked on every call."""
+    """What the holder of an emailed review link presents: the token, checked on every call, and the language the
+    page speaks until the token names the request (the link's `lang`, else the browser's): a bad link is refused
+    in it."""
 
     token: str
+    language: str = ""
 
 
 Reviewer = User | ReviewLink | None
@@ -110,7 +113,7 @@ def _job(session: Session, reviewer: Reviewer, conversion_id: int | None) -> tup
     if isinstance(reviewer, ReviewLink):
         claims = _token_claims(reviewer.token)
         if claims is None:
-            raise NotAllowed(BAD_LINK)
+            raise NotAllowed(languages.phrases(reviewer.language).REVIEW_BAD_LINK)
         access.allow_leads(session, [claims[1]])  # a genuine link reaches its own job, and only that one
         conversion = session.get(Conversion, claims[0])
         if conversion is not None and (
@@ -125,7 +128,9 @@ def _job(session: Session, reviewer: Reviewer, conversion_id: int | None) -> tup
     lead = session.get(Lead, conversion.lead_id) if conversion is not None else None
     business = session.get(Business, conversion.business_id) if conversion is not None else None
     if conversion is None or lead is None or business is None or lead.deleted_at is not None:
-        raise NotAllowed(BAD_LINK if isinstance(reviewer, ReviewLink) else NOT_YOUR_JOB)
+        raise NotAllowed(
+            languages.phrases(reviewer.language).REVIEW_BAD_LINK if isinstance(reviewer, ReviewLink) else NOT_YOUR_JOB
+        )
     if isinstance(reviewer, User) and not access.is_lead_owner(reviewer, lead):
         raise NotAllowed(NOT_YOUR_JOB)
     match = session.get(Match, conversion.match_id) if conversion.match_id is not None else None

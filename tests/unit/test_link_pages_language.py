@@ -1,0 +1,234 @@
+"""What a consumer is told before LeadApp knows their request is in their language too: a Spanish request's links
+carry `?lang=es` (outside the token's signature), so a bad or expired tracking or review link is refused in Spanish,
+and without it the browser's Accept-Language decides (English otherwise); someone else's conversation is refused in
+the browser's language. Where the request is known its language decides: the review page's heading and done message,
+the daily text cap and a bad number when its code is sent, and the "Email reply" / "Text reply" badge of a message
+(the business's side stays English); a request form written in Spanish refuses a bad number in Spanish."""
+
+from __future__ import annotations
+
+import copy
+from urllib.parse import urlsplit
+
+import pytest
+import reflex as rx
+from reflex.istate.data import HeaderData, ReflexURL, RouterData
+from sqlmodel import Session
+
+from leadapp.core import languages, links
+from leadapp.core.errors import UserError
+from leadapp.core.models import ThreadMessage
+from leadapp.core.services import accounts, compose, intake, messages, phone_codes, portal
+from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
+from leadapp.core.settings import get_settings
+from leadapp.core.vocab import MessageChannel, ThreadSide
+from leadapp.pages.consumer.portal import PortalState
+from leadapp.pages.consumer.track import TrackState
+from leadapp.pages.public.review import ReviewState
+from leadapp.routes import last_segment
+from tests import factories
+
+ORIGIN = "http://localhost:3000"
+# Each text as (English, Spanish).
+TEXTS = {
+    "track_invalid": (
+        "This tracking link is invalid or has expired, or the request was deleted. "
+        "Links work for 30 days; log in to see all your requests.",
+        "Este enlace de seguimiento no es válido o venció, o la solicitud se eliminó. "
+        "Los enlaces valen por 30 días; inicie sesión para ver todas sus solicitudes.",
+    ),
+    "log_in": ("Log in", "Iniciar sesión"),
+    "review_bad_link": (
+        "This review link is invalid or has expired. Open your portal to review the job from your request.",
+        "Este enlace para la reseña no es válido o venció. Abra su portal para calificar el trabajo desde su "
+        "solicitud.",
+    ),
+    "review_heading": ("Review the job", "Califique el trabajo"),
+    "review_done": (("Your review of ", " is posted. Thank you!"), ("Su reseña de ", " está publicada. ¡Gracias!")),
+    "not_yours": ("This conversation is not one of yours.", "Esta conversación no es suya."),
+    "phone_invalid": (
+        "Enter a valid phone number, e.g. (317) 846-2200.",
+        "Ingrese un número de teléfono válido, p. ej. (317) 846-2200.",
+    ),
+    "phone_country": (
+        "We can only call and text numbers in the United States and Canada.",
+        "Solo podemos llamar y enviar mensajes de texto a números de Estados Unidos y Canadá.",
+    ),
+    "sms_cap": (
+        "LeadApp has sent as many text messages as it may today; try again tomorrow.",
+        "LeadApp ya envió hoy todos los mensajes de texto que puede; inténtelo de nuevo mañana.",
+    ),
+    "via": (("Email reply", "Text reply"), ("Respuesta por correo", "Respuesta por SMS")),
+}
+WORDS = {language: {name: both[i] for name, both in TEXTS.items()} for i, language in enumerate(("en", "es"))}
+# (the link's `lang`, the browser's Accept-Language) → the language of a page that does not know the request.
+VISITORS = [
+    ("es", "", "es"),
+    ("es", "en-US,en;q=0.9", "es"),  # the link wins: it was sent for a Spanish request
+    ("", "es-MX,es;q=0.9,en;q=0.8", "es"),
+    ("", "fr-FR,es;q=0.5,en;q=0.3", "es"),
+    ("", "en-US,es;q=0.5", "en"),
+    ("fr", "de-DE", "en"),
+    ("", "", "en"),
+]
+
+
+def state_at(state_cls: type, url: str, accept_language: str = "", user=None, s: Session | None = None):
+    """A page state of a tab at `url` (as Reflex fills the router) in a browser sending `accept_language`."""
+    root = rx.State(_reflex_internal_init=True)
+    root.router = RouterData(url=ReflexURL(ORIGIN + url), headers=HeaderData(accept_language=accept_language))
+    state = root.get_substate(state_cls.get_full_name().split(".")[1:])
+    if user is not None and s is not None:
+        state.session_token = accounts.open_session(s, user)
+        s.commit()
+    return state
+
+
+def _path(link: str) -> str:
+    """The address a link opens on this origin: its path and query."""
+    parts = urlsplit(link)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+@pytest.mark.parametrize(("lang", "accept", "expected"), VISITORS)
+def test_a_page_that_does_not_know_the_request_speaks_the_links_language_else_the_browsers(lang, accept, expected):
+    assert languages.of_visitor(lang, accept) == expected
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_requests_links_carry_its_language_outside_the_signature(db_session: Session, language: str):
+    s = db_session
+    lead = factories.lead(s, factories.consumer(s, "casey@example.com"), language=language)
+    s.commit()
+    query = "?lang=es" if language == "es" else ""
+    tracking = compose.tracking_link(lead)
+    assert tracking.endswith(query) and tracking.count("?") == len(query[:1])
+    assert links.review_link(7, lead.id, language).endswith(f"/review/{links.review_token(7, lead.id)}{query}")  # type: ignore[arg-type]
+    # The token the page reads from the address is the signed one: the query does not touch it.
+    found = portal.lead_for_magic_token(s, last_segment(urlsplit(tracking).path))
+    assert found is not None and found.id == lead.id
+
+
+def opened_bad_link(state_cls: type, path: str, lang: str, accept: str):
+    """The page state of a link whose token is none (with `?lang=` when `lang`), opened in a browser sending
+    `accept`."""
+    state = state_at(state_cls, f"{path}not-a-token{'?lang=' + lang if lang else ''}", accept)
+    state_cls.open.fn(state)
+    return state
+
+
+# (the link's `lang`, the browser's Accept-Language, the language the refusal is in)
+BAD_LINKS = [("es", "en-US", "es"), ("", "es-MX", "es"), ("", "", "en"), ("", "en-US", "en")]
+
+
+@pytest.mark.parametrize(("lang", "accept", "language"), BAD_LINKS)
+def test_a_bad_tracking_link_is_refused_in_the_links_or_the_browsers_language(
+    db_session: Session, lang: str, accept: str, language: str
+):
+    want, state = WORDS[language], opened_bad_link(TrackState, "/portal/track/", lang, accept)
+    assert state.track_status == "invalid"
+    assert (state.invalid_words["text"], state.invalid_words["log_in"]) == (want["track_invalid"], want["log_in"])
+    TrackState.withdraw.fn(state, "1")  # an action through the dead link says the same
+    assert state.error == want["track_invalid"]
+
+
+def test_a_good_tracking_link_reads_its_requests_language_whatever_the_browser(db_session: Session):
+    s = db_session
+    lead = factories.lead(s, factories.consumer(s, "casey@example.com"), language="es")
+    s.commit()
+    state = state_at(TrackState, _path(compose.tracking_link(lead)), "en-US")
+    TrackState.open.fn(state)
+    assert state.track_status == "ok" and state.tracked.words["your_request"] == "Su solicitud"
+
+
+@pytest.mark.parametrize(("lang", "accept", "language"), BAD_LINKS)
+def test_a_bad_review_link_is_refused_in_the_links_or_the_browsers_language(
+    db_session: Session, lang: str, accept: str, language: str
+):
+    want, state = WORDS[language], opened_bad_link(ReviewState, "/review/", lang, accept)
+    assert (state.review_status, state.review_message) == ("invalid", want["review_bad_link"])
+    assert state.page_words["heading"] == want["review_heading"]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_review_page_of_a_good_link_reads_the_requests_language(db_session: Session, language: str):
+    s, want = db_session, WORDS[language]
+    w, conversion = factories.won_job(s, language=language)
+    link = links.review_link(conversion.id, w.lead.id, language)  # type: ignore[arg-type]
+    state = state_at(ReviewState, urlsplit(link).path, "fr-FR")  # no `lang`, a browser in neither language
+    ReviewState.open.fn(state)
+    assert (state.review_status, state.page_words["heading"]) == ("ready", want["review_heading"])
+    ReviewState.submit.fn(state, {"stars": "5", "text": "ok"})
+    done = (state.page_words["done"], state.page_words["done_end"])
+    assert (state.review_status, done) == ("done", want["review_done"])
+
+
+@pytest.mark.parametrize(("accept", "language"), [("es-US,es;q=0.9", "es"), ("en-US", "en")])
+def test_someone_elses_conversation_is_refused_in_the_browsers_language(db_session: Session, accept, language):
+    s = db_session
+    w = factories.two_businesses(s, accepted=True, language="es")
+    state = state_at(PortalState, "/portal", accept, w.other_consumer, s)
+    PortalState.load.fn(state)
+    match_id = str(w.match.id)
+    PortalState.send_message.fn(state, {"match_id": match_id, "body": "hola"})
+    assert state.message_errors == {match_id: WORDS[language]["not_yours"]}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_bad_number_and_the_days_text_cap_are_said_in_the_requests_language(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch, language: str
+):
+    s, want = db_session, WORDS[language]
+    lead = factories.lead(s, factories.consumer(s, "casey@example.com"), language=language, phone_verified_at=None)
+    s.commit()
+
+    def refusal(number: str) -> str:
+        with pytest.raises(UserError) as refused:
+            phone_codes.send_code(s, f"lead-{lead.id}", number, lead_id=lead.id)
+        return refused.value.message
+
+    assert refusal("12") == want["phone_invalid"]
+    assert refusal("+44 20 7946 0958") == want["phone_country"]
+    monkeypatch.setenv("SMS_PER_DAY", "0")
+    get_settings.cache_clear()
+    assert refusal("+13178462203") == want["sms_cap"]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_how_a_reply_came_in_reads_in_the_consumers_language_and_english_for_the_business(
+    db_session: Session, language: str
+):
+    s = db_session
+    w = factories.two_businesses(s, accepted=True, language=language)
+    for channel in (MessageChannel.EMAIL, MessageChannel.SMS):
+        s.add(
+            ThreadMessage(
+                match_id=w.match.id,  # type: ignore[arg-type]
+                lead_id=w.lead.id,  # type: ignore[arg-type]
+                business_id=w.business.id,  # type: ignore[arg-type]
+                side=ThreadSide.BUSINESS.value,
+                body=f"Reply by {channel.value}",
+                channel=channel.value,
+            )
+        )
+    s.commit()
+    [card] = portal.consumer_leads(s, w.consumer)
+    [thread] = [t for t in card["threads"] if t["match_id"] == str(w.match.id)]
+    assert tuple(m["via"] for m in thread["messages"]) == WORDS[language]["via"]
+    owner_view = messages.thread(s, w.owner, w.match.id)
+    assert tuple(m["via"] for m in owner_view["messages"]) == WORDS["en"]["via"]  # type: ignore[union-attr]
+
+
+JOBS = {
+    "en": "My kitchen sink is leaking under the cabinet and I need a plumber this week",
+    "es": "Tengo una fuga de agua debajo del fregadero de la cocina y necesito un plomero esta semana",
+}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize(("phone", "why"), [("12", "phone_invalid"), ("+44 20 7946 0958", "phone_country")])
+def test_a_request_form_refuses_a_bad_number_in_the_language_it_is_written_in(language: str, phone: str, why: str):
+    form = intake.Submission(text=JOBS[language], zip="46032", phone=phone, email="casey@example.com")
+    with pytest.raises(intake.SubmissionInvalid) as refused:
+        intake.validate(form, RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES)))
+    assert refused.value.errors == {"phone": WORDS[language][why]}
