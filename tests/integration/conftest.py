@@ -9,11 +9,9 @@ bounded.
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 import redis
 
@@ -28,15 +26,7 @@ from tests.integration.bridge_harness import (  # noqa: F401
     simulated_call,
 )
 from tests.integration.calls_world import bridge_url, simulator, twilio, world  # noqa: F401
-from tests.integration.programs import (
-    PROCESS_START_TIMEOUT,
-    clear_settings_caches,
-    program_env,
-    program_output,
-    start_program,
-    stop_program,
-    unused_port,
-)
+from tests.integration.programs import clear_settings_caches, start_voice_bridge, stop_program, unused_port
 
 
 def _delete_rq_keys(client: redis.Redis) -> None:
@@ -113,25 +103,8 @@ def voice_bridge_url(sqlite_url: str, redis_env: redis.Redis, tmp_path: Path) ->
 
     The bridge uses the test's migrated database; it is stopped (SIGTERM) after the test.
     """
-    port = unused_port()
-    log_path = tmp_path / "voice_bridge.log"
-    proc = start_program(["-m", "voice_bridge", "--host", "127.0.0.1", "--port", str(port)], log_path, program_env())
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_voice_bridge(tmp_path / "voice_bridge.log")
     try:
-        deadline = time.monotonic() + PROCESS_START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"voice bridge exited with {proc.returncode}:\n{program_output(log_path)}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1.0).status_code in (200, 503):
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"voice bridge did not answer within {PROCESS_START_TIMEOUT} s:\n{program_output(log_path)}"
-                )
-            time.sleep(0.1)
         yield url
     finally:
         stop_program(proc)

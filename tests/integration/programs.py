@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy import text
@@ -92,6 +93,33 @@ def stop_program(proc: subprocess.Popen, timeout: float = PROCESS_STOP_TIMEOUT) 
             pass
         proc.kill()
         proc.wait(timeout=10)
+
+
+def start_voice_bridge(
+    log_path: Path, healthy: tuple[int, ...] = (200, 503), timeout: float = PROCESS_START_TIMEOUT
+) -> tuple[subprocess.Popen, str]:
+    """The real voice bridge (`python -m voice_bridge`) on a free loopback port, once its /health answers with one
+    of `healthy`: (process, base URL). Fails the test with the bridge's output if it exits or stays silent for
+    `timeout` s; the caller stops it (`stop_program`)."""
+    port = unused_port()
+    proc = start_program(["-m", "voice_bridge", "--host", "127.0.0.1", "--port", str(port)], log_path, program_env())
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"voice bridge exited with {proc.returncode}:\n{program_output(log_path)}")
+            try:
+                if httpx.get(f"{url}/health", timeout=1.0).status_code in healthy:
+                    return proc, url
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"voice bridge did not answer within {timeout} s:\n{program_output(log_path)}")
+            time.sleep(0.1)
+    except BaseException:
+        stop_program(proc)
+        raise
 
 
 def program_output(log_path: Path) -> str:

@@ -38,11 +38,9 @@ from tests.integration.bridge_harness import (
 from tests.integration.programs import (
     PROCESS_START_TIMEOUT,
     clear_settings_caches,
-    program_env,
     program_output,
-    start_program,
+    start_voice_bridge,
     stop_program,
-    unused_port,
 )
 from voice_bridge.simulated import Reply, Script
 
@@ -74,24 +72,10 @@ async def bridge_process(
     }.items():
         monkeypatch.setenv(name, value)
     clear_settings_caches()
-    port = unused_port()
     log = tmp_path / "voice_bridge.log"
-    proc = start_program(["-m", "voice_bridge", "--host", "127.0.0.1", "--port", str(port)], log, program_env())
-    bridge = BridgeProcess(proc, f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}/media", log)
+    proc, url = await asyncio.to_thread(start_voice_bridge, log, healthy=(200,), timeout=START_TIMEOUT)
+    bridge = BridgeProcess(proc, url, f"{url.replace('http://', 'ws://')}/media", log)
     try:
-        deadline = time.monotonic() + START_TIMEOUT
-        async with httpx.AsyncClient(timeout=1.0) as client:
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail(f"the bridge exited with {proc.returncode}:\n{program_output(log)}")
-                try:
-                    if (await client.get(f"{bridge.url}/health")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the bridge did not answer:\n{program_output(log)}")
-                await asyncio.sleep(0.1)
         yield bridge
     finally:
         await asyncio.to_thread(stop_program, proc)
