@@ -408,19 +408,33 @@ def _accepted(after: dict[str, dict[Any, tuple]], match_id: int) -> bool:
     return row is not None and dict(row)["status"] in ("accepted", "converted")
 
 
-def check_call(w: World, cls: type[AuthState], name: str, actor: str, side: str) -> list[str]:
-    """Call one handler as `actor` against `side`'s data; the problems found (empty when all is right)."""
+def state_class(key: str) -> type[AuthState]:
+    """The page state named by a plan key ("DashboardState.accept" -> DashboardState)."""
+    return next(c for c in app_states() if c.__name__ == key.split(".")[0])
+
+
+def call_handler(w: World, cls: type[AuthState], name: str, actor: str, side: str) -> tuple[rx.State, list[str]]:
+    """Call one handler as `actor` against `side`'s data, from the seeded database, with its plan's arguments;
+    the root state and the redirects it followed. Marks the world dirty when it raises."""
     plan, ctx = PLANS[f"{cls.__name__}.{name}"], Ctx(w, side)
     restore(w)
     root, state = _state(w, cls, actor, plan.path(ctx))
-    preset = plan.preset(ctx)
-    for var, value in preset.items():  # what the page showed before the event (e.g. an open detail)
+    for var, value in plan.preset(ctx).items():  # what the page showed before the event (e.g. an open detail)
         setattr(state, var, value)
+    try:
+        return root, _follow(root, _run(cls.event_handlers[name], state, plan.args(ctx)))
+    except Exception:
+        w.dirty = True
+        raise
+
+
+def check_call(w: World, cls: type[AuthState], name: str, actor: str, side: str) -> list[str]:
+    """Call one handler as `actor` against `side`'s data; the problems found (empty when all is right)."""
+    plan, ctx = PLANS[f"{cls.__name__}.{name}"], Ctx(w, side)
     where = f"{cls.__name__}.{name} as {actor} on side {side}"
     try:
-        redirects = _follow(root, _run(cls.event_handlers[name], state, plan.args(ctx)))
+        root, redirects = call_handler(w, cls, name, actor, side)
     except Exception as exc:  # a refusal is a clean outcome, never an exception
-        w.dirty = True
         return [f"{where}: raised {exc!r}"]
     problems: list[str] = []
     after = snapshot(w)

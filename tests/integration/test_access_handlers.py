@@ -28,21 +28,14 @@ import reflex as rx
 
 from leadapp.state.auth import AuthState
 from tests.integration import access_world
-from tests.integration.access_plans import (
-    CASES,
-    PLANS,
-    S,
-    check_call,
-)
+from tests.integration.access_plans import CASES, PLANS, S, call_handler, check_call, state_class
 from tests.integration.access_world import (
     ACTORS,
     CONTACT_A,
     NOT_CALLED,
     SIDES,
-    Ctx,
     Diff,
     World,
-    _follow,
     _run,
     _state,
     app_states,
@@ -124,13 +117,7 @@ OWNER_ACTIONS = [
 
 
 def _call(w: World, key: str, actor: str, side: str) -> tuple[rx.State, Diff]:
-    cls = next(c for c in app_states() if c.__name__ == key.split(".")[0])
-    plan, ctx = PLANS[key], Ctx(w, side)
-    restore(w)
-    root, state = _state(w, cls, actor, plan.path(ctx))
-    for var, value in plan.preset(ctx).items():
-        setattr(state, var, value)
-    _follow(root, _run(cls.event_handlers[key.split(".")[1]], state, plan.args(ctx)))
+    root, _ = call_handler(w, state_class(key), key.split(".")[1], actor, side)
     changes = diff(w.baseline, snapshot(w))
     w.dirty = True
     return root, changes
@@ -186,8 +173,7 @@ ROW_CHECKED_ATTACKS = [
 
 
 def _attack(world: World, key: str, actor: str, side: str) -> list[str]:
-    cls = next(c for c in app_states() if c.__name__ == key.split(".")[0])
-    return check_call(world, cls, key.split(".")[1], actor, side)
+    return check_call(world, state_class(key), key.split(".")[1], actor, side)
 
 
 def test_with_the_row_checks_off_only_row_level_security_stops_the_attacks(
