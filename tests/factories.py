@@ -9,13 +9,14 @@ column, so a test states only what it is about.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import count
 from typing import Any, TypeVar
 
 import reflex as rx
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from leadapp.core import crypto, phones
 from leadapp.core.models import (
@@ -30,9 +31,10 @@ from leadapp.core.models import (
     User,
     utcnow,
 )
-from leadapp.core.services import accounts, contact, inbox, notify
+from leadapp.core.services import accounts, contact, inbox, interview, notify
 from leadapp.core.services import match as match_service
-from leadapp.core.services.intake import Submission
+from leadapp.core.services.intake import Submission, submit
+from leadapp.core.services.pipeline import process_lead
 from leadapp.core.vocab import LeadStatus, MatchStatus, QuoteStatus
 
 PASSWORD = "a long enough password"
@@ -376,3 +378,20 @@ def tab_state(s: Session, cls: type[rx.State], user: User | None) -> Any:
         state.session_token = accounts.open_session(s, user)
         s.commit()
     return state
+
+
+def answered_interview(s: Session, answers: Iterable[str]) -> tuple[str, interview.Turn]:
+    """An anonymous guided interview given `answers` in order: its owner token and the turn after the last answer."""
+    token, turn = interview.start(s, None)
+    for answer in answers:
+        turn = interview.reply(s, token, None, answer)
+    return token, turn
+
+
+def matched_lead(s: Session, submission: Submission) -> list[Match]:
+    """`submission` through intake and the pipeline, in this process (it must end matched): the lead's matches,
+    as the database holds them now."""
+    accepted = submit(s, submission)
+    assert process_lead(accepted.lead_id) == "matched", accepted.lead_id
+    s.expire_all()
+    return list(s.exec(select(Match).where(Match.lead_id == accepted.lead_id)).all())

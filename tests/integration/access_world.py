@@ -29,7 +29,6 @@ from leadapp.core.models import (
     Business,
     Call,
     Conversion,
-    Match,
     Notification,
     Prospect,
     Quote,
@@ -39,9 +38,9 @@ from leadapp.core.models import (
 )
 from leadapp.core.models.base import utcnow
 from leadapp.core.services import accounts, admin_ops, contact, rules, weekly_audit
-from leadapp.core.services.intake import Submission, submit
-from leadapp.core.services.pipeline import process_lead
+from leadapp.core.services.intake import Submission
 from leadapp.state.auth import AuthState
+from tests import factories
 from tests.background_state import Background
 from tests.conftest import (
     WalledDatabase,
@@ -173,7 +172,7 @@ def _seed(s: Session) -> tuple[dict[str, int], dict[str, int]]:
         ("A", "46032", CONTACT_A[0], "(317) 846-2200", "consumer_a"),
         ("B", "10001", CONTACT_B[0], "(646) 484-7211", "consumer_b"),
     ]:
-        accepted = submit(
+        [match] = factories.matched_lead(
             s,
             Submission(
                 text=f"My water heater is leaking all over the garage floor TEXT{side}Q7, need a plumber today, "
@@ -187,14 +186,11 @@ def _seed(s: Session) -> tuple[dict[str, int], dict[str, int]]:
                 client_ip="",
             ),
         )
-        assert process_lead(accepted.lead_id) == "matched", side
-        s.expire_all()
-        match = s.exec(select(Match).where(Match.lead_id == accepted.lead_id)).one()
         assert match.business_id == ids[f"biz_{side}"], side
-        ids[f"lead_{side}"], ids[f"match_{side}"] = accepted.lead_id, match.id
+        ids[f"lead_{side}"], ids[f"match_{side}"] = match.lead_id, match.id
         owner = users[SIDES[side]["business"]]
         call = Call(
-            lead_id=accepted.lead_id,
+            lead_id=match.lead_id,
             business_id=match.business_id,
             requested_by_id=owner,
             status="scheduled",
@@ -208,7 +204,7 @@ def _seed(s: Session) -> tuple[dict[str, int], dict[str, int]]:
         s.flush()
         ids[f"call_{side}"] = call.id
         quote = Quote(
-            lead_id=accepted.lead_id,
+            lead_id=match.lead_id,
             business_id=match.business_id,
             match_id=match.id,
             amount_min_cents=40_000,
@@ -223,13 +219,13 @@ def _seed(s: Session) -> tuple[dict[str, int], dict[str, int]]:
         ids[f"quote_{side}"] = quote.id
         # A job recorded and reviewed (the match itself stays as it is, so the other handlers' plans hold).
         conversion = Conversion(
-            lead_id=accepted.lead_id, business_id=match.business_id, match_id=match.id, job_value_cents=45_000
+            lead_id=match.lead_id, business_id=match.business_id, match_id=match.id, job_value_cents=45_000
         )
         s.add(conversion)
         s.flush()
         review = Review(
             conversion_id=conversion.id,
-            lead_id=accepted.lead_id,
+            lead_id=match.lead_id,
             business_id=match.business_id,
             consumer_id=users[consumer],
             stars=4,
@@ -238,7 +234,7 @@ def _seed(s: Session) -> tuple[dict[str, int], dict[str, int]]:
         s.add(review)
         s.flush()
         ids[f"conversion_{side}"], ids[f"review_{side}"] = conversion.id, review.id
-        notification = s.exec(select(Notification).where(Notification.lead_id == accepted.lead_id)).first()
+        notification = s.exec(select(Notification).where(Notification.lead_id == match.lead_id)).first()
         assert notification is not None, side
         notification.status, notification.last_error = "failed", "q7 test failure"
         s.add(notification)

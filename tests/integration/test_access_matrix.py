@@ -23,7 +23,6 @@ from leadapp.core.models import (
     Call,
     Conversion,
     Lead,
-    Match,
     Notification,
     Quote,
     ThreadMessage,
@@ -32,8 +31,6 @@ from leadapp.core.models import (
 )
 from leadapp.core.services import access, accounts, calls, contact, inbox, messages, portal, quotes
 from leadapp.core.services.access import Area
-from leadapp.core.services.intake import submit
-from leadapp.core.services.pipeline import process_lead
 from tests import factories
 from tests.conftest import clear_app_caches, deployment_env, use_env
 
@@ -114,7 +111,7 @@ def _seed(s: Session) -> World:
         for key, (zip_code, lat, lng, radius) in places.items()
     )
     s.commit()
-    accepted = submit(
+    [match] = factories.matched_lead(
         s,
         factories.consented_submission(
             "My water heater is leaking all over the garage floor, need someone today, budget around $500",
@@ -124,10 +121,7 @@ def _seed(s: Session) -> World:
             consumer_id=users["consumer_a"].id,
         ),
     )
-    assert process_lead(accepted.lead_id) == "matched"
-    s.expire_all()
-    lead = s.get(Lead, accepted.lead_id)
-    match = s.exec(select(Match).where(Match.lead_id == lead.id)).one()
+    lead = s.get(Lead, match.lead_id)
     assert match.business_id == x.id
     return World(s, users, x.id, y.id, lead.id, match.id, lead.consent_at)
 

@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import InterviewSession, Lead, User
 from leadapp.core.services import accounts, interview
+from tests import factories
 from tests.fakes.anthropic_api import fake_anthropic, tool_use  # noqa: F401
 
 
@@ -137,17 +138,18 @@ def test_when_claude_fails_the_scripted_interviewer_asks(db_session: Session, fa
 
 
 def test_contact_answers_stay_out_of_the_request_text_other_words_stay_in(db_session: Session):
-    token, _ = interview.start(db_session, None)
-    for answer in (
-        "My kitchen sink drain is clogged and the water will not go down, email me at jo@example.com",
-        "46032",
-        "This week",
-        "not sure",
-        "Weekdays after 4pm",
-        "My email is jo@example.com, my cell is (317) 846-2200",  # only contact: nothing of it in the text
-        "317 846 2201, best after 6pm",  # contact and more: the more stays
-    ):
-        turn = interview.reply(db_session, token, None, answer)
+    token, turn = factories.answered_interview(
+        db_session,
+        (
+            "My kitchen sink drain is clogged and the water will not go down, email me at jo@example.com",
+            "46032",
+            "This week",
+            "not sure",
+            "Weekdays after 4pm",
+            "My email is jo@example.com, my cell is (317) 846-2200",  # only contact: nothing of it in the text
+            "317 846 2201, best after 6pm",  # contact and more: the more stays
+        ),
+    )
     assert turn.complete and turn.fields["contact"] == "jo@example.com"
     db_session.commit()
     lead = db_session.get(Lead, interview.submit(db_session, token, None, "198.51.100.2", consent=False).lead_id)

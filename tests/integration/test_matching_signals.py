@@ -15,13 +15,13 @@ import redis
 from rq import SimpleWorker
 from rq.cron import CronScheduler
 from rq.job import JobStatus
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from leadapp.core.db import get_engine
 from leadapp.core.models import Business, Lead, Match, User, utcnow
 from leadapp.core.services import inbox
-from leadapp.core.services.intake import Submission, submit
-from leadapp.core.services.pipeline import process_lead
+from leadapp.core.services.intake import Submission
+from tests import factories
 from worker import jobs, schedule
 from worker.queues import MAINTENANCE, get_queue
 
@@ -169,7 +169,7 @@ def test_the_lead_detail_shows_each_factors_points_adding_up_to_the_stored_score
         ),
     ]
     s.commit()
-    accepted = submit(
+    matches = factories.matched_lead(
         s,
         Submission(
             text="The water heater in our garage is leaking badly, we need a licensed plumber tomorrow, "
@@ -178,9 +178,6 @@ def test_the_lead_detail_shows_each_factors_points_adding_up_to_the_stored_score
             email="casey@example.com",
         ),
     )
-    assert process_lead(accepted.lead_id) == "matched"
-    s.expire_all()
-    matches = s.exec(select(Match).where(Match.lead_id == accepted.lead_id)).all()
     assert len(matches) == 3
     rating_points = set()
     for owner, business in owners:

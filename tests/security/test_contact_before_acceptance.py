@@ -59,17 +59,18 @@ def _business(s: Session) -> tuple[int, int]:
 
 def _interview_lead(s: Session) -> int:
     """A consumer's guided interview, answered the way people answer: contact and address in their words."""
-    token, _ = interview.start(s, None)
-    for answer in (
-        "Water is dripping from the ceiling under the upstairs bathroom",
-        "It comes from the toilet supply line, still dripping, water off now",
-        "It's 46032",
-        "Today if possible, it's urgent",
-        "Around $300",
-        f"Weekdays after 4pm, the house is {STREET.title()}",
-        f"email or phone: {EMAIL} or (317) 846-2200",
-    ):
-        turn = interview.reply(s, token, None, answer)
+    token, turn = factories.answered_interview(
+        s,
+        (
+            "Water is dripping from the ceiling under the upstairs bathroom",
+            "It comes from the toilet supply line, still dripping, water off now",
+            "It's 46032",
+            "Today if possible, it's urgent",
+            "Around $300",
+            f"Weekdays after 4pm, the house is {STREET.title()}",
+            f"email or phone: {EMAIL} or (317) 846-2200",
+        ),
+    )
     assert turn.complete
     s.commit()
     return interview.submit(s, token, None, "198.51.100.7", consent=True).lead_id

@@ -23,13 +23,13 @@ from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import AuditEvent, Business, Call, Lead, Match, User, utcnow
 from leadapp.core.services import accounts, inbound, moderation
 from leadapp.core.services.access import NotLoggedIn
-from leadapp.core.services.intake import Submission, submit
-from leadapp.core.services.pipeline import process_lead
+from leadapp.core.services.intake import Submission
 from leadapp.pages.admin.businesses import BusinessesState
 from leadapp.pages.business.dashboard import DashboardState
 from leadapp.pages.business.phone_line import PhoneLineState
 from leadapp.pages.business.settings import BusinessSettingsState
 from leadapp.state.auth import AuthState
+from tests import factories
 from tests.conftest import clear_app_caches
 
 PASSWORD = "a long enough password"
@@ -227,7 +227,7 @@ def test_the_inbound_status_webhook_needs_twilios_signature(world: World, monkey
 def called_in_lead(world: World, monkeypatch: pytest.MonkeyPatch, business: str = "x") -> Match:
     """A lead from a call to `business`'s number, through intake and the pipeline (nothing sent)."""
     monkeypatch.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})
-    accepted = submit(
+    [match] = factories.matched_lead(
         world.s,
         Submission(
             text="Phone call to the business. The kitchen sink is leaking under the cabinet and the shutoff "
@@ -240,9 +240,7 @@ def called_in_lead(world: World, monkeypatch: pytest.MonkeyPatch, business: str 
             idempotency_key=f"inbound-call-test-{next(_serial)}",
         ),
     )
-    assert process_lead(accepted.lead_id) == "matched"
-    world.s.expire_all()
-    return world.s.exec(select(Match).where(Match.lead_id == accepted.lead_id)).one()
+    return match
 
 
 def test_only_the_called_business_can_release_its_lead(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -262,7 +260,7 @@ def test_a_marketplace_lead_cannot_be_released_to_take_it_from_others(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("leadapp.core.services.notify.send_batch", lambda ids: {})
-    accepted = submit(
+    matches = factories.matched_lead(
         world.s,
         Submission(
             text="The kitchen sink is leaking under the cabinet and the shutoff valve is stuck, please send "
@@ -271,14 +269,11 @@ def test_a_marketplace_lead_cannot_be_released_to_take_it_from_others(
             email="casey@example.com",
         ),
     )
-    assert process_lead(accepted.lead_id) == "matched"
-    world.s.expire_all()
-    match = world.s.exec(select(Match).where(Match.lead_id == accepted.lead_id, Match.business_id == world.biz["x"].id))
-    own = match.one()
+    [own] = [m for m in matches if m.business_id == world.biz["x"].id]
     with pytest.raises(UserError, match="Only a lead from a call to your own number"):
         inbound.release_lead(world.s, world.user("x"), own.id)
     world.s.rollback()
-    assert world.s.get(Lead, accepted.lead_id).released_at is None
+    assert world.s.get(Lead, own.lead_id).released_at is None
 
 
 def test_an_accepted_called_in_lead_stays_with_its_business(world: World, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -320,16 +320,17 @@ def test_texting_a_stranger_codes_in_a_loop_is_stopped(db_session: Session) -> N
 
 def test_the_interview_carries_a_verified_number_only(db_session: Session) -> None:
     s = db_session
-    token, _ = interview.start(s, None)
-    for answer in (
-        "The kitchen sink drain is blocked and the water backs up everywhere",
-        "ZIP 46032",
-        "today",
-        "around $300",
-        "weekday mornings",
-        "call me at (317) 846-2200",
-    ):
-        interview.reply(s, token, None, answer)
+    token, _ = factories.answered_interview(
+        s,
+        (
+            "The kitchen sink drain is blocked and the water backs up everywhere",
+            "ZIP 46032",
+            "today",
+            "around $300",
+            "weekday mornings",
+            "call me at (317) 846-2200",
+        ),
+    )
     s.commit()
     with pytest.raises(UserError):
         interview.verify_phone_code(s, token, None, "000000")
