@@ -15,22 +15,18 @@ import contextlib
 import os
 import secrets
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 
 from leadapp.core.seed import ADMIN_EMAIL, CONSUMER_EMAIL
-from leadapp.core.settings import ROOT
 from leadapp.launch import redis_server_argv
 from tests.e2e.chromium import ARGS, CHROMIUM
+from tests.integration.programs import start_program, unused_port, wait_for_http
 
 START_TIMEOUT = 300.0
 pytestmark = pytest.mark.e2e
@@ -53,26 +49,6 @@ class Deployment:
     redis_url: str = ""
     launcher_pid: int = 0  # the local stack's `leadapp.launch` (whose children are the programs)
     log_path: Path | None = None  # everything the local stack's programs printed
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes] | None, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"the app exited with code {proc.returncode} before serving {url}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {seconds:.0f} s")
 
 
 def _postgres_database() -> tuple[str, object]:
@@ -125,7 +101,7 @@ def local_deployment(workdir: Path, **overrides: str) -> Iterator[Deployment]:
         database_url, drop_db = _postgres_database()
     else:
         database_url = f"sqlite:///{workdir / 'e2e.db'}"
-    redis_port, bridge_port, web_port = _free_port(), _free_port(), _free_port()
+    redis_port, bridge_port, web_port = unused_port(), unused_port(), unused_port()
     redis_proc = subprocess.Popen(
         redis_server_argv(redis_port),
         stdout=subprocess.DEVNULL,
@@ -154,22 +130,15 @@ def local_deployment(workdir: Path, **overrides: str) -> Iterator[Deployment]:
     env.update(overrides)
     log_path = Path(workdir) / "app.log"
     # Three workers: a simulated AI call keeps one busy for its whole (real-time) conversation.
-    launch = [sys.executable, "-m", "leadapp.launch", "--web-port", str(web_port), "--workers", "3"]
+    launch = ["-m", "leadapp.launch", "--web-port", str(web_port), "--workers", "3"]
     if int(os.environ.get("E2E_SCALE", "1")) > 1:
         launch += ["--scale", os.environ["E2E_SCALE"]]
-    with log_path.open("wb") as log:
-        app = subprocess.Popen(
-            launch,
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    app = start_program(launch, log_path, env, new_session=True)
     try:
-        _wait_http(f"http://127.0.0.1:{web_port}/", app, START_TIMEOUT)
-        _wait_http(f"http://127.0.0.1:{web_port}/ping", app, START_TIMEOUT)  # a backend answers (behind a proxy)
-        _wait_http(f"http://127.0.0.1:{bridge_port}/health", app, 30)
+        wait_for_http(f"http://127.0.0.1:{web_port}/", app, log_path, START_TIMEOUT)
+        # a backend answers (behind a proxy)
+        wait_for_http(f"http://127.0.0.1:{web_port}/ping", app, log_path, START_TIMEOUT)
+        wait_for_http(f"http://127.0.0.1:{bridge_port}/health", app, log_path, 30)
         yield Deployment(
             url=f"http://localhost:{web_port}",
             admin_email=ADMIN_EMAIL,

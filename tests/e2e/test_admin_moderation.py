@@ -20,9 +20,12 @@ from tests.e2e.journeys import (
     flag_then_unflag,
     go_to,
     lead_row_with_status,
+    log_in_to_admin,
     login,
+    new_page,
     open_emailed_link,
     search_list,
+    stack_database,
     start,
     type_address,
 )
@@ -44,17 +47,9 @@ def _register(page: Page, deployment: Deployment, email: str) -> None:
 
 
 def _admin(browser: Browser, deployment: Deployment) -> Page:
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT)
-    login(page, deployment, deployment.admin_email, deployment.admin_password)
-    page.wait_for_url(re.compile(r".*/admin/?$"))
+    page = new_page(browser)
+    log_in_to_admin(page, deployment)
     return page
-
-
-def _db(deployment: Deployment):
-    from sqlmodel import create_engine
-
-    return create_engine(deployment.database_url)
 
 
 def _audit(session, action: str, target_id: int) -> list[Any]:
@@ -70,8 +65,7 @@ def test_admin_changes_a_role_with_confirmation_and_the_users_open_tab_loses_acc
     browser: Browser, deployment: Deployment
 ):
     email = f"fresh-{secrets.token_hex(4)}@example.com"
-    user_page = browser.new_context().new_page()
-    user_page.set_default_timeout(TIMEOUT)
+    user_page = new_page(browser)
     _register(user_page, deployment, email)
 
     admin = _admin(browser, deployment)
@@ -108,21 +102,17 @@ def test_admin_changes_a_role_with_confirmation_and_the_users_open_tab_loses_acc
     user_page.wait_for_url(re.compile(r".*/dashboard/?$"))
 
     if deployment.local:
-        from sqlmodel import Session, select
+        from sqlmodel import select
 
         from leadapp.core.models import User
 
-        engine = _db(deployment)
-        try:
-            with Session(engine) as session:
-                user = session.exec(select(User).where(User.email == email)).one()
-                admin_user = session.exec(select(User).where(User.email == deployment.admin_email)).one()
-                [event] = _audit(session, "user.role_change", user.id)
-                assert event.actor_id == admin_user.id
-                assert event.before == {"role": "consumer"}
-                assert event.after["role"] == "business_owner" and event.after["sessions_revoked"] >= 1
-        finally:
-            engine.dispose()
+        with stack_database(deployment) as session:
+            user = session.exec(select(User).where(User.email == email)).one()
+            admin_user = session.exec(select(User).where(User.email == deployment.admin_email)).one()
+            [event] = _audit(session, "user.role_change", user.id)
+            assert event.actor_id == admin_user.id
+            assert event.before == {"role": "consumer"}
+            assert event.after["role"] == "business_owner" and event.after["sessions_revoked"] >= 1
     user_page.context.close()
     admin.context.close()
 
@@ -154,24 +144,20 @@ def test_admin_flags_a_lead_then_unflags_it_and_it_is_matched_again(browser: Bro
     expect(row.locator(".lead-matches")).not_to_have_text("0")
 
     if deployment.local:
-        from sqlmodel import Session, select
+        from sqlmodel import select
 
         from leadapp.core.models import Lead, Match
 
-        engine = _db(deployment)
-        try:
-            with Session(engine) as session:
-                lead = session.get(Lead, lead_id)
-                assert lead.status == "matched" and not lead.flagged
-                assert session.exec(select(Match).where(Match.lead_id == lead_id)).all()
-                [flag] = _audit(session, "lead.flag", lead_id)
-                assert flag.before["status"] == "matched" and flag.after["status"] == "flagged"
-                assert flag.after["flag_reason"] == f"e2e check {marker}"
-                [unflag] = _audit(session, "lead.unflag", lead_id)
-                assert unflag.before["flagged"] is True and unflag.after["status"] == "classified"
-                assert unflag.after["rematch"] is True
-        finally:
-            engine.dispose()
+        with stack_database(deployment) as session:
+            lead = session.get(Lead, lead_id)
+            assert lead.status == "matched" and not lead.flagged
+            assert session.exec(select(Match).where(Match.lead_id == lead_id)).all()
+            [flag] = _audit(session, "lead.flag", lead_id)
+            assert flag.before["status"] == "matched" and flag.after["status"] == "flagged"
+            assert flag.after["flag_reason"] == f"e2e check {marker}"
+            [unflag] = _audit(session, "lead.unflag", lead_id)
+            assert unflag.before["flagged"] is True and unflag.after["status"] == "classified"
+            assert unflag.after["rematch"] is True
     admin.context.close()
 
 
@@ -188,36 +174,31 @@ def test_admin_deactivates_and_reactivates_a_business(browser: Browser, deployme
     row.locator(".toggle-business").click()
     expect(row).to_have_attribute("data-active", "yes")
     if True:  # local stack: read the audit trail
-        from sqlmodel import Session, select
+        from sqlmodel import select
 
         from leadapp.core.models import Business
 
-        engine = _db(deployment)
-        try:
-            with Session(engine) as session:
-                business = session.exec(select(Business).where(Business.name == "Midtown Electric & Air")).one()
-                assert business.is_active
-                off, on = (
-                    _audit(session, "business.deactivate", business.id),
-                    _audit(session, "business.activate", business.id),
-                )
-                assert off and off[-1].before == {"is_active": True} and off[-1].after == {"is_active": False}
-                assert on and on[-1].before == {"is_active": False} and on[-1].after == {"is_active": True}
-        finally:
-            engine.dispose()
+        with stack_database(deployment) as session:
+            business = session.exec(select(Business).where(Business.name == "Midtown Electric & Air")).one()
+            assert business.is_active
+            off, on = (
+                _audit(session, "business.deactivate", business.id),
+                _audit(session, "business.activate", business.id),
+            )
+            assert off and off[-1].before == {"is_active": True} and off[-1].after == {"is_active": False}
+            assert on and on[-1].before == {"is_active": False} and on[-1].after == {"is_active": True}
     admin.context.close()
 
 
 def test_a_password_reset_link_sets_a_new_password_once(browser: Browser, deployment: Deployment):
     if not deployment.local:
         pytest.skip("reads the emailed link from the local outbox (the database)")
-    from sqlmodel import Session, select
+    from sqlmodel import select
 
     from leadapp.core.models import Notification, User
 
     email = f"forgetful-{secrets.token_hex(4)}@example.com"
-    user_page = browser.new_context().new_page()
-    user_page.set_default_timeout(TIMEOUT)
+    user_page = new_page(browser)
     _register(user_page, deployment, email)
 
     admin = _admin(browser, deployment)
@@ -226,19 +207,14 @@ def test_a_password_reset_link_sets_a_new_password_once(browser: Browser, deploy
     admin.locator("#send-reset").click()
     expect(admin.locator("#users-notice")).to_contain_text(email)
 
-    engine = _db(deployment)
-    try:
-        with Session(engine) as session:
-            user = session.exec(select(User).where(User.email == email)).one()
-            note = session.exec(
-                select(Notification).where(Notification.user_id == user.id, Notification.kind == "password_reset")
-            ).one()
-    finally:
-        engine.dispose()
+    with stack_database(deployment) as session:
+        user = session.exec(select(User).where(User.email == email)).one()
+        note = session.exec(
+            select(Notification).where(Notification.user_id == user.id, Notification.kind == "password_reset")
+        ).one()
     link = re.search(r"https?://\S+/reset-password/[A-Za-z0-9_-]+", note.body_text).group(0)
 
-    page = browser.new_context().new_page()
-    page.set_default_timeout(TIMEOUT)
+    page = new_page(browser)
     open_emailed_link(page, link)
     page.get_by_label("New password", exact=True).fill("short")
     page.get_by_label("Repeat the new password").fill("short")
@@ -270,8 +246,7 @@ def test_admin_pages_fit_a_phone_and_label_every_field(browser: Browser, deploym
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page = context.new_page()
     page.set_default_timeout(TIMEOUT)
-    login(page, deployment, deployment.admin_email, deployment.admin_password)
-    page.wait_for_url(re.compile(r".*/admin/?$"))
+    log_in_to_admin(page, deployment)
     for label, ready in [
         ("Users", "#users-count"),
         ("Leads", "#leads-count"),

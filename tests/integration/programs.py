@@ -95,6 +95,29 @@ def stop_program(proc: subprocess.Popen, timeout: float = PROCESS_STOP_TIMEOUT) 
         proc.wait(timeout=10)
 
 
+def wait_for_http(
+    url: str,
+    proc: subprocess.Popen,
+    log_path: Path,
+    timeout: float = PROCESS_START_TIMEOUT,
+    statuses: tuple[int, ...] = (200,),
+) -> None:
+    """Poll `url` until it answers with one of `statuses`; fail the test with the program's output if `proc` exits
+    first or `timeout` s pass."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"the program exited with {proc.returncode} before {url} answered:\n{program_output(log_path)}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code in statuses:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"{url} did not answer within {timeout:.0f} s:\n{program_output(log_path)}")
+        time.sleep(0.1)
+
+
 def start_voice_bridge(
     log_path: Path, healthy: tuple[int, ...] = (200, 503), timeout: float = PROCESS_START_TIMEOUT
 ) -> tuple[subprocess.Popen, str]:
@@ -105,21 +128,11 @@ def start_voice_bridge(
     proc = start_program(["-m", "voice_bridge", "--host", "127.0.0.1", "--port", str(port)], log_path, program_env())
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"voice bridge exited with {proc.returncode}:\n{program_output(log_path)}")
-            try:
-                if httpx.get(f"{url}/health", timeout=1.0).status_code in healthy:
-                    return proc, url
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"voice bridge did not answer within {timeout} s:\n{program_output(log_path)}")
-            time.sleep(0.1)
+        wait_for_http(f"{url}/health", proc, log_path, timeout, healthy)
     except BaseException:
         stop_program(proc)
         raise
+    return proc, url
 
 
 def program_output(log_path: Path) -> str:
