@@ -28,7 +28,6 @@ import json
 import math
 import re
 import secrets
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,7 +36,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tests.fakes.loopback import ServedApp, settings_pointing_at
+from tests.fakes.loopback import ServedFake, settings_pointing_at
 
 MESSAGES_PATH = "/v1/messages"
 DEFAULT_MIN_CACHEABLE_TOKENS = 1024
@@ -319,18 +318,17 @@ def validate_request(body: Any) -> None:
 # --- the server -------------------------------------------------------------------------------------
 
 
-class FakeAnthropicAPI:
+class FakeAnthropicAPI(ServedFake[RecordedRequest]):
     """The Messages API on 127.0.0.1 (uvicorn in a background thread): a script, a record, a prompt cache."""
 
+    served_name = "fake Anthropic API"
+
     def __init__(self, *, api_key: str | None = None, min_cacheable_tokens: int = DEFAULT_MIN_CACHEABLE_TOKENS):
+        super().__init__()
         self.api_key = api_key or "sk-ant-fake-" + secrets.token_hex(12)
         self.min_cacheable_tokens = min_cacheable_tokens
-        self._lock = threading.Lock()
         self._script: list[Scripted] = []
-        self._requests: list[RecordedRequest] = []
         self._cache: set[str] = set()
-        self._served: ServedApp | None = None
-        self.url = ""
 
     # test-facing API
 
@@ -340,26 +338,10 @@ class FakeAnthropicAPI:
             self._script.extend(replies)
 
     @property
-    def requests(self) -> list[RecordedRequest]:
-        """Every request received so far (a copy), accepted or rejected."""
-        with self._lock:
-            return list(self._requests)
-
-    @property
     def remaining(self) -> int:
         """How many scripted answers have not been used."""
         with self._lock:
             return len(self._script)
-
-    # lifecycle
-
-    def start(self) -> None:
-        self._served = ServedApp(self._handle, "fake Anthropic API")
-        self.url = self._served.start()
-
-    def stop(self) -> None:
-        if self._served is not None:
-            self._served.stop()
 
     # HTTP
 

@@ -1,7 +1,7 @@
 """What the fakes share to stand on 127.0.0.1 (an ephemeral port) and be reached by the app.
 
 - `ServedApp`: one Starlette handler for every path, served by uvicorn in a daemon thread (the Anthropic and
-  Places fakes, which are async).
+  Places fakes, which are async); `ServedFake`: the base of those fakes (their record, start and stop).
 - `http_server`: a pytest-httpserver server for the werkzeug fakes (SendGrid, Twilio), cleared and stopped after.
 - `ProviderFake`: the base of those fakes: the server's URL and the failures a test injects (the next N requests,
   every request, a slow answer, a share of outages).
@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Generic, TypeVar
 
 import pytest
 import uvicorn
@@ -63,6 +64,39 @@ class ServedApp:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=START_TIMEOUT_SECONDS)
+
+
+Recorded = TypeVar("Recorded")
+
+
+class ServedFake(Generic[Recorded]):
+    """The base of the fakes served by `ServedApp`: the requests they recorded (kept under their lock), their base
+    URL once started, `start()` and `stop()`. A subclass answers every request in `_handle`."""
+
+    served_name = "fake API"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._requests: list[Recorded] = []
+        self._served: ServedApp | None = None
+        self.url = ""
+
+    @property
+    def requests(self) -> list[Recorded]:
+        """Every request received so far (a copy), accepted or rejected."""
+        with self._lock:
+            return list(self._requests)
+
+    def start(self) -> None:
+        self._served = ServedApp(self._handle, self.served_name)
+        self.url = self._served.start()
+
+    def stop(self) -> None:
+        if self._served is not None:
+            self._served.stop()
+
+    async def _handle(self, request: Request) -> Response:
+        raise NotImplementedError
 
 
 @contextmanager

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +28,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tests.fakes.loopback import ServedApp, settings_pointing_at
+from tests.fakes.loopback import ServedFake, settings_pointing_at
 
 SEARCH_PATH = "/v1/places:searchText"
 MAX_PAGE_SIZE = 20
@@ -207,17 +206,16 @@ def _pick(value: Any, paths: list[list[str]]) -> Any:
     return picked
 
 
-class FakePlacesAPI:
+class FakePlacesAPI(ServedFake[RecordedRequest]):
     """Places Text Search on 127.0.0.1 (uvicorn in a background thread)."""
 
+    served_name = "fake Places API"
+
     def __init__(self, *, api_key: str | None = None) -> None:
+        super().__init__()
         self.api_key = api_key or "AIza" + secrets.token_urlsafe(26)
-        self._lock = threading.Lock()
         self._results: dict[str, list[dict[str, Any]]] = {}
         self._pages: dict[str, _Page] = {}
-        self._requests: list[RecordedRequest] = []
-        self._served: ServedApp | None = None
-        self.url = ""
 
     # test-facing API
 
@@ -225,21 +223,6 @@ class FakePlacesAPI:
         """The places (in the API's shape, e.g. from `place()`) a search for `text_query` finds, in order."""
         with self._lock:
             self._results[text_query] = [dict(p) for p in places]
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._requests)
-
-    # lifecycle
-
-    def start(self) -> None:
-        self._served = ServedApp(self._handle, "fake Places API")
-        self.url = self._served.start()
-
-    def stop(self) -> None:
-        if self._served is not None:
-            self._served.stop()
 
     # HTTP
 
