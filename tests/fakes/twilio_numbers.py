@@ -187,7 +187,10 @@ class FakeTwilioNumbers:
             return twilio_error(500, 20500, "Internal Server Error (injected by the fake)")
         return None
 
-    def _record(self, request: Request) -> None:
+    def _received(self, request: Request, path: re.Pattern[str]) -> tuple[re.Match[str] | None, Response | None]:
+        """Every request's first step, holding `_lock`: log it, then the path's match and Twilio's answer if it
+        refuses the request before reading it (wrong credentials or account, an injected failure), else None."""
+        match = path.match(request.path)
         self.requests.append(
             {
                 "method": request.method,
@@ -197,12 +200,11 @@ class FakeTwilioNumbers:
                 "content_type": request.mimetype,
             }
         )
+        return match, self._refusal(request, match.group("account") if match else "")
 
     def handle_list(self, request: Request) -> Response:
-        match = LIST_PATH.match(request.path)
         with self._lock:
-            self._record(request)
-            refusal = self._refusal(request, match.group("account") if match else "")
+            _, refusal = self._received(request, LIST_PATH)
             if refusal is not None:
                 return refusal
             args = request.args
@@ -250,10 +252,8 @@ class FakeTwilioNumbers:
         return Response(json.dumps(body), status=200, content_type="application/json")
 
     def handle_one(self, request: Request) -> Response:
-        match = ONE_PATH.match(request.path)
         with self._lock:
-            self._record(request)
-            refusal = self._refusal(request, match.group("account") if match else "")
+            match, refusal = self._received(request, ONE_PATH)
             if refusal is not None:
                 return refusal
             number = self.numbers.get(match.group("sid") if match else "")

@@ -119,6 +119,15 @@ class FakeTwilioVoice(ProviderFake):
         self.requests.append({"method": request.method, "path": request.path, **seen})
         return match, self._refusal(request, match)
 
+    def _call_asked_for(self, request: Request, form: dict[str, str]) -> FakeCall | Response:
+        """`_received` for one call's resource (…/Calls/CA….json), holding `_lock`: the call, or Twilio's answer
+        when it refuses the request or knows no such call (404)."""
+        match, refused = self._received(request, CALL_PATH, form=form)
+        if refused is not None:
+            return refused
+        call = self.calls.get(match.group("sid"))
+        return call if call is not None else twilio_error(404, 20404, "The requested resource was not found")
+
     def _refusal(self, request: Request, match: re.Match[str] | None) -> Response | None:
         if match is None or not self._authorised(request, match.group("account")):
             return twilio_error(401, 20003, "Authenticate")
@@ -187,12 +196,9 @@ class FakeTwilioVoice(ProviderFake):
     def handle_update(self, request: Request) -> Response:
         form = _form(request)
         with self._lock:
-            match, refused = self._received(request, CALL_PATH, form=form)
-            if refused is not None:
-                return refused
-            call = self.calls.get(match.group("sid"))
-            if call is None:
-                return twilio_error(404, 20404, "The requested resource was not found")
+            call = self._call_asked_for(request, form)
+            if isinstance(call, Response):
+                return call
             if call.status not in LIVE_STATUSES:
                 return twilio_error(400, 21220, "Call is not in-progress. Cannot redirect.")
             twiml, status = form.get("Twiml", ""), form.get("Status", "")
@@ -215,12 +221,9 @@ class FakeTwilioVoice(ProviderFake):
     def handle_fetch(self, request: Request) -> Response:
         """GET one call resource (its status and, once Twilio has priced it, its price)."""
         with self._lock:
-            match, refused = self._received(request, CALL_PATH, form={})
-            if refused is not None:
-                return refused
-            call = self.calls.get(match.group("sid"))
-            if call is None:
-                return twilio_error(404, 20404, "The requested resource was not found")
+            call = self._call_asked_for(request, {})
+            if isinstance(call, Response):
+                return call
             body = self._resource(call)
         return Response(json.dumps(body), status=200, content_type="application/json")
 
