@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,17 +31,11 @@ if str(ROOT) not in sys.path:  # the app is not installed as a package; tests im
 ALEMBIC_INI = ROOT / "alembic.ini"
 
 from leadapp.launch import redis_server_argv  # noqa: E402  (importable once the checkout is on sys.path)
+from tests.integration.programs import unused_port  # noqa: E402
 
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
 PG_ADMIN_DSN = f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/postgres"
 REDIS_START_TIMEOUT = 10.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clear_app_caches() -> None:
@@ -78,7 +71,7 @@ def _start_redis(workdir: Path, port: int | None = None) -> tuple[subprocess.Pop
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server is not installed (needed for the private test Redis)")
     # A free port can be taken between probing and binding: with no fixed port, try another one.
-    candidates = [port] if port else [free_port() for _ in range(3)]
+    candidates = [port] if port else [unused_port() for _ in range(3)]
     last_error = ""
     for candidate in candidates:
         proc = subprocess.Popen(
