@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -25,17 +26,17 @@ def payload(data: bytes | str) -> dict[str, Any]:
     return event
 
 
-@pytest.fixture
-def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """`published()`: the live events published since the previous call (read from the test's private Redis)."""
-    client = redis.Redis.from_url(app_env["REDIS_URL"])
+@contextmanager
+def subscription(client: redis.Redis, wait: float) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Subscribed to the live-event channel from now on: calling the result returns the events published since its
+    previous call (the last one followed by `wait` s of silence). Unsubscribed on exit."""
     pubsub = client.pubsub()
     pubsub.subscribe(events.channel())
     pubsub.get_message(timeout=2)  # the subscription confirmation
 
     def drain() -> list[dict[str, Any]]:
         got = []
-        while (message := pubsub.get_message(timeout=0.5)) is not None:
+        while (message := pubsub.get_message(timeout=wait)) is not None:
             if message["type"] == "message":
                 got.append(payload(message["data"]))
         return got
@@ -44,4 +45,14 @@ def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, A
         yield drain
     finally:
         pubsub.close()
+
+
+@pytest.fixture
+def published(app_env: dict[str, str]) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """`published()`: the live events published since the previous call (read from the test's private Redis)."""
+    client = redis.Redis.from_url(app_env["REDIS_URL"])
+    try:
+        with subscription(client, wait=0.5) as drain:
+            yield drain
+    finally:
         client.close()

@@ -23,7 +23,6 @@ import redis
 from sqlmodel import Session, select
 from twilio.request_validator import RequestValidator
 
-from leadapp.core import events
 from leadapp.core.db import get_engine, session_scope
 from leadapp.core.models import Call, Lead, TranscriptLine
 from leadapp.core.providers import telephony
@@ -33,7 +32,7 @@ from tests.fakes.openai_realtime import FakeOpenAIRealtime
 from tests.fakes.twilio_media import FakeTwilioMedia
 from tests.fakes.twilio_voice import parse_stream
 from tests.integration.programs import clear_settings_caches, served_in_loop
-from tests.live_events import payload as event_payload
+from tests.live_events import subscription
 from voice_bridge import WS_PROTOCOL
 from voice_bridge import realtime_wire as rt
 from voice_bridge import session as call_session
@@ -237,21 +236,14 @@ async def listen(media: FakeTwilioMedia, quiet_ms: float = 300) -> None:
 @pytest.fixture
 def live_events(bridge: Bridge, redis_env: redis.Redis) -> Iterator[Callable[[], list[dict[str, Any]]]]:
     """Subscribe to the live-event channel now; calling the result returns what was published since."""
-    pubsub = redis_env.pubsub()
-    pubsub.subscribe(events.channel())
-    pubsub.get_message(timeout=1.0)  # the subscription's confirmation
     seen: list[dict[str, Any]] = []
+    with subscription(redis_env, wait=0.2) as drain:
 
-    def drain() -> list[dict[str, Any]]:
-        while (message := pubsub.get_message(timeout=0.2)) is not None:
-            if message["type"] == "message":
-                seen.append(event_payload(message["data"]))
-        return seen
+        def everything() -> list[dict[str, Any]]:
+            seen.extend(drain())
+            return seen
 
-    try:
-        yield drain
-    finally:
-        pubsub.close()
+        yield everything
 
 
 def qualify_script() -> Script:
