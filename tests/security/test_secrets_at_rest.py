@@ -26,18 +26,10 @@ from leadapp.core.services import access, accounts, admin_ops, admin_users, inte
 from leadapp.core.services.intake import Submission, submit
 from leadapp.core.services.pipeline import process_lead
 from tests.conftest import clear_app_caches, deployment_env, use_env
-from tests.fakes.smtp_server import FakeSmtp
+from tests.fakes.smtp_server import FakeSmtp, fake_smtp
 
 PASSWORD = "a long enough password"
-
-
-@pytest.fixture
-def smtp() -> Iterator[FakeSmtp]:
-    server = FakeSmtp().start()
-    try:
-        yield server
-    finally:
-        server.stop()
+smtp = fake_smtp  # the fakes' SMTP server, under the name these tests ask for
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
