@@ -36,7 +36,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tests.fakes.loopback import ServedFake, settings_pointing_at
+from tests.fakes.loopback import ServedFake
 
 MESSAGES_PATH = "/v1/messages"
 DEFAULT_MIN_CACHEABLE_TOKENS = 1024
@@ -343,6 +343,9 @@ class FakeAnthropicAPI(ServedFake[RecordedRequest]):
         with self._lock:
             return len(self._script)
 
+    def settings(self) -> dict[str, str]:
+        return {"ANTHROPIC_API_KEY": self.api_key, "ANTHROPIC_BASE_URL": self.url}
+
     # HTTP
 
     def _error(self, record: RecordedRequest, status: int, error_type: str, message: str) -> JSONResponse:
@@ -451,9 +454,5 @@ class FakeAnthropicAPI(ServedFake[RecordedRequest]):
 def fake_anthropic() -> Iterator[FakeAnthropicAPI]:
     """A running fake Messages API; ANTHROPIC_API_KEY/ANTHROPIC_BASE_URL point at it for the test."""
     fake = FakeAnthropicAPI()
-    fake.start()
-    try:
-        with settings_pointing_at({"ANTHROPIC_API_KEY": fake.api_key, "ANTHROPIC_BASE_URL": fake.url}):
-            yield fake
-    finally:
-        fake.stop()
+    with fake.serving():
+        yield fake

@@ -95,6 +95,20 @@ class ServedFake(Generic[Recorded]):
         if self._served is not None:
             self._served.stop()
 
+    def settings(self) -> dict[str, str]:
+        """The app's settings (its key and base URL) that point at this fake once it is started."""
+        raise NotImplementedError
+
+    @contextmanager
+    def serving(self) -> Iterator[None]:
+        """Started, with the app's settings pointing at it until the exit, where it stops."""
+        self.start()
+        try:
+            with settings_pointing_at(self.settings()):
+                yield
+        finally:
+            self.stop()
+
     async def _handle(self, request: Request) -> Response:
         raise NotImplementedError
 

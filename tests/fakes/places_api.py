@@ -28,7 +28,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from tests.fakes.loopback import ServedFake, settings_pointing_at
+from tests.fakes.loopback import ServedFake
 
 SEARCH_PATH = "/v1/places:searchText"
 MAX_PAGE_SIZE = 20
@@ -224,6 +224,9 @@ class FakePlacesAPI(ServedFake[RecordedRequest]):
         with self._lock:
             self._results[text_query] = [dict(p) for p in places]
 
+    def settings(self) -> dict[str, str]:
+        return {"GOOGLE_PLACES_API_KEY": self.api_key, "GOOGLE_PLACES_BASE_URL": self.url}
+
     # HTTP
 
     async def _handle(self, request: Request) -> JSONResponse:
@@ -326,9 +329,5 @@ class FakePlacesAPI(ServedFake[RecordedRequest]):
 def fake_places() -> Iterator[FakePlacesAPI]:
     """A running fake Places API; GOOGLE_PLACES_API_KEY/GOOGLE_PLACES_BASE_URL point at it for the test."""
     fake = FakePlacesAPI()
-    fake.start()
-    try:
-        with settings_pointing_at({"GOOGLE_PLACES_API_KEY": fake.api_key, "GOOGLE_PLACES_BASE_URL": fake.url}):
-            yield fake
-    finally:
-        fake.stop()
+    with fake.serving():
+        yield fake
