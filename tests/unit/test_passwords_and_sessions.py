@@ -29,6 +29,13 @@ def _make_admin(email: str = "root@example.com") -> int:
         return accounts.ensure_admin(session, email, PASSWORD).id  # type: ignore[return-value]
 
 
+def _stored(session: Session, user_id: int) -> User:
+    """The user as the database holds it (it must exist)."""
+    user = session.get(User, user_id)
+    assert user is not None
+    return user
+
+
 def _register(email: str, role: str = "consumer") -> int:
     with session_scope() as session:
         return accounts.register(session, email, PASSWORD, role).id  # type: ignore[return-value]
@@ -238,8 +245,7 @@ def test_disabling_a_user_kills_an_existing_token_immediately(app_env: dict[str,
     token = _login("ann@example.com")
     assert _user_for(token) is not None
     with session_scope() as session:
-        admin = session.get(User, admin_id)
-        assert admin is not None
+        admin = _stored(session, admin_id)
         accounts.set_active(session, admin, user_id, False)
     assert _user_for(token) is None
     with session_scope() as session:
@@ -254,8 +260,7 @@ def test_disabling_a_user_kills_an_existing_token_immediately(app_env: dict[str,
         accounts.login(session, "ann@example.com", PASSWORD)
     # Enabling it again does not revive the old session; a new login works.
     with session_scope() as session:
-        admin = session.get(User, admin_id)
-        assert admin is not None
+        admin = _stored(session, admin_id)
         accounts.set_active(session, admin, user_id, True)
     assert _user_for(token) is None
     assert _user_for(_login("ann@example.com")) is not None
@@ -299,8 +304,7 @@ def test_set_active_refuses_an_anonymous_or_disabled_admin_actor(app_env: dict[s
     with session_scope() as session:
         with pytest.raises(NotLoggedIn):
             accounts.set_active(session, None, target_id, False)  # type: ignore[arg-type]
-        admin = session.get(User, admin_id)
-        assert admin is not None
+        admin = _stored(session, admin_id)
         admin.is_active = False  # stale object of an admin who has been disabled meanwhile
         with pytest.raises(NotAllowed):
             accounts.set_active(session, admin, target_id, False)
@@ -310,23 +314,19 @@ def test_set_active_refuses_an_anonymous_or_disabled_admin_actor(app_env: dict[s
 def test_set_active_refuses_to_disable_the_last_active_admin(app_env: dict[str, str]) -> None:
     admin_id = _make_admin()
     with session_scope() as session:
-        admin = session.get(User, admin_id)
-        assert admin is not None
+        admin = _stored(session, admin_id)
         with pytest.raises(UserError):
             accounts.set_active(session, admin, admin_id, False)
     with session_scope() as session:
-        admin = session.get(User, admin_id)
-        assert admin is not None and admin.is_active is True
+        assert _stored(session, admin_id).is_active is True
 
     # With a second admin, one may be disabled; then the other is the last one again.
     second_id = _make_admin("second@example.com")
     with session_scope() as session:
-        admin = session.get(User, admin_id)
-        assert admin is not None
+        admin = _stored(session, admin_id)
         accounts.set_active(session, admin, second_id, False)
     with session_scope() as session:
-        admin = session.get(User, admin_id)
-        assert admin is not None
+        admin = _stored(session, admin_id)
         with pytest.raises(UserError):
             accounts.set_active(session, admin, admin_id, False)
 
@@ -334,8 +334,7 @@ def test_set_active_refuses_to_disable_the_last_active_admin(app_env: dict[str, 
 def test_set_active_on_unknown_user_is_a_user_error(app_env: dict[str, str]) -> None:
     admin_id = _make_admin()
     with session_scope() as session:
-        admin = session.get(User, admin_id)
-        assert admin is not None
+        admin = _stored(session, admin_id)
         with pytest.raises(UserError):
             accounts.set_active(session, admin, 999_999, False)
 
@@ -356,8 +355,7 @@ def test_ensure_admin_promotes_and_reenables_an_existing_account(app_env: dict[s
     admin_id = _make_admin()
     user_id = _register("ann@example.com")
     with session_scope() as session:
-        admin = session.get(User, admin_id)
-        assert admin is not None
+        admin = _stored(session, admin_id)
         accounts.set_active(session, admin, user_id, False)
     new_password = "a brand new password"
     with session_scope() as session:
@@ -424,8 +422,7 @@ def test_register_and_disable_write_audit_events(app_env: dict[str, str]) -> Non
     admin_id = _make_admin()
     user_id = _register("ann@example.com", "business_owner")
     with session_scope() as session:
-        admin = session.get(User, admin_id)
-        assert admin is not None
+        admin = _stored(session, admin_id)
         accounts.set_active(session, admin, user_id, False)
     with session_scope() as session:
         register_event = session.exec(select(AuditEvent).where(AuditEvent.action == "user.register")).one()
