@@ -26,7 +26,7 @@ barging in 1 s into every second turn):
 
 Measured over a window of S seconds, after every call has heard its first audio and `--warmup` more:
 - up latency: the caller's frame leaving (timestamp taken just before its message is framed and written) → the
-  fake receiving the `input_audio_buffer.append` carrying it (timestamp as websockets has parsed it, before
+  fake receiving the `input_audio_buffer.append` carrying it (timestamp as its frame has been parsed, before
   validation);
 - down latency: the fake sending a `response.output_audio.delta` (stamped just before it is written) → the
   caller receiving the Twilio `media` message carrying it (as it is parsed);
@@ -37,11 +37,15 @@ Measured over a window of S seconds, after every call has heard its first audio 
 Both clocks are CLOCK_MONOTONIC of one process, so no clock skew enters the numbers. That process keeps its
 garbage collector off from the window to the end of the drain (it collects just before), so that its own
 pauses are not stamped onto the program measured; `loadgen_lag_p99_ms`/`loadgen_lag_max_ms` say how late its
-event loop ran a 5 ms timer in the window (a busy load generator delays the stamps too). The load generator is
-kept cheap so that those figures measure the bridge: one timer for every call's uplink, messages written to the
-socket as they are stamped (`bench.bridge_wire`: the same bytes as websockets writes, no per-send machinery),
-only the stamps base64-encoded per message, and messages taken in the read callback as they are parsed (an
-append the peer's VAD has nothing to answer about included) instead of waking a reader task for each.
+event loop ran a 5 ms timer in the window (a busy load generator delays the stamps too), and
+`loadgen_cpu_us_per_frame` (with `loadgen_cpu_pct`) what it spent itself, both ends of every call, per uplink
+frame. The load generator is kept cheap so that those figures measure the bridge: one timer for every call's
+uplink, messages written to the socket as they are stamped (`bench.bridge_wire`: the same bytes as websockets
+writes, no per-send machinery), only the stamps base64-encoded per message, the frames of what arrives split by
+the generator itself (a whole text message in one frame; anything else is handed to websockets) and each
+message taken in the read callback as it is parsed (an append the peer's VAD has nothing to answer about
+included; a `media` payload and a `mark` name read without json.loads) instead of waking a reader task for each.
+`--profile DIR` writes a cProfile of the generator over each window to DIR/<phase>.prof.
 
 The bridge runs with VOICE_BRIDGE_LOOP_STATS on (`voice_bridge.loop_stats`): over the window, its own event loop's
 lag (how late a 5 ms timer fired: `loop_lag_p99_ms`, `loop_lag_max_ms`), the largest burst of socket writes in
@@ -286,6 +290,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turn-ms", type=int, default=None, help="audio per assistant turn (default: the load's)")
     parser.add_argument("--delta-ms", type=int, default=None, help="audio per delta (default: the load's)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the callers' timing")
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        default=None,
+        help="profile the load generator over each window (cProfile, CPU time) into DIR/<phase>.prof; its CPU "
+        "figures then include the profiler's own cost",
+    )
     parser.add_argument("--floor", action=argparse.BooleanOptionalAction, default=True, help="also run the relay")
     parser.add_argument(
         "--rounds", type=int, default=3, help="bridge/relay phases, alternating; figures pooled (default: 3)"
@@ -325,9 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cpu_ratio per round (bridge/floor): {ratios}; pooled {bridge.cpu_us_per_frame / floor:.2f}")
     b = bridge.stats
     print(
-        f"bridge calls={bridge.calls} up_p50_us={bridge.us(b.up_ns, 0.5):.0f} up_p99_us={bridge.us(b.up_ns, 0.99):.0f} "
-        f"down_p99_us={bridge.us(b.down_ns, 0.99):.0f} cpu_us_per_frame={bridge.cpu_us_per_frame:.1f} "
-        f"floor_cpu_us_per_frame={floor:.1f} clear_p99_ms={bridge.us(b.clear_ns, 0.99) / 1000:.2f} lost={bridge.lost} "
+        f"bridge calls={bridge.calls} up_p50_us={bridge.us(b.up_ns, 50):.0f} up_p99_us={bridge.us(b.up_ns, 99):.0f} "
+        f"down_p99_us={bridge.us(b.down_ns, 99):.0f} cpu_us_per_frame={bridge.cpu_us_per_frame:.1f} "
+        f"floor_cpu_us_per_frame={floor:.1f} clear_p99_ms={bridge.us(b.clear_ns, 99) / 1000:.2f} lost={bridge.lost} "
         f"load={args.load} loop_lag_p99_ms={bridge.loop.get('lag_p99_ms', float('nan')):g} "
         f"loop_lag_max_ms={bridge.loop.get('lag_max_ms', float('nan')):g} "
         f"max_writes_per_turn={bridge.loop.get('max_writes_per_turn', float('nan')):g} loop={event_loop.loop_name()}"

@@ -26,6 +26,7 @@ import json
 import random
 import struct
 import time
+from binascii import a2b_base64, b2a_base64
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,9 +38,9 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import Frame, Opcode
-from websockets.protocol import Event
+from websockets.protocol import Event, Side, State
 
-from bench.bridge_wire import write_text
+from bench.bridge_wire import TEXT_FIN, frame_at, write_text
 from leadapp.core.crypto import media_stream_token
 from voice_bridge import twilio_wire as tw
 from voice_bridge.loopback.realtime_connection import AssistantAudio
@@ -69,7 +70,8 @@ CALLER_LINES = ("Yes, go ahead.", "Sorry, one question first.", "Tomorrow mornin
 MEDIA_HEAD = '{"event":"media",'  # the bridge's media message, compact: its payload is read without json.loads
 PAYLOAD_KEY = '"payload":"'
 UPLINK_SLOTS = 10  # the calls' uplink phases, spread over 20 ms in 2 ms groups
-MAX_TURNS = 10_000  # the script's turns (a phase has a few hundred per call at most)
+MAX_TURNS = 10_000
+OPCODE_BITS = 0x0F  # the script's turns (a phase has a few hundred per call at most)
 
 
 @dataclass(frozen=True)
@@ -150,15 +152,61 @@ class ParsedAtOnce(Connection):
     parsed, in the read callback, instead of queueing it for a reader task to wake up for: at 150 calls that
     wake-up per message is much of what the load generator spends. A message `on_text` declines (False), and
     every later one while any is still queued, goes the usual way (`queued` counts them; the reader calls `took`
-    once it has handled each), so the order is kept."""
+    once it has handled each), so the order is kept.
+
+    While the connection is open, the received bytes are split into frames here (`bench.bridge_wire.frame_at`):
+    a whole text message in one frame is decoded and offered at once; every other frame (control frames, binary,
+    fragments, anything malformed), and a message declined, goes to websockets whole, in order, to be read and
+    checked as always. Once a fragmented message begins, websockets reads everything from then on."""
 
     on_text: Callable[[str, int], bool] | None = None
     queued = 0
+    _rest = b""
+    _declined = False
+    _split_here = True
+
+    def data_received(self, data: bytes) -> None:
+        if self._rest:
+            data, self._rest = self._rest + data, b""
+        if not self._split_here or self.protocol.state is not State.OPEN:
+            super().data_received(data)
+            return
+        masked = self.protocol.side is Side.SERVER  # what a client sends is masked
+        at = 0
+        while at < len(data):
+            end, payload = frame_at(data, at, masked)
+            if end < 0:
+                self._rest = data[at:]
+                return
+            on_text = self.on_text
+            if payload is not None and on_text is not None and not self.queued:
+                try:
+                    text = payload.decode()
+                except UnicodeDecodeError:  # websockets fails the connection over it
+                    text = None
+                if text is not None:
+                    if on_text(text, time.monotonic_ns()):
+                        at = end
+                        continue
+                    self._declined = True
+            elif data[at] & (TEXT_FIN | OPCODE_BITS) in (Opcode.TEXT.value, Opcode.BINARY.value):
+                self._split_here = False  # a fragmented message: websockets reads the rest of the stream
+                super().data_received(data[at:])
+                return
+            try:
+                super().data_received(data[at:end])
+            finally:
+                self._declined = False
+            if self.protocol.state is not State.OPEN:
+                super().data_received(data[end:])
+                return
+            at = end
 
     def process_event(self, event: Event) -> None:
         if isinstance(event, Frame) and event.opcode is Opcode.TEXT and event.fin:
             on_text = self.on_text
-            if on_text is not None and not self.queued and on_text(event.data.decode(), time.monotonic_ns()):
+            offered = on_text is not None and not (self.queued or self._declined)
+            if offered and on_text(event.data.decode(), time.monotonic_ns()):  # type: ignore[misc]
                 return
             self.queued += 1
         super().process_event(event)  # type: ignore[misc]
@@ -294,7 +342,7 @@ class BenchSession(PeerSession):
         tail = self.tails.get(ms)
         if tail is None:
             tail = self.tails[ms] = base64.b64encode(self.body[STAMPED_BYTES : ms * 8]).decode()
-        return base64.b64encode(head).decode() + tail
+        return b2a_base64(head, newline=False).decode() + tail
 
     async def send_text(self, text: str) -> None:
         write_text(self.connection, text)
@@ -395,7 +443,7 @@ class Caller(MediaStreamCaller):
         if tail is None:
             tail = self.tails[frame] = base64.b64encode(frame[STAMPED_BYTES:]).decode()
         head = UP_HEADER.pack(self.index, self.sequence, sent) + frame[UP_HEADER.size : STAMPED_BYTES]
-        return base64.b64encode(head).decode() + tail
+        return b2a_base64(head, newline=False).decode() + tail
 
     async def send_text(self, text: str) -> bool:
         if self.ws is None or self.closed.is_set():
@@ -417,6 +465,10 @@ class Caller(MediaStreamCaller):
                 start += len(PAYLOAD_KEY)
                 self._on_media(raw[start : raw.index('"', start)], at_ns)
                 return True
+        name = tw.mark_echo(raw)  # the mark after every chunk, compact: its name read without json.loads too
+        if name is not None:
+            self._on_mark(name)
+            return True
         message = json.loads(raw)
         event = message.get("event")
         if event == "media":
@@ -431,7 +483,7 @@ class Caller(MediaStreamCaller):
         self.on_text(json.dumps(message), at_ns)  # only before `open` hands the socket its callback
 
     def _on_media(self, payload: str, at: int) -> None:
-        item, chunk, chunks, sent = DOWN_HEADER.unpack_from(base64.b64decode(payload[:20]))
+        item, chunk, chunks, sent = DOWN_HEADER.unpack_from(a2b_base64(payload[:20]))
         stats = self.stats
         if stats.window(sent):
             stats.down_received += 1

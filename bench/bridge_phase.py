@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import gc
 import os
 import random
@@ -60,6 +61,11 @@ class Phase:
     def cpu_us_per_frame(self) -> float:
         return self.cpu_seconds * 1e6 / self.stats.up_sent if self.stats.up_sent else float("nan")
 
+    @property
+    def loadgen_cpu_us_per_frame(self) -> float:
+        """The load generator's own CPU time (both ends of every call) per uplink frame sent in the window."""
+        return self.loadgen_cpu_seconds * 1e6 / self.stats.up_sent if self.stats.up_sent else float("nan")
+
     def us(self, samples: list[int], q: float) -> float:
         """The nearest-rank `q`-th percentile (0 < q ≤ 100) of `samples` in ns, in µs; nan for no samples."""
         value = percentile(samples, q)
@@ -80,6 +86,7 @@ class Phase:
             f"cpu_us_per_frame={self.cpu_us_per_frame:.1f} "
             f"runq_wait_ms={1000 * self.runqueue_wait_seconds:.0f} "
             f"loadgen_cpu_pct={100 * self.loadgen_cpu_seconds / self.seconds:.0f} "
+            f"loadgen_cpu_us_per_frame={self.loadgen_cpu_us_per_frame:.1f} "
             f"loadgen_runq_wait_ms={1000 * self.loadgen_runqueue_wait_seconds:.0f} "
             f"loadgen_lag_p99_ms={self.us(s.loadgen_lag_ns, 99) / 1000:.2f} "
             f"loadgen_lag_max_ms={self.us(s.loadgen_lag_ns, 100) / 1000:.2f}"
@@ -185,9 +192,15 @@ async def run_phase(
         await asyncio.to_thread(loop_figures, loop_url, True)
         cpu0, own0 = tree_cpu_seconds(pids), own_cpu_seconds()
         wait0, own_wait0 = runqueue_wait_seconds(program_pid), runqueue_wait_seconds(os.getpid())
+        profiler = cProfile.Profile() if args.profile else None
         stats.w0 = time.monotonic_ns()
         stats.w1 = stats.w0 + int(args.seconds * 1e9)
+        if profiler is not None:
+            profiler.enable()
         await asyncio.sleep(max(0.0, (stats.w1 - time.monotonic_ns()) / 1e9))
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(Path(args.profile) / f"{name.replace('#', '-')}.prof")
         cpu1, own1 = tree_cpu_seconds(pids), own_cpu_seconds()
         wait1, own_wait1 = runqueue_wait_seconds(program_pid), runqueue_wait_seconds(os.getpid())
         program_loop = await asyncio.to_thread(loop_figures, loop_url)

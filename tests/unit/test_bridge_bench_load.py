@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
 from bench.bridge_load import ParsedAtOnceClient, ParsedAtOnceServer, plain_append
-from bench.bridge_wire import write_text
+from bench.bridge_wire import apply_mask, frame_at, frame_header, write_text
 from voice_bridge import realtime_wire as rt
 from voice_bridge.loopback.realtime_session import PeerSession
 from voice_bridge.loopback.script import SILENCE, SPEECH_PATTERN, Script
@@ -71,6 +71,46 @@ async def test_a_declined_message_keeps_the_ones_after_it_in_order() -> None:
             await asyncio.wait_for(client.wait_closed(), TIMEOUT_S)
     assert taken == ["one"]
     assert read == ["wait", "two", "last"]
+
+
+async def test_frames_split_by_the_reader_arrive_whole_and_the_rest_goes_to_websockets() -> None:
+    taken: list[str] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        await ws.recv()  # the client's callback is in place
+        await ws.send("x" * 70_000)  # the 8-byte length, over several reads
+        await ws.ping()  # a control frame in between: websockets answers it
+        await ws.send("é small")
+        await ws.send(["frag", "mented"])  # a fragmented message: websockets reads it (and all after it)
+        await ws.send("after")
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0) as server:
+        port = next(iter(server.sockets)).getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}", create_connection=ParsedAtOnceClient) as client:
+            assert isinstance(client, ParsedAtOnceClient)
+            client.on_text = lambda text, _at_ns: taken.append(text) is None
+            await client.send("go")
+            assert await asyncio.wait_for(client.recv(), TIMEOUT_S) == "fragmented"
+            for _ in range(100):
+                if len(taken) == 3:
+                    break
+                await asyncio.sleep(0.01)
+    assert taken == ["x" * 70_000, "é small", "after"]
+
+
+def test_a_frame_is_found_only_once_it_has_all_arrived_and_unmasked_as_sent() -> None:
+    mask = b"\x01\x02\x03\x04"
+    for text, masked in (("a", False), ("b" * 200, True), ("c" * 70_000, True)):
+        data = text.encode()
+        frame = frame_header(len(data), masked) + (mask + apply_mask(data, mask) if masked else data)
+        stream = b"\x89\x00" + frame + b"\x81"  # a ping before it, the start of the next frame after it
+        assert frame_at(stream, 0, masked) == (2, None)  # not a text frame: websockets reads it
+        cuts = {*range(0, 20), *range(0, len(frame), 997), len(frame) - 1}  # within each header form, then across
+        assert all(frame_at(stream[: 2 + cut], 2, masked)[0] == -1 for cut in cuts if cut < len(frame))
+        assert frame_at(stream, 2, masked) == (2 + len(frame), data)
+        assert frame_at(stream, 2, not masked) == (2 + len(frame), None)  # masked the wrong way: websockets fails it
+        assert frame_at(stream, 2 + len(frame), masked) == (-1, None)
 
 
 def test_the_append_shortcut_takes_only_plain_valid_appends() -> None:

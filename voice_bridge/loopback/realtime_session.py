@@ -13,6 +13,7 @@ it arrives), `speech_starting` (just before `speech_started`, saying whether a r
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import time
 from typing import Any
@@ -140,14 +141,17 @@ class PeerSession(RespondingConnection):
         if self._pending_audio or len(audio_b64) != FRAME_B64_CHARS:
             return False
         try:
-            audio = base64.b64decode(audio_b64, validate=True)
+            audio = binascii.a2b_base64(audio_b64, strict_mode=True)  # base64.b64decode(..., validate=True)
         except ValueError:
             return False
-        if len(audio) != tw.FRAME_BYTES or self._vad_news(audio):
+        if len(audio) != tw.FRAME_BYTES:
+            return False
+        detection, speech = self._turn_detection(), is_speech(audio)
+        if self._vad_news(audio, detection, speech):
             return False
         self.appends += 1
         self.on_caller_audio(audio, at_ns)
-        self._hear_quietly(audio)
+        self._hear_quietly(audio, detection, speech)
         return True
 
     def on_caller_audio(self, audio: bytes, at_ns: int) -> None:
@@ -159,36 +163,36 @@ class PeerSession(RespondingConnection):
     def truncated(self, ok: bool) -> None:
         """Hook: a truncate arrived; `ok` when it was valid (answered with `truncated`, not an error)."""
 
-    def _vad_news(self, frame: bytes) -> bool:
-        """Whether the VAD has something to say about this frame: speech starting, or the silence ending it."""
-        detection = self._turn_detection()
+    def _vad_news(self, frame: bytes, detection: dict[str, Any] | None, speech: bool) -> bool:
+        """Whether the VAD (`detection`, the session's turn detection) has something to say about this frame
+        (`speech`: whether it is speech): speech starting, or the silence ending it."""
         if not detection:
             return False
-        if is_speech(frame):
+        if speech:
             return not self.speaking
         ms = len(frame) // tw.MULAW_BYTES_PER_MS
         return self.speaking and self.silence_ms + ms >= int(detection.get("silence_duration_ms") or 500)
 
-    def _hear_quietly(self, frame: bytes) -> None:
+    def _hear_quietly(self, frame: bytes, detection: dict[str, Any] | None, speech: bool) -> None:
         """The VAD's step for a frame it has nothing to say about (`_vad_news` False)."""
         ms = len(frame) // tw.MULAW_BYTES_PER_MS
         self.audio_in_ms += ms
-        if self._turn_detection():
-            if is_speech(frame):
+        if detection:
+            if speech:
                 self.silence_ms = 0
             elif self.speaking:
                 self.silence_ms += ms
 
     async def on_frame(self, frame: bytes) -> None:
-        if not self._vad_news(frame):
-            self._hear_quietly(frame)
+        detection, speech = self._turn_detection(), is_speech(frame)
+        if not self._vad_news(frame, detection, speech):
+            self._hear_quietly(frame, detection, speech)
             return
         start_ms = self.audio_in_ms
         self.audio_in_ms += len(frame) // tw.MULAW_BYTES_PER_MS
-        detection = self._turn_detection()
         if not detection:
             return
-        if is_speech(frame):
+        if speech:
             self.silence_ms = 0
             if not self.speaking:
                 self.speaking = True

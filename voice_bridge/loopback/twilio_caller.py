@@ -69,6 +69,14 @@ def mixed_wav(tracks: list[list[tuple[float, bytes]]]) -> bytes:
     return out.getvalue()
 
 
+def _json_string(text: str) -> str:
+    """`json.dumps(text)`, without its encoder for printable ASCII with no quote or backslash (a mark's name: one
+    echoed after every chunk of audio)."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return json.dumps(text)
+
+
 class MediaStreamCaller:
     """A Twilio Media Streams client: sends the caller's frames in real time and plays our audio out.
 
@@ -269,7 +277,7 @@ class MediaStreamCaller:
         self.sequence += 1
         return (
             f'{{"event":"mark","sequenceNumber":"{self.sequence}","streamSid":"{self.stream_sid}",'
-            f'"mark":{{"name":{json.dumps(name)}}}}}'
+            f'"mark":{{"name":{_json_string(name)}}}}}'
         )
 
     # -- what the caller hears --
