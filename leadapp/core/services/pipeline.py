@@ -74,6 +74,10 @@ def _claim(session: Session, lead_id: int, expected: str) -> bool:
     return result.rowcount == 1
 
 
+_LEAD_AND_RULES = with_newest_rules(select(Lead).where(col(Lead.id) == bindparam("lead_id")))
+"""The lead and which rules are in force, in one statement built once (every run needs both)."""
+
+
 def process_lead(lead_id: int) -> str:
     """Run the pipeline for one lead as far as it goes; returns the lead's final status.
 
@@ -83,8 +87,7 @@ def process_lead(lead_id: int) -> str:
     """
     to_send: list[int | Notification] = []
     with session_scope() as session, session.no_autoflush:  # the lead's changes go out in one UPDATE, at the end
-        # The lead and which rules are in force, in one statement (both are needed by every run).
-        row = session.execute(with_newest_rules(select(Lead).where(col(Lead.id) == lead_id))).first()
+        row = session.execute(_LEAD_AND_RULES, {"lead_id": lead_id}).first()
         lead = row[0] if row is not None else None
         if row is None or lead is None or lead.deleted_at is not None:
             return "missing"
