@@ -23,7 +23,7 @@ from leadapp.core.events import publish_after_commit
 from leadapp.core.models import Lead, Match, Notification, utcnow
 from leadapp.core.observability import get_logger
 from leadapp.core.services import classify, match, notify, webhooks
-from leadapp.core.services.rules import RulesSnapshot, current_rules
+from leadapp.core.services.rules import RulesSnapshot, current_rules, rules_in_force, with_newest_rules
 from leadapp.core.vocab import LeadSource, LeadStatus, MatchStatus
 
 log = get_logger(__name__)
@@ -74,6 +74,10 @@ def _claim(session: Session, lead_id: int, expected: str) -> bool:
     return result.rowcount == 1
 
 
+_LEAD_AND_RULES = with_newest_rules(select(Lead).where(col(Lead.id) == bindparam("lead_id")))
+"""The lead and which rules are in force, in one statement built once (every run needs both)."""
+
+
 def process_lead(lead_id: int) -> str:
     """Run the pipeline for one lead as far as it goes; returns the lead's final status.
 
@@ -83,10 +87,11 @@ def process_lead(lead_id: int) -> str:
     """
     to_send: list[int | Notification] = []
     with session_scope() as session, session.no_autoflush:  # the lead's changes go out in one UPDATE, at the end
-        lead = session.get(Lead, lead_id)
-        if lead is None or lead.deleted_at is not None:
+        row = session.execute(_LEAD_AND_RULES, {"lead_id": lead_id}).first()
+        lead = row[0] if row is not None else None
+        if row is None or lead is None or lead.deleted_at is not None:
             return "missing"
-        rules = current_rules(session)
+        rules = rules_in_force(session, row[1:])
         classified_here = False
         if lead.status == LeadStatus.RECEIVED.value:
             phone = ""

@@ -9,7 +9,8 @@ from functools import lru_cache
 from typing import Any
 
 import zipcodes
-from sqlalchemy import Float, and_, bindparam, false, func, or_
+from sqlalchemy import Float, String, and_, any_, bindparam, false, func, or_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
 from leadapp.core import languages
@@ -99,14 +100,17 @@ def candidate_businesses(
         params["lon_per_mile"] = _BOX_MARGIN / (_MILES_PER_DEGREE * cos_lat)
     if prefixes:
         params["prefixes"] = list(prefixes)
-    rows = session.execute(_candidates_query(lon_box, bool(prefixes)), params)
+    array = session.get_bind().dialect.name == "postgresql"
+    rows = session.execute(_candidates_query(lon_box, bool(prefixes), array), params)
     return [business_features(row) for row in rows]
 
 
-@lru_cache(maxsize=4)
-def _candidates_query(lon_box: bool, unlocated: bool) -> Any:
+@lru_cache(maxsize=8)
+def _candidates_query(lon_box: bool, unlocated: bool, array: bool) -> Any:
     """`candidate_businesses`' query, built once per shape (with or without the longitude box, and the nearby
-    businesses without coordinates); the lead's values are bound parameters."""
+    businesses without coordinates); the lead's values are bound parameters. `array` (PostgreSQL): the nearby ZIP
+    prefixes are one array parameter (`= ANY`), not one parameter each (often over 50 near a city: then neither
+    SQLAlchemy nor psycopg can reuse the statement's text, and each lead paid for expanding and parsing it)."""
     lat, lon = bindparam("lat", type_=Float), bindparam("lon", type_=Float)
     # Correlated counts (index range scans on matches by business): evaluated only for the businesses that
     # pass the cheaper conditions, so the cost follows the nearby businesses' volume, not the whole table's.
@@ -126,14 +130,13 @@ def _candidates_query(lon_box: bool, unlocated: bool) -> Any:
     if lon_box:
         lon_span = radius * bindparam("lon_per_mile", type_=Float)
         in_box.append(longitude.between(lon - lon_span, lon + lon_span))
-    unlocated_nearby = (
-        and_(
-            or_(latitude.is_(None), longitude.is_(None)),
-            func.substr(col(Business.zip), 1, 3).in_(bindparam("prefixes", expanding=True)),
-        )
-        if unlocated
-        else false()
+    zip_prefix = func.substr(col(Business.zip), 1, 3)
+    nearby_prefix = (
+        zip_prefix == any_(bindparam("prefixes", type_=ARRAY(String)))
+        if array
+        else zip_prefix.in_(bindparam("prefixes", expanding=True))
     )
+    unlocated_nearby = and_(or_(latitude.is_(None), longitude.is_(None)), nearby_prefix) if unlocated else false()
 
     query = (
         select(

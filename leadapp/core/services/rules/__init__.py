@@ -9,7 +9,14 @@ versions in plain words, for the history list.
 
 from __future__ import annotations
 
-from leadapp.core.services.rules.defaults import DEFAULT_RULES, RulesSnapshot, current_rules, merged_with_defaults
+from leadapp.core.services.rules.defaults import (
+    DEFAULT_RULES,
+    RulesSnapshot,
+    current_rules,
+    merged_with_defaults,
+    rules_in_force,
+    with_newest_rules,
+)
 from leadapp.core.services.rules.diff import diff
 from leadapp.core.services.rules.form import boosts_to_lines, parse_boost_lines, rules_from_form, rules_to_form
 from leadapp.core.services.rules.history import (
@@ -49,8 +56,10 @@ __all__ = [
     "rollback",
     "rules_from_form",
     "rules_history",
+    "rules_in_force",
     "rules_of_version",
     "rules_to_form",
     "save_rules",
     "validate_rules",
+    "with_newest_rules",
 ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Select, true
 from sqlmodel import Session, select
 
 from leadapp.core.models import PlatformRules
@@ -110,14 +112,28 @@ _NEWEST = (
 """Which version is newest: one statement built once (it is asked for every lead, in the web and in the worker)."""
 
 
+_newest = _NEWEST.subquery("newest_rules")
+
+
+def with_newest_rules(statement: Select[Any]) -> Select[Any]:
+    """`statement` (one row, or none) with the newest stored version's id, version and saved-at time as its last three
+    columns (NULLs when none is stored): a caller reads its row and which rules are in force in one statement, and
+    passes those three to `rules_in_force`."""
+    return statement.add_columns(*_newest.c).outerjoin(_newest, true())
+
+
 def current_rules(session: Session) -> RulesSnapshot:
     """The rules in force: the newest stored version, or the defaults (version 0).
 
     Asked of the database every time (a saved version applies to the very next lead), but only which version
     is newest: the rules themselves are read once per version and process. Each caller gets its own copy."""
-    newest = session.connection().execute(_NEWEST).first()
-    if newest is None:
-        return RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES))
+    return rules_in_force(session, session.connection().execute(_NEWEST).first())
+
+
+def rules_in_force(session: Session, newest: Sequence[Any] | None) -> RulesSnapshot:
+    """`current_rules` for the newest version's (id, version, saved at) already read (`with_newest_rules`)."""
+    if newest is None or newest[0] is None:
+        return RulesSnapshot(0, _copied(DEFAULT_RULES))
     key = (str(session.get_bind().url), int(newest[0]), int(newest[1]), newest[2])
     merged = _merged.get(key)
     if merged is None:
@@ -126,4 +142,16 @@ def current_rules(session: Session) -> RulesSnapshot:
         if len(_merged) >= _MERGED_KEEP:
             _merged.clear()
         _merged[key] = merged
-    return RulesSnapshot(int(newest[1]), copy.deepcopy(merged))
+    return RulesSnapshot(int(newest[1]), _copied(merged))
+
+
+def _copied(value: Any) -> Any:
+    """A copy of rules as JSON holds them (dicts, lists, and immutable scalars inside): what `copy.deepcopy` gives,
+    at a fraction of its cost (it is made for every lead, in the web and in the worker)."""
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copied(v) for v in value]
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return copy.deepcopy(value)
