@@ -286,10 +286,16 @@ def test_a_description_too_short_is_refused_in_its_own_language(text: str, said:
 @pytest.mark.parametrize(("language", "sent_by"), [("en", "email and text message"), ("es", SENT_BY_ES)])
 def test_the_confirmation_says_how_the_link_was_sent_in_the_requests_language(db_session, language, sent_by):
     s = db_session
-    lead = factories.lead(s, language=language, preferred_contact="sms")
+    # Just sent, not yet classified (its language not yet set): the language its text reads as; then its own.
+    lead = factories.lead(s, raw_text=JOBS[language], status="received", preferred_contact="sms")
     s.commit()
     shown = follow.confirmation(s, lead.id)  # type: ignore[arg-type]
     assert shown is not None and shown.sent_by == sent_by
+    assert shown.tracking_link.endswith("?lang=es") == (language == "es")
+    lead.status, lead.raw_text, lead.language = "classified", JOBS["en"], language
+    s.add(lead)
+    s.commit()
+    assert follow.confirmation(s, lead.id).sent_by == sent_by  # type: ignore[union-attr]
     assert languages.phrases(language).CARD["link_sent"] == WORDS[language]["link_sent"]  # the sentence around it
 
 

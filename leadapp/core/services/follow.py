@@ -15,7 +15,8 @@ from leadapp.core import languages, links
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import Lead
 from leadapp.core.services import access, accounts, audit, portal
-from leadapp.core.vocab import ContactPreference, Role
+from leadapp.core.services.classify.language import detect_language
+from leadapp.core.vocab import ContactPreference, LeadStatus, Role
 
 LINK_PROBLEM = "This tracking link is invalid or has expired: log in, or ask for a new link."
 
@@ -34,11 +35,15 @@ def confirmation(session: Session, lead_id: int) -> Confirmation | None:
     lead = session.get(Lead, lead_id)
     if lead is None or lead.id is None or lead.deleted_at is not None:
         return None
-    w = languages.phrases(lead.language)
+    # Read as soon as the form is sent, mostly before the pipeline classified the request and set its language: till
+    # then, the language its text reads as (as the form's refusals were).
+    received = lead.status == LeadStatus.RECEIVED.value
+    language = detect_language(lead.raw_text) if received else lead.language
+    w = languages.phrases(language)
     channels = [w.SENT_BY_EMAIL] if lead.contact_email else []
     if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE) and lead.contact_phone_enc:
         channels.append(w.SENT_BY_TEXT)
-    return Confirmation(tracking_link=links.magic_link(lead.id, lead.language), sent_by=w.AND.join(channels))
+    return Confirmation(tracking_link=links.magic_link(lead.id, language), sent_by=w.AND.join(channels))
 
 
 @dataclass(frozen=True)
