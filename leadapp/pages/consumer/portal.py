@@ -176,17 +176,19 @@ class PortalState(AuthState):
             self.error = _refusal_in(words, self.error)
         return feedback.outcome(self.notice, self.error)
 
+    def _act_on_request(self, lead_id: str, action, done: str):
+        """`_act_by_id` on one of the consumer's requests, said in its language: `done` names the notice in the
+        language tables."""
+        words = self._words_of(lead_id=str(lead_id))
+        return self._act_by_id(lead_id, english.NO_SUCH_REQUEST, action, getattr(words, done), words)
+
     @rx.event
     def withdraw(self, lead_id: str):
-        words = self._words_of(lead_id=str(lead_id))
-        return self._act_by_id(lead_id, english.NO_SUCH_REQUEST, portal.withdraw_request, words.WITHDRAWN, words)
+        return self._act_on_request(lead_id, portal.withdraw_request, "WITHDRAWN")
 
     @rx.event
     def request_callback(self, lead_id: str):
-        words = self._words_of(lead_id=str(lead_id))
-        return self._act_by_id(
-            lead_id, english.NO_SUCH_REQUEST, portal.request_callback, words.PORTAL_CALLBACK_REQUESTED, words
-        )
+        return self._act_on_request(lead_id, portal.request_callback, "PORTAL_CALLBACK_REQUESTED")
 
     @rx.event
     def accept_quote(self, quote_id: str):
@@ -255,19 +257,13 @@ class PortalState(AuthState):
 
     @rx.event
     def send_phone_code(self, lead_id: str):
-        words = self._words_of(lead_id=str(lead_id))
-        return self._act_by_id(lead_id, english.NO_SUCH_REQUEST, phone_codes.send_lead_code, words.CODE_SENT, words)
+        return self._act_on_request(lead_id, phone_codes.send_lead_code, "CODE_SENT")
 
     @rx.event
     def verify_phone_code(self, form_data: dict):
         lead_id, code = str(form_data.get("lead", "")), str(form_data.get("code", ""))
-        words = self._words_of(lead_id=lead_id)
-        return self._act_by_id(
-            lead_id,
-            english.NO_SUCH_REQUEST,
-            lambda s, u, i: phone_codes.verify_lead_code(s, u, i, code),
-            words.PHONE_VERIFIED,
-            words,
+        return self._act_on_request(
+            lead_id, lambda s, u, i: phone_codes.verify_lead_code(s, u, i, code), "PHONE_VERIFIED"
         )
 
     @rx.event
