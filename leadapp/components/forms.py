@@ -19,7 +19,7 @@ def server_form(on_submit: Any, *children: rx.Component, reset: bool = False, **
 
 
 def field(
-    label: str,
+    label: str | rx.Var,
     name: str,
     errors: rx.Var,
     *,
@@ -28,16 +28,16 @@ def field(
     required: bool = False,
     multiline: bool = False,
     autocomplete: str | None = None,
-    hint: str = "",
+    hint: str | rx.Var = "",
 ) -> rx.Component:
-    """A labelled input; `errors` is the state's {field: message} dict.
+    """A labelled input; `errors` is the state's {field: message} dict (label and hint: words, or a state's Var).
 
     A field with an error is marked `aria-invalid` (outlined in red by assets/theme.css) and described by
     its message, which is announced (`role="alert"`); the hint, when there is one, describes it too.
     """
     input_id, error_id, hint_id = f"field-{name}", f"error-{name}", f"hint-{name}"
-    invalid = errors.contains(name)
-    described_by = rx.cond(invalid, f"{error_id} {hint_id}" if hint else error_id, hint_id if hint else "")
+    invalid, has_hint = errors.contains(name), isinstance(hint, rx.Var) or bool(hint)
+    described_by = rx.cond(invalid, f"{error_id} {hint_id}" if has_hint else error_id, hint_id if has_hint else "")
     aria = {"aria_invalid": rx.cond(invalid, "true", "false"), "aria_describedby": described_by}
     control = (
         rx.text_area(name=name, id=input_id, placeholder=placeholder, required=required, rows="5", width="100%", **aria)
@@ -57,7 +57,7 @@ def field(
     return rx.vstack(
         rx.el.label(label, html_for=input_id, class_name="form-label"),
         control,
-        note(hint, size="1", id=hint_id) if hint else rx.fragment(),
+        note(hint, size="1", id=hint_id) if has_hint else rx.fragment(),
         field_error(errors, name),
         spacing="1",
         width="100%",
@@ -111,8 +111,14 @@ def form_section(title: str, *children: rx.Component) -> rx.Component:
     return stacked_card(rx.heading(title, as_="h2", size="4"), *children, spacing="4")
 
 
-def new_password_fields(errors: rx.Var, label: str = "Password", repeat: str = "Repeat the password") -> rx.Component:
-    """A new password and its repetition (`password`, `password_confirm`), with the length rule as a hint."""
+def new_password_fields(
+    errors: rx.Var,
+    label: str | rx.Var = "Password",
+    repeat: str | rx.Var = "Repeat the password",
+    hint: str | rx.Var = f"At least {MIN_PASSWORD_LENGTH} characters.",
+) -> rx.Component:
+    """A new password and its repetition (`password`, `password_confirm`), with the length rule as a hint (words,
+    or a state's Var in the reader's language)."""
     return rx.fragment(
         field(
             label,
@@ -121,7 +127,7 @@ def new_password_fields(errors: rx.Var, label: str = "Password", repeat: str = "
             type="password",
             required=True,
             autocomplete="new-password",
-            hint=f"At least {MIN_PASSWORD_LENGTH} characters.",
+            hint=hint,
         ),
         field(repeat, "password_confirm", errors, type="password", required=True, autocomplete="new-password"),
     )

@@ -201,7 +201,7 @@ def page(*children: rx.Component, max_width: str = "72em") -> rx.Component:
     )
 
 
-def back_link(label: str, href: str, link_id: str) -> rx.Component:
+def back_link(label: str | rx.Var, href: str, link_id: str) -> rx.Component:
     """ "← <label>" at the top of a detail page, back to the list it was opened from."""
     return rx.link(
         rx.hstack(rx.icon("arrow-left", size=16), rx.text(label), align="center", spacing="1"),

@@ -1,10 +1,10 @@
 """A request written in Spanish, by clicks: a visitor describes the job in Spanish from "Get help"; it is matched
 to the demo plumber (who serves English and Spanish); the plumber opens it from the inbox and sees that it is in
-Spanish, so the AI call will speak Spanish. The consumer reads their Spanish request's status lines in Spanish, in
-the portal too, and its card's headings, times, distances, buttons and why a button is off; once the plumber took it,
-the conversation with the plumber (the plumber's side stays English) and, once the job is won, the review form and
-the emailed review link's page (that link spoiled is refused in Spanish, as a bad tracking link is in a browser
-speaking Spanish)."""
+Spanish, so the AI call will speak Spanish; the confirmation says in Spanish how the tracking link was sent. The
+consumer reads their Spanish request's status lines in Spanish, in the portal too, and its card's headings, times,
+distances, buttons and why a button is off, and the request's own page; once the plumber took it, the conversation
+with the plumber (the plumber's side stays English) and, once the job is won, the review form and the emailed review
+link's page (that link spoiled is refused in Spanish, as a bad tracking link is in a browser speaking Spanish)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,10 @@ def test_a_request_in_spanish_reaches_a_plumber_serving_spanish_who_sees_its_lan
     expect(visitor.locator("#error-phone")).to_have_text("Ingrese un número de teléfono válido, p. ej. (317) 846-2200.")
     send_request(visitor, job, "(317) 846-2218")
     expect(visitor.locator("#request-status")).to_have_text("Con negocios", timeout=30_000)  # "Matched"
+    # The confirmation says how its tracking link was also sent, in Spanish too.
+    expect(visitor.locator("#tracking-link-sent")).to_have_text(
+        "También le enviamos este enlace por correo electrónico."
+    )
 
     login(owner, deployment, "plumber@leadapp.demo", deployment.consumer_password)
     owner.wait_for_url(re.compile(r".*/dashboard/?$"))
@@ -79,6 +83,10 @@ def test_the_portal_shows_a_spanish_requests_status_lines_in_spanish(browser: Br
     expect(page.locator("#portal-notice")).to_contain_text("Retiró su solicitud.")
     expect(card.locator(".withdraw-request")).to_have_attribute("title", "Esta solicitud ya está retirada.")
     expect(card.locator(".callback-reason")).to_have_text("Esta solicitud fue retirada.")
+    # Its own page, opened from the card: the page's heading and way back read Spanish as well.
+    card.locator(".open-request").click()
+    expect(page.locator("#request-heading")).to_have_text("Su solicitud")
+    expect(page.locator("#back-to-requests")).to_have_text("Mis solicitudes")
 
 
 def test_a_spanish_requests_conversation_and_review_form_read_spanish(browser: Browser, deployment: Deployment):

@@ -3,7 +3,10 @@ carry `?lang=es` (outside the token's signature), so a bad or expired tracking o
 and without it the browser's Accept-Language decides (English otherwise); someone else's conversation is refused in
 the browser's language. Where the request is known its language decides: the review page's heading and done message,
 the daily text cap and a bad number when its code is sent, and the "Email reply" / "Text reply" badge of a message
-(the business's side stays English); a request form written in Spanish refuses a bad number in Spanish."""
+(the business's side stays English); a request form written in Spanish refuses a bad number, and each other field,
+in Spanish, and its confirmation says how the link was sent in the request's language; the tracking page's account
+form reads the request's language; the portal's request page its request's (refused: the browser's), and the
+portal's account-wide words Spanish when every request is, else the browser's."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from sqlmodel import Session
 from leadapp.core import languages, links
 from leadapp.core.errors import UserError
 from leadapp.core.models import ThreadMessage
-from leadapp.core.services import accounts, compose, intake, messages, phone_codes, portal
+from leadapp.core.services import accounts, compose, follow, intake, messages, phone_codes, portal
 from leadapp.core.services.rules import DEFAULT_RULES, RulesSnapshot
 from leadapp.core.settings import get_settings
 from leadapp.core.vocab import MessageChannel, ThreadSide
@@ -59,7 +62,9 @@ TEXTS = {
         "LeadApp ya envió hoy todos los mensajes de texto que puede; inténtelo de nuevo mañana.",
     ),
     "via": (("Email reply", "Text reply"), ("Respuesta por correo", "Respuesta por SMS")),
+    "link_sent": ("We also sent this link to you by ", "También le enviamos este enlace por "),
 }
+SENT_BY_ES = "correo electrónico y mensaje de texto"
 WORDS = {language: {name: both[i] for name, both in TEXTS.items()} for i, language in enumerate(("en", "es"))}
 # (the link's `lang`, the browser's Accept-Language) → the language of a page that does not know the request.
 VISITORS = [
@@ -232,3 +237,180 @@ def test_a_request_form_refuses_a_bad_number_in_the_language_it_is_written_in(la
     with pytest.raises(intake.SubmissionInvalid) as refused:
         intake.validate(form, RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES)))
     assert refused.value.errors == {"phone": WORDS[language][why]}
+
+
+# The request form's other fields: (the form's changes, the field, its refusal in English and in Spanish).
+FORM_REFUSALS = [
+    ({"zip": "4603"}, "zip", ("Enter a 5-digit US ZIP code.", "Ingrese un código postal de EE. UU. de 5 dígitos.")),
+    ({"zip": "00000"}, "zip", ("We don't know the ZIP code 00000.", "No conocemos el código postal 00000.")),
+    ({"email": "casey@"}, "email", ("Enter a valid email address (", "Ingrese un correo electrónico válido (")),
+    (
+        {"email": "", "phone": ""},
+        "email",
+        ("Give an email address or a phone number", "Dé un correo electrónico o un número de teléfono"),
+    ),
+    ({"preferred_contact": "pigeon"}, "preferred_contact", ("Choose email, phone", "Elija correo electrónico")),
+    (
+        {"preferred_contact": "sms", "phone": ""},
+        "phone",
+        ("Give a phone number to be", "Dé un número de teléfono para"),
+    ),
+    ({"phone": "(317) 555-1234"}, "phone", ("This phone number can't be used.", "Este número de teléfono no se puede")),
+    ({"name": "n" * 201}, "name", ("Use at most 200 characters.", "Use como máximo 200 caracteres.")),
+]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize(("changes", "field", "said"), FORM_REFUSALS)
+def test_a_request_form_refuses_each_field_in_the_language_it_is_written_in(language, changes, field, said):
+    values = {"text": JOBS[language], "zip": "46032", "phone": "(317) 846-2200", "email": "casey@example.com"}
+    with pytest.raises(intake.SubmissionInvalid) as refused:
+        intake.validate(intake.Submission(**{**values, **changes}), RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES)))
+    assert refused.value.errors[field].startswith(said[("en", "es").index(language)])
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("Se me rompió el calentador de agua", "Describa el problema en al menos 10 palabras"),
+        ("My water heater broke down", "Describe the problem in at least 10 words"),
+    ],
+)
+def test_a_description_too_short_is_refused_in_its_own_language(text: str, said: str):
+    with pytest.raises(intake.SubmissionInvalid) as refused:
+        form = intake.Submission(text=text, zip="46032", email="casey@example.com")
+        intake.validate(form, RulesSnapshot(0, copy.deepcopy(DEFAULT_RULES)))
+    assert refused.value.errors["text"].startswith(said)
+
+
+@pytest.mark.parametrize(("language", "sent_by"), [("en", "email and text message"), ("es", SENT_BY_ES)])
+def test_the_confirmation_says_how_the_link_was_sent_in_the_requests_language(db_session, language, sent_by):
+    s = db_session
+    # Just sent, not yet classified (its language not yet set): the language its text reads as; then its own.
+    lead = factories.lead(s, raw_text=JOBS[language], status="received", preferred_contact="sms")
+    s.commit()
+    shown = follow.confirmation(s, lead.id)  # type: ignore[arg-type]
+    assert shown is not None and shown.sent_by == sent_by
+    assert shown.tracking_link.endswith("?lang=es") == (language == "es")
+    lead.status, lead.raw_text, lead.language = "classified", JOBS["en"], language
+    s.add(lead)
+    s.commit()
+    assert follow.confirmation(s, lead.id).sent_by == sent_by  # type: ignore[union-attr]
+    assert languages.phrases(language).CARD["link_sent"] == WORDS[language]["link_sent"]  # the sentence around it
+
+
+# The tracking page's account form: (its labels and hint, the passwords differing, too short, no email) by language.
+CLAIM = {
+    "en": (
+        {"email": "Email", "password": "Password", "repeat": "Repeat the password", "hint": "At least 10 characters."},
+        "The two passwords differ.",
+        "Use at least 10 characters.",
+        "Enter the email address to log in with.",
+    ),
+    "es": (
+        {"email": "Correo electrónico", "password": "Contraseña", "repeat": "Repita la contraseña"}
+        | {"hint": "Al menos 10 caracteres."},
+        "Las dos contraseñas no coinciden.",
+        "Use al menos 10 caracteres.",
+        "Ingrese el correo electrónico con el que iniciará sesión.",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_tracking_pages_account_form_reads_the_requests_language(db_session: Session, language: str):
+    s = db_session
+    labels, differ, short, no_email = CLAIM[language]
+    lead = factories.lead(s, None, language=language, contact_email="")
+    s.commit()
+    state = state_at(TrackState, _path(compose.tracking_link(lead)), "fr-FR")  # a browser in neither language
+    TrackState.open.fn(state)
+    assert (state.can_claim, state.claim_needs_email, state.claim_words) == (True, True, labels)
+    TrackState.create_account.fn(state, {"password": "a-long-password", "password_confirm": "another-one"})
+    assert state.claim_errors == {"password_confirm": differ}
+    TrackState.create_account.fn(state, {"password": "short", "password_confirm": "short", "email": "c@example.com"})
+    assert state.claim_errors == {"password": short}
+    TrackState.create_account.fn(state, {"password": "a-long-password", "password_confirm": "a-long-password"})
+    assert state.claim_errors == {"email": no_email}
+
+
+# The portal's frame and account-wide words, by language: (heading, back link, refusal of a request not in the account,
+# the "No AI calls" switch's label, "No such request", a quote and a job not one's own, "AI calls are off", deleted).
+PORTAL_WORDS = {
+    "en": (
+        "Your request",
+        "My requests",
+        "This request is not in your account",
+        "No AI calls",
+        "No such request.",
+        "This quote is not on one of your requests.",
+        "You can only review a business that did a job for you.",
+        "AI calls are off: no AI assistant will call your numbers",
+        "Your requests were deleted",
+    ),
+    "es": (
+        "Su solicitud",
+        "Mis solicitudes",
+        "Esta solicitud no está en su cuenta",
+        "Sin llamadas de IA",
+        "Esa solicitud no existe.",
+        "Este presupuesto no es de ninguna de sus solicitudes.",
+        "Solo puede calificar a un negocio que hizo un trabajo para usted.",
+        "Llamadas de IA desactivadas: ningún asistente de IA llamará a sus números",
+        "Sus solicitudes se eliminaron",
+    ),
+}
+
+
+@pytest.mark.parametrize(("language", "accept"), [("es", "en-US"), ("en", "es-MX")])
+def test_a_request_page_reads_its_requests_language_whatever_the_browser(db_session: Session, language, accept):
+    s = db_session
+    consumer = factories.consumer(s, "casey@example.com")
+    lead = factories.lead(s, consumer, language=language)
+    s.commit()
+    state = state_at(PortalState, f"/portal/requests/{lead.id}", accept, consumer, s)
+    PortalState.open_request.fn(state)
+    assert state.request_page == "ok"
+    assert (state.frame["your_request"], state.frame["my_requests"]) == PORTAL_WORDS[language][:2]
+
+
+@pytest.mark.parametrize(("accept", "language"), [("es-MX,es;q=0.9", "es"), ("en-US", "en")])
+def test_a_request_page_refused_reads_the_browsers_language(db_session: Session, accept: str, language: str):
+    s = db_session
+    consumer = factories.consumer(s, "casey@example.com")
+    factories.lead(s, consumer, language="es")  # the account's request is not the one asked for
+    s.commit()
+    state = state_at(PortalState, "/portal/requests/999999", accept, consumer, s)
+    PortalState.open_request.fn(state)
+    assert state.request_page == "refused"
+    assert state.frame["request_refused"].startswith(PORTAL_WORDS[language][2])
+
+
+# (the languages of the account's requests, the browser's Accept-Language, the language of the account's parts)
+ACCOUNTS = [(("es", "es"), "en-US", "es"), (("es", "en"), "es-MX", "es"), (("es", "en"), "en-US", "en")]
+
+
+@pytest.mark.parametrize(("requests", "accept", "language"), ACCOUNTS)
+def test_the_portals_account_wide_words_are_spanish_when_all_requests_are_else_the_browsers(
+    db_session: Session, requests: tuple[str, ...], accept: str, language: str
+):
+    s, want = db_session, PORTAL_WORDS[language]
+    consumer = factories.consumer(s, "casey@example.com")
+    for request_language in requests:
+        factories.lead(s, consumer, language=request_language)
+    s.commit()
+    state = state_at(PortalState, "/portal", accept, consumer, s)
+    PortalState.load.fn(state)
+    assert state.frame["no_ai_calls"] == want[3]
+    PortalState.withdraw.fn(state, "x")
+    assert state.error == want[4]
+    PortalState.withdraw.fn(state, "999999")  # refused by the service, which knows no request
+    assert state.error == want[4]
+    PortalState.accept_quote.fn(state, "999999")
+    assert state.error == want[5]
+    PortalState.submit_review.fn(state, {"conversion_id": "x", "stars": "5"})
+    assert state.error == want[6]
+    PortalState.set_no_ai_calls.fn(state, True)
+    assert state.notice.startswith(want[7])
+    PortalState.delete_my_data.fn(state)
+    assert state.notice.startswith(want[8])

@@ -441,7 +441,15 @@ CARD: dict[str, str] = {
     "code_placeholder": "6-digit code",
     "code_label": "Code from the text message",
     "verify": "Verify",
+    # The request page's confirmation, once the request is in: its tracking link and how it was also sent.
+    "follow_link": "Follow your request at any time with its own link (keep it private):",
+    "link_sent": "We also sent this link to you by ",
+    "link_sent_end": ".",
+    "bookmark": "Bookmark it: it works without an account.",
 }
+# How the tracking link was also sent (`follow.confirmation`), joined by AND: "email and text message".
+SENT_BY_EMAIL = "email"
+SENT_BY_TEXT = "text message"
 # What the consumer's actions on the tracking page tell them when they went through.
 CODE_SENT = "We texted you a 6-digit code: enter it here. It works for 10 minutes."
 PHONE_VERIFIED = "Your phone number is verified: the AI calls you agreed to can now reach you."
@@ -456,6 +464,31 @@ QUOTE_ACCEPTED = "Quote accepted: the business is told, and the other quotes are
 # --- what the consumer's actions on a request tell them when refused, or done (services and portal) --------
 
 CHANGED_MEANWHILE = "This request changed meanwhile; try again."
+# The portal's frame around the requests (`pages.consumer.portal`): one request's page in its language, the
+# account's parts (and a refusal that knows no request) in the account's requests' if all Spanish, else the browser's.
+PORTAL: dict[str, str] = {
+    "your_request": "Your request",
+    "my_requests": "My requests",
+    "request_refused": "This request is not in your account: it may have been deleted, or the address is mistyped.",
+    "no_ai_calls": "No AI calls",
+    "no_ai_calls_explain": (
+        "Turn this on and no AI assistant will call you again, whether for a business or for LeadApp, on any "
+        "number of your requests. You can also say so on a call, or text STOP CALLS to our number."
+    ),
+    "no_numbers": "None of your requests has a phone number.",
+    "locked_end": "). This stays, whatever the switch says.",
+}
+NO_SUCH_REQUEST = "No such request."
+NOT_YOUR_QUOTE = "This quote is not on one of your requests."
+NOT_YOUR_JOB = "You can only review a business that did a job for you."
+PORTAL_AI_CALLS_OFF = "AI calls are off: no AI assistant will call your numbers, for a business or LeadApp."
+PORTAL_AI_CALLS_SOME = "Some of your numbers stay off AI calls: you asked by call or text (listed below)."
+PORTAL_AI_CALLS_ON = "AI calls are back on for the requests where you agreed to them."
+DATA_DELETED = (
+    "Your requests were deleted: nobody can see them any more, and they are erased for good within 30 days. "
+    "Your account stays."
+)
+NOTHING_TO_DELETE = "You have no requests to delete."
 # A message to a business (`messages.read_body`, `access.thread_match`, `messages.photos.store_photo`).
 YOU = "You"
 MESSAGE_EMPTY = "Write a message first."
@@ -493,6 +526,29 @@ PHONE_COUNTRIES = "We can only call and text numbers in {countries}."
 AND = " and "
 SMS_PLATFORM = "LeadApp has sent as many text messages as it may today; try again tomorrow."
 SMS_BUSINESS = "The text messages about this business for today are used up ({cap} a day)."
+# The request form's other fields (`intake.validate`, in the language its text reads as).
+TEXT_SHORT = "Describe the problem in at least {n} words (what, where, how urgent)."
+TEXT_LONG = "Keep the description under {n} characters."
+ZIP_FORMAT = "Enter a 5-digit US ZIP code."
+ZIP_UNKNOWN = "We don't know the ZIP code {zip}."
+PHONE_BLOCKED = "This phone number can't be used. Enter the number we can reach you on."
+EMAIL_INVALID = "Enter a valid email address ({why})."
+CONTACT_NEEDED = "Give an email address or a phone number so businesses can reach you."
+CONTACT_CHOICE = "Choose email, phone or text message."
+PHONE_FOR_CONTACT = "Give a phone number to be contacted by phone or text."
+EMAIL_FOR_CONTACT = "Give an email address to be contacted by email."
+PHONE_FOR_AI_CALLS = "Give a phone number if you agree to AI calls."
+AT_MOST = "Use at most {n} characters."
+AT_LEAST = "Use at least {n} characters."
+# The account made from a tracking link (`follow.account_from_tracking_link` and the tracking page's form).
+EMAIL = "Email"
+PASSWORD = "Password"
+REPEAT_PASSWORD = "Repeat the password"
+PASSWORD_HINT = "At least {n} characters."
+PASSWORDS_DIFFER = "The two passwords differ."
+EMAIL_TAKEN = "An account with this email already exists; log in instead."
+CLAIM_EMAIL = "Enter the email address to log in with."
+ALREADY_CLAIMED = "This request already belongs to an account: log in to see it."
 # How a message came into the thread (the badge beside it; a message written on the site has none).
 MESSAGE_CHANNEL = labels.MESSAGE_CHANNEL
 

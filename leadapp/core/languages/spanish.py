@@ -507,7 +507,13 @@ CARD: dict[str, str] = {
     "code_placeholder": "Código de 6 dígitos",
     "code_label": "Código del mensaje de texto",
     "verify": "Verificar",
+    "follow_link": "Siga su solicitud cuando quiera con su propio enlace (no lo comparta):",
+    "link_sent": "También le enviamos este enlace por ",
+    "link_sent_end": ".",
+    "bookmark": "Guárdelo en favoritos: funciona sin cuenta.",
 }
+SENT_BY_EMAIL = "correo electrónico"
+SENT_BY_TEXT = "mensaje de texto"
 CODE_SENT = "Le enviamos un código de 6 dígitos por SMS: ingréselo aquí. Vale por 10 minutos."
 PHONE_VERIFIED = "Su número está verificado: las llamadas de IA que aceptó ya pueden llegarle."
 WITHDRAWN = "Retiró su solicitud. Los negocios ya no la recibirán."
@@ -520,6 +526,34 @@ PORTAL_CALLBACK_REQUESTED = (
 QUOTE_ACCEPTED = "Presupuesto aceptado: avisamos al negocio y los demás presupuestos quedan rechazados."
 
 # --- what the consumer's actions on a request tell them when refused, or done -----------------------------
+
+PORTAL: dict[str, str] = {
+    "your_request": "Su solicitud",
+    "my_requests": "Mis solicitudes",
+    "request_refused": "Esta solicitud no está en su cuenta: puede que se haya eliminado, o la dirección está mal "
+    "escrita.",
+    "no_ai_calls": "Sin llamadas de IA",
+    "no_ai_calls_explain": (
+        "Actívelo y ningún asistente de IA volverá a llamarlo, ni por un negocio ni por LeadApp, a ningún número "
+        "de sus solicitudes. También puede decirlo en una llamada, o enviar STOP CALLS por SMS a nuestro número."
+    ),
+    "no_numbers": "Ninguna de sus solicitudes tiene número de teléfono.",
+    "locked_end": "). Esto se queda así, diga lo que diga el interruptor.",
+}
+NO_SUCH_REQUEST = "Esa solicitud no existe."
+NOT_YOUR_QUOTE = "Este presupuesto no es de ninguna de sus solicitudes."
+NOT_YOUR_JOB = "Solo puede calificar a un negocio que hizo un trabajo para usted."
+PORTAL_AI_CALLS_OFF = (
+    "Llamadas de IA desactivadas: ningún asistente de IA llamará a sus números, ni por un negocio ni por LeadApp."
+)
+PORTAL_AI_CALLS_SOME = (
+    "Algunos de sus números siguen sin llamadas de IA: lo pidió en una llamada o por SMS (ver abajo)."
+)
+PORTAL_AI_CALLS_ON = "Las llamadas de IA vuelven a estar activas en las solicitudes en que las aceptó."
+DATA_DELETED = (
+    "Sus solicitudes se eliminaron: ya nadie puede verlas, y se borran para siempre en 30 días. Su cuenta se queda."
+)
+NOTHING_TO_DELETE = "No tiene solicitudes que eliminar."
 
 CHANGED_MEANWHILE = "Esta solicitud cambió mientras tanto; inténtelo de nuevo."
 YOU = "Usted"
@@ -555,6 +589,27 @@ PHONE_COUNTRIES = "Solo podemos llamar y enviar mensajes de texto a números de 
 AND = " y "
 SMS_PLATFORM = "LeadApp ya envió hoy todos los mensajes de texto que puede; inténtelo de nuevo mañana."
 SMS_BUSINESS = "Los mensajes de texto de hoy sobre este negocio ya se agotaron ({cap} por día)."
+TEXT_SHORT = "Describa el problema en al menos {n} palabras (qué pasa, dónde, qué tan urgente)."
+TEXT_LONG = "La descripción debe tener menos de {n} caracteres."
+ZIP_FORMAT = "Ingrese un código postal de EE. UU. de 5 dígitos."
+ZIP_UNKNOWN = "No conocemos el código postal {zip}."
+PHONE_BLOCKED = "Este número de teléfono no se puede usar. Ingrese el número en que podemos localizarlo."
+EMAIL_INVALID = "Ingrese un correo electrónico válido ({why})."
+CONTACT_NEEDED = "Dé un correo electrónico o un número de teléfono para que los negocios puedan contactarlo."
+CONTACT_CHOICE = "Elija correo electrónico, llamada o mensaje de texto."
+PHONE_FOR_CONTACT = "Dé un número de teléfono para que lo contacten por llamada o mensaje de texto."
+EMAIL_FOR_CONTACT = "Dé un correo electrónico para que lo contacten por correo."
+PHONE_FOR_AI_CALLS = "Dé un número de teléfono si acepta las llamadas de IA."
+AT_MOST = "Use como máximo {n} caracteres."
+AT_LEAST = "Use al menos {n} caracteres."
+EMAIL = "Correo electrónico"
+PASSWORD = "Contraseña"
+REPEAT_PASSWORD = "Repita la contraseña"
+PASSWORD_HINT = "Al menos {n} caracteres."
+PASSWORDS_DIFFER = "Las dos contraseñas no coinciden."
+EMAIL_TAKEN = "Ya existe una cuenta con este correo electrónico; inicie sesión."
+CLAIM_EMAIL = "Ingrese el correo electrónico con el que iniciará sesión."
+ALREADY_CLAIMED = "Esta solicitud ya pertenece a una cuenta: inicie sesión para verla."
 MESSAGE_CHANNEL: dict[str, str] = {
     MessageChannel.WEB: "Web",
     MessageChannel.EMAIL: "Respuesta por correo",

@@ -16,7 +16,7 @@ from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from leadapp.core import ratelimit
+from leadapp.core import languages, ratelimit
 from leadapp.core.errors import NotAllowed, TooManyAttempts, UserError
 from leadapp.core.events import publish_after_commit
 from leadapp.core.models import AuthSession, EmailVerification, PasswordReset, User, utcnow
@@ -84,29 +84,33 @@ def link_email(user: User, why: str, link: str, button: str, ttl: timedelta, une
     return text, html
 
 
-def normalize_email(email: str) -> str:
-    """The canonical form of an address, or a UserError on the `email` field."""
+def normalize_email(email: str, language: str | None = None) -> str:
+    """The canonical form of an address, or a UserError on the `email` field (in `language`, English by default)."""
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise UserError(f"Enter a valid email address ({exc}).", field="email") from exc
+        raise UserError(languages.phrases(language).EMAIL_INVALID.format(why=exc), field="email") from exc
 
 
-def check_password_rules(password: str) -> None:
+def check_password_rules(password: str, language: str | None = None) -> None:
+    w = languages.phrases(language)
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"Use at least {MIN_PASSWORD_LENGTH} characters.", field="password")
+        raise UserError(w.AT_LEAST.format(n=MIN_PASSWORD_LENGTH), field="password")
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise UserError(f"Use at most {MAX_PASSWORD_LENGTH} characters.", field="password")
+        raise UserError(w.AT_MOST.format(n=MAX_PASSWORD_LENGTH), field="password")
 
 
-def register(session: Session, email: str, password: str, role: str, full_name: str = "") -> User:
-    """Create an active account with a self-service role; refuses duplicates and weak passwords."""
+def register(
+    session: Session, email: str, password: str, role: str, full_name: str = "", language: str | None = None
+) -> User:
+    """Create an active account with a self-service role; refuses duplicates and weak passwords (in `language`:
+    a consumer keeping a request in an account reads the request's)."""
     if role not in {r.value for r in SELF_SERVICE_ROLES}:
         raise UserError("Choose whether you are a consumer or a business owner.", field="role")
-    email = normalize_email(email)
-    check_password_rules(password)
+    email = normalize_email(email, language)
+    check_password_rules(password, language)
     if session.exec(select(User).where(User.email == email)).first():
-        raise UserError("An account with this email already exists; log in instead.", field="email")
+        raise UserError(languages.phrases(language).EMAIL_TAKEN, field="email")
     user = User(email=email, password_hash=hash_password(password), role=role, full_name=full_name.strip()[:200])
     session.add(user)
     session.flush()

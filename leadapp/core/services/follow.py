@@ -11,21 +11,22 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
-from leadapp.core import links
+from leadapp.core import languages, links
 from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.models import Lead
 from leadapp.core.services import access, accounts, audit, portal
-from leadapp.core.vocab import ContactPreference, Role
+from leadapp.core.services.classify.language import detect_language
+from leadapp.core.vocab import ContactPreference, LeadStatus, Role
 
 LINK_PROBLEM = "This tracking link is invalid or has expired: log in, or ask for a new link."
-ALREADY_CLAIMED = "This request already belongs to an account: log in to see it."
 
 
 @dataclass(frozen=True)
 class Confirmation:
     tracking_link: str
     sent_by: str
-    """How the link also reaches the consumer: "email", "text message" or "email and text message" ("" none)."""
+    """How the link also reaches the consumer, in the request's language: "email", "text message" or "email and
+    text message" ("" none)."""
 
 
 def confirmation(session: Session, lead_id: int) -> Confirmation | None:
@@ -34,10 +35,15 @@ def confirmation(session: Session, lead_id: int) -> Confirmation | None:
     lead = session.get(Lead, lead_id)
     if lead is None or lead.id is None or lead.deleted_at is not None:
         return None
-    channels = ["email"] if lead.contact_email else []
+    # Read as soon as the form is sent, mostly before the pipeline classified the request and set its language: till
+    # then, the language its text reads as (as the form's refusals were).
+    received = lead.status == LeadStatus.RECEIVED.value
+    language = detect_language(lead.raw_text) if received else lead.language
+    w = languages.phrases(language)
+    channels = [w.SENT_BY_EMAIL] if lead.contact_email else []
     if lead.preferred_contact in (ContactPreference.SMS, ContactPreference.PHONE) and lead.contact_phone_enc:
-        channels.append("text message")
-    return Confirmation(tracking_link=links.magic_link(lead.id, lead.language), sent_by=" and ".join(channels))
+        channels.append(w.SENT_BY_TEXT)
+    return Confirmation(tracking_link=links.magic_link(lead.id, language), sent_by=w.AND.join(channels))
 
 
 @dataclass(frozen=True)
@@ -60,12 +66,15 @@ def account_from_tracking_link(
     lead = portal.lead_for_magic_token(session, token)  # also lets this transaction reach that lead
     if lead is None or lead.id is None:
         raise NotAllowed(LINK_PROBLEM)
+    w = languages.phrases(lead.language)  # the consumer is told in the request's language
     if lead.consumer_id is not None:
-        raise UserError(ALREADY_CLAIMED, field="password")
+        raise UserError(w.ALREADY_CLAIMED, field="password")
     address = lead.contact_email or email
     if not address:
-        raise UserError("Enter the email address to log in with.", field="email")
-    user = accounts.register(session, address, password, Role.CONSUMER.value, full_name=lead.contact_name)
+        raise UserError(w.CLAIM_EMAIL, field="email")
+    user = accounts.register(
+        session, address, password, Role.CONSUMER.value, full_name=lead.contact_name, language=lead.language
+    )
     lead.consumer_id = user.id
     session.add(lead)
     session.flush()

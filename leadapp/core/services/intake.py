@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from leadapp.core import client_ip as client_addresses
-from leadapp.core import crypto, phones, ratelimit, tasks
+from leadapp.core import crypto, languages, phones, ratelimit, tasks
 from leadapp.core.errors import FieldErrors, TooManyAttempts, UserError
 from leadapp.core.models import Lead, utcnow
 from leadapp.core.observability import get_logger
@@ -104,52 +104,54 @@ def validate(sub: Submission, rules: RulesSnapshot) -> ValidSubmission:
     """Check every field and return the cleaned values; raises SubmissionInvalid listing each bad field."""
     errors: dict[str, str] = {}
     text = (sub.text or "").strip()
+    language = detect_language(text)  # a request written in Spanish is told in Spanish
+    w = languages.phrases(language)
     min_words = int(rules.get("min_words"))
     if word_count(text) < min_words:
-        errors["text"] = f"Describe the problem in at least {min_words} words (what, where, how urgent)."
+        errors["text"] = w.TEXT_SHORT.format(n=min_words)
     elif len(text) > MAX_TEXT_CHARS:
-        errors["text"] = f"Keep the description under {MAX_TEXT_CHARS} characters."
+        errors["text"] = w.TEXT_LONG.format(n=MAX_TEXT_CHARS)
 
     zip_code = (sub.zip or "").strip()
     if not re.fullmatch(r"[0-9]{5}", zip_code):
-        errors["zip"] = "Enter a 5-digit US ZIP code."
+        errors["zip"] = w.ZIP_FORMAT
     elif not _zip_is_real(zip_code):
-        errors["zip"] = f"We don't know the ZIP code {zip_code}."
+        errors["zip"] = w.ZIP_UNKNOWN.format(zip=zip_code)
 
     phone_e164 = ""
     if (sub.phone or "").strip():
         try:
-            phone_e164 = phones.parse(sub.phone, detect_language(text))  # a Spanish request is told in Spanish
+            phone_e164 = phones.parse(sub.phone, language)
         except phones.PhoneRefused as exc:
             errors["phone"] = exc.message
         else:
             if any(re.search(p, phone_e164) for p in rules.get("blocked_phone_patterns") or []):
-                errors["phone"] = "This phone number can't be used. Enter the number we can reach you on."
+                errors["phone"] = w.PHONE_BLOCKED
 
     email = ""
     if (sub.email or "").strip():
         try:
             email = validate_email(sub.email.strip(), check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            errors["email"] = f"Enter a valid email address ({exc})."
+            errors["email"] = w.EMAIL_INVALID.format(why=exc)
 
     if "phone" not in errors and "email" not in errors and not phone_e164 and not email:
-        errors["email"] = "Give an email address or a phone number so businesses can reach you."
+        errors["email"] = w.CONTACT_NEEDED
 
     preferred = (sub.preferred_contact or ContactPreference.EMAIL.value).strip().lower()
     if preferred not in {p.value for p in ContactPreference}:
-        errors["preferred_contact"] = "Choose email, phone or text message."
+        errors["preferred_contact"] = w.CONTACT_CHOICE
     elif preferred in (ContactPreference.PHONE, ContactPreference.SMS) and not phone_e164 and "phone" not in errors:
-        errors["phone"] = "Give a phone number to be contacted by phone or text."
+        errors["phone"] = w.PHONE_FOR_CONTACT
     elif preferred == ContactPreference.EMAIL and not email and "email" not in errors:
-        errors["email"] = "Give an email address to be contacted by email."
+        errors["email"] = w.EMAIL_FOR_CONTACT
 
     if sub.consent_ai_calls and not phone_e164 and "phone" not in errors:
-        errors["phone"] = "Give a phone number if you agree to AI calls."
+        errors["phone"] = w.PHONE_FOR_AI_CALLS
 
     name = (sub.name or "").strip()
     if len(name) > 200:
-        errors["name"] = "Use at most 200 characters."
+        errors["name"] = w.AT_MOST.format(n=200)
     if sub.idempotency_key is not None and not (1 <= len(sub.idempotency_key) <= 200):
         errors["idempotency_key"] = "Idempotency-Key must be 1 to 200 characters."
     if sub.client_key is not None:

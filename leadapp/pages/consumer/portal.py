@@ -26,18 +26,27 @@ from leadapp.components.threads import PORTAL_PHOTO, read_photo
 from leadapp.core import languages
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, UserError
+from leadapp.core.languages import english
 from leadapp.core.models import User
 from leadapp.core.services import access, messages, optouts, phone_codes, portal, quotes, reviews
+from leadapp.core.vocab import Language
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
-NO_SUCH_REQUEST = "No such request."
+# The refusals a service says in English because it knows no request to take a language from (an id that is no
+# request, quote, job or conversation of the consumer's): the page says them in its own (`PortalState._words_of`).
+_UNKNOWN_REFUSALS = {
+    access.NOT_YOUR_THREAD: "NOT_YOUR_THREAD",
+    english.NO_SUCH_REQUEST: "NO_SUCH_REQUEST",
+    english.NOT_YOUR_QUOTE: "NOT_YOUR_QUOTE",
+    english.NOT_YOUR_JOB: "NOT_YOUR_JOB",
+}
 
 
-def _thread_refusal(words: Any, refusal: str) -> str:
-    """A thread's refusal as the consumer reads it: "not one of yours" (said by the service, which knows no language
-    for a conversation that is not theirs) in `words`; any other already is in the request's language."""
-    return words.NOT_YOUR_THREAD if refusal == access.NOT_YOUR_THREAD else refusal
+def _refusal_in(words: Any, refusal: str) -> str:
+    """A refusal as the consumer reads it: one of `_UNKNOWN_REFUSALS` in `words`; any other already is in the
+    request's language."""
+    return getattr(words, _UNKNOWN_REFUSALS[refusal]) if refusal in _UNKNOWN_REFUSALS else refusal
 
 
 class PortalState(AuthState):
@@ -63,6 +72,9 @@ class PortalState(AuthState):
     _field_errors: dict[str, str] = {}  # backend only: the last action's FieldErrors
     _photo_thread: str = ""  # backend only: the conversation whose "Send photo" was pressed (then the upload)
     _only_lead: int = 0  # backend only: the one request the request page shows (0: the list)
+    # The words around the requests (`core.languages` PORTAL): the request page's in its request's language; the
+    # list's account-wide parts, and a refusal that knows no request, as `_account_words` says.
+    frame: dict[str, str] = dict(english.PORTAL)
 
     @rx.event
     def load(self):
@@ -86,9 +98,12 @@ class PortalState(AuthState):
             self.requests, self.no_ai_calls, self.has_numbers, self.ai_calls_locked = [], False, False, []
             if self._only_lead:
                 self.request_page = "refused"
+            self.frame = dict(self._account_words().PORTAL)
             return
         self.requests = [request_view(r) for r in rows]
         self._show_switch(switch)
+        words = self._words_of(lead_id=str(self._only_lead)) if self._only_lead else self._account_words()
+        self.frame = dict(words.PORTAL)
 
     @rx.event
     def open_request(self):
@@ -128,7 +143,7 @@ class PortalState(AuthState):
     def _words_of(self, *, lead_id: str = "", match_id: str = "", conversion_id: str = "", quote_id: str = "") -> Any:
         """The language tables (`core.languages`) of the request shown with this id, conversation, converted job or
         quote: the notices about a card's action read in its request's language (for one not shown, e.g. another
-        consumer's conversation, the browser's)."""
+        consumer's conversation, the account's: `_account_words`)."""
         for r in self.requests:
             if (
                 (lead_id and r.id == lead_id)
@@ -137,46 +152,49 @@ class PortalState(AuthState):
                 or (quote_id and any(q.id == quote_id for q in r.quotes))
             ):
                 return languages.phrases(r.language)
+        return self._account_words()
+
+    def _account_words(self) -> Any:
+        """The language tables of what concerns the whole account, or no request shown: Spanish when every request
+        shown is Spanish (a consumer who writes in Spanish), else the browser's Accept-Language (no request is
+        looked up for it: those shown are already loaded)."""
+        if self.requests and all(languages.is_spanish(r.language) for r in self.requests):
+            return languages.phrases(Language.SPANISH.value)
         return languages.phrases(languages.of_visitor(None, self.router.headers.accept_language))
 
-    def _act_by_id(self, raw_id: str, unknown: str, action, done: str):
-        """A button's action on the row `raw_id` names (a request, a quote): `unknown` when it is no id at all,
-        else the service decides; `done` is the notice when it went through. Answers with the toast."""
+    def _act_by_id(self, raw_id: str, unknown: str, action, done: str, words: Any):
+        """A button's action on the row `raw_id` names (a request, a quote): `unknown` (an English refusal of
+        `_UNKNOWN_REFUSALS`, said in `words`) when it is no id at all, else the service decides; `done` is the
+        notice when it went through. Answers with the toast."""
         if not str(raw_id).isdigit():
-            self.error = unknown
+            self.error = _refusal_in(words, unknown)
             return feedback.failed(self.error)
         ok, _ = self._act(lambda s, u: action(s, u, int(raw_id)))
         if ok:
             self.notice = done
+        else:
+            self.error = _refusal_in(words, self.error)
         return feedback.outcome(self.notice, self.error)
+
+    def _act_on_request(self, lead_id: str, action, done: str):
+        """`_act_by_id` on one of the consumer's requests, said in its language: `done` names the notice in the
+        language tables."""
+        words = self._words_of(lead_id=str(lead_id))
+        return self._act_by_id(lead_id, english.NO_SUCH_REQUEST, action, getattr(words, done), words)
 
     @rx.event
     def withdraw(self, lead_id: str):
-        return self._act_by_id(
-            lead_id,
-            NO_SUCH_REQUEST,
-            portal.withdraw_request,
-            self._words_of(lead_id=str(lead_id)).WITHDRAWN,
-        )
+        return self._act_on_request(lead_id, portal.withdraw_request, "WITHDRAWN")
 
     @rx.event
     def request_callback(self, lead_id: str):
-        return self._act_by_id(
-            lead_id,
-            NO_SUCH_REQUEST,
-            portal.request_callback,
-            self._words_of(lead_id=str(lead_id)).PORTAL_CALLBACK_REQUESTED,
-        )
+        return self._act_on_request(lead_id, portal.request_callback, "PORTAL_CALLBACK_REQUESTED")
 
     @rx.event
     def accept_quote(self, quote_id: str):
         """Accept one business's quote: the job is theirs, the other quotes are declined."""
-        return self._act_by_id(
-            quote_id,
-            quotes.NOT_YOUR_QUOTE,
-            quotes.accept_quote,
-            self._words_of(quote_id=str(quote_id)).QUOTE_ACCEPTED,
-        )
+        words = self._words_of(quote_id=str(quote_id))
+        return self._act_by_id(quote_id, english.NOT_YOUR_QUOTE, quotes.accept_quote, words.QUOTE_ACCEPTED, words)
 
     @rx.event
     def submit_review(self, form_data: dict):
@@ -184,16 +202,17 @@ class PortalState(AuthState):
         conversion_id = str(form_data.get("conversion_id", ""))
         form = {name: str(form_data.get(name, ""))[:4000] for name in reviews.FIELDS}
         self.review_errors = {}
-        if not conversion_id.isdigit():
-            self.error = reviews.NOT_YOUR_JOB
-            return feedback.failed(self.error)
         words = self._words_of(conversion_id=conversion_id)
+        if not conversion_id.isdigit():
+            self.error = words.NOT_YOUR_JOB
+            return feedback.failed(self.error)
         ok, _ = self._act(lambda s, u: reviews.submit_review(s, u, form, conversion_id=int(conversion_id)))
         if ok:
             self.notice = words.REVIEW_POSTED
         elif self._field_errors:
             self.review_errors, self.error = self._field_errors, ""
             return feedback.failed(words.CHECK_REVIEW + " ".join(self.review_errors.values()))
+        self.error = _refusal_in(words, self.error)
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
@@ -208,7 +227,7 @@ class PortalState(AuthState):
             return feedback.failed(self.error)
         ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), body))
         if not ok:
-            self.message_errors, self.error = {match_id: _thread_refusal(words, self.error)}, ""
+            self.message_errors, self.error = {match_id: _refusal_in(words, self.error)}, ""
             return feedback.failed(self.message_errors[match_id])
         return feedback.done(words.MESSAGE_SENT)
 
@@ -232,47 +251,41 @@ class PortalState(AuthState):
             return feedback.failed(words.NO_PHOTO)
         ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), "", photo=data))
         if not ok:
-            self.message_errors, self.error = {match_id: _thread_refusal(words, self.error)}, ""
+            self.message_errors, self.error = {match_id: _refusal_in(words, self.error)}, ""
             return feedback.failed(self.message_errors[match_id])
         return [feedback.done(words.PHOTO_SENT), rx.clear_selected_files(PORTAL_PHOTO)]
 
     @rx.event
     def send_phone_code(self, lead_id: str):
-        words = self._words_of(lead_id=str(lead_id))
-        return self._act_by_id(lead_id, NO_SUCH_REQUEST, phone_codes.send_lead_code, words.CODE_SENT)
+        return self._act_on_request(lead_id, phone_codes.send_lead_code, "CODE_SENT")
 
     @rx.event
     def verify_phone_code(self, form_data: dict):
         lead_id, code = str(form_data.get("lead", "")), str(form_data.get("code", ""))
-        verified = self._words_of(lead_id=lead_id).PHONE_VERIFIED
-        return self._act_by_id(
-            lead_id, NO_SUCH_REQUEST, lambda s, u, i: phone_codes.verify_lead_code(s, u, i, code), verified
+        return self._act_on_request(
+            lead_id, lambda s, u, i: phone_codes.verify_lead_code(s, u, i, code), "PHONE_VERIFIED"
         )
 
     @rx.event
     def set_no_ai_calls(self, value: Any):
         """The "No AI calls" switch (any value but a true boolean counts as off: handler arguments are hostile)."""
-        on = value is True
+        on, words = value is True, self._account_words()
         ok, _ = self._act(lambda s, u: optouts.set_no_ai_calls(s, u, on))
         if ok:
             if on:
-                self.notice = "AI calls are off: no AI assistant will call your numbers, for a business or LeadApp."
+                self.notice = words.PORTAL_AI_CALLS_OFF
             elif self.no_ai_calls:
-                self.notice = "Some of your numbers stay off AI calls: you asked by call or text (listed below)."
+                self.notice = words.PORTAL_AI_CALLS_SOME
             else:
-                self.notice = "AI calls are back on for the requests where you agreed to them."
+                self.notice = words.PORTAL_AI_CALLS_ON
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
     def delete_my_data(self):
+        words = self._account_words()  # read before: the requests are gone after
         ok, deleted = self._act(portal.delete_my_data)
         if ok:
-            self.notice = (
-                "Your requests were deleted: nobody can see them any more, and they are erased for good "
-                "within 30 days. Your account stays."
-                if deleted
-                else "You have no requests to delete."
-            )
+            self.notice = words.DATA_DELETED if deleted else words.NOTHING_TO_DELETE
         return feedback.outcome(self.notice, self.error)
 
 
@@ -298,11 +311,10 @@ def _ai_calls() -> rx.Component:
         PortalState.no_ai_calls,
         PortalState.set_no_ai_calls,
         ~PortalState.has_numbers,
-        "Turn this on and no AI assistant will call you again, whether for a business or for LeadApp, on any "
-        "number of your requests. You can also say so on a call, or text STOP CALLS to our number.",
+        PortalState.frame["no_ai_calls_explain"],
         rx.cond(
             ~PortalState.has_numbers,
-            rx.text("None of your requests has a phone number.", size="2", id="no-ai-calls-empty"),
+            rx.text(PortalState.frame["no_numbers"], size="2", id="no-ai-calls-empty"),
         ),
         rx.foreach(
             PortalState.ai_calls_locked,
@@ -312,11 +324,12 @@ def _ai_calls() -> rx.Component:
                 n["how"],
                 " (",
                 n["since"],
-                "). This stays, whatever the switch says.",
+                PortalState.frame["locked_end"],
                 size="2",
                 class_name="ai-calls-locked",
             ),
         ),
+        label=PortalState.frame["no_ai_calls"],
         margin_top="2em",
     )
 
@@ -382,18 +395,21 @@ def portal_page() -> rx.Component:
     )
 
 
-REQUEST_REFUSED = "This request is not in your account: it may have been deleted, or the address is mistyped."
-
-
 def portal_request_page() -> rx.Component:
     return guarded_page(
         "consumer",
-        back_link("My requests", routes.PORTAL, "back-to-requests"),
-        rx.heading("Your request", size="7", id="request-heading", margin_y="0.5em"),
+        back_link(PortalState.frame["my_requests"], routes.PORTAL, "back-to-requests"),
+        rx.heading(PortalState.frame["your_request"], size="7", id="request-heading", margin_y="0.5em"),
         action_messages(PortalState.notice, PortalState.error, "portal"),
         record_panel(
             rx.cond(PortalState.showing == "request", PortalState.request_page, ""),
-            rx.callout(REQUEST_REFUSED, icon="shield-alert", color_scheme="red", size="3", id="request-refused"),
+            rx.callout(
+                PortalState.frame["request_refused"],
+                icon="shield-alert",
+                color_scheme="red",
+                size="3",
+                id="request-refused",
+            ),
             rx.foreach(
                 PortalState.requests,
                 lambda r: _card(r),

@@ -128,7 +128,7 @@ def _result() -> rx.Component:
             RequestState.tracking_link != "",
             rx.card(
                 rx.vstack(
-                    rx.text("Follow your request at any time with its own link (keep it private):", weight="medium"),
+                    rx.text(RequestState.words["follow_link"], weight="medium"),
                     rx.link(
                         RequestState.tracking_link,
                         href=RequestState.tracking_link,
@@ -139,8 +139,10 @@ def _result() -> rx.Component:
                     note(
                         rx.cond(
                             RequestState.link_sent_by != "",
-                            "We also sent this link to you by " + RequestState.link_sent_by + ".",
-                            "Bookmark it: it works without an account.",
+                            RequestState.words["link_sent"]
+                            + RequestState.link_sent_by
+                            + RequestState.words["link_sent_end"],
+                            RequestState.words["bookmark"],
                         ),
                         id="tracking-link-sent",
                     ),

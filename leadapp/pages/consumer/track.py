@@ -33,6 +33,7 @@ from leadapp.core.errors import NotAllowed, UserError
 from leadapp.core.languages import english
 from leadapp.core.observability import get_logger
 from leadapp.core.services import follow, phone_codes, portal, quotes
+from leadapp.core.services.accounts import MIN_PASSWORD_LENGTH
 from leadapp.state.auth import AuthState, field_errors
 
 log = get_logger(__name__)
@@ -50,6 +51,12 @@ def remember_track_tab(lead_id: int, client_token: str) -> None:
         live.remember(lead_tabs_key(lead_id), client_token)
 
 
+def _claim_words(w: Any) -> dict[str, str]:
+    """The account form's words in the language tables `w`."""
+    hint = w.PASSWORD_HINT.format(n=MIN_PASSWORD_LENGTH)
+    return {"email": w.EMAIL, "password": w.PASSWORD, "repeat": w.REPEAT_PASSWORD, "hint": hint}
+
+
 class TrackState(AuthState):
     # "checking" until the token was looked at, then "ok" or "invalid".
     track_status: str = "checking"
@@ -65,6 +72,8 @@ class TrackState(AuthState):
     can_claim: bool = False
     claim_needs_email: bool = False
     claim_errors: dict[str, str] = {}
+    # The account form's labels and hint, in the request's language (`core.languages`).
+    claim_words: dict[str, str] = _claim_words(english)
     _token: str = ""  # backend only: never sent to the browser, never taken back from it
     _lead_id: int = 0
     _language: str = ""  # the request's: the notices of its actions are in it
@@ -90,6 +99,7 @@ class TrackState(AuthState):
             self.track_status, self.tracked, self._lead_id = "invalid", RequestView(), 0
             return False
         self.track_status, self.tracked, self._language = "ok", request_view(row), row["lead"]["language"]
+        self.claim_words = _claim_words(self._words)
         self.ai_has_number, self.no_ai_calls, self.ai_removable = switch.has_number, switch.on, switch.removable
         return True
 
@@ -137,7 +147,7 @@ class TrackState(AuthState):
         self.claim_errors = {}
         password = str(form_data.get("password", ""))
         if password != str(form_data.get("password_confirm", "")):
-            self.claim_errors = {"password_confirm": "The two passwords differ."}
+            self.claim_errors = {"password_confirm": self._words.PASSWORDS_DIFFER}
             return None
         try:
             with session_scope(rls.ANONYMOUS_CONTEXT) as session:
@@ -179,7 +189,7 @@ class TrackState(AuthState):
     def accept_quote(self, quote_id: str = ""):
         """Accept one quote on the request the link names (the service refuses a quote of any other request)."""
         if not str(quote_id).isdigit() or len(str(quote_id)) > 18:
-            self.notice, self.error = "", quotes.NOT_YOUR_QUOTE
+            self.notice, self.error = "", self._words.NOT_YOUR_QUOTE
             return feedback.failed(self.error)
         return self._act(
             lambda session, grant, lead_id: quotes.accept_quote(session, grant, int(quote_id)),
@@ -213,7 +223,7 @@ def _ai_calls() -> rx.Component:
 
 
 def _claim_form() -> rx.Component:
-    errors, words = TrackState.claim_errors, TrackState.tracked.words
+    errors, words, claim = TrackState.claim_errors, TrackState.tracked.words, TrackState.claim_words
     return rx.card(
         server_form(
             TrackState.create_account,
@@ -223,9 +233,9 @@ def _claim_form() -> rx.Component:
                 form_error(errors),
                 rx.cond(
                     TrackState.claim_needs_email,
-                    field("Email", "email", errors, type="email", autocomplete="username"),
+                    field(claim["email"], "email", errors, type="email", autocomplete="username"),
                 ),
-                new_password_fields(errors),
+                new_password_fields(errors, claim["password"], claim["repeat"], claim["hint"]),
                 rx.button(words["create_account"], type="submit", id="claim-submit"),
                 spacing="3",
                 width="100%",

@@ -88,7 +88,7 @@ def _lead_for(session: Session, actor: Actor, lead_id: int, *, act: bool) -> Lea
     assert actor is not None
     lead = session.get(Lead, lead_id)
     if lead is None or lead.deleted_at is not None:
-        raise NotFound("No such request.")
+        raise NotFound(english.NO_SUCH_REQUEST)
     access.require_consumer_lead(actor, lead)
     if act and not access.is_lead_owner(actor, lead):
         raise NotAllowed("Only the consumer who made this request can change it.")

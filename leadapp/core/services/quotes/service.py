@@ -33,6 +33,7 @@ from sqlmodel import Session, col, select
 from leadapp.core import labels, localtime
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError, written_text
 from leadapp.core.events import publish_after_commit, run_after_commit
+from leadapp.core.languages import english
 from leadapp.core.models import Business, Lead, Match, Quote, User, utcnow
 from leadapp.core.models.quotes import INCLUDED_MAX
 from leadapp.core.services import access, audit, inbox, notify
@@ -40,8 +41,9 @@ from leadapp.core.services.quotes import notices
 from leadapp.core.vocab import MatchStatus, QuoteStatus, Role
 
 MAX_VALID_DAYS = 90
-NOT_YOUR_QUOTE = "This quote is not on one of your requests."
-"""The one refusal a consumer gets for a quote id that is missing, deleted, or on another consumer's request."""
+NOT_YOUR_QUOTE = english.NOT_YOUR_QUOTE
+"""The one refusal a consumer gets for a quote id that is missing, deleted, or on another consumer's request (the
+portal says it in the consumer's language)."""
 FIELDS = ("amount_min", "amount_max", "included", "valid_until", "visit_at")
 
 

@@ -41,7 +41,7 @@ from leadapp.core.services.reviews.rating import rating_label, verified_rating
 from leadapp.core.vocab import MatchStatus, Role
 
 BAD_LINK = english.REVIEW_BAD_LINK
-NOT_YOUR_JOB = "You can only review a business that did a job for you."
+NOT_YOUR_JOB = english.NOT_YOUR_JOB  # the portal says it in the consumer's language
 ALREADY_REVIEWED = english.ALREADY_REVIEWED
 NOT_YOUR_REVIEW = "This review is not about your business."
 FIELDS = ("stars", "text")
