@@ -414,3 +414,71 @@ def test_the_portals_account_wide_words_are_spanish_when_all_requests_are_else_t
     assert state.notice.startswith(want[7])
     PortalState.delete_my_data.fn(state)
     assert state.notice.startswith(want[8])
+
+
+# A link the service refuses once the tracking page had it, the account made from it, and a quote refused: (another
+# request's link, the request gone, a link that is none, the account form's link problem, a declined quote, a quote
+# of no request of the link's) by language.
+LINK_REFUSALS = {
+    "en": (
+        "This link is for another request.",
+        "This request no longer exists.",
+        "This link is invalid or has expired.",
+        "This tracking link is invalid or has expired: log in, or ask for a new link.",
+        "This quote was declined: you accepted another one.",
+        "This quote is not on one of your requests.",
+    ),
+    "es": (
+        "Este enlace es de otra solicitud.",
+        "Esta solicitud ya no existe.",
+        "Este enlace no es válido o ha caducado.",
+        "Este enlace de seguimiento no es válido o ha caducado: inicie sesión o pida un enlace nuevo.",
+        "Este presupuesto fue rechazado: usted aceptó otro.",
+        "Este presupuesto no es de ninguna de sus solicitudes.",
+    ),
+}
+
+
+def _opened_track(s: Session, lead, accept: str = "fr-FR"):
+    """The tracking page of `lead`'s own link, opened in a browser in neither language."""
+    state = state_at(TrackState, _path(compose.tracking_link(lead)), accept)
+    TrackState.open.fn(state)
+    assert state.track_status == "ok"
+    return state
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_link_refused_by_the_service_is_said_in_the_links_language(db_session: Session, language: str):
+    s, want = db_session, LINK_REFUSALS[language]
+    lead = factories.lead(s, None, language=language, contact_email="casey@example.com")
+    other = factories.lead(s, None, language=language)
+    s.commit()
+    state = _opened_track(s, lead)
+    state._lead_id = other.id  # the link's token names its own request only
+    TrackState.withdraw.fn(state, "1")
+    assert state.error == want[0]
+    state = _opened_track(s, lead)
+    state._token = "not-a-token"
+    TrackState.create_account.fn(state, {"password": "a-long-password", "password_confirm": "a-long-password"})
+    assert state.claim_errors == {"form": want[3]}
+    TrackState.withdraw.fn(state, "1")
+    assert state.error == want[2]
+    state = _opened_track(s, lead)
+    lead.deleted_at = lead.created_at
+    s.add(lead)
+    s.commit()
+    TrackState.withdraw.fn(state, "1")
+    assert state.error == want[1]
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_a_quote_refused_on_the_tracking_page_is_said_in_the_requests_language(db_session: Session, language: str):
+    s, want = db_session, LINK_REFUSALS[language]
+    w = factories.two_businesses(s, accepted=True, language=language)
+    declined = factories.quote(s, w.match, status="declined")
+    s.commit()
+    state = _opened_track(s, w.lead, "en-US" if language == "es" else "es-MX")  # the browser does not decide
+    TrackState.accept_quote.fn(state, str(declined.id))
+    assert state.error == want[4]
+    TrackState.accept_quote.fn(state, "999999")  # no quote at all: the service's refusal, in the page's language
+    assert state.error == want[5]

@@ -52,6 +52,26 @@ def of_visitor(link_language: str | None, accept_language: str | None) -> str:
     return DEFAULT
 
 
+# The refusals a service says in English because it knows no request to take a language from (an id that is no
+# request, quote, job or conversation of the consumer's; a link that no longer works): a page says them in its own.
+_UNKNOWN_REFUSALS = {
+    english.NOT_YOUR_THREAD: "NOT_YOUR_THREAD",
+    english.NO_SUCH_REQUEST: "NO_SUCH_REQUEST",
+    english.NOT_YOUR_QUOTE: "NOT_YOUR_QUOTE",
+    english.NOT_YOUR_JOB: "NOT_YOUR_JOB",
+    english.LINK_INVALID: "LINK_INVALID",
+    english.LINK_OTHER_REQUEST: "LINK_OTHER_REQUEST",
+    english.REQUEST_GONE: "REQUEST_GONE",
+    english.TRACKING_LINK_PROBLEM: "TRACKING_LINK_PROBLEM",
+}
+
+
+def refusal_in(words: ModuleType, refusal: str) -> str:
+    """A refusal as the consumer reads it: one of `_UNKNOWN_REFUSALS` in the language tables `words`; any other
+    already is in the request's language."""
+    return getattr(words, _UNKNOWN_REFUSALS[refusal]) if refusal in _UNKNOWN_REFUSALS else refusal
+
+
 def is_spanish(language: str | None) -> bool:
     return language == Language.SPANISH.value
 

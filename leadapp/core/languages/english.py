@@ -9,7 +9,7 @@ uses them picks the module by the call's language (`languages.phrases`).
 from __future__ import annotations
 
 from leadapp.core import errors, labels, vocab
-from leadapp.core.vocab import CallOutcome, CallType, LeadStatus, Urgency
+from leadapp.core.vocab import CallOutcome, CallType, LeadStatus, QuoteStatus, Urgency
 
 LEADAPP = "LeadApp"
 AI_DISCLOSURE = "an AI assistant"
@@ -571,3 +571,16 @@ REVIEW_PAGE: dict[str, str] = {
     "stars_of": " of 5 stars",
     "log_in": "Log in to your portal",
 }
+# A magic link refused by the service once the page had it (`portal.base`, `follow`), said by the page in its language.
+LINK_INVALID = "This link is invalid or has expired."
+LINK_OTHER_REQUEST = "This link is for another request."
+REQUEST_GONE = "This request no longer exists."
+TRACKING_LINK_PROBLEM = "This tracking link is invalid or has expired: log in, or ask for a new link."
+# A quote the consumer may not accept (`quotes.accept_quote`, in its request's language).
+QUOTE_REFUSALS: dict[str, str] = {
+    QuoteStatus.DECLINED.value: "This quote was declined: you accepted another one.",
+    QuoteStatus.EXPIRED.value: "This quote has expired: ask the business for a new one.",
+}
+QUOTE_REQUEST_CLOSED = "This request is closed: no quote can be accepted."
+QUOTE_ANOTHER_ACCEPTED = "You already accepted another quote on this request."
+QUOTE_BUSINESS_GONE = "This business no longer holds your request: its quote cannot be accepted."

@@ -11,6 +11,7 @@ from leadapp.core.vocab import (
     LeadStatus,
     MatchStatus,
     MessageChannel,
+    QuoteStatus,
     Urgency,
 )
 
@@ -636,3 +637,16 @@ REVIEW_PAGE: dict[str, str] = {
     "stars_of": " de 5 estrellas",
     "log_in": "Entrar a su portal",
 }
+# Un enlace mágico rechazado por el servicio una vez que la página lo tenía (`portal.base`, `follow`).
+LINK_INVALID = "Este enlace no es válido o ha caducado."
+LINK_OTHER_REQUEST = "Este enlace es de otra solicitud."
+REQUEST_GONE = "Esta solicitud ya no existe."
+TRACKING_LINK_PROBLEM = "Este enlace de seguimiento no es válido o ha caducado: inicie sesión o pida un enlace nuevo."
+# Un presupuesto que el consumidor no puede aceptar (`quotes.accept_quote`, en el idioma de su solicitud).
+QUOTE_REFUSALS: dict[str, str] = {
+    QuoteStatus.DECLINED.value: "Este presupuesto fue rechazado: usted aceptó otro.",
+    QuoteStatus.EXPIRED.value: "Este presupuesto ha caducado: pida uno nuevo al negocio.",
+}
+QUOTE_REQUEST_CLOSED = "Esta solicitud está cerrada: no se puede aceptar ningún presupuesto."
+QUOTE_ANOTHER_ACCEPTED = "Usted ya aceptó otro presupuesto en esta solicitud."
+QUOTE_BUSINESS_GONE = "Este negocio ya no tiene su solicitud: su presupuesto no se puede aceptar."

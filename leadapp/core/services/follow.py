@@ -13,12 +13,13 @@ from sqlmodel import Session
 
 from leadapp.core import languages, links
 from leadapp.core.errors import NotAllowed, UserError
+from leadapp.core.languages import english
 from leadapp.core.models import Lead
 from leadapp.core.services import access, accounts, audit, portal
 from leadapp.core.services.classify.language import detect_language
 from leadapp.core.vocab import ContactPreference, LeadStatus, Role
 
-LINK_PROBLEM = "This tracking link is invalid or has expired: log in, or ask for a new link."
+LINK_PROBLEM = english.TRACKING_LINK_PROBLEM  # the tracking page says it in its language
 
 
 @dataclass(frozen=True)

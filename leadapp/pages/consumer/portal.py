@@ -33,21 +33,6 @@ from leadapp.core.vocab import Language
 from leadapp.live import remember_tab
 from leadapp.state.auth import AuthState
 
-# The refusals a service says in English because it knows no request to take a language from (an id that is no
-# request, quote, job or conversation of the consumer's): the page says them in its own (`PortalState._words_of`).
-_UNKNOWN_REFUSALS = {
-    access.NOT_YOUR_THREAD: "NOT_YOUR_THREAD",
-    english.NO_SUCH_REQUEST: "NO_SUCH_REQUEST",
-    english.NOT_YOUR_QUOTE: "NOT_YOUR_QUOTE",
-    english.NOT_YOUR_JOB: "NOT_YOUR_JOB",
-}
-
-
-def _refusal_in(words: Any, refusal: str) -> str:
-    """A refusal as the consumer reads it: one of `_UNKNOWN_REFUSALS` in `words`; any other already is in the
-    request's language."""
-    return getattr(words, _UNKNOWN_REFUSALS[refusal]) if refusal in _UNKNOWN_REFUSALS else refusal
-
 
 class PortalState(AuthState):
     requests: list[RequestView] = []
@@ -164,16 +149,16 @@ class PortalState(AuthState):
 
     def _act_by_id(self, raw_id: str, unknown: str, action, done: str, words: Any):
         """A button's action on the row `raw_id` names (a request, a quote): `unknown` (an English refusal of
-        `_UNKNOWN_REFUSALS`, said in `words`) when it is no id at all, else the service decides; `done` is the
+        `languages.refusal_in`, said in `words`) when it is no id at all, else the service decides; `done` is the
         notice when it went through. Answers with the toast."""
         if not str(raw_id).isdigit():
-            self.error = _refusal_in(words, unknown)
+            self.error = languages.refusal_in(words, unknown)
             return feedback.failed(self.error)
         ok, _ = self._act(lambda s, u: action(s, u, int(raw_id)))
         if ok:
             self.notice = done
         else:
-            self.error = _refusal_in(words, self.error)
+            self.error = languages.refusal_in(words, self.error)
         return feedback.outcome(self.notice, self.error)
 
     def _act_on_request(self, lead_id: str, action, done: str):
@@ -212,7 +197,7 @@ class PortalState(AuthState):
         elif self._field_errors:
             self.review_errors, self.error = self._field_errors, ""
             return feedback.failed(words.CHECK_REVIEW + " ".join(self.review_errors.values()))
-        self.error = _refusal_in(words, self.error)
+        self.error = languages.refusal_in(words, self.error)
         return feedback.outcome(self.notice, self.error)
 
     @rx.event
@@ -227,7 +212,7 @@ class PortalState(AuthState):
             return feedback.failed(self.error)
         ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), body))
         if not ok:
-            self.message_errors, self.error = {match_id: _refusal_in(words, self.error)}, ""
+            self.message_errors, self.error = {match_id: languages.refusal_in(words, self.error)}, ""
             return feedback.failed(self.message_errors[match_id])
         return feedback.done(words.MESSAGE_SENT)
 
@@ -251,7 +236,7 @@ class PortalState(AuthState):
             return feedback.failed(words.NO_PHOTO)
         ok, _ = self._act(lambda s, u: messages.post_message(s, u, int(match_id), "", photo=data))
         if not ok:
-            self.message_errors, self.error = {match_id: _refusal_in(words, self.error)}, ""
+            self.message_errors, self.error = {match_id: languages.refusal_in(words, self.error)}, ""
             return feedback.failed(self.message_errors[match_id])
         return [feedback.done(words.PHOTO_SENT), rx.clear_selected_files(PORTAL_PHOTO)]
 

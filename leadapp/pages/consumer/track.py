@@ -135,7 +135,7 @@ class TrackState(AuthState):
             with session_scope() as session:
                 action(session, portal.MagicGrant(self._token), self._lead_id)
         except UserError as exc:
-            self.error = exc.message
+            self.error = languages.refusal_in(self._words, exc.message)  # a link refused: in the page's language
         else:
             self.notice = done
         self._load()
@@ -160,7 +160,7 @@ class TrackState(AuthState):
                     user_agent=self.router.headers.user_agent,
                 )
         except NotAllowed as exc:
-            self.claim_errors = {"form": exc.message}
+            self.claim_errors = {"form": languages.refusal_in(self._words, exc.message)}
             return None
         except UserError as exc:
             self.claim_errors = field_errors(exc)

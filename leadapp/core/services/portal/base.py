@@ -77,12 +77,12 @@ def _lead_for(session: Session, actor: Actor, lead_id: int, *, act: bool) -> Lea
     if isinstance(actor, MagicGrant):
         claims = access.magic_claims(actor.token)
         if claims is None:
-            raise NotAllowed("This link is invalid or has expired.")
+            raise NotAllowed(english.LINK_INVALID)
         if claims[0] != lead_id:
-            raise NotAllowed("This link is for another request.")
+            raise NotAllowed(english.LINK_OTHER_REQUEST)
         lead = access.lead_of_claims(session, claims)
         if lead is None:
-            raise NotFound("This request no longer exists.")
+            raise NotFound(english.REQUEST_GONE)
         return lead
     access.require_area(actor, access.Area.CONSUMER)
     assert actor is not None

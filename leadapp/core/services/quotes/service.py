@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from leadapp.core import labels, localtime
+from leadapp.core import labels, languages, localtime
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError, written_text
 from leadapp.core.events import publish_after_commit, run_after_commit
 from leadapp.core.languages import english
@@ -271,10 +271,7 @@ def _quote_for_consumer(session: Session, actor: Accepter, quote_id: int) -> tup
     return quote, lead
 
 
-REFUSALS = {
-    QuoteStatus.DECLINED.value: "This quote was declined: you accepted another one.",
-    QuoteStatus.EXPIRED.value: "This quote has expired: ask the business for a new one.",
-}
+REFUSALS = english.QUOTE_REFUSALS  # the consumer reads them in the request's language
 
 
 def accept_quote(session: Session, user: Accepter, quote_id: int, now: datetime | None = None) -> Quote:
@@ -289,21 +286,22 @@ def accept_quote(session: Session, user: Accepter, quote_id: int, now: datetime 
     session.exec(select(Lead.id).where(Lead.id == lead.id).with_for_update()).first()
     session.refresh(lead)
     session.refresh(quote)
+    w = languages.phrases(lead.language)  # the consumer is told in the request's language
     if access.lead_is_closed(lead):
-        raise UserError("This request is closed: no quote can be accepted.", field="quote")
+        raise UserError(w.QUOTE_REQUEST_CLOSED, field="quote")
     if quote.status == QuoteStatus.ACCEPTED.value:
         return quote
-    if quote.status in REFUSALS:
-        raise UserError(REFUSALS[quote.status], field="quote")
+    if quote.status in w.QUOTE_REFUSALS:
+        raise UserError(w.QUOTE_REFUSALS[quote.status], field="quote")
     if _is_past(quote, now):
-        raise UserError(REFUSALS[QuoteStatus.EXPIRED.value], field="quote")
+        raise UserError(w.QUOTE_REFUSALS[QuoteStatus.EXPIRED.value], field="quote")
     accepted_before = select(Quote.id).where(Quote.lead_id == lead.id, Quote.status == QuoteStatus.ACCEPTED.value)
     if session.exec(accepted_before).first():
-        raise UserError("You already accepted another quote on this request.", field="quote")
+        raise UserError(w.QUOTE_ANOTHER_ACCEPTED, field="quote")
     match = session.get(Match, quote.match_id)
     business = session.get(Business, quote.business_id)
     if match is None or business is None or match.status not in access.TAKEN_MATCH_STATUSES:
-        raise UserError("This business no longer holds your request: its quote cannot be accepted.", field="quote")
+        raise UserError(w.QUOTE_BUSINESS_GONE, field="quote")
     quote.status, quote.decided_at = QuoteStatus.ACCEPTED.value, now
     session.add(quote)
     declined = session.exec(
