@@ -39,7 +39,7 @@ from leadapp.pages.business.settings import BusinessSettingsState, settings_page
 from leadapp.pages.business.stats import StatsState, stats_page
 from leadapp.pages.consumer.interview import InterviewState, interview_page
 from leadapp.pages.consumer.portal import PortalState, portal_page, portal_request_page
-from leadapp.pages.consumer.request import request_page
+from leadapp.pages.consumer.request import RequestState, request_page
 from leadapp.pages.consumer.track import TrackState, track_page
 from leadapp.pages.public.contact import contact_page
 from leadapp.pages.public.marketing import about, for_businesses, home, pricing
@@ -70,7 +70,7 @@ PUBLIC_PAGES = [
     (login_page, routes.LOGIN, "Log in — LeadApp"),
     (register_page, routes.REGISTER, "Sign up — LeadApp", InviteLinkState.record_click),
     (track_page, routes.PORTAL_TRACK, "Your request — LeadApp", TrackState.open),
-    (request_page, routes.REQUEST, "Get help — LeadApp"),
+    (request_page, routes.REQUEST, "Get help — LeadApp", RequestState.open),
     (interview_page, routes.INTERVIEW, "Guided request — LeadApp", InterviewState.open),
     (reset_password_page, routes.RESET_PASSWORD, "Choose a new password — LeadApp", ResetPasswordState.open),
     (forgot_password_page, routes.FORGOT_PASSWORD, "Forgot your password? — LeadApp", ForgotPasswordState.clear),

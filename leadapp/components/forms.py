@@ -24,7 +24,7 @@ def field(
     errors: rx.Var,
     *,
     type: str = "text",
-    placeholder: str = "",
+    placeholder: str | rx.Var = "",
     required: bool = False,
     multiline: bool = False,
     autocomplete: str | None = None,

@@ -4,7 +4,8 @@ Spanish, so the AI call will speak Spanish; the confirmation says in Spanish how
 consumer reads their Spanish request's status lines in Spanish, in the portal too, and its card's headings, times,
 distances, buttons and why a button is off, and the request's own page; once the plumber took it, the conversation
 with the plumber (the plumber's side stays English) and, once the job is won, the review form and the emailed review
-link's page (that link spoiled is refused in Spanish, as a bad tracking link is in a browser speaking Spanish)."""
+link's page (that link spoiled is refused in Spanish, as a bad tracking link is in a browser speaking Spanish). A
+browser speaking Spanish gets the request form in Spanish before anything is typed, and sends it by clicks."""
 
 from __future__ import annotations
 
@@ -150,3 +151,32 @@ def test_a_bad_tracking_link_in_a_browser_speaking_spanish_is_refused_in_spanish
     expect(page.locator("#track-invalid")).to_have_text(re.compile(r"^Este enlace de seguimiento no es válido"))
     expect(page.locator("#track-heading")).to_have_text("Su solicitud")
     expect(page.get_by_role("button", name="Iniciar sesión")).to_be_visible()
+
+
+def test_a_browser_speaking_spanish_gets_the_request_form_in_spanish_and_sends_it(
+    browser: Browser, deployment: Deployment
+):
+    marker = new_marker()
+    page = browser.new_context(locale="es-MX").new_page()  # its requests say Accept-Language: es-MX
+    page.set_default_timeout(TIMEOUT)
+    start(page, deployment)
+    click_link(page, deployment, "Get help", "/request")
+    expect(page.get_by_role("heading", name="Consiga ayuda de un profesional local")).to_be_visible()
+    expect(page.get_by_role("link", name="Responda unas preguntas")).to_be_visible()
+    page.get_by_label("¿Con qué necesita ayuda?").fill(
+        f"Tengo una fuga de agua debajo del fregadero de la cocina y necesito un plomero esta semana ({marker})"
+    )
+    page.get_by_label("Código postal").fill("46032")
+    page.get_by_label("Su nombre").fill("Casey")
+    page.get_by_role("textbox", name="Correo electrónico").fill("casey@example.com")
+    page.get_by_role("textbox", name="Teléfono").fill("(317) 846-2218")
+    expect(page.locator("#field-preferred_contact")).to_contain_text("Llamada telefónica")
+    page.get_by_label("Mensaje de texto").click()
+    consent = page.locator("label[for='field-consent_ai_calls']")
+    expect(consent).to_contain_text("Acepto que un asistente de IA pueda llamarme")
+    page.locator("#field-consent_ai_calls").click()
+    page.get_by_role("button", name="Enviar mi solicitud").click()
+    expect(page.locator("#request-received")).to_have_text("Gracias: recibimos su solicitud.")
+    expect(page.locator("#request-status")).to_have_text("Con negocios", timeout=30_000)
+    page.get_by_role("button", name="Enviar otra solicitud").click()
+    expect(page.get_by_label("¿Con qué necesita ayuda?")).to_have_value("")

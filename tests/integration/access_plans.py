@@ -273,6 +273,7 @@ PLANS: dict[str, Plan] = {
     "InterviewState.send": Plan(writers="public", args=lambda c: ({"consent_ai_calls": "on"},)),
     "InterviewState.send_phone_code": Plan(writers="public"),
     "InterviewState.verify_phone_code": Plan(writers="public", args=lambda c: ({"code": "123456"},)),
+    "RequestState.open": Plan(),
     "RequestState.reset_form": Plan(),
     "RequestState.submit": Plan(
         writers="public",

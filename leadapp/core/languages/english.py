@@ -584,3 +584,32 @@ QUOTE_REFUSALS: dict[str, str] = {
 QUOTE_REQUEST_CLOSED = "This request is closed: no quote can be accepted."
 QUOTE_ANOTHER_ACCEPTED = "You already accepted another quote on this request."
 QUOTE_BUSINESS_GONE = "This business no longer holds your request: its quote cannot be accepted."
+
+# --- the request form (`pages.consumer.request`): before anything is typed, in the browser's language -------------
+
+# What the consumer agrees to by ticking the box; the lead records the words it was shown in (`intake.submit`).
+CONSENT_TEXT = (
+    "I agree that an AI assistant may call me on behalf of the businesses matched to this request to "
+    "discuss it. Calls say they are AI, are recorded, and I can ask for a human or opt out at any time."
+)
+REQUEST_FORM: dict[str, str] = {
+    "heading": "Get help from a local pro",
+    "intro": "Describe the problem in your own words. Prefer a conversation? ",
+    "interview": "Answer a few questions instead",
+    "what": "What do you need help with?",
+    "placeholder": "e.g. My water heater is leaking all over the garage floor, need someone today, budget around $500",
+    "hint": "At least 10 words: what is wrong, where, how urgent, your budget if you have one.",
+    "zip": "ZIP code",
+    "name": "Your name",
+    "email": "Email",
+    "phone": "Phone",
+    "contact_how": "How should businesses contact you?",
+    "by_email": " Email",
+    "by_phone": " Phone call",
+    "by_sms": " Text message",
+    "consent": CONSENT_TEXT,
+    "send": "Send my request",
+    "received": "Thank you — your request has been received.",
+    "another": "Submit another request",
+    "my_requests": "My requests",
+}

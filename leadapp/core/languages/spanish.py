@@ -650,3 +650,35 @@ QUOTE_REFUSALS: dict[str, str] = {
 QUOTE_REQUEST_CLOSED = "Esta solicitud está cerrada: no se puede aceptar ningún presupuesto."
 QUOTE_ANOTHER_ACCEPTED = "Usted ya aceptó otro presupuesto en esta solicitud."
 QUOTE_BUSINESS_GONE = "Este negocio ya no tiene su solicitud: su presupuesto no se puede aceptar."
+
+# --- el formulario de solicitud (`pages.consumer.request`): antes de escribir nada, en el idioma del navegador ---
+
+# Lo que el consumidor acepta al marcar la casilla (el mismo alcance que el texto en inglés); la solicitud guarda las
+# palabras que se le mostraron.
+CONSENT_TEXT = (
+    "Acepto que un asistente de IA pueda llamarme en nombre de los negocios encontrados para esta solicitud para "
+    "hablar sobre ella. Las llamadas dicen que son de IA, se graban, y puedo pedir hablar con una persona o dejar de "
+    "recibirlas en cualquier momento."
+)
+REQUEST_FORM: dict[str, str] = {
+    "heading": "Consiga ayuda de un profesional local",
+    "intro": "Describa el problema con sus propias palabras. ¿Prefiere conversar? ",
+    "interview": "Responda unas preguntas",
+    "what": "¿Con qué necesita ayuda?",
+    "placeholder": "p. ej. Mi calentador de agua gotea por todo el piso del garaje, necesito a alguien hoy, "
+    "presupuesto de unos $500",
+    "hint": "Al menos 10 palabras: qué falla, dónde, qué tan urgente es y su presupuesto si lo tiene.",
+    "zip": "Código postal",
+    "name": "Su nombre",
+    "email": "Correo electrónico",
+    "phone": "Teléfono",
+    "contact_how": "¿Cómo deben contactarle los negocios?",
+    "by_email": " Correo electrónico",
+    "by_phone": " Llamada telefónica",
+    "by_sms": " Mensaje de texto",
+    "consent": CONSENT_TEXT,
+    "send": "Enviar mi solicitud",
+    "received": "Gracias: recibimos su solicitud.",
+    "another": "Enviar otra solicitud",
+    "my_requests": "Mis solicitudes",
+}

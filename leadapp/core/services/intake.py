@@ -41,10 +41,7 @@ from leadapp.core.vocab import ContactPreference, LeadSource, LeadStatus
 
 log = get_logger(__name__)
 
-CONSENT_TEXT = (
-    "I agree that an AI assistant may call me on behalf of the businesses matched to this request to "
-    "discuss it. Calls say they are AI, are recorded, and I can ask for a human or opt out at any time."
-)
+CONSENT_TEXT = languages.phrases(None).CONSENT_TEXT  # what a form in English shows (`core.languages`)
 MAX_TEXT_CHARS = 5000
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 
@@ -82,6 +79,9 @@ class Submission:
     business_id: int | None = None
     # The keyed hash of a number the guided interview verified with a texted code (never from an API body).
     phone_verified_hash: str = ""
+    form_language: str = ""
+    """The language the form was shown in (set by the request page, never from a body): the consent recorded is the
+    text the consumer read (English otherwise)."""
 
 
 @dataclass
@@ -305,7 +305,7 @@ def submit(session: Session, sub: Submission) -> Accepted:
         zip=valid.zip,
         consent_ai_calls=valid.consent_ai_calls,
         consent_at=now if valid.consent_ai_calls else None,
-        consent_text=CONSENT_TEXT if valid.consent_ai_calls else "",
+        consent_text=languages.phrases(sub.form_language).CONSENT_TEXT if valid.consent_ai_calls else "",
         phone_verified_at=now if _verified(sub.phone_verified_hash, valid.phone_e164) else None,
         client_ip=sub.client_ip[:64],
         api_key_id=sub.api_key_id,

@@ -33,6 +33,14 @@ class RequestState(AuthState):
     # The request's tracking link (shown to the tab that submitted it) and how it was also sent.
     tracking_link: str = ""
     link_sent_by: str = ""
+    # The form's words, before anything is typed: in the browser's language (`languages.of_visitor`).
+    form_words: dict[str, str] = dict(english.REQUEST_FORM)
+    _form_language: str = ""  # backend only: the consent recorded is the text shown
+
+    @rx.event
+    def open(self):
+        self._form_language = languages.of_visitor(None, self.router.headers.accept_language)
+        self.form_words = dict(languages.phrases(self._form_language).REQUEST_FORM)
 
     @rx.event
     def reset_form(self):
@@ -62,6 +70,7 @@ class RequestState(AuthState):
                         client_ip=self.client_ip(),
                         consumer_id=consumer_id,
                         turnstile_token=str(form_data.get("cf-turnstile-response", "")),
+                        form_language=self._form_language,
                     ),
                 )
         except intake.SubmissionInvalid as exc:
@@ -116,10 +125,10 @@ def _match_row(m: rx.Var) -> rx.Component:
 
 
 def _result() -> rx.Component:
-    status = RequestState.lead["status"]
+    status, words = RequestState.lead["status"], RequestState.form_words
     return rx.vstack(
         rx.callout(
-            "Thank you — your request has been received.",
+            words["received"],
             icon="circle-check",
             color_scheme="green",
             id="request-received",
@@ -198,8 +207,8 @@ def _result() -> rx.Component:
             ),
         ),
         rx.hstack(
-            rx.button("Submit another request", on_click=RequestState.reset_form, variant="soft"),
-            rx.cond(AuthState.user_role == "consumer", rx.link(rx.button("My requests"), href=routes.PORTAL)),
+            rx.button(words["another"], on_click=RequestState.reset_form, variant="soft"),
+            rx.cond(AuthState.user_role == "consumer", rx.link(rx.button(words["my_requests"]), href=routes.PORTAL)),
         ),
         spacing="4",
         width="100%",
@@ -222,43 +231,39 @@ def _turnstile() -> list[rx.Component]:
     ]
 
 
+def _contact_choice(value: str, label: rx.Var) -> rx.Component:
+    """One way to be contacted: its radio button and its label (" Email", " Phone call", " Text message")."""
+    return rx.el.label(rx.radio_group.item(value=value), label, style={"display": "flex", "gap": "0.5em"})
+
+
 def _form() -> rx.Component:
-    errors = RequestState.errors
+    errors, words = RequestState.errors, RequestState.form_words
     return server_form(
         RequestState.submit,
         rx.vstack(
             form_error(errors),
             field(
-                "What do you need help with?",
+                words["what"],
                 "text",
                 errors,
                 multiline=True,
                 required=True,
-                placeholder="e.g. My water heater is leaking all over the garage floor, need someone today, "
-                "budget around $500",
-                hint="At least 10 words: what is wrong, where, how urgent, your budget if you have one.",
+                placeholder=words["placeholder"],
+                hint=words["hint"],
             ),
-            field("ZIP code", "zip", errors, required=True, autocomplete="postal-code"),
-            field("Your name", "name", errors, autocomplete="name"),
-            field("Email", "email", errors, type="email", autocomplete="email"),
-            field("Phone", "phone", errors, type="tel", autocomplete="tel"),
+            field(words["zip"], "zip", errors, required=True, autocomplete="postal-code"),
+            field(words["name"], "name", errors, autocomplete="name"),
+            field(words["email"], "email", errors, type="email", autocomplete="email"),
+            field(words["phone"], "phone", errors, type="tel", autocomplete="tel"),
             rx.vstack(
                 rx.el.label(
-                    "How should businesses contact you?",
+                    words["contact_how"],
                     html_for="field-preferred_contact",
                     class_name="form-label",
                 ),
                 rx.radio_group.root(
                     rx.flex(
-                        rx.el.label(
-                            rx.radio_group.item(value="email"), " Email", style={"display": "flex", "gap": "0.5em"}
-                        ),
-                        rx.el.label(
-                            rx.radio_group.item(value="phone"), " Phone call", style={"display": "flex", "gap": "0.5em"}
-                        ),
-                        rx.el.label(
-                            rx.radio_group.item(value="sms"), " Text message", style={"display": "flex", "gap": "0.5em"}
-                        ),
+                        *(_contact_choice(value, words[f"by_{value}"]) for value in ("email", "phone", "sms")),
                         spacing="4",
                         wrap="wrap",
                     ),
@@ -274,12 +279,12 @@ def _form() -> rx.Component:
             ),
             rx.el.label(
                 rx.checkbox(name="consent_ai_calls", id="field-consent_ai_calls"),
-                rx.text(intake.CONSENT_TEXT, size="2"),
+                rx.text(words["consent"], size="2"),
                 html_for="field-consent_ai_calls",
                 style={"display": "flex", "gap": "0.6em", "alignItems": "flex-start"},
             ),
             *_turnstile(),
-            rx.button("Send my request", type="submit", size="3", id="request-submit", width="100%"),
+            rx.button(words["send"], type="submit", size="3", id="request-submit", width="100%"),
             spacing="4",
             width="100%",
         ),
@@ -288,11 +293,12 @@ def _form() -> rx.Component:
 
 
 def request_page() -> rx.Component:
+    words = RequestState.form_words
     return page(
-        rx.heading("Get help from a local pro", size="8", margin_bottom="0.25em"),
+        rx.heading(words["heading"], size="8", margin_bottom="0.25em"),
         rx.text(
-            "Describe the problem in your own words. Prefer a conversation? ",
-            rx.link("Answer a few questions instead", href=routes.INTERVIEW),
+            words["intro"],
+            rx.link(words["interview"], href=routes.INTERVIEW),
             ".",
             color_scheme="gray",
             margin_bottom="1.5em",
