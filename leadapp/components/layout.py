@@ -211,7 +211,7 @@ def back_link(label: str | rx.Var, href: str, link_id: str) -> rx.Component:
     )
 
 
-def page_header(title: str, *actions: rx.Component, heading_id: str = "") -> rx.Component:
+def page_header(title: str | rx.Var, *actions: rx.Component, heading_id: str = "") -> rx.Component:
     """A page's title with its actions at the other end of the line (under it on a narrow screen)."""
     heading = rx.heading(title, size="8", id=heading_id) if heading_id else rx.heading(title, size="8")
     return rx.hstack(heading, *actions, justify="between", align="center", wrap="wrap", width="100%")

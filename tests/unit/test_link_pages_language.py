@@ -482,3 +482,48 @@ def test_a_quote_refused_on_the_tracking_page_is_said_in_the_requests_language(d
     assert state.error == want[4]
     TrackState.accept_quote.fn(state, "999999")  # no quote at all: the service's refusal, in the page's language
     assert state.error == want[5]
+
+
+# The list page's frame: (heading, "Hello, ", "New request", none yet, "Your data", the delete dialog's title, cancel,
+# its button) by language.
+PORTAL_LIST = {
+    "en": (
+        "My requests",
+        "Hello, ",
+        "New request",
+        "You have no service requests yet.",
+        "Your data",
+        "Delete all your requests?",
+        "Cancel",
+        "Delete my data",
+    ),
+    "es": (
+        "Mis solicitudes",
+        "Hola, ",
+        "Nueva solicitud",
+        "Todavía no tiene solicitudes de servicio.",
+        "Sus datos",
+        "¿Eliminar todas sus solicitudes?",
+        "Cancelar",
+        "Eliminar mis datos",
+    ),
+}
+LIST_KEYS = ("my_requests", "hello", "new_request", "no_requests", "your_data", "delete_title", "cancel")
+
+
+@pytest.mark.parametrize(("requests", "accept", "language"), [*ACCOUNTS, ((), "es-MX", "es"), ((), "en-US", "en")])
+def test_the_portal_lists_frame_reads_the_accounts_language(
+    db_session: Session, requests: tuple[str, ...], accept: str, language: str
+):
+    s = db_session
+    consumer = factories.consumer(s, "casey@example.com")
+    for request_language in requests:
+        factories.lead(s, consumer, language=request_language)
+    s.commit()
+    state = state_at(PortalState, "/portal", accept, consumer, s)
+    PortalState.load.fn(state)
+    frame = state.frame
+    assert (*(frame[k] for k in LIST_KEYS), frame["delete_my_data"]) == PORTAL_LIST[language]
+    assert frame["delete_text"].startswith(
+        ("Every request you made", "Todas las solicitudes que hizo")[language == "es"]
+    )

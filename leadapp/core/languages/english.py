@@ -477,6 +477,18 @@ PORTAL: dict[str, str] = {
     ),
     "no_numbers": "None of your requests has a phone number.",
     "locked_end": "). This stays, whatever the switch says.",
+    "hello": "Hello, ",
+    "new_request": "New request",
+    "no_requests": "You have no service requests yet.",
+    "your_data": "Your data",
+    "delete_title": "Delete all your requests?",
+    "delete_text": (
+        "Every request you made disappears at once from your portal and from every business's inbox, "
+        "and is erased for good within 30 days. Calls not yet made are cancelled. Your account stays. "
+        "This cannot be undone."
+    ),
+    "cancel": "Cancel",
+    "delete_my_data": "Delete my data",
 }
 NO_SUCH_REQUEST = "No such request."
 NOT_YOUR_QUOTE = "This quote is not on one of your requests."

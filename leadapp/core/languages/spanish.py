@@ -540,6 +540,18 @@ PORTAL: dict[str, str] = {
     ),
     "no_numbers": "Ninguna de sus solicitudes tiene número de teléfono.",
     "locked_end": "). Esto se queda así, diga lo que diga el interruptor.",
+    "hello": "Hola, ",
+    "new_request": "Nueva solicitud",
+    "no_requests": "Todavía no tiene solicitudes de servicio.",
+    "your_data": "Sus datos",
+    "delete_title": "¿Eliminar todas sus solicitudes?",
+    "delete_text": (
+        "Todas las solicitudes que hizo desaparecen de inmediato de su portal y de la bandeja de entrada de cada "
+        "negocio, y se borran para siempre en un plazo de 30 días. Las llamadas aún no hechas se cancelan. Su cuenta "
+        "se mantiene. Esto no se puede deshacer."
+    ),
+    "cancel": "Cancelar",
+    "delete_my_data": "Eliminar mis datos",
 }
 NO_SUCH_REQUEST = "Esa solicitud no existe."
 NOT_YOUR_QUOTE = "Este presupuesto no es de ninguna de sus solicitudes."

@@ -275,17 +275,20 @@ class PortalState(AuthState):
 
 
 def _delete_my_data() -> rx.Component:
+    frame = PortalState.frame
     return confirm_dialog(
-        "Delete all your requests?",
-        rx.alert_dialog.description(
-            "Every request you made disappears at once from your portal and from every business's inbox, "
-            "and is erased for good within 30 days. Calls not yet made are cancelled. Your account stays. "
-            "This cannot be undone."
+        frame["delete_title"],
+        rx.alert_dialog.description(frame["delete_text"]),
+        rx.button(frame["cancel"], variant="soft", color_scheme="gray", id="cancel-delete"),
+        rx.button(
+            frame["delete_my_data"], color_scheme="red", on_click=PortalState.delete_my_data, id="confirm-delete"
         ),
-        rx.button("Cancel", variant="soft", color_scheme="gray", id="cancel-delete"),
-        rx.button("Delete my data", color_scheme="red", on_click=PortalState.delete_my_data, id="confirm-delete"),
         trigger=rx.button(
-            rx.icon("trash-2", size=16), "Delete my data", color_scheme="red", variant="outline", id="delete-my-data"
+            rx.icon("trash-2", size=16),
+            frame["delete_my_data"],
+            color_scheme="red",
+            variant="outline",
+            id="delete-my-data",
         ),
     )
 
@@ -341,14 +344,15 @@ def _card(r: rx.Var, linked: bool = False) -> rx.Component:
 
 
 def portal_page() -> rx.Component:
+    frame = PortalState.frame  # the account's language (`PortalState._account_words`)
     return guarded_page(
         "consumer",
         page_header(
-            "My requests",
-            rx.link(rx.button("New request", size="3"), href=routes.REQUEST),
+            frame["my_requests"],
+            rx.link(rx.button(frame["new_request"], size="3"), href=routes.REQUEST),
             heading_id="portal-heading",
         ),
-        rx.text("Hello, ", AuthState.display_name, ".", color_scheme="gray"),
+        rx.text(frame["hello"], AuthState.display_name, ".", color_scheme="gray"),
         action_messages(PortalState.notice, PortalState.error, "portal"),
         rx.cond(
             PortalState.showing != "list",
@@ -364,13 +368,13 @@ def portal_page() -> rx.Component:
                     width="100%",
                     margin_top="1em",
                 ),
-                rx.card(rx.text("You have no service requests yet."), margin_top="1em", id="portal-empty"),
+                rx.card(rx.text(frame["no_requests"]), margin_top="1em", id="portal-empty"),
             ),
         ),
         _ai_calls(),
         rx.box(account_email_card(), margin_top="2em", width="100%"),
         rx.hstack(
-            rx.text("Your data", weight="bold"),
+            rx.text(frame["your_data"], weight="bold"),
             rx.spacer(),
             _delete_my_data(),
             align="center",
