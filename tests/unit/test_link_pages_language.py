@@ -390,17 +390,23 @@ def test_a_request_page_refused_reads_the_browsers_language(db_session: Session,
 ACCOUNTS = [(("es", "es"), "en-US", "es"), (("es", "en"), "es-MX", "es"), (("es", "en"), "en-US", "en")]
 
 
-@pytest.mark.parametrize(("requests", "accept", "language"), ACCOUNTS)
-def test_the_portals_account_wide_words_are_spanish_when_all_requests_are_else_the_browsers(
-    db_session: Session, requests: tuple[str, ...], accept: str, language: str
-):
-    s, want = db_session, PORTAL_WORDS[language]
+def loaded_portal(s: Session, requests: tuple[str, ...], accept: str):
+    """The portal's list loaded for a consumer whose requests are in `requests`' languages, in a browser sending
+    `accept`."""
     consumer = factories.consumer(s, "casey@example.com")
     for request_language in requests:
         factories.lead(s, consumer, language=request_language)
     s.commit()
     state = state_at(PortalState, "/portal", accept, consumer, s)
     PortalState.load.fn(state)
+    return state
+
+
+@pytest.mark.parametrize(("requests", "accept", "language"), ACCOUNTS)
+def test_the_portals_account_wide_words_are_spanish_when_all_requests_are_else_the_browsers(
+    db_session: Session, requests: tuple[str, ...], accept: str, language: str
+):
+    want, state = PORTAL_WORDS[language], loaded_portal(db_session, requests, accept)
     assert state.frame["no_ai_calls"] == want[3]
     PortalState.withdraw.fn(state, "x")
     assert state.error == want[4]
@@ -515,14 +521,7 @@ LIST_KEYS = ("my_requests", "hello", "new_request", "no_requests", "your_data", 
 def test_the_portal_lists_frame_reads_the_accounts_language(
     db_session: Session, requests: tuple[str, ...], accept: str, language: str
 ):
-    s = db_session
-    consumer = factories.consumer(s, "casey@example.com")
-    for request_language in requests:
-        factories.lead(s, consumer, language=request_language)
-    s.commit()
-    state = state_at(PortalState, "/portal", accept, consumer, s)
-    PortalState.load.fn(state)
-    frame = state.frame
+    frame = loaded_portal(db_session, requests, accept).frame
     assert (*(frame[k] for k in LIST_KEYS), frame["delete_my_data"]) == PORTAL_LIST[language]
     assert frame["delete_text"].startswith(
         ("Every request you made", "Todas las solicitudes que hizo")[language == "es"]
