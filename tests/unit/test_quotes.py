@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from leadapp.core import localtime
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
+from leadapp.core.languages import english
 from leadapp.core.models import AuditEvent, Conversion, Lead, Match, Notification, Quote, User
 from leadapp.core.services import inbox, portal, quotes, stats
 from leadapp.core.services.access import NOT_YOUR_LEAD, NotLoggedIn
@@ -360,7 +361,7 @@ def test_two_quotes_accepted_at_the_same_moment_make_one_job(db_session: Session
     assert second.is_alive(), "the second accept did not wait for the first"
     s.commit()
     second.join(timeout=30)
-    assert outcome == [quotes.service.REFUSALS[QuoteStatus.DECLINED.value]]
+    assert outcome == [english.QUOTE_REFUSALS[QuoteStatus.DECLINED.value]]
     assert [(q.id, q.status) for q in _quotes(s)] == [
         (mine.id, QuoteStatus.ACCEPTED.value),
         (theirs.id, QuoteStatus.DECLINED.value),

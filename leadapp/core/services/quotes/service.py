@@ -271,9 +271,6 @@ def _quote_for_consumer(session: Session, actor: Accepter, quote_id: int) -> tup
     return quote, lead
 
 
-REFUSALS = english.QUOTE_REFUSALS  # the consumer reads them in the request's language
-
-
 def accept_quote(session: Session, user: Accepter, quote_id: int, now: datetime | None = None) -> Quote:
     """The consumer accepts one quote on their request (see the module's guarantees), from their account or
     from the request's magic link (`access.MagicGrant`: that one request's quotes only); accepting it again
