@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from leadapp import live, routes
 from leadapp.components import feedback
-from leadapp.core import client_ip, rls
+from leadapp.core import client_ip, languages, rls
 from leadapp.core.db import session_scope
 from leadapp.core.errors import FieldErrors, NotAllowed, UserError
 from leadapp.core.models import User
@@ -64,6 +64,12 @@ class AuthState(rx.State):
         # cannot set it); router.session.client_ip would be Reflex's own guess from `trusted_proxy_hops`.
         peer = headers.get("asgi-scope-client") or self.router.session.client_ip
         return client_ip.from_headers(peer, headers)
+
+    def _visitor_language(self) -> str:
+        """The language of a page before it knows the request (`languages.of_visitor`): the address's `lang` (a link
+        in a Spanish message carries `?lang=es`), else the browser's Accept-Language, else English."""
+        link_language = self.router.url.query_parameters.get(languages.LINK_PARAMETER)
+        return languages.of_visitor(link_language, self.router.headers.accept_language)
 
     def _load_user(self, session: Session) -> User | None:
         """Re-read the user behind the cookie from the database (never cached), mirror it in the vars, and make

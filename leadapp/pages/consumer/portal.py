@@ -145,7 +145,7 @@ class PortalState(AuthState):
         looked up for it: those shown are already loaded)."""
         if self.requests and all(languages.is_spanish(r.language) for r in self.requests):
             return languages.phrases(Language.SPANISH.value)
-        return languages.phrases(languages.of_visitor(None, self.router.headers.accept_language))
+        return languages.phrases(self._visitor_language())
 
     def _act_by_id(self, raw_id: str, unknown: str, action, done: str, words: Any):
         """A button's action on the row `raw_id` names (a request, a quote): `unknown` (an English refusal of

@@ -39,7 +39,7 @@ class RequestState(AuthState):
 
     @rx.event
     def open(self):
-        self._form_language = languages.of_visitor(None, self.router.headers.accept_language)
+        self._form_language = self._visitor_language()
         self.form_words = dict(languages.phrases(self._form_language).REQUEST_FORM)
 
     @rx.event

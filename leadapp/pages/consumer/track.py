@@ -107,9 +107,7 @@ class TrackState(AuthState):
     def open(self):
         self.notice, self.error, self.track_status = "", "", "checking"
         self._token = routes.last_segment(self.router.url.path)
-        self._language = languages.of_visitor(
-            self.router.url.query_parameters.get(languages.LINK_PARAMETER), self.router.headers.accept_language
-        )
+        self._language = self._visitor_language()
         w = self._words
         self.invalid_words = {"text": w.TRACK_INVALID, "log_in": w.LOG_IN, "your_request": w.CARD["your_request"]}
         if self._load():

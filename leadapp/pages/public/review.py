@@ -58,9 +58,7 @@ class ReviewState(AuthState):
     def open(self):
         self.review_status, self.review_message, self.review_form_errors = "checking", "", {}
         self._token = routes.last_segment(self.router.url.path)
-        self._language = languages.of_visitor(
-            self.router.url.query_parameters.get(languages.LINK_PARAMETER), self.router.headers.accept_language
-        )
+        self._language = self._visitor_language()
         self._show_language()
         self._look()
 
